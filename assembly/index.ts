@@ -1,0 +1,319 @@
+// Exports of the pmcow core. Every export validates its arguments and returns a
+// negative errno instead of trapping; src/ turns those into FsError.
+import {
+  HEADER_MAGIC, HEADER_VERSION, H_MAGIC, H_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
+  H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
+  H_COUNTERS, COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
+  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES,
+} from "./pmem/header";
+import {
+  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planThreads, planThreadStride,
+  planLineState, planLineList, planVisible, planMedia, planKernel, planTotal,
+} from "./pmem/layout";
+import * as S from "./pmem/state";
+import { spinlockAcquire, spinlockRelease } from "./shared/spinlock";
+import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./shared/errno";
+import {
+  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
+} from "./pmem/device";
+import { lineHeadIndex, entryAddr } from "./pmem/storelog";
+import { flushQueueLength } from "./pmem/flushqueue";
+import {
+  crashScan, crashTotal, crashBuild, crashApplyPatch, crashForgetPending, crashInPlace,
+  CRASH_ENUMERATE,
+} from "./pmem/crash";
+import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
+import { ENTRY_NEXT } from "./pmem/header";
+
+const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
+
+// --- layout, format, attach -------------------------------------------------------
+
+export function core_heap_base(): usize {
+  return __heap_base;
+}
+
+function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity: u32,
+  scratchBytes: u32, flushQueueCapacity: u32): bool {
+  if (deviceBytes == 0 || (deviceBytes & (LINE_BYTES - 1)) != 0) return false;
+  if (domain != DOMAIN_ADR && domain != DOMAIN_EADR) return false;
+  if (maxThreads == 0 || maxThreads > MAX_THREADS) return false;
+  if (logCapacity < 16 || logCapacity > (1 << 24)) return false;
+  if (scratchBytes < 4096 || (scratchBytes & 63) != 0) return false;
+  if (flushQueueCapacity < 16 || flushQueueCapacity > (1 << 24)) return false;
+  return true;
+}
+
+// Bytes of memory a device needs from `base`, or a negative errno.
+export function pmem_layout_total(base: u32, deviceBytes: u32, domain: u32, maxThreads: u32,
+  logCapacity: u32, scratchBytes: u32, flushQueueCapacity: u32, kernelBytes: u32): f64 {
+  if (!configValid(deviceBytes, domain, maxThreads, logCapacity, scratchBytes, flushQueueCapacity)) return -EINVAL;
+  if ((base & 4095) != 0 || base < <u32>__heap_base) return -EINVAL;
+  planLayout(base, deviceBytes, maxThreads, logCapacity, scratchBytes, flushQueueCapacity, kernelBytes);
+  if (planTotal > MEMORY_LIMIT_BYTES) return -E2BIG;
+  return <f64>planTotal;
+}
+
+export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads: u32,
+  logCapacity: u32, scratchBytes: u32, flushQueueCapacity: u32, kernelBytes: u32): i32 {
+  const total = pmem_layout_total(base, deviceBytes, domain, maxThreads, logCapacity, scratchBytes,
+    flushQueueCapacity, kernelBytes);
+  if (total < 0) return <i32>total;
+  if (<u64>total > (<u64>memory.size() << 16)) return -ENOMEM;
+  const h = <usize>base;
+  if (load<u32>(h + H_MAGIC) != 0) return -EBUSY; // already formatted: never clobber a live device
+  store<u32>(h + H_VERSION, HEADER_VERSION);
+  store<u32>(h + H_DEVICE_BYTES, deviceBytes);
+  store<u32>(h + H_LINE_COUNT, deviceBytes / LINE_BYTES);
+  store<u32>(h + H_DOMAIN, domain);
+  store<u32>(h + H_MAX_THREADS, maxThreads);
+  store<u32>(h + H_LOG_CAPACITY, logCapacity);
+  store<u32>(h + H_SCRATCH_BYTES, scratchBytes);
+  store<u32>(h + H_CRC_TABLES, <u32>planCrcTables);
+  store<u32>(h + H_CRASH_TABLE, <u32>planCrashTable);
+  store<u32>(h + H_PATCH, <u32>planPatch);
+  store<u32>(h + H_LOG, <u32>planLog);
+  store<u32>(h + H_THREADS, <u32>planThreads);
+  store<u32>(h + H_THREAD_STRIDE, <u32>planThreadStride);
+  store<u32>(h + H_FLUSHQ_CAPACITY, flushQueueCapacity);
+  store<u32>(h + H_LINE_STATE, <u32>planLineState);
+  store<u32>(h + H_LINE_LIST, <u32>planLineList);
+  store<u32>(h + H_VISIBLE, <u32>planVisible);
+  store<u32>(h + H_MEDIA, <u32>planMedia);
+  store<u32>(h + H_KERNEL, <u32>planKernel);
+  store<u32>(h + H_KERNEL_BYTES, kernelBytes);
+  store<u32>(h + H_TOTAL_BYTES, <u32>planTotal);
+  crc32cBuildTables(<usize>planCrcTables);
+  // The magic goes last: an attaching thread that sees it sees a complete header.
+  atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);
+  return 0;
+}
+
+// Attach this instance to the device at `base` and claim a thread slot.
+export function pmem_attach(base: u32): i32 {
+  if (S.threadSlot >= 0) return -EBUSY;
+  if ((base & 4095) != 0 || <u64>base + HEADER_BYTES > (<u64>memory.size() << 16)) return -EINVAL;
+  if (atomic.load<u32>(base + H_MAGIC) != HEADER_MAGIC) return -EINVAL;
+  if (!S.loadStateFromHeader(base)) return -EINVAL;
+  const slots = base + H_THREAD_SLOTS;
+  while (true) {
+    const taken = atomic.load<u32>(slots);
+    let slot: i32 = -1;
+    for (let i: u32 = 0; i < S.maxThreads; i++) if (((taken >> i) & 1) == 0) { slot = <i32>i; break; }
+    if (slot < 0) return -EBUSY;
+    if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
+      S.threadSlot = slot;
+      store<u32>(S.threadAreaAddr(), 0); // empty flush queue
+      return slot;
+    }
+  }
+}
+
+export function pmem_detach(): i32 {
+  if (S.threadSlot < 0) return -EINVAL;
+  lock();
+  deviceFence(false); // outstanding flushes complete before the thread goes away
+  unlock();
+  atomic.and<u32>(S.headerAddr + H_THREAD_SLOTS, ~(1 << <u32>S.threadSlot));
+  S.threadSlot = -1;
+  return 0;
+}
+
+export function pmem_region(which: u32): u32 {
+  switch (which) {
+    case 0: return <u32>S.visibleAddr;
+    case 1: return <u32>S.mediaAddr;
+    case 2: return <u32>S.threadScratchAddr();
+    case 3: return S.scratchBytes;
+    case 4: return <u32>S.patchAddr;
+    case 5: return <u32>S.lineStateAddr;
+    case 6: return S.lineCount;
+    case 7: return <u32>S.kernelAddr;
+    case 8: return S.kernelBytes;
+    case 9: return S.deviceBytes;
+    case 10: return <u32>S.threadSlot;
+    case 11: return S.domain;
+    case 12: return S.logCapacity;
+    default: return 0;
+  }
+}
+
+// --- device operations -------------------------------------------------------------
+
+@inline function lock(): void { spinlockAcquire(S.headerAddr + H_LOCK); }
+@inline function unlock(): void { spinlockRelease(S.headerAddr + H_LOCK); }
+
+@inline function attached(): bool { return S.threadSlot >= 0; }
+
+@inline function deviceRangeValid(addr: u32, len: u32): bool {
+  return <u64>addr + <u64>len <= <u64>S.deviceBytes;
+}
+
+// A pointer range in this memory that does not overlap the device or its control state.
+@inline function bufferValid(ptr: u32, len: u32): bool {
+  const end = <u64>ptr + <u64>len;
+  if (end > (<u64>memory.size() << 16)) return false;
+  return true;
+}
+
+export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i32 {
+  if (!attached()) return -EINVAL;
+  if (!deviceRangeValid(addr, len) || !bufferValid(src, len)) return -EINVAL;
+  if (len == 0) return 0;
+  lock();
+  deviceStore(addr, src, len, nonTemporal);
+  unlock();
+  return 0;
+}
+
+export function pmem_load(dst: u32, addr: u32, len: u32): i32 {
+  if (!attached()) return -EINVAL;
+  if (!deviceRangeValid(addr, len) || !bufferValid(dst, len)) return -EINVAL;
+  if (len == 0) return 0;
+  return deviceLoad(dst, addr, len) ? 0 : -EIO;
+}
+
+export function pmem_read_media(dst: u32, addr: u32, len: u32): i32 {
+  if (!attached()) return -EINVAL;
+  if (!deviceRangeValid(addr, len) || !bufferValid(dst, len)) return -EINVAL;
+  lock();
+  deviceReadMedia(dst, addr, len);
+  unlock();
+  return 0;
+}
+
+// kind: 0 clwb, 1 clflushopt, 2 clflush
+export function pmem_flush(addr: u32, len: u32, kind: u32): i32 {
+  if (!attached() || kind > 2) return -EINVAL;
+  if (!deviceRangeValid(addr, max<u32>(len, 1))) return -EINVAL;
+  lock();
+  deviceFlush(addr, len, kind);
+  unlock();
+  return 0;
+}
+
+export function pmem_fence(isMfence: bool): i32 {
+  if (!attached()) return -EINVAL;
+  lock();
+  deviceFence(isMfence);
+  unlock();
+  return 0;
+}
+
+export function pmem_poison(addr: u32, len: u32, poisoned: bool): i32 {
+  if (!attached()) return -EINVAL;
+  if (!deviceRangeValid(addr, max<u32>(len, 1))) return -EINVAL;
+  lock();
+  devicePoison(addr, len, poisoned);
+  unlock();
+  return 0;
+}
+
+// Returns (entries << 8) | state bits for one line; entries saturate at 2^23.
+export function pmem_line_info(line: u32): i32 {
+  if (!attached() || line >= S.lineCount) return -EINVAL;
+  lock();
+  let entries: u32 = 0;
+  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << 23); at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
+  const state = deviceLineState(line);
+  unlock();
+  return <i32>((entries << 8) | state);
+}
+
+export function pmem_counter(index: u32): f64 {
+  if (!attached() || index >= COUNTER_COUNT) return -EINVAL;
+  return <f64>atomic.load<u64>(S.headerAddr + H_COUNTERS + (<usize>index << 3));
+}
+
+// 0 lines pending, 1 live log span, 2 this thread's queued flushes
+export function pmem_gauge(which: u32): i32 {
+  if (!attached()) return -EINVAL;
+  lock();
+  let v: u32 = 0;
+  if (which == 0) v = load<u32>(S.headerAddr + H_LINES_PENDING);
+  else if (which == 1) v = load<u32>(S.headerAddr + H_LOG_HEAD) - load<u32>(S.headerAddr + H_LOG_TAIL);
+  else if (which == 2) v = flushQueueLength();
+  unlock();
+  return <i32>v;
+}
+
+// --- crash images ------------------------------------------------------------------
+
+// Scan the pending state; returns the number of pending lines. The image count is
+// then read with pmem_crash_total (saturating at 2^64-1).
+export function pmem_crash_scan(): i32 {
+  if (!attached()) return -EINVAL;
+  lock();
+  const rows = crashScan();
+  unlock();
+  return <i32>rows;
+}
+
+export function pmem_crash_total(): u64 {
+  return attached() ? crashTotal() : 0;
+}
+
+// Build one image's patch (mode 0 strict, 1 random with seed arg, 2 image number arg)
+// from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
+// held so the caller can copy media and patch as one instant; it then calls pmem_unlock.
+// Returns the patch's line count.
+export function pmem_crash_build(mode: u32, arg: u64, keepLocked: bool): i32 {
+  if (!attached() || mode > CRASH_ENUMERATE) return -EINVAL;
+  lock();
+  crashScan();
+  if (mode == CRASH_ENUMERATE && arg >= crashTotal()) { unlock(); return -EINVAL; }
+  const slots = crashBuild(mode, arg);
+  if (!keepLocked) unlock();
+  return <i32>slots;
+}
+
+export function pmem_unlock(): i32 {
+  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != 1) return -EINVAL;
+  unlock();
+  return 0;
+}
+
+// On a fresh device whose visible and media bytes hold the source's media: apply the
+// patch (copied into this device's patch region) and drop pending state.
+export function pmem_crash_apply(slots: u32): i32 {
+  if (!attached() || slots > S.logCapacity) return -EINVAL;
+  lock();
+  crashForgetPending();
+  crashApplyPatch(slots);
+  unlock();
+  return 0;
+}
+
+export function pmem_crash_in_place(mode: u32, arg: u64): i32 {
+  if (!attached() || mode > CRASH_ENUMERATE) return -EINVAL;
+  lock();
+  if (mode == CRASH_ENUMERATE) {
+    crashScan();
+    if (arg >= crashTotal()) { unlock(); return -EINVAL; }
+  }
+  const slots = crashInPlace(mode, arg);
+  unlock();
+  return <i32>slots;
+}
+
+
+// --- crc32c and raw memory ---------------------------------------------------------
+
+export function csum_crc32c(ptr: u32, len: u32): u32 {
+  if (!attached() || !bufferValid(ptr, len)) return 0;
+  return crc32c(ptr, len);
+}
+
+export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {
+  if (!attached() || !bufferValid(ptr, len)) return crc;
+  return crc32cUpdate(crc, ptr, len);
+}
+
+// Raw in-WASM copy: the baseline the store path is measured against.
+export function mem_copy(dst: u32, src: u32, len: u32): i32 {
+  if (!bufferValid(dst, len) || !bufferValid(src, len)) return -EINVAL;
+  memory.copy(dst, src, len);
+  return 0;
+}

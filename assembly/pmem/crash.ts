@@ -1,0 +1,288 @@
+// Crash images. The pending state is media plus the store log; a legal post-crash image
+// chooses, for every line independently (ADR), a prefix of that line's logged stores
+// and may tear the first store it leaves out at 8-byte words; under eADR the caches are
+// persistent, so the one choice is a prefix of *all* stores (a crash instant) with the
+// interrupted store torn at words.
+//
+// crashScan lists the pending lines (the crash table) and counts the images;
+// crashBuild writes the chosen image as a patch: (line, 64 bytes) for each line that
+// differs from media. The patch is applied to a fresh device by crashApplyPatch.
+import {
+  ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA,
+  H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT,
+  LINE_PENDING, DOMAIN_EADR, ENTRY_BYTES,
+} from "./header";
+import {
+  headerAddr, logAddr, logCapacity, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
+  lineStateAddr, lineListAddr, lineCount, deviceBytes, domain, threadsAddr, threadStride,
+  maxThreads,
+} from "./state";
+import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore } from "./storelog";
+
+export const CRASH_STRICT: u32 = 0;
+export const CRASH_RANDOM: u32 = 1;
+export const CRASH_ENUMERATE: u32 = 2;
+
+@inline function subsetCount(words: u32): u64 {
+  return (<u64>1 << popcnt<u32>(words)) - 1; // non-empty subsets of the touched words
+}
+
+@inline function saturatingMul(a: u64, b: u64): u64 {
+  if (a != 0 && b > u64.MAX_VALUE / a) return u64.MAX_VALUE;
+  return a * b;
+}
+
+@inline function saturatingAdd(a: u64, b: u64): u64 {
+  return a > u64.MAX_VALUE - b ? u64.MAX_VALUE : a + b;
+}
+
+// Spread the bits of `ordinal` over the set bits of `words` (a software pdep).
+function spreadOverWords(ordinal: u64, words: u32): u32 {
+  let result: u32 = 0;
+  let bit: u32 = 0;
+  for (let w: u32 = 0; w < 8; w++) {
+    if (((words >> w) & 1) == 0) continue;
+    if (((ordinal >> bit) & 1) != 0) result |= 1 << w;
+    bit++;
+  }
+  return result;
+}
+
+let rngState: u64 = 0;
+function rngSeed(seed: u64): void {
+  // splitmix64 of the seed, so that small seeds give unrelated streams
+  let z = seed + 0x9e3779b97f4a7c15;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  rngState = (z ^ (z >> 31)) | 1;
+}
+function rngNext(): u64 {
+  // xorshift64*
+  let x = rngState;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  rngState = x;
+  return x * 0x2545f4914f6cdd1d;
+}
+@inline function rngBelow(bound: u64): u64 {
+  return rngNext() % bound;
+}
+
+// List pending lines in order of their oldest store; count the legal images.
+export function crashScan(): u32 {
+  const h = headerAddr;
+  const head = load<u32>(h + H_LOG_HEAD);
+  let rows: u32 = 0;
+  let total: u64 = 1;
+  let eadrTotal: u64 = 1;
+  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
+    const index = seq % logCapacity;
+    const e = entryAddr(index);
+    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    eadrTotal = saturatingAdd(eadrTotal, subsetCount(entryWordMask(e)));
+    const line = load<u32>(e + ENTRY_LINE);
+    if (lineHeadIndex(line) != index + 1) continue;
+    let options: u64 = 1;
+    for (let at = index + 1; at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+      options += subsetCount(entryWordMask(entryAddr(at - 1)));
+    }
+    assert(options <= u32.MAX_VALUE, "crash scan: too many versions of one line");
+    const row = crashTableAddr + <usize>rows * CRASH_ROW_BYTES;
+    store<u32>(row, line);
+    store<u32>(row, <u32>options, 4);
+    total = saturatingMul(total, options);
+    rows++;
+  }
+  assert(rows == load<u32>(h + H_LINES_PENDING), "crash scan: pending line count mismatch");
+  store<u64>(h + H_CRASH_TOTAL, domain == DOMAIN_EADR ? eadrTotal : total);
+  store<u32>(h + H_CRASH_ROWS, rows);
+  return rows;
+}
+
+export function crashTotal(): u64 {
+  return load<u64>(headerAddr + H_CRASH_TOTAL);
+}
+
+// Start a patch slot for `line` from its media content.
+function patchBegin(slot: u32, line: u32): usize {
+  const p = patchAddr + <usize>slot * PATCH_BYTES;
+  store<u32>(p, line);
+  memory.copy(p + PATCH_DATA, mediaAddr + (<usize>line << LINE_SHIFT), 64);
+  return p + PATCH_DATA;
+}
+
+// ADR: version `option` of the line in `row` (0 = media as is).
+function buildLineOption(slot: u32, line: u32, option: u64): bool {
+  if (option == 0) return false;
+  const dst = patchBegin(slot, line);
+  let left = option;
+  for (let at = lineHeadIndex(line); at != 0 && left != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+    const e = entryAddr(at - 1);
+    const words = entryWordMask(e);
+    const k = subsetCount(words);
+    if (left <= k) {
+      entryApply(dst, e, spreadOverWords(left, words));
+      left = 0;
+    } else {
+      entryApply(dst, e, 0xff);
+      left -= k;
+    }
+  }
+  assert(left == 0, "crash: option beyond the line's versions");
+  return true;
+}
+
+// ADR random: keep a random prefix, then maybe tear the next store at words.
+function buildLineRandom(slot: u32, line: u32): bool {
+  let n: u64 = 0;
+  for (let at = lineHeadIndex(line); at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) n++;
+  const keep = rngBelow(n + 1);
+  const tear = keep < n && (rngNext() & 1) != 0;
+  if (keep == 0 && !tear) return false;
+  const dst = patchBegin(slot, line);
+  let i: u64 = 0;
+  for (let at = lineHeadIndex(line); at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+    const e = entryAddr(at - 1);
+    if (i < keep) {
+      entryApply(dst, e, 0xff);
+    } else {
+      const words = entryWordMask(e);
+      const count = popcnt<u32>(words);
+      if (count > 1) entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
+      break;
+    }
+    i++;
+  }
+  return true;
+}
+
+// eADR: every store before cutSeq is in the image; the store cutSeq contributes the
+// words in cutWords (0 = none).
+function buildLineCut(slot: u32, line: u32, cutSeq: u32, cutWords: u32): bool {
+  let first = lineHeadIndex(line);
+  if (first == 0) return false;
+  const firstSeq = load<u32>(entryAddr(first - 1) + ENTRY_SEQ);
+  if (seqBefore(cutSeq, firstSeq) || (cutSeq == firstSeq && cutWords == 0)) return false;
+  const dst = patchBegin(slot, line);
+  for (let at = first; at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+    const e = entryAddr(at - 1);
+    const seq = load<u32>(e + ENTRY_SEQ);
+    if (seqBefore(seq, cutSeq)) entryApply(dst, e, 0xff);
+    else {
+      if (seq == cutSeq && cutWords != 0) entryApply(dst, e, cutWords);
+      break;
+    }
+  }
+  return true;
+}
+
+// Choose the eADR crash instant. Returns the cut sequence; the torn words go to cutWordsOut.
+let cutWordsOut: u32 = 0;
+function chooseCut(mode: u32, arg: u64): u32 {
+  const h = headerAddr;
+  const head = load<u32>(h + H_LOG_HEAD);
+  const tail = load<u32>(h + H_LOG_TAIL);
+  cutWordsOut = 0;
+  if (mode == CRASH_STRICT) return head;
+  let live: u64 = 0;
+  for (let seq = tail; seq != head; seq++) if (load<u32>(entryAddr(seq % logCapacity) + ENTRY_LIVE) != 0) live++;
+  let target: u64 = 0; // ordinal of the cut among live entries
+  let option: u64 = 0;
+  if (mode == CRASH_RANDOM) {
+    target = rngBelow(live + 1);
+    option = 0;
+  } else {
+    option = arg; // 0 = nothing; else walk the live entries' subsets
+  }
+  let ordinal: u64 = 0;
+  for (let seq = tail; seq != head; seq++) {
+    const e = entryAddr(seq % logCapacity);
+    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    const words = entryWordMask(e);
+    if (mode == CRASH_RANDOM) {
+      if (ordinal == target) {
+        const count = popcnt<u32>(words);
+        if (count > 1 && (rngNext() & 1) != 0) cutWordsOut = spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words);
+        return seq;
+      }
+    } else {
+      if (option == 0) return seq;
+      const k = subsetCount(words);
+      if (option <= k) { cutWordsOut = spreadOverWords(option, words); return seq; }
+      option -= k;
+    }
+    ordinal++;
+  }
+  assert(mode == CRASH_RANDOM || option == 0, "crash: image index beyond the count");
+  return head;
+}
+
+// Build the patch of one image. Requires a crashScan of the same state.
+export function crashBuild(mode: u32, arg: u64): u32 {
+  const rows = load<u32>(headerAddr + H_CRASH_ROWS);
+  if (mode == CRASH_RANDOM) rngSeed(arg);
+  let slots: u32 = 0;
+  if (domain == DOMAIN_EADR) {
+    const cut = chooseCut(mode, arg);
+    const words = cutWordsOut;
+    for (let r: u32 = 0; r < rows; r++) {
+      const line = load<u32>(crashTableAddr + <usize>r * CRASH_ROW_BYTES);
+      if (buildLineCut(slots, line, cut, words)) slots++;
+    }
+    return slots;
+  }
+  let index = arg;
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = crashTableAddr + <usize>r * CRASH_ROW_BYTES;
+    const line = load<u32>(row);
+    let built = false;
+    if (mode == CRASH_RANDOM) built = buildLineRandom(slots, line);
+    else if (mode == CRASH_ENUMERATE) {
+      const options = <u64>load<u32>(row, 4);
+      built = buildLineOption(slots, line, index % options);
+      index /= options;
+    }
+    if (built) slots++;
+  }
+  assert(mode != CRASH_ENUMERATE || index == 0, "crash: image index beyond the count");
+  return slots;
+}
+
+// On a device whose visible and media bytes were just set to the pre-crash media:
+// write the patch lines and forget every pending state (poison stays: it is media).
+export function crashApplyPatch(slots: u32): void {
+  for (let s: u32 = 0; s < slots; s++) {
+    const p = patchAddr + <usize>s * PATCH_BYTES;
+    const line = load<u32>(p);
+    assert(line < lineCount, "crash patch: line out of range");
+    memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
+    memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
+  }
+}
+
+// Reset the volatile state: log, line lists, pending bits, flush queues.
+export function crashForgetPending(): void {
+  const h = headerAddr;
+  for (let line: u32 = 0; line < lineCount; line++) {
+    const st = lineStateAddr + line;
+    const v = load<u8>(st);
+    if ((v & LINE_PENDING) != 0) store<u8>(st, v & ~LINE_PENDING);
+  }
+  memory.fill(lineListAddr, 0, <usize>lineCount << 3);
+  memory.fill(logAddr, 0, <usize>logCapacity * ENTRY_BYTES);
+  for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
+  store<u32>(h + H_LOG_HEAD, 0);
+  store<u32>(h + H_LOG_TAIL, 0);
+  store<u32>(h + H_LINES_PENDING, 0);
+  store<u32>(h + H_CRASH_ROWS, 0);
+}
+
+// Crash this device in place: media becomes the chosen image, visible = media.
+export function crashInPlace(mode: u32, arg: u64): u32 {
+  crashScan();
+  const slots = crashBuild(mode, arg);
+  crashForgetPending();
+  memory.copy(visibleAddr, mediaAddr, deviceBytes);
+  crashApplyPatch(slots);
+  return slots;
+}
+

@@ -1,0 +1,90 @@
+// The pmem device: visible bytes (what loads see: media plus CPU caches), media bytes
+// (what survives a crash), and the store log in between. Callers hold the device lock
+// for every function here except loads.
+import {
+  LINE_SHIFT, LINE_POISON, LINE_PENDING, ENTRY_SEQ, DOMAIN_EADR,
+  C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB, C_CLFLUSHOPT, C_CLFLUSH,
+  C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES,
+} from "./header";
+import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd } from "./state";
+import { logAppend, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
+import { flushQueuePush, flushQueueDrain } from "./flushqueue";
+
+// Store `len` bytes from src at device offset addr. The log records each line's part
+// before the visible bytes change, so a source inside the device reads its old bytes.
+export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
+  let at = addr;
+  let from = src;
+  let left = len;
+  while (left > 0) {
+    const line = at >> LINE_SHIFT;
+    const offset = at & 63;
+    const count = min<u32>(64 - offset, left);
+    const seq = logAppend(line, offset, count, from);
+    // A non-temporal store is a store plus a write-back that the next sfence completes.
+    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, seq);
+    at += count; from += count; left -= count;
+  }
+  const dst = visibleAddr + addr;
+  // 8-byte aligned stores are single-copy atomic on x86: keep them so for readers on
+  // other threads, which load without the device lock.
+  if (len == 8 && (addr & 7) == 0) atomic.store<u64>(dst, load<u64>(src));
+  else memory.copy(dst, src, len);
+  counterAdd(nonTemporal ? C_NT_STORES : C_STORES, 1);
+  counterAdd(C_STORE_BYTES, len);
+}
+
+// kind: 0 clwb, 1 clflushopt, 2 clflush. Covers every line overlapping [addr, addr+len).
+export function deviceFlush(addr: u32, len: u32, kind: u32): void {
+  const first = addr >> LINE_SHIFT;
+  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  for (let line = first; line <= last; line++) {
+    counterAdd(kind == 0 ? C_CLWB : kind == 1 ? C_CLFLUSHOPT : C_CLFLUSH, 1);
+    if (domain == DOMAIN_EADR) continue; // caches are persistent: nothing to write back
+    const tail = lineTailIndex(line);
+    if (tail == 0) continue;
+    if (kind == 2) {
+      retireLineAll(line); // clflush is ordered with stores and completes at once
+    } else {
+      flushQueuePush(line, load<u32>(entryAddr(tail - 1) + ENTRY_SEQ));
+    }
+  }
+}
+
+export function deviceFence(isMfence: bool): void {
+  counterAdd(isMfence ? C_MFENCE : C_SFENCE, 1);
+  if (domain == DOMAIN_EADR) return;
+  flushQueueDrain();
+}
+
+// Returns false when a line in the range is poisoned (nothing is copied then).
+export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
+  const first = addr >> LINE_SHIFT;
+  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  for (let line = first; line <= last; line++) {
+    if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) return false;
+  }
+  const src = visibleAddr + addr;
+  if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
+  else memory.copy(dst, src, len);
+  counterAdd(C_LOADS, 1);
+  counterAdd(C_LOAD_BYTES, len);
+  return true;
+}
+
+export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
+  memory.copy(dst, mediaAddr + addr, len);
+}
+
+export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
+  const first = addr >> LINE_SHIFT;
+  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  for (let line = first; line <= last; line++) {
+    const st = lineStateAddr + line;
+    store<u8>(st, poisoned ? load<u8>(st) | LINE_POISON : load<u8>(st) & ~LINE_POISON);
+  }
+}
+
+export function deviceLineState(line: u32): u32 {
+  return load<u8>(lineStateAddr + line) & (LINE_PENDING | LINE_POISON);
+}

@@ -1,0 +1,50 @@
+// Fixed-offset layout of the shared region, computed from the device configuration.
+// No managed allocation anywhere: several instances share this memory and the
+// AssemblyScript stub runtime would hand every one of them the same heap.
+import {
+  HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES,
+  FLUSHQ_ENTRY_BYTES, LINE_SHIFT, MAX_THREADS,
+} from "./header";
+
+export const REGION_ALIGN: u64 = 4096;
+
+@inline function alignUp(value: u64, align: u64): u64 {
+  return (value + align - 1) & ~(align - 1);
+}
+
+// The plan is returned through globals (per instance), never through a managed object:
+// a `new` would allocate from the stub runtime's heap, which every instance sharing
+// this memory places at the same address.
+export let planCrcTables: u64 = 0;
+export let planCrashTable: u64 = 0;
+export let planPatch: u64 = 0;
+export let planLog: u64 = 0;
+export let planThreads: u64 = 0;
+export let planThreadStride: u64 = 0;
+export let planLineState: u64 = 0;
+export let planLineList: u64 = 0;
+export let planVisible: u64 = 0;
+export let planMedia: u64 = 0;
+export let planKernel: u64 = 0;
+export let planTotal: u64 = 0;
+
+export function planLayout(
+  base: u64, deviceBytes: u64, maxThreads: u64, logCapacity: u64,
+  scratchBytes: u64, flushQueueCapacity: u64, kernelBytes: u64,
+): void {
+  assert(maxThreads <= MAX_THREADS, "layout: too many threads");
+  const lineCount = deviceBytes >> LINE_SHIFT;
+  let at = base + HEADER_BYTES;
+  planCrcTables = at; at = alignUp(at + CRC_TABLE_BYTES, REGION_ALIGN);
+  planCrashTable = at; at = alignUp(at + logCapacity * CRASH_ROW_BYTES, REGION_ALIGN);
+  planPatch = at; at = alignUp(at + logCapacity * PATCH_BYTES, REGION_ALIGN);
+  planLog = at; at = alignUp(at + logCapacity * ENTRY_BYTES, REGION_ALIGN);
+  planThreadStride = alignUp(16 + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
+  planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
+  planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
+  planLineList = at; at = alignUp(at + lineCount * 8, REGION_ALIGN);
+  planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
+  planMedia = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
+  planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);
+  planTotal = at;
+}

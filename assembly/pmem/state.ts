@@ -1,0 +1,72 @@
+// Per-instance view of the shared device: addresses read from the header at attach.
+// These are WebAssembly globals, so each instance (thread) has its own copy; the
+// memory they point into is shared.
+import {
+  H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
+  H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
+} from "./header";
+
+export let headerAddr: usize = 0;
+export let deviceBytes: u32 = 0;
+export let lineCount: u32 = 0;
+export let domain: u32 = 0;
+export let logCapacity: u32 = 0;
+export let scratchBytes: u32 = 0;
+export let crcTablesAddr: usize = 0;
+export let threadsAddr: usize = 0;
+export let threadStride: u32 = 0;
+export let flushQueueCapacity: u32 = 0;
+export let lineStateAddr: usize = 0;
+export let lineListAddr: usize = 0;
+export let logAddr: usize = 0;
+export let patchAddr: usize = 0;
+export let visibleAddr: usize = 0;
+export let mediaAddr: usize = 0;
+export let crashTableAddr: usize = 0;
+export let maxThreads: u32 = 0;
+export let kernelAddr: usize = 0;
+export let kernelBytes: u32 = 0;
+export let threadSlot: i32 = -1;
+
+export function loadStateFromHeader(h: usize): bool {
+  if (load<u32>(h + H_MAGIC) != HEADER_MAGIC) return false;
+  if (load<u32>(h + H_VERSION) != HEADER_VERSION) return false;
+  headerAddr = h;
+  deviceBytes = load<u32>(h + H_DEVICE_BYTES);
+  lineCount = load<u32>(h + H_LINE_COUNT);
+  domain = load<u32>(h + H_DOMAIN);
+  maxThreads = load<u32>(h + H_MAX_THREADS);
+  logCapacity = load<u32>(h + H_LOG_CAPACITY);
+  scratchBytes = load<u32>(h + H_SCRATCH_BYTES);
+  crcTablesAddr = load<u32>(h + H_CRC_TABLES);
+  threadsAddr = load<u32>(h + H_THREADS);
+  threadStride = load<u32>(h + H_THREAD_STRIDE);
+  flushQueueCapacity = load<u32>(h + H_FLUSHQ_CAPACITY);
+  lineStateAddr = load<u32>(h + H_LINE_STATE);
+  lineListAddr = load<u32>(h + H_LINE_LIST);
+  logAddr = load<u32>(h + H_LOG);
+  patchAddr = load<u32>(h + H_PATCH);
+  visibleAddr = load<u32>(h + H_VISIBLE);
+  mediaAddr = load<u32>(h + H_MEDIA);
+  crashTableAddr = load<u32>(h + H_CRASH_TABLE);
+  kernelAddr = load<u32>(h + H_KERNEL);
+  kernelBytes = load<u32>(h + H_KERNEL_BYTES);
+  assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
+  assert(mediaAddr >= visibleAddr + deviceBytes, "header: media overlaps visible");
+  return true;
+}
+
+@inline export function counterAdd(index: u32, amount: u64): void {
+  atomic.add<u64>(headerAddr + H_COUNTERS + (<usize>index << 3), amount);
+}
+
+// This thread's flush queue: [u32 count][pad][entries...]; scratch follows.
+@inline export function threadAreaAddr(): usize {
+  return threadsAddr + <usize>threadSlot * threadStride;
+}
+
+@inline export function threadScratchAddr(): usize {
+  return threadsAddr + <usize>threadSlot * threadStride + threadStride - scratchBytes;
+}

@@ -1,0 +1,158 @@
+// The store log: every store to a line that is not yet on media, in program order.
+// A ring of fixed-size entries, each linked into its line's list (oldest first).
+// Invariants:
+//  - entries of one line are in sequence order, and a line's list starts at its oldest
+//    live entry, so media + a prefix of the list is always a legal line version;
+//  - tail <= every live sequence number < head, and head - tail <= capacity.
+// Entries retire (their bytes are written to media) from the front of their line only.
+// When the ring is full the oldest entry is evicted to media, which a real cache may do
+// at any moment: the bound changes what a crash can lose, never what it may keep.
+import {
+  ENTRY_BYTES, ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA,
+  H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_PENDING, LINE_SHIFT,
+  C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
+} from "./header";
+import {
+  headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd,
+} from "./state";
+
+@inline export function entryAddr(index: u32): usize {
+  return logAddr + <usize>index * ENTRY_BYTES;
+}
+
+@inline export function seqBefore(a: u32, b: u32): bool {
+  return <i32>(a - b) < 0;
+}
+
+@inline export function lineHeadIndex(line: u32): u32 {
+  return load<u32>(lineListAddr + (<usize>line << 3)); // index + 1, 0 = none
+}
+
+@inline export function lineTailIndex(line: u32): u32 {
+  return load<u32>(lineListAddr + (<usize>line << 3), 4);
+}
+
+@inline export function byteMask(offset: u32, count: u32): u64 {
+  return count >= 64 ? u64.MAX_VALUE : ((<u64>1 << count) - 1) << offset;
+}
+
+// Which of the line's eight 8-byte words an entry touches (bit w = word w).
+export function entryWordMask(entry: usize): u32 {
+  const mask = load<u64>(entry + ENTRY_MASK);
+  let words: u32 = 0;
+  for (let w: u32 = 0; w < 8; w++) if (((mask >> (w << 3)) & 0xff) != 0) words |= 1 << w;
+  return words;
+}
+
+// Copy the entry's bytes into a 64-byte line at dst, only within the given words:
+// a word is the unit that can tear, so a partial application selects whole words.
+export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
+  const mask = load<u64>(entry + ENTRY_MASK);
+  const data = entry + ENTRY_DATA;
+  if (mask == u64.MAX_VALUE && wordFilter == 0xff) {
+    memory.copy(dst, data, 64);
+    return;
+  }
+  for (let w: u32 = 0; w < 8; w++) {
+    if (((wordFilter >> w) & 1) == 0) continue;
+    const m = <u32>((mask >> (w << 3)) & 0xff);
+    if (m == 0) continue;
+    const at = <usize>(w << 3);
+    if (m == 0xff) {
+      store<u64>(dst + at, load<u64>(data + at));
+    } else {
+      for (let b: u32 = 0; b < 8; b++) {
+        if ((m >> b) & 1) store<u8>(dst + at + b, load<u8>(data + at + b));
+      }
+    }
+  }
+}
+
+// Write the oldest live entry of `line` to media and unlink it.
+export function retireLineHead(line: u32): void {
+  const ll = lineListAddr + (<usize>line << 3);
+  const head = load<u32>(ll);
+  assert(head != 0, "retire: line has no pending entry");
+  const e = entryAddr(head - 1);
+  assert(load<u32>(e + ENTRY_LINE) == line, "retire: entry belongs to another line");
+  assert(load<u32>(e + ENTRY_LIVE) == 1, "retire: entry not live");
+  entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
+  const next = load<u32>(e + ENTRY_NEXT);
+  store<u32>(e + ENTRY_LIVE, 0);
+  store<u32>(ll, next);
+  if (next == 0) {
+    store<u32>(ll, 0, 4);
+    const st = lineStateAddr + line;
+    store<u8>(st, load<u8>(st) & ~LINE_PENDING);
+    store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - 1);
+  }
+  counterAdd(C_RETIRED, 1);
+}
+
+// Retire entries of `line` up to and including sequence number `upTo`.
+export function retireLineUpTo(line: u32, upTo: u32): void {
+  let head = lineHeadIndex(line);
+  while (head != 0) {
+    const seq = load<u32>(entryAddr(head - 1) + ENTRY_SEQ);
+    if (seqBefore(upTo, seq)) break;
+    retireLineHead(line);
+    head = lineHeadIndex(line);
+  }
+}
+
+export function retireLineAll(line: u32): void {
+  while (lineHeadIndex(line) != 0) retireLineHead(line);
+}
+
+// Move the tail past entries that are no longer live.
+export function advanceTail(): void {
+  const h = headerAddr;
+  const head = load<u32>(h + H_LOG_HEAD);
+  let tail = load<u32>(h + H_LOG_TAIL);
+  while (tail != head && load<u32>(entryAddr(tail % logCapacity) + ENTRY_LIVE) == 0) tail++;
+  store<u32>(h + H_LOG_TAIL, tail);
+}
+
+function evictOldest(): void {
+  const tail = load<u32>(headerAddr + H_LOG_TAIL);
+  const e = entryAddr(tail % logCapacity);
+  assert(load<u32>(e + ENTRY_LIVE) == 1 && load<u32>(e + ENTRY_SEQ) == tail, "evict: tail not live");
+  const line = load<u32>(e + ENTRY_LINE);
+  assert(lineHeadIndex(line) == tail % logCapacity + 1, "evict: oldest entry is not its line's head");
+  retireLineHead(line);
+  counterAdd(C_EVICTIONS, 1);
+  advanceTail();
+}
+
+// Append the bytes [offset, offset+count) of `line`, taken from src, as the newest entry.
+// Returns the entry's sequence number.
+export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
+  const h = headerAddr;
+  assert(offset + count <= 64 && count > 0, "log append: range outside line");
+  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
+  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
+  const seq = load<u32>(h + H_LOG_HEAD);
+  const index = seq % logCapacity;
+  const e = entryAddr(index);
+  assert(load<u32>(e + ENTRY_LIVE) == 0, "log append: slot still live");
+  store<u32>(e + ENTRY_SEQ, seq);
+  store<u32>(e + ENTRY_LINE, line);
+  store<u32>(e + ENTRY_NEXT, 0);
+  store<u32>(e + ENTRY_LIVE, 1);
+  store<u64>(e + ENTRY_MASK, byteMask(offset, count));
+  memory.copy(e + ENTRY_DATA + offset, src, count);
+  store<u32>(h + H_LOG_HEAD, seq + 1);
+  const ll = lineListAddr + (<usize>line << 3);
+  const tailIndex = load<u32>(ll, 4);
+  if (tailIndex == 0) {
+    store<u32>(ll, index + 1);
+    const st = lineStateAddr + line;
+    store<u8>(st, load<u8>(st) | LINE_PENDING);
+    store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
+  } else {
+    store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);
+  }
+  store<u32>(ll, index + 1, 4);
+  counterAdd(C_LOG_ENTRIES, 1);
+  return seq;
+}

@@ -1,0 +1,45 @@
+// The raw exports of build/{release,debug}.wasm (see assembly/index.ts).
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  core_heap_base(): number;
+  pmem_layout_total(base: number, deviceBytes: number, domain: number, maxThreads: number,
+    logCapacity: number, scratchBytes: number, flushQueueCapacity: number, kernelBytes: number): number;
+  pmem_format(base: number, deviceBytes: number, domain: number, maxThreads: number,
+    logCapacity: number, scratchBytes: number, flushQueueCapacity: number, kernelBytes: number): number;
+  pmem_attach(base: number): number;
+  pmem_detach(): number;
+  pmem_region(which: number): number;
+  pmem_store(addr: number, src: number, len: number, nonTemporal: number): number;
+  pmem_load(dst: number, addr: number, len: number): number;
+  pmem_read_media(dst: number, addr: number, len: number): number;
+  pmem_flush(addr: number, len: number, kind: number): number;
+  pmem_fence(isMfence: number): number;
+  pmem_poison(addr: number, len: number, poisoned: number): number;
+  pmem_line_info(line: number): number;
+  pmem_counter(index: number): number;
+  pmem_gauge(which: number): number;
+  pmem_crash_scan(): number;
+  pmem_crash_total(): bigint;
+  pmem_crash_build(mode: number, arg: bigint, keepLocked: number): number;
+  pmem_unlock(): number;
+  pmem_crash_apply(slots: number): number;
+  pmem_crash_in_place(mode: number, arg: bigint): number;
+  csum_crc32c(ptr: number, len: number): number;
+  csum_crc32c_update(crc: number, ptr: number, len: number): number;
+  mem_copy(dst: number, src: number, len: number): number;
+}
+
+/** pmem_region selectors. */
+export const REGION = {
+  visible: 0, media: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6,
+  kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12,
+} as const;
+
+/** Counter indices, in the order of assembly/pmem/header.ts C_*. */
+export const COUNTER_NAMES = [
+  'stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence',
+  'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+export const PATCH_SLOT_BYTES = 72;

@@ -1,0 +1,75 @@
+// Loading and instantiating the core. One compiled WebAssembly.Module is instantiated
+// once per thread over one shared WebAssembly.Memory. Safe because the core has no
+// mutable static data (only constant strings, which re-instantiation rewrites with the
+// same bytes), never allocates from the AssemblyScript heap (stub runtime, no `new` on
+// any path) and keeps per-thread state in WebAssembly globals, which are per instance.
+import { FsError } from '../errors.js';
+import type { CoreExports } from './exports.js';
+
+export type CoreTarget = 'release' | 'debug';
+
+const modules = new Map<CoreTarget, Promise<WebAssembly.Module>>();
+const loaded = new Map<CoreTarget, WebAssembly.Module>();
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+async function readWasm(target: CoreTarget): Promise<ArrayBuffer | Uint8Array> {
+  const url = new URL(`../../build/${target}.wasm`, import.meta.url);
+  if (isNode()) {
+    const fs = await import('node:fs/promises');
+    return fs.readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new FsError('ENOENT', `cannot fetch ${url.href}: ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** Compile (once) and cache the core module. */
+export function loadCoreModule(target: CoreTarget = 'release'): Promise<WebAssembly.Module> {
+  let pending = modules.get(target);
+  if (!pending) {
+    pending = readWasm(target).then((bytes) => WebAssembly.compile(bytes as BufferSource)).then((m) => {
+      loaded.set(target, m);
+      return m;
+    });
+    modules.set(target, pending);
+  }
+  return pending;
+}
+
+/** The module, if loadCoreModule has completed for this target. */
+export function loadedCoreModule(target: CoreTarget = 'release'): WebAssembly.Module {
+  const m = loaded.get(target);
+  if (!m) throw new FsError('EAGAIN', `core module '${target}' not loaded: await loadCoreModule() first`);
+  return m;
+}
+
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return '';
+  const bytes = new Uint8Array(memory.buffer);
+  const lengthBytes = new DataView(memory.buffer).getUint32(ptr - 4, true);
+  let text = '';
+  for (let i = 0; i < lengthBytes; i += 2) text += String.fromCharCode(bytes[ptr + i]! | (bytes[ptr + i + 1]! << 8));
+  return text;
+}
+
+/** Instantiate the core over a shared memory. Synchronous: the module is compiled. */
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+  const imports = {
+    env: {
+      memory,
+      abort(messagePtr: number, filePtr: number, line: number, column: number): never {
+        const message = readAsString(memory, messagePtr);
+        const file = readAsString(memory, filePtr);
+        throw new FsError('EFAULT', `core invariant violated: ${message} (${file}:${line}:${column})`);
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
+  return instance.exports as unknown as CoreExports;
+}
+
+/** Where every device header lives: above the core's static data, 64 KiB aligned. */
+export const DEVICE_BASE = 65536;

@@ -1,0 +1,47 @@
+// Every failure a user can see is an FsError with an errno name. The core returns
+// negative errno numbers; this file is the one place that names them.
+
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, EIO: 5, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EFAULT: 14,
+  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27,
+  ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
+  EOVERFLOW: 75, EOPNOTSUPP: 95,
+  // Not an errno: the signal a DAX mapping raises on an access past EOF or on poison.
+  SIGBUS: 135,
+} as const;
+
+export type ErrnoName = keyof typeof ERRNO;
+
+const NAME_BY_NUMBER = new Map<number, ErrnoName>(
+  (Object.entries(ERRNO) as [ErrnoName, number][]).map(([name, num]) => [num, name]),
+);
+
+export class FsError extends Error {
+  readonly code: ErrnoName;
+  constructor(code: ErrnoName, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'FsError';
+    this.code = code;
+  }
+  get errno(): number {
+    return ERRNO[this.code];
+  }
+}
+
+export function errnoName(errno: number): ErrnoName {
+  return NAME_BY_NUMBER.get(errno) ?? 'EIO';
+}
+
+/** Throw the FsError for a negative core return value; pass other values through. */
+export function checkCoreResult(result: number, what: string): number {
+  if (result < 0) throw new FsError(errnoName(-result), what);
+  return result;
+}
+
+/** Validate a non-negative safe integer argument. */
+export function requireIndex(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}

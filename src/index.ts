@@ -1,0 +1,8 @@
+export { FsError, ERRNO, type ErrnoName } from './errors.js';
+export { loadCoreModule, type CoreTarget } from './core/module.js';
+export {
+  PmemDevice, LINE_BYTES, WORD_BYTES,
+  type PmemOptions, type PmemConfig, type PmemHandle, type PmemCounters, type PersistenceDomain,
+  type CrashMode, type CrashOptions, type CrashImage, type LineInfo, type FlushKind,
+} from './pmem/device.js';
+export { crc32c, loadCrc32c } from './csum/crc32c.js';

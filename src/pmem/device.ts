@@ -1,0 +1,501 @@
+// PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
+// instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
+import { FsError, checkCoreResult, requireIndex } from '../errors.js';
+import { COUNTER_NAMES, REGION, PATCH_SLOT_BYTES, type CoreExports, type CounterName } from '../core/exports.js';
+import {
+  DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule, type CoreTarget,
+} from '../core/module.js';
+
+export const LINE_BYTES = 64;
+export const WORD_BYTES = 8;
+const WASM_PAGE_BYTES = 65536;
+
+export type PersistenceDomain = 'adr' | 'eadr';
+export type CrashMode = 'strict' | 'random';
+
+export interface PmemOptions {
+  /** Device size in bytes, a multiple of 64 (one cacheline). */
+  sizeBytes: number;
+  /** 'adr' (default): caches are volatile; 'eadr': caches are in the persistence domain. */
+  domain?: PersistenceDomain;
+  /** Store-log entries kept before the oldest pending store is evicted to media. */
+  logCapacity?: number;
+  /** Threads that may attach at once (at most 32). */
+  maxThreads?: number;
+  /** Per-thread scratch for copying caller bytes into shared memory. */
+  scratchBytes?: number;
+  /** Per-thread outstanding flushes before the queue is drained early. */
+  flushQueueCapacity?: number;
+  /** Extra shared bytes reserved for upper layers (file system, page tables). */
+  kernelBytes?: number;
+  /** Which core build to run. */
+  target?: CoreTarget;
+}
+
+export interface PmemConfig {
+  sizeBytes: number;
+  domain: PersistenceDomain;
+  logCapacity: number;
+  maxThreads: number;
+  scratchBytes: number;
+  flushQueueCapacity: number;
+  kernelBytes: number;
+  target: CoreTarget;
+}
+
+/** Everything another thread needs to attach: all of it is structured-cloneable. */
+export interface PmemHandle {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  config: PmemConfig;
+}
+
+export type PmemCounters = Record<CounterName, number>;
+
+export interface LineInfo {
+  /** Stores to this line not yet on media. */
+  pendingStores: number;
+  poisoned: boolean;
+}
+
+export interface CrashOptions {
+  mode?: CrashMode;
+  /** Seed for mode 'random': the same seed on the same state gives the same image. */
+  seed?: number | bigint;
+}
+
+/** One legal post-crash image of an enumeration; valid until the iterator moves on. */
+export interface CrashImage {
+  readonly index: bigint;
+  /** Lines of the image that differ from the pre-crash media. */
+  readonly changedLines: number;
+  /** crc32c of the changed lines (line numbers and contents). */
+  fingerprint(): number;
+  /** A new device holding this image. */
+  device(): PmemDevice;
+}
+
+const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
+const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
+export type FlushKind = keyof typeof FLUSH_KIND;
+
+function normalise(options: PmemOptions): PmemConfig {
+  if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'options must be an object');
+  const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
+  if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0) {
+    throw new FsError('EINVAL', `sizeBytes must be a positive multiple of ${LINE_BYTES}, got ${sizeBytes}`);
+  }
+  const domain = options.domain ?? 'adr';
+  if (domain !== 'adr' && domain !== 'eadr') throw new FsError('EINVAL', `domain must be 'adr' or 'eadr', got ${String(domain)}`);
+  const target = options.target ?? 'release';
+  if (target !== 'release' && target !== 'debug') throw new FsError('EINVAL', `target must be 'release' or 'debug'`);
+  return {
+    sizeBytes,
+    domain,
+    logCapacity: requireIndex(options.logCapacity ?? 65536, 'logCapacity'),
+    maxThreads: requireIndex(options.maxThreads ?? 8, 'maxThreads'),
+    scratchBytes: requireIndex(options.scratchBytes ?? 1 << 20, 'scratchBytes'),
+    flushQueueCapacity: requireIndex(options.flushQueueCapacity ?? 65536, 'flushQueueCapacity'),
+    kernelBytes: requireIndex(options.kernelBytes ?? 0, 'kernelBytes'),
+    target,
+  };
+}
+
+function configArgs(c: PmemConfig): [number, number, number, number, number, number, number, number] {
+  return [DEVICE_BASE, c.sizeBytes, c.domain === 'eadr' ? 1 : 0, c.maxThreads, c.logCapacity,
+    c.scratchBytes, c.flushQueueCapacity, c.kernelBytes];
+}
+
+const planners = new Map<WebAssembly.Module, CoreExports>();
+/** Bytes of shared memory a configuration needs (computed by the core itself). */
+function memoryBytesFor(module: WebAssembly.Module, config: PmemConfig): number {
+  let planner = planners.get(module);
+  if (!planner) {
+    planner = instantiateCore(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
+    if (planner.core_heap_base() > DEVICE_BASE) {
+      throw new FsError('EFAULT', `core static data (${planner.core_heap_base()} bytes) overlaps the device base`);
+    }
+    planners.set(module, planner);
+  }
+  const total = planner.pmem_layout_total(...configArgs(config));
+  if (total === -7) throw new FsError('E2BIG', `a ${config.sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
+  return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
+}
+
+export class PmemDevice {
+  readonly config: PmemConfig;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  /** Raw core exports of this thread's instance (for upper layers). */
+  readonly core: CoreExports;
+  readonly threadSlot: number;
+  private readonly bytes: Uint8Array;
+  private readonly visibleAddr: number;
+  private readonly mediaAddr: number;
+  private readonly scratchAddr: number;
+  private readonly scratchBytes: number;
+  private closed = false;
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, config: PmemConfig, format: boolean) {
+    this.module = module;
+    this.memory = memory;
+    this.config = config;
+    this.core = instantiateCore(module, memory);
+    if (format) checkCoreResult(this.core.pmem_format(...configArgs(config)), 'format device');
+    this.threadSlot = checkCoreResult(this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)');
+    this.bytes = new Uint8Array(memory.buffer);
+    this.visibleAddr = this.core.pmem_region(REGION.visible);
+    this.mediaAddr = this.core.pmem_region(REGION.media);
+    this.scratchAddr = this.core.pmem_region(REGION.scratch);
+    this.scratchBytes = this.core.pmem_region(REGION.scratchBytes);
+    if (this.core.pmem_region(REGION.deviceBytes) !== config.sizeBytes) {
+      throw new FsError('EINVAL', 'attached device size differs from the handle configuration');
+    }
+  }
+
+  /** Create a device (compiles the core on first use). */
+  static async create(options: PmemOptions): Promise<PmemDevice> {
+    const config = normalise(options);
+    await loadCoreModule(config.target);
+    return PmemDevice.createSync(options);
+  }
+
+  /** Create a device once loadCoreModule() has completed for its target. */
+  static createSync(options: PmemOptions): PmemDevice {
+    const config = normalise(options);
+    const module = loadedCoreModule(config.target);
+    const bytes = memoryBytesFor(module, config);
+    const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } catch (e) {
+      throw new FsError('ENOMEM', `cannot allocate ${bytes} bytes of shared memory: ${(e as Error).message}`);
+    }
+    return new PmemDevice(module, memory, config, true);
+  }
+
+  /** Attach another thread to an existing device. */
+  static attach(handle: PmemHandle): PmemDevice {
+    if (!handle || !(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module)) {
+      throw new FsError('EINVAL', 'not a device handle');
+    }
+    return new PmemDevice(handle.module, handle.memory, normalise(handle.config), false);
+  }
+
+  handle(): PmemHandle {
+    return { module: this.module, memory: this.memory, config: this.config };
+  }
+
+  get sizeBytes(): number {
+    return this.config.sizeBytes;
+  }
+
+  get domain(): PersistenceDomain {
+    return this.config.domain;
+  }
+
+  // --- argument checks ---------------------------------------------------------------
+
+  private live(): void {
+    if (this.closed) throw new FsError('EBADF', 'device handle is closed');
+  }
+
+  private range(addr: unknown, length: unknown): [number, number] {
+    this.live();
+    const a = requireIndex(addr, 'address');
+    const n = requireIndex(length, 'length');
+    if (a + n > this.config.sizeBytes) {
+      throw new FsError('EINVAL', `range [${a}, ${a + n}) is outside the ${this.config.sizeBytes}-byte device`);
+    }
+    return [a, n];
+  }
+
+  private static asBytes(data: unknown): Uint8Array {
+    if (data instanceof Uint8Array) return data;
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    throw new FsError('EINVAL', 'data must be a Uint8Array, a typed array, a DataView or an ArrayBuffer');
+  }
+
+  /** Is `view` inside this device's shared memory? Then the core reads it in place. */
+  private inMemory(view: Uint8Array): boolean {
+    return view.buffer === this.memory.buffer;
+  }
+
+  // --- stores, loads, flushes, fences ------------------------------------------------
+
+  /** Store bytes at addr (any length, any alignment). Visible at once, durable later. */
+  store(addr: number, data: ArrayBufferView | ArrayBuffer): void {
+    this.storeWith(addr, data, 0);
+  }
+
+  /** Non-temporal store: a store plus a write-back that the next sfence completes. */
+  ntStore(addr: number, data: ArrayBufferView | ArrayBuffer): void {
+    this.storeWith(addr, data, 1);
+  }
+
+  private storeWith(addr: number, data: ArrayBufferView | ArrayBuffer, nonTemporal: number): void {
+    const bytes = PmemDevice.asBytes(data);
+    const [a, n] = this.range(addr, bytes.byteLength);
+    if (this.inMemory(bytes)) {
+      checkCoreResult(this.core.pmem_store(a, bytes.byteOffset, n, nonTemporal), 'store');
+      return;
+    }
+    // Caller bytes come in through this thread's scratch, a chunk at a time.
+    for (let done = 0; done < n; done += this.scratchBytes) {
+      const chunk = Math.min(this.scratchBytes, n - done);
+      this.bytes.set(bytes.subarray(done, done + chunk), this.scratchAddr);
+      checkCoreResult(this.core.pmem_store(a + done, this.scratchAddr, chunk, nonTemporal), 'store');
+    }
+  }
+
+  /** Store one 64-bit value (8-byte aligned stores are atomic: they never tear). */
+  storeU64(addr: number, value: bigint): void {
+    this.range(addr, 8);
+    new DataView(this.memory.buffer).setBigUint64(this.scratchAddr, BigInt.asUintN(64, value), true);
+    checkCoreResult(this.core.pmem_store(addr, this.scratchAddr, 8, 0), 'store');
+  }
+
+  /** Load bytes (what the CPU sees). Poisoned lines fail with EIO. */
+  load(addr: number, length: number): Uint8Array {
+    const out = new Uint8Array(requireIndex(length, 'length'));
+    this.loadInto(addr, out);
+    return out;
+  }
+
+  loadInto(addr: number, out: Uint8Array): void {
+    const [a, n] = this.range(addr, out.byteLength);
+    if (this.inMemory(out)) {
+      this.loadResult(this.core.pmem_load(out.byteOffset, a, n), a, n);
+      return;
+    }
+    for (let done = 0; done < n; done += this.scratchBytes) {
+      const chunk = Math.min(this.scratchBytes, n - done);
+      this.loadResult(this.core.pmem_load(this.scratchAddr, a + done, chunk), a + done, chunk);
+      out.set(this.bytes.subarray(this.scratchAddr, this.scratchAddr + chunk), done);
+    }
+  }
+
+  private loadResult(result: number, addr: number, length: number): void {
+    if (result === -5) throw new FsError('EIO', `media error: poisoned line in [${addr}, ${addr + length})`);
+    checkCoreResult(result, 'load');
+  }
+
+  loadU64(addr: number): bigint {
+    this.range(addr, 8);
+    this.loadResult(this.core.pmem_load(this.scratchAddr, addr, 8), addr, 8);
+    return new DataView(this.memory.buffer).getBigUint64(this.scratchAddr, true);
+  }
+
+  /** The media bytes: what would survive if every pending line were lost. */
+  readMedia(addr: number, length: number): Uint8Array {
+    const [a, n] = this.range(addr, length);
+    return this.bytes.slice(this.mediaAddr + a, this.mediaAddr + a + n);
+  }
+
+  /** Write back every line overlapping [addr, addr+length): clwb, clflushopt or clflush. */
+  flush(addr: number, length: number, kind: FlushKind = 'clwb'): void {
+    const [a, n] = this.range(addr, length);
+    if (!(kind in FLUSH_KIND)) throw new FsError('EINVAL', `flush kind must be clwb, clflushopt or clflush`);
+    checkCoreResult(this.core.pmem_flush(a, n, FLUSH_KIND[kind]), kind);
+  }
+
+  clwb(addr: number): void { this.flush(addr, 1, 'clwb'); }
+  clflushopt(addr: number): void { this.flush(addr, 1, 'clflushopt'); }
+  clflush(addr: number): void { this.flush(addr, 1, 'clflush'); }
+
+  sfence(): void {
+    this.live();
+    checkCoreResult(this.core.pmem_fence(0), 'sfence');
+  }
+
+  mfence(): void {
+    this.live();
+    checkCoreResult(this.core.pmem_fence(1), 'mfence');
+  }
+
+  /** clwb every line of the range, then sfence: the range is durable on return. */
+  persist(addr: number, length: number): void {
+    this.flush(addr, length, 'clwb');
+    this.sfence();
+  }
+
+  // --- media errors ------------------------------------------------------------------
+
+  /** Poison every line overlapping the range: loads fail with EIO until cleared. */
+  poison(addr: number, length = 1): void {
+    const [a, n] = this.range(addr, length);
+    checkCoreResult(this.core.pmem_poison(a, n, 1), 'poison');
+  }
+
+  clearPoison(addr: number, length = 1): void {
+    const [a, n] = this.range(addr, length);
+    checkCoreResult(this.core.pmem_poison(a, n, 0), 'clear poison');
+  }
+
+  lineInfo(addr: number): LineInfo {
+    const [a] = this.range(addr, 1);
+    const info = checkCoreResult(this.core.pmem_line_info(Math.floor(a / LINE_BYTES)), 'line info');
+    return { pendingStores: info >>> 8, poisoned: (info & 2) !== 0 };
+  }
+
+  // --- counters ----------------------------------------------------------------------
+
+  counters(): PmemCounters {
+    this.live();
+    const out = {} as PmemCounters;
+    COUNTER_NAMES.forEach((name, i) => { out[name] = this.core.pmem_counter(i); });
+    return out;
+  }
+
+  /** Lines with stores not yet on media. */
+  linesPending(): number {
+    this.live();
+    return checkCoreResult(this.core.pmem_gauge(0), 'lines pending');
+  }
+
+  /** Store-log entries between the oldest live one and the newest. */
+  logSpan(): number {
+    this.live();
+    return checkCoreResult(this.core.pmem_gauge(1), 'log span');
+  }
+
+  /** This thread's flushes waiting for a fence. */
+  flushesQueued(): number {
+    this.live();
+    return checkCoreResult(this.core.pmem_gauge(2), 'flush queue');
+  }
+
+  // --- crash -------------------------------------------------------------------------
+
+  /** Number of legal post-crash images of the current pending state (saturates at 2^64-1). */
+  crashImageCount(): bigint {
+    this.live();
+    checkCoreResult(this.core.pmem_crash_scan(), 'crash scan');
+    return BigInt.asUintN(64, this.core.pmem_crash_total());
+  }
+
+  /** A new device holding a legal post-crash image; this device is unchanged. */
+  crash(options: CrashOptions = {}): PmemDevice {
+    const [mode, arg] = this.crashChoice(options);
+    return this.materialize(mode, arg);
+  }
+
+  /** Crash this device itself: it reboots holding a legal post-crash image. */
+  crashInPlace(options: CrashOptions = {}): void {
+    const [mode, arg] = this.crashChoice(options);
+    checkCoreResult(this.core.pmem_crash_in_place(mode, arg), 'crash');
+  }
+
+  /**
+   * Every legal post-crash image of the current pending state, in a fixed order.
+   * The window is bounded by the store log (logCapacity entries; older stores have been
+   * evicted to media); enumeration refuses with E2BIG above maxImages.
+   */
+  *crashImages(options: { maxImages?: number } = {}): Generator<CrashImage> {
+    const maxImages = BigInt(requireIndex(options.maxImages ?? 1 << 16, 'maxImages'));
+    const total = this.crashImageCount();
+    if (total > maxImages) {
+      throw new FsError('E2BIG', `${total} crash images exceed maxImages ${maxImages}`);
+    }
+    const patchAddr = this.core.pmem_region(REGION.patch);
+    for (let index = 0n; index < total; index++) {
+      const slots = checkCoreResult(this.core.pmem_crash_build(MODE.enumerate, index, 0), 'crash build (did the device change during enumeration?)');
+      const generation = index;
+      let current = true;
+      const image: CrashImage = {
+        index: generation,
+        changedLines: slots,
+        fingerprint: () => {
+          if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
+          return this.core.csum_crc32c(patchAddr, slots * PATCH_SLOT_BYTES) >>> 0;
+        },
+        device: () => {
+          if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
+          return this.materialize(MODE.enumerate, generation);
+        },
+      };
+      yield image;
+      current = false;
+    }
+  }
+
+  private crashChoice(options: CrashOptions): [number, bigint] {
+    this.live();
+    const mode = options.mode ?? 'strict';
+    if (mode === 'strict') return [MODE.strict, 0n];
+    if (mode !== 'random') throw new FsError('EINVAL', `crash mode must be 'strict' or 'random'`);
+    const seed = options.seed ?? 0;
+    if (typeof seed === 'bigint') return [MODE.random, BigInt.asIntN(64, seed)];
+    return [MODE.random, BigInt.asIntN(64, BigInt(requireIndex(seed, 'seed')))];
+  }
+
+  /**
+   * New device = this device's media plus the patch of one image. The patch is built and
+   * the media copied under one hold of the device lock, so threads still storing cannot
+   * make them disagree: the image is the state of one instant.
+   */
+  private materialize(mode: number, arg: bigint): PmemDevice {
+    const next = new PmemDevice(this.module, new WebAssembly.Memory({
+      initial: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
+      maximum: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
+      shared: true,
+    }), this.config, true);
+    const slots = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
+    try {
+      this.copyImageInto(next, slots);
+    } finally {
+      checkCoreResult(this.core.pmem_unlock(), 'unlock');
+    }
+    checkCoreResult(next.core.pmem_crash_apply(slots), 'apply crash image');
+    return next;
+  }
+
+  private copyImageInto(next: PmemDevice, slots: number): void {
+    const size = this.config.sizeBytes;
+    const media = this.bytes.subarray(this.mediaAddr, this.mediaAddr + size);
+    next.bytes.set(media, next.mediaAddr);
+    next.bytes.set(media, next.visibleAddr);
+    const lineState = this.core.pmem_region(REGION.lineState);
+    const lineCount = this.core.pmem_region(REGION.lineCount);
+    next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.core.pmem_region(REGION.lineState));
+    const patch = this.core.pmem_region(REGION.patch);
+    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_SLOT_BYTES), next.core.pmem_region(REGION.patch));
+  }
+
+  // --- checksums and raw access ------------------------------------------------------
+
+  /** crc32c (btrfs flavour) of device bytes, computed in place. */
+  crc32c(addr: number, length: number): number {
+    const [a, n] = this.range(addr, length);
+    return this.core.csum_crc32c(this.visibleAddr + a, n) >>> 0;
+  }
+
+  /** crc32c of caller bytes. */
+  crc32cBytes(data: ArrayBufferView | ArrayBuffer): number {
+    this.live();
+    const bytes = PmemDevice.asBytes(data);
+    if (this.inMemory(bytes)) return this.core.csum_crc32c(bytes.byteOffset, bytes.byteLength) >>> 0;
+    let crc = 0xffffffff;
+    for (let done = 0; done < bytes.byteLength; done += this.scratchBytes) {
+      const chunk = Math.min(this.scratchBytes, bytes.byteLength - done);
+      this.bytes.set(bytes.subarray(done, done + chunk), this.scratchAddr);
+      crc = this.core.csum_crc32c_update(crc, this.scratchAddr, chunk);
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  }
+
+  /** This thread's scratch area in the shared memory (for zero-copy callers). */
+  scratch(): Uint8Array {
+    this.live();
+    return this.bytes.subarray(this.scratchAddr, this.scratchAddr + this.scratchBytes);
+  }
+
+  /** Release this thread's slot; flushes still queued complete first. */
+  close(): void {
+    if (this.closed) return;
+    checkCoreResult(this.core.pmem_detach(), 'detach');
+    this.closed = true;
+  }
+}
