@@ -1,0 +1,75 @@
+// The device store path vs a raw in-WASM memory.copy of the same bytes.
+//
+// Source bytes sit in this thread's scratch (shared memory), so the core rows measure
+// the core alone: core.pmem_store(addr, scratchPtr, len, 0) against
+// core.mem_copy(visible + addr, scratchPtr, len). Destinations rotate over SPAN bytes
+// (8 MiB = 2x what the default 65536-entry log covers with 64 B entries), so the log
+// stays full and each stored line evicts the oldest entry to media: a steady state.
+import { runGroup } from './harness.mjs';
+
+const BASE = 16 << 20;
+const SPAN = 8 << 20;
+
+export async function storeBenches(device) {
+  const core = device.core;
+  const visible = core.pmem_region(0);
+  const scratch = device.scratch();
+  const src = scratch.byteOffset;
+  for (let i = 0; i < 65536; i++) scratch[i] = (Math.random() * 256) | 0;
+
+  const rows = [];
+  const logStats = [];
+  for (const size of [4096, 64]) {
+    const slots = SPAN / size;
+    const at = (i) => BASE + (i % slots) * size;
+    const heapBytes = scratch.slice(0, size); // a copy in the JS heap
+
+    // Correctness before timing: the store path stores, mem_copy copies.
+    if (core.pmem_store(BASE, src, size, 0) !== 0) throw new Error('pmem_store failed');
+    const back = device.load(BASE, size);
+    if (!back.every((b, i) => b === scratch[i])) throw new Error('pmem_store: loaded bytes differ');
+    if (core.mem_copy(visible + BASE, src, size) !== 0) throw new Error('mem_copy failed');
+
+    // Fill the log so every timed store runs in the evicting steady state.
+    for (let i = 0; i < slots; i++) core.pmem_store(at(i), src, size, 0);
+
+    let bad = 0;
+    const label = size >= 1024 ? `${size >> 10} KiB` : `${size} B`;
+    rows.push(...await runGroup(`store ${label}`, [
+      { name: 'mem_copy (raw memory.copy)', bytes: size, baseline: true,
+        op: (i) => { bad |= core.mem_copy(visible + at(i), src, size); } },
+      { name: 'core pmem_store from scratch', bytes: size,
+        op: (i) => { bad |= core.pmem_store(at(i), src, size, 0); } },
+      { name: 'device.store from JS heap', bytes: size,
+        op: (i) => { device.store(at(i), heapBytes); } },
+      // Last: persisting drains the log, which the rows above want full.
+      { name: 'core pmem_store + device.persist', bytes: size,
+        op: (i) => { const a = at(i); bad |= core.pmem_store(a, src, size, 0); device.persist(a, size); } },
+    ], { ratio: 'time' }));
+    if (bad !== 0) throw new Error(`store ${label}: a core call returned an error (${bad})`);
+
+    logStats.push(characterise(device, size, slots, at, src));
+  }
+  return { rows, logStats };
+}
+
+// What one store costs the log in the steady state: entries, evictions, retirements.
+function characterise(device, size, slots, at, src) {
+  const core = device.core;
+  for (let i = 0; i < slots; i++) core.pmem_store(at(i), src, size, 0); // refill
+  const before = device.counters();
+  const n = 4096;
+  for (let i = 0; i < n; i++) core.pmem_store(at(i), src, size, 0);
+  const after = device.counters();
+  const per = (k) => (after[k] - before[k]) / n;
+  return {
+    size,
+    storesMeasured: n,
+    logEntriesPerStore: per('logEntries'),
+    evictionsPerStore: per('evictions'),
+    linesRetiredPerStore: per('linesRetired'),
+    logSpan: device.logSpan(),
+    linesPending: device.linesPending(),
+    logCapacity: device.config.logCapacity,
+  };
+}
