@@ -60,6 +60,11 @@ export interface LineInfo {
 
 export interface CrashOptions {
   mode?: CrashMode;
+  /**
+   * Reuse this device (same size, no other thread attached) for the image instead of
+   * allocating a new one: fuzzers that try thousands of images keep memory flat.
+   */
+  into?: PmemDevice;
   /** Seed for mode 'random': the same seed on the same state gives the same image. */
   seed?: number | bigint;
 }
@@ -71,8 +76,8 @@ export interface CrashImage {
   readonly changedLines: number;
   /** crc32c of the changed lines (line numbers and contents). */
   fingerprint(): number;
-  /** A new device holding this image. */
-  device(): PmemDevice;
+  /** A device holding this image: a new one, or `into` overwritten. */
+  device(into?: PmemDevice): PmemDevice;
 }
 
 const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
@@ -379,7 +384,7 @@ export class PmemDevice {
   /** A new device holding a legal post-crash image; this device is unchanged. */
   crash(options: CrashOptions = {}): PmemDevice {
     const [mode, arg] = this.crashChoice(options);
-    return this.materialize(mode, arg);
+    return this.materialize(mode, arg, options.into);
   }
 
   /** Crash this device itself: it reboots holding a legal post-crash image. */
@@ -411,9 +416,9 @@ export class PmemDevice {
           if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
           return this.core.csum_crc32c(patchAddr, slots * PATCH_SLOT_BYTES) >>> 0;
         },
-        device: () => {
+        device: (into?: PmemDevice) => {
           if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
-          return this.materialize(MODE.enumerate, generation);
+          return this.materialize(MODE.enumerate, generation, into);
         },
       };
       yield image;
@@ -436,13 +441,23 @@ export class PmemDevice {
    * the media copied under one hold of the device lock, so threads still storing cannot
    * make them disagree: the image is the state of one instant.
    */
-  private materialize(mode: number, arg: bigint): PmemDevice {
-    const next = new PmemDevice(this.module, new WebAssembly.Memory({
+  private materialize(mode: number, arg: bigint, into: PmemDevice | undefined): PmemDevice {
+    const next = into ?? new PmemDevice(this.module, new WebAssembly.Memory({
       initial: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
       maximum: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
       shared: true,
     }), this.config, true);
+    if (into !== undefined) {
+      if (!(into instanceof PmemDevice) || into.memory === this.memory || into.sizeBytes !== this.sizeBytes) {
+        throw new FsError('EINVAL', 'crash target must be another device of the same size');
+      }
+      into.live();
+    }
     const slots = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
+    if (slots * PATCH_SLOT_BYTES > next.config.logCapacity * PATCH_SLOT_BYTES) {
+      checkCoreResult(this.core.pmem_unlock(), 'unlock');
+      throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${slots} changed lines`);
+    }
     try {
       this.copyImageInto(next, slots);
     } finally {

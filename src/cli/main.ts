@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The pmcow command.
+import { runDeviceDemo, formatTable } from './demo-device.js';
+import { FsError } from '../errors.js';
+import { crc32c, loadCrc32c } from '../csum/crc32c.js';
+
+const USAGE = `pmcow - a pmem + copy-on-write file system emulator
+
+usage:
+  pmcow demo              run the device-model demo (what survives a crash, and why)
+  pmcow crc32c <text>     crc32c (btrfs flavour) of a string
+  pmcow help              this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'demo': {
+      const rows = await runDeviceDemo();
+      process.stdout.write('pmcow device model: x86 persistency rules, ADR unless noted\n\n');
+      process.stdout.write(formatTable(['scenario', 'legal crash images', 'strict crash', 'random crashes'],
+        rows.map((r) => [r.scenario, r.images, r.strictCrash, r.randomCrashes])) + '\n');
+      return 0;
+    }
+    case 'crc32c': {
+      if (rest.length !== 1) throw new FsError('EINVAL', 'usage: pmcow crc32c <text>');
+      await loadCrc32c();
+      process.stdout.write(`0x${crc32c(new TextEncoder().encode(rest[0])).toString(16).padStart(8, '0')}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`pmcow: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {
+  if (error instanceof FsError) {
+    process.stderr.write(`pmcow: ${error.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+});

@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { FsError, PmemDevice } from '../src/index.js';
+import { device, expectSameBytes, filled } from './helpers/device.js';
+
+function expectFsError(fn: () => unknown, code: string): void {
+  let caught: unknown;
+  try { fn(); } catch (e) { caught = e; }
+  expect(caught, 'expected an FsError').toBeInstanceOf(FsError);
+  expect((caught as FsError).code).toBe(code);
+}
+
+describe('pmem device: visible and media bytes', () => {
+  it('makes a store visible at once and durable only after flush + fence', async () => {
+    const dev = await device();
+    dev.store(128, filled(64, 0xab));
+    expect(dev.load(128, 64)).toEqual(filled(64, 0xab));
+    expect(dev.readMedia(128, 64)).toEqual(filled(64, 0));
+    expect(dev.lineInfo(128).pendingStores).toBe(1);
+    dev.clwb(128);
+    expect(dev.readMedia(128, 64)).toEqual(filled(64, 0));
+    dev.sfence();
+    expect(dev.readMedia(128, 64)).toEqual(filled(64, 0xab));
+    expect(dev.lineInfo(128).pendingStores).toBe(0);
+    expect(dev.linesPending()).toBe(0);
+  });
+
+  it('stores and loads any length at any alignment', async () => {
+    const dev = await device(1 << 16);
+    const model = new Uint8Array(1 << 16);
+    let seed = 12345;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    for (let i = 0; i < 300; i++) {
+      const addr = rnd(model.length - 1);
+      const length = Math.min(rnd(300) + 1, model.length - addr);
+      const data = Uint8Array.from({ length }, () => rnd(256));
+      dev.store(addr, data);
+      model.set(data, addr);
+    }
+    expectSameBytes(dev.load(0, model.length), model, 'visible');
+    dev.persist(0, model.length);
+    expectSameBytes(dev.readMedia(0, model.length), model, 'media');
+  });
+
+  it('accepts typed views of any kind and stores through the scratch in chunks', async () => {
+    const dev = await device(1 << 20, { scratchBytes: 4096 });
+    const words = new Uint32Array(5000).map((_, i) => i * 7919);
+    dev.store(64, words);
+    expect(new Uint32Array(dev.load(64, words.byteLength).buffer)).toEqual(words);
+    dev.storeU64(8, 0x0123456789abcdefn);
+    expect(dev.loadU64(8)).toBe(0x0123456789abcdefn);
+  });
+
+  it('counts stores, bytes, flushes, fences and pending lines', async () => {
+    const dev = await device();
+    dev.store(0, filled(100, 1)); // lines 0 and 1
+    dev.ntStore(256, filled(8, 2));
+    dev.flush(0, 100, 'clflushopt');
+    dev.clwb(4096);
+    dev.mfence();
+    dev.clflush(512);
+    dev.sfence();
+    const c = dev.counters();
+    expect(c.stores).toBe(1);
+    expect(c.ntStores).toBe(1);
+    expect(c.bytesStored).toBe(108);
+    expect(c.clflushopt).toBe(2);
+    expect(c.clwb).toBe(1);
+    expect(c.clflush).toBe(1);
+    expect(c.mfence).toBe(1);
+    expect(c.sfence).toBe(1);
+    expect(c.logEntries).toBe(3);
+    expect(dev.linesPending()).toBe(0);
+  });
+
+  it('poisoned lines fail loads with EIO and stay poisoned across a crash', async () => {
+    const dev = await device();
+    dev.store(200, filled(8, 5));
+    dev.persist(200, 8);
+    dev.poison(192);
+    expectFsError(() => dev.load(190, 4), 'EIO');
+    expectFsError(() => dev.loadU64(200), 'EIO');
+    expect(dev.load(0, 128)).toEqual(filled(128, 0)); // the neighbours are fine
+    expect(dev.lineInfo(200).poisoned).toBe(true);
+    const after = dev.crash();
+    expectFsError(() => after.load(200, 8), 'EIO');
+    after.clearPoison(200);
+    expect(after.load(200, 8)).toEqual(filled(8, 5));
+  });
+
+  it('rejects bad arguments with EINVAL, never with a WebAssembly trap', async () => {
+    const dev = await device(4096);
+    const bad: Array<() => unknown> = [
+      () => dev.store(-1, filled(1, 0)),
+      () => dev.store(1.5, filled(1, 0)),
+      () => dev.store(4090, filled(8, 0)),
+      () => dev.store(Number.NaN, filled(1, 0)),
+      () => dev.store(2 ** 40, filled(1, 0)),
+      () => dev.store(0, 'bytes' as unknown as Uint8Array),
+      () => dev.load(4096, 1),
+      () => dev.load(0, -3),
+      () => dev.flush(4095, 2),
+      () => dev.flush(0, 1, 'wbinvd' as never),
+      () => dev.poison(5000),
+      () => dev.crash({ mode: 'sometimes' as never }),
+      () => dev.crash({ mode: 'random', seed: -1 }),
+      () => [...dev.crashImages({ maxImages: -1 })],
+    ];
+    for (const fn of bad) expectFsError(fn, 'EINVAL');
+    await expect(PmemDevice.create({ sizeBytes: 100 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: -64 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: 4096, maxThreads: 99 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: 4096, domain: 'nvdimm' as never })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: 3 * 2 ** 30 })).rejects.toMatchObject({ code: 'E2BIG' });
+    // The device still works after all of that.
+    dev.store(0, filled(8, 1));
+    expect(dev.load(0, 8)).toEqual(filled(8, 1));
+  });
+
+  it('refuses use after close and releases the thread slot', async () => {
+    const dev = await device(4096, { maxThreads: 1 });
+    expectFsError(() => PmemDevice.attach(dev.handle()), 'EBUSY');
+    const handle = dev.handle();
+    dev.close();
+    expectFsError(() => dev.load(0, 1), 'EBADF');
+    const again = PmemDevice.attach(handle);
+    expect(again.load(0, 8)).toEqual(filled(8, 0));
+  });
+
+  it('creates a 1 GiB device and stores at its last byte', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 2 ** 30 });
+    dev.store(2 ** 30 - 8, filled(8, 0x5a));
+    dev.persist(2 ** 30 - 8, 8);
+    expect(dev.load(2 ** 30 - 8, 8)).toEqual(filled(8, 0x5a));
+    expect(dev.readMedia(2 ** 30 - 8, 8)).toEqual(filled(8, 0x5a));
+    expectFsError(() => dev.store(2 ** 30 - 7, filled(8, 0)), 'EINVAL');
+  });
+
+  it('runs the debug build identically', async () => {
+    const dev = await device(4096, { target: 'debug' });
+    dev.store(3, filled(70, 9));
+    dev.persist(0, 80);
+    expect(dev.readMedia(3, 70)).toEqual(filled(70, 9));
+    expect(dev.crc32cBytes(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+  });
+});

@@ -1,0 +1,24 @@
+// Deterministic content shared by the store workers and the test that checks them.
+export function patternByte(thread, offset) {
+  return ((offset * 2654435761 + thread * 40503) >>> 13) & 0xff;
+}
+
+export function sharedWord(thread, word, round) {
+  return (BigInt(thread + 1) << 56n) | (BigInt(round) << 32n) | BigInt(word);
+}
+
+export function shuffledChunks(total, seed) {
+  const chunks = [];
+  let s = seed * 7919;
+  const rnd = (n) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s % n; };
+  for (let at = 0; at < total;) {
+    const length = Math.min(1 + rnd(700), total - at);
+    chunks.push([at, length]);
+    at += length;
+  }
+  for (let i = chunks.length - 1; i > 0; i--) {
+    const j = rnd(i + 1);
+    [chunks[i], chunks[j]] = [chunks[j], chunks[i]];
+  }
+  return chunks;
+}
