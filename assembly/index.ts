@@ -40,7 +40,7 @@ function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity
   if (deviceBytes == 0 || (deviceBytes & (LINE_BYTES - 1)) != 0) return false;
   if (domain != DOMAIN_ADR && domain != DOMAIN_EADR) return false;
   if (maxThreads == 0 || maxThreads > MAX_THREADS) return false;
-  if (logCapacity < 16 || logCapacity > (1 << 24)) return false;
+  if (logCapacity < 16 || logCapacity > (1 << 24) || (logCapacity & (logCapacity - 1)) != 0) return false;
   if (scratchBytes < 4096 || (scratchBytes & 63) != 0) return false;
   if (flushQueueCapacity < 16 || flushQueueCapacity > (1 << 24)) return false;
   return true;

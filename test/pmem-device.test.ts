@@ -110,6 +110,7 @@ describe('pmem device: visible and media bytes', () => {
     await expect(PmemDevice.create({ sizeBytes: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: -64 })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: 4096, maxThreads: 99 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(PmemDevice.create({ sizeBytes: 4096, logCapacity: 1000 })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: 4096, domain: 'nvdimm' as never })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: 3 * 2 ** 30 })).rejects.toMatchObject({ code: 'E2BIG' });
     // The device still works after all of that.

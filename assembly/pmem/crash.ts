@@ -15,7 +15,7 @@ import {
 import {
   headerAddr, logAddr, logCapacity, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
   lineStateAddr, lineListAddr, lineCount, deviceBytes, domain, threadsAddr, threadStride,
-  maxThreads,
+  maxThreads, logSlot,
 } from "./state";
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore } from "./storelog";
 
@@ -75,7 +75,7 @@ export function crashScan(): u32 {
   let total: u64 = 1;
   let eadrTotal: u64 = 1;
   for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
-    const index = seq % logCapacity;
+    const index = logSlot(seq);
     const e = entryAddr(index);
     if (load<u32>(e + ENTRY_LIVE) == 0) continue;
     eadrTotal = saturatingAdd(eadrTotal, subsetCount(entryWordMask(e)));
@@ -184,7 +184,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
   cutWordsOut = 0;
   if (mode == CRASH_STRICT) return head;
   let live: u64 = 0;
-  for (let seq = tail; seq != head; seq++) if (load<u32>(entryAddr(seq % logCapacity) + ENTRY_LIVE) != 0) live++;
+  for (let seq = tail; seq != head; seq++) if (load<u32>(entryAddr(logSlot(seq)) + ENTRY_LIVE) != 0) live++;
   let target: u64 = 0; // ordinal of the cut among live entries
   let option: u64 = 0;
   if (mode == CRASH_RANDOM) {
@@ -195,7 +195,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
   }
   let ordinal: u64 = 0;
   for (let seq = tail; seq != head; seq++) {
-    const e = entryAddr(seq % logCapacity);
+    const e = entryAddr(logSlot(seq));
     if (load<u32>(e + ENTRY_LIVE) == 0) continue;
     const words = entryWordMask(e);
     if (mode == CRASH_RANDOM) {

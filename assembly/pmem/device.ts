@@ -6,7 +6,7 @@ import {
   C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB, C_CLFLUSHOPT, C_CLFLUSH,
   C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES,
 } from "./header";
-import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd } from "./state";
+import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic } from "./state";
 import { logAppend, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 
@@ -67,8 +67,8 @@ export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
   else memory.copy(dst, src, len);
-  counterAdd(C_LOADS, 1);
-  counterAdd(C_LOAD_BYTES, len);
+  counterAddAtomic(C_LOADS, 1);
+  counterAddAtomic(C_LOAD_BYTES, len);
   return true;
 }
 

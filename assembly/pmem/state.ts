@@ -58,8 +58,22 @@ export function loadStateFromHeader(h: usize): bool {
   return true;
 }
 
+// Counters changed under the device lock: a plain add (an atomic RMW per line was a
+// quarter of the store path's cost).
 @inline export function counterAdd(index: u32, amount: u64): void {
+  const at = headerAddr + H_COUNTERS + (<usize>index << 3);
+  store<u64>(at, load<u64>(at) + amount);
+}
+
+// Counters changed without the lock (loads).
+@inline export function counterAddAtomic(index: u32, amount: u64): void {
   atomic.add<u64>(headerAddr + H_COUNTERS + (<usize>index << 3), amount);
+}
+
+// The log capacity is a power of two, so a ring index is a mask: sequence numbers are
+// u32 and wrap, and only a power-of-two modulus keeps slots in order across the wrap.
+@inline export function logSlot(seq: u32): u32 {
+  return seq & (logCapacity - 1);
 }
 
 // This thread's flush queue: [u32 count][pad][entries...]; scratch follows.

@@ -13,7 +13,7 @@ import {
   C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
 } from "./header";
 import {
-  headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd,
+  headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd, logSlot,
 } from "./state";
 
 @inline export function entryAddr(index: u32): usize {
@@ -109,16 +109,16 @@ export function advanceTail(): void {
   const h = headerAddr;
   const head = load<u32>(h + H_LOG_HEAD);
   let tail = load<u32>(h + H_LOG_TAIL);
-  while (tail != head && load<u32>(entryAddr(tail % logCapacity) + ENTRY_LIVE) == 0) tail++;
+  while (tail != head && load<u32>(entryAddr(logSlot(tail)) + ENTRY_LIVE) == 0) tail++;
   store<u32>(h + H_LOG_TAIL, tail);
 }
 
 function evictOldest(): void {
   const tail = load<u32>(headerAddr + H_LOG_TAIL);
-  const e = entryAddr(tail % logCapacity);
+  const e = entryAddr(logSlot(tail));
   assert(load<u32>(e + ENTRY_LIVE) == 1 && load<u32>(e + ENTRY_SEQ) == tail, "evict: tail not live");
   const line = load<u32>(e + ENTRY_LINE);
-  assert(lineHeadIndex(line) == tail % logCapacity + 1, "evict: oldest entry is not its line's head");
+  assert(lineHeadIndex(line) == logSlot(tail) + 1, "evict: oldest entry is not its line's head");
   retireLineHead(line);
   counterAdd(C_EVICTIONS, 1);
   advanceTail();
@@ -132,7 +132,7 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
   const seq = load<u32>(h + H_LOG_HEAD);
-  const index = seq % logCapacity;
+  const index = logSlot(seq);
   const e = entryAddr(index);
   assert(load<u32>(e + ENTRY_LIVE) == 0, "log append: slot still live");
   store<u32>(e + ENTRY_SEQ, seq);

@@ -18,7 +18,7 @@ export interface PmemOptions {
   sizeBytes: number;
   /** 'adr' (default): caches are volatile; 'eadr': caches are in the persistence domain. */
   domain?: PersistenceDomain;
-  /** Store-log entries kept before the oldest pending store is evicted to media. */
+  /** Store-log entries kept before the oldest pending store is evicted to media (a power of two). */
   logCapacity?: number;
   /** Threads that may attach at once (at most 32). */
   maxThreads?: number;
@@ -124,7 +124,7 @@ function memoryBytesFor(module: WebAssembly.Module, config: PmemConfig): number 
   }
   const total = planner.pmem_layout_total(...configArgs(config));
   if (total === -7) throw new FsError('E2BIG', `a ${config.sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
-  return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
+  return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity a power of two in 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
 }
 
 export class PmemDevice {
