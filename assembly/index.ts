@@ -317,3 +317,29 @@ export function mem_copy(dst: u32, src: u32, len: u32): i32 {
   memory.copy(dst, src, len);
   return 0;
 }
+
+// --- file-system helpers -----------------------------------------------------------
+
+import { nodeSearch } from "./btree/search";
+import { sectorsCompute, sectorsVerify } from "./csum/sectors";
+
+function memoryValid(ptr: u32, len: u64): bool {
+  return <u64>ptr + len <= (<u64>memory.size() << 16);
+}
+
+// Key search inside one node at `node` (objectid and offset below 2^53, passed as f64).
+export function btree_node_search(node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64): i32 {
+  if (!memoryValid(node, nodeBytes) || nodeBytes < 4096) return -EINVAL - 1000000;
+  return nodeSearch(node, <u64>objectid, type, <u64>offset);
+}
+
+export function csum_sectors_compute(data: u32, sectors: u32, sectorBytes: u32, out: u32): i32 {
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(out, <u64>sectors * 4)) return -EINVAL;
+  sectorsCompute(data, sectors, sectorBytes, out);
+  return 0;
+}
+
+export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, expected: u32): i32 {
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - 1000000;
+  return sectorsVerify(data, sectors, sectorBytes, expected);
+}

@@ -6,3 +6,5 @@ export {
   type CrashMode, type CrashOptions, type CrashImage, type LineInfo, type FlushKind,
 } from './pmem/device.js';
 export { crc32c, loadCrc32c } from './csum/crc32c.js';
+export { FileSystem, MAX_FILE_BYTES } from './fs/filesystem.js';
+export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';

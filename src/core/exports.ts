@@ -1,5 +1,5 @@
 // The raw exports of build/{release,debug}.wasm (see assembly/index.ts).
-export interface CoreExports {
+export interface CoreExports extends CoreFsExports {
   readonly memory: WebAssembly.Memory;
   core_heap_base(): number;
   pmem_layout_total(base: number, deviceBytes: number, domain: number, maxThreads: number,
@@ -43,3 +43,12 @@ export const COUNTER_NAMES = [
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 export const PATCH_SLOT_BYTES = 72;
+
+/** File-system helpers of the core (assembly/btree, assembly/csum/sectors.ts). */
+export interface CoreFsExports {
+  /** Slot of the key in the node at `node`, or -(insertion slot) - 1; < -1000000 on bad arguments. */
+  btree_node_search(node: number, nodeBytes: number, objectid: number, type: number, offset: number): number;
+  csum_sectors_compute(data: number, sectors: number, sectorBytes: number, out: number): number;
+  /** First bad sector or -1; < -1000000 on bad arguments. */
+  csum_sectors_verify(data: number, sectors: number, sectorBytes: number, expected: number): number;
+}

@@ -26,7 +26,7 @@ export interface PmemOptions {
   scratchBytes?: number;
   /** Per-thread outstanding flushes before the queue is drained early. */
   flushQueueCapacity?: number;
-  /** Extra shared bytes reserved for upper layers (file system, page tables). */
+  /** Extra shared bytes reserved for upper layers (file system, page tables); default defaultKernelBytes(sizeBytes). */
   kernelBytes?: number;
   /** Which core build to run. */
   target?: CoreTarget;
@@ -84,6 +84,12 @@ const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
 const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 export type FlushKind = keyof typeof FLUSH_KIND;
 
+/** Room for a file system's volatile state (dirty B-tree nodes): 1/8 of the device, 4..64 MiB. */
+export function defaultKernelBytes(sizeBytes: number): number {
+  const eighth = Math.floor(sizeBytes / 8 / 4096) * 4096;
+  return Math.min(64 << 20, Math.max(4 << 20, eighth));
+}
+
 function normalise(options: PmemOptions): PmemConfig {
   if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'options must be an object');
   const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
@@ -101,7 +107,7 @@ function normalise(options: PmemOptions): PmemConfig {
     maxThreads: requireIndex(options.maxThreads ?? 8, 'maxThreads'),
     scratchBytes: requireIndex(options.scratchBytes ?? 1 << 20, 'scratchBytes'),
     flushQueueCapacity: requireIndex(options.flushQueueCapacity ?? 65536, 'flushQueueCapacity'),
-    kernelBytes: requireIndex(options.kernelBytes ?? 0, 'kernelBytes'),
+    kernelBytes: requireIndex(options.kernelBytes ?? defaultKernelBytes(sizeBytes), 'kernelBytes'),
     target,
   };
 }

@@ -1,0 +1,772 @@
+// The file system's public API: synchronous, main thread. Paths are absolute POSIX
+// paths; every failure is an FsError with an errno name.
+import { FsError } from '../errors.js';
+import { PmemDevice } from '../pmem/device.js';
+import { Kernel } from './kernel.js';
+import { FileData, alignDown, alignUp } from './file-data.js';
+import type { Subvolume } from './subvolume.js';
+import type { BTree } from './ctree.js';
+import {
+  encodeInode, decodeInode, encodeDirEntries, decodeDirEntries, encodeInodeRefs, decodeInodeRefs,
+  encodeRootItem, decodeRootItem, encodeRootRef, decodeRootRef, nameBytes, type InodeItem, type DirEntry,
+} from './items.js';
+import {
+  key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
+  CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
+  SECTOR_BYTES, type Key,
+} from './format.js';
+import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
+import { runFsck } from './fsck.js';
+import { runScrub } from './scrub.js';
+
+/** Largest file size: keys and offsets stay below 2^53. */
+export const MAX_FILE_BYTES = 2 ** 50;
+
+interface Resolved { sv: Subvolume; ino: number; inode: InodeItem; kind: 'file' | 'dir' | 'subvolume' }
+interface Parent { sv: Subvolume; dir: number; name: string }
+interface OpenFile { sv: Subvolume; ino: number }
+
+function checkPath(path: unknown): string[] {
+  if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
+  if (!path.startsWith('/')) throw new FsError('EINVAL', `path must be absolute: '${path}'`);
+  if (path.includes('\0')) throw new FsError('EINVAL', 'path contains a NUL byte');
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') { parts.pop(); continue; }
+    if (nameBytes(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
+    parts.push(part);
+  }
+  return parts;
+}
+
+function checkOffset(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  if (value > MAX_FILE_BYTES) throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
+  return value;
+}
+
+function checkBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new FsError('EINVAL', 'data must be a Uint8Array or another typed array');
+}
+
+export class FileSystem {
+  private readonly k: Kernel;
+  private readonly data: FileData;
+  private readonly subvolumes = new Map<number, Subvolume>();
+  private readonly fds = new Map<number, OpenFile>();
+  private nextFd = 3;
+  private mounted = true;
+
+  private constructor(readonly device: PmemDevice, kernel: Kernel) {
+    this.k = kernel;
+    this.data = new FileData(kernel);
+    kernel.onCommitRoots = () => this.writeRootItems();
+  }
+
+  // --- mkfs, mount, unmount ----------------------------------------------------------
+
+  static mkfs(device: PmemDevice, options: MkfsOptions = {}): void {
+    if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mkfs needs a PmemDevice');
+    const nodeBytes = options.nodeSize ?? DEFAULT_NODE_BYTES;
+    if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) {
+      throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${String(nodeBytes)}`);
+    }
+    const label = options.label ?? '';
+    if (typeof label !== 'string' || nameBytes(label).length > 63) throw new FsError('EINVAL', 'label must be a string of at most 63 bytes');
+    if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
+      throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
+    }
+    const k = new Kernel(device, nodeBytes);
+    k.label = label;
+    k.free.addFree(SYSTEM_AREA_BYTES, k.totalBytes - SYSTEM_AREA_BYTES);
+    k.rootTree = k.createTree(ROOT_TREE_ID);
+    k.extentTree = k.createTree(EXTENT_TREE_ID);
+    k.csumTree = k.createTree(CSUM_TREE_ID);
+    const fs = new FileSystem(device, k);
+    const sv = fs.addSubvolume(FS_TREE_ID, k.createTree(FS_TREE_ID), 0, 0);
+    fs.createRootDir(sv, FIRST_INODE);
+    k.commit();
+  }
+
+  static mount(device: PmemDevice): FileSystem {
+    if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mount needs a PmemDevice');
+    const sb = Kernel.readSuperblock(device);
+    if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
+    if (sb.totalBytes > device.sizeBytes || sb.sectorBytes !== SECTOR_BYTES || sb.nodeBytes < 4096 || sb.nodeBytes > 65536 || (sb.nodeBytes & (sb.nodeBytes - 1)) !== 0) {
+      throw new FsError('EIO', 'superblock fields are inconsistent with the device');
+    }
+    const k = new Kernel(device, sb.nodeBytes);
+    k.generation = sb.generation;
+    k.nextSubvolume = sb.nextSubvolume;
+    k.label = sb.label;
+    k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
+    k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
+    k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
+    k.rebuildFreeSpace();
+    const fs = new FileSystem(device, k);
+    for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
+      if (item.key.type !== ROOT_ITEM) continue;
+      const r = decodeRootItem(item.data);
+      const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot);
+      sv.itemDirty = false;
+      sv.rootDir = r.rootDir;
+    }
+    if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
+    fs.processOrphans();
+    return fs;
+  }
+
+  unmount(): void {
+    this.live();
+    for (const fd of [...this.fds.keys()]) this.close(fd);
+    if (!this.k.aborted) this.k.commit();
+    this.mounted = false;
+  }
+
+  commit(): void {
+    this.live();
+    this.k.commit();
+  }
+
+  sync(): void {
+    this.commit();
+  }
+
+  statfs(): StatFs {
+    this.live();
+    const used = this.k.usedBytes();
+    return {
+      totalBytes: this.k.totalBytes, usedBytes: used + SYSTEM_AREA_BYTES,
+      freeBytes: this.k.free.freeBytes(), nodeSize: this.k.nodeBytes, sectorSize: SECTOR_BYTES,
+      generation: this.k.generation, label: this.k.label,
+    };
+  }
+
+  /** The kernel (trees, allocator): for fsck, scrub, DAX and tests. */
+  get kernel(): Kernel {
+    return this.k;
+  }
+
+  subvolumeIds(): number[] {
+    return [...this.subvolumes.keys()].sort((a, b) => a - b);
+  }
+
+  subvolume(id: number): Subvolume | undefined {
+    return this.subvolumes.get(id);
+  }
+
+  // --- subvolume bookkeeping ---------------------------------------------------------
+
+  private addSubvolume(id: number, tree: BTree, flags: number, lastSnapshot: number): Subvolume {
+    const last = tree.lastAtOrBefore(key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE));
+    const sv: Subvolume = {
+      id, tree, flags, lastSnapshot, rootDir: FIRST_INODE,
+      nextIno: Math.max(FIRST_INODE + 1, last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
+    };
+    this.subvolumes.set(id, sv);
+    return sv;
+  }
+
+  private writeRootItems(): void {
+    for (const sv of this.subvolumes.values()) {
+      if (!sv.itemDirty && !this.k.movedSubvolumes.has(sv.tree)) continue;
+      this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
+        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.flags,
+        lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
+      }));
+      sv.itemDirty = false;
+      this.k.movedSubvolumes.delete(sv.tree);
+    }
+  }
+
+  private createRootDir(sv: Subvolume, ino: number): void {
+    sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(this.newInode(MODE_DIR, 0)));
+    sv.tree.insert(key(ino, INODE_REF, ino), encodeInodeRefs([{ index: 0, name: '..' }]));
+  }
+
+  private newInode(mode: number, flags: number): InodeItem {
+    return { generation: this.k.transid, size: 0, nbytes: 0, nlink: 1, mode, flags, nextIndex: 2, transid: this.k.transid };
+  }
+
+  // --- guards ------------------------------------------------------------------------
+
+  private live(): void {
+    if (!this.mounted) throw new FsError('EINVAL', 'file system is not mounted');
+  }
+
+  /** Before a change: writable, and room in the dirty-node pool for the operation. */
+  private beginChange(sv?: Subvolume): void {
+    this.live();
+    this.k.checkWritable();
+    if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
+    if (this.k.poolPressure() > 0.4) this.k.commit();
+  }
+
+  // --- inodes and directories --------------------------------------------------------
+
+  private inode(sv: Subvolume, ino: number): InodeItem {
+    const b = sv.tree.get(key(ino, INODE_ITEM, 0));
+    if (!b) throw new FsError('EIO', `subvolume ${sv.id}: inode ${ino} is missing`);
+    return decodeInode(b);
+  }
+
+  private putInode(sv: Subvolume, ino: number, i: InodeItem): void {
+    i.transid = this.k.transid;
+    sv.tree.update(key(ino, INODE_ITEM, 0), encodeInode(i));
+  }
+
+  private nameHash(name: string): number {
+    return this.device.crc32cBytes(nameBytes(name));
+  }
+
+  private lookupEntry(sv: Subvolume, dir: number, name: string): DirEntry | null {
+    const b = sv.tree.get(key(dir, DIR_ITEM, this.nameHash(name)));
+    if (!b) return null;
+    return decodeDirEntries(b).find((e) => e.name === name) ?? null;
+  }
+
+  private entryTarget(sv: Subvolume, e: DirEntry): Resolved {
+    if (e.kind === DIR_KIND_SUBVOLUME) {
+      const child = this.subvolumes.get(e.location.objectid);
+      if (!child) throw new FsError('EIO', `subvolume ${e.location.objectid} is missing`);
+      return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
+    }
+    const inode = this.inode(sv, e.location.objectid);
+    return { sv, ino: e.location.objectid, inode, kind: inode.mode === MODE_DIR ? 'dir' : 'file' };
+  }
+
+  private resolve(path: unknown): Resolved {
+    const parts = checkPath(path);
+    const top = this.subvolumes.get(FS_TREE_ID)!;
+    let cur: Resolved = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+    for (const part of parts) {
+      if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+      const e = this.lookupEntry(cur.sv, cur.ino, part);
+      if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
+      cur = this.entryTarget(cur.sv, e);
+    }
+    return cur;
+  }
+
+  private resolveParent(path: unknown): Parent {
+    const parts = checkPath(path);
+    if (parts.length === 0) throw new FsError('EBUSY', "'/' cannot be the target of this operation");
+    const name = parts[parts.length - 1]!;
+    const dir = this.resolve('/' + parts.slice(0, -1).join('/'));
+    if (dir.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
+    return { sv: dir.sv, dir: dir.ino, name };
+  }
+
+  private addEntry(p: Parent, location: Key, kind: number): number {
+    const dirInode = this.inode(p.sv, p.dir);
+    const index = dirInode.nextIndex++;
+    dirInode.size += nameBytes(p.name).length * 2;
+    this.putInode(p.sv, p.dir, dirInode);
+    const hashKey = key(p.dir, DIR_ITEM, this.nameHash(p.name));
+    const existing = p.sv.tree.get(hashKey);
+    const entry: DirEntry = { location, kind, name: p.name };
+    const entries = existing ? [...decodeDirEntries(existing), entry] : [entry];
+    p.sv.tree.put(hashKey, encodeDirEntries(entries));
+    p.sv.tree.insert(key(p.dir, DIR_INDEX, index), encodeDirEntries([entry]));
+    if (kind !== DIR_KIND_SUBVOLUME) {
+      const refKey = key(location.objectid, INODE_REF, p.dir);
+      const refs = p.sv.tree.get(refKey);
+      p.sv.tree.put(refKey, encodeInodeRefs([...(refs ? decodeInodeRefs(refs) : []), { index, name: p.name }]));
+    }
+    return index;
+  }
+
+  private removeEntry(p: Parent): DirEntry {
+    const hashKey = key(p.dir, DIR_ITEM, this.nameHash(p.name));
+    const existing = p.sv.tree.get(hashKey);
+    const entries = existing ? decodeDirEntries(existing) : [];
+    const entry = entries.find((e) => e.name === p.name);
+    if (!entry) throw new FsError('ENOENT', `'${p.name}': no such entry`);
+    const rest = entries.filter((e) => e !== entry);
+    if (rest.length) p.sv.tree.update(hashKey, encodeDirEntries(rest)); else p.sv.tree.delete(hashKey);
+    let index = -1;
+    if (entry.kind !== DIR_KIND_SUBVOLUME) {
+      const refKey = key(entry.location.objectid, INODE_REF, p.dir);
+      const refs = decodeInodeRefs(p.sv.tree.get(refKey) ?? new Uint8Array(0));
+      const ref = refs.find((r) => r.name === p.name);
+      if (!ref) throw new FsError('EIO', `inode ${entry.location.objectid}: back reference for '${p.name}' is missing`);
+      index = ref.index;
+      const left = refs.filter((r) => r !== ref);
+      if (left.length) p.sv.tree.update(refKey, encodeInodeRefs(left)); else p.sv.tree.delete(refKey);
+    } else {
+      const rr = this.k.rootTree.get(key(p.sv.id, ROOT_REF, entry.location.objectid));
+      index = rr ? decodeRootRef(rr).index : -1;
+    }
+    if (index >= 0) p.sv.tree.delete(key(p.dir, DIR_INDEX, index));
+    else {
+      for (const item of p.sv.tree.range(key(p.dir, DIR_INDEX, 0), key(p.dir, DIR_INDEX, MAX_KEY_VALUE))) {
+        if (decodeDirEntries(item.data)[0]?.name === p.name) { p.sv.tree.delete(item.key); break; }
+      }
+    }
+    const dirInode = this.inode(p.sv, p.dir);
+    dirInode.size = Math.max(0, dirInode.size - nameBytes(p.name).length * 2);
+    this.putInode(p.sv, p.dir, dirInode);
+    return entry;
+  }
+
+  private dirIsEmpty(sv: Subvolume, dir: number): boolean {
+    return sv.tree.range(key(dir, DIR_INDEX, 0), key(dir, DIR_INDEX, MAX_KEY_VALUE), 1).length === 0;
+  }
+
+  private isOpen(sv: Subvolume, ino: number): boolean {
+    for (const f of this.fds.values()) if (f.sv === sv && f.ino === ino) return true;
+    return false;
+  }
+
+  /** nlink dropped: delete the inode now, or when its last descriptor closes. */
+  private dropLink(sv: Subvolume, ino: number): void {
+    const inode = this.inode(sv, ino);
+    inode.nlink -= 1;
+    if (inode.nlink > 0) { this.putInode(sv, ino, inode); return; }
+    this.putInode(sv, ino, inode);
+    if (this.isOpen(sv, ino)) sv.tree.put(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino), new Uint8Array(0));
+    else this.deleteInode(sv, ino);
+  }
+
+  private deleteInode(sv: Subvolume, ino: number): void {
+    const items = sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE));
+    for (const item of items) sv.tree.delete(item.key);
+    sv.tree.delete(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino));
+  }
+
+  private processOrphans(): void {
+    for (const sv of this.subvolumes.values()) {
+      const orphans = sv.tree.range(key(ORPHAN_OBJECTID, ORPHAN_ITEM, 0), key(ORPHAN_OBJECTID, ORPHAN_ITEM, MAX_KEY_VALUE));
+      if (orphans.length && (sv.flags & ROOT_FLAG_READONLY) === 0) for (const o of orphans) this.deleteInode(sv, o.key.offset);
+    }
+  }
+
+  // --- namespace operations ----------------------------------------------------------
+
+  private makeNode(path: string, mode: number): Resolved {
+    const p = this.resolveParent(path);
+    this.beginChange(p.sv);
+    if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
+    const ino = p.sv.nextIno++;
+    const parentInode = this.inode(p.sv, p.dir);
+    const flags = mode === MODE_FILE ? parentInode.flags & (INODE_FLAG_NODATACOW | INODE_FLAG_NODATASUM) : 0;
+    const inode = this.newInode(mode, flags);
+    p.sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(inode));
+    this.addEntry(p, key(ino, INODE_ITEM, 0), mode === MODE_DIR ? DIR_KIND_DIR : DIR_KIND_FILE);
+    return { sv: p.sv, ino, inode, kind: mode === MODE_DIR ? 'dir' : 'file' };
+  }
+
+  mkdir(path: string): void {
+    this.makeNode(path, MODE_DIR);
+  }
+
+  create(path: string): void {
+    this.makeNode(path, MODE_FILE);
+  }
+
+  exists(path: string): boolean {
+    try { this.resolve(path); return true; } catch (e) {
+      if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return false;
+      throw e;
+    }
+  }
+
+  readdir(path: string): string[] {
+    this.live();
+    const r = this.resolve(path);
+    if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    return r.sv.tree.range(key(r.ino, DIR_INDEX, 0), key(r.ino, DIR_INDEX, MAX_KEY_VALUE)).map((i) => decodeDirEntries(i.data)[0]!.name);
+  }
+
+  stat(path: string): Stat {
+    this.live();
+    return this.statOf(this.resolve(path));
+  }
+
+  private statOf(r: Resolved): Stat {
+    return {
+      ino: r.ino, subvolume: r.sv.id, kind: r.kind, size: r.inode.size, nlink: r.inode.nlink,
+      allocatedBytes: r.kind === 'file' ? this.data.allocatedBytes(r.sv, r.ino) : 0,
+      nodatacow: (r.inode.flags & INODE_FLAG_NODATACOW) !== 0, generation: r.inode.transid,
+    };
+  }
+
+  unlink(path: string): void {
+    const p = this.resolveParent(path);
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.beginChange(p.sv);
+    this.removeEntry(p);
+    this.dropLink(r.sv, r.ino);
+  }
+
+  rmdir(path: string): void {
+    const p = this.resolveParent(path);
+    const r = this.resolve(path);
+    if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    if (r.kind === 'subvolume') throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
+    if (!this.dirIsEmpty(r.sv, r.ino)) throw new FsError('ENOTEMPTY', `'${path}' is not empty`);
+    this.beginChange(p.sv);
+    this.removeEntry(p);
+    this.deleteInode(r.sv, r.ino);
+  }
+
+  link(existing: string, newPath: string): void {
+    const r = this.resolve(existing);
+    if (r.kind !== 'file') throw new FsError('EPERM', `'${existing}' is a directory`);
+    const p = this.resolveParent(newPath);
+    if (p.sv !== r.sv) throw new FsError('EXDEV', 'hard links cannot cross subvolumes');
+    this.beginChange(p.sv);
+    if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${newPath}' exists`);
+    const inode = this.inode(r.sv, r.ino);
+    inode.nlink += 1;
+    this.putInode(r.sv, r.ino, inode);
+    this.addEntry(p, key(r.ino, INODE_ITEM, 0), DIR_KIND_FILE);
+  }
+
+  rename(from: string, to: string): void {
+    const src = this.resolve(from);
+    const sp = this.resolveParent(from);
+    const dp = this.resolveParent(to);
+    if (sp.sv !== dp.sv) throw new FsError('EXDEV', 'rename cannot cross subvolumes');
+    const fromParts = checkPath(from);
+    const toParts = checkPath(to);
+    if (src.kind !== 'file' && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
+      throw new FsError('EINVAL', `cannot move '${from}' into itself`);
+    }
+    const existing = this.lookupEntry(dp.sv, dp.dir, dp.name);
+    let victim: Resolved | null = null;
+    if (existing) {
+      victim = this.entryTarget(dp.sv, existing);
+      const sameObject = victim.sv === src.sv && victim.ino === src.ino && victim.kind === src.kind;
+      if (sameObject) return;
+      if (victim.kind === 'subvolume') throw new FsError('EBUSY', `'${to}' is a subvolume`);
+      if (src.kind === 'file' && victim.kind !== 'file') throw new FsError('EISDIR', `'${to}' is a directory`);
+      if (src.kind !== 'file' && victim.kind === 'file') throw new FsError('ENOTDIR', `'${to}' is not a directory`);
+      if (victim.kind === 'dir' && !this.dirIsEmpty(victim.sv, victim.ino)) throw new FsError('ENOTEMPTY', `'${to}' is not empty`);
+    }
+    this.beginChange(sp.sv);
+    if (victim) {
+      this.removeEntry(dp);
+      if (victim.kind === 'dir') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);
+    }
+    const entry = this.removeEntry(sp);
+    const index = this.addEntry(dp, entry.location, entry.kind);
+    if (entry.kind === DIR_KIND_SUBVOLUME) this.putRootRefs(dp.sv.id, entry.location.objectid, dp.dir, index, dp.name);
+  }
+
+  // --- files -------------------------------------------------------------------------
+
+  open(path: string, flags: { create?: boolean; truncate?: boolean } = {}): number {
+    this.live();
+    let r: Resolved;
+    try {
+      r = this.resolve(path);
+    } catch (e) {
+      if (!(e instanceof FsError && e.code === 'ENOENT' && flags.create)) throw e;
+      r = this.makeNode(path, MODE_FILE);
+    }
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    if (flags.truncate) this.truncateResolved(r, 0);
+    const fd = this.nextFd++;
+    this.fds.set(fd, { sv: r.sv, ino: r.ino });
+    return fd;
+  }
+
+  close(fd: number): void {
+    const f = this.fd(fd);
+    this.fds.delete(fd);
+    if (!this.isOpen(f.sv, f.ino) && this.inode(f.sv, f.ino).nlink === 0 && !this.k.aborted) {
+      this.beginChange();
+      this.deleteInode(f.sv, f.ino);
+    }
+  }
+
+  private fd(fd: unknown): OpenFile {
+    this.live();
+    const f = typeof fd === 'number' ? this.fds.get(fd) : undefined;
+    if (!f) throw new FsError('EBADF', `bad file descriptor ${String(fd)}`);
+    return f;
+  }
+
+  pread(fd: number, length: number, offset: number): Uint8Array {
+    const f = this.fd(fd);
+    checkOffset(length, 'length');
+    checkOffset(offset, 'offset');
+    return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset, length);
+  }
+
+  pwrite(fd: number, data: Uint8Array, offset: number): number {
+    const f = this.fd(fd);
+    const bytes = checkBytes(data);
+    checkOffset(offset, 'offset');
+    if (offset + bytes.length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write beyond the maximum file size');
+    this.writeResolved(f.sv, f.ino, bytes, offset);
+    return bytes.length;
+  }
+
+  private writeResolved(sv: Subvolume, ino: number, bytes: Uint8Array, offset: number): void {
+    this.beginChange(sv);
+    const inode = this.inode(sv, ino);
+    if (inode.flags & 4) throw new FsError('EPERM', 'file is DAX-immutable');
+    // Check space first, so that a write either happens whole or not at all.
+    for (let done = 0; done < bytes.length || done === 0;) {
+      const chunk = Math.min(bytes.length - done, 4 << 20);
+      if (chunk === 0) break;
+      const need = FileData.cowBytes(offset + done, chunk);
+      if (this.k.free.freeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
+      const current = this.inode(sv, ino);
+      this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done);
+      current.size = Math.max(current.size, offset + done + chunk);
+      this.putInode(sv, ino, current);
+      done += chunk;
+      if (done < bytes.length && this.k.poolPressure() > 0.4) this.k.commit();
+    }
+  }
+
+  readFile(path: string): Uint8Array {
+    this.live();
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    return this.data.read(r.sv, r.ino, r.inode, 0, r.inode.size);
+  }
+
+  writeFile(path: string, data: Uint8Array): void {
+    const bytes = checkBytes(data);
+    const fd = this.open(path, { create: true, truncate: true });
+    try {
+      if (bytes.length) this.pwrite(fd, bytes, 0);
+    } finally {
+      this.close(fd);
+    }
+  }
+
+  truncate(path: string, size: number): void {
+    checkOffset(size, 'size');
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.truncateResolved(r, size);
+  }
+
+  private truncateResolved(r: Resolved, size: number): void {
+    this.beginChange(r.sv);
+    const inode = this.inode(r.sv, r.ino);
+    if (inode.flags & 4) throw new FsError('EPERM', 'file is DAX-immutable');
+    if (size < inode.size) {
+      this.data.drop(r.sv, r.ino, alignUp(size), MAX_KEY_VALUE);
+      const tailEnd = Math.min(alignUp(size), inode.size);
+      if (tailEnd > size && this.data.extents(r.sv, r.ino, size, tailEnd).length) {
+        this.data.write(r.sv, r.ino, inode, new Uint8Array(tailEnd - size), size);
+      }
+    }
+    const current = this.inode(r.sv, r.ino);
+    current.size = size;
+    this.putInode(r.sv, r.ino, current);
+  }
+
+  fallocate(path: string, offset: number, length: number, options: FallocateOptions = {}): void {
+    checkOffset(offset, 'offset');
+    checkOffset(length, 'length');
+    if (length === 0) throw new FsError('EINVAL', 'fallocate length must be positive');
+    if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'fallocate beyond the maximum file size');
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.beginChange(r.sv);
+    const start = alignDown(offset);
+    const end = alignUp(offset + length);
+    if (this.k.free.freeBytes() - this.data.holeBytes(r.sv, r.ino, start, end) < this.k.metadataReserveBytes) {
+      throw new FsError('ENOSPC', 'no space left on device');
+    }
+    this.data.preallocate(r.sv, r.ino, start, end);
+    const inode = this.inode(r.sv, r.ino);
+    if (!options.keepSize) inode.size = Math.max(inode.size, offset + length);
+    this.putInode(r.sv, r.ino, inode);
+  }
+
+  punchHole(path: string, offset: number, length: number): void {
+    checkOffset(offset, 'offset');
+    checkOffset(length, 'length');
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.beginChange(r.sv);
+    this.zeroOut(r, offset, Math.min(offset + length, Math.max(r.inode.size, offset)), false);
+  }
+
+  zeroRange(path: string, offset: number, length: number): void {
+    checkOffset(offset, 'offset');
+    checkOffset(length, 'length');
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.beginChange(r.sv);
+    this.zeroOut(r, offset, offset + length, true);
+    const inode = this.inode(r.sv, r.ino);
+    inode.size = Math.max(inode.size, offset + length);
+    this.putInode(r.sv, r.ino, inode);
+  }
+
+  /** Zero [from, to): partial sectors are written with zeros, whole sectors unmapped (or preallocated). */
+  private zeroOut(r: Resolved, from: number, to: number, prealloc: boolean): void {
+    if (to <= from) return;
+    const inode = this.inode(r.sv, r.ino);
+    const innerStart = alignUp(from);
+    const innerEnd = alignDown(to);
+    const zeroPart = (a: number, b: number): void => {
+      const limit = Math.min(b, inode.size);
+      if (limit > a && this.data.extents(r.sv, r.ino, a, limit).length) this.data.write(r.sv, r.ino, inode, new Uint8Array(limit - a), a);
+    };
+    if (innerStart >= innerEnd) { zeroPart(from, to); return; }
+    zeroPart(from, innerStart);
+    zeroPart(innerEnd, to);
+    this.data.drop(r.sv, r.ino, innerStart, innerEnd);
+    if (prealloc) this.data.preallocate(r.sv, r.ino, innerStart, innerEnd);
+  }
+
+  fsync(fd: number): void {
+    this.fd(fd);
+    this.k.commit();
+  }
+
+  setNoDataCow(path: string): void {
+    const r = this.resolve(path);
+    if (r.kind === 'subvolume') throw new FsError('EINVAL', `'${path}' is a subvolume`);
+    if (r.kind === 'file' && (r.inode.size > 0 || this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).length > 0)) {
+      throw new FsError('EINVAL', `'${path}' is not empty: nodatacow can only be set on an empty file`);
+    }
+    this.beginChange(r.sv);
+    const inode = this.inode(r.sv, r.ino);
+    inode.flags |= INODE_FLAG_NODATACOW | INODE_FLAG_NODATASUM;
+    this.putInode(r.sv, r.ino, inode);
+  }
+
+  // --- reflink -----------------------------------------------------------------------
+
+  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+    checkOffset(srcOffset, 'srcOffset');
+    checkOffset(dstOffset, 'dstOffset');
+    checkOffset(length, 'length');
+    const src = this.resolve(srcPath);
+    const dst = this.resolve(dstPath);
+    if (src.kind !== 'file' || dst.kind !== 'file') throw new FsError('EISDIR', 'clone needs two regular files');
+    if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) throw new FsError('EINVAL', 'clone offsets must be 4096-aligned');
+    if (srcOffset + length > src.inode.size) throw new FsError('EINVAL', 'clone range beyond the source EOF');
+    const reachesEof = srcOffset + length === src.inode.size;
+    if (length % SECTOR_BYTES && !reachesEof) throw new FsError('EINVAL', 'clone length must be 4096-aligned unless it reaches EOF');
+    if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
+      throw new FsError('EINVAL', 'cannot clone between datacow and nodatacow files');
+    }
+    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+      throw new FsError('EINVAL', 'clone source and destination overlap');
+    }
+    if (length === 0) return;
+    this.beginChange(dst.sv);
+    const mapped = alignUp(length);
+    if (reachesEof && dstOffset + length < dst.inode.size && mapped !== length) {
+      throw new FsError('EINVAL', 'clone of an unaligned EOF block into the middle of a file');
+    }
+    this.data.clone(src.sv, src.ino, srcOffset, dst.sv, dst.ino, dstOffset, mapped);
+    const inode = this.inode(dst.sv, dst.ino);
+    inode.size = Math.max(inode.size, dstOffset + length);
+    this.putInode(dst.sv, dst.ino, inode);
+  }
+
+  cloneFile(srcPath: string, dstPath: string): void {
+    const src = this.resolve(srcPath);
+    if (src.kind !== 'file') throw new FsError('EISDIR', `'${srcPath}' is a directory`);
+    if (!this.exists(dstPath)) this.create(dstPath);
+    this.truncate(dstPath, 0);
+    if (src.inode.size > 0) this.cloneRange(srcPath, 0, dstPath, 0, src.inode.size);
+  }
+
+  // --- subvolumes and snapshots ------------------------------------------------------
+
+  private putRootRefs(parent: number, child: number, dirIno: number, index: number, name: string): void {
+    const body = encodeRootRef({ dirIno, index, name });
+    this.k.rootTree.put(key(parent, ROOT_REF, child), body);
+    this.k.rootTree.put(key(child, ROOT_BACKREF, parent), body);
+  }
+
+  createSubvolume(path: string): void {
+    const p = this.resolveParent(path);
+    this.beginChange(p.sv);
+    if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
+    const id = this.k.nextSubvolume++;
+    const sv = this.addSubvolume(id, this.k.createTree(id), 0, this.k.transid);
+    this.createRootDir(sv, FIRST_INODE);
+    const index = this.addEntry(p, key(id, ROOT_ITEM, 0), DIR_KIND_SUBVOLUME);
+    this.putRootRefs(p.sv.id, id, p.dir, index, p.name);
+  }
+
+  /** O(1): the new subvolume's root pointer is the source's root block, refcount raised. */
+  snapshot(sourcePath: string, destPath: string, options: SnapshotOptions = {}): void {
+    const src = this.resolve(sourcePath);
+    if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
+    const p = this.resolveParent(destPath);
+    this.beginChange(p.sv);
+    if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${destPath}' exists`);
+    // The snapshot shares the committed tree: commit first so that the source root is clean.
+    this.k.commit();
+    const id = this.k.nextSubvolume++;
+    const tree = this.k.newTree(id, src.sv.tree.root, src.sv.tree.level);
+    this.k.pointerAdded(-1, tree.root, tree, tree.level);
+    const sv = this.addSubvolume(id, tree, options.readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
+    sv.nextIno = src.sv.nextIno;
+    sv.rootDir = src.sv.rootDir;
+    src.sv.lastSnapshot = this.k.transid;
+    src.sv.itemDirty = true;
+    const index = this.addEntry(p, key(id, ROOT_ITEM, 0), DIR_KIND_SUBVOLUME);
+    this.putRootRefs(p.sv.id, id, p.dir, index, p.name);
+    this.k.commit();
+  }
+
+  deleteSubvolume(path: string): void {
+    const r = this.resolve(path);
+    if (r.kind !== 'subvolume') throw new FsError('EINVAL', `'${path}' is not a subvolume`);
+    if (r.sv.id === FS_TREE_ID) throw new FsError('EBUSY', 'the top-level subvolume cannot be deleted');
+    for (const f of this.fds.values()) if (f.sv === r.sv) throw new FsError('EBUSY', `'${path}' has open files`);
+    if (this.k.rootTree.range(key(r.sv.id, ROOT_REF, 0), key(r.sv.id, ROOT_REF, MAX_KEY_VALUE), 1).length) {
+      throw new FsError('ENOTEMPTY', `'${path}' contains subvolumes`);
+    }
+    const p = this.resolveParent(path);
+    this.beginChange(p.sv);
+    this.removeEntry(p);
+    this.k.rootTree.delete(key(p.sv.id, ROOT_REF, r.sv.id));
+    this.k.rootTree.delete(key(r.sv.id, ROOT_BACKREF, p.sv.id));
+    this.k.rootTree.delete(key(r.sv.id, ROOT_ITEM, 0));
+    // Dropping the root pointer drops the tree: refcounts cascade at commit.
+    this.k.pointerRemoved(-1, r.sv.tree.root, r.sv.tree, r.sv.tree.level);
+    this.k.movedSubvolumes.delete(r.sv.tree);
+    this.subvolumes.delete(r.sv.id);
+    this.k.commit();
+  }
+
+  // --- checking ----------------------------------------------------------------------
+
+  fsck(): string[] {
+    this.live();
+    if (!this.k.aborted) this.k.commit();
+    return runFsck(this.k, [...this.subvolumes.values()]);
+  }
+
+  scrub(): ScrubReport {
+    this.live();
+    if (!this.k.aborted) this.k.commit();
+    return runScrub(this.k);
+  }
+
+  /** Extent map of a file (for tools and the DAX layer). */
+  fileExtents(path: string): Array<{ fileOffset: number; diskBytenr: number; diskBytes: number; offset: number; bytes: number; prealloc: boolean }> {
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    return this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).map(({ fileOffset, e }) => ({
+      fileOffset, diskBytenr: e.diskBytenr, diskBytes: e.diskBytes, offset: e.offset, bytes: e.bytes, prealloc: e.type !== 1,
+    }));
+  }
+}
+

@@ -1,0 +1,102 @@
+// Free space: sorted, coalesced free extents in memory, rebuilt at mount from the
+// extent tree. Blocks freed in a transaction are pinned until the commit that frees
+// them is durable (a crash before it must still find them intact).
+import { FsError } from '../errors.js';
+
+interface Extent { start: number; length: number }
+
+export class FreeSpace {
+  private free: Extent[] = [];
+  private pinned: Extent[] = [];
+  private cursor = 0;
+
+  constructor(readonly totalBytes: number, readonly unitBytes: number) {}
+
+  /** Mark [start, start+length) free (mount, or pinned extents after a commit). */
+  addFree(start: number, length: number): void {
+    if (length <= 0) return;
+    this.assertAligned(start, length);
+    const list = this.free;
+    let lo = 0, hi = list.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid]!.start < start) lo = mid + 1; else hi = mid; }
+    const prev = list[lo - 1];
+    const next = list[lo];
+    if (prev && prev.start + prev.length > start) throw new FsError('EIO', `free space: ${start} freed twice`);
+    if (next && start + length > next.start) throw new FsError('EIO', `free space: ${start}+${length} overlaps free ${next.start}`);
+    if (prev && prev.start + prev.length === start) {
+      prev.length += length;
+      if (next && prev.start + prev.length === next.start) { prev.length += next.length; list.splice(lo, 1); }
+    } else if (next && start + length === next.start) {
+      next.start = start; next.length += length;
+    } else {
+      list.splice(lo, 0, { start, length });
+    }
+  }
+
+  pin(start: number, length: number): void {
+    this.assertAligned(start, length);
+    this.pinned.push({ start, length });
+  }
+
+  /** After a durable commit: pinned extents become allocatable. */
+  unpinAll(): void {
+    const pinned = this.pinned;
+    this.pinned = [];
+    for (const e of pinned) this.addFree(e.start, e.length);
+  }
+
+  freeBytes(): number {
+    let sum = 0;
+    for (const e of this.free) sum += e.length;
+    return sum;
+  }
+
+  pinnedBytes(): number {
+    let sum = 0;
+    for (const e of this.pinned) sum += e.length;
+    return sum;
+  }
+
+  /** Allocate exactly `length` contiguous bytes, or null. First fit from a rotating cursor. */
+  allocate(length: number, reserveBytes = 0): number | null {
+    this.assertAligned(0, length);
+    if (this.freeBytes() - length < reserveBytes) return null;
+    const list = this.free;
+    const n = list.length;
+    let startIndex = 0;
+    while (startIndex < n && list[startIndex]!.start + list[startIndex]!.length <= this.cursor) startIndex++;
+    for (let k = 0; k < n; k++) {
+      const i = (startIndex + k) % n;
+      const e = list[i]!;
+      if (e.length < length) continue;
+      const at = e.start;
+      e.start += length; e.length -= length;
+      if (e.length === 0) list.splice(i, 1);
+      this.cursor = at + length;
+      return at;
+    }
+    return null;
+  }
+
+  /** Largest contiguous free run, up to `max` bytes. */
+  largestRun(max: number): number {
+    let best = 0;
+    for (const e of this.free) if (e.length > best) best = e.length;
+    return Math.min(best, max);
+  }
+
+  isFree(start: number, length: number): boolean {
+    for (const e of this.free) if (start < e.start + e.length && e.start < start + length) return true;
+    return false;
+  }
+
+  extents(): readonly Extent[] {
+    return this.free;
+  }
+
+  private assertAligned(start: number, length: number): void {
+    if (start % this.unitBytes !== 0 || length % this.unitBytes !== 0 || start < 0 || start + length > this.totalBytes) {
+      throw new FsError('EIO', `free space: bad extent ${start}+${length}`);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// fsck: an offline check of the committed image. Walks every tree from the superblock
+// and the ROOT_ITEMs, counts every pointer, and compares with the extent tree.
+import type { Kernel } from './kernel.js';
+import { isFsTree } from './kernel.js';
+import type { Subvolume } from './subvolume.js';
+import { NodeView } from './node.js';
+import { FsError } from '../errors.js';
+import { decodeFileExtent, decodeInode, decodeDirEntries, decodeInodeRefs, decodeRootItem } from './items.js';
+import {
+  compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, SHARED_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
+  INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
+  SECTOR_BYTES, MAX_KEY_VALUE, DIR_KIND_SUBVOLUME, MODE_DIR, ORPHAN_OBJECTID, type Key,
+} from './format.js';
+import { FsMemory } from './memory.js';
+
+interface DataUse { refs: number; perLeaf: Map<number, number>; bytes: number; datasum: boolean }
+
+export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
+  const problems: string[] = [];
+  const say = (p: string): void => { if (problems.length < 1000) problems.push(p); };
+  const treeRefs = new Map<number, number>();
+  const dataRefs = new Map<number, DataUse>();
+  const visited = new Set<number>();
+  const nodeBytes = k.nodeBytes;
+  // Each tree's root pointer counts one reference.
+  const roots: Array<{ id: number; bytenr: number; level: number }> = [
+    { id: 1, bytenr: k.rootTree.root, level: k.rootTree.level },
+    { id: 2, bytenr: k.extentTree.root, level: k.extentTree.level },
+    { id: 7, bytenr: k.csumTree.root, level: k.csumTree.level },
+  ];
+  const itemRoots = new Map<number, { bytenr: number; level: number }>();
+  k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
+    if (kk.type !== ROOT_ITEM) return true;
+    const r = decodeRootItem(k.m.u8.slice(addr, addr + size));
+    itemRoots.set(kk.objectid, { bytenr: r.bytenr, level: r.level });
+    roots.push({ id: kk.objectid, bytenr: r.bytenr, level: r.level });
+    return true;
+  });
+  for (const sv of subvolumes) {
+    const item = itemRoots.get(sv.id);
+    if (!item) say(`subvolume ${sv.id}: no ROOT_ITEM`);
+    else if (item.bytenr !== sv.tree.root) say(`subvolume ${sv.id}: ROOT_ITEM points at ${item.bytenr}, tree root is ${sv.tree.root}`);
+  }
+  const fileExtents: Array<{ tree: number; leaf: number; k: Key; data: Uint8Array }> = [];
+  const datasumInodes = new Set<string>();
+
+  const walk = (bytenr: number, level: number, owner: number, low: Key | null, expectGen: number | null): void => {
+    treeRefs.set(bytenr, (treeRefs.get(bytenr) ?? 0) + 1);
+    if (visited.has(bytenr)) return;
+    visited.add(bytenr);
+    let node: NodeView;
+    try {
+      node = new NodeView(k.m, k.nodeAddr(bytenr), nodeBytes);
+    } catch (e) {
+      say(`tree ${owner}: block ${bytenr}: ${(e as FsError).message}`);
+      return;
+    }
+    if (node.level !== level) say(`block ${bytenr}: level ${node.level}, parent expects ${level}`);
+    if (expectGen !== null && node.generation !== expectGen) say(`block ${bytenr}: generation ${node.generation}, parent pointer says ${expectGen}`);
+    if (node.generation > k.generation) say(`block ${bytenr}: generation ${node.generation} is newer than the superblock's ${k.generation}`);
+    let prev: Key | null = null;
+    for (let s = 0; s < node.nritems; s++) {
+      const kk = node.key(s);
+      if (prev && compareKeys(prev, kk) >= 0) say(`block ${bytenr}: keys out of order at slot ${s}: ${keyText(prev)} then ${keyText(kk)}`);
+      if (s === 0 && low && compareKeys(kk, low) < 0) say(`block ${bytenr}: first key ${keyText(kk)} below its parent's key ${keyText(low)}`);
+      prev = kk;
+      if (node.isLeaf) {
+        if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) say(`block ${bytenr}: item ${s} data outside the node`);
+        if (isFsTree(owner) && kk.type === EXTENT_DATA) fileExtents.push({ tree: owner, leaf: bytenr, k: kk, data: k.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) });
+      } else {
+        walk(node.child(s), level - 1, owner, kk, node.childGeneration(s));
+      }
+    }
+  };
+  for (const r of roots) walk(r.bytenr, r.level, r.id, null, null);
+
+  // Data references from file extent items, per leaf.
+  for (const fe of fileExtents) {
+    const e = decodeFileExtent(fe.data);
+    if (e.diskBytenr === 0) continue;
+    if (e.offset + e.bytes > e.diskBytes) say(`tree ${fe.tree}: ${keyText(fe.k)} maps beyond its extent`);
+    let use = dataRefs.get(e.diskBytenr);
+    if (!use) { use = { refs: 0, perLeaf: new Map(), bytes: e.diskBytes, datasum: false }; dataRefs.set(e.diskBytenr, use); }
+    use.refs++;
+    use.perLeaf.set(fe.leaf, (use.perLeaf.get(fe.leaf) ?? 0) + 1);
+    if (e.type === EXTENT_TYPE_REG) {
+      const inode = findInode(k, subvolumes, fe.tree, fe.k.objectid);
+      if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) use.datasum = true;
+    }
+  }
+
+  // The extent tree against the counts.
+  const seenTree = new Set<number>();
+  const seenData = new Set<number>();
+  let lastEnd = 0;
+  k.extentTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+    const body = new FsMemory(k.m.u8.slice(addr, addr + size).buffer);
+    if (kk.type === METADATA_ITEM || kk.type === EXTENT_ITEM) {
+      const length = kk.type === METADATA_ITEM ? nodeBytes : kk.offset;
+      if (kk.objectid < lastEnd) say(`extent ${kk.objectid}: overlaps the previous extent`);
+      lastEnd = kk.objectid + length;
+      if (k.free.isFree(kk.objectid, length)) say(`extent ${kk.objectid}+${length}: both allocated and free`);
+      const refs = body.u64(EI_REFS);
+      if (kk.type === METADATA_ITEM) {
+        seenTree.add(kk.objectid);
+        const found = treeRefs.get(kk.objectid) ?? 0;
+        if (found !== refs) say(`tree block ${kk.objectid}: refcount ${refs}, but ${found} pointers reach it`);
+      } else {
+        seenData.add(kk.objectid);
+        const use = dataRefs.get(kk.objectid);
+        if ((use?.refs ?? 0) !== refs) say(`data extent ${kk.objectid}: refcount ${refs}, but ${use?.refs ?? 0} file extent items reference it`);
+        if (use && use.bytes !== kk.offset) say(`data extent ${kk.objectid}: length ${kk.offset}, file extents say ${use.bytes}`);
+      }
+    } else if (kk.type === SHARED_DATA_REF) {
+      const count = new DataView(body.u8.buffer).getUint32(0, true);
+      const found = dataRefs.get(kk.objectid)?.perLeaf.get(kk.offset) ?? 0;
+      if (found !== count) say(`data extent ${kk.objectid}: backref from leaf ${kk.offset} counts ${count}, the leaf holds ${found}`);
+    }
+    return true;
+  });
+  for (const bytenr of treeRefs.keys()) if (!seenTree.has(bytenr)) say(`tree block ${bytenr}: reachable but has no METADATA_ITEM`);
+  for (const [bytenr, use] of dataRefs) {
+    if (!seenData.has(bytenr)) say(`data extent ${bytenr}: referenced but has no EXTENT_ITEM`);
+    for (const [leaf, count] of use.perLeaf) {
+      const b = k.extentTree.get(key(bytenr, SHARED_DATA_REF, leaf));
+      if (!b || new DataView(b.buffer).getUint32(0, true) !== count) say(`data extent ${bytenr}: leaf ${leaf} holds ${count} references without a matching backref`);
+    }
+    if (use.datasum) {
+      const c = k.csumTree.lookup(key(bytenr, EXTENT_CSUM, 0));
+      if (!c) say(`data extent ${bytenr}: no checksums`);
+      else if (c.size !== (use.bytes / SECTOR_BYTES) * 4) say(`data extent ${bytenr}: ${c.size / 4} checksums for ${use.bytes / SECTOR_BYTES} sectors`);
+    }
+  }
+  for (const sv of subvolumes) checkNamespace(k, sv, say);
+  return problems;
+}
+
+function findInode(k: Kernel, subvolumes: Subvolume[], tree: number, ino: number): { flags: number } | null {
+  const sv = subvolumes.find((s) => s.id === tree);
+  const b = sv?.tree.get(key(ino, INODE_ITEM, 0));
+  void k;
+  return b ? decodeInode(b) : null;
+}
+
+/** Directory entries, back references and link counts of one subvolume. */
+function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): void {
+  const links = new Map<number, number>();
+  const inodes = new Map<number, { nlink: number; mode: number }>();
+  const items = sv.tree.range(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE));
+  let lastExtentEnd = new Map<number, number>();
+  for (const it of items) {
+    const ino = it.key.objectid;
+    if (it.key.type === INODE_ITEM) {
+      const i = decodeInode(it.data);
+      inodes.set(ino, { nlink: i.nlink, mode: i.mode });
+    } else if (it.key.type === INODE_REF) {
+      const n = decodeInodeRefs(it.data).filter((r) => r.name !== '..').length;
+      links.set(ino, (links.get(ino) ?? 0) + n);
+    } else if (it.key.type === DIR_INDEX) {
+      const e = decodeDirEntries(it.data)[0];
+      if (!e) { say(`subvolume ${sv.id}: empty DIR_INDEX ${keyText(it.key)}`); continue; }
+      const hashItem = sv.tree.get(key(ino, DIR_ITEM, k.device.crc32cBytes(new TextEncoder().encode(e.name))));
+      if (!hashItem || !decodeDirEntries(hashItem).some((d) => d.name === e.name)) say(`subvolume ${sv.id}: dir ${ino} index entry '${e.name}' has no DIR_ITEM`);
+      if (e.kind !== DIR_KIND_SUBVOLUME && !sv.tree.get(key(e.location.objectid, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${ino} entry '${e.name}' points at missing inode ${e.location.objectid}`);
+    } else if (it.key.type === EXTENT_DATA) {
+      const e = decodeFileExtent(it.data);
+      const prevEnd = lastExtentEnd.get(ino) ?? 0;
+      if (it.key.offset < prevEnd) say(`subvolume ${sv.id}: inode ${ino} extents overlap at ${it.key.offset}`);
+      lastExtentEnd.set(ino, it.key.offset + e.bytes);
+    }
+  }
+  lastExtentEnd = new Map();
+  for (const [ino, i] of inodes) {
+    if (ino === sv.rootDir) continue;
+    const found = links.get(ino) ?? 0;
+    const expected = i.mode === MODE_DIR ? 1 : i.nlink;
+    const orphan = sv.tree.get(key(ORPHAN_OBJECTID, 48, ino));
+    if (found !== expected && !(orphan && found === 0)) say(`subvolume ${sv.id}: inode ${ino} has nlink ${i.nlink} but ${found} names`);
+  }
+}

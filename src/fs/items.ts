@@ -1,0 +1,149 @@
+// Encoding and decoding of item bodies (see format.ts for the layouts).
+import { FsMemory } from './memory.js';
+import {
+  INODE_ITEM_BYTES, INODE_GENERATION, INODE_SIZE, INODE_NBYTES, INODE_NLINK, INODE_MODE,
+  INODE_FLAGS, INODE_NEXT_INDEX, INODE_TRANSID, FILE_EXTENT_BYTES, FE_GENERATION, FE_TYPE,
+  FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, ROOT_ITEM_BYTES, RI_BYTENR, RI_LEVEL,
+  RI_GENERATION, RI_FLAGS, RI_LAST_SNAPSHOT, RI_ROOT_DIR, DIR_ENTRY_HEADER_BYTES,
+  INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
+} from './format.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const nameBytes = (name: string): Uint8Array => encoder.encode(name);
+
+function view(bytes: Uint8Array): FsMemory {
+  return new FsMemory(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export interface InodeItem {
+  generation: number; size: number; nbytes: number; nlink: number; mode: number;
+  flags: number; nextIndex: number; transid: number;
+}
+
+export function encodeInode(i: InodeItem): Uint8Array {
+  const out = new Uint8Array(INODE_ITEM_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(INODE_GENERATION, i.generation); m.setU64(INODE_SIZE, i.size); m.setU64(INODE_NBYTES, i.nbytes);
+  m.setU32(INODE_NLINK, i.nlink); m.setU32(INODE_MODE, i.mode); m.setU64(INODE_FLAGS, i.flags);
+  m.setU64(INODE_NEXT_INDEX, i.nextIndex); m.setU64(INODE_TRANSID, i.transid);
+  return out;
+}
+
+export function decodeInode(b: Uint8Array): InodeItem {
+  const m = view(b);
+  return {
+    generation: m.u64(INODE_GENERATION), size: m.u64(INODE_SIZE), nbytes: m.u64(INODE_NBYTES),
+    nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS),
+    nextIndex: m.u64(INODE_NEXT_INDEX), transid: m.u64(INODE_TRANSID),
+  };
+}
+
+export interface FileExtent {
+  generation: number; type: number; diskBytenr: number; diskBytes: number; offset: number; bytes: number;
+}
+
+export function encodeFileExtent(e: FileExtent): Uint8Array {
+  const out = new Uint8Array(FILE_EXTENT_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(FE_GENERATION, e.generation); m.setU8(FE_TYPE, e.type); m.setU64(FE_DISK_BYTENR, e.diskBytenr);
+  m.setU64(FE_DISK_BYTES, e.diskBytes); m.setU64(FE_OFFSET, e.offset); m.setU64(FE_BYTES, e.bytes);
+  return out;
+}
+
+export function decodeFileExtent(b: Uint8Array): FileExtent {
+  const m = view(b);
+  return {
+    generation: m.u64(FE_GENERATION), type: m.u8At(FE_TYPE), diskBytenr: m.u64(FE_DISK_BYTENR),
+    diskBytes: m.u64(FE_DISK_BYTES), offset: m.u64(FE_OFFSET), bytes: m.u64(FE_BYTES),
+  };
+}
+
+export interface RootItem {
+  bytenr: number; level: number; generation: number; flags: number; lastSnapshot: number; rootDir: number;
+}
+
+export function encodeRootItem(r: RootItem): Uint8Array {
+  const out = new Uint8Array(ROOT_ITEM_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(RI_BYTENR, r.bytenr); m.setU8(RI_LEVEL, r.level); m.setU64(RI_GENERATION, r.generation);
+  m.setU64(RI_FLAGS, r.flags); m.setU64(RI_LAST_SNAPSHOT, r.lastSnapshot); m.setU64(RI_ROOT_DIR, r.rootDir);
+  return out;
+}
+
+export function decodeRootItem(b: Uint8Array): RootItem {
+  const m = view(b);
+  return {
+    bytenr: m.u64(RI_BYTENR), level: m.u8At(RI_LEVEL), generation: m.u64(RI_GENERATION),
+    flags: m.u64(RI_FLAGS), lastSnapshot: m.u64(RI_LAST_SNAPSHOT), rootDir: m.u64(RI_ROOT_DIR),
+  };
+}
+
+export interface DirEntry { location: Key; kind: number; name: string }
+
+export function encodeDirEntries(entries: DirEntry[]): Uint8Array {
+  const names = entries.map((e) => nameBytes(e.name));
+  const out = new Uint8Array(names.reduce((n, b) => n + DIR_ENTRY_HEADER_BYTES + b.length, 0));
+  const m = new FsMemory(out.buffer);
+  let at = 0;
+  entries.forEach((e, i) => {
+    m.setKey(at, e.location); m.setU8(at + 17, e.kind); m.setU16(at + 18, names[i]!.length);
+    out.set(names[i]!, at + DIR_ENTRY_HEADER_BYTES);
+    at += DIR_ENTRY_HEADER_BYTES + names[i]!.length;
+  });
+  return out;
+}
+
+export function decodeDirEntries(b: Uint8Array): DirEntry[] {
+  const m = view(b);
+  const out: DirEntry[] = [];
+  for (let at = 0; at + DIR_ENTRY_HEADER_BYTES <= b.length;) {
+    const length = m.u16(at + 18);
+    out.push({ location: m.key(at), kind: m.u8At(at + 17), name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES, at + DIR_ENTRY_HEADER_BYTES + length)) });
+    at += DIR_ENTRY_HEADER_BYTES + length;
+  }
+  return out;
+}
+
+export interface InodeRef { index: number; name: string }
+
+export function encodeInodeRefs(refs: InodeRef[]): Uint8Array {
+  const names = refs.map((r) => nameBytes(r.name));
+  const out = new Uint8Array(names.reduce((n, b) => n + INODE_REF_HEADER_BYTES + b.length, 0));
+  const m = new FsMemory(out.buffer);
+  let at = 0;
+  refs.forEach((r, i) => {
+    m.setU64(at, r.index); m.setU16(at + 8, names[i]!.length);
+    out.set(names[i]!, at + INODE_REF_HEADER_BYTES);
+    at += INODE_REF_HEADER_BYTES + names[i]!.length;
+  });
+  return out;
+}
+
+export function decodeInodeRefs(b: Uint8Array): InodeRef[] {
+  const m = view(b);
+  const out: InodeRef[] = [];
+  for (let at = 0; at + INODE_REF_HEADER_BYTES <= b.length;) {
+    const length = m.u16(at + 8);
+    out.push({ index: m.u64(at), name: decoder.decode(b.subarray(at + INODE_REF_HEADER_BYTES, at + INODE_REF_HEADER_BYTES + length)) });
+    at += INODE_REF_HEADER_BYTES + length;
+  }
+  return out;
+}
+
+export interface RootRef { dirIno: number; index: number; name: string }
+
+export function encodeRootRef(r: RootRef): Uint8Array {
+  const name = nameBytes(r.name);
+  const out = new Uint8Array(ROOT_REF_HEADER_BYTES + name.length);
+  const m = new FsMemory(out.buffer);
+  m.setU64(0, r.dirIno); m.setU64(8, r.index); m.setU16(16, name.length);
+  out.set(name, ROOT_REF_HEADER_BYTES);
+  return out;
+}
+
+export function decodeRootRef(b: Uint8Array): RootRef {
+  const m = view(b);
+  const length = m.u16(16);
+  return { dirIno: m.u64(0), index: m.u64(8), name: decoder.decode(b.subarray(ROOT_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES + length)) };
+}

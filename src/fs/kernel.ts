@@ -1,0 +1,495 @@
+// The file system's kernel: dirty node buffers, copy-on-write, allocation, delayed
+// refs and the commit protocol. It is the TreeHost of every tree.
+import { FsError } from '../errors.js';
+import type { PmemDevice } from '../pmem/device.js';
+import { REGION } from '../core/exports.js';
+import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
+import { FreeSpace } from './free-space.js';
+import { FsMemory } from './memory.js';
+import { NodeView } from './node.js';
+import {
+  SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SYSTEM_AREA_BYTES, SUPERBLOCK_MAGIC,
+  NODE_BYTENR, NODE_CSUM, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES,
+  EXTENT_ITEM, METADATA_ITEM, EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER,
+  EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, SHARED_DATA_REF, EXTENT_CSUM, FS_TREE_ID,
+  FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
+  SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
+  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, ROOT_TREE_ID,
+  EXTENT_TREE_ID, CSUM_TREE_ID, key, type Key,
+} from './format.js';
+
+interface DelayedRef {
+  delta: number;
+  data: boolean;
+  bytes: number;
+  owner: number;
+  /** data only: leaf bytenr -> change of the number of items in it pointing here */
+  backrefs: Map<number, number>;
+}
+
+export interface SuperblockState {
+  generation: number;
+  rootTree: number; rootLevel: number;
+  extentTree: number; extentLevel: number;
+  csumTree: number; csumLevel: number;
+  nodeBytes: number; sectorBytes: number; totalBytes: number; bytesUsed: number;
+  nextSubvolume: number; label: string;
+}
+
+export function isFsTree(owner: number): boolean {
+  return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
+}
+
+export class Kernel implements TreeHost {
+  readonly m: FsMemory;
+  readonly nodeBytes: number;
+  readonly sectorBytes = SECTOR_BYTES;
+  readonly totalBytes: number;
+  readonly visibleAddr: number;
+  /** Last committed generation; the running transaction is generation + 1. */
+  generation = 0;
+  nextSubvolume = FIRST_SUBVOLUME_ID;
+  label = '';
+  /** Set when a transaction cannot complete: every later change fails with EROFS. */
+  aborted: string | null = null;
+
+  readonly free: FreeSpace;
+  rootTree!: BTree;
+  extentTree!: BTree;
+  csumTree!: BTree;
+  /** Subvolume trees whose root moved in this transaction (their ROOT_ITEM is stale). */
+  readonly movedSubvolumes = new Set<BTree>();
+  /** Called at commit to write ROOT_ITEMs of moved subvolumes (set by the fs layer). */
+  onCommitRoots: (() => void) | null = null;
+
+  private readonly pool: number[] = [];
+  private readonly dirty = new Map<number, number>();
+  private readonly freedBuffers: number[] = [];
+  private readonly verified = new Set<number>();
+  private delayed = new Map<number, DelayedRef>();
+  private readonly allocatedThisTransaction = new Set<number>();
+  private dirtyData: Array<[number, number]> = [];
+  private readonly superblockStaging: number;
+  /** Kernel scratch for small staged buffers (csum arrays). */
+  readonly stagingAddr: number;
+  readonly stagingBytes: number;
+  readonly poolSize: number;
+
+  constructor(readonly device: PmemDevice, nodeBytes: number) {
+    this.m = new FsMemory(device.memory.buffer);
+    this.nodeBytes = nodeBytes;
+    this.totalBytes = device.sizeBytes - (device.sizeBytes % SECTOR_BYTES);
+    this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
+    const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
+    const kernelBytes = device.core.pmem_region(REGION.kernelBytes) >>> 0;
+    this.superblockStaging = kernel;
+    this.stagingAddr = kernel + SUPERBLOCK_BYTES;
+    this.stagingBytes = 64 * 1024;
+    const poolStart = this.stagingAddr + this.stagingBytes;
+    this.poolSize = Math.floor((kernel + kernelBytes - poolStart) / nodeBytes);
+    if (this.poolSize < 64) {
+      throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
+    }
+    for (let i = this.poolSize - 1; i >= 0; i--) this.pool.push(poolStart + i * nodeBytes);
+    this.free = new FreeSpace(this.totalBytes, SECTOR_BYTES);
+  }
+
+  get transid(): number {
+    return this.generation + 1;
+  }
+
+  /** Bytes a data allocation must leave free for metadata. */
+  get metadataReserveBytes(): number {
+    return Math.max(96 * this.nodeBytes, Math.floor(this.totalBytes / 32 / this.nodeBytes) * this.nodeBytes);
+  }
+
+  dirtyNodeCount(): number {
+    return this.dirty.size;
+  }
+
+  /** Fraction of the dirty-node pool in use; the fs layer commits early above 1/2. */
+  poolPressure(): number {
+    return 1 - this.pool.length / this.poolSize;
+  }
+
+  checkWritable(): void {
+    if (this.aborted) throw new FsError('EROFS', `transaction aborted (${this.aborted}); remount to continue`);
+  }
+
+  // --- TreeHost ----------------------------------------------------------------------
+
+  coreSearch(nodeAddr: number, k: Key): number {
+    const r = this.device.core.btree_node_search(nodeAddr, this.nodeBytes, k.objectid, k.type, k.offset);
+    if (r <= -1000000) throw new FsError('EIO', 'node search: bad node address');
+    return r;
+  }
+
+  isDirty(bytenr: number): boolean {
+    return this.dirty.has(bytenr);
+  }
+
+  nodeAddr(bytenr: number): number {
+    const d = this.dirty.get(bytenr);
+    if (d !== undefined) return d;
+    if (!Number.isSafeInteger(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + this.nodeBytes > this.totalBytes || bytenr % SECTOR_BYTES !== 0) {
+      throw new FsError('EIO', `tree block pointer ${bytenr} is outside the device`);
+    }
+    const addr = this.visibleAddr + bytenr;
+    if (!this.verified.has(bytenr)) {
+      this.verifyNode(bytenr, addr);
+      this.verified.add(bytenr);
+    }
+    return addr;
+  }
+
+  /** Check a clean node's checksum and self-reference; EIO on a bad one. */
+  verifyNode(bytenr: number, addr: number): void {
+    // A load of the whole node reports media errors (poisoned lines) as EIO.
+    if (this.device.core.pmem_load(this.stagingAddr, bytenr, this.nodeBytes) < 0) {
+      throw new FsError('EIO', `tree block ${bytenr}: media error`);
+    }
+    const crc = this.device.core.csum_crc32c(addr + 4, this.nodeBytes - 4) >>> 0;
+    if (crc !== this.m.u32(addr + NODE_CSUM)) throw new FsError('EIO', `tree block ${bytenr}: checksum mismatch`);
+    if (this.m.u64(addr + NODE_BYTENR) !== bytenr) throw new FsError('EIO', `tree block ${bytenr}: header says ${this.m.u64(addr + NODE_BYTENR)}`);
+  }
+
+  forgetVerified(): void {
+    this.verified.clear();
+  }
+
+  private takeBuffer(): number {
+    const addr = this.pool.pop();
+    if (addr === undefined) {
+      this.aborted = 'out of dirty node buffers';
+      throw new FsError('ENOSPC', 'no free dirty-node buffer: the transaction is too large');
+    }
+    return addr;
+  }
+
+  private allocMetadata(): number {
+    const at = this.free.allocate(this.nodeBytes, 0);
+    if (at === null) {
+      this.aborted = 'no space for metadata';
+      throw new FsError('ENOSPC', 'no space left for metadata');
+    }
+    this.allocatedThisTransaction.add(at);
+    return at;
+  }
+
+  cowNode(bytenr: number, owner: number): number {
+    const src = this.nodeAddr(bytenr);
+    const next = this.allocMetadata();
+    const buf = this.takeBuffer();
+    this.m.u8.copyWithin(buf, src, src + this.nodeBytes);
+    new NodeView(this.m, buf, this.nodeBytes).setHeader(next, this.transid, owner);
+    this.dirty.set(next, buf);
+    return next;
+  }
+
+  allocNode(owner: number, level: number): number {
+    const next = this.allocMetadata();
+    const buf = this.takeBuffer();
+    new NodeView(this.m, buf, this.nodeBytes).init(next, this.transid, owner, level);
+    this.dirty.set(next, buf);
+    return next;
+  }
+
+  private ref(target: number, data: boolean, bytes: number, owner: number): DelayedRef {
+    let r = this.delayed.get(target);
+    if (!r) {
+      r = { delta: 0, data, bytes, owner, backrefs: new Map() };
+      this.delayed.set(target, r);
+    }
+    if (r.data !== data) throw new FsError('EIO', `block ${target} referenced both as data and as a tree block`);
+    return r;
+  }
+
+  pointerAdded(container: number, target: number, tree: BTree, level: number, bytes?: number): void {
+    const data = level < 0;
+    const r = this.ref(target, data, data ? bytes! : this.nodeBytes, tree.id);
+    r.delta += 1;
+    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) + 1);
+  }
+
+  pointerRemoved(container: number, target: number, tree: BTree, level: number, bytes?: number): void {
+    const data = level < 0;
+    const r = this.ref(target, data, data ? bytes! : this.nodeBytes, tree.id);
+    r.delta -= 1;
+    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) - 1);
+  }
+
+  itemPointer(owner: number, k: Key, dataAddr: number, dataSize: number): { bytenr: number; bytes: number } | null {
+    if (k.type !== EXTENT_DATA || !isFsTree(owner) || dataSize < FILE_EXTENT_BYTES) return null;
+    const bytenr = this.m.u64(dataAddr + FE_DISK_BYTENR);
+    if (bytenr === 0) return null;
+    return { bytenr, bytes: this.m.u64(dataAddr + FE_DISK_BYTES) };
+  }
+
+  /** Root-pointer bookkeeping for a tree whose root block changed. */
+  rootMoved = (tree: BTree, old: number, next: number): void => {
+    this.pointerRemoved(ROOT_POINTER, old, tree, 0);
+    this.pointerAdded(ROOT_POINTER, next, tree, 0);
+    if (isFsTree(tree.id)) this.movedSubvolumes.add(tree);
+  };
+
+  newTree(id: number, root: number, level: number): BTree {
+    return new BTree(this, id, root, level, this.rootMoved);
+  }
+
+  /** A new empty tree: one empty leaf referenced by a root pointer. */
+  createTree(id: number): BTree {
+    const leaf = this.allocNode(id, 0);
+    const tree = this.newTree(id, leaf, 0);
+    this.pointerAdded(ROOT_POINTER, leaf, tree, 0);
+    if (isFsTree(id)) this.movedSubvolumes.add(tree);
+    return tree;
+  }
+
+  // --- data extents ------------------------------------------------------------------
+
+  /** Allocate a data extent of up to `bytes` (at least one sector); null when full. */
+  allocData(bytes: number): { bytenr: number; bytes: number } | null {
+    let want = bytes;
+    while (want >= SECTOR_BYTES) {
+      const at = this.free.allocate(want, this.metadataReserveBytes);
+      if (at !== null) {
+        this.allocatedThisTransaction.add(at);
+        return { bytenr: at, bytes: want };
+      }
+      const run = this.free.largestRun(want - SECTOR_BYTES);
+      want = Math.floor(run / SECTOR_BYTES) * SECTOR_BYTES;
+    }
+    return null;
+  }
+
+  /** Data stored to the device in this transaction: flushed at commit. */
+  noteDirtyData(bytenr: number, bytes: number): void {
+    this.dirtyData.push([bytenr, bytes]);
+  }
+
+  /** Refcount of an extent including this transaction's delayed changes. */
+  extentRefs(bytenr: number, data: boolean, bytes: number): number {
+    const item = this.extentTree.get(key(bytenr, data ? EXTENT_ITEM : METADATA_ITEM, data ? bytes : 0));
+    const committed = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
+    return committed + (this.delayed.get(bytenr)?.delta ?? 0);
+  }
+
+  extentGeneration(bytenr: number, bytes: number): number {
+    if (this.allocatedThisTransaction.has(bytenr)) return this.transid;
+    const item = this.extentTree.get(key(bytenr, EXTENT_ITEM, bytes));
+    return item ? new FsMemory(item.buffer).u64(EI_GENERATION) : 0;
+  }
+
+  // --- delayed refs ------------------------------------------------------------------
+
+  private runDelayedRefs(): void {
+    for (let round = 0; this.delayed.size > 0; round++) {
+      if (round > 1000) throw new FsError('EIO', 'delayed refs do not converge');
+      const batch = [...this.delayed.entries()].sort((a, b) => a[0] - b[0]);
+      this.delayed = new Map();
+      for (const [target, r] of batch) this.applyRef(target, r);
+    }
+  }
+
+  private applyRef(target: number, r: DelayedRef): void {
+    const itemKey = key(target, r.data ? EXTENT_ITEM : METADATA_ITEM, r.data ? r.bytes : 0);
+    const item = this.extentTree.get(itemKey);
+    const backrefChanges = [...r.backrefs.entries()].filter(([, d]) => d !== 0);
+    const fresh = this.allocatedThisTransaction.has(target);
+    if (r.delta === 0 && backrefChanges.length === 0 && (item || !fresh)) return;
+    const old = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
+    const next = old + r.delta;
+    if (next < 0) throw new FsError('EIO', `extent ${target}: reference count would drop below zero (${old}${r.delta})`);
+    if (next === 0) {
+      if (item) this.extentTree.delete(itemKey);
+      if (r.data) {
+        for (const b of this.extentTree.range(key(target, SHARED_DATA_REF, 0), key(target, SHARED_DATA_REF, Number.MAX_SAFE_INTEGER))) {
+          this.extentTree.delete(b.key);
+        }
+        this.csumTree.delete(key(target, EXTENT_CSUM, 0));
+        this.free.pin(target, r.bytes);
+      } else {
+        this.dropNodePointers(target, r.owner);
+        this.free.pin(target, this.nodeBytes);
+      }
+      return;
+    }
+    const body = new Uint8Array(EXTENT_ITEM_BYTES);
+    const fm = new FsMemory(body.buffer);
+    if (item) body.set(item.subarray(0, EXTENT_ITEM_BYTES));
+    else {
+      fm.setU64(EI_GENERATION, this.transid);
+      fm.setU64(EI_FLAGS, r.data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);
+      fm.setU64(EI_OWNER, r.owner);
+    }
+    fm.setU64(EI_REFS, next);
+    if (!item) this.extentTree.insert(itemKey, body);
+    else if (next !== old) this.extentTree.update(itemKey, body);
+    for (const [leaf, d] of backrefChanges) {
+      const k = key(target, SHARED_DATA_REF, leaf);
+      const existing = this.extentTree.get(k);
+      const count = (existing ? new DataView(existing.buffer).getUint32(0, true) : 0) + d;
+      if (count < 0) throw new FsError('EIO', `extent ${target}: backref from leaf ${leaf} would drop below zero`);
+      if (count === 0) this.extentTree.delete(k);
+      else {
+        const v = new Uint8Array(4);
+        new DataView(v.buffer).setUint32(0, count, true);
+        this.extentTree.put(k, v);
+      }
+    }
+  }
+
+  /** A tree block's last reference is gone: the pointers it holds go with it. */
+  private dropNodePointers(bytenr: number, owner: number): void {
+    const node = new NodeView(this.m, this.nodeAddr(bytenr), this.nodeBytes);
+    const tree = this.treeStub(node.owner || owner);
+    for (let s = 0; s < node.nritems; s++) {
+      if (node.isLeaf) {
+        const p = this.itemPointer(node.owner, node.key(s), node.data(s), node.dataSize(s));
+        if (p) this.pointerRemoved(bytenr, p.bytenr, tree, -1, p.bytes);
+      } else {
+        this.pointerRemoved(bytenr, node.child(s), tree, node.level - 1);
+      }
+    }
+    const buf = this.dirty.get(bytenr);
+    if (buf !== undefined) {
+      this.dirty.delete(bytenr);
+      this.freedBuffers.push(buf);
+    }
+  }
+
+  private stubs = new Map<number, BTree>();
+  private treeStub(id: number): BTree {
+    let t = this.stubs.get(id);
+    if (!t) { t = this.newTree(id, 0, 0); this.stubs.set(id, t); }
+    return t;
+  }
+
+  // --- commit ------------------------------------------------------------------------
+
+  hasChanges(): boolean {
+    return this.dirty.size > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+  }
+
+  /**
+   * Commit: ROOT_ITEMs, delayed refs, then every new node and data block is written and
+   * flushed (clwb), one sfence; then the superblock goes to the other slot, clwb, sfence.
+   * Until that last fence the previous superblock (and everything it reaches, which no
+   * transaction overwrites: freed blocks stay pinned) is what a crash finds.
+   */
+  commit(): void {
+    this.checkWritable();
+    if (!this.hasChanges()) return;
+    try {
+      this.onCommitRoots?.();
+      this.runDelayedRefs();
+      this.onCommitRoots?.();
+      if (this.delayed.size > 0) this.runDelayedRefs();
+      this.writeAndFlush();
+    } catch (e) {
+      this.aborted ??= `commit failed: ${(e as Error).message}`;
+      throw e;
+    }
+    this.generation = this.transid;
+    this.free.unpinAll();
+    for (const buf of this.dirty.values()) this.pool.push(buf);
+    for (const buf of this.freedBuffers) this.pool.push(buf);
+    for (const bytenr of this.dirty.keys()) this.verified.add(bytenr);
+    this.dirty.clear();
+    this.freedBuffers.length = 0;
+    this.allocatedThisTransaction.clear();
+    this.dirtyData = [];
+    this.movedSubvolumes.clear();
+  }
+
+  private writeAndFlush(): void {
+    const core = this.device.core;
+    for (const [bytenr, buf] of this.dirty) {
+      this.m.setU32(buf + NODE_CSUM, core.csum_crc32c(buf + 4, this.nodeBytes - 4) >>> 0);
+      check(core.pmem_store(bytenr, buf, this.nodeBytes, 0), 'write tree block');
+      check(core.pmem_flush(bytenr, this.nodeBytes, 0), 'flush tree block');
+    }
+    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
+    check(core.pmem_fence(0), 'sfence');
+    const sb = this.superblockStaging;
+    this.encodeSuperblock(sb, this.transid);
+    const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;
+    check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
+    check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');
+    check(core.pmem_fence(0), 'sfence');
+  }
+
+  usedBytes(): number {
+    return this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes() - this.free.pinnedBytes();
+  }
+
+  private encodeSuperblock(at: number, generation: number): void {
+    const m = this.m;
+    m.u8.fill(0, at, at + SUPERBLOCK_BYTES);
+    m.dv.setBigUint64(at + SB_MAGIC, SUPERBLOCK_MAGIC, true);
+    m.setU64(at + SB_GENERATION, generation);
+    m.setU64(at + SB_ROOT_TREE, this.rootTree.root);
+    m.setU64(at + SB_EXTENT_TREE, this.extentTree.root);
+    m.setU64(at + SB_CSUM_TREE, this.csumTree.root);
+    m.setU8(at + SB_ROOT_LEVEL, this.rootTree.level);
+    m.setU8(at + SB_EXTENT_LEVEL, this.extentTree.level);
+    m.setU8(at + SB_CSUM_LEVEL, this.csumTree.level);
+    m.setU32(at + SB_NODE_BYTES, this.nodeBytes);
+    m.setU32(at + SB_SECTOR_BYTES, SECTOR_BYTES);
+    m.setU64(at + SB_TOTAL_BYTES, this.totalBytes);
+    m.setU64(at + SB_BYTES_USED, this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes());
+    m.setU64(at + SB_NEXT_SUBVOLUME, this.nextSubvolume);
+    const label = new TextEncoder().encode(this.label).subarray(0, SB_LABEL_BYTES);
+    m.u8.set(label, at + SB_LABEL);
+    m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + 4, SUPERBLOCK_BYTES - 4) >>> 0);
+  }
+
+  /** The valid superblock with the highest generation, or null. */
+  static readSuperblock(device: PmemDevice): SuperblockState | null {
+    let best: SuperblockState | null = null;
+    for (const offset of SUPERBLOCK_OFFSETS) {
+      let bytes: Uint8Array;
+      try { bytes = device.load(offset, SUPERBLOCK_BYTES); } catch { continue; }
+      const dv = new DataView(bytes.buffer);
+      if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) continue;
+      if (device.crc32cBytes(bytes.subarray(4)) !== dv.getUint32(SB_CSUM, true)) continue;
+      const m = new FsMemory(bytes.buffer);
+      const s: SuperblockState = {
+        generation: m.u64(SB_GENERATION),
+        rootTree: m.u64(SB_ROOT_TREE), rootLevel: bytes[SB_ROOT_LEVEL]!,
+        extentTree: m.u64(SB_EXTENT_TREE), extentLevel: bytes[SB_EXTENT_LEVEL]!,
+        csumTree: m.u64(SB_CSUM_TREE), csumLevel: bytes[SB_CSUM_LEVEL]!,
+        nodeBytes: m.u32(SB_NODE_BYTES), sectorBytes: m.u32(SB_SECTOR_BYTES),
+        totalBytes: m.u64(SB_TOTAL_BYTES), bytesUsed: m.u64(SB_BYTES_USED),
+        nextSubvolume: m.u64(SB_NEXT_SUBVOLUME),
+        label: new TextDecoder().decode(bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES)).replace(/\0+$/, ''),
+      };
+      if (!best || s.generation > best.generation) best = s;
+    }
+    return best;
+  }
+
+  /** Rebuild free space from the extent tree (mount). */
+  rebuildFreeSpace(): void {
+    let cursor = SYSTEM_AREA_BYTES;
+    const end = this.totalBytes;
+    this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
+      if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
+      const length = k.type === EXTENT_ITEM ? k.offset : this.nodeBytes;
+      if (k.objectid < cursor || k.objectid + length > end || k.objectid % SECTOR_BYTES !== 0) {
+        throw new FsError('EIO', `extent tree: extent ${k.objectid}+${length} overlaps another or lies outside the device`);
+      }
+      this.free.addFree(cursor, k.objectid - cursor);
+      cursor = k.objectid + length;
+      return true;
+    });
+    this.free.addFree(cursor, end - cursor);
+  }
+
+  /** Ids of the three trees the superblock points at. */
+  static readonly SUPER_TREES = [ROOT_TREE_ID, EXTENT_TREE_ID, CSUM_TREE_ID] as const;
+}
+
+function check(result: number, what: string): void {
+  if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
+}

@@ -1,0 +1,38 @@
+// Typed access to the shared memory for the file-system layer. JS reads fields; the
+// byte work (search, checksums, copies to the device) is the core's.
+import type { Key } from './format.js';
+
+export class FsMemory {
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  constructor(buffer: ArrayBufferLike) {
+    this.u8 = new Uint8Array(buffer);
+    this.dv = new DataView(buffer);
+  }
+  u64(at: number): number {
+    const lo = this.dv.getUint32(at, true);
+    const hi = this.dv.getUint32(at + 4, true);
+    return hi * 4294967296 + lo;
+  }
+  setU64(at: number, value: number): void {
+    this.dv.setUint32(at, value >>> 0, true);
+    this.dv.setUint32(at + 4, Math.floor(value / 4294967296) >>> 0, true);
+  }
+  u32(at: number): number { return this.dv.getUint32(at, true); }
+  setU32(at: number, value: number): void { this.dv.setUint32(at, value >>> 0, true); }
+  u16(at: number): number { return this.dv.getUint16(at, true); }
+  setU16(at: number, value: number): void { this.dv.setUint16(at, value, true); }
+  u8At(at: number): number { return this.u8[at]!; }
+  setU8(at: number, value: number): void { this.u8[at] = value; }
+  key(at: number): Key {
+    return { objectid: this.u64(at), type: this.u8[at + 8]!, offset: this.u64(at + 9) };
+  }
+  setKey(at: number, k: Key): void {
+    this.setU64(at, k.objectid);
+    this.u8[at + 8] = k.type;
+    this.setU64(at + 9, k.offset);
+  }
+  copyWithin(dst: number, src: number, length: number): void {
+    if (length > 0 && dst !== src) this.u8.copyWithin(dst, src, src + length);
+  }
+}

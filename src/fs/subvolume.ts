@@ -1,0 +1,15 @@
+// A subvolume: one fs tree and the fields of its ROOT_ITEM.
+import type { BTree } from './ctree.js';
+
+export interface Subvolume {
+  id: number;
+  tree: BTree;
+  flags: number;
+  /** Generation of the last snapshot taken of (or creating) this subvolume. */
+  lastSnapshot: number;
+  rootDir: number;
+  /** Next inode number to hand out. */
+  nextIno: number;
+  /** ROOT_ITEM differs from memory: written at commit. */
+  itemDirty: boolean;
+}
