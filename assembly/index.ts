@@ -142,8 +142,8 @@ export function pmem_region(which: u32): u32 {
 
 // --- device operations -------------------------------------------------------------
 
-@inline function lock(): void { spinlockAcquire(S.headerAddr + H_LOCK); }
-@inline function unlock(): void { spinlockRelease(S.headerAddr + H_LOCK); }
+@inline function lock(): void { spinlockAcquire(S.headerAddr + H_LOCK, <u32>S.threadSlot + 1); }
+@inline function unlock(): void { spinlockRelease(S.headerAddr + H_LOCK, <u32>S.threadSlot + 1); }
 
 @inline function attached(): bool { return S.threadSlot >= 0; }
 
@@ -151,11 +151,23 @@ export function pmem_region(which: u32): u32 {
   return <u64>addr + <u64>len <= <u64>S.deviceBytes;
 }
 
-// A pointer range in this memory that does not overlap the device or its control state.
+// A source range inside this memory.
 @inline function bufferValid(ptr: u32, len: u32): bool {
   const end = <u64>ptr + <u64>len;
   if (end > (<u64>memory.size() << 16)) return false;
   return true;
+}
+
+// A destination range the core may overwrite: a thread area (scratch) or the region of
+// the upper layers, never the header, log, line state, visible or media bytes.
+function destinationValid(ptr: u32, len: u32): bool {
+  const start = <u64>ptr;
+  const end = start + <u64>len;
+  if (end > (<u64>memory.size() << 16)) return false;
+  const threads = <u64>S.threadsAddr;
+  if (start >= threads && end <= threads + <u64>S.maxThreads * S.threadStride) return true;
+  if (start >= <u64>S.kernelAddr) return true;
+  return false;
 }
 
 export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i32 {
@@ -170,14 +182,14 @@ export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i3
 
 export function pmem_load(dst: u32, addr: u32, len: u32): i32 {
   if (!attached()) return -EINVAL;
-  if (!deviceRangeValid(addr, len) || !bufferValid(dst, len)) return -EINVAL;
+  if (!deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
   if (len == 0) return 0;
   return deviceLoad(dst, addr, len) ? 0 : -EIO;
 }
 
 export function pmem_read_media(dst: u32, addr: u32, len: u32): i32 {
   if (!attached()) return -EINVAL;
-  if (!deviceRangeValid(addr, len) || !bufferValid(dst, len)) return -EINVAL;
+  if (!deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
   lock();
   deviceReadMedia(dst, addr, len);
   unlock();
@@ -211,12 +223,12 @@ export function pmem_poison(addr: u32, len: u32, poisoned: bool): i32 {
   return 0;
 }
 
-// Returns (entries << 8) | state bits for one line; entries saturate at 2^23.
+// Returns (entries << 8) | state bits for one line; entries saturate at 2^23 - 1.
 export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << 23); at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
+  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << 23) - 1; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
   const state = deviceLineState(line);
   unlock();
   return <i32>((entries << 8) | state);
@@ -270,7 +282,7 @@ export function pmem_crash_build(mode: u32, arg: u64, keepLocked: bool): i32 {
 }
 
 export function pmem_unlock(): i32 {
-  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != 1) return -EINVAL;
+  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != <u32>S.threadSlot + 1) return -EINVAL;
   unlock();
   return 0;
 }
@@ -313,7 +325,7 @@ export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {
 
 // Raw in-WASM copy: the baseline the store path is measured against.
 export function mem_copy(dst: u32, src: u32, len: u32): i32 {
-  if (!bufferValid(dst, len) || !bufferValid(src, len)) return -EINVAL;
+  if (!attached() || !destinationValid(dst, len) && !(dst >= S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes) || !bufferValid(src, len)) return -EINVAL;
   memory.copy(dst, src, len);
   return 0;
 }

@@ -113,6 +113,8 @@ describe('pmem device: visible and media bytes', () => {
     await expect(PmemDevice.create({ sizeBytes: 4096, logCapacity: 1000 })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: 4096, domain: 'nvdimm' as never })).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(PmemDevice.create({ sizeBytes: 3 * 2 ** 30 })).rejects.toMatchObject({ code: 'E2BIG' });
+    await expect(PmemDevice.create({ sizeBytes: 2 ** 32 + 64 })).rejects.toMatchObject({ code: 'E2BIG' });
+    await expect(PmemDevice.create({ sizeBytes: 4096, kernelBytes: 2 ** 32 })).rejects.toMatchObject({ code: 'E2BIG' });
     // The device still works after all of that.
     dev.store(0, filled(8, 1));
     expect(dev.load(0, 8)).toEqual(filled(8, 1));
@@ -135,6 +137,18 @@ describe('pmem device: visible and media bytes', () => {
     expect(dev.load(2 ** 30 - 8, 8)).toEqual(filled(8, 0x5a));
     expect(dev.readMedia(2 ** 30 - 8, 8)).toEqual(filled(8, 0x5a));
     expectFsError(() => dev.store(2 ** 30 - 7, filled(8, 0)), 'EINVAL');
+  });
+
+  it('keeps media addresses above 2 GiB of memory correct (1.75 GiB device)', async () => {
+    const size = 1792 * 2 ** 20;
+    const dev = await PmemDevice.create({ sizeBytes: size, kernelBytes: 4 << 20 });
+    expect(dev.memory.buffer.byteLength).toBeGreaterThan(2 ** 31 + size / 2);
+    dev.store(size - 64, filled(64, 0x77));
+    dev.persist(size - 64, 64);
+    expect(dev.readMedia(size - 64, 64)).toEqual(filled(64, 0x77));
+    dev.store(size - 128, filled(64, 0x66));
+    dev.crashInPlace();
+    expect(dev.load(size - 128, 128)).toEqual(Uint8Array.from([...filled(64, 0), ...filled(64, 0x77)]));
   });
 
   it('runs the debug build identically', async () => {

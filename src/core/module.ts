@@ -8,6 +8,9 @@ import type { CoreExports } from './exports.js';
 
 export type CoreTarget = 'release' | 'debug';
 
+/** Where every device header lives: above the core's static data, 64 KiB aligned. */
+export const DEVICE_BASE = 65536;
+
 const modules = new Map<CoreTarget, Promise<WebAssembly.Module>>();
 const loaded = new Map<CoreTarget, WebAssembly.Module>();
 
@@ -56,20 +59,31 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 }
 
 /** Instantiate the core over a shared memory. Synchronous: the module is compiled. */
+/** Byte offset of the device spinlock in the header (assembly/pmem/header.ts H_LOCK). */
+const HEADER_LOCK_OFFSET = 80;
+const REGION_THREAD_SLOT = 10;
+
 export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+  let self: CoreExports | null = null;
   const imports = {
     env: {
       memory,
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {
         const message = readAsString(memory, messagePtr);
         const file = readAsString(memory, filePtr);
+        // A failed check inside a locked section would leave the device locked for every
+        // thread: release the lock if this thread holds it (the lock word is slot + 1).
+        if (self && memory.buffer.byteLength > DEVICE_BASE + HEADER_LOCK_OFFSET) {
+          const lock = new Int32Array(memory.buffer, DEVICE_BASE + HEADER_LOCK_OFFSET, 1);
+          const slot = self.pmem_region(REGION_THREAD_SLOT);
+          if (slot >= 0 && Atomics.load(lock, 0) === slot + 1) Atomics.store(lock, 0, 0);
+        }
         throw new FsError('EFAULT', `core invariant violated: ${message} (${file}:${line}:${column})`);
       },
     },
   };
   const instance = new WebAssembly.Instance(module, imports);
-  return instance.exports as unknown as CoreExports;
+  self = instance.exports as unknown as CoreExports;
+  return self;
 }
 
-/** Where every device header lives: above the core's static data, 64 KiB aligned. */
-export const DEVICE_BASE = 65536;

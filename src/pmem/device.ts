@@ -84,6 +84,11 @@ const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
 const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 export type FlushKind = keyof typeof FLUSH_KIND;
 
+function below4GiB(value: number, name: string): number {
+  if (value >= 2 ** 32) throw new FsError('E2BIG', `${name} ${value} does not fit in 4 GiB of WebAssembly memory`);
+  return value;
+}
+
 /** Room for a file system's volatile state (dirty B-tree nodes): 1/8 of the device, 4..64 MiB. */
 export function defaultKernelBytes(sizeBytes: number): number {
   const eighth = Math.floor(sizeBytes / 8 / 4096) * 4096;
@@ -93,6 +98,7 @@ export function defaultKernelBytes(sizeBytes: number): number {
 function normalise(options: PmemOptions): PmemConfig {
   if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'options must be an object');
   const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
+  if (sizeBytes >= 2 ** 32) throw new FsError('E2BIG', `a ${sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
   if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0) {
     throw new FsError('EINVAL', `sizeBytes must be a positive multiple of ${LINE_BYTES}, got ${sizeBytes}`);
   }
@@ -103,11 +109,11 @@ function normalise(options: PmemOptions): PmemConfig {
   return {
     sizeBytes,
     domain,
-    logCapacity: requireIndex(options.logCapacity ?? 65536, 'logCapacity'),
-    maxThreads: requireIndex(options.maxThreads ?? 8, 'maxThreads'),
-    scratchBytes: requireIndex(options.scratchBytes ?? 1 << 20, 'scratchBytes'),
-    flushQueueCapacity: requireIndex(options.flushQueueCapacity ?? 65536, 'flushQueueCapacity'),
-    kernelBytes: requireIndex(options.kernelBytes ?? defaultKernelBytes(sizeBytes), 'kernelBytes'),
+    logCapacity: below4GiB(requireIndex(options.logCapacity ?? 65536, 'logCapacity'), 'logCapacity'),
+    maxThreads: below4GiB(requireIndex(options.maxThreads ?? 8, 'maxThreads'), 'maxThreads'),
+    scratchBytes: below4GiB(requireIndex(options.scratchBytes ?? 1 << 20, 'scratchBytes'), 'scratchBytes'),
+    flushQueueCapacity: below4GiB(requireIndex(options.flushQueueCapacity ?? 65536, 'flushQueueCapacity'), 'flushQueueCapacity'),
+    kernelBytes: below4GiB(requireIndex(options.kernelBytes ?? defaultKernelBytes(sizeBytes), 'kernelBytes'), 'kernelBytes'),
     target,
   };
 }
@@ -155,11 +161,12 @@ export class PmemDevice {
     if (format) checkCoreResult(this.core.pmem_format(...configArgs(config)), 'format device');
     this.threadSlot = checkCoreResult(this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)');
     this.bytes = new Uint8Array(memory.buffer);
-    this.visibleAddr = this.core.pmem_region(REGION.visible);
-    this.mediaAddr = this.core.pmem_region(REGION.media);
-    this.scratchAddr = this.core.pmem_region(REGION.scratch);
-    this.scratchBytes = this.core.pmem_region(REGION.scratchBytes);
-    if (this.core.pmem_region(REGION.deviceBytes) !== config.sizeBytes) {
+    // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read unsigned.
+    this.visibleAddr = this.region(REGION.visible);
+    this.mediaAddr = this.region(REGION.media);
+    this.scratchAddr = this.region(REGION.scratch);
+    this.scratchBytes = this.region(REGION.scratchBytes);
+    if (this.region(REGION.deviceBytes) !== config.sizeBytes) {
       throw new FsError('EINVAL', 'attached device size differs from the handle configuration');
     }
   }
@@ -192,6 +199,11 @@ export class PmemDevice {
       throw new FsError('EINVAL', 'not a device handle');
     }
     return new PmemDevice(handle.module, handle.memory, normalise(handle.config), false);
+  }
+
+  /** A core region address or size, unsigned. */
+  region(which: number): number {
+    return this.core.pmem_region(which) >>> 0;
   }
 
   handle(): PmemHandle {
@@ -410,7 +422,7 @@ export class PmemDevice {
     if (total > maxImages) {
       throw new FsError('E2BIG', `${total} crash images exceed maxImages ${maxImages}`);
     }
-    const patchAddr = this.core.pmem_region(REGION.patch);
+    const patchAddr = this.region(REGION.patch);
     for (let index = 0n; index < total; index++) {
       const slots = checkCoreResult(this.core.pmem_crash_build(MODE.enumerate, index, 0), 'crash build (did the device change during enumeration?)');
       const generation = index;
@@ -478,11 +490,11 @@ export class PmemDevice {
     const media = this.bytes.subarray(this.mediaAddr, this.mediaAddr + size);
     next.bytes.set(media, next.mediaAddr);
     next.bytes.set(media, next.visibleAddr);
-    const lineState = this.core.pmem_region(REGION.lineState);
-    const lineCount = this.core.pmem_region(REGION.lineCount);
-    next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.core.pmem_region(REGION.lineState));
-    const patch = this.core.pmem_region(REGION.patch);
-    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_SLOT_BYTES), next.core.pmem_region(REGION.patch));
+    const lineState = this.region(REGION.lineState);
+    const lineCount = this.region(REGION.lineCount);
+    next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
+    const patch = this.region(REGION.patch);
+    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_SLOT_BYTES), next.region(REGION.patch));
   }
 
   // --- checksums and raw access ------------------------------------------------------
