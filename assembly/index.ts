@@ -325,7 +325,7 @@ export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {
 
 // Raw in-WASM copy: the baseline the store path is measured against.
 export function mem_copy(dst: u32, src: u32, len: u32): i32 {
-  if (!attached() || !destinationValid(dst, len) && !(dst >= S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes) || !bufferValid(src, len)) return -EINVAL;
+  if (!attached() || !destinationValid(dst, len) && !(dst >= <u32>S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes) || !bufferValid(src, len)) return -EINVAL;
   memory.copy(dst, src, len);
   return 0;
 }
@@ -354,4 +354,51 @@ export function csum_sectors_compute(data: u32, sectors: u32, sectorBytes: u32, 
 export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, expected: u32): i32 {
   if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - 1000000;
   return sectorsVerify(data, sectors, sectorBytes, expected);
+}
+
+// --- DAX ---------------------------------------------------------------------------
+
+import {
+  daxAttach, daxAttached, daxFormat, daxStore, daxLoad, daxFaultInfo, daxShootdown,
+  mappingValid, daxThreadAreaBytes,
+} from "./dax/access";
+import { MAX_MAPPINGS } from "./dax/layout";
+
+export function dax_thread_area_bytes(tlbEntries: u32): u32 {
+  return daxThreadAreaBytes(tlbEntries);
+}
+
+// Lay out the DAX header at `base` (inside the kernel region), once.
+export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32): i32 {
+  if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) return -EINVAL;
+  if (tlbEntries < 16 || tlbEntries > 65536 || (tlbEntries & (tlbEntries - 1)) != 0) return -EINVAL;
+  const end = <u64>S.kernelAddr + S.kernelBytes;
+  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end || <u64>mappingsAddr + <u64>maxMappings * 32 > end) return -EINVAL;
+  daxFormat(base, maxMappings, tlbEntries, mappingsAddr, threadsAddr);
+  return 0;
+}
+
+export function dax_attach(base: u32): i32 {
+  if (!attached() || base < <u32>S.kernelAddr || <u64>base + 64 > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  return daxAttach(base) ? 0 : -EINVAL;
+}
+
+export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
+  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  return <i32>daxStore(mapping, offset, src, len);
+}
+
+export function dax_load(mapping: u32, offset: u32, dst: u32, len: u32): i32 {
+  if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  return <i32>daxLoad(mapping, offset, dst, len);
+}
+
+// (reason << 28) | page of this thread's last fault.
+export function dax_fault_info(): u32 {
+  return daxAttached() ? daxFaultInfo() : 0;
+}
+
+export function dax_shootdown(): i32 {
+  if (!daxAttached()) return -EINVAL;
+  return <i32>daxShootdown();
 }

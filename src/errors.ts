@@ -2,12 +2,14 @@
 // negative errno numbers; this file is the one place that names them.
 
 export const ERRNO = {
-  EPERM: 1, ENOENT: 2, EIO: 5, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EFAULT: 14,
+  EPERM: 1, ENOENT: 2, EIO: 5, EACCES: 13, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EFAULT: 14,
   EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27,
   ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
   EOVERFLOW: 75, EOPNOTSUPP: 95,
   // Not an errno: the signal a DAX mapping raises on an access past EOF or on poison.
   SIGBUS: 135,
+  /** A store through a read-only mapping. */
+  SIGSEGV: 139,
 } as const;
 
 export type ErrnoName = keyof typeof ERRNO;

@@ -8,3 +8,7 @@ export {
 export { crc32c, loadCrc32c } from './csum/crc32c.js';
 export { FileSystem, MAX_FILE_BYTES } from './fs/filesystem.js';
 export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';
+export type { MountOptions, MmapOptions } from './fs/filesystem.js';
+export { DaxMapping, type MappingHandle } from './dax/mapping.js';
+export { DaxManager } from './dax/manager.js';
+export { DEFAULT_DAX_POLICY, POLICY_NAMES, type DaxPolicy } from './dax/policy.js';

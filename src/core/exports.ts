@@ -1,5 +1,5 @@
 // The raw exports of build/{release,debug}.wasm (see assembly/index.ts).
-export interface CoreExports extends CoreFsExports {
+export interface CoreExports extends CoreFsExports, CoreDaxExports {
   readonly memory: WebAssembly.Memory;
   core_heap_base(): number;
   pmem_layout_total(base: number, deviceBytes: number, domain: number, maxThreads: number,
@@ -51,4 +51,17 @@ export interface CoreFsExports {
   csum_sectors_compute(data: number, sectors: number, sectorBytes: number, out: number): number;
   /** First bad sector or -1; < -1000000 on bad arguments. */
   csum_sectors_verify(data: number, sectors: number, sectorBytes: number, expected: number): number;
+}
+
+/** DAX exports of the core (assembly/dax). */
+export interface CoreDaxExports {
+  dax_thread_area_bytes(tlbEntries: number): number;
+  dax_format(base: number, maxMappings: number, tlbEntries: number, mappingsAddr: number, threadsAddr: number): number;
+  dax_attach(base: number): number;
+  /** Bytes stored; fewer than len means a fault (see dax_fault_info). Negative errno on bad arguments. */
+  dax_store(mapping: number, offset: number, src: number, len: number): number;
+  dax_load(mapping: number, offset: number, dst: number, len: number): number;
+  /** (reason << 28) | page of this thread's last fault; reason 1 not present, 2 write-protected, 3 media error. */
+  dax_fault_info(): number;
+  dax_shootdown(): number;
 }

@@ -8,18 +8,35 @@ import type { Subvolume } from './subvolume.js';
 import type { BTree } from './ctree.js';
 import {
   encodeInode, decodeInode, encodeDirEntries, decodeDirEntries, encodeInodeRefs, decodeInodeRefs,
-  encodeRootItem, decodeRootItem, encodeRootRef, decodeRootRef, nameBytes, type InodeItem, type DirEntry,
+  encodeRootItem, decodeRootItem, encodeRootRef, decodeRootRef, decodeFileExtent, nameBytes, type InodeItem, type DirEntry,
 } from './items.js';
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, type Key,
 } from './format.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
+import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from '../dax/manager.js';
+import type { DaxMapping } from '../dax/mapping.js';
+import type { DaxPolicy } from '../dax/policy.js';
+
+export interface MountOptions {
+  /** DAX safety mechanisms; each defaults to on (see DaxPolicy). */
+  dax?: Partial<DaxPolicy>;
+}
+
+export interface MmapOptions {
+  /** File offset of the mapping, a multiple of 4096 (default 0). */
+  offset?: number;
+  length: number;
+  prot?: 'r' | 'rw';
+  /** MAP_SYNC: a write fault returns only when the metadata reaching its block is durable. */
+  sync?: boolean;
+}
 
 /** Largest file size: keys and offsets stay below 2^53. */
 export const MAX_FILE_BYTES = 2 ** 50;
@@ -59,6 +76,8 @@ function checkBytes(data: unknown): Uint8Array {
 export class FileSystem {
   private readonly k: Kernel;
   private readonly data: FileData;
+  private daxManager: DaxManager | null = null;
+  private frozen = false;
   private readonly subvolumes = new Map<number, Subvolume>();
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 3;
@@ -95,7 +114,7 @@ export class FileSystem {
     k.commit();
   }
 
-  static mount(device: PmemDevice): FileSystem {
+  static mount(device: PmemDevice, options: MountOptions = {}): FileSystem {
     if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mount needs a PmemDevice');
     const sb = Kernel.readSuperblock(device);
     if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
@@ -120,11 +139,17 @@ export class FileSystem {
     }
     if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
     fs.processOrphans();
+    // The page that holes map read-only must read as zeros.
+    const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
+    if (zero.some((b) => b !== 0)) { device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES)); device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES); }
+    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k }, options.dax ?? {});
     return fs;
   }
 
   unmount(): void {
     this.live();
+    if (this.frozen) this.thaw();
+    this.daxManager?.unmapAll();
     for (const fd of [...this.fds.keys()]) this.close(fd);
     if (!this.k.aborted) this.k.commit();
     this.mounted = false;
@@ -204,6 +229,7 @@ export class FileSystem {
   /** Before a change: writable, and room in the dirty-node pool for the operation. */
   private beginChange(sv?: Subvolume): void {
     this.live();
+    if (this.frozen) throw new FsError('EBUSY', 'file system is frozen');
     this.k.checkWritable();
     if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
     if (this.k.poolPressure() > 0.4) this.k.commit();
@@ -211,7 +237,7 @@ export class FileSystem {
 
   // --- inodes and directories --------------------------------------------------------
 
-  private inode(sv: Subvolume, ino: number): InodeItem {
+  inode(sv: Subvolume, ino: number): InodeItem {
     const b = sv.tree.get(key(ino, INODE_ITEM, 0));
     if (!b) throw new FsError('EIO', `subvolume ${sv.id}: inode ${ino} is missing`);
     return decodeInode(b);
@@ -322,7 +348,19 @@ export class FileSystem {
 
   private isOpen(sv: Subvolume, ino: number): boolean {
     for (const f of this.fds.values()) if (f.sv === sv && f.ino === ino) return true;
-    return false;
+    return this.daxManager?.isMapped(sv, ino) ?? false;
+  }
+
+  private immutable(r: { inode: InodeItem }): boolean {
+    return (r.inode.flags & INODE_FLAG_IMMUTABLE) !== 0;
+  }
+
+  private refuseImmutable(r: { inode: InodeItem }, what: string): void {
+    if (this.immutable(r)) throw new FsError('EPERM', `${what}: the file is DAX-immutable`);
+  }
+
+  private rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void {
+    this.daxManager?.rangeChanged(sv, ino, start, end);
   }
 
   /** nlink dropped: delete the inode now, or when its last descriptor closes. */
@@ -402,6 +440,7 @@ export class FileSystem {
     const p = this.resolveParent(path);
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.refuseImmutable(r, 'unlink');
     this.beginChange(p.sv);
     this.removeEntry(p);
     this.dropLink(r.sv, r.ino);
@@ -421,6 +460,7 @@ export class FileSystem {
   link(existing: string, newPath: string): void {
     const r = this.resolve(existing);
     if (r.kind !== 'file') throw new FsError('EPERM', `'${existing}' is a directory`);
+    this.refuseImmutable(r, 'link');
     const p = this.resolveParent(newPath);
     if (p.sv !== r.sv) throw new FsError('EXDEV', 'hard links cannot cross subvolumes');
     this.beginChange(p.sv);
@@ -441,10 +481,12 @@ export class FileSystem {
     if (src.kind !== 'file' && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       throw new FsError('EINVAL', `cannot move '${from}' into itself`);
     }
+    if (src.kind === 'file') this.refuseImmutable(src, 'rename');
     const existing = this.lookupEntry(dp.sv, dp.dir, dp.name);
     let victim: Resolved | null = null;
     if (existing) {
       victim = this.entryTarget(dp.sv, existing);
+      if (victim.kind === 'file') this.refuseImmutable(victim, 'rename over');
       const sameObject = victim.sv === src.sv && victim.ino === src.ino && victim.kind === src.kind;
       if (sameObject) return;
       if (victim.kind === 'subvolume') throw new FsError('EBUSY', `'${to}' is a subvolume`);
@@ -515,7 +557,7 @@ export class FileSystem {
   private writeResolved(sv: Subvolume, ino: number, bytes: Uint8Array, offset: number): void {
     this.beginChange(sv);
     const inode = this.inode(sv, ino);
-    if (inode.flags & 4) throw new FsError('EPERM', 'file is DAX-immutable');
+    this.refuseImmutable({ inode }, 'write');
     // Check space first, so that a write either happens whole or not at all.
     for (let done = 0; done < bytes.length || done === 0;) {
       const chunk = Math.min(bytes.length - done, 4 << 20);
@@ -526,6 +568,7 @@ export class FileSystem {
       this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done);
       current.size = Math.max(current.size, offset + done + chunk);
       this.putInode(sv, ino, current);
+      this.rangeChanged(sv, ino, offset + done, offset + done + chunk);
       done += chunk;
       if (done < bytes.length && this.k.poolPressure() > 0.4) this.k.commit();
     }
@@ -558,7 +601,7 @@ export class FileSystem {
   private truncateResolved(r: Resolved, size: number): void {
     this.beginChange(r.sv);
     const inode = this.inode(r.sv, r.ino);
-    if (inode.flags & 4) throw new FsError('EPERM', 'file is DAX-immutable');
+    this.refuseImmutable({ inode }, 'truncate');
     if (size < inode.size) {
       this.data.drop(r.sv, r.ino, alignUp(size), MAX_KEY_VALUE);
       const tailEnd = Math.min(alignUp(size), inode.size);
@@ -567,8 +610,10 @@ export class FileSystem {
       }
     }
     const current = this.inode(r.sv, r.ino);
+    const old = current.size;
     current.size = size;
     this.putInode(r.sv, r.ino, current);
+    if (size < old) this.rangeChanged(r.sv, r.ino, alignDown(size), MAX_KEY_VALUE);
   }
 
   fallocate(path: string, offset: number, length: number, options: FallocateOptions = {}): void {
@@ -578,6 +623,7 @@ export class FileSystem {
     if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'fallocate beyond the maximum file size');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.refuseImmutable(r, 'fallocate');
     this.beginChange(r.sv);
     const start = alignDown(offset);
     const end = alignUp(offset + length);
@@ -588,6 +634,7 @@ export class FileSystem {
     const inode = this.inode(r.sv, r.ino);
     if (!options.keepSize) inode.size = Math.max(inode.size, offset + length);
     this.putInode(r.sv, r.ino, inode);
+    this.rangeChanged(r.sv, r.ino, start, end);
   }
 
   punchHole(path: string, offset: number, length: number): void {
@@ -595,8 +642,10 @@ export class FileSystem {
     checkOffset(length, 'length');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.refuseImmutable(r, 'punch hole');
     this.beginChange(r.sv);
     this.zeroOut(r, offset, Math.min(offset + length, Math.max(r.inode.size, offset)), false);
+    this.rangeChanged(r.sv, r.ino, offset, offset + length);
   }
 
   zeroRange(path: string, offset: number, length: number): void {
@@ -604,11 +653,13 @@ export class FileSystem {
     checkOffset(length, 'length');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    this.refuseImmutable(r, 'zero range');
     this.beginChange(r.sv);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);
     inode.size = Math.max(inode.size, offset + length);
     this.putInode(r.sv, r.ino, inode);
+    this.rangeChanged(r.sv, r.ino, offset, offset + length);
   }
 
   /** Zero [from, to): partial sectors are written with zeros, whole sectors unmapped (or preallocated). */
@@ -664,16 +715,28 @@ export class FileSystem {
     if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
       throw new FsError('EINVAL', 'clone source and destination overlap');
     }
+    this.refuseImmutable(src, 'clone from');
+    this.refuseImmutable(dst, 'clone into');
     if (length === 0) return;
     this.beginChange(dst.sv);
     const mapped = alignUp(length);
     if (reachesEof && dstOffset + length < dst.inode.size && mapped !== length) {
       throw new FsError('EINVAL', 'clone of an unaligned EOF block into the middle of a file');
     }
+    // The source blocks become shared: no mapping may keep writing them in place.
+    const blocks: number[] = [];
+    for (const { fileOffset, e } of this.data.extents(src.sv, src.ino, srcOffset, srcOffset + mapped)) {
+      if (e.type !== 1) continue;
+      const from = Math.max(srcOffset, fileOffset);
+      const to = Math.min(srcOffset + mapped, fileOffset + e.bytes);
+      for (let at = from; at < to; at += PAGE_BYTES) blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / PAGE_BYTES);
+    }
+    this.daxManager?.beforeShare(blocks);
     this.data.clone(src.sv, src.ino, srcOffset, dst.sv, dst.ino, dstOffset, mapped);
     const inode = this.inode(dst.sv, dst.ino);
     inode.size = Math.max(inode.size, dstOffset + length);
     this.putInode(dst.sv, dst.ino, inode);
+    this.rangeChanged(dst.sv, dst.ino, dstOffset, dstOffset + mapped);
   }
 
   cloneFile(srcPath: string, dstPath: string): void {
@@ -710,6 +773,9 @@ export class FileSystem {
     const p = this.resolveParent(destPath);
     this.beginChange(p.sv);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${destPath}' exists`);
+    if (this.hasImmutableFile(src.sv)) throw new FsError('EPERM', 'the subvolume holds a DAX-immutable file, whose extents must never be shared');
+    // Writers must stop storing in place before the blocks become shared.
+    this.daxManager?.beforeSnapshot(src.sv);
     // The snapshot shares the committed tree: commit first so that the source root is clean.
     this.k.commit();
     const id = this.k.nextSubvolume++;
@@ -744,6 +810,110 @@ export class FileSystem {
     this.k.movedSubvolumes.delete(r.sv.tree);
     this.subvolumes.delete(r.sv.id);
     this.k.commit();
+  }
+
+  private hasImmutableFile(sv: Subvolume): boolean {
+    let found = false;
+    sv.tree.walkRange(key(0, INODE_ITEM, 0), key(ORPHAN_OBJECTID - 1, INODE_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
+      if (kk.type === INODE_ITEM && (decodeInode(this.k.m.u8.slice(addr, addr + size)).flags & INODE_FLAG_IMMUTABLE)) found = true;
+      return !found;
+    });
+    return found;
+  }
+
+  // --- DAX ---------------------------------------------------------------------------
+
+  /** The DAX manager: policy switches, statistics, the reverse map. */
+  get dax(): DaxManager {
+    this.live();
+    return this.daxManager!;
+  }
+
+  /** Map a file for direct access (DAX). */
+  mmap(path: string, options: MmapOptions): DaxMapping {
+    this.live();
+    if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'mmap options must be an object');
+    const offset = checkOffset(options.offset ?? 0, 'offset');
+    const length = checkOffset(options.length, 'length');
+    const prot = options.prot ?? 'rw';
+    if (prot !== 'r' && prot !== 'rw') throw new FsError('EINVAL', `prot must be 'r' or 'rw'`);
+    if (offset % PAGE_BYTES) throw new FsError('EINVAL', 'mmap offset must be a multiple of 4096');
+    if (length === 0 || length > 2 ** 32 - PAGE_BYTES) throw new FsError('EINVAL', 'mmap length must be between 1 byte and 4 GiB');
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    if (prot === 'rw' && (r.sv.flags & ROOT_FLAG_READONLY)) throw new FsError('EROFS', `'${path}' is in a read-only snapshot`);
+    if (options.sync && (r.inode.flags & INODE_FLAG_NODATASUM) === 0) {
+      throw new FsError('EOPNOTSUPP', `MAP_SYNC needs a nodatacow file: stores after the durable fault would outrun the data checksums of '${path}'`);
+    }
+    return this.daxManager!.map(r.sv, r.ino, { offsetBytes: offset, length, prot, sync: options.sync === true });
+  }
+
+  /** Freeze: commit, then (freezeWriteProtect) write-protect every mapping; changes fail with EBUSY. */
+  freeze(): void {
+    this.live();
+    if (this.frozen) throw new FsError('EBUSY', 'already frozen');
+    this.k.commit();
+    this.frozen = true;
+    this.daxManager!.freeze();
+  }
+
+  thaw(): void {
+    this.live();
+    if (!this.frozen) throw new FsError('EINVAL', 'not frozen');
+    this.frozen = false;
+    this.daxManager!.thaw();
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
+  /**
+   * The DAX-immutable flag (thread 004): the file must be nodatacow, fully allocated with
+   * no holes, preallocated or shared extents; then its metadata is immutable and its data
+   * changes only through mmap. Setting or clearing needs the capability; clearing needs
+   * the file to be unmapped.
+   */
+  setDaxImmutable(path: string, on: boolean, caller: { capability?: boolean } = {}): void {
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
+    if (!caller.capability) throw new FsError('EPERM', 'changing the DAX-immutable flag needs the capability (CAP_LINUX_IMMUTABLE)');
+    this.beginChange(r.sv);
+    const inode = this.inode(r.sv, r.ino);
+    if (on) {
+      if ((inode.flags & INODE_FLAG_NODATACOW) === 0) throw new FsError('EINVAL', 'DAX-immutable needs a nodatacow file (a COW write fault would change metadata)');
+      if (inode.size === 0) throw new FsError('EINVAL', 'DAX-immutable needs a non-empty, fully allocated file');
+      let pos = 0;
+      for (const { fileOffset, e } of this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE)) {
+        if (fileOffset > pos) throw new FsError('EINVAL', `'${path}' has a hole at ${pos}`);
+        if (e.type !== 1) throw new FsError('EINVAL', `'${path}' has a preallocated (unwritten) extent at ${fileOffset}`);
+        if (!this.data.canOverwriteExtent(r.sv, r.ino, e)) throw new FsError('EINVAL', `'${path}' has a shared extent at ${fileOffset}`);
+        pos = fileOffset + e.bytes;
+      }
+      if (pos < inode.size) throw new FsError('EINVAL', `'${path}' has a hole at ${pos}`);
+      inode.flags |= INODE_FLAG_IMMUTABLE;
+    } else {
+      if (this.daxManager!.isMapped(r.sv, r.ino)) throw new FsError('EBUSY', `'${path}' is mapped`);
+      inode.flags &= ~INODE_FLAG_IMMUTABLE;
+    }
+    this.putInode(r.sv, r.ino, inode);
+  }
+
+  /** Files and mappings that reach a device byte (for media errors). */
+  blockOwners(bytenr: number): { files: Array<{ subvolume: number; ino: number; offset: number }>; mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }> } {
+    this.live();
+    checkOffset(bytenr, 'bytenr');
+    const files: Array<{ subvolume: number; ino: number; offset: number }> = [];
+    for (const sv of this.subvolumes.values()) {
+      sv.tree.walkRange(key(0, EXTENT_DATA_TYPE, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+        if (kk.type !== EXTENT_DATA_TYPE) return true;
+        const e = decodeFileExtent(this.k.m.u8.slice(addr, addr + size));
+        const start = e.diskBytenr + e.offset;
+        if (e.diskBytenr && bytenr >= start && bytenr < start + e.bytes) files.push({ subvolume: sv.id, ino: kk.objectid, offset: kk.offset + (bytenr - start) });
+        return true;
+      });
+    }
+    return { files, mappings: this.daxManager!.mappedOwners(bytenr) };
   }
 
   // --- checking ----------------------------------------------------------------------

@@ -74,6 +74,11 @@ export class Kernel implements TreeHost {
   readonly stagingAddr: number;
   readonly stagingBytes: number;
   readonly poolSize: number;
+  /** The DAX region: the last daxBytes of the kernel region. */
+  readonly daxAddr: number;
+  readonly daxBytes: number;
+  /** Called first in every commit (DAX: write-protect and checksum mmap-dirtied pages). */
+  beforeCommit: (() => void) | null = null;
 
   constructor(readonly device: PmemDevice, nodeBytes: number) {
     this.m = new FsMemory(device.memory.buffer);
@@ -85,8 +90,11 @@ export class Kernel implements TreeHost {
     this.superblockStaging = kernel;
     this.stagingAddr = kernel + SUPERBLOCK_BYTES;
     this.stagingBytes = 64 * 1024;
+    // The tail of the kernel region belongs to DAX (page tables, TLBs, mapping table).
+    this.daxBytes = kernelBytes >= 8 << 20 ? 2 << 20 : 1 << 20;
+    this.daxAddr = kernel + kernelBytes - this.daxBytes;
     const poolStart = this.stagingAddr + this.stagingBytes;
-    this.poolSize = Math.floor((kernel + kernelBytes - poolStart) / nodeBytes);
+    this.poolSize = Math.floor((this.daxAddr - poolStart) / nodeBytes);
     if (this.poolSize < 64) {
       throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
     }
@@ -367,8 +375,11 @@ export class Kernel implements TreeHost {
 
   // --- commit ------------------------------------------------------------------------
 
+  /** Set by DAX while pages dirtied through mmap wait for their commit. */
+  externalChanges: () => boolean = () => false;
+
   hasChanges(): boolean {
-    return this.dirty.size > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.externalChanges() || this.dirty.size > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
   }
 
   /**
@@ -381,6 +392,7 @@ export class Kernel implements TreeHost {
     this.checkWritable();
     if (!this.hasChanges()) return;
     try {
+      this.beforeCommit?.();
       this.onCommitRoots?.();
       this.runDelayedRefs();
       this.onCommitRoots?.();

@@ -1,0 +1,200 @@
+// DAX loads and stores: translate through this thread's software TLB, then the
+// mapping's page table; on a miss or a missing permission, report a fault to JS (which
+// asks the file system) instead of calling into it. A writable translation goes straight
+// to the device store path: this is DAX, the file system never sees the store.
+//
+// Shootdown protocol: the epoch word is odd while the thread is inside an access; at
+// every page boundary the thread compares the global shootdown generation with its own
+// acknowledgement, and on a change flushes its TLB before translating the next page.
+// A page is copied under exactly one translation.
+import {
+  D_SHOOTDOWN_GEN, D_MAPPINGS, D_THREADS, D_TLB_ENTRIES, D_MAX_MAPPINGS, D_MAGIC, DAX_MAGIC,
+  T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES,
+  M_ACTIVE, M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
+  FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, threadAreaBytes,
+} from "./layout";
+import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
+import { deviceStore, deviceLoad } from "../pmem/device";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { H_LOCK, H_THREAD_SLOTS } from "../pmem/header";
+
+let daxBase: usize = 0;
+
+export function daxAttach(base: usize): bool {
+  if (load<u32>(base + D_MAGIC) != DAX_MAGIC) return false;
+  daxBase = base;
+  return true;
+}
+
+export function daxAttached(): bool {
+  return daxBase != 0 && threadSlot >= 0;
+}
+
+export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappingsAddr: usize, threadsAddr: usize): void {
+  assert((tlbEntries & (tlbEntries - 1)) == 0, "dax: TLB entries must be a power of two");
+  store<u32>(base + D_MAX_MAPPINGS, maxMappings);
+  store<u32>(base + D_MAPPINGS, <u32>mappingsAddr);
+  store<u32>(base + D_THREADS, <u32>threadsAddr);
+  store<u32>(base + D_TLB_ENTRIES, tlbEntries);
+  atomic.store<u32>(base + D_SHOOTDOWN_GEN, 0);
+  atomic.store<u32>(base + D_MAGIC, DAX_MAGIC);
+}
+
+@inline function threadArea(slot: u32): usize {
+  return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
+}
+
+@inline function mappingEntry(mapping: u32): usize {
+  return <usize>load<u32>(daxBase + D_MAPPINGS) + <usize>mapping * MAPPING_BYTES;
+}
+
+export function mappingValid(mapping: u32, offset: u64, len: u64): bool {
+  if (mapping >= load<u32>(daxBase + D_MAX_MAPPINGS)) return false;
+  const m = mappingEntry(mapping);
+  if (atomic.load<u32>(m + M_ACTIVE) == 0) return false;
+  return offset + len <= (<u64>load<u32>(m + M_PAGES) << PAGE_SHIFT);
+}
+
+function tlbFlush(area: usize): void {
+  memory.fill(area + T_TLB, 0, <usize>load<u32>(daxBase + D_TLB_ENTRIES) * TLB_ENTRY_BYTES);
+}
+
+@inline function tlbSlot(area: usize, tag: u32): usize {
+  const entries = load<u32>(daxBase + D_TLB_ENTRIES);
+  return area + T_TLB + <usize>((tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries))) * TLB_ENTRY_BYTES;
+}
+
+// Translate one page for the wanted permission; returns the PTE, or 0 with a fault recorded.
+function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
+  const want = write ? PTE_WRITE | PTE_PRESENT : PTE_PRESENT;
+  const tag = ((mapping + 1) << 22) | page;
+  const slot = tlbSlot(area, tag);
+  if (load<u32>(slot) == tag) {
+    const cached = load<u32>(slot, 4);
+    if ((cached & want) == want) return cached;
+  }
+  // TLB miss or not enough permission cached: walk the page table.
+  const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES) + (<usize>page << 2));
+  if ((pte & want) != want) {
+    store<u32>(area + T_FAULT_PAGE, page);
+    store<u32>(area + T_FAULT_REASON, (pte & PTE_PRESENT) != 0 ? FAULT_WRITE_PROTECT : FAULT_NOT_PRESENT);
+    return 0;
+  }
+  store<u32>(slot, tag);
+  store<u32>(slot, pte, 4);
+  return pte;
+}
+
+@inline function enter(area: usize): void {
+  atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
+}
+
+@inline function leave(area: usize): void {
+  atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
+}
+
+// Between pages: apply a pending shootdown (flush the TLB) before translating again.
+@inline function checkShootdown(area: usize): void {
+  const gen = atomic.load<u32>(daxBase + D_SHOOTDOWN_GEN);
+  if (gen != load<u32>(area + T_ACK)) {
+    tlbFlush(area);
+    atomic.store<u32>(area + T_ACK, gen);
+  }
+}
+
+// Store len bytes from src at offset of the mapping. Returns the bytes stored; fewer than
+// len means a fault at offset + result (page and reason in the thread's fault fields).
+export function daxStore(mapping: u32, offset: u32, src: usize, len: u32): u32 {
+  const area = threadArea(<u32>threadSlot);
+  store<u32>(area + T_FAULT_REASON, 0);
+  enter(area);
+  let done: u32 = 0;
+  const lock = headerAddr + H_LOCK;
+  const owner = <u32>threadSlot + 1;
+  while (done < len) {
+    checkShootdown(area);
+    const at = offset + done;
+    const page = at >> PAGE_SHIFT;
+    const inPage = at & (PAGE_BYTES - 1);
+    const count = min<u32>(PAGE_BYTES - inPage, len - done);
+    const pte = translate(area, mapping, page, true);
+    if (pte == 0) break;
+    const phys = ((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage;
+    assert(<u64>phys + count <= <u64>deviceBytes, "dax: page table entry outside the device");
+    spinlockAcquire(lock, owner);
+    deviceStore(phys, src + done, count, false);
+    spinlockRelease(lock, owner);
+    done += count;
+  }
+  leave(area);
+  return done;
+}
+
+// Load len bytes at offset of the mapping into dst; same contract as daxStore. A
+// poisoned line stops the load with FAULT_MEDIA_ERROR (a bus error for the caller).
+export function daxLoad(mapping: u32, offset: u32, dst: usize, len: u32): u32 {
+  const area = threadArea(<u32>threadSlot);
+  store<u32>(area + T_FAULT_REASON, 0);
+  enter(area);
+  let done: u32 = 0;
+  while (done < len) {
+    checkShootdown(area);
+    const at = offset + done;
+    const page = at >> PAGE_SHIFT;
+    const inPage = at & (PAGE_BYTES - 1);
+    const count = min<u32>(PAGE_BYTES - inPage, len - done);
+    const pte = translate(area, mapping, page, false);
+    if (pte == 0) break;
+    const phys = ((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage;
+    if (!deviceLoad(dst + done, phys, count)) {
+      store<u32>(area + T_FAULT_PAGE, page);
+      store<u32>(area + T_FAULT_REASON, FAULT_MEDIA_ERROR);
+      break;
+    }
+    done += count;
+  }
+  leave(area);
+  return done;
+}
+
+export function daxFaultInfo(): u32 {
+  const area = threadArea(<u32>threadSlot);
+  return (load<u32>(area + T_FAULT_REASON) << 28) | load<u32>(area + T_FAULT_PAGE);
+}
+
+// After page-table entries changed: bump the generation and wait until every other
+// attached thread has either left its access or acknowledged (flushed its TLB at a page
+// boundary). Stores that began under an old entry have then completed.
+export function daxShootdown(): u32 {
+  const gen = atomic.add<u32>(daxBase + D_SHOOTDOWN_GEN, 1) + 1;
+  const slots = atomic.load<u32>(headerAddr + H_THREAD_SLOTS);
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    if (t == <u32>threadSlot || ((slots >> t) & 1) == 0) continue;
+    const area = threadArea(t);
+    while (true) {
+      const epoch = atomic.load<u32>(area + T_EPOCH);
+      if ((epoch & 1) == 0) break;
+      if (<i32>(atomic.load<u32>(area + T_ACK) - gen) >= 0) break;
+    }
+  }
+  // This thread's own TLB is stale too.
+  checkShootdown(threadArea(<u32>threadSlot));
+  return gen;
+}
+
+export function daxMappingPtes(mapping: u32): usize {
+  return <usize>load<u32>(mappingEntry(mapping) + M_PTES);
+}
+
+export function daxMaxMappings(): u32 {
+  return load<u32>(daxBase + D_MAX_MAPPINGS);
+}
+
+export function daxThreadAreaBytes(tlbEntries: u32): u32 {
+  return threadAreaBytes(tlbEntries);
+}
+
+export function daxMappingEntry(mapping: u32): usize {
+  return mappingEntry(mapping);
+}
+

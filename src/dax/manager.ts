@@ -1,0 +1,418 @@
+// DAX for the file system: per-mapping page tables in shared memory, the reverse map,
+// faults, write-protection and shootdown. Runs on the thread that owns the file system;
+// writer threads store through the page tables with no call here until they fault.
+import { FsError } from '../errors.js';
+import type { Kernel } from '../fs/kernel.js';
+import type { Subvolume } from '../fs/subvolume.js';
+import { FileData } from '../fs/file-data.js';
+import { encodeFileExtent, type InodeItem } from '../fs/items.js';
+import {
+  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
+  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
+} from '../fs/format.js';
+import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
+import { DaxMapping, type MapOptions } from './mapping.js';
+
+export const PAGE_BYTES = 4096;
+export const PTE_PRESENT = 0x40000000;
+export const PTE_WRITE = 0x80000000;
+export const PTE_BLOCK_MASK = 0x07ffffff;
+/** A device page in the system area that is always zero: holes map it read-only. */
+export const ZERO_PAGE_BYTENR = 32768;
+const MAX_MAPPINGS = 256;
+const TLB_ENTRIES = 256;
+
+/** What the file system offers DAX (implemented by FileSystem). */
+export interface DaxHost {
+  inodeOf(sv: Subvolume, ino: number): InodeItem;
+  fileData: FileData;
+  kernel: Kernel;
+}
+
+interface DirtyPage { sv: Subvolume; ino: number; filePage: number; block: number; datasum: boolean; datacow: boolean }
+
+const pageKey = (sv: Subvolume, ino: number, filePage: number): string => `${sv.id}:${ino}:${filePage}`;
+
+export class DaxManager {
+  policy: DaxPolicy;
+  readonly base: number;
+  private readonly ptes: Uint32Array;
+  private readonly mappings = new Map<number, DaxMapping>();
+  private readonly byInode = new Map<string, Set<DaxMapping>>();
+  private readonly rmap = new Map<number, Set<number>>();
+  private readonly rmapSingle = new Map<number, number>();
+  private readonly dirtied = new Map<string, DirtyPage>();
+  private readonly cowed = new Map<string, number>();
+  private readonly freePtes: Array<[number, number]> = [];
+  private readonly mappingTable: number;
+  frozen = false;
+  private thawWaiters: Array<() => void> = [];
+  /** Faults handled, by kind (for tests, benchmarks and the playground). */
+  readonly stats = { readFaults: 0, writeFaults: 0, holeFills: 0, cowFaults: 0, inPlaceFaults: 0, shootdowns: 0, writeProtects: 0, invalidations: 0 };
+
+  constructor(readonly host: DaxHost, policy: Partial<DaxPolicy> = {}) {
+    this.policy = { ...DEFAULT_DAX_POLICY, ...policy };
+    const k = host.kernel;
+    const core = k.device.core;
+    this.base = k.daxAddr;
+    const threads = this.base + 64;
+    const threadBytes = core.dax_thread_area_bytes(TLB_ENTRIES) * k.device.config.maxThreads;
+    this.mappingTable = align(threads + threadBytes, 64);
+    const ptePool = align(this.mappingTable + MAX_MAPPINGS * 32, 64);
+    const end = this.base + k.daxBytes;
+    if (ptePool >= end) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
+    k.m.u8.fill(0, this.base, end);
+    check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable, threads), 'dax format');
+    check(core.dax_attach(this.base), 'dax attach');
+    this.ptes = new Uint32Array(k.m.u8.buffer);
+    this.freePtes.push([ptePool, end - ptePool]);
+    k.beforeCommit = () => this.beforeCommit();
+    host.fileData.pendingChecksum = (sv, ino, filePage) => this.dirtied.size > 0 && this.dirtied.has(pageKey(sv, ino, filePage));
+    k.externalChanges = () => this.dirtied.size > 0;
+  }
+
+  get kernel(): Kernel { return this.host.kernel; }
+
+  // --- mappings ----------------------------------------------------------------------
+
+  map(sv: Subvolume, ino: number, options: MapOptions): DaxMapping {
+    const pages = Math.ceil(options.length / PAGE_BYTES);
+    let id = -1;
+    for (let i = 0; i < MAX_MAPPINGS; i++) if (!this.mappings.has(i)) { id = i; break; }
+    if (id < 0) throw new FsError('ENOMEM', `at most ${MAX_MAPPINGS} mappings at once`);
+    const ptes = this.allocPtes(pages * 4);
+    this.kernel.m.u8.fill(0, ptes, ptes + pages * 4);
+    const entry = this.mappingTable + id * 32;
+    const m = this.kernel.m;
+    m.setU32(entry + 4, pages);
+    m.setU32(entry + 8, ptes);
+    Atomics.store(this.ptes, entry >> 2, 1); // active last
+    const mapping = new DaxMapping(this, id, sv, ino, options, pages, ptes);
+    this.mappings.set(id, mapping);
+    const set = this.byInode.get(`${sv.id}:${ino}`) ?? new Set();
+    set.add(mapping);
+    this.byInode.set(`${sv.id}:${ino}`, set);
+    return mapping;
+  }
+
+  unmap(mapping: DaxMapping): void {
+    if (!this.mappings.has(mapping.id)) return;
+    for (let p = 0; p < mapping.pages; p++) this.setPte(mapping, p, 0);
+    Atomics.store(this.ptes, (this.mappingTable + mapping.id * 32) >> 2, 0);
+    this.shootdown(true);
+    this.mappings.delete(mapping.id);
+    this.byInode.get(`${mapping.sv.id}:${mapping.ino}`)?.delete(mapping);
+    this.freePtes.push([mapping.ptesAddr, mapping.pages * 4]);
+  }
+
+  unmapAll(): void {
+    for (const m of [...this.mappings.values()]) m.unmap();
+  }
+
+  mapping(id: number): DaxMapping {
+    const m = this.mappings.get(id);
+    if (!m) throw new FsError('EINVAL', `no mapping ${id}`);
+    return m;
+  }
+
+  isMapped(sv: Subvolume, ino: number): boolean {
+    return (this.byInode.get(`${sv.id}:${ino}`)?.size ?? 0) > 0;
+  }
+
+  mappingsOf(sv: Subvolume, ino: number): DaxMapping[] {
+    return [...(this.byInode.get(`${sv.id}:${ino}`) ?? [])];
+  }
+
+  private allocPtes(bytes: number): number {
+    const need = align(bytes, 64);
+    for (let i = 0; i < this.freePtes.length; i++) {
+      const [at, size] = this.freePtes[i]!;
+      if (size < need) continue;
+      if (size === need) this.freePtes.splice(i, 1); else this.freePtes[i] = [at + need, size - need];
+      return at;
+    }
+    throw new FsError('ENOMEM', 'no room left for page tables in the DAX region');
+  }
+
+  // --- page-table entries and the reverse map ----------------------------------------
+
+  pte(mapping: DaxMapping, page: number): number {
+    return Atomics.load(this.ptes, (mapping.ptesAddr >> 2) + page) >>> 0;
+  }
+
+  private setPte(mapping: DaxMapping, page: number, value: number): void {
+    const old = this.pte(mapping, page);
+    if (old & PTE_PRESENT) this.rmapRemove(old & PTE_BLOCK_MASK, mapping, page);
+    Atomics.store(this.ptes, (mapping.ptesAddr >> 2) + page, value | 0);
+    if (value & PTE_PRESENT) this.rmapAdd(value & PTE_BLOCK_MASK, mapping, page);
+  }
+
+  private rmapAdd(block: number, mapping: DaxMapping, page: number): void {
+    const entry = mapping.id * 2 ** 22 + page;
+    if (!this.policy.multiMapping) { this.rmapSingle.set(block, entry); return; }
+    let set = this.rmap.get(block);
+    if (!set) { set = new Set(); this.rmap.set(block, set); }
+    set.add(entry);
+  }
+
+  private rmapRemove(block: number, mapping: DaxMapping, page: number): void {
+    const entry = mapping.id * 2 ** 22 + page;
+    if (this.rmapSingle.get(block) === entry) this.rmapSingle.delete(block);
+    const set = this.rmap.get(block);
+    if (set) { set.delete(entry); if (set.size === 0) this.rmap.delete(block); }
+  }
+
+  /** Every (mapping, page) that maps a device block, as the reverse map knows it. */
+  reverseMap(block: number): Array<{ mapping: DaxMapping; page: number }> {
+    const entries = this.policy.multiMapping ? [...(this.rmap.get(block) ?? [])] : (this.rmapSingle.has(block) ? [this.rmapSingle.get(block)!] : []);
+    return entries.flatMap((e) => {
+      const mapping = this.mappings.get(Math.floor(e / 2 ** 22));
+      return mapping ? [{ mapping, page: e % 2 ** 22 }] : [];
+    });
+  }
+
+  /** After entries were downgraded: make sure no thread still uses an old one. */
+  private shootdown(changed: boolean): void {
+    if (!changed || !this.policy.tlbShootdown) return;
+    this.stats.shootdowns++;
+    check(this.kernel.device.core.dax_shootdown(), 'shootdown');
+  }
+
+  private writeProtect(mapping: DaxMapping, page: number): boolean {
+    const pte = this.pte(mapping, page);
+    if ((pte & PTE_WRITE) === 0) return false;
+    this.setPte(mapping, page, pte & ~PTE_WRITE);
+    this.stats.writeProtects++;
+    return true;
+  }
+
+  // --- faults ------------------------------------------------------------------------
+
+  /** Resolve a fault of a main-thread access; throws SIGBUS/SIGSEGV/EBUSY. */
+  fault(mappingId: number, page: number, write: boolean): void {
+    const mapping = this.mapping(mappingId);
+    if (write && this.frozen) throw new FsError('EBUSY', 'file system is frozen: a store on this thread cannot wait for thaw');
+    this.resolveFault(mapping, page, write);
+  }
+
+  /** Resolve a fault of a writer thread; a store during a freeze waits for thaw. */
+  async faultAsync(mappingId: number, page: number, write: boolean): Promise<void> {
+    const mapping = this.mapping(mappingId);
+    while (write && this.frozen) await new Promise<void>((resolve) => this.thawWaiters.push(resolve));
+    this.resolveFault(mapping, page, write);
+  }
+
+  private resolveFault(mapping: DaxMapping, page: number, write: boolean): void {
+    if (!mapping.live) throw new FsError('SIGSEGV', 'access to an unmapped range');
+    if (page >= mapping.pages) throw new FsError('SIGSEGV', `page ${page} outside the mapping`);
+    if (write && mapping.prot !== 'rw') throw new FsError('SIGSEGV', 'store through a read-only mapping');
+    const { sv, ino } = mapping;
+    const inode = this.host.inodeOf(sv, ino);
+    const fileOffset = mapping.offsetBytes + page * PAGE_BYTES;
+    if (fileOffset >= inode.size) throw new FsError('SIGBUS', `access beyond the end of the file (offset ${fileOffset}, size ${inode.size})`);
+    this.kernel.checkWritable();
+    if (write) this.writeFault(mapping, page, fileOffset, inode);
+    else this.readFault(mapping, page, fileOffset);
+  }
+
+  private readFault(mapping: DaxMapping, page: number, fileOffset: number): void {
+    this.stats.readFaults++;
+    const ext = this.host.fileData.extents(mapping.sv, mapping.ino, fileOffset, fileOffset + PAGE_BYTES)[0];
+    let block = ZERO_PAGE_BYTENR / PAGE_BYTES;
+    if (ext && ext.e.type === EXTENT_TYPE_REG) block = (ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset)) / PAGE_BYTES;
+    this.setPte(mapping, page, block | PTE_PRESENT);
+  }
+
+  private writeFault(mapping: DaxMapping, page: number, fileOffset: number, inode: InodeItem): void {
+    this.stats.writeFaults++;
+    const { sv, ino } = mapping;
+    const data = this.host.fileData;
+    const k = this.kernel;
+    const datacow = (inode.flags & INODE_FLAG_NODATACOW) === 0;
+    const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
+    const ext = data.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
+    const keyOf = pageKey(sv, ino, fileOffset / PAGE_BYTES);
+    const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
+    let disk: number;
+    if (ext && ext.e.type === EXTENT_TYPE_REG && datacow && this.cowed.get(keyOf) === oldDisk) {
+      disk = oldDisk; // COWed in this transaction: stores go in place until commit
+      this.stats.inPlaceFaults++;
+    } else if (ext && !datacow && data.canOverwriteExtent(sv, ino, ext.e)) {
+      disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
+      if (ext.e.type === EXTENT_TYPE_PREALLOC) {
+        this.storeZeros(disk);
+        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
+        sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...ext.e, type: EXTENT_TYPE_REG, offset: disk - ext.e.diskBytenr, bytes: PAGE_BYTES }));
+        this.stats.holeFills++;
+      } else {
+        this.stats.inPlaceFaults++;
+      }
+    } else {
+      // Hole, preallocated range, or a block that must not change: a new block.
+      if (k.free.freeBytes() - PAGE_BYTES < k.metadataReserveBytes) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
+      const fresh = k.allocData(PAGE_BYTES);
+      if (!fresh) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
+      disk = fresh.bytenr;
+      if (oldDisk >= 0) {
+        check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');
+        this.stats.cowFaults++;
+      } else {
+        this.storeZeros(disk);
+        this.stats.holeFills++;
+      }
+      k.noteDirtyData(disk, PAGE_BYTES);
+      if (datasum) this.putCsum(disk);
+      data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
+      sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
+        generation: k.transid, type: EXTENT_TYPE_REG, diskBytenr: disk, diskBytes: PAGE_BYTES, offset: 0, bytes: PAGE_BYTES,
+      }));
+      if (datacow) this.cowed.set(keyOf, disk);
+    }
+    // Every other mapping of this file page must stop using the old block.
+    let downgraded = false;
+    if (oldDisk !== disk) downgraded = this.invalidateFilePage(sv, ino, fileOffset, oldDisk, mapping, page);
+    this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
+    this.shootdown(downgraded);
+    this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, datasum, datacow });
+    if (mapping.sync && this.policy.mapSyncDurableFault) k.commit();
+  }
+
+  private storeZeros(disk: number): void {
+    const k = this.kernel;
+    k.m.u8.fill(0, k.stagingAddr, k.stagingAddr + PAGE_BYTES);
+    check(k.device.core.pmem_store(disk, k.stagingAddr, PAGE_BYTES, 0), 'zero page');
+    k.noteDirtyData(disk, PAGE_BYTES);
+  }
+
+  private putCsum(disk: number): void {
+    const k = this.kernel;
+    check(k.device.core.csum_sectors_compute(k.visibleAddr + disk, 1, SECTOR_BYTES, k.stagingAddr), 'page checksum');
+    k.csumTree.put(key(disk, EXTENT_CSUM, 0), k.m.u8.slice(k.stagingAddr, k.stagingAddr + 4));
+  }
+
+  /**
+   * The file page now lives elsewhere: drop every other mapping's entry for it. Entries
+   * that mapped a real block are found through the reverse map of that block; entries
+   * that mapped the shared zero page through the inode's mappings.
+   */
+  private invalidateFilePage(sv: Subvolume, ino: number, fileOffset: number, oldDisk: number, except: DaxMapping, exceptPage: number): boolean {
+    let changed = false;
+    const candidates = oldDisk >= 0
+      ? this.reverseMap(oldDisk / PAGE_BYTES)
+      : this.mappingsOf(sv, ino).map((m) => ({ mapping: m, page: (fileOffset - m.offsetBytes) / PAGE_BYTES }));
+    for (const { mapping, page } of candidates) {
+      if (mapping === except && page === exceptPage) continue;
+      if (mapping.sv !== sv || mapping.ino !== ino) continue;
+      if (page < 0 || page >= mapping.pages || !Number.isInteger(page)) continue;
+      if (mapping.offsetBytes + page * PAGE_BYTES !== fileOffset) continue;
+      if (this.pte(mapping, page) & PTE_PRESENT) {
+        this.setPte(mapping, page, 0);
+        this.stats.invalidations++;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // --- events from the file system ---------------------------------------------------
+
+  /** The extent map of [start, end) changed (write, truncate, punch, clone target...). */
+  rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void {
+    let changed = false;
+    for (const mapping of this.mappingsOf(sv, ino)) {
+      const first = Math.max(0, Math.floor((start - mapping.offsetBytes) / PAGE_BYTES));
+      const last = Math.min(mapping.pages, Math.ceil((end - mapping.offsetBytes) / PAGE_BYTES));
+      for (let p = first; p < last; p++) {
+        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.stats.invalidations++; changed = true; }
+      }
+    }
+    for (const [k, d] of this.dirtied) {
+      if (d.sv === sv && d.ino === ino && d.filePage * PAGE_BYTES < end && (d.filePage + 1) * PAGE_BYTES > start) {
+        this.dirtied.delete(k);
+        this.cowed.delete(k);
+      }
+    }
+    this.shootdown(changed);
+  }
+
+  /** A snapshot is about to share every block of the subvolume. */
+  beforeSnapshot(sv: Subvolume): void {
+    if (!this.policy.snapshotWriteProtect) return;
+    let changed = false;
+    for (const mapping of this.mappings.values()) {
+      if (mapping.sv !== sv) continue;
+      for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;
+    }
+    this.shootdown(changed);
+    for (const k of [...this.cowed.keys()]) if (k.startsWith(`${sv.id}:`)) this.cowed.delete(k);
+  }
+
+  /** A reflink is about to share these device blocks: write-protect every mapping of them. */
+  beforeShare(blocks: number[]): void {
+    if (!this.policy.snapshotWriteProtect) return;
+    let changed = false;
+    for (const block of blocks) {
+      for (const { mapping, page } of this.reverseMap(block)) changed = this.writeProtect(mapping, page) || changed;
+    }
+    this.shootdown(changed);
+    const shared = new Set(blocks.map((b) => b * PAGE_BYTES));
+    for (const [k, disk] of [...this.cowed]) if (shared.has(disk)) this.cowed.delete(k);
+  }
+
+  /**
+   * First step of every commit: mmap-dirtied datacow pages are write-protected (the next
+   * store COWs again) and, with their threads out of the way, checksummed.
+   */
+  private beforeCommit(): void {
+    if (this.dirtied.size === 0) return;
+    let changed = false;
+    if (this.policy.cowOncePerTransaction) {
+      for (const d of this.dirtied.values()) {
+        if (!d.datacow) continue;
+        for (const mapping of this.mappingsOf(d.sv, d.ino)) {
+          const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
+          if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
+        }
+      }
+      this.shootdown(changed);
+    }
+    for (const d of this.dirtied.values()) {
+      this.kernel.noteDirtyData(d.block, PAGE_BYTES);
+      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);
+    }
+    this.dirtied.clear();
+    this.cowed.clear();
+  }
+
+  freeze(): void {
+    this.frozen = true;
+    if (!this.policy.freezeWriteProtect) return;
+    let changed = false;
+    for (const mapping of this.mappings.values()) for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;
+    this.shootdown(changed);
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    const waiters = this.thawWaiters;
+    this.thawWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Every (file, offset) whose mapping or extent reaches a device byte. */
+  mappedOwners(bytenr: number): Array<{ subvolume: number; ino: number; offset: number; mapping: number }> {
+    const block = Math.floor(bytenr / PAGE_BYTES);
+    return this.reverseMap(block).map(({ mapping, page }) => ({
+      subvolume: mapping.sv.id, ino: mapping.ino, offset: mapping.offsetBytes + page * PAGE_BYTES + (bytenr % PAGE_BYTES), mapping: mapping.id,
+    }));
+  }
+}
+
+function align(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+
+function check(r: number, what: string): void {
+  if (r < 0) throw new FsError('EIO', `${what} failed (${r})`);
+}
+

@@ -1,0 +1,150 @@
+// A DAX mapping on the thread that owns the file system. Loads and stores run in the
+// core through the mapping's page table; only faults come back here.
+import { FsError, requireIndex } from '../errors.js';
+import type { Subvolume } from '../fs/subvolume.js';
+import type { DaxManager } from './manager.js';
+import { PAGE_BYTES, PTE_PRESENT, PTE_BLOCK_MASK } from './manager.js';
+
+export interface MapOptions {
+  offsetBytes: number;
+  length: number;
+  prot: 'r' | 'rw';
+  sync: boolean;
+}
+
+const FAULT_MEDIA_ERROR = 3;
+
+/** Everything a writer thread needs to use the same mapping (structured-cloneable). */
+export interface MappingHandle {
+  id: number;
+  length: number;
+  prot: 'r' | 'rw';
+  daxBase: number;
+}
+
+export class DaxMapping {
+  live = true;
+  readonly offsetBytes: number;
+  readonly length: number;
+  readonly prot: 'r' | 'rw';
+  readonly sync: boolean;
+
+  constructor(
+    private readonly manager: DaxManager,
+    readonly id: number,
+    readonly sv: Subvolume,
+    readonly ino: number,
+    options: MapOptions,
+    readonly pages: number,
+    readonly ptesAddr: number,
+  ) {
+    this.offsetBytes = options.offsetBytes;
+    this.length = options.length;
+    this.prot = options.prot;
+    this.sync = options.sync;
+  }
+
+  handle(): MappingHandle {
+    return { id: this.id, length: this.length, prot: this.prot, daxBase: this.manager.base };
+  }
+
+  private range(offset: unknown, length: unknown): [number, number] {
+    if (!this.live) throw new FsError('EINVAL', 'mapping was unmapped');
+    const o = requireIndex(offset, 'offset');
+    const n = requireIndex(length, 'length');
+    if (o + n > this.length) throw new FsError('SIGSEGV', `access [${o}, ${o + n}) outside the ${this.length}-byte mapping`);
+    return [o, n];
+  }
+
+  private get core() {
+    return this.manager.kernel.device.core;
+  }
+
+  /** Store bytes through the mapping (faulting pages in as needed). */
+  store(offset: number, data: ArrayBufferView | ArrayBuffer): void {
+    const bytes = data instanceof Uint8Array ? data : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : data instanceof ArrayBuffer ? new Uint8Array(data) : null;
+    if (!bytes) throw new FsError('EINVAL', 'data must be bytes');
+    const [o, n] = this.range(offset, bytes.length);
+    const dev = this.manager.kernel.device;
+    const scratch = dev.scratch();
+    for (let done = 0; done < n;) {
+      const chunk = Math.min(scratch.length, n - done);
+      scratch.set(bytes.subarray(done, done + chunk));
+      let stored = 0;
+      while (stored < chunk) {
+        const r = this.core.dax_store(this.id, o + done + stored, scratch.byteOffset + stored, chunk - stored);
+        if (r < 0) throw new FsError('EINVAL', `store failed (${r})`);
+        stored += r;
+        if (stored < chunk) this.handleFault(true);
+      }
+      done += chunk;
+    }
+  }
+
+  load(offset: number, length: number): Uint8Array {
+    const [o, n] = this.range(offset, length);
+    const out = new Uint8Array(n);
+    const dev = this.manager.kernel.device;
+    const scratch = dev.scratch();
+    for (let done = 0; done < n;) {
+      const chunk = Math.min(scratch.length, n - done);
+      let loaded = 0;
+      while (loaded < chunk) {
+        const r = this.core.dax_load(this.id, o + done + loaded, scratch.byteOffset + loaded, chunk - loaded);
+        if (r < 0) throw new FsError('EINVAL', `load failed (${r})`);
+        loaded += r;
+        if (loaded < chunk) this.handleFault(false);
+      }
+      out.set(scratch.subarray(0, chunk), done);
+      done += chunk;
+    }
+    return out;
+  }
+
+  private handleFault(write: boolean): void {
+    const info = this.core.dax_fault_info() >>> 0;
+    const reason = info >>> 28;
+    const page = info & 0x0fffffff;
+    if (reason === FAULT_MEDIA_ERROR) {
+      const pte = this.manager.pte(this, page);
+      const bytenr = (pte & PTE_BLOCK_MASK) * PAGE_BYTES;
+      throw new FsError('SIGBUS', `media error at device byte ${bytenr} (file offset ${this.offsetBytes + page * PAGE_BYTES})`);
+    }
+    this.manager.fault(this.id, page, write);
+  }
+
+  /** clwb every cacheline of the range that is mapped. */
+  flush(offset: number, length: number): void {
+    const [o, n] = this.range(offset, length);
+    if (n === 0) return;
+    const first = Math.floor(o / PAGE_BYTES);
+    const last = Math.floor((o + n - 1) / PAGE_BYTES);
+    for (let p = first; p <= last; p++) {
+      const pte = this.manager.pte(this, p);
+      if ((pte & PTE_PRESENT) === 0) continue;
+      const from = Math.max(o, p * PAGE_BYTES);
+      const to = Math.min(o + n, (p + 1) * PAGE_BYTES);
+      const phys = (pte & PTE_BLOCK_MASK) * PAGE_BYTES + (from - p * PAGE_BYTES);
+      if (this.core.pmem_flush(phys, to - from, 0) < 0) throw new FsError('EIO', 'flush failed');
+    }
+  }
+
+  fence(): void {
+    if (this.core.pmem_fence(0) < 0) throw new FsError('EIO', 'fence failed');
+  }
+
+  /** msync: flush and fence the range, then make the file's metadata durable. */
+  msync(offset: number, length: number): void {
+    this.flush(offset, length);
+    this.fence();
+    this.manager.kernel.commit();
+  }
+
+  unmap(): void {
+    if (!this.live) return;
+    this.manager.unmap(this);
+    this.live = false;
+  }
+}
