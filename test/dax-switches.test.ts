@@ -1,0 +1,295 @@
+import { describe, expect, it } from 'vitest';
+import { FileSystem, FsError, PmemDevice, type DaxPolicy } from '../src/index.js';
+
+const PAGE = 4096;
+const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+
+async function mounted(policy: Partial<DaxPolicy> = {}): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+  const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
+  FileSystem.mkfs(dev);
+  return { dev, fs: FileSystem.mount(dev, { dax: policy }) };
+}
+
+/** A nodatacow file of `pages` pages filled with `value`, committed. */
+function nocowFile(fs: FileSystem, path: string, pages: number, value: number): void {
+  fs.create(path);
+  fs.setNoDataCow(path);
+  fs.writeFile(path, bytes(pages * PAGE, value));
+  fs.commit();
+}
+
+function code(fn: () => unknown): string | null {
+  try { fn(); return null; } catch (e) { if (e instanceof FsError) return e.code; throw e; }
+}
+
+describe('DAX mapping basics', () => {
+  it('stores go straight to the device with no fault once the page is writable', async () => {
+    const { fs } = await mounted();
+    nocowFile(fs, '/f', 4, 1);
+    const m = fs.mmap('/f', { length: 4 * PAGE });
+    m.store(10, bytes(5, 9));
+    const faults = fs.dax.stats.writeFaults;
+    for (let i = 0; i < 100; i++) m.store(20 + i, bytes(1, 8));
+    expect(fs.dax.stats.writeFaults).toBe(faults); // DAX: no file-system call per store
+    expect(fs.readFile('/f').subarray(10, 15)).toEqual(bytes(5, 9));
+    expect(m.load(20, 100)).toEqual(bytes(100, 8));
+  });
+
+  it('a read fault on a hole maps the zero page; a later pwrite is seen through the mapping (generic/428)', async () => {
+    const { fs } = await mounted();
+    fs.create('/h');
+    fs.truncate('/h', 2 * PAGE);
+    const m = fs.mmap('/h', { length: 2 * PAGE, prot: 'r' });
+    expect(m.load(0, 8)).toEqual(bytes(8, 0));
+    const fd = fs.open('/h');
+    fs.pwrite(fd, bytes(8, 0x42), 4);
+    expect(m.load(0, 12)).toEqual(Uint8Array.from([0, 0, 0, 0, ...bytes(8, 0x42)]));
+  });
+
+  it('access past EOF is SIGBUS, truncate unmaps, a read-only mapping refuses stores', async () => {
+    const { fs } = await mounted();
+    nocowFile(fs, '/f', 2, 1);
+    const m = fs.mmap('/f', { length: 4 * PAGE });
+    expect(code(() => m.load(2 * PAGE, 1))).toBe('SIGBUS');
+    m.store(PAGE, bytes(4, 5));
+    fs.truncate('/f', PAGE);
+    expect(code(() => m.load(PAGE, 1))).toBe('SIGBUS');
+    expect(code(() => m.store(PAGE, bytes(1, 1)))).toBe('SIGBUS');
+    const r = fs.mmap('/f', { length: PAGE, prot: 'r' });
+    expect(code(() => r.store(0, bytes(1, 1)))).toBe('SIGSEGV');
+    expect(code(() => m.load(4 * PAGE, 1))).toBe('SIGSEGV');
+  });
+
+  it('a write fault on a shared extent COWs the page; the sibling file is untouched', async () => {
+    const { fs } = await mounted();
+    nocowFile(fs, '/a', 2, 1);
+    fs.create('/b');
+    fs.setNoDataCow('/b');
+    fs.cloneFile('/a', '/b');
+    const m = fs.mmap('/a', { length: 2 * PAGE });
+    m.store(0, bytes(8, 7));
+    expect(fs.dax.stats.cowFaults).toBe(1);
+    expect(fs.readFile('/b').subarray(0, 8)).toEqual(bytes(8, 1));
+    expect(fs.readFile('/a').subarray(0, 8)).toEqual(bytes(8, 7));
+    expect(fs.fsck()).toEqual([]);
+  });
+
+  it('a poisoned block is a bus error through the mapping and reports every owner', async () => {
+    const { dev, fs } = await mounted();
+    nocowFile(fs, '/a', 1, 1);
+    fs.create('/b');
+    fs.setNoDataCow('/b');
+    fs.cloneFile('/a', '/b');
+    const ma = fs.mmap('/a', { length: PAGE, prot: 'r' });
+    const mb = fs.mmap('/b', { length: PAGE, prot: 'r' });
+    ma.load(0, 1);
+    mb.load(0, 1);
+    const block = fs.fileExtents('/a')[0]!.diskBytenr;
+    dev.poison(block + 128);
+    expect(code(() => ma.load(100, 64))).toBe('SIGBUS');
+    expect(code(() => fs.readFile('/b'))).toBe('EIO');
+    const owners = fs.blockOwners(block + 128);
+    expect(owners.files.map((f) => f.ino).sort()).toHaveLength(2);
+    expect(owners.mappings.map((m) => m.mapping).sort()).toEqual([ma.handle().id, mb.handle().id].sort());
+    expect(owners.files.every((f) => f.offset === 128)).toBe(true);
+  });
+});
+
+describe('the seven switches: each mechanism on, then off', () => {
+  it('snapshotWriteProtect: a snapshot never changes after it returns', async () => {
+    for (const on of [true, false]) {
+      const { fs } = await mounted({ snapshotWriteProtect: on });
+      nocowFile(fs, '/f', 1, 1);
+      const m = fs.mmap('/f', { length: PAGE });
+      m.store(0, bytes(8, 2)); // nodatacow, unshared: the page is mapped writable in place
+      fs.snapshot('/', '/snap');
+      const atSnapshot = fs.readFile('/snap/f');
+      m.store(0, bytes(8, 3));
+      const later = fs.readFile('/snap/f');
+      if (on) expect(later).toEqual(atSnapshot);
+      else expect(later.subarray(0, 8)).toEqual(bytes(8, 3)); // the historical bug: the snapshot changed
+      expect(fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 3));
+    }
+  });
+
+  it('snapshotWriteProtect: a reflink target never changes through the source mapping', async () => {
+    for (const on of [true, false]) {
+      const { fs } = await mounted({ snapshotWriteProtect: on });
+      nocowFile(fs, '/a', 1, 1);
+      const m = fs.mmap('/a', { length: PAGE });
+      m.store(0, bytes(8, 2));
+      fs.create('/b');
+      fs.setNoDataCow('/b');
+      fs.cloneFile('/a', '/b');
+      m.store(0, bytes(8, 3));
+      expect(fs.readFile('/b').subarray(0, 8)).toEqual(bytes(8, on ? 2 : 3));
+    }
+  });
+
+  it('freezeWriteProtect: nothing lands while frozen', async () => {
+    for (const on of [true, false]) {
+      const { dev, fs } = await mounted({ freezeWriteProtect: on });
+      nocowFile(fs, '/f', 1, 1);
+      const m = fs.mmap('/f', { length: PAGE });
+      m.store(0, bytes(8, 2));
+      fs.freeze();
+      const stores = dev.counters().stores;
+      const result = code(() => m.store(0, bytes(8, 3)));
+      if (on) {
+        expect(result).toBe('EBUSY'); // a main thread cannot wait for thaw
+        expect(dev.counters().stores).toBe(stores);
+      } else {
+        expect(result).toBe(null);
+        expect(dev.counters().stores).toBeGreaterThan(stores); // the store reached the device while frozen
+      }
+      fs.thaw();
+      m.store(0, bytes(8, 4));
+      expect(fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 4));
+    }
+  });
+
+  it('multiMapping: after a reflink, a second mapping of the source no longer writes the shared block', async () => {
+    for (const on of [true, false]) {
+      const { fs } = await mounted({ multiMapping: on });
+      nocowFile(fs, '/a', 1, 1);
+      const m1 = fs.mmap('/a', { length: PAGE });
+      const m2 = fs.mmap('/a', { length: PAGE });
+      m1.store(0, bytes(8, 2));
+      m2.store(8, bytes(8, 2)); // both mappings now map the block writable
+      fs.create('/b');
+      fs.setNoDataCow('/b');
+      fs.cloneFile('/a', '/b'); // the block is now shared with /b
+      m1.store(16, bytes(8, 9));
+      m2.store(24, bytes(8, 9));
+      const sibling = fs.readFile('/b').subarray(0, 32);
+      const expected = Uint8Array.from([...bytes(16, 2), ...bytes(16, 1)]);
+      if (on) expect(sibling).toEqual(expected);
+      else expect(sibling).not.toEqual(expected); // the sibling was scribbled on (thread 003)
+    }
+  });
+
+  it('commitChecksums: pages dirtied through mmap read back after commit (and scrub is clean)', async () => {
+    for (const on of [true, false]) {
+      const { fs } = await mounted({ commitChecksums: on });
+      fs.writeFile('/f', bytes(2 * PAGE, 1));
+      fs.commit();
+      const m = fs.mmap('/f', { length: 2 * PAGE });
+      m.store(100, bytes(8, 5));
+      fs.commit();
+      const read = code(() => fs.readFile('/f'));
+      const scrub = fs.scrub();
+      if (on) {
+        expect(read).toBe(null);
+        expect(fs.readFile('/f').subarray(100, 108)).toEqual(bytes(8, 5));
+        expect(scrub.csumErrors).toBe(0);
+      } else {
+        expect(read).toBe('EIO'); // stale checksum on good data
+        expect(scrub.csumErrors).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('cowOncePerTransaction: stores after a commit never touch the committed blocks', async () => {
+    for (const on of [true, false]) {
+      const { dev, fs } = await mounted({ cowOncePerTransaction: on });
+      fs.writeFile('/f', bytes(PAGE, 1));
+      fs.commit();
+      const m = fs.mmap('/f', { length: PAGE });
+      m.store(0, bytes(8, 2));
+      fs.commit(); // the committed file holds 2s
+      m.store(0, bytes(8, 3)); // no commit after this store...
+      m.flush(0, 8);
+      m.fence();
+      const after = FileSystem.mount(dev.crash());
+      const committed = code(() => after.readFile('/f'));
+      if (on) {
+        expect(committed).toBe(null);
+        expect(after.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 2));
+        expect(after.fsck()).toEqual([]);
+      } else {
+        expect(committed).toBe('EIO'); // the committed block changed under its checksum
+      }
+    }
+  });
+
+  it('mapSyncDurableFault: store + flush + fence through a MAP_SYNC mapping survives a crash', async () => {
+    for (const on of [true, false]) {
+      const { dev, fs } = await mounted({ mapSyncDurableFault: on });
+      fs.create('/f');
+      fs.setNoDataCow('/f');
+      fs.truncate('/f', 2 * PAGE);
+      fs.commit();
+      const m = fs.mmap('/f', { length: 2 * PAGE, sync: true });
+      m.store(PAGE, bytes(8, 6)); // a hole: the fault allocates a block
+      m.flush(PAGE, 8);
+      m.fence(); // the PMEM programming model: no msync, no fsync
+      const after = FileSystem.mount(dev.crash());
+      expect(after.readFile('/f').subarray(PAGE, PAGE + 8)).toEqual(bytes(8, on ? 6 : 0));
+      expect(after.fsck()).toEqual([]);
+    }
+  });
+
+  it('MAP_SYNC is refused where the file cannot honour it (data checksums)', async () => {
+    const { fs } = await mounted();
+    fs.writeFile('/f', bytes(PAGE, 1));
+    expect(code(() => fs.mmap('/f', { length: PAGE, sync: true }))).toBe('EOPNOTSUPP');
+  });
+
+  it('tlbShootdown: a stale translation is never used after an entry changes', async () => {
+    for (const on of [true, false]) {
+      const { fs } = await mounted({ tlbShootdown: on });
+      nocowFile(fs, '/f', 1, 1);
+      const m = fs.mmap('/f', { length: PAGE });
+      m.store(0, bytes(8, 2)); // this thread's TLB now holds a writable translation
+      fs.snapshot('/', '/snap'); // entry write-protected (snapshotWriteProtect is on)
+      m.store(0, bytes(8, 3));
+      expect(fs.readFile('/snap/f').subarray(0, 8)).toEqual(bytes(8, on ? 2 : 3));
+    }
+  });
+});
+
+describe('the DAX-immutable flag (thread 004, six rules)', () => {
+  it('needs a fully allocated, unshared nodatacow file and the capability; then only mmap changes data', async () => {
+    const { fs } = await mounted();
+    fs.create('/sparse');
+    fs.setNoDataCow('/sparse');
+    fs.truncate('/sparse', 2 * PAGE);
+    expect(code(() => fs.setDaxImmutable('/sparse', true, { capability: true }))).toBe('EINVAL'); // rule 1: holes
+    fs.create('/pre');
+    fs.setNoDataCow('/pre');
+    fs.fallocate('/pre', 0, PAGE);
+    expect(code(() => fs.setDaxImmutable('/pre', true, { capability: true }))).toBe('EINVAL'); // rule 1: unwritten extents
+    fs.writeFile('/cow', bytes(PAGE, 1));
+    expect(code(() => fs.setDaxImmutable('/cow', true, { capability: true }))).toBe('EINVAL'); // COW faults change metadata
+    nocowFile(fs, '/f', 2, 1);
+    fs.create('/twin');
+    fs.setNoDataCow('/twin');
+    fs.cloneFile('/f', '/twin');
+    expect(code(() => fs.setDaxImmutable('/f', true, { capability: true }))).toBe('EINVAL'); // rule 1: shared extents
+    fs.unlink('/twin');
+    fs.commit();
+    expect(code(() => fs.setDaxImmutable('/f', true))).toBe('EPERM'); // rule 2: capability
+    fs.setDaxImmutable('/f', true, { capability: true });
+    // Rules 3 and 4: metadata immutable, data only through mmap.
+    const fd = fs.open('/f');
+    expect(code(() => fs.pwrite(fd, bytes(1, 1), 0))).toBe('EPERM');
+    expect(code(() => fs.truncate('/f', 0))).toBe('EPERM');
+    expect(code(() => fs.fallocate('/f', 0, 3 * PAGE))).toBe('EPERM');
+    expect(code(() => fs.punchHole('/f', 0, PAGE))).toBe('EPERM');
+    expect(code(() => fs.unlink('/f'))).toBe('EPERM');
+    expect(code(() => fs.rename('/f', '/g'))).toBe('EPERM');
+    expect(code(() => fs.link('/f', '/g'))).toBe('EPERM');
+    expect(code(() => fs.snapshot('/', '/snap'))).toBe('EPERM'); // a snapshot would share its extents
+    const m = fs.mmap('/f', { length: 2 * PAGE });
+    m.store(0, bytes(8, 9));
+    expect(fs.dax.stats.cowFaults).toBe(0);
+    expect(fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 9));
+    // Rule 6: cleared only when not mapped (and with the capability).
+    expect(code(() => fs.setDaxImmutable('/f', false, { capability: true }))).toBe('EBUSY');
+    m.unmap();
+    expect(code(() => fs.setDaxImmutable('/f', false))).toBe('EPERM');
+    fs.setDaxImmutable('/f', false, { capability: true });
+    fs.pwrite(fd, bytes(1, 1), 0);
+    expect(fs.fsck()).toEqual([]);
+  });
+});
