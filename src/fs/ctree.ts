@@ -25,6 +25,8 @@ export interface TreeHost {
   /** level >= 0: a tree block at that level; -1: a data extent of `bytes` bytes. */
   pointerAdded(container: number, target: number, tree: BTree, level: number, bytes?: number): void;
   pointerRemoved(container: number, target: number, tree: BTree, level: number, bytes?: number): void;
+  /** A block lost a pointer through COW: if that was its last, drop its own pointers now. */
+  maybeDropNode(bytenr: number, tree: BTree): void;
   /** A leaf item's data-extent pointer, if it has one. */
   itemPointer(owner: number, k: Key, dataAddr: number, dataSize: number): { bytenr: number; bytes: number } | null;
   coreSearch(nodeAddr: number, k: Key): number;
@@ -77,6 +79,7 @@ export class BTree {
     const old = this.root;
     this.root = next;
     this.onRootMoved(this, old, next);
+    this.host.maybeDropNode(old, this);
   }
 
   private cowChild(parentBytenr: number, slot: number): number {
@@ -89,6 +92,7 @@ export class BTree {
     parent.setChild(slot, next, copy.generation);
     this.host.pointerRemoved(parentBytenr, child, this, parent.level - 1);
     this.host.pointerAdded(parentBytenr, next, this, parent.level - 1);
+    this.host.maybeDropNode(child, this);
     return next;
   }
 

@@ -317,7 +317,7 @@ export class Kernel implements TreeHost {
         this.csumTree.delete(key(target, EXTENT_CSUM, 0));
         this.free.pin(target, r.bytes);
       } else {
-        this.dropNodePointers(target, r.owner);
+        if (!this.dropped.delete(target)) this.dropNodePointers(target, r.owner);
         this.free.pin(target, this.nodeBytes);
       }
       return;
@@ -366,6 +366,21 @@ export class Kernel implements TreeHost {
     }
   }
 
+  /** Blocks whose pointers were dropped as soon as their last reference went (fs trees). */
+  private readonly dropped = new Set<number>();
+
+  /**
+   * In fs trees, a copied block whose last reference is gone drops the references it
+   * holds at once, so that data-extent counts are exact within the transaction (the
+   * nodatacow and DAX decisions read them). Other trees wait for the commit's cascade.
+   */
+  maybeDropNode(bytenr: number, tree: BTree): void {
+    if (!isFsTree(tree.id) || this.dropped.has(bytenr)) return;
+    if (this.extentRefs(bytenr, false, this.nodeBytes) !== 0) return;
+    this.dropped.add(bytenr);
+    this.dropNodePointers(bytenr, tree.id);
+  }
+
   private stubs = new Map<number, BTree>();
   private treeStub(id: number): BTree {
     let t = this.stubs.get(id);
@@ -397,6 +412,7 @@ export class Kernel implements TreeHost {
       this.runDelayedRefs();
       this.onCommitRoots?.();
       if (this.delayed.size > 0) this.runDelayedRefs();
+      if (this.dropped.size) throw new FsError('EIO', `commit: ${this.dropped.size} blocks dropped their pointers but kept a reference`);
       this.writeAndFlush();
     } catch (e) {
       this.aborted ??= `commit failed: ${(e as Error).message}`;
