@@ -140,13 +140,19 @@ export class FileData {
     this.cow(sv, ino, inode, image, start);
   }
 
-  /** Is this extent referenced only by this inode, and newer than the last snapshot? */
+  /**
+   * May this extent be overwritten in place? Only if it is newer than the subvolume's last
+   * snapshot, every reference to it is an item of this inode, and no two of those items
+   * map the same bytes of it (a reflink within the file would see the write twice).
+   */
   canOverwriteExtent(sv: Subvolume, ino: number, e: FileExtent): boolean {
     if (this.k.extentGeneration(e.diskBytenr, e.diskBytes) <= sv.lastSnapshot) return false;
     const refs = this.k.extentRefs(e.diskBytenr, true, e.diskBytes);
-    let mine = 0;
-    for (const r of this.extents(sv, ino, 0, MAX_KEY_VALUE)) if (r.e.diskBytenr === e.diskBytenr) mine++;
-    return refs === mine;
+    const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
+      .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);
+    if (refs !== mine.length) return false;
+    for (let i = 1; i < mine.length; i++) if (mine[i]![0] < mine[i - 1]![1]) return false;
+    return true;
   }
 
   /** Write a sector-aligned image to new extents and map them at fileOffset. */

@@ -102,6 +102,9 @@ export class FileSystem {
     if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
       throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
     }
+    // Old superblocks must not outlive the new file system (mount picks the highest generation).
+    for (const offset of [0, 4096]) device.store(offset, new Uint8Array(4096));
+    device.persist(0, 8192);
     const k = new Kernel(device, nodeBytes);
     k.label = label;
     k.free.addFree(SYSTEM_AREA_BYTES, k.totalBytes - SYSTEM_AREA_BYTES);
@@ -393,9 +396,7 @@ export class FileSystem {
     this.beginChange(p.sv);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
     const ino = p.sv.nextIno++;
-    const parentInode = this.inode(p.sv, p.dir);
-    const flags = mode === MODE_FILE ? parentInode.flags & (INODE_FLAG_NODATACOW | INODE_FLAG_NODATASUM) : 0;
-    const inode = this.newInode(mode, flags);
+    const inode = this.newInode(mode, 0);
     p.sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(inode));
     this.addEntry(p, key(ino, INODE_ITEM, 0), mode === MODE_DIR ? DIR_KIND_DIR : DIR_KIND_FILE);
     return { sv: p.sv, ino, inode, kind: mode === MODE_DIR ? 'dir' : 'file' };
@@ -686,8 +687,8 @@ export class FileSystem {
 
   setNoDataCow(path: string): void {
     const r = this.resolve(path);
-    if (r.kind === 'subvolume') throw new FsError('EINVAL', `'${path}' is a subvolume`);
-    if (r.kind === 'file' && (r.inode.size > 0 || this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).length > 0)) {
+    if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
+    if ((r.inode.size > 0 || this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).length > 0)) {
       throw new FsError('EINVAL', `'${path}' is not empty: nodatacow can only be set on an empty file`);
     }
     this.beginChange(r.sv);

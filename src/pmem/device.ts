@@ -89,10 +89,10 @@ function below4GiB(value: number, name: string): number {
   return value;
 }
 
-/** Room for a file system's volatile state (dirty B-tree nodes): 1/8 of the device, 4..64 MiB. */
+/** Room for a file system's volatile state (dirty B-tree nodes, DAX tables): 1/8 of the device, 8..64 MiB. */
 export function defaultKernelBytes(sizeBytes: number): number {
   const eighth = Math.floor(sizeBytes / 8 / 4096) * 4096;
-  return Math.min(64 << 20, Math.max(4 << 20, eighth));
+  return Math.min(64 << 20, Math.max(8 << 20, eighth));
 }
 
 function normalise(options: PmemOptions): PmemConfig {
