@@ -359,7 +359,7 @@ export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, e
 // --- DAX ---------------------------------------------------------------------------
 
 import {
-  daxAttach, daxAttached, daxFormat, daxStore, daxLoad, daxFaultInfo, daxShootdown,
+  daxAttach, daxAttached, daxFormat, daxStore, daxLoad, daxFaultInfo, daxShootdown, daxFlush,
   mappingValid, daxThreadAreaBytes,
 } from "./dax/access";
 import { MAX_MAPPINGS } from "./dax/layout";
@@ -391,6 +391,11 @@ export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
 export function dax_load(mapping: u32, offset: u32, dst: u32, len: u32): i32 {
   if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
   return <i32>daxLoad(mapping, offset, dst, len);
+}
+
+export function dax_flush(mapping: u32, offset: u32, len: u32): i32 {
+  if (!daxAttached() || !mappingValid(mapping, offset, len)) return -EINVAL;
+  return <i32>daxFlush(mapping, offset, len);
 }
 
 // (reason << 28) | page of this thread's last fault.

@@ -12,3 +12,5 @@ export type { MountOptions, MmapOptions } from './fs/filesystem.js';
 export { DaxMapping, type MappingHandle } from './dax/mapping.js';
 export { DaxManager } from './dax/manager.js';
 export { DEFAULT_DAX_POLICY, POLICY_NAMES, type DaxPolicy } from './dax/policy.js';
+export { WriterPool, type PoolOptions } from './workers/pool.js';
+export { Writer, storeTag, type WorkloadSpec, type WorkloadResult, type WorkloadKind, type FaultService } from './workers/writer.js';

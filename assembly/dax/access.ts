@@ -14,7 +14,7 @@ import {
   FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, threadAreaBytes,
 } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
-import { deviceStore, deviceLoad } from "../pmem/device";
+import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { H_LOCK, H_THREAD_SLOTS } from "../pmem/header";
 
@@ -153,6 +153,33 @@ export function daxLoad(mapping: u32, offset: u32, dst: usize, len: u32): u32 {
     }
     done += count;
   }
+  leave(area);
+  return done;
+}
+
+// clwb of every line of [offset, offset+len) through this thread's translations; pages
+// not mapped are skipped (nothing of this mapping can be dirty there). Returns bytes covered.
+export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
+  const area = threadArea(<u32>threadSlot);
+  enter(area);
+  let done: u32 = 0;
+  const lock = headerAddr + H_LOCK;
+  const owner = <u32>threadSlot + 1;
+  while (done < len) {
+    checkShootdown(area);
+    const at = offset + done;
+    const page = at >> PAGE_SHIFT;
+    const inPage = at & (PAGE_BYTES - 1);
+    const count = min<u32>(PAGE_BYTES - inPage, len - done);
+    const pte = translate(area, mapping, page, false);
+    if (pte != 0) {
+      spinlockAcquire(lock, owner);
+      deviceFlush(((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage, count, 0);
+      spinlockRelease(lock, owner);
+    }
+    done += count;
+  }
+  store<u32>(area + T_FAULT_REASON, 0);
   leave(area);
   return done;
 }

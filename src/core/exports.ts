@@ -64,4 +64,6 @@ export interface CoreDaxExports {
   /** (reason << 28) | page of this thread's last fault; reason 1 not present, 2 write-protected, 3 media error. */
   dax_fault_info(): number;
   dax_shootdown(): number;
+  /** clwb of the mapped lines of the range, through this thread's translations. */
+  dax_flush(mapping: number, offset: number, len: number): number;
 }

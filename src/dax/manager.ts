@@ -347,16 +347,25 @@ export class DaxManager {
     for (const k of [...this.cowed.keys()]) if (k.startsWith(`${sv.id}:`)) this.cowed.delete(k);
   }
 
-  /** A reflink is about to share these device blocks: write-protect every mapping of them. */
+  /**
+   * A reflink is about to share these device blocks: write-protect every mapping of them
+   * and, with the writers out of the way, bring the checksums of pages dirtied through
+   * mmap up to date (the new owner verifies them on read).
+   */
   beforeShare(blocks: number[]): void {
-    if (!this.policy.snapshotWriteProtect) return;
-    let changed = false;
-    for (const block of blocks) {
-      for (const { mapping, page } of this.reverseMap(block)) changed = this.writeProtect(mapping, page) || changed;
-    }
-    this.shootdown(changed);
     const shared = new Set(blocks.map((b) => b * PAGE_BYTES));
-    for (const [k, disk] of [...this.cowed]) if (shared.has(disk)) this.cowed.delete(k);
+    if (this.policy.snapshotWriteProtect) {
+      let changed = false;
+      for (const block of blocks) {
+        for (const { mapping, page } of this.reverseMap(block)) changed = this.writeProtect(mapping, page) || changed;
+      }
+      this.shootdown(changed);
+    }
+    for (const [k, d] of [...this.dirtied]) {
+      if (!shared.has(d.block)) continue;
+      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);
+      if (this.policy.snapshotWriteProtect) { this.dirtied.delete(k); this.cowed.delete(k); }
+    }
   }
 
   /**

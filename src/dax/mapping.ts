@@ -3,7 +3,7 @@
 import { FsError, requireIndex } from '../errors.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import type { DaxManager } from './manager.js';
-import { PAGE_BYTES, PTE_PRESENT, PTE_BLOCK_MASK } from './manager.js';
+import { PAGE_BYTES, PTE_BLOCK_MASK } from './manager.js';
 
 export interface MapOptions {
   offsetBytes: number;
@@ -115,20 +115,11 @@ export class DaxMapping {
     this.manager.fault(this.id, page, write);
   }
 
-  /** clwb every cacheline of the range that is mapped. */
+  /** clwb every cacheline of the range that is mapped (in the core, one call). */
   flush(offset: number, length: number): void {
     const [o, n] = this.range(offset, length);
     if (n === 0) return;
-    const first = Math.floor(o / PAGE_BYTES);
-    const last = Math.floor((o + n - 1) / PAGE_BYTES);
-    for (let p = first; p <= last; p++) {
-      const pte = this.manager.pte(this, p);
-      if ((pte & PTE_PRESENT) === 0) continue;
-      const from = Math.max(o, p * PAGE_BYTES);
-      const to = Math.min(o + n, (p + 1) * PAGE_BYTES);
-      const phys = (pte & PTE_BLOCK_MASK) * PAGE_BYTES + (from - p * PAGE_BYTES);
-      if (this.core.pmem_flush(phys, to - from, 0) < 0) throw new FsError('EIO', 'flush failed');
-    }
+    if (this.core.dax_flush(this.id, o, n) < 0) throw new FsError('EIO', 'flush failed');
   }
 
   fence(): void {

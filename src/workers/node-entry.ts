@@ -1,0 +1,8 @@
+// Node worker_threads entry of a writer thread (compiled to dist/workers/node-entry.js).
+import { parentPort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from './node-endpoint.js';
+import { WriterApi } from './writer-api.js';
+
+if (!parentPort) throw new Error('node-entry must run in a worker thread');
+Comlink.expose(new WriterApi(), nodeEndpoint(parentPort));

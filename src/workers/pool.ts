@@ -1,0 +1,77 @@
+// A pool of writer threads storing into one file system's DAX mappings while the
+// owning thread commits, snapshots, reflinks and freezes. Node: worker_threads;
+// browser: Web Workers (module workers). Both talk comlink.
+import * as Comlink from 'comlink';
+import { FsError } from '../errors.js';
+import type { FileSystem } from '../fs/filesystem.js';
+import { nodeEndpoint } from './node-endpoint.js';
+import type { WriterApi } from './writer-api.js';
+import type { FaultService, WorkloadResult, WorkloadSpec } from './writer.js';
+
+export interface PoolOptions {
+  /** Where the entry script is (defaults to dist/workers/{node,web}-entry.js next to this file). */
+  entryUrl?: URL;
+}
+
+interface Member { api: Comlink.Remote<WriterApi>; stop: () => Promise<unknown> }
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+export class WriterPool {
+  private constructor(private readonly members: Member[], readonly threadSlots: number[]) {}
+
+  static async start(fs: FileSystem, count: number, options: PoolOptions = {}): Promise<WriterPool> {
+    if (!Number.isSafeInteger(count) || count < 1 || count > 30) throw new FsError('EINVAL', 'writer count must be 1..30');
+    const dax = fs.dax;
+    const faults: FaultService = {
+      fault: async (mappingId, page, write) => {
+        try {
+          await dax.faultAsync(mappingId, page, write);
+        } catch (e) {
+          // comlink ships errors as messages; keep the errno name at the front.
+          throw new Error(e instanceof FsError ? e.message : String(e));
+        }
+      },
+    };
+    const members: Member[] = [];
+    const slots: number[] = [];
+    for (let i = 0; i < count; i++) {
+      let endpoint: Comlink.Endpoint;
+      let stop: () => Promise<unknown>;
+      if (isNode()) {
+        const { Worker } = await import('node:worker_threads');
+        const worker = new Worker(options.entryUrl ?? new URL('./node-entry.js', import.meta.url));
+        endpoint = nodeEndpoint(worker as unknown as Parameters<typeof nodeEndpoint>[0]);
+        stop = () => worker.terminate();
+      } else {
+        const worker = new Worker(options.entryUrl ?? new URL('./web-entry.js', import.meta.url), { type: 'module' });
+        endpoint = worker;
+        stop = async () => worker.terminate();
+      }
+      const api = Comlink.wrap<WriterApi>(endpoint);
+      slots.push(await api.init(fs.device.handle(), dax.base, Comlink.proxy(faults)));
+      members.push({ api, stop });
+    }
+    return new WriterPool(members, slots);
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  /** Run one workload per writer (specs[i] on writer i), concurrently. */
+  run(specs: WorkloadSpec[]): Promise<WorkloadResult[]> {
+    if (specs.length > this.members.length) throw new FsError('EINVAL', 'more workloads than writers');
+    return Promise.all(specs.map((spec, i) => this.members[i]!.api.run(spec)));
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.members) {
+      await m.api.close();
+      m.api[Comlink.releaseProxy]();
+      await m.stop();
+    }
+  }
+}

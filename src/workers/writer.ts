@@ -1,0 +1,135 @@
+// A writer thread: its own core instance over the shared memory, storing through DAX
+// mappings with no call to the file system until a fault. Runs the same in a Node
+// worker_thread and in a browser Web Worker (the entries only differ in messaging).
+import { FsError, type ErrnoName } from '../errors.js';
+import { PmemDevice, type PmemHandle } from '../pmem/device.js';
+import type { MappingHandle } from '../dax/mapping.js';
+
+export type WorkloadKind = 'sequential' | 'random' | 'hot';
+
+export interface WorkloadSpec {
+  mapping: MappingHandle;
+  kind: WorkloadKind;
+  /** Number of stores to make. */
+  stores: number;
+  /** Bytes per store, a multiple of 8; the mapping is cut into slots of this size. */
+  storeBytes: number;
+  /** Writers sharing the mapping: this writer owns slots with slot % writers == writerIndex. */
+  writers: number;
+  writerIndex: number;
+  seed: number;
+  /** clwb + sfence after every store. */
+  persist?: boolean;
+  /** Hot workload: the number of pages it stays in (default 2). */
+  hotPages?: number;
+}
+
+export interface WorkloadResult {
+  writerIndex: number;
+  stores: number;
+  faults: number;
+  elapsedMs: number;
+  /** Last sequence number written to each of this writer's slots (0 = never), by slot / writers. */
+  lastSeq: Uint32Array;
+}
+
+/** The file system's side of a fault, reached by message (comlink). */
+export interface FaultService {
+  fault(mappingId: number, page: number, write: boolean): Promise<void>;
+}
+
+/** The tag every store carries: writer (high 16 bits) and sequence number. */
+export function storeTag(writerIndex: number, seq: number): bigint {
+  return (BigInt(writerIndex + 1) << 48n) | BigInt(seq);
+}
+
+const FAULT_MEDIA_ERROR = 3;
+
+export class Writer {
+  private readonly device: PmemDevice;
+  private readonly words: BigUint64Array;
+
+  constructor(handle: PmemHandle, daxBase: number, private readonly faults: FaultService) {
+    this.device = PmemDevice.attach(handle);
+    if (this.device.core.dax_attach(daxBase) < 0) throw new FsError('EINVAL', 'DAX region not found');
+    const scratch = this.device.scratch();
+    this.words = new BigUint64Array(scratch.buffer, scratch.byteOffset, Math.floor(scratch.byteLength / 8));
+  }
+
+  get threadSlot(): number {
+    return this.device.threadSlot;
+  }
+
+  /** Store the first `length` bytes of scratch at `offset`, faulting as needed. */
+  private async storeScratch(mapping: MappingHandle, offset: number, length: number): Promise<number> {
+    const core = this.device.core;
+    const src = this.device.scratch().byteOffset;
+    let done = 0;
+    let faults = 0;
+    while (done < length) {
+      const r = core.dax_store(mapping.id, offset + done, src + done, length - done);
+      if (r < 0) throw new FsError('EINVAL', `dax store refused (${r}): is the mapping still there?`);
+      done += r;
+      if (done < length) {
+        const info = core.dax_fault_info() >>> 0;
+        if (info >>> 28 === FAULT_MEDIA_ERROR) throw new FsError('SIGBUS', 'media error');
+        faults++;
+        try {
+          await this.faults.fault(mapping.id, info & 0x0fffffff, true);
+        } catch (e) {
+          throw asFsError(e);
+        }
+      }
+    }
+    return faults;
+  }
+
+  async run(spec: WorkloadSpec): Promise<WorkloadResult> {
+    checkSpec(spec);
+    const slots = Math.floor(spec.mapping.length / spec.storeBytes);
+    const mine = Math.ceil((slots - spec.writerIndex) / spec.writers);
+    const lastSeq = new Uint32Array(mine);
+    const wordsPerStore = spec.storeBytes / 8;
+    const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
+    const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / spec.writers)));
+    let state = (spec.seed * 2654435761 + spec.writerIndex * 97 + 1) >>> 0;
+    const next = (n: number): number => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state % n; };
+    let faults = 0;
+    const start = performance.now();
+    for (let seq = 1; seq <= spec.stores; seq++) {
+      const k = spec.kind === 'sequential' ? (seq - 1) % mine : spec.kind === 'random' ? next(mine) : next(hotMine);
+      const slot = k * spec.writers + spec.writerIndex;
+      this.words.fill(storeTag(spec.writerIndex, seq), 0, wordsPerStore);
+      const offset = slot * spec.storeBytes;
+      faults += await this.storeScratch(spec.mapping, offset, spec.storeBytes);
+      lastSeq[k] = seq;
+      if (spec.persist) {
+        // clwb of the lines just stored, through this thread's translations, then sfence.
+        this.device.core.dax_flush(spec.mapping.id, offset, spec.storeBytes);
+        this.device.core.pmem_fence(0);
+      }
+    }
+    return { writerIndex: spec.writerIndex, stores: spec.stores, faults, elapsedMs: performance.now() - start, lastSeq };
+  }
+
+  close(): void {
+    this.device.close();
+  }
+}
+
+function checkSpec(spec: WorkloadSpec): void {
+  const ok = spec && typeof spec === 'object' && Number.isSafeInteger(spec.stores) && spec.stores >= 0
+    && Number.isSafeInteger(spec.storeBytes) && spec.storeBytes >= 8 && spec.storeBytes % 8 === 0 && spec.storeBytes <= 65536
+    && Number.isSafeInteger(spec.writers) && spec.writers >= 1 && Number.isSafeInteger(spec.writerIndex)
+    && spec.writerIndex >= 0 && spec.writerIndex < spec.writers && ['sequential', 'random', 'hot'].includes(spec.kind)
+    && spec.mapping && spec.mapping.length >= spec.storeBytes * spec.writers;
+  if (!ok) throw new FsError('EINVAL', 'bad workload spec');
+}
+
+/** comlink carries errors as plain objects: rebuild the FsError from its message. */
+export function asFsError(e: unknown): FsError {
+  if (e instanceof FsError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /^([A-Z0-9]+): (.*)$/s.exec(message);
+  return m ? new FsError(m[1] as ErrnoName, m[2]!) : new FsError('EIO', message);
+}
