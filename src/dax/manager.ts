@@ -103,7 +103,11 @@ export class DaxManager {
     this.mappings.delete(mapping.id);
     this.byInode.get(`${mapping.sv.id}:${mapping.ino}`)?.delete(mapping);
     this.freePtes.push([mapping.ptesAddr, mapping.pages * 4]);
+    this.onUnmapped?.(mapping.sv, mapping.ino);
   }
+
+  /** Set by the file system: an unlinked file goes when its last mapping does. */
+  onUnmapped: ((sv: Subvolume, ino: number) => void) | null = null;
 
   unmapAll(): void {
     for (const m of [...this.mappings.values()]) m.unmap();

@@ -41,8 +41,15 @@ export interface MmapOptions {
 /** Largest file size: keys and offsets stay below 2^53. */
 export const MAX_FILE_BYTES = 2 ** 50;
 
-interface Resolved { sv: Subvolume; ino: number; inode: InodeItem; kind: 'file' | 'dir' | 'subvolume' }
-interface Parent { sv: Subvolume; dir: number; name: string }
+interface Resolved {
+  sv: Subvolume; ino: number; inode: InodeItem; kind: 'file' | 'dir' | 'subvolume';
+  /** A snapshot's stand-in for a subvolume nested in its source: an empty, read-only directory. */
+  placeholder?: boolean;
+}
+
+/** btrfs's inode number for the empty directory that stands for a nested subvolume in a snapshot. */
+const EMPTY_SUBVOL_DIR_INO = 2;
+interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boolean }
 interface OpenFile { sv: Subvolume; ino: number }
 
 function checkPath(path: unknown): string[] {
@@ -146,6 +153,7 @@ export class FileSystem {
     const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
     if (zero.some((b) => b !== 0)) { device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES)); device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES); }
     fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k }, options.dax ?? {});
+    fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
     return fs;
   }
 
@@ -229,13 +237,19 @@ export class FileSystem {
     if (!this.mounted) throw new FsError('EINVAL', 'file system is not mounted');
   }
 
-  /** Before a change: writable, and room in the dirty-node pool for the operation. */
-  private beginChange(sv?: Subvolume): void {
+  /**
+   * Before a change: writable, and room in the dirty-node pool for the operation. A change
+   * that grows metadata (a new name, inode or subvolume) must leave half the metadata
+   * reserve free, so that deletions, truncation and commits can always proceed.
+   */
+  private beginChange(sv?: Subvolume, growsMetadata = false): void {
     this.live();
     if (this.frozen) throw new FsError('EBUSY', 'file system is frozen');
     this.k.checkWritable();
     if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
-    if (this.k.poolPressure() > 0.4) this.k.commit();
+    // Commit early when dirty buffers or free space run low: a commit returns pinned space.
+    if (this.k.poolPressure() > 0.4 || (this.k.free.freeBytes() < this.k.metadataReserveBytes && this.k.hasChanges())) this.k.commit();
+    if (growsMetadata && this.k.free.freeBytes() < this.k.metadataReserveBytes / 2) throw new FsError('ENOSPC', 'no space left for metadata');
   }
 
   // --- inodes and directories --------------------------------------------------------
@@ -264,7 +278,11 @@ export class FileSystem {
   private entryTarget(sv: Subvolume, e: DirEntry): Resolved {
     if (e.kind === DIR_KIND_SUBVOLUME) {
       const child = this.subvolumes.get(e.location.objectid);
-      if (!child) throw new FsError('EIO', `subvolume ${e.location.objectid} is missing`);
+      // Only the subvolume that holds the ROOT_REF owns the child; a snapshot's copy of
+      // the entry stands for an empty directory (btrfs does the same).
+      if (!child || !this.k.rootTree.lookup(key(sv.id, ROOT_REF, e.location.objectid))) {
+        return { sv, ino: EMPTY_SUBVOL_DIR_INO, inode: { ...this.newInode(MODE_DIR, 0), transid: 0, generation: 0 }, kind: 'dir', placeholder: true };
+      }
       return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
     }
     const inode = this.inode(sv, e.location.objectid);
@@ -277,7 +295,7 @@ export class FileSystem {
     let cur: Resolved = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
     for (const part of parts) {
       if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
-      const e = this.lookupEntry(cur.sv, cur.ino, part);
+      const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);
       if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
       cur = this.entryTarget(cur.sv, e);
     }
@@ -290,7 +308,7 @@ export class FileSystem {
     const name = parts[parts.length - 1]!;
     const dir = this.resolve('/' + parts.slice(0, -1).join('/'));
     if (dir.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
-    return { sv: dir.sv, dir: dir.ino, name };
+    return { sv: dir.sv, dir: dir.ino, name, placeholder: dir.placeholder === true };
   }
 
   private addEntry(p: Parent, location: Key, kind: number): number {
@@ -362,6 +380,10 @@ export class FileSystem {
     if (this.immutable(r)) throw new FsError('EPERM', `${what}: the file is DAX-immutable`);
   }
 
+  private refusePlaceholder(p: { placeholder?: boolean }): void {
+    if (p.placeholder) throw new FsError('EPERM', 'the directory stands for a subvolume that the snapshot does not contain');
+  }
+
   private rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void {
     this.daxManager?.rangeChanged(sv, ino, start, end);
   }
@@ -393,7 +415,8 @@ export class FileSystem {
 
   private makeNode(path: string, mode: number): Resolved {
     const p = this.resolveParent(path);
-    this.beginChange(p.sv);
+    this.refusePlaceholder(p);
+    this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
     const ino = p.sv.nextIno++;
     const inode = this.newInode(mode, 0);
@@ -421,6 +444,7 @@ export class FileSystem {
     this.live();
     const r = this.resolve(path);
     if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    if (r.placeholder) return [];
     return r.sv.tree.range(key(r.ino, DIR_INDEX, 0), key(r.ino, DIR_INDEX, MAX_KEY_VALUE)).map((i) => decodeDirEntries(i.data)[0]!.name);
   }
 
@@ -452,6 +476,11 @@ export class FileSystem {
     const r = this.resolve(path);
     if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
     if (r.kind === 'subvolume') throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
+    if (r.placeholder) {
+      this.beginChange(p.sv);
+      this.removeEntry(p);
+      return;
+    }
     if (!this.dirIsEmpty(r.sv, r.ino)) throw new FsError('ENOTEMPTY', `'${path}' is not empty`);
     this.beginChange(p.sv);
     this.removeEntry(p);
@@ -463,8 +492,9 @@ export class FileSystem {
     if (r.kind !== 'file') throw new FsError('EPERM', `'${existing}' is a directory`);
     this.refuseImmutable(r, 'link');
     const p = this.resolveParent(newPath);
+    this.refusePlaceholder(p);
     if (p.sv !== r.sv) throw new FsError('EXDEV', 'hard links cannot cross subvolumes');
-    this.beginChange(p.sv);
+    this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${newPath}' exists`);
     const inode = this.inode(r.sv, r.ino);
     inode.nlink += 1;
@@ -483,11 +513,14 @@ export class FileSystem {
       throw new FsError('EINVAL', `cannot move '${from}' into itself`);
     }
     if (src.kind === 'file') this.refuseImmutable(src, 'rename');
+    this.refusePlaceholder(src);
+    this.refusePlaceholder(dp);
     const existing = this.lookupEntry(dp.sv, dp.dir, dp.name);
     let victim: Resolved | null = null;
     if (existing) {
       victim = this.entryTarget(dp.sv, existing);
       if (victim.kind === 'file') this.refuseImmutable(victim, 'rename over');
+      this.refusePlaceholder(victim);
       const sameObject = victim.sv === src.sv && victim.ino === src.ino && victim.kind === src.kind;
       if (sameObject) return;
       if (victim.kind === 'subvolume') throw new FsError('EBUSY', `'${to}' is a subvolume`);
@@ -526,10 +559,16 @@ export class FileSystem {
   close(fd: number): void {
     const f = this.fd(fd);
     this.fds.delete(fd);
-    if (!this.isOpen(f.sv, f.ino) && this.inode(f.sv, f.ino).nlink === 0 && !this.k.aborted) {
-      this.beginChange();
-      this.deleteInode(f.sv, f.ino);
-    }
+    this.releaseIfOrphan(f.sv, f.ino);
+  }
+
+  /** The last descriptor or mapping of an unlinked file went away: delete it. */
+  private releaseIfOrphan(sv: Subvolume, ino: number): void {
+    if (this.isOpen(sv, ino) || this.k.aborted || this.frozen || !this.subvolumes.has(sv.id)) return;
+    const item = sv.tree.get(key(ino, INODE_ITEM, 0));
+    if (!item || decodeInode(item).nlink !== 0) return;
+    this.beginChange();
+    this.deleteInode(sv, ino);
   }
 
   private fd(fd: unknown): OpenFile {
@@ -743,7 +782,20 @@ export class FileSystem {
   cloneFile(srcPath: string, dstPath: string): void {
     const src = this.resolve(srcPath);
     if (src.kind !== 'file') throw new FsError('EISDIR', `'${srcPath}' is a directory`);
-    if (!this.exists(dstPath)) this.create(dstPath);
+    this.refuseImmutable(src, 'clone from');
+    if (this.exists(dstPath)) {
+      const dst = this.resolve(dstPath);
+      if (dst.kind !== 'file') throw new FsError('EISDIR', `'${dstPath}' is a directory`);
+      if (dst.sv === src.sv && dst.ino === src.ino) return; // cloning a file onto itself keeps it
+      this.refuseImmutable(dst, 'clone into');
+      if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
+        throw new FsError('EINVAL', 'cannot clone between datacow and nodatacow files');
+      }
+      if (dst.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${dstPath}' is in a read-only snapshot`);
+    } else {
+      if (src.inode.flags & INODE_FLAG_NODATASUM) throw new FsError('EINVAL', 'cannot clone a nodatacow file into a new (datacow) file; create it and setNoDataCow first');
+      this.create(dstPath);
+    }
     this.truncate(dstPath, 0);
     if (src.inode.size > 0) this.cloneRange(srcPath, 0, dstPath, 0, src.inode.size);
   }
@@ -758,7 +810,8 @@ export class FileSystem {
 
   createSubvolume(path: string): void {
     const p = this.resolveParent(path);
-    this.beginChange(p.sv);
+    this.refusePlaceholder(p);
+    this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
     const id = this.k.nextSubvolume++;
     const sv = this.addSubvolume(id, this.k.createTree(id), 0, this.k.transid);
@@ -772,7 +825,8 @@ export class FileSystem {
     const src = this.resolve(sourcePath);
     if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
     const p = this.resolveParent(destPath);
-    this.beginChange(p.sv);
+    this.refusePlaceholder(p);
+    this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${destPath}' exists`);
     if (this.hasImmutableFile(src.sv)) throw new FsError('EPERM', 'the subvolume holds a DAX-immutable file, whose extents must never be shared');
     // Writers must stop storing in place before the blocks become shared.
