@@ -27,6 +27,10 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   csum_crc32c(ptr: number, len: number): number;
   csum_crc32c_update(crc: number, ptr: number, len: number): number;
   mem_copy(dst: number, src: number, len: number): number;
+  /** Image bytes of [addr, addr+len) for the patch just built: media with patch lines laid over. */
+  pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
+  /** crc32c of the patch lines selected by a line bitmap (0: all lines). */
+  pmem_patch_fingerprint(slots: number, bitmap: number): number;
 }
 
 /** pmem_region selectors. */

@@ -261,8 +261,10 @@ export class BTree {
     if (slot === 0) this.fixLowKeys(path, 0, k);
   }
 
-  /** Replace an existing item's data (any size). */
+  /** Replace an existing item's data (any size up to half a node). */
   update(k: Key, data: Uint8Array): void {
+    // Refuse before anything changes: the fallback below deletes and re-inserts.
+    if (data.length + LEAF_ITEM_BYTES > (this.host.nodeBytes - NODE_HEADER_BYTES) / 2) throw new FsError('EFBIG', `item ${keyText(k)} of ${data.length} bytes is too large`);
     const { path, found } = this.descend(k, true);
     if (!found) throw new FsError('ENOENT', `tree ${this.id}: key ${keyText(k)} not found`);
     let leaf = this.view(path[0]!.bytenr);

@@ -330,6 +330,13 @@ export class FileSystem {
     return index;
   }
 
+  /** Would one more name for `ino` in `dir` still fit its INODE_REF item? (btrfs: EMLINK) */
+  private checkRefRoom(sv: Subvolume, ino: number, dir: number, name: string): void {
+    const refs = sv.tree.get(key(ino, INODE_REF, dir));
+    const size = (refs?.length ?? 0) + nameBytes(name).length + 10 + 25;
+    if (size > (this.k.nodeBytes - 48) / 2) throw new FsError('EMLINK', 'too many names for this inode in one directory');
+  }
+
   private removeEntry(p: Parent): DirEntry {
     const hashKey = key(p.dir, DIR_ITEM, this.nameHash(p.name));
     const existing = p.sv.tree.get(hashKey);
@@ -496,6 +503,7 @@ export class FileSystem {
     if (p.sv !== r.sv) throw new FsError('EXDEV', 'hard links cannot cross subvolumes');
     this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${newPath}' exists`);
+    this.checkRefRoom(p.sv, r.ino, p.dir, p.name);
     const inode = this.inode(r.sv, r.ino);
     inode.nlink += 1;
     this.putInode(r.sv, r.ino, inode);
@@ -529,6 +537,7 @@ export class FileSystem {
       if (victim.kind === 'dir' && !this.dirIsEmpty(victim.sv, victim.ino)) throw new FsError('ENOTEMPTY', `'${to}' is not empty`);
     }
     this.beginChange(sp.sv);
+    if (src.kind === 'file') this.checkRefRoom(dp.sv, src.ino, dp.dir, dp.name);
     if (victim) {
       this.removeEntry(dp);
       if (victim.kind === 'dir') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);
@@ -598,14 +607,20 @@ export class FileSystem {
     this.beginChange(sv);
     const inode = this.inode(sv, ino);
     this.refuseImmutable({ inode }, 'write');
-    // Check space first, so that a write either happens whole or not at all.
-    for (let done = 0; done < bytes.length || done === 0;) {
+    // Check space for the whole write first (with slack for the metadata it COWs), so
+    // that a write either happens whole or fails before changing anything.
+    const need = FileData.cowBytes(offset, bytes.length) + 64 * this.k.nodeBytes;
+    if (this.k.free.freeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
+    for (let done = 0; done < bytes.length;) {
       const chunk = Math.min(bytes.length - done, 4 << 20);
-      if (chunk === 0) break;
-      const need = FileData.cowBytes(offset + done, chunk);
-      if (this.k.free.freeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
       const current = this.inode(sv, ino);
-      this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done);
+      try {
+        this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done);
+      } catch (e) {
+        // Nothing may stay mapped beyond EOF: a later growing truncate must read zeros.
+        if (!this.k.aborted) this.data.drop(sv, ino, alignUp(current.size), MAX_KEY_VALUE);
+        throw e;
+      }
       current.size = Math.max(current.size, offset + done + chunk);
       this.putInode(sv, ino, current);
       this.rangeChanged(sv, ino, offset + done, offset + done + chunk);

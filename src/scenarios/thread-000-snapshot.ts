@@ -1,0 +1,104 @@
+// Thread 000 (dm-devel, 2018): a snapshot cannot see DAX stores. Once a block becomes
+// shared, every mapping of it must lose write access and the next store must fault and
+// COW; and a changed page-table entry only counts once no thread still uses the old one.
+import { WriterPool } from '../workers/pool.js';
+import { storeTag, type WorkloadResult } from '../workers/writer.js';
+import {
+  row, fill, sleep, mounted, nocowFile, bytesDiffering, countByte, readOrEio, plural,
+  PAGE_BYTES, type Outcome, type ScenarioOptions, type ScenarioRow,
+} from './common.js';
+
+/** A nodatacow file stored to through a mapping, snapshotted, then stored to again. */
+async function snapshotRun(on: boolean): Promise<Outcome> {
+  const { fs } = await mounted({ snapshotWriteProtect: on });
+  const pages = 4;
+  nocowFile(fs, '/f', pages, 0x11);
+  const m = fs.mmap('/f', { length: pages * PAGE_BYTES });
+  // nodatacow and unshared: every page is now mapped writable, in place.
+  for (let p = 0; p < pages; p++) m.store(p * PAGE_BYTES, fill(64, 0x22));
+  fs.snapshot('/', '/snap');
+  const atSnapshot = fs.readFile('/snap/f');
+  const cowBefore = fs.dax.stats.cowFaults;
+  for (let p = 0; p < pages; p++) m.store(p * PAGE_BYTES + 64, fill(64, 0x33));
+  const changed = bytesDiffering(atSnapshot, fs.readFile('/snap/f'));
+  const landed = countByte(fs.readFile('/f'), 0x33);
+  const cows = fs.dax.stats.cowFaults - cowBefore;
+  const text = changed === 0
+    ? `snapshot unchanged (0 of ${atSnapshot.length} bytes); the ${landed} bytes stored after it went to /f through ${plural(cows, 'COW fault')}`
+    : `snapshot changed after it returned: ${changed} of ${atSnapshot.length} bytes now hold post-snapshot stores (${plural(cows, 'COW fault')})`;
+  return { failed: changed > 0, text };
+}
+
+/**
+ * Two writer threads store tagged 64-byte records into a mapping of a datacow file while
+ * this thread alternately commits (write-protects dirtied pages) and snapshots
+ * (write-protects everything). Then each record must be where it belongs and no snapshot
+ * may have changed (the checks of test/dax-workers.test.ts).
+ */
+async function shootdownRun(on: boolean, options: ScenarioOptions): Promise<Outcome> {
+  const { fs } = await mounted({ tlbShootdown: on });
+  const fileBytes = 16 * PAGE_BYTES;
+  const storeBytes = 64;
+  const writers = 2;
+  fs.writeFile('/f', new Uint8Array(fileBytes));
+  fs.commit();
+  const mapping = fs.mmap('/f', { length: fileBytes });
+  const pool = await WriterPool.start(fs, writers, options.workerEntryUrl ? { entryUrl: options.workerEntryUrl } : {});
+  let done = false;
+  const work = pool.run([0, 1].map((writerIndex) => ({
+    mapping: mapping.handle(), kind: writerIndex === 0 ? 'hot' as const : 'random' as const,
+    stores: 15000, storeBytes, writers, writerIndex, seed: 11, hotPages: 4,
+  }))).finally(() => { done = true; });
+
+  let eio = 0;
+  const read = (path: string): Uint8Array => {
+    const r = readOrEio(fs, path);
+    if (r.eio) eio++;
+    return r.bytes;
+  };
+  const snapshots: Array<[string, Uint8Array]> = [];
+  let commits = 0;
+  for (let i = 0; !done; i++) {
+    await sleep(2);
+    if (i % 2 === 0) { fs.commit(); commits++; continue; }
+    fs.snapshot('/', `/snap${i}`);
+    snapshots.push([`/snap${i}/f`, read(`/snap${i}/f`)]);
+  }
+  let results: WorkloadResult[];
+  try {
+    results = await work;
+  } finally {
+    await pool.stop();
+  }
+  mapping.unmap();
+
+  // Slot s holds the tag of its owner's last store to it, in every one of its words.
+  const live = read('/f');
+  const content = new DataView(live.length === fileBytes ? live.buffer : new ArrayBuffer(fileBytes));
+  const slots = fileBytes / storeBytes;
+  let wrong = 0;
+  for (let slot = 0; slot < slots; slot++) {
+    const owner = slot % writers;
+    const seq = results[owner]!.lastSeq[Math.floor(slot / writers)]!;
+    const expected = seq === 0 ? 0n : storeTag(owner, seq);
+    for (let w = 0; w < storeBytes / 8; w++) {
+      if (content.getBigUint64(slot * storeBytes + w * 8, true) !== expected) { wrong++; break; }
+    }
+  }
+  const changedSnapshots = snapshots.filter(([path, bytes]) => bytesDiffering(read(path), bytes) > 0).length;
+  const stores = results.reduce((n, r) => n + r.stores, 0);
+  const faults = results.reduce((n, r) => n + r.faults, 0);
+  const failed = wrong + changedSnapshots + eio > 0;
+  const text = `${wrong} of ${slots} records lost or misplaced, ${changedSnapshots} of ${snapshots.length} snapshots changed, `
+    + `${plural(eio, 'checksum failure')} (2 threads, ${stores} stores, ${plural(faults, 'fault')}, ${plural(commits, 'commit')})`;
+  return { failed, text };
+}
+
+export async function runThread000(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
+  return [
+    row('000', 'snapshotWriteProtect', 'does a snapshot of a file mapped for writing change after it returns?',
+      await snapshotRun(true), await snapshotRun(false)),
+    row('000', 'tlbShootdown', 'with 2 writer threads storing during commits and snapshots, does every store land where it belongs?',
+      await shootdownRun(true, options), await shootdownRun(false, options)),
+  ];
+}

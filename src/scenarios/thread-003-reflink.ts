@@ -1,0 +1,45 @@
+// Thread 003 (linux-xfs, 2019): after a reflink one physical page belongs to several
+// files, and a page that remembers only one (mapping, index) cannot be invalidated
+// everywhere. "Reflink a file and then use the different links using mmap."
+import {
+  row, fill, mounted, nocowFile, bytesDiffering, plural, PAGE_BYTES,
+  type Outcome, type ScenarioRow,
+} from './common.js';
+
+/** Two mappings of /a, a reflink /a -> /b, then both copies written through mappings. */
+async function reflinkRun(on: boolean): Promise<Outcome> {
+  const { fs } = await mounted({ multiMapping: on });
+  nocowFile(fs, '/a', 1, 1);
+  const m1 = fs.mmap('/a', { length: PAGE_BYTES });
+  const m2 = fs.mmap('/a', { length: PAGE_BYTES });
+  m1.store(0, fill(8, 2));
+  m2.store(8, fill(8, 2)); // both mappings now map the block writable
+  fs.create('/b');
+  fs.setNoDataCow('/b');
+  fs.cloneFile('/a', '/b'); // the block is now shared with /b
+  const expectA = fs.readFile('/a');
+  const expectB = fs.readFile('/b');
+  const mb = fs.mmap('/b', { length: PAGE_BYTES });
+  const cowBefore = fs.dax.stats.cowFaults;
+  // mwrite both copies of the shared block, each at its own offsets.
+  const writes: Array<[typeof m1, Uint8Array, number, number]> = [
+    [m1, expectA, 16, 0xa1], [m2, expectA, 24, 0xa2], [mb, expectB, 32, 0xb0], [m1, expectA, 40, 0xa3],
+  ];
+  for (const [m, expect, at, value] of writes) {
+    m.store(at, fill(8, value));
+    expect.fill(value, at, at + 8);
+  }
+  const cows = fs.dax.stats.cowFaults - cowBefore;
+  const wrongA = bytesDiffering(fs.readFile('/a'), expectA);
+  const wrongB = bytesDiffering(fs.readFile('/b'), expectB);
+  const text = `${wrongB} bytes of /b and ${wrongA} bytes of /a differ from what was stored through their own mappings `
+    + `(${plural(cows, 'COW fault')}, ${plural(fs.dax.stats.invalidations, 'invalidation')})`;
+  return { failed: wrongA + wrongB > 0, text };
+}
+
+export async function runThread003(): Promise<ScenarioRow[]> {
+  return [
+    row('003', 'multiMapping', 'after a reflink, with two mappings of the source and one of the clone, does each file hold only its own stores?',
+      await reflinkRun(true), await reflinkRun(false)),
+  ];
+}
