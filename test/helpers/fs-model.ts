@@ -52,6 +52,11 @@ export class MNode {
   preallocPastEof = false;
   /** Set on the root directory of a subvolume. */
   subvolRoot: MSubvol | undefined;
+  /**
+   * A snapshot does not contain the subvolumes nested in its source: each shows as an
+   * empty directory (btrfs does the same). Creating in it or renaming it is left open.
+   */
+  placeholder = false;
   constructor(readonly kind: 'file' | 'dir', public subvol: MSubvol) {}
 
   get size(): number {
@@ -198,6 +203,7 @@ export class FsModel {
     if (r.node) codes.push('EEXIST');
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `cannot create ${path}`);
+    if (r.parent.placeholder) throw new Unspecified('create inside a placeholder directory');
     const node = new MNode(kind, r.parent.subvol);
     if (kind === 'dir') node.parent = r.parent;
     r.parent.entries.set(r.name, node);
@@ -275,6 +281,7 @@ export class FsModel {
     const fnode = f.node;
     const tnode = t.node;
     if (fnode.subvolRoot || tnode?.subvolRoot) throw new Unspecified('rename of or onto a subvolume root');
+    if (fnode.placeholder || tnode?.placeholder || t.parent.placeholder) throw new Unspecified('rename of, onto or into a placeholder');
     const roFrom = f.parent.subvol.readonly;
     const roTo = t.parent.subvol.readonly;
     if (tnode === fnode) {
@@ -312,6 +319,7 @@ export class FsModel {
     if (!er.node) err('ENOENT', `${existing}: no such file or directory`);
     const e = er.node;
     if (!t.parent) err(['EEXIST', 'EPERM'], 'link onto /');
+    if (t.parent.placeholder) throw new Unspecified('link into a placeholder directory');
     const codes: ErrnoName[] = [];
     if (e.kind === 'dir') codes.push('EPERM');
     if (t.node) codes.push('EEXIST');
@@ -440,17 +448,17 @@ export class FsModel {
     if (src.kind === 'dir' || dst.kind === 'dir') err(['EISDIR', 'EINVAL'], 'clone of a directory');
     for (const v of [srcOffset, dstOffset, length]) if (!isInt(v) || v < 0) err('EINVAL', 'bad clone arguments');
     if (length === 0) throw new Unspecified('clone of length 0');
-    if (srcOffset % BLOCK !== 0 || dstOffset % BLOCK !== 0) err('EINVAL', 'unaligned clone offset');
-    if (srcOffset + length > src.size) err('EINVAL', 'clone source range past EOF');
+    const codes: ErrnoName[] = [];
+    if (srcOffset % BLOCK !== 0 || dstOffset % BLOCK !== 0) codes.push('EINVAL'); // unaligned offsets
+    if (srcOffset + length > src.size) codes.push('EINVAL'); // source range past EOF
     if (length % BLOCK !== 0) {
-      if (srcOffset + length !== src.size) err('EINVAL', 'unaligned clone length not reaching source EOF');
-      if (dstOffset + length < dst.size) throw new Unspecified('partial EOF block cloned inside destination EOF');
+      if (srcOffset + length !== src.size) codes.push('EINVAL'); // unaligned length not reaching source EOF
+      if (dstOffset + length < dst.size) codes.push('EINVAL'); // a partial EOF block inside the destination
     }
-    if (src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
-      err('EINVAL', 'overlapping clone within one file');
-    }
-    if (src.nodatacow !== dst.nodatacow) throw new Unspecified('clone between nodatacow and datacow files');
-    if (dst.subvol.readonly) err('EROFS', `${dstPath}: readonly subvolume`);
+    if (src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length) codes.push('EINVAL'); // overlap
+    if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL'); // datacow and nodatacow (btrfs: EINVAL)
+    if (dst.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
     const bytes = src.data.slice(srcOffset, srcOffset + length);
     const end = dstOffset + length;
     if (end > dst.size) dst.data = resize(dst.data, end);
@@ -463,9 +471,16 @@ export class FsModel {
     const r = this.resolve(dstPath);
     if (!r.parent) err(['EISDIR', 'EEXIST'], 'clone onto /');
     if (r.node === src) throw new Unspecified('cloneFile onto itself');
-    if (r.node?.kind === 'dir') err(r.parent.subvol.readonly ? ['EISDIR', 'EROFS'] : 'EISDIR', `${dstPath}: is a directory`);
-    if (r.parent.subvol.readonly) err('EROFS', `${dstPath}: readonly subvolume`);
-    if (src.nodatacow !== (r.node?.nodatacow ?? false)) throw new Unspecified('clone between nodatacow and datacow files');
+    const codes: ErrnoName[] = [];
+    if (r.node?.kind === 'dir') codes.push('EISDIR');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (r.node?.kind === 'file' && r.node.nodatacow !== src.nodatacow) codes.push('EINVAL');
+    if (!r.node && src.nodatacow) {
+      // Into a new file: refuse (it would be datacow) or create it nodatacow? Open.
+      if (codes.length === 0) throw new Unspecified('cloneFile of a nodatacow file to a new path');
+      codes.push('EINVAL');
+    }
+    if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
     if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
     const dst = r.node ?? this.newEntry(dstPath, 'file');
     dst.data = src.data.slice();
@@ -487,7 +502,7 @@ export class FsModel {
     if (r.node) codes.push('EEXIST');
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `cannot snapshot into ${dest}`);
-    if (FsModel.hasSubvolumeInside(src)) throw new Unspecified('snapshot of a subvolume holding subvolumes');
+    if (r.parent.placeholder) throw new Unspecified('snapshot into a placeholder directory');
     const sub = new MSubvol(this.nextSubvol++, options.readonly ?? false, undefined as unknown as MNode);
     const copies = new Map<MNode, MNode>();
     const copy = (node: MNode, parent: MNode | undefined): MNode => {
@@ -495,6 +510,11 @@ export class FsModel {
       if (seen) return seen;
       const c = new MNode(node.kind, sub);
       copies.set(node, c);
+      c.parent = parent;
+      if (node !== src && (node.subvolRoot || node.placeholder)) {
+        c.placeholder = true; // a nested subvolume: an empty directory in the snapshot
+        return c;
+      }
       c.data = node.data.slice();
       c.nlink = node.nlink;
       c.nodatacow = node.nodatacow;
@@ -516,6 +536,7 @@ export class FsModel {
     if (r.node) codes.push('EEXIST');
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `cannot create subvolume ${path}`);
+    if (r.parent.placeholder) throw new Unspecified('subvolume inside a placeholder directory');
     const sub = new MSubvol(this.nextSubvol++, false, undefined as unknown as MNode);
     const root = new MNode('dir', sub);
     root.subvolRoot = sub;
@@ -528,7 +549,7 @@ export class FsModel {
     if (!r.parent) err(['EPERM', 'EBUSY', 'EINVAL'], 'delete the top-level subvolume');
     const node = this.subvolumeAt(path);
     if (r.parent.subvol.readonly) err('EROFS', `${path}: parent is readonly`);
-    if (FsModel.hasSubvolumeInside(node)) throw new Unspecified('delete of a subvolume holding subvolumes');
+    if (FsModel.hasSubvolumeInside(node)) err('ENOTEMPTY', `${path} holds subvolumes`);
     if (this.fdsInside(node.subvolRoot!)) throw new Unspecified('delete of a subvolume with open files');
     r.parent.entries.delete(r.name);
   }
@@ -574,6 +595,7 @@ export class FsModel {
         c.nlink = node.nlink;
         c.nodatacow = node.nodatacow;
         c.preallocPastEof = node.preallocPastEof;
+        c.placeholder = node.placeholder;
         c.parent = parent;
         if (node.subvolRoot) {
           c.subvolRoot = subOf(node.subvolRoot);

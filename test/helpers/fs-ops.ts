@@ -234,9 +234,9 @@ export class OpGenerator {
       return pickFrom(files)?.[0] ?? anyPath();
     };
     /** A directory; subvolume roots (whose rmdir/rename the API leaves open) only if asked. */
-    const dirPath = (withSubvolumes = false): string => {
+    const dirPath = (withSubvolumes = false, withPlaceholders = true): string => {
       if (r.chance(0.08)) return anyPath();
-      return pickFrom(dirs.filter(([p, n]) => p !== '/' && (withSubvolumes || !n.subvolRoot)))?.[0] ?? oddPath();
+      return pickFrom(dirs.filter(([p, n]) => p !== '/' && (withSubvolumes || !n.subvolRoot) && (withPlaceholders || !n.placeholder)))?.[0] ?? oddPath();
     };
     /** A file like `src` for a clone (same nodatacow flag: cloning across the flag is left open). */
     const cloneTarget = (src: string): string => {
@@ -247,7 +247,7 @@ export class OpGenerator {
     };
     const newPath = (): string => {
       if (r.chance(0.04)) return oddPath();
-      const parents = dirs.filter(([p]) => this.depth(p) < 3);
+      const parents = dirs.filter(([p, n]) => this.depth(p) < 3 && !n.placeholder);
       const [dir] = pickFrom(parents) ?? ['/', this.model.top.root];
       return `${dir === '/' ? '' : dir}/${r.pick(NAMES)}`;
     };
@@ -325,9 +325,9 @@ export class OpGenerator {
       case 'unlink': return { op: 'unlink', path: r.chance(0.9) ? filePath() : anyPath() };
       case 'rmdir': return { op: 'rmdir', path: dirPath() };
       case 'rename': {
-        const from = r.chance(0.6) ? filePath() : dirPath();
+        const from = r.chance(0.6) ? filePath() : dirPath(false, false);
         const shape = r.int(4);
-        const to = shape === 0 ? filePath() : shape === 1 ? dirPath() : newPath();
+        const to = shape === 0 ? filePath() : shape === 1 ? dirPath(false, false) : newPath();
         return { op: 'rename', from, to };
       }
       case 'link': return { op: 'link', from: r.chance(0.9) ? filePath() : anyPath(), to: r.chance(0.85) ? newPath() : anyPath() };
@@ -357,9 +357,8 @@ export class OpGenerator {
       case 'setNoDataCow': return { op: 'setNoDataCow', path: r.chance(0.8) ? filePath() : anyPath() };
       case 'createNoCow': return { op: 'createNoCow', path: newPath(), data: this.data() };
       case 'snapshot': {
-        const clean = (n: MNode): boolean => ![...n.entries.values()].some((c) => c.subvolRoot);
-        const sources = [['/', this.model.top.root] as [string, MNode], ...subvols].filter(([, n]) => clean(n));
-        const src = sources.length > 0 ? r.pick(sources)[0] : '/';
+        // Snapshots of "/" hold the other snapshots as empty placeholder directories.
+        const src = subvols.length > 0 && r.chance(0.5) ? r.pick(subvols)[0] : '/';
         return { op: 'snapshot', src, dst: `/snap${++this.snapCounter}`, readonly: r.chance(0.3) };
       }
       case 'createSubvolume': return { op: 'createSubvolume', path: `/sub${++this.snapCounter}` };
