@@ -123,7 +123,7 @@ export class DaxMapping {
   }
 
   fence(): void {
-    if (this.core.pmem_fence(0) < 0) throw new FsError('EIO', 'fence failed');
+    this.manager.kernel.device.sfence();
   }
 
   /** msync: flush and fence the range, then make the file's metadata durable. */

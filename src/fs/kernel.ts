@@ -77,6 +77,8 @@ export class Kernel implements TreeHost {
   /** The DAX region: the last daxBytes of the kernel region. */
   readonly daxAddr: number;
   readonly daxBytes: number;
+  /** Called as a commit of `generation` starts, before anything changes (crash oracles). */
+  commitStarting: ((generation: number) => void) | null = null;
   /** Called first in every commit (DAX: write-protect and checksum mmap-dirtied pages). */
   beforeCommit: (() => void) | null = null;
 
@@ -406,6 +408,7 @@ export class Kernel implements TreeHost {
   commit(): void {
     this.checkWritable();
     if (!this.hasChanges()) return;
+    this.commitStarting?.(this.transid);
     try {
       this.beforeCommit?.();
       this.onCommitRoots?.();
@@ -438,13 +441,13 @@ export class Kernel implements TreeHost {
       check(core.pmem_flush(bytenr, this.nodeBytes, 0), 'flush tree block');
     }
     for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
-    check(core.pmem_fence(0), 'sfence');
+    this.device.sfence();
     const sb = this.superblockStaging;
     this.encodeSuperblock(sb, this.transid);
     const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;
     check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
     check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');
-    check(core.pmem_fence(0), 'sfence');
+    this.device.sfence();
   }
 
   usedBytes(): number {

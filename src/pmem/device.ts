@@ -328,13 +328,22 @@ export class PmemDevice {
   clflushopt(addr: number): void { this.flush(addr, 1, 'clflushopt'); }
   clflush(addr: number): void { this.flush(addr, 1, 'clflush'); }
 
+  /**
+   * Called on this thread just before each sfence/mfence made through this object (the
+   * file system's and DAX mappings' fences included): a crash explorer's crash point.
+   * The device must not be changed from inside the hook.
+   */
+  beforeFence: ((kind: 'sfence' | 'mfence') => void) | null = null;
+
   sfence(): void {
     this.live();
+    this.beforeFence?.('sfence');
     checkCoreResult(this.core.pmem_fence(0), 'sfence');
   }
 
   mfence(): void {
     this.live();
+    this.beforeFence?.('mfence');
     checkCoreResult(this.core.pmem_fence(1), 'mfence');
   }
 
@@ -403,6 +412,13 @@ export class PmemDevice {
   crash(options: CrashOptions = {}): PmemDevice {
     const [mode, arg] = this.crashChoice(options);
     return this.materialize(mode, arg, options.into);
+  }
+
+  /** Image number `index` of crashImages(), built directly (into a new device or `into`). */
+  crashImageAt(index: bigint, options: { into?: PmemDevice } = {}): PmemDevice {
+    this.live();
+    if (typeof index !== 'bigint' || index < 0n) throw new FsError('EINVAL', 'image index must be a non-negative bigint');
+    return this.materialize(MODE.enumerate, index, options.into);
   }
 
   /** Crash this device itself: it reboots holding a legal post-crash image. */

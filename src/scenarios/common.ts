@@ -44,8 +44,8 @@ export const fill = (length: number, value: number): Uint8Array => new Uint8Arra
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function mounted(policy: Partial<DaxPolicy> = {}): Promise<{ dev: PmemDevice; fs: FileSystem }> {
-  const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
+export async function mounted(policy: Partial<DaxPolicy> = {}, sizeBytes = DEVICE_BYTES): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+  const dev = await PmemDevice.create({ sizeBytes });
   FileSystem.mkfs(dev);
   return { dev, fs: FileSystem.mount(dev, { dax: policy }) };
 }

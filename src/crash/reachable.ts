@@ -1,0 +1,63 @@
+// Which device lines can influence a mount from a given superblock: every tree block
+// reachable from it and every data extent its files map, walked over both the visible
+// bytes and the media bytes (an image holds media or newer content for each line).
+// Two crash images that pick the same superblock and agree on these lines mount the same.
+import { FsMemory } from '../fs/memory.js';
+import { NodeView } from '../fs/node.js';
+import { REGION } from '../core/exports.js';
+import type { PmemDevice } from '../pmem/device.js';
+import type { SuperblockState } from '../fs/kernel.js';
+import {
+  EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR, RI_LEVEL,
+  SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES,
+} from '../fs/format.js';
+
+const LINE = 64;
+const MAX_BLOCKS_VISITED = 1 << 20;
+
+export function markRange(bitmap: Uint8Array, start: number, bytes: number): void {
+  const first = Math.floor(start / LINE);
+  const last = Math.floor((start + bytes - 1) / LINE);
+  for (let line = first; line <= last; line++) bitmap[line >> 3]! |= 1 << (line & 7);
+}
+
+/** Fill `bitmap` (one bit per line, cleared first) with the lines that matter to `sb`. */
+export function markReachable(dev: PmemDevice, sb: SuperblockState, bitmap: Uint8Array): void {
+  // The superblock slots are left out: which one mounts is part of the caller's key, and a
+  // valid superblock's bytes are fixed by its generation.
+  bitmap.fill(0);
+  const m = new FsMemory(dev.memory.buffer);
+  const bases = [dev.region(REGION.visible), dev.region(REGION.media)];
+  const nodeBytes = sb.nodeBytes;
+  const limit = dev.sizeBytes;
+  const seen = new Set<number>();
+  const stack: Array<{ bytenr: number; owner: number }> = [
+    { bytenr: sb.rootTree, owner: 1 }, { bytenr: sb.extentTree, owner: 2 }, { bytenr: sb.csumTree, owner: 7 },
+  ];
+  while (stack.length) {
+    const { bytenr, owner } = stack.pop()!;
+    if (seen.has(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + nodeBytes > limit || bytenr % 4096) continue;
+    if (seen.size >= MAX_BLOCKS_VISITED) break;
+    seen.add(bytenr);
+    markRange(bitmap, bytenr, nodeBytes);
+    for (const base of bases) {
+      const node = new NodeView(m, base + bytenr, nodeBytes);
+      const n = Math.min(node.nritems, Math.floor(nodeBytes / 25));
+      for (let s = 0; s < n; s++) {
+        if (!node.isLeaf) { stack.push({ bytenr: node.child(s), owner }); continue; }
+        if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) continue;
+        const k = node.key(s);
+        if (owner === 1 && k.type === ROOT_ITEM && node.dataSize(s) >= 16) {
+          const at = node.data(s);
+          void m.u8At(at + RI_LEVEL);
+          stack.push({ bytenr: m.u64(at + RI_BYTENR), owner: k.objectid });
+        } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && owner !== 1 && owner !== 2 && owner !== 7) {
+          const at = node.data(s);
+          const disk = m.u64(at + FE_DISK_BYTENR);
+          const bytes = m.u64(at + FE_DISK_BYTES);
+          if (disk > 0 && bytes > 0 && disk + bytes <= limit) markRange(bitmap, disk, bytes);
+        }
+      }
+    }
+  }
+}
