@@ -14,3 +14,8 @@ export { DaxManager } from './dax/manager.js';
 export { DEFAULT_DAX_POLICY, POLICY_NAMES, type DaxPolicy } from './dax/policy.js';
 export { WriterPool, type PoolOptions } from './workers/pool.js';
 export { Writer, storeTag, type WorkloadSpec, type WorkloadResult, type WorkloadKind, type FaultService } from './workers/writer.js';
+export {
+  runScenarios, runThread000, runThread001, runThread002, runThread003, runThread004,
+  type ScenarioRow, type ScenarioOptions, type ThreadId,
+} from './scenarios/index.js';
+export { formatScenarioTable } from './cli/scenario-table.js';

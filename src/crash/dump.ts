@@ -1,7 +1,7 @@
 // A whole-tree dump of a mounted file system: every path with its kind, size and bytes.
 import type { FileSystem } from '../fs/filesystem.js';
 
-export interface DumpEntry { kind: 'file' | 'dir' | 'subvolume'; size: number; data?: Uint8Array; nodatacow?: boolean }
+export interface DumpEntry { kind: 'file' | 'dir' | 'subvolume'; size: number; data?: Uint8Array; nodatacow?: boolean; error?: string }
 export type TreeDump = Map<string, DumpEntry>;
 
 export function dumpTree(fs: FileSystem, root = '/'): TreeDump {
@@ -10,7 +10,14 @@ export function dumpTree(fs: FileSystem, root = '/'): TreeDump {
     for (const name of fs.readdir(dir)) {
       const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
       const st = fs.stat(path);
-      if (st.kind === 'file') out.set(path, { kind: 'file', size: st.size, data: fs.readFile(path), nodatacow: st.nodatacow });
+      if (st.kind === 'file') {
+        try {
+          out.set(path, { kind: 'file', size: st.size, data: fs.readFile(path), nodatacow: st.nodatacow });
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'EIO') throw e;
+          out.set(path, { kind: 'file', size: st.size, nodatacow: st.nodatacow, error: (e as Error).message });
+        }
+      }
       else { out.set(path, { kind: st.kind, size: 0 }); walk(path); }
     }
   };
@@ -25,6 +32,7 @@ export function diffDumps(actual: TreeDump, expected: TreeDump, limit = 20): str
     const a = actual.get(path);
     if (!a) problems.push(`${path}: missing`);
     else if (a.kind !== e.kind) problems.push(`${path}: is a ${a.kind}, expected a ${e.kind}`);
+    else if (a.error || e.error) { if (a.error !== e.error) problems.push(`${path}: read failed: ${a.error ?? e.error}`); }
     else if (e.kind === 'file') {
       if (a.size !== e.size) problems.push(`${path}: size ${a.size}, expected ${e.size}`);
       else if (e.data && a.data && Buffer.compare(Buffer.from(a.data), Buffer.from(e.data)) !== 0) {

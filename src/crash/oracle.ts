@@ -1,0 +1,113 @@
+// The crash oracle. A mounted crash image is correct when fsck is clean and:
+//  - every file matches the tree as it was when the mounted generation's commit began
+//    (datacow data exactly: a commit is all or nothing);
+//  - a nodatacow file may hold, per 8-byte word, any value the word had from that commit
+//    up to the crash (its stores go in place and may tear at words);
+//  - bytes made durable by a MAP_SYNC store + flush + fence are there (or newer bytes);
+//  - a snapshot holds exactly what its source held when it was taken.
+import type { FileSystem } from '../fs/filesystem.js';
+import { dumpTree, diffDumps, type TreeDump } from './dump.js';
+import type { CrashOracle } from './explorer.js';
+
+interface Floor { path: string; offset: number; bytes: Uint8Array }
+
+export class ModelOracle implements CrashOracle {
+  private readonly generations = new Map<number, TreeDump>();
+  /** Contents of nodatacow files after each op since each generation began. */
+  private readonly versions = new Map<string, Uint8Array[]>();
+  private readonly floors: Floor[] = [];
+  private readonly snapshots = new Map<string, TreeDump>();
+
+  constructor(private readonly live: FileSystem) {
+    this.generations.set(live.statfs().generation, dumpTree(live));
+    live.kernel.commitStarting = (generation) => this.commitStarting(generation);
+  }
+
+  private commitStarting(generation: number): void {
+    const dump = dumpTree(this.live);
+    this.generations.set(generation, dump);
+    for (const [path, e] of dump) if (e.nodatacow && e.data) this.versions.set(path, [e.data]);
+  }
+
+  private lastLive: TreeDump = new Map();
+
+  /** Files of the live file system whose read failed at the last afterOp. */
+  liveReadErrors(): string[] {
+    return [...this.lastLive].filter(([, e]) => e.error).map(([path, e]) => `${path}: live read failed: ${e.error}`);
+  }
+
+  /** After each op of the workload: remember the nodatacow files' new contents. */
+  afterOp(): void {
+    this.lastLive = dumpTree(this.live);
+    for (const [path, e] of this.lastLive) {
+      if (!e.nodatacow || !e.data) continue;
+      const list = this.versions.get(path) ?? [];
+      list.push(e.data);
+      if (list.length > 64) list.splice(1, 1); // bounded: keep the commit's and the latest versions
+      this.versions.set(path, list);
+    }
+  }
+
+  /** Bytes that a MAP_SYNC store + flush + fence made durable. */
+  addFloor(path: string, offset: number, bytes: Uint8Array): void {
+    this.floors.push({ path, offset, bytes: Uint8Array.from(bytes) });
+  }
+
+  /** A snapshot was taken (of `source` at `path`): it must never change. */
+  snapshotTaken(path: string): void {
+    this.snapshots.set(path, dumpTree(this.live, path));
+  }
+
+  /** Problems of the live file system: snapshots that changed. */
+  checkLive(): string[] {
+    const problems: string[] = [];
+    for (const [path, dump] of this.snapshots) {
+      if (!this.live.exists(path)) continue;
+      for (const p of diffDumps(dumpTree(this.live, path), dump)) problems.push(`snapshot ${path} changed: ${p}`);
+    }
+    return problems;
+  }
+
+  check(fs: FileSystem, generation: number): string[] {
+    const problems = fs.fsck().map((p) => `fsck: ${p}`);
+    const expected = this.generations.get(generation);
+    if (!expected) return [...problems, `mounted generation ${generation}, which was never committed`];
+    const actual = dumpTree(fs);
+    for (const p of diffDumps(actual, expected)) {
+      const path = p.slice(0, p.indexOf(':'));
+      const e = expected.get(path);
+      const a = actual.get(path);
+      if (e?.nodatacow && a?.data && e.data && a.size === e.size && p.includes('contents differ')) {
+        const bad = this.nocowWordMismatch(path, a.data);
+        if (bad !== null) problems.push(`${path}: 8-byte word at ${bad} matches no version written since generation ${generation}`);
+        continue;
+      }
+      problems.push(p);
+    }
+    for (const f of this.floors) {
+      const a = actual.get(f.path);
+      const got = a?.data?.subarray(f.offset, f.offset + f.bytes.length);
+      if (!got || Buffer.compare(Buffer.from(got), Buffer.from(f.bytes)) !== 0) {
+        const latest = this.versions.get(f.path)?.at(-1)?.subarray(f.offset, f.offset + f.bytes.length);
+        if (!got || !latest || Buffer.compare(Buffer.from(got), Buffer.from(latest)) !== 0) {
+          problems.push(`${f.path}: ${f.bytes.length} bytes at ${f.offset} made durable by MAP_SYNC + flush + fence are gone`);
+        }
+      }
+    }
+    for (const [path, dump] of this.snapshots) {
+      if (!actual.has(path)) continue;
+      for (const p of diffDumps(dumpTree(fs, path), dump)) problems.push(`snapshot ${path} differs from its source at snapshot time: ${p}`);
+    }
+    return problems;
+  }
+
+  private nocowWordMismatch(path: string, data: Uint8Array): number | null {
+    const versions = this.versions.get(path) ?? [];
+    for (let at = 0; at < data.length; at += 8) {
+      const word = data.subarray(at, at + 8);
+      const ok = versions.some((v) => Buffer.compare(Buffer.from(v.subarray(at, at + 8)), Buffer.from(word)) === 0);
+      if (!ok) return at;
+    }
+    return null;
+  }
+}
