@@ -407,3 +407,38 @@ export function dax_shootdown(): i32 {
   if (!daxAttached()) return -EINVAL;
   return <i32>daxShootdown();
 }
+
+// --- crash exploration helpers -----------------------------------------------------
+
+import { PATCH_BYTES, PATCH_DATA, LINE_SHIFT as PMEM_LINE_SHIFT } from "./pmem/header";
+
+// Compose [addr, addr+len) of the image last built by pmem_crash_build: media bytes with
+// the patch lines laid over them. For deciding which superblock an image would mount.
+export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i32 {
+  if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
+  memory.copy(dst, S.mediaAddr + addr, len);
+  const end = addr + len;
+  for (let s: u32 = 0; s < slots; s++) {
+    const p = S.patchAddr + <usize>s * PATCH_BYTES;
+    const lineStart = load<u32>(p) << PMEM_LINE_SHIFT;
+    if (lineStart + 64 <= addr || lineStart >= end) continue;
+    const from = max<u32>(lineStart, addr);
+    const to = min<u32>(lineStart + 64, end);
+    memory.copy(dst + (from - addr), p + PATCH_DATA + (from - lineStart), to - from);
+  }
+  return 0;
+}
+
+// crc32c over the patch lines whose bit is set in `bitmap` (one bit per device line; 0 =
+// every line): two images with equal fingerprints agree on every line that matters.
+export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
+  if (!attached() || slots > S.logCapacity) return 0;
+  let crc: u32 = 0xffffffff;
+  for (let s: u32 = 0; s < slots; s++) {
+    const p = S.patchAddr + <usize>s * PATCH_BYTES;
+    const line = load<u32>(p);
+    if (bitmap != 0 && ((load<u8>(bitmap + (line >> 3)) >> (line & 7)) & 1) == 0) continue;
+    crc = crc32cUpdate(crc, p, PATCH_BYTES);
+  }
+  return crc ^ 0xffffffff;
+}
