@@ -86,6 +86,8 @@ function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v);
 }
 
+// File bytes are never changed in place: every change makes a new array, so clones (and
+// the durable states of the crash tests) share the arrays instead of copying them.
 function resize(data: Uint8Array, size: number): Uint8Array {
   if (size === data.length) return data;
   const out = new Uint8Array(size);
@@ -93,10 +95,18 @@ function resize(data: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
+/** A copy of `data`, at least `size` bytes long (zero-extended). */
+function copyAtLeast(data: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(Math.max(size, data.length));
+  out.set(data);
+  return out;
+}
+
 export class FsModel {
   readonly top: MSubvol;
   private nextSubvol = 256;
   private nextFd = 3;
+  // (assignFrom copies both)
   readonly fds = new Map<number, MNode>();
 
   constructor() {
@@ -385,8 +395,9 @@ export class FsModel {
     if (node.subvol.readonly) err('EROFS', 'readonly subvolume');
     if (data.length === 0) return 0;
     const end = offset + data.length;
-    if (end > node.size) node.data = resize(node.data, end);
-    node.data.set(data, offset);
+    const next = copyAtLeast(node.data, end);
+    next.set(data, offset);
+    node.data = next;
     return data.length;
   }
 
@@ -417,7 +428,11 @@ export class FsModel {
     const node = this.file(path);
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
-    if (offset < node.size) node.data.fill(0, offset, Math.min(node.size, offset + length));
+    if (offset < node.size) {
+      const next = copyAtLeast(node.data, 0);
+      next.fill(0, offset, Math.min(node.size, offset + length));
+      node.data = next;
+    }
   }
 
   /** Like fallocate(FALLOC_FL_ZERO_RANGE) without KEEP_SIZE: the file grows to cover the range. */
@@ -426,8 +441,9 @@ export class FsModel {
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
     const end = offset + length;
-    if (end > node.size) node.data = resize(node.data, end);
-    node.data.fill(0, offset, end);
+    const next = copyAtLeast(node.data, end);
+    next.fill(0, offset, end);
+    node.data = next;
   }
 
   setNoDataCow(path: string): void {
@@ -461,8 +477,9 @@ export class FsModel {
     if (codes.length) err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
     const bytes = src.data.slice(srcOffset, srcOffset + length);
     const end = dstOffset + length;
-    if (end > dst.size) dst.data = resize(dst.data, end);
-    dst.data.set(bytes, dstOffset);
+    const next = copyAtLeast(dst.data, end);
+    next.set(bytes, dstOffset);
+    dst.data = next;
   }
 
   /** Reflink the whole file: dst (created if missing) becomes a copy of src. */
@@ -483,7 +500,7 @@ export class FsModel {
     if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
     if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
     const dst = r.node ?? this.newEntry(dstPath, 'file');
-    dst.data = src.data.slice();
+    dst.data = src.data;
   }
 
   // --- subvolumes -------------------------------------------------------------------
@@ -515,7 +532,7 @@ export class FsModel {
         c.placeholder = true; // a nested subvolume: an empty directory in the snapshot
         return c;
       }
-      c.data = node.data.slice();
+      c.data = node.data;
       c.nlink = node.nlink;
       c.nodatacow = node.nodatacow;
       c.preallocPastEof = node.preallocPastEof;
@@ -571,8 +588,11 @@ export class FsModel {
     return out;
   }
 
-  /** A deep copy (open file descriptors are not copied: a crash or remount closes them). */
-  clone(): FsModel {
+  /**
+   * A deep copy. Open file descriptors are copied only with `withFds` (a crash or a
+   * remount closes them); their files come along even when unlinked.
+   */
+  clone(withFds = false): FsModel {
     const m = new FsModel();
     m.nextSubvol = this.nextSubvol;
     m.nextFd = this.nextFd;
@@ -591,7 +611,7 @@ export class FsModel {
       if (!c) {
         c = new MNode(node.kind, subOf(node.subvol));
         nodes.set(node, c);
-        c.data = node.data.slice();
+        c.data = node.data;
         c.nlink = node.nlink;
         c.nodatacow = node.nodatacow;
         c.preallocPastEof = node.preallocPastEof;
@@ -606,7 +626,24 @@ export class FsModel {
       return c;
     };
     copy(this.top.root, undefined);
+    if (withFds) for (const [fd, node] of this.fds) m.fds.set(fd, copy(node, node.parent));
     return m;
+  }
+
+  /** Become `o` (a clone of an earlier state of this model), keeping this object's identity. */
+  assignFrom(o: FsModel): void {
+    const fix = (n: MNode): void => {
+      if (n.subvol === o.top) n.subvol = this.top;
+      if (n.subvolRoot === o.top) n.subvolRoot = this.top;
+    };
+    for (const [, n] of o.walk()) fix(n);
+    for (const n of o.fds.values()) fix(n);
+    this.top.root = o.top.root;
+    this.top.readonly = o.top.readonly;
+    this.nextSubvol = o.nextSubvol;
+    this.nextFd = o.nextFd;
+    this.fds.clear();
+    for (const [fd, n] of o.fds) this.fds.set(fd, n);
   }
 
   /** Unique file bytes held (hard links counted once). */

@@ -397,6 +397,19 @@ export class Mismatch extends Error {
   }
 }
 
+/** The file system ran out of space where the model succeeded (allowed in ENOSPC mode). */
+class OutOfSpace extends Error {}
+
+/** Ops that must fail whole on ENOSPC (a pre-check before any change). */
+export const ATOMIC_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
+  'mkdir', 'create', 'pwrite', 'fdWrite', 'fallocate', 'unlink', 'rmdir', 'rename', 'link',
+  'setNoDataCow', 'snapshot', 'createSubvolume', 'deleteSubvolume', 'openFd', 'commit', 'fsync', 'closeFd',
+]);
+/** Ops that may fail with ENOSPC partway (truncate first, or edge writes without a pre-check). */
+export const PARTIAL_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
+  'writeFile', 'truncate', 'punchHole', 'zeroRange', 'cloneRange', 'cloneFile', 'createNoCow',
+]);
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; codes: ErrnoName[] } | { ok: 'unspecified'; reason: string };
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -453,6 +466,15 @@ export class Harness {
   trackDurable = false;
   /** Ops during which the file system committed on its own. */
   implicitCommits = 0;
+  /**
+   * ENOSPC mode (a small device): an op may fail with ENOSPC where the model succeeds.
+   * An op of ATOMIC_ON_ENOSPC must then have changed nothing (the model is rolled back and
+   * the touched paths compared); after one of PARTIAL_ON_ENOSPC the model takes over the
+   * touched file as the file system left it (size and bytes; everything else must match).
+   */
+  enospcMode = false;
+  readonly enospc: Record<string, number> = {};
+  private currentOp: Op | undefined;
 
   constructor(readonly device: PmemDevice, fs: FileSystem, readonly model: FsModel = new FsModel()) {
     this.fs = fs;
@@ -498,6 +520,10 @@ export class Harness {
         throw new Mismatch(`${what}: threw ${err?.name ?? typeof e} (not an FsError): ${err?.message ?? String(e)}\n${err?.stack ?? ''}`);
       }
       got = { ok: false, codes: [e.code] };
+      if (e.code === 'ENOSPC' && this.enospcMode && this.currentOp
+        && (ATOMIC_ON_ENOSPC.has(this.currentOp.op) || PARTIAL_ON_ENOSPC.has(this.currentOp.op))) {
+        throw new OutOfSpace(`${what}: ${e.message}`);
+      }
       if (expected.ok === true) throw new Mismatch(`${what}: fs threw ${e.code} (${e.message}), model succeeded with ${show(expected.value)}`);
       if (expected.ok === false && !expected.codes.includes(e.code)) {
         throw new Mismatch(`${what}: fs threw ${e.code} (${e.message}), model expected ${expected.codes.join(' or ')}`);
@@ -520,7 +546,22 @@ export class Harness {
     this.stats.byOp[op.op] = (this.stats.byOp[op.op] ?? 0) + 1;
     const before = this.trackDurable ? this.model.clone() : undefined;
     const genBefore = this.trackDurable ? this.generation() : 0;
-    const out = this.run(op);
+    const rollback = this.enospcMode ? this.model.clone(true) : undefined;
+    this.currentOp = op;
+    let out: Outcome<unknown>;
+    try {
+      out = this.run(op);
+    } catch (e) {
+      if (!(e instanceof OutOfSpace) || !rollback) throw e;
+      this.enospc[op.op] = (this.enospc[op.op] ?? 0) + 1;
+      this.model.assignFrom(rollback);
+      // Descriptors the op opened and closed again (pwrite) are gone on both sides.
+      for (const fd of [...this.fdMap.keys()]) if (!this.model.fds.has(fd)) this.fdMap.delete(fd);
+      if (PARTIAL_ON_ENOSPC.has(op.op)) this.adopt(op);
+      out = { ok: false, codes: ['ENOSPC'] };
+    } finally {
+      this.currentOp = undefined;
+    }
     if (before) {
       if (op.op === 'commit' || op.op === 'fsync') this.durable = [this.model.clone()];
       else if (this.generation() !== genBefore) {
@@ -622,6 +663,22 @@ export class Harness {
         return out;
       }
     }
+  }
+
+  /** After a partial ENOSPC: take the touched file's size and bytes from the file system. */
+  private adopt(op: Op): void {
+    const path = op.op === 'cloneRange' || op.op === 'cloneFile' ? op.dst : 'path' in op ? op.path : undefined;
+    if (path === undefined) return;
+    let exists: boolean;
+    try { exists = this.fs.exists(path); } catch { return; }
+    const node = this.model.tryLookup(path);
+    if (exists && !node) {
+      try { this.model.create(path); } catch { return; }
+    }
+    const target = this.model.tryLookup(path);
+    if (!exists || !target || target.kind !== 'file') return;
+    target.data = this.fs.readFile(path);
+    if (op.op === 'createNoCow') target.nodatacow = this.fs.stat(path).nodatacow;
   }
 
   private openBoth(what: string, path: string, options: { create?: boolean; truncate?: boolean }): Outcome<[number, number]> {
