@@ -51,8 +51,9 @@ async function printScenarios(): Promise<number> {
   process.stdout.write('pmcow scenarios: each thread\'s mechanism switched on, then off (measured; reproduced = failure off, none on)\n\n');
   process.stdout.write(formatScenarioTable(rows) + '\n');
   const missed = rows.filter((r) => !r.reproduced).length;
-  if (missed > 0) process.stdout.write(`\n${missed} of ${rows.length} rows did not reproduce their thread's failure\n`);
-  return 0;
+  if (missed === 0) return 0;
+  process.stdout.write(`\n${missed} of ${rows.length} rows did not reproduce their thread's failure\n`);
+  return 1;
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {

@@ -102,7 +102,7 @@ export class DaxManager {
     this.shootdown(true);
     this.mappings.delete(mapping.id);
     this.byInode.get(`${mapping.sv.id}:${mapping.ino}`)?.delete(mapping);
-    this.freePtes.push([mapping.ptesAddr, mapping.pages * 4]);
+    this.releasePtes(mapping.ptesAddr, align(mapping.pages * 4, 64));
     this.onUnmapped?.(mapping.sv, mapping.ino);
   }
 
@@ -125,6 +125,22 @@ export class DaxManager {
 
   mappingsOf(sv: Subvolume, ino: number): DaxMapping[] {
     return [...(this.byInode.get(`${sv.id}:${ino}`) ?? [])];
+  }
+
+  /** Return a page-table range, merging it with free neighbours. */
+  private releasePtes(at: number, bytes: number): void {
+    this.freePtes.push([at, bytes]);
+    this.freePtes.sort((a, b) => a[0] - b[0]);
+    for (let i = this.freePtes.length - 1; i > 0; i--) {
+      const [prevAt, prevBytes] = this.freePtes[i - 1]!;
+      const [curAt, curBytes] = this.freePtes[i]!;
+      if (prevAt + prevBytes === curAt) { this.freePtes[i - 1] = [prevAt, prevBytes + curBytes]; this.freePtes.splice(i, 1); }
+    }
+  }
+
+  /** Mappings of files in a subvolume. */
+  mappingsInSubvolume(sv: Subvolume): DaxMapping[] {
+    return [...this.mappings.values()].filter((m) => m.sv === sv);
   }
 
   private allocPtes(bytes: number): number {
@@ -272,9 +288,12 @@ export class DaxManager {
       }));
       if (datacow) this.cowed.set(keyOf, disk);
     }
-    // Every other mapping of this file page must stop using the old block.
+    // Every other mapping of this file page must stop using the old block, and so must
+    // every thread that cached this mapping's old (read-only) translation of the page.
     let downgraded = false;
     if (oldDisk !== disk) downgraded = this.invalidateFilePage(sv, ino, fileOffset, oldDisk, mapping, page);
+    const before = this.pte(mapping, page);
+    if ((before & PTE_PRESENT) && (before & PTE_BLOCK_MASK) !== disk / PAGE_BYTES) downgraded = true;
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
     this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, datasum, datacow });

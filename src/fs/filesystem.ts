@@ -866,6 +866,8 @@ export class FileSystem {
     if (r.kind !== 'subvolume') throw new FsError('EINVAL', `'${path}' is not a subvolume`);
     if (r.sv.id === FS_TREE_ID) throw new FsError('EBUSY', 'the top-level subvolume cannot be deleted');
     for (const f of this.fds.values()) if (f.sv === r.sv) throw new FsError('EBUSY', `'${path}' has open files`);
+    if (this.daxManager!.mappingsInSubvolume(r.sv).length) throw new FsError('EBUSY', `'${path}' has mapped files`);
+    if (this.hasImmutableFile(r.sv)) throw new FsError('EPERM', `'${path}' holds a DAX-immutable file`);
     if (this.k.rootTree.range(key(r.sv.id, ROOT_REF, 0), key(r.sv.id, ROOT_REF, MAX_KEY_VALUE), 1).length) {
       throw new FsError('ENOTEMPTY', `'${path}' contains subvolumes`);
     }

@@ -25,9 +25,7 @@ async function snapshotRun(on: boolean): Promise<Outcome> {
   const changed = bytesDiffering(atSnapshot, fs.readFile('/snap/f'));
   const landed = countByte(fs.readFile('/f'), 0x33);
   const cows = fs.dax.stats.cowFaults - cowBefore;
-  const text = changed === 0
-    ? `snapshot unchanged (0 of ${atSnapshot.length} bytes); the ${landed} bytes stored after it went to /f through ${plural(cows, 'COW fault')}`
-    : `snapshot changed after it returned: ${changed} of ${atSnapshot.length} bytes now hold post-snapshot stores (${plural(cows, 'COW fault')})`;
+  const text = `${changed}/${atSnapshot.length} snapshot bytes changed; ${landed} bytes stored to /f after it, ${plural(cows, 'COW fault')}`;
   return { failed: changed > 0, text };
 }
 
@@ -99,16 +97,16 @@ async function shootdownRun(on: boolean, options: ScenarioOptions): Promise<Outc
   const stores = results.reduce((n, r) => n + r.stores, 0);
   const faults = results.reduce((n, r) => n + r.faults, 0);
   const failed = wrong + changedSnapshots + eioSnapshots > 0 || liveEio;
-  const text = `${wrong} of ${slots} records lost or misplaced; of ${snapshots.length} snapshots ${changedSnapshots} changed after they returned `
-    + `and ${eioSnapshots} read EIO; /f reads ${liveEio ? 'EIO' : 'ok'} (${stores} stores, ${plural(faults, 'fault')}, ${plural(commits, 'commit')})`;
+  const text = `${wrong}/${slots} records lost or misplaced; ${changedSnapshots}/${snapshots.length} snapshots changed, ${eioSnapshots} read EIO; `
+    + `/f reads ${liveEio ? 'EIO' : 'ok'} (${stores} stores, ${plural(faults, 'fault')}, ${plural(commits, 'commit')})`;
   return { failed, text };
 }
 
 export async function runThread000(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
   return [
-    row('000', 'snapshotWriteProtect', 'does a snapshot of a file mapped for writing change after it returns?',
+    row('000', 'snapshotWriteProtect', 'snapshot of a nodatacow file mapped for writing: does it change after it returns?',
       await snapshotRun(true), await snapshotRun(false)),
-    row('000', 'tlbShootdown', 'with 2 writer threads storing during commits and snapshots, does every store land where it belongs?',
+    row('000', 'tlbShootdown', '2 writer threads storing during commits and snapshots: does every store land where it belongs?',
       await shootdownRun(true, options), await shootdownRun(false, options)),
   ];
 }

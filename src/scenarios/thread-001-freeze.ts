@@ -45,8 +45,8 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
   }
   mapping.unmap();
   const frozenMs = freezesWithWritersRunning * FROZEN_MS;
-  const text = `${plural(whileFrozen, 'store')} reached the device during ${plural(freezesWithWritersRunning, 'freeze')} (${frozenMs} ms frozen); `
-    + `the writers made ${stores} stores in all (${plural(faults, 'fault')})`;
+  const text = `${plural(whileFrozen, 'store')} landed during ${plural(freezesWithWritersRunning, 'freeze')} (${frozenMs} ms frozen); `
+    + `${stores} stores in all, ${plural(faults, 'fault')}`;
   // A run in which the writers had finished before any freeze could not show the failure.
   return { failed: whileFrozen > 0, text: freezesWithWritersRunning === 0 ? `${text}; writers finished before a freeze` : text };
 }
@@ -63,15 +63,15 @@ async function mainThreadRun(on: boolean): Promise<Outcome> {
   const landed = dev.counters().stores - before;
   const frozenValue = fs.readFile('/f')[0]!;
   fs.thaw();
-  const text = `store while frozen: ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; file byte 0 = ${frozenValue} (2 before the freeze)`;
+  const text = `store ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; byte 0 reads ${frozenValue} (2 before the freeze)`;
   return { failed: landed > 0 || frozenValue !== 2, text };
 }
 
 export async function runThread001(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
   return [
-    row('001', 'freezeWriteProtect', 'with 2 writer threads storing through a mapping, do stores reach the device while the file system is frozen?',
+    row('001', 'freezeWriteProtect', '2 writer threads storing through a mapping: does anything reach the device while frozen?',
       await writersRun(true, options), await writersRun(false, options)),
-    row('001', 'freezeWriteProtect', 'does a main-thread store through a mapping land while frozen?',
+    row('001', 'freezeWriteProtect', 'a main-thread store through a mapping while frozen: does it land?',
       await mainThreadRun(true), await mainThreadRun(false)),
   ];
 }

@@ -20,7 +20,7 @@ async function checksumRun(on: boolean): Promise<Outcome> {
   const read = readOrEio(fs, '/f');
   const kept = read.eio ? 0 : countByte(read.bytes.subarray(100, 108), 5);
   const scrub = fs.scrub();
-  const text = `read after commit: ${read.eio ? 'EIO' : `ok (${kept} of 8 stored bytes)`}; scrub: ${plural(scrub.csumErrors, 'csum error')}`;
+  const text = `read ${read.eio ? 'EIO' : `ok (${kept}/8 stored bytes)`}; scrub: ${plural(scrub.csumErrors, 'csum error')}`;
   return { failed: read.eio || scrub.csumErrors > 0, text };
 }
 
@@ -41,9 +41,8 @@ async function cowOnceRun(on: boolean): Promise<Outcome> {
   const read = readOrEio(after, '/f');
   const committed = read.eio ? 0 : countByte(read.bytes.subarray(0, 8), 2);
   const fsck = after.fsck();
-  const text = read.eio
-    ? `post-commit store went in place (${plural(cows, 'COW fault')}); after the crash the committed file reads EIO`
-    : `post-commit store ${cows > 0 ? `COWed (${plural(cows, 'COW fault')})` : 'went in place'}; after the crash ${committed} of 8 committed bytes intact, fsck ${fsck.length === 0 ? 'clean' : `${plural(fsck.length, 'error')}`}`;
+  const text = `${plural(cows, 'COW fault')}; after the crash ${read.eio ? 'the committed file reads EIO'
+    : `${committed}/8 committed bytes intact, fsck ${fsck.length === 0 ? 'clean' : plural(fsck.length, 'error')}`}`;
   return { failed: read.eio || committed !== 8 || fsck.length > 0, text };
 }
 
@@ -73,18 +72,18 @@ async function tornPageRun(flushBeforeCrash: boolean): Promise<Outcome> {
     else if (old === PAGE_BYTES) counts.old++;
     else counts.torn++;
   }
-  const text = `${flushBeforeCrash ? 'crash after flush + fence' : 'crash before any flush'}: of ${CRASH_SEEDS} random crash images the page is `
-    + `old in ${counts.old}, new in ${counts.fresh}, torn in ${counts.torn}${counts.unreadable ? `, unreadable in ${counts.unreadable}` : ''}`;
+  const text = `of ${CRASH_SEEDS} crash images: ${counts.old} old, ${counts.fresh} new, ${counts.torn} torn`
+    + `${counts.unreadable ? `, ${counts.unreadable} unreadable` : ''}`;
   return { failed: counts.torn + counts.unreadable > 0, text };
 }
 
 export async function runThread002(): Promise<ScenarioRow[]> {
   return [
-    row('002', 'commitChecksums', 'after a commit, do pages dirtied through mmap read back (and scrub clean)?',
+    row('002', 'commitChecksums', 'pages dirtied through mmap, then a commit: do they read back, does scrub pass?',
       await checksumRun(true), await checksumRun(false)),
-    row('002', 'cowOncePerTransaction', 'does a store after commit (flushed, fenced, not committed) leave the committed file intact across a crash?',
+    row('002', 'cowOncePerTransaction', 'store + flush + fence after a commit, then a crash: is the committed file intact?',
       await cowOnceRun(true), await cowOnceRun(false)),
-    row('002', 'none (hardware)', 'is a 4 KiB page stored through a mapping atomic across a crash? (on: crash after flush + fence; off: crash before the flush)',
+    row('002', 'none (hardware)', '4 KiB page stored through a mapping, random crashes: old, new or torn? (on: after flush + fence; off: before)',
       await tornPageRun(true), await tornPageRun(false)),
   ];
 }

@@ -32,14 +32,14 @@ async function reflinkRun(on: boolean): Promise<Outcome> {
   const cows = fs.dax.stats.cowFaults - cowBefore;
   const wrongA = bytesDiffering(fs.readFile('/a'), expectA);
   const wrongB = bytesDiffering(fs.readFile('/b'), expectB);
-  const text = `${wrongB} bytes of /b and ${wrongA} bytes of /a differ from what was stored through their own mappings `
+  const text = `${wrongB} bytes of /b, ${wrongA} of /a not what their own mappings stored `
     + `(${plural(cows, 'COW fault')}, ${plural(fs.dax.stats.invalidations, 'invalidation')})`;
   return { failed: wrongA + wrongB > 0, text };
 }
 
 export async function runThread003(): Promise<ScenarioRow[]> {
   return [
-    row('003', 'multiMapping', 'after a reflink, with two mappings of the source and one of the clone, does each file hold only its own stores?',
+    row('003', 'multiMapping', 'reflink /a -> /b, mwrite both (2 mappings of /a, 1 of /b): does each file hold only its own stores?',
       await reflinkRun(true), await reflinkRun(false)),
   ];
 }

@@ -24,7 +24,7 @@ async function mapSyncRun(on: boolean): Promise<Outcome> {
   const after = FileSystem.mount(dev.crash());
   const kept = countByte(after.readFile('/f').subarray(PAGE_BYTES, PAGE_BYTES + 8), 6);
   const fsck = after.fsck();
-  const text = `${kept} of 8 flushed and fenced bytes survived the crash; fsck ${fsck.length === 0 ? 'clean' : plural(fsck.length, 'error')}`;
+  const text = `${kept}/8 flushed and fenced bytes survived the crash; fsck ${fsck.length === 0 ? 'clean' : plural(fsck.length, 'error')}`;
   return { failed: kept !== 8 || fsck.length > 0, text };
 }
 
@@ -52,8 +52,7 @@ async function mapSyncRefusedRun(nodatacow: boolean): Promise<Outcome> {
   mapping.fence();
   const after = FileSystem.mount(dev.crash());
   const kept = countByte(after.readFile('/f').subarray(0, 8), 6);
-  const text = `${nodatacow ? 'nodatacow' : 'datacow'} file: mmap(MAP_SYNC) ${refused ?? 'granted'}`
-    + `${refused ? '; through a plain mapping' : ''}, ${kept} of 8 flushed and fenced bytes survived a crash`;
+  const text = `MAP_SYNC ${refused ?? 'granted'}; ${refused ? 'through a plain mapping ' : ''}${kept}/8 flushed and fenced bytes survived a crash`;
   return { failed: kept !== 8, text };
 }
 
@@ -72,18 +71,18 @@ async function immutableRun(flag: boolean): Promise<Outcome> {
   const size = fs.stat('/f').size;
   const store = errnoOf(() => m.store(PAGE_BYTES, fill(8, 9)));
   fs.close(fd);
-  const text = `pwrite: ${pwrite ?? `accepted (${changed} bytes changed)`}; truncate: ${truncate ?? `accepted (size ${before.length} -> ${size})`}; `
-    + `store through the mapping at page 1: ${store ?? 'ok'}`;
+  const text = `pwrite ${pwrite ?? `ok (${changed} bytes changed)`}; truncate ${truncate ?? `ok (${before.length} -> ${size} bytes)`}; `
+    + `mmap store at page 1 ${store ?? 'ok'}`;
   return { failed: pwrite === null || truncate === null || store !== null, text };
 }
 
 export async function runThread004(): Promise<ScenarioRow[]> {
   return [
-    row('004', 'mapSyncDurableFault', 'does a MAP_SYNC store + flush + fence into a hole survive a crash (no msync, no fsync)?',
+    row('004', 'mapSyncDurableFault', 'MAP_SYNC store + flush + fence into a hole, no msync, then a crash: does the data survive?',
       await mapSyncRun(true), await mapSyncRun(false)),
-    row('004', 'nodatacow (MAP_SYNC rule)', 'is MAP_SYNC granted only where flush + fence alone makes data durable? (on: nodatacow file; off: datacow file)',
+    row('004', 'nodatacow (MAP_SYNC rule)', 'MAP_SYNC only where flush + fence suffices? (on: nodatacow file; off: datacow file)',
       await mapSyncRefusedRun(true), await mapSyncRefusedRun(false)),
-    row('004', 'daxImmutable (flag)', 'can anything but mmap change a mapped file\'s data or metadata? (on: DAX-immutable set; off: clear)',
+    row('004', 'daxImmutable (flag)', 'mapped file: can calls other than mmap stores change it? (on: DAX-immutable set; off: clear)',
       await immutableRun(true), await immutableRun(false)),
   ];
 }

@@ -6,7 +6,7 @@ import { FsError } from '../errors.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import { nodeEndpoint } from './node-endpoint.js';
 import type { WriterApi } from './writer-api.js';
-import type { FaultService, WorkloadResult, WorkloadSpec } from './writer.js';
+import { asFsError, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
 
 export interface PoolOptions {
   /** Where the entry script is (defaults to dist/workers/{node,web}-entry.js next to this file). */
@@ -23,7 +23,8 @@ export class WriterPool {
   private constructor(private readonly members: Member[], readonly threadSlots: number[]) {}
 
   static async start(fs: FileSystem, count: number, options: PoolOptions = {}): Promise<WriterPool> {
-    if (!Number.isSafeInteger(count) || count < 1 || count > 30) throw new FsError('EINVAL', 'writer count must be 1..30');
+    const slots = fs.device.config.maxThreads - 1; // one slot is the owning thread's
+    if (!Number.isSafeInteger(count) || count < 1 || count > slots) throw new FsError('EINVAL', `writer count must be 1..${slots} (the device has ${slots + 1} thread slots)`);
     const dax = fs.dax;
     const faults: FaultService = {
       fault: async (mappingId, page, write) => {
@@ -36,7 +37,8 @@ export class WriterPool {
       },
     };
     const members: Member[] = [];
-    const slots: number[] = [];
+    const threadSlots: number[] = [];
+    try {
     for (let i = 0; i < count; i++) {
       let endpoint: Comlink.Endpoint;
       let stop: () => Promise<unknown>;
@@ -51,10 +53,15 @@ export class WriterPool {
         stop = async () => worker.terminate();
       }
       const api = Comlink.wrap<WriterApi>(endpoint);
-      slots.push(await api.init(fs.device.handle(), dax.base, Comlink.proxy(faults)));
       members.push({ api, stop });
+      threadSlots.push(await api.init(fs.device.handle(), dax.base, Comlink.proxy(faults)));
     }
-    return new WriterPool(members, slots);
+    } catch (e) {
+      // Leave nothing running behind a failed start.
+      for (const m of members) { await m.stop(); }
+      throw asFsError(e);
+    }
+    return new WriterPool(members, threadSlots);
   }
 
   get size(): number {

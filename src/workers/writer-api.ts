@@ -9,7 +9,12 @@ export class WriterApi {
 
   async init(handle: PmemHandle, daxBase: number, faults: FaultService): Promise<number> {
     await loadCoreModule(handle.config.target);
-    this.writer = new Writer(handle, daxBase, faults);
+    try {
+      this.writer = new Writer(handle, daxBase, faults);
+    } catch (e) {
+      // comlink carries the message only: keep the errno name at its front.
+      throw new Error(e instanceof Error ? e.message : String(e));
+    }
     return this.writer.threadSlot;
   }
 

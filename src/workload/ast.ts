@@ -1,0 +1,111 @@
+// The workload language's syntax tree: one statement per line of a script. Statements
+// carry no positions; a parsed script keeps its line numbers beside them (Script.lines),
+// so that a generated script and the same script printed and parsed again are equal.
+import type { ErrnoName } from '../errors.js';
+import type { DaxPolicy } from '../dax/policy.js';
+
+export type PolicyName = keyof DaxPolicy;
+export type Prot = 'r' | 'rw';
+
+/** Everything the runner needs of a statement besides its operation. */
+export interface StmtCommon {
+  /** The errno (or SIGBUS/SIGSEGV) the operation must fail with: `expect ERRNO op ...`. */
+  expect?: ErrnoName;
+  /** A trailing `# comment` on the same line. */
+  comment?: string;
+}
+
+// --- device and mount ----------------------------------------------------------------
+export interface MkfsOp { op: 'mkfs'; nodeSize?: number; label?: string }
+export interface MountOp { op: 'mount' }
+export interface UnmountOp { op: 'unmount' }
+export interface PolicyOp { op: 'policy'; name: PolicyName; value: boolean }
+export interface CrashOp { op: 'crash'; mode: 'strict' | 'random'; seed?: number }
+export interface CheckOp { op: 'check' }
+export interface ScrubOp { op: 'scrub' }
+export interface CheckpointOp { op: 'checkpoint'; id: number }
+
+// --- namespace -----------------------------------------------------------------------
+export interface MkdirOp { op: 'mkdir'; path: string }
+export interface CreateOp { op: 'create'; path: string }
+export interface OpenOp { op: 'open'; path: string; create: boolean; truncate: boolean }
+export interface UnlinkOp { op: 'unlink'; path: string }
+export interface RmdirOp { op: 'rmdir'; path: string }
+export interface RenameOp { op: 'rename'; from: string; to: string }
+export interface LinkOp { op: 'link'; from: string; to: string }
+export interface StatOp { op: 'stat'; path: string }
+export interface ReaddirOp { op: 'readdir'; path: string }
+
+// --- data ----------------------------------------------------------------------------
+export interface WriteOp { op: 'write'; path: string; offset: number; length: number; seed?: number }
+/** Whole file when offset and length are absent. */
+export interface ReadOp { op: 'read'; path: string; offset?: number; length?: number }
+export interface TruncateOp { op: 'truncate'; path: string; size: number }
+export interface FallocateOp { op: 'fallocate'; path: string; offset: number; length: number; keepSize: boolean }
+export interface PunchOp { op: 'punch'; path: string; offset: number; length: number }
+export interface ZeroOp { op: 'zero'; path: string; offset: number; length: number; keepSize: boolean }
+export interface FsyncOp { op: 'fsync'; path: string }
+export interface CommitOp { op: 'commit' }
+/** A range clone when `range` is present, else the whole file (cloneFile). */
+export interface CloneOp { op: 'clone'; src: string; dst: string; range?: { srcOffset: number; dstOffset: number; length: number } }
+
+// --- subvolumes, flags, freeze -------------------------------------------------------
+export interface SnapshotOp { op: 'snapshot'; src: string; dst: string; readonly: boolean }
+export interface MksubvolOp { op: 'mksubvol'; path: string }
+export interface RmsubvolOp { op: 'rmsubvol'; path: string }
+export type FileFlag = 'nodatacow' | 'dax-immutable';
+/** `setflag PATH nodatacow`, `setflag PATH dax-immutable [nocap]`. */
+export interface SetflagOp { op: 'setflag'; path: string; flag: FileFlag; nocap: boolean }
+/** `clearflag PATH dax-immutable [nocap]`. */
+export interface ClearflagOp { op: 'clearflag'; path: string; flag: 'dax-immutable'; nocap: boolean }
+export interface FreezeOp { op: 'freeze' }
+export interface ThawOp { op: 'thaw' }
+
+// --- DAX mappings --------------------------------------------------------------------
+export interface MmapOp { op: 'mmap'; name: string; path: string; offset: number; length: number; prot: Prot; sync: boolean }
+export interface MstoreOp { op: 'mstore'; name: string; offset: number; length: number; seed?: number }
+export interface MloadOp { op: 'mload'; name: string; offset: number; length: number }
+export interface MflushOp { op: 'mflush'; name: string; offset: number; length: number }
+export interface FenceOp { op: 'fence' }
+export interface MsyncOp { op: 'msync'; name: string; offset: number; length: number }
+export interface MunmapOp { op: 'munmap'; name: string }
+
+/** A whole-line `# comment`. */
+export interface CommentStmt { op: 'comment'; text: string }
+
+export type Op =
+  | MkfsOp | MountOp | UnmountOp | PolicyOp | CrashOp | CheckOp | ScrubOp | CheckpointOp
+  | MkdirOp | CreateOp | OpenOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
+  | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | CommitOp | CloneOp
+  | SnapshotOp | MksubvolOp | RmsubvolOp | SetflagOp | ClearflagOp | FreezeOp | ThawOp
+  | MmapOp | MstoreOp | MloadOp | MflushOp | FenceOp | MsyncOp | MunmapOp;
+
+export type OpName = Op['op'];
+
+/** One line of a script: an operation (with its expectation and trailing comment) or a comment. */
+export type Stmt = (Op & StmtCommon) | CommentStmt;
+
+export interface Script {
+  stmts: Stmt[];
+  /** 1-based source line of each statement (parse sets it); absent: statement i is on line i+1. */
+  lines?: number[];
+}
+
+/** Every operation keyword, in the order docs/workload.md lists them. */
+export const OP_NAMES: readonly OpName[] = [
+  'mkfs', 'mount', 'unmount', 'policy', 'crash', 'check', 'scrub', 'checkpoint',
+  'mkdir', 'create', 'open', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
+  'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'commit', 'clone',
+  'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag', 'freeze', 'thaw',
+  'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
+];
+
+/** The source line of statement `index` (1-based). */
+export function lineOf(script: Script, index: number): number {
+  return script.lines?.[index] ?? index + 1;
+}
+
+/** The operations of a script, without comments. */
+export function opsOf(script: Script): Array<Op & StmtCommon> {
+  return script.stmts.filter((s): s is Op & StmtCommon => s.op !== 'comment');
+}

@@ -1,0 +1,197 @@
+// Importer for fsx operation logs: the `.fsxops` files fsx writes on failure (or with
+// --record-ops) and replays with --replay-ops. One operation per line:
+//
+//   [skip] NAME ARG0 ARG1 ARG2 [ARG3] [keep_size] [close_open] [unshare] [*]
+//
+// Arguments are C integers (strtoul base 0: decimal, 0x hex, leading-0 octal). Three
+// arguments for most operations: offset, length, file size before the operation
+// (truncate: 0, new size, old size); four for clone_range, dedupe_range and copy_range:
+// source offset, length, destination offset, file size. `#` starts a comment line.
+// fsx works on one file; the import works on `options.path` (default /fsx).
+import type { Op, Script, Stmt } from './ast.js';
+import { ParseError } from './parse.js';
+
+export interface ImportIssue {
+  line: number;
+  /** The foreign operation (or flag) name. */
+  op: string;
+  /** The foreign line as written. */
+  text: string;
+  reason: string;
+}
+
+export interface ImportResult {
+  script: Script;
+  /** Operations with no equivalent: reported by name, never dropped silently. */
+  unsupported: ImportIssue[];
+  /** Operations or flags that have an equivalent only in part, and how they were mapped. */
+  notes: ImportIssue[];
+}
+
+export interface FsxImportOptions {
+  /** The file fsx exercised (default /fsx). */
+  path?: string;
+  /** Emit `create PATH` first (fsx opens its file with O_CREAT|O_TRUNC; default true). */
+  create?: boolean;
+}
+
+/** fsx operation names and their argument counts (ltp/fsx.c op_names, op_args_count). */
+export const FSX_OPS: Readonly<Record<string, number>> = {
+  read: 3, read_dontcache: 3, write: 3, write_dontcache: 3, write_atomic: 3, mapread: 3, mapwrite: 3,
+  truncate: 3, fallocate: 3, punch_hole: 3, zero_range: 3, collapse_range: 3, insert_range: 3,
+  clone_range: 4, dedupe_range: 4, copy_range: 4, exchange_range: 3, fsync: 3,
+};
+
+/** Operations pmcow's file system has no call for. */
+export const FSX_UNSUPPORTED: Readonly<Record<string, string>> = {
+  collapse_range: 'no FALLOC_FL_COLLAPSE_RANGE in the file system API',
+  insert_range: 'no FALLOC_FL_INSERT_RANGE in the file system API',
+  dedupe_range: 'no FIDEDUPERANGE in the file system API',
+  copy_range: 'no copy_file_range in the file system API (write patterns are seeded, not copied)',
+  exchange_range: 'no FIEXCHANGE_RANGE in the file system API',
+};
+
+const FLAGS = new Set(['keep_size', 'close_open', 'unshare', '*']);
+const PAGE = 4096;
+
+/** strtoul(str, &end, 0) that must consume the whole token. */
+function cNumber(text: string): number | null {
+  let v: number;
+  if (/^0x[0-9a-f]+$/i.test(text)) v = parseInt(text.slice(2), 16);
+  else if (/^0[0-7]+$/.test(text)) v = parseInt(text.slice(1), 8);
+  else if (/^[0-9]+$/.test(text)) v = parseInt(text, 10);
+  else return null;
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+export function importFsx(text: string, options: FsxImportOptions = {}): ImportResult {
+  const path = options.path ?? '/fsx';
+  const stmts: Stmt[] = [];
+  const lines: number[] = [];
+  const unsupported: ImportIssue[] = [];
+  const notes: ImportIssue[] = [];
+  let size = 0;
+  let opNo = 0;
+  let desynced = false;
+  const emit = (line: number, ...ops: Stmt[]): void => {
+    for (const op of ops) { stmts.push(op); lines.push(line); }
+  };
+  if (options.create ?? true) emit(0, { op: 'create', path });
+
+  const rows = text.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    const line = i + 1;
+    const raw = rows[i]!.replace(/\r$/, '');
+    const tokens: Array<{ t: string; col: number }> = [];
+    for (const m of raw.matchAll(/[^ \t]+/g)) tokens.push({ t: m[0], col: m.index! + 1 });
+    if (tokens.length === 0 || tokens[0]!.t.startsWith('#')) continue;
+    let k = 0;
+    const skipped = tokens[0]!.t === 'skip';
+    if (skipped) k++;
+    const nameTok = tokens[k];
+    if (!nameTok) throw new ParseError("expected an operation name after 'skip'", line, raw.length + 1);
+    const name = nameTok.t;
+    const nargs = FSX_OPS[name];
+    if (nargs === undefined) {
+      unsupported.push({ line, op: name, text: raw.trim(), reason: 'not an fsx operation' });
+      emit(line, { op: 'comment', text: `fsx line ${line}: unknown operation: ${raw.trim()}` });
+      continue;
+    }
+    const args: number[] = [];
+    for (let a = 0; a < nargs; a++) {
+      const tok = tokens[k + 1 + a];
+      if (!tok) throw new ParseError(`${name}: expected ${nargs} numeric arguments, got ${a}`, line, raw.trimEnd().length + 1);
+      const v = cNumber(tok.t);
+      if (v === null) throw new ParseError(`${name}: '${tok.t}' is not a number (decimal or 0x hex)`, line, tok.col);
+      args.push(v);
+    }
+    const flags = new Set<string>();
+    for (const tok of tokens.slice(k + 1 + nargs)) {
+      if (!FLAGS.has(tok.t)) throw new ParseError(`${name}: unknown flag '${tok.t}' (keep_size, close_open, unshare or *)`, line, tok.col);
+      flags.add(tok.t);
+    }
+    const trimmed = raw.trim();
+    if (skipped) {
+      emit(line, { op: 'comment', text: `fsx line ${line}: skipped by fsx: ${trimmed}` });
+      continue;
+    }
+    opNo++;
+    if (flags.has('close_open')) notes.push({ line, op: 'close_open', text: trimmed, reason: 'no descriptors in the workload language: close/open is a no-op' });
+    const reason = FSX_UNSUPPORTED[name];
+    if (reason) {
+      unsupported.push({ line, op: name, text: trimmed, reason });
+      emit(line, { op: 'comment', text: `fsx line ${line}: unsupported: ${trimmed}` });
+      desynced = true;
+      continue;
+    }
+    // Every operation but fsync records the file size before it. After an unsupported
+    // operation the sizes part: a truncate to the recorded size brings them together.
+    const recorded = nargs === 4 ? args[3]! : args[2]!;
+    if (name !== 'fsync' && recorded !== size) {
+      if (desynced) {
+        notes.push({ line, op: name, text: trimmed, reason: `file size ${size} after an unsupported operation, fsx recorded ${recorded}: truncate inserted` });
+        emit(line, { op: 'truncate', path, size: recorded, comment: 'resynchronise with the size fsx recorded' });
+        size = recorded;
+      } else {
+        notes.push({ line, op: name, text: trimmed, reason: `file size ${size} differs from the ${recorded} fsx recorded` });
+      }
+    }
+    desynced = false;
+    const [a0, a1, a2] = [args[0]!, args[1]!, args[2]!];
+    const out: Op[] = [];
+    switch (name) {
+      case 'read': case 'read_dontcache':
+        if (name !== 'read') notes.push({ line, op: name, text: trimmed, reason: 'mapped to read (no page cache)' });
+        out.push({ op: 'read', path, offset: a0, length: a1 });
+        break;
+      case 'write': case 'write_dontcache': case 'write_atomic':
+        if (name !== 'write') notes.push({ line, op: name, text: trimmed, reason: 'mapped to write (no page cache; every write is atomic at commit)' });
+        out.push({ op: 'write', path, offset: a0, length: a1, seed: opNo });
+        size = Math.max(size, a0 + a1);
+        break;
+      case 'mapread': {
+        if (a1 === 0) break;
+        const pg = a0 - (a0 % PAGE);
+        out.push({ op: 'mmap', name: 'fsx', path, offset: pg, length: a0 - pg + a1, prot: 'r', sync: false },
+          { op: 'mload', name: 'fsx', offset: a0 - pg, length: a1 }, { op: 'munmap', name: 'fsx' });
+        break;
+      }
+      case 'mapwrite': {
+        if (a1 === 0) break;
+        const pg = a0 - (a0 % PAGE);
+        if (a0 + a1 > size) { out.push({ op: 'truncate', path, size: a0 + a1 }); size = a0 + a1; }
+        out.push({ op: 'mmap', name: 'fsx', path, offset: pg, length: a0 - pg + a1, prot: 'rw', sync: false },
+          { op: 'mstore', name: 'fsx', offset: a0 - pg, length: a1, seed: opNo },
+          { op: 'msync', name: 'fsx', offset: a0 - pg, length: a1 }, { op: 'munmap', name: 'fsx' });
+        break;
+      }
+      case 'truncate':
+        out.push({ op: 'truncate', path, size: a1 });
+        size = a1;
+        break;
+      case 'fallocate':
+        if (a1 === 0) break;
+        if (flags.has('unshare')) notes.push({ line, op: 'unshare', text: trimmed, reason: 'FALLOC_FL_UNSHARE_RANGE mapped to a plain fallocate (shared extents stay shared; contents are the same)' });
+        out.push({ op: 'fallocate', path, offset: a0, length: a1, keepSize: flags.has('keep_size') });
+        if (!flags.has('keep_size')) size = Math.max(size, a0 + a1);
+        break;
+      case 'punch_hole':
+        out.push({ op: 'punch', path, offset: a0, length: a1 });
+        break;
+      case 'zero_range':
+        out.push({ op: 'zero', path, offset: a0, length: a1, keepSize: flags.has('keep_size') });
+        if (!flags.has('keep_size')) size = Math.max(size, a0 + a1);
+        break;
+      case 'clone_range':
+        out.push({ op: 'clone', src: path, dst: path, range: { srcOffset: a0, dstOffset: a2, length: a1 } });
+        size = Math.max(size, a2 + a1);
+        break;
+      case 'fsync':
+        out.push({ op: 'fsync', path });
+        break;
+    }
+    if (out.length === 0) emit(line, { op: 'comment', text: `fsx line ${line}: zero-length, nothing to do: ${trimmed}` });
+    else emit(line, ...out);
+  }
+  return { script: { stmts, lines }, unsupported, notes };
+}

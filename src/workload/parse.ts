@@ -1,0 +1,306 @@
+// The workload language's parser: one statement per line, whitespace-separated tokens,
+// `#` to the end of the line is a comment. Every error names its line and column.
+import { ERRNO, type ErrnoName } from '../errors.js';
+import { POLICY_NAMES } from '../dax/policy.js';
+import type { Op, OpName, PolicyName, Script, Stmt, StmtCommon } from './ast.js';
+import { OP_NAMES } from './ast.js';
+
+export class ParseError extends Error {
+  constructor(readonly reason: string, readonly line: number, readonly column: number) {
+    super(`line ${line}, column ${column}: ${reason}`);
+    this.name = 'ParseError';
+  }
+}
+
+interface Token { text: string; column: number }
+
+/** Split a line into tokens (1-based columns) and its trailing comment. */
+function tokenize(raw: string): { tokens: Token[]; comment?: string; end: number } {
+  const hash = raw.indexOf('#');
+  const body = hash >= 0 ? raw.slice(0, hash) : raw;
+  const tokens: Token[] = [];
+  const re = /[^\s]+/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) tokens.push({ text: m[0], column: m.index + 1 });
+  const end = body.trimEnd().length + 1;
+  if (hash < 0) return { tokens, end };
+  return { tokens, comment: commentText(raw.slice(hash + 1)), end };
+}
+
+/** The text of a comment: one leading space dropped, trailing whitespace trimmed. */
+function commentText(afterHash: string): string {
+  const t = afterHash.trimEnd();
+  return t.startsWith(' ') ? t.slice(1) : t;
+}
+
+const NUMBER = /^(0x[0-9a-f]+|[0-9]+)([kmg]?)$/i;
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parse a non-negative integer: decimal or 0x hex, optional k/m/g (binary) suffix. */
+export function parseNumber(text: string): number | null {
+  const m = NUMBER.exec(text);
+  if (!m) return null;
+  const base = m[1]!.toLowerCase().startsWith('0x') ? parseInt(m[1]!.slice(2), 16) : parseInt(m[1]!, 10);
+  const value = base * SUFFIX[m[2]!.toLowerCase()]!;
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+class Cursor {
+  private i = 0;
+  constructor(private readonly tokens: Token[], readonly line: number, private readonly end: number) {}
+
+  error(reason: string, token?: Token): never {
+    throw new ParseError(reason, this.line, token ? token.column : this.end);
+  }
+
+  peek(): Token | undefined {
+    return this.tokens[this.i];
+  }
+
+  next(what: string): Token {
+    const t = this.tokens[this.i];
+    if (!t) this.error(`expected ${what}`);
+    this.i++;
+    return t;
+  }
+
+  path(what = 'a path'): string {
+    const t = this.next(what);
+    if (!t.text.startsWith('/')) this.error(`expected ${what} (absolute, starting with '/'), got '${t.text}'`, t);
+    return t.text;
+  }
+
+  num(what: string): number {
+    const t = this.next(what);
+    const v = parseNumber(t.text);
+    if (v === null) this.error(`expected ${what} (a non-negative integer), got '${t.text}'`, t);
+    return v;
+  }
+
+  name(what = 'a mapping name'): string {
+    const t = this.next(what);
+    if (!NAME.test(t.text)) this.error(`expected ${what} (letters, digits, '_', '-', '.'), got '${t.text}'`, t);
+    return t.text;
+  }
+
+  oneOf<T extends string>(what: string, choices: readonly T[]): T {
+    const t = this.next(what);
+    if (!(choices as readonly string[]).includes(t.text)) this.error(`expected ${what} (${choices.join(' or ')}), got '${t.text}'`, t);
+    return t.text as T;
+  }
+
+  /** Optional trailing words (each at most once, any order) and `key VALUE` options. */
+  options(flags: readonly string[], keyed: Record<string, 'num' | 'word'> = {}): { flags: Set<string>; values: Map<string, number | string> } {
+    const seen = new Set<string>();
+    const values = new Map<string, number | string>();
+    for (let t = this.peek(); t; t = this.peek()) {
+      this.i++;
+      if (seen.has(t.text)) this.error(`'${t.text}' given twice`, t);
+      if (flags.includes(t.text)) { seen.add(t.text); continue; }
+      const kind = keyed[t.text];
+      if (!kind) {
+        const allowed = [...flags, ...Object.keys(keyed).map((k) => `${k} ${keyed[k] === 'num' ? 'N' : 'WORD'}`)];
+        this.error(allowed.length ? `unexpected '${t.text}' (allowed here: ${allowed.join(', ')})` : `unexpected '${t.text}': too many arguments`, t);
+      }
+      seen.add(t.text);
+      values.set(t.text, kind === 'num' ? this.num(`a number after '${t.text}'`) : this.next(`a word after '${t.text}'`).text);
+    }
+    return { flags: seen, values };
+  }
+
+  done(): void {
+    const t = this.peek();
+    if (t) this.error(`unexpected '${t.text}': too many arguments`, t);
+  }
+}
+
+function parseOp(c: Cursor, keyword: Token): Op {
+  const name = keyword.text as OpName;
+  switch (name) {
+    case 'mkfs': {
+      const o = c.options([], { nodesize: 'num', label: 'word' });
+      const op: Op = { op: 'mkfs' };
+      if (o.values.has('nodesize')) op.nodeSize = o.values.get('nodesize') as number;
+      if (o.values.has('label')) op.label = o.values.get('label') as string;
+      return op;
+    }
+    case 'mount': case 'unmount': case 'check': case 'scrub': case 'commit': case 'freeze': case 'thaw': case 'fence':
+      c.done();
+      return { op: name };
+    case 'policy': {
+      const t = c.next('NAME=off or NAME=on');
+      const m = /^([A-Za-z]+)=(on|off)$/.exec(t.text);
+      if (!m) c.error(`expected NAME=off or NAME=on, got '${t.text}'`, t);
+      if (!(POLICY_NAMES as string[]).includes(m[1]!)) c.error(`unknown policy switch '${m[1]}' (one of ${POLICY_NAMES.join(', ')})`, t);
+      c.done();
+      return { op: 'policy', name: m[1] as PolicyName, value: m[2] === 'on' };
+    }
+    case 'crash': {
+      const t = c.peek();
+      if (!t) return { op: 'crash', mode: 'strict' };
+      const mode = c.oneOf('a crash mode', ['strict', 'random'] as const);
+      if (mode === 'strict') { c.done(); return { op: 'crash', mode }; }
+      const seed = c.num('a seed');
+      c.done();
+      return { op: 'crash', mode, seed };
+    }
+    case 'checkpoint': {
+      const id = c.num('a checkpoint number');
+      c.done();
+      return { op: 'checkpoint', id };
+    }
+    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'fsync': case 'mksubvol': case 'rmsubvol': {
+      const path = c.path();
+      c.done();
+      return { op: name, path };
+    }
+    case 'open': {
+      const path = c.path();
+      const o = c.options(['creat', 'trunc']);
+      return { op: 'open', path, create: o.flags.has('creat'), truncate: o.flags.has('trunc') };
+    }
+    case 'rename': case 'link': {
+      const from = c.path('a source path');
+      const to = c.path('a target path');
+      c.done();
+      return { op: name, from, to };
+    }
+    case 'write': {
+      const path = c.path();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      const o = c.options([], { seed: 'num' });
+      const op: Op = { op: 'write', path, offset, length };
+      if (o.values.has('seed')) op.seed = o.values.get('seed') as number;
+      return op;
+    }
+    case 'read': {
+      const path = c.path();
+      if (!c.peek()) return { op: 'read', path };
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: 'read', path, offset, length };
+    }
+    case 'truncate': {
+      const path = c.path();
+      const size = c.num('a size');
+      c.done();
+      return { op: 'truncate', path, size };
+    }
+    case 'fallocate': case 'zero': {
+      const path = c.path();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      const o = c.options(['keep']);
+      return { op: name, path, offset, length, keepSize: o.flags.has('keep') };
+    }
+    case 'punch': {
+      const path = c.path();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: 'punch', path, offset, length };
+    }
+    case 'clone': {
+      const src = c.path('a source path');
+      const second = c.peek();
+      if (second && second.text.startsWith('/')) {
+        const dst = c.path('a target path');
+        c.done();
+        return { op: 'clone', src, dst };
+      }
+      const srcOffset = c.num('a source offset or a target path');
+      const dst = c.path('a target path');
+      const dstOffset = c.num('a target offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: 'clone', src, dst, range: { srcOffset, dstOffset, length } };
+    }
+    case 'snapshot': {
+      const src = c.path('a source subvolume');
+      const dst = c.path('a target path');
+      const o = c.options(['ro']);
+      return { op: 'snapshot', src, dst, readonly: o.flags.has('ro') };
+    }
+    case 'setflag': {
+      const path = c.path();
+      const flag = c.oneOf('a flag', ['nodatacow', 'dax-immutable'] as const);
+      const o = c.options(flag === 'dax-immutable' ? ['nocap'] : []);
+      return { op: 'setflag', path, flag, nocap: o.flags.has('nocap') };
+    }
+    case 'clearflag': {
+      const path = c.path();
+      const flag = c.oneOf('a flag', ['dax-immutable'] as const);
+      const o = c.options(['nocap']);
+      return { op: 'clearflag', path, flag, nocap: o.flags.has('nocap') };
+    }
+    case 'mmap': {
+      const mapName = c.name();
+      const path = c.path();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      const prot = c.oneOf('a protection', ['rw', 'r'] as const);
+      const o = c.options(['sync']);
+      return { op: 'mmap', name: mapName, path, offset, length, prot, sync: o.flags.has('sync') };
+    }
+    case 'mstore': {
+      const mapName = c.name();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      const o = c.options([], { seed: 'num' });
+      const op: Op = { op: 'mstore', name: mapName, offset, length };
+      if (o.values.has('seed')) op.seed = o.values.get('seed') as number;
+      return op;
+    }
+    case 'mload': case 'mflush': case 'msync': {
+      const mapName = c.name();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: name, name: mapName, offset, length };
+    }
+    case 'munmap': {
+      const mapName = c.name();
+      c.done();
+      return { op: 'munmap', name: mapName };
+    }
+    default:
+      return c.error(`unknown operation '${keyword.text}'`, keyword);
+  }
+}
+
+/** Parse one line; null for a blank line. `line` is used in error messages. */
+export function parseLine(raw: string, line = 1): Stmt | null {
+  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const { tokens, comment, end } = tokenize(text);
+  if (tokens.length === 0) return comment === undefined ? null : { op: 'comment', text: comment };
+  const c = new Cursor(tokens, line, end);
+  let expect: ErrnoName | undefined;
+  let keyword = c.next('an operation');
+  if (keyword.text === 'expect') {
+    const t = c.next('an errno name after expect');
+    if (!Object.hasOwn(ERRNO, t.text)) c.error(`unknown errno '${t.text}' (one of ${Object.keys(ERRNO).join(', ')})`, t);
+    expect = t.text as ErrnoName;
+    keyword = c.next('an operation after the errno');
+  }
+  if (!(OP_NAMES as readonly string[]).includes(keyword.text)) c.error(`unknown operation '${keyword.text}'`, keyword);
+  const op = parseOp(c, keyword) as Op & StmtCommon;
+  if (expect !== undefined) op.expect = expect;
+  if (comment !== undefined) op.comment = comment;
+  return op;
+}
+
+/** Parse a script. Throws ParseError (line and column) at the first error. */
+export function parse(text: string): Script {
+  const stmts: Stmt[] = [];
+  const lines: number[] = [];
+  const rows = text.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    const stmt = parseLine(rows[i]!, i + 1);
+    if (!stmt) continue;
+    stmts.push(stmt);
+    lines.push(i + 1);
+  }
+  return { stmts, lines };
+}

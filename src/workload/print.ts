@@ -1,0 +1,71 @@
+// The workload language's printer: the canonical text of a statement or a script.
+// parse(print(script)).stmts equals script.stmts; print(parse(text)) is text in canonical
+// form (decimal numbers, single spaces, no blank lines, `crash` for a strict crash).
+import type { Op, Script, Stmt, StmtCommon } from './ast.js';
+
+function opText(op: Op): string {
+  switch (op.op) {
+    case 'mkfs': {
+      const parts = ['mkfs'];
+      if (op.nodeSize !== undefined) parts.push('nodesize', String(op.nodeSize));
+      if (op.label !== undefined) parts.push('label', op.label);
+      return parts.join(' ');
+    }
+    case 'mount': case 'unmount': case 'check': case 'scrub': case 'commit': case 'freeze': case 'thaw': case 'fence':
+      return op.op;
+    case 'policy':
+      return `policy ${op.name}=${op.value ? 'on' : 'off'}`;
+    case 'crash':
+      return op.mode === 'strict' ? 'crash' : `crash random ${op.seed ?? 0}`;
+    case 'checkpoint':
+      return `checkpoint ${op.id}`;
+    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'fsync': case 'mksubvol': case 'rmsubvol':
+      return `${op.op} ${op.path}`;
+    case 'open':
+      return [`open ${op.path}`, op.create ? 'creat' : '', op.truncate ? 'trunc' : ''].filter(Boolean).join(' ');
+    case 'rename': case 'link':
+      return `${op.op} ${op.from} ${op.to}`;
+    case 'write':
+      return `write ${op.path} ${op.offset} ${op.length}${op.seed !== undefined ? ` seed ${op.seed}` : ''}`;
+    case 'read':
+      return op.offset === undefined ? `read ${op.path}` : `read ${op.path} ${op.offset} ${op.length ?? 0}`;
+    case 'truncate':
+      return `truncate ${op.path} ${op.size}`;
+    case 'fallocate': case 'zero':
+      return `${op.op} ${op.path} ${op.offset} ${op.length}${op.keepSize ? ' keep' : ''}`;
+    case 'punch':
+      return `punch ${op.path} ${op.offset} ${op.length}`;
+    case 'clone':
+      return op.range
+        ? `clone ${op.src} ${op.range.srcOffset} ${op.dst} ${op.range.dstOffset} ${op.range.length}`
+        : `clone ${op.src} ${op.dst}`;
+    case 'snapshot':
+      return `snapshot ${op.src} ${op.dst}${op.readonly ? ' ro' : ''}`;
+    case 'setflag': case 'clearflag':
+      return `${op.op} ${op.path} ${op.flag}${op.nocap ? ' nocap' : ''}`;
+    case 'mmap':
+      return `mmap ${op.name} ${op.path} ${op.offset} ${op.length} ${op.prot}${op.sync ? ' sync' : ''}`;
+    case 'mstore':
+      return `mstore ${op.name} ${op.offset} ${op.length}${op.seed !== undefined ? ` seed ${op.seed}` : ''}`;
+    case 'mload': case 'mflush': case 'msync':
+      return `${op.op} ${op.name} ${op.offset} ${op.length}`;
+    case 'munmap':
+      return `munmap ${op.name}`;
+  }
+}
+
+/** The canonical text of one statement (no newline). */
+export function printStmt(stmt: Stmt): string {
+  if (stmt.op === 'comment') return stmt.text === '' ? '#' : `# ${stmt.text}`;
+  const s = stmt as Op & StmtCommon;
+  let text = opText(s);
+  if (s.expect !== undefined) text = `expect ${s.expect} ${text}`;
+  if (s.comment !== undefined) text += s.comment === '' ? ' #' : ` # ${s.comment}`;
+  return text;
+}
+
+/** The canonical text of a script: one statement per line, a final newline. */
+export function print(script: Script | Stmt[]): string {
+  const stmts = Array.isArray(script) ? script : script.stmts;
+  return stmts.map((s) => printStmt(s) + '\n').join('');
+}

@@ -1,0 +1,366 @@
+// The runner: executes a workload script against a PmemDevice and a FileSystem, one
+// statement at a time, and reports a result per operation. It stops at the first
+// unexpected outcome (an errno the statement does not expect, an expected errno that did
+// not happen, a misuse of the language, or an exception that is not an FsError) and names
+// its line.
+import { FsError, type ErrnoName } from '../errors.js';
+import { PmemDevice, type PersistenceDomain } from '../pmem/device.js';
+import { FileSystem } from '../fs/filesystem.js';
+import type { MkfsOptions } from '../fs/types.js';
+import type { DaxMapping } from '../dax/mapping.js';
+import type { DaxPolicy } from '../dax/policy.js';
+import type { Op, Script, StmtCommon } from './ast.js';
+import { lineOf } from './ast.js';
+import { parse } from './parse.js';
+import { printStmt } from './print.js';
+import { checksumHex, patternBytes } from './pattern.js';
+
+export interface RunnerOptions {
+  /** Size of the device the runner creates (default 32 MiB). */
+  sizeBytes?: number;
+  domain?: PersistenceDomain;
+  /** Run on this device instead of creating one (the runner never closes it). */
+  device?: PmemDevice;
+  /**
+   * What happens when the first operation that needs a file system comes before any
+   * mkfs, mount, unmount or crash: 'mkfs' (default) formats and mounts, 'mount' mounts,
+   * false makes it a script error.
+   */
+  implicitMount?: 'mkfs' | 'mount' | false;
+  /** Options of the implicit mkfs. */
+  mkfs?: MkfsOptions;
+  /** Called at each `checkpoint N` (a crash harness can copy the device here). */
+  onCheckpoint?: (id: number, runner: Runner) => void;
+}
+
+export interface OpResult {
+  line: number;
+  /** The statement as printed. */
+  text: string;
+  status: 'ok' | 'errno';
+  errno?: ErrnoName;
+  message?: string;
+  /** crc32c (8 hex digits) of the bytes a read or mload returned. */
+  checksum?: string;
+  /** Bytes read or written. */
+  bytes?: number;
+  /** What stat, readdir or scrub reported. */
+  value?: string;
+}
+
+export type FailureKind = 'unexpected-errno' | 'missing-errno' | 'script' | 'exception';
+
+export interface RunFailure {
+  line: number;
+  text: string;
+  kind: FailureKind;
+  message: string;
+  errno?: ErrnoName;
+  expected?: ErrnoName;
+  /** The exception, for kind 'exception'. */
+  error?: unknown;
+}
+
+export interface RunResult {
+  ok: boolean;
+  results: OpResult[];
+  failure?: RunFailure;
+  checkpoints: Array<{ id: number; line: number }>;
+}
+
+/** A misuse of the language the runner detects (unknown mapping, no mount after a crash...). */
+export class ScriptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScriptError';
+  }
+}
+
+const DEFAULT_DEVICE_BYTES = 32 << 20;
+
+export class Runner {
+  private dev: PmemDevice;
+  private ownsDevice: boolean;
+  /** A device of the same size the next crash image is written into (keeps memory flat). */
+  private spare: PmemDevice | null = null;
+  private fsys: FileSystem | null = null;
+  private readonly maps = new Map<string, DaxMapping>();
+  private pendingPolicy: Partial<DaxPolicy> = {};
+  /** Any explicit mkfs, mount, unmount or crash has run: no implicit mount any more. */
+  private started = false;
+  private crashedSinceMount = false;
+  private readonly checkpoints: Array<{ id: number; line: number }> = [];
+
+  constructor(device: PmemDevice, private readonly options: RunnerOptions = {}, owned = false) {
+    this.dev = device;
+    this.ownsDevice = owned;
+  }
+
+  /** A runner on a new device (options.device, if given, is used instead). */
+  static async create(options: RunnerOptions = {}): Promise<Runner> {
+    if (options.device) return new Runner(options.device, options, false);
+    const dev = await PmemDevice.create({ sizeBytes: options.sizeBytes ?? DEFAULT_DEVICE_BYTES, domain: options.domain ?? 'adr' });
+    return new Runner(dev, options, true);
+  }
+
+  /** The current device (a crash replaces it). */
+  get device(): PmemDevice {
+    return this.dev;
+  }
+
+  /** The mounted file system, or null. */
+  get fs(): FileSystem | null {
+    return this.fsys;
+  }
+
+  /** Live mappings by name. */
+  mapping(name: string): DaxMapping | undefined {
+    return this.maps.get(name);
+  }
+
+  /** Run a script (text or parsed) from the runner's current state. */
+  run(script: Script | string): RunResult {
+    const s = typeof script === 'string' ? parse(script) : script;
+    const results: OpResult[] = [];
+    const first = this.checkpoints.length;
+    for (let i = 0; i < s.stmts.length; i++) {
+      const stmt = s.stmts[i]!;
+      if (stmt.op === 'comment') continue;
+      const line = lineOf(s, i);
+      const outcome = this.step(stmt, line);
+      if ('kind' in outcome) {
+        return { ok: false, results, failure: outcome, checkpoints: this.checkpoints.slice(first) };
+      }
+      results.push(outcome);
+    }
+    return { ok: true, results, checkpoints: this.checkpoints.slice(first) };
+  }
+
+  /** Run one statement: its result, or the failure that stops a script. */
+  step(stmt: Op & StmtCommon, line: number): OpResult | RunFailure {
+    const text = printStmt(stmt);
+    let out: Partial<OpResult>;
+    try {
+      out = this.exec(stmt, line);
+    } catch (e) {
+      if (e instanceof ScriptError) return { line, text, kind: 'script', message: e.message };
+      if (!(e instanceof FsError)) {
+        return { line, text, kind: 'exception', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), error: e };
+      }
+      if (stmt.expect === e.code) return { line, text, status: 'errno', errno: e.code, message: e.message };
+      return {
+        line, text, kind: 'unexpected-errno', errno: e.code, message: e.message,
+        ...(stmt.expect !== undefined ? { expected: stmt.expect } : {}),
+      };
+    }
+    if (stmt.expect !== undefined) {
+      return { line, text, kind: 'missing-errno', expected: stmt.expect, message: `expected ${stmt.expect}, the operation succeeded` };
+    }
+    return { line, text, status: 'ok', ...out };
+  }
+
+  /** Release the devices the runner created. */
+  close(): void {
+    this.fsys = null;
+    this.maps.clear();
+    if (this.ownsDevice) this.dev.close();
+    this.spare?.close();
+    this.spare = null;
+  }
+
+  // --- execution ---------------------------------------------------------------------
+
+  private mounted(): FileSystem {
+    if (this.fsys) return this.fsys;
+    const implicit = this.options.implicitMount ?? 'mkfs';
+    if (!this.started && implicit) {
+      this.started = true;
+      if (implicit === 'mkfs') FileSystem.mkfs(this.dev, this.options.mkfs ?? {});
+      this.doMount();
+      return this.fsys!;
+    }
+    if (this.crashedSinceMount) throw new ScriptError('not mounted: a crash must be followed by a mount');
+    throw new ScriptError('not mounted');
+  }
+
+  private doMount(): void {
+    this.fsys = FileSystem.mount(this.dev, { dax: this.pendingPolicy });
+    this.pendingPolicy = {};
+    this.crashedSinceMount = false;
+  }
+
+  private map(name: string): DaxMapping {
+    const m = this.maps.get(name);
+    if (!m) throw new ScriptError(`no mapping named '${name}'`);
+    return m;
+  }
+
+  private withFd<T>(fs: FileSystem, path: string, fn: (fd: number) => T): T {
+    const fd = fs.open(path);
+    let value: T;
+    try {
+      value = fn(fd);
+    } catch (e) {
+      try { fs.close(fd); } catch { /* the first error is the one to report */ }
+      throw e;
+    }
+    fs.close(fd);
+    return value;
+  }
+
+  private checksum(bytes: Uint8Array): Partial<OpResult> {
+    return { bytes: bytes.length, checksum: checksumHex(this.dev.crc32cBytes(bytes)) };
+  }
+
+  private crash(op: Extract<Op, { op: 'crash' }>): void {
+    const options = op.mode === 'random' ? { mode: 'random' as const, seed: op.seed ?? 0 } : { mode: 'strict' as const };
+    const old = this.dev;
+    const next = this.spare ? old.crash({ ...options, into: this.spare }) : old.crash(options);
+    this.spare = null;
+    this.fsys = null;
+    this.maps.clear();
+    if (this.ownsDevice) this.spare = old; // the next crash image goes here
+    this.dev = next;
+    this.ownsDevice = true;
+    this.started = true;
+    this.crashedSinceMount = true;
+  }
+
+  private exec(op: Op, line: number): Partial<OpResult> {
+    switch (op.op) {
+      case 'mkfs': {
+        if (this.fsys) throw new FsError('EBUSY', 'mkfs: the device is mounted');
+        this.started = true;
+        const options: MkfsOptions = {};
+        if (op.nodeSize !== undefined) options.nodeSize = op.nodeSize;
+        if (op.label !== undefined) options.label = op.label;
+        FileSystem.mkfs(this.dev, options);
+        return {};
+      }
+      case 'mount':
+        if (this.fsys) throw new FsError('EBUSY', 'already mounted');
+        this.started = true;
+        this.doMount();
+        return {};
+      case 'unmount': {
+        this.started = true;
+        if (!this.fsys) throw new FsError('EINVAL', 'not mounted');
+        const fs = this.fsys;
+        this.maps.clear();
+        this.fsys = null;
+        fs.unmount();
+        return {};
+      }
+      case 'policy':
+        this.pendingPolicy[op.name] = op.value;
+        return {};
+      case 'crash':
+        this.crash(op);
+        return {};
+      case 'checkpoint':
+        this.checkpoints.push({ id: op.id, line });
+        this.options.onCheckpoint?.(op.id, this);
+        return {};
+      case 'check': {
+        const problems = this.mounted().fsck();
+        if (problems.length) throw new FsError('EIO', `fsck found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}`);
+        return {};
+      }
+      case 'scrub': {
+        const r = this.mounted().scrub();
+        if (r.csumErrors || r.metadataErrors) {
+          throw new FsError('EIO', `scrub: ${r.csumErrors} checksum and ${r.metadataErrors} metadata error(s): ${r.errors.slice(0, 3).map((e) => e.detail).join('; ')}`);
+        }
+        return { value: `${r.bytesChecked} bytes checked` };
+      }
+      default:
+        return this.execFs(this.mounted(), op);
+    }
+  }
+
+  private execFs(fs: FileSystem, op: Op): Partial<OpResult> {
+    switch (op.op) {
+      case 'mkdir': fs.mkdir(op.path); return {};
+      case 'create': fs.create(op.path); return {};
+      case 'open': fs.close(fs.open(op.path, { create: op.create, truncate: op.truncate })); return {};
+      case 'unlink': fs.unlink(op.path); return {};
+      case 'rmdir': fs.rmdir(op.path); return {};
+      case 'rename': fs.rename(op.from, op.to); return {};
+      case 'link': fs.link(op.from, op.to); return {};
+      case 'stat': {
+        const st = fs.stat(op.path);
+        return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+      }
+      case 'readdir': return { value: fs.readdir(op.path).join(' ') };
+      case 'write': {
+        const data = patternBytes(op.seed ?? 0, op.length);
+        this.withFd(fs, op.path, (fd) => fs.pwrite(fd, data, op.offset));
+        return { bytes: op.length };
+      }
+      case 'read': {
+        if (op.offset === undefined) return this.checksum(fs.readFile(op.path));
+        return this.checksum(this.withFd(fs, op.path, (fd) => fs.pread(fd, op.length ?? 0, op.offset!)));
+      }
+      case 'truncate': fs.truncate(op.path, op.size); return {};
+      case 'fallocate': fs.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return {};
+      case 'punch': fs.punchHole(op.path, op.offset, op.length); return {};
+      case 'zero': {
+        if (!op.keepSize) { fs.zeroRange(op.path, op.offset, op.length); return {}; }
+        // FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE: zero what lies inside EOF, preallocate the rest.
+        const size = fs.stat(op.path).size;
+        const end = op.offset + op.length;
+        if (op.offset < size) fs.zeroRange(op.path, op.offset, Math.min(end, size) - op.offset);
+        if (end > size && op.length > 0) fs.fallocate(op.path, Math.max(op.offset, size), end - Math.max(op.offset, size), { keepSize: true });
+        return {};
+      }
+      case 'fsync': {
+        if (fs.stat(op.path).kind === 'file') this.withFd(fs, op.path, (fd) => fs.fsync(fd));
+        else fs.commit(); // a directory: fsync makes the whole transaction durable anyway
+        return {};
+      }
+      case 'commit': fs.commit(); return {};
+      case 'clone':
+        if (op.range) fs.cloneRange(op.src, op.range.srcOffset, op.dst, op.range.dstOffset, op.range.length);
+        else fs.cloneFile(op.src, op.dst);
+        return {};
+      case 'snapshot': fs.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};
+      case 'mksubvol': fs.createSubvolume(op.path); return {};
+      case 'rmsubvol': fs.deleteSubvolume(op.path); return {};
+      case 'setflag':
+        if (op.flag === 'nodatacow') fs.setNoDataCow(op.path);
+        else fs.setDaxImmutable(op.path, true, { capability: !op.nocap });
+        return {};
+      case 'clearflag': fs.setDaxImmutable(op.path, false, { capability: !op.nocap }); return {};
+      case 'freeze': fs.freeze(); return {};
+      case 'thaw': fs.thaw(); return {};
+      case 'mmap': {
+        if (this.maps.has(op.name)) throw new ScriptError(`mapping '${op.name}' exists: munmap it first`);
+        this.maps.set(op.name, fs.mmap(op.path, { offset: op.offset, length: op.length, prot: op.prot, sync: op.sync }));
+        return {};
+      }
+      case 'mstore': this.map(op.name).store(op.offset, patternBytes(op.seed ?? 0, op.length)); return { bytes: op.length };
+      case 'mload': return this.checksum(this.map(op.name).load(op.offset, op.length));
+      case 'mflush': this.map(op.name).flush(op.offset, op.length); return {};
+      case 'fence': this.dev.sfence(); return {};
+      case 'msync': this.map(op.name).msync(op.offset, op.length); return {};
+      case 'munmap': {
+        const m = this.map(op.name);
+        this.maps.delete(op.name);
+        m.unmap();
+        return {};
+      }
+      default:
+        throw new ScriptError(`operation '${op.op}' is not a file-system operation`);
+    }
+  }
+}
+
+/** Create a runner, run a script, release the runner's devices. */
+export async function runScript(script: Script | string, options: RunnerOptions = {}): Promise<RunResult> {
+  const runner = await Runner.create(options);
+  try {
+    return runner.run(script);
+  } finally {
+    runner.close();
+  }
+}
