@@ -5,14 +5,17 @@ import { writeFile } from 'node:fs/promises';
 import { PmemDevice } from '../dist/index.js';
 import { crc32cBenches } from './crc32c.bench.mjs';
 import { storeBenches } from './store.bench.mjs';
+import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
 import { markdownTable, TASK_TIME_MS, WARMUP_TIME_MS } from './harness.mjs';
 
 const started = Date.now();
+const loadBefore = os.loadavg();
 const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
 
 const crc = await crc32cBenches(device);
 const store = await storeBenches(device);
-const rows = [...crc.rows, ...store.rows];
+const fs = await fsBenches();
+const rows = [...crc.rows, ...store.rows, ...fs.rows];
 
 const cpus = os.cpus();
 const machine = {
@@ -22,6 +25,8 @@ const machine = {
   cpuModel: cpus[0]?.model ?? 'unknown',
   cpuCount: cpus.length,
   totalMemBytes: os.totalmem(),
+  // 1-minute load average at the start and the end: other processes on the machine skew timings.
+  loadAvg1m: [loadBefore[0], os.loadavg()[0]].map((x) => Number(x.toFixed(2))),
   date: new Date().toISOString(),
 };
 
@@ -31,13 +36,14 @@ const notes = [
   'store groups: ratio = time per op / time per op of mem_copy of the same bytes (higher is slower).',
   `Stores rotate over 8 MiB of a ${device.sizeBytes >> 20} MiB device (store log ${device.config.logCapacity} entries, kept full: each stored line evicts the oldest entry).`,
   `tinybench time ${TASK_TIME_MS} ms per task, warmup ${WARMUP_TIME_MS} ms.`,
+  ...fsNotes(fs.details),
 ];
 
 const table = markdownTable(rows);
 const md = [
   '# pmcow benchmarks',
   '',
-  `${machine.date} · Node ${machine.node} · ${machine.cpuModel} (${machine.cpuCount} CPUs) · ${machine.platform}`,
+  `${machine.date} · Node ${machine.node} · ${machine.cpuModel} (${machine.cpuCount} CPUs) · ${machine.platform} · load average (1 min) ${machine.loadAvg1m.join(' → ')}`,
   '',
   table,
   '',
@@ -49,6 +55,7 @@ const md = [
   '| ---: | ---: | ---: | ---: | ---: |',
   ...store.logStats.map((s) => `| ${s.size} B | ${s.logEntriesPerStore} | ${s.evictionsPerStore} | ${s.linesRetiredPerStore} | ${s.logSpan} / ${s.logCapacity} |`),
   '',
+  fsMarkdown(fs.details),
 ].join('\n');
 
 console.log(table);
@@ -58,7 +65,7 @@ console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 const here = new URL('.', import.meta.url);
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, notes, crcChecks: crc.checks, storeLog: store.logStats, rows,
+  machine, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();
