@@ -148,6 +148,7 @@ export class FileData {
   canOverwriteExtent(sv: Subvolume, ino: number, e: FileExtent): boolean {
     if (this.k.extentGeneration(e.diskBytenr, e.diskBytes) <= sv.lastSnapshot) return false;
     const refs = this.k.extentRefs(e.diskBytenr, true, e.diskBytes);
+    if (refs === 1) return true; // the item in hand is the only reference
     const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
       .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);
     if (refs !== mine.length) return false;

@@ -205,6 +205,7 @@ export class FileSystem {
     const sv: Subvolume = {
       id, tree, flags, lastSnapshot, rootDir: FIRST_INODE,
       nextIno: Math.max(FIRST_INODE + 1, last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
+      immutableInodes: null,
     };
     this.subvolumes.set(id, sv);
     return sv;
@@ -854,6 +855,7 @@ export class FileSystem {
     const sv = this.addSubvolume(id, tree, options.readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
     sv.nextIno = src.sv.nextIno;
     sv.rootDir = src.sv.rootDir;
+    sv.immutableInodes = 0; // the source has none (checked above)
     src.sv.lastSnapshot = this.k.transid;
     src.sv.itemDirty = true;
     const index = this.addEntry(p, key(id, ROOT_ITEM, 0), DIR_KIND_SUBVOLUME);
@@ -884,13 +886,17 @@ export class FileSystem {
     this.k.commit();
   }
 
+  /** Counted once per mount by a walk, then kept by setDaxImmutable: snapshots stay O(1). */
   private hasImmutableFile(sv: Subvolume): boolean {
-    let found = false;
-    sv.tree.walkRange(key(0, INODE_ITEM, 0), key(ORPHAN_OBJECTID - 1, INODE_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
-      if (kk.type === INODE_ITEM && (decodeInode(this.k.m.u8.slice(addr, addr + size)).flags & INODE_FLAG_IMMUTABLE)) found = true;
-      return !found;
-    });
-    return found;
+    if (sv.immutableInodes === null) {
+      let count = 0;
+      sv.tree.walkRange(key(0, INODE_ITEM, 0), key(ORPHAN_OBJECTID - 1, INODE_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
+        if (kk.type === INODE_ITEM && (decodeInode(this.k.m.u8.slice(addr, addr + size)).flags & INODE_FLAG_IMMUTABLE)) count++;
+        return true;
+      });
+      sv.immutableInodes = count;
+    }
+    return sv.immutableInodes > 0;
   }
 
   // --- DAX ---------------------------------------------------------------------------
@@ -963,9 +969,13 @@ export class FileSystem {
         pos = fileOffset + e.bytes;
       }
       if (pos < inode.size) throw new FsError('EINVAL', `'${path}' has a hole at ${pos}`);
+      this.hasImmutableFile(r.sv);
+      if ((inode.flags & INODE_FLAG_IMMUTABLE) === 0) r.sv.immutableInodes! += 1;
       inode.flags |= INODE_FLAG_IMMUTABLE;
     } else {
       if (this.daxManager!.isMapped(r.sv, r.ino)) throw new FsError('EBUSY', `'${path}' is mapped`);
+      this.hasImmutableFile(r.sv);
+      if (inode.flags & INODE_FLAG_IMMUTABLE) r.sv.immutableInodes! -= 1;
       inode.flags &= ~INODE_FLAG_IMMUTABLE;
     }
     this.putInode(r.sv, r.ino, inode);

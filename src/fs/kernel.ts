@@ -302,11 +302,13 @@ export class Kernel implements TreeHost {
   }
 
   private applyRef(target: number, r: DelayedRef): void {
-    const itemKey = key(target, r.data ? EXTENT_ITEM : METADATA_ITEM, r.data ? r.bytes : 0);
-    const item = this.extentTree.get(itemKey);
     const backrefChanges = [...r.backrefs.entries()].filter(([, d]) => d !== 0);
     const fresh = this.allocatedThisTransaction.has(target);
-    if (r.delta === 0 && backrefChanges.length === 0 && (item || !fresh)) return;
+    // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
+    if (r.delta === 0 && backrefChanges.length === 0 && !fresh) return;
+    const itemKey = key(target, r.data ? EXTENT_ITEM : METADATA_ITEM, r.data ? r.bytes : 0);
+    const item = this.extentTree.get(itemKey);
+    if (r.delta === 0 && backrefChanges.length === 0 && item) return;
     const old = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
     const next = old + r.delta;
     if (next < 0) throw new FsError('EIO', `extent ${target}: reference count would drop below zero (${old}${r.delta})`);

@@ -12,4 +12,6 @@ export interface Subvolume {
   nextIno: number;
   /** ROOT_ITEM differs from memory: written at commit. */
   itemDirty: boolean;
+  /** DAX-immutable inodes in this subvolume (null: not counted yet). */
+  immutableInodes: number | null;
 }

@@ -1,0 +1,562 @@
+// Workload generators.
+//
+// exhaustive(): bounded and exhaustive, ACE-style. Every sequence of k core operations
+// drawn from a fixed set of parameterised operations over a small fixed set of files and
+// ranges; each core operation is followed by a persistence point (fsync of the file it
+// leaves behind, or a commit) and a checkpoint; operations that a core operation depends
+// on (a parent directory, a file that must exist or must not) are inserted before it, as
+// ACE's dependency phase does, so every script runs without errors. With N parameterised
+// core operations and P persistence choices (plus 'none' between operations when
+// allowed), the number of scripts is
+//
+//     N^k * P^k                      (no 'none')
+//     N^k * (P+1)^(k-1) * P          ('none' allowed, never after the last operation)
+//
+// randomScript(): seeded, fsx-style. Random data operations on a few files, namespace
+// changes, clones, snapshots, freezes and DAX mappings (mmap, mstore, mload, mflush,
+// fence, msync, munmap), with an optional `policy NAME=off` first. A model of the visible
+// state keeps every operation valid, or marks it with the errno it must fail with.
+import type { ErrnoName } from '../errors.js';
+import type { Op, PolicyName, Script, Stmt } from './ast.js';
+import { POLICY_NAMES } from '../dax/policy.js';
+import { Rng } from './pattern.js';
+
+const PAGE = 4096;
+
+// --- the exhaustive generator ----------------------------------------------------------
+
+export type CoreOpName = 'create' | 'mkdir' | 'write' | 'truncate' | 'falloc' | 'link' | 'unlink' | 'rename' | 'clone' | 'mmapwrite';
+export type Persistence = 'fsync' | 'commit' | 'none';
+
+/** ACE's file set: a first file in / and in /A, a second file in each, a directory /B. */
+export const ACE_FILES = ['/foo', '/A/foo'] as const;
+export const ACE_SECOND_FILES = ['/bar', '/A/bar'] as const;
+export const ACE_DIRS = ['/B'] as const;
+/** Write ranges: aligned at the start, unaligned and overlapping, past EOF (a hole before it). */
+export const ACE_RANGES: ReadonlyArray<{ offset: number; length: number }> = [
+  { offset: 0, length: 4096 }, { offset: 2500, length: 5000 }, { offset: 16384, length: 8192 },
+];
+export const ACE_SIZES = [0, 2500, 24576] as const;
+export type FallocMode = 'alloc' | 'alloc-keep' | 'punch' | 'zero' | 'zero-keep';
+export const ACE_FALLOC_MODES: readonly FallocMode[] = ['alloc', 'alloc-keep', 'punch', 'zero', 'zero-keep'];
+
+export const CORE_OPS: readonly CoreOpName[] = ['create', 'mkdir', 'write', 'truncate', 'falloc', 'link', 'unlink', 'rename', 'clone', 'mmapwrite'];
+
+/** One parameterised core operation. */
+export type CoreOp =
+  | { kind: 'create'; file: string }
+  | { kind: 'mkdir'; dir: string }
+  | { kind: 'write'; file: string; offset: number; length: number }
+  | { kind: 'truncate'; file: string; size: number }
+  | { kind: 'falloc'; file: string; mode: FallocMode; offset: number; length: number }
+  | { kind: 'link'; from: string; to: string }
+  | { kind: 'unlink'; file: string }
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'clone'; from: string; to: string }
+  | { kind: 'mmapwrite'; file: string; offset: number; length: number };
+
+/** Every parameter choice of one core operation. */
+export function coreOpChoices(kind: CoreOpName): CoreOp[] {
+  const out: CoreOp[] = [];
+  switch (kind) {
+    case 'create': for (const file of ACE_FILES) out.push({ kind, file }); break;
+    case 'mkdir': for (const dir of ACE_DIRS) out.push({ kind, dir }); break;
+    case 'write': case 'mmapwrite':
+      for (const file of ACE_FILES) for (const r of ACE_RANGES) out.push({ kind, file, ...r });
+      break;
+    case 'truncate': for (const file of ACE_FILES) for (const size of ACE_SIZES) out.push({ kind, file, size }); break;
+    case 'falloc':
+      for (const file of ACE_FILES) for (const mode of ACE_FALLOC_MODES) for (const r of ACE_RANGES) out.push({ kind, file, mode, ...r });
+      break;
+    case 'unlink': for (const file of [...ACE_FILES, ...ACE_SECOND_FILES]) out.push({ kind, file }); break;
+    case 'link': case 'rename': case 'clone':
+      for (const from of ACE_FILES) for (const to of ACE_SECOND_FILES) out.push({ kind, from, to });
+      break;
+  }
+  return out;
+}
+
+export interface ExhaustiveOptions {
+  /** Core operations per script. */
+  k: number;
+  /** The core operations to draw from (default CORE_OPS). */
+  ops?: readonly CoreOpName[];
+  /** Persistence points after each core operation (default ['fsync', 'commit']); 'none' never follows the last one. */
+  persistence?: readonly Persistence[];
+  /** Append `crash`, `mount`, `check` (default true): the durable state must mount clean. */
+  crash?: boolean;
+}
+
+export interface GeneratedScript {
+  /** 0-based index in the enumeration. */
+  index: number;
+  /** The core operations and persistence points, one line. */
+  summary: string;
+  script: Script;
+}
+
+function persistenceSets(options: ExhaustiveOptions): { last: Persistence[]; middle: Persistence[] } {
+  const all = [...new Set<Persistence>(options.persistence ?? ['fsync', 'commit'])];
+  const last = all.filter((p) => p !== 'none');
+  if (last.length === 0) throw new Error("persistence needs 'fsync' or 'commit'");
+  return { last, middle: all };
+}
+
+/** How many scripts exhaustive(options) yields (the formula above). */
+export function exhaustiveCount(options: ExhaustiveOptions): number {
+  const n = (options.ops ?? CORE_OPS).reduce((s, op) => s + coreOpChoices(op).length, 0);
+  const { last, middle } = persistenceSets(options);
+  if (options.k <= 0) return 0;
+  return n ** options.k * middle.length ** (options.k - 1) * last.length;
+}
+
+/** The namespace as dependencies see it: paths, the inode each names, directories. */
+class NsModel {
+  files = new Map<string, number>();
+  dirs = new Set<string>(['/']);
+  private nextIno = 1;
+
+  parent(p: string): string {
+    const i = p.lastIndexOf('/');
+    return i <= 0 ? '/' : p.slice(0, i);
+  }
+
+  /** Ops that make `p`'s parent exist. */
+  ensureParent(p: string, out: Op[]): void {
+    const d = this.parent(p);
+    if (!this.dirs.has(d)) { this.ensureParent(d, out); out.push({ op: 'mkdir', path: d }); this.dirs.add(d); }
+  }
+
+  ensureFile(p: string, out: Op[]): void {
+    if (this.files.has(p)) return;
+    this.ensureParent(p, out);
+    out.push({ op: 'create', path: p });
+    this.files.set(p, this.nextIno++);
+  }
+
+  ensureAbsent(p: string, out: Op[]): void {
+    if (!this.files.has(p)) return;
+    out.push({ op: 'unlink', path: p });
+    this.files.delete(p);
+  }
+
+  create(p: string): void { this.files.set(p, this.nextIno++); }
+}
+
+/** The ops of one core operation, its dependencies first; and what to fsync after it. */
+function expandCore(c: CoreOp, ns: NsModel, seed: number): { ops: Op[]; persist: string } {
+  const ops: Op[] = [];
+  switch (c.kind) {
+    case 'create':
+      ns.ensureParent(c.file, ops);
+      ns.ensureAbsent(c.file, ops);
+      ops.push({ op: 'create', path: c.file });
+      ns.create(c.file);
+      return { ops, persist: c.file };
+    case 'mkdir':
+      ns.ensureParent(c.dir, ops);
+      if (ns.dirs.has(c.dir)) { ops.push({ op: 'rmdir', path: c.dir }); ns.dirs.delete(c.dir); }
+      ops.push({ op: 'mkdir', path: c.dir });
+      ns.dirs.add(c.dir);
+      return { ops, persist: c.dir };
+    case 'write':
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'write', path: c.file, offset: c.offset, length: c.length, seed });
+      return { ops, persist: c.file };
+    case 'truncate':
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'truncate', path: c.file, size: c.size });
+      return { ops, persist: c.file };
+    case 'falloc': {
+      ns.ensureFile(c.file, ops);
+      const r = { path: c.file, offset: c.offset, length: c.length };
+      if (c.mode === 'punch') ops.push({ op: 'punch', ...r });
+      else if (c.mode.startsWith('zero')) ops.push({ op: 'zero', ...r, keepSize: c.mode === 'zero-keep' });
+      else ops.push({ op: 'fallocate', ...r, keepSize: c.mode === 'alloc-keep' });
+      return { ops, persist: c.file };
+    }
+    case 'link':
+      ns.ensureFile(c.from, ops);
+      ns.ensureParent(c.to, ops);
+      ns.ensureAbsent(c.to, ops);
+      ops.push({ op: 'link', from: c.from, to: c.to });
+      ns.files.set(c.to, ns.files.get(c.from)!);
+      return { ops, persist: c.to };
+    case 'unlink':
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'unlink', path: c.file });
+      ns.files.delete(c.file);
+      return { ops, persist: ns.parent(c.file) };
+    case 'rename': {
+      ns.ensureFile(c.from, ops);
+      ns.ensureParent(c.to, ops);
+      ops.push({ op: 'rename', from: c.from, to: c.to });
+      const ino = ns.files.get(c.from)!;
+      if (ns.files.get(c.to) !== ino) { ns.files.set(c.to, ino); ns.files.delete(c.from); } // same inode: nothing happens
+      return { ops, persist: c.to };
+    }
+    case 'clone':
+      ns.ensureFile(c.from, ops);
+      ns.ensureParent(c.to, ops);
+      ops.push({ op: 'clone', src: c.from, dst: c.to });
+      if (!ns.files.has(c.to)) ns.create(c.to);
+      return { ops, persist: c.to };
+    case 'mmapwrite':
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'fallocate', path: c.file, offset: c.offset, length: c.length, keepSize: false },
+        { op: 'mmap', name: 'm', path: c.file, offset: 0, length: c.offset + c.length, prot: 'rw', sync: false },
+        { op: 'mstore', name: 'm', offset: c.offset, length: c.length, seed },
+        { op: 'msync', name: 'm', offset: c.offset, length: c.length },
+        { op: 'munmap', name: 'm' });
+      return { ops, persist: c.file };
+  }
+}
+
+export function describeCore(c: CoreOp): string {
+  switch (c.kind) {
+    case 'create': return `create ${c.file}`;
+    case 'mkdir': return `mkdir ${c.dir}`;
+    case 'write': case 'mmapwrite': return `${c.kind} ${c.file} ${c.offset} ${c.length}`;
+    case 'truncate': return `truncate ${c.file} ${c.size}`;
+    case 'falloc': return `falloc ${c.file} ${c.mode} ${c.offset} ${c.length}`;
+    case 'unlink': return `unlink ${c.file}`;
+    case 'link': case 'rename': case 'clone': return `${c.kind} ${c.from} ${c.to}`;
+  }
+}
+
+/** Build the script of one sequence of core operations and persistence points. */
+export function buildAceScript(cores: CoreOp[], persists: Persistence[], options: { crash?: boolean; header?: string } = {}): Script {
+  const ns = new NsModel();
+  const stmts: Stmt[] = [];
+  if (options.header !== undefined) stmts.push({ op: 'comment', text: options.header });
+  cores.forEach((c, i) => {
+    const { ops, persist } = expandCore(c, ns, i + 1);
+    stmts.push(...ops);
+    const p = persists[i]!;
+    if (p === 'fsync') stmts.push({ op: 'fsync', path: persist });
+    else if (p === 'commit') stmts.push({ op: 'commit' });
+    stmts.push({ op: 'checkpoint', id: i + 1 });
+  });
+  if (options.crash ?? true) stmts.push({ op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  return { stmts };
+}
+
+/** Every script of the bounded space, in a fixed order (lazily: k=3 is millions). */
+export function* exhaustive(options: ExhaustiveOptions): Generator<GeneratedScript> {
+  const k = options.k;
+  if (!Number.isInteger(k) || k < 0) throw new Error(`k must be a non-negative integer, got ${k}`);
+  if (k === 0) return;
+  const choices = (options.ops ?? CORE_OPS).flatMap((op) => coreOpChoices(op));
+  const { last, middle } = persistenceSets(options);
+  // Mixed-radix counter over (core_1, persist_1, ..., core_k, persist_k), last digit fastest.
+  const radices: number[] = [];
+  for (let i = 0; i < k; i++) radices.push(choices.length, i === k - 1 ? last.length : middle.length);
+  if (radices.some((r) => r === 0)) return;
+  const digits = new Array<number>(radices.length).fill(0);
+  for (let index = 0; ; index++) {
+    const cores = Array.from({ length: k }, (_, i) => choices[digits[2 * i]!]!);
+    const persists = Array.from({ length: k }, (_, i) => (i === k - 1 ? last : middle)[digits[2 * i + 1]!]!);
+    const summary = cores.map((c, i) => `${describeCore(c)}; ${persists[i]}`).join(' | ');
+    yield { index, summary, script: buildAceScript(cores, persists, { crash: options.crash ?? true, header: `ace-style k=${k} #${index}: ${summary}` }) };
+    let d = radices.length - 1;
+    while (d >= 0) {
+      digits[d]!++;
+      if (digits[d]! < radices[d]!) break;
+      digits[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+// --- the seeded random generator -------------------------------------------------------
+
+export interface RandomOptions {
+  seed: number;
+  /** Operations to generate (default 100). */
+  ops?: number;
+  /** Largest file size the generator aims at (default 256 KiB). */
+  maxFileBytes?: number;
+  /** Largest length of one operation (default 64 KiB). */
+  maxOpBytes?: number;
+  /** Include DAX mappings (default true). */
+  mmap?: boolean;
+  /** Start with `policy NAME=off`: a switch name, 'random' (one chosen by the seed), or none. */
+  policyOff?: PolicyName | 'random';
+  /** Include operations that must fail, with their `expect` (default true). */
+  errors?: boolean;
+  /** Include freeze/thaw and snapshots (default true). */
+  freeze?: boolean;
+  snapshots?: boolean;
+  /** End with `crash`, `mount`, `check` (default false). */
+  crashAtEnd?: boolean;
+}
+
+interface Inode { id: number; size: number; nodatacow: boolean }
+interface Mapping { name: string; ino: Inode; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
+
+const FILE_NAMES = ['/f0', '/f1', '/f2', '/d/g0', '/d/g1'];
+const MAP_NAMES = ['m0', 'm1', 'm2', 'm3'];
+
+class RandomModel {
+  files = new Map<string, Inode>();
+  dirExists = false;
+  frozen = false;
+  maps = new Map<string, Mapping>();
+  snapshots = 0;
+  private nextIno = 1;
+  constructor(readonly policy: Partial<Record<PolicyName, boolean>>) {}
+
+  newInode(): Inode { return { id: this.nextIno++, size: 0, nodatacow: false }; }
+  parentExists(p: string): boolean { return !p.startsWith('/d/') || this.dirExists; }
+  dirEmpty(): boolean { return ![...this.files.keys()].some((p) => p.startsWith('/d/')); }
+}
+
+/** A random fsx-style script. Same options, same script. */
+export function randomScript(options: RandomOptions): Script {
+  const rng = new Rng(options.seed);
+  const count = options.ops ?? 100;
+  const maxFile = options.maxFileBytes ?? 256 << 10;
+  const maxOp = options.maxOpBytes ?? 64 << 10;
+  const useMmap = options.mmap ?? true;
+  const errors = options.errors ?? true;
+  const stmts: Stmt[] = [{ op: 'comment', text: `random workload seed ${options.seed}` }];
+  const policy: Partial<Record<PolicyName, boolean>> = {};
+  if (options.policyOff) {
+    const name = options.policyOff === 'random' ? rng.pick(POLICY_NAMES) : options.policyOff;
+    policy[name] = false;
+    stmts.push({ op: 'policy', name, value: false });
+  }
+  const m = new RandomModel(policy);
+  let seq = 0;
+  const emit = (op: Op, expect?: ErrnoName): void => {
+    stmts.push(expect === undefined ? op : { ...op, expect });
+  };
+  const range = (limit: number): { offset: number; length: number } => {
+    const offset = rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
+    const length = Math.max(1, Math.min(rng.chance(0.3) ? rng.between(1, 4) * PAGE : rng.between(1, maxOp), limit - offset));
+    return { offset, length };
+  };
+  const existing = (): string[] => [...m.files.keys()];
+
+  // Start with two files, one of them nodatacow.
+  for (const p of ['/f0', '/f1']) {
+    emit({ op: 'create', path: p });
+    m.files.set(p, m.newInode());
+  }
+  emit({ op: 'setflag', path: '/f1', flag: 'nodatacow', nocap: false });
+  m.files.get('/f1')!.nodatacow = true;
+
+  type Kind = 'write' | 'read' | 'truncate' | 'fallocate' | 'punch' | 'zero' | 'clone' | 'fsync' | 'commit'
+    | 'create' | 'unlink' | 'rename' | 'link' | 'mkdir' | 'rmdir' | 'snapshot' | 'freeze' | 'error' | 'check'
+    | 'mmap' | 'mstore' | 'mload' | 'mflush' | 'fence' | 'msync' | 'munmap';
+  const weights: Array<[Kind, number]> = [
+    ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
+    ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
+    ['check', 1],
+  ];
+  if (options.snapshots ?? true) weights.push(['snapshot', 1]);
+  if (options.freeze ?? true) weights.push(['freeze', 2]);
+  if (errors) weights.push(['error', 3]);
+  if (useMmap) weights.push(['mmap', 5], ['mstore', 12], ['mload', 5], ['mflush', 4], ['fence', 3], ['msync', 3], ['munmap', 3]);
+
+  for (let n = 0; n < count; n++) {
+    seq++;
+    const kind = rng.weighted(weights);
+    // While frozen: thaw, a read-only operation, or a change that must fail with EBUSY.
+    if (m.frozen) {
+      const r = rng.below(6);
+      if (r === 0 || r === 5) { emit({ op: 'thaw' }); m.frozen = false; continue; }
+      const f = existing();
+      if (r === 1 && f.length) { emit({ op: 'read', path: rng.pick(f), ...range(maxFile) }); continue; }
+      if (r === 2 && f.length) { emit({ op: 'write', path: rng.pick(f), ...range(maxFile), seed: seq }, 'EBUSY'); continue; }
+      if (r === 3 && errors) { emit({ op: 'freeze' }, 'EBUSY'); continue; }
+      const rw = [...m.maps.values()].filter((x) => x.prot === 'rw');
+      if (r === 4 && rw.length && m.policy.freezeWriteProtect !== false) {
+        const x = rng.pick(rw);
+        emit({ op: 'mstore', name: x.name, offset: 0, length: Math.min(8, x.length), seed: seq }, 'EBUSY');
+        continue;
+      }
+      emit({ op: 'commit' });
+      continue;
+    }
+    const files = existing();
+    if (files.length === 0 && kind !== 'create') { const p = '/f0'; emit({ op: 'create', path: p }); m.files.set(p, m.newInode()); continue; }
+    switch (kind) {
+      case 'write': {
+        const p = rng.pick(files);
+        const r = range(maxFile);
+        emit({ op: 'write', path: p, ...r, seed: seq });
+        const ino = m.files.get(p)!;
+        ino.size = Math.max(ino.size, r.offset + r.length);
+        break;
+      }
+      case 'read': {
+        const p = rng.pick(files);
+        if (rng.chance(0.2)) emit({ op: 'read', path: p });
+        else emit({ op: 'read', path: p, ...range(maxFile) });
+        break;
+      }
+      case 'truncate': {
+        const p = rng.pick(files);
+        const size = rng.chance(0.2) ? 0 : rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
+        emit({ op: 'truncate', path: p, size });
+        m.files.get(p)!.size = size;
+        break;
+      }
+      case 'fallocate': case 'zero': {
+        const p = rng.pick(files);
+        const r = range(maxFile);
+        const keepSize = rng.chance(0.5);
+        emit({ op: kind, path: p, ...r, keepSize });
+        const ino = m.files.get(p)!;
+        if (!keepSize) ino.size = Math.max(ino.size, r.offset + r.length);
+        break;
+      }
+      case 'punch': {
+        const p = rng.pick(files);
+        emit({ op: 'punch', path: p, ...range(maxFile) });
+        break;
+      }
+      case 'clone': {
+        // Page-aligned, inside the source, not overlapping itself, between files of one kind.
+        const src = rng.pick(files);
+        const s = m.files.get(src)!;
+        const pages = Math.floor(s.size / PAGE);
+        if (pages === 0) { emit({ op: 'fsync', path: src }); break; }
+        const sameKind = files.filter((f) => m.files.get(f)!.nodatacow === s.nodatacow);
+        const dst = rng.pick(sameKind);
+        const d = m.files.get(dst)!;
+        const len = rng.between(1, Math.min(pages, 16)) * PAGE;
+        const srcOffset = rng.below(pages - len / PAGE + 1) * PAGE;
+        let dstOffset = rng.below(maxFile / PAGE) * PAGE;
+        if (d === s && srcOffset < dstOffset + len && dstOffset < srcOffset + len) dstOffset = srcOffset + len;
+        // A clone into the middle of a file must not carry an unaligned EOF block: ours never do (aligned length).
+        emit({ op: 'clone', src, dst, range: { srcOffset, dstOffset, length: len } });
+        d.size = Math.max(d.size, dstOffset + len);
+        break;
+      }
+      case 'fsync': emit({ op: 'fsync', path: rng.chance(0.8) ? rng.pick(files) : '/' }); break;
+      case 'commit': emit({ op: 'commit' }); break;
+      case 'check': emit({ op: 'check' }); break;
+      case 'create': {
+        const free = FILE_NAMES.filter((f) => !m.files.has(f) && m.parentExists(f));
+        if (free.length === 0) { emit({ op: 'commit' }); break; }
+        const p = rng.pick(free);
+        if (rng.chance(0.3)) emit({ op: 'open', path: p, create: true, truncate: false });
+        else emit({ op: 'create', path: p });
+        const ino = m.newInode();
+        m.files.set(p, ino);
+        if (rng.chance(0.3)) { emit({ op: 'setflag', path: p, flag: 'nodatacow', nocap: false }); ino.nodatacow = true; }
+        break;
+      }
+      case 'unlink': {
+        if (files.length <= 1) { emit({ op: 'commit' }); break; }
+        const p = rng.pick(files);
+        emit({ op: 'unlink', path: p });
+        m.files.delete(p);
+        break;
+      }
+      case 'rename': {
+        const from = rng.pick(files);
+        const targets = FILE_NAMES.filter((f) => f !== from && m.parentExists(f));
+        const to = rng.pick(targets);
+        emit({ op: 'rename', from, to });
+        const ino = m.files.get(from)!;
+        if (m.files.get(to) !== ino) { m.files.set(to, ino); m.files.delete(from); }
+        break;
+      }
+      case 'link': {
+        const free = FILE_NAMES.filter((f) => !m.files.has(f) && m.parentExists(f));
+        if (free.length === 0) { emit({ op: 'commit' }); break; }
+        const from = rng.pick(files);
+        const to = rng.pick(free);
+        emit({ op: 'link', from, to });
+        m.files.set(to, m.files.get(from)!);
+        break;
+      }
+      case 'mkdir':
+        if (m.dirExists) { emit({ op: 'mkdir', path: '/d' }, 'EEXIST'); break; }
+        emit({ op: 'mkdir', path: '/d' });
+        m.dirExists = true;
+        break;
+      case 'rmdir':
+        if (!m.dirExists) { emit({ op: 'rmdir', path: '/d' }, 'ENOENT'); break; }
+        if (!m.dirEmpty()) { emit({ op: 'rmdir', path: '/d' }, 'ENOTEMPTY'); break; }
+        emit({ op: 'rmdir', path: '/d' });
+        m.dirExists = false;
+        break;
+      case 'snapshot':
+        m.snapshots++;
+        emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: rng.chance(0.5) });
+        break;
+      case 'freeze':
+        emit({ op: 'freeze' });
+        m.frozen = true;
+        break;
+      case 'error': {
+        // An operation whose errno is certain.
+        const r = rng.below(7);
+        const free = FILE_NAMES.filter((f) => !m.files.has(f) && m.parentExists(f));
+        if (r === 0) emit({ op: 'create', path: rng.pick(files) }, 'EEXIST');
+        else if (r === 1 && free.length) emit({ op: 'unlink', path: rng.pick(free) }, 'ENOENT');
+        else if (r === 2) emit({ op: 'thaw' }, 'EINVAL');
+        else if (r === 3 && !m.dirExists) emit({ op: 'create', path: '/d/g0' }, 'ENOENT');
+        else if (r === 4 && useMmap) {
+          const p = files.find((f) => !m.files.get(f)!.nodatacow);
+          if (p) emit({ op: 'mmap', name: 'bad', path: p, offset: 0, length: PAGE, prot: 'rw', sync: true }, 'EOPNOTSUPP');
+          else emit({ op: 'fence' });
+        } else if (r === 5) emit({ op: 'fallocate', path: rng.pick(files), offset: 0, length: 0, keepSize: false }, 'EINVAL');
+        else emit({ op: 'link', from: rng.pick(files), to: rng.pick(files) }, 'EEXIST');
+        break;
+      }
+      case 'mmap': {
+        const free = MAP_NAMES.filter((x) => !m.maps.has(x));
+        if (free.length === 0) { const x = rng.pick([...m.maps.keys()]); emit({ op: 'munmap', name: x }); m.maps.delete(x); break; }
+        const name = rng.pick(free);
+        const p = rng.pick(files);
+        const ino = m.files.get(p)!;
+        const offset = rng.below(Math.max(1, Math.ceil(ino.size / PAGE))) * PAGE;
+        const length = rng.chance(0.5) ? rng.between(1, 16) * PAGE : rng.between(1, maxOp);
+        const prot = rng.chance(0.8) ? 'rw' as const : 'r' as const;
+        const sync = ino.nodatacow && prot === 'rw' && rng.chance(0.3);
+        emit({ op: 'mmap', name, path: p, offset, length, prot, sync });
+        m.maps.set(name, { name, ino, offset, length, prot, sync });
+        break;
+      }
+      case 'mstore': case 'mload': case 'mflush': case 'msync': {
+        const maps = [...m.maps.values()];
+        if (maps.length === 0) { emit({ op: 'fence' }); break; }
+        const x = rng.pick(maps);
+        const offset = rng.below(x.length);
+        const length = rng.between(1, Math.min(x.length - offset, maxOp));
+        // Pages at or past EOF fault with SIGBUS; a read-only mapping refuses stores (SIGSEGV).
+        const lastPageStart = x.offset + Math.floor((offset + length - 1) / PAGE) * PAGE;
+        const beyond = lastPageStart >= x.ino.size;
+        if (kind === 'mstore') {
+          const expect: ErrnoName | undefined = x.prot === 'r' ? 'SIGSEGV' : beyond ? 'SIGBUS' : undefined;
+          if (expect && !errors) { emit({ op: 'fence' }); break; }
+          emit({ op: 'mstore', name: x.name, offset, length, seed: seq }, expect);
+        } else if (kind === 'mload') {
+          if (beyond && !errors) { emit({ op: 'fence' }); break; }
+          emit({ op: 'mload', name: x.name, offset, length }, beyond ? 'SIGBUS' : undefined);
+        } else {
+          emit({ op: kind, name: x.name, offset, length });
+        }
+        break;
+      }
+      case 'fence': emit({ op: 'fence' }); break;
+      case 'munmap': {
+        const names = [...m.maps.keys()];
+        if (names.length === 0) { emit({ op: 'fence' }); break; }
+        const x = rng.pick(names);
+        emit({ op: 'munmap', name: x });
+        m.maps.delete(x);
+        break;
+      }
+    }
+  }
+  if (m.frozen) emit({ op: 'thaw' });
+  if (options.crashAtEnd) stmts.push({ op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  return { stmts };
+}
