@@ -243,14 +243,17 @@ export class FileSystem {
    * that grows metadata (a new name, inode or subvolume) must leave half the metadata
    * reserve free, so that deletions, truncation and commits can always proceed.
    */
-  private beginChange(sv?: Subvolume, growsMetadata = false): void {
+  private beginChange(sv?: Subvolume, growsMetadata: boolean | 'snapshot' = false): void {
     this.live();
     if (this.frozen) throw new FsError('EBUSY', 'file system is frozen');
     this.k.checkWritable();
     if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
     // Commit early when dirty buffers or free space run low: a commit returns pinned space.
-    if (this.k.poolPressure() > 0.4 || (this.k.free.freeBytes() < this.k.metadataReserveBytes && this.k.hasChanges())) this.k.commit();
-    if (growsMetadata && this.k.free.freeBytes() < this.k.metadataReserveBytes / 2) throw new FsError('ENOSPC', 'no space left for metadata');
+    if (this.k.poolPressure() > 0.4 || (this.k.metadataFreeBytes() < this.k.metadataReserveBytes && this.k.hasChanges())) this.k.commit();
+    // A snapshot shares a whole tree: the next commits rewrite shared paths and refcounts,
+    // so it asks for the full reserve; other growing changes for three quarters of it.
+    const needed = growsMetadata === 'snapshot' ? this.k.metadataReserveBytes : (this.k.metadataReserveBytes * 3) / 4;
+    if (growsMetadata && this.k.metadataFreeBytes() < needed) throw new FsError('ENOSPC', 'no space left for metadata');
   }
 
   // --- inodes and directories --------------------------------------------------------
@@ -611,7 +614,7 @@ export class FileSystem {
     // Check space for the whole write first (with slack for the metadata it COWs), so
     // that a write either happens whole or fails before changing anything.
     const need = FileData.cowBytes(offset, bytes.length) + 64 * this.k.nodeBytes;
-    if (this.k.free.freeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
+    if (this.k.metadataFreeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
     for (let done = 0; done < bytes.length;) {
       const chunk = Math.min(bytes.length - done, 4 << 20);
       const current = this.inode(sv, ino);
@@ -683,7 +686,7 @@ export class FileSystem {
     this.beginChange(r.sv);
     const start = alignDown(offset);
     const end = alignUp(offset + length);
-    if (this.k.free.freeBytes() - this.data.holeBytes(r.sv, r.ino, start, end) < this.k.metadataReserveBytes) {
+    if (this.k.metadataFreeBytes() - this.data.holeBytes(r.sv, r.ino, start, end) < this.k.metadataReserveBytes) {
       throw new FsError('ENOSPC', 'no space left on device');
     }
     this.data.preallocate(r.sv, r.ino, start, end);
@@ -842,7 +845,7 @@ export class FileSystem {
     if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
     const p = this.resolveParent(destPath);
     this.refusePlaceholder(p);
-    this.beginChange(p.sv, true);
+    this.beginChange(p.sv, 'snapshot');
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${destPath}' exists`);
     if (this.hasImmutableFile(src.sv)) throw new FsError('EPERM', 'the subvolume holds a DAX-immutable file, whose extents must never be shared');
     // Writers must stop storing in place before the blocks become shared.

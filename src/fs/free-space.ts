@@ -57,12 +57,43 @@ export class FreeSpace {
     return sum;
   }
 
-  /** Allocate exactly `length` contiguous bytes, or null. First fit from a rotating cursor. */
-  allocate(length: number, reserveBytes = 0): number | null {
+  /** Free bytes that can hold whole `unit`-sized, `unit`-aligned blocks (tree nodes). */
+  blockFreeBytes(unit: number): number {
+    let sum = 0;
+    for (const e of this.free) {
+      const first = Math.ceil(e.start / unit) * unit;
+      const end = Math.floor((e.start + e.length) / unit) * unit;
+      if (end > first) sum += end - first;
+    }
+    return sum;
+  }
+
+  /**
+   * Allocate exactly `length` contiguous bytes, or null, keeping `reserveBytes` of space
+   * usable for `reserveUnit`-sized blocks. Data takes first fit from a cursor rising from
+   * the start; tree nodes (fromEnd) take the highest aligned fit, so that small data
+   * holes left by frees do not fragment the space nodes need (btrfs keeps separate block
+   * groups for the same reason).
+   */
+  allocate(length: number, reserveBytes = 0, options: { fromEnd?: boolean; align?: number; reserveUnit?: number } = {}): number | null {
     this.assertAligned(0, length);
-    if (this.freeBytes() - length < reserveBytes) return null;
+    if (reserveBytes > 0 && this.blockFreeBytes(options.reserveUnit ?? this.unitBytes) - length < reserveBytes) return null;
     const list = this.free;
     const n = list.length;
+    if (options.fromEnd) {
+      const align = options.align ?? this.unitBytes;
+      for (let i = n - 1; i >= 0; i--) {
+        const e = list[i]!;
+        const at = Math.floor((e.start + e.length - length) / align) * align;
+        if (at < e.start) continue;
+        const tail = e.start + e.length - (at + length);
+        if (tail > 0) list.splice(i + 1, 0, { start: at + length, length: tail });
+        e.length = at - e.start;
+        if (e.length === 0) list.splice(i, 1);
+        return at;
+      }
+      return null;
+    }
     let startIndex = 0;
     while (startIndex < n && list[startIndex]!.start + list[startIndex]!.length <= this.cursor) startIndex++;
     for (let k = 0; k < n; k++) {

@@ -108,6 +108,11 @@ export class Kernel implements TreeHost {
     return this.generation + 1;
   }
 
+  /** Free bytes usable for tree nodes (whole aligned node-sized runs). */
+  metadataFreeBytes(): number {
+    return this.free.blockFreeBytes(this.nodeBytes);
+  }
+
   /** Bytes a data allocation must leave free for metadata. */
   get metadataReserveBytes(): number {
     return Math.max(96 * this.nodeBytes, Math.floor(this.totalBytes / 32 / this.nodeBytes) * this.nodeBytes);
@@ -177,7 +182,7 @@ export class Kernel implements TreeHost {
   }
 
   private allocMetadata(): number {
-    const at = this.free.allocate(this.nodeBytes, 0);
+    const at = this.free.allocate(this.nodeBytes, 0, { fromEnd: true, align: this.nodeBytes });
     if (at === null) {
       this.aborted = 'no space for metadata';
       throw new FsError('ENOSPC', 'no space left for metadata');
@@ -261,7 +266,7 @@ export class Kernel implements TreeHost {
   allocData(bytes: number): { bytenr: number; bytes: number } | null {
     let want = bytes;
     while (want >= SECTOR_BYTES) {
-      const at = this.free.allocate(want, this.metadataReserveBytes);
+      const at = this.free.allocate(want, this.metadataReserveBytes, { reserveUnit: this.nodeBytes });
       if (at !== null) {
         this.allocatedThisTransaction.add(at);
         return { bytenr: at, bytes: want };

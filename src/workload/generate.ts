@@ -288,8 +288,8 @@ export interface RandomOptions {
   /** Include freeze/thaw and snapshots (default true). */
   freeze?: boolean;
   snapshots?: boolean;
-  /** End with `crash`, `mount`, `check` (default false). */
-  crashAtEnd?: boolean;
+  /** End with `crash` (strict, or random with the script's seed), `mount`, `check` (default false). */
+  crashAtEnd?: boolean | 'random';
 }
 
 interface Inode { id: number; size: number; nodatacow: boolean }
@@ -372,7 +372,7 @@ export function randomScript(options: RandomOptions): Script {
       if (r === 2 && f.length) { emit({ op: 'write', path: rng.pick(f), ...range(maxFile), seed: seq }, 'EBUSY'); continue; }
       if (r === 3 && errors) { emit({ op: 'freeze' }, 'EBUSY'); continue; }
       const rw = [...m.maps.values()].filter((x) => x.prot === 'rw');
-      if (r === 4 && rw.length && m.policy.freezeWriteProtect !== false) {
+      if (r === 4 && rw.length && m.policy.freezeWriteProtect !== false && m.policy.tlbShootdown !== false) {
         const x = rng.pick(rw);
         emit({ op: 'mstore', name: x.name, offset: 0, length: Math.min(8, x.length), seed: seq }, 'EBUSY');
         continue;
@@ -533,6 +533,10 @@ export function randomScript(options: RandomOptions): Script {
         // Pages at or past EOF fault with SIGBUS; a read-only mapping refuses stores (SIGSEGV).
         const lastPageStart = x.offset + Math.floor((offset + length - 1) / PAGE) * PAGE;
         const beyond = lastPageStart >= x.ino.size;
+        // Without shootdowns this thread's TLB may still hold an entry a truncate, a freeze
+        // or an munmap dropped (mapping ids are reused): whether the access faults is not
+        // known in advance.
+        if (m.policy.tlbShootdown === false && (beyond || (kind === 'mstore' && x.prot === 'r'))) { emit({ op: 'fence' }); break; }
         if (kind === 'mstore') {
           const expect: ErrnoName | undefined = x.prot === 'r' ? 'SIGSEGV' : beyond ? 'SIGBUS' : undefined;
           if (expect && !errors) { emit({ op: 'fence' }); break; }
@@ -557,6 +561,8 @@ export function randomScript(options: RandomOptions): Script {
     }
   }
   if (m.frozen) emit({ op: 'thaw' });
-  if (options.crashAtEnd) stmts.push({ op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  if (options.crashAtEnd) {
+    stmts.push(options.crashAtEnd === 'random' ? { op: 'crash', mode: 'random', seed: options.seed } : { op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  }
   return { stmts };
 }

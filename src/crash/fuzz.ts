@@ -1,0 +1,209 @@
+// The crash-consistency fuzzer: seeded random workloads (src/workload) run step by step;
+// at every crash point (before each fence, and after each operation) the explorer checks
+// crash images against the oracle, and the live file system is checked after each step.
+// A violation is minimised to a short reproducer that `pmcow replay` runs again.
+import { FsError } from '../errors.js';
+import { PmemDevice } from '../pmem/device.js';
+import { FileSystem } from '../fs/filesystem.js';
+import { loadCoreModule } from '../core/module.js';
+import type { DaxPolicy } from '../dax/policy.js';
+import { Runner } from '../workload/run.js';
+import { parse } from '../workload/parse.js';
+import { print } from '../workload/print.js';
+import { randomScript } from '../workload/generate.js';
+import { lineOf, type Script, type Stmt } from '../workload/ast.js';
+import { CrashExplorer, type Violation } from './explorer.js';
+import { ModelOracle } from './oracle.js';
+
+export type PolicyName = keyof DaxPolicy;
+
+export interface CheckOptions {
+  /** Device size (default 16 MiB). */
+  sizeBytes?: number;
+  samples?: number;
+  enumerateBound?: number;
+  exploreSeed?: number;
+  /** Crash points: before every fence and after every operation (default), or only after operations. */
+  points?: 'fence+op' | 'op';
+}
+
+export interface ScriptCheck {
+  violations: Violation[];
+  ops: number;
+  points: number;
+  images: number;
+  mounted: number;
+}
+
+const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'check', 'comment']);
+
+/** Run one script under the explorer and the oracle. Deterministic for given options. */
+export function checkScript(script: Script, options: CheckOptions = {}): ScriptCheck {
+  const dev = PmemDevice.createSync({ sizeBytes: options.sizeBytes ?? 16 << 20, kernelBytes: 8 << 20, maxThreads: 2 });
+  FileSystem.mkfs(dev);
+  const runner = new Runner(dev, { implicitMount: false });
+  const violations: Violation[] = [];
+  const live = (point: string, problems: string[]): void => {
+    if (problems.length) violations.push({ point, image: { mode: 'random', seed: 0 }, generation: -1, problems });
+  };
+  let explorer: CrashExplorer | null = null;
+  let oracle: ModelOracle | null = null;
+  let ops = 0;
+  let currentLine = 0;
+  const policyLines: Stmt[] = [];
+  const syncFlushes: Array<{ name: string; offset: number; length: number }> = [];
+  const mapPaths = new Map<string, { path: string; offset: number; sync: boolean }>();
+  let frozenStores: number | null = null;
+  try {
+    for (let i = 0; i < script.stmts.length; i++) {
+      const stmt = script.stmts[i]!;
+      if (stmt.op === 'comment') continue;
+      if (stmt.op === 'policy') { policyLines.push(stmt); runner.step(stmt, lineOf(script, i)); continue; }
+      if (SKIPPED.has(stmt.op)) continue;
+      const line = lineOf(script, i);
+      currentLine = line;
+      if (!oracle) {
+        const mounted = runner.step({ op: 'mount' }, 0);
+        if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
+        oracle = new ModelOracle(runner.fs!);
+        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 32, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1 });
+        if ((options.points ?? 'fence+op') === 'fence+op') {
+          let inside = false;
+          dev.beforeFence = () => {
+            if (inside) return;
+            inside = true;
+            try { violations.push(...explorer!.explore(`line ${currentLine}: before a fence`).violations); } finally { inside = false; }
+          };
+        }
+      }
+      if (stmt.op === 'thaw' && frozenStores !== null) {
+        const landed = dev.counters().stores - frozenStores;
+        if (landed > 0) live(`line ${line}: while frozen`, [`${landed} stores reached the device while the file system was frozen`]);
+        frozenStores = null;
+      }
+      const outcome = runner.step(stmt, line);
+      ops++;
+      if ('kind' in outcome) {
+        if (outcome.kind === 'exception') live(`line ${line}`, [`exception: ${outcome.message}`]);
+        else if (outcome.errno === 'EIO') live(`line ${line}`, [`unexpected EIO: ${outcome.message}`]);
+      } else if (outcome.status === 'ok') {
+        if (stmt.op === 'snapshot') oracle.snapshotTaken(stmt.dst);
+        if (stmt.op === 'freeze') frozenStores = dev.counters().stores;
+        if (stmt.op === 'mmap') mapPaths.set(stmt.name, { path: stmt.path, offset: stmt.offset, sync: stmt.sync });
+        if (stmt.op === 'mflush' && mapPaths.get(stmt.name)?.sync) syncFlushes.push({ name: stmt.name, offset: stmt.offset, length: stmt.length });
+        if (stmt.op === 'fence' || stmt.op === 'msync') {
+          for (const f of syncFlushes.splice(0)) {
+            const m = runner.mapping(f.name);
+            const info = mapPaths.get(f.name);
+            if (!m || !info) continue;
+            try { oracle.addFloor(info.path, info.offset + f.offset, m.load(f.offset, f.length)); } catch { /* unmapped or past EOF: no promise */ }
+          }
+        }
+      }
+      oracle.afterOp();
+      live(`line ${line}: live`, [...oracle.checkLive(), ...oracle.liveReadErrors()]);
+      violations.push(...explorer!.explore(`line ${line}: after the operation`).violations);
+    }
+  } finally {
+    dev.beforeFence = null;
+    runner.close();
+  }
+  const t = explorer?.totals;
+  return { violations, ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0 };
+}
+
+export interface Reproducer {
+  pmcow: 'reproducer';
+  version: 1;
+  point: string;
+  problems: string[];
+  options: CheckOptions;
+  script: string;
+}
+
+/** Shorten a failing script: cut after the first violation, then drop statements greedily. */
+export function minimise(script: Script, options: CheckOptions, budgetMs = 15_000): Script {
+  const started = performance.now();
+  const fails = (s: Script): boolean => checkScript(s, options).violations.length > 0;
+  let stmts = script.stmts.filter((s) => s.op !== 'comment');
+  const first = checkScript({ stmts }, options).violations[0];
+  const line = first ? Number(/line (\d+)/.exec(first.point)?.[1] ?? stmts.length) : stmts.length;
+  if (line > 0 && line < stmts.length) {
+    const cut = stmts.slice(0, line);
+    if (fails({ stmts: cut })) stmts = cut;
+  }
+  for (let i = stmts.length - 1; i >= 0 && performance.now() - started < budgetMs; i--) {
+    if (stmts[i]!.op === 'policy') continue;
+    const candidate = stmts.slice(0, i).concat(stmts.slice(i + 1));
+    if (fails({ stmts: candidate })) stmts = candidate;
+  }
+  return { stmts };
+}
+
+export function reproducerOf(script: Script, options: CheckOptions, violation: Violation): Reproducer {
+  return { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems.slice(0, 3), options, script: print(script) };
+}
+
+/** Run a reproducer again: the same script, the same crash choices, the same result. */
+export function replay(reproducer: Reproducer): ScriptCheck {
+  if (!reproducer || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
+    throw new FsError('EINVAL', 'not a pmcow reproducer (version 1)');
+  }
+  return checkScript(parse(reproducer.script), reproducer.options ?? {});
+}
+
+export interface FuzzOptions extends CheckOptions {
+  seed?: number;
+  /** Scripts to run (default: until timeMs). */
+  scripts?: number;
+  /** Operations per script (default 30). */
+  ops?: number;
+  timeMs?: number;
+  /** Turn this switch off in every script. */
+  policyOff?: PolicyName;
+  /** Run only scripts i with i % count == index (deterministic partition of the work). */
+  shard?: { index: number; count: number };
+  minimise?: boolean;
+  onScript?: (progress: FuzzProgress) => void;
+}
+
+export interface FuzzProgress { scripts: number; ops: number; points: number; images: number; mounted: number; violations: number; elapsedMs: number }
+
+export interface FuzzFinding { script: number; scriptSeed: number; violation: Violation; reproducer: Reproducer }
+
+export interface FuzzReport extends FuzzProgress { findings: FuzzFinding[]; imagesPerSecond: number }
+
+/** A fuzz campaign. Same options, same scripts, same findings. */
+export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
+  await loadCoreModule('release');
+  const seed = options.seed ?? 1;
+  const shard = options.shard ?? { index: 0, count: 1 };
+  if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+    throw new FsError('EINVAL', 'shard must be k/n with 0 <= k < n');
+  }
+  const limit = options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
+  const started = performance.now();
+  const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
+  const findings: FuzzFinding[] = [];
+  for (let i = shard.index; i < limit * shard.count; i += shard.count) {
+    if (options.timeMs && performance.now() - started > options.timeMs) break;
+    const scriptSeed = seed * 1_000_003 + i;
+    const script = randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}), maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
+    const result = checkScript(script, options);
+    progress.scripts++;
+    progress.ops += result.ops;
+    progress.points += result.points;
+    progress.images += result.images;
+    progress.mounted += result.mounted;
+    progress.violations += result.violations.length;
+    if (result.violations.length) {
+      const small = options.minimise === false ? script : minimise(script, options);
+      const violation = checkScript(small, options).violations[0] ?? result.violations[0]!;
+      findings.push({ script: i, scriptSeed, violation, reproducer: reproducerOf(small, options, violation) });
+    }
+    progress.elapsedMs = performance.now() - started;
+    options.onScript?.({ ...progress });
+  }
+  progress.elapsedMs = performance.now() - started;
+  return { ...progress, findings, imagesPerSecond: progress.images / (progress.elapsedMs / 1000) };
+}
