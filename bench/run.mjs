@@ -6,6 +6,7 @@ import { PmemDevice } from '../dist/index.js';
 import { crc32cBenches } from './crc32c.bench.mjs';
 import { storeBenches } from './store.bench.mjs';
 import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
+import { daxBenches, daxNotes, daxMarkdown } from './dax.bench.mjs';
 import { markdownTable, TASK_TIME_MS, WARMUP_TIME_MS } from './harness.mjs';
 
 const started = Date.now();
@@ -15,7 +16,8 @@ const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
 const crc = await crc32cBenches(device);
 const store = await storeBenches(device);
 const fs = await fsBenches();
-const rows = [...crc.rows, ...store.rows, ...fs.rows];
+const dax = await daxBenches();
+const rows = [...crc.rows, ...store.rows, ...fs.rows, ...dax.rows];
 
 const cpus = os.cpus();
 const machine = {
@@ -37,6 +39,7 @@ const notes = [
   `Stores rotate over 8 MiB of a ${device.sizeBytes >> 20} MiB device (store log ${device.config.logCapacity} entries, kept full: each stored line evicts the oldest entry).`,
   `tinybench time ${TASK_TIME_MS} ms per task, warmup ${WARMUP_TIME_MS} ms.`,
   ...fsNotes(fs.details),
+  ...daxNotes(dax.details),
 ];
 
 const table = markdownTable(rows);
@@ -56,6 +59,7 @@ const md = [
   ...store.logStats.map((s) => `| ${s.size} B | ${s.logEntriesPerStore} | ${s.evictionsPerStore} | ${s.linesRetiredPerStore} | ${s.logSpan} / ${s.logCapacity} |`),
   '',
   fsMarkdown(fs.details),
+  daxMarkdown(dax.details),
 ].join('\n');
 
 console.log(table);
@@ -65,7 +69,7 @@ console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 const here = new URL('.', import.meta.url);
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, rows,
+  machine, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();
