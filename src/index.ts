@@ -19,3 +19,12 @@ export {
   type ScenarioRow, type ScenarioOptions, type ThreadId,
 } from './scenarios/index.js';
 export { formatScenarioTable } from './cli/scenario-table.js';
+export * as workload from './workload/index.js';
+export {
+  parse as parseWorkload, print as printWorkload, ParseError as WorkloadParseError, Runner as WorkloadRunner, runScript,
+  importFsx, importAce, exhaustive as exhaustiveWorkloads, randomScript as randomWorkload,
+} from './workload/index.js';
+export type {
+  Script as WorkloadScript, Stmt as WorkloadStmt, Op as WorkloadOp, RunResult as WorkloadRunResult,
+  OpResult as WorkloadOpResult, RunnerOptions as WorkloadRunnerOptions, ImportResult as WorkloadImportResult,
+} from './workload/index.js';

@@ -13,7 +13,7 @@
 // `truncate X LEN`, `link X Y`, `symlink X Y`, `rename X Y`, `unlink X`, `remove X`,
 // `rmdir X`, `fsync X`, `fdatasync X`, `sync`, `checkpoint N`, `fsetxattr X`,
 // `removexattr X`, `mknod X MODE DEV`, `none`.
-import type { Op, Script, Stmt } from './ast.js';
+import type { Op, Stmt } from './ast.js';
 import { ParseError } from './parse.js';
 import type { ImportIssue, ImportResult } from './fsx.js';
 

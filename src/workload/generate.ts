@@ -288,9 +288,19 @@ export interface RandomOptions {
   /** Include freeze/thaw and snapshots (default true). */
   freeze?: boolean;
   snapshots?: boolean;
+  /** Operation kinds never to draw (RANDOM_KINDS names them). */
+  exclude?: readonly RandomKind[];
   /** End with `crash` (strict, or random with the script's seed), `mount`, `check` (default false). */
   crashAtEnd?: boolean | 'random';
 }
+
+/** What randomScript draws from (besides thaw and the EBUSY probes while frozen). */
+export const RANDOM_KINDS = [
+  'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
+  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'freeze', 'error', 'check',
+  'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
+] as const;
+export type RandomKind = typeof RANDOM_KINDS[number];
 
 interface Inode { id: number; size: number; nodatacow: boolean }
 interface Mapping { name: string; ino: Inode; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
@@ -347,10 +357,8 @@ export function randomScript(options: RandomOptions): Script {
   emit({ op: 'setflag', path: '/f1', flag: 'nodatacow', nocap: false });
   m.files.get('/f1')!.nodatacow = true;
 
-  type Kind = 'write' | 'read' | 'truncate' | 'fallocate' | 'punch' | 'zero' | 'clone' | 'fsync' | 'commit'
-    | 'create' | 'unlink' | 'rename' | 'link' | 'mkdir' | 'rmdir' | 'snapshot' | 'freeze' | 'error' | 'check'
-    | 'mmap' | 'mstore' | 'mload' | 'mflush' | 'fence' | 'msync' | 'munmap';
-  const weights: Array<[Kind, number]> = [
+  type Kind = RandomKind;
+  let weights: Array<[Kind, number]> = [
     ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
     ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
     ['check', 1],
@@ -359,6 +367,8 @@ export function randomScript(options: RandomOptions): Script {
   if (options.freeze ?? true) weights.push(['freeze', 2]);
   if (errors) weights.push(['error', 3]);
   if (useMmap) weights.push(['mmap', 5], ['mstore', 12], ['mload', 5], ['mflush', 4], ['fence', 3], ['msync', 3], ['munmap', 3]);
+  if (options.exclude) weights = weights.filter(([k]) => !options.exclude!.includes(k));
+  if (weights.length === 0) throw new Error('randomScript: every operation kind is excluded');
 
   for (let n = 0; n < count; n++) {
     seq++;

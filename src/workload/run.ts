@@ -159,6 +159,23 @@ export class Runner {
     return { line, text, status: 'ok', ...out };
   }
 
+  /**
+   * Start over on the same device, for the next script: the device reboots (a strict
+   * crash in place: no pending store carries over), mappings, pending policies and
+   * checkpoints are forgotten, and the implicit mount applies again. Reusing one runner
+   * keeps memory flat; a runner per script leaves its devices to the garbage collector,
+   * which reclaims shared WebAssembly memory late.
+   */
+  reset(): void {
+    this.fsys = null;
+    this.maps.clear();
+    this.pendingPolicy = {};
+    this.started = false;
+    this.crashedSinceMount = false;
+    this.checkpoints.length = 0;
+    this.dev.crashInPlace();
+  }
+
   /** Release the devices the runner created. */
   close(): void {
     this.fsys = null;

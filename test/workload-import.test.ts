@@ -1,0 +1,127 @@
+// Importers: an fsx --replay-ops log and a CrashMonkey/ACE j-lang workload become
+// workload scripts that run; unsupported operations are listed by name and line.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { importFsx, importAce, Runner, print, parse, ParseError, FSX_OPS } from '../src/workload/index.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+describe('fsx op-log import', () => {
+  const imported = importFsx(fixture('sample.fsxops'));
+
+  it('lists the unsupported operations by name and line', () => {
+    expect(imported.unsupported.map((u) => [u.line, u.op])).toEqual([
+      [11, 'collapse_range'], [17, 'insert_range'], [18, 'dedupe_range'], [19, 'copy_range'],
+    ]);
+    for (const u of imported.unsupported) expect(u.reason).toMatch(/no .* in the file system API/);
+  });
+
+  it('maps every supported operation, hex and decimal arguments, and flags', () => {
+    const text = print(imported.script);
+    const mine = (line: number): string[] => imported.script.stmts
+      .filter((_, i) => imported.script.lines![i] === line).map((s) => print([s]).trimEnd());
+    expect(mine(4)).toEqual(['write /fsx 245760 57808 seed 1']); // 0x3c000 0xe1d0
+    expect(mine(5)).toEqual(['mmap fsx /fsx 4096 8192 r', 'mload fsx 0 8192', 'munmap fsx']);
+    expect(mine(6)).toEqual(['truncate /fsx 131072']);
+    expect(mine(7)).toEqual(['fallocate /fsx 98304 65536 keep']);
+    expect(mine(8)).toEqual(['punch /fsx 8448 12288']);
+    expect(mine(9)).toEqual([ // mapwrite past EOF: extend, map from the page start, store, msync, unmap
+      'truncate /fsx 139264', 'mmap fsx /fsx 122880 16384 rw', 'mstore fsx 0 16384 seed 6', 'msync fsx 0 16384', 'munmap fsx',
+    ]);
+    expect(mine(10)).toEqual(['zero /fsx 32768 4096']);
+    expect(mine(12)).toEqual(['truncate /fsx 122880 # resynchronise with the size fsx recorded', 'read /fsx 0 4096']);
+    expect(mine(13)).toEqual(['clone /fsx 0 /fsx 65536 16384']);
+    expect(mine(14)).toEqual(['# fsx line 14: skipped by fsx: skip insert_range 0x0 0x0 0x1e000']);
+    expect(mine(15)).toEqual(['write /fsx 131072 4096 seed 11']); // decimal arguments
+    expect(mine(16)).toEqual(['fsync /fsx']);
+    expect(mine(20)).toEqual(['truncate /fsx 200704 # resynchronise with the size fsx recorded', 'zero /fsx 196608 8192 keep']);
+    expect(mine(22)).toEqual(['fallocate /fsx 262144 4096']);
+    expect(text.startsWith('create /fsx\n')).toBe(true);
+    expect(imported.notes.map((n) => [n.line, n.op])).toEqual([
+      [12, 'read'], [17, 'close_open'], [20, 'zero_range'], [22, 'unshare'], [23, 'close_open'],
+    ]);
+    expect(parse(text).stmts).toEqual(imported.script.stmts);
+  });
+
+  it('runs, and ends with the size fsx recorded', async () => {
+    const runner = await Runner.create({ sizeBytes: 16 << 20 });
+    try {
+      const r = runner.run(imported.script);
+      expect(r.failure).toBeUndefined();
+      expect(runner.fs!.stat('/fsx').size).toBe(0x41000);
+      expect(runner.run('crash\nmount\ncheck\n').ok).toBe(true);
+    } finally {
+      runner.close();
+    }
+  });
+
+  it('reports malformed lines with line and column, unknown names as unsupported', () => {
+    const bad = (text: string): ParseError => {
+      try { importFsx(text); } catch (e) { if (e instanceof ParseError) return e; throw e; }
+      throw new Error('no error');
+    };
+    expect(bad('write 0x10 0x20\n')).toMatchObject({ line: 1, column: 16 });
+    expect(bad('# c\nread 0x10 zz 0x0\n')).toMatchObject({ line: 2, column: 11 });
+    expect(bad('fallocate 0 1 0 keepsize\n')).toMatchObject({ line: 1, column: 17 });
+    expect(bad('clone_range 0 4096 8192\n').reason).toMatch(/expected 4 numeric arguments/);
+    const r = importFsx('frobnicate 1 2 3\nwrite 010 0x8 0\n', { path: '/x', create: false });
+    expect(r.unsupported).toEqual([{ line: 1, op: 'frobnicate', text: 'frobnicate 1 2 3', reason: 'not an fsx operation' }]);
+    expect(print(r.script)).toBe('# fsx line 1: unknown operation: frobnicate 1 2 3\nwrite /x 8 8 seed 1\n'); // 010 is octal
+    expect(Object.keys(FSX_OPS)).toContain('exchange_range');
+  });
+});
+
+describe('ACE j-lang import', () => {
+  const imported = importAce(fixture('sample.ace'));
+
+  it('lists the unsupported operations by name and line', () => {
+    expect(imported.unsupported.map((u) => [u.line, u.op])).toEqual([
+      [41, 'fsetxattr'], [44, 'symlink'], [49, 'removexattr'], [51, 'mknod'],
+    ]);
+  });
+
+  it('maps names through the define section and each operation to ours', () => {
+    const ops = imported.script.stmts.filter((s) => s.op !== 'comment').map((s) => print([s]).trimEnd());
+    expect(ops).toEqual([
+      'mkdir /A', 'open /A/foo creat', 'write /A/foo 0 32768 seed 21', 'commit # end of the ACE setup: its state is durable',
+      'open /A/foo creat', 'write /A/foo 32768 32768 seed 27', 'fsync /A/foo', 'checkpoint 1 # ace checkpoint 0',
+      'link /A/foo /A/bar', 'zero /A/foo 63768 5000 keep', 'fsync /A/foo', 'checkpoint 2 # ace checkpoint 0',
+      'stat /A', 'fsync /A', 'checkpoint 3 # ace checkpoint 0',
+      'open /foo creat', 'fallocate /foo 0 8192', 'mmap ace /foo 0 8192 rw', 'mstore ace 0 8192 seed 38', 'msync ace 0 8192', 'munmap ace',
+      'checkpoint 4 # ace checkpoint 0',
+      'write /foo 0 8192 seed 40', 'fsync /foo', 'commit', 'checkpoint 5 # ace checkpoint 0',
+      'mkdir /B', 'rename /A/bar /B/bar', 'punch /foo 0 5000', 'truncate /foo 2500', 'unlink /B/bar',
+      'fsync /', 'checkpoint 6 # ace checkpoint 1',
+    ]);
+    expect(imported.notes.map((n) => n.op)).toEqual(['close', 'fdatasync', 'opendir', 'mmapwrite', 'dwrite', 'close', 'close', 'close']);
+  });
+
+  it('runs; each checkpoint is reported; the durable state mounts clean', async () => {
+    const runner = await Runner.create({ sizeBytes: 16 << 20 });
+    try {
+      const r = runner.run(imported.script);
+      expect(r.failure).toBeUndefined();
+      expect(r.checkpoints.map((c) => c.id)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(runner.fs!.readdir('/').sort()).toEqual(['A', 'B', 'foo']);
+      expect(runner.fs!.stat('/A/foo')).toMatchObject({ size: 65536, nlink: 1 });
+      expect(runner.fs!.stat('/foo').size).toBe(2500);
+      const after = runner.run('crash\nmount\ncheck\nstat /foo\nreaddir /B\n');
+      expect(after.failure).toBeUndefined();
+      expect(after.results[3]!.value).toBe('file size=2500 nlink=1');
+    } finally {
+      runner.close();
+    }
+  });
+
+  it('rejects text outside a section, names missing arguments', () => {
+    expect(() => importAce('mkdir A 0777\n')).toThrow(ParseError);
+    try {
+      importAce('# run\nwrite foo 0\n');
+    } catch (e) {
+      expect(e).toMatchObject({ line: 2, column: 12 });
+    }
+    const r = importAce('# run\nfalloc foo FALLOC_FL_COLLAPSE_RANGE 0 4096\nfrob foo\n');
+    expect(r.unsupported.map((u) => u.op)).toEqual(['falloc FALLOC_FL_COLLAPSE_RANGE', 'frob']);
+    expect(r.notes.map((n) => n.reason)).toEqual(["'foo' is not in the define section: taken as /foo"]);
+  });
+});
