@@ -349,10 +349,14 @@ export class DaxManager {
         if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.stats.invalidations++; changed = true; }
       }
     }
+    // A dirtied page whose block the file no longer maps needs no checksum any more; one
+    // the change kept (fallocate over it, say) still does.
     for (const [k, d] of this.dirtied) {
       if (d.sv === sv && d.ino === ino && d.filePage * PAGE_BYTES < end && (d.filePage + 1) * PAGE_BYTES > start) {
-        this.dirtied.delete(k);
-        this.cowed.delete(k);
+        const at = d.filePage * PAGE_BYTES;
+        const ext = this.host.fileData.extents(sv, ino, at, at + PAGE_BYTES)[0];
+        const disk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (at - ext.fileOffset) : -1;
+        if (disk !== d.block) { this.dirtied.delete(k); this.cowed.delete(k); }
       }
     }
     this.shootdown(changed);
