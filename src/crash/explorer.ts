@@ -47,6 +47,8 @@ export interface ExplorerOptions {
   samples?: number;
   /** Seed of the samples. */
   seed?: number;
+  /** A device of the same size to build images into (reused; one is made if absent). */
+  target?: PmemDevice;
 }
 
 const MODE_RANDOM = 1;
@@ -76,6 +78,7 @@ export class CrashExplorer {
     this.bound = options.enumerateBound ?? 10_000;
     this.samples = options.samples ?? 256;
     this.seed = options.seed ?? 1;
+    this.target = options.target ?? null;
     const lineCount = device.sizeBytes / 64;
     if (2 * SUPERBLOCK_BYTES + 4 * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);

@@ -11,6 +11,7 @@ import { Runner } from '../workload/run.js';
 import { parse } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { randomScript } from '../workload/generate.js';
+import { daxWorkload } from './dax-workload.js';
 import { lineOf, type Script, type Stmt } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
 import { ModelOracle } from './oracle.js';
@@ -37,9 +38,18 @@ export interface ScriptCheck {
 
 const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'check', 'comment']);
 
+/** A device and a crash target, reused script after script (shared memory is freed late). */
+export interface FuzzDevices { device: PmemDevice; target: PmemDevice }
+
+export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
+  const config = { sizeBytes: options.sizeBytes ?? 16 << 20, kernelBytes: 8 << 20, maxThreads: 2 };
+  return { device: PmemDevice.createSync(config), target: PmemDevice.createSync(config) };
+}
+
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
-export function checkScript(script: Script, options: CheckOptions = {}): ScriptCheck {
-  const dev = PmemDevice.createSync({ sizeBytes: options.sizeBytes ?? 16 << 20, kernelBytes: 8 << 20, maxThreads: 2 });
+export function checkScript(script: Script, options: CheckOptions = {}, devices: FuzzDevices = fuzzDevices(options)): ScriptCheck {
+  const dev = devices.device;
+  dev.crashInPlace(); // forget whatever the previous script left pending
   FileSystem.mkfs(dev);
   const runner = new Runner(dev, { implicitMount: false });
   const violations: Violation[] = [];
@@ -66,7 +76,7 @@ export function checkScript(script: Script, options: CheckOptions = {}): ScriptC
         const mounted = runner.step({ op: 'mount' }, 0);
         if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
         oracle = new ModelOracle(runner.fs!);
-        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 32, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1 });
+        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1, target: devices.target });
         if ((options.points ?? 'fence+op') === 'fence+op') {
           let inside = false;
           dev.beforeFence = () => {
@@ -81,6 +91,7 @@ export function checkScript(script: Script, options: CheckOptions = {}): ScriptC
         if (landed > 0) live(`line ${line}: while frozen`, [`${landed} stores reached the device while the file system was frozen`]);
         frozenStores = null;
       }
+      for (const touched of pathsWritten(stmt)) oracle.forget(touched);
       const outcome = runner.step(stmt, line);
       ops++;
       if ('kind' in outcome) {
@@ -88,6 +99,7 @@ export function checkScript(script: Script, options: CheckOptions = {}): ScriptC
         else if (outcome.errno === 'EIO') live(`line ${line}`, [`unexpected EIO: ${outcome.message}`]);
       } else if (outcome.status === 'ok') {
         if (stmt.op === 'snapshot') oracle.snapshotTaken(stmt.dst);
+        if (stmt.op === 'clone' && !stmt.range) oracle.cloneTaken(stmt.dst);
         if (stmt.op === 'freeze') frozenStores = dev.counters().stores;
         if (stmt.op === 'mmap') mapPaths.set(stmt.name, { path: stmt.path, offset: stmt.offset, sync: stmt.sync });
         if (stmt.op === 'mflush' && mapPaths.get(stmt.name)?.sync) syncFlushes.push({ name: stmt.name, offset: stmt.offset, length: stmt.length });
@@ -112,6 +124,17 @@ export function checkScript(script: Script, options: CheckOptions = {}): ScriptC
   return { violations, ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0 };
 }
 
+/** Paths whose contents an operation changes on purpose (or may map for writing). */
+function pathsWritten(stmt: Stmt): string[] {
+  switch (stmt.op) {
+    case 'write': case 'truncate': case 'fallocate': case 'punch': case 'zero': case 'unlink': return [stmt.path];
+    case 'mmap': return stmt.prot === 'rw' ? [stmt.path] : [];
+    case 'clone': return [stmt.dst];
+    case 'rename': case 'link': return [stmt.from, stmt.to];
+    default: return [];
+  }
+}
+
 export interface Reproducer {
   pmcow: 'reproducer';
   version: 1;
@@ -122,11 +145,11 @@ export interface Reproducer {
 }
 
 /** Shorten a failing script: cut after the first violation, then drop statements greedily. */
-export function minimise(script: Script, options: CheckOptions, budgetMs = 15_000): Script {
+export function minimise(script: Script, options: CheckOptions, budgetMs = 15_000, devices: FuzzDevices = fuzzDevices(options)): Script {
   const started = performance.now();
-  const fails = (s: Script): boolean => checkScript(s, options).violations.length > 0;
+  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.length > 0;
   let stmts = script.stmts.filter((s) => s.op !== 'comment');
-  const first = checkScript({ stmts }, options).violations[0];
+  const first = checkScript({ stmts }, options, devices).violations[0];
   const line = first ? Number(/line (\d+)/.exec(first.point)?.[1] ?? stmts.length) : stmts.length;
   if (line > 0 && line < stmts.length) {
     const cut = stmts.slice(0, line);
@@ -161,6 +184,8 @@ export interface FuzzOptions extends CheckOptions {
   timeMs?: number;
   /** Turn this switch off in every script. */
   policyOff?: PolicyName;
+  /** Workload generator: fsx-style, DAX-aimed, or alternating (default). */
+  generator?: 'fsx' | 'dax' | 'mixed';
   /** Run only scripts i with i % count == index (deterministic partition of the work). */
   shard?: { index: number; count: number };
   minimise?: boolean;
@@ -185,11 +210,16 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const started = performance.now();
   const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
   const findings: FuzzFinding[] = [];
+  const devices = fuzzDevices(options);
   for (let i = shard.index; i < limit * shard.count; i += shard.count) {
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
-    const script = randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}), maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
-    const result = checkScript(script, options);
+    const generator = options.generator ?? 'mixed';
+    const useDax = generator === 'dax' || (generator === 'mixed' && i % 2 === 0);
+    const script = useDax
+      ? daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}) })
+      : randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}), maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
+    const result = checkScript(script, options, devices);
     progress.scripts++;
     progress.ops += result.ops;
     progress.points += result.points;
@@ -197,8 +227,8 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     progress.mounted += result.mounted;
     progress.violations += result.violations.length;
     if (result.violations.length) {
-      const small = options.minimise === false ? script : minimise(script, options);
-      const violation = checkScript(small, options).violations[0] ?? result.violations[0]!;
+      const small = options.minimise === false ? script : minimise(script, options, 15_000, devices);
+      const violation = checkScript(small, options, devices).violations[0] ?? result.violations[0]!;
       findings.push({ script: i, scriptSeed, violation, reproducer: reproducerOf(small, options, violation) });
     }
     progress.elapsedMs = performance.now() - started;

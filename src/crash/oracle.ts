@@ -13,20 +13,39 @@ interface Floor { path: string; offset: number; bytes: Uint8Array }
 
 export class ModelOracle implements CrashOracle {
   private readonly generations = new Map<number, TreeDump>();
-  /** Contents of nodatacow files after each op since each generation began. */
-  private readonly versions = new Map<string, Uint8Array[]>();
+  /**
+   * Contents of nodatacow files: at each commit start and after each op, tagged with the
+   * generation being built then. An image of generation g may hold any of the versions
+   * tagged g or later, per word.
+   */
+  private readonly versions = new Map<string, Array<{ since: number; data: Uint8Array }>>();
+  private building = 0;
   private readonly floors: Floor[] = [];
   private readonly snapshots = new Map<string, TreeDump>();
 
   constructor(private readonly live: FileSystem) {
-    this.generations.set(live.statfs().generation, dumpTree(live));
+    this.building = live.statfs().generation;
+    this.generations.set(this.building, dumpTree(live));
     live.kernel.commitStarting = (generation) => this.commitStarting(generation);
   }
 
   private commitStarting(generation: number): void {
     const dump = dumpTree(this.live);
     this.generations.set(generation, dump);
-    for (const [path, e] of dump) if (e.nodatacow && e.data) this.versions.set(path, [e.data]);
+    this.building = generation;
+    this.record(dump);
+  }
+
+  /** Keep the nodatacow contents; drop versions no image can mount any more. */
+  private record(dump: TreeDump): void {
+    for (const [path, e] of dump) {
+      if (!e.nodatacow || !e.data) continue;
+      const list = this.versions.get(path) ?? [];
+      const last = list.at(-1);
+      if (!last || last.since !== this.building || Buffer.compare(Buffer.from(last.data), Buffer.from(e.data)) !== 0) list.push({ since: this.building, data: e.data });
+      if (list.length > 256) list.splice(1, list.length - 256);
+      this.versions.set(path, list);
+    }
   }
 
   private lastLive: TreeDump = new Map();
@@ -39,13 +58,7 @@ export class ModelOracle implements CrashOracle {
   /** After each op of the workload: remember the nodatacow files' new contents. */
   afterOp(): void {
     this.lastLive = dumpTree(this.live);
-    for (const [path, e] of this.lastLive) {
-      if (!e.nodatacow || !e.data) continue;
-      const list = this.versions.get(path) ?? [];
-      list.push(e.data);
-      if (list.length > 64) list.splice(1, 1); // bounded: keep the commit's and the latest versions
-      this.versions.set(path, list);
-    }
+    this.record(this.lastLive);
   }
 
   /** Bytes that a MAP_SYNC store + flush + fence made durable. */
@@ -58,9 +71,27 @@ export class ModelOracle implements CrashOracle {
     this.snapshots.set(path, dumpTree(this.live, path));
   }
 
-  /** Problems of the live file system: snapshots that changed. */
+  private readonly clones = new Map<string, Uint8Array>();
+
+  /** A reflink target was just made: until it is written, it holds what the source held. */
+  cloneTaken(path: string): void {
+    this.clones.set(path, this.live.readFile(path));
+  }
+
+  /** The workload changes `path` itself: its clone record no longer applies. */
+  forget(path: string): void {
+    this.clones.delete(path);
+  }
+
+  /** Problems of the live file system: snapshots and reflink targets that changed. */
   checkLive(): string[] {
     const problems: string[] = [];
+    for (const [path, data] of this.clones) {
+      if (!this.live.exists(path)) continue;
+      let now: Uint8Array;
+      try { now = this.live.readFile(path); } catch { continue; }
+      if (Buffer.compare(Buffer.from(now), Buffer.from(data)) !== 0) problems.push(`reflink target ${path} changed although nothing wrote to it`);
+    }
     for (const [path, dump] of this.snapshots) {
       if (!this.live.exists(path)) continue;
       for (const p of diffDumps(dumpTree(this.live, path), dump)) problems.push(`snapshot ${path} changed: ${p}`);
@@ -78,7 +109,7 @@ export class ModelOracle implements CrashOracle {
       const e = expected.get(path);
       const a = actual.get(path);
       if (e?.nodatacow && a?.data && e.data && a.size === e.size && p.includes('contents differ')) {
-        const bad = this.nocowWordMismatch(path, a.data);
+        const bad = this.nocowWordMismatch(path, a.data, generation, e.data);
         if (bad !== null) problems.push(`${path}: 8-byte word at ${bad} matches no version written since generation ${generation}`);
         continue;
       }
@@ -88,7 +119,7 @@ export class ModelOracle implements CrashOracle {
       const a = actual.get(f.path);
       const got = a?.data?.subarray(f.offset, f.offset + f.bytes.length);
       if (!got || Buffer.compare(Buffer.from(got), Buffer.from(f.bytes)) !== 0) {
-        const latest = this.versions.get(f.path)?.at(-1)?.subarray(f.offset, f.offset + f.bytes.length);
+        const latest = this.versions.get(f.path)?.at(-1)?.data.subarray(f.offset, f.offset + f.bytes.length);
         if (!got || !latest || Buffer.compare(Buffer.from(got), Buffer.from(latest)) !== 0) {
           problems.push(`${f.path}: ${f.bytes.length} bytes at ${f.offset} made durable by MAP_SYNC + flush + fence are gone`);
         }
@@ -101,8 +132,11 @@ export class ModelOracle implements CrashOracle {
     return problems;
   }
 
-  private nocowWordMismatch(path: string, data: Uint8Array): number | null {
-    const versions = this.versions.get(path) ?? [];
+  private nocowWordMismatch(path: string, data: Uint8Array, generation: number, atCommit: Uint8Array): number | null {
+    // A store through a writable nodatacow mapping is durable only once the application
+    // flushes it (MAP_SYNC floors check those): any version of the word may survive.
+    void generation;
+    const versions = [atCommit, ...(this.versions.get(path) ?? []).map((v) => v.data)];
     for (let at = 0; at < data.length; at += 8) {
       const word = data.subarray(at, at + 8);
       const ok = versions.some((v) => Buffer.compare(Buffer.from(v.subarray(at, at + 8)), Buffer.from(word)) === 0);

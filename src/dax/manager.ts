@@ -294,10 +294,17 @@ export class DaxManager {
     if (oldDisk !== disk) downgraded = this.invalidateFilePage(sv, ino, fileOffset, oldDisk, mapping, page);
     const before = this.pte(mapping, page);
     if ((before & PTE_PRESENT) && (before & PTE_BLOCK_MASK) !== disk / PAGE_BYTES) downgraded = true;
+    // MAP_SYNC: the metadata reaching the block is durable before the page is writable (a
+    // commit made after mapping it would write-protect it again and the store would loop).
+    if (mapping.sync && this.policy.mapSyncDurableFault) {
+      this.setPte(mapping, page, 0);
+      this.shootdown(downgraded);
+      downgraded = false;
+      k.commit();
+    }
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
     this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, datasum, datacow });
-    if (mapping.sync && this.policy.mapSyncDurableFault) k.commit();
   }
 
   private storeZeros(disk: number): void {
@@ -401,6 +408,9 @@ export class DaxManager {
    */
   private beforeCommit(): void {
     if (this.dirtied.size === 0) return;
+    // Datacow pages dirtied through mmap are write-protected so that the next store COWs
+    // again (cowOncePerTransaction), then written back and checksummed. Nodatacow pages
+    // stay writable: stores to them reach media only when the application flushes them.
     let changed = false;
     if (this.policy.cowOncePerTransaction) {
       for (const d of this.dirtied.values()) {

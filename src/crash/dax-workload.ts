@@ -1,0 +1,98 @@
+// A random workload generator aimed at DAX: files (datacow and nodatacow), several
+// mappings of the same file (some MAP_SYNC), stores, flushes and fences, commits,
+// snapshots, reflinks and freezes, in the orders the mailing-list threads describe.
+// fsx-style scripts (src/workload/generate.ts) rarely line these up; this one does, so a
+// fuzz campaign finds each switched-off mechanism in a few scripts.
+import type { Script, Stmt } from '../workload/ast.js';
+import type { DaxPolicy } from '../dax/policy.js';
+
+const PAGE = 4096;
+
+class Rng {
+  private s: number;
+  constructor(seed: number) { this.s = (seed * 2654435761 + 1) >>> 0 || 1; }
+  next(): number { let x = this.s; x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; this.s = x; return x; }
+  below(n: number): number { return this.next() % n; }
+  pick<T>(list: readonly T[]): T { return list[this.below(list.length)]!; }
+  chance(p: number): boolean { return this.below(1000) < p * 1000; }
+}
+
+export interface DaxWorkloadOptions {
+  seed: number;
+  /** Operations after the setup (default 24). */
+  ops?: number;
+  policyOff?: keyof DaxPolicy;
+}
+
+export function daxWorkload(options: DaxWorkloadOptions): Script {
+  const rng = new Rng(options.seed);
+  const stmts: Stmt[] = [{ op: 'comment', text: `dax workload seed ${options.seed}` }];
+  if (options.policyOff) stmts.push({ op: 'policy', name: options.policyOff, value: false });
+  const pages = 4;
+  const files = ['/c0', '/c1', '/n0', '/n1'];
+  const nocow = (f: string): boolean => f.startsWith('/n');
+  for (const f of files) {
+    stmts.push({ op: 'create', path: f });
+    if (nocow(f)) stmts.push({ op: 'setflag', path: f, flag: 'nodatacow', nocap: false });
+  }
+  // Some files have data, some holes.
+  for (const f of files) {
+    if (rng.chance(0.7)) stmts.push({ op: 'write', path: f, offset: 0, length: pages * PAGE, seed: rng.below(1000) });
+    else stmts.push({ op: 'truncate', path: f, size: pages * PAGE });
+  }
+  stmts.push({ op: 'commit' });
+  const maps: Array<{ name: string; file: string; sync: boolean }> = [];
+  let mapSeq = 0;
+  let clones = 0;
+  let snaps = 0;
+  let frozen = false;
+  const mapOf = (file: string, sync: boolean): void => {
+    const name = `m${mapSeq++}`;
+    maps.push({ name, file, sync });
+    stmts.push({ op: 'mmap', name, path: file, offset: 0, length: pages * PAGE, prot: 'rw', sync });
+  };
+  // Two mappings of one file, one MAP_SYNC mapping of a nodatacow file.
+  mapOf(rng.pick(files), false);
+  mapOf(maps[0]!.file, false);
+  mapOf(rng.pick(files), false);
+  const syncFile = rng.pick(['/n0', '/n1']);
+  mapOf(syncFile, true);
+  const count = options.ops ?? 24;
+  for (let i = 0; i < count; i++) {
+    const r = rng.below(100);
+    const m = rng.pick(maps);
+    const offset = rng.below(pages) * PAGE + rng.below(8) * 64;
+    if (frozen) {
+      // While frozen: stores (which must wait or fail), then thaw.
+      if (rng.chance(0.6)) stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
+      else { stmts.push({ op: 'thaw' }); frozen = false; }
+      continue;
+    }
+    if (r < 40) {
+      stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
+      if (m.sync || rng.chance(0.3)) {
+        stmts.push({ op: 'mflush', name: m.name, offset, length: 64 });
+        stmts.push({ op: 'fence' });
+      }
+    } else if (r < 55) {
+      stmts.push({ op: 'commit' });
+    } else if (r < 65) {
+      stmts.push({ op: 'snapshot', src: '/', dst: `/s${snaps++}`, readonly: true });
+    } else if (r < 78) {
+      const src = rng.pick(files);
+      const dst = `/k${clones++}${nocow(src) ? 'n' : 'c'}`;
+      stmts.push({ op: 'create', path: dst });
+      if (nocow(src)) stmts.push({ op: 'setflag', path: dst, flag: 'nodatacow', nocap: false });
+      stmts.push({ op: 'clone', src, dst });
+    } else if (r < 86) {
+      stmts.push({ op: 'freeze' });
+      frozen = true;
+    } else if (r < 93) {
+      stmts.push({ op: 'write', path: rng.pick(files), offset: rng.below(pages * PAGE - 512), length: 512, seed: rng.below(1000) });
+    } else {
+      stmts.push({ op: 'mload', name: m.name, offset, length: 64 });
+    }
+  }
+  if (frozen) stmts.push({ op: 'thaw' });
+  return { stmts };
+}
