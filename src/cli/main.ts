@@ -5,6 +5,7 @@ import { formatScenarioTable } from './scenario-table.js';
 import { runScenarios } from '../scenarios/index.js';
 import { FsError } from '../errors.js';
 import { crc32c, loadCrc32c } from '../csum/crc32c.js';
+import { cmdRun, cmdFuzz, cmdReplay, cmdImport, cmdMerge, UsageError, EXIT_USAGE } from './fuzz-commands.js';
 
 const USAGE = `pmcow - a pmem + copy-on-write file system emulator
 
@@ -12,8 +13,16 @@ usage:
   pmcow demo              run the device-model demo (what survives a crash, and why),
                           then the scenarios
   pmcow scenarios         each mailing-list thread's mechanism run on, then off
+  pmcow run SCRIPT        run an op script (docs/workload.md)
+  pmcow fuzz [options]    crash-consistency fuzzing (pmcow fuzz --help)
+  pmcow replay FILE       run a reproducer written by pmcow fuzz --out
+  pmcow import fsx|ace F  translate an fsx op log or an ACE workload into an op script
+  pmcow merge FILES...    combine the summaries of fuzz shards
+  pmcow bench             the benchmarks (same as npm run bench)
   pmcow crc32c <text>     crc32c (btrfs flavour) of a string
   pmcow help              this text
+
+exit codes: 0 clean, 1 violations found (or a failed run), 2 usage error
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +49,16 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`0x${crc32c(new TextEncoder().encode(rest[0])).toString(16).padStart(8, '0')}\n`);
       return 0;
     }
+    case 'run': return cmdRun(rest);
+    case 'fuzz': return cmdFuzz(rest);
+    case 'replay': return cmdReplay(rest);
+    case 'import': return cmdImport(rest);
+    case 'merge': return cmdMerge(rest);
+    case 'bench': {
+      const { spawnSync } = await import('node:child_process');
+      const r = spawnSync(process.execPath, [new URL('../../bench/run.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
     default:
       process.stderr.write(`pmcow: unknown command '${command}'\n${USAGE}`);
       return 2;
@@ -57,7 +76,10 @@ async function printScenarios(): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {
-  if (error instanceof FsError) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`pmcow: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else if (error instanceof FsError) {
     process.stderr.write(`pmcow: ${error.message}\n`);
     process.exitCode = 1;
   } else {

@@ -189,6 +189,8 @@ export interface FuzzOptions extends CheckOptions {
   /** Run only scripts i with i % count == index (deterministic partition of the work). */
   shard?: { index: number; count: number };
   minimise?: boolean;
+  /** Time budget of the minimiser per finding (default 15 s). */
+  minimiseMs?: number;
   onScript?: (progress: FuzzProgress) => void;
 }
 
@@ -227,7 +229,7 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     progress.mounted += result.mounted;
     progress.violations += result.violations.length;
     if (result.violations.length) {
-      const small = options.minimise === false ? script : minimise(script, options, 15_000, devices);
+      const small = options.minimise === false ? script : minimise(script, options, options.minimiseMs ?? 15_000, devices);
       const violation = checkScript(small, options, devices).violations[0] ?? result.violations[0]!;
       findings.push({ script: i, scriptSeed, violation, reproducer: reproducerOf(small, options, violation) });
     }
