@@ -9,7 +9,7 @@ const WORKER_URL = new URL('./workers/store-worker.mjs', import.meta.url);
 
 interface Layout { threads: number; privateBase: number; privateBytes: number; sharedBase: number; sharedBytes: number; rounds: number }
 
-function expectedImage(size: number, layout: Layout, mainThread: number): Uint8Array {
+function expectedImage(size: number, layout: Layout): Uint8Array {
   const image = new Uint8Array(size);
   for (let t = 0; t < layout.threads; t++) {
     const base = layout.privateBase + t * layout.privateBytes;
@@ -20,7 +20,6 @@ function expectedImage(size: number, layout: Layout, mainThread: number): Uint8A
     const owner = word % layout.threads;
     view.setBigUint64(layout.sharedBase + word * 8, sharedWord(owner, word, layout.rounds - 1), true);
   }
-  void mainThread;
   return image;
 }
 
@@ -69,7 +68,7 @@ describe('one shared memory, many threads', () => {
     expect(new Set(results.map((r) => r.slot)).size).toBe(2); // each worker had its own slot
     expect(results.map((r) => r.slot)).not.toContain(dev.threadSlot);
 
-    const expected = expectedImage(dev.sizeBytes, layout, main);
+    const expected = expectedImage(dev.sizeBytes, layout);
     expectSameBytes(dev.load(0, dev.sizeBytes), expected, 'visible bytes');
     expectSameBytes(dev.readMedia(0, dev.sizeBytes), expected, 'media bytes');
     expectSameBytes(dev.crash().load(0, dev.sizeBytes), expected, 'strict crash image');

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsError } from '../errors.js';
 import { runScript } from '../workload/run.js';
-import { parse } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { importFsx } from '../workload/fsx.js';
 import { importAce } from '../workload/ace.js';
@@ -173,4 +172,3 @@ export function cmdMerge(args: string[]): number {
   return total.findings ? EXIT_VIOLATIONS : EXIT_CLEAN;
 }
 
-export { parse };

@@ -8,7 +8,7 @@ import { REGION } from '../core/exports.js';
 import type { PmemDevice } from '../pmem/device.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import {
-  EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR, RI_LEVEL,
+  EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR,
   SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES,
 } from '../fs/format.js';
 
@@ -49,7 +49,6 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, bitmap: Uint
         const k = node.key(s);
         if (owner === 1 && k.type === ROOT_ITEM && node.dataSize(s) >= 16) {
           const at = node.data(s);
-          void m.u8At(at + RI_LEVEL);
           stack.push({ bytenr: m.u64(at + RI_BYTENR), owner: k.objectid });
         } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && owner !== 1 && owner !== 2 && owner !== 7) {
           const at = node.data(s);

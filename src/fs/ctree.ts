@@ -187,13 +187,14 @@ export class BTree {
     const prefix: number[] = [0];
     for (let i = 0; i < n; i++) prefix.push(prefix[i]! + leaf.dataSize(i) + LEAF_ITEM_BYTES);
     const total = prefix[n]!;
-    // A split point m and the side the new item goes to; neither half may end up empty.
+    // A split point m (items [0, m) stay, [m, n) move right) and the side the new item
+    // goes to. Neither half may end up empty, and the side must have room.
     const choose = (m: number): 'left' | 'right' | null => {
-      const leftOk = prefix[m]! + need <= capacity && slot <= m && m < n + (slot === m ? 0 : 1) && !(m === n && slot === n && false);
-      const rightOk = total - prefix[m]! + need <= capacity && slot >= m && m > 0 - (slot === m ? 1 : 0);
-      const leftSide = slot < m || (slot === m && (m === 0 || !rightOk));
-      if (leftSide) return leftOk && (m < n || slot < m || m === 0) && !(m === n && slot === m) ? 'left' : null;
-      return rightOk && !(m === 0 && slot > 0) ? 'right' : null;
+      const canLeft = slot <= m && m < n && prefix[m]! + need <= capacity;
+      const canRight = slot >= m && m > 0 && total - prefix[m]! + need <= capacity;
+      if (slot < m) return canLeft ? 'left' : null;
+      if (slot > m) return canRight ? 'right' : null;
+      return canRight ? 'right' : canLeft ? 'left' : null;
     };
     let mid = 0;
     while (mid < n && prefix[mid + 1]! <= total / 2) mid++;

@@ -84,7 +84,7 @@ export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
     use.refs++;
     use.perLeaf.set(fe.leaf, (use.perLeaf.get(fe.leaf) ?? 0) + 1);
     if (e.type === EXTENT_TYPE_REG) {
-      const inode = findInode(k, subvolumes, fe.tree, fe.k.objectid);
+      const inode = findInode(subvolumes, fe.tree, fe.k.objectid);
       if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) use.datasum = true;
     }
   }
@@ -135,10 +135,9 @@ export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
   return problems;
 }
 
-function findInode(k: Kernel, subvolumes: Subvolume[], tree: number, ino: number): { flags: number } | null {
+function findInode(subvolumes: Subvolume[], tree: number, ino: number): { flags: number } | null {
   const sv = subvolumes.find((s) => s.id === tree);
   const b = sv?.tree.get(key(ino, INODE_ITEM, 0));
-  void k;
   return b ? decodeInode(b) : null;
 }
 
