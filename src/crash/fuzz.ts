@@ -98,7 +98,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices:
         if (outcome.kind === 'exception') live(`line ${line}`, [`exception: ${outcome.message}`]);
         else if (outcome.errno === 'EIO') live(`line ${line}`, [`unexpected EIO: ${outcome.message}`]);
       } else if (outcome.status === 'ok') {
-        if (stmt.op === 'snapshot') oracle.snapshotTaken(stmt.dst);
+        if (stmt.op === 'snapshot') oracle.snapshotTaken(stmt.dst, stmt.src);
         if (stmt.op === 'clone' && !stmt.range) oracle.cloneTaken(stmt.dst);
         if (stmt.op === 'freeze') frozenStores = dev.counters().stores;
         if (stmt.op === 'mmap') mapPaths.set(stmt.name, { path: stmt.path, offset: stmt.offset, sync: stmt.sync });
