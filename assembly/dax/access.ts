@@ -102,9 +102,15 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   }
 }
 
-// Store len bytes from src at offset of the mapping. Returns the bytes stored; fewer than
-// len means a fault at offset + result (page and reason in the thread's fault fields).
-export function daxStore(mapping: u32, offset: u32, src: usize, len: u32): u32 {
+const ACCESS_STORE: u32 = 0;
+const ACCESS_LOAD: u32 = 1;
+const ACCESS_FLUSH: u32 = 2;
+
+// One walk over the pages of [offset, offset+len) for a store, a load or a flush. Each
+// page is translated once (after applying any pending shootdown) and handled under that
+// one translation. Returns the bytes done; fewer than len means a fault at offset +
+// result (page and reason in the thread's fault fields). A flush skips unmapped pages.
+function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
   const area = threadArea(<u32>threadSlot);
   store<u32>(area + T_FAULT_REASON, 0);
   enter(area);
@@ -117,71 +123,48 @@ export function daxStore(mapping: u32, offset: u32, src: usize, len: u32): u32 {
     const page = at >> PAGE_SHIFT;
     const inPage = at & (PAGE_BYTES - 1);
     const count = min<u32>(PAGE_BYTES - inPage, len - done);
-    const pte = translate(area, mapping, page, true);
-    if (pte == 0) break;
+    const pte = translate(area, mapping, page, kind == ACCESS_STORE);
+    if (pte == 0) {
+      if (kind != ACCESS_FLUSH) break;
+      store<u32>(area + T_FAULT_REASON, 0);
+      done += count;
+      continue;
+    }
     const phys = ((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage;
     assert(<u64>phys + count <= <u64>deviceBytes, "dax: page table entry outside the device");
-    spinlockAcquire(lock, owner);
-    deviceStore(phys, src + done, count, false);
-    spinlockRelease(lock, owner);
-    done += count;
-  }
-  leave(area);
-  return done;
-}
-
-// Load len bytes at offset of the mapping into dst; same contract as daxStore. A
-// poisoned line stops the load with FAULT_MEDIA_ERROR (a bus error for the caller).
-export function daxLoad(mapping: u32, offset: u32, dst: usize, len: u32): u32 {
-  const area = threadArea(<u32>threadSlot);
-  store<u32>(area + T_FAULT_REASON, 0);
-  enter(area);
-  let done: u32 = 0;
-  while (done < len) {
-    checkShootdown(area);
-    const at = offset + done;
-    const page = at >> PAGE_SHIFT;
-    const inPage = at & (PAGE_BYTES - 1);
-    const count = min<u32>(PAGE_BYTES - inPage, len - done);
-    const pte = translate(area, mapping, page, false);
-    if (pte == 0) break;
-    const phys = ((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage;
-    if (!deviceLoad(dst + done, phys, count)) {
-      store<u32>(area + T_FAULT_PAGE, page);
-      store<u32>(area + T_FAULT_REASON, FAULT_MEDIA_ERROR);
-      break;
-    }
-    done += count;
-  }
-  leave(area);
-  return done;
-}
-
-// clwb of every line of [offset, offset+len) through this thread's translations; pages
-// not mapped are skipped (nothing of this mapping can be dirty there). Returns bytes covered.
-export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
-  const area = threadArea(<u32>threadSlot);
-  enter(area);
-  let done: u32 = 0;
-  const lock = headerAddr + H_LOCK;
-  const owner = <u32>threadSlot + 1;
-  while (done < len) {
-    checkShootdown(area);
-    const at = offset + done;
-    const page = at >> PAGE_SHIFT;
-    const inPage = at & (PAGE_BYTES - 1);
-    const count = min<u32>(PAGE_BYTES - inPage, len - done);
-    const pte = translate(area, mapping, page, false);
-    if (pte != 0) {
+    if (kind == ACCESS_LOAD) {
+      if (!deviceLoad(buffer + done, phys, count)) {
+        store<u32>(area + T_FAULT_PAGE, page);
+        store<u32>(area + T_FAULT_REASON, FAULT_MEDIA_ERROR);
+        break;
+      }
+    } else {
       spinlockAcquire(lock, owner);
-      deviceFlush(((pte & PTE_BLOCK_MASK) << PAGE_SHIFT) + inPage, count, 0);
+      if (kind == ACCESS_STORE) deviceStore(phys, buffer + done, count, false);
+      else deviceFlush(phys, count, 0);
       spinlockRelease(lock, owner);
     }
     done += count;
   }
-  store<u32>(area + T_FAULT_REASON, 0);
   leave(area);
   return done;
+}
+
+// Store len bytes from src at offset of the mapping (DAX: no file-system call).
+export function daxStore(mapping: u32, offset: u32, src: usize, len: u32): u32 {
+  return daxAccess(ACCESS_STORE, mapping, offset, src, len);
+}
+
+// Load len bytes at offset of the mapping into dst. A poisoned line stops the load with
+// FAULT_MEDIA_ERROR (a bus error for the caller).
+export function daxLoad(mapping: u32, offset: u32, dst: usize, len: u32): u32 {
+  return daxAccess(ACCESS_LOAD, mapping, offset, dst, len);
+}
+
+// clwb of every line of [offset, offset+len) through this thread's translations; pages
+// not mapped are skipped (nothing of this mapping can be dirty there).
+export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
+  return daxAccess(ACCESS_FLUSH, mapping, offset, 0, len);
 }
 
 export function daxFaultInfo(): u32 {

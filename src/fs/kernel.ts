@@ -14,8 +14,7 @@ import {
   EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, SHARED_DATA_REF, EXTENT_CSUM, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
   SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
-  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, ROOT_TREE_ID,
-  EXTENT_TREE_ID, CSUM_TREE_ID, key, type Key,
+  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, key, type Key,
 } from './format.js';
 
 interface DelayedRef {
@@ -523,9 +522,6 @@ export class Kernel implements TreeHost {
     });
     this.free.addFree(cursor, end - cursor);
   }
-
-  /** Ids of the three trees the superblock points at. */
-  static readonly SUPER_TREES = [ROOT_TREE_ID, EXTENT_TREE_ID, CSUM_TREE_ID] as const;
 }
 
 function check(result: number, what: string): void {
