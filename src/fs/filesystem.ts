@@ -1,6 +1,6 @@
 // The file system's public API: synchronous, main thread. Paths are absolute POSIX
 // paths; every failure is an FsError with an errno name.
-import { FsError } from '../errors.js';
+import { FsError, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { Kernel } from './kernel.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
@@ -22,7 +22,7 @@ import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
 import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from '../dax/manager.js';
 import type { DaxMapping } from '../dax/mapping.js';
-import type { DaxPolicy } from '../dax/policy.js';
+import { POLICY_NAMES, type DaxPolicy } from '../dax/policy.js';
 
 export interface MountOptions {
   /** DAX safety mechanisms; each defaults to on (see DaxPolicy). */
@@ -52,6 +52,7 @@ const EMPTY_SUBVOL_DIR_INO = 2;
 interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boolean }
 interface OpenFile { sv: Subvolume; ino: number }
 
+/** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
 function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
   if (!path.startsWith('/')) throw new FsError('EINVAL', `path must be absolute: '${path}'`);
@@ -59,12 +60,40 @@ function checkPath(path: unknown): string[] {
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..') { parts.pop(); continue; }
     if (nameBytes(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
     parts.push(part);
   }
   return parts;
 }
+
+/**
+ * The names a path reaches once '..' is applied lexically. Only for comparing paths that
+ * resolve() accepted: resolve() walks '..' itself, so 'file/..' and 'missing/..' fail there.
+ */
+function normalisedParts(path: string): string[] {
+  const out: string[] = [];
+  for (const part of checkPath(path)) if (part === '..') out.pop(); else out.push(part);
+  return out;
+}
+
+/** An options argument: undefined means defaults; anything but a plain object is EINVAL. */
+function checkOptions<T extends object>(options: unknown, what: string): Partial<T> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FsError('EINVAL', `${what} must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+  return options as Partial<T>;
+}
+
+/** An optional boolean flag: undefined is false; anything but a boolean is EINVAL. */
+function checkFlag(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new FsError('EINVAL', `${name} must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+/** Linux's MAX_RW_COUNT is just under 2 GiB; a read returns at most 1 GiB here (a short read, as POSIX allows). */
+export const MAX_READ_BYTES = 2 ** 30;
 
 function checkOffset(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -100,6 +129,8 @@ export class FileSystem {
 
   static mkfs(device: PmemDevice, options: MkfsOptions = {}): void {
     if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mkfs needs a PmemDevice');
+    if (device.isClosed) throw new FsError('EBADF', 'mkfs: the device handle is closed');
+    options = checkOptions<MkfsOptions>(options, 'mkfs options');
     const nodeBytes = options.nodeSize ?? DEFAULT_NODE_BYTES;
     if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) {
       throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${String(nodeBytes)}`);
@@ -126,6 +157,13 @@ export class FileSystem {
 
   static mount(device: PmemDevice, options: MountOptions = {}): FileSystem {
     if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mount needs a PmemDevice');
+    if (device.isClosed) throw new FsError('EBADF', 'mount: the device handle is closed');
+    options = checkOptions<MountOptions>(options, 'mount options');
+    const dax = checkOptions<DaxPolicy>(options.dax, 'dax policy');
+    for (const [name, on] of Object.entries(dax)) {
+      if (!(POLICY_NAMES as string[]).includes(name)) throw new FsError('EINVAL', `unknown DAX switch '${name}'`);
+      checkFlag(on, name);
+    }
     const sb = Kernel.readSuperblock(device);
     if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
     if (sb.totalBytes > device.sizeBytes || sb.sectorBytes !== SECTOR_BYTES || sb.nodeBytes < 4096 || sb.nodeBytes > 65536 || (sb.nodeBytes & (sb.nodeBytes - 1)) !== 0) {
@@ -152,7 +190,7 @@ export class FileSystem {
     // The page that holes map read-only must read as zeros.
     const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
     if (zero.some((b) => b !== 0)) { device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES)); device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES); }
-    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k }, options.dax ?? {});
+    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k }, dax);
     fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
     return fs;
   }
@@ -294,23 +332,40 @@ export class FileSystem {
   }
 
   private resolve(path: unknown): Resolved {
-    const parts = checkPath(path);
+    this.live();
+    return this.walk(checkPath(path), path);
+  }
+
+  /**
+   * Walk the components from the top-level root. '..' steps back to the directory the
+   * walk came from (the top-level root stays put), after checking that the component
+   * before it exists and is a directory, as POSIX asks ('file/..' is ENOTDIR).
+   */
+  private walk(parts: string[], path: unknown): Resolved {
     const top = this.subvolumes.get(FS_TREE_ID)!;
     let cur: Resolved = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+    const up: Resolved[] = [];
     for (const part of parts) {
       if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+      if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);
       if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
+      up.push(cur);
       cur = this.entryTarget(cur.sv, e);
     }
     return cur;
   }
 
   private resolveParent(path: unknown): Parent {
+    this.live();
     const parts = checkPath(path);
-    if (parts.length === 0) throw new FsError('EBUSY', "'/' cannot be the target of this operation");
+    if (parts.length === 0 || parts[parts.length - 1] === '..') {
+      // A path ending in '..' names a directory that exists (or fails the walk): never a new or removable name.
+      this.walk(parts, path);
+      throw new FsError('EBUSY', `'${String(path)}': '/' and '..' cannot be the target of this operation`);
+    }
     const name = parts[parts.length - 1]!;
-    const dir = this.resolve('/' + parts.slice(0, -1).join('/'));
+    const dir = this.walk(parts.slice(0, -1), path);
     if (dir.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
     return { sv: dir.sv, dir: dir.ino, name, placeholder: dir.placeholder === true };
   }
@@ -445,6 +500,8 @@ export class FileSystem {
   }
 
   exists(path: string): boolean {
+    this.live();
+    checkPath(path); // a malformed path is an error, not a missing file
     try { this.resolve(path); return true; } catch (e) {
       if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return false;
       throw e;
@@ -519,8 +576,8 @@ export class FileSystem {
     const sp = this.resolveParent(from);
     const dp = this.resolveParent(to);
     if (sp.sv !== dp.sv) throw new FsError('EXDEV', 'rename cannot cross subvolumes');
-    const fromParts = checkPath(from);
-    const toParts = checkPath(to);
+    const fromParts = normalisedParts(from);
+    const toParts = normalisedParts(to);
     if (src.kind !== 'file' && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       throw new FsError('EINVAL', `cannot move '${from}' into itself`);
     }
@@ -555,15 +612,18 @@ export class FileSystem {
 
   open(path: string, flags: { create?: boolean; truncate?: boolean } = {}): number {
     this.live();
+    const f = checkOptions<{ create: boolean; truncate: boolean }>(flags, 'open flags');
+    const create = checkFlag(f.create, 'create');
+    const truncate = checkFlag(f.truncate, 'truncate');
     let r: Resolved;
     try {
       r = this.resolve(path);
     } catch (e) {
-      if (!(e instanceof FsError && e.code === 'ENOENT' && flags.create)) throw e;
+      if (!(e instanceof FsError && e.code === 'ENOENT' && create)) throw e;
       r = this.makeNode(path, MODE_FILE);
     }
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
-    if (flags.truncate) this.truncateResolved(r, 0);
+    if (truncate) this.truncateResolved(r, 0);
     const fd = this.nextFd++;
     this.fds.set(fd, { sv: r.sv, ino: r.ino });
     return fd;
@@ -595,7 +655,7 @@ export class FileSystem {
     const f = this.fd(fd);
     checkOffset(length, 'length');
     checkOffset(offset, 'offset');
-    return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset, length);
+    return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset, Math.min(length, MAX_READ_BYTES));
   }
 
   pwrite(fd: number, data: Uint8Array, offset: number): number {
@@ -637,6 +697,7 @@ export class FileSystem {
     this.live();
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    if (r.inode.size > MAX_READ_BYTES) throw new FsError('EFBIG', `'${path}' is ${r.inode.size} bytes: readFile returns at most ${MAX_READ_BYTES} (use pread)`);
     return this.data.read(r.sv, r.ino, r.inode, 0, r.inode.size);
   }
 
@@ -676,6 +737,8 @@ export class FileSystem {
   }
 
   fallocate(path: string, offset: number, length: number, options: FallocateOptions = {}): void {
+    this.live();
+    const keepSize = checkFlag(checkOptions<FallocateOptions>(options, 'fallocate options').keepSize, 'keepSize');
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
     if (length === 0) throw new FsError('EINVAL', 'fallocate length must be positive');
@@ -691,7 +754,7 @@ export class FileSystem {
     }
     this.data.preallocate(r.sv, r.ino, start, end);
     const inode = this.inode(r.sv, r.ino);
-    if (!options.keepSize) inode.size = Math.max(inode.size, offset + length);
+    if (!keepSize) inode.size = Math.max(inode.size, offset + length);
     this.putInode(r.sv, r.ino, inode);
     this.rangeChanged(r.sv, r.ino, start, end);
   }
@@ -708,12 +771,21 @@ export class FileSystem {
   }
 
   zeroRange(path: string, offset: number, length: number): void {
+    this.live();
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
+    if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'zero range beyond the maximum file size');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
     this.refuseImmutable(r, 'zero range');
     this.beginChange(r.sv);
+    // The whole sectors become preallocated: check their space first, as fallocate does,
+    // so that the call fails before changing anything.
+    const innerStart = alignUp(offset);
+    const innerEnd = alignDown(offset + length);
+    if (innerEnd > innerStart && this.k.metadataFreeBytes() - (innerEnd - innerStart) < this.k.metadataReserveBytes) {
+      throw new FsError('ENOSPC', 'no space left on device');
+    }
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);
     inode.size = Math.max(inode.size, offset + length);
@@ -761,6 +833,7 @@ export class FileSystem {
     checkOffset(srcOffset, 'srcOffset');
     checkOffset(dstOffset, 'dstOffset');
     checkOffset(length, 'length');
+    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'clone beyond the maximum file size');
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
     if (src.kind !== 'file' || dst.kind !== 'file') throw new FsError('EISDIR', 'clone needs two regular files');
@@ -841,6 +914,8 @@ export class FileSystem {
 
   /** O(1): the new subvolume's root pointer is the source's root block, refcount raised. */
   snapshot(sourcePath: string, destPath: string, options: SnapshotOptions = {}): void {
+    this.live();
+    const readonly = checkFlag(checkOptions<SnapshotOptions>(options, 'snapshot options').readonly, 'readonly');
     const src = this.resolve(sourcePath);
     if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
     const p = this.resolveParent(destPath);
@@ -855,7 +930,7 @@ export class FileSystem {
     const id = this.k.nextSubvolume++;
     const tree = this.k.newTree(id, src.sv.tree.root, src.sv.tree.level);
     this.k.pointerAdded(-1, tree.root, tree, tree.level);
-    const sv = this.addSubvolume(id, tree, options.readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
+    const sv = this.addSubvolume(id, tree, readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
     sv.nextIno = src.sv.nextIno;
     sv.rootDir = src.sv.rootDir;
     sv.immutableInodes = 0; // the source has none (checked above)
@@ -913,20 +988,22 @@ export class FileSystem {
   /** Map a file for direct access (DAX). */
   mmap(path: string, options: MmapOptions): DaxMapping {
     this.live();
-    if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'mmap options must be an object');
-    const offset = checkOffset(options.offset ?? 0, 'offset');
+    if (options === undefined) throw new FsError('EINVAL', 'mmap needs options with a length');
+    checkOptions<MmapOptions>(options, 'mmap options');
+    const offset = checkOffset(options.offset === undefined ? 0 : options.offset, 'offset');
     const length = checkOffset(options.length, 'length');
-    const prot = options.prot ?? 'rw';
+    const sync = checkFlag(options.sync, 'sync');
+    const prot = options.prot === undefined ? 'rw' : options.prot;
     if (prot !== 'r' && prot !== 'rw') throw new FsError('EINVAL', `prot must be 'r' or 'rw'`);
     if (offset % PAGE_BYTES) throw new FsError('EINVAL', 'mmap offset must be a multiple of 4096');
     if (length === 0 || length > 2 ** 32 - PAGE_BYTES) throw new FsError('EINVAL', 'mmap length must be between 1 byte and 4 GiB');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
     if (prot === 'rw' && (r.sv.flags & ROOT_FLAG_READONLY)) throw new FsError('EROFS', `'${path}' is in a read-only snapshot`);
-    if (options.sync && (r.inode.flags & INODE_FLAG_NODATASUM) === 0) {
+    if (sync && (r.inode.flags & INODE_FLAG_NODATASUM) === 0) {
       throw new FsError('EOPNOTSUPP', `MAP_SYNC needs a nodatacow file: stores after the durable fault would outrun the data checksums of '${path}'`);
     }
-    return this.daxManager!.map(r.sv, r.ino, { offsetBytes: offset, length, prot, sync: options.sync === true });
+    return this.daxManager!.map(r.sv, r.ino, { offsetBytes: offset, length, prot, sync });
   }
 
   /** Freeze: commit, then (freezeWriteProtect) write-protect every mapping; changes fail with EBUSY. */
@@ -956,9 +1033,12 @@ export class FileSystem {
    * the file to be unmapped.
    */
   setDaxImmutable(path: string, on: boolean, caller: { capability?: boolean } = {}): void {
+    this.live();
+    if (typeof on !== 'boolean') throw new FsError('EINVAL', `on must be a boolean, got ${typeof on}`);
+    const capability = checkFlag(checkOptions<{ capability: boolean }>(caller, 'caller').capability, 'capability');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
-    if (!caller.capability) throw new FsError('EPERM', 'changing the DAX-immutable flag needs the capability (CAP_LINUX_IMMUTABLE)');
+    if (!capability) throw new FsError('EPERM', 'changing the DAX-immutable flag needs the capability (CAP_LINUX_IMMUTABLE)');
     this.beginChange(r.sv);
     const inode = this.inode(r.sv, r.ino);
     if (on) {
@@ -987,7 +1067,8 @@ export class FileSystem {
   /** Files and mappings that reach a device byte (for media errors). */
   blockOwners(bytenr: number): { files: Array<{ subvolume: number; ino: number; offset: number }>; mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }> } {
     this.live();
-    checkOffset(bytenr, 'bytenr');
+    requireIndex(bytenr, 'bytenr');
+    if (bytenr >= this.k.totalBytes) throw new FsError('EINVAL', `bytenr ${bytenr} is outside the ${this.k.totalBytes}-byte file system`);
     const files: Array<{ subvolume: number; ino: number; offset: number }> = [];
     for (const sv of this.subvolumes.values()) {
       sv.tree.walkRange(key(0, EXTENT_DATA_TYPE, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {

@@ -84,6 +84,16 @@ const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
 const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 export type FlushKind = keyof typeof FLUSH_KIND;
 
+/** A plain options object (not null, not an array). */
+function isOptions(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Only a missing option takes the default: null is a value, and a wrong one (EINVAL). */
+function orDefault<T, D>(value: T | undefined, fallback: D): T | D {
+  return value === undefined ? fallback : value;
+}
+
 function below4GiB(value: number, name: string): number {
   if (value >= 2 ** 32) throw new FsError('E2BIG', `${name} ${value} does not fit in 4 GiB of WebAssembly memory`);
   return value;
@@ -96,24 +106,24 @@ export function defaultKernelBytes(sizeBytes: number): number {
 }
 
 function normalise(options: PmemOptions): PmemConfig {
-  if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'options must be an object');
+  if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
   const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
   if (sizeBytes >= 2 ** 32) throw new FsError('E2BIG', `a ${sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
   if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0) {
     throw new FsError('EINVAL', `sizeBytes must be a positive multiple of ${LINE_BYTES}, got ${sizeBytes}`);
   }
-  const domain = options.domain ?? 'adr';
+  const domain = orDefault(options.domain, 'adr');
   if (domain !== 'adr' && domain !== 'eadr') throw new FsError('EINVAL', `domain must be 'adr' or 'eadr', got ${String(domain)}`);
-  const target = options.target ?? 'release';
+  const target = orDefault(options.target, 'release');
   if (target !== 'release' && target !== 'debug') throw new FsError('EINVAL', `target must be 'release' or 'debug'`);
   return {
     sizeBytes,
     domain,
-    logCapacity: below4GiB(requireIndex(options.logCapacity ?? 65536, 'logCapacity'), 'logCapacity'),
-    maxThreads: below4GiB(requireIndex(options.maxThreads ?? 8, 'maxThreads'), 'maxThreads'),
-    scratchBytes: below4GiB(requireIndex(options.scratchBytes ?? 1 << 20, 'scratchBytes'), 'scratchBytes'),
-    flushQueueCapacity: below4GiB(requireIndex(options.flushQueueCapacity ?? 65536, 'flushQueueCapacity'), 'flushQueueCapacity'),
-    kernelBytes: below4GiB(requireIndex(options.kernelBytes ?? defaultKernelBytes(sizeBytes), 'kernelBytes'), 'kernelBytes'),
+    logCapacity: below4GiB(requireIndex(orDefault(options.logCapacity, 65536), 'logCapacity'), 'logCapacity'),
+    maxThreads: below4GiB(requireIndex(orDefault(options.maxThreads, 8), 'maxThreads'), 'maxThreads'),
+    scratchBytes: below4GiB(requireIndex(orDefault(options.scratchBytes, 1 << 20), 'scratchBytes'), 'scratchBytes'),
+    flushQueueCapacity: below4GiB(requireIndex(orDefault(options.flushQueueCapacity, 65536), 'flushQueueCapacity'), 'flushQueueCapacity'),
+    kernelBytes: below4GiB(requireIndex(orDefault(options.kernelBytes, defaultKernelBytes(sizeBytes)), 'kernelBytes'), 'kernelBytes'),
     target,
   };
 }
@@ -218,6 +228,11 @@ export class PmemDevice {
     return this.config.domain;
   }
 
+  /** After close(): every method that reaches the core fails with EBADF. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   // --- argument checks ---------------------------------------------------------------
 
   private live(): void {
@@ -276,18 +291,21 @@ export class PmemDevice {
   /** Store one 64-bit value (8-byte aligned stores are atomic: they never tear). */
   storeU64(addr: number, value: bigint): void {
     this.range(addr, 8);
+    if (typeof value !== 'bigint') throw new FsError('EINVAL', `value must be a bigint, got ${typeof value}`);
     new DataView(this.memory.buffer).setBigUint64(this.scratchAddr, BigInt.asUintN(64, value), true);
     checkCoreResult(this.core.pmem_store(addr, this.scratchAddr, 8, 0), 'store');
   }
 
   /** Load bytes (what the CPU sees). Poisoned lines fail with EIO. */
   load(addr: number, length: number): Uint8Array {
-    const out = new Uint8Array(requireIndex(length, 'length'));
+    this.range(addr, length); // before allocating: a huge length is EINVAL, not a RangeError
+    const out = new Uint8Array(length);
     this.loadInto(addr, out);
     return out;
   }
 
   loadInto(addr: number, out: Uint8Array): void {
+    if (!(out instanceof Uint8Array)) throw new FsError('EINVAL', 'out must be a Uint8Array');
     const [a, n] = this.range(addr, out.byteLength);
     if (this.inMemory(out)) {
       this.loadResult(this.core.pmem_load(out.byteOffset, a, n), a, n);
@@ -320,7 +338,7 @@ export class PmemDevice {
   /** Write back every line overlapping [addr, addr+length): clwb, clflushopt or clflush. */
   flush(addr: number, length: number, kind: FlushKind = 'clwb'): void {
     const [a, n] = this.range(addr, length);
-    if (!(kind in FLUSH_KIND)) throw new FsError('EINVAL', `flush kind must be clwb, clflushopt or clflush`);
+    if (typeof kind !== 'string' || !Object.hasOwn(FLUSH_KIND, kind)) throw new FsError('EINVAL', `flush kind must be clwb, clflushopt or clflush`);
     checkCoreResult(this.core.pmem_flush(a, n, FLUSH_KIND[kind]), kind);
   }
 
@@ -418,6 +436,7 @@ export class PmemDevice {
   crashImageAt(index: bigint, options: { into?: PmemDevice } = {}): PmemDevice {
     this.live();
     if (typeof index !== 'bigint' || index < 0n) throw new FsError('EINVAL', 'image index must be a non-negative bigint');
+    if (!isOptions(options)) throw new FsError('EINVAL', 'crashImageAt options must be an object');
     return this.materialize(MODE.enumerate, index, options.into);
   }
 
@@ -433,7 +452,8 @@ export class PmemDevice {
    * evicted to media); enumeration refuses with E2BIG above maxImages.
    */
   *crashImages(options: { maxImages?: number } = {}): Generator<CrashImage> {
-    const maxImages = BigInt(requireIndex(options.maxImages ?? 1 << 16, 'maxImages'));
+    if (!isOptions(options)) throw new FsError('EINVAL', 'crashImages options must be an object');
+    const maxImages = BigInt(requireIndex(orDefault(options.maxImages, 1 << 16), 'maxImages'));
     const total = this.crashImageCount();
     if (total > maxImages) {
       throw new FsError('E2BIG', `${total} crash images exceed maxImages ${maxImages}`);
@@ -462,10 +482,11 @@ export class PmemDevice {
 
   private crashChoice(options: CrashOptions): [number, bigint] {
     this.live();
-    const mode = options.mode ?? 'strict';
+    if (!isOptions(options)) throw new FsError('EINVAL', 'crash options must be an object');
+    const mode = orDefault(options.mode, 'strict');
     if (mode === 'strict') return [MODE.strict, 0n];
     if (mode !== 'random') throw new FsError('EINVAL', `crash mode must be 'strict' or 'random'`);
-    const seed = options.seed ?? 0;
+    const seed = orDefault(options.seed, 0);
     if (typeof seed === 'bigint') return [MODE.random, BigInt.asIntN(64, seed)];
     return [MODE.random, BigInt.asIntN(64, BigInt(requireIndex(seed, 'seed')))];
   }
@@ -476,6 +497,7 @@ export class PmemDevice {
    * make them disagree: the image is the state of one instant.
    */
   private materialize(mode: number, arg: bigint, into: PmemDevice | undefined): PmemDevice {
+    if (into !== undefined && !(into instanceof PmemDevice)) throw new FsError('EINVAL', 'crash target must be another device of the same size');
     const next = into ?? new PmemDevice(this.module, new WebAssembly.Memory({
       initial: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
       maximum: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
