@@ -6,6 +6,10 @@ export const ERRNO = {
   EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27,
   ENOSPC: 28, EROFS: 30, EMLINK: 31, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
   EOVERFLOW: 75, EOPNOTSUPP: 95,
+  // "Structure needs cleaning": Linux's EFSCORRUPTED. Metadata that passed its checksum
+  // but is not a valid structure (a tree checker failure, an impossible superblock field).
+  // EIO stays the answer for what could not be read (media error, checksum mismatch).
+  EUCLEAN: 117,
   // Not an errno: the signal a DAX mapping raises on an access past EOF or on poison.
   SIGBUS: 135,
   /** A store through a read-only mapping. */

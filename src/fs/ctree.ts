@@ -2,7 +2,12 @@
 // a node not yet copied in this transaction is copied to a new block, and the parent
 // (or the root pointer) is moved to the copy. Reference counts are never decided here:
 // every pointer that appears or disappears is reported to the host, which keeps them
-// as delayed refs until commit (see extent-tree.ts).
+// as delayed refs until commit (see kernel.ts).
+//
+// Walks trust no pointer: a child must be one level below its parent, carry the
+// generation the parent's pointer records, and hold keys inside the parent's range for
+// it. Levels fall by one per step from at most MAX_LEVEL and key ranges of siblings are
+// disjoint, so no walk of a corrupted tree can loop or reach one block twice.
 import {
   compareKeys, keyText, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
@@ -53,6 +58,35 @@ export class BTree {
 
   private search(k: Key, node: NodeView): number {
     return this.host.coreSearch(node.addr, k);
+  }
+
+  /**
+   * The child at parent[slot], checked against its parent. `high` is the exclusive upper
+   * bound of the parent's own keys (null: none). A dirty child was made by this
+   * transaction and is trusted; a clean one was read from the device and must be one
+   * level lower, of the generation the pointer records, non-empty, and hold keys in
+   * [parent key(slot), parent key(slot + 1) or high).
+   */
+  private child(parent: NodeView, slot: number, high: Key | null): NodeView {
+    const bytenr = parent.child(slot);
+    const node = this.view(bytenr);
+    if (this.host.isDirty(bytenr)) return node;
+    const fail = (what: string): never => {
+      throw new FsError('EUCLEAN', `tree ${this.id}: block ${bytenr} (slot ${slot} of ${parent.bytenr}): ${what}`);
+    };
+    if (node.level !== parent.level - 1) fail(`level ${node.level}, parent is at ${parent.level}`);
+    if (node.generation !== parent.childGeneration(slot)) fail(`generation ${node.generation}, parent pointer says ${parent.childGeneration(slot)}`);
+    const n = node.nritems;
+    if (n === 0) fail('empty node below the root');
+    if (compareKeys(node.key(0), parent.key(slot)) < 0) fail(`first key ${keyText(node.key(0))} below the parent's ${keyText(parent.key(slot))}`);
+    const upper = slot + 1 < parent.nritems ? parent.key(slot + 1) : high;
+    if (upper && compareKeys(node.key(n - 1), upper) >= 0) fail(`last key ${keyText(node.key(n - 1))} not below ${keyText(upper)}`);
+    return node;
+  }
+
+  /** Upper bound for the keys of parent[slot]'s subtree, given the parent's own bound. */
+  private static upperBound(parent: NodeView, slot: number, high: Key | null): Key | null {
+    return slot + 1 < parent.nritems ? parent.key(slot + 1) : high;
   }
 
   // --- pointer bookkeeping for whole nodes -----------------------------------------
@@ -149,15 +183,17 @@ export class BTree {
     const top = this.view(this.root).level;
     const path: PathLevel[] = new Array(top + 1);
     let bytenr = this.root;
+    let high: Key | null = null;
+    let node = this.view(bytenr);
     for (let level = top; ; level--) {
-      const node = this.view(bytenr);
-      if (node.level !== level) throw new FsError('EIO', `tree ${this.id}: node ${bytenr} has level ${node.level}, expected ${level}`);
+      if (node.level !== level) throw new FsError('EUCLEAN', `tree ${this.id}: node ${bytenr} has level ${node.level}, expected ${level}`);
       if (level === 0) {
         const r = this.search(k, node);
         path[0] = { bytenr, slot: r >= 0 ? r : -r - 1 };
         return { path, found: r >= 0 };
       }
       let slot = this.childSlot(node, k);
+      this.child(node, slot, high);
       if (cow) {
         const child = this.cowChild(bytenr, slot);
         if (this.nearlyFull(this.view(child))) {
@@ -167,7 +203,9 @@ export class BTree {
         }
       }
       path[level] = { bytenr, slot };
+      high = BTree.upperBound(node, slot, high);
       bytenr = node.child(slot);
+      node = this.view(bytenr);
     }
   }
 
@@ -383,8 +421,7 @@ export class BTree {
 
   /** Visit items with min <= key <= max in order; the visitor returns false to stop. */
   walkRange(min: Key, max: Key, visit: (k: Key, addr: number, size: number) => boolean): void {
-    const walk = (bytenr: number): boolean => {
-      const node = this.view(bytenr);
+    const walk = (node: NodeView, high: Key | null): boolean => {
       const n = node.nritems;
       if (node.isLeaf) {
         const r = this.search(min, node);
@@ -398,17 +435,16 @@ export class BTree {
       const r = this.search(min, node);
       for (let s = r >= 0 ? r : Math.max(0, -r - 2); s < n; s++) {
         if (s > 0 && compareKeys(node.key(s), max) > 0) return false;
-        if (!walk(node.child(s))) return false;
+        if (!walk(this.child(node, s, high), BTree.upperBound(node, s, high))) return false;
       }
       return true;
     };
-    walk(this.root);
+    walk(this.view(this.root), null);
   }
 
   /** The last item with key <= k, or null. */
   lastAtOrBefore(k: Key): Item | null {
-    const find = (bytenr: number): Item | null => {
-      const node = this.view(bytenr);
+    const find = (node: NodeView, high: Key | null): Item | null => {
       const r = this.search(k, node);
       if (node.isLeaf) {
         const s = r >= 0 ? r : -r - 2;
@@ -416,21 +452,22 @@ export class BTree {
         return { key: node.key(s), data: this.host.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) };
       }
       for (let s = r >= 0 ? r : -r - 2; s >= 0; s--) {
-        const hit = find(node.child(s));
+        const hit = find(this.child(node, s, high), BTree.upperBound(node, s, high));
         if (hit) return hit;
       }
       return null;
     };
-    return find(this.root);
+    return find(this.view(this.root), null);
   }
 
   /** Visit every node (pre-order) with its level and parent pointer info. */
   visitNodes(visit: (bytenr: number, node: NodeView, parent: { bytenr: number; slot: number } | null) => boolean): void {
-    const walk = (bytenr: number, parent: { bytenr: number; slot: number } | null): void => {
-      const node = this.view(bytenr);
+    const walk = (bytenr: number, node: NodeView, parent: { bytenr: number; slot: number } | null, high: Key | null): void => {
       if (!visit(bytenr, node, parent)) return;
-      if (!node.isLeaf) for (let s = 0; s < node.nritems; s++) walk(node.child(s), { bytenr, slot: s });
+      if (!node.isLeaf) {
+        for (let s = 0; s < node.nritems; s++) walk(node.child(s), this.child(node, s, high), { bytenr, slot: s }, BTree.upperBound(node, s, high));
+      }
     };
-    walk(this.root, null);
+    walk(this.root, this.view(this.root), null, null);
   }
 }

@@ -2,7 +2,7 @@
 // paths; every failure is an FsError with an errno name.
 import { FsError, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
-import { Kernel } from './kernel.js';
+import { Kernel, superblockProblem } from './kernel.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
 import type { Subvolume } from './subvolume.js';
 import type { BTree } from './ctree.js';
@@ -137,13 +137,15 @@ export class FileSystem {
     }
     const label = options.label ?? '';
     if (typeof label !== 'string' || nameBytes(label).length > 63) throw new FsError('EINVAL', 'label must be a string of at most 63 bytes');
-    if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
+    const profile = options.metadataProfile ?? 'single';
+    if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${String(profile)}`);
+    if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes * (profile === 'dup' ? 2 : 1)) {
       throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
     }
     // Old superblocks must not outlive the new file system (mount picks the highest generation).
     for (const offset of [0, 4096]) device.store(offset, new Uint8Array(4096));
     device.persist(0, 8192);
-    const k = new Kernel(device, nodeBytes);
+    const k = new Kernel(device, nodeBytes, profile);
     k.label = label;
     k.free.addFree(SYSTEM_AREA_BYTES, k.totalBytes - SYSTEM_AREA_BYTES);
     k.rootTree = k.createTree(ROOT_TREE_ID);
@@ -166,10 +168,9 @@ export class FileSystem {
     }
     const sb = Kernel.readSuperblock(device);
     if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
-    if (sb.totalBytes > device.sizeBytes || sb.sectorBytes !== SECTOR_BYTES || sb.nodeBytes < 4096 || sb.nodeBytes > 65536 || (sb.nodeBytes & (sb.nodeBytes - 1)) !== 0) {
-      throw new FsError('EIO', 'superblock fields are inconsistent with the device');
-    }
-    const k = new Kernel(device, sb.nodeBytes);
+    const problem = superblockProblem(sb, device.sizeBytes);
+    if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
+    const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
     k.generation = sb.generation;
     k.nextSubvolume = sb.nextSubvolume;
     k.label = sb.label;

@@ -9,6 +9,10 @@ export const SUPERBLOCK_OFFSETS = [0, 4096] as const;
 export const SYSTEM_AREA_BYTES = 65536;
 export const SUPERBLOCK_MAGIC = 0x5346574f434d505fn; // "_PMCOWFS"
 export const DEFAULT_NODE_BYTES = 16384;
+/** Highest B-tree level (btrfs's BTRFS_MAX_LEVEL): every descent is at most this deep. */
+export const MAX_LEVEL = 8;
+/** Files end below 2^50 bytes (FileSystem checks every offset against it). */
+export const MAX_FILE_BYTES = 2 ** 50;
 /** Largest data extent one allocation makes. */
 export const MAX_EXTENT_BYTES = 1 << 20;
 
@@ -90,6 +94,8 @@ export const SB_SECTOR_BYTES = 56;
 export const SB_TOTAL_BYTES = 64;
 export const SB_BYTES_USED = 72;
 export const SB_NEXT_SUBVOLUME = 80;
+/** u8: copies of every tree block, 1 (profile 'single', and 0 in images older than the field) or 2 ('dup'). */
+export const SB_METADATA_COPIES = 88;
 export const SB_LABEL = 128;
 export const SB_LABEL_BYTES = 64;
 

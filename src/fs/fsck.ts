@@ -18,6 +18,18 @@ interface DataUse { refs: number; perLeaf: Map<number, number>; bytes: number; d
 export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
   const problems: string[] = [];
   const say = (p: string): void => { if (problems.length < 1000) problems.push(p); };
+  // A tree too damaged to walk on (an unreadable root, a bad extent tree) ends the check
+  // with that problem reported, not with an exception.
+  try {
+    check(k, subvolumes, say);
+  } catch (e) {
+    if (!(e instanceof FsError)) throw e;
+    say(`check stopped: ${e.message}`);
+  }
+  return problems;
+}
+
+function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): void {
   const treeRefs = new Map<number, number>();
   const dataRefs = new Map<number, DataUse>();
   const visited = new Set<number>();
@@ -55,7 +67,15 @@ export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
       say(`tree ${owner}: block ${bytenr}: ${(e as FsError).message}`);
       return;
     }
-    if (node.level !== level) say(`block ${bytenr}: level ${node.level}, parent expects ${level}`);
+    // dup: every copy must be good, not just the one reads use.
+    if (k.metadataCopies > 1 && !k.isDirty(bytenr)) {
+      for (let copy = 0; copy < k.metadataCopies; copy++) {
+        const bad = k.checkCopy(bytenr, copy);
+        if (bad) say(`tree ${owner}: ${bad.message}`);
+      }
+    }
+    // Levels fall by one per step: a pointer back up the tree (a loop) stops here.
+    if (node.level !== level) { say(`block ${bytenr}: level ${node.level}, parent expects ${level}`); return; }
     if (expectGen !== null && node.generation !== expectGen) say(`block ${bytenr}: generation ${node.generation}, parent pointer says ${expectGen}`);
     if (node.generation > k.generation) say(`block ${bytenr}: generation ${node.generation} is newer than the superblock's ${k.generation}`);
     let prev: Key | null = null;
@@ -96,7 +116,7 @@ export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
   k.extentTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const body = new FsMemory(k.m.u8.slice(addr, addr + size).buffer);
     if (kk.type === METADATA_ITEM || kk.type === EXTENT_ITEM) {
-      const length = kk.type === METADATA_ITEM ? nodeBytes : kk.offset;
+      const length = kk.type === METADATA_ITEM ? k.metadataBlockBytes : kk.offset;
       if (kk.objectid < lastEnd) say(`extent ${kk.objectid}: overlaps the previous extent`);
       lastEnd = kk.objectid + length;
       if (k.free.isFree(kk.objectid, length)) say(`extent ${kk.objectid}+${length}: both allocated and free`);
@@ -132,7 +152,6 @@ export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
     }
   }
   for (const sv of subvolumes) checkNamespace(k, sv, say);
-  return problems;
 }
 
 function findInode(subvolumes: Subvolume[], tree: number, ino: number): { flags: number } | null {

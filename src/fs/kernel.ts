@@ -14,8 +14,11 @@ import {
   EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, SHARED_DATA_REF, EXTENT_CSUM, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
   SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
-  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, key, type Key,
+  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
+  MAX_LEVEL, MAX_KEY_VALUE, key, type Key,
 } from './format.js';
+import { checkNode, validBlockPointer, type CheckContext } from './tree-checker.js';
+import type { MetadataProfile } from './types.js';
 
 interface DelayedRef {
   delta: number;
@@ -33,6 +36,34 @@ export interface SuperblockState {
   csumTree: number; csumLevel: number;
   nodeBytes: number; sectorBytes: number; totalBytes: number; bytesUsed: number;
   nextSubvolume: number; label: string;
+  /** Copies of every tree block: 1 (single) or 2 (dup); absent means 1. */
+  metadataCopies?: number;
+}
+
+/** A tree block copy that cannot be used, and why. */
+export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
+
+/**
+ * Why a superblock cannot be mounted on this device, or null. Every field later code
+ * uses as a size, an address or a count is checked here (a superblock with a valid
+ * checksum may still have been rewritten by a fuzzer or a bug).
+ */
+export function superblockProblem(s: SuperblockState, deviceBytes: number): string | null {
+  const total = deviceBytes - (deviceBytes % SECTOR_BYTES);
+  const nodeBytes = s.nodeBytes;
+  if (nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) return `node size ${nodeBytes}`;
+  if (s.sectorBytes !== SECTOR_BYTES) return `sector size ${s.sectorBytes}`;
+  const copies = s.metadataCopies ?? 1;
+  if (copies !== 1 && copies !== 2) return `${copies} metadata copies`;
+  if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
+  if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
+  if (s.nextSubvolume < FIRST_SUBVOLUME_ID || s.nextSubvolume > MAX_KEY_VALUE) return `next subvolume id ${s.nextSubvolume}`;
+  const block = nodeBytes * copies;
+  for (const [name, bytenr, level] of [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel]] as const) {
+    if (level > MAX_LEVEL) return `${name} tree level ${level}`;
+    if (!Number.isSafeInteger(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr % SECTOR_BYTES !== 0 || bytenr + block > total) return `${name} tree root ${bytenr} outside the device`;
+  }
+  return null;
 }
 
 export function isFsTree(owner: number): boolean {
@@ -42,6 +73,12 @@ export function isFsTree(owner: number): boolean {
 export class Kernel implements TreeHost {
   readonly m: FsMemory;
   readonly nodeBytes: number;
+  /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is the next nodeBytes). */
+  readonly metadataCopies: number;
+  /** Device bytes one tree block takes: nodeBytes times the copies (the METADATA_ITEM's extent). */
+  readonly metadataBlockBytes: number;
+  /** Tree block copies rewritten from their good twin (dup), since mount. */
+  healedCopies = 0;
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
@@ -81,9 +118,11 @@ export class Kernel implements TreeHost {
   /** Called first in every commit (DAX: write-protect and checksum mmap-dirtied pages). */
   beforeCommit: (() => void) | null = null;
 
-  constructor(readonly device: PmemDevice, nodeBytes: number) {
+  constructor(readonly device: PmemDevice, nodeBytes: number, profile: MetadataProfile = 'single') {
     this.m = new FsMemory(device.memory.buffer);
     this.nodeBytes = nodeBytes;
+    this.metadataCopies = profile === 'dup' ? 2 : 1;
+    this.metadataBlockBytes = nodeBytes * this.metadataCopies;
     this.totalBytes = device.sizeBytes - (device.sizeBytes % SECTOR_BYTES);
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
     const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
@@ -92,7 +131,9 @@ export class Kernel implements TreeHost {
     this.stagingAddr = kernel + SUPERBLOCK_BYTES;
     this.stagingBytes = 64 * 1024;
     // The tail of the kernel region belongs to DAX (page tables, TLBs, mapping table).
-    this.daxBytes = kernelBytes >= 8 << 20 ? 2 << 20 : 1 << 20;
+    // A kernel region below 1 MiB (which could not hold the 1 MiB DAX region and 64 pool
+    // buffers anyway) gets a 128 KiB one: small devices for image fuzzing mount fast.
+    this.daxBytes = kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10;
     this.daxAddr = kernel + kernelBytes - this.daxBytes;
     const poolStart = this.stagingAddr + this.stagingBytes;
     this.poolSize = Math.floor((this.daxAddr - poolStart) / nodeBytes);
@@ -107,14 +148,23 @@ export class Kernel implements TreeHost {
     return this.generation + 1;
   }
 
-  /** Free bytes usable for tree nodes (whole aligned node-sized runs). */
+  get metadataProfile(): MetadataProfile {
+    return this.metadataCopies === 2 ? 'dup' : 'single';
+  }
+
+  /** Free bytes usable for tree nodes (whole aligned runs of a tree block with its copies). */
   metadataFreeBytes(): number {
-    return this.free.blockFreeBytes(this.nodeBytes);
+    return this.free.blockFreeBytes(this.metadataBlockBytes);
   }
 
   /** Bytes a data allocation must leave free for metadata. */
   get metadataReserveBytes(): number {
-    return Math.max(96 * this.nodeBytes, Math.floor(this.totalBytes / 32 / this.nodeBytes) * this.nodeBytes);
+    const block = this.metadataBlockBytes;
+    return Math.max(96 * block, Math.floor(this.totalBytes / 32 / block) * block);
+  }
+
+  private get checkContext(): CheckContext {
+    return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes, metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
   }
 
   dirtyNodeCount(): number {
@@ -145,26 +195,64 @@ export class Kernel implements TreeHost {
   nodeAddr(bytenr: number): number {
     const d = this.dirty.get(bytenr);
     if (d !== undefined) return d;
-    if (!Number.isSafeInteger(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + this.nodeBytes > this.totalBytes || bytenr % SECTOR_BYTES !== 0) {
-      throw new FsError('EIO', `tree block pointer ${bytenr} is outside the device`);
+    if (!validBlockPointer(bytenr, this.checkContext)) {
+      throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
     }
-    const addr = this.visibleAddr + bytenr;
     if (!this.verified.has(bytenr)) {
-      this.verifyNode(bytenr, addr);
+      this.verifyBlock(bytenr);
       this.verified.add(bytenr);
     }
-    return addr;
+    return this.visibleAddr + bytenr;
   }
 
-  /** Check a clean node's checksum and self-reference; EIO on a bad one. */
-  verifyNode(bytenr: number, addr: number): void {
-    // A load of the whole node reports media errors (poisoned lines) as EIO.
-    if (this.device.core.pmem_load(this.stagingAddr, bytenr, this.nodeBytes) < 0) {
-      throw new FsError('EIO', `tree block ${bytenr}: media error`);
-    }
+  /**
+   * First read of a clean tree block: its first copy must load (no poisoned line), match
+   * its checksum and name itself, and pass the tree checker. With dup, a bad first copy
+   * is replaced by a good second one (heal); without a good copy the read fails: EIO
+   * when a copy could not be read or did not match its checksum, EUCLEAN when it did but
+   * is not a valid node.
+   */
+  private verifyBlock(bytenr: number): void {
+    const first = this.checkCopy(bytenr, 0);
+    if (!first) return;
+    if (this.metadataCopies === 1) throw new FsError(first.code, first.message);
+    const second = this.checkCopy(bytenr, 1);
+    if (second) throw new FsError(first.code, `${first.message}; copy 2: ${second.message}`);
+    this.healCopy(bytenr, 1, 0);
+  }
+
+  /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
+  copyBytenr(bytenr: number, copy: number): number {
+    return bytenr + copy * this.nodeBytes;
+  }
+
+  /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
+  checkCopy(bytenr: number, copy: number): BadCopy | null {
+    const at = this.copyBytenr(bytenr, copy);
+    const what = `tree block ${bytenr}${copy ? ` copy ${copy + 1}` : ''}`;
+    // A load of the whole node reports media errors (poisoned lines).
+    if (this.device.core.pmem_load(this.stagingAddr, at, this.nodeBytes) < 0) return { code: 'EIO', message: `${what}: media error` };
+    const addr = this.visibleAddr + at;
     const crc = this.device.core.csum_crc32c(addr + 4, this.nodeBytes - 4) >>> 0;
-    if (crc !== this.m.u32(addr + NODE_CSUM)) throw new FsError('EIO', `tree block ${bytenr}: checksum mismatch`);
-    if (this.m.u64(addr + NODE_BYTENR) !== bytenr) throw new FsError('EIO', `tree block ${bytenr}: header says ${this.m.u64(addr + NODE_BYTENR)}`);
+    if (crc !== this.m.u32(addr + NODE_CSUM)) return { code: 'EIO', message: `${what}: checksum mismatch` };
+    if (this.m.u64(addr + NODE_BYTENR) !== bytenr) return { code: 'EUCLEAN', message: `${what}: header says ${this.m.u64(addr + NODE_BYTENR)}` };
+    const problem = checkNode(this.m, addr, this.checkContext);
+    return problem ? { code: 'EUCLEAN', message: `${what}: ${problem}` } : null;
+  }
+
+  /**
+   * Rewrite copy `to` of a clean block from copy `from` (dup). Writing a whole line clears
+   * its poison, as the pmem driver does on a write (the media error is remapped); the
+   * bytes are those a commit already wrote, so a crash during the heal leaves either copy
+   * as good as before.
+   */
+  healCopy(bytenr: number, from: number, to: number): void {
+    const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
+    this.device.clearPoison(dst, this.nodeBytes);
+    check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0), 'heal tree block');
+    check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
+    this.device.sfence();
+    this.healedCopies++;
   }
 
   forgetVerified(): void {
@@ -181,7 +269,7 @@ export class Kernel implements TreeHost {
   }
 
   private allocMetadata(): number {
-    const at = this.free.allocate(this.nodeBytes, 0, { fromEnd: true, align: this.nodeBytes });
+    const at = this.free.allocate(this.metadataBlockBytes, 0, { fromEnd: true, align: this.metadataBlockBytes });
     if (at === null) {
       this.aborted = 'no space for metadata';
       throw new FsError('ENOSPC', 'no space left for metadata');
@@ -265,7 +353,7 @@ export class Kernel implements TreeHost {
   allocData(bytes: number): { bytenr: number; bytes: number } | null {
     let want = bytes;
     while (want >= SECTOR_BYTES) {
-      const at = this.free.allocate(want, this.metadataReserveBytes, { reserveUnit: this.nodeBytes });
+      const at = this.free.allocate(want, this.metadataReserveBytes, { reserveUnit: this.metadataBlockBytes });
       if (at !== null) {
         this.allocatedThisTransaction.add(at);
         return { bytenr: at, bytes: want };
@@ -326,7 +414,7 @@ export class Kernel implements TreeHost {
         this.free.pin(target, r.bytes);
       } else {
         if (!this.dropped.delete(target)) this.dropNodePointers(target, r.owner);
-        this.free.pin(target, this.nodeBytes);
+        this.free.pin(target, this.metadataBlockBytes);
       }
       return;
     }
@@ -443,8 +531,11 @@ export class Kernel implements TreeHost {
     const core = this.device.core;
     for (const [bytenr, buf] of this.dirty) {
       this.m.setU32(buf + NODE_CSUM, core.csum_crc32c(buf + 4, this.nodeBytes - 4) >>> 0);
-      check(core.pmem_store(bytenr, buf, this.nodeBytes, 0), 'write tree block');
-      check(core.pmem_flush(bytenr, this.nodeBytes, 0), 'flush tree block');
+      for (let copy = 0; copy < this.metadataCopies; copy++) {
+        const at = this.copyBytenr(bytenr, copy);
+        check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');
+        check(core.pmem_flush(at, this.nodeBytes, 0), 'flush tree block');
+      }
     }
     for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
     this.device.sfence();
@@ -476,6 +567,7 @@ export class Kernel implements TreeHost {
     m.setU64(at + SB_TOTAL_BYTES, this.totalBytes);
     m.setU64(at + SB_BYTES_USED, this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes());
     m.setU64(at + SB_NEXT_SUBVOLUME, this.nextSubvolume);
+    m.setU8(at + SB_METADATA_COPIES, this.metadataCopies);
     const label = new TextEncoder().encode(this.label).subarray(0, SB_LABEL_BYTES);
     m.u8.set(label, at + SB_LABEL);
     m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + 4, SUPERBLOCK_BYTES - 4) >>> 0);
@@ -499,6 +591,7 @@ export class Kernel implements TreeHost {
         nodeBytes: m.u32(SB_NODE_BYTES), sectorBytes: m.u32(SB_SECTOR_BYTES),
         totalBytes: m.u64(SB_TOTAL_BYTES), bytesUsed: m.u64(SB_BYTES_USED),
         nextSubvolume: m.u64(SB_NEXT_SUBVOLUME),
+        metadataCopies: bytes[SB_METADATA_COPIES] || 1,
         label: new TextDecoder().decode(bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES)).replace(/\0+$/, ''),
       };
       if (!best || s.generation > best.generation) best = s;
@@ -512,9 +605,9 @@ export class Kernel implements TreeHost {
     const end = this.totalBytes;
     this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
       if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
-      const length = k.type === EXTENT_ITEM ? k.offset : this.nodeBytes;
+      const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
       if (k.objectid < cursor || k.objectid + length > end || k.objectid % SECTOR_BYTES !== 0) {
-        throw new FsError('EIO', `extent tree: extent ${k.objectid}+${length} overlaps another or lies outside the device`);
+        throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} overlaps another or lies outside the device`);
       }
       this.free.addFree(cursor, k.objectid - cursor);
       cursor = k.objectid + length;

@@ -1,5 +1,7 @@
 // scrub: read every tree block and every data sector that has a checksum, and report
-// the ones that do not match, with the files that own bad data.
+// the ones that do not match, with the files that own bad data. With the dup metadata
+// profile every copy of every tree block is read, and a bad copy is rewritten from a
+// good one (repair); data has one copy and is only reported.
 import type { Kernel } from './kernel.js';
 import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
@@ -10,7 +12,7 @@ import {
 import type { ScrubReport, ScrubError } from './types.js';
 
 export function runScrub(k: Kernel): ScrubReport {
-  const report: ScrubReport = { bytesChecked: 0, csumErrors: 0, metadataErrors: 0, errors: [] };
+  const report: ScrubReport = { bytesChecked: 0, csumErrors: 0, metadataErrors: 0, metadataRepaired: 0, errors: [] };
   const seen = new Set<number>();
   k.forgetVerified();
   const roots: Array<[number, number]> = [[k.rootTree.root, 1], [k.extentTree.root, 2], [k.csumTree.root, 7]];
@@ -18,19 +20,38 @@ export function runScrub(k: Kernel): ScrubReport {
     if (kk.type === ROOT_ITEM) roots.push([decodeRootItem(k.m.u8.slice(addr, addr + size)).bytenr, kk.objectid]);
     return true;
   });
+  const metadataError = (err: ScrubError): void => {
+    report.metadataErrors++;
+    if (err.repaired) report.metadataRepaired++;
+    if (report.errors.length < 1000) report.errors.push(err);
+  };
+  // Each block once (a shared or corrupted tree may point at a block twice): the walk is
+  // bounded by the number of blocks on the device.
   const walk = (bytenr: number): void => {
     if (seen.has(bytenr)) return;
     seen.add(bytenr);
+    const reported = k.metadataCopies > 1 && !k.isDirty(bytenr) && checkCopies(bytenr);
     let node: NodeView;
     try {
       node = new NodeView(k.m, k.nodeAddr(bytenr), k.nodeBytes);
-      report.bytesChecked += k.nodeBytes;
+      report.bytesChecked += k.nodeBytes * k.metadataCopies;
     } catch (e) {
-      report.metadataErrors++;
-      report.errors.push({ kind: 'metadata', bytenr, detail: (e as FsError).message });
+      if (!reported) metadataError({ kind: 'metadata', bytenr, detail: (e as Error).message });
       return;
     }
     if (!node.isLeaf) for (let s = 0; s < node.nritems; s++) walk(node.child(s));
+  };
+  /** dup: check both copies; rewrite a bad one from a good one; report each bad copy. */
+  const checkCopies = (bytenr: number): boolean => {
+    if (!Number.isSafeInteger(bytenr) || bytenr < 0 || bytenr + k.metadataBlockBytes > k.totalBytes || bytenr % SECTOR_BYTES !== 0) return false;
+    const bad = [k.checkCopy(bytenr, 0), k.checkCopy(bytenr, 1)];
+    const good = bad.findIndex((b) => b === null);
+    bad.forEach((b, copy) => {
+      if (!b) return;
+      if (good >= 0) k.healCopy(bytenr, good, copy);
+      metadataError({ kind: 'metadata', bytenr, copy: copy + 1, detail: b.message, repaired: good >= 0 });
+    });
+    return good !== 0 || bad[1] !== null;
   };
   for (const [bytenr] of roots) walk(bytenr);
 
@@ -61,7 +82,13 @@ export function runScrub(k: Kernel): ScrubReport {
 function owners(k: Kernel, extent: number, at: number): Array<{ subvolume: number; ino: number; offset: number }> {
   const out: Array<{ subvolume: number; ino: number; offset: number }> = [];
   for (const b of k.extentTree.range(key(extent, SHARED_DATA_REF, 0), key(extent, SHARED_DATA_REF, MAX_KEY_VALUE))) {
-    const leaf = new NodeView(k.m, k.nodeAddr(b.key.offset), k.nodeBytes);
+    let leaf: NodeView;
+    try {
+      leaf = new NodeView(k.m, k.nodeAddr(b.key.offset), k.nodeBytes);
+    } catch {
+      continue; // an unreadable leaf was reported by the tree walk
+    }
+    if (!leaf.isLeaf) continue; // a corrupted backref: only leaves hold file extents
     for (let s = 0; s < leaf.nritems; s++) {
       const kk = leaf.key(s);
       if (kk.type !== EXTENT_DATA) continue;

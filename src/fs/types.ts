@@ -4,7 +4,15 @@ export interface MkfsOptions {
   /** B-tree node size in bytes: a power of two, 4096..65536 (default 16384). */
   nodeSize?: number;
   label?: string;
+  /**
+   * 'single' (default): one copy of every tree block. 'dup': two copies of every tree
+   * block (the second in the next nodeBytes); a read that finds a bad copy uses the
+   * other and rewrites the bad one, scrub checks and repairs both.
+   */
+  metadataProfile?: MetadataProfile;
 }
+
+export type MetadataProfile = 'single' | 'dup';
 
 export type FileKind = 'file' | 'dir' | 'subvolume';
 
@@ -40,12 +48,19 @@ export interface ScrubError {
   detail: string;
   /** Files (subvolume, inode, file offset) that reference the bad data, when known. */
   owners?: Array<{ subvolume: number; ino: number; offset: number }>;
+  /** metadata: which copy of the block was bad (1 or 2; dup has two). */
+  copy?: number;
+  /** metadata: the bad copy was rewritten from the good one. */
+  repaired?: boolean;
 }
 
 export interface ScrubReport {
   bytesChecked: number;
   csumErrors: number;
+  /** Bad tree block copies found (a block with both copies bad counts twice). */
   metadataErrors: number;
+  /** Of those, copies rewritten from a good copy (dup only). */
+  metadataRepaired: number;
   errors: ScrubError[];
 }
 
