@@ -19,6 +19,7 @@ export {
   type ScenarioRow, type ScenarioOptions, type ThreadId,
 } from './scenarios/index.js';
 export { formatScenarioTable } from './cli/scenario-table.js';
+export { soak, type SoakOptions, type SoakReport } from './soak/index.js';
 export * as workload from './workload/index.js';
 export {
   parse as parseWorkload, print as printWorkload, ParseError as WorkloadParseError, Runner as WorkloadRunner, runScript,

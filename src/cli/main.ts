@@ -6,6 +6,7 @@ import { runScenarios } from '../scenarios/index.js';
 import { FsError } from '../errors.js';
 import { crc32c, loadCrc32c } from '../csum/crc32c.js';
 import { cmdRun, cmdFuzz, cmdReplay, cmdImport, cmdMerge, UsageError, EXIT_USAGE } from './fuzz-commands.js';
+import { cmdSoak } from '../soak/cli.js';
 
 const USAGE = `pmcow - a pmem + copy-on-write file system emulator
 
@@ -18,6 +19,8 @@ usage:
   pmcow replay FILE       run a reproducer written by pmcow fuzz --out
   pmcow import fsx|ace F  translate an fsx op log or an ACE workload into an op script
   pmcow merge FILES...    combine the summaries of fuzz shards
+  pmcow soak [options]    writer threads, commits, snapshots, reflinks, freezes and
+                          crashes for a while, checking every slot (pmcow soak --help)
   pmcow bench             the benchmarks (same as npm run bench)
   pmcow crc32c <text>     crc32c (btrfs flavour) of a string
   pmcow help              this text
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': return cmdReplay(rest);
     case 'import': return cmdImport(rest);
     case 'merge': return cmdMerge(rest);
+    case 'soak': return cmdSoak(rest);
     case 'bench': {
       const { spawnSync } = await import('node:child_process');
       const r = spawnSync(process.execPath, [new URL('../../bench/run.mjs', import.meta.url).pathname], { stdio: 'inherit' });
