@@ -7,11 +7,12 @@
 // hostile calls and compares the whole tree with the model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FileSystem, FsError, PmemDevice, type DaxMapping, type ErrnoName } from '../src/index.js';
+import { FileSystem, FsError, PmemDevice, WriterPool, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
 import { MAX_FILE_BYTES } from '../src/fs/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
 import { Harness, Mismatch, type Op } from './helpers/fs-ops.js';
 
+const WORKER_ENTRY = new URL('../dist/workers/node-entry.js', import.meta.url);
 /** Fixed so that every run is the same; FC_SEED overrides it to explore (printed below). */
 const SEED = Number(process.env.FC_SEED ?? 7_2026);
 const RUNS = Number(process.env.FC_RUNS ?? 150);
@@ -132,6 +133,8 @@ function expectErrno(call: () => unknown, codes: ErrnoName | ErrnoName[], what: 
   }
   if (!allowed.includes(thrown.code)) throw new Error(`${what}: threw ${thrown.code} (${thrown.message}), expected ${allowed.join('|')}`);
 }
+
+const isErrno = (code: ErrnoName) => (e: unknown): boolean => e instanceof FsError && e.code === code;
 
 const show = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...(${v.length})` : v);
@@ -434,6 +437,38 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
     ];
     for (const [name, call] of devCalls) expectErrno(call, 'EBADF', `closed device.${name}`);
     dev.close(); // closing twice is harmless
+  });
+
+  it('writer pools: bad counts and workload specs are EINVAL (across the thread boundary too), a stopped pool EBADF', async () => {
+    const { fs, mapping } = f;
+    for (const count of [0, -1, 1.5, 'x', null, 100]) {
+      await expect(WriterPool.start(fs, count as number, { entryUrl: WORKER_ENTRY })).rejects.toSatisfy(isErrno('EINVAL'));
+    }
+    const pool = await WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY });
+    const good: WorkloadSpec = { mapping: mapping.handle(), kind: 'random', stores: 4, storeBytes: 64, writers: 1, writerIndex: 0, seed: 1 };
+    const specs = fc.sample(fc.oneof(
+      fc.constantFrom(null, {}, 'spec', 7),
+      fc.record({
+        key: fc.constantFrom('stores', 'storeBytes', 'writers', 'writerIndex', 'seed', 'kind', 'hotPages'),
+        value: fc.constantFrom(NaN, 1.5, 'x', null, 2 ** 53, Infinity, {}, true),
+      }).map(({ key, value }) => ({ ...good, [key]: value })),
+      fc.constantFrom({ ...good, stores: -1 }, { ...good, storeBytes: 7 }, { ...good, storeBytes: 65544 }, { ...good, writerIndex: 1 },
+        { ...good, writers: 0 }, { ...good, hotPages: 0 }, { ...good, kind: 'zigzag' }),
+      fc.record({ id: fc.constantFrom(999, -1, 'x'), length: fc.constantFrom(8192, 2 ** 30) }).map((m) => ({ ...good, mapping: { ...good.mapping, ...m } })),
+    ), { seed: SEED, numRuns: 40 });
+    try {
+      for (const spec of specs) {
+        await expect(pool.run([spec as WorkloadSpec]), show(spec)).rejects.toSatisfy(isErrno('EINVAL'));
+      }
+      await expect(pool.run('specs' as unknown as WorkloadSpec[])).rejects.toSatisfy(isErrno('EINVAL'));
+      await expect(pool.run([good, good])).rejects.toSatisfy(isErrno('EINVAL'));
+      expect((await pool.run([good]))[0]!.stores).toBe(4); // still usable
+    } finally {
+      await pool.stop();
+    }
+    await expect(pool.run([good])).rejects.toSatisfy(isErrno('EBADF'));
+    baseline = digest(fs); // the good run stored into /file through the mapping
+    unchanged('writer pool');
   });
 
   it('a frozen file system refuses every change with EBUSY and stays as it was', () => {

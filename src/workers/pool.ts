@@ -68,13 +68,20 @@ export class WriterPool {
     return this.members.length;
   }
 
-  /** Run one workload per writer (specs[i] on writer i), concurrently. */
-  run(specs: WorkloadSpec[]): Promise<WorkloadResult[]> {
+  /** Run one workload per writer (specs[i] on writer i), concurrently. Rejects with an FsError. */
+  async run(specs: WorkloadSpec[]): Promise<WorkloadResult[]> {
+    if (this.stopped) throw new FsError('EBADF', 'the writer pool is stopped');
+    if (!Array.isArray(specs)) throw new FsError('EINVAL', 'specs must be an array of workloads');
     if (specs.length > this.members.length) throw new FsError('EINVAL', 'more workloads than writers');
-    return Promise.all(specs.map((spec, i) => this.members[i]!.api.run(spec)));
+    // Errors cross comlink as plain Errors whose message starts with the errno name.
+    return Promise.all(specs.map((spec, i) => this.members[i]!.api.run(spec).catch((e: unknown) => { throw asFsError(e); })));
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     for (const m of this.members) {
       await m.api.close();
       m.api[Comlink.releaseProxy]();

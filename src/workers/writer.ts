@@ -122,7 +122,8 @@ function checkSpec(spec: WorkloadSpec): void {
     && Number.isSafeInteger(spec.storeBytes) && spec.storeBytes >= 8 && spec.storeBytes % 8 === 0 && spec.storeBytes <= 65536
     && Number.isSafeInteger(spec.writers) && spec.writers >= 1 && Number.isSafeInteger(spec.writerIndex)
     && spec.writerIndex >= 0 && spec.writerIndex < spec.writers && ['sequential', 'random', 'hot'].includes(spec.kind)
-    && spec.mapping && spec.mapping.length >= spec.storeBytes * spec.writers;
+    && Number.isSafeInteger(spec.seed) && (spec.hotPages === undefined || (Number.isSafeInteger(spec.hotPages) && spec.hotPages >= 1))
+    && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.length) && spec.mapping.length >= spec.storeBytes * spec.writers;
   if (!ok) throw new FsError('EINVAL', 'bad workload spec');
 }
 
