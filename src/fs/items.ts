@@ -12,8 +12,21 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 export const nameBytes = (name: string): Uint8Array => encoder.encode(name);
 
-function view(bytes: Uint8Array): FsMemory {
-  return new FsMemory(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+/**
+ * Little-endian field reads straight from an item's bytes. No DataView: asking a small
+ * typed array for its buffer makes V8 materialise one, which cost more than the decode.
+ */
+class ItemReader {
+  constructor(private readonly b: Uint8Array) {}
+  u8At(at: number): number { return this.b[at] ?? 0; }
+  u16(at: number): number { return this.u8At(at) | (this.u8At(at + 1) << 8); }
+  u32(at: number): number { return (this.u16(at) | (this.u16(at + 2) << 16)) >>> 0; }
+  u64(at: number): number { return this.u32(at) + this.u32(at + 4) * 4294967296; }
+  key(at: number): Key { return { objectid: this.u64(at), type: this.u8At(at + 8), offset: this.u64(at + 9) }; }
+}
+
+function view(bytes: Uint8Array): ItemReader {
+  return new ItemReader(bytes);
 }
 
 export interface InodeItem {

@@ -581,7 +581,8 @@ export class Kernel implements TreeHost {
       try { bytes = device.load(offset, SUPERBLOCK_BYTES); } catch { continue; }
       const dv = new DataView(bytes.buffer);
       if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) continue;
-      if (device.crc32cBytes(bytes.subarray(4)) !== dv.getUint32(SB_CSUM, true)) continue;
+      // The load above found no media error; the checksum is computed in place.
+      if (device.crc32c(offset + 4, SUPERBLOCK_BYTES - 4) !== dv.getUint32(SB_CSUM, true)) continue;
       const m = new FsMemory(bytes.buffer);
       const s: SuperblockState = {
         generation: m.u64(SB_GENERATION),

@@ -1,0 +1,248 @@
+// Image fuzzing: take a valid file-system image, mutate it (mutate.ts, or truncate the
+// device), mount it and use it. Mount and every operation must either work or fail with
+// an FsError that has an errno name; anything else (a WebAssembly trap, a TypeError, a
+// RangeError from a huge allocation, a stack overflow) is a "trap" and a finding.
+//
+// Speed: one small device (1.25 MiB, 4 KiB nodes, a 128 KiB DAX region, a short store
+// log) is restored from the pristine image before each mutation with one crash({ into })
+// copy; no device is created per image (shared WebAssembly memories are freed late).
+import { FsError, type ErrnoName } from '../errors.js';
+import { PmemDevice } from '../pmem/device.js';
+import { FileSystem } from '../fs/filesystem.js';
+import type { MetadataProfile } from '../fs/types.js';
+import { Rng } from '../workload/pattern.js';
+import { SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SB_TOTAL_BYTES } from '../fs/format.js';
+import {
+  mapImage, mutateImage, fixNodeChecksum, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
+} from './mutate.js';
+
+export interface ImageFuzzOptions {
+  seed: number;
+  /** Mutated images to mount and use. */
+  images: number;
+  /** First image index (to replay one image of a campaign: { seed, first: i, images: 1 }). */
+  first?: number;
+  metadataProfile?: MetadataProfile;
+  /** One in `truncateEvery` images is a truncated device instead of a mutation (default 50). */
+  truncateEvery?: number;
+  /** One in `scrubEvery` mounted images is also scrubbed (default 4). */
+  scrubEvery?: number;
+  /** Keep stack traces (slower: every FsError captures one); replay a trap with it. */
+  stackTraces?: boolean;
+  /** Called every 1000 images. */
+  onProgress?: (counts: ImageFuzzCounts) => void;
+}
+
+/** A failure that was not an FsError; replay it with { seed, first: image, images: 1, stackTraces: true }. */
+export interface TrapReport { image: number; mutation: string; step: string; error: string }
+
+export interface ImageFuzzCounts {
+  images: number;
+  byMutation: Record<MutationKind | 'truncate', number>;
+  /** Images whose mutation touched each region (an image can touch several). */
+  byRegion: Record<Region, number>;
+  mounted: number;
+  /** Mount refused, by errno. */
+  refused: Partial<Record<ErrnoName, number>>;
+  /** Mounted images on which every operation succeeded and fsck found nothing. */
+  clean: number;
+  /** Operations after mount that failed, by errno (reads, fsck, scrub, writes, commit). */
+  opErrors: Partial<Record<ErrnoName, number>>;
+  /** File reads that failed with EIO (a checksum or media error reported, not returned). */
+  eioReads: number;
+  /** Mounted images where fsck reported problems. */
+  fsckProblems: number;
+  /** Mounted images where scrub reported errors. */
+  scrubErrors: number;
+  /** Tree block copies rewritten from the good copy (dup). */
+  healedCopies: number;
+  /** Failures that were not an FsError: must stay 0. */
+  traps: number;
+  firstTraps: TrapReport[];
+}
+
+/** Device bytes per profile: dup needs room for its doubled metadata reserve. */
+const DEVICE_BYTES: Record<MetadataProfile, number> = { single: 1280 * 1024, dup: 2304 * 1024 };
+const NODE_BYTES = 4096;
+/** Staging, 80 pool buffers and the small DAX region (see Kernel). */
+const KERNEL_BYTES = 69632 + 80 * NODE_BYTES + (128 << 10);
+const LOG_CAPACITY = 1024;
+const READ_LIMIT_BYTES = 32 << 10;
+const WALK_LIMIT = 64;
+/** Truncated device sizes: only the superblocks, half the image, all but the top 64 KiB. */
+const shortDeviceBytes = (bytes: number): number[] => [65536, bytes / 2, bytes - 65536];
+
+function emptyCounts(): ImageFuzzCounts {
+  return {
+    images: 0,
+    byMutation: Object.fromEntries([...MUTATION_KINDS, 'truncate'].map((k) => [k, 0])) as ImageFuzzCounts['byMutation'],
+    byRegion: Object.fromEntries(REGIONS.map((r) => [r, 0])) as ImageFuzzCounts['byRegion'],
+    mounted: 0, refused: {}, clean: 0, opErrors: {}, eioReads: 0, fsckProblems: 0, scrubErrors: 0,
+    healedCopies: 0, traps: 0, firstTraps: [],
+  };
+}
+
+function bump<K extends string>(table: Partial<Record<K, number>>, k: K): void {
+  table[k] = (table[k] ?? 0) + 1;
+}
+
+async function device(sizeBytes: number): Promise<PmemDevice> {
+  return PmemDevice.create({ sizeBytes, kernelBytes: KERNEL_BYTES, logCapacity: LOG_CAPACITY, maxThreads: 1 });
+}
+
+/** The pristine image: a handful of files, directories, a subvolume, a snapshot, a reflink, a nodatacow file. */
+function populate(dev: PmemDevice, profile: MetadataProfile): ImageMap {
+  FileSystem.mkfs(dev, { nodeSize: NODE_BYTES, metadataProfile: profile, label: 'fuzz' });
+  const fs = FileSystem.mount(dev);
+  const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 255);
+  fs.mkdir('/d');
+  fs.mkdir('/d/e');
+  for (let i = 0; i < 4; i++) fs.writeFile(`/d/f${i}`, bytes(1000 + i * 5000, i));
+  fs.writeFile('/d/e/deep', bytes(9000, 7));
+  fs.commit();
+  fs.createSubvolume('/v');
+  fs.writeFile('/v/x', bytes(12288, 9));
+  fs.snapshot('/v', '/s', { readonly: true });
+  fs.cloneFile('/d/f2', '/d/clone');
+  fs.create('/n'); fs.setNoDataCow('/n'); fs.writeFile('/n', bytes(8192, 3));
+  fs.link('/d/f1', '/d/f1-link');
+  fs.commit();
+  const map = mapImage(fs);
+  fs.unmount();
+  return map;
+}
+
+/**
+ * The bounded use of a mounted image: walk the namespace (at most WALK_LIMIT entries),
+ * stat and read every file (up to READ_LIMIT_BYTES each), fsck, maybe scrub, write a
+ * file and commit, unmount. Each step's FsError is counted and the next step runs.
+ */
+function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { name: string }): boolean {
+  let ok = true;
+  const attempt = (name: string, f: () => void): void => {
+    step.name = name;
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      ok = false;
+      bump(counts.opErrors, e.code);
+      if (name === 'read' && e.code === 'EIO') counts.eioReads++;
+    }
+  };
+  const dirs = ['/'];
+  let seen = 0;
+  while (dirs.length && seen < WALK_LIMIT) {
+    const dir = dirs.shift()!;
+    let names: string[] = [];
+    attempt('readdir', () => { names = fs.readdir(dir); });
+    for (const name of names) {
+      if (++seen > WALK_LIMIT) break;
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      let kind = '';
+      let size = 0;
+      attempt('stat', () => { const st = fs.stat(path); kind = st.kind; size = st.size; });
+      if (kind === 'dir' || kind === 'subvolume') dirs.push(path);
+      else if (kind === 'file') {
+        attempt('read', () => {
+          const fd = fs.open(path);
+          try { fs.pread(fd, Math.min(size, READ_LIMIT_BYTES), 0); } finally { fs.close(fd); }
+        });
+      }
+    }
+  }
+  attempt('fsck', () => { if (fs.fsck().length) { ok = false; counts.fsckProblems++; } });
+  if (scrub) attempt('scrub', () => { const r = fs.scrub(); if (r.csumErrors || r.metadataErrors) { ok = false; counts.scrubErrors++; } });
+  attempt('write', () => { fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)); fs.commit(); });
+  counts.healedCopies += fs.kernel.healedCopies;
+  attempt('unmount', () => fs.unmount());
+  return ok;
+}
+
+/** Run a campaign; returns the counts (traps must be 0). */
+export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCounts> {
+  const profile = options.metadataProfile ?? 'single';
+  const truncateEvery = options.truncateEvery ?? 50;
+  const scrubEvery = options.scrubEvery ?? 4;
+  const pristine = await device(DEVICE_BYTES[profile]);
+  const work = await device(DEVICE_BYTES[profile]);
+  const map = populate(pristine, profile);
+  // Truncated devices hold a prefix of the pristine image (prepared once, restored per image).
+  const short: Array<{ pristine: PmemDevice; work: PmemDevice }> = [];
+  for (const bytes of shortDeviceBytes(DEVICE_BYTES[profile])) {
+    const p = await device(bytes);
+    p.store(0, pristine.load(0, bytes));
+    p.persist(0, bytes);
+    short.push({ pristine: p, work: await device(bytes) });
+  }
+  const counts = emptyCounts();
+  const first = options.first ?? 0;
+  // Most images end in FsErrors; capturing deep stacks for each is a fifth of the time.
+  const stackTraceLimit = Error.stackTraceLimit;
+  // Replay a trap's image with { first: image, images: 1, stackTraces: true } for its stack.
+  if (!options.stackTraces) Error.stackTraceLimit = 0;
+  try {
+    for (let i = first; i < first + options.images; i++) {
+      const rng = new Rng(options.seed * 1_000_003 + i);
+      let dev = work;
+      let described = '';
+      const step = { name: 'mutate' };
+      try {
+        if (rng.below(truncateEvery) === 0) {
+          const s = rng.pick(short);
+          s.pristine.crash({ into: s.work });
+          dev = s.work;
+          counts.byMutation.truncate++;
+          described = `truncate to ${dev.sizeBytes} bytes`;
+          // Half of them also claim the new size (a shrink that forgot the blocks beyond it).
+          if (rng.chance(0.5) && dev.sizeBytes >= SUPERBLOCK_OFFSETS[1] + SUPERBLOCK_BYTES) {
+            for (const slot of SUPERBLOCK_OFFSETS) {
+              const b = new Uint8Array(8);
+              new DataView(b.buffer).setBigUint64(0, BigInt(dev.sizeBytes), true);
+              dev.store(slot + SB_TOTAL_BYTES, b);
+              fixNodeChecksum(dev, slot, SUPERBLOCK_BYTES);
+            }
+            described += ', superblocks rewritten to match';
+          }
+          counts.byRegion.metadata++;
+        } else {
+          pristine.crash({ into: work });
+          const m = mutateImage(work, map, rng);
+          counts.byMutation[m.kind]++;
+          for (const r of m.regions) counts.byRegion[r]++;
+          described = `${m.kind}: ${m.detail}`;
+        }
+        counts.images++;
+        step.name = 'mount';
+        let fs: FileSystem;
+        try {
+          fs = FileSystem.mount(dev);
+        } catch (e) {
+          if (!(e instanceof FsError)) throw e;
+          bump(counts.refused, e.code);
+          continue;
+        }
+        counts.mounted++;
+        if (use(fs, counts, i % scrubEvery === 0, step)) counts.clean++;
+      } catch (e) {
+        counts.traps++;
+        if (counts.firstTraps.length < 20) {
+          counts.firstTraps.push({ image: i, mutation: described, step: step.name, error: `${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack?.split('\n').slice(1, 6).join('\n')}` });
+        }
+      }
+      if (options.onProgress && (i - first + 1) % 1000 === 0) options.onProgress(counts);
+    }
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    for (const d of [pristine, work, ...short.flatMap((s) => [s.pristine, s.work])]) d.close();
+  }
+  return counts;
+}
+
+/** One line for logs: images, mounted, refused by errno, EIO reads, traps. */
+export function summarizeImageFuzz(c: ImageFuzzCounts): string {
+  const table = (t: Partial<Record<string, number>>): string => Object.entries(t).sort((a, b) => b[1]! - a[1]!).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  return `${c.images} images: mounted ${c.mounted} (clean ${c.clean}), refused ${c.images - c.mounted} (${table(c.refused)}); `
+    + `after mount: op errors ${table(c.opErrors)}, EIO reads ${c.eioReads}, fsck problems ${c.fsckProblems}, scrub errors ${c.scrubErrors}, healed copies ${c.healedCopies}; `
+    + `regions ${table(c.byRegion)}; mutations ${table(c.byMutation)}; traps ${c.traps}`;
+}
