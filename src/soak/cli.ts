@@ -45,7 +45,7 @@ export async function cmdSoak(args: string[]): Promise<number> {
   const totals = {
     storesChecked: report.storesChecked, violations: report.violations, fsckErrors: report.fsckErrors,
     commits: report.commits, snapshots: report.snapshots, reflinks: report.reflinks, freezes: report.freezes,
-    crashes: report.crashes, remounts: report.remounts, batches: report.rounds, writerStores: report.writerStores,
+    crashes: report.crashes, remounts: report.remounts, reboots: report.reboots, batches: report.rounds, writerStores: report.writerStores,
     writers, seed, elapsedMs: Math.round(report.elapsedMs),
   };
   if (flags.has('json')) process.stdout.write(JSON.stringify(totals) + '\n');

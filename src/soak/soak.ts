@@ -48,8 +48,10 @@ export interface SoakReport {
   freezes: number;
   /** Crash images taken (mid-batch and at reboots). */
   crashes: number;
-  /** Mounts of crash images. */
+  /** Mounts of crash images (mid-batch images and reboots). */
   remounts: number;
+  /** Reboots: the campaign went on from a crash image of its device. */
+  reboots: number;
   fsckErrors: number;
   rounds: number;
   /** Stores the writer threads made. */
@@ -63,6 +65,8 @@ const FILE_BYTES = 16 * 4096;
 const STORE_BYTES = 64;
 /** Snapshots and clones kept at once (older ones are deleted): bounds space on a long soak. */
 const KEEP = 3;
+/** Stores per /n writer in the tail before a reboot (after a snapshot, no commits). */
+const TAIL_STORES = 256;
 
 /** Everything the last commit made durable that the oracle compares. */
 interface Committed {
@@ -127,7 +131,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   const started = performance.now();
   const tally = new Tally();
   const report: SoakReport = {
-    storesChecked: 0, violations: 0, commits: 0, snapshots: 0, reflinks: 0, freezes: 0, crashes: 0, remounts: 0,
+    storesChecked: 0, violations: 0, commits: 0, snapshots: 0, reflinks: 0, freezes: 0, crashes: 0, remounts: 0, reboots: 0,
     fsckErrors: 0, rounds: 0, writerStores: 0, elapsedMs: 0, messages: tally.messages,
   };
   const rng = new Rng(seed);
@@ -223,19 +227,45 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   };
   await attach();
 
+  const takeSnapshot = (): void => {
+    const path = `/snap${++counter}`;
+    fs.snapshot('/', path);
+    report.snapshots++;
+    for (const file of [`${path}/d`, `${path}/n`]) {
+      const content = readOrViolation(fs, file, 'new snapshot');
+      if (content) items.push({ kind: 'snapshot', path, file, content });
+    }
+    const old = [...new Set(items.filter((i) => i.kind === 'snapshot').map((i) => i.path))];
+    if (old.length > KEEP) { fs.deleteSubvolume(old[0]!); items = items.filter((i) => i.path !== old[0]); }
+  };
+
+  /** One spec per writer: even writers store into /d, odd ones into /n (flushed and fenced). */
+  const batchSpecs = (round: number, dStores: number, nStores: number, seedSalt: number): WorkloadSpec[] => {
+    const specs: WorkloadSpec[] = [];
+    const groups = [[] as number[], [] as number[]];
+    for (let i = 0; i < writers; i++) groups[i % 2]!.push(i);
+    for (let i = 0; i < writers; i++) {
+      const toD = i % 2 === 0;
+      const group = groups[i % 2]!;
+      specs.push({
+        mapping: (toD ? mD : mN).handle(), kind: toD && round % 2 ? 'hot' : 'random', stores: toD ? dStores : nStores,
+        storeBytes: STORE_BYTES, writers: group.length, writerIndex: group.indexOf(i), seed: (seed * 7919 + round + seedSalt) % 2 ** 31,
+        hotPages: 4, persist: !toD,
+      });
+    }
+    d.beginBatch(specs.filter((_, i) => i % 2 === 0));
+    n.beginBatch(specs.filter((_, i) => i % 2 === 1));
+    return specs;
+  };
+  const endBatch = (results: WorkloadResult[]): void => {
+    report.writerStores += results.reduce((sum, r) => sum + r.stores, 0);
+    d.endBatch(results.filter((_, i) => i % 2 === 0));
+    n.endBatch(results.filter((_, i) => i % 2 === 1));
+  };
+
   const ops: Array<[number, () => Promise<void> | void]> = [
     [3, () => { fs.commit(); }],
-    [1, () => {
-      const path = `/snap${++counter}`;
-      fs.snapshot('/', path);
-      report.snapshots++;
-      for (const file of [`${path}/d`, `${path}/n`]) {
-        const content = readOrViolation(fs, file, 'new snapshot');
-        if (content) items.push({ kind: 'snapshot', path, file, content });
-      }
-      const old = [...new Set(items.filter((i) => i.kind === 'snapshot').map((i) => i.path))];
-      if (old.length > KEEP) { fs.deleteSubvolume(old[0]!); items = items.filter((i) => i.path !== old[0]); }
-    }],
+    [1, () => takeSnapshot()],
     [2, () => {
       const path = `/c/c${++counter}`;
       fs.cloneFile('/d', path);
@@ -275,11 +305,17 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   };
 
   const reboot = async (): Promise<void> => {
+    // The MAP_SYNC promise, at its sharpest: a snapshot shares /n's blocks, so the next
+    // store to each page COWs it; a short tail of flushed and fenced stores to /n then
+    // runs with no commit but the faults' own, and the crash comes right after.
+    takeSnapshot();
+    endBatch(await pool!.run(batchSpecs(report.rounds, 0, TAIL_STORES, 0x5000)));
     mD.unmap();
     mN.unmap();
     await stopPool();
     const mode: CrashMode = report.crashes % 2 ? 'random' : 'strict';
     const what = `reboot into a ${mode} crash image after batch ${report.rounds}`;
+    report.reboots++;
     const c = committed;
     const image = crashImage(mode);
     const next = FileSystem.mount(image, { dax });
@@ -303,20 +339,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   try {
   for (;;) {
     const round = report.rounds + 1;
-    const specs: WorkloadSpec[] = [];
-    const groups = [[] as number[], [] as number[]];
-    for (let i = 0; i < writers; i++) groups[i % 2]!.push(i);
-    for (let i = 0; i < writers; i++) {
-      const toD = i % 2 === 0;
-      const group = groups[i % 2]!;
-      specs.push({
-        mapping: (toD ? mD : mN).handle(), kind: toD && round % 2 ? 'hot' : 'random', stores: storesPerBatch,
-        storeBytes: STORE_BYTES, writers: group.length, writerIndex: group.indexOf(i), seed: (seed * 7919 + round) % 2 ** 31,
-        hotPages: 4, persist: !toD,
-      });
-    }
-    d.beginBatch(specs.filter((_, i) => i % 2 === 0));
-    n.beginBatch(specs.filter((_, i) => i % 2 === 1));
+    const specs = batchSpecs(round, storesPerBatch, storesPerBatch, 0);
     let done = false;
     let failure: unknown = null;
     const batch = pool!.run(specs).catch((e: unknown) => { failure = e; return [] as WorkloadResult[]; }).finally(() => { done = true; });
@@ -338,9 +361,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
       break;
     }
     report.rounds = round;
-    report.writerStores += results.reduce((s, r) => s + r.stores, 0);
-    d.endBatch(results.filter((_, i) => i % 2 === 0));
-    n.endBatch(results.filter((_, i) => i % 2 === 1));
+    endBatch(results);
     for (const check of afterBatch) check();
     afterBatch = [];
     // Quiescent: every slot holds its last tag, seen through the mappings and through read.
