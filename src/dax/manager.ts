@@ -27,6 +27,8 @@ export interface DaxHost {
   inodeOf(sv: Subvolume, ino: number): InodeItem;
   fileData: FileData;
   kernel: Kernel;
+  /** Files whose extents map a device byte (every subvolume, reflinks and snapshots too). */
+  blockOwners?(bytenr: number): Array<{ subvolume: number; ino: number; offset: number }>;
 }
 
 interface DirtyPage { sv: Subvolume; ino: number; filePage: number; block: number; datasum: boolean; datacow: boolean }
@@ -446,6 +448,25 @@ export class DaxManager {
   }
 
   /** Every (file, offset) whose mapping or extent reaches a device byte. */
+  /**
+   * Everyone a media error at `bytenr` hits, for the SIGBUS a load or store through a
+   * mapping raises there (Linux's memory_failure walks the reverse map the same way).
+   */
+  mediaErrorOwners(bytenr: number): { files: Array<{ subvolume: number; ino: number; offset: number }>; mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }>; text: string } {
+    let files: Array<{ subvolume: number; ino: number; offset: number }> = [];
+    try {
+      files = this.host.blockOwners?.(bytenr) ?? [];
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e; // a damaged tree: the mappings still name owners
+    }
+    const mappings = this.mappedOwners(bytenr);
+    const text = [
+      ...files.map((f) => `subvolume ${f.subvolume} inode ${f.ino} offset ${f.offset}`),
+      ...mappings.map((m) => `mapping ${m.mapping} (subvolume ${m.subvolume} inode ${m.ino} offset ${m.offset})`),
+    ].join(', ');
+    return { files, mappings, text };
+  }
+
   mappedOwners(bytenr: number): Array<{ subvolume: number; ino: number; offset: number; mapping: number }> {
     const block = Math.floor(bytenr / PAGE_BYTES);
     return this.reverseMap(block).map(({ mapping, page }) => ({

@@ -110,7 +110,8 @@ export class DaxMapping {
     if (reason === FAULT_MEDIA_ERROR) {
       const pte = this.manager.pte(this, page);
       const bytenr = (pte & PTE_BLOCK_MASK) * PAGE_BYTES;
-      throw new FsError('SIGBUS', `media error at device byte ${bytenr} (file offset ${this.offsetBytes + page * PAGE_BYTES})`);
+      const owners = this.manager.mediaErrorOwners(bytenr);
+      throw Object.assign(new FsError('SIGBUS', `media error at device byte ${bytenr} (file offset ${this.offsetBytes + page * PAGE_BYTES}); owners: ${owners.text}`), { owners });
     }
     this.manager.fault(this.id, page, write);
   }

@@ -139,7 +139,7 @@ export class FileSystem {
     if (typeof label !== 'string' || nameBytes(label).length > 63) throw new FsError('EINVAL', 'label must be a string of at most 63 bytes');
     const profile = options.metadataProfile ?? 'single';
     if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${String(profile)}`);
-    if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes * (profile === 'dup' ? 2 : 1)) {
+    if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
       throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
     }
     // Old superblocks must not outlive the new file system (mount picks the highest generation).
@@ -182,7 +182,7 @@ export class FileSystem {
     for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
       const r = decodeRootItem(item.data);
-      const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot);
+      const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
       sv.rootDir = r.rootDir;
     }
@@ -191,7 +191,7 @@ export class FileSystem {
     // The page that holes map read-only must read as zeros.
     const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
     if (zero.some((b) => b !== 0)) { device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES)); device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES); }
-    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k }, dax);
+    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k, blockOwners: (b) => fs.blockOwners(b).files }, dax);
     fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
     return fs;
   }
@@ -239,13 +239,24 @@ export class FileSystem {
 
   // --- subvolume bookkeeping ---------------------------------------------------------
 
-  private addSubvolume(id: number, tree: BTree, flags: number, lastSnapshot: number): Subvolume {
-    const last = tree.lastAtOrBefore(key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE));
+  private addSubvolume(id: number, tree: BTree, flags: number, lastSnapshot: number, atMount = false): Subvolume {
+    let last: { key: Key } | null = null;
+    let damaged: Subvolume['damaged'];
+    try {
+      last = tree.lastAtOrBefore(key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE));
+    } catch (e) {
+      // At mount, a subvolume whose tree cannot be read (a media error, a corrupted node)
+      // is mounted read-only, so that the rest of the file system stays usable; its
+      // readable parts read, the rest fail with that error.
+      if (!atMount || !(e instanceof FsError)) throw e;
+      damaged = { reason: e.message, flags };
+    }
     const sv: Subvolume = {
-      id, tree, flags, lastSnapshot, rootDir: FIRST_INODE,
+      id, tree, flags: damaged ? flags | ROOT_FLAG_READONLY : flags, lastSnapshot, rootDir: FIRST_INODE,
       nextIno: Math.max(FIRST_INODE + 1, last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
       immutableInodes: null,
     };
+    if (damaged) sv.damaged = damaged;
     this.subvolumes.set(id, sv);
     return sv;
   }
@@ -254,7 +265,7 @@ export class FileSystem {
     for (const sv of this.subvolumes.values()) {
       if (!sv.itemDirty && !this.k.movedSubvolumes.has(sv.tree)) continue;
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.flags,
+        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.damaged?.flags ?? sv.flags,
         lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
       }));
       sv.itemDirty = false;
@@ -473,6 +484,7 @@ export class FileSystem {
 
   private processOrphans(): void {
     for (const sv of this.subvolumes.values()) {
+      if (sv.damaged) continue; // read-only until repaired: its orphans stay
       const orphans = sv.tree.range(key(ORPHAN_OBJECTID, ORPHAN_ITEM, 0), key(ORPHAN_OBJECTID, ORPHAN_ITEM, MAX_KEY_VALUE));
       if (orphans.length && (sv.flags & ROOT_FLAG_READONLY) === 0) for (const o of orphans) this.deleteInode(sv, o.key.offset);
     }

@@ -2,12 +2,12 @@
 // the ones that do not match, with the files that own bad data. With the dup metadata
 // profile every copy of every tree block is read, and a bad copy is rewritten from a
 // good one (repair); data has one copy and is only reported.
-import type { Kernel } from './kernel.js';
+import { isFsTree, type Kernel } from './kernel.js';
 import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import {
-  key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, SECTOR_BYTES, MAX_KEY_VALUE,
+  key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
 
@@ -55,6 +55,13 @@ export function runScrub(k: Kernel): ScrubReport {
   };
   for (const [bytenr] of roots) walk(bytenr);
 
+  // Which subvolumes reach each leaf (a snapshot shares its source's leaves): built at
+  // the first bad sector, so a clean scrub pays nothing for it.
+  let leafOwners: Map<number, number[]> | null = null;
+  const subvolumesOf = (leaf: number): number[] => {
+    leafOwners ??= reachingSubvolumes(k, roots.filter(([, id]) => isFsTree(id)));
+    return leafOwners.get(leaf) ?? [];
+  };
   const staging = k.stagingAddr;
   k.csumTree.walkRange(key(0, EXTENT_CSUM, 0), key(MAX_KEY_VALUE, EXTENT_CSUM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type !== EXTENT_CSUM) return true;
@@ -69,7 +76,7 @@ export function runScrub(k: Kernel): ScrubReport {
       report.bytesChecked += SECTOR_BYTES;
       if (bad) {
         report.csumErrors++;
-        const err: ScrubError = { kind: 'data-csum', bytenr: at, detail, owners: owners(k, extent, at) };
+        const err: ScrubError = { kind: 'data-csum', bytenr: at, detail, owners: owners(k, extent, at, subvolumesOf) };
         if (report.errors.length < 1000) report.errors.push(err);
       }
     }
@@ -78,8 +85,38 @@ export function runScrub(k: Kernel): ScrubReport {
   return report;
 }
 
-/** Files whose extents map the device byte `at` of data extent `extent` (via backrefs). */
-function owners(k: Kernel, extent: number, at: number): Array<{ subvolume: number; ino: number; offset: number }> {
+/** For every leaf of the given fs trees, the ids of the subvolumes whose tree reaches it. */
+function reachingSubvolumes(k: Kernel, trees: Array<[number, number]>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const [root, id] of trees) {
+    // Each block once per tree: bounded by the blocks on the device even if corrupted.
+    const seen = new Set<number>();
+    const walk = (bytenr: number, depth: number): void => {
+      if (seen.has(bytenr) || depth > MAX_LEVEL) return;
+      seen.add(bytenr);
+      let node: NodeView;
+      try {
+        node = new NodeView(k.m, k.nodeAddr(bytenr), k.nodeBytes);
+      } catch {
+        return; // reported by the tree walk
+      }
+      if (node.isLeaf) {
+        const ids = out.get(bytenr);
+        if (ids) ids.push(id); else out.set(bytenr, [id]);
+        return;
+      }
+      for (let s = 0; s < node.nritems; s++) walk(node.child(s), depth + 1);
+    };
+    walk(root, 0);
+  }
+  return out;
+}
+
+/**
+ * Files whose extents map the device byte `at` of data extent `extent`: the backrefs name
+ * the leaves, and every subvolume reaching a leaf owns its items (a snapshot's too).
+ */
+function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: number) => number[]): Array<{ subvolume: number; ino: number; offset: number }> {
   const out: Array<{ subvolume: number; ino: number; offset: number }> = [];
   for (const b of k.extentTree.range(key(extent, SHARED_DATA_REF, 0), key(extent, SHARED_DATA_REF, MAX_KEY_VALUE))) {
     let leaf: NodeView;
@@ -95,7 +132,7 @@ function owners(k: Kernel, extent: number, at: number): Array<{ subvolume: numbe
       const e = decodeFileExtent(k.m.u8.slice(leaf.data(s), leaf.data(s) + leaf.dataSize(s)));
       const start = e.diskBytenr + e.offset;
       if (e.diskBytenr === extent && at >= start && at < start + e.bytes) {
-        out.push({ subvolume: leaf.owner, ino: kk.objectid, offset: kk.offset + (at - start) });
+        for (const subvolume of subvolumesOf(b.key.offset)) out.push({ subvolume, ino: kk.objectid, offset: kk.offset + (at - start) });
       }
     }
   }

@@ -14,4 +14,9 @@ export interface Subvolume {
   itemDirty: boolean;
   /** DAX-immutable inodes in this subvolume (null: not counted yet). */
   immutableInodes: number | null;
+  /**
+   * Set at mount when the tree could not be read: the subvolume is read-only in memory
+   * (READONLY is or-ed into `flags`); `flags` here are the ROOT_ITEM's, written back as they were.
+   */
+  damaged?: { reason: string; flags: number };
 }

@@ -25,7 +25,7 @@ export interface ImageFuzzOptions {
   metadataProfile?: MetadataProfile;
   /** One in `truncateEvery` images is a truncated device instead of a mutation (default 50). */
   truncateEvery?: number;
-  /** One in `scrubEvery` mounted images is also scrubbed (default 4). */
+  /** One in `scrubEvery` mounted images is also scrubbed (default 8). */
   scrubEvery?: number;
   /** Keep stack traces (slower: every FsError captures one); replay a trap with it. */
   stackTraces?: boolean;
@@ -62,7 +62,7 @@ export interface ImageFuzzCounts {
 }
 
 /** Device bytes per profile: dup needs room for its doubled metadata reserve. */
-const DEVICE_BYTES: Record<MetadataProfile, number> = { single: 1280 * 1024, dup: 2304 * 1024 };
+const DEVICE_BYTES: Record<MetadataProfile, number> = { single: 1280 * 1024, dup: 1792 * 1024 };
 const NODE_BYTES = 4096;
 /** Staging, 80 pool buffers and the small DAX region (see Kernel). */
 const KERNEL_BYTES = 69632 + 80 * NODE_BYTES + (128 << 10);
@@ -163,7 +163,7 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { na
 export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCounts> {
   const profile = options.metadataProfile ?? 'single';
   const truncateEvery = options.truncateEvery ?? 50;
-  const scrubEvery = options.scrubEvery ?? 4;
+  const scrubEvery = options.scrubEvery ?? 8;
   const pristine = await device(DEVICE_BYTES[profile]);
   const work = await device(DEVICE_BYTES[profile]);
   const map = populate(pristine, profile);
