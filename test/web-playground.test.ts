@@ -1,0 +1,179 @@
+// End-to-end: the browser playground (web/) in Debian's chromium, headless. The page runs
+// the core on its own thread and the writers in Web Workers over one shared memory; these
+// tests drive it through its controls and read what it reports.
+// Chromium missing fails every test (never a skip): .ci/run installs it.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_PATH, chromiumMissingMessage, launchChromium } from './helpers/web-browser.js';
+import { serveBuiltPlayground, type WebServer } from './helpers/web-server.js';
+
+const SCREENSHOT_PATH = process.env.PMCOW_PLAYGROUND_SCREENSHOT ?? join(tmpdir(), 'pmcow-playground.png');
+/** Generous: two cores shared by chromium, its workers and other test files. */
+const WAIT_MS = 60_000;
+
+let server: WebServer | null = null;
+let browser: Browser | null = null;
+let page: Page | null = null;
+const pageErrors: string[] = [];
+
+/** The page, opened once and shared by the tests below (they run in order). */
+async function playground(): Promise<Page> {
+  if (page) return page;
+  browser = await launchChromium();
+  server = await serveBuiltPlayground();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1400 }, acceptDownloads: true });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
+  return page;
+}
+
+async function counter(p: Page, name: string): Promise<number> {
+  return Number(await p.textContent(`#counter-${name}`));
+}
+
+/** Wait until a counter is above `floor`. */
+async function counterAbove(p: Page, name: string, floor: number): Promise<number> {
+  await p.waitForFunction(([id, min]) => Number(document.getElementById(id as string)?.textContent) > (min as number), [`counter-${name}`, floor], { timeout: WAIT_MS });
+  return counter(p, name);
+}
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('browser playground in chromium', () => {
+  test('chromium is installed (required under CI)', () => {
+    expect(existsSync(CHROMIUM_PATH), chromiumMissingMessage()).toBe(true);
+  });
+
+  test('the page is cross-origin isolated and the core runs in it', async () => {
+    const p = await playground();
+    expect(await p.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    expect(await p.textContent('#isolation')).toBe('crossOriginIsolated: true');
+    // The page set up /db and /notes: both listed, /notes mapped read-only and present.
+    await p.waitForSelector('tr[data-path="/db"]', { timeout: WAIT_MS });
+    await p.waitForSelector('tr[data-path="/notes"]', { timeout: WAIT_MS });
+    expect(await p.textContent('#pte-summary')).toMatch(/[1-9]\d* read-only/);
+    expect(await p.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+  });
+
+  test('writer workers store through the mapping: counters grow, faults are shown, entries turn writable', async () => {
+    const p = await playground();
+    const storesBefore = await counter(p, 'stores');
+    await p.selectOption('#writer-count', '2');
+    await p.click('#writers-start');
+    await counterAbove(p, 'writersRunning', 0);
+    const writerStores = await counterAbove(p, 'writerStores', 0);
+    expect(writerStores).toBeGreaterThanOrEqual(2 * 2000); // one batch from each writer
+    expect(await counterAbove(p, 'stores', storesBefore + writerStores - 1)).toBeGreaterThanOrEqual(storesBefore + writerStores);
+    expect(await counterAbove(p, 'faultEvents', 0)).toBeGreaterThan(0);
+    await p.waitForFunction(() => /[1-9]\d* writable/.test(document.getElementById('pte-summary')?.textContent ?? ''), undefined, { timeout: WAIT_MS });
+    expect(await p.locator('#events .event.fault').count()).toBeGreaterThan(0);
+    // The grid counts lines written by the writers (dirty: they do not flush by default).
+    expect(Number(await p.textContent('#legend [data-state="dirty"]'))).toBeGreaterThan(0);
+  });
+
+  test('a snapshot taken while the writers store appears with shared extents and does not change', async () => {
+    const p = await playground();
+    await p.click('#snapshot');
+    await p.waitForSelector('tr[data-path="/snap-1/db"]', { timeout: WAIT_MS });
+    await p.waitForSelector('tr[data-path="/snap-1/notes"] .extent.shared', { timeout: WAIT_MS });
+    expect(await p.textContent('tr[data-path="/snap-1/notes"]')).toContain('shared x2');
+    // The writers keep storing into /db: two more batches each, then the snapshot is checked.
+    const after = await counter(p, 'writerStores');
+    await counterAbove(p, 'writerStores', after + 2 * 2 * 2000 - 1);
+    await p.waitForTimeout(1000); // at least two checks of the snapshot watch (every 400 ms)
+    expect(await p.locator('#violations li').allTextContents()).toEqual([]);
+    expect(await counter(p, 'cowFaults')).toBeGreaterThan(0);
+  });
+
+  test('freeze stops the writers\' stores until thaw', async () => {
+    const p = await playground();
+    await p.click('#freeze');
+    await p.waitForFunction(() => document.getElementById('counter-frozen')?.textContent === 'yes', undefined, { timeout: WAIT_MS });
+    const frozenStores = await counter(p, 'stores');
+    await p.waitForTimeout(1000); // the writers keep trying: their faults wait for thaw
+    expect(await counter(p, 'stores')).toBe(frozenStores);
+    expect(await p.locator('#violations li').count()).toBe(0);
+    await p.click('#thaw');
+    await counterAbove(p, 'stores', frozenStores);
+  });
+
+  test('crash (strict, then random) and remount: fsck is clean', async () => {
+    const p = await playground();
+    await p.click('#crash-strict');
+    await p.waitForSelector('#remount[data-fsck]', { timeout: WAIT_MS });
+    expect(await p.textContent('#remount')).toMatch(/^after strict crash: fsck clean; scrub 0 checksum, 0 metadata errors$/);
+    expect(await counter(p, 'writersRunning')).toBe(0);
+    await p.click('#crash-random');
+    await p.waitForFunction(() => document.getElementById('remount')?.textContent?.includes('random'), undefined, { timeout: WAIT_MS });
+    expect(await p.getAttribute('#remount', 'data-fsck')).toBe('clean');
+    // The committed files survive; the snapshot was committed when it was taken.
+    await p.waitForSelector('tr[data-path="/snap-1/db"]', { timeout: WAIT_MS });
+  });
+
+  test('snapshotWriteProtect off: the snapshot changes under the writers and the page reports it', async () => {
+    const p = await playground();
+    await p.uncheck('#switch-snapshotWriteProtect');
+    await p.click('#writers-start');
+    await counterAbove(p, 'writersRunning', 0);
+    await counterAbove(p, 'writerStores', await counter(p, 'writerStores'));
+    await p.click('#snapshot');
+    await p.waitForSelector('#violations li', { timeout: WAIT_MS });
+    const violations = await p.locator('#violations li').allTextContents();
+    expect(violations.some((v) => /snapshot \/snap-\d+: \/snap-\d+\/db changed after it was taken/.test(v))).toBe(true);
+    await p.click('#writers-stop');
+    await p.waitForFunction(() => document.getElementById('counter-writersRunning')?.textContent === '0', undefined, { timeout: WAIT_MS });
+    await p.check('#switch-snapshotWriteProtect');
+  });
+
+  test('the thread 003 scenario reports its failure reproduced with the switch off', async () => {
+    const p = await playground();
+    await p.click('#scenario-003');
+    await p.waitForSelector('#scenario-status[data-state="done"]', { timeout: WAIT_MS });
+    const rows = p.locator('#scenario-rows tr[data-thread="003"]');
+    expect(await rows.count()).toBeGreaterThan(0);
+    expect(await p.locator('#scenario-rows tr[data-thread="003"][data-reproduced="true"]').count()).toBe(await rows.count());
+  });
+
+  test('a fuzz campaign with commitChecksums off finds a violation and offers its reproducer for download', async () => {
+    const p = await playground();
+    await p.fill('#fuzz-seed', '3');
+    await p.fill('#fuzz-scripts', '2');
+    await p.fill('#fuzz-ops', '12');
+    await p.selectOption('#fuzz-policy', 'commitChecksums');
+    await p.click('#fuzz-run');
+    await p.waitForSelector('#fuzz-status[data-state="done"], #fuzz-status[data-state="failed"]', { timeout: 3 * WAIT_MS });
+    expect(await p.textContent('#fuzz-status')).toMatch(/^done: 2 scripts, .* [1-9]\d* violations; [1-9]\d* finding\(s\)$/);
+    expect(await p.evaluate(() => (document.getElementById('fuzz-progress') as HTMLProgressElement).value)).toBe(2);
+    expect(await p.locator('#fuzz-findings .finding').count()).toBeGreaterThan(0);
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('#fuzz-findings a.download >> nth=0')]);
+    const reproducer = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(reproducer.pmcow).toBe('reproducer');
+    expect(reproducer.script).toContain('policy commitChecksums=off');
+    expect(reproducer.problems.length).toBeGreaterThan(0);
+  }, 4 * WAIT_MS);
+
+  test('screenshot of the whole page, writers running after a reflink', async () => {
+    const p = await playground();
+    await p.click('#writers-start');
+    await counterAbove(p, 'writersRunning', 0);
+    await p.click('#reflink');
+    await p.waitForSelector('tr[data-path="/db.reflink-1"]', { timeout: WAIT_MS });
+    await counterAbove(p, 'writerStores', await counter(p, 'writerStores'));
+    await p.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+    const png = readFileSync(SCREENSHOT_PATH);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    expect(width).toBe(1600);
+    expect(height).toBeGreaterThanOrEqual(1400);
+    expect(statSync(SCREENSHOT_PATH).size).toBeGreaterThan(50_000);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+// The device as a grid: one pixel per 64-byte line, 512 lines (32 KiB) per row, coloured
+// by LineStates. Drawn with one putImageData per frame.
+import { LINE_STATE, LINE_STATE_NAMES, type LineStates, type LineStateName } from './line-states.js';
+import { el, hexAddress } from './dom.js';
+
+export const LINES_PER_ROW = 512;
+const LINE_BYTES = 64;
+
+/** Colours as CSS and as little-endian RGBA words for ImageData. */
+export const STATE_COLOURS: Record<LineStateName, string> = {
+  clean: '#20242c',
+  durable: '#2e9e5b',
+  dirty: '#f08c2e',
+  flushPending: '#f2d544',
+  poisoned: '#e0245e',
+};
+
+function rgbaWord(css: string): number {
+  const v = Number.parseInt(css.slice(1), 16);
+  return ((0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
+}
+
+export class LineGrid {
+  private readonly context: CanvasRenderingContext2D;
+  private readonly image: ImageData;
+  private readonly pixels: Uint32Array;
+  private readonly palette = new Uint32Array(LINE_STATE_NAMES.map((n) => rgbaWord(STATE_COLOURS[n])));
+  private readonly legendCounts = new Map<LineStateName, HTMLElement>();
+
+  constructor(readonly canvas: HTMLCanvasElement, legend: HTMLElement, private readonly hover: HTMLElement, private lines: LineStates) {
+    const rows = Math.ceil(lines.lineCount / LINES_PER_ROW);
+    canvas.width = LINES_PER_ROW;
+    canvas.height = rows;
+    this.context = canvas.getContext('2d')!;
+    this.image = this.context.createImageData(LINES_PER_ROW, rows);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    for (const name of LINE_STATE_NAMES) {
+      const count = el('span', { class: 'count', 'data-state': name, text: '0' });
+      this.legendCounts.set(name, count);
+      legend.append(el('span', { class: 'legend-item' }, el('span', { class: 'swatch', style: `background:${STATE_COLOURS[name]}` }), ` ${name} `, count));
+    }
+    canvas.addEventListener('mousemove', (e) => this.describe(e));
+  }
+
+  /** After a remount the LineStates object is the same device's; kept for clarity. */
+  use(lines: LineStates): void {
+    this.lines = lines;
+  }
+
+  draw(): void {
+    const { states } = this.lines;
+    const { pixels, palette } = this;
+    for (let i = 0; i < states.length; i++) pixels[i] = palette[states[i]!]!;
+    this.context.putImageData(this.image, 0, 0);
+    LINE_STATE_NAMES.forEach((name, i) => { this.legendCounts.get(name)!.textContent = String(this.lines.counts[i]); });
+  }
+
+  private describe(e: MouseEvent): void {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - rect.left) / rect.width) * this.canvas.width);
+    const y = Math.floor(((e.clientY - rect.top) / rect.height) * this.canvas.height);
+    const line = y * LINES_PER_ROW + x;
+    if (line < 0 || line >= this.lines.lineCount) return;
+    const state = LINE_STATE_NAMES[this.lines.states[line]!] ?? 'clean';
+    this.hover.textContent = `line ${line} @ ${hexAddress(line * LINE_BYTES)} (block ${Math.floor((line * LINE_BYTES) / 4096)}): ${state}`;
+  }
+}
+
+export { LINE_STATE };
