@@ -444,6 +444,9 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
     for (const count of [0, -1, 1.5, 'x', null, 100]) {
       await expect(WriterPool.start(fs, count as number, { entryUrl: WORKER_ENTRY })).rejects.toSatisfy(isErrno('EINVAL'));
     }
+    for (const [target, options] of [[null, {}], [{}, {}], ['fs', {}], [fs, null], [fs, 5], [fs, { entryUrl: 'x' }]] as const) {
+      await expect(WriterPool.start(target as FileSystem, 1, options as object)).rejects.toSatisfy(isErrno('EINVAL'));
+    }
     const pool = await WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY });
     const good: WorkloadSpec = { mapping: mapping.handle(), kind: 'random', stores: 4, storeBytes: 64, writers: 1, writerIndex: 0, seed: 1 };
     const specs = fc.sample(fc.oneof(

@@ -3,6 +3,7 @@
 // browser: Web Workers (module workers). Both talk comlink.
 import * as Comlink from 'comlink';
 import { FsError } from '../errors.js';
+import { PmemDevice } from '../pmem/device.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import { nodeEndpoint } from './node-endpoint.js';
 import type { WriterApi } from './writer-api.js';
@@ -23,6 +24,12 @@ export class WriterPool {
   private constructor(private readonly members: Member[], readonly threadSlots: number[]) {}
 
   static async start(fs: FileSystem, count: number, options: PoolOptions = {}): Promise<WriterPool> {
+    if (fs === null || typeof fs !== 'object' || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
+      throw new FsError('EINVAL', 'WriterPool.start needs a mounted FileSystem');
+    }
+    if (options === null || typeof options !== 'object' || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
+      throw new FsError('EINVAL', 'pool options must be an object; entryUrl a URL');
+    }
     const slots = fs.device.config.maxThreads - 1; // one slot is the owning thread's
     if (!Number.isSafeInteger(count) || count < 1 || count > slots) throw new FsError('EINVAL', `writer count must be 1..${slots} (the device has ${slots + 1} thread slots)`);
     const dax = fs.dax;
