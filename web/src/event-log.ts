@@ -1,6 +1,6 @@
 // What happened, newest last: faults, commits, snapshots, crashes... A bounded ring, so a
 // fault storm (thousands per second from writer threads) costs memory of the last few only.
-export type EventKind = 'fault' | 'commit' | 'snapshot' | 'reflink' | 'freeze' | 'thaw' | 'crash' | 'mount' | 'policy' | 'writers' | 'violation' | 'scenario' | 'fuzz' | 'error';
+export type EventKind = 'fault' | 'commit' | 'snapshot' | 'reflink' | 'freeze' | 'thaw' | 'crash' | 'mount' | 'policy' | 'flush' | 'poison' | 'writers' | 'violation' | 'scenario' | 'fuzz' | 'error';
 
 export interface PlaygroundEvent {
   seq: number;

@@ -13,6 +13,9 @@ import { el, byId } from './dom.js';
 import './styles.css';
 
 const FRAME_MS = 200;
+/** The zoom: the first MiB (where the data extents go), 2 pages (128 lines) per row. */
+const ZOOM_LINES = (1 << 20) / 64;
+const ZOOM_LINES_PER_ROW = 128;
 /** Files and mappings walk the trees: every few frames is enough. */
 const SLOW_VIEWS_EVERY = 3;
 
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
 
   const session = await PlaygroundSession.create(writerUrl);
   const grid = new LineGrid(byId<HTMLCanvasElement>('grid'), byId('legend'), byId('grid-hover'), session.lines);
+  const zoom = new LineGrid(byId<HTMLCanvasElement>('grid-zoom'), null, byId('grid-hover'), session.lines, { firstLine: 0, lineCount: ZOOM_LINES, linesPerRow: ZOOM_LINES_PER_ROW });
   const files = new FilesView(byId('files'));
   const mappings = new MappingsView(byId('mappings'));
   const counters = new CountersView(byId('counters'));
@@ -63,6 +67,10 @@ async function main(): Promise<void> {
   action(session, 'reflink', () => session.reflink());
   action(session, 'freeze', () => session.freeze());
   action(session, 'thaw', () => session.thaw());
+  action(session, 'clwb', () => session.clwbWithoutFence());
+  action(session, 'sfence', () => session.sfence());
+  action(session, 'poison', () => session.poisonDbLine());
+  action(session, 'clear-poison', () => session.clearPoison());
   action(session, 'crash-strict', () => session.crashAndRemount('strict'));
   action(session, 'crash-random', () => session.crashAndRemount('random'));
 
@@ -79,6 +87,7 @@ async function main(): Promise<void> {
     try {
       session.tick();
       grid.draw();
+      zoom.draw();
       counters.render(session);
       if (frame++ % SLOW_VIEWS_EVERY === 0) {
         files.render(session.fileSystem);

@@ -56,6 +56,7 @@ export class PlaygroundSession {
   private snapshots = 0;
   private reflinks = 0;
   private crashes = 0;
+  private readonly poisoned: number[] = [];
 
   private constructor(readonly device: PmemDevice, private readonly writerEntryUrl: URL) {
     FileSystem.mkfs(device);
@@ -209,6 +210,36 @@ export class PlaygroundSession {
     this.fs.thaw();
     this.frozenAtStores = null;
     this.events.add('thaw', 'thawed: waiting stores fault and continue');
+  }
+
+  /** clwb every line of /db through the mapping, from the page thread, without a fence: the
+   * lines stay flush-pending until sfence (or a commit, whose fences drain this thread's queue). */
+  clwbWithoutFence(): void {
+    const db = this.mappings[0]!.mapping;
+    db.flush(0, db.length);
+    this.events.add('flush', `clwb of ${DB_PATH} queued (${this.device.flushesQueued()} write-backs wait for sfence)`);
+  }
+
+  sfence(): void {
+    const queued = this.device.flushesQueued();
+    this.device.sfence();
+    this.events.add('flush', `sfence: ${queued} queued write-backs completed`);
+  }
+
+  /** A media error on the first line of /db's first block (loads of it fail; SIGBUS through a mapping). */
+  poisonDbLine(): number {
+    const first = this.fs.fileExtents(DB_PATH).find((e) => e.diskBytenr !== 0);
+    if (!first) throw new FsError('ENODATA', `${DB_PATH} has no extent`);
+    const addr = first.diskBytenr + first.offset;
+    this.device.poison(addr, 64);
+    this.poisoned.push(addr);
+    this.events.add('poison', `line at device byte ${addr} (${DB_PATH} offset ${first.fileOffset}) poisoned`);
+    return addr;
+  }
+
+  clearPoison(): void {
+    for (const addr of this.poisoned.splice(0)) this.device.clearPoison(addr, 64);
+    this.events.add('poison', 'poison cleared');
   }
 
   setSwitch(name: keyof DaxPolicy, on: boolean): void {
