@@ -25,7 +25,7 @@ export interface ImageFuzzOptions {
   metadataProfile?: MetadataProfile;
   /** One in `truncateEvery` images is a truncated device instead of a mutation (default 50). */
   truncateEvery?: number;
-  /** One in `scrubEvery` mounted images is also scrubbed (default 8). */
+  /** One in `scrubEvery` mounted images is also scrubbed (default 16). */
   scrubEvery?: number;
   /** Keep stack traces (slower: every FsError captures one); replay a trap with it. */
   stackTraces?: boolean;
@@ -82,6 +82,14 @@ function emptyCounts(): ImageFuzzCounts {
   };
 }
 
+/**
+ * An FsError other than EFAULT: EFAULT is what the core's abort handler throws when a
+ * WebAssembly assertion fails (src/core/module.ts), a trap in all but name.
+ */
+function expected(e: unknown): e is FsError {
+  return e instanceof FsError && e.code !== 'EFAULT';
+}
+
 function bump<K extends string>(table: Partial<Record<K, number>>, k: K): void {
   table[k] = (table[k] ?? 0) + 1;
 }
@@ -115,22 +123,25 @@ function populate(dev: PmemDevice, profile: MetadataProfile): ImageMap {
 /**
  * The bounded use of a mounted image: walk the namespace (at most WALK_LIMIT entries),
  * stat and read every file (up to READ_LIMIT_BYTES each), fsck, maybe scrub, write a
- * file and commit, unmount. Each step's FsError is counted and the next step runs.
+ * file, one more change (unlink, rename, truncate, reflink, snapshot, subvolume deletion,
+ * hole punch, mkdir + rmdir; `change` picks), commit, unmount. Each step's FsError is
+ * counted and the next step runs.
  */
-function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { name: string }): boolean {
+function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: number, step: { name: string }): boolean {
   let ok = true;
   const attempt = (name: string, f: () => void): void => {
     step.name = name;
     try {
       f();
     } catch (e) {
-      if (!(e instanceof FsError)) throw e;
+      if (!expected(e)) throw e;
       ok = false;
       bump(counts.opErrors, e.code);
       if (name === 'read' && e.code === 'EIO') counts.eioReads++;
     }
   };
   const dirs = ['/'];
+  const files: string[] = [];
   let seen = 0;
   while (dirs.length && seen < WALK_LIMIT) {
     const dir = dirs.shift()!;
@@ -144,6 +155,7 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { na
       attempt('stat', () => { const st = fs.stat(path); kind = st.kind; size = st.size; });
       if (kind === 'dir' || kind === 'subvolume') dirs.push(path);
       else if (kind === 'file') {
+        files.push(path);
         attempt('read', () => {
           const fd = fs.open(path);
           try { fs.pread(fd, Math.min(size, READ_LIMIT_BYTES), 0); } finally { fs.close(fd); }
@@ -153,7 +165,25 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { na
   }
   attempt('fsck', () => { if (fs.fsck().length) { ok = false; counts.fsckProblems++; } });
   if (scrub) attempt('scrub', () => { const r = fs.scrub(); if (r.csumErrors || r.metadataErrors) { ok = false; counts.scrubErrors++; } });
-  attempt('write', () => { fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)); fs.commit(); });
+  attempt('write', () => fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)));
+  // One more change per image, in turn: the paths that drop references, rewrite refcounts
+  // and walk deleted trees run on the damaged metadata too.
+  // A file of the top-level subvolume (renames and links cannot cross subvolumes).
+  const own = files.filter((f) => !f.startsWith('/v/') && !f.startsWith('/s/'));
+  const file = own[change % Math.max(1, own.length)] ?? '/fuzz-new';
+  attempt('change', () => {
+    switch (change % 8) {
+      case 0: fs.unlink(file); break;
+      case 1: fs.rename(file, '/fuzz-renamed'); break;
+      case 2: fs.truncate(file, 1000); break;
+      case 3: fs.cloneFile(file, '/fuzz-clone'); break;
+      case 4: fs.snapshot('/v', '/fuzz-snap'); break;
+      case 5: fs.deleteSubvolume('/s'); break;
+      case 6: fs.punchHole(file, 0, 8192); break;
+      default: fs.mkdir('/fuzz-dir'); fs.rmdir('/fuzz-dir'); break;
+    }
+  });
+  attempt('commit', () => fs.commit());
   counts.healedCopies += fs.kernel.healedCopies;
   attempt('unmount', () => fs.unmount());
   return ok;
@@ -163,7 +193,7 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, step: { na
 export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCounts> {
   const profile = options.metadataProfile ?? 'single';
   const truncateEvery = options.truncateEvery ?? 50;
-  const scrubEvery = options.scrubEvery ?? 8;
+  const scrubEvery = options.scrubEvery ?? 16;
   const pristine = await device(DEVICE_BYTES[profile]);
   const work = await device(DEVICE_BYTES[profile]);
   const map = populate(pristine, profile);
@@ -218,12 +248,12 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
         try {
           fs = FileSystem.mount(dev);
         } catch (e) {
-          if (!(e instanceof FsError)) throw e;
+          if (!expected(e)) throw e;
           bump(counts.refused, e.code);
           continue;
         }
         counts.mounted++;
-        if (use(fs, counts, i % scrubEvery === 0, step)) counts.clean++;
+        if (use(fs, counts, i % scrubEvery === 0, i, step)) counts.clean++;
       } catch (e) {
         counts.traps++;
         if (counts.firstTraps.length < 20) {
