@@ -151,14 +151,20 @@ describe('browser playground in chromium', () => {
     await p.check('#switch-snapshotWriteProtect');
   });
 
-  test('the thread 003 scenario reports its failure reproduced with the switch off', async () => {
+  test('every thread scenario runs in the browser and reports its failure reproduced with the switch off', async () => {
     const p = await playground();
-    await p.click('#scenario-003');
-    await p.waitForSelector('#scenario-status[data-state="done"]', { timeout: WAIT_MS });
-    const rows = p.locator('#scenario-rows tr[data-thread="003"]');
-    expect(await rows.count()).toBeGreaterThan(0);
-    expect(await p.locator('#scenario-rows tr[data-thread="003"][data-reproduced="true"]').count()).toBe(await rows.count());
-  });
+    for (const thread of ['000', '001', '002', '003', '004']) {
+      await p.click(`#scenario-${thread}`);
+      await p.waitForFunction((t) => {
+        const status = document.getElementById('scenario-status');
+        return status?.dataset.state !== 'running' && status?.textContent?.startsWith(`thread ${t}`);
+      }, thread, { timeout: 3 * WAIT_MS });
+      expect(await p.getAttribute('#scenario-status', 'data-state')).toBe('done');
+      const rows = p.locator(`#scenario-rows tr[data-thread="${thread}"]`);
+      expect(await rows.count()).toBeGreaterThan(0);
+      expect(await p.locator(`#scenario-rows tr[data-thread="${thread}"][data-reproduced="true"]`).count()).toBe(await rows.count());
+    }
+  }, 6 * WAIT_MS);
 
   test('a fuzz campaign with commitChecksums off finds a violation and offers its reproducer for download', async () => {
     const p = await playground();
