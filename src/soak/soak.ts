@@ -210,6 +210,8 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   };
 
   let mD!: DaxMapping;
+  /** A second mapping of /d: the /d writers use one or the other, batch by batch (multiMapping). */
+  let mD2!: DaxMapping;
   let mN!: DaxMapping;
   let pool: WriterPool | null = null;
   let afterBatch: Array<() => void> = [];
@@ -222,6 +224,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   };
   const attach = async (): Promise<void> => {
     mD = fs.mmap('/d', { length: FILE_BYTES });
+    mD2 = fs.mmap('/d', { length: FILE_BYTES });
     mN = fs.mmap('/n', { length: FILE_BYTES, sync: true });
     pool = await WriterPool.start(fs, writers, options.entryUrl ? { entryUrl: options.entryUrl } : {});
   };
@@ -248,7 +251,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
       const toD = i % 2 === 0;
       const group = groups[i % 2]!;
       specs.push({
-        mapping: (toD ? mD : mN).handle(), kind: toD && round % 2 ? 'hot' : 'random', stores: toD ? dStores : nStores,
+        mapping: (toD ? ((round + group.indexOf(i)) % 2 ? mD2 : mD) : mN).handle(), kind: toD && round % 2 ? 'hot' : 'random', stores: toD ? dStores : nStores,
         storeBytes: STORE_BYTES, writers: group.length, writerIndex: group.indexOf(i), seed: (seed * 7919 + round + seedSalt) % 2 ** 31,
         hotPages: 4, persist: !toD,
       });
@@ -311,6 +314,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     takeSnapshot();
     endBatch(await pool!.run(batchSpecs(report.rounds, 0, TAIL_STORES, 0x5000)));
     mD.unmap();
+    mD2.unmap();
     mN.unmap();
     await stopPool();
     const mode: CrashMode = report.crashes % 2 ? 'random' : 'strict';
@@ -394,6 +398,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   }
 
   mD.unmap();
+  mD2.unmap();
   mN.unmap();
   await stopPool();
   const problems = fs.fsck();
