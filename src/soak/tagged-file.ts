@@ -62,6 +62,10 @@ export class TaggedFile {
     this.check(bytes, what, tally, (slot, word) => word === this.slotValue[slot], (slot) => `0x${this.slotValue[slot]!.toString(16)}`);
   }
 
+  get inBatch(): boolean {
+    return this.allowed !== null;
+  }
+
   /** During a batch: a check that every word is one of the values its slot may hold (the image is checked once the batch is over). */
   snapshotAllowed(): (bytes: Uint8Array, what: string, tally: Tally) => void {
     const allowed = this.allowed;
