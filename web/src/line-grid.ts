@@ -75,5 +75,3 @@ export class LineGrid {
     this.hover.textContent = `line ${line} @ ${hexAddress(line * LINE_BYTES)} (block ${Math.floor((line * LINE_BYTES) / 4096)}): ${state}`;
   }
 }
-
-export { LINE_STATE };
