@@ -44,10 +44,19 @@ export function checkCoreResult(result: number, what: string): number {
   return result;
 }
 
+/** A hostile value for an error message: String() throws for symbols in templates and for objects without a prototype. */
+export function describeValue(value: unknown): string {
+  try {
+    return typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'` : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Validate a non-negative safe integer argument. */
 export function requireIndex(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${String(value)}`);
+    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -500,6 +500,68 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
   });
 });
 
+// --- chaos: any public method, any arguments ------------------------------------------
+
+describe('chaos: any public method with any arguments succeeds or throws an FsError', () => {
+  const FS_METHODS = ['mkdir', 'create', 'exists', 'readdir', 'stat', 'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread',
+    'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
+    'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
+    'statfs', 'commit', 'sync', 'freeze', 'thaw'];
+  const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
+  const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'readMedia', 'flush', 'clwb', 'clflushopt',
+    'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',
+    'flushesQueued', 'crashImageCount', 'crc32c', 'crc32cBytes'];
+  const path = fc.oneof(fc.constantFrom('/', '/dir', '/file', '/n', '/x', '/dir/y', '/file/..', '/dir/..', '/sv', '/snap'), fc.string());
+  const num = fc.oneof(fc.integer({ min: -10, max: 20_000 }), fc.constantFrom(0, 64, 4096, 8192, 2 ** 50, 2 ** 53, NaN, -1, 1.5));
+  const options = fc.record({
+    length: num, offset: num, create: fc.boolean(), truncate: fc.boolean(), keepSize: fc.boolean(), readonly: fc.boolean(),
+    capability: fc.boolean(), sync: fc.boolean(), prot: fc.constantFrom('r', 'rw'),
+  }, { requiredKeys: [] });
+  const arg = fc.oneof(path, num, fc.anything({ withNullPrototype: true, withBigInt: true, withTypedArray: true }), fc.uint8Array({ maxLength: 9000 }), options, fc.boolean());
+  const call = (target: object, method: string, args: unknown[]): unknown => {
+    try {
+      return (target as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
+    } catch (e) {
+      if (e instanceof FsError) return e;
+      const shown = args.map(show).join(', ');
+      throw new Error(`${method}(${shown.slice(0, 300)}) threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    }
+  };
+
+  it('FileSystem and DaxMapping: no other exception; fsck clean afterwards', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
+    FileSystem.mkfs(dev);
+    const fs = FileSystem.mount(dev);
+    fs.mkdir('/dir');
+    fs.writeFile('/file', pattern(10_000, 5));
+    fs.create('/n');
+    fs.setNoDataCow('/n');
+    fs.writeFile('/n', new Uint8Array(8192));
+    const mapping = fs.mmap('/n', { length: 8192 });
+    let calls = 0;
+    fc.assert(fc.property(fc.boolean(), fc.constantFrom(...FS_METHODS), fc.constantFrom(...MAPPING_METHODS), fc.array(arg, { maxLength: 5 }), (onMapping, fsMethod, mMethod, args) => {
+      calls++;
+      if (fs.isFrozen && fsMethod !== 'thaw' && !onMapping) fs.thaw();
+      const r = onMapping ? call(mapping, mMethod, args) : call(fs, fsMethod, args);
+      // Keep the mapping budget (256) for the run: unmap what mmap returned.
+      if (r && typeof r === 'object' && 'unmap' in r && r !== mapping) (r as DaxMapping).unmap();
+    }), params(1000));
+    if (fs.isFrozen) fs.thaw();
+    expect(fs.fsck()).toEqual([]);
+    expect(calls).toBe(1000);
+    fs.unmount();
+    dev.close();
+  });
+
+  it('PmemDevice: no other exception', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 1 << 20 });
+    fc.assert(fc.property(fc.constantFrom(...DEVICE_METHODS), fc.array(arg, { maxLength: 4 }), (method, args) => {
+      call(dev, method, args);
+    }), params(1000));
+    dev.close();
+  });
+});
+
 // --- differential: valid and hostile ops against the model ---------------------------
 
 const NAMES = ['a', 'b', 'c'];

@@ -1,6 +1,6 @@
 // The file system's public API: synchronous, main thread. Paths are absolute POSIX
 // paths; every failure is an FsError with an errno name.
-import { FsError, requireIndex } from '../errors.js';
+import { FsError, describeValue, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { Kernel, superblockProblem } from './kernel.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
@@ -97,7 +97,7 @@ export const MAX_READ_BYTES = 2 ** 30;
 
 function checkOffset(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${String(value)}`);
+    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
   if (value > MAX_FILE_BYTES) throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
   return value;
@@ -133,12 +133,12 @@ export class FileSystem {
     options = checkOptions<MkfsOptions>(options, 'mkfs options');
     const nodeBytes = options.nodeSize ?? DEFAULT_NODE_BYTES;
     if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) {
-      throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${String(nodeBytes)}`);
+      throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${describeValue(nodeBytes)}`);
     }
     const label = options.label ?? '';
     if (typeof label !== 'string' || nameBytes(label).length > 63) throw new FsError('EINVAL', 'label must be a string of at most 63 bytes');
     const profile = options.metadataProfile ?? 'single';
-    if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${String(profile)}`);
+    if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${describeValue(profile)}`);
     if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
       throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
     }
@@ -660,7 +660,7 @@ export class FileSystem {
   private fd(fd: unknown): OpenFile {
     this.live();
     const f = typeof fd === 'number' ? this.fds.get(fd) : undefined;
-    if (!f) throw new FsError('EBADF', `bad file descriptor ${String(fd)}`);
+    if (!f) throw new FsError('EBADF', `bad file descriptor ${describeValue(fd)}`);
     return f;
   }
 

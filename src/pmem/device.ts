@@ -1,6 +1,6 @@
 // PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
-import { FsError, checkCoreResult, requireIndex } from '../errors.js';
+import { FsError, checkCoreResult, describeValue, requireIndex } from '../errors.js';
 import { COUNTER_NAMES, REGION, PATCH_SLOT_BYTES, type CoreExports, type CounterName } from '../core/exports.js';
 import {
   DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule, type CoreTarget,
@@ -113,7 +113,7 @@ function normalise(options: PmemOptions): PmemConfig {
     throw new FsError('EINVAL', `sizeBytes must be a positive multiple of ${LINE_BYTES}, got ${sizeBytes}`);
   }
   const domain = orDefault(options.domain, 'adr');
-  if (domain !== 'adr' && domain !== 'eadr') throw new FsError('EINVAL', `domain must be 'adr' or 'eadr', got ${String(domain)}`);
+  if (domain !== 'adr' && domain !== 'eadr') throw new FsError('EINVAL', `domain must be 'adr' or 'eadr', got ${describeValue(domain)}`);
   const target = orDefault(options.target, 'release');
   if (target !== 'release' && target !== 'debug') throw new FsError('EINVAL', `target must be 'release' or 'debug'`);
   return {
