@@ -5,14 +5,14 @@ import { parse } from '../src/workload/parse.js';
 
 describe('crash-consistency fuzzer', () => {
   it('finds nothing with every mechanism on', async () => {
-    const r = await fuzz({ seed: 3, scripts: 1, ops: 8, generator: 'dax', samples: 4 });
+    const r = await fuzz({ seed: 3, scripts: 1, ops: 12, generator: 'dax', samples: 4 });
     expect(r.scripts).toBe(1);
     expect(r.images).toBeGreaterThan(100);
     expect(r.violations).toBe(0);
   });
 
   it('finds commitChecksums off, minimises it to a small reproducer, and replay reproduces it', async () => {
-    const r = await fuzz({ seed: 3, scripts: 1, ops: 8, generator: 'dax', samples: 4, policyOff: 'commitChecksums', minimiseMs: 4000 });
+    const r = await fuzz({ seed: 3, scripts: 1, ops: 12, generator: 'dax', samples: 4, policyOff: 'commitChecksums', minimiseMs: 4000 });
     expect(r.findings.length).toBe(1);
     const rep = r.findings[0]!.reproducer;
     expect(JSON.stringify(rep).length).toBeLessThanOrEqual(2048);

@@ -57,11 +57,25 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
   mapOf(rng.pick(files), false);
   const syncFile = rng.pick(['/n0', '/n1']);
   mapOf(syncFile, true);
+  // The traps need a page stored to before a sharing event (snapshot, reflink, freeze,
+  // commit) and again after it, possibly through another mapping of the file: most stores
+  // revisit a page stored to earlier, through any mapping of its file.
+  const touched: Array<{ file: string; page: number }> = [];
+  const target = (): { m: typeof maps[number]; offset: number } => {
+    if (touched.length && rng.chance(0.6)) {
+      const t = rng.pick(touched);
+      const m = rng.pick(maps.filter((x) => x.file === t.file));
+      return { m, offset: t.page * PAGE + rng.below(8) * 64 };
+    }
+    const m = rng.pick(maps);
+    const page = rng.below(pages);
+    if (!touched.some((t) => t.file === m.file && t.page === page)) touched.push({ file: m.file, page });
+    return { m, offset: page * PAGE + rng.below(8) * 64 };
+  };
   const count = options.ops ?? 24;
   for (let i = 0; i < count; i++) {
     const r = rng.below(100);
-    const m = rng.pick(maps);
-    const offset = rng.below(pages) * PAGE + rng.below(8) * 64;
+    const { m, offset } = target();
     if (frozen) {
       // While frozen: stores (which must wait or fail), then thaw.
       if (rng.chance(0.6)) stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
@@ -74,12 +88,13 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
         stmts.push({ op: 'mflush', name: m.name, offset, length: 64 });
         stmts.push({ op: 'fence' });
       }
-    } else if (r < 55) {
+    } else if (r < 52) {
       stmts.push({ op: 'commit' });
-    } else if (r < 65) {
+    } else if (r < 66) {
       stmts.push({ op: 'snapshot', src: '/', dst: `/s${snaps++}`, readonly: true });
     } else if (r < 78) {
-      const src = rng.pick(files);
+      // Mostly a file with pages stored to: reflinking it is what must write-protect them.
+      const src = touched.length && rng.chance(0.7) ? rng.pick(touched).file : rng.pick(files);
       const dst = `/k${clones++}${nocow(src) ? 'n' : 'c'}`;
       stmts.push({ op: 'create', path: dst });
       if (nocow(src)) stmts.push({ op: 'setflag', path: dst, flag: 'nodatacow', nocap: false });

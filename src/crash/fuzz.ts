@@ -92,6 +92,8 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices:
         frozenStores = null;
       }
       for (const touched of pathsWritten(stmt)) oracle.forget(touched);
+      if (stmt.op === 'snapshot') oracle.snapshotStarting(stmt.dst, stmt.src);
+      if (stmt.op === 'clone') oracle.cloneStarting(stmt.src, stmt.dst, stmt.range);
       const outcome = runner.step(stmt, line);
       ops++;
       if ('kind' in outcome) {

@@ -9,7 +9,8 @@ import type { FileSystem } from '../fs/filesystem.js';
 import { dumpTree, diffDumps, type TreeDump } from './dump.js';
 import type { CrashOracle } from './explorer.js';
 
-interface Floor { path: string; offset: number; bytes: Uint8Array }
+/** Bytes made durable at one instant; `fromVersion`: the first version recorded after it. */
+interface Floor { path: string; offset: number; bytes: Uint8Array; fromVersion: number }
 
 export class ModelOracle implements CrashOracle {
   private readonly generations = new Map<number, TreeDump>();
@@ -18,7 +19,9 @@ export class ModelOracle implements CrashOracle {
    * generation being built then. An image of generation g may hold any of the versions
    * tagged g or later, per word.
    */
-  private readonly versions = new Map<string, Array<{ since: number; data: Uint8Array }>>();
+  private readonly versions = new Map<string, Array<{ since: number; data: Uint8Array; seq: number }>>();
+  /** Versions recorded so far (numbers them, so that a floor knows which came after it). */
+  private versionSeq = 0;
   private building = 0;
   private readonly floors: Floor[] = [];
   private readonly snapshots = new Map<string, { dump: TreeDump; source: string }>();
@@ -42,7 +45,7 @@ export class ModelOracle implements CrashOracle {
       if (!e.nodatacow || !e.data) continue;
       const list = this.versions.get(path) ?? [];
       const last = list.at(-1);
-      if (!last || last.since !== this.building || Buffer.compare(Buffer.from(last.data), Buffer.from(e.data)) !== 0) list.push({ since: this.building, data: e.data });
+      if (!last || last.since !== this.building || Buffer.compare(Buffer.from(last.data), Buffer.from(e.data)) !== 0) list.push({ since: this.building, data: e.data, seq: this.versionSeq++ });
       if (list.length > 256) list.splice(1, list.length - 256);
       this.versions.set(path, list);
     }
@@ -63,7 +66,25 @@ export class ModelOracle implements CrashOracle {
 
   /** Bytes that a MAP_SYNC store + flush + fence made durable. */
   addFloor(path: string, offset: number, bytes: Uint8Array): void {
-    this.floors.push({ path, offset, bytes: Uint8Array.from(bytes) });
+    this.floors.push({ path, offset, bytes: Uint8Array.from(bytes), fromVersion: this.versionSeq });
+  }
+
+  /**
+   * Sharing that lets a nodatacow file's words come from another file: a snapshot shares
+   * its whole source tree, a reflink shares a range. The destination shares the source's
+   * blocks, so the source's unflushed stores may be lost from both (or survive in both).
+   * Recorded before the operation runs: a crash half way may already show the sharing.
+   */
+  private readonly aliases: Array<{ kind: 'tree' | 'range'; dst: string; src: string; srcOffset: number; dstOffset: number; length: number }> = [];
+
+  /** A snapshot of `source` at `path` is about to be taken. */
+  snapshotStarting(path: string, source = '/'): void {
+    this.aliases.push({ kind: 'tree', dst: path, src: source, srcOffset: 0, dstOffset: 0, length: 0 });
+  }
+
+  /** A reflink of `src` into `dst` is about to be made (the whole file when `range` is absent). */
+  cloneStarting(src: string, dst: string, range?: { srcOffset: number; dstOffset: number; length: number }): void {
+    this.aliases.push({ kind: 'range', dst, src, srcOffset: range?.srcOffset ?? 0, dstOffset: range?.dstOffset ?? 0, length: range?.length ?? Number.MAX_SAFE_INTEGER });
   }
 
   /** A snapshot of `source` was taken at `path`: it must never change. */
@@ -72,15 +93,26 @@ export class ModelOracle implements CrashOracle {
   }
 
   /**
-   * Versions a nodatacow file may hold: its own, and, inside a snapshot, its source's
-   * (the snapshot shares the source's blocks, whose unflushed stores may be lost).
+   * Versions a nodatacow file of `size` bytes may hold, as whole-file arrays: its own, and
+   * those of every file it shares blocks with (through snapshots and reflinks, transitively).
    */
-  private versionsFor(path: string): Uint8Array[] {
+  private versionsFor(path: string, size: number, base: Uint8Array, depth = 0): Uint8Array[] {
     const out = (this.versions.get(path) ?? []).map((v) => v.data);
-    for (const [root, { source }] of this.snapshots) {
-      if (!path.startsWith(root + '/')) continue;
-      const inSource = (source === '/' ? '' : source) + path.slice(root.length);
-      out.push(...(this.versions.get(inSource) ?? []).map((v) => v.data));
+    if (depth > 4) return out;
+    for (const a of this.aliases) {
+      if (a.kind === 'tree') {
+        if (!path.startsWith(a.dst + '/')) continue;
+        const inSource = (a.src === '/' ? '' : a.src) + path.slice(a.dst.length);
+        out.push(...this.versionsFor(inSource, size, base, depth + 1));
+      } else if (a.dst === path) {
+        for (const v of this.versionsFor(a.src, Number.MAX_SAFE_INTEGER, base, depth + 1)) {
+          // The shared range of the source version laid over this file's own bytes.
+          const shifted = Uint8Array.from(base.subarray(0, size));
+          const length = Math.min(a.length, v.length - a.srcOffset, size - a.dstOffset);
+          if (length > 0) shifted.set(v.subarray(a.srcOffset, a.srcOffset + length), a.dstOffset);
+          out.push(shifted);
+        }
+      }
     }
     return out;
   }
@@ -89,7 +121,12 @@ export class ModelOracle implements CrashOracle {
 
   /** A reflink target was just made: until it is written, it holds what the source held. */
   cloneTaken(path: string): void {
-    this.clones.set(path, this.live.readFile(path));
+    try {
+      this.clones.set(path, this.live.readFile(path));
+    } catch (e) {
+      // An unreadable clone (EIO) is reported by liveReadErrors; there is nothing to keep.
+      if ((e as { code?: string }).code !== 'EIO') throw e;
+    }
   }
 
   /** The workload changes `path` itself: its clone record no longer applies. */
@@ -130,14 +167,12 @@ export class ModelOracle implements CrashOracle {
       problems.push(p);
     }
     for (const f of this.floors) {
-      const a = actual.get(f.path);
-      const got = a?.data?.subarray(f.offset, f.offset + f.bytes.length);
-      if (!got || Buffer.compare(Buffer.from(got), Buffer.from(f.bytes)) !== 0) {
-        const latest = this.versions.get(f.path)?.at(-1)?.data.subarray(f.offset, f.offset + f.bytes.length);
-        if (!got || !latest || Buffer.compare(Buffer.from(got), Buffer.from(latest)) !== 0) {
-          problems.push(`${f.path}: ${f.bytes.length} bytes at ${f.offset} made durable by MAP_SYNC + flush + fence are gone`);
-        }
-      }
+      const got = actual.get(f.path)?.data?.subarray(f.offset, f.offset + f.bytes.length);
+      // Per 8-byte word: the durable value, or a value stored after it (a later store to
+      // the word may have reached media, whole or not at all: words never tear).
+      const later = (this.versions.get(f.path) ?? []).filter((v) => v.seq >= f.fromVersion).map((v) => v.data.subarray(f.offset, f.offset + f.bytes.length));
+      const bad = got && got.length === f.bytes.length ? firstWordOutside(got, [f.bytes, ...later]) : 0;
+      if (bad !== null) problems.push(`${f.path}: ${f.bytes.length} bytes at ${f.offset} made durable by MAP_SYNC + flush + fence are gone (word at +${bad})`);
     }
     for (const [path, { dump }] of this.snapshots) {
       if (!actual.has(path)) continue;
@@ -158,12 +193,16 @@ export class ModelOracle implements CrashOracle {
   private nocowWordMismatch(path: string, data: Uint8Array, atCommit: Uint8Array): number | null {
     // A store through a writable nodatacow mapping is durable only once the application
     // flushes it (MAP_SYNC floors check those): any version of the word may survive.
-    const versions = [atCommit, ...this.versionsFor(path)];
-    for (let at = 0; at < data.length; at += 8) {
-      const word = data.subarray(at, at + 8);
-      const ok = versions.some((v) => Buffer.compare(Buffer.from(v.subarray(at, at + 8)), Buffer.from(word)) === 0);
-      if (!ok) return at;
-    }
-    return null;
+    return firstWordOutside(data, [atCommit, ...this.versionsFor(path, data.length, atCommit)]);
   }
+}
+
+/** Offset of the first 8-byte word of `data` that equals that word in none of `versions`. */
+function firstWordOutside(data: Uint8Array, versions: Uint8Array[]): number | null {
+  for (let at = 0; at < data.length; at += 8) {
+    const word = Buffer.from(data.buffer, data.byteOffset + at, Math.min(8, data.length - at));
+    const ok = versions.some((v) => v.length >= at + word.length && word.equals(Buffer.from(v.buffer, v.byteOffset + at, word.length)));
+    if (!ok) return at;
+  }
+  return null;
 }

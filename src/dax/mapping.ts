@@ -77,7 +77,12 @@ export class DaxMapping {
         const r = this.core.dax_store(this.id, o + done + stored, scratch.byteOffset + stored, chunk - stored);
         if (r < 0) throw new FsError('EINVAL', `store failed (${r})`);
         stored += r;
-        if (stored < chunk) this.handleFault(true);
+        if (stored < chunk) {
+          this.handleFault(true);
+          // The fault ran file-system code that may have used the scratch (a commit, a
+          // read from a commit hook): stage the bytes still to store again.
+          scratch.set(bytes.subarray(done + stored, done + chunk), stored);
+        }
       }
       done += chunk;
     }
@@ -94,10 +99,11 @@ export class DaxMapping {
       while (loaded < chunk) {
         const r = this.core.dax_load(this.id, o + done + loaded, scratch.byteOffset + loaded, chunk - loaded);
         if (r < 0) throw new FsError('EINVAL', `load failed (${r})`);
+        // Keep what was loaded before a fault runs file-system code that may use the scratch.
+        out.set(scratch.subarray(loaded, loaded + r), done + loaded);
         loaded += r;
         if (loaded < chunk) this.handleFault(false);
       }
-      out.set(scratch.subarray(0, chunk), done);
       done += chunk;
     }
     return out;
