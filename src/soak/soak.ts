@@ -4,7 +4,7 @@
 // configurable time. Every crash image is mounted, fsck-ed and compared with what must
 // have survived; every few batches the device itself "reboots" into a crash image and the
 // campaign goes on from there. docs/reliability.md says what each check promises.
-import { FsError } from '../errors.js';
+import { FsError, describeValue } from '../errors.js';
 import { PmemDevice, type CrashMode } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
@@ -107,7 +107,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function checkCount(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new FsError('EINVAL', `${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+    throw new FsError('EINVAL', `${name} must be an integer in ${min}..${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -119,20 +119,23 @@ function snapshotAndCloneNames(fs: FileSystem): Set<string> {
   return names;
 }
 
+/** (No Buffer: the soak runs wherever WriterPool does, browsers included.) */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
-  if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'soak options must be an object');
-  const durationMs = checkCount(options.durationMs ?? 5000, 'durationMs', 0, 2 ** 40);
-  const minRounds = checkCount(options.minRounds ?? 2, 'minRounds', 1, 2 ** 30);
-  const writers = checkCount(options.writers ?? 2, 'writers', 2, 7);
-  const seed = checkCount(options.seed ?? 1, 'seed', 0, 2 ** 31);
-  const deviceBytes = checkCount(options.deviceBytes ?? 32 << 20, 'deviceBytes', 16 << 20, 1 << 30);
-  const storesPerBatch = checkCount(options.storesPerBatch ?? 3000, 'storesPerBatch', 1, 1 << 24);
-  const rebootEvery = checkCount(options.rebootEvery ?? 2, 'rebootEvery', 1, 2 ** 30);
-  const dax = options.dax ?? {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new FsError('EINVAL', 'soak options must be an object');
+  const durationMs = checkCount(options.durationMs === undefined ? 5000 : options.durationMs, 'durationMs', 0, 2 ** 40);
+  const minRounds = checkCount(options.minRounds === undefined ? 2 : options.minRounds, 'minRounds', 1, 2 ** 30);
+  const writers = checkCount(options.writers === undefined ? 2 : options.writers, 'writers', 2, 7);
+  const seed = checkCount(options.seed === undefined ? 1 : options.seed, 'seed', 0, 2 ** 31);
+  const deviceBytes = checkCount(options.deviceBytes === undefined ? 32 << 20 : options.deviceBytes, 'deviceBytes', 16 << 20, 1 << 30);
+  const storesPerBatch = checkCount(options.storesPerBatch === undefined ? 3000 : options.storesPerBatch, 'storesPerBatch', 1, 1 << 24);
+  const rebootEvery = checkCount(options.rebootEvery === undefined ? 2 : options.rebootEvery, 'rebootEvery', 1, 2 ** 30);
+  const dax = options.dax === undefined ? {} : options.dax;
 
   const started = performance.now();
   const tally = new Tally();
