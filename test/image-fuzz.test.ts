@@ -180,7 +180,7 @@ describe('image fuzzing campaign', () => {
   ])('seed $seed: $images images ($metadataProfile) mount and work or fail with an FsError', async (options) => {
     const c = await imageFuzz(options);
     runs.push(c);
-    console.log(`image fuzzing seed ${options.seed} (${options.metadataProfile}): ${summarizeImageFuzz(c)}`);
+    console.log(`image fuzzing seed ${options.seed} (${options.metadataProfile}): ${summarizeImageFuzz(c)}\n  first error of each errno after mount: ${JSON.stringify(c.opErrorExamples)}`);
     expect(c.firstTraps, 'failures that were not FsErrors').toEqual([]);
     expect(c.traps).toBe(0);
     expect(c.images).toBe(options.images);

@@ -48,6 +48,8 @@ export interface ImageFuzzCounts {
   clean: number;
   /** Operations after mount that failed, by errno (reads, fsck, scrub, writes, commit). */
   opErrors: Partial<Record<ErrnoName, number>>;
+  /** The first failure of each errno after mount: step and message (for reading the counts). */
+  opErrorExamples: Partial<Record<ErrnoName, string>>;
   /** File reads that failed with EIO (a checksum or media error reported, not returned). */
   eioReads: number;
   /** Mounted images where fsck reported problems. */
@@ -77,7 +79,7 @@ function emptyCounts(): ImageFuzzCounts {
     images: 0,
     byMutation: Object.fromEntries([...MUTATION_KINDS, 'truncate'].map((k) => [k, 0])) as ImageFuzzCounts['byMutation'],
     byRegion: Object.fromEntries(REGIONS.map((r) => [r, 0])) as ImageFuzzCounts['byRegion'],
-    mounted: 0, refused: {}, clean: 0, opErrors: {}, eioReads: 0, fsckProblems: 0, scrubErrors: 0,
+    mounted: 0, refused: {}, clean: 0, opErrors: {}, opErrorExamples: {}, eioReads: 0, fsckProblems: 0, scrubErrors: 0,
     healedCopies: 0, traps: 0, firstTraps: [],
   };
 }
@@ -124,7 +126,7 @@ function populate(dev: PmemDevice, profile: MetadataProfile): ImageMap {
  * The bounded use of a mounted image: walk the namespace (at most WALK_LIMIT entries),
  * stat and read every file (up to READ_LIMIT_BYTES each), fsck, maybe scrub, write a
  * file, one more change (unlink, rename, truncate, reflink, snapshot, subvolume deletion,
- * hole punch, mkdir + rmdir; `change` picks), commit, unmount. Each step's FsError is
+ * hole punch, loads through a DAX mapping, mkdir + rmdir; `change` picks), commit, unmount. Each step's FsError is
  * counted and the next step runs.
  */
 function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: number, step: { name: string }): boolean {
@@ -137,6 +139,7 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
       if (!expected(e)) throw e;
       ok = false;
       bump(counts.opErrors, e.code);
+      counts.opErrorExamples[e.code] ??= `${name}: ${e.message}`;
       if (name === 'read' && e.code === 'EIO') counts.eioReads++;
     }
   };
@@ -168,11 +171,12 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
   attempt('write', () => fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)));
   // One more change per image, in turn: the paths that drop references, rewrite refcounts
   // and walk deleted trees run on the damaged metadata too.
-  // A file of the top-level subvolume (renames and links cannot cross subvolumes).
-  const own = files.filter((f) => !f.startsWith('/v/') && !f.startsWith('/s/'));
+  // A datacow file of the top-level subvolume (renames cannot cross subvolumes, a
+  // nodatacow file cannot be cloned into a new one).
+  const own = files.filter((f) => !f.startsWith('/v/') && !f.startsWith('/s/') && f !== '/n');
   const file = own[change % Math.max(1, own.length)] ?? '/fuzz-new';
   attempt('change', () => {
-    switch (change % 8) {
+    switch (change % 9) {
       case 0: fs.unlink(file); break;
       case 1: fs.rename(file, '/fuzz-renamed'); break;
       case 2: fs.truncate(file, 1000); break;
@@ -180,6 +184,11 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
       case 4: fs.snapshot('/v', '/fuzz-snap'); break;
       case 5: fs.deleteSubvolume('/s'); break;
       case 6: fs.punchHole(file, 0, 8192); break;
+      case 7: { // a DAX mapping: the fault path reads the extent map and checksums
+        const m = fs.mmap(file, { length: 4096, prot: 'r' });
+        try { m.load(0, 64); } finally { m.unmap(); }
+        break;
+      }
       default: fs.mkdir('/fuzz-dir'); fs.rmdir('/fuzz-dir'); break;
     }
   });
