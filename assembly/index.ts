@@ -25,7 +25,7 @@ import {
   CRASH_ENUMERATE,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
-import { ENTRY_NEXT } from "./pmem/header";
+import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT } from "./pmem/header";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
 
@@ -136,6 +136,8 @@ export function pmem_region(which: u32): u32 {
     case 10: return <u32>S.threadSlot;
     case 11: return S.domain;
     case 12: return S.logCapacity;
+    case 13: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
+    case 14: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
     default: return 0;
   }
 }
@@ -442,4 +444,33 @@ export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
     crc = crc32cUpdate(crc, p, PATCH_BYTES);
   }
   return crc ^ 0xffffffff;
+}
+
+import { lineTableMarkMedia, lineTableCheck, LINE_RULE_BYTES } from "./pmem/linecheck";
+
+// A line table (assembly/pmem/linecheck.ts) is valid when it and every alternative block
+// it points to lie in a thread area or the upper layers' region, and its lines exist.
+function lineTableValid(table: u32, entries: u32): bool {
+  if (!destinationValid(table, entries * LINE_RULE_BYTES)) return false;
+  for (let i: u32 = 0; i < entries; i++) {
+    const e = <usize>table + <usize>i * LINE_RULE_BYTES;
+    if (load<u32>(e) >= S.lineCount) return false;
+    if (i > 0 && load<u32>(e - LINE_RULE_BYTES) >= load<u32>(e)) return false; // sorted, distinct
+    const count = load<u32>(e, 4);
+    if (count > 4096 || !destinationValid(load<u32>(e, 8), count << 6)) return false;
+  }
+  return true;
+}
+
+// Flag the table's lines whose media content is not allowed; returns their count.
+export function pmem_line_table_prepare(table: u32, entries: u32): i32 {
+  if (!attached() || entries > (1 << 24) || !lineTableValid(table, entries)) return -EINVAL;
+  return <i32>lineTableMarkMedia(table, entries);
+}
+
+// 1 when the image last built by pmem_crash_build (`slots` patch lines) satisfies the
+// prepared table, 0 when some line of it holds a value the table does not allow.
+export function pmem_line_table_check(slots: u32, table: u32, entries: u32, mediaFailing: u32): i32 {
+  if (!attached() || slots > S.logCapacity || entries > (1 << 24) || !destinationValid(table, entries * LINE_RULE_BYTES)) return -EINVAL;
+  return lineTableCheck(slots, table, entries, mediaFailing);
 }

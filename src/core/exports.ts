@@ -31,12 +31,17 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
   /** crc32c of the patch lines selected by a line bitmap (0: all lines). */
   pmem_patch_fingerprint(slots: number, bitmap: number): number;
+  /** Flag the line table's lines whose media content it does not allow; returns their count. */
+  pmem_line_table_prepare(table: number, entries: number): number;
+  /** 1 when the image just built satisfies the line table, 0 when not. */
+  pmem_line_table_check(slots: number, table: number, entries: number, mediaFailing: number): number;
 }
 
 /** pmem_region selectors. */
 export const REGION = {
   visible: 0, media: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6,
   kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12,
+  crashTable: 13, crashRows: 14,
 } as const;
 
 /** Counter indices, in the order of assembly/pmem/header.ts C_*. */

@@ -8,6 +8,9 @@ import { FileSystem } from '../fs/filesystem.js';
 import { Kernel, type SuperblockState } from '../fs/kernel.js';
 import { FsMemory } from '../fs/memory.js';
 import { markReachable } from './reachable.js';
+import { buildLineTable, type LineTable } from './line-table.js';
+import type { WordCondition } from './oracle.js';
+import { REGION } from '../core/exports.js';
 import {
   SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
   SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL,
@@ -17,6 +20,8 @@ import {
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
 export interface CrashOracle {
   check(fs: FileSystem, generation: number): string[];
+  /** What check() accepts of file data, per word (enables checking images without mounting). */
+  dataRules?(generation: number): Map<string, WordCondition[]> | null;
 }
 
 export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random'; seed: number };
@@ -36,6 +41,8 @@ export interface PointReport {
   checked: number;
   /** Distinct mounts among them. */
   mounted: number;
+  /** Images decided without mounting: same metadata as a mounted one, data checked by the line table. */
+  tableChecked: number;
   sampled: boolean;
   violations: Violation[];
 }
@@ -49,9 +56,29 @@ export interface ExplorerOptions {
   seed?: number;
   /** A device of the same size to build images into (reused; one is made if absent). */
   target?: PmemDevice;
+  /** Check images that share a mounted image's metadata by their data lines alone (default true). */
+  lineTables?: boolean;
+}
+
+/** Images that mount the same superblock and metadata lines. */
+interface ImageClass {
+  verdict: { generation: number; problems: string[] };
+  table: LineTable | null;
 }
 
 const MODE_RANDOM = 1;
+/** Superblock generations an image of one crash point can mount (two slots, visible and media). */
+const MAX_CANDIDATES = 4;
+
+interface Candidate {
+  sb: SuperblockState;
+  /** Scratch addresses of its bitmaps: tree blocks, and file data extents. */
+  metadata: number;
+  data: number;
+  marked: boolean;
+  /** Pending lines in its data bitmap, ascending (made when a line table is first built). */
+  pendingData: Uint32Array | null;
+}
 const MODE_ENUMERATE = 2;
 
 function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockState | null {
@@ -69,7 +96,7 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
 
 export class CrashExplorer {
   private target: PmemDevice | null = null;
-  readonly totals = { points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
+  readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, violations: 0, elapsedMs: 0 };
   private readonly bound: number;
   private readonly samples: number;
   private readonly seed: number;
@@ -79,11 +106,14 @@ export class CrashExplorer {
     this.samples = options.samples ?? 256;
     this.seed = options.seed ?? 1;
     this.target = options.target ?? null;
+    this.lineTables = options.lineTables ?? true;
     const lineCount = device.sizeBytes / 64;
-    if (2 * SUPERBLOCK_BYTES + 4 * Math.ceil(lineCount / 8) > device.scratch().length) {
+    if (2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);
     }
   }
+
+  private readonly lineTables: boolean;
 
   /** Check the images of the device's current pending state. */
   explore(point: string): PointReport {
@@ -94,75 +124,157 @@ export class CrashExplorer {
     const scratch = dev.scratch();
     const composeAt = scratch.byteOffset;
     const bitmapBytes = Math.ceil(dev.sizeBytes / 64 / 8);
+    // Scratch: the composed superblock slots, two bitmaps per candidate, then the line table.
+    const tableAt = composeAt + 2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * bitmapBytes;
+    const tableRoom = scratch.byteOffset + scratch.length - tableAt;
     const crc = (b: Uint8Array): number => dev.crc32cBytes(b);
     // The superblocks an image can mount: those in the media and in the visible bytes.
-    const candidates = new Map<number, { sb: SuperblockState; bitmap: number }>();
+    const candidates = new Map<number, Candidate>();
     const sbBytes = (load: (a: number, n: number) => Uint8Array): void => {
       for (const offset of SUPERBLOCK_OFFSETS) {
         const sb = parseSuperblock(load(offset, SUPERBLOCK_BYTES), crc);
         if (sb && !candidates.has(sb.generation)) {
-          if (candidates.size >= 4) throw new FsError('EIO', 'more than four superblock generations on the device');
-          const bitmap = composeAt + 2 * SUPERBLOCK_BYTES + candidates.size * bitmapBytes;
-          candidates.set(sb.generation, { sb, bitmap });
+          if (candidates.size >= MAX_CANDIDATES) throw new FsError('EIO', 'more than four superblock generations on the device');
+          const metadata = composeAt + 2 * SUPERBLOCK_BYTES + candidates.size * 2 * bitmapBytes;
+          candidates.set(sb.generation, { sb, metadata, data: metadata + bitmapBytes, marked: false, pendingData: null });
         }
       }
     };
     sbBytes((a, n) => dev.readMedia(a, n));
     sbBytes((a, n) => dev.load(a, n));
-    const marked = new Set<number>();
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
+    // Which superblock an image mounts depends only on its superblock slots' bytes.
+    const chosenBySlots = new Map<number, number | null>();
+    const classes = new Map<string, ImageClass>();
     const verdicts = new Map<string, { generation: number; problems: string[] }>();
-    const report: PointReport = { point, images, checked: 0, mounted: 0, sampled, violations: [] };
+    let loadedTable: LineTable | null = null;
+    let mediaFailing = 0;
+    const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
       const slots = core.pmem_crash_build(choice.mode === 'random' ? MODE_RANDOM : MODE_ENUMERATE, choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
       if (slots < 0) throw new FsError('EIO', `crash build failed (${slots})`);
-      // Which superblock would this image mount?
       core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
-      let chosen: SuperblockState | null = null;
-      for (const offset of SUPERBLOCK_OFFSETS) {
-        const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
-        if (sb && (!chosen || sb.generation > chosen.generation)) chosen = sb;
+      const slotsCrc = core.csum_crc32c(composeAt, 2 * SUPERBLOCK_BYTES) >>> 0;
+      let generation = chosenBySlots.get(slotsCrc);
+      if (generation === undefined) {
+        let chosen: SuperblockState | null = null;
+        for (const offset of SUPERBLOCK_OFFSETS) {
+          const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
+          if (sb && (!chosen || sb.generation > chosen.generation)) chosen = sb;
+        }
+        generation = chosen && candidates.has(chosen.generation) ? chosen.generation : null;
+        chosenBySlots.set(slotsCrc, generation);
       }
-      const candidate = chosen ? candidates.get(chosen.generation) : undefined;
-      if (candidate && !marked.has(chosen!.generation)) {
-        markReachable(dev, candidate.sb, new Uint8Array(dev.memory.buffer, candidate.bitmap, bitmapBytes));
-        marked.add(chosen!.generation);
-      }
-      const key = candidate ? `${chosen!.generation}:${core.pmem_patch_fingerprint(slots, candidate.bitmap) >>> 0}` : null;
       report.checked++;
-      let verdict = key ? verdicts.get(key) : undefined;
-      if (!verdict) {
-        verdict = this.mountAndCheck(choice);
+      const candidate = generation === null ? undefined : candidates.get(generation);
+      if (!candidate) {
+        // No superblock the explorer knows: mount it to see what happens.
+        const verdict = this.mountAndCheck(choice);
         report.mounted++;
-        if (key) verdicts.set(key, verdict);
+        if (verdict.problems.length) report.violations.push({ point, image: choice, generation: verdict.generation, problems: verdict.problems });
+        continue;
+      }
+      if (!candidate.marked) {
+        markReachable(dev, candidate.sb, new Uint8Array(dev.memory.buffer, candidate.metadata, bitmapBytes), new Uint8Array(dev.memory.buffer, candidate.data, bitmapBytes));
+        candidate.marked = true;
+      }
+      const metaKey = `${generation}:${core.pmem_patch_fingerprint(slots, candidate.metadata) >>> 0}`;
+      let cls = classes.get(metaKey);
+      let verdict: { generation: number; problems: string[] } | undefined;
+      if (!cls) {
+        const mounted = this.mountCheckKeep(choice);
+        report.mounted++;
+        verdict = mounted.verdict;
+        let table: LineTable | null = null;
+        if (this.lineTables && !verdict.problems.length && mounted.fs && tableRoom > 0) {
+          table = this.tableFor(candidate, mounted.fs, generation!, tableAt, tableRoom);
+        }
+        cls = { verdict, table };
+        classes.set(metaKey, cls);
+        if (table) {
+          // The table must accept the image it was made from; if not, it is not used.
+          ({ loadedTable, mediaFailing } = this.loadTable(table, loadedTable, mediaFailing));
+          if (core.pmem_line_table_check(slots, table.base, table.entries, mediaFailing) !== 1) cls.table = null;
+        }
+      } else if (cls.table) {
+        ({ loadedTable, mediaFailing } = this.loadTable(cls.table, loadedTable, mediaFailing));
+        const r = core.pmem_line_table_check(slots, cls.table.base, cls.table.entries, mediaFailing);
+        if (r < 0) throw new FsError('EIO', `line table check failed (${r})`);
+        if (r === 1) { report.tableChecked++; continue; }
+      }
+      if (!verdict) {
+        const key = `${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
+        verdict = verdicts.get(key);
+        if (!verdict) {
+          verdict = this.mountAndCheck(choice);
+          report.mounted++;
+          verdicts.set(key, verdict);
+        }
       }
       if (verdict.problems.length) report.violations.push({ point, image: choice, generation: verdict.generation, problems: verdict.problems });
     }
     this.totals.points++;
     this.totals.images += report.checked;
     this.totals.mounted += report.mounted;
+    this.totals.tableChecked += report.tableChecked;
     this.totals.violations += report.violations.length;
     this.totals.elapsedMs += performance.now() - started;
     return report;
   }
 
-  /** Build the image into the reusable target device, mount it and ask the oracle. */
-  mountAndCheck(choice: ImageChoice): { generation: number; problems: string[] } {
+  /** The line table of a class whose representative (mounted as `fs`) passed the oracle. */
+  private tableFor(candidate: Candidate, fs: FileSystem, generation: number, tableAt: number, tableRoom: number): LineTable | null {
+    const rules = this.oracle.dataRules?.(generation);
+    if (!rules) return null;
+    const dev = this.device;
+    if (!candidate.pendingData) {
+      // Pending lines (the crash scan's rows) that hold file data of this superblock.
+      const rows = new Uint32Array(dev.memory.buffer, dev.region(REGION.crashTable), 2 * dev.region(REGION.crashRows));
+      const bitmap = new Uint8Array(dev.memory.buffer, candidate.data, Math.ceil(dev.sizeBytes / 64 / 8));
+      const lines: number[] = [];
+      for (let r = 0; r < rows.length; r += 2) {
+        const line = rows[r]!;
+        if ((bitmap[line >> 3]! >> (line & 7)) & 1) lines.push(line);
+      }
+      candidate.pendingData = Uint32Array.from(lines.sort((x, y) => x - y));
+    }
+    const image = this.target!;
+    const imageBytes = new Uint8Array(image.memory.buffer, image.region(REGION.media), image.sizeBytes);
+    return buildLineTable(fs, imageBytes, rules, candidate.pendingData, tableAt, tableRoom);
+  }
+
+  /** Put `table` in the scratch (unless it is there) and flag its lines that fail at media. */
+  private loadTable(table: LineTable, loaded: LineTable | null, mediaFailing: number): { loadedTable: LineTable; mediaFailing: number } {
+    if (loaded === table) return { loadedTable: table, mediaFailing };
+    const dev = this.device;
+    new Uint8Array(dev.memory.buffer, table.base, table.bytes.length).set(table.bytes);
+    const failing = dev.core.pmem_line_table_prepare(table.base, table.entries);
+    if (failing < 0) throw new FsError('EIO', `line table rejected (${failing})`);
+    return { loadedTable: table, mediaFailing: failing };
+  }
+
+  /** Mount and check one image; keeps the mounted file system for building a line table. */
+  private mountCheckKeep(choice: ImageChoice): { verdict: { generation: number; problems: string[] }; fs: FileSystem | null } {
     const image = this.materialize(choice);
     let fs: FileSystem;
     try {
       fs = FileSystem.mount(image);
     } catch (e) {
-      return { generation: -1, problems: [`mount failed: ${(e as Error).message}`] };
+      return { verdict: { generation: -1, problems: [`mount failed: ${(e as Error).message}`] }, fs: null };
     }
     const generation = Kernel.readSuperblock(image)?.generation ?? -1;
     try {
-      return { generation, problems: this.oracle.check(fs, generation) };
+      return { verdict: { generation, problems: this.oracle.check(fs, generation) }, fs };
     } catch (e) {
-      return { generation, problems: [`check failed: ${(e as Error).message}`] };
+      return { verdict: { generation, problems: [`check failed: ${(e as Error).message}`] }, fs: null };
     }
+  }
+
+  /** Build the image into the reusable target device, mount it and ask the oracle. */
+  mountAndCheck(choice: ImageChoice): { generation: number; problems: string[] } {
+    return this.mountCheckKeep(choice).verdict;
   }
 
   /** The device holding one image (the explorer's reusable target). */

@@ -26,6 +26,8 @@ export interface CheckOptions {
   exploreSeed?: number;
   /** Crash points: before every fence and after every operation (default), or only after operations. */
   points?: 'fence+op' | 'op';
+  /** Decide images that share a mounted image's metadata by their data lines (default true). */
+  lineTables?: boolean;
 }
 
 export interface ScriptCheck {
@@ -76,7 +78,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices:
         const mounted = runner.step({ op: 'mount' }, 0);
         if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
         oracle = new ModelOracle(runner.fs!);
-        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1, target: devices.target });
+        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
         if ((options.points ?? 'fence+op') === 'fence+op') {
           let inside = false;
           dev.beforeFence = () => {

@@ -6,7 +6,10 @@
 //  - bytes made durable by a MAP_SYNC store + flush + fence are there (or newer bytes);
 //  - a snapshot holds exactly what its source held when it was taken.
 import type { FileSystem } from '../fs/filesystem.js';
-import { dumpTree, diffDumps, type TreeDump } from './dump.js';
+import { dumpTree, diffDumps, type TreeDump, type DumpEntry } from './dump.js';
+
+/** Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]). */
+export interface WordCondition { from: number; to: number; versions: Array<{ data: Uint8Array; shift: number }> }
 import type { CrashOracle } from './explorer.js';
 
 /** Bytes made durable at one instant; `fromVersion`: the first version recorded after it. */
@@ -188,6 +191,37 @@ export class ModelOracle implements CrashOracle {
       }
     }
     return problems;
+  }
+
+  /**
+   * What check() allows of file data, per 8-byte word, for images that mount `generation`
+   * with the same metadata as one that passed check(): for each path, conditions that
+   * each give, over a range of file offsets, the values a word may hold (all must hold).
+   * Datacow data has exactly one value; nodatacow data any of its versions; MAP_SYNC
+   * floors and snapshots add their own conditions. Null when the generation is unknown.
+   */
+  dataRules(generation: number): Map<string, WordCondition[]> | null {
+    const expected = this.generations.get(generation);
+    if (!expected) return null;
+    const rules = new Map<string, WordCondition[]>();
+    const add = (path: string, c: WordCondition): void => {
+      const list = rules.get(path) ?? [];
+      list.push(c);
+      rules.set(path, list);
+    };
+    const whole = (path: string, e: DumpEntry): WordCondition => ({
+      from: 0, to: e.size,
+      versions: [e.data!, ...(e.nodatacow ? this.versionsFor(path, e.size, e.data!) : [])].map((data) => ({ data, shift: 0 })),
+    });
+    for (const [path, e] of expected) if (e.kind === 'file' && e.data) add(path, whole(path, e));
+    for (const f of this.floors) {
+      const later = (this.versions.get(f.path) ?? []).filter((v) => v.seq >= f.fromVersion).map((v) => ({ data: v.data, shift: 0 }));
+      add(f.path, { from: f.offset, to: f.offset + f.bytes.length, versions: [{ data: f.bytes, shift: f.offset }, ...later] });
+    }
+    for (const { dump } of this.snapshots.values()) {
+      for (const [path, e] of dump) if (e.kind === 'file' && e.data) add(path, whole(path, e));
+    }
+    return rules;
   }
 
   private nocowWordMismatch(path: string, data: Uint8Array, atCommit: Uint8Array): number | null {

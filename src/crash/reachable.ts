@@ -21,11 +21,15 @@ export function markRange(bitmap: Uint8Array, start: number, bytes: number): voi
   for (let line = first; line <= last; line++) bitmap[line >> 3]! |= 1 << (line & 7);
 }
 
-/** Fill `bitmap` (one bit per line, cleared first) with the lines that matter to `sb`. */
-export function markReachable(dev: PmemDevice, sb: SuperblockState, bitmap: Uint8Array): void {
+/**
+ * Fill the bitmaps (one bit per line, cleared first) with the lines that matter to `sb`:
+ * tree blocks in `metadata`, file data extents in `data` (the same bitmap may be passed twice).
+ */
+export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Uint8Array, data: Uint8Array = metadata): void {
   // The superblock slots are left out: which one mounts is part of the caller's key, and a
   // valid superblock's bytes are fixed by its generation.
-  bitmap.fill(0);
+  metadata.fill(0);
+  data.fill(0);
   const m = new FsMemory(dev.memory.buffer);
   const bases = [dev.region(REGION.visible), dev.region(REGION.media)];
   const nodeBytes = sb.nodeBytes;
@@ -39,7 +43,7 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, bitmap: Uint
     if (seen.has(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + nodeBytes > limit || bytenr % 4096) continue;
     if (seen.size >= MAX_BLOCKS_VISITED) break;
     seen.add(bytenr);
-    markRange(bitmap, bytenr, nodeBytes);
+    markRange(metadata, bytenr, nodeBytes);
     for (const base of bases) {
       const node = new NodeView(m, base + bytenr, nodeBytes);
       const n = Math.min(node.nritems, Math.floor(nodeBytes / 25));
@@ -54,7 +58,7 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, bitmap: Uint
           const at = node.data(s);
           const disk = m.u64(at + FE_DISK_BYTENR);
           const bytes = m.u64(at + FE_DISK_BYTES);
-          if (disk > 0 && bytes > 0 && disk + bytes <= limit) markRange(bitmap, disk, bytes);
+          if (disk > 0 && bytes > 0 && disk + bytes <= limit) markRange(data, disk, bytes);
         }
       }
     }

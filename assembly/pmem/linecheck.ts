@@ -1,0 +1,61 @@
+// Checking crash images without mounting them. Images of one crash point that mount the
+// same metadata differ only in data lines; the oracle turns what each such line may hold
+// into a line table (per 8-byte word, a set of allowed values, stored as K alternative
+// lines: word w is allowed when it equals word w of any alternative). An image passes
+// when every patched line of the table is allowed and every line it leaves at media is.
+//
+// Table entry (LINE_RULE_BYTES): [line u32][alternatives u32][alternativesAddr u32][flags u32],
+// sorted by line. Flag MEDIA_FAILS: the line's media content is not allowed.
+import { PATCH_BYTES, PATCH_DATA, LINE_SHIFT } from "./header";
+import { patchAddr, mediaAddr } from "./state";
+
+export const LINE_RULE_BYTES: u32 = 16;
+export const MEDIA_FAILS: u32 = 1;
+
+function lineAllowed(data: usize, alternatives: usize, count: u32): bool {
+  for (let w: u32 = 0; w < 8; w++) {
+    const value = load<u64>(data + (<usize>w << 3));
+    let ok = false;
+    for (let k: u32 = 0; k < count; k++) {
+      if (load<u64>(alternatives + (<usize>k << 6) + (<usize>w << 3)) == value) { ok = true; break; }
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Mark the rules whose line at media is not allowed; returns how many.
+export function lineTableMarkMedia(table: usize, entries: u32): u32 {
+  let failing: u32 = 0;
+  for (let i: u32 = 0; i < entries; i++) {
+    const e = table + <usize>i * LINE_RULE_BYTES;
+    const line = load<u32>(e);
+    const ok = lineAllowed(mediaAddr + (<usize>line << LINE_SHIFT), <usize>load<u32>(e, 8), load<u32>(e, 4));
+    store<u32>(e, ok ? 0 : MEDIA_FAILS, 12);
+    if (!ok) failing++;
+  }
+  return failing;
+}
+
+// 1 when the image last built (its `slots` patch lines) satisfies the table, else 0.
+export function lineTableCheck(slots: u32, table: usize, entries: u32, mediaFailing: u32): i32 {
+  let patchedFailing: u32 = 0;
+  for (let s: u32 = 0; s < slots; s++) {
+    const p = patchAddr + <usize>s * PATCH_BYTES;
+    const line = load<u32>(p);
+    let lo: u32 = 0;
+    let hi = entries;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (load<u32>(table + <usize>mid * LINE_RULE_BYTES) < line) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo == entries) continue;
+    const e = table + <usize>lo * LINE_RULE_BYTES;
+    if (load<u32>(e) != line) continue;
+    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e, 8), load<u32>(e, 4))) return 0;
+    if ((load<u32>(e, 12) & MEDIA_FAILS) != 0) patchedFailing++;
+  }
+  // Each line has at most one patch slot: every media-failing line must have been patched.
+  return patchedFailing == mediaFailing ? 1 : 0;
+}

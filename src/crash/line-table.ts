@@ -1,0 +1,137 @@
+// The line table of a crash-image class: images of one crash point that mount the same
+// metadata differ only in data lines, so one mount and check of a representative image
+// decides everything but the data those lines hold. The oracle's rules for that data
+// (per 8-byte word: the values check() accepts) are laid out here for the core, which
+// checks each further image's pending data lines in one call (assembly/pmem/linecheck.ts).
+//
+// The table is at least as strict as check(): a word that no file maps, or that only part
+// of a file maps, must keep the representative's value. So an image that passes the
+// table passes check(); one that fails it is mounted and checked (the table may be too
+// strict, never too lenient).
+import type { FileSystem } from '../fs/filesystem.js';
+import type { WordCondition } from './oracle.js';
+
+export const LINE_RULE_BYTES = 16;
+const LINE_BYTES = 64;
+const WORD_BYTES = 8;
+/** More allowed values than this for one word: no table (mount every image instead). */
+const MAX_ALTERNATIVES = 256;
+
+export interface LineTable {
+  /** Entries then alternative lines, with absolute addresses for a table placed at `base`. */
+  bytes: Uint8Array;
+  entries: number;
+  base: number;
+}
+
+interface Cover { path: string; lineFileOffset: number; fileLo: number; fileHi: number }
+
+function wordAt(data: Uint8Array, at: number): bigint | null {
+  if (at < 0 || at + WORD_BYTES > data.length) return null;
+  return new DataView(data.buffer, data.byteOffset + at, WORD_BYTES).getBigUint64(0, true);
+}
+
+function intersect(a: Set<bigint> | null, b: Set<bigint>): Set<bigint> {
+  if (a === null) return b;
+  const out = new Set<bigint>();
+  for (const x of a) if (b.has(x)) out.add(x);
+  return out;
+}
+
+/** First index of `sorted` holding a value >= x. */
+function lowerBound(sorted: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Build the table for `lines` (pending data lines, ascending) of the image mounted as `fs`,
+ * whose bytes are `imageBytes` (device offset 0 = index 0). Null when it would not fit in
+ * `maxBytes` or a word allows too many values.
+ */
+export function buildLineTable(
+  fs: FileSystem, imageBytes: Uint8Array, rules: Map<string, WordCondition[]>, lines: Uint32Array, base: number, maxBytes: number,
+): LineTable | null {
+  if (lines.length === 0) return { bytes: new Uint8Array(0), entries: 0, base };
+  // Which file words each pending line holds, through the files' extents.
+  const covers = new Map<number, Cover[]>();
+  for (const path of rules.keys()) {
+    let size: number;
+    let extents: ReturnType<FileSystem['fileExtents']>;
+    try {
+      size = fs.stat(path).size;
+      extents = fs.fileExtents(path);
+    } catch {
+      continue; // not in this image (a snapshot not yet taken): its rules cover nothing
+    }
+    for (const x of extents) {
+      if (x.prealloc) continue; // reads as zeros whatever the line holds: left strict
+      const fileLo = x.fileOffset;
+      const fileHi = Math.min(x.fileOffset + x.bytes, size);
+      if (fileHi <= fileLo) continue;
+      const devLo = x.diskBytenr + x.offset;
+      const devHi = devLo + (fileHi - fileLo);
+      for (let i = lowerBound(lines, Math.floor(devLo / LINE_BYTES)); i < lines.length && lines[i]! * LINE_BYTES < devHi; i++) {
+        const line = lines[i]!;
+        const list = covers.get(line) ?? [];
+        list.push({ path, lineFileOffset: fileLo + (line * LINE_BYTES - devLo), fileLo, fileHi });
+        covers.set(line, list);
+      }
+    }
+  }
+  const sets: bigint[][][] = [];
+  let alternativesTotal = 0;
+  for (const line of lines) {
+    const own = imageBytes.subarray(line * LINE_BYTES, line * LINE_BYTES + LINE_BYTES);
+    const words: bigint[][] = [];
+    let widest = 0;
+    for (let w = 0; w < LINE_BYTES / WORD_BYTES; w++) {
+      let allowed = null as Set<bigint> | null;
+      for (const c of covers.get(line) ?? []) {
+        const o = c.lineFileOffset + w * WORD_BYTES;
+        if (o < c.fileLo || o + WORD_BYTES > c.fileHi) continue;
+        for (const cond of rules.get(c.path)!) {
+          if (o < cond.from || o + WORD_BYTES > cond.to) continue;
+          const values = new Set<bigint>();
+          for (const v of cond.versions) {
+            const value = wordAt(v.data, o - v.shift);
+            if (value !== null) values.add(value);
+          }
+          allowed = intersect(allowed, values);
+        }
+      }
+      const list = allowed === null ? [wordAt(own, w * WORD_BYTES)!] : [...allowed];
+      if (list.length > MAX_ALTERNATIVES) return null;
+      widest = Math.max(widest, list.length);
+      words.push(list);
+    }
+    // A word with no allowed value leaves the line with no alternative: it always fails.
+    const count = words.some((l) => l.length === 0) ? 0 : widest;
+    sets.push(count === 0 ? [] : words);
+    alternativesTotal += count;
+  }
+  const entriesBytes = lines.length * LINE_RULE_BYTES;
+  const total = entriesBytes + alternativesTotal * LINE_BYTES;
+  if (total > maxBytes) return null;
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  let alt = entriesBytes;
+  lines.forEach((line, i) => {
+    const words = sets[i]!;
+    const count = words.length === 0 ? 0 : Math.max(...words.map((l) => l.length));
+    view.setUint32(i * LINE_RULE_BYTES, line, true);
+    view.setUint32(i * LINE_RULE_BYTES + 4, count, true);
+    view.setUint32(i * LINE_RULE_BYTES + 8, base + alt, true);
+    for (let k = 0; k < count; k++) {
+      words.forEach((list, w) => view.setBigUint64(alt + k * LINE_BYTES + w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
+    }
+    alt += count * LINE_BYTES;
+  });
+  return { bytes, entries: lines.length, base };
+}
