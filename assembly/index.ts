@@ -300,6 +300,19 @@ export function pmem_crash_apply(slots: u32): i32 {
   return 0;
 }
 
+// As pmem_crash_apply, for a device whose media was just set to the pre-crash media and
+// whose visible bytes are stale: they are set from media first (memory.copy, in the core,
+// instead of a second copy from the caller's side).
+export function pmem_crash_apply_image(slots: u32): i32 {
+  if (!attached() || slots > S.logCapacity) return -EINVAL;
+  lock();
+  crashForgetPending();
+  memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
+  crashApplyPatch(slots);
+  unlock();
+  return 0;
+}
+
 export function pmem_crash_in_place(mode: u32, arg: u64): i32 {
   if (!attached() || mode > CRASH_ENUMERATE) return -EINVAL;
   lock();

@@ -23,6 +23,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_crash_build(mode: number, arg: bigint, keepLocked: number): number;
   pmem_unlock(): number;
   pmem_crash_apply(slots: number): number;
+  /** pmem_crash_apply after setting the visible bytes from media. */
+  pmem_crash_apply_image(slots: number): number;
   pmem_crash_in_place(mode: number, arg: bigint): number;
   csum_crc32c(ptr: number, len: number): number;
   csum_crc32c_update(crc: number, ptr: number, len: number): number;

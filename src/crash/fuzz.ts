@@ -21,6 +21,8 @@ export type PolicyName = keyof DaxPolicy;
 export interface CheckOptions {
   /** Device size (default 16 MiB). */
   sizeBytes?: number;
+  /** B-tree node size of the file system (default 16 KiB). */
+  nodeSize?: number;
   samples?: number;
   enumerateBound?: number;
   exploreSeed?: number;
@@ -52,7 +54,7 @@ export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
 export function checkScript(script: Script, options: CheckOptions = {}, devices: FuzzDevices = fuzzDevices(options)): ScriptCheck {
   const dev = devices.device;
   dev.crashInPlace(); // forget whatever the previous script left pending
-  FileSystem.mkfs(dev);
+  FileSystem.mkfs(dev, options.nodeSize ? { nodeSize: options.nodeSize } : {});
   const runner = new Runner(dev, { implicitMount: false });
   const violations: Violation[] = [];
   const live = (point: string, problems: string[]): void => {

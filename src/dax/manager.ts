@@ -63,7 +63,8 @@ export class DaxManager {
     const ptePool = align(this.mappingTable + MAX_MAPPINGS * 32, 64);
     const end = this.base + k.daxBytes;
     if (ptePool >= end) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
-    k.m.u8.fill(0, this.base, end);
+    // Thread areas and the mapping table start zeroed; PTE pages are zeroed when allocated.
+    k.m.u8.fill(0, this.base, ptePool);
     check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable, threads), 'dax format');
     check(core.dax_attach(this.base), 'dax attach');
     this.ptes = new Uint32Array(k.m.u8.buffer);
