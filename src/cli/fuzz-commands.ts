@@ -6,7 +6,8 @@ import { runScript } from '../workload/run.js';
 import { print } from '../workload/print.js';
 import { importFsx } from '../workload/fsx.js';
 import { importAce } from '../workload/ace.js';
-import { fuzz, replay, type FuzzReport, type Reproducer, type PolicyName } from '../crash/fuzz.js';
+import { replay, type FuzzReport, type Reproducer, type PolicyName } from '../crash/fuzz.js';
+import { fuzzParallel } from '../crash/fuzz-parallel.js';
 import { loadCoreModule } from '../core/module.js';
 import { POLICY_NAMES } from '../dax/policy.js';
 
@@ -62,17 +63,22 @@ export async function cmdRun(args: string[]): Promise<number> {
 }
 
 export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time SECONDS] [--policy NAME=off]
-           [--generator fsx|dax|mixed] [--samples N] [--shard k/n] [--out DIR] [--quiet]
-  Crash-consistency fuzzing: random workloads; at every fence and after every operation
-  the crash images are enumerated (or sampled) and checked against the oracle.
+           [--generator fsx|dax|mixed|ace] [--ace-k K] [--samples N] [--bound N]
+           [--points fence|store] [--workers W] [--shard k/n] [--out DIR] [--quiet]
+  Crash-consistency fuzzing: random workloads (or every ACE-style workload of K core
+  operations with --generator ace); at every crash point the crash images are
+  enumerated (at most --bound per point, default 10000) or --samples of them are drawn,
+  and each is checked against the oracle. Crash points: before every fence and after
+  every operation (--points fence, the default), or also before every store (store).
   Progress goes to stderr; one JSON line per finding and a summary line go to stdout;
   with --out, reproducers are written to DIR (run them with pmcow replay).
+  --workers W checks on W worker threads (the same scripts and findings as one thread).
   --shard k/n runs only scripts i with i mod n = k (0 <= k < n): shards of one campaign
   can run on different machines and be combined with pmcow merge.
   Exit 0 when clean, 1 when violations were found, 2 on usage errors.`;
 
 export async function cmdFuzz(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, { seed: 'value', scripts: 'value', ops: 'value', time: 'value', policy: 'value', generator: 'value', samples: 'value', shard: 'value', out: 'value', quiet: 'flag', help: 'flag', workers: 'value' });
+  const { flags } = parseFlags(args, { seed: 'value', scripts: 'value', ops: 'value', time: 'value', policy: 'value', generator: 'value', samples: 'value', shard: 'value', out: 'value', quiet: 'flag', help: 'flag', workers: 'value', 'ace-k': 'value', bound: 'value', points: 'value' });
   if (flags.has('help')) { process.stdout.write(FUZZ_USAGE + '\n'); return EXIT_CLEAN; }
   let policyOff: PolicyName | undefined;
   const policy = flags.get('policy');
@@ -89,15 +95,22 @@ export async function cmdFuzz(args: string[]): Promise<number> {
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
   const generator = flags.get('generator') ?? 'mixed';
-  if (!['fsx', 'dax', 'mixed'].includes(generator)) throw new UsageError('--generator must be fsx, dax or mixed');
-  if (flags.has('workers') && int(flags, 'workers')! > 1) throw new UsageError('--workers > 1 is not implemented yet: run shards (--shard k/n) in parallel processes instead');
+  if (!['fsx', 'dax', 'mixed', 'ace'].includes(generator)) throw new UsageError('--generator must be fsx, dax, mixed or ace');
+  const workers = int(flags, 'workers', 1)!;
+  if (workers < 1 || workers > 64) throw new UsageError('--workers must be from 1 to 64');
+  const aceK = int(flags, 'ace-k', 1)!;
+  if (aceK < 1 || aceK > 3) throw new UsageError('--ace-k must be 1, 2 or 3');
+  const points = flags.get('points') ?? 'fence';
+  if (!['fence', 'store'].includes(points)) throw new UsageError('--points must be fence or store');
+  const bound = int(flags, 'bound');
   const time = int(flags, 'time');
   const out = flags.get('out');
   const quiet = flags.has('quiet');
-  const report: FuzzReport = await fuzz({
-    seed: int(flags, 'seed', 1)!, ops: int(flags, 'ops', 30)!, generator: generator as 'fsx' | 'dax' | 'mixed',
+  const report: FuzzReport = await fuzzParallel({
+    workers, aceK, points: points === 'store' ? 'store+fence+op' : 'fence+op', ...(bound !== undefined ? { enumerateBound: bound } : {}),
+    seed: int(flags, 'seed', 1)!, ops: int(flags, 'ops', 30)!, generator: generator as 'fsx' | 'dax' | 'mixed' | 'ace',
     samples: int(flags, 'samples', 8)!,
-    ...(int(flags, 'scripts') !== undefined ? { scripts: int(flags, 'scripts')! } : time === undefined ? { scripts: 10 } : {}),
+    ...(int(flags, 'scripts') !== undefined ? { scripts: int(flags, 'scripts')! } : time === undefined && generator !== 'ace' ? { scripts: 10 } : {}),
     ...(time !== undefined ? { timeMs: time * 1000 } : {}),
     ...(policyOff ? { policyOff } : {}), ...(shard ? { shard } : {}),
     onScript: (p) => {

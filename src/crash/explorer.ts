@@ -70,6 +70,24 @@ const MODE_RANDOM = 1;
 /** Superblock generations an image of one crash point can mount (two slots, visible and media). */
 const MAX_CANDIDATES = 4;
 
+/** Saves the scratch bytes the explorer is about to use (a growing prefix) and puts them back. */
+class ScratchGuard {
+  private savedUpTo = 0;
+  private readonly pieces: Array<{ at: number; bytes: Uint8Array }> = [];
+  constructor(private readonly scratch: Uint8Array) {}
+  touch(end: number): void {
+    const to = Math.min(end, this.scratch.length);
+    if (to <= this.savedUpTo) return;
+    this.pieces.push({ at: this.savedUpTo, bytes: this.scratch.slice(this.savedUpTo, to) });
+    this.savedUpTo = to;
+  }
+  restore(): void {
+    for (const p of this.pieces) this.scratch.set(p.bytes, p.at);
+    this.pieces.length = 0;
+    this.savedUpTo = 0;
+  }
+}
+
 interface Candidate {
   sb: SuperblockState;
   /** Scratch addresses of its bitmaps: tree blocks, and file data extents. */
@@ -117,11 +135,23 @@ export class CrashExplorer {
 
   /** Check the images of the device's current pending state. */
   explore(point: string): PointReport {
+    // The explorer works in the device's scratch, which the operation it interrupts (a
+    // store or fence hook) may be using: it leaves the scratch as it found it.
+    const guard = new ScratchGuard(this.device.scratch());
+    try {
+      return this.exploreIn(point, guard);
+    } finally {
+      guard.restore();
+    }
+  }
+
+  private exploreIn(point: string, guard: ScratchGuard): PointReport {
     const started = performance.now();
     const dev = this.device;
     const core = dev.core;
-    const images = dev.crashImageCount();
     const scratch = dev.scratch();
+    guard.touch(2 * SUPERBLOCK_BYTES); // superblock loads and checksums bounce through here
+    const images = dev.crashImageCount();
     const composeAt = scratch.byteOffset;
     const bitmapBytes = Math.ceil(dev.sizeBytes / 64 / 8);
     // Scratch: the composed superblock slots, two bitmaps per candidate, then the line table.
@@ -136,6 +166,7 @@ export class CrashExplorer {
         if (sb && !candidates.has(sb.generation)) {
           if (candidates.size >= MAX_CANDIDATES) throw new FsError('EIO', 'more than four superblock generations on the device');
           const metadata = composeAt + 2 * SUPERBLOCK_BYTES + candidates.size * 2 * bitmapBytes;
+          guard.touch(metadata + 2 * bitmapBytes - composeAt);
           candidates.set(sb.generation, { sb, metadata, data: metadata + bitmapBytes, marked: false, pendingData: null });
         }
       }
@@ -195,10 +226,12 @@ export class CrashExplorer {
         classes.set(metaKey, cls);
         if (table) {
           // The table must accept the image it was made from; if not, it is not used.
+          guard.touch(table.base + table.bytes.length - composeAt);
           ({ loadedTable, mediaFailing } = this.loadTable(table, loadedTable, mediaFailing));
           if (core.pmem_line_table_check(slots, table.base, table.entries, mediaFailing) !== 1) cls.table = null;
         }
       } else if (cls.table) {
+        guard.touch(cls.table.base + cls.table.bytes.length - composeAt);
         ({ loadedTable, mediaFailing } = this.loadTable(cls.table, loadedTable, mediaFailing));
         const r = core.pmem_line_table_check(slots, cls.table.base, cls.table.entries, mediaFailing);
         if (r < 0) throw new FsError('EIO', `line table check failed (${r})`);

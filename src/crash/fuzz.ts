@@ -10,7 +10,7 @@ import type { DaxPolicy } from '../dax/policy.js';
 import { Runner } from '../workload/run.js';
 import { parse } from '../workload/parse.js';
 import { print } from '../workload/print.js';
-import { randomScript } from '../workload/generate.js';
+import { randomScript, exhaustive, exhaustiveCount } from '../workload/generate.js';
 import { daxWorkload } from './dax-workload.js';
 import { lineOf, type Script, type Stmt } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
@@ -19,15 +19,18 @@ import { ModelOracle } from './oracle.js';
 export type PolicyName = keyof DaxPolicy;
 
 export interface CheckOptions {
-  /** Device size (default 16 MiB). */
+  /** Device size (default 4 MiB: small images, each materialised image is one copy of it). */
   sizeBytes?: number;
-  /** B-tree node size of the file system (default 16 KiB). */
+  /** B-tree node size of the file system (default 4 KiB, so that small workloads have deep trees). */
   nodeSize?: number;
   samples?: number;
   enumerateBound?: number;
   exploreSeed?: number;
-  /** Crash points: before every fence and after every operation (default), or only after operations. */
-  points?: 'fence+op' | 'op';
+  /**
+   * Crash points: before every fence and after every operation (default); also before
+   * every store call ('store+fence+op'); or only after operations ('op').
+   */
+  points?: 'store+fence+op' | 'fence+op' | 'op';
   /** Decide images that share a mounted image's metadata by their data lines (default true). */
   lineTables?: boolean;
 }
@@ -40,13 +43,16 @@ export interface ScriptCheck {
   mounted: number;
 }
 
+export const DEFAULT_FUZZ_DEVICE_BYTES = 4 << 20;
+export const DEFAULT_FUZZ_NODE_BYTES = 4096;
+
 const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'check', 'comment']);
 
 /** A device and a crash target, reused script after script (shared memory is freed late). */
 export interface FuzzDevices { device: PmemDevice; target: PmemDevice }
 
 export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
-  const config = { sizeBytes: options.sizeBytes ?? 16 << 20, kernelBytes: 8 << 20, maxThreads: 2 };
+  const config = { sizeBytes: options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES, kernelBytes: 8 << 20, maxThreads: 2 };
   return { device: PmemDevice.createSync(config), target: PmemDevice.createSync(config) };
 }
 
@@ -54,7 +60,7 @@ export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
 export function checkScript(script: Script, options: CheckOptions = {}, devices: FuzzDevices = fuzzDevices(options)): ScriptCheck {
   const dev = devices.device;
   dev.crashInPlace(); // forget whatever the previous script left pending
-  FileSystem.mkfs(dev, options.nodeSize ? { nodeSize: options.nodeSize } : {});
+  FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES });
   const runner = new Runner(dev, { implicitMount: false });
   const violations: Violation[] = [];
   const live = (point: string, problems: string[]): void => {
@@ -80,15 +86,16 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices:
         const mounted = runner.step({ op: 'mount' }, 0);
         if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
         oracle = new ModelOracle(runner.fs!);
-        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 1000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
-        if ((options.points ?? 'fence+op') === 'fence+op') {
-          let inside = false;
-          dev.beforeFence = () => {
-            if (inside) return;
-            inside = true;
-            try { violations.push(...explorer!.explore(`line ${currentLine}: before a fence`).violations); } finally { inside = false; }
-          };
-        }
+        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
+        const points = options.points ?? 'fence+op';
+        let inside = false;
+        const explore = (where: string): void => {
+          if (inside) return;
+          inside = true;
+          try { violations.push(...explorer!.explore(`line ${currentLine}: before a ${where}`).violations); } finally { inside = false; }
+        };
+        if (points !== 'op') dev.beforeFence = () => explore('fence');
+        if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
       }
       if (stmt.op === 'thaw' && frozenStores !== null) {
         const landed = dev.counters().stores - frozenStores;
@@ -124,6 +131,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices:
     }
   } finally {
     dev.beforeFence = null;
+    dev.beforeStore = null;
     runner.close();
   }
   const t = explorer?.totals;
@@ -170,7 +178,16 @@ export function minimise(script: Script, options: CheckOptions, budgetMs = 15_00
 }
 
 export function reproducerOf(script: Script, options: CheckOptions, violation: Violation): Reproducer {
-  return { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems.slice(0, 3), options, script: print(script) };
+  return { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems.slice(0, 3), options: checkOptionsOf(options), script: print(script) };
+}
+
+/** The options that decide a script's check (a reproducer keeps these, nothing else). */
+function checkOptionsOf(options: CheckOptions): CheckOptions {
+  const out: CheckOptions = {};
+  for (const k of ['sizeBytes', 'nodeSize', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables'] as const) {
+    if (options[k] !== undefined) (out as Record<string, unknown>)[k] = options[k];
+  }
+  return out;
 }
 
 /** Run a reproducer again: the same script, the same crash choices, the same result. */
@@ -190,11 +207,18 @@ export interface FuzzOptions extends CheckOptions {
   timeMs?: number;
   /** Turn this switch off in every script. */
   policyOff?: PolicyName;
-  /** Workload generator: fsx-style, DAX-aimed, or alternating (default). */
-  generator?: 'fsx' | 'dax' | 'mixed';
+  /**
+   * Workload generator: fsx-style, DAX-aimed, alternating (default), or 'ace': the bounded
+   * exhaustive ACE-style scripts of `aceK` core operations, in order (script i = the i-th).
+   */
+  generator?: 'fsx' | 'dax' | 'mixed' | 'ace';
+  /** Core operations per ACE-style script (default 1: every seq-1 workload). */
+  aceK?: number;
   /** Run only scripts i with i % count == index (deterministic partition of the work). */
   shard?: { index: number; count: number };
   minimise?: boolean;
+  /** Stop after this many findings (default: run every script). */
+  maxFindings?: number;
   /** Time budget of the minimiser per finding (default 15 s). */
   minimiseMs?: number;
   onScript?: (progress: FuzzProgress) => void;
@@ -214,7 +238,22 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
     throw new FsError('EINVAL', 'shard must be k/n with 0 <= k < n');
   }
-  const limit = options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
+  const generator = options.generator ?? 'mixed';
+  const aceK = options.aceK ?? 1;
+  const aceTotal = generator === 'ace' ? exhaustiveCount({ k: aceK }) : 0;
+  // ACE scripts are a finite list: by default all of them, split over the shards.
+  const limit = generator === 'ace'
+    ? Math.min(options.scripts ?? Number.MAX_SAFE_INTEGER, Math.ceil((aceTotal - shard.index) / shard.count))
+    : options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
+  const aceScripts = generator === 'ace' ? exhaustive({ k: aceK }) : null;
+  let aceNext = 0;
+  const aceScript = (index: number): Script => {
+    for (;;) {
+      const next = aceScripts!.next();
+      if (next.done) throw new FsError('EINVAL', `ACE script ${index} is beyond the ${aceTotal} scripts of k=${aceK}`);
+      if (aceNext++ === index) return next.value.script;
+    }
+  };
   const started = performance.now();
   const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
   const findings: FuzzFinding[] = [];
@@ -222,9 +261,8 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   for (let i = shard.index; i < limit * shard.count; i += shard.count) {
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
-    const generator = options.generator ?? 'mixed';
     const useDax = generator === 'dax' || (generator === 'mixed' && i % 2 === 0);
-    const script = useDax
+    const script = generator === 'ace' ? withPolicy(aceScript(i), options.policyOff) : useDax
       ? daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}) })
       : randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}), maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
     const result = checkScript(script, options, devices);
@@ -241,7 +279,13 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     }
     progress.elapsedMs = performance.now() - started;
     options.onScript?.({ ...progress });
+    if (options.maxFindings !== undefined && findings.length >= options.maxFindings) break;
   }
   progress.elapsedMs = performance.now() - started;
   return { ...progress, findings, imagesPerSecond: progress.images / (progress.elapsedMs / 1000) };
+}
+
+/** `script` with `policy NAME=off` in front (ACE scripts have no switch of their own). */
+function withPolicy(script: Script, policyOff: PolicyName | undefined): Script {
+  return policyOff ? { stmts: [{ op: 'policy', name: policyOff, value: false }, ...script.stmts] } : script;
 }

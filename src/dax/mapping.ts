@@ -69,8 +69,11 @@ export class DaxMapping {
     const [o, n] = this.range(offset, bytes.length);
     const dev = this.manager.kernel.device;
     const scratch = dev.scratch();
+    const perStore = dev.beforeStore;
     for (let done = 0; done < n;) {
-      const chunk = Math.min(scratch.length, n - done);
+      // Exploring crash points at every store: one line per store call, the hook first.
+      const chunk = perStore ? Math.min(64 - ((o + done) % 64), n - done) : Math.min(scratch.length, n - done);
+      perStore?.();
       scratch.set(bytes.subarray(done, done + chunk));
       let stored = 0;
       while (stored < chunk) {

@@ -273,9 +273,16 @@ export class PmemDevice {
     this.storeWith(addr, data, 1);
   }
 
+  /**
+   * Called before every store call (store, ntStore, storeU64, and each line a DAX mapping
+   * stores) when set: crash exploration at every store. It must leave the scratch as it was.
+   */
+  beforeStore: (() => void) | null = null;
+
   private storeWith(addr: number, data: ArrayBufferView | ArrayBuffer, nonTemporal: number): void {
     const bytes = PmemDevice.asBytes(data);
     const [a, n] = this.range(addr, bytes.byteLength);
+    this.beforeStore?.();
     if (this.inMemory(bytes)) {
       checkCoreResult(this.core.pmem_store(a, bytes.byteOffset, n, nonTemporal), 'store');
       return;
@@ -292,6 +299,7 @@ export class PmemDevice {
   storeU64(addr: number, value: bigint): void {
     this.range(addr, 8);
     if (typeof value !== 'bigint') throw new FsError('EINVAL', `value must be a bigint, got ${typeof value}`);
+    this.beforeStore?.();
     new DataView(this.memory.buffer).setBigUint64(this.scratchAddr, BigInt.asUintN(64, value), true);
     checkCoreResult(this.core.pmem_store(addr, this.scratchAddr, 8, 0), 'store');
   }

@@ -1,0 +1,61 @@
+// A fuzz campaign on W worker threads: the campaign's scripts (or its shard's) are split
+// into W sub-shards, one per thread, each with its own core instance and devices. The
+// scripts, crash images and findings are exactly those of the single-threaded campaign.
+import { Worker } from 'node:worker_threads';
+import { FsError } from '../errors.js';
+import { fuzz, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
+
+export interface ParallelFuzzOptions extends FuzzOptions {
+  /** Worker threads (default 1: run on this thread). */
+  workers?: number;
+}
+
+function workerEntry(): URL {
+  // Built code runs dist/crash/fuzz-worker.js; from the TypeScript sources (tests) use the
+  // built copy too, since worker entries must be plain JavaScript.
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('../../dist/crash/fuzz-worker.js', here) : new URL('./fuzz-worker.js', here);
+}
+
+export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<FuzzReport> {
+  const workers = options.workers ?? 1;
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new FsError('EINVAL', 'workers must be an integer from 1 to 64');
+  const { workers: _w, onScript, ...rest } = options;
+  if (workers === 1) return fuzz({ ...rest, ...(onScript ? { onScript } : {}) });
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const started = performance.now();
+  const latest: FuzzProgress[] = [];
+  const reports = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
+    // Script i of the shard is i = k + n*j; worker w takes j = w (mod W): sub-shard k + n*w of n*W.
+    const perWorker = rest.scripts === undefined ? undefined : Math.max(0, Math.ceil((rest.scripts - w) / workers));
+    const workerOptions: FuzzOptions = { ...rest, shard: { index: shard.index + shard.count * w, count: shard.count * workers }, ...(perWorker !== undefined ? { scripts: perWorker } : {}) };
+    if (perWorker === 0) { resolve({ scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0, findings: [], imagesPerSecond: 0 }); return; }
+    const worker = new Worker(workerEntry(), { workerData: workerOptions });
+    worker.on('message', (m: { kind: string; progress?: FuzzProgress; report?: FuzzReport; code?: string; message?: string }) => {
+      if (m.kind === 'progress') {
+        latest[w] = m.progress!;
+        onScript?.(sum(latest, performance.now() - started));
+      } else if (m.kind === 'report') {
+        resolve(m.report!);
+        void worker.terminate();
+      } else {
+        reject(new FsError(m.code === 'EINVAL' ? 'EINVAL' : 'EIO', `fuzz worker ${w}: ${m.message}`));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (e) => reject(new FsError('EIO', `fuzz worker ${w}: ${e.message}`)));
+  })));
+  const total = sum(reports, performance.now() - started);
+  // Findings in the order of the single-threaded campaign (by script index).
+  const findings = reports.flatMap((r) => r.findings).sort((a, b) => a.script - b.script);
+  return { ...total, findings, imagesPerSecond: total.images / (total.elapsedMs / 1000) };
+}
+
+function sum(parts: Array<FuzzProgress | undefined>, elapsedMs: number): FuzzProgress {
+  const out: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs };
+  for (const p of parts) {
+    if (!p) continue;
+    out.scripts += p.scripts; out.ops += p.ops; out.points += p.points; out.images += p.images; out.mounted += p.mounted; out.violations += p.violations;
+  }
+  return out;
+}

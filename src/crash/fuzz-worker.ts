@@ -1,0 +1,9 @@
+// Worker-thread entry of a parallel fuzz campaign (fuzz-parallel.ts): runs one sub-shard
+// of the campaign and posts its progress and its report.
+import { parentPort, workerData } from 'node:worker_threads';
+import { fuzz, type FuzzOptions } from './fuzz.js';
+
+const options = workerData as FuzzOptions;
+fuzz({ ...options, onScript: (progress) => parentPort!.postMessage({ kind: 'progress', progress }) })
+  .then((report) => parentPort!.postMessage({ kind: 'report', report }))
+  .catch((e: unknown) => parentPort!.postMessage({ kind: 'error', code: (e as { code?: string }).code, message: (e as Error).message }));
