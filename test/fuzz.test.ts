@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fuzz, replay } from '../src/crash/fuzz.js';
+import { fuzzParallel } from '../src/crash/fuzz-parallel.js';
 import { parseFlags, UsageError } from '../src/cli/fuzz-commands.js';
 import { parse } from '../src/workload/parse.js';
 
@@ -30,6 +31,27 @@ describe('crash-consistency fuzzer', () => {
     expect(a.scripts + b.scripts).toBe(4);
     expect(whole.scripts).toBe(2);
     await expect(fuzz({ shard: { index: 2, count: 2 } })).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('--workers: two worker threads check the same scripts and images and find the same violations as one', async () => {
+    const options = { seed: 1, scripts: 3, ops: 16, generator: 'dax' as const, policyOff: 'mapSyncDurableFault' as const, minimise: false };
+    const one = await fuzzParallel({ ...options, workers: 1 });
+    const two = await fuzzParallel({ ...options, workers: 2 });
+    expect(two.scripts).toBe(3);
+    expect(two.images).toBe(one.images);
+    expect(two.violations).toBe(one.violations);
+    expect(one.violations).toBeGreaterThan(0);
+    expect(two.findings.map((f) => [f.script, f.violation.point])).toEqual(one.findings.map((f) => [f.script, f.violation.point]));
+    await expect(fuzzParallel({ workers: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('crash points before every store add points (and stay clean with every mechanism on)', async () => {
+    const options = { seed: 2, scripts: 1, ops: 12, generator: 'dax' as const, minimise: false };
+    const fences = await fuzz(options);
+    const stores = await fuzz({ ...options, points: 'store+fence+op' });
+    expect(stores.points).toBeGreaterThan(fences.points);
+    expect(stores.images).toBeGreaterThan(fences.images);
+    expect(stores.violations).toBe(0);
   });
 
   it('CLI options: unknown options and missing values are usage errors', () => {
