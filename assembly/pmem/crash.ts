@@ -268,7 +268,11 @@ export function crashForgetPending(): void {
     if ((v & LINE_PENDING) != 0) store<u8>(st, v & ~LINE_PENDING);
   }
   memory.fill(lineListAddr, 0, <usize>lineCount << 3);
-  memory.fill(logAddr, 0, <usize>logCapacity * ENTRY_BYTES);
+  // Only the entries in the log window can be live; logAppend sets every field an entry
+  // is read by (sequence, line, next, live, byte mask, the masked bytes), so the rest of
+  // the log need not be cleared (it is megabytes: this runs once per crash image).
+  const head = load<u32>(h + H_LOG_HEAD);
+  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) store<u32>(entryAddr(logSlot(seq)) + ENTRY_LIVE, 0);
   for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
   store<u32>(h + H_LOG_HEAD, 0);
   store<u32>(h + H_LOG_TAIL, 0);
