@@ -190,6 +190,14 @@ export class BTree {
       if (level === 0) {
         const r = this.search(k, node);
         path[0] = { bytenr, slot: r >= 0 ? r : -r - 1 };
+        // Every node a change will write must be a copy of this transaction. A clean one
+        // here means the allocator handed out a block the tree still uses (a corrupted
+        // extent tree): writing it would change committed metadata in place.
+        if (cow) {
+          for (const p of path) {
+            if (!this.host.isDirty(p.bytenr)) throw new FsError('EUCLEAN', `tree ${this.id}: block ${p.bytenr} on a copy-on-write path is not a copy (the extent tree and tree ${this.id} disagree)`);
+          }
+        }
         return { path, found: r >= 0 };
       }
       let slot = this.childSlot(node, k);

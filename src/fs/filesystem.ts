@@ -190,7 +190,11 @@ export class FileSystem {
     fs.processOrphans();
     // The page that holes map read-only must read as zeros.
     const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
-    if (zero.some((b) => b !== 0)) { device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES)); device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES); }
+    if (zero.some((b) => b !== 0)) {
+      k.onDeviceWrite?.(ZERO_PAGE_BYTENR, PAGE_BYTES);
+      device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES));
+      device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES);
+    }
     fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k, blockOwners: (b) => fs.blockOwners(b).files }, dax);
     fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
     return fs;

@@ -66,6 +66,13 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   return null;
 }
 
+/**
+ * Observers of the device bytes a file system writes (tree blocks and their copies,
+ * superblocks, data, heals, the zero page), by device; set before mkfs or mount. Image
+ * fuzzing uses it to restore only what an image changed.
+ */
+export const deviceWriteObservers = new WeakMap<PmemDevice, (bytenr: number, bytes: number) => void>();
+
 export function isFsTree(owner: number): boolean {
   return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
 }
@@ -79,6 +86,8 @@ export class Kernel implements TreeHost {
   readonly metadataBlockBytes: number;
   /** Tree block copies rewritten from their good twin (dup), since mount. */
   healedCopies = 0;
+  /** See deviceWriteObservers. */
+  readonly onDeviceWrite: ((bytenr: number, bytes: number) => void) | null;
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
@@ -123,6 +132,7 @@ export class Kernel implements TreeHost {
     this.nodeBytes = nodeBytes;
     this.metadataCopies = profile === 'dup' ? 2 : 1;
     this.metadataBlockBytes = nodeBytes * this.metadataCopies;
+    this.onDeviceWrite = deviceWriteObservers.get(device) ?? null;
     this.totalBytes = device.sizeBytes - (device.sizeBytes % SECTOR_BYTES);
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
     const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
@@ -250,6 +260,7 @@ export class Kernel implements TreeHost {
   healCopy(bytenr: number, from: number, to: number): void {
     const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
     this.device.clearPoison(dst, this.nodeBytes);
+    this.onDeviceWrite?.(dst, this.nodeBytes);
     check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0), 'heal tree block');
     check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
     this.device.sfence();
@@ -274,6 +285,12 @@ export class Kernel implements TreeHost {
     if (at === null) {
       this.aborted = 'no space for metadata';
       throw new FsError('ENOSPC', 'no space left for metadata');
+    }
+    // A block read in this mount is in use: free space built from a corrupted extent tree
+    // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
+    if (this.verified.has(at)) {
+      this.aborted = 'free space holds a tree block in use';
+      throw new FsError('EUCLEAN', `free space hands out tree block ${at}, which is in use (the extent tree lacks its item)`);
     }
     this.allocatedThisTransaction.add(at);
     return at;
@@ -367,6 +384,7 @@ export class Kernel implements TreeHost {
 
   /** Data stored to the device in this transaction: flushed at commit. */
   noteDirtyData(bytenr: number, bytes: number): void {
+    this.onDeviceWrite?.(bytenr, bytes);
     this.dirtyData.push([bytenr, bytes]);
   }
 
@@ -416,6 +434,7 @@ export class Kernel implements TreeHost {
       } else {
         if (!this.dropped.delete(target)) this.dropNodePointers(target, r.owner);
         this.free.pin(target, this.metadataBlockBytes);
+        this.verified.delete(target); // free after this commit: its bytenr may come back
       }
       return;
     }
@@ -534,6 +553,7 @@ export class Kernel implements TreeHost {
       this.m.setU32(buf + NODE_CSUM, core.csum_crc32c(buf + 4, this.nodeBytes - 4) >>> 0);
       for (let copy = 0; copy < this.metadataCopies; copy++) {
         const at = this.copyBytenr(bytenr, copy);
+        this.onDeviceWrite?.(at, this.nodeBytes);
         check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');
         check(core.pmem_flush(at, this.nodeBytes, 0), 'flush tree block');
       }
@@ -543,6 +563,7 @@ export class Kernel implements TreeHost {
     const sb = this.superblockStaging;
     this.encodeSuperblock(sb, this.transid);
     const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;
+    this.onDeviceWrite?.(slot, SUPERBLOCK_BYTES);
     check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
     check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');
     this.device.sfence();

@@ -4,14 +4,17 @@
 // RangeError from a huge allocation, a stack overflow) is a "trap" and a finding.
 //
 // Speed: one small device (1.25 MiB, 4 KiB nodes, a 128 KiB DAX region, a short store
-// log) is restored from the pristine image before each mutation with one crash({ into })
-// copy; no device is created per image (shared WebAssembly memories are freed late).
+// log) is restored from the pristine image before each mutation, copying back only the
+// lines the previous image changed (restore.ts); no device is created per image (shared
+// WebAssembly memories are freed late).
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
 import { Rng } from '../workload/pattern.js';
 import { SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SB_TOTAL_BYTES } from '../fs/format.js';
+import { deviceWriteObservers } from '../fs/kernel.js';
+import { ImageRestorer } from './restore.js';
 import {
   mapImage, mutateImage, fixNodeChecksum, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
 } from './mutate.js';
@@ -202,6 +205,7 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
 interface Devices {
   pristine: PmemDevice;
   work: PmemDevice;
+  restorer: ImageRestorer;
   map: ImageMap;
   short: Array<{ pristine: PmemDevice; work: PmemDevice }>;
 }
@@ -224,7 +228,9 @@ async function makeDevices(profile: MetadataProfile): Promise<Devices> {
     p.persist(0, bytes);
     short.push({ pristine: p, work: await device(bytes) });
   }
-  return { pristine, work, map, short };
+  const restorer = new ImageRestorer(pristine, work);
+  deviceWriteObservers.set(work, (bytenr, bytes) => restorer.written.push([bytenr, bytes]));
+  return { pristine, work, restorer, map, short };
 }
 
 /** Close the devices image fuzzing keeps between campaigns. */
@@ -243,7 +249,7 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
   const scrubEvery = options.scrubEvery ?? 16;
   let pending = devicesByProfile.get(profile);
   if (!pending) { pending = makeDevices(profile); devicesByProfile.set(profile, pending); }
-  const { pristine, work, map, short } = await pending;
+  const { work, restorer, map, short } = await pending;
   const counts = emptyCounts();
   const first = options.first ?? 0;
   // Most images end in FsErrors; capturing deep stacks for each is a fifth of the time.
@@ -275,8 +281,9 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
           }
           counts.byRegion.metadata++;
         } else {
-          pristine.crash({ into: work });
+          restorer.restore();
           const m = mutateImage(work, map, rng);
+          restorer.written.push(...m.written);
           counts.byMutation[m.kind]++;
           for (const r of m.regions) counts.byRegion[r]++;
           described = `${m.kind}: ${m.detail}`;

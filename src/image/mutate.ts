@@ -33,6 +33,8 @@ export interface Mutation {
   kind: MutationKind;
   /** Regions the mutation changed (or poisoned). */
   regions: Set<Region>;
+  /** Device ranges [offset, bytes] it stored to or poisoned (what a restore must undo). */
+  written: Array<[number, number]>;
   detail: string;
 }
 
@@ -89,7 +91,11 @@ function pickTarget(map: ImageMap, rng: Rng, length: number): number {
   return rng.below(limit + 1);
 }
 
+/** The one way mutations write: the range is recorded for the restore. */
+let written: Array<[number, number]> = [];
+
 function storeBytes(dev: PmemDevice, at: number, bytes: Uint8Array): void {
+  written.push([at, bytes.length]);
   dev.store(at, bytes);
 }
 
@@ -98,7 +104,7 @@ export function fixNodeChecksum(dev: PmemDevice, at: number, nodeBytes: number):
   const crc = dev.crc32c(at + 4, nodeBytes - 4);
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, crc, true);
-  dev.store(at, b);
+  storeBytes(dev, at, b);
 }
 
 /** Recompute a superblock slot's checksum. */
@@ -124,7 +130,8 @@ function u64Bytes(value: number): Uint8Array {
 /** Apply one random mutation to the image on `dev`. */
 export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: MutationKind = pickKind(rng)): Mutation {
   const regions = new Set<Region>();
-  const m: Mutation = { kind, regions, detail: '' };
+  written = [];
+  const m: Mutation = { kind, regions, written, detail: '' };
   switch (kind) {
     case 'bit-flips': {
       const flips = rng.between(1, 8);
@@ -205,6 +212,7 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
     case 'poison': {
       const n = rng.chance(0.7) ? LINE_BYTES : rng.pick([SECTOR_BYTES, map.nodeBytes]);
       const at = Math.floor(pickTarget(map, rng, n) / LINE_BYTES) * LINE_BYTES;
+      written.push([at, n]);
       dev.poison(at, n);
       regionsOf(map, at, n, regions);
       m.detail = `${n} bytes poisoned at ${at}`;
