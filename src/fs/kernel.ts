@@ -554,6 +554,7 @@ export class Kernel implements TreeHost {
       for (let copy = 0; copy < this.metadataCopies; copy++) {
         const at = this.copyBytenr(bytenr, copy);
         this.onDeviceWrite?.(at, this.nodeBytes);
+        this.device.beforeStore?.(); // a crash point (exploration at every store)
         check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');
         check(core.pmem_flush(at, this.nodeBytes, 0), 'flush tree block');
       }
@@ -564,6 +565,7 @@ export class Kernel implements TreeHost {
     this.encodeSuperblock(sb, this.transid);
     const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;
     this.onDeviceWrite?.(slot, SUPERBLOCK_BYTES);
+    this.device.beforeStore?.();
     check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
     check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');
     this.device.sfence();
