@@ -54,6 +54,12 @@ describe('crash-consistency fuzzer', () => {
     expect(stores.violations).toBe(0);
   });
 
+  it('the dup metadata profile: crash images (both copies of every tree block) are clean', async () => {
+    const r = await fuzz({ seed: 1, scripts: 2, ops: 16, generator: 'mixed', metadataProfile: 'dup', minimise: false });
+    expect(r.images).toBeGreaterThan(500);
+    expect(r.violations).toBe(0);
+  });
+
   it('CLI options: unknown options and missing values are usage errors', () => {
     expect(() => parseFlags(['--bogus'], {})).toThrow(UsageError);
     expect(() => parseFlags(['--seed'], { seed: 'value' })).toThrow(UsageError);

@@ -14,7 +14,7 @@ import { REGION } from '../core/exports.js';
 import {
   SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
   SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL,
-  SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME,
+  SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES,
 } from '../fs/format.js';
 
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
@@ -109,6 +109,7 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
     extentTree: m.u64(SB_EXTENT_TREE), extentLevel: m.u8At(SB_EXTENT_LEVEL), csumTree: m.u64(SB_CSUM_TREE),
     csumLevel: m.u8At(SB_CSUM_LEVEL), nodeBytes: m.u32(SB_NODE_BYTES), sectorBytes: m.u32(SB_SECTOR_BYTES),
     totalBytes: m.u64(SB_TOTAL_BYTES), bytesUsed: m.u64(SB_BYTES_USED), nextSubvolume: m.u64(SB_NEXT_SUBVOLUME), label: '',
+    metadataCopies: m.u8At(SB_METADATA_COPIES) || 1,
   };
 }
 

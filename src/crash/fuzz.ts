@@ -23,6 +23,8 @@ export interface CheckOptions {
   sizeBytes?: number;
   /** B-tree node size of the file system (default 4 KiB, so that small workloads have deep trees). */
   nodeSize?: number;
+  /** Metadata profile of the file system (default 'single'). */
+  metadataProfile?: 'single' | 'dup';
   samples?: number;
   enumerateBound?: number;
   exploreSeed?: number;
@@ -60,7 +62,7 @@ export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
 export function checkScript(script: Script, options: CheckOptions = {}, devices: FuzzDevices = fuzzDevices(options)): ScriptCheck {
   const dev = devices.device;
   dev.crashInPlace(); // forget whatever the previous script left pending
-  FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES });
+  FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
   const runner = new Runner(dev, { implicitMount: false });
   const violations: Violation[] = [];
   const live = (point: string, problems: string[]): void => {
@@ -184,7 +186,7 @@ export function reproducerOf(script: Script, options: CheckOptions, violation: V
 /** The options that decide a script's check (a reproducer keeps these, nothing else). */
 function checkOptionsOf(options: CheckOptions): CheckOptions {
   const out: CheckOptions = {};
-  for (const k of ['sizeBytes', 'nodeSize', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables'] as const) {
+  for (const k of ['sizeBytes', 'nodeSize', 'metadataProfile', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables'] as const) {
     if (options[k] !== undefined) (out as Record<string, unknown>)[k] = options[k];
   }
   return out;

@@ -43,7 +43,8 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
     if (seen.has(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + nodeBytes > limit || bytenr % 4096) continue;
     if (seen.size >= MAX_BLOCKS_VISITED) break;
     seen.add(bytenr);
-    markRange(metadata, bytenr, nodeBytes);
+    // Under the dup profile the second copy (the next nodeBytes) is read when the first is bad.
+    markRange(metadata, bytenr, nodeBytes * (sb.metadataCopies ?? 1));
     for (const base of bases) {
       const node = new NodeView(m, base + bytenr, nodeBytes);
       const n = Math.min(node.nritems, Math.floor(nodeBytes / 25));
