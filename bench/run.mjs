@@ -1,23 +1,44 @@
 // Runs every benchmark, prints a markdown table, writes bench/results.{json,md}.
 // `npm run bench` builds first; `node bench/run.mjs` uses the existing dist/ and build/.
+// `node bench/run.mjs crash dax` runs only the named benches (crc32c, store, fs, dax,
+// crash) and keeps the other benches' rows and details from the previous results.json.
 import os from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { PmemDevice } from '../dist/index.js';
 import { crc32cBenches } from './crc32c.bench.mjs';
 import { storeBenches } from './store.bench.mjs';
 import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
 import { daxBenches, daxNotes, daxMarkdown } from './dax.bench.mjs';
+import { crashBenches, crashNotes, crashMarkdown } from './crash.bench.mjs';
 import { markdownTable, TASK_TIME_MS, WARMUP_TIME_MS } from './harness.mjs';
+
+const BENCHES = ['crc32c', 'store', 'fs', 'dax', 'crash'];
+const only = process.argv.slice(2);
+for (const name of only) if (!BENCHES.includes(name)) throw new Error(`unknown bench ${name} (one of ${BENCHES.join(', ')})`);
+const runs = (name) => only.length === 0 || only.includes(name);
+const here = new URL('.', import.meta.url);
+// A filtered run keeps the other benches' figures from the previous results.
+const previous = only.length ? JSON.parse(await readFile(new URL('results.json', here), 'utf8')) : null;
+// Rows of results written before rows named their bench: by group.
+const benchOf = (row) => row.bench ?? (row.group.startsWith('crc32c') ? 'crc32c' : row.group.startsWith('store ') ? 'store'
+  : row.group.startsWith('dax ') ? 'dax' : row.group.startsWith('crash ') ? 'crash' : 'fs');
+const keptRows = (name) => {
+  const rs = (previous?.rows ?? []).filter((r) => benchOf(r) === name).map((r) => ({ ...r, bench: name }));
+  if (previous && rs.length === 0) throw new Error(`bench ${name}: not run and no rows of it in results.json (run it too)`);
+  return rs;
+};
+const tag = (name, rs) => rs.map((r) => ({ ...r, bench: name }));
 
 const started = Date.now();
 const loadBefore = os.loadavg();
 const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
 
-const crc = await crc32cBenches(device);
-const store = await storeBenches(device);
-const fs = await fsBenches();
-const dax = await daxBenches();
-const rows = [...crc.rows, ...store.rows, ...fs.rows, ...dax.rows];
+const crc = runs('crc32c') ? await crc32cBenches(device) : { rows: keptRows('crc32c'), checks: previous.crcChecks };
+const store = runs('store') ? await storeBenches(device) : { rows: keptRows('store'), logStats: previous.storeLog };
+const fs = runs('fs') ? await fsBenches() : { rows: keptRows('fs'), details: previous.fs };
+const dax = runs('dax') ? await daxBenches() : { rows: keptRows('dax'), details: previous.dax };
+const crash = runs('crash') ? await crashBenches() : { rows: keptRows('crash'), details: previous.crash };
+const rows = [...tag('crc32c', crc.rows), ...tag('store', store.rows), ...tag('fs', fs.rows), ...tag('dax', dax.rows), ...tag('crash', crash.rows)];
 
 const cpus = os.cpus();
 const machine = {
@@ -31,6 +52,9 @@ const machine = {
   loadAvg1m: [loadBefore[0], os.loadavg()[0]].map((x) => Number(x.toFixed(2))),
   date: new Date().toISOString(),
 };
+// When each bench's figures were measured (a filtered run keeps the others' dates).
+const measured = Object.fromEntries(BENCHES.map((name) => [name, runs(name) ? machine.date : (previous.measured?.[name] ?? previous.machine.date)]));
+const kept = BENCHES.filter((name) => !runs(name));
 
 const notes = [
   'ops/s = 1e9 / mean ns. Each sample is the mean of a calibrated batch (~20 µs) of calls, so p99 is the p99 of batch means.',
@@ -40,6 +64,8 @@ const notes = [
   `tinybench time ${TASK_TIME_MS} ms per task, warmup ${WARMUP_TIME_MS} ms.`,
   ...fsNotes(fs.details),
   ...daxNotes(dax.details),
+  ...crashNotes(crash.details),
+  ...(kept.length ? [`This run measured ${only.join(', ')} only; kept from earlier runs (machine line above is this run's): ${kept.map((name) => `${name} (${measured[name]})`).join(', ')}.`] : []),
 ];
 
 const table = markdownTable(rows);
@@ -60,6 +86,7 @@ const md = [
   '',
   fsMarkdown(fs.details),
   daxMarkdown(dax.details),
+  crashMarkdown(crash.details),
 ].join('\n');
 
 console.log(table);
@@ -67,9 +94,8 @@ console.log();
 for (const n of notes) console.log(`- ${n}`);
 console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-const here = new URL('.', import.meta.url);
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, rows,
+  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();
