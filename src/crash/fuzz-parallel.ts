@@ -1,6 +1,7 @@
-// A fuzz campaign on W worker threads: the campaign's scripts (or its shard's) are split
-// into W sub-shards, one per thread, each with its own core instance and devices. The
-// scripts, crash images and findings are exactly those of the single-threaded campaign.
+// A fuzz campaign on W worker threads: the campaign's scripts (or its shard's) are handed
+// out one at a time to whichever thread is free; each thread has its own core instance
+// and devices. The scripts, crash images and findings are exactly those of the
+// single-threaded campaign (findings are reported in script order).
 import { Worker } from 'node:worker_threads';
 import { FsError } from '../errors.js';
 import { fuzz, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
@@ -25,11 +26,12 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
   const shard = options.shard ?? { index: 0, count: 1 };
   const started = performance.now();
   const latest: FuzzProgress[] = [];
+  // Threads claim script positions from one shared counter: a thread that finishes its
+  // script takes the next, so long and short scripts balance out. The set of scripts,
+  // and so the images and findings, are those of one thread.
+  const counter = new Int32Array(new SharedArrayBuffer(4));
   const reports = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
-    // Script i of the shard is i = k + n*j; worker w takes j = w (mod W): sub-shard k + n*w of n*W.
-    const perWorker = rest.scripts === undefined ? undefined : Math.max(0, Math.ceil((rest.scripts - w) / workers));
-    const workerOptions: FuzzOptions = { ...rest, shard: { index: shard.index + shard.count * w, count: shard.count * workers }, ...(perWorker !== undefined ? { scripts: perWorker } : {}) };
-    if (perWorker === 0) { resolve({ scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0, findings: [], imagesPerSecond: 0 }); return; }
+    const workerOptions = { ...rest, shard, counter };
     const worker = new Worker(workerEntry(), { workerData: workerOptions });
     worker.on('message', (m: { kind: string; progress?: FuzzProgress; report?: FuzzReport; code?: string; message?: string }) => {
       if (m.kind === 'progress') {

@@ -3,7 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { fuzz, type FuzzOptions } from './fuzz.js';
 
-const options = workerData as FuzzOptions;
-fuzz({ ...options, onScript: (progress) => parentPort!.postMessage({ kind: 'progress', progress }) })
+const { counter, ...options } = workerData as FuzzOptions & { counter: Int32Array };
+// The next script position comes from a counter all the campaign's threads share.
+fuzz({ ...options, claim: () => Atomics.add(counter, 0, 1), onScript: (progress) => parentPort!.postMessage({ kind: 'progress', progress }) })
   .then((report) => parentPort!.postMessage({ kind: 'report', report }))
   .catch((e: unknown) => parentPort!.postMessage({ kind: 'error', code: (e as { code?: string }).code, message: (e as Error).message }));

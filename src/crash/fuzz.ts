@@ -216,6 +216,8 @@ export interface FuzzOptions extends CheckOptions {
   generator?: 'fsx' | 'dax' | 'mixed' | 'ace';
   /** Core operations per ACE-style script (default 1: every seq-1 workload). */
   aceK?: number;
+  /** Hands out the next script position j (shared by threads); default j = 0, 1, 2, ... */
+  claim?: () => number;
   /** Run only scripts i with i % count == index (deterministic partition of the work). */
   shard?: { index: number; count: number };
   minimise?: boolean;
@@ -260,7 +262,12 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
   const findings: FuzzFinding[] = [];
   const devices = fuzzDevices(options);
-  for (let i = shard.index; i < limit * shard.count; i += shard.count) {
+  for (let position = 0; ; position++) {
+    // Scripts i = k + n*j of shard k/n, j = 0.. in order, or as claimed from a counter
+    // shared with other threads (fuzzParallel: whichever thread is free takes the next).
+    const j = options.claim ? options.claim() : position;
+    if (j >= limit) break;
+    const i = shard.index + shard.count * j;
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
     const useDax = generator === 'dax' || (generator === 'mixed' && i % 2 === 0);
