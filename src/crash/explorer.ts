@@ -7,7 +7,7 @@ import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { Kernel, type SuperblockState } from '../fs/kernel.js';
 import { FsMemory } from '../fs/memory.js';
-import { markReachable } from './reachable.js';
+import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, type LineTable } from './line-table.js';
 import type { WordCondition } from './oracle.js';
 import { REGION } from '../core/exports.js';
@@ -127,7 +127,7 @@ export class CrashExplorer {
     this.target = options.target ?? null;
     this.lineTables = options.lineTables ?? true;
     const lineCount = device.sizeBytes / 64;
-    if (2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * Math.ceil(lineCount / 8) > device.scratch().length) {
+    if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 1) * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);
     }
   }
@@ -155,8 +155,10 @@ export class CrashExplorer {
     const images = dev.crashImageCount();
     const composeAt = scratch.byteOffset;
     const bitmapBytes = Math.ceil(dev.sizeBytes / 64 / 8);
-    // Scratch: the composed superblock slots, two bitmaps per candidate, then the line table.
-    const tableAt = composeAt + 2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * bitmapBytes;
+    // Scratch: the composed superblock slots, two bitmaps per candidate, the bitmap of the
+    // superblock slots' lines, then the line table.
+    const slotsBitmapAt = composeAt + 2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * bitmapBytes;
+    const tableAt = slotsBitmapAt + bitmapBytes;
     const tableRoom = scratch.byteOffset + scratch.length - tableAt;
     const crc = (b: Uint8Array): number => dev.crc32cBytes(b);
     // The superblocks an image can mount: those in the media and in the visible bytes.
@@ -174,9 +176,14 @@ export class CrashExplorer {
     };
     sbBytes((a, n) => dev.readMedia(a, n));
     sbBytes((a, n) => dev.load(a, n));
+    guard.touch(tableAt - composeAt);
+    const slotsBitmap = new Uint8Array(dev.memory.buffer, slotsBitmapAt, bitmapBytes);
+    slotsBitmap.fill(0);
+    for (const offset of SUPERBLOCK_OFFSETS) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
-    // Which superblock an image mounts depends only on its superblock slots' bytes.
+    // Which superblock an image mounts depends only on its superblock slots' bytes: within
+    // one point (one media), on the patch lines that fall in the slots.
     const chosenBySlots = new Map<number, number | null>();
     const classes = new Map<string, ImageClass>();
     const verdicts = new Map<string, { generation: number; problems: string[] }>();
@@ -187,10 +194,10 @@ export class CrashExplorer {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
       const slots = core.pmem_crash_build(choice.mode === 'random' ? MODE_RANDOM : MODE_ENUMERATE, choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
       if (slots < 0) throw new FsError('EIO', `crash build failed (${slots})`);
-      core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
-      const slotsCrc = core.csum_crc32c(composeAt, 2 * SUPERBLOCK_BYTES) >>> 0;
+      const slotsCrc = core.pmem_patch_fingerprint(slots, slotsBitmapAt) >>> 0;
       let generation = chosenBySlots.get(slotsCrc);
       if (generation === undefined) {
+        core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
         let chosen: SuperblockState | null = null;
         for (const offset of SUPERBLOCK_OFFSETS) {
           const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
