@@ -29,3 +29,8 @@ export type {
   Script as WorkloadScript, Stmt as WorkloadStmt, Op as WorkloadOp, RunResult as WorkloadRunResult,
   OpResult as WorkloadOpResult, RunnerOptions as WorkloadRunnerOptions, ImportResult as WorkloadImportResult,
 } from './workload/index.js';
+export { fuzz, checkScript, replay, minimise, type FuzzOptions, type FuzzReport, type FuzzFinding, type Reproducer, type CheckOptions, type ScriptCheck } from './crash/fuzz.js';
+export { fuzzParallel, type ParallelFuzzOptions } from './crash/fuzz-parallel.js';
+export { CrashExplorer, type CrashOracle, type PointReport, type Violation, type ExplorerOptions } from './crash/explorer.js';
+export { ModelOracle } from './crash/oracle.js';
+export { imageFuzz, summarizeImageFuzz, closeImageFuzzDevices, type ImageFuzzOptions, type ImageFuzzCounts } from './image/fuzz-images.js';

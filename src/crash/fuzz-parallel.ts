@@ -2,7 +2,6 @@
 // out one at a time to whichever thread is free; each thread has its own core instance
 // and devices. The scripts, crash images and findings are exactly those of the
 // single-threaded campaign (findings are reported in script order).
-import { Worker } from 'node:worker_threads';
 import { FsError } from '../errors.js';
 import { fuzz, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
 
@@ -30,6 +29,8 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
   // script takes the next, so long and short scripts balance out. The set of scripts,
   // and so the images and findings, are those of one thread.
   const counter = new Int32Array(new SharedArrayBuffer(4));
+  // Loaded here, not at the top: the package entry also loads in browsers.
+  const { Worker } = await import('node:worker_threads');
   const reports = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
     const workerOptions = { ...rest, shard, counter };
     const worker = new Worker(workerEntry(), { workerData: workerOptions });
