@@ -12,18 +12,11 @@ import {
   SUPERBLOCK_OFFSETS, SUPERBLOCK_BYTES, SB_ROOT_LEVEL, SB_GENERATION, NODE_NRITEMS, NODE_HEADER_BYTES,
   KEY_PTR_BYTES, LEAF_ITEM_BYTES, INODE_SIZE, key, INODE_ITEM,
 } from '../src/fs/format.js';
+import { errnoOf } from './helpers/errno-of.js';
 
 const NODE = 4096;
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
-}
+const code = errnoOf;
 
 /** A file system whose top-level tree has an internal root (4 KiB nodes, 60 files). */
 async function image(profile: 'single' | 'dup' = 'single'): Promise<{ dev: PmemDevice; fs: FileSystem }> {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
+import { errnoOf } from './helpers/errno-of.js';
 
 const BLOCK = 4096;
 
@@ -14,15 +15,7 @@ function pattern(length: number, seed: number): Uint8Array {
   return new Uint8Array(length).map((_, i) => (i * 7 + seed * 13 + (i >> 12)) & 255);
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
-}
+const code = errnoOf;
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
