@@ -487,3 +487,23 @@ export function pmem_line_table_check(slots: u32, table: u32, entries: u32, medi
   if (!attached() || slots > S.logCapacity || entries > (1 << 24) || !destinationValid(table, entries * LINE_RULE_BYTES)) return -EINVAL;
   return lineTableCheck(slots, table, entries, mediaFailing);
 }
+
+// crc32c over the media lines whose bit is set in `bitmap` (each with its line number):
+// with pmem_patch_fingerprint of the same bitmap, it identifies an image's content on
+// those lines across crash points (the media changes between points, the patch per image).
+export function pmem_media_fingerprint(bitmap: u32): u32 {
+  if (!attached() || !bufferValid(bitmap, (S.lineCount + 7) >> 3)) return 0;
+  let crc: u32 = 0xffffffff;
+  for (let byte: u32 = 0; byte < (S.lineCount + 7) >> 3; byte++) {
+    const bits = <u32>load<u8>(bitmap + byte);
+    if (bits == 0) continue;
+    for (let b: u32 = 0; b < 8; b++) {
+      if (((bits >> b) & 1) == 0) continue;
+      const line = (byte << 3) + b;
+      if (line >= S.lineCount) break;
+      // The line number is mixed in, so that equal bytes on other lines differ.
+      crc = crc32cUpdate(crc ^ (line * 0x9e3779b1), S.mediaAddr + (<usize>line << PMEM_LINE_SHIFT), 64);
+    }
+  }
+  return crc ^ 0xffffffff;
+}

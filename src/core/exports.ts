@@ -33,6 +33,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
   /** crc32c of the patch lines selected by a line bitmap (0: all lines). */
   pmem_patch_fingerprint(slots: number, bitmap: number): number;
+  /** crc32c of the media lines selected by a line bitmap (with their line numbers). */
+  pmem_media_fingerprint(bitmap: number): number;
   /** Flag the line table's lines whose media content it does not allow; returns their count. */
   pmem_line_table_prepare(table: number, entries: number): number;
   /** 1 when the image just built satisfies the line table, 0 when not. */

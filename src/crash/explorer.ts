@@ -8,7 +8,7 @@ import { FileSystem } from '../fs/filesystem.js';
 import { Kernel, type SuperblockState } from '../fs/kernel.js';
 import { FsMemory } from '../fs/memory.js';
 import { markReachable, markRange } from './reachable.js';
-import { buildLineTable, type LineTable } from './line-table.js';
+import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
 import type { WordCondition } from './oracle.js';
 import { REGION } from '../core/exports.js';
 import {
@@ -22,6 +22,12 @@ export interface CrashOracle {
   check(fs: FileSystem, generation: number): string[];
   /** What check() accepts of file data, per word (enables checking images without mounting). */
   dataRules?(generation: number): Map<string, WordCondition[]> | null;
+  /**
+   * Changes when check() becomes stricter for some image (a new MAP_SYNC floor, a new
+   * snapshot); other changes only accept more. An image that passed under the same value
+   * passes again, so the explorer remembers such images across crash points.
+   */
+  readonly constraintRevision?: number;
 }
 
 export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random'; seed: number };
@@ -43,6 +49,8 @@ export interface PointReport {
   mounted: number;
   /** Images decided without mounting: same metadata as a mounted one, data checked by the line table. */
   tableChecked: number;
+  /** Images not mounted because the same contents passed at an earlier point. */
+  remembered: number;
   sampled: boolean;
   violations: Violation[];
 }
@@ -69,6 +77,8 @@ interface ImageClass {
 const MODE_RANDOM = 1;
 /** Superblock generations an image of one crash point can mount (two slots, visible and media). */
 const MAX_CANDIDATES = 4;
+/** Clean images remembered across crash points (forgotten all at once beyond this). */
+const MAX_REMEMBERED = 4096;
 
 /** Saves the scratch bytes the explorer is about to use (a growing prefix) and puts them back. */
 class ScratchGuard {
@@ -96,6 +106,8 @@ interface Candidate {
   marked: boolean;
   /** Pending lines in its data bitmap, ascending (made when a line table is first built). */
   pendingData: Uint32Array | null;
+  /** Fingerprints of its metadata and data lines at media (made when first needed). */
+  mediaFingerprint?: string;
 }
 const MODE_ENUMERATE = 2;
 
@@ -115,7 +127,9 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
 
 export class CrashExplorer {
   private target: PmemDevice | null = null;
-  readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, violations: 0, elapsedMs: 0 };
+  readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, remembered: 0, violations: 0, elapsedMs: 0 };
+  /** File maps of images that passed, by rememberedKey. */
+  private readonly cleanImages = new Map<string, FileMap>();
   private readonly bound: number;
   private readonly samples: number;
   private readonly seed: number;
@@ -189,7 +203,7 @@ export class CrashExplorer {
     const verdicts = new Map<string, { generation: number; problems: string[] }>();
     let loadedTable: LineTable | null = null;
     let mediaFailing = 0;
-    const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, sampled, violations: [] };
+    const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, remembered: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
       const slots = core.pmem_crash_build(choice.mode === 'random' ? MODE_RANDOM : MODE_ENUMERATE, choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
@@ -223,12 +237,40 @@ export class CrashExplorer {
       let cls = classes.get(metaKey);
       let verdict: { generation: number; problems: string[] } | undefined;
       if (!cls) {
-        const mounted = this.mountCheckKeep(choice);
-        report.mounted++;
-        verdict = mounted.verdict;
+        // An image with these very contents may have passed at an earlier point, under the
+        // same oracle constraints (later versions only allow more): then it passes again.
+        const remembered = this.lineTables && this.oracle.constraintRevision !== undefined
+          ? this.rememberedKey(candidate, generation!, slots, metaKey) : null;
+        const files = remembered ? this.cleanImages.get(remembered) : undefined;
         let table: LineTable | null = null;
-        if (this.lineTables && !verdict.problems.length && mounted.fs && tableRoom > 0) {
-          table = this.tableFor(candidate, mounted.fs, generation!, tableAt, tableRoom);
+        if (files) {
+          report.remembered++;
+          verdict = { generation: generation!, problems: [] };
+          if (tableRoom > 0) {
+            const lineBytes = (line: number): Uint8Array => {
+              core.pmem_patch_compose(slots, line * 64, 64, composeAt);
+              return new Uint8Array(dev.memory.buffer, composeAt, 64).slice();
+            };
+            table = this.tableFor(candidate, files, lineBytes, generation!, tableAt, tableRoom);
+          }
+        } else {
+          const mounted = this.mountCheckKeep(choice);
+          report.mounted++;
+          verdict = mounted.verdict;
+          if (this.lineTables && !verdict.problems.length && mounted.fs) {
+            const rules = this.oracle.dataRules?.(generation!);
+            const map = captureFileMap(mounted.fs, rules?.keys() ?? []);
+            if (remembered) {
+              if (this.cleanImages.size >= MAX_REMEMBERED) this.cleanImages.clear();
+              this.cleanImages.set(remembered, map);
+            }
+            if (tableRoom > 0) {
+              const image = this.target!;
+              const media = image.region(REGION.media);
+              const lineBytes = (line: number): Uint8Array => new Uint8Array(image.memory.buffer, media + line * 64, 64);
+              table = this.tableFor(candidate, map, lineBytes, generation!, tableAt, tableRoom);
+            }
+          }
         }
         cls = { verdict, table };
         classes.set(metaKey, cls);
@@ -260,13 +302,24 @@ export class CrashExplorer {
     this.totals.images += report.checked;
     this.totals.mounted += report.mounted;
     this.totals.tableChecked += report.tableChecked;
+    this.totals.remembered += report.remembered;
     this.totals.violations += report.violations.length;
     this.totals.elapsedMs += performance.now() - started;
     return report;
   }
 
-  /** The line table of a class whose representative (mounted as `fs`) passed the oracle. */
-  private tableFor(candidate: Candidate, fs: FileSystem, generation: number, tableAt: number, tableRoom: number): LineTable | null {
+  /**
+   * The key of an image's full contents on the lines its superblock reaches (metadata and
+   * data; media and patch), under the oracle's current constraints.
+   */
+  private rememberedKey(candidate: Candidate, generation: number, slots: number, metaKey: string): string {
+    const core = this.device.core;
+    candidate.mediaFingerprint ??= `${core.pmem_media_fingerprint(candidate.metadata) >>> 0}:${core.pmem_media_fingerprint(candidate.data) >>> 0}`;
+    return `${this.oracle.constraintRevision}:${generation}:${candidate.mediaFingerprint}:${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
+  }
+
+  /** The line table of a class whose representative passed the oracle. */
+  private tableFor(candidate: Candidate, files: FileMap, lineBytes: (line: number) => Uint8Array, generation: number, tableAt: number, tableRoom: number): LineTable | null {
     const rules = this.oracle.dataRules?.(generation);
     if (!rules) return null;
     const dev = this.device;
@@ -281,9 +334,7 @@ export class CrashExplorer {
       }
       candidate.pendingData = Uint32Array.from(lines.sort((x, y) => x - y));
     }
-    const image = this.target!;
-    const imageBytes = new Uint8Array(image.memory.buffer, image.region(REGION.media), image.sizeBytes);
-    return buildLineTable(fs, imageBytes, rules, candidate.pendingData, tableAt, tableRoom);
+    return buildLineTable(files, lineBytes, rules, candidate.pendingData, tableAt, tableRoom);
   }
 
   /** Put `table` in the scratch (unless it is there) and flag its lines that fail at media. */

@@ -26,6 +26,27 @@ export interface LineTable {
 
 interface Cover { path: string; lineFileOffset: number; fileLo: number; fileHi: number }
 
+type Extents = ReturnType<FileSystem['fileExtents']>;
+
+/** Sizes and extents of an image's files (null: not in the image). */
+export interface FileMap {
+  size(path: string): number | null;
+  extents(path: string): Extents | null;
+}
+
+/** The file map of `paths` in a mounted image, captured (the image may be unmounted after). */
+export function captureFileMap(fs: FileSystem, paths: Iterable<string>): FileMap {
+  const files = new Map<string, { size: number; extents: Extents }>();
+  for (const path of paths) {
+    try {
+      files.set(path, { size: fs.stat(path).size, extents: fs.fileExtents(path) });
+    } catch {
+      // not in this image (a snapshot not yet taken)
+    }
+  }
+  return { size: (p) => files.get(p)?.size ?? null, extents: (p) => files.get(p)?.extents ?? null };
+}
+
 function wordAt(data: Uint8Array, at: number): bigint | null {
   if (at < 0 || at + WORD_BYTES > data.length) return null;
   return new DataView(data.buffer, data.byteOffset + at, WORD_BYTES).getBigUint64(0, true);
@@ -51,25 +72,20 @@ function lowerBound(sorted: Uint32Array, x: number): number {
 }
 
 /**
- * Build the table for `lines` (pending data lines, ascending) of the image mounted as `fs`,
- * whose bytes are `imageBytes` (device offset 0 = index 0). Null when it would not fit in
- * `maxBytes` or a word allows too many values.
+ * Build the table for `lines` (pending data lines, ascending) of an image whose files are
+ * `files` and whose line contents `lineBytes` gives (64 bytes). Null when it would not fit
+ * in `maxBytes` or a word allows too many values.
  */
 export function buildLineTable(
-  fs: FileSystem, imageBytes: Uint8Array, rules: Map<string, WordCondition[]>, lines: Uint32Array, base: number, maxBytes: number,
+  files: FileMap, lineBytes: (line: number) => Uint8Array, rules: Map<string, WordCondition[]>, lines: Uint32Array, base: number, maxBytes: number,
 ): LineTable | null {
   if (lines.length === 0) return { bytes: new Uint8Array(0), entries: 0, base };
   // Which file words each pending line holds, through the files' extents.
   const covers = new Map<number, Cover[]>();
   for (const path of rules.keys()) {
-    let size: number;
-    let extents: ReturnType<FileSystem['fileExtents']>;
-    try {
-      size = fs.stat(path).size;
-      extents = fs.fileExtents(path);
-    } catch {
-      continue; // not in this image (a snapshot not yet taken): its rules cover nothing
-    }
+    const size = files.size(path);
+    const extents = files.extents(path);
+    if (size === null || extents === null) continue; // not in this image: its rules cover nothing
     for (const x of extents) {
       if (x.prealloc) continue; // reads as zeros whatever the line holds: left strict
       const fileLo = x.fileOffset;
@@ -88,7 +104,7 @@ export function buildLineTable(
   const sets: bigint[][][] = [];
   let alternativesTotal = 0;
   for (const line of lines) {
-    const own = imageBytes.subarray(line * LINE_BYTES, line * LINE_BYTES + LINE_BYTES);
+    const own = lineBytes(line);
     const words: bigint[][] = [];
     let widest = 0;
     for (let w = 0; w < LINE_BYTES / WORD_BYTES; w++) {

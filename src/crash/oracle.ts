@@ -26,6 +26,8 @@ export class ModelOracle implements CrashOracle {
   /** Versions recorded so far (numbers them, so that a floor knows which came after it). */
   private versionSeq = 0;
   private building = 0;
+  /** Bumped by every change that makes check() stricter (see CrashOracle.constraintRevision). */
+  constraintRevision = 0;
   private readonly floors: Floor[] = [];
   private readonly snapshots = new Map<string, { dump: TreeDump; source: string }>();
 
@@ -36,6 +38,8 @@ export class ModelOracle implements CrashOracle {
   }
 
   private commitStarting(generation: number): void {
+    // A generation started again (after an aborted commit) gets a new expected tree.
+    if (this.generations.has(generation)) this.constraintRevision++;
     const dump = dumpTree(this.live);
     this.generations.set(generation, dump);
     this.building = generation;
@@ -49,7 +53,7 @@ export class ModelOracle implements CrashOracle {
       const list = this.versions.get(path) ?? [];
       const last = list.at(-1);
       if (!last || last.since !== this.building || Buffer.compare(Buffer.from(last.data), Buffer.from(e.data)) !== 0) list.push({ since: this.building, data: e.data, seq: this.versionSeq++ });
-      if (list.length > 256) list.splice(1, list.length - 256);
+      if (list.length > 256) { list.splice(1, list.length - 256); this.constraintRevision++; } // fewer versions: stricter
       this.versions.set(path, list);
     }
   }
@@ -69,6 +73,7 @@ export class ModelOracle implements CrashOracle {
 
   /** Bytes that a MAP_SYNC store + flush + fence made durable. */
   addFloor(path: string, offset: number, bytes: Uint8Array): void {
+    this.constraintRevision++;
     this.floors.push({ path, offset, bytes: Uint8Array.from(bytes), fromVersion: this.versionSeq });
   }
 
@@ -92,6 +97,7 @@ export class ModelOracle implements CrashOracle {
 
   /** A snapshot of `source` was taken at `path`: it must never change. */
   snapshotTaken(path: string, source = '/'): void {
+    this.constraintRevision++;
     this.snapshots.set(path, { dump: dumpTree(this.live, path), source });
   }
 
