@@ -33,6 +33,8 @@ export class LineStates {
   /** Lines seen stored to since the page loaded (or the last remount). */
   private readonly touched: Uint8Array;
   private readonly flushQueued: Uint8Array;
+  /** Store-log sequence number up to which `touched` has read the log. */
+  private seenHead = 0;
   private readonly raw: Uint8Array;
   private readonly words: DataView;
 
@@ -49,16 +51,20 @@ export class LineStates {
     return this.states.length;
   }
 
-  /** Re-read the device. Cost: one pass over the lines and the store log. */
+  /** Re-read the device. Cost: one pass over the lines, and the store-log entries appended since the last call. */
   refresh(): void {
     const u32 = (addr: number): number => this.words.getUint32(addr, true);
-    // Lines stored to recently: every store-log entry written so far names its line.
+    // Lines stored to: each store-log entry appended since the last refresh names its line
+    // (the ring keeps the newest logCapacity; a crash restarts the sequence at 0).
     const logAddr = u32(DEVICE_BASE + H_LOG);
-    const written = Math.min(u32(DEVICE_BASE + H_LOG_HEAD), this.device.config.logCapacity);
-    for (let i = 0; i < written; i++) {
-      const line = u32(logAddr + i * ENTRY_BYTES + ENTRY_LINE);
+    const capacity = this.device.config.logCapacity;
+    const head = u32(DEVICE_BASE + H_LOG_HEAD);
+    if (head < this.seenHead) this.seenHead = 0;
+    for (let seq = Math.max(this.seenHead, head - capacity); seq < head; seq++) {
+      const line = u32(logAddr + (seq % capacity) * ENTRY_BYTES + ENTRY_LINE);
       if (line < this.touched.length) this.touched[line] = 1;
     }
+    this.seenHead = head;
     // Lines whose write-back waits for a fence, in any thread's queue.
     this.flushQueued.fill(0);
     const threads = u32(DEVICE_BASE + H_THREADS);
@@ -87,5 +93,6 @@ export class LineStates {
   /** After a crash: what was stored before it says nothing about the new image. */
   forget(): void {
     this.touched.fill(0);
+    this.seenHead = 0;
   }
 }
