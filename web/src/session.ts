@@ -164,16 +164,21 @@ export class PlaygroundSession {
 
   /** Stop after the current batch (a writer waiting for thaw is stopped at once). */
   async stopWriters(): Promise<void> {
-    const pool = this.pool;
-    if (!pool) return;
-    this.stopRequested = true;
     // Frozen: the batch cannot finish before thaw, so do not wait for it.
-    if (!this.frozen) await this.writerLoop;
+    if (await this.endWriters(!this.frozen)) this.events.add('writers', 'writers stopped');
+  }
+
+  /** Stop the pool, after the current batch when `finishBatch`; false when none was running. */
+  private async endWriters(finishBatch: boolean): Promise<boolean> {
+    const pool = this.pool;
+    if (!pool) return false;
+    this.stopRequested = true;
+    if (finishBatch) await this.writerLoop;
     this.pool = null;
     this.writerLoop = null;
     await pool.stop();
     this.writers.running = 0;
-    this.events.add('writers', 'writers stopped');
+    return true;
   }
 
   // --- file-system operations --------------------------------------------------------
@@ -254,15 +259,7 @@ export class PlaygroundSession {
    * is mounted again and checked.
    */
   async crashAndRemount(mode: CrashMode, seed = 0): Promise<void> {
-    const hadWriters = this.pool !== null;
-    if (this.pool) {
-      this.stopRequested = true;
-      const pool = this.pool;
-      this.pool = null;
-      this.writerLoop = null;
-      await pool.stop(); // a power cut does not wait for the batch
-      this.writers.running = 0;
-    }
+    const hadWriters = await this.endWriters(false); // a power cut does not wait for the batch
     const crashSeed = mode === 'random' ? seed || ++this.crashes : 0;
     this.device.crashInPlace({ mode, seed: crashSeed });
     this.events.add('crash', `${mode} crash${mode === 'random' ? ` (seed ${crashSeed})` : ''}${hadWriters ? ', writers killed' : ''}`);
