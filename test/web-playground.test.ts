@@ -16,19 +16,23 @@ const WAIT_MS = 60_000;
 
 let server: WebServer | null = null;
 let browser: Browser | null = null;
-let page: Page | null = null;
 const pageErrors: string[] = [];
 
-/** The page, opened once and shared by the tests below (they run in order). */
-async function playground(): Promise<Page> {
-  if (page) return page;
-  browser = await launchChromium();
-  server = await serveBuiltPlayground();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1400 }, acceptDownloads: true });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
-  return page;
+let opened: Promise<Page> | null = null;
+
+/** The page, opened once and shared by the tests below (they run in order); a failed
+ * opening fails every test with its error, without launching chromium again. */
+function playground(): Promise<Page> {
+  opened ??= (async () => {
+    browser = await launchChromium();
+    server = await serveBuiltPlayground();
+    const p = await browser.newPage({ viewport: { width: 1600, height: 1400 }, acceptDownloads: true });
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(server.url);
+    await p.waitForSelector('body[data-ready="true"]', { timeout: WAIT_MS });
+    return p;
+  })();
+  return opened;
 }
 
 async function counter(p: Page, name: string): Promise<number> {
@@ -196,9 +200,7 @@ describe('browser playground in chromium', () => {
     const png = readFileSync(SCREENSHOT_PATH);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     const width = png.readUInt32BE(16);
-    const height = png.readUInt32BE(20);
     expect(width).toBe(1600);
-    expect(height).toBeGreaterThanOrEqual(1400);
     expect(statSync(SCREENSHOT_PATH).size).toBeGreaterThan(50_000);
     expect(pageErrors).toEqual([]);
   });

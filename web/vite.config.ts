@@ -28,7 +28,7 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    // The core wasm is ~100 KiB; keep it a file (fetched and compiled once per thread).
+    // Keep the core wasm a file (fetched and compiled once per thread), never inlined.
     assetsInlineLimit: 0,
   },
 });

@@ -13,9 +13,9 @@ export interface WebServer { url: string; close(): Promise<void> }
 
 export async function serveBuiltPlayground(): Promise<WebServer> {
   const outDir = mkdtempSync(join(tmpdir(), 'pmcow-web-'));
-  await build({ configFile, root: webRoot, logLevel: 'error', build: { outDir, emptyOutDir: true } });
   let server: PreviewServer;
   try {
+    await build({ configFile, root: webRoot, logLevel: 'error', build: { outDir, emptyOutDir: true } });
     server = await preview({ configFile, root: webRoot, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
   } catch (e) {
     rmSync(outDir, { recursive: true, force: true });
