@@ -448,7 +448,6 @@ export class DaxManager {
     for (const w of waiters) w();
   }
 
-  /** Every (file, offset) whose mapping or extent reaches a device byte. */
   /**
    * Everyone a media error at `bytenr` hits, for the SIGBUS a load or store through a
    * mapping raises there (Linux's memory_failure walks the reverse map the same way).
@@ -468,6 +467,7 @@ export class DaxManager {
     return { files, mappings, text };
   }
 
+  /** Every (file, offset) whose mapping reaches a device byte. */
   mappedOwners(bytenr: number): Array<{ subvolume: number; ino: number; offset: number; mapping: number }> {
     const block = Math.floor(bytenr / PAGE_BYTES);
     return this.reverseMap(block).map(({ mapping, page }) => ({

@@ -306,15 +306,20 @@ export class PmemDevice {
 
   /** Load bytes (what the CPU sees). Poisoned lines fail with EIO. */
   load(addr: number, length: number): Uint8Array {
-    this.range(addr, length); // before allocating: a huge length is EINVAL, not a RangeError
-    const out = new Uint8Array(length);
-    this.loadInto(addr, out);
+    const [a, n] = this.range(addr, length); // before allocating: a huge length is EINVAL, not a RangeError
+    const out = new Uint8Array(n);
+    this.loadRange(a, n, out);
     return out;
   }
 
   loadInto(addr: number, out: Uint8Array): void {
     if (!(out instanceof Uint8Array)) throw new FsError('EINVAL', 'out must be a Uint8Array');
     const [a, n] = this.range(addr, out.byteLength);
+    this.loadRange(a, n, out);
+  }
+
+  /** [a, a + n) already checked by range(); out holds n bytes. */
+  private loadRange(a: number, n: number, out: Uint8Array): void {
     if (this.inMemory(out)) {
       this.loadResult(this.core.pmem_load(out.byteOffset, a, n), a, n);
       return;

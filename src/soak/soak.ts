@@ -188,6 +188,12 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   };
   observeCommits(fs);
 
+  /** A snapshot's file or a clone, as read now (null: unreadable, counted already), equals its content when it was taken. */
+  const checkUnchanged = (item: Frozen, bytes: Uint8Array | null, what: string): void => {
+    tally.storesChecked += d.slots;
+    if (bytes && !sameBytes(bytes, item.content)) tally.violation(`${what}: ${item.kind} ${item.file} changed since it was taken`);
+  };
+
   /** Compare a mounted crash image with the last commit; returns the image's /d and /n. */
   const checkImage = (img: FileSystem, c: Committed, what: string): { imgD: Uint8Array | null; imgN: Uint8Array | null } => {
     report.remounts++;
@@ -207,9 +213,8 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     for (const item of items) {
       if (!c.names.has(item.path) || !names.has(item.path)) continue;
       const bytes = readOrViolation(img, item.file, what);
-      if (bytes && item.durable) { item.durable(bytes, `${what}: ${item.kind} ${item.file}`, tally); continue; }
-      tally.storesChecked += d.slots;
-      if (bytes && !sameBytes(bytes, item.content)) tally.violation(`${what}: ${item.kind} ${item.file} changed since it was taken`);
+      if (bytes && item.durable) item.durable(bytes, `${what}: ${item.kind} ${item.file}`, tally);
+      else checkUnchanged(item, bytes, what);
     }
     return { imgD, imgN: readOrViolation(img, '/n', what) };
   };
@@ -239,6 +244,12 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     pool = await WriterPool.start(fs, writers, options.entryUrl ? { entryUrl: options.entryUrl } : {});
   };
   await attach();
+  const detach = async (): Promise<void> => {
+    mD.unmap();
+    mD2.unmap();
+    mN.unmap();
+    await stopPool();
+  };
 
   const takeSnapshot = (): void => {
     const path = `/snap${++counter}`;
@@ -325,10 +336,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     // runs with no commit but the faults' own, and the crash comes right after.
     takeSnapshot();
     endBatch(await pool!.run(batchSpecs(report.rounds, 0, TAIL_STORES, 0x5000)));
-    mD.unmap();
-    mD2.unmap();
-    mN.unmap();
-    await stopPool();
+    await detach();
     const mode: CrashMode = report.crashes % 2 ? 'random' : 'strict';
     const what = `reboot into a ${mode} crash image after batch ${report.rounds}`;
     report.reboots++;
@@ -390,11 +398,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     if (readD && !sameBytes(readD, viaD)) tally.violation(`${what}: readFile('/d') differs from the mapping`);
     const readN = readOrViolation(fs, '/n', what);
     if (readN && !sameBytes(readN, viaN)) tally.violation(`${what}: readFile('/n') differs from the mapping`);
-    for (const item of items) {
-      const bytes = readOrViolation(fs, item.file, what);
-      tally.storesChecked += d.slots;
-      if (bytes && !sameBytes(bytes, item.content)) tally.violation(`${what}: ${item.kind} ${item.file} changed since it was taken`);
-    }
+    for (const item of items) checkUnchanged(item, readOrViolation(fs, item.file, what), what);
     const last = performance.now() - started >= durationMs && round >= minRounds;
     if (last || round % rebootEvery === 0) await reboot();
     Object.assign(report, { storesChecked: tally.storesChecked, violations: tally.violations, elapsedMs: performance.now() - started });
@@ -409,10 +413,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     throw e;
   }
 
-  mD.unmap();
-  mD2.unmap();
-  mN.unmap();
-  await stopPool();
+  await detach();
   const problems = fs.fsck();
   report.fsckErrors += problems.length;
   for (const p of problems) tally.violation(`at the end: fsck: ${p}`);

@@ -43,6 +43,22 @@ export function storeTag(writerIndex: number, seq: number): bigint {
   return (BigInt(writerIndex + 1) << 48n) | BigInt(seq);
 }
 
+/**
+ * Which of its slots each store of a workload goes to: `mine` slots are the writer's
+ * (slot = k * writers + writerIndex), and `pick()`, called once per store in order, gives
+ * k. Writer.run and the soak's oracle (src/soak/slots.ts) both use it.
+ */
+export function slotPicker(spec: WorkloadSpec): { mine: number; pick: (seq: number) => number } {
+  const slots = Math.floor(spec.mapping.length / spec.storeBytes);
+  const mine = Math.ceil((slots - spec.writerIndex) / spec.writers);
+  const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
+  const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / spec.writers)));
+  let state = (spec.seed * 2654435761 + spec.writerIndex * 97 + 1) >>> 0;
+  const next = (n: number): number => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state % n; };
+  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => next(mine) : () => next(hotMine);
+  return { mine, pick };
+}
+
 const FAULT_MEDIA_ERROR = 3;
 
 export class Writer {
@@ -86,18 +102,13 @@ export class Writer {
 
   async run(spec: WorkloadSpec): Promise<WorkloadResult> {
     checkSpec(spec);
-    const slots = Math.floor(spec.mapping.length / spec.storeBytes);
-    const mine = Math.ceil((slots - spec.writerIndex) / spec.writers);
+    const { mine, pick } = slotPicker(spec);
     const lastSeq = new Uint32Array(mine);
     const wordsPerStore = spec.storeBytes / 8;
-    const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
-    const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / spec.writers)));
-    let state = (spec.seed * 2654435761 + spec.writerIndex * 97 + 1) >>> 0;
-    const next = (n: number): number => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state % n; };
     let faults = 0;
     const start = performance.now();
     for (let seq = 1; seq <= spec.stores; seq++) {
-      const k = spec.kind === 'sequential' ? (seq - 1) % mine : spec.kind === 'random' ? next(mine) : next(hotMine);
+      const k = pick(seq);
       const slot = k * spec.writers + spec.writerIndex;
       this.words.fill(storeTag(spec.writerIndex, seq), 0, wordsPerStore);
       const offset = slot * spec.storeBytes;
