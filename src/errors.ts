@@ -53,6 +53,11 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** An options argument that is a plain object (not null, not an array, not a primitive). */
+export function isOptions(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** Validate a non-negative safe integer argument. */
 export function requireIndex(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -1,6 +1,6 @@
 // PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
-import { FsError, checkCoreResult, describeValue, requireIndex } from '../errors.js';
+import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
 import { COUNTER_NAMES, REGION, PATCH_SLOT_BYTES, type CoreExports, type CounterName } from '../core/exports.js';
 import {
   DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule, type CoreTarget,
@@ -83,11 +83,6 @@ export interface CrashImage {
 const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
 const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 export type FlushKind = keyof typeof FLUSH_KIND;
-
-/** A plain options object (not null, not an array). */
-function isOptions(value: unknown): value is object {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Only a missing option takes the default: null is a value, and a wrong one (EINVAL). */
 function orDefault<T, D>(value: T | undefined, fallback: D): T | D {

@@ -4,7 +4,7 @@
 // configurable time. Every crash image is mounted, fsck-ed and compared with what must
 // have survived; every few batches the device itself "reboots" into a crash image and the
 // campaign goes on from there. docs/reliability.md says what each check promises.
-import { FsError, describeValue } from '../errors.js';
+import { FsError, describeValue, isOptions } from '../errors.js';
 import { PmemDevice, type CrashMode } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
@@ -105,7 +105,9 @@ class Rng {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function checkCount(value: unknown, name: string, min: number, max: number): number {
+/** An optional integer option: undefined is the fallback. */
+function checkCount(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new FsError('EINVAL', `${name} must be an integer in ${min}..${max}, got ${describeValue(value)}`);
   }
@@ -127,14 +129,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new FsError('EINVAL', 'soak options must be an object');
-  const durationMs = checkCount(options.durationMs === undefined ? 5000 : options.durationMs, 'durationMs', 0, 2 ** 40);
-  const minRounds = checkCount(options.minRounds === undefined ? 2 : options.minRounds, 'minRounds', 1, 2 ** 30);
-  const writers = checkCount(options.writers === undefined ? 2 : options.writers, 'writers', 2, 7);
-  const seed = checkCount(options.seed === undefined ? 1 : options.seed, 'seed', 0, 2 ** 31);
-  const deviceBytes = checkCount(options.deviceBytes === undefined ? 32 << 20 : options.deviceBytes, 'deviceBytes', 16 << 20, 1 << 30);
-  const storesPerBatch = checkCount(options.storesPerBatch === undefined ? 3000 : options.storesPerBatch, 'storesPerBatch', 1, 1 << 24);
-  const rebootEvery = checkCount(options.rebootEvery === undefined ? 2 : options.rebootEvery, 'rebootEvery', 1, 2 ** 30);
+  if (!isOptions(options)) throw new FsError('EINVAL', 'soak options must be an object');
+  const durationMs = checkCount(options.durationMs, 'durationMs', 5000, 0, 2 ** 40);
+  const minRounds = checkCount(options.minRounds, 'minRounds', 2, 1, 2 ** 30);
+  const writers = checkCount(options.writers, 'writers', 2, 2, 7);
+  const seed = checkCount(options.seed, 'seed', 1, 0, 2 ** 31);
+  const deviceBytes = checkCount(options.deviceBytes, 'deviceBytes', 32 << 20, 16 << 20, 1 << 30);
+  const storesPerBatch = checkCount(options.storesPerBatch, 'storesPerBatch', 3000, 1, 1 << 24);
+  const rebootEvery = checkCount(options.rebootEvery, 'rebootEvery', 2, 1, 2 ** 30);
   const dax = options.dax === undefined ? {} : options.dax;
 
   const started = performance.now();

@@ -2,7 +2,7 @@
 // owning thread commits, snapshots, reflinks and freezes. Node: worker_threads;
 // browser: Web Workers (module workers). Both talk comlink.
 import * as Comlink from 'comlink';
-import { FsError } from '../errors.js';
+import { FsError, isOptions } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import { nodeEndpoint } from './node-endpoint.js';
@@ -27,7 +27,7 @@ export class WriterPool {
     if (fs === null || typeof fs !== 'object' || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
       throw new FsError('EINVAL', 'WriterPool.start needs a mounted FileSystem');
     }
-    if (options === null || typeof options !== 'object' || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
+    if (!isOptions(options) || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
       throw new FsError('EINVAL', 'pool options must be an object; entryUrl a URL');
     }
     const slots = fs.device.config.maxThreads - 1; // one slot is the owning thread's
