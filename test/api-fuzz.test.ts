@@ -387,6 +387,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       expectErrno(() => call(value), ['EINVAL', 'E2BIG'], `dev.${name}(${show(value)})`);
       expect(visible(), `dev.${name}(${show(value)}) changed the visible bytes`).toBe(before.crc);
       expect(dev.linesPending()).toBe(before.pending);
+      expect(JSON.stringify({ ...dev.counters(), loads: 0 }), `dev.${name}(${show(value)}) moved a counter`).toBe(before.counters);
       expect(dev.lineInfo(0).poisoned).toBe(false);
     }), params());
     unchanged('device calls');
