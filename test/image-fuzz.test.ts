@@ -34,15 +34,11 @@ function u64(value: number): Uint8Array {
   return b;
 }
 
-/** Store `bytes` at `offset` of tree block `bytenr` (each copy) and recompute its checksum. */
-function corrupt(dev: PmemDevice, fs: FileSystem, bytenr: number, offset: number, bytes: Uint8Array, copies = [0]): void {
-  for (const copy of copies) {
-    const at = bytenr + copy * NODE;
-    dev.store(at + offset, bytes);
-    fixNodeChecksum(dev, at, NODE);
-    dev.persist(at, NODE);
-  }
-  void fs;
+/** Store `bytes` at `offset` of tree block `bytenr` (single profile) and recompute its checksum. */
+function corrupt(dev: PmemDevice, bytenr: number, offset: number, bytes: Uint8Array): void {
+  dev.store(bytenr + offset, bytes);
+  fixNodeChecksum(dev, bytenr, NODE);
+  dev.persist(bytenr, NODE);
 }
 
 /** Mount and read every file: the first errno met, or 'ok'. */
@@ -61,7 +57,7 @@ describe('image checks: each corruption is a clear FsError', () => {
     const root = fs.subvolume(5)!.tree.root;
     const node = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(root), NODE);
     expect(node.level).toBe(1);
-    corrupt(dev, fs, root, NODE_HEADER_BYTES + 1 * KEY_PTR_BYTES + 17, u64(root));
+    corrupt(dev, root, NODE_HEADER_BYTES + 1 * KEY_PTR_BYTES + 17, u64(root));
     expect(mountAndRead(dev)).toBe('EUCLEAN');
   });
 
@@ -70,7 +66,7 @@ describe('image checks: each corruption is a clear FsError', () => {
     const root = fs.subvolume(5)!.tree.root;
     const node = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(root), NODE);
     const first = node.child(0), generation = node.childGeneration(0);
-    corrupt(dev, fs, root, NODE_HEADER_BYTES + KEY_PTR_BYTES + 17, new Uint8Array([...u64(first), ...u64(generation)]));
+    corrupt(dev, root, NODE_HEADER_BYTES + KEY_PTR_BYTES + 17, new Uint8Array([...u64(first), ...u64(generation)]));
     expect(mountAndRead(dev)).toBe('EUCLEAN');
   });
 
@@ -83,7 +79,7 @@ describe('image checks: each corruption is a clear FsError', () => {
     ] as const) {
       const { dev, fs } = await image();
       const leaf = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(fs.subvolume(5)!.tree.root), NODE).child(0);
-      corrupt(dev, fs, leaf, at, bytes);
+      corrupt(dev, leaf, at, bytes);
       expect(mountAndRead(dev), what).toBe('EUCLEAN');
       dev.close();
     }
@@ -101,7 +97,7 @@ describe('image checks: each corruption is a clear FsError', () => {
       for (let s = 0; s < node.nritems; s++) {
         const k = node.key(s);
         if (k.objectid === ino && k.type === INODE_ITEM) {
-          corrupt(dev, fs, bytenr, node.dataOffset(s) + INODE_SIZE, u64(2 ** 60));
+          corrupt(dev, bytenr, node.dataOffset(s) + INODE_SIZE, u64(2 ** 60));
           done = true;
         }
       }

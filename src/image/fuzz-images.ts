@@ -16,7 +16,7 @@ import { SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SB_TOTAL_BYTES } from '../fs/form
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ImageRestorer } from './restore.js';
 import {
-  mapImage, mutateImage, fixNodeChecksum, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
+  mapImage, mutateImage, fixNodeChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
 } from './mutate.js';
 
 export interface ImageFuzzOptions {
@@ -272,9 +272,7 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
           // Half of them also claim the new size (a shrink that forgot the blocks beyond it).
           if (rng.chance(0.5) && dev.sizeBytes >= SUPERBLOCK_OFFSETS[1] + SUPERBLOCK_BYTES) {
             for (const slot of SUPERBLOCK_OFFSETS) {
-              const b = new Uint8Array(8);
-              new DataView(b.buffer).setBigUint64(0, BigInt(dev.sizeBytes), true);
-              dev.store(slot + SB_TOTAL_BYTES, b);
+              dev.store(slot + SB_TOTAL_BYTES, u64Bytes(dev.sizeBytes));
               fixNodeChecksum(dev, slot, SUPERBLOCK_BYTES);
             }
             described += ', superblocks rewritten to match';

@@ -121,7 +121,8 @@ function edgeValue(rng: Rng, map: ImageMap): number {
   ]);
 }
 
-function u64Bytes(value: number): Uint8Array {
+/** `value` as 8 little-endian bytes (its low 64 bits). */
+export function u64Bytes(value: number): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(Math.floor(value))), true);
   return b;
@@ -132,41 +133,41 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
   const regions = new Set<Region>();
   written = [];
   const m: Mutation = { kind, regions, written, detail: '' };
+  /** Store raw bytes: recorded for the restore, their regions noted, described. */
+  const overwrite = (at: number, bytes: Uint8Array, detail: string): void => {
+    storeBytes(dev, at, bytes);
+    regionsOf(map, at, bytes.length, regions);
+    m.detail = detail;
+  };
+  /** A sector or a node (even odds), and a sector-aligned target for `n` bytes. */
+  const blockBytes = (): number => (rng.chance(0.5) ? SECTOR_BYTES : map.nodeBytes);
+  const sectorTarget = (n: number): number => Math.floor(pickTarget(map, rng, n) / SECTOR_BYTES) * SECTOR_BYTES;
   switch (kind) {
     case 'bit-flips': {
       const flips = rng.between(1, 8);
       const at = pickTarget(map, rng, 64);
       const old = dev.load(at, 64);
       for (let i = 0; i < flips; i++) old[rng.below(64)]! ^= 1 << rng.below(8);
-      storeBytes(dev, at, old);
-      regionsOf(map, at, 64, regions);
-      m.detail = `${flips} bits flipped in [${at}, +64)`;
+      overwrite(at, old, `${flips} bits flipped in [${at}, +64)`);
       break;
     }
     case 'random-bytes': {
       const n = rng.between(1, 32);
       const at = pickTarget(map, rng, n);
-      const bytes = new Uint8Array(n).map(() => rng.below(256));
-      storeBytes(dev, at, bytes);
-      regionsOf(map, at, n, regions);
-      m.detail = `${n} random bytes at ${at}`;
+      overwrite(at, new Uint8Array(n).map(() => rng.below(256)), `${n} random bytes at ${at}`);
       break;
     }
     case 'zero-block': {
-      const n = rng.chance(0.5) ? SECTOR_BYTES : map.nodeBytes;
-      const at = Math.floor(pickTarget(map, rng, n) / SECTOR_BYTES) * SECTOR_BYTES;
-      storeBytes(dev, at, new Uint8Array(n));
-      regionsOf(map, at, n, regions);
-      m.detail = `${n} bytes zeroed at ${at}`;
+      const n = blockBytes();
+      const at = sectorTarget(n);
+      overwrite(at, new Uint8Array(n), `${n} bytes zeroed at ${at}`);
       break;
     }
     case 'duplicate-block': {
-      const n = rng.chance(0.5) ? SECTOR_BYTES : map.nodeBytes;
-      const from = Math.floor(pickTarget(map, rng, n) / SECTOR_BYTES) * SECTOR_BYTES;
-      const to = Math.floor(pickTarget(map, rng, n) / SECTOR_BYTES) * SECTOR_BYTES;
-      storeBytes(dev, to, dev.load(from, n));
-      regionsOf(map, to, n, regions);
-      m.detail = `${n} bytes copied from ${from} to ${to}`;
+      const n = blockBytes();
+      const from = sectorTarget(n);
+      const to = sectorTarget(n);
+      overwrite(to, dev.load(from, n), `${n} bytes copied from ${from} to ${to}`);
       break;
     }
     case 'superblock-field': {
