@@ -78,9 +78,12 @@ export class BTree {
     if (node.generation !== parent.childGeneration(slot)) fail(`generation ${node.generation}, parent pointer says ${parent.childGeneration(slot)}`);
     const n = node.nritems;
     if (n === 0) fail('empty node below the root');
-    if (compareKeys(node.key(0), parent.key(slot)) < 0) fail(`first key ${keyText(node.key(0))} below the parent's ${keyText(parent.key(slot))}`);
-    const upper = slot + 1 < parent.nritems ? parent.key(slot + 1) : high;
-    if (upper && compareKeys(node.key(n - 1), upper) >= 0) fail(`last key ${keyText(node.key(n - 1))} not below ${keyText(upper)}`);
+    // Compared in place: this runs at every step of every lookup below a clean node.
+    const m = this.host.m;
+    const first = node.keyAt(0), last = node.keyAt(n - 1), low = parent.ptrAt(slot);
+    if (m.compareKeysAt(first, low) < 0) fail(`first key ${keyText(m.key(first))} below the parent's ${keyText(m.key(low))}`);
+    const above = slot + 1 < parent.nritems ? m.compareKeysAt(last, parent.ptrAt(slot + 1)) : high ? m.compareKeyAt(last, high) : -1;
+    if (above >= 0) fail(`last key ${keyText(m.key(last))} not below ${keyText(BTree.upperBound(parent, slot, high)!)}`);
     return node;
   }
 
@@ -201,7 +204,7 @@ export class BTree {
         return { path, found: r >= 0 };
       }
       let slot = this.childSlot(node, k);
-      this.child(node, slot, high);
+      const checked = this.child(node, slot, high);
       if (cow) {
         const child = this.cowChild(bytenr, slot);
         if (this.nearlyFull(this.view(child))) {
@@ -213,7 +216,7 @@ export class BTree {
       path[level] = { bytenr, slot };
       high = BTree.upperBound(node, slot, high);
       bytenr = node.child(slot);
-      node = this.view(bytenr);
+      node = cow ? this.view(bytenr) : checked; // cow moved the pointer to a copy
     }
   }
 

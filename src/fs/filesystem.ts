@@ -517,8 +517,7 @@ export class FileSystem {
   }
 
   exists(path: string): boolean {
-    this.live();
-    checkPath(path); // a malformed path is an error, not a missing file
+    // A malformed path fails resolve() with EINVAL or ENAMETOOLONG: an error, not a missing file.
     try { this.resolve(path); return true; } catch (e) {
       if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return false;
       throw e;

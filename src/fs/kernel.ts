@@ -58,10 +58,10 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
   if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
   if (s.nextSubvolume < FIRST_SUBVOLUME_ID || s.nextSubvolume > MAX_KEY_VALUE) return `next subvolume id ${s.nextSubvolume}`;
-  const block = nodeBytes * copies;
+  const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes * copies, generation: s.generation };
   for (const [name, bytenr, level] of [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel]] as const) {
     if (level > MAX_LEVEL) return `${name} tree level ${level}`;
-    if (!Number.isSafeInteger(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr % SECTOR_BYTES !== 0 || bytenr + block > total) return `${name} tree root ${bytenr} outside the device`;
+    if (!validBlockPointer(bytenr, ctx)) return `${name} tree root ${bytenr} outside the device`;
   }
   return null;
 }
@@ -173,7 +173,8 @@ export class Kernel implements TreeHost {
     return Math.max(96 * block, Math.floor(this.totalBytes / 32 / block) * block);
   }
 
-  private get checkContext(): CheckContext {
+  /** What the tree checker and block pointers are checked against. */
+  get checkContext(): CheckContext {
     return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes, metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
   }
 

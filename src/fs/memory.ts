@@ -27,6 +27,24 @@ export class FsMemory {
   key(at: number): Key {
     return { objectid: this.u64(at), type: this.u8[at + 8]!, offset: this.u64(at + 9) };
   }
+  /** compareKeys of the keys at `a` and `b`, without decoding them. */
+  compareKeysAt(a: number, b: number): number {
+    const ao = this.u64(a), bo = this.u64(b);
+    if (ao !== bo) return ao < bo ? -1 : 1;
+    const at = this.u8[a + 8]!, bt = this.u8[b + 8]!;
+    if (at !== bt) return at < bt ? -1 : 1;
+    const af = this.u64(a + 9), bf = this.u64(b + 9);
+    return af === bf ? 0 : af < bf ? -1 : 1;
+  }
+  /** compareKeys of the key at `a` with `k`, without decoding it. */
+  compareKeyAt(a: number, k: Key): number {
+    const ao = this.u64(a);
+    if (ao !== k.objectid) return ao < k.objectid ? -1 : 1;
+    const at = this.u8[a + 8]!;
+    if (at !== k.type) return at < k.type ? -1 : 1;
+    const af = this.u64(a + 9);
+    return af === k.offset ? 0 : af < k.offset ? -1 : 1;
+  }
   setKey(at: number, k: Key): void {
     this.setU64(at, k.objectid);
     this.u8[at + 8] = k.type;

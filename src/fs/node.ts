@@ -34,11 +34,13 @@ export class NodeView {
 
   // --- leaf ------------------------------------------------------------------------
   itemAt(slot: number): number { return this.addr + NODE_HEADER_BYTES + slot * LEAF_ITEM_BYTES; }
+  /** Address of the key of `slot` (an item in a leaf, a key pointer in a node). */
+  keyAt(slot: number): number { return this.isLeaf ? this.itemAt(slot) : this.ptrAt(slot); }
   key(slot: number): Key {
-    return this.m.key(this.isLeaf ? this.itemAt(slot) : this.ptrAt(slot));
+    return this.m.key(this.keyAt(slot));
   }
   setKey(slot: number, k: Key): void {
-    this.m.setKey(this.isLeaf ? this.itemAt(slot) : this.ptrAt(slot), k);
+    this.m.setKey(this.keyAt(slot), k);
   }
   dataOffset(slot: number): number { return this.m.u32(this.itemAt(slot) + 17); }
   dataSize(slot: number): number { return this.m.u32(this.itemAt(slot) + 21); }

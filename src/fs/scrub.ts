@@ -6,6 +6,7 @@ import { isFsTree, type Kernel } from './kernel.js';
 import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
+import { validBlockPointer } from './tree-checker.js';
 import {
   key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
 } from './format.js';
@@ -43,7 +44,7 @@ export function runScrub(k: Kernel): ScrubReport {
   };
   /** dup: check both copies; rewrite a bad one from a good one; report each bad copy. */
   const checkCopies = (bytenr: number): boolean => {
-    if (!Number.isSafeInteger(bytenr) || bytenr < 0 || bytenr + k.metadataBlockBytes > k.totalBytes || bytenr % SECTOR_BYTES !== 0) return false;
+    if (!validBlockPointer(bytenr, k.checkContext)) return false; // nodeAddr reports it
     const bad = [k.checkCopy(bytenr, 0), k.checkCopy(bytenr, 1)];
     const good = bad.findIndex((b) => b === null);
     bad.forEach((b, copy) => {

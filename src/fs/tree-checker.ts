@@ -42,16 +42,6 @@ export function validBlockPointer(bytenr: number, ctx: CheckContext): boolean {
     && bytenr + ctx.metadataBlockBytes <= ctx.totalBytes;
 }
 
-function compare(m: FsMemory, a: number, b: number): number {
-  const ao = m.u64(a), bo = m.u64(b);
-  if (ao !== bo) return ao < bo ? -1 : 1;
-  const at = m.u8At(a + 8), bt = m.u8At(b + 8);
-  if (at !== bt) return at < bt ? -1 : 1;
-  const af = m.u64(a + 9), bf = m.u64(b + 9);
-  if (af !== bf) return af < bf ? -1 : 1;
-  return 0;
-}
-
 /**
  * Check one node at `addr` (its checksum and self bytenr are checked by the caller).
  * Returns a description of the first problem, or null when the node is sound.
@@ -73,7 +63,7 @@ export function checkNode(m: FsMemory, addr: number, ctx: CheckContext): string 
   for (let s = 0; s < nritems; s++) {
     const at = first + s * stride;
     if (m.u64(at) > MAX_KEY_VALUE || m.u64(at + 9) > MAX_KEY_VALUE) return `slot ${s}: key ${keyText(m.key(at))} above 2^53`;
-    if (s > 0 && compare(m, at - stride, at) >= 0) return `keys out of order at slot ${s}: ${keyText(m.key(at - stride))} then ${keyText(m.key(at))}`;
+    if (s > 0 && m.compareKeysAt(at - stride, at) >= 0) return `keys out of order at slot ${s}: ${keyText(m.key(at - stride))} then ${keyText(m.key(at))}`;
     if (level > 0) {
       const child = m.u64(at + 17);
       const childGeneration = m.u64(at + 25);
