@@ -71,20 +71,21 @@ export class BTree {
     const bytenr = parent.child(slot);
     const node = this.view(bytenr);
     if (this.host.isDirty(bytenr)) return node;
-    const fail = (what: string): never => {
-      throw new FsError('EUCLEAN', `tree ${this.id}: block ${bytenr} (slot ${slot} of ${parent.bytenr}): ${what}`);
-    };
-    if (node.level !== parent.level - 1) fail(`level ${node.level}, parent is at ${parent.level}`);
-    if (node.generation !== parent.childGeneration(slot)) fail(`generation ${node.generation}, parent pointer says ${parent.childGeneration(slot)}`);
+    if (node.level !== parent.level - 1) this.badChild(parent, slot, `level ${node.level}, parent is at ${parent.level}`);
+    if (node.generation !== parent.childGeneration(slot)) this.badChild(parent, slot, `generation ${node.generation}, parent pointer says ${parent.childGeneration(slot)}`);
     const n = node.nritems;
-    if (n === 0) fail('empty node below the root');
+    if (n === 0) this.badChild(parent, slot, 'empty node below the root');
     // Compared in place: this runs at every step of every lookup below a clean node.
     const m = this.host.m;
     const first = node.keyAt(0), last = node.keyAt(n - 1), low = parent.ptrAt(slot);
-    if (m.compareKeysAt(first, low) < 0) fail(`first key ${keyText(m.key(first))} below the parent's ${keyText(m.key(low))}`);
+    if (m.compareKeysAt(first, low) < 0) this.badChild(parent, slot, `first key ${keyText(m.key(first))} below the parent's ${keyText(m.key(low))}`);
     const above = slot + 1 < parent.nritems ? m.compareKeysAt(last, parent.ptrAt(slot + 1)) : high ? m.compareKeyAt(last, high) : -1;
-    if (above >= 0) fail(`last key ${keyText(m.key(last))} not below ${keyText(BTree.upperBound(parent, slot, high)!)}`);
+    if (above >= 0) this.badChild(parent, slot, `last key ${keyText(m.key(last))} not below ${keyText(BTree.upperBound(parent, slot, high)!)}`);
     return node;
+  }
+
+  private badChild(parent: NodeView, slot: number, what: string): never {
+    throw new FsError('EUCLEAN', `tree ${this.id}: block ${parent.child(slot)} (slot ${slot} of ${parent.bytenr}): ${what}`);
   }
 
   /** Upper bound for the keys of parent[slot]'s subtree, given the parent's own bound. */
