@@ -292,22 +292,21 @@ export function pmem_unlock(): i32 {
 // On a fresh device whose visible and media bytes hold the source's media: apply the
 // patch (copied into this device's patch region) and drop pending state.
 export function pmem_crash_apply(slots: u32): i32 {
-  if (!attached() || slots > S.logCapacity) return -EINVAL;
-  lock();
-  crashForgetPending();
-  crashApplyPatch(slots);
-  unlock();
-  return 0;
+  return crashApply(slots, false);
 }
 
 // As pmem_crash_apply, for a device whose media was just set to the pre-crash media and
 // whose visible bytes are stale: they are set from media first (memory.copy, in the core,
 // instead of a second copy from the caller's side).
 export function pmem_crash_apply_image(slots: u32): i32 {
+  return crashApply(slots, true);
+}
+
+function crashApply(slots: u32, visibleFromMedia: bool): i32 {
   if (!attached() || slots > S.logCapacity) return -EINVAL;
   lock();
   crashForgetPending();
-  memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
+  if (visibleFromMedia) memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
   crashApplyPatch(slots);
   unlock();
   return 0;

@@ -10,10 +10,10 @@
 import {
   ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA,
   H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT,
-  LINE_PENDING, DOMAIN_EADR, ENTRY_BYTES,
+  LINE_PENDING, DOMAIN_EADR,
 } from "./header";
 import {
-  headerAddr, logAddr, logCapacity, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
+  headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
   lineStateAddr, lineListAddr, lineCount, deviceBytes, domain, threadsAddr, threadStride,
   maxThreads, logSlot,
 } from "./state";

@@ -68,11 +68,6 @@ export interface ExplorerOptions {
   lineTables?: boolean;
 }
 
-/** Images that mount the same superblock and metadata lines. */
-interface ImageClass {
-  verdict: { generation: number; problems: string[] };
-  table: LineTable | null;
-}
 
 const MODE_RANDOM = 1;
 /** Superblock generations an image of one crash point can mount (two slots, visible and media). */
@@ -199,10 +194,25 @@ export class CrashExplorer {
     // Which superblock an image mounts depends only on its superblock slots' bytes: within
     // one point (one media), on the patch lines that fall in the slots.
     const chosenBySlots = new Map<number, number | null>();
-    const classes = new Map<string, ImageClass>();
+    // Classes (images that mount the same superblock and metadata lines) and their line
+    // tables (null: none, every image with new data is mounted).
+    const classes = new Map<string, LineTable | null>();
+    // Verdicts by an image's full reachable contents (metadata and data patch lines).
     const verdicts = new Map<string, { generation: number; problems: string[] }>();
-    let loadedTable: LineTable | null = null;
-    let mediaFailing = 0;
+    let loaded: { table: LineTable; mediaFailing: number } | null = null;
+    /** Does the image just built satisfy `table`? (Put in the scratch and prepared once.) */
+    const tableAccepts = (table: LineTable, slots: number): boolean => {
+      if (loaded?.table !== table) {
+        guard.touch(table.base + table.bytes.length - composeAt);
+        new Uint8Array(dev.memory.buffer, table.base, table.bytes.length).set(table.bytes);
+        const mediaFailing = core.pmem_line_table_prepare(table.base, table.entries);
+        if (mediaFailing < 0) throw new FsError('EIO', `line table rejected (${mediaFailing})`);
+        loaded = { table, mediaFailing };
+      }
+      const r = core.pmem_line_table_check(slots, table.base, table.entries, loaded.mediaFailing);
+      if (r < 0) throw new FsError('EIO', `line table check failed (${r})`);
+      return r === 1;
+    };
     const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, remembered: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
@@ -234,32 +244,32 @@ export class CrashExplorer {
         candidate.marked = true;
       }
       const metaKey = `${generation}:${core.pmem_patch_fingerprint(slots, candidate.metadata) >>> 0}`;
-      let cls = classes.get(metaKey);
-      let verdict: { generation: number; problems: string[] } | undefined;
-      if (!cls) {
+      const dataKey = `${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
+      let verdict = verdicts.get(dataKey);
+      if (!verdict && !classes.has(metaKey)) {
         // An image with these very contents may have passed at an earlier point, under the
         // same oracle constraints (later versions only allow more): then it passes again.
         const remembered = this.lineTables && this.oracle.constraintRevision !== undefined
-          ? this.rememberedKey(candidate, generation!, slots, metaKey) : null;
+          ? this.rememberedKey(candidate, generation!, dataKey) : null;
         const files = remembered ? this.cleanImages.get(remembered) : undefined;
+        const rules = this.lineTables ? this.oracle.dataRules?.(generation!) ?? null : null;
         let table: LineTable | null = null;
         if (files) {
           report.remembered++;
           verdict = { generation: generation!, problems: [] };
-          if (tableRoom > 0) {
+          if (rules && tableRoom > 0) {
             const lineBytes = (line: number): Uint8Array => {
               core.pmem_patch_compose(slots, line * 64, 64, composeAt);
               return new Uint8Array(dev.memory.buffer, composeAt, 64).slice();
             };
-            table = this.tableFor(candidate, files, lineBytes, generation!, tableAt, tableRoom);
+            table = this.tableFor(candidate, files, lineBytes, rules, tableAt, tableRoom);
           }
         } else {
           const mounted = this.mountCheckKeep(choice);
           report.mounted++;
           verdict = mounted.verdict;
-          if (this.lineTables && !verdict.problems.length && mounted.fs) {
-            const rules = this.oracle.dataRules?.(generation!);
-            const map = captureFileMap(mounted.fs, rules?.keys() ?? []);
+          if (rules && !verdict.problems.length && mounted.fs) {
+            const map = captureFileMap(mounted.fs, rules.keys());
             if (remembered) {
               if (this.cleanImages.size >= MAX_REMEMBERED) this.cleanImages.clear();
               this.cleanImages.set(remembered, map);
@@ -268,33 +278,21 @@ export class CrashExplorer {
               const image = this.target!;
               const media = image.region(REGION.media);
               const lineBytes = (line: number): Uint8Array => new Uint8Array(image.memory.buffer, media + line * 64, 64);
-              table = this.tableFor(candidate, map, lineBytes, generation!, tableAt, tableRoom);
+              table = this.tableFor(candidate, map, lineBytes, rules, tableAt, tableRoom);
             }
           }
         }
-        cls = { verdict, table };
-        classes.set(metaKey, cls);
-        if (table) {
-          // The table must accept the image it was made from; if not, it is not used.
-          guard.touch(table.base + table.bytes.length - composeAt);
-          ({ loadedTable, mediaFailing } = this.loadTable(table, loadedTable, mediaFailing));
-          if (core.pmem_line_table_check(slots, table.base, table.entries, mediaFailing) !== 1) cls.table = null;
-        }
-      } else if (cls.table) {
-        guard.touch(cls.table.base + cls.table.bytes.length - composeAt);
-        ({ loadedTable, mediaFailing } = this.loadTable(cls.table, loadedTable, mediaFailing));
-        const r = core.pmem_line_table_check(slots, cls.table.base, cls.table.entries, mediaFailing);
-        if (r < 0) throw new FsError('EIO', `line table check failed (${r})`);
-        if (r === 1) { report.tableChecked++; continue; }
+        // The table must accept the image it was made from; if not, it is not used.
+        classes.set(metaKey, table && tableAccepts(table, slots) ? table : null);
+        verdicts.set(dataKey, verdict!);
+      } else if (!verdict) {
+        const table = classes.get(metaKey);
+        if (table && tableAccepts(table, slots)) { report.tableChecked++; continue; }
       }
       if (!verdict) {
-        const key = `${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
-        verdict = verdicts.get(key);
-        if (!verdict) {
-          verdict = this.mountAndCheck(choice);
-          report.mounted++;
-          verdicts.set(key, verdict);
-        }
+        verdict = this.mountAndCheck(choice);
+        report.mounted++;
+        verdicts.set(dataKey, verdict);
       }
       if (verdict.problems.length) report.violations.push({ point, image: choice, generation: verdict.generation, problems: verdict.problems });
     }
@@ -312,16 +310,14 @@ export class CrashExplorer {
    * The key of an image's full contents on the lines its superblock reaches (metadata and
    * data; media and patch), under the oracle's current constraints.
    */
-  private rememberedKey(candidate: Candidate, generation: number, slots: number, metaKey: string): string {
+  private rememberedKey(candidate: Candidate, generation: number, dataKey: string): string {
     const core = this.device.core;
     candidate.mediaFingerprint ??= `${core.pmem_media_fingerprint(candidate.metadata) >>> 0}:${core.pmem_media_fingerprint(candidate.data) >>> 0}`;
-    return `${this.oracle.constraintRevision}:${generation}:${candidate.mediaFingerprint}:${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
+    return `${this.oracle.constraintRevision}:${generation}:${candidate.mediaFingerprint}:${dataKey}`;
   }
 
   /** The line table of a class whose representative passed the oracle. */
-  private tableFor(candidate: Candidate, files: FileMap, lineBytes: (line: number) => Uint8Array, generation: number, tableAt: number, tableRoom: number): LineTable | null {
-    const rules = this.oracle.dataRules?.(generation);
-    if (!rules) return null;
+  private tableFor(candidate: Candidate, files: FileMap, lineBytes: (line: number) => Uint8Array, rules: Map<string, WordCondition[]>, tableAt: number, tableRoom: number): LineTable | null {
     const dev = this.device;
     if (!candidate.pendingData) {
       // Pending lines (the crash scan's rows) that hold file data of this superblock.
@@ -335,16 +331,6 @@ export class CrashExplorer {
       candidate.pendingData = Uint32Array.from(lines.sort((x, y) => x - y));
     }
     return buildLineTable(files, lineBytes, rules, candidate.pendingData, tableAt, tableRoom);
-  }
-
-  /** Put `table` in the scratch (unless it is there) and flag its lines that fail at media. */
-  private loadTable(table: LineTable, loaded: LineTable | null, mediaFailing: number): { loadedTable: LineTable; mediaFailing: number } {
-    if (loaded === table) return { loadedTable: table, mediaFailing };
-    const dev = this.device;
-    new Uint8Array(dev.memory.buffer, table.base, table.bytes.length).set(table.bytes);
-    const failing = dev.core.pmem_line_table_prepare(table.base, table.entries);
-    if (failing < 0) throw new FsError('EIO', `line table rejected (${failing})`);
-    return { loadedTable: table, mediaFailing: failing };
   }
 
   /** Mount and check one image; keeps the mounted file system for building a line table. */

@@ -261,6 +261,12 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const started = performance.now();
   const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
   const findings: FuzzFinding[] = [];
+  const policyOff = options.policyOff ? { policyOff: options.policyOff } : {};
+  const scriptAt = (i: number, scriptSeed: number): Script => {
+    if (generator === 'ace') return withPolicy(aceScript(i), options.policyOff);
+    if (generator === 'dax' || (generator === 'mixed' && i % 2 === 0)) return daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff });
+    return randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff, maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
+  };
   const devices = fuzzDevices(options);
   for (let position = 0; ; position++) {
     // Scripts i = k + n*j of shard k/n, j = 0.. in order, or as claimed from a counter
@@ -270,10 +276,7 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const i = shard.index + shard.count * j;
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
-    const useDax = generator === 'dax' || (generator === 'mixed' && i % 2 === 0);
-    const script = generator === 'ace' ? withPolicy(aceScript(i), options.policyOff) : useDax
-      ? daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}) })
-      : randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...(options.policyOff ? { policyOff: options.policyOff } : {}), maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
+    const script = scriptAt(i, scriptSeed);
     const result = checkScript(script, options, devices);
     progress.scripts++;
     progress.ops += result.ops;

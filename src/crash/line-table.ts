@@ -102,6 +102,7 @@ export function buildLineTable(
     }
   }
   const sets: bigint[][][] = [];
+  const counts: number[] = [];
   let alternativesTotal = 0;
   for (const line of lines) {
     const own = lineBytes(line);
@@ -129,7 +130,8 @@ export function buildLineTable(
     }
     // A word with no allowed value leaves the line with no alternative: it always fails.
     const count = words.some((l) => l.length === 0) ? 0 : widest;
-    sets.push(count === 0 ? [] : words);
+    sets.push(words);
+    counts.push(count);
     alternativesTotal += count;
   }
   const entriesBytes = lines.length * LINE_RULE_BYTES;
@@ -140,7 +142,7 @@ export function buildLineTable(
   let alt = entriesBytes;
   lines.forEach((line, i) => {
     const words = sets[i]!;
-    const count = words.length === 0 ? 0 : Math.max(...words.map((l) => l.length));
+    const count = counts[i]!;
     view.setUint32(i * LINE_RULE_BYTES, line, true);
     view.setUint32(i * LINE_RULE_BYTES + 4, count, true);
     view.setUint32(i * LINE_RULE_BYTES + 8, base + alt, true);

@@ -19,8 +19,8 @@ export class ModelOracle implements CrashOracle {
   private readonly generations = new Map<number, TreeDump>();
   /**
    * Contents of nodatacow files: at each commit start and after each op, tagged with the
-   * generation being built then. An image of generation g may hold any of the versions
-   * tagged g or later, per word.
+   * generation being built then (one entry per distinct content and generation). An
+   * image may hold any of them, per word: the oracle does not narrow them by generation.
    */
   private readonly versions = new Map<string, Array<{ since: number; data: Uint8Array; seq: number }>>();
   /** Versions recorded so far (numbers them, so that a floor knows which came after it). */
@@ -46,7 +46,7 @@ export class ModelOracle implements CrashOracle {
     this.record(dump);
   }
 
-  /** Keep the nodatacow contents; drop versions no image can mount any more. */
+  /** Keep the nodatacow contents (at most 256 per file: the first and the latest). */
   private record(dump: TreeDump): void {
     for (const [path, e] of dump) {
       if (!e.nodatacow || !e.data) continue;
@@ -179,8 +179,8 @@ export class ModelOracle implements CrashOracle {
       const got = actual.get(f.path)?.data?.subarray(f.offset, f.offset + f.bytes.length);
       // Per 8-byte word: the durable value, or a value stored after it (a later store to
       // the word may have reached media, whole or not at all: words never tear).
-      const later = (this.versions.get(f.path) ?? []).filter((v) => v.seq >= f.fromVersion).map((v) => v.data.subarray(f.offset, f.offset + f.bytes.length));
-      const bad = got && got.length === f.bytes.length ? firstWordOutside(got, [f.bytes, ...later]) : 0;
+      const allowed = this.floorVersions(f).map((v) => v.data.subarray(f.offset - v.shift, f.offset - v.shift + f.bytes.length));
+      const bad = got && got.length === f.bytes.length ? firstWordOutside(got, allowed) : 0;
       if (bad !== null) problems.push(`${f.path}: ${f.bytes.length} bytes at ${f.offset} made durable by MAP_SYNC + flush + fence are gone (word at +${bad})`);
     }
     for (const [path, { dump }] of this.snapshots) {
@@ -221,13 +221,18 @@ export class ModelOracle implements CrashOracle {
     });
     for (const [path, e] of expected) if (e.kind === 'file' && e.data) add(path, whole(path, e));
     for (const f of this.floors) {
-      const later = (this.versions.get(f.path) ?? []).filter((v) => v.seq >= f.fromVersion).map((v) => ({ data: v.data, shift: 0 }));
-      add(f.path, { from: f.offset, to: f.offset + f.bytes.length, versions: [{ data: f.bytes, shift: f.offset }, ...later] });
+      add(f.path, { from: f.offset, to: f.offset + f.bytes.length, versions: this.floorVersions(f) });
     }
     for (const { dump } of this.snapshots.values()) {
       for (const [path, e] of dump) if (e.kind === 'file' && e.data) add(path, whole(path, e));
     }
     return rules;
+  }
+
+  /** What a floor's words may hold: the durable bytes, or any version stored after them. */
+  private floorVersions(f: Floor): Array<{ data: Uint8Array; shift: number }> {
+    const later = (this.versions.get(f.path) ?? []).filter((v) => v.seq >= f.fromVersion);
+    return [{ data: f.bytes, shift: f.offset }, ...later.map((v) => ({ data: v.data, shift: 0 }))];
   }
 
   private nocowWordMismatch(path: string, data: Uint8Array, atCommit: Uint8Array): number | null {
