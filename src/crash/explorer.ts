@@ -244,9 +244,11 @@ export class CrashExplorer {
         candidate.marked = true;
       }
       const metaKey = `${generation}:${core.pmem_patch_fingerprint(slots, candidate.metadata) >>> 0}`;
+      const classTable = classes.get(metaKey); // undefined: the first image of its class
+      if (classTable && tableAccepts(classTable, slots)) { report.tableChecked++; continue; }
       const dataKey = `${metaKey}:${core.pmem_patch_fingerprint(slots, candidate.data) >>> 0}`;
       let verdict = verdicts.get(dataKey);
-      if (!verdict && !classes.has(metaKey)) {
+      if (!verdict && classTable === undefined) {
         // An image with these very contents may have passed at an earlier point, under the
         // same oracle constraints (later versions only allow more): then it passes again.
         const remembered = this.lineTables && this.oracle.constraintRevision !== undefined
@@ -285,9 +287,6 @@ export class CrashExplorer {
         // The table must accept the image it was made from; if not, it is not used.
         classes.set(metaKey, table && tableAccepts(table, slots) ? table : null);
         verdicts.set(dataKey, verdict!);
-      } else if (!verdict) {
-        const table = classes.get(metaKey);
-        if (table && tableAccepts(table, slots)) { report.tableChecked++; continue; }
       }
       if (!verdict) {
         verdict = this.mountAndCheck(choice);
