@@ -6,7 +6,7 @@ import { runScript } from '../workload/run.js';
 import { print } from '../workload/print.js';
 import { importFsx } from '../workload/fsx.js';
 import { importAce } from '../workload/ace.js';
-import { replay, type FuzzReport, type Reproducer, type PolicyName } from '../crash/fuzz.js';
+import { replay, type FuzzFinding, type FuzzReport, type Reproducer, type PolicyName } from '../crash/fuzz.js';
 import { fuzzParallel } from '../crash/fuzz-parallel.js';
 import { loadCoreModule } from '../core/module.js';
 import { POLICY_NAMES } from '../dax/policy.js';
@@ -14,6 +14,8 @@ import { POLICY_NAMES } from '../dax/policy.js';
 export const EXIT_CLEAN = 0;
 export const EXIT_VIOLATIONS = 1;
 export const EXIT_USAGE = 2;
+/** The checker itself failed (findings of kind internal-error) and found no violation. */
+export const EXIT_INTERNAL = 3;
 
 export class UsageError extends Error {}
 
@@ -65,20 +67,26 @@ export async function cmdRun(args: string[]): Promise<number> {
 export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time SECONDS] [--policy NAME=off]
            [--generator fsx|dax|mixed|ace] [--ace-k K] [--samples N] [--bound N]
            [--points fence|store] [--workers W] [--shard k/n] [--out DIR] [--quiet]
+           [--max-findings N]
   Crash-consistency fuzzing: random workloads (or every ACE-style workload of K core
   operations with --generator ace); at every crash point the crash images are
   enumerated (at most --bound per point, default 10000) or --samples of them are drawn,
   and each is checked against the oracle. Crash points: before every fence and after
   every operation (--points fence, the default), or also before every store (store).
-  Progress goes to stderr; one JSON line per finding and a summary line go to stdout;
-  with --out, reproducers are written to DIR (run them with pmcow replay).
+  Each operation's result is checked against an independent model of the file system
+  (docs/crash.md), and every crash image against the states that model allows.
+  Progress goes to stderr; one JSON line per finding (printed as it is found: kind,
+  point, problems, elapsedMs, images) and a summary line go to stdout; with --out,
+  reproducers are written to DIR as they are found (run them with pmcow replay).
+  --max-findings N stops the campaign after N findings.
   --workers W checks on W worker threads (the same scripts and findings as one thread).
   --shard k/n runs only scripts i with i mod n = k (0 <= k < n): shards of one campaign
   can run on different machines and be combined with pmcow merge.
-  Exit 0 when clean, 1 when violations were found, 2 on usage errors.`;
+  Exit 0 when clean, 1 when violations were found, 2 on usage errors, 3 when the checker
+  failed on some script (findings of kind internal-error) and found no violation.`;
 
 export async function cmdFuzz(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, { seed: 'value', scripts: 'value', ops: 'value', time: 'value', policy: 'value', generator: 'value', samples: 'value', shard: 'value', out: 'value', quiet: 'flag', help: 'flag', workers: 'value', 'ace-k': 'value', bound: 'value', points: 'value' });
+  const { flags } = parseFlags(args, { seed: 'value', scripts: 'value', ops: 'value', time: 'value', policy: 'value', generator: 'value', samples: 'value', shard: 'value', out: 'value', quiet: 'flag', help: 'flag', workers: 'value', 'ace-k': 'value', bound: 'value', points: 'value', 'max-findings': 'value' });
   if (flags.has('help')) { process.stdout.write(FUZZ_USAGE + '\n'); return EXIT_CLEAN; }
   let policyOff: PolicyName | undefined;
   const policy = flags.get('policy');
@@ -106,7 +114,23 @@ export async function cmdFuzz(args: string[]): Promise<number> {
   const time = int(flags, 'time');
   const out = flags.get('out');
   const quiet = flags.has('quiet');
+  const maxFindings = int(flags, 'max-findings');
+  if (out) mkdirSync(out, { recursive: true });
+  let printed = 0;
+  let internal = 0;
+  const onFinding = (f: FuzzFinding): void => {
+    const file = out ? join(out, `reproducer-${shard?.index ?? 0}-${f.script}.json`) : null;
+    const text = JSON.stringify(f.reproducer, null, 1) + '\n';
+    if (file) writeFileSync(file, text);
+    if (f.kind === 'internal-error') internal++;
+    if (!quiet) process.stderr.write('\n');
+    process.stdout.write(JSON.stringify({
+      finding: printed++, kind: f.kind, script: f.script, scriptSeed: f.scriptSeed, point: f.violation.point, problems: f.violation.problems,
+      elapsedMs: f.elapsedMs, images: f.images, reproducerBytes: Buffer.byteLength(text), ...(file ? { reproducer: file } : {}),
+    }) + '\n');
+  };
   const report: FuzzReport = await fuzzParallel({
+    onFinding, ...(maxFindings !== undefined ? { maxFindings } : {}),
     workers, aceK, points: points === 'store' ? 'store+fence+op' : 'fence+op', ...(bound !== undefined ? { enumerateBound: bound } : {}),
     seed: int(flags, 'seed', 1)!, ops: int(flags, 'ops', 30)!, generator: generator as 'fsx' | 'dax' | 'mixed' | 'ace',
     samples: int(flags, 'samples', 8)!,
@@ -120,15 +144,20 @@ export async function cmdFuzz(args: string[]): Promise<number> {
     },
   });
   if (!quiet) process.stderr.write('\n');
-  if (out) mkdirSync(out, { recursive: true });
-  report.findings.forEach((f, i) => {
-    process.stdout.write(JSON.stringify({ finding: i, script: f.script, scriptSeed: f.scriptSeed, point: f.violation.point, problems: f.violation.problems }) + '\n');
-    if (out) writeFileSync(join(out, `reproducer-${shard?.index ?? 0}-${f.script}.json`), JSON.stringify(f.reproducer, null, 1) + '\n');
-  });
-  const summary = { summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops, points: report.points, images: report.images, mounted: report.mounted, violations: report.violations, findings: report.findings.length, elapsedMs: Math.round(report.elapsedMs), imagesPerSecond: Math.round(report.imagesPerSecond) };
+  const summary = {
+    summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops, points: report.points, images: report.images,
+    mounted: report.mounted, violations: report.violations, findings: report.findings.length, internalErrors: internal, unjudged: report.unjudged,
+    elapsedMs: Math.round(report.elapsedMs), imagesPerSecond: Math.round(report.imagesPerSecond),
+  };
   process.stdout.write(JSON.stringify(summary) + '\n');
   if (out) writeFileSync(join(out, `summary-${shard?.index ?? 0}.json`), JSON.stringify(summary) + '\n');
-  return report.findings.length ? EXIT_VIOLATIONS : EXIT_CLEAN;
+  return fuzzExitCode(report.findings.length - internal, internal);
+}
+
+/** 1 when violations were found, else 3 when the checker failed on some script, else 0. */
+export function fuzzExitCode(violations: number, internalErrors: number): number {
+  if (violations > 0) return EXIT_VIOLATIONS;
+  return internalErrors > 0 ? EXIT_INTERNAL : EXIT_CLEAN;
 }
 
 export const REPLAY_USAGE = `pmcow replay FILE

@@ -25,7 +25,7 @@ usage:
   pmcow crc32c <text>     crc32c (btrfs flavour) of a string
   pmcow help              this text
 
-exit codes: 0 clean, 1 violations found (or a failed run), 2 usage error
+exit codes: 0 clean, 1 violations found (or a failed run), 2 usage error, 3 internal error
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -87,6 +87,8 @@ main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error:
     process.stderr.write(`pmcow: ${error.message}\n`);
     process.exitCode = 1;
   } else {
-    throw error;
+    // Never a stack trace on the terminal: one line, and the exit code of an internal error.
+    process.stderr.write(`pmcow: internal error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    process.exitCode = 3;
   }
 });

@@ -20,8 +20,10 @@ import {
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
 export interface CrashOracle {
   check(fs: FileSystem, generation: number): string[];
-  /** What check() accepts of file data, per word (enables checking images without mounting). */
-  dataRules?(generation: number): Map<string, WordCondition[]> | null;
+  /** What the last image that passed check() matched (a token for dataRules), or null. */
+  lastMatch?(): number | null;
+  /** What check() accepts of file data, per word, for images like one that matched `match`. */
+  dataRules?(match: number): Map<string, WordCondition[]> | null;
   /**
    * Changes when check() becomes stricter for some image (a new MAP_SYNC floor, a new
    * snapshot); other changes only accept more. An image that passed under the same value
@@ -32,7 +34,12 @@ export interface CrashOracle {
 
 export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random'; seed: number };
 
+/** What kind of failure a violation is (docs/crash.md, "Findings"). */
+export type ViolationKind = 'crash' | 'unexpected-result' | 'live' | 'abort' | 'internal-error';
+
 export interface Violation {
+  /** Absent on the explorer's own reports: a crash image the oracle rejected. */
+  kind?: ViolationKind;
   point: string;
   image: ImageChoice;
   generation: number;
@@ -123,8 +130,8 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
 export class CrashExplorer {
   private target: PmemDevice | null = null;
   readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, remembered: 0, violations: 0, elapsedMs: 0 };
-  /** File maps of images that passed, by rememberedKey. */
-  private readonly cleanImages = new Map<string, FileMap>();
+  /** File maps of images that passed, and what they matched, by rememberedKey. */
+  private readonly cleanImages = new Map<string, { files: FileMap; match: number | null }>();
   private readonly bound: number;
   private readonly samples: number;
   private readonly seed: number;
@@ -253,10 +260,13 @@ export class CrashExplorer {
         // same oracle constraints (later versions only allow more): then it passes again.
         const remembered = this.lineTables && this.oracle.constraintRevision !== undefined
           ? this.rememberedKey(candidate, generation!, dataKey) : null;
-        const files = remembered ? this.cleanImages.get(remembered) : undefined;
-        const rules = this.lineTables ? this.oracle.dataRules?.(generation!) ?? null : null;
+        const clean = remembered ? this.cleanImages.get(remembered) : undefined;
+        const rulesOf = (match: number | null | undefined): Map<string, WordCondition[]> | null =>
+          this.lineTables && match !== null && match !== undefined ? this.oracle.dataRules?.(match) ?? null : null;
         let table: LineTable | null = null;
-        if (files) {
+        if (clean) {
+          const files = clean.files;
+          const rules = rulesOf(clean.match);
           report.remembered++;
           verdict = { generation: generation!, problems: [] };
           if (rules && tableRoom > 0) {
@@ -270,11 +280,13 @@ export class CrashExplorer {
           const mounted = this.mountCheckKeep(choice);
           report.mounted++;
           verdict = mounted.verdict;
-          if (rules && !verdict.problems.length && mounted.fs) {
+          const match = verdict.problems.length ? null : this.oracle.lastMatch?.();
+          const rules = rulesOf(match);
+          if (rules && mounted.fs) {
             const map = captureFileMap(mounted.fs, rules.keys());
             if (remembered) {
               if (this.cleanImages.size >= MAX_REMEMBERED) this.cleanImages.clear();
-              this.cleanImages.set(remembered, map);
+              this.cleanImages.set(remembered, { files: map, match: match! });
             }
             if (tableRoom > 0) {
               const image = this.target!;

@@ -3,7 +3,7 @@
 // and devices. The scripts, crash images and findings are exactly those of the
 // single-threaded campaign (findings are reported in script order).
 import { FsError } from '../errors.js';
-import { fuzz, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
+import { fuzz, type FuzzFinding, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
 
 export interface ParallelFuzzOptions extends FuzzOptions {
   /** Worker threads (default 1: run on this thread). */
@@ -20,8 +20,8 @@ function workerEntry(): URL {
 export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<FuzzReport> {
   const workers = options.workers ?? 1;
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new FsError('EINVAL', 'workers must be an integer from 1 to 64');
-  const { workers: _w, onScript, ...rest } = options;
-  if (workers === 1) return fuzz({ ...rest, ...(onScript ? { onScript } : {}) });
+  const { workers: _w, onScript, onFinding, ...rest } = options;
+  if (workers === 1) return fuzz({ ...rest, ...(onScript ? { onScript } : {}), ...(onFinding ? { onFinding } : {}) });
   const shard = options.shard ?? { index: 0, count: 1 };
   const started = performance.now();
   const latest: FuzzProgress[] = [];
@@ -34,8 +34,10 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
   const reports = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
     const workerOptions = { ...rest, shard, counter };
     const worker = new Worker(workerEntry(), { workerData: workerOptions });
-    worker.on('message', (m: { kind: string; progress?: FuzzProgress; report?: FuzzReport; code?: string; message?: string }) => {
-      if (m.kind === 'progress') {
+    worker.on('message', (m: { kind: string; progress?: FuzzProgress; report?: FuzzReport; finding?: FuzzFinding; code?: string; message?: string }) => {
+      if (m.kind === 'finding') {
+        onFinding?.({ ...m.finding!, elapsedMs: Math.round(performance.now() - started) });
+      } else if (m.kind === 'progress') {
         latest[w] = m.progress!;
         onScript?.(sum(latest, performance.now() - started));
       } else if (m.kind === 'report') {
@@ -55,10 +57,11 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
 }
 
 function sum(parts: Array<FuzzProgress | undefined>, elapsedMs: number): FuzzProgress {
-  const out: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs };
+  const out: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs, internalErrors: 0, unjudged: 0 };
   for (const p of parts) {
     if (!p) continue;
     out.scripts += p.scripts; out.ops += p.ops; out.points += p.points; out.images += p.images; out.mounted += p.mounted; out.violations += p.violations;
+    out.internalErrors += p.internalErrors; out.unjudged += p.unjudged;
   }
   return out;
 }

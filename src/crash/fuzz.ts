@@ -15,6 +15,10 @@ import { daxWorkload } from './dax-workload.js';
 import { lineOf, type Script, type Stmt } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
 import { ModelOracle } from './oracle.js';
+import { CrashModel, type Outcome } from '../model/crash-model.js';
+import { checksumHex } from '../workload/pattern.js';
+import { printStmt } from '../workload/print.js';
+import type { Op } from '../workload/ast.js';
 
 export type PolicyName = keyof DaxPolicy;
 
@@ -43,6 +47,8 @@ export interface ScriptCheck {
   points: number;
   images: number;
   mounted: number;
+  /** Why the model stopped judging the script part way (an operation outside it), or null. */
+  unjudged: string | null;
 }
 
 export const DEFAULT_FUZZ_DEVICE_BYTES = 4 << 20;
@@ -59,96 +65,104 @@ export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
 }
 
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
-export function checkScript(script: Script, options: CheckOptions = {}, devices: FuzzDevices = fuzzDevices(options)): ScriptCheck {
-  const dev = devices.device;
-  dev.crashInPlace(); // forget whatever the previous script left pending
-  FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
-  const runner = new Runner(dev, { implicitMount: false });
+export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices): ScriptCheck {
   const violations: Violation[] = [];
-  const live = (point: string, problems: string[]): void => {
-    if (problems.length) violations.push({ point, image: { mode: 'random', seed: 0 }, generation: -1, problems });
-  };
+  const totals: ScriptTotals = { ops: 0, unjudged: null };
   let explorer: CrashExplorer | null = null;
-  let oracle: ModelOracle | null = null;
-  let ops = 0;
   let currentLine = 0;
-  const policyLines: Stmt[] = [];
-  const syncFlushes: Array<{ name: string; offset: number; length: number }> = [];
-  const mapPaths = new Map<string, { path: string; offset: number; sync: boolean }>();
-  let frozenStores: number | null = null;
+  let dev: PmemDevice | null = null;
+  let runner: Runner | null = null;
   try {
-    for (let i = 0; i < script.stmts.length; i++) {
-      const stmt = script.stmts[i]!;
-      if (stmt.op === 'comment') continue;
-      if (stmt.op === 'policy') { policyLines.push(stmt); runner.step(stmt, lineOf(script, i)); continue; }
-      if (SKIPPED.has(stmt.op)) continue;
-      const line = lineOf(script, i);
-      currentLine = line;
-      if (!oracle) {
-        const mounted = runner.step({ op: 'mount' }, 0);
-        if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
-        oracle = new ModelOracle(runner.fs!);
-        explorer = new CrashExplorer(dev, oracle, { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
-        const points = options.points ?? 'fence+op';
-        let inside = false;
-        const explore = (where: string): void => {
-          if (inside) return;
-          inside = true;
-          try { violations.push(...explorer!.explore(`line ${currentLine}: before a ${where}`).violations); } finally { inside = false; }
-        };
-        if (points !== 'op') dev.beforeFence = () => explore('fence');
-        if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
-      }
-      if (stmt.op === 'thaw' && frozenStores !== null) {
-        const landed = dev.counters().stores - frozenStores;
-        if (landed > 0) live(`line ${line}: while frozen`, [`${landed} stores reached the device while the file system was frozen`]);
-        frozenStores = null;
-      }
-      for (const touched of pathsWritten(stmt)) oracle.forget(touched);
-      if (stmt.op === 'snapshot') oracle.snapshotStarting(stmt.dst, stmt.src);
-      if (stmt.op === 'clone') oracle.cloneStarting(stmt.src, stmt.dst, stmt.range);
-      const outcome = runner.step(stmt, line);
-      ops++;
-      if ('kind' in outcome) {
-        if (outcome.kind === 'exception') live(`line ${line}`, [`exception: ${outcome.message}`]);
-        else if (outcome.errno === 'EIO') live(`line ${line}`, [`unexpected EIO: ${outcome.message}`]);
-      } else if (outcome.status === 'ok') {
-        if (stmt.op === 'snapshot') oracle.snapshotTaken(stmt.dst, stmt.src);
-        if (stmt.op === 'clone' && !stmt.range) oracle.cloneTaken(stmt.dst);
-        if (stmt.op === 'freeze') frozenStores = dev.counters().stores;
-        if (stmt.op === 'mmap') mapPaths.set(stmt.name, { path: stmt.path, offset: stmt.offset, sync: stmt.sync });
-        if (stmt.op === 'mflush' && mapPaths.get(stmt.name)?.sync) syncFlushes.push({ name: stmt.name, offset: stmt.offset, length: stmt.length });
-        if (stmt.op === 'fence' || stmt.op === 'msync') {
-          for (const f of syncFlushes.splice(0)) {
-            const m = runner.mapping(f.name);
-            const info = mapPaths.get(f.name);
-            if (!m || !info) continue;
-            try { oracle.addFloor(info.path, info.offset + f.offset, m.load(f.offset, f.length)); } catch { /* unmapped or past EOF: no promise */ }
-          }
-        }
-      }
-      oracle.afterOp();
-      live(`line ${line}: live`, [...oracle.checkLive(), ...oracle.liveReadErrors()]);
-      violations.push(...explorer!.explore(`line ${line}: after the operation`).violations);
-    }
+    devices ??= fuzzDevices(options);
+    dev = devices.device;
+    dev.crashInPlace(); // forget whatever the previous script left pending
+    FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
+    runner = new Runner(dev, { implicitMount: false });
+    explorer = runStatements(script, options, devices, runner, violations, totals, (line) => { currentLine = line; });
+  } catch (e) {
+    violations.push(internalError(`line ${currentLine}`, e));
   } finally {
-    dev.beforeFence = null;
-    dev.beforeStore = null;
-    runner.close();
+    if (dev) { dev.beforeFence = null; dev.beforeStore = null; }
+    try { runner?.close(); } catch (e) { violations.push(internalError('closing the runner', e)); }
   }
-  const t = explorer?.totals;
-  return { violations, ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0 };
+  const t = explorer?.totals ?? totals.explorer?.totals;
+  return { violations, ops: totals.ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0, unjudged: totals.unjudged };
 }
 
-/** Paths whose contents an operation changes on purpose (or may map for writing). */
-function pathsWritten(stmt: Stmt): string[] {
-  switch (stmt.op) {
-    case 'write': case 'truncate': case 'fallocate': case 'punch': case 'zero': case 'unlink': return [stmt.path];
-    case 'mmap': return stmt.prot === 'rw' ? [stmt.path] : [];
-    case 'clone': return [stmt.dst];
-    case 'rename': case 'link': return [stmt.from, stmt.to];
-    default: return [];
+/** A finding of the checker's own failure (never the end of a campaign). */
+export function internalError(point: string, e: unknown): Violation {
+  const error = e instanceof Error ? e : new Error(String(e));
+  const frames = (error.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim());
+  return { kind: 'internal-error', point, image: { mode: 'random', seed: 0 }, generation: -1, problems: [`${error.name}: ${error.message}`, ...frames] };
+}
+
+interface ScriptTotals { ops: number; unjudged: string | null; explorer?: CrashExplorer }
+
+function runStatements(
+  script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner, violations: Violation[],
+  totals: ScriptTotals, at: (line: number) => void,
+): CrashExplorer | null {
+  const dev = devices.device;
+  const crcHex = (b: Uint8Array): string => checksumHex(dev.crc32cBytes(b));
+  let explorer: CrashExplorer | null = null;
+  let model: CrashModel | null = null;
+  let currentLine = 0;
+  // An exception of the checker inside a fence or store hook must not unwind through the
+  // file system (it would look like the file system's own failure): it is kept here.
+  let hookError: unknown = null;
+  const crashFound = (found: Violation[]): void => { for (const v of found) violations.push({ ...v, kind: 'crash' }); };
+  const fail = (kind: Violation['kind'], point: string, problems: string[]): CrashExplorer | null => {
+    violations.push({ kind, point, image: { mode: 'random', seed: 0 }, generation: -1, problems });
+    return explorer;
+  };
+  for (let i = 0; i < script.stmts.length; i++) {
+    const stmt = script.stmts[i]!;
+    if (stmt.op === 'comment') continue;
+    if (stmt.op === 'policy') { runner.step(stmt, lineOf(script, i)); continue; }
+    if (SKIPPED.has(stmt.op)) continue;
+    const line = lineOf(script, i);
+    currentLine = line;
+    at(line);
+    if (!model) {
+      const mounted = runner.step({ op: 'mount' }, 0);
+      if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
+      model = new CrashModel({ deviceBytes: dev.sizeBytes });
+      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
+      totals.explorer = explorer;
+      const points = options.points ?? 'fence+op';
+      let inside = false;
+      const explore = (where: string): void => {
+        if (inside || hookError) return;
+        inside = true;
+        try { crashFound(explorer!.explore(`line ${currentLine}: before a ${where}`).violations); } catch (e) { hookError = e; } finally { inside = false; }
+      };
+      if (points !== 'op') dev.beforeFence = () => explore('fence');
+      if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
+    }
+    const expect = model.begin(stmt);
+    // The model, not the script's own `expect`, says what the operation must return.
+    const { expect: _scriptExpect, ...bare } = stmt;
+    const outcome = runner.step(bare as Op, line);
+    totals.ops++;
+    if (hookError) throw hookError;
+    const where = `line ${line}: ${printStmt(stmt)}`;
+    if ('kind' in outcome && outcome.kind !== 'unexpected-errno') {
+      if (outcome.kind === 'script') { totals.unjudged = `${where}: ${outcome.message}`; return explorer; }
+      return fail('unexpected-result', where, [`threw ${outcome.message}`]);
+    }
+    if (expect.unjudged) { totals.unjudged = `${where}: ${expect.unjudged}`; return explorer; }
+    const result: Outcome = 'kind' in outcome
+      ? { ok: false, errno: outcome.errno!, message: outcome.message }
+      : { ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}), ...(outcome.value !== undefined ? { value: outcome.value } : {}) };
+    const problems = model.end(result, crcHex);
+    if (problems.length) return fail('unexpected-result', where, problems);
+    const fs = runner.fs!;
+    if (fs.kernel.aborted) return fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
+    const live = model.compareLive(fs);
+    if (live.length) return fail('live', `${where}: live`, live);
+    crashFound(explorer!.explore(`line ${line}: after the operation`).violations);
   }
+  return explorer;
 }
 
 export interface Reproducer {
@@ -163,9 +177,11 @@ export interface Reproducer {
 /** Shorten a failing script: cut after the first violation, then drop statements greedily. */
 export function minimise(script: Script, options: CheckOptions, budgetMs = 15_000, devices: FuzzDevices = fuzzDevices(options)): Script {
   const started = performance.now();
-  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.length > 0;
   let stmts = script.stmts.filter((s) => s.op !== 'comment');
   const first = checkScript({ stmts }, options, devices).violations[0];
+  // A smaller script must fail the same way (not, say, with the checker's own error).
+  const kind = first?.kind ?? 'crash';
+  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.some((v) => (v.kind ?? 'crash') === kind && kind !== 'internal-error');
   const line = first ? Number(/line (\d+)/.exec(first.point)?.[1] ?? stmts.length) : stmts.length;
   if (line > 0 && line < stmts.length) {
     const cut = stmts.slice(0, line);
@@ -226,11 +242,29 @@ export interface FuzzOptions extends CheckOptions {
   /** Time budget of the minimiser per finding (default 15 s). */
   minimiseMs?: number;
   onScript?: (progress: FuzzProgress) => void;
+  /** Called with each finding as soon as it is minimised. */
+  onFinding?: (finding: FuzzFinding) => void;
 }
 
-export interface FuzzProgress { scripts: number; ops: number; points: number; images: number; mounted: number; violations: number; elapsedMs: number }
+export interface FuzzProgress {
+  scripts: number; ops: number; points: number; images: number; mounted: number; violations: number; elapsedMs: number;
+  /** Scripts the checker failed on (findings of kind internal-error). */
+  internalErrors: number;
+  /** Scripts the model stopped judging part way (an operation outside it). */
+  unjudged: number;
+}
 
-export interface FuzzFinding { script: number; scriptSeed: number; violation: Violation; reproducer: Reproducer }
+export interface FuzzFinding {
+  script: number;
+  scriptSeed: number;
+  /** The violation's kind ('internal-error': the checker itself failed on this script). */
+  kind: NonNullable<Violation['kind']>;
+  violation: Violation;
+  reproducer: Reproducer;
+  /** When it was found: ms since the campaign began, and crash images checked by then. */
+  elapsedMs: number;
+  images: number;
+}
 
 export interface FuzzReport extends FuzzProgress { findings: FuzzFinding[]; imagesPerSecond: number }
 
@@ -259,7 +293,7 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     }
   };
   const started = performance.now();
-  const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0 };
+  const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0, internalErrors: 0, unjudged: 0 };
   const findings: FuzzFinding[] = [];
   const policyOff = options.policyOff ? { policyOff: options.policyOff } : {};
   const scriptAt = (i: number, scriptSeed: number): Script => {
@@ -276,18 +310,10 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const i = shard.index + shard.count * j;
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
-    const script = scriptAt(i, scriptSeed);
-    const result = checkScript(script, options, devices);
-    progress.scripts++;
-    progress.ops += result.ops;
-    progress.points += result.points;
-    progress.images += result.images;
-    progress.mounted += result.mounted;
-    progress.violations += result.violations.length;
-    if (result.violations.length) {
-      const small = options.minimise === false ? script : minimise(script, options, options.minimiseMs ?? 15_000, devices);
-      const violation = checkScript(small, options, devices).violations[0] ?? result.violations[0]!;
-      findings.push({ script: i, scriptSeed, violation, reproducer: reproducerOf(small, options, violation) });
+    const finding = fuzzOne(i, scriptSeed, () => scriptAt(i, scriptSeed), options, devices, progress, started);
+    if (finding) {
+      findings.push(finding);
+      options.onFinding?.(finding);
     }
     progress.elapsedMs = performance.now() - started;
     options.onScript?.({ ...progress });
@@ -295,6 +321,42 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   }
   progress.elapsedMs = performance.now() - started;
   return { ...progress, findings, imagesPerSecond: progress.images / (progress.elapsedMs / 1000) };
+}
+
+/**
+ * Check script i, and minimise what it finds (within the campaign's time). Anything the
+ * generator, the checker or the minimiser throws becomes a finding of kind internal-error.
+ */
+function fuzzOne(i: number, scriptSeed: number, make: () => Script, options: FuzzOptions, devices: FuzzDevices, progress: FuzzProgress, started: number): FuzzFinding | null {
+  let script: Script = { stmts: [] };
+  const found = (violation: Violation, small: Script): FuzzFinding => ({
+    script: i, scriptSeed, kind: violation.kind ?? 'crash', violation, reproducer: reproducerOf(small, options, violation),
+    elapsedMs: Math.round(performance.now() - started), images: progress.images,
+  });
+  try {
+    script = make();
+    const result = checkScript(script, options, devices);
+    progress.scripts++;
+    progress.ops += result.ops;
+    progress.points += result.points;
+    progress.images += result.images;
+    progress.mounted += result.mounted;
+    progress.violations += result.violations.length;
+    if (result.unjudged) progress.unjudged++;
+    const first = result.violations[0];
+    if (!first) return null;
+    if (first.kind === 'internal-error') { progress.internalErrors++; return found(first, script); }
+    const at = found(first, script);
+    const left = options.timeMs ? options.timeMs - (performance.now() - started) : Number.POSITIVE_INFINITY;
+    const budget = Math.max(0, Math.min(options.minimiseMs ?? 15_000, left));
+    if (options.minimise === false || budget === 0) return at;
+    const small = minimise(script, options, budget, devices);
+    const violation = checkScript(small, options, devices).violations[0] ?? first;
+    return { ...at, kind: violation.kind ?? 'crash', violation, reproducer: reproducerOf(small, options, violation) };
+  } catch (e) {
+    progress.internalErrors++;
+    return found(internalError(`script ${i}`, e), script);
+  }
 }
 
 /** `script` with `policy NAME=off` in front (ACE scripts have no switch of their own). */

@@ -1,0 +1,513 @@
+// The reference model of the crash checker: what every operation of a workload must
+// return, and what a crash image may hold. It is built from the workload alone (the POSIX
+// model of src/model/namespace.ts, plus DAX mappings, freeze and durability); it never
+// reads the file system's trees or state, so a file system that is wrong in a
+// self-consistent way is still caught. docs/crash.md, "Durability", is its specification:
+//
+//  - metadata and datacow data: after a crash the image equals one state the workload
+//    passed through at an operation boundary (or the state the operation in flight would
+//    leave) no older than the last completed persistence point. The file system commits
+//    only at operation boundaries, like btrfs's transaction kthread may at any time, so
+//    every such state is legal; a state between two boundaries (half a rename) never is;
+//  - nodatacow data and mmap stores into nodatacow files, per 8-byte word: a value the
+//    word held since it was last guaranteed durable (in-place.ts);
+//  - a word flushed and fenced through a MAP_SYNC mapping holds that value or a later one.
+import type { ErrnoName } from '../errors.js';
+import type { FileSystem } from '../fs/filesystem.js';
+import type { Op, StmtCommon } from '../workload/ast.js';
+import { patternBytes } from '../workload/pattern.js';
+import { FsModel, ModelError, Unspecified, type MNode } from './namespace.js';
+import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
+import { readImage, imageDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry } from './image.js';
+
+const PAGE_BYTES = 4096;
+
+/** Operations after which every state before them is gone: what each guarantees is in docs/crash.md. */
+export const PERSISTENCE_POINTS: ReadonlySet<Op['op']> = new Set(['commit', 'fsync', 'msync', 'snapshot', 'freeze', 'unmount']);
+
+/** Operations that change the file system (EBUSY while it is frozen). */
+const CHANGES: ReadonlySet<Op['op']> = new Set([
+  'mkdir', 'create', 'unlink', 'rmdir', 'rename', 'link', 'write', 'truncate', 'fallocate', 'punch', 'zero',
+  'clone', 'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag',
+]);
+
+/** What an operation may return, by the model. */
+export interface Expectation {
+  /** Success is a correct result. */
+  ok: boolean;
+  /** Errnos that are correct results. */
+  errnos: Set<string>;
+  /** What a successful read or mload returns (null: not judged, e.g. bytes past EOF). */
+  bytes?: Uint8Array | null;
+  /** What a successful stat or readdir reports. */
+  value?: string;
+  /** The operation changes the model even when it fails with an expected errno (a store that faults part way). */
+  keepOnError?: boolean;
+  /** The model cannot say (an operation outside its scope): the script is not judged from here. */
+  unjudged?: string;
+}
+
+/** The result an operation had, as the workload runner reports it. */
+export type Outcome =
+  | { ok: true; checksum?: string; value?: string }
+  | { ok: false; errno: string; message: string };
+
+interface Mapping { fd: number; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
+
+/** A state the workload passed through: its time and the model of it (never changed after). */
+export interface ModelState { time: number; model: FsModel; entries?: ModelEntry[]; digest?: string }
+
+export interface ModelOptions {
+  /** Device size: ENOSPC is a correct result only when the files hold a quarter of it. */
+  deviceBytes: number;
+}
+
+/** A match of a crash image: the state whose metadata it has. */
+export interface ImageMatch { state: ModelState; problems: string[] }
+
+export class CrashModel {
+  /** Model time: advances by one per operation begun. */
+  time = 0;
+  private live = new FsModel();
+  /** Legal crash states, oldest first: the last persistence point, then every op boundary since. */
+  private window: ModelState[] = [];
+  /** The state the operation in flight leaves if it succeeds (also legal mid-operation). */
+  private inflight: ModelState | null = null;
+  private pending: { stmt: Op & StmtCommon; post: FsModel; expect: Expectation; before: number } | null = null;
+  private readonly history = new Map<number, InPlaceHistory>();
+  private readonly mappings = new Map<string, Mapping>();
+  /** MAP_SYNC flushes waiting for the next fence. */
+  private syncFlushes: Array<{ node: MNode; from: number; to: number; time: number; content: Uint8Array }> = [];
+  private frozen = false;
+  private nextMapFd = -1;
+  /**
+   * Bumped whenever check() becomes stricter for some image (a persistence point drops
+   * states, a MAP_SYNC floor is set); in between it only accepts more.
+   */
+  revision = 0;
+
+  constructor(private readonly options: ModelOptions) {
+    this.window.push({ time: 0, model: this.live.clone(true) });
+  }
+
+  /** The current model (for tests and reports). */
+  get state(): FsModel {
+    return this.live;
+  }
+
+  // --- operations ----------------------------------------------------------------------
+
+  /** Start an operation: what it may return; the state it leaves becomes legal for crashes now. */
+  begin(stmt: Op & StmtCommon): Expectation {
+    if (this.pending) throw new Error('CrashModel.begin: the previous operation did not end');
+    this.time++;
+    const post = this.live.clone(true);
+    const expect = this.expect(post, stmt);
+    this.pending = { stmt, post, expect, before: this.time };
+    this.inflight = expect.ok && !expect.unjudged ? { time: this.time, model: post } : null;
+    return expect;
+  }
+
+  /**
+   * End the operation with its outcome. Returns the problems (empty when the outcome is
+   * one the model allows); after a problem the model no longer follows the file system.
+   */
+  end(outcome: Outcome, checksumOf: (bytes: Uint8Array) => string): string[] {
+    const p = this.pending;
+    if (!p) throw new Error('CrashModel.end without begin');
+    this.pending = null;
+    this.inflight = null;
+    const { stmt, post, expect } = p;
+    const problems: string[] = [];
+    if (outcome.ok) {
+      if (!expect.ok) problems.push(`succeeded, expected ${[...expect.errnos].join(' or ')}`);
+      else if (expect.bytes && outcome.checksum !== undefined && outcome.checksum !== checksumOf(expect.bytes)) {
+        problems.push(`returned data with crc32c ${outcome.checksum}, expected ${checksumOf(expect.bytes)} (${expect.bytes.length} bytes)`);
+      } else if (expect.value !== undefined && outcome.value !== undefined && !sameValue(stmt.op, outcome.value, expect.value)) {
+        problems.push(`reported "${outcome.value}", expected "${expect.value}"`);
+      }
+    } else if (!expect.errnos.has(outcome.errno)) {
+      problems.push(`failed with ${outcome.errno} (${outcome.message}), expected ${expect.ok ? 'success' : [...expect.errnos].join(' or ')}`);
+    }
+    if (problems.length) return problems;
+    if (!outcome.ok && !expect.keepOnError) return []; // a failed operation changes nothing
+    this.live = post;
+    if (outcome.ok) this.afterSuccess(stmt);
+    this.window.push({ time: this.time, model: post });
+    if (outcome.ok && PERSISTENCE_POINTS.has(stmt.op)) this.persisted();
+    return [];
+  }
+
+  private afterSuccess(stmt: Op & StmtCommon): void {
+    switch (stmt.op) {
+      case 'freeze': this.frozen = true; break;
+      case 'thaw': this.frozen = false; break;
+      case 'fence': this.applyFloors(); break;
+      case 'munmap': {
+        const m = this.mappings.get(stmt.name);
+        if (m) this.live.fds.delete(m.fd);
+        this.mappings.delete(stmt.name);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  /** A persistence point completed: only its state (and later ones) may survive a crash. */
+  private persisted(): void {
+    this.window = [this.window[this.window.length - 1]!];
+    this.history.clear();
+    this.syncFlushes = [];
+    this.revision++;
+  }
+
+  private applyFloors(): void {
+    for (const f of this.syncFlushes) this.historyOf(f.node)!.setFloors(f.time, f.content, f.from, f.to);
+    if (this.syncFlushes.length) this.revision++;
+    this.syncFlushes = [];
+  }
+
+  private historyOf(node: MNode | undefined): InPlaceHistory | undefined {
+    if (!node) return undefined;
+    let h = this.history.get(node.id);
+    if (!h) { h = new InPlaceHistory(); this.history.set(node.id, h); }
+    return h;
+  }
+
+  /** Apply `stmt` to `post` (a copy of the live model): what the operation may return. */
+  private expect(post: FsModel, stmt: Op & StmtCommon): Expectation {
+    const ok = (extra: Partial<Expectation> = {}): Expectation => ({ ok: true, errnos: new Set(this.spaceErrnos(stmt)), ...extra });
+    try {
+      if (this.frozen && this.changes(stmt)) {
+        // Validate without changing anything: the errors the model finds, or EBUSY.
+        const probe = this.live.clone(true);
+        try { this.applyTo(probe, stmt); } catch (e) { if (e instanceof ModelError) return { ok: false, errnos: new Set([...e.codes, 'EBUSY']) }; throw e; }
+        return { ok: false, errnos: new Set(['EBUSY']) };
+      }
+      const extra = this.applyTo(post, stmt);
+      return ok(extra);
+    } catch (e) {
+      if (e instanceof ModelError) return { ok: false, errnos: new Set([...e.codes, ...this.spaceErrnos(stmt)]) };
+      if (e instanceof PartialStore) return { ok: false, errnos: new Set(['SIGBUS']), keepOnError: true };
+      if (e instanceof Unspecified) return { ok: true, errnos: new Set(), unjudged: e.message };
+      throw e;
+    }
+  }
+
+  private changes(stmt: Op): boolean {
+    if (stmt.op === 'open') return stmt.truncate || (stmt.create && !this.live.exists(stmt.path));
+    return CHANGES.has(stmt.op);
+  }
+
+  /**
+   * ENOSPC (or a fault's SIGBUS for want of space) is a correct result only when the
+   * files hold at least a quarter of the device; below that the model has room.
+   */
+  private spaceErrnos(stmt: Op): string[] {
+    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch'].includes(stmt.op)) return [];
+    let bytes = 0;
+    for (const [, n] of this.live.walk()) if (n.kind === 'file') bytes += Math.ceil(n.size / PAGE_BYTES) * PAGE_BYTES;
+    if (bytes * 4 < this.options.deviceBytes) return [];
+    return stmt.op === 'mstore' ? ['ENOSPC', 'SIGBUS'] : ['ENOSPC'];
+  }
+
+  private mapping(name: string): Mapping {
+    const m = this.mappings.get(name);
+    if (!m) throw new Unspecified(`no mapping named ${name}`);
+    return m;
+  }
+
+  /** Record an in-place store of a nodatacow file (changed from `before` to node.data over [from, to)). */
+  private inPlace(node: MNode, before: Uint8Array, from: number, to: number): void {
+    if (!node.nodatacow) return;
+    this.historyOf(node)!.record(this.time, before, node.data, from, Math.min(to, Math.max(before.length, node.data.length)));
+  }
+
+  private applyTo(m: FsModel, op: Op): Partial<Expectation> {
+    switch (op.op) {
+      case 'mkdir': m.mkdir(op.path); return {};
+      case 'create': m.create(op.path); return {};
+      case 'open': m.close(m.open(op.path, { create: op.create, truncate: op.truncate })); return {};
+      case 'unlink': m.unlink(op.path); return {};
+      case 'rmdir': m.rmdir(op.path); return {};
+      case 'rename': m.rename(op.from, op.to); return {};
+      case 'link': m.link(op.from, op.to); return {};
+      case 'stat': {
+        const st = FsModel.statOf(m.lookup(op.path));
+        return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+      }
+      case 'readdir': return { value: m.readdir(op.path).join(' ') };
+      case 'write': {
+        const fd = m.open(op.path);
+        const node = m.fds.get(fd)!;
+        const before = node.data;
+        try { m.pwrite(fd, patternBytes(op.seed ?? 0, op.length), op.offset); } finally { m.close(fd); }
+        this.inPlace(node, before, op.offset, op.offset + op.length);
+        return {};
+      }
+      case 'read': {
+        if (op.offset === undefined) return { bytes: m.readFile(op.path) };
+        const fd = m.open(op.path);
+        try { return { bytes: m.pread(fd, op.length ?? 0, op.offset) }; } finally { m.close(fd); }
+      }
+      case 'truncate': {
+        const node = m.tryLookup(op.path);
+        const before = node?.data;
+        m.truncate(op.path, op.size);
+        // A shrinking truncate zeroes the rest of the new last block in place (nodatacow).
+        if (node && before && op.size < before.length) this.inPlace(node, before, op.size, Math.min(before.length, alignUpPage(op.size)));
+        return {};
+      }
+      case 'fallocate': m.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return {};
+      case 'punch': return this.zeroing(m, op.path, op.offset, op.length, () => m.punchHole(op.path, op.offset, op.length));
+      case 'zero': {
+        if (!op.keepSize) return this.zeroing(m, op.path, op.offset, op.length, () => m.zeroRange(op.path, op.offset, op.length));
+        // FALLOC_FL_ZERO_RANGE | KEEP_SIZE: zero inside EOF, preallocate the rest (as the runner does).
+        const size = FsModel.statOf(m.lookup(op.path)).size;
+        const end = op.offset + op.length;
+        if (op.offset < size) this.zeroing(m, op.path, op.offset, Math.min(end, size) - op.offset, () => m.zeroRange(op.path, op.offset, Math.min(end, size) - op.offset));
+        if (end > size && op.length > 0) m.fallocate(op.path, Math.max(op.offset, size), end - Math.max(op.offset, size), { keepSize: true });
+        return {};
+      }
+      case 'fsync': m.lookup(op.path); return {};
+      case 'commit': return {};
+      case 'clone': return this.clone(m, op);
+      case 'snapshot': m.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};
+      case 'mksubvol': m.createSubvolume(op.path); return {};
+      case 'rmsubvol': m.deleteSubvolume(op.path); return {};
+      case 'setflag':
+        if (op.flag === 'nodatacow') { m.setNoDataCow(op.path); return {}; }
+        throw new Unspecified('the DAX-immutable flag is outside the model');
+      case 'clearflag': throw new Unspecified('the DAX-immutable flag is outside the model');
+      case 'freeze': if (this.frozen) throw new ModelError(['EBUSY'], 'already frozen'); return {};
+      case 'thaw': if (!this.frozen) throw new ModelError(['EINVAL'], 'not frozen'); return {};
+      case 'mmap': return this.mmap(m, op);
+      case 'mstore': return this.mstore(m, op);
+      case 'mload': return this.mload(m, op);
+      case 'mflush': {
+        const map = this.mapping(op.name);
+        if (op.offset + op.length > map.length) throw new ModelError(['SIGSEGV'], 'flush outside the mapping');
+        const node = m.fds.get(map.fd)!;
+        if (map.sync && op.length > 0) {
+          const from = map.offset + op.offset;
+          const to = Math.min(from + op.length, node.size);
+          if (to > from) this.syncFlushes.push({ node, from, to, time: this.time, content: node.data });
+        }
+        return {};
+      }
+      case 'fence': return {};
+      case 'msync': {
+        const map = this.mapping(op.name);
+        if (op.offset + op.length > map.length) throw new ModelError(['SIGSEGV'], 'msync outside the mapping');
+        return {};
+      }
+      case 'munmap': this.mapping(op.name); return {};
+      case 'scrub': return {};
+      case 'policy': case 'checkpoint': return {};
+      default: throw new Unspecified(`operation ${op.op} is outside the model`);
+    }
+  }
+
+  private zeroing(m: FsModel, path: string, offset: number, length: number, run: () => void): Partial<Expectation> {
+    const node = m.tryLookup(path);
+    const before = node?.data;
+    run();
+    if (node && before) this.inPlace(node, before, offset, offset + length);
+    return {};
+  }
+
+  private clone(m: FsModel, op: Extract<Op, { op: 'clone' }>): Partial<Expectation> {
+    const src = m.tryLookup(op.src);
+    if (op.range) m.cloneRange(op.src, op.range.srcOffset, op.dst, op.range.dstOffset, op.range.length);
+    else m.cloneFile(op.src, op.dst);
+    const dst = m.tryLookup(op.dst);
+    // The destination shares the source's blocks: what the source's unflushed in-place
+    // stores may leave there, it may leave in the destination too.
+    const from = src ? this.history.get(src.id) : undefined;
+    if (src && dst && from && src !== dst) {
+      const r = op.range ?? { srcOffset: 0, dstOffset: 0, length: src.size };
+      this.historyOf(dst)!.inheritRange(from, r.srcOffset, r.dstOffset, alignUpPage(r.length));
+    }
+    return {};
+  }
+
+  private mmap(m: FsModel, op: Extract<Op, { op: 'mmap' }>): Partial<Expectation> {
+    const codes: ErrnoName[] = [];
+    if (op.offset % PAGE_BYTES !== 0 || op.length === 0) codes.push('EINVAL');
+    let node: MNode | undefined;
+    try { node = m.lookup(op.path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
+    if (node?.kind === 'dir') codes.push('EISDIR');
+    if (node && node.kind === 'file' && op.prot === 'rw' && node.subvol.readonly) codes.push('EROFS');
+    if (node && node.kind === 'file' && op.sync && !node.nodatacow) codes.push('EOPNOTSUPP');
+    if (codes.length) throw new ModelError(codes, `mmap ${op.path}`);
+    if (this.mappings.has(op.name)) throw new Unspecified(`mapping ${op.name} exists`);
+    const fd = this.nextMapFd--;
+    m.fds.set(fd, node!);
+    this.mappings.set(op.name, { fd, offset: op.offset, length: op.length, prot: op.prot, sync: op.sync });
+    return {};
+  }
+
+  private mstore(m: FsModel, op: Extract<Op, { op: 'mstore' }>): Partial<Expectation> {
+    const map = this.mapping(op.name);
+    if (op.offset + op.length > map.length) throw new ModelError(['SIGSEGV'], 'store outside the mapping');
+    if (op.length === 0) return {};
+    if (this.frozen) throw new ModelError(map.prot === 'r' ? ['EBUSY', 'SIGSEGV'] : ['EBUSY'], 'store while frozen');
+    if (map.prot === 'r') throw new ModelError(['SIGSEGV'], 'store through a read-only mapping');
+    const node = m.fds.get(map.fd)!;
+    const bytes = patternBytes(op.seed ?? 0, op.length);
+    const from = map.offset + op.offset;
+    // Page by page: a page at or past EOF faults with SIGBUS; the pages before it are stored.
+    let end = from + op.length;
+    let sigbus = false;
+    for (let page = from - (from % PAGE_BYTES); page < end; page += PAGE_BYTES) {
+      if (page >= node.size) { end = Math.max(from, page); sigbus = true; break; }
+    }
+    // Bytes past EOF in the EOF page are not file data (an extension zeroes them).
+    const inFile = Math.min(end, node.size);
+    if (inFile > from) {
+      const before = node.data;
+      const next = before.slice();
+      next.set(bytes.subarray(0, inFile - from), from);
+      node.data = next;
+      this.inPlace(node, before, from, inFile);
+    }
+    if (sigbus) throw new PartialStore();
+    return {};
+  }
+
+  private mload(m: FsModel, op: Extract<Op, { op: 'mload' }>): Partial<Expectation> {
+    const map = this.mapping(op.name);
+    if (op.offset + op.length > map.length) throw new ModelError(['SIGSEGV'], 'load outside the mapping');
+    const node = m.fds.get(map.fd)!;
+    const from = map.offset + op.offset;
+    const to = from + op.length;
+    for (let page = from - (from % PAGE_BYTES); page < to; page += PAGE_BYTES) {
+      if (page >= node.size) throw new ModelError(['SIGBUS'], 'load beyond the end of the file');
+    }
+    // Bytes past EOF in the EOF page are whatever was stored there: not judged.
+    return { bytes: to <= node.size ? node.data.slice(from, to) : null };
+  }
+
+  // --- crash images ------------------------------------------------------------------
+
+  /** States a crash image may have, newest first. */
+  private legalStates(): ModelState[] {
+    const out = this.inflight ? [this.inflight] : [];
+    for (let i = this.window.length - 1; i >= 0; i--) out.push(this.window[i]!);
+    return out;
+  }
+
+  /** Find the state an image matches, or the problems that say why none does. */
+  match(fs: FileSystem): ImageMatch {
+    const image = readImage(fs);
+    return this.matchEntries(image);
+  }
+
+  matchEntries(image: ImageEntry[]): ImageMatch {
+    const digest = imageDigest(image);
+    const states = this.legalStates();
+    const same = states.filter((s) => this.digestOf(s) === digest);
+    if (same.length === 0) {
+      const newest = states[0]!;
+      const oldest = states[states.length - 1]!;
+      const problems = [`the image's files match none of the ${states.length} states the model allows (times ${oldest.time}..${newest.time})`];
+      for (const d of digestDiff(digest, this.digestOf(newest))) problems.push(`vs the newest: ${d}`);
+      if (oldest !== newest) for (const d of digestDiff(digest, this.digestOf(oldest))) problems.push(`vs the last persistence point: ${d}`);
+      return { state: newest, problems };
+    }
+    let first: string[] | null = null;
+    for (const s of same) {
+      const problems = this.dataProblems(s, image);
+      if (problems.length === 0) return { state: s, problems };
+      first ??= problems;
+    }
+    return { state: same[0]!, problems: first! };
+  }
+
+  private digestOf(s: ModelState): string {
+    s.entries ??= modelEntries(s.model);
+    s.digest ??= modelDigest(s.entries);
+    return s.digest;
+  }
+
+  /** Data the image holds that the state (with the in-place rules) does not allow. */
+  private dataProblems(s: ModelState, image: ImageEntry[]): string[] {
+    const entries = s.entries!;
+    const problems: string[] = [];
+    const seen = new Set<number>();
+    for (let i = 0; i < image.length; i++) {
+      const e = image[i]!;
+      const node = entries[i]!.node;
+      if (e.kind !== 'file' || node.kind !== 'file' || seen.has(node.id)) continue;
+      seen.add(node.id);
+      if (e.error) { problems.push(`${e.path}: read failed: ${e.error}`); continue; }
+      const bad = this.firstBadWord(node, e.data!, s.time);
+      if (bad !== null) problems.push(`${e.path}: bytes ${bad}..${Math.min(bad + WORD_BYTES, node.size) - 1} hold a value the model never allowed there (state of time ${s.time})`);
+      if (problems.length >= 4) break;
+    }
+    return problems;
+  }
+
+  private firstBadWord(node: MNode, data: Uint8Array, stateTime: number): number | null {
+    const content = node.data;
+    if (data.length !== content.length) return Math.min(data.length, content.length);
+    const h = this.history.get(node.id);
+    for (let at = 0; at < content.length; at += WORD_BYTES) {
+      const n = Math.min(WORD_BYTES, content.length - at);
+      let same = true;
+      for (let i = 0; i < n; i++) if (data[at + i] !== content[at + i]) { same = false; break; }
+      if (same && !h?.floors.has(at / WORD_BYTES)) continue;
+      if (!h || !h.allows(data, at, n, content, stateTime)) return at;
+    }
+    return null;
+  }
+
+  /** The state of time `time`, if still legal. */
+  stateAt(time: number): ModelState | null {
+    return this.legalStates().find((s) => s.time === time) ?? null;
+  }
+
+  /** In-place history of a model inode (null when it has none). */
+  historyFor(node: MNode): InPlaceHistory | null {
+    return this.history.get(node.id) ?? null;
+  }
+
+  // --- the live file system ----------------------------------------------------------
+
+  /** Differences between the live file system and the model (they must be equal). */
+  compareLive(fs: FileSystem): string[] {
+    const image = readImage(fs);
+    const entries = modelEntries(this.live);
+    const expected = modelDigest(entries);
+    const digest = imageDigest(image);
+    if (digest !== expected) return digestDiff(digest, expected).map((d) => `live: ${d}`);
+    const problems: string[] = [];
+    for (let i = 0; i < image.length; i++) {
+      const e = image[i]!;
+      const node = entries[i]!.node;
+      if (e.kind !== 'file' || modelKind(node) !== 'file') continue;
+      if (e.error) { problems.push(`live: ${e.path}: read failed: ${e.error}`); continue; }
+      const data = e.data!;
+      let at = 0;
+      while (at < data.length && data[at] === node.data[at]) at++;
+      if (at < data.length) problems.push(`live: ${e.path}: byte ${at} is ${data[at]}, the model says ${node.data[at]}`);
+      if (problems.length >= 4) break;
+    }
+    return problems;
+  }
+}
+
+/** A store that faulted with SIGBUS part way: the pages before the fault hold its bytes. */
+class PartialStore extends Error {}
+
+function alignUpPage(x: number): number {
+  return Math.ceil(x / PAGE_BYTES) * PAGE_BYTES;
+}
+
+/** Values of stat and readdir: readdir's names in any order. */
+function sameValue(op: string, got: string, expected: string): boolean {
+  if (op === 'readdir') return got.split(' ').sort().join(' ') === expected.split(' ').sort().join(' ');
+  return got === expected;
+}
+
+export { alignDown8 };

@@ -1,0 +1,95 @@
+// What a mounted file system shows through its public API (readdir, stat, readFile), in
+// the form the reference model compares: the checker reads an image the way a user would,
+// never through the file system's trees.
+import type { FileSystem } from '../fs/filesystem.js';
+import type { FileKind } from '../fs/types.js';
+import type { FsModel, MNode } from './namespace.js';
+
+export interface ImageEntry {
+  path: string;
+  kind: FileKind;
+  size: number;
+  nlink: number;
+  nodatacow: boolean;
+  /** Entries with the same link key name one inode (hard links). */
+  link: string;
+  data?: Uint8Array;
+  /** Why the file could not be read (EIO). */
+  error?: string;
+}
+
+/** Every path of a mounted file system, "/" first, parents before children, names sorted. */
+export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] {
+  const out: ImageEntry[] = [];
+  const visit = (path: string): void => {
+    if (out.length >= limitEntries) throw new Error(`more than ${limitEntries} entries`);
+    const st = fs.stat(path);
+    const entry: ImageEntry = {
+      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'file' ? st.nlink : 1,
+      nodatacow: st.nodatacow, link: `${st.subvolume}:${st.ino}`,
+    };
+    out.push(entry);
+    if (st.kind === 'file') {
+      try {
+        entry.data = fs.readFile(path);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EIO') throw e;
+        entry.error = (e as Error).message;
+      }
+      return;
+    }
+    for (const name of [...fs.readdir(path)].sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
+  };
+  visit('/');
+  return out;
+}
+
+/** One line per entry: path, kind, size, link count, flags and which entry it is a link of. */
+function digestLines(entries: Array<{ path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string }>): string {
+  const first = new Map<string, number>();
+  const lines: string[] = [];
+  entries.forEach((e, i) => {
+    let group = '';
+    if (e.kind === 'file') {
+      const f = first.get(e.link);
+      if (f === undefined) first.set(e.link, i);
+      else group = ` =${entries[f]!.path}`;
+    }
+    lines.push(`${e.path} ${e.kind}${e.kind === 'file' ? ` ${e.size} n${e.nlink}${e.nodatacow ? ' nocow' : ''}${group}` : ''}`);
+  });
+  return lines.join('\n');
+}
+
+/** The namespace and metadata of an image, as one string (data left out). */
+export function imageDigest(entries: ImageEntry[]): string {
+  return digestLines(entries);
+}
+
+export interface ModelEntry { path: string; node: MNode }
+
+/** The entries of a model state, in the order readImage uses. */
+export function modelEntries(model: FsModel): ModelEntry[] {
+  return model.walk().map(([path, node]) => ({ path, node }));
+}
+
+export function modelKind(node: MNode): FileKind {
+  return node.subvolRoot ? 'subvolume' : node.kind;
+}
+
+/** The namespace and metadata of a model state, in the form of imageDigest. */
+export function modelDigest(entries: ModelEntry[]): string {
+  return digestLines(entries.map(({ path, node }) => ({
+    path, kind: modelKind(node), size: node.kind === 'file' && !node.placeholder ? node.size : 0,
+    nlink: node.kind === 'file' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow, link: `m${node.id}`,
+  })));
+}
+
+/** The first differences between two digests (lines only in one of them). */
+export function digestDiff(actual: string, expected: string, limit = 6): string[] {
+  const a = new Set(actual.split('\n'));
+  const e = new Set(expected.split('\n'));
+  const out: string[] = [];
+  for (const line of e) if (!a.has(line)) out.push(`expected "${line}"`);
+  for (const line of a) if (!e.has(line)) out.push(`found "${line}"`);
+  return out.slice(0, limit);
+}

@@ -1,0 +1,668 @@
+// A plain in-memory model of the file system API (src/fs/filesystem.ts): paths -> bytes
+// and directories, with inodes (hard links share one), subvolumes (a snapshot is a deep
+// copy of the subvolume at snapshot time), readonly snapshots and open file descriptors.
+//
+// Every operation either returns what the file system must return, or throws:
+//  - ModelError(codes): the file system must throw an FsError whose code is one of
+//    `codes`. When several error conditions hold at once, POSIX lets the implementation
+//    report any of them, so the model lists every one that applies.
+//  - Unspecified: the API leaves the outcome open (e.g. rmdir of a subvolume root); the
+//    op generator avoids these and the applier does not run them.
+// The model checks every error before it changes anything: a failed op changes nothing.
+import type { ErrnoName } from '../errors.js';
+import type { FileKind } from '../fs/types.js';
+
+export const BLOCK = 4096;
+export const TOP_SUBVOLUME = 5;
+
+export class ModelError extends Error {
+  readonly codes: ErrnoName[];
+  constructor(codes: ErrnoName[], message: string) {
+    super(`${codes.join('|')}: ${message}`);
+    this.name = 'ModelError';
+    this.codes = [...new Set(codes)];
+  }
+}
+
+/** The API does not pin the outcome down: do not run this op. */
+export class Unspecified extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Unspecified';
+  }
+}
+
+export class MSubvol {
+  constructor(readonly id: number, public readonly: boolean, public root: MNode) {}
+}
+
+/** Identity of model inodes across copies of a model (a snapshot's copies get new ones). */
+let nextNodeId = 1;
+
+export class MNode {
+  /** The inode's identity: kept by FsModel.clone, new for every inode a snapshot copies. */
+  id = nextNodeId++;
+  /** File bytes, exactly `size` long (files only). */
+  data: Uint8Array = new Uint8Array(0);
+  /** Directory entries (directories only). */
+  entries = new Map<string, MNode>();
+  /** Parent directory (directories only; undefined for a subvolume root). */
+  parent: MNode | undefined;
+  nlink = 1;
+  nodatacow = false;
+  /**
+   * fallocate(keepSize) reserved blocks past EOF (dropped again by a truncate that shrinks
+   * the file): whether a size-0 file with such blocks is "empty" for setNoDataCow is open.
+   */
+  preallocPastEof = false;
+  /** Set on the root directory of a subvolume. */
+  subvolRoot: MSubvol | undefined;
+  /**
+   * A snapshot does not contain the subvolumes nested in its source: each shows as an
+   * empty directory (btrfs does the same). Creating in it or renaming it is left open.
+   */
+  placeholder = false;
+  constructor(readonly kind: 'file' | 'dir', public subvol: MSubvol) {}
+
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+export interface ModelStat {
+  kind: FileKind;
+  size: number;
+  nlink: number;
+  nodatacow: boolean;
+}
+
+interface Resolved {
+  /** Parent directory (undefined for "/"). */
+  parent: MNode | undefined;
+  name: string;
+  node: MNode | undefined;
+}
+
+function err(codes: ErrnoName[] | ErrnoName, message: string): never {
+  throw new ModelError(Array.isArray(codes) ? codes : [codes], message);
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+// File bytes are never changed in place: every change makes a new array, so clones (and
+// the durable states of the crash tests) share the arrays instead of copying them.
+function resize(data: Uint8Array, size: number): Uint8Array {
+  if (size === data.length) return data;
+  const out = new Uint8Array(size);
+  out.set(size < data.length ? data.subarray(0, size) : data);
+  return out;
+}
+
+/** A copy of `data`, at least `size` bytes long (zero-extended). */
+function copyAtLeast(data: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(Math.max(size, data.length));
+  out.set(data);
+  return out;
+}
+
+export class FsModel {
+  readonly top: MSubvol;
+  private nextSubvol = 256;
+  private nextFd = 3;
+  // (assignFrom copies both)
+  readonly fds = new Map<number, MNode>();
+
+  constructor() {
+    const root = new MNode('dir', undefined as unknown as MSubvol);
+    this.top = new MSubvol(TOP_SUBVOLUME, false, root);
+    root.subvol = this.top;
+    root.subvolRoot = this.top;
+  }
+
+  // --- paths -----------------------------------------------------------------------
+
+  static components(path: unknown): string[] {
+    if (typeof path !== 'string') err('EINVAL', `path must be a string, got ${typeof path}`);
+    if (!path.startsWith('/')) err(['EINVAL', 'ENOENT'], `path must be absolute: ${JSON.stringify(path)}`);
+    const parts = path.split('/').filter((c) => c.length > 0);
+    for (const p of parts) {
+      if (p === '.' || p === '..') throw new Unspecified(`path with ${p}: ${path}`);
+      if (p.length > 255) err(['ENAMETOOLONG', 'EINVAL'], 'name too long');
+    }
+    return parts;
+  }
+
+  private walkDir(parts: string[], path: string): MNode {
+    let cur = this.top.root;
+    for (const c of parts) {
+      if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
+      const next = cur.entries.get(c);
+      if (!next) err('ENOENT', `${path}: no such directory`);
+      cur = next;
+    }
+    if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
+    return cur;
+  }
+
+  /** Resolve every component but the last: the parent must be an existing directory. */
+  resolve(path: unknown): Resolved {
+    const parts = FsModel.components(path);
+    if (parts.length === 0) return { parent: undefined, name: '', node: this.top.root };
+    const parent = this.walkDir(parts.slice(0, -1), path as string);
+    const name = parts[parts.length - 1]!;
+    return { parent, name, node: parent.entries.get(name) };
+  }
+
+  /** The node at path, or ENOENT/ENOTDIR. */
+  lookup(path: unknown): MNode {
+    const r = this.resolve(path);
+    if (!r.node) err('ENOENT', `${String(path)}: no such file or directory`);
+    return r.node;
+  }
+
+  tryLookup(path: string): MNode | undefined {
+    try { return this.lookup(path); } catch { return undefined; }
+  }
+
+  private file(path: unknown): MNode {
+    const node = this.lookup(path);
+    if (node.kind === 'dir') err('EISDIR', `${String(path)}: is a directory`);
+    return node;
+  }
+
+  /** Resolve two paths; when both fail, either error may be reported. */
+  private resolveBoth(a: string, b: string): [Resolved, Resolved] {
+    let ra: Resolved | undefined;
+    let rb: Resolved | undefined;
+    const codes: ErrnoName[] = [];
+    try { ra = this.resolve(a); } catch (e) { if (!(e instanceof ModelError)) throw e; codes.push(...e.codes); }
+    try { rb = this.resolve(b); } catch (e) { if (!(e instanceof ModelError)) throw e; codes.push(...e.codes); }
+    if (ra && !ra.node) codes.push('ENOENT');
+    if (codes.length) err(codes, `resolve ${a} and ${b}`);
+    return [ra!, rb!];
+  }
+
+  private fdNode(fd: unknown): MNode {
+    const node = typeof fd === 'number' ? this.fds.get(fd) : undefined;
+    if (!node) err(['EBADF', 'EINVAL'], `bad file descriptor ${String(fd)}`);
+    return node;
+  }
+
+  private static hasSubvolumeInside(dir: MNode): boolean {
+    for (const child of dir.entries.values()) {
+      if (child.subvolRoot) return true;
+      if (child.kind === 'dir' && FsModel.hasSubvolumeInside(child)) return true;
+    }
+    return false;
+  }
+
+  /** Is `node` equal to `ancestor` or below it? (directories only) */
+  private static within(node: MNode, ancestor: MNode): boolean {
+    for (let cur: MNode | undefined = node; cur; cur = cur.parent) if (cur === ancestor) return true;
+    return false;
+  }
+
+  private fdsInside(sub: MSubvol): boolean {
+    for (const n of this.fds.values()) if (n.subvol === sub) return true;
+    return false;
+  }
+
+  // --- directory operations ---------------------------------------------------------
+
+  private newEntry(path: string, kind: 'file' | 'dir'): MNode {
+    const r = this.resolve(path);
+    if (!r.parent) err(['EEXIST', 'EBUSY', 'EPERM'], '/ exists');
+    const codes: ErrnoName[] = [];
+    if (r.node) codes.push('EEXIST');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot create ${path}`);
+    if (r.parent.placeholder) throw new Unspecified('create inside a placeholder directory');
+    const node = new MNode(kind, r.parent.subvol);
+    if (kind === 'dir') node.parent = r.parent;
+    r.parent.entries.set(r.name, node);
+    return node;
+  }
+
+  mkdir(path: string): void {
+    this.newEntry(path, 'dir');
+  }
+
+  create(path: string): void {
+    this.newEntry(path, 'file');
+  }
+
+  readdir(path: string): string[] {
+    const node = this.lookup(path);
+    if (node.kind !== 'dir') err('ENOTDIR', `${path}: not a directory`);
+    return [...node.entries.keys()].sort();
+  }
+
+  stat(path: string): ModelStat {
+    return FsModel.statOf(this.lookup(path));
+  }
+
+  static statOf(node: MNode): ModelStat {
+    return {
+      kind: node.subvolRoot ? 'subvolume' : node.kind,
+      size: node.kind === 'file' ? node.size : 0,
+      nlink: node.nlink,
+      nodatacow: node.nodatacow,
+    };
+  }
+
+  exists(path: string): boolean {
+    try {
+      this.lookup(path);
+      return true;
+    } catch (e) {
+      if (e instanceof ModelError) return false;
+      throw e;
+    }
+  }
+
+  unlink(path: string): void {
+    const r = this.resolve(path);
+    if (!r.parent) err(['EISDIR', 'EPERM', 'EBUSY'], 'unlink /');
+    if (!r.node) err('ENOENT', `${path}: no such file`);
+    const codes: ErrnoName[] = [];
+    if (r.node.kind === 'dir') codes.push('EISDIR', 'EPERM');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot unlink ${path}`);
+    r.parent.entries.delete(r.name);
+    r.node.nlink--;
+  }
+
+  rmdir(path: string): void {
+    const r = this.resolve(path);
+    if (!r.parent) err(['EBUSY', 'EINVAL', 'EPERM'], 'rmdir /');
+    if (!r.node) err('ENOENT', `${path}: no such directory`);
+    if (r.node.kind !== 'dir') err('ENOTDIR', `${path}: not a directory`);
+    if (r.node.subvolRoot) throw new Unspecified(`rmdir of subvolume root ${path}`);
+    const codes: ErrnoName[] = [];
+    if (r.node.entries.size > 0) codes.push('ENOTEMPTY', 'EEXIST');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot rmdir ${path}`);
+    r.parent.entries.delete(r.name);
+  }
+
+  rename(from: string, to: string): void {
+    const [f, t] = this.resolveBoth(from, to);
+    if (!f.node) err('ENOENT', `${from}: no such file or directory`);
+    if (!f.parent || !t.parent) {
+      err(['EBUSY', 'EINVAL', 'EPERM', 'ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR', 'EXDEV'], 'rename involving /');
+    }
+    const fnode = f.node;
+    const tnode = t.node;
+    if (fnode.subvolRoot || tnode?.subvolRoot) throw new Unspecified('rename of or onto a subvolume root');
+    if (fnode.placeholder || tnode?.placeholder || t.parent.placeholder) throw new Unspecified('rename of, onto or into a placeholder');
+    const roFrom = f.parent.subvol.readonly;
+    const roTo = t.parent.subvol.readonly;
+    if (tnode === fnode) {
+      // Same inode (same entry, or two hard links): POSIX says do nothing, successfully.
+      if (roFrom || roTo) throw new Unspecified('no-op rename inside a readonly subvolume');
+      return;
+    }
+    const codes: ErrnoName[] = [];
+    if (f.parent.subvol !== t.parent.subvol) codes.push('EXDEV');
+    if (fnode.kind === 'dir' && FsModel.within(t.parent, fnode)) codes.push('EINVAL');
+    if (tnode && tnode.kind === 'dir' && FsModel.within(f.parent, tnode)) codes.push('ENOTEMPTY', 'EINVAL');
+    if (tnode) {
+      if (fnode.kind === 'dir' && tnode.kind !== 'dir') codes.push('ENOTDIR');
+      if (fnode.kind !== 'dir' && tnode.kind === 'dir') codes.push('EISDIR');
+      if (fnode.kind === 'dir' && tnode.kind === 'dir' && tnode.entries.size > 0) codes.push('ENOTEMPTY', 'EEXIST');
+    }
+    if (roFrom || roTo) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot rename ${from} to ${to}`);
+    f.parent.entries.delete(f.name);
+    if (tnode && tnode.kind === 'file') tnode.nlink--;
+    t.parent.entries.set(t.name, fnode);
+    if (fnode.kind === 'dir') fnode.parent = t.parent;
+  }
+
+  link(existing: string, newPath: string): void {
+    let er: Resolved;
+    let t: Resolved;
+    try {
+      [er, t] = this.resolveBoth(existing, newPath);
+    } catch (e) {
+      // A directory source is an error too: either may be reported.
+      if (e instanceof ModelError && this.tryLookup(existing)?.kind === 'dir') err([...e.codes, 'EPERM'], `link ${existing} ${newPath}`);
+      throw e;
+    }
+    if (!er.node) err('ENOENT', `${existing}: no such file or directory`);
+    const e = er.node;
+    if (!t.parent) err(['EEXIST', 'EPERM'], 'link onto /');
+    if (t.parent.placeholder) throw new Unspecified('link into a placeholder directory');
+    const codes: ErrnoName[] = [];
+    if (e.kind === 'dir') codes.push('EPERM');
+    if (t.node) codes.push('EEXIST');
+    if (e.subvol !== t.parent.subvol) codes.push('EXDEV');
+    if (t.parent.subvol.readonly || e.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot link ${existing} to ${newPath}`);
+    t.parent.entries.set(t.name, e);
+    e.nlink++;
+  }
+
+  // --- file contents ----------------------------------------------------------------
+
+  readFile(path: string): Uint8Array {
+    return this.file(path).data.slice();
+  }
+
+  writeFile(path: string, data: Uint8Array): void {
+    const r = this.resolve(path);
+    if (!r.parent) err(['EISDIR', 'EEXIST'], 'writeFile /');
+    if (r.node?.kind === 'dir') {
+      err(r.parent.subvol.readonly ? ['EISDIR', 'EROFS'] : ['EISDIR'], `${path}: is a directory`);
+    }
+    if (r.parent.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    const node = r.node ?? this.newEntry(path, 'file');
+    if (node.size > 0) node.preallocPastEof = false; // a shrinking truncate drops blocks past EOF
+    node.data = data.slice();
+  }
+
+  open(path: string, options: { create?: boolean; truncate?: boolean } = {}): number {
+    const r = this.resolve(path);
+    let node = r.node;
+    if (!node) {
+      if (!options.create) err('ENOENT', `${path}: no such file`);
+      node = this.newEntry(path, 'file');
+    } else {
+      if (node.kind === 'dir') err('EISDIR', `${path}: is a directory`);
+      if (options.truncate) {
+        if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+        if (node.size > 0) node.preallocPastEof = false;
+        node.data = new Uint8Array(0);
+      }
+    }
+    const fd = this.nextFd++;
+    this.fds.set(fd, node);
+    return fd;
+  }
+
+  close(fd: number): void {
+    this.fdNode(fd);
+    this.fds.delete(fd);
+  }
+
+  pread(fd: number, length: number, offset: number): Uint8Array {
+    const node = this.fdNode(fd);
+    if (!isInt(length) || length < 0 || !isInt(offset) || offset < 0) err('EINVAL', 'bad pread arguments');
+    if (offset >= node.size) return new Uint8Array(0);
+    return node.data.slice(offset, Math.min(node.size, offset + length));
+  }
+
+  pwrite(fd: number, data: Uint8Array, offset: number): number {
+    const node = this.fdNode(fd);
+    if (!(data instanceof Uint8Array) || !isInt(offset) || offset < 0) err('EINVAL', 'bad pwrite arguments');
+    if (node.subvol.readonly) err('EROFS', 'readonly subvolume');
+    if (data.length === 0) return 0;
+    const end = offset + data.length;
+    const next = copyAtLeast(node.data, end);
+    next.set(data, offset);
+    node.data = next;
+    return data.length;
+  }
+
+  truncate(path: string, size: number): void {
+    const node = this.file(path);
+    if (!isInt(size) || size < 0) err('EINVAL', 'bad size');
+    if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (size < node.size) node.preallocPastEof = false;
+    node.data = resize(node.data, size);
+  }
+
+  private rangeArgs(offset: number, length: number): void {
+    if (!isInt(offset) || offset < 0 || !isInt(length) || length <= 0) err('EINVAL', 'bad range');
+  }
+
+  fallocate(path: string, offset: number, length: number, options: { keepSize?: boolean } = {}): void {
+    const node = this.file(path);
+    this.rangeArgs(offset, length);
+    if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    const end = offset + length;
+    if (end > node.size) {
+      if (options.keepSize) node.preallocPastEof = true;
+      else node.data = resize(node.data, end);
+    }
+  }
+
+  punchHole(path: string, offset: number, length: number): void {
+    const node = this.file(path);
+    this.rangeArgs(offset, length);
+    if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (offset < node.size) {
+      const next = copyAtLeast(node.data, 0);
+      next.fill(0, offset, Math.min(node.size, offset + length));
+      node.data = next;
+    }
+  }
+
+  /** Like fallocate(FALLOC_FL_ZERO_RANGE) without KEEP_SIZE: the file grows to cover the range. */
+  zeroRange(path: string, offset: number, length: number): void {
+    const node = this.file(path);
+    this.rangeArgs(offset, length);
+    if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    const end = offset + length;
+    const next = copyAtLeast(node.data, end);
+    next.fill(0, offset, end);
+    node.data = next;
+  }
+
+  setNoDataCow(path: string): void {
+    const node = this.lookup(path);
+    const codes: ErrnoName[] = [];
+    if (node.kind !== 'file' || node.size > 0) codes.push('EINVAL');
+    if (node.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `setNoDataCow ${path}`);
+    if (node.preallocPastEof) throw new Unspecified('setNoDataCow on a size-0 file with preallocated blocks');
+    node.nodatacow = true;
+  }
+
+  // --- reflinks ---------------------------------------------------------------------
+
+  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+    const src = this.lookup(srcPath);
+    const dst = this.lookup(dstPath);
+    if (src.kind === 'dir' || dst.kind === 'dir') err(['EISDIR', 'EINVAL'], 'clone of a directory');
+    for (const v of [srcOffset, dstOffset, length]) if (!isInt(v) || v < 0) err('EINVAL', 'bad clone arguments');
+    if (length === 0) throw new Unspecified('clone of length 0');
+    const codes: ErrnoName[] = [];
+    if (srcOffset % BLOCK !== 0 || dstOffset % BLOCK !== 0) codes.push('EINVAL'); // unaligned offsets
+    if (srcOffset + length > src.size) codes.push('EINVAL'); // source range past EOF
+    if (length % BLOCK !== 0) {
+      if (srcOffset + length !== src.size) codes.push('EINVAL'); // unaligned length not reaching source EOF
+      if (dstOffset + length < dst.size) codes.push('EINVAL'); // a partial EOF block inside the destination
+    }
+    if (src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length) codes.push('EINVAL'); // overlap
+    if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL'); // datacow and nodatacow (btrfs: EINVAL)
+    if (dst.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+    const bytes = src.data.slice(srcOffset, srcOffset + length);
+    const end = dstOffset + length;
+    const next = copyAtLeast(dst.data, end);
+    next.set(bytes, dstOffset);
+    dst.data = next;
+  }
+
+  /** Reflink the whole file: dst (created if missing) becomes a copy of src. */
+  cloneFile(srcPath: string, dstPath: string): void {
+    const src = this.file(srcPath);
+    const r = this.resolve(dstPath);
+    if (!r.parent) err(['EISDIR', 'EEXIST'], 'clone onto /');
+    if (r.node === src) return; // onto itself: the file keeps its contents (as the file system does)
+    const codes: ErrnoName[] = [];
+    if (r.node?.kind === 'dir') codes.push('EISDIR');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (r.node?.kind === 'file' && r.node.nodatacow !== src.nodatacow) codes.push('EINVAL');
+    // Into a new file, which would be datacow: refused (create it and set nodatacow first).
+    if (!r.node && src.nodatacow) codes.push('EINVAL');
+    if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
+    if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
+    const dst = r.node ?? this.newEntry(dstPath, 'file');
+    dst.data = src.data;
+  }
+
+  // --- subvolumes -------------------------------------------------------------------
+
+  private subvolumeAt(path: string): MNode {
+    const node = this.lookup(path);
+    if (!node.subvolRoot) err(node.kind === 'dir' ? 'EINVAL' : ['EINVAL', 'ENOTDIR'], `${path}: not a subvolume`);
+    return node;
+  }
+
+  snapshot(source: string, dest: string, options: { readonly?: boolean } = {}): void {
+    const src = this.subvolumeAt(source);
+    const r = this.resolve(dest);
+    if (!r.parent) err('EEXIST', 'snapshot onto /');
+    const codes: ErrnoName[] = [];
+    if (r.node) codes.push('EEXIST');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot snapshot into ${dest}`);
+    if (r.parent.placeholder) throw new Unspecified('snapshot into a placeholder directory');
+    const sub = new MSubvol(this.nextSubvol++, options.readonly ?? false, undefined as unknown as MNode);
+    const copies = new Map<MNode, MNode>();
+    const copy = (node: MNode, parent: MNode | undefined): MNode => {
+      const seen = copies.get(node);
+      if (seen) return seen;
+      const c = new MNode(node.kind, sub);
+      copies.set(node, c);
+      c.parent = parent;
+      if (node !== src && (node.subvolRoot || node.placeholder)) {
+        c.placeholder = true; // a nested subvolume: an empty directory in the snapshot
+        return c;
+      }
+      c.data = node.data;
+      c.nlink = node.nlink;
+      c.nodatacow = node.nodatacow;
+      c.preallocPastEof = node.preallocPastEof;
+      c.parent = parent;
+      for (const [name, child] of node.entries) c.entries.set(name, copy(child, c));
+      return c;
+    };
+    const root = copy(src, undefined);
+    root.subvolRoot = sub;
+    sub.root = root;
+    r.parent.entries.set(r.name, root);
+  }
+
+  createSubvolume(path: string): void {
+    const r = this.resolve(path);
+    if (!r.parent) err('EEXIST', '/ exists');
+    const codes: ErrnoName[] = [];
+    if (r.node) codes.push('EEXIST');
+    if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (codes.length) err(codes, `cannot create subvolume ${path}`);
+    if (r.parent.placeholder) throw new Unspecified('subvolume inside a placeholder directory');
+    const sub = new MSubvol(this.nextSubvol++, false, undefined as unknown as MNode);
+    const root = new MNode('dir', sub);
+    root.subvolRoot = sub;
+    sub.root = root;
+    r.parent.entries.set(r.name, root);
+  }
+
+  deleteSubvolume(path: string): void {
+    const r = this.resolve(path);
+    if (!r.parent) err(['EPERM', 'EBUSY', 'EINVAL'], 'delete the top-level subvolume');
+    const node = this.subvolumeAt(path);
+    if (r.parent.subvol.readonly) err('EROFS', `${path}: parent is readonly`);
+    if (FsModel.hasSubvolumeInside(node)) err('ENOTEMPTY', `${path} holds subvolumes`);
+    if (this.fdsInside(node.subvolRoot!)) err('EBUSY', `${path} has open files or mappings`);
+    r.parent.entries.delete(r.name);
+  }
+
+  // --- whole-model helpers ----------------------------------------------------------
+
+  /** Every path and its node, parents before children, "/" first. */
+  walk(): Array<[string, MNode]> {
+    const out: Array<[string, MNode]> = [['/', this.top.root]];
+    const visit = (dir: MNode, prefix: string): void => {
+      for (const name of [...dir.entries.keys()].sort()) {
+        const child = dir.entries.get(name)!;
+        const path = `${prefix}/${name}`;
+        out.push([path, child]);
+        if (child.kind === 'dir') visit(child, path);
+      }
+    };
+    visit(this.top.root, '');
+    return out;
+  }
+
+  /**
+   * A deep copy. Open file descriptors are copied only with `withFds` (a crash or a
+   * remount closes them); their files come along even when unlinked.
+   */
+  clone(withFds = false): FsModel {
+    const m = new FsModel();
+    m.nextSubvol = this.nextSubvol;
+    m.nextFd = this.nextFd;
+    const subs = new Map<MSubvol, MSubvol>([[this.top, m.top]]);
+    const nodes = new Map<MNode, MNode>([[this.top.root, m.top.root]]);
+    const subOf = (s: MSubvol): MSubvol => {
+      let c = subs.get(s);
+      if (!c) {
+        c = new MSubvol(s.id, s.readonly, undefined as unknown as MNode);
+        subs.set(s, c);
+      }
+      return c;
+    };
+    const copy = (node: MNode, parent: MNode | undefined): MNode => {
+      let c = nodes.get(node);
+      if (!c) {
+        c = new MNode(node.kind, subOf(node.subvol));
+        c.id = node.id;
+        nodes.set(node, c);
+        c.data = node.data;
+        c.nlink = node.nlink;
+        c.nodatacow = node.nodatacow;
+        c.preallocPastEof = node.preallocPastEof;
+        c.placeholder = node.placeholder;
+        c.parent = parent;
+        if (node.subvolRoot) {
+          c.subvolRoot = subOf(node.subvolRoot);
+          c.subvolRoot.root = c;
+        }
+      }
+      for (const [name, child] of node.entries) c.entries.set(name, copy(child, c));
+      return c;
+    };
+    copy(this.top.root, undefined);
+    if (withFds) for (const [fd, node] of this.fds) m.fds.set(fd, copy(node, node.parent));
+    return m;
+  }
+
+  /** Become `o` (a clone of an earlier state of this model), keeping this object's identity. */
+  assignFrom(o: FsModel): void {
+    const fix = (n: MNode): void => {
+      if (n.subvol === o.top) n.subvol = this.top;
+      if (n.subvolRoot === o.top) n.subvolRoot = this.top;
+    };
+    for (const [, n] of o.walk()) fix(n);
+    for (const n of o.fds.values()) fix(n);
+    this.top.root = o.top.root;
+    this.top.readonly = o.top.readonly;
+    this.nextSubvol = o.nextSubvol;
+    this.nextFd = o.nextFd;
+    this.fds.clear();
+    for (const [fd, n] of o.fds) this.fds.set(fd, n);
+  }
+
+  /** Unique file bytes held (hard links counted once). */
+  totalFileBytes(): number {
+    const seen = new Set<MNode>();
+    let total = 0;
+    for (const [, n] of this.walk()) {
+      if (n.kind === 'file' && !seen.has(n)) {
+        seen.add(n);
+        total += n.size;
+      }
+    }
+    return total;
+  }
+
+  subvolumes(): Array<[string, MNode]> {
+    return this.walk().filter(([, n]) => n.subvolRoot !== undefined);
+  }
+}
