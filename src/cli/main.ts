@@ -79,6 +79,12 @@ async function printScenarios(): Promise<number> {
   return 1;
 }
 
+// `pmcow ... | head`: the reader went away; end quietly with the code so far.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  throw e;
+});
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`pmcow: ${error.message}\n`);

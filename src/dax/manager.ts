@@ -401,7 +401,13 @@ export class DaxManager {
     for (const [k, d] of [...this.dirtied]) {
       if (!shared.has(d.block)) continue;
       if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);
-      if (this.policy.snapshotWriteProtect) { this.dirtied.delete(k); this.cowed.delete(k); }
+      if (this.policy.snapshotWriteProtect) {
+        // Write-protected now: the next commit no longer learns of the page from `dirtied`,
+        // so it is written back with this transaction's data (or the share loses it).
+        this.kernel.noteDirtyData(d.block, PAGE_BYTES);
+        this.dirtied.delete(k);
+        this.cowed.delete(k);
+      }
     }
   }
 
@@ -411,13 +417,15 @@ export class DaxManager {
    */
   private beforeCommit(): void {
     if (this.dirtied.size === 0) return;
-    // Datacow pages dirtied through mmap are write-protected so that the next store COWs
-    // again (cowOncePerTransaction), then written back and checksummed. Nodatacow pages
-    // stay writable: stores to them reach media only when the application flushes them.
+    // Every page dirtied through mmap is written back and write-protected, so that the
+    // next store faults and dirties it again (Linux: dax_writeback_one + pfn_mkclean_range
+    // at fsync, sync, freeze and unmount): a store made after this commit is then tracked
+    // for the next one. Datacow pages also COW again on that fault (cowOncePerTransaction;
+    // switched off, they stay writable and later stores change committed blocks).
     let changed = false;
-    if (this.policy.cowOncePerTransaction) {
+    {
       for (const d of this.dirtied.values()) {
-        if (!d.datacow) continue;
+        if (d.datacow && !this.policy.cowOncePerTransaction) continue;
         for (const mapping of this.mappingsOf(d.sv, d.ino)) {
           const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
           if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;

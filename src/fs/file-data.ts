@@ -38,8 +38,11 @@ export class FileData {
   }
 
   /** Remove [start, end) from the file's extent map, trimming and splitting items. */
-  drop(sv: Subvolume, ino: number, start: number, end: number): void {
+  drop(sv: Subvolume, ino: number, start: number, end: number, remapped = false): void {
     for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
+      // The committed tree still maps these bytes here: until the next commit, no write may
+      // change them in place through another reference (unless the caller maps them again).
+      if (!remapped) this.k.extentsLosingRefs.add(e.diskBytenr);
       const itemEnd = fileOffset + e.bytes;
       const k0 = key(ino, EXTENT_DATA, fileOffset);
       if (fileOffset < start) {
@@ -135,7 +138,7 @@ export class FileData {
           this.k.device.store(disk, image.subarray(from - start, to - start));
           this.k.noteDirtyData(disk, to - from);
           if (e.type === EXTENT_TYPE_PREALLOC) {
-            this.drop(sv, ino, from, to);
+            this.drop(sv, ino, from, to, true);
             sv.tree.insert(key(ino, EXTENT_DATA, from), encodeFileExtent({ ...e, type: EXTENT_TYPE_REG, offset: e.offset + (from - fileOffset), bytes: to - from }));
           }
         } else {
@@ -157,6 +160,9 @@ export class FileData {
   canOverwriteExtent(sv: Subvolume, ino: number, e: FileExtent): boolean {
     if (this.k.extentGeneration(e.diskBytenr, e.diskBytes) <= sv.lastSnapshot) return false;
     const refs = this.k.extentRefs(e.diskBytenr, true, e.diskBytes);
+    // A reference dropped in this transaction is still in the committed tree, which a
+    // crash returns to: the bytes it mapped must not change through another reference.
+    if (this.k.extentsLosingRefs.has(e.diskBytenr)) return false;
     if (refs === 1) return true; // the item in hand is the only reference
     const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
       .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);

@@ -15,7 +15,7 @@ import {
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
   ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
-  SECTOR_BYTES, type Key,
+  SECTOR_BYTES, EXTENT_TYPE_REG, type Key,
 } from './format.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
 import { runFsck } from './fsck.js';
@@ -470,6 +470,20 @@ export class FileSystem {
     this.daxManager?.rangeChanged(sv, ino, start, end);
   }
 
+  /**
+   * The file grows to `newSize`: bytes past the old EOF in its last sector (a store through
+   * a mapping may have put data there) must read as zeros (generic/029, generic/499).
+   */
+  private zeroPastEof(sv: Subvolume, ino: number, newSize: number): void {
+    const inode = this.inode(sv, ino);
+    const from = inode.size;
+    const to = alignUp(from);
+    if (newSize <= from || from === to) return;
+    if (!this.data.extents(sv, ino, from, to).some(({ e }) => e.type === EXTENT_TYPE_REG)) return;
+    this.data.write(sv, ino, inode, new Uint8Array(to - from), from);
+    this.rangeChanged(sv, ino, alignDown(from), to);
+  }
+
   /** nlink dropped: delete the inode now, or when its last descriptor closes. */
   private dropLink(sv: Subvolume, ino: number): void {
     const inode = this.inode(sv, ino);
@@ -691,6 +705,7 @@ export class FileSystem {
     // that a write either happens whole or fails before changing anything.
     const need = FileData.cowBytes(offset, bytes.length) + 64 * this.k.nodeBytes;
     if (this.k.metadataFreeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
+    this.zeroPastEof(sv, ino, offset + bytes.length);
     for (let done = 0; done < bytes.length;) {
       const chunk = Math.min(bytes.length - done, 4 << 20);
       const current = this.inode(sv, ino);
@@ -745,6 +760,7 @@ export class FileSystem {
         this.data.write(r.sv, r.ino, inode, new Uint8Array(tailEnd - size), size);
       }
     }
+    this.zeroPastEof(r.sv, r.ino, size);
     const current = this.inode(r.sv, r.ino);
     const old = current.size;
     current.size = size;
@@ -768,6 +784,7 @@ export class FileSystem {
     if (this.k.metadataFreeBytes() - this.data.holeBytes(r.sv, r.ino, start, end) < this.k.metadataReserveBytes) {
       throw new FsError('ENOSPC', 'no space left on device');
     }
+    if (!keepSize) this.zeroPastEof(r.sv, r.ino, offset + length);
     this.data.preallocate(r.sv, r.ino, start, end);
     const inode = this.inode(r.sv, r.ino);
     if (!keepSize) inode.size = Math.max(inode.size, offset + length);
@@ -802,6 +819,7 @@ export class FileSystem {
     if (innerEnd > innerStart && this.k.metadataFreeBytes() - (innerEnd - innerStart) < this.k.metadataReserveBytes) {
       throw new FsError('ENOSPC', 'no space left on device');
     }
+    this.zeroPastEof(r.sv, r.ino, offset + length);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);
     inode.size = Math.max(inode.size, offset + length);
@@ -880,6 +898,7 @@ export class FileSystem {
       for (let at = from; at < to; at += PAGE_BYTES) blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / PAGE_BYTES);
     }
     this.daxManager?.beforeShare(blocks);
+    this.zeroPastEof(dst.sv, dst.ino, dstOffset + length);
     this.data.clone(src.sv, src.ino, srcOffset, dst.sv, dst.ino, dstOffset, mapped);
     const inode = this.inode(dst.sv, dst.ino);
     inode.size = Math.max(inode.size, dstOffset + length);

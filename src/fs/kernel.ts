@@ -113,6 +113,8 @@ export class Kernel implements TreeHost {
   private readonly verified = new Set<number>();
   private delayed = new Map<number, DelayedRef>();
   private readonly allocatedThisTransaction = new Set<number>();
+  /** Data extents a file extent item stopped mapping (in part) in this transaction. */
+  readonly extentsLosingRefs = new Set<number>();
   private dirtyData: Array<[number, number]> = [];
   private readonly superblockStaging: number;
   /** Kernel scratch for small staged buffers (csum arrays). */
@@ -544,6 +546,7 @@ export class Kernel implements TreeHost {
     this.dirty.clear();
     this.freedBuffers.length = 0;
     this.allocatedThisTransaction.clear();
+    this.extentsLosingRefs.clear();
     this.dirtyData = [];
     this.movedSubvolumes.clear();
   }

@@ -324,7 +324,7 @@ export class CrashModel {
     // The destination shares the source's blocks: what the source's unflushed in-place
     // stores may leave there, it may leave in the destination too.
     const from = src ? this.history.get(src.id) : undefined;
-    if (src && dst && from && src !== dst) {
+    if (src && dst && from) {
       const r = op.range ?? { srcOffset: 0, dstOffset: 0, length: src.size };
       this.historyOf(dst)!.inheritRange(from, r.srcOffset, r.dstOffset, alignUpPage(r.length));
     }

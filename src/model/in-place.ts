@@ -72,7 +72,7 @@ export class InPlaceHistory {
   /** Records of another inode's range [srcFrom, srcFrom + length) appear at dstFrom here (a reflink). */
   inheritRange(from: InPlaceHistory, srcFrom: number, dstFrom: number, length: number): void {
     if ((dstFrom - srcFrom) % WORD_BYTES !== 0) throw new Error('reflink offsets must keep word alignment');
-    for (const r of from.records) {
+    for (const r of [...from.records]) { // a copy: `from` may be this history (a clone within one file)
       if (r.start + r.pre.length <= srcFrom || r.start >= srcFrom + length) continue;
       this.records.push({ ...r, start: r.start - srcFrom + dstFrom });
     }
