@@ -37,6 +37,19 @@ const pageKey = (sv: Subvolume, ino: number, filePage: number): string => `${sv.
 
 export class DaxManager {
   policy: DaxPolicy;
+  /**
+   * Set around the commits of a snapshot or a freeze whose write-protect switch is off:
+   * those commits write dirty pages back but leave every mapping writable, as before the
+   * mechanism existed (the historical bug stays reproducible).
+   */
+  keepWritable = false;
+
+  /** Run `fn` (commits) leaving mappings writable when `keep` is true. */
+  leavingWritable<T>(keep: boolean, fn: () => T): T {
+    const was = this.keepWritable;
+    this.keepWritable = was || keep;
+    try { return fn(); } finally { this.keepWritable = was; }
+  }
   readonly base: number;
   private readonly ptes: Uint32Array;
   private readonly mappings = new Map<number, DaxMapping>();
@@ -423,7 +436,7 @@ export class DaxManager {
     // for the next one. Datacow pages also COW again on that fault (cowOncePerTransaction;
     // switched off, they stay writable and later stores change committed blocks).
     let changed = false;
-    {
+    if (!this.keepWritable) {
       for (const d of this.dirtied.values()) {
         if (d.datacow && !this.policy.cowOncePerTransaction) continue;
         for (const mapping of this.mappingsOf(d.sv, d.ino)) {

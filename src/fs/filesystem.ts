@@ -960,6 +960,11 @@ export class FileSystem {
     if (this.hasImmutableFile(src.sv)) throw new FsError('EPERM', 'the subvolume holds a DAX-immutable file, whose extents must never be shared');
     // Writers must stop storing in place before the blocks become shared.
     this.daxManager?.beforeSnapshot(src.sv);
+    const dax = this.daxManager!;
+    dax.leavingWritable(!dax.policy.snapshotWriteProtect, () => this.snapshotCommitted(src, p, readonly));
+  }
+
+  private snapshotCommitted(src: Resolved, p: ReturnType<FileSystem['resolveParent']>, readonly: boolean): void {
     // The snapshot shares the committed tree: commit first so that the source root is clean.
     this.k.commit();
     const id = this.k.nextSubvolume++;
@@ -1045,7 +1050,8 @@ export class FileSystem {
   freeze(): void {
     this.live();
     if (this.frozen) throw new FsError('EBUSY', 'already frozen');
-    this.k.commit();
+    const dax = this.daxManager!;
+    dax.leavingWritable(!dax.policy.freezeWriteProtect, () => this.k.commit());
     this.frozen = true;
     this.daxManager!.freeze();
   }
