@@ -24,6 +24,9 @@ import { FileSystem, PmemDevice } from '../dist/index.js';
 import { CrashExplorer } from '../dist/crash/explorer.js';
 import { ModelOracle } from '../dist/crash/oracle.js';
 import { fuzzParallel } from '../dist/crash/fuzz-parallel.js';
+import { CrashModel } from '../dist/model/crash-model.js';
+import { Runner } from '../dist/workload/run.js';
+import { parse } from '../dist/workload/parse.js';
 
 const DEVICE = { sizeBytes: 4 << 20, kernelBytes: 8 << 20 };
 const EXPLORE_FAST_SAMPLES = 20_000;
@@ -31,6 +34,8 @@ const EXPLORE_BASELINE_SAMPLES = 500;
 const EXPLORE_REPS = 5;
 const FUZZ = { seed: 1, scripts: 24, ops: 24, generator: 'dax', minimise: false };
 const FUZZ_REPS = 2;
+/** The campaign that measures 1 vs 2 workers (issue 11: at least 30 s). */
+const LONG_CAMPAIGN_MS = 30_000;
 const GOAL_STATES_PER_SEC = 20_000;
 // Published figure (CrashMonkey/ACE, OSDI 2018: seq-1 workloads take ~2.2 s each), not measured here.
 const CRASHMONKEY_MS_PER_WORKLOAD = 2200;
@@ -54,16 +59,22 @@ async function explorerBenches() {
   const dev = await PmemDevice.create(DEVICE);
   const target = await PmemDevice.create(DEVICE);
   FileSystem.mkfs(dev, { nodeSize: 4096 });
-  const fs = FileSystem.mount(dev);
-  fs.create('/n');
-  fs.setNoDataCow('/n');
-  fs.writeFile('/n', new Uint8Array(16384).fill(1));
-  fs.writeFile('/c', new Uint8Array(8192).fill(2));
-  fs.commit();
-  const oracle = new ModelOracle(fs);
-  const m = fs.mmap('/n', { length: 16384 });
-  for (let i = 0; i < 12; i++) { m.store(i * 640, new Uint8Array(16).fill(10 + i)); oracle.afterOp(); }
-  for (let i = 0; i < 12; i++) { m.store(i * 640 + 8, new Uint8Array(8).fill(40 + i)); oracle.afterOp(); }
+  // The workload runs on the file system and on the reference model, statement by statement.
+  const runner = new Runner(dev, { implicitMount: false });
+  const model = new CrashModel({ deviceBytes: dev.sizeBytes });
+  const oracle = new ModelOracle(model);
+  const step = (text) => {
+    const stmt = parse(text).stmts[0];
+    const expect = model.begin(stmt);
+    const r = runner.step(stmt, 1);
+    if ('kind' in r || !expect.ok) throw new Error(`crash explorer bench: ${text}: ${r.message ?? 'the model expects a failure'}`);
+    const problems = model.end({ ok: true }, () => '');
+    if (problems.length) throw new Error(`crash explorer bench: ${text}: ${problems.join('; ')}`);
+  };
+  runner.step({ op: 'mount' }, 0);
+  for (const t of ['create /n', 'setflag /n nodatacow', 'write /n 0 16384 seed 1', 'create /c', 'write /c 0 8192 seed 2', 'commit', 'mmap m /n 0 16384 rw']) step(t);
+  for (let i = 0; i < 12; i++) step(`mstore m ${i * 640} 16 seed ${10 + i}`);
+  for (let i = 0; i < 12; i++) step(`mstore m ${i * 640 + 8} 8 seed ${40 + i}`);
 
   const configs = [
     { key: 'baseline', name: `mount every image (lineTables: false), ${EXPLORE_BASELINE_SAMPLES} samples`, lineTables: false, samples: EXPLORE_BASELINE_SAMPLES, baseline: true },
@@ -81,8 +92,7 @@ async function explorerBenches() {
   for (const c of configs) runOnce({ ...c, samples: Math.min(c.samples, 200) }); // warm-up (JIT, caches)
   const runs = new Map(configs.map((c) => [c.key, []]));
   for (let rep = 0; rep < EXPLORE_REPS; rep++) for (const c of configs) runs.get(c.key).push(runOnce(c));
-  m.unmap();
-  fs.unmount();
+  runner.close();
   dev.close();
   target.close();
 
@@ -170,6 +180,32 @@ async function aceBench() {
   return { rows, details };
 }
 
+// --- 4. default campaigns per generator, and a 30 s campaign on 1 vs 2 workers -------
+
+/** `pmcow fuzz --generator G` with its defaults (10 scripts; ace: all 134 seq-1 workloads), 1 thread. */
+async function generatorBenches() {
+  const summary = {};
+  for (const generator of ['fsx', 'dax', 'mixed', 'ace']) {
+    const r = await fuzzParallel({ workers: 1, generator, seed: 1, minimise: false });
+    if (r.violations !== 0 || r.internalErrors !== 0) throw new Error(`crash bench, ${generator}: ${r.violations} violations, ${r.internalErrors} internal errors`);
+    summary[generator] = { scripts: r.scripts, ops: r.ops, images: r.images, mounted: r.mounted, elapsedMs: r.elapsedMs, imagesPerSec: r.images / (r.elapsedMs / 1000) };
+  }
+  const long = {};
+  for (const workers of [1, 2]) {
+    const r = await fuzzParallel({ workers, generator: 'mixed', seed: 1, timeMs: LONG_CAMPAIGN_MS, minimise: false });
+    long[`w${workers}`] = { workers, scripts: r.scripts, images: r.images, mounted: r.mounted, violations: r.violations, elapsedMs: r.elapsedMs, imagesPerSec: r.images / (r.elapsedMs / 1000) };
+  }
+  const rows = Object.entries(summary).map(([g, x]) => row('crash fuzz, default campaign per generator, 1 thread (images/s)', `--generator ${g}`, {
+    opsPerSec: x.imagesPerSec, batch: x.images, samples: 1, baseline: g === 'fsx', ratioKind: 'throughput', ratio: x.imagesPerSec / summary.fsx.imagesPerSec,
+  }));
+  for (const k of ['w1', 'w2']) {
+    rows.push(row(`crash fuzz, mixed, ${LONG_CAMPAIGN_MS / 1000} s campaign (images/s)`, `${long[k].workers} worker${long[k].workers > 1 ? ' threads' : ' (this thread)'}`, {
+      opsPerSec: long[k].imagesPerSec, batch: long[k].images, samples: 1, baseline: k === 'w1', ratioKind: 'throughput', ratio: long[k].imagesPerSec / long.w1.imagesPerSec,
+    }));
+  }
+  return { rows, details: { summary, long, longCampaignMs: LONG_CAMPAIGN_MS } };
+}
+
 // --- all --------------------------------------------------------------------------
 
 export async function crashBenches() {
@@ -183,10 +219,12 @@ export async function crashBenches() {
   phase('fuzz campaign');
   const ace = await aceBench();
   phase('ACE seq-1');
+  const generators = await generatorBenches();
+  phase('generators');
   return {
-    rows: [...explorer.rows, ...fuzz.rows, ...ace.rows],
+    rows: [...explorer.rows, ...fuzz.rows, ...ace.rows, ...generators.rows],
     details: {
-      device: DEVICE, explorer: explorer.details, fuzz: fuzz.details, ace: ace.details,
+      device: DEVICE, explorer: explorer.details, fuzz: fuzz.details, ace: ace.details, generators: generators.details,
       phases, seconds: (performance.now() - started) / 1000,
     },
   };
@@ -226,6 +264,17 @@ export function crashMarkdown(d) {
   out.push('| workloads | ops | crash points | images | mounted | violations | elapsed s | ms per workload | images/s | CrashMonkey, published (not measured here) |');
   out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   out.push(`| ${a.scripts} | ${int(a.ops)} | ${int(a.points)} | ${int(a.images)} | ${int(a.mounted)} | ${a.violations} | ${(a.elapsedMs / 1000).toFixed(1)} | ${a.msPerWorkload.toFixed(1)} | ${int(a.imagesPerSec)} | ~${(a.crashMonkeyMsPerWorkloadPublished / 1000).toFixed(1)} s per workload (${a.speedupVsCrashMonkeyPublished.toFixed(0)}x our time per workload) |`);
+  const g = d.generators;
+  if (g) {
+    out.push('', 'Default campaigns (`pmcow fuzz --generator G`, seed 1, 1 thread; every image judged by the reference model):', '');
+    out.push('| generator | scripts | ops | images | mounted | elapsed ms | images/s |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, x] of Object.entries(g.summary)) out.push(`| ${name} | ${x.scripts} | ${int(x.ops)} | ${int(x.images)} | ${int(x.mounted)} | ${int(x.elapsedMs)} | ${int(x.imagesPerSec)} |`);
+    out.push('', `A ${g.longCampaignMs / 1000} s mixed campaign on 1 and 2 workers:`, '');
+    out.push('| workers | scripts | images | mounted | violations | images/s | vs 1 worker |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of [g.long.w1, g.long.w2]) out.push(`| ${x.workers} | ${x.scripts} | ${int(x.images)} | ${int(x.mounted)} | ${x.violations} | ${int(x.imagesPerSec)} | ${(x.imagesPerSec / g.long.w1.imagesPerSec).toFixed(2)} |`);
+  }
   out.push('', `Crash benchmarks took ${d.seconds.toFixed(1)} s (${Object.entries(d.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}).`, '');
   return out.join('\n');
 }

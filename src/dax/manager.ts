@@ -39,7 +39,7 @@ export class DaxManager {
   policy: DaxPolicy;
   /**
    * Set around the commits of a snapshot or a freeze whose write-protect switch is off:
-   * those commits write dirty pages back but leave every mapping writable, as before the
+   * those commits write dirty nodatacow pages back but leave them writable, as before the
    * mechanism existed (the historical bug stays reproducible).
    */
   keepWritable = false;
@@ -436,9 +436,11 @@ export class DaxManager {
     // for the next one. Datacow pages also COW again on that fault (cowOncePerTransaction;
     // switched off, they stay writable and later stores change committed blocks).
     let changed = false;
-    if (!this.keepWritable) {
+    {
       for (const d of this.dirtied.values()) {
-        if (d.datacow && !this.policy.cowOncePerTransaction) continue;
+        // Datacow pages: COW once per transaction. Nodatacow pages: write-back protection,
+        // which a snapshot or freeze with its own switch off leaves out (keepWritable).
+        if (d.datacow ? !this.policy.cowOncePerTransaction : this.keepWritable) continue;
         for (const mapping of this.mappingsOf(d.sv, d.ino)) {
           const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
           if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
