@@ -764,14 +764,14 @@ export const mutants = [
     }],
   },
   {
-    id: 'dax-store-scratch-not-restaged',
-    class: 'dax-durability',
-    description: 'After a fault inside a DAX store, the bytes still to store are not staged again: file-system code run by the fault (a MAP_SYNC commit, an oracle hook) may have reused the scratch, so the store writes other bytes.',
-    modelledOn: 'docs/crash.md section 2 (a real bug of this project: a fault handler overwrote the bytes a DAX store had staged); re-entrancy bugs in fault paths',
-    file: 'src/dax/mapping.ts',
+    id: 'zero-page-mapped-writable',
+    class: 'dax-write-protect',
+    description: 'A read fault on a hole of a writable mapping maps the shared zero page writable: a later store to the hole lands in the zero page (which every hole of every file reads through mappings) instead of faulting and allocating a block.',
+    modelledOn: 'Linux DAX: holes are mapped read-only to the shared zero page and a write must fault to allocate (dax_load_hole, the DAX huge zero page bugs); thread 002 of docs/dax.md (read faults on holes, generic/428)',
+    file: 'src/dax/manager.ts',
     patches: [{
-      find: '          scratch.set(bytes.subarray(done + stored, done + chunk), stored);\n',
-      replace: '',
+      find: '    this.setPte(mapping, page, block | PTE_PRESENT);',
+      replace: "    this.setPte(mapping, page, block | PTE_PRESENT | (block === ZERO_PAGE_BYTENR / PAGE_BYTES && mapping.prot === 'rw' ? PTE_WRITE : 0));",
     }],
   },
 ];

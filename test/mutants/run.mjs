@@ -479,6 +479,10 @@ function signature(r) {
 }
 
 function describe(r) {
+  return describeOutcome(r) + (r.dir ? ` [kept: ${r.dir}]` : '');
+}
+
+function describeOutcome(r) {
   if (r.found) return `found${r.internalOnly ? ' (internal errors only)' : ''} after ${r.seconds} s${r.images !== null ? `, ${r.images} images` : ''}: ${r.kind} at ${r.point ?? '?'}; reproducer ${r.reproducerBytes ?? '-'} bytes, replays ${r.replays === null ? '-' : r.replays ? 'yes' : 'no'}${r.note ? ` (${r.note})` : ''}`;
   return `${r.status}${r.note ? `: ${r.note}` : ''}`;
 }
