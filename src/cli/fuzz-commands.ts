@@ -126,7 +126,7 @@ export async function cmdFuzz(args: string[]): Promise<number> {
     if (!quiet) process.stderr.write('\n');
     process.stdout.write(JSON.stringify({
       finding: printed++, kind: f.kind, script: f.script, scriptSeed: f.scriptSeed, point: f.violation.point, problems: f.violation.problems,
-      elapsedMs: f.elapsedMs, images: f.images, reproducerBytes: Buffer.byteLength(text), ...(file ? { reproducer: file } : {}),
+      elapsedMs: f.elapsedMs, images: f.images, reproducerBytes: new TextEncoder().encode(text).length, ...(file ? { reproducer: file } : {}),
     }) + '\n');
   };
   const report: FuzzReport = await fuzzParallel({

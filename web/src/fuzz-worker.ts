@@ -1,10 +1,7 @@
 // A fuzz campaign in its own Web Worker: checkScript is synchronous and would freeze the
 // page for seconds; here the page keeps drawing and gets progress after every script.
 import * as Comlink from 'comlink';
-import { installBufferShim } from './buffer-shim.js';
 import { fuzz, type FuzzOptions, type FuzzProgress, type FuzzReport } from '../../src/crash/fuzz.js';
-
-installBufferShim();
 
 export type CampaignOptions = Omit<FuzzOptions, 'onScript'>;
 
