@@ -3,7 +3,7 @@
 // and devices. The scripts, crash images and findings are exactly those of the
 // single-threaded campaign (findings are reported in script order).
 import { FsError } from '../errors.js';
-import { fuzz, type FuzzFinding, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
+import { fuzz, internalError, type FuzzFinding, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
 
 export interface ParallelFuzzOptions extends FuzzOptions {
   /** Worker threads (default 1: run on this thread). */
@@ -43,17 +43,33 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
       } else if (m.kind === 'report') {
         resolve(m.report!);
         void worker.terminate();
+      } else if (m.code === 'EINVAL') {
+        reject(new FsError('EINVAL', `fuzz worker ${w}: ${m.message}`)); // bad options: a usage error
+        void worker.terminate();
       } else {
-        reject(new FsError(m.code === 'EINVAL' ? 'EINVAL' : 'EIO', `fuzz worker ${w}: ${m.message}`));
+        resolve(lostWorker(w, latest[w], m.message ?? 'failed', started, onFinding));
         void worker.terminate();
       }
     });
-    worker.on('error', (e) => reject(new FsError('EIO', `fuzz worker ${w}: ${e.message}`)));
+    // A worker that dies is the checker's failure, not the campaign's end: an internal error.
+    worker.on('error', (e) => resolve(lostWorker(w, latest[w], e.message, started, onFinding)));
   })));
   const total = sum(reports, performance.now() - started);
   // Findings in the order of the single-threaded campaign (by script index).
   const findings = reports.flatMap((r) => r.findings).sort((a, b) => a.script - b.script);
   return { ...total, findings, imagesPerSecond: total.images / (total.elapsedMs / 1000) };
+}
+
+/** The report of a worker that died: what it did so far, and one internal-error finding. */
+function lostWorker(w: number, progress: FuzzProgress | undefined, message: string, started: number, onFinding?: (f: FuzzFinding) => void): FuzzReport {
+  const done = progress ?? sum([], 0);
+  const violation = internalError(`fuzz worker ${w}`, new Error(message));
+  const finding: FuzzFinding = {
+    script: -1, scriptSeed: 0, kind: 'internal-error', violation, elapsedMs: Math.round(performance.now() - started), images: done.images,
+    reproducer: { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems, options: {}, script: '' },
+  };
+  onFinding?.(finding);
+  return { ...done, internalErrors: done.internalErrors + 1, findings: [finding], imagesPerSecond: 0 };
 }
 
 function sum(parts: Array<FuzzProgress | undefined>, elapsedMs: number): FuzzProgress {
