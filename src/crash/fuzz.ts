@@ -6,6 +6,7 @@ import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
+import { REGION } from '../core/exports.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import { Runner } from '../workload/run.js';
 import { parse } from '../workload/parse.js';
@@ -76,6 +77,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     devices ??= fuzzDevices(options);
     dev = devices.device;
     dev.crashInPlace(); // forget whatever the previous script left pending
+    fillWithGarbage(dev);
     FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
     runner = new Runner(dev, { implicitMount: false });
     explorer = runStatements(script, options, devices, runner, violations, totals, (line) => { currentLine = line; });
@@ -87,6 +89,21 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
   }
   const t = explorer?.totals ?? totals.explorer?.totals;
   return { violations, ops: totals.ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0, unjudged: totals.unjudged };
+}
+
+/**
+ * Every script starts on a device whose bytes are the same garbage, whatever ran before
+ * (a fresh device for a replay, a reused one in a campaign): each 4 KiB block holds one
+ * non-zero byte value that depends on its address. A file system that shows a block it
+ * never wrote (stale data, a hole filled without zeroing) shows garbage, not zeros that
+ * would pass for a hole, and a reproducer replays exactly.
+ */
+export function fillWithGarbage(dev: PmemDevice): void {
+  const bytes = dev.sizeBytes;
+  for (const region of [REGION.visible, REGION.media]) {
+    const view = new Uint8Array(dev.memory.buffer, dev.region(region), bytes);
+    for (let block = 0; block < bytes; block += 4096) view.fill(0x80 | ((block >>> 12) * 37 & 0x7f), block, Math.min(bytes, block + 4096));
+  }
 }
 
 /** A finding of the checker's own failure (never the end of a campaign). */
