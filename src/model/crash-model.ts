@@ -452,7 +452,11 @@ export class CrashModel {
     const content = node.data;
     if (data.length !== content.length) return Math.min(data.length, content.length);
     const h = this.history.get(node.id);
-    for (let at = 0; at < content.length; at += WORD_BYTES) {
+    const differs = firstDifference(data, content);
+    if (differs === null && !h?.floors.size) return null;
+    // Words before the first difference equal the state's: only floors can refuse them.
+    const from = h?.floors.size ? 0 : alignDown8(differs!);
+    for (let at = from; at < content.length; at += WORD_BYTES) {
       const n = Math.min(WORD_BYTES, content.length - at);
       let same = true;
       for (let i = 0; i < n; i++) if (data[at + i] !== content[at + i]) { same = false; break; }
@@ -488,13 +492,28 @@ export class CrashModel {
       if (e.kind !== 'file' || modelKind(node) !== 'file') continue;
       if (e.error) { problems.push(`live: ${e.path}: read failed: ${e.error}`); continue; }
       const data = e.data!;
-      let at = 0;
-      while (at < data.length && data[at] === node.data[at]) at++;
-      if (at < data.length) problems.push(`live: ${e.path}: byte ${at} is ${data[at]}, the model says ${node.data[at]}`);
+      const at = data.length === node.data.length ? firstDifference(data, node.data) : Math.min(data.length, node.data.length);
+      if (at !== null) problems.push(`live: ${e.path}: byte ${at} is ${data[at]}, the model says ${node.data[at]} (size ${data.length}, the model's ${node.data.length})`);
       if (problems.length >= 4) break;
     }
     return problems;
   }
+}
+
+/** The first offset where two arrays of the same length differ, or null (compared 4 bytes at a time). */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number | null {
+  if (a.length !== b.length) throw new Error('firstDifference: lengths differ');
+  let at = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const a32 = new Uint32Array(a.buffer, a.byteOffset, words);
+    const b32 = new Uint32Array(b.buffer, b.byteOffset, words);
+    let i = 0;
+    while (i < words && a32[i] === b32[i]) i++;
+    at = i * 4;
+  }
+  while (at < a.length && a[at] === b[at]) at++;
+  return at < a.length ? at : null;
 }
 
 /** A store that faulted with SIGBUS part way: the pages before the fault hold its bytes. */
