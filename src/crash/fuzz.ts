@@ -55,7 +55,7 @@ export interface ScriptCheck {
 export const DEFAULT_FUZZ_DEVICE_BYTES = 4 << 20;
 export const DEFAULT_FUZZ_NODE_BYTES = 4096;
 
-const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'check', 'comment']);
+const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'comment']);
 
 /** A device and a crash target, reused script after script (shared memory is freed late). */
 export interface FuzzDevices { device: PmemDevice; target: PmemDevice }
@@ -344,8 +344,10 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
  * Check script i, and minimise what it finds (within the campaign's time). Anything the
  * generator, the checker or the minimiser throws becomes a finding of kind internal-error.
  */
-function fuzzOne(i: number, scriptSeed: number, make: () => Script, options: FuzzOptions, devices: FuzzDevices, progress: FuzzProgress, started: number): FuzzFinding | null {
+function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: FuzzOptions, devices: FuzzDevices, progress: FuzzProgress, started: number): FuzzFinding | null {
   let script: Script = { stmts: [] };
+  // Every fourth script keeps two copies of every tree block, unless the campaign chose.
+  const options: FuzzOptions = campaign.metadataProfile === undefined && i % 4 === 3 ? { ...campaign, metadataProfile: 'dup' } : campaign;
   const found = (violation: Violation, small: Script): FuzzFinding => ({
     script: i, scriptSeed, kind: violation.kind ?? 'crash', violation, reproducer: reproducerOf(small, options, violation),
     elapsedMs: Math.round(performance.now() - started), images: progress.images,

@@ -151,6 +151,15 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       else if (c.size !== (use.bytes / SECTOR_BYTES) * 4) say(`data extent ${bytenr}: ${c.size / 4} checksums for ${use.bytes / SECTOR_BYTES} sectors`);
     }
   }
+  // A checksum item with no datasum extent under it is left over from a freed extent (or
+  // written for a nodatacow one): btrfs check's "there are no extents for csum range".
+  k.csumTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk) => {
+    if (kk.type !== EXTENT_CSUM) return true;
+    const use = dataRefs.get(kk.objectid);
+    if (!use) say(`checksums at ${kk.objectid}: no data extent there (left over from a freed extent)`);
+    else if (!use.datasum) say(`checksums at ${kk.objectid}: the extent there is nodatasum`);
+    return true;
+  });
   for (const sv of subvolumes) checkNamespace(k, sv, say);
 }
 

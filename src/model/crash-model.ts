@@ -302,7 +302,7 @@ export class CrashModel {
         return {};
       }
       case 'munmap': this.mapping(op.name); return {};
-      case 'scrub': return {};
+      case 'scrub': case 'check': return {}; // fsck and scrub of the live file system find nothing
       case 'policy': case 'checkpoint': return {};
       default: throw new Unspecified(`operation ${op.op} is outside the model`);
     }

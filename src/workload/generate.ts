@@ -297,7 +297,7 @@ export interface RandomOptions {
 /** What randomScript draws from (besides thaw and the EBUSY probes while frozen). */
 export const RANDOM_KINDS = [
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
-  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'freeze', 'error', 'check',
+  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
 ] as const;
 export type RandomKind = typeof RANDOM_KINDS[number];
@@ -314,6 +314,9 @@ class RandomModel {
   frozen = false;
   maps = new Map<string, Mapping>();
   snapshots = 0;
+  /** Snapshots not deleted yet. */
+  liveSnapshots: string[] = [];
+  populated = false;
   private nextIno = 1;
   constructor(readonly policy: Partial<Record<PolicyName, boolean>>) {}
 
@@ -361,9 +364,9 @@ export function randomScript(options: RandomOptions): Script {
   let weights: Array<[Kind, number]> = [
     ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
     ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
-    ['check', 1],
+    ['check', 1], ['scrub', 1], ['populate', 1],
   ];
-  if (options.snapshots ?? true) weights.push(['snapshot', 1]);
+  if (options.snapshots ?? true) weights.push(['snapshot', 1], ['rmsubvol', 1]);
   if (options.freeze ?? true) weights.push(['freeze', 2]);
   if (errors) weights.push(['error', 3]);
   if (useMmap) weights.push(['mmap', 5], ['mstore', 12], ['mload', 5], ['mflush', 4], ['fence', 3], ['msync', 3], ['munmap', 3]);
@@ -399,6 +402,17 @@ export function randomScript(options: RandomOptions): Script {
         emit({ op: 'write', path: p, ...r, seed: seq });
         const ino = m.files.get(p)!;
         ino.size = Math.max(ino.size, r.offset + r.length);
+        // A write under a mapping: the mapping must see it (its pages may have moved).
+        const mapped = [...m.maps.values()].find((x) => x.ino === ino && x.offset < ino.size);
+        if (mapped && rng.chance(0.5)) {
+          const from = Math.max(0, Math.min(r.offset - mapped.offset, mapped.length - 1));
+          const length = Math.min(64, mapped.length - from);
+          const lastPageStart = mapped.offset + Math.floor((from + length - 1) / PAGE) * PAGE;
+          if (lastPageStart < ino.size && m.policy.tlbShootdown !== false) {
+            if (mapped.prot === 'rw' && rng.chance(0.5)) emit({ op: 'mstore', name: mapped.name, offset: from, length, seed: seq });
+            else emit({ op: 'mload', name: mapped.name, offset: from, length });
+          }
+        }
         break;
       }
       case 'read': {
@@ -449,6 +463,23 @@ export function randomScript(options: RandomOptions): Script {
       case 'fsync': emit({ op: 'fsync', path: rng.chance(0.8) ? rng.pick(files) : '/' }); break;
       case 'commit': emit({ op: 'commit' }); break;
       case 'check': emit({ op: 'check' }); break;
+      case 'scrub': emit({ op: 'scrub' }); break;
+      case 'populate': {
+        // Once: enough files for the fs tree to have several leaves (a snapshot then shares
+        // leaves it does not copy).
+        if (m.populated) { emit({ op: 'commit' }); break; }
+        m.populated = true;
+        emit({ op: 'mkdir', path: '/p' });
+        for (let i = 0; i < 24; i++) emit({ op: 'create', path: `/p/x${i}` });
+        break;
+      }
+      case 'rmsubvol': {
+        if (m.liveSnapshots.length === 0) { emit({ op: 'commit' }); break; }
+        const at = rng.below(m.liveSnapshots.length);
+        emit({ op: 'rmsubvol', path: m.liveSnapshots[at]! });
+        m.liveSnapshots.splice(at, 1);
+        break;
+      }
       case 'create': {
         const free = FILE_NAMES.filter((f) => !m.files.has(f) && m.parentExists(f));
         if (free.length === 0) { emit({ op: 'commit' }); break; }
@@ -499,6 +530,7 @@ export function randomScript(options: RandomOptions): Script {
       case 'snapshot':
         m.snapshots++;
         emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: rng.chance(0.5) });
+        m.liveSnapshots.push(`/s${m.snapshots}`);
         break;
       case 'freeze':
         emit({ op: 'freeze' });
