@@ -33,4 +33,7 @@ export { fuzz, checkScript, replay, minimise, type FuzzOptions, type FuzzReport,
 export { fuzzParallel, type ParallelFuzzOptions } from './crash/fuzz-parallel.js';
 export { CrashExplorer, type CrashOracle, type PointReport, type Violation, type ExplorerOptions } from './crash/explorer.js';
 export { ModelOracle } from './crash/oracle.js';
+export { CrashModel, PERSISTENCE_POINTS, type Expectation, type Outcome, type ModelOptions } from './model/crash-model.js';
+export { FsModel, ModelError } from './model/namespace.js';
+export type { ViolationKind } from './crash/explorer.js';
 export { imageFuzz, summarizeImageFuzz, closeImageFuzzDevices, type ImageFuzzOptions, type ImageFuzzCounts } from './image/fuzz-images.js';
