@@ -31,6 +31,12 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
   const pages = 4;
   const files = ['/c0', '/c1', '/n0', '/n1'];
   const nocow = (f: string): boolean => f.startsWith('/n');
+  // Half the scripts first fill a directory, so that the files' items sit in leaves a
+  // snapshot shares without copying (a one-leaf tree is copied by the snapshot's own entry).
+  if (rng.chance(0.5)) {
+    stmts.push({ op: 'mkdir', path: '/p' });
+    for (let i = 0; i < 24; i++) stmts.push({ op: 'create', path: `/p/x${i}` });
+  }
   for (const f of files) {
     stmts.push({ op: 'create', path: f });
     if (nocow(f)) stmts.push({ op: 'setflag', path: f, flag: 'nodatacow', nocap: false });
@@ -102,10 +108,17 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
     } else if (r < 86) {
       stmts.push({ op: 'freeze' });
       frozen = true;
-    } else if (r < 93) {
+    } else if (r < 91) {
       stmts.push({ op: 'write', path: rng.pick(files), offset: rng.below(pages * PAGE - 512), length: 512, seed: rng.below(1000) });
-    } else {
+    } else if (r < 96) {
       stmts.push({ op: 'mload', name: m.name, offset, length: 64 });
+    } else {
+      // Unmap one mapping and map its file again: the reverse map must keep the others.
+      const at = maps.indexOf(m);
+      stmts.push({ op: 'munmap', name: m.name });
+      const name = `m${mapSeq++}`;
+      maps[at] = { name, file: m.file, sync: m.sync };
+      stmts.push({ op: 'mmap', name, path: m.file, offset: 0, length: pages * PAGE, prot: 'rw', sync: m.sync });
     }
   }
   if (frozen) stmts.push({ op: 'thaw' });

@@ -471,6 +471,11 @@ export function randomScript(options: RandomOptions): Script {
         m.populated = true;
         emit({ op: 'mkdir', path: '/p' });
         for (let i = 0; i < 24; i++) emit({ op: 'create', path: `/p/x${i}` });
+        // A nodatacow file whose items come after all of those, in a leaf of its own.
+        emit({ op: 'create', path: '/p/n' });
+        emit({ op: 'setflag', path: '/p/n', flag: 'nodatacow', nocap: false });
+        emit({ op: 'write', path: '/p/n', offset: 0, length: 4 * PAGE, seed: seq });
+        m.files.set('/p/n', { ...m.newInode(), size: 4 * PAGE, nodatacow: true });
         break;
       }
       case 'rmsubvol': {
