@@ -16,7 +16,7 @@ import type { ErrnoName } from '../errors.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
-import { FsModel, ModelError, Unspecified, type MNode } from './namespace.js';
+import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
 import { readImage, imageDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry } from './image.js';
 
@@ -176,7 +176,9 @@ export class CrashModel {
 
   /** Apply `stmt` to `post` (a copy of the live model): what the operation may return. */
   private expect(post: FsModel, stmt: Op & StmtCommon): Expectation {
-    const ok = (extra: Partial<Expectation> = {}): Expectation => ({ ok: true, errnos: new Set(this.spaceErrnos(stmt)), ...extra });
+    const ok = (extra: Partial<Expectation> = {}): Expectation => ({
+      ...extra, ok: true, errnos: new Set([...this.spaceErrnos(stmt), ...(extra.errnos ?? [])]),
+    });
     try {
       if (this.frozen && this.changes(stmt)) {
         // Validate without changing anything: the errors the model finds, or EBUSY.
@@ -277,8 +279,8 @@ export class CrashModel {
       case 'rmsubvol': m.deleteSubvolume(op.path); return {};
       case 'setflag':
         if (op.flag === 'nodatacow') { m.setNoDataCow(op.path); return {}; }
-        throw new Unspecified('the DAX-immutable flag is outside the model');
-      case 'clearflag': throw new Unspecified('the DAX-immutable flag is outside the model');
+        return this.immutableFlag(m, op.path, true, !op.nocap);
+      case 'clearflag': return this.immutableFlag(m, op.path, false, !op.nocap);
       case 'freeze': if (this.frozen) throw new ModelError(['EBUSY'], 'already frozen'); return {};
       case 'thaw': if (!this.frozen) throw new ModelError(['EINVAL'], 'not frozen'); return {};
       case 'mmap': return this.mmap(m, op);
@@ -306,6 +308,13 @@ export class CrashModel {
       case 'policy': case 'checkpoint': return {};
       default: throw new Unspecified(`operation ${op.op} is outside the model`);
     }
+  }
+
+  private immutableFlag(m: FsModel, path: string, on: boolean, capability: boolean): Partial<Expectation> {
+    const node = m.lookup(path);
+    const mapped = [...this.mappings.values()].some((x) => m.fds.get(x.fd) === node);
+    if (!on && capability && node.kind === 'file' && !node.subvol.readonly && mapped) throw new ModelError(['EBUSY'], `${path} is mapped`);
+    return m.setDaxImmutable(path, on, capability) === 'may-refuse' ? { errnos: new Set(['EINVAL']) } : {};
   }
 
   private zeroing(m: FsModel, path: string, offset: number, length: number, run: () => void): Partial<Expectation> {
@@ -369,6 +378,7 @@ export class CrashModel {
       const next = before.slice();
       next.set(bytes.subarray(0, inFile - from), from);
       node.data = next;
+      markPages(node, from, inFile, () => PAGE_DATA); // a hole or an unwritten range filled by the fault
       this.inPlace(node, before, from, inFile);
     }
     if (sigbus) throw new PartialStore();

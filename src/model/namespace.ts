@@ -55,6 +55,15 @@ export class MNode {
    * the file): whether a size-0 file with such blocks is "empty" for setNoDataCow is open.
    */
   preallocPastEof = false;
+  /**
+   * Per 4 KiB page: PAGE_HOLE, PAGE_DATA or PAGE_PREALLOC (what the DAX-immutable flag
+   * asks of a file: every page data). Never changed in place, like `data`.
+   */
+  pages: Uint8Array = new Uint8Array(0);
+  /** A snapshot or a reflink shared this file's blocks (the file system decides when a write unshares them). */
+  maybeShared = false;
+  /** The DAX-immutable flag (thread 004): metadata frozen, data changed only through mmap. */
+  immutable = false;
   /** Set on the root directory of a subvolume. */
   subvolRoot: MSubvol | undefined;
   /**
@@ -67,6 +76,43 @@ export class MNode {
   get size(): number {
     return this.data.length;
   }
+}
+
+export const PAGE_HOLE = 0;
+export const PAGE_DATA = 1;
+export const PAGE_PREALLOC = 2;
+
+/** Page states of [from, to) (byte offsets, whole pages touched) mapped through `state`. */
+export function markPages(node: MNode, from: number, to: number, state: (old: number) => number): void {
+  const first = Math.floor(from / BLOCK);
+  const end = Math.ceil(to / BLOCK);
+  if (end <= first) return;
+  const next = new Uint8Array(Math.max(node.pages.length, end));
+  next.set(node.pages);
+  for (let p = first; p < end; p++) next[p] = state(next[p]!);
+  node.pages = next;
+}
+
+/** Pages from `page` on are dropped (holes). */
+function dropPages(node: MNode, page: number): void {
+  if (node.pages.length > page) node.pages = node.pages.slice(0, page);
+}
+
+/** Zeroing [from, to) of a file of `size` bytes: whole pages become `inner`, the partial edges data if allocated. */
+function zeroPages(node: MNode, from: number, to: number, size: number, inner: number): void {
+  const innerFrom = Math.ceil(from / BLOCK) * BLOCK;
+  const innerTo = Math.floor(to / BLOCK) * BLOCK;
+  const edge = (a: number, b: number): void => {
+    if (Math.min(b, size) > a) markPages(node, a, Math.min(b, size), (s) => (s === PAGE_HOLE ? s : PAGE_DATA));
+  };
+  if (innerFrom >= innerTo) { edge(from, to); return; }
+  edge(from, innerFrom);
+  edge(innerTo, to);
+  markPages(node, innerFrom, innerTo, () => inner);
+}
+
+function refuseImmutable(node: MNode, codes: ErrnoName[]): void {
+  if (node.immutable) codes.push('EPERM');
 }
 
 export interface ModelStat {
@@ -190,6 +236,15 @@ export class FsModel {
     return node;
   }
 
+  /** Does the subvolume rooted at `dir` hold a DAX-immutable file (nested subvolumes aside)? */
+  private static holdsImmutable(dir: MNode): boolean {
+    for (const child of dir.entries.values()) {
+      if (child.subvolRoot || child.placeholder) continue;
+      if (child.kind === 'file' ? child.immutable : FsModel.holdsImmutable(child)) return true;
+    }
+    return false;
+  }
+
   private static hasSubvolumeInside(dir: MNode): boolean {
     for (const child of dir.entries.values()) {
       if (child.subvolRoot) return true;
@@ -269,6 +324,7 @@ export class FsModel {
     const codes: ErrnoName[] = [];
     if (r.node.kind === 'dir') codes.push('EISDIR', 'EPERM');
     if (r.parent.subvol.readonly) codes.push('EROFS');
+    refuseImmutable(r.node, codes);
     if (codes.length) err(codes, `cannot unlink ${path}`);
     r.parent.entries.delete(r.name);
     r.node.nlink--;
@@ -314,6 +370,8 @@ export class FsModel {
       if (fnode.kind === 'dir' && tnode.kind === 'dir' && tnode.entries.size > 0) codes.push('ENOTEMPTY', 'EEXIST');
     }
     if (roFrom || roTo) codes.push('EROFS');
+    refuseImmutable(fnode, codes);
+    if (tnode) refuseImmutable(tnode, codes);
     if (codes.length) err(codes, `cannot rename ${from} to ${to}`);
     f.parent.entries.delete(f.name);
     if (tnode && tnode.kind === 'file') tnode.nlink--;
@@ -340,6 +398,7 @@ export class FsModel {
     if (t.node) codes.push('EEXIST');
     if (e.subvol !== t.parent.subvol) codes.push('EXDEV');
     if (t.parent.subvol.readonly || e.subvol.readonly) codes.push('EROFS');
+    refuseImmutable(e, codes);
     if (codes.length) err(codes, `cannot link ${existing} to ${newPath}`);
     t.parent.entries.set(t.name, e);
     e.nlink++;
@@ -358,9 +417,12 @@ export class FsModel {
       err(r.parent.subvol.readonly ? ['EISDIR', 'EROFS'] : ['EISDIR'], `${path}: is a directory`);
     }
     if (r.parent.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (r.node?.immutable) err('EPERM', `${path}: DAX-immutable`);
     const node = r.node ?? this.newEntry(path, 'file');
     if (node.size > 0) node.preallocPastEof = false; // a shrinking truncate drops blocks past EOF
     node.data = data.slice();
+    node.pages = new Uint8Array(0);
+    markPages(node, 0, data.length, () => PAGE_DATA);
   }
 
   open(path: string, options: { create?: boolean; truncate?: boolean } = {}): number {
@@ -373,8 +435,10 @@ export class FsModel {
       if (node.kind === 'dir') err('EISDIR', `${path}: is a directory`);
       if (options.truncate) {
         if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+        if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
         if (node.size > 0) node.preallocPastEof = false;
         node.data = new Uint8Array(0);
+        node.pages = new Uint8Array(0);
       }
     }
     const fd = this.nextFd++;
@@ -398,11 +462,13 @@ export class FsModel {
     const node = this.fdNode(fd);
     if (!(data instanceof Uint8Array) || !isInt(offset) || offset < 0) err('EINVAL', 'bad pwrite arguments');
     if (node.subvol.readonly) err('EROFS', 'readonly subvolume');
+    if (node.immutable) err('EPERM', 'DAX-immutable');
     if (data.length === 0) return 0;
     const end = offset + data.length;
     const next = copyAtLeast(node.data, end);
     next.set(data, offset);
     node.data = next;
+    markPages(node, offset, end, () => PAGE_DATA);
     return data.length;
   }
 
@@ -410,7 +476,13 @@ export class FsModel {
     const node = this.file(path);
     if (!isInt(size) || size < 0) err('EINVAL', 'bad size');
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
-    if (size < node.size) node.preallocPastEof = false;
+    if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
+    if (size < node.size) {
+      node.preallocPastEof = false;
+      dropPages(node, Math.ceil(size / BLOCK));
+      // The rest of the new last page is written with zeros: an unwritten extent there turns to data.
+      if (size % BLOCK) markPages(node, size, size + 1, (st) => (st === PAGE_PREALLOC ? PAGE_DATA : st));
+    }
     node.data = resize(node.data, size);
   }
 
@@ -422,7 +494,9 @@ export class FsModel {
     const node = this.file(path);
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
     const end = offset + length;
+    markPages(node, offset, end, (st) => (st === PAGE_HOLE ? PAGE_PREALLOC : st));
     if (end > node.size) {
       if (options.keepSize) node.preallocPastEof = true;
       else node.data = resize(node.data, end);
@@ -433,6 +507,8 @@ export class FsModel {
     const node = this.file(path);
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
+    zeroPages(node, offset, Math.min(offset + length, Math.max(node.size, offset)), node.size, PAGE_HOLE);
     if (offset < node.size) {
       const next = copyAtLeast(node.data, 0);
       next.fill(0, offset, Math.min(node.size, offset + length));
@@ -445,7 +521,9 @@ export class FsModel {
     const node = this.file(path);
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
     const end = offset + length;
+    zeroPages(node, offset, end, node.size, PAGE_PREALLOC);
     const next = copyAtLeast(node.data, end);
     next.fill(0, offset, end);
     node.data = next;
@@ -459,6 +537,29 @@ export class FsModel {
     if (codes.length) err(codes, `setNoDataCow ${path}`);
     if (node.preallocPastEof) throw new Unspecified('setNoDataCow on a size-0 file with preallocated blocks');
     node.nodatacow = true;
+  }
+
+  /**
+   * Set or clear the DAX-immutable flag. Setting needs a nodatacow file whose every page
+   * holds data (no hole, no preallocated range, none past EOF either) and whose blocks no
+   * snapshot or reflink shares; whether a shared block was since rewritten is the file
+   * system's to know, so for a file that was ever shared the result is 'may-refuse'
+   * (EINVAL or success are both correct).
+   */
+  setDaxImmutable(path: string, on: boolean, capability: boolean): 'certain' | 'may-refuse' {
+    const node = this.lookup(path);
+    if (node.kind !== 'file') err('EINVAL', `${path}: not a regular file`);
+    if (!capability) err('EPERM', 'the DAX-immutable flag needs the capability');
+    if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
+    if (!on) { node.immutable = false; return 'certain'; }
+    if (!node.nodatacow || node.size === 0) err('EINVAL', `${path}: DAX-immutable needs a non-empty nodatacow file`);
+    const pages = Math.ceil(node.size / BLOCK);
+    for (let p = 0; p < Math.max(pages, node.pages.length); p++) {
+      const state = node.pages[p] ?? PAGE_HOLE;
+      if ((p < pages && state !== PAGE_DATA) || state === PAGE_PREALLOC) err('EINVAL', `${path}: page ${p} is not data`);
+    }
+    node.immutable = true;
+    return node.maybeShared ? 'may-refuse' : 'certain';
   }
 
   // --- reflinks ---------------------------------------------------------------------
@@ -479,7 +580,17 @@ export class FsModel {
     if (src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length) codes.push('EINVAL'); // overlap
     if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL'); // datacow and nodatacow (btrfs: EINVAL)
     if (dst.subvol.readonly) codes.push('EROFS');
+    refuseImmutable(src, codes);
+    refuseImmutable(dst, codes);
     if (codes.length) err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+    const pages = Math.ceil(length / BLOCK);
+    const from = src.pages.slice(srcOffset / BLOCK, srcOffset / BLOCK + pages);
+    markPages(dst, dstOffset, dstOffset + pages * BLOCK, () => PAGE_HOLE);
+    const states = dst.pages.slice();
+    states.set(from, dstOffset / BLOCK);
+    dst.pages = states;
+    src.maybeShared = true;
+    dst.maybeShared = true;
     const bytes = src.data.slice(srcOffset, srcOffset + length);
     const end = dstOffset + length;
     const next = copyAtLeast(dst.data, end);
@@ -497,12 +608,16 @@ export class FsModel {
     if (r.node?.kind === 'dir') codes.push('EISDIR');
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (r.node?.kind === 'file' && r.node.nodatacow !== src.nodatacow) codes.push('EINVAL');
+    refuseImmutable(src, codes);
+    if (r.node) refuseImmutable(r.node, codes);
     // Into a new file, which would be datacow: refused (create it and set nodatacow first).
     if (!r.node && src.nodatacow) codes.push('EINVAL');
     if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
     if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
     const dst = r.node ?? this.newEntry(dstPath, 'file');
     dst.data = src.data;
+    dst.pages = src.pages.slice(0, Math.ceil(src.size / BLOCK));
+    if (src.size > 0) { src.maybeShared = true; dst.maybeShared = true; }
   }
 
   // --- subvolumes -------------------------------------------------------------------
@@ -520,6 +635,7 @@ export class FsModel {
     const codes: ErrnoName[] = [];
     if (r.node) codes.push('EEXIST');
     if (r.parent.subvol.readonly) codes.push('EROFS');
+    if (FsModel.holdsImmutable(src)) codes.push('EPERM');
     if (codes.length) err(codes, `cannot snapshot into ${dest}`);
     if (r.parent.placeholder) throw new Unspecified('snapshot into a placeholder directory');
     const sub = new MSubvol(this.nextSubvol++, options.readonly ?? false, undefined as unknown as MNode);
@@ -535,10 +651,12 @@ export class FsModel {
         return c;
       }
       c.data = node.data;
+      c.pages = node.pages;
       c.nlink = node.nlink;
       c.nodatacow = node.nodatacow;
       c.preallocPastEof = node.preallocPastEof;
       c.parent = parent;
+      if (node.kind === 'file') { node.maybeShared = true; c.maybeShared = true; }
       for (const [name, child] of node.entries) c.entries.set(name, copy(child, c));
       return c;
     };
@@ -569,6 +687,7 @@ export class FsModel {
     const node = this.subvolumeAt(path);
     if (r.parent.subvol.readonly) err('EROFS', `${path}: parent is readonly`);
     if (FsModel.hasSubvolumeInside(node)) err('ENOTEMPTY', `${path} holds subvolumes`);
+    if (FsModel.holdsImmutable(node)) err('EPERM', `${path} holds a DAX-immutable file`);
     if (this.fdsInside(node.subvolRoot!)) err('EBUSY', `${path} has open files or mappings`);
     r.parent.entries.delete(r.name);
   }
@@ -615,6 +734,9 @@ export class FsModel {
         c.id = node.id;
         nodes.set(node, c);
         c.data = node.data;
+        c.pages = node.pages;
+        c.maybeShared = node.maybeShared;
+        c.immutable = node.immutable;
         c.nlink = node.nlink;
         c.nodatacow = node.nodatacow;
         c.preallocPastEof = node.preallocPastEof;

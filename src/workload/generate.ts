@@ -297,7 +297,7 @@ export interface RandomOptions {
 /** What randomScript draws from (besides thaw and the EBUSY probes while frozen). */
 export const RANDOM_KINDS = [
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
-  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate',
+  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate', 'immutable',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
 ] as const;
 export type RandomKind = typeof RANDOM_KINDS[number];
@@ -317,6 +317,9 @@ class RandomModel {
   /** Snapshots not deleted yet. */
   liveSnapshots: string[] = [];
   populated = false;
+  /** The DAX-immutable file (outside `files`: other operations never pick it), or null. */
+  immutableFile: string | null = null;
+  immutables = 0;
   private nextIno = 1;
   constructor(readonly policy: Partial<Record<PolicyName, boolean>>) {}
 
@@ -364,7 +367,7 @@ export function randomScript(options: RandomOptions): Script {
   let weights: Array<[Kind, number]> = [
     ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
     ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
-    ['check', 1], ['scrub', 1], ['populate', 1],
+    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1],
   ];
   if (options.snapshots ?? true) weights.push(['snapshot', 1], ['rmsubvol', 1]);
   if (options.freeze ?? true) weights.push(['freeze', 2]);
@@ -478,6 +481,28 @@ export function randomScript(options: RandomOptions): Script {
         m.files.set('/p/n', { ...m.newInode(), size: 4 * PAGE, nodatacow: true });
         break;
       }
+      case 'immutable': {
+        // Thread 004's DAX-immutable flag: set on a fully written nodatacow file, then
+        // the changes it refuses, or cleared again.
+        if (!m.immutableFile) {
+          const p = `/i${m.immutables++}`;
+          emit({ op: 'create', path: p });
+          emit({ op: 'setflag', path: p, flag: 'nodatacow', nocap: false });
+          emit({ op: 'write', path: p, offset: 0, length: 4 * PAGE, seed: seq });
+          if (errors && rng.chance(0.3)) emit({ op: 'setflag', path: p, flag: 'dax-immutable', nocap: true }, 'EPERM');
+          emit({ op: 'setflag', path: p, flag: 'dax-immutable', nocap: false });
+          m.immutableFile = p;
+          break;
+        }
+        const p = m.immutableFile;
+        const r = errors ? rng.below(5) : 4;
+        if (r === 0) emit({ op: 'write', path: p, offset: rng.below(4 * PAGE), length: 100, seed: seq }, 'EPERM');
+        else if (r === 1) emit({ op: 'truncate', path: p, size: rng.below(4 * PAGE) }, 'EPERM');
+        else if (r === 2) emit({ op: 'unlink', path: p }, 'EPERM');
+        else if (r === 3) emit({ op: 'punch', path: p, offset: 0, length: PAGE }, 'EPERM');
+        else { emit({ op: 'clearflag', path: p, flag: 'dax-immutable', nocap: false }); m.immutableFile = null; }
+        break;
+      }
       case 'rmsubvol': {
         if (m.liveSnapshots.length === 0) { emit({ op: 'commit' }); break; }
         const at = rng.below(m.liveSnapshots.length);
@@ -533,6 +558,12 @@ export function randomScript(options: RandomOptions): Script {
         m.dirExists = false;
         break;
       case 'snapshot':
+        if (m.immutableFile) {
+          // A DAX-immutable file's extents must never be shared.
+          if (errors) emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots + 1}`, readonly: true }, 'EPERM');
+          else emit({ op: 'commit' });
+          break;
+        }
         m.snapshots++;
         emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: rng.chance(0.5) });
         m.liveSnapshots.push(`/s${m.snapshots}`);
