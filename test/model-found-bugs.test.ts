@@ -108,6 +108,22 @@ write /f1 11208 12288 seed 25
 `)).toEqual([]);
   });
 
+  it('nor through an extent whose other file this transaction deleted (rename over it)', async () => {
+    // Found by a two-minute default campaign (seed 7, script 887), after the first fix.
+    expect(await modelVerdict(`create /f0
+create /f1
+setflag /f1 nodatacow
+mkdir /p
+create /p/n
+setflag /p/n nodatacow
+write /f1 18477 16384 seed 6
+fsync /f0
+clone /f1 0 /p/n 32768 32768
+rename /f0 /f1
+write /p/n 53029 12507 seed 22
+`)).toEqual([]);
+  });
+
   it('a reflink write-protecting a dirty nodatacow page keeps it for the next commit', async () => {
     expect(await modelVerdict(`create /n0
 setflag /n0 nodatacow

@@ -496,7 +496,11 @@ export class FileSystem {
 
   private deleteInode(sv: Subvolume, ino: number): void {
     const items = sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE));
-    for (const item of items) sv.tree.delete(item.key);
+    for (const item of items) {
+      // Its extents lose a reference the committed tree still has (see FileData.drop).
+      if (item.key.type === EXTENT_DATA_TYPE) this.k.extentsLosingRefs.add(decodeFileExtent(item.data).diskBytenr);
+      sv.tree.delete(item.key);
+    }
     sv.tree.delete(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino));
   }
 
