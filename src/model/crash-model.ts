@@ -77,7 +77,7 @@ export class CrashModel {
   private readonly history = new Map<number, InPlaceHistory>();
   private readonly mappings = new Map<string, Mapping>();
   /** MAP_SYNC flushes waiting for the next fence. */
-  private syncFlushes: Array<{ node: MNode; from: number; to: number; time: number; content: Uint8Array }> = [];
+  private syncFlushes: Array<{ node: MNode; words: number[]; time: number; content: Uint8Array }> = [];
   private frozen = false;
   private nextMapFd = -1;
   /**
@@ -162,7 +162,7 @@ export class CrashModel {
   }
 
   private applyFloors(): void {
-    for (const f of this.syncFlushes) this.historyOf(f.node)!.setFloors(f.time, f.content, f.from, f.to);
+    for (const f of this.syncFlushes) this.historyOf(f.node)!.setFloors(f.time, f.content, f.words);
     if (this.syncFlushes.length) this.revision++;
     this.syncFlushes = [];
   }
@@ -220,9 +220,9 @@ export class CrashModel {
   }
 
   /** Record an in-place store of a nodatacow file (changed from `before` to node.data over [from, to)). */
-  private inPlace(node: MNode, before: Uint8Array, from: number, to: number): void {
+  private inPlace(node: MNode, before: Uint8Array, from: number, to: number, viaSyncMapping = false): void {
     if (!node.nodatacow) return;
-    this.historyOf(node)!.record(this.time, before, node.data, from, Math.min(to, Math.max(before.length, node.data.length)));
+    this.historyOf(node)!.record(this.time, before, node.data, from, Math.min(to, Math.max(before.length, node.data.length)), viaSyncMapping);
   }
 
   private applyTo(m: FsModel, op: Op): Partial<Expectation> {
@@ -256,8 +256,9 @@ export class CrashModel {
         const node = m.tryLookup(op.path);
         const before = node?.data;
         m.truncate(op.path, op.size);
-        // A shrinking truncate zeroes the rest of the new last block in place (nodatacow).
-        if (node && before && op.size < before.length) this.inPlace(node, before, op.size, Math.min(before.length, alignUpPage(op.size)));
+        // A shrinking truncate zeroes the rest of the new last block in place (nodatacow),
+        // and drops the blocks past it: both are the file system's changes of those words.
+        if (node && before && op.size < before.length) this.inPlace(node, before, op.size, before.length);
         return {};
       }
       case 'fallocate': m.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return {};
@@ -293,7 +294,8 @@ export class CrashModel {
         if (map.sync && op.length > 0) {
           const from = map.offset + op.offset;
           const to = Math.min(from + op.length, node.size);
-          if (to > from) this.syncFlushes.push({ node, from, to, time: this.time, content: node.data });
+          const words = to > from ? this.history.get(node.id)?.syncStoredWords(from, to) ?? [] : [];
+          if (words.length) this.syncFlushes.push({ node, words, time: this.time, content: node.data });
         }
         return {};
       }
@@ -379,7 +381,7 @@ export class CrashModel {
       next.set(bytes.subarray(0, inFile - from), from);
       node.data = next;
       markPages(node, from, inFile, () => PAGE_DATA); // a hole or an unwritten range filled by the fault
-      this.inPlace(node, before, from, inFile);
+      this.inPlace(node, before, from, inFile, map.sync);
     }
     if (sigbus) throw new PartialStore();
     return {};

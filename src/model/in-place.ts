@@ -19,6 +19,8 @@ export interface InPlaceRecord {
   /** The words before and after the store (same length, a multiple of 8). */
   pre: Uint8Array;
   post: Uint8Array;
+  /** A store through a MAP_SYNC mapping (only those words can become floors). */
+  viaSyncMapping: boolean;
 }
 
 export interface WordFloor {
@@ -54,19 +56,33 @@ export class InPlaceHistory {
   readonly floors = new Map<number, WordFloor>();
 
   /** A store changed [from, to) of a file from `before` to `after` (whole-file contents). */
-  record(time: number, before: Uint8Array, after: Uint8Array, from: number, to: number): void {
+  record(time: number, before: Uint8Array, after: Uint8Array, from: number, to: number, viaSyncMapping = false): void {
     if (to <= from) return;
     const start = alignDown8(from);
     const end = alignUp8(to);
     if (!(start >= 0 && end > start)) throw new Error(`in-place record: bad range [${from}, ${to})`);
-    this.records.push({ time, start, pre: wordsOf(before, start, end), post: wordsOf(after, start, end) });
+    this.records.push({ time, start, pre: wordsOf(before, start, end), post: wordsOf(after, start, end), viaSyncMapping });
   }
 
-  /** Words of [from, to) made durable by a MAP_SYNC flush at `time`, holding `content`. */
-  setFloors(time: number, content: Uint8Array, from: number, to: number): void {
+  /**
+   * Words of [from, to) whose last change was a store through a MAP_SYNC mapping: only
+   * those does a flush through such a mapping promise (MAP_SYNC covers what the
+   * application stored through a write fault; bytes a pwrite, punch or truncate changed
+   * since are the file system's, durable at its next persistence point).
+   */
+  syncStoredWords(from: number, to: number): number[] {
+    const out: number[] = [];
     for (let at = alignDown8(from); at < to; at += WORD_BYTES) {
-      this.floors.set(at / WORD_BYTES, { time, value: wordsOf(content, at, at + WORD_BYTES) });
+      let last: InPlaceRecord | null = null;
+      for (const r of this.records) if (at >= r.start && at < r.start + r.post.length && (!last || r.time >= last.time)) last = r;
+      if (last?.viaSyncMapping) out.push(at);
     }
+    return out;
+  }
+
+  /** Words (file offsets) made durable by a MAP_SYNC flush at `time`, holding `content`. */
+  setFloors(time: number, content: Uint8Array, words: number[]): void {
+    for (const at of words) this.floors.set(at / WORD_BYTES, { time, value: wordsOf(content, at, at + WORD_BYTES) });
   }
 
   /** Records of another inode's range [srcFrom, srcFrom + length) appear at dstFrom here (a reflink). */
@@ -74,7 +90,7 @@ export class InPlaceHistory {
     if ((dstFrom - srcFrom) % WORD_BYTES !== 0) throw new Error('reflink offsets must keep word alignment');
     for (const r of [...from.records]) { // a copy: `from` may be this history (a clone within one file)
       if (r.start + r.pre.length <= srcFrom || r.start >= srcFrom + length) continue;
-      this.records.push({ ...r, start: r.start - srcFrom + dstFrom });
+      this.records.push({ ...r, start: r.start - srcFrom + dstFrom, viaSyncMapping: false });
     }
   }
 
