@@ -7,6 +7,8 @@ import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
 import { REGION } from '../core/exports.js';
+import { deviceWriteObservers } from '../fs/kernel.js';
+import { ZERO_PAGE_BYTENR } from '../dax/manager.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import { Runner } from '../workload/run.js';
 import { parse } from '../workload/parse.js';
@@ -57,12 +59,51 @@ export const DEFAULT_FUZZ_NODE_BYTES = 4096;
 
 const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'comment']);
 
-/** A device and a crash target, reused script after script (shared memory is freed late). */
-export interface FuzzDevices { device: PmemDevice; target: PmemDevice }
+/**
+ * A device and a crash target, reused script after script (shared memory is freed late).
+ * `written` marks the 4 KiB blocks of `device` the last script may have written (the
+ * file system's writes, and every block a mapping could store into): only those go back
+ * to the garbage the next script starts on.
+ */
+export interface FuzzDevices { device: PmemDevice; target: PmemDevice; written?: Uint8Array }
 
 export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
   const config = { sizeBytes: options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES, kernelBytes: 8 << 20, maxThreads: 2 };
   return { device: PmemDevice.createSync(config), target: PmemDevice.createSync(config) };
+}
+
+/** Bytes every script's device starts from: see fillWithGarbage. */
+function garbageByte(block: number): number {
+  return 0x80 | ((block * 37) & 0x7f);
+}
+
+/**
+ * Put the garbage back on the blocks the previous script may have written (all of them
+ * the first time), and watch this script's writes. The result equals a fresh device
+ * filled by fillWithGarbage (test/fuzz-garbage.test.ts checks it after real scripts).
+ */
+export function resetToGarbage(devices: FuzzDevices): void {
+  const dev = devices.device;
+  const blocks = Math.ceil(dev.sizeBytes / 4096);
+  if (!devices.written) {
+    fillWithGarbage(dev);
+  } else {
+    const w = devices.written;
+    // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero page.
+    w[0] = 1; w[1] = 1;
+    w[ZERO_PAGE_BYTENR / 4096] = 1;
+    const views = [REGION.visible, REGION.media].map((r) => new Uint8Array(dev.memory.buffer, dev.region(r), dev.sizeBytes));
+    for (let block = 0; block < blocks; block++) {
+      if (!w[block]) continue;
+      for (const view of views) view.fill(garbageByte(block), block * 4096, Math.min(dev.sizeBytes, (block + 1) * 4096));
+    }
+  }
+  const written = new Uint8Array(blocks);
+  devices.written = written;
+  deviceWriteObservers.set(dev, (bytenr, bytes) => {
+    const last = Math.min(blocks, Math.ceil((bytenr + bytes) / 4096));
+    for (let b = Math.floor(bytenr / 4096); b < last; b++) written[b] = 1;
+  });
 }
 
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
@@ -77,7 +118,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     devices ??= fuzzDevices(options);
     dev = devices.device;
     dev.crashInPlace(); // forget whatever the previous script left pending
-    fillWithGarbage(dev);
+    resetToGarbage(devices);
     FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
     runner = new Runner(dev, { implicitMount: false });
     explorer = runStatements(script, options, devices, runner, violations, totals, (line) => { currentLine = line; });
@@ -102,7 +143,7 @@ export function fillWithGarbage(dev: PmemDevice): void {
   const bytes = dev.sizeBytes;
   for (const region of [REGION.visible, REGION.media]) {
     const view = new Uint8Array(dev.memory.buffer, dev.region(region), bytes);
-    for (let block = 0; block < bytes; block += 4096) view.fill(0x80 | ((block >>> 12) * 37 & 0x7f), block, Math.min(bytes, block + 4096));
+    for (let block = 0; block < bytes; block += 4096) view.fill(garbageByte(block >>> 12), block, Math.min(bytes, block + 4096));
   }
 }
 

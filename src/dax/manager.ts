@@ -321,6 +321,8 @@ export class DaxManager {
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
     this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, datasum, datacow });
+    // Stores through the mapping may land anywhere in the block from now on.
+    k.onDeviceWrite?.(disk, PAGE_BYTES);
   }
 
   private storeZeros(disk: number): void {
