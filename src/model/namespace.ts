@@ -76,6 +76,15 @@ export class MNode {
   get size(): number {
     return this.data.length;
   }
+
+  /** What a copy of an inode holds (a snapshot's copy, or a whole-model clone). */
+  takeContents(from: MNode): void {
+    this.data = from.data;
+    this.pages = from.pages;
+    this.nlink = from.nlink;
+    this.nodatacow = from.nodatacow;
+    this.preallocPastEof = from.preallocPastEof;
+  }
 }
 
 export const PAGE_HOLE = 0;
@@ -650,11 +659,7 @@ export class FsModel {
         c.placeholder = true; // a nested subvolume: an empty directory in the snapshot
         return c;
       }
-      c.data = node.data;
-      c.pages = node.pages;
-      c.nlink = node.nlink;
-      c.nodatacow = node.nodatacow;
-      c.preallocPastEof = node.preallocPastEof;
+      c.takeContents(node);
       c.parent = parent;
       if (node.kind === 'file') { node.maybeShared = true; c.maybeShared = true; }
       for (const [name, child] of node.entries) c.entries.set(name, copy(child, c));
@@ -733,13 +738,9 @@ export class FsModel {
         c = new MNode(node.kind, subOf(node.subvol));
         c.id = node.id;
         nodes.set(node, c);
-        c.data = node.data;
-        c.pages = node.pages;
+        c.takeContents(node);
         c.maybeShared = node.maybeShared;
         c.immutable = node.immutable;
-        c.nlink = node.nlink;
-        c.nodatacow = node.nodatacow;
-        c.preallocPastEof = node.preallocPastEof;
         c.placeholder = node.placeholder;
         c.parent = parent;
         if (node.subvolRoot) {
