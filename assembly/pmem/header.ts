@@ -72,6 +72,9 @@ export const H_CRASH_TABLE: u32 = 100;
 export const H_KERNEL_BYTES: u32 = 104;
 export const H_CRASH_ROWS: u32 = 108;
 export const H_CRASH_TOTAL: u32 = 112; // u64, saturating count of legal images
+// Used by JS only (src/pmem/device.ts), through Atomics: the core never reads them.
+export const H_FS_OWNER: u32 = 120; // token of the file system holding the device, 0 = none
+export const H_FS_OWNER_SEQ: u32 = 124; // last owner token handed out
 export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 export const C_STORES: u32 = 0;

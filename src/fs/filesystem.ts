@@ -118,6 +118,10 @@ export class FileSystem {
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 3;
   private mounted = true;
+  /** Commits made because an operation would otherwise have failed with ENOSPC (reserveSpace). */
+  spaceReclaims = 0;
+  /** This mount's claim on the device (PmemDevice.claimOwner): one file system per device. */
+  private ownerToken = 0;
 
   private constructor(readonly device: PmemDevice, kernel: Kernel) {
     this.k = kernel;
@@ -142,6 +146,17 @@ export class FileSystem {
     if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
       throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
     }
+    // mkfs under a mounted file system would pull its trees away: EBUSY, as Linux's
+    // mkfs refuses a device the kernel holds open exclusively.
+    const token = device.claimOwner('mkfs');
+    try {
+      FileSystem.format(device, nodeBytes, label, profile);
+    } finally {
+      device.releaseOwner(token);
+    }
+  }
+
+  private static format(device: PmemDevice, nodeBytes: number, label: string, profile: 'single' | 'dup'): void {
     // Old superblocks must not outlive the new file system (mount picks the highest generation).
     for (const offset of [0, 4096]) device.store(offset, new Uint8Array(4096));
     device.persist(0, 8192);
@@ -166,6 +181,20 @@ export class FileSystem {
       if (!(POLICY_NAMES as string[]).includes(name)) throw new FsError('EINVAL', `unknown DAX switch '${name}'`);
       checkFlag(on, name);
     }
+    // One file system per device, across threads: a second mount would allocate from its
+    // own copy of the free space and overwrite what the first one committed.
+    const token = device.claimOwner('mount');
+    try {
+      const fs = FileSystem.load(device, dax);
+      fs.ownerToken = token;
+      return fs;
+    } catch (e) {
+      device.releaseOwner(token);
+      throw e;
+    }
+  }
+
+  private static load(device: PmemDevice, dax: Partial<DaxPolicy>): FileSystem {
     const sb = Kernel.readSuperblock(device);
     if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
     const problem = superblockProblem(sb, device.sizeBytes);
@@ -207,6 +236,7 @@ export class FileSystem {
     for (const fd of [...this.fds.keys()]) this.close(fd);
     if (!this.k.aborted) this.k.commit();
     this.mounted = false;
+    this.device.releaseOwner(this.ownerToken);
   }
 
   commit(): void {
@@ -290,6 +320,11 @@ export class FileSystem {
 
   private live(): void {
     if (!this.mounted) throw new FsError('EINVAL', 'file system is not mounted');
+    // A crash (crashInPlace, a crash image built into this device) is a new boot: this
+    // mount's state is gone with it, and another mount may own the device now.
+    if (this.ownerToken !== 0 && !this.device.ownsDevice(this.ownerToken)) {
+      throw new FsError('EIO', 'the device crashed since this mount: mount it again');
+    }
   }
 
   /**
@@ -307,7 +342,25 @@ export class FileSystem {
     // A snapshot shares a whole tree: the next commits rewrite shared paths and refcounts,
     // so it asks for the full reserve; other growing changes for three quarters of it.
     const needed = growsMetadata === 'snapshot' ? this.k.metadataReserveBytes : (this.k.metadataReserveBytes * 3) / 4;
-    if (growsMetadata && this.k.metadataFreeBytes() < needed) throw new FsError('ENOSPC', 'no space left for metadata');
+    if (growsMetadata) this.reserveSpace(() => this.k.metadataFreeBytes() >= needed, 'no space left for metadata');
+  }
+
+  /**
+   * ENOSPC reclaims first: when `enough` fails and the running transaction freed extents
+   * (their space comes back only with the commit that makes the frees durable: a crash
+   * before it must still find them intact), commit to return it and ask again; ENOSPC only if that did not help. btrfs does the same
+   * (flush_space's COMMIT_TRANS step before a reservation fails), as does XFS (a log force
+   * to free busy extents). Callers ask before they change anything, so the commit makes
+   * durable only operations that already returned, and a failure changes nothing.
+   */
+  private reserveSpace(enough: () => boolean, message = 'no space left on device'): void {
+    if (enough()) return;
+    if (this.k.reclaimableBytes() > 0) {
+      this.k.commit();
+      this.spaceReclaims++;
+      if (enough()) return;
+    }
+    throw new FsError('ENOSPC', message);
   }
 
   // --- inodes and directories --------------------------------------------------------
@@ -708,7 +761,7 @@ export class FileSystem {
     // Check space for the whole write first (with slack for the metadata it COWs), so
     // that a write either happens whole or fails before changing anything.
     const need = FileData.cowBytes(offset, bytes.length) + 64 * this.k.nodeBytes;
-    if (this.k.metadataFreeBytes() - need < this.k.metadataReserveBytes) throw new FsError('ENOSPC', 'no space left on device');
+    this.reserveSpace(() => this.k.metadataFreeBytes() - need >= this.k.metadataReserveBytes);
     this.zeroPastEof(sv, ino, offset + bytes.length);
     for (let done = 0; done < bytes.length;) {
       const chunk = Math.min(bytes.length - done, 4 << 20);
@@ -785,9 +838,8 @@ export class FileSystem {
     this.beginChange(r.sv);
     const start = alignDown(offset);
     const end = alignUp(offset + length);
-    if (this.k.metadataFreeBytes() - this.data.holeBytes(r.sv, r.ino, start, end) < this.k.metadataReserveBytes) {
-      throw new FsError('ENOSPC', 'no space left on device');
-    }
+    const holes = this.data.holeBytes(r.sv, r.ino, start, end);
+    this.reserveSpace(() => this.k.metadataFreeBytes() - holes >= this.k.metadataReserveBytes);
     if (!keepSize) this.zeroPastEof(r.sv, r.ino, offset + length);
     this.data.preallocate(r.sv, r.ino, start, end);
     const inode = this.inode(r.sv, r.ino);
@@ -820,9 +872,7 @@ export class FileSystem {
     // so that the call fails before changing anything.
     const innerStart = alignUp(offset);
     const innerEnd = alignDown(offset + length);
-    if (innerEnd > innerStart && this.k.metadataFreeBytes() - (innerEnd - innerStart) < this.k.metadataReserveBytes) {
-      throw new FsError('ENOSPC', 'no space left on device');
-    }
+    if (innerEnd > innerStart) this.reserveSpace(() => this.k.metadataFreeBytes() - (innerEnd - innerStart) >= this.k.metadataReserveBytes);
     this.zeroPastEof(r.sv, r.ino, offset + length);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);

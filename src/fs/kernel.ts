@@ -385,6 +385,22 @@ export class Kernel implements TreeHost {
     return null;
   }
 
+  /**
+   * Bytes the next commit gives back: extents whose last reference the running
+   * transaction dropped (their delayed refs run at commit, and pin them until it is
+   * durable) plus extents already pinned. A lower bound: a tree block's children freed
+   * with it are counted once it is dropped. For ENOSPC, which commits only if this is
+   * not zero (the fs layer's reserveSpace).
+   */
+  reclaimableBytes(): number {
+    let bytes = this.free.pinnedBytes();
+    for (const [target, r] of this.delayed) {
+      if (r.delta >= 0) continue;
+      if (this.extentRefs(target, r.data, r.bytes) <= 0) bytes += r.data ? r.bytes : this.metadataBlockBytes;
+    }
+    return bytes;
+  }
+
   /** Data stored to the device in this transaction: flushed at commit. */
   noteDirtyData(bytenr: number, bytes: number): void {
     this.onDeviceWrite?.(bytenr, bytes);

@@ -9,6 +9,15 @@ import {
 export const LINE_BYTES = 64;
 export const WORD_BYTES = 8;
 const WASM_PAGE_BYTES = 65536;
+/**
+ * The owner word of the device header (assembly/pmem/header.ts H_FS_OWNER): 0 when no file
+ * system holds the device, else the token of the one that does. It lives in the shared
+ * memory, outside the emulated pmem (no crash image carries it), so every thread attached
+ * to the device sees it; claims are compare-and-swaps.
+ */
+const HEADER_OWNER_OFFSET = 120;
+/** Source of owner tokens (H_FS_OWNER_SEQ): unique per device, whichever thread claims. */
+const HEADER_OWNER_SEQ_OFFSET = 124;
 
 export type PersistenceDomain = 'adr' | 'eadr';
 export type CrashMode = 'strict' | 'random';
@@ -157,6 +166,9 @@ export class PmemDevice {
   private readonly scratchAddr: number;
   private readonly scratchBytes: number;
   private closed = false;
+  private readonly ownerWord: Int32Array;
+  /** Owner tokens claimed through this handle and not yet released (see claimOwner). */
+  private readonly ownTokens = new Set<number>();
 
   private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, config: PmemConfig, format: boolean) {
     this.module = module;
@@ -166,6 +178,7 @@ export class PmemDevice {
     if (format) checkCoreResult(this.core.pmem_format(...configArgs(config)), 'format device');
     this.threadSlot = checkCoreResult(this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)');
     this.bytes = new Uint8Array(memory.buffer);
+    this.ownerWord = new Int32Array(memory.buffer, DEVICE_BASE + HEADER_OWNER_OFFSET, 2);
     // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read unsigned.
     this.visibleAddr = this.region(REGION.visible);
     this.mediaAddr = this.region(REGION.media);
@@ -226,6 +239,46 @@ export class PmemDevice {
   /** After close(): every method that reaches the core fails with EBADF. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  // --- ownership: one file system per device -------------------------------------------
+
+  /**
+   * Claim the device for one file system (mount, mkfs): a compare-and-swap of the header's
+   * owner word, so two threads attached to one device cannot both win. EBUSY while another
+   * claim holds it. Returns the token that releaseOwner() and ownsDevice() take.
+   */
+  claimOwner(what: string): number {
+    this.live();
+    let token = 0;
+    while (token === 0) token = (Atomics.add(this.ownerWord, 1, 1) + 1) | 0;
+    if (Atomics.compareExchange(this.ownerWord, 0, 0, token) !== 0) {
+      throw new FsError('EBUSY', `${what}: the device is already mounted (unmount it first)`);
+    }
+    this.ownTokens.add(token);
+    return token;
+  }
+
+  /** Release a claim; a no-op when the claim is gone already (a crash, another handle's close). */
+  releaseOwner(token: number): void {
+    this.ownTokens.delete(token);
+    Atomics.compareExchange(this.ownerWord, 0, token, 0);
+  }
+
+  /** Does this claim still hold the device? False once the device crashed or the claim was released. */
+  ownsDevice(token: number): boolean {
+    return Atomics.load(this.ownerWord, 0) === token;
+  }
+
+  /** Is a file system mounted on this device (by any thread)? */
+  get isOwned(): boolean {
+    return Atomics.load(this.ownerWord, 0) !== 0;
+  }
+
+  /** A crash is a new boot: whatever file system held the device is gone. */
+  private dropOwner(): void {
+    this.ownTokens.clear();
+    Atomics.store(this.ownerWord, 0, 0);
   }
 
   // --- argument checks ---------------------------------------------------------------
@@ -452,6 +505,7 @@ export class PmemDevice {
   crashInPlace(options: CrashOptions = {}): void {
     const [mode, arg] = this.crashChoice(options);
     checkCoreResult(this.core.pmem_crash_in_place(mode, arg), 'crash');
+    this.dropOwner();
   }
 
   /**
@@ -528,6 +582,8 @@ export class PmemDevice {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
     }
     checkCoreResult(next.core.pmem_crash_apply_image(slots), 'apply crash image');
+    // The image is a fresh boot of the target: a file system mounted on its last image is gone.
+    next.dropOwner();
     return next;
   }
 
@@ -572,9 +628,10 @@ export class PmemDevice {
     return this.bytes.subarray(this.scratchAddr, this.scratchAddr + this.scratchBytes);
   }
 
-  /** Release this thread's slot; flushes still queued complete first. */
+  /** Release this thread's slot (and any mount claimed through it); flushes still queued complete first. */
   close(): void {
     if (this.closed) return;
+    for (const token of [...this.ownTokens]) this.releaseOwner(token);
     checkCoreResult(this.core.pmem_detach(), 'detach');
     this.closed = true;
   }

@@ -1,0 +1,127 @@
+// ENOSPC reclaims first (issue 12, item 5): space freed in the running transaction is
+// pinned until a commit makes the free durable. Before an operation fails with ENOSPC it
+// commits to return that space and asks again (btrfs flush_space COMMIT_TRANS, XFS's log
+// force for busy extents): unlink on a full file system, then write, works without sync.
+import { describe, expect, it } from 'vitest';
+import { PmemDevice } from '../src/index.js';
+import { FileSystem } from '../src/fs/filesystem.js';
+import { FileData } from '../src/fs/file-data.js';
+import { makeData } from './helpers/fs-ops.js';
+import { expectSameBytes } from './helpers/device.js';
+import { errnoOf } from './helpers/errno-of.js';
+
+const NODE = 4096;
+const MiB = 1 << 20;
+
+/**
+ * A 16 MiB file system with an empty /target and a /big file that takes nearly all the
+ * data space, committed: what is left is below `leftBytes` more than the reserve.
+ */
+async function full(): Promise<{ dev: PmemDevice; fs: FileSystem; bigBytes: number; old: Uint8Array }> {
+  const dev = await PmemDevice.create({ sizeBytes: 16 * MiB });
+  FileSystem.mkfs(dev, { nodeSize: NODE });
+  const fs = FileSystem.mount(dev);
+  const old = makeData({ len: 4096, seed: 5, kind: 'random' });
+  fs.writeFile('/target', old);
+  fs.commit();
+  const k = fs.kernel;
+  // Leave 256 KiB of data space plus the write's metadata slack.
+  const room = k.metadataFreeBytes() - k.metadataReserveBytes - 64 * NODE - 160 * NODE;
+  const bigBytes = Math.floor((room - 256 * 1024) / 4096) * 4096;
+  fs.writeFile('/big', makeData({ len: bigBytes, seed: 1, kind: 'random' }));
+  fs.commit();
+  return { dev, fs, bigBytes, old };
+}
+
+/** Would a write of `bytes` at 0 pass the space check without a commit? */
+function fitsNow(fs: FileSystem, bytes: number): boolean {
+  const k = fs.kernel;
+  return k.metadataFreeBytes() - (FileData.cowBytes(0, bytes) + 64 * NODE) >= k.metadataReserveBytes;
+}
+
+describe('ENOSPC reclaims pinned space first', () => {
+  it('unlink on a full file system, then a write that needs the freed space: works without sync', async () => {
+    const { dev, fs, bigBytes, old } = await full();
+    const data = makeData({ len: 4 * MiB, seed: 2, kind: 'random' });
+    expect(bigBytes).toBeGreaterThan(data.length + MiB);
+    // Full: the write cannot fit, and nothing is pinned, so ENOSPC and nothing changed.
+    expect(errnoOf(() => fs.writeFile('/target', data))).toBe('ENOSPC');
+    fs.writeFile('/target', old);
+    fs.commit();
+    const generation = fs.statfs().generation;
+    const reclaims = fs.spaceReclaims; // writeFile's truncate freed /target's extent: one try already
+    fs.unlink('/big');
+    expect(fs.kernel.reclaimableBytes()).toBeGreaterThanOrEqual(bigBytes);
+    expect(fitsNow(fs, data.length)).toBe(false); // the freed extents come back only at the next commit
+    const fd = fs.open('/target');
+    expect(fs.pwrite(fd, data, 0)).toBe(data.length);
+    fs.close(fd);
+    expect(fs.spaceReclaims).toBe(reclaims + 1);
+    expect(fs.statfs().generation).toBe(generation + 1); // the reclaim commit, no more
+    expectSameBytes(fs.readFile('/target'), data, '/target after the write');
+
+    // A power cut right after the write: the reclaim commit made the unlink durable, the
+    // write itself is in the running transaction (durable at the next fsync, as on Linux).
+    const image = FileSystem.mount(dev.crash());
+    expect(image.fsck()).toEqual([]);
+    expect(image.exists('/big')).toBe(false);
+    expectSameBytes(image.readFile('/target'), old, '/target after a crash before fsync');
+    image.unmount();
+
+    // After fsync the written data survives a strict crash.
+    fs.fsync(fs.open('/target'));
+    expect(fs.fsck()).toEqual([]);
+    const synced = FileSystem.mount(dev.crash());
+    expect(synced.fsck()).toEqual([]);
+    expectSameBytes(synced.readFile('/target'), data, '/target after fsync and a crash');
+    synced.unmount();
+  });
+
+  it('writeFile after unlink: the new file gets the space', async () => {
+    const { dev, fs } = await full();
+    const data = makeData({ len: 6 * MiB, seed: 3, kind: 'random' });
+    fs.unlink('/big');
+    fs.writeFile('/new', data);
+    expectSameBytes(fs.readFile('/new'), data, '/new');
+    fs.commit();
+    const image = FileSystem.mount(dev.crash());
+    expect(image.fsck()).toEqual([]);
+    expectSameBytes(image.readFile('/new'), data, '/new after a crash');
+  });
+
+  it('fallocate after unlink works without sync', async () => {
+    const { dev, fs } = await full();
+    expect(errnoOf(() => fs.fallocate('/target', 0, 4 * MiB))).toBe('ENOSPC');
+    expect(fs.stat('/target').size).toBe(4096); // the refused fallocate changed nothing
+    fs.unlink('/big');
+    fs.fallocate('/target', 0, 4 * MiB);
+    expect(fs.spaceReclaims).toBe(1);
+    expect(fs.stat('/target').size).toBe(4 * MiB);
+    fs.commit();
+    const image = FileSystem.mount(dev.crash());
+    expect(image.fsck()).toEqual([]);
+    expect(image.stat('/target').size).toBe(4 * MiB);
+  });
+
+  it('zero range after unlink works without sync', async () => {
+    const { dev, fs, old } = await full();
+    expect(errnoOf(() => fs.zeroRange('/target', 0, 4 * MiB))).toBe('ENOSPC');
+    expectSameBytes(fs.readFile('/target'), old, 'the refused zero range changed nothing');
+    fs.unlink('/big');
+    fs.zeroRange('/target', 0, 4 * MiB);
+    expect(fs.spaceReclaims).toBe(1);
+    expectSameBytes(fs.readFile('/target'), new Uint8Array(4 * MiB), '/target zeroed');
+    fs.commit();
+    const image = FileSystem.mount(dev.crash());
+    expect(image.fsck()).toEqual([]);
+    expectSameBytes(image.readFile('/target'), new Uint8Array(4 * MiB), '/target zeroed after a crash');
+  });
+
+  it('with nothing pinned, ENOSPC comes without a commit', async () => {
+    const { fs } = await full();
+    const generation = fs.statfs().generation;
+    expect(errnoOf(() => fs.fallocate('/target', 0, 4 * MiB))).toBe('ENOSPC');
+    expect(fs.spaceReclaims).toBe(0);
+    expect(fs.statfs().generation).toBe(generation);
+  });
+});
