@@ -316,7 +316,12 @@ export class DaxManager {
       this.setPte(mapping, page, 0);
       this.shootdown(downgraded);
       downgraded = false;
-      k.commit();
+      // Metadata only: like Linux's dax_finish_sync_fault, which syncs the faulting range,
+      // this commit leaves the other nodatacow pages dirtied through mmap writable and
+      // tracked for the next full commit (else every MAP_SYNC fault would write-protect
+      // them all, and each of their next stores would fault and commit in turn).
+      this.syncFaultCommit = true;
+      try { k.commit(); } finally { this.syncFaultCommit = false; }
     }
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
@@ -430,8 +435,13 @@ export class DaxManager {
    * First step of every commit: mmap-dirtied datacow pages are write-protected (the next
    * store COWs again) and, with their threads out of the way, checksummed.
    */
+  /** Set while a MAP_SYNC write fault commits its allocation (see writeFault). */
+  private syncFaultCommit = false;
+
   private beforeCommit(): void {
     if (this.dirtied.size === 0) return;
+    // Nodatacow pages a MAP_SYNC fault's commit leaves dirty and writable (see writeFault).
+    const kept = this.syncFaultCommit ? [...this.dirtied].filter(([, d]) => !d.datacow) : [];
     // Every page dirtied through mmap is written back and write-protected, so that the
     // next store faults and dirties it again (Linux: dax_writeback_one + pfn_mkclean_range
     // at fsync, sync, freeze and unmount): a store made after this commit is then tracked
@@ -442,7 +452,7 @@ export class DaxManager {
       for (const d of this.dirtied.values()) {
         // Datacow pages: COW once per transaction. Nodatacow pages: write-back protection,
         // which a snapshot or freeze with its own switch off leaves out (keepWritable).
-        if (d.datacow ? !this.policy.cowOncePerTransaction : this.keepWritable) continue;
+        if (d.datacow ? !this.policy.cowOncePerTransaction : this.keepWritable || this.syncFaultCommit) continue;
         for (const mapping of this.mappingsOf(d.sv, d.ino)) {
           const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
           if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
@@ -456,6 +466,7 @@ export class DaxManager {
     }
     this.dirtied.clear();
     this.cowed.clear();
+    for (const [k, d] of kept) this.dirtied.set(k, d);
   }
 
   freeze(): void {
