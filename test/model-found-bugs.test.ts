@@ -64,6 +64,37 @@ thaw
 `)).toEqual([]);
   });
 
+  it('the same for a small mapping inside a large one of the same file', async () => {
+    const { dev, fs } = await mounted();
+    fs.create('/n');
+    fs.setNoDataCow('/n');
+    fs.writeFile('/n', bytes(4 * PAGE, 1));
+    const large = fs.mmap('/n', { length: 4 * PAGE });
+    const small = fs.mmap('/n', { offset: 2 * PAGE, length: PAGE });
+    large.store(2 * PAGE, bytes(8, 2));
+    small.store(8, bytes(8, 3));
+    fs.commit();
+    small.store(16, bytes(8, 4)); // through the small mapping, after the commit
+    large.store(2 * PAGE + 24, bytes(8, 5)); // through the large one, same page
+    const fd = fs.open('/n');
+    fs.fsync(fd);
+    fs.close(fd);
+    const want = Uint8Array.from([...bytes(8, 2), ...bytes(8, 3), ...bytes(8, 4), ...bytes(8, 5)]);
+    for (const data of afterCrashes(dev, '/n')) expect(data.subarray(2 * PAGE, 2 * PAGE + 32)).toEqual(want);
+    expect(await modelVerdict(`create /n
+setflag /n nodatacow
+write /n 0 16384 seed 1
+mmap big /n 0 16384 rw
+mmap small /n 8192 4096 rw
+mstore big 8192 8 seed 2
+mstore small 8 8 seed 3
+commit
+mstore small 16 8 seed 4
+mstore big 8216 8 seed 5
+fsync /n
+`)).toEqual([]);
+  });
+
   it('bytes stored past EOF in the EOF page read as zeros once the file grows over them', async () => {
     for (const grow of ['truncate', 'write', 'fallocate', 'zero'] as const) {
       const { dev, fs } = await mounted();
