@@ -671,11 +671,11 @@ export const mutants = [
       find: L(
         '    this.dirtied.clear();',
         '    this.cowed.clear();',
-        '  }',
+        '    for (const [k, d] of kept) this.dirtied.set(k, d);',
       ),
       replace: L(
         '    this.dirtied.clear();',
-        '  }',
+        '    for (const [k, d] of kept) this.dirtied.set(k, d);',
       ),
     }],
   },
