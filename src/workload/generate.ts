@@ -426,9 +426,19 @@ export function randomScript(options: RandomOptions): Script {
       }
       case 'truncate': {
         const p = rng.pick(files);
+        const ino = m.files.get(p)!;
+        if (ino.size > 1 && rng.chance(0.3)) {
+          // fsx's down-then-up: the bytes between the two sizes must read as zeros.
+          const down = rng.below(ino.size);
+          const up = down + rng.between(1, 2 * PAGE);
+          emit({ op: 'truncate', path: p, size: down });
+          emit({ op: 'truncate', path: p, size: up });
+          ino.size = up;
+          break;
+        }
         const size = rng.chance(0.2) ? 0 : rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
         emit({ op: 'truncate', path: p, size });
-        m.files.get(p)!.size = size;
+        ino.size = size;
         break;
       }
       case 'fallocate': case 'zero': {
