@@ -117,12 +117,10 @@ export async function cmdFuzz(args: string[]): Promise<number> {
   const maxFindings = int(flags, 'max-findings');
   if (out) mkdirSync(out, { recursive: true });
   let printed = 0;
-  let internal = 0;
   const onFinding = (f: FuzzFinding): void => {
     const file = out ? join(out, `reproducer-${shard?.index ?? 0}-${f.script}.json`) : null;
     const text = JSON.stringify(f.reproducer, null, 1) + '\n';
     if (file) writeFileSync(file, text);
-    if (f.kind === 'internal-error') internal++;
     if (!quiet) process.stderr.write('\n');
     process.stdout.write(JSON.stringify({
       finding: printed++, kind: f.kind, script: f.script, scriptSeed: f.scriptSeed, point: f.violation.point, problems: f.violation.problems,
@@ -146,12 +144,12 @@ export async function cmdFuzz(args: string[]): Promise<number> {
   if (!quiet) process.stderr.write('\n');
   const summary = {
     summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops, points: report.points, images: report.images,
-    mounted: report.mounted, violations: report.violations, findings: report.findings.length, internalErrors: internal, unjudged: report.unjudged,
+    mounted: report.mounted, violations: report.violations, findings: report.findings.length, internalErrors: report.internalErrors, unjudged: report.unjudged,
     elapsedMs: Math.round(report.elapsedMs), imagesPerSecond: Math.round(report.imagesPerSecond),
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
   if (out) writeFileSync(join(out, `summary-${shard?.index ?? 0}.json`), JSON.stringify(summary) + '\n');
-  return fuzzExitCode(report.findings.length - internal, internal);
+  return fuzzExitCode(report.findings.length - report.internalErrors, report.internalErrors);
 }
 
 /** 1 when violations were found, else 3 when the checker failed on some script, else 0. */

@@ -38,8 +38,8 @@ export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random
 export type ViolationKind = 'crash' | 'unexpected-result' | 'live' | 'abort' | 'internal-error';
 
 export interface Violation {
-  /** Absent on the explorer's own reports: a crash image the oracle rejected. */
-  kind?: ViolationKind;
+  /** 'crash' for the explorer's own reports: a crash image the oracle rejected. */
+  kind: ViolationKind;
   point: string;
   image: ImageChoice;
   generation: number;
@@ -243,7 +243,7 @@ export class CrashExplorer {
         // No superblock the explorer knows: mount it to see what happens.
         const verdict = this.mountAndCheck(choice);
         report.mounted++;
-        if (verdict.problems.length) report.violations.push({ point, image: choice, generation: verdict.generation, problems: verdict.problems });
+        if (verdict.problems.length) report.violations.push({ kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
         continue;
       }
       if (!candidate.marked) {
@@ -305,7 +305,7 @@ export class CrashExplorer {
         report.mounted++;
         verdicts.set(dataKey, verdict);
       }
-      if (verdict.problems.length) report.violations.push({ point, image: choice, generation: verdict.generation, problems: verdict.problems });
+      if (verdict.problems.length) report.violations.push({ kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
     }
     this.totals.points++;
     this.totals.images += report.checked;

@@ -92,11 +92,7 @@ export function resetToGarbage(devices: FuzzDevices): void {
     // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero page.
     w[0] = 1; w[1] = 1;
     w[ZERO_PAGE_BYTENR / 4096] = 1;
-    const views = [REGION.visible, REGION.media].map((r) => new Uint8Array(dev.memory.buffer, dev.region(r), dev.sizeBytes));
-    for (let block = 0; block < blocks; block++) {
-      if (!w[block]) continue;
-      for (const view of views) view.fill(garbageByte(block), block * 4096, Math.min(dev.sizeBytes, (block + 1) * 4096));
-    }
+    fillBlocks(dev, (block) => w[block] === 1);
   }
   const written = new Uint8Array(blocks);
   devices.written = written;
@@ -109,9 +105,7 @@ export function resetToGarbage(devices: FuzzDevices): void {
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
 export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices): ScriptCheck {
   const violations: Violation[] = [];
-  const totals: ScriptTotals = { ops: 0, unjudged: null };
-  let explorer: CrashExplorer | null = null;
-  let currentLine = 0;
+  const totals: ScriptTotals = { ops: 0, unjudged: null, explorer: null, line: 0 };
   let dev: PmemDevice | null = null;
   let runner: Runner | null = null;
   try {
@@ -121,14 +115,14 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     resetToGarbage(devices);
     FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
     runner = new Runner(dev, { implicitMount: false });
-    explorer = runStatements(script, options, devices, runner, violations, totals, (line) => { currentLine = line; });
+    runStatements(script, options, devices, runner, violations, totals);
   } catch (e) {
-    violations.push(internalError(`line ${currentLine}`, e));
+    violations.push(internalError(`line ${totals.line}`, e));
   } finally {
     if (dev) { dev.beforeFence = null; dev.beforeStore = null; }
     try { runner?.close(); } catch (e) { violations.push(internalError('closing the runner', e)); }
   }
-  const t = explorer?.totals ?? totals.explorer?.totals;
+  const t = totals.explorer?.totals;
   return { violations, ops: totals.ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0, unjudged: totals.unjudged };
 }
 
@@ -140,10 +134,17 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
  * would pass for a hole, and a reproducer replays exactly.
  */
 export function fillWithGarbage(dev: PmemDevice): void {
+  fillBlocks(dev, () => true);
+}
+
+/** The garbage of fillWithGarbage on the 4 KiB blocks `chosen` picks (visible and media bytes alike). */
+function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
   for (const region of [REGION.visible, REGION.media]) {
     const view = new Uint8Array(dev.memory.buffer, dev.region(region), bytes);
-    for (let block = 0; block < bytes; block += 4096) view.fill(garbageByte(block >>> 12), block, Math.min(bytes, block + 4096));
+    for (let block = 0; block * 4096 < bytes; block++) {
+      if (chosen(block)) view.fill(garbageByte(block), block * 4096, Math.min(bytes, (block + 1) * 4096));
+    }
   }
 }
 
@@ -154,24 +155,21 @@ export function internalError(point: string, e: unknown): Violation {
   return { kind: 'internal-error', point, image: { mode: 'random', seed: 0 }, generation: -1, problems: [`${error.name}: ${error.message}`, ...frames] };
 }
 
-interface ScriptTotals { ops: number; unjudged: string | null; explorer?: CrashExplorer }
+/** What one script's run leaves behind (also when it throws): counts, the explorer, the line it reached. */
+interface ScriptTotals { ops: number; unjudged: string | null; explorer: CrashExplorer | null; line: number }
 
 function runStatements(
-  script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner, violations: Violation[],
-  totals: ScriptTotals, at: (line: number) => void,
-): CrashExplorer | null {
+  script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner, violations: Violation[], totals: ScriptTotals,
+): void {
   const dev = devices.device;
   const crcHex = (b: Uint8Array): string => checksumHex(dev.crc32cBytes(b));
   let explorer: CrashExplorer | null = null;
   let model: CrashModel | null = null;
-  let currentLine = 0;
   // An exception of the checker inside a fence or store hook must not unwind through the
   // file system (it would look like the file system's own failure): it is kept here.
   let hookError: unknown = null;
-  const crashFound = (found: Violation[]): void => { for (const v of found) violations.push({ ...v, kind: 'crash' }); };
-  const fail = (kind: Violation['kind'], point: string, problems: string[]): CrashExplorer | null => {
+  const fail = (kind: Violation['kind'], point: string, problems: string[]): void => {
     violations.push({ kind, point, image: { mode: 'random', seed: 0 }, generation: -1, problems });
-    return explorer;
   };
   for (let i = 0; i < script.stmts.length; i++) {
     const stmt = script.stmts[i]!;
@@ -179,8 +177,7 @@ function runStatements(
     if (stmt.op === 'policy') { runner.step(stmt, lineOf(script, i)); continue; }
     if (SKIPPED.has(stmt.op)) continue;
     const line = lineOf(script, i);
-    currentLine = line;
-    at(line);
+    totals.line = line;
     if (!model) {
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
@@ -192,7 +189,7 @@ function runStatements(
       const explore = (where: string): void => {
         if (inside || hookError) return;
         inside = true;
-        try { crashFound(explorer!.explore(`line ${currentLine}: before a ${where}`).violations); } catch (e) { hookError = e; } finally { inside = false; }
+        try { violations.push(...explorer!.explore(`line ${totals.line}: before a ${where}`).violations); } catch (e) { hookError = e; } finally { inside = false; }
       };
       if (points !== 'op') dev.beforeFence = () => explore('fence');
       if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
@@ -205,10 +202,10 @@ function runStatements(
     if (hookError) throw hookError;
     const where = `line ${line}: ${printStmt(stmt)}`;
     if ('kind' in outcome && outcome.kind !== 'unexpected-errno') {
-      if (outcome.kind === 'script') { totals.unjudged = `${where}: ${outcome.message}`; return explorer; }
+      if (outcome.kind === 'script') { totals.unjudged = `${where}: ${outcome.message}`; return; }
       return fail('unexpected-result', where, [`threw ${outcome.message}`]);
     }
-    if (expect.unjudged) { totals.unjudged = `${where}: ${expect.unjudged}`; return explorer; }
+    if (expect.unjudged) { totals.unjudged = `${where}: ${expect.unjudged}`; return; }
     const result: Outcome = 'kind' in outcome
       ? { ok: false, errno: outcome.errno!, message: outcome.message }
       : { ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}), ...(outcome.value !== undefined ? { value: outcome.value } : {}) };
@@ -218,9 +215,8 @@ function runStatements(
     if (fs.kernel.aborted) return fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
     const live = model.compareLive(fs);
     if (live.length) return fail('live', `${where}: live`, live);
-    crashFound(explorer!.explore(`line ${line}: after the operation`).violations);
+    violations.push(...explorer!.explore(`line ${line}: after the operation`).violations);
   }
-  return explorer;
 }
 
 export interface Reproducer {
@@ -238,8 +234,7 @@ export function minimise(script: Script, options: CheckOptions, budgetMs = 15_00
   let stmts = script.stmts.filter((s) => s.op !== 'comment');
   const first = checkScript({ stmts }, options, devices).violations[0];
   // A smaller script must fail the same way (not, say, with the checker's own error).
-  const kind = first?.kind ?? 'crash';
-  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.some((v) => (v.kind ?? 'crash') === kind && kind !== 'internal-error');
+  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.some((v) => v.kind === first?.kind);
   const line = first ? Number(/line (\d+)/.exec(first.point)?.[1] ?? stmts.length) : stmts.length;
   if (line > 0 && line < stmts.length) {
     const cut = stmts.slice(0, line);
@@ -316,7 +311,7 @@ export interface FuzzFinding {
   script: number;
   scriptSeed: number;
   /** The violation's kind ('internal-error': the checker itself failed on this script). */
-  kind: NonNullable<Violation['kind']>;
+  kind: Violation['kind'];
   violation: Violation;
   reproducer: Reproducer;
   /** When it was found: ms since the campaign began, and crash images checked by then. */
@@ -390,7 +385,7 @@ function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: Fu
   // Every fourth script keeps two copies of every tree block, unless the campaign chose.
   const options: FuzzOptions = campaign.metadataProfile === undefined && i % 4 === 3 ? { ...campaign, metadataProfile: 'dup' } : campaign;
   const found = (violation: Violation, small: Script): FuzzFinding => ({
-    script: i, scriptSeed, kind: violation.kind ?? 'crash', violation, reproducer: reproducerOf(small, options, violation),
+    script: i, scriptSeed, kind: violation.kind, violation, reproducer: reproducerOf(small, options, violation),
     elapsedMs: Math.round(performance.now() - started), images: progress.images,
   });
   try {
@@ -412,7 +407,7 @@ function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: Fu
     if (options.minimise === false || budget === 0) return at;
     const small = minimise(script, options, budget, devices);
     const violation = checkScript(small, options, devices).violations[0] ?? first;
-    return { ...at, kind: violation.kind ?? 'crash', violation, reproducer: reproducerOf(small, options, violation) };
+    return { ...at, kind: violation.kind, violation, reproducer: reproducerOf(small, options, violation) };
   } catch (e) {
     progress.internalErrors++;
     return found(internalError(`script ${i}`, e), script);

@@ -548,12 +548,9 @@ export class FileSystem {
   }
 
   private deleteInode(sv: Subvolume, ino: number): void {
-    const items = sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE));
-    for (const item of items) {
-      // Its extents lose a reference the committed tree still has (see FileData.drop).
-      if (item.key.type === EXTENT_DATA_TYPE) this.k.extentsLosingRefs.add(decodeFileExtent(item.data).diskBytenr);
-      sv.tree.delete(item.key);
-    }
+    // Its extents go the way every dropped extent reference goes (FileData.drop), then the rest.
+    this.data.drop(sv, ino, 0, MAX_KEY_VALUE);
+    for (const item of sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE))) sv.tree.delete(item.key);
     sv.tree.delete(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino));
   }
 
