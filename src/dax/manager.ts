@@ -31,7 +31,8 @@ export interface DaxHost {
   blockOwners?(bytenr: number): Array<{ subvolume: number; ino: number; offset: number }>;
 }
 
-interface DirtyPage { sv: Subvolume; ino: number; filePage: number; block: number; datasum: boolean; datacow: boolean }
+/** A page stored to through mmap in this transaction; `extent`/`extentBytes`: the data extent holding `block` (its checksum item). */
+interface DirtyPage { sv: Subvolume; ino: number; filePage: number; block: number; extent: number; extentBytes: number; datasum: boolean; datacow: boolean }
 
 const pageKey = (sv: Subvolume, ino: number, filePage: number): string => `${sv.id}:${ino}:${filePage}`;
 
@@ -269,26 +270,45 @@ export class DaxManager {
     const ext = data.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
     const keyOf = pageKey(sv, ino, fileOffset / PAGE_BYTES);
     const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
+    // fallocate's promise holds for stores too: a preallocated page is filled in place
+    // (XFS-DAX converts the unwritten extent), for datacow and nodatacow files alike, and
+    // so is a page filled earlier in this transaction (FileData.planFills).
+    const inPlaceAnyway = ext && ext.e.type === EXTENT_TYPE_REG && (datacow ? this.cowed.get(keyOf) === oldDisk : data.canOverwriteExtent(sv, ino, ext.e));
+    let fill = false;
+    if (ext && !inPlaceAnyway && (ext.e.type === EXTENT_TYPE_PREALLOC || k.filledThisTransaction.has(ext.e.diskBytenr))) {
+      fill = data.planFills(sv, ino, fileOffset, fileOffset + PAGE_BYTES).length > 0;
+    }
     let disk: number;
-    if (ext && ext.e.type === EXTENT_TYPE_REG && datacow && this.cowed.get(keyOf) === oldDisk) {
-      disk = oldDisk; // COWed in this transaction: stores go in place until commit
-      this.stats.inPlaceFaults++;
-    } else if (ext && !datacow && data.canOverwriteExtent(sv, ino, ext.e)) {
+    let extent: { bytenr: number; bytes: number };
+    if (ext && fill) {
       disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
+      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
       if (ext.e.type === EXTENT_TYPE_PREALLOC) {
         this.storeZeros(disk);
-        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
+        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);
+        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES, true);
         sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...ext.e, type: EXTENT_TYPE_REG, offset: disk - ext.e.diskBytenr, bytes: PAGE_BYTES }));
+        data.noteFilled(extent.bytenr, disk, PAGE_BYTES);
         this.stats.holeFills++;
       } else {
         this.stats.inPlaceFaults++;
       }
+      if (datacow) this.cowed.set(keyOf, disk); // like a COWed page: in place until commit
+    } else if (ext && ext.e.type === EXTENT_TYPE_REG && datacow && this.cowed.get(keyOf) === oldDisk) {
+      disk = oldDisk; // COWed in this transaction: stores go in place until commit
+      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
+      this.stats.inPlaceFaults++;
+    } else if (ext && ext.e.type === EXTENT_TYPE_REG && !datacow && data.canOverwriteExtent(sv, ino, ext.e)) {
+      disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
+      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
+      this.stats.inPlaceFaults++;
     } else {
-      // Hole, preallocated range, or a block that must not change: a new block.
+      // Hole, preallocated range someone else reads, or a block that must not change: a new block.
       if (k.metadataFreeBytes() - PAGE_BYTES < k.metadataReserveBytes) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
       const fresh = k.allocData(PAGE_BYTES);
       if (!fresh) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
       disk = fresh.bytenr;
+      extent = { bytenr: disk, bytes: PAGE_BYTES };
       if (oldDisk >= 0) {
         check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');
         this.stats.cowFaults++;
@@ -297,7 +317,7 @@ export class DaxManager {
         this.stats.holeFills++;
       }
       k.noteDirtyData(disk, PAGE_BYTES);
-      if (datasum) this.putCsum(disk);
+      if (datasum) this.putCsum(disk, disk, PAGE_BYTES);
       data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
       sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
         generation: k.transid, type: EXTENT_TYPE_REG, diskBytenr: disk, diskBytes: PAGE_BYTES, offset: 0, bytes: PAGE_BYTES,
@@ -325,7 +345,7 @@ export class DaxManager {
     }
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
-    this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, datasum, datacow });
+    this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, extent: extent.bytenr, extentBytes: extent.bytes, datasum, datacow });
     // Stores through the mapping may land anywhere in the block from now on.
     k.onDeviceWrite?.(disk, PAGE_BYTES);
   }
@@ -337,10 +357,9 @@ export class DaxManager {
     k.noteDirtyData(disk, PAGE_BYTES);
   }
 
-  private putCsum(disk: number): void {
-    const k = this.kernel;
-    check(k.device.core.csum_sectors_compute(k.visibleAddr + disk, 1, SECTOR_BYTES, k.stagingAddr), 'page checksum');
-    k.csumTree.put(key(disk, EXTENT_CSUM, 0), k.m.u8.slice(k.stagingAddr, k.stagingAddr + 4));
+  /** Checksum the page at `block` inside data extent `extent` (whose item covers it all). */
+  private putCsum(block: number, extent: number, extentBytes: number): void {
+    this.host.fileData.updateCsums(extent, extentBytes, block, PAGE_BYTES);
   }
 
   /**
@@ -420,7 +439,7 @@ export class DaxManager {
     }
     for (const [k, d] of [...this.dirtied]) {
       if (!shared.has(d.block)) continue;
-      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);
+      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);
       if (this.policy.snapshotWriteProtect) {
         // Write-protected now: the next commit no longer learns of the page from `dirtied`,
         // so it is written back with this transaction's data (or the share loses it).
@@ -462,7 +481,7 @@ export class DaxManager {
     }
     for (const d of this.dirtied.values()) {
       this.kernel.noteDirtyData(d.block, PAGE_BYTES);
-      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);
+      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);
     }
     this.dirtied.clear();
     this.cowed.clear();

@@ -4,6 +4,7 @@
 import { FsError } from '../errors.js';
 import type { Kernel } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
+import type { BTree } from './ctree.js';
 import { decodeFileExtent, encodeFileExtent, type FileExtent, type InodeItem } from './items.js';
 import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
@@ -11,6 +12,15 @@ import {
 } from './format.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
+
+/** A byte range [from, to). */
+export type FileRange = [number, number];
+
+/** Append a range to a per-extent list. */
+function addRange(map: Map<number, FileRange[]>, extent: number, range: FileRange): void {
+  const ranges = map.get(extent);
+  if (ranges) ranges.push(range); else map.set(extent, [range]);
+}
 
 const alignDown = (v: number): number => Math.floor(v / SECTOR_BYTES) * SECTOR_BYTES;
 const alignUp = (v: number): number => Math.ceil(v / SECTOR_BYTES) * SECTOR_BYTES;
@@ -21,6 +31,9 @@ export class FileData {
    * transaction ("nodatacow until the next commit", thread 002). Set by DAX.
    */
   pendingChecksum: ((sv: Subvolume, ino: number, filePage: number) => boolean) | null = null;
+
+  /** Every subvolume's tree (set by the file system): who else reads a shared extent. */
+  allTrees: () => Iterable<BTree> = () => [];
 
   constructor(private readonly k: Kernel) {}
 
@@ -42,7 +55,10 @@ export class FileData {
     for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
       // The committed tree still maps these bytes here: until the next commit, no write may
       // change them in place through another reference (unless the caller maps them again).
-      if (!remapped) this.k.extentsLosingRefs.add(e.diskBytenr);
+      if (!remapped) {
+        this.k.extentsLosingRefs.add(e.diskBytenr);
+        if (e.type === EXTENT_TYPE_REG) addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
+      }
       const itemEnd = fileOffset + e.bytes;
       const k0 = key(ino, EXTENT_DATA, fileOffset);
       if (fileOffset < start) {
@@ -114,8 +130,11 @@ export class FileData {
     return alignUp(offset + length) - alignDown(offset);
   }
 
-  /** Write bytes at offset; the caller updates the inode size. */
-  write(sv: Subvolume, ino: number, inode: InodeItem, data: Uint8Array, offset: number): void {
+  /**
+   * Write bytes at offset; the caller updates the inode size. `fills` are the preallocated
+   * ranges to fill in place (planFills); computed here when the caller has no plan.
+   */
+  write(sv: Subvolume, ino: number, inode: InodeItem, data: Uint8Array, offset: number, fills?: FileRange[]): void {
     if (data.length === 0) return;
     const start = alignDown(offset);
     const end = alignUp(offset + data.length);
@@ -126,30 +145,134 @@ export class FileData {
     if (tailFrom < end) image.set(this.read(sv, ino, inode, tailFrom, end - tailFrom), tailFrom - start);
     image.set(data, offset - start);
     const nodatacow = (inode.flags & INODE_FLAG_NODATACOW) !== 0;
-    if (nodatacow) {
-      // In place where the extent is this file's alone and newer than the last snapshot.
-      let pos = start;
-      for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
-        const from = Math.max(start, fileOffset);
-        const to = Math.min(end, fileOffset + e.bytes);
-        if (from > pos) this.cow(sv, ino, inode, image.subarray(pos - start, from - start), pos);
-        if (this.canOverwriteExtent(sv, ino, e)) {
-          const disk = e.diskBytenr + e.offset + (from - fileOffset);
-          this.k.device.store(disk, image.subarray(from - start, to - start));
-          this.k.noteDirtyData(disk, to - from);
-          if (e.type === EXTENT_TYPE_PREALLOC) {
-            this.drop(sv, ino, from, to, true);
-            sv.tree.insert(key(ino, EXTENT_DATA, from), encodeFileExtent({ ...e, type: EXTENT_TYPE_REG, offset: e.offset + (from - fileOffset), bytes: to - from }));
-          }
-        } else {
-          this.cow(sv, ino, inode, image.subarray(from - start, to - start), from);
-        }
-        pos = to;
-      }
-      if (pos < end) this.cow(sv, ino, inode, image.subarray(pos - start, end - start), pos);
+    const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
+    const items = this.extents(sv, ino, start, end);
+    if (!nodatacow && !items.some(({ e }) => e.type === EXTENT_TYPE_PREALLOC || this.k.filledThisTransaction.has(e.diskBytenr))) {
+      this.cow(sv, ino, inode, image, start);
       return;
     }
-    this.cow(sv, ino, inode, image, start);
+    const planned = fills ?? this.planFills(sv, ino, start, end);
+    const filled = (from: number, to: number): boolean => planned.some(([a, b]) => a <= from && to <= b);
+    // Ranges that need new space are COWed together, so that a datacow write stays one extent.
+    let cowFrom = start;
+    const flushCow = (to: number): void => {
+      if (to > cowFrom) this.cow(sv, ino, inode, image.subarray(cowFrom - start, to - start), cowFrom);
+    };
+    for (const { fileOffset, e } of items) {
+      const from = Math.max(start, fileOffset);
+      const to = Math.min(end, fileOffset + e.bytes);
+      const disk = e.diskBytenr + e.offset + (from - fileOffset);
+      if (filled(from, to)) {
+        // fallocate's promise: writes into preallocated space need no new space.
+        flushCow(from);
+        this.k.device.store(disk, image.subarray(from - start, to - start));
+        this.k.noteDirtyData(disk, to - from);
+        if (e.type === EXTENT_TYPE_PREALLOC) {
+          this.drop(sv, ino, from, to, true);
+          sv.tree.insert(key(ino, EXTENT_DATA, from), encodeFileExtent({ ...e, type: EXTENT_TYPE_REG, offset: e.offset + (from - fileOffset), bytes: to - from }));
+          this.noteFilled(e.diskBytenr, disk, to - from);
+        }
+        if (datasum) this.updateCsums(e.diskBytenr, e.diskBytes, disk, to - from);
+        cowFrom = to;
+      } else if (nodatacow && e.type === EXTENT_TYPE_REG && this.canOverwriteExtent(sv, ino, e)) {
+        // In place where the extent is this file's alone and newer than the last snapshot.
+        flushCow(from);
+        this.k.device.store(disk, image.subarray(from - start, to - start));
+        this.k.noteDirtyData(disk, to - from);
+        cowFrom = to;
+      }
+    }
+    flushCow(end);
+  }
+
+  /**
+   * The parts of [start, end) (sector aligned) that a write may put in place with no new
+   * space: fallocate's promise (posix_fallocate; xfstests generic/274). These are
+   * preallocated items, and bytes such a write filled earlier in this transaction (which
+   * the committed tree still reads as zeros: writing them again is like rewriting a block
+   * COWed in this transaction). btrfs writes NOCOW into a preallocated extent no one else
+   * references (btrfs/170); pmcow also fills a shared one, since an item still
+   * preallocated reads zeros whatever the bytes hold. Refused where another item reads
+   * those bytes: a clone or snapshot that filled them first, or an item dropped in this
+   * transaction (the committed tree, which a crash returns to, still holds it).
+   */
+  planFills(sv: Subvolume, ino: number, start: number, end: number): FileRange[] {
+    const fills: FileRange[] = [];
+    // Per extent: the extent-relative ranges items read (found by a walk when it is
+    // shared), and what this plan fills (a file may map the same preallocated bytes twice).
+    const walked = new Map<number, FileRange[]>();
+    const planned = new Map<number, FileRange[]>();
+    const overlapping = (ranges: FileRange[], a: number, b: number): number => ranges.filter(([x, y]) => x < b && a < y).length;
+    for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
+      const from = Math.max(start, fileOffset);
+      const to = Math.min(end, fileOffset + e.bytes);
+      const a = e.offset + (from - fileOffset);
+      const b = a + (to - from);
+      const prealloc = e.type === EXTENT_TYPE_PREALLOC;
+      if (!prealloc && !(this.k.filledThisTransaction.get(e.diskBytenr) ?? []).some(([x, y]) => x <= a && b <= y)) continue;
+      if (overlapping(this.k.readersDropped.get(e.diskBytenr) ?? [], a, b)) continue;
+      let read = walked.get(e.diskBytenr);
+      if (!read) {
+        const alone = this.k.extentRefs(e.diskBytenr, true, e.diskBytes) === 1 && this.k.extentGeneration(e.diskBytenr, e.diskBytes) > sv.lastSnapshot;
+        read = alone ? (prealloc ? [] : [[e.offset, e.offset + e.bytes]]) : this.readRanges(e.diskBytenr);
+        walked.set(e.diskBytenr, read);
+      }
+      // Preallocated: no item may read the bytes; filled: only the item in hand.
+      if (overlapping(read, a, b) !== (prealloc ? 0 : 1)) continue;
+      const mine = planned.get(e.diskBytenr) ?? [];
+      if (overlapping(mine, a, b)) continue;
+      planned.set(e.diskBytenr, [...mine, [a, b]]);
+      fills.push([from, to]);
+    }
+    return fills;
+  }
+
+  /** Note that [disk, disk+length) of extent `extent` was filled in place (planFills). */
+  noteFilled(extent: number, disk: number, length: number): void {
+    addRange(this.k.filledThisTransaction, extent, [disk - extent, disk - extent + length]);
+  }
+
+  /**
+   * Extent-relative byte ranges of data extent `bytenr` that file extent items read (not
+   * preallocated), in every subvolume's running tree: each block visited once, as
+   * snapshots share them.
+   */
+  private readRanges(bytenr: number): FileRange[] {
+    const out: FileRange[] = [];
+    const seen = new Set<number>();
+    for (const tree of this.allTrees()) {
+      tree.visitNodes((block, node) => {
+        if (seen.has(block)) return false;
+        seen.add(block);
+        if (!node.isLeaf) return true;
+        for (let s = 0; s < node.nritems; s++) {
+          if (node.key(s).type !== EXTENT_DATA) continue;
+          const e = decodeFileExtent(this.k.m.u8.subarray(node.data(s), node.data(s) + node.dataSize(s)));
+          if (e.type === EXTENT_TYPE_REG && e.diskBytenr === bytenr) out.push([e.offset, e.offset + e.bytes]);
+        }
+        return true;
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Bring the checksums of [disk, disk+length) of data extent `extent` up to date. The
+   * item covers the whole extent; made on first use (a filled preallocated extent's other
+   * sectors then hold checksums of bytes no item reads, which scrub does not report).
+   */
+  updateCsums(extent: number, extentBytes: number, disk: number, length: number): void {
+    const sectors = extentBytes / SECTOR_BYTES;
+    const item = this.k.csumTree.lookup(key(extent, EXTENT_CSUM, 0));
+    if (!item || item.size !== sectors * 4) { this.insertCsums(extent, extentBytes); return; }
+    const first = Math.floor((disk - extent) / SECTOR_BYTES);
+    const count = Math.ceil((disk + length - extent) / SECTOR_BYTES) - first;
+    const staging = this.k.stagingAddr;
+    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + extent + first * SECTOR_BYTES, count, SECTOR_BYTES, staging);
+    if (r < 0) throw new FsError('EIO', 'checksum computation failed');
+    const body = this.k.m.u8.slice(item.addr, item.addr + item.size);
+    body.set(this.k.m.u8.subarray(staging, staging + count * 4), first * 4);
+    this.k.csumTree.put(key(extent, EXTENT_CSUM, 0), body);
   }
 
   /**

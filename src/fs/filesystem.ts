@@ -126,6 +126,7 @@ export class FileSystem {
   private constructor(readonly device: PmemDevice, kernel: Kernel) {
     this.k = kernel;
     this.data = new FileData(kernel);
+    this.data.allTrees = () => [...this.subvolumes.values()].map((sv) => sv.tree);
     kernel.onCommitRoots = () => this.writeRootItems();
   }
 
@@ -756,15 +757,23 @@ export class FileSystem {
     const inode = this.inode(sv, ino);
     this.refuseImmutable({ inode }, 'write');
     // Check space for the whole write first (with slack for the metadata it COWs), so
-    // that a write either happens whole or fails before changing anything.
-    const need = FileData.cowBytes(offset, bytes.length) + 64 * this.k.nodeBytes;
-    this.reserveSpace(() => this.k.metadataFreeBytes() - need >= this.k.metadataReserveBytes);
+    // that a write either happens whole or fails before changing anything. Preallocated
+    // ranges it fills need no new space (fallocate's promise): only the metadata reserve,
+    // half of which a filling write may use, as deletions do.
+    const start = alignDown(offset);
+    const end = alignUp(offset + bytes.length);
+    const fills = this.data.planFills(sv, ino, start, end);
+    const filledBytes = fills.reduce((sum, [a, b]) => sum + (b - a), 0);
+    const need = end - start - filledBytes;
+    if (need > 0) this.reserveSpace(() => this.k.metadataFreeBytes() - (need + 64 * this.k.nodeBytes) >= this.k.metadataReserveBytes);
+    else this.reserveSpace(() => this.k.metadataFreeBytes() >= this.k.metadataReserveBytes / 2);
     this.zeroPastEof(sv, ino, offset + bytes.length);
     for (let done = 0; done < bytes.length;) {
-      const chunk = Math.min(bytes.length - done, 4 << 20);
+      // Chunks end on sector boundaries: no sector is written twice (a filled one would COW).
+      const chunk = Math.min(bytes.length - done, alignDown(offset + done + (4 << 20)) - (offset + done));
       const current = this.inode(sv, ino);
       try {
-        this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done);
+        this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done, fills);
       } catch (e) {
         // Nothing may stay mapped beyond EOF: a later growing truncate must read zeros.
         if (!this.k.aborted) this.data.drop(sv, ino, alignUp(current.size), MAX_KEY_VALUE);

@@ -13,7 +13,8 @@ import {
 } from './format.js';
 import { FsMemory } from './memory.js';
 
-interface DataUse { refs: number; perLeaf: Map<number, number>; bytes: number; datasum: boolean }
+/** datasum: read by a datasum file (checksums required); mayHaveCsums: referenced by one at all. */
+interface DataUse { refs: number; perLeaf: Map<number, number>; bytes: number; datasum: boolean; mayHaveCsums: boolean }
 
 export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
   const problems: string[] = [];
@@ -100,12 +101,15 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     if (e.diskBytenr === 0) continue;
     if (e.offset + e.bytes > e.diskBytes) say(`tree ${fe.tree}: ${keyText(fe.k)} maps beyond its extent`);
     let use = dataRefs.get(e.diskBytenr);
-    if (!use) { use = { refs: 0, perLeaf: new Map(), bytes: e.diskBytes, datasum: false }; dataRefs.set(e.diskBytenr, use); }
+    if (!use) { use = { refs: 0, perLeaf: new Map(), bytes: e.diskBytes, datasum: false, mayHaveCsums: false }; dataRefs.set(e.diskBytenr, use); }
     use.refs++;
     use.perLeaf.set(fe.leaf, (use.perLeaf.get(fe.leaf) ?? 0) + 1);
-    if (e.type === EXTENT_TYPE_REG) {
-      const inode = findInode(subvolumes, fe.tree, fe.k.objectid);
-      if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) use.datasum = true;
+    const inode = findInode(subvolumes, fe.tree, fe.k.objectid);
+    if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) {
+      // Read data needs checksums; a preallocated extent of a datasum file may have them
+      // (from a fill of another part, which a punch or crash may since have undone).
+      if (e.type === EXTENT_TYPE_REG) use.datasum = true;
+      use.mayHaveCsums = true;
     }
   }
 
@@ -157,7 +161,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     if (kk.type !== EXTENT_CSUM) return true;
     const use = dataRefs.get(kk.objectid);
     if (!use) say(`checksums at ${kk.objectid}: no data extent there (left over from a freed extent)`);
-    else if (!use.datasum) say(`checksums at ${kk.objectid}: the extent there is nodatasum`);
+    else if (!use.mayHaveCsums) say(`checksums at ${kk.objectid}: the extent there is nodatasum`);
     return true;
   });
   for (const sv of subvolumes) checkNamespace(k, sv, say);

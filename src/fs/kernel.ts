@@ -115,6 +115,17 @@ export class Kernel implements TreeHost {
   private readonly allocatedThisTransaction = new Set<number>();
   /** Data extents a file extent item stopped mapping (in part) in this transaction. */
   readonly extentsLosingRefs = new Set<number>();
+  /**
+   * Per data extent, the extent-relative ranges of preallocated bytes written in place in
+   * this transaction (FileData.planFills): the committed tree still reads them as zeros,
+   * so until the commit they may be written again in place, like a COWed block.
+   */
+  readonly filledThisTransaction = new Map<number, Array<[number, number]>>();
+  /**
+   * Per data extent, the extent-relative ranges that items dropped in this transaction
+   * read (not preallocated): the committed tree, which a crash returns to, still reads them.
+   */
+  readonly readersDropped = new Map<number, Array<[number, number]>>();
   private dirtyData: Array<[number, number]> = [];
   private readonly superblockStaging: number;
   /** Kernel scratch for small staged buffers (csum arrays). */
@@ -563,6 +574,8 @@ export class Kernel implements TreeHost {
     this.freedBuffers.length = 0;
     this.allocatedThisTransaction.clear();
     this.extentsLosingRefs.clear();
+    this.filledThisTransaction.clear();
+    this.readersDropped.clear();
     this.dirtyData = [];
     this.movedSubvolumes.clear();
   }

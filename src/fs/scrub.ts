@@ -8,7 +8,7 @@ import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import { validBlockPointer } from './tree-checker.js';
 import {
-  key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
+  key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
 
@@ -76,8 +76,12 @@ export function runScrub(k: Kernel): ScrubReport {
       else if (k.device.core.csum_sectors_verify(staging, 1, SECTOR_BYTES, addr + s * 4) !== -1) bad = true;
       report.bytesChecked += SECTOR_BYTES;
       if (bad) {
+        // A sector of a partly filled preallocated extent that no item reads holds no data
+        // (its checksum may predate a fill a crash undid): nothing to report.
+        const found = owners(k, extent, at, subvolumesOf);
+        if (!found.read) continue;
         report.csumErrors++;
-        const err: ScrubError = { kind: 'data-csum', bytenr: at, detail, owners: owners(k, extent, at, subvolumesOf) };
+        const err: ScrubError = { kind: 'data-csum', bytenr: at, detail, owners: found.owners };
         if (report.errors.length < 1000) report.errors.push(err);
       }
     }
@@ -117,8 +121,9 @@ function reachingSubvolumes(k: Kernel, trees: Array<[number, number]>): Map<numb
  * Files whose extents map the device byte `at` of data extent `extent`: the backrefs name
  * the leaves, and every subvolume reaching a leaf owns its items (a snapshot's too).
  */
-function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: number) => number[]): Array<{ subvolume: number; ino: number; offset: number }> {
+function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: number) => number[]): { owners: Array<{ subvolume: number; ino: number; offset: number }>; read: boolean } {
   const out: Array<{ subvolume: number; ino: number; offset: number }> = [];
+  let read = false;
   for (const b of k.extentTree.range(key(extent, SHARED_DATA_REF, 0), key(extent, SHARED_DATA_REF, MAX_KEY_VALUE))) {
     let leaf: NodeView;
     try {
@@ -133,9 +138,11 @@ function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: numb
       const e = decodeFileExtent(k.m.u8.slice(leaf.data(s), leaf.data(s) + leaf.dataSize(s)));
       const start = e.diskBytenr + e.offset;
       if (e.diskBytenr === extent && at >= start && at < start + e.bytes) {
+        if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads zeros, not this sector
+        read = true;
         for (const subvolume of subvolumesOf(b.key.offset)) out.push({ subvolume, ino: kk.objectid, offset: kk.offset + (at - start) });
       }
     }
   }
-  return out;
+  return { owners: out, read };
 }

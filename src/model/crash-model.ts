@@ -16,7 +16,7 @@ import type { ErrnoName } from '../errors.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
-import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, type MNode } from './namespace.js';
+import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
 import { readImage, imageDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry } from './image.js';
 
@@ -131,6 +131,11 @@ export class CrashModel {
       problems.push(`failed with ${outcome.errno} (${outcome.message}), expected ${expect.ok ? 'success' : [...expect.errnos].join(' or ')}`);
     }
     if (problems.length) return problems;
+    if (!outcome.ok && stmt.op === 'mstore' && !expect.errnos.has(outcome.errno)) {
+      // Out of space on a page fault: the pages before it were stored (compareLive).
+      this.spaceFailedStore = stmt;
+      return [];
+    }
     if (!outcome.ok && !expect.keepOnError) return []; // a failed operation changes nothing
     this.live = post;
     if (outcome.ok) this.afterSuccess(stmt);
@@ -204,14 +209,46 @@ export class CrashModel {
 
   /**
    * ENOSPC (or a fault's SIGBUS for want of space) is a correct result only when the
-   * files hold at least a quarter of the device; below that the model has room.
+   * files hold at least a quarter of the device (their sizes, or their allocated pages
+   * where more); below that the model has room.
    */
   private spaceErrnos(stmt: Op): string[] {
+    if (this.preallocPromised(stmt)) return [];
     if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch'].includes(stmt.op)) return [];
-    let bytes = 0;
-    for (const [, n] of this.live.walk()) if (n.kind === 'file') bytes += Math.ceil(n.size / PAGE_BYTES) * PAGE_BYTES;
+    // A page fault does not commit to get back the space that frees of the running
+    // transaction pin (write and the other calls do: docs/fs.md): the files of the last
+    // persistence point, and of every state since, count for it too.
+    let bytes = fileBytes(this.live);
+    if (stmt.op === 'mstore') bytes += Math.max(...this.window.map((state) => fileBytes(state.model)));
     if (bytes * 4 < this.options.deviceBytes) return [];
     return stmt.op === 'mstore' ? ['ENOSPC', 'SIGBUS'] : ['ENOSPC'];
+  }
+
+  /**
+   * fallocate's promise (docs/fs.md): a write or store whose every page is preallocated
+   * (the old EOF page too, which a write past EOF zeroes) needs no new space, unless
+   * another file may have filled those blocks first (MNode.preallocPromise).
+   */
+  private preallocPromised(stmt: Op): boolean {
+    let node: MNode | undefined;
+    let from: number;
+    let to: number;
+    if (stmt.op === 'write') {
+      node = this.live.tryLookup(stmt.path);
+      from = stmt.offset;
+      to = stmt.offset + stmt.length;
+      if (node && from > node.size && node.size % PAGE_BYTES) from = node.size;
+    } else if (stmt.op === 'mstore') {
+      const map = this.mappings.get(stmt.name);
+      node = map && this.live.fds.get(map.fd);
+      from = (map?.offset ?? 0) + stmt.offset;
+      to = from + stmt.length;
+    } else {
+      return false;
+    }
+    if (!node || node.kind !== 'file' || !node.preallocPromise.kept || to <= from) return false;
+    for (let p = Math.floor(from / PAGE_BYTES); p < Math.ceil(to / PAGE_BYTES); p++) if (node.pages[p] !== PAGE_PREALLOC) return false;
+    return true;
   }
 
   private mapping(name: string): Mapping {
@@ -359,7 +396,8 @@ export class CrashModel {
     return {};
   }
 
-  private mstore(m: FsModel, op: Extract<Op, { op: 'mstore' }>): Partial<Expectation> {
+  /** `record`: note nodatacow stores in the in-place history (not for a candidate state). */
+  private mstore(m: FsModel, op: Extract<Op, { op: 'mstore' }>, record = true): Partial<Expectation> {
     const map = this.mapping(op.name);
     if (op.offset + op.length > map.length) throw new ModelError(['SIGSEGV'], 'store outside the mapping');
     if (op.length === 0) return {};
@@ -382,7 +420,7 @@ export class CrashModel {
       next.set(bytes.subarray(0, inFile - from), from);
       node.data = next;
       markPages(node, from, inFile, () => PAGE_DATA); // a hole or an unwritten range filled by the fault
-      this.inPlace(node, before, from, inFile, map.sync);
+      if (record) this.inPlace(node, before, from, inFile, map.sync);
     }
     if (sigbus) throw new PartialStore();
     return {};
@@ -491,10 +529,52 @@ export class CrashModel {
 
   // --- the live file system ----------------------------------------------------------
 
+  /**
+   * A store that failed for want of space on some page's fault (set by end): the pages
+   * before that one were stored, as on a real machine, where SIGBUS interrupts the copy.
+   * Which page ran out is the file system's business; compareLive accepts each cut.
+   */
+  private spaceFailedStore: Extract<Op, { op: 'mstore' }> | null = null;
+
   /** Differences between the live file system and the model (they must be equal). */
   compareLive(fs: FileSystem): string[] {
     const image = readImage(fs);
-    const entries = modelEntries(this.live);
+    const failed = this.spaceFailedStore;
+    this.spaceFailedStore = null;
+    if (!failed) return this.diffLive(image, this.live);
+    // Each page-aligned cut of the store, shortest first: the live state must be one.
+    const map = this.mapping(failed.name);
+    const from = map.offset + failed.offset;
+    const cuts = [0];
+    for (let page = from - (from % PAGE_BYTES) + PAGE_BYTES; page < from + failed.length; page += PAGE_BYTES) cuts.push(page - from);
+    let first: string[] | null = null;
+    for (const length of cuts) {
+      const candidate = this.live.clone(true);
+      if (length) this.storeCut(candidate, failed, length, false);
+      const problems = this.diffLive(image, candidate);
+      if (problems.length === 0) {
+        if (length) {
+          this.storeCut(this.live, failed, length, true);
+          this.window.push({ time: this.time, model: this.live.clone(true) });
+        }
+        return [];
+      }
+      first ??= problems;
+    }
+    return first!;
+  }
+
+  /** The first `length` bytes of a store (one past EOF stops at its page, as in mstore). */
+  private storeCut(m: FsModel, op: Extract<Op, { op: 'mstore' }>, length: number, record: boolean): void {
+    try {
+      this.mstore(m, { ...op, length }, record);
+    } catch (e) {
+      if (!(e instanceof PartialStore)) throw e;
+    }
+  }
+
+  private diffLive(image: ImageEntry[], model: FsModel): string[] {
+    const entries = modelEntries(model);
     const expected = modelDigest(entries);
     const digest = imageDigest(image);
     if (digest !== expected) return digestDiff(digest, expected).map((d) => `live: ${d}`);
@@ -511,6 +591,18 @@ export class CrashModel {
     }
     return problems;
   }
+}
+
+/** Bytes the files of a model hold: each file's size, or its allocated pages if more (preallocated past EOF). */
+function fileBytes(m: FsModel): number {
+  let bytes = 0;
+  for (const [, n] of m.walk()) {
+    if (n.kind !== 'file') continue;
+    let allocated = 0;
+    for (const state of n.pages) if (state !== PAGE_HOLE) allocated++;
+    bytes += Math.max(Math.ceil(n.size / PAGE_BYTES), allocated) * PAGE_BYTES;
+  }
+  return bytes;
 }
 
 /** The first offset where two arrays of the same length differ, or null (compared 4 bytes at a time). */

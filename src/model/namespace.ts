@@ -39,6 +39,9 @@ export class MSubvol {
 /** Identity of model inodes across copies of a model (a snapshot's copies get new ones). */
 let nextNodeId = 1;
 
+/** See MNode.preallocPromise. */
+export interface PreallocPromise { kept: boolean }
+
 export class MNode {
   /** The inode's identity: kept by FsModel.clone, new for every inode a snapshot copies. */
   id = nextNodeId++;
@@ -62,6 +65,13 @@ export class MNode {
   pages: Uint8Array = new Uint8Array(0);
   /** A snapshot or a reflink shared this file's blocks (the file system decides when a write unshares them). */
   maybeShared = false;
+  /**
+   * fallocate's promise: a write into preallocated pages never fails with ENOSPC. Kept
+   * while no other file can fill those blocks first: shared by the copies a snapshot
+   * makes, and broken for them all by a writable snapshot or a reflink (whose other side
+   * may fill the bytes, after which this file's write needs new space).
+   */
+  preallocPromise: PreallocPromise = { kept: true };
   /** The DAX-immutable flag (thread 004): metadata frozen, data changed only through mmap. */
   immutable = false;
   /** Set on the root directory of a subvolume. */
@@ -600,6 +610,8 @@ export class FsModel {
     dst.pages = states;
     src.maybeShared = true;
     dst.maybeShared = true;
+    src.preallocPromise.kept = false;
+    dst.preallocPromise.kept = false;
     const bytes = src.data.slice(srcOffset, srcOffset + length);
     const end = dstOffset + length;
     const next = copyAtLeast(dst.data, end);
@@ -627,6 +639,8 @@ export class FsModel {
     dst.data = src.data;
     dst.pages = src.pages.slice(0, Math.ceil(src.size / BLOCK));
     if (src.size > 0) { src.maybeShared = true; dst.maybeShared = true; }
+    src.preallocPromise.kept = false; // (its blocks past EOF are shared too)
+    dst.preallocPromise = src.preallocPromise;
   }
 
   // --- subvolumes -------------------------------------------------------------------
@@ -661,7 +675,12 @@ export class FsModel {
       }
       c.takeContents(node);
       c.parent = parent;
-      if (node.kind === 'file') { node.maybeShared = true; c.maybeShared = true; }
+      if (node.kind === 'file') {
+        node.maybeShared = true;
+        c.maybeShared = true;
+        c.preallocPromise = node.preallocPromise;
+        if (!options.readonly) node.preallocPromise.kept = false; // the copy may fill them first
+      }
       for (const [name, child] of node.entries) c.entries.set(name, copy(child, c));
       return c;
     };
@@ -732,6 +751,7 @@ export class FsModel {
       }
       return c;
     };
+    const promises = new Map<PreallocPromise, PreallocPromise>();
     const copy = (node: MNode, parent: MNode | undefined): MNode => {
       let c = nodes.get(node);
       if (!c) {
@@ -739,6 +759,9 @@ export class FsModel {
         c.id = node.id;
         nodes.set(node, c);
         c.takeContents(node);
+        let promise = promises.get(node.preallocPromise);
+        if (!promise) { promise = { kept: node.preallocPromise.kept }; promises.set(node.preallocPromise, promise); }
+        c.preallocPromise = promise;
         c.maybeShared = node.maybeShared;
         c.immutable = node.immutable;
         c.placeholder = node.placeholder;

@@ -297,7 +297,7 @@ export interface RandomOptions {
 /** What randomScript draws from (besides thaw and the EBUSY probes while frozen). */
 export const RANDOM_KINDS = [
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
-  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate', 'immutable',
+  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate', 'immutable', 'fillup',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
 ] as const;
 export type RandomKind = typeof RANDOM_KINDS[number];
@@ -317,6 +317,7 @@ class RandomModel {
   /** Snapshots not deleted yet. */
   liveSnapshots: string[] = [];
   populated = false;
+  filledUp = false;
   /** The DAX-immutable file (outside `files`: other operations never pick it), or null. */
   immutableFile: string | null = null;
   immutables = 0;
@@ -367,7 +368,7 @@ export function randomScript(options: RandomOptions): Script {
   let weights: Array<[Kind, number]> = [
     ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
     ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
-    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1],
+    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1], ['fillup', 1],
   ];
   if (options.snapshots ?? true) weights.push(['snapshot', 1], ['rmsubvol', 1]);
   if (options.freeze ?? true) weights.push(['freeze', 2]);
@@ -489,6 +490,41 @@ export function randomScript(options: RandomOptions): Script {
         emit({ op: 'setflag', path: '/p/n', flag: 'nodatacow', nocap: false });
         emit({ op: 'write', path: '/p/n', offset: 0, length: 4 * PAGE, seed: seq });
         m.files.set('/p/n', { ...m.newInode(), size: 4 * PAGE, nodatacow: true });
+        break;
+      }
+      case 'fillup': {
+        // Once: preallocate in a file, fill the device (a 4 MiB one, the fuzz default),
+        // then write into the preallocated range, which must not fail with ENOSPC
+        // (fallocate's promise), sometimes after a read-only snapshot.
+        // In about a third of the scripts (every check on a full device is slower).
+        if (m.filledUp || !rng.chance(0.35)) { emit({ op: 'commit' }); break; }
+        m.filledUp = true;
+        const p = rng.pick(files);
+        const ino = m.files.get(p)!;
+        const at = rng.below(maxFile / PAGE) * PAGE;
+        const length = rng.between(1, 8) * PAGE;
+        const keepSize = rng.chance(0.3);
+        emit({ op: 'fallocate', path: p, offset: at, length, keepSize });
+        if (!keepSize) ino.size = Math.max(ino.size, at + length);
+        if (options.snapshots ?? true) {
+          if (rng.chance(0.3) && !m.immutableFile) {
+            m.snapshots++;
+            emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: true });
+            m.liveSnapshots.push(`/s${m.snapshots}`);
+          }
+        }
+        emit({ op: 'create', path: '/full' });
+        let cursor = 0;
+        for (const size of [1 << 20, 256 << 10, 64 << 10, 16 << 10, PAGE]) {
+          // Preallocated past EOF: the space is taken, yet every check reads an empty file.
+          for (let i = 0; i < 4; i++) { emit({ op: 'fallocate', path: '/full', offset: cursor, length: size, keepSize: true }); cursor += size; }
+        }
+        // In two unaligned pieces.
+        const cut = rng.between(1, length - 1);
+        emit({ op: 'write', path: p, offset: at, length: cut, seed: seq + 1 });
+        emit({ op: 'write', path: p, offset: at + cut, length: length - cut, seed: seq + 2 });
+        ino.size = Math.max(ino.size, at + length);
+        emit({ op: 'unlink', path: '/full' });
         break;
       }
       case 'immutable': {

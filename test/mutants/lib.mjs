@@ -15,7 +15,7 @@ export const REQUIRED_CLASSES = [
   'missing-flush', 'missing-fence', 'wrong-order', 'in-place-update', 'recovery', 'early-reuse',
   'checksum', 'fsync-durability', 'atomicity', 'link-count', 'stale-data-exposure', 'refcount',
   'cow-sharing', 'reflink', 'dax-durability', 'dax-write-protect', 'dax-invalidation',
-  'allocator', 'metadata-redundancy',
+  'allocator', 'metadata-redundancy', 'space-promise',
 ];
 
 /** Non-overlapping occurrences of `needle` in `text`. */

@@ -483,12 +483,12 @@ export const mutants = [
     file: 'src/fs/file-data.ts',
     patches: [{
       find: L(
-        '          if (e.type === EXTENT_TYPE_PREALLOC) {',
-        '            this.drop(sv, ino, from, to',
+        '        if (e.type === EXTENT_TYPE_PREALLOC) {',
+        '          this.drop(sv, ino, from, to',
       ),
       replace: L(
-        '          if (e.type === EXTENT_TYPE_PREALLOC && !nodatacow) { // MUTANT: never true on this (nodatacow) path',
-        '            this.drop(sv, ino, from, to',
+        '        if (e.type === EXTENT_TYPE_PREALLOC && !nodatacow) { // MUTANT: nodatacow fills stay preallocated',
+        '          this.drop(sv, ino, from, to',
       ),
     }],
   },
@@ -702,15 +702,15 @@ export const mutants = [
   {
     id: 'dax-prealloc-fill-not-zeroed',
     class: 'stale-data-exposure',
-    description: 'A write fault on a preallocated nodatacow block converts it to a written extent without zeroing it first: the stale contents of the unwritten block become file data.',
+    description: 'A write fault on a preallocated block converts it to a written extent without zeroing it first: the stale contents of the unwritten block become file data.',
     modelledOn: 'ext4/XFS DAX unwritten-extent conversion on fault without zeroing (stale data exposure through mmap of fallocated files)',
     file: 'src/dax/manager.ts',
     patches: [{
       find: L(
         '        this.storeZeros(disk);',
-        '        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);',
+        '        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);',
       ),
-      replace: '        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);',
+      replace: '        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);',
     }],
   },
   {
@@ -733,7 +733,7 @@ export const mutants = [
     patches: [{
       find: L(
         '      if (!shared.has(d.block)) continue;',
-        '      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block);',
+        '      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);',
       ),
       replace: '      if (!shared.has(d.block)) continue;',
     }],
@@ -772,6 +772,32 @@ export const mutants = [
     patches: [{
       find: '    this.setPte(mapping, page, block | PTE_PRESENT);',
       replace: "    this.setPte(mapping, page, block | PTE_PRESENT | (block === ZERO_PAGE_BYTENR / PAGE_BYTES && mapping.prot === 'rw' ? PTE_WRITE : 0));",
+    }],
+  },
+  // --- fallocate's promise ---------------------------------------------------------------
+  {
+    id: 'prealloc-write-needs-space',
+    class: 'space-promise',
+    description: 'Writes into preallocated space never fill it in place: every one asks the allocator for new space, so after fallocate a full file system fails them with ENOSPC.',
+    modelledOn: 'xfstests generic/274 (preallocate, fill the fs, write into the preallocated range: must succeed); btrfs/170 (NOCOW writes into an unwritten extent); btrfs ENOSPC on writes into prealloc extents',
+    file: 'src/fs/file-data.ts',
+    patches: [{
+      find: '    const fills: FileRange[] = [];',
+      replace: '    const fills: FileRange[] = [];\n    if (fills.length === 0) return fills;',
+    }],
+  },
+  {
+    id: 'prealloc-fill-over-reader',
+    class: 'cow-sharing',
+    description: 'Filling preallocated space in place ignores the other items that read those bytes (a clone that filled them first, or an item dropped in this transaction): another file\'s data, or committed data, is overwritten.',
+    modelledOn: `btrfs: NOCOW writes into extents shared by reflinks or snapshots (can_nocow_extent / btrfs_cross_ref_exist bugs); ${CRASHMONKEY}: reflink + write workloads`,
+    file: 'src/fs/file-data.ts',
+    patches: [{
+      find: '      if (overlapping(read, a, b) !== (prealloc ? 0 : 1)) continue;',
+      replace: '',
+    }, {
+      find: '      if (overlapping(this.k.readersDropped.get(e.diskBytenr) ?? [], a, b)) continue;',
+      replace: '',
     }],
   },
 ];

@@ -1,0 +1,194 @@
+// fallocate reserves (issue 12, item 4): after fallocate, with or without keepSize, writes
+// into the preallocated range never fail with ENOSPC, even when the rest of the file
+// system is full: for datacow and nodatacow files, through write and through a DAX
+// mapping, and after a read-only snapshot of the file (posix_fallocate's promise;
+// xfstests generic/274 and btrfs/170). The first write into preallocated space fills it in
+// place; each case is then crashed (strict and random images) and must mount clean, with
+// scrub clean, holding either the state before the write or after it.
+import { describe, expect, it } from 'vitest';
+import { PmemDevice } from '../src/index.js';
+import { FileSystem } from '../src/fs/filesystem.js';
+import { makeData } from './helpers/fs-ops.js';
+import { errnoOf } from './helpers/errno-of.js';
+
+const PAGE = 4096;
+const MiB = 1 << 20;
+const PREALLOC = 64 * 1024;
+
+type Kind = 'datacow' | 'nodatacow';
+
+/** Write filler files until even one page no longer fits, and commit. */
+function fillUp(fs: FileSystem): void {
+  let n = 0;
+  for (const size of [256 * 1024, 16 * 1024, PAGE]) {
+    for (;;) {
+      const path = `/fill${n++}`;
+      try {
+        fs.writeFile(path, makeData({ len: size, seed: n, kind: 'random' }));
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('ENOSPC');
+        try { fs.unlink(path); } catch { /* never created */ }
+        break;
+      }
+    }
+  }
+  fs.commit();
+  expect(errnoOf(() => fs.writeFile('/one-more', new Uint8Array(PAGE).fill(1)))).toBe('ENOSPC');
+}
+
+/** fillUp, then page faults take what writes leave (a fault needs no metadata slack). */
+function fillUpCompletely(fs: FileSystem): void {
+  fillUp(fs);
+  fs.create('/pad');
+  fs.truncate('/pad', 4 * MiB);
+  const pad = fs.mmap('/pad', { length: 4 * MiB });
+  let page = 0;
+  for (; page < 4 * MiB / PAGE; page++) {
+    try {
+      pad.store(page * PAGE, new Uint8Array(8).fill(9));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('SIGBUS');
+      break;
+    }
+  }
+  expect(page).toBeGreaterThan(0);
+  expect(page).toBeLessThan(4 * MiB / PAGE);
+  fs.commit();
+  expect(errnoOf(() => pad.store(page * PAGE, new Uint8Array(8).fill(9)))).toBe('SIGBUS');
+  pad.unmap();
+}
+
+async function withPrealloc(kind: Kind, keepSize: boolean): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+  const dev = await PmemDevice.create({ sizeBytes: 8 * MiB });
+  FileSystem.mkfs(dev);
+  const fs = FileSystem.mount(dev);
+  fs.create('/f');
+  if (kind === 'nodatacow') fs.setNoDataCow('/f');
+  fs.fallocate('/f', 0, PREALLOC, { keepSize });
+  fs.commit();
+  return { dev, fs };
+}
+
+/** Mount strict and random crash images; each must be clean and show one of `allowed`. */
+function crashImagesShow(dev: PmemDevice, path: string, allowed: Uint8Array[]): void {
+  for (const options of [{ mode: 'strict' as const }, ...[1, 2, 3, 4, 5, 6].map((seed) => ({ mode: 'random' as const, seed }))]) {
+    const image = dev.crash(options);
+    const fs = FileSystem.mount(image);
+    expect(fs.fsck()).toEqual([]);
+    const got = fs.readFile(path);
+    expect(allowed.some((a) => a.length === got.length && a.every((v, i) => v === got[i])), `${options.mode} ${'seed' in options ? options.seed : ''}`).toBe(true);
+    const scrub = fs.scrub();
+    expect(scrub.csumErrors).toBe(0);
+    expect(scrub.metadataErrors).toBe(0);
+    fs.unmount();
+    image.close();
+  }
+}
+
+/** Unaligned pieces that together cover [0, PREALLOC). */
+const PIECES: Array<[number, number]> = [[0, 100], [100, 5000], [5100, 3000], [8100, 30000], [38100, PREALLOC - 38100]];
+
+describe('writes into preallocated space never fail with ENOSPC', () => {
+  for (const kind of ['datacow', 'nodatacow'] as const) {
+    for (const keepSize of [false, true]) {
+      it(`${kind}, keepSize ${keepSize}: write(2) in unaligned pieces on a full file system`, async () => {
+        const { dev, fs } = await withPrealloc(kind, keepSize);
+        fillUp(fs);
+        const want = makeData({ len: PREALLOC, seed: 77, kind: 'random' });
+        const fd = fs.open('/f');
+        for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
+        fs.close(fd);
+        expect(fs.readFile('/f')).toEqual(want);
+        expect(fs.fileExtents('/f').every((e) => !e.prealloc)).toBe(true);
+        // Still full: the writes took no new space.
+        expect(errnoOf(() => fs.writeFile('/one-more', new Uint8Array(PAGE).fill(1)))).toBe('ENOSPC');
+        const before = keepSize ? new Uint8Array(0) : new Uint8Array(PREALLOC);
+        crashImagesShow(dev, '/f', [before, want]); // not committed: either state, never a mix
+        fs.commit();
+        crashImagesShow(dev, '/f', [want]);
+        expect(fs.fsck()).toEqual([]);
+      });
+    }
+
+    it(`${kind}: after a read-only snapshot of the file, the snapshot still reads zeros`, async () => {
+      const { dev, fs } = await withPrealloc(kind, false);
+      fs.snapshot('/', '/snap', { readonly: true });
+      fillUp(fs);
+      const want = makeData({ len: PREALLOC, seed: 78, kind: 'random' });
+      const fd = fs.open('/f');
+      for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
+      fs.close(fd);
+      expect(fs.readFile('/f')).toEqual(want);
+      expect(fs.readFile('/snap/f')).toEqual(new Uint8Array(PREALLOC));
+      fs.commit();
+      crashImagesShow(dev, '/f', [want]);
+      crashImagesShow(dev, '/snap/f', [new Uint8Array(PREALLOC)]);
+    });
+
+    it(`${kind}: stores through a DAX mapping fill preallocated pages on a full file system`, async () => {
+      const { dev, fs } = await withPrealloc(kind, false);
+      fillUpCompletely(fs);
+      const m = fs.mmap('/f', { length: PREALLOC });
+      const want = new Uint8Array(PREALLOC);
+      for (let page = 0; page < PREALLOC / PAGE; page++) {
+        const data = makeData({ len: 64, seed: 100 + page, kind: 'random' });
+        m.store(page * PAGE + 8, data);
+        want.set(data, page * PAGE + 8);
+      }
+      expect(fs.readFile('/f')).toEqual(want);
+      fs.commit();
+      crashImagesShow(dev, '/f', [want]);
+      m.unmap();
+    });
+  }
+
+  it('a fill after a commit updates the checksum item of a partly filled extent; a crash before the next commit leaves the rest reading zeros, and scrub clean', async () => {
+    const { dev, fs } = await withPrealloc('datacow', false);
+    const first = makeData({ len: 8192, seed: 1, kind: 'random' });
+    const second = makeData({ len: 8192, seed: 2, kind: 'random' });
+    const fd = fs.open('/f');
+    fs.pwrite(fd, first, 0);
+    fs.commit();
+    fs.pwrite(fd, second, 16384);
+    fs.close(fd);
+    const before = new Uint8Array(PREALLOC);
+    before.set(first, 0);
+    const after = before.slice();
+    after.set(second, 16384);
+    crashImagesShow(dev, '/f', [before, after]);
+    fs.commit();
+    crashImagesShow(dev, '/f', [after]);
+    // Punch the filled parts: the extent is preallocated only again, its checksum item stays.
+    fs.punchHole('/f', 0, 8192);
+    fs.punchHole('/f', 16384, 8192);
+    fs.commit();
+    expect(fs.fsck()).toEqual([]);
+    expect(fs.scrub().csumErrors).toBe(0);
+  });
+
+  it('preallocated bytes another file filled first are COWed, never overwritten (a clone shares them)', async () => {
+    for (const kind of ['datacow', 'nodatacow'] as const) {
+      const { fs } = await withPrealloc(kind, false);
+      fs.create('/g');
+      if (kind === 'nodatacow') fs.setNoDataCow('/g');
+      fs.cloneRange('/f', 0, '/g', 0, PREALLOC);
+      const g = makeData({ len: PAGE, seed: 3, kind: 'random' });
+      const f = makeData({ len: PAGE, seed: 4, kind: 'random' });
+      const gfd = fs.open('/g');
+      fs.pwrite(gfd, g, 0); // fills the shared extent's first page in place: /f still reads zeros
+      fs.close(gfd);
+      expect(fs.readFile('/f').subarray(0, PAGE)).toEqual(new Uint8Array(PAGE));
+      const ffd = fs.open('/f');
+      fs.pwrite(ffd, f, 0); // /g reads that page: /f must COW
+      fs.close(ffd);
+      expect(fs.readFile('/g').subarray(0, PAGE)).toEqual(g);
+      expect(fs.readFile('/f').subarray(0, PAGE)).toEqual(f);
+      const fExtent = fs.fileExtents('/f')[0]!;
+      const gExtent = fs.fileExtents('/g')[0]!;
+      expect(fExtent.diskBytenr).not.toBe(gExtent.diskBytenr);
+      fs.commit();
+      expect(fs.fsck()).toEqual([]);
+      expect(fs.scrub().csumErrors).toBe(0);
+    }
+  });
+});
