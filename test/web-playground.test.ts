@@ -166,7 +166,8 @@ describe('browser playground in chromium', () => {
       expect(await p.getAttribute('#scenario-status', 'data-state')).toBe('done');
       const rows = p.locator(`#scenario-rows tr[data-thread="${thread}"]`);
       expect(await rows.count()).toBeGreaterThan(0);
-      expect(await p.locator(`#scenario-rows tr[data-thread="${thread}"][data-reproduced="true"]`).count()).toBe(await rows.count());
+      const texts = await rows.allTextContents();
+      expect(await p.locator(`#scenario-rows tr[data-thread="${thread}"][data-reproduced="true"]`).count(), `thread ${thread}: ${texts.join(' / ')}`).toBe(await rows.count());
     }
   }, 6 * WAIT_MS);
 
