@@ -88,17 +88,23 @@ function crashImagesShow(dev: PmemDevice, path: string, allowed: Uint8Array[]): 
 /** Unaligned pieces that together cover [0, PREALLOC). */
 const PIECES: Array<[number, number]> = [[0, 100], [100, 5000], [5100, 3000], [8100, 30000], [38100, PREALLOC - 38100]];
 
+/** pwrite random bytes over /f's preallocated range in the PIECES; each must succeed. */
+function writeInPieces(fs: FileSystem, seed: number): Uint8Array {
+  const want = makeData({ len: PREALLOC, seed, kind: 'random' });
+  const fd = fs.open('/f');
+  for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
+  fs.close(fd);
+  expect(fs.readFile('/f')).toEqual(want);
+  return want;
+}
+
 describe('writes into preallocated space never fail with ENOSPC', () => {
   for (const kind of ['datacow', 'nodatacow'] as const) {
     for (const keepSize of [false, true]) {
       it(`${kind}, keepSize ${keepSize}: write(2) in unaligned pieces on a full file system`, async () => {
         const { dev, fs } = await withPrealloc(kind, keepSize);
         fillUp(fs);
-        const want = makeData({ len: PREALLOC, seed: 77, kind: 'random' });
-        const fd = fs.open('/f');
-        for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
-        fs.close(fd);
-        expect(fs.readFile('/f')).toEqual(want);
+        const want = writeInPieces(fs, 77);
         expect(fs.fileExtents('/f').every((e) => !e.prealloc)).toBe(true);
         // Still full: the writes took no new space.
         expect(errnoOf(() => fs.writeFile('/one-more', new Uint8Array(PAGE).fill(1)))).toBe('ENOSPC');
@@ -114,11 +120,7 @@ describe('writes into preallocated space never fail with ENOSPC', () => {
       const { dev, fs } = await withPrealloc(kind, false);
       fs.snapshot('/', '/snap', { readonly: true });
       fillUp(fs);
-      const want = makeData({ len: PREALLOC, seed: 78, kind: 'random' });
-      const fd = fs.open('/f');
-      for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
-      fs.close(fd);
-      expect(fs.readFile('/f')).toEqual(want);
+      const want = writeInPieces(fs, 78);
       expect(fs.readFile('/snap/f')).toEqual(new Uint8Array(PREALLOC));
       fs.commit();
       crashImagesShow(dev, '/f', [want]);

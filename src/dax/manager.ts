@@ -270,17 +270,19 @@ export class DaxManager {
     const ext = data.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
     const keyOf = pageKey(sv, ino, fileOffset / PAGE_BYTES);
     const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
+    // In place: a datacow page COWed in this transaction (until commit), or a nodatacow
+    // extent this file may overwrite.
+    const inPlace = ext !== undefined && ext.e.type === EXTENT_TYPE_REG
+      && (datacow ? this.cowed.get(keyOf) === oldDisk : data.canOverwriteExtent(sv, ino, ext.e));
     // fallocate's promise holds for stores too: a preallocated page is filled in place
     // (XFS-DAX converts the unwritten extent), for datacow and nodatacow files alike, and
     // so is a page filled earlier in this transaction (FileData.planFills).
-    const inPlaceAnyway = ext && ext.e.type === EXTENT_TYPE_REG && (datacow ? this.cowed.get(keyOf) === oldDisk : data.canOverwriteExtent(sv, ino, ext.e));
-    let fill = false;
-    if (ext && !inPlaceAnyway && (ext.e.type === EXTENT_TYPE_PREALLOC || k.filledThisTransaction.has(ext.e.diskBytenr))) {
-      fill = data.planFills(sv, ino, fileOffset, fileOffset + PAGE_BYTES).length > 0;
-    }
+    const fill = ext !== undefined && !inPlace
+      && (ext.e.type === EXTENT_TYPE_PREALLOC || k.filledThisTransaction.has(ext.e.diskBytenr))
+      && data.planFills(sv, ino, fileOffset, fileOffset + PAGE_BYTES).length > 0;
     let disk: number;
     let extent: { bytenr: number; bytes: number };
-    if (ext && fill) {
+    if (ext && (inPlace || fill)) {
       disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
       extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
       if (ext.e.type === EXTENT_TYPE_PREALLOC) {
@@ -294,14 +296,6 @@ export class DaxManager {
         this.stats.inPlaceFaults++;
       }
       if (datacow) this.cowed.set(keyOf, disk); // like a COWed page: in place until commit
-    } else if (ext && ext.e.type === EXTENT_TYPE_REG && datacow && this.cowed.get(keyOf) === oldDisk) {
-      disk = oldDisk; // COWed in this transaction: stores go in place until commit
-      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
-      this.stats.inPlaceFaults++;
-    } else if (ext && ext.e.type === EXTENT_TYPE_REG && !datacow && data.canOverwriteExtent(sv, ino, ext.e)) {
-      disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
-      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
-      this.stats.inPlaceFaults++;
     } else {
       // Hole, preallocated range someone else reads, or a block that must not change: a new block.
       if (k.metadataFreeBytes() - PAGE_BYTES < k.metadataReserveBytes) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');

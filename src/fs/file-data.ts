@@ -125,11 +125,6 @@ export class FileData {
     }
   }
 
-  /** Bytes needed from the allocator to write [offset, offset+length) with COW. */
-  static cowBytes(offset: number, length: number): number {
-    return alignUp(offset + length) - alignDown(offset);
-  }
-
   /**
    * Write bytes at offset; the caller updates the inode size. `fills` are the preallocated
    * ranges to fill in place (planFills); computed here when the caller has no plan.
@@ -219,9 +214,8 @@ export class FileData {
       }
       // Preallocated: no item may read the bytes; filled: only the item in hand.
       if (overlapping(read, a, b) !== (prealloc ? 0 : 1)) continue;
-      const mine = planned.get(e.diskBytenr) ?? [];
-      if (overlapping(mine, a, b)) continue;
-      planned.set(e.diskBytenr, [...mine, [a, b]]);
+      if (overlapping(planned.get(e.diskBytenr) ?? [], a, b)) continue;
+      addRange(planned, e.diskBytenr, [a, b]);
       fills.push([from, to]);
     }
     return fills;

@@ -355,6 +355,11 @@ export function randomScript(options: RandomOptions): Script {
     return { offset, length };
   };
   const existing = (): string[] => [...m.files.keys()];
+  const snapshot = (readonly: boolean): void => {
+    m.snapshots++;
+    emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly });
+    m.liveSnapshots.push(`/s${m.snapshots}`);
+  };
 
   // Start with two files, one of them nodatacow.
   for (const p of ['/f0', '/f1']) {
@@ -506,13 +511,7 @@ export function randomScript(options: RandomOptions): Script {
         const keepSize = rng.chance(0.3);
         emit({ op: 'fallocate', path: p, offset: at, length, keepSize });
         if (!keepSize) ino.size = Math.max(ino.size, at + length);
-        if (options.snapshots ?? true) {
-          if (rng.chance(0.3) && !m.immutableFile) {
-            m.snapshots++;
-            emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: true });
-            m.liveSnapshots.push(`/s${m.snapshots}`);
-          }
-        }
+        if ((options.snapshots ?? true) && rng.chance(0.3) && !m.immutableFile) snapshot(true);
         emit({ op: 'create', path: '/full' });
         let cursor = 0;
         for (const size of [1 << 20, 256 << 10, 64 << 10, 16 << 10, PAGE]) {
@@ -610,9 +609,7 @@ export function randomScript(options: RandomOptions): Script {
           else emit({ op: 'commit' });
           break;
         }
-        m.snapshots++;
-        emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly: rng.chance(0.5) });
-        m.liveSnapshots.push(`/s${m.snapshots}`);
+        snapshot(rng.chance(0.5));
         break;
       case 'freeze':
         emit({ op: 'freeze' });
