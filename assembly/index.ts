@@ -11,6 +11,7 @@ import {
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planThreads, planThreadStride,
   planLineState, planLineList, planVisible, planMedia, planKernel, planTotal,
+  planLineStamp, planChunkStamp, planChunkCrc, planRuns,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
 import { spinlockAcquire, spinlockRelease } from "./shared/spinlock";
@@ -25,7 +26,8 @@ import {
   CRASH_ENUMERATE,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
-import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT } from "./pmem/header";
+import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY } from "./pmem/header";
+import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
 
@@ -85,6 +87,11 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_KERNEL, <u32>planKernel);
   store<u32>(h + H_KERNEL_BYTES, kernelBytes);
   store<u32>(h + H_TOTAL_BYTES, <u32>planTotal);
+  store<u32>(h + H_LINE_STAMP, <u32>planLineStamp);
+  store<u32>(h + H_CHUNK_STAMP, <u32>planChunkStamp);
+  store<u32>(h + H_CHUNK_CRC, <u32>planChunkCrc);
+  store<u32>(h + H_RUNS, <u32>planRuns);
+  store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
   crc32cBuildTables(<usize>planCrcTables);
   // The magic goes last: an attaching thread that sees it sees a complete header.
   atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);
@@ -138,6 +145,7 @@ export function pmem_region(which: u32): u32 {
     case 12: return S.logCapacity;
     case 13: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
     case 14: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
+    case 15: return <u32>S.runsAddr; // runs of the last pmem_stamp_runs
     default: return 0;
   }
 }
@@ -302,14 +310,20 @@ export function pmem_crash_apply_image(slots: u32): i32 {
   return crashApply(slots, true);
 }
 
+// Returns the stamp epoch just before the patch: the patch lines, and every later change,
+// are stamped after it (a crash target's record of what it holds beyond the source media).
 function crashApply(slots: u32, visibleFromMedia: bool): i32 {
   if (!attached() || slots > S.logCapacity) return -EINVAL;
   lock();
   crashForgetPending();
-  if (visibleFromMedia) memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
+  if (visibleFromMedia) {
+    memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
+    stampRange(0, S.lineCount);
+  }
+  const base = stampsAdvance();
   crashApplyPatch(slots);
   unlock();
-  return 0;
+  return <i32>base; // below 2^31: one advance per image, never that many
 }
 
 export function pmem_crash_in_place(mode: u32, arg: u64): i32 {
@@ -492,17 +506,47 @@ export function pmem_line_table_check(slots: u32, table: u32, entries: u32, medi
 // those lines across crash points (the media changes between points, the patch per image).
 export function pmem_media_fingerprint(bitmap: u32): u32 {
   if (!attached() || !bufferValid(bitmap, (S.lineCount + 7) >> 3)) return 0;
-  let crc: u32 = 0xffffffff;
-  for (let byte: u32 = 0; byte < (S.lineCount + 7) >> 3; byte++) {
-    const bits = <u32>load<u8>(bitmap + byte);
-    if (bits == 0) continue;
-    for (let b: u32 = 0; b < 8; b++) {
-      if (((bits >> b) & 1) == 0) continue;
-      const line = (byte << 3) + b;
-      if (line >= S.lineCount) break;
-      // The line number is mixed in, so that equal bytes on other lines differ.
-      crc = crc32cUpdate(crc ^ (line * 0x9e3779b1), S.mediaAddr + (<usize>line << PMEM_LINE_SHIFT), 64);
-    }
-  }
-  return crc ^ 0xffffffff;
+  lock();
+  const fingerprint = mediaFingerprint(bitmap);
+  unlock();
+  return fingerprint;
+}
+
+// --- line change stamps (assembly/pmem/stamps.ts) -----------------------------------
+
+// The stamp calls also run inside a pmem_crash_build(keepLocked) hold of the lock.
+@inline function holdsLock(): bool {
+  return atomic.load<u32>(S.headerAddr + H_LOCK) == <u32>S.threadSlot + 1;
+}
+
+// The current stamp epoch; the next one starts (lines changed from now on are newer).
+export function pmem_stamps_advance(): i32 {
+  if (!attached()) return -EINVAL;
+  const held = holdsLock();
+  if (!held) lock();
+  const epoch = stampsAdvance();
+  if (!held) unlock();
+  return <i32>epoch;
+}
+
+// Runs (first line u32, count u32) of lines changed after epoch `since`, written to the
+// runs region (pmem_region 15); -E2BIG when more than STAMP_RUNS_CAPACITY runs.
+export function pmem_stamp_runs(since: u32): i32 {
+  if (!attached()) return -EINVAL;
+  const held = holdsLock();
+  if (!held) lock();
+  const runs = stampRuns(since, S.runsAddr, STAMP_RUNS_CAPACITY);
+  if (!held) unlock();
+  return runs < 0 ? -E2BIG : runs;
+}
+
+// The caller wrote visible or media bytes of [addr, addr+len) directly (not through a
+// store): stamp the lines so that change trackers see it.
+export function pmem_mark_changed(addr: u32, len: u32): i32 {
+  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
+  if (len == 0) return 0;
+  lock();
+  stampRange(addr >> PMEM_LINE_SHIFT, (addr + len + 63) >> PMEM_LINE_SHIFT);
+  unlock();
+  return 0;
 }

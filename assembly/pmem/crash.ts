@@ -18,6 +18,7 @@ import {
   maxThreads, logSlot,
 } from "./state";
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore } from "./storelog";
+import { stampLine, stampRange } from "./stamps";
 
 export const CRASH_STRICT: u32 = 0;
 export const CRASH_RANDOM: u32 = 1;
@@ -256,23 +257,28 @@ export function crashApplyPatch(slots: u32): void {
     assert(line < lineCount, "crash patch: line out of range");
     memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
     memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
+    stampLine(line);
   }
 }
 
 // Reset the volatile state: log, line lists, pending bits, flush queues.
 export function crashForgetPending(): void {
   const h = headerAddr;
-  for (let line: u32 = 0; line < lineCount; line++) {
-    const st = lineStateAddr + line;
-    const v = load<u8>(st);
-    if ((v & LINE_PENDING) != 0) store<u8>(st, v & ~LINE_PENDING);
-  }
-  memory.fill(lineListAddr, 0, <usize>lineCount << 3);
-  // Only the entries in the log window can be live; logAppend sets every field an entry
-  // is read by (sequence, line, next, live, byte mask, the masked bytes), so the rest of
-  // the log need not be cleared (it is megabytes: this runs once per crash image).
+  // Only the entries in the log window can be live, and a line is pending (state bit and
+  // list) exactly while it has a live entry: clearing through the window touches only the
+  // pending lines. logAppend sets every field an entry is read by (sequence, line, next,
+  // live, byte mask, the masked bytes), so the rest of the log need not be cleared (it is
+  // megabytes: this runs once per crash image).
   const head = load<u32>(h + H_LOG_HEAD);
-  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) store<u32>(entryAddr(logSlot(seq)) + ENTRY_LIVE, 0);
+  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
+    const e = entryAddr(logSlot(seq));
+    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    const line = load<u32>(e + ENTRY_LINE);
+    const st = lineStateAddr + line;
+    store<u8>(st, load<u8>(st) & ~LINE_PENDING);
+    store<u64>(lineListAddr + (<usize>line << 3), 0);
+    store<u32>(e + ENTRY_LIVE, 0);
+  }
   for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
   store<u32>(h + H_LOG_HEAD, 0);
   store<u32>(h + H_LOG_TAIL, 0);
@@ -286,6 +292,7 @@ export function crashInPlace(mode: u32, arg: u64): u32 {
   const slots = crashBuild(mode, arg);
   crashForgetPending();
   memory.copy(visibleAddr, mediaAddr, deviceBytes);
+  stampRange(0, lineCount);
   crashApplyPatch(slots);
   return slots;
 }

@@ -4,7 +4,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 1;
+export const HEADER_VERSION: u32 = 2;
 export const HEADER_BYTES: u32 = 4096;
 
 export const LINE_BYTES: u32 = 64;
@@ -75,6 +75,13 @@ export const H_CRASH_TOTAL: u32 = 112; // u64, saturating count of legal images
 // Used by JS only (src/pmem/device.ts), through Atomics: the core never reads them.
 export const H_FS_OWNER: u32 = 120; // token of the file system holding the device, 0 = none
 export const H_FS_OWNER_SEQ: u32 = 124; // last owner token handed out
+// Line change stamps (assembly/pmem/stamps.ts).
+export const H_LINE_STAMP: u32 = 128; // u32 per line
+export const H_CHUNK_STAMP: u32 = 132; // u32 per 64 lines
+export const H_CHUNK_CRC: u32 = 136; // per 64 lines: crc32c of their media bytes (u32), epoch it is valid from (u32)
+export const H_STAMP_EPOCH: u32 = 140;
+export const H_RUNS: u32 = 148; // STAMP_RUNS_CAPACITY (first line u32, count u32) pairs of the last stamp query
+export const STAMP_RUNS_CAPACITY: u32 = 512;
 export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 export const C_STORES: u32 = 0;

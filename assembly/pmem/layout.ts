@@ -3,7 +3,7 @@
 // AssemblyScript stub runtime would hand every one of them the same heap.
 import {
   HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES,
-  FLUSHQ_ENTRY_BYTES, LINE_SHIFT, MAX_THREADS,
+  FLUSHQ_ENTRY_BYTES, LINE_SHIFT, MAX_THREADS, STAMP_RUNS_CAPACITY,
 } from "./header";
 
 export const REGION_ALIGN: u64 = 4096;
@@ -25,6 +25,10 @@ export let planLineState: u64 = 0;
 export let planLineList: u64 = 0;
 export let planVisible: u64 = 0;
 export let planMedia: u64 = 0;
+export let planLineStamp: u64 = 0;
+export let planChunkStamp: u64 = 0;
+export let planChunkCrc: u64 = 0;
+export let planRuns: u64 = 0;
 export let planKernel: u64 = 0;
 export let planTotal: u64 = 0;
 
@@ -43,6 +47,10 @@ export function planLayout(
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
   planLineList = at; at = alignUp(at + lineCount * 8, REGION_ALIGN);
+  planLineStamp = at; at = alignUp(at + lineCount * 4, REGION_ALIGN);
+  planChunkStamp = at; at = alignUp(at + ((lineCount + 63) >> 6) * 4, REGION_ALIGN);
+  planChunkCrc = at; at = alignUp(at + ((lineCount + 63) >> 6) * 8, REGION_ALIGN);
+  planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
   planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planMedia = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);

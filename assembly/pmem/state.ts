@@ -6,6 +6,7 @@ import {
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
   H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
+  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
 } from "./header";
 
 export let headerAddr: usize = 0;
@@ -28,6 +29,10 @@ export let crashTableAddr: usize = 0;
 export let maxThreads: u32 = 0;
 export let kernelAddr: usize = 0;
 export let kernelBytes: u32 = 0;
+export let lineStampAddr: usize = 0;
+export let chunkStampAddr: usize = 0;
+export let chunkCrcAddr: usize = 0;
+export let runsAddr: usize = 0;
 export let threadSlot: i32 = -1;
 
 export function loadStateFromHeader(h: usize): bool {
@@ -53,6 +58,10 @@ export function loadStateFromHeader(h: usize): bool {
   crashTableAddr = load<u32>(h + H_CRASH_TABLE);
   kernelAddr = load<u32>(h + H_KERNEL);
   kernelBytes = load<u32>(h + H_KERNEL_BYTES);
+  lineStampAddr = load<u32>(h + H_LINE_STAMP);
+  chunkStampAddr = load<u32>(h + H_CHUNK_STAMP);
+  chunkCrcAddr = load<u32>(h + H_CHUNK_CRC);
+  runsAddr = load<u32>(h + H_RUNS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
   assert(mediaAddr >= visibleAddr + deviceBytes, "header: media overlaps visible");
   return true;

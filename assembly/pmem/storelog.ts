@@ -7,6 +7,7 @@
 // Entries retire (their bytes are written to media) from the front of their line only.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
+import { stampLine } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA,
   H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_PENDING, LINE_SHIFT,
@@ -77,6 +78,7 @@ export function retireLineHead(line: u32): void {
   assert(load<u32>(e + ENTRY_LINE) == line, "retire: entry belongs to another line");
   assert(load<u32>(e + ENTRY_LIVE) == 1, "retire: entry not live");
   entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
+  stampLine(line);
   const next = load<u32>(e + ENTRY_NEXT);
   store<u32>(e + ENTRY_LIVE, 0);
   store<u32>(ll, next);
@@ -148,6 +150,7 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
     store<u32>(ll, index + 1);
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) | LINE_PENDING);
+    stampLine(line); // its visible bytes now differ from media
     store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
   } else {
     store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);

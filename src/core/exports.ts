@@ -35,6 +35,12 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_patch_fingerprint(slots: number, bitmap: number): number;
   /** crc32c of the media lines selected by a line bitmap (with their line numbers). */
   pmem_media_fingerprint(bitmap: number): number;
+  /** The current line-stamp epoch; a new one starts (lines changed from now on are newer). */
+  pmem_stamps_advance(): number;
+  /** Runs of lines changed after epoch `since`, into the runs region; -E2BIG beyond its capacity. */
+  pmem_stamp_runs(since: number): number;
+  /** Stamp the lines of a range whose bytes the caller wrote directly. */
+  pmem_mark_changed(addr: number, len: number): number;
   /** Flag the line table's lines whose media content it does not allow; returns their count. */
   pmem_line_table_prepare(table: number, entries: number): number;
   /** 1 when the image just built satisfies the line table, 0 when not. */
@@ -45,7 +51,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
 export const REGION = {
   visible: 0, media: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6,
   kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12,
-  crashTable: 13, crashRows: 14,
+  crashTable: 13, crashRows: 14, stampRuns: 15,
 } as const;
 
 /** Counter indices, in the order of assembly/pmem/header.ts C_*. */

@@ -146,6 +146,16 @@ function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
       if (chosen(block)) view.fill(garbageByte(block), block * 4096, Math.min(bytes, (block + 1) * 4096));
     }
   }
+  // Written behind the core's back: stamp them, in runs of chosen blocks.
+  let runStart = -1;
+  for (let block = 0; block * 4096 <= bytes; block++) {
+    const inRun = block * 4096 < bytes && chosen(block);
+    if (inRun && runStart < 0) runStart = block;
+    if (!inRun && runStart >= 0) {
+      dev.markChanged(runStart * 4096, Math.min(bytes, block * 4096) - runStart * 4096);
+      runStart = -1;
+    }
+  }
 }
 
 /** A finding of the checker's own failure (never the end of a campaign). */

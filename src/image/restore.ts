@@ -57,6 +57,7 @@ export class ImageRestorer {
       const src = pmem.subarray(pMedia + from, pMedia + to);
       wmem.set(src, wMedia + from);
       wmem.set(src, wVisible + from);
+      w.markChanged(from, to - from);
     }
     this.written.length = 0;
     const lines = w.region(REGION.lineCount);

@@ -576,28 +576,84 @@ export class PmemDevice {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
       throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${slots} changed lines`);
     }
+    let incremental: boolean;
     try {
-      this.copyImageInto(next, slots);
+      incremental = this.copyImageInto(next, slots);
+    } catch (e) {
+      next.heldImage = null;
+      throw e;
     } finally {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
     }
-    checkCoreResult(next.core.pmem_crash_apply_image(slots), 'apply crash image');
+    const held = next.heldImage!;
+    next.heldImage = null; // until the image is complete
+    held.ownEpoch = checkCoreResult(incremental ? next.core.pmem_crash_apply(slots) : next.core.pmem_crash_apply_image(slots), 'apply crash image');
+    next.heldImage = held;
     // The image is a fresh boot of the target: a file system mounted on its last image is gone.
     next.dropOwner();
     return next;
   }
 
-  private copyImageInto(next: PmemDevice, slots: number): void {
-    const size = this.config.sizeBytes;
-    const media = this.bytes.subarray(this.mediaAddr, this.mediaAddr + size);
-    // Media only: the core sets the visible bytes from it (pmem_crash_apply_image), as
-    // memory.copy inside one memory is far faster than a copy between two.
-    next.bytes.set(media, next.mediaAddr);
+  /**
+   * Copy this device's media (the lock held by the crash build), line states and patch
+   * into `next`. Returns true when the copy was incremental: `next` held this device's
+   * media before, and only lines changed since on either side were copied (visible bytes
+   * too); false when all media was copied and the visible bytes must be set from it.
+   */
+  private copyImageInto(next: PmemDevice, slots: number): boolean {
+    const held = next.heldImage;
+    const incremental = held !== null && held.source === this && this.copyChangedLines(next, held.sourceEpoch, held.ownEpoch);
+    if (!incremental) {
+      // Media only: the core sets the visible bytes from it (pmem_crash_apply_image), as
+      // memory.copy inside one memory is far faster than a copy between two.
+      next.bytes.set(this.bytes.subarray(this.mediaAddr, this.mediaAddr + this.config.sizeBytes), next.mediaAddr);
+    }
+    next.heldImage = { source: this, sourceEpoch: checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch'), ownEpoch: 0 };
     const lineState = this.region(REGION.lineState);
     const lineCount = this.region(REGION.lineCount);
     next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
     const patch = this.region(REGION.patch);
     next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_SLOT_BYTES), next.region(REGION.patch));
+    return incremental;
+  }
+
+  /**
+   * Lines whose media changed here after `sourceEpoch`, and lines `next` changed after
+   * `ownEpoch` (its patch, a mount's stores), get this device's media, in runs. False
+   * when either side changed too many runs: the caller copies everything.
+   */
+  private copyChangedLines(next: PmemDevice, sourceEpoch: number, ownEpoch: number): boolean {
+    const sourceRuns = this.core.pmem_stamp_runs(sourceEpoch);
+    const targetRuns = next.core.pmem_stamp_runs(ownEpoch);
+    if (sourceRuns < 0 || targetRuns < 0) return false;
+    const sourceList = new Uint32Array(this.bytes.buffer, this.region(REGION.stampRuns), 2 * sourceRuns);
+    const targetList = new Uint32Array(next.bytes.buffer, next.region(REGION.stampRuns), 2 * targetRuns);
+    // Each changed line is copied twice (media and visible) across memories; past an
+    // eighth of the device one copy of all media plus the core's memory.copy is cheaper.
+    let lines = 0;
+    for (let r = 1; r < sourceList.length; r += 2) lines += sourceList[r]!;
+    for (let r = 1; r < targetList.length; r += 2) lines += targetList[r]!;
+    if (lines * LINE_BYTES * 8 > this.config.sizeBytes) return false;
+    const copyRuns = (runs: Uint32Array): void => {
+      for (let r = 0; r < runs.length; r += 2) {
+        const from = runs[r]! * LINE_BYTES, to = from + runs[r + 1]! * LINE_BYTES;
+        const media = this.bytes.subarray(this.mediaAddr + from, this.mediaAddr + to);
+        next.bytes.set(media, next.mediaAddr + from);
+        next.bytes.set(media, next.visibleAddr + from);
+      }
+    };
+    copyRuns(sourceList);
+    copyRuns(targetList);
+    return true;
+  }
+
+  /** As a crash target: whose media this device holds, as of which epochs (see copyImageInto). */
+  private heldImage: { source: PmemDevice; sourceEpoch: number; ownEpoch: number } | null = null;
+
+  /** The caller wrote bytes of the device's regions directly: stamp them (crash targets and fingerprints notice). */
+  markChanged(addr: number, length: number): void {
+    const [a, n] = this.range(addr, length);
+    checkCoreResult(this.core.pmem_mark_changed(a, n), 'mark changed');
   }
 
   // --- checksums and raw access ------------------------------------------------------

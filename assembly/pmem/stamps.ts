@@ -1,0 +1,115 @@
+// Line change stamps: for every line, the device epoch at which its media (or, for a line
+// that became pending, its visible bytes) last changed; and per 64-line chunk the newest
+// stamp in it. A consumer that needs "what changed since I last looked" records the epoch
+// and advances it (stampsAdvance); lines stamped later carry a larger epoch. Two consumers
+// use it: the media fingerprint's per-chunk crc cache (below), and the incremental copy of
+// crash images into a reused target device (src/pmem/device.ts, materialize).
+//
+// Why: a crash explorer looks at thousands of images of a few-MiB device per second and
+// each differs from the last in a few hundred lines; copying or hashing every line made
+// that copy and hash most of the cost.
+import { H_STAMP_EPOCH, LINE_SHIFT } from "./header";
+import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, mediaAddr } from "./state";
+import { crc32c } from "../csum/crc32c";
+
+export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
+
+@inline export function stampEpoch(): u32 {
+  return load<u32>(headerAddr + H_STAMP_EPOCH);
+}
+
+// The line's media or visible bytes changed (callers hold the device lock).
+@inline export function stampLine(line: u32): void {
+  const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
+  store<u32>(lineStampAddr + (<usize>line << 2), epoch);
+  store<u32>(chunkStampAddr + (<usize>(line >> CHUNK_SHIFT) << 2), epoch);
+}
+
+export function stampRange(first: u32, end: u32): void {
+  for (let line = first; line < end; line++) stampLine(line);
+}
+
+// Returns the current epoch and starts a new one: lines stamped from now on are newer.
+export function stampsAdvance(): u32 {
+  const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
+  store<u32>(headerAddr + H_STAMP_EPOCH, epoch + 1);
+  return epoch;
+}
+
+@inline function newer(stamp: u32, since: u32): bool {
+  return <i32>(stamp - since) > 0;
+}
+
+// Runs of lines stamped after `since`, as (first line, line count) u32 pairs at `out`.
+// Returns the number of runs, or -1 when more than `capacity` runs would be needed.
+export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
+  let runs: u32 = 0;
+  let runStart: i64 = -1;
+  let runEnd: u32 = 0;
+  const chunks = (lineCount + (1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
+  for (let c: u32 = 0; c < chunks; c++) {
+    if (!newer(load<u32>(chunkStampAddr + (<usize>c << 2)), since)) continue;
+    const first = c << CHUNK_SHIFT;
+    const end = min<u32>(first + (1 << CHUNK_SHIFT), lineCount);
+    for (let line = first; line < end; line++) {
+      if (!newer(load<u32>(lineStampAddr + (<usize>line << 2)), since)) continue;
+      if (runStart >= 0 && line == runEnd) { runEnd++; continue; }
+      if (runStart >= 0) {
+        if (runs == capacity) return -1;
+        store<u32>(out + (<usize>runs << 3), <u32>runStart);
+        store<u32>(out + (<usize>runs << 3), runEnd - <u32>runStart, 4);
+        runs++;
+      }
+      runStart = line;
+      runEnd = line + 1;
+    }
+  }
+  if (runStart >= 0) {
+    if (runs == capacity) return -1;
+    store<u32>(out + (<usize>runs << 3), <u32>runStart);
+    store<u32>(out + (<usize>runs << 3), runEnd - <u32>runStart, 4);
+    runs++;
+  }
+  return <i32>runs;
+}
+
+// The crc of a chunk's media bytes (64 lines, 4 KiB), from the cache when no stamp came
+// after it was taken. Cache entry: [crc u32][valid-from epoch u32]; the crc reflects every
+// change stamped before that epoch (0: never taken, so no stamp is before it). Chunks, not
+// lines: the cache costs 1/512 of the device instead of 1/8, and what the explorer
+// fingerprints (tree blocks, data sectors) comes in whole 4 KiB blocks anyway.
+@inline function chunkCrc(chunk: u32, epoch: u32): u32 {
+  const entry = chunkCrcAddr + (<usize>chunk << 3);
+  const stamp = load<u32>(chunkStampAddr + (<usize>chunk << 2));
+  if (<i32>(stamp - load<u32>(entry, 4)) < 0) return load<u32>(entry);
+  const first = chunk << CHUNK_SHIFT;
+  const lines = min<u32>(1 << CHUNK_SHIFT, lineCount - first);
+  const crc = crc32c(mediaAddr + (<usize>first << LINE_SHIFT), lines << LINE_SHIFT);
+  store<u32>(entry, crc);
+  store<u32>(entry, epoch, 4);
+  return crc;
+}
+
+// A fingerprint of the media bytes of the lines set in `bitmap` (one bit per line): a hash
+// of (chunk, its selected lines, crc of the whole chunk) over the chunks with a line set.
+// Equal fingerprints mean equal selected bytes (up to hash collisions); a change to an
+// unselected line of a selected chunk changes it too, which only costs a cache miss.
+export function mediaFingerprint(bitmap: usize): u32 {
+  // Crcs taken now reflect every stamp so far; stamps from now on are newer than `epoch`.
+  const epoch = stampsAdvance() + 1;
+  let h: u64 = 0x84222325cbf29ce4;
+  const words = (lineCount + 63) >> 6;
+  const bitmapBytes = (lineCount + 7) >> 3;
+  for (let w: u32 = 0; w < words; w++) {
+    let bits: u64 = 0;
+    if ((w << 3) + 8 <= bitmapBytes) bits = load<u64>(bitmap + (<usize>w << 3));
+    else for (let b: u32 = w << 3; b < bitmapBytes; b++) bits |= <u64>load<u8>(bitmap + b) << ((b & 7) << 3);
+    if (w == words - 1 && (lineCount & 63) != 0) bits &= (<u64>1 << (lineCount & 63)) - 1;
+    if (bits == 0) continue;
+    // One bitmap word is one chunk (CHUNK_SHIFT = 6).
+    h = (h ^ ((<u64>w << 32) | <u64>chunkCrc(w, epoch))) * 0x100000001b3;
+    h = (h ^ bits) * 0x100000001b3;
+    h ^= h >> 29;
+  }
+  return <u32>(h ^ (h >> 32));
+}
