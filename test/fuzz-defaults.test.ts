@@ -38,7 +38,7 @@ describe('default campaigns are clean on the unmodified file system', () => {
   });
 
   it('`pmcow fuzz` with no options exits 0 and prints its summary, no stack trace', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'fuzz', '--quiet'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'fuzz', '--quiet', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.at(-1)).toMatchObject({ summary: true, scripts: 10, violations: 0, findings: 0, internalErrors: 0 });
@@ -46,7 +46,7 @@ describe('default campaigns are clean on the unmodified file system', () => {
   });
 
   it('a violation exits 1 and its finding line comes with its kind, time and images', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'fuzz', '--quiet', '--policy', 'commitChecksums=off', '--max-findings', '1'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'fuzz', '--quiet', '--json', '--policy', 'commitChecksums=off', '--max-findings', '1'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     const finding = JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>;
     expect(finding).toMatchObject({ finding: 0 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fuzz, replay } from '../src/crash/fuzz.js';
 import { fuzzParallel } from '../src/crash/fuzz-parallel.js';
-import { parseFlags, UsageError } from '../src/cli/fuzz-commands.js';
 import { parse } from '../src/workload/parse.js';
 
 describe('crash-consistency fuzzer', () => {
@@ -58,11 +57,5 @@ describe('crash-consistency fuzzer', () => {
     const r = await fuzz({ seed: 1, scripts: 2, ops: 16, generator: 'mixed', metadataProfile: 'dup', minimise: false });
     expect(r.images).toBeGreaterThan(500);
     expect(r.violations).toBe(0);
-  });
-
-  it('CLI options: unknown options and missing values are usage errors', () => {
-    expect(() => parseFlags(['--bogus'], {})).toThrow(UsageError);
-    expect(() => parseFlags(['--seed'], { seed: 'value' })).toThrow(UsageError);
-    expect(parseFlags(['x', '--seed', '4', '--quiet'], { seed: 'value', quiet: 'flag' }).flags.get('seed')).toBe('4');
   });
 });

@@ -154,10 +154,9 @@ describe('README.md code blocks', () => {
       const toRun = commands.filter((c) => !(c in EXCLUDED));
       const skipped = commands.filter((c) => c in EXCLUDED);
       const notRun = skipped.length ? ` (not run: ${skipped.join('; ')})` : '';
-      if (toRun.length === 0) {
-        it.skip(`${name}${notRun}`, () => {});
-        continue;
-      }
+      // A block of excluded commands only gets no test of its own: the exclusion list,
+      // checked against README above, is where each one is accounted for.
+      if (toRun.length === 0) continue;
       it(`${name}: ${toRun.join('; ')}${notRun}`, async () => {
         for (const command of toRun) {
           const r = await run('sh', ['-c', localCli(command)], ROOT);

@@ -2,6 +2,7 @@
 // at every crash point (before each fence, and after each operation) the explorer checks
 // crash images against the oracle, and the live file system is checked after each step.
 // A violation is minimised to a short reproducer that `pmcow replay` runs again.
+import { checkScriptSizes } from '../workload/limits.js';
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
@@ -276,7 +277,42 @@ export function replay(reproducer: Reproducer): ScriptCheck {
   if (!reproducer || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
     throw new FsError('EINVAL', 'not a pmcow reproducer (version 1)');
   }
-  return checkScript(parse(reproducer.script), reproducer.options ?? {});
+  const options = validCheckOptions(reproducer.options ?? {});
+  const script = parse(reproducer.script);
+  checkScriptSizes(script, options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES);
+  return checkScript(script, options);
+}
+
+/** Bounds of CheckOptions from outside (a reproducer file, the command line). */
+export const CHECK_LIMITS = {
+  sizeBytes: { min: 1 << 20, max: 256 << 20 },
+  samples: { min: 0, max: 100_000 },
+  enumerateBound: { min: 0, max: 1_000_000 },
+} as const;
+
+/**
+ * CheckOptions as given, or EINVAL naming the field that is out of bounds: a hand-edited
+ * reproducer with `samples: 1e9` gets an error, not an hour of work or an exhausted heap.
+ */
+export function validCheckOptions(options: unknown): CheckOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new FsError('EINVAL', 'reproducer options must be an object');
+  const o = options as Record<string, unknown>;
+  const known = new Set(['sizeBytes', 'nodeSize', 'metadataProfile', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables']);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new FsError('EINVAL', `unknown reproducer option '${k}'`);
+  const int = (name: keyof typeof CHECK_LIMITS): void => {
+    const v = o[name];
+    if (v === undefined) return;
+    const { min, max } = CHECK_LIMITS[name];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new FsError('EINVAL', `reproducer option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  int('sizeBytes'); int('samples'); int('enumerateBound');
+  if (o.sizeBytes !== undefined && (o.sizeBytes as number) % 4096 !== 0) throw new FsError('EINVAL', 'reproducer option sizeBytes must be a multiple of 4096');
+  if (o.nodeSize !== undefined && ![4096, 8192, 16384, 32768, 65536].includes(o.nodeSize as number)) throw new FsError('EINVAL', 'reproducer option nodeSize must be 4096, 8192, 16384, 32768 or 65536');
+  if (o.metadataProfile !== undefined && o.metadataProfile !== 'single' && o.metadataProfile !== 'dup') throw new FsError('EINVAL', "reproducer option metadataProfile must be 'single' or 'dup'");
+  if (o.points !== undefined && !['store+fence+op', 'fence+op', 'op'].includes(o.points as string)) throw new FsError('EINVAL', "reproducer option points must be 'store+fence+op', 'fence+op' or 'op'");
+  if (o.exploreSeed !== undefined && (typeof o.exploreSeed !== 'number' || !Number.isSafeInteger(o.exploreSeed))) throw new FsError('EINVAL', 'reproducer option exploreSeed must be an integer');
+  if (o.lineTables !== undefined && typeof o.lineTables !== 'boolean') throw new FsError('EINVAL', 'reproducer option lineTables must be true or false');
+  return o as CheckOptions;
 }
 
 export interface FuzzOptions extends CheckOptions {

@@ -221,7 +221,7 @@ async function campaign(dir, opts) {
     // once the campaign is over: nothing to stop.)
     if (obj.elapsedMs !== undefined) child.kill('SIGKILL');
   };
-  const args = [join(dir, 'dist', 'cli', 'main.js'), 'fuzz', '--time', String(opts.mutantTime), '--out', out, ...opts.fuzzArgs];
+  const args = [join(dir, 'dist', 'cli', 'main.js'), 'fuzz', '--json', '--time', String(opts.mutantTime), '--out', out, ...opts.fuzzArgs];
   result.exit = await runNode(args, { cwd: dir, timeoutMs: (opts.mutantTime + 30) * 1000, onStdoutLine, onStderr });
   result.wallMs = performance.now() - started;
   result.outDir = out;
