@@ -26,7 +26,7 @@ import {
   CRASH_ENUMERATE,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
-import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY } from "./pmem/header";
+import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./pmem/header";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -92,6 +92,7 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_CHUNK_CRC, <u32>planChunkCrc);
   store<u32>(h + H_RUNS, <u32>planRuns);
   store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
+  store<u32>(h + H_LOG_VERSION, 1); // the scan version starts at 0: the first scan runs
   crc32cBuildTables(<usize>planCrcTables);
   // The magic goes last: an attaching thread that sees it sees a complete header.
   atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);

@@ -9,7 +9,7 @@
 // differs from media. The patch is applied to a fresh device by crashApplyPatch.
 import {
   ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA,
-  H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT,
+  H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION,
   LINE_PENDING, DOMAIN_EADR,
 } from "./header";
 import {
@@ -17,7 +17,7 @@ import {
   lineStateAddr, lineListAddr, lineCount, deviceBytes, domain, threadsAddr, threadStride,
   maxThreads, logSlot,
 } from "./state";
-import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore } from "./storelog";
+import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged } from "./storelog";
 import { stampLine, stampRange } from "./stamps";
 
 export const CRASH_STRICT: u32 = 0;
@@ -68,9 +68,12 @@ function rngNext(): u64 {
   return rngNext() % bound;
 }
 
-// List pending lines in order of their oldest store; count the legal images.
+// List pending lines in order of their oldest store; count the legal images. The table
+// of an unchanged log (same H_LOG_VERSION) is kept.
 export function crashScan(): u32 {
   const h = headerAddr;
+  const version = load<u32>(h + H_LOG_VERSION);
+  if (load<u32>(h + H_SCAN_VERSION) == version) return load<u32>(h + H_CRASH_ROWS);
   const head = load<u32>(h + H_LOG_HEAD);
   let rows: u32 = 0;
   let total: u64 = 1;
@@ -96,6 +99,7 @@ export function crashScan(): u32 {
   assert(rows == load<u32>(h + H_LINES_PENDING), "crash scan: pending line count mismatch");
   store<u64>(h + H_CRASH_TOTAL, domain == DOMAIN_EADR ? eadrTotal : total);
   store<u32>(h + H_CRASH_ROWS, rows);
+  store<u32>(h + H_SCAN_VERSION, version);
   return rows;
 }
 
@@ -284,6 +288,7 @@ export function crashForgetPending(): void {
   store<u32>(h + H_LOG_TAIL, 0);
   store<u32>(h + H_LINES_PENDING, 0);
   store<u32>(h + H_CRASH_ROWS, 0);
+  logChanged();
 }
 
 // Crash this device in place: media becomes the chosen image, visible = media.

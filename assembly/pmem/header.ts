@@ -82,6 +82,11 @@ export const H_CHUNK_CRC: u32 = 136; // per 64 lines: crc32c of their media byte
 export const H_STAMP_EPOCH: u32 = 140;
 export const H_RUNS: u32 = 148; // STAMP_RUNS_CAPACITY (first line u32, count u32) pairs of the last stamp query
 export const STAMP_RUNS_CAPACITY: u32 = 512;
+// The store log's version: bumped by every change to the log (append, retire, reset), so a
+// crash scan of an unchanged log is reused (a crash explorer builds hundreds of images of
+// one pending state; each build rescanned the whole log window).
+export const H_LOG_VERSION: u32 = 152;
+export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table was last built
 export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 export const C_STORES: u32 = 0;

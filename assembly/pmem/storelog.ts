@@ -10,7 +10,7 @@
 import { stampLine } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA,
-  H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_PENDING, LINE_SHIFT,
+  H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING, LINE_SHIFT,
   C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
 } from "./header";
 import {
@@ -69,6 +69,11 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
   }
 }
 
+// The log changed: a crash scan made before no longer describes it.
+@inline export function logChanged(): void {
+  store<u32>(headerAddr + H_LOG_VERSION, load<u32>(headerAddr + H_LOG_VERSION) + 1);
+}
+
 // Write the oldest live entry of `line` to media and unlink it.
 export function retireLineHead(line: u32): void {
   const ll = lineListAddr + (<usize>line << 3);
@@ -79,6 +84,7 @@ export function retireLineHead(line: u32): void {
   assert(load<u32>(e + ENTRY_LIVE) == 1, "retire: entry not live");
   entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
   stampLine(line);
+  logChanged();
   const next = load<u32>(e + ENTRY_NEXT);
   store<u32>(e + ENTRY_LIVE, 0);
   store<u32>(ll, next);
@@ -144,6 +150,7 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
   store<u64>(e + ENTRY_MASK, byteMask(offset, count));
   memory.copy(e + ENTRY_DATA + offset, src, count);
   store<u32>(h + H_LOG_HEAD, seq + 1);
+  logChanged();
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
   if (tailIndex == 0) {
