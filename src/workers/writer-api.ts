@@ -4,13 +4,24 @@ import { loadCoreModule } from '../core/module.js';
 import type { PmemHandle } from '../pmem/device.js';
 import { Writer, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
 
+/** What `identify()` answers: the pool's handshake tells a pmcow writer entry from any other module. */
+export const WRITER_IDENTITY = 'pmcow-writer/1';
+
 export class WriterApi {
   private writer: Writer | null = null;
+  private faults: Comlink.Remote<FaultService> | null = null;
 
-  async init(handle: PmemHandle, daxBase: number, faults: FaultService): Promise<number> {
+  identify(): string {
+    return WRITER_IDENTITY;
+  }
+
+  /** `faultPort`: the owning thread's fault service, exposed on the other end of a MessageChannel. */
+  async init(handle: PmemHandle, daxBase: number, faultPort: MessagePort): Promise<number> {
     await loadCoreModule(handle.config.target);
     try {
-      this.writer = new Writer(handle, daxBase, faults);
+      faultPort.start(); // a DOM MessagePort delivers nothing to addEventListener before start()
+      this.faults = Comlink.wrap<FaultService>(faultPort);
+      this.writer = new Writer(handle, daxBase, this.faults);
     } catch (e) {
       // comlink carries the message only: keep the errno name at its front.
       throw new Error(e instanceof Error ? e.message : String(e));
@@ -27,5 +38,7 @@ export class WriterApi {
   close(): void {
     this.writer?.close();
     this.writer = null;
+    this.faults?.[Comlink.releaseProxy]();
+    this.faults = null;
   }
 }
