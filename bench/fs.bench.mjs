@@ -9,7 +9,7 @@
 // commit and snapshots keep theirs, so a 256 MiB device leaves ample room. kernelBytes is
 // 64 MiB: a pool of ~4,000 dirty 16 KiB nodes, whose 40% auto-commit threshold (~1,600)
 // is above the largest commit measured here (~1,040 dirty nodes).
-import { PmemDevice, FileSystem } from '../dist/index.js';
+import { PmemDevice, FileSystem, Rng } from '../dist/index.js';
 import { runGroup } from './harness.mjs';
 
 const NODE_BYTES = 16384;
@@ -55,10 +55,10 @@ function treeShape(tree) {
   return { levels: nodes.length, nodes };
 }
 
-/** xorshift32: deterministic random slots. */
+/** Deterministic random slots (the project's Rng, src/random.ts). */
 function randomSlots(seed, slots) {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % slots; };
+  const rng = new Rng(seed);
+  return () => rng.below(slots);
 }
 
 // --- 1. snapshot time vs tree size -------------------------------------------------

@@ -6,6 +6,7 @@ export {
   type CrashMode, type CrashOptions, type CrashImage, type LineInfo, type FlushKind,
 } from './pmem/device.js';
 export { crc32c, loadCrc32c } from './csum/crc32c.js';
+export { Rng } from './random.js';
 export { FileSystem, MAX_FILE_BYTES } from './fs/filesystem.js';
 export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';
 export type { MountOptions, MmapOptions } from './fs/filesystem.js';

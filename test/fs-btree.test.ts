@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FileSystem, PmemDevice } from '../src/index.js';
+import { FileSystem, PmemDevice, Rng } from '../src/index.js';
 
 // Small nodes force deep trees: thousands of directory items exercise split, merge,
 // root growth and collapse of the COW B-tree through the public API.
@@ -10,8 +10,8 @@ describe('COW B-tree under many inserts and deletes', () => {
     let fs = FileSystem.mount(dev);
     fs.mkdir('/d');
     const model = new Map<string, number>();
-    let seed = 7;
-    const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+    const rng = new Rng(7);
+    const rnd = (n: number): number => rng.below(n);
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < 600; i++) {
         const name = `f${rnd(4000).toString(36)}-${'x'.repeat(rnd(40))}`;

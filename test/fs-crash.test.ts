@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
-import { Harness, Mismatch, OpGenerator, Rng, makeData, type GeneratorOptions } from './helpers/fs-ops.js';
+import { Harness, Mismatch, OpGenerator, opRng, makeData, type GeneratorOptions } from './helpers/fs-ops.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const DEVICE_BYTES = 32 << 20;
@@ -175,7 +175,7 @@ describe('crash consistency', () => {
       h.trackDurable = true;
       let current = dev;
       let implicit = 0;
-      const rng = new Rng(seed);
+      const rng = opRng(seed);
       const genOptions: GeneratorOptions = { noDataCow: false, commits: false, fds: true, maxFileBytes: 1 << 20, softLimitBytes: 8 << 20, ...extra };
       for (let cycle = 0; cycle < 3; cycle++) {
         const label = `seed ${seed} cycle ${cycle}`;
@@ -210,7 +210,7 @@ describe('crash consistency', () => {
   it('after unmount, a crash loses nothing', async () => {
     const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
     const h = Harness.fresh(dev);
-    const gen = new OpGenerator(new Rng(77), h.model, { noDataCow: false, commits: false, maxFileBytes: 1 << 20 });
+    const gen = new OpGenerator(opRng(77), h.model, { noDataCow: false, commits: false, maxFileBytes: 1 << 20 });
     runOps(h, gen, 100, 'seed 77');
     h.closeAll();
     h.fs.unmount();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { Harness, Mismatch, OpGenerator, Rng, makeData } from './helpers/fs-ops.js';
+import { Harness, Mismatch, OpGenerator, opRng, makeData } from './helpers/fs-ops.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const SMALL = 8 << 20;
@@ -205,7 +205,7 @@ describe('ENOSPC', () => {
       const dev = await PmemDevice.create({ sizeBytes: SMALL });
       const h = Harness.fresh(dev);
       h.enospcMode = true;
-      const gen = new OpGenerator(new Rng(seed), h.model, { bigWrites: true, maxFileBytes: 4 << 20, softLimitBytes: 80 << 20 });
+      const gen = new OpGenerator(opRng(seed), h.model, { bigWrites: true, maxFileBytes: 4 << 20, softLimitBytes: 80 << 20 });
       const ops = 1000;
       for (let i = 0; i < ops; i++) {
         try {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FsModel, ModelError } from './helpers/fs-model.js';
-import { Harness, Mismatch, OpGenerator, Rng, type GeneratorOptions, type HarnessStats, type OpName } from './helpers/fs-ops.js';
+import { Harness, Mismatch, OpGenerator, opRng, type GeneratorOptions, type HarnessStats, type OpName } from './helpers/fs-ops.js';
 
 const DEVICE_BYTES = 64 << 20;
 const REMOUNT_EVERY = 100;
@@ -35,7 +35,7 @@ const totals: HarnessStats[] = [];
 async function runSeed(seed: number, plan: Plan): Promise<HarnessStats> {
   const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
   const h = Harness.fresh(dev);
-  const gen = new OpGenerator(new Rng(seed), h.model, plan.gen);
+  const gen = new OpGenerator(opRng(seed), h.model, plan.gen);
   let i = 0;
   try {
     for (; i < plan.ops; i++) {

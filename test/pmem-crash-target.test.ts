@@ -6,7 +6,7 @@
 // the core's back (markChanged). The media fingerprint's per-chunk crc cache is held to
 // content: equal contents give equal fingerprints, a changed line a different one.
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/workload/pattern.js';
+import { Rng } from '../src/random.js';
 import type { PmemDevice } from '../src/index.js';
 import { device, expectSameBytes } from './helpers/device.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FsError, PmemDevice } from '../src/index.js';
+import { FsError, PmemDevice, Rng } from '../src/index.js';
 import { device, expectSameBytes, filled } from './helpers/device.js';
 
 function expectFsError(fn: () => unknown, code: string): void {
@@ -27,8 +27,8 @@ describe('pmem device: visible and media bytes', () => {
   it('stores and loads any length at any alignment', async () => {
     const dev = await device(1 << 16);
     const model = new Uint8Array(1 << 16);
-    let seed = 12345;
-    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    const rng = new Rng(12345);
+    const rnd = (n: number): number => rng.below(n);
     for (let i = 0; i < 300; i++) {
       const addr = rnd(model.length - 1);
       const length = Math.min(rnd(300) + 1, model.length - addr);

@@ -5,17 +5,9 @@
 // fuzz campaign finds each switched-off mechanism in a few scripts.
 import type { Script, Stmt } from '../workload/ast.js';
 import type { DaxPolicy } from '../dax/policy.js';
+import { Rng } from '../random.js';
 
 const PAGE = 4096;
-
-class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = (seed * 2654435761 + 1) >>> 0 || 1; }
-  next(): number { let x = this.s; x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; this.s = x; return x; }
-  below(n: number): number { return this.next() % n; }
-  pick<T>(list: readonly T[]): T { return list[this.below(list.length)]!; }
-  chance(p: number): boolean { return this.below(1000) < p * 1000; }
-}
 
 export interface DaxWorkloadOptions {
   seed: number;
@@ -25,7 +17,10 @@ export interface DaxWorkloadOptions {
 }
 
 export function daxWorkload(options: DaxWorkloadOptions): Script {
-  const rng = new Rng(options.seed);
+  // Its own stream (xorshift32) and its own chance(): the seeds tests and measurements use
+  // keep their scripts (src/random.ts).
+  const rng = Rng.xorshift32(options.seed * 2654435761 + 1);
+  const chance = (p: number): boolean => rng.below(1000) < p * 1000;
   const stmts: Stmt[] = [{ op: 'comment', text: `dax workload seed ${options.seed}` }];
   if (options.policyOff) stmts.push({ op: 'policy', name: options.policyOff, value: false });
   const pages = 4;
@@ -33,7 +28,7 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
   const nocow = (f: string): boolean => f.startsWith('/n');
   // Half the scripts first fill a directory, so that the files' items sit in leaves a
   // snapshot shares without copying (a one-leaf tree is copied by the snapshot's own entry).
-  if (rng.chance(0.5)) {
+  if (chance(0.5)) {
     stmts.push({ op: 'mkdir', path: '/p' });
     for (let i = 0; i < 24; i++) stmts.push({ op: 'create', path: `/p/x${i}` });
   }
@@ -43,7 +38,7 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
   }
   // Some files have data, some holes.
   for (const f of files) {
-    if (rng.chance(0.7)) stmts.push({ op: 'write', path: f, offset: 0, length: pages * PAGE, seed: rng.below(1000) });
+    if (chance(0.7)) stmts.push({ op: 'write', path: f, offset: 0, length: pages * PAGE, seed: rng.below(1000) });
     else stmts.push({ op: 'truncate', path: f, size: pages * PAGE });
   }
   stmts.push({ op: 'commit' });
@@ -68,7 +63,7 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
   // revisit a page stored to earlier, through any mapping of its file.
   const touched: Array<{ file: string; page: number }> = [];
   const target = (): { m: typeof maps[number]; offset: number } => {
-    if (touched.length && rng.chance(0.6)) {
+    if (touched.length && chance(0.6)) {
       const t = rng.pick(touched);
       const m = rng.pick(maps.filter((x) => x.file === t.file));
       return { m, offset: t.page * PAGE + rng.below(8) * 64 };
@@ -84,13 +79,13 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
     const { m, offset } = target();
     if (frozen) {
       // While frozen: stores (which must wait or fail), then thaw.
-      if (rng.chance(0.6)) stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
+      if (chance(0.6)) stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
       else { stmts.push({ op: 'thaw' }); frozen = false; }
       continue;
     }
     if (r < 40) {
       stmts.push({ op: 'mstore', name: m.name, offset, length: 64, seed: rng.below(1000) });
-      if (m.sync || rng.chance(0.3)) {
+      if (m.sync || chance(0.3)) {
         stmts.push({ op: 'mflush', name: m.name, offset, length: 64 });
         stmts.push({ op: 'fence' });
       }
@@ -100,7 +95,7 @@ export function daxWorkload(options: DaxWorkloadOptions): Script {
       stmts.push({ op: 'snapshot', src: '/', dst: `/s${snaps++}`, readonly: true });
     } else if (r < 78) {
       // Mostly a file with pages stored to: reflinking it is what must write-protect them.
-      const src = touched.length && rng.chance(0.7) ? rng.pick(touched).file : rng.pick(files);
+      const src = touched.length && chance(0.7) ? rng.pick(touched).file : rng.pick(files);
       const dst = `/k${clones++}${nocow(src) ? 'n' : 'c'}`;
       stmts.push({ op: 'create', path: dst });
       if (nocow(src)) stmts.push({ op: 'setflag', path: dst, flag: 'nodatacow', nocap: false });

@@ -11,7 +11,7 @@ import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
-import { Rng } from '../workload/pattern.js';
+import { Rng } from '../random.js';
 import { SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SB_TOTAL_BYTES } from '../fs/format.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ImageRestorer } from './restore.js';

@@ -7,7 +7,7 @@
 import type { PmemDevice } from '../pmem/device.js';
 import { LINE_BYTES } from '../pmem/device.js';
 import type { FileSystem } from '../fs/filesystem.js';
-import { Rng } from '../workload/pattern.js';
+import { Rng } from '../random.js';
 import { FsMemory } from '../fs/memory.js';
 import {
   key, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE, SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS,

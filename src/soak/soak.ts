@@ -12,6 +12,7 @@ import { WriterPool } from '../workers/pool.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import type { WorkloadResult, WorkloadSpec } from '../workers/writer.js';
+import { Rng } from '../random.js';
 import { Tally, TaggedFile } from './tagged-file.js';
 
 export interface SoakOptions {
@@ -84,18 +85,6 @@ interface Frozen {
   content: Uint8Array;
 }
 
-class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = (seed ^ 0x9e3779b9) >>> 0; }
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  below(n: number): number { return Math.floor((this.u32() / 4294967296) * n); }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An optional integer option: undefined is the fallback. */
@@ -138,7 +127,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
     storesChecked: 0, violations: 0, commits: 0, snapshots: 0, reflinks: 0, freezes: 0, crashes: 0, remounts: 0, reboots: 0,
     fsckErrors: 0, rounds: 0, writerStores: 0, elapsedMs: 0, messages: tally.messages,
   };
-  const rng = new Rng(seed);
+  const rng = Rng.scaled(seed); // the soak's stream since its first version (src/random.ts)
   await loadCoreModule();
   let live = await PmemDevice.create({ sizeBytes: deviceBytes });
   // Crash images go into this one device, again and again: shared memories are freed late.

@@ -19,7 +19,7 @@
 import type { ErrnoName } from '../errors.js';
 import type { Op, PolicyName, Script, Stmt } from './ast.js';
 import { POLICY_NAMES } from '../dax/policy.js';
-import { Rng } from './pattern.js';
+import { Rng } from '../random.js';
 
 const PAGE = 4096;
 

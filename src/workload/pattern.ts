@@ -1,54 +1,9 @@
 // Deterministic data for the workload language: the bytes a `write ... seed S` or an
-// `mstore ... seed S` stores, and the seeded random numbers the generators draw.
+// `mstore ... seed S` stores. The generator itself is src/random.ts (Rng is re-exported
+// here for code that imported it from this file).
+import { Rng } from '../random.js';
 
-/** A small, fast PRNG (mulberry32): the same seed gives the same sequence everywhere. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    // Mix the seed so that nearby seeds start far apart.
-    this.state = (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ (Math.floor(seed / 2 ** 32) | 0)) >>> 0;
-  }
-
-  /** A uniform 32-bit unsigned integer. */
-  u32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** A uniform integer in [0, n). */
-  below(n: number): number {
-    if (n <= 0) return 0;
-    return n <= 2 ** 32 ? this.u32() % n : Math.floor((this.u32() / 2 ** 32) * n);
-  }
-
-  /** A uniform integer in [lo, hi]. */
-  between(lo: number, hi: number): number {
-    return lo + this.below(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.u32() / 2 ** 32 < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
-    return items[this.below(items.length)]!;
-  }
-
-  /** Pick by weight: [[item, weight], ...]. */
-  weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
-    const total = items.reduce((s, [, w]) => s + w, 0);
-    let r = this.below(total);
-    for (const [item, w] of items) {
-      if (r < w) return item;
-      r -= w;
-    }
-    return items[items.length - 1]![0];
-  }
-}
+export { Rng };
 
 /** The `length` bytes of seed `seed` (seed 0 when a statement gives none). */
 export function patternBytes(seed: number, length: number): Uint8Array {

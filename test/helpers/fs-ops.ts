@@ -2,51 +2,31 @@
 // FileSystem and on the model (fs-model.ts) and compares the outcome: the same result,
 // or an FsError whose code the model allows.
 import { FsError, type ErrnoName } from '../../src/errors.js';
+import { Rng } from '../../src/random.js';
+import { patternBytes } from '../../src/workload/pattern.js';
 import { FileSystem } from '../../src/fs/filesystem.js';
 import type { PmemDevice } from '../../src/pmem/device.js';
 import { BLOCK, FsModel, ModelError, Unspecified, type MNode } from './fs-model.js';
 
 // --- randomness ----------------------------------------------------------------------
 
-/** xorshift128+-style generator on 32-bit halves (mulberry32 seeding): fast and deterministic. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed ^ 0x9e3779b9) >>> 0;
-    for (let i = 0; i < 4; i++) this.u32();
-  }
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return n <= 0 ? 0 : Math.floor((this.u32() / 4294967296) * n);
-  }
-  /** Integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.u32() / 4294967296 < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
-    return items[this.int(items.length)]!;
-  }
-  weighted<T extends string>(weights: Partial<Record<T, number>>): T {
-    const entries = (Object.entries(weights) as [T, number][]).filter(([, w]) => w > 0);
-    let total = 0;
-    for (const [, w] of entries) total += w;
-    let x = (this.u32() / 4294967296) * total;
-    for (const [k, w] of entries) {
-      if (x < w) return k;
-      x -= w;
-    }
-    return entries[entries.length - 1]![0];
-  }
+/**
+ * The generator of a seed's ops: the project's Rng (src/random.ts), in the stream these
+ * tests have always drawn from (Rng.scaled, four draws skipped), so that the seeds of
+ * fs-model, fs-crash and fs-enospc keep their op sequences.
+ */
+export function opRng(seed: number): Rng {
+  const rng = Rng.scaled(seed);
+  for (let i = 0; i < 4; i++) rng.u32();
+  return rng;
+}
+
+/** Pick by weight (in tenths: Rng.weighted takes integer weights; with Rng.scaled the same pick as by fraction). */
+function weighted<T extends string>(r: Rng, weights: Partial<Record<T, number>>): T {
+  const entries = (Object.entries(weights) as [T, number][])
+    .map(([k, w]): [T, number] => [k, Math.round(w * 10)])
+    .filter(([, w]) => w > 0);
+  return r.weighted(entries);
 }
 
 export interface DataSpec {
@@ -57,21 +37,10 @@ export interface DataSpec {
 
 /** The bytes of a DataSpec (ops stay small and printable; the bytes are rebuilt). */
 export function makeData(spec: DataSpec): Uint8Array {
+  if (spec.kind === 'random') return patternBytes(spec.seed, spec.len); // the workload language's seeded bytes
   const out = new Uint8Array(spec.len);
   if (spec.kind === 'zero') return out;
-  if (spec.kind === 'pattern') {
-    for (let i = 0; i < out.length; i++) out[i] = (spec.seed + (i % 13) * 17) & 0xff;
-    return out;
-  }
-  const words = new Uint32Array(out.buffer, 0, out.length >>> 2);
-  let x = (spec.seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    words[i] = x;
-  }
-  for (let i = words.length * 4; i < out.length; i++) out[i] = (x >>> (8 * (i & 3))) & 0xff;
+  for (let i = 0; i < out.length; i++) out[i] = (spec.seed + (i % 13) * 17) & 0xff; // 'pattern'
   return out;
 }
 
@@ -170,11 +139,11 @@ export class OpGenerator {
   private data(maxLen?: number): DataSpec {
     const r = this.rng;
     let len: number;
-    const shape = r.int(10);
-    if (shape < 3) len = r.range(1, 100);
-    else if (shape < 6) len = r.range(1, 9000);
-    else if (shape < 9) len = BLOCK * r.range(1, this.opt.bigWrites ? 64 : 8);
-    else len = r.range(16 << 10, this.opt.bigWrites ? 3 << 19 : 192 << 10);
+    const shape = r.below(10);
+    if (shape < 3) len = r.between(1, 100);
+    else if (shape < 6) len = r.between(1, 9000);
+    else if (shape < 9) len = BLOCK * r.between(1, this.opt.bigWrites ? 64 : 8);
+    else len = r.between(16 << 10, this.opt.bigWrites ? 3 << 19 : 192 << 10);
     if (maxLen !== undefined) len = Math.max(1, Math.min(len, maxLen));
     const kind = r.chance(0.08) ? 'zero' : r.chance(0.1) ? 'pattern' : 'random';
     return { len, seed: r.u32(), kind };
@@ -183,24 +152,24 @@ export class OpGenerator {
   /** An offset around an existing file of `size` bytes: inside, at EOF, or past it (sparse). */
   private offset(size: number): number {
     const r = this.rng;
-    const shape = r.int(10);
+    const shape = r.below(10);
     let off: number;
     if (shape < 2) off = 0;
-    else if (shape < 5) off = r.int(size + 1);
-    else if (shape < 7) off = BLOCK * r.int(Math.ceil(size / BLOCK) + 2);
+    else if (shape < 5) off = r.below(size + 1);
+    else if (shape < 7) off = BLOCK * r.below(Math.ceil(size / BLOCK) + 2);
     else if (shape < 8) off = size;
-    else if (shape < 9) off = size + r.range(1, 64 << 10);
-    else off = r.int(this.opt.maxFileBytes);
+    else if (shape < 9) off = size + r.between(1, 64 << 10);
+    else off = r.below(this.opt.maxFileBytes);
     return Math.min(off, this.opt.maxFileBytes - 1);
   }
 
   private length(size: number): number {
     const r = this.rng;
-    const shape = r.int(4);
-    if (shape === 0) return r.range(1, 600);
-    if (shape === 1) return BLOCK * r.range(1, 6);
-    if (shape === 2) return r.range(1, Math.max(1, size));
-    return r.range(1, 96 << 10);
+    const shape = r.below(4);
+    if (shape === 0) return r.between(1, 600);
+    if (shape === 1) return BLOCK * r.between(1, 6);
+    if (shape === 2) return r.between(1, Math.max(1, size));
+    return r.between(1, 96 << 10);
   }
 
   next(openFds: number[]): Op {
@@ -220,8 +189,8 @@ export class OpGenerator {
       return w.length > 0 && r.chance(0.85) ? r.pick(w) : r.pick(list);
     };
     const oddPath = (): string => {
-      const shape = r.int(3);
-      if (shape === 0) return `/missing${r.int(3)}/${r.pick(NAMES)}`;
+      const shape = r.below(3);
+      if (shape === 0) return `/missing${r.below(3)}/${r.pick(NAMES)}`;
       if (shape === 1 && files.length > 0) return `${r.pick(files)[0]}/${r.pick(NAMES)}`;
       return `/${r.pick(NAMES)}${r.pick(NAMES)}`;
     };
@@ -293,7 +262,7 @@ export class OpGenerator {
       if (this.opt.commits) weights.fsync = openFds.length > 0 ? 0.5 : 0;
     }
 
-    const kind = r.weighted(weights);
+    const kind = weighted(r, weights);
     switch (kind) {
       case 'mkdir': return { op: 'mkdir', path: r.chance(0.15) ? dirPath() : newPath() };
       case 'create': return { op: 'create', path: r.chance(0.1) ? filePath() : newPath() };
@@ -306,10 +275,10 @@ export class OpGenerator {
       case 'truncate': {
         const path = filePath();
         const size = sizeOf(path);
-        const shape = r.int(5);
-        const to = shape === 0 ? 0 : shape === 1 ? r.int(size + 1) : shape === 2 ? BLOCK * r.int(Math.ceil(size / BLOCK) + 1)
-          : shape === 3 ? size + r.range(1, 40000) : r.int(size * 2 + 1);
-        return { op: 'truncate', path, size: tight ? r.int(size + 1) : Math.min(to, this.opt.maxFileBytes) };
+        const shape = r.below(5);
+        const to = shape === 0 ? 0 : shape === 1 ? r.below(size + 1) : shape === 2 ? BLOCK * r.below(Math.ceil(size / BLOCK) + 1)
+          : shape === 3 ? size + r.between(1, 40000) : r.below(size * 2 + 1);
+        return { op: 'truncate', path, size: tight ? r.below(size + 1) : Math.min(to, this.opt.maxFileBytes) };
       }
       case 'fallocate': {
         const path = filePath();
@@ -319,14 +288,14 @@ export class OpGenerator {
       case 'punchHole': case 'zeroRange': {
         const path = filePath();
         const size = sizeOf(path);
-        const offset = r.chance(0.85) ? r.int(size + 1) : this.offset(size);
+        const offset = r.chance(0.85) ? r.below(size + 1) : this.offset(size);
         return { op: kind, path, offset, length: Math.min(this.length(size), this.opt.maxFileBytes - offset) };
       }
       case 'unlink': return { op: 'unlink', path: r.chance(0.9) ? filePath() : anyPath() };
       case 'rmdir': return { op: 'rmdir', path: dirPath() };
       case 'rename': {
         const from = r.chance(0.6) ? filePath() : dirPath(false, false);
-        const shape = r.int(4);
+        const shape = r.below(4);
         const to = shape === 0 ? filePath() : shape === 1 ? dirPath(false, false) : newPath();
         return { op: 'rename', from, to };
       }
@@ -336,15 +305,15 @@ export class OpGenerator {
         const dst = r.chance(0.2) ? src : cloneTarget(src);
         const srcSize = sizeOf(src);
         const dstSize = sizeOf(dst);
-        const srcOffset = r.chance(0.05) ? r.int(srcSize + 1) : BLOCK * r.int(Math.floor(srcSize / BLOCK) + 1);
-        const dstOffset = r.chance(0.05) ? r.int(dstSize + 1)
-          : BLOCK * r.int(Math.min(Math.floor((dstSize + (64 << 10)) / BLOCK), Math.floor(this.opt.maxFileBytes / 2 / BLOCK)) + 1);
+        const srcOffset = r.chance(0.05) ? r.below(srcSize + 1) : BLOCK * r.below(Math.floor(srcSize / BLOCK) + 1);
+        const dstOffset = r.chance(0.05) ? r.below(dstSize + 1)
+          : BLOCK * r.below(Math.min(Math.floor((dstSize + (64 << 10)) / BLOCK), Math.floor(this.opt.maxFileBytes / 2 / BLOCK)) + 1);
         const maxLen = Math.max(0, srcSize - srcOffset);
         let length: number;
-        const shape = r.int(4);
+        const shape = r.below(4);
         if (shape === 0 || maxLen === 0) length = maxLen; // to source EOF
         else if (shape === 3 && r.chance(0.15)) length = maxLen + BLOCK; // past EOF: EINVAL
-        else length = BLOCK * r.range(1, Math.max(1, Math.floor(maxLen / BLOCK)));
+        else length = BLOCK * r.between(1, Math.max(1, Math.floor(maxLen / BLOCK)));
         if (length === 0) length = BLOCK; // past EOF (EINVAL) rather than the open length-0 case
         return { op: 'cloneRange', src, srcOffset, dst, dstOffset, length };
       }
@@ -379,7 +348,7 @@ export class OpGenerator {
       case 'fdRead': {
         const fd = r.pick(openFds);
         const size = this.model.fds.get(fd)?.size ?? 0;
-        return { op: 'fdRead', fd, offset: r.int(size + 100), length: r.range(1, 20000) };
+        return { op: 'fdRead', fd, offset: r.below(size + 100), length: r.between(1, 20000) };
       }
       case 'fsync': return { op: 'fsync', fd: r.pick(openFds) };
       case 'closeFd': return { op: 'closeFd', fd: r.pick(openFds) };

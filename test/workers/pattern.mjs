@@ -1,4 +1,6 @@
 // Deterministic content shared by the store workers and the test that checks them.
+import { Rng } from '../../dist/random.js'; // the project's generator (src/random.ts), built
+
 export function patternByte(thread, offset) {
   return ((offset * 2654435761 + thread * 40503) >>> 13) & 0xff;
 }
@@ -9,8 +11,8 @@ export function sharedWord(thread, word, round) {
 
 export function shuffledChunks(total, seed) {
   const chunks = [];
-  let s = seed * 7919;
-  const rnd = (n) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s % n; };
+  const rng = new Rng(seed * 7919);
+  const rnd = (n) => rng.below(n);
   for (let at = 0; at < total;) {
     const length = Math.min(1 + rnd(700), total - at);
     chunks.push([at, length]);
