@@ -18,6 +18,8 @@ import { FsError } from '../errors.js';
 /** What a tree needs from its file system. */
 export interface TreeHost {
   readonly m: FsMemory;
+  /** Called before any tree is changed (an insert, update or delete starts its COW descent). */
+  treeChanged(): void;
   readonly nodeBytes: number;
   /** Address of the node's current content; verifies a clean node's checksum. */
   nodeAddr(bytenr: number): number;
@@ -181,6 +183,7 @@ export class BTree {
    */
   private descend(k: Key, cow: boolean): { path: PathLevel[]; found: boolean } {
     if (cow) {
+      this.host.treeChanged();
       this.cowRoot();
       if (this.nearlyFull(this.view(this.root))) this.growRoot();
     }

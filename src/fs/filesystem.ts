@@ -41,6 +41,9 @@ export interface MmapOptions {
 /** Largest file size: keys and offsets stay below 2^53. */
 export const MAX_FILE_BYTES = 2 ** 50;
 
+/** Paths kept in the path cache before it starts over. */
+const MAX_DENTRIES = 4096;
+
 interface Resolved {
   sv: Subvolume; ino: number; inode: InodeItem; kind: 'file' | 'dir' | 'subvolume';
   /** A snapshot's stand-in for a subvolume nested in its source: an empty, read-only directory. */
@@ -115,6 +118,13 @@ export class FileSystem {
   private daxManager: DaxManager | null = null;
   private frozen = false;
   private readonly subvolumes = new Map<number, Subvolume>();
+  /**
+   * Path cache (a dentry cache): paths without '..' (components joined by '/') and what
+   * they resolved to, valid while no tree changed since (Kernel.treeChanges); callers get
+   * copies, since some change the inode they are given before writing it back.
+   */
+  private readonly dentries = new Map<string, Resolved>();
+  private dentriesAt = -1;
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 3;
   private mounted = true;
@@ -412,10 +422,37 @@ export class FileSystem {
    * before it exists and is a directory, as POSIX asks ('file/..' is ENOTDIR).
    */
   private walk(parts: string[], path: unknown): Resolved {
+    const cacheable = !parts.includes('..');
+    if (cacheable) {
+      if (this.dentriesAt !== this.k.treeChanges) {
+        this.dentries.clear();
+        this.dentriesAt = this.k.treeChanges;
+      }
+      const hit = this.dentries.get(parts.join('/'));
+      if (hit) return { ...hit, inode: { ...hit.inode } };
+    }
+    const resolved = this.walkFromTop(parts, path);
+    if (cacheable) {
+      if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
+      this.dentries.set(parts.join('/'), { ...resolved, inode: { ...resolved.inode } });
+    }
+    return resolved;
+  }
+
+  private walkFromTop(parts: string[], path: unknown): Resolved {
     const top = this.subvolumes.get(FS_TREE_ID)!;
-    let cur: Resolved = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+    // Start from the longest cached prefix (valid: walk() just checked the cache's epoch).
+    let from = 0;
+    let cur: Resolved | undefined;
+    if (!parts.includes('..')) {
+      for (let n = parts.length - 1; n > 0 && !cur; n--) {
+        const hit = this.dentries.get(parts.slice(0, n).join('/'));
+        if (hit) { cur = { ...hit, inode: { ...hit.inode } }; from = n; }
+      }
+    }
+    cur ??= { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
     const up: Resolved[] = [];
-    for (const part of parts) {
+    for (const part of parts.slice(from)) {
       if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
       if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);

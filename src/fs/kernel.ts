@@ -78,6 +78,13 @@ export function isFsTree(owner: number): boolean {
 }
 
 export class Kernel implements TreeHost {
+  /**
+   * Counts tree changes (and commits): what a reader cached from the trees (the file
+   * system's path cache) is valid while this stays the same.
+   */
+  treeChanges = 0;
+  treeChanged(): void { this.treeChanges++; }
+
   readonly m: FsMemory;
   readonly nodeBytes: number;
   /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is the next nodeBytes). */
@@ -551,6 +558,7 @@ export class Kernel implements TreeHost {
    */
   commit(): void {
     this.checkWritable();
+    this.treeChanged();
     if (!this.hasChanges()) return;
     this.commitStarting?.(this.transid);
     try {
