@@ -1,4 +1,4 @@
-// Runnable scenarios, one per mailing-list thread (/work/shared/seeds): each runs the
+// Runnable scenarios, one per mailing-list thread (docs/threads.md): each runs the
 // mechanism that answers the thread on, then off, and reports what the runs measured.
 import type { ScenarioOptions, ScenarioRow } from './common.js';
 import { runThread000 } from './thread-000-snapshot.js';
