@@ -18,8 +18,20 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/**
+ * Where the core is: build/ next to dist/ (or src/). Two literal URLs, not a template:
+ * bundlers follow `new URL('literal', import.meta.url)` and emit the file (Vite's build, and
+ * its dependency pre-bundling under `vite` dev, which rewrites such URLs to the package's
+ * files), while Vite's pre-bundling leaves a template with `${target}` pointing nowhere.
+ */
+function wasmUrl(target: CoreTarget): URL {
+  return target === 'debug'
+    ? new URL('../../build/debug.wasm', import.meta.url)
+    : new URL('../../build/release.wasm', import.meta.url);
+}
+
 async function readWasm(target: CoreTarget): Promise<ArrayBuffer | Uint8Array> {
-  const url = new URL(`../../build/${target}.wasm`, import.meta.url);
+  const url = wasmUrl(target);
   if (isNode()) {
     const fs = await import('node:fs/promises');
     return fs.readFile(url);
@@ -31,6 +43,7 @@ async function readWasm(target: CoreTarget): Promise<ArrayBuffer | Uint8Array> {
 
 /** Compile (once) and cache the core module. */
 export function loadCoreModule(target: CoreTarget = 'release'): Promise<WebAssembly.Module> {
+  if (target !== 'release' && target !== 'debug') return Promise.reject(new FsError('EINVAL', `target must be 'release' or 'debug'`));
   let pending = modules.get(target);
   if (!pending) {
     pending = readWasm(target).then((bytes) => WebAssembly.compile(bytes as BufferSource)).then((m) => {

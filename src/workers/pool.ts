@@ -7,6 +7,13 @@
 // writer is ref'd only while a call to it is outstanding, so awaited work completes. A
 // bad entry (missing, throws at load, exits, is not a pmcow writer, or never answers)
 // rejects start() with an FsError instead of an uncaught 'error' event or a hang.
+//
+// Bundlers. The default browser entry is created by one literal expression,
+// `new Worker(new URL('./web-entry.js', import.meta.url), { type: 'module' })`, the form
+// bundlers recognise (Vite: test/browser-app.test.ts; webpack 5 and Parcel document it):
+// they bundle web-entry.js and what it imports as a worker chunk and rewrite the URL, so an
+// app that imports 'pmcow' gets working writers without passing entryUrl. The Node entry's
+// URL is built from a constant so that no bundler takes it for an asset of a browser build.
 /// <reference path="./comlink-node-adapter.d.ts" />
 import * as Comlink from 'comlink';
 import nodeEndpoint, { type NodeEndpoint } from 'comlink/dist/esm/node-adapter.mjs';
@@ -17,7 +24,11 @@ import { WRITER_IDENTITY, type WriterApi } from './writer-api.js';
 import { asFsError, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
 
 export interface PoolOptions {
-  /** Where the entry script is (defaults to dist/workers/{node,web}-entry.js next to this file). */
+  /**
+   * Where the entry script is. Default: dist/workers/node-entry.js in Node; in a browser
+   * dist/workers/web-entry.js, which a bundler emits as a worker chunk of its own. The
+   * package exports both as 'pmcow/worker' (condition "node": the Node one).
+   */
   entryUrl?: URL;
   /**
    * How long a new worker has to load its entry and answer the handshake, in ms
@@ -75,17 +86,27 @@ function newThread(endpoint: Comlink.Endpoint, ref: () => void, unref: () => voi
   return thread;
 }
 
-function loadError(entry: URL, ready: boolean, code: ErrnoName, detail: string): FsError {
-  return ready
-    ? new FsError('EIO', `writer thread failed: ${detail}`)
-    : new FsError(code, `writer entry ${entry.href} failed to load: ${detail}`);
+/** The Node entry, next to this file (a constant: see "Bundlers" above). */
+const NODE_ENTRY = './node-entry.js';
+/** How messages name the default browser entry, whose bundled URL only the bundler knows. */
+const DEFAULT_WEB_ENTRY = "the default writer entry (pmcow's dist/workers/web-entry.js)";
+
+/** The default browser writer: the literal form bundlers follow (keep it one expression). */
+function defaultWebWorker(): Worker {
+  return new Worker(new URL('./web-entry.js', import.meta.url), { type: 'module' });
 }
 
-function exitError(entry: URL, thread: Thread, how: string): FsError {
+function loadError(entry: string, ready: boolean, code: ErrnoName, detail: string): FsError {
+  return ready
+    ? new FsError('EIO', `writer thread failed: ${detail}`)
+    : new FsError(code, `writer entry ${entry} failed to load: ${detail}`);
+}
+
+function exitError(entry: string, thread: Thread, how: string): FsError {
   if (thread.stopping) return new FsError('EBADF', 'the writer pool is stopped');
   return thread.ready
     ? new FsError('EIO', `writer thread ${how}`)
-    : new FsError('EINVAL', `writer entry ${entry.href} ${how} before answering the handshake: not a pmcow writer entry`);
+    : new FsError('EINVAL', `writer entry ${entry} ${how} before answering the handshake: not a pmcow writer entry`);
 }
 
 async function spawnNode(entry: URL, usedDefault: boolean): Promise<Thread> {
@@ -107,37 +128,39 @@ async function spawnNode(entry: URL, usedDefault: boolean): Promise<Thread> {
   // Without an 'error' listener, a worker that throws would be an uncaught error here.
   worker.on('error', (e: unknown) => {
     const code = (e as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND' ? 'ENOENT' : 'EINVAL';
-    thread.fail(loadError(entry, thread.ready, code, messageOf(e)));
+    thread.fail(loadError(entry.href, thread.ready, code, messageOf(e)));
   });
-  worker.on('exit', (exitCode: number) => thread.fail(exitError(entry, thread, `exited (code ${exitCode})`)));
+  worker.on('exit', (exitCode: number) => thread.fail(exitError(entry.href, thread, `exited (code ${exitCode})`)));
   return thread;
 }
 
-function spawnBrowser(entry: URL): Thread {
+/** A browser writer: from `entry`, or the default entry when it is null. */
+function spawnBrowser(entry: URL | null): Thread {
+  const name = entry ? entry.href : DEFAULT_WEB_ENTRY;
   let worker: Worker;
   try {
-    worker = new Worker(entry, { type: 'module' });
+    worker = entry ? new Worker(entry, { type: 'module' }) : defaultWebWorker();
   } catch (e) {
-    throw new FsError('EINVAL', `writer entry ${entry.href} cannot start a worker: ${messageOf(e)}`);
+    throw new FsError('EINVAL', `writer entry ${name} cannot start a worker: ${messageOf(e)}`);
   }
   const thread = newThread(worker, () => {}, () => {}, async () => worker.terminate());
   // A script that cannot be fetched or parsed fires a plain Event; one that throws an ErrorEvent.
   worker.addEventListener('error', (event: Event) => {
     event.preventDefault();
     if (event instanceof ErrorEvent && event.message) {
-      thread.fail(loadError(entry, thread.ready, 'EINVAL', event.message));
+      thread.fail(loadError(name, thread.ready, 'EINVAL', event.message));
       return;
     }
     // The event does not say why: ask the server whether the script is there at all.
-    const unknown = (): void => thread.fail(loadError(entry, thread.ready, 'EINVAL', 'the script could not be loaded (missing, not a module, or a syntax error)'));
-    if (thread.ready || typeof fetch !== 'function') { unknown(); return; }
+    const unknown = (): void => thread.fail(loadError(name, thread.ready, 'EINVAL', 'the script could not be loaded (missing, not a module, or a syntax error)'));
+    if (thread.ready || !entry || typeof fetch !== 'function') { unknown(); return; }
     fetch(entry, { method: 'HEAD' }).then((response) => {
       const type = response.headers.get('content-type') ?? '';
       if (response.status === 404 || response.status === 410) {
         thread.fail(new FsError('ENOENT', `writer entry ${entry.href} does not exist (HTTP ${response.status})`));
       } else if (response.ok && type && !/javascript|ecmascript/i.test(type)) {
         // A dev server's SPA fallback answers a missing script with index.html.
-        thread.fail(loadError(entry, false, 'EINVAL', `it is served as ${type}, not JavaScript (a missing file behind an index.html fallback?)`));
+        thread.fail(loadError(name, false, 'EINVAL', `it is served as ${type}, not JavaScript (a missing file behind an index.html fallback?)`));
       } else {
         unknown();
       }
@@ -182,12 +205,14 @@ export class WriterPool {
       },
     };
     const node = isNode();
-    const entry = options.entryUrl ?? new URL(node ? './node-entry.js' : './web-entry.js', import.meta.url);
+    // In a browser a null entry is the default one (spawnBrowser); its URL is the bundler's.
+    const entry = options.entryUrl ?? (node ? new URL(NODE_ENTRY, import.meta.url) : null);
+    const entryName = entry ? entry.href : DEFAULT_WEB_ENTRY;
     const members: Member[] = [];
     const threadSlots: number[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const thread = node ? await spawnNode(entry, options.entryUrl === undefined) : spawnBrowser(entry);
+        const thread = node && entry ? await spawnNode(entry, options.entryUrl === undefined) : spawnBrowser(entry);
         // The fault service gets a channel of its own (not Comlink.proxy's hidden one) so
         // that its port can be unref'd: a port with a message listener holds Node open.
         const { port1, port2 } = new MessageChannel();
@@ -196,15 +221,15 @@ export class WriterPool {
         const member: Member = { api: Comlink.wrap<WriterApi>(thread.endpoint), thread, faultPort: port1, pending: 0 };
         members.push(member);
         const handshake = timeout(handshakeMs, () => new FsError('EINVAL',
-          `writer entry ${entry.href} did not answer the handshake within ${handshakeMs} ms: not a pmcow writer entry, or it hangs while loading`));
+          `writer entry ${entryName} did not answer the handshake within ${handshakeMs} ms: not a pmcow writer entry, or it hangs while loading`));
         // comlink's answer from a module that exposes something else is "identify is not a function".
         const identified = member.api.identify().then(
           (identity) => {
             if (identity !== WRITER_IDENTITY) {
-              throw new FsError('EINVAL', `writer entry ${entry.href} is not a pmcow writer entry (it answered ${describeValue(identity)})`);
+              throw new FsError('EINVAL', `writer entry ${entryName} is not a pmcow writer entry (it answered ${describeValue(identity)})`);
             }
           },
-          (e: unknown) => { throw new FsError('EINVAL', `writer entry ${entry.href} is not a pmcow writer entry (${messageOf(e)})`); },
+          (e: unknown) => { throw new FsError('EINVAL', `writer entry ${entryName} is not a pmcow writer entry (${messageOf(e)})`); },
         );
         try {
           await WriterPool.call(member, () => Promise.race([identified, handshake.expired]));
