@@ -6,11 +6,11 @@
 // `new Rng(seed)` is mulberry32 with a mixed seed. Its exact sequence is a contract: seeds
 // quoted in docs, tests and stored reproducers name workloads through it. Do not change
 // it. Two older streams live on here as factories, each for the users whose seeds were
-// chosen or measured on it: Rng.xorshift32 (the DAX workload generator) and Rng.scaled
-// (the soak, the model tests); test/random.test.ts pins all three.
+// chosen or measured on it: Rng.xorshift32 (the DAX workload generator, and the writer
+// threads' slot picker in src/workers/writer.ts that src/soak/slots.ts replays) and
+// Rng.scaled (the soak, the model tests); test/random.test.ts pins all three.
 // Not here: the AssemblyScript core's generator for crash images (assembly/pmem/crash.ts:
-// another language, another contract), and the writer threads' slot picker
-// (src/workers/writer.ts, an xorshift32 that src/soak/slots.ts replays).
+// another language, another contract).
 
 /** A small, fast PRNG (mulberry32): the same seed gives the same sequence everywhere. */
 export class Rng {

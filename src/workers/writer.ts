@@ -1,6 +1,7 @@
 // A writer thread: its own core instance over the shared memory, storing through DAX
 // mappings with no call to the file system until a fault. Runs the same in a Node
 // worker_thread and in a browser Web Worker (the entries only differ in messaging).
+import { Rng } from '../random.js';
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
 import type { MappingHandle } from '../dax/mapping.js';
@@ -53,9 +54,8 @@ export function slotPicker(spec: WorkloadSpec): { mine: number; pick: (seq: numb
   const mine = Math.ceil((slots - spec.writerIndex) / spec.writers);
   const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
   const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / spec.writers)));
-  let state = (spec.seed * 2654435761 + spec.writerIndex * 97 + 1) >>> 0;
-  const next = (n: number): number => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state % n; };
-  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => next(mine) : () => next(hotMine);
+  const rng = Rng.xorshift32(spec.seed * 2654435761 + spec.writerIndex * 97 + 1);
+  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => rng.below(mine) : () => rng.below(hotMine);
   return { mine, pick };
 }
 
