@@ -15,7 +15,7 @@ export class Progress {
     const now = performance.now();
     if (this.shown && now - this.lastDrawMs < 100) return;
     this.lastDrawMs = now;
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
     this.stream.write(`\r${text.slice(0, width).padEnd(width)}`);
     this.shown = true;
   }
@@ -23,7 +23,7 @@ export class Progress {
   /** Erase the line before other output, and at the end. */
   clear(): void {
     if (!this.shown) return;
-    this.stream.write(`\r${' '.repeat(Math.max(20, (this.stream.columns ?? 80) - 1))}\r`);
+    this.stream.write(`\r${' '.repeat(Math.max(20, (this.stream.columns || 80) - 1))}\r`);
     this.shown = false;
   }
 }
