@@ -14,11 +14,11 @@ import {
 } from "./header";
 import {
   headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
-  lineStateAddr, lineListAddr, lineCount, deviceBytes, domain, threadsAddr, threadStride,
+  lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
   maxThreads, logSlot,
 } from "./state";
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged } from "./storelog";
-import { stampLine, stampRange } from "./stamps";
+import { stampLine } from "./stamps";
 
 export const CRASH_STRICT: u32 = 0;
 export const CRASH_RANDOM: u32 = 1;
@@ -291,13 +291,21 @@ export function crashForgetPending(): void {
   logChanged();
 }
 
-// Crash this device in place: media becomes the chosen image, visible = media.
+// Crash this device in place: media becomes the chosen image, visible = media. Only
+// pending lines have visible bytes that differ from media, so only they are copied; they
+// were stamped when they became pending, and the patch lines are stamped as applied.
 export function crashInPlace(mode: u32, arg: u64): u32 {
   crashScan();
   const slots = crashBuild(mode, arg);
+  const h = headerAddr;
+  const head = load<u32>(h + H_LOG_HEAD);
+  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
+    const e = entryAddr(logSlot(seq));
+    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    const at = <usize>load<u32>(e + ENTRY_LINE) << LINE_SHIFT;
+    memory.copy(visibleAddr + at, mediaAddr + at, 64);
+  }
   crashForgetPending();
-  memory.copy(visibleAddr, mediaAddr, deviceBytes);
-  stampRange(0, lineCount);
   crashApplyPatch(slots);
   return slots;
 }
