@@ -73,6 +73,13 @@ export interface ExplorerOptions {
   target?: PmemDevice;
   /** Check images that share a mounted image's metadata by their data lines alone (default true). */
   lineTables?: boolean;
+  /**
+   * Another handle on the same device (`PmemDevice.attach(device.handle())`, its own
+   * thread slot): the explorer works in its scratch, never in the scratch of the operation
+   * it interrupts. Without one, the explorer saves the device's scratch before each crash
+   * point and puts it back after (tens of KiB a point).
+   */
+  workspace?: PmemDevice;
 }
 
 
@@ -141,6 +148,10 @@ export class CrashExplorer {
     this.samples = options.samples ?? 256;
     this.seed = options.seed ?? 1;
     this.target = options.target ?? null;
+    this.workspace = options.workspace ?? null;
+    if (this.workspace && (this.workspace.memory !== device.memory || this.workspace.threadSlot === device.threadSlot)) {
+      throw new FsError('EINVAL', 'the crash explorer\'s workspace must be another handle (thread slot) on the same device');
+    }
     this.lineTables = options.lineTables ?? true;
     const lineCount = device.sizeBytes / 64;
     if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 1) * Math.ceil(lineCount / 8) > device.scratch().length) {
@@ -149,25 +160,28 @@ export class CrashExplorer {
   }
 
   private readonly lineTables: boolean;
+  private readonly workspace: PmemDevice | null;
 
   /** Check the images of the device's current pending state. */
   explore(point: string): PointReport {
+    if (this.workspace) return this.exploreIn(point, this.workspace, null);
     // The explorer works in the device's scratch, which the operation it interrupts (a
     // store or fence hook) may be using: it leaves the scratch as it found it.
     const guard = new ScratchGuard(this.device.scratch());
     try {
-      return this.exploreIn(point, guard);
+      return this.exploreIn(point, this.device, guard);
     } finally {
       guard.restore();
     }
   }
 
-  private exploreIn(point: string, guard: ScratchGuard): PointReport {
+  /** `work`: the handle whose scratch the explorer uses; `guard` saves it when it is the device's own. */
+  private exploreIn(point: string, work: PmemDevice, guard: ScratchGuard | null): PointReport {
     const started = performance.now();
     const dev = this.device;
     const core = dev.core;
-    const scratch = dev.scratch();
-    guard.touch(2 * SUPERBLOCK_BYTES); // superblock loads and checksums bounce through here
+    const scratch = work.scratch();
+    guard?.touch(2 * SUPERBLOCK_BYTES); // superblock loads and checksums bounce through here
     const images = dev.crashImageCount();
     const composeAt = scratch.byteOffset;
     const bitmapBytes = Math.ceil(dev.sizeBytes / 64 / 8);
@@ -176,7 +190,7 @@ export class CrashExplorer {
     const slotsBitmapAt = composeAt + 2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * bitmapBytes;
     const tableAt = slotsBitmapAt + bitmapBytes;
     const tableRoom = scratch.byteOffset + scratch.length - tableAt;
-    const crc = (b: Uint8Array): number => dev.crc32cBytes(b);
+    const crc = (b: Uint8Array): number => work.crc32cBytes(b);
     // The superblocks an image can mount: those in the media and in the visible bytes.
     const candidates = new Map<number, Candidate>();
     const sbBytes = (load: (a: number, n: number) => Uint8Array): void => {
@@ -185,14 +199,14 @@ export class CrashExplorer {
         if (sb && !candidates.has(sb.generation)) {
           if (candidates.size >= MAX_CANDIDATES) throw new FsError('EIO', 'more than four superblock generations on the device');
           const metadata = composeAt + 2 * SUPERBLOCK_BYTES + candidates.size * 2 * bitmapBytes;
-          guard.touch(metadata + 2 * bitmapBytes - composeAt);
+          guard?.touch(metadata + 2 * bitmapBytes - composeAt);
           candidates.set(sb.generation, { sb, metadata, data: metadata + bitmapBytes, marked: false, pendingData: null });
         }
       }
     };
     sbBytes((a, n) => dev.readMedia(a, n));
-    sbBytes((a, n) => dev.load(a, n));
-    guard.touch(tableAt - composeAt);
+    sbBytes((a, n) => work.load(a, n));
+    guard?.touch(tableAt - composeAt);
     const slotsBitmap = new Uint8Array(dev.memory.buffer, slotsBitmapAt, bitmapBytes);
     slotsBitmap.fill(0);
     for (const offset of SUPERBLOCK_OFFSETS) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
@@ -210,7 +224,7 @@ export class CrashExplorer {
     /** Does the image just built satisfy `table`? (Put in the scratch and prepared once.) */
     const tableAccepts = (table: LineTable, slots: number): boolean => {
       if (loaded?.table !== table) {
-        guard.touch(table.base + table.bytes.length - composeAt);
+        guard?.touch(table.base + table.bytes.length - composeAt);
         new Uint8Array(dev.memory.buffer, table.base, table.bytes.length).set(table.bytes);
         const mediaFailing = core.pmem_line_table_prepare(table.base, table.entries);
         if (mediaFailing < 0) throw new FsError('EIO', `line table rejected (${mediaFailing})`);

@@ -66,11 +66,18 @@ const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'comment']);
  * file system's writes, and every block a mapping could store into): only those go back
  * to the garbage the next script starts on.
  */
-export interface FuzzDevices { device: PmemDevice; target: PmemDevice; written?: Uint8Array }
+export interface FuzzDevices {
+  device: PmemDevice;
+  target: PmemDevice;
+  /** A second handle on `device`: the crash explorer's own scratch (ExplorerOptions.workspace). */
+  workspace: PmemDevice;
+  written?: Uint8Array;
+}
 
 export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
   const config = { sizeBytes: options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES, kernelBytes: 8 << 20, maxThreads: 2 };
-  return { device: PmemDevice.createSync(config), target: PmemDevice.createSync(config) };
+  const device = PmemDevice.createSync(config);
+  return { device, target: PmemDevice.createSync(config), workspace: PmemDevice.attach(device.handle()) };
 }
 
 /** Bytes every script's device starts from: see fillWithGarbage. */
@@ -193,7 +200,7 @@ function runStatements(
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
       model = new CrashModel({ deviceBytes: dev.sizeBytes });
-      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, lineTables: options.lineTables ?? true });
+      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true });
       totals.explorer = explorer;
       const points = options.points ?? 'fence+op';
       let inside = false;
