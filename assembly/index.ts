@@ -6,7 +6,7 @@ import {
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
   H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
   H_COUNTERS, COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
-  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES,
+  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING,
 } from "./pmem/header";
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planThreads, planThreadStride,
@@ -511,6 +511,17 @@ export function pmem_media_fingerprint(bitmap: u32): u32 {
   const fingerprint = mediaFingerprint(bitmap);
   unlock();
   return fingerprint;
+}
+
+// Lines of [addr, addr+len) with stores not yet on media (their visible bytes may differ).
+export function pmem_pending_lines(addr: u32, len: u32): i32 {
+  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
+  let pending: i32 = 0;
+  const end = (<u64>addr + <u64>len + 63) >> PMEM_LINE_SHIFT;
+  for (let line = addr >> PMEM_LINE_SHIFT; <u64>line < end; line++) {
+    if ((deviceLineState(line) & LINE_PENDING) != 0) pending++;
+  }
+  return pending;
 }
 
 // --- line change stamps (assembly/pmem/stamps.ts) -----------------------------------

@@ -39,6 +39,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_stamps_advance(): number;
   /** Runs of lines changed after epoch `since`, into the runs region; -E2BIG beyond its capacity. */
   pmem_stamp_runs(since: number): number;
+  /** Lines of a range with stores not yet on media. */
+  pmem_pending_lines(addr: number, len: number): number;
   /** Stamp the lines of a range whose bytes the caller wrote directly. */
   pmem_mark_changed(addr: number, len: number): number;
   /** Flag the line table's lines whose media content it does not allow; returns their count. */

@@ -139,6 +139,8 @@ export class CrashExplorer {
   readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, remembered: 0, violations: 0, elapsedMs: 0 };
   /** File maps of images that passed, and what they matched, by rememberedKey. */
   private readonly cleanImages = new Map<string, { files: FileMap; match: number | null }>();
+  /** Superblocks parsed from the media slots, by the media fingerprint of the slots' lines. */
+  private readonly mediaSuperblocks = new Map<number, SuperblockState[]>();
   private readonly bound: number;
   private readonly samples: number;
   private readonly seed: number;
@@ -193,10 +195,9 @@ export class CrashExplorer {
     const crc = (b: Uint8Array): number => work.crc32cBytes(b);
     // The superblocks an image can mount: those in the media and in the visible bytes.
     const candidates = new Map<number, Candidate>();
-    const sbBytes = (load: (a: number, n: number) => Uint8Array): void => {
-      for (const offset of SUPERBLOCK_OFFSETS) {
-        const sb = parseSuperblock(load(offset, SUPERBLOCK_BYTES), crc);
-        if (sb && !candidates.has(sb.generation)) {
+    const addCandidates = (found: SuperblockState[]): void => {
+      for (const sb of found) {
+        if (!candidates.has(sb.generation)) {
           if (candidates.size >= MAX_CANDIDATES) throw new FsError('EIO', 'more than four superblock generations on the device');
           const metadata = composeAt + 2 * SUPERBLOCK_BYTES + candidates.size * 2 * bitmapBytes;
           guard?.touch(metadata + 2 * bitmapBytes - composeAt);
@@ -204,12 +205,29 @@ export class CrashExplorer {
         }
       }
     };
-    sbBytes((a, n) => dev.readMedia(a, n));
-    sbBytes((a, n) => work.load(a, n));
     guard?.touch(tableAt - composeAt);
     const slotsBitmap = new Uint8Array(dev.memory.buffer, slotsBitmapAt, bitmapBytes);
     slotsBitmap.fill(0);
     for (const offset of SUPERBLOCK_OFFSETS) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
+    // The superblocks on media change only when a commit's superblock reaches it: parsed
+    // once per content (keyed by the media fingerprint of the slots' lines, from the
+    // core's per-chunk crc cache). The visible ones differ only while a slot line is pending.
+    const mediaKey = core.pmem_media_fingerprint(slotsBitmapAt) >>> 0;
+    let onMedia = this.mediaSuperblocks.get(mediaKey);
+    if (!onMedia) {
+      onMedia = [];
+      for (const offset of SUPERBLOCK_OFFSETS) {
+        const sb = parseSuperblock(dev.readMedia(offset, SUPERBLOCK_BYTES), crc);
+        if (sb) onMedia.push(sb);
+      }
+      if (this.mediaSuperblocks.size >= MAX_REMEMBERED) this.mediaSuperblocks.clear();
+      this.mediaSuperblocks.set(mediaKey, onMedia);
+    }
+    addCandidates(onMedia);
+    const slotsBytes = SUPERBLOCK_OFFSETS[SUPERBLOCK_OFFSETS.length - 1]! + SUPERBLOCK_BYTES;
+    if (core.pmem_pending_lines(0, slotsBytes) > 0) {
+      addCandidates(SUPERBLOCK_OFFSETS.map((offset) => parseSuperblock(work.load(offset, SUPERBLOCK_BYTES), crc)).filter((sb) => sb !== null));
+    }
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
     // Which superblock an image mounts depends only on its superblock slots' bytes: within
