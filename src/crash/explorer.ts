@@ -139,6 +139,8 @@ export class CrashExplorer {
   readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, remembered: 0, violations: 0, elapsedMs: 0 };
   /** File maps of images that passed, and what they matched, by rememberedKey. */
   private readonly cleanImages = new Map<string, { files: FileMap; match: number | null }>();
+  /** The superblock an image's slots choose (null: none valid), by media and patch fingerprints. */
+  private readonly composedSuperblocks = new Map<string, SuperblockState | null>();
   /** Superblocks parsed from the media slots, by the media fingerprint of the slots' lines. */
   private readonly mediaSuperblocks = new Map<number, SuperblockState[]>();
   private readonly bound: number;
@@ -260,11 +262,19 @@ export class CrashExplorer {
       const slotsCrc = core.pmem_patch_fingerprint(slots, slotsBitmapAt) >>> 0;
       let generation = chosenBySlots.get(slotsCrc);
       if (generation === undefined) {
-        core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
-        let chosen: SuperblockState | null = null;
-        for (const offset of SUPERBLOCK_OFFSETS) {
-          const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
-          if (sb && (!chosen || sb.generation > chosen.generation)) chosen = sb;
+        // The slots' bytes are their media (mediaKey) with the image's patch lines laid over
+        // (slotsCrc): the same pair, at any point, composes the same superblocks.
+        const composedKey = `${mediaKey}:${slotsCrc}`;
+        let chosen = this.composedSuperblocks.get(composedKey);
+        if (chosen === undefined) {
+          core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
+          chosen = null;
+          for (const offset of SUPERBLOCK_OFFSETS) {
+            const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
+            if (sb && (!chosen || sb.generation > chosen.generation)) chosen = sb;
+          }
+          if (this.composedSuperblocks.size >= MAX_REMEMBERED) this.composedSuperblocks.clear();
+          this.composedSuperblocks.set(composedKey, chosen);
         }
         generation = chosen && candidates.has(chosen.generation) ? chosen.generation : null;
         chosenBySlots.set(slotsCrc, generation);
