@@ -18,7 +18,15 @@ const MAX_BLOCKS_VISITED = 1 << 20;
 export function markRange(bitmap: Uint8Array, start: number, bytes: number): void {
   const first = Math.floor(start / LINE);
   const last = Math.floor((start + bytes - 1) / LINE);
-  for (let line = first; line <= last; line++) bitmap[line >> 3]! |= 1 << (line & 7);
+  // Whole bitmap bytes (8 lines each) in one native fill; bit by bit only at the two ends.
+  const firstWhole = (first + 7) >> 3, endWhole = (last + 1) >> 3;
+  if (firstWhole >= endWhole) {
+    for (let line = first; line <= last; line++) bitmap[line >> 3]! |= 1 << (line & 7);
+    return;
+  }
+  for (let line = first; line < firstWhole << 3; line++) bitmap[line >> 3]! |= 1 << (line & 7);
+  bitmap.fill(0xff, firstWhole, endWhole);
+  for (let line = endWhole << 3; line <= last; line++) bitmap[line >> 3]! |= 1 << (line & 7);
 }
 
 /**
