@@ -503,18 +503,20 @@ export class CrashModel {
     const content = node.data;
     if (data.length !== content.length) return Math.min(data.length, content.length);
     const h = this.history.get(node.id);
-    const differs = firstDifference(data, content);
-    if (differs === null && !h?.floors.size) return null;
-    // Words before the first difference equal the state's: only floors can refuse them.
-    const from = h?.floors.size ? 0 : alignDown8(differs!);
-    for (let at = from; at < content.length; at += WORD_BYTES) {
-      const n = Math.min(WORD_BYTES, content.length - at);
-      let same = true;
-      for (let i = 0; i < n; i++) if (data[at + i] !== content[at + i]) { same = false; break; }
-      if (same && !h?.floors.has(at / WORD_BYTES)) continue;
-      if (!h || !h.allows(data, at, n, content, stateTime)) return at;
+    const word = (at: number): boolean => !h || !h.allows(data, at, Math.min(WORD_BYTES, content.length - at), content, stateTime);
+    // Words equal to the state's can be refused only by a floor; the others are each asked.
+    // Both kinds are visited in order (differences found word-wide, not byte by byte).
+    const floorWords = h?.floors.size ? [...h.floors.keys()].sort((a, b) => a - b) : [];
+    let f = 0;
+    for (let d = firstDifference(data, content); ; d = nextDifference(data, content, alignDown8(d) + WORD_BYTES)) {
+      const differing = d === null ? Infinity : alignDown8(d);
+      for (; f < floorWords.length && floorWords[f]! * WORD_BYTES < differing; f++) {
+        if (word(floorWords[f]! * WORD_BYTES)) return floorWords[f]! * WORD_BYTES;
+      }
+      if (d === null) return null;
+      if (f < floorWords.length && floorWords[f]! * WORD_BYTES === differing) f++;
+      if (word(differing)) return differing;
     }
-    return null;
   }
 
   /** The state of time `time`, if still legal. */
@@ -607,13 +609,18 @@ function fileBytes(m: FsModel): number {
 
 /** The first offset where two arrays of the same length differ, or null (compared 4 bytes at a time). */
 export function firstDifference(a: Uint8Array, b: Uint8Array): number | null {
+  return nextDifference(a, b, 0);
+}
+
+/** The first index at or after `from` (a multiple of 4) where a and b differ, or null. */
+export function nextDifference(a: Uint8Array, b: Uint8Array, from: number): number | null {
   if (a.length !== b.length) throw new Error('firstDifference: lengths differ');
-  let at = 0;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+  let at = from;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && from % 4 === 0) {
     const words = a.length >>> 2;
     const a32 = new Uint32Array(a.buffer, a.byteOffset, words);
     const b32 = new Uint32Array(b.buffer, b.byteOffset, words);
-    let i = 0;
+    let i = from >>> 2;
     while (i < words && a32[i] === b32[i]) i++;
     at = i * 4;
   }
