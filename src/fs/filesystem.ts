@@ -124,6 +124,7 @@ export class FileSystem {
    * copies, since some change the inode they are given before writing it back.
    */
   private readonly dentries = new Map<string, Resolved>();
+  private readonly nameHashes = new Map<string, number>();
   private dentriesAt = -1;
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 3;
@@ -387,8 +388,15 @@ export class FileSystem {
     sv.tree.update(key(ino, INODE_ITEM, 0), encodeInode(i));
   }
 
+  /** crc32c of a name (the DIR_ITEM key offset), remembered: every path lookup asks for it. */
   private nameHash(name: string): number {
-    return this.device.crc32cBytes(nameBytes(name));
+    let hash = this.nameHashes.get(name);
+    if (hash === undefined) {
+      hash = this.device.crc32cBytes(nameBytes(name));
+      if (this.nameHashes.size >= MAX_DENTRIES) this.nameHashes.clear();
+      this.nameHashes.set(name, hash);
+    }
+    return hash;
   }
 
   private lookupEntry(sv: Subvolume, dir: number, name: string): DirEntry | null {
