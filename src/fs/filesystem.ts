@@ -63,7 +63,8 @@ function checkPath(path: unknown): string[] {
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
-    if (nameBytes(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: short names need no encoding to check.
+    if (part.length * 3 > NAME_MAX_BYTES && nameBytes(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
     parts.push(part);
   }
   return parts;
