@@ -1,5 +1,6 @@
 // pmcow in a page, through the package's public API only: a device, a file system, a DAX
-// mapping, two writer Web Workers storing into it, and a short fuzz campaign. Each part
+// mapping, two writer Web Workers storing into it, bad writer entries refused with an
+// FsError, and a short fuzz campaign. Each part
 // reports into the list on the page and into window.__pmcowResults (read by pmcow's test,
 // test/browser-app.test.ts); `done` is set when every part has run.
 import { PmemDevice, FileSystem, WriterPool, fuzz, storeTag } from 'pmcow';
@@ -134,7 +135,41 @@ async function main() {
     return { writers: runs.length, writerStores, deviceStores, faults, slotsChecked, threadSlots: pool.threadSlots };
   });
 
-  // 5. A short crash-consistency fuzz campaign, on the page's thread (it is synchronous per
+  // 5. A writer entry that is not a pmcow writer rejects WriterPool.start with an FsError
+  // (it neither hangs nor kills the page): a missing script, one that throws when it loads,
+  // and one that never answers the handshake.
+  await part('badWorkerEntry', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
+    FileSystem.mkfs(dev);
+    const fs = FileSystem.mount(dev);
+    const moduleUrl = (source) => new URL(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+    const entries = {
+      missing: new URL('/no-such-writer-entry.js', location.href),
+      throws: moduleUrl('throw new Error("not a writer");'),
+      silent: moduleUrl('// never answers'),
+    };
+    const codes = {};
+    const messages = {};
+    for (const [name, entryUrl] of Object.entries(entries)) {
+      try {
+        const pool = await WriterPool.start(fs, 1, { entryUrl, handshakeTimeoutMs: 3000 });
+        await pool.stop();
+        codes[name] = 'started';
+      } catch (e) {
+        codes[name] = e?.name === 'FsError' ? e.code : `${e?.name}: ${e?.message}`;
+        messages[name] = String(e?.message);
+      }
+    }
+    // A static server answers a missing script 404 (ENOENT); Vite's dev server answers it
+    // with index.html (its SPA fallback), which the pool names as such (EINVAL).
+    const fallback = codes.missing === 'EINVAL' && /index\.html fallback/.test(messages.missing);
+    check(codes.missing === 'ENOENT' || fallback, `missing entry: ${codes.missing}: ${messages.missing}`);
+    check(codes.throws === 'EINVAL', `entry that throws: ${codes.throws}`);
+    check(codes.silent === 'EINVAL', `entry that never answers: ${codes.silent}`);
+    return { ...codes, missingServedAsHtml: fallback };
+  });
+
+  // 6. A short crash-consistency fuzz campaign, on the page's thread (it is synchronous per
   // script: a real app would run it in a Web Worker of its own to keep the page drawing).
   await part('fuzz', async () => {
     const report = await fuzz({ seed: 1, scripts: 2, ops: 12, minimiseMs: 2000 });
