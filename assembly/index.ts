@@ -6,8 +6,15 @@ import {
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
   H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
   H_COUNTERS, COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
-  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING,
-} from "./pmem/header";
+  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
+  R_VISIBLE, R_MEDIA, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
+  R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
+  R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, FLUSH_CLFLUSH,
+  CRASH_ENUMERATE, BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES,
+  TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPINGS, PATCH_BYTES, PATCH_DATA, PATCH_LINE,
+  LINE_SHIFT as PMEM_LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
+  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_MAX_ALTERNATIVES,
+} from "./abi";
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planThreads, planThreadStride,
   planLineState, planLineList, planVisible, planMedia, planKernel, planTotal,
@@ -15,7 +22,7 @@ import {
 } from "./pmem/layout";
 import * as S from "./pmem/state";
 import { spinlockAcquire, spinlockRelease } from "./shared/spinlock";
-import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./shared/errno";
+import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
 } from "./pmem/device";
@@ -23,10 +30,9 @@ import { lineHeadIndex, entryAddr } from "./pmem/storelog";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
   crashScan, crashTotal, crashBuild, crashApplyPatch, crashForgetPending, crashInPlace,
-  CRASH_ENUMERATE,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
-import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./pmem/header";
+import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -131,22 +137,22 @@ export function pmem_detach(): i32 {
 
 export function pmem_region(which: u32): u32 {
   switch (which) {
-    case 0: return <u32>S.visibleAddr;
-    case 1: return <u32>S.mediaAddr;
-    case 2: return <u32>S.threadScratchAddr();
-    case 3: return S.scratchBytes;
-    case 4: return <u32>S.patchAddr;
-    case 5: return <u32>S.lineStateAddr;
-    case 6: return S.lineCount;
-    case 7: return <u32>S.kernelAddr;
-    case 8: return S.kernelBytes;
-    case 9: return S.deviceBytes;
-    case 10: return <u32>S.threadSlot;
-    case 11: return S.domain;
-    case 12: return S.logCapacity;
-    case 13: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
-    case 14: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
-    case 15: return <u32>S.runsAddr; // runs of the last pmem_stamp_runs
+    case R_VISIBLE: return <u32>S.visibleAddr;
+    case R_MEDIA: return <u32>S.mediaAddr;
+    case R_SCRATCH: return <u32>S.threadScratchAddr();
+    case R_SCRATCH_BYTES: return S.scratchBytes;
+    case R_PATCH: return <u32>S.patchAddr;
+    case R_LINE_STATE: return <u32>S.lineStateAddr;
+    case R_LINE_COUNT: return S.lineCount;
+    case R_KERNEL: return <u32>S.kernelAddr;
+    case R_KERNEL_BYTES: return S.kernelBytes;
+    case R_DEVICE_BYTES: return S.deviceBytes;
+    case R_THREAD_SLOT: return <u32>S.threadSlot;
+    case R_DOMAIN: return S.domain;
+    case R_LOG_CAPACITY: return S.logCapacity;
+    case R_CRASH_TABLE: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
+    case R_CRASH_ROWS: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
+    case R_STAMP_RUNS: return <u32>S.runsAddr; // runs of the last pmem_stamp_runs
     default: return 0;
   }
 }
@@ -207,9 +213,9 @@ export function pmem_read_media(dst: u32, addr: u32, len: u32): i32 {
   return 0;
 }
 
-// kind: 0 clwb, 1 clflushopt, 2 clflush
+// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH
 export function pmem_flush(addr: u32, len: u32, kind: u32): i32 {
-  if (!attached() || kind > 2) return -EINVAL;
+  if (!attached() || kind > FLUSH_CLFLUSH) return -EINVAL;
   if (!deviceRangeValid(addr, max<u32>(len, 1))) return -EINVAL;
   lock();
   deviceFlush(addr, len, kind);
@@ -234,15 +240,15 @@ export function pmem_poison(addr: u32, len: u32, poisoned: bool): i32 {
   return 0;
 }
 
-// Returns (entries << 8) | state bits for one line; entries saturate at 2^23 - 1.
+// Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate at 2^23 - 1.
 export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << 23) - 1; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
+  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
   const state = deviceLineState(line);
   unlock();
-  return <i32>((entries << 8) | state);
+  return <i32>((entries << LINE_INFO_ENTRIES_SHIFT) | state);
 }
 
 export function pmem_counter(index: u32): f64 {
@@ -250,14 +256,14 @@ export function pmem_counter(index: u32): f64 {
   return <f64>atomic.load<u64>(S.headerAddr + H_COUNTERS + (<usize>index << 3));
 }
 
-// 0 lines pending, 1 live log span, 2 this thread's queued flushes
+// G_LINES_PENDING lines pending, G_LOG_SPAN live log span, G_FLUSH_QUEUE this thread's queued flushes
 export function pmem_gauge(which: u32): i32 {
   if (!attached()) return -EINVAL;
   lock();
   let v: u32 = 0;
-  if (which == 0) v = load<u32>(S.headerAddr + H_LINES_PENDING);
-  else if (which == 1) v = load<u32>(S.headerAddr + H_LOG_HEAD) - load<u32>(S.headerAddr + H_LOG_TAIL);
-  else if (which == 2) v = flushQueueLength();
+  if (which == G_LINES_PENDING) v = load<u32>(S.headerAddr + H_LINES_PENDING);
+  else if (which == G_LOG_SPAN) v = load<u32>(S.headerAddr + H_LOG_HEAD) - load<u32>(S.headerAddr + H_LOG_TAIL);
+  else if (which == G_FLUSH_QUEUE) v = flushQueueLength();
   unlock();
   return <i32>v;
 }
@@ -278,7 +284,7 @@ export function pmem_crash_total(): u64 {
   return attached() ? crashTotal() : 0;
 }
 
-// Build one image's patch (mode 0 strict, 1 random with seed arg, 2 image number arg)
+// Build one image's patch (mode CRASH_STRICT, CRASH_RANDOM with seed arg, CRASH_ENUMERATE image number arg)
 // from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
 // held so the caller can copy media and patch as one instant; it then calls pmem_unlock.
 // Returns the patch's line count.
@@ -370,7 +376,7 @@ function memoryValid(ptr: u32, len: u64): bool {
 
 // Key search inside one node at `node` (objectid and offset below 2^53, passed as f64).
 export function btree_node_search(node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64): i32 {
-  if (!memoryValid(node, nodeBytes) || nodeBytes < 4096) return -EINVAL - 1000000;
+  if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) return -EINVAL - BAD_ARGUMENT_BIAS;
   return nodeSearch(node, <u64>objectid, type, <u64>offset);
 }
 
@@ -381,7 +387,7 @@ export function csum_sectors_compute(data: u32, sectors: u32, sectorBytes: u32, 
 }
 
 export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, expected: u32): i32 {
-  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - 1000000;
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - BAD_ARGUMENT_BIAS;
   return sectorsVerify(data, sectors, sectorBytes, expected);
 }
 
@@ -391,7 +397,6 @@ import {
   daxAttach, daxAttached, daxFormat, daxStore, daxLoad, daxFaultInfo, daxShootdown, daxFlush,
   mappingValid, daxThreadAreaBytes,
 } from "./dax/access";
-import { MAX_MAPPINGS } from "./dax/layout";
 
 export function dax_thread_area_bytes(tlbEntries: u32): u32 {
   return daxThreadAreaBytes(tlbEntries);
@@ -400,15 +405,15 @@ export function dax_thread_area_bytes(tlbEntries: u32): u32 {
 // Lay out the DAX header at `base` (inside the kernel region), once.
 export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32): i32 {
   if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) return -EINVAL;
-  if (tlbEntries < 16 || tlbEntries > 65536 || (tlbEntries & (tlbEntries - 1)) != 0) return -EINVAL;
+  if (tlbEntries < TLB_ENTRIES_MIN || tlbEntries > TLB_ENTRIES_MAX || (tlbEntries & (tlbEntries - 1)) != 0) return -EINVAL;
   const end = <u64>S.kernelAddr + S.kernelBytes;
-  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end || <u64>mappingsAddr + <u64>maxMappings * 32 > end) return -EINVAL;
+  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end || <u64>mappingsAddr + <u64>maxMappings * MAPPING_BYTES > end) return -EINVAL;
   daxFormat(base, maxMappings, tlbEntries, mappingsAddr, threadsAddr);
   return 0;
 }
 
 export function dax_attach(base: u32): i32 {
-  if (!attached() || base < <u32>S.kernelAddr || <u64>base + 64 > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  if (!attached() || base < <u32>S.kernelAddr || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
   return daxAttach(base) ? 0 : -EINVAL;
 }
 
@@ -440,7 +445,6 @@ export function dax_shootdown(): i32 {
 
 // --- crash exploration helpers -----------------------------------------------------
 
-import { PATCH_BYTES, PATCH_DATA, LINE_SHIFT as PMEM_LINE_SHIFT } from "./pmem/header";
 
 // Compose [addr, addr+len) of the image last built by pmem_crash_build: media bytes with
 // the patch lines laid over them. For deciding which superblock an image would mount.
@@ -450,7 +454,7 @@ export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i
   const end = addr + len;
   for (let s: u32 = 0; s < slots; s++) {
     const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const lineStart = load<u32>(p) << PMEM_LINE_SHIFT;
+    const lineStart = load<u32>(p + PATCH_LINE) << PMEM_LINE_SHIFT;
     if (lineStart + 64 <= addr || lineStart >= end) continue;
     const from = max<u32>(lineStart, addr);
     const to = min<u32>(lineStart + 64, end);
@@ -466,14 +470,14 @@ export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
   let crc: u32 = 0xffffffff;
   for (let s: u32 = 0; s < slots; s++) {
     const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const line = load<u32>(p);
+    const line = load<u32>(p + PATCH_LINE);
     if (bitmap != 0 && ((load<u8>(bitmap + (line >> 3)) >> (line & 7)) & 1) == 0) continue;
     crc = crc32cUpdate(crc, p, PATCH_BYTES);
   }
   return crc ^ 0xffffffff;
 }
 
-import { lineTableMarkMedia, lineTableCheck, LINE_RULE_BYTES } from "./pmem/linecheck";
+import { lineTableMarkMedia, lineTableCheck } from "./pmem/linecheck";
 
 // A line table (assembly/pmem/linecheck.ts) is valid when it and every alternative block
 // it points to lie in a thread area or the upper layers' region, and its lines exist.
@@ -481,10 +485,10 @@ function lineTableValid(table: u32, entries: u32): bool {
   if (!destinationValid(table, entries * LINE_RULE_BYTES)) return false;
   for (let i: u32 = 0; i < entries; i++) {
     const e = <usize>table + <usize>i * LINE_RULE_BYTES;
-    if (load<u32>(e) >= S.lineCount) return false;
-    if (i > 0 && load<u32>(e - LINE_RULE_BYTES) >= load<u32>(e)) return false; // sorted, distinct
-    const count = load<u32>(e, 4);
-    if (count > 4096 || !destinationValid(load<u32>(e, 8), count << 6)) return false;
+    if (load<u32>(e + LINE_RULE_LINE) >= S.lineCount) return false;
+    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false; // sorted, distinct
+    const count = load<u32>(e + LINE_RULE_ALTERNATIVES);
+    if (count > LINE_RULE_MAX_ALTERNATIVES || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), count << PMEM_LINE_SHIFT)) return false;
   }
   return true;
 }

@@ -1,10 +1,12 @@
 // Every failure a user can see is an FsError with an errno name. The core returns
-// negative errno numbers; this file is the one place that names them.
+// negative errno numbers (assembly/abi.ts, through src/core/abi.ts); this file is the one
+// place that names them.
+import { E2BIG, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, ENOSPC, EPERM } from './core/abi.js';
 
 export const ERRNO = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EACCES: 13, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EFAULT: 14,
-  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27,
-  ENOSPC: 28, EROFS: 30, EMLINK: 31, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
+  EPERM, ENOENT, EIO, EACCES: 13, E2BIG, EBADF: 9, EAGAIN, ENOMEM, EFAULT,
+  EBUSY, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL, EFBIG: 27,
+  ENOSPC, EROFS: 30, EMLINK: 31, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
   EOVERFLOW: 75, EOPNOTSUPP: 95,
   // "Structure needs cleaning": Linux's EFSCORRUPTED. Metadata that passed its checksum
   // but is not a valid structure (a tree checker failure, an impossible superblock field).

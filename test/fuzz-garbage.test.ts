@@ -3,7 +3,7 @@ import { checkScript, fuzzDevices, resetToGarbage, fillWithGarbage } from '../sr
 import { randomScript } from '../src/workload/generate.js';
 import { daxWorkload } from '../src/crash/dax-workload.js';
 import { loadCoreModule } from '../src/core/module.js';
-import { REGION } from '../src/core/exports.js';
+import { REGION } from '../src/core/abi.js';
 import { PmemDevice } from '../src/index.js';
 
 // A campaign reuses one device: each script must start on exactly the bytes a fresh device

@@ -11,12 +11,13 @@ import {
   D_SHOOTDOWN_GEN, D_MAPPINGS, D_THREADS, D_TLB_ENTRIES, D_MAX_MAPPINGS, D_MAGIC, DAX_MAGIC,
   T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES,
   M_ACTIVE, M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
-  FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, threadAreaBytes,
-} from "./layout";
+  FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, FAULT_REASON_SHIFT, FLUSH_CLWB,
+} from "../abi";
+import { threadAreaBytes } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { H_LOCK, H_THREAD_SLOTS } from "../pmem/header";
+import { H_LOCK, H_THREAD_SLOTS } from "../abi";
 
 let daxBase: usize = 0;
 
@@ -141,7 +142,7 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     } else {
       spinlockAcquire(lock, owner);
       if (kind == ACCESS_STORE) deviceStore(phys, buffer + done, count, false);
-      else deviceFlush(phys, count, 0);
+      else deviceFlush(phys, count, FLUSH_CLWB);
       spinlockRelease(lock, owner);
     }
     done += count;
@@ -169,7 +170,7 @@ export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
 
 export function daxFaultInfo(): u32 {
   const area = threadArea(<u32>threadSlot);
-  return (load<u32>(area + T_FAULT_REASON) << 28) | load<u32>(area + T_FAULT_PAGE);
+  return (load<u32>(area + T_FAULT_REASON) << FAULT_REASON_SHIFT) | load<u32>(area + T_FAULT_PAGE);
 }
 
 // After page-table entries changed: bump the generation and wait until every other

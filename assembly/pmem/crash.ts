@@ -10,8 +10,8 @@
 import {
   ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA,
   H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION,
-  LINE_PENDING, DOMAIN_EADR,
-} from "./header";
+  LINE_PENDING, DOMAIN_EADR, CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
+} from "../abi";
 import {
   headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
   lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
@@ -20,9 +20,7 @@ import {
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged } from "./storelog";
 import { stampLine } from "./stamps";
 
-export const CRASH_STRICT: u32 = 0;
-export const CRASH_RANDOM: u32 = 1;
-export const CRASH_ENUMERATE: u32 = 2;
+export { CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE } from "../abi";
 
 @inline function subsetCount(words: u32): u64 {
   return (<u64>1 << popcnt<u32>(words)) - 1; // non-empty subsets of the touched words
@@ -92,7 +90,7 @@ export function crashScan(): u32 {
     assert(options <= u32.MAX_VALUE, "crash scan: too many versions of one line");
     const row = crashTableAddr + <usize>rows * CRASH_ROW_BYTES;
     store<u32>(row, line);
-    store<u32>(row, <u32>options, 4);
+    store<u32>(row + CRASH_ROW_VERSIONS, <u32>options);
     total = saturatingMul(total, options);
     rows++;
   }
@@ -242,7 +240,7 @@ export function crashBuild(mode: u32, arg: u64): u32 {
     let built = false;
     if (mode == CRASH_RANDOM) built = buildLineRandom(slots, line);
     else if (mode == CRASH_ENUMERATE) {
-      const options = <u64>load<u32>(row, 4);
+      const options = <u64>load<u32>(row + CRASH_ROW_VERSIONS);
       built = buildLineOption(slots, line, index % options);
       index /= options;
     }

@@ -4,8 +4,8 @@
 import {
   LINE_SHIFT, LINE_POISON, LINE_PENDING, ENTRY_SEQ, DOMAIN_EADR,
   C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB, C_CLFLUSHOPT, C_CLFLUSH,
-  C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES,
-} from "./header";
+  C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT, FLUSH_CLFLUSH,
+} from "../abi";
 import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic } from "./state";
 import { logAppend, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
@@ -34,16 +34,16 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   counterAdd(C_STORE_BYTES, len);
 }
 
-// kind: 0 clwb, 1 clflushopt, 2 clflush. Covers every line overlapping [addr, addr+len).
+// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping [addr, addr+len).
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   const first = addr >> LINE_SHIFT;
   const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   for (let line = first; line <= last; line++) {
-    counterAdd(kind == 0 ? C_CLWB : kind == 1 ? C_CLFLUSHOPT : C_CLFLUSH, 1);
+    counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, 1);
     if (domain == DOMAIN_EADR) continue; // caches are persistent: nothing to write back
     const tail = lineTailIndex(line);
     if (tail == 0) continue;
-    if (kind == 2) {
+    if (kind == FLUSH_CLFLUSH) {
       retireLineAll(line); // clflush is ordered with stores and completes at once
     } else {
       flushQueuePush(line, load<u32>(entryAddr(tail - 1) + ENTRY_SEQ));

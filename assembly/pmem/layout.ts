@@ -3,8 +3,8 @@
 // AssemblyScript stub runtime would hand every one of them the same heap.
 import {
   HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES,
-  FLUSHQ_ENTRY_BYTES, LINE_SHIFT, MAX_THREADS, STAMP_RUNS_CAPACITY,
-} from "./header";
+  FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, MAX_THREADS, STAMP_RUNS_CAPACITY,
+} from "../abi";
 
 export const REGION_ALIGN: u64 = 4096;
 
@@ -43,7 +43,7 @@ export function planLayout(
   planCrashTable = at; at = alignUp(at + logCapacity * CRASH_ROW_BYTES, REGION_ALIGN);
   planPatch = at; at = alignUp(at + logCapacity * PATCH_BYTES, REGION_ALIGN);
   planLog = at; at = alignUp(at + logCapacity * ENTRY_BYTES, REGION_ALIGN);
-  planThreadStride = alignUp(16 + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
+  planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
   planLineList = at; at = alignUp(at + lineCount * 8, REGION_ALIGN);

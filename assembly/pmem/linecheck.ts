@@ -6,11 +6,13 @@
 //
 // Table entry (LINE_RULE_BYTES): [line u32][alternatives u32][alternativesAddr u32][flags u32],
 // sorted by line. Flag MEDIA_FAILS: the line's media content is not allowed.
-import { PATCH_BYTES, PATCH_DATA, LINE_SHIFT } from "./header";
+import {
+  PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
+  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, MEDIA_FAILS,
+} from "../abi";
 import { patchAddr, mediaAddr } from "./state";
 
-export const LINE_RULE_BYTES: u32 = 16;
-export const MEDIA_FAILS: u32 = 1;
+export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 
 function lineAllowed(data: usize, alternatives: usize, count: u32): bool {
   for (let w: u32 = 0; w < 8; w++) {
@@ -29,9 +31,9 @@ export function lineTableMarkMedia(table: usize, entries: u32): u32 {
   let failing: u32 = 0;
   for (let i: u32 = 0; i < entries; i++) {
     const e = table + <usize>i * LINE_RULE_BYTES;
-    const line = load<u32>(e);
-    const ok = lineAllowed(mediaAddr + (<usize>line << LINE_SHIFT), <usize>load<u32>(e, 8), load<u32>(e, 4));
-    store<u32>(e, ok ? 0 : MEDIA_FAILS, 12);
+    const line = load<u32>(e + LINE_RULE_LINE);
+    const ok = lineAllowed(mediaAddr + (<usize>line << LINE_SHIFT), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES));
+    store<u32>(e + LINE_RULE_FLAGS, ok ? 0 : MEDIA_FAILS);
     if (!ok) failing++;
   }
   return failing;
@@ -52,9 +54,9 @@ export function lineTableCheck(slots: u32, table: usize, entries: u32, mediaFail
     }
     if (lo == entries) continue;
     const e = table + <usize>lo * LINE_RULE_BYTES;
-    if (load<u32>(e) != line) continue;
-    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e, 8), load<u32>(e, 4))) return 0;
-    if ((load<u32>(e, 12) & MEDIA_FAILS) != 0) patchedFailing++;
+    if (load<u32>(e + LINE_RULE_LINE) != line) continue;
+    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES))) return 0;
+    if ((load<u32>(e + LINE_RULE_FLAGS) & MEDIA_FAILS) != 0) patchedFailing++;
   }
   // Each line has at most one patch slot: every media-failing line must have been patched.
   return patchedFailing == mediaFailing ? 1 : 0;

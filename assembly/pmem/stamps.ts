@@ -8,7 +8,7 @@
 // Why: a crash explorer looks at thousands of images of a few-MiB device per second and
 // each differs from the last in a few hundred lines; copying or hashing every line made
 // that copy and hash most of the cost.
-import { H_STAMP_EPOCH, LINE_SHIFT } from "./header";
+import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
 import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, mediaAddr } from "./state";
 import { crc32c } from "../csum/crc32c";
 

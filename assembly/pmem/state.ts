@@ -7,7 +7,7 @@ import {
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
   H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
-} from "./header";
+} from "../abi";
 
 export let headerAddr: usize = 0;
 export let deviceBytes: u32 = 0;

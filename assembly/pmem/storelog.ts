@@ -12,7 +12,7 @@ import {
   ENTRY_BYTES, ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA,
   H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING, LINE_SHIFT,
   C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
-} from "./header";
+} from "../abi";
 import {
   headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd, logSlot,
 } from "./state";

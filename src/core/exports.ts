@@ -1,4 +1,6 @@
 // The raw exports of build/{release,debug}.wasm (see assembly/index.ts).
+import type { COUNTER_NAMES } from './abi.js';
+
 export interface CoreExports extends CoreFsExports, CoreDaxExports {
   readonly memory: WebAssembly.Memory;
   core_heap_base(): number;
@@ -49,21 +51,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_line_table_check(slots: number, table: number, entries: number, mediaFailing: number): number;
 }
 
-/** pmem_region selectors. */
-export const REGION = {
-  visible: 0, media: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6,
-  kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12,
-  crashTable: 13, crashRows: 14, stampRuns: 15,
-} as const;
-
-/** Counter indices, in the order of assembly/pmem/header.ts C_*. */
-export const COUNTER_NAMES = [
-  'stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence',
-  'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries',
-] as const;
+// Selectors, offsets and codes of these calls: src/core/abi.ts (generated from assembly/abi.ts).
 export type CounterName = (typeof COUNTER_NAMES)[number];
-
-export const PATCH_SLOT_BYTES = 72;
 
 /** File-system helpers of the core (assembly/btree, assembly/csum/sectors.ts). */
 export interface CoreFsExports {
@@ -82,7 +71,7 @@ export interface CoreDaxExports {
   /** Bytes stored; fewer than len means a fault (see dax_fault_info). Negative errno on bad arguments. */
   dax_store(mapping: number, offset: number, src: number, len: number): number;
   dax_load(mapping: number, offset: number, dst: number, len: number): number;
-  /** (reason << 28) | page of this thread's last fault; reason 1 not present, 2 write-protected, 3 media error. */
+  /** (reason << FAULT_REASON_SHIFT) | page of this thread's last fault; reason FAULT_* (src/core/abi.ts). */
   dax_fault_info(): number;
   dax_shootdown(): number;
   /** clwb of the mapped lines of the range, through this thread's translations. */

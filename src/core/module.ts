@@ -5,6 +5,7 @@
 // any path) and keeps per-thread state in WebAssembly globals, which are per instance.
 import { FsError } from '../errors.js';
 import type { CoreExports } from './exports.js';
+import { H_LOCK, REGION } from './abi.js';
 
 export type CoreTarget = 'release' | 'debug';
 
@@ -72,10 +73,6 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 }
 
 /** Instantiate the core over a shared memory. Synchronous: the module is compiled. */
-/** Byte offset of the device spinlock in the header (assembly/pmem/header.ts H_LOCK). */
-const HEADER_LOCK_OFFSET = 80;
-const REGION_THREAD_SLOT = 10;
-
 export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
   let self: CoreExports | null = null;
   const imports = {
@@ -86,9 +83,9 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
         const file = readAsString(memory, filePtr);
         // A failed check inside a locked section would leave the device locked for every
         // thread: release the lock if this thread holds it (the lock word is slot + 1).
-        if (self && memory.buffer.byteLength > DEVICE_BASE + HEADER_LOCK_OFFSET) {
-          const lock = new Int32Array(memory.buffer, DEVICE_BASE + HEADER_LOCK_OFFSET, 1);
-          const slot = self.pmem_region(REGION_THREAD_SLOT);
+        if (self && memory.buffer.byteLength > DEVICE_BASE + H_LOCK) {
+          const lock = new Int32Array(memory.buffer, DEVICE_BASE + H_LOCK, 1);
+          const slot = self.pmem_region(REGION.threadSlot);
           if (slot >= 0 && Atomics.load(lock, 0) === slot + 1) Atomics.store(lock, 0, 0);
         }
         throw new FsError('EFAULT', `core invariant violated: ${message} (${file}:${line}:${column})`);

@@ -10,7 +10,7 @@ import { FsMemory } from '../fs/memory.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
 import type { WordCondition } from './oracle.js';
-import { REGION } from '../core/exports.js';
+import { CRASH_MODE, CRASH_ROW_BYTES, CRASH_ROW_LINE, REGION } from '../core/abi.js';
 import {
   SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
   SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL,
@@ -83,7 +83,6 @@ export interface ExplorerOptions {
 }
 
 
-const MODE_RANDOM = 1;
 /** Superblock generations an image of one crash point can mount (two slots, visible and media). */
 const MAX_CANDIDATES = 4;
 /** Clean images remembered across crash points (forgotten all at once beyond this). */
@@ -118,7 +117,6 @@ interface Candidate {
   /** Fingerprints of its metadata and data lines at media (made when first needed). */
   mediaFingerprint?: string;
 }
-const MODE_ENUMERATE = 2;
 
 function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockState | null {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -257,7 +255,7 @@ export class CrashExplorer {
     const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, remembered: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
-      const slots = core.pmem_crash_build(choice.mode === 'random' ? MODE_RANDOM : MODE_ENUMERATE, choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
+      const slots = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
       if (slots < 0) throw new FsError('EIO', `crash build failed (${slots})`);
       const slotsCrc = core.pmem_patch_fingerprint(slots, slotsBitmapAt) >>> 0;
       let generation = chosenBySlots.get(slotsCrc);
@@ -374,11 +372,12 @@ export class CrashExplorer {
     const dev = this.device;
     if (!candidate.pendingData) {
       // Pending lines (the crash scan's rows) that hold file data of this superblock.
-      const rows = new Uint32Array(dev.memory.buffer, dev.region(REGION.crashTable), 2 * dev.region(REGION.crashRows));
+      const rowWords = CRASH_ROW_BYTES / Uint32Array.BYTES_PER_ELEMENT;
+      const rows = new Uint32Array(dev.memory.buffer, dev.region(REGION.crashTable), rowWords * dev.region(REGION.crashRows));
       const bitmap = new Uint8Array(dev.memory.buffer, candidate.data, Math.ceil(dev.sizeBytes / 64 / 8));
       const lines: number[] = [];
-      for (let r = 0; r < rows.length; r += 2) {
-        const line = rows[r]!;
+      for (let r = 0; r < rows.length; r += rowWords) {
+        const line = rows[r + CRASH_ROW_LINE / Uint32Array.BYTES_PER_ELEMENT]!;
         if ((bitmap[line >> 3]! >> (line & 7)) & 1) lines.push(line);
       }
       candidate.pendingData = Uint32Array.from(lines.sort((x, y) => x - y));

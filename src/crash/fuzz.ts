@@ -7,7 +7,7 @@ import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
-import { REGION } from '../core/exports.js';
+import { REGION } from '../core/abi.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ZERO_PAGE_BYTENR } from '../dax/manager.js';
 import type { DaxPolicy } from '../dax/policy.js';

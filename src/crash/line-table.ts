@@ -10,10 +10,10 @@
 // strict, never too lenient).
 import type { FileSystem } from '../fs/filesystem.js';
 import type { WordCondition } from './oracle.js';
+import {
+  LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_LINE, WORD_BYTES,
+} from '../core/abi.js';
 
-export const LINE_RULE_BYTES = 16;
-const LINE_BYTES = 64;
-const WORD_BYTES = 8;
 /** More allowed values than this for one word: no table (mount every image instead). */
 const MAX_ALTERNATIVES = 256;
 
@@ -143,9 +143,9 @@ export function buildLineTable(
   lines.forEach((line, i) => {
     const words = sets[i]!;
     const count = counts[i]!;
-    view.setUint32(i * LINE_RULE_BYTES, line, true);
-    view.setUint32(i * LINE_RULE_BYTES + 4, count, true);
-    view.setUint32(i * LINE_RULE_BYTES + 8, base + alt, true);
+    view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_LINE, line, true);
+    view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES, count, true);
+    view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES_ADDR, base + alt, true);
     for (let k = 0; k < count; k++) {
       words.forEach((list, w) => view.setBigUint64(alt + k * LINE_BYTES + w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
     }

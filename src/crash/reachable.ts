@@ -4,7 +4,7 @@
 // Two crash images that pick the same superblock and agree on these lines mount the same.
 import { FsMemory } from '../fs/memory.js';
 import { NodeView } from '../fs/node.js';
-import { REGION } from '../core/exports.js';
+import { LINE_BYTES, REGION } from '../core/abi.js';
 import type { PmemDevice } from '../pmem/device.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import {
@@ -12,12 +12,11 @@ import {
   SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES,
 } from '../fs/format.js';
 
-const LINE = 64;
 const MAX_BLOCKS_VISITED = 1 << 20;
 
 export function markRange(bitmap: Uint8Array, start: number, bytes: number): void {
-  const first = Math.floor(start / LINE);
-  const last = Math.floor((start + bytes - 1) / LINE);
+  const first = Math.floor(start / LINE_BYTES);
+  const last = Math.floor((start + bytes - 1) / LINE_BYTES);
   // Whole bitmap bytes (8 lines each) in one native fill; bit by bit only at the two ends.
   const firstWhole = (first + 7) >> 3, endWhole = (last + 1) >> 3;
   if (firstWhole >= endWhole) {

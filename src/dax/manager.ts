@@ -12,11 +12,11 @@ import {
 } from '../fs/format.js';
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions } from './mapping.js';
+import {
+  D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE,
+} from '../core/abi.js';
 
-export const PAGE_BYTES = 4096;
-export const PTE_PRESENT = 0x40000000;
-export const PTE_WRITE = 0x80000000;
-export const PTE_BLOCK_MASK = 0x07ffffff;
+export { PAGE_BYTES, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK } from '../core/abi.js';
 /** A device page in the system area that is always zero: holes map it read-only. */
 export const ZERO_PAGE_BYTENR = 32768;
 const MAX_MAPPINGS = 256;
@@ -71,10 +71,10 @@ export class DaxManager {
     const k = host.kernel;
     const core = k.device.core;
     this.base = k.daxAddr;
-    const threads = this.base + 64;
+    const threads = this.base + D_HEADER_BYTES;
     const threadBytes = core.dax_thread_area_bytes(TLB_ENTRIES) * k.device.config.maxThreads;
     this.mappingTable = align(threads + threadBytes, 64);
-    const ptePool = align(this.mappingTable + MAX_MAPPINGS * 32, 64);
+    const ptePool = align(this.mappingTable + MAX_MAPPINGS * MAPPING_BYTES, 64);
     const end = this.base + k.daxBytes;
     if (ptePool >= end) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
     // Thread areas and the mapping table start zeroed; PTE pages are zeroed when allocated.
@@ -99,11 +99,11 @@ export class DaxManager {
     if (id < 0) throw new FsError('ENOMEM', `at most ${MAX_MAPPINGS} mappings at once`);
     const ptes = this.allocPtes(pages * 4);
     this.kernel.m.u8.fill(0, ptes, ptes + pages * 4);
-    const entry = this.mappingTable + id * 32;
+    const entry = this.mappingTable + id * MAPPING_BYTES;
     const m = this.kernel.m;
-    m.setU32(entry + 4, pages);
-    m.setU32(entry + 8, ptes);
-    Atomics.store(this.ptes, entry >> 2, 1); // active last
+    m.setU32(entry + M_PAGES, pages);
+    m.setU32(entry + M_PTES, ptes);
+    Atomics.store(this.ptes, (entry + M_ACTIVE) >> 2, 1); // active last
     const mapping = new DaxMapping(this, id, sv, ino, options, pages, ptes);
     this.mappings.set(id, mapping);
     const set = this.byInode.get(`${sv.id}:${ino}`) ?? new Set();
@@ -115,7 +115,7 @@ export class DaxManager {
   unmap(mapping: DaxMapping): void {
     if (!this.mappings.has(mapping.id)) return;
     for (let p = 0; p < mapping.pages; p++) this.setPte(mapping, p, 0);
-    Atomics.store(this.ptes, (this.mappingTable + mapping.id * 32) >> 2, 0);
+    Atomics.store(this.ptes, (this.mappingTable + mapping.id * MAPPING_BYTES + M_ACTIVE) >> 2, 0);
     this.shootdown(true);
     this.mappings.delete(mapping.id);
     this.byInode.get(`${mapping.sv.id}:${mapping.ino}`)?.delete(mapping);

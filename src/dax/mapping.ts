@@ -3,7 +3,7 @@
 import { FsError, requireIndex } from '../errors.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import type { DaxManager } from './manager.js';
-import { PAGE_BYTES, PTE_BLOCK_MASK } from './manager.js';
+import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, PAGE_BYTES, PTE_BLOCK_MASK } from '../core/abi.js';
 
 export interface MapOptions {
   offsetBytes: number;
@@ -12,7 +12,6 @@ export interface MapOptions {
   sync: boolean;
 }
 
-const FAULT_MEDIA_ERROR = 3;
 
 /** Everything a writer thread needs to use the same mapping (structured-cloneable). */
 export interface MappingHandle {
@@ -114,8 +113,8 @@ export class DaxMapping {
 
   private handleFault(write: boolean): void {
     const info = this.core.dax_fault_info() >>> 0;
-    const reason = info >>> 28;
-    const page = info & 0x0fffffff;
+    const reason = info >>> FAULT_REASON_SHIFT;
+    const page = info & FAULT_PAGE_MASK;
     if (reason === FAULT_MEDIA_ERROR) {
       const pte = this.manager.pte(this, page);
       const bytenr = (pte & PTE_BLOCK_MASK) * PAGE_BYTES;

@@ -73,11 +73,10 @@ export const NODE_CSUM = 0; // u32 crc32c of bytes [4, nodeBytes)
 export const NODE_BYTENR = 8;
 export const NODE_GENERATION = 16;
 export const NODE_OWNER = 24;
-export const NODE_NRITEMS = 32;
-export const NODE_LEVEL = 36;
-export const NODE_HEADER_BYTES = 48;
-export const LEAF_ITEM_BYTES = 25; // key 17, data offset u32, data size u32
-export const KEY_PTR_BYTES = 33; // key 17, block pointer u64, generation u64
+// The core searches nodes in place (assembly/btree/search.ts): what it reads is in assembly/abi.ts.
+export {
+  NODE_NRITEMS, NODE_LEVEL, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES,
+} from '../core/abi.js';
 
 // --- superblock --------------------------------------------------------------------
 export const SB_CSUM = 0; // u32 crc32c of bytes [4, SUPERBLOCK_BYTES)

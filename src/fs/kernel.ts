@@ -2,7 +2,7 @@
 // refs and the commit protocol. It is the TreeHost of every tree.
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
-import { REGION } from '../core/exports.js';
+import { BAD_ARGUMENT_BIAS, REGION } from '../core/abi.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
@@ -215,7 +215,7 @@ export class Kernel implements TreeHost {
 
   coreSearch(nodeAddr: number, k: Key): number {
     const r = this.device.core.btree_node_search(nodeAddr, this.nodeBytes, k.objectid, k.type, k.offset);
-    if (r <= -1000000) throw new FsError('EIO', 'node search: bad node address');
+    if (r <= -BAD_ARGUMENT_BIAS) throw new FsError('EIO', 'node search: bad node address');
     return r;
   }
 

@@ -1,6 +1,7 @@
 // Typed access to the shared memory for the file-system layer. JS reads fields; the
 // byte work (search, checksums, copies to the device) is the core's.
 import type { Key } from './format.js';
+import { KEY_OBJECTID, KEY_OFFSET, KEY_TYPE } from '../core/abi.js';
 
 export class FsMemory {
   readonly u8: Uint8Array;
@@ -25,30 +26,30 @@ export class FsMemory {
   u8At(at: number): number { return this.u8[at]!; }
   setU8(at: number, value: number): void { this.u8[at] = value; }
   key(at: number): Key {
-    return { objectid: this.u64(at), type: this.u8[at + 8]!, offset: this.u64(at + 9) };
+    return { objectid: this.u64(at + KEY_OBJECTID), type: this.u8[at + KEY_TYPE]!, offset: this.u64(at + KEY_OFFSET) };
   }
   /** compareKeys of the keys at `a` and `b`, without decoding them. */
   compareKeysAt(a: number, b: number): number {
-    const ao = this.u64(a), bo = this.u64(b);
+    const ao = this.u64(a + KEY_OBJECTID), bo = this.u64(b + KEY_OBJECTID);
     if (ao !== bo) return ao < bo ? -1 : 1;
-    const at = this.u8[a + 8]!, bt = this.u8[b + 8]!;
+    const at = this.u8[a + KEY_TYPE]!, bt = this.u8[b + KEY_TYPE]!;
     if (at !== bt) return at < bt ? -1 : 1;
-    const af = this.u64(a + 9), bf = this.u64(b + 9);
+    const af = this.u64(a + KEY_OFFSET), bf = this.u64(b + KEY_OFFSET);
     return af === bf ? 0 : af < bf ? -1 : 1;
   }
   /** compareKeys of the key at `a` with `k`, without decoding it. */
   compareKeyAt(a: number, k: Key): number {
-    const ao = this.u64(a);
+    const ao = this.u64(a + KEY_OBJECTID);
     if (ao !== k.objectid) return ao < k.objectid ? -1 : 1;
-    const at = this.u8[a + 8]!;
+    const at = this.u8[a + KEY_TYPE]!;
     if (at !== k.type) return at < k.type ? -1 : 1;
-    const af = this.u64(a + 9);
+    const af = this.u64(a + KEY_OFFSET);
     return af === k.offset ? 0 : af < k.offset ? -1 : 1;
   }
   setKey(at: number, k: Key): void {
-    this.setU64(at, k.objectid);
-    this.u8[at + 8] = k.type;
-    this.setU64(at + 9, k.offset);
+    this.setU64(at + KEY_OBJECTID, k.objectid);
+    this.u8[at + KEY_TYPE] = k.type;
+    this.setU64(at + KEY_OFFSET, k.offset);
   }
   copyWithin(dst: number, src: number, length: number): void {
     if (length > 0 && dst !== src) this.u8.copyWithin(dst, src, src + length);

@@ -12,7 +12,7 @@
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import { LINE_BYTES } from '../pmem/device.js';
-import { REGION } from '../core/exports.js';
+import { REGION } from '../core/abi.js';
 
 export class ImageRestorer {
   private readonly bytes: number;

@@ -1,23 +1,26 @@
 // PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
 import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
-import { COUNTER_NAMES, REGION, PATCH_SLOT_BYTES, type CoreExports, type CounterName } from '../core/exports.js';
+import type { CoreExports, CounterName } from '../core/exports.js';
+import {
+  COUNTER_NAMES, CRASH_MODE, DOMAIN, E2BIG, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, LINE_BYTES,
+  LINE_INFO_ENTRIES_SHIFT, LINE_POISON, PATCH_BYTES, REGION,
+} from '../core/abi.js';
 import {
   DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule, type CoreTarget,
 } from '../core/module.js';
 
-export const LINE_BYTES = 64;
-export const WORD_BYTES = 8;
+export { LINE_BYTES, WORD_BYTES } from '../core/abi.js';
 const WASM_PAGE_BYTES = 65536;
 /**
- * The owner word of the device header (assembly/pmem/header.ts H_FS_OWNER): 0 when no file
- * system holds the device, else the token of the one that does. It lives in the shared
- * memory, outside the emulated pmem (no crash image carries it), so every thread attached
- * to the device sees it; claims are compare-and-swaps.
+ * The owner word of the device header (assembly/abi.ts H_FS_OWNER), an index of ownerWord:
+ * 0 when no file system holds the device, else the token of the one that does. It lives in
+ * the shared memory, outside the emulated pmem (no crash image carries it), so every thread
+ * attached to the device sees it; claims are compare-and-swaps.
  */
-const HEADER_OWNER_OFFSET = 120;
+const OWNER = 0;
 /** Source of owner tokens (H_FS_OWNER_SEQ): unique per device, whichever thread claims. */
-const HEADER_OWNER_SEQ_OFFSET = 124;
+const OWNER_SEQ = (H_FS_OWNER_SEQ - H_FS_OWNER) / Int32Array.BYTES_PER_ELEMENT;
 
 export type PersistenceDomain = 'adr' | 'eadr';
 export type CrashMode = 'strict' | 'random';
@@ -89,8 +92,6 @@ export interface CrashImage {
   device(into?: PmemDevice): PmemDevice;
 }
 
-const MODE = { strict: 0, random: 1, enumerate: 2 } as const;
-const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 export type FlushKind = keyof typeof FLUSH_KIND;
 
 /** Only a missing option takes the default: null is a value, and a wrong one (EINVAL). */
@@ -133,7 +134,7 @@ function normalise(options: PmemOptions): PmemConfig {
 }
 
 function configArgs(c: PmemConfig): [number, number, number, number, number, number, number, number] {
-  return [DEVICE_BASE, c.sizeBytes, c.domain === 'eadr' ? 1 : 0, c.maxThreads, c.logCapacity,
+  return [DEVICE_BASE, c.sizeBytes, DOMAIN[c.domain], c.maxThreads, c.logCapacity,
     c.scratchBytes, c.flushQueueCapacity, c.kernelBytes];
 }
 
@@ -149,7 +150,7 @@ function memoryBytesFor(module: WebAssembly.Module, config: PmemConfig): number 
     planners.set(module, planner);
   }
   const total = planner.pmem_layout_total(...configArgs(config));
-  if (total === -7) throw new FsError('E2BIG', `a ${config.sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
+  if (total === -E2BIG) throw new FsError('E2BIG', `a ${config.sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
   return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity a power of two in 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
 }
 
@@ -178,7 +179,7 @@ export class PmemDevice {
     if (format) checkCoreResult(this.core.pmem_format(...configArgs(config)), 'format device');
     this.threadSlot = checkCoreResult(this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)');
     this.bytes = new Uint8Array(memory.buffer);
-    this.ownerWord = new Int32Array(memory.buffer, DEVICE_BASE + HEADER_OWNER_OFFSET, 2);
+    this.ownerWord = new Int32Array(memory.buffer, DEVICE_BASE + H_FS_OWNER, OWNER_SEQ + 1);
     // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read unsigned.
     this.visibleAddr = this.region(REGION.visible);
     this.mediaAddr = this.region(REGION.media);
@@ -251,8 +252,8 @@ export class PmemDevice {
   claimOwner(what: string): number {
     this.live();
     let token = 0;
-    while (token === 0) token = (Atomics.add(this.ownerWord, 1, 1) + 1) | 0;
-    if (Atomics.compareExchange(this.ownerWord, 0, 0, token) !== 0) {
+    while (token === 0) token = (Atomics.add(this.ownerWord, OWNER_SEQ, 1) + 1) | 0;
+    if (Atomics.compareExchange(this.ownerWord, OWNER, 0, token) !== 0) {
       throw new FsError('EBUSY', `${what}: the device is already mounted (unmount it first)`);
     }
     this.ownTokens.add(token);
@@ -262,23 +263,23 @@ export class PmemDevice {
   /** Release a claim; a no-op when the claim is gone already (a crash, another handle's close). */
   releaseOwner(token: number): void {
     this.ownTokens.delete(token);
-    Atomics.compareExchange(this.ownerWord, 0, token, 0);
+    Atomics.compareExchange(this.ownerWord, OWNER, token, 0);
   }
 
   /** Does this claim still hold the device? False once the device crashed or the claim was released. */
   ownsDevice(token: number): boolean {
-    return Atomics.load(this.ownerWord, 0) === token;
+    return Atomics.load(this.ownerWord, OWNER) === token;
   }
 
   /** Is a file system mounted on this device (by any thread)? */
   get isOwned(): boolean {
-    return Atomics.load(this.ownerWord, 0) !== 0;
+    return Atomics.load(this.ownerWord, OWNER) !== 0;
   }
 
   /** A crash is a new boot: whatever file system held the device is gone. */
   private dropOwner(): void {
     this.ownTokens.clear();
-    Atomics.store(this.ownerWord, 0, 0);
+    Atomics.store(this.ownerWord, OWNER, 0);
   }
 
   // --- argument checks ---------------------------------------------------------------
@@ -448,7 +449,7 @@ export class PmemDevice {
   lineInfo(addr: number): LineInfo {
     const [a] = this.range(addr, 1);
     const info = checkCoreResult(this.core.pmem_line_info(Math.floor(a / LINE_BYTES)), 'line info');
-    return { pendingStores: info >>> 8, poisoned: (info & 2) !== 0 };
+    return { pendingStores: info >>> LINE_INFO_ENTRIES_SHIFT, poisoned: (info & LINE_POISON) !== 0 };
   }
 
   // --- counters ----------------------------------------------------------------------
@@ -463,19 +464,19 @@ export class PmemDevice {
   /** Lines with stores not yet on media. */
   linesPending(): number {
     this.live();
-    return checkCoreResult(this.core.pmem_gauge(0), 'lines pending');
+    return checkCoreResult(this.core.pmem_gauge(GAUGE.linesPending), 'lines pending');
   }
 
   /** Store-log entries between the oldest live one and the newest. */
   logSpan(): number {
     this.live();
-    return checkCoreResult(this.core.pmem_gauge(1), 'log span');
+    return checkCoreResult(this.core.pmem_gauge(GAUGE.logSpan), 'log span');
   }
 
   /** This thread's flushes waiting for a fence. */
   flushesQueued(): number {
     this.live();
-    return checkCoreResult(this.core.pmem_gauge(2), 'flush queue');
+    return checkCoreResult(this.core.pmem_gauge(GAUGE.flushQueue), 'flush queue');
   }
 
   // --- crash -------------------------------------------------------------------------
@@ -498,7 +499,7 @@ export class PmemDevice {
     this.live();
     if (typeof index !== 'bigint' || index < 0n) throw new FsError('EINVAL', 'image index must be a non-negative bigint');
     if (!isOptions(options)) throw new FsError('EINVAL', 'crashImageAt options must be an object');
-    return this.materialize(MODE.enumerate, index, options.into);
+    return this.materialize(CRASH_MODE.enumerate, index, options.into);
   }
 
   /** Crash this device itself: it reboots holding a legal post-crash image. */
@@ -522,7 +523,7 @@ export class PmemDevice {
     }
     const patchAddr = this.region(REGION.patch);
     for (let index = 0n; index < total; index++) {
-      const slots = checkCoreResult(this.core.pmem_crash_build(MODE.enumerate, index, 0), 'crash build (did the device change during enumeration?)');
+      const slots = checkCoreResult(this.core.pmem_crash_build(CRASH_MODE.enumerate, index, 0), 'crash build (did the device change during enumeration?)');
       const generation = index;
       let current = true;
       const image: CrashImage = {
@@ -530,11 +531,11 @@ export class PmemDevice {
         changedLines: slots,
         fingerprint: () => {
           if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
-          return this.core.csum_crc32c(patchAddr, slots * PATCH_SLOT_BYTES) >>> 0;
+          return this.core.csum_crc32c(patchAddr, slots * PATCH_BYTES) >>> 0;
         },
         device: (into?: PmemDevice) => {
           if (!current) throw new FsError('EINVAL', 'crash image used after the iterator moved on');
-          return this.materialize(MODE.enumerate, generation, into);
+          return this.materialize(CRASH_MODE.enumerate, generation, into);
         },
       };
       yield image;
@@ -546,11 +547,11 @@ export class PmemDevice {
     this.live();
     if (!isOptions(options)) throw new FsError('EINVAL', 'crash options must be an object');
     const mode = orDefault(options.mode, 'strict');
-    if (mode === 'strict') return [MODE.strict, 0n];
+    if (mode === 'strict') return [CRASH_MODE.strict, 0n];
     if (mode !== 'random') throw new FsError('EINVAL', `crash mode must be 'strict' or 'random'`);
     const seed = orDefault(options.seed, 0);
-    if (typeof seed === 'bigint') return [MODE.random, BigInt.asIntN(64, seed)];
-    return [MODE.random, BigInt.asIntN(64, BigInt(requireIndex(seed, 'seed')))];
+    if (typeof seed === 'bigint') return [CRASH_MODE.random, BigInt.asIntN(64, seed)];
+    return [CRASH_MODE.random, BigInt.asIntN(64, BigInt(requireIndex(seed, 'seed')))];
   }
 
   /**
@@ -572,7 +573,7 @@ export class PmemDevice {
       into.live();
     }
     const slots = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
-    if (slots * PATCH_SLOT_BYTES > next.config.logCapacity * PATCH_SLOT_BYTES) {
+    if (slots * PATCH_BYTES > next.config.logCapacity * PATCH_BYTES) {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
       throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${slots} changed lines`);
     }
@@ -613,7 +614,7 @@ export class PmemDevice {
     const lineCount = this.region(REGION.lineCount);
     next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
     const patch = this.region(REGION.patch);
-    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_SLOT_BYTES), next.region(REGION.patch));
+    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_BYTES), next.region(REGION.patch));
     return incremental;
   }
 

@@ -4,6 +4,7 @@
 import { Rng } from '../random.js';
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
+import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT } from '../core/abi.js';
 import type { MappingHandle } from '../dax/mapping.js';
 
 export type WorkloadKind = 'sequential' | 'random' | 'hot';
@@ -59,7 +60,6 @@ export function slotPicker(spec: WorkloadSpec): { mine: number; pick: (seq: numb
   return { mine, pick };
 }
 
-const FAULT_MEDIA_ERROR = 3;
 
 export class Writer {
   private readonly device: PmemDevice;
@@ -88,10 +88,10 @@ export class Writer {
       done += r;
       if (done < length) {
         const info = core.dax_fault_info() >>> 0;
-        if (info >>> 28 === FAULT_MEDIA_ERROR) throw new FsError('SIGBUS', 'media error');
+        if (info >>> FAULT_REASON_SHIFT === FAULT_MEDIA_ERROR) throw new FsError('SIGBUS', 'media error');
         faults++;
         try {
-          await this.faults.fault(mapping.id, info & 0x0fffffff, true);
+          await this.faults.fault(mapping.id, info & FAULT_PAGE_MASK, true);
         } catch (e) {
           throw asFsError(e);
         }

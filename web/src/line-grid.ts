@@ -3,9 +3,9 @@
 // where the data extents are). Drawn with one putImageData per frame.
 import { LINE_STATE, LINE_STATE_NAMES, type LineStates, type LineStateName } from './line-states.js';
 import { el, hexAddress } from './dom.js';
+import { LINE_BYTES } from '../../src/core/abi.js';
 
 export const LINES_PER_ROW = 512;
-const LINE_BYTES = 64;
 
 /** Colours as CSS and as little-endian RGBA words for ImageData. */
 export const STATE_COLOURS: Record<LineStateName, string> = {

@@ -4,27 +4,18 @@
 //   waiting for its thread's sfence;  poisoned: a media error.
 // Read straight from the core's shared memory (nothing here writes): the per-line state
 // bytes (pmem_region lineState), each thread's flush queue and the store log. The offsets
-// mirror assembly/pmem/header.ts; the reads race with writer threads, which is fine for a
+// are the core's (assembly/abi.ts, through src/core/abi.ts); the reads race with writer threads, which is fine for a
 // picture that is redrawn several times a second.
 import type { PmemDevice } from '../../src/pmem/device.js';
-import { REGION } from '../../src/core/exports.js';
+import {
+  ENTRY_BYTES, ENTRY_LINE, FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, H_LOG, H_LOG_HEAD, H_THREADS, H_THREAD_STRIDE,
+  LINE_PENDING, LINE_POISON, REGION,
+} from '../../src/core/abi.js';
 import { DEVICE_BASE } from '../../src/core/module.js';
 
 export const LINE_STATE = { clean: 0, durable: 1, dirty: 2, flushPending: 3, poisoned: 4 } as const;
 export type LineStateName = keyof typeof LINE_STATE;
 export const LINE_STATE_NAMES = Object.keys(LINE_STATE) as LineStateName[];
-
-// assembly/pmem/header.ts
-const H_THREADS = 36;
-const H_THREAD_STRIDE = 40;
-const H_LOG = 56;
-const H_LOG_HEAD = 88;
-const ENTRY_BYTES = 96;
-const ENTRY_LINE = 4;
-const FLUSHQ_FIRST_ENTRY = 16;
-const FLUSHQ_ENTRY_BYTES = 8;
-const LINE_PENDING = 1;
-const LINE_POISON = 2;
 
 export class LineStates {
   /** One LINE_STATE value per line. */

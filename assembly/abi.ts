@@ -1,0 +1,265 @@
+// The ABI of the pmcow core: every offset, size, flag and code that the core (assembly/)
+// and its callers (src/, web/) both depend on, defined once. scripts/gen-abi.mjs reads this
+// file and writes src/core/abi.ts for TypeScript; test/abi.test.ts fails when the two
+// disagree. See docs/abi.md.
+//
+// Rules for this file (the generator reads it line by line):
+// - one constant per line: `export const NAME: u8|u32|i32 = EXPR; // comment`, where EXPR
+//   is an integer literal or an expression of earlier constants (+ - * / << >> & | ~ ( ));
+// - `// @ts object NAME` or `// @ts array NAME` before a group of constants also emits
+//   them for TypeScript as one object (key: value) or array (index: key) named NAME; each
+//   constant of the group starts its comment with its key in double quotes; the group
+//   ends at the next blank line.
+
+// --- the device header -----------------------------------------------------------------
+// The control header at the start of the shared region. It is the contract between all
+// instances that share one memory: every address a core instance uses is read from here
+// at attach time into that instance's own globals (WebAssembly globals are per instance,
+// memory is shared).
+
+export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
+export const HEADER_VERSION: u32 = 2; // bumped by every change of this layout
+export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
+
+// Header field offsets (bytes from the header base).
+export const H_MAGIC: u32 = 0; // u32 HEADER_MAGIC, written last at format
+export const H_VERSION: u32 = 4; // u32 HEADER_VERSION
+export const H_DEVICE_BYTES: u32 = 8; // u32 device size in bytes
+export const H_LINE_COUNT: u32 = 12; // u32 device size in lines
+export const H_DOMAIN: u32 = 16; // u32 DOMAIN_*
+export const H_MAX_THREADS: u32 = 20; // u32 thread slots
+export const H_LOG_CAPACITY: u32 = 24; // u32 store-log entries
+export const H_SCRATCH_BYTES: u32 = 28; // u32 scratch bytes per thread
+export const H_CRC_TABLES: u32 = 32; // u32 address of the crc32c tables
+export const H_THREADS: u32 = 36; // u32 address of the thread areas
+export const H_THREAD_STRIDE: u32 = 40; // u32 bytes per thread area
+export const H_FLUSHQ_CAPACITY: u32 = 44; // u32 flush-queue entries per thread
+export const H_LINE_STATE: u32 = 48; // u32 address of the line state bytes
+export const H_LINE_LIST: u32 = 52; // u32 address of the line lists
+export const H_LOG: u32 = 56; // u32 address of the store log
+export const H_PATCH: u32 = 60; // u32 address of the crash patch
+export const H_VISIBLE: u32 = 64; // u32 address of the visible bytes
+export const H_MEDIA: u32 = 68; // u32 address of the media bytes
+export const H_TOTAL_BYTES: u32 = 72; // u32 end address of the layout
+export const H_THREAD_SLOTS: u32 = 76; // bitmap of claimed thread slots
+export const H_LOCK: u32 = 80; // device spinlock
+export const H_KERNEL: u32 = 84; // start of the region reserved for upper layers
+export const H_LOG_HEAD: u32 = 88; // next sequence number
+export const H_LOG_TAIL: u32 = 92; // oldest sequence number that may still be live
+export const H_LINES_PENDING: u32 = 96; // u32 lines with stores not yet on media
+export const H_CRASH_TABLE: u32 = 100; // u32 address of the crash table
+export const H_KERNEL_BYTES: u32 = 104; // u32 bytes of the kernel region
+export const H_CRASH_ROWS: u32 = 108; // u32 rows of the last crash scan
+export const H_CRASH_TOTAL: u32 = 112; // u64, saturating count of legal images
+// Used by JS only (src/pmem/device.ts), through Atomics: the core never reads them.
+export const H_FS_OWNER: u32 = 120; // token of the file system holding the device, 0 = none
+export const H_FS_OWNER_SEQ: u32 = 124; // last owner token handed out
+// Line change stamps (assembly/pmem/stamps.ts).
+export const H_LINE_STAMP: u32 = 128; // u32 per line
+export const H_CHUNK_STAMP: u32 = 132; // u32 per 64 lines
+export const H_CHUNK_CRC: u32 = 136; // per 64 lines: crc32c of their media bytes (u32), epoch it is valid from (u32)
+export const H_STAMP_EPOCH: u32 = 140; // u32 the current stamp epoch
+export const H_RUNS: u32 = 148; // STAMP_RUNS_CAPACITY (first line u32, count u32) pairs of the last stamp query
+export const STAMP_RUNS_CAPACITY: u32 = 512; // runs the stamp-runs region holds
+// The store log's version: bumped by every change to the log (append, retire, reset), so a
+// crash scan of an unchanged log is reused (a crash explorer builds hundreds of images of
+// one pending state; each build rescanned the whole log window).
+export const H_LOG_VERSION: u32 = 152; // u32 the store log's version
+export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table was last built
+export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
+
+// --- lines, words, threads -------------------------------------------------------------
+
+export const LINE_BYTES: u32 = 64; // one cacheline
+export const LINE_SHIFT: u32 = 6; // log2(LINE_BYTES)
+export const WORD_BYTES: u32 = 8; // the unit a torn store keeps or loses
+export const WORDS_PER_LINE: u32 = LINE_BYTES / WORD_BYTES;
+export const MAX_THREADS: u32 = 32; // thread slots: the bits of H_THREAD_SLOTS
+export const CRC_TABLE_BYTES: u32 = 16 * 256 * 4; // slicing-by-16 crc32c tables
+
+// Line state bits (one byte per line, region lineState).
+export const LINE_PENDING: u8 = 1; // has store-log entries not yet on media
+export const LINE_POISON: u8 = 2; // media error: loads fail
+// pmem_line_info returns (store-log entries << LINE_INFO_ENTRIES_SHIFT) | line state bits.
+export const LINE_INFO_ENTRIES_SHIFT: u32 = 8;
+
+// @ts object DOMAIN
+export const DOMAIN_ADR: u32 = 0; // "adr": caches are volatile
+export const DOMAIN_EADR: u32 = 1; // "eadr": caches are in the persistence domain
+
+// --- store log, flush queue, crash patch ---------------------------------------------------
+
+// One store-log entry: the bytes one store wrote into one line, in program order.
+export const ENTRY_BYTES: u32 = 96; // bytes per entry
+export const ENTRY_SEQ: u32 = 0; // u32 global sequence number (wraps; compared by signed difference)
+export const ENTRY_LINE: u32 = 4; // u32 line index
+export const ENTRY_NEXT: u32 = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
+export const ENTRY_LIVE: u32 = 12; // u32 1 while not yet written to media
+export const ENTRY_MASK: u32 = 16; // u64 byte mask within the line
+export const ENTRY_DATA: u32 = 32; // 64 bytes, valid where the mask is set
+
+// Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
+export const FLUSHQ_FIRST_ENTRY: u32 = 16; // offset of the first queue entry in a thread area
+export const FLUSHQ_ENTRY_BYTES: u32 = 8; // (line u32, sequence number u32 of the last store it covers)
+
+// One crash-image patch slot: a line index and the line's post-crash content.
+export const PATCH_BYTES: u32 = 72; // bytes per slot
+export const PATCH_LINE: u32 = 0; // u32 line index
+export const PATCH_DATA: u32 = 8; // LINE_BYTES bytes of content
+
+// One crash-table row: a pending line and its number of legal post-crash versions.
+export const CRASH_ROW_BYTES: u32 = 8; // bytes per row
+export const CRASH_ROW_LINE: u32 = 0; // u32 line index
+export const CRASH_ROW_VERSIONS: u32 = 4; // u32 legal versions of the line
+
+// Crash modes of pmem_crash_build and pmem_crash_in_place.
+// @ts object CRASH_MODE
+export const CRASH_STRICT: u32 = 0; // "strict": only what is durable
+export const CRASH_RANDOM: u32 = 1; // "random": one random legal image, arg = seed
+export const CRASH_ENUMERATE: u32 = 2; // "enumerate": image number arg of pmem_crash_total
+
+// Flush kinds of pmem_flush.
+// @ts object FLUSH_KIND
+export const FLUSH_CLWB: u32 = 0; // "clwb"
+export const FLUSH_CLFLUSHOPT: u32 = 1; // "clflushopt"
+export const FLUSH_CLFLUSH: u32 = 2; // "clflush"
+
+// --- line tables (assembly/pmem/linecheck.ts) --------------------------------------------
+
+// Table entry: [line u32][alternatives u32][alternativesAddr u32][flags u32], sorted by line.
+export const LINE_RULE_BYTES: u32 = 16; // bytes per entry
+export const LINE_RULE_LINE: u32 = 0; // u32 line index
+export const LINE_RULE_ALTERNATIVES: u32 = 4; // u32 number of alternative lines
+export const LINE_RULE_ALTERNATIVES_ADDR: u32 = 8; // u32 address of the alternative lines (LINE_BYTES each)
+export const LINE_RULE_FLAGS: u32 = 12; // u32 flags, written by pmem_line_table_prepare
+export const MEDIA_FAILS: u32 = 1; // flag: the line's media content is not allowed
+export const LINE_RULE_MAX_ALTERNATIVES: u32 = 4096; // more alternatives in one entry: EINVAL
+
+// --- regions, gauges, counters ----------------------------------------------------------
+
+// pmem_region selectors.
+// @ts object REGION
+export const R_VISIBLE: u32 = 0; // "visible": address of the visible bytes
+export const R_MEDIA: u32 = 1; // "media": address of the media bytes
+export const R_SCRATCH: u32 = 2; // "scratch": address of this thread's scratch
+export const R_SCRATCH_BYTES: u32 = 3; // "scratchBytes": its size
+export const R_PATCH: u32 = 4; // "patch": address of the crash patch
+export const R_LINE_STATE: u32 = 5; // "lineState": address of the line state bytes
+export const R_LINE_COUNT: u32 = 6; // "lineCount": device size in lines
+export const R_KERNEL: u32 = 7; // "kernel": address of the region of the upper layers
+export const R_KERNEL_BYTES: u32 = 8; // "kernelBytes": its size
+export const R_DEVICE_BYTES: u32 = 9; // "deviceBytes": device size in bytes
+export const R_THREAD_SLOT: u32 = 10; // "threadSlot": this instance's thread slot
+export const R_DOMAIN: u32 = 11; // "domain": DOMAIN_*
+export const R_LOG_CAPACITY: u32 = 12; // "logCapacity": store-log entries
+export const R_CRASH_TABLE: u32 = 13; // "crashTable": address of the crash table (CRASH_ROW_* rows)
+export const R_CRASH_ROWS: u32 = 14; // "crashRows": rows of the last crash scan
+export const R_STAMP_RUNS: u32 = 15; // "stampRuns": address of the runs of the last pmem_stamp_runs
+
+// pmem_gauge selectors.
+// @ts object GAUGE
+export const G_LINES_PENDING: u32 = 0; // "linesPending": lines with stores not yet on media
+export const G_LOG_SPAN: u32 = 1; // "logSpan": live store-log span
+export const G_FLUSH_QUEUE: u32 = 2; // "flushQueue": this thread's queued flushes
+
+// Counter indices (u64 each at H_COUNTERS + 8 * index); the keys are PmemDevice.counters().
+// @ts array COUNTER_NAMES
+export const C_STORES: u32 = 0; // "stores"
+export const C_STORE_BYTES: u32 = 1; // "bytesStored"
+export const C_NT_STORES: u32 = 2; // "ntStores"
+export const C_CLWB: u32 = 3; // "clwb"
+export const C_CLFLUSHOPT: u32 = 4; // "clflushopt"
+export const C_CLFLUSH: u32 = 5; // "clflush"
+export const C_SFENCE: u32 = 6; // "sfence"
+export const C_MFENCE: u32 = 7; // "mfence"
+export const C_EVICTIONS: u32 = 8; // "evictions"
+export const C_LOADS: u32 = 9; // "loads"
+export const C_LOAD_BYTES: u32 = 10; // "bytesLoaded"
+export const C_FLUSHQ_DRAINS: u32 = 11; // "flushQueueDrains"
+export const C_RETIRED: u32 = 12; // "linesRetired"
+export const C_LOG_ENTRIES: u32 = 13; // "logEntries"
+
+export const COUNTER_COUNT: u32 = C_LOG_ENTRIES + 1; // counters in the header
+
+// --- DAX (assembly/dax) -------------------------------------------------------------------
+// The DAX region (inside the device's kernel region): a header, one area per thread
+// (store epoch, shootdown acknowledgement, fault report, software TLB) and the mapping
+// table. Page-table arrays live elsewhere in the kernel region; their addresses are in
+// the mapping table.
+
+export const DAX_MAGIC: u32 = 0x31584144; // "DAX1"
+export const PAGE_BYTES: u32 = 4096; // one DAX page
+export const PAGE_SHIFT: u32 = 12; // log2(PAGE_BYTES)
+
+// DAX header fields (bytes from the DAX base).
+export const D_MAGIC: u32 = 0; // u32 DAX_MAGIC
+export const D_MAX_MAPPINGS: u32 = 4; // u32 entries of the mapping table
+export const D_SHOOTDOWN_GEN: u32 = 8; // u32 shootdown generation
+export const D_MAPPINGS: u32 = 16; // address of the mapping table
+export const D_THREADS: u32 = 20; // address of the per-thread areas
+export const D_TLB_ENTRIES: u32 = 24; // power of two
+export const D_HEADER_BYTES: u32 = 64; // the DAX header's size
+
+// Per-thread DAX area.
+export const T_EPOCH: u32 = 0; // odd while inside a DAX access
+export const T_ACK: u32 = 4; // last shootdown generation this thread applied
+export const T_FAULT_PAGE: u32 = 8; // u32 page of the last fault
+export const T_FAULT_REASON: u32 = 12; // u32 FAULT_* of the last fault
+export const T_TLB: u32 = 16; // entries: tag u32, pte u32
+export const TLB_ENTRY_BYTES: u32 = 8; // bytes per TLB entry
+export const TLB_ENTRIES_MIN: u32 = 16; // dax_format's TLB size: a power of two in MIN..MAX
+export const TLB_ENTRIES_MAX: u32 = 65536;
+
+// Mapping table entry.
+export const MAPPING_BYTES: u32 = 32; // bytes per entry
+export const M_ACTIVE: u32 = 0; // u32 1 while the mapping exists (stored last)
+export const M_PAGES: u32 = 4; // u32 pages of the mapping
+export const M_PTES: u32 = 8; // u32 address of its page table (u32 per page)
+
+// Page-table entry: block number of the device page, and permission bits.
+export const PTE_BLOCK_MASK: u32 = 0x07ffffff; // device page number
+export const PTE_PRESENT: u32 = 0x40000000; // loads allowed
+export const PTE_WRITE: u32 = 0x80000000; // stores allowed
+
+// Fault reasons reported to JS: dax_fault_info() = (reason << FAULT_REASON_SHIFT) | page.
+export const FAULT_NOT_PRESENT: u32 = 1; // no translation
+export const FAULT_WRITE_PROTECT: u32 = 2; // a store through a read-only translation
+export const FAULT_MEDIA_ERROR: u32 = 3; // a load hit a poisoned line
+export const FAULT_REASON_SHIFT: u32 = 28; // reason bits of dax_fault_info
+export const FAULT_PAGE_MASK: u32 = (1 << FAULT_REASON_SHIFT) - 1; // page bits of dax_fault_info
+
+export const MAX_MAPPINGS: u32 = 1023; // the TLB tag keeps 10 bits of mapping id
+export const MAX_MAPPING_PAGES: u32 = 1 << 22; // pages of one mapping (22 bits of the TLB tag)
+
+// --- errno ------------------------------------------------------------------------------
+// Linux errno numbers. Core functions return a negative errno on failure so that no
+// bad argument ever becomes a WebAssembly trap; src/errors.ts maps them to FsError names.
+
+export const EPERM: i32 = 1; // operation not permitted
+export const ENOENT: i32 = 2; // no such file
+export const EIO: i32 = 5; // I/O error (a poisoned line)
+export const E2BIG: i32 = 7; // too big (the layout exceeds 4 GiB, too many stamp runs)
+export const EAGAIN: i32 = 11; // try again
+export const ENOMEM: i32 = 12; // out of memory
+export const EFAULT: i32 = 14; // internal fault (a core assert)
+export const EBUSY: i32 = 16; // busy (no thread slot, already formatted)
+export const EINVAL: i32 = 22; // invalid argument
+export const ENOSPC: i32 = 28; // no space left
+// Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
+// -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
+export const BAD_ARGUMENT_BIAS: i32 = 1000000;
+
+// --- file-system node format (assembly/btree/search.ts; docs/fs.md) -------------------------
+// A node: header, then leaf items or internal key pointers, each starting with the key:
+// objectid u64, type u8, offset u64 (little endian).
+
+export const NODE_NRITEMS: u32 = 32; // u32 items in the node
+export const NODE_LEVEL: u32 = 36; // u8 0 for a leaf
+export const NODE_HEADER_BYTES: u32 = 48; // items start here
+export const KEY_OBJECTID: u32 = 0; // u64 in a key
+export const KEY_TYPE: u32 = 8; // u8 in a key
+export const KEY_OFFSET: u32 = 9; // u64 in a key
+export const KEY_BYTES: u32 = 17; // a key
+export const LEAF_ITEM_BYTES: u32 = KEY_BYTES + 8; // key, data offset u32, data size u32
+export const KEY_PTR_BYTES: u32 = KEY_BYTES + 16; // key, block pointer u64, generation u64
+export const MIN_NODE_BYTES: u32 = 4096; // btree_node_search refuses smaller nodes
