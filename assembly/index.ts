@@ -522,9 +522,11 @@ export function pmem_pending_lines(addr: u32, len: u32): i32 {
   if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
   let pending: i32 = 0;
   const end = (<u64>addr + <u64>len + 63) >> PMEM_LINE_SHIFT;
+  lock();
   for (let line = addr >> PMEM_LINE_SHIFT; <u64>line < end; line++) {
     if ((deviceLineState(line) & LINE_PENDING) != 0) pending++;
   }
+  unlock();
   return pending;
 }
 

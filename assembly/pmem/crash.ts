@@ -263,8 +263,10 @@ export function crashApplyPatch(slots: u32): void {
   }
 }
 
-// Reset the volatile state: log, line lists, pending bits, flush queues.
-export function crashForgetPending(): void {
+// Reset the volatile state: log, line lists, pending bits, flush queues. With
+// `visibleFromMedia`, each pending line's visible bytes become its media bytes again (the
+// other lines' already are).
+export function crashForgetPending(visibleFromMedia: bool = false): void {
   const h = headerAddr;
   // Only the entries in the log window can be live, and a line is pending (state bit and
   // list) exactly while it has a live entry: clearing through the window touches only the
@@ -276,6 +278,10 @@ export function crashForgetPending(): void {
     const e = entryAddr(logSlot(seq));
     if (load<u32>(e + ENTRY_LIVE) == 0) continue;
     const line = load<u32>(e + ENTRY_LINE);
+    if (visibleFromMedia) {
+      const at = <usize>line << LINE_SHIFT;
+      memory.copy(visibleAddr + at, mediaAddr + at, 64);
+    }
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
     store<u64>(lineListAddr + (<usize>line << 3), 0);
@@ -295,15 +301,7 @@ export function crashForgetPending(): void {
 export function crashInPlace(mode: u32, arg: u64): u32 {
   crashScan();
   const slots = crashBuild(mode, arg);
-  const h = headerAddr;
-  const head = load<u32>(h + H_LOG_HEAD);
-  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
-    const e = entryAddr(logSlot(seq));
-    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
-    const at = <usize>load<u32>(e + ENTRY_LINE) << LINE_SHIFT;
-    memory.copy(visibleAddr + at, mediaAddr + at, 64);
-  }
-  crashForgetPending();
+  crashForgetPending(true);
   crashApplyPatch(slots);
   return slots;
 }

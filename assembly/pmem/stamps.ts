@@ -14,10 +14,6 @@ import { crc32c } from "../csum/crc32c";
 
 export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
-@inline export function stampEpoch(): u32 {
-  return load<u32>(headerAddr + H_STAMP_EPOCH);
-}
-
 // The line's media or visible bytes changed (callers hold the device lock).
 @inline export function stampLine(line: u32): void {
   const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
@@ -44,8 +40,8 @@ export function stampsAdvance(): u32 {
 // Returns the number of runs, or -1 when more than `capacity` runs would be needed.
 export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
   let runs: u32 = 0;
-  let runStart: i64 = -1;
-  let runEnd: u32 = 0;
+  let runStart: u32 = 0;
+  let runEnd: u32 = 0; // runStart == runEnd: no open run
   const chunks = (lineCount + (1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
   for (let c: u32 = 0; c < chunks; c++) {
     if (!newer(load<u32>(chunkStampAddr + (<usize>c << 2)), since)) continue;
@@ -53,24 +49,22 @@ export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
     const end = min<u32>(first + (1 << CHUNK_SHIFT), lineCount);
     for (let line = first; line < end; line++) {
       if (!newer(load<u32>(lineStampAddr + (<usize>line << 2)), since)) continue;
-      if (runStart >= 0 && line == runEnd) { runEnd++; continue; }
-      if (runStart >= 0) {
-        if (runs == capacity) return -1;
-        store<u32>(out + (<usize>runs << 3), <u32>runStart);
-        store<u32>(out + (<usize>runs << 3), runEnd - <u32>runStart, 4);
-        runs++;
-      }
+      if (line == runEnd && runEnd > runStart) { runEnd++; continue; }
+      if (runEnd > runStart && !emitRun(out, runs++, capacity, runStart, runEnd)) return -1;
       runStart = line;
       runEnd = line + 1;
     }
   }
-  if (runStart >= 0) {
-    if (runs == capacity) return -1;
-    store<u32>(out + (<usize>runs << 3), <u32>runStart);
-    store<u32>(out + (<usize>runs << 3), runEnd - <u32>runStart, 4);
-    runs++;
-  }
+  if (runEnd > runStart && !emitRun(out, runs++, capacity, runStart, runEnd)) return -1;
   return <i32>runs;
+}
+
+// Write run number `index` as (first line, count); false when it is beyond `capacity`.
+@inline function emitRun(out: usize, index: u32, capacity: u32, first: u32, end: u32): bool {
+  if (index >= capacity) return false;
+  store<u32>(out + (<usize>index << 3), first);
+  store<u32>(out + (<usize>index << 3), end - first, 4);
+  return true;
 }
 
 // The crc of a chunk's media bytes (64 lines, 4 KiB), from the cache when no stamp came

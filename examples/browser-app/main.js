@@ -37,6 +37,17 @@ async function part(name, run) {
   item.textContent = `${name}: ${JSON.stringify(result)}`;
 }
 
+/** A fresh file system with a nodatacow file /db of `length` bytes (allocated), mapped. */
+async function mappedFile(length) {
+  const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
+  FileSystem.mkfs(dev);
+  const fs = FileSystem.mount(dev);
+  fs.create('/db');
+  fs.setNoDataCow('/db'); // chattr +C: stores through the mapping land in place
+  fs.fallocate('/db', 0, length);
+  return { dev, fs, m: fs.mmap('/db', { length }) };
+}
+
 async function main() {
   // 1. The device: a store is visible at once and durable only once flushed and fenced.
   await part('device', async () => {
@@ -73,13 +84,7 @@ async function main() {
 
   // 3. DAX mmap: stores straight into pmem, msync, and the file holds them after a crash.
   await part('mmap', async () => {
-    const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
-    FileSystem.mkfs(dev);
-    const fs = FileSystem.mount(dev);
-    fs.create('/db');
-    fs.setNoDataCow('/db');
-    fs.fallocate('/db', 0, 64 << 10);
-    const m = fs.mmap('/db', { length: 64 << 10 });
+    const { dev, fs, m } = await mappedFile(64 << 10);
     const bytes = encoder.encode('stored through a DAX mapping');
     const storesBefore = dev.counters().stores;
     m.store(8192, bytes);
@@ -95,14 +100,7 @@ async function main() {
   // 4. Two writer Web Workers (the package's default worker entry, bundled by Vite) store
   // into one mapping over the shared memory; the page then reads each writer's last tags.
   await part('writerPool', async () => {
-    const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
-    FileSystem.mkfs(dev);
-    const fs = FileSystem.mount(dev);
-    fs.create('/db');
-    fs.setNoDataCow('/db');
-    const length = 256 << 10;
-    fs.fallocate('/db', 0, length);
-    const m = fs.mmap('/db', { length });
+    const { dev, fs, m } = await mappedFile(256 << 10);
     const storesBefore = dev.counters().stores;
     const pool = await WriterPool.start(fs, 2);
     let runs;

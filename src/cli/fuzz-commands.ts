@@ -2,7 +2,7 @@
 import { writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsError } from '../errors.js';
-import { runScript } from '../workload/run.js';
+import { runScript, DEFAULT_DEVICE_BYTES } from '../workload/run.js';
 import { parse, ParseError } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { checkScriptSizes } from '../workload/limits.js';
@@ -10,7 +10,7 @@ import type { Script } from '../workload/ast.js';
 import { importFsx } from '../workload/fsx.js';
 import { importAce } from '../workload/ace.js';
 import {
-  replay, checkScript, validCheckOptions, CHECK_LIMITS, DEFAULT_FUZZ_DEVICE_BYTES,
+  checkScript, reproducerInput, CHECK_LIMITS, DEFAULT_FUZZ_DEVICE_BYTES,
   type CheckOptions, type FuzzFinding, type FuzzReport, type Reproducer, type PolicyName,
 } from '../crash/fuzz.js';
 import type { Violation } from '../crash/explorer.js';
@@ -51,7 +51,7 @@ export const RUN_USAGE = `pmcow run SCRIPT [--json]
 export async function cmdRun(args: string[]): Promise<number> {
   const { positionals, values } = parseCommand('run', args, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'SCRIPT' });
   const script = readScript(positionals[0]!);
-  checkScriptSizes(script, 32 << 20);
+  checkScriptSizes(script, DEFAULT_DEVICE_BYTES);
   const result = await runScript(script);
   for (const r of result.results) {
     out(values.json ? JSON.stringify(r) : `${String(r.line).padStart(4)}  ${r.status === 'ok' ? 'ok   ' : r.errno!.padEnd(5)}  ${r.text}${r.checksum ? `  crc32c=${r.checksum}` : ''}${r.value ? `  ${r.value}` : ''}`);
@@ -110,7 +110,8 @@ export async function cmdCheck(args: string[]): Promise<number> {
   for (const v of result.violations) out(violationLine(v, json));
   const summary = { summary: true, ops: result.ops, points: result.points, images: result.images, mounted: result.mounted, violations: result.violations.length, unjudged: result.unjudged };
   out(json ? JSON.stringify(summary) : `${summary.violations} violations: ${summary.ops} operations, ${summary.points} crash points, ${summary.images} crash images (${summary.mounted} mounted)${summary.unjudged ? `; not judged after: ${summary.unjudged}` : ''}`);
-  return result.violations.some((v) => v.kind !== 'internal-error') ? EXIT_VIOLATIONS : result.violations.length ? EXIT_INTERNAL : EXIT_CLEAN;
+  const internal = result.violations.filter((v) => v.kind === 'internal-error').length;
+  return fuzzExitCode(result.violations.length - internal, internal);
 }
 
 // --- fuzz ------------------------------------------------------------------------------
@@ -249,18 +250,15 @@ export async function cmdReplay(args: string[]): Promise<number> {
   const { positionals, values } = parseCommand('replay', args, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'FILE' });
   const path = positionals[0]!;
   const reproducer = parseJsonInput(readInput(path, 'reproducer'), path, 'reproducer') as Reproducer;
-  if (!reproducer || typeof reproducer !== 'object' || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
-    throw new UsageError(`'${path}' is not a pmcow reproducer (version 1)`);
-  }
+  let input: ReturnType<typeof reproducerInput>;
   try {
-    validCheckOptions(reproducer.options ?? {});
-    checkScriptSizes(parse(reproducer.script), reproducer.options?.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES);
+    input = reproducerInput(reproducer);
   } catch (e) {
     if (e instanceof FsError || e instanceof ParseError) throw new UsageError(`${path}: ${e.message}`);
     throw e;
   }
   await loadCoreModule();
-  const result = replay(reproducer);
+  const result = checkScript(input.script, input.options);
   const json = values.json === true;
   const problems = Array.isArray(reproducer.problems) ? reproducer.problems.map(String) : [];
   out(json ? JSON.stringify({ recorded: { point: reproducer.point, problems } }) : `recorded: ${reproducer.point}: ${problems.join('; ')}`);

@@ -213,21 +213,17 @@ export class CrashExplorer {
     // once per content (keyed by the media fingerprint of the slots' lines, from the
     // core's per-chunk crc cache). The visible ones differ only while a slot line is pending.
     const mediaKey = core.pmem_media_fingerprint(slotsBitmapAt) >>> 0;
+    const validSlots = (load: (at: number, bytes: number) => Uint8Array): SuperblockState[] =>
+      SUPERBLOCK_OFFSETS.map((offset) => parseSuperblock(load(offset, SUPERBLOCK_BYTES), crc)).filter((sb) => sb !== null);
     let onMedia = this.mediaSuperblocks.get(mediaKey);
     if (!onMedia) {
-      onMedia = [];
-      for (const offset of SUPERBLOCK_OFFSETS) {
-        const sb = parseSuperblock(dev.readMedia(offset, SUPERBLOCK_BYTES), crc);
-        if (sb) onMedia.push(sb);
-      }
+      onMedia = validSlots((at, bytes) => dev.readMedia(at, bytes));
       if (this.mediaSuperblocks.size >= MAX_REMEMBERED) this.mediaSuperblocks.clear();
       this.mediaSuperblocks.set(mediaKey, onMedia);
     }
     addCandidates(onMedia);
     const slotsBytes = SUPERBLOCK_OFFSETS[SUPERBLOCK_OFFSETS.length - 1]! + SUPERBLOCK_BYTES;
-    if (core.pmem_pending_lines(0, slotsBytes) > 0) {
-      addCandidates(SUPERBLOCK_OFFSETS.map((offset) => parseSuperblock(work.load(offset, SUPERBLOCK_BYTES), crc)).filter((sb) => sb !== null));
-    }
+    if (core.pmem_pending_lines(0, slotsBytes) > 0) addCandidates(validSlots((at, bytes) => work.load(at, bytes)));
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
     // Which superblock an image mounts depends only on its superblock slots' bytes: within

@@ -148,18 +148,15 @@ export function fillWithGarbage(dev: PmemDevice): void {
 /** The garbage of fillWithGarbage on the 4 KiB blocks `chosen` picks (visible and media bytes alike). */
 function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
-  for (const region of [REGION.visible, REGION.media]) {
-    const view = new Uint8Array(dev.memory.buffer, dev.region(region), bytes);
-    for (let block = 0; block * 4096 < bytes; block++) {
-      if (chosen(block)) view.fill(garbageByte(block), block * 4096, Math.min(bytes, (block + 1) * 4096));
-    }
-  }
-  // Written behind the core's back: stamp them, in runs of chosen blocks.
+  const views = [REGION.visible, REGION.media].map((region) => new Uint8Array(dev.memory.buffer, dev.region(region), bytes));
+  // Written behind the core's back: the lines are stamped, a run of chosen blocks at a time.
   let runStart = -1;
   for (let block = 0; block * 4096 <= bytes; block++) {
     const inRun = block * 4096 < bytes && chosen(block);
-    if (inRun && runStart < 0) runStart = block;
-    if (!inRun && runStart >= 0) {
+    if (inRun) {
+      for (const view of views) view.fill(garbageByte(block), block * 4096, Math.min(bytes, (block + 1) * 4096));
+      if (runStart < 0) runStart = block;
+    } else if (runStart >= 0) {
       dev.markChanged(runStart * 4096, Math.min(bytes, block * 4096) - runStart * 4096);
       runStart = -1;
     }
@@ -281,13 +278,23 @@ function checkOptionsOf(options: CheckOptions): CheckOptions {
 
 /** Run a reproducer again: the same script, the same crash choices, the same result. */
 export function replay(reproducer: Reproducer): ScriptCheck {
-  if (!reproducer || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
+  const { script, options } = reproducerInput(reproducer);
+  return checkScript(script, options);
+}
+
+/**
+ * A reproducer's script and options, checked before anything runs: EINVAL when it is not a
+ * reproducer or its options are out of bounds, EFBIG when its data lengths exceed the
+ * device, a ParseError when its script does not parse.
+ */
+export function reproducerInput(reproducer: Reproducer): { script: Script; options: CheckOptions } {
+  if (!reproducer || typeof reproducer !== 'object' || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
     throw new FsError('EINVAL', 'not a pmcow reproducer (version 1)');
   }
   const options = validCheckOptions(reproducer.options ?? {});
   const script = parse(reproducer.script);
   checkScriptSizes(script, options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES);
-  return checkScript(script, options);
+  return { script, options };
 }
 
 /** Bounds of CheckOptions from outside (a reproducer file, the command line). */

@@ -439,37 +439,28 @@ export class FileSystem {
    * before it exists and is a directory, as POSIX asks ('file/..' is ENOTDIR).
    */
   private walk(parts: string[], path: unknown): Resolved {
-    const cacheable = !parts.includes('..');
-    if (cacheable) {
-      if (this.dentriesAt !== this.k.treeChanges) {
-        this.dentries.clear();
-        this.dentriesAt = this.k.treeChanges;
-      }
-      const hit = this.dentries.get(parts.join('/'));
-      if (hit) return { ...hit, inode: { ...hit.inode } };
+    const top = this.subvolumes.get(FS_TREE_ID)!;
+    const fromTop = (): Resolved => ({ sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' });
+    if (parts.includes('..')) return this.walkFrom(fromTop(), parts, path);
+    if (this.dentriesAt !== this.k.treeChanges) {
+      this.dentries.clear();
+      this.dentriesAt = this.k.treeChanges;
     }
-    const resolved = this.walkFromTop(parts, path);
-    if (cacheable) {
-      if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
-      this.dentries.set(parts.join('/'), { ...resolved, inode: { ...resolved.inode } });
-    }
+    // The path itself, else its longest cached prefix, else the top-level root.
+    let cached = parts.length; // components the cache entry `hit` covers
+    let hit: Resolved | undefined;
+    while (cached > 0 && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
+    if (hit && cached === parts.length) return { ...hit, inode: { ...hit.inode } };
+    const resolved = hit ? this.walkFrom({ ...hit, inode: { ...hit.inode } }, parts.slice(cached), path) : this.walkFrom(fromTop(), parts, path);
+    if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
+    this.dentries.set(parts.join('/'), { ...resolved, inode: { ...resolved.inode } });
     return resolved;
   }
 
-  private walkFromTop(parts: string[], path: unknown): Resolved {
-    const top = this.subvolumes.get(FS_TREE_ID)!;
-    // Start from the longest cached prefix (valid: walk() just checked the cache's epoch).
-    let from = 0;
-    let cur: Resolved | undefined;
-    if (!parts.includes('..')) {
-      for (let n = parts.length - 1; n > 0 && !cur; n--) {
-        const hit = this.dentries.get(parts.slice(0, n).join('/'));
-        if (hit) { cur = { ...hit, inode: { ...hit.inode } }; from = n; }
-      }
-    }
-    cur ??= { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+  /** Walk `parts` from `cur`; '..' steps back to the directory the walk came from. */
+  private walkFrom(cur: Resolved, parts: string[], path: unknown): Resolved {
     const up: Resolved[] = [];
-    for (const part of parts.slice(from)) {
+    for (const part of parts) {
       if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
       if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);

@@ -503,19 +503,17 @@ export class CrashModel {
     const content = node.data;
     if (data.length !== content.length) return Math.min(data.length, content.length);
     const h = this.history.get(node.id);
-    const word = (at: number): boolean => !h || !h.allows(data, at, Math.min(WORD_BYTES, content.length - at), content, stateTime);
+    const refused = (at: number): boolean => !h || !h.allows(data, at, Math.min(WORD_BYTES, content.length - at), content, stateTime);
     // Words equal to the state's can be refused only by a floor; the others are each asked.
     // Both kinds are visited in order (differences found word-wide, not byte by byte).
-    const floorWords = h?.floors.size ? [...h.floors.keys()].sort((a, b) => a - b) : [];
+    const floors = h?.floors.size ? [...h.floors.keys()].map((w) => w * WORD_BYTES).sort((a, b) => a - b) : [];
     let f = 0;
     for (let d = firstDifference(data, content); ; d = nextDifference(data, content, alignDown8(d) + WORD_BYTES)) {
       const differing = d === null ? Infinity : alignDown8(d);
-      for (; f < floorWords.length && floorWords[f]! * WORD_BYTES < differing; f++) {
-        if (word(floorWords[f]! * WORD_BYTES)) return floorWords[f]! * WORD_BYTES;
-      }
+      for (; f < floors.length && floors[f]! < differing; f++) if (refused(floors[f]!)) return floors[f]!;
       if (d === null) return null;
-      if (f < floorWords.length && floorWords[f]! * WORD_BYTES === differing) f++;
-      if (word(differing)) return differing;
+      if (floors[f] === differing) f++;
+      if (refused(differing)) return differing;
     }
   }
 

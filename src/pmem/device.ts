@@ -154,6 +154,12 @@ function memoryBytesFor(module: WebAssembly.Module, config: PmemConfig): number 
   return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity a power of two in 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
 }
 
+/**
+ * What a crash target holds: `source`'s media as of the source's stamp epoch
+ * `sourceEpoch`, plus its own changes stamped after `ownEpoch` (its patch, later stores).
+ */
+interface HeldImage { source: PmemDevice; sourceEpoch: number; ownEpoch: number }
+
 export class PmemDevice {
   readonly config: PmemConfig;
   readonly memory: WebAssembly.Memory;
@@ -573,23 +579,20 @@ export class PmemDevice {
       into.live();
     }
     const slots = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
-    if (slots * PATCH_BYTES > next.config.logCapacity * PATCH_BYTES) {
+    if (slots > next.config.logCapacity) {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
       throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${slots} changed lines`);
     }
-    let incremental: boolean;
+    const held = next.heldImage;
+    next.heldImage = null; // until the image is complete
+    let copied: { incremental: boolean; sourceEpoch: number };
     try {
-      incremental = this.copyImageInto(next, slots);
-    } catch (e) {
-      next.heldImage = null;
-      throw e;
+      copied = this.copyImageInto(next, slots, held);
     } finally {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
     }
-    const held = next.heldImage!;
-    next.heldImage = null; // until the image is complete
-    held.ownEpoch = checkCoreResult(incremental ? next.core.pmem_crash_apply(slots) : next.core.pmem_crash_apply_image(slots), 'apply crash image');
-    next.heldImage = held;
+    const ownEpoch = checkCoreResult(copied.incremental ? next.core.pmem_crash_apply(slots) : next.core.pmem_crash_apply_image(slots), 'apply crash image');
+    next.heldImage = { source: this, sourceEpoch: copied.sourceEpoch, ownEpoch };
     // The image is a fresh boot of the target: a file system mounted on its last image is gone.
     next.dropOwner();
     return next;
@@ -597,25 +600,25 @@ export class PmemDevice {
 
   /**
    * Copy this device's media (the lock held by the crash build), line states and patch
-   * into `next`. Returns true when the copy was incremental: `next` held this device's
-   * media before, and only lines changed since on either side were copied (visible bytes
-   * too); false when all media was copied and the visible bytes must be set from it.
+   * into `next`, which held `held` before. `incremental`: `next` held this device's media,
+   * and only lines changed since on either side were copied (visible bytes too); otherwise
+   * all media was copied and the visible bytes must be set from it. `sourceEpoch`: this
+   * device's stamp epoch as of the copy.
    */
-  private copyImageInto(next: PmemDevice, slots: number): boolean {
-    const held = next.heldImage;
+  private copyImageInto(next: PmemDevice, slots: number, held: HeldImage | null): { incremental: boolean; sourceEpoch: number } {
     const incremental = held !== null && held.source === this && this.copyChangedLines(next, held.sourceEpoch, held.ownEpoch);
     if (!incremental) {
       // Media only: the core sets the visible bytes from it (pmem_crash_apply_image), as
       // memory.copy inside one memory is far faster than a copy between two.
       next.bytes.set(this.bytes.subarray(this.mediaAddr, this.mediaAddr + this.config.sizeBytes), next.mediaAddr);
     }
-    next.heldImage = { source: this, sourceEpoch: checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch'), ownEpoch: 0 };
+    const sourceEpoch = checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch');
     const lineState = this.region(REGION.lineState);
     const lineCount = this.region(REGION.lineCount);
     next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
     const patch = this.region(REGION.patch);
     next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_BYTES), next.region(REGION.patch));
-    return incremental;
+    return { incremental, sourceEpoch };
   }
 
   /**
@@ -649,7 +652,7 @@ export class PmemDevice {
   }
 
   /** As a crash target: whose media this device holds, as of which epochs (see copyImageInto). */
-  private heldImage: { source: PmemDevice; sourceEpoch: number; ownEpoch: number } | null = null;
+  private heldImage: HeldImage | null = null;
 
   /** The caller wrote bytes of the device's regions directly: stamp them (crash targets and fingerprints notice). */
   markChanged(addr: number, length: number): void {

@@ -76,7 +76,8 @@ export class ScriptError extends Error {
   }
 }
 
-const DEFAULT_DEVICE_BYTES = 32 << 20;
+/** Device size of a script run without a `sizeBytes` option. */
+export const DEFAULT_DEVICE_BYTES = 32 << 20;
 
 export class Runner {
   private dev: PmemDevice;
