@@ -4,7 +4,7 @@
 // disagree. See docs/abi.md.
 //
 // Rules for this file (the generator reads it line by line):
-// - one constant per line: `export const NAME: u8|u32|i32 = EXPR; // comment`, where EXPR
+// - one constant per line: `export const NAME: u8|u32|i32|u64 = EXPR; // comment`, where EXPR
 //   is an integer literal or an expression of earlier constants (+ - * / << >> & | ~ ( ));
 // - `// @ts object NAME` or `// @ts array NAME` before a group of constants also emits
 //   them for TypeScript as one object (key: value) or array (index: key) named NAME; each
@@ -245,11 +245,12 @@ export const EFAULT: i32 = 14; // internal fault (a core assert)
 export const EBUSY: i32 = 16; // busy (no thread slot, already formatted)
 export const EINVAL: i32 = 22; // invalid argument
 export const ENOSPC: i32 = 28; // no space left
+export const EUCLEAN: i32 = 117; // structure needs cleaning (a tree block that fails its checks)
 // Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
 export const BAD_ARGUMENT_BIAS: i32 = 1000000;
 
-// --- file-system node format (assembly/btree/search.ts; docs/fs.md) -------------------------
+// --- file-system node format (assembly/fs/; docs/fs.md) -------------------------
 // A node: header, then leaf items or internal key pointers, each starting with the key:
 // objectid u64, type u8, offset u64 (little endian).
 
@@ -263,3 +264,168 @@ export const KEY_BYTES: u32 = 17; // a key
 export const LEAF_ITEM_BYTES: u32 = KEY_BYTES + 8; // key, data offset u32, data size u32
 export const KEY_PTR_BYTES: u32 = KEY_BYTES + 16; // key, block pointer u64, generation u64
 export const MIN_NODE_BYTES: u32 = 4096; // btree_node_search refuses smaller nodes
+
+// Tree ids, item types and limits (btrfs's numbers; docs/fs.md).
+export const SECTOR_BYTES: u32 = 4096; // the unit of data and of tree-block addresses
+export const SECTOR_SHIFT: u32 = 12; // log2(SECTOR_BYTES)
+export const SYSTEM_AREA_BYTES: u32 = 65536; // device bytes never allocated (superblocks)
+export const MAX_LEVEL: u32 = 8; // highest B-tree level (BTRFS_MAX_LEVEL)
+export const MAX_KEY_VALUE: u64 = 9007199254740991; // 2^53 - 1: key fields fit a JS number
+export const MAX_FILE_BYTES: u64 = 1125899906842624; // 2^50: files end below it
+export const MAX_EXTENT_BYTES: u32 = 1048576; // largest data extent one allocation makes
+export const NAME_MAX_BYTES: u32 = 255; // longest name
+export const ROOT_TREE_ID: u32 = 1;
+export const EXTENT_TREE_ID: u32 = 2;
+export const FS_TREE_ID: u32 = 5;
+export const CSUM_TREE_ID: u32 = 7;
+export const FIRST_SUBVOLUME_ID: u32 = 256;
+export const INODE_ITEM: u32 = 1;
+export const INODE_REF: u32 = 12;
+export const ORPHAN_ITEM: u32 = 48;
+export const DIR_ITEM: u32 = 84;
+export const DIR_INDEX: u32 = 96;
+export const EXTENT_DATA: u32 = 108;
+export const EXTENT_CSUM: u32 = 128;
+export const ROOT_ITEM: u32 = 132;
+export const ROOT_BACKREF: u32 = 144;
+export const ROOT_REF: u32 = 156;
+export const EXTENT_ITEM: u32 = 168;
+export const METADATA_ITEM: u32 = 169;
+export const SHARED_DATA_REF: u32 = 184;
+
+// Node header fields beyond those the search reads.
+export const NODE_CSUM: u32 = 0; // u32 crc32c of bytes [4, node bytes)
+export const NODE_BYTENR: u32 = 8; // u64 the block's own address
+export const NODE_GENERATION: u32 = 16; // u64 transaction that wrote it
+export const NODE_OWNER: u32 = 24; // u64 tree id
+export const LEAF_DATA_OFFSET: u32 = KEY_BYTES; // u32 in a leaf item: data offset from the node start
+export const LEAF_DATA_SIZE: u32 = KEY_BYTES + 4; // u32 in a leaf item: data bytes
+export const PTR_BLOCK: u32 = KEY_BYTES; // u64 in a key pointer: the child's address
+export const PTR_GENERATION: u32 = KEY_BYTES + 8; // u64 in a key pointer: the child's generation
+
+// Item bodies.
+export const INODE_ITEM_BYTES: u32 = 64; // generation, size, nbytes, nlink, mode, flags, next index, transid
+export const INODE_GENERATION: u32 = 0;
+export const INODE_SIZE: u32 = 8;
+export const INODE_NBYTES: u32 = 16;
+export const INODE_NLINK: u32 = 24; // u32
+export const INODE_MODE: u32 = 28; // u32 MODE_*
+export const INODE_FLAGS: u32 = 32; // u64 INODE_FLAG_*
+export const INODE_NEXT_INDEX: u32 = 40;
+export const INODE_TRANSID: u32 = 48;
+export const MODE_FILE: u32 = 1;
+export const MODE_DIR: u32 = 2;
+export const INODE_FLAG_NODATASUM: u32 = 1;
+export const INODE_FLAG_NODATACOW: u32 = 2;
+export const INODE_FLAG_IMMUTABLE: u32 = 4;
+export const FILE_EXTENT_BYTES: u32 = 48; // generation, type, disk bytenr, disk bytes, offset, bytes
+export const FE_GENERATION: u32 = 0;
+export const FE_TYPE: u32 = 8; // u8 EXTENT_TYPE_*
+export const FE_DISK_BYTENR: u32 = 16;
+export const FE_DISK_BYTES: u32 = 24;
+export const FE_OFFSET: u32 = 32;
+export const FE_BYTES: u32 = 40;
+export const EXTENT_TYPE_REG: u32 = 1;
+export const EXTENT_TYPE_PREALLOC: u32 = 2;
+export const EXTENT_ITEM_BYTES: u32 = 32; // EXTENT_ITEM / METADATA_ITEM: refs, generation, flags, owner
+export const EI_REFS: u32 = 0;
+export const EI_GENERATION: u32 = 8;
+export const EI_FLAGS: u32 = 16;
+export const EI_OWNER: u32 = 24;
+export const EXTENT_FLAG_DATA: u32 = 1;
+export const EXTENT_FLAG_TREE_BLOCK: u32 = 2;
+export const SHARED_DATA_REF_BYTES: u32 = 4; // u32 count of items in the leaf (key offset) pointing here
+export const ROOT_ITEM_BYTES: u32 = 48; // bytenr, level, generation, flags, last snapshot, root dir
+export const RI_BYTENR: u32 = 0;
+export const RI_LEVEL: u32 = 8; // u8
+export const RI_GENERATION: u32 = 16;
+export const RI_FLAGS: u32 = 24;
+export const RI_LAST_SNAPSHOT: u32 = 32;
+export const RI_ROOT_DIR: u32 = 40;
+export const ROOT_FLAG_READONLY: u32 = 1;
+export const DIR_ENTRY_HEADER_BYTES: u32 = 20; // location key, kind u8, name length u16, name
+export const DIR_ENTRY_KIND: u32 = KEY_BYTES; // u8 DIR_KIND_*
+export const DIR_ENTRY_NAME_LENGTH: u32 = KEY_BYTES + 1; // u16
+export const DIR_KIND_FILE: u32 = 1;
+export const DIR_KIND_DIR: u32 = 2;
+export const DIR_KIND_SUBVOLUME: u32 = 3;
+export const INODE_REF_HEADER_BYTES: u32 = 10; // index u64, name length u16, name
+export const INODE_REF_NAME_LENGTH: u32 = 8; // u16
+export const ROOT_REF_HEADER_BYTES: u32 = 18; // dir inode u64, index u64, name length u16, name
+export const ROOT_REF_NAME_LENGTH: u32 = 16; // u16
+
+// --- the file system's shared state (assembly/fs/state.ts; docs/engine.md) -----------------
+// Lives in the device's kernel region, after the superblock staging and the staging
+// buffer. Every thread's core instance finds it from the header below.
+
+export const FS_MAGIC: u32 = 0x53465750; // "PWFS"
+export const FS_HEADER_BYTES: u32 = 256; // the state header's size
+export const F_MAGIC: u32 = 0; // u32 FS_MAGIC, written last at format
+export const F_NODE_BYTES: u32 = 4; // u32 tree block size
+export const F_COPIES: u32 = 8; // u32 copies of every tree block (1 single, 2 dup)
+export const F_TOTAL_BYTES: u32 = 12; // u32 usable device bytes (a multiple of SECTOR_BYTES)
+export const F_GENERATION: u32 = 16; // u64 last committed generation
+export const F_POOL: u32 = 24; // u32 address of buffer 0 of the dirty-node pool
+export const F_POOL_COUNT: u32 = 28; // u32 buffers in the pool
+export const F_FREE_COUNT: u32 = 32; // u32 buffers on the free stack
+export const F_FREE_STACK: u32 = 36; // u32 address: free buffer indices (u32 each)
+export const F_SECTOR_BUFFER: u32 = 40; // u32 address: per sector, (dirty buffer index + 1) or 0
+export const F_VERIFIED: u32 = 44; // u32 address: per sector one bit, a clean tree block verified
+export const F_DIRTY_LIST: u32 = 48; // u32 address: sectors made dirty in this transaction (u32 each), in order
+export const F_DIRTY_COUNT: u32 = 52; // u32 entries in the dirty list (dropped blocks included)
+export const F_DIRTY_LIVE: u32 = 56; // u32 dirty blocks now
+export const F_FREED_COUNT: u32 = 60; // u32 buffers of dropped blocks, back in the pool at commit
+export const F_FREED_STACK: u32 = 64; // u32 address: their indices (u32 each)
+export const F_STAGING: u32 = 68; // u32 address of a node-sized staging buffer (media-error loads)
+export const F_PROBLEMS: u32 = 128; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
+export const PROBLEM_BYTES: u32 = 48; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64
+export const PR_CODE: u32 = 0; // u32 P_*
+export const PR_SLOT: u32 = 4; // u32 node slot the problem is at
+export const PR_COPY: u32 = 8; // u32 which copy of the block
+export const PR_A: u32 = 16; // u64 values the message quotes
+export const PR_B: u32 = 24;
+export const PR_C: u32 = 32;
+export const PR_BYTENR: u32 = 40; // u64 the block
+
+// Problem codes of the tree checker and the block reader (src/fs/tree-checker.ts words them).
+export const P_NONE: u32 = 0;
+export const P_MEDIA_ERROR: u32 = 1; // a copy has a poisoned line
+export const P_CHECKSUM: u32 = 2; // a copy does not match its checksum
+export const P_BYTENR: u32 = 3; // header names another block (a: the bytenr it names)
+export const P_POINTER: u32 = 4; // pointer outside the device
+export const P_LEVEL: u32 = 10; // a: level
+export const P_GENERATION: u32 = 11; // a: generation, b: last committed
+export const P_OWNER: u32 = 12; // a: owner
+export const P_NRITEMS: u32 = 13; // a: nritems, b: capacity
+export const P_EMPTY_INTERNAL: u32 = 14;
+export const P_KEY_RANGE: u32 = 15; // key above 2^53
+export const P_KEY_ORDER: u32 = 16; // key not above the previous one
+export const P_CHILD_POINTER: u32 = 17; // a: child
+export const P_CHILD_GENERATION: u32 = 18; // a: child generation, b: node generation
+export const P_DATA_END: u32 = 19; // a: data offset, b: size, c: expected end
+export const P_DATA_OVERLAP: u32 = 20; // a: data offset
+export const P_ITEM_SIZE: u32 = 30; // a: size, b: expected
+export const P_INODE_MODE: u32 = 31; // a: mode
+export const P_INODE_SIZE: u32 = 32; // a: size
+export const P_INODE_FLAGS: u32 = 33; // a: flags
+export const P_NO_NAMES: u32 = 34;
+export const P_NAME_TRUNCATED: u32 = 35; // a: record offset
+export const P_NAME_LENGTH: u32 = 36; // a: length
+export const P_NAME_PAST: u32 = 37;
+export const P_DIR_KIND: u32 = 38; // a: kind
+export const P_EXTENT_TYPE: u32 = 39; // a: type
+export const P_FILE_OFFSET: u32 = 40; // a: offset
+export const P_EXTENT_OUTSIDE: u32 = 41; // a: disk bytenr, b: disk bytes
+export const P_EXTENT_MAPS: u32 = 42; // a: offset, b: bytes, c: disk bytes
+export const P_MAPS_BEYOND: u32 = 43;
+export const P_CSUM_BYTES: u32 = 44; // a: size
+export const P_BAD_KEY: u32 = 45;
+export const P_ROOT_LEVEL: u32 = 46; // a: level
+export const P_ROOT_OUTSIDE: u32 = 47; // a: bytenr
+export const P_TREE_ID: u32 = 48; // a: id
+export const P_REF_BYTES: u32 = 49; // a: size
+export const P_EXTENT_KEY: u32 = 50; // a: objectid, b: offset
+export const P_LEAF_ALIGN: u32 = 51; // a: leaf
+export const P_UNKNOWN_TYPE: u32 = 52; // a: type
+// fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
+export const NEEDS_HEAL: i32 = 1000001;

@@ -367,7 +367,7 @@ export function mem_copy(dst: u32, src: u32, len: u32): i32 {
 
 // --- file-system helpers -----------------------------------------------------------
 
-import { nodeSearch } from "./btree/search";
+import { nodeSearch } from "./fs/ctree";
 import { sectorsCompute, sectorsVerify } from "./csum/sectors";
 
 function memoryValid(ptr: u32, len: u64): bool {
@@ -568,3 +568,4 @@ export function pmem_mark_changed(addr: u32, len: u32): i32 {
   unlock();
   return 0;
 }
+export * from "./fs/exports";

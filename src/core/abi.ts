@@ -241,11 +241,12 @@ export const EFAULT = 14; // internal fault (a core assert)
 export const EBUSY = 16; // busy (no thread slot, already formatted)
 export const EINVAL = 22; // invalid argument
 export const ENOSPC = 28; // no space left
+export const EUCLEAN = 117; // structure needs cleaning (a tree block that fails its checks)
 // Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
 export const BAD_ARGUMENT_BIAS = 1000000;
 
-// --- file-system node format (assembly/btree/search.ts; docs/fs.md) -------------------------
+// --- file-system node format (assembly/fs/; docs/fs.md) -------------------------
 // A node: header, then leaf items or internal key pointers, each starting with the key:
 // objectid u64, type u8, offset u64 (little endian).
 
@@ -259,3 +260,168 @@ export const KEY_BYTES = 17; // a key
 export const LEAF_ITEM_BYTES = 25; // key, data offset u32, data size u32 (= KEY_BYTES + 8)
 export const KEY_PTR_BYTES = 33; // key, block pointer u64, generation u64 (= KEY_BYTES + 16)
 export const MIN_NODE_BYTES = 4096; // btree_node_search refuses smaller nodes
+
+// Tree ids, item types and limits (btrfs's numbers; docs/fs.md).
+export const SECTOR_BYTES = 4096; // the unit of data and of tree-block addresses
+export const SECTOR_SHIFT = 12; // log2(SECTOR_BYTES)
+export const SYSTEM_AREA_BYTES = 65536; // device bytes never allocated (superblocks)
+export const MAX_LEVEL = 8; // highest B-tree level (BTRFS_MAX_LEVEL)
+export const MAX_KEY_VALUE = 9007199254740991; // 2^53 - 1: key fields fit a JS number
+export const MAX_FILE_BYTES = 1125899906842624; // 2^50: files end below it
+export const MAX_EXTENT_BYTES = 1048576; // largest data extent one allocation makes
+export const NAME_MAX_BYTES = 255; // longest name
+export const ROOT_TREE_ID = 1;
+export const EXTENT_TREE_ID = 2;
+export const FS_TREE_ID = 5;
+export const CSUM_TREE_ID = 7;
+export const FIRST_SUBVOLUME_ID = 256;
+export const INODE_ITEM = 1;
+export const INODE_REF = 12;
+export const ORPHAN_ITEM = 48;
+export const DIR_ITEM = 84;
+export const DIR_INDEX = 96;
+export const EXTENT_DATA = 108;
+export const EXTENT_CSUM = 128;
+export const ROOT_ITEM = 132;
+export const ROOT_BACKREF = 144;
+export const ROOT_REF = 156;
+export const EXTENT_ITEM = 168;
+export const METADATA_ITEM = 169;
+export const SHARED_DATA_REF = 184;
+
+// Node header fields beyond those the search reads.
+export const NODE_CSUM = 0; // u32 crc32c of bytes [4, node bytes)
+export const NODE_BYTENR = 8; // u64 the block's own address
+export const NODE_GENERATION = 16; // u64 transaction that wrote it
+export const NODE_OWNER = 24; // u64 tree id
+export const LEAF_DATA_OFFSET = 17; // u32 in a leaf item: data offset from the node start (= KEY_BYTES)
+export const LEAF_DATA_SIZE = 21; // u32 in a leaf item: data bytes (= KEY_BYTES + 4)
+export const PTR_BLOCK = 17; // u64 in a key pointer: the child's address (= KEY_BYTES)
+export const PTR_GENERATION = 25; // u64 in a key pointer: the child's generation (= KEY_BYTES + 8)
+
+// Item bodies.
+export const INODE_ITEM_BYTES = 64; // generation, size, nbytes, nlink, mode, flags, next index, transid
+export const INODE_GENERATION = 0;
+export const INODE_SIZE = 8;
+export const INODE_NBYTES = 16;
+export const INODE_NLINK = 24; // u32
+export const INODE_MODE = 28; // u32 MODE_*
+export const INODE_FLAGS = 32; // u64 INODE_FLAG_*
+export const INODE_NEXT_INDEX = 40;
+export const INODE_TRANSID = 48;
+export const MODE_FILE = 1;
+export const MODE_DIR = 2;
+export const INODE_FLAG_NODATASUM = 1;
+export const INODE_FLAG_NODATACOW = 2;
+export const INODE_FLAG_IMMUTABLE = 4;
+export const FILE_EXTENT_BYTES = 48; // generation, type, disk bytenr, disk bytes, offset, bytes
+export const FE_GENERATION = 0;
+export const FE_TYPE = 8; // u8 EXTENT_TYPE_*
+export const FE_DISK_BYTENR = 16;
+export const FE_DISK_BYTES = 24;
+export const FE_OFFSET = 32;
+export const FE_BYTES = 40;
+export const EXTENT_TYPE_REG = 1;
+export const EXTENT_TYPE_PREALLOC = 2;
+export const EXTENT_ITEM_BYTES = 32; // EXTENT_ITEM / METADATA_ITEM: refs, generation, flags, owner
+export const EI_REFS = 0;
+export const EI_GENERATION = 8;
+export const EI_FLAGS = 16;
+export const EI_OWNER = 24;
+export const EXTENT_FLAG_DATA = 1;
+export const EXTENT_FLAG_TREE_BLOCK = 2;
+export const SHARED_DATA_REF_BYTES = 4; // u32 count of items in the leaf (key offset) pointing here
+export const ROOT_ITEM_BYTES = 48; // bytenr, level, generation, flags, last snapshot, root dir
+export const RI_BYTENR = 0;
+export const RI_LEVEL = 8; // u8
+export const RI_GENERATION = 16;
+export const RI_FLAGS = 24;
+export const RI_LAST_SNAPSHOT = 32;
+export const RI_ROOT_DIR = 40;
+export const ROOT_FLAG_READONLY = 1;
+export const DIR_ENTRY_HEADER_BYTES = 20; // location key, kind u8, name length u16, name
+export const DIR_ENTRY_KIND = 17; // u8 DIR_KIND_* (= KEY_BYTES)
+export const DIR_ENTRY_NAME_LENGTH = 18; // u16 (= KEY_BYTES + 1)
+export const DIR_KIND_FILE = 1;
+export const DIR_KIND_DIR = 2;
+export const DIR_KIND_SUBVOLUME = 3;
+export const INODE_REF_HEADER_BYTES = 10; // index u64, name length u16, name
+export const INODE_REF_NAME_LENGTH = 8; // u16
+export const ROOT_REF_HEADER_BYTES = 18; // dir inode u64, index u64, name length u16, name
+export const ROOT_REF_NAME_LENGTH = 16; // u16
+
+// --- the file system's shared state (assembly/fs/state.ts; docs/engine.md) -----------------
+// Lives in the device's kernel region, after the superblock staging and the staging
+// buffer. Every thread's core instance finds it from the header below.
+
+export const FS_MAGIC = 0x53465750; // "PWFS"
+export const FS_HEADER_BYTES = 256; // the state header's size
+export const F_MAGIC = 0; // u32 FS_MAGIC, written last at format
+export const F_NODE_BYTES = 4; // u32 tree block size
+export const F_COPIES = 8; // u32 copies of every tree block (1 single, 2 dup)
+export const F_TOTAL_BYTES = 12; // u32 usable device bytes (a multiple of SECTOR_BYTES)
+export const F_GENERATION = 16; // u64 last committed generation
+export const F_POOL = 24; // u32 address of buffer 0 of the dirty-node pool
+export const F_POOL_COUNT = 28; // u32 buffers in the pool
+export const F_FREE_COUNT = 32; // u32 buffers on the free stack
+export const F_FREE_STACK = 36; // u32 address: free buffer indices (u32 each)
+export const F_SECTOR_BUFFER = 40; // u32 address: per sector, (dirty buffer index + 1) or 0
+export const F_VERIFIED = 44; // u32 address: per sector one bit, a clean tree block verified
+export const F_DIRTY_LIST = 48; // u32 address: sectors made dirty in this transaction (u32 each), in order
+export const F_DIRTY_COUNT = 52; // u32 entries in the dirty list (dropped blocks included)
+export const F_DIRTY_LIVE = 56; // u32 dirty blocks now
+export const F_FREED_COUNT = 60; // u32 buffers of dropped blocks, back in the pool at commit
+export const F_FREED_STACK = 64; // u32 address: their indices (u32 each)
+export const F_STAGING = 68; // u32 address of a node-sized staging buffer (media-error loads)
+export const F_PROBLEMS = 128; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
+export const PROBLEM_BYTES = 48; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64
+export const PR_CODE = 0; // u32 P_*
+export const PR_SLOT = 4; // u32 node slot the problem is at
+export const PR_COPY = 8; // u32 which copy of the block
+export const PR_A = 16; // u64 values the message quotes
+export const PR_B = 24;
+export const PR_C = 32;
+export const PR_BYTENR = 40; // u64 the block
+
+// Problem codes of the tree checker and the block reader (src/fs/tree-checker.ts words them).
+export const P_NONE = 0;
+export const P_MEDIA_ERROR = 1; // a copy has a poisoned line
+export const P_CHECKSUM = 2; // a copy does not match its checksum
+export const P_BYTENR = 3; // header names another block (a: the bytenr it names)
+export const P_POINTER = 4; // pointer outside the device
+export const P_LEVEL = 10; // a: level
+export const P_GENERATION = 11; // a: generation, b: last committed
+export const P_OWNER = 12; // a: owner
+export const P_NRITEMS = 13; // a: nritems, b: capacity
+export const P_EMPTY_INTERNAL = 14;
+export const P_KEY_RANGE = 15; // key above 2^53
+export const P_KEY_ORDER = 16; // key not above the previous one
+export const P_CHILD_POINTER = 17; // a: child
+export const P_CHILD_GENERATION = 18; // a: child generation, b: node generation
+export const P_DATA_END = 19; // a: data offset, b: size, c: expected end
+export const P_DATA_OVERLAP = 20; // a: data offset
+export const P_ITEM_SIZE = 30; // a: size, b: expected
+export const P_INODE_MODE = 31; // a: mode
+export const P_INODE_SIZE = 32; // a: size
+export const P_INODE_FLAGS = 33; // a: flags
+export const P_NO_NAMES = 34;
+export const P_NAME_TRUNCATED = 35; // a: record offset
+export const P_NAME_LENGTH = 36; // a: length
+export const P_NAME_PAST = 37;
+export const P_DIR_KIND = 38; // a: kind
+export const P_EXTENT_TYPE = 39; // a: type
+export const P_FILE_OFFSET = 40; // a: offset
+export const P_EXTENT_OUTSIDE = 41; // a: disk bytenr, b: disk bytes
+export const P_EXTENT_MAPS = 42; // a: offset, b: bytes, c: disk bytes
+export const P_MAPS_BEYOND = 43;
+export const P_CSUM_BYTES = 44; // a: size
+export const P_BAD_KEY = 45;
+export const P_ROOT_LEVEL = 46; // a: level
+export const P_ROOT_OUTSIDE = 47; // a: bytenr
+export const P_TREE_ID = 48; // a: id
+export const P_REF_BYTES = 49; // a: size
+export const P_EXTENT_KEY = 50; // a: objectid, b: offset
+export const P_LEAF_ALIGN = 51; // a: leaf
+export const P_UNKNOWN_TYPE = 52; // a: type
+// fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
+export const NEEDS_HEAL = 1000001;

@@ -54,8 +54,37 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
 // Selectors, offsets and codes of these calls: src/core/abi.ts (generated from assembly/abi.ts).
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
-/** File-system helpers of the core (assembly/btree, assembly/csum/sectors.ts). */
+/**
+ * The file system's engine in the core (assembly/fs/, docs/engine.md) and its helpers
+ * (assembly/csum/sectors.ts). u64 values cross as numbers below 2^53.
+ */
 export interface CoreFsExports {
+  /** Bytes of the state header and tables for a device of `totalBytes` and a pool of `poolCount` buffers. */
+  fs_state_bytes(totalBytes: number, poolCount: number): number;
+  /** Lay out the state of a mount at `base` and attach this instance to it. */
+  fs_format(base: number, nodeBytes: number, copies: number, totalBytes: number, generation: number,
+    pool: number, poolCount: number, staging: number): number;
+  fs_attach(base: number): number;
+  /** Address of tree block `bytenr`'s content; -EIO / -EUCLEAN (problem records), -NEEDS_HEAL, -EINVAL. */
+  fs_node_addr(bytenr: number): number;
+  /** 0 when copy `copy` of a clean block is sound, else -EIO / -EUCLEAN with its problem record. */
+  fs_check_copy(bytenr: number, copy: number): number;
+  fs_is_verified(bytenr: number): number;
+  fs_set_verified(bytenr: number, on: number): number;
+  fs_forget_verified(): number;
+  /** Buffer address of dirty block `bytenr`, 0 when it is clean. */
+  fs_dirty_buffer(bytenr: number): number;
+  /** Copy the node at `src` to new dirty block `bytenr`; its buffer, -ENOSPC when the pool is empty. */
+  fs_cow_block(src: number, bytenr: number, owner: number): number;
+  fs_new_block(bytenr: number, owner: number, level: number): number;
+  /** 1 when `bytenr` was dirty (now dropped), 0 when not. */
+  fs_drop_dirty(bytenr: number): number;
+  fs_free_buffers(): number;
+  fs_dirty_blocks(): number;
+  fs_dirty_list_length(): number;
+  /** bytenr of entry `i` of the dirty list, -1 when that block was dropped. */
+  fs_dirty_list_entry(i: number): number;
+  fs_end_transaction(generation: number): number;
   /** Slot of the key in the node at `node`, or -(insertion slot) - 1; < -1000000 on bad arguments. */
   btree_node_search(node: number, nodeBytes: number, objectid: number, type: number, offset: number): number;
   csum_sectors_compute(data: number, sectors: number, sectorBytes: number, out: number): number;

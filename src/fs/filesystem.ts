@@ -221,7 +221,7 @@ export class FileSystem {
     const problem = superblockProblem(sb, device.sizeBytes);
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
-    k.generation = sb.generation;
+    k.setCommittedGeneration(sb.generation);
     k.nextSubvolume = sb.nextSubvolume;
     k.label = sb.label;
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
@@ -255,9 +255,14 @@ export class FileSystem {
     if (this.frozen) this.thaw();
     this.daxManager?.unmapAll();
     for (const fd of [...this.fds.keys()]) this.close(fd);
-    if (!this.k.aborted) this.k.commit();
-    this.mounted = false;
-    this.device.releaseOwner(this.ownerToken);
+    // A commit that fails here (an aborted transaction) still ends the mount: the device
+    // must not stay claimed by a file system nobody can use.
+    try {
+      if (!this.k.aborted) this.k.commit();
+    } finally {
+      this.mounted = false;
+      this.device.releaseOwner(this.ownerToken);
+    }
   }
 
   commit(): void {

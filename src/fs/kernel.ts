@@ -2,7 +2,10 @@
 // refs and the commit protocol. It is the TreeHost of every tree.
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
-import { BAD_ARGUMENT_BIAS, REGION } from '../core/abi.js';
+import {
+  BAD_ARGUMENT_BIAS, REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, F_PROBLEMS, PROBLEM_BYTES,
+  P_MEDIA_ERROR, P_CHECKSUM,
+} from '../core/abi.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
@@ -17,7 +20,7 @@ import {
   SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
   MAX_LEVEL, MAX_KEY_VALUE, key, type Key,
 } from './format.js';
-import { checkNode, validBlockPointer, type CheckContext } from './tree-checker.js';
+import { validBlockPointer, readProblem, blockProblemText, type CheckContext } from './tree-checker.js';
 import type { MetadataProfile } from './types.js';
 
 interface DelayedRef {
@@ -114,10 +117,8 @@ export class Kernel implements TreeHost {
   /** Called at commit to write ROOT_ITEMs of moved subvolumes (set by the fs layer). */
   onCommitRoots: (() => void) | null = null;
 
-  private readonly pool: number[] = [];
-  private readonly dirty = new Map<number, number>();
-  private readonly freedBuffers: number[] = [];
-  private readonly verified = new Set<number>();
+  /** The core's state of this mount (dirty blocks, pool, verified blocks): assembly/fs/state.ts. */
+  readonly fsStateAddr: number;
   private delayed = new Map<number, DelayedRef>();
   private readonly allocatedThisTransaction = new Set<number>();
   /** Data extents a file extent item stopped mapping (in part) in this transaction. */
@@ -165,12 +166,20 @@ export class Kernel implements TreeHost {
     // buffers anyway) gets a 128 KiB one: small devices for image fuzzing mount fast.
     this.daxBytes = kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10;
     this.daxAddr = kernel + kernelBytes - this.daxBytes;
-    const poolStart = this.stagingAddr + this.stagingBytes;
-    this.poolSize = Math.floor((this.daxAddr - poolStart) / nodeBytes);
+    // Then the core's state of the mount, then the pool of dirty-node buffers.
+    this.fsStateAddr = this.stagingAddr + this.stagingBytes;
+    const room = this.daxAddr - this.fsStateAddr;
+    const core = device.core;
+    let poolSize = Math.max(0, Math.floor((room - core.fs_state_bytes(this.totalBytes, 1)) / (nodeBytes + 12)));
+    while (poolSize > 0 && core.fs_state_bytes(this.totalBytes, poolSize) + poolSize * nodeBytes > room) poolSize--;
+    this.poolSize = poolSize;
     if (this.poolSize < 64) {
       throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
     }
-    for (let i = this.poolSize - 1; i >= 0; i--) this.pool.push(poolStart + i * nodeBytes);
+    const stateBytes = core.fs_state_bytes(this.totalBytes, poolSize);
+    const poolStart = this.daxAddr - poolSize * nodeBytes;
+    if (this.fsStateAddr + stateBytes > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
+    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, this.stagingAddr), 'format the file system state');
     this.free = new FreeSpace(this.totalBytes, SECTOR_BYTES);
   }
 
@@ -199,12 +208,18 @@ export class Kernel implements TreeHost {
   }
 
   dirtyNodeCount(): number {
-    return this.dirty.size;
+    return this.device.core.fs_dirty_blocks();
   }
 
   /** Fraction of the dirty-node pool in use; the fs layer commits early above 1/2. */
   poolPressure(): number {
-    return 1 - this.pool.length / this.poolSize;
+    return 1 - this.device.core.fs_free_buffers() / this.poolSize;
+  }
+
+  /** The generation the core checks clean blocks against (mount sets it, commits advance it). */
+  setCommittedGeneration(generation: number): void {
+    this.generation = generation;
+    check(this.device.core.fs_end_transaction(generation), 'set the committed generation');
   }
 
   checkWritable(): void {
@@ -220,37 +235,37 @@ export class Kernel implements TreeHost {
   }
 
   isDirty(bytenr: number): boolean {
-    return this.dirty.has(bytenr);
-  }
-
-  nodeAddr(bytenr: number): number {
-    const d = this.dirty.get(bytenr);
-    if (d !== undefined) return d;
-    if (!this.verified.has(bytenr)) {
-      // A verified bytenr was a valid pointer: the check runs once per block, like the rest.
-      if (!validBlockPointer(bytenr, this.checkContext)) {
-        throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
-      }
-      this.verifyBlock(bytenr);
-      this.verified.add(bytenr);
-    }
-    return this.visibleAddr + bytenr;
+    return this.device.core.fs_dirty_buffer(bytenr) > 0;
   }
 
   /**
-   * First read of a clean tree block: its first copy must load (no poisoned line), match
-   * its checksum and name itself, and pass the tree checker. With dup, a bad first copy
-   * is replaced by a good second one (heal); without a good copy the read fails: EIO
-   * when a copy could not be read or did not match its checksum, EUCLEAN when it did but
-   * is not a valid node.
+   * The address of a tree block's content (assembly/fs/disk-io.ts). A clean block is
+   * verified on its first read: its first copy must load (no poisoned line), match its
+   * checksum and name itself, and pass the tree checker. With dup, a bad first copy is
+   * replaced by a good second one (heal, here: a device store the crash explorer sees);
+   * without a good copy the read fails: EIO when a copy could not be read or did not
+   * match its checksum, EUCLEAN when it did but is not a valid node.
    */
-  private verifyBlock(bytenr: number): void {
-    const first = this.checkCopy(bytenr, 0);
-    if (!first) return;
-    if (this.metadataCopies === 1) throw new FsError(first.code, first.message);
-    const second = this.checkCopy(bytenr, 1);
-    if (second) throw new FsError(first.code, `${first.message}; copy 2: ${second.message}`);
-    this.healCopy(bytenr, 1, 0);
+  nodeAddr(bytenr: number): number {
+    const addr = this.device.core.fs_node_addr(bytenr);
+    if (addr >= 0) return addr;
+    if (addr === -NEEDS_HEAL) {
+      this.healCopy(bytenr, 1, 0);
+      check(this.device.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
+      return this.visibleAddr + bytenr;
+    }
+    if (!Number.isSafeInteger(bytenr) || bytenr < 0) throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
+    const first = this.copyProblem(0);
+    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) throw new FsError(first.code, first.message);
+    throw new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
+  }
+
+  /** The problem the core recorded for copy `copy` of the block it last read. */
+  private copyProblem(copy: number): BadCopy {
+    const record = readProblem(this.m, this.fsStateAddr + F_PROBLEMS + copy * PROBLEM_BYTES);
+    const nodeAddr = this.visibleAddr + record.bytenr + copy * this.nodeBytes;
+    const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
+    return { code, message: blockProblemText(this.m, record, nodeAddr) };
   }
 
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
@@ -260,16 +275,10 @@ export class Kernel implements TreeHost {
 
   /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
   checkCopy(bytenr: number, copy: number): BadCopy | null {
-    const at = this.copyBytenr(bytenr, copy);
-    const what = `tree block ${bytenr}${copy ? ` copy ${copy + 1}` : ''}`;
-    // A load of the whole node reports media errors (poisoned lines).
-    if (this.device.core.pmem_load(this.stagingAddr, at, this.nodeBytes) < 0) return { code: 'EIO', message: `${what}: media error` };
-    const addr = this.visibleAddr + at;
-    const crc = this.device.core.csum_crc32c(addr + 4, this.nodeBytes - 4) >>> 0;
-    if (crc !== this.m.u32(addr + NODE_CSUM)) return { code: 'EIO', message: `${what}: checksum mismatch` };
-    if (this.m.u64(addr + NODE_BYTENR) !== bytenr) return { code: 'EUCLEAN', message: `${what}: header says ${this.m.u64(addr + NODE_BYTENR)}` };
-    const problem = checkNode(this.m, addr, this.checkContext);
-    return problem ? { code: 'EUCLEAN', message: `${what}: ${problem}` } : null;
+    const result = this.device.core.fs_check_copy(bytenr, copy);
+    if (result === 0) return null;
+    if (result !== -EIO && result !== -EUCLEAN_ERRNO) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a block of this device`);
+    return this.copyProblem(copy);
   }
 
   /**
@@ -289,16 +298,18 @@ export class Kernel implements TreeHost {
   }
 
   forgetVerified(): void {
-    this.verified.clear();
+    check(this.device.core.fs_forget_verified(), 'forget verified blocks');
   }
 
-  private takeBuffer(): number {
-    const addr = this.pool.pop();
-    if (addr === undefined) {
+  /** A buffer address from the core's fs_cow_block / fs_new_block, or the error it means. */
+  private dirtyBuffer(result: number, bytenr: number): number {
+    if (result >= 0) return result;
+    if (result === -ENOSPC_ERRNO) {
       this.aborted = 'out of dirty node buffers';
       throw new FsError('ENOSPC', 'no free dirty-node buffer: the transaction is too large');
     }
-    return addr;
+    this.aborted = `block ${bytenr} cannot become dirty`;
+    throw new FsError('EIO', `tree block ${bytenr} cannot become dirty (it is dirty already or outside the device)`);
   }
 
   private allocMetadata(): number {
@@ -309,7 +320,7 @@ export class Kernel implements TreeHost {
     }
     // A block read in this mount is in use: free space built from a corrupted extent tree
     // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
-    if (this.verified.has(at)) {
+    if (this.device.core.fs_is_verified(at) === 1) {
       this.aborted = 'free space holds a tree block in use';
       throw new FsError('EUCLEAN', `free space hands out tree block ${at}, which is in use (the extent tree lacks its item)`);
     }
@@ -320,18 +331,13 @@ export class Kernel implements TreeHost {
   cowNode(bytenr: number, owner: number): number {
     const src = this.nodeAddr(bytenr);
     const next = this.allocMetadata();
-    const buf = this.takeBuffer();
-    this.m.u8.copyWithin(buf, src, src + this.nodeBytes);
-    new NodeView(this.m, buf, this.nodeBytes).setHeader(next, this.transid, owner);
-    this.dirty.set(next, buf);
+    this.dirtyBuffer(this.device.core.fs_cow_block(src, next, owner), next);
     return next;
   }
 
   allocNode(owner: number, level: number): number {
     const next = this.allocMetadata();
-    const buf = this.takeBuffer();
-    new NodeView(this.m, buf, this.nodeBytes).init(next, this.transid, owner, level);
-    this.dirty.set(next, buf);
+    this.dirtyBuffer(this.device.core.fs_new_block(next, owner, level), next);
     return next;
   }
 
@@ -471,7 +477,7 @@ export class Kernel implements TreeHost {
       } else {
         if (!this.dropped.delete(target)) this.dropNodePointers(target, r.owner);
         this.free.pin(target, this.metadataBlockBytes);
-        this.verified.delete(target); // free after this commit: its bytenr may come back
+        this.device.core.fs_set_verified(target, 0); // free after this commit: its bytenr may come back
       }
       return;
     }
@@ -512,11 +518,7 @@ export class Kernel implements TreeHost {
         this.pointerRemoved(bytenr, node.child(s), tree, node.level - 1);
       }
     }
-    const buf = this.dirty.get(bytenr);
-    if (buf !== undefined) {
-      this.dirty.delete(bytenr);
-      this.freedBuffers.push(buf);
-    }
+    this.device.core.fs_drop_dirty(bytenr);
   }
 
   /** Blocks whose pointers were dropped as soon as their last reference went (fs trees). */
@@ -547,7 +549,7 @@ export class Kernel implements TreeHost {
   externalChanges: () => boolean = () => false;
 
   hasChanges(): boolean {
-    return this.externalChanges() || this.dirty.size > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
   }
 
   /**
@@ -560,6 +562,10 @@ export class Kernel implements TreeHost {
     this.checkWritable();
     this.treeChanged();
     if (!this.hasChanges()) return;
+    if (this.transid > MAX_KEY_VALUE) {
+      this.aborted = 'generation overflow';
+      throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another commit (generations stay below 2^53)`);
+    }
     this.commitStarting?.(this.transid);
     try {
       this.beforeCommit?.();
@@ -573,13 +579,8 @@ export class Kernel implements TreeHost {
       this.aborted ??= `commit failed: ${(e as Error).message}`;
       throw e;
     }
-    this.generation = this.transid;
+    this.setCommittedGeneration(this.transid);
     this.free.unpinAll();
-    for (const buf of this.dirty.values()) this.pool.push(buf);
-    for (const buf of this.freedBuffers) this.pool.push(buf);
-    for (const bytenr of this.dirty.keys()) this.verified.add(bytenr);
-    this.dirty.clear();
-    this.freedBuffers.length = 0;
     this.allocatedThisTransaction.clear();
     this.extentsLosingRefs.clear();
     this.filledThisTransaction.clear();
@@ -590,7 +591,11 @@ export class Kernel implements TreeHost {
 
   private writeAndFlush(): void {
     const core = this.device.core;
-    for (const [bytenr, buf] of this.dirty) {
+    const listed = core.fs_dirty_list_length();
+    for (let i = 0; i < listed; i++) {
+      const bytenr = core.fs_dirty_list_entry(i);
+      if (bytenr < 0) continue; // dropped after it became dirty
+      const buf = core.fs_dirty_buffer(bytenr);
       this.m.setU32(buf + NODE_CSUM, core.csum_crc32c(buf + 4, this.nodeBytes - 4) >>> 0);
       for (let copy = 0; copy < this.metadataCopies; copy++) {
         const at = this.copyBytenr(bytenr, copy);

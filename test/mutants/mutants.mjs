@@ -65,7 +65,7 @@ export const mutants = [
         find: L(
           '  private writeAndFlush(): void {',
           '    const core = this.device.core;',
-          '    for (const [bytenr, buf] of this.dirty) {',
+          '    const listed = core.fs_dirty_list_length();',
         ),
         replace: L(
           '  private writeAndFlush(): void {',
@@ -78,7 +78,7 @@ export const mutants = [
           "    check(core.pmem_store(sbSlot, staged, SUPERBLOCK_BYTES, 0), 'write superblock');",
           "    check(core.pmem_flush(sbSlot, SUPERBLOCK_BYTES, 0), 'flush superblock');",
           '    this.device.sfence();',
-          '    for (const [bytenr, buf] of this.dirty) {',
+          '    const listed = core.fs_dirty_list_length();',
         ),
       },
       {

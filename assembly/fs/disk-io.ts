@@ -1,0 +1,81 @@
+// Reading tree blocks (btrfs's disk-io.c): the address of a block's current content. A
+// dirty block is its pool buffer; a clean one is read in place from the device's visible
+// bytes, verified once per mount (first copy loads without a media error, matches its
+// checksum, names itself, passes the tree checker). With two copies (dup), a bad first
+// copy is replaced by a good second one: the caller rewrites it (a device store that the
+// crash explorer watches, so it stays in TypeScript) and then marks the block verified.
+import {
+  NODE_CSUM, NODE_BYTENR, F_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
+  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL,
+} from "../abi";
+import {
+  fsBase, nodeBytes, copies, totalBytes, stagingAddr, dirtyBuffer, isVerified, setVerified,
+  committedGeneration, metadataBlockBytes,
+} from "./state";
+import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
+import { deviceLoad } from "../pmem/device";
+import { visibleAddr } from "../pmem/state";
+import { crc32c } from "../csum/crc32c";
+
+@inline function problemRecord(copy: u32): usize {
+  return fsBase + F_PROBLEMS + <usize>copy * PROBLEM_BYTES;
+}
+
+function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
+  const record = problemRecord(copy);
+  store<u32>(record + PR_CODE, code);
+  store<u32>(record + PR_COPY, copy);
+  store<u64>(record + PR_A, a);
+  store<u64>(record + PR_BYTENR, bytenr);
+  return code == P_MEDIA_ERROR || code == P_CHECKSUM ? -EIO : -EUCLEAN;
+}
+
+/**
+ * Is copy `copy` of tree block `bytenr` readable and sound? 0 when it is, else -EIO (media
+ * error, checksum) or -EUCLEAN (a valid checksum over a block that is not a valid node),
+ * with the problem in record `copy`.
+ */
+export function checkCopy(bytenr: u64, copy: u32): i32 {
+  const record = problemRecord(copy);
+  store<u32>(record + PR_CODE, P_NONE);
+  store<u32>(record + PR_COPY, copy);
+  store<u64>(record + PR_BYTENR, bytenr);
+  const at = bytenr + <u64>copy * nodeBytes;
+  // A load of the whole node reports media errors (poisoned lines).
+  if (!deviceLoad(stagingAddr, <u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
+  const addr = visibleAddr + <usize>at;
+  if (crc32c(addr + 4, nodeBytes - 4) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
+  if (load<u64>(addr + NODE_BYTENR) != bytenr) return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
+  checkAgainst(nodeBytes, totalBytes, metadataBlockBytes(), committedGeneration());
+  const code = checkNode(addr, record);
+  store<u32>(record + PR_COPY, copy);
+  store<u64>(record + PR_BYTENR, bytenr);
+  return code == P_NONE ? 0 : -EUCLEAN;
+}
+
+/**
+ * The address of tree block `bytenr`'s content, or a negative code: -EUCLEAN / -EIO with
+ * the problem in record 0 (and record 1 for the second copy), or -NEEDS_HEAL when the first
+ * copy is bad and the second good.
+ */
+export function nodeAddr(bytenr: u64): i64 {
+  const dirty = dirtyBuffer(bytenr);
+  if (dirty != 0) return <i64>dirty;
+  if (!isVerified(bytenr)) {
+    // A verified bytenr was a valid pointer: the check runs once per block, like the rest.
+    if (!validBlockPointer(bytenr, totalBytes, metadataBlockBytes())) {
+      store<u32>(problemRecord(1), P_NONE);
+      return <i64>report(0, bytenr, P_POINTER, bytenr);
+    }
+    const first = checkCopy(bytenr, 0);
+    if (first != 0) {
+      if (copies == 1) {
+        store<u32>(problemRecord(1) + PR_CODE, P_NONE);
+        return <i64>first;
+      }
+      return checkCopy(bytenr, 1) == 0 ? -<i64>NEEDS_HEAL : <i64>first;
+    }
+    setVerified(bytenr, true);
+  }
+  return <i64>(visibleAddr + <usize>bytenr);
+}

@@ -1,0 +1,144 @@
+// Exports of the file system's engine (assembly/fs/). Like every export of the core, each
+// validates its arguments and returns a negative errno instead of trapping; u64 values
+// cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
+import { EINVAL, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES } from "../abi";
+import * as S from "../pmem/state";
+import {
+  fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
+  nodeBytes, kernelRangeValid,
+} from "./state";
+import {
+  canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
+  dirtyListLength, dirtyListEntry,
+} from "./transaction";
+import { nodeAddr, checkCopy } from "./disk-io";
+
+const MAX_SAFE: f64 = 9007199254740991;
+
+/** A u64 argument passed as f64: an integer in [0, 2^53), else -1. */
+@inline function u64Arg(x: f64): i64 {
+  return x >= 0 && x <= MAX_SAFE && Math.floor(x) == x ? <i64>x : -1;
+}
+
+@inline function ready(): bool {
+  return S.threadSlot >= 0 && fsAttached();
+}
+
+// Bytes the state needs at its base: header and tables (the pool is separate).
+export function fs_state_bytes(totalBytes: u32, poolCount: u32): f64 {
+  if ((totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0) return -EINVAL;
+  return <f64>FS_HEADER_BYTES + <f64>fsTablesBytes(totalBytes, poolCount);
+}
+
+// Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`, a
+// node-sized `staging` buffer; nothing dirty, nothing verified. Then attach to it.
+export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, generation: f64,
+  pool: u32, poolCount: u32, staging: u32): i32 {
+  if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) return -EINVAL;
+  if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0 || totalBytes > S.deviceBytes) return -EINVAL;
+  if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0) return -EINVAL;
+  const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount);
+  if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node) || !kernelRangeValid(staging, node)) return -EINVAL;
+  if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
+  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount, staging);
+  return fsAttach(base) ? 0 : -EINVAL;
+}
+
+// Attach this instance (thread) to the state a mount formatted at `base`.
+export function fs_attach(base: u32): i32 {
+  if (S.threadSlot < 0 || !kernelRangeValid(base, FS_HEADER_BYTES)) return -EINVAL;
+  return fsAttach(base) ? 0 : -EINVAL;
+}
+
+// The address of tree block `bytenr`'s content, or -EIO / -EUCLEAN (problem records),
+// -NEEDS_HEAL (heal copy 1 from copy 2, then fs_set_verified), -EINVAL.
+export function fs_node_addr(bytenr: f64): f64 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0) return -EINVAL;
+  return <f64>nodeAddr(<u64>b);
+}
+
+// Is copy `copy` of clean tree block `bytenr` sound? 0, or -EIO / -EUCLEAN with its record.
+export function fs_check_copy(bytenr: f64, copy: u32): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0 || copy > 1 || (b & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  if (<u64>b + <u64>(copy + 1) * nodeBytes > <u64>S.deviceBytes) return -EINVAL;
+  return checkCopy(<u64>b, copy);
+}
+
+export function fs_is_verified(bytenr: f64): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0) return -EINVAL;
+  return isVerified(<u64>b) ? 1 : 0;
+}
+
+export function fs_set_verified(bytenr: f64, on: u32): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0) return -EINVAL;
+  setVerified(<u64>b, on != 0);
+  return 0;
+}
+
+// Every block is read (and checked) again on its next use (scrub).
+export function fs_forget_verified(): i32 {
+  if (!ready()) return -EINVAL;
+  clearVerified();
+  return 0;
+}
+
+// The buffer address of dirty block `bytenr`, 0 when it is not dirty.
+export function fs_dirty_buffer(bytenr: f64): f64 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0) return -EINVAL;
+  return <f64>dirtyBuffer(<u64>b);
+}
+
+// Copy the node at `src` into new dirty block `bytenr` (header: bytenr, running
+// transaction, `owner`); its buffer address, -ENOSPC when the pool is empty.
+export function fs_cow_block(src: u32, bytenr: f64, owner: f64): f64 {
+  const b = u64Arg(bytenr), o = u64Arg(owner);
+  if (!ready() || b < 0 || o < 0 || !canMakeDirty(<u64>b) || <u64>src + nodeBytes > (<u64>memory.size() << 16)) return -EINVAL;
+  const buffer = cowBlock(src, <u64>b, <u64>o);
+  return buffer == 0 ? -ENOSPC : <f64>buffer;
+}
+
+// A new empty dirty block `bytenr` at `level`; its buffer address, -ENOSPC when the pool is empty.
+export function fs_new_block(bytenr: f64, owner: f64, level: u32): f64 {
+  const b = u64Arg(bytenr), o = u64Arg(owner);
+  if (!ready() || b < 0 || o < 0 || level > 255 || !canMakeDirty(<u64>b)) return -EINVAL;
+  const buffer = newBlock(<u64>b, <u64>o, level);
+  return buffer == 0 ? -ENOSPC : <f64>buffer;
+}
+
+// Drop dirty block `bytenr` (its last reference is gone): 1 when it was dirty, 0 if not.
+export function fs_drop_dirty(bytenr: f64): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0) return -EINVAL;
+  return dropDirty(<u64>b) ? 1 : 0;
+}
+
+export function fs_free_buffers(): i32 {
+  return ready() ? <i32>freeBuffers() : -EINVAL;
+}
+
+export function fs_dirty_blocks(): i32 {
+  return ready() ? <i32>liveDirtyBlocks() : -EINVAL;
+}
+
+export function fs_dirty_list_length(): i32 {
+  return ready() ? <i32>dirtyListLength() : -EINVAL;
+}
+
+// The bytenr of dirty-list entry `i` (the order blocks became dirty), -1 when dropped since.
+export function fs_dirty_list_entry(i: u32): f64 {
+  if (!ready() || i >= dirtyListLength()) return -EINVAL;
+  return <f64>dirtyListEntry(i);
+}
+
+// The commit of `generation` is durable: written blocks become clean and verified.
+export function fs_end_transaction(generation: f64): i32 {
+  const g = u64Arg(generation);
+  if (!ready() || g < 0) return -EINVAL;
+  endTransaction(<u64>g);
+  return 0;
+}

@@ -1,0 +1,143 @@
+// The file system's shared state: where every thread's core instance finds the dirty-node
+// pool, the per-sector dirty index and the verified bits. The state lives in the device's
+// kernel region (shared memory); these globals are one instance's copy of its addresses,
+// read at attach (WebAssembly globals are per instance, memory is shared).
+//
+//   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
+//                   [dirty list][sector->buffer][verified bits][pool ...][DAX region]
+//
+//   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
+//   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
+//   verified bits:  one bit per sector; set once a clean tree block passed its checks.
+//   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
+import {
+  FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
+  F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
+  F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, F_STAGING, SECTOR_SHIFT, SECTOR_BYTES,
+} from "../abi";
+import { kernelAddr, kernelBytes } from "../pmem/state";
+
+export let fsBase: usize = 0;
+export let nodeBytes: u32 = 0;
+export let copies: u32 = 0;
+export let totalBytes: u32 = 0;
+export let poolAddr: usize = 0;
+export let poolCount: u32 = 0;
+export let freeStackAddr: usize = 0;
+export let freedStackAddr: usize = 0;
+export let dirtyListAddr: usize = 0;
+export let sectorBufferAddr: usize = 0;
+export let verifiedAddr: usize = 0;
+export let stagingAddr: usize = 0;
+
+/** Bytes the state needs after its header for a device of `total` bytes and `pool` buffers. */
+export function fsTablesBytes(total: u32, pool: u32): u32 {
+  const sectors = total >> SECTOR_SHIFT;
+  const words = <u32>(pool * 4) * 3 + sectors * 4 + (((sectors + 63) >> 6) << 3);
+  return (words + 63) & ~63;
+}
+
+/**
+ * Lay the state out at `base`: tables right after the header, `pool` buffers at `pool`.
+ * Every buffer starts free; no block is dirty or verified. The magic is stored last.
+ */
+export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, generation: u64,
+  pool: usize, count: u32, staging: usize): void {
+  assert(total % SECTOR_BYTES == 0 && node >= SECTOR_BYTES, "fs: geometry");
+  assert(count > 0, "fs: empty pool");
+  const sectors = total >> SECTOR_SHIFT;
+  const free = base + FS_HEADER_BYTES;
+  const freed = free + <usize>count * 4;
+  const dirty = freed + <usize>count * 4;
+  const sectorBuffer = dirty + <usize>count * 4;
+  const verified = sectorBuffer + <usize>sectors * 4;
+  memory.fill(base, 0, FS_HEADER_BYTES + fsTablesBytes(total, count));
+  store<u32>(base + F_NODE_BYTES, node);
+  store<u32>(base + F_COPIES, blockCopies);
+  store<u32>(base + F_TOTAL_BYTES, total);
+  store<u64>(base + F_GENERATION, generation);
+  store<u32>(base + F_POOL, <u32>pool);
+  store<u32>(base + F_POOL_COUNT, count);
+  store<u32>(base + F_FREE_STACK, <u32>free);
+  store<u32>(base + F_FREED_STACK, <u32>freed);
+  store<u32>(base + F_DIRTY_LIST, <u32>dirty);
+  store<u32>(base + F_SECTOR_BUFFER, <u32>sectorBuffer);
+  store<u32>(base + F_VERIFIED, <u32>verified);
+  store<u32>(base + F_STAGING, <u32>staging);
+  // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
+  for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
+  store<u32>(base + F_FREE_COUNT, count);
+  atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
+}
+
+/** Read the state's addresses into this instance's globals; false when `base` holds none. */
+export function fsAttach(base: usize): bool {
+  if (atomic.load<u32>(base + F_MAGIC) != FS_MAGIC) return false;
+  fsBase = base;
+  nodeBytes = load<u32>(base + F_NODE_BYTES);
+  copies = load<u32>(base + F_COPIES);
+  totalBytes = load<u32>(base + F_TOTAL_BYTES);
+  poolAddr = load<u32>(base + F_POOL);
+  poolCount = load<u32>(base + F_POOL_COUNT);
+  freeStackAddr = load<u32>(base + F_FREE_STACK);
+  freedStackAddr = load<u32>(base + F_FREED_STACK);
+  dirtyListAddr = load<u32>(base + F_DIRTY_LIST);
+  sectorBufferAddr = load<u32>(base + F_SECTOR_BUFFER);
+  verifiedAddr = load<u32>(base + F_VERIFIED);
+  stagingAddr = load<u32>(base + F_STAGING);
+  return true;
+}
+
+/** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */
+export function kernelRangeValid(addr: u64, len: u64): bool {
+  return kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+}
+
+export function fsAttached(): bool {
+  return fsBase != 0;
+}
+
+/** The last committed generation (clean blocks are never newer). */
+@inline export function committedGeneration(): u64 {
+  return load<u64>(fsBase + F_GENERATION);
+}
+
+@inline export function metadataBlockBytes(): u32 {
+  return nodeBytes * copies;
+}
+
+@inline export function bufferAddr(index: u32): usize {
+  return poolAddr + <usize>index * nodeBytes;
+}
+
+// --- the per-sector dirty index -----------------------------------------------------
+
+/** Address of the dirty buffer of the block at `bytenr`, or 0 when it is not dirty. */
+@inline export function dirtyBuffer(bytenr: u64): usize {
+  if (bytenr >= <u64>totalBytes || (bytenr & (SECTOR_BYTES - 1)) != 0) return 0;
+  const entry = load<u32>(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2));
+  return entry == 0 ? 0 : bufferAddr(entry - 1);
+}
+
+// --- verified bits ------------------------------------------------------------------
+
+@inline function verifiedWord(bytenr: u64): usize {
+  return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
+}
+
+@inline export function isVerified(bytenr: u64): bool {
+  if (bytenr >= <u64>totalBytes) return false;
+  return (load<u64>(verifiedWord(bytenr)) & (<u64>1 << ((bytenr >> SECTOR_SHIFT) & 63))) != 0;
+}
+
+export function setVerified(bytenr: u64, on: bool): void {
+  if (bytenr >= <u64>totalBytes) return;
+  const at = verifiedWord(bytenr);
+  const bit = <u64>1 << ((bytenr >> SECTOR_SHIFT) & 63);
+  store<u64>(at, on ? load<u64>(at) | bit : load<u64>(at) & ~bit);
+}
+
+export function clearVerified(): void {
+  const sectors = totalBytes >> SECTOR_SHIFT;
+  memory.fill(verifiedAddr, 0, ((sectors + 63) >> 6) << 3);
+}

@@ -1,0 +1,134 @@
+// The running transaction's tree blocks: which blocks are dirty (copied or new in this
+// transaction, held in a pool buffer until the commit writes them), in the order they
+// became dirty (the commit writes them in that order, so crash points stay where they
+// were), and which buffers come back when the commit ends.
+//
+// A block's bytenr becomes dirty at most once per transaction: a dropped block is pinned
+// until the commit, so its bytenr is not handed out again before the list is reset.
+import {
+  F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
+  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL,
+} from "../abi";
+import {
+  fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
+  totalBytes, bufferAddr, setVerified,
+} from "./state";
+
+@inline function sectorEntry(bytenr: u64): usize {
+  return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
+}
+
+export function freeBuffers(): u32 {
+  return load<u32>(fsBase + F_FREE_COUNT);
+}
+
+export function liveDirtyBlocks(): u32 {
+  return load<u32>(fsBase + F_DIRTY_LIVE);
+}
+
+export function dirtyListLength(): u32 {
+  return load<u32>(fsBase + F_DIRTY_COUNT);
+}
+
+/** The bytenr of dirty-list entry `i`, or -1 when that block was dropped since. */
+export function dirtyListEntry(i: u32): i64 {
+  assert(i < dirtyListLength(), "fs: dirty list index");
+  const sector = load<u32>(dirtyListAddr + (<usize>i << 2));
+  const bytenr = <u64>sector << SECTOR_SHIFT;
+  return load<u32>(sectorEntry(bytenr)) == 0 ? -1 : <i64>bytenr;
+}
+
+/** Can `bytenr` become a dirty block (aligned, inside the device, not dirty already)? */
+export function canMakeDirty(bytenr: u64): bool {
+  if ((bytenr & (SECTOR_BYTES - 1)) != 0 || bytenr + nodeBytes > <u64>totalBytes) return false;
+  return load<u32>(sectorEntry(bytenr)) == 0;
+}
+
+/**
+ * Give `bytenr` a pool buffer and list it as dirty; returns the buffer's address, or 0 when
+ * the pool is empty. The caller checked canMakeDirty.
+ */
+function makeDirty(bytenr: u64): usize {
+  const free = load<u32>(fsBase + F_FREE_COUNT);
+  if (free == 0) return 0;
+  const index = load<u32>(freeStackAddr + (<usize>(free - 1) << 2));
+  assert(index < poolCount, "fs: free stack holds a bad buffer index");
+  store<u32>(fsBase + F_FREE_COUNT, free - 1);
+  const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  assert(listed < poolCount, "fs: more dirty blocks than buffers in one transaction");
+  store<u32>(dirtyListAddr + (<usize>listed << 2), <u32>(bytenr >> SECTOR_SHIFT));
+  store<u32>(fsBase + F_DIRTY_COUNT, listed + 1);
+  store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) + 1);
+  store<u32>(sectorEntry(bytenr), index + 1);
+  return bufferAddr(index);
+}
+
+@inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
+  store<u64>(buffer + NODE_BYTENR, bytenr);
+  store<u64>(buffer + NODE_GENERATION, generation);
+  store<u64>(buffer + NODE_OWNER, owner);
+}
+
+/** Copy the node at `src` into a new dirty block `bytenr` of this transaction. */
+export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
+  const buffer = makeDirty(bytenr);
+  if (buffer == 0) return 0;
+  memory.copy(buffer, src, nodeBytes);
+  setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
+  return buffer;
+}
+
+/** A new, empty dirty block `bytenr` at `level`. */
+export function newBlock(bytenr: u64, owner: u64, level: u32): usize {
+  const buffer = makeDirty(bytenr);
+  if (buffer == 0) return 0;
+  memory.fill(buffer, 0, nodeBytes);
+  setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
+  store<u8>(buffer + NODE_LEVEL, <u8>level);
+  return buffer;
+}
+
+/** A dirty block's last reference is gone: it is not written, its buffer returns at commit. */
+export function dropDirty(bytenr: u64): bool {
+  if (bytenr >= <u64>totalBytes || (bytenr & (SECTOR_BYTES - 1)) != 0) return false;
+  const entry = sectorEntry(bytenr);
+  const index = load<u32>(entry);
+  if (index == 0) return false;
+  store<u32>(entry, 0);
+  const freed = load<u32>(fsBase + F_FREED_COUNT);
+  store<u32>(freedStackAddr + (<usize>freed << 2), index - 1);
+  store<u32>(fsBase + F_FREED_COUNT, freed + 1);
+  store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) - 1);
+  return true;
+}
+
+/**
+ * The commit of `generation` is durable: every block it wrote is now clean and verified,
+ * and every buffer of the transaction returns to the pool, in the order the pool always
+ * got them back (written blocks in list order, then dropped ones).
+ */
+export function endTransaction(generation: u64): void {
+  let free = load<u32>(fsBase + F_FREE_COUNT);
+  const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  for (let i: u32 = 0; i < listed; i++) {
+    const bytenr = <u64>load<u32>(dirtyListAddr + (<usize>i << 2)) << SECTOR_SHIFT;
+    const entry = sectorEntry(bytenr);
+    const index = load<u32>(entry);
+    if (index == 0) continue;
+    store<u32>(freeStackAddr + (<usize>free << 2), index - 1);
+    free++;
+    store<u32>(entry, 0);
+    setVerified(bytenr, true);
+  }
+  const freed = load<u32>(fsBase + F_FREED_COUNT);
+  for (let i: u32 = 0; i < freed; i++) {
+    store<u32>(freeStackAddr + (<usize>free << 2), load<u32>(freedStackAddr + (<usize>i << 2)));
+    free++;
+  }
+  assert(free == poolCount, "fs: buffers lost in a transaction");
+  store<u32>(fsBase + F_FREE_COUNT, free);
+  store<u32>(fsBase + F_FREED_COUNT, 0);
+  store<u32>(fsBase + F_DIRTY_COUNT, 0);
+  store<u32>(fsBase + F_DIRTY_LIVE, 0);
+  store<u64>(fsBase + F_GENERATION, generation);
+}

@@ -1,0 +1,215 @@
+// The tree checker (btrfs's tree-checker.c): a node that passed its checksum is still
+// checked field by field before any code trusts it, once, when it is first read. A
+// corrupted image whose checksums were recomputed (a fuzzer, a bug that wrote garbage and
+// checksummed it) must give a clear error, never an out-of-bounds read, a loop or a trap.
+// What a node can only be checked against its parent (level, generation, key range) is
+// checked by the tree walks.
+//
+// A problem is reported as a record (PR_* fields: code, slot, up to three values) that
+// src/fs/tree-checker.ts words; the checker itself returns only the code.
+import {
+  NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_NRITEMS, NODE_LEVEL, NODE_GENERATION,
+  NODE_OWNER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_BYTES, SYSTEM_AREA_BYTES, MAX_EXTENT_BYTES,
+  MAX_FILE_BYTES, ROOT_TREE_ID, EXTENT_TREE_ID, FS_TREE_ID, CSUM_TREE_ID, FIRST_SUBVOLUME_ID,
+  INODE_ITEM, INODE_REF, ORPHAN_ITEM, DIR_ITEM, DIR_INDEX, EXTENT_DATA, EXTENT_CSUM, ROOT_ITEM,
+  ROOT_BACKREF, ROOT_REF, EXTENT_ITEM, METADATA_ITEM, SHARED_DATA_REF, INODE_ITEM_BYTES,
+  FILE_EXTENT_BYTES, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, SHARED_DATA_REF_BYTES,
+  INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_KIND,
+  DIR_ENTRY_NAME_LENGTH, ROOT_REF_HEADER_BYTES, ROOT_REF_NAME_LENGTH, NAME_MAX_BYTES, INODE_MODE,
+  INODE_SIZE, INODE_FLAGS, MODE_FILE, MODE_DIR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
+  FE_BYTES, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, RI_BYTENR, RI_LEVEL, DIR_KIND_FILE,
+  DIR_KIND_SUBVOLUME, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
+  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
+  PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, P_NONE, P_LEVEL, P_GENERATION, P_OWNER, P_NRITEMS,
+  P_EMPTY_INTERNAL, P_KEY_RANGE, P_KEY_ORDER, P_CHILD_POINTER, P_CHILD_GENERATION, P_DATA_END,
+  P_DATA_OVERLAP, P_ITEM_SIZE, P_INODE_MODE, P_INODE_SIZE, P_INODE_FLAGS, P_NO_NAMES,
+  P_NAME_TRUNCATED, P_NAME_LENGTH, P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET,
+  P_EXTENT_OUTSIDE, P_EXTENT_MAPS, P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL,
+  P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
+} from "../abi";
+import { compareKeysAt } from "./key";
+
+const ALL_INODE_FLAGS: u64 = INODE_FLAG_NODATASUM | INODE_FLAG_NODATACOW | INODE_FLAG_IMMUTABLE;
+
+// What a node is checked against: the file system's geometry and last commit. Globals,
+// so per instance (per thread): static memory would be shared by every thread.
+let ctxNodeBytes: u32 = 0;
+let ctxTotalBytes: u64 = 0;
+/** Device bytes a tree block occupies (node bytes times the metadata copies). */
+let ctxBlockBytes: u32 = 0;
+/** The last committed generation: no clean node can be newer. */
+let ctxGeneration: u64 = 0;
+
+export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, generation: u64): void {
+  assert(nodeBytes > NODE_HEADER_BYTES && blockBytes >= nodeBytes, "tree checker: geometry");
+  ctxNodeBytes = nodeBytes;
+  ctxTotalBytes = totalBytes;
+  ctxBlockBytes = blockBytes;
+  ctxGeneration = generation;
+}
+
+// Where the problem of the check in progress is recorded (a PROBLEM_BYTES record).
+let record: usize = 0;
+
+function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
+  store<u32>(record + PR_CODE, code);
+  store<u32>(record + PR_SLOT, slot);
+  store<u64>(record + PR_A, a);
+  store<u64>(record + PR_B, b);
+  store<u64>(record + PR_C, c);
+  return code;
+}
+
+@inline function knownTree(owner: u64): bool {
+  return owner == ROOT_TREE_ID || owner == EXTENT_TREE_ID || owner == FS_TREE_ID || owner == CSUM_TREE_ID
+    || (owner >= FIRST_SUBVOLUME_ID && owner <= MAX_KEY_VALUE);
+}
+
+/** A tree block pointer a node or item may hold: aligned, inside the allocatable space. */
+export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): bool {
+  return bytenr >= SYSTEM_AREA_BYTES && (bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr <= MAX_KEY_VALUE
+    && bytenr + blockBytes <= total;
+}
+
+/**
+ * Check the node at `addr` against the last checkAgainst (its checksum and self bytenr are
+ * the caller's); returns P_NONE
+ * or the code of the first problem, whose record is written at `problemRecord`.
+ */
+export function checkNode(addr: usize, problemRecord: usize): u32 {
+  record = problemRecord;
+  store<u32>(record + PR_CODE, P_NONE);
+  const level = <u32>load<u8>(addr + NODE_LEVEL);
+  const nritems = load<u32>(addr + NODE_NRITEMS);
+  const generation = load<u64>(addr + NODE_GENERATION);
+  const owner = load<u64>(addr + NODE_OWNER);
+  if (level > MAX_LEVEL) return problem(P_LEVEL, 0, level, MAX_LEVEL, 0);
+  if (generation == 0 || generation > ctxGeneration) return problem(P_GENERATION, 0, generation, ctxGeneration, 0);
+  if (!knownTree(owner)) return problem(P_OWNER, 0, owner, 0, 0);
+  const stride: u32 = level == 0 ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
+  const capacity = (ctxNodeBytes - NODE_HEADER_BYTES) / stride;
+  if (nritems > capacity) return problem(P_NRITEMS, 0, nritems, capacity, 0);
+  if (level > 0 && nritems == 0) return problem(P_EMPTY_INTERNAL, 0, 0, 0, 0);
+  const first = addr + NODE_HEADER_BYTES;
+  for (let s: u32 = 0; s < nritems; s++) {
+    const at = first + <usize>s * stride;
+    if (load<u64>(at + KEY_OBJECTID) > MAX_KEY_VALUE || load<u64>(at + KEY_OFFSET) > MAX_KEY_VALUE) return problem(P_KEY_RANGE, s, 0, 0, 0);
+    if (s > 0 && compareKeysAt(at - stride, at) >= 0) return problem(P_KEY_ORDER, s, 0, 0, 0);
+    const code = level > 0 ? checkPointer(at, s, generation) : checkLeafItem(addr, at, s, nritems);
+    if (code != P_NONE) return code;
+  }
+  return P_NONE;
+}
+
+function checkPointer(at: usize, s: u32, generation: u64): u32 {
+  const child = load<u64>(at + PTR_BLOCK);
+  const childGeneration = load<u64>(at + PTR_GENERATION);
+  if (!validBlockPointer(child, ctxTotalBytes, ctxBlockBytes)) return problem(P_CHILD_POINTER, s, child, 0, 0);
+  if (childGeneration == 0 || childGeneration > generation) return problem(P_CHILD_GENERATION, s, childGeneration, generation, 0);
+  return P_NONE;
+}
+
+// Leaf: item data packed from the end of the node, item 0's last, no gaps or overlaps.
+function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
+  const dataOffset = load<u32>(at + LEAF_DATA_OFFSET);
+  const dataSize = load<u32>(at + LEAF_DATA_SIZE);
+  const end: u64 = s == 0 ? <u64>ctxNodeBytes : <u64>load<u32>(at - LEAF_ITEM_BYTES + LEAF_DATA_OFFSET);
+  if (<u64>dataOffset + dataSize != end) return problem(P_DATA_END, s, dataOffset, dataSize, end);
+  if (<u64>dataOffset < <u64>NODE_HEADER_BYTES + <u64>nritems * LEAF_ITEM_BYTES) return problem(P_DATA_OVERLAP, s, dataOffset, 0, 0);
+  return checkItem(at, addr + dataOffset, dataSize, s);
+}
+
+/** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */
+function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, dirEntries: bool): u32 {
+  if (size == 0) return problem(P_NO_NAMES, s, 0, 0, 0);
+  for (let at: u32 = 0; at < size;) {
+    if (at + header > size) return problem(P_NAME_TRUNCATED, s, at, 0, 0);
+    const length = <u32>load<u16>(addr + at + lengthAt);
+    if (length == 0 || length > NAME_MAX_BYTES) return problem(P_NAME_LENGTH, s, length, 0, 0);
+    if (dirEntries) {
+      const kind = <u32>load<u8>(addr + at + DIR_ENTRY_KIND);
+      if (kind < DIR_KIND_FILE || kind > DIR_KIND_SUBVOLUME) return problem(P_DIR_KIND, s, kind, 0, 0);
+    }
+    at += header + length;
+    if (at > size) return problem(P_NAME_PAST, s, 0, 0, 0);
+  }
+  return P_NONE;
+}
+
+@inline function exact(size: u32, expected: u32, s: u32): u32 {
+  return size == expected ? P_NONE : problem(P_ITEM_SIZE, s, size, expected, 0);
+}
+
+/** Item bodies the file system decodes: their sizes and the fields later code trusts. */
+function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
+  const type = <u32>load<u8>(key + KEY_TYPE);
+  const objectid = load<u64>(key + KEY_OBJECTID);
+  const offset = load<u64>(key + KEY_OFFSET);
+  if (type == INODE_ITEM) return checkInode(addr, size, s);
+  if (type == INODE_REF) return namesCover(addr, size, INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, s, false);
+  if (type == ORPHAN_ITEM) return exact(size, 0, s);
+  if (type == DIR_ITEM || type == DIR_INDEX) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
+  if (type == EXTENT_DATA) return checkFileExtent(offset, addr, size, s);
+  if (type == EXTENT_CSUM) {
+    if (size == 0 || size % 4 != 0 || size > (MAX_EXTENT_BYTES / SECTOR_BYTES) * 4) return problem(P_CSUM_BYTES, s, size, 0, 0);
+    return offset == 0 && (objectid & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
+  }
+  if (type == ROOT_ITEM) return checkRootItem(objectid, addr, size, s);
+  if (type == ROOT_BACKREF || type == ROOT_REF) {
+    if (size < ROOT_REF_HEADER_BYTES) return problem(P_REF_BYTES, s, size, 0, 0);
+    const length = <u32>load<u16>(addr + ROOT_REF_NAME_LENGTH);
+    if (length == 0 || length > NAME_MAX_BYTES) return problem(P_NAME_LENGTH, s, length, 0, 0);
+    return exact(size, ROOT_REF_HEADER_BYTES + length, s);
+  }
+  if (type == EXTENT_ITEM) {
+    if (size != EXTENT_ITEM_BYTES) return exact(size, EXTENT_ITEM_BYTES, s);
+    const good = (objectid & (SECTOR_BYTES - 1)) == 0 && offset > 0 && (offset & (SECTOR_BYTES - 1)) == 0 && offset <= MAX_EXTENT_BYTES;
+    return good ? P_NONE : problem(P_EXTENT_KEY, s, objectid, offset, 0);
+  }
+  if (type == METADATA_ITEM) {
+    if (size != EXTENT_ITEM_BYTES) return exact(size, EXTENT_ITEM_BYTES, s);
+    return offset == 0 && (objectid & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
+  }
+  if (type == SHARED_DATA_REF) {
+    if (size != SHARED_DATA_REF_BYTES) return exact(size, SHARED_DATA_REF_BYTES, s);
+    return (offset & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_LEAF_ALIGN, s, offset, 0, 0);
+  }
+  return problem(P_UNKNOWN_TYPE, s, type, 0, 0);
+}
+
+function checkInode(addr: usize, size: u32, s: u32): u32 {
+  if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
+  const mode = load<u32>(addr + INODE_MODE);
+  if (mode != MODE_FILE && mode != MODE_DIR) return problem(P_INODE_MODE, s, mode, 0, 0);
+  if (load<u64>(addr + INODE_SIZE) > MAX_FILE_BYTES) return problem(P_INODE_SIZE, s, load<u64>(addr + INODE_SIZE), 0, 0);
+  if (load<u64>(addr + INODE_FLAGS) > ALL_INODE_FLAGS) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
+  return P_NONE;
+}
+
+function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
+  if (size != FILE_EXTENT_BYTES) return exact(size, FILE_EXTENT_BYTES, s);
+  const type = <u32>load<u8>(addr + FE_TYPE);
+  const disk = load<u64>(addr + FE_DISK_BYTENR), diskBytes = load<u64>(addr + FE_DISK_BYTES);
+  const offset = load<u64>(addr + FE_OFFSET), bytes = load<u64>(addr + FE_BYTES);
+  const sectorMask: u64 = SECTOR_BYTES - 1;
+  if (type != EXTENT_TYPE_REG && type != EXTENT_TYPE_PREALLOC) return problem(P_EXTENT_TYPE, s, type, 0, 0);
+  if ((fileOffset & sectorMask) != 0 || fileOffset > MAX_FILE_BYTES) return problem(P_FILE_OFFSET, s, fileOffset, 0, 0);
+  if (disk < SYSTEM_AREA_BYTES || (disk & sectorMask) != 0 || diskBytes == 0 || (diskBytes & sectorMask) != 0
+    || diskBytes > MAX_EXTENT_BYTES || disk > ctxTotalBytes || disk + diskBytes > ctxTotalBytes) {
+    return problem(P_EXTENT_OUTSIDE, s, disk, diskBytes, 0);
+  }
+  if (bytes == 0 || (bytes & sectorMask) != 0 || (offset & sectorMask) != 0 || offset > diskBytes || bytes > diskBytes || offset + bytes > diskBytes) {
+    return problem(P_EXTENT_MAPS, s, offset, bytes, diskBytes);
+  }
+  if (fileOffset + bytes > MAX_FILE_BYTES) return problem(P_MAPS_BEYOND, s, 0, 0, 0);
+  return P_NONE;
+}
+
+function checkRootItem(objectid: u64, addr: usize, size: u32, s: u32): u32 {
+  if (size != ROOT_ITEM_BYTES) return exact(size, ROOT_ITEM_BYTES, s);
+  const level = <u32>load<u8>(addr + RI_LEVEL);
+  if (level > MAX_LEVEL) return problem(P_ROOT_LEVEL, s, level, 0, 0);
+  const bytenr = load<u64>(addr + RI_BYTENR);
+  if (!validBlockPointer(bytenr, ctxTotalBytes, ctxBlockBytes)) return problem(P_ROOT_OUTSIDE, s, bytenr, 0, 0);
+  return knownTree(objectid) ? P_NONE : problem(P_TREE_ID, s, objectid, 0, 0);
+}

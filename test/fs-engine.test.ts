@@ -1,0 +1,156 @@
+// The file system's engine in the core (assembly/fs/, docs/engine.md): its state lives in
+// the shared memory, so every thread's core instance sees the same dirty blocks, pool and
+// verified blocks; the tree checker and the block reader answer with problem records that
+// TypeScript words; bad arguments are negative errnos, never traps.
+import { describe, expect, it } from 'vitest';
+import { PmemDevice } from '../src/index.js';
+import { FileSystem } from '../src/fs/filesystem.js';
+import { NodeView } from '../src/fs/node.js';
+import { fixNodeChecksum } from '../src/image/mutate.js';
+import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION } from '../src/fs/format.js';
+import { EINVAL, NEEDS_HEAL } from '../src/core/abi.js';
+
+const NODE = 4096;
+
+async function mounted(): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+  const dev = await PmemDevice.create({ sizeBytes: 8 << 20, maxThreads: 2 });
+  FileSystem.mkfs(dev, { nodeSize: NODE });
+  const fs = FileSystem.mount(dev);
+  for (let i = 0; i < 40; i++) fs.writeFile(`/file-${i}`, new Uint8Array(100 + i).fill(i));
+  fs.commit();
+  return { dev, fs };
+}
+
+/** The bytenrs the core lists as dirty, in the order they became dirty. */
+function dirtyBlocks(core: PmemDevice['core']): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < core.fs_dirty_list_length(); i++) {
+    const bytenr = core.fs_dirty_list_entry(i);
+    if (bytenr >= 0) out.push(bytenr);
+  }
+  return out;
+}
+
+describe('the engine state in shared memory', () => {
+  it('a second thread\'s core attaches to the mount and sees the same dirty blocks, buffers and verified blocks', async () => {
+    const { dev, fs } = await mounted();
+    fs.writeFile('/new', new Uint8Array(5000).fill(7));
+    const k = fs.kernel;
+    const mine = dirtyBlocks(dev.core);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBe(k.dirtyNodeCount());
+
+    const other = PmemDevice.attach(dev.handle());
+    try {
+      expect(other.core.fs_attach(k.fsStateAddr)).toBe(0);
+      expect(dirtyBlocks(other.core)).toEqual(mine);
+      for (const bytenr of mine) {
+        const buffer = other.core.fs_dirty_buffer(bytenr);
+        expect(buffer).toBeGreaterThan(0);
+        expect(buffer).toBe(dev.core.fs_dirty_buffer(bytenr));
+        expect(new NodeView(k.m, buffer, NODE).bytenr).toBe(bytenr);
+      }
+      expect(other.core.fs_free_buffers()).toBe(dev.core.fs_free_buffers());
+      // A block read (and verified) by one thread is verified for the other.
+      const clean = fs.subvolume(5)!.tree.root;
+      expect(k.isDirty(clean)).toBe(true);
+      fs.commit();
+      expect(other.core.fs_dirty_blocks()).toBe(0);
+      expect(other.core.fs_is_verified(clean)).toBe(1);
+      expect(other.core.fs_node_addr(clean)).toBe(k.visibleAddr + clean);
+      expect(other.core.fs_free_buffers()).toBe(k.poolSize);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('a commit returns every buffer, and a dropped block is neither written nor listed', async () => {
+    const { fs } = await mounted();
+    const k = fs.kernel;
+    expect(k.device.core.fs_free_buffers()).toBe(k.poolSize);
+    for (let i = 0; i < 40; i++) fs.unlink(`/file-${i}`);
+    expect(k.dirtyNodeCount()).toBeGreaterThan(0);
+    expect(k.device.core.fs_dirty_list_length()).toBeGreaterThanOrEqual(k.dirtyNodeCount());
+    fs.commit();
+    expect(k.dirtyNodeCount()).toBe(0);
+    expect(k.device.core.fs_free_buffers()).toBe(k.poolSize);
+    expect(fs.readdir('/')).toEqual([]);
+    expect(fs.fsck()).toEqual([]);
+  });
+});
+
+describe('the block reader and tree checker in the core', () => {
+  /** A committed leaf of the top-level tree, with its checksum fixed after `change`. */
+  async function corruptedLeaf(change: (dev: PmemDevice, leaf: number) => void): Promise<string> {
+    const { dev, fs } = await mounted();
+    const leaf = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(fs.subvolume(5)!.tree.root), NODE).child(1);
+    fs.unmount();
+    change(dev, leaf);
+    fixNodeChecksum(dev, leaf, NODE);
+    dev.persist(0, dev.sizeBytes);
+    const again = FileSystem.mount(dev);
+    try {
+      for (const name of again.readdir('/')) again.readFile(`/${name}`);
+      return 'ok';
+    } catch (e) {
+      return `${(e as { code: string }).code}: ${(e as Error).message}`;
+    } finally {
+      try { again.unmount(); } catch { /* aborted */ }
+    }
+  }
+
+  it('words each problem with its slot, key and values', async () => {
+    const typeAt = NODE_HEADER_BYTES + 2 * LEAF_ITEM_BYTES + 8;
+    expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + typeAt, new Uint8Array([200]))))
+      .toMatch(/^EUCLEAN: .*tree block \d+: (slot 2 \(\d+ 200 \d+\): unknown item type 200|keys out of order at slot \d+: .* then .*)$/);
+    expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + NODE_GENERATION, new Uint8Array([0, 0, 0, 0, 0, 0, 1, 0]))))
+      .toMatch(/^EUCLEAN: .*tree block \d+: generation 281474976710656 outside 1\.\.\d+$/);
+    expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + NODE_HEADER_BYTES + 21, new Uint8Array([0, 0, 0, 1]))))
+      .toMatch(/^EUCLEAN: .*tree block \d+: slot 0: data \[\d+, \+16777216\) does not end at 4096$/);
+  });
+
+  it('a checksum mismatch is EIO and names the block', async () => {
+    const { dev, fs } = await mounted();
+    const leaf = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(fs.subvolume(5)!.tree.root), NODE).child(0);
+    fs.unmount();
+    dev.store(leaf + 100, new Uint8Array([1, 2, 3]));
+    dev.persist(0, dev.sizeBytes);
+    const again = FileSystem.mount(dev);
+    expect(again.kernel.checkCopy(leaf, 0)).toEqual({ code: 'EIO', message: `tree block ${leaf}: checksum mismatch` });
+    again.unmount();
+  });
+});
+
+describe('bad arguments are errnos, never traps', () => {
+  it('every fs_ export refuses what is not a block, a buffer or a state of this device', async () => {
+    const { dev, fs } = await mounted();
+    const core = dev.core;
+    const k = fs.kernel;
+    for (const bad of [-1, 0.5, NaN, Infinity, 2 ** 60]) {
+      expect(core.fs_node_addr(bad), `node addr ${bad}`).toBe(-EINVAL);
+      expect(core.fs_dirty_buffer(bad)).toBe(-EINVAL);
+      expect(core.fs_set_verified(bad, 1)).toBe(-EINVAL);
+      expect(core.fs_new_block(bad, 5, 0)).toBe(-EINVAL);
+      expect(core.fs_end_transaction(bad)).toBe(-EINVAL);
+    }
+    // Unaligned, outside the device, or already dirty: not a block that can become dirty.
+    fs.writeFile('/x', new Uint8Array(10));
+    const dirty = dirtyBlocks(core)[0]!;
+    for (const bytenr of [65536 + 1, k.totalBytes, dirty]) expect(core.fs_new_block(bytenr, 5, 0)).toBe(-EINVAL);
+    expect(core.fs_cow_block(0xffffffff, 1 << 20, 5)).toBe(-EINVAL);
+    expect(core.fs_check_copy(k.totalBytes, 0)).toBe(-EINVAL);
+    expect(core.fs_check_copy(65536, 2)).toBe(-EINVAL);
+    // A pointer outside the device is a problem record, EUCLEAN, not a read.
+    expect(core.fs_node_addr(k.totalBytes + 4096)).toBeLessThan(0);
+    expect(() => k.nodeAddr(k.totalBytes + 4096)).toThrow(/tree block pointer \d+ is outside the device/);
+    // A state outside the kernel region, or overlapping its own pool.
+    expect(core.fs_format(0, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64, k.stagingAddr)).toBe(-EINVAL);
+    expect(core.fs_format(k.fsStateAddr, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64, k.stagingAddr)).toBe(-EINVAL);
+    expect(core.fs_format(k.fsStateAddr, 3000, 1, k.totalBytes, 1, k.daxAddr - 64 * NODE, 64, k.stagingAddr)).toBe(-EINVAL);
+    expect(core.fs_attach(12)).toBe(-EINVAL);
+    expect(-NEEDS_HEAL).toBeLessThan(-EINVAL);
+    // Nothing above changed the mount.
+    fs.commit();
+    expect(fs.fsck()).toEqual([]);
+  });
+});
