@@ -8,7 +8,10 @@ import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION } from '../src/fs/format.js';
-import { EINVAL, NEEDS_HEAL } from '../src/core/abi.js';
+import { EINVAL, NEEDS_HEAL, REGION } from '../src/core/abi.js';
+import { FreeSpace } from '../src/fs/free-space.js';
+import { Rng } from '../src/random.js';
+import { FreeSpaceModel } from './helpers/free-space-model.js';
 
 const NODE = 4096;
 
@@ -152,5 +155,80 @@ describe('bad arguments are errnos, never traps', () => {
     // Nothing above changed the mount.
     fs.commit();
     expect(fs.fsck()).toEqual([]);
+  });
+});
+
+describe('free space in the core', () => {
+  /** A fresh device with a core state formatted in its kernel region (no file system). */
+  async function state(sizeBytes: number): Promise<{ dev: PmemDevice; total: number }> {
+    const dev = await PmemDevice.create({ sizeBytes, maxThreads: 1 });
+    const kernel = dev.core.pmem_region(REGION.kernel);
+    const total = sizeBytes - (sizeBytes % 4096);
+    const stateBytes = dev.core.fs_state_bytes(total, 64);
+    const pool = kernel + Math.ceil((stateBytes + 4096) / 4096) * 4096;
+    expect(dev.core.fs_format(kernel + 4096, NODE, 1, total, 1, pool, 64, kernel)).toBe(0);
+    return { dev, total };
+  }
+
+  it('hands out the same addresses as the reference allocator over random calls (many seeds)', async () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { dev, total } = await state((seed % 3 === 0 ? 3 : 1) * (4 << 20) + seed * 4096);
+      const core = dev.core;
+      const model = new FreeSpaceModel(total, 4096);
+      const free = new FreeSpace(core, total, 4096);
+      const rng = new Rng(seed);
+      model.addFree(65536, total - 65536);
+      free.addFree(65536, total - 65536);
+      const live: Array<[number, number]> = [];
+      for (let step = 0; step < 1500; step++) {
+        const what = rng.below(10);
+        if (what < 4) {
+          const length = (1 + rng.below(rng.below(4) === 0 ? 64 : 8)) * 4096;
+          const reserve = rng.below(3) === 0 ? 96 * 16384 : 0;
+          const a = model.allocate(length, reserve, { reserveUnit: 16384 });
+          expect(free.allocate(length, reserve, { reserveUnit: 16384 }), `seed ${seed} step ${step}: data ${length}`).toBe(a);
+          if (a !== null) live.push([a, length]);
+        } else if (what < 6) {
+          const a = model.allocate(16384, 0, { fromEnd: true, align: 16384 });
+          expect(free.allocate(16384, 0, { fromEnd: true, align: 16384 }), `seed ${seed} step ${step}: block`).toBe(a);
+          if (a !== null) live.push([a, 16384]);
+        } else if (what < 9 && live.length) {
+          const [start, length] = live.splice(rng.below(live.length), 1)[0]!;
+          model.pin(start, length);
+          free.pin(start, length);
+        } else {
+          model.unpinAll();
+          free.unpinAll();
+        }
+        expect(free.freeBytes()).toBe(model.freeBytes());
+        expect(free.pinnedBytes()).toBe(model.pinnedBytes());
+        if (step % 50 === 0) {
+          expect(free.blockFreeBytes(16384)).toBe(model.blockFreeBytes(16384));
+          expect(free.largestRun(1 << 20)).toBe(model.largestRun(1 << 20));
+          const probe = 65536 + rng.below((total - 65536) / 4096 - 4) * 4096;
+          expect(free.isFree(probe, 8192)).toBe(model.isFree(probe, 8192));
+        }
+      }
+      dev.close();
+    }
+  });
+
+  it('refuses a double free, a double pin and unaligned extents with EIO, and bad arguments with -EINVAL', async () => {
+    const { dev, total } = await state(4 << 20);
+    const free = new FreeSpace(dev.core, total, 4096);
+    free.addFree(65536, 1 << 20);
+    expect(() => free.addFree(65536 + 4096, 4096)).toThrow(/freed twice/);
+    const at = free.allocate(8192)!;
+    free.pin(at, 8192);
+    expect(() => free.pin(at, 4096)).toThrow(/freed twice in one transaction/);
+    expect(() => free.pin(at + 100, 4096)).toThrow(/bad extent/);
+    expect(() => free.addFree(total, 4096)).toThrow(/bad extent/);
+    for (const bad of [-4096, 0.5, NaN, 2 ** 60]) {
+      expect(dev.core.fs_free_add(bad, 4096)).toBe(-EINVAL);
+      expect(dev.core.fs_free_allocate(bad, 0, 4096, 0, 4096)).toBe(-EINVAL);
+    }
+    expect(dev.core.fs_free_allocate(4096, 0, 4096, 1, 0)).toBe(-EINVAL);
+    expect(free.allocate(64 << 20)).toBe(null);
+    dev.close();
   });
 });

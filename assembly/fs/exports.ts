@@ -1,7 +1,7 @@
 // Exports of the file system's engine (assembly/fs/). Like every export of the core, each
 // validates its arguments and returns a negative errno instead of trapping; u64 values
 // cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
-import { EINVAL, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES } from "../abi";
+import { EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT } from "../abi";
 import * as S from "../pmem/state";
 import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
@@ -12,6 +12,10 @@ import {
   dirtyListLength, dirtyListEntry,
 } from "./transaction";
 import { nodeAddr, checkCopy } from "./disk-io";
+import {
+  FREE_OK, FREE_OVERLAP, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
+  anyFree, extentValid, allocateFromEnd, allocateData,
+} from "./free-space";
 
 const MAX_SAFE: f64 = 9007199254740991;
 
@@ -141,4 +145,78 @@ export function fs_end_transaction(generation: f64): i32 {
   if (!ready() || g < 0) return -EINVAL;
   endTransaction(<u64>g);
   return 0;
+}
+
+// --- free space (free-space.ts): byte values in and out, whole sectors only -----------
+
+@inline function freeResult(r: i32): i32 {
+  return r == FREE_OK ? 0 : r == FREE_OVERLAP ? -EIO : -EINVAL;
+}
+
+// Mark [start, start + length) free: 0, -EIO when part of it is free already, -EINVAL.
+export function fs_free_add(start: f64, length: f64): i32 {
+  const s = u64Arg(start), l = u64Arg(length);
+  if (!ready() || s < 0 || l < 0) return -EINVAL;
+  return freeResult(addFree(<u64>s, <u64>l));
+}
+
+// Pin [start, start + length) until the commit: 0, -EIO when pinned or free already, -EINVAL.
+export function fs_free_pin(start: f64, length: f64): i32 {
+  const s = u64Arg(start), l = u64Arg(length);
+  if (!ready() || s < 0 || l < 0) return -EINVAL;
+  return freeResult(pin(<u64>s, <u64>l));
+}
+
+export function fs_free_unpin_all(): i32 {
+  if (!ready()) return -EINVAL;
+  unpinAll();
+  return 0;
+}
+
+// Free and pinned bytes.
+export function fs_free_bytes(): f64 {
+  return ready() ? <f64>freeSectors() * SECTOR_BYTES : -EINVAL;
+}
+
+export function fs_pinned_bytes(): f64 {
+  return ready() ? <f64>pinnedSectors() * SECTOR_BYTES : -EINVAL;
+}
+
+// Free bytes usable for whole, aligned blocks of `unitBytes`.
+export function fs_block_free_bytes(unitBytes: u32): f64 {
+  if (!ready() || unitBytes == 0 || (unitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  return <f64>blockFreeSectors(unitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
+}
+
+// Largest free run, up to `maxBytes`.
+export function fs_largest_free_run(maxBytes: f64): f64 {
+  const m = u64Arg(maxBytes);
+  if (!ready() || m < 0) return -EINVAL;
+  return <f64>largestRun(<u32>min<i64>(m >> SECTOR_SHIFT, 0xffffffff)) * SECTOR_BYTES;
+}
+
+// 1 when any byte of [start, start + length) is free.
+export function fs_free_overlaps(start: f64, length: f64): i32 {
+  const s = u64Arg(start), l = u64Arg(length);
+  if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  return anyFree(<u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT)) ? 1 : 0;
+}
+
+// Allocate `lengthBytes` contiguous bytes: tree blocks (fromEnd) at the highest multiple of
+// `alignBytes` that fits, data first fit from the data cursor, keeping `reserveBytes` usable
+// for blocks of `reserveUnitBytes` (0: no reserve). Its address, or -ENOSPC.
+export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUnitBytes: u32, fromEnd: u32, alignBytes: u32): f64 {
+  const l = u64Arg(lengthBytes), r = u64Arg(reserveBytes);
+  if (!ready() || l <= 0 || r < 0 || (l & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  if (l > <i64>S.deviceBytes) return -ENOSPC;
+  if ((alignBytes & (SECTOR_BYTES - 1)) != 0 || (reserveUnitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  if (fromEnd != 0 && alignBytes == 0) return -EINVAL;
+  if (r > 0) {
+    if (reserveUnitBytes == 0) return -EINVAL;
+    const usable = <i64>blockFreeSectors(reserveUnitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
+    if (usable - l < r) return -ENOSPC;
+  }
+  const count = <u32>(l >> SECTOR_SHIFT);
+  const at = fromEnd != 0 ? allocateFromEnd(count, alignBytes >> SECTOR_SHIFT) : allocateData(count);
+  return at < 0 ? -ENOSPC : <f64>(at << SECTOR_SHIFT);
 }

@@ -4,16 +4,20 @@
 // read at attach (WebAssembly globals are per instance, memory is shared).
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
-//                   [dirty list][sector->buffer][verified bits][pool ...][DAX region]
+//                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
+//                   [pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
 //   verified bits:  one bit per sector; set once a clean tree block passed its checks.
+//   free bits:      one bit per sector; set where space is allocatable (free-space.ts).
+//   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, F_STAGING, SECTOR_SHIFT, SECTOR_BYTES,
+  F_FREE_BITS, F_PINNED_BITS,
 } from "../abi";
 import { kernelAddr, kernelBytes } from "../pmem/state";
 
@@ -28,12 +32,19 @@ export let freedStackAddr: usize = 0;
 export let dirtyListAddr: usize = 0;
 export let sectorBufferAddr: usize = 0;
 export let verifiedAddr: usize = 0;
+export let freeBitsAddr: usize = 0;
+export let pinnedBitsAddr: usize = 0;
 export let stagingAddr: usize = 0;
+
+/** Bytes of a bitmap of `sectors` bits, whole u64 words. */
+@inline export function bitmapBytes(sectors: u32): u32 {
+  return ((sectors + 63) >> 6) << 3;
+}
 
 /** Bytes the state needs after its header for a device of `total` bytes and `pool` buffers. */
 export function fsTablesBytes(total: u32, pool: u32): u32 {
   const sectors = total >> SECTOR_SHIFT;
-  const words = <u32>(pool * 4) * 3 + sectors * 4 + (((sectors + 63) >> 6) << 3);
+  const words = <u32>(pool * 4) * 3 + sectors * 4 + bitmapBytes(sectors) * 3;
   return (words + 63) & ~63;
 }
 
@@ -51,6 +62,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const dirty = freed + <usize>count * 4;
   const sectorBuffer = dirty + <usize>count * 4;
   const verified = sectorBuffer + <usize>sectors * 4;
+  const freeBits = verified + bitmapBytes(sectors);
+  const pinnedBits = freeBits + bitmapBytes(sectors);
   memory.fill(base, 0, FS_HEADER_BYTES + fsTablesBytes(total, count));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -63,6 +76,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_DIRTY_LIST, <u32>dirty);
   store<u32>(base + F_SECTOR_BUFFER, <u32>sectorBuffer);
   store<u32>(base + F_VERIFIED, <u32>verified);
+  store<u32>(base + F_FREE_BITS, <u32>freeBits);
+  store<u32>(base + F_PINNED_BITS, <u32>pinnedBits);
   store<u32>(base + F_STAGING, <u32>staging);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
@@ -84,6 +99,8 @@ export function fsAttach(base: usize): bool {
   dirtyListAddr = load<u32>(base + F_DIRTY_LIST);
   sectorBufferAddr = load<u32>(base + F_SECTOR_BUFFER);
   verifiedAddr = load<u32>(base + F_VERIFIED);
+  freeBitsAddr = load<u32>(base + F_FREE_BITS);
+  pinnedBitsAddr = load<u32>(base + F_PINNED_BITS);
   stagingAddr = load<u32>(base + F_STAGING);
   return true;
 }
@@ -139,5 +156,5 @@ export function setVerified(bytenr: u64, on: bool): void {
 
 export function clearVerified(): void {
   const sectors = totalBytes >> SECTOR_SHIFT;
-  memory.fill(verifiedAddr, 0, ((sectors + 63) >> 6) << 3);
+  memory.fill(verifiedAddr, 0, bitmapBytes(sectors));
 }

@@ -85,6 +85,19 @@ export interface CoreFsExports {
   /** bytenr of entry `i` of the dirty list, -1 when that block was dropped. */
   fs_dirty_list_entry(i: number): number;
   fs_end_transaction(generation: number): number;
+  /** Free space (assembly/fs/free-space.ts), in bytes: 0, -EIO when part of it is free already, -EINVAL. */
+  fs_free_add(start: number, length: number): number;
+  /** Pin until the commit: 0, -EIO when pinned or free already, -EINVAL. */
+  fs_free_pin(start: number, length: number): number;
+  fs_free_unpin_all(): number;
+  fs_free_bytes(): number;
+  fs_pinned_bytes(): number;
+  fs_block_free_bytes(unitBytes: number): number;
+  fs_largest_free_run(maxBytes: number): number;
+  /** 1 when any byte of the range is free. */
+  fs_free_overlaps(start: number, length: number): number;
+  /** Address of `lengthBytes` allocated bytes, or -ENOSPC (-EINVAL on bad arguments). */
+  fs_free_allocate(lengthBytes: number, reserveBytes: number, reserveUnitBytes: number, fromEnd: number, alignBytes: number): number;
   /** Slot of the key in the node at `node`, or -(insertion slot) - 1; < -1000000 on bad arguments. */
   btree_node_search(node: number, nodeBytes: number, objectid: number, type: number, offset: number): number;
   csum_sectors_compute(data: number, sectors: number, sectorBytes: number, out: number): number;

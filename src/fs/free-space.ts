@@ -1,133 +1,78 @@
-// Free space: sorted, coalesced free extents in memory, rebuilt at mount from the
-// extent tree. Blocks freed in a transaction are pinned until the commit that frees
-// them is durable (a crash before it must still find them intact).
+// Free space: the core's bitmaps of allocatable and pinned sectors (assembly/fs/
+// free-space.ts), rebuilt at mount from the extent tree. Blocks freed in a transaction
+// are pinned until the commit that frees them is durable (a crash before it must still
+// find them intact). This class is the TypeScript face of those calls: byte values in
+// and out, the core's errnos as FsErrors.
 import { FsError } from '../errors.js';
+import { EINVAL, EIO, ENOSPC } from '../core/abi.js';
+import type { CoreExports } from '../core/exports.js';
 
-interface Extent { start: number; length: number }
+export interface AllocateOptions {
+  /** Tree blocks: the highest aligned fit. Data: first fit from a rising cursor. */
+  fromEnd?: boolean;
+  /** Alignment of a fromEnd allocation (default: one sector). */
+  align?: number;
+  /** Block size the reserve is counted in (default: one sector). */
+  reserveUnit?: number;
+}
 
 export class FreeSpace {
-  private free: Extent[] = [];
-  private pinned: Extent[] = [];
-  private cursor = 0;
+  constructor(private readonly core: CoreExports, readonly totalBytes: number, readonly unitBytes: number) {}
 
-  constructor(readonly totalBytes: number, readonly unitBytes: number) {}
-
-  /** Mark [start, start+length) free (mount, or pinned extents after a commit). */
+  /** Mark [start, start+length) free (mount, or mkfs). */
   addFree(start: number, length: number): void {
     if (length <= 0) return;
-    this.assertAligned(start, length);
-    const list = this.free;
-    let lo = 0, hi = list.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid]!.start < start) lo = mid + 1; else hi = mid; }
-    const prev = list[lo - 1];
-    const next = list[lo];
-    if (prev && prev.start + prev.length > start) throw new FsError('EIO', `free space: ${start} freed twice`);
-    if (next && start + length > next.start) throw new FsError('EIO', `free space: ${start}+${length} overlaps free ${next.start}`);
-    if (prev && prev.start + prev.length === start) {
-      prev.length += length;
-      if (next && prev.start + prev.length === next.start) { prev.length += next.length; list.splice(lo, 1); }
-    } else if (next && start + length === next.start) {
-      next.start = start; next.length += length;
-    } else {
-      list.splice(lo, 0, { start, length });
-    }
+    this.check(this.core.fs_free_add(start, length), `free space: ${start}+${length} freed twice`, start, length);
   }
 
   pin(start: number, length: number): void {
-    this.assertAligned(start, length);
-    this.pinned.push({ start, length });
+    this.check(this.core.fs_free_pin(start, length), `free space: ${start}+${length} freed twice in one transaction`, start, length);
   }
 
   /** After a durable commit: pinned extents become allocatable. */
   unpinAll(): void {
-    const pinned = this.pinned;
-    this.pinned = [];
-    for (const e of pinned) this.addFree(e.start, e.length);
+    this.core.fs_free_unpin_all();
   }
 
   freeBytes(): number {
-    let sum = 0;
-    for (const e of this.free) sum += e.length;
-    return sum;
+    return this.core.fs_free_bytes();
   }
 
   pinnedBytes(): number {
-    let sum = 0;
-    for (const e of this.pinned) sum += e.length;
-    return sum;
+    return this.core.fs_pinned_bytes();
   }
 
   /** Free bytes that can hold whole `unit`-sized, `unit`-aligned blocks (tree nodes). */
   blockFreeBytes(unit: number): number {
-    let sum = 0;
-    for (const e of this.free) {
-      const first = Math.ceil(e.start / unit) * unit;
-      const end = Math.floor((e.start + e.length) / unit) * unit;
-      if (end > first) sum += end - first;
-    }
-    return sum;
+    return this.core.fs_block_free_bytes(unit);
   }
 
   /**
    * Allocate exactly `length` contiguous bytes, or null, keeping `reserveBytes` of space
-   * usable for `reserveUnit`-sized blocks. Data takes first fit from a cursor rising from
-   * the start; tree nodes (fromEnd) take the highest aligned fit, so that small data
-   * holes left by frees do not fragment the space nodes need (btrfs keeps separate block
-   * groups for the same reason).
+   * usable for `reserveUnit`-sized blocks.
    */
-  allocate(length: number, reserveBytes = 0, options: { fromEnd?: boolean; align?: number; reserveUnit?: number } = {}): number | null {
-    this.assertAligned(0, length);
-    if (reserveBytes > 0 && this.blockFreeBytes(options.reserveUnit ?? this.unitBytes) - length < reserveBytes) return null;
-    const list = this.free;
-    const n = list.length;
-    if (options.fromEnd) {
-      const align = options.align ?? this.unitBytes;
-      for (let i = n - 1; i >= 0; i--) {
-        const e = list[i]!;
-        const at = Math.floor((e.start + e.length - length) / align) * align;
-        if (at < e.start) continue;
-        const tail = e.start + e.length - (at + length);
-        if (tail > 0) list.splice(i + 1, 0, { start: at + length, length: tail });
-        e.length = at - e.start;
-        if (e.length === 0) list.splice(i, 1);
-        return at;
-      }
-      return null;
-    }
-    let startIndex = 0;
-    while (startIndex < n && list[startIndex]!.start + list[startIndex]!.length <= this.cursor) startIndex++;
-    for (let k = 0; k < n; k++) {
-      const i = (startIndex + k) % n;
-      const e = list[i]!;
-      if (e.length < length) continue;
-      const at = e.start;
-      e.start += length; e.length -= length;
-      if (e.length === 0) list.splice(i, 1);
-      this.cursor = at + length;
-      return at;
-    }
-    return null;
+  allocate(length: number, reserveBytes = 0, options: AllocateOptions = {}): number | null {
+    const fromEnd = options.fromEnd === true;
+    const at = this.core.fs_free_allocate(length, reserveBytes, options.reserveUnit ?? this.unitBytes, fromEnd ? 1 : 0, options.align ?? this.unitBytes);
+    if (at === -ENOSPC) return null;
+    if (at < 0) throw new FsError('EIO', `free space: bad allocation of ${length} bytes`);
+    return at;
   }
 
   /** Largest contiguous free run, up to `max` bytes. */
   largestRun(max: number): number {
-    let best = 0;
-    for (const e of this.free) if (e.length > best) best = e.length;
-    return Math.min(best, max);
+    return Math.max(0, this.core.fs_largest_free_run(Math.max(0, Math.floor(max))));
   }
 
+  /** Is any byte of [start, start + length) free? */
   isFree(start: number, length: number): boolean {
-    for (const e of this.free) if (start < e.start + e.length && e.start < start + length) return true;
-    return false;
+    return this.core.fs_free_overlaps(start, length) === 1;
   }
 
-  extents(): readonly Extent[] {
-    return this.free;
-  }
-
-  private assertAligned(start: number, length: number): void {
-    if (start % this.unitBytes !== 0 || length % this.unitBytes !== 0 || start < 0 || start + length > this.totalBytes) {
-      throw new FsError('EIO', `free space: bad extent ${start}+${length}`);
-    }
+  private check(result: number, overlap: string, start: number, length: number): void {
+    if (result === 0) return;
+    if (result === -EIO) throw new FsError('EIO', overlap);
+    if (result === -EINVAL) throw new FsError('EIO', `free space: bad extent ${start}+${length}`);
+    throw new FsError('EIO', `free space: ${start}+${length}: error ${result}`);
   }
 }

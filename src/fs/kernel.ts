@@ -180,7 +180,7 @@ export class Kernel implements TreeHost {
     const poolStart = this.daxAddr - poolSize * nodeBytes;
     if (this.fsStateAddr + stateBytes > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
     check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, this.stagingAddr), 'format the file system state');
-    this.free = new FreeSpace(this.totalBytes, SECTOR_BYTES);
+    this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
   }
 
   get transid(): number {

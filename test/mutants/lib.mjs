@@ -7,8 +7,33 @@ import ts from 'typescript';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Source trees a mutant may patch: the file system and what it runs on, never the checker. */
-export const TARGET_DIRS = ['src/fs/', 'src/dax/', 'src/pmem/', 'src/workers/'];
+/**
+ * Source trees a mutant may patch: the file system and what it runs on, never the checker.
+ * Files under assembly/ are the core's: a mutant of one rebuilds the core (coreBuild).
+ */
+export const TARGET_DIRS = ['src/fs/', 'src/dax/', 'src/pmem/', 'src/workers/', 'assembly/fs/', 'assembly/pmem/', 'assembly/dax/'];
+
+/** Is `file` a source of the WebAssembly core (AssemblyScript), not of the TypeScript build? */
+export function isCoreFile(file) {
+  return file.startsWith('assembly/');
+}
+
+/**
+ * What an AssemblyScript file says, without comments and blank space: two texts that
+ * differ here compile differently (the core's build is too slow to compare for every
+ * mutant in `npm test`; run.mjs compiles each one for real).
+ */
+export function coreCodeOf(text) {
+  const sf = ts.createSourceFile('core.ts', text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+  const printer = ts.createPrinter({ removeComments: true });
+  return printer.printFile(sf);
+}
+
+/** Syntax errors of an AssemblyScript file (its syntax is TypeScript's). */
+export function coreParseErrors(text, file) {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  return (sf.parseDiagnostics ?? []).map((d) => `${file}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+}
 
 /** Bug classes the list must cover (test/mutants.test.ts checks each has a mutant). */
 export const REQUIRED_CLASSES = [

@@ -220,10 +220,10 @@ export const mutants = [
     class: 'allocator',
     description: 'The data allocator hands out a run but keeps its last sector in the free list: the next allocation overlaps the previous extent by one sector.',
     modelledOn: `${CHIPMUNK}: allocator and free-list bugs that hand out a block twice; btrfs free-space-cache corruption leading to overlapping extents`,
-    file: 'src/fs/free-space.ts',
+    file: 'assembly/fs/free-space.ts',
     patches: [{
-      find: '      e.start += length; e.length -= length;',
-      replace: '      const used = length > this.unitBytes ? length - this.unitBytes : length;\n      e.start += used; e.length -= used;',
+      find: '  take(<u32>found, count);',
+      replace: '  take(<u32>found, count > 1 ? count - 1 : count);',
     }],
   },
   // --- checksums ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { mutants as allMutants } from './mutants.mjs';
-import { ROOT, TARGET_DIRS, applyMutant, distPathOf, readSource, transpile, typeCheck } from './lib.mjs';
+import { ROOT, TARGET_DIRS, applyMutant, distPathOf, readSource, transpile, typeCheck, isCoreFile, coreParseErrors } from './lib.mjs';
 
 const USAGE = `node test/mutants/run.mjs [options]     (npm run mutants builds first)
   --mutant-time S   fuzz each mutant for S seconds (pmcow fuzz --time S; default 60);
@@ -92,6 +92,13 @@ function prepare(selected) {
       broken.push({ mutant: m, status: 'stale', problems: [...problems, ...applied.problems] });
       continue;
     }
+    if (isCoreFile(m.file)) {
+      // The core: compiled (buildCores) once the list is checked.
+      const errors = coreParseErrors(applied.text, m.file);
+      if (errors.length) broken.push({ mutant: m, status: 'compile-error', problems: errors });
+      else prepared.push({ mutant: m, coreText: applied.text });
+      continue;
+    }
     const out = transpile(applied.text, m.file);
     const checked = typeCheck({ [m.file]: applied.text }, program);
     program = checked.program;
@@ -103,6 +110,34 @@ function prepare(selected) {
     prepared.push({ mutant: m, js: out.js, sourceMapText: out.sourceMapText });
   }
   return { prepared, broken };
+}
+
+/**
+ * Build the core of every mutant of an assembly/ file: a copy of assembly/ with the patched
+ * file, compiled with asconfig.json's release target (what pmcow fuzz loads). Sets
+ * p.wasmPath; returns the mutants that do not compile.
+ */
+async function buildCores(prepared) {
+  const broken = [];
+  for (const p of prepared.filter((q) => q.coreText !== undefined)) {
+    const dir = mkdtempSync(join(tmpdir(), `pmcow-core-${p.mutant.id}-`));
+    tempDirs.add(dir);
+    cpSync(join(ROOT, 'assembly'), join(dir, 'assembly'), { recursive: true });
+    cpSync(join(ROOT, 'asconfig.json'), join(dir, 'asconfig.json'));
+    writeFileSync(join(dir, p.mutant.file), p.coreText);
+    let stderr = '';
+    const asc = join(ROOT, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
+    const exit = await runNode([asc, 'assembly/index.ts', '--target', 'release'], {
+      cwd: dir, timeoutMs: 300_000, onStdoutLine: () => {}, onStderr: (t) => { stderr += t; },
+    });
+    const wasm = join(dir, 'build', 'release.wasm');
+    if (exit.code !== 0 || !existsSync(wasm)) {
+      broken.push({ mutant: p.mutant, status: 'compile-error', problems: [stderr.trim().split('\n').slice(0, 12).join('\n') || `asc exited ${exit.code}`] });
+      continue;
+    }
+    p.wasmPath = wasm;
+  }
+  return broken;
 }
 
 /** The dist/ files the mutants replace must be the build of the current sources. */
@@ -132,7 +167,8 @@ function makeTree(p) {
   for (const f of readdirSync(join(ROOT, 'build'))) if (f.endsWith('.wasm')) cpSync(join(ROOT, 'build', f), join(dir, 'build', f));
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  if (p) {
+  if (p?.wasmPath) cpSync(p.wasmPath, join(dir, 'build', 'release.wasm'));
+  else if (p) {
     const target = join(dir, relative(ROOT, distPathOf(p.mutant.file)));
     writeFileSync(target, p.js);
     if (p.sourceMapText) writeFileSync(`${target}.map`, p.sourceMapText);
@@ -421,7 +457,13 @@ async function main() {
     process.stderr.write(`mutants: ${broken.length} mutant(s) stale or not compiling: fix test/mutants/mutants.mjs\n`);
     return EXIT_BROKEN;
   }
-  const notFresh = checkDistFresh([...new Set(prepared.map((p) => p.mutant.file))]);
+  const coreBroken = await buildCores(prepared);
+  if (coreBroken.length) {
+    for (const b of coreBroken) process.stderr.write(`mutant ${b.mutant.id}: ${b.status}\n${b.problems.map((p) => `  ${p}`).join('\n')}\n`);
+    process.stderr.write(`mutants: ${coreBroken.length} mutant(s) of the core do not compile: fix test/mutants/mutants.mjs\n`);
+    return EXIT_BROKEN;
+  }
+  const notFresh = checkDistFresh([...new Set(prepared.filter((p) => p.coreText === undefined).map((p) => p.mutant.file))]);
   if (notFresh.length) {
     process.stderr.write(`mutants: ${notFresh.join('; ')}: run npm run build first (npm run mutants does)\n`);
     return EXIT_BROKEN;

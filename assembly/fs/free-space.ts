@@ -1,0 +1,165 @@
+// Free space (btrfs's free-space-cache, as bitmaps): one bit per sector of allocatable
+// space, rebuilt at mount from the extent tree. Space freed in a transaction is pinned
+// (a second bitmap) until the commit that frees it is durable: a crash before it must
+// still find those blocks intact.
+//
+// Maximal runs of free bits are the free extents. Data takes first fit from a cursor
+// rising from the start (from the start of the run the cursor is in); tree blocks take
+// the highest aligned fit, so small data holes left by frees do not fragment the space
+// nodes need (btrfs keeps separate block groups for the same reason).
+import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
+import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr } from "./state";
+import { setRange, countSet, nextBit, prevBit, testBit } from "./bitmap";
+
+// Results of the calls below that can fail.
+export const FREE_OK: i32 = 0;
+export const FREE_BAD_EXTENT: i32 = -1; // unaligned, or outside the device
+export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
+
+@inline function sectors(): u32 {
+  return totalBytes >> SECTOR_SHIFT;
+}
+
+@inline export function freeSectors(): u32 {
+  return load<u32>(fsBase + F_FREE_SECTORS);
+}
+
+@inline export function pinnedSectors(): u32 {
+  return load<u32>(fsBase + F_PINNED_SECTORS);
+}
+
+/** Is [start, start + length) a whole number of sectors inside the device? */
+export function extentValid(start: u64, length: u64): bool {
+  const mask: u64 = SECTOR_BYTES - 1;
+  return (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+}
+
+/** Mark [start, start + length) free (mount, mkfs). */
+export function addFree(start: u64, length: u64): i32 {
+  if (!extentValid(start, length)) return FREE_BAD_EXTENT;
+  const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
+  if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
+  setRange(freeBitsAddr, from, to, true);
+  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (to - from));
+  return FREE_OK;
+}
+
+/** Freed in this transaction: allocatable once the commit is durable. */
+export function pin(start: u64, length: u64): i32 {
+  if (!extentValid(start, length)) return FREE_BAD_EXTENT;
+  const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
+  if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
+  setRange(pinnedBitsAddr, from, to, true);
+  store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() + (to - from));
+  return FREE_OK;
+}
+
+/** After a durable commit: pinned space becomes allocatable. */
+export function unpinAll(): void {
+  const n = sectors();
+  const words = (n + 63) >> 6;
+  for (let w: u32 = 0; w < words; w++) {
+    const at = <usize>w << 3;
+    const pinned = load<u64>(pinnedBitsAddr + at);
+    if (pinned == 0) continue;
+    assert((load<u64>(freeBitsAddr + at) & pinned) == 0, "free space: a pinned sector is free");
+    store<u64>(freeBitsAddr + at, load<u64>(freeBitsAddr + at) | pinned);
+    store<u64>(pinnedBitsAddr + at, 0);
+  }
+  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
+  store<u32>(fsBase + F_PINNED_SECTORS, 0);
+}
+
+/** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
+export function blockFreeSectors(unit: u32): u32 {
+  assert(unit > 0, "free space: block unit");
+  const n = sectors();
+  let sum: u32 = 0;
+  let at = nextBit(freeBitsAddr, 0, n, true);
+  while (at < n) {
+    const end = nextBit(freeBitsAddr, at, n, false);
+    const first = (at + unit - 1) / unit * unit;
+    const last = end / unit * unit;
+    if (last > first) sum += last - first;
+    at = nextBit(freeBitsAddr, end, n, true);
+  }
+  return sum;
+}
+
+/** Largest run of free sectors, up to `max`. */
+export function largestRun(max: u32): u32 {
+  const n = sectors();
+  let best: u32 = 0;
+  let at = nextBit(freeBitsAddr, 0, n, true);
+  while (at < n && best < max) {
+    const end = nextBit(freeBitsAddr, at, n, false);
+    if (end - at > best) best = end - at;
+    at = nextBit(freeBitsAddr, end, n, true);
+  }
+  return min<u32>(best, max);
+}
+
+/** Is any sector of [from, to) free? */
+export function anyFree(from: u32, to: u32): bool {
+  return countSet(freeBitsAddr, from, min<u32>(to, sectors())) != 0;
+}
+
+function take(at: u32, count: u32): void {
+  setRange(freeBitsAddr, at, at + count, false);
+  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
+}
+
+/** Highest `align`-aligned run of `count` free sectors; its first sector, or -1. */
+export function allocateFromEnd(count: u32, align: u32): i64 {
+  assert(count > 0 && align > 0, "free space: allocation size");
+  let before = sectors();
+  while (true) {
+    const last = prevBit(freeBitsAddr, before, true);
+    if (last < 0) return -1;
+    const end = <u32>last + 1;
+    const prevClear = prevBit(freeBitsAddr, end, false);
+    const start: u32 = prevClear < 0 ? 0 : <u32>prevClear + 1;
+    if (end >= count) {
+      const at = (end - count) / align * align;
+      if (at >= start) {
+        take(at, count);
+        return at;
+      }
+    }
+    before = start;
+  }
+}
+
+/**
+ * First run of at least `count` free sectors, looking from the run the data cursor is in
+ * (or the first run after it) to the end, then from the start; takes `count` sectors at
+ * the run's start. Its first sector, or -1.
+ */
+export function allocateData(count: u32): i64 {
+  assert(count > 0, "free space: allocation size");
+  const n = sectors();
+  const cursor = min<u32>(load<u32>(fsBase + F_DATA_CURSOR), n);
+  let first = cursor;
+  if (cursor < n && testBit(freeBitsAddr, cursor)) {
+    const clear = prevBit(freeBitsAddr, cursor, false);
+    first = clear < 0 ? 0 : <u32>clear + 1;
+  }
+  let found = firstFit(first, n, count);
+  if (found < 0) found = firstFit(0, first, count);
+  if (found < 0) return -1;
+  take(<u32>found, count);
+  store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
+  return found;
+}
+
+/** First run starting in [from, limit) with `count` free sectors (it may extend past limit). */
+function firstFit(from: u32, limit: u32, count: u32): i64 {
+  const n = sectors();
+  let at = nextBit(freeBitsAddr, from, n, true);
+  while (at < limit) {
+    const end = nextBit(freeBitsAddr, at, n, false);
+    if (end - at >= count) return at;
+    at = nextBit(freeBitsAddr, end, n, true);
+  }
+  return -1;
+}
