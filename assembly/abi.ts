@@ -245,6 +245,8 @@ export const EFAULT: i32 = 14; // internal fault (a core assert)
 export const EBUSY: i32 = 16; // busy (no thread slot, already formatted)
 export const EINVAL: i32 = 22; // invalid argument
 export const ENOSPC: i32 = 28; // no space left
+export const EEXIST: i32 = 17; // the key exists
+export const EFBIG: i32 = 27; // an item too large
 export const EUCLEAN: i32 = 117; // structure needs cleaning (a tree block that fails its checks)
 // Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
@@ -376,21 +378,39 @@ export const F_DIRTY_COUNT: u32 = 52; // u32 entries in the dirty list (dropped 
 export const F_DIRTY_LIVE: u32 = 56; // u32 dirty blocks now
 export const F_FREED_COUNT: u32 = 60; // u32 buffers of dropped blocks, back in the pool at commit
 export const F_FREED_STACK: u32 = 64; // u32 address: their indices (u32 each)
-export const F_STAGING: u32 = 68; // u32 address of a node-sized staging buffer (media-error loads)
 export const F_FREE_BITS: u32 = 72; // u32 address: per sector one bit, free (allocatable) space
 export const F_PINNED_BITS: u32 = 76; // u32 address: per sector one bit, freed in this transaction (free after the commit)
 export const F_FREE_SECTORS: u32 = 80; // u32 sectors free
 export const F_PINNED_SECTORS: u32 = 84; // u32 sectors pinned
 export const F_DATA_CURSOR: u32 = 88; // u32 sector where the next data allocation starts looking
-export const F_PROBLEMS: u32 = 128; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
-export const PROBLEM_BYTES: u32 = 48; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64
+export const F_FRESH_BITS: u32 = 92; // u32 address: per sector one bit, allocated in this transaction
+export const F_TREE_CHANGES: u32 = 96; // u32 bumped by every tree change and commit (readers' caches)
+export const F_THREAD_AREAS: u32 = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot
+
+// A thread's area: the path of its B-tree operation, its keys, results and problems.
+export const THREAD_AREA_BYTES: u32 = 512;
+export const TA_PATH: u32 = 0; // (MAX_LEVEL + 1) levels of PATH_BYTES
+export const PATH_BYTES: u32 = 16; // bytenr u64, slot u32
+export const TA_KEY: u32 = 160; // the key of the operation (KEY_BYTES)
+export const TA_ZERO_KEY: u32 = 192; // an all-zero key
+export const TA_SEEK_KEY: u32 = 224; // a key a seek moves along
+export const TA_RESULT: u32 = 256; // the operation's results, CR_*
+export const CR_ROOT: u32 = 0; // u64 the tree's root after the operation
+export const CR_LEVEL: u32 = 8; // u32 its level
+export const CR_LEAF: u32 = 12; // u32 address of the leaf found
+export const CR_SLOT: u32 = 16; // u32 slot in it
+export const CR_DATA: u32 = 20; // u32 address of the item's data
+export const CR_SIZE: u32 = 24; // u32 its size
+export const TA_PROBLEMS: u32 = 320; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
+export const PROBLEM_BYTES: u32 = 56; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64, tree u64
 export const PR_CODE: u32 = 0; // u32 P_*
 export const PR_SLOT: u32 = 4; // u32 node slot the problem is at
 export const PR_COPY: u32 = 8; // u32 which copy of the block
-export const PR_A: u32 = 16; // u64 values the message quotes
+export const PR_A: u32 = 16; // u64 values the message quotes (key problems: addresses of the keys)
 export const PR_B: u32 = 24;
 export const PR_C: u32 = 32;
 export const PR_BYTENR: u32 = 40; // u64 the block
+export const PR_TREE: u32 = 48; // u64 the tree
 
 // Problem codes of the tree checker and the block reader (src/fs/tree-checker.ts words them).
 export const P_NONE: u32 = 0;
@@ -432,5 +452,26 @@ export const P_REF_BYTES: u32 = 49; // a: size
 export const P_EXTENT_KEY: u32 = 50; // a: objectid, b: offset
 export const P_LEAF_ALIGN: u32 = 51; // a: leaf
 export const P_UNKNOWN_TYPE: u32 = 52; // a: type
+// Problems of the B-tree operations (assembly/fs/ctree.ts); bytenr: the parent, c: the child.
+export const P_CHILD_LEVEL: u32 = 60; // a: child level, b: parent level
+export const P_CHILD_STALE: u32 = 61; // a: child generation, b: the pointer's
+export const P_CHILD_EMPTY: u32 = 62;
+export const P_CHILD_LOW: u32 = 63; // a: address of the child's first key, b: of the parent's
+export const P_CHILD_HIGH: u32 = 64; // a: address of the child's last key, b: of the bound
+export const P_NODE_LEVEL: u32 = 65; // bytenr: the node, a: its level, b: the level expected
+export const P_NOT_COPY: u32 = 66; // bytenr: a clean block on a copy-on-write path
+export const P_ITEM_TOO_LARGE: u32 = 67; // a: data bytes (EFBIG)
+export const P_ITEM_NO_FIT: u32 = 68; // a: bytes needed (EFBIG: no split point)
+export const P_KEY_EXISTS: u32 = 69; // EEXIST, the key at TA_KEY
+export const P_KEY_MISSING: u32 = 70; // ENOENT, the key at TA_KEY
+export const P_NO_METADATA_SPACE: u32 = 71; // ENOSPC
+export const P_POOL_EMPTY: u32 = 72; // ENOSPC: no dirty-node buffer
+export const P_BLOCK_IN_USE: u32 = 73; // EUCLEAN: free space hands out a block read in this mount
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL: i32 = 1000001;
+// The container of a tree's root pointer in fs_ref (a root has no parent block).
+export const ROOT_POINTER: i32 = -1;
+// Modes of ctree_seek.
+export const SEEK_AT_OR_AFTER: u32 = 0; // the first item with key >= the key
+export const SEEK_AFTER: u32 = 1; // the first item with key > the key
+export const SEEK_AT_OR_BEFORE: u32 = 2; // the last item with key <= the key

@@ -1,13 +1,237 @@
-// The B-tree (btrfs's ctree.c), in place over device or kernel memory. Node format
-// (docs/fs.md; offsets and sizes in assembly/abi.ts): a header (NODE_NRITEMS, NODE_LEVEL),
-// then leaf items or internal key pointers, each starting with the key.
-import { NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES } from "../abi";
-import { compareKeyTo } from "./key";
+// The COW B-tree (btrfs's ctree.c), in place over the pool buffers and the device's
+// visible bytes. Every change goes through a copy-on-write descent: a node not yet copied
+// in this transaction is copied to a new block, and the parent (or the root pointer) is
+// moved to the copy. Reference counts are never decided here: every pointer that appears
+// or disappears is reported to the host (fs_ref), which keeps them as delayed refs until
+// the commit.
+//
+// Walks trust no pointer: a child must be one level below its parent, carry the
+// generation the parent's pointer records, and hold keys inside the parent's range for
+// it. Levels fall by one per step from at most MAX_LEVEL and key ranges of siblings are
+// disjoint, so no walk of a corrupted tree can loop or reach one block twice.
+//
+// Errors do not return: fail() records the problem in this thread's area and calls the
+// host's fs_fail, which throws (an FsError in TypeScript); the operation's frames unwind.
+// The operation in progress is one thread's: its tree, root and path live in this
+// instance's globals and this thread's area.
+import {
+  NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES, NODE_GENERATION, KEY_OBJECTID,
+  KEY_TYPE, KEY_OFFSET, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, FS_TREE_ID,
+  FIRST_SUBVOLUME_ID, TA_PATH, PATH_BYTES, TA_KEY, TA_ZERO_KEY, TA_SEEK_KEY, TA_RESULT, CR_ROOT,
+  CR_LEVEL, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, PR_BYTENR,
+  PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH,
+  P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
+  P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
+  NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES,
+} from "../abi";
+import { compareKeyTo, compareKeysAt } from "./key";
+import {
+  fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr,
+} from "./state";
+import { nodeAddr, problemRecord } from "./disk-io";
+import { cowBlock, newBlock } from "./transaction";
+import { allocateFromEnd } from "./free-space";
+import { setRange } from "./bitmap";
+import {
+  nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
+  leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
+  ptrCapacity, ptrInsert, ptrDelete,
+} from "./node";
+import { visibleAddr } from "../pmem/state";
+
+// --- the host ---------------------------------------------------------------------------
+
+/** A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went (-1). */
+@external("env", "fs_ref")
+declare function hostRef(container: f64, target: f64, tree: f64, level: i32, bytes: f64, delta: i32): void;
+/** A block lost a pointer through COW: if that was its last, the host drops its pointers now. */
+@external("env", "fs_maybe_drop")
+declare function hostMaybeDrop(bytenr: f64, tree: f64): void;
+/** Throws the error this thread's problem record describes; does not return. */
+@external("env", "fs_fail")
+declare function hostFail(code: i32): void;
+/** Rewrite copy 1 of `bytenr` from its good copy 2 and mark it verified (dup). */
+@external("env", "fs_heal")
+declare function hostHeal(bytenr: f64): void;
+
+// --- the operation in progress (this instance's) ------------------------------------------
+
+let treeId: u64 = 0;
+let treeRoot: u64 = 0;
+let treeLevel: u32 = 0;
+let pathLength: u32 = 0;
+
+function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
+  const record = problemRecord(0);
+  store<u32>(record + PR_CODE, problem);
+  store<u32>(record + PR_SLOT, slot);
+  store<u64>(record + PR_A, a);
+  store<u64>(record + PR_B, b);
+  store<u64>(record + PR_C, c);
+  store<u64>(record + PR_BYTENR, bytenr);
+  store<u64>(record + PR_TREE, treeId);
+  hostFail(-code);
+  unreachable(); // the host threw
+}
+
+@inline function pathEntry(lv: u32): usize {
+  assert(lv <= MAX_LEVEL, "ctree: path deeper than MAX_LEVEL");
+  return threadArea() + TA_PATH + <usize>lv * PATH_BYTES;
+}
+@inline function pathBytenr(lv: u32): u64 { return load<u64>(pathEntry(lv)); }
+@inline function pathSlot(lv: u32): u32 { return load<u32>(pathEntry(lv) + 8); }
+@inline function setPath(lv: u32, bytenr: u64, slot: u32): void {
+  store<u64>(pathEntry(lv), bytenr);
+  store<u32>(pathEntry(lv) + 8, slot);
+}
+
+@inline function opKey(): usize { return threadArea() + TA_KEY; }
+
+/** Start an operation on tree `id` with root `root` at `rootLevel`; the key goes to TA_KEY. */
+export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64): void {
+  treeId = id;
+  treeRoot = root;
+  treeLevel = rootLevel;
+  pathLength = 0;
+  const key = opKey();
+  store<u64>(key + KEY_OBJECTID, objectid);
+  store<u8>(key + KEY_TYPE, <u8>type);
+  store<u64>(key + KEY_OFFSET, offset);
+}
+
+/** The tree's root and level after the operation, for the caller. */
+export function finish(): void {
+  const result = threadArea() + TA_RESULT;
+  store<u64>(result + CR_ROOT, treeRoot);
+  store<u32>(result + CR_LEVEL, treeLevel);
+}
+
+function setFound(leaf: usize, slot: u32): void {
+  const result = threadArea() + TA_RESULT;
+  store<u32>(result + CR_LEAF, <u32>leaf);
+  store<u32>(result + CR_SLOT, slot);
+  const inside = slot < nritems(leaf);
+  store<u32>(result + CR_DATA, inside ? <u32>dataAddr(leaf, slot) : 0);
+  store<u32>(result + CR_SIZE, inside ? dataSize(leaf, slot) : 0);
+}
+
+// --- blocks -------------------------------------------------------------------------------
+
+@inline function isDirty(bytenr: u64): bool {
+  return dirtyBuffer(bytenr) != 0;
+}
+
+/** The address of a block's content: dirty buffer, or the verified device bytes. */
+function view(bytenr: u64): usize {
+  const addr = nodeAddr(bytenr);
+  if (addr >= 0) return <usize>addr;
+  if (addr == -<i64>NEEDS_HEAL) {
+    hostHeal(<f64>bytenr);
+    return visibleAddr + <usize>bytenr;
+  }
+  store<u64>(problemRecord(0) + PR_TREE, treeId);
+  hostFail(<i32>addr); // the problem records say which copy failed how
+  unreachable();
+  return 0;
+}
+
+@inline function generationOf(node: usize): u64 { return load<u64>(node + NODE_GENERATION); }
+
+function isFsTree(id: u64): bool {
+  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
+}
+
+/** A new metadata block: the highest aligned free run (tree blocks take space from the end). */
+function allocMetadata(): u64 {
+  const blockSectors = metadataBlockBytes() >> SECTOR_SHIFT;
+  const sector = allocateFromEnd(blockSectors, blockSectors);
+  if (sector < 0) fail(ENOSPC, P_NO_METADATA_SPACE, 0, 0, 0, 0, 0);
+  const at = <u64>sector << SECTOR_SHIFT;
+  // A block read in this mount is in use: free space built from a corrupted extent tree
+  // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
+  if (isVerified(at)) fail(EUCLEAN, P_BLOCK_IN_USE, at, 0, 0, 0, 0);
+  setRange(freshBitsAddr, <u32>sector, <u32>sector + blockSectors, true);
+  return at;
+}
+
+/** Copy block `bytenr` to a new dirty block of this tree; returns the copy's bytenr. */
+function cowNode(bytenr: u64): u64 {
+  const src = view(bytenr);
+  const next = allocMetadata();
+  if (cowBlock(src, next, treeId) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  return next;
+}
+
+/** A new, empty, dirty node at `lv`. */
+function allocNode(lv: u32): u64 {
+  const next = allocMetadata();
+  if (newBlock(next, treeId, lv) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  return next;
+}
+
+// --- pointer bookkeeping ------------------------------------------------------------------
+
+/** The data extent a leaf item points at (file extent items of fs trees), or 0. */
+@inline function itemExtent(node: usize, slot: u32): u64 {
+  const key = itemAt(node, slot);
+  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || dataSize(node, slot) < FILE_EXTENT_BYTES) return 0;
+  return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
+}
+
+/** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
+function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
+  if (isLeaf(node)) {
+    for (let s = from; s < to; s++) {
+      const extent = itemExtent(node, s);
+      if (extent != 0) hostRef(<f64>bytenr, <f64>extent, <f64>treeId, -1, <f64>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
+    }
+    return;
+  }
+  const below = <i32>level(node) - 1;
+  for (let s = from; s < to; s++) hostRef(<f64>bytenr, <f64>child(node, s), <f64>treeId, below, 0, delta);
+}
+
+function rootMoved(old: u64, next: u64): void {
+  hostRef(ROOT_POINTER, <f64>old, <f64>treeId, 0, 0, -1);
+  hostRef(ROOT_POINTER, <f64>next, <f64>treeId, 0, 0, 1);
+}
+
+// --- checked walks --------------------------------------------------------------------------
+
+/**
+ * The child at parent[slot], checked against its parent. `high` is the address of the
+ * exclusive upper bound of the parent's own keys (0: none). A dirty child was made by this
+ * transaction and is trusted; a clean one was read from the device and must be one level
+ * lower, of the generation the pointer records, non-empty, and hold keys in
+ * [parent key(slot), parent key(slot + 1) or high).
+ */
+export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: usize): usize {
+  const bytenr = child(parent, slot);
+  const node = view(bytenr);
+  if (isDirty(bytenr)) return node;
+  const parentLevel = level(parent);
+  if (level(node) + 1 != parentLevel) fail(EUCLEAN, P_CHILD_LEVEL, parentBytenr, slot, level(node), parentLevel, bytenr);
+  if (generationOf(node) != childGeneration(parent, slot)) {
+    fail(EUCLEAN, P_CHILD_STALE, parentBytenr, slot, generationOf(node), childGeneration(parent, slot), bytenr);
+  }
+  const n = nritems(node);
+  if (n == 0) fail(EUCLEAN, P_CHILD_EMPTY, parentBytenr, slot, 0, 0, bytenr);
+  const first = keyAt(node, 0), last = keyAt(node, n - 1), low = ptrAt(parent, slot);
+  if (compareKeysAt(first, low) < 0) fail(EUCLEAN, P_CHILD_LOW, parentBytenr, slot, first, low, bytenr);
+  const bound = upperBound(parent, slot, high);
+  if (bound != 0 && compareKeysAt(last, bound) >= 0) fail(EUCLEAN, P_CHILD_HIGH, parentBytenr, slot, last, bound, bytenr);
+  return node;
+}
+
+/** Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0: none). */
+@inline function upperBound(parent: usize, slot: u32, high: usize): usize {
+  return slot + 1 < nritems(parent) ? ptrAt(parent, slot + 1) : high;
+}
 
 /** Binary search of one node: the slot holding the key, or -(insertion slot) - 1. */
 export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): i32 {
-  const count = load<u32>(node + NODE_NRITEMS);
-  const stride: usize = load<u8>(node + NODE_LEVEL) == 0 ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
+  const count = nritems(node);
+  const stride: usize = isLeaf(node) ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
   let low: i32 = 0;
   let high: i32 = <i32>count;
   while (low < high) {
@@ -18,4 +242,415 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
     else return mid;
   }
   return -low - 1;
+}
+
+@inline function searchKey(node: usize, key: usize): i32 {
+  return nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+}
+
+@inline function childSlot(node: usize, key: usize): u32 {
+  const r = searchKey(node, key);
+  return r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
+}
+
+// --- copy-on-write descent ------------------------------------------------------------------
+
+function cowRoot(): void {
+  if (isDirty(treeRoot)) return;
+  const next = cowNode(treeRoot);
+  const copy = view(next);
+  reportPointers(copy, next, 0, nritems(copy), 1);
+  const old = treeRoot;
+  treeRoot = next;
+  rootMoved(old, next);
+  hostMaybeDrop(<f64>old, <f64>treeId);
+}
+
+function cowChild(parentBytenr: u64, slot: u32): u64 {
+  const parent = view(parentBytenr);
+  const old = child(parent, slot);
+  if (isDirty(old)) return old;
+  const next = cowNode(old);
+  const copy = view(next);
+  reportPointers(copy, next, 0, nritems(copy), 1);
+  setChild(parent, slot, next, generationOf(copy));
+  const below = <i32>level(parent) - 1;
+  hostRef(<f64>parentBytenr, <f64>old, <f64>treeId, below, 0, -1);
+  hostRef(<f64>parentBytenr, <f64>next, <f64>treeId, below, 0, 1);
+  hostMaybeDrop(<f64>old, <f64>treeId);
+  return next;
+}
+
+/** Grow the tree by one level: a new root holding one pointer to the old root. */
+function growRoot(): void {
+  const old = treeRoot;
+  const oldNode = view(old);
+  const oldLevel = level(oldNode);
+  const next = allocNode(oldLevel + 1);
+  const key = nritems(oldNode) > 0 ? keyAt(oldNode, 0) : threadArea() + TA_ZERO_KEY;
+  if (nritems(oldNode) == 0) memory.fill(key, 0, KEY_BYTES);
+  ptrInsert(view(next), 0, key, old, generationOf(oldNode));
+  hostRef(<f64>next, <f64>old, <f64>treeId, <i32>oldLevel, 0, 1);
+  treeRoot = next;
+  treeLevel = oldLevel + 1;
+  rootMoved(old, next);
+}
+
+/** Split the full internal child at parent[slot] in two; the parent has room. */
+function splitInternal(parentBytenr: u64, slot: u32): void {
+  const parent = view(parentBytenr);
+  const leftBytenr = child(parent, slot);
+  const left = view(leftBytenr);
+  const n = nritems(left);
+  const mid = n >> 1;
+  const rightBytenr = allocNode(level(left));
+  const right = view(rightBytenr);
+  memory.copy(ptrAt(right, 0), ptrAt(left, mid), <usize>(n - mid) * KEY_PTR_BYTES);
+  setNritems(right, n - mid);
+  reportPointers(right, rightBytenr, 0, n - mid, 1);
+  reportPointers(left, leftBytenr, mid, n, -1);
+  setNritems(left, mid);
+  ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
+  hostRef(<f64>parentBytenr, <f64>rightBytenr, <f64>treeId, <i32>level(left), 0, 1);
+}
+
+@inline function nearlyFull(node: usize): bool {
+  return !isLeaf(node) && nritems(node) + 1 >= ptrCapacity();
+}
+
+/**
+ * Descend to the leaf where the key at `key` is or would be; path[level] holds each node and
+ * slot. With cow, every node on the path is made dirty and every nearly full internal node
+ * is split on the way down, so a leaf split always finds room in its parent.
+ */
+function descend(key: usize, cow: bool): bool {
+  if (cow) {
+    store<u32>(fsBase + F_TREE_CHANGES, load<u32>(fsBase + F_TREE_CHANGES) + 1);
+    cowRoot();
+    if (nearlyFull(view(treeRoot))) growRoot();
+  }
+  const top = level(view(treeRoot));
+  if (top > MAX_LEVEL) fail(EUCLEAN, P_NODE_LEVEL, treeRoot, 0, top, MAX_LEVEL, 0);
+  pathLength = top + 1;
+  let bytenr = treeRoot;
+  let high: usize = 0;
+  let node = view(bytenr);
+  for (let lv = top; ; lv--) {
+    if (level(node) != lv) fail(EUCLEAN, P_NODE_LEVEL, bytenr, 0, level(node), lv, 0);
+    if (lv == 0) {
+      const r = searchKey(node, key);
+      setPath(0, bytenr, r >= 0 ? <u32>r : <u32>(-r - 1));
+      // Every node a change will write must be a copy of this transaction. A clean one here
+      // means the allocator handed out a block the tree still uses (a corrupted extent
+      // tree): writing it would change committed metadata in place.
+      if (cow) {
+        for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
+      }
+      return r >= 0;
+    }
+    let slot = childSlot(node, key);
+    const checked = checkedChild(node, bytenr, slot, high);
+    if (cow) {
+      const copy = cowChild(bytenr, slot);
+      if (nearlyFull(view(copy))) {
+        splitInternal(bytenr, slot);
+        slot = childSlot(node, key);
+        cowChild(bytenr, slot); // both halves are dirty already: no copy
+      }
+    }
+    setPath(lv, bytenr, slot);
+    high = upperBound(node, slot, high);
+    bytenr = child(node, slot);
+    node = cow ? view(bytenr) : checked; // cow moved the pointer to a copy
+  }
+  return false; // not reached: the loop returns at level 0
+}
+
+// --- leaf split -------------------------------------------------------------------------------
+
+/** Bytes (items and data) of the first `m` items of a leaf. */
+@inline function prefixBytes(leaf: usize, m: u32): u32 {
+  if (m == 0) return 0;
+  return (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+}
+
+// Sides of a split that take the new item.
+const SIDE_NONE: u32 = 0;
+const SIDE_LEFT: u32 = 1;
+const SIDE_RIGHT: u32 = 2;
+
+/** For split point m (items [0, m) stay, [m, n) move right): the side the new item goes to. */
+function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
+  const n = nritems(leaf);
+  const capacity = nodeBytes - NODE_HEADER_BYTES;
+  const total = prefixBytes(leaf, n);
+  const canLeft = slot <= m && m < n && prefixBytes(leaf, m) + need <= capacity;
+  const canRight = slot >= m && m > 0 && total - prefixBytes(leaf, m) + need <= capacity;
+  if (slot < m) return canLeft ? SIDE_LEFT : SIDE_NONE;
+  if (slot > m) return canRight ? SIDE_RIGHT : SIDE_NONE;
+  return canRight ? SIDE_RIGHT : canLeft ? SIDE_LEFT : SIDE_NONE;
+}
+
+/** Make room for `need` bytes at path[0]'s slot by splitting the leaf. Neither half is empty. */
+function splitLeaf(key: usize, need: u32): void {
+  if (pathLength == 1) {
+    growRoot();
+    setPath(1, treeRoot, 0);
+    pathLength = 2;
+  }
+  const leafBytenr = pathBytenr(0);
+  const leaf = view(leafBytenr);
+  const n = nritems(leaf);
+  const slot = pathSlot(0);
+  const total = prefixBytes(leaf, n);
+  let mid: u32 = 0;
+  while (mid < n && <u64>prefixBytes(leaf, mid + 1) * 2 <= <u64>total) mid++;
+  mid = min<u32>(max<u32>(mid, 1), n);
+  let side = chooseSide(leaf, mid, slot, need);
+  if (side == SIDE_NONE) { mid = slot; side = chooseSide(leaf, mid, slot, need); }
+  if (side == SIDE_NONE) fail(EFBIG, P_ITEM_NO_FIT, leafBytenr, slot, need, nodeBytes, 0);
+  const rightBytenr = allocNode(0);
+  const right = view(rightBytenr);
+  for (let i = mid; i < n; i++) {
+    const size = dataSize(leaf, i);
+    const dst = leafInsert(right, i - mid, itemAt(leaf, i), size);
+    memory.copy(dst, dataAddr(leaf, i), size);
+  }
+  reportPointers(right, rightBytenr, 0, n - mid, 1);
+  reportPointers(leaf, leafBytenr, mid, n, -1);
+  leafDelete(leaf, mid, n - mid);
+  const parentBytenr = pathBytenr(1);
+  const parentSlot = pathSlot(1);
+  const rightKey = side == SIDE_RIGHT && slot == mid ? key : keyAt(right, 0);
+  ptrInsert(view(parentBytenr), parentSlot + 1, rightKey, rightBytenr, generationOf(right));
+  hostRef(<f64>parentBytenr, <f64>rightBytenr, <f64>treeId, 0, 0, 1);
+  if (side == SIDE_RIGHT) {
+    setPath(0, rightBytenr, slot - mid);
+    setPath(1, parentBytenr, parentSlot + 1);
+  }
+}
+
+/** After slot 0 of path[fromLevel]'s node changed, refresh the separator keys above it. */
+function fixLowKeys(fromLevel: u32, key: usize): void {
+  for (let lv = fromLevel + 1; lv < pathLength; lv++) {
+    copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
+    if (pathSlot(lv) != 0) break;
+  }
+}
+
+// --- changes ----------------------------------------------------------------------------------
+
+@inline function tooLarge(size: u32): bool {
+  return (<u64>size + LEAF_ITEM_BYTES) * 2 > <u64>(nodeBytes - NODE_HEADER_BYTES);
+}
+
+/** Insert the item (key at TA_KEY, `size` bytes from `data`); EEXIST when the key is present. */
+export function insertItem(data: usize, size: u32): void {
+  const key = opKey();
+  if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
+  const need = size + LEAF_ITEM_BYTES;
+  if (descend(key, true)) fail(EEXIST, P_KEY_EXISTS, pathBytenr(0), pathSlot(0), 0, 0, 0);
+  if (leafFreeBytes(view(pathBytenr(0))) < need) splitLeaf(key, need);
+  const leafBytenr = pathBytenr(0);
+  const leaf = view(leafBytenr);
+  const slot = pathSlot(0);
+  const at = leafInsert(leaf, slot, key, size);
+  memory.copy(at, data, size);
+  reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
+  if (slot == 0) fixLowKeys(0, key);
+}
+
+/** Replace an existing item's data (any size up to half a node); ENOENT when absent. */
+export function updateItem(data: usize, size: u32): void {
+  const key = opKey();
+  // Refuse before anything changes: the fallback below deletes and re-inserts.
+  if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
+  if (!descend(key, true)) fail(ENOENT, P_KEY_MISSING, pathBytenr(0), pathSlot(0), 0, 0, 0);
+  const leafBytenr = pathBytenr(0);
+  const leaf = view(leafBytenr);
+  const slot = pathSlot(0);
+  reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
+  if (size > dataSize(leaf, slot) && leafFreeBytes(leaf) < size - dataSize(leaf, slot)) {
+    // Out of room: delete and re-insert (the split logic lives in insert).
+    leafDelete(leaf, slot, 1);
+    afterDelete();
+    insertItem(data, size);
+    return;
+  }
+  const at = leafResize(leaf, slot, size);
+  memory.copy(at, data, size);
+  reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
+}
+
+/** Delete the item with the key at TA_KEY; false when absent. */
+export function deleteItem(): bool {
+  if (!descend(opKey(), true)) return false;
+  const leafBytenr = pathBytenr(0);
+  const leaf = view(leafBytenr);
+  const slot = pathSlot(0);
+  reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
+  leafDelete(leaf, slot, 1);
+  if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
+  afterDelete();
+  return true;
+}
+
+@inline function usedBytes(node: usize): u32 {
+  return isLeaf(node) ? leafUsedBytes(node) : nritems(node) * KEY_PTR_BYTES;
+}
+
+/** Remove empty nodes and merge small ones after a deletion at path[0]. */
+function afterDelete(): void {
+  for (let lv: u32 = 0; lv + 1 < pathLength; lv++) {
+    const node = view(pathBytenr(lv));
+    const parentBytenr = pathBytenr(lv + 1);
+    const parent = view(parentBytenr);
+    const parentSlot = pathSlot(lv + 1);
+    if (nritems(node) == 0) {
+      ptrDelete(parent, parentSlot, 1);
+      hostRef(<f64>parentBytenr, <f64>pathBytenr(lv), <f64>treeId, <i32>lv, 0, -1);
+      if (parentSlot == 0 && nritems(parent) > 0) fixLowKeys(lv + 1, keyAt(parent, 0));
+      continue;
+    }
+    tryMergeRight(lv);
+  }
+  collapseRoot();
+}
+
+/** A root with a single child gives way to it; an empty internal root to a fresh empty leaf. */
+function collapseRoot(): void {
+  let root = view(treeRoot);
+  while (level(root) > 0 && nritems(root) <= 1) {
+    const old = treeRoot;
+    if (nritems(root) == 0) {
+      const leaf = allocNode(0);
+      treeRoot = leaf;
+      treeLevel = 0;
+      rootMoved(old, leaf);
+    } else {
+      treeRoot = child(root, 0);
+      treeLevel = level(root) - 1;
+      rootMoved(old, treeRoot);
+    }
+    root = view(treeRoot);
+  }
+}
+
+/** Merge path[lv]'s node with its right sibling when both fit in one node. */
+function tryMergeRight(lv: u32): void {
+  const parentBytenr = pathBytenr(lv + 1);
+  const parentSlot = pathSlot(lv + 1);
+  const nodeBytenr = pathBytenr(lv);
+  const node = view(nodeBytenr);
+  const used = usedBytes(node);
+  if (used >= nodeBytes / 4) return;
+  if (parentSlot + 1 >= nritems(view(parentBytenr))) return;
+  const siblingBytenr = cowChild(parentBytenr, parentSlot + 1);
+  const sibling = view(siblingBytenr);
+  if (used + usedBytes(sibling) > nodeBytes - NODE_HEADER_BYTES - 64) return;
+  const n = nritems(node);
+  const count = nritems(sibling);
+  if (isLeaf(node)) {
+    for (let i: u32 = 0; i < count; i++) {
+      const size = dataSize(sibling, i);
+      const dst = leafInsert(node, n + i, itemAt(sibling, i), size);
+      memory.copy(dst, dataAddr(sibling, i), size);
+    }
+  } else {
+    memory.copy(ptrAt(node, n), ptrAt(sibling, 0), <usize>count * KEY_PTR_BYTES);
+    setNritems(node, n + count);
+  }
+  reportPointers(node, nodeBytenr, n, n + count, 1);
+  reportPointers(sibling, siblingBytenr, 0, count, -1);
+  setNritems(sibling, 0);
+  ptrDelete(view(parentBytenr), parentSlot + 1, 1);
+  hostRef(<f64>parentBytenr, <f64>siblingBytenr, <f64>treeId, <i32>lv, 0, -1);
+}
+
+// --- reads ------------------------------------------------------------------------------------
+
+/** Read-only lookup of the key at TA_KEY: true when found (result: leaf, slot, data, size). */
+export function lookupItem(): bool {
+  const found = descend(opKey(), false);
+  setFound(view(pathBytenr(0)), pathSlot(0));
+  return found;
+}
+
+/** The lowest path level above the leaf whose slot has a right sibling, or 0 when none. */
+function rightTurn(): u32 {
+  for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) return lv;
+  return 0;
+}
+
+/** The lowest path level above the leaf whose slot has a left sibling, or 0 when none. */
+function leftTurn(): u32 {
+  for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) > 0) return lv;
+  return 0;
+}
+
+/**
+ * The first item with key >= TA_KEY (or > it, when `after`): true with the result set,
+ * false when there is none. A leaf that ends before it continues at the separator key of
+ * the next subtree (every key there is at least the separator).
+ */
+export function seekForward(after: bool): bool {
+  const key = threadArea() + TA_SEEK_KEY;
+  copyKey(key, opKey());
+  for (let round = 0; ; round++) {
+    assert(round <= <i32>MAX_LEVEL + 2, "ctree: seek does not converge");
+    const found = descend(key, false);
+    const leaf = view(pathBytenr(0));
+    const slot = pathSlot(0) + (found && after && round == 0 ? 1 : 0);
+    if (slot < nritems(leaf)) {
+      setFound(leaf, slot);
+      return true;
+    }
+    const lv = rightTurn();
+    if (lv == 0) return false;
+    copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv) + 1));
+  }
+  return false; // not reached: the loop returns
+}
+
+/**
+ * The last item with key <= TA_KEY: true with the result set, false when there is none. A
+ * leaf that starts after it continues below the separator of the subtree: at the largest
+ * key smaller than the separator.
+ */
+export function seekBackward(): bool {
+  const key = threadArea() + TA_SEEK_KEY;
+  copyKey(key, opKey());
+  for (let round = 0; ; round++) {
+    assert(round <= <i32>MAX_LEVEL + 2, "ctree: seek does not converge");
+    const found = descend(key, false);
+    const leaf = view(pathBytenr(0));
+    if (found || pathSlot(0) > 0) {
+      setFound(leaf, found ? pathSlot(0) : pathSlot(0) - 1);
+      return true;
+    }
+    const lv = leftTurn();
+    if (lv == 0) return false;
+    copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv)));
+    if (!predecessor(key)) return false;
+  }
+  return false; // not reached: the loop returns
+}
+
+/** Make the key at `key` the largest key below it; false for the smallest key. */
+function predecessor(key: usize): bool {
+  const offset = load<u64>(key + KEY_OFFSET);
+  if (offset > 0) { store<u64>(key + KEY_OFFSET, offset - 1); return true; }
+  store<u64>(key + KEY_OFFSET, MAX_KEY_VALUE);
+  const type = load<u8>(key + KEY_TYPE);
+  if (type > 0) { store<u8>(key + KEY_TYPE, type - 1); return true; }
+  store<u8>(key + KEY_TYPE, 255);
+  const objectid = load<u64>(key + KEY_OBJECTID);
+  if (objectid == 0) return false;
+  store<u64>(key + KEY_OBJECTID, objectid - 1);
+  return true;
+}
+
+/** The tree being operated on (the host's hooks are told which). */
+export function currentTree(): u64 {
+  return treeId;
 }

@@ -5,20 +5,21 @@
 // copy is replaced by a good second one: the caller rewrites it (a device store that the
 // crash explorer watches, so it stays in TypeScript) and then marks the block verified.
 import {
-  NODE_CSUM, NODE_BYTENR, F_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
+  NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
   P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL,
 } from "../abi";
 import {
-  fsBase, nodeBytes, copies, totalBytes, stagingAddr, dirtyBuffer, isVerified, setVerified,
-  committedGeneration, metadataBlockBytes,
+  nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
+  committedGeneration, metadataBlockBytes, threadArea,
 } from "./state";
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
-import { deviceLoad } from "../pmem/device";
+import { deviceReadable } from "../pmem/device";
 import { visibleAddr } from "../pmem/state";
 import { crc32c } from "../csum/crc32c";
 
-@inline function problemRecord(copy: u32): usize {
-  return fsBase + F_PROBLEMS + <usize>copy * PROBLEM_BYTES;
+/** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
+@inline export function problemRecord(copy: u32): usize {
+  return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
 function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
@@ -41,8 +42,8 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
   const at = bytenr + <u64>copy * nodeBytes;
-  // A load of the whole node reports media errors (poisoned lines).
-  if (!deviceLoad(stagingAddr, <u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
+  // A load of the whole node reports media errors (poisoned lines); it is read in place.
+  if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
   if (crc32c(addr + 4, nodeBytes - 4) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
   if (load<u64>(addr + NODE_BYTENR) != bytenr) return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));

@@ -1,12 +1,20 @@
 // Exports of the file system's engine (assembly/fs/). Like every export of the core, each
 // validates its arguments and returns a negative errno instead of trapping; u64 values
 // cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
-import { EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT } from "../abi";
+import {
+  EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
+  SEEK_AFTER, SEEK_AT_OR_BEFORE,
+} from "../abi";
 import * as S from "../pmem/state";
 import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
-  nodeBytes, kernelRangeValid,
+  nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr,
 } from "./state";
+import {
+  begin, finish, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
+} from "./ctree";
+import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
+import { setRange, testBit } from "./bitmap";
 import {
   canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
@@ -24,6 +32,10 @@ const MAX_SAFE: f64 = 9007199254740991;
   return x >= 0 && x <= MAX_SAFE && Math.floor(x) == x ? <i64>x : -1;
 }
 
+@inline function memoryValid(ptr: u32, len: u64): bool {
+  return <u64>ptr + len <= (<u64>memory.size() << 16);
+}
+
 @inline function ready(): bool {
   return S.threadSlot >= 0 && fsAttached();
 }
@@ -34,17 +46,17 @@ export function fs_state_bytes(totalBytes: u32, poolCount: u32): f64 {
   return <f64>FS_HEADER_BYTES + <f64>fsTablesBytes(totalBytes, poolCount);
 }
 
-// Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`, a
-// node-sized `staging` buffer; nothing dirty, nothing verified. Then attach to it.
+// Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`; nothing
+// dirty, nothing verified. Then attach to it.
 export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, generation: f64,
-  pool: u32, poolCount: u32, staging: u32): i32 {
+  pool: u32, poolCount: u32): i32 {
   if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) return -EINVAL;
   if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0 || totalBytes > S.deviceBytes) return -EINVAL;
   if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0) return -EINVAL;
   const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount);
-  if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node) || !kernelRangeValid(staging, node)) return -EINVAL;
+  if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) return -EINVAL;
   if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
-  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount, staging);
+  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount);
   return fsAttach(base) ? 0 : -EINVAL;
 }
 
@@ -219,4 +231,100 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUni
   const count = <u32>(l >> SECTOR_SHIFT);
   const at = fromEnd != 0 ? allocateFromEnd(count, alignBytes >> SECTOR_SHIFT) : allocateData(count);
   return at < 0 ? -ENOSPC : <f64>(at << SECTOR_SHIFT);
+}
+
+// --- the B-tree (ctree.ts) ----------------------------------------------------------------
+// Every call names the tree (id, root, level); the root and level after it are in this
+// thread's result record (TA_RESULT: CR_ROOT, CR_LEVEL), with the item found (CR_LEAF,
+// CR_SLOT, CR_DATA, CR_SIZE). Problems (a corrupted block, EEXIST, ENOSPC, ...) are thrown
+// by the host's fs_fail; bad arguments return -EINVAL.
+
+function treeArgs(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): bool {
+  const t = u64Arg(tree), r = u64Arg(root), o = u64Arg(objectid), f = u64Arg(offset);
+  if (!ready() || t < 0 || r < 0 || o < 0 || f < 0 || rootLevel > MAX_LEVEL || type > 255) return false;
+  begin(<u64>t, <u64>r, rootLevel, <u64>o, type, <u64>f);
+  return true;
+}
+
+export function fs_thread_area(): f64 {
+  return ready() ? <f64>threadArea() : -EINVAL;
+}
+
+// 1 when the key is in the tree (result: its leaf, slot, data and size), 0 when not.
+export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
+  if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  const found = lookupItem();
+  finish();
+  return found ? 1 : 0;
+}
+
+// Insert an item of `size` bytes from `data`.
+export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
+  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  insertItem(data, size);
+  finish();
+  return 0;
+}
+
+// Replace an item's data with `size` bytes from `data`.
+export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
+  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  updateItem(data, size);
+  finish();
+  return 0;
+}
+
+// 1 when the item was deleted, 0 when absent.
+export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
+  if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  const deleted = deleteItem();
+  finish();
+  return deleted ? 1 : 0;
+}
+
+// The first item >= the key (SEEK_AT_OR_AFTER), > it (SEEK_AFTER) or the last <= it
+// (SEEK_AT_OR_BEFORE): 1 with the result set, 0 when there is none.
+export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32): i32 {
+  if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  const found = mode == SEEK_AT_OR_BEFORE ? seekBackward() : seekForward(mode == SEEK_AFTER);
+  finish();
+  return found ? 1 : 0;
+}
+
+// The address of the child at slot `slot` of block `parent`, checked against the parent
+// (level, generation, key range below the key at `high`, 0: no bound).
+export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32): f64 {
+  const p = u64Arg(parent);
+  if (!treeArgs(tree, 0, 0, 0, 0, 0) || p < 0 || (high != 0 && !memoryValid(high, KEY_BYTES))) return -EINVAL;
+  const addr = nodeAddr(<u64>p);
+  if (addr < 0) return <f64>addr;
+  if (isLeafAt(<usize>addr) || slot >= nritemsAt(<usize>addr)) return -EINVAL;
+  return <f64>checkedChild(<usize>addr, <u64>p, slot, high);
+}
+
+// Tree changes (and commits) so far: what a reader cached from the trees is valid while
+// this stays the same.
+export function fs_tree_changes(): i32 {
+  return ready() ? <i32>load<u32>(fsBase + F_TREE_CHANGES) : -EINVAL;
+}
+
+export function fs_tree_changed(): i32 {
+  if (!ready()) return -EINVAL;
+  store<u32>(fsBase + F_TREE_CHANGES, load<u32>(fsBase + F_TREE_CHANGES) + 1);
+  return 0;
+}
+
+// Record [start, start + length) as allocated in this transaction (data extents).
+export function fs_mark_fresh(start: f64, length: f64): i32 {
+  const s = u64Arg(start), l = u64Arg(length);
+  if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  setRange(freshBitsAddr, <u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT), true);
+  return 0;
+}
+
+// 1 when the sector at `bytenr` was allocated in this transaction.
+export function fs_is_fresh(bytenr: f64): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES)) return -EINVAL;
+  return testBit(freshBitsAddr, <u32>(b >> SECTOR_SHIFT)) ? 1 : 0;
 }

@@ -5,21 +5,24 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [pool ...][DAX region]
+//                   [fresh bits][thread areas][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
 //   verified bits:  one bit per sector; set once a clean tree block passed its checks.
 //   free bits:      one bit per sector; set where space is allocatable (free-space.ts).
 //   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
+//   fresh bits:     one bit per sector; allocated in this transaction.
+//   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
+//                   results and problem records (TA_*).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
-  F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, F_STAGING, SECTOR_SHIFT, SECTOR_BYTES,
-  F_FREE_BITS, F_PINNED_BITS,
+  F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
+  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES,
 } from "../abi";
-import { kernelAddr, kernelBytes } from "../pmem/state";
+import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 
 export let fsBase: usize = 0;
 export let nodeBytes: u32 = 0;
@@ -34,7 +37,8 @@ export let sectorBufferAddr: usize = 0;
 export let verifiedAddr: usize = 0;
 export let freeBitsAddr: usize = 0;
 export let pinnedBitsAddr: usize = 0;
-export let stagingAddr: usize = 0;
+export let freshBitsAddr: usize = 0;
+export let threadAreasAddr: usize = 0;
 
 /** Bytes of a bitmap of `sectors` bits, whole u64 words. */
 @inline export function bitmapBytes(sectors: u32): u32 {
@@ -44,7 +48,7 @@ export let stagingAddr: usize = 0;
 /** Bytes the state needs after its header for a device of `total` bytes and `pool` buffers. */
 export function fsTablesBytes(total: u32, pool: u32): u32 {
   const sectors = total >> SECTOR_SHIFT;
-  const words = <u32>(pool * 4) * 3 + sectors * 4 + bitmapBytes(sectors) * 3;
+  const words = <u32>(pool * 4) * 3 + sectors * 4 + bitmapBytes(sectors) * 4 + maxThreads * THREAD_AREA_BYTES;
   return (words + 63) & ~63;
 }
 
@@ -53,7 +57,7 @@ export function fsTablesBytes(total: u32, pool: u32): u32 {
  * Every buffer starts free; no block is dirty or verified. The magic is stored last.
  */
 export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, generation: u64,
-  pool: usize, count: u32, staging: usize): void {
+  pool: usize, count: u32): void {
   assert(total % SECTOR_BYTES == 0 && node >= SECTOR_BYTES, "fs: geometry");
   assert(count > 0, "fs: empty pool");
   const sectors = total >> SECTOR_SHIFT;
@@ -64,6 +68,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const verified = sectorBuffer + <usize>sectors * 4;
   const freeBits = verified + bitmapBytes(sectors);
   const pinnedBits = freeBits + bitmapBytes(sectors);
+  const freshBits = pinnedBits + bitmapBytes(sectors);
+  const threadAreas = freshBits + bitmapBytes(sectors);
   memory.fill(base, 0, FS_HEADER_BYTES + fsTablesBytes(total, count));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -78,7 +84,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_VERIFIED, <u32>verified);
   store<u32>(base + F_FREE_BITS, <u32>freeBits);
   store<u32>(base + F_PINNED_BITS, <u32>pinnedBits);
-  store<u32>(base + F_STAGING, <u32>staging);
+  store<u32>(base + F_FRESH_BITS, <u32>freshBits);
+  store<u32>(base + F_THREAD_AREAS, <u32>threadAreas);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
@@ -101,13 +108,19 @@ export function fsAttach(base: usize): bool {
   verifiedAddr = load<u32>(base + F_VERIFIED);
   freeBitsAddr = load<u32>(base + F_FREE_BITS);
   pinnedBitsAddr = load<u32>(base + F_PINNED_BITS);
-  stagingAddr = load<u32>(base + F_STAGING);
+  freshBitsAddr = load<u32>(base + F_FRESH_BITS);
+  threadAreasAddr = load<u32>(base + F_THREAD_AREAS);
   return true;
 }
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */
 export function kernelRangeValid(addr: u64, len: u64): bool {
   return kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+}
+
+/** This thread's area (TA_*): its B-tree path, keys, results and problem records. */
+@inline export function threadArea(): usize {
+  return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
 export function fsAttached(): bool {

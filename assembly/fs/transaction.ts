@@ -11,7 +11,7 @@ import {
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
-  totalBytes, bufferAddr, setVerified,
+  totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes,
 } from "./state";
 
 @inline function sectorEntry(bytenr: u64): usize {
@@ -131,4 +131,5 @@ export function endTransaction(generation: u64): void {
   store<u32>(fsBase + F_DIRTY_COUNT, 0);
   store<u32>(fsBase + F_DIRTY_LIVE, 0);
   store<u64>(fsBase + F_GENERATION, generation);
+  memory.fill(freshBitsAddr, 0, bitmapBytes(totalBytes >> SECTOR_SHIFT));
 }

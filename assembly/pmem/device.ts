@@ -72,6 +72,19 @@ export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
   return true;
 }
 
+// A load that only asks whether the range can be read: false when a line is poisoned.
+// Counted as a load (the bytes are read in place by the caller).
+export function deviceReadable(addr: u32, len: u32): bool {
+  const first = addr >> LINE_SHIFT;
+  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  for (let line = first; line <= last; line++) {
+    if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) return false;
+  }
+  counterAddAtomic(C_LOADS, 1);
+  counterAddAtomic(C_LOAD_BYTES, len);
+  return true;
+}
+
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
   memory.copy(dst, mediaAddr + addr, len);
 }

@@ -241,6 +241,8 @@ export const EFAULT = 14; // internal fault (a core assert)
 export const EBUSY = 16; // busy (no thread slot, already formatted)
 export const EINVAL = 22; // invalid argument
 export const ENOSPC = 28; // no space left
+export const EEXIST = 17; // the key exists
+export const EFBIG = 27; // an item too large
 export const EUCLEAN = 117; // structure needs cleaning (a tree block that fails its checks)
 // Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
@@ -372,21 +374,39 @@ export const F_DIRTY_COUNT = 52; // u32 entries in the dirty list (dropped block
 export const F_DIRTY_LIVE = 56; // u32 dirty blocks now
 export const F_FREED_COUNT = 60; // u32 buffers of dropped blocks, back in the pool at commit
 export const F_FREED_STACK = 64; // u32 address: their indices (u32 each)
-export const F_STAGING = 68; // u32 address of a node-sized staging buffer (media-error loads)
 export const F_FREE_BITS = 72; // u32 address: per sector one bit, free (allocatable) space
 export const F_PINNED_BITS = 76; // u32 address: per sector one bit, freed in this transaction (free after the commit)
 export const F_FREE_SECTORS = 80; // u32 sectors free
 export const F_PINNED_SECTORS = 84; // u32 sectors pinned
 export const F_DATA_CURSOR = 88; // u32 sector where the next data allocation starts looking
-export const F_PROBLEMS = 128; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
-export const PROBLEM_BYTES = 48; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64
+export const F_FRESH_BITS = 92; // u32 address: per sector one bit, allocated in this transaction
+export const F_TREE_CHANGES = 96; // u32 bumped by every tree change and commit (readers' caches)
+export const F_THREAD_AREAS = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot
+
+// A thread's area: the path of its B-tree operation, its keys, results and problems.
+export const THREAD_AREA_BYTES = 512;
+export const TA_PATH = 0; // (MAX_LEVEL + 1) levels of PATH_BYTES
+export const PATH_BYTES = 16; // bytenr u64, slot u32
+export const TA_KEY = 160; // the key of the operation (KEY_BYTES)
+export const TA_ZERO_KEY = 192; // an all-zero key
+export const TA_SEEK_KEY = 224; // a key a seek moves along
+export const TA_RESULT = 256; // the operation's results, CR_*
+export const CR_ROOT = 0; // u64 the tree's root after the operation
+export const CR_LEVEL = 8; // u32 its level
+export const CR_LEAF = 12; // u32 address of the leaf found
+export const CR_SLOT = 16; // u32 slot in it
+export const CR_DATA = 20; // u32 address of the item's data
+export const CR_SIZE = 24; // u32 its size
+export const TA_PROBLEMS = 320; // two problem records (copy 1, copy 2), PROBLEM_BYTES each
+export const PROBLEM_BYTES = 56; // code u32, slot u32, copy u32, a u64, b u64, c u64, bytenr u64, tree u64
 export const PR_CODE = 0; // u32 P_*
 export const PR_SLOT = 4; // u32 node slot the problem is at
 export const PR_COPY = 8; // u32 which copy of the block
-export const PR_A = 16; // u64 values the message quotes
+export const PR_A = 16; // u64 values the message quotes (key problems: addresses of the keys)
 export const PR_B = 24;
 export const PR_C = 32;
 export const PR_BYTENR = 40; // u64 the block
+export const PR_TREE = 48; // u64 the tree
 
 // Problem codes of the tree checker and the block reader (src/fs/tree-checker.ts words them).
 export const P_NONE = 0;
@@ -428,5 +448,26 @@ export const P_REF_BYTES = 49; // a: size
 export const P_EXTENT_KEY = 50; // a: objectid, b: offset
 export const P_LEAF_ALIGN = 51; // a: leaf
 export const P_UNKNOWN_TYPE = 52; // a: type
+// Problems of the B-tree operations (assembly/fs/ctree.ts); bytenr: the parent, c: the child.
+export const P_CHILD_LEVEL = 60; // a: child level, b: parent level
+export const P_CHILD_STALE = 61; // a: child generation, b: the pointer's
+export const P_CHILD_EMPTY = 62;
+export const P_CHILD_LOW = 63; // a: address of the child's first key, b: of the parent's
+export const P_CHILD_HIGH = 64; // a: address of the child's last key, b: of the bound
+export const P_NODE_LEVEL = 65; // bytenr: the node, a: its level, b: the level expected
+export const P_NOT_COPY = 66; // bytenr: a clean block on a copy-on-write path
+export const P_ITEM_TOO_LARGE = 67; // a: data bytes (EFBIG)
+export const P_ITEM_NO_FIT = 68; // a: bytes needed (EFBIG: no split point)
+export const P_KEY_EXISTS = 69; // EEXIST, the key at TA_KEY
+export const P_KEY_MISSING = 70; // ENOENT, the key at TA_KEY
+export const P_NO_METADATA_SPACE = 71; // ENOSPC
+export const P_POOL_EMPTY = 72; // ENOSPC: no dirty-node buffer
+export const P_BLOCK_IN_USE = 73; // EUCLEAN: free space hands out a block read in this mount
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL = 1000001;
+// The container of a tree's root pointer in fs_ref (a root has no parent block).
+export const ROOT_POINTER = -1;
+// Modes of ctree_seek.
+export const SEEK_AT_OR_AFTER = 0; // the first item with key >= the key
+export const SEEK_AFTER = 1; // the first item with key > the key
+export const SEEK_AT_OR_BEFORE = 2; // the last item with key <= the key

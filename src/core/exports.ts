@@ -63,7 +63,7 @@ export interface CoreFsExports {
   fs_state_bytes(totalBytes: number, poolCount: number): number;
   /** Lay out the state of a mount at `base` and attach this instance to it. */
   fs_format(base: number, nodeBytes: number, copies: number, totalBytes: number, generation: number,
-    pool: number, poolCount: number, staging: number): number;
+    pool: number, poolCount: number): number;
   fs_attach(base: number): number;
   /** Address of tree block `bytenr`'s content; -EIO / -EUCLEAN (problem records), -NEEDS_HEAL, -EINVAL. */
   fs_node_addr(bytenr: number): number;
@@ -96,6 +96,26 @@ export interface CoreFsExports {
   fs_largest_free_run(maxBytes: number): number;
   /** 1 when any byte of the range is free. */
   fs_free_overlaps(start: number, length: number): number;
+  /** This thread's area of the engine (TA_*: path, keys, results, problem records). */
+  fs_thread_area(): number;
+  /**
+   * The B-tree (assembly/fs/ctree.ts): each call names the tree (id, root, level) and leaves
+   * the root and level after it, and the item found, in this thread's result record
+   * (TA_RESULT). Problems are thrown through the FsHooks' fail; bad arguments are -EINVAL.
+   */
+  ctree_lookup(tree: number, root: number, level: number, objectid: number, type: number, offset: number): number;
+  ctree_insert(tree: number, root: number, level: number, objectid: number, type: number, offset: number, data: number, size: number): number;
+  ctree_update(tree: number, root: number, level: number, objectid: number, type: number, offset: number, data: number, size: number): number;
+  ctree_delete(tree: number, root: number, level: number, objectid: number, type: number, offset: number): number;
+  /** mode: SEEK_AT_OR_AFTER, SEEK_AFTER, SEEK_AT_OR_BEFORE; 1 when an item was found. */
+  ctree_seek(tree: number, root: number, level: number, objectid: number, type: number, offset: number, mode: number): number;
+  /** Address of the child at `slot` of block `parent`, checked against it (`high`: address of the bound key, 0 none). */
+  ctree_checked_child(tree: number, parent: number, slot: number, high: number): number;
+  fs_tree_changes(): number;
+  fs_tree_changed(): number;
+  /** Mark [start, start + length) allocated in this transaction; fs_is_fresh asks about one sector. */
+  fs_mark_fresh(start: number, length: number): number;
+  fs_is_fresh(bytenr: number): number;
   /** Address of `lengthBytes` allocated bytes, or -ENOSPC (-EINVAL on bad arguments). */
   fs_free_allocate(lengthBytes: number, reserveBytes: number, reserveUnitBytes: number, fromEnd: number, alignBytes: number): number;
   /** Slot of the key in the node at `node`, or -(insertion slot) - 1; < -1000000 on bad arguments. */

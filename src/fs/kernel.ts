@@ -3,16 +3,19 @@
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
-  BAD_ARGUMENT_BIAS, REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, F_PROBLEMS, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM,
+  REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
+  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
 } from '../core/abi.js';
+import { setFsHooks, type FsHooks } from '../core/module.js';
+import type { CoreExports } from '../core/exports.js';
+import { errnoName, type ErrnoName } from '../errors.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import { NodeView } from './node.js';
 import {
   SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SYSTEM_AREA_BYTES, SUPERBLOCK_MAGIC,
-  NODE_BYTENR, NODE_CSUM, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES,
+  NODE_CSUM, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES,
   EXTENT_ITEM, METADATA_ITEM, EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER,
   EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, SHARED_DATA_REF, EXTENT_CSUM, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
@@ -20,7 +23,7 @@ import {
   SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
   MAX_LEVEL, MAX_KEY_VALUE, key, type Key,
 } from './format.js';
-import { validBlockPointer, readProblem, blockProblemText, type CheckContext } from './tree-checker.js';
+import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import type { MetadataProfile } from './types.js';
 
 interface DelayedRef {
@@ -83,10 +86,15 @@ export function isFsTree(owner: number): boolean {
 export class Kernel implements TreeHost {
   /**
    * Counts tree changes (and commits): what a reader cached from the trees (the file
-   * system's path cache) is valid while this stays the same.
+   * system's path cache) is valid while this stays the same. Kept by the core (its B-tree
+   * operations count their changes).
    */
-  treeChanges = 0;
-  treeChanged(): void { this.treeChanges++; }
+  get treeChanges(): number { return this.core.fs_tree_changes(); }
+  treeChanged(): void { this.core.fs_tree_changed(); }
+
+  readonly core: CoreExports;
+  /** This thread's area of the core's engine (results and problem records of its calls). */
+  readonly threadArea: number;
 
   readonly m: FsMemory;
   readonly nodeBytes: number;
@@ -120,7 +128,6 @@ export class Kernel implements TreeHost {
   /** The core's state of this mount (dirty blocks, pool, verified blocks): assembly/fs/state.ts. */
   readonly fsStateAddr: number;
   private delayed = new Map<number, DelayedRef>();
-  private readonly allocatedThisTransaction = new Set<number>();
   /** Data extents a file extent item stopped mapping (in part) in this transaction. */
   readonly extentsLosingRefs = new Set<number>();
   /**
@@ -150,6 +157,7 @@ export class Kernel implements TreeHost {
 
   constructor(readonly device: PmemDevice, nodeBytes: number, profile: MetadataProfile = 'single') {
     this.m = new FsMemory(device.memory.buffer);
+    this.core = device.core;
     this.nodeBytes = nodeBytes;
     this.metadataCopies = profile === 'dup' ? 2 : 1;
     this.metadataBlockBytes = nodeBytes * this.metadataCopies;
@@ -179,7 +187,9 @@ export class Kernel implements TreeHost {
     const stateBytes = core.fs_state_bytes(this.totalBytes, poolSize);
     const poolStart = this.daxAddr - poolSize * nodeBytes;
     if (this.fsStateAddr + stateBytes > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
-    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, this.stagingAddr), 'format the file system state');
+    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize), 'format the file system state');
+    this.threadArea = core.fs_thread_area();
+    setFsHooks(core, this.hooks);
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
   }
 
@@ -228,10 +238,54 @@ export class Kernel implements TreeHost {
 
   // --- TreeHost ----------------------------------------------------------------------
 
-  coreSearch(nodeAddr: number, k: Key): number {
-    const r = this.device.core.btree_node_search(nodeAddr, this.nodeBytes, k.objectid, k.type, k.offset);
-    if (r <= -BAD_ARGUMENT_BIAS) throw new FsError('EIO', 'node search: bad node address');
-    return r;
+  /** What the core's engine asks of this file system (see FsHooks). */
+  private readonly hooks: FsHooks = {
+    ref: (container, target, tree, level, bytes, delta) => this.refChanged(container, target, tree, level, bytes, delta),
+    maybeDrop: (bytenr, tree) => { this.pendingDrops.push(bytenr, tree); },
+    fail: (errno) => { throw this.engineError(errno); },
+    heal: (bytenr) => {
+      this.healCopy(bytenr, 1, 0);
+      check(this.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
+    },
+  };
+
+  /** The FsError for a problem the core's engine recorded in this thread's area. */
+  private engineError(errno: number): FsError {
+    const record = readProblem(this.m, this.threadArea + TA_PROBLEMS);
+    const code = errnoName(-errno) ?? 'EIO';
+    if (record.code < 60) return this.readError(code);
+    if (record.code === P_NO_METADATA_SPACE) this.aborted = 'no space for metadata';
+    if (record.code === P_POOL_EMPTY) this.aborted = 'out of dirty node buffers';
+    if (record.code === P_BLOCK_IN_USE) this.aborted = 'free space holds a tree block in use';
+    return new FsError(code, engineProblemText(this.m, record, this.threadArea + TA_KEY));
+  }
+
+  /** The FsError of a failed block read (records of copy 1 and, with dup, copy 2). */
+  private readError(code: ErrnoName): FsError {
+    const first = this.copyProblem(0);
+    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) return new FsError(code, first.message);
+    return new FsError(code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
+  }
+
+  /** Bytes staged for the core (item data): the kernel staging buffer. */
+  stage(data: Uint8Array): number {
+    if (data.length > this.stagingBytes) throw new FsError('EFBIG', `${data.length} bytes do not fit the staging buffer`);
+    this.m.u8.set(data, this.stagingAddr);
+    return this.stagingAddr;
+  }
+
+  /** (bytenr, tree id) pairs the core's operation asked to drop if unreferenced (hooks.maybeDrop). */
+  private readonly pendingDrops: number[] = [];
+
+  operationDone(): void {
+    const pending = this.pendingDrops;
+    for (let i = 0; i < pending.length; i += 2) this.maybeDropNode(pending[i]!, pending[i + 1]!);
+    pending.length = 0;
+  }
+
+  /** The root of `tree` moved inside a core operation. */
+  rootChanged(tree: BTree): void {
+    if (isFsTree(tree.id)) this.movedSubvolumes.add(tree);
   }
 
   isDirty(bytenr: number): boolean {
@@ -255,14 +309,12 @@ export class Kernel implements TreeHost {
       return this.visibleAddr + bytenr;
     }
     if (!Number.isSafeInteger(bytenr) || bytenr < 0) throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
-    const first = this.copyProblem(0);
-    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) throw new FsError(first.code, first.message);
-    throw new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
+    throw this.readError(this.copyProblem(0).code);
   }
 
   /** The problem the core recorded for copy `copy` of the block it last read. */
   private copyProblem(copy: number): BadCopy {
-    const record = readProblem(this.m, this.fsStateAddr + F_PROBLEMS + copy * PROBLEM_BYTES);
+    const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
     const nodeAddr = this.visibleAddr + record.bytenr + copy * this.nodeBytes;
     const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
     return { code, message: blockProblemText(this.m, record, nodeAddr) };
@@ -324,15 +376,8 @@ export class Kernel implements TreeHost {
       this.aborted = 'free space holds a tree block in use';
       throw new FsError('EUCLEAN', `free space hands out tree block ${at}, which is in use (the extent tree lacks its item)`);
     }
-    this.allocatedThisTransaction.add(at);
+    check(this.core.fs_mark_fresh(at, this.metadataBlockBytes), 'mark a new block');
     return at;
-  }
-
-  cowNode(bytenr: number, owner: number): number {
-    const src = this.nodeAddr(bytenr);
-    const next = this.allocMetadata();
-    this.dirtyBuffer(this.device.core.fs_cow_block(src, next, owner), next);
-    return next;
   }
 
   allocNode(owner: number, level: number): number {
@@ -351,18 +396,24 @@ export class Kernel implements TreeHost {
     return r;
   }
 
-  pointerAdded(container: number, target: number, tree: BTree, level: number, bytes?: number): void {
+  /**
+   * Pointer bookkeeping: a pointer from `container` (a block, or ROOT_POINTER) to `target`
+   * appeared (delta +1) or went (-1). level >= 0: a tree block at that level; -1: a data
+   * extent of `bytes` bytes. Kept as delayed refs until the commit.
+   */
+  refChanged(container: number, target: number, treeId: number, level: number, bytes: number, delta: number): void {
     const data = level < 0;
-    const r = this.ref(target, data, data ? bytes! : this.nodeBytes, tree.id);
-    r.delta += 1;
-    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) + 1);
+    const r = this.ref(target, data, data ? bytes : this.nodeBytes, treeId);
+    r.delta += delta;
+    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) + delta);
   }
 
-  pointerRemoved(container: number, target: number, tree: BTree, level: number, bytes?: number): void {
-    const data = level < 0;
-    const r = this.ref(target, data, data ? bytes! : this.nodeBytes, tree.id);
-    r.delta -= 1;
-    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) - 1);
+  pointerAdded(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+    this.refChanged(container, target, tree.id, level, bytes, 1);
+  }
+
+  pointerRemoved(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+    this.refChanged(container, target, tree.id, level, bytes, -1);
   }
 
   itemPointer(owner: number, k: Key, dataAddr: number, dataSize: number): { bytenr: number; bytes: number } | null {
@@ -372,15 +423,8 @@ export class Kernel implements TreeHost {
     return { bytenr, bytes: this.m.u64(dataAddr + FE_DISK_BYTES) };
   }
 
-  /** Root-pointer bookkeeping for a tree whose root block changed. */
-  rootMoved = (tree: BTree, old: number, next: number): void => {
-    this.pointerRemoved(ROOT_POINTER, old, tree, 0);
-    this.pointerAdded(ROOT_POINTER, next, tree, 0);
-    if (isFsTree(tree.id)) this.movedSubvolumes.add(tree);
-  };
-
   newTree(id: number, root: number, level: number): BTree {
-    return new BTree(this, id, root, level, this.rootMoved);
+    return new BTree(this, id, root, level);
   }
 
   /** A new empty tree: one empty leaf referenced by a root pointer. */
@@ -400,7 +444,7 @@ export class Kernel implements TreeHost {
     while (want >= SECTOR_BYTES) {
       const at = this.free.allocate(want, this.metadataReserveBytes, { reserveUnit: this.metadataBlockBytes });
       if (at !== null) {
-        this.allocatedThisTransaction.add(at);
+        check(this.core.fs_mark_fresh(at, want), 'mark a new extent');
         return { bytenr: at, bytes: want };
       }
       const run = this.free.largestRun(want - SECTOR_BYTES);
@@ -439,7 +483,7 @@ export class Kernel implements TreeHost {
   }
 
   extentGeneration(bytenr: number, bytes: number): number {
-    if (this.allocatedThisTransaction.has(bytenr)) return this.transid;
+    if (this.core.fs_is_fresh(bytenr) === 1) return this.transid;
     const item = this.extentTree.get(key(bytenr, EXTENT_ITEM, bytes));
     return item ? new FsMemory(item.buffer).u64(EI_GENERATION) : 0;
   }
@@ -457,7 +501,7 @@ export class Kernel implements TreeHost {
 
   private applyRef(target: number, r: DelayedRef): void {
     const backrefChanges = [...r.backrefs.entries()].filter(([, d]) => d !== 0);
-    const fresh = this.allocatedThisTransaction.has(target);
+    const fresh = this.core.fs_is_fresh(target) === 1;
     // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
     if (r.delta === 0 && backrefChanges.length === 0 && !fresh) return;
     const itemKey = key(target, r.data ? EXTENT_ITEM : METADATA_ITEM, r.data ? r.bytes : 0);
@@ -509,7 +553,7 @@ export class Kernel implements TreeHost {
   /** A tree block's last reference is gone: the pointers it holds go with it. */
   private dropNodePointers(bytenr: number, owner: number): void {
     const node = new NodeView(this.m, this.nodeAddr(bytenr), this.nodeBytes);
-    const tree = this.treeStub(node.owner || owner);
+    const tree = { id: node.owner || owner };
     for (let s = 0; s < node.nritems; s++) {
       if (node.isLeaf) {
         const p = this.itemPointer(node.owner, node.key(s), node.data(s), node.dataSize(s));
@@ -529,18 +573,11 @@ export class Kernel implements TreeHost {
    * holds at once, so that data-extent counts are exact within the transaction (the
    * nodatacow and DAX decisions read them). Other trees wait for the commit's cascade.
    */
-  maybeDropNode(bytenr: number, tree: BTree): void {
-    if (!isFsTree(tree.id) || this.dropped.has(bytenr)) return;
+  maybeDropNode(bytenr: number, treeId: number): void {
+    if (!isFsTree(treeId) || this.dropped.has(bytenr)) return;
     if (this.extentRefs(bytenr, false, this.nodeBytes) !== 0) return;
     this.dropped.add(bytenr);
-    this.dropNodePointers(bytenr, tree.id);
-  }
-
-  private stubs = new Map<number, BTree>();
-  private treeStub(id: number): BTree {
-    let t = this.stubs.get(id);
-    if (!t) { t = this.newTree(id, 0, 0); this.stubs.set(id, t); }
-    return t;
+    this.dropNodePointers(bytenr, treeId);
   }
 
   // --- commit ------------------------------------------------------------------------
@@ -581,7 +618,6 @@ export class Kernel implements TreeHost {
     }
     this.setCommittedGeneration(this.transid);
     this.free.unpinAll();
-    this.allocatedThisTransaction.clear();
     this.extentsLosingRefs.clear();
     this.filledThisTransaction.clear();
     this.readersDropped.clear();

@@ -14,7 +14,9 @@ import {
   P_INODE_MODE, P_INODE_SIZE, P_INODE_FLAGS, P_NO_NAMES, P_NAME_TRUNCATED, P_NAME_LENGTH,
   P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET, P_EXTENT_OUTSIDE, P_EXTENT_MAPS,
   P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL, P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES,
-  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
+  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
+  P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
+  P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
 } from '../core/abi.js';
 
 /** What a node is checked against: the file system's geometry and last commit. */
@@ -34,12 +36,13 @@ export function validBlockPointer(bytenr: number, ctx: CheckContext): boolean {
 }
 
 /** A problem record the core wrote (PROBLEM_BYTES at `record`). */
-export interface Problem { code: number; slot: number; copy: number; a: number; b: number; c: number; bytenr: number }
+export interface Problem { code: number; slot: number; copy: number; a: number; b: number; c: number; bytenr: number; tree: number }
 
 export function readProblem(m: FsMemory, record: number): Problem {
   return {
     code: m.u32(record + PR_CODE), slot: m.u32(record + PR_SLOT), copy: m.u32(record + PR_COPY),
     a: m.u64(record + PR_A), b: m.u64(record + PR_B), c: m.u64(record + PR_C), bytenr: m.u64(record + PR_BYTENR),
+    tree: m.u64(record + PR_TREE),
   };
 }
 
@@ -101,5 +104,31 @@ function itemProblemText(p: Problem): string {
     case P_LEAF_ALIGN: return `leaf ${p.a} not aligned`;
     case P_UNKNOWN_TYPE: return `unknown item type ${p.a}`;
     default: return `problem ${p.code}`;
+  }
+}
+
+/**
+ * The words of a problem of the core's B-tree operations (assembly/fs/ctree.ts). Key
+ * problems carry the addresses of the keys (still in memory: nothing changed since);
+ * `opKey` is the address of the operation's key.
+ */
+export function engineProblemText(m: FsMemory, p: Problem, opKey: number): string {
+  const child = (what: string): string => `tree ${p.tree}: block ${p.c} (slot ${p.slot} of ${p.bytenr}): ${what}`;
+  switch (p.code) {
+    case P_CHILD_LEVEL: return child(`level ${p.a}, parent is at ${p.b}`);
+    case P_CHILD_STALE: return child(`generation ${p.a}, parent pointer says ${p.b}`);
+    case P_CHILD_EMPTY: return child('empty node below the root');
+    case P_CHILD_LOW: return child(`first key ${keyText(m.key(p.a))} below the parent's ${keyText(m.key(p.b))}`);
+    case P_CHILD_HIGH: return child(`last key ${keyText(m.key(p.a))} not below ${keyText(m.key(p.b))}`);
+    case P_NODE_LEVEL: return `tree ${p.tree}: node ${p.bytenr} has level ${p.a}, expected ${p.b}`;
+    case P_NOT_COPY: return `tree ${p.tree}: block ${p.bytenr} on a copy-on-write path is not a copy (the extent tree and tree ${p.tree} disagree)`;
+    case P_ITEM_TOO_LARGE: return `item ${keyText(m.key(opKey))} of ${p.a} bytes is too large`;
+    case P_ITEM_NO_FIT: return `item of ${p.a} bytes does not fit in a ${p.b}-byte node`;
+    case P_KEY_EXISTS: return `tree ${p.tree}: key ${keyText(m.key(opKey))} exists`;
+    case P_KEY_MISSING: return `tree ${p.tree}: key ${keyText(m.key(opKey))} not found`;
+    case P_NO_METADATA_SPACE: return 'no space left for metadata';
+    case P_POOL_EMPTY: return 'no free dirty-node buffer: the transaction is too large';
+    case P_BLOCK_IN_USE: return `free space hands out tree block ${p.bytenr}, which is in use (the extent tree lacks its item)`;
+    default: return `problem ${p.code} in tree ${p.tree}`;
   }
 }

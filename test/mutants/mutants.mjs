@@ -197,16 +197,18 @@ export const mutants = [
     file: 'src/fs/kernel.ts',
     patches: [
       {
+        // After each tree operation (the core's pointer reports are in): every data extent
+        // that lost its last reference goes back to the free space at once.
         find: L(
-          '    r.delta -= 1;',
-          '    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) - 1);',
-          '  }',
+          '  operationDone(): void {',
+          '    const pending = this.pendingDrops;',
         ),
         replace: L(
-          '    r.delta -= 1;',
-          '    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) - 1);',
-          '    if (data && !this.allocatedThisTransaction.has(target) && this.extentRefs(target, true, r.bytes) === 0 && !this.free.isFree(target, r.bytes)) this.free.addFree(target, r.bytes);',
-          '  }',
+          '  operationDone(): void {',
+          '    for (const [target, r] of this.delayed) {',
+          '      if (r.data && r.delta < 0 && this.core.fs_is_fresh(target) !== 1 && this.extentRefs(target, true, r.bytes) === 0 && !this.free.isFree(target, r.bytes)) this.free.addFree(target, r.bytes);',
+          '    }',
+          '    const pending = this.pendingDrops;',
         ),
       },
       {

@@ -1,0 +1,131 @@
+// One B-tree node at an absolute address (a pool buffer or the device's visible bytes):
+// btrfs's extent buffer accessors. Leaf: items [key, data offset, data size] from the
+// front, data packed from the end, item 0's data last. Internal: key pointers [key, block
+// pointer, generation].
+//
+//   leaf:      | header | item 0 | item 1 | ... free ... | data n-1 | ... | data 0 |
+//   internal:  | header | ptr 0 | ptr 1 | ... free ...                              |
+import {
+  NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES,
+  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
+} from "../abi";
+import { nodeBytes } from "./state";
+
+@inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
+@inline export function setNritems(node: usize, n: u32): void { store<u32>(node + NODE_NRITEMS, n); }
+@inline export function level(node: usize): u32 { return <u32>load<u8>(node + NODE_LEVEL); }
+@inline export function isLeaf(node: usize): bool { return load<u8>(node + NODE_LEVEL) == 0; }
+
+// --- keys ------------------------------------------------------------------------------
+
+@inline export function itemAt(node: usize, slot: u32): usize { return node + NODE_HEADER_BYTES + <usize>slot * LEAF_ITEM_BYTES; }
+@inline export function ptrAt(node: usize, slot: u32): usize { return node + NODE_HEADER_BYTES + <usize>slot * KEY_PTR_BYTES; }
+/** Address of the key of `slot` (an item in a leaf, a key pointer in a node). */
+@inline export function keyAt(node: usize, slot: u32): usize { return isLeaf(node) ? itemAt(node, slot) : ptrAt(node, slot); }
+
+@inline export function writeKey(at: usize, objectid: u64, type: u32, offset: u64): void {
+  store<u64>(at + KEY_OBJECTID, objectid);
+  store<u8>(at + KEY_TYPE, <u8>type);
+  store<u64>(at + KEY_OFFSET, offset);
+}
+
+@inline export function copyKey(dst: usize, src: usize): void {
+  memory.copy(dst, src, KEY_BYTES);
+}
+
+// --- leaf ------------------------------------------------------------------------------
+
+@inline export function dataOffset(node: usize, slot: u32): u32 { return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET); }
+@inline export function dataSize(node: usize, slot: u32): u32 { return load<u32>(itemAt(node, slot) + LEAF_DATA_SIZE); }
+/** Absolute address of the item's data. */
+@inline export function dataAddr(node: usize, slot: u32): usize { return node + dataOffset(node, slot); }
+/** End (relative) of the data area used by items before `slot`. */
+@inline function dataEnd(node: usize, slot: u32): u32 { return slot == 0 ? nodeBytes : dataOffset(node, slot - 1); }
+
+export function leafFreeBytes(node: usize): u32 {
+  const n = nritems(node);
+  const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
+  return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
+}
+
+@inline export function leafUsedBytes(node: usize): u32 {
+  return nodeBytes - NODE_HEADER_BYTES - leafFreeBytes(node);
+}
+
+/** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
+export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
+  const n = nritems(node);
+  assert(slot <= n && leafFreeBytes(node) >= size + LEAF_ITEM_BYTES, "leafInsert: no room (caller must split)");
+  const end = dataEnd(node, slot);
+  if (slot < n) {
+    const low = dataOffset(node, n - 1);
+    memory.copy(node + low - size, node + low, end - low);
+    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - size);
+    memory.copy(itemAt(node, slot + 1), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
+  }
+  copyKey(itemAt(node, slot), key);
+  store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size);
+  store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
+  setNritems(node, n + 1);
+  return node + end - size;
+}
+
+/** Remove `count` items from `slot`. */
+export function leafDelete(node: usize, slot: u32, count: u32): void {
+  const n = nritems(node);
+  if (count == 0) return;
+  assert(slot + count <= n, "leafDelete: beyond the items");
+  const last = slot + count - 1;
+  const freed = dataEnd(node, slot) - dataOffset(node, last);
+  if (last < n - 1) {
+    const low = dataOffset(node, n - 1);
+    const moveEnd = dataOffset(node, last);
+    memory.copy(node + low + freed, node + low, moveEnd - low);
+    for (let i = last + 1; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) + freed);
+    memory.copy(itemAt(node, slot), itemAt(node, last + 1), <usize>(n - last - 1) * LEAF_ITEM_BYTES);
+  }
+  setNritems(node, n - count);
+}
+
+/** Change an item's data size, keeping its first min(old, new) bytes; returns its data address. */
+export function leafResize(node: usize, slot: u32, newSize: u32): usize {
+  const n = nritems(node);
+  const old = dataSize(node, slot);
+  const delta = <i64>newSize - <i64>old;
+  assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta, "leafResize: no room (caller must split)");
+  const low = dataOffset(node, n - 1);
+  const keepEnd = dataOffset(node, slot) + min<u32>(old, newSize);
+  memory.copy(<usize>(<i64>(node + low) - delta), node + low, keepEnd - low);
+  for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, <u32>(<i64>dataOffset(node, i) - delta));
+  store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, newSize);
+  return dataAddr(node, slot);
+}
+
+// --- internal --------------------------------------------------------------------------
+
+@inline export function child(node: usize, slot: u32): u64 { return load<u64>(ptrAt(node, slot) + PTR_BLOCK); }
+@inline export function childGeneration(node: usize, slot: u32): u64 { return load<u64>(ptrAt(node, slot) + PTR_GENERATION); }
+
+@inline export function setChild(node: usize, slot: u32, bytenr: u64, generation: u64): void {
+  store<u64>(ptrAt(node, slot) + PTR_BLOCK, bytenr);
+  store<u64>(ptrAt(node, slot) + PTR_GENERATION, generation);
+}
+
+@inline export function ptrCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES; }
+
+/** Insert a key pointer (key at `key`) at `slot`. */
+export function ptrInsert(node: usize, slot: u32, key: usize, bytenr: u64, generation: u64): void {
+  const n = nritems(node);
+  assert(n < ptrCapacity() && slot <= n, "ptrInsert: node full (caller must split)");
+  memory.copy(ptrAt(node, slot + 1), ptrAt(node, slot), <usize>(n - slot) * KEY_PTR_BYTES);
+  copyKey(ptrAt(node, slot), key);
+  setChild(node, slot, bytenr, generation);
+  setNritems(node, n + 1);
+}
+
+export function ptrDelete(node: usize, slot: u32, count: u32): void {
+  const n = nritems(node);
+  assert(slot + count <= n, "ptrDelete: beyond the pointers");
+  memory.copy(ptrAt(node, slot), ptrAt(node, slot + count), <usize>(n - slot - count) * KEY_PTR_BYTES);
+  setNritems(node, n - count);
+}
