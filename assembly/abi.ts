@@ -467,6 +467,13 @@ export const P_KEY_MISSING: u32 = 70; // ENOENT, the key at TA_KEY
 export const P_NO_METADATA_SPACE: u32 = 71; // ENOSPC
 export const P_POOL_EMPTY: u32 = 72; // ENOSPC: no dirty-node buffer
 export const P_BLOCK_IN_USE: u32 = 73; // EUCLEAN: free space hands out a block read in this mount
+// Problems of file reads (assembly/fs/inode.ts), all EIO; bytenr: the device byte or extent.
+export const P_DATA_MEDIA: u32 = 80; // a poisoned line in the data sectors being verified at bytenr
+export const P_DATA_POISON: u32 = 81; // a poisoned line in [bytenr, bytenr + a) (a load without checksums)
+export const P_DATA_CSUM: u32 = 82; // the sector at bytenr does not match its checksum
+export const P_CSUMS_MISSING: u32 = 83; // data extent bytenr has no (or a short) EXTENT_CSUM item
+// Flags of file_read.
+export const READ_VERIFY: u32 = 1; // verify data checksums (a datasum file)
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL: i32 = 1000001;
 // The container of a tree's root pointer in fs_ref (a root has no parent block).

@@ -61,7 +61,11 @@ let treeRoot: u64 = 0;
 let treeLevel: u32 = 0;
 let pathLength: u32 = 0;
 
-function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
+/**
+ * Record a problem in this thread's area and have the host throw it (errno `code`, problem
+ * P_*, the block, slot and values it names). Does not return.
+ */
+export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
   const record = problemRecord(0);
   store<u32>(record + PR_CODE, problem);
   store<u32>(record + PR_SLOT, slot);

@@ -15,6 +15,7 @@ import {
 } from "./ctree";
 import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
 import { setRange, testBit } from "./bitmap";
+import { readFile } from "./inode";
 import {
   canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
@@ -327,4 +328,18 @@ export function fs_is_fresh(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES)) return -EINVAL;
   return testBit(freshBitsAddr, <u32>(b >> SECTOR_SHIFT)) ? 1 : 0;
+}
+
+// --- file reads (inode.ts) -------------------------------------------------------------------
+
+// Read file bytes [offset, offset + length) of inode `ino` (tree id, root, level; the csum
+// tree's root and level) into `dst`; flags READ_VERIFY. 0, or -EINVAL; problems (EIO for
+// media errors and checksum mismatches, EUCLEAN for a corrupted tree) are thrown by fs_fail.
+export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, csumLevel: u32,
+  ino: f64, offset: f64, length: u32, dst: u32, flags: u32): i32 {
+  const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
+  if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  if (!memoryValid(dst, length) || <u64>o + length > 1125899906842624) return -EINVAL;
+  readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
+  return 0;
 }

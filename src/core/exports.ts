@@ -111,6 +111,9 @@ export interface CoreFsExports {
   ctree_seek(tree: number, root: number, level: number, objectid: number, type: number, offset: number, mode: number): number;
   /** Address of the child at `slot` of block `parent`, checked against it (`high`: address of the bound key, 0 none). */
   ctree_checked_child(tree: number, parent: number, slot: number, high: number): number;
+  /** Read file bytes into `dst` (zeros for holes); flags READ_VERIFY. Problems thrown through FsHooks.fail. */
+  file_read(tree: number, root: number, level: number, csumRoot: number, csumLevel: number,
+    ino: number, offset: number, length: number, dst: number, flags: number): number;
   fs_tree_changes(): number;
   fs_tree_changed(): number;
   /** Mark [start, start + length) allocated in this transaction; fs_is_fresh asks about one sector. */

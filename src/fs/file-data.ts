@@ -10,6 +10,7 @@ import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
+import { READ_VERIFY } from '../core/abi.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
 
@@ -73,12 +74,40 @@ export class FileData {
     }
   }
 
-  /** Read [offset, offset+length) of a file whose size is `size` (short at EOF). */
+  /**
+   * Read [offset, offset+length) of a file whose size is `size` (short at EOF). The core
+   * reads (assembly/fs/inode.ts), a staging buffer at a time; a range with pages dirtied
+   * through a DAX mapping in this transaction, whose checksums the next commit computes,
+   * is read here instead (DAX's dirty-page set is TypeScript's for now).
+   */
   read(sv: Subvolume, ino: number, inode: InodeItem, offset: number, length: number): Uint8Array {
     const end = Math.min(inode.size, offset + length);
     const out = new Uint8Array(Math.max(0, end - offset));
     if (end <= offset) return out;
     const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
+    if (verify && this.anyPendingChecksum(sv, ino, offset, end)) return this.readPending(sv, ino, offset, end, out);
+    const k = this.k, tree = sv.tree, csum = k.csumTree;
+    const chunk = k.stagingBytes;
+    for (let at = offset; at < end; at += chunk) {
+      const n = Math.min(chunk, end - at);
+      const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, n, k.stagingAddr, verify ? READ_VERIFY : 0);
+      if (r < 0) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
+      out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + n), at - offset);
+    }
+    return out;
+  }
+
+  /** Is a page of [offset, end) of the file dirtied through a mapping, its checksum not computed yet? */
+  private anyPendingChecksum(sv: Subvolume, ino: number, offset: number, end: number): boolean {
+    const pending = this.pendingChecksum;
+    if (!pending) return false;
+    for (let page = Math.floor(offset / SECTOR_BYTES); page * SECTOR_BYTES < end; page++) if (pending(sv, ino, page)) return true;
+    return false;
+  }
+
+  /** read() where pages wait for their checksums: those pages are not verified. */
+  private readPending(sv: Subvolume, ino: number, offset: number, end: number, out: Uint8Array): Uint8Array {
+    const verify = true;
     for (const { fileOffset, e } of this.extents(sv, ino, offset, end)) {
       if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads as zeros
       const from = Math.max(offset, fileOffset);

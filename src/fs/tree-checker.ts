@@ -16,7 +16,8 @@ import {
   P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL, P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES,
   P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
   P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
-  P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
+  P_CSUMS_MISSING,
 } from '../core/abi.js';
 
 /** What a node is checked against: the file system's geometry and last commit. */
@@ -129,6 +130,10 @@ export function engineProblemText(m: FsMemory, p: Problem, opKey: number): strin
     case P_NO_METADATA_SPACE: return 'no space left for metadata';
     case P_POOL_EMPTY: return 'no free dirty-node buffer: the transaction is too large';
     case P_BLOCK_IN_USE: return `free space hands out tree block ${p.bytenr}, which is in use (the extent tree lacks its item)`;
+    case P_DATA_MEDIA: return `media error in data sectors at device byte ${p.bytenr}`;
+    case P_DATA_POISON: return `media error: poisoned line in [${p.bytenr}, ${p.bytenr + p.a})`;
+    case P_DATA_CSUM: return `data checksum mismatch at device byte ${p.bytenr}`;
+    case P_CSUMS_MISSING: return `data extent ${p.bytenr}: checksums missing`;
     default: return `problem ${p.code} in tree ${p.tree}`;
   }
 }
