@@ -386,6 +386,31 @@ export const F_DATA_CURSOR: u32 = 88; // u32 sector where the next data allocati
 export const F_FRESH_BITS: u32 = 92; // u32 address: per sector one bit, allocated in this transaction
 export const F_TREE_CHANGES: u32 = 96; // u32 bumped by every tree change and commit (readers' caches)
 export const F_THREAD_AREAS: u32 = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot
+export const F_REFS: u32 = 104; // u32 address: the delayed-ref table (REF_BYTES slots)
+export const F_REF_SLOTS: u32 = 108; // u32 slots of the table (a power of two)
+export const F_REF_COUNT: u32 = 112; // u32 targets in it
+export const F_BACKREFS: u32 = 116; // u32 address: the data back-reference table (BACKREF_BYTES slots)
+export const F_BACKREF_SLOTS: u32 = 120; // u32 its slots (a power of two)
+export const F_BACKREF_COUNT: u32 = 124; // u32 (target, leaf) pairs in it
+export const F_BATCH: u32 = 128; // u32 address: the batch of refs taken for running, sorted by target
+export const F_BATCH_COUNT: u32 = 132; // u32 refs in the batch
+export const F_BATCH_BACKREFS: u32 = 136; // u32 address: the batch's back references, grouped by ref
+
+// Delayed refs (assembly/fs/delayed-ref.ts): per target block, the change of its reference
+// count in this transaction; per (data extent, leaf), the change of its SHARED_DATA_REF.
+export const REF_BYTES: u32 = 32; // a ref-table slot and a batch entry
+export const REF_TARGET: u32 = 0; // u32 target sector + 1 (0: empty slot)
+export const REF_DELTA: u32 = 4; // i32 change of the reference count
+export const REF_FLAGS: u32 = 8; // u32 REF_DATA
+export const REF_BYTES_FIELD: u32 = 12; // u32 extent bytes (data)
+export const REF_OWNER: u32 = 16; // u64 tree that made the first change
+export const REF_BACKREF_COUNT: u32 = 24; // u32 back references (batch: in the batch's backref array)
+export const REF_BACKREF_FIRST: u32 = 28; // u32 batch: index of the first of them
+export const REF_DATA: u32 = 1; // the target is a data extent
+export const BACKREF_BYTES: u32 = 16; // a backref-table slot and a batch backref
+export const BACKREF_TARGET: u32 = 0; // u32 target sector + 1 (0: empty slot)
+export const BACKREF_LEAF: u32 = 4; // u32 leaf sector + 1
+export const BACKREF_DELTA: u32 = 8; // i32 change of the leaf's count
 
 // A thread's area: the path of its B-tree operation, its keys, results and problems.
 export const THREAD_AREA_BYTES: u32 = 512;
@@ -467,6 +492,8 @@ export const P_KEY_MISSING: u32 = 70; // ENOENT, the key at TA_KEY
 export const P_NO_METADATA_SPACE: u32 = 71; // ENOSPC
 export const P_POOL_EMPTY: u32 = 72; // ENOSPC: no dirty-node buffer
 export const P_BLOCK_IN_USE: u32 = 73; // EUCLEAN: free space hands out a block read in this mount
+export const P_REFS_FULL: u32 = 74; // ENOSPC: the delayed-ref table is full (a: refs, b: backrefs)
+export const P_REF_KIND: u32 = 75; // EIO: bytenr referenced both as data and as a tree block
 // Problems of file reads (assembly/fs/inode.ts), all EIO; bytenr: the device byte or extent.
 export const P_DATA_MEDIA: u32 = 80; // a poisoned line in the data sectors being verified at bytenr
 export const P_DATA_POISON: u32 = 81; // a poisoned line in [bytenr, bytenr + a) (a load without checksums)

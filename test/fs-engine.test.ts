@@ -147,9 +147,9 @@ describe('bad arguments are errnos, never traps', () => {
     expect(core.fs_node_addr(k.totalBytes + 4096)).toBeLessThan(0);
     expect(() => k.nodeAddr(k.totalBytes + 4096)).toThrow(/tree block pointer \d+ is outside the device/);
     // A state outside the kernel region, or overlapping its own pool.
-    expect(core.fs_format(0, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64)).toBe(-EINVAL);
-    expect(core.fs_format(k.fsStateAddr, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64)).toBe(-EINVAL);
-    expect(core.fs_format(k.fsStateAddr, 3000, 1, k.totalBytes, 1, k.daxAddr - 64 * NODE, 64)).toBe(-EINVAL);
+    expect(core.fs_format(0, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64, 1024, 2048)).toBe(-EINVAL);
+    expect(core.fs_format(k.fsStateAddr, NODE, 1, k.totalBytes, 1, k.fsStateAddr, 64, 1024, 2048)).toBe(-EINVAL);
+    expect(core.fs_format(k.fsStateAddr, 3000, 1, k.totalBytes, 1, k.daxAddr - 64 * NODE, 64, 1024, 2048)).toBe(-EINVAL);
     expect(core.fs_attach(12)).toBe(-EINVAL);
     expect(-NEEDS_HEAL).toBeLessThan(-EINVAL);
     // Nothing above changed the mount.
@@ -164,9 +164,9 @@ describe('free space in the core', () => {
     const dev = await PmemDevice.create({ sizeBytes, maxThreads: 1 });
     const kernel = dev.core.pmem_region(REGION.kernel);
     const total = sizeBytes - (sizeBytes % 4096);
-    const stateBytes = dev.core.fs_state_bytes(total, 64);
+    const stateBytes = dev.core.fs_state_bytes(total, 64, 1024, 2048);
     const pool = kernel + Math.ceil((stateBytes + 4096) / 4096) * 4096;
-    expect(dev.core.fs_format(kernel + 4096, NODE, 1, total, 1, pool, 64)).toBe(0);
+    expect(dev.core.fs_format(kernel + 4096, NODE, 1, total, 1, pool, 64, 1024, 2048)).toBe(0);
     return { dev, total };
   }
 

@@ -2,8 +2,7 @@
 // visible bytes. Every change goes through a copy-on-write descent: a node not yet copied
 // in this transaction is copied to a new block, and the parent (or the root pointer) is
 // moved to the copy. Reference counts are never decided here: every pointer that appears
-// or disappears is reported to the host (fs_ref), which keeps them as delayed refs until
-// the commit.
+// or disappears becomes a delayed ref (delayed-ref.ts), applied at the commit.
 //
 // Walks trust no pointer: a child must be one level below its parent, carry the
 // generation the parent's pointer records, and hold keys inside the parent's range for
@@ -38,12 +37,15 @@ import {
   ptrCapacity, ptrInsert, ptrDelete,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
+import { refChange } from "./delayed-ref";
+
+/** A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went (-1). */
+@inline function hostRef(container: f64, target: f64, tree: f64, level: i32, bytes: f64, delta: i32): void {
+  refChange(<i64>container, <u64>target, <u64>tree, level, <u32>bytes, delta);
+}
 
 // --- the host ---------------------------------------------------------------------------
 
-/** A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went (-1). */
-@external("env", "fs_ref")
-declare function hostRef(container: f64, target: f64, tree: f64, level: i32, bytes: f64, delta: i32): void;
 /** A block lost a pointer through COW: if that was its last, the host drops its pointers now. */
 @external("env", "fs_maybe_drop")
 declare function hostMaybeDrop(bytenr: f64, tree: f64): void;

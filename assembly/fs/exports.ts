@@ -3,7 +3,7 @@
 // cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
 import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
-  SEEK_AFTER, SEEK_AT_OR_BEFORE,
+  SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -16,6 +16,7 @@ import {
 import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
+import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed-ref";
 import {
   canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
@@ -41,23 +42,29 @@ const MAX_SAFE: f64 = 9007199254740991;
   return S.threadSlot >= 0 && fsAttached();
 }
 
-// Bytes the state needs at its base: header and tables (the pool is separate).
-export function fs_state_bytes(totalBytes: u32, poolCount: u32): f64 {
-  if ((totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0) return -EINVAL;
-  return <f64>FS_HEADER_BYTES + <f64>fsTablesBytes(totalBytes, poolCount);
+// Bytes the state needs at its base: header and tables (the pool is separate), with
+// delayed-ref tables of `refSlots` and `backrefSlots` (powers of two).
+export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): f64 {
+  if (S.threadSlot < 0 || (totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
+  return <f64>FS_HEADER_BYTES + <f64>fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
 }
 
-// Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`; nothing
-// dirty, nothing verified. Then attach to it.
+@inline function slotsValid(slots: u32): bool {
+  return slots >= 16 && slots <= (1 << 26) && (slots & (slots - 1)) == 0;
+}
+
+// Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`, delayed
+// refs in tables of `refSlots` and `backrefSlots`; nothing dirty, nothing verified. Then
+// attach to it.
 export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, generation: f64,
-  pool: u32, poolCount: u32): i32 {
+  pool: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): i32 {
   if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) return -EINVAL;
   if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0 || totalBytes > S.deviceBytes) return -EINVAL;
-  if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0) return -EINVAL;
-  const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount);
+  if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
+  const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
   if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) return -EINVAL;
   if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
-  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount);
+  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount, refSlots, backrefSlots);
   return fsAttach(base) ? 0 : -EINVAL;
 }
 
@@ -342,4 +349,40 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   if (!memoryValid(dst, length) || <u64>o + length > 1125899906842624) return -EINVAL;
   readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
   return 0;
+}
+
+// --- delayed refs (delayed-ref.ts) --------------------------------------------------------
+
+// A pointer from `container` (a block, or ROOT_POINTER = -1) to `target` appeared (+1) or
+// went (-1); level >= 0 a tree block, -1 a data extent of `bytes`. Problems (a full table,
+// a block referenced as data and as a tree block) are thrown by fs_fail.
+export function fs_ref_change(container: f64, target: f64, owner: f64, level: i32, bytes: u32, delta: i32): i32 {
+  const t = u64Arg(target), o = u64Arg(owner);
+  const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
+  if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < -1 || (delta != 1 && delta != -1)) return -EINVAL;
+  if (<u64>t >= <u64>S.deviceBytes || (level < 0 && c < 0)) return -EINVAL;
+  refChange(c, <u64>t, <u64>o, level, bytes, delta);
+  return 0;
+}
+
+// The change of `target`'s reference count in this transaction.
+export function fs_ref_delta(target: f64): i32 {
+  const t = u64Arg(target);
+  if (!ready() || t < 0 || <u64>t >= <u64>S.deviceBytes) return -EINVAL - BAD_ARGUMENT_BIAS;
+  return refDelta(<u64>t);
+}
+
+export function fs_ref_count(): i32 {
+  return ready() ? <i32>refCount() : -EINVAL;
+}
+
+// How full the delayed-ref tables are, in 1/1000 (the file system runs them at 500).
+export function fs_ref_pressure(): i32 {
+  return ready() ? <i32>refPressure() : -EINVAL;
+}
+
+// Move every delayed ref into the batch (F_BATCH, sorted by target) and clear the tables;
+// the number of refs in the batch.
+export function fs_refs_take(): i32 {
+  return ready() ? <i32>takeBatch() : -EINVAL;
 }

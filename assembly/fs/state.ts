@@ -5,7 +5,7 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][thread areas][pool ...][DAX region]
+//                   [fresh bits][thread areas][delayed refs, backrefs, batch][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -23,6 +23,7 @@ import {
   F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
+import { refTablesBytes, refTablesFormat } from "./delayed-ref";
 
 export let fsBase: usize = 0;
 export let nodeBytes: u32 = 0;
@@ -45,11 +46,16 @@ export let threadAreasAddr: usize = 0;
   return ((sectors + 63) >> 6) << 3;
 }
 
-/** Bytes the state needs after its header for a device of `total` bytes and `pool` buffers. */
-export function fsTablesBytes(total: u32, pool: u32): u32 {
+/** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
+function fixedTablesBytes(total: u32, pool: u32): u64 {
   const sectors = total >> SECTOR_SHIFT;
-  const words = <u32>(pool * 4) * 3 + sectors * 4 + bitmapBytes(sectors) * 4 + maxThreads * THREAD_AREA_BYTES;
-  return (words + 63) & ~63;
+  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 4 + <u64>maxThreads * THREAD_AREA_BYTES;
+  return (bytes + 63) & ~63;
+}
+
+/** Bytes the state needs after its header: its tables and the delayed-ref tables. */
+export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefSlotCount: u32): u64 {
+  return fixedTablesBytes(total, pool) + refTablesBytes(refSlotCount, backrefSlotCount);
 }
 
 /**
@@ -57,7 +63,7 @@ export function fsTablesBytes(total: u32, pool: u32): u32 {
  * Every buffer starts free; no block is dirty or verified. The magic is stored last.
  */
 export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, generation: u64,
-  pool: usize, count: u32): void {
+  pool: usize, count: u32, refSlotCount: u32, backrefSlotCount: u32): void {
   assert(total % SECTOR_BYTES == 0 && node >= SECTOR_BYTES, "fs: geometry");
   assert(count > 0, "fs: empty pool");
   const sectors = total >> SECTOR_SHIFT;
@@ -70,7 +76,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const pinnedBits = freeBits + bitmapBytes(sectors);
   const freshBits = pinnedBits + bitmapBytes(sectors);
   const threadAreas = freshBits + bitmapBytes(sectors);
-  memory.fill(base, 0, FS_HEADER_BYTES + fsTablesBytes(total, count));
+  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
   store<u32>(base + F_TOTAL_BYTES, total);
@@ -89,6 +95,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
+  fsBase = base;
+  refTablesFormat(base + FS_HEADER_BYTES + <usize>fixedTablesBytes(total, count), refSlotCount, backrefSlotCount);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
 }
 

@@ -382,6 +382,31 @@ export const F_DATA_CURSOR = 88; // u32 sector where the next data allocation st
 export const F_FRESH_BITS = 92; // u32 address: per sector one bit, allocated in this transaction
 export const F_TREE_CHANGES = 96; // u32 bumped by every tree change and commit (readers' caches)
 export const F_THREAD_AREAS = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot
+export const F_REFS = 104; // u32 address: the delayed-ref table (REF_BYTES slots)
+export const F_REF_SLOTS = 108; // u32 slots of the table (a power of two)
+export const F_REF_COUNT = 112; // u32 targets in it
+export const F_BACKREFS = 116; // u32 address: the data back-reference table (BACKREF_BYTES slots)
+export const F_BACKREF_SLOTS = 120; // u32 its slots (a power of two)
+export const F_BACKREF_COUNT = 124; // u32 (target, leaf) pairs in it
+export const F_BATCH = 128; // u32 address: the batch of refs taken for running, sorted by target
+export const F_BATCH_COUNT = 132; // u32 refs in the batch
+export const F_BATCH_BACKREFS = 136; // u32 address: the batch's back references, grouped by ref
+
+// Delayed refs (assembly/fs/delayed-ref.ts): per target block, the change of its reference
+// count in this transaction; per (data extent, leaf), the change of its SHARED_DATA_REF.
+export const REF_BYTES = 32; // a ref-table slot and a batch entry
+export const REF_TARGET = 0; // u32 target sector + 1 (0: empty slot)
+export const REF_DELTA = 4; // i32 change of the reference count
+export const REF_FLAGS = 8; // u32 REF_DATA
+export const REF_BYTES_FIELD = 12; // u32 extent bytes (data)
+export const REF_OWNER = 16; // u64 tree that made the first change
+export const REF_BACKREF_COUNT = 24; // u32 back references (batch: in the batch's backref array)
+export const REF_BACKREF_FIRST = 28; // u32 batch: index of the first of them
+export const REF_DATA = 1; // the target is a data extent
+export const BACKREF_BYTES = 16; // a backref-table slot and a batch backref
+export const BACKREF_TARGET = 0; // u32 target sector + 1 (0: empty slot)
+export const BACKREF_LEAF = 4; // u32 leaf sector + 1
+export const BACKREF_DELTA = 8; // i32 change of the leaf's count
 
 // A thread's area: the path of its B-tree operation, its keys, results and problems.
 export const THREAD_AREA_BYTES = 512;
@@ -463,6 +488,8 @@ export const P_KEY_MISSING = 70; // ENOENT, the key at TA_KEY
 export const P_NO_METADATA_SPACE = 71; // ENOSPC
 export const P_POOL_EMPTY = 72; // ENOSPC: no dirty-node buffer
 export const P_BLOCK_IN_USE = 73; // EUCLEAN: free space hands out a block read in this mount
+export const P_REFS_FULL = 74; // ENOSPC: the delayed-ref table is full (a: refs, b: backrefs)
+export const P_REF_KIND = 75; // EIO: bytenr referenced both as data and as a tree block
 // Problems of file reads (assembly/fs/inode.ts), all EIO; bytenr: the device byte or extent.
 export const P_DATA_MEDIA = 80; // a poisoned line in the data sectors being verified at bytenr
 export const P_DATA_POISON = 81; // a poisoned line in [bytenr, bytenr + a) (a load without checksums)

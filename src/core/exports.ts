@@ -59,11 +59,20 @@ export type CounterName = (typeof COUNTER_NAMES)[number];
  * (assembly/csum/sectors.ts). u64 values cross as numbers below 2^53.
  */
 export interface CoreFsExports {
-  /** Bytes of the state header and tables for a device of `totalBytes` and a pool of `poolCount` buffers. */
-  fs_state_bytes(totalBytes: number, poolCount: number): number;
+  /** Bytes of the state header and tables for a device of `totalBytes`, a pool of `poolCount` buffers and delayed-ref tables of the given slots. */
+  fs_state_bytes(totalBytes: number, poolCount: number, refSlots: number, backrefSlots: number): number;
   /** Lay out the state of a mount at `base` and attach this instance to it. */
   fs_format(base: number, nodeBytes: number, copies: number, totalBytes: number, generation: number,
-    pool: number, poolCount: number): number;
+    pool: number, poolCount: number, refSlots: number, backrefSlots: number): number;
+  /** Delayed refs (assembly/fs/delayed-ref.ts): a pointer from `container` (-1: a root pointer) to `target` appeared (+1) or went (-1). */
+  fs_ref_change(container: number, target: number, owner: number, level: number, bytes: number, delta: number): number;
+  /** The change of `target`'s reference count in this transaction. */
+  fs_ref_delta(target: number): number;
+  fs_ref_count(): number;
+  /** Fullness of the delayed-ref tables in 1/1000. */
+  fs_ref_pressure(): number;
+  /** Move every delayed ref into the batch (sorted by target); the number of refs. */
+  fs_refs_take(): number;
   fs_attach(base: number): number;
   /** Address of tree block `bytenr`'s content; -EIO / -EUCLEAN (problem records), -NEEDS_HEAL, -EINVAL. */
   fs_node_addr(bytenr: number): number;

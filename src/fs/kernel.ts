@@ -4,7 +4,9 @@ import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
+  F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER,
+  REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_LEAF, BACKREF_DELTA,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -26,13 +28,14 @@ import {
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import type { MetadataProfile } from './types.js';
 
+/** One delayed ref of a batch the core took (assembly/fs/delayed-ref.ts). */
 interface DelayedRef {
   delta: number;
   data: boolean;
   bytes: number;
   owner: number;
-  /** data only: leaf bytenr -> change of the number of items in it pointing here */
-  backrefs: Map<number, number>;
+  /** data only: (leaf bytenr, change of the number of items in it pointing here) */
+  backrefs: Array<[number, number]>;
 }
 
 export interface SuperblockState {
@@ -127,7 +130,6 @@ export class Kernel implements TreeHost {
 
   /** The core's state of this mount (dirty blocks, pool, verified blocks): assembly/fs/state.ts. */
   readonly fsStateAddr: number;
-  private delayed = new Map<number, DelayedRef>();
   /** Data extents a file extent item stopped mapping (in part) in this transaction. */
   readonly extentsLosingRefs = new Set<number>();
   /**
@@ -178,16 +180,20 @@ export class Kernel implements TreeHost {
     this.fsStateAddr = this.stagingAddr + this.stagingBytes;
     const room = this.daxAddr - this.fsStateAddr;
     const core = device.core;
-    let poolSize = Math.max(0, Math.floor((room - core.fs_state_bytes(this.totalBytes, 1)) / (nodeBytes + 12)));
-    while (poolSize > 0 && core.fs_state_bytes(this.totalBytes, poolSize) + poolSize * nodeBytes > room) poolSize--;
+    // An eighth of the room for the delayed refs (96 bytes per ref slot with its two
+    // backref slots and the batch), at least 1,024 refs' slots; the rest for the pool.
+    const refSlots = Math.max(1024, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / 96))));
+    const backrefSlots = 2 * refSlots;
+    const stateBytes = (pool: number): number => core.fs_state_bytes(this.totalBytes, pool, refSlots, backrefSlots);
+    let poolSize = Math.max(0, Math.floor((room - stateBytes(1)) / (nodeBytes + 12)));
+    while (poolSize > 0 && stateBytes(poolSize) + poolSize * nodeBytes > room) poolSize--;
     this.poolSize = poolSize;
     if (this.poolSize < 64) {
       throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
     }
-    const stateBytes = core.fs_state_bytes(this.totalBytes, poolSize);
     const poolStart = this.daxAddr - poolSize * nodeBytes;
-    if (this.fsStateAddr + stateBytes > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
-    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize), 'format the file system state');
+    if (this.fsStateAddr + stateBytes(poolSize) > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
+    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
     this.threadArea = core.fs_thread_area();
     setFsHooks(core, this.hooks);
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
@@ -240,7 +246,6 @@ export class Kernel implements TreeHost {
 
   /** What the core's engine asks of this file system (see FsHooks). */
   private readonly hooks: FsHooks = {
-    ref: (container, target, tree, level, bytes, delta) => this.refChanged(container, target, tree, level, bytes, delta),
     maybeDrop: (bytenr, tree) => { this.pendingDrops.push(bytenr, tree); },
     fail: (errno) => { throw this.engineError(errno); },
     heal: (bytenr) => {
@@ -257,6 +262,7 @@ export class Kernel implements TreeHost {
     if (record.code === P_NO_METADATA_SPACE) this.aborted = 'no space for metadata';
     if (record.code === P_POOL_EMPTY) this.aborted = 'out of dirty node buffers';
     if (record.code === P_BLOCK_IN_USE) this.aborted = 'free space holds a tree block in use';
+    if (record.code === P_REFS_FULL) this.aborted = 'delayed-ref tables full';
     return new FsError(code, engineProblemText(this.m, record, this.threadArea + TA_KEY));
   }
 
@@ -281,6 +287,7 @@ export class Kernel implements TreeHost {
     const pending = this.pendingDrops;
     for (let i = 0; i < pending.length; i += 2) this.maybeDropNode(pending[i]!, pending[i + 1]!);
     pending.length = 0;
+    this.runDelayedRefsIfFull();
   }
 
   /** The root of `tree` moved inside a core operation. */
@@ -386,26 +393,14 @@ export class Kernel implements TreeHost {
     return next;
   }
 
-  private ref(target: number, data: boolean, bytes: number, owner: number): DelayedRef {
-    let r = this.delayed.get(target);
-    if (!r) {
-      r = { delta: 0, data, bytes, owner, backrefs: new Map() };
-      this.delayed.set(target, r);
-    }
-    if (r.data !== data) throw new FsError('EIO', `block ${target} referenced both as data and as a tree block`);
-    return r;
-  }
-
   /**
    * Pointer bookkeeping: a pointer from `container` (a block, or ROOT_POINTER) to `target`
    * appeared (delta +1) or went (-1). level >= 0: a tree block at that level; -1: a data
-   * extent of `bytes` bytes. Kept as delayed refs until the commit.
+   * extent of `bytes` bytes. Kept as delayed refs (the core's tables) until the commit.
    */
   refChanged(container: number, target: number, treeId: number, level: number, bytes: number, delta: number): void {
-    const data = level < 0;
-    const r = this.ref(target, data, data ? bytes : this.nodeBytes, treeId);
-    r.delta += delta;
-    if (data) r.backrefs.set(container, (r.backrefs.get(container) ?? 0) + delta);
+    const r = this.core.fs_ref_change(container, target, treeId, level, level < 0 ? bytes : 0, delta);
+    if (r < 0) throw new FsError('EINVAL', `delayed ref of ${target} from ${container}: bad arguments (${r})`);
   }
 
   pointerAdded(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
@@ -462,9 +457,18 @@ export class Kernel implements TreeHost {
    */
   reclaimableBytes(): number {
     let bytes = this.free.pinnedBytes();
-    for (const [target, r] of this.delayed) {
-      if (r.delta >= 0) continue;
-      if (this.extentRefs(target, r.data, r.bytes) <= 0) bytes += r.data ? r.bytes : this.metadataBlockBytes;
+    const m = this.m, table = m.u32(this.fsStateAddr + F_REFS), slots = m.u32(this.fsStateAddr + F_REF_SLOTS);
+    const losing: Array<[number, boolean, number]> = [];
+    for (let i = 0; i < slots; i++) {
+      const at = table + i * REF_BYTES;
+      const sector = m.u32(at + REF_TARGET);
+      if (sector === 0 || m.dv.getInt32(at + REF_DELTA, true) >= 0) continue;
+      const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
+      losing.push([(sector - 1) * SECTOR_BYTES, data, data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
+    }
+    // (Looked up after the scan: a lookup may copy nothing, but its results land in the core.)
+    for (const [target, data, extentBytes] of losing) {
+      if (this.extentRefs(target, data, extentBytes) <= 0) bytes += data ? extentBytes : this.metadataBlockBytes;
     }
     return bytes;
   }
@@ -479,7 +483,7 @@ export class Kernel implements TreeHost {
   extentRefs(bytenr: number, data: boolean, bytes: number): number {
     const item = this.extentTree.get(key(bytenr, data ? EXTENT_ITEM : METADATA_ITEM, data ? bytes : 0));
     const committed = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
-    return committed + (this.delayed.get(bytenr)?.delta ?? 0);
+    return committed + this.core.fs_ref_delta(bytenr);
   }
 
   extentGeneration(bytenr: number, bytes: number): number {
@@ -490,17 +494,66 @@ export class Kernel implements TreeHost {
 
   // --- delayed refs ------------------------------------------------------------------
 
+  /** Set while delayed refs run: the tree changes they make do not start another run. */
+  private runningRefs = false;
+
+  /**
+   * Apply the delayed refs, batch after batch (applying them changes the extent and csum
+   * trees, whose copies bring refs of their own), until none are left.
+   */
   private runDelayedRefs(): void {
-    for (let round = 0; this.delayed.size > 0; round++) {
-      if (round > 1000) throw new FsError('EIO', 'delayed refs do not converge');
-      const batch = [...this.delayed.entries()].sort((a, b) => a[0] - b[0]);
-      this.delayed = new Map();
-      for (const [target, r] of batch) this.applyRef(target, r);
+    if (this.runningRefs) return;
+    this.runningRefs = true;
+    try {
+      for (let round = 0; this.core.fs_ref_count() > 0; round++) {
+        if (round > 1000) throw new FsError('EIO', 'delayed refs do not converge');
+        const batch = this.takeRefs();
+        for (const [target, r] of batch) this.applyRef(target, r);
+      }
+    } finally {
+      this.runningRefs = false;
+    }
+  }
+
+  /** The core's batch of every delayed ref (sorted by target); the core's tables are empty after. */
+  private takeRefs(): Array<[number, DelayedRef]> {
+    const n = this.core.fs_refs_take();
+    const m = this.m, batch = m.u32(this.fsStateAddr + F_BATCH), backrefs = m.u32(this.fsStateAddr + F_BATCH_BACKREFS);
+    const out: Array<[number, DelayedRef]> = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = batch + i * REF_BYTES;
+      const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
+      const r: DelayedRef = {
+        delta: m.dv.getInt32(at + REF_DELTA, true), data, bytes: data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes,
+        owner: m.u64(at + REF_OWNER), backrefs: [],
+      };
+      const first = m.u32(at + REF_BACKREF_FIRST), count = m.u32(at + REF_BACKREF_COUNT);
+      for (let j = first; j < first + count; j++) {
+        const b = backrefs + j * BACKREF_BYTES;
+        r.backrefs.push([(m.u32(b + BACKREF_LEAF) - 1) * SECTOR_BYTES, m.dv.getInt32(b + BACKREF_DELTA, true)]);
+      }
+      out[i] = [(m.u32(at + REF_TARGET) - 1) * SECTOR_BYTES, r];
+    }
+    return out;
+  }
+
+  /**
+   * Between operations: run the delayed refs when their tables are half full (btrfs runs
+   * them early too), so a transaction of any size fits tables of a fixed size.
+   */
+  private runDelayedRefsIfFull(): void {
+    if (!this.runningRefs && !this.aborted && this.core.fs_ref_pressure() >= 500) {
+      try {
+        this.runDelayedRefs();
+      } catch (e) {
+        this.aborted ??= `delayed refs failed: ${(e as Error).message}`;
+        throw e;
+      }
     }
   }
 
   private applyRef(target: number, r: DelayedRef): void {
-    const backrefChanges = [...r.backrefs.entries()].filter(([, d]) => d !== 0);
+    const backrefChanges = r.backrefs.filter(([, d]) => d !== 0).sort((a, b) => a[0] - b[0]);
     const fresh = this.core.fs_is_fresh(target) === 1;
     // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
     if (r.delta === 0 && backrefChanges.length === 0 && !fresh) return;
@@ -586,7 +639,7 @@ export class Kernel implements TreeHost {
   externalChanges: () => boolean = () => false;
 
   hasChanges(): boolean {
-    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.delayed.size > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
   }
 
   /**
@@ -609,7 +662,7 @@ export class Kernel implements TreeHost {
       this.onCommitRoots?.();
       this.runDelayedRefs();
       this.onCommitRoots?.();
-      if (this.delayed.size > 0) this.runDelayedRefs();
+      if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
       if (this.dropped.size) throw new FsError('EIO', `commit: ${this.dropped.size} blocks dropped their pointers but kept a reference`);
       this.writeAndFlush();
     } catch (e) {

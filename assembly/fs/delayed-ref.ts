@@ -1,0 +1,216 @@
+// Delayed refs (btrfs's delayed-ref.c): every pointer that appears or disappears in a
+// transaction changes its target's reference count here, not in the extent tree; the
+// commit (or a run between operations when the table fills) applies the net changes.
+// Most net to zero (a copied node re-reports every pointer it holds).
+//
+// Two open-addressing tables in shared memory, linear probing, never deleted from (a run
+// takes every entry into the batch and clears both):
+//   refs:      target sector + 1 -> delta, flags, extent bytes, owner
+//   backrefs:  (data extent sector + 1, leaf sector + 1) -> delta of the leaf's count
+// Sized at mount from the pool (each dirty node brings a few dozen refs at most); the file
+// system runs them early at half full.
+import {
+  F_REFS, F_REF_SLOTS, F_REF_COUNT, F_BACKREFS, F_BACKREF_SLOTS, F_BACKREF_COUNT, F_BATCH, F_BATCH_COUNT,
+  F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER,
+  REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET, BACKREF_LEAF,
+  BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER,
+} from "../abi";
+import { fsBase } from "./state";
+import { fail } from "./ctree";
+
+@inline function refs(): usize { return <usize>load<u32>(fsBase + F_REFS); }
+@inline function refSlots(): u32 { return load<u32>(fsBase + F_REF_SLOTS); }
+@inline function backrefs(): usize { return <usize>load<u32>(fsBase + F_BACKREFS); }
+@inline function backrefSlots(): u32 { return load<u32>(fsBase + F_BACKREF_SLOTS); }
+
+@inline function hash(x: u32): u32 {
+  return (x * 0x9e3779b1) ^ (x >> 15);
+}
+
+/** Bytes the tables and the batch need for `refSlots` and `backrefSlots` (powers of two). */
+export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
+  // The batch holds at most half of each table (the tables run at half full at most).
+  return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2;
+}
+
+/** Lay the tables out at `at` (zeroed by the caller). */
+export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: u32): void {
+  assert((refSlotCount & (refSlotCount - 1)) == 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "delayed refs: slots must be powers of two");
+  store<u32>(fsBase + F_REFS, <u32>at);
+  store<u32>(fsBase + F_REF_SLOTS, refSlotCount);
+  const back = at + <usize>refSlotCount * REF_BYTES;
+  store<u32>(fsBase + F_BACKREFS, <u32>back);
+  store<u32>(fsBase + F_BACKREF_SLOTS, backrefSlotCount);
+  const batch = back + <usize>backrefSlotCount * BACKREF_BYTES;
+  store<u32>(fsBase + F_BATCH, <u32>batch);
+  store<u32>(fsBase + F_BATCH_BACKREFS, <u32>(batch + <usize>(refSlotCount >> 1) * REF_BYTES));
+  store<u32>(fsBase + F_REF_COUNT, 0);
+  store<u32>(fsBase + F_BACKREF_COUNT, 0);
+  store<u32>(fsBase + F_BATCH_COUNT, 0);
+}
+
+export function refCount(): u32 { return load<u32>(fsBase + F_REF_COUNT); }
+export function backrefCount(): u32 { return load<u32>(fsBase + F_BACKREF_COUNT); }
+
+/** How full the fuller of the two tables is, in 1/1000 of its capacity (half its slots). */
+export function refPressure(): u32 {
+  const r = <u64>refCount() * 2000 / refSlots();
+  const b = <u64>backrefCount() * 2000 / backrefSlots();
+  return <u32>max<u64>(r, b);
+}
+
+/** The slot of `target` (sector + 1), or the empty slot where it goes. */
+function refSlot(target: u32): usize {
+  const mask = refSlots() - 1;
+  for (let i = hash(target) & mask; ; i = (i + 1) & mask) {
+    const at = refs() + <usize>i * REF_BYTES;
+    const key = load<u32>(at + REF_TARGET);
+    if (key == target || key == 0) return at;
+  }
+  return 0;
+}
+
+function backrefSlot(target: u32, leaf: u32): usize {
+  const mask = backrefSlots() - 1;
+  for (let i = hash(target ^ hash(leaf)) & mask; ; i = (i + 1) & mask) {
+    const at = backrefs() + <usize>i * BACKREF_BYTES;
+    const key = load<u32>(at + BACKREF_TARGET);
+    if (key == 0 || (key == target && load<u32>(at + BACKREF_LEAF) == leaf)) return at;
+  }
+  return 0;
+}
+
+@inline function sectorKey(bytenr: u64): u32 {
+  return <u32>(bytenr >> SECTOR_SHIFT) + 1;
+}
+
+/** The change of `bytenr`'s reference count in this transaction. */
+export function refDelta(bytenr: u64): i32 {
+  const at = refSlot(sectorKey(bytenr));
+  return load<u32>(at + REF_TARGET) == 0 ? 0 : load<i32>(at + REF_DELTA);
+}
+
+/**
+ * A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went
+ * (-1). level >= 0: a tree block at that level; -1: a data extent of `bytes` bytes, whose
+ * back reference from the leaf changes too.
+ */
+export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
+  const data = level < 0;
+  const key = sectorKey(target);
+  const at = refSlot(key);
+  if (load<u32>(at + REF_TARGET) == 0) {
+    if (refCount() * 2 >= refSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    store<u32>(at + REF_TARGET, key);
+    store<i32>(at + REF_DELTA, 0);
+    store<u32>(at + REF_FLAGS, data ? REF_DATA : 0);
+    store<u32>(at + REF_BYTES_FIELD, bytes);
+    store<u64>(at + REF_OWNER, owner);
+    store<u32>(at + REF_BACKREF_COUNT, 0);
+    store<u32>(fsBase + F_REF_COUNT, refCount() + 1);
+  } else if (((load<u32>(at + REF_FLAGS) & REF_DATA) != 0) != data) {
+    fail(EIO, P_REF_KIND, target, 0, 0, 0, 0);
+  }
+  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  if (!data) return;
+  assert(container != ROOT_POINTER && container >= 0, "delayed refs: a data extent's container is a leaf");
+  const leaf = sectorKey(<u64>container);
+  const b = backrefSlot(key, leaf);
+  if (load<u32>(b + BACKREF_TARGET) == 0) {
+    if (backrefCount() * 2 >= backrefSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    store<u32>(b + BACKREF_TARGET, key);
+    store<u32>(b + BACKREF_LEAF, leaf);
+    store<i32>(b + BACKREF_DELTA, 0);
+    store<u32>(fsBase + F_BACKREF_COUNT, backrefCount() + 1);
+    store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
+  }
+  store<i32>(b + BACKREF_DELTA, load<i32>(b + BACKREF_DELTA) + delta);
+}
+
+/**
+ * Move every ref into the batch (sorted by target; each ref's back references after each
+ * other in the batch's backref array, REF_BACKREF_FIRST / REF_BACKREF_COUNT) and clear
+ * the tables: the changes the run applies may add refs of their own (the next batch).
+ * Returns the number of refs in the batch.
+ */
+export function takeBatch(): u32 {
+  const batch = <usize>load<u32>(fsBase + F_BATCH);
+  const n = refCount();
+  let k: u32 = 0;
+  for (let i: u32 = 0; i < refSlots(); i++) {
+    const at = refs() + <usize>i * REF_BYTES;
+    if (load<u32>(at + REF_TARGET) != 0) { memory.copy(batch + <usize>k * REF_BYTES, at, REF_BYTES); k++; }
+  }
+  assert(k == n, "delayed refs: count");
+  sortBatch(batch, n);
+  // Back references: each ref's first index, then the backrefs scattered into place.
+  let first: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const e = batch + <usize>i * REF_BYTES;
+    store<u32>(e + REF_BACKREF_FIRST, first);
+    first += load<u32>(e + REF_BACKREF_COUNT);
+    store<u32>(e + REF_BACKREF_COUNT, 0);
+  }
+  assert(first == backrefCount(), "delayed refs: backref count");
+  const out = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  for (let i: u32 = 0; i < backrefSlots(); i++) {
+    const b = backrefs() + <usize>i * BACKREF_BYTES;
+    const target = load<u32>(b + BACKREF_TARGET);
+    if (target == 0) continue;
+    const e = batch + <usize>findInBatch(batch, n, target) * REF_BYTES;
+    const index = load<u32>(e + REF_BACKREF_FIRST) + load<u32>(e + REF_BACKREF_COUNT);
+    memory.copy(out + <usize>index * BACKREF_BYTES, b, BACKREF_BYTES);
+    store<u32>(e + REF_BACKREF_COUNT, load<u32>(e + REF_BACKREF_COUNT) + 1);
+  }
+  memory.fill(refs(), 0, <usize>refSlots() * REF_BYTES);
+  memory.fill(backrefs(), 0, <usize>backrefSlots() * BACKREF_BYTES);
+  store<u32>(fsBase + F_REF_COUNT, 0);
+  store<u32>(fsBase + F_BACKREF_COUNT, 0);
+  store<u32>(fsBase + F_BATCH_COUNT, n);
+  return n;
+}
+
+/** Heap sort of the batch's entries by target (no scratch memory; n log n). */
+function sortBatch(batch: usize, n: u32): void {
+  if (n < 2) return;
+  for (let i = <i32>(n >> 1) - 1; i >= 0; i--) siftDown(batch, <u32>i, n);
+  for (let end = n - 1; end > 0; end--) {
+    swap(batch, 0, end);
+    siftDown(batch, 0, end);
+  }
+}
+
+@inline function targetAt(batch: usize, i: u32): u32 { return load<u32>(batch + <usize>i * REF_BYTES + REF_TARGET); }
+
+function siftDown(batch: usize, start: u32, n: u32): void {
+  let root = start;
+  while (true) {
+    let child = root * 2 + 1;
+    if (child >= n) return;
+    if (child + 1 < n && targetAt(batch, child + 1) > targetAt(batch, child)) child++;
+    if (targetAt(batch, root) >= targetAt(batch, child)) return;
+    swap(batch, root, child);
+    root = child;
+  }
+}
+
+function swap(batch: usize, a: u32, b: u32): void {
+  const pa = batch + <usize>a * REF_BYTES, pb = batch + <usize>b * REF_BYTES;
+  for (let i: usize = 0; i < REF_BYTES; i += 8) {
+    const t = load<u64>(pa + i);
+    store<u64>(pa + i, load<u64>(pb + i));
+    store<u64>(pb + i, t);
+  }
+}
+
+function findInBatch(batch: usize, n: u32, target: u32): u32 {
+  let low: u32 = 0, high = n;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    const t = targetAt(batch, mid);
+    if (t == target) return mid;
+    if (t < target) low = mid + 1; else high = mid;
+  }
+  assert(false, "delayed refs: a backref without its ref");
+  return 0;
+}
