@@ -1,7 +1,9 @@
 // Runs every benchmark, prints a markdown table, writes bench/results.{json,md}.
 // `npm run bench` builds first; `node bench/run.mjs` uses the existing dist/ and build/.
 // `node bench/run.mjs crash dax` runs only the named benches (crc32c, store, fs, dax,
-// crash) and keeps the other benches' rows and details from the previous results.json.
+// crash, engine) and keeps the other benches' rows and details from the previous
+// results.json. The engine bench's section ("Issue 14 goals") also quotes the dax rows:
+// run `node bench/run.mjs dax engine` for a goal table measured in one run.
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { PmemDevice } from '../dist/index.js';
@@ -10,9 +12,10 @@ import { storeBenches } from './store.bench.mjs';
 import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
 import { daxBenches, daxNotes, daxMarkdown } from './dax.bench.mjs';
 import { crashBenches, crashNotes, crashMarkdown } from './crash.bench.mjs';
+import { engineBenches, engineNotes, engineMarkdown } from './engine.bench.mjs';
 import { markdownTable, TASK_TIME_MS, WARMUP_TIME_MS } from './harness.mjs';
 
-const BENCHES = ['crc32c', 'store', 'fs', 'dax', 'crash'];
+const BENCHES = ['crc32c', 'store', 'fs', 'dax', 'crash', 'engine'];
 const only = process.argv.slice(2);
 for (const name of only) if (!BENCHES.includes(name)) throw new Error(`unknown bench ${name} (one of ${BENCHES.join(', ')})`);
 const runs = (name) => only.length === 0 || only.includes(name);
@@ -21,7 +24,7 @@ const here = new URL('.', import.meta.url);
 const previous = only.length ? JSON.parse(await readFile(new URL('results.json', here), 'utf8')) : null;
 // Rows of results written before rows named their bench: by group.
 const benchOf = (row) => row.bench ?? (row.group.startsWith('crc32c') ? 'crc32c' : row.group.startsWith('store ') ? 'store'
-  : row.group.startsWith('dax ') ? 'dax' : row.group.startsWith('crash ') ? 'crash' : 'fs');
+  : row.group.startsWith('dax ') ? 'dax' : row.group.startsWith('crash ') ? 'crash' : row.group.startsWith('engine ') ? 'engine' : 'fs');
 const keptRows = (name) => {
   const rs = (previous?.rows ?? []).filter((r) => benchOf(r) === name).map((r) => ({ ...r, bench: name }));
   if (previous && rs.length === 0) throw new Error(`bench ${name}: not run and no rows of it in results.json (run it too)`);
@@ -38,7 +41,8 @@ const store = runs('store') ? await storeBenches(device) : { rows: keptRows('sto
 const fs = runs('fs') ? await fsBenches() : { rows: keptRows('fs'), details: previous.fs };
 const dax = runs('dax') ? await daxBenches() : { rows: keptRows('dax'), details: previous.dax };
 const crash = runs('crash') ? await crashBenches() : { rows: keptRows('crash'), details: previous.crash };
-const rows = [...tag('crc32c', crc.rows), ...tag('store', store.rows), ...tag('fs', fs.rows), ...tag('dax', dax.rows), ...tag('crash', crash.rows)];
+const engine = runs('engine') ? await engineBenches() : { rows: keptRows('engine'), details: previous.engine };
+const rows = [...tag('crc32c', crc.rows), ...tag('store', store.rows), ...tag('fs', fs.rows), ...tag('dax', dax.rows), ...tag('crash', crash.rows), ...tag('engine', engine.rows)];
 
 const cpus = os.cpus();
 const machine = {
@@ -65,6 +69,7 @@ const notes = [
   ...fsNotes(fs.details),
   ...daxNotes(dax.details),
   ...crashNotes(crash.details),
+  ...engineNotes(engine.details),
   ...(kept.length ? [`This run measured ${only.join(', ')} only; kept from earlier runs (machine line above is this run's): ${kept.map((name) => `${name} (${measured[name]})`).join(', ')}.`] : []),
 ];
 
@@ -87,6 +92,8 @@ const md = [
   fsMarkdown(fs.details),
   daxMarkdown(dax.details),
   crashMarkdown(crash.details),
+  // Issue 14's goal table, from this run's rows (the fault and writer figures are dax rows).
+  engineMarkdown(engine.details, rows, { dax: measured.dax, engine: measured.engine }),
 ].join('\n');
 
 console.log(table);
@@ -95,7 +102,7 @@ for (const n of notes) console.log(`- ${n}`);
 console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, rows,
+  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, engine: engine.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();
