@@ -166,7 +166,8 @@ describe('free space in the core', () => {
     const total = sizeBytes - (sizeBytes % 4096);
     const stateBytes = dev.core.fs_state_bytes(total, 64, 1024, 2048);
     const pool = kernel + Math.ceil((stateBytes + 4096) / 4096) * 4096;
-    expect(dev.core.fs_format(kernel + 4096, NODE, 1, total, 1, pool, 64, 1024, 2048)).toBe(0);
+    // 16 KiB blocks: blockFreeBytes(16384) is the count kept as space changes, other units are scanned.
+    expect(dev.core.fs_format(kernel + 4096, 16384, 1, total, 1, pool, 64, 1024, 2048)).toBe(0);
     return { dev, total };
   }
 
@@ -202,8 +203,10 @@ describe('free space in the core', () => {
         }
         expect(free.freeBytes()).toBe(model.freeBytes());
         expect(free.pinnedBytes()).toBe(model.pinnedBytes());
+        expect(free.blockFreeBytes(16384), `seed ${seed} step ${step}: whole 16 KiB blocks`).toBe(model.blockFreeBytes(16384));
         if (step % 50 === 0) {
           expect(free.blockFreeBytes(16384)).toBe(model.blockFreeBytes(16384));
+          expect(free.blockFreeBytes(8192)).toBe(model.blockFreeBytes(8192));
           expect(free.largestRun(1 << 20)).toBe(model.largestRun(1 << 20));
           const probe = 65536 + rng.below((total - 65536) / 4096 - 4) * 4096;
           expect(free.isFree(probe, 8192)).toBe(model.isFree(probe, 8192));

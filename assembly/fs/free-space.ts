@@ -7,7 +7,7 @@
 // rising from the start (from the start of the run the cursor is in); tree blocks take
 // the highest aligned fit, so small data holes left by frees do not fragment the space
 // nodes need (btrfs keeps separate block groups for the same reason).
-import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
+import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, F_BLOCK_UNIT, F_FREE_UNITS, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
 import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr } from "./state";
 import { setRange, countSet, nextBit, prevBit, testBit } from "./bitmap";
 
@@ -28,6 +28,33 @@ export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
   return load<u32>(fsBase + F_PINNED_SECTORS);
 }
 
+// --- whole free tree blocks, counted as space changes -----------------------------------
+
+@inline function blockUnit(): u32 { return load<u32>(fsBase + F_BLOCK_UNIT); }
+
+/** Free aligned block units wholly inside sectors [from, to) rounded out to units. */
+function fullUnits(from: u32, to: u32): u32 {
+  const unit = blockUnit();
+  const end = min<u32>((to + unit - 1) / unit * unit, sectors() / unit * unit);
+  let n: u32 = 0;
+  for (let u = from / unit * unit; u < end; u += unit) if (countSet(freeBitsAddr, u, u + unit) == unit) n++;
+  return n;
+}
+
+/** Set or clear the free bits of [from, to), keeping F_FREE_UNITS. */
+function setFree(from: u32, to: u32, on: bool): void {
+  const before = fullUnits(from, to);
+  setRange(freeBitsAddr, from, to, on);
+  store<u32>(fsBase + F_FREE_UNITS, load<u32>(fsBase + F_FREE_UNITS) - before + fullUnits(from, to));
+}
+
+/** Count units from scratch (format): `unit` sectors per tree block with its copies. */
+export function setBlockUnit(unit: u32): void {
+  assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "free space: block unit");
+  store<u32>(fsBase + F_BLOCK_UNIT, unit);
+  store<u32>(fsBase + F_FREE_UNITS, fullUnits(0, sectors()));
+}
+
 /** Is [start, start + length) a whole number of sectors inside the device? */
 export function extentValid(start: u64, length: u64): bool {
   const mask: u64 = SECTOR_BYTES - 1;
@@ -39,7 +66,7 @@ export function addFree(start: u64, length: u64): i32 {
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
-  setRange(freeBitsAddr, from, to, true);
+  setFree(from, to, true);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (to - from));
   return FREE_OK;
 }
@@ -63,7 +90,10 @@ export function unpinAll(): void {
     const pinned = load<u64>(pinnedBitsAddr + at);
     if (pinned == 0) continue;
     assert((load<u64>(freeBitsAddr + at) & pinned) == 0, "free space: a pinned sector is free");
+    const first = w << 6;
+    const before = fullUnits(first, min<u32>(first + 64, n));
     store<u64>(freeBitsAddr + at, load<u64>(freeBitsAddr + at) | pinned);
+    store<u32>(fsBase + F_FREE_UNITS, load<u32>(fsBase + F_FREE_UNITS) - before + fullUnits(first, min<u32>(first + 64, n)));
     store<u64>(pinnedBitsAddr + at, 0);
   }
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
@@ -73,6 +103,7 @@ export function unpinAll(): void {
 /** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
 export function blockFreeSectors(unit: u32): u32 {
   assert(unit > 0, "free space: block unit");
+  if (unit == blockUnit()) return load<u32>(fsBase + F_FREE_UNITS) * unit;
   const n = sectors();
   let sum: u32 = 0;
   let at = nextBit(freeBitsAddr, 0, n, true);
@@ -105,7 +136,7 @@ export function anyFree(from: u32, to: u32): bool {
 }
 
 function take(at: u32, count: u32): void {
-  setRange(freeBitsAddr, at, at + count, false);
+  setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
 }
 

@@ -24,6 +24,7 @@ import {
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
+import { setBlockUnit } from "./free-space";
 
 export let fsBase: usize = 0;
 export let nodeBytes: u32 = 0;
@@ -97,6 +98,9 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_FREE_COUNT, count);
   fsBase = base;
   refTablesFormat(base + FS_HEADER_BYTES + <usize>fixedTablesBytes(total, count), refSlotCount, backrefSlotCount);
+  freeBitsAddr = freeBits;
+  totalBytes = total;
+  setBlockUnit(node * blockCopies >> SECTOR_SHIFT);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
 }
 
