@@ -38,6 +38,7 @@ import {
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange } from "./delayed-ref";
+import { noteDropCandidate, dropCandidates } from "./extent-tree";
 
 /** A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went (-1). */
 @inline function hostRef(container: f64, target: f64, tree: f64, level: i32, bytes: f64, delta: i32): void {
@@ -46,9 +47,6 @@ import { refChange } from "./delayed-ref";
 
 // --- the host ---------------------------------------------------------------------------
 
-/** A block lost a pointer through COW: if that was its last, the host drops its pointers now. */
-@external("env", "fs_maybe_drop")
-declare function hostMaybeDrop(bytenr: f64, tree: f64): void;
 /** Throws the error this thread's problem record describes; does not return. */
 @external("env", "fs_fail")
 declare function hostFail(code: i32): void;
@@ -103,6 +101,24 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
   store<u64>(key + KEY_OBJECTID, objectid);
   store<u8>(key + KEY_TYPE, <u8>type);
   store<u64>(key + KEY_OFFSET, offset);
+}
+
+/** The root of the tree of the last operation, and its level (for callers inside the core). */
+export function currentRoot(): u64 { return treeRoot; }
+export function currentLevel(): u32 { return treeLevel; }
+
+/**
+ * End a changing operation called from outside the core: the blocks it copied away from
+ * drop their pointers if nothing references them (lookups of their own, so the operation's
+ * tree is kept aside), then its root and level go to the result record.
+ */
+export function endOperation(): void {
+  const id = treeId, root = treeRoot, rootLevel = treeLevel;
+  dropCandidates();
+  treeId = id;
+  treeRoot = root;
+  treeLevel = rootLevel;
+  finish();
 }
 
 /** The tree's root and level after the operation, for the caller. */
@@ -269,7 +285,7 @@ function cowRoot(): void {
   const old = treeRoot;
   treeRoot = next;
   rootMoved(old, next);
-  hostMaybeDrop(<f64>old, <f64>treeId);
+  noteDropCandidate(old, treeId);
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
@@ -283,7 +299,7 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   const below = <i32>level(parent) - 1;
   hostRef(<f64>parentBytenr, <f64>old, <f64>treeId, below, 0, -1);
   hostRef(<f64>parentBytenr, <f64>next, <f64>treeId, below, 0, 1);
-  hostMaybeDrop(<f64>old, <f64>treeId);
+  noteDropCandidate(old, treeId);
   return next;
 }
 

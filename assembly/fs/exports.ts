@@ -3,7 +3,8 @@
 // cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
 import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
-  SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS,
+  SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
+  F_CSUM_LEVEL,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -11,12 +12,13 @@ import {
   nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr,
 } from "./state";
 import {
-  begin, finish, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
+  begin, finish, endOperation, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
 } from "./ctree";
 import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
 import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed-ref";
+import { extentRefs, runDelayedRefs, droppedCount } from "./extent-tree";
 import {
   canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
@@ -270,7 +272,7 @@ export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64
 export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
   insertItem(data, size);
-  finish();
+  endOperation();
   return 0;
 }
 
@@ -278,7 +280,7 @@ export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64
 export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
   updateItem(data, size);
-  finish();
+  endOperation();
   return 0;
 }
 
@@ -286,7 +288,7 @@ export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64
 export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
   const deleted = deleteItem();
-  finish();
+  endOperation();
   return deleted ? 1 : 0;
 }
 
@@ -385,4 +387,39 @@ export function fs_ref_pressure(): i32 {
 // the number of refs in the batch.
 export function fs_refs_take(): i32 {
   return ready() ? <i32>takeBatch() : -EINVAL;
+}
+
+// --- the extent tree (extent-tree.ts) --------------------------------------------------------
+
+// The extent and csum trees' roots and levels, kept where every thread finds them (the
+// core changes those trees on its own when it runs delayed refs).
+export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32): i32 {
+  const e = u64Arg(extentRoot), c = u64Arg(csumRoot);
+  if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  store<u64>(fsBase + F_EXTENT_ROOT, <u64>e);
+  store<u32>(fsBase + F_EXTENT_LEVEL, extentLevel);
+  store<u64>(fsBase + F_CSUM_ROOT, <u64>c);
+  store<u32>(fsBase + F_CSUM_LEVEL, csumLevel);
+  return 0;
+}
+
+// The reference count of an extent with this transaction's delayed changes (a tree block:
+// data 0, bytes 0).
+export function fs_extent_refs(bytenr: f64, data: u32, bytes: f64): f64 {
+  const b = u64Arg(bytenr), n = u64Arg(bytes);
+  if (!ready() || b < 0 || n < 0) return -EINVAL - BAD_ARGUMENT_BIAS;
+  return <f64>extentRefs(<u64>b, data != 0, <u64>n);
+}
+
+// Apply every delayed ref to the extent tree (batch after batch, until none are left);
+// problems are thrown by fs_fail.
+export function fs_run_delayed_refs(): i32 {
+  if (!ready()) return -EINVAL;
+  runDelayedRefs();
+  return 0;
+}
+
+// Blocks whose pointers were dropped early and still hold a reference (0 after a run).
+export function fs_dropped_blocks(): i32 {
+  return ready() ? <i32>droppedCount() : -EINVAL;
 }

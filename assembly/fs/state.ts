@@ -5,7 +5,7 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][thread areas][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][thread areas][delayed refs, backrefs, batch][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -13,6 +13,7 @@
 //   free bits:      one bit per sector; set where space is allocatable (free-space.ts).
 //   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
 //   fresh bits:     one bit per sector; allocated in this transaction.
+//   dropped bits:   one bit per sector; a block whose pointers were dropped at once (extent-tree.ts).
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
@@ -20,7 +21,7 @@ import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
-  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES,
+  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
@@ -41,6 +42,7 @@ export let freeBitsAddr: usize = 0;
 export let pinnedBitsAddr: usize = 0;
 export let freshBitsAddr: usize = 0;
 export let threadAreasAddr: usize = 0;
+export let droppedBitsAddr: usize = 0;
 
 /** Bytes of a bitmap of `sectors` bits, whole u64 words. */
 @inline export function bitmapBytes(sectors: u32): u32 {
@@ -50,7 +52,7 @@ export let threadAreasAddr: usize = 0;
 /** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
 function fixedTablesBytes(total: u32, pool: u32): u64 {
   const sectors = total >> SECTOR_SHIFT;
-  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 4 + <u64>maxThreads * THREAD_AREA_BYTES;
+  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 5 + <u64>maxThreads * THREAD_AREA_BYTES;
   return (bytes + 63) & ~63;
 }
 
@@ -76,7 +78,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const freeBits = verified + bitmapBytes(sectors);
   const pinnedBits = freeBits + bitmapBytes(sectors);
   const freshBits = pinnedBits + bitmapBytes(sectors);
-  const threadAreas = freshBits + bitmapBytes(sectors);
+  const droppedBits = freshBits + bitmapBytes(sectors);
+  const threadAreas = droppedBits + bitmapBytes(sectors);
   memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -93,6 +96,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_PINNED_BITS, <u32>pinnedBits);
   store<u32>(base + F_FRESH_BITS, <u32>freshBits);
   store<u32>(base + F_THREAD_AREAS, <u32>threadAreas);
+  store<u32>(base + F_DROPPED_BITS, <u32>droppedBits);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
@@ -122,6 +126,7 @@ export function fsAttach(base: usize): bool {
   pinnedBitsAddr = load<u32>(base + F_PINNED_BITS);
   freshBitsAddr = load<u32>(base + F_FRESH_BITS);
   threadAreasAddr = load<u32>(base + F_THREAD_AREAS);
+  droppedBitsAddr = load<u32>(base + F_DROPPED_BITS);
   return true;
 }
 

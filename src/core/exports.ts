@@ -123,6 +123,14 @@ export interface CoreFsExports {
   /** Read file bytes into `dst` (zeros for holes); flags READ_VERIFY. Problems thrown through FsHooks.fail. */
   file_read(tree: number, root: number, level: number, csumRoot: number, csumLevel: number,
     ino: number, offset: number, length: number, dst: number, flags: number): number;
+  /** The extent and csum trees' roots, kept in the core's state (BTree reads and writes them there). */
+  fs_set_system_roots(extentRoot: number, extentLevel: number, csumRoot: number, csumLevel: number): number;
+  /** An extent's reference count with this transaction's delayed changes; < -1000000 on bad arguments. */
+  fs_extent_refs(bytenr: number, data: number, bytes: number): number;
+  /** Apply every delayed ref (assembly/fs/extent-tree.ts); problems thrown through FsHooks.fail. */
+  fs_run_delayed_refs(): number;
+  /** Blocks whose pointers were dropped early and still hold a reference. */
+  fs_dropped_blocks(): number;
   fs_tree_changes(): number;
   fs_tree_changed(): number;
   /** Mark [start, start + length) allocated in this transaction; fs_is_fresh asks about one sector. */

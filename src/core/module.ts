@@ -74,13 +74,11 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 
 /**
  * What the core's file-system engine asks of its host (assembly/fs/ctree.ts's imports):
- * the blocks to drop once an operation ends, the errors it throws, the heals of dup
- * copies. Set per instance (per thread) by the file system that runs on it (Kernel);
+ * the errors it throws and the heals of dup copies (device stores the crash explorer
+ * watches). Set per instance (per thread) by the file system that runs on it (Kernel);
  * until then every call is an error.
  */
 export interface FsHooks {
-  /** A block lost a pointer through COW: if that was its last, drop its pointers now. */
-  maybeDrop(bytenr: number, tree: number): void;
   /** Throw the error this thread's problem record describes (errno is negative). */
   fail(errno: number): never;
   /** Rewrite the first copy of `bytenr` from its good second copy, and mark it verified. */
@@ -90,7 +88,7 @@ export interface FsHooks {
 const noFileSystem = (): never => {
   throw new FsError('EINVAL', 'the core\'s file-system engine was called with no file system attached to this thread');
 };
-const NO_HOOKS: FsHooks = { maybeDrop: noFileSystem, fail: noFileSystem, heal: noFileSystem };
+const NO_HOOKS: FsHooks = { fail: noFileSystem, heal: noFileSystem };
 const hooksOf = new WeakMap<CoreExports, { current: FsHooks }>();
 
 /** Attach (or detach, with null) the file system that serves this instance's engine calls. */
@@ -107,7 +105,6 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
   const imports = {
     env: {
       memory,
-      fs_maybe_drop: (bytenr: number, tree: number): void => { hooks.current.maybeDrop(bytenr, tree); },
       fs_fail: (errno: number): void => { hooks.current.fail(errno); },
       fs_heal: (bytenr: number): void => { hooks.current.heal(bytenr); },
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {

@@ -41,12 +41,29 @@ export const ROOT_POINTER = -1;
 export interface Item { key: Key; data: Uint8Array }
 
 export class BTree {
+  private ownRoot: number;
+  private ownLevel: number;
+
+  /**
+   * `rootSlot`: the address of a root (u64) and level (u32 at +8) in the core's state, for
+   * the trees the core changes on its own (extent, csum); 0 keeps them here.
+   */
   constructor(
     readonly host: TreeHost,
     readonly id: number,
-    public root: number,
-    public level: number,
-  ) {}
+    root: number,
+    level: number,
+    private readonly rootSlot = 0,
+  ) {
+    this.ownRoot = root;
+    this.ownLevel = level;
+    if (rootSlot) { this.root = root; this.level = level; }
+  }
+
+  get root(): number { return this.rootSlot ? this.host.m.u64(this.rootSlot) : this.ownRoot; }
+  set root(bytenr: number) { if (this.rootSlot) this.host.m.setU64(this.rootSlot, bytenr); else this.ownRoot = bytenr; }
+  get level(): number { return this.rootSlot ? this.host.m.u32(this.rootSlot + 8) : this.ownLevel; }
+  set level(level: number) { if (this.rootSlot) this.host.m.setU32(this.rootSlot + 8, level); else this.ownLevel = level; }
 
   /**
    * Take back the root and level the core's operation left (also when it failed: its

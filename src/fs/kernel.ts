@@ -5,8 +5,8 @@ import type { PmemDevice } from '../pmem/device.js';
 import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
   P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
-  F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER,
-  REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_LEAF, BACKREF_DELTA,
+  REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
+  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -14,29 +14,16 @@ import { errnoName, type ErrnoName } from '../errors.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
-import { NodeView } from './node.js';
 import {
   SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SYSTEM_AREA_BYTES, SUPERBLOCK_MAGIC,
-  NODE_CSUM, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES,
-  EXTENT_ITEM, METADATA_ITEM, EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER,
-  EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, SHARED_DATA_REF, EXTENT_CSUM, FS_TREE_ID,
-  FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
+  NODE_CSUM,
+  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
   SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
   SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
-  MAX_LEVEL, MAX_KEY_VALUE, key, type Key,
+  MAX_LEVEL, MAX_KEY_VALUE, key,
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import type { MetadataProfile } from './types.js';
-
-/** One delayed ref of a batch the core took (assembly/fs/delayed-ref.ts). */
-interface DelayedRef {
-  delta: number;
-  data: boolean;
-  bytes: number;
-  owner: number;
-  /** data only: (leaf bytenr, change of the number of items in it pointing here) */
-  backrefs: Array<[number, number]>;
-}
 
 export interface SuperblockState {
   generation: number;
@@ -246,7 +233,6 @@ export class Kernel implements TreeHost {
 
   /** What the core's engine asks of this file system (see FsHooks). */
   private readonly hooks: FsHooks = {
-    maybeDrop: (bytenr, tree) => { this.pendingDrops.push(bytenr, tree); },
     fail: (errno) => { throw this.engineError(errno); },
     heal: (bytenr) => {
       this.healCopy(bytenr, 1, 0);
@@ -280,13 +266,7 @@ export class Kernel implements TreeHost {
     return this.stagingAddr;
   }
 
-  /** (bytenr, tree id) pairs the core's operation asked to drop if unreferenced (hooks.maybeDrop). */
-  private readonly pendingDrops: number[] = [];
-
   operationDone(): void {
-    const pending = this.pendingDrops;
-    for (let i = 0; i < pending.length; i += 2) this.maybeDropNode(pending[i]!, pending[i + 1]!);
-    pending.length = 0;
     this.runDelayedRefsIfFull();
   }
 
@@ -411,15 +391,11 @@ export class Kernel implements TreeHost {
     this.refChanged(container, target, tree.id, level, bytes, -1);
   }
 
-  itemPointer(owner: number, k: Key, dataAddr: number, dataSize: number): { bytenr: number; bytes: number } | null {
-    if (k.type !== EXTENT_DATA || !isFsTree(owner) || dataSize < FILE_EXTENT_BYTES) return null;
-    const bytenr = this.m.u64(dataAddr + FE_DISK_BYTENR);
-    if (bytenr === 0) return null;
-    return { bytenr, bytes: this.m.u64(dataAddr + FE_DISK_BYTES) };
-  }
-
   newTree(id: number, root: number, level: number): BTree {
-    return new BTree(this, id, root, level);
+    // The extent and csum trees' roots live in the core's state: it changes those trees on
+    // its own (running delayed refs) and reads them (extent refs, file reads).
+    const slot = id === EXTENT_TREE_ID ? F_EXTENT_ROOT : id === CSUM_TREE_ID ? F_CSUM_ROOT : -1;
+    return new BTree(this, id, root, level, slot < 0 ? 0 : this.fsStateAddr + slot);
   }
 
   /** A new empty tree: one empty leaf referenced by a root pointer. */
@@ -481,9 +457,9 @@ export class Kernel implements TreeHost {
 
   /** Refcount of an extent including this transaction's delayed changes. */
   extentRefs(bytenr: number, data: boolean, bytes: number): number {
-    const item = this.extentTree.get(key(bytenr, data ? EXTENT_ITEM : METADATA_ITEM, data ? bytes : 0));
-    const committed = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
-    return committed + this.core.fs_ref_delta(bytenr);
+    const refs = this.core.fs_extent_refs(bytenr, data ? 1 : 0, data ? bytes : 0);
+    if (refs <= -BAD_ARGUMENT_BIAS) throw new FsError('EINVAL', `extent refs of ${bytenr}: bad arguments`);
+    return refs;
   }
 
   extentGeneration(bytenr: number, bytes: number): number {
@@ -505,36 +481,10 @@ export class Kernel implements TreeHost {
     if (this.runningRefs) return;
     this.runningRefs = true;
     try {
-      for (let round = 0; this.core.fs_ref_count() > 0; round++) {
-        if (round > 1000) throw new FsError('EIO', 'delayed refs do not converge');
-        const batch = this.takeRefs();
-        for (const [target, r] of batch) this.applyRef(target, r);
-      }
+      check(this.core.fs_run_delayed_refs(), 'run delayed refs');
     } finally {
       this.runningRefs = false;
     }
-  }
-
-  /** The core's batch of every delayed ref (sorted by target); the core's tables are empty after. */
-  private takeRefs(): Array<[number, DelayedRef]> {
-    const n = this.core.fs_refs_take();
-    const m = this.m, batch = m.u32(this.fsStateAddr + F_BATCH), backrefs = m.u32(this.fsStateAddr + F_BATCH_BACKREFS);
-    const out: Array<[number, DelayedRef]> = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const at = batch + i * REF_BYTES;
-      const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
-      const r: DelayedRef = {
-        delta: m.dv.getInt32(at + REF_DELTA, true), data, bytes: data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes,
-        owner: m.u64(at + REF_OWNER), backrefs: [],
-      };
-      const first = m.u32(at + REF_BACKREF_FIRST), count = m.u32(at + REF_BACKREF_COUNT);
-      for (let j = first; j < first + count; j++) {
-        const b = backrefs + j * BACKREF_BYTES;
-        r.backrefs.push([(m.u32(b + BACKREF_LEAF) - 1) * SECTOR_BYTES, m.dv.getInt32(b + BACKREF_DELTA, true)]);
-      }
-      out[i] = [(m.u32(at + REF_TARGET) - 1) * SECTOR_BYTES, r];
-    }
-    return out;
   }
 
   /**
@@ -550,87 +500,6 @@ export class Kernel implements TreeHost {
         throw e;
       }
     }
-  }
-
-  private applyRef(target: number, r: DelayedRef): void {
-    const backrefChanges = r.backrefs.filter(([, d]) => d !== 0).sort((a, b) => a[0] - b[0]);
-    const fresh = this.core.fs_is_fresh(target) === 1;
-    // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
-    if (r.delta === 0 && backrefChanges.length === 0 && !fresh) return;
-    const itemKey = key(target, r.data ? EXTENT_ITEM : METADATA_ITEM, r.data ? r.bytes : 0);
-    const item = this.extentTree.get(itemKey);
-    if (r.delta === 0 && backrefChanges.length === 0 && item) return;
-    const old = item ? new FsMemory(item.buffer).u64(EI_REFS) : 0;
-    const next = old + r.delta;
-    if (next < 0) throw new FsError('EIO', `extent ${target}: reference count would drop below zero (${old}${r.delta})`);
-    if (next === 0) {
-      if (item) this.extentTree.delete(itemKey);
-      if (r.data) {
-        for (const b of this.extentTree.range(key(target, SHARED_DATA_REF, 0), key(target, SHARED_DATA_REF, Number.MAX_SAFE_INTEGER))) {
-          this.extentTree.delete(b.key);
-        }
-        this.csumTree.delete(key(target, EXTENT_CSUM, 0));
-        this.free.pin(target, r.bytes);
-      } else {
-        if (!this.dropped.delete(target)) this.dropNodePointers(target, r.owner);
-        this.free.pin(target, this.metadataBlockBytes);
-        this.device.core.fs_set_verified(target, 0); // free after this commit: its bytenr may come back
-      }
-      return;
-    }
-    const body = new Uint8Array(EXTENT_ITEM_BYTES);
-    const fm = new FsMemory(body.buffer);
-    if (item) body.set(item.subarray(0, EXTENT_ITEM_BYTES));
-    else {
-      fm.setU64(EI_GENERATION, this.transid);
-      fm.setU64(EI_FLAGS, r.data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);
-      fm.setU64(EI_OWNER, r.owner);
-    }
-    fm.setU64(EI_REFS, next);
-    if (!item) this.extentTree.insert(itemKey, body);
-    else if (next !== old) this.extentTree.update(itemKey, body);
-    for (const [leaf, d] of backrefChanges) {
-      const k = key(target, SHARED_DATA_REF, leaf);
-      const existing = this.extentTree.get(k);
-      const count = (existing ? new DataView(existing.buffer).getUint32(0, true) : 0) + d;
-      if (count < 0) throw new FsError('EIO', `extent ${target}: backref from leaf ${leaf} would drop below zero`);
-      if (count === 0) this.extentTree.delete(k);
-      else {
-        const v = new Uint8Array(4);
-        new DataView(v.buffer).setUint32(0, count, true);
-        this.extentTree.put(k, v);
-      }
-    }
-  }
-
-  /** A tree block's last reference is gone: the pointers it holds go with it. */
-  private dropNodePointers(bytenr: number, owner: number): void {
-    const node = new NodeView(this.m, this.nodeAddr(bytenr), this.nodeBytes);
-    const tree = { id: node.owner || owner };
-    for (let s = 0; s < node.nritems; s++) {
-      if (node.isLeaf) {
-        const p = this.itemPointer(node.owner, node.key(s), node.data(s), node.dataSize(s));
-        if (p) this.pointerRemoved(bytenr, p.bytenr, tree, -1, p.bytes);
-      } else {
-        this.pointerRemoved(bytenr, node.child(s), tree, node.level - 1);
-      }
-    }
-    this.device.core.fs_drop_dirty(bytenr);
-  }
-
-  /** Blocks whose pointers were dropped as soon as their last reference went (fs trees). */
-  private readonly dropped = new Set<number>();
-
-  /**
-   * In fs trees, a copied block whose last reference is gone drops the references it
-   * holds at once, so that data-extent counts are exact within the transaction (the
-   * nodatacow and DAX decisions read them). Other trees wait for the commit's cascade.
-   */
-  maybeDropNode(bytenr: number, treeId: number): void {
-    if (!isFsTree(treeId) || this.dropped.has(bytenr)) return;
-    if (this.extentRefs(bytenr, false, this.nodeBytes) !== 0) return;
-    this.dropped.add(bytenr);
-    this.dropNodePointers(bytenr, treeId);
   }
 
   // --- commit ------------------------------------------------------------------------
@@ -663,7 +532,8 @@ export class Kernel implements TreeHost {
       this.runDelayedRefs();
       this.onCommitRoots?.();
       if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
-      if (this.dropped.size) throw new FsError('EIO', `commit: ${this.dropped.size} blocks dropped their pointers but kept a reference`);
+      const dropped = this.core.fs_dropped_blocks();
+      if (dropped) throw new FsError('EIO', `commit: ${dropped} blocks dropped their pointers but kept a reference`);
       this.writeAndFlush();
     } catch (e) {
       this.aborted ??= `commit failed: ${(e as Error).message}`;

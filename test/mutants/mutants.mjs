@@ -183,37 +183,58 @@ export const mutants = [
     class: 'early-reuse',
     description: 'A tree block whose last reference goes during the commit is free at once instead of pinned until the new superblock is durable: later copies of the same commit can be written over a block the durable tree still uses.',
     modelledOn: `btrfs: extents freed in a transaction stay pinned until it commits, else a crash finds the old tree over reused blocks; ${CHIPMUNK}: space freed and reused before the freeing update is durable`,
-    file: 'src/fs/kernel.ts',
-    patches: [{
-      find: '        this.free.pin(target, this.metadataBlockBytes);',
-      replace: '        this.free.addFree(target, this.metadataBlockBytes);',
-    }],
+    file: 'assembly/fs/extent-tree.ts',
+    patches: [
+      {
+        find: 'import { pin } from "./free-space";',
+        replace: 'import { pin, addFree } from "./free-space";',
+      },
+      {
+        find: '  pinOrFail(target, metadataBlockBytes());',
+        replace: '  addFree(target, metadataBlockBytes());',
+      },
+    ],
   },
   {
     id: 'free-data-extent-in-transaction',
     class: 'early-reuse',
     description: 'A committed data extent whose last reference is dropped becomes allocatable at once, inside the running transaction: the next write can store over data the durable tree still maps.',
     modelledOn: `${CHIPMUNK}: blocks freed and reallocated before the freeing operation is durable; btrfs: extents must stay pinned until the transaction that freed them commits`,
-    file: 'src/fs/kernel.ts',
+    file: 'assembly/fs/extent-tree.ts',
     patches: [
       {
-        // After each tree operation (the core's pointer reports are in): every data extent
-        // that lost its last reference goes back to the free space at once.
+        find: 'import { pin } from "./free-space";',
+        replace: 'import { pin, addFree, anyFree } from "./free-space";\nimport { F_REFS, F_REF_SLOTS } from "../abi";',
+      },
+      {
+        // At each tree operation's end (the pointer changes are in): every data extent that
+        // lost its last reference goes back to the free space at once.
         find: L(
-          '  operationDone(): void {',
-          '    const pending = this.pendingDrops;',
+          'export function dropCandidates(): void {',
+          '  const list = threadArea() + TA_DROPS;',
         ),
         replace: L(
-          '  operationDone(): void {',
-          '    for (const [target, r] of this.delayed) {',
-          '      if (r.data && r.delta < 0 && this.core.fs_is_fresh(target) !== 1 && this.extentRefs(target, true, r.bytes) === 0 && !this.free.isFree(target, r.bytes)) this.free.addFree(target, r.bytes);',
-          '    }',
-          '    const pending = this.pendingDrops;',
+          'export function dropCandidates(): void {',
+          '  const table = <usize>load<u32>(fsBase + F_REFS);',
+          '  for (let i: u32 = 0; i < load<u32>(fsBase + F_REF_SLOTS); i++) {',
+          '    const e = table + <usize>i * REF_BYTES;',
+          '    if (load<u32>(e + REF_TARGET) == 0 || (load<u32>(e + REF_FLAGS) & REF_DATA) == 0 || load<i32>(e + REF_DELTA) >= 0) continue;',
+          '    const t = <u64>(load<u32>(e + REF_TARGET) - 1) << SECTOR_SHIFT, n = <u64>load<u32>(e + REF_BYTES_FIELD);',
+          '    if (testBit(freshBitsAddr, <u32>(t >> SECTOR_SHIFT)) || extentRefs(t, true, n) != 0) continue;',
+          '    if (!anyFree(<u32>(t >> SECTOR_SHIFT), <u32>((t + n) >> SECTOR_SHIFT))) addFree(t, n);',
+          '  }',
+          '  const list = threadArea() + TA_DROPS;',
         ),
       },
       {
-        find: '        this.free.pin(target, r.bytes);',
-        replace: '        if (!this.free.isFree(target, r.bytes)) this.free.pin(target, r.bytes);',
+        find: L(
+          '    deleteCsums(target);',
+          '    pinOrFail(target, bytes);',
+        ),
+        replace: L(
+          '    deleteCsums(target);',
+          '    if (!anyFree(<u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT))) pinOrFail(target, bytes);',
+        ),
       },
     ],
   },
@@ -234,13 +255,13 @@ export const mutants = [
     class: 'checksum',
     description: 'Dropping the last reference to a data extent no longer deletes its EXTENT_CSUM item: stale checksums outlive the extent and cover whatever reuses the space.',
     modelledOn: 'btrfs: outdated checksums left in the csum tree after the extent is freed (cf. the fix "btrfs: fix csum tree corruption, duplicate and outdated checksums"), seen by scrub as csum errors on reused space',
-    file: 'src/fs/kernel.ts',
+    file: 'assembly/fs/extent-tree.ts',
     patches: [{
       find: L(
-        '        this.csumTree.delete(key(target, EXTENT_CSUM, 0));',
-        '        this.free.pin(target, r.bytes);',
+        '    deleteBackrefs(target);',
+        '    deleteCsums(target);',
       ),
-      replace: '        this.free.pin(target, r.bytes);',
+      replace: '    deleteBackrefs(target);',
     }],
   },
   {

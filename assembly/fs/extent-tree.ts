@@ -1,0 +1,259 @@
+// The extent tree (btrfs's extent-tree.c): reference counts of every tree block
+// (METADATA_ITEM) and data extent (EXTENT_ITEM, with a SHARED_DATA_REF per leaf pointing
+// at it), and the running of delayed refs into it. A count that reaches zero frees its
+// extent: pinned until the commit is durable; a data extent's checksums go with it, a tree
+// block's own pointers go too (a cascade of further refs, run in the next round).
+//
+// In fs trees a block that loses its last reference through COW drops its pointers at once
+// (the operation's end, dropCandidates), so data-extent counts are exact inside the
+// transaction: the nodatacow and DAX decisions read them.
+import {
+  EXTENT_ITEM, METADATA_ITEM, SHARED_DATA_REF, EXTENT_CSUM, EXTENT_TREE_ID, CSUM_TREE_ID,
+  EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK,
+  SHARED_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_DROPPED_COUNT,
+  F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
+  REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_LEAF,
+  BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
+  TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
+  FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
+} from "../abi";
+import {
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel,
+} from "./ctree";
+import { fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr } from "./state";
+import { refChange, refDelta, takeBatch, refCount } from "./delayed-ref";
+import { dropDirty } from "./transaction";
+import { pin } from "./free-space";
+import { testBit, setRange } from "./bitmap";
+import { nodeAddr } from "./disk-io";
+import { nritems, isLeaf, level, itemAt, dataAddr, dataSize, child } from "./node";
+
+// A scratch item body (per instance: globals, not static memory, which every thread shares).
+let bodyRefs: u64 = 0;
+let bodyGeneration: u64 = 0;
+let bodyFlags: u64 = 0;
+let bodyOwner: u64 = 0;
+
+@inline function result(): usize { return threadArea() + TA_RESULT; }
+
+// --- the two trees the core changes on its own ----------------------------------------------
+
+/** Run one change on the extent tree and keep its root where everyone finds it. */
+@inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
+  begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
+}
+
+@inline function extentTreeDone(): void {
+  store<u64>(fsBase + F_EXTENT_ROOT, currentRoot());
+  store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
+}
+
+/** The refs of the extent item for `bytenr` (0 when it has none). */
+function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
+  onExtentTree(bytenr, data ? EXTENT_ITEM : METADATA_ITEM, data ? bytes : 0);
+  if (!lookupItem()) return 0;
+  return load<u64>(<usize>load<u32>(result() + CR_DATA) + EI_REFS);
+}
+
+/** The reference count of an extent including this transaction's delayed changes. */
+export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
+  return <i64>committedRefs(bytenr, data, bytes) + refDelta(bytenr);
+}
+
+// --- dropping a block's pointers ---------------------------------------------------------------
+
+@inline function isFsTree(id: u64): bool {
+  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
+}
+
+@inline function isDropped(bytenr: u64): bool {
+  return bytenr < <u64>totalBytes && testBit(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT));
+}
+
+function setDropped(bytenr: u64, on: bool): void {
+  setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
+  store<u32>(fsBase + F_DROPPED_COUNT, load<u32>(fsBase + F_DROPPED_COUNT) + (on ? 1 : -1));
+}
+
+/** A tree block's last reference is gone: the pointers it holds go with it. */
+function dropNodePointers(bytenr: u64, owner: u64): void {
+  const addr = nodeAddr(bytenr);
+  assert(addr >= 0, "extent tree: a dropped block must be readable (it was read to be copied)");
+  const node = <usize>addr;
+  const tree = load<u64>(node + NODE_OWNER) != 0 ? load<u64>(node + NODE_OWNER) : owner;
+  const n = nritems(node);
+  if (isLeaf(node)) {
+    for (let s: u32 = 0; s < n; s++) {
+      const key = itemAt(node, s);
+      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(tree) || dataSize(node, s) < FILE_EXTENT_BYTES) continue;
+      const extent = load<u64>(dataAddr(node, s) + FE_DISK_BYTENR);
+      if (extent != 0) refChange(<i64>bytenr, extent, tree, -1, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), -1);
+    }
+  } else {
+    for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1);
+  }
+  dropDirty(bytenr);
+}
+
+/** Remember a block an operation copied away from, to drop at its end if unreferenced. */
+export function noteDropCandidate(bytenr: u64, tree: u64): void {
+  if (!isFsTree(tree)) return;
+  const list = threadArea() + TA_DROPS;
+  const n = load<u32>(list);
+  assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
+  store<u64>(list + 8 + <usize>n * 8, bytenr);
+  store<u32>(list + 4, <u32>tree); // every candidate of one operation is of its tree
+  store<u32>(list, n + 1);
+}
+
+/** At an operation's end: each block it copied away from drops its pointers if nothing references it. */
+export function dropCandidates(): void {
+  const list = threadArea() + TA_DROPS;
+  const n = load<u32>(list);
+  const tree = <u64>load<u32>(list + 4);
+  store<u32>(list, 0);
+  for (let i: u32 = 0; i < n; i++) {
+    const bytenr = load<u64>(list + 8 + <usize>i * 8);
+    if (isDropped(bytenr) || extentRefs(bytenr, false, 0) != 0) continue;
+    setDropped(bytenr, true);
+    dropNodePointers(bytenr, tree);
+  }
+}
+
+export function droppedCount(): u32 {
+  return load<u32>(fsBase + F_DROPPED_COUNT);
+}
+
+// --- running delayed refs ----------------------------------------------------------------------
+
+@inline function transid(): u64 { return load<u64>(fsBase + F_GENERATION) + 1; }
+
+/** Apply the delayed refs, batch after batch, until none are left. */
+export function runDelayedRefs(): void {
+  for (let round = 0; refCount() > 0; round++) {
+    if (round > 1000) fail(EIO, P_REFS_LOOP, 0, 0, 0, 0, 0);
+    const n = takeBatch();
+    const batch = <usize>load<u32>(fsBase + F_BATCH);
+    for (let i: u32 = 0; i < n; i++) applyRef(batch + <usize>i * REF_BYTES);
+  }
+}
+
+/** Whether a batch entry's back references change anything. */
+function backrefsChange(entry: usize): bool {
+  const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
+  const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
+  return false;
+}
+
+function applyRef(entry: usize): void {
+  const target = <u64>(load<u32>(entry + REF_TARGET) - 1) << SECTOR_SHIFT;
+  const delta = load<i32>(entry + REF_DELTA);
+  const data = (load<u32>(entry + REF_FLAGS) & REF_DATA) != 0;
+  const bytes: u64 = data ? <u64>load<u32>(entry + REF_BYTES_FIELD) : 0;
+  const owner = load<u64>(entry + REF_OWNER);
+  const changes = backrefsChange(entry);
+  const fresh = testBit(freshBitsAddr, <u32>(target >> SECTOR_SHIFT));
+  // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
+  if (delta == 0 && !changes && !fresh) return;
+  onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
+  const found = lookupItem();
+  if (delta == 0 && !changes && found) return;
+  const item = found ? <usize>load<u32>(result() + CR_DATA) : 0;
+  const old: u64 = found ? load<u64>(item + EI_REFS) : 0;
+  const next = <i64>old + delta;
+  if (next < 0) fail(EIO, P_REFS_NEGATIVE, target, 0, old, <u64><i64>delta, 0);
+  if (next == 0) {
+    freeExtent(target, data, bytes, owner, found);
+    return;
+  }
+  bodyRefs = <u64>next;
+  bodyGeneration = found ? load<u64>(item + EI_GENERATION) : transid();
+  bodyFlags = found ? load<u64>(item + EI_FLAGS) : (data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);
+  bodyOwner = found ? load<u64>(item + EI_OWNER) : owner;
+  const body = stageBody();
+  onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
+  if (!found) insertItem(body, EXTENT_ITEM_BYTES);
+  else if (<u64>next != old) updateItem(body, EXTENT_ITEM_BYTES);
+  extentTreeDone();
+  if (changes) applyBackrefs(entry, target);
+}
+
+/** The item body in this thread's area (after the result record: lookups do not touch it). */
+function stageBody(): usize {
+  const body = threadArea() + TA_RESULT + 32;
+  store<u64>(body + EI_REFS, bodyRefs);
+  store<u64>(body + EI_GENERATION, bodyGeneration);
+  store<u64>(body + EI_FLAGS, bodyFlags);
+  store<u64>(body + EI_OWNER, bodyOwner);
+  return body;
+}
+
+/** The SHARED_DATA_REF of each leaf whose count changed. */
+function applyBackrefs(entry: usize, target: u64): void {
+  const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
+  const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  for (let j = first; j < first + count; j++) {
+    const b = backrefs + <usize>j * BACKREF_BYTES;
+    const d = load<i32>(b + BACKREF_DELTA);
+    if (d == 0) continue;
+    const leaf = <u64>(load<u32>(b + BACKREF_LEAF) - 1) << SECTOR_SHIFT;
+    onExtentTree(target, SHARED_DATA_REF, leaf);
+    const found = lookupItem();
+    const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA)) : 0) + d;
+    if (countNow < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 0, leaf, 0, 0);
+    const body = threadArea() + TA_RESULT + 32;
+    store<u32>(body, <u32>countNow);
+    onExtentTree(target, SHARED_DATA_REF, leaf);
+    if (countNow == 0) deleteItem();
+    else if (found) updateItem(body, SHARED_DATA_REF_BYTES);
+    else insertItem(body, SHARED_DATA_REF_BYTES);
+    extentTreeDone();
+  }
+}
+
+/** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
+function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool): void {
+  if (hasItem) {
+    onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
+    deleteItem();
+    extentTreeDone();
+  }
+  if (data) {
+    deleteBackrefs(target);
+    deleteCsums(target);
+    pinOrFail(target, bytes);
+    return;
+  }
+  if (isDropped(target)) setDropped(target, false);
+  else dropNodePointers(target, owner);
+  pinOrFail(target, metadataBlockBytes());
+  setVerified(target, false); // free after this commit: its bytenr may come back
+}
+
+function pinOrFail(target: u64, bytes: u64): void {
+  const r = pin(target, bytes);
+  assert(r == 0, "extent tree: a freed extent is free or pinned already");
+}
+
+/** Every SHARED_DATA_REF of data extent `target`. */
+function deleteBackrefs(target: u64): void {
+  while (true) {
+    onExtentTree(target, SHARED_DATA_REF, 0);
+    if (!seekForward(false)) return;
+    const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
+    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != SHARED_DATA_REF) return;
+    const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
+    onExtentTree(objectid, SHARED_DATA_REF, offset);
+    deleteItem();
+    extentTreeDone();
+  }
+}
+
+/** The EXTENT_CSUM item of data extent `target`, if any. */
+function deleteCsums(target: u64): void {
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), target, EXTENT_CSUM, 0);
+  deleteItem();
+  store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
+  store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
+}
