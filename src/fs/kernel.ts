@@ -168,8 +168,11 @@ export class Kernel implements TreeHost {
     const room = this.daxAddr - this.fsStateAddr;
     const core = device.core;
     // An eighth of the room for the delayed refs (96 bytes per ref slot with its two
-    // backref slots and the batch), at least 1,024 refs' slots; the rest for the pool.
-    const refSlots = Math.max(1024, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / 96))));
+    // backref slots and the batch), at least 1,024 refs' slots; the rest for the pool. Never
+    // more slots than twice the device's sectors: the table, run at half full, then holds
+    // every block and extent the device has (every mount clears it).
+    const bySectors = 2 ** Math.ceil(Math.log2(2 * (this.totalBytes / SECTOR_BYTES)));
+    const refSlots = Math.max(1024, Math.min(bySectors, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / 96)))));
     const backrefSlots = 2 * refSlots;
     const stateBytes = (pool: number): number => core.fs_state_bytes(this.totalBytes, pool, refSlots, backrefSlots);
     let poolSize = Math.max(0, Math.floor((room - stateBytes(1)) / (nodeBytes + 12)));
