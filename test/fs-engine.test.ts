@@ -8,7 +8,7 @@ import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION } from '../src/fs/format.js';
-import { EINVAL, NEEDS_HEAL, REGION } from '../src/core/abi.js';
+import { EINVAL, NEEDS_HEAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY } from '../src/core/abi.js';
 import { FreeSpace } from '../src/fs/free-space.js';
 import { Rng } from '../src/random.js';
 import { FreeSpaceModel } from './helpers/free-space-model.js';
@@ -276,5 +276,38 @@ describe('delayed refs in the core', () => {
       expect(snap[i * 8192]).toBe(i & 255);
     }
     dev.close();
+  });
+});
+
+describe('the root table', () => {
+  it('another thread\'s core reads a file through the root table and the csum tree root in the state', async () => {
+    const { dev, fs } = await mounted();
+    const content = new Uint8Array(20000).map((_, i) => (i * 7 + 3) & 255);
+    fs.writeFile('/r', content);
+    fs.snapshot('/', '/snap');
+    fs.writeFile('/r', new Uint8Array(20000).fill(9)); // the snapshot keeps the first content
+    const k = fs.kernel;
+    const other = PmemDevice.attach(dev.handle());
+    try {
+      expect(other.core.fs_attach(k.fsStateAddr)).toBe(0);
+      const dst = other.core.pmem_region(REGION.scratch);
+      const read = (id: number): Uint8Array => {
+        const slot = k.rootSlotOf(id);
+        expect(slot).toBeGreaterThan(0);
+        const m = k.m;
+        const ino = fs.stat(id === 5 ? '/r' : '/snap/r').ino;
+        expect(other.core.file_read(id, m.u64(slot + RS_ROOT), m.u32(slot + RS_LEVEL), m.u64(k.fsStateAddr + F_CSUM_ROOT),
+          m.u32(k.fsStateAddr + F_CSUM_LEVEL), ino, 0, content.length, dst, READ_VERIFY)).toBe(0);
+        return m.u8.slice(dst, dst + content.length);
+      };
+      expect(read(5)).toEqual(new Uint8Array(20000).fill(9));
+      expect(read(fs.stat('/snap').subvolume)).toEqual(content);
+      // A deleted subvolume's slot is free again.
+      const snapId = fs.stat('/snap').subvolume;
+      fs.deleteSubvolume('/snap');
+      expect(k.rootSlotOf(snapId)).toBe(0);
+    } finally {
+      other.close();
+    }
   });
 });

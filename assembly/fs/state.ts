@@ -5,7 +5,7 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][dropped bits][thread areas][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][thread areas][root table][delayed refs, backrefs, batch][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -16,12 +16,14 @@
 //   dropped bits:   one bit per sector; a block whose pointers were dropped at once (extent-tree.ts).
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
+//   root table:     ROOT_SLOTS entries (RS_*): each subvolume tree's root and level.
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
-  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS,
+  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
+  ROOT_SLOTS, ROOT_SLOT_BYTES,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
@@ -52,7 +54,8 @@ export let droppedBitsAddr: usize = 0;
 /** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
 function fixedTablesBytes(total: u32, pool: u32): u64 {
   const sectors = total >> SECTOR_SHIFT;
-  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 5 + <u64>maxThreads * THREAD_AREA_BYTES;
+  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 5 + <u64>maxThreads * THREAD_AREA_BYTES
+    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES;
   return (bytes + 63) & ~63;
 }
 
@@ -80,6 +83,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const freshBits = pinnedBits + bitmapBytes(sectors);
   const droppedBits = freshBits + bitmapBytes(sectors);
   const threadAreas = droppedBits + bitmapBytes(sectors);
+  const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
   memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -97,6 +101,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_FRESH_BITS, <u32>freshBits);
   store<u32>(base + F_THREAD_AREAS, <u32>threadAreas);
   store<u32>(base + F_DROPPED_BITS, <u32>droppedBits);
+  store<u32>(base + F_ROOTS, <u32>roots);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);

@@ -387,6 +387,14 @@ export const F_CSUM_ROOT = 168; // u64 the csum tree's root block
 export const F_CSUM_LEVEL = 176; // u32 its level
 export const F_DROPPED_BITS = 180; // u32 address: per sector one bit, a block whose pointers were dropped early
 export const F_DROPPED_COUNT = 184; // u32 blocks with that bit set
+export const F_ROOTS = 188; // u32 address: the root table, ROOT_SLOTS entries of ROOT_SLOT_BYTES
+// The root table: where every thread finds a subvolume tree's root (the extent and csum
+// trees' are F_EXTENT_ROOT and F_CSUM_ROOT). TypeScript assigns the slots (Kernel.newTree).
+export const ROOT_SLOTS = 1024; // subvolume trees one mount can hold
+export const ROOT_SLOT_BYTES = 24; // root u64, level u32, tree id u64 (0: a free slot)
+export const RS_ROOT = 0; // u64 the tree's root block
+export const RS_LEVEL = 8; // u32 the root's level (as F_EXTENT_LEVEL is 8 after F_EXTENT_ROOT)
+export const RS_TREE = 16; // u64 the tree id, 0 for a free slot
 export const F_FRESH_BITS = 92; // u32 address: per sector one bit, allocated in this transaction
 export const F_TREE_CHANGES = 96; // u32 bumped by every tree change and commit (readers' caches)
 export const F_THREAD_AREAS = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot

@@ -45,19 +45,28 @@ export class BTree {
   private ownLevel: number;
 
   /**
-   * `rootSlot`: the address of a root (u64) and level (u32 at +8) in the core's state, for
-   * the trees the core changes on its own (extent, csum); 0 keeps them here.
+   * `rootSlot`: the address of a root (u64) and level (u32 at +8) in the core's state (the
+   * extent and csum trees', a subvolume tree's slot of the root table); 0 keeps them here.
    */
   constructor(
     readonly host: TreeHost,
     readonly id: number,
     root: number,
     level: number,
-    private readonly rootSlot = 0,
+    private rootSlot = 0,
   ) {
     this.ownRoot = root;
     this.ownLevel = level;
     if (rootSlot) { this.root = root; this.level = level; }
+  }
+
+  /** Detach from the core's slot (the tree is deleted); returns the slot's address (0: none). */
+  release(): number {
+    const slot = this.rootSlot;
+    this.ownRoot = this.root;
+    this.ownLevel = this.level;
+    this.rootSlot = 0;
+    return slot;
   }
 
   get root(): number { return this.rootSlot ? this.host.m.u64(this.rootSlot) : this.ownRoot; }

@@ -1111,6 +1111,7 @@ export class FileSystem {
     this.k.pointerRemoved(-1, r.sv.tree.root, r.sv.tree, r.sv.tree.level);
     this.k.movedSubvolumes.delete(r.sv.tree);
     this.subvolumes.delete(r.sv.id);
+    this.k.releaseTree(r.sv.tree);
     this.k.commit();
   }
 

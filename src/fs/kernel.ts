@@ -6,7 +6,7 @@ import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
   P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
-  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID,
+  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -394,11 +394,42 @@ export class Kernel implements TreeHost {
     this.refChanged(container, target, tree.id, level, bytes, -1);
   }
 
+  /**
+   * A tree with its root where the core keeps it: the extent and csum trees' in the state's
+   * header (the core changes those trees on its own when it runs delayed refs, and reads
+   * them), a subvolume tree's in a slot of the root table (any thread finds a file's tree
+   * there). The root tree's stays here.
+   */
   newTree(id: number, root: number, level: number): BTree {
-    // The extent and csum trees' roots live in the core's state: it changes those trees on
-    // its own (running delayed refs) and reads them (extent refs, file reads).
-    const slot = id === EXTENT_TREE_ID ? F_EXTENT_ROOT : id === CSUM_TREE_ID ? F_CSUM_ROOT : -1;
-    return new BTree(this, id, root, level, slot < 0 ? 0 : this.fsStateAddr + slot);
+    if (id === EXTENT_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_EXTENT_ROOT);
+    if (id === CSUM_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
+    if (!isFsTree(id)) return new BTree(this, id, root, level);
+    return new BTree(this, id, root, level, this.claimRootSlot(id));
+  }
+
+  /** A free slot of the root table, now naming tree `id`. */
+  private claimRootSlot(id: number): number {
+    const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
+    for (let i = 0; i < ROOT_SLOTS; i++) {
+      const slot = table + i * ROOT_SLOT_BYTES;
+      if (m.u64(slot + RS_TREE) !== 0) continue;
+      m.setU64(slot + RS_TREE, id);
+      return slot;
+    }
+    throw new FsError('ENOSPC', `the core's root table holds ${ROOT_SLOTS} subvolume trees: no slot for tree ${id}`);
+  }
+
+  /** A subvolume tree is gone (deleted): its slot of the root table is free again. */
+  releaseTree(tree: BTree): void {
+    const slot = tree.release();
+    if (slot) this.m.setU64(slot + RS_TREE, 0);
+  }
+
+  /** The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's lookups). */
+  rootSlotOf(id: number): number {
+    const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
+    for (let i = 0; i < ROOT_SLOTS; i++) if (m.u64(table + i * ROOT_SLOT_BYTES + RS_TREE) === id) return table + i * ROOT_SLOT_BYTES;
+    return 0;
   }
 
   /** A new empty tree: one empty leaf referenced by a root pointer. */
