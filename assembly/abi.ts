@@ -392,6 +392,8 @@ export const F_CSUM_LEVEL: u32 = 176; // u32 its level
 export const F_DROPPED_BITS: u32 = 180; // u32 address: per sector one bit, a block whose pointers were dropped early
 export const F_DROPPED_COUNT: u32 = 184; // u32 blocks with that bit set
 export const F_ROOTS: u32 = 188; // u32 address: the root table, ROOT_SLOTS entries of ROOT_SLOT_BYTES
+export const F_LOCK: u32 = 192; // u32 the fs lock: holder's thread slot + 1, 0 = free (fs-lock.ts)
+export const F_LOCK_DEPTH: u32 = 196; // u32 how many times the holder took it (it nests)
 // The root table: where every thread finds a subvolume tree's root (the extent and csum
 // trees' are F_EXTENT_ROOT and F_CSUM_ROOT). TypeScript assigns the slots (Kernel.newTree).
 export const ROOT_SLOTS: u32 = 1024; // subvolume trees one mount can hold
@@ -442,6 +444,7 @@ export const CR_LEAF: u32 = 12; // u32 address of the leaf found
 export const CR_SLOT: u32 = 16; // u32 slot in it
 export const CR_DATA: u32 = 20; // u32 address of the item's data
 export const CR_SIZE: u32 = 24; // u32 its size
+export const TA_READS: u32 = 1016; // u32 file reads this thread served through the core (fs_read_done)
 export const TA_DROPS: u32 = 432; // u32 count, then u64 blocks an operation may drop at its end
 export const TA_DROPS_MAX: u32 = 72; // blocks TA_DROPS holds
 export const TA_PROBLEMS: u32 = 320; // two problem records (copy 1, copy 2), PROBLEM_BYTES each

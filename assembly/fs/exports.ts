@@ -4,7 +4,7 @@
 import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
   SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
-  F_CSUM_LEVEL,
+  F_CSUM_LEVEL, EPERM, TA_READS,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -19,6 +19,7 @@ import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
 import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed-ref";
 import { extentRefs, runDelayedRefs, droppedCount } from "./extent-tree";
+import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
   canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
@@ -422,4 +423,35 @@ export function fs_run_delayed_refs(): i32 {
 // Blocks whose pointers were dropped early and still hold a reference (0 after a run).
 export function fs_dropped_blocks(): i32 {
   return ready() ? <i32>droppedCount() : -EINVAL;
+}
+
+// --- the fs lock (fs-lock.ts) -------------------------------------------------------------
+
+// Take the fs lock (nested: the depth this thread now holds), waiting while another thread holds it.
+export function fs_lock(): i32 {
+  return ready() ? <i32>lockAcquire() : -EINVAL;
+}
+
+// 1 when this thread took (or already held) the lock, 0 when another thread holds it.
+export function fs_try_lock(): i32 {
+  return ready() ? (lockTry() ? 1 : 0) : -EINVAL;
+}
+
+// Give one level of the lock back: 0, -EPERM when this thread does not hold it.
+export function fs_unlock(): i32 {
+  if (!ready()) return -EINVAL;
+  return lockRelease() ? 0 : -EPERM;
+}
+
+// The thread slot holding the fs lock, -1 when it is free.
+export function fs_lock_holder(): i32 {
+  return ready() ? lockHolder() : -EINVAL;
+}
+
+// Count a file read this thread served through the core (TA_READS: the other threads see it).
+export function fs_read_done(): i32 {
+  if (!ready()) return -EINVAL;
+  const at = threadArea() + TA_READS;
+  atomic.store<u32>(at, atomic.load<u32>(at) + 1);
+  return <i32>atomic.load<u32>(at);
 }

@@ -388,6 +388,8 @@ export const F_CSUM_LEVEL = 176; // u32 its level
 export const F_DROPPED_BITS = 180; // u32 address: per sector one bit, a block whose pointers were dropped early
 export const F_DROPPED_COUNT = 184; // u32 blocks with that bit set
 export const F_ROOTS = 188; // u32 address: the root table, ROOT_SLOTS entries of ROOT_SLOT_BYTES
+export const F_LOCK = 192; // u32 the fs lock: holder's thread slot + 1, 0 = free (fs-lock.ts)
+export const F_LOCK_DEPTH = 196; // u32 how many times the holder took it (it nests)
 // The root table: where every thread finds a subvolume tree's root (the extent and csum
 // trees' are F_EXTENT_ROOT and F_CSUM_ROOT). TypeScript assigns the slots (Kernel.newTree).
 export const ROOT_SLOTS = 1024; // subvolume trees one mount can hold
@@ -438,6 +440,7 @@ export const CR_LEAF = 12; // u32 address of the leaf found
 export const CR_SLOT = 16; // u32 slot in it
 export const CR_DATA = 20; // u32 address of the item's data
 export const CR_SIZE = 24; // u32 its size
+export const TA_READS = 1016; // u32 file reads this thread served through the core (fs_read_done)
 export const TA_DROPS = 432; // u32 count, then u64 blocks an operation may drop at its end
 export const TA_DROPS_MAX = 72; // blocks TA_DROPS holds
 export const TA_PROBLEMS = 320; // two problem records (copy 1, copy 2), PROBLEM_BYTES each

@@ -131,6 +131,16 @@ export interface CoreFsExports {
   fs_run_delayed_refs(): number;
   /** Blocks whose pointers were dropped early and still hold a reference. */
   fs_dropped_blocks(): number;
+  /** The fs lock (assembly/fs/fs-lock.ts): taken by every file-system operation on any thread; nests. */
+  fs_lock(): number;
+  /** 1 when taken (or already held by this thread), 0 when another thread holds it. */
+  fs_try_lock(): number;
+  /** 0, -EPERM when this thread does not hold it. */
+  fs_unlock(): number;
+  /** The holder's thread slot, -1 when free. */
+  fs_lock_holder(): number;
+  /** Count a file read this thread served through the core (TA_READS); the new count. */
+  fs_read_done(): number;
   fs_tree_changes(): number;
   fs_tree_changed(): number;
   /** Mark [start, start + length) allocated in this transaction; fs_is_fresh asks about one sector. */

@@ -229,14 +229,25 @@ export class DaxManager {
   fault(mappingId: number, page: number, write: boolean): void {
     const mapping = this.mapping(mappingId);
     if (write && this.frozen) throw new FsError('EBUSY', 'file system is frozen: a store on this thread cannot wait for thaw');
-    this.resolveFault(mapping, page, write);
+    this.resolveLocked(mapping, page, write);
   }
 
   /** Resolve a fault of a writer thread; a store during a freeze waits for thaw. */
   async faultAsync(mappingId: number, page: number, write: boolean): Promise<void> {
     const mapping = this.mapping(mappingId);
     while (write && this.frozen) await new Promise<void>((resolve) => this.thawWaiters.push(resolve));
-    this.resolveFault(mapping, page, write);
+    this.resolveLocked(mapping, page, write);
+  }
+
+  /** A fault runs the engine: it holds the fs lock, as every file-system operation does. */
+  private resolveLocked(mapping: DaxMapping, page: number, write: boolean): void {
+    const core = this.kernel.core;
+    core.fs_lock();
+    try {
+      this.resolveFault(mapping, page, write);
+    } finally {
+      core.fs_unlock();
+    }
   }
 
   private resolveFault(mapping: DaxMapping, page: number, write: boolean): void {

@@ -150,6 +150,20 @@ export class FileSystem {
     kernel.onCommitRoots = () => this.writeRootItems();
   }
 
+  /**
+   * Run `fn` holding the fs lock (shared memory, nested): another thread's core instance
+   * runs an operation of the engine only between this thread's (docs/engine.md).
+   */
+  private withFsLock<T>(fn: () => T): T {
+    const core = this.k.core;
+    core.fs_lock();
+    try {
+      return fn();
+    } finally {
+      core.fs_unlock();
+    }
+  }
+
   // --- mkfs, mount, unmount ----------------------------------------------------------
 
   static mkfs(device: PmemDevice, options: MkfsOptions = {}): void {
@@ -1258,3 +1272,24 @@ export class FileSystem {
   }
 }
 
+/**
+ * The operations that run the engine: each holds the fs lock while it runs (nested calls
+ * take it again). Wrapped once, here, rather than in each method.
+ */
+const LOCKED_OPERATIONS = [
+  'unmount', 'commit', 'sync', 'statfs', 'subvolumeIds', 'inode', 'mkdir', 'create', 'exists', 'readdir', 'stat',
+  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'pwrite', 'readFile', 'writeFile', 'truncate',
+  'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
+  'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
+  'fileExtents',
+] as const satisfies ReadonlyArray<keyof FileSystem>;
+
+for (const name of LOCKED_OPERATIONS) {
+  const operation = FileSystem.prototype[name] as (this: FileSystem, ...args: unknown[]) => unknown;
+  Object.defineProperty(FileSystem.prototype, name, {
+    value: function locked(this: FileSystem, ...args: unknown[]): unknown {
+      return this['withFsLock'](() => operation.apply(this, args));
+    },
+    writable: true, configurable: true,
+  });
+}

@@ -177,8 +177,16 @@ function timeout(ms: number, error: () => FsError): { expired: Promise<never>; c
   return { expired, clear: () => clearTimeout(timer) };
 }
 
+export interface PoolReadOptions {
+  offset?: number;
+  /** Bytes to read (default: to the end of the file). */
+  length?: number;
+  /** Which writer thread reads (default 0). */
+  writer?: number;
+}
+
 export class WriterPool {
-  private constructor(private readonly members: Member[], readonly threadSlots: number[]) {}
+  private constructor(private readonly members: Member[], readonly threadSlots: number[], private readonly fs: FileSystem) {}
 
   static async start(fs: FileSystem, count: number, options: PoolOptions = {}): Promise<WriterPool> {
     if (fs === null || typeof fs !== 'object' || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
@@ -245,7 +253,7 @@ export class WriterPool {
       for (const m of members) await WriterPool.halt(m);
       throw asFsError(e);
     }
-    return new WriterPool(members, threadSlots);
+    return new WriterPool(members, threadSlots, fs);
   }
 
   /**
@@ -287,6 +295,28 @@ export class WriterPool {
       const m = this.members[i]!;
       return WriterPool.call(m, () => m.api.run(spec));
     }));
+  }
+
+  /**
+   * Read a file on a writer thread: its own core instance runs the engine's read under the
+   * fs lock, with no message back to this thread (which may be busy meanwhile). Checksums
+   * are verified, except for a file with a writable mapping, whose pages stored through it
+   * wait for their checksums until the commit (that file is read with checksums off).
+   */
+  async readFile(path: string, options: PoolReadOptions = {}): Promise<Uint8Array> {
+    if (this.stopped) throw new FsError('EBADF', 'the writer pool is stopped');
+    if (!isOptions(options)) throw new FsError('EINVAL', 'read options must be an object');
+    const writer = options.writer ?? 0;
+    if (!Number.isSafeInteger(writer) || writer < 0 || writer >= this.members.length) throw new FsError('EINVAL', `writer must be 0..${this.members.length - 1}`);
+    const st = this.fs.stat(path);
+    if (st.kind !== 'file') throw new FsError('EISDIR', `'${path}' is not a file`);
+    const offset = options.offset ?? 0;
+    const length = options.length ?? Math.max(0, st.size - offset);
+    const sv = this.fs.subvolume(st.subvolume);
+    const mappedWritable = sv !== undefined && this.fs.dax.mappingsOf(sv, st.ino).some((m) => m.prot === 'rw');
+    const m = this.members[writer]!;
+    const req = { fsState: this.fs.kernel.fsStateAddr, tree: st.subvolume, ino: st.ino, offset, length, verify: !mappedWritable };
+    return WriterPool.call(m, () => m.api.read(req));
   }
 
   private stopped = false;

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { loadCoreModule } from '../core/module.js';
 import type { PmemHandle } from '../pmem/device.js';
 import { Writer, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
+import type { ReadRequest } from './file-reader.js';
 
 /** What `identify()` answers: the pool's handshake tells a pmcow writer entry from any other module. */
 export const WRITER_IDENTITY = 'pmcow-writer/1';
@@ -33,6 +34,18 @@ export class WriterApi {
     if (!this.writer) throw new Error('EINVAL: writer not initialised');
     const result = await this.writer.run(spec);
     return Comlink.transfer(result, [result.lastSeq.buffer]);
+  }
+
+  /** Read a file on this thread (the bytes cross back as a transfer). */
+  read(req: ReadRequest): Uint8Array {
+    if (!this.writer) throw new Error('EINVAL: writer not initialised');
+    try {
+      const bytes = this.writer.read(req);
+      return Comlink.transfer(bytes, [bytes.buffer]);
+    } catch (e) {
+      // comlink carries the message only: keep the errno name at its front.
+      throw new Error(e instanceof Error ? e.message : String(e));
+    }
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
 import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT } from '../core/abi.js';
 import type { MappingHandle } from '../dax/mapping.js';
+import { FileReader, type ReadRequest } from './file-reader.js';
 
 export type WorkloadKind = 'sequential' | 'random' | 'hot';
 
@@ -74,6 +75,14 @@ export class Writer {
 
   get threadSlot(): number {
     return this.device.threadSlot;
+  }
+
+  private reader: FileReader | null = null;
+
+  /** Read a file on this thread, through its own core instance (FileReader). */
+  read(req: ReadRequest): Uint8Array {
+    this.reader ??= new FileReader(this.device);
+    return this.reader.read(req);
   }
 
   /** Store the first `length` bytes of scratch at `offset`, faulting as needed. */

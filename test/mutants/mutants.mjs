@@ -492,10 +492,10 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'Reads of nodatasum files return the device bytes of preallocated (unwritten) extents instead of zeros: whatever freed data the space held.',
     modelledOn: 'ext4/XFS unwritten-extent stale data exposure (reads of fallocated blocks returning old disk contents); ' + CRASHMONKEY + ': fallocate workloads',
-    file: 'src/fs/file-data.ts',
+    file: 'assembly/fs/inode.ts',
     patches: [{
-      find: '      if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads as zeros',
-      replace: '      if (e.type !== EXTENT_TYPE_REG && verify) continue; // MUTANT: nodatasum files read preallocated extents raw',
+      find: '    if (dataSize(leaf, slot) >= FILE_EXTENT_BYTES && <u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {',
+      replace: '    if (dataSize(leaf, slot) >= FILE_EXTENT_BYTES && (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG || !verify)) { // MUTANT: nodatasum files read preallocated extents raw',
     }],
   },
   {
