@@ -8,7 +8,9 @@ import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION } from '../src/fs/format.js';
-import { EINVAL, NEEDS_HEAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY } from '../src/core/abi.js';
+import {
+  EINVAL, NEEDS_HEAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, ROOT_SLOTS,
+} from '../src/core/abi.js';
 import { FreeSpace } from '../src/fs/free-space.js';
 import { Rng } from '../src/random.js';
 import { FreeSpaceModel } from './helpers/free-space-model.js';
@@ -309,5 +311,30 @@ describe('the root table', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe('the root table when full', () => {
+  it('subvolumes beyond its slots keep their roots on the owning thread; a deleted one frees its slot', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 128 << 20, maxThreads: 2 });
+    FileSystem.mkfs(dev, { nodeSize: NODE });
+    const fs = FileSystem.mount(dev);
+    const k = fs.kernel;
+    fs.writeFile('/x', new Uint8Array(100).fill(5));
+    fs.mkdir('/s');
+    const ids: number[] = [];
+    for (let i = 0; i < ROOT_SLOTS + 4; i++) {
+      fs.snapshot('/', `/s/${i}`);
+      ids.push(fs.stat(`/s/${i}`).subvolume);
+    }
+    // The top-level subvolume holds a slot too: the last five snapshots have none.
+    expect(ids.slice(0, ROOT_SLOTS - 1).every((id) => k.rootSlotOf(id) > 0)).toBe(true);
+    expect(ids.slice(ROOT_SLOTS - 1).every((id) => k.rootSlotOf(id) === 0)).toBe(true);
+    expect(fs.readFile(`/s/${ROOT_SLOTS + 3}/x`)).toEqual(new Uint8Array(100).fill(5));
+    fs.deleteSubvolume('/s/0');
+    fs.snapshot('/', '/s/again');
+    expect(k.rootSlotOf(fs.stat('/s/again').subvolume)).toBeGreaterThan(0);
+    expect(fs.fsck()).toEqual([]);
+    dev.close();
   });
 });

@@ -407,22 +407,33 @@ export class Kernel implements TreeHost {
     return new BTree(this, id, root, level, this.claimRootSlot(id));
   }
 
-  /** A free slot of the root table, now naming tree `id`. */
+  /**
+   * A free slot of the root table, now naming tree `id`; 0 when all ROOT_SLOTS are taken:
+   * that tree keeps its root here, and only this thread finds it (WriterPool.readFile reads
+   * its files on this thread).
+   */
   private claimRootSlot(id: number): number {
     const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
-    for (let i = 0; i < ROOT_SLOTS; i++) {
+    for (let i = this.rootSlotHint; i < ROOT_SLOTS; i++) {
       const slot = table + i * ROOT_SLOT_BYTES;
       if (m.u64(slot + RS_TREE) !== 0) continue;
       m.setU64(slot + RS_TREE, id);
+      this.rootSlotHint = i + 1;
       return slot;
     }
-    throw new FsError('ENOSPC', `the core's root table holds ${ROOT_SLOTS} subvolume trees: no slot for tree ${id}`);
+    return 0;
   }
+
+  /** No slot below this one is free (a hint: releasing a slot lowers it). */
+  private rootSlotHint = 0;
 
   /** A subvolume tree is gone (deleted): its slot of the root table is free again. */
   releaseTree(tree: BTree): void {
     const slot = tree.release();
-    if (slot) this.m.setU64(slot + RS_TREE, 0);
+    if (!slot) return;
+    this.m.setU64(slot + RS_TREE, 0);
+    const index = (slot - this.m.u32(this.fsStateAddr + F_ROOTS)) / ROOT_SLOT_BYTES;
+    this.rootSlotHint = Math.min(this.rootSlotHint, index);
   }
 
   /** The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's lookups). */
