@@ -74,17 +74,24 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
   const end = offset + length;
   const verify = (flags & READ_VERIFY) != 0;
   memory.fill(dst, 0, length);
-  // The item that maps `offset` may start before it.
+  // The item that maps `offset` may start before it: start at the last item at or before
+  // (ino, EXTENT_DATA, offset); when that is not one of this file's extent items, at the
+  // item after it (in the same leaf, or the next one: one more seek).
   begin(tree, root, rootLevel, ino, EXTENT_DATA, offset);
-  let start = offset;
+  let leaf: usize = 0;
+  let slot: u32 = 0;
   if (seekBackward()) {
-    const key = itemAt(resultLeaf(), resultSlot());
-    if (load<u64>(key + KEY_OBJECTID) == ino && <u32>load<u8>(key + KEY_TYPE) == EXTENT_DATA) start = load<u64>(key + KEY_OFFSET);
+    leaf = resultLeaf();
+    slot = resultSlot();
+    const key = itemAt(leaf, slot);
+    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) slot++;
   }
-  begin(tree, root, rootLevel, ino, EXTENT_DATA, start);
-  if (!seekForward(false)) return;
-  let leaf = resultLeaf();
-  let slot = resultSlot();
+  if (leaf == 0 || slot >= nritems(leaf)) {
+    begin(tree, root, rootLevel, ino, EXTENT_DATA, offset);
+    if (!seekForward(false)) return;
+    leaf = resultLeaf();
+    slot = resultSlot();
+  }
   while (true) {
     const key = itemAt(leaf, slot);
     if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return;
