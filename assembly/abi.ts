@@ -528,7 +528,7 @@ export const P_CSUMS_MISSING: u32 = 83; // data extent bytenr has no (or a short
 export const READ_VERIFY: u32 = 1; // verify data checksums (a datasum file)
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL: i32 = 1000001;
-// The container of a tree's root pointer in fs_ref (a root has no parent block).
+// The container of a tree's root pointer in fs_ref_change (a root has no parent block).
 export const ROOT_POINTER: i32 = -1;
 // Modes of ctree_seek.
 export const SEEK_AT_OR_AFTER: u32 = 0; // the first item with key >= the key

@@ -524,7 +524,7 @@ export const P_CSUMS_MISSING = 83; // data extent bytenr has no (or a short) EXT
 export const READ_VERIFY = 1; // verify data checksums (a datasum file)
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL = 1000001;
-// The container of a tree's root pointer in fs_ref (a root has no parent block).
+// The container of a tree's root pointer in fs_ref_change (a root has no parent block).
 export const ROOT_POINTER = -1;
 // Modes of ctree_seek.
 export const SEEK_AT_OR_AFTER = 0; // the first item with key >= the key

@@ -1,5 +1,7 @@
-// The file system's kernel: dirty node buffers, copy-on-write, allocation, delayed
-// refs and the commit protocol. It is the TreeHost of every tree.
+// The file system's kernel: the host of the engine in the core (assembly/fs/,
+// docs/engine.md) for one mount. It lays out the kernel region and formats the engine's
+// state, words the engine's problems, heals dup copies, decides when delayed refs run,
+// and keeps the commit protocol and the superblock. It is the TreeHost of every tree.
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
