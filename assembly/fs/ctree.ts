@@ -290,6 +290,7 @@ function cowRoot(): void {
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
   const parent = view(parentBytenr);
+  assert(!isLeaf(parent) && slot < nritems(parent), "ctree: copy of a child that is not there");
   const old = child(parent, slot);
   if (isDirty(old)) return old;
   const next = cowNode(old);
@@ -325,6 +326,7 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   const left = view(leftBytenr);
   const n = nritems(left);
   const mid = n >> 1;
+  assert(!isLeaf(left) && n >= 2 && nritems(parent) < ptrCapacity(), "ctree: internal split of a node that is not full, or into a full parent");
   const rightBytenr = allocNode(level(left));
   const right = view(rightBytenr);
   memory.copy(ptrAt(right, 0), ptrAt(left, mid), <usize>(n - mid) * KEY_PTR_BYTES);
@@ -431,6 +433,7 @@ function splitLeaf(key: usize, need: u32): void {
   let side = chooseSide(leaf, mid, slot, need);
   if (side == SIDE_NONE) { mid = slot; side = chooseSide(leaf, mid, slot, need); }
   if (side == SIDE_NONE) fail(EFBIG, P_ITEM_NO_FIT, leafBytenr, slot, need, nodeBytes, 0);
+  assert(mid <= n && (mid > 0 || side == SIDE_LEFT), "ctree: leaf split point");
   const rightBytenr = allocNode(0);
   const right = view(rightBytenr);
   for (let i = mid; i < n; i++) {
@@ -454,6 +457,7 @@ function splitLeaf(key: usize, need: u32): void {
 
 /** After slot 0 of path[fromLevel]'s node changed, refresh the separator keys above it. */
 function fixLowKeys(fromLevel: u32, key: usize): void {
+  assert(fromLevel < pathLength, "ctree: separator fix above the root");
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
     if (pathSlot(lv) != 0) break;
@@ -476,6 +480,7 @@ export function insertItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
+  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
   const at = leafInsert(leaf, slot, key, size);
   memory.copy(at, data, size);
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
@@ -555,11 +560,13 @@ function collapseRoot(): void {
       rootMoved(old, treeRoot);
     }
     root = view(treeRoot);
+    assert(treeLevel == level(root), "ctree: the root's level and the tree's disagree after a collapse");
   }
 }
 
 /** Merge path[lv]'s node with its right sibling when both fit in one node. */
 function tryMergeRight(lv: u32): void {
+  assert(lv + 1 < pathLength, "ctree: merge of the root");
   const parentBytenr = pathBytenr(lv + 1);
   const parentSlot = pathSlot(lv + 1);
   const nodeBytenr = pathBytenr(lv);

@@ -96,6 +96,7 @@ export function refDelta(bytenr: u64): i32 {
  * back reference from the leaf changes too.
  */
 export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   const data = level < 0;
   const key = sectorKey(target);
   const at = refSlot(key);

@@ -37,6 +37,7 @@ function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
  * with the problem in record `copy`.
  */
 export function checkCopy(bytenr: u64, copy: u32): i32 {
+  assert(copy < copies, "disk-io: a copy the profile does not have");
   const record = problemRecord(copy);
   store<u32>(record + PR_CODE, P_NONE);
   store<u32>(record + PR_COPY, copy);

@@ -148,6 +148,7 @@ function backrefsChange(entry: usize): bool {
 
 function applyRef(entry: usize): void {
   const target = <u64>(load<u32>(entry + REF_TARGET) - 1) << SECTOR_SHIFT;
+  assert(load<u32>(entry + REF_TARGET) != 0 && target < <u64>totalBytes, "extent tree: a batch entry without a target");
   const delta = load<i32>(entry + REF_DELTA);
   const data = (load<u32>(entry + REF_FLAGS) & REF_DATA) != 0;
   const bytes: u64 = data ? <u64>load<u32>(entry + REF_BYTES_FIELD) : 0;

@@ -136,6 +136,7 @@ export function anyFree(from: u32, to: u32): bool {
 }
 
 function take(at: u32, count: u32): void {
+  assert(countSet(freeBitsAddr, at, at + count) == count, "free space: taking sectors that are not free");
   setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
 }

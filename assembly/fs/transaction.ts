@@ -96,6 +96,7 @@ export function dropDirty(bytenr: u64): bool {
   if (index == 0) return false;
   store<u32>(entry, 0);
   const freed = load<u32>(fsBase + F_FREED_COUNT);
+  assert(freed < poolCount && index - 1 < poolCount, "fs: more dropped buffers than the pool has");
   store<u32>(freedStackAddr + (<usize>freed << 2), index - 1);
   store<u32>(fsBase + F_FREED_COUNT, freed + 1);
   store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) - 1);
