@@ -55,11 +55,16 @@ function row(group, name, { opsPerSec, batch, samples, baseline = false, ratioKi
 
 // --- 1. explorer at one crash point --------------------------------------------------
 
-async function explorerBenches() {
+/**
+ * The crash point of the explorer benches (this file's and bench/engine.bench.mjs's): a
+ * 4 MiB device, 4 KiB nodes, a nodatacow file and a datacow file committed, then 24 stores
+ * through a mapping pending. The workload runs on the file system and on the reference
+ * model, statement by statement. Returns the device, a reusable crash target and the oracle.
+ */
+export async function crashPoint(label) {
   const dev = await PmemDevice.create(DEVICE);
   const target = await PmemDevice.create(DEVICE);
   FileSystem.mkfs(dev, { nodeSize: 4096 });
-  // The workload runs on the file system and on the reference model, statement by statement.
   const runner = new Runner(dev, { implicitMount: false });
   const model = new CrashModel({ deviceBytes: dev.sizeBytes });
   const oracle = new ModelOracle(model);
@@ -67,14 +72,19 @@ async function explorerBenches() {
     const stmt = parse(text).stmts[0];
     const expect = model.begin(stmt);
     const r = runner.step(stmt, 1);
-    if ('kind' in r || !expect.ok) throw new Error(`crash explorer bench: ${text}: ${r.message ?? 'the model expects a failure'}`);
+    if ('kind' in r || !expect.ok) throw new Error(`${label}: ${text}: ${r.message ?? 'the model expects a failure'}`);
     const problems = model.end({ ok: true }, () => '');
-    if (problems.length) throw new Error(`crash explorer bench: ${text}: ${problems.join('; ')}`);
+    if (problems.length) throw new Error(`${label}: ${text}: ${problems.join('; ')}`);
   };
   runner.step({ op: 'mount' }, 0);
   for (const t of ['create /n', 'setflag /n nodatacow', 'write /n 0 16384 seed 1', 'create /c', 'write /c 0 8192 seed 2', 'commit', 'mmap m /n 0 16384 rw']) step(t);
   for (let i = 0; i < 12; i++) step(`mstore m ${i * 640} 16 seed ${10 + i}`);
   for (let i = 0; i < 12; i++) step(`mstore m ${i * 640 + 8} 8 seed ${40 + i}`);
+  return { dev, target, oracle, device: DEVICE };
+}
+
+async function explorerBenches() {
+  const { dev, target, oracle } = await crashPoint('crash explorer bench');
 
   const configs = [
     { key: 'baseline', name: `mount every image (lineTables: false), ${EXPLORE_BASELINE_SAMPLES} samples`, lineTables: false, samples: EXPLORE_BASELINE_SAMPLES, baseline: true },

@@ -40,10 +40,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Volume, createFsFromVolume } from 'memfs';
-import { PmemDevice, FileSystem, Rng, CrashExplorer, ModelOracle, CrashModel, fuzzParallel } from '../dist/index.js';
-import { Runner } from '../dist/workload/run.js';
-import { parse } from '../dist/workload/parse.js';
+import { PmemDevice, FileSystem, Rng, CrashExplorer, fuzzParallel } from '../dist/index.js';
 import { runGroup } from './harness.mjs';
+import { crashPoint } from './crash.bench.mjs';
 
 const NODE_BYTES = 16384;
 const IO_DEVICE = { sizeBytes: 256 << 20, kernelBytes: 64 << 20 };
@@ -53,7 +52,6 @@ const IO_SLOTS = IO_FILE_BYTES / IO_BYTES;
 const COMMIT_EVERY_WRITES = 256;
 const WRITE_SEED = 0x9e3779b9;
 const READ_SEED = 0x85ebca6b;
-const CRASH_DEVICE = { sizeBytes: 4 << 20, kernelBytes: 8 << 20 };
 const EXPLORE_SAMPLES = 500;
 const EXPLORE_REPS = 5;
 const IMAGE_SEED = 1_000_003; // the explorer's first sample seed (seed 1, point 0)
@@ -239,25 +237,8 @@ async function ioBenches() {
 // --- 3. crash images mounted and checked per second, no line tables ------------------
 
 async function crashBenches() {
-  const dev = await PmemDevice.create(CRASH_DEVICE);
-  const target = await PmemDevice.create(CRASH_DEVICE);
-  FileSystem.mkfs(dev, { nodeSize: 4096 });
-  // The workload of bench/crash.bench.mjs, on the file system and the reference model.
-  const runner = new Runner(dev, { implicitMount: false });
-  const model = new CrashModel({ deviceBytes: dev.sizeBytes });
-  const oracle = new ModelOracle(model);
-  const step = (text) => {
-    const stmt = parse(text).stmts[0];
-    const expect = model.begin(stmt);
-    const r = runner.step(stmt, 1);
-    if ('kind' in r || !expect.ok) throw new Error(`engine crash bench: ${text}: ${r.message ?? 'the model expects a failure'}`);
-    const problems = model.end({ ok: true }, () => '');
-    if (problems.length) throw new Error(`engine crash bench: ${text}: ${problems.join('; ')}`);
-  };
-  runner.step({ op: 'mount' }, 0);
-  for (const t of ['create /n', 'setflag /n nodatacow', 'write /n 0 16384 seed 1', 'create /c', 'write /c 0 8192 seed 2', 'commit', 'mmap m /n 0 16384 rw']) step(t);
-  for (let i = 0; i < 12; i++) step(`mstore m ${i * 640} 16 seed ${10 + i}`);
-  for (let i = 0; i < 12; i++) step(`mstore m ${i * 640 + 8} 8 seed ${40 + i}`);
+  // The crash point of bench/crash.bench.mjs.
+  const { dev, target, oracle, device: crashDevice } = await crashPoint('engine crash bench');
   const legalImages = dev.crashImageCount();
 
   // One explorer for the per-image rows (its target device reused, as explore() does).
@@ -315,7 +296,7 @@ async function crashBenches() {
   return {
     rows,
     details: {
-      device: CRASH_DEVICE, nodeBytes: 4096, legalImages: legalImages.toString(), imagesBuiltOutsideExplore: built, cleanVerdicts: verdicts,
+      device: crashDevice, nodeBytes: 4096, legalImages: legalImages.toString(), imagesBuiltOutsideExplore: built, cleanVerdicts: verdicts,
       generationsMounted: [...generations], explore: {
         samples: EXPLORE_SAMPLES, reps: EXPLORE_REPS, imagesPerSecMedian: rate, imagesPerSecRuns: runs.map((r) => r.imagesPerSec),
         secondsRuns: runs.map((r) => r.seconds), mountedPerRun: runs[0].mounted, checkedPerRun: runs[0].checked,

@@ -11,6 +11,13 @@ function pattern(bytes: number, seed: number): Uint8Array {
   return new Uint8Array(bytes).map((_, i) => (i * 31 + seed * 7 + (i >> 12)) & 255);
 }
 
+/** The count of file reads thread `slot` served through the core (TA_READS, shared memory). */
+function readsServed(fs: FileSystem, slot: number): Int32Array {
+  const k = fs.kernel;
+  const area = k.m.u32(k.fsStateAddr + F_THREAD_AREAS) + slot * THREAD_AREA_BYTES;
+  return new Int32Array(fs.device.memory.buffer, area + TA_READS, 1);
+}
+
 async function mounted(): Promise<{ dev: PmemDevice; fs: FileSystem }> {
   const dev = await PmemDevice.create({ sizeBytes: 64 << 20 });
   FileSystem.mkfs(dev);
@@ -26,9 +33,7 @@ describe('the engine on a writer thread', () => {
     fs.writeFile('/f', pattern(300_000, 2));
     const pool = await WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY });
     try {
-      const k = fs.kernel;
-      const area = k.m.u32(k.fsStateAddr + F_THREAD_AREAS) + pool.threadSlots[0]! * THREAD_AREA_BYTES;
-      const reads = new Int32Array(dev.memory.buffer, area + TA_READS, 1);
+      const reads = readsServed(fs, pool.threadSlots[0]!);
       const before = Atomics.load(reads, 0);
       const reading = pool.readFile('/snap/f');
       // This thread never yields until the writer thread has counted its read: the read
@@ -63,9 +68,7 @@ describe('the engine on a writer thread', () => {
       // Queue reads on the writer thread, then write here, synchronously, round after round,
       // until the writer thread has served them all: every read ran while this thread was
       // writing. Each pwrite is one operation under the fs lock: a read sees all of it or none.
-      const k = fs.kernel;
-      const area = k.m.u32(k.fsStateAddr + F_THREAD_AREAS) + pool.threadSlots[0]! * THREAD_AREA_BYTES;
-      const served = new Int32Array(dev.memory.buffer, area + TA_READS, 1);
+      const served = readsServed(fs, pool.threadSlots[0]!);
       const before = Atomics.load(served, 0);
       const count = 40;
       const reads = Array.from({ length: count }, () => pool.readFile('/g'));

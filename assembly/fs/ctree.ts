@@ -40,10 +40,6 @@ import { visibleAddr } from "../pmem/state";
 import { refChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates } from "./extent-tree";
 
-/** A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went (-1). */
-@inline function hostRef(container: f64, target: f64, tree: f64, level: i32, bytes: f64, delta: i32): void {
-  refChange(<i64>container, <u64>target, <u64>tree, level, <u32>bytes, delta);
-}
 
 // --- the host ---------------------------------------------------------------------------
 
@@ -184,8 +180,8 @@ function cowNode(bytenr: u64): u64 {
   return next;
 }
 
-/** A new, empty, dirty node at `lv`. */
-function allocNode(lv: u32): u64 {
+/** A new, empty, dirty node of the operation's tree at `lv`. */
+export function allocNode(lv: u32): u64 {
   const next = allocMetadata();
   if (newBlock(next, treeId, lv) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
   return next;
@@ -205,17 +201,17 @@ function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32
   if (isLeaf(node)) {
     for (let s = from; s < to; s++) {
       const extent = itemExtent(node, s);
-      if (extent != 0) hostRef(<f64>bytenr, <f64>extent, <f64>treeId, -1, <f64>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
+      if (extent != 0) refChange(<i64>bytenr, extent, treeId, -1, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
     }
     return;
   }
   const below = <i32>level(node) - 1;
-  for (let s = from; s < to; s++) hostRef(<f64>bytenr, <f64>child(node, s), <f64>treeId, below, 0, delta);
+  for (let s = from; s < to; s++) refChange(<i64>bytenr, child(node, s), treeId, below, 0, delta);
 }
 
 function rootMoved(old: u64, next: u64): void {
-  hostRef(ROOT_POINTER, <f64>old, <f64>treeId, 0, 0, -1);
-  hostRef(ROOT_POINTER, <f64>next, <f64>treeId, 0, 0, 1);
+  refChange(ROOT_POINTER, old, treeId, 0, 0, -1);
+  refChange(ROOT_POINTER, next, treeId, 0, 0, 1);
 }
 
 // --- checked walks --------------------------------------------------------------------------
@@ -298,8 +294,8 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   reportPointers(copy, next, 0, nritems(copy), 1);
   setChild(parent, slot, next, generationOf(copy));
   const below = <i32>level(parent) - 1;
-  hostRef(<f64>parentBytenr, <f64>old, <f64>treeId, below, 0, -1);
-  hostRef(<f64>parentBytenr, <f64>next, <f64>treeId, below, 0, 1);
+  refChange(<i64>parentBytenr, old, treeId, below, 0, -1);
+  refChange(<i64>parentBytenr, next, treeId, below, 0, 1);
   noteDropCandidate(old, treeId);
   return next;
 }
@@ -313,7 +309,7 @@ function growRoot(): void {
   const key = nritems(oldNode) > 0 ? keyAt(oldNode, 0) : threadArea() + TA_ZERO_KEY;
   if (nritems(oldNode) == 0) memory.fill(key, 0, KEY_BYTES);
   ptrInsert(view(next), 0, key, old, generationOf(oldNode));
-  hostRef(<f64>next, <f64>old, <f64>treeId, <i32>oldLevel, 0, 1);
+  refChange(<i64>next, old, treeId, <i32>oldLevel, 0, 1);
   treeRoot = next;
   treeLevel = oldLevel + 1;
   rootMoved(old, next);
@@ -335,7 +331,7 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   reportPointers(left, leftBytenr, mid, n, -1);
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
-  hostRef(<f64>parentBytenr, <f64>rightBytenr, <f64>treeId, <i32>level(left), 0, 1);
+  refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
 }
 
 @inline function nearlyFull(node: usize): bool {
@@ -448,7 +444,7 @@ function splitLeaf(key: usize, need: u32): void {
   const parentSlot = pathSlot(1);
   const rightKey = side == SIDE_RIGHT && slot == mid ? key : keyAt(right, 0);
   ptrInsert(view(parentBytenr), parentSlot + 1, rightKey, rightBytenr, generationOf(right));
-  hostRef(<f64>parentBytenr, <f64>rightBytenr, <f64>treeId, 0, 0, 1);
+  refChange(<i64>parentBytenr, rightBytenr, treeId, 0, 0, 1);
   if (side == SIDE_RIGHT) {
     setPath(0, rightBytenr, slot - mid);
     setPath(1, parentBytenr, parentSlot + 1);
@@ -535,7 +531,7 @@ function afterDelete(): void {
     const parentSlot = pathSlot(lv + 1);
     if (nritems(node) == 0) {
       ptrDelete(parent, parentSlot, 1);
-      hostRef(<f64>parentBytenr, <f64>pathBytenr(lv), <f64>treeId, <i32>lv, 0, -1);
+      refChange(<i64>parentBytenr, pathBytenr(lv), treeId, <i32>lv, 0, -1);
       if (parentSlot == 0 && nritems(parent) > 0) fixLowKeys(lv + 1, keyAt(parent, 0));
       continue;
     }
@@ -593,7 +589,7 @@ function tryMergeRight(lv: u32): void {
   reportPointers(sibling, siblingBytenr, 0, count, -1);
   setNritems(sibling, 0);
   ptrDelete(view(parentBytenr), parentSlot + 1, 1);
-  hostRef(<f64>parentBytenr, <f64>siblingBytenr, <f64>treeId, <i32>lv, 0, -1);
+  refChange(<i64>parentBytenr, siblingBytenr, treeId, <i32>lv, 0, -1);
 }
 
 // --- reads ------------------------------------------------------------------------------------

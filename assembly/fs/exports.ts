@@ -4,7 +4,7 @@
 import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
   SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
-  F_CSUM_LEVEL, EPERM, TA_READS,
+  F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -12,7 +12,7 @@ import {
   nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr,
 } from "./state";
 import {
-  begin, finish, endOperation, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
+  begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
 } from "./ctree";
 import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
 import { setRange, testBit } from "./bitmap";
@@ -21,7 +21,7 @@ import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed
 import { extentRefs, runDelayedRefs, droppedCount } from "./extent-tree";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
-  canMakeDirty, cowBlock, newBlock, dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
+  dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry,
 } from "./transaction";
 import { nodeAddr, checkCopy } from "./disk-io";
@@ -120,21 +120,14 @@ export function fs_dirty_buffer(bytenr: f64): f64 {
   return <f64>dirtyBuffer(<u64>b);
 }
 
-// Copy the node at `src` into new dirty block `bytenr` (header: bytenr, running
-// transaction, `owner`); its buffer address, -ENOSPC when the pool is empty.
-export function fs_cow_block(src: u32, bytenr: f64, owner: f64): f64 {
-  const b = u64Arg(bytenr), o = u64Arg(owner);
-  if (!ready() || b < 0 || o < 0 || !canMakeDirty(<u64>b) || <u64>src + nodeBytes > (<u64>memory.size() << 16)) return -EINVAL;
-  const buffer = cowBlock(src, <u64>b, <u64>o);
-  return buffer == 0 ? -ENOSPC : <f64>buffer;
-}
-
-// A new empty dirty block `bytenr` at `level`; its buffer address, -ENOSPC when the pool is empty.
-export function fs_new_block(bytenr: f64, owner: f64, level: u32): f64 {
-  const b = u64Arg(bytenr), o = u64Arg(owner);
-  if (!ready() || b < 0 || o < 0 || level > 255 || !canMakeDirty(<u64>b)) return -EINVAL;
-  const buffer = newBlock(<u64>b, <u64>o, level);
-  return buffer == 0 ? -ENOSPC : <f64>buffer;
+// A new, empty, dirty node of tree `owner` at `level` (a new tree's root): the block the
+// B-tree's own allocation gives. Its bytenr; problems (no space, an empty pool) are thrown
+// by fs_fail.
+export function fs_alloc_node(owner: f64, level: u32): f64 {
+  const o = u64Arg(owner);
+  if (!ready() || o < 0 || level > MAX_LEVEL) return -EINVAL;
+  begin(<u64>o, 0, 0, 0, 0, 0);
+  return <f64>allocNode(level);
 }
 
 // Drop dirty block `bytenr` (its last reference is gone): 1 when it was dirty, 0 if not.
@@ -349,7 +342,7 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   ino: f64, offset: f64, length: u32, dst: u32, flags: u32): i32 {
   const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
-  if (!memoryValid(dst, length) || <u64>o + length > 1125899906842624) return -EINVAL;
+  if (!memoryValid(dst, length) || <u64>o + length > MAX_FILE_BYTES) return -EINVAL;
   readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
   return 0;
 }

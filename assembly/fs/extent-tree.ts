@@ -101,8 +101,8 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
-  store<u64>(list + 8 + <usize>n * 8, bytenr);
-  store<u32>(list + 4, <u32>tree); // every candidate of one operation is of its tree
+  store<u64>(list + 16 + <usize>n * 8, bytenr);
+  store<u64>(list + 8, tree); // every candidate of one operation is of its tree
   store<u32>(list, n + 1);
 }
 
@@ -110,10 +110,10 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
 export function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
-  const tree = <u64>load<u32>(list + 4);
+  const tree = load<u64>(list + 8);
   store<u32>(list, 0);
   for (let i: u32 = 0; i < n; i++) {
-    const bytenr = load<u64>(list + 8 + <usize>i * 8);
+    const bytenr = load<u64>(list + 16 + <usize>i * 8);
     if (isDropped(bytenr) || extentRefs(bytenr, false, 0) != 0) continue;
     setDropped(bytenr, true);
     dropNodePointers(bytenr, tree);

@@ -105,10 +105,10 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
-  fsBase = base;
+  // The delayed-ref tables and the free-space count lay themselves out through this
+  // instance's view of the state: read it now, before the magic makes it attachable.
+  readLayout(base);
   refTablesFormat(base + FS_HEADER_BYTES + <usize>fixedTablesBytes(total, count), refSlotCount, backrefSlotCount);
-  freeBitsAddr = freeBits;
-  totalBytes = total;
   setBlockUnit(node * blockCopies >> SECTOR_SHIFT);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
 }
@@ -116,6 +116,12 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
 /** Read the state's addresses into this instance's globals; false when `base` holds none. */
 export function fsAttach(base: usize): bool {
   if (atomic.load<u32>(base + F_MAGIC) != FS_MAGIC) return false;
+  readLayout(base);
+  return true;
+}
+
+/** This instance's globals from the state's header at `base`. */
+function readLayout(base: usize): void {
   fsBase = base;
   nodeBytes = load<u32>(base + F_NODE_BYTES);
   copies = load<u32>(base + F_COPIES);
@@ -132,7 +138,6 @@ export function fsAttach(base: usize): bool {
   freshBitsAddr = load<u32>(base + F_FRESH_BITS);
   threadAreasAddr = load<u32>(base + F_THREAD_AREAS);
   droppedBitsAddr = load<u32>(base + F_DROPPED_BITS);
-  return true;
 }
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */

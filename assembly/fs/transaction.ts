@@ -38,17 +38,13 @@ export function dirtyListEntry(i: u32): i64 {
   return load<u32>(sectorEntry(bytenr)) == 0 ? -1 : <i64>bytenr;
 }
 
-/** Can `bytenr` become a dirty block (aligned, inside the device, not dirty already)? */
-export function canMakeDirty(bytenr: u64): bool {
-  if ((bytenr & (SECTOR_BYTES - 1)) != 0 || bytenr + nodeBytes > <u64>totalBytes) return false;
-  return load<u32>(sectorEntry(bytenr)) == 0;
-}
-
 /**
- * Give `bytenr` a pool buffer and list it as dirty; returns the buffer's address, or 0 when
- * the pool is empty. The caller checked canMakeDirty.
+ * Give `bytenr` (a block just allocated) a pool buffer and list it as dirty; returns the
+ * buffer's address, or 0 when the pool is empty.
  */
 function makeDirty(bytenr: u64): usize {
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
+  assert(load<u32>(sectorEntry(bytenr)) == 0, "fs: a block made dirty twice");
   const free = load<u32>(fsBase + F_FREE_COUNT);
   if (free == 0) return 0;
   const index = load<u32>(freeStackAddr + (<usize>(free - 1) << 2));

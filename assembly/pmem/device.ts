@@ -57,13 +57,19 @@ export function deviceFence(isMfence: bool): void {
   flushQueueDrain();
 }
 
-// Returns false when a line in the range is poisoned (nothing is copied then).
-export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
+/** No line of [addr, addr + len) is poisoned. */
+function linesReadable(addr: u32, len: u32): bool {
   const first = addr >> LINE_SHIFT;
   const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   for (let line = first; line <= last; line++) {
     if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) return false;
   }
+  return true;
+}
+
+// Returns false when a line in the range is poisoned (nothing is copied then).
+export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
+  if (!linesReadable(addr, len)) return false;
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
   else memory.copy(dst, src, len);
@@ -75,11 +81,7 @@ export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
 // A load that only asks whether the range can be read: false when a line is poisoned.
 // Counted as a load (the bytes are read in place by the caller).
 export function deviceReadable(addr: u32, len: u32): bool {
-  const first = addr >> LINE_SHIFT;
-  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
-  for (let line = first; line <= last; line++) {
-    if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) return false;
-  }
+  if (!linesReadable(addr, len)) return false;
   counterAddAtomic(C_LOADS, 1);
   counterAddAtomic(C_LOAD_BYTES, len);
   return true;

@@ -83,9 +83,8 @@ export interface CoreFsExports {
   fs_forget_verified(): number;
   /** Buffer address of dirty block `bytenr`, 0 when it is clean. */
   fs_dirty_buffer(bytenr: number): number;
-  /** Copy the node at `src` to new dirty block `bytenr`; its buffer, -ENOSPC when the pool is empty. */
-  fs_cow_block(src: number, bytenr: number, owner: number): number;
-  fs_new_block(bytenr: number, owner: number, level: number): number;
+  /** A new empty dirty node of tree `owner` at `level`; its bytenr (problems thrown through FsHooks.fail). */
+  fs_alloc_node(owner: number, level: number): number;
   /** 1 when `bytenr` was dirty (now dropped), 0 when not. */
   fs_drop_dirty(bytenr: number): number;
   fs_free_buffers(): number;

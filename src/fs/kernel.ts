@@ -5,14 +5,14 @@
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
-  REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, ENOSPC as ENOSPC_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
+  REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
   P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
-  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
+  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
-import { errnoName, type ErrnoName } from '../errors.js';
+import { errnoName } from '../errors.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
@@ -101,8 +101,8 @@ export class Kernel implements TreeHost {
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
-  /** Last committed generation; the running transaction is generation + 1. */
-  generation = 0;
+  /** Last committed generation (kept in the core's state); the running transaction is generation + 1. */
+  get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
   /** Set when a transaction cannot complete: every later change fails with EROFS. */
@@ -226,7 +226,6 @@ export class Kernel implements TreeHost {
 
   /** The generation the core checks clean blocks against (mount sets it, commits advance it). */
   setCommittedGeneration(generation: number): void {
-    this.generation = generation;
     check(this.device.core.fs_end_transaction(generation), 'set the committed generation');
   }
 
@@ -239,17 +238,14 @@ export class Kernel implements TreeHost {
   /** What the core's engine asks of this file system (see FsHooks). */
   private readonly hooks: FsHooks = {
     fail: (errno) => { throw this.engineError(errno); },
-    heal: (bytenr) => {
-      this.healCopy(bytenr, 1, 0);
-      check(this.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
-    },
+    heal: (bytenr) => this.healFirstCopy(bytenr),
   };
 
   /** The FsError for a problem the core's engine recorded in this thread's area. */
   private engineError(errno: number): FsError {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS);
     const code = errnoName(-errno) ?? 'EIO';
-    if (record.code < 60) return this.readError(code);
+    if (record.code < 60) return this.readError();
     if (record.code === P_NO_METADATA_SPACE) this.aborted = 'no space for metadata';
     if (record.code === P_POOL_EMPTY) this.aborted = 'out of dirty node buffers';
     if (record.code === P_BLOCK_IN_USE) this.aborted = 'free space holds a tree block in use';
@@ -258,10 +254,10 @@ export class Kernel implements TreeHost {
   }
 
   /** The FsError of a failed block read (records of copy 1 and, with dup, copy 2). */
-  private readError(code: ErrnoName): FsError {
+  private readError(): FsError {
     const first = this.copyProblem(0);
-    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) return new FsError(code, first.message);
-    return new FsError(code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
+    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) return new FsError(first.code, first.message);
+    return new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
   }
 
   /** Bytes staged for the core (item data): the kernel staging buffer. */
@@ -296,12 +292,17 @@ export class Kernel implements TreeHost {
     const addr = this.device.core.fs_node_addr(bytenr);
     if (addr >= 0) return addr;
     if (addr === -NEEDS_HEAL) {
-      this.healCopy(bytenr, 1, 0);
-      check(this.device.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
+      this.healFirstCopy(bytenr);
       return this.visibleAddr + bytenr;
     }
     if (!Number.isSafeInteger(bytenr) || bytenr < 0) throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
-    throw this.readError(this.copyProblem(0).code);
+    throw this.readError();
+  }
+
+  /** A bad first copy of a clean block, rewritten from the good second (dup), is verified. */
+  private healFirstCopy(bytenr: number): void {
+    this.healCopy(bytenr, 1, 0);
+    check(this.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
   }
 
   /** The problem the core recorded for copy `copy` of the block it last read. */
@@ -345,38 +346,13 @@ export class Kernel implements TreeHost {
     check(this.device.core.fs_forget_verified(), 'forget verified blocks');
   }
 
-  /** A buffer address from the core's fs_cow_block / fs_new_block, or the error it means. */
-  private dirtyBuffer(result: number, bytenr: number): number {
-    if (result >= 0) return result;
-    if (result === -ENOSPC_ERRNO) {
-      this.aborted = 'out of dirty node buffers';
-      throw new FsError('ENOSPC', 'no free dirty-node buffer: the transaction is too large');
-    }
-    this.aborted = `block ${bytenr} cannot become dirty`;
-    throw new FsError('EIO', `tree block ${bytenr} cannot become dirty (it is dirty already or outside the device)`);
-  }
-
-  private allocMetadata(): number {
-    const at = this.free.allocate(this.metadataBlockBytes, 0, { fromEnd: true, align: this.metadataBlockBytes });
-    if (at === null) {
-      this.aborted = 'no space for metadata';
-      throw new FsError('ENOSPC', 'no space left for metadata');
-    }
-    // A block read in this mount is in use: free space built from a corrupted extent tree
-    // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
-    if (this.device.core.fs_is_verified(at) === 1) {
-      this.aborted = 'free space holds a tree block in use';
-      throw new FsError('EUCLEAN', `free space hands out tree block ${at}, which is in use (the extent tree lacks its item)`);
-    }
-    check(this.core.fs_mark_fresh(at, this.metadataBlockBytes), 'mark a new block');
-    return at;
-  }
-
+  /** A new, empty, dirty node of tree `owner` (the core's allocation of tree blocks). */
   allocNode(owner: number, level: number): number {
-    const next = this.allocMetadata();
-    this.dirtyBuffer(this.device.core.fs_new_block(next, owner, level), next);
-    return next;
+    const bytenr = this.core.fs_alloc_node(owner, level);
+    if (bytenr < 0) throw new FsError('EINVAL', `new node of tree ${owner}: bad arguments (${bytenr})`);
+    return bytenr;
   }
+
 
   /**
    * Pointer bookkeeping: a pointer from `container` (a block, or ROOT_POINTER) to `target`
