@@ -59,7 +59,8 @@ function row(group, name, { opsPerSec, batch, samples, baseline = false, ratioKi
  * The crash point of the explorer benches (this file's and bench/engine.bench.mjs's): a
  * 4 MiB device, 4 KiB nodes, a nodatacow file and a datacow file committed, then 24 stores
  * through a mapping pending. The workload runs on the file system and on the reference
- * model, statement by statement. Returns the device, a reusable crash target and the oracle.
+ * model, statement by statement. Returns the device, a reusable crash target, the oracle and
+ * the runner (close it when done).
  */
 export async function crashPoint(label) {
   const dev = await PmemDevice.create(DEVICE);
@@ -80,11 +81,11 @@ export async function crashPoint(label) {
   for (const t of ['create /n', 'setflag /n nodatacow', 'write /n 0 16384 seed 1', 'create /c', 'write /c 0 8192 seed 2', 'commit', 'mmap m /n 0 16384 rw']) step(t);
   for (let i = 0; i < 12; i++) step(`mstore m ${i * 640} 16 seed ${10 + i}`);
   for (let i = 0; i < 12; i++) step(`mstore m ${i * 640 + 8} 8 seed ${40 + i}`);
-  return { dev, target, oracle, device: DEVICE };
+  return { dev, target, oracle, runner, device: DEVICE };
 }
 
 async function explorerBenches() {
-  const { dev, target, oracle } = await crashPoint('crash explorer bench');
+  const { dev, target, oracle, runner } = await crashPoint('crash explorer bench');
 
   const configs = [
     { key: 'baseline', name: `mount every image (lineTables: false), ${EXPLORE_BASELINE_SAMPLES} samples`, lineTables: false, samples: EXPLORE_BASELINE_SAMPLES, baseline: true },

@@ -238,7 +238,7 @@ async function ioBenches() {
 
 async function crashBenches() {
   // The crash point of bench/crash.bench.mjs.
-  const { dev, target, oracle, device: crashDevice } = await crashPoint('engine crash bench');
+  const { dev, target, oracle, runner, device: crashDevice } = await crashPoint('engine crash bench');
   const legalImages = dev.crashImageCount();
 
   // One explorer for the per-image rows (its target device reused, as explore() does).
