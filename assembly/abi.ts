@@ -198,7 +198,65 @@ export const D_SHOOTDOWN_GEN: u32 = 8; // u32 shootdown generation
 export const D_MAPPINGS: u32 = 16; // address of the mapping table
 export const D_THREADS: u32 = 20; // address of the per-thread areas
 export const D_TLB_ENTRIES: u32 = 24; // power of two
-export const D_HEADER_BYTES: u32 = 64; // the DAX header's size
+export const D_POLICY: u32 = 28; // u32 DP_* switches the core's fault path honours (DaxPolicy)
+export const D_FROZEN: u32 = 32; // u32 1 while the file system is frozen (write faults go to the owner)
+export const D_RMAP_HEADS: u32 = 36; // u32 address: per device page, the address of the first PTE mapping it (0: none)
+export const D_RMAP_NODES: u32 = 40; // u32 address: per PTE of the pool, RMAP_NODE_BYTES (next PTE, mapping id)
+export const D_PTE_POOL: u32 = 44; // u32 address of the PTE pool (page tables are carved from it)
+export const D_PTE_POOL_BYTES: u32 = 48; // u32 its bytes
+export const D_DEVICE_PAGES: u32 = 52; // u32 device pages the reverse map and dirty index cover
+export const D_DIRTY_INDEX: u32 = 56; // u32 address: per device page, (dirty-page record index + 1) or 0
+export const D_DIRTY_RECORDS: u32 = 60; // u32 address: dirty-page records (DIRTY_RECORD_BYTES each)
+export const D_DIRTY_CAPACITY: u32 = 64; // u32 records the table holds
+export const D_DIRTY_COUNT: u32 = 68; // u32 records used in this transaction (dead ones included)
+export const D_DIRTY_LIVE: u32 = 72; // u32 live records
+export const D_FS_STATE: u32 = 76; // u32 address of the file system's state (assembly/fs/state.ts)
+export const D_STATS: u32 = 80; // DS_COUNT u32 counters, DS_* (faults by kind)
+export const D_HEADER_BYTES: u32 = 128; // the DAX header's size
+
+// The switches (DaxPolicy) the core's fault path reads, as bits of D_POLICY.
+export const DP_MULTI_MAPPING: u32 = 1; // the reverse map keeps every mapping of a block (else the last one)
+export const DP_TLB_SHOOTDOWN: u32 = 2; // downgraded entries are shot down
+export const DP_MAP_SYNC_FAULT: u32 = 4; // a MAP_SYNC write fault commits before the page is writable
+
+// Fault counters at D_STATS (u32 each, by kind): the order of DaxManager.stats.
+export const DS_READ_FAULTS: u32 = 0;
+export const DS_WRITE_FAULTS: u32 = 4;
+export const DS_HOLE_FILLS: u32 = 8;
+export const DS_COW_FAULTS: u32 = 12;
+export const DS_IN_PLACE_FAULTS: u32 = 16;
+export const DS_SHOOTDOWNS: u32 = 20;
+export const DS_WRITE_PROTECTS: u32 = 24;
+export const DS_INVALIDATIONS: u32 = 28;
+export const DS_CORE_FAULTS: u32 = 32; // faults the core served (the rest went to the owner's TypeScript)
+export const DS_COUNT: u32 = 9;
+
+// A reverse-map node, one per PTE of the pool (index = (PTE address - pool) / 4).
+export const RMAP_NODE_BYTES: u32 = 8;
+export const RN_NEXT: u32 = 0; // u32 address of the next PTE mapping the same block (0: last)
+export const RN_MAPPING: u32 = 4; // u32 mapping id + 1 of this PTE (0: not in use)
+
+// A dirty-page record: a page stored to through mmap in this transaction (its checksum
+// and write-back wait for the commit). Keyed by device page (D_DIRTY_INDEX).
+export const DIRTY_RECORD_BYTES: u32 = 40;
+export const DR_TREE: u32 = 0; // u64 subvolume tree id
+export const DR_INO: u32 = 8; // u64 inode
+export const DR_EXTENT: u32 = 16; // u64 device byte of the data extent holding the page (its checksum item)
+export const DR_EXTENT_BYTES: u32 = 24; // u32 that extent's bytes
+export const DR_FILE_PAGE: u32 = 28; // u32 file page (file offset / PAGE_BYTES)
+export const DR_BLOCK: u32 = 32; // u32 device page
+export const DR_FLAGS: u32 = 36; // u32 DRF_*
+export const DRF_LIVE: u32 = 1; // the record counts (0: dropped in this transaction)
+export const DRF_DATASUM: u32 = 2; // the file has checksums
+export const DRF_DATACOW: u32 = 4; // the file is datacow
+export const DRF_COWED: u32 = 8; // datacow, COWed in this transaction: later faults go in place
+export const DIRTY_CAPACITY_MAX: u32 = 8192; // records at most (a full table sends faults to the owner, which commits)
+
+export const ZERO_PAGE_BYTENR: u32 = 32768; // a device page in the system area that is always zero: holes map it read-only
+
+// Results of the core's fault path (dax_fs_fault).
+export const FR_DONE: i32 = 0; // resolved: the page table has the entry
+export const FR_OWNER: i32 = 1; // not served here (an error to report, a fill, a MAP_SYNC commit, a freeze): the owning thread's TypeScript serves it
 
 // Per-thread DAX area.
 export const T_EPOCH: u32 = 0; // odd while inside a DAX access
@@ -211,10 +269,17 @@ export const TLB_ENTRIES_MIN: u32 = 16; // dax_format's TLB size: a power of two
 export const TLB_ENTRIES_MAX: u32 = 65536;
 
 // Mapping table entry.
-export const MAPPING_BYTES: u32 = 32; // bytes per entry
+export const MAPPING_BYTES: u32 = 48; // bytes per entry
 export const M_ACTIVE: u32 = 0; // u32 1 while the mapping exists (stored last)
 export const M_PAGES: u32 = 4; // u32 pages of the mapping
 export const M_PTES: u32 = 8; // u32 address of its page table (u32 per page)
+export const M_FLAGS: u32 = 12; // u32 MF_*
+export const M_ROOT_SLOT: u32 = 16; // u32 address of the file's subvolume slot in the root table (0: none)
+export const M_FILE_PAGE: u32 = 20; // u32 file page of the mapping's first page
+export const M_TREE: u32 = 24; // u64 the file's subvolume tree id
+export const M_INO: u32 = 32; // u64 the file's inode
+export const MF_WRITE: u32 = 1; // mapped read-write
+export const MF_SYNC: u32 = 2; // MAP_SYNC
 
 // Page-table entry: block number of the device page, and permission bits.
 export const PTE_BLOCK_MASK: u32 = 0x07ffffff; // device page number
@@ -394,13 +459,29 @@ export const F_DROPPED_COUNT: u32 = 184; // u32 blocks with that bit set
 export const F_ROOTS: u32 = 188; // u32 address: the root table, ROOT_SLOTS entries of ROOT_SLOT_BYTES
 export const F_LOCK: u32 = 192; // u32 the fs lock: holder's thread slot + 1, 0 = free (fs-lock.ts)
 export const F_LOCK_DEPTH: u32 = 196; // u32 how many times the holder took it (it nests)
+export const F_ABORTED: u32 = 200; // u32 P_* of the problem that aborted the transaction (ABORTED_BY_HOST: TypeScript's reason), 0 = none
+export const F_STAGING: u32 = 204; // u32 address of the staging buffer (item bodies built under the fs lock)
+export const F_STAGING_BYTES: u32 = 208; // u32 its bytes
+export const F_LOSING_BITS: u32 = 212; // u32 address: per sector one bit, a data extent (first sector) an item stopped mapping in this transaction
+export const F_FILLED_BITS: u32 = 216; // u32 address: per sector one bit, a data extent (first sector) with bytes filled in place in this transaction
+export const F_READERS_LOG: u32 = 220; // u32 address: READERS_LOG_ENTRIES (extent u64, from u32, to u32): bytes items the core dropped read
+export const F_READERS_COUNT: u32 = 224; // u32 entries in it
+export const READERS_LOG_ENTRIES: u32 = 256;
+export const READERS_ENTRY_BYTES: u32 = 16;
+export const ABORTED_BY_HOST: u32 = 1;
+export const EXTENT_MARK_LOSING: u32 = 0; // fs_extent_mark: the losing bits
+export const EXTENT_MARK_FILLED: u32 = 1; // fs_extent_mark: the filled bits
+export const ABORTED_DELAYED_REFS: u32 = 2; // running delayed refs failed inside a core operation
 // The root table: where every thread finds a subvolume tree's root (the extent and csum
 // trees' are F_EXTENT_ROOT and F_CSUM_ROOT). TypeScript assigns the slots (Kernel.newTree).
 export const ROOT_SLOTS: u32 = 1024; // subvolume trees one mount can hold
-export const ROOT_SLOT_BYTES: u32 = 24; // root u64, level u32, tree id u64 (0: a free slot)
+export const ROOT_SLOT_BYTES: u32 = 32; // root u64, level u32, flags u32, tree id u64 (0: a free slot), last snapshot u64
 export const RS_ROOT: u32 = 0; // u64 the tree's root block
 export const RS_LEVEL: u32 = 8; // u32 the root's level (as F_EXTENT_LEVEL is 8 after F_EXTENT_ROOT)
+export const RS_FLAGS: u32 = 12; // u32 RSF_*
 export const RS_TREE: u32 = 16; // u64 the tree id, 0 for a free slot
+export const RS_LAST_SNAPSHOT: u32 = 24; // u64 generation of the subvolume's last snapshot (nodatacow overwrites)
+export const RSF_MOVED: u32 = 1; // the core moved the root in this transaction (its ROOT_ITEM is stale)
 export const F_FRESH_BITS: u32 = 92; // u32 address: per sector one bit, allocated in this transaction
 export const F_TREE_CHANGES: u32 = 96; // u32 bumped by every tree change and commit (readers' caches)
 export const F_THREAD_AREAS: u32 = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot

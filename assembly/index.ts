@@ -569,3 +569,4 @@ export function pmem_mark_changed(addr: u32, len: u32): i32 {
   return 0;
 }
 export * from "./fs/exports";
+export * from "./dax/exports";

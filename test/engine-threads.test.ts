@@ -3,7 +3,8 @@
 // to the thread that mounted the file system. Real worker threads (dist/workers).
 import { describe, expect, it } from 'vitest';
 import { FileSystem, PmemDevice, WriterPool } from '../src/index.js';
-import { F_THREAD_AREAS, THREAD_AREA_BYTES, TA_READS } from '../src/core/abi.js';
+import { F_THREAD_AREAS, THREAD_AREA_BYTES, TA_READS, PTE_PRESENT, PTE_BLOCK_MASK } from '../src/core/abi.js';
+import { storeTag } from '../src/workers/writer.js';
 
 const WORKER_ENTRY = new URL('../dist/workers/node-entry.js', import.meta.url);
 
@@ -85,6 +86,59 @@ describe('the engine on a writer thread', () => {
         expect(read.every((b) => b === read[0]), `a read of round ${read[0]} mixes rounds`).toBe(true);
       }
       fs.close(fd);
+      expect(fs.fsck()).toEqual([]);
+    } finally {
+      await pool.stop();
+      dev.close();
+    }
+  });
+
+  it('a writer thread serves its own page faults while this thread is busy in a synchronous loop', async () => {
+    const { dev, fs } = await mounted();
+    // Three files, three kinds of write fault: holes (a fresh datacow file), COW of
+    // committed datacow pages, and nodatacow pages written in place.
+    const pages = 64, bytes = pages * 4096;
+    fs.create('/holes');
+    fs.truncate('/holes', bytes);
+    fs.writeFile('/cow', new Uint8Array(bytes).fill(7));
+    fs.create('/nocow');
+    fs.setNoDataCow('/nocow');
+    fs.writeFile('/nocow', new Uint8Array(bytes).fill(9));
+    fs.sync();
+    const maps = ['/holes', '/cow', '/nocow'].map((path) => fs.mmap(path, { length: bytes }));
+    const pool = await WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY });
+    try {
+      const before = fs.dax.stats;
+      const words = new BigUint64Array(dev.memory.buffer);
+      const runs = maps.map((m) => pool.run([{ mapping: m.handle(), kind: 'sequential', stores: pages, storeBytes: 4096, writers: 1, writerIndex: 0, seed: 1 }]));
+      // This thread never yields until every page of the three files holds the writer's
+      // last store: each of those stores first needed a write fault, which nothing on this
+      // thread could serve (no message is read, no lock is given up while looping).
+      const tag = storeTag(0, pages);
+      const landed = (): boolean => maps.every((m) => {
+        const pte = fs.dax.pte(m, pages - 1);
+        return (pte & PTE_PRESENT) !== 0 && words[((pte & PTE_BLOCK_MASK) * 4096 + fs.kernel.visibleAddr) / 8] === tag;
+      });
+      const deadline = performance.now() + 20_000;
+      let done = false;
+      while (performance.now() < deadline) if ((done = landed())) break;
+      expect(done, 'the writer finished while this thread was busy').toBe(true);
+      const after = fs.dax.stats;
+      expect(after.coreFaults - before.coreFaults).toBe(3 * pages);
+      expect(after.holeFills - before.holeFills).toBe(pages);
+      expect(after.cowFaults - before.cowFaults).toBe(pages);
+      expect(after.inPlaceFaults - before.inPlaceFaults).toBe(pages);
+      for (const [result] of await Promise.all(runs)) {
+        expect(result!.faultsServedHere).toBe(pages);
+        expect(result!.faultsServedByOwner).toBe(0);
+      }
+      // What the writer's faults did is this file system's transaction: it commits, reads
+      // back and checks clean.
+      fs.sync();
+      for (const path of ['/holes', '/cow', '/nocow']) {
+        const data = fs.readFile(path);
+        for (let p = 0; p < pages; p++) expect(new DataView(data.buffer, data.byteOffset + p * 4096, 8).getBigUint64(0, true)).toBe(storeTag(0, p + 1));
+      }
       expect(fs.fsck()).toEqual([]);
     } finally {
       await pool.stop();

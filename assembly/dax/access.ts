@@ -45,7 +45,10 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
   return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
 }
 
-@inline function mappingEntry(mapping: u32): usize {
+/** The DAX header's address in this instance (0 before dax_attach). */
+export function daxBaseAddr(): usize { return daxBase; }
+
+@inline export function mappingEntry(mapping: u32): usize {
   return <usize>load<u32>(daxBase + D_MAPPINGS) + <usize>mapping * MAPPING_BYTES;
 }
 

@@ -21,7 +21,8 @@ import {
   PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH,
   P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
   P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
-  NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES,
+  NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
+  P_REFS_FULL,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
@@ -70,6 +71,11 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
   store<u64>(record + PR_C, c);
   store<u64>(record + PR_BYTENR, bytenr);
   store<u64>(record + PR_TREE, treeId);
+  // Problems that leave the transaction unfinishable abort it for every thread: the
+  // owner's TypeScript reads the code (Kernel.aborted) when another thread hit it.
+  if (problem == P_NO_METADATA_SPACE || problem == P_POOL_EMPTY || problem == P_BLOCK_IN_USE || problem == P_REFS_FULL) {
+    if (load<u32>(fsBase + F_ABORTED) == 0) store<u32>(fsBase + F_ABORTED, problem);
+  }
   hostFail(-code);
   unreachable(); // the host threw
 }

@@ -4,12 +4,13 @@
 import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
   SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
-  F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES,
+  F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING, F_STAGING_BYTES, EXTENT_MARK_LOSING,
+  EXTENT_MARK_FILLED,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
-  nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr,
+  nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
 } from "./state";
 import {
   begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
@@ -447,4 +448,25 @@ export function fs_read_done(): i32 {
   const at = threadArea() + TA_READS;
   atomic.store<u32>(at, atomic.load<u32>(at) + 1);
   return <i32>atomic.load<u32>(at);
+}
+
+// --- what the DAX fault path shares with TypeScript (file-item.ts, dax/fault.ts) -----------
+
+// Where item bodies are built under the fs lock (the kernel's staging buffer).
+export function fs_set_staging(addr: u32, bytes: u32): i32 {
+  if (!ready() || bytes < 4096 || !kernelRangeValid(addr, bytes)) return -EINVAL;
+  store<u32>(fsBase + F_STAGING, addr);
+  store<u32>(fsBase + F_STAGING_BYTES, bytes);
+  return 0;
+}
+
+// Per-extent marks of the running transaction: EXTENT_MARK_LOSING (an item stopped mapping
+// the extent) and EXTENT_MARK_FILLED (bytes filled in place). `set` 1 sets it, 0 asks.
+export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES) || which > EXTENT_MARK_FILLED) return -EINVAL;
+  const bits = which == EXTENT_MARK_LOSING ? losingBitsAddr : filledBitsAddr;
+  const sector = <u32>(b >> SECTOR_SHIFT);
+  if (set != 0) setRange(bits, sector, sector + 1, true);
+  return testBit(bits, sector) ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][dropped bits][thread areas][root table][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][losing bits][filled bits][readers log][thread areas][root table][delayed refs, backrefs, batch][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -14,6 +14,9 @@
 //   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
 //   fresh bits:     one bit per sector; allocated in this transaction.
 //   dropped bits:   one bit per sector; a block whose pointers were dropped at once (extent-tree.ts).
+//   losing bits:    one bit per sector; a data extent (its first sector) some item stopped mapping in this transaction.
+//   filled bits:    one bit per sector; a data extent (its first sector) filled in place in this transaction.
+//   readers log:    READERS_LOG_ENTRIES (extent, from, to): bytes of data extents items the core dropped read.
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
 //   root table:     ROOT_SLOTS entries (RS_*): each subvolume tree's root and level.
@@ -23,7 +26,8 @@ import {
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
   F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
-  ROOT_SLOTS, ROOT_SLOT_BYTES,
+  ROOT_SLOTS, ROOT_SLOT_BYTES, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
+  READERS_ENTRY_BYTES,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
@@ -45,6 +49,9 @@ export let pinnedBitsAddr: usize = 0;
 export let freshBitsAddr: usize = 0;
 export let threadAreasAddr: usize = 0;
 export let droppedBitsAddr: usize = 0;
+export let losingBitsAddr: usize = 0;
+export let filledBitsAddr: usize = 0;
+export let readersLogAddr: usize = 0;
 
 /** Bytes of a bitmap of `sectors` bits, whole u64 words. */
 @inline export function bitmapBytes(sectors: u32): u32 {
@@ -54,7 +61,7 @@ export let droppedBitsAddr: usize = 0;
 /** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
 function fixedTablesBytes(total: u32, pool: u32): u64 {
   const sectors = total >> SECTOR_SHIFT;
-  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 5 + <u64>maxThreads * THREAD_AREA_BYTES
+  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 7 + <u64>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES + <u64>maxThreads * THREAD_AREA_BYTES
     + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES;
   return (bytes + 63) & ~63;
 }
@@ -82,7 +89,10 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const pinnedBits = freeBits + bitmapBytes(sectors);
   const freshBits = pinnedBits + bitmapBytes(sectors);
   const droppedBits = freshBits + bitmapBytes(sectors);
-  const threadAreas = droppedBits + bitmapBytes(sectors);
+  const losingBits = droppedBits + bitmapBytes(sectors);
+  const filledBits = losingBits + bitmapBytes(sectors);
+  const readersLog = filledBits + bitmapBytes(sectors);
+  const threadAreas = readersLog + <usize>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES;
   const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
   memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
@@ -102,6 +112,9 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_THREAD_AREAS, <u32>threadAreas);
   store<u32>(base + F_DROPPED_BITS, <u32>droppedBits);
   store<u32>(base + F_ROOTS, <u32>roots);
+  store<u32>(base + F_LOSING_BITS, <u32>losingBits);
+  store<u32>(base + F_FILLED_BITS, <u32>filledBits);
+  store<u32>(base + F_READERS_LOG, <u32>readersLog);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
@@ -138,6 +151,9 @@ function readLayout(base: usize): void {
   freshBitsAddr = load<u32>(base + F_FRESH_BITS);
   threadAreasAddr = load<u32>(base + F_THREAD_AREAS);
   droppedBitsAddr = load<u32>(base + F_DROPPED_BITS);
+  losingBitsAddr = load<u32>(base + F_LOSING_BITS);
+  filledBitsAddr = load<u32>(base + F_FILLED_BITS);
+  readersLogAddr = load<u32>(base + F_READERS_LOG);
 }
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */

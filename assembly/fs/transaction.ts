@@ -7,11 +7,11 @@
 // until the commit, so its bytenr is not handed out again before the list is reset.
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
-  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL,
+  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
-  totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes,
+  totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
 } from "./state";
 
 @inline function sectorEntry(bytenr: u64): usize {
@@ -128,5 +128,9 @@ export function endTransaction(generation: u64): void {
   store<u32>(fsBase + F_DIRTY_COUNT, 0);
   store<u32>(fsBase + F_DIRTY_LIVE, 0);
   store<u64>(fsBase + F_GENERATION, generation);
-  memory.fill(freshBitsAddr, 0, bitmapBytes(totalBytes >> SECTOR_SHIFT));
+  const bits = bitmapBytes(totalBytes >> SECTOR_SHIFT);
+  memory.fill(freshBitsAddr, 0, bits);
+  memory.fill(losingBitsAddr, 0, bits);
+  memory.fill(filledBitsAddr, 0, bits);
+  store<u32>(fsBase + F_READERS_COUNT, 0);
 }

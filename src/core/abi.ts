@@ -194,7 +194,65 @@ export const D_SHOOTDOWN_GEN = 8; // u32 shootdown generation
 export const D_MAPPINGS = 16; // address of the mapping table
 export const D_THREADS = 20; // address of the per-thread areas
 export const D_TLB_ENTRIES = 24; // power of two
-export const D_HEADER_BYTES = 64; // the DAX header's size
+export const D_POLICY = 28; // u32 DP_* switches the core's fault path honours (DaxPolicy)
+export const D_FROZEN = 32; // u32 1 while the file system is frozen (write faults go to the owner)
+export const D_RMAP_HEADS = 36; // u32 address: per device page, the address of the first PTE mapping it (0: none)
+export const D_RMAP_NODES = 40; // u32 address: per PTE of the pool, RMAP_NODE_BYTES (next PTE, mapping id)
+export const D_PTE_POOL = 44; // u32 address of the PTE pool (page tables are carved from it)
+export const D_PTE_POOL_BYTES = 48; // u32 its bytes
+export const D_DEVICE_PAGES = 52; // u32 device pages the reverse map and dirty index cover
+export const D_DIRTY_INDEX = 56; // u32 address: per device page, (dirty-page record index + 1) or 0
+export const D_DIRTY_RECORDS = 60; // u32 address: dirty-page records (DIRTY_RECORD_BYTES each)
+export const D_DIRTY_CAPACITY = 64; // u32 records the table holds
+export const D_DIRTY_COUNT = 68; // u32 records used in this transaction (dead ones included)
+export const D_DIRTY_LIVE = 72; // u32 live records
+export const D_FS_STATE = 76; // u32 address of the file system's state (assembly/fs/state.ts)
+export const D_STATS = 80; // DS_COUNT u32 counters, DS_* (faults by kind)
+export const D_HEADER_BYTES = 128; // the DAX header's size
+
+// The switches (DaxPolicy) the core's fault path reads, as bits of D_POLICY.
+export const DP_MULTI_MAPPING = 1; // the reverse map keeps every mapping of a block (else the last one)
+export const DP_TLB_SHOOTDOWN = 2; // downgraded entries are shot down
+export const DP_MAP_SYNC_FAULT = 4; // a MAP_SYNC write fault commits before the page is writable
+
+// Fault counters at D_STATS (u32 each, by kind): the order of DaxManager.stats.
+export const DS_READ_FAULTS = 0;
+export const DS_WRITE_FAULTS = 4;
+export const DS_HOLE_FILLS = 8;
+export const DS_COW_FAULTS = 12;
+export const DS_IN_PLACE_FAULTS = 16;
+export const DS_SHOOTDOWNS = 20;
+export const DS_WRITE_PROTECTS = 24;
+export const DS_INVALIDATIONS = 28;
+export const DS_CORE_FAULTS = 32; // faults the core served (the rest went to the owner's TypeScript)
+export const DS_COUNT = 9;
+
+// A reverse-map node, one per PTE of the pool (index = (PTE address - pool) / 4).
+export const RMAP_NODE_BYTES = 8;
+export const RN_NEXT = 0; // u32 address of the next PTE mapping the same block (0: last)
+export const RN_MAPPING = 4; // u32 mapping id + 1 of this PTE (0: not in use)
+
+// A dirty-page record: a page stored to through mmap in this transaction (its checksum
+// and write-back wait for the commit). Keyed by device page (D_DIRTY_INDEX).
+export const DIRTY_RECORD_BYTES = 40;
+export const DR_TREE = 0; // u64 subvolume tree id
+export const DR_INO = 8; // u64 inode
+export const DR_EXTENT = 16; // u64 device byte of the data extent holding the page (its checksum item)
+export const DR_EXTENT_BYTES = 24; // u32 that extent's bytes
+export const DR_FILE_PAGE = 28; // u32 file page (file offset / PAGE_BYTES)
+export const DR_BLOCK = 32; // u32 device page
+export const DR_FLAGS = 36; // u32 DRF_*
+export const DRF_LIVE = 1; // the record counts (0: dropped in this transaction)
+export const DRF_DATASUM = 2; // the file has checksums
+export const DRF_DATACOW = 4; // the file is datacow
+export const DRF_COWED = 8; // datacow, COWed in this transaction: later faults go in place
+export const DIRTY_CAPACITY_MAX = 8192; // records at most (a full table sends faults to the owner, which commits)
+
+export const ZERO_PAGE_BYTENR = 32768; // a device page in the system area that is always zero: holes map it read-only
+
+// Results of the core's fault path (dax_fs_fault).
+export const FR_DONE = 0; // resolved: the page table has the entry
+export const FR_OWNER = 1; // not served here (an error to report, a fill, a MAP_SYNC commit, a freeze): the owning thread's TypeScript serves it
 
 // Per-thread DAX area.
 export const T_EPOCH = 0; // odd while inside a DAX access
@@ -207,10 +265,17 @@ export const TLB_ENTRIES_MIN = 16; // dax_format's TLB size: a power of two in M
 export const TLB_ENTRIES_MAX = 65536;
 
 // Mapping table entry.
-export const MAPPING_BYTES = 32; // bytes per entry
+export const MAPPING_BYTES = 48; // bytes per entry
 export const M_ACTIVE = 0; // u32 1 while the mapping exists (stored last)
 export const M_PAGES = 4; // u32 pages of the mapping
 export const M_PTES = 8; // u32 address of its page table (u32 per page)
+export const M_FLAGS = 12; // u32 MF_*
+export const M_ROOT_SLOT = 16; // u32 address of the file's subvolume slot in the root table (0: none)
+export const M_FILE_PAGE = 20; // u32 file page of the mapping's first page
+export const M_TREE = 24; // u64 the file's subvolume tree id
+export const M_INO = 32; // u64 the file's inode
+export const MF_WRITE = 1; // mapped read-write
+export const MF_SYNC = 2; // MAP_SYNC
 
 // Page-table entry: block number of the device page, and permission bits.
 export const PTE_BLOCK_MASK = 0x07ffffff; // device page number
@@ -390,13 +455,29 @@ export const F_DROPPED_COUNT = 184; // u32 blocks with that bit set
 export const F_ROOTS = 188; // u32 address: the root table, ROOT_SLOTS entries of ROOT_SLOT_BYTES
 export const F_LOCK = 192; // u32 the fs lock: holder's thread slot + 1, 0 = free (fs-lock.ts)
 export const F_LOCK_DEPTH = 196; // u32 how many times the holder took it (it nests)
+export const F_ABORTED = 200; // u32 P_* of the problem that aborted the transaction (ABORTED_BY_HOST: TypeScript's reason), 0 = none
+export const F_STAGING = 204; // u32 address of the staging buffer (item bodies built under the fs lock)
+export const F_STAGING_BYTES = 208; // u32 its bytes
+export const F_LOSING_BITS = 212; // u32 address: per sector one bit, a data extent (first sector) an item stopped mapping in this transaction
+export const F_FILLED_BITS = 216; // u32 address: per sector one bit, a data extent (first sector) with bytes filled in place in this transaction
+export const F_READERS_LOG = 220; // u32 address: READERS_LOG_ENTRIES (extent u64, from u32, to u32): bytes items the core dropped read
+export const F_READERS_COUNT = 224; // u32 entries in it
+export const READERS_LOG_ENTRIES = 256;
+export const READERS_ENTRY_BYTES = 16;
+export const ABORTED_BY_HOST = 1;
+export const EXTENT_MARK_LOSING = 0; // fs_extent_mark: the losing bits
+export const EXTENT_MARK_FILLED = 1; // fs_extent_mark: the filled bits
+export const ABORTED_DELAYED_REFS = 2; // running delayed refs failed inside a core operation
 // The root table: where every thread finds a subvolume tree's root (the extent and csum
 // trees' are F_EXTENT_ROOT and F_CSUM_ROOT). TypeScript assigns the slots (Kernel.newTree).
 export const ROOT_SLOTS = 1024; // subvolume trees one mount can hold
-export const ROOT_SLOT_BYTES = 24; // root u64, level u32, tree id u64 (0: a free slot)
+export const ROOT_SLOT_BYTES = 32; // root u64, level u32, flags u32, tree id u64 (0: a free slot), last snapshot u64
 export const RS_ROOT = 0; // u64 the tree's root block
 export const RS_LEVEL = 8; // u32 the root's level (as F_EXTENT_LEVEL is 8 after F_EXTENT_ROOT)
+export const RS_FLAGS = 12; // u32 RSF_*
 export const RS_TREE = 16; // u64 the tree id, 0 for a free slot
+export const RS_LAST_SNAPSHOT = 24; // u64 generation of the subvolume's last snapshot (nodatacow overwrites)
+export const RSF_MOVED = 1; // the core moved the root in this transaction (its ROOT_ITEM is stale)
 export const F_FRESH_BITS = 92; // u32 address: per sector one bit, allocated in this transaction
 export const F_TREE_CHANGES = 96; // u32 bumped by every tree change and commit (readers' caches)
 export const F_THREAD_AREAS = 100; // u32 address: one THREAD_AREA_BYTES area per thread slot

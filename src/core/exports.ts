@@ -142,6 +142,10 @@ export interface CoreFsExports {
   fs_read_done(): number;
   fs_tree_changes(): number;
   fs_tree_changed(): number;
+  /** Where the core builds item bodies under the fs lock (the kernel's staging buffer). */
+  fs_set_staging(addr: number, bytes: number): number;
+  /** EXTENT_MARK_LOSING / EXTENT_MARK_FILLED of a data extent: set (set = 1) or ask; 1 when set. */
+  fs_extent_mark(which: number, bytenr: number, set: number): number;
   /** Mark [start, start + length) allocated in this transaction; fs_is_fresh asks about one sector. */
   fs_mark_fresh(start: number, length: number): number;
   fs_is_fresh(bytenr: number): number;
@@ -165,6 +169,23 @@ export interface CoreDaxExports {
   /** (reason << FAULT_REASON_SHIFT) | page of this thread's last fault; reason FAULT_* (src/core/abi.ts). */
   dax_fault_info(): number;
   dax_shootdown(): number;
+  /** Place the reverse map and the dirty-page table in the DAX region (assembly/dax/tables.ts). */
+  dax_tables(rmapHeads: number, rmapNodes: number, ptePool: number, ptePoolBytes: number, devicePages: number,
+    dirtyIndex: number, dirtyRecords: number, dirtyCapacity: number, fsState: number): number;
+  /** Set a PTE of an active mapping, keeping the reverse map. */
+  dax_set_pte(mapping: number, page: number, value: number): number;
+  /** First PTE address mapping device page `block` (0: none). */
+  dax_rmap_first(block: number): number;
+  dax_rmap_next(pte: number): number;
+  dax_rmap_mapping(pte: number): number;
+  /** Address of the live dirty-page record of device page `block`, or 0. */
+  dax_dirty_find(block: number): number;
+  /** -ENOSPC when the table is full. */
+  dax_dirty_add(block: number, tree: number, ino: number, filePage: number, extent: number, extentBytes: number, flags: number): number;
+  dax_dirty_drop(block: number): number;
+  dax_dirty_clear(): number;
+  /** Serve a fault on this thread (assembly/dax/fault.ts): FR_DONE, FR_OWNER, or -EINVAL. Hold the fs lock. */
+  dax_fs_fault(mapping: number, page: number, write: number): number;
   /** clwb of the mapped lines of the range, through this thread's translations. */
   dax_flush(mapping: number, offset: number, len: number): number;
 }

@@ -83,6 +83,8 @@ export interface FsHooks {
   fail(errno: number): never;
   /** Rewrite the first copy of `bytenr` from its good second copy, and mark it verified. */
   heal(bytenr: number): void;
+  /** Data was stored to the device outside a commit (the DAX fault path): image fuzzing's observers. */
+  dataWritten?(bytenr: number, bytes: number): void;
 }
 
 const noFileSystem = (): never => {
@@ -107,6 +109,7 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
       memory,
       fs_fail: (errno: number): void => { hooks.current.fail(errno); },
       fs_heal: (bytenr: number): void => { hooks.current.heal(bytenr); },
+      fs_data_written: (bytenr: number, bytes: number): void => { hooks.current.dataWritten?.(bytenr, bytes); },
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {
         const message = readAsString(memory, messagePtr);
         const file = readAsString(memory, filePtr);

@@ -1,24 +1,32 @@
 // DAX for the file system: per-mapping page tables in shared memory, the reverse map,
-// faults, write-protection and shootdown. Runs on the thread that owns the file system;
-// writer threads store through the page tables with no call here until they fault.
+// faults, write-protection and shootdown. The reverse map and the dirty pages of the
+// running transaction are shared tables (assembly/dax/tables.ts), so that every thread's
+// core serves the common faults itself (assembly/dax/fault.ts, dax_fs_fault); this class
+// serves the rest on the owning thread and runs the commit, snapshot, reflink and freeze
+// side of every switch over the same tables.
 import { FsError } from '../errors.js';
 import type { Kernel } from '../fs/kernel.js';
+import { dirtyCapacity } from '../fs/kernel.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import { FileData } from '../fs/file-data.js';
 import { encodeFileExtent, type InodeItem } from '../fs/items.js';
 import {
-  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
+  key, EXTENT_DATA, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
 } from '../fs/format.js';
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions } from './mapping.js';
 import {
-  D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE,
+  D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO,
+  MF_WRITE, MF_SYNC, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, D_POLICY, D_FROZEN, D_STATS,
+  DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
+  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_WRITE_PROTECTS, DS_INVALIDATIONS, DS_CORE_FAULTS,
+  D_DIRTY_RECORDS, D_DIRTY_COUNT, D_DIRTY_LIVE, D_DIRTY_CAPACITY, DIRTY_RECORD_BYTES, DR_TREE, DR_INO, DR_EXTENT,
+  DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, DRF_DATASUM, DRF_DATACOW, DRF_COWED,
+  RMAP_NODE_BYTES, FR_DONE, ZERO_PAGE_BYTENR, ENOSPC,
 } from '../core/abi.js';
 
-export { PAGE_BYTES, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK } from '../core/abi.js';
-/** A device page in the system area that is always zero: holes map it read-only. */
-export const ZERO_PAGE_BYTENR = 32768;
+export { PAGE_BYTES, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR } from '../core/abi.js';
 const MAX_MAPPINGS = 256;
 const TLB_ENTRIES = 256;
 
@@ -31,13 +39,25 @@ export interface DaxHost {
   blockOwners?(bytenr: number): Array<{ subvolume: number; ino: number; offset: number }>;
 }
 
-/** A page stored to through mmap in this transaction; `extent`/`extentBytes`: the data extent holding `block` (its checksum item). */
-interface DirtyPage { sv: Subvolume; ino: number; filePage: number; block: number; extent: number; extentBytes: number; datasum: boolean; datacow: boolean }
+/** A page stored to through mmap in this transaction (a record of the shared dirty-page table). */
+interface DirtyPage { tree: number; ino: number; filePage: number; block: number; extent: number; extentBytes: number; flags: number; record: number }
 
-const pageKey = (sv: Subvolume, ino: number, filePage: number): string => `${sv.id}:${ino}:${filePage}`;
+/** The fault counters (shared: faults served by any thread's core count too). */
+export interface DaxStats {
+  readFaults: number; writeFaults: number; holeFills: number; cowFaults: number; inPlaceFaults: number;
+  shootdowns: number; writeProtects: number; invalidations: number;
+  /** Faults a core served without this class (on this thread or a writer's). */
+  coreFaults: number;
+}
+
+const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
+  ['readFaults', DS_READ_FAULTS], ['writeFaults', DS_WRITE_FAULTS], ['holeFills', DS_HOLE_FILLS], ['cowFaults', DS_COW_FAULTS],
+  ['inPlaceFaults', DS_IN_PLACE_FAULTS], ['shootdowns', DS_SHOOTDOWNS], ['writeProtects', DS_WRITE_PROTECTS],
+  ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
+];
 
 export class DaxManager {
-  policy: DaxPolicy;
+  readonly policy: DaxPolicy;
   /**
    * Set around the commits of a snapshot or a freeze whose write-protect switch is off:
    * those commits write dirty nodatacow pages back but leave them writable, as before the
@@ -55,40 +75,75 @@ export class DaxManager {
   private readonly ptes: Uint32Array;
   private readonly mappings = new Map<number, DaxMapping>();
   private readonly byInode = new Map<string, Set<DaxMapping>>();
-  private readonly rmap = new Map<number, Set<number>>();
-  private readonly rmapSingle = new Map<number, number>();
-  private readonly dirtied = new Map<string, DirtyPage>();
-  private readonly cowed = new Map<string, number>();
   private readonly freePtes: Array<[number, number]> = [];
   private readonly mappingTable: number;
-  frozen = false;
   private thawWaiters: Array<() => void> = [];
-  /** Faults handled, by kind (for tests, benchmarks and the playground). */
-  readonly stats = { readFaults: 0, writeFaults: 0, holeFills: 0, cowFaults: 0, inPlaceFaults: 0, shootdowns: 0, writeProtects: 0, invalidations: 0 };
 
   constructor(readonly host: DaxHost, policy: Partial<DaxPolicy> = {}) {
-    this.policy = { ...DEFAULT_DAX_POLICY, ...policy };
+    // The switches may change while mapped (the playground flips them): every change
+    // reaches the bits every thread's core reads (D_POLICY).
+    this.policy = new Proxy({ ...DEFAULT_DAX_POLICY, ...policy }, {
+      set: (target, name, value) => {
+        (target as unknown as Record<string | symbol, unknown>)[name] = value;
+        this.publishPolicy();
+        return true;
+      },
+    });
     const k = host.kernel;
     const core = k.device.core;
     this.base = k.daxAddr;
+    // [header][thread areas][mapping table][rmap heads][dirty index][dirty records][PTE pool][rmap nodes]
     const threads = this.base + D_HEADER_BYTES;
     const threadBytes = core.dax_thread_area_bytes(TLB_ENTRIES) * k.device.config.maxThreads;
     this.mappingTable = align(threads + threadBytes, 64);
-    const ptePool = align(this.mappingTable + MAX_MAPPINGS * MAPPING_BYTES, 64);
+    const devicePages = Math.floor(k.totalBytes / PAGE_BYTES);
+    const rmapHeads = align(this.mappingTable + MAX_MAPPINGS * MAPPING_BYTES, 64);
+    const dirtyIndex = rmapHeads + devicePages * 4;
+    const dirtyRecords = align(dirtyIndex + devicePages * 4, 64);
+    const capacity = dirtyCapacity(k.totalBytes);
+    const ptePool = align(dirtyRecords + capacity * DIRTY_RECORD_BYTES, 64);
     const end = this.base + k.daxBytes;
-    if (ptePool >= end) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
+    // Each PTE (4 bytes) has its reverse-map node (RMAP_NODE_BYTES) after the pool.
+    const poolBytes = Math.floor((end - ptePool) / (4 + RMAP_NODE_BYTES) / 16) * 16 * 4;
+    if (poolBytes < 64) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
+    const rmapNodes = ptePool + poolBytes;
     // Thread areas and the mapping table start zeroed; PTE pages are zeroed when allocated.
-    k.m.u8.fill(0, this.base, ptePool);
+    k.m.u8.fill(0, this.base, rmapHeads);
     check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable, threads), 'dax format');
     check(core.dax_attach(this.base), 'dax attach');
+    check(core.dax_tables(rmapHeads, rmapNodes, ptePool, poolBytes, devicePages, dirtyIndex, dirtyRecords, capacity, k.fsStateAddr), 'dax tables');
     this.ptes = new Uint32Array(k.m.u8.buffer);
-    this.freePtes.push([ptePool, end - ptePool]);
+    this.publishPolicy();
+    this.freePtes.push([ptePool, poolBytes]);
     k.beforeCommit = () => this.beforeCommit();
-    host.fileData.pendingChecksum = (sv, ino, filePage) => this.dirtied.size > 0 && this.dirtied.has(pageKey(sv, ino, filePage));
-    k.externalChanges = () => this.dirtied.size > 0;
+    host.fileData.pendingPages = (sv, ino) => this.pendingPages(sv, ino);
+    k.externalChanges = () => this.dirtyLive() > 0;
   }
 
   get kernel(): Kernel { return this.host.kernel; }
+
+  /** The switches the core's fault path reads, as D_POLICY bits. */
+  private publishPolicy(): void {
+    const p = this.policy;
+    if (!p || !this.ptes) return; // still constructing
+    const bits = (p.multiMapping ? DP_MULTI_MAPPING : 0) | (p.tlbShootdown ? DP_TLB_SHOOTDOWN : 0) | (p.mapSyncDurableFault ? DP_MAP_SYNC_FAULT : 0);
+    Atomics.store(this.ptes, (this.base + D_POLICY) >> 2, bits);
+  }
+
+  /** Faults handled, by kind (for tests, benchmarks and the playground): every thread's. */
+  get stats(): Readonly<DaxStats> {
+    const m = this.kernel.m, out = {} as DaxStats;
+    for (const [name, at] of STAT_FIELDS) out[name] = m.u32(this.base + D_STATS + at);
+    return out;
+  }
+
+  private count(kind: number): void {
+    const m = this.kernel.m, at = this.base + D_STATS + kind;
+    m.setU32(at, m.u32(at) + 1);
+  }
+
+  get frozen(): boolean { return this.kernel.m.u32(this.base + D_FROZEN) !== 0; }
+  set frozen(on: boolean) { Atomics.store(this.ptes, (this.base + D_FROZEN) >> 2, on ? 1 : 0); }
 
   // --- mappings ----------------------------------------------------------------------
 
@@ -97,12 +152,18 @@ export class DaxManager {
     let id = -1;
     for (let i = 0; i < MAX_MAPPINGS; i++) if (!this.mappings.has(i)) { id = i; break; }
     if (id < 0) throw new FsError('ENOMEM', `at most ${MAX_MAPPINGS} mappings at once`);
+    if (options.offsetBytes % PAGE_BYTES !== 0) throw new FsError('EINVAL', 'mapping offset must be page aligned');
     const ptes = this.allocPtes(pages * 4);
     this.kernel.m.u8.fill(0, ptes, ptes + pages * 4);
     const entry = this.mappingTable + id * MAPPING_BYTES;
     const m = this.kernel.m;
     m.setU32(entry + M_PAGES, pages);
     m.setU32(entry + M_PTES, ptes);
+    m.setU32(entry + M_FLAGS, (options.prot === 'rw' ? MF_WRITE : 0) | (options.sync ? MF_SYNC : 0));
+    m.setU32(entry + M_ROOT_SLOT, sv.tree.slotAddress);
+    m.setU32(entry + M_FILE_PAGE, options.offsetBytes / PAGE_BYTES);
+    m.setU64(entry + M_TREE, sv.tree.id);
+    m.setU64(entry + M_INO, ino);
     Atomics.store(this.ptes, (entry + M_ACTIVE) >> 2, 1); // active last
     const mapping = new DaxMapping(this, id, sv, ino, options, pages, ptes);
     this.mappings.set(id, mapping);
@@ -114,7 +175,7 @@ export class DaxManager {
 
   unmap(mapping: DaxMapping): void {
     if (!this.mappings.has(mapping.id)) return;
-    for (let p = 0; p < mapping.pages; p++) this.setPte(mapping, p, 0);
+    for (let p = 0; p < mapping.pages; p++) if (this.pte(mapping, p) & PTE_PRESENT) this.setPte(mapping, p, 0);
     Atomics.store(this.ptes, (this.mappingTable + mapping.id * MAPPING_BYTES + M_ACTIVE) >> 2, 0);
     this.shootdown(true);
     this.mappings.delete(mapping.id);
@@ -171,47 +232,31 @@ export class DaxManager {
     throw new FsError('ENOMEM', 'no room left for page tables in the DAX region');
   }
 
-  // --- page-table entries and the reverse map ----------------------------------------
+  // --- page-table entries and the reverse map (shared: assembly/dax/tables.ts) ---------
 
   pte(mapping: DaxMapping, page: number): number {
     return Atomics.load(this.ptes, (mapping.ptesAddr >> 2) + page) >>> 0;
   }
 
   private setPte(mapping: DaxMapping, page: number, value: number): void {
-    const old = this.pte(mapping, page);
-    if (old & PTE_PRESENT) this.rmapRemove(old & PTE_BLOCK_MASK, mapping, page);
-    Atomics.store(this.ptes, (mapping.ptesAddr >> 2) + page, value | 0);
-    if (value & PTE_PRESENT) this.rmapAdd(value & PTE_BLOCK_MASK, mapping, page);
-  }
-
-  private rmapAdd(block: number, mapping: DaxMapping, page: number): void {
-    const entry = mapping.id * 2 ** 22 + page;
-    if (!this.policy.multiMapping) { this.rmapSingle.set(block, entry); return; }
-    let set = this.rmap.get(block);
-    if (!set) { set = new Set(); this.rmap.set(block, set); }
-    set.add(entry);
-  }
-
-  private rmapRemove(block: number, mapping: DaxMapping, page: number): void {
-    const entry = mapping.id * 2 ** 22 + page;
-    if (this.rmapSingle.get(block) === entry) this.rmapSingle.delete(block);
-    const set = this.rmap.get(block);
-    if (set) { set.delete(entry); if (set.size === 0) this.rmap.delete(block); }
+    check(this.kernel.core.dax_set_pte(mapping.id, page, value >>> 0), 'set a page-table entry');
   }
 
   /** Every (mapping, page) that maps a device block, as the reverse map knows it. */
   reverseMap(block: number): Array<{ mapping: DaxMapping; page: number }> {
-    const entries = this.policy.multiMapping ? [...(this.rmap.get(block) ?? [])] : (this.rmapSingle.has(block) ? [this.rmapSingle.get(block)!] : []);
-    return entries.flatMap((e) => {
-      const mapping = this.mappings.get(Math.floor(e / 2 ** 22));
-      return mapping ? [{ mapping, page: e % 2 ** 22 }] : [];
-    });
+    const core = this.kernel.core;
+    const out: Array<{ mapping: DaxMapping; page: number }> = [];
+    for (let pte = check(core.dax_rmap_first(block), 'reverse map'); pte !== 0; pte = check(core.dax_rmap_next(pte), 'reverse map')) {
+      const mapping = this.mappings.get(check(core.dax_rmap_mapping(pte), 'reverse map'));
+      if (mapping) out.push({ mapping, page: (pte - mapping.ptesAddr) / 4 });
+    }
+    return out;
   }
 
   /** After entries were downgraded: make sure no thread still uses an old one. */
   private shootdown(changed: boolean): void {
     if (!changed || !this.policy.tlbShootdown) return;
-    this.stats.shootdowns++;
+    this.count(DS_SHOOTDOWNS);
     check(this.kernel.device.core.dax_shootdown(), 'shootdown');
   }
 
@@ -219,8 +264,68 @@ export class DaxManager {
     const pte = this.pte(mapping, page);
     if ((pte & PTE_WRITE) === 0) return false;
     this.setPte(mapping, page, pte & ~PTE_WRITE);
-    this.stats.writeProtects++;
+    this.count(DS_WRITE_PROTECTS);
     return true;
+  }
+
+  // --- dirty pages (shared: assembly/dax/tables.ts) ----------------------------------
+
+  private dirtyLive(): number {
+    return this.kernel.m.u32(this.base + D_DIRTY_LIVE);
+  }
+
+  /** The live records of the dirty-page table, in fault order. */
+  private dirtyPages(): DirtyPage[] {
+    const m = this.kernel.m, out: DirtyPage[] = [];
+    if (this.dirtyLive() === 0) return out;
+    const records = m.u32(this.base + D_DIRTY_RECORDS), count = m.u32(this.base + D_DIRTY_COUNT);
+    for (let i = 0; i < count; i++) {
+      const r = records + i * DIRTY_RECORD_BYTES;
+      const flags = m.u32(r + DR_FLAGS);
+      if ((flags & DRF_LIVE) === 0) continue;
+      out.push({
+        tree: m.u64(r + DR_TREE), ino: m.u64(r + DR_INO), filePage: m.u32(r + DR_FILE_PAGE), block: m.u32(r + DR_BLOCK),
+        extent: m.u64(r + DR_EXTENT), extentBytes: m.u32(r + DR_EXTENT_BYTES), flags, record: r,
+      });
+    }
+    return out;
+  }
+
+  /** The record of device page `block` if it is this file page's, else null. */
+  private dirtyFor(block: number, sv: Subvolume, ino: number, filePage: number): DirtyPage | null {
+    const r = check(this.kernel.core.dax_dirty_find(block), 'find a dirty page');
+    if (r === 0) return null;
+    const m = this.kernel.m;
+    if (m.u64(r + DR_TREE) !== sv.tree.id || m.u64(r + DR_INO) !== ino || m.u32(r + DR_FILE_PAGE) !== filePage) return null;
+    return { tree: sv.tree.id, ino, filePage, block, extent: m.u64(r + DR_EXTENT), extentBytes: m.u32(r + DR_EXTENT_BYTES), flags: m.u32(r + DR_FLAGS), record: r };
+  }
+
+  /** Forget a dirty page; its block is still flushed at the commit (it was stored to). */
+  private dropDirty(d: DirtyPage): void {
+    this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
+    check(this.kernel.core.dax_dirty_drop(d.block), 'drop a dirty page');
+  }
+
+  private addDirty(d: Omit<DirtyPage, 'record'>): void {
+    const r = this.kernel.core.dax_dirty_add(d.block, d.tree, d.ino, d.filePage, d.extent, d.extentBytes, d.flags & ~DRF_LIVE);
+    if (r === -ENOSPC) throw new FsError('EIO', 'dirty-page table full (the fault commits first when it is)');
+    check(r, 'record a dirty page');
+  }
+
+  private dirtyTableFull(): boolean {
+    const m = this.kernel.m;
+    return m.u32(this.base + D_DIRTY_COUNT) >= m.u32(this.base + D_DIRTY_CAPACITY);
+  }
+
+  /** File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet (FileData.read). */
+  private pendingPages(sv: Subvolume, ino: number): Set<number> | null {
+    if (this.dirtyLive() === 0) return null;
+    let pages: Set<number> | null = null;
+    for (const d of this.dirtyPages()) {
+      if (d.tree !== sv.tree.id || d.ino !== ino) continue;
+      (pages ??= new Set()).add(d.filePage);
+    }
+    return pages;
   }
 
   // --- faults ------------------------------------------------------------------------
@@ -232,19 +337,24 @@ export class DaxManager {
     this.resolveLocked(mapping, page, write);
   }
 
-  /** Resolve a fault of a writer thread; a store during a freeze waits for thaw. */
+  /** Resolve a fault a writer thread's core left to this thread; a store during a freeze waits for thaw. */
   async faultAsync(mappingId: number, page: number, write: boolean): Promise<void> {
     const mapping = this.mapping(mappingId);
     while (write && this.frozen) await new Promise<void>((resolve) => this.thawWaiters.push(resolve));
     this.resolveLocked(mapping, page, write);
   }
 
-  /** A fault runs the engine: it holds the fs lock, as every file-system operation does. */
+  /**
+   * A fault runs the engine: it holds the fs lock, as every file-system operation does.
+   * The core serves it when it can (assembly/dax/fault.ts: the same decisions as below
+   * for the common cases); what it leaves (FR_OWNER) is served here.
+   */
   private resolveLocked(mapping: DaxMapping, page: number, write: boolean): void {
     const core = this.kernel.core;
     core.fs_lock();
     try {
-      this.resolveFault(mapping, page, write);
+      const served = check(core.dax_fs_fault(mapping.id, page, write ? 1 : 0), 'core fault');
+      if (served !== FR_DONE) this.resolveFault(mapping, page, write);
     } finally {
       core.fs_unlock();
     }
@@ -264,7 +374,7 @@ export class DaxManager {
   }
 
   private readFault(mapping: DaxMapping, page: number, fileOffset: number): void {
-    this.stats.readFaults++;
+    this.count(DS_READ_FAULTS);
     const ext = this.host.fileData.extents(mapping.sv, mapping.ino, fileOffset, fileOffset + PAGE_BYTES)[0];
     let block = ZERO_PAGE_BYTENR / PAGE_BYTES;
     if (ext && ext.e.type === EXTENT_TYPE_REG) block = (ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset)) / PAGE_BYTES;
@@ -272,19 +382,22 @@ export class DaxManager {
   }
 
   private writeFault(mapping: DaxMapping, page: number, fileOffset: number, inode: InodeItem): void {
-    this.stats.writeFaults++;
     const { sv, ino } = mapping;
     const data = this.host.fileData;
     const k = this.kernel;
+    // A full dirty-page table: commit first (it writes those pages back and empties it).
+    if (this.dirtyTableFull()) k.commit();
+    this.count(DS_WRITE_FAULTS);
     const datacow = (inode.flags & INODE_FLAG_NODATACOW) === 0;
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
+    const filePage = fileOffset / PAGE_BYTES;
     const ext = data.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
-    const keyOf = pageKey(sv, ino, fileOffset / PAGE_BYTES);
     const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
     // In place: a datacow page COWed in this transaction (until commit), or a nodatacow
     // extent this file may overwrite.
+    const cowed = oldDisk >= 0 ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
     const inPlace = ext !== undefined && ext.e.type === EXTENT_TYPE_REG
-      && (datacow ? this.cowed.get(keyOf) === oldDisk : data.canOverwriteExtent(sv, ino, ext.e));
+      && (datacow ? cowed !== null && (cowed.flags & DRF_COWED) !== 0 : data.canOverwriteExtent(sv, ino, ext.e));
     // fallocate's promise holds for stores too: a preallocated page is filled in place
     // (XFS-DAX converts the unwritten extent), for datacow and nodatacow files alike, and
     // so is a page filled earlier in this transaction (FileData.planFills).
@@ -302,11 +415,10 @@ export class DaxManager {
         data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES, true);
         sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...ext.e, type: EXTENT_TYPE_REG, offset: disk - ext.e.diskBytenr, bytes: PAGE_BYTES }));
         data.noteFilled(extent.bytenr, disk, PAGE_BYTES);
-        this.stats.holeFills++;
+        this.count(DS_HOLE_FILLS);
       } else {
-        this.stats.inPlaceFaults++;
+        this.count(DS_IN_PLACE_FAULTS);
       }
-      if (datacow) this.cowed.set(keyOf, disk); // like a COWed page: in place until commit
     } else {
       // Hole, preallocated range someone else reads, or a block that must not change: a new block.
       if (k.metadataFreeBytes() - PAGE_BYTES < k.metadataReserveBytes) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
@@ -316,10 +428,10 @@ export class DaxManager {
       extent = { bytenr: disk, bytes: PAGE_BYTES };
       if (oldDisk >= 0) {
         check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');
-        this.stats.cowFaults++;
+        this.count(DS_COW_FAULTS);
       } else {
         this.storeZeros(disk);
-        this.stats.holeFills++;
+        this.count(DS_HOLE_FILLS);
       }
       k.noteDirtyData(disk, PAGE_BYTES);
       if (datasum) this.putCsum(disk, disk, PAGE_BYTES);
@@ -327,7 +439,6 @@ export class DaxManager {
       sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
         generation: k.transid, type: EXTENT_TYPE_REG, diskBytenr: disk, diskBytes: PAGE_BYTES, offset: 0, bytes: PAGE_BYTES,
       }));
-      if (datacow) this.cowed.set(keyOf, disk);
     }
     // Every other mapping of this file page must stop using the old block, and so must
     // every thread that cached this mapping's old (read-only) translation of the page.
@@ -350,7 +461,13 @@ export class DaxManager {
     }
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
-    this.dirtied.set(keyOf, { sv, ino, filePage: fileOffset / PAGE_BYTES, block: disk, extent: extent.bytenr, extentBytes: extent.bytes, datasum, datacow });
+    // The file page's record moves to its block (a COWed page: in place until commit).
+    const old = oldDisk >= 0 && oldDisk !== disk ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
+    if (old) check(k.core.dax_dirty_drop(old.block), 'drop a dirty page');
+    this.addDirty({
+      tree: sv.tree.id, ino, filePage, block: disk / PAGE_BYTES, extent: extent.bytenr, extentBytes: extent.bytes,
+      flags: (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0),
+    });
     // Stores through the mapping may land anywhere in the block from now on.
     k.onDeviceWrite?.(disk, PAGE_BYTES);
   }
@@ -384,7 +501,7 @@ export class DaxManager {
       if (mapping.offsetBytes + page * PAGE_BYTES !== fileOffset) continue;
       if (this.pte(mapping, page) & PTE_PRESENT) {
         this.setPte(mapping, page, 0);
-        this.stats.invalidations++;
+        this.count(DS_INVALIDATIONS);
         changed = true;
       }
     }
@@ -400,17 +517,17 @@ export class DaxManager {
       const first = Math.max(0, Math.floor((start - mapping.offsetBytes) / PAGE_BYTES));
       const last = Math.min(mapping.pages, Math.ceil((end - mapping.offsetBytes) / PAGE_BYTES));
       for (let p = first; p < last; p++) {
-        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.stats.invalidations++; changed = true; }
+        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.count(DS_INVALIDATIONS); changed = true; }
       }
     }
     // A dirtied page whose block the file no longer maps needs no checksum any more; one
     // the change kept (fallocate over it, say) still does.
-    for (const [k, d] of this.dirtied) {
-      if (d.sv === sv && d.ino === ino && d.filePage * PAGE_BYTES < end && (d.filePage + 1) * PAGE_BYTES > start) {
+    for (const d of this.dirtyPages()) {
+      if (d.tree === sv.tree.id && d.ino === ino && d.filePage * PAGE_BYTES < end && (d.filePage + 1) * PAGE_BYTES > start) {
         const at = d.filePage * PAGE_BYTES;
         const ext = this.host.fileData.extents(sv, ino, at, at + PAGE_BYTES)[0];
         const disk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (at - ext.fileOffset) : -1;
-        if (disk !== d.block) { this.dirtied.delete(k); this.cowed.delete(k); }
+        if (disk !== d.block * PAGE_BYTES) this.dropDirty(d);
       }
     }
     this.shootdown(changed);
@@ -425,7 +542,9 @@ export class DaxManager {
       for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;
     }
     this.shootdown(changed);
-    for (const k of [...this.cowed.keys()]) if (k.startsWith(`${sv.id}:`)) this.cowed.delete(k);
+    // Its COWed pages are shared now: the next store COWs again.
+    const m = this.kernel.m;
+    for (const d of this.dirtyPages()) if (d.tree === sv.tree.id) m.setU32(d.record + DR_FLAGS, d.flags & ~DRF_COWED);
   }
 
   /**
@@ -434,7 +553,6 @@ export class DaxManager {
    * mmap up to date (the new owner verifies them on read).
    */
   beforeShare(blocks: number[]): void {
-    const shared = new Set(blocks.map((b) => b * PAGE_BYTES));
     if (this.policy.snapshotWriteProtect) {
       let changed = false;
       for (const block of blocks) {
@@ -442,55 +560,56 @@ export class DaxManager {
       }
       this.shootdown(changed);
     }
-    for (const [k, d] of [...this.dirtied]) {
-      if (!shared.has(d.block)) continue;
-      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);
+    const core = this.kernel.core, m = this.kernel.m;
+    for (const block of blocks) {
+      const r = check(core.dax_dirty_find(block), 'find a dirty page');
+      if (r === 0) continue;
+      const flags = m.u32(r + DR_FLAGS);
+      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));
+      // Write-protected now: the next commit no longer learns of the page from the table,
+      // so it is written back with this transaction's data (or the share loses it).
       if (this.policy.snapshotWriteProtect) {
-        // Write-protected now: the next commit no longer learns of the page from `dirtied`,
-        // so it is written back with this transaction's data (or the share loses it).
-        this.kernel.noteDirtyData(d.block, PAGE_BYTES);
-        this.dirtied.delete(k);
-        this.cowed.delete(k);
+        this.kernel.noteDirtyData(block * PAGE_BYTES, PAGE_BYTES);
+        check(core.dax_dirty_drop(block), 'drop a dirty page');
       }
     }
   }
+
+  /** Set while a MAP_SYNC write fault commits its allocation (see writeFault). */
+  private syncFaultCommit = false;
 
   /**
    * First step of every commit: mmap-dirtied datacow pages are write-protected (the next
    * store COWs again) and, with their threads out of the way, checksummed.
    */
-  /** Set while a MAP_SYNC write fault commits its allocation (see writeFault). */
-  private syncFaultCommit = false;
-
   private beforeCommit(): void {
-    if (this.dirtied.size === 0) return;
+    const dirtied = this.dirtyPages();
+    if (dirtied.length === 0) return;
     // Nodatacow pages a MAP_SYNC fault's commit leaves dirty and writable (see writeFault).
-    const kept = this.syncFaultCommit ? [...this.dirtied].filter(([, d]) => !d.datacow) : [];
+    const kept = this.syncFaultCommit ? dirtied.filter((d) => (d.flags & DRF_DATACOW) === 0) : [];
     // Every page dirtied through mmap is written back and write-protected, so that the
     // next store faults and dirties it again (Linux: dax_writeback_one + pfn_mkclean_range
     // at fsync, sync, freeze and unmount): a store made after this commit is then tracked
     // for the next one. Datacow pages also COW again on that fault (cowOncePerTransaction;
     // switched off, they stay writable and later stores change committed blocks).
     let changed = false;
-    {
-      for (const d of this.dirtied.values()) {
-        // Datacow pages: COW once per transaction. Nodatacow pages: write-back protection,
-        // which a snapshot or freeze with its own switch off leaves out (keepWritable).
-        if (d.datacow ? !this.policy.cowOncePerTransaction : this.keepWritable || this.syncFaultCommit) continue;
-        for (const mapping of this.mappingsOf(d.sv, d.ino)) {
-          const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
-          if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
-        }
+    for (const d of dirtied) {
+      // Datacow pages: COW once per transaction. Nodatacow pages: write-back protection,
+      // which a snapshot or freeze with its own switch off leaves out (keepWritable).
+      if ((d.flags & DRF_DATACOW) ? !this.policy.cowOncePerTransaction : this.keepWritable || this.syncFaultCommit) continue;
+      for (const mapping of this.mappings.values()) {
+        if (mapping.sv.tree.id !== d.tree || mapping.ino !== d.ino) continue;
+        const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
+        if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
       }
-      this.shootdown(changed);
     }
-    for (const d of this.dirtied.values()) {
-      this.kernel.noteDirtyData(d.block, PAGE_BYTES);
-      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);
+    this.shootdown(changed);
+    for (const d of dirtied) {
+      this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
+      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
     }
-    this.dirtied.clear();
-    this.cowed.clear();
-    for (const [k, d] of kept) this.dirtied.set(k, d);
+    check(this.kernel.core.dax_dirty_clear(), 'clear the dirty pages');
+    for (const d of kept) this.addDirty(d);
   }
 
   freeze(): void {
@@ -540,7 +659,8 @@ function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
 }
 
-function check(r: number, what: string): void {
+function check(r: number, what: string): number {
   if (r < 0) throw new FsError('EIO', `${what} failed (${r})`);
+  return r;
 }
 

@@ -60,6 +60,9 @@ export class BTree {
     if (rootSlot) { this.root = root; this.level = level; }
   }
 
+  /** The address of the core's slot holding the root (0: kept here). */
+  get slotAddress(): number { return this.rootSlot; }
+
   /** Detach from the core's slot (the tree is deleted); returns the slot's address (0: none). */
   release(): number {
     const slot = this.rootSlot;

@@ -31,7 +31,7 @@ export class FileData {
    * Pages whose checksum is not computed yet: dirtied through a DAX mapping in the running
    * transaction ("nodatacow until the next commit", thread 002). Set by DAX.
    */
-  pendingChecksum: ((sv: Subvolume, ino: number, filePage: number) => boolean) | null = null;
+  pendingPages: ((sv: Subvolume, ino: number) => Set<number> | null) | null = null;
 
   /** Every subvolume's tree (set by the file system): who else reads a shared extent. */
   allTrees: () => Iterable<BTree> = () => [];
@@ -57,7 +57,7 @@ export class FileData {
       // The committed tree still maps these bytes here: until the next commit, no write may
       // change them in place through another reference (unless the caller maps them again).
       if (!remapped) {
-        this.k.extentsLosingRefs.add(e.diskBytenr);
+        this.k.markLosingRefs(e.diskBytenr);
         if (e.type === EXTENT_TYPE_REG) addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
       }
       const itemEnd = fileOffset + e.bytes;
@@ -85,7 +85,8 @@ export class FileData {
     const out = new Uint8Array(Math.max(0, end - offset));
     if (end <= offset) return out;
     const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
-    if (verify && this.anyPendingChecksum(sv, ino, offset, end)) return this.readPending(sv, ino, offset, end, out);
+    const pending = verify ? this.pendingIn(sv, ino, offset, end) : null;
+    if (pending) return this.readPending(sv, ino, offset, end, out, pending);
     const k = this.k, tree = sv.tree, csum = k.csumTree;
     const chunk = k.stagingBytes;
     for (let at = offset; at < end; at += chunk) {
@@ -97,34 +98,26 @@ export class FileData {
     return out;
   }
 
-  /** Is a page of [offset, end) of the file dirtied through a mapping, its checksum not computed yet? */
-  private anyPendingChecksum(sv: Subvolume, ino: number, offset: number, end: number): boolean {
-    const pending = this.pendingChecksum;
-    if (!pending) return false;
-    for (let page = Math.floor(offset / SECTOR_BYTES); page * SECTOR_BYTES < end; page++) if (pending(sv, ino, page)) return true;
-    return false;
+  /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */
+  private pendingIn(sv: Subvolume, ino: number, offset: number, end: number): Set<number> | null {
+    const pages = this.pendingPages?.(sv, ino);
+    if (!pages) return null;
+    for (const page of pages) if (page * SECTOR_BYTES < end && (page + 1) * SECTOR_BYTES > offset) return pages;
+    return null;
   }
 
   /** read() where pages wait for their checksums: those pages are not verified. */
-  private readPending(sv: Subvolume, ino: number, offset: number, end: number, out: Uint8Array): Uint8Array {
-    const verify = true;
+  private readPending(sv: Subvolume, ino: number, offset: number, end: number, out: Uint8Array, pending: Set<number>): Uint8Array {
     for (const { fileOffset, e } of this.extents(sv, ino, offset, end)) {
       if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads as zeros
       const from = Math.max(offset, fileOffset);
       const to = Math.min(end, fileOffset + e.bytes);
       const disk = e.diskBytenr + e.offset + (from - fileOffset);
-      if (verify) {
-        const pending = this.pendingChecksum;
-        if (pending) {
-          // Page by page: skip the pages whose checksum the next commit will compute.
-          for (let at = from; at < to;) {
-            const pageEnd = Math.min(to, alignDown(at) + SECTOR_BYTES);
-            if (!pending(sv, ino, Math.floor(at / SECTOR_BYTES))) this.verifySectors(e.diskBytenr, e.diskBytes, disk + (at - from), pageEnd - at);
-            at = pageEnd;
-          }
-        } else {
-          this.verifySectors(e.diskBytenr, e.diskBytes, disk, to - from);
-        }
+      // Page by page: skip the pages whose checksum the next commit will compute.
+      for (let at = from; at < to;) {
+        const pageEnd = Math.min(to, alignDown(at) + SECTOR_BYTES);
+        if (!pending.has(Math.floor(at / SECTOR_BYTES))) this.verifySectors(e.diskBytenr, e.diskBytes, disk + (at - from), pageEnd - at);
+        at = pageEnd;
       }
       this.k.device.loadInto(disk, out.subarray(from - offset, to - offset));
     }
@@ -253,6 +246,7 @@ export class FileData {
   /** Note that [disk, disk+length) of extent `extent` was filled in place (planFills). */
   noteFilled(extent: number, disk: number, length: number): void {
     addRange(this.k.filledThisTransaction, extent, [disk - extent, disk - extent + length]);
+    this.k.markFilled(extent);
   }
 
   /**
@@ -308,7 +302,7 @@ export class FileData {
     const refs = this.k.extentRefs(e.diskBytenr, true, e.diskBytes);
     // A reference dropped in this transaction is still in the committed tree, which a
     // crash returns to: the bytes it mapped must not change through another reference.
-    if (this.k.extentsLosingRefs.has(e.diskBytenr)) return false;
+    if (this.k.isLosingRefs(e.diskBytenr)) return false;
     if (refs === 1) return true; // the item in hand is the only reference
     const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
       .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);

@@ -332,12 +332,14 @@ export class FileSystem {
     };
     if (damaged) sv.damaged = damaged;
     this.subvolumes.set(id, sv);
+    this.k.setLastSnapshot(tree, lastSnapshot);
     return sv;
   }
 
   private writeRootItems(): void {
     for (const sv of this.subvolumes.values()) {
-      if (!sv.itemDirty && !this.k.movedSubvolumes.has(sv.tree)) continue;
+      const movedElsewhere = this.k.takeMovedMark(sv.tree);
+      if (!sv.itemDirty && !movedElsewhere && !this.k.movedSubvolumes.has(sv.tree)) continue;
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
         bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.damaged?.flags ?? sv.flags,
         lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
@@ -1099,6 +1101,7 @@ export class FileSystem {
     sv.rootDir = src.sv.rootDir;
     sv.immutableInodes = 0; // the source has none (checked above)
     src.sv.lastSnapshot = this.k.transid;
+    this.k.setLastSnapshot(src.sv.tree, src.sv.lastSnapshot);
     src.sv.itemDirty = true;
     const index = this.addEntry(p, key(id, ROOT_ITEM, 0), DIR_KIND_SUBVOLUME);
     this.putRootRefs(p.sv.id, id, p.dir, index, p.name);

@@ -9,6 +9,9 @@ import {
   P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
   BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
+  F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
+  F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
+  RS_LAST_SNAPSHOT,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -71,6 +74,17 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
  */
 export const deviceWriteObservers = new WeakMap<PmemDevice, (bytenr: number, bytes: number) => void>();
 
+/** Bytes of the DAX tables that grow with the device: reverse-map heads, dirty index, dirty records. */
+export function daxTableBytes(totalBytes: number): number {
+  const pages = Math.floor(totalBytes / PAGE_BYTES);
+  return Math.ceil((pages * 8 + dirtyCapacity(totalBytes) * DIRTY_RECORD_BYTES) / 64) * 64 + 128;
+}
+
+/** Dirty-page records of a device: one per page, at most DIRTY_CAPACITY_MAX. */
+export function dirtyCapacity(totalBytes: number): number {
+  return Math.min(DIRTY_CAPACITY_MAX, Math.max(1, Math.floor(totalBytes / PAGE_BYTES)));
+}
+
 export function isFsTree(owner: number): boolean {
   return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
 }
@@ -105,8 +119,21 @@ export class Kernel implements TreeHost {
   get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
-  /** Set when a transaction cannot complete: every later change fails with EROFS. */
-  aborted: string | null = null;
+  /**
+   * Set when a transaction cannot complete: every later change fails with EROFS. Shared
+   * with every thread's core (F_ABORTED): a problem another thread's engine hit (a writer
+   * thread's page fault) aborts the transaction here too.
+   */
+  get aborted(): string | null {
+    if (this.abortReason !== null) return this.abortReason;
+    const code = this.m.u32(this.fsStateAddr + F_ABORTED);
+    return code === 0 ? null : abortedText(code);
+  }
+  set aborted(reason: string | null) {
+    this.abortReason = reason;
+    this.m.setU32(this.fsStateAddr + F_ABORTED, reason === null ? 0 : (this.m.u32(this.fsStateAddr + F_ABORTED) || ABORTED_BY_HOST));
+  }
+  private abortReason: string | null = null;
 
   readonly free: FreeSpace;
   rootTree!: BTree;
@@ -119,8 +146,34 @@ export class Kernel implements TreeHost {
 
   /** The core's state of this mount (dirty blocks, pool, verified blocks): assembly/fs/state.ts. */
   readonly fsStateAddr: number;
-  /** Data extents a file extent item stopped mapping (in part) in this transaction. */
-  readonly extentsLosingRefs = new Set<number>();
+  /** Data extent `bytenr` lost a file extent item's reference (in part) in this transaction. */
+  markLosingRefs(bytenr: number): void {
+    check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 1), 'mark an extent losing references');
+  }
+
+  /** Data extent `bytenr` had bytes filled in place in this transaction (the core's fault path leaves it to the owner). */
+  markFilled(bytenr: number): void {
+    check(this.core.fs_extent_mark(EXTENT_MARK_FILLED, bytenr, 1), 'mark an extent filled');
+  }
+
+  /** Record a subvolume's last snapshot generation where every thread's fault path reads it. */
+  setLastSnapshot(tree: BTree, generation: number): void {
+    const slot = tree.slotAddress;
+    if (slot) this.m.setU64(slot + RS_LAST_SNAPSHOT, generation);
+  }
+
+  /** Did another thread's core move this tree's root in this transaction? Clears the mark. */
+  takeMovedMark(tree: BTree): boolean {
+    const slot = tree.slotAddress;
+    if (!slot || (this.m.u32(slot + RS_FLAGS) & RSF_MOVED) === 0) return false;
+    this.m.setU32(slot + RS_FLAGS, this.m.u32(slot + RS_FLAGS) & ~RSF_MOVED);
+    return true;
+  }
+
+  /** Did an item stop mapping data extent `bytenr` (in part) in this transaction? (Core bits: the fault path reads them.) */
+  isLosingRefs(bytenr: number): boolean {
+    return check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 0), 'ask an extent mark') === 1;
+  }
   /**
    * Per data extent, the extent-relative ranges of preallocated bytes written in place in
    * this transaction (FileData.planFills): the committed tree still reads them as zeros,
@@ -131,7 +184,24 @@ export class Kernel implements TreeHost {
    * Per data extent, the extent-relative ranges that items dropped in this transaction
    * read (not preallocated): the committed tree, which a crash returns to, still reads them.
    */
-  readonly readersDropped = new Map<number, Array<[number, number]>>();
+  get readersDropped(): Map<number, Array<[number, number]>> {
+    // The core's fault path logs what the items it dropped read (F_READERS_LOG): merge it.
+    const count = this.m.u32(this.fsStateAddr + F_READERS_COUNT);
+    if (count > this.readersMerged) {
+      const log = this.m.u32(this.fsStateAddr + F_READERS_LOG);
+      for (let i = this.readersMerged; i < count; i++) {
+        const at = log + i * READERS_ENTRY_BYTES;
+        const extent = this.m.u64(at);
+        const ranges = this.readersDroppedHere.get(extent) ?? [];
+        ranges.push([this.m.u32(at + 8), this.m.u32(at + 12)]);
+        this.readersDroppedHere.set(extent, ranges);
+      }
+      this.readersMerged = count;
+    }
+    return this.readersDroppedHere;
+  }
+  private readonly readersDroppedHere = new Map<number, Array<[number, number]>>();
+  private readersMerged = 0;
   private dirtyData: Array<[number, number]> = [];
   private readonly superblockStaging: number;
   /** Kernel scratch for small staged buffers (csum arrays). */
@@ -163,7 +233,9 @@ export class Kernel implements TreeHost {
     // The tail of the kernel region belongs to DAX (page tables, TLBs, mapping table).
     // A kernel region below 1 MiB (which could not hold the 1 MiB DAX region and 64 pool
     // buffers anyway) gets a 128 KiB one: small devices for image fuzzing mount fast.
-    this.daxBytes = kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10;
+    // Plus the reverse map's heads and the dirty-page index (4 bytes per device page each)
+    // and the dirty-page records (DaxManager lays them out).
+    this.daxBytes = (kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10) + daxTableBytes(this.totalBytes);
     this.daxAddr = kernel + kernelBytes - this.daxBytes;
     // Then the core's state of the mount, then the pool of dirty-node buffers.
     this.fsStateAddr = this.stagingAddr + this.stagingBytes;
@@ -187,6 +259,7 @@ export class Kernel implements TreeHost {
     if (this.fsStateAddr + stateBytes(poolSize) > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
     check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
     this.threadArea = core.fs_thread_area();
+    check(core.fs_set_staging(this.stagingAddr, this.stagingBytes), 'name the staging buffer');
     setFsHooks(core, this.hooks);
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
   }
@@ -239,6 +312,7 @@ export class Kernel implements TreeHost {
   private readonly hooks: FsHooks = {
     fail: (errno) => { throw this.engineError(errno); },
     heal: (bytenr) => this.healFirstCopy(bytenr),
+    dataWritten: (bytenr, bytes) => this.onDeviceWrite?.(bytenr, bytes),
   };
 
   /** The FsError for a problem the core's engine recorded in this thread's area. */
@@ -396,6 +470,7 @@ export class Kernel implements TreeHost {
       const slot = table + i * ROOT_SLOT_BYTES;
       if (m.u64(slot + RS_TREE) !== 0) continue;
       m.setU64(slot + RS_TREE, id);
+      m.setU32(slot + RS_FLAGS, 0);
       this.rootSlotHint = i + 1;
       return slot;
     }
@@ -410,6 +485,8 @@ export class Kernel implements TreeHost {
     const slot = tree.release();
     if (!slot) return;
     this.m.setU64(slot + RS_TREE, 0);
+    this.m.setU32(slot + RS_FLAGS, 0);
+    this.m.setU64(slot + RS_LAST_SNAPSHOT, 0);
     const index = (slot - this.m.u32(this.fsStateAddr + F_ROOTS)) / ROOT_SLOT_BYTES;
     this.rootSlotHint = Math.min(this.rootSlotHint, index);
   }
@@ -564,9 +641,9 @@ export class Kernel implements TreeHost {
     }
     this.setCommittedGeneration(this.transid);
     this.free.unpinAll();
-    this.extentsLosingRefs.clear();
     this.filledThisTransaction.clear();
-    this.readersDropped.clear();
+    this.readersDroppedHere.clear();
+    this.readersMerged = 0; // the core cleared its log, and the losing and filled bits
     this.dirtyData = [];
     this.movedSubvolumes.clear();
   }
@@ -670,6 +747,17 @@ export class Kernel implements TreeHost {
   }
 }
 
-function check(result: number, what: string): void {
+function check(result: number, what: string): number {
   if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
+  return result;
+}
+
+/** Why the transaction was aborted, from the code another thread's core left in F_ABORTED. */
+function abortedText(code: number): string {
+  if (code === P_NO_METADATA_SPACE) return 'no space for metadata';
+  if (code === P_POOL_EMPTY) return 'out of dirty node buffers';
+  if (code === P_BLOCK_IN_USE) return 'free space holds a tree block in use';
+  if (code === P_REFS_FULL) return 'delayed-ref tables full';
+  if (code === ABORTED_DELAYED_REFS) return 'delayed refs failed';
+  return `aborted by another thread (code ${code})`;
 }

@@ -52,7 +52,8 @@ export class FileReader {
     return out;
   }
 
-  private attach(fsState: number): void {
+  /** Attach this thread's core to the engine's state at `fsState` (idempotent). */
+  attach(fsState: number): void {
     if (this.attachedTo === fsState) return;
     if (this.device.core.fs_attach(fsState) < 0) throw new FsError('EINVAL', `no file-system state at ${fsState}: is the file system mounted?`);
     this.threadArea = this.device.core.fs_thread_area();

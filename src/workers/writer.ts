@@ -4,7 +4,7 @@
 import { Rng } from '../random.js';
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
-import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT } from '../core/abi.js';
+import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, D_FS_STATE, FR_DONE } from '../core/abi.js';
 import type { MappingHandle } from '../dax/mapping.js';
 import { FileReader, type ReadRequest } from './file-reader.js';
 
@@ -31,12 +31,15 @@ export interface WorkloadResult {
   writerIndex: number;
   stores: number;
   faults: number;
+  /** Of those, faults this writer's own core served (no message), and faults the owning thread served. */
+  faultsServedHere: number;
+  faultsServedByOwner: number;
   elapsedMs: number;
   /** Last sequence number written to each of this writer's slots (0 = never), by slot / writers. */
   lastSeq: Uint32Array;
 }
 
-/** The file system's side of a fault, reached by message (comlink). */
+/** The owning thread's side of a fault this thread's core left to it (FR_OWNER), reached by message (comlink). */
 export interface FaultService {
   fault(mappingId: number, page: number, write: boolean): Promise<void>;
 }
@@ -66,9 +69,15 @@ export class Writer {
   private readonly device: PmemDevice;
   private readonly words: BigUint64Array;
 
+  /** The engine's state in shared memory (named by the DAX header), 0 when there is none. */
+  private readonly fsState: number;
+  /** Faults this thread's core served, and faults it left to the owning thread. */
+  readonly faultCounts = { own: 0, owner: 0 };
+
   constructor(handle: PmemHandle, daxBase: number, private readonly faults: FaultService) {
     this.device = PmemDevice.attach(handle);
     if (this.device.core.dax_attach(daxBase) < 0) throw new FsError('EINVAL', 'DAX region not found');
+    this.fsState = new DataView(this.device.memory.buffer).getUint32(daxBase + D_FS_STATE, true);
     const scratch = this.device.scratch();
     this.words = new BigUint64Array(scratch.buffer, scratch.byteOffset, Math.floor(scratch.byteLength / 8));
   }
@@ -85,6 +94,27 @@ export class Writer {
     return this.reader.read(req);
   }
 
+  /**
+   * Serve a fault on this thread: the engine runs in this thread's core under the fs lock
+   * (assembly/dax/fault.ts), with no message. False when the core left it to the owning
+   * thread (an error to word, a fill, a MAP_SYNC commit, a freeze).
+   */
+  private faultHere(mappingId: number, page: number, write: boolean): boolean {
+    if (this.fsState === 0) return false;
+    this.reader ??= new FileReader(this.device);
+    this.reader.attach(this.fsState);
+    const core = this.device.core;
+    if (core.fs_lock() < 0) return false;
+    let served: number;
+    try {
+      served = core.dax_fs_fault(mappingId, page, write ? 1 : 0);
+    } finally {
+      core.fs_unlock();
+    }
+    if (served < 0) throw new FsError('EINVAL', `fault refused (${served}): is the mapping still there?`);
+    return served === FR_DONE;
+  }
+
   /** Store the first `length` bytes of scratch at `offset`, faulting as needed. */
   private async storeScratch(mapping: MappingHandle, offset: number, length: number): Promise<number> {
     const core = this.device.core;
@@ -99,6 +129,11 @@ export class Writer {
         const info = core.dax_fault_info() >>> 0;
         if (info >>> FAULT_REASON_SHIFT === FAULT_MEDIA_ERROR) throw new FsError('SIGBUS', 'media error');
         faults++;
+        if (this.faultHere(mapping.id, info & FAULT_PAGE_MASK, true)) {
+          this.faultCounts.own++;
+          continue;
+        }
+        this.faultCounts.owner++;
         try {
           await this.faults.fault(mapping.id, info & FAULT_PAGE_MASK, true);
         } catch (e) {
@@ -115,6 +150,7 @@ export class Writer {
     const lastSeq = new Uint32Array(mine);
     const wordsPerStore = spec.storeBytes / 8;
     let faults = 0;
+    const here = this.faultCounts.own, byOwner = this.faultCounts.owner;
     const start = performance.now();
     for (let seq = 1; seq <= spec.stores; seq++) {
       const k = pick(seq);
@@ -129,7 +165,10 @@ export class Writer {
         this.device.core.pmem_fence(0);
       }
     }
-    return { writerIndex: spec.writerIndex, stores: spec.stores, faults, elapsedMs: performance.now() - start, lastSeq };
+    return {
+      writerIndex: spec.writerIndex, stores: spec.stores, faults, faultsServedHere: this.faultCounts.own - here,
+      faultsServedByOwner: this.faultCounts.owner - byOwner, elapsedMs: performance.now() - start, lastSeq,
+    };
   }
 
   close(): void {
@@ -143,7 +182,7 @@ function checkSpec(spec: WorkloadSpec): void {
     && Number.isSafeInteger(spec.writers) && spec.writers >= 1 && Number.isSafeInteger(spec.writerIndex)
     && spec.writerIndex >= 0 && spec.writerIndex < spec.writers && ['sequential', 'random', 'hot'].includes(spec.kind)
     && Number.isSafeInteger(spec.seed) && (spec.hotPages === undefined || (Number.isSafeInteger(spec.hotPages) && spec.hotPages >= 1))
-    && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.length) && spec.mapping.length >= spec.storeBytes * spec.writers;
+    && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.id) && spec.mapping.id >= 0 && Number.isSafeInteger(spec.mapping.length) && spec.mapping.length >= spec.storeBytes * spec.writers;
   if (!ok) throw new FsError('EINVAL', 'bad workload spec');
 }
 

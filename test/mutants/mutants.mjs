@@ -613,10 +613,10 @@ export const mutants = [
     file: 'src/dax/manager.ts',
     patches: [{
       find: L(
-        '    for (const d of this.dirtied.values()) {',
-        '      this.kernel.noteDirtyData(d.block, PAGE_BYTES);',
+        '    for (const d of dirtied) {',
+        '      this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);',
       ),
-      replace: '    for (const d of this.dirtied.values()) {',
+      replace: '    for (const d of dirtied) {',
     }],
   },
   {
@@ -641,13 +641,13 @@ export const mutants = [
         '      for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;',
         '    }',
         '    this.shootdown(changed);',
-        '    for (const k of [...this.cowed.keys()])',
+        '    // Its COWed pages are shared now: the next store COWs again.',
       ),
       replace: L(
         '      for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;',
         '    }',
         '    void changed; // MUTANT: no shootdown',
-        '    for (const k of [...this.cowed.keys()])',
+        '    // Its COWed pages are shared now: the next store COWs again.',
       ),
     }],
   },
@@ -678,10 +678,16 @@ export const mutants = [
     class: 'dax-invalidation',
     description: 'When one mapping\'s entry for a block goes, the reverse map forgets every mapping of that block: later write-protects and invalidations miss the others.',
     modelledOn: 'thread 003 of docs/dax.md (reverse map of shared DAX blocks); Linux page->mapping/index single-owner assumption for shared DAX pages',
-    file: 'src/dax/manager.ts',
+    file: 'assembly/dax/tables.ts',
     patches: [{
-      find: '    if (set) { set.delete(entry); if (set.size === 0) this.rmap.delete(block); }',
-      replace: '    if (set) this.rmap.delete(block);',
+      find: L(
+        '      store<u32>(link, load<u32>(nodeOf(at) + RN_NEXT));',
+        '      break;',
+      ),
+      replace: L(
+        '      store<u32>(head, 0); // MUTANT: the whole list goes',
+        '      break;',
+      ),
     }],
   },
   {
@@ -691,15 +697,8 @@ export const mutants = [
     modelledOn: 'thread 002 of docs/dax.md (COW once per transaction); ' + SILHOUETTE + ': in-place updates that bypass the copy-on-write mechanism',
     file: 'src/dax/manager.ts',
     patches: [{
-      find: L(
-        '    this.dirtied.clear();',
-        '    this.cowed.clear();',
-        '    for (const [k, d] of kept) this.dirtied.set(k, d);',
-      ),
-      replace: L(
-        '    this.dirtied.clear();',
-        '    for (const [k, d] of kept) this.dirtied.set(k, d);',
-      ),
+      find: "    check(this.kernel.core.dax_dirty_clear(), 'clear the dirty pages');",
+      replace: "    for (const d of dirtied) if ((d.flags & DRF_COWED) === 0) check(this.kernel.core.dax_dirty_drop(d.block), 'drop a dirty page');",
     }],
   },
   {
@@ -707,19 +706,13 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'A write fault on a hole maps a newly allocated block without zeroing it: the parts of the page not stored to show whatever the block held before.',
     modelledOn: 'ext4/XFS DAX: blocks allocated by a write fault must be zeroed before they are mapped (EXT4_GET_BLOCKS_ZERO, IOMAP_F_NEW), else stale data is exposed',
-    file: 'src/dax/manager.ts',
+    file: 'assembly/dax/fault.ts',
     patches: [{
       find: L(
-        '      } else {',
-        '        this.storeZeros(disk);',
-        '        this.stats.holeFills++;',
-        '      }',
+        '    memory.fill(zeros, 0, PAGE_BYTES);',
+        '    deviceStore(<u32>disk, zeros, PAGE_BYTES, false);',
       ),
-      replace: L(
-        '      } else {',
-        '        this.stats.holeFills++;',
-        '      }',
-      ),
+      replace: '    void zeros; // MUTANT: the new block keeps what it held',
     }],
   },
   {
@@ -741,10 +734,13 @@ export const mutants = [
     class: 'cow-sharing',
     description: 'A COW write fault gives the page a new block but zeroes it instead of copying the old block: the rest of the page loses its data.',
     modelledOn: 'XFS DAX reflink COW fault (dax_iomap_cow_copy) copy bugs; ' + CHIPMUNK + ': partial copy on copy-on-write updates',
-    file: 'src/dax/manager.ts',
+    file: 'assembly/dax/fault.ts',
     patches: [{
-      find: "        check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');",
-      replace: '        this.storeZeros(disk);',
+      find: '    deviceStore(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);',
+      replace: L(
+        '    memory.fill(<usize>load<u32>(fsBase + F_STAGING), 0, PAGE_BYTES); // MUTANT: zeros, not the old page',
+        '    deviceStore(<u32>disk, <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES, false);',
+      ),
     }],
   },
   {
@@ -754,11 +750,8 @@ export const mutants = [
     modelledOn: 'thread 002 of docs/dax.md (checksums that go stale under DAX stores); btrfs+DAX: data checksums not updated for mmap writes',
     file: 'src/dax/manager.ts',
     patches: [{
-      find: L(
-        '      if (!shared.has(d.block)) continue;',
-        '      if (d.datasum && this.policy.commitChecksums) this.putCsum(d.block, d.extent, d.extentBytes);',
-      ),
-      replace: '      if (!shared.has(d.block)) continue;',
+      find: "      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));\n",
+      replace: '',
     }],
   },
   {
@@ -791,10 +784,10 @@ export const mutants = [
     class: 'dax-write-protect',
     description: 'A read fault on a hole of a writable mapping maps the shared zero page writable: a later store to the hole lands in the zero page (which every hole of every file reads through mappings) instead of faulting and allocating a block.',
     modelledOn: 'Linux DAX: holes are mapped read-only to the shared zero page and a write must fault to allocate (dax_load_hole, the DAX huge zero page bugs); thread 002 of docs/dax.md (read faults on holes, generic/428)',
-    file: 'src/dax/manager.ts',
+    file: 'assembly/dax/fault.ts',
     patches: [{
-      find: '    this.setPte(mapping, page, block | PTE_PRESENT);',
-      replace: "    this.setPte(mapping, page, block | PTE_PRESENT | (block === ZERO_PAGE_BYTENR / PAGE_BYTES && mapping.prot === 'rw' ? PTE_WRITE : 0));",
+      find: '  setPte(faultMapping, faultPage, block | PTE_PRESENT);',
+      replace: '  setPte(faultMapping, faultPage, block | PTE_PRESENT | (block == ZERO_PAGE_BYTENR >> PAGE_SHIFT && (load<u32>(mappingEntry(faultMapping) + M_FLAGS) & MF_WRITE) != 0 ? PTE_WRITE : 0));',
     }],
   },
   // --- fallocate's promise ---------------------------------------------------------------

@@ -1,0 +1,126 @@
+// Exports of the DAX tables and the core's fault path (tables.ts, fault.ts). Like every
+// export of the core, each checks its arguments and returns a negative errno instead of
+// trapping.
+import {
+  EINVAL, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
+  D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_FS_STATE, D_MAX_MAPPINGS, M_ACTIVE,
+  M_PAGES, RMAP_NODE_BYTES, DIRTY_RECORD_BYTES, PTE_PRESENT, PTE_BLOCK_MASK, DRF_LIVE, MAX_KEY_VALUE,
+} from "../abi";
+import * as S from "../pmem/state";
+import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
+import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
+import { daxFsFault } from "./fault";
+import { fsAttached, fsBase } from "../fs/state";
+
+@inline function inKernel(addr: u64, len: u64): bool {
+  return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
+}
+
+@inline function tablesReady(): bool {
+  return daxAttached() && load<u32>(daxBaseAddr() + D_DEVICE_PAGES) != 0;
+}
+
+@inline function deviceBlock(block: u32): bool {
+  return block < load<u32>(daxBaseAddr() + D_DEVICE_PAGES);
+}
+
+// Place the reverse map and the dirty-page table (TypeScript carves the DAX region) and
+// name the file system's state; every table starts empty.
+export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePoolBytes: u32, devicePages: u32,
+  dirtyIndex: u32, dirtyRecords: u32, dirtyCapacity: u32, fsState: u32): i32 {
+  if (!daxAttached() || devicePages == 0 || dirtyCapacity == 0 || (ptePool & 3) != 0 || (ptePoolBytes & 3) != 0) return -EINVAL;
+  const pages = <u64>devicePages * 4;
+  if (!inKernel(rmapHeads, pages) || !inKernel(dirtyIndex, pages) || !inKernel(ptePool, ptePoolBytes)) return -EINVAL;
+  if (!inKernel(rmapNodes, <u64>(ptePoolBytes >> 2) * RMAP_NODE_BYTES) || !inKernel(dirtyRecords, <u64>dirtyCapacity * DIRTY_RECORD_BYTES)) return -EINVAL;
+  if (fsState != <u32>fsBase || !fsAttached()) return -EINVAL;
+  const base = daxBaseAddr();
+  memory.fill(rmapHeads, 0, <usize>pages);
+  memory.fill(dirtyIndex, 0, <usize>pages);
+  memory.fill(rmapNodes, 0, <usize>(ptePoolBytes >> 2) * RMAP_NODE_BYTES);
+  store<u32>(base + D_RMAP_HEADS, rmapHeads);
+  store<u32>(base + D_RMAP_NODES, rmapNodes);
+  store<u32>(base + D_PTE_POOL, ptePool);
+  store<u32>(base + D_PTE_POOL_BYTES, ptePoolBytes);
+  store<u32>(base + D_DIRTY_INDEX, dirtyIndex);
+  store<u32>(base + D_DIRTY_RECORDS, dirtyRecords);
+  store<u32>(base + D_DIRTY_CAPACITY, dirtyCapacity);
+  store<u32>(base + D_DIRTY_COUNT, 0);
+  store<u32>(base + D_DIRTY_LIVE, 0);
+  store<u32>(base + D_FS_STATE, fsState);
+  store<u32>(base + D_DEVICE_PAGES, devicePages);
+  return 0;
+}
+
+@inline function pageValid(mapping: u32, page: u32): bool {
+  if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return false;
+  const entry = mappingEntry(mapping);
+  return atomic.load<u32>(entry + M_ACTIVE) != 0 && page < load<u32>(entry + M_PAGES);
+}
+
+// Set a PTE of an active mapping, keeping the reverse map.
+export function dax_set_pte(mapping: u32, page: u32, value: u32): i32 {
+  if (!tablesReady() || !pageValid(mapping, page)) return -EINVAL;
+  if ((value & PTE_PRESENT) != 0 && !deviceBlock(value & PTE_BLOCK_MASK)) return -EINVAL;
+  setPte(mapping, page, value);
+  return 0;
+}
+
+// The first PTE address mapping device page `block` (0: none).
+export function dax_rmap_first(block: u32): i32 {
+  if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  return <i32>rmapFirst(block);
+}
+
+// The next PTE address in the list `pte` is on (0: last).
+export function dax_rmap_next(pte: u32): i32 {
+  if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
+  return <i32>rmapNext(pte);
+}
+
+// The mapping a listed PTE belongs to.
+export function dax_rmap_mapping(pte: u32): i32 {
+  if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
+  return <i32>rmapMapping(pte);
+}
+
+@inline function ptePoolValid(pte: u32): bool {
+  const pool = load<u32>(daxBaseAddr() + D_PTE_POOL);
+  return pte >= pool && pte < pool + load<u32>(daxBaseAddr() + D_PTE_POOL_BYTES) && (pte & 3) == 0;
+}
+
+// The live dirty-page record of device page `block` (its address), or 0.
+export function dax_dirty_find(block: u32): i32 {
+  if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  return <i32>dirtyFind(block);
+}
+
+// Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
+export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32): i32 {
+  if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
+  if (!dirtyRoom()) return -28;
+  dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
+  return 0;
+}
+
+export function dax_dirty_drop(block: u32): i32 {
+  if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  dirtyDrop(block);
+  return 0;
+}
+
+export function dax_dirty_clear(): i32 {
+  if (!tablesReady()) return -EINVAL;
+  dirtyClear();
+  return 0;
+}
+
+@inline function u64Ok(x: f64): bool {
+  return x >= 0 && x <= <f64>MAX_KEY_VALUE && Math.floor(x) == x;
+}
+
+// Resolve a fault through the file system on this thread (fault.ts): FR_DONE, FR_OWNER,
+// or -EINVAL. The caller holds the fs lock.
+export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
+  if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
+  return daxFsFault(mapping, page, write != 0);
+}

@@ -1,0 +1,231 @@
+// The DAX fault path of the file system, in the core: any thread resolves its own page
+// faults under the fs lock, with no message to the thread that mounted the file system
+// (issue 14). It is src/dax/manager.ts's resolveFault for the cases that need nothing
+// but the shared state; the rest answer FR_OWNER before anything changes, and the
+// owning thread's TypeScript serves them as before:
+//   - errors (SIGSEGV, SIGBUS, EROFS, a missing inode): TypeScript words them;
+//   - a write fault while frozen (a writer waits for thaw), a MAP_SYNC write fault with
+//     its durable-fault switch on (it commits), a full dirty-page table (it commits);
+//   - preallocated or filled-in-place extents (FileData.planFills decides fills);
+//   - a nodatacow extent with more than one reference (the walk over the file's items).
+// Every switch keeps its meaning: the reverse map honours DP_MULTI_MAPPING, shootdowns
+// DP_TLB_SHOOTDOWN; write protection at commit, snapshot, reflink and freeze stays with
+// the owner, over the same shared tables (tables.ts).
+import {
+  M_ACTIVE, M_PAGES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO, MF_WRITE, MF_SYNC, D_FROZEN,
+  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, RS_TREE, RS_ROOT, RS_LEVEL, RS_LAST_SNAPSHOT,
+  F_ABORTED, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW,
+  INODE_FLAG_NODATASUM, TA_RESULT, CR_DATA, CR_SIZE, EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES,
+  SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER,
+  DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
+  DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, DR_FLAGS, M_PTES, H_LOCK,
+  SECTOR_BYTES, F_STAGING,
+} from "../abi";
+import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
+import {
+  setPte, pteAddr, rmapFirst, rmapNext, rmapMapping, dirtyFindFor, dirtyAdd, dirtyDrop, dirtyRoom,
+  countStat, policyBit,
+} from "./tables";
+import { begin, lookupItem } from "../fs/ctree";
+import { fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
+import { testBit, setRange } from "../fs/bitmap";
+import {
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumUpdate, replacePage, readersLogRoom,
+  feStart, feType, feDisk, feDiskBytes, feOffset,
+} from "../fs/file-item";
+import { extentRefs } from "../fs/extent-tree";
+import { allocateData, blockFreeSectors } from "../fs/free-space";
+import { deviceStore } from "../pmem/device";
+import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+
+/** Data stored to the device outside a commit (the host's observers: image fuzzing). */
+@external("env", "fs_data_written")
+declare function hostDataWritten(bytenr: f64, bytes: u32): void;
+
+// The fault in progress (this instance's globals).
+let faultMapping: u32 = 0;
+let faultPage: u32 = 0;
+let fileTree: u64 = 0;
+let fileIno: u64 = 0;
+let filePage: u32 = 0;
+let inodeFlags: u64 = 0;
+
+/**
+ * Resolve a fault of page `page` of mapping `mapping` (a store when `write`): FR_DONE when
+ * the page table has the entry, FR_OWNER when the owning thread must serve it (see the
+ * header). The caller holds the fs lock.
+ */
+export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
+  if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return FR_OWNER;
+  const entry = mappingEntry(mapping);
+  if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) return FR_OWNER;
+  const flags = load<u32>(entry + M_FLAGS);
+  if (write && (flags & MF_WRITE) == 0) return FR_OWNER;
+  if (write && atomic.load<u32>(daxBaseAddr() + D_FROZEN) != 0) return FR_OWNER;
+  if (write && (flags & MF_SYNC) != 0 && policyBit(DP_MAP_SYNC_FAULT)) return FR_OWNER;
+  if (load<u32>(fsBase + F_ABORTED) != 0) return FR_OWNER;
+  const slot = <usize>load<u32>(entry + M_ROOT_SLOT);
+  fileTree = load<u64>(entry + M_TREE);
+  if (slot == 0 || load<u64>(slot + RS_TREE) != fileTree) return FR_OWNER;
+  fileIno = load<u64>(entry + M_INO);
+  filePage = load<u32>(entry + M_FILE_PAGE) + page;
+  faultMapping = mapping;
+  faultPage = page;
+  useFsTree(fileTree, slot);
+  // The inode: its size bounds the mapping (SIGBUS beyond it), its flags choose the path.
+  begin(fileTree, load<u64>(slot + RS_ROOT), load<u32>(slot + RS_LEVEL), fileIno, INODE_ITEM, 0);
+  if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return FR_OWNER;
+  const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+  if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
+  inodeFlags = load<u64>(inode + INODE_FLAGS);
+  const result = write ? writeFault(slot) : readFault();
+  if (result == FR_DONE) countStat(DS_CORE_FAULTS);
+  return result;
+}
+
+function readFault(): i32 {
+  const at = <u64>filePage << PAGE_SHIFT;
+  let block = ZERO_PAGE_BYTENR >> PAGE_SHIFT;
+  if (findFileExtent(fileIno, at)) {
+    if (!foundAligned()) return FR_OWNER;
+    if (feType == EXTENT_TYPE_REG) block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
+  }
+  countStat(DS_READ_FAULTS);
+  setPte(faultMapping, faultPage, block | PTE_PRESENT);
+  return FR_DONE;
+}
+
+/** The metadata reserve a data allocation leaves (Kernel.metadataReserveBytes). */
+function metadataReserveBytes(): u64 {
+  const block = <u64>metadataBlockBytes();
+  return max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
+}
+
+/** May a nodatacow extent be overwritten in place? -1: only the owner can tell (more than one reference). */
+function canOverwrite(lastSnapshot: u64): i32 {
+  if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
+  if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
+  return extentRefs(feDisk, true, feDiskBytes) == 1 ? 1 : -1;
+}
+
+function writeFault(slot: usize): i32 {
+  const at = <u64>filePage << PAGE_SHIFT;
+  const datacow = (inodeFlags & INODE_FLAG_NODATACOW) == 0;
+  const datasum = (inodeFlags & INODE_FLAG_NODATASUM) == 0;
+  if (!dirtyRoom()) return FR_OWNER;
+  const found = findFileExtent(fileIno, at);
+  // Everything the core cannot serve is refused before anything changes.
+  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG || testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)))) return FR_OWNER;
+  const extent = feDisk, extentBytes = feDiskBytes;
+  const oldDisk: i64 = found ? <i64>(feDisk + feOffset + (at - feStart)) : -1;
+  let inPlace = false;
+  if (found && datacow) {
+    const record = dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage);
+    inPlace = record != 0 && (load<u32>(record + DR_FLAGS) & DRF_COWED) != 0;
+  } else if (found) {
+    const can = canOverwrite(load<u64>(slot + RS_LAST_SNAPSHOT));
+    if (can < 0) return FR_OWNER;
+    inPlace = can == 1;
+  }
+  let disk: u64;
+  if (inPlace) {
+    disk = <u64>oldDisk;
+    countStat(DS_WRITE_FAULTS);
+    countStat(DS_IN_PLACE_FAULTS);
+    finishWrite(oldDisk, disk, extent, <u32>extentBytes, datacow, datasum);
+    return FR_DONE;
+  }
+  if (found && !readersLogRoom()) return FR_OWNER;
+  // A new block: a hole filled with zeros, or a copy of the block that must not change.
+  const usable = <u64>blockFreeSectors(metadataBlockBytes() >> SECTOR_SHIFT) << SECTOR_SHIFT;
+  if (usable < PAGE_BYTES || usable - PAGE_BYTES < metadataReserveBytes()) return FR_OWNER;
+  const sector = allocateData(1);
+  if (sector < 0) return FR_OWNER;
+  countStat(DS_WRITE_FAULTS);
+  disk = <u64>sector << SECTOR_SHIFT;
+  setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
+  fillPage(disk, oldDisk);
+  if (datasum) csumUpdate(disk, SECTOR_BYTES, disk, SECTOR_BYTES);
+  replacePage(fileIno, at, disk);
+  finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
+  return FR_DONE;
+}
+
+/** The new block's first content: a copy of the old block, or zeros for a hole. */
+function fillPage(disk: u64, oldDisk: i64): void {
+  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
+  spinlockAcquire(lock, me);
+  if (oldDisk >= 0) {
+    deviceStore(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);
+  } else {
+    const zeros = <usize>load<u32>(fsBase + F_STAGING); // the fs lock guards the staging buffer
+    memory.fill(zeros, 0, PAGE_BYTES);
+    deviceStore(<u32>disk, zeros, PAGE_BYTES, false);
+  }
+  spinlockRelease(lock, me);
+  countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
+  hostDataWritten(<f64>disk, PAGE_BYTES);
+}
+
+/** Map the page writable at `disk`, drop every other translation of the file page, record it dirty. */
+function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool): void {
+  const block = <u32>(disk >> PAGE_SHIFT);
+  let downgraded = false;
+  if (oldDisk != <i64>disk) downgraded = invalidateFilePage(oldDisk);
+  const before = atomic.load<u32>(pteAddr(faultMapping, faultPage));
+  if ((before & PTE_PRESENT) != 0 && (before & PTE_BLOCK_MASK) != block) downgraded = true;
+  setPte(faultMapping, faultPage, block | PTE_PRESENT | PTE_WRITE);
+  if (downgraded && policyBit(DP_TLB_SHOOTDOWN)) {
+    countStat(DS_SHOOTDOWNS);
+    daxShootdown();
+  }
+  if (oldDisk >= 0 && oldDisk != <i64>disk && dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage) != 0) {
+    dirtyDrop(<u32>(oldDisk >> PAGE_SHIFT)); // the file page's record moves to its new block
+  }
+  const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
+  dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
+  // Stores through the mapping may land anywhere in the block from now on.
+  hostDataWritten(<f64>disk, PAGE_BYTES);
+}
+
+/** Clear a present PTE of another mapping of this file page; true when one was cleared. */
+function invalidateOne(mapping: u32, page: u32): bool {
+  if (mapping == faultMapping && page == faultPage) return false;
+  const entry = mappingEntry(mapping);
+  if (load<u64>(entry + M_TREE) != fileTree || load<u64>(entry + M_INO) != fileIno) return false;
+  if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
+  if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
+  setPte(mapping, page, 0);
+  countStat(DS_INVALIDATIONS);
+  return true;
+}
+
+/**
+ * The file page now lives elsewhere: drop every other mapping's entry for it. Entries of
+ * a real block are found through its reverse map; entries of the zero page (a hole)
+ * through the file's mappings.
+ */
+function invalidateFilePage(oldDisk: i64): bool {
+  let changed = false;
+  if (oldDisk >= 0) {
+    let pte = rmapFirst(<u32>(oldDisk >> PAGE_SHIFT));
+    while (pte != 0) {
+      const next = rmapNext(pte);
+      const mapping = rmapMapping(pte);
+      const page = <u32>((pte - <usize>load<u32>(mappingEntry(mapping) + M_PTES)) >> 2);
+      if (invalidateOne(mapping, page)) changed = true;
+      pte = next;
+    }
+    return changed;
+  }
+  const count = load<u32>(daxBaseAddr() + D_MAX_MAPPINGS);
+  for (let m: u32 = 0; m < count; m++) {
+    const entry = mappingEntry(m);
+    if (atomic.load<u32>(entry + M_ACTIVE) == 0) continue;
+    const first = load<u32>(entry + M_FILE_PAGE);
+    if (filePage < first) continue;
+    if (invalidateOne(m, filePage - first)) changed = true;
+  }
+  return changed;
+}

@@ -1,0 +1,171 @@
+// The DAX tables every thread's fault path shares (docs/engine.md section 6): the reverse
+// map (device page -> every PTE that maps it) and the dirty pages of the running
+// transaction (pages stored to through mmap, whose checksums and write-back wait for the
+// commit). Both live in the DAX region, laid out by TypeScript (DaxManager) and described
+// by the DAX header (D_*); the fs lock guards every change.
+//
+//   reverse map:  heads[device page] = address of the first PTE mapping it (0: none);
+//                 nodes[PTE index] = (next PTE address, mapping id + 1). A PTE's index is
+//                 its offset in the PTE pool / 4, so every PTE has its node.
+//                 Without DP_MULTI_MAPPING the head is the only entry: the last mapping
+//                 that mapped the block (the historical bug the switch reproduces).
+//   dirty pages:  index[device page] = record index + 1 (0: none); records DR_* appended
+//                 in fault order, dropped in place (DRF_LIVE cleared), all cleared at commit.
+import {
+  D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
+  D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS, DP_MULTI_MAPPING,
+  RMAP_NODE_BYTES, RN_NEXT, RN_MAPPING, DIRTY_RECORD_BYTES, DR_TREE, DR_INO, DR_EXTENT,
+  DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, M_PTES, M_PAGES, PTE_PRESENT,
+  PTE_BLOCK_MASK,
+} from "../abi";
+import { daxBaseAddr, mappingEntry } from "./access";
+
+@inline function header(field: u32): u32 { return load<u32>(daxBaseAddr() + field); }
+
+/** Count one event of kind DS_* (a counter of D_STATS). */
+@inline export function countStat(kind: u32): void {
+  const at = daxBaseAddr() + D_STATS + kind;
+  store<u32>(at, load<u32>(at) + 1);
+}
+
+@inline export function policyBit(bit: u32): bool { return (header(D_POLICY) & bit) != 0; }
+
+// --- the reverse map ------------------------------------------------------------------
+
+@inline function headAt(block: u32): usize {
+  assert(block < header(D_DEVICE_PAGES), "dax: reverse map of a page outside the device");
+  return <usize>header(D_RMAP_HEADS) + (<usize>block << 2);
+}
+
+@inline function nodeOf(pte: usize): usize {
+  const pool = <usize>header(D_PTE_POOL);
+  assert(pte >= pool && pte < pool + <usize>header(D_PTE_POOL_BYTES) && (pte & 3) == 0, "dax: a PTE outside the pool");
+  return <usize>header(D_RMAP_NODES) + ((pte - pool) >> 2) * RMAP_NODE_BYTES;
+}
+
+/** The PTE address of page `page` of mapping `mapping`. */
+@inline export function pteAddr(mapping: u32, page: u32): usize {
+  const entry = mappingEntry(mapping);
+  assert(page < load<u32>(entry + M_PAGES), "dax: page outside its mapping");
+  return <usize>load<u32>(entry + M_PTES) + (<usize>page << 2);
+}
+
+function rmapAdd(block: u32, pte: usize, mapping: u32): void {
+  const head = headAt(block);
+  const node = nodeOf(pte);
+  store<u32>(node + RN_MAPPING, mapping + 1);
+  if (!policyBit(DP_MULTI_MAPPING)) {
+    store<u32>(node + RN_NEXT, 0);
+    store<u32>(head, <u32>pte); // only the last mapper is known
+    return;
+  }
+  store<u32>(node + RN_NEXT, load<u32>(head));
+  store<u32>(head, <u32>pte);
+}
+
+function rmapRemove(block: u32, pte: usize): void {
+  const head = headAt(block);
+  let link = head;
+  // Lists are as long as the block's mappings (a few): a walk is cheaper than back links.
+  for (let at = <usize>load<u32>(head); at != 0; at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) {
+    if (at == pte) {
+      store<u32>(link, load<u32>(nodeOf(at) + RN_NEXT));
+      break;
+    }
+    link = nodeOf(at) + RN_NEXT;
+  }
+  store<u32>(nodeOf(pte) + RN_NEXT, 0);
+}
+
+/** Set a PTE, keeping the reverse map: the old block loses this entry, the new one gains it. */
+export function setPte(mapping: u32, page: u32, value: u32): void {
+  const at = pteAddr(mapping, page);
+  const old = atomic.load<u32>(at);
+  if ((old & PTE_PRESENT) != 0) rmapRemove(old & PTE_BLOCK_MASK, at);
+  atomic.store<u32>(at, value);
+  if ((value & PTE_PRESENT) != 0) rmapAdd(value & PTE_BLOCK_MASK, at, mapping);
+}
+
+/** The first PTE address mapping `block` (0: none). */
+export function rmapFirst(block: u32): usize { return <usize>load<u32>(headAt(block)); }
+/** The PTE after `pte` in its block's list (0: last). */
+export function rmapNext(pte: usize): usize { return <usize>load<u32>(nodeOf(pte) + RN_NEXT); }
+/** The mapping a listed PTE belongs to. */
+export function rmapMapping(pte: usize): u32 {
+  const id = load<u32>(nodeOf(pte) + RN_MAPPING);
+  assert(id > 0, "dax: a listed PTE without its mapping");
+  return id - 1;
+}
+
+// --- dirty pages ----------------------------------------------------------------------
+
+@inline function indexAt(block: u32): usize {
+  assert(block < header(D_DEVICE_PAGES), "dax: dirty page outside the device");
+  return <usize>header(D_DIRTY_INDEX) + (<usize>block << 2);
+}
+
+@inline export function dirtyRecord(index: u32): usize {
+  assert(index < header(D_DIRTY_CAPACITY), "dax: dirty record out of range");
+  return <usize>header(D_DIRTY_RECORDS) + <usize>index * DIRTY_RECORD_BYTES;
+}
+
+/** The live record of device page `block`, or 0. */
+export function dirtyFind(block: u32): usize {
+  const entry = load<u32>(indexAt(block));
+  if (entry == 0) return 0;
+  const record = dirtyRecord(entry - 1);
+  assert(load<u32>(record + DR_BLOCK) == block && (load<u32>(record + DR_FLAGS) & DRF_LIVE) != 0, "dax: dirty index and record disagree");
+  return record;
+}
+
+/** The live record of `block` if it is (tree, ino, file page)'s, else 0. */
+export function dirtyFindFor(block: u32, tree: u64, ino: u64, filePage: u32): usize {
+  const record = dirtyFind(block);
+  if (record == 0 || load<u64>(record + DR_TREE) != tree || load<u64>(record + DR_INO) != ino || load<u32>(record + DR_FILE_PAGE) != filePage) return 0;
+  return record;
+}
+
+/** Is there room for one more record? */
+export function dirtyRoom(): bool { return header(D_DIRTY_COUNT) < header(D_DIRTY_CAPACITY); }
+
+/** Drop the live record of `block` (none: nothing). */
+export function dirtyDrop(block: u32): void {
+  const record = dirtyFind(block);
+  if (record == 0) return;
+  store<u32>(record + DR_FLAGS, 0);
+  store<u32>(indexAt(block), 0);
+  const live = daxBaseAddr() + D_DIRTY_LIVE;
+  assert(load<u32>(live) > 0, "dax: dirty records below zero");
+  store<u32>(live, load<u32>(live) - 1);
+}
+
+/** Record (replacing any) that `block` was stored to through mmap for (tree, ino, file page). */
+export function dirtyAdd(block: u32, tree: u64, ino: u64, filePage: u32, extent: u64, extentBytes: u32, flags: u32): void {
+  assert(dirtyRoom(), "dax: dirty-page table full (callers check dirtyRoom first)");
+  dirtyDrop(block);
+  const count = daxBaseAddr() + D_DIRTY_COUNT;
+  const index = load<u32>(count);
+  const record = dirtyRecord(index);
+  store<u64>(record + DR_TREE, tree);
+  store<u64>(record + DR_INO, ino);
+  store<u64>(record + DR_EXTENT, extent);
+  store<u32>(record + DR_EXTENT_BYTES, extentBytes);
+  store<u32>(record + DR_FILE_PAGE, filePage);
+  store<u32>(record + DR_BLOCK, block);
+  store<u32>(record + DR_FLAGS, flags | DRF_LIVE);
+  store<u32>(count, index + 1);
+  store<u32>(indexAt(block), index + 1);
+  const live = daxBaseAddr() + D_DIRTY_LIVE;
+  store<u32>(live, load<u32>(live) + 1);
+}
+
+/** The commit took every record: the table starts empty. */
+export function dirtyClear(): void {
+  const count = header(D_DIRTY_COUNT);
+  for (let i: u32 = 0; i < count; i++) {
+    const record = dirtyRecord(i);
+    if ((load<u32>(record + DR_FLAGS) & DRF_LIVE) != 0) store<u32>(indexAt(load<u32>(record + DR_BLOCK)), 0);
+  }
+  store<u32>(daxBaseAddr() + D_DIRTY_COUNT, 0);
+  store<u32>(daxBaseAddr() + D_DIRTY_LIVE, 0);
+}

@@ -1,0 +1,198 @@
+// File extent items and data checksums, as the DAX fault path changes them (btrfs's
+// file-item.c and the page-sized part of inode.c's write path): find the item mapping a
+// file offset, bring a data extent's EXTENT_CSUM item up to date, and map one page of a
+// file to a new block (the old item trimmed, split or deleted around it). Runs under the
+// fs lock; item bodies are built in the state's staging buffer, which the lock guards.
+//
+// The fs tree of the operation is named by its slot of the root table: its root moves in
+// the slot (flagged RSF_MOVED, so the owning thread rewrites the ROOT_ITEM at commit).
+import {
+  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_ITEM, FILE_EXTENT_BYTES,
+  FE_GENERATION, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
+  SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, RS_ROOT, RS_LEVEL,
+  RS_FLAGS, RSF_MOVED, CSUM_TREE_ID, EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT,
+  F_EXTENT_LEVEL, F_STAGING, F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
+  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS,
+} from "../abi";
+import { begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel } from "./ctree";
+import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration } from "./state";
+import { itemAt, dataAddr, dataSize, nritems } from "./node";
+import { setRange, testBit } from "./bitmap";
+import { refPressure } from "./delayed-ref";
+import { runDelayedRefs } from "./extent-tree";
+import { sectorsCompute } from "../csum/sectors";
+import { visibleAddr } from "../pmem/state";
+
+// The item found by findFileExtent (this instance's: globals).
+export let feStart: u64 = 0;
+export let feType: u32 = 0;
+export let feDisk: u64 = 0;
+export let feDiskBytes: u64 = 0;
+export let feOffset: u64 = 0;
+export let feBytes: u64 = 0;
+
+// The fs tree the operations below change: its id and root-table slot.
+let fsTree: u64 = 0;
+let fsSlot: usize = 0;
+
+/** Name the fs tree (id, root-table slot) the next operations use. */
+export function useFsTree(tree: u64, slot: usize): void {
+  assert(slot != 0 && tree != 0, "file-item: a tree without its slot");
+  fsTree = tree;
+  fsSlot = slot;
+}
+
+@inline function stagingAddr(): usize { return <usize>load<u32>(fsBase + F_STAGING); }
+
+@inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
+  begin(fsTree, load<u64>(fsSlot + RS_ROOT), load<u32>(fsSlot + RS_LEVEL), objectid, type, offset);
+}
+
+/**
+ * After a changing operation: its dropped blocks go (endOperation), its root goes to the
+ * slot, and the delayed refs run when their tables are half full (as Kernel.operationDone
+ * does for TypeScript's calls). A failing run aborts the transaction (F_ABORTED stays set).
+ */
+function changed(csum: bool): void {
+  endOperation();
+  if (csum) {
+    store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
+    store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
+  } else if (currentRoot() != load<u64>(fsSlot + RS_ROOT) || currentLevel() != load<u32>(fsSlot + RS_LEVEL)) {
+    store<u64>(fsSlot + RS_ROOT, currentRoot());
+    store<u32>(fsSlot + RS_LEVEL, currentLevel());
+    store<u32>(fsSlot + RS_FLAGS, load<u32>(fsSlot + RS_FLAGS) | RSF_MOVED);
+  }
+  if (refPressure() >= 500 && load<u32>(fsBase + F_ABORTED) == 0) {
+    store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
+    runDelayedRefs();
+    store<u32>(fsBase + F_ABORTED, 0);
+  }
+}
+
+/**
+ * The file extent item of `ino` that maps file byte `at`, into fe*; false for a hole.
+ * Items never overlap, so it is the last item at or before (ino, EXTENT_DATA, at).
+ */
+export function findFileExtent(ino: u64, at: u64): bool {
+  fsBegin(ino, EXTENT_DATA, at);
+  if (!seekBackward()) return false;
+  const result = threadArea() + TA_RESULT;
+  const leaf = <usize>load<u32>(result + CR_LEAF), slot = load<u32>(result + CR_SLOT);
+  if (slot >= nritems(leaf)) return false;
+  const key = itemAt(leaf, slot);
+  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return false;
+  if (dataSize(leaf, slot) < FILE_EXTENT_BYTES) return false;
+  const item = dataAddr(leaf, slot);
+  feStart = load<u64>(key + KEY_OFFSET);
+  feType = <u32>load<u8>(item + FE_TYPE);
+  feDisk = load<u64>(item + FE_DISK_BYTENR);
+  feDiskBytes = load<u64>(item + FE_DISK_BYTES);
+  feOffset = load<u64>(item + FE_OFFSET);
+  feBytes = load<u64>(item + FE_BYTES);
+  return feStart + feBytes > at;
+}
+
+/** Is the item found sector aligned (so one page lies inside it)? */
+export function foundAligned(): bool {
+  const mask: u64 = SECTOR_BYTES - 1;
+  return ((feStart | feBytes | feOffset | feDisk) & mask) == 0 && feOffset + feBytes <= feDiskBytes;
+}
+
+/** The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an item). */
+export function extentGeneration(bytenr: u64, bytes: u64): u64 {
+  if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
+  begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), bytenr, EXTENT_ITEM, bytes);
+  if (!lookupItem()) return 0;
+  return load<u64>(<usize>load<u32>(threadArea() + TA_RESULT + CR_DATA) + EI_GENERATION);
+}
+
+@inline function csumBegin(extent: u64): void {
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
+}
+
+/**
+ * Bring the checksums of [disk, disk + length) of data extent `extent` up to date (as
+ * FileData.updateCsums): the item covers the whole extent and is made on first use.
+ */
+export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
+  const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
+  const staging = stagingAddr();
+  assert(<u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
+  csumBegin(extent);
+  const found = lookupItem();
+  const size = load<u32>(threadArea() + TA_RESULT + CR_SIZE);
+  if (!found || size != sectors * 4) {
+    sectorsCompute(visibleAddr + <usize>extent, sectors, SECTOR_BYTES, staging);
+    csumBegin(extent);
+    if (found) updateItem(staging, sectors * 4); else insertItem(staging, sectors * 4);
+    changed(true);
+    return;
+  }
+  memory.copy(staging, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), size);
+  const first = <u32>((disk - extent) >> SECTOR_SHIFT);
+  const count = <u32>((disk + length - extent + SECTOR_BYTES - 1) >> SECTOR_SHIFT) - first;
+  assert(first + count <= sectors, "file-item: checksum range outside its extent");
+  sectorsCompute(visibleAddr + <usize>(extent + (<u64>first << SECTOR_SHIFT)), count, SECTOR_BYTES, staging + (<usize>first << 2));
+  csumBegin(extent);
+  updateItem(staging, size);
+  changed(true);
+}
+
+/** Is there room in the readers log for one more entry? */
+export function readersLogRoom(): bool {
+  return load<u32>(fsBase + F_READERS_COUNT) < READERS_LOG_ENTRIES;
+}
+
+/** Bytes [from, to) of `extent` were read by an item dropped in this transaction (Kernel.readersDropped). */
+function logReaders(extent: u64, from: u64, to: u64): void {
+  const count = load<u32>(fsBase + F_READERS_COUNT);
+  assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
+  const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
+  store<u64>(entry, extent);
+  store<u32>(entry, <u32>from, 8);
+  store<u32>(entry, <u32>to, 12);
+  store<u32>(fsBase + F_READERS_COUNT, count + 1);
+}
+
+/** A file extent item body in the staging buffer (after the checksums' room). */
+function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
+  const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
+  memory.fill(at, 0, FILE_EXTENT_BYTES);
+  store<u64>(at + FE_GENERATION, generation);
+  store<u8>(at + FE_TYPE, <u8>type);
+  store<u64>(at + FE_DISK_BYTENR, disk);
+  store<u64>(at + FE_DISK_BYTES, diskBytes);
+  store<u64>(at + FE_OFFSET, offset);
+  store<u64>(at + FE_BYTES, bytes);
+  return at;
+}
+
+/**
+ * Map file page [at, at + SECTOR_BYTES) of `ino` to the new one-page extent `disk` (as
+ * FileData.drop then an insert): the item that mapped it is trimmed, deleted or split
+ * around it, and noted as losing a reference (with the bytes it read, for fills).
+ */
+export function replacePage(ino: u64, at: u64, disk: u64): void {
+  const end = at + SECTOR_BYTES;
+  if (findFileExtent(ino, at)) {
+    assert(foundAligned(), "file-item: an unaligned item reached a page replace");
+    const start = feStart, type = feType, old = feDisk, oldBytes = feDiskBytes, offset = feOffset, bytes = feBytes;
+    setRange(losingBitsAddr, <u32>(old >> SECTOR_SHIFT), <u32>(old >> SECTOR_SHIFT) + 1, true);
+    if (type == EXTENT_TYPE_REG) logReaders(old, offset, offset + bytes);
+    const generation = load<u64>(dataAddr(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF), load<u32>(threadArea() + TA_RESULT + CR_SLOT)) + FE_GENERATION);
+    fsBegin(ino, EXTENT_DATA, start);
+    if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
+    else deleteItem();
+    changed(false);
+    if (start + bytes > end) {
+      const cut = end - start;
+      fsBegin(ino, EXTENT_DATA, end);
+      insertItem(stageExtent(generation, type, old, oldBytes, offset + cut, bytes - cut), FILE_EXTENT_BYTES);
+      changed(false);
+    }
+  }
+  fsBegin(ino, EXTENT_DATA, at);
+  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
+  changed(false);
+}
