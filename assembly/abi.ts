@@ -358,7 +358,8 @@ export const ROOT_BACKREF: u32 = 144;
 export const ROOT_REF: u32 = 156;
 export const EXTENT_ITEM: u32 = 168;
 export const METADATA_ITEM: u32 = 169;
-export const SHARED_DATA_REF: u32 = 184;
+export const EXTENT_DATA_REF: u32 = 178; // a data extent's reference from (root, inode, offset): btrfs's implicit back reference
+export const SHARED_DATA_REF: u32 = 184; // btrfs's full back reference (by leaf); pmcow does not write it
 
 // Node header fields beyond those the search reads.
 export const NODE_CSUM: u32 = 0; // u32 crc32c of bytes [4, node bytes)
@@ -401,7 +402,14 @@ export const EI_FLAGS: u32 = 16;
 export const EI_OWNER: u32 = 24;
 export const EXTENT_FLAG_DATA: u32 = 1;
 export const EXTENT_FLAG_TREE_BLOCK: u32 = 2;
-export const SHARED_DATA_REF_BYTES: u32 = 4; // u32 count of items in the leaf (key offset) pointing here
+export const EXTENT_DATA_REF_BYTES: u32 = 28; // root u64, objectid (inode) u64, offset u64, count u32 (btrfs_extent_data_ref)
+export const EDR_ROOT: u32 = 0; // u64 the tree that owns the leaves holding the items
+export const EDR_OBJECTID: u32 = 8; // u64 the inode
+export const EDR_OFFSET: u32 = 16; // u64 file offset of the extent's first byte: item key offset - item extent offset (mod 2^64)
+export const EDR_COUNT: u32 = 24; // u32 items with that (root, inode, offset) pointing here
+// Key offset of an EXTENT_DATA_REF: a hash of (root, inode, offset) below 2^53; colliding
+// references take the next free key within this many keys of the hash.
+export const EXTENT_DATA_REF_PROBES: u32 = 16;
 export const ROOT_ITEM_BYTES: u32 = 48; // bytenr, level, generation, flags, last snapshot, root dir
 export const RI_BYTENR: u32 = 0;
 export const RI_LEVEL: u32 = 8; // u8
@@ -466,6 +474,8 @@ export const F_LOSING_BITS: u32 = 212; // u32 address: per sector one bit, a dat
 export const F_FILLED_BITS: u32 = 216; // u32 address: per sector one bit, a data extent (first sector) with bytes filled in place in this transaction
 export const F_READERS_LOG: u32 = 220; // u32 address: READERS_LOG_ENTRIES (extent u64, from u32, to u32): bytes items the core dropped read
 export const F_READERS_COUNT: u32 = 224; // u32 entries in it
+export const F_REF_LIST: u32 = 228; // u32 address: the ref-table slots in use, in the order they were taken (u32 each)
+export const F_BACKREF_LIST: u32 = 232; // u32 address: the backref-table slots in use, likewise
 export const READERS_LOG_ENTRIES: u32 = 256;
 export const READERS_ENTRY_BYTES: u32 = 16;
 export const ABORTED_BY_HOST: u32 = 1;
@@ -490,13 +500,14 @@ export const F_REF_SLOTS: u32 = 108; // u32 slots of the table (a power of two)
 export const F_REF_COUNT: u32 = 112; // u32 targets in it
 export const F_BACKREFS: u32 = 116; // u32 address: the data back-reference table (BACKREF_BYTES slots)
 export const F_BACKREF_SLOTS: u32 = 120; // u32 its slots (a power of two)
-export const F_BACKREF_COUNT: u32 = 124; // u32 (target, leaf) pairs in it
+export const F_BACKREF_COUNT: u32 = 124; // u32 (target, root, inode, offset) keys in it
 export const F_BATCH: u32 = 128; // u32 address: the batch of refs taken for running, sorted by target
 export const F_BATCH_COUNT: u32 = 132; // u32 refs in the batch
 export const F_BATCH_BACKREFS: u32 = 136; // u32 address: the batch's back references, grouped by ref
 
 // Delayed refs (assembly/fs/delayed-ref.ts): per target block, the change of its reference
-// count in this transaction; per (data extent, leaf), the change of its SHARED_DATA_REF.
+// count in this transaction; per (data extent, root, inode, offset), the change of its
+// EXTENT_DATA_REF. Copying a leaf of its own tree changes no such key: its refs net to zero.
 export const REF_BYTES: u32 = 32; // a ref-table slot and a batch entry
 export const REF_TARGET: u32 = 0; // u32 target sector + 1 (0: empty slot)
 export const REF_DELTA: u32 = 4; // i32 change of the reference count
@@ -506,10 +517,12 @@ export const REF_OWNER: u32 = 16; // u64 tree that made the first change
 export const REF_BACKREF_COUNT: u32 = 24; // u32 back references (batch: in the batch's backref array)
 export const REF_BACKREF_FIRST: u32 = 28; // u32 batch: index of the first of them
 export const REF_DATA: u32 = 1; // the target is a data extent
-export const BACKREF_BYTES: u32 = 16; // a backref-table slot and a batch backref
+export const BACKREF_BYTES: u32 = 32; // a backref-table slot and a batch backref
 export const BACKREF_TARGET: u32 = 0; // u32 target sector + 1 (0: empty slot)
-export const BACKREF_LEAF: u32 = 4; // u32 leaf sector + 1
-export const BACKREF_DELTA: u32 = 8; // i32 change of the leaf's count
+export const BACKREF_DELTA: u32 = 4; // i32 change of the reference's count
+export const BACKREF_ROOT: u32 = 8; // u64 root (the owner of the leaf holding the items)
+export const BACKREF_INO: u32 = 16; // u64 inode
+export const BACKREF_OFFSET: u32 = 24; // u64 file offset of the extent's first byte (mod 2^64)
 
 // A thread's area: the path of its B-tree operation, its keys, results and problems.
 export const THREAD_AREA_BYTES: u32 = 1024;
@@ -597,7 +610,7 @@ export const P_BLOCK_IN_USE: u32 = 73; // EUCLEAN: free space hands out a block 
 export const P_REFS_FULL: u32 = 74; // ENOSPC: the delayed-ref table is full (a: refs, b: backrefs)
 export const P_REF_KIND: u32 = 75; // EIO: bytenr referenced both as data and as a tree block
 export const P_REFS_NEGATIVE: u32 = 76; // EIO: extent bytenr's count would drop below zero (a: count, b: change)
-export const P_BACKREF_NEGATIVE: u32 = 77; // EIO: extent bytenr's backref from leaf a would drop below zero
+export const P_BACKREF_NEGATIVE: u32 = 77; // EIO: extent bytenr's backref from root a, inode b, offset c would drop below zero
 export const P_DROPPED_KEPT: u32 = 78; // EIO: a blocks dropped their pointers but kept a reference
 export const P_REFS_LOOP: u32 = 79; // EIO: delayed refs do not converge
 // Problems of file reads (assembly/fs/inode.ts), all EIO; bytenr: the device byte or extent.

@@ -22,7 +22,7 @@ import {
   P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
   P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
   NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
-  P_REFS_FULL,
+  P_REFS_FULL, NODE_OWNER, FE_OFFSET,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
@@ -38,7 +38,7 @@ import {
   ptrCapacity, ptrInsert, ptrDelete,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
-import { refChange } from "./delayed-ref";
+import { refChange, dataRefChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates } from "./extent-tree";
 
 
@@ -202,12 +202,27 @@ export function allocNode(lv: u32): u64 {
   return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
 }
 
+/**
+ * Report the data pointer of file extent item `s` of leaf `node`, owned by tree `root`:
+ * its back reference is (root, inode, file offset of the extent's first byte).
+ */
+export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): void {
+  const item = dataAddr(node, s);
+  const extent = load<u64>(item + FE_DISK_BYTENR);
+  if (extent == 0) return;
+  const key = itemAt(node, s);
+  // Wraps below zero as btrfs's u64 does: a clone may map an extent's middle at offset 0.
+  const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
+  dataRefChange(extent, root, load<u64>(key + KEY_OBJECTID), start, <u32>load<u64>(item + FE_DISK_BYTES), delta);
+}
+
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
 function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
   if (isLeaf(node)) {
+    // The node is this tree's (dirty: copied by it, or new), so its owner is the tree.
+    assert(load<u64>(node + NODE_OWNER) == treeId || load<u64>(node + NODE_OWNER) == 0, "ctree: a changed leaf of another tree");
     for (let s = from; s < to; s++) {
-      const extent = itemExtent(node, s);
-      if (extent != 0) refChange(<i64>bytenr, extent, treeId, -1, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
+      if (itemExtent(node, s) != 0) reportDataPointer(node, s, treeId, delta);
     }
     return;
   }

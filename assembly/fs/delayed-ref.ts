@@ -6,14 +6,22 @@
 // Two open-addressing tables in shared memory, linear probing, never deleted from (a run
 // takes every entry into the batch and clears both):
 //   refs:      target sector + 1 -> delta, flags, extent bytes, owner
-//   backrefs:  (data extent sector + 1, leaf sector + 1) -> delta of the leaf's count
+//   backrefs:  (data extent sector + 1, root, inode, offset) -> delta of that EXTENT_DATA_REF
+// A data pointer's back reference names the tree owning the leaf that holds the item, the
+// inode and the file offset of the extent's first byte (btrfs's implicit back reference):
+// copying a leaf within its own tree reports the same keys with -1 and +1, so they net to
+// zero and the run changes nothing in the extent tree (per-leaf references used to move
+// from the old leaf to the copy: two extent-tree changes per data pointer).
 // Sized at mount from the pool (each dirty node brings a few dozen refs at most); the file
-// system runs them early at half full.
+// system runs them early at half full. Each table lists the slots it uses, in the order
+// they were taken, so that taking the batch costs the refs there are, not the table's size
+// (a commit of one change used to scan and clear every slot of both tables).
 import {
   F_REFS, F_REF_SLOTS, F_REF_COUNT, F_BACKREFS, F_BACKREF_SLOTS, F_BACKREF_COUNT, F_BATCH, F_BATCH_COUNT,
   F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER,
-  REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET, BACKREF_LEAF,
-  BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER,
+  REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET,
+  BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST, F_BACKREF_LIST,
+  BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
 } from "../abi";
 import { fsBase } from "./state";
 import { fail } from "./ctree";
@@ -29,8 +37,10 @@ import { fail } from "./ctree";
 
 /** Bytes the tables and the batch need for `refSlots` and `backrefSlots` (powers of two). */
 export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
-  // The batch holds at most half of each table (the tables run at half full at most).
-  return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2;
+  // The batch holds at most half of each table (the tables run at half full at most), and
+  // so do the lists of slots in use.
+  return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2
+    + (<u64>(refSlotCount >> 1) + <u64>(backrefSlotCount >> 1)) * 4;
 }
 
 /** Lay the tables out at `at` (zeroed by the caller). */
@@ -43,7 +53,11 @@ export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: 
   store<u32>(fsBase + F_BACKREF_SLOTS, backrefSlotCount);
   const batch = back + <usize>backrefSlotCount * BACKREF_BYTES;
   store<u32>(fsBase + F_BATCH, <u32>batch);
-  store<u32>(fsBase + F_BATCH_BACKREFS, <u32>(batch + <usize>(refSlotCount >> 1) * REF_BYTES));
+  const batchBackrefs = batch + <usize>(refSlotCount >> 1) * REF_BYTES;
+  store<u32>(fsBase + F_BATCH_BACKREFS, <u32>batchBackrefs);
+  const refList = batchBackrefs + <usize>(backrefSlotCount >> 1) * BACKREF_BYTES;
+  store<u32>(fsBase + F_REF_LIST, <u32>refList);
+  store<u32>(fsBase + F_BACKREF_LIST, <u32>(refList + <usize>(refSlotCount >> 1) * 4));
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, 0);
@@ -70,12 +84,17 @@ function refSlot(target: u32): usize {
   return 0;
 }
 
-function backrefSlot(target: u32, leaf: u32): usize {
+@inline function hash64(x: u64): u32 {
+  return hash(<u32>x ^ hash(<u32>(x >> 32)));
+}
+
+function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
   const mask = backrefSlots() - 1;
-  for (let i = hash(target ^ hash(leaf)) & mask; ; i = (i + 1) & mask) {
+  for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ; i = (i + 1) & mask) {
     const at = backrefs() + <usize>i * BACKREF_BYTES;
     const key = load<u32>(at + BACKREF_TARGET);
-    if (key == 0 || (key == target && load<u32>(at + BACKREF_LEAF) == leaf)) return at;
+    if (key == 0) return at;
+    if (key == target && load<u64>(at + BACKREF_ROOT) == root && load<u64>(at + BACKREF_INO) == ino && load<u64>(at + BACKREF_OFFSET) == offset) return at;
   }
   return 0;
 }
@@ -90,14 +109,8 @@ export function refDelta(bytenr: u64): i32 {
   return load<u32>(at + REF_TARGET) == 0 ? 0 : load<i32>(at + REF_DELTA);
 }
 
-/**
- * A pointer from `container` (a block, or ROOT_POINTER) to `target` appeared (+1) or went
- * (-1). level >= 0: a tree block at that level; -1: a data extent of `bytes` bytes, whose
- * back reference from the leaf changes too.
- */
-export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
-  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
-  const data = level < 0;
+/** The slot of `target`'s ref, taken (empty and counted) when it has none yet. */
+function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
   const key = sectorKey(target);
   const at = refSlot(key);
   if (load<u32>(at + REF_TARGET) == 0) {
@@ -108,20 +121,47 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
     store<u32>(at + REF_BYTES_FIELD, bytes);
     store<u64>(at + REF_OWNER, owner);
     store<u32>(at + REF_BACKREF_COUNT, 0);
+    store<u32>(<usize>load<u32>(fsBase + F_REF_LIST) + (<usize>refCount() << 2), <u32>((at - refs()) / REF_BYTES));
     store<u32>(fsBase + F_REF_COUNT, refCount() + 1);
   } else if (((load<u32>(at + REF_FLAGS) & REF_DATA) != 0) != data) {
     fail(EIO, P_REF_KIND, target, 0, 0, 0, 0);
   }
+  assert(load<u32>(at + REF_TARGET) == key, "delayed refs: the slot taken is another target's");
+  return at;
+}
+
+/**
+ * A pointer from `container` (a block, or ROOT_POINTER) to tree block `target` at `level`
+ * appeared (+1) or went (-1).
+ */
+export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
+  assert(level >= 0 && bytes == 0, "delayed refs: tree blocks only (data pointers: dataRefChange)");
+  assert(container == ROOT_POINTER || container >= 0, "delayed refs: a pointer's container");
+  const at = takeRefSlot(target, owner, false, 0);
   store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
-  if (!data) return;
-  assert(container != ROOT_POINTER && container >= 0, "delayed refs: a data extent's container is a leaf");
-  const leaf = sectorKey(<u64>container);
-  const b = backrefSlot(key, leaf);
+}
+
+/**
+ * A file extent item pointing at data extent `target` (`bytes` long) appeared (+1) or went
+ * (-1) in a leaf of tree `root`; its back reference is (root, inode `ino`, `offset`: the
+ * file offset of the extent's first byte, item key offset - item extent offset mod 2^64).
+ */
+export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
+  assert(bytes > 0 && root != 0, "delayed refs: a data pointer has a length and a tree");
+  const at = takeRefSlot(target, root, true, bytes);
+  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  const key = sectorKey(target);
+  const b = backrefSlot(key, root, ino, offset);
   if (load<u32>(b + BACKREF_TARGET) == 0) {
     if (backrefCount() * 2 >= backrefSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
     store<u32>(b + BACKREF_TARGET, key);
-    store<u32>(b + BACKREF_LEAF, leaf);
+    store<u64>(b + BACKREF_ROOT, root);
+    store<u64>(b + BACKREF_INO, ino);
+    store<u64>(b + BACKREF_OFFSET, offset);
     store<i32>(b + BACKREF_DELTA, 0);
+    store<u32>(<usize>load<u32>(fsBase + F_BACKREF_LIST) + (<usize>backrefCount() << 2), <u32>((b - backrefs()) / BACKREF_BYTES));
     store<u32>(fsBase + F_BACKREF_COUNT, backrefCount() + 1);
     store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
   }
@@ -137,12 +177,15 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
 export function takeBatch(): u32 {
   const batch = <usize>load<u32>(fsBase + F_BATCH);
   const n = refCount();
-  let k: u32 = 0;
-  for (let i: u32 = 0; i < refSlots(); i++) {
-    const at = refs() + <usize>i * REF_BYTES;
-    if (load<u32>(at + REF_TARGET) != 0) { memory.copy(batch + <usize>k * REF_BYTES, at, REF_BYTES); k++; }
+  const refList = <usize>load<u32>(fsBase + F_REF_LIST);
+  for (let k: u32 = 0; k < n; k++) {
+    const slot = load<u32>(refList + (<usize>k << 2));
+    assert(slot < refSlots(), "delayed refs: a listed slot outside the table");
+    const at = refs() + <usize>slot * REF_BYTES;
+    assert(load<u32>(at + REF_TARGET) != 0, "delayed refs: a listed slot is empty");
+    memory.copy(batch + <usize>k * REF_BYTES, at, REF_BYTES);
+    memory.fill(at, 0, REF_BYTES);
   }
-  assert(k == n, "delayed refs: count");
   sortBatch(batch, n);
   // Back references: each ref's first index, then the backrefs scattered into place.
   let first: u32 = 0;
@@ -152,19 +195,22 @@ export function takeBatch(): u32 {
     first += load<u32>(e + REF_BACKREF_COUNT);
     store<u32>(e + REF_BACKREF_COUNT, 0);
   }
-  assert(first == backrefCount(), "delayed refs: backref count");
+  const m = backrefCount();
+  assert(first == m, "delayed refs: backref count");
   const out = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
-  for (let i: u32 = 0; i < backrefSlots(); i++) {
-    const b = backrefs() + <usize>i * BACKREF_BYTES;
+  const backrefList = <usize>load<u32>(fsBase + F_BACKREF_LIST);
+  for (let k: u32 = 0; k < m; k++) {
+    const slot = load<u32>(backrefList + (<usize>k << 2));
+    assert(slot < backrefSlots(), "delayed refs: a listed backref slot outside the table");
+    const b = backrefs() + <usize>slot * BACKREF_BYTES;
     const target = load<u32>(b + BACKREF_TARGET);
-    if (target == 0) continue;
+    assert(target != 0, "delayed refs: a listed backref slot is empty");
     const e = batch + <usize>findInBatch(batch, n, target) * REF_BYTES;
     const index = load<u32>(e + REF_BACKREF_FIRST) + load<u32>(e + REF_BACKREF_COUNT);
     memory.copy(out + <usize>index * BACKREF_BYTES, b, BACKREF_BYTES);
     store<u32>(e + REF_BACKREF_COUNT, load<u32>(e + REF_BACKREF_COUNT) + 1);
+    memory.fill(b, 0, BACKREF_BYTES);
   }
-  memory.fill(refs(), 0, <usize>refSlots() * REF_BYTES);
-  memory.fill(backrefs(), 0, <usize>backrefSlots() * BACKREF_BYTES);
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, n);

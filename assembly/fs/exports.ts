@@ -350,15 +350,16 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
 
 // --- delayed refs (delayed-ref.ts) --------------------------------------------------------
 
-// A pointer from `container` (a block, or ROOT_POINTER = -1) to `target` appeared (+1) or
-// went (-1); level >= 0 a tree block, -1 a data extent of `bytes`. Problems (a full table,
+// A pointer from `container` (a block, or ROOT_POINTER = -1) to tree block `target` at
+// `level` appeared (+1) or went (-1); data pointers are reported by the B-tree itself
+// (their back references name the item's tree, inode and offset). Problems (a full table,
 // a block referenced as data and as a tree block) are thrown by fs_fail.
 export function fs_ref_change(container: f64, target: f64, owner: f64, level: i32, bytes: u32, delta: i32): i32 {
   const t = u64Arg(target), o = u64Arg(owner);
   const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
-  if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < -1 || (delta != 1 && delta != -1)) return -EINVAL;
-  if (<u64>t >= <u64>S.deviceBytes || (level < 0 && c < 0)) return -EINVAL;
-  refChange(c, <u64>t, <u64>o, level, bytes, delta);
+  if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < 0 || bytes != 0 || (delta != 1 && delta != -1)) return -EINVAL;
+  if (<u64>t >= <u64>S.deviceBytes) return -EINVAL;
+  refChange(c, <u64>t, <u64>o, level, 0, delta);
   return 0;
 }
 

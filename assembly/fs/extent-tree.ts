@@ -1,18 +1,19 @@
 // The extent tree (btrfs's extent-tree.c): reference counts of every tree block
-// (METADATA_ITEM) and data extent (EXTENT_ITEM, with a SHARED_DATA_REF per leaf pointing
-// at it), and the running of delayed refs into it. A count that reaches zero frees its
-// extent: pinned until the commit is durable; a data extent's checksums go with it, a tree
+// (METADATA_ITEM) and data extent (EXTENT_ITEM, with an EXTENT_DATA_REF per (root, inode,
+// file offset of the extent's start) pointing at it: btrfs's implicit back references),
+// and the running of delayed refs into it. A count that reaches zero frees its extent: pinned until the commit is durable; a data extent's checksums go with it, a tree
 // block's own pointers go too (a cascade of further refs, run in the next round).
 //
 // In fs trees a block that loses its last reference through COW drops its pointers at once
 // (the operation's end, dropCandidates), so data-extent counts are exact inside the
 // transaction: the nodatacow and DAX decisions read them.
 import {
-  EXTENT_ITEM, METADATA_ITEM, SHARED_DATA_REF, EXTENT_CSUM, EXTENT_TREE_ID, CSUM_TREE_ID,
+  EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_TREE_ID, CSUM_TREE_ID,
   EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK,
-  SHARED_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_DROPPED_COUNT,
+  EXTENT_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_DROPPED_COUNT,
   F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
-  REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_LEAF,
+  REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
+  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE,
   BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
@@ -22,6 +23,8 @@ import {
 } from "./ctree";
 import { fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr } from "./state";
 import { refChange, refDelta, takeBatch, refCount } from "./delayed-ref";
+import { reportDataPointer } from "./ctree";
+import { crc32cUpdate } from "../csum/crc32c";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
 import { testBit, setRange } from "./bitmap";
@@ -86,8 +89,7 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
     for (let s: u32 = 0; s < n; s++) {
       const key = itemAt(node, s);
       if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(tree) || dataSize(node, s) < FILE_EXTENT_BYTES) continue;
-      const extent = load<u64>(dataAddr(node, s) + FE_DISK_BYTENR);
-      if (extent != 0) refChange(<i64>bytenr, extent, tree, -1, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), -1);
+      reportDataPointer(node, s, tree, -1);
     }
   } else {
     for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1);
@@ -190,7 +192,7 @@ function stageBody(): usize {
   return body;
 }
 
-/** The SHARED_DATA_REF of each leaf whose count changed. */
+/** The EXTENT_DATA_REF of each (root, inode, offset) whose count changed. */
 function applyBackrefs(entry: usize, target: u64): void {
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
@@ -198,19 +200,69 @@ function applyBackrefs(entry: usize, target: u64): void {
     const b = backrefs + <usize>j * BACKREF_BYTES;
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0) continue;
-    const leaf = <u64>(load<u32>(b + BACKREF_LEAF) - 1) << SECTOR_SHIFT;
-    onExtentTree(target, SHARED_DATA_REF, leaf);
-    const found = lookupItem();
-    const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA)) : 0) + d;
-    if (countNow < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 0, leaf, 0, 0);
+    const root = load<u64>(b + BACKREF_ROOT), ino = load<u64>(b + BACKREF_INO), offset = load<u64>(b + BACKREF_OFFSET);
+    const keyOffset = findDataRef(target, root, ino, offset);
+    const found = keyOffset >= 0;
+    const at = found ? <u64>keyOffset : <u64>(-keyOffset - 1);
+    const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT) : 0) + d;
+    if (countNow < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 0, root, ino, offset);
     const body = threadArea() + TA_RESULT + 32;
-    store<u32>(body, <u32>countNow);
-    onExtentTree(target, SHARED_DATA_REF, leaf);
+    store<u64>(body + EDR_ROOT, root);
+    store<u64>(body + EDR_OBJECTID, ino);
+    store<u64>(body + EDR_OFFSET, offset);
+    store<u32>(body + EDR_COUNT, <u32>countNow);
+    onExtentTree(target, EXTENT_DATA_REF, at);
     if (countNow == 0) deleteItem();
-    else if (found) updateItem(body, SHARED_DATA_REF_BYTES);
-    else insertItem(body, SHARED_DATA_REF_BYTES);
+    else if (found) updateItem(body, EXTENT_DATA_REF_BYTES);
+    else insertItem(body, EXTENT_DATA_REF_BYTES);
     extentTreeDone();
   }
+}
+
+/** btrfs's hash of an implicit data back reference (hash_extent_data_ref), kept below 2^53. */
+export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
+  const scratch = threadArea() + TA_RESULT + 64;
+  store<u64>(scratch, root);
+  const high = crc32cUpdate(0xffffffff, scratch, 8);
+  store<u64>(scratch, ino);
+  let low = crc32cUpdate(0xffffffff, scratch, 8);
+  store<u64>(scratch, offset);
+  low = crc32cUpdate(low, scratch, 8);
+  const h = ((<u64>high << 31) ^ <u64>low) & MAX_KEY_VALUE;
+  // The probes after the hash stay below 2^53 too.
+  return h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES ? h - EXTENT_DATA_REF_PROBES : h;
+}
+
+/**
+ * The key offset of data extent `target`'s EXTENT_DATA_REF for (root, ino, offset) when it
+ * exists (its item then in the result record), else -(the free key offset to insert at) - 1.
+ * Colliding references take the free keys after the hash: the whole window of
+ * EXTENT_DATA_REF_PROBES keys is looked at (one seek, then item by item), so a deleted
+ * reference in the middle hides nothing.
+ */
+function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
+  const h = dataRefHash(root, ino, offset);
+  let next = h; // the lowest key of the window not yet known to be taken
+  let free: i64 = -1;
+  onExtentTree(target, EXTENT_DATA_REF, h);
+  let more = seekForward(false);
+  while (more) {
+    const leaf = <usize>load<u32>(result() + CR_LEAF), slot = load<u32>(result() + CR_SLOT);
+    const key = itemAt(leaf, slot);
+    const at = load<u64>(key + KEY_OFFSET);
+    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF || at >= h + EXTENT_DATA_REF_PROBES) break;
+    const body = dataAddr(leaf, slot);
+    if (dataSize(leaf, slot) == EXTENT_DATA_REF_BYTES && load<u64>(body + EDR_ROOT) == root
+      && load<u64>(body + EDR_OBJECTID) == ino && load<u64>(body + EDR_OFFSET) == offset) return <i64>at;
+    if (free < 0 && at > next) free = <i64>next;
+    next = at + 1;
+    onExtentTree(target, EXTENT_DATA_REF, at);
+    more = seekForward(true);
+  }
+  if (free < 0 && next < h + EXTENT_DATA_REF_PROBES) free = <i64>next;
+  if (free < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 1, root, ino, offset); // the window is full of other references
+  assert(<u64>free >= h && <u64>free < h + EXTENT_DATA_REF_PROBES, "extent tree: a data ref's key outside its window");
+  return -free - 1;
 }
 
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
@@ -237,15 +289,15 @@ function pinOrFail(target: u64, bytes: u64): void {
   assert(r == 0, "extent tree: a freed extent is free or pinned already");
 }
 
-/** Every SHARED_DATA_REF of data extent `target`. */
+/** Every EXTENT_DATA_REF of data extent `target`. */
 function deleteBackrefs(target: u64): void {
   while (true) {
-    onExtentTree(target, SHARED_DATA_REF, 0);
+    onExtentTree(target, EXTENT_DATA_REF, 0);
     if (!seekForward(false)) return;
     const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
-    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != SHARED_DATA_REF) return;
+    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF) return;
     const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
-    onExtentTree(objectid, SHARED_DATA_REF, offset);
+    onExtentTree(objectid, EXTENT_DATA_REF, offset);
     deleteItem();
     extentTreeDone();
   }

@@ -7,14 +7,25 @@ import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeInode, decodeDirEntries, decodeInodeRefs, decodeRootItem } from './items.js';
 import {
-  compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, SHARED_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
+  compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
   SECTOR_BYTES, MAX_KEY_VALUE, DIR_KIND_SUBVOLUME, MODE_DIR, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
+import { EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT } from '../core/abi.js';
 
-/** datasum: read by a datasum file (checksums required); mayHaveCsums: referenced by one at all. */
-interface DataUse { refs: number; perLeaf: Map<number, number>; bytes: number; datasum: boolean; mayHaveCsums: boolean }
+/**
+ * datasum: read by a datasum file (checksums required); mayHaveCsums: referenced by one at
+ * all; backrefs: items per implicit back reference "root inode offset" (the leaf's owning
+ * tree, the inode, the file offset of the extent's first byte mod 2^64: btrfs's
+ * EXTENT_DATA_REF), each leaf counted once however many trees reach it.
+ */
+interface DataUse { refs: number; backrefs: Map<string, number>; bytes: number; datasum: boolean; mayHaveCsums: boolean }
+
+/** The file offset of an extent's first byte as its back reference keeps it: key offset - extent offset, mod 2^64. */
+function backrefOffset(keyOffset: number, extentOffset: number): bigint {
+  return BigInt.asUintN(64, BigInt(keyOffset) - BigInt(extentOffset));
+}
 
 export function runFsck(k: Kernel, subvolumes: Subvolume[]): string[] {
   const problems: string[] = [];
@@ -54,7 +65,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     if (!item) say(`subvolume ${sv.id}: no ROOT_ITEM`);
     else if (item.bytenr !== sv.tree.root) say(`subvolume ${sv.id}: ROOT_ITEM points at ${item.bytenr}, tree root is ${sv.tree.root}`);
   }
-  const fileExtents: Array<{ tree: number; leaf: number; k: Key; data: Uint8Array }> = [];
+  const fileExtents: Array<{ tree: number; leafOwner: number; k: Key; data: Uint8Array }> = [];
   const datasumInodes = new Set<string>();
 
   const walk = (bytenr: number, level: number, owner: number, low: Key | null, expectGen: number | null): void => {
@@ -87,7 +98,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       prev = kk;
       if (node.isLeaf) {
         if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) say(`block ${bytenr}: item ${s} data outside the node`);
-        if (isFsTree(owner) && kk.type === EXTENT_DATA) fileExtents.push({ tree: owner, leaf: bytenr, k: kk, data: k.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) });
+        if (isFsTree(owner) && kk.type === EXTENT_DATA) fileExtents.push({ tree: owner, leafOwner: node.owner, k: kk, data: k.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) });
       } else {
         walk(node.child(s), level - 1, owner, kk, node.childGeneration(s));
       }
@@ -101,9 +112,10 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     if (e.diskBytenr === 0) continue;
     if (e.offset + e.bytes > e.diskBytes) say(`tree ${fe.tree}: ${keyText(fe.k)} maps beyond its extent`);
     let use = dataRefs.get(e.diskBytenr);
-    if (!use) { use = { refs: 0, perLeaf: new Map(), bytes: e.diskBytes, datasum: false, mayHaveCsums: false }; dataRefs.set(e.diskBytenr, use); }
+    if (!use) { use = { refs: 0, backrefs: new Map(), bytes: e.diskBytes, datasum: false, mayHaveCsums: false }; dataRefs.set(e.diskBytenr, use); }
     use.refs++;
-    use.perLeaf.set(fe.leaf, (use.perLeaf.get(fe.leaf) ?? 0) + 1);
+    const ref = `${fe.leafOwner} ${fe.k.objectid} ${backrefOffset(fe.k.offset, e.offset)}`;
+    use.backrefs.set(ref, (use.backrefs.get(ref) ?? 0) + 1);
     const inode = findInode(subvolumes, fe.tree, fe.k.objectid);
     if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) {
       // Read data needs checksums; a preallocated extent of a datasum file may have them
@@ -116,6 +128,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   // The extent tree against the counts.
   const seenTree = new Set<number>();
   const seenData = new Set<number>();
+  const seenBackrefs = new Set<string>();
   let lastEnd = 0;
   k.extentTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const body = new FsMemory(k.m.u8.slice(addr, addr + size).buffer);
@@ -135,19 +148,23 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
         if ((use?.refs ?? 0) !== refs) say(`data extent ${kk.objectid}: refcount ${refs}, but ${use?.refs ?? 0} file extent items reference it`);
         if (use && use.bytes !== kk.offset) say(`data extent ${kk.objectid}: length ${kk.offset}, file extents say ${use.bytes}`);
       }
-    } else if (kk.type === SHARED_DATA_REF) {
-      const count = new DataView(body.u8.buffer).getUint32(0, true);
-      const found = dataRefs.get(kk.objectid)?.perLeaf.get(kk.offset) ?? 0;
-      if (found !== count) say(`data extent ${kk.objectid}: backref from leaf ${kk.offset} counts ${count}, the leaf holds ${found}`);
+    } else if (kk.type === EXTENT_DATA_REF) {
+      const dv = new DataView(body.u8.buffer);
+      const ref = `${dv.getBigUint64(EDR_ROOT, true)} ${dv.getBigUint64(EDR_OBJECTID, true)} ${dv.getBigUint64(EDR_OFFSET, true)}`;
+      const count = dv.getUint32(EDR_COUNT, true);
+      const use = dataRefs.get(kk.objectid);
+      const found = use?.backrefs.get(ref) ?? 0;
+      if (found !== count) say(`data extent ${kk.objectid}: backref (root inode offset ${ref}) counts ${count}, the trees hold ${found}`);
+      if (seenBackrefs.has(`${kk.objectid} ${ref}`)) say(`data extent ${kk.objectid}: backref (root inode offset ${ref}) appears twice`);
+      seenBackrefs.add(`${kk.objectid} ${ref}`);
     }
     return true;
   });
   for (const bytenr of treeRefs.keys()) if (!seenTree.has(bytenr)) say(`tree block ${bytenr}: reachable but has no METADATA_ITEM`);
   for (const [bytenr, use] of dataRefs) {
     if (!seenData.has(bytenr)) say(`data extent ${bytenr}: referenced but has no EXTENT_ITEM`);
-    for (const [leaf, count] of use.perLeaf) {
-      const b = k.extentTree.get(key(bytenr, SHARED_DATA_REF, leaf));
-      if (!b || new DataView(b.buffer).getUint32(0, true) !== count) say(`data extent ${bytenr}: leaf ${leaf} holds ${count} references without a matching backref`);
+    for (const [ref, count] of use.backrefs) {
+      if (!seenBackrefs.has(`${bytenr} ${ref}`)) say(`data extent ${bytenr}: ${count} references from (root inode offset ${ref}) without a backref`);
     }
     if (use.datasum) {
       const c = k.csumTree.lookup(key(bytenr, EXTENT_CSUM, 0));

@@ -6,12 +6,12 @@ import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_SLOTS,
+  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
   BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
   F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
-  RS_LAST_SNAPSHOT,
+  RS_LAST_SNAPSHOT, BACKREF_BYTES,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -73,6 +73,9 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
  * fuzzing uses it to restore only what an image changed.
  */
 export const deviceWriteObservers = new WeakMap<PmemDevice, (bytenr: number, bytes: number) => void>();
+
+/** Bytes of the delayed-ref tables per ref slot: the slot, two backref slots, half of each in the batch, the lists. */
+const REF_ROOM_BYTES = ((REF_BYTES + 2 * BACKREF_BYTES) * 3) / 2 + 6;
 
 /** Bytes of the DAX tables that grow with the device: reverse-map heads, dirty index, dirty records. */
 export function daxTableBytes(totalBytes: number): number {
@@ -241,12 +244,13 @@ export class Kernel implements TreeHost {
     this.fsStateAddr = this.stagingAddr + this.stagingBytes;
     const room = this.daxAddr - this.fsStateAddr;
     const core = device.core;
-    // An eighth of the room for the delayed refs (96 bytes per ref slot with its two
-    // backref slots and the batch), at least 1,024 refs' slots; the rest for the pool. Never
+    // An eighth of the room for the delayed refs (REF_ROOM_BYTES per ref slot with its two
+    // backref slots, the batch and the lists of slots in use), at least 1,024 refs' slots
+    // unless the device has fewer than 512 sectors; the rest for the pool. Never
     // more slots than twice the device's sectors: the table, run at half full, then holds
     // every block and extent the device has (every mount clears it).
     const bySectors = 2 ** Math.ceil(Math.log2(2 * (this.totalBytes / SECTOR_BYTES)));
-    const refSlots = Math.max(1024, Math.min(bySectors, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / 96)))));
+    const refSlots = Math.min(bySectors, Math.max(1024, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / REF_ROOM_BYTES)))));
     const backrefSlots = 2 * refSlots;
     const stateBytes = (pool: number): number => core.fs_state_bytes(this.totalBytes, pool, refSlots, backrefSlots);
     let poolSize = Math.max(0, Math.floor((room - stateBytes(1)) / (nodeBytes + 12)));
@@ -533,10 +537,11 @@ export class Kernel implements TreeHost {
    */
   reclaimableBytes(): number {
     let bytes = this.free.pinnedBytes();
-    const m = this.m, table = m.u32(this.fsStateAddr + F_REFS), slots = m.u32(this.fsStateAddr + F_REF_SLOTS);
+    const m = this.m, table = m.u32(this.fsStateAddr + F_REFS);
+    const list = m.u32(this.fsStateAddr + F_REF_LIST), count = m.u32(this.fsStateAddr + F_REF_COUNT);
     const losing: Array<[number, boolean, number]> = [];
-    for (let i = 0; i < slots; i++) {
-      const at = table + i * REF_BYTES;
+    for (let i = 0; i < count; i++) {
+      const at = table + m.u32(list + i * 4) * REF_BYTES;
       const sector = m.u32(at + REF_TARGET);
       if (sector === 0 || m.dv.getInt32(at + REF_DELTA, true) >= 0) continue;
       const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;

@@ -8,7 +8,7 @@ import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import { validBlockPointer } from './tree-checker.js';
 import {
-  key, EXTENT_CSUM, SHARED_DATA_REF, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
+  key, EXTENT_CSUM, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
 
@@ -78,7 +78,7 @@ export function runScrub(k: Kernel): ScrubReport {
       if (bad) {
         // A sector of a partly filled preallocated extent that no item reads holds no data
         // (its checksum may predate a fill a crash undid): nothing to report.
-        const found = owners(k, extent, at, subvolumesOf);
+        const found = owners(k, extent, at, subvolumesOf, () => { leafOwners ??= reachingSubvolumes(k, roots.filter(([, id]) => isFsTree(id))); return leafOwners.keys(); });
         if (!found.read) continue;
         report.csumErrors++;
         const err: ScrubError = { kind: 'data-csum', bytenr: at, detail, owners: found.owners };
@@ -118,20 +118,21 @@ function reachingSubvolumes(k: Kernel, trees: Array<[number, number]>): Map<numb
 }
 
 /**
- * Files whose extents map the device byte `at` of data extent `extent`: the backrefs name
- * the leaves, and every subvolume reaching a leaf owns its items (a snapshot's too).
+ * Files whose extents map the device byte `at` of data extent `extent`: the file extent
+ * items of every leaf that points at it (a scan of the fs trees' leaves, independent of
+ * the back references it checks), each owned by every subvolume reaching the leaf (a
+ * snapshot's too).
  */
-function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: number) => number[]): { owners: Array<{ subvolume: number; ino: number; offset: number }>; read: boolean } {
+function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: number) => number[], leaves: () => Iterable<number>): { owners: Array<{ subvolume: number; ino: number; offset: number }>; read: boolean } {
   const out: Array<{ subvolume: number; ino: number; offset: number }> = [];
   let read = false;
-  for (const b of k.extentTree.range(key(extent, SHARED_DATA_REF, 0), key(extent, SHARED_DATA_REF, MAX_KEY_VALUE))) {
+  for (const bytenr of leaves()) {
     let leaf: NodeView;
     try {
-      leaf = new NodeView(k.m, k.nodeAddr(b.key.offset), k.nodeBytes);
+      leaf = new NodeView(k.m, k.nodeAddr(bytenr), k.nodeBytes);
     } catch {
       continue; // an unreadable leaf was reported by the tree walk
     }
-    if (!leaf.isLeaf) continue; // a corrupted backref: only leaves hold file extents
     for (let s = 0; s < leaf.nritems; s++) {
       const kk = leaf.key(s);
       if (kk.type !== EXTENT_DATA) continue;
@@ -140,7 +141,7 @@ function owners(k: Kernel, extent: number, at: number, subvolumesOf: (leaf: numb
       if (e.diskBytenr === extent && at >= start && at < start + e.bytes) {
         if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads zeros, not this sector
         read = true;
-        for (const subvolume of subvolumesOf(b.key.offset)) out.push({ subvolume, ino: kk.objectid, offset: kk.offset + (at - start) });
+        for (const subvolume of subvolumesOf(bytenr)) out.push({ subvolume, ino: kk.objectid, offset: kk.offset + (at - start) });
       }
     }
   }

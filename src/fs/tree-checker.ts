@@ -17,7 +17,7 @@ import {
   P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
   P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
   P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
-  P_CSUMS_MISSING,
+  P_CSUMS_MISSING, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
 } from '../core/abi.js';
 
 /** What a node is checked against: the file system's geometry and last commit. */
@@ -134,6 +134,13 @@ export function engineProblemText(m: FsMemory, p: Problem, opKey: number): strin
     case P_DATA_POISON: return `media error: poisoned line in [${p.bytenr}, ${p.bytenr + p.a})`;
     case P_DATA_CSUM: return `data checksum mismatch at device byte ${p.bytenr}`;
     case P_CSUMS_MISSING: return `data extent ${p.bytenr}: checksums missing`;
+    case P_REFS_FULL: return `delayed-ref tables full (${p.a} refs, ${p.b} back references)`;
+    case P_REFS_NEGATIVE: return `extent ${p.bytenr}: reference count ${p.a} would drop below zero`;
+    case P_BACKREF_NEGATIVE: return p.slot === 1
+      ? `data extent ${p.bytenr}: no free key for the back reference of root ${p.a}, inode ${p.b}`
+      : `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset ${p.c} would drop below zero`;
+    case P_REFS_LOOP: return 'delayed refs do not settle';
+    case P_REF_KIND: return `block ${p.bytenr} referenced both as data and as a tree block`;
     default: return `problem ${p.code} in tree ${p.tree}`;
   }
 }
