@@ -22,11 +22,11 @@ import {
   P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
   P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
   NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
-  P_REFS_FULL, NODE_OWNER, FE_OFFSET,
+  P_REFS_FULL, NODE_OWNER, FE_OFFSET, RS_LAST_SNAPSHOT,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
-  fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr,
+  fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr, rootSlotOf,
 } from "./state";
 import { nodeAddr, problemRecord } from "./disk-io";
 import { cowBlock, newBlock } from "./transaction";
@@ -39,7 +39,7 @@ import {
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange, dataRefChange } from "./delayed-ref";
-import { noteDropCandidate, dropCandidates } from "./extent-tree";
+import { noteDropCandidate, dropCandidates, pointersMoved } from "./extent-tree";
 
 
 // --- the host ---------------------------------------------------------------------------
@@ -179,6 +179,20 @@ function allocMetadata(): u64 {
 }
 
 /** Copy block `bytenr` to a new dirty block of this tree; returns the copy's bytenr. */
+/**
+ * May another tree reference this clean block (btrfs's btrfs_block_can_be_shared)? Yes
+ * when another tree owns it, or when it is as old as the tree's last snapshot (the
+ * snapshot shares every block the tree had then). A block that cannot be shared has one
+ * reference, the one the copy replaces: the copy takes over its pointers and neither
+ * reports them (for a leaf, -1 and +1 of the same back references: no change at all).
+ */
+function canBeShared(node: usize): bool {
+  if (load<u64>(node + NODE_OWNER) != treeId) return true;
+  if (!isFsTree(treeId)) return false; // the root, extent and csum trees are never snapshotted
+  const slot = rootSlotOf(treeId);
+  return slot == 0 || generationOf(node) <= load<u64>(slot + RS_LAST_SNAPSHOT);
+}
+
 function cowNode(bytenr: u64): u64 {
   const src = view(bytenr);
   const next = allocMetadata();
@@ -296,9 +310,11 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 
 function cowRoot(): void {
   if (isDirty(treeRoot)) return;
+  const shared = canBeShared(view(treeRoot));
   const next = cowNode(treeRoot);
   const copy = view(next);
-  reportPointers(copy, next, 0, nritems(copy), 1);
+  if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
+  else pointersMoved(treeRoot);
   const old = treeRoot;
   treeRoot = next;
   rootMoved(old, next);
@@ -310,9 +326,11 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   assert(!isLeaf(parent) && slot < nritems(parent), "ctree: copy of a child that is not there");
   const old = child(parent, slot);
   if (isDirty(old)) return old;
+  const shared = canBeShared(view(old));
   const next = cowNode(old);
   const copy = view(next);
-  reportPointers(copy, next, 0, nritems(copy), 1);
+  if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
+  else pointersMoved(old);
   setChild(parent, slot, next, generationOf(copy));
   const below = <i32>level(parent) - 1;
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);

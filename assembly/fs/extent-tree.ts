@@ -97,6 +97,16 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
   dropDirty(bytenr);
 }
 
+/**
+ * Block `bytenr` was copied and cannot be shared: the copy holds its pointers now (nothing
+ * was reported for either), so it counts as having dropped them; its own count reaches
+ * zero at the next run (the parent's pointer moved), which then skips the drop.
+ */
+export function pointersMoved(bytenr: u64): void {
+  assert(!isDropped(bytenr), "extent tree: a block's pointers moved twice");
+  setDropped(bytenr, true);
+}
+
 /** Remember a block an operation copied away from, to drop at its end if unreferenced. */
 export function noteDropCandidate(bytenr: u64, tree: u64): void {
   if (!isFsTree(tree)) return;

@@ -26,7 +26,7 @@ import {
   F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
   F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
-  ROOT_SLOTS, ROOT_SLOT_BYTES, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
+  ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
   READERS_ENTRY_BYTES,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
@@ -213,4 +213,17 @@ export function setVerified(bytenr: u64, on: bool): void {
 export function clearVerified(): void {
   const sectors = totalBytes >> SECTOR_SHIFT;
   memory.fill(verifiedAddr, 0, bitmapBytes(sectors));
+}
+
+// --- the root table ---------------------------------------------------------------------
+
+/** The root-table slot of subvolume tree `tree`, or 0 when it has none. */
+export function rootSlotOf(tree: u64): usize {
+  assert(tree != 0, "state: tree id 0 names no tree");
+  const table = <usize>load<u32>(fsBase + F_ROOTS);
+  for (let i: u32 = 0; i < ROOT_SLOTS; i++) {
+    const slot = table + <usize>i * ROOT_SLOT_BYTES;
+    if (load<u64>(slot + RS_TREE) == tree) return slot;
+  }
+  return 0;
 }
