@@ -7,7 +7,7 @@ import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
-import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION } from '../src/fs/format.js';
+import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF } from '../src/fs/format.js';
 import {
   EINVAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, ROOT_SLOTS,
 } from '../src/core/abi.js';
@@ -272,6 +272,77 @@ describe('delayed refs in the core', () => {
       expect(again[i * 8192]).toBe(7);
       expect(snap[i * 8192]).toBe(i & 255);
     }
+    dev.close();
+  });
+});
+
+describe('implicit data back references', () => {
+  it('copying a leaf of its own tree leaves the extent tree alone; backrefs name (root, inode, extent start)', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 16 << 20, maxThreads: 1 });
+    FileSystem.mkfs(dev, { nodeSize: NODE });
+    const fs = FileSystem.mount(dev);
+    for (let i = 0; i < 30; i++) fs.writeFile(`/f${i}`, new Uint8Array(8192).fill(i));
+    fs.commit();
+    const k = fs.kernel;
+    const dataRefs = (): string[] => [...k.extentTree.range({ objectid: 0, type: 0, offset: 0 }, { objectid: 2 ** 53 - 1, type: 255, offset: 2 ** 53 - 1 })]
+      .filter((it) => it.key.type === EXTENT_DATA_REF).map((it) => `${it.key.objectid} ${it.key.offset} ${[...it.data].join(',')}`);
+    const before = dataRefs();
+    expect(before.length).toBe(30);
+    const fsRoot = fs.subvolume(5).tree.root;
+    // A hard link changes /f3's inode item and adds its INODE_REF: leaves holding the
+    // files' extent items are copied (the fs tree's root moves), and every one of their back
+    // references stays as it was (a per-leaf reference would have moved to the copy).
+    fs.link('/f3', '/f3-link');
+    fs.commit();
+    expect(fs.subvolume(5).tree.root).not.toBe(fsRoot);
+    expect(dataRefs()).toEqual(before);
+    expect(fs.fsck()).toEqual([]);
+    // A write into the middle of a file splits its item around a new extent: the two parts
+    // keep one back reference (same inode, same extent start) with count 2.
+    fs.writeFile('/f5', new Uint8Array(12288).fill(5));
+    fs.commit();
+    const [old] = fs.fileExtents('/f5');
+    const fd = fs.open('/f5');
+    fs.pwrite(fd, new Uint8Array(10).fill(99), 4096);
+    fs.close(fd);
+    fs.commit();
+    const refs = [...k.extentTree.range({ objectid: old!.diskBytenr, type: EXTENT_DATA_REF, offset: 0 }, { objectid: old!.diskBytenr, type: EXTENT_DATA_REF, offset: 2 ** 53 - 1 })];
+    expect(refs.length).toBe(1);
+    const body = new DataView(refs[0]!.data.buffer, refs[0]!.data.byteOffset);
+    const ino = fs.stat('/f5').ino;
+    expect([body.getBigUint64(0, true), body.getBigUint64(8, true), body.getBigUint64(16, true), body.getUint32(24, true)]).toEqual([5n, BigInt(ino), 0n, 2]);
+    expect(fs.fsck()).toEqual([]);
+    dev.close();
+  });
+
+  it('fs_data_refs_owner: one mapping of the file, another file, several mappings of the file', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 16 << 20, maxThreads: 1 });
+    FileSystem.mkfs(dev, { nodeSize: NODE });
+    const fs = FileSystem.mount(dev);
+    const core = dev.core;
+    for (const path of ['/a', '/b', '/c']) { fs.create(path); fs.setNoDataCow(path); fs.writeFile(path, new Uint8Array(16384).fill(1)); }
+    fs.commit();
+    const owner = (path: string): number => {
+      const [e] = fs.fileExtents(path);
+      return core.fs_data_refs_owner(e!.diskBytenr, e!.diskBytes, 5, fs.stat(path).ino);
+    };
+    expect(owner('/a')).toBe(1); // one item: one reference of this inode
+    fs.cloneRange('/b', 0, '/a', 16384, 4096); // a reference from another inode (in /a) to /b's extent
+    expect(owner('/b')).toBe(-1); // delayed: not run yet
+    fs.commit();
+    expect(owner('/b')).toBe(0);
+    fs.cloneRange('/c', 0, '/c', 16384, 4096); // the same extent twice in /c: two mappings
+    fs.commit();
+    expect(owner('/c')).toBe(-1);
+    expect(core.fs_data_refs_owner(1.5, 4096, 5, 257)).toBeLessThan(-1000000);
+    // What the answers decide: an overwrite of /b's shared block leaves /a's clone alone.
+    const fd = fs.open('/b');
+    fs.pwrite(fd, new Uint8Array(4096).fill(9), 0);
+    fs.close(fd);
+    expect(fs.readFile('/a').subarray(16384, 16384 + 4096).every((x) => x === 1)).toBe(true);
+    expect(fs.readFile('/b').subarray(0, 4096).every((x) => x === 9)).toBe(true);
+    fs.commit();
+    expect(fs.fsck()).toEqual([]);
     dev.close();
   });
 });

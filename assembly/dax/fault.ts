@@ -7,7 +7,8 @@
 //   - a write fault while frozen (a writer waits for thaw), a MAP_SYNC write fault with
 //     its durable-fault switch on (it commits), a full dirty-page table (it commits);
 //   - preallocated or filled-in-place extents (FileData.planFills decides fills);
-//   - a nodatacow extent with more than one reference (the walk over the file's items).
+//   - a nodatacow extent with references from several mappings of the file, or refs still
+//     delayed (the owner's walk over the file's items tells whether they overlap).
 // Every switch keeps its meaning: the reverse map honours DP_MULTI_MAPPING, shootdowns
 // DP_TLB_SHOOTDOWN; write protection at commit, snapshot, reflink and freeze stays with
 // the owner, over the same shared tables (tables.ts).
@@ -33,7 +34,7 @@ import {
   useFsTree, findFileExtent, foundAligned, extentGeneration, csumUpdate, replacePage, readersLogRoom,
   feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
-import { extentRefs } from "../fs/extent-tree";
+import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
 import { allocateData, blockFreeSectors } from "../fs/free-space";
 import { deviceStore } from "../pmem/device";
 import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
@@ -102,11 +103,15 @@ function metadataReserveBytes(): u64 {
   return max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
 }
 
-/** May a nodatacow extent be overwritten in place? -1: only the owner can tell (more than one reference). */
+/**
+ * May a nodatacow extent be overwritten in place (FileData.canOverwriteExtent)? -1: only
+ * the owner can tell (several mappings of this inode, which its walk compares).
+ */
 function canOverwrite(lastSnapshot: u64): i32 {
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
-  return extentRefs(feDisk, true, feDiskBytes) == 1 ? 1 : -1;
+  if (extentRefs(feDisk, true, feDiskBytes) == 1) return 1;
+  return dataRefsOwner(feDisk, feDiskBytes, fileTree, fileIno);
 }
 
 function writeFault(slot: usize): i32 {

@@ -103,6 +103,11 @@ function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
   return <u32>(bytenr >> SECTOR_SHIFT) + 1;
 }
 
+/** Has `bytenr` a delayed ref (a change, or changes that net to zero, not yet run)? */
+export function hasDelayedRef(bytenr: u64): bool {
+  return load<u32>(refSlot(sectorKey(bytenr)) + REF_TARGET) != 0;
+}
+
 /** The change of `bytenr`'s reference count in this transaction. */
 export function refDelta(bytenr: u64): i32 {
   const at = refSlot(sectorKey(bytenr));

@@ -19,7 +19,7 @@ import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
 import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed-ref";
-import { extentRefs, runDelayedRefs, droppedCount } from "./extent-tree";
+import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./extent-tree";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
   dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
@@ -470,4 +470,13 @@ export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
   const sector = <u32>(b >> SECTOR_SHIFT);
   if (set != 0) setRange(bits, sector, sector + 1, true);
   return testBit(bits, sector) ? 1 : 0;
+}
+
+// 1 when every reference to data extent `extent` (`bytes` long) is an item of inode `ino`
+// of tree `tree` from one mapping; 0 when another inode or tree references it; -1 unknown
+// (delayed refs, or several mappings of the inode). See extent-tree.ts dataRefsOwner.
+export function fs_data_refs_owner(extent: f64, bytes: f64, tree: f64, ino: f64): i32 {
+  const e = u64Arg(extent), b = u64Arg(bytes), t = u64Arg(tree), i = u64Arg(ino);
+  if (!ready() || e < 0 || b <= 0 || t <= 0 || i < 0 || !extentValid(<u64>e, <u64>b)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  return dataRefsOwner(<u64>e, <u64>b, <u64>t, <u64>i);
 }

@@ -22,7 +22,7 @@ import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel,
 } from "./ctree";
 import { fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr } from "./state";
-import { refChange, refDelta, takeBatch, refCount } from "./delayed-ref";
+import { refChange, refDelta, takeBatch, refCount, hasDelayedRef } from "./delayed-ref";
 import { reportDataPointer } from "./ctree";
 import { crc32cUpdate } from "../csum/crc32c";
 import { dropDirty } from "./transaction";
@@ -273,6 +273,34 @@ function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
   if (free < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 1, root, ino, offset); // the window is full of other references
   assert(<u64>free >= h && <u64>free < h + EXTENT_DATA_REF_PROBES, "extent tree: a data ref's key outside its window");
   return -free - 1;
+}
+
+/**
+ * Do the references of data extent `target` all come from inode `ino` of tree `tree`, from
+ * one mapping of it? 1: yes, every reference is an item of that inode whose extent starts
+ * at the same file offset (the items of one write, split apart: they never overlap); 0: no,
+ * another inode or tree references it; -1: unknown here (references still delayed, or
+ * several mappings of the inode, which may overlap: the caller walks the inode's items).
+ */
+export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32 {
+  if (hasDelayedRef(target)) return -1;
+  const refs = committedRefs(target, true, bytes);
+  let count: u64 = 0;
+  let mappings: u32 = 0;
+  onExtentTree(target, EXTENT_DATA_REF, 0);
+  let more = seekForward(false);
+  while (more) {
+    const leaf = <usize>load<u32>(result() + CR_LEAF), slot = load<u32>(result() + CR_SLOT);
+    const key = itemAt(leaf, slot);
+    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF) break;
+    const body = dataAddr(leaf, slot);
+    if (load<u64>(body + EDR_ROOT) != tree || load<u64>(body + EDR_OBJECTID) != ino) return 0;
+    count += <u64>load<u32>(body + EDR_COUNT);
+    mappings++;
+    onExtentTree(target, EXTENT_DATA_REF, load<u64>(key + KEY_OFFSET));
+    more = seekForward(true);
+  }
+  return mappings == 1 && count == refs ? 1 : -1;
 }
 
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */

@@ -304,6 +304,11 @@ export class FileData {
     // crash returns to: the bytes it mapped must not change through another reference.
     if (this.k.isLosingRefs(e.diskBytenr)) return false;
     if (refs === 1) return true; // the item in hand is the only reference
+    // The back references tell most cases without the walk below (implicit refs name the
+    // inode): another file's reference, or one mapping of this file split into items.
+    const owner = this.k.core.fs_data_refs_owner(e.diskBytenr, e.diskBytes, sv.tree.id, ino);
+    if (owner === 0) return false;
+    if (owner === 1) return true;
     const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
       .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);
     if (refs !== mine.length) return false;
