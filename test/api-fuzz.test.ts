@@ -505,7 +505,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
 
 describe('chaos: any public method with any arguments succeeds or throws an FsError', () => {
   const FS_METHODS = ['mkdir', 'create', 'exists', 'readdir', 'stat', 'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread',
-    'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
+    'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
     'statfs', 'commit', 'sync', 'freeze', 'thaw'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];

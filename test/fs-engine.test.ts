@@ -347,6 +347,31 @@ describe('implicit data back references', () => {
   });
 });
 
+describe('preadInto', () => {
+  it('reads into the caller\'s buffer, short at the end of the file, with the errors of pread', async () => {
+    const { dev, fs } = await mounted();
+    const data = new Uint8Array(10_000).map((_, i) => (i * 7) & 255);
+    fs.writeFile('/r', data);
+    const fd = fs.open('/r');
+    const buf = new Uint8Array(4096).fill(0xee);
+    expect(fs.preadInto(fd, buf, 4000)).toBe(4096);
+    expect(buf).toEqual(data.subarray(4000, 8096));
+    buf.fill(0xee);
+    expect(fs.preadInto(fd, buf, 8000)).toBe(2000);
+    expect(buf.subarray(0, 2000)).toEqual(data.subarray(8000));
+    expect(buf.subarray(2000).every((b) => b === 0xee)).toBe(true); // the rest left as it was
+    expect(fs.preadInto(fd, buf, 20_000)).toBe(0);
+    const view = new DataView(new ArrayBuffer(16), 4, 8);
+    expect(fs.preadInto(fd, view, 1)).toBe(8);
+    expect(view.getUint8(0)).toBe(data[1]);
+    expect(() => fs.preadInto(fd, 'x' as unknown as Uint8Array, 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => fs.preadInto(fd, buf, -1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    fs.close(fd);
+    expect(() => fs.preadInto(fd, buf, 0)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    dev.close();
+  });
+});
+
 describe('the root table', () => {
   it('another thread\'s core reads a file through the root table and the csum tree root in the state', async () => {
     const { dev, fs } = await mounted();

@@ -81,12 +81,26 @@ export class FileData {
    * is read here instead (DAX's dirty-page set is TypeScript's for now).
    */
   read(sv: Subvolume, ino: number, inode: InodeItem, offset: number, length: number): Uint8Array {
-    const end = Math.min(inode.size, offset + length);
-    const out = new Uint8Array(Math.max(0, end - offset));
-    if (end <= offset) return out;
+    const out = new Uint8Array(Math.max(0, Math.min(inode.size, offset + length) - offset));
+    this.readInto(sv, ino, inode, offset, out);
+    return out;
+  }
+
+  /**
+   * Read file bytes from `offset` into `out` (short at EOF, `size` bounding it); returns
+   * the bytes read. The core reads (assembly/fs/inode.ts), a staging buffer at a time; a
+   * range with pages dirtied through a DAX mapping in this transaction, whose checksums the
+   * next commit computes, is read here instead.
+   */
+  readInto(sv: Subvolume, ino: number, inode: { size: number; flags: number }, offset: number, out: Uint8Array): number {
+    const end = Math.min(inode.size, offset + out.length);
+    if (end <= offset) return 0;
     const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     const pending = verify ? this.pendingIn(sv, ino, offset, end) : null;
-    if (pending) return this.readPending(sv, ino, offset, end, out, pending);
+    if (pending) {
+      this.readPending(sv, ino, offset, end, out.subarray(0, end - offset).fill(0), pending);
+      return end - offset;
+    }
     const k = this.k, tree = sv.tree, csum = k.csumTree;
     const chunk = k.stagingBytes;
     for (let at = offset; at < end; at += chunk) {
@@ -95,7 +109,7 @@ export class FileData {
       if (r < 0) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
       out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + n), at - offset);
     }
-    return out;
+    return end - offset;
   }
 
   /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */

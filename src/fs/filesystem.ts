@@ -17,6 +17,7 @@ import {
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, type Key,
 } from './format.js';
+import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS } from '../core/abi.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
@@ -809,6 +810,27 @@ export class FileSystem {
     return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset, Math.min(length, MAX_READ_BYTES));
   }
 
+  /**
+   * Read into `target` (any byte view) from file offset `offset`, as Node's fs.readSync
+   * with a buffer: no new array per read. Returns the bytes read: `target.byteLength`, or
+   * fewer at the end of the file (the rest of `target` is left as it was).
+   */
+  preadInto(fd: number, target: ArrayBufferView, offset: number): number {
+    const f = this.fd(fd);
+    if (!ArrayBuffer.isView(target)) throw new FsError('EINVAL', 'target must be a byte view (Uint8Array, Buffer, DataView...)');
+    checkOffset(offset, 'offset');
+    const out = new Uint8Array(target.buffer, target.byteOffset, Math.min(target.byteLength, MAX_READ_BYTES));
+    return this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
+  }
+
+  /** An inode's size and flags, read in place (no copy of the item, no decode of the rest). */
+  private inodeSizeFlags(sv: Subvolume, ino: number): { size: number; flags: number } {
+    const item = sv.tree.lookup(key(ino, INODE_ITEM, 0));
+    if (!item) throw new FsError('EIO', `subvolume ${sv.id}: inode ${ino} is missing`);
+    if (item.size !== INODE_ITEM_BYTES) return this.inode(sv, ino); // its decode says what is wrong
+    return { size: this.k.m.u64(item.addr + INODE_SIZE), flags: this.k.m.u64(item.addr + INODE_FLAGS) };
+  }
+
   pwrite(fd: number, data: Uint8Array, offset: number): number {
     const f = this.fd(fd);
     const bytes = checkBytes(data);
@@ -1281,7 +1303,7 @@ export class FileSystem {
  */
 const LOCKED_OPERATIONS = [
   'unmount', 'commit', 'sync', 'statfs', 'subvolumeIds', 'inode', 'mkdir', 'create', 'exists', 'readdir', 'stat',
-  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'pwrite', 'readFile', 'writeFile', 'truncate',
+  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate',
   'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
   'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
   'fileExtents',
