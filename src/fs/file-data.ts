@@ -169,12 +169,16 @@ export class FileData {
     if (data.length === 0) return;
     const start = alignDown(offset);
     const end = alignUp(offset + data.length);
-    // The sector-aligned image of the range: old bytes at the edges, the new bytes inside.
-    const image = new Uint8Array(end - start);
-    if (offset > start) image.set(this.read(sv, ino, inode, start, offset - start), 0);
-    const tailFrom = offset + data.length;
-    if (tailFrom < end) image.set(this.read(sv, ino, inode, tailFrom, end - tailFrom), tailFrom - start);
-    image.set(data, offset - start);
+    // The sector-aligned image of the range: old bytes at the edges, the new bytes inside
+    // (an aligned write is its own image: no copy).
+    let image = data;
+    if (start !== offset || end !== offset + data.length) {
+      image = new Uint8Array(end - start);
+      if (offset > start) image.set(this.read(sv, ino, inode, start, offset - start), 0);
+      const tailFrom = offset + data.length;
+      if (tailFrom < end) image.set(this.read(sv, ino, inode, tailFrom, end - tailFrom), tailFrom - start);
+      image.set(data, offset - start);
+    }
     const nodatacow = (inode.flags & INODE_FLAG_NODATACOW) !== 0;
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     const items = this.extents(sv, ino, start, end);

@@ -569,8 +569,8 @@ export class Kernel implements TreeHost {
 
   extentGeneration(bytenr: number, bytes: number): number {
     if (this.core.fs_is_fresh(bytenr) === 1) return this.transid;
-    const item = this.extentTree.get(key(bytenr, EXTENT_ITEM, bytes));
-    return item ? new FsMemory(item.buffer).u64(EI_GENERATION) : 0;
+    const item = this.extentTree.lookup(key(bytenr, EXTENT_ITEM, bytes));
+    return item ? this.m.u64(item.addr + EI_GENERATION) : 0;
   }
 
   // --- delayed refs ------------------------------------------------------------------
