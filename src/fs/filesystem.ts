@@ -817,7 +817,7 @@ export class FileSystem {
    */
   preadInto(fd: number, target: ArrayBufferView, offset: number): number {
     const f = this.fd(fd);
-    if (!ArrayBuffer.isView(target)) throw new FsError('EINVAL', 'target must be a byte view (Uint8Array, Buffer, DataView...)');
+    if (!ArrayBuffer.isView(target)) throw new FsError('EINVAL', 'target must be a typed array or DataView');
     checkOffset(offset, 'offset');
     const out = new Uint8Array(target.buffer, target.byteOffset, Math.min(target.byteLength, MAX_READ_BYTES));
     return this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
