@@ -412,6 +412,14 @@ export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mapping
   return 0;
 }
 
+// Zero [addr, addr + bytes) of the kernel region: the DAX header, thread areas and mapping
+// table before dax_format (a fill of shared memory from JavaScript is slow).
+export function dax_zero(addr: u32, bytes: u32): i32 {
+  if (!attached() || addr < <u32>S.kernelAddr || <u64>addr + <u64>bytes > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  memory.fill(addr, 0, bytes);
+  return 0;
+}
+
 export function dax_attach(base: u32): i32 {
   if (!attached() || base < <u32>S.kernelAddr || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
   return daxAttach(base) ? 0 : -EINVAL;

@@ -36,7 +36,8 @@ export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePool
   const base = daxBaseAddr();
   memory.fill(rmapHeads, 0, <usize>pages);
   memory.fill(dirtyIndex, 0, <usize>pages);
-  memory.fill(rmapNodes, 0, <usize>(ptePoolBytes >> 2) * RMAP_NODE_BYTES);
+  // The reverse-map nodes are zeroed with their PTEs when a mapping takes them
+  // (dax_map_ptes): a mount does not pay for the whole pool.
   store<u32>(base + D_RMAP_HEADS, rmapHeads);
   store<u32>(base + D_RMAP_NODES, rmapNodes);
   store<u32>(base + D_PTE_POOL, ptePool);
@@ -123,4 +124,16 @@ export function dax_dirty_clear(): i32 {
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
   return daxFsFault(mapping, page, write != 0);
+}
+
+// A new mapping takes `count` PTEs at `ptes` (from the pool): zero them and their
+// reverse-map nodes.
+export function dax_map_ptes(ptes: u32, count: u32): i32 {
+  if (!tablesReady() || count == 0) return -EINVAL;
+  const pool = load<u32>(daxBaseAddr() + D_PTE_POOL), poolBytes = load<u32>(daxBaseAddr() + D_PTE_POOL_BYTES);
+  if ((ptes & 3) != 0 || ptes < pool || <u64>ptes + <u64>count * 4 > <u64>pool + poolBytes) return -EINVAL;
+  memory.fill(ptes, 0, <usize>count << 2);
+  const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
+  memory.fill(nodes, 0, <usize>count * RMAP_NODE_BYTES);
+  return 0;
 }

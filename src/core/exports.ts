@@ -174,6 +174,10 @@ export interface CoreDaxExports {
   /** Place the reverse map and the dirty-page table in the DAX region (assembly/dax/tables.ts). */
   dax_tables(rmapHeads: number, rmapNodes: number, ptePool: number, ptePoolBytes: number, devicePages: number,
     dirtyIndex: number, dirtyRecords: number, dirtyCapacity: number, fsState: number): number;
+  /** Zero `count` PTEs at `ptes` (from the pool) and their reverse-map nodes: a new mapping's. */
+  dax_map_ptes(ptes: number, count: number): number;
+  /** Zero [addr, addr + bytes) of the kernel region (the DAX header, thread areas and mapping table before dax_format). */
+  dax_zero(addr: number, bytes: number): number;
   /** Set a PTE of an active mapping, keeping the reverse map. */
   dax_set_pte(mapping: number, page: number, value: number): number;
   /** First PTE address mapping device page `block` (0: none). */

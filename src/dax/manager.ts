@@ -107,8 +107,9 @@ export class DaxManager {
     const poolBytes = Math.floor((end - ptePool) / (4 + RMAP_NODE_BYTES) / 16) * 16 * 4;
     if (poolBytes < 64) throw new FsError('EINVAL', 'kernel region too small for DAX tables');
     const rmapNodes = ptePool + poolBytes;
-    // Thread areas and the mapping table start zeroed; PTE pages are zeroed when allocated.
-    k.m.u8.fill(0, this.base, rmapHeads);
+    // Thread areas and the mapping table start zeroed (in the core: a fill of shared memory
+    // from JavaScript is slow); PTEs and their reverse-map nodes are zeroed when allocated.
+    check(core.dax_zero(this.base, rmapHeads - this.base), 'zero the DAX tables');
     check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable, threads), 'dax format');
     check(core.dax_attach(this.base), 'dax attach');
     check(core.dax_tables(rmapHeads, rmapNodes, ptePool, poolBytes, devicePages, dirtyIndex, dirtyRecords, capacity, k.fsStateAddr), 'dax tables');
@@ -154,7 +155,7 @@ export class DaxManager {
     if (id < 0) throw new FsError('ENOMEM', `at most ${MAX_MAPPINGS} mappings at once`);
     if (options.offsetBytes % PAGE_BYTES !== 0) throw new FsError('EINVAL', 'mapping offset must be page aligned');
     const ptes = this.allocPtes(pages * 4);
-    this.kernel.m.u8.fill(0, ptes, ptes + pages * 4);
+    check(this.kernel.core.dax_map_ptes(ptes, pages), 'zero page-table entries');
     const entry = this.mappingTable + id * MAPPING_BYTES;
     const m = this.kernel.m;
     m.setU32(entry + M_PAGES, pages);
