@@ -217,13 +217,21 @@ export function clearVerified(): void {
 
 // --- the root table ---------------------------------------------------------------------
 
+// The slot the last rootSlotOf found (this instance's): checked before it is trusted.
+let lastRootSlot: usize = 0;
+
 /** The root-table slot of subvolume tree `tree`, or 0 when it has none. */
 export function rootSlotOf(tree: u64): usize {
   assert(tree != 0, "state: tree id 0 names no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
-  for (let i: u32 = 0; i < ROOT_SLOTS; i++) {
-    const slot = table + <usize>i * ROOT_SLOT_BYTES;
-    if (load<u64>(slot + RS_TREE) == tree) return slot;
+  const end = table + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
+  // Copies of one operation ask for one tree: the slot found last is the likely answer.
+  if (lastRootSlot >= table && lastRootSlot < end && load<u64>(lastRootSlot + RS_TREE) == tree) return lastRootSlot;
+  for (let slot = table; slot < end; slot += ROOT_SLOT_BYTES) {
+    if (load<u64>(slot + RS_TREE) == tree) {
+      lastRootSlot = slot;
+      return slot;
+    }
   }
   return 0;
 }
