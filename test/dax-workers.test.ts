@@ -94,6 +94,7 @@ async function run(policy: Partial<DaxPolicy>, storesPerWriter: number): Promise
   return {
     checksumFailures, lostOrMisplaced, changedSnapshots: changed(snapshots), changedClones: changed(clones), storesWhileFrozen,
     fsck: fs.fsck(), faults: results.reduce((n, r) => n + r.faults, 0), events,
+    faultsHere: results.reduce((n, r) => n + r.faultsServedHere, 0), faultsByOwner: results.reduce((n, r) => n + r.faultsServedByOwner, 0),
   };
 }
 
@@ -105,6 +106,11 @@ describe('concurrent writer threads through DAX mappings', () => {
     expect(o.events.freeze).toBeGreaterThan(0);
     expect(o.events.reflink).toBeGreaterThan(0);
     expect(o.faults).toBeGreaterThan(0); // commits write-protected pages: writers COWed again
+    // The writers served their COW faults on their own threads, concurrently with this
+    // thread's commits, snapshots, reflinks and freezes; only stores during a freeze (which
+    // wait for thaw on this thread) went to it.
+    expect(o.faultsHere).toBeGreaterThan(0);
+    expect(o.faultsHere + o.faultsByOwner).toBe(o.faults);
     expect(o.checksumFailures).toBe(0);
     expect(o.lostOrMisplaced).toBe(0);
     expect(o.changedSnapshots).toBe(0);
