@@ -10,7 +10,8 @@ import { readProblem, blockProblemText, engineProblemText } from '../fs/tree-che
 import {
   F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_ROOT, RS_LEVEL, RS_TREE, F_CSUM_ROOT, F_CSUM_LEVEL, TA_PROBLEMS, TA_KEY,
   TA_RESULT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_MODE, MODE_FILE,
-  INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES,
+  INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES, D_DIRTY_LIVE, D_DIRTY_RECORDS,
+  D_DIRTY_COUNT, DIRTY_RECORD_BYTES, DR_FLAGS, DRF_LIVE, DR_TREE, DR_INO, DR_FILE_PAGE, PAGE_BYTES,
 } from '../core/abi.js';
 
 export interface ReadRequest {
@@ -21,8 +22,10 @@ export interface ReadRequest {
   ino: number;
   offset: number;
   length: number;
-  /** Verify data checksums (a datasum file with no page waiting for its checksum). */
+  /** Verify data checksums (of a datasum file; pages waiting for theirs are not verified). */
   verify: boolean;
+  /** The DAX region (DaxManager.base) whose dirty pages wait for their checksums; 0: none. */
+  dax?: number;
 }
 
 const MAX_READ_BYTES = 1 << 30;
@@ -90,7 +93,9 @@ export class FileReader {
     const end = Math.min(size, req.offset + req.length);
     const out = new Uint8Array(Math.max(0, end - req.offset));
     const scratch = this.device.scratch();
-    const flags = req.verify && datasum ? READ_VERIFY : 0;
+    // Pages stored through a mapping in this transaction wait for their checksums until the
+    // commit (docs/dax.md, thread 002): a range holding one is read without verifying.
+    const flags = req.verify && datasum && !this.pendingIn(req, end) ? READ_VERIFY : 0;
     const csumRoot = m.u64(this.attachedTo + F_CSUM_ROOT), csumLevel = m.u32(this.attachedTo + F_CSUM_LEVEL);
     for (let at = req.offset; at < end; at += scratch.byteLength) {
       const n = Math.min(scratch.byteLength, end - at);
@@ -99,6 +104,20 @@ export class FileReader {
       out.set(scratch.subarray(0, n), at - req.offset);
     }
     return out;
+  }
+
+  /** Does the shared dirty-page table hold a page of this file in [req.offset, end)? */
+  private pendingIn(req: ReadRequest, end: number): boolean {
+    const m = this.m, dax = req.dax ?? 0;
+    if (dax === 0 || m.u32(dax + D_DIRTY_LIVE) === 0) return false;
+    const records = m.u32(dax + D_DIRTY_RECORDS), count = m.u32(dax + D_DIRTY_COUNT);
+    for (let i = 0; i < count; i++) {
+      const r = records + i * DIRTY_RECORD_BYTES;
+      if ((m.u32(r + DR_FLAGS) & DRF_LIVE) === 0 || m.u64(r + DR_TREE) !== req.tree || m.u64(r + DR_INO) !== req.ino) continue;
+      const at = m.u32(r + DR_FILE_PAGE) * PAGE_BYTES;
+      if (at < end && at + PAGE_BYTES > req.offset) return true;
+    }
+    return false;
   }
 
   /** The root-table slot of subvolume tree `tree`. */
@@ -114,6 +133,7 @@ export class FileReader {
 
 function checkRequest(req: ReadRequest): void {
   const ok = req !== null && typeof req === 'object' && [req.fsState, req.tree, req.ino, req.offset, req.length].every((v) => Number.isSafeInteger(v) && v >= 0)
-    && req.length <= MAX_READ_BYTES && req.offset + req.length <= MAX_FILE_BYTES && typeof req.verify === 'boolean';
+    && req.length <= MAX_READ_BYTES && req.offset + req.length <= MAX_FILE_BYTES && typeof req.verify === 'boolean'
+    && (req.dax === undefined || (Number.isSafeInteger(req.dax) && req.dax >= 0));
   if (!ok) throw new FsError('EINVAL', 'bad read request');
 }

@@ -300,8 +300,9 @@ export class WriterPool {
   /**
    * Read a file on a writer thread: its own core instance runs the engine's read under the
    * fs lock, with no message back to this thread (which may be busy meanwhile). Checksums
-   * are verified, except for a file with a writable mapping, whose pages stored through it
-   * wait for their checksums until the commit (that file is read with checksums off). A
+   * are verified, except in a range holding a page stored through a mapping in this
+   * transaction (it waits for its checksum until the commit): the writer finds those in
+   * the shared dirty-page table when it reads. A
    * file of a subvolume beyond the engine's root table (more than ROOT_SLOTS in one mount)
    * is read on this thread.
    */
@@ -314,12 +315,10 @@ export class WriterPool {
     if (st.kind !== 'file') throw new FsError('EISDIR', `'${path}' is not a file`);
     const offset = options.offset ?? 0;
     const length = options.length ?? Math.max(0, st.size - offset);
-    const sv = this.fs.subvolume(st.subvolume);
     // A subvolume beyond the root table's slots (docs/engine.md) is found on this thread only.
     if (this.fs.kernel.rootSlotOf(st.subvolume) === 0) return this.fs.readFile(path).slice(offset, offset + length);
-    const mappedWritable = sv !== undefined && this.fs.dax.mappingsOf(sv, st.ino).some((m) => m.prot === 'rw');
     const m = this.members[writer]!;
-    const req = { fsState: this.fs.kernel.fsStateAddr, tree: st.subvolume, ino: st.ino, offset, length, verify: !mappedWritable };
+    const req = { fsState: this.fs.kernel.fsStateAddr, tree: st.subvolume, ino: st.ino, offset, length, verify: true, dax: this.fs.dax.base };
     return WriterPool.call(m, () => m.api.read(req));
   }
 
