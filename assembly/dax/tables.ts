@@ -5,8 +5,9 @@
 // by the DAX header (D_*); the fs lock guards every change.
 //
 //   reverse map:  heads[device page] = address of the first PTE mapping it (0: none);
-//                 nodes[PTE index] = (next PTE address, mapping id + 1). A PTE's index is
-//                 its offset in the PTE pool / 4, so every PTE has its node.
+//                 nodes[PTE index] = next PTE address. A PTE's index is its offset in
+//                 the PTE pool / 4, so every PTE has its node; its mapping is the one
+//                 whose page table holds it.
 //                 Without DP_MULTI_MAPPING the head is the only entry: the last mapping
 //                 that mapped the block (the historical bug the switch reproduces).
 //   dirty pages:  index[device page] = record index + 1 (0: none); records DR_* appended
@@ -14,7 +15,7 @@
 import {
   D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
   D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS, DP_MULTI_MAPPING,
-  RMAP_NODE_BYTES, RN_NEXT, RN_MAPPING, DIRTY_RECORD_BYTES, DR_TREE, DR_INO, DR_EXTENT,
+  RMAP_NODE_BYTES, RN_NEXT, DIRTY_RECORD_BYTES, D_MAX_MAPPINGS, M_ACTIVE, DR_TREE, DR_INO, DR_EXTENT,
   DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, M_PTES, M_PAGES, PTE_PRESENT,
   PTE_BLOCK_MASK,
 } from "../abi";
@@ -50,10 +51,9 @@ import { daxBaseAddr, mappingEntry } from "./access";
   return <usize>load<u32>(entry + M_PTES) + (<usize>page << 2);
 }
 
-function rmapAdd(block: u32, pte: usize, mapping: u32): void {
+function rmapAdd(block: u32, pte: usize): void {
   const head = headAt(block);
   const node = nodeOf(pte);
-  store<u32>(node + RN_MAPPING, mapping + 1);
   if (!policyBit(DP_MULTI_MAPPING)) {
     store<u32>(node + RN_NEXT, 0);
     store<u32>(head, <u32>pte); // only the last mapper is known
@@ -83,18 +83,24 @@ export function setPte(mapping: u32, page: u32, value: u32): void {
   const old = atomic.load<u32>(at);
   if ((old & PTE_PRESENT) != 0) rmapRemove(old & PTE_BLOCK_MASK, at);
   atomic.store<u32>(at, value);
-  if ((value & PTE_PRESENT) != 0) rmapAdd(value & PTE_BLOCK_MASK, at, mapping);
+  if ((value & PTE_PRESENT) != 0) rmapAdd(value & PTE_BLOCK_MASK, at);
 }
 
 /** The first PTE address mapping `block` (0: none). */
 export function rmapFirst(block: u32): usize { return <usize>load<u32>(headAt(block)); }
 /** The PTE after `pte` in its block's list (0: last). */
 export function rmapNext(pte: usize): usize { return <usize>load<u32>(nodeOf(pte) + RN_NEXT); }
-/** The mapping a listed PTE belongs to. */
+/** The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks are rare). */
 export function rmapMapping(pte: usize): u32 {
-  const id = load<u32>(nodeOf(pte) + RN_MAPPING);
-  assert(id > 0, "dax: a listed PTE without its mapping");
-  return id - 1;
+  const count = header(D_MAX_MAPPINGS);
+  for (let m: u32 = 0; m < count; m++) {
+    const entry = mappingEntry(m);
+    if (atomic.load<u32>(entry + M_ACTIVE) == 0) continue;
+    const first = <usize>load<u32>(entry + M_PTES);
+    if (pte >= first && pte < first + (<usize>load<u32>(entry + M_PAGES) << 2)) return m;
+  }
+  assert(false, "dax: a listed PTE outside every mapping's page table");
+  return 0;
 }
 
 // --- dirty pages ----------------------------------------------------------------------

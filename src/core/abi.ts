@@ -197,7 +197,7 @@ export const D_TLB_ENTRIES = 24; // power of two
 export const D_POLICY = 28; // u32 DP_* switches the core's fault path honours (DaxPolicy)
 export const D_FROZEN = 32; // u32 1 while the file system is frozen (write faults go to the owner)
 export const D_RMAP_HEADS = 36; // u32 address: per device page, the address of the first PTE mapping it (0: none)
-export const D_RMAP_NODES = 40; // u32 address: per PTE of the pool, RMAP_NODE_BYTES (next PTE, mapping id)
+export const D_RMAP_NODES = 40; // u32 address: per PTE of the pool, RMAP_NODE_BYTES (the next PTE mapping the same page)
 export const D_PTE_POOL = 44; // u32 address of the PTE pool (page tables are carved from it)
 export const D_PTE_POOL_BYTES = 48; // u32 its bytes
 export const D_DEVICE_PAGES = 52; // u32 device pages the reverse map and dirty index cover
@@ -227,10 +227,11 @@ export const DS_INVALIDATIONS = 28;
 export const DS_CORE_FAULTS = 32; // faults the core served (the rest went to the owner's TypeScript)
 export const DS_COUNT = 9;
 
-// A reverse-map node, one per PTE of the pool (index = (PTE address - pool) / 4).
-export const RMAP_NODE_BYTES = 8;
-export const RN_NEXT = 0; // u32 address of the next PTE mapping the same block (0: last)
-export const RN_MAPPING = 4; // u32 mapping id + 1 of this PTE (0: not in use)
+// A reverse-map node, one per PTE of the pool (index = (PTE address - pool) / 4): the
+// address of the next PTE mapping the same block (0: last). A PTE's mapping is the one
+// whose page table holds it (the mapping table says where each is).
+export const RMAP_NODE_BYTES = 4;
+export const RN_NEXT = 0;
 
 // A dirty-page record: a page stored to through mmap in this transaction (its checksum
 // and write-back wait for the commit). Keyed by device page (D_DIRTY_INDEX).
