@@ -17,13 +17,18 @@ import { threadAreaBytes } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { H_LOCK, H_THREAD_SLOTS } from "../abi";
+import { H_LOCK, H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
+import { debugAssert } from "../shared/checks";
 
 let daxBase: usize = 0;
 
 export function daxAttach(base: usize): bool {
+  assert(base != 0, "dax: a header at address 0");
   if (load<u32>(base + D_MAGIC) != DAX_MAGIC) return false;
   daxBase = base;
+  // A header with its magic was laid out by daxFormat: a TLB of a power of two.
+  const entries = load<u32>(base + D_TLB_ENTRIES);
+  assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0, "dax: an attached header without its TLB size");
   return true;
 }
 
@@ -33,6 +38,8 @@ export function daxAttached(): bool {
 
 export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappingsAddr: usize, threadsAddr: usize): void {
   assert((tlbEntries & (tlbEntries - 1)) == 0, "dax: TLB entries must be a power of two");
+  assert(tlbEntries >= TLB_ENTRIES_MIN && tlbEntries <= TLB_ENTRIES_MAX, "dax: TLB entries outside their range");
+  assert(maxMappings > 0 && maxMappings <= MAX_MAPPINGS, "dax: more mappings than the TLB tag can name");
   store<u32>(base + D_MAX_MAPPINGS, maxMappings);
   store<u32>(base + D_MAPPINGS, <u32>mappingsAddr);
   store<u32>(base + D_THREADS, <u32>threadsAddr);
@@ -42,6 +49,8 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 }
 
 @inline function threadArea(slot: u32): usize {
+  assert(slot < maxThreads, "dax: a thread area beyond the thread slots");
+  debugAssert(daxBase != 0, "dax: a thread area before dax_attach");
   return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
 }
 
@@ -49,10 +58,13 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 export function daxBaseAddr(): usize { return daxBase; }
 
 @inline export function mappingEntry(mapping: u32): usize {
+  assert(daxBase != 0, "dax: the mapping table read before dax_attach");
+  assert(mapping < load<u32>(daxBase + D_MAX_MAPPINGS), "dax: a mapping beyond the table");
   return <usize>load<u32>(daxBase + D_MAPPINGS) + <usize>mapping * MAPPING_BYTES;
 }
 
 export function mappingValid(mapping: u32, offset: u64, len: u64): bool {
+  assert(daxBase != 0, "dax: a mapping checked before dax_attach");
   if (mapping >= load<u32>(daxBase + D_MAX_MAPPINGS)) return false;
   const m = mappingEntry(mapping);
   if (atomic.load<u32>(m + M_ACTIVE) == 0) return false;
@@ -60,16 +72,23 @@ export function mappingValid(mapping: u32, offset: u64, len: u64): bool {
 }
 
 function tlbFlush(area: usize): void {
+  assert(area != 0 && daxBase != 0, "dax: a TLB flushed before dax_attach");
   memory.fill(area + T_TLB, 0, <usize>load<u32>(daxBase + D_TLB_ENTRIES) * TLB_ENTRY_BYTES);
 }
 
 @inline function tlbSlot(area: usize, tag: u32): usize {
   const entries = load<u32>(daxBase + D_TLB_ENTRIES);
-  return area + T_TLB + <usize>((tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries))) * TLB_ENTRY_BYTES;
+  debugAssert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0, "dax: a TLB that is not a power of two");
+  const index = (tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries));
+  debugAssert(index < entries, "dax: a TLB slot past the TLB");
+  return area + T_TLB + <usize>index * TLB_ENTRY_BYTES;
 }
 
 // Translate one page for the wanted permission; returns the PTE, or 0 with a fault recorded.
 function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
+  // The TLB tag keeps 10 bits of mapping id and 22 of page: both must fit.
+  assert(mapping < MAX_MAPPINGS && page < MAX_MAPPING_PAGES, "dax: a translation the TLB tag cannot name");
+  debugAssert(page < load<u32>(mappingEntry(mapping) + M_PAGES), "dax: a translation outside the mapping");
   const want = write ? PTE_WRITE | PTE_PRESENT : PTE_PRESENT;
   const tag = ((mapping + 1) << 22) | page;
   const slot = tlbSlot(area, tag);
@@ -90,10 +109,13 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 }
 
 @inline function enter(area: usize): void {
+  // The epoch is odd while inside an access: accesses do not nest.
+  assert((load<u32>(area + T_EPOCH) & 1) == 0, "dax: an access entered twice");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
 
 @inline function leave(area: usize): void {
+  assert((load<u32>(area + T_EPOCH) & 1) == 1, "dax: an access left that was not entered");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
 
@@ -104,6 +126,7 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
     tlbFlush(area);
     atomic.store<u32>(area + T_ACK, gen);
   }
+
 }
 
 const ACCESS_STORE: u32 = 0;
@@ -115,6 +138,8 @@ const ACCESS_FLUSH: u32 = 2;
 // one translation. Returns the bytes done; fewer than len means a fault at offset +
 // result (page and reason in the thread's fault fields). A flush skips unmapped pages.
 function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
+  assert(kind == ACCESS_STORE || kind == ACCESS_LOAD || kind == ACCESS_FLUSH, "dax: an access of no kind");
+  assert(threadSlot >= 0, "dax: an access from a thread without its slot");
   const area = threadArea(<u32>threadSlot);
   store<u32>(area + T_FAULT_REASON, 0);
   enter(area);
@@ -127,6 +152,7 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     const page = at >> PAGE_SHIFT;
     const inPage = at & (PAGE_BYTES - 1);
     const count = min<u32>(PAGE_BYTES - inPage, len - done);
+    debugAssert(count > 0 && inPage + count <= PAGE_BYTES, "dax: a piece of an access that leaves its page");
     const pte = translate(area, mapping, page, kind == ACCESS_STORE);
     if (pte == 0) {
       if (kind != ACCESS_FLUSH) break;
@@ -151,6 +177,8 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     done += count;
   }
   leave(area);
+  assert(done <= len, "dax: more bytes done than asked");
+  debugAssert(done == len || load<u32>(area + T_FAULT_REASON) != 0, "dax: an access that stopped short without a fault");
   return done;
 }
 
@@ -173,6 +201,8 @@ export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
 
 export function daxFaultInfo(): u32 {
   const area = threadArea(<u32>threadSlot);
+  assert(load<u32>(area + T_FAULT_REASON) <= FAULT_MEDIA_ERROR, "dax: a fault of no known reason");
+  debugAssert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT, "dax: a fault page that overlaps the reason bits");
   return (load<u32>(area + T_FAULT_REASON) << FAULT_REASON_SHIFT) | load<u32>(area + T_FAULT_PAGE);
 }
 
@@ -180,6 +210,7 @@ export function daxFaultInfo(): u32 {
 // attached thread has either left its access or acknowledged (flushed its TLB at a page
 // boundary). Stores that began under an old entry have then completed.
 export function daxShootdown(): u32 {
+  assert(threadSlot >= 0 && daxBase != 0, "dax: a shootdown from a thread without its slot");
   const gen = atomic.add<u32>(daxBase + D_SHOOTDOWN_GEN, 1) + 1;
   const slots = atomic.load<u32>(headerAddr + H_THREAD_SLOTS);
   for (let t: u32 = 0; t < maxThreads; t++) {
@@ -193,6 +224,7 @@ export function daxShootdown(): u32 {
   }
   // This thread's own TLB is stale too.
   checkShootdown(threadArea(<u32>threadSlot));
+  debugAssert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0, "dax: this thread did not apply its own shootdown");
   return gen;
 }
 

@@ -11,6 +11,7 @@ import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
 import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
 import { daxFsFault } from "./fault";
 import { fsAttached, fsBase } from "../fs/state";
+import { FR_DONE, FR_OWNER } from "../abi";
 
 @inline function inKernel(addr: u64, len: u64): bool {
   return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
@@ -48,6 +49,7 @@ export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePool
   store<u32>(base + D_DIRTY_LIVE, 0);
   store<u32>(base + D_FS_STATE, fsState);
   store<u32>(base + D_DEVICE_PAGES, devicePages);
+  assert(tablesReady() && dirtyRoom(), "dax: tables placed but not ready, or full");
   return 0;
 }
 
@@ -68,13 +70,17 @@ export function dax_set_pte(mapping: u32, page: u32, value: u32): i32 {
 // The first PTE address mapping device page `block` (0: none).
 export function dax_rmap_first(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
-  return <i32>rmapFirst(block);
+  const pte = rmapFirst(block);
+  assert(pte == 0 || ptePoolValid(<u32>pte), "dax: a reverse-map head outside the PTE pool");
+  return <i32>pte;
 }
 
 // The next PTE address in the list `pte` is on (0: last).
 export function dax_rmap_next(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
-  return <i32>rmapNext(pte);
+  const next = rmapNext(pte);
+  assert(next == 0 || ptePoolValid(<u32>next), "dax: a reverse-map link outside the PTE pool");
+  return <i32>next;
 }
 
 // The mapping a listed PTE belongs to.
@@ -99,18 +105,21 @@ export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, ex
   if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
   if (!dirtyRoom()) return -28;
   dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
+  assert(dirtyFind(block) != 0, "dax: a dirty page added and not found");
   return 0;
 }
 
 export function dax_dirty_drop(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   dirtyDrop(block);
+  assert(dirtyFind(block) == 0, "dax: a dropped dirty page still found");
   return 0;
 }
 
 export function dax_dirty_clear(): i32 {
   if (!tablesReady()) return -EINVAL;
   dirtyClear();
+  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dax: dirty records left after a clear");
   return 0;
 }
 
@@ -122,5 +131,7 @@ export function dax_dirty_clear(): i32 {
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
-  return daxFsFault(mapping, page, write != 0);
+  const result = daxFsFault(mapping, page, write != 0);
+  assert(result == FR_DONE || result == FR_OWNER, "dax: a fault result that is neither done nor the owner's");
+  return result;
 }

@@ -22,11 +22,12 @@ import {
   P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
   P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
   NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
-  P_REFS_FULL,
+  P_REFS_FULL, P_NONE, SECTOR_BYTES, TA_DROPS, EIO,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
   fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr,
+  copies, totalBytes, committedGeneration,
 } from "./state";
 import { nodeAddr, problemRecord } from "./disk-io";
 import { cowBlock, newBlock } from "./transaction";
@@ -35,11 +36,12 @@ import { setRange } from "./bitmap";
 import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
   leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
-  ptrCapacity, ptrInsert, ptrDelete,
+  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates } from "./extent-tree";
+import { CHECKS, debugAssert } from "../shared/checks";
 
 
 // --- the host ---------------------------------------------------------------------------
@@ -63,6 +65,8 @@ let pathLength: u32 = 0;
  * P_*, the block, slot and values it names). Does not return.
  */
 export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
+  assert(code > 0, "ctree: a problem without an errno");
+  assert(problem != P_NONE, "ctree: a failure that names no problem");
   const record = problemRecord(0);
   store<u32>(record + PR_CODE, problem);
   store<u32>(record + PR_SLOT, slot);
@@ -84,9 +88,17 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
   assert(lv <= MAX_LEVEL, "ctree: path deeper than MAX_LEVEL");
   return threadArea() + TA_PATH + <usize>lv * PATH_BYTES;
 }
-@inline function pathBytenr(lv: u32): u64 { return load<u64>(pathEntry(lv)); }
-@inline function pathSlot(lv: u32): u32 { return load<u32>(pathEntry(lv) + 8); }
+@inline function pathBytenr(lv: u32): u64 {
+  debugAssert(lv < pathLength, "ctree: a path level the walk did not reach");
+  return load<u64>(pathEntry(lv));
+}
+@inline function pathSlot(lv: u32): u32 {
+  debugAssert(lv < pathLength, "ctree: a path level the walk did not reach");
+  return load<u32>(pathEntry(lv) + 8);
+}
 @inline function setPath(lv: u32, bytenr: u64, slot: u32): void {
+  debugAssert(lv < pathLength, "ctree: a path level above the root");
+  debugAssert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "ctree: a path through something that is not a block");
   store<u64>(pathEntry(lv), bytenr);
   store<u32>(pathEntry(lv) + 8, slot);
 }
@@ -95,6 +107,8 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
 
 /** Start an operation on tree `id` with root `root` at `rootLevel`; the key goes to TA_KEY. */
 export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64): void {
+  assert(rootLevel <= MAX_LEVEL, "ctree: an operation on a root above MAX_LEVEL");
+  assert(type <= 255, "ctree: a key type wider than its byte");
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
@@ -106,8 +120,14 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
 }
 
 /** The root of the tree of the last operation, and its level (for callers inside the core). */
-export function currentRoot(): u64 { return treeRoot; }
-export function currentLevel(): u32 { return treeLevel; }
+export function currentRoot(): u64 {
+  debugAssert((treeRoot & (SECTOR_BYTES - 1)) == 0, "ctree: a root that is not a block");
+  return treeRoot;
+}
+export function currentLevel(): u32 {
+  assert(treeLevel <= MAX_LEVEL, "ctree: a tree above MAX_LEVEL");
+  return treeLevel;
+}
 
 /**
  * End a changing operation called from outside the core: the blocks it copied away from
@@ -120,17 +140,22 @@ export function endOperation(): void {
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
+  assert(load<u32>(threadArea() + TA_DROPS) == 0, "ctree: drop candidates left after the operation's end");
   finish();
 }
 
 /** The tree's root and level after the operation, for the caller. */
 export function finish(): void {
+  assert(treeLevel <= MAX_LEVEL, "ctree: a result level above MAX_LEVEL");
   const result = threadArea() + TA_RESULT;
   store<u64>(result + CR_ROOT, treeRoot);
   store<u32>(result + CR_LEVEL, treeLevel);
 }
 
 function setFound(leaf: usize, slot: u32): void {
+  // A search result: at most one past the leaf's last item (where the key would go).
+  assert(slot <= nritems(leaf), "ctree: a found slot outside its leaf");
+  debugAssert(isLeaf(leaf), "ctree: a result in an internal node");
   const result = threadArea() + TA_RESULT;
   store<u32>(result + CR_LEAF, <u32>leaf);
   store<u32>(result + CR_SLOT, slot);
@@ -148,18 +173,27 @@ function setFound(leaf: usize, slot: u32): void {
 /** The address of a block's content: dirty buffer, or the verified device bytes. */
 function view(bytenr: u64): usize {
   const addr = nodeAddr(bytenr);
-  if (addr >= 0) return <usize>addr;
+  if (addr >= 0) {
+    debugAssert(nodeInMemory(<usize>addr), "ctree: a block's content outside the pool and the device");
+    return <usize>addr;
+  }
   if (addr == -<i64>NEEDS_HEAL) {
+    assert(copies == 2, "ctree: a heal without a second copy");
     hostHeal(<f64>bytenr);
+    debugAssert(isVerified(bytenr), "ctree: the host healed a block without marking it verified");
     return visibleAddr + <usize>bytenr;
   }
+  assert(addr == -<i64>EIO || addr == -<i64>EUCLEAN, "ctree: a read error that is neither EIO nor EUCLEAN");
   store<u64>(problemRecord(0) + PR_TREE, treeId);
   hostFail(<i32>addr); // the problem records say which copy failed how
   unreachable();
   return 0;
 }
 
-@inline function generationOf(node: usize): u64 { return load<u64>(node + NODE_GENERATION); }
+@inline function generationOf(node: usize): u64 {
+  debugAssert(nodeInMemory(node), "ctree: a generation read outside the pool and the device");
+  return load<u64>(node + NODE_GENERATION);
+}
 
 function isFsTree(id: u64): bool {
   return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
@@ -168,6 +202,7 @@ function isFsTree(id: u64): bool {
 /** A new metadata block: the highest aligned free run (tree blocks take space from the end). */
 function allocMetadata(): u64 {
   const blockSectors = metadataBlockBytes() >> SECTOR_SHIFT;
+  assert(blockSectors > 0, "ctree: tree blocks smaller than a sector");
   const sector = allocateFromEnd(blockSectors, blockSectors);
   if (sector < 0) fail(ENOSPC, P_NO_METADATA_SPACE, 0, 0, 0, 0, 0);
   const at = <u64>sector << SECTOR_SHIFT;
@@ -175,21 +210,29 @@ function allocMetadata(): u64 {
   // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
   if (isVerified(at)) fail(EUCLEAN, P_BLOCK_IN_USE, at, 0, 0, 0, 0);
   setRange(freshBitsAddr, <u32>sector, <u32>sector + blockSectors, true);
+  assert(at % metadataBlockBytes() == 0 && at + metadataBlockBytes() <= <u64>totalBytes, "ctree: a tree block unaligned or outside the device");
   return at;
 }
 
 /** Copy block `bytenr` to a new dirty block of this tree; returns the copy's bytenr. */
 function cowNode(bytenr: u64): u64 {
+  debugAssert(!isDirty(bytenr), "ctree: a copy of a block that is a copy already");
   const src = view(bytenr);
   const next = allocMetadata();
-  if (cowBlock(src, next, treeId) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  const copy = cowBlock(src, next, treeId);
+  if (copy == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  debugAssert(generationOf(copy) == committedGeneration() + 1, "ctree: a copy without this transaction's generation");
   return next;
 }
 
 /** A new, empty, dirty node of the operation's tree at `lv`. */
 export function allocNode(lv: u32): u64 {
+  // A grown root may be one above MAX_LEVEL: the walk refuses it (P_NODE_LEVEL).
+  assert(lv <= MAX_LEVEL + 1, "ctree: a new node more than one level above MAX_LEVEL");
   const next = allocMetadata();
-  if (newBlock(next, treeId, lv) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  const node = newBlock(next, treeId, lv);
+  if (node == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  debugAssert(level(node) == lv && nritems(node) == 0, "ctree: a new node not empty at its level");
   return next;
 }
 
@@ -197,6 +240,7 @@ export function allocNode(lv: u32): u64 {
 
 /** The data extent a leaf item points at (file extent items of fs trees), or 0. */
 @inline function itemExtent(node: usize, slot: u32): u64 {
+  debugAssert(isLeaf(node) && slot < nritems(node), "ctree: the extent of an item that is not in the leaf");
   const key = itemAt(node, slot);
   if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || dataSize(node, slot) < FILE_EXTENT_BYTES) return 0;
   return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
@@ -204,6 +248,9 @@ export function allocNode(lv: u32): u64 {
 
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
 function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
+  // Pointers move in dirty nodes only: copies, splits, merges and changed leaves.
+  assert(from <= to && to <= nritems(node), "ctree: pointers reported of slots the node does not have");
+  debugAssert(inPool(node) && dirtyBuffer(bytenr) == node, "ctree: pointers reported of a node that is not the dirty block named");
   if (isLeaf(node)) {
     for (let s = from; s < to; s++) {
       const extent = itemExtent(node, s);
@@ -230,6 +277,7 @@ function rootMoved(old: u64, next: u64): void {
  * [parent key(slot), parent key(slot + 1) or high).
  */
 export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: usize): usize {
+  assert(!isLeaf(parent) && slot < nritems(parent), "ctree: a child slot the parent does not have");
   const bytenr = child(parent, slot);
   const node = view(bytenr);
   if (isDirty(bytenr)) return node;
@@ -249,6 +297,7 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
 
 /** Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0: none). */
 @inline function upperBound(parent: usize, slot: u32, high: usize): usize {
+  debugAssert(slot < nritems(parent), "ctree: the bound of a slot the parent does not have");
   return slot + 1 < nritems(parent) ? ptrAt(parent, slot + 1) : high;
 }
 
@@ -269,12 +318,16 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 }
 
 @inline function searchKey(node: usize, key: usize): i32 {
-  return nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+  const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+  debugAssert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1, "ctree: a search result outside the node");
+  return r;
 }
 
 @inline function childSlot(node: usize, key: usize): u32 {
   const r = searchKey(node, key);
-  return r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
+  const slot = r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
+  debugAssert(slot < nritems(node), "ctree: a child slot outside the node");
+  return slot;
 }
 
 // --- copy-on-write descent ------------------------------------------------------------------
@@ -288,9 +341,12 @@ function cowRoot(): void {
   treeRoot = next;
   rootMoved(old, next);
   noteDropCandidate(old, treeId);
+  assert(isDirty(treeRoot), "ctree: the root is not a copy after its copy");
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
+  // Copies go top down: the parent is a copy already, its pointer can move.
+  assert(isDirty(parentBytenr), "ctree: a child copied under a clean parent");
   const parent = view(parentBytenr);
   assert(!isLeaf(parent) && slot < nritems(parent), "ctree: copy of a child that is not there");
   const old = child(parent, slot);
@@ -308,17 +364,20 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
 
 /** Grow the tree by one level: a new root holding one pointer to the old root. */
 function growRoot(): void {
+  assert(isDirty(treeRoot), "ctree: a clean root grown");
   const old = treeRoot;
   const oldNode = view(old);
   const oldLevel = level(oldNode);
   const next = allocNode(oldLevel + 1);
   const key = nritems(oldNode) > 0 ? keyAt(oldNode, 0) : threadArea() + TA_ZERO_KEY;
   if (nritems(oldNode) == 0) memory.fill(key, 0, KEY_BYTES);
-  ptrInsert(view(next), 0, key, old, generationOf(oldNode));
+  const root = view(next);
+  ptrInsert(root, 0, key, old, generationOf(oldNode));
   refChange(<i64>next, old, treeId, <i32>oldLevel, 0, 1);
   treeRoot = next;
   treeLevel = oldLevel + 1;
   rootMoved(old, next);
+  debugAssert(level(root) == treeLevel && nritems(root) == 1, "ctree: a grown root that does not hold the old one alone");
 }
 
 /** Split the full internal child at parent[slot] in two; the parent has room. */
@@ -329,6 +388,7 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   const n = nritems(left);
   const mid = n >> 1;
   assert(!isLeaf(left) && n >= 2 && nritems(parent) < ptrCapacity(), "ctree: internal split of a node that is not full, or into a full parent");
+  assert(isDirty(parentBytenr) && isDirty(leftBytenr), "ctree: a split of nodes that are not copies");
   const rightBytenr = allocNode(level(left));
   const right = view(rightBytenr);
   memory.copy(ptrAt(right, 0), ptrAt(left, mid), <usize>(n - mid) * KEY_PTR_BYTES);
@@ -338,6 +398,7 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
+  debugAssert(!nearlyFull(left) && !nearlyFull(right), "ctree: an internal split that left a half nearly full");
 }
 
 @inline function nearlyFull(node: usize): bool {
@@ -388,6 +449,8 @@ function descend(key: usize, cow: bool): bool {
     high = upperBound(node, slot, high);
     bytenr = child(node, slot);
     node = cow ? view(bytenr) : checked; // cow moved the pointer to a copy
+    // A changing walk split every nearly full node above: a split below fits in its parent.
+    debugAssert(!cow || !nearlyFull(node), "ctree: a changing walk into a nearly full node");
   }
   return false; // not reached: the loop returns at level 0
 }
@@ -396,8 +459,11 @@ function descend(key: usize, cow: bool): bool {
 
 /** Bytes (items and data) of the first `m` items of a leaf. */
 @inline function prefixBytes(leaf: usize, m: u32): u32 {
+  debugAssert(m <= nritems(leaf), "ctree: a prefix longer than the leaf");
   if (m == 0) return 0;
-  return (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+  const bytes = (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+  debugAssert(bytes <= nodeBytes - NODE_HEADER_BYTES, "ctree: a leaf prefix larger than the leaf");
+  return bytes;
 }
 
 // Sides of a split that take the new item.
@@ -408,6 +474,8 @@ const SIDE_RIGHT: u32 = 2;
 /** For split point m (items [0, m) stay, [m, n) move right): the side the new item goes to. */
 function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
   const n = nritems(leaf);
+  assert(m <= n && slot <= n, "ctree: a split point or slot outside the leaf");
+  assert(need >= LEAF_ITEM_BYTES, "ctree: room asked for less than an item");
   const capacity = nodeBytes - NODE_HEADER_BYTES;
   const total = prefixBytes(leaf, n);
   const canLeft = slot <= m && m < n && prefixBytes(leaf, m) + need <= capacity;
@@ -419,10 +487,11 @@ function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
 
 /** Make room for `need` bytes at path[0]'s slot by splitting the leaf. Neither half is empty. */
 function splitLeaf(key: usize, need: u32): void {
+  assert(need <= nodeBytes - NODE_HEADER_BYTES, "ctree: a split for an item larger than a leaf");
   if (pathLength == 1) {
     growRoot();
-    setPath(1, treeRoot, 0);
     pathLength = 2;
+    setPath(1, treeRoot, 0);
   }
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
@@ -443,6 +512,7 @@ function splitLeaf(key: usize, need: u32): void {
     const dst = leafInsert(right, i - mid, itemAt(leaf, i), size);
     memory.copy(dst, dataAddr(leaf, i), size);
   }
+  debugAssert(nritems(right) == n - mid, "ctree: a leaf split that lost items");
   reportPointers(right, rightBytenr, 0, n - mid, 1);
   reportPointers(leaf, leafBytenr, mid, n, -1);
   leafDelete(leaf, mid, n - mid);
@@ -460,6 +530,7 @@ function splitLeaf(key: usize, need: u32): void {
 /** After slot 0 of path[fromLevel]'s node changed, refresh the separator keys above it. */
 function fixLowKeys(fromLevel: u32, key: usize): void {
   assert(fromLevel < pathLength, "ctree: separator fix above the root");
+  debugAssert(pathSlot(fromLevel) == 0, "ctree: a separator fix for a slot other than the first");
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
     if (pathSlot(lv) != 0) break;
@@ -485,6 +556,7 @@ export function insertItem(data: usize, size: u32): void {
   assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
   const at = leafInsert(leaf, slot, key, size);
   memory.copy(at, data, size);
+  debugAssert(compareKeysAt(itemAt(leaf, slot), key) == 0, "ctree: an item that did not land at its key");
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
   if (slot == 0) fixLowKeys(0, key);
 }
@@ -498,6 +570,7 @@ export function updateItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
+  assert(slot < nritems(leaf), "ctree: a found item outside its leaf");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   if (size > dataSize(leaf, slot) && leafFreeBytes(leaf) < size - dataSize(leaf, slot)) {
     // Out of room: delete and re-insert (the split logic lives in insert).
@@ -508,6 +581,7 @@ export function updateItem(data: usize, size: u32): void {
   }
   const at = leafResize(leaf, slot, size);
   memory.copy(at, data, size);
+  debugAssert(dataSize(leaf, slot) == size && dataAddr(leaf, slot) == at, "ctree: an update that did not land in its item");
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
 }
 
@@ -517,6 +591,7 @@ export function deleteItem(): bool {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
+  assert(slot < nritems(leaf), "ctree: a found item outside its leaf");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   leafDelete(leaf, slot, 1);
   if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
@@ -530,6 +605,7 @@ export function deleteItem(): bool {
 
 /** Remove empty nodes and merge small ones after a deletion at path[0]. */
 function afterDelete(): void {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "ctree: a delete without a walked path");
   for (let lv: u32 = 0; lv + 1 < pathLength; lv++) {
     const node = view(pathBytenr(lv));
     const parentBytenr = pathBytenr(lv + 1);
@@ -548,6 +624,7 @@ function afterDelete(): void {
 
 /** A root with a single child gives way to it; an empty internal root to a fresh empty leaf. */
 function collapseRoot(): void {
+  assert(isDirty(treeRoot), "ctree: a collapse of a root that is not a copy");
   let root = view(treeRoot);
   while (level(root) > 0 && nritems(root) <= 1) {
     const old = treeRoot;
@@ -572,6 +649,7 @@ function tryMergeRight(lv: u32): void {
   const parentBytenr = pathBytenr(lv + 1);
   const parentSlot = pathSlot(lv + 1);
   const nodeBytenr = pathBytenr(lv);
+  assert(isDirty(nodeBytenr) && isDirty(parentBytenr), "ctree: a merge into a node that is not a copy");
   const node = view(nodeBytenr);
   const used = usedBytes(node);
   if (used >= nodeBytes / 4) return;
@@ -594,6 +672,7 @@ function tryMergeRight(lv: u32): void {
   reportPointers(node, nodeBytenr, n, n + count, 1);
   reportPointers(sibling, siblingBytenr, 0, count, -1);
   setNritems(sibling, 0);
+  debugAssert(!CHECKS || usedBytes(node) <= nodeBytes - NODE_HEADER_BYTES, "ctree: a merge that overfilled its node");
   ptrDelete(view(parentBytenr), parentSlot + 1, 1);
   refChange(<i64>parentBytenr, siblingBytenr, treeId, <i32>lv, 0, -1);
 }
@@ -603,7 +682,9 @@ function tryMergeRight(lv: u32): void {
 /** Read-only lookup of the key at TA_KEY: true when found (result: leaf, slot, data, size). */
 export function lookupItem(): bool {
   const found = descend(opKey(), false);
-  setFound(view(pathBytenr(0)), pathSlot(0));
+  const leaf = view(pathBytenr(0));
+  setFound(leaf, pathSlot(0));
+  debugAssert(!found || pathSlot(0) < nritems(leaf), "ctree: a found key outside its leaf");
   return found;
 }
 
@@ -669,6 +750,7 @@ export function seekBackward(): bool {
 
 /** Make the key at `key` the largest key below it; false for the smallest key. */
 function predecessor(key: usize): bool {
+  assert(key == threadArea() + TA_SEEK_KEY, "ctree: a predecessor of a key outside this thread's seek key");
   const offset = load<u64>(key + KEY_OFFSET);
   if (offset > 0) { store<u64>(key + KEY_OFFSET, offset - 1); return true; }
   store<u64>(key + KEY_OFFSET, MAX_KEY_VALUE);

@@ -16,15 +16,19 @@ import {
   BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
+  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS,
 } from "../abi";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel,
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
 } from "./ctree";
-import { fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr } from "./state";
+import {
+  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
+} from "./state";
+import { debugAssert } from "../shared/checks";
 import { refChange, refDelta, takeBatch, refCount } from "./delayed-ref";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
-import { testBit, setRange } from "./bitmap";
+import { testBit, setRange, allBits } from "./bitmap";
 import { nodeAddr } from "./disk-io";
 import { nritems, isLeaf, level, itemAt, dataAddr, dataSize, child } from "./node";
 
@@ -40,11 +44,16 @@ let bodyOwner: u64 = 0;
 
 /** Run one change on the extent tree and keep its root where everyone finds it. */
 @inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
+  assert(type == EXTENT_ITEM || type == METADATA_ITEM || type == SHARED_DATA_REF, "extent tree: an item kind the core does not change");
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
 }
 
 @inline function extentTreeDone(): void {
-  store<u64>(fsBase + F_EXTENT_ROOT, currentRoot());
+  // The root stored is the extent tree's: no operation on another tree ran in between.
+  assert(currentTree() == EXTENT_TREE_ID, "extent tree: another tree's root stored as the extent tree's");
+  const root = currentRoot();
+  debugAssert(root != 0, "extent tree: a change that left no root");
+  store<u64>(fsBase + F_EXTENT_ROOT, root);
   store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
 }
 
@@ -57,6 +66,7 @@ function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
 
 /** The reference count of an extent including this transaction's delayed changes. */
 export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
+  assert(bytenr <= MAX_KEY_VALUE && bytes <= MAX_KEY_VALUE, "extent tree: an extent no key can name");
   return <i64>committedRefs(bytenr, data, bytes) + refDelta(bytenr);
 }
 
@@ -71,8 +81,12 @@ export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
 }
 
 function setDropped(bytenr: u64, on: bool): void {
+  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a dropped mark outside the device");
+  assert(isDropped(bytenr) != on, "extent tree: a block dropped twice, or undropped while not dropped");
+  const count = load<u32>(fsBase + F_DROPPED_COUNT);
+  assert(on || count > 0, "extent tree: dropped blocks below zero");
   setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
-  store<u32>(fsBase + F_DROPPED_COUNT, load<u32>(fsBase + F_DROPPED_COUNT) + (on ? 1 : -1));
+  store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
 }
 
 /** A tree block's last reference is gone: the pointers it holds go with it. */
@@ -93,6 +107,7 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
     for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1);
   }
   dropDirty(bytenr);
+  assert(dirtyBuffer(bytenr) == 0, "extent tree: a block whose pointers were dropped is still dirty");
 }
 
 /** Remember a block an operation copied away from, to drop at its end if unreferenced. */
@@ -101,6 +116,7 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
+  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a drop candidate that is not a block");
   store<u64>(list + 16 + <usize>n * 8, bytenr);
   store<u64>(list + 8, tree); // every candidate of one operation is of its tree
   store<u32>(list, n + 1);
@@ -111,6 +127,8 @@ export function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   const tree = load<u64>(list + 8);
+  assert(n <= TA_DROPS_MAX, "extent tree: more drop candidates than the list holds");
+  assert(n == 0 || isFsTree(tree), "extent tree: drop candidates of a tree that is not an fs tree");
   store<u32>(list, 0);
   for (let i: u32 = 0; i < n; i++) {
     const bytenr = load<u64>(list + 16 + <usize>i * 8);
@@ -121,7 +139,10 @@ export function dropCandidates(): void {
 }
 
 export function droppedCount(): u32 {
-  return load<u32>(fsBase + F_DROPPED_COUNT);
+  const count = load<u32>(fsBase + F_DROPPED_COUNT);
+  // One dropped bit per block (setDropped never sets one twice), so no more than the sectors.
+  assert(count <= totalBytes >> SECTOR_SHIFT, "extent tree: more dropped blocks than the device has sectors");
+  return count;
 }
 
 // --- running delayed refs ----------------------------------------------------------------------
@@ -142,6 +163,8 @@ export function runDelayedRefs(): void {
 function backrefsChange(entry: usize): bool {
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  // The batch's backrefs hold half the backref table at most.
+  assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "extent tree: a batch entry's backrefs past the batch");
   for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
   return false;
 }
@@ -182,6 +205,7 @@ function applyRef(entry: usize): void {
 
 /** The item body in this thread's area (after the result record: lookups do not touch it). */
 function stageBody(): usize {
+  assert(bodyRefs > 0, "extent tree: an item staged without references (it is deleted instead)");
   const body = threadArea() + TA_RESULT + 32;
   store<u64>(body + EI_REFS, bodyRefs);
   store<u64>(body + EI_GENERATION, bodyGeneration);
@@ -192,6 +216,7 @@ function stageBody(): usize {
 
 /** The SHARED_DATA_REF of each leaf whose count changed. */
 function applyBackrefs(entry: usize, target: u64): void {
+  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0, "extent tree: back references of a tree block");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   for (let j = first; j < first + count; j++) {
@@ -199,6 +224,7 @@ function applyBackrefs(entry: usize, target: u64): void {
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0) continue;
     const leaf = <u64>(load<u32>(b + BACKREF_LEAF) - 1) << SECTOR_SHIFT;
+    assert(load<u32>(b + BACKREF_LEAF) != 0 && leaf < <u64>totalBytes, "extent tree: a back reference from no leaf of the device");
     onExtentTree(target, SHARED_DATA_REF, leaf);
     const found = lookupItem();
     const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA)) : 0) + d;
@@ -230,11 +256,13 @@ function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bo
   else dropNodePointers(target, owner);
   pinOrFail(target, metadataBlockBytes());
   setVerified(target, false); // free after this commit: its bytenr may come back
+  debugAssert(!isDropped(target) && dirtyBuffer(target) == 0, "extent tree: a freed tree block still dropped or dirty");
 }
 
 function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   assert(r == 0, "extent tree: a freed extent is free or pinned already");
+  debugAssert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true), "extent tree: a freed extent is not pinned");
 }
 
 /** Every SHARED_DATA_REF of data extent `target`. */
@@ -246,7 +274,8 @@ function deleteBackrefs(target: u64): void {
     if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != SHARED_DATA_REF) return;
     const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
     onExtentTree(objectid, SHARED_DATA_REF, offset);
-    deleteItem();
+    const gone = deleteItem();
+    assert(gone, "extent tree: a back reference found and then not deleted");
     extentTreeDone();
   }
 }
@@ -255,6 +284,7 @@ function deleteBackrefs(target: u64): void {
 function deleteCsums(target: u64): void {
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), target, EXTENT_CSUM, 0);
   deleteItem();
+  assert(currentTree() == CSUM_TREE_ID, "extent tree: another tree's root stored as the csum tree's");
   store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
   store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
 }

@@ -12,10 +12,14 @@ import {
   SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, RS_ROOT, RS_LEVEL,
   RS_FLAGS, RSF_MOVED, CSUM_TREE_ID, EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT,
   F_EXTENT_LEVEL, F_STAGING, F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
-  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS,
+  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
+  RS_TREE,
 } from "../abi";
-import { begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel } from "./ctree";
-import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration } from "./state";
+import {
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
+} from "./ctree";
+import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes } from "./state";
+import { CHECKS, debugAssert } from "../shared/checks";
 import { itemAt, dataAddr, dataSize, nritems } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { refPressure } from "./delayed-ref";
@@ -38,13 +42,22 @@ let fsSlot: usize = 0;
 /** Name the fs tree (id, root-table slot) the next operations use. */
 export function useFsTree(tree: u64, slot: usize): void {
   assert(slot != 0 && tree != 0, "file-item: a tree without its slot");
+  const table = <usize>load<u32>(fsBase + F_ROOTS);
+  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "file-item: a slot outside the root table");
+  assert(load<u64>(slot + RS_TREE) == tree, "file-item: a root-table slot of another tree");
   fsTree = tree;
   fsSlot = slot;
 }
 
-@inline function stagingAddr(): usize { return <usize>load<u32>(fsBase + F_STAGING); }
+@inline function stagingAddr(): usize {
+  const at = <usize>load<u32>(fsBase + F_STAGING);
+  assert(at != 0 && load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "file-item: no staging buffer (fs_set_staging)");
+  return at;
+}
 
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
+  assert(fsTree != 0 && fsSlot != 0, "file-item: an fs-tree operation before useFsTree");
+  assert(type == EXTENT_DATA, "file-item: an fs-tree item other than a file extent");
   begin(fsTree, load<u64>(fsSlot + RS_ROOT), load<u32>(fsSlot + RS_LEVEL), objectid, type, offset);
 }
 
@@ -55,6 +68,8 @@ export function useFsTree(tree: u64, slot: usize): void {
  */
 function changed(csum: bool): void {
   endOperation();
+  // The root stored is the tree's the operation changed: no other tree's ran in between.
+  assert(currentTree() == (csum ? CSUM_TREE_ID : fsTree), "file-item: a root stored for another tree");
   if (csum) {
     store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
     store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
@@ -67,6 +82,7 @@ function changed(csum: bool): void {
     store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
     runDelayedRefs();
     store<u32>(fsBase + F_ABORTED, 0);
+    assert(refPressure() == 0, "file-item: delayed refs left after a run");
   }
 }
 
@@ -90,6 +106,8 @@ export function findFileExtent(ino: u64, at: u64): bool {
   feDiskBytes = load<u64>(item + FE_DISK_BYTES);
   feOffset = load<u64>(item + FE_OFFSET);
   feBytes = load<u64>(item + FE_BYTES);
+  // The last item at or before `at` of this file: it starts at or before `at`.
+  assert(feStart <= at, "file-item: the item found starts after the offset sought");
   return feStart + feBytes > at;
 }
 
@@ -101,6 +119,7 @@ export function foundAligned(): bool {
 
 /** The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an item). */
 export function extentGeneration(bytenr: u64, bytes: u64): u64 {
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "file-item: the generation of an unaligned extent (callers check foundAligned)");
   if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), bytenr, EXTENT_ITEM, bytes);
   if (!lookupItem()) return 0;
@@ -108,6 +127,7 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
 }
 
 @inline function csumBegin(extent: u64): void {
+  assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes, "file-item: checksums of an extent outside the device");
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
 }
 
@@ -116,6 +136,8 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
  * FileData.updateCsums): the item covers the whole extent and is made on first use.
  */
 export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
+  assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "file-item: checksums of an extent that is not whole sectors");
+  assert(disk >= extent && length > 0 && disk + length <= extent + extentBytes, "file-item: a checksum range outside its extent");
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
   assert(<u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
@@ -141,13 +163,16 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
 
 /** Is there room in the readers log for one more entry? */
 export function readersLogRoom(): bool {
-  return load<u32>(fsBase + F_READERS_COUNT) < READERS_LOG_ENTRIES;
+  const count = load<u32>(fsBase + F_READERS_COUNT);
+  assert(count <= READERS_LOG_ENTRIES, "file-item: more readers logged than the log holds");
+  return count < READERS_LOG_ENTRIES;
 }
 
 /** Bytes [from, to) of `extent` were read by an item dropped in this transaction (Kernel.readersDropped). */
 function logReaders(extent: u64, from: u64, to: u64): void {
   const count = load<u32>(fsBase + F_READERS_COUNT);
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
+  assert(from < to, "file-item: an empty read range logged");
   const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
   store<u64>(entry, extent);
   store<u32>(entry, <u32>from, 8);
@@ -157,6 +182,9 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
 function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
+  assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "file-item: an item of no extent type");
+  assert(bytes > 0 && offset + bytes <= diskBytes, "file-item: an item mapping past its extent");
+  assert(((disk | offset | bytes) & (SECTOR_BYTES - 1)) == 0, "file-item: an item that is not whole sectors");
   const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
   memory.fill(at, 0, FILE_EXTENT_BYTES);
   store<u64>(at + FE_GENERATION, generation);
@@ -174,6 +202,8 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
+  assert((at & (SECTOR_BYTES - 1)) == 0, "file-item: a page replace at an unaligned offset");
+  assert((disk & (SECTOR_BYTES - 1)) == 0 && disk < <u64>totalBytes, "file-item: a page replaced by a block outside the device");
   const end = at + SECTOR_BYTES;
   if (findFileExtent(ino, at)) {
     assert(foundAligned(), "file-item: an unaligned item reached a page replace");
@@ -195,4 +225,6 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
   fsBegin(ino, EXTENT_DATA, at);
   insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
   changed(false);
+  // Debug builds look the page up again (this changes only the fe* globals, read by no caller after).
+  debugAssert(!CHECKS || (findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES), "file-item: the page does not map the new block");
 }

@@ -7,27 +7,43 @@
 // until the commit, so its bytenr is not handed out again before the list is reset.
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
-  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT,
+  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
+  poolAddr, dirtyBuffer,
 } from "./state";
+import { debugAssert } from "../shared/checks";
+
+// The pool's books, kept by makeDirty, dropDirty and endTransaction: every buffer is free
+// or listed dirty (free + listed == pool), and a listed one is live or dropped
+// (listed == live + freed).
 
 @inline function sectorEntry(bytenr: u64): usize {
+  assert(bytenr < <u64>totalBytes, "fs: a dirty-index entry beyond the device");
+  debugAssert((bytenr & (SECTOR_BYTES - 1)) == 0, "fs: a dirty-index entry of an unaligned block");
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
 export function freeBuffers(): u32 {
-  return load<u32>(fsBase + F_FREE_COUNT);
+  const free = load<u32>(fsBase + F_FREE_COUNT);
+  assert(free <= poolCount, "fs: more free buffers than the pool has");
+  assert(free + dirtyListLength() == poolCount, "fs: free and listed buffers are not the pool");
+  return free;
 }
 
 export function liveDirtyBlocks(): u32 {
-  return load<u32>(fsBase + F_DIRTY_LIVE);
+  const live = load<u32>(fsBase + F_DIRTY_LIVE);
+  assert(live <= dirtyListLength(), "fs: more live dirty blocks than listed ones");
+  assert(live + load<u32>(fsBase + F_FREED_COUNT) == dirtyListLength(), "fs: listed blocks neither live nor dropped");
+  return live;
 }
 
 export function dirtyListLength(): u32 {
-  return load<u32>(fsBase + F_DIRTY_COUNT);
+  const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  assert(listed <= poolCount, "fs: more dirty blocks listed than the pool has buffers");
+  return listed;
 }
 
 /** The bytenr of dirty-list entry `i`, or -1 when that block was dropped since. */
@@ -35,6 +51,7 @@ export function dirtyListEntry(i: u32): i64 {
   assert(i < dirtyListLength(), "fs: dirty list index");
   const sector = load<u32>(dirtyListAddr + (<usize>i << 2));
   const bytenr = <u64>sector << SECTOR_SHIFT;
+  assert(bytenr < <u64>totalBytes, "fs: a listed dirty block outside the device");
   return load<u32>(sectorEntry(bytenr)) == 0 ? -1 : <i64>bytenr;
 }
 
@@ -46,6 +63,7 @@ function makeDirty(bytenr: u64): usize {
   assert((bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
   assert(load<u32>(sectorEntry(bytenr)) == 0, "fs: a block made dirty twice");
   const free = load<u32>(fsBase + F_FREE_COUNT);
+  assert(free + load<u32>(fsBase + F_DIRTY_COUNT) == poolCount, "fs: free and listed buffers are not the pool");
   if (free == 0) return 0;
   const index = load<u32>(freeStackAddr + (<usize>(free - 1) << 2));
   assert(index < poolCount, "fs: free stack holds a bad buffer index");
@@ -60,6 +78,7 @@ function makeDirty(bytenr: u64): usize {
 }
 
 @inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
+  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "fs: a header written outside the pool's buffers");
   store<u64>(buffer + NODE_BYTENR, bytenr);
   store<u64>(buffer + NODE_GENERATION, generation);
   store<u64>(buffer + NODE_OWNER, owner);
@@ -67,20 +86,24 @@ function makeDirty(bytenr: u64): usize {
 
 /** Copy the node at `src` into a new dirty block `bytenr` of this transaction. */
 export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
+  assert(src != 0, "fs: a copy of no node");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.copy(buffer, src, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
+  assert(dirtyBuffer(bytenr) == buffer, "fs: a copy the dirty index does not find");
   return buffer;
 }
 
 /** A new, empty dirty block `bytenr` at `level`. */
 export function newBlock(bytenr: u64, owner: u64, level: u32): usize {
+  assert(level <= MAX_LEVEL, "fs: a new block above MAX_LEVEL");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.fill(buffer, 0, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
   store<u8>(buffer + NODE_LEVEL, <u8>level);
+  assert(dirtyBuffer(bytenr) == buffer, "fs: a new block the dirty index does not find");
   return buffer;
 }
 
@@ -93,9 +116,12 @@ export function dropDirty(bytenr: u64): bool {
   store<u32>(entry, 0);
   const freed = load<u32>(fsBase + F_FREED_COUNT);
   assert(freed < poolCount && index - 1 < poolCount, "fs: more dropped buffers than the pool has");
+  const live = load<u32>(fsBase + F_DIRTY_LIVE);
+  assert(live > 0, "fs: a dirty block dropped with no live dirty block");
   store<u32>(freedStackAddr + (<usize>freed << 2), index - 1);
   store<u32>(fsBase + F_FREED_COUNT, freed + 1);
-  store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) - 1);
+  store<u32>(fsBase + F_DIRTY_LIVE, live - 1);
+  assert(live - 1 + freed + 1 == load<u32>(fsBase + F_DIRTY_COUNT), "fs: listed blocks neither live nor dropped");
   return true;
 }
 
@@ -107,6 +133,8 @@ export function dropDirty(bytenr: u64): bool {
 export function endTransaction(generation: u64): void {
   let free = load<u32>(fsBase + F_FREE_COUNT);
   const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  assert(free + listed == poolCount, "fs: free and listed buffers are not the pool");
+  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT), "fs: listed blocks neither live nor dropped");
   for (let i: u32 = 0; i < listed; i++) {
     const bytenr = <u64>load<u32>(dirtyListAddr + (<usize>i << 2)) << SECTOR_SHIFT;
     const entry = sectorEntry(bytenr);

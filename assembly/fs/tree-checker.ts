@@ -28,6 +28,10 @@ import {
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
 } from "../abi";
 import { compareKeysAt } from "./key";
+import { debugAssert } from "../shared/checks";
+
+// The checks here are of the checker's own arguments and bookkeeping, never of the node:
+// a node that is not valid is a problem record (EUCLEAN), not an assertion.
 
 const ALL_INODE_FLAGS: u64 = INODE_FLAG_NODATASUM | INODE_FLAG_NODATACOW | INODE_FLAG_IMMUTABLE;
 
@@ -42,6 +46,7 @@ let ctxGeneration: u64 = 0;
 
 export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, generation: u64): void {
   assert(nodeBytes > NODE_HEADER_BYTES && blockBytes >= nodeBytes, "tree checker: geometry");
+  assert(blockBytes % nodeBytes == 0 && (totalBytes & (SECTOR_BYTES - 1)) == 0, "tree checker: blocks of whole copies on a device of whole sectors");
   ctxNodeBytes = nodeBytes;
   ctxTotalBytes = totalBytes;
   ctxBlockBytes = blockBytes;
@@ -52,6 +57,8 @@ export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, g
 let record: usize = 0;
 
 function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
+  assert(code != P_NONE, "tree checker: a problem without a code");
+  assert(record != 0, "tree checker: a problem recorded before a check named its record");
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_SLOT, slot);
   store<u64>(record + PR_A, a);
@@ -67,6 +74,7 @@ function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
 
 /** A tree block pointer a node or item may hold: aligned, inside the allocatable space. */
 export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): bool {
+  assert(blockBytes >= SECTOR_BYTES && (total & (SECTOR_BYTES - 1)) == 0, "tree checker: pointers checked against no geometry");
   return bytenr >= SYSTEM_AREA_BYTES && (bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr <= MAX_KEY_VALUE
     && bytenr + blockBytes <= total;
 }
@@ -77,6 +85,8 @@ export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): boo
  * or the code of the first problem, whose record is written at `problemRecord`.
  */
 export function checkNode(addr: usize, problemRecord: usize): u32 {
+  assert(ctxNodeBytes != 0 && ctxBlockBytes != 0, "tree checker: a node checked before checkAgainst");
+  assert(problemRecord != 0, "tree checker: a check without a problem record");
   record = problemRecord;
   store<u32>(record + PR_CODE, P_NONE);
   const level = <u32>load<u8>(addr + NODE_LEVEL);
@@ -102,6 +112,9 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
 }
 
 function checkPointer(at: usize, s: u32, generation: u64): u32 {
+  // checkNode refused a generation of 0 and more pointers than fit before the loop.
+  assert(generation != 0, "tree checker: pointers checked against no generation");
+  debugAssert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES, "tree checker: a pointer slot beyond the node");
   const child = load<u64>(at + PTR_BLOCK);
   const childGeneration = load<u64>(at + PTR_GENERATION);
   if (!validBlockPointer(child, ctxTotalBytes, ctxBlockBytes)) return problem(P_CHILD_POINTER, s, child, 0, 0);
@@ -111,6 +124,8 @@ function checkPointer(at: usize, s: u32, generation: u64): u32 {
 
 // Leaf: item data packed from the end of the node, item 0's last, no gaps or overlaps.
 function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
+  assert(s < nritems, "tree checker: an item beyond the leaf's count");
+  debugAssert(at == addr + NODE_HEADER_BYTES + <usize>s * LEAF_ITEM_BYTES, "tree checker: an item not at its slot");
   const dataOffset = load<u32>(at + LEAF_DATA_OFFSET);
   const dataSize = load<u32>(at + LEAF_DATA_SIZE);
   const end: u64 = s == 0 ? <u64>ctxNodeBytes : <u64>load<u32>(at - LEAF_ITEM_BYTES + LEAF_DATA_OFFSET);
@@ -121,6 +136,7 @@ function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
 
 /** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */
 function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, dirEntries: bool): u32 {
+  assert(lengthAt + 2 <= header, "tree checker: a name length outside its record's header");
   if (size == 0) return problem(P_NO_NAMES, s, 0, 0, 0);
   for (let at: u32 = 0; at < size;) {
     if (at + header > size) return problem(P_NAME_TRUNCATED, s, at, 0, 0);
@@ -142,6 +158,8 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
 
 /** Item bodies the file system decodes: their sizes and the fields later code trusts. */
 function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
+  // checkLeafItem passed the item's place: its data lies inside the node, after the items.
+  debugAssert(addr > key && <u64>(addr - key) + size <= <u64>ctxNodeBytes, "tree checker: item data outside its node");
   const type = <u32>load<u8>(key + KEY_TYPE);
   const objectid = load<u64>(key + KEY_OBJECTID);
   const offset = load<u64>(key + KEY_OFFSET);
