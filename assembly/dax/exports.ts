@@ -11,10 +11,28 @@ import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
 import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
 import { daxFsFault } from "./fault";
 import { fsAttached, fsBase } from "../fs/state";
-import { FR_DONE, FR_OWNER } from "../abi";
+import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
+import { CHECKS } from "../shared/checks";
 
 @inline function inKernel(addr: u64, len: u64): bool {
   return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
+}
+
+/**
+ * Debug builds: the shared tables' invariants, checked as each export that changes them
+ * returns (under the fs lock): live dirty records within those appended, appended ones
+ * within the table, only known switches, a mapping table the TLB tag can name, device
+ * pages within the device. Release: true.
+ */
+function tablesSound(): bool {
+  if (!CHECKS) return true;
+  const base = daxBaseAddr();
+  assert(base != 0, "dax not attached");
+  const count = load<u32>(base + D_DIRTY_COUNT);
+  return load<u32>(base + D_DIRTY_LIVE) <= count && count <= load<u32>(base + D_DIRTY_CAPACITY)
+    && (load<u32>(base + D_POLICY) & ~(DP_MULTI_MAPPING | DP_TLB_SHOOTDOWN | DP_MAP_SYNC_FAULT)) == 0
+    && load<u32>(base + D_MAX_MAPPINGS) <= MAX_MAPPINGS
+    && <u64>load<u32>(base + D_DEVICE_PAGES) << PAGE_SHIFT <= <u64>S.deviceBytes;
 }
 
 @inline function tablesReady(): bool {
@@ -49,7 +67,9 @@ export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePool
   store<u32>(base + D_DIRTY_LIVE, 0);
   store<u32>(base + D_FS_STATE, fsState);
   store<u32>(base + D_DEVICE_PAGES, devicePages);
-  assert(tablesReady() && dirtyRoom(), "dax: tables placed but not ready, or full");
+  assert(tablesReady(), "tables not ready");
+  assert(dirtyRoom(), "no dirty room");
+  if (CHECKS) assert(tablesSound()); // dax_tables broke the tables' invariants
   return 0;
 }
 
@@ -71,7 +91,7 @@ export function dax_set_pte(mapping: u32, page: u32, value: u32): i32 {
 export function dax_rmap_first(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   const pte = rmapFirst(block);
-  assert(pte == 0 || ptePoolValid(<u32>pte), "dax: a reverse-map head outside the PTE pool");
+  assert(pte == 0 || ptePoolValid(<u32>pte), "rmap head");
   return <i32>pte;
 }
 
@@ -79,7 +99,7 @@ export function dax_rmap_first(block: u32): i32 {
 export function dax_rmap_next(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
   const next = rmapNext(pte);
-  assert(next == 0 || ptePoolValid(<u32>next), "dax: a reverse-map link outside the PTE pool");
+  assert(next == 0 || ptePoolValid(<u32>next), "rmap link");
   return <i32>next;
 }
 
@@ -105,21 +125,24 @@ export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, ex
   if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
   if (!dirtyRoom()) return -28;
   dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
-  assert(dirtyFind(block) != 0, "dax: a dirty page added and not found");
+  assert(dirtyFind(block) != 0, "dirty page lost");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_add broke the tables' invariants
   return 0;
 }
 
 export function dax_dirty_drop(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   dirtyDrop(block);
-  assert(dirtyFind(block) == 0, "dax: a dropped dirty page still found");
+  assert(dirtyFind(block) == 0, "dirty page kept");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_drop broke the tables' invariants
   return 0;
 }
 
 export function dax_dirty_clear(): i32 {
   if (!tablesReady()) return -EINVAL;
   dirtyClear();
-  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dax: dirty records left after a clear");
+  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dirty records kept");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_clear broke the tables' invariants
   return 0;
 }
 
@@ -132,6 +155,7 @@ export function dax_dirty_clear(): i32 {
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
   const result = daxFsFault(mapping, page, write != 0);
-  assert(result == FR_DONE || result == FR_OWNER, "dax: a fault result that is neither done nor the owner's");
+  assert(result == FR_DONE || result == FR_OWNER, "fault result");
+  if (CHECKS) assert(tablesSound()); // dax_fs_fault broke the tables' invariants
   return result;
 }

@@ -40,7 +40,7 @@ import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { lockHolder } from "../fs/fs-lock";
 import { allBits } from "../fs/bitmap";
-import { CHECKS, debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 /** Data stored to the device outside a commit (the host's observers: image fuzzing). */
 @external("env", "fs_data_written")
@@ -60,9 +60,10 @@ let inodeFlags: u64 = 0;
  * header). The caller holds the fs lock.
  */
 export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
-  assert(daxBaseAddr() != 0 && fsBase != 0, "dax fault: no DAX tables or file system attached");
+  assert(daxBaseAddr() != 0, "dax not attached");
+  assert(fsBase != 0, "no file system");
   // The shared tables and the trees change under the fs lock only.
-  assert(lockHolder() == threadSlot, "dax fault: served without the fs lock");
+  assert(lockHolder() == threadSlot, "fs lock not held");
   if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return FR_OWNER;
   const entry = mappingEntry(mapping);
   if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) return FR_OWNER;
@@ -86,13 +87,14 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();
-  assert(result == FR_DONE || result == FR_OWNER, "dax fault: a result that is neither done nor the owner's");
+  assert(result == FR_DONE || result == FR_OWNER, "fault result");
   if (result == FR_DONE) countStat(DS_CORE_FAULTS);
   return result;
 }
 
 function readFault(): i32 {
-  assert(fileTree != 0 && faultMapping < MAX_MAPPINGS, "dax fault: a read fault without its file");
+  assert(fileTree != 0, "no tree");
+  assert(faultMapping < MAX_MAPPINGS, "mapping id");
   const at = <u64>filePage << PAGE_SHIFT;
   let block = ZERO_PAGE_BYTENR >> PAGE_SHIFT;
   if (findFileExtent(fileIno, at)) {
@@ -101,21 +103,21 @@ function readFault(): i32 {
   }
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
-  debugAssert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT), "dax fault: a read fault that left no read-only entry");
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
   return FR_DONE;
 }
 
 /** The metadata reserve a data allocation leaves (Kernel.metadataReserveBytes). */
 function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
-  assert(block >= SECTOR_BYTES, "dax fault: a reserve of blocks smaller than a sector");
+  assert(block >= SECTOR_BYTES, "block size");
   return max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
 }
 
 /** May a nodatacow extent be overwritten in place? -1: only the owner can tell (more than one reference). */
 function canOverwrite(lastSnapshot: u64): i32 {
   // The caller found a regular, aligned item (writeFault refuses the rest first).
-  debugAssert(!CHECKS || (feType == EXTENT_TYPE_REG && foundAligned()), "dax fault: an overwrite decided for an item the fault path refuses");
+  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned()); // an overwrite decided for an item the fault path refuses
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
   return extentRefs(feDisk, true, feDiskBytes) == 1 ? 1 : -1;
@@ -142,7 +144,7 @@ function writeFault(slot: usize): i32 {
   }
   let disk: u64;
   if (inPlace) {
-    assert(found && oldDisk >= 0, "dax fault: an in-place write without the block it overwrites");
+    assert(found && oldDisk >= 0, "in place: no block");
     disk = <u64>oldDisk;
     countStat(DS_WRITE_FAULTS);
     countStat(DS_IN_PLACE_FAULTS);
@@ -157,7 +159,7 @@ function writeFault(slot: usize): i32 {
   if (sector < 0) return FR_OWNER;
   countStat(DS_WRITE_FAULTS);
   disk = <u64>sector << SECTOR_SHIFT;
-  assert(disk + PAGE_BYTES <= <u64>totalBytes, "dax fault: a new block outside the device");
+  assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
   fillPage(disk, oldDisk);
   if (datasum) csumUpdate(disk, SECTOR_BYTES, disk, SECTOR_BYTES);
@@ -168,7 +170,8 @@ function writeFault(slot: usize): i32 {
 
 /** The new block's first content: a copy of the old block, or zeros for a hole. */
 function fillPage(disk: u64, oldDisk: i64): void {
-  assert((disk & (PAGE_BYTES - 1)) == 0 && disk + PAGE_BYTES <= <u64>totalBytes, "dax fault: a fill of a block that is not a page of the device");
+  assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
+  assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
   spinlockAcquire(lock, me);
   if (oldDisk >= 0) {
@@ -180,7 +183,7 @@ function fillPage(disk: u64, oldDisk: i64): void {
   }
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).
-  debugAssert(!CHECKS || memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0, "dax fault: a new block that is not its fill");
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0); // a new block that is not its fill
   spinlockRelease(lock, me);
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
@@ -189,7 +192,7 @@ function fillPage(disk: u64, oldDisk: i64): void {
 /** Map the page writable at `disk`, drop every other translation of the file page, record it dirty. */
 function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool): void {
   // The block written lies in the extent the dirty record names (its checksums' item).
-  assert(disk >= extent && disk + PAGE_BYTES <= extent + extentBytes, "dax fault: a written block outside its extent");
+  assert(disk >= extent && disk + PAGE_BYTES <= extent + extentBytes, "block outside extent");
   const block = <u32>(disk >> PAGE_SHIFT);
   let downgraded = false;
   if (oldDisk != <i64>disk) downgraded = invalidateFilePage(oldDisk);
@@ -205,22 +208,22 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
   }
   const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
-  debugAssert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE), "dax fault: a write fault that left no writable entry");
-  debugAssert(!CHECKS || dirtyFindFor(block, fileTree, fileIno, filePage) != 0, "dax fault: a written page not recorded dirty");
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
+  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
 
 /** Clear a present PTE of another mapping of this file page; true when one was cleared. */
 function invalidateOne(mapping: u32, page: u32): bool {
-  assert(mapping < load<u32>(daxBaseAddr() + D_MAX_MAPPINGS), "dax fault: an invalidation of a mapping beyond the table");
+  assert(mapping < load<u32>(daxBaseAddr() + D_MAX_MAPPINGS), "mapping id");
   if (mapping == faultMapping && page == faultPage) return false;
   const entry = mappingEntry(mapping);
   if (load<u64>(entry + M_TREE) != fileTree || load<u64>(entry + M_INO) != fileIno) return false;
   if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
   if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
   setPte(mapping, page, 0);
-  debugAssert(atomic.load<u32>(pteAddr(mapping, page)) == 0, "dax fault: an invalidated entry still set");
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0); // an invalidated entry still set
   countStat(DS_INVALIDATIONS);
   return true;
 }
@@ -231,6 +234,7 @@ function invalidateOne(mapping: u32, page: u32): bool {
  * through the file's mappings.
  */
 function invalidateFilePage(oldDisk: i64): bool {
+  assert(oldDisk < 0 || (<u64>oldDisk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   let changed = false;
   if (oldDisk >= 0) {
     let pte = rmapFirst(<u32>(oldDisk >> PAGE_SHIFT));
@@ -239,7 +243,7 @@ function invalidateFilePage(oldDisk: i64): bool {
       const mapping = rmapMapping(pte);
       const page = <u32>((pte - <usize>load<u32>(mappingEntry(mapping) + M_PTES)) >> 2);
       // A listed PTE is an entry of the table of the mapping its node names.
-      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES) && page < load<u32>(mappingEntry(mapping) + M_PAGES), "dax fault: a listed PTE outside its mapping's table");
+      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES) && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
       if (invalidateOne(mapping, page)) changed = true;
       pte = next;
     }

@@ -41,7 +41,7 @@ import {
 import { visibleAddr } from "../pmem/state";
 import { refChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates } from "./extent-tree";
-import { CHECKS, debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 
 // --- the host ---------------------------------------------------------------------------
@@ -65,8 +65,8 @@ let pathLength: u32 = 0;
  * P_*, the block, slot and values it names). Does not return.
  */
 export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
-  assert(code > 0, "ctree: a problem without an errno");
-  assert(problem != P_NONE, "ctree: a failure that names no problem");
+  assert(code > 0, "no errno");
+  assert(problem != P_NONE, "no problem");
   const record = problemRecord(0);
   store<u32>(record + PR_CODE, problem);
   store<u32>(record + PR_SLOT, slot);
@@ -89,16 +89,16 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
   return threadArea() + TA_PATH + <usize>lv * PATH_BYTES;
 }
 @inline function pathBytenr(lv: u32): u64 {
-  debugAssert(lv < pathLength, "ctree: a path level the walk did not reach");
+  if (CHECKS) assert(lv < pathLength); // a path level the walk did not reach
   return load<u64>(pathEntry(lv));
 }
 @inline function pathSlot(lv: u32): u32 {
-  debugAssert(lv < pathLength, "ctree: a path level the walk did not reach");
+  if (CHECKS) assert(lv < pathLength); // a path level the walk did not reach
   return load<u32>(pathEntry(lv) + 8);
 }
 @inline function setPath(lv: u32, bytenr: u64, slot: u32): void {
-  debugAssert(lv < pathLength, "ctree: a path level above the root");
-  debugAssert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "ctree: a path through something that is not a block");
+  if (CHECKS) assert(lv < pathLength); // a path level above the root
+  if (CHECKS) assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0); // a path through something that is not a block
   store<u64>(pathEntry(lv), bytenr);
   store<u32>(pathEntry(lv) + 8, slot);
 }
@@ -107,8 +107,8 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
 
 /** Start an operation on tree `id` with root `root` at `rootLevel`; the key goes to TA_KEY. */
 export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64): void {
-  assert(rootLevel <= MAX_LEVEL, "ctree: an operation on a root above MAX_LEVEL");
-  assert(type <= 255, "ctree: a key type wider than its byte");
+  assert(rootLevel <= MAX_LEVEL, "bad level");
+  assert(type <= 255, "key type");
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
@@ -121,11 +121,11 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
 
 /** The root of the tree of the last operation, and its level (for callers inside the core). */
 export function currentRoot(): u64 {
-  debugAssert((treeRoot & (SECTOR_BYTES - 1)) == 0, "ctree: a root that is not a block");
+  if (CHECKS) assert((treeRoot & (SECTOR_BYTES - 1)) == 0); // a root that is not a block
   return treeRoot;
 }
 export function currentLevel(): u32 {
-  assert(treeLevel <= MAX_LEVEL, "ctree: a tree above MAX_LEVEL");
+  assert(treeLevel <= MAX_LEVEL, "bad level");
   return treeLevel;
 }
 
@@ -140,13 +140,14 @@ export function endOperation(): void {
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
-  assert(load<u32>(threadArea() + TA_DROPS) == 0, "ctree: drop candidates left after the operation's end");
+  assert(load<u32>(threadArea() + TA_DROPS) == 0, "drops left");
   finish();
 }
 
 /** The tree's root and level after the operation, for the caller. */
 export function finish(): void {
-  assert(treeLevel <= MAX_LEVEL, "ctree: a result level above MAX_LEVEL");
+  assert(treeLevel <= MAX_LEVEL, "bad level");
+  if (CHECKS) assert((treeRoot & (SECTOR_BYTES - 1)) == 0); // a result root that is not a block
   const result = threadArea() + TA_RESULT;
   store<u64>(result + CR_ROOT, treeRoot);
   store<u32>(result + CR_LEVEL, treeLevel);
@@ -154,8 +155,8 @@ export function finish(): void {
 
 function setFound(leaf: usize, slot: u32): void {
   // A search result: at most one past the leaf's last item (where the key would go).
-  assert(slot <= nritems(leaf), "ctree: a found slot outside its leaf");
-  debugAssert(isLeaf(leaf), "ctree: a result in an internal node");
+  assert(slot <= nritems(leaf), "slot outside node");
+  if (CHECKS) assert(isLeaf(leaf)); // a result in an internal node
   const result = threadArea() + TA_RESULT;
   store<u32>(result + CR_LEAF, <u32>leaf);
   store<u32>(result + CR_SLOT, slot);
@@ -174,16 +175,16 @@ function setFound(leaf: usize, slot: u32): void {
 function view(bytenr: u64): usize {
   const addr = nodeAddr(bytenr);
   if (addr >= 0) {
-    debugAssert(nodeInMemory(<usize>addr), "ctree: a block's content outside the pool and the device");
+    if (CHECKS) assert(nodeInMemory(<usize>addr)); // a block's content outside the pool and the device
     return <usize>addr;
   }
   if (addr == -<i64>NEEDS_HEAL) {
-    assert(copies == 2, "ctree: a heal without a second copy");
+    assert(copies == 2, "heal, 1 copy");
     hostHeal(<f64>bytenr);
-    debugAssert(isVerified(bytenr), "ctree: the host healed a block without marking it verified");
+    if (CHECKS) assert(isVerified(bytenr)); // the host healed a block without marking it verified
     return visibleAddr + <usize>bytenr;
   }
-  assert(addr == -<i64>EIO || addr == -<i64>EUCLEAN, "ctree: a read error that is neither EIO nor EUCLEAN");
+  assert(addr == -<i64>EIO || addr == -<i64>EUCLEAN, "read error");
   store<u64>(problemRecord(0) + PR_TREE, treeId);
   hostFail(<i32>addr); // the problem records say which copy failed how
   unreachable();
@@ -191,7 +192,7 @@ function view(bytenr: u64): usize {
 }
 
 @inline function generationOf(node: usize): u64 {
-  debugAssert(nodeInMemory(node), "ctree: a generation read outside the pool and the device");
+  if (CHECKS) assert(nodeInMemory(node)); // a generation read outside the pool and the device
   return load<u64>(node + NODE_GENERATION);
 }
 
@@ -202,7 +203,7 @@ function isFsTree(id: u64): bool {
 /** A new metadata block: the highest aligned free run (tree blocks take space from the end). */
 function allocMetadata(): u64 {
   const blockSectors = metadataBlockBytes() >> SECTOR_SHIFT;
-  assert(blockSectors > 0, "ctree: tree blocks smaller than a sector");
+  assert(blockSectors > 0, "block size");
   const sector = allocateFromEnd(blockSectors, blockSectors);
   if (sector < 0) fail(ENOSPC, P_NO_METADATA_SPACE, 0, 0, 0, 0, 0);
   const at = <u64>sector << SECTOR_SHIFT;
@@ -210,29 +211,31 @@ function allocMetadata(): u64 {
   // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
   if (isVerified(at)) fail(EUCLEAN, P_BLOCK_IN_USE, at, 0, 0, 0, 0);
   setRange(freshBitsAddr, <u32>sector, <u32>sector + blockSectors, true);
-  assert(at % metadataBlockBytes() == 0 && at + metadataBlockBytes() <= <u64>totalBytes, "ctree: a tree block unaligned or outside the device");
+  assert(at % metadataBlockBytes() == 0, "block unaligned");
+  assert(at + metadataBlockBytes() <= <u64>totalBytes, "block past device");
   return at;
 }
 
 /** Copy block `bytenr` to a new dirty block of this tree; returns the copy's bytenr. */
 function cowNode(bytenr: u64): u64 {
-  debugAssert(!isDirty(bytenr), "ctree: a copy of a block that is a copy already");
+  if (CHECKS) assert(!isDirty(bytenr)); // a copy of a block that is a copy already
   const src = view(bytenr);
   const next = allocMetadata();
   const copy = cowBlock(src, next, treeId);
   if (copy == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
-  debugAssert(generationOf(copy) == committedGeneration() + 1, "ctree: a copy without this transaction's generation");
+  if (CHECKS) assert(generationOf(copy) == committedGeneration() + 1); // a copy without this transaction's generation
   return next;
 }
 
 /** A new, empty, dirty node of the operation's tree at `lv`. */
 export function allocNode(lv: u32): u64 {
   // A grown root may be one above MAX_LEVEL: the walk refuses it (P_NODE_LEVEL).
-  assert(lv <= MAX_LEVEL + 1, "ctree: a new node more than one level above MAX_LEVEL");
+  assert(lv <= MAX_LEVEL + 1, "bad level");
   const next = allocMetadata();
   const node = newBlock(next, treeId, lv);
   if (node == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
-  debugAssert(level(node) == lv && nritems(node) == 0, "ctree: a new node not empty at its level");
+  if (CHECKS) assert(level(node) == lv); // a new node at another level
+  if (CHECKS) assert(nritems(node) == 0); // a new node that is not empty
   return next;
 }
 
@@ -240,7 +243,8 @@ export function allocNode(lv: u32): u64 {
 
 /** The data extent a leaf item points at (file extent items of fs trees), or 0. */
 @inline function itemExtent(node: usize, slot: u32): u64 {
-  debugAssert(isLeaf(node) && slot < nritems(node), "ctree: the extent of an item that is not in the leaf");
+  if (CHECKS) assert(isLeaf(node)); // the extent of an item of an internal node
+  if (CHECKS) assert(slot < nritems(node)); // the extent of an item the leaf does not have
   const key = itemAt(node, slot);
   if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || dataSize(node, slot) < FILE_EXTENT_BYTES) return 0;
   return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
@@ -249,8 +253,10 @@ export function allocNode(lv: u32): u64 {
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
 function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
   // Pointers move in dirty nodes only: copies, splits, merges and changed leaves.
-  assert(from <= to && to <= nritems(node), "ctree: pointers reported of slots the node does not have");
-  debugAssert(inPool(node) && dirtyBuffer(bytenr) == node, "ctree: pointers reported of a node that is not the dirty block named");
+  assert(from <= to, "range reversed");
+  assert(to <= nritems(node), "slot outside node");
+  if (CHECKS) assert(inPool(node)); // pointers reported of a clean node
+  if (CHECKS) assert(dirtyBuffer(bytenr) == node); // pointers reported of a node that is not the block named
   if (isLeaf(node)) {
     for (let s = from; s < to; s++) {
       const extent = itemExtent(node, s);
@@ -263,6 +269,7 @@ function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32
 }
 
 function rootMoved(old: u64, next: u64): void {
+  if (CHECKS) assert(old != 0 && next != 0); // a root moved from or to no block
   refChange(ROOT_POINTER, old, treeId, 0, 0, -1);
   refChange(ROOT_POINTER, next, treeId, 0, 0, 1);
 }
@@ -277,7 +284,9 @@ function rootMoved(old: u64, next: u64): void {
  * [parent key(slot), parent key(slot + 1) or high).
  */
 export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: usize): usize {
-  assert(!isLeaf(parent) && slot < nritems(parent), "ctree: a child slot the parent does not have");
+  assert(!isLeaf(parent), "leaf, not a node");
+  assert(slot < nritems(parent), "slot outside node");
+  if (CHECKS) assert(parentBytenr != 0 && (parentBytenr & (SECTOR_BYTES - 1)) == 0); // a parent that is not a block
   const bytenr = child(parent, slot);
   const node = view(bytenr);
   if (isDirty(bytenr)) return node;
@@ -297,7 +306,7 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
 
 /** Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0: none). */
 @inline function upperBound(parent: usize, slot: u32, high: usize): usize {
-  debugAssert(slot < nritems(parent), "ctree: the bound of a slot the parent does not have");
+  if (CHECKS) assert(slot < nritems(parent)); // the bound of a slot the parent does not have
   return slot + 1 < nritems(parent) ? ptrAt(parent, slot + 1) : high;
 }
 
@@ -319,14 +328,14 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 
 @inline function searchKey(node: usize, key: usize): i32 {
   const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
-  debugAssert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1, "ctree: a search result outside the node");
+  if (CHECKS) assert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1); // a search result outside the node
   return r;
 }
 
 @inline function childSlot(node: usize, key: usize): u32 {
   const r = searchKey(node, key);
   const slot = r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
-  debugAssert(slot < nritems(node), "ctree: a child slot outside the node");
+  if (CHECKS) assert(slot < nritems(node)); // a child slot outside the node
   return slot;
 }
 
@@ -341,14 +350,15 @@ function cowRoot(): void {
   treeRoot = next;
   rootMoved(old, next);
   noteDropCandidate(old, treeId);
-  assert(isDirty(treeRoot), "ctree: the root is not a copy after its copy");
+  assert(isDirty(treeRoot), "root not a copy");
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
   // Copies go top down: the parent is a copy already, its pointer can move.
-  assert(isDirty(parentBytenr), "ctree: a child copied under a clean parent");
+  assert(isDirty(parentBytenr), "parent not a copy");
   const parent = view(parentBytenr);
-  assert(!isLeaf(parent) && slot < nritems(parent), "ctree: copy of a child that is not there");
+  assert(!isLeaf(parent), "leaf, not a node");
+  assert(slot < nritems(parent), "ctree: copy of a child that is not there");
   const old = child(parent, slot);
   if (isDirty(old)) return old;
   const next = cowNode(old);
@@ -364,7 +374,7 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
 
 /** Grow the tree by one level: a new root holding one pointer to the old root. */
 function growRoot(): void {
-  assert(isDirty(treeRoot), "ctree: a clean root grown");
+  assert(isDirty(treeRoot), "root not a copy");
   const old = treeRoot;
   const oldNode = view(old);
   const oldLevel = level(oldNode);
@@ -377,7 +387,8 @@ function growRoot(): void {
   treeRoot = next;
   treeLevel = oldLevel + 1;
   rootMoved(old, next);
-  debugAssert(level(root) == treeLevel && nritems(root) == 1, "ctree: a grown root that does not hold the old one alone");
+  if (CHECKS) assert(level(root) == treeLevel); // a grown root at another level than the tree's
+  if (CHECKS) assert(nritems(root) == 1); // a grown root that does not hold the old one alone
 }
 
 /** Split the full internal child at parent[slot] in two; the parent has room. */
@@ -387,8 +398,11 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   const left = view(leftBytenr);
   const n = nritems(left);
   const mid = n >> 1;
-  assert(!isLeaf(left) && n >= 2 && nritems(parent) < ptrCapacity(), "ctree: internal split of a node that is not full, or into a full parent");
-  assert(isDirty(parentBytenr) && isDirty(leftBytenr), "ctree: a split of nodes that are not copies");
+  assert(!isLeaf(left), "leaf, not a node");
+  assert(n >= 2, "split: not full");
+  assert(nritems(parent) < ptrCapacity(), "split: parent full");
+  assert(isDirty(parentBytenr), "parent not a copy");
+  assert(isDirty(leftBytenr), "node not a copy");
   const rightBytenr = allocNode(level(left));
   const right = view(rightBytenr);
   memory.copy(ptrAt(right, 0), ptrAt(left, mid), <usize>(n - mid) * KEY_PTR_BYTES);
@@ -398,7 +412,8 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
-  debugAssert(!nearlyFull(left) && !nearlyFull(right), "ctree: an internal split that left a half nearly full");
+  if (CHECKS) assert(!nearlyFull(left)); // an internal split that left its left half nearly full
+  if (CHECKS) assert(!nearlyFull(right)); // an internal split that left its right half nearly full
 }
 
 @inline function nearlyFull(node: usize): bool {
@@ -433,6 +448,7 @@ function descend(key: usize, cow: bool): bool {
       if (cow) {
         for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
       }
+      if (CHECKS) assert(pathLinked()); // a walk whose path does not link each node to the next
       return r >= 0;
     }
     let slot = childSlot(node, key);
@@ -444,25 +460,40 @@ function descend(key: usize, cow: bool): bool {
         slot = childSlot(node, key);
         cowChild(bytenr, slot); // both halves are dirty already: no copy
       }
+      if (CHECKS) assert(isDirty(child(node, slot))); // a changing walk continues through a node that is not a copy
     }
     setPath(lv, bytenr, slot);
     high = upperBound(node, slot, high);
     bytenr = child(node, slot);
     node = cow ? view(bytenr) : checked; // cow moved the pointer to a copy
     // A changing walk split every nearly full node above: a split below fits in its parent.
-    debugAssert(!cow || !nearlyFull(node), "ctree: a changing walk into a nearly full node");
+    if (CHECKS) assert(!cow || !nearlyFull(node)); // a changing walk into a nearly full node
   }
   return false; // not reached: the loop returns at level 0
+}
+
+/**
+ * Debug builds: does each level of the path point at the level below (path[lv]'s node holds
+ * path[lv - 1]'s block at path[lv]'s slot)? The walks and the leaf split keep it so. Release: true.
+ */
+function pathLinked(): bool {
+  if (!CHECKS) return true;
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
+  for (let lv: u32 = 1; lv < pathLength; lv++) {
+    const node = view(pathBytenr(lv));
+    if (pathSlot(lv) >= nritems(node) || child(node, pathSlot(lv)) != pathBytenr(lv - 1)) return false;
+  }
+  return true;
 }
 
 // --- leaf split -------------------------------------------------------------------------------
 
 /** Bytes (items and data) of the first `m` items of a leaf. */
 @inline function prefixBytes(leaf: usize, m: u32): u32 {
-  debugAssert(m <= nritems(leaf), "ctree: a prefix longer than the leaf");
+  if (CHECKS) assert(m <= nritems(leaf)); // a prefix longer than the leaf
   if (m == 0) return 0;
   const bytes = (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
-  debugAssert(bytes <= nodeBytes - NODE_HEADER_BYTES, "ctree: a leaf prefix larger than the leaf");
+  if (CHECKS) assert(bytes <= nodeBytes - NODE_HEADER_BYTES); // a leaf prefix larger than the leaf
   return bytes;
 }
 
@@ -474,8 +505,9 @@ const SIDE_RIGHT: u32 = 2;
 /** For split point m (items [0, m) stay, [m, n) move right): the side the new item goes to. */
 function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
   const n = nritems(leaf);
-  assert(m <= n && slot <= n, "ctree: a split point or slot outside the leaf");
-  assert(need >= LEAF_ITEM_BYTES, "ctree: room asked for less than an item");
+  assert(m <= n, "slot outside node");
+  assert(slot <= n, "slot outside node");
+  assert(need >= LEAF_ITEM_BYTES, "room");
   const capacity = nodeBytes - NODE_HEADER_BYTES;
   const total = prefixBytes(leaf, n);
   const canLeft = slot <= m && m < n && prefixBytes(leaf, m) + need <= capacity;
@@ -487,7 +519,7 @@ function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
 
 /** Make room for `need` bytes at path[0]'s slot by splitting the leaf. Neither half is empty. */
 function splitLeaf(key: usize, need: u32): void {
-  assert(need <= nodeBytes - NODE_HEADER_BYTES, "ctree: a split for an item larger than a leaf");
+  assert(need <= nodeBytes - NODE_HEADER_BYTES, "item too large");
   if (pathLength == 1) {
     growRoot();
     pathLength = 2;
@@ -504,7 +536,8 @@ function splitLeaf(key: usize, need: u32): void {
   let side = chooseSide(leaf, mid, slot, need);
   if (side == SIDE_NONE) { mid = slot; side = chooseSide(leaf, mid, slot, need); }
   if (side == SIDE_NONE) fail(EFBIG, P_ITEM_NO_FIT, leafBytenr, slot, need, nodeBytes, 0);
-  assert(mid <= n && (mid > 0 || side == SIDE_LEFT), "ctree: leaf split point");
+  assert(mid <= n, "slot outside node");
+  assert(mid > 0 || side == SIDE_LEFT, "split: left empty");
   const rightBytenr = allocNode(0);
   const right = view(rightBytenr);
   for (let i = mid; i < n; i++) {
@@ -512,10 +545,11 @@ function splitLeaf(key: usize, need: u32): void {
     const dst = leafInsert(right, i - mid, itemAt(leaf, i), size);
     memory.copy(dst, dataAddr(leaf, i), size);
   }
-  debugAssert(nritems(right) == n - mid, "ctree: a leaf split that lost items");
+  if (CHECKS) assert(nritems(right) == n - mid); // a leaf split that lost items
   reportPointers(right, rightBytenr, 0, n - mid, 1);
   reportPointers(leaf, leafBytenr, mid, n, -1);
   leafDelete(leaf, mid, n - mid);
+  if (CHECKS) assert(nritems(leaf) == mid); // a leaf split that kept items it moved
   const parentBytenr = pathBytenr(1);
   const parentSlot = pathSlot(1);
   const rightKey = side == SIDE_RIGHT && slot == mid ? key : keyAt(right, 0);
@@ -525,12 +559,13 @@ function splitLeaf(key: usize, need: u32): void {
     setPath(0, rightBytenr, slot - mid);
     setPath(1, parentBytenr, parentSlot + 1);
   }
+  if (CHECKS) assert(pathLinked()); // a leaf split that left the path unlinked
 }
 
 /** After slot 0 of path[fromLevel]'s node changed, refresh the separator keys above it. */
 function fixLowKeys(fromLevel: u32, key: usize): void {
   assert(fromLevel < pathLength, "ctree: separator fix above the root");
-  debugAssert(pathSlot(fromLevel) == 0, "ctree: a separator fix for a slot other than the first");
+  if (CHECKS) assert(pathSlot(fromLevel) == 0); // a separator fix for a slot other than the first
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
     if (pathSlot(lv) != 0) break;
@@ -553,10 +588,11 @@ export function insertItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
-  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
+  assert(slot <= nritems(leaf), "slot outside node");
+  assert(leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
   const at = leafInsert(leaf, slot, key, size);
   memory.copy(at, data, size);
-  debugAssert(compareKeysAt(itemAt(leaf, slot), key) == 0, "ctree: an item that did not land at its key");
+  if (CHECKS) assert(compareKeysAt(itemAt(leaf, slot), key) == 0); // an item that did not land at its key
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
   if (slot == 0) fixLowKeys(0, key);
 }
@@ -570,7 +606,7 @@ export function updateItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
-  assert(slot < nritems(leaf), "ctree: a found item outside its leaf");
+  assert(slot < nritems(leaf), "slot outside node");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   if (size > dataSize(leaf, slot) && leafFreeBytes(leaf) < size - dataSize(leaf, slot)) {
     // Out of room: delete and re-insert (the split logic lives in insert).
@@ -581,7 +617,8 @@ export function updateItem(data: usize, size: u32): void {
   }
   const at = leafResize(leaf, slot, size);
   memory.copy(at, data, size);
-  debugAssert(dataSize(leaf, slot) == size && dataAddr(leaf, slot) == at, "ctree: an update that did not land in its item");
+  if (CHECKS) assert(dataSize(leaf, slot) == size); // an update that left its item at another size
+  if (CHECKS) assert(dataAddr(leaf, slot) == at); // an update that wrote elsewhere than its item's data
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
 }
 
@@ -591,22 +628,27 @@ export function deleteItem(): bool {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
-  assert(slot < nritems(leaf), "ctree: a found item outside its leaf");
+  const n = nritems(leaf);
+  assert(slot < n, "slot outside node");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   leafDelete(leaf, slot, 1);
+  if (CHECKS) assert(nritems(leaf) == n - 1); // a delete that did not remove one item
   if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
   afterDelete();
   return true;
 }
 
 @inline function usedBytes(node: usize): u32 {
+  if (CHECKS) assert(inPool(node)); // merge room asked of a node that is not a copy
   return isLeaf(node) ? leafUsedBytes(node) : nritems(node) * KEY_PTR_BYTES;
 }
 
 /** Remove empty nodes and merge small ones after a deletion at path[0]. */
 function afterDelete(): void {
-  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "ctree: a delete without a walked path");
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 0; lv + 1 < pathLength; lv++) {
+    // The walk copied every node of the path (or failed with P_NOT_COPY).
+    if (CHECKS) assert(isDirty(pathBytenr(lv)) && isDirty(pathBytenr(lv + 1))); // a merge or removal in a node that is not a copy
     const node = view(pathBytenr(lv));
     const parentBytenr = pathBytenr(lv + 1);
     const parent = view(parentBytenr);
@@ -624,7 +666,7 @@ function afterDelete(): void {
 
 /** A root with a single child gives way to it; an empty internal root to a fresh empty leaf. */
 function collapseRoot(): void {
-  assert(isDirty(treeRoot), "ctree: a collapse of a root that is not a copy");
+  assert(isDirty(treeRoot), "root not a copy");
   let root = view(treeRoot);
   while (level(root) > 0 && nritems(root) <= 1) {
     const old = treeRoot;
@@ -649,7 +691,8 @@ function tryMergeRight(lv: u32): void {
   const parentBytenr = pathBytenr(lv + 1);
   const parentSlot = pathSlot(lv + 1);
   const nodeBytenr = pathBytenr(lv);
-  assert(isDirty(nodeBytenr) && isDirty(parentBytenr), "ctree: a merge into a node that is not a copy");
+  assert(isDirty(nodeBytenr), "node not a copy");
+  assert(isDirty(parentBytenr), "parent not a copy");
   const node = view(nodeBytenr);
   const used = usedBytes(node);
   if (used >= nodeBytes / 4) return;
@@ -669,10 +712,11 @@ function tryMergeRight(lv: u32): void {
     memory.copy(ptrAt(node, n), ptrAt(sibling, 0), <usize>count * KEY_PTR_BYTES);
     setNritems(node, n + count);
   }
+  if (CHECKS) assert(nritems(node) == n + count); // a merge that lost items
   reportPointers(node, nodeBytenr, n, n + count, 1);
   reportPointers(sibling, siblingBytenr, 0, count, -1);
   setNritems(sibling, 0);
-  debugAssert(!CHECKS || usedBytes(node) <= nodeBytes - NODE_HEADER_BYTES, "ctree: a merge that overfilled its node");
+  if (CHECKS) assert(usedBytes(node) <= nodeBytes - NODE_HEADER_BYTES); // a merge that overfilled its node
   ptrDelete(view(parentBytenr), parentSlot + 1, 1);
   refChange(<i64>parentBytenr, siblingBytenr, treeId, <i32>lv, 0, -1);
 }
@@ -682,20 +726,23 @@ function tryMergeRight(lv: u32): void {
 /** Read-only lookup of the key at TA_KEY: true when found (result: leaf, slot, data, size). */
 export function lookupItem(): bool {
   const found = descend(opKey(), false);
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   const leaf = view(pathBytenr(0));
   setFound(leaf, pathSlot(0));
-  debugAssert(!found || pathSlot(0) < nritems(leaf), "ctree: a found key outside its leaf");
+  if (CHECKS) assert(!found || pathSlot(0) < nritems(leaf)); // a found key outside its leaf
   return found;
 }
 
 /** The lowest path level above the leaf whose slot has a right sibling, or 0 when none. */
 function rightTurn(): u32 {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) return lv;
   return 0;
 }
 
 /** The lowest path level above the leaf whose slot has a left sibling, or 0 when none. */
 function leftTurn(): u32 {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) > 0) return lv;
   return 0;
 }
@@ -719,6 +766,7 @@ export function seekForward(after: bool): bool {
     }
     const lv = rightTurn();
     if (lv == 0) return false;
+    assert(lv < pathLength, "bad level");
     copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv) + 1));
   }
   return false; // not reached: the loop returns
@@ -742,15 +790,20 @@ export function seekBackward(): bool {
     }
     const lv = leftTurn();
     if (lv == 0) return false;
-    copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv)));
+    assert(lv < pathLength, "bad level");
+    assert(pathSlot(lv) > 0, "slot outside node");
+    const separator = ptrAt(view(pathBytenr(lv)), pathSlot(lv));
+    copyKey(key, separator);
     if (!predecessor(key)) return false;
+    // The next round looks below the separator: the walk moves left, so it ends.
+    if (CHECKS) assert(compareKeysAt(key, separator) < 0); // a backward seek that did not move below its separator
   }
   return false; // not reached: the loop returns
 }
 
 /** Make the key at `key` the largest key below it; false for the smallest key. */
 function predecessor(key: usize): bool {
-  assert(key == threadArea() + TA_SEEK_KEY, "ctree: a predecessor of a key outside this thread's seek key");
+  assert(key == threadArea() + TA_SEEK_KEY, "seek key");
   const offset = load<u64>(key + KEY_OFFSET);
   if (offset > 0) { store<u64>(key + KEY_OFFSET, offset - 1); return true; }
   store<u64>(key + KEY_OFFSET, MAX_KEY_VALUE);

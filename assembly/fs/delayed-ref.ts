@@ -17,7 +17,7 @@ import {
 } from "../abi";
 import { fsBase } from "./state";
 import { fail } from "./ctree";
-import { CHECKS, debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 // Invariants: each table holds at most half its slots (refChange refuses the entry that
 // would pass that), so probing always meets an empty slot; slot counts are powers of two
@@ -25,22 +25,24 @@ import { CHECKS, debugAssert } from "../shared/checks";
 
 @inline function refs(): usize {
   const at = <usize>load<u32>(fsBase + F_REFS);
-  assert(at != 0, "delayed refs: tables not laid out");
+  assert(at != 0, "no tables");
   return at;
 }
 @inline function refSlots(): u32 {
   const slots = load<u32>(fsBase + F_REF_SLOTS);
-  assert(slots != 0 && (slots & (slots - 1)) == 0, "delayed refs: ref slots not a power of two");
+  assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // ref slots outside what fs_format accepts
   return slots;
 }
 @inline function backrefs(): usize {
   const at = <usize>load<u32>(fsBase + F_BACKREFS);
-  assert(at != 0, "delayed refs: tables not laid out");
+  assert(at != 0, "no tables");
   return at;
 }
 @inline function backrefSlots(): u32 {
   const slots = load<u32>(fsBase + F_BACKREF_SLOTS);
-  assert(slots != 0 && (slots & (slots - 1)) == 0, "delayed refs: backref slots not a power of two");
+  assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // backref slots outside what fs_format accepts
   return slots;
 }
 
@@ -50,7 +52,7 @@ import { CHECKS, debugAssert } from "../shared/checks";
 
 /** Bytes the tables and the batch need for `refSlots` and `backrefSlots` (powers of two). */
 export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
-  assert(refSlotCount >= 2 && backrefSlotCount >= 2, "delayed refs: tables too small to hold a batch");
+  assert(refSlotCount >= 2 && backrefSlotCount >= 2, "slots");
   // The batch holds at most half of each table (the tables run at half full at most).
   return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2;
 }
@@ -58,7 +60,8 @@ export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
 /** Lay the tables out at `at` (zeroed by the caller). */
 export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: u32): void {
   assert((refSlotCount & (refSlotCount - 1)) == 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "delayed refs: slots must be powers of two");
-  assert(at != 0 && (at & 7) == 0, "delayed refs: tables not 8-byte aligned (REF_OWNER is a u64)");
+  assert(at != 0, "no tables");
+  assert((at & 7) == 0, "tables unaligned");
   store<u32>(fsBase + F_REFS, <u32>at);
   store<u32>(fsBase + F_REF_SLOTS, refSlotCount);
   const back = at + <usize>refSlotCount * REF_BYTES;
@@ -68,7 +71,7 @@ export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: 
   store<u32>(fsBase + F_BATCH, <u32>batch);
   store<u32>(fsBase + F_BATCH_BACKREFS, <u32>(batch + <usize>(refSlotCount >> 1) * REF_BYTES));
   // The batch's backrefs end where the bytes refTablesBytes counted end.
-  assert(<u64>batch + <u64>(refSlotCount >> 1) * REF_BYTES + <u64>(backrefSlotCount >> 1) * BACKREF_BYTES <= <u64>at + refTablesBytes(refSlotCount, backrefSlotCount), "delayed refs: the batch overruns its tables");
+  assert(<u64>batch + <u64>(refSlotCount >> 1) * REF_BYTES + <u64>(backrefSlotCount >> 1) * BACKREF_BYTES <= <u64>at + refTablesBytes(refSlotCount, backrefSlotCount), "batch overruns");
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, 0);
@@ -76,13 +79,13 @@ export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: 
 
 export function refCount(): u32 {
   const count = load<u32>(fsBase + F_REF_COUNT);
-  assert(<u64>count * 2 <= <u64>refSlots(), "delayed refs: the ref table is more than half full");
+  assert(<u64>count * 2 <= <u64>refSlots(), "refs over half");
   return count;
 }
 
 export function backrefCount(): u32 {
   const count = load<u32>(fsBase + F_BACKREF_COUNT);
-  assert(<u64>count * 2 <= <u64>backrefSlots(), "delayed refs: the backref table is more than half full");
+  assert(<u64>count * 2 <= <u64>backrefSlots(), "backrefs over half");
   return count;
 }
 
@@ -91,14 +94,14 @@ export function refPressure(): u32 {
   const r = <u64>refCount() * 2000 / refSlots();
   const b = <u64>backrefCount() * 2000 / backrefSlots();
   const pressure = <u32>max<u64>(r, b);
-  assert(pressure <= 1000, "delayed refs: pressure above full");
+  assert(pressure <= 1000, "pressure");
   return pressure;
 }
 
 /** The slot of `target` (sector + 1), or the empty slot where it goes. */
 function refSlot(target: u32): usize {
-  assert(target != 0, "delayed refs: the empty key looked up");
-  debugAssert(refCount() < refSlots(), "delayed refs: a probe of a full table would not end");
+  assert(target != 0, "key 0");
+  if (CHECKS) assert(refCount() < refSlots()); // a probe of a full table would not end
   const mask = refSlots() - 1;
   for (let i = hash(target) & mask; ; i = (i + 1) & mask) {
     const at = refs() + <usize>i * REF_BYTES;
@@ -109,8 +112,9 @@ function refSlot(target: u32): usize {
 }
 
 function backrefSlot(target: u32, leaf: u32): usize {
-  assert(target != 0 && leaf != 0, "delayed refs: the empty key looked up");
-  debugAssert(backrefCount() < backrefSlots(), "delayed refs: a probe of a full table would not end");
+  assert(target != 0, "key 0");
+  assert(leaf != 0, "key 0");
+  if (CHECKS) assert(backrefCount() < backrefSlots()); // a probe of a full table would not end
   const mask = backrefSlots() - 1;
   for (let i = hash(target ^ hash(leaf)) & mask; ; i = (i + 1) & mask) {
     const at = backrefs() + <usize>i * BACKREF_BYTES;
@@ -137,8 +141,8 @@ export function refDelta(bytenr: u64): i32 {
  */
 export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
-  assert(level >= -1 && level <= <i32>MAX_LEVEL, "delayed refs: a level that is neither data nor a tree level");
-  assert(container == ROOT_POINTER || container >= 0, "delayed refs: a container that is neither a block nor the root pointer");
+  assert(level >= -1 && level <= <i32>MAX_LEVEL, "bad level");
+  assert(container == ROOT_POINTER || container >= 0, "container");
   const data = level < 0;
   const key = sectorKey(target);
   const at = refSlot(key);
@@ -168,7 +172,7 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
     store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
   }
   store<i32>(b + BACKREF_DELTA, load<i32>(b + BACKREF_DELTA) + delta);
-  assert(load<u32>(at + REF_BACKREF_COUNT) <= backrefCount(), "delayed refs: a ref with more backrefs than the table holds");
+  assert(load<u32>(at + REF_BACKREF_COUNT) <= backrefCount(), "backref count");
 }
 
 /**
@@ -181,7 +185,8 @@ export function takeBatch(): u32 {
   const batch = <usize>load<u32>(fsBase + F_BATCH);
   const n = refCount();
   // The batch has room for half of each table, the most they hold.
-  assert(batch != 0 && <u64>n * 2 <= <u64>refSlots(), "delayed refs: a batch larger than its area");
+  assert(batch != 0, "no batch");
+  assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");
   let k: u32 = 0;
   for (let i: u32 = 0; i < refSlots(); i++) {
     const at = refs() + <usize>i * REF_BYTES;
@@ -205,7 +210,7 @@ export function takeBatch(): u32 {
     if (target == 0) continue;
     const e = batch + <usize>findInBatch(batch, n, target) * REF_BYTES;
     const index = load<u32>(e + REF_BACKREF_FIRST) + load<u32>(e + REF_BACKREF_COUNT);
-    assert(index < first, "delayed refs: a backref placed past the batch's backrefs");
+    assert(index < first, "backref index");
     memory.copy(out + <usize>index * BACKREF_BYTES, b, BACKREF_BYTES);
     store<u32>(e + REF_BACKREF_COUNT, load<u32>(e + REF_BACKREF_COUNT) + 1);
   }
@@ -219,33 +224,33 @@ export function takeBatch(): u32 {
 
 /** Heap sort of the batch's entries by target (no scratch memory; n log n). */
 function sortBatch(batch: usize, n: u32): void {
-  assert(<u64>n * 2 <= <u64>refSlots(), "delayed refs: a sort past the batch");
+  assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");
   if (n < 2) return;
   for (let i = <i32>(n >> 1) - 1; i >= 0; i--) siftDown(batch, <u32>i, n);
   for (let end = n - 1; end > 0; end--) {
     swap(batch, 0, end);
     siftDown(batch, 0, end);
   }
-  debugAssert(batchSorted(batch, n), "delayed refs: the batch is not sorted by target");
+  if (CHECKS) assert(batchSorted(batch, n)); // the batch is not sorted by target
 }
 
 /** Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true. */
 function batchSorted(batch: usize, n: u32): bool {
   if (!CHECKS) return true;
-  assert(<u64>n * 2 <= <u64>refSlots(), "delayed refs: a check past the batch");
+  assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");
   for (let i: u32 = 1; i < n; i++) if (targetAt(batch, i - 1) >= targetAt(batch, i)) return false;
   return true;
 }
 
 @inline function targetAt(batch: usize, i: u32): u32 {
-  debugAssert(<u64>i * 2 < <u64>refSlots(), "delayed refs: a batch entry past the batch");
+  if (CHECKS) assert(<u64>i * 2 < <u64>refSlots()); // a batch entry past the batch
   const target = load<u32>(batch + <usize>i * REF_BYTES + REF_TARGET);
-  debugAssert(target != 0, "delayed refs: a batch entry without a target");
+  if (CHECKS) assert(target != 0); // a batch entry without a target
   return target;
 }
 
 function siftDown(batch: usize, start: u32, n: u32): void {
-  assert(start < n, "delayed refs: a sift from outside the heap");
+  assert(start < n, "heap index");
   let root = start;
   while (true) {
     let child = root * 2 + 1;
@@ -258,8 +263,8 @@ function siftDown(batch: usize, start: u32, n: u32): void {
 }
 
 function swap(batch: usize, a: u32, b: u32): void {
-  assert(a != b, "delayed refs: an entry swapped with itself");
-  debugAssert(<u64>max<u32>(a, b) * 2 < <u64>refSlots(), "delayed refs: a swap past the batch");
+  assert(a != b, "swap with itself");
+  if (CHECKS) assert(<u64>max<u32>(a, b) * 2 < <u64>refSlots()); // a swap past the batch
   const pa = batch + <usize>a * REF_BYTES, pb = batch + <usize>b * REF_BYTES;
   for (let i: usize = 0; i < REF_BYTES; i += 8) {
     const t = load<u64>(pa + i);
@@ -269,7 +274,8 @@ function swap(batch: usize, a: u32, b: u32): void {
 }
 
 function findInBatch(batch: usize, n: u32, target: u32): u32 {
-  assert(n > 0 && target != 0, "delayed refs: a backref looked up in an empty batch");
+  assert(n > 0, "empty batch");
+  assert(target != 0, "key 0");
   let low: u32 = 0, high = n;
   while (low < high) {
     const mid = (low + high) >> 1;

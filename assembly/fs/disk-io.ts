@@ -17,17 +17,18 @@ import { deviceReadable } from "../pmem/device";
 import { visibleAddr } from "../pmem/state";
 import { crc32c } from "../csum/crc32c";
 import { deviceBytes } from "../pmem/state";
-import { debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
-  assert(copy < 2, "disk-io: a problem record for a third copy");
+  assert(copy < 2, "bad copy");
   return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
 function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
+  assert(copy < copies, "bad copy");
   // The device-level problems; the tree checker reports the others itself.
-  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER, "disk-io: a report of no device-level problem");
+  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER, "problem code");
   const record = problemRecord(copy);
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_COPY, copy);
@@ -48,7 +49,8 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
   const at = bytenr + <u64>copy * nodeBytes;
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0 && at + nodeBytes <= <u64>deviceBytes, "disk-io: a copy outside the device");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(at + nodeBytes <= <u64>deviceBytes, "block past device");
   // A load of the whole node reports media errors (poisoned lines); it is read in place.
   if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
@@ -76,7 +78,7 @@ export function nodeAddr(bytenr: u64): i64 {
       return <i64>report(0, bytenr, P_POINTER, bytenr);
     }
     const first = checkCopy(bytenr, 0);
-    assert(first == 0 || first == -EIO || first == -EUCLEAN, "disk-io: a copy check that is neither sound, EIO nor EUCLEAN");
+    assert(first == 0 || first == -EIO || first == -EUCLEAN, "check result");
     if (first != 0) {
       if (copies == 1) {
         store<u32>(problemRecord(1) + PR_CODE, P_NONE);
@@ -84,7 +86,7 @@ export function nodeAddr(bytenr: u64): i64 {
       }
       return checkCopy(bytenr, 1) == 0 ? -<i64>NEEDS_HEAL : <i64>first;
     }
-    debugAssert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE, "disk-io: a sound copy with a problem recorded");
+    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
     setVerified(bytenr, true);
   }
   return <i64>(visibleAddr + <usize>bytenr);

@@ -16,7 +16,7 @@ import {
   BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
-  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS,
+  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT,
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
@@ -24,7 +24,7 @@ import {
 import {
   fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
 } from "./state";
-import { debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 import { refChange, refDelta, takeBatch, refCount } from "./delayed-ref";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
@@ -44,15 +44,15 @@ let bodyOwner: u64 = 0;
 
 /** Run one change on the extent tree and keep its root where everyone finds it. */
 @inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
-  assert(type == EXTENT_ITEM || type == METADATA_ITEM || type == SHARED_DATA_REF, "extent tree: an item kind the core does not change");
+  assert(type == EXTENT_ITEM || type == METADATA_ITEM || type == SHARED_DATA_REF, "item type");
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
 }
 
 @inline function extentTreeDone(): void {
   // The root stored is the extent tree's: no operation on another tree ran in between.
-  assert(currentTree() == EXTENT_TREE_ID, "extent tree: another tree's root stored as the extent tree's");
+  assert(currentTree() == EXTENT_TREE_ID, "other tree's root");
   const root = currentRoot();
-  debugAssert(root != 0, "extent tree: a change that left no root");
+  if (CHECKS) assert(root != 0); // a change that left no root
   store<u64>(fsBase + F_EXTENT_ROOT, root);
   store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
 }
@@ -66,7 +66,7 @@ function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
 
 /** The reference count of an extent including this transaction's delayed changes. */
 export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
-  assert(bytenr <= MAX_KEY_VALUE && bytes <= MAX_KEY_VALUE, "extent tree: an extent no key can name");
+  assert(bytenr <= MAX_KEY_VALUE && bytes <= MAX_KEY_VALUE, "key range");
   return <i64>committedRefs(bytenr, data, bytes) + refDelta(bytenr);
 }
 
@@ -81,10 +81,11 @@ export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
 }
 
 function setDropped(bytenr: u64, on: bool): void {
-  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a dropped mark outside the device");
-  assert(isDropped(bytenr) != on, "extent tree: a block dropped twice, or undropped while not dropped");
+  assert(bytenr < <u64>totalBytes, "past device end");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(isDropped(bytenr) != on, "dropped twice");
   const count = load<u32>(fsBase + F_DROPPED_COUNT);
-  assert(on || count > 0, "extent tree: dropped blocks below zero");
+  assert(on || count > 0, "dropped count");
   setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
   store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
 }
@@ -107,7 +108,7 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
     for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1);
   }
   dropDirty(bytenr);
-  assert(dirtyBuffer(bytenr) == 0, "extent tree: a block whose pointers were dropped is still dirty");
+  assert(dirtyBuffer(bytenr) == 0, "still dirty");
 }
 
 /** Remember a block an operation copied away from, to drop at its end if unreferenced. */
@@ -116,7 +117,7 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
-  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a drop candidate that is not a block");
+  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
   store<u64>(list + 16 + <usize>n * 8, bytenr);
   store<u64>(list + 8, tree); // every candidate of one operation is of its tree
   store<u32>(list, n + 1);
@@ -127,8 +128,8 @@ export function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   const tree = load<u64>(list + 8);
-  assert(n <= TA_DROPS_MAX, "extent tree: more drop candidates than the list holds");
-  assert(n == 0 || isFsTree(tree), "extent tree: drop candidates of a tree that is not an fs tree");
+  assert(n <= TA_DROPS_MAX, "drops count");
+  assert(n == 0 || isFsTree(tree), "drops tree");
   store<u32>(list, 0);
   for (let i: u32 = 0; i < n; i++) {
     const bytenr = load<u64>(list + 16 + <usize>i * 8);
@@ -141,7 +142,7 @@ export function dropCandidates(): void {
 export function droppedCount(): u32 {
   const count = load<u32>(fsBase + F_DROPPED_COUNT);
   // One dropped bit per block (setDropped never sets one twice), so no more than the sectors.
-  assert(count <= totalBytes >> SECTOR_SHIFT, "extent tree: more dropped blocks than the device has sectors");
+  assert(count <= totalBytes >> SECTOR_SHIFT, "dropped count");
   return count;
 }
 
@@ -154,6 +155,9 @@ export function runDelayedRefs(): void {
   for (let round = 0; refCount() > 0; round++) {
     if (round > 1000) fail(EIO, P_REFS_LOOP, 0, 0, 0, 0, 0);
     const n = takeBatch();
+    // The batch took every ref: the tables are empty for the refs this run makes.
+    assert(n > 0, "empty batch");
+    assert(refCount() == 0, "refs left");
     const batch = <usize>load<u32>(fsBase + F_BATCH);
     for (let i: u32 = 0; i < n; i++) applyRef(batch + <usize>i * REF_BYTES);
   }
@@ -164,16 +168,21 @@ function backrefsChange(entry: usize): bool {
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   // The batch's backrefs hold half the backref table at most.
-  assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "extent tree: a batch entry's backrefs past the batch");
+  assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
   for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
   return false;
 }
 
 function applyRef(entry: usize): void {
+  const batch = <usize>load<u32>(fsBase + F_BATCH);
+  assert(entry >= batch && entry < batch + <usize>load<u32>(fsBase + F_BATCH_COUNT) * REF_BYTES, "batch entry");
   const target = <u64>(load<u32>(entry + REF_TARGET) - 1) << SECTOR_SHIFT;
-  assert(load<u32>(entry + REF_TARGET) != 0 && target < <u64>totalBytes, "extent tree: a batch entry without a target");
+  assert(load<u32>(entry + REF_TARGET) != 0, "extent tree: a batch entry without a target");
+  assert(target < <u64>totalBytes, "past device end");
   const delta = load<i32>(entry + REF_DELTA);
   const data = (load<u32>(entry + REF_FLAGS) & REF_DATA) != 0;
+  // Back references are of data extents only (refChange adds them for those).
+  assert(data || load<u32>(entry + REF_BACKREF_COUNT) == 0, "tree block backrefs");
   const bytes: u64 = data ? <u64>load<u32>(entry + REF_BYTES_FIELD) : 0;
   const owner = load<u64>(entry + REF_OWNER);
   const changes = backrefsChange(entry);
@@ -200,12 +209,13 @@ function applyRef(entry: usize): void {
   if (!found) insertItem(body, EXTENT_ITEM_BYTES);
   else if (<u64>next != old) updateItem(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
+  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
   if (changes) applyBackrefs(entry, target);
 }
 
 /** The item body in this thread's area (after the result record: lookups do not touch it). */
 function stageBody(): usize {
-  assert(bodyRefs > 0, "extent tree: an item staged without references (it is deleted instead)");
+  assert(bodyRefs > 0, "refs 0");
   const body = threadArea() + TA_RESULT + 32;
   store<u64>(body + EI_REFS, bodyRefs);
   store<u64>(body + EI_GENERATION, bodyGeneration);
@@ -216,7 +226,7 @@ function stageBody(): usize {
 
 /** The SHARED_DATA_REF of each leaf whose count changed. */
 function applyBackrefs(entry: usize, target: u64): void {
-  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0, "extent tree: back references of a tree block");
+  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0, "tree block backrefs");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   for (let j = first; j < first + count; j++) {
@@ -224,7 +234,7 @@ function applyBackrefs(entry: usize, target: u64): void {
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0) continue;
     const leaf = <u64>(load<u32>(b + BACKREF_LEAF) - 1) << SECTOR_SHIFT;
-    assert(load<u32>(b + BACKREF_LEAF) != 0 && leaf < <u64>totalBytes, "extent tree: a back reference from no leaf of the device");
+    assert(load<u32>(b + BACKREF_LEAF) != 0 && leaf < <u64>totalBytes, "backref leaf");
     onExtentTree(target, SHARED_DATA_REF, leaf);
     const found = lookupItem();
     const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA)) : 0) + d;
@@ -243,7 +253,8 @@ function applyBackrefs(entry: usize, target: u64): void {
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool): void {
   if (hasItem) {
     onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
-    deleteItem();
+    const gone = deleteItem();
+    assert(gone, "not deleted");
     extentTreeDone();
   }
   if (data) {
@@ -256,13 +267,14 @@ function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bo
   else dropNodePointers(target, owner);
   pinOrFail(target, metadataBlockBytes());
   setVerified(target, false); // free after this commit: its bytenr may come back
-  debugAssert(!isDropped(target) && dirtyBuffer(target) == 0, "extent tree: a freed tree block still dropped or dirty");
+  if (CHECKS) assert(!isDropped(target)); // a freed tree block still marked dropped
+  if (CHECKS) assert(dirtyBuffer(target) == 0); // a freed tree block still dirty
 }
 
 function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   assert(r == 0, "extent tree: a freed extent is free or pinned already");
-  debugAssert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true), "extent tree: a freed extent is not pinned");
+  if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true)); // a freed extent is not pinned
 }
 
 /** Every SHARED_DATA_REF of data extent `target`. */
@@ -275,7 +287,7 @@ function deleteBackrefs(target: u64): void {
     const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
     onExtentTree(objectid, SHARED_DATA_REF, offset);
     const gone = deleteItem();
-    assert(gone, "extent tree: a back reference found and then not deleted");
+    assert(gone, "not deleted");
     extentTreeDone();
   }
 }
@@ -284,7 +296,7 @@ function deleteBackrefs(target: u64): void {
 function deleteCsums(target: u64): void {
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), target, EXTENT_CSUM, 0);
   deleteItem();
-  assert(currentTree() == CSUM_TREE_ID, "extent tree: another tree's root stored as the csum tree's");
+  assert(currentTree() == CSUM_TREE_ID, "other tree's root");
   store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
   store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
 }

@@ -19,7 +19,7 @@ import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
 } from "./ctree";
 import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes } from "./state";
-import { CHECKS, debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 import { itemAt, dataAddr, dataSize, nritems } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { refPressure } from "./delayed-ref";
@@ -41,23 +41,25 @@ let fsSlot: usize = 0;
 
 /** Name the fs tree (id, root-table slot) the next operations use. */
 export function useFsTree(tree: u64, slot: usize): void {
-  assert(slot != 0 && tree != 0, "file-item: a tree without its slot");
+  assert(slot != 0, "file-item: a tree without its slot");
+  assert(tree != 0, "no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
-  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "file-item: a slot outside the root table");
-  assert(load<u64>(slot + RS_TREE) == tree, "file-item: a root-table slot of another tree");
+  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
+  assert(load<u64>(slot + RS_TREE) == tree, "root slot");
   fsTree = tree;
   fsSlot = slot;
 }
 
 @inline function stagingAddr(): usize {
   const at = <usize>load<u32>(fsBase + F_STAGING);
-  assert(at != 0 && load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "file-item: no staging buffer (fs_set_staging)");
+  assert(at != 0, "no staging");
+  assert(load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "staging size");
   return at;
 }
 
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
-  assert(fsTree != 0 && fsSlot != 0, "file-item: an fs-tree operation before useFsTree");
-  assert(type == EXTENT_DATA, "file-item: an fs-tree item other than a file extent");
+  assert(fsTree != 0 && fsSlot != 0, "no tree");
+  assert(type == EXTENT_DATA, "item type");
   begin(fsTree, load<u64>(fsSlot + RS_ROOT), load<u32>(fsSlot + RS_LEVEL), objectid, type, offset);
 }
 
@@ -69,7 +71,7 @@ export function useFsTree(tree: u64, slot: usize): void {
 function changed(csum: bool): void {
   endOperation();
   // The root stored is the tree's the operation changed: no other tree's ran in between.
-  assert(currentTree() == (csum ? CSUM_TREE_ID : fsTree), "file-item: a root stored for another tree");
+  assert(currentTree() == (csum ? CSUM_TREE_ID : fsTree), "other tree's root");
   if (csum) {
     store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
     store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
@@ -78,11 +80,12 @@ function changed(csum: bool): void {
     store<u32>(fsSlot + RS_LEVEL, currentLevel());
     store<u32>(fsSlot + RS_FLAGS, load<u32>(fsSlot + RS_FLAGS) | RSF_MOVED);
   }
+  if (CHECKS) assert(csum || load<u64>(fsSlot + RS_ROOT) == currentRoot()); // the root table does not name the tree's root
   if (refPressure() >= 500 && load<u32>(fsBase + F_ABORTED) == 0) {
     store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
     runDelayedRefs();
     store<u32>(fsBase + F_ABORTED, 0);
-    assert(refPressure() == 0, "file-item: delayed refs left after a run");
+    assert(refPressure() == 0, "refs left");
   }
 }
 
@@ -107,7 +110,7 @@ export function findFileExtent(ino: u64, at: u64): bool {
   feOffset = load<u64>(item + FE_OFFSET);
   feBytes = load<u64>(item + FE_BYTES);
   // The last item at or before `at` of this file: it starts at or before `at`.
-  assert(feStart <= at, "file-item: the item found starts after the offset sought");
+  assert(feStart <= at, "item after offset");
   return feStart + feBytes > at;
 }
 
@@ -119,7 +122,7 @@ export function foundAligned(): bool {
 
 /** The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an item). */
 export function extentGeneration(bytenr: u64, bytes: u64): u64 {
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "file-item: the generation of an unaligned extent (callers check foundAligned)");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), bytenr, EXTENT_ITEM, bytes);
   if (!lookupItem()) return 0;
@@ -127,7 +130,8 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
 }
 
 @inline function csumBegin(extent: u64): void {
-  assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes, "file-item: checksums of an extent outside the device");
+  assert((extent & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
+  assert(extent < <u64>totalBytes, "past device end");
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
 }
 
@@ -136,8 +140,9 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
  * FileData.updateCsums): the item covers the whole extent and is made on first use.
  */
 export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
-  assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "file-item: checksums of an extent that is not whole sectors");
-  assert(disk >= extent && length > 0 && disk + length <= extent + extentBytes, "file-item: a checksum range outside its extent");
+  assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "extent size");
+  assert(length > 0, "empty range");
+  assert(disk >= extent && disk + length <= extent + extentBytes, "range outside extent");
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
   assert(<u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
@@ -164,7 +169,7 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
 /** Is there room in the readers log for one more entry? */
 export function readersLogRoom(): bool {
   const count = load<u32>(fsBase + F_READERS_COUNT);
-  assert(count <= READERS_LOG_ENTRIES, "file-item: more readers logged than the log holds");
+  assert(count <= READERS_LOG_ENTRIES, "readers count");
   return count < READERS_LOG_ENTRIES;
 }
 
@@ -172,7 +177,7 @@ export function readersLogRoom(): bool {
 function logReaders(extent: u64, from: u64, to: u64): void {
   const count = load<u32>(fsBase + F_READERS_COUNT);
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
-  assert(from < to, "file-item: an empty read range logged");
+  assert(from < to, "empty range");
   const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
   store<u64>(entry, extent);
   store<u32>(entry, <u32>from, 8);
@@ -182,9 +187,10 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
 function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
-  assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "file-item: an item of no extent type");
-  assert(bytes > 0 && offset + bytes <= diskBytes, "file-item: an item mapping past its extent");
-  assert(((disk | offset | bytes) & (SECTOR_BYTES - 1)) == 0, "file-item: an item that is not whole sectors");
+  assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "extent type");
+  assert(bytes > 0, "empty range");
+  assert(offset + bytes <= diskBytes, "range outside extent");
+  assert(((disk | offset | bytes) & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
   memory.fill(at, 0, FILE_EXTENT_BYTES);
   store<u64>(at + FE_GENERATION, generation);
@@ -202,8 +208,9 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
-  assert((at & (SECTOR_BYTES - 1)) == 0, "file-item: a page replace at an unaligned offset");
-  assert((disk & (SECTOR_BYTES - 1)) == 0 && disk < <u64>totalBytes, "file-item: a page replaced by a block outside the device");
+  assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
+  assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(disk < <u64>totalBytes, "past device end");
   const end = at + SECTOR_BYTES;
   if (findFileExtent(ino, at)) {
     assert(foundAligned(), "file-item: an unaligned item reached a page replace");
@@ -226,5 +233,5 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
   insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
   changed(false);
   // Debug builds look the page up again (this changes only the fe* globals, read by no caller after).
-  debugAssert(!CHECKS || (findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES), "file-item: the page does not map the new block");
+  if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
 }

@@ -10,7 +10,7 @@
 import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, F_BLOCK_UNIT, F_FREE_UNITS, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
 import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr } from "./state";
 import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
-import { CHECKS, debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 // Results of the calls below that can fail.
 export const FREE_OK: i32 = 0;
@@ -18,20 +18,20 @@ export const FREE_BAD_EXTENT: i32 = -1; // unaligned, or outside the device
 export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
 
 @inline function sectors(): u32 {
-  assert(fsBase != 0, "free space: no state attached");
+  assert(fsBase != 0, "no state attached");
   return totalBytes >> SECTOR_SHIFT;
 }
 
 @inline export function freeSectors(): u32 {
   const free = load<u32>(fsBase + F_FREE_SECTORS);
-  assert(free <= sectors(), "free space: more free sectors than the device has");
+  assert(free <= sectors(), "free count");
   return free;
 }
 
 @inline export function pinnedSectors(): u32 {
   const pinned = load<u32>(fsBase + F_PINNED_SECTORS);
   // Pinned space is never free space: the two counts share the device.
-  assert(<u64>pinned + load<u32>(fsBase + F_FREE_SECTORS) <= <u64>sectors(), "free space: free and pinned sectors exceed the device");
+  assert(<u64>pinned + load<u32>(fsBase + F_FREE_SECTORS) <= <u64>sectors(), "free+pinned count");
   return pinned;
 }
 
@@ -42,8 +42,8 @@ export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
 function countsAgree(units: bool): bool {
   if (!CHECKS) return true;
   const n = sectors();
-  assert(countSet(freeBitsAddr, 0, n) == freeSectors(), "free space: the free count disagrees with the free bits");
-  assert(countSet(pinnedBitsAddr, 0, n) == pinnedSectors(), "free space: the pinned count disagrees with the pinned bits");
+  assert(countSet(freeBitsAddr, 0, n) == freeSectors(), "free count");
+  assert(countSet(pinnedBitsAddr, 0, n) == pinnedSectors(), "pinned count");
   return !units || load<u32>(fsBase + F_FREE_UNITS) == fullUnits(0, n);
 }
 
@@ -51,18 +51,20 @@ function countsAgree(units: bool): bool {
 
 @inline function blockUnit(): u32 {
   const unit = load<u32>(fsBase + F_BLOCK_UNIT);
-  assert(unit > 0 && (unit & (unit - 1)) == 0, "free space: the block unit was never set");
+  assert(unit > 0 && (unit & (unit - 1)) == 0, "block unit");
+  if (CHECKS) assert(unit <= 64); // a block unit larger than setBlockUnit allows
   return unit;
 }
 
 /** Free aligned block units wholly inside sectors [from, to) rounded out to units. */
 function fullUnits(from: u32, to: u32): u32 {
-  assert(from <= to && to <= sectors(), "free space: units of a range outside the device");
+  assert(from <= to, "range reversed");
+  assert(to <= sectors(), "past device end");
   const unit = blockUnit();
   const end = min<u32>((to + unit - 1) / unit * unit, sectors() / unit * unit);
   let n: u32 = 0;
   for (let u = from / unit * unit; u < end; u += unit) if (countSet(freeBitsAddr, u, u + unit) == unit) n++;
-  debugAssert(<u64>n * unit <= <u64>(to - from) + 2 * unit, "free space: more whole units than the range holds");
+  if (CHECKS) assert(<u64>n * unit <= <u64>(to - from) + 2 * unit); // more whole units than the range holds
   return n;
 }
 
@@ -70,10 +72,10 @@ function fullUnits(from: u32, to: u32): u32 {
 function setFree(from: u32, to: u32, on: bool): void {
   const before = fullUnits(from, to);
   const units = load<u32>(fsBase + F_FREE_UNITS);
-  assert(units >= before, "free space: free units below zero");
+  assert(units >= before, "free units");
   setRange(freeBitsAddr, from, to, on);
   store<u32>(fsBase + F_FREE_UNITS, units - before + fullUnits(from, to));
-  assert(<u64>load<u32>(fsBase + F_FREE_UNITS) * blockUnit() <= <u64>sectors(), "free space: more free units than the device holds");
+  assert(<u64>load<u32>(fsBase + F_FREE_UNITS) * blockUnit() <= <u64>sectors(), "free units");
 }
 
 /** Count units from scratch (format): `unit` sectors per tree block with its copies. */
@@ -81,13 +83,13 @@ export function setBlockUnit(unit: u32): void {
   assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "free space: block unit");
   store<u32>(fsBase + F_BLOCK_UNIT, unit);
   store<u32>(fsBase + F_FREE_UNITS, fullUnits(0, sectors()));
-  debugAssert(countsAgree(true), "free space: counters disagree with the bitmaps at format");
+  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps at format
 }
 
 /** Is [start, start + length) a whole number of sectors inside the device? */
 export function extentValid(start: u64, length: u64): bool {
   // The device is whole sectors, so an extent that passes ends on a sector of it.
-  assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "free space: a device that is not whole sectors");
+  assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "device size");
   const mask: u64 = SECTOR_BYTES - 1;
   return (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
 }
@@ -99,8 +101,8 @@ export function addFree(start: u64, length: u64): i32 {
   if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setFree(from, to, true);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (to - from));
-  assert(freeSectors() <= sectors(), "free space: more free sectors than the device has after an add");
-  debugAssert(countsAgree(false), "free space: counters disagree with the bitmaps after an add");
+  assert(freeSectors() <= sectors(), "free count");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after an add
   return FREE_OK;
 }
 
@@ -111,8 +113,8 @@ export function pin(start: u64, length: u64): i32 {
   if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setRange(pinnedBitsAddr, from, to, true);
   store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() + (to - from));
-  assert(<u64>pinnedSectors() + freeSectors() <= <u64>sectors(), "free space: free and pinned sectors exceed the device after a pin");
-  debugAssert(countsAgree(false), "free space: counters disagree with the bitmaps after a pin");
+  assert(<u64>pinnedSectors() + freeSectors() <= <u64>sectors(), "free+pinned count");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a pin
   return FREE_OK;
 }
 
@@ -133,8 +135,9 @@ export function unpinAll(): void {
   }
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
   store<u32>(fsBase + F_PINNED_SECTORS, 0);
-  assert(freeSectors() <= n, "free space: more free sectors than the device has after an unpin");
-  debugAssert(allBits(pinnedBitsAddr, 0, n, false) && countsAgree(true), "free space: counters disagree with the bitmaps after an unpin");
+  assert(freeSectors() <= n, "free count");
+  if (CHECKS) assert(allBits(pinnedBitsAddr, 0, n, false)); // pinned sectors left after an unpin
+  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps after an unpin
 }
 
 /** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
@@ -143,7 +146,7 @@ export function blockFreeSectors(unit: u32): u32 {
   let sum: u32 = 0;
   if (unit == blockUnit()) {
     sum = load<u32>(fsBase + F_FREE_UNITS) * unit;
-    debugAssert(countsAgree(true), "free space: the free units disagree with the free bits");
+    if (CHECKS) assert(countsAgree(true)); // the free units disagree with the free bits
   } else {
     const n = sectors();
     let at = nextBit(freeBitsAddr, 0, n, true);
@@ -155,7 +158,7 @@ export function blockFreeSectors(unit: u32): u32 {
       at = nextBit(freeBitsAddr, end, n, true);
     }
   }
-  assert(sum <= freeSectors(), "free space: more sectors in whole blocks than free sectors");
+  assert(sum <= freeSectors(), "block sectors");
   return sum;
 }
 
@@ -169,29 +172,31 @@ export function largestRun(max: u32): u32 {
     if (end - at > best) { best = end - at; bestAt = at; }
     at = nextBit(freeBitsAddr, end, n, true);
   }
-  assert(best <= freeSectors(), "free space: a free run longer than the free space");
-  debugAssert(allBits(freeBitsAddr, bestAt, bestAt + best, true), "free space: the largest run is not free");
+  assert(best <= freeSectors(), "run length");
+  if (CHECKS) assert(allBits(freeBitsAddr, bestAt, bestAt + best, true)); // the largest run is not free
   return min<u32>(best, max);
 }
 
 /** Is any sector of [from, to) free? */
 export function anyFree(from: u32, to: u32): bool {
-  assert(from <= to, "free space: a range that ends before it starts");
+  assert(from <= to, "range reversed");
   return countSet(freeBitsAddr, from, min<u32>(to, sectors())) != 0;
 }
 
 function take(at: u32, count: u32): void {
-  assert(count > 0 && <u64>at + count <= <u64>sectors(), "free space: taking sectors outside the device");
+  assert(count > 0, "empty range");
+  assert(<u64>at + count <= <u64>sectors(), "past device end");
   assert(countSet(freeBitsAddr, at, at + count) == count, "free space: taking sectors that are not free");
-  assert(freeSectors() >= count, "free space: the free count would go below zero");
+  assert(freeSectors() >= count, "free count");
   setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
-  debugAssert(countsAgree(false), "free space: counters disagree with the bitmaps after a take");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a take
 }
 
 /** Highest `align`-aligned run of `count` free sectors; its first sector, or -1. */
 export function allocateFromEnd(count: u32, align: u32): i64 {
-  assert(count > 0 && align > 0, "free space: allocation size");
+  assert(count > 0, "empty range");
+  assert(align > 0, "alignment");
   let before = sectors();
   while (true) {
     const last = prevBit(freeBitsAddr, before, true);
@@ -199,12 +204,12 @@ export function allocateFromEnd(count: u32, align: u32): i64 {
     const end = <u32>last + 1;
     const prevClear = prevBit(freeBitsAddr, end, false);
     const start: u32 = prevClear < 0 ? 0 : <u32>prevClear + 1;
-    assert(start < end && end <= before, "free space: a free run outside the part still searched");
+    assert(start < end && end <= before, "run outside search");
     if (end >= count) {
       const at = (end - count) / align * align;
       if (at >= start) {
         take(at, count);
-        debugAssert(allBits(freeBitsAddr, at, at + count, false), "free space: an allocated block is still free");
+        if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, false)); // an allocated block is still free
         return at;
       }
     }
@@ -230,21 +235,22 @@ export function allocateData(count: u32): i64 {
   if (found < 0) found = firstFit(0, first, count);
   if (found < 0) return -1;
   take(<u32>found, count);
-  debugAssert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false), "free space: an allocated extent is still free");
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false)); // an allocated extent is still free
   store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
-  assert(<u32>found + count <= n, "free space: the data cursor past the device");
+  assert(<u32>found + count <= n, "past device end");
   return found;
 }
 
 /** First run starting in [from, limit) with `count` free sectors (it may extend past limit). */
 function firstFit(from: u32, limit: u32, count: u32): i64 {
   const n = sectors();
-  assert(count > 0 && from <= limit && limit <= n, "free space: a search outside the device");
+  assert(count > 0, "empty range");
+  assert(from <= limit && limit <= n, "past device end");
   let at = nextBit(freeBitsAddr, from, n, true);
   while (at < limit) {
     const end = nextBit(freeBitsAddr, at, n, false);
     if (end - at >= count) {
-      debugAssert(allBits(freeBitsAddr, at, at + count, true), "free space: a fit that is not free");
+      if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, true)); // a fit that is not free
       return at;
     }
     at = nextBit(freeBitsAddr, end, n, true);

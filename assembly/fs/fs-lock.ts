@@ -9,7 +9,7 @@ import { threadSlot, maxThreads } from "../pmem/state";
 // The lock word holds the holder's thread slot + 1 (0: free); the depth is the holder's.
 
 @inline function me(): u32 {
-  assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "fs lock: a thread without its slot");
+  assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
   return <u32>threadSlot + 1;
 }
 
@@ -25,7 +25,7 @@ export function lockAcquire(): u32 {
     while (atomic.load<u32>(word) != 0) {}
   }
   // A free lock has no depth left from its last holder.
-  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "fs lock: taken free with a depth left");
+  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
   return 1;
 }
@@ -39,7 +39,7 @@ export function lockTry(): bool {
     return true;
   }
   if (atomic.cmpxchg<u32>(word, 0, me()) != 0) return false;
-  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "fs lock: taken free with a depth left");
+  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
   return true;
 }
@@ -58,6 +58,6 @@ export function lockRelease(): bool {
 /** The holder's thread slot, or -1 when the lock is free. */
 export function lockHolder(): i32 {
   const holder = <i32>atomic.load<u32>(fsBase + F_LOCK) - 1;
-  assert(holder >= -1 && holder < <i32>maxThreads, "fs lock: held by a slot that is not a thread's");
+  assert(holder >= -1 && holder < <i32>maxThreads, "lock holder");
   return holder;
 }

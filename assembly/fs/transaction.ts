@@ -14,35 +14,35 @@ import {
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
   poolAddr, dirtyBuffer,
 } from "./state";
-import { debugAssert } from "../shared/checks";
+import { CHECKS } from "../shared/checks";
 
 // The pool's books, kept by makeDirty, dropDirty and endTransaction: every buffer is free
 // or listed dirty (free + listed == pool), and a listed one is live or dropped
 // (listed == live + freed).
 
 @inline function sectorEntry(bytenr: u64): usize {
-  assert(bytenr < <u64>totalBytes, "fs: a dirty-index entry beyond the device");
-  debugAssert((bytenr & (SECTOR_BYTES - 1)) == 0, "fs: a dirty-index entry of an unaligned block");
+  assert(bytenr < <u64>totalBytes, "past device end");
+  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0); // a dirty-index entry of an unaligned block
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
 export function freeBuffers(): u32 {
   const free = load<u32>(fsBase + F_FREE_COUNT);
-  assert(free <= poolCount, "fs: more free buffers than the pool has");
-  assert(free + dirtyListLength() == poolCount, "fs: free and listed buffers are not the pool");
+  assert(free <= poolCount, "free buffers");
+  assert(free + dirtyListLength() == poolCount, "pool books");
   return free;
 }
 
 export function liveDirtyBlocks(): u32 {
   const live = load<u32>(fsBase + F_DIRTY_LIVE);
-  assert(live <= dirtyListLength(), "fs: more live dirty blocks than listed ones");
-  assert(live + load<u32>(fsBase + F_FREED_COUNT) == dirtyListLength(), "fs: listed blocks neither live nor dropped");
+  assert(live <= dirtyListLength(), "live count");
+  assert(live + load<u32>(fsBase + F_FREED_COUNT) == dirtyListLength(), "pool books");
   return live;
 }
 
 export function dirtyListLength(): u32 {
   const listed = load<u32>(fsBase + F_DIRTY_COUNT);
-  assert(listed <= poolCount, "fs: more dirty blocks listed than the pool has buffers");
+  assert(listed <= poolCount, "listed count");
   return listed;
 }
 
@@ -51,7 +51,7 @@ export function dirtyListEntry(i: u32): i64 {
   assert(i < dirtyListLength(), "fs: dirty list index");
   const sector = load<u32>(dirtyListAddr + (<usize>i << 2));
   const bytenr = <u64>sector << SECTOR_SHIFT;
-  assert(bytenr < <u64>totalBytes, "fs: a listed dirty block outside the device");
+  assert(bytenr < <u64>totalBytes, "past device end");
   return load<u32>(sectorEntry(bytenr)) == 0 ? -1 : <i64>bytenr;
 }
 
@@ -60,10 +60,11 @@ export function dirtyListEntry(i: u32): i64 {
  * buffer's address, or 0 when the pool is empty.
  */
 function makeDirty(bytenr: u64): usize {
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
   assert(load<u32>(sectorEntry(bytenr)) == 0, "fs: a block made dirty twice");
   const free = load<u32>(fsBase + F_FREE_COUNT);
-  assert(free + load<u32>(fsBase + F_DIRTY_COUNT) == poolCount, "fs: free and listed buffers are not the pool");
+  assert(free + load<u32>(fsBase + F_DIRTY_COUNT) == poolCount, "pool books");
   if (free == 0) return 0;
   const index = load<u32>(freeStackAddr + (<usize>(free - 1) << 2));
   assert(index < poolCount, "fs: free stack holds a bad buffer index");
@@ -74,11 +75,12 @@ function makeDirty(bytenr: u64): usize {
   store<u32>(fsBase + F_DIRTY_COUNT, listed + 1);
   store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) + 1);
   store<u32>(sectorEntry(bytenr), index + 1);
+  if (CHECKS) assert(dirtyListEntry(listed) == <i64>bytenr); // a dirty block the list does not name
   return bufferAddr(index);
 }
 
 @inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
-  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "fs: a header written outside the pool's buffers");
+  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "not a pool buffer");
   store<u64>(buffer + NODE_BYTENR, bytenr);
   store<u64>(buffer + NODE_GENERATION, generation);
   store<u64>(buffer + NODE_OWNER, owner);
@@ -86,24 +88,27 @@ function makeDirty(bytenr: u64): usize {
 
 /** Copy the node at `src` into a new dirty block `bytenr` of this transaction. */
 export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
-  assert(src != 0, "fs: a copy of no node");
+  assert(src != 0, "no source");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.copy(buffer, src, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
-  assert(dirtyBuffer(bytenr) == buffer, "fs: a copy the dirty index does not find");
+  // Past the header (checksum, bytenr, generation, owner), the copy is its source's bytes.
+  if (CHECKS) assert(memory.compare(buffer + NODE_OWNER + 8, src + NODE_OWNER + 8, nodeBytes - NODE_OWNER - 8) == 0); // a copy that is not its source
+  assert(dirtyBuffer(bytenr) == buffer, "dirty index");
   return buffer;
 }
 
 /** A new, empty dirty block `bytenr` at `level`. */
 export function newBlock(bytenr: u64, owner: u64, level: u32): usize {
-  assert(level <= MAX_LEVEL, "fs: a new block above MAX_LEVEL");
+  // A grown root may be one above MAX_LEVEL: the walk then refuses it (P_NODE_LEVEL).
+  assert(level <= MAX_LEVEL + 1, "bad level");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.fill(buffer, 0, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
   store<u8>(buffer + NODE_LEVEL, <u8>level);
-  assert(dirtyBuffer(bytenr) == buffer, "fs: a new block the dirty index does not find");
+  assert(dirtyBuffer(bytenr) == buffer, "dirty index");
   return buffer;
 }
 
@@ -115,13 +120,14 @@ export function dropDirty(bytenr: u64): bool {
   if (index == 0) return false;
   store<u32>(entry, 0);
   const freed = load<u32>(fsBase + F_FREED_COUNT);
-  assert(freed < poolCount && index - 1 < poolCount, "fs: more dropped buffers than the pool has");
+  assert(freed < poolCount, "fs: more dropped buffers than the pool has");
+  assert(index - 1 < poolCount, "buffer index");
   const live = load<u32>(fsBase + F_DIRTY_LIVE);
-  assert(live > 0, "fs: a dirty block dropped with no live dirty block");
+  assert(live > 0, "live count");
   store<u32>(freedStackAddr + (<usize>freed << 2), index - 1);
   store<u32>(fsBase + F_FREED_COUNT, freed + 1);
   store<u32>(fsBase + F_DIRTY_LIVE, live - 1);
-  assert(live - 1 + freed + 1 == load<u32>(fsBase + F_DIRTY_COUNT), "fs: listed blocks neither live nor dropped");
+  assert(live - 1 + freed + 1 == load<u32>(fsBase + F_DIRTY_COUNT), "pool books");
   return true;
 }
 
@@ -133,8 +139,8 @@ export function dropDirty(bytenr: u64): bool {
 export function endTransaction(generation: u64): void {
   let free = load<u32>(fsBase + F_FREE_COUNT);
   const listed = load<u32>(fsBase + F_DIRTY_COUNT);
-  assert(free + listed == poolCount, "fs: free and listed buffers are not the pool");
-  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT), "fs: listed blocks neither live nor dropped");
+  assert(free + listed == poolCount, "pool books");
+  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT), "pool books");
   for (let i: u32 = 0; i < listed; i++) {
     const bytenr = <u64>load<u32>(dirtyListAddr + (<usize>i << 2)) << SECTOR_SHIFT;
     const entry = sectorEntry(bytenr);
