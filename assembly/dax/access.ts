@@ -14,7 +14,7 @@ import {
   FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, FAULT_REASON_SHIFT, FLUSH_CLWB,
 } from "../abi";
 import { threadAreaBytes } from "./layout";
-import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
+import { threadSlot, maxThreads, headerAddr, deviceBytes, visibleAddr } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { H_LOCK, H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
@@ -116,12 +116,14 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 }
 
 @inline function enter(area: usize): void {
-  // The epoch is odd while inside an access: accesses do not nest.
+  // The epoch is odd while inside an access: accesses do not nest. Each thread moves its own.
+  if (CHECKS) assert(area == threadArea(<u32>threadSlot)); // another thread's epoch
   assert((load<u32>(area + T_EPOCH) & 1) == 0, "access nested");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
 
 @inline function leave(area: usize): void {
+  if (CHECKS) assert(area == threadArea(<u32>threadSlot)); // another thread's epoch
   assert((load<u32>(area + T_EPOCH) & 1) == 1, "access not entered");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
@@ -180,6 +182,8 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     } else {
       spinlockAcquire(lock, owner);
       if (kind == ACCESS_STORE) deviceStore(phys, buffer + done, count, false);
+      // Under the device lock, which every store takes: the bytes are the device's now.
+      if (CHECKS && kind == ACCESS_STORE) assert(memory.compare(visibleAddr + <usize>phys, buffer + done, count) == 0);
       else deviceFlush(phys, count, FLUSH_CLWB);
       spinlockRelease(lock, owner);
     }

@@ -90,6 +90,7 @@ export function dax_set_pte(mapping: u32, page: u32, value: u32): i32 {
 // The first PTE address mapping device page `block` (0: none).
 export function dax_rmap_first(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_first is called
   const pte = rmapFirst(block);
   assert(pte == 0 || ptePoolValid(<u32>pte), "rmap head");
   return <i32>pte;
@@ -98,6 +99,7 @@ export function dax_rmap_first(block: u32): i32 {
 // The next PTE address in the list `pte` is on (0: last).
 export function dax_rmap_next(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_next is called
   const next = rmapNext(pte);
   assert(next == 0 || ptePoolValid(<u32>next), "rmap link");
   return <i32>next;
@@ -106,6 +108,7 @@ export function dax_rmap_next(pte: u32): i32 {
 // The mapping a listed PTE belongs to.
 export function dax_rmap_mapping(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_mapping is called
   return <i32>rmapMapping(pte);
 }
 
@@ -117,12 +120,14 @@ export function dax_rmap_mapping(pte: u32): i32 {
 // The live dirty-page record of device page `block` (its address), or 0.
 export function dax_dirty_find(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_find is called
   return <i32>dirtyFind(block);
 }
 
 // Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
 export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32): i32 {
   if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_add is called
   if (!dirtyRoom()) return -28;
   dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
   assert(dirtyFind(block) != 0, "dirty page lost");
@@ -132,6 +137,7 @@ export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, ex
 
 export function dax_dirty_drop(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_drop is called
   dirtyDrop(block);
   assert(dirtyFind(block) == 0, "dirty page kept");
   if (CHECKS) assert(tablesSound()); // dax_dirty_drop broke the tables' invariants
@@ -140,6 +146,7 @@ export function dax_dirty_drop(block: u32): i32 {
 
 export function dax_dirty_clear(): i32 {
   if (!tablesReady()) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_clear is called
   dirtyClear();
   assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dirty records kept");
   if (CHECKS) assert(tablesSound()); // dax_dirty_clear broke the tables' invariants
@@ -154,6 +161,7 @@ export function dax_dirty_clear(): i32 {
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_fs_fault is called
   const result = daxFsFault(mapping, page, write != 0);
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
   if (CHECKS) assert(tablesSound()); // dax_fs_fault broke the tables' invariants

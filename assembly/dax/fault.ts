@@ -19,7 +19,7 @@ import {
   SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER,
   DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
   DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, DR_FLAGS, M_PTES, H_LOCK,
-  SECTOR_BYTES, F_STAGING, MAX_MAPPINGS,
+  SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -88,6 +88,8 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
+  // Served: the page table has an entry with the permission the fault wanted.
+  if (CHECKS) assert(result != FR_DONE || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
   if (result == FR_DONE) countStat(DS_CORE_FAULTS);
   return result;
 }
@@ -164,12 +166,14 @@ function writeFault(slot: usize): i32 {
   fillPage(disk, oldDisk);
   if (datasum) csumUpdate(disk, SECTOR_BYTES, disk, SECTOR_BYTES);
   replacePage(fileIno, at, disk);
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
   return FR_DONE;
 }
 
 /** The new block's first content: a copy of the old block, or zeros for a hole. */
 function fillPage(disk: u64, oldDisk: i64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer's zeros used without the fs lock
   assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
@@ -210,6 +214,7 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
   if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
   if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
+  if (CHECKS) assert(load<u32>(dirtyFindFor(block, fileTree, fileIno, filePage) + DR_FLAGS) == (flags | DRF_LIVE)); // a dirty record with other flags
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }

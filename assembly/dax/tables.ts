@@ -128,12 +128,14 @@ export function setPte(mapping: u32, page: u32, value: u32): void {
 export function rmapFirst(block: u32): usize {
   const pte = <usize>load<u32>(headAt(block));
   assert((pte & 3) == 0, "rmap head");
+  if (CHECKS) assert(pte == 0 || load<u32>(nodeOf(pte) + RN_MAPPING) != 0); // a listed PTE without its mapping
   return pte;
 }
 /** The PTE after `pte` in its block's list (0: last). */
 export function rmapNext(pte: usize): usize {
   const next = <usize>load<u32>(nodeOf(pte) + RN_NEXT);
   assert(next != pte, "rmap loop");
+  if (CHECKS) assert(next == 0 || load<u32>(nodeOf(next) + RN_MAPPING) != 0); // a listed PTE without its mapping
   return next;
 }
 /** The mapping a listed PTE belongs to. */
@@ -227,6 +229,10 @@ export function dirtyClear(): void {
   for (let i: u32 = 0; i < count; i++) {
     const record = dirtyRecord(i);
     if ((load<u32>(record + DR_FLAGS) & DRF_LIVE) != 0) store<u32>(indexAt(load<u32>(record + DR_BLOCK)), 0);
+  }
+  if (CHECKS) {
+    // No block of the transaction's records is indexed any more.
+    for (let i: u32 = 0; i < count; i++) assert(load<u32>(indexAt(load<u32>(dirtyRecord(i) + DR_BLOCK))) == 0);
   }
   store<u32>(daxBaseAddr() + D_DIRTY_COUNT, 0);
   store<u32>(daxBaseAddr() + D_DIRTY_LIVE, 0);

@@ -98,7 +98,7 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
 }
 @inline function setPath(lv: u32, bytenr: u64, slot: u32): void {
   if (CHECKS) assert(lv < pathLength); // a path level above the root
-  if (CHECKS) assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0); // a path through something that is not a block
+  if (CHECKS) assert(bytenr != 0); // a path through no block
   store<u64>(pathEntry(lv), bytenr);
   store<u32>(pathEntry(lv) + 8, slot);
 }
@@ -121,7 +121,7 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
 
 /** The root of the tree of the last operation, and its level (for callers inside the core). */
 export function currentRoot(): u64 {
-  if (CHECKS) assert((treeRoot & (SECTOR_BYTES - 1)) == 0); // a root that is not a block
+  if (CHECKS) assert(treeRoot != 0); // an operation without a root
   return treeRoot;
 }
 export function currentLevel(): u32 {
@@ -147,7 +147,7 @@ export function endOperation(): void {
 /** The tree's root and level after the operation, for the caller. */
 export function finish(): void {
   assert(treeLevel <= MAX_LEVEL, "bad level");
-  if (CHECKS) assert((treeRoot & (SECTOR_BYTES - 1)) == 0); // a result root that is not a block
+  if (CHECKS) assert(treeRoot != 0); // a result without a root
   const result = threadArea() + TA_RESULT;
   store<u64>(result + CR_ROOT, treeRoot);
   store<u32>(result + CR_LEVEL, treeLevel);
@@ -286,7 +286,7 @@ function rootMoved(old: u64, next: u64): void {
 export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: usize): usize {
   assert(!isLeaf(parent), "leaf, not a node");
   assert(slot < nritems(parent), "slot outside node");
-  if (CHECKS) assert(parentBytenr != 0 && (parentBytenr & (SECTOR_BYTES - 1)) == 0); // a parent that is not a block
+  if (CHECKS) assert(parentBytenr != 0); // a parent that is no block
   const bytenr = child(parent, slot);
   const node = view(bytenr);
   if (isDirty(bytenr)) return node;
@@ -369,6 +369,7 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);
   refChange(<i64>parentBytenr, next, treeId, below, 0, 1);
   noteDropCandidate(old, treeId);
+  if (CHECKS) assert(child(parent, slot) == next && isDirty(next)); // the parent does not point at the copy
   return next;
 }
 
@@ -383,6 +384,7 @@ function growRoot(): void {
   if (nritems(oldNode) == 0) memory.fill(key, 0, KEY_BYTES);
   const root = view(next);
   ptrInsert(root, 0, key, old, generationOf(oldNode));
+  if (CHECKS) assert(child(root, 0) == old); // a grown root that does not point at the old one
   refChange(<i64>next, old, treeId, <i32>oldLevel, 0, 1);
   treeRoot = next;
   treeLevel = oldLevel + 1;
@@ -411,6 +413,7 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   reportPointers(left, leftBytenr, mid, n, -1);
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
+  if (CHECKS) assert(child(parent, slot) == leftBytenr && child(parent, slot + 1) == rightBytenr); // halves not side by side
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
   if (CHECKS) assert(!nearlyFull(left)); // an internal split that left its left half nearly full
   if (CHECKS) assert(!nearlyFull(right)); // an internal split that left its right half nearly full
@@ -568,6 +571,7 @@ function fixLowKeys(fromLevel: u32, key: usize): void {
   if (CHECKS) assert(pathSlot(fromLevel) == 0); // a separator fix for a slot other than the first
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
+    if (CHECKS) assert(compareKeysAt(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key) == 0); // a separator that did not change
     if (pathSlot(lv) != 0) break;
   }
 }
@@ -592,9 +596,11 @@ export function insertItem(data: usize, size: u32): void {
   assert(leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
   const at = leafInsert(leaf, slot, key, size);
   memory.copy(at, data, size);
-  if (CHECKS) assert(compareKeysAt(itemAt(leaf, slot), key) == 0); // an item that did not land at its key
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
   if (slot == 0) fixLowKeys(0, key);
+  if (CHECKS) assert(pathLinked()); // an insert that left the path unlinked
+  // The item is found from the root (separators fixed); the walk is through copies only.
+  if (CHECKS) assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == size);
 }
 
 /** Replace an existing item's data (any size up to half a node); ENOENT when absent. */
@@ -617,9 +623,12 @@ export function updateItem(data: usize, size: u32): void {
   }
   const at = leafResize(leaf, slot, size);
   memory.copy(at, data, size);
+  if (CHECKS) assert(pathLinked()); // an update that left the path unlinked
   if (CHECKS) assert(dataSize(leaf, slot) == size); // an update that left its item at another size
   if (CHECKS) assert(dataAddr(leaf, slot) == at); // an update that wrote elsewhere than its item's data
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
+  // The new size is found from the root; the walk is through copies only.
+  if (CHECKS) assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == size);
 }
 
 /** Delete the item with the key at TA_KEY; false when absent. */
@@ -654,6 +663,7 @@ function afterDelete(): void {
     const parent = view(parentBytenr);
     const parentSlot = pathSlot(lv + 1);
     if (nritems(node) == 0) {
+      if (CHECKS) assert(child(parent, parentSlot) == pathBytenr(lv)); // the pointer removed is not the empty node's
       ptrDelete(parent, parentSlot, 1);
       refChange(<i64>parentBytenr, pathBytenr(lv), treeId, <i32>lv, 0, -1);
       if (parentSlot == 0 && nritems(parent) > 0) fixLowKeys(lv + 1, keyAt(parent, 0));
@@ -694,6 +704,7 @@ function tryMergeRight(lv: u32): void {
   assert(isDirty(nodeBytenr), "node not a copy");
   assert(isDirty(parentBytenr), "parent not a copy");
   const node = view(nodeBytenr);
+  if (CHECKS) assert(child(view(parentBytenr), parentSlot) == nodeBytenr); // a merge of a node its parent's slot does not name
   const used = usedBytes(node);
   if (used >= nodeBytes / 4) return;
   if (parentSlot + 1 >= nritems(view(parentBytenr))) return;

@@ -15,7 +15,7 @@ import {
   REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET, BACKREF_LEAF,
   BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, MAX_LEVEL,
 } from "../abi";
-import { fsBase } from "./state";
+import { fsBase, kernelRangeValid } from "./state";
 import { fail } from "./ctree";
 import { CHECKS } from "../shared/checks";
 
@@ -26,6 +26,7 @@ import { CHECKS } from "../shared/checks";
 @inline function refs(): usize {
   const at = <usize>load<u32>(fsBase + F_REFS);
   assert(at != 0, "no tables");
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES)); // refs outside the kernel region
   return at;
 }
 @inline function refSlots(): u32 {
@@ -37,6 +38,7 @@ import { CHECKS } from "../shared/checks";
 @inline function backrefs(): usize {
   const at = <usize>load<u32>(fsBase + F_BACKREFS);
   assert(at != 0, "no tables");
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES)); // backrefs outside the kernel region
   return at;
 }
 @inline function backrefSlots(): u32 {
@@ -159,6 +161,8 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
     fail(EIO, P_REF_KIND, target, 0, 0, 0, 0);
   }
   store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  // Linear probing: the key's probe still stops at its entry (no empty slot before it).
+  if (CHECKS) assert(refSlot(key) == at);
   if (!data) return;
   assert(container != ROOT_POINTER && container >= 0, "delayed refs: a data extent's container is a leaf");
   const leaf = sectorKey(<u64>container);
@@ -219,6 +223,14 @@ export function takeBatch(): u32 {
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, n);
+  if (CHECKS) {
+    // Each ref's back references follow each other in the batch, all of its target.
+    for (let i: u32 = 0; i < n; i++) {
+      const e = batch + <usize>i * REF_BYTES;
+      const from = load<u32>(e + REF_BACKREF_FIRST), to = from + load<u32>(e + REF_BACKREF_COUNT);
+      for (let j = from; j < to; j++) assert(load<u32>(out + <usize>j * BACKREF_BYTES + BACKREF_TARGET) == targetAt(batch, i));
+    }
+  }
   return n;
 }
 

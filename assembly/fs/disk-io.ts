@@ -6,7 +6,7 @@
 // crash explorer watches, so it stays in TypeScript) and then marks the block verified.
 import {
   NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
-  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES,
+  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
 } from "../abi";
 import {
   nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
@@ -22,6 +22,7 @@ import { CHECKS } from "../shared/checks";
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
   assert(copy < 2, "bad copy");
+  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS); // a record over the drop list
   return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
@@ -60,6 +61,8 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   const code = checkNode(addr, record);
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
+  // TypeScript words the problem from the record: it must name the code returned.
+  if (CHECKS) assert(load<u32>(record + PR_CODE) == code);
   return code == P_NONE ? 0 : -EUCLEAN;
 }
 
@@ -84,7 +87,9 @@ export function nodeAddr(bytenr: u64): i64 {
         store<u32>(problemRecord(1) + PR_CODE, P_NONE);
         return <i64>first;
       }
-      return checkCopy(bytenr, 1) == 0 ? -<i64>NEEDS_HEAL : <i64>first;
+      const second = checkCopy(bytenr, 1);
+      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE); // a sound second copy with a problem recorded
+      return second == 0 ? -<i64>NEEDS_HEAL : <i64>first;
     }
     if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
     setVerified(bytenr, true);

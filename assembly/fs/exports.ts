@@ -38,9 +38,7 @@ const MAX_SAFE: f64 = 9007199254740991;
 
 /** A u64 argument passed as f64: an integer in [0, 2^53), else -1. */
 @inline function u64Arg(x: f64): i64 {
-  const r: i64 = x >= 0 && x <= MAX_SAFE && Math.floor(x) == x ? <i64>x : -1;
-  if (CHECKS) assert(r == -1 || <f64>r == x); // a u64 argument that did not convert exactly
-  return r;
+  return x >= 0 && x <= MAX_SAFE && Math.floor(x) == x ? <i64>x : -1;
 }
 
 @inline function memoryValid(ptr: u32, len: u64): bool {
@@ -106,7 +104,6 @@ export function fs_attach(base: u32): i32 {
   if (S.threadSlot < 0 || !kernelRangeValid(base, FS_HEADER_BYTES)) return -EINVAL;
   if (!fsAttach(base)) return -EINVAL;
   assert(fsBase == base && fsAttached(), "state");
-  if (CHECKS) assert(stateSound()); // fs_attach broke the state's invariants
   return 0;
 }
 
@@ -115,6 +112,7 @@ export function fs_attach(base: u32): i32 {
 export function fs_node_addr(bytenr: f64): f64 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_node_addr is called
   const addr = nodeAddr(<u64>b);
   assert(addr >= 0 || addr == -<i64>EIO || addr == -<i64>EUCLEAN || addr == -<i64>NEEDS_HEAL, "read result");
   if (CHECKS) assert(stateSound()); // fs_node_addr broke the state's invariants
@@ -126,6 +124,7 @@ export function fs_check_copy(bytenr: f64, copy: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || copy > 1 || (b & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
   if (<u64>b + <u64>(copy + 1) * nodeBytes > <u64>S.deviceBytes) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_check_copy is called
   const r = checkCopy(<u64>b, copy);
   assert(r == 0 || r == -EIO || r == -EUCLEAN, "check result");
   return r;
@@ -134,12 +133,14 @@ export function fs_check_copy(bytenr: f64, copy: u32): i32 {
 export function fs_is_verified(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_is_verified is called
   return isVerified(<u64>b) ? 1 : 0;
 }
 
 export function fs_set_verified(bytenr: f64, on: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_verified is called
   setVerified(<u64>b, on != 0);
   if (CHECKS) assert(stateSound()); // fs_set_verified broke the state's invariants
   return 0;
@@ -148,6 +149,7 @@ export function fs_set_verified(bytenr: f64, on: u32): i32 {
 // Every block is read (and checked) again on its next use (scrub).
 export function fs_forget_verified(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_forget_verified is called
   clearVerified();
   if (CHECKS) assert(stateSound()); // fs_forget_verified broke the state's invariants
   return 0;
@@ -157,6 +159,7 @@ export function fs_forget_verified(): i32 {
 export function fs_dirty_buffer(bytenr: f64): f64 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_buffer is called
   const buffer = dirtyBuffer(<u64>b);
   assert(buffer == 0 || inPool(buffer), "not a pool buffer");
   return <f64>buffer;
@@ -168,6 +171,7 @@ export function fs_dirty_buffer(bytenr: f64): f64 {
 export function fs_alloc_node(owner: f64, level: u32): f64 {
   const o = u64Arg(owner);
   if (!ready() || o < 0 || level > MAX_LEVEL) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_alloc_node is called
   begin(<u64>o, 0, 0, 0, 0, 0);
   const bytenr = allocNode(level);
   const node = dirtyBuffer(bytenr);
@@ -182,6 +186,7 @@ export function fs_alloc_node(owner: f64, level: u32): f64 {
 export function fs_drop_dirty(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_drop_dirty is called
   const dropped = dropDirty(<u64>b);
   assert(dirtyBuffer(<u64>b) == 0, "still dirty");
   if (CHECKS) assert(stateSound()); // fs_drop_dirty broke the state's invariants
@@ -189,20 +194,27 @@ export function fs_drop_dirty(bytenr: f64): i32 {
 }
 
 export function fs_free_buffers(): i32 {
-  return ready() ? <i32>freeBuffers() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_buffers is called
+  return <i32>freeBuffers();
 }
 
 export function fs_dirty_blocks(): i32 {
-  return ready() ? <i32>liveDirtyBlocks() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_blocks is called
+  return <i32>liveDirtyBlocks();
 }
 
 export function fs_dirty_list_length(): i32 {
-  return ready() ? <i32>dirtyListLength() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_list_length is called
+  return <i32>dirtyListLength();
 }
 
 // The bytenr of dirty-list entry `i` (the order blocks became dirty), -1 when dropped since.
 export function fs_dirty_list_entry(i: u32): f64 {
   if (!ready() || i >= dirtyListLength()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_list_entry is called
   return <f64>dirtyListEntry(i);
 }
 
@@ -210,6 +222,7 @@ export function fs_dirty_list_entry(i: u32): f64 {
 export function fs_end_transaction(generation: f64): i32 {
   const g = u64Arg(generation);
   if (!ready() || g < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_end_transaction is called
   endTransaction(<u64>g);
   // Every buffer came back, nothing is dirty, and the generation is the one committed.
   assert(freeBuffers() == poolCount && liveDirtyBlocks() == 0 && dirtyListLength() == 0, "buffers in use");
@@ -229,6 +242,7 @@ export function fs_end_transaction(generation: f64): i32 {
 export function fs_free_add(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_add is called
   const r = freeResult(addFree(<u64>s, <u64>l));
   if (CHECKS) assert(stateSound()); // fs_free_add broke the state's invariants
   return r;
@@ -238,6 +252,7 @@ export function fs_free_add(start: f64, length: f64): i32 {
 export function fs_free_pin(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_pin is called
   const r = freeResult(pin(<u64>s, <u64>l));
   if (CHECKS) assert(stateSound()); // fs_free_pin broke the state's invariants
   return r;
@@ -245,6 +260,7 @@ export function fs_free_pin(start: f64, length: f64): i32 {
 
 export function fs_free_unpin_all(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_unpin_all is called
   unpinAll();
   assert(pinnedSectors() == 0, "pinned left");
   if (CHECKS) assert(stateSound()); // fs_free_unpin_all broke the state's invariants
@@ -253,16 +269,21 @@ export function fs_free_unpin_all(): i32 {
 
 // Free and pinned bytes.
 export function fs_free_bytes(): f64 {
-  return ready() ? <f64>freeSectors() * SECTOR_BYTES : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_bytes is called
+  return <f64>freeSectors() * SECTOR_BYTES;
 }
 
 export function fs_pinned_bytes(): f64 {
-  return ready() ? <f64>pinnedSectors() * SECTOR_BYTES : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_pinned_bytes is called
+  return <f64>pinnedSectors() * SECTOR_BYTES;
 }
 
 // Free bytes usable for whole, aligned blocks of `unitBytes`.
 export function fs_block_free_bytes(unitBytes: u32): f64 {
   if (!ready() || unitBytes == 0 || (unitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_block_free_bytes is called
   const bytes = <f64>blockFreeSectors(unitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
   assert(bytes % <f64>unitBytes == 0, "not whole blocks");
   return bytes;
@@ -272,6 +293,7 @@ export function fs_block_free_bytes(unitBytes: u32): f64 {
 export function fs_largest_free_run(maxBytes: f64): f64 {
   const m = u64Arg(maxBytes);
   if (!ready() || m < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_largest_free_run is called
   return <f64>largestRun(<u32>min<i64>(m >> SECTOR_SHIFT, 0xffffffff)) * SECTOR_BYTES;
 }
 
@@ -279,6 +301,7 @@ export function fs_largest_free_run(maxBytes: f64): f64 {
 export function fs_free_overlaps(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_overlaps is called
   return anyFree(<u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT)) ? 1 : 0;
 }
 
@@ -291,6 +314,7 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUni
   if (l > <i64>S.deviceBytes) return -ENOSPC;
   if ((alignBytes & (SECTOR_BYTES - 1)) != 0 || (reserveUnitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
   if (fromEnd != 0 && alignBytes == 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_allocate is called
   if (r > 0) {
     if (reserveUnitBytes == 0) return -EINVAL;
     const usable = <i64>blockFreeSectors(reserveUnitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
@@ -325,6 +349,7 @@ export function fs_thread_area(): f64 {
 // 1 when the key is in the tree (result: its leaf, slot, data and size), 0 when not.
 export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_lookup is called
   const found = lookupItem();
   finish();
   assert(!found || load<u32>(threadArea() + TA_RESULT + CR_DATA) != 0, "no item data");
@@ -335,6 +360,7 @@ export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // Insert an item of `size` bytes from `data`.
 export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_insert is called
   insertItem(data, size);
   endOperation();
   // A changed tree's root is a copy of this transaction (inserts never collapse it).
@@ -346,6 +372,7 @@ export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // Replace an item's data with `size` bytes from `data`.
 export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_update is called
   updateItem(data, size);
   endOperation();
   assert(dirtyBuffer(currentRoot()) != 0, "root not a copy");
@@ -356,6 +383,7 @@ export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // 1 when the item was deleted, 0 when absent.
 export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_delete is called
   const deleted = deleteItem();
   endOperation();
   if (CHECKS) assert(stateSound()); // ctree_delete broke the state's invariants
@@ -366,6 +394,7 @@ export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // (SEEK_AT_OR_BEFORE): 1 with the result set, 0 when there is none.
 export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32): i32 {
   if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_seek is called
   const found = mode == SEEK_AT_OR_BEFORE ? seekBackward() : seekForward(mode == SEEK_AFTER);
   finish();
   assert(!found || load<u32>(threadArea() + TA_RESULT + CR_SLOT) < nritemsAt(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF)), "slot outside node");
@@ -378,6 +407,7 @@ export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, 
 export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32): f64 {
   const p = u64Arg(parent);
   if (!treeArgs(tree, 0, 0, 0, 0, 0) || p < 0 || (high != 0 && !memoryValid(high, KEY_BYTES))) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_checked_child is called
   const addr = nodeAddr(<u64>p);
   if (addr < 0) return <f64>addr;
   if (isLeafAt(<usize>addr) || slot >= nritemsAt(<usize>addr)) return -EINVAL;
@@ -387,11 +417,14 @@ export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32
 // Tree changes (and commits) so far: what a reader cached from the trees is valid while
 // this stays the same.
 export function fs_tree_changes(): i32 {
-  return ready() ? <i32>load<u32>(fsBase + F_TREE_CHANGES) : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_tree_changes is called
+  return <i32>load<u32>(fsBase + F_TREE_CHANGES);
 }
 
 export function fs_tree_changed(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_tree_changed is called
   store<u32>(fsBase + F_TREE_CHANGES, load<u32>(fsBase + F_TREE_CHANGES) + 1);
   return 0;
 }
@@ -400,6 +433,7 @@ export function fs_tree_changed(): i32 {
 export function fs_mark_fresh(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_mark_fresh is called
   setRange(freshBitsAddr, <u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT), true);
   assert(l == 0 || testBit(freshBitsAddr, <u32>(s >> SECTOR_SHIFT)), "not marked");
   if (CHECKS) assert(stateSound()); // fs_mark_fresh broke the state's invariants
@@ -410,6 +444,7 @@ export function fs_mark_fresh(start: f64, length: f64): i32 {
 export function fs_is_fresh(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_is_fresh is called
   return testBit(freshBitsAddr, <u32>(b >> SECTOR_SHIFT)) ? 1 : 0;
 }
 
@@ -423,6 +458,7 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
   if (!memoryValid(dst, length) || <u64>o + length > MAX_FILE_BYTES) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when file_read is called
   readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
   if (CHECKS) assert(stateSound()); // file_read broke the state's invariants
   return 0;
@@ -438,6 +474,7 @@ export function fs_ref_change(container: f64, target: f64, owner: f64, level: i3
   const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
   if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < -1 || (delta != 1 && delta != -1)) return -EINVAL;
   if (<u64>t >= <u64>S.deviceBytes || (level < 0 && c < 0)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_change is called
   refChange(c, <u64>t, <u64>o, level, bytes, delta);
   assert(refCount() > 0, "ref lost");
   if (CHECKS) assert(stateSound()); // fs_ref_change broke the state's invariants
@@ -448,22 +485,28 @@ export function fs_ref_change(container: f64, target: f64, owner: f64, level: i3
 export function fs_ref_delta(target: f64): i32 {
   const t = u64Arg(target);
   if (!ready() || t < 0 || <u64>t >= <u64>S.deviceBytes) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_delta is called
   return refDelta(<u64>t);
 }
 
 export function fs_ref_count(): i32 {
-  return ready() ? <i32>refCount() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_count is called
+  return <i32>refCount();
 }
 
 // How full the delayed-ref tables are, in 1/1000 (the file system runs them at 500).
 export function fs_ref_pressure(): i32 {
-  return ready() ? <i32>refPressure() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_pressure is called
+  return <i32>refPressure();
 }
 
 // Move every delayed ref into the batch (F_BATCH, sorted by target) and clear the tables;
 // the number of refs in the batch.
 export function fs_refs_take(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_refs_take is called
   const n = takeBatch();
   assert(refCount() == 0 && backrefCount() == 0, "refs left");
   if (CHECKS) assert(stateSound()); // fs_refs_take broke the state's invariants
@@ -477,6 +520,7 @@ export function fs_refs_take(): i32 {
 export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32): i32 {
   const e = u64Arg(extentRoot), c = u64Arg(csumRoot);
   if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_system_roots is called
   store<u64>(fsBase + F_EXTENT_ROOT, <u64>e);
   store<u32>(fsBase + F_EXTENT_LEVEL, extentLevel);
   store<u64>(fsBase + F_CSUM_ROOT, <u64>c);
@@ -489,6 +533,7 @@ export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot:
 export function fs_extent_refs(bytenr: f64, data: u32, bytes: f64): f64 {
   const b = u64Arg(bytenr), n = u64Arg(bytes);
   if (!ready() || b < 0 || n < 0) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_extent_refs is called
   const refs = extentRefs(<u64>b, data != 0, <u64>n);
   if (CHECKS) assert(stateSound()); // fs_extent_refs broke the state's invariants
   return <f64>refs;
@@ -498,6 +543,7 @@ export function fs_extent_refs(bytenr: f64, data: u32, bytes: f64): f64 {
 // problems are thrown by fs_fail.
 export function fs_run_delayed_refs(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_run_delayed_refs is called
   runDelayedRefs();
   assert(refCount() == 0 && backrefCount() == 0, "refs left");
   if (CHECKS) assert(stateSound()); // fs_run_delayed_refs broke the state's invariants
@@ -506,7 +552,9 @@ export function fs_run_delayed_refs(): i32 {
 
 // Blocks whose pointers were dropped early and still hold a reference (0 after a run).
 export function fs_dropped_blocks(): i32 {
-  return ready() ? <i32>droppedCount() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dropped_blocks is called
+  return <i32>droppedCount();
 }
 
 // --- the fs lock (fs-lock.ts) -------------------------------------------------------------
@@ -555,6 +603,7 @@ export function fs_read_done(): i32 {
 // Where item bodies are built under the fs lock (the kernel's staging buffer).
 export function fs_set_staging(addr: u32, bytes: u32): i32 {
   if (!ready() || bytes < 4096 || !kernelRangeValid(addr, bytes)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_staging is called
   store<u32>(fsBase + F_STAGING, addr);
   store<u32>(fsBase + F_STAGING_BYTES, bytes);
   return 0;
@@ -565,6 +614,7 @@ export function fs_set_staging(addr: u32, bytes: u32): i32 {
 export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES) || which > EXTENT_MARK_FILLED) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_extent_mark is called
   const bits = which == EXTENT_MARK_LOSING ? losingBitsAddr : filledBitsAddr;
   const sector = <u32>(b >> SECTOR_SHIFT);
   if (set != 0) setRange(bits, sector, sector + 1, true);

@@ -45,6 +45,7 @@ let bodyOwner: u64 = 0;
 /** Run one change on the extent tree and keep its root where everyone finds it. */
 @inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
   assert(type == EXTENT_ITEM || type == METADATA_ITEM || type == SHARED_DATA_REF, "item type");
+  if (CHECKS) assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE); // a key the tree checker refuses
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
 }
 
@@ -88,6 +89,7 @@ function setDropped(bytenr: u64, on: bool): void {
   assert(on || count > 0, "dropped count");
   setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
   store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
+  if (CHECKS) assert(isDropped(bytenr) == on); // a dropped mark that did not change
 }
 
 /** A tree block's last reference is gone: the pointers it holds go with it. */
@@ -118,6 +120,7 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
   const n = load<u32>(list);
   assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
   assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  if (CHECKS) assert(dirtyBuffer(bytenr) == 0); // a candidate that is a copy itself (only clean blocks are copied away from)
   store<u64>(list + 16 + <usize>n * 8, bytenr);
   store<u64>(list + 8, tree); // every candidate of one operation is of its tree
   store<u32>(list, n + 1);
@@ -242,10 +245,17 @@ function applyBackrefs(entry: usize, target: u64): void {
     const body = threadArea() + TA_RESULT + 32;
     store<u32>(body, <u32>countNow);
     onExtentTree(target, SHARED_DATA_REF, leaf);
-    if (countNow == 0) deleteItem();
-    else if (found) updateItem(body, SHARED_DATA_REF_BYTES);
+    if (countNow == 0) {
+      const gone = deleteItem();
+      assert(gone, "not deleted");
+    } else if (found) updateItem(body, SHARED_DATA_REF_BYTES);
     else insertItem(body, SHARED_DATA_REF_BYTES);
     extentTreeDone();
+    if (CHECKS && countNow != 0) {
+      // The leaf's back reference holds the count just applied (a walk through copies only).
+      onExtentTree(target, SHARED_DATA_REF, leaf);
+      assert(lookupItem() && <i64>load<u32>(<usize>load<u32>(result() + CR_DATA)) == countNow);
+    }
   }
 }
 

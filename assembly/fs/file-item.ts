@@ -18,14 +18,17 @@ import {
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
 } from "./ctree";
-import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes } from "./state";
+import {
+  fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes, kernelRangeValid,
+} from "./state";
 import { CHECKS } from "../shared/checks";
 import { itemAt, dataAddr, dataSize, nritems } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { refPressure } from "./delayed-ref";
 import { runDelayedRefs } from "./extent-tree";
 import { sectorsCompute } from "../csum/sectors";
-import { visibleAddr } from "../pmem/state";
+import { visibleAddr, threadSlot } from "../pmem/state";
+import { lockHolder } from "./fs-lock";
 
 // The item found by findFileExtent (this instance's: globals).
 export let feStart: u64 = 0;
@@ -46,6 +49,7 @@ export function useFsTree(tree: u64, slot: usize): void {
   const table = <usize>load<u32>(fsBase + F_ROOTS);
   assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
   assert(load<u64>(slot + RS_TREE) == tree, "root slot");
+  if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES)); // a root table outside the kernel region
   fsTree = tree;
   fsSlot = slot;
 }
@@ -54,6 +58,7 @@ export function useFsTree(tree: u64, slot: usize): void {
   const at = <usize>load<u32>(fsBase + F_STAGING);
   assert(at != 0, "no staging");
   assert(load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "staging size");
+  if (CHECKS) assert(kernelRangeValid(at, load<u32>(fsBase + F_STAGING_BYTES))); // staging outside the kernel region
   return at;
 }
 
@@ -94,6 +99,7 @@ function changed(csum: bool): void {
  * Items never overlap, so it is the last item at or before (ino, EXTENT_DATA, at).
  */
 export function findFileExtent(ino: u64, at: u64): bool {
+  assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   fsBegin(ino, EXTENT_DATA, at);
   if (!seekBackward()) return false;
   const result = threadArea() + TA_RESULT;
@@ -140,6 +146,7 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
  * FileData.updateCsums): the item covers the whole extent and is made on first use.
  */
 export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // checksums built in the staging buffer without the fs lock
   assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "extent size");
   assert(length > 0, "empty range");
   assert(disk >= extent && disk + length <= extent + extentBytes, "range outside extent");
@@ -154,6 +161,10 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
     csumBegin(extent);
     if (found) updateItem(staging, sectors * 4); else insertItem(staging, sectors * 4);
     changed(true);
+    if (CHECKS) {
+      csumBegin(extent);
+      assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4); // an item that does not cover its extent
+    }
     return;
   }
   memory.copy(staging, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), size);
@@ -164,6 +175,11 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
   csumBegin(extent);
   updateItem(staging, size);
   changed(true);
+  if (CHECKS) {
+    // The item still covers the whole extent (a walk through the copies just made).
+    csumBegin(extent);
+    assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4);
+  }
 }
 
 /** Is there room in the readers log for one more entry? */
@@ -179,6 +195,7 @@ function logReaders(extent: u64, from: u64, to: u64): void {
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
   assert(from < to, "empty range");
   const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
+  if (CHECKS) assert(kernelRangeValid(entry, READERS_ENTRY_BYTES)); // the log outside the kernel region
   store<u64>(entry, extent);
   store<u32>(entry, <u32>from, 8);
   store<u32>(entry, <u32>to, 12);
@@ -187,6 +204,7 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
 function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
+  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer used without the fs lock that guards it
   assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "extent type");
   assert(bytes > 0, "empty range");
   assert(offset + bytes <= diskBytes, "range outside extent");
@@ -208,6 +226,7 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed by a fault without the fs lock
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");
   assert(disk < <u64>totalBytes, "past device end");
@@ -220,7 +239,10 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
     const generation = load<u64>(dataAddr(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF), load<u32>(threadArea() + TA_RESULT + CR_SLOT)) + FE_GENERATION);
     fsBegin(ino, EXTENT_DATA, start);
     if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
-    else deleteItem();
+    else {
+      const gone = deleteItem();
+      assert(gone, "not deleted");
+    }
     changed(false);
     if (start + bytes > end) {
       const cut = end - start;

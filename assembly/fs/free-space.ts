@@ -70,6 +70,8 @@ function fullUnits(from: u32, to: u32): u32 {
 
 /** Set or clear the free bits of [from, to), keeping F_FREE_UNITS. */
 function setFree(from: u32, to: u32, on: bool): void {
+  // Callers change whole runs: all taken (an add) or all free (a take).
+  if (CHECKS) assert(allBits(freeBitsAddr, from, to, !on)); // a run partly free already
   const before = fullUnits(from, to);
   const units = load<u32>(fsBase + F_FREE_UNITS);
   assert(units >= before, "free units");
@@ -91,11 +93,15 @@ export function extentValid(start: u64, length: u64): bool {
   // The device is whole sectors, so an extent that passes ends on a sector of it.
   assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "device size");
   const mask: u64 = SECTOR_BYTES - 1;
-  return (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+  const valid = (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+  // A valid extent's sectors lie inside the bitmaps.
+  if (CHECKS) assert(!valid || (start + length) >> SECTOR_SHIFT <= <u64>sectors());
+  return valid;
 }
 
 /** Mark [start, start + length) free (mount, mkfs). */
 export function addFree(start: u64, length: u64): i32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an add
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
@@ -108,6 +114,7 @@ export function addFree(start: u64, length: u64): i32 {
 
 /** Freed in this transaction: allocatable once the commit is durable. */
 export function pin(start: u64, length: u64): i32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before a pin
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
@@ -120,6 +127,7 @@ export function pin(start: u64, length: u64): i32 {
 
 /** After a durable commit: pinned space becomes allocatable. */
 export function unpinAll(): void {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an unpin
   const n = sectors();
   const words = (n + 63) >> 6;
   for (let w: u32 = 0; w < words; w++) {
@@ -142,6 +150,7 @@ export function unpinAll(): void {
 
 /** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
 export function blockFreeSectors(unit: u32): u32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
   assert(unit > 0, "free space: block unit");
   let sum: u32 = 0;
   if (unit == blockUnit()) {
@@ -164,6 +173,7 @@ export function blockFreeSectors(unit: u32): u32 {
 
 /** Largest run of free sectors, up to `max`. */
 export function largestRun(max: u32): u32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
   const n = sectors();
   let best: u32 = 0, bestAt: u32 = 0;
   let at = nextBit(freeBitsAddr, 0, n, true);
@@ -179,6 +189,7 @@ export function largestRun(max: u32): u32 {
 
 /** Is any sector of [from, to) free? */
 export function anyFree(from: u32, to: u32): bool {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
   assert(from <= to, "range reversed");
   return countSet(freeBitsAddr, from, min<u32>(to, sectors())) != 0;
 }
@@ -197,6 +208,7 @@ function take(at: u32, count: u32): void {
 export function allocateFromEnd(count: u32, align: u32): i64 {
   assert(count > 0, "empty range");
   assert(align > 0, "alignment");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
   let before = sectors();
   while (true) {
     const last = prevBit(freeBitsAddr, before, true);
@@ -224,6 +236,7 @@ export function allocateFromEnd(count: u32, align: u32): i64 {
  */
 export function allocateData(count: u32): i64 {
   assert(count > 0, "free space: allocation size");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
   const n = sectors();
   const cursor = min<u32>(load<u32>(fsBase + F_DATA_CURSOR), n);
   let first = cursor;

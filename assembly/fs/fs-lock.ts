@@ -5,6 +5,7 @@
 import { F_LOCK, F_LOCK_DEPTH } from "../abi";
 import { fsBase } from "./state";
 import { threadSlot, maxThreads } from "../pmem/state";
+import { CHECKS } from "../shared/checks";
 
 // The lock word holds the holder's thread slot + 1 (0: free); the depth is the holder's.
 
@@ -27,6 +28,7 @@ export function lockAcquire(): u32 {
   // A free lock has no depth left from its last holder.
   assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
+  if (CHECKS) assert(atomic.load<u32>(word) == me()); // a lock taken and held by another
   return 1;
 }
 
@@ -41,6 +43,7 @@ export function lockTry(): bool {
   if (atomic.cmpxchg<u32>(word, 0, me()) != 0) return false;
   assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
+  if (CHECKS) assert(atomic.load<u32>(word) == me()); // a lock taken and held by another
   return true;
 }
 

@@ -11,6 +11,7 @@ import {
   SECTOR_BYTES, MAX_KEY_VALUE,
 } from "../abi";
 import { nodeBytes, poolAddr, poolCount, totalBytes } from "./state";
+import { compareKeysAt } from "./key";
 import { visibleAddr } from "../pmem/state";
 import { CHECKS } from "../shared/checks";
 
@@ -24,9 +25,12 @@ import { CHECKS } from "../shared/checks";
   return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes && (node - poolAddr) % nodeBytes == 0;
 }
 
-/** Is `node` a node address: a pool buffer, or a sector of the device's visible bytes? */
+/**
+ * Is `node` a node address: a pool buffer, or inside the device's visible bytes? (Only
+ * inside: nodeAddr answers a verified sector's address for any bytenr in that sector.)
+ */
 @inline export function nodeInMemory(node: usize): bool {
-  return inPool(node) || (node >= visibleAddr && <u64>(node - visibleAddr) + nodeBytes <= <u64>totalBytes && ((node - visibleAddr) & (SECTOR_BYTES - 1)) == 0);
+  return inPool(node) || (node >= visibleAddr && <u64>(node - visibleAddr) < <u64>totalBytes);
 }
 
 /** Items a leaf has room for (each with no data). */
@@ -46,10 +50,12 @@ import { CHECKS } from "../shared/checks";
 
 // Slots up to the capacity: one past the last is an address copies start or end at.
 @inline export function itemAt(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
   if (CHECKS) assert(slot <= leafCapacity()); // an item slot beyond the leaf
   return node + NODE_HEADER_BYTES + <usize>slot * LEAF_ITEM_BYTES;
 }
 @inline export function ptrAt(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
   if (CHECKS) assert(slot <= ptrCapacity()); // a pointer slot beyond the node
   return node + NODE_HEADER_BYTES + <usize>slot * KEY_PTR_BYTES;
 }
@@ -93,6 +99,7 @@ import { CHECKS } from "../shared/checks";
 }
 /** End (relative) of the data area used by items before `slot`. */
 @inline function dataEnd(node: usize, slot: u32): u32 {
+  if (CHECKS) assert(!inPool(node) || slot <= nritems(node)); // past a dirty leaf's items
   if (CHECKS) assert(slot <= leafCapacity()); // the data end of an item slot beyond the leaf
   return slot == 0 ? nodeBytes : dataOffset(node, slot - 1);
 }
@@ -129,6 +136,7 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
   assert(inPool(node), "clean block changed");
   assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   assert(slot <= n, "slot outside node");
   assert(leafFreeBytes(node) >= size + LEAF_ITEM_BYTES, "leafInsert: no room (caller must split)");
   const end = dataEnd(node, slot);
@@ -144,6 +152,7 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
   setNritems(node, n + 1);
   if (CHECKS) assert(dataOffset(node, n) >= NODE_HEADER_BYTES + (n + 1) * LEAF_ITEM_BYTES); // the data reaches the items
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size); // an item not where it was put
   return node + end - size;
 }
 
@@ -152,6 +161,7 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
   assert(inPool(node), "clean block changed");
   assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   if (count == 0) return;
   assert(slot + count <= n, "leafDelete: beyond the items");
   const last = slot + count - 1;
@@ -172,6 +182,7 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   assert(inPool(node), "clean block changed");
   assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   assert(slot < n, "slot outside node");
   const old = dataSize(node, slot);
   const delta = <i64>newSize - <i64>old;
@@ -223,12 +234,14 @@ export function ptrInsert(node: usize, slot: u32, key: usize, bytenr: u64, gener
   copyKey(ptrAt(node, slot), key);
   setChild(node, slot, bytenr, generation);
   setNritems(node, n + 1);
+  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr); // a pointer not where it was put
 }
 
 export function ptrDelete(node: usize, slot: u32, count: u32): void {
   assert(inPool(node), "clean block changed");
   assert(!isLeaf(node), "leaf, not a node");
   const n = nritems(node);
+  if (CHECKS) assert(n <= ptrCapacity()); // a dirty node with more pointers than fit
   assert(slot + count <= n, "ptrDelete: beyond the pointers");
   memory.copy(ptrAt(node, slot), ptrAt(node, slot + count), <usize>(n - slot - count) * KEY_PTR_BYTES);
   setNritems(node, n - count);

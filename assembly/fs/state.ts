@@ -32,7 +32,6 @@ import {
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
 import { setBlockUnit } from "./free-space";
-import { allBits } from "./bitmap";
 import { CHECKS } from "../shared/checks";
 
 export let fsBase: usize = 0;
@@ -57,7 +56,6 @@ export let readersLogAddr: usize = 0;
 
 /** Bytes of a bitmap of `sectors` bits, whole u64 words. */
 @inline export function bitmapBytes(sectors: u32): u32 {
-  if (CHECKS) assert(sectors <= (<u32>-1 >> SECTOR_SHIFT)); // more sectors than a device below 4 GiB has
   return ((sectors + 63) >> 6) << 3;
 }
 
@@ -187,6 +185,7 @@ export function kernelRangeValid(addr: u64, len: u64): bool {
 @inline export function threadArea(): usize {
   assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
   assert(threadAreasAddr != 0, "no state attached");
+  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES)); // outside the kernel region
   return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
@@ -208,6 +207,7 @@ export function fsAttached(): bool {
 
 @inline export function bufferAddr(index: u32): usize {
   assert(index < poolCount, "buffer index");
+  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes)); // a buffer outside the kernel region
   return poolAddr + <usize>index * nodeBytes;
 }
 
@@ -225,6 +225,7 @@ export function fsAttached(): bool {
 
 @inline function verifiedWord(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
+  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8)); // outside the kernel region
   return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
 }
 
@@ -238,12 +239,10 @@ export function setVerified(bytenr: u64, on: bool): void {
   const at = verifiedWord(bytenr);
   const bit = <u64>1 << ((bytenr >> SECTOR_SHIFT) & 63);
   store<u64>(at, on ? load<u64>(at) | bit : load<u64>(at) & ~bit);
-  if (CHECKS) assert(isVerified(bytenr) == on); // a verified bit that did not change
 }
 
 export function clearVerified(): void {
   assert(verifiedAddr != 0, "no state attached");
   const sectors = totalBytes >> SECTOR_SHIFT;
   memory.fill(verifiedAddr, 0, bitmapBytes(sectors));
-  if (CHECKS) assert(allBits(verifiedAddr, 0, sectors, false)); // a verified bit survived the scrub
 }

@@ -12,7 +12,7 @@ import {
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
-  poolAddr, dirtyBuffer,
+  poolAddr, dirtyBuffer, kernelRangeValid,
 } from "./state";
 import { CHECKS } from "../shared/checks";
 
@@ -23,6 +23,7 @@ import { CHECKS } from "../shared/checks";
 @inline function sectorEntry(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
   if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0); // a dirty-index entry of an unaligned block
+  if (CHECKS) assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4)); // outside the kernel region
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
@@ -157,6 +158,16 @@ export function endTransaction(generation: u64): void {
     free++;
   }
   assert(free == poolCount, "fs: buffers lost in a transaction");
+  if (CHECKS) {
+    // The free stack is the whole pool again, each buffer once (their sum is 0 + ... + n - 1).
+    let sum: u64 = 0;
+    for (let i: u32 = 0; i < free; i++) {
+      const index = load<u32>(freeStackAddr + (<usize>i << 2));
+      assert(index < poolCount); // a free buffer beyond the pool
+      sum += index;
+    }
+    assert(sum == <u64>poolCount * (poolCount - 1) / 2); // a buffer twice on the free stack, another lost
+  }
   store<u32>(fsBase + F_FREE_COUNT, free);
   store<u32>(fsBase + F_FREED_COUNT, 0);
   store<u32>(fsBase + F_DIRTY_COUNT, 0);

@@ -29,6 +29,7 @@ import {
 } from "../abi";
 import { compareKeysAt } from "./key";
 import { CHECKS } from "../shared/checks";
+import { visibleAddr, deviceBytes } from "../pmem/state";
 
 // The checks here are of the checker's own arguments and bookkeeping, never of the node:
 // a node that is not valid is a problem record (EUCLEAN), not an assertion.
@@ -89,6 +90,8 @@ export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): boo
 export function checkNode(addr: usize, problemRecord: usize): u32 {
   assert(ctxNodeBytes != 0 && ctxBlockBytes != 0, "bad geometry");
   assert(problemRecord != 0, "no record");
+  // Only clean blocks are checked: the device's bytes, never a pool buffer.
+  if (CHECKS) assert(addr >= visibleAddr && <u64>(addr - visibleAddr) + ctxNodeBytes <= <u64>deviceBytes);
   record = problemRecord;
   store<u32>(record + PR_CODE, P_NONE);
   const level = <u32>load<u8>(addr + NODE_LEVEL);
