@@ -14,25 +14,35 @@ import {
   FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, FAULT_REASON_SHIFT, FLUSH_CLWB,
 } from "../abi";
 import { threadAreaBytes } from "./layout";
-import { threadSlot, maxThreads, headerAddr, deviceBytes } from "../pmem/state";
+import { threadSlot, maxThreads, headerAddr, deviceBytes, visibleAddr } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { H_LOCK, H_THREAD_SLOTS } from "../abi";
+import { H_LOCK, H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
+import { CHECKS } from "../shared/checks";
 
 let daxBase: usize = 0;
 
 export function daxAttach(base: usize): bool {
+  assert(base != 0, "header at 0");
   if (load<u32>(base + D_MAGIC) != DAX_MAGIC) return false;
   daxBase = base;
+  // A header with its magic was laid out by daxFormat: a TLB of a power of two.
+  const entries = load<u32>(base + D_TLB_ENTRIES);
+  assert(entries >= TLB_ENTRIES_MIN, "TLB too small");
+  assert((entries & (entries - 1)) == 0, "TLB not a power of 2");
   return true;
 }
 
 export function daxAttached(): bool {
-  return daxBase != 0 && threadSlot >= 0;
+  const attached = daxBase != 0 && threadSlot >= 0;
+  if (CHECKS) assert(!attached || <u32>threadSlot < maxThreads); // attached from a slot beyond the device's threads
+  return attached;
 }
 
 export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappingsAddr: usize, threadsAddr: usize): void {
   assert((tlbEntries & (tlbEntries - 1)) == 0, "dax: TLB entries must be a power of two");
+  assert(tlbEntries >= TLB_ENTRIES_MIN && tlbEntries <= TLB_ENTRIES_MAX, "TLB size");
+  assert(maxMappings > 0 && maxMappings <= MAX_MAPPINGS, "too many mappings");
   store<u32>(base + D_MAX_MAPPINGS, maxMappings);
   store<u32>(base + D_MAPPINGS, <u32>mappingsAddr);
   store<u32>(base + D_THREADS, <u32>threadsAddr);
@@ -42,6 +52,8 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 }
 
 @inline function threadArea(slot: u32): usize {
+  assert(slot < maxThreads, "thread slot");
+  if (CHECKS) assert(daxBase != 0); // a thread area before dax_attach
   return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
 }
 
@@ -49,27 +61,41 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 export function daxBaseAddr(): usize { return daxBase; }
 
 @inline export function mappingEntry(mapping: u32): usize {
+  assert(daxBase != 0, "dax not attached");
+  assert(mapping < load<u32>(daxBase + D_MAX_MAPPINGS), "mapping id");
   return <usize>load<u32>(daxBase + D_MAPPINGS) + <usize>mapping * MAPPING_BYTES;
 }
 
 export function mappingValid(mapping: u32, offset: u64, len: u64): bool {
+  assert(daxBase != 0, "dax not attached");
   if (mapping >= load<u32>(daxBase + D_MAX_MAPPINGS)) return false;
   const m = mappingEntry(mapping);
   if (atomic.load<u32>(m + M_ACTIVE) == 0) return false;
+  // An active mapping has its page table (TypeScript stores M_ACTIVE last).
+  if (CHECKS) assert(load<u32>(m + M_PTES) != 0); // an active mapping without its page table
   return offset + len <= (<u64>load<u32>(m + M_PAGES) << PAGE_SHIFT);
 }
 
 function tlbFlush(area: usize): void {
+  assert(daxBase != 0, "dax not attached");
+  assert(area >= <usize>load<u32>(daxBase + D_THREADS), "TLB outside areas");
   memory.fill(area + T_TLB, 0, <usize>load<u32>(daxBase + D_TLB_ENTRIES) * TLB_ENTRY_BYTES);
 }
 
 @inline function tlbSlot(area: usize, tag: u32): usize {
   const entries = load<u32>(daxBase + D_TLB_ENTRIES);
-  return area + T_TLB + <usize>((tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries))) * TLB_ENTRY_BYTES;
+  if (CHECKS) assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0); // a TLB that is not a power of two
+  const index = (tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries));
+  if (CHECKS) assert(index < entries); // a TLB slot past the TLB
+  return area + T_TLB + <usize>index * TLB_ENTRY_BYTES;
 }
 
 // Translate one page for the wanted permission; returns the PTE, or 0 with a fault recorded.
 function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
+  // The TLB tag keeps 10 bits of mapping id and 22 of page: both must fit.
+  assert(mapping < MAX_MAPPINGS, "mapping id");
+  assert(page < MAX_MAPPING_PAGES, "page beyond tag");
+  if (CHECKS) assert(page < load<u32>(mappingEntry(mapping) + M_PAGES)); // a translation outside the mapping
   const want = write ? PTE_WRITE | PTE_PRESENT : PTE_PRESENT;
   const tag = ((mapping + 1) << 22) | page;
   const slot = tlbSlot(area, tag);
@@ -90,20 +116,28 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 }
 
 @inline function enter(area: usize): void {
+  // The epoch is odd while inside an access: accesses do not nest. Each thread moves its own.
+  if (CHECKS) assert(area == threadArea(<u32>threadSlot)); // another thread's epoch
+  assert((load<u32>(area + T_EPOCH) & 1) == 0, "access nested");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
 
 @inline function leave(area: usize): void {
+  if (CHECKS) assert(area == threadArea(<u32>threadSlot)); // another thread's epoch
+  assert((load<u32>(area + T_EPOCH) & 1) == 1, "access not entered");
   atomic.store<u32>(area + T_EPOCH, load<u32>(area + T_EPOCH) + 1);
 }
 
 // Between pages: apply a pending shootdown (flush the TLB) before translating again.
 @inline function checkShootdown(area: usize): void {
   const gen = atomic.load<u32>(daxBase + D_SHOOTDOWN_GEN);
+  // A thread acknowledges generations that were published, never one ahead.
+  if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0); // a shootdown acknowledged before it was published
   if (gen != load<u32>(area + T_ACK)) {
     tlbFlush(area);
     atomic.store<u32>(area + T_ACK, gen);
   }
+
 }
 
 const ACCESS_STORE: u32 = 0;
@@ -115,6 +149,8 @@ const ACCESS_FLUSH: u32 = 2;
 // one translation. Returns the bytes done; fewer than len means a fault at offset +
 // result (page and reason in the thread's fault fields). A flush skips unmapped pages.
 function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
+  assert(kind == ACCESS_STORE || kind == ACCESS_LOAD || kind == ACCESS_FLUSH, "access kind");
+  assert(threadSlot >= 0, "thread slot");
   const area = threadArea(<u32>threadSlot);
   store<u32>(area + T_FAULT_REASON, 0);
   enter(area);
@@ -127,6 +163,7 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     const page = at >> PAGE_SHIFT;
     const inPage = at & (PAGE_BYTES - 1);
     const count = min<u32>(PAGE_BYTES - inPage, len - done);
+    if (CHECKS) assert(count > 0 && inPage + count <= PAGE_BYTES); // a piece of an access that leaves its page
     const pte = translate(area, mapping, page, kind == ACCESS_STORE);
     if (pte == 0) {
       if (kind != ACCESS_FLUSH) break;
@@ -145,12 +182,16 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     } else {
       spinlockAcquire(lock, owner);
       if (kind == ACCESS_STORE) deviceStore(phys, buffer + done, count, false);
+      // Under the device lock, which every store takes: the bytes are the device's now.
+      if (CHECKS && kind == ACCESS_STORE) assert(memory.compare(visibleAddr + <usize>phys, buffer + done, count) == 0);
       else deviceFlush(phys, count, FLUSH_CLWB);
       spinlockRelease(lock, owner);
     }
     done += count;
   }
   leave(area);
+  assert(done <= len, "bytes done");
+  if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0); // an access that stopped short without a fault
   return done;
 }
 
@@ -173,6 +214,8 @@ export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
 
 export function daxFaultInfo(): u32 {
   const area = threadArea(<u32>threadSlot);
+  assert(load<u32>(area + T_FAULT_REASON) <= FAULT_MEDIA_ERROR, "fault reason");
+  if (CHECKS) assert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT); // a fault page that overlaps the reason bits
   return (load<u32>(area + T_FAULT_REASON) << FAULT_REASON_SHIFT) | load<u32>(area + T_FAULT_PAGE);
 }
 
@@ -180,6 +223,8 @@ export function daxFaultInfo(): u32 {
 // attached thread has either left its access or acknowledged (flushed its TLB at a page
 // boundary). Stores that began under an old entry have then completed.
 export function daxShootdown(): u32 {
+  assert(threadSlot >= 0, "thread slot");
+  assert(daxBase != 0, "dax not attached");
   const gen = atomic.add<u32>(daxBase + D_SHOOTDOWN_GEN, 1) + 1;
   const slots = atomic.load<u32>(headerAddr + H_THREAD_SLOTS);
   for (let t: u32 = 0; t < maxThreads; t++) {
@@ -193,6 +238,7 @@ export function daxShootdown(): u32 {
   }
   // This thread's own TLB is stale too.
   checkShootdown(threadArea(<u32>threadSlot));
+  if (CHECKS) assert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0); // this thread did not apply its own shootdown
   return gen;
 }
 
@@ -201,7 +247,9 @@ export function daxMappingPtes(mapping: u32): usize {
 }
 
 export function daxMaxMappings(): u32 {
-  return load<u32>(daxBase + D_MAX_MAPPINGS);
+  const count = load<u32>(daxBase + D_MAX_MAPPINGS);
+  assert(count <= MAX_MAPPINGS, "too many mappings");
+  return count;
 }
 
 export function daxThreadAreaBytes(tlbEntries: u32): u32 {

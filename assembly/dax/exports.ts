@@ -11,9 +11,28 @@ import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
 import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
 import { daxFsFault } from "./fault";
 import { fsAttached, fsBase } from "../fs/state";
+import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
+import { CHECKS } from "../shared/checks";
 
 @inline function inKernel(addr: u64, len: u64): bool {
   return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
+}
+
+/**
+ * Debug builds: the shared tables' invariants, checked as each export that changes them
+ * returns (under the fs lock): live dirty records within those appended, appended ones
+ * within the table, only known switches, a mapping table the TLB tag can name, device
+ * pages within the device. Release: true.
+ */
+function tablesSound(): bool {
+  if (!CHECKS) return true;
+  const base = daxBaseAddr();
+  assert(base != 0, "dax not attached");
+  const count = load<u32>(base + D_DIRTY_COUNT);
+  return load<u32>(base + D_DIRTY_LIVE) <= count && count <= load<u32>(base + D_DIRTY_CAPACITY)
+    && (load<u32>(base + D_POLICY) & ~(DP_MULTI_MAPPING | DP_TLB_SHOOTDOWN | DP_MAP_SYNC_FAULT)) == 0
+    && load<u32>(base + D_MAX_MAPPINGS) <= MAX_MAPPINGS
+    && <u64>load<u32>(base + D_DEVICE_PAGES) << PAGE_SHIFT <= <u64>S.deviceBytes;
 }
 
 @inline function tablesReady(): bool {
@@ -49,6 +68,9 @@ export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePool
   store<u32>(base + D_DIRTY_LIVE, 0);
   store<u32>(base + D_FS_STATE, fsState);
   store<u32>(base + D_DEVICE_PAGES, devicePages);
+  assert(tablesReady(), "tables not ready");
+  assert(dirtyRoom(), "no dirty room");
+  if (CHECKS) assert(tablesSound()); // dax_tables broke the tables' invariants
   return 0;
 }
 
@@ -69,18 +91,25 @@ export function dax_set_pte(mapping: u32, page: u32, value: u32): i32 {
 // The first PTE address mapping device page `block` (0: none).
 export function dax_rmap_first(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
-  return <i32>rmapFirst(block);
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_first is called
+  const pte = rmapFirst(block);
+  assert(pte == 0 || ptePoolValid(<u32>pte), "rmap head");
+  return <i32>pte;
 }
 
 // The next PTE address in the list `pte` is on (0: last).
 export function dax_rmap_next(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
-  return <i32>rmapNext(pte);
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_next is called
+  const next = rmapNext(pte);
+  assert(next == 0 || ptePoolValid(<u32>next), "rmap link");
+  return <i32>next;
 }
 
 // The mapping a listed PTE belongs to.
 export function dax_rmap_mapping(pte: u32): i32 {
   if (!tablesReady() || !ptePoolValid(pte)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_rmap_mapping is called
   return <i32>rmapMapping(pte);
 }
 
@@ -92,26 +121,36 @@ export function dax_rmap_mapping(pte: u32): i32 {
 // The live dirty-page record of device page `block` (its address), or 0.
 export function dax_dirty_find(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_find is called
   return <i32>dirtyFind(block);
 }
 
 // Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
 export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32): i32 {
   if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_add is called
   if (!dirtyRoom()) return -28;
   dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
+  assert(dirtyFind(block) != 0, "dirty page lost");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_add broke the tables' invariants
   return 0;
 }
 
 export function dax_dirty_drop(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_drop is called
   dirtyDrop(block);
+  assert(dirtyFind(block) == 0, "dirty page kept");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_drop broke the tables' invariants
   return 0;
 }
 
 export function dax_dirty_clear(): i32 {
   if (!tablesReady()) return -EINVAL;
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_clear is called
   dirtyClear();
+  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dirty records kept");
+  if (CHECKS) assert(tablesSound()); // dax_dirty_clear broke the tables' invariants
   return 0;
 }
 
@@ -123,7 +162,11 @@ export function dax_dirty_clear(): i32 {
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
-  return daxFsFault(mapping, page, write != 0);
+  if (CHECKS) assert(tablesSound()); // the tables are sound when dax_fs_fault is called
+  const result = daxFsFault(mapping, page, write != 0);
+  assert(result == FR_DONE || result == FR_OWNER, "fault result");
+  if (CHECKS) assert(tablesSound()); // dax_fs_fault broke the tables' invariants
+  return result;
 }
 
 // A new mapping takes `count` PTEs at `ptes` (from the pool): zero them and their

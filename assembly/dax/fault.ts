@@ -20,7 +20,7 @@ import {
   SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER,
   DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
   DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, DR_FLAGS, M_PTES, H_LOCK,
-  SECTOR_BYTES, F_STAGING,
+  SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -39,6 +39,9 @@ import { allocateData, blockFreeSectors } from "../fs/free-space";
 import { deviceStore } from "../pmem/device";
 import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { lockHolder } from "../fs/fs-lock";
+import { allBits } from "../fs/bitmap";
+import { CHECKS } from "../shared/checks";
 
 /** Data stored to the device outside a commit (the host's observers: image fuzzing). */
 @external("env", "fs_data_written")
@@ -58,6 +61,10 @@ let inodeFlags: u64 = 0;
  * header). The caller holds the fs lock.
  */
 export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
+  assert(daxBaseAddr() != 0, "dax not attached");
+  assert(fsBase != 0, "no file system");
+  // The shared tables and the trees change under the fs lock only.
+  assert(lockHolder() == threadSlot, "fs lock not held");
   if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return FR_OWNER;
   const entry = mappingEntry(mapping);
   if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) return FR_OWNER;
@@ -81,11 +88,16 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();
+  assert(result == FR_DONE || result == FR_OWNER, "fault result");
+  // Served: the page table has an entry with the permission the fault wanted.
+  if (CHECKS) assert(result != FR_DONE || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
   if (result == FR_DONE) countStat(DS_CORE_FAULTS);
   return result;
 }
 
 function readFault(): i32 {
+  assert(fileTree != 0, "no tree");
+  assert(faultMapping < MAX_MAPPINGS, "mapping id");
   const at = <u64>filePage << PAGE_SHIFT;
   let block = ZERO_PAGE_BYTENR >> PAGE_SHIFT;
   if (findFileExtent(fileIno, at)) {
@@ -94,12 +106,14 @@ function readFault(): i32 {
   }
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
   return FR_DONE;
 }
 
 /** The metadata reserve a data allocation leaves (Kernel.metadataReserveBytes). */
 function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
+  assert(block >= SECTOR_BYTES, "block size");
   return max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
 }
 
@@ -108,6 +122,8 @@ function metadataReserveBytes(): u64 {
  * the owner can tell (several mappings of this inode, which its walk compares).
  */
 function canOverwrite(lastSnapshot: u64): i32 {
+  // The caller found a regular, aligned item (writeFault refuses the rest first).
+  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned()); // an overwrite decided for an item the fault path refuses
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
   if (extentRefs(feDisk, true, feDiskBytes) == 1) return 1;
@@ -135,6 +151,7 @@ function writeFault(slot: usize): i32 {
   }
   let disk: u64;
   if (inPlace) {
+    assert(found && oldDisk >= 0, "in place: no block");
     disk = <u64>oldDisk;
     countStat(DS_WRITE_FAULTS);
     countStat(DS_IN_PLACE_FAULTS);
@@ -149,16 +166,21 @@ function writeFault(slot: usize): i32 {
   if (sector < 0) return FR_OWNER;
   countStat(DS_WRITE_FAULTS);
   disk = <u64>sector << SECTOR_SHIFT;
+  assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
   fillPage(disk, oldDisk);
   if (datasum) csumUpdate(disk, SECTOR_BYTES, disk, SECTOR_BYTES);
   replacePage(fileIno, at, disk);
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
   return FR_DONE;
 }
 
 /** The new block's first content: a copy of the old block, or zeros for a hole. */
 function fillPage(disk: u64, oldDisk: i64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer's zeros used without the fs lock
+  assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
+  assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
   spinlockAcquire(lock, me);
   if (oldDisk >= 0) {
@@ -168,6 +190,9 @@ function fillPage(disk: u64, oldDisk: i64): void {
     memory.fill(zeros, 0, PAGE_BYTES);
     deviceStore(<u32>disk, zeros, PAGE_BYTES, false);
   }
+  // The new block holds what it should: the old block's bytes, or zeros (compared under
+  // the device lock, which DAX stores of other threads take too).
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0); // a new block that is not its fill
   spinlockRelease(lock, me);
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
@@ -175,6 +200,8 @@ function fillPage(disk: u64, oldDisk: i64): void {
 
 /** Map the page writable at `disk`, drop every other translation of the file page, record it dirty. */
 function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool): void {
+  // The block written lies in the extent the dirty record names (its checksums' item).
+  assert(disk >= extent && disk + PAGE_BYTES <= extent + extentBytes, "block outside extent");
   const block = <u32>(disk >> PAGE_SHIFT);
   let downgraded = false;
   if (oldDisk != <i64>disk) downgraded = invalidateFilePage(oldDisk);
@@ -190,18 +217,23 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
   }
   const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
+  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
+  if (CHECKS) assert(load<u32>(dirtyFindFor(block, fileTree, fileIno, filePage) + DR_FLAGS) == (flags | DRF_LIVE)); // a dirty record with other flags
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
 
 /** Clear a present PTE of another mapping of this file page; true when one was cleared. */
 function invalidateOne(mapping: u32, page: u32): bool {
+  assert(mapping < load<u32>(daxBaseAddr() + D_MAX_MAPPINGS), "mapping id");
   if (mapping == faultMapping && page == faultPage) return false;
   const entry = mappingEntry(mapping);
   if (load<u64>(entry + M_TREE) != fileTree || load<u64>(entry + M_INO) != fileIno) return false;
   if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
   if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
   setPte(mapping, page, 0);
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0); // an invalidated entry still set
   countStat(DS_INVALIDATIONS);
   return true;
 }
@@ -212,6 +244,7 @@ function invalidateOne(mapping: u32, page: u32): bool {
  * through the file's mappings.
  */
 function invalidateFilePage(oldDisk: i64): bool {
+  assert(oldDisk < 0 || (<u64>oldDisk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   let changed = false;
   if (oldDisk >= 0) {
     let pte = rmapFirst(<u32>(oldDisk >> PAGE_SHIFT));
@@ -219,6 +252,8 @@ function invalidateFilePage(oldDisk: i64): bool {
       const next = rmapNext(pte);
       const mapping = rmapMapping(pte);
       const page = <u32>((pte - <usize>load<u32>(mappingEntry(mapping) + M_PTES)) >> 2);
+      // A listed PTE is an entry of the table of the mapping its node names.
+      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES) && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
       if (invalidateOne(mapping, page)) changed = true;
       pte = next;
     }

@@ -22,11 +22,12 @@ import {
   P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
   P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
   NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
-  P_REFS_FULL, NODE_OWNER, FE_OFFSET, RS_LAST_SNAPSHOT,
+  P_REFS_FULL, NODE_OWNER, FE_OFFSET, RS_LAST_SNAPSHOT, P_NONE, SECTOR_BYTES, TA_DROPS, EIO,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
   fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr, rootSlotOf,
+  copies, totalBytes, committedGeneration,
 } from "./state";
 import { nodeAddr, problemRecord } from "./disk-io";
 import { cowBlock, newBlock } from "./transaction";
@@ -35,11 +36,12 @@ import { setRange } from "./bitmap";
 import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
   leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
-  ptrCapacity, ptrInsert, ptrDelete,
+  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange, dataRefChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates, pointersMoved } from "./extent-tree";
+import { CHECKS } from "../shared/checks";
 
 
 // --- the host ---------------------------------------------------------------------------
@@ -63,6 +65,8 @@ let pathLength: u32 = 0;
  * P_*, the block, slot and values it names). Does not return.
  */
 export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
+  assert(code > 0, "no errno");
+  assert(problem != P_NONE, "no problem");
   const record = problemRecord(0);
   store<u32>(record + PR_CODE, problem);
   store<u32>(record + PR_SLOT, slot);
@@ -84,9 +88,17 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
   assert(lv <= MAX_LEVEL, "ctree: path deeper than MAX_LEVEL");
   return threadArea() + TA_PATH + <usize>lv * PATH_BYTES;
 }
-@inline function pathBytenr(lv: u32): u64 { return load<u64>(pathEntry(lv)); }
-@inline function pathSlot(lv: u32): u32 { return load<u32>(pathEntry(lv) + 8); }
+@inline function pathBytenr(lv: u32): u64 {
+  if (CHECKS) assert(lv < pathLength); // a path level the walk did not reach
+  return load<u64>(pathEntry(lv));
+}
+@inline function pathSlot(lv: u32): u32 {
+  if (CHECKS) assert(lv < pathLength); // a path level the walk did not reach
+  return load<u32>(pathEntry(lv) + 8);
+}
 @inline function setPath(lv: u32, bytenr: u64, slot: u32): void {
+  if (CHECKS) assert(lv < pathLength); // a path level above the root
+  if (CHECKS) assert(bytenr != 0); // a path through no block
   store<u64>(pathEntry(lv), bytenr);
   store<u32>(pathEntry(lv) + 8, slot);
 }
@@ -95,6 +107,8 @@ export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b:
 
 /** Start an operation on tree `id` with root `root` at `rootLevel`; the key goes to TA_KEY. */
 export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64): void {
+  assert(rootLevel <= MAX_LEVEL, "bad level");
+  assert(type <= 255, "key type");
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
@@ -106,8 +120,14 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
 }
 
 /** The root of the tree of the last operation, and its level (for callers inside the core). */
-export function currentRoot(): u64 { return treeRoot; }
-export function currentLevel(): u32 { return treeLevel; }
+export function currentRoot(): u64 {
+  if (CHECKS) assert(treeRoot != 0); // an operation without a root
+  return treeRoot;
+}
+export function currentLevel(): u32 {
+  assert(treeLevel <= MAX_LEVEL, "bad level");
+  return treeLevel;
+}
 
 /**
  * End a changing operation called from outside the core: the blocks it copied away from
@@ -120,17 +140,23 @@ export function endOperation(): void {
   treeId = id;
   treeRoot = root;
   treeLevel = rootLevel;
+  assert(load<u32>(threadArea() + TA_DROPS) == 0, "drops left");
   finish();
 }
 
 /** The tree's root and level after the operation, for the caller. */
 export function finish(): void {
+  assert(treeLevel <= MAX_LEVEL, "bad level");
+  if (CHECKS) assert(treeRoot != 0); // a result without a root
   const result = threadArea() + TA_RESULT;
   store<u64>(result + CR_ROOT, treeRoot);
   store<u32>(result + CR_LEVEL, treeLevel);
 }
 
 function setFound(leaf: usize, slot: u32): void {
+  // A search result: at most one past the leaf's last item (where the key would go).
+  assert(slot <= nritems(leaf), "slot outside node");
+  if (CHECKS) assert(isLeaf(leaf)); // a result in an internal node
   const result = threadArea() + TA_RESULT;
   store<u32>(result + CR_LEAF, <u32>leaf);
   store<u32>(result + CR_SLOT, slot);
@@ -148,18 +174,27 @@ function setFound(leaf: usize, slot: u32): void {
 /** The address of a block's content: dirty buffer, or the verified device bytes. */
 function view(bytenr: u64): usize {
   const addr = nodeAddr(bytenr);
-  if (addr >= 0) return <usize>addr;
+  if (addr >= 0) {
+    if (CHECKS) assert(nodeInMemory(<usize>addr)); // a block's content outside the pool and the device
+    return <usize>addr;
+  }
   if (addr == -<i64>NEEDS_HEAL) {
+    assert(copies == 2, "heal, 1 copy");
     hostHeal(<f64>bytenr);
+    if (CHECKS) assert(isVerified(bytenr)); // the host healed a block without marking it verified
     return visibleAddr + <usize>bytenr;
   }
+  assert(addr == -<i64>EIO || addr == -<i64>EUCLEAN, "read error");
   store<u64>(problemRecord(0) + PR_TREE, treeId);
   hostFail(<i32>addr); // the problem records say which copy failed how
   unreachable();
   return 0;
 }
 
-@inline function generationOf(node: usize): u64 { return load<u64>(node + NODE_GENERATION); }
+@inline function generationOf(node: usize): u64 {
+  if (CHECKS) assert(nodeInMemory(node)); // a generation read outside the pool and the device
+  return load<u64>(node + NODE_GENERATION);
+}
 
 function isFsTree(id: u64): bool {
   return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
@@ -168,6 +203,7 @@ function isFsTree(id: u64): bool {
 /** A new metadata block: the highest aligned free run (tree blocks take space from the end). */
 function allocMetadata(): u64 {
   const blockSectors = metadataBlockBytes() >> SECTOR_SHIFT;
+  assert(blockSectors > 0, "block size");
   const sector = allocateFromEnd(blockSectors, blockSectors);
   if (sector < 0) fail(ENOSPC, P_NO_METADATA_SPACE, 0, 0, 0, 0, 0);
   const at = <u64>sector << SECTOR_SHIFT;
@@ -175,6 +211,8 @@ function allocMetadata(): u64 {
   // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
   if (isVerified(at)) fail(EUCLEAN, P_BLOCK_IN_USE, at, 0, 0, 0, 0);
   setRange(freshBitsAddr, <u32>sector, <u32>sector + blockSectors, true);
+  assert(at % metadataBlockBytes() == 0, "block unaligned");
+  assert(at + metadataBlockBytes() <= <u64>totalBytes, "block past device");
   return at;
 }
 
@@ -194,16 +232,24 @@ function canBeShared(node: usize): bool {
 }
 
 function cowNode(bytenr: u64): u64 {
+  if (CHECKS) assert(!isDirty(bytenr)); // a copy of a block that is a copy already
   const src = view(bytenr);
   const next = allocMetadata();
-  if (cowBlock(src, next, treeId) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  const copy = cowBlock(src, next, treeId);
+  if (copy == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  if (CHECKS) assert(generationOf(copy) == committedGeneration() + 1); // a copy without this transaction's generation
   return next;
 }
 
 /** A new, empty, dirty node of the operation's tree at `lv`. */
 export function allocNode(lv: u32): u64 {
+  // A grown root may be one above MAX_LEVEL: the walk refuses it (P_NODE_LEVEL).
+  assert(lv <= MAX_LEVEL + 1, "bad level");
   const next = allocMetadata();
-  if (newBlock(next, treeId, lv) == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  const node = newBlock(next, treeId, lv);
+  if (node == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
+  if (CHECKS) assert(level(node) == lv); // a new node at another level
+  if (CHECKS) assert(nritems(node) == 0); // a new node that is not empty
   return next;
 }
 
@@ -211,6 +257,8 @@ export function allocNode(lv: u32): u64 {
 
 /** The data extent a leaf item points at (file extent items of fs trees), or 0. */
 @inline function itemExtent(node: usize, slot: u32): u64 {
+  if (CHECKS) assert(isLeaf(node)); // the extent of an item of an internal node
+  if (CHECKS) assert(slot < nritems(node)); // the extent of an item the leaf does not have
   const key = itemAt(node, slot);
   if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || dataSize(node, slot) < FILE_EXTENT_BYTES) return 0;
   return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
@@ -232,6 +280,11 @@ export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): v
 
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
 function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
+  // Pointers move in dirty nodes only: copies, splits, merges and changed leaves.
+  assert(from <= to, "range reversed");
+  assert(to <= nritems(node), "slot outside node");
+  if (CHECKS) assert(inPool(node)); // pointers reported of a clean node
+  if (CHECKS) assert(dirtyBuffer(bytenr) == node); // pointers reported of a node that is not the block named
   if (isLeaf(node)) {
     // The node is this tree's (dirty: copied by it, or new), so its owner is the tree.
     assert(load<u64>(node + NODE_OWNER) == treeId || load<u64>(node + NODE_OWNER) == 0, "ctree: a changed leaf of another tree");
@@ -245,6 +298,7 @@ function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32
 }
 
 function rootMoved(old: u64, next: u64): void {
+  if (CHECKS) assert(old != 0 && next != 0); // a root moved from or to no block
   refChange(ROOT_POINTER, old, treeId, 0, 0, -1);
   refChange(ROOT_POINTER, next, treeId, 0, 0, 1);
 }
@@ -259,6 +313,9 @@ function rootMoved(old: u64, next: u64): void {
  * [parent key(slot), parent key(slot + 1) or high).
  */
 export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: usize): usize {
+  assert(!isLeaf(parent), "leaf, not a node");
+  assert(slot < nritems(parent), "slot outside node");
+  if (CHECKS) assert(parentBytenr != 0); // a parent that is no block
   const bytenr = child(parent, slot);
   const node = view(bytenr);
   if (isDirty(bytenr)) return node;
@@ -278,6 +335,7 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
 
 /** Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0: none). */
 @inline function upperBound(parent: usize, slot: u32, high: usize): usize {
+  if (CHECKS) assert(slot < nritems(parent)); // the bound of a slot the parent does not have
   return slot + 1 < nritems(parent) ? ptrAt(parent, slot + 1) : high;
 }
 
@@ -298,12 +356,16 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 }
 
 @inline function searchKey(node: usize, key: usize): i32 {
-  return nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+  const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+  if (CHECKS) assert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1); // a search result outside the node
+  return r;
 }
 
 @inline function childSlot(node: usize, key: usize): u32 {
   const r = searchKey(node, key);
-  return r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
+  const slot = r >= 0 ? <u32>r : <u32>max<i32>(0, -r - 2);
+  if (CHECKS) assert(slot < nritems(node)); // a child slot outside the node
+  return slot;
 }
 
 // --- copy-on-write descent ------------------------------------------------------------------
@@ -319,11 +381,15 @@ function cowRoot(): void {
   treeRoot = next;
   rootMoved(old, next);
   noteDropCandidate(old, treeId);
+  assert(isDirty(treeRoot), "root not a copy");
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
+  // Copies go top down: the parent is a copy already, its pointer can move.
+  assert(isDirty(parentBytenr), "parent not a copy");
   const parent = view(parentBytenr);
-  assert(!isLeaf(parent) && slot < nritems(parent), "ctree: copy of a child that is not there");
+  assert(!isLeaf(parent), "leaf, not a node");
+  assert(slot < nritems(parent), "ctree: copy of a child that is not there");
   const old = child(parent, slot);
   if (isDirty(old)) return old;
   const shared = canBeShared(view(old));
@@ -336,22 +402,28 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);
   refChange(<i64>parentBytenr, next, treeId, below, 0, 1);
   noteDropCandidate(old, treeId);
+  if (CHECKS) assert(child(parent, slot) == next && isDirty(next)); // the parent does not point at the copy
   return next;
 }
 
 /** Grow the tree by one level: a new root holding one pointer to the old root. */
 function growRoot(): void {
+  assert(isDirty(treeRoot), "root not a copy");
   const old = treeRoot;
   const oldNode = view(old);
   const oldLevel = level(oldNode);
   const next = allocNode(oldLevel + 1);
   const key = nritems(oldNode) > 0 ? keyAt(oldNode, 0) : threadArea() + TA_ZERO_KEY;
   if (nritems(oldNode) == 0) memory.fill(key, 0, KEY_BYTES);
-  ptrInsert(view(next), 0, key, old, generationOf(oldNode));
+  const root = view(next);
+  ptrInsert(root, 0, key, old, generationOf(oldNode));
+  if (CHECKS) assert(child(root, 0) == old); // a grown root that does not point at the old one
   refChange(<i64>next, old, treeId, <i32>oldLevel, 0, 1);
   treeRoot = next;
   treeLevel = oldLevel + 1;
   rootMoved(old, next);
+  if (CHECKS) assert(level(root) == treeLevel); // a grown root at another level than the tree's
+  if (CHECKS) assert(nritems(root) == 1); // a grown root that does not hold the old one alone
 }
 
 /** Split the full internal child at parent[slot] in two; the parent has room. */
@@ -361,7 +433,11 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   const left = view(leftBytenr);
   const n = nritems(left);
   const mid = n >> 1;
-  assert(!isLeaf(left) && n >= 2 && nritems(parent) < ptrCapacity(), "ctree: internal split of a node that is not full, or into a full parent");
+  assert(!isLeaf(left), "leaf, not a node");
+  assert(n >= 2, "split: not full");
+  assert(nritems(parent) < ptrCapacity(), "split: parent full");
+  assert(isDirty(parentBytenr), "parent not a copy");
+  assert(isDirty(leftBytenr), "node not a copy");
   const rightBytenr = allocNode(level(left));
   const right = view(rightBytenr);
   memory.copy(ptrAt(right, 0), ptrAt(left, mid), <usize>(n - mid) * KEY_PTR_BYTES);
@@ -370,7 +446,10 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   reportPointers(left, leftBytenr, mid, n, -1);
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
+  if (CHECKS) assert(child(parent, slot) == leftBytenr && child(parent, slot + 1) == rightBytenr); // halves not side by side
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
+  if (CHECKS) assert(!nearlyFull(left)); // an internal split that left its left half nearly full
+  if (CHECKS) assert(!nearlyFull(right)); // an internal split that left its right half nearly full
 }
 
 @inline function nearlyFull(node: usize): bool {
@@ -405,6 +484,7 @@ function descend(key: usize, cow: bool): bool {
       if (cow) {
         for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
       }
+      if (CHECKS) assert(pathLinked()); // a walk whose path does not link each node to the next
       return r >= 0;
     }
     let slot = childSlot(node, key);
@@ -416,21 +496,41 @@ function descend(key: usize, cow: bool): bool {
         slot = childSlot(node, key);
         cowChild(bytenr, slot); // both halves are dirty already: no copy
       }
+      if (CHECKS) assert(isDirty(child(node, slot))); // a changing walk continues through a node that is not a copy
     }
     setPath(lv, bytenr, slot);
     high = upperBound(node, slot, high);
     bytenr = child(node, slot);
     node = cow ? view(bytenr) : checked; // cow moved the pointer to a copy
+    // A changing walk split every nearly full node above: a split below fits in its parent.
+    if (CHECKS) assert(!cow || !nearlyFull(node)); // a changing walk into a nearly full node
   }
   return false; // not reached: the loop returns at level 0
+}
+
+/**
+ * Debug builds: does each level of the path point at the level below (path[lv]'s node holds
+ * path[lv - 1]'s block at path[lv]'s slot)? The walks and the leaf split keep it so. Release: true.
+ */
+function pathLinked(): bool {
+  if (!CHECKS) return true;
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
+  for (let lv: u32 = 1; lv < pathLength; lv++) {
+    const node = view(pathBytenr(lv));
+    if (pathSlot(lv) >= nritems(node) || child(node, pathSlot(lv)) != pathBytenr(lv - 1)) return false;
+  }
+  return true;
 }
 
 // --- leaf split -------------------------------------------------------------------------------
 
 /** Bytes (items and data) of the first `m` items of a leaf. */
 @inline function prefixBytes(leaf: usize, m: u32): u32 {
+  if (CHECKS) assert(m <= nritems(leaf)); // a prefix longer than the leaf
   if (m == 0) return 0;
-  return (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+  const bytes = (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+  if (CHECKS) assert(bytes <= nodeBytes - NODE_HEADER_BYTES); // a leaf prefix larger than the leaf
+  return bytes;
 }
 
 // Sides of a split that take the new item.
@@ -441,6 +541,9 @@ const SIDE_RIGHT: u32 = 2;
 /** For split point m (items [0, m) stay, [m, n) move right): the side the new item goes to. */
 function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
   const n = nritems(leaf);
+  assert(m <= n, "slot outside node");
+  assert(slot <= n, "slot outside node");
+  assert(need >= LEAF_ITEM_BYTES, "room");
   const capacity = nodeBytes - NODE_HEADER_BYTES;
   const total = prefixBytes(leaf, n);
   const canLeft = slot <= m && m < n && prefixBytes(leaf, m) + need <= capacity;
@@ -452,10 +555,11 @@ function chooseSide(leaf: usize, m: u32, slot: u32, need: u32): u32 {
 
 /** Make room for `need` bytes at path[0]'s slot by splitting the leaf. Neither half is empty. */
 function splitLeaf(key: usize, need: u32): void {
+  assert(need <= nodeBytes - NODE_HEADER_BYTES, "item too large");
   if (pathLength == 1) {
     growRoot();
-    setPath(1, treeRoot, 0);
     pathLength = 2;
+    setPath(1, treeRoot, 0);
   }
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
@@ -468,7 +572,8 @@ function splitLeaf(key: usize, need: u32): void {
   let side = chooseSide(leaf, mid, slot, need);
   if (side == SIDE_NONE) { mid = slot; side = chooseSide(leaf, mid, slot, need); }
   if (side == SIDE_NONE) fail(EFBIG, P_ITEM_NO_FIT, leafBytenr, slot, need, nodeBytes, 0);
-  assert(mid <= n && (mid > 0 || side == SIDE_LEFT), "ctree: leaf split point");
+  assert(mid <= n, "slot outside node");
+  assert(mid > 0 || side == SIDE_LEFT, "split: left empty");
   const rightBytenr = allocNode(0);
   const right = view(rightBytenr);
   for (let i = mid; i < n; i++) {
@@ -476,9 +581,11 @@ function splitLeaf(key: usize, need: u32): void {
     const dst = leafInsert(right, i - mid, itemAt(leaf, i), size);
     memory.copy(dst, dataAddr(leaf, i), size);
   }
+  if (CHECKS) assert(nritems(right) == n - mid); // a leaf split that lost items
   reportPointers(right, rightBytenr, 0, n - mid, 1);
   reportPointers(leaf, leafBytenr, mid, n, -1);
   leafDelete(leaf, mid, n - mid);
+  if (CHECKS) assert(nritems(leaf) == mid); // a leaf split that kept items it moved
   const parentBytenr = pathBytenr(1);
   const parentSlot = pathSlot(1);
   const rightKey = side == SIDE_RIGHT && slot == mid ? key : keyAt(right, 0);
@@ -488,13 +595,16 @@ function splitLeaf(key: usize, need: u32): void {
     setPath(0, rightBytenr, slot - mid);
     setPath(1, parentBytenr, parentSlot + 1);
   }
+  if (CHECKS) assert(pathLinked()); // a leaf split that left the path unlinked
 }
 
 /** After slot 0 of path[fromLevel]'s node changed, refresh the separator keys above it. */
 function fixLowKeys(fromLevel: u32, key: usize): void {
   assert(fromLevel < pathLength, "ctree: separator fix above the root");
+  if (CHECKS) assert(pathSlot(fromLevel) == 0); // a separator fix for a slot other than the first
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
+    if (CHECKS) assert(compareKeysAt(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key) == 0); // a separator that did not change
     if (pathSlot(lv) != 0) break;
   }
 }
@@ -515,11 +625,15 @@ export function insertItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
-  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
+  assert(slot <= nritems(leaf), "slot outside node");
+  assert(leafFreeBytes(leaf) >= need, "ctree: no room at the insertion slot after the split");
   const at = leafInsert(leaf, slot, key, size);
   memory.copy(at, data, size);
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
   if (slot == 0) fixLowKeys(0, key);
+  if (CHECKS) assert(pathLinked()); // an insert that left the path unlinked
+  // The item is found from the root (separators fixed); the walk is through copies only.
+  if (CHECKS) assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == size);
 }
 
 /** Replace an existing item's data (any size up to half a node); ENOENT when absent. */
@@ -531,6 +645,7 @@ export function updateItem(data: usize, size: u32): void {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
+  assert(slot < nritems(leaf), "slot outside node");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   if (size > dataSize(leaf, slot) && leafFreeBytes(leaf) < size - dataSize(leaf, slot)) {
     // Out of room: delete and re-insert (the split logic lives in insert).
@@ -541,7 +656,12 @@ export function updateItem(data: usize, size: u32): void {
   }
   const at = leafResize(leaf, slot, size);
   memory.copy(at, data, size);
+  if (CHECKS) assert(pathLinked()); // an update that left the path unlinked
+  if (CHECKS) assert(dataSize(leaf, slot) == size); // an update that left its item at another size
+  if (CHECKS) assert(dataAddr(leaf, slot) == at); // an update that wrote elsewhere than its item's data
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
+  // The new size is found from the root; the walk is through copies only.
+  if (CHECKS) assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == size);
 }
 
 /** Delete the item with the key at TA_KEY; false when absent. */
@@ -550,25 +670,33 @@ export function deleteItem(): bool {
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
+  const n = nritems(leaf);
+  assert(slot < n, "slot outside node");
   reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
   leafDelete(leaf, slot, 1);
+  if (CHECKS) assert(nritems(leaf) == n - 1); // a delete that did not remove one item
   if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
   afterDelete();
   return true;
 }
 
 @inline function usedBytes(node: usize): u32 {
+  if (CHECKS) assert(inPool(node)); // merge room asked of a node that is not a copy
   return isLeaf(node) ? leafUsedBytes(node) : nritems(node) * KEY_PTR_BYTES;
 }
 
 /** Remove empty nodes and merge small ones after a deletion at path[0]. */
 function afterDelete(): void {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 0; lv + 1 < pathLength; lv++) {
+    // The walk copied every node of the path (or failed with P_NOT_COPY).
+    if (CHECKS) assert(isDirty(pathBytenr(lv)) && isDirty(pathBytenr(lv + 1))); // a merge or removal in a node that is not a copy
     const node = view(pathBytenr(lv));
     const parentBytenr = pathBytenr(lv + 1);
     const parent = view(parentBytenr);
     const parentSlot = pathSlot(lv + 1);
     if (nritems(node) == 0) {
+      if (CHECKS) assert(child(parent, parentSlot) == pathBytenr(lv)); // the pointer removed is not the empty node's
       ptrDelete(parent, parentSlot, 1);
       refChange(<i64>parentBytenr, pathBytenr(lv), treeId, <i32>lv, 0, -1);
       if (parentSlot == 0 && nritems(parent) > 0) fixLowKeys(lv + 1, keyAt(parent, 0));
@@ -581,6 +709,7 @@ function afterDelete(): void {
 
 /** A root with a single child gives way to it; an empty internal root to a fresh empty leaf. */
 function collapseRoot(): void {
+  assert(isDirty(treeRoot), "root not a copy");
   let root = view(treeRoot);
   while (level(root) > 0 && nritems(root) <= 1) {
     const old = treeRoot;
@@ -605,7 +734,10 @@ function tryMergeRight(lv: u32): void {
   const parentBytenr = pathBytenr(lv + 1);
   const parentSlot = pathSlot(lv + 1);
   const nodeBytenr = pathBytenr(lv);
+  assert(isDirty(nodeBytenr), "node not a copy");
+  assert(isDirty(parentBytenr), "parent not a copy");
   const node = view(nodeBytenr);
+  if (CHECKS) assert(child(view(parentBytenr), parentSlot) == nodeBytenr); // a merge of a node its parent's slot does not name
   const used = usedBytes(node);
   if (used >= nodeBytes / 4) return;
   if (parentSlot + 1 >= nritems(view(parentBytenr))) return;
@@ -624,9 +756,11 @@ function tryMergeRight(lv: u32): void {
     memory.copy(ptrAt(node, n), ptrAt(sibling, 0), <usize>count * KEY_PTR_BYTES);
     setNritems(node, n + count);
   }
+  if (CHECKS) assert(nritems(node) == n + count); // a merge that lost items
   reportPointers(node, nodeBytenr, n, n + count, 1);
   reportPointers(sibling, siblingBytenr, 0, count, -1);
   setNritems(sibling, 0);
+  if (CHECKS) assert(usedBytes(node) <= nodeBytes - NODE_HEADER_BYTES); // a merge that overfilled its node
   ptrDelete(view(parentBytenr), parentSlot + 1, 1);
   refChange(<i64>parentBytenr, siblingBytenr, treeId, <i32>lv, 0, -1);
 }
@@ -636,18 +770,23 @@ function tryMergeRight(lv: u32): void {
 /** Read-only lookup of the key at TA_KEY: true when found (result: leaf, slot, data, size). */
 export function lookupItem(): bool {
   const found = descend(opKey(), false);
-  setFound(view(pathBytenr(0)), pathSlot(0));
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
+  const leaf = view(pathBytenr(0));
+  setFound(leaf, pathSlot(0));
+  if (CHECKS) assert(!found || pathSlot(0) < nritems(leaf)); // a found key outside its leaf
   return found;
 }
 
 /** The lowest path level above the leaf whose slot has a right sibling, or 0 when none. */
 function rightTurn(): u32 {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) return lv;
   return 0;
 }
 
 /** The lowest path level above the leaf whose slot has a left sibling, or 0 when none. */
 function leftTurn(): u32 {
+  assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) > 0) return lv;
   return 0;
 }
@@ -671,6 +810,7 @@ export function seekForward(after: bool): bool {
     }
     const lv = rightTurn();
     if (lv == 0) return false;
+    assert(lv < pathLength, "bad level");
     copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv) + 1));
   }
   return false; // not reached: the loop returns
@@ -694,14 +834,20 @@ export function seekBackward(): bool {
     }
     const lv = leftTurn();
     if (lv == 0) return false;
-    copyKey(key, ptrAt(view(pathBytenr(lv)), pathSlot(lv)));
+    assert(lv < pathLength, "bad level");
+    assert(pathSlot(lv) > 0, "slot outside node");
+    const separator = ptrAt(view(pathBytenr(lv)), pathSlot(lv));
+    copyKey(key, separator);
     if (!predecessor(key)) return false;
+    // The next round looks below the separator: the walk moves left, so it ends.
+    if (CHECKS) assert(compareKeysAt(key, separator) < 0); // a backward seek that did not move below its separator
   }
   return false; // not reached: the loop returns
 }
 
 /** Make the key at `key` the largest key below it; false for the smallest key. */
 function predecessor(key: usize): bool {
+  assert(key == threadArea() + TA_SEEK_KEY, "seek key");
   const offset = load<u64>(key + KEY_OFFSET);
   if (offset > 0) { store<u64>(key + KEY_OFFSET, offset - 1); return true; }
   store<u64>(key + KEY_OFFSET, MAX_KEY_VALUE);

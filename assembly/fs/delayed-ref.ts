@@ -23,13 +23,38 @@ import {
   BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST, F_BACKREF_LIST,
   BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
 } from "../abi";
-import { fsBase } from "./state";
+import { fsBase, kernelRangeValid } from "./state";
 import { fail } from "./ctree";
+import { CHECKS } from "../shared/checks";
 
-@inline function refs(): usize { return <usize>load<u32>(fsBase + F_REFS); }
-@inline function refSlots(): u32 { return load<u32>(fsBase + F_REF_SLOTS); }
-@inline function backrefs(): usize { return <usize>load<u32>(fsBase + F_BACKREFS); }
-@inline function backrefSlots(): u32 { return load<u32>(fsBase + F_BACKREF_SLOTS); }
+// Invariants: each table holds at most half its slots (refChange refuses the entry that
+// would pass that), so probing always meets an empty slot; slot counts are powers of two
+// (the probe masks with them); a key is sector + 1, never 0 (0 marks an empty slot).
+
+@inline function refs(): usize {
+  const at = <usize>load<u32>(fsBase + F_REFS);
+  assert(at != 0, "no tables");
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES)); // refs outside the kernel region
+  return at;
+}
+@inline function refSlots(): u32 {
+  const slots = load<u32>(fsBase + F_REF_SLOTS);
+  assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // ref slots outside what fs_format accepts
+  return slots;
+}
+@inline function backrefs(): usize {
+  const at = <usize>load<u32>(fsBase + F_BACKREFS);
+  assert(at != 0, "no tables");
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES)); // backrefs outside the kernel region
+  return at;
+}
+@inline function backrefSlots(): u32 {
+  const slots = load<u32>(fsBase + F_BACKREF_SLOTS);
+  assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // backref slots outside what fs_format accepts
+  return slots;
+}
 
 @inline function hash(x: u32): u32 {
   return (x * 0x9e3779b1) ^ (x >> 15);
@@ -37,6 +62,7 @@ import { fail } from "./ctree";
 
 /** Bytes the tables and the batch need for `refSlots` and `backrefSlots` (powers of two). */
 export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
+  assert(refSlotCount >= 2 && backrefSlotCount >= 2, "slots");
   // The batch holds at most half of each table (the tables run at half full at most), and
   // so do the lists of slots in use.
   return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2
@@ -46,6 +72,7 @@ export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
 /** Lay the tables out at `at` (zeroed by the caller). */
 export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: u32): void {
   assert((refSlotCount & (refSlotCount - 1)) == 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "delayed refs: slots must be powers of two");
+  assert(at != 0 && (at & 7) == 0, "delayed refs: tables missing or unaligned");
   store<u32>(fsBase + F_REFS, <u32>at);
   store<u32>(fsBase + F_REF_SLOTS, refSlotCount);
   const back = at + <usize>refSlotCount * REF_BYTES;
@@ -63,18 +90,31 @@ export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: 
   store<u32>(fsBase + F_BATCH_COUNT, 0);
 }
 
-export function refCount(): u32 { return load<u32>(fsBase + F_REF_COUNT); }
-export function backrefCount(): u32 { return load<u32>(fsBase + F_BACKREF_COUNT); }
+export function refCount(): u32 {
+  const count = load<u32>(fsBase + F_REF_COUNT);
+  assert(<u64>count * 2 <= <u64>refSlots(), "refs over half");
+  return count;
+}
+
+export function backrefCount(): u32 {
+  const count = load<u32>(fsBase + F_BACKREF_COUNT);
+  assert(<u64>count * 2 <= <u64>backrefSlots(), "backrefs over half");
+  return count;
+}
 
 /** How full the fuller of the two tables is, in 1/1000 of its capacity (half its slots). */
 export function refPressure(): u32 {
   const r = <u64>refCount() * 2000 / refSlots();
   const b = <u64>backrefCount() * 2000 / backrefSlots();
-  return <u32>max<u64>(r, b);
+  const pressure = <u32>max<u64>(r, b);
+  assert(pressure <= 1000, "pressure");
+  return pressure;
 }
 
 /** The slot of `target` (sector + 1), or the empty slot where it goes. */
 function refSlot(target: u32): usize {
+  assert(target != 0, "key 0");
+  if (CHECKS) assert(refCount() < refSlots()); // a probe of a full table would not end
   const mask = refSlots() - 1;
   for (let i = hash(target) & mask; ; i = (i + 1) & mask) {
     const at = refs() + <usize>i * REF_BYTES;
@@ -89,6 +129,8 @@ function refSlot(target: u32): usize {
 }
 
 function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
+  assert(target != 0 && root != 0, "delayed refs: a backref key without its target or root");
+  if (CHECKS) assert(backrefCount() < backrefSlots()); // a probe of a full table would not end
   const mask = backrefSlots() - 1;
   for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ; i = (i + 1) & mask) {
     const at = backrefs() + <usize>i * BACKREF_BYTES;
@@ -224,17 +266,33 @@ export function takeBatch(): u32 {
 
 /** Heap sort of the batch's entries by target (no scratch memory; n log n). */
 function sortBatch(batch: usize, n: u32): void {
+  assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");
   if (n < 2) return;
   for (let i = <i32>(n >> 1) - 1; i >= 0; i--) siftDown(batch, <u32>i, n);
   for (let end = n - 1; end > 0; end--) {
     swap(batch, 0, end);
     siftDown(batch, 0, end);
   }
+  if (CHECKS) assert(batchSorted(batch, n)); // the batch is not sorted by target
 }
 
-@inline function targetAt(batch: usize, i: u32): u32 { return load<u32>(batch + <usize>i * REF_BYTES + REF_TARGET); }
+/** Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true. */
+function batchSorted(batch: usize, n: u32): bool {
+  if (!CHECKS) return true;
+  assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");
+  for (let i: u32 = 1; i < n; i++) if (targetAt(batch, i - 1) >= targetAt(batch, i)) return false;
+  return true;
+}
+
+@inline function targetAt(batch: usize, i: u32): u32 {
+  if (CHECKS) assert(<u64>i * 2 < <u64>refSlots()); // a batch entry past the batch
+  const target = load<u32>(batch + <usize>i * REF_BYTES + REF_TARGET);
+  if (CHECKS) assert(target != 0); // a batch entry without a target
+  return target;
+}
 
 function siftDown(batch: usize, start: u32, n: u32): void {
+  assert(start < n, "heap index");
   let root = start;
   while (true) {
     let child = root * 2 + 1;
@@ -247,6 +305,8 @@ function siftDown(batch: usize, start: u32, n: u32): void {
 }
 
 function swap(batch: usize, a: u32, b: u32): void {
+  assert(a != b, "swap with itself");
+  if (CHECKS) assert(<u64>max<u32>(a, b) * 2 < <u64>refSlots()); // a swap past the batch
   const pa = batch + <usize>a * REF_BYTES, pb = batch + <usize>b * REF_BYTES;
   for (let i: usize = 0; i < REF_BYTES; i += 8) {
     const t = load<u64>(pa + i);
@@ -256,6 +316,8 @@ function swap(batch: usize, a: u32, b: u32): void {
 }
 
 function findInBatch(batch: usize, n: u32, target: u32): u32 {
+  assert(n > 0, "empty batch");
+  assert(target != 0, "key 0");
   let low: u32 = 0, high = n;
   while (low < high) {
     const mid = (low + high) >> 1;

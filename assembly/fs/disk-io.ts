@@ -6,7 +6,7 @@
 // crash explorer watches, so it stays in TypeScript) and then marks the block verified.
 import {
   NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
-  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL,
+  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
 } from "../abi";
 import {
   nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
@@ -16,13 +16,20 @@ import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";
 import { visibleAddr } from "../pmem/state";
 import { crc32c } from "../csum/crc32c";
+import { deviceBytes } from "../pmem/state";
+import { CHECKS } from "../shared/checks";
 
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
+  assert(copy < 2, "bad copy");
+  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS); // a record over the drop list
   return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
 function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
+  assert(copy < copies, "bad copy");
+  // The device-level problems; the tree checker reports the others itself.
+  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER, "problem code");
   const record = problemRecord(copy);
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_COPY, copy);
@@ -43,6 +50,8 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
   const at = bytenr + <u64>copy * nodeBytes;
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(at + nodeBytes <= <u64>deviceBytes, "block past device");
   // A load of the whole node reports media errors (poisoned lines); it is read in place.
   if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
@@ -52,6 +61,8 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   const code = checkNode(addr, record);
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
+  // TypeScript words the problem from the record: it must name the code returned.
+  if (CHECKS) assert(load<u32>(record + PR_CODE) == code);
   return code == P_NONE ? 0 : -EUCLEAN;
 }
 
@@ -70,13 +81,17 @@ export function nodeAddr(bytenr: u64): i64 {
       return <i64>report(0, bytenr, P_POINTER, bytenr);
     }
     const first = checkCopy(bytenr, 0);
+    assert(first == 0 || first == -EIO || first == -EUCLEAN, "check result");
     if (first != 0) {
       if (copies == 1) {
         store<u32>(problemRecord(1) + PR_CODE, P_NONE);
         return <i64>first;
       }
-      return checkCopy(bytenr, 1) == 0 ? -<i64>NEEDS_HEAL : <i64>first;
+      const second = checkCopy(bytenr, 1);
+      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE); // a sound second copy with a problem recorded
+      return second == 0 ? -<i64>NEEDS_HEAL : <i64>first;
     }
+    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
     setVerified(bytenr, true);
   }
   return <i64>(visibleAddr + <usize>bytenr);

@@ -5,20 +5,23 @@ import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
   SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
   F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING, F_STAGING_BYTES, EXTENT_MARK_LOSING,
-  EXTENT_MARK_FILLED,
+  EXTENT_MARK_FILLED, NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
   nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
+  poolCount, totalBytes, committedGeneration,
 } from "./state";
 import {
   begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
+  currentRoot,
 } from "./ctree";
-import { isLeaf as isLeafAt, nritems as nritemsAt } from "./node";
+import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } from "./node";
+import { CHECKS } from "../shared/checks";
 import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
-import { refChange, refDelta, refCount, refPressure, takeBatch } from "./delayed-ref";
+import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
 import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./extent-tree";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
@@ -27,7 +30,7 @@ import {
 } from "./transaction";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
-  FREE_OK, FREE_OVERLAP, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
+  FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
   anyFree, extentValid, allocateFromEnd, allocateData,
 } from "./free-space";
 
@@ -46,11 +49,29 @@ const MAX_SAFE: f64 = 9007199254740991;
   return S.threadSlot >= 0 && fsAttached();
 }
 
+/**
+ * Debug builds: the state's invariants, checked as each changing export returns (under
+ * the fs lock that guards the state): every buffer free or listed, every listed block
+ * live or dropped, delayed-ref tables at most half full, free and pinned space and the
+ * dropped blocks within the device, the fs lock held by a thread or free. Release: true.
+ */
+function stateSound(): bool {
+  if (!CHECKS) return true;
+  assert(fsAttached(), "no state attached");
+  const sectors = totalBytes >> SECTOR_SHIFT;
+  return freeBuffers() + dirtyListLength() == poolCount && liveDirtyBlocks() <= dirtyListLength()
+    && refPressure() <= 1000 && <u64>freeSectors() + pinnedSectors() <= <u64>sectors
+    && droppedCount() <= sectors && lockHolder() >= -1;
+}
+
 // Bytes the state needs at its base: header and tables (the pool is separate), with
 // delayed-ref tables of `refSlots` and `backrefSlots` (powers of two).
 export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): f64 {
   if (S.threadSlot < 0 || (totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
-  return <f64>FS_HEADER_BYTES + <f64>fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
+  const tables = fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
+  // The stacks (free, freed, dirty list) and the sector index are among the tables.
+  assert(tables >= <u64>poolCount * 12 + <u64>(totalBytes >> SECTOR_SHIFT) * 4, "tables too small");
+  return <f64>FS_HEADER_BYTES + <f64>tables;
 }
 
 @inline function slotsValid(slots: u32): bool {
@@ -69,13 +90,21 @@ export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, ge
   if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) return -EINVAL;
   if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
   fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount, refSlots, backrefSlots);
-  return fsAttach(base) ? 0 : -EINVAL;
+  if (!fsAttach(base)) return -EINVAL;
+  // A new state: every buffer free, no delayed ref, at the generation asked.
+  assert(freeBuffers() == poolCount, "buffers in use");
+  assert(refCount() == 0 && backrefCount() == 0, "refs left");
+  assert(committedGeneration() == <u64>generation, "generation");
+  if (CHECKS) assert(stateSound()); // fs_format broke the state's invariants
+  return 0;
 }
 
 // Attach this instance (thread) to the state a mount formatted at `base`.
 export function fs_attach(base: u32): i32 {
   if (S.threadSlot < 0 || !kernelRangeValid(base, FS_HEADER_BYTES)) return -EINVAL;
-  return fsAttach(base) ? 0 : -EINVAL;
+  if (!fsAttach(base)) return -EINVAL;
+  assert(fsBase == base && fsAttached(), "state");
+  return 0;
 }
 
 // The address of tree block `bytenr`'s content, or -EIO / -EUCLEAN (problem records),
@@ -83,7 +112,11 @@ export function fs_attach(base: u32): i32 {
 export function fs_node_addr(bytenr: f64): f64 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
-  return <f64>nodeAddr(<u64>b);
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_node_addr is called
+  const addr = nodeAddr(<u64>b);
+  assert(addr >= 0 || addr == -<i64>EIO || addr == -<i64>EUCLEAN || addr == -<i64>NEEDS_HEAL, "read result");
+  if (CHECKS) assert(stateSound()); // fs_node_addr broke the state's invariants
+  return <f64>addr;
 }
 
 // Is copy `copy` of clean tree block `bytenr` sound? 0, or -EIO / -EUCLEAN with its record.
@@ -91,26 +124,34 @@ export function fs_check_copy(bytenr: f64, copy: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || copy > 1 || (b & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
   if (<u64>b + <u64>(copy + 1) * nodeBytes > <u64>S.deviceBytes) return -EINVAL;
-  return checkCopy(<u64>b, copy);
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_check_copy is called
+  const r = checkCopy(<u64>b, copy);
+  assert(r == 0 || r == -EIO || r == -EUCLEAN, "check result");
+  return r;
 }
 
 export function fs_is_verified(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_is_verified is called
   return isVerified(<u64>b) ? 1 : 0;
 }
 
 export function fs_set_verified(bytenr: f64, on: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_verified is called
   setVerified(<u64>b, on != 0);
+  if (CHECKS) assert(stateSound()); // fs_set_verified broke the state's invariants
   return 0;
 }
 
 // Every block is read (and checked) again on its next use (scrub).
 export function fs_forget_verified(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_forget_verified is called
   clearVerified();
+  if (CHECKS) assert(stateSound()); // fs_forget_verified broke the state's invariants
   return 0;
 }
 
@@ -118,7 +159,10 @@ export function fs_forget_verified(): i32 {
 export function fs_dirty_buffer(bytenr: f64): f64 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
-  return <f64>dirtyBuffer(<u64>b);
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_buffer is called
+  const buffer = dirtyBuffer(<u64>b);
+  assert(buffer == 0 || inPool(buffer), "not a pool buffer");
+  return <f64>buffer;
 }
 
 // A new, empty, dirty node of tree `owner` at `level` (a new tree's root): the block the
@@ -127,32 +171,50 @@ export function fs_dirty_buffer(bytenr: f64): f64 {
 export function fs_alloc_node(owner: f64, level: u32): f64 {
   const o = u64Arg(owner);
   if (!ready() || o < 0 || level > MAX_LEVEL) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_alloc_node is called
   begin(<u64>o, 0, 0, 0, 0, 0);
-  return <f64>allocNode(level);
+  const bytenr = allocNode(level);
+  const node = dirtyBuffer(bytenr);
+  assert(node != 0, "node not dirty");
+  assert(levelAt(node) == level, "bad level");
+  assert(nritemsAt(node) == 0, "node not empty");
+  if (CHECKS) assert(stateSound()); // fs_alloc_node broke the state's invariants
+  return <f64>bytenr;
 }
 
 // Drop dirty block `bytenr` (its last reference is gone): 1 when it was dirty, 0 if not.
 export function fs_drop_dirty(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0) return -EINVAL;
-  return dropDirty(<u64>b) ? 1 : 0;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_drop_dirty is called
+  const dropped = dropDirty(<u64>b);
+  assert(dirtyBuffer(<u64>b) == 0, "still dirty");
+  if (CHECKS) assert(stateSound()); // fs_drop_dirty broke the state's invariants
+  return dropped ? 1 : 0;
 }
 
 export function fs_free_buffers(): i32 {
-  return ready() ? <i32>freeBuffers() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_buffers is called
+  return <i32>freeBuffers();
 }
 
 export function fs_dirty_blocks(): i32 {
-  return ready() ? <i32>liveDirtyBlocks() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_blocks is called
+  return <i32>liveDirtyBlocks();
 }
 
 export function fs_dirty_list_length(): i32 {
-  return ready() ? <i32>dirtyListLength() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_list_length is called
+  return <i32>dirtyListLength();
 }
 
 // The bytenr of dirty-list entry `i` (the order blocks became dirty), -1 when dropped since.
 export function fs_dirty_list_entry(i: u32): f64 {
   if (!ready() || i >= dirtyListLength()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dirty_list_entry is called
   return <f64>dirtyListEntry(i);
 }
 
@@ -160,13 +222,19 @@ export function fs_dirty_list_entry(i: u32): f64 {
 export function fs_end_transaction(generation: f64): i32 {
   const g = u64Arg(generation);
   if (!ready() || g < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_end_transaction is called
   endTransaction(<u64>g);
+  // Every buffer came back, nothing is dirty, and the generation is the one committed.
+  assert(freeBuffers() == poolCount && liveDirtyBlocks() == 0 && dirtyListLength() == 0, "buffers in use");
+  assert(committedGeneration() == <u64>g, "generation");
+  if (CHECKS) assert(stateSound()); // fs_end_transaction broke the state's invariants
   return 0;
 }
 
 // --- free space (free-space.ts): byte values in and out, whole sectors only -----------
 
 @inline function freeResult(r: i32): i32 {
+  assert(r == FREE_OK || r == FREE_OVERLAP || r == FREE_BAD_EXTENT, "free-space result");
   return r == FREE_OK ? 0 : r == FREE_OVERLAP ? -EIO : -EINVAL;
 }
 
@@ -174,41 +242,58 @@ export function fs_end_transaction(generation: f64): i32 {
 export function fs_free_add(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0) return -EINVAL;
-  return freeResult(addFree(<u64>s, <u64>l));
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_add is called
+  const r = freeResult(addFree(<u64>s, <u64>l));
+  if (CHECKS) assert(stateSound()); // fs_free_add broke the state's invariants
+  return r;
 }
 
 // Pin [start, start + length) until the commit: 0, -EIO when pinned or free already, -EINVAL.
 export function fs_free_pin(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0) return -EINVAL;
-  return freeResult(pin(<u64>s, <u64>l));
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_pin is called
+  const r = freeResult(pin(<u64>s, <u64>l));
+  if (CHECKS) assert(stateSound()); // fs_free_pin broke the state's invariants
+  return r;
 }
 
 export function fs_free_unpin_all(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_unpin_all is called
   unpinAll();
+  assert(pinnedSectors() == 0, "pinned left");
+  if (CHECKS) assert(stateSound()); // fs_free_unpin_all broke the state's invariants
   return 0;
 }
 
 // Free and pinned bytes.
 export function fs_free_bytes(): f64 {
-  return ready() ? <f64>freeSectors() * SECTOR_BYTES : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_bytes is called
+  return <f64>freeSectors() * SECTOR_BYTES;
 }
 
 export function fs_pinned_bytes(): f64 {
-  return ready() ? <f64>pinnedSectors() * SECTOR_BYTES : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_pinned_bytes is called
+  return <f64>pinnedSectors() * SECTOR_BYTES;
 }
 
 // Free bytes usable for whole, aligned blocks of `unitBytes`.
 export function fs_block_free_bytes(unitBytes: u32): f64 {
   if (!ready() || unitBytes == 0 || (unitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
-  return <f64>blockFreeSectors(unitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_block_free_bytes is called
+  const bytes = <f64>blockFreeSectors(unitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
+  assert(bytes % <f64>unitBytes == 0, "not whole blocks");
+  return bytes;
 }
 
 // Largest free run, up to `maxBytes`.
 export function fs_largest_free_run(maxBytes: f64): f64 {
   const m = u64Arg(maxBytes);
   if (!ready() || m < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_largest_free_run is called
   return <f64>largestRun(<u32>min<i64>(m >> SECTOR_SHIFT, 0xffffffff)) * SECTOR_BYTES;
 }
 
@@ -216,6 +301,7 @@ export function fs_largest_free_run(maxBytes: f64): f64 {
 export function fs_free_overlaps(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_overlaps is called
   return anyFree(<u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT)) ? 1 : 0;
 }
 
@@ -228,6 +314,7 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUni
   if (l > <i64>S.deviceBytes) return -ENOSPC;
   if ((alignBytes & (SECTOR_BYTES - 1)) != 0 || (reserveUnitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
   if (fromEnd != 0 && alignBytes == 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_free_allocate is called
   if (r > 0) {
     if (reserveUnitBytes == 0) return -EINVAL;
     const usable = <i64>blockFreeSectors(reserveUnitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
@@ -235,7 +322,11 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUni
   }
   const count = <u32>(l >> SECTOR_SHIFT);
   const at = fromEnd != 0 ? allocateFromEnd(count, alignBytes >> SECTOR_SHIFT) : allocateData(count);
-  return at < 0 ? -ENOSPC : <f64>(at << SECTOR_SHIFT);
+  if (at < 0) return -ENOSPC;
+  assert(<u64>(at + count) << SECTOR_SHIFT <= <u64>totalBytes, "past device end");
+  assert(fromEnd == 0 || at % (alignBytes >> SECTOR_SHIFT) == 0, "unaligned");
+  if (CHECKS) assert(stateSound()); // fs_free_allocate broke the state's invariants
+  return <f64>(at << SECTOR_SHIFT);
 }
 
 // --- the B-tree (ctree.ts) ----------------------------------------------------------------
@@ -258,32 +349,44 @@ export function fs_thread_area(): f64 {
 // 1 when the key is in the tree (result: its leaf, slot, data and size), 0 when not.
 export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_lookup is called
   const found = lookupItem();
   finish();
+  assert(!found || load<u32>(threadArea() + TA_RESULT + CR_DATA) != 0, "no item data");
+  if (CHECKS) assert(stateSound()); // ctree_lookup broke the state's invariants
   return found ? 1 : 0;
 }
 
 // Insert an item of `size` bytes from `data`.
 export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_insert is called
   insertItem(data, size);
   endOperation();
+  // A changed tree's root is a copy of this transaction (inserts never collapse it).
+  assert(dirtyBuffer(currentRoot()) != 0, "root not a copy");
+  if (CHECKS) assert(stateSound()); // ctree_insert broke the state's invariants
   return 0;
 }
 
 // Replace an item's data with `size` bytes from `data`.
 export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_update is called
   updateItem(data, size);
   endOperation();
+  assert(dirtyBuffer(currentRoot()) != 0, "root not a copy");
+  if (CHECKS) assert(stateSound()); // ctree_update broke the state's invariants
   return 0;
 }
 
 // 1 when the item was deleted, 0 when absent.
 export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_delete is called
   const deleted = deleteItem();
   endOperation();
+  if (CHECKS) assert(stateSound()); // ctree_delete broke the state's invariants
   return deleted ? 1 : 0;
 }
 
@@ -291,8 +394,11 @@ export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // (SEEK_AT_OR_BEFORE): 1 with the result set, 0 when there is none.
 export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32): i32 {
   if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_seek is called
   const found = mode == SEEK_AT_OR_BEFORE ? seekBackward() : seekForward(mode == SEEK_AFTER);
   finish();
+  assert(!found || load<u32>(threadArea() + TA_RESULT + CR_SLOT) < nritemsAt(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF)), "slot outside node");
+  if (CHECKS) assert(stateSound()); // ctree_seek broke the state's invariants
   return found ? 1 : 0;
 }
 
@@ -301,6 +407,7 @@ export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, 
 export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32): f64 {
   const p = u64Arg(parent);
   if (!treeArgs(tree, 0, 0, 0, 0, 0) || p < 0 || (high != 0 && !memoryValid(high, KEY_BYTES))) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_checked_child is called
   const addr = nodeAddr(<u64>p);
   if (addr < 0) return <f64>addr;
   if (isLeafAt(<usize>addr) || slot >= nritemsAt(<usize>addr)) return -EINVAL;
@@ -310,11 +417,14 @@ export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32
 // Tree changes (and commits) so far: what a reader cached from the trees is valid while
 // this stays the same.
 export function fs_tree_changes(): i32 {
-  return ready() ? <i32>load<u32>(fsBase + F_TREE_CHANGES) : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_tree_changes is called
+  return <i32>load<u32>(fsBase + F_TREE_CHANGES);
 }
 
 export function fs_tree_changed(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_tree_changed is called
   store<u32>(fsBase + F_TREE_CHANGES, load<u32>(fsBase + F_TREE_CHANGES) + 1);
   return 0;
 }
@@ -323,7 +433,10 @@ export function fs_tree_changed(): i32 {
 export function fs_mark_fresh(start: f64, length: f64): i32 {
   const s = u64Arg(start), l = u64Arg(length);
   if (!ready() || s < 0 || l < 0 || !extentValid(<u64>s, <u64>l)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_mark_fresh is called
   setRange(freshBitsAddr, <u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT), true);
+  assert(l == 0 || testBit(freshBitsAddr, <u32>(s >> SECTOR_SHIFT)), "not marked");
+  if (CHECKS) assert(stateSound()); // fs_mark_fresh broke the state's invariants
   return 0;
 }
 
@@ -331,6 +444,7 @@ export function fs_mark_fresh(start: f64, length: f64): i32 {
 export function fs_is_fresh(bytenr: f64): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_is_fresh is called
   return testBit(freshBitsAddr, <u32>(b >> SECTOR_SHIFT)) ? 1 : 0;
 }
 
@@ -344,7 +458,9 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
   if (!memoryValid(dst, length) || <u64>o + length > MAX_FILE_BYTES) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when file_read is called
   readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
+  if (CHECKS) assert(stateSound()); // file_read broke the state's invariants
   return 0;
 }
 
@@ -359,7 +475,10 @@ export function fs_ref_change(container: f64, target: f64, owner: f64, level: i3
   const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
   if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < 0 || bytes != 0 || (delta != 1 && delta != -1)) return -EINVAL;
   if (<u64>t >= <u64>S.deviceBytes) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_change is called
   refChange(c, <u64>t, <u64>o, level, 0, delta);
+  assert(refCount() > 0, "ref lost");
+  if (CHECKS) assert(stateSound()); // fs_ref_change broke the state's invariants
   return 0;
 }
 
@@ -367,22 +486,32 @@ export function fs_ref_change(container: f64, target: f64, owner: f64, level: i3
 export function fs_ref_delta(target: f64): i32 {
   const t = u64Arg(target);
   if (!ready() || t < 0 || <u64>t >= <u64>S.deviceBytes) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_delta is called
   return refDelta(<u64>t);
 }
 
 export function fs_ref_count(): i32 {
-  return ready() ? <i32>refCount() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_count is called
+  return <i32>refCount();
 }
 
 // How full the delayed-ref tables are, in 1/1000 (the file system runs them at 500).
 export function fs_ref_pressure(): i32 {
-  return ready() ? <i32>refPressure() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_pressure is called
+  return <i32>refPressure();
 }
 
 // Move every delayed ref into the batch (F_BATCH, sorted by target) and clear the tables;
 // the number of refs in the batch.
 export function fs_refs_take(): i32 {
-  return ready() ? <i32>takeBatch() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_refs_take is called
+  const n = takeBatch();
+  assert(refCount() == 0 && backrefCount() == 0, "refs left");
+  if (CHECKS) assert(stateSound()); // fs_refs_take broke the state's invariants
+  return <i32>n;
 }
 
 // --- the extent tree (extent-tree.ts) --------------------------------------------------------
@@ -392,6 +521,7 @@ export function fs_refs_take(): i32 {
 export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32): i32 {
   const e = u64Arg(extentRoot), c = u64Arg(csumRoot);
   if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_system_roots is called
   store<u64>(fsBase + F_EXTENT_ROOT, <u64>e);
   store<u32>(fsBase + F_EXTENT_LEVEL, extentLevel);
   store<u64>(fsBase + F_CSUM_ROOT, <u64>c);
@@ -404,32 +534,47 @@ export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot:
 export function fs_extent_refs(bytenr: f64, data: u32, bytes: f64): f64 {
   const b = u64Arg(bytenr), n = u64Arg(bytes);
   if (!ready() || b < 0 || n < 0) return -EINVAL - BAD_ARGUMENT_BIAS;
-  return <f64>extentRefs(<u64>b, data != 0, <u64>n);
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_extent_refs is called
+  const refs = extentRefs(<u64>b, data != 0, <u64>n);
+  if (CHECKS) assert(stateSound()); // fs_extent_refs broke the state's invariants
+  return <f64>refs;
 }
 
 // Apply every delayed ref to the extent tree (batch after batch, until none are left);
 // problems are thrown by fs_fail.
 export function fs_run_delayed_refs(): i32 {
   if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_run_delayed_refs is called
   runDelayedRefs();
+  assert(refCount() == 0 && backrefCount() == 0, "refs left");
+  if (CHECKS) assert(stateSound()); // fs_run_delayed_refs broke the state's invariants
   return 0;
 }
 
 // Blocks whose pointers were dropped early and still hold a reference (0 after a run).
 export function fs_dropped_blocks(): i32 {
-  return ready() ? <i32>droppedCount() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_dropped_blocks is called
+  return <i32>droppedCount();
 }
 
 // --- the fs lock (fs-lock.ts) -------------------------------------------------------------
 
 // Take the fs lock (nested: the depth this thread now holds), waiting while another thread holds it.
 export function fs_lock(): i32 {
-  return ready() ? <i32>lockAcquire() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  const depth = lockAcquire();
+  assert(depth > 0, "lock depth");
+  assert(lockHolder() == S.threadSlot, "lock holder");
+  return <i32>depth;
 }
 
 // 1 when this thread took (or already held) the lock, 0 when another thread holds it.
 export function fs_try_lock(): i32 {
-  return ready() ? (lockTry() ? 1 : 0) : -EINVAL;
+  if (!ready()) return -EINVAL;
+  const taken = lockTry();
+  assert(!taken || lockHolder() == S.threadSlot, "lock holder");
+  return taken ? 1 : 0;
 }
 
 // Give one level of the lock back: 0, -EPERM when this thread does not hold it.
@@ -447,7 +592,10 @@ export function fs_lock_holder(): i32 {
 export function fs_read_done(): i32 {
   if (!ready()) return -EINVAL;
   const at = threadArea() + TA_READS;
-  atomic.store<u32>(at, atomic.load<u32>(at) + 1);
+  const before = atomic.load<u32>(at);
+  atomic.store<u32>(at, before + 1);
+  // Only this thread counts in its area: nobody else changed it meanwhile.
+  assert(atomic.load<u32>(at) == before + 1, "read count");
   return <i32>atomic.load<u32>(at);
 }
 
@@ -456,6 +604,7 @@ export function fs_read_done(): i32 {
 // Where item bodies are built under the fs lock (the kernel's staging buffer).
 export function fs_set_staging(addr: u32, bytes: u32): i32 {
   if (!ready() || bytes < 4096 || !kernelRangeValid(addr, bytes)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_set_staging is called
   store<u32>(fsBase + F_STAGING, addr);
   store<u32>(fsBase + F_STAGING_BYTES, bytes);
   return 0;
@@ -466,10 +615,14 @@ export function fs_set_staging(addr: u32, bytes: u32): i32 {
 export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
   const b = u64Arg(bytenr);
   if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES) || which > EXTENT_MARK_FILLED) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_extent_mark is called
   const bits = which == EXTENT_MARK_LOSING ? losingBitsAddr : filledBitsAddr;
   const sector = <u32>(b >> SECTOR_SHIFT);
   if (set != 0) setRange(bits, sector, sector + 1, true);
-  return testBit(bits, sector) ? 1 : 0;
+  const marked = testBit(bits, sector);
+  assert(set == 0 || marked, "not marked");
+  if (CHECKS) assert(stateSound()); // fs_extent_mark broke the state's invariants
+  return marked ? 1 : 0;
 }
 
 // 1 when every reference to data extent `extent` (`bytes` long) is an item of inode `ino`

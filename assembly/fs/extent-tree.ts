@@ -17,17 +17,21 @@ import {
   BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
+  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT,
 } from "../abi";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel,
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
 } from "./ctree";
-import { fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr } from "./state";
+import {
+  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
+} from "./state";
+import { CHECKS } from "../shared/checks";
 import { refChange, refDelta, takeBatch, refCount, hasDelayedRef } from "./delayed-ref";
 import { reportDataPointer } from "./ctree";
 import { crc32cUpdate } from "../csum/crc32c";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
-import { testBit, setRange } from "./bitmap";
+import { testBit, setRange, allBits } from "./bitmap";
 import { nodeAddr } from "./disk-io";
 import { nritems, isLeaf, level, itemAt, dataAddr, dataSize, child } from "./node";
 
@@ -43,11 +47,17 @@ let bodyOwner: u64 = 0;
 
 /** Run one change on the extent tree and keep its root where everyone finds it. */
 @inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
+  assert(type == EXTENT_ITEM || type == METADATA_ITEM || type == EXTENT_DATA_REF, "item type");
+  if (CHECKS) assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE); // a key the tree checker refuses
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
 }
 
 @inline function extentTreeDone(): void {
-  store<u64>(fsBase + F_EXTENT_ROOT, currentRoot());
+  // The root stored is the extent tree's: no operation on another tree ran in between.
+  assert(currentTree() == EXTENT_TREE_ID, "other tree's root");
+  const root = currentRoot();
+  if (CHECKS) assert(root != 0); // a change that left no root
+  store<u64>(fsBase + F_EXTENT_ROOT, root);
   store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
 }
 
@@ -60,6 +70,7 @@ function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
 
 /** The reference count of an extent including this transaction's delayed changes. */
 export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
+  assert(bytenr <= MAX_KEY_VALUE && bytes <= MAX_KEY_VALUE, "key range");
   return <i64>committedRefs(bytenr, data, bytes) + refDelta(bytenr);
 }
 
@@ -74,8 +85,14 @@ export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
 }
 
 function setDropped(bytenr: u64, on: bool): void {
+  assert(bytenr < <u64>totalBytes, "past device end");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(isDropped(bytenr) != on, "dropped twice");
+  const count = load<u32>(fsBase + F_DROPPED_COUNT);
+  assert(on || count > 0, "dropped count");
   setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
-  store<u32>(fsBase + F_DROPPED_COUNT, load<u32>(fsBase + F_DROPPED_COUNT) + (on ? 1 : -1));
+  store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
+  if (CHECKS) assert(isDropped(bytenr) == on); // a dropped mark that did not change
 }
 
 /** A tree block's last reference is gone: the pointers it holds go with it. */
@@ -95,6 +112,7 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
     for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1);
   }
   dropDirty(bytenr);
+  assert(dirtyBuffer(bytenr) == 0, "still dirty");
 }
 
 /**
@@ -113,6 +131,8 @@ export function noteDropCandidate(bytenr: u64, tree: u64): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
+  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  if (CHECKS) assert(dirtyBuffer(bytenr) == 0); // a candidate that is a copy itself (only clean blocks are copied away from)
   store<u64>(list + 16 + <usize>n * 8, bytenr);
   store<u64>(list + 8, tree); // every candidate of one operation is of its tree
   store<u32>(list, n + 1);
@@ -123,6 +143,8 @@ export function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   const tree = load<u64>(list + 8);
+  assert(n <= TA_DROPS_MAX, "drops count");
+  assert(n == 0 || isFsTree(tree), "drops tree");
   store<u32>(list, 0);
   for (let i: u32 = 0; i < n; i++) {
     const bytenr = load<u64>(list + 16 + <usize>i * 8);
@@ -133,7 +155,10 @@ export function dropCandidates(): void {
 }
 
 export function droppedCount(): u32 {
-  return load<u32>(fsBase + F_DROPPED_COUNT);
+  const count = load<u32>(fsBase + F_DROPPED_COUNT);
+  // One dropped bit per block (setDropped never sets one twice), so no more than the sectors.
+  assert(count <= totalBytes >> SECTOR_SHIFT, "dropped count");
+  return count;
 }
 
 // --- running delayed refs ----------------------------------------------------------------------
@@ -145,6 +170,9 @@ export function runDelayedRefs(): void {
   for (let round = 0; refCount() > 0; round++) {
     if (round > 1000) fail(EIO, P_REFS_LOOP, 0, 0, 0, 0, 0);
     const n = takeBatch();
+    // The batch took every ref: the tables are empty for the refs this run makes.
+    assert(n > 0, "empty batch");
+    assert(refCount() == 0, "refs left");
     const batch = <usize>load<u32>(fsBase + F_BATCH);
     for (let i: u32 = 0; i < n; i++) applyRef(batch + <usize>i * REF_BYTES);
   }
@@ -154,15 +182,22 @@ export function runDelayedRefs(): void {
 function backrefsChange(entry: usize): bool {
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  // The batch's backrefs hold half the backref table at most.
+  assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
   for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
   return false;
 }
 
 function applyRef(entry: usize): void {
+  const batch = <usize>load<u32>(fsBase + F_BATCH);
+  assert(entry >= batch && entry < batch + <usize>load<u32>(fsBase + F_BATCH_COUNT) * REF_BYTES, "batch entry");
   const target = <u64>(load<u32>(entry + REF_TARGET) - 1) << SECTOR_SHIFT;
-  assert(load<u32>(entry + REF_TARGET) != 0 && target < <u64>totalBytes, "extent tree: a batch entry without a target");
+  assert(load<u32>(entry + REF_TARGET) != 0, "extent tree: a batch entry without a target");
+  assert(target < <u64>totalBytes, "past device end");
   const delta = load<i32>(entry + REF_DELTA);
   const data = (load<u32>(entry + REF_FLAGS) & REF_DATA) != 0;
+  // Back references are of data extents only (refChange adds them for those).
+  assert(data || load<u32>(entry + REF_BACKREF_COUNT) == 0, "tree block backrefs");
   const bytes: u64 = data ? <u64>load<u32>(entry + REF_BYTES_FIELD) : 0;
   const owner = load<u64>(entry + REF_OWNER);
   const changes = backrefsChange(entry);
@@ -189,11 +224,13 @@ function applyRef(entry: usize): void {
   if (!found) insertItem(body, EXTENT_ITEM_BYTES);
   else if (<u64>next != old) updateItem(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
+  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
   if (changes) applyBackrefs(entry, target);
 }
 
 /** The item body in this thread's area (after the result record: lookups do not touch it). */
 function stageBody(): usize {
+  assert(bodyRefs > 0, "refs 0");
   const body = threadArea() + TA_RESULT + 32;
   store<u64>(body + EI_REFS, bodyRefs);
   store<u64>(body + EI_GENERATION, bodyGeneration);
@@ -204,6 +241,7 @@ function stageBody(): usize {
 
 /** The EXTENT_DATA_REF of each (root, inode, offset) whose count changed. */
 function applyBackrefs(entry: usize, target: u64): void {
+  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0, "tree block backrefs");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   for (let j = first; j < first + count; j++) {
@@ -211,6 +249,7 @@ function applyBackrefs(entry: usize, target: u64): void {
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0) continue;
     const root = load<u64>(b + BACKREF_ROOT), ino = load<u64>(b + BACKREF_INO), offset = load<u64>(b + BACKREF_OFFSET);
+    assert(root != 0, "backref root");
     const keyOffset = findDataRef(target, root, ino, offset);
     const found = keyOffset >= 0;
     const at = found ? <u64>keyOffset : <u64>(-keyOffset - 1);
@@ -222,10 +261,17 @@ function applyBackrefs(entry: usize, target: u64): void {
     store<u64>(body + EDR_OFFSET, offset);
     store<u32>(body + EDR_COUNT, <u32>countNow);
     onExtentTree(target, EXTENT_DATA_REF, at);
-    if (countNow == 0) deleteItem();
-    else if (found) updateItem(body, EXTENT_DATA_REF_BYTES);
+    if (countNow == 0) {
+      const gone = deleteItem();
+      assert(gone, "not deleted");
+    } else if (found) updateItem(body, EXTENT_DATA_REF_BYTES);
     else insertItem(body, EXTENT_DATA_REF_BYTES);
     extentTreeDone();
+    if (CHECKS && countNow != 0) {
+      // The back reference holds the count just applied, under the key it was given.
+      onExtentTree(target, EXTENT_DATA_REF, at);
+      assert(lookupItem() && <i64>load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT) == countNow);
+    }
   }
 }
 
@@ -307,7 +353,8 @@ export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool): void {
   if (hasItem) {
     onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
-    deleteItem();
+    const gone = deleteItem();
+    assert(gone, "not deleted");
     extentTreeDone();
   }
   if (data) {
@@ -320,11 +367,14 @@ function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bo
   else dropNodePointers(target, owner);
   pinOrFail(target, metadataBlockBytes());
   setVerified(target, false); // free after this commit: its bytenr may come back
+  if (CHECKS) assert(!isDropped(target)); // a freed tree block still marked dropped
+  if (CHECKS) assert(dirtyBuffer(target) == 0); // a freed tree block still dirty
 }
 
 function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   assert(r == 0, "extent tree: a freed extent is free or pinned already");
+  if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true)); // a freed extent is not pinned
 }
 
 /** Every EXTENT_DATA_REF of data extent `target`. */
@@ -336,7 +386,8 @@ function deleteBackrefs(target: u64): void {
     if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF) return;
     const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
     onExtentTree(objectid, EXTENT_DATA_REF, offset);
-    deleteItem();
+    const gone = deleteItem();
+    assert(gone, "not deleted");
     extentTreeDone();
   }
 }
@@ -345,6 +396,7 @@ function deleteBackrefs(target: u64): void {
 function deleteCsums(target: u64): void {
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), target, EXTENT_CSUM, 0);
   deleteItem();
+  assert(currentTree() == CSUM_TREE_ID, "other tree's root");
   store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
   store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
 }

@@ -12,16 +12,23 @@ import {
   SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, RS_ROOT, RS_LEVEL,
   RS_FLAGS, RSF_MOVED, CSUM_TREE_ID, EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT,
   F_EXTENT_LEVEL, F_STAGING, F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
-  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS,
+  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
+  RS_TREE,
 } from "../abi";
-import { begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel } from "./ctree";
-import { fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration } from "./state";
+import {
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
+} from "./ctree";
+import {
+  fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes, kernelRangeValid,
+} from "./state";
+import { CHECKS } from "../shared/checks";
 import { itemAt, dataAddr, dataSize, nritems } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { refPressure } from "./delayed-ref";
 import { runDelayedRefs } from "./extent-tree";
 import { sectorsCompute } from "../csum/sectors";
-import { visibleAddr } from "../pmem/state";
+import { visibleAddr, threadSlot } from "../pmem/state";
+import { lockHolder } from "./fs-lock";
 
 // The item found by findFileExtent (this instance's: globals).
 export let feStart: u64 = 0;
@@ -37,14 +44,27 @@ let fsSlot: usize = 0;
 
 /** Name the fs tree (id, root-table slot) the next operations use. */
 export function useFsTree(tree: u64, slot: usize): void {
-  assert(slot != 0 && tree != 0, "file-item: a tree without its slot");
+  assert(slot != 0, "file-item: a tree without its slot");
+  assert(tree != 0, "no tree");
+  const table = <usize>load<u32>(fsBase + F_ROOTS);
+  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
+  assert(load<u64>(slot + RS_TREE) == tree, "root slot");
+  if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES)); // a root table outside the kernel region
   fsTree = tree;
   fsSlot = slot;
 }
 
-@inline function stagingAddr(): usize { return <usize>load<u32>(fsBase + F_STAGING); }
+@inline function stagingAddr(): usize {
+  const at = <usize>load<u32>(fsBase + F_STAGING);
+  assert(at != 0, "no staging");
+  assert(load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "staging size");
+  if (CHECKS) assert(kernelRangeValid(at, load<u32>(fsBase + F_STAGING_BYTES))); // staging outside the kernel region
+  return at;
+}
 
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
+  assert(fsTree != 0 && fsSlot != 0, "no tree");
+  assert(type == EXTENT_DATA, "item type");
   begin(fsTree, load<u64>(fsSlot + RS_ROOT), load<u32>(fsSlot + RS_LEVEL), objectid, type, offset);
 }
 
@@ -55,6 +75,8 @@ export function useFsTree(tree: u64, slot: usize): void {
  */
 function changed(csum: bool): void {
   endOperation();
+  // The root stored is the tree's the operation changed: no other tree's ran in between.
+  assert(currentTree() == (csum ? CSUM_TREE_ID : fsTree), "other tree's root");
   if (csum) {
     store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
     store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
@@ -63,10 +85,12 @@ function changed(csum: bool): void {
     store<u32>(fsSlot + RS_LEVEL, currentLevel());
     store<u32>(fsSlot + RS_FLAGS, load<u32>(fsSlot + RS_FLAGS) | RSF_MOVED);
   }
+  if (CHECKS) assert(csum || load<u64>(fsSlot + RS_ROOT) == currentRoot()); // the root table does not name the tree's root
   if (refPressure() >= 500 && load<u32>(fsBase + F_ABORTED) == 0) {
     store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
     runDelayedRefs();
     store<u32>(fsBase + F_ABORTED, 0);
+    assert(refPressure() == 0, "refs left");
   }
 }
 
@@ -75,6 +99,7 @@ function changed(csum: bool): void {
  * Items never overlap, so it is the last item at or before (ino, EXTENT_DATA, at).
  */
 export function findFileExtent(ino: u64, at: u64): bool {
+  assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   fsBegin(ino, EXTENT_DATA, at);
   if (!seekBackward()) return false;
   const result = threadArea() + TA_RESULT;
@@ -90,6 +115,8 @@ export function findFileExtent(ino: u64, at: u64): bool {
   feDiskBytes = load<u64>(item + FE_DISK_BYTES);
   feOffset = load<u64>(item + FE_OFFSET);
   feBytes = load<u64>(item + FE_BYTES);
+  // The last item at or before `at` of this file: it starts at or before `at`.
+  assert(feStart <= at, "item after offset");
   return feStart + feBytes > at;
 }
 
@@ -101,6 +128,7 @@ export function foundAligned(): bool {
 
 /** The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an item). */
 export function extentGeneration(bytenr: u64, bytes: u64): u64 {
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), bytenr, EXTENT_ITEM, bytes);
   if (!lookupItem()) return 0;
@@ -108,6 +136,8 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
 }
 
 @inline function csumBegin(extent: u64): void {
+  assert((extent & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
+  assert(extent < <u64>totalBytes, "past device end");
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
 }
 
@@ -116,6 +146,10 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
  * FileData.updateCsums): the item covers the whole extent and is made on first use.
  */
 export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // checksums built in the staging buffer without the fs lock
+  assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "extent size");
+  assert(length > 0, "empty range");
+  assert(disk >= extent && disk + length <= extent + extentBytes, "range outside extent");
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
   assert(<u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
@@ -127,6 +161,10 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
     csumBegin(extent);
     if (found) updateItem(staging, sectors * 4); else insertItem(staging, sectors * 4);
     changed(true);
+    if (CHECKS) {
+      csumBegin(extent);
+      assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4); // an item that does not cover its extent
+    }
     return;
   }
   memory.copy(staging, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), size);
@@ -137,18 +175,27 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
   csumBegin(extent);
   updateItem(staging, size);
   changed(true);
+  if (CHECKS) {
+    // The item still covers the whole extent (a walk through the copies just made).
+    csumBegin(extent);
+    assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4);
+  }
 }
 
 /** Is there room in the readers log for one more entry? */
 export function readersLogRoom(): bool {
-  return load<u32>(fsBase + F_READERS_COUNT) < READERS_LOG_ENTRIES;
+  const count = load<u32>(fsBase + F_READERS_COUNT);
+  assert(count <= READERS_LOG_ENTRIES, "readers count");
+  return count < READERS_LOG_ENTRIES;
 }
 
 /** Bytes [from, to) of `extent` were read by an item dropped in this transaction (Kernel.readersDropped). */
 function logReaders(extent: u64, from: u64, to: u64): void {
   const count = load<u32>(fsBase + F_READERS_COUNT);
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
+  assert(from < to, "empty range");
   const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
+  if (CHECKS) assert(kernelRangeValid(entry, READERS_ENTRY_BYTES)); // the log outside the kernel region
   store<u64>(entry, extent);
   store<u32>(entry, <u32>from, 8);
   store<u32>(entry, <u32>to, 12);
@@ -157,6 +204,11 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
 function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
+  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer used without the fs lock that guards it
+  assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "extent type");
+  assert(bytes > 0, "empty range");
+  assert(offset + bytes <= diskBytes, "range outside extent");
+  assert(((disk | offset | bytes) & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
   memory.fill(at, 0, FILE_EXTENT_BYTES);
   store<u64>(at + FE_GENERATION, generation);
@@ -174,6 +226,10 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed by a fault without the fs lock
+  assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
+  assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(disk < <u64>totalBytes, "past device end");
   const end = at + SECTOR_BYTES;
   if (findFileExtent(ino, at)) {
     assert(foundAligned(), "file-item: an unaligned item reached a page replace");
@@ -183,7 +239,10 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
     const generation = load<u64>(dataAddr(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF), load<u32>(threadArea() + TA_RESULT + CR_SLOT)) + FE_GENERATION);
     fsBegin(ino, EXTENT_DATA, start);
     if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
-    else deleteItem();
+    else {
+      const gone = deleteItem();
+      assert(gone, "not deleted");
+    }
     changed(false);
     if (start + bytes > end) {
       const cut = end - start;
@@ -195,4 +254,6 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
   fsBegin(ino, EXTENT_DATA, at);
   insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
   changed(false);
+  // Debug builds look the page up again (this changes only the fe* globals, read by no caller after).
+  if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
 }

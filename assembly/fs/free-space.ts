@@ -9,7 +9,8 @@
 // nodes need (btrfs keeps separate block groups for the same reason).
 import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, F_BLOCK_UNIT, F_FREE_UNITS, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
 import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr } from "./state";
-import { setRange, countSet, nextBit, prevBit, testBit } from "./bitmap";
+import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
+import { CHECKS } from "../shared/checks";
 
 // Results of the calls below that can fail.
 export const FREE_OK: i32 = 0;
@@ -17,35 +18,66 @@ export const FREE_BAD_EXTENT: i32 = -1; // unaligned, or outside the device
 export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
 
 @inline function sectors(): u32 {
+  assert(fsBase != 0, "no state attached");
   return totalBytes >> SECTOR_SHIFT;
 }
 
 @inline export function freeSectors(): u32 {
-  return load<u32>(fsBase + F_FREE_SECTORS);
+  const free = load<u32>(fsBase + F_FREE_SECTORS);
+  assert(free <= sectors(), "free count");
+  return free;
 }
 
 @inline export function pinnedSectors(): u32 {
-  return load<u32>(fsBase + F_PINNED_SECTORS);
+  const pinned = load<u32>(fsBase + F_PINNED_SECTORS);
+  // Pinned space is never free space: the two counts share the device.
+  assert(<u64>pinned + load<u32>(fsBase + F_FREE_SECTORS) <= <u64>sectors(), "free+pinned count");
+  return pinned;
+}
+
+/**
+ * Debug builds: the counters agree with the bitmaps (free and pinned sectors; with
+ * `units`, the free block units too, a longer count). Release builds answer true.
+ */
+function countsAgree(units: bool): bool {
+  if (!CHECKS) return true;
+  const n = sectors();
+  assert(countSet(freeBitsAddr, 0, n) == freeSectors(), "free count");
+  assert(countSet(pinnedBitsAddr, 0, n) == pinnedSectors(), "pinned count");
+  return !units || load<u32>(fsBase + F_FREE_UNITS) == fullUnits(0, n);
 }
 
 // --- whole free tree blocks, counted as space changes -----------------------------------
 
-@inline function blockUnit(): u32 { return load<u32>(fsBase + F_BLOCK_UNIT); }
+@inline function blockUnit(): u32 {
+  const unit = load<u32>(fsBase + F_BLOCK_UNIT);
+  assert(unit > 0 && (unit & (unit - 1)) == 0, "block unit");
+  if (CHECKS) assert(unit <= 64); // a block unit larger than setBlockUnit allows
+  return unit;
+}
 
 /** Free aligned block units wholly inside sectors [from, to) rounded out to units. */
 function fullUnits(from: u32, to: u32): u32 {
+  assert(from <= to, "range reversed");
+  assert(to <= sectors(), "past device end");
   const unit = blockUnit();
   const end = min<u32>((to + unit - 1) / unit * unit, sectors() / unit * unit);
   let n: u32 = 0;
   for (let u = from / unit * unit; u < end; u += unit) if (countSet(freeBitsAddr, u, u + unit) == unit) n++;
+  if (CHECKS) assert(<u64>n * unit <= <u64>(to - from) + 2 * unit); // more whole units than the range holds
   return n;
 }
 
 /** Set or clear the free bits of [from, to), keeping F_FREE_UNITS. */
 function setFree(from: u32, to: u32, on: bool): void {
+  // Callers change whole runs: all taken (an add) or all free (a take).
+  if (CHECKS) assert(allBits(freeBitsAddr, from, to, !on)); // a run partly free already
   const before = fullUnits(from, to);
+  const units = load<u32>(fsBase + F_FREE_UNITS);
+  assert(units >= before, "free units");
   setRange(freeBitsAddr, from, to, on);
-  store<u32>(fsBase + F_FREE_UNITS, load<u32>(fsBase + F_FREE_UNITS) - before + fullUnits(from, to));
+  store<u32>(fsBase + F_FREE_UNITS, units - before + fullUnits(from, to));
+  assert(<u64>load<u32>(fsBase + F_FREE_UNITS) * blockUnit() <= <u64>sectors(), "free units");
 }
 
 /** Count units from scratch (format): `unit` sectors per tree block with its copies. */
@@ -53,36 +85,49 @@ export function setBlockUnit(unit: u32): void {
   assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "free space: block unit");
   store<u32>(fsBase + F_BLOCK_UNIT, unit);
   store<u32>(fsBase + F_FREE_UNITS, fullUnits(0, sectors()));
+  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps at format
 }
 
 /** Is [start, start + length) a whole number of sectors inside the device? */
 export function extentValid(start: u64, length: u64): bool {
+  // The device is whole sectors, so an extent that passes ends on a sector of it.
+  assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "device size");
   const mask: u64 = SECTOR_BYTES - 1;
-  return (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+  const valid = (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+  // A valid extent's sectors lie inside the bitmaps.
+  if (CHECKS) assert(!valid || (start + length) >> SECTOR_SHIFT <= <u64>sectors());
+  return valid;
 }
 
 /** Mark [start, start + length) free (mount, mkfs). */
 export function addFree(start: u64, length: u64): i32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an add
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setFree(from, to, true);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (to - from));
+  assert(freeSectors() <= sectors(), "free count");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after an add
   return FREE_OK;
 }
 
 /** Freed in this transaction: allocatable once the commit is durable. */
 export function pin(start: u64, length: u64): i32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before a pin
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setRange(pinnedBitsAddr, from, to, true);
   store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() + (to - from));
+  assert(<u64>pinnedSectors() + freeSectors() <= <u64>sectors(), "free+pinned count");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a pin
   return FREE_OK;
 }
 
 /** After a durable commit: pinned space becomes allocatable. */
 export function unpinAll(): void {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an unpin
   const n = sectors();
   const words = (n + 63) >> 6;
   for (let w: u32 = 0; w < words; w++) {
@@ -98,52 +143,72 @@ export function unpinAll(): void {
   }
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
   store<u32>(fsBase + F_PINNED_SECTORS, 0);
+  assert(freeSectors() <= n, "free count");
+  if (CHECKS) assert(allBits(pinnedBitsAddr, 0, n, false)); // pinned sectors left after an unpin
+  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps after an unpin
 }
 
 /** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
 export function blockFreeSectors(unit: u32): u32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
   assert(unit > 0, "free space: block unit");
-  if (unit == blockUnit()) return load<u32>(fsBase + F_FREE_UNITS) * unit;
-  const n = sectors();
   let sum: u32 = 0;
-  let at = nextBit(freeBitsAddr, 0, n, true);
-  while (at < n) {
-    const end = nextBit(freeBitsAddr, at, n, false);
-    const first = (at + unit - 1) / unit * unit;
-    const last = end / unit * unit;
-    if (last > first) sum += last - first;
-    at = nextBit(freeBitsAddr, end, n, true);
+  if (unit == blockUnit()) {
+    sum = load<u32>(fsBase + F_FREE_UNITS) * unit;
+    if (CHECKS) assert(countsAgree(true)); // the free units disagree with the free bits
+  } else {
+    const n = sectors();
+    let at = nextBit(freeBitsAddr, 0, n, true);
+    while (at < n) {
+      const end = nextBit(freeBitsAddr, at, n, false);
+      const first = (at + unit - 1) / unit * unit;
+      const last = end / unit * unit;
+      if (last > first) sum += last - first;
+      at = nextBit(freeBitsAddr, end, n, true);
+    }
   }
+  assert(sum <= freeSectors(), "block sectors");
   return sum;
 }
 
 /** Largest run of free sectors, up to `max`. */
 export function largestRun(max: u32): u32 {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
   const n = sectors();
-  let best: u32 = 0;
+  let best: u32 = 0, bestAt: u32 = 0;
   let at = nextBit(freeBitsAddr, 0, n, true);
   while (at < n && best < max) {
     const end = nextBit(freeBitsAddr, at, n, false);
-    if (end - at > best) best = end - at;
+    if (end - at > best) { best = end - at; bestAt = at; }
     at = nextBit(freeBitsAddr, end, n, true);
   }
+  assert(best <= freeSectors(), "run length");
+  if (CHECKS) assert(allBits(freeBitsAddr, bestAt, bestAt + best, true)); // the largest run is not free
   return min<u32>(best, max);
 }
 
 /** Is any sector of [from, to) free? */
 export function anyFree(from: u32, to: u32): bool {
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
+  assert(from <= to, "range reversed");
   return countSet(freeBitsAddr, from, min<u32>(to, sectors())) != 0;
 }
 
 function take(at: u32, count: u32): void {
+  assert(count > 0, "empty range");
+  assert(<u64>at + count <= <u64>sectors(), "past device end");
   assert(countSet(freeBitsAddr, at, at + count) == count, "free space: taking sectors that are not free");
+  assert(freeSectors() >= count, "free count");
   setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a take
 }
 
 /** Highest `align`-aligned run of `count` free sectors; its first sector, or -1. */
 export function allocateFromEnd(count: u32, align: u32): i64 {
-  assert(count > 0 && align > 0, "free space: allocation size");
+  assert(count > 0, "empty range");
+  assert(align > 0, "alignment");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
   let before = sectors();
   while (true) {
     const last = prevBit(freeBitsAddr, before, true);
@@ -151,10 +216,12 @@ export function allocateFromEnd(count: u32, align: u32): i64 {
     const end = <u32>last + 1;
     const prevClear = prevBit(freeBitsAddr, end, false);
     const start: u32 = prevClear < 0 ? 0 : <u32>prevClear + 1;
+    assert(start < end && end <= before, "run outside search");
     if (end >= count) {
       const at = (end - count) / align * align;
       if (at >= start) {
         take(at, count);
+        if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, false)); // an allocated block is still free
         return at;
       }
     }
@@ -169,6 +236,7 @@ export function allocateFromEnd(count: u32, align: u32): i64 {
  */
 export function allocateData(count: u32): i64 {
   assert(count > 0, "free space: allocation size");
+  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
   const n = sectors();
   const cursor = min<u32>(load<u32>(fsBase + F_DATA_CURSOR), n);
   let first = cursor;
@@ -180,17 +248,24 @@ export function allocateData(count: u32): i64 {
   if (found < 0) found = firstFit(0, first, count);
   if (found < 0) return -1;
   take(<u32>found, count);
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false)); // an allocated extent is still free
   store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
+  assert(<u32>found + count <= n, "past device end");
   return found;
 }
 
 /** First run starting in [from, limit) with `count` free sectors (it may extend past limit). */
 function firstFit(from: u32, limit: u32, count: u32): i64 {
   const n = sectors();
+  assert(count > 0, "empty range");
+  assert(from <= limit && limit <= n, "past device end");
   let at = nextBit(freeBitsAddr, from, n, true);
   while (at < limit) {
     const end = nextBit(freeBitsAddr, at, n, false);
-    if (end - at >= count) return at;
+    if (end - at >= count) {
+      if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, true)); // a fit that is not free
+      return at;
+    }
     at = nextBit(freeBitsAddr, end, n, true);
   }
   return -1;

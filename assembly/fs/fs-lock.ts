@@ -4,21 +4,31 @@
 // loads: browsers forbid Atomics.wait on the main thread, and operations are short.
 import { F_LOCK, F_LOCK_DEPTH } from "../abi";
 import { fsBase } from "./state";
-import { threadSlot } from "../pmem/state";
+import { threadSlot, maxThreads } from "../pmem/state";
+import { CHECKS } from "../shared/checks";
 
-@inline function me(): u32 { return <u32>threadSlot + 1; }
+// The lock word holds the holder's thread slot + 1 (0: free); the depth is the holder's.
+
+@inline function me(): u32 {
+  assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
+  return <u32>threadSlot + 1;
+}
 
 /** Take the lock (waiting for another holder); returns the depth this thread now holds. */
 export function lockAcquire(): u32 {
   const word = fsBase + F_LOCK;
   if (atomic.load<u32>(word) == me()) {
+    assert(load<u32>(fsBase + F_LOCK_DEPTH) > 0, "fs lock: held with depth 0");
     store<u32>(fsBase + F_LOCK_DEPTH, load<u32>(fsBase + F_LOCK_DEPTH) + 1);
     return load<u32>(fsBase + F_LOCK_DEPTH);
   }
   while (atomic.cmpxchg<u32>(word, 0, me()) != 0) {
     while (atomic.load<u32>(word) != 0) {}
   }
+  // A free lock has no depth left from its last holder.
+  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
+  if (CHECKS) assert(atomic.load<u32>(word) == me()); // a lock taken and held by another
   return 1;
 }
 
@@ -26,11 +36,14 @@ export function lockAcquire(): u32 {
 export function lockTry(): bool {
   const word = fsBase + F_LOCK;
   if (atomic.load<u32>(word) == me()) {
+    assert(load<u32>(fsBase + F_LOCK_DEPTH) > 0, "fs lock: held with depth 0");
     store<u32>(fsBase + F_LOCK_DEPTH, load<u32>(fsBase + F_LOCK_DEPTH) + 1);
     return true;
   }
   if (atomic.cmpxchg<u32>(word, 0, me()) != 0) return false;
+  assert(load<u32>(fsBase + F_LOCK_DEPTH) == 0, "lock depth");
   store<u32>(fsBase + F_LOCK_DEPTH, 1);
+  if (CHECKS) assert(atomic.load<u32>(word) == me()); // a lock taken and held by another
   return true;
 }
 
@@ -47,5 +60,7 @@ export function lockRelease(): bool {
 
 /** The holder's thread slot, or -1 when the lock is free. */
 export function lockHolder(): i32 {
-  return <i32>atomic.load<u32>(fsBase + F_LOCK) - 1;
+  const holder = <i32>atomic.load<u32>(fsBase + F_LOCK) - 1;
+  assert(holder >= -1 && holder < <i32>maxThreads, "lock holder");
+  return holder;
 }

@@ -10,7 +10,7 @@ import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
   CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
-  CSUM_TREE_ID, READ_VERIFY,
+  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
 import { threadArea } from "./state";
@@ -18,16 +18,27 @@ import { nritems, itemAt, dataAddr, dataSize } from "./node";
 import { deviceReadable } from "../pmem/device";
 import { visibleAddr } from "../pmem/state";
 import { sectorsVerify } from "../csum/sectors";
+import { CHECKS } from "../shared/checks";
 
 // The csum tree of the read in progress (its root moves only in changing operations).
 let csumRoot: u64 = 0;
 let csumLevel: u32 = 0;
 
-@inline function resultLeaf(): usize { return <usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF); }
-@inline function resultSlot(): u32 { return load<u32>(threadArea() + TA_RESULT + CR_SLOT); }
+@inline function resultLeaf(): usize {
+  const leaf = <usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF);
+  assert(leaf != 0, "no leaf");
+  return leaf;
+}
+@inline function resultSlot(): u32 {
+  const slot = load<u32>(threadArea() + TA_RESULT + CR_SLOT);
+  if (CHECKS) assert(slot < nritems(resultLeaf())); // a seek result outside its leaf
+  return slot;
+}
 
 /** Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums. */
 function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
+  assert(length > 0, "empty range");
+  assert(disk >= extent, "range outside extent");
   begin(CSUM_TREE_ID, csumRoot, csumLevel, extent, EXTENT_CSUM, 0);
   const found = lookupItem();
   const result = threadArea() + TA_RESULT;
@@ -46,12 +57,15 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
 
 /** The first sector of [at, at + bytes) that cannot be read. */
 function firstPoisoned(at: u64, bytes: u32): u64 {
+  assert(bytes > 0 && bytes % SECTOR_BYTES == 0, "range size");
   for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) return at + s;
   return at;
 }
 
 /** Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset). */
 function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: usize, verify: bool): void {
+  assert(offset <= end, "range reversed");
+  assert(fileOffset < end, "item after range");
   const disk0 = load<u64>(item + FE_DISK_BYTENR);
   const from = max<u64>(offset, fileOffset);
   const to = min<u64>(end, fileOffset + load<u64>(item + FE_BYTES));
@@ -69,6 +83,8 @@ function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: us
  */
 export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, checksumsLevel: u32,
   ino: u64, offset: u64, length: u32, dst: usize, flags: u32): void {
+  assert(offset + length <= MAX_FILE_BYTES, "past largest file");
+  assert(checksumsLevel <= MAX_LEVEL, "bad level");
   csumRoot = checksums;
   csumLevel = checksumsLevel;
   const end = offset + length;
@@ -93,6 +109,7 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
     slot = resultSlot();
   }
   while (true) {
+    if (CHECKS) assert(slot < nritems(leaf)); // a read past its leaf's items
     const key = itemAt(leaf, slot);
     if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return;
     const fileOffset = load<u64>(key + KEY_OFFSET);

@@ -8,54 +8,137 @@
 import {
   NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES,
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
+  SECTOR_BYTES, MAX_KEY_VALUE,
 } from "../abi";
-import { nodeBytes } from "./state";
+import { nodeBytes, poolAddr, poolCount, totalBytes } from "./state";
+import { compareKeysAt } from "./key";
+import { visibleAddr } from "../pmem/state";
+import { CHECKS } from "../shared/checks";
 
+// Nodes are pool buffers (dirty blocks) or the device's visible bytes (clean blocks the
+// tree checker passed); only pool buffers change (copy-on-write). The checks here are of
+// arguments (addresses, slots within a node's capacity) and of dirty nodes being changed:
+// never of what a clean block holds (the tree checker and the walks report that).
+
+/** Is `node` one of the pool's buffers (a dirty block of this transaction)? */
+@inline export function inPool(node: usize): bool {
+  return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes && (node - poolAddr) % nodeBytes == 0;
+}
+
+/**
+ * Is `node` a node address: a pool buffer, or inside the device's visible bytes? (Only
+ * inside: nodeAddr answers a verified sector's address for any bytenr in that sector.)
+ */
+@inline export function nodeInMemory(node: usize): bool {
+  return inPool(node) || (node >= visibleAddr && <u64>(node - visibleAddr) < <u64>totalBytes);
+}
+
+/** Items a leaf has room for (each with no data). */
+@inline function leafCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES; }
+
+// nritems, level and isLeaf also read nodes anywhere in memory (btree_node_search): no checks.
 @inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
-@inline export function setNritems(node: usize, n: u32): void { store<u32>(node + NODE_NRITEMS, n); }
+@inline export function setNritems(node: usize, n: u32): void {
+  assert(inPool(node), "clean block changed");
+  if (CHECKS) assert(n <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // more items than the node holds
+  store<u32>(node + NODE_NRITEMS, n);
+}
 @inline export function level(node: usize): u32 { return <u32>load<u8>(node + NODE_LEVEL); }
 @inline export function isLeaf(node: usize): bool { return load<u8>(node + NODE_LEVEL) == 0; }
 
 // --- keys ------------------------------------------------------------------------------
 
-@inline export function itemAt(node: usize, slot: u32): usize { return node + NODE_HEADER_BYTES + <usize>slot * LEAF_ITEM_BYTES; }
-@inline export function ptrAt(node: usize, slot: u32): usize { return node + NODE_HEADER_BYTES + <usize>slot * KEY_PTR_BYTES; }
+// Slots up to the capacity: one past the last is an address copies start or end at.
+@inline export function itemAt(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
+  if (CHECKS) assert(slot <= leafCapacity()); // an item slot beyond the leaf
+  return node + NODE_HEADER_BYTES + <usize>slot * LEAF_ITEM_BYTES;
+}
+@inline export function ptrAt(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
+  if (CHECKS) assert(slot <= ptrCapacity()); // a pointer slot beyond the node
+  return node + NODE_HEADER_BYTES + <usize>slot * KEY_PTR_BYTES;
+}
 /** Address of the key of `slot` (an item in a leaf, a key pointer in a node). */
-@inline export function keyAt(node: usize, slot: u32): usize { return isLeaf(node) ? itemAt(node, slot) : ptrAt(node, slot); }
+@inline export function keyAt(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // a key a dirty node does not have
+  return isLeaf(node) ? itemAt(node, slot) : ptrAt(node, slot);
+}
 
 @inline export function writeKey(at: usize, objectid: u64, type: u32, offset: u64): void {
+  // A key the tree checker would refuse must not be written.
+  assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE, "key range");
+  assert(type <= 255, "key type");
   store<u64>(at + KEY_OBJECTID, objectid);
   store<u8>(at + KEY_TYPE, <u8>type);
   store<u64>(at + KEY_OFFSET, offset);
 }
 
 @inline export function copyKey(dst: usize, src: usize): void {
+  if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst); // a key copied onto itself or an overlapping key
   memory.copy(dst, src, KEY_BYTES);
 }
 
 // --- leaf ------------------------------------------------------------------------------
 
-@inline export function dataOffset(node: usize, slot: u32): u32 { return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET); }
-@inline export function dataSize(node: usize, slot: u32): u32 { return load<u32>(itemAt(node, slot) + LEAF_DATA_SIZE); }
+@inline export function dataOffset(node: usize, slot: u32): u32 {
+  if (CHECKS) assert(slot < leafCapacity()); // the data of an item slot beyond the leaf
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the data of an item a dirty leaf does not have
+  return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET);
+}
+@inline export function dataSize(node: usize, slot: u32): u32 {
+  if (CHECKS) assert(slot < leafCapacity()); // the size of an item slot beyond the leaf
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the size of an item a dirty leaf does not have
+  return load<u32>(itemAt(node, slot) + LEAF_DATA_SIZE);
+}
 /** Absolute address of the item's data. */
-@inline export function dataAddr(node: usize, slot: u32): usize { return node + dataOffset(node, slot); }
+@inline export function dataAddr(node: usize, slot: u32): usize {
+  if (CHECKS) assert(nodeInMemory(node)); // not a pool buffer nor a block of the device
+  return node + dataOffset(node, slot);
+}
 /** End (relative) of the data area used by items before `slot`. */
-@inline function dataEnd(node: usize, slot: u32): u32 { return slot == 0 ? nodeBytes : dataOffset(node, slot - 1); }
+@inline function dataEnd(node: usize, slot: u32): u32 {
+  if (CHECKS) assert(!inPool(node) || slot <= nritems(node)); // past a dirty leaf's items
+  if (CHECKS) assert(slot <= leafCapacity()); // the data end of an item slot beyond the leaf
+  return slot == 0 ? nodeBytes : dataOffset(node, slot - 1);
+}
 
+/**
+ * Debug builds: is a dirty leaf packed (item i's data ends where item i - 1's starts, item
+ * 0's at the node's end, and no data reaches the items)? Copies of leaves the tree checker
+ * passed are, and leafInsert, leafDelete and leafResize keep them so. Release: true.
+ */
+function leafPacked(node: usize): bool {
+  if (!CHECKS) return true;
+  assert(inPool(node) && isLeaf(node), "not a dirty leaf");
+  const n = nritems(node);
+  for (let i: u32 = 0; i < n; i++) if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) return false;
+  return n == 0 || dataOffset(node, n - 1) >= NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
+}
+
+/** Free bytes of a leaf (callers ask it of dirty leaves they change). */
 export function leafFreeBytes(node: usize): u32 {
+  if (CHECKS) assert(inPool(node) && isLeaf(node)); // free bytes of a block that is not a dirty leaf
   const n = nritems(node);
   const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
+  if (CHECKS) assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES); // a dirty leaf whose data overlaps its items
   return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
 }
 
 @inline export function leafUsedBytes(node: usize): u32 {
+  if (CHECKS) assert(isLeaf(node)); // leaf bytes of an internal node
   return nodeBytes - NODE_HEADER_BYTES - leafFreeBytes(node);
 }
 
 /** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
 export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
+  assert(inPool(node), "clean block changed");
+  assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
-  assert(slot <= n && leafFreeBytes(node) >= size + LEAF_ITEM_BYTES, "leafInsert: no room (caller must split)");
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
+  assert(slot <= n, "slot outside node");
+  assert(leafFreeBytes(node) >= size + LEAF_ITEM_BYTES, "leafInsert: no room (caller must split)");
   const end = dataEnd(node, slot);
   if (slot < n) {
     const low = dataOffset(node, n - 1);
@@ -67,12 +150,18 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
   store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
   setNritems(node, n + 1);
+  if (CHECKS) assert(dataOffset(node, n) >= NODE_HEADER_BYTES + (n + 1) * LEAF_ITEM_BYTES); // the data reaches the items
+  if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size); // an item not where it was put
   return node + end - size;
 }
 
 /** Remove `count` items from `slot`. */
 export function leafDelete(node: usize, slot: u32, count: u32): void {
+  assert(inPool(node), "clean block changed");
+  assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   if (count == 0) return;
   assert(slot + count <= n, "leafDelete: beyond the items");
   const last = slot + count - 1;
@@ -85,11 +174,16 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
     memory.copy(itemAt(node, slot), itemAt(node, last + 1), <usize>(n - last - 1) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n - count);
+  if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
 }
 
 /** Change an item's data size, keeping its first min(old, new) bytes; returns its data address. */
 export function leafResize(node: usize, slot: u32, newSize: u32): usize {
+  assert(inPool(node), "clean block changed");
+  assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
+  assert(slot < n, "slot outside node");
   const old = dataSize(node, slot);
   const delta = <i64>newSize - <i64>old;
   assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta, "leafResize: no room (caller must split)");
@@ -98,33 +192,56 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   memory.copy(<usize>(<i64>(node + low) - delta), node + low, keepEnd - low);
   for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, <u32>(<i64>dataOffset(node, i) - delta));
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, newSize);
+  if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
   return dataAddr(node, slot);
 }
 
 // --- internal --------------------------------------------------------------------------
 
-@inline export function child(node: usize, slot: u32): u64 { return load<u64>(ptrAt(node, slot) + PTR_BLOCK); }
-@inline export function childGeneration(node: usize, slot: u32): u64 { return load<u64>(ptrAt(node, slot) + PTR_GENERATION); }
+@inline export function child(node: usize, slot: u32): u64 {
+  if (CHECKS) assert(slot < ptrCapacity()); // a child slot beyond the node
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // a child a dirty node does not have
+  return load<u64>(ptrAt(node, slot) + PTR_BLOCK);
+}
+@inline export function childGeneration(node: usize, slot: u32): u64 {
+  if (CHECKS) assert(slot < ptrCapacity()); // a child slot beyond the node
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // a child generation a dirty node does not have
+  return load<u64>(ptrAt(node, slot) + PTR_GENERATION);
+}
 
 @inline export function setChild(node: usize, slot: u32, bytenr: u64, generation: u64): void {
+  assert(inPool(node), "clean block changed");
+  if (CHECKS) assert(slot <= nritems(node)); // a pointer set past the node's pointers
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(generation != 0, "generation 0");
   store<u64>(ptrAt(node, slot) + PTR_BLOCK, bytenr);
   store<u64>(ptrAt(node, slot) + PTR_GENERATION, generation);
 }
 
-@inline export function ptrCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES; }
+@inline export function ptrCapacity(): u32 {
+  assert(nodeBytes >= SECTOR_BYTES, "no state attached");
+  return (nodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES;
+}
 
 /** Insert a key pointer (key at `key`) at `slot`. */
 export function ptrInsert(node: usize, slot: u32, key: usize, bytenr: u64, generation: u64): void {
+  assert(inPool(node), "clean block changed");
+  assert(!isLeaf(node), "leaf, not a node");
   const n = nritems(node);
-  assert(n < ptrCapacity() && slot <= n, "ptrInsert: node full (caller must split)");
+  assert(n < ptrCapacity(), "ptrInsert: node full (caller must split)");
+  assert(slot <= n, "slot outside node");
   memory.copy(ptrAt(node, slot + 1), ptrAt(node, slot), <usize>(n - slot) * KEY_PTR_BYTES);
   copyKey(ptrAt(node, slot), key);
   setChild(node, slot, bytenr, generation);
   setNritems(node, n + 1);
+  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr); // a pointer not where it was put
 }
 
 export function ptrDelete(node: usize, slot: u32, count: u32): void {
+  assert(inPool(node), "clean block changed");
+  assert(!isLeaf(node), "leaf, not a node");
   const n = nritems(node);
+  if (CHECKS) assert(n <= ptrCapacity()); // a dirty node with more pointers than fit
   assert(slot + count <= n, "ptrDelete: beyond the pointers");
   memory.copy(ptrAt(node, slot), ptrAt(node, slot + count), <usize>(n - slot - count) * KEY_PTR_BYTES);
   setNritems(node, n - count);

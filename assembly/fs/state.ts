@@ -27,11 +27,12 @@ import {
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
   F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
   ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
-  READERS_ENTRY_BYTES,
+  READERS_ENTRY_BYTES, MAX_THREADS,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
 import { setBlockUnit } from "./free-space";
+import { CHECKS } from "../shared/checks";
 
 export let fsBase: usize = 0;
 export let nodeBytes: u32 = 0;
@@ -60,6 +61,8 @@ export let readersLogAddr: usize = 0;
 
 /** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
 function fixedTablesBytes(total: u32, pool: u32): u64 {
+  assert(pool > 0, "empty pool");
+  assert(maxThreads > 0 && maxThreads <= MAX_THREADS, "thread slots");
   const sectors = total >> SECTOR_SHIFT;
   const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 7 + <u64>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES + <u64>maxThreads * THREAD_AREA_BYTES
     + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES;
@@ -68,6 +71,8 @@ function fixedTablesBytes(total: u32, pool: u32): u64 {
 
 /** Bytes the state needs after its header: its tables and the delayed-ref tables. */
 export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefSlotCount: u32): u64 {
+  assert(refSlotCount != 0 && (refSlotCount & (refSlotCount - 1)) == 0, "slots not a power of 2");
+  assert(backrefSlotCount != 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "slots not a power of 2");
   return fixedTablesBytes(total, pool) + refTablesBytes(refSlotCount, backrefSlotCount);
 }
 
@@ -77,8 +82,11 @@ export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefS
  */
 export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, generation: u64,
   pool: usize, count: u32, refSlotCount: u32, backrefSlotCount: u32): void {
-  assert(total % SECTOR_BYTES == 0 && node >= SECTOR_BYTES, "fs: geometry");
+  assert(total % SECTOR_BYTES == 0, "device size");
+  assert(node >= SECTOR_BYTES, "node size");
   assert(count > 0, "fs: empty pool");
+  assert((base & 7) == 0, "state unaligned");
+  assert(kernelRangeValid(base, <u64>FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)), "state outside kernel");
   const sectors = total >> SECTOR_SHIFT;
   const free = base + FS_HEADER_BYTES;
   const freed = free + <usize>count * 4;
@@ -94,6 +102,8 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const readersLog = filledBits + bitmapBytes(sectors);
   const threadAreas = readersLog + <usize>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES;
   const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
+  // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
+  assert(<u64>roots + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
   memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -121,6 +131,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   // The delayed-ref tables and the free-space count lay themselves out through this
   // instance's view of the state: read it now, before the magic makes it attachable.
   readLayout(base);
+  assert(poolCount == count && poolAddr == pool && totalBytes == total, "bad layout");
   refTablesFormat(base + FS_HEADER_BYTES + <usize>fixedTablesBytes(total, count), refSlotCount, backrefSlotCount);
   setBlockUnit(node * blockCopies >> SECTOR_SHIFT);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
@@ -130,11 +141,16 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
 export function fsAttach(base: usize): bool {
   if (atomic.load<u32>(base + F_MAGIC) != FS_MAGIC) return false;
   readLayout(base);
+  // A state with its magic was laid out by fsFormat (the kernel region is not the device's data).
+  assert(poolCount > 0, "empty pool");
+  assert(nodeBytes >= SECTOR_BYTES && (totalBytes & (SECTOR_BYTES - 1)) == 0, "bad geometry");
+  assert(copies == 1 || copies == 2, "bad copies");
   return true;
 }
 
 /** This instance's globals from the state's header at `base`. */
 function readLayout(base: usize): void {
+  assert(kernelRangeValid(base, FS_HEADER_BYTES), "state outside kernel");
   fsBase = base;
   nodeBytes = load<u32>(base + F_NODE_BYTES);
   copies = load<u32>(base + F_COPIES);
@@ -154,32 +170,44 @@ function readLayout(base: usize): void {
   losingBitsAddr = load<u32>(base + F_LOSING_BITS);
   filledBitsAddr = load<u32>(base + F_FILLED_BITS);
   readersLogAddr = load<u32>(base + F_READERS_LOG);
+  assert(freeStackAddr == base + FS_HEADER_BYTES, "bad layout");
 }
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */
 export function kernelRangeValid(addr: u64, len: u64): bool {
-  return kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+  const valid = kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+  // The kernel region itself lies inside the shared memory, so a valid range is addressable.
+  assert(!valid || addr + len <= (<u64>memory.size() << 16), "kernel past memory");
+  return valid;
 }
 
 /** This thread's area (TA_*): its B-tree path, keys, results and problem records. */
 @inline export function threadArea(): usize {
+  assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
+  assert(threadAreasAddr != 0, "no state attached");
+  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES)); // outside the kernel region
   return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
 export function fsAttached(): bool {
+  assert(fsBase == 0 || poolCount > 0, "empty pool");
   return fsBase != 0;
 }
 
 /** The last committed generation (clean blocks are never newer). */
 @inline export function committedGeneration(): u64 {
+  assert(fsBase != 0, "no state attached");
   return load<u64>(fsBase + F_GENERATION);
 }
 
 @inline export function metadataBlockBytes(): u32 {
+  assert(copies == 1 || copies == 2, "bad copies");
   return nodeBytes * copies;
 }
 
 @inline export function bufferAddr(index: u32): usize {
+  assert(index < poolCount, "buffer index");
+  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes)); // a buffer outside the kernel region
   return poolAddr + <usize>index * nodeBytes;
 }
 
@@ -188,6 +216,7 @@ export function fsAttached(): bool {
 /** Address of the dirty buffer of the block at `bytenr`, or 0 when it is not dirty. */
 @inline export function dirtyBuffer(bytenr: u64): usize {
   if (bytenr >= <u64>totalBytes || (bytenr & (SECTOR_BYTES - 1)) != 0) return 0;
+  assert(sectorBufferAddr != 0, "no state attached");
   const entry = load<u32>(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2));
   return entry == 0 ? 0 : bufferAddr(entry - 1);
 }
@@ -195,6 +224,8 @@ export function fsAttached(): bool {
 // --- verified bits ------------------------------------------------------------------
 
 @inline function verifiedWord(bytenr: u64): usize {
+  assert(bytenr < <u64>totalBytes, "past device end");
+  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8)); // outside the kernel region
   return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
 }
 
@@ -211,6 +242,7 @@ export function setVerified(bytenr: u64, on: bool): void {
 }
 
 export function clearVerified(): void {
+  assert(verifiedAddr != 0, "no state attached");
   const sectors = totalBytes >> SECTOR_SHIFT;
   memory.fill(verifiedAddr, 0, bitmapBytes(sectors));
 }

@@ -7,27 +7,44 @@
 // until the commit, so its bytenr is not handed out again before the list is reset.
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
-  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT,
+  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
+  poolAddr, dirtyBuffer, kernelRangeValid,
 } from "./state";
+import { CHECKS } from "../shared/checks";
+
+// The pool's books, kept by makeDirty, dropDirty and endTransaction: every buffer is free
+// or listed dirty (free + listed == pool), and a listed one is live or dropped
+// (listed == live + freed).
 
 @inline function sectorEntry(bytenr: u64): usize {
+  assert(bytenr < <u64>totalBytes, "past device end");
+  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0); // a dirty-index entry of an unaligned block
+  if (CHECKS) assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4)); // outside the kernel region
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
 export function freeBuffers(): u32 {
-  return load<u32>(fsBase + F_FREE_COUNT);
+  const free = load<u32>(fsBase + F_FREE_COUNT);
+  assert(free <= poolCount, "free buffers");
+  assert(free + dirtyListLength() == poolCount, "pool books");
+  return free;
 }
 
 export function liveDirtyBlocks(): u32 {
-  return load<u32>(fsBase + F_DIRTY_LIVE);
+  const live = load<u32>(fsBase + F_DIRTY_LIVE);
+  assert(live <= dirtyListLength(), "live count");
+  assert(live + load<u32>(fsBase + F_FREED_COUNT) == dirtyListLength(), "pool books");
+  return live;
 }
 
 export function dirtyListLength(): u32 {
-  return load<u32>(fsBase + F_DIRTY_COUNT);
+  const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  assert(listed <= poolCount, "listed count");
+  return listed;
 }
 
 /** The bytenr of dirty-list entry `i`, or -1 when that block was dropped since. */
@@ -35,6 +52,7 @@ export function dirtyListEntry(i: u32): i64 {
   assert(i < dirtyListLength(), "fs: dirty list index");
   const sector = load<u32>(dirtyListAddr + (<usize>i << 2));
   const bytenr = <u64>sector << SECTOR_SHIFT;
+  assert(bytenr < <u64>totalBytes, "past device end");
   return load<u32>(sectorEntry(bytenr)) == 0 ? -1 : <i64>bytenr;
 }
 
@@ -43,9 +61,11 @@ export function dirtyListEntry(i: u32): i64 {
  * buffer's address, or 0 when the pool is empty.
  */
 function makeDirty(bytenr: u64): usize {
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
+  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
+  assert(bytenr + nodeBytes <= <u64>totalBytes, "fs: a dirty block outside the device");
   assert(load<u32>(sectorEntry(bytenr)) == 0, "fs: a block made dirty twice");
   const free = load<u32>(fsBase + F_FREE_COUNT);
+  assert(free + load<u32>(fsBase + F_DIRTY_COUNT) == poolCount, "pool books");
   if (free == 0) return 0;
   const index = load<u32>(freeStackAddr + (<usize>(free - 1) << 2));
   assert(index < poolCount, "fs: free stack holds a bad buffer index");
@@ -56,10 +76,12 @@ function makeDirty(bytenr: u64): usize {
   store<u32>(fsBase + F_DIRTY_COUNT, listed + 1);
   store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) + 1);
   store<u32>(sectorEntry(bytenr), index + 1);
+  if (CHECKS) assert(dirtyListEntry(listed) == <i64>bytenr); // a dirty block the list does not name
   return bufferAddr(index);
 }
 
 @inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
+  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "not a pool buffer");
   store<u64>(buffer + NODE_BYTENR, bytenr);
   store<u64>(buffer + NODE_GENERATION, generation);
   store<u64>(buffer + NODE_OWNER, owner);
@@ -67,20 +89,27 @@ function makeDirty(bytenr: u64): usize {
 
 /** Copy the node at `src` into a new dirty block `bytenr` of this transaction. */
 export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
+  assert(src != 0, "no source");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.copy(buffer, src, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
+  // Past the header (checksum, bytenr, generation, owner), the copy is its source's bytes.
+  if (CHECKS) assert(memory.compare(buffer + NODE_OWNER + 8, src + NODE_OWNER + 8, nodeBytes - NODE_OWNER - 8) == 0); // a copy that is not its source
+  assert(dirtyBuffer(bytenr) == buffer, "dirty index");
   return buffer;
 }
 
 /** A new, empty dirty block `bytenr` at `level`. */
 export function newBlock(bytenr: u64, owner: u64, level: u32): usize {
+  // A grown root may be one above MAX_LEVEL: the walk then refuses it (P_NODE_LEVEL).
+  assert(level <= MAX_LEVEL + 1, "bad level");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
   memory.fill(buffer, 0, nodeBytes);
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
   store<u8>(buffer + NODE_LEVEL, <u8>level);
+  assert(dirtyBuffer(bytenr) == buffer, "dirty index");
   return buffer;
 }
 
@@ -92,10 +121,14 @@ export function dropDirty(bytenr: u64): bool {
   if (index == 0) return false;
   store<u32>(entry, 0);
   const freed = load<u32>(fsBase + F_FREED_COUNT);
-  assert(freed < poolCount && index - 1 < poolCount, "fs: more dropped buffers than the pool has");
+  assert(freed < poolCount, "fs: more dropped buffers than the pool has");
+  assert(index - 1 < poolCount, "buffer index");
+  const live = load<u32>(fsBase + F_DIRTY_LIVE);
+  assert(live > 0, "live count");
   store<u32>(freedStackAddr + (<usize>freed << 2), index - 1);
   store<u32>(fsBase + F_FREED_COUNT, freed + 1);
-  store<u32>(fsBase + F_DIRTY_LIVE, load<u32>(fsBase + F_DIRTY_LIVE) - 1);
+  store<u32>(fsBase + F_DIRTY_LIVE, live - 1);
+  assert(live - 1 + freed + 1 == load<u32>(fsBase + F_DIRTY_COUNT), "pool books");
   return true;
 }
 
@@ -107,6 +140,8 @@ export function dropDirty(bytenr: u64): bool {
 export function endTransaction(generation: u64): void {
   let free = load<u32>(fsBase + F_FREE_COUNT);
   const listed = load<u32>(fsBase + F_DIRTY_COUNT);
+  assert(free + listed == poolCount, "pool books");
+  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT), "pool books");
   for (let i: u32 = 0; i < listed; i++) {
     const bytenr = <u64>load<u32>(dirtyListAddr + (<usize>i << 2)) << SECTOR_SHIFT;
     const entry = sectorEntry(bytenr);
@@ -123,6 +158,16 @@ export function endTransaction(generation: u64): void {
     free++;
   }
   assert(free == poolCount, "fs: buffers lost in a transaction");
+  if (CHECKS) {
+    // The free stack is the whole pool again, each buffer once (their sum is 0 + ... + n - 1).
+    let sum: u64 = 0;
+    for (let i: u32 = 0; i < free; i++) {
+      const index = load<u32>(freeStackAddr + (<usize>i << 2));
+      assert(index < poolCount); // a free buffer beyond the pool
+      sum += index;
+    }
+    assert(sum == <u64>poolCount * (poolCount - 1) / 2); // a buffer twice on the free stack, another lost
+  }
   store<u32>(fsBase + F_FREE_COUNT, free);
   store<u32>(fsBase + F_FREED_COUNT, 0);
   store<u32>(fsBase + F_DIRTY_COUNT, 0);

@@ -28,6 +28,11 @@ import {
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
 } from "../abi";
 import { compareKeysAt } from "./key";
+import { CHECKS } from "../shared/checks";
+import { visibleAddr, deviceBytes } from "../pmem/state";
+
+// The checks here are of the checker's own arguments and bookkeeping, never of the node:
+// a node that is not valid is a problem record (EUCLEAN), not an assertion.
 
 const ALL_INODE_FLAGS: u64 = INODE_FLAG_NODATASUM | INODE_FLAG_NODATACOW | INODE_FLAG_IMMUTABLE;
 
@@ -41,7 +46,10 @@ let ctxBlockBytes: u32 = 0;
 let ctxGeneration: u64 = 0;
 
 export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, generation: u64): void {
-  assert(nodeBytes > NODE_HEADER_BYTES && blockBytes >= nodeBytes, "tree checker: geometry");
+  assert(nodeBytes > NODE_HEADER_BYTES, "node size");
+  assert(blockBytes >= nodeBytes, "block size");
+  assert(blockBytes % nodeBytes == 0, "block size");
+  assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "device size");
   ctxNodeBytes = nodeBytes;
   ctxTotalBytes = totalBytes;
   ctxBlockBytes = blockBytes;
@@ -52,6 +60,8 @@ export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, g
 let record: usize = 0;
 
 function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
+  assert(code != P_NONE, "problem code");
+  assert(record != 0, "no record");
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_SLOT, slot);
   store<u64>(record + PR_A, a);
@@ -67,6 +77,7 @@ function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
 
 /** A tree block pointer a node or item may hold: aligned, inside the allocatable space. */
 export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): bool {
+  assert(blockBytes >= SECTOR_BYTES && (total & (SECTOR_BYTES - 1)) == 0, "bad geometry");
   return bytenr >= SYSTEM_AREA_BYTES && (bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr <= MAX_KEY_VALUE
     && bytenr + blockBytes <= total;
 }
@@ -77,6 +88,10 @@ export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): boo
  * or the code of the first problem, whose record is written at `problemRecord`.
  */
 export function checkNode(addr: usize, problemRecord: usize): u32 {
+  assert(ctxNodeBytes != 0 && ctxBlockBytes != 0, "bad geometry");
+  assert(problemRecord != 0, "no record");
+  // Only clean blocks are checked: the device's bytes, never a pool buffer.
+  if (CHECKS) assert(addr >= visibleAddr && <u64>(addr - visibleAddr) + ctxNodeBytes <= <u64>deviceBytes);
   record = problemRecord;
   store<u32>(record + PR_CODE, P_NONE);
   const level = <u32>load<u8>(addr + NODE_LEVEL);
@@ -102,6 +117,9 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
 }
 
 function checkPointer(at: usize, s: u32, generation: u64): u32 {
+  // checkNode refused a generation of 0 and more pointers than fit before the loop.
+  assert(generation != 0, "generation 0");
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES); // a pointer slot beyond the node
   const child = load<u64>(at + PTR_BLOCK);
   const childGeneration = load<u64>(at + PTR_GENERATION);
   if (!validBlockPointer(child, ctxTotalBytes, ctxBlockBytes)) return problem(P_CHILD_POINTER, s, child, 0, 0);
@@ -111,6 +129,8 @@ function checkPointer(at: usize, s: u32, generation: u64): u32 {
 
 // Leaf: item data packed from the end of the node, item 0's last, no gaps or overlaps.
 function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
+  assert(s < nritems, "slot outside node");
+  if (CHECKS) assert(at == addr + NODE_HEADER_BYTES + <usize>s * LEAF_ITEM_BYTES); // an item not at its slot
   const dataOffset = load<u32>(at + LEAF_DATA_OFFSET);
   const dataSize = load<u32>(at + LEAF_DATA_SIZE);
   const end: u64 = s == 0 ? <u64>ctxNodeBytes : <u64>load<u32>(at - LEAF_ITEM_BYTES + LEAF_DATA_OFFSET);
@@ -121,6 +141,8 @@ function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
 
 /** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */
 function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, dirEntries: bool): u32 {
+  assert(lengthAt + 2 <= header, "name length field");
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size == 0) return problem(P_NO_NAMES, s, 0, 0, 0);
   for (let at: u32 = 0; at < size;) {
     if (at + header > size) return problem(P_NAME_TRUNCATED, s, at, 0, 0);
@@ -142,6 +164,8 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
 
 /** Item bodies the file system decodes: their sizes and the fields later code trusts. */
 function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
+  // checkLeafItem passed the item's place: its data lies inside the node, after the items.
+  if (CHECKS) assert(addr > key && <u64>(addr - key) + size <= <u64>ctxNodeBytes); // item data outside its node
   const type = <u32>load<u8>(key + KEY_TYPE);
   const objectid = load<u64>(key + KEY_OBJECTID);
   const offset = load<u64>(key + KEY_OFFSET);
@@ -179,6 +203,7 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
 }
 
 function checkInode(addr: usize, size: u32, s: u32): u32 {
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
   const mode = load<u32>(addr + INODE_MODE);
   if (mode != MODE_FILE && mode != MODE_DIR) return problem(P_INODE_MODE, s, mode, 0, 0);
@@ -188,6 +213,7 @@ function checkInode(addr: usize, size: u32, s: u32): u32 {
 }
 
 function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != FILE_EXTENT_BYTES) return exact(size, FILE_EXTENT_BYTES, s);
   const type = <u32>load<u8>(addr + FE_TYPE);
   const disk = load<u64>(addr + FE_DISK_BYTENR), diskBytes = load<u64>(addr + FE_DISK_BYTES);
@@ -207,6 +233,7 @@ function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
 }
 
 function checkRootItem(objectid: u64, addr: usize, size: u32, s: u32): u32 {
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != ROOT_ITEM_BYTES) return exact(size, ROOT_ITEM_BYTES, s);
   const level = <u32>load<u8>(addr + RI_LEVEL);
   if (level > MAX_LEVEL) return problem(P_ROOT_LEVEL, s, level, 0, 0);
