@@ -23,6 +23,24 @@ function code(fn: () => unknown): string | null {
 }
 
 describe('DAX mapping basics', () => {
+  it('a store through a mapping leaves its line pending in the cache, and only mflush queues its write-back', async () => {
+    const { dev, fs } = await mounted();
+    nocowFile(fs, '/f', 1, 1);
+    const m = fs.mmap('/f', { length: PAGE });
+    m.store(0, bytes(8, 2)); // faults the page writable first
+    const [extent] = fs.fileExtents('/f');
+    const line = extent!.diskBytenr + extent!.offset;
+    const queued = dev.flushesQueued();
+    m.store(64, bytes(8, 3));
+    expect(dev.lineInfo(line + 64).pendingStores).toBeGreaterThan(0);
+    expect(dev.flushesQueued()).toBe(queued); // a store is not a clwb
+    m.flush(64, 8);
+    expect(dev.flushesQueued()).toBe(queued + 1);
+    m.fence();
+    expect(dev.lineInfo(line + 64).pendingStores).toBe(0);
+    dev.close();
+  });
+
   it('stores go straight to the device with no fault once the page is writable', async () => {
     const { fs } = await mounted();
     nocowFile(fs, '/f', 4, 1);

@@ -181,10 +181,13 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
       }
     } else {
       spinlockAcquire(lock, owner);
-      if (kind == ACCESS_STORE) deviceStore(phys, buffer + done, count, false);
-      // Under the device lock, which every store takes: the bytes are the device's now.
-      if (CHECKS && kind == ACCESS_STORE) assert(memory.compare(visibleAddr + <usize>phys, buffer + done, count) == 0);
-      else deviceFlush(phys, count, FLUSH_CLWB);
+      if (kind == ACCESS_STORE) {
+        deviceStore(phys, buffer + done, count, false);
+        // Under the device lock, which every store takes: the bytes are the device's now.
+        if (CHECKS) assert(memory.compare(visibleAddr + <usize>phys, buffer + done, count) == 0);
+      } else {
+        deviceFlush(phys, count, FLUSH_CLWB);
+      }
       spinlockRelease(lock, owner);
     }
     done += count;
