@@ -2,7 +2,7 @@
 // export of the core, each checks its arguments and returns a negative errno instead of
 // trapping.
 import {
-  EINVAL, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
+  EINVAL, EPERM, DR_BLOCK, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
   D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_FS_STATE, D_MAX_MAPPINGS, M_ACTIVE,
   M_PAGES, RMAP_NODE_BYTES, DIRTY_RECORD_BYTES, PTE_PRESENT, PTE_BLOCK_MASK, DRF_LIVE, MAX_KEY_VALUE,
 } from "../abi";
@@ -10,6 +10,7 @@ import * as S from "../pmem/state";
 import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
 import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
 import { daxFsFault } from "./fault";
+import { lockHolder } from "../fs/fs-lock";
 import { fsAttached, fsBase } from "../fs/state";
 import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
 import { CHECKS } from "../shared/checks";
@@ -122,7 +123,9 @@ export function dax_rmap_mapping(pte: u32): i32 {
 export function dax_dirty_find(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_find is called
-  return <i32>dirtyFind(block);
+  const record = dirtyFind(block);
+  assert(record == 0 || load<u32>(record + DR_BLOCK) == block, "a dirty record of another block");
+  return <i32>record;
 }
 
 // Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
@@ -162,6 +165,7 @@ export function dax_dirty_clear(): i32 {
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
+  if (lockHolder() != S.threadSlot) return -EPERM; // the caller must hold the fs lock (an error, not a trap)
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_fs_fault is called
   const result = daxFsFault(mapping, page, write != 0);
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
@@ -178,5 +182,7 @@ export function dax_map_ptes(ptes: u32, count: u32): i32 {
   memory.fill(ptes, 0, <usize>count << 2);
   const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
   memory.fill(nodes, 0, <usize>count * RMAP_NODE_BYTES);
+  assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
+  if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0); // PTEs left set
   return 0;
 }

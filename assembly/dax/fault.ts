@@ -104,6 +104,8 @@ function readFault(): i32 {
     if (!foundAligned()) return FR_OWNER;
     if (feType == EXTENT_TYPE_REG) block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
   }
+  // The item passed the tree checker (its extent inside the device) and foundAligned.
+  assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT), "a read fault mapping a block outside the device");
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
   if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
@@ -114,7 +116,9 @@ function readFault(): i32 {
 function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
   assert(block >= SECTOR_BYTES, "block size");
-  return max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
+  const reserve = max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
+  assert(reserve % block == 0, "a reserve of part of a block");
+  return reserve;
 }
 
 /**
@@ -124,6 +128,7 @@ function metadataReserveBytes(): u64 {
 function canOverwrite(lastSnapshot: u64): i32 {
   // The caller found a regular, aligned item (writeFault refuses the rest first).
   if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned()); // an overwrite decided for an item the fault path refuses
+  assert(fileTree != 0 && feDiskBytes > 0, "an overwrite decided without its tree or extent");
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
   if (extentRefs(feDisk, true, feDiskBytes) == 1) return 1;

@@ -225,6 +225,8 @@ function allocMetadata(): u64 {
  * reports them (for a leaf, -1 and +1 of the same back references: no change at all).
  */
 function canBeShared(node: usize): bool {
+  assert(node != 0 && treeId != 0, "ctree: sharing asked of no block or no tree");
+  if (CHECKS) assert(!isLeaf(node) || level(node) == 0); // a block that is neither leaf nor internal
   if (load<u64>(node + NODE_OWNER) != treeId) return true;
   if (!isFsTree(treeId)) return false; // the root, extent and csum trees are never snapshotted
   const slot = rootSlotOf(treeId);
@@ -269,6 +271,8 @@ export function allocNode(lv: u32): u64 {
  * its back reference is (root, inode, file offset of the extent's first byte).
  */
 export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): void {
+  assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
+  assert(root != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no tree, or a count change of more than one");
   const item = dataAddr(node, s);
   const extent = load<u64>(item + FE_DISK_BYTENR);
   if (extent == 0) return;
@@ -719,6 +723,9 @@ function collapseRoot(): void {
       treeLevel = 0;
       rootMoved(old, leaf);
     } else {
+      // The child becomes the root: checked against its parent first (a corrupted level
+      // is EUCLEAN here, not a broken invariant below).
+      checkedChild(root, old, 0, 0);
       treeRoot = child(root, 0);
       treeLevel = level(root) - 1;
       rootMoved(old, treeRoot);
@@ -741,6 +748,9 @@ function tryMergeRight(lv: u32): void {
   const used = usedBytes(node);
   if (used >= nodeBytes / 4) return;
   if (parentSlot + 1 >= nritems(view(parentBytenr))) return;
+  // The sibling is read here, not by a descent: check it against its parent (its level
+  // above all: a leaf merged into an internal node would copy past the buffer).
+  checkedChild(view(parentBytenr), parentBytenr, parentSlot + 1, 0);
   const siblingBytenr = cowChild(parentBytenr, parentSlot + 1);
   const sibling = view(siblingBytenr);
   if (used + usedBytes(sibling) > nodeBytes - NODE_HEADER_BYTES - 64) return;

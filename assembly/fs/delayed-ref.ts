@@ -147,7 +147,10 @@ function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
 
 /** Has `bytenr` a delayed ref (a change, or changes that net to zero, not yet run)? */
 export function hasDelayedRef(bytenr: u64): bool {
-  return load<u32>(refSlot(sectorKey(bytenr)) + REF_TARGET) != 0;
+  assert((bytenr & ((1 << SECTOR_SHIFT) - 1)) == 0, "delayed refs: a target not on a sector");
+  const key = load<u32>(refSlot(sectorKey(bytenr)) + REF_TARGET);
+  assert(key == 0 || key == sectorKey(bytenr), "delayed refs: the probe stopped at another target");
+  return key != 0;
 }
 
 /** The change of `bytenr`'s reference count in this transaction. */
@@ -158,6 +161,8 @@ export function refDelta(bytenr: u64): i32 {
 
 /** The slot of `target`'s ref, taken (empty and counted) when it has none yet. */
 function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
+  assert((target & ((1 << SECTOR_SHIFT) - 1)) == 0, "delayed refs: a target not on a sector");
+  assert(data == (bytes != 0), "delayed refs: data refs carry their length, tree blocks none");
   const key = sectorKey(target);
   const at = refSlot(key);
   if (load<u32>(at + REF_TARGET) == 0) {
@@ -213,6 +218,7 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
     store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
   }
   store<i32>(b + BACKREF_DELTA, load<i32>(b + BACKREF_DELTA) + delta);
+  assert(load<u32>(at + REF_BACKREF_COUNT) > 0, "delayed refs: a data ref without its backrefs counted");
 }
 
 /**
@@ -223,6 +229,7 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
  */
 export function takeBatch(): u32 {
   const batch = <usize>load<u32>(fsBase + F_BATCH);
+  assert(batch != 0 && load<u32>(fsBase + F_REF_LIST) != 0, "delayed refs: no batch or slot lists");
   const n = refCount();
   const refList = <usize>load<u32>(fsBase + F_REF_LIST);
   for (let k: u32 = 0; k < n; k++) {
@@ -261,6 +268,8 @@ export function takeBatch(): u32 {
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, n);
+  // Every listed slot was cleared: a later probe meets no entry of this batch.
+  if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0); // a taken ref left in the table
   return n;
 }
 

@@ -607,6 +607,7 @@ export function fs_set_staging(addr: u32, bytes: u32): i32 {
   if (CHECKS) assert(stateSound()); // the state is sound when fs_set_staging is called
   store<u32>(fsBase + F_STAGING, addr);
   store<u32>(fsBase + F_STAGING_BYTES, bytes);
+  assert(load<u32>(fsBase + F_STAGING) == addr && load<u32>(fsBase + F_STAGING_BYTES) == bytes, "staging not kept");
   return 0;
 }
 
@@ -631,5 +632,7 @@ export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
 export function fs_data_refs_owner(extent: f64, bytes: f64, tree: f64, ino: f64): i32 {
   const e = u64Arg(extent), b = u64Arg(bytes), t = u64Arg(tree), i = u64Arg(ino);
   if (!ready() || e < 0 || b <= 0 || t <= 0 || i < 0 || !extentValid(<u64>e, <u64>b)) return -EINVAL - BAD_ARGUMENT_BIAS;
-  return dataRefsOwner(<u64>e, <u64>b, <u64>t, <u64>i);
+  const owner = dataRefsOwner(<u64>e, <u64>b, <u64>t, <u64>i);
+  assert(owner >= -1 && owner <= 1, "refs owner answer");
+  return owner;
 }

@@ -122,7 +122,9 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
  */
 export function pointersMoved(bytenr: u64): void {
   assert(!isDropped(bytenr), "extent tree: a block's pointers moved twice");
+  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a moved block outside the device");
   setDropped(bytenr, true);
+  assert(isDropped(bytenr), "extent tree: the dropped bit did not stick");
 }
 
 /** Remember a block an operation copied away from, to drop at its end if unreferenced. */
@@ -277,6 +279,7 @@ function applyBackrefs(entry: usize, target: u64): void {
 
 /** btrfs's hash of an implicit data back reference (hash_extent_data_ref), kept below 2^53. */
 export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
+  assert(root != 0, "extent tree: a data ref without its tree");
   const scratch = threadArea() + TA_RESULT + 64;
   store<u64>(scratch, root);
   const high = crc32cUpdate(0xffffffff, scratch, 8);
@@ -286,7 +289,9 @@ export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
   low = crc32cUpdate(low, scratch, 8);
   const h = ((<u64>high << 31) ^ <u64>low) & MAX_KEY_VALUE;
   // The probes after the hash stay below 2^53 too.
-  return h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES ? h - EXTENT_DATA_REF_PROBES : h;
+  const key = h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES ? h - EXTENT_DATA_REF_PROBES : h;
+  assert(key + EXTENT_DATA_REF_PROBES <= MAX_KEY_VALUE, "extent tree: a data ref's window beyond 2^53");
+  return key;
 }
 
 /**
@@ -297,6 +302,7 @@ export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
  * reference in the middle hides nothing.
  */
 function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
+  assert(target < <u64>totalBytes && (target & (SECTOR_BYTES - 1)) == 0, "extent tree: a data ref's extent outside the device");
   const h = dataRefHash(root, ino, offset);
   let next = h; // the lowest key of the window not yet known to be taken
   let free: i64 = -1;
@@ -329,6 +335,8 @@ function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
  * several mappings of the inode, which may overlap: the caller walks the inode's items).
  */
 export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32 {
+  assert(bytes > 0 && (bytes & (SECTOR_BYTES - 1)) == 0, "extent tree: a data extent's length");
+  assert(tree != 0, "extent tree: refs of no tree");
   if (hasDelayedRef(target)) return -1;
   const refs = committedRefs(target, true, bytes);
   let count: u64 = 0;
@@ -346,6 +354,8 @@ export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32
     onExtentTree(target, EXTENT_DATA_REF, load<u64>(key + KEY_OFFSET));
     more = seekForward(true);
   }
+  // Stored references never count zero (the last one's item goes with it).
+  assert(mappings == 0 || count >= <u64>mappings, "extent tree: a data ref counting zero");
   return mappings == 1 && count == refs ? 1 : -1;
 }
 

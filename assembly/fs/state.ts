@@ -256,12 +256,14 @@ let lastRootSlot: usize = 0;
 export function rootSlotOf(tree: u64): usize {
   assert(tree != 0, "state: tree id 0 names no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
+  assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES), "state: the root table outside the kernel region");
   const end = table + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // Copies of one operation ask for one tree: the slot found last is the likely answer.
   if (lastRootSlot >= table && lastRootSlot < end && load<u64>(lastRootSlot + RS_TREE) == tree) return lastRootSlot;
   for (let slot = table; slot < end; slot += ROOT_SLOT_BYTES) {
     if (load<u64>(slot + RS_TREE) == tree) {
       lastRootSlot = slot;
+      assert((slot - table) % ROOT_SLOT_BYTES == 0, "state: a root slot between slots");
       return slot;
     }
   }
