@@ -31,7 +31,7 @@ import { begin, lookupItem } from "../fs/ctree";
 import { fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
-  useFsTree, findFileExtent, foundAligned, extentGeneration, csumUpdate, replacePage, readersLogRoom,
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
   feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
 import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
@@ -174,8 +174,9 @@ function writeFault(slot: usize): i32 {
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
   fillPage(disk, oldDisk);
-  if (datasum) csumUpdate(disk, SECTOR_BYTES, disk, SECTOR_BYTES);
-  replacePage(fileIno, at, disk);
+  if (datasum) csumInsertFresh(disk, SECTOR_BYTES);
+  // The lookup above still holds: since, only the extent and csum trees were read or changed.
+  replaceFoundPage(fileIno, at, disk, found);
   if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
   return FR_DONE;

@@ -37,6 +37,7 @@ export let feDisk: u64 = 0;
 export let feDiskBytes: u64 = 0;
 export let feOffset: u64 = 0;
 export let feBytes: u64 = 0;
+export let feGeneration: u64 = 0;
 
 // The fs tree the operations below change: its id and root-table slot.
 let fsTree: u64 = 0;
@@ -115,6 +116,7 @@ export function findFileExtent(ino: u64, at: u64): bool {
   feDiskBytes = load<u64>(item + FE_DISK_BYTES);
   feOffset = load<u64>(item + FE_OFFSET);
   feBytes = load<u64>(item + FE_BYTES);
+  feGeneration = load<u64>(item + FE_GENERATION);
   // The last item at or before `at` of this file: it starts at or before `at`.
   assert(feStart <= at, "item after offset");
   return feStart + feBytes > at;
@@ -182,6 +184,23 @@ export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64
   }
 }
 
+/**
+ * The checksums of a data extent allocated in this transaction (no item can exist yet: a
+ * freed extent's item goes before its sectors can be handed out again). One insert, no
+ * lookup; an item already there (a corrupted csum tree) is EEXIST.
+ */
+export function csumInsertFresh(extent: u64, extentBytes: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // checksums built in the staging buffer without the fs lock
+  assert(testBit(freshBitsAddr, <u32>(extent >> SECTOR_SHIFT)), "file-item: checksums inserted for an extent not allocated in this transaction");
+  const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
+  const staging = stagingAddr();
+  assert(sectors > 0 && <u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
+  sectorsCompute(visibleAddr + <usize>extent, sectors, SECTOR_BYTES, staging);
+  csumBegin(extent);
+  insertItem(staging, sectors * 4);
+  changed(true);
+}
+
 /** Is there room in the readers log for one more entry? */
 export function readersLogRoom(): bool {
   const count = load<u32>(fsBase + F_READERS_COUNT);
@@ -226,17 +245,26 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
+  replaceFoundPage(ino, at, disk, findFileExtent(ino, at));
+}
+
+/**
+ * replacePage when the caller just ran findFileExtent(ino, at) and changed no fs tree
+ * since: `found` is its answer and the fe* globals describe the item (one seek less).
+ */
+export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): void {
+  if (CHECKS) assert(findFileExtent(ino, at) == found); // a stale answer: the fs tree changed since the lookup
   if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed by a fault without the fs lock
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");
   assert(disk < <u64>totalBytes, "past device end");
   const end = at + SECTOR_BYTES;
-  if (findFileExtent(ino, at)) {
+  if (found) {
     assert(foundAligned(), "file-item: an unaligned item reached a page replace");
     const start = feStart, type = feType, old = feDisk, oldBytes = feDiskBytes, offset = feOffset, bytes = feBytes;
+    const generation = feGeneration;
     setRange(losingBitsAddr, <u32>(old >> SECTOR_SHIFT), <u32>(old >> SECTOR_SHIFT) + 1, true);
     if (type == EXTENT_TYPE_REG) logReaders(old, offset, offset + bytes);
-    const generation = load<u64>(dataAddr(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF), load<u32>(threadArea() + TA_RESULT + CR_SLOT)) + FE_GENERATION);
     fsBegin(ino, EXTENT_DATA, start);
     if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
     else {
