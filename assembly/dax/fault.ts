@@ -176,6 +176,7 @@ function writeFault(slot: usize): i32 {
   fillPage(disk, oldDisk);
   if (datasum) csumInsertFresh(disk, SECTOR_BYTES);
   // The lookup above still holds: since, only the extent and csum trees were read or changed.
+  assert(!found || oldDisk >= 0, "a found item without its block");
   replaceFoundPage(fileIno, at, disk, found);
   if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);

@@ -100,6 +100,7 @@ function changed(csum: bool): void {
  * Items never overlap, so it is the last item at or before (ino, EXTENT_DATA, at).
  */
 export function findFileExtent(ino: u64, at: u64): bool {
+  assert(fsSlot != 0, "file-item: a lookup without its tree (useFsTree)");
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   fsBegin(ino, EXTENT_DATA, at);
   if (!seekBackward()) return false;
@@ -138,50 +139,10 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
 }
 
 @inline function csumBegin(extent: u64): void {
+  assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes, "file-item: checksums of an extent not on a sector of the device");
   assert((extent & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   assert(extent < <u64>totalBytes, "past device end");
   begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
-}
-
-/**
- * Bring the checksums of [disk, disk + length) of data extent `extent` up to date (as
- * FileData.updateCsums): the item covers the whole extent and is made on first use.
- */
-export function csumUpdate(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
-  if (CHECKS) assert(lockHolder() == threadSlot); // checksums built in the staging buffer without the fs lock
-  assert(extentBytes > 0 && (extentBytes & (SECTOR_BYTES - 1)) == 0, "extent size");
-  assert(length > 0, "empty range");
-  assert(disk >= extent && disk + length <= extent + extentBytes, "range outside extent");
-  const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
-  const staging = stagingAddr();
-  assert(<u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
-  csumBegin(extent);
-  const found = lookupItem();
-  const size = load<u32>(threadArea() + TA_RESULT + CR_SIZE);
-  if (!found || size != sectors * 4) {
-    sectorsCompute(visibleAddr + <usize>extent, sectors, SECTOR_BYTES, staging);
-    csumBegin(extent);
-    if (found) updateItem(staging, sectors * 4); else insertItem(staging, sectors * 4);
-    changed(true);
-    if (CHECKS) {
-      csumBegin(extent);
-      assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4); // an item that does not cover its extent
-    }
-    return;
-  }
-  memory.copy(staging, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), size);
-  const first = <u32>((disk - extent) >> SECTOR_SHIFT);
-  const count = <u32>((disk + length - extent + SECTOR_BYTES - 1) >> SECTOR_SHIFT) - first;
-  assert(first + count <= sectors, "file-item: checksum range outside its extent");
-  sectorsCompute(visibleAddr + <usize>(extent + (<u64>first << SECTOR_SHIFT)), count, SECTOR_BYTES, staging + (<usize>first << 2));
-  csumBegin(extent);
-  updateItem(staging, size);
-  changed(true);
-  if (CHECKS) {
-    // The item still covers the whole extent (a walk through the copies just made).
-    csumBegin(extent);
-    assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == sectors * 4);
-  }
 }
 
 /**
@@ -195,6 +156,7 @@ export function csumInsertFresh(extent: u64, extentBytes: u64): void {
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
   assert(sectors > 0 && <u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
+  assert(extent + extentBytes <= <u64>totalBytes, "file-item: checksums of an extent past the device");
   sectorsCompute(visibleAddr + <usize>extent, sectors, SECTOR_BYTES, staging);
   csumBegin(extent);
   insertItem(staging, sectors * 4);
@@ -245,6 +207,7 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
 export function replacePage(ino: u64, at: u64, disk: u64): void {
+  assert(fsTree != 0 && fsSlot != 0, "file-item: a page replaced without its tree (useFsTree)");
   replaceFoundPage(ino, at, disk, findFileExtent(ino, at));
 }
 
@@ -254,6 +217,7 @@ export function replacePage(ino: u64, at: u64, disk: u64): void {
  */
 export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): void {
   if (CHECKS) assert(findFileExtent(ino, at) == found); // a stale answer: the fs tree changed since the lookup
+  assert(!found || (feStart <= at && feStart + feBytes > at), "file-item: the item found does not map the page");
   if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed by a fault without the fs lock
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");

@@ -4,7 +4,6 @@
 // good one (repair); data has one copy and is only reported.
 import { isFsTree, type Kernel } from './kernel.js';
 import { NodeView } from './node.js';
-import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import { validBlockPointer } from './tree-checker.js';
 import {
