@@ -28,6 +28,7 @@ import {
   countStat, policyBit,
 } from "./tables";
 import { begin, lookupItem } from "../fs/ctree";
+import { metadataReserveBytes } from "../fs/state";
 import { fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
@@ -110,15 +111,6 @@ function readFault(): i32 {
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
   if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
   return FR_DONE;
-}
-
-/** The metadata reserve a data allocation leaves (Kernel.metadataReserveBytes). */
-function metadataReserveBytes(): u64 {
-  const block = <u64>metadataBlockBytes();
-  assert(block >= SECTOR_BYTES, "block size");
-  const reserve = max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
-  assert(reserve % block == 0, "a reserve of part of a block");
-  return reserve;
 }
 
 /**

@@ -5,12 +5,14 @@ import {
   EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
   SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
   F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING, F_STAGING_BYTES, EXTENT_MARK_LOSING,
+  F_TOTAL_BYTES, RS_TREE, ROOT_SLOT_BYTES,
   EXTENT_MARK_FILLED, NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
   nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
+  metadataReserveBytes, rootSlotOf,
   poolCount, totalBytes, committedGeneration,
 } from "./state";
 import {
@@ -635,4 +637,24 @@ export function fs_data_refs_owner(extent: f64, bytes: f64, tree: f64, ino: f64)
   const owner = dataRefsOwner(<u64>e, <u64>b, <u64>t, <u64>i);
   assert(owner >= -1 && owner <= 1, "refs owner answer");
   return owner;
+}
+
+// Bytes a data allocation must leave free for tree blocks (state.ts: one formula for the
+// core's fault path and TypeScript's allocations).
+export function fs_metadata_reserve_bytes(): f64 {
+  if (!ready()) return -EINVAL;
+  const reserve = metadataReserveBytes();
+  assert(reserve > 0 && reserve % <u64>(nodeBytes) == 0, "a reserve of no whole tree block");
+  assert(reserve < <u64>load<u32>(fsBase + F_TOTAL_BYTES), "a reserve as large as the device");
+  return <f64>reserve;
+}
+
+// The root-table slot of subvolume tree `tree` (its address), 0 when it has none.
+export function fs_root_slot(tree: f64): f64 {
+  const t = u64Arg(tree);
+  if (!ready() || t <= 0) return -EINVAL;
+  const slot = rootSlotOf(<u64>t);
+  assert(slot == 0 || load<u64>(slot + RS_TREE) == <u64>t, "a root slot of another tree");
+  assert(slot == 0 || kernelRangeValid(slot, ROOT_SLOT_BYTES), "a root slot outside the kernel region");
+  return <f64>slot;
 }

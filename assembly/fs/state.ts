@@ -269,3 +269,12 @@ export function rootSlotOf(tree: u64): usize {
   }
   return 0;
 }
+
+/** Bytes a data allocation must leave free for tree blocks (Kernel.metadataReserveBytes reads it here). */
+export function metadataReserveBytes(): u64 {
+  const block = <u64>metadataBlockBytes();
+  assert(block >= SECTOR_BYTES, "state: a tree block smaller than a sector");
+  const reserve = max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
+  assert(reserve % block == 0, "state: a reserve of part of a block");
+  return reserve;
+}

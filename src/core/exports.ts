@@ -144,6 +144,10 @@ export interface CoreFsExports {
   fs_tree_changed(): number;
   /** 1: every reference to the data extent is one mapping of (tree, ino); 0: another inode's too; -1: unknown; below -1000000: bad arguments. */
   fs_data_refs_owner(extent: number, bytes: number, tree: number, ino: number): number;
+  /** Bytes a data allocation must leave free for tree blocks. */
+  fs_metadata_reserve_bytes(): number;
+  /** The address of subvolume tree `tree`'s root-table slot, 0 when it has none. */
+  fs_root_slot(tree: number): number;
   /** Where the core builds item bodies under the fs lock (the kernel's staging buffer). */
   fs_set_staging(addr: number, bytes: number): number;
   /** EXTENT_MARK_LOSING / EXTENT_MARK_FILLED of a data extent: set (set = 1) or ask; 1 when set. */

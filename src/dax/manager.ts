@@ -16,6 +16,7 @@ import {
 } from '../fs/format.js';
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions } from './mapping.js';
+import { dirtyFilePages } from './dirty-pages.js';
 import {
   D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO,
   MF_WRITE, MF_SYNC, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, D_POLICY, D_FROZEN, D_STATS,
@@ -320,13 +321,7 @@ export class DaxManager {
 
   /** File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet (FileData.read). */
   private pendingPages(sv: Subvolume, ino: number): Set<number> | null {
-    if (this.dirtyLive() === 0) return null;
-    let pages: Set<number> | null = null;
-    for (const d of this.dirtyPages()) {
-      if (d.tree !== sv.tree.id || d.ino !== ino) continue;
-      (pages ??= new Set()).add(d.filePage);
-    }
-    return pages;
+    return dirtyFilePages(this.kernel.m, this.base, sv.tree.id, ino);
   }
 
   // --- faults ------------------------------------------------------------------------

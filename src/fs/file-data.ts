@@ -11,6 +11,7 @@ import {
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
 import { READ_VERIFY } from '../core/abi.js';
+import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
 
@@ -114,10 +115,8 @@ export class FileData {
 
   /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */
   private pendingIn(sv: Subvolume, ino: number, offset: number, end: number): Set<number> | null {
-    const pages = this.pendingPages?.(sv, ino);
-    if (!pages) return null;
-    for (const page of pages) if (page * SECTOR_BYTES < end && (page + 1) * SECTOR_BYTES > offset) return pages;
-    return null;
+    const pages = this.pendingPages?.(sv, ino) ?? null;
+    return anyPageIn(pages, offset, end, SECTOR_BYTES) ? pages : null;
   }
 
   /** read() where pages wait for their checksums: those pages are not verified. */

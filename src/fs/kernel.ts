@@ -283,8 +283,7 @@ export class Kernel implements TreeHost {
 
   /** Bytes a data allocation must leave free for metadata. */
   get metadataReserveBytes(): number {
-    const block = this.metadataBlockBytes;
-    return Math.max(96 * block, Math.floor(this.totalBytes / 32 / block) * block);
+    return check(this.core.fs_metadata_reserve_bytes(), 'metadata reserve'); // the core's fault path uses the same
   }
 
   /** What the tree checker and block pointers are checked against. */
@@ -497,9 +496,7 @@ export class Kernel implements TreeHost {
 
   /** The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's lookups). */
   rootSlotOf(id: number): number {
-    const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
-    for (let i = 0; i < ROOT_SLOTS; i++) if (m.u64(table + i * ROOT_SLOT_BYTES + RS_TREE) === id) return table + i * ROOT_SLOT_BYTES;
-    return 0;
+    return check(this.core.fs_root_slot(id), 'root slot');
   }
 
   /** A new empty tree: one empty leaf referenced by a root pointer. */

@@ -8,11 +8,11 @@ import type { PmemDevice } from '../pmem/device.js';
 import { FsMemory } from '../fs/memory.js';
 import { readProblem, blockProblemText, engineProblemText } from '../fs/tree-checker.js';
 import {
-  F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_ROOT, RS_LEVEL, RS_TREE, F_CSUM_ROOT, F_CSUM_LEVEL, TA_PROBLEMS, TA_KEY,
+  RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, TA_PROBLEMS, TA_KEY,
   TA_RESULT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_MODE, MODE_FILE,
-  INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES, D_DIRTY_LIVE, D_DIRTY_RECORDS,
-  D_DIRTY_COUNT, DIRTY_RECORD_BYTES, DR_FLAGS, DRF_LIVE, DR_TREE, DR_INO, DR_FILE_PAGE, PAGE_BYTES,
+  INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES, PAGE_BYTES,
 } from '../core/abi.js';
+import { dirtyFilePages, anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ReadRequest {
   /** The file system's state in the shared memory (Kernel.fsStateAddr). */
@@ -108,26 +108,15 @@ export class FileReader {
 
   /** Does the shared dirty-page table hold a page of this file in [req.offset, end)? */
   private pendingIn(req: ReadRequest, end: number): boolean {
-    const m = this.m, dax = req.dax ?? 0;
-    if (dax === 0 || m.u32(dax + D_DIRTY_LIVE) === 0) return false;
-    const records = m.u32(dax + D_DIRTY_RECORDS), count = m.u32(dax + D_DIRTY_COUNT);
-    for (let i = 0; i < count; i++) {
-      const r = records + i * DIRTY_RECORD_BYTES;
-      if ((m.u32(r + DR_FLAGS) & DRF_LIVE) === 0 || m.u64(r + DR_TREE) !== req.tree || m.u64(r + DR_INO) !== req.ino) continue;
-      const at = m.u32(r + DR_FILE_PAGE) * PAGE_BYTES;
-      if (at < end && at + PAGE_BYTES > req.offset) return true;
-    }
-    return false;
+    return anyPageIn(dirtyFilePages(this.m, req.dax ?? 0, req.tree, req.ino), req.offset, end, PAGE_BYTES);
   }
 
   /** The root-table slot of subvolume tree `tree`. */
   private rootSlot(tree: number): number {
-    const m = this.m, table = m.u32(this.attachedTo + F_ROOTS);
-    for (let i = 0; i < ROOT_SLOTS; i++) {
-      const slot = table + i * ROOT_SLOT_BYTES;
-      if (m.u64(slot + RS_TREE) === tree) return slot;
-    }
-    throw new FsError('ENOENT', `no subvolume ${tree} in the file system`);
+    const slot = this.device.core.fs_root_slot(tree);
+    if (slot < 0) throw new FsError('EINVAL', `subvolume ${tree}: bad id (${slot})`);
+    if (slot === 0) throw new FsError('ENOENT', `no subvolume ${tree} in the file system`);
+    return slot;
   }
 }
 
