@@ -23,6 +23,7 @@ import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } fr
 import { CHECKS } from "../shared/checks";
 import { setRange, testBit } from "./bitmap";
 import { readFile } from "./inode";
+import { fileWrite, WRITE_OWNER } from "./file";
 import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
 import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./extent-tree";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
@@ -657,4 +658,24 @@ export function fs_root_slot(tree: f64): f64 {
   assert(slot == 0 || load<u64>(slot + RS_TREE) == <u64>t, "a root slot of another tree");
   assert(slot == 0 || kernelRangeValid(slot, ROOT_SLOT_BYTES), "a root slot outside the kernel region");
   return <f64>slot;
+}
+
+// pwrite's path in the core (file.ts): `length` bytes at `src` to file byte `at` of inode
+// `ino` in subvolume tree `tree`. The device byte the data went to; -1 when TypeScript's
+// path must run (nothing changed); -(errno + BAD_ARGUMENT_BIAS) for bad arguments. The
+// caller holds the fs lock and has checked that no DAX mapping or dirtied page involves
+// the file.
+export function fs_file_write(tree: f64, ino: f64, src: u32, at: f64, length: u32): f64 {
+  const t = u64Arg(tree), i = u64Arg(ino), a = u64Arg(at);
+  if (!ready() || t <= 0 || i < 0 || a < 0 || length == 0) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (((<u64>a | <u64>length) & (SECTOR_BYTES - 1)) != 0 || !memoryValid(src, length)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (<u64>a + length > MAX_FILE_BYTES) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (lockHolder() != S.threadSlot) return -EPERM - BAD_ARGUMENT_BIAS;
+  const slot = rootSlotOf(<u64>t);
+  if (slot == 0) return <f64>WRITE_OWNER;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_file_write is called
+  const disk = fileWrite(slot, <u64>i, src, <u64>a, length);
+  assert(disk == WRITE_OWNER || (disk >= 0 && <u64>disk + length <= <u64>totalBytes), "file write answer");
+  if (CHECKS) assert(stateSound()); // fs_file_write broke the state's invariants
+  return <f64>disk;
 }

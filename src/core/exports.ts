@@ -148,6 +148,11 @@ export interface CoreFsExports {
   fs_metadata_reserve_bytes(): number;
   /** The address of subvolume tree `tree`'s root-table slot, 0 when it has none. */
   fs_root_slot(tree: number): number;
+  /**
+   * pwrite in the core (assembly/fs/file.ts): the device byte written, -1 when TypeScript's
+   * path must run (nothing changed), below -1000000 for bad arguments. Under the fs lock.
+   */
+  fs_file_write(tree: number, ino: number, src: number, at: number, length: number): number;
   /** Where the core builds item bodies under the fs lock (the kernel's staging buffer). */
   fs_set_staging(addr: number, bytes: number): number;
   /** EXTENT_MARK_LOSING / EXTENT_MARK_FILLED of a data extent: set (set = 1) or ask; 1 when set. */

@@ -199,6 +199,14 @@ export class DaxManager {
     return m;
   }
 
+  /**
+   * Would rangeChanged change nothing for this file, whatever the range: no mapping of it
+   * and no page dirtied through any mapping (pwrite's path in the core asks).
+   */
+  untouched(sv: Subvolume, ino: number): boolean {
+    return this.kernel.m.u32(this.base + D_DIRTY_LIVE) === 0 && (this.mappings.size === 0 || !this.isMapped(sv, ino));
+  }
+
   isMapped(sv: Subvolume, ino: number): boolean {
     return (this.byInode.get(`${sv.id}:${ino}`)?.size ?? 0) > 0;
   }

@@ -28,6 +28,14 @@ import { POLICY_NAMES, type DaxPolicy } from '../dax/policy.js';
 export interface MountOptions {
   /** DAX safety mechanisms; each defaults to on (see DaxPolicy). */
   dax?: Partial<DaxPolicy>;
+  /**
+   * pwrite's path in the core (default true): the writes it can make alone (sector aligned,
+   * inside the file, in place in a nodatacow extent or one page to a new block) run in one
+   * call into assembly/fs/file.ts. false sends every write through TypeScript's
+   * FileData.write, which makes the same decisions with the same results: the reference
+   * the core path is tested against (test/fs-write-core.test.ts).
+   */
+  coreWrites?: boolean;
 }
 
 export interface MmapOptions {
@@ -126,6 +134,12 @@ export class FileSystem {
   private readonly k: Kernel;
   private readonly data: FileData;
   private daxManager: DaxManager | null = null;
+  /** MountOptions.coreWrites. */
+  private coreWrites = true;
+  /** Writes (pwrite calls) the core's path made alone since mount. */
+  writesInCore = 0;
+  /** This thread's scratch of the device (caller bytes go through it into the shared memory). */
+  private scratch: Uint8Array | null = null;
   private frozen = false;
   private readonly subvolumes = new Map<number, Subvolume>();
   /**
@@ -219,10 +233,12 @@ export class FileSystem {
     }
     // One file system per device, across threads: a second mount would allocate from its
     // own copy of the free space and overwrite what the first one committed.
+    if (options.coreWrites !== undefined) checkFlag(options.coreWrites, 'coreWrites');
     const token = device.claimOwner('mount');
     try {
       const fs = FileSystem.load(device, dax);
       fs.ownerToken = token;
+      fs.coreWrites = options.coreWrites ?? true;
       return fs;
     } catch (e) {
       device.releaseOwner(token);
@@ -836,8 +852,37 @@ export class FileSystem {
     const bytes = checkBytes(data);
     checkOffset(offset, 'offset');
     if (offset + bytes.length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write beyond the maximum file size');
-    this.writeResolved(f.sv, f.ino, bytes, offset);
+    if (!this.writeInCore(f.sv, f.ino, bytes, offset)) this.writeResolved(f.sv, f.ino, bytes, offset);
     return bytes.length;
+  }
+
+  /**
+   * The writes the core makes alone, in one call (assembly/fs/file.ts: sector-aligned, inside
+   * the file, in place in a nodatacow extent or one page to a new block); false when
+   * writeResolved must run, which the core answers before it changes anything. Not with
+   * crash points at every store (the hook runs once per store TypeScript makes) nor when a
+   * DAX mapping or dirtied page may involve the file (rangeChanged has work to do).
+   */
+  private writeInCore(sv: Subvolume, ino: number, bytes: Uint8Array, offset: number): boolean {
+    const length = bytes.length;
+    if (!this.coreWrites || length === 0 || offset % SECTOR_BYTES !== 0 || length % SECTOR_BYTES !== 0) return false;
+    if (this.device.beforeStore || (this.daxManager && !this.daxManager.untouched(sv, ino))) return false;
+    let src = bytes.byteOffset;
+    if (bytes.buffer !== this.k.m.u8.buffer) {
+      const scratch = (this.scratch ??= this.device.scratch());
+      if (length > scratch.length) return false;
+      this.beginChange(sv);
+      scratch.set(bytes);
+      src = scratch.byteOffset;
+    } else {
+      this.beginChange(sv);
+    }
+    const disk = this.k.core.fs_file_write(sv.tree.id, ino, src, offset, length);
+    if (disk === -1) return false;
+    if (disk < 0) throw new FsError('EINVAL', `pwrite in the core refused its arguments (${disk})`);
+    this.k.noteDirtyData(disk, length);
+    this.writesInCore++;
+    return true;
   }
 
   private writeResolved(sv: Subvolume, ino: number, bytes: Uint8Array, offset: number): void {

@@ -1,0 +1,133 @@
+// The write path of pwrite in the core (btrfs's file.c: btrfs_buffered_write, with
+// inode.c's cow_file_range for one page): the writes whose every decision the shared state
+// holds, in one call under the fs lock. It makes the decisions FileData.write makes, in the
+// same order and with the same results, for two shapes:
+//   - in place: a nodatacow file, the range inside one regular extent that only this file
+//     references, newer than the subvolume's last snapshot, not losing a reference and not
+//     filled in this transaction (FileData.canOverwriteExtent);
+//   - one page to a new block: a datacow file's page (or a nodatacow page that cannot be
+//     overwritten), over a hole or a regular extent: the block allocated, stored, its
+//     checksums inserted, the old item trimmed, split or deleted around it
+//     (file-item.ts's replaceFoundPage, which the DAX fault path uses too).
+// Everything else answers WRITE_OWNER before anything changes, and TypeScript's path
+// (FileData.write) runs: unaligned or larger writes, growth past EOF, preallocated or
+// filled extents, an inode last written in an earlier transaction (its item is updated),
+// a DAX-immutable file, references only a walk over the file's items can tell apart.
+// The caller tells whether DAX mappings or dirtied pages involve the file (then it takes
+// TypeScript's path too: DaxManager.rangeChanged invalidates them).
+import {
+  INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
+  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, RS_TREE, RS_ROOT, RS_LEVEL,
+  RS_LAST_SNAPSHOT, F_ABORTED, EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK,
+} from "../abi";
+import { begin, lookupItem } from "./ctree";
+import {
+  fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
+  committedGeneration, totalBytes, nodeBytes,
+} from "./state";
+import { testBit, setRange } from "./bitmap";
+import {
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
+  feStart, feType, feDisk, feDiskBytes, feOffset, feBytes,
+} from "./file-item";
+import { extentRefs, dataRefsOwner } from "./extent-tree";
+import { allocateData, blockFreeSectors } from "./free-space";
+import { deviceStore } from "../pmem/device";
+import { headerAddr, threadSlot, visibleAddr } from "../pmem/state";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { lockHolder } from "./fs-lock";
+import { CHECKS } from "../shared/checks";
+
+/** fileWrite's answer when TypeScript's path must run (nothing changed). */
+export const WRITE_OWNER: i64 = -1;
+
+/** Tree blocks of slack a write leaves beyond the reserve (FileSystem.writeResolved's 64 nodes). */
+const WRITE_SLACK_NODES: u64 = 64;
+
+/**
+ * Write `length` bytes at `src` (in the shared memory) to file byte `at` of inode `ino` in
+ * the subvolume tree of root-table slot `slot`: the device byte the data went to, or
+ * WRITE_OWNER. The caller holds the fs lock.
+ */
+export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u32): i64 {
+  assert(lockHolder() == threadSlot, "file: a write without the fs lock");
+  assert(length > 0 && ((at | <u64>length) & (SECTOR_BYTES - 1)) == 0, "file: an unaligned write reached the core");
+  if (load<u32>(fsBase + F_ABORTED) != 0) return WRITE_OWNER;
+  const tree = load<u64>(slot + RS_TREE);
+  useFsTree(tree, slot);
+  begin(tree, load<u64>(slot + RS_ROOT), load<u32>(slot + RS_LEVEL), ino, INODE_ITEM, 0);
+  if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return WRITE_OWNER;
+  const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+  const flags = load<u64>(inode + INODE_FLAGS);
+  // No item to update: the write stays inside the file and its inode is this transaction's
+  // already (FileSystem.putInode would write the same bytes again).
+  if (at + length > load<u64>(inode + INODE_SIZE)) return WRITE_OWNER;
+  if (load<u64>(inode + INODE_TRANSID) != committedGeneration() + 1) return WRITE_OWNER;
+  if ((flags & INODE_FLAG_IMMUTABLE) != 0) return WRITE_OWNER;
+  // FileSystem.writeResolved's space check (in place too): what it would refuse or commit for.
+  const usable = <u64>blockFreeSectors(metadataBlockBytes() >> SECTOR_SHIFT) << SECTOR_SHIFT;
+  if (usable < <u64>length + WRITE_SLACK_NODES * <u64>nodeBytes + metadataReserveBytes()) return WRITE_OWNER;
+  const nodatacow = (flags & INODE_FLAG_NODATACOW) != 0;
+  const found = findFileExtent(ino, at);
+  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG)) return WRITE_OWNER;
+  if (found && testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return WRITE_OWNER;
+  if (nodatacow && found) {
+    const can = canOverwrite(tree, ino, load<u64>(slot + RS_LAST_SNAPSHOT));
+    if (can < 0) return WRITE_OWNER;
+    if (can == 1) return writeInPlace(src, at, length);
+  }
+  if (length != SECTOR_BYTES) return WRITE_OWNER; // FileData.cow makes one extent of a longer write
+  return writeNewPage(ino, src, at, found, (flags & INODE_FLAG_NODATASUM) == 0);
+}
+
+/**
+ * May the extent found (fe*) be overwritten in place (FileData.canOverwriteExtent)? 1 yes,
+ * 0 no, -1 only TypeScript's walk over the file's items can tell.
+ */
+function canOverwrite(tree: u64, ino: u64, lastSnapshot: u64): i32 {
+  assert(feType == EXTENT_TYPE_REG && feDiskBytes > 0, "file: an overwrite decided for no regular extent");
+  if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
+  if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
+  if (extentRefs(feDisk, true, feDiskBytes) == 1) return 1;
+  const owner = dataRefsOwner(feDisk, feDiskBytes, tree, ino);
+  assert(owner >= -1 && owner <= 1, "refs owner answer");
+  return owner;
+}
+
+/** Store the bytes where the file's extent (fe*) keeps them: a range inside it, or WRITE_OWNER. */
+function writeInPlace(src: usize, at: u64, length: u32): i64 {
+  if (at + length > feStart + feBytes) return WRITE_OWNER; // the range spans items
+  const disk = feDisk + feOffset + (at - feStart);
+  // foundAligned: the item lies inside its extent, which the tree checker kept on the device.
+  assert(disk + length <= <u64>totalBytes, "file: an in-place write past the device");
+  store(disk, src, length);
+  return <i64>disk;
+}
+
+/** Map the page at `at` to a new block holding the bytes at `src` (FileData.cow of one page). */
+function writeNewPage(ino: u64, src: usize, at: u64, found: bool, datasum: bool): i64 {
+  if (found && !readersLogRoom()) return WRITE_OWNER;
+  // (Kernel.allocData's reserve holds: fileWrite checked more room than it asks.)
+  const sector = allocateData(1);
+  if (sector < 0) return WRITE_OWNER;
+  const disk = <u64>sector << SECTOR_SHIFT;
+  assert(disk + SECTOR_BYTES <= <u64>totalBytes, "file: a block past the device");
+  setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
+  const extent = feDisk;
+  store(disk, src, SECTOR_BYTES);
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0); // the block does not hold the bytes written
+  if (datasum) csumInsertFresh(disk, SECTOR_BYTES);
+  // The lookup still holds: since, only the extent and csum trees were read or changed.
+  replaceFoundPage(ino, at, disk, found);
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  return <i64>disk;
+}
+
+/** A device store under the device lock (as pmem_store: DAX stores of other threads take it too). */
+function store(disk: u64, src: usize, length: u32): void {
+  assert(disk + length <= <u64>totalBytes, "file: a store past the device");
+  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
+  spinlockAcquire(lock, me);
+  deviceStore(<u32>disk, src, length, false);
+  spinlockRelease(lock, me);
+}
