@@ -477,6 +477,7 @@ export const F_READERS_LOG: u32 = 220; // u32 address: READERS_LOG_ENTRIES (exte
 export const F_READERS_COUNT: u32 = 224; // u32 entries in it
 export const F_REF_LIST: u32 = 228; // u32 address: the ref-table slots in use, in the order they were taken (u32 each)
 export const F_BACKREF_LIST: u32 = 232; // u32 address: the backref-table slots in use, likewise
+export const F_DATA_VERIFIED: u32 = 236; // u32 address: per sector, the device's stamp epoch at which its data passed its checksum (0: never); good while no line of it is stamped since (inode.ts)
 export const READERS_LOG_ENTRIES: u32 = 256;
 export const READERS_ENTRY_BYTES: u32 = 16;
 export const ABORTED_BY_HOST: u32 = 1;

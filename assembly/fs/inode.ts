@@ -10,13 +10,15 @@ import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
   CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
-  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
+  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL, H_LOCK,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
-import { threadArea } from "./state";
+import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
 import { nritems, itemAt, dataAddr, dataSize } from "./node";
 import { deviceReadable } from "../pmem/device";
-import { visibleAddr } from "../pmem/state";
+import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
+import { chunkStamp, stampEpoch, stampsAdvance } from "../pmem/stamps";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { sectorsVerify } from "../csum/sectors";
 import { CHECKS } from "../shared/checks";
 
@@ -35,10 +37,56 @@ let csumLevel: u32 = 0;
   return slot;
 }
 
+/**
+ * Do sectors [first, first + count) hold data that passed its checksum, with no store to
+ * any of their lines since? (The page cache's verified pages: btrfs checks a data block
+ * when it reads it into the cache, not at every read of the cached page. Here a store
+ * through any path, a crash image or a change behind the core's back stamps the lines.)
+ */
+function knownGood(first: u32, count: u32): bool {
+  assert(count > 0 && first + count <= (totalBytes >> SECTOR_SHIFT), "sectors past the device");
+  for (let s = first; s < first + count; s++) {
+    const at = load<u32>(dataVerifiedAddr + (<usize>s << 2));
+    // Good when every line of the sector was last stamped before the epoch it passed in.
+    if (at == 0 || <i32>(chunkStamp(s) - at) >= 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Sectors [first, first + count) just passed their checksums. Recorded with the current
+ * epoch, so that a store stamping any of their lines from now on (in this epoch or later)
+ * makes them unknown again; a sector stamped in this very epoch needs a new epoch first.
+ */
+function markGood(first: u32, count: u32): void {
+  assert(count > 0 && first + count <= (totalBytes >> SECTOR_SHIFT), "sectors past the device");
+  let epoch = stampEpoch();
+  for (let s = first; s < first + count; s++) {
+    if (chunkStamp(s) != epoch) continue;
+    // Stamps are written under the device lock (stores of other threads): so is the epoch.
+    const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
+    spinlockAcquire(lock, me);
+    epoch = stampsAdvance() + 1;
+    spinlockRelease(lock, me);
+    break;
+  }
+  if (epoch == 0) return; // the epoch wrapped to 0, which means "never"
+  for (let s = first; s < first + count; s++) store<u32>(dataVerifiedAddr + (<usize>s << 2), epoch);
+  if (CHECKS) assert(knownGood(first, count)); // sectors just marked good are not
+}
+
 /** Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums. */
 function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
   assert(length > 0, "empty range");
   assert(disk >= extent, "range outside extent");
+  const firstSector = <u32>(disk >> SECTOR_SHIFT);
+  const sectorCount = <u32>(((disk + length + SECTOR_BYTES - 1) >> SECTOR_SHIFT) - (disk >> SECTOR_SHIFT));
+  if (knownGood(firstSector, sectorCount)) {
+    // Poison does not change the bytes (no stamp): it is checked at every read.
+    const from = <u64>firstSector << SECTOR_SHIFT, bytes = sectorCount << SECTOR_SHIFT;
+    if (!deviceReadable(<u32>from, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
+    return;
+  }
   begin(CSUM_TREE_ID, csumRoot, csumLevel, extent, EXTENT_CSUM, 0);
   const found = lookupItem();
   const result = threadArea() + TA_RESULT;
@@ -53,6 +101,8 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
   if (!deviceReadable(<u32>at, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(at, bytes), 0, 0, 0, 0);
   const bad = sectorsVerify(visibleAddr + <usize>at, <u32>(last - first + 1), SECTOR_BYTES, sums + <usize>(first << 2));
   if (bad >= 0) fail(EIO, P_DATA_CSUM, at + (<u64>bad << SECTOR_SHIFT), 0, 0, 0, 0);
+  assert(at >> SECTOR_SHIFT == <u64>firstSector && last - first + 1 == <u64>sectorCount, "verified sectors");
+  markGood(firstSector, sectorCount);
 }
 
 /** The first sector of [at, at + bytes) that cannot be read. */

@@ -5,7 +5,7 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][dropped bits][losing bits][filled bits][readers log][thread areas][root table][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][losing bits][filled bits][readers log][thread areas][root table][data verified][delayed refs, backrefs, batch][pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -20,6 +20,7 @@
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
 //   root table:     ROOT_SLOTS entries (RS_*): each subvolume tree's root and level.
+//   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum (0: never).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
@@ -27,7 +28,7 @@ import {
   F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
   F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
   ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
-  READERS_ENTRY_BYTES, MAX_THREADS,
+  READERS_ENTRY_BYTES, MAX_THREADS, F_DATA_VERIFIED,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
@@ -53,6 +54,7 @@ export let droppedBitsAddr: usize = 0;
 export let losingBitsAddr: usize = 0;
 export let filledBitsAddr: usize = 0;
 export let readersLogAddr: usize = 0;
+export let dataVerifiedAddr: usize = 0;
 
 /** Bytes of a bitmap of `sectors` bits, whole u64 words. */
 @inline export function bitmapBytes(sectors: u32): u32 {
@@ -65,7 +67,7 @@ function fixedTablesBytes(total: u32, pool: u32): u64 {
   assert(maxThreads > 0 && maxThreads <= MAX_THREADS, "thread slots");
   const sectors = total >> SECTOR_SHIFT;
   const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 7 + <u64>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES + <u64>maxThreads * THREAD_AREA_BYTES
-    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES;
+    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES + <u64>sectors * 4;
   return (bytes + 63) & ~63;
 }
 
@@ -102,8 +104,9 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const readersLog = filledBits + bitmapBytes(sectors);
   const threadAreas = readersLog + <usize>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES;
   const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
+  const dataVerified = roots + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
-  assert(<u64>roots + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
+  assert(<u64>dataVerified + <u64>sectors * 4 <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
   memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
@@ -125,6 +128,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   store<u32>(base + F_LOSING_BITS, <u32>losingBits);
   store<u32>(base + F_FILLED_BITS, <u32>filledBits);
   store<u32>(base + F_READERS_LOG, <u32>readersLog);
+  store<u32>(base + F_DATA_VERIFIED, <u32>dataVerified);
   // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
   for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
   store<u32>(base + F_FREE_COUNT, count);
@@ -170,6 +174,7 @@ function readLayout(base: usize): void {
   losingBitsAddr = load<u32>(base + F_LOSING_BITS);
   filledBitsAddr = load<u32>(base + F_FILLED_BITS);
   readersLogAddr = load<u32>(base + F_READERS_LOG);
+  dataVerifiedAddr = load<u32>(base + F_DATA_VERIFIED);
   assert(freeStackAddr == base + FS_HEADER_BYTES, "bad layout");
 }
 

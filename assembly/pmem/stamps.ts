@@ -1,9 +1,11 @@
-// Line change stamps: for every line, the device epoch at which its media (or, for a line
-// that became pending, its visible bytes) last changed; and per 64-line chunk the newest
-// stamp in it. A consumer that needs "what changed since I last looked" records the epoch
+// Line change stamps: for every line, the device epoch at which its media or its visible
+// bytes last changed (every store stamps the lines it writes); and per 64-line chunk the
+// newest stamp in it. A consumer that needs "what changed since I last looked" records the epoch
 // and advances it (stampsAdvance); lines stamped later carry a larger epoch. Two consumers
-// use it: the media fingerprint's per-chunk crc cache (below), and the incremental copy of
-// crash images into a reused target device (src/pmem/device.ts, materialize).
+// use it: the media fingerprint's per-chunk crc cache (below), the incremental copy of
+// crash images into a reused target device (src/pmem/device.ts, materialize), and the file
+// system's verified data sectors (fs/inode.ts: a sector whose chunk was stamped after it
+// passed its checksum is checked again).
 //
 // Why: a crash explorer looks at thousands of images of a few-MiB device per second and
 // each differs from the last in a few hundred lines; copying or hashing every line made
@@ -23,6 +25,16 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
 export function stampRange(first: u32, end: u32): void {
   for (let line = first; line < end; line++) stampLine(line);
+}
+
+// The newest stamp of any line of 64-line chunk `chunk`.
+@inline export function chunkStamp(chunk: u32): u32 {
+  return load<u32>(chunkStampAddr + (<usize>chunk << 2));
+}
+
+// The epoch lines are stamped with now.
+@inline export function stampEpoch(): u32 {
+  return load<u32>(headerAddr + H_STAMP_EPOCH);
 }
 
 // Returns the current epoch and starts a new one: lines stamped from now on are newer.

@@ -153,11 +153,13 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
   logChanged();
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
+  // Its visible bytes change (the verified data sectors of fs/inode.ts rely on a stamp
+  // for every store, not only the one that makes the line pending).
+  stampLine(line);
   if (tailIndex == 0) {
     store<u32>(ll, index + 1);
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) | LINE_PENDING);
-    stampLine(line); // its visible bytes now differ from media
     store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
   } else {
     store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);
