@@ -30,7 +30,10 @@ describe('soak', () => {
   });
 
   it('finds the violations when commits no longer write-protect mmap-dirtied datacow pages', async () => {
-    const report = await soak({ durationMs: 0, minRounds: 3, writers: 2, seed: 3, entryUrl: WORKER_ENTRY, dax: { cowOncePerTransaction: false } });
+    // Eight rounds: whether a round's stores race a commit depends on how the threads are
+    // scheduled; with three, a loaded machine saw whole runs without one (2 of 24 runs
+    // with two suites side by side), with eight none in 24.
+    const report = await soak({ durationMs: 0, minRounds: 8, writers: 2, seed: 3, entryUrl: WORKER_ENTRY, dax: { cowOncePerTransaction: false } });
     expect(report.violations).toBeGreaterThan(0);
   });
 

@@ -7,12 +7,17 @@ import {
   C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT, FLUSH_CLFLUSH,
 } from "../abi";
 import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic } from "./state";
-import { logAppend, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
+import { logAppend, logAppendRun, logRoom, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 
 // Store `len` bytes from src at device offset addr. The log records each line's part
 // before the visible bytes change, so a source inside the device reads its old bytes.
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
+  if (!nonTemporal && len > 64 && logRoom() >= ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1) {
+    logAppendRun(addr, src, len); // the same entries, appended as one run
+    finishStore(addr, src, len, false);
+    return;
+  }
   let at = addr;
   let from = src;
   let left = len;
@@ -25,6 +30,11 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
     if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, seq);
     at += count; from += count; left -= count;
   }
+  finishStore(addr, src, len, nonTemporal);
+}
+
+// The visible bytes of a store whose entries are logged.
+@inline function finishStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
   const dst = visibleAddr + addr;
   // 8-byte aligned stores are single-copy atomic on x86: keep them so for readers on
   // other threads, which load without the device lock.
@@ -38,9 +48,9 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   const first = addr >> LINE_SHIFT;
   const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
+  if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
   for (let line = first; line <= last; line++) {
-    counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, 1);
-    if (domain == DOMAIN_EADR) continue; // caches are persistent: nothing to write back
     const tail = lineTailIndex(line);
     if (tail == 0) continue;
     if (kind == FLUSH_CLFLUSH) {

@@ -82,7 +82,10 @@ export function retireLineHead(line: u32): void {
   const e = entryAddr(head - 1);
   assert(load<u32>(e + ENTRY_LINE) == line, "retire: entry belongs to another line");
   assert(load<u32>(e + ENTRY_LIVE) == 1, "retire: entry not live");
-  entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
+  const mask = load<u64>(e + ENTRY_MASK);
+  // A whole-line entry (the common case of multi-line stores) is one copy.
+  if (mask == u64.MAX_VALUE) memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), e + ENTRY_DATA, 64);
+  else entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
   stampLine(line);
   logChanged();
   const next = load<u32>(e + ENTRY_NEXT);
@@ -130,6 +133,58 @@ function evictOldest(): void {
   retireLineHead(line);
   counterAdd(C_EVICTIONS, 1);
   advanceTail();
+}
+
+// Free entries in the log (after moving the tail past entries already retired).
+export function logRoom(): u32 {
+  const h = headerAddr;
+  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity >> 1) advanceTail();
+  const used = load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL);
+  assert(used <= logCapacity, "log overfull");
+  return logCapacity - used;
+}
+
+// One store of bytes [addr, addr + len) from src, as logAppend would log it line by line,
+// when the log has room for every line (no eviction in between: the caller checked
+// logRoom): the header, the version and the counter change once. Returns the entries.
+export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
+  const h = headerAddr;
+  assert(len > 0, "log append: empty store");
+  const lines = ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1;
+  assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
+  let seq = load<u32>(h + H_LOG_HEAD);
+  let at = addr, from = src, left = len, newlyPending: u32 = 0;
+  while (left > 0) {
+    const line = at >> LINE_SHIFT, offset = at & 63;
+    const count = min<u32>(64 - offset, left);
+    const index = logSlot(seq);
+    const e = entryAddr(index);
+    assert(load<u32>(e + ENTRY_LIVE) == 0, "log append: slot still live");
+    store<u32>(e + ENTRY_SEQ, seq);
+    store<u32>(e + ENTRY_LINE, line);
+    store<u32>(e + ENTRY_NEXT, 0);
+    store<u32>(e + ENTRY_LIVE, 1);
+    store<u64>(e + ENTRY_MASK, byteMask(offset, count));
+    memory.copy(e + ENTRY_DATA + offset, from, count);
+    const ll = lineListAddr + (<usize>line << 3);
+    const tailIndex = load<u32>(ll, 4);
+    stampLine(line); // its visible bytes change (every store stamps: fs/inode.ts relies on it)
+    if (tailIndex == 0) {
+      store<u32>(ll, index + 1);
+      const st = lineStateAddr + line;
+      store<u8>(st, load<u8>(st) | LINE_PENDING);
+      newlyPending++;
+    } else {
+      store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);
+    }
+    store<u32>(ll, index + 1, 4);
+    seq++; at += count; from += count; left -= count;
+  }
+  store<u32>(h + H_LOG_HEAD, seq);
+  store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + newlyPending);
+  logChanged();
+  counterAdd(C_LOG_ENTRIES, lines);
+  return lines;
 }
 
 // Append the bytes [offset, offset+count) of `line`, taken from src, as the newest entry.
