@@ -730,6 +730,24 @@ export const mutants = [
     }],
   },
   {
+    id: 'core-pwrite-csum-before-store',
+    class: 'checksum',
+    description: "pwrite's path in the core inserts a new page's checksum before it stores the data into the block: the checksum covers whatever the block held, and the page reads back as EIO.",
+    modelledOn: 'btrfs: data checksums computed over bytes that change before the write (direct-IO/mmap csum mismatches); thread 002 of docs/dax.md (stale checksums)',
+    file: 'assembly/fs/file.ts',
+    patches: [{
+      find: L(
+        '  store(disk, src, SECTOR_BYTES);',
+        '  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0); // the block does not hold the bytes written',
+        '  if (datasum) csumInsertFresh(disk, SECTOR_BYTES);',
+      ),
+      replace: L(
+        '  if (datasum) csumInsertFresh(disk, SECTOR_BYTES); // MUTANT: the checksum of what the block held',
+        '  store(disk, src, SECTOR_BYTES);',
+      ),
+    }],
+  },
+  {
     id: 'dax-cow-fault-no-copy',
     class: 'cow-sharing',
     description: 'A COW write fault gives the page a new block but zeroes it instead of copying the old block: the rest of the page loses its data.',
