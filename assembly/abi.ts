@@ -317,6 +317,10 @@ export const EUCLEAN: i32 = 117; // structure needs cleaning (a tree block that 
 // Calls whose negative results are answers (btree_node_search, csum_sectors_verify) return
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
 export const BAD_ARGUMENT_BIAS: i32 = 1000000;
+// core_layouts_check: the layout classes whose fields disagree with the offsets here.
+export const LAYOUT_ROOT_SLOT: i32 = 1; // RootSlot (assembly/fs/root-slot.ts) against RS_*
+export const LAYOUT_DIRTY_RECORD: i32 = 2; // DirtyRecord (assembly/dax/dirty-record.ts) against DR_*
+export const LAYOUT_LOG_ENTRY: i32 = 4; // LogEntry (assembly/pmem/log-entry.ts) against ENTRY_*
 
 // --- file-system node format (assembly/fs/; docs/fs.md) -------------------------
 // A node: header, then leaf items or internal key pointers, each starting with the key:

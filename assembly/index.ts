@@ -245,7 +245,7 @@ export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) entries++;
+  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) entries++;
   const state = deviceLineState(line);
   unlock();
   return <i32>((entries << LINE_INFO_ENTRIES_SHIFT) | state);
@@ -486,6 +486,7 @@ export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
 }
 
 import { lineTableMarkMedia, lineTableCheck } from "./pmem/linecheck";
+import { LogEntry } from "./pmem/log-entry";
 
 // A line table (assembly/pmem/linecheck.ts) is valid when it and every alternative block
 // it points to lie in a thread area or the upper layers' region, and its lines exist.
@@ -578,3 +579,17 @@ export function pmem_mark_changed(addr: u32, len: u32): i32 {
 }
 export * from "./fs/exports";
 export * from "./dax/exports";
+
+// --- layout classes ----------------------------------------------------------------
+
+import { LAYOUT_ROOT_SLOT, LAYOUT_DIRTY_RECORD, LAYOUT_LOG_ENTRY } from "./abi";
+import { rootSlotLayoutAgrees } from "./fs/root-slot";
+import { dirtyRecordLayoutAgrees } from "./dax/dirty-record";
+import { logEntryLayoutAgrees } from "./pmem/log-entry";
+
+// The @unmanaged layout classes against the ABI's offsets (which TypeScript reads): 0 when
+// every class agrees, else one bit per class that does not (LAYOUT_*).
+export function core_layouts_check(): i32 {
+  return (rootSlotLayoutAgrees() ? 0 : LAYOUT_ROOT_SLOT) | (dirtyRecordLayoutAgrees() ? 0 : LAYOUT_DIRTY_RECORD)
+    | (logEntryLayoutAgrees() ? 0 : LAYOUT_LOG_ENTRY);
+}

@@ -49,6 +49,18 @@ describe('abi: generated file', () => {
   });
 });
 
+describe('abi: the core\'s layout classes agree with the offsets', () => {
+  it('RootSlot, DirtyRecord and LogEntry lay their fields out at RS_*, DR_* and ENTRY_* (both builds)', async () => {
+    for (const target of ['release', 'debug'] as const) {
+      const dev = await PmemDevice.create({ sizeBytes: SIZE_BYTES, target });
+      expect(dev.core.core_layouts_check(), target).toBe(0);
+      dev.close();
+    }
+    // The bits name the classes (a disagreement would set them).
+    expect([ABI.LAYOUT_ROOT_SLOT, ABI.LAYOUT_DIRTY_RECORD, ABI.LAYOUT_LOG_ENTRY]).toEqual([1, 2, 4]);
+  });
+});
+
 describe('abi: header fields and regions agree with the core', () => {
   it('format writes the configuration where the H_* offsets say', async () => {
     for (const domain of ['adr', 'eadr'] as const) {

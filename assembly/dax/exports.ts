@@ -2,9 +2,10 @@
 // export of the core, each checks its arguments and returns a negative errno instead of
 // trapping.
 import {
-  EINVAL, EPERM, DR_BLOCK, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
-  D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_FS_STATE, D_MAX_MAPPINGS, M_ACTIVE,
-  M_PAGES, RMAP_NODE_BYTES, DIRTY_RECORD_BYTES, PTE_PRESENT, PTE_BLOCK_MASK, DRF_LIVE, MAX_KEY_VALUE,
+  EINVAL, EPERM, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES,
+  D_DIRTY_INDEX, D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_FS_STATE,
+  D_MAX_MAPPINGS, M_ACTIVE, M_PAGES, RMAP_NODE_BYTES, DIRTY_RECORD_BYTES, PTE_PRESENT,
+  PTE_BLOCK_MASK, DRF_LIVE, MAX_KEY_VALUE,
 } from "../abi";
 import * as S from "../pmem/state";
 import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
@@ -14,6 +15,7 @@ import { lockHolder } from "../fs/fs-lock";
 import { fsAttached, fsBase } from "../fs/state";
 import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
 import { CHECKS } from "../shared/checks";
+import { DirtyRecord } from "./dirty-record";
 
 @inline function inKernel(addr: u64, len: u64): bool {
   return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
@@ -124,7 +126,7 @@ export function dax_dirty_find(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_find is called
   const record = dirtyFind(block);
-  assert(record == 0 || load<u32>(record + DR_BLOCK) == block, "a dirty record of another block");
+  assert(record == 0 || changetype<DirtyRecord>(record).block == block, "a dirty record of another block");
   return <i32>record;
 }
 

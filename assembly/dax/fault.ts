@@ -14,13 +14,12 @@
 // the owner, over the same shared tables (tables.ts).
 import {
   M_ACTIVE, M_PAGES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO, MF_WRITE, MF_SYNC, D_FROZEN,
-  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, RS_TREE, RS_ROOT, RS_LEVEL, RS_LAST_SNAPSHOT,
-  F_ABORTED, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW,
-  INODE_FLAG_NODATASUM, TA_RESULT, CR_DATA, CR_SIZE, EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES,
-  SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER,
-  DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
-  DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, DR_FLAGS, M_PTES, H_LOCK,
-  SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
+  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED, INODE_ITEM, INODE_ITEM_BYTES,
+  INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, TA_RESULT, CR_DATA, CR_SIZE,
+  EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK,
+  ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
+  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM,
+  DRF_DATACOW, DRF_COWED, M_PTES, H_LOCK, SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -43,6 +42,8 @@ import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { lockHolder } from "../fs/fs-lock";
 import { allBits } from "../fs/bitmap";
 import { CHECKS } from "../shared/checks";
+import { RootSlot } from "../fs/root-slot";
+import { DirtyRecord } from "./dirty-record";
 
 /** Data stored to the device outside a commit (the host's observers: image fuzzing). */
 @external("env", "fs_data_written")
@@ -76,14 +77,14 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   if (load<u32>(fsBase + F_ABORTED) != 0) return FR_OWNER;
   const slot = <usize>load<u32>(entry + M_ROOT_SLOT);
   fileTree = load<u64>(entry + M_TREE);
-  if (slot == 0 || load<u64>(slot + RS_TREE) != fileTree) return FR_OWNER;
+  if (slot == 0 || changetype<RootSlot>(slot).tree != fileTree) return FR_OWNER;
   fileIno = load<u64>(entry + M_INO);
   filePage = load<u32>(entry + M_FILE_PAGE) + page;
   faultMapping = mapping;
   faultPage = page;
   useFsTree(fileTree, slot);
   // The inode: its size bounds the mapping (SIGBUS beyond it), its flags choose the path.
-  begin(fileTree, load<u64>(slot + RS_ROOT), load<u32>(slot + RS_LEVEL), fileIno, INODE_ITEM, 0);
+  begin(fileTree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, fileIno, INODE_ITEM, 0);
   if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return FR_OWNER;
   const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
@@ -140,9 +141,9 @@ function writeFault(slot: usize): i32 {
   let inPlace = false;
   if (found && datacow) {
     const record = dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage);
-    inPlace = record != 0 && (load<u32>(record + DR_FLAGS) & DRF_COWED) != 0;
+    inPlace = record != 0 && (changetype<DirtyRecord>(record).flags & DRF_COWED) != 0;
   } else if (found) {
-    const can = canOverwrite(load<u64>(slot + RS_LAST_SNAPSHOT));
+    const can = canOverwrite(changetype<RootSlot>(slot).lastSnapshot);
     if (can < 0) return FR_OWNER;
     inPlace = can == 1;
   }
@@ -218,7 +219,7 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
   if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
   if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
-  if (CHECKS) assert(load<u32>(dirtyFindFor(block, fileTree, fileIno, filePage) + DR_FLAGS) == (flags | DRF_LIVE)); // a dirty record with other flags
+  if (CHECKS) assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags == (flags | DRF_LIVE)); // a dirty record with other flags
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }

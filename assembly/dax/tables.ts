@@ -13,14 +13,15 @@
 //   dirty pages:  index[device page] = record index + 1 (0: none); records DR_* appended
 //                 in fault order, dropped in place (DRF_LIVE cleared), all cleared at commit.
 import {
-  D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
-  D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS, DP_MULTI_MAPPING,
-  RMAP_NODE_BYTES, RN_NEXT, DIRTY_RECORD_BYTES, D_MAX_MAPPINGS, M_ACTIVE, DR_TREE, DR_INO, DR_EXTENT,
-  DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, M_PTES, M_PAGES, PTE_PRESENT,
-  PTE_BLOCK_MASK, D_HEADER_BYTES, DS_COUNT, DP_MAP_SYNC_FAULT,
+  D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES,
+  D_DIRTY_INDEX, D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS,
+  DP_MULTI_MAPPING, RMAP_NODE_BYTES, RN_NEXT, DIRTY_RECORD_BYTES, D_MAX_MAPPINGS, M_ACTIVE,
+  DRF_LIVE, M_PTES, M_PAGES, PTE_PRESENT, PTE_BLOCK_MASK, D_HEADER_BYTES, DS_COUNT,
+  DP_MAP_SYNC_FAULT,
 } from "../abi";
 import { daxBaseAddr, mappingEntry } from "./access";
 import { CHECKS } from "../shared/checks";
+import { DirtyRecord } from "./dirty-record";
 
 // Invariants: a reverse-map list has each PTE once and ends (setPte removes before it
 // adds); the dirty index names live records only, records are appended below the
@@ -166,8 +167,8 @@ export function dirtyFind(block: u32): usize {
   if (entry == 0) return 0;
   assert(entry - 1 < header(D_DIRTY_COUNT), "dirty index");
   const record = dirtyRecord(entry - 1);
-  assert(load<u32>(record + DR_BLOCK) == block, "dirty index");
-  assert((load<u32>(record + DR_FLAGS) & DRF_LIVE) != 0, "dirty index");
+  assert(changetype<DirtyRecord>(record).block == block, "dirty index");
+  assert((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0, "dirty index");
   return record;
 }
 
@@ -175,7 +176,7 @@ export function dirtyFind(block: u32): usize {
 export function dirtyFindFor(block: u32, tree: u64, ino: u64, filePage: u32): usize {
   assert(tree != 0, "no tree");
   const record = dirtyFind(block);
-  if (record == 0 || load<u64>(record + DR_TREE) != tree || load<u64>(record + DR_INO) != ino || load<u32>(record + DR_FILE_PAGE) != filePage) return 0;
+  if (record == 0 || changetype<DirtyRecord>(record).tree != tree || changetype<DirtyRecord>(record).ino != ino || changetype<DirtyRecord>(record).filePage != filePage) return 0;
   return record;
 }
 
@@ -191,7 +192,7 @@ export function dirtyRoom(): bool {
 export function dirtyDrop(block: u32): void {
   const record = dirtyFind(block);
   if (record == 0) return;
-  store<u32>(record + DR_FLAGS, 0);
+  changetype<DirtyRecord>(record).flags = 0;
   store<u32>(indexAt(block), 0);
   const live = daxBaseAddr() + D_DIRTY_LIVE;
   assert(load<u32>(live) > 0, "dax: dirty records below zero");
@@ -206,13 +207,13 @@ export function dirtyAdd(block: u32, tree: u64, ino: u64, filePage: u32, extent:
   const count = daxBaseAddr() + D_DIRTY_COUNT;
   const index = load<u32>(count);
   const record = dirtyRecord(index);
-  store<u64>(record + DR_TREE, tree);
-  store<u64>(record + DR_INO, ino);
-  store<u64>(record + DR_EXTENT, extent);
-  store<u32>(record + DR_EXTENT_BYTES, extentBytes);
-  store<u32>(record + DR_FILE_PAGE, filePage);
-  store<u32>(record + DR_BLOCK, block);
-  store<u32>(record + DR_FLAGS, flags | DRF_LIVE);
+  changetype<DirtyRecord>(record).tree = tree;
+  changetype<DirtyRecord>(record).ino = ino;
+  changetype<DirtyRecord>(record).extent = extent;
+  changetype<DirtyRecord>(record).extentBytes = extentBytes;
+  changetype<DirtyRecord>(record).filePage = filePage;
+  changetype<DirtyRecord>(record).block = block;
+  changetype<DirtyRecord>(record).flags = flags | DRF_LIVE;
   store<u32>(count, index + 1);
   store<u32>(indexAt(block), index + 1);
   const live = daxBaseAddr() + D_DIRTY_LIVE;
@@ -228,11 +229,11 @@ export function dirtyClear(): void {
   assert(header(D_DIRTY_LIVE) <= count, "dirty live count");
   for (let i: u32 = 0; i < count; i++) {
     const record = dirtyRecord(i);
-    if ((load<u32>(record + DR_FLAGS) & DRF_LIVE) != 0) store<u32>(indexAt(load<u32>(record + DR_BLOCK)), 0);
+    if ((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0) store<u32>(indexAt(changetype<DirtyRecord>(record).block), 0);
   }
   if (CHECKS) {
     // No block of the transaction's records is indexed any more.
-    for (let i: u32 = 0; i < count; i++) assert(load<u32>(indexAt(load<u32>(dirtyRecord(i) + DR_BLOCK))) == 0);
+    for (let i: u32 = 0; i < count; i++) assert(load<u32>(indexAt(changetype<DirtyRecord>(dirtyRecord(i)).block)) == 0);
   }
   store<u32>(daxBaseAddr() + D_DIRTY_COUNT, 0);
   store<u32>(daxBaseAddr() + D_DIRTY_LIVE, 0);

@@ -18,11 +18,11 @@ import {
   KEY_TYPE, KEY_OFFSET, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, TA_PATH, PATH_BYTES, TA_KEY, TA_ZERO_KEY, TA_SEEK_KEY, TA_RESULT, CR_ROOT,
   CR_LEVEL, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, PR_BYTENR,
-  PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH,
-  P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING,
-  P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC,
-  NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED,
-  P_REFS_FULL, NODE_OWNER, FE_OFFSET, RS_LAST_SNAPSHOT, P_NONE, SECTOR_BYTES, TA_DROPS, EIO,
+  PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL,
+  P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING, P_NO_METADATA_SPACE,
+  P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC, NEEDS_HEAL, ROOT_POINTER,
+  MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED, P_REFS_FULL, NODE_OWNER,
+  FE_OFFSET, P_NONE, TA_DROPS, EIO,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
@@ -42,6 +42,7 @@ import { visibleAddr } from "../pmem/state";
 import { refChange, dataRefChange } from "./delayed-ref";
 import { noteDropCandidate, dropCandidates, pointersMoved } from "./extent-tree";
 import { CHECKS } from "../shared/checks";
+import { RootSlot } from "./root-slot";
 
 
 // --- the host ---------------------------------------------------------------------------
@@ -230,7 +231,7 @@ function canBeShared(node: usize): bool {
   if (load<u64>(node + NODE_OWNER) != treeId) return true;
   if (!isFsTree(treeId)) return false; // the root, extent and csum trees are never snapshotted
   const slot = rootSlotOf(treeId);
-  return slot == 0 || generationOf(node) <= load<u64>(slot + RS_LAST_SNAPSHOT);
+  return slot == 0 || generationOf(node) <= changetype<RootSlot>(slot).lastSnapshot;
 }
 
 function cowNode(bytenr: u64): u64 {

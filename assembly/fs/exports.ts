@@ -2,11 +2,11 @@
 // validates its arguments and returns a negative errno instead of trapping; u64 values
 // cross as f64 (integers below 2^53) and addresses that may exceed 2^31 come back as f64.
 import {
-  EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES, F_TREE_CHANGES,
-  SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT,
-  F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING, F_STAGING_BYTES, EXTENT_MARK_LOSING,
-  F_TOTAL_BYTES, RS_TREE, ROOT_SLOT_BYTES,
-  EXTENT_MARK_FILLED, NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT,
+  EINVAL, EIO, ENOSPC, FS_HEADER_BYTES, SECTOR_BYTES, SECTOR_SHIFT, MAX_LEVEL, KEY_BYTES,
+  F_TREE_CHANGES, SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT,
+  F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING,
+  F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
+  NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -36,6 +36,7 @@ import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
   anyFree, extentValid, allocateFromEnd, allocateData,
 } from "./free-space";
+import { RootSlot } from "./root-slot";
 
 const MAX_SAFE: f64 = 9007199254740991;
 
@@ -655,7 +656,7 @@ export function fs_root_slot(tree: f64): f64 {
   const t = u64Arg(tree);
   if (!ready() || t <= 0) return -EINVAL;
   const slot = rootSlotOf(<u64>t);
-  assert(slot == 0 || load<u64>(slot + RS_TREE) == <u64>t, "a root slot of another tree");
+  assert(slot == 0 || changetype<RootSlot>(slot).tree == <u64>t, "a root slot of another tree");
   assert(slot == 0 || kernelRangeValid(slot, ROOT_SLOT_BYTES), "a root slot outside the kernel region");
   return <f64>slot;
 }

@@ -9,11 +9,10 @@
 import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_ITEM, FILE_EXTENT_BYTES,
   FE_GENERATION, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
-  SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, RS_ROOT, RS_LEVEL,
-  RS_FLAGS, RSF_MOVED, CSUM_TREE_ID, EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT,
-  F_EXTENT_LEVEL, F_STAGING, F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
-  EI_GENERATION, F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
-  RS_TREE,
+  SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, RSF_MOVED, CSUM_TREE_ID,
+  EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_STAGING,
+  F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES, EI_GENERATION,
+  F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
@@ -29,6 +28,7 @@ import { runDelayedRefs } from "./extent-tree";
 import { sectorsCompute } from "../csum/sectors";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "./fs-lock";
+import { RootSlot } from "./root-slot";
 
 // The item found by findFileExtent (this instance's: globals).
 export let feStart: u64 = 0;
@@ -49,7 +49,7 @@ export function useFsTree(tree: u64, slot: usize): void {
   assert(tree != 0, "no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
   assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
-  assert(load<u64>(slot + RS_TREE) == tree, "root slot");
+  assert(changetype<RootSlot>(slot).tree == tree, "root slot");
   if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES)); // a root table outside the kernel region
   fsTree = tree;
   fsSlot = slot;
@@ -66,7 +66,7 @@ export function useFsTree(tree: u64, slot: usize): void {
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
   assert(fsTree != 0 && fsSlot != 0, "no tree");
   assert(type == EXTENT_DATA, "item type");
-  begin(fsTree, load<u64>(fsSlot + RS_ROOT), load<u32>(fsSlot + RS_LEVEL), objectid, type, offset);
+  begin(fsTree, changetype<RootSlot>(fsSlot).root, changetype<RootSlot>(fsSlot).level, objectid, type, offset);
 }
 
 /**
@@ -81,12 +81,12 @@ function changed(csum: bool): void {
   if (csum) {
     store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
     store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
-  } else if (currentRoot() != load<u64>(fsSlot + RS_ROOT) || currentLevel() != load<u32>(fsSlot + RS_LEVEL)) {
-    store<u64>(fsSlot + RS_ROOT, currentRoot());
-    store<u32>(fsSlot + RS_LEVEL, currentLevel());
-    store<u32>(fsSlot + RS_FLAGS, load<u32>(fsSlot + RS_FLAGS) | RSF_MOVED);
+  } else if (currentRoot() != changetype<RootSlot>(fsSlot).root || currentLevel() != changetype<RootSlot>(fsSlot).level) {
+    changetype<RootSlot>(fsSlot).root = currentRoot();
+    changetype<RootSlot>(fsSlot).level = currentLevel();
+    changetype<RootSlot>(fsSlot).flags = changetype<RootSlot>(fsSlot).flags | RSF_MOVED;
   }
-  if (CHECKS) assert(csum || load<u64>(fsSlot + RS_ROOT) == currentRoot()); // the root table does not name the tree's root
+  if (CHECKS) assert(csum || changetype<RootSlot>(fsSlot).root == currentRoot()); // the root table does not name the tree's root
   if (refPressure() >= 500 && load<u32>(fsBase + F_ABORTED) == 0) {
     store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
     runDelayedRefs();

@@ -17,8 +17,8 @@
 // TypeScript's path too: DaxManager.rangeChanged invalidates them).
 import {
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
-  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, RS_TREE, RS_ROOT, RS_LEVEL,
-  RS_LAST_SNAPSHOT, F_ABORTED, EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK,
+  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, F_ABORTED,
+  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK,
 } from "../abi";
 import { begin, lookupItem } from "./ctree";
 import {
@@ -37,6 +37,7 @@ import { headerAddr, threadSlot, visibleAddr } from "../pmem/state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { lockHolder } from "./fs-lock";
 import { CHECKS } from "../shared/checks";
+import { RootSlot } from "./root-slot";
 
 /** fileWrite's answer when TypeScript's path must run (nothing changed). */
 export const WRITE_OWNER: i64 = -1;
@@ -53,9 +54,9 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
   assert(lockHolder() == threadSlot, "file: a write without the fs lock");
   assert(length > 0 && ((at | <u64>length) & (SECTOR_BYTES - 1)) == 0, "file: an unaligned write reached the core");
   if (load<u32>(fsBase + F_ABORTED) != 0) return WRITE_OWNER;
-  const tree = load<u64>(slot + RS_TREE);
+  const tree = changetype<RootSlot>(slot).tree;
   useFsTree(tree, slot);
-  begin(tree, load<u64>(slot + RS_ROOT), load<u32>(slot + RS_LEVEL), ino, INODE_ITEM, 0);
+  begin(tree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, ino, INODE_ITEM, 0);
   if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return WRITE_OWNER;
   const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
   const flags = load<u64>(inode + INODE_FLAGS);
@@ -72,7 +73,7 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
   if (found && (!foundAligned() || feType != EXTENT_TYPE_REG)) return WRITE_OWNER;
   if (found && testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return WRITE_OWNER;
   if (nodatacow && found) {
-    const can = canOverwrite(tree, ino, load<u64>(slot + RS_LAST_SNAPSHOT));
+    const can = canOverwrite(tree, ino, changetype<RootSlot>(slot).lastSnapshot);
     if (can < 0) return WRITE_OWNER;
     if (can == 1) return writeInPlace(src, at, length);
   }

@@ -23,17 +23,18 @@
 //   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum (0: never).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
-  FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION,
-  F_POOL, F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
-  F_DIRTY_COUNT, F_DIRTY_LIVE, F_FREED_COUNT, F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES,
-  F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS,
-  ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES,
-  READERS_ENTRY_BYTES, MAX_THREADS, F_DATA_VERIFIED,
+  FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION, F_POOL,
+  F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
+  F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES, F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS,
+  F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
+  F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
+  MAX_THREADS, F_DATA_VERIFIED,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat } from "./delayed-ref";
 import { setBlockUnit } from "./free-space";
 import { CHECKS } from "../shared/checks";
+import { RootSlot } from "./root-slot";
 
 export let fsBase: usize = 0;
 export let nodeBytes: u32 = 0;
@@ -264,9 +265,9 @@ export function rootSlotOf(tree: u64): usize {
   assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES), "state: the root table outside the kernel region");
   const end = table + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // Copies of one operation ask for one tree: the slot found last is the likely answer.
-  if (lastRootSlot >= table && lastRootSlot < end && load<u64>(lastRootSlot + RS_TREE) == tree) return lastRootSlot;
+  if (lastRootSlot >= table && lastRootSlot < end && changetype<RootSlot>(lastRootSlot).tree == tree) return lastRootSlot;
   for (let slot = table; slot < end; slot += ROOT_SLOT_BYTES) {
-    if (load<u64>(slot + RS_TREE) == tree) {
+    if (changetype<RootSlot>(slot).tree == tree) {
       lastRootSlot = slot;
       assert((slot - table) % ROOT_SLOT_BYTES == 0, "state: a root slot between slots");
       return slot;

@@ -8,9 +8,9 @@
 // crashBuild writes the chosen image as a patch: (line, 64 bytes) for each line that
 // differs from media. The patch is applied to a fresh device by crashApplyPatch.
 import {
-  ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA,
-  H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS, H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION,
-  LINE_PENDING, DOMAIN_EADR, CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
+  CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS,
+  H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
+  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
 } from "../abi";
 import {
   headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
@@ -19,6 +19,7 @@ import {
 } from "./state";
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged } from "./storelog";
 import { stampLine } from "./stamps";
+import { LogEntry } from "./log-entry";
 
 export { CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE } from "../abi";
 
@@ -79,12 +80,12 @@ export function crashScan(): u32 {
   for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
     const index = logSlot(seq);
     const e = entryAddr(index);
-    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    if (changetype<LogEntry>(e).live == 0) continue;
     eadrTotal = saturatingAdd(eadrTotal, subsetCount(entryWordMask(e)));
-    const line = load<u32>(e + ENTRY_LINE);
+    const line = changetype<LogEntry>(e).line;
     if (lineHeadIndex(line) != index + 1) continue;
     let options: u64 = 1;
-    for (let at = index + 1; at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+    for (let at = index + 1; at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
       options += subsetCount(entryWordMask(entryAddr(at - 1)));
     }
     assert(options <= u32.MAX_VALUE, "crash scan: too many versions of one line");
@@ -118,7 +119,7 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
   if (option == 0) return false;
   const dst = patchBegin(slot, line);
   let left = option;
-  for (let at = lineHeadIndex(line); at != 0 && left != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+  for (let at = lineHeadIndex(line); at != 0 && left != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
     const words = entryWordMask(e);
     const k = subsetCount(words);
@@ -137,13 +138,13 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
 // ADR random: keep a random prefix, then maybe tear the next store at words.
 function buildLineRandom(slot: u32, line: u32): bool {
   let n: u64 = 0;
-  for (let at = lineHeadIndex(line); at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) n++;
+  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) n++;
   const keep = rngBelow(n + 1);
   const tear = keep < n && (rngNext() & 1) != 0;
   if (keep == 0 && !tear) return false;
   const dst = patchBegin(slot, line);
   let i: u64 = 0;
-  for (let at = lineHeadIndex(line); at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
     if (i < keep) {
       entryApply(dst, e, 0xff);
@@ -163,12 +164,12 @@ function buildLineRandom(slot: u32, line: u32): bool {
 function buildLineCut(slot: u32, line: u32, cutSeq: u32, cutWords: u32): bool {
   let first = lineHeadIndex(line);
   if (first == 0) return false;
-  const firstSeq = load<u32>(entryAddr(first - 1) + ENTRY_SEQ);
+  const firstSeq = changetype<LogEntry>(entryAddr(first - 1)).seq;
   if (seqBefore(cutSeq, firstSeq) || (cutSeq == firstSeq && cutWords == 0)) return false;
   const dst = patchBegin(slot, line);
-  for (let at = first; at != 0; at = load<u32>(entryAddr(at - 1) + ENTRY_NEXT)) {
+  for (let at = first; at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
-    const seq = load<u32>(e + ENTRY_SEQ);
+    const seq = changetype<LogEntry>(e).seq;
     if (seqBefore(seq, cutSeq)) entryApply(dst, e, 0xff);
     else {
       if (seq == cutSeq && cutWords != 0) entryApply(dst, e, cutWords);
@@ -187,7 +188,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
   cutWordsOut = 0;
   if (mode == CRASH_STRICT) return head;
   let live: u64 = 0;
-  for (let seq = tail; seq != head; seq++) if (load<u32>(entryAddr(logSlot(seq)) + ENTRY_LIVE) != 0) live++;
+  for (let seq = tail; seq != head; seq++) if (changetype<LogEntry>(entryAddr(logSlot(seq))).live != 0) live++;
   let target: u64 = 0; // ordinal of the cut among live entries
   let option: u64 = 0;
   if (mode == CRASH_RANDOM) {
@@ -199,7 +200,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
   let ordinal: u64 = 0;
   for (let seq = tail; seq != head; seq++) {
     const e = entryAddr(logSlot(seq));
-    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
+    if (changetype<LogEntry>(e).live == 0) continue;
     const words = entryWordMask(e);
     if (mode == CRASH_RANDOM) {
       if (ordinal == target) {
@@ -276,8 +277,8 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
   const head = load<u32>(h + H_LOG_HEAD);
   for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
     const e = entryAddr(logSlot(seq));
-    if (load<u32>(e + ENTRY_LIVE) == 0) continue;
-    const line = load<u32>(e + ENTRY_LINE);
+    if (changetype<LogEntry>(e).live == 0) continue;
+    const line = changetype<LogEntry>(e).line;
     if (visibleFromMedia) {
       const at = <usize>line << LINE_SHIFT;
       memory.copy(visibleAddr + at, mediaAddr + at, 64);
@@ -285,7 +286,7 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
     store<u64>(lineListAddr + (<usize>line << 3), 0);
-    store<u32>(e + ENTRY_LIVE, 0);
+    changetype<LogEntry>(e).live = 0;
   }
   for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
   store<u32>(h + H_LOG_HEAD, 0);

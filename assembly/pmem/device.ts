@@ -2,13 +2,14 @@
 // (what survives a crash), and the store log in between. Callers hold the device lock
 // for every function here except loads.
 import {
-  LINE_SHIFT, LINE_POISON, LINE_PENDING, ENTRY_SEQ, DOMAIN_EADR,
-  C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB, C_CLFLUSHOPT, C_CLFLUSH,
-  C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT, FLUSH_CLFLUSH,
+  LINE_SHIFT, LINE_POISON, LINE_PENDING, DOMAIN_EADR, C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB,
+  C_CLFLUSHOPT, C_CLFLUSH, C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT,
+  FLUSH_CLFLUSH,
 } from "../abi";
 import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic } from "./state";
 import { logAppend, logAppendRun, logRoom, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
+import { LogEntry } from "./log-entry";
 
 // Store `len` bytes from src at device offset addr. The log records each line's part
 // before the visible bytes change, so a source inside the device reads its old bytes.
@@ -56,7 +57,7 @@ export function deviceFlush(addr: u32, len: u32, kind: u32): void {
     if (kind == FLUSH_CLFLUSH) {
       retireLineAll(line); // clflush is ordered with stores and completes at once
     } else {
-      flushQueuePush(line, load<u32>(entryAddr(tail - 1) + ENTRY_SEQ));
+      flushQueuePush(line, changetype<LogEntry>(entryAddr(tail - 1)).seq);
     }
   }
 }

@@ -9,13 +9,13 @@
 // at any moment: the bound changes what a crash can lose, never what it may keep.
 import { stampLine } from "./stamps";
 import {
-  ENTRY_BYTES, ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA,
-  H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING, LINE_SHIFT,
-  C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
+  ENTRY_BYTES, ENTRY_DATA, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
+  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
 } from "../abi";
 import {
   headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd, logSlot,
 } from "./state";
+import { LogEntry } from "./log-entry";
 
 @inline export function entryAddr(index: u32): usize {
   return logAddr + <usize>index * ENTRY_BYTES;
@@ -39,7 +39,7 @@ import {
 
 // Which of the line's eight 8-byte words an entry touches (bit w = word w).
 export function entryWordMask(entry: usize): u32 {
-  const mask = load<u64>(entry + ENTRY_MASK);
+  const mask = changetype<LogEntry>(entry).mask;
   let words: u32 = 0;
   for (let w: u32 = 0; w < 8; w++) if (((mask >> (w << 3)) & 0xff) != 0) words |= 1 << w;
   return words;
@@ -48,7 +48,7 @@ export function entryWordMask(entry: usize): u32 {
 // Copy the entry's bytes into a 64-byte line at dst, only within the given words:
 // a word is the unit that can tear, so a partial application selects whole words.
 export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
-  const mask = load<u64>(entry + ENTRY_MASK);
+  const mask = changetype<LogEntry>(entry).mask;
   const data = entry + ENTRY_DATA;
   if (mask == u64.MAX_VALUE && wordFilter == 0xff) {
     memory.copy(dst, data, 64);
@@ -80,16 +80,16 @@ export function retireLineHead(line: u32): void {
   const head = load<u32>(ll);
   assert(head != 0, "retire: line has no pending entry");
   const e = entryAddr(head - 1);
-  assert(load<u32>(e + ENTRY_LINE) == line, "retire: entry belongs to another line");
-  assert(load<u32>(e + ENTRY_LIVE) == 1, "retire: entry not live");
-  const mask = load<u64>(e + ENTRY_MASK);
+  assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
+  assert(changetype<LogEntry>(e).live == 1, "retire: entry not live");
+  const mask = changetype<LogEntry>(e).mask;
   // A whole-line entry (the common case of multi-line stores) is one copy.
   if (mask == u64.MAX_VALUE) memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), e + ENTRY_DATA, 64);
   else entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
   stampLine(line);
   logChanged();
-  const next = load<u32>(e + ENTRY_NEXT);
-  store<u32>(e + ENTRY_LIVE, 0);
+  const next = changetype<LogEntry>(e).next;
+  changetype<LogEntry>(e).live = 0;
   store<u32>(ll, next);
   if (next == 0) {
     store<u32>(ll, 0, 4);
@@ -104,7 +104,7 @@ export function retireLineHead(line: u32): void {
 export function retireLineUpTo(line: u32, upTo: u32): void {
   let head = lineHeadIndex(line);
   while (head != 0) {
-    const seq = load<u32>(entryAddr(head - 1) + ENTRY_SEQ);
+    const seq = changetype<LogEntry>(entryAddr(head - 1)).seq;
     if (seqBefore(upTo, seq)) break;
     retireLineHead(line);
     head = lineHeadIndex(line);
@@ -120,15 +120,15 @@ export function advanceTail(): void {
   const h = headerAddr;
   const head = load<u32>(h + H_LOG_HEAD);
   let tail = load<u32>(h + H_LOG_TAIL);
-  while (tail != head && load<u32>(entryAddr(logSlot(tail)) + ENTRY_LIVE) == 0) tail++;
+  while (tail != head && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
   store<u32>(h + H_LOG_TAIL, tail);
 }
 
 function evictOldest(): void {
   const tail = load<u32>(headerAddr + H_LOG_TAIL);
   const e = entryAddr(logSlot(tail));
-  assert(load<u32>(e + ENTRY_LIVE) == 1 && load<u32>(e + ENTRY_SEQ) == tail, "evict: tail not live");
-  const line = load<u32>(e + ENTRY_LINE);
+  assert(changetype<LogEntry>(e).live == 1 && changetype<LogEntry>(e).seq == tail, "evict: tail not live");
+  const line = changetype<LogEntry>(e).line;
   assert(lineHeadIndex(line) == logSlot(tail) + 1, "evict: oldest entry is not its line's head");
   retireLineHead(line);
   counterAdd(C_EVICTIONS, 1);
@@ -159,12 +159,12 @@ export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
     const count = min<u32>(64 - offset, left);
     const index = logSlot(seq);
     const e = entryAddr(index);
-    assert(load<u32>(e + ENTRY_LIVE) == 0, "log append: slot still live");
-    store<u32>(e + ENTRY_SEQ, seq);
-    store<u32>(e + ENTRY_LINE, line);
-    store<u32>(e + ENTRY_NEXT, 0);
-    store<u32>(e + ENTRY_LIVE, 1);
-    store<u64>(e + ENTRY_MASK, byteMask(offset, count));
+    assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
+    changetype<LogEntry>(e).seq = seq;
+    changetype<LogEntry>(e).line = line;
+    changetype<LogEntry>(e).next = 0;
+    changetype<LogEntry>(e).live = 1;
+    changetype<LogEntry>(e).mask = byteMask(offset, count);
     memory.copy(e + ENTRY_DATA + offset, from, count);
     const ll = lineListAddr + (<usize>line << 3);
     const tailIndex = load<u32>(ll, 4);
@@ -175,7 +175,7 @@ export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
       store<u8>(st, load<u8>(st) | LINE_PENDING);
       newlyPending++;
     } else {
-      store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);
+      changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
     }
     store<u32>(ll, index + 1, 4);
     seq++; at += count; from += count; left -= count;
@@ -197,12 +197,12 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
   const seq = load<u32>(h + H_LOG_HEAD);
   const index = logSlot(seq);
   const e = entryAddr(index);
-  assert(load<u32>(e + ENTRY_LIVE) == 0, "log append: slot still live");
-  store<u32>(e + ENTRY_SEQ, seq);
-  store<u32>(e + ENTRY_LINE, line);
-  store<u32>(e + ENTRY_NEXT, 0);
-  store<u32>(e + ENTRY_LIVE, 1);
-  store<u64>(e + ENTRY_MASK, byteMask(offset, count));
+  assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
+  changetype<LogEntry>(e).seq = seq;
+  changetype<LogEntry>(e).line = line;
+  changetype<LogEntry>(e).next = 0;
+  changetype<LogEntry>(e).live = 1;
+  changetype<LogEntry>(e).mask = byteMask(offset, count);
   memory.copy(e + ENTRY_DATA + offset, src, count);
   store<u32>(h + H_LOG_HEAD, seq + 1);
   logChanged();
@@ -217,7 +217,7 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
     store<u8>(st, load<u8>(st) | LINE_PENDING);
     store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
   } else {
-    store<u32>(entryAddr(tailIndex - 1) + ENTRY_NEXT, index + 1);
+    changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
   }
   store<u32>(ll, index + 1, 4);
   counterAdd(C_LOG_ENTRIES, 1);

@@ -153,6 +153,8 @@ export interface CoreFsExports {
    * path must run (nothing changed), below -1000000 for bad arguments. Under the fs lock.
    */
   fs_file_write(tree: number, ino: number, src: number, at: number, length: number): number;
+  /** The @unmanaged layout classes against the ABI's offsets: 0, or a LAYOUT_* bit per class that disagrees. */
+  core_layouts_check(): number;
   /** Where the core builds item bodies under the fs lock (the kernel's staging buffer). */
   fs_set_staging(addr: number, bytes: number): number;
   /** EXTENT_MARK_LOSING / EXTENT_MARK_FILLED of a data extent: set (set = 1) or ask; 1 when set. */

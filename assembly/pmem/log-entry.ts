@@ -1,0 +1,36 @@
+// One entry of the store log (ENTRY_BYTES): the bytes one store wrote into one line, in
+// program order (storelog.ts appends and retires them, crash.ts builds images from them).
+//
+//    0         4          8          12         16              24        32                96
+//    +---------+----------+----------+----------+---------------+---------+-----------------+
+//    | seq u32 | line u32 | next u32 | live u32 | mask      u64 | (spare) | data: 64 bytes  |
+//    +---------+----------+----------+----------+---------------+---------+-----------------+
+//      ENTRY_SEQ ENTRY_LINE ENTRY_NEXT ENTRY_LIVE ENTRY_MASK               ENTRY_DATA
+//
+// seq: the global sequence number (wraps; compared by signed difference); next: (index + 1)
+// of the next entry of the same line, 0 = none; live: 1 until written to media; mask: the
+// bytes of the line the store wrote (data is valid where it is set). The offsets are the
+// ABI's; logEntryLayoutAgrees checks the class against them.
+import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA } from "../abi";
+
+@unmanaged export class LogEntry {
+  /** Global sequence number of the store. */
+  seq: u32;
+  /** Line index. */
+  line: u32;
+  /** (index + 1) of the line's next entry, 0 = none. */
+  next: u32;
+  /** 1 while not yet written to media. */
+  live: u32;
+  /** Byte mask of the store within the line. */
+  mask: u64;
+  /** Room before the data (keeps it 32-byte aligned in the entry). */
+  spare: u64;
+}
+
+/** Does the class lay its fields out at the ABI's offsets (the data right after it)? */
+export function logEntryLayoutAgrees(): bool {
+  return offsetof<LogEntry>("seq") == ENTRY_SEQ && offsetof<LogEntry>("line") == ENTRY_LINE
+    && offsetof<LogEntry>("next") == ENTRY_NEXT && offsetof<LogEntry>("live") == ENTRY_LIVE
+    && offsetof<LogEntry>("mask") == ENTRY_MASK && offsetof<LogEntry>() == ENTRY_DATA;
+}
