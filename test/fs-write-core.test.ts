@@ -178,7 +178,7 @@ describe("pwrite's path in the core", () => {
     expect(inCore).toBeGreaterThan(0);
   }, 120_000);
 
-  it('serves in place and one page to a new block, and leaves the rest to TypeScript', async () => {
+  it('serves in place, one page or a hole to new blocks, growth, and leaves the rest to TypeScript', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
     FileSystem.mkfs(dev);
     const fs = FileSystem.mount(dev);
@@ -189,24 +189,41 @@ describe("pwrite's path in the core", () => {
     fs.pwrite(n, new Uint8Array(4 * PAGE).fill(1), 0);
     fs.pwrite(c, new Uint8Array(4 * PAGE).fill(1), 0);
     fs.commit();
-    const before = fs.writesInCore;
-    // The inode is from the last transaction: TypeScript updates its item first.
-    fs.pwrite(n, new Uint8Array(PAGE).fill(2), PAGE);
-    expect(fs.writesInCore).toBe(before);
+    let served = fs.writesInCore;
+    const inCore = (yes: boolean, what: string): void => {
+      expect(fs.writesInCore - served, what).toBe(yes ? 1 : 0);
+      served = fs.writesInCore;
+    };
+    // In place (the inode, from the last transaction, gets this one's transid).
     const extentsN = fs.fileExtents('/n');
-    fs.pwrite(n, new Uint8Array(2 * PAGE).fill(3), 2 * PAGE); // in place, two pages
-    expect(fs.writesInCore).toBe(before + 1);
+    fs.pwrite(n, new Uint8Array(PAGE).fill(2), PAGE);
+    inCore(true, 'one page in place');
+    fs.pwrite(n, new Uint8Array(2 * PAGE).fill(3), 2 * PAGE);
+    inCore(true, 'two pages in place');
     expect(fs.fileExtents('/n')).toEqual(extentsN);
-    fs.pwrite(c, new Uint8Array(PAGE).fill(2), 0); // inode update first
-    fs.pwrite(c, new Uint8Array(PAGE).fill(4), 3 * PAGE); // one page, new block
-    expect(fs.writesInCore).toBe(before + 2);
-    const moved = fs.fileExtents('/c').find((e) => e.fileOffset === 3 * PAGE)!;
-    expect(moved.bytes).toBe(PAGE);
-    fs.pwrite(c, new Uint8Array(10).fill(5), 100); // unaligned: TypeScript
-    fs.pwrite(c, new Uint8Array(PAGE).fill(6), 4 * PAGE); // grows the file: TypeScript
-    expect(fs.writesInCore).toBe(before + 2);
-    const want = new Uint8Array(5 * PAGE).fill(1);
-    want.fill(2, 0, PAGE); want.fill(5, 100, 110); want.fill(4, 3 * PAGE, 4 * PAGE); want.fill(6, 4 * PAGE);
+    // One page to a new block.
+    fs.pwrite(c, new Uint8Array(PAGE).fill(4), 3 * PAGE);
+    inCore(true, 'one datacow page');
+    expect(fs.fileExtents('/c').find((e) => e.fileOffset === 3 * PAGE)!.bytes).toBe(PAGE);
+    fs.pwrite(c, new Uint8Array(10).fill(5), 100);
+    inCore(false, 'unaligned');
+    fs.pwrite(c, new Uint8Array(PAGE).fill(6), 4 * PAGE);
+    inCore(true, 'one page past the end (the old size is sector aligned)');
+    fs.pwrite(c, new Uint8Array(2 * PAGE).fill(7), 0);
+    inCore(false, 'two pages over mapped bytes');
+    fs.pwrite(c, new Uint8Array(10).fill(8), 5 * PAGE);
+    inCore(false, 'unaligned, growing');
+    fs.pwrite(c, new Uint8Array(PAGE).fill(9), 6 * PAGE);
+    inCore(false, 'growing from an unaligned size (its last sector is zeroed first)');
+    fs.pwrite(c, new Uint8Array(3 * PAGE).fill(10), 8 * PAGE);
+    inCore(true, 'three pages over a hole past the end');
+    const hole = fs.fileExtents('/c').find((e) => e.fileOffset === 8 * PAGE)!;
+    expect(hole.bytes).toBe(3 * PAGE);
+    expect(fs.stat('/c').size).toBe(11 * PAGE);
+    const want = new Uint8Array(11 * PAGE);
+    want.fill(7, 0, 2 * PAGE); want.fill(1, 2 * PAGE, 3 * PAGE); want.fill(4, 3 * PAGE, 4 * PAGE);
+    want.fill(6, 4 * PAGE, 5 * PAGE); want.fill(8, 5 * PAGE, 5 * PAGE + 10); want.fill(9, 6 * PAGE, 7 * PAGE);
+    want.fill(10, 8 * PAGE);
     expectSameBytes(fs.readFile('/c'), want, '/c');
     const wantN = new Uint8Array(4 * PAGE).fill(1);
     wantN.fill(2, PAGE, 2 * PAGE); wantN.fill(3, 2 * PAGE);

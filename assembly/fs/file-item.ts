@@ -13,9 +13,11 @@ import {
   EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_STAGING,
   F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES, EI_GENERATION,
   F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
+  INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE,
 } from "../abi";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, endOperation, currentRoot, currentLevel, currentTree,
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, seekForward, endOperation, currentRoot,
+  currentLevel, currentTree,
 } from "./ctree";
 import {
   fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes, kernelRangeValid,
@@ -65,7 +67,7 @@ export function useFsTree(tree: u64, slot: usize): void {
 
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
   assert(fsTree != 0 && fsSlot != 0, "no tree");
-  assert(type == EXTENT_DATA, "item type");
+  assert(type == EXTENT_DATA || (type == INODE_ITEM && offset == 0), "item type");
   begin(fsTree, changetype<RootSlot>(fsSlot).root, changetype<RootSlot>(fsSlot).level, objectid, type, offset);
 }
 
@@ -248,4 +250,51 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
   changed(false);
   // Debug builds look the page up again (this changes only the fe* globals, read by no caller after).
   if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
+}
+
+/** Does any file extent item of `ino` start in (at, end)? (The caller found none mapping `at`.) */
+export function itemStartsIn(ino: u64, at: u64, end: u64): bool {
+  assert(at < end, "empty range");
+  fsBegin(ino, EXTENT_DATA, at);
+  if (!seekForward(true)) return false;
+  const result = threadArea() + TA_RESULT;
+  const leaf = <usize>load<u32>(result + CR_LEAF), slot = load<u32>(result + CR_SLOT);
+  if (slot >= nritems(leaf)) return false;
+  const key = itemAt(leaf, slot);
+  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return false;
+  // The seek went past `at`: the item found starts after it.
+  assert(load<u64>(key + KEY_OFFSET) > at, "an item at the offset the caller found none at");
+  return load<u64>(key + KEY_OFFSET) < end;
+}
+
+/**
+ * Map file bytes [at, at + bytes) of `ino`, where no item maps any of them, to the new
+ * extent [disk, disk + bytes) (FileData.cow over a hole: one item).
+ */
+export function insertNewExtent(ino: u64, at: u64, disk: u64, bytes: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed without the fs lock
+  if (CHECKS) assert(!findFileExtent(ino, at) && !itemStartsIn(ino, at, at + bytes)); // a new extent over mapped bytes
+  assert(((at | disk | bytes) & (SECTOR_BYTES - 1)) == 0 && bytes > 0, "file-item: an unaligned new extent");
+  assert(disk + bytes <= <u64>totalBytes, "past device end");
+  fsBegin(ino, EXTENT_DATA, at);
+  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, bytes, 0, bytes), FILE_EXTENT_BYTES);
+  changed(false);
+}
+
+/**
+ * The inode item of `ino` after a write (FileSystem.putInode): its size at least `size`,
+ * its transid this transaction's. The body is staged before the extent item's room.
+ */
+export function inodeWritten(ino: u64, size: u64): void {
+  if (CHECKS) assert(lockHolder() == threadSlot); // an inode changed without the fs lock
+  const body = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES - INODE_ITEM_BYTES);
+  fsBegin(ino, INODE_ITEM, 0);
+  const found = lookupItem();
+  assert(found && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == INODE_ITEM_BYTES, "file-item: the inode written is gone");
+  memory.copy(body, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), INODE_ITEM_BYTES);
+  if (load<u64>(body + INODE_SIZE) < size) store<u64>(body + INODE_SIZE, size);
+  store<u64>(body + INODE_TRANSID, committedGeneration() + 1);
+  fsBegin(ino, INODE_ITEM, 0);
+  updateItem(body, INODE_ITEM_BYTES);
+  changed(false);
 }

@@ -9,16 +9,19 @@
 //     overwritten), over a hole or a regular extent: the block allocated, stored, its
 //     checksums inserted, the old item trimmed, split or deleted around it
 //     (file-item.ts's replaceFoundPage, which the DAX fault path uses too).
-// Everything else answers WRITE_OWNER before anything changes, and TypeScript's path
-// (FileData.write) runs: unaligned or larger writes, growth past EOF, preallocated or
-// filled extents, an inode last written in an earlier transaction (its item is updated),
-// a DAX-immutable file, references only a walk over the file's items can tell apart.
+//   - several pages to a new extent: a write of up to MAX_EXTENT_BYTES over a hole.
+// Then the inode item, when the file grows or was last written in an earlier transaction
+// (FileSystem.putInode: its size and transid). Everything else answers WRITE_OWNER before
+// anything changes, and TypeScript's path (FileData.write) runs: unaligned writes, a
+// growing write whose old size is not sector aligned (the old last sector is zeroed first),
+// several pages over mapped bytes, preallocated or filled extents, a DAX-immutable file,
+// references only a walk over the file's items can tell apart, no whole extent free.
 // The caller tells whether DAX mappings or dirtied pages involve the file (then it takes
 // TypeScript's path too: DaxManager.rangeChanged invalidates them).
 import {
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
   INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, F_ABORTED,
-  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK,
+  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK, MAX_EXTENT_BYTES,
 } from "../abi";
 import { begin, lookupItem } from "./ctree";
 import {
@@ -28,6 +31,7 @@ import {
 import { testBit, setRange } from "./bitmap";
 import {
   useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
+  itemStartsIn, insertNewExtent, inodeWritten,
   feStart, feType, feDisk, feDiskBytes, feOffset, feBytes,
 } from "./file-item";
 import { extentRefs, dataRefsOwner } from "./extent-tree";
@@ -60,25 +64,41 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
   if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return WRITE_OWNER;
   const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
   const flags = load<u64>(inode + INODE_FLAGS);
-  // No item to update: the write stays inside the file and its inode is this transaction's
-  // already (FileSystem.putInode would write the same bytes again).
-  if (at + length > load<u64>(inode + INODE_SIZE)) return WRITE_OWNER;
-  if (load<u64>(inode + INODE_TRANSID) != committedGeneration() + 1) return WRITE_OWNER;
+  const size = load<u64>(inode + INODE_SIZE);
+  const end = at + length;
+  // A growing write first zeroes the old last sector past EOF (FileSystem.zeroPastEof):
+  // nothing to zero when the old size is sector aligned.
+  if (end > size && (size & (SECTOR_BYTES - 1)) != 0) return WRITE_OWNER;
+  // The inode item changes unless it is this transaction's and the file does not grow
+  // (FileSystem.putInode would write the same bytes again).
+  const inodeChanges = end > size || load<u64>(inode + INODE_TRANSID) != committedGeneration() + 1;
   if ((flags & INODE_FLAG_IMMUTABLE) != 0) return WRITE_OWNER;
   // FileSystem.writeResolved's space check (in place too): what it would refuse or commit for.
   const usable = <u64>blockFreeSectors(metadataBlockBytes() >> SECTOR_SHIFT) << SECTOR_SHIFT;
   if (usable < <u64>length + WRITE_SLACK_NODES * <u64>nodeBytes + metadataReserveBytes()) return WRITE_OWNER;
+  const disk = writeData(slot, ino, src, at, length, flags, end <= size);
+  if (disk == WRITE_OWNER) return WRITE_OWNER;
+  // As writeResolved: the data first, then the inode item.
+  if (inodeChanges) inodeWritten(ino, end);
+  return disk;
+}
+
+/** The data part of fileWrite (FileData.write's decisions): the device byte, or WRITE_OWNER. */
+function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flags: u64, inside: bool): i64 {
   const nodatacow = (flags & INODE_FLAG_NODATACOW) != 0;
+  const datasum = (flags & INODE_FLAG_NODATASUM) == 0;
   const found = findFileExtent(ino, at);
   if (found && (!foundAligned() || feType != EXTENT_TYPE_REG)) return WRITE_OWNER;
   if (found && testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return WRITE_OWNER;
   if (nodatacow && found) {
-    const can = canOverwrite(tree, ino, changetype<RootSlot>(slot).lastSnapshot);
+    const can = canOverwrite(changetype<RootSlot>(slot).tree, ino, changetype<RootSlot>(slot).lastSnapshot);
     if (can < 0) return WRITE_OWNER;
-    if (can == 1) return writeInPlace(src, at, length);
+    if (can == 1) return inside ? writeInPlace(src, at, length) : WRITE_OWNER;
   }
-  if (length != SECTOR_BYTES) return WRITE_OWNER; // FileData.cow makes one extent of a longer write
-  return writeNewPage(ino, src, at, found, (flags & INODE_FLAG_NODATASUM) == 0);
+  if (length == SECTOR_BYTES) return writeNewPage(ino, src, at, found, datasum);
+  // Several pages: one new extent (FileData.cow), where no item maps any of them.
+  if (found || length > MAX_EXTENT_BYTES || itemStartsIn(ino, at, at + length)) return WRITE_OWNER;
+  return writeNewExtent(ino, src, at, length, datasum);
 }
 
 /**
@@ -121,6 +141,24 @@ function writeNewPage(ino: u64, src: usize, at: u64, found: bool, datasum: bool)
   // The lookup still holds: since, only the extent and csum trees were read or changed.
   replaceFoundPage(ino, at, disk, found);
   if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  return <i64>disk;
+}
+
+/** Map the hole [at, at + length) to a new extent holding the bytes at `src` (FileData.cow). */
+function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: bool): i64 {
+  assert(length > SECTOR_BYTES && length <= MAX_EXTENT_BYTES, "file: a new extent of a size the page path takes");
+  const sectors = length >> SECTOR_SHIFT;
+  // Kernel.allocData asks for the whole extent first; when that fails it looks for smaller
+  // runs, which TypeScript's path does (nothing changed yet).
+  const sector = allocateData(sectors);
+  if (sector < 0) return WRITE_OWNER;
+  const disk = <u64>sector << SECTOR_SHIFT;
+  assert(disk + length <= <u64>totalBytes, "file: an extent past the device");
+  setRange(freshBitsAddr, <u32>sector, <u32>sector + sectors, true);
+  store(disk, src, length);
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, length) == 0); // the extent does not hold the bytes written
+  if (datasum) csumInsertFresh(disk, length);
+  insertNewExtent(ino, at, disk, length);
   return <i64>disk;
 }
 

@@ -29,9 +29,9 @@ export interface MountOptions {
   /** DAX safety mechanisms; each defaults to on (see DaxPolicy). */
   dax?: Partial<DaxPolicy>;
   /**
-   * pwrite's path in the core (default true): the writes it can make alone (sector aligned,
-   * inside the file, in place in a nodatacow extent or one page to a new block) run in one
-   * call into assembly/fs/file.ts. false sends every write through TypeScript's
+   * pwrite's path in the core (default true): the writes it can make alone (sector aligned:
+   * in place in a nodatacow extent, one page to a new block, several pages over a hole to a
+   * new extent, the inode item after them) run in one call into assembly/fs/file.ts. false sends every write through TypeScript's
    * FileData.write, which makes the same decisions with the same results: the reference
    * the core path is tested against (test/fs-write-core.test.ts).
    */
@@ -857,9 +857,10 @@ export class FileSystem {
   }
 
   /**
-   * The writes the core makes alone, in one call (assembly/fs/file.ts: sector-aligned, inside
-   * the file, in place in a nodatacow extent or one page to a new block); false when
-   * writeResolved must run, which the core answers before it changes anything. Not with
+   * The writes the core makes alone, in one call (assembly/fs/file.ts: sector-aligned, in
+   * place in a nodatacow extent, one page to a new block or several to a new extent over a
+   * hole, then the inode item); false when writeResolved must run, which the core answers
+   * before it changes anything. Not with
    * crash points at every store (the hook runs once per store TypeScript makes) nor when a
    * DAX mapping or dirtied page may involve the file (rangeChanged has work to do).
    */
@@ -877,7 +878,14 @@ export class FileSystem {
     } else {
       this.beginChange(sv);
     }
-    const disk = this.k.core.fs_file_write(sv.tree.id, ino, src, offset, length);
+    let disk: number;
+    try {
+      disk = this.k.core.fs_file_write(sv.tree.id, ino, src, offset, length);
+    } catch (e) {
+      // As writeResolved: nothing may stay mapped beyond EOF (a later growing truncate must read zeros).
+      if (!this.k.aborted) this.data.drop(sv, ino, alignUp(this.inode(sv, ino).size), MAX_KEY_VALUE);
+      throw e;
+    }
     if (disk === -1) return false;
     if (disk < 0) throw new FsError('EINVAL', `pwrite in the core refused its arguments (${disk})`);
     this.k.noteDirtyData(disk, length);
