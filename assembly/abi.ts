@@ -94,7 +94,9 @@ export const ENTRY_BYTES: u32 = 96; // bytes per entry
 export const ENTRY_SEQ: u32 = 0; // u32 global sequence number (wraps; compared by signed difference)
 export const ENTRY_LINE: u32 = 4; // u32 line index
 export const ENTRY_NEXT: u32 = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
-export const ENTRY_LIVE: u32 = 12; // u32 1 while not yet written to media
+export const ENTRY_LIVE: u32 = 12; // u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
+export const ENTRY_HOLDS_DATA: u32 = 1; // ENTRY_LIVE: the entry's bytes are at ENTRY_DATA
+export const ENTRY_DATA_VISIBLE: u32 = 2; // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not copied)
 export const ENTRY_MASK: u32 = 16; // u64 byte mask within the line
 export const ENTRY_DATA: u32 = 32; // 64 bytes, valid where the mask is set
 

@@ -11,25 +11,25 @@ import { logAppend, logAppendRun, logRoom, lineTailIndex, entryAddr, retireLineA
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 import { LogEntry } from "./log-entry";
 
-// Store `len` bytes from src at device offset addr. The log records each line's part
-// before the visible bytes change, so a source inside the device reads its old bytes.
+// Store `len` bytes from src at device offset addr. The log takes each line's entry before
+// the visible bytes change (an older entry of the line keeps its bytes then), and the new
+// entries find their bytes in the visible lines (storelog.ts).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
   if (!nonTemporal && len > 64 && logRoom() >= ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1) {
-    logAppendRun(addr, src, len); // the same entries, appended as one run
+    logAppendRun(addr, len); // the same entries, appended as one run
     finishStore(addr, src, len, false);
     return;
   }
   let at = addr;
-  let from = src;
   let left = len;
   while (left > 0) {
     const line = at >> LINE_SHIFT;
     const offset = at & 63;
     const count = min<u32>(64 - offset, left);
-    const seq = logAppend(line, offset, count, from);
+    const seq = logAppend(line, offset, count);
     // A non-temporal store is a store plus a write-back that the next sfence completes.
     if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, seq);
-    at += count; from += count; left -= count;
+    at += count; left -= count;
   }
   finishStore(addr, src, len, nonTemporal);
 }

@@ -5,15 +5,21 @@
 //    live entry, so media + a prefix of the list is always a legal line version;
 //  - tail <= every live sequence number < head, and head - tail <= capacity.
 // Entries retire (their bytes are written to media) from the front of their line only.
+// A line's newest entry does not copy its bytes (ENTRY_DATA_VISIBLE): the line's visible
+// bytes are its media with every live entry applied, so where the newest entry's mask is
+// set they are its bytes. They are copied into it (ENTRY_HOLDS_DATA) only when a newer
+// store to the line is about to change them. Every store to a device line goes through
+// logAppend or logAppendRun, and a crash forgets the log before it rewrites visible
+// bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
 import { stampLine } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES,
+  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE,
 } from "../abi";
 import {
-  headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, counterAdd, logSlot,
+  headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
 } from "./state";
 import { LogEntry } from "./log-entry";
 
@@ -45,11 +51,27 @@ export function entryWordMask(entry: usize): u32 {
   return words;
 }
 
+// Where the entry's bytes are: in it, or (the line's newest entry) in the visible line.
+@inline export function entryBytes(entry: usize): usize {
+  const live = changetype<LogEntry>(entry).live;
+  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE, "store log: the bytes of an entry that is not live");
+  return live == ENTRY_DATA_VISIBLE ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entry + ENTRY_DATA;
+}
+
+// The line's newest entry `e` is about to stop being its newest: it takes its bytes from
+// the visible line before the next store changes them.
+@inline function keepBytes(e: usize, line: u32): void {
+  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "store log: keeping the bytes of an entry that is not the line's newest");
+  if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
+  memory.copy(e + ENTRY_DATA, visibleAddr + (<usize>line << LINE_SHIFT), 64);
+  changetype<LogEntry>(e).live = ENTRY_HOLDS_DATA;
+}
+
 // Copy the entry's bytes into a 64-byte line at dst, only within the given words:
 // a word is the unit that can tear, so a partial application selects whole words.
 export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
   const mask = changetype<LogEntry>(entry).mask;
-  const data = entry + ENTRY_DATA;
+  const data = entryBytes(entry);
   if (mask == u64.MAX_VALUE && wordFilter == 0xff) {
     memory.copy(dst, data, 64);
     return;
@@ -81,10 +103,11 @@ export function retireLineHead(line: u32): void {
   assert(head != 0, "retire: line has no pending entry");
   const e = entryAddr(head - 1);
   assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
-  assert(changetype<LogEntry>(e).live == 1, "retire: entry not live");
+  assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
+  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0, "retire: an older entry without its bytes");
   const mask = changetype<LogEntry>(e).mask;
   // A whole-line entry (the common case of multi-line stores) is one copy.
-  if (mask == u64.MAX_VALUE) memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), e + ENTRY_DATA, 64);
+  if (mask == u64.MAX_VALUE) memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), entryBytes(e), 64);
   else entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
   stampLine(line);
   logChanged();
@@ -111,6 +134,36 @@ export function retireLineUpTo(line: u32, upTo: u32): void {
   }
 }
 
+// Can `line` retire as part of a run (retireRun): its only live entry is a whole-line store
+// that leaves its bytes in the visible line, covered by sequence number `upTo`?
+export function retiresWhole(line: u32, upTo: u32): bool {
+  const head = lineHeadIndex(line);
+  if (head == 0 || head != lineTailIndex(line)) return false;
+  const e = entryAddr(head - 1);
+  return changetype<LogEntry>(e).live == ENTRY_DATA_VISIBLE && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+    && !seqBefore(upTo, changetype<LogEntry>(e).seq);
+}
+
+// Retire lines [first, first + count), each of which retiresWhole: what retireLineHead does
+// to each, with one copy of their visible bytes to media and one version change.
+export function retireRun(first: u32, count: u32): void {
+  assert(count > 0, "retire: an empty run");
+  memory.copy(mediaAddr + (<usize>first << LINE_SHIFT), visibleAddr + (<usize>first << LINE_SHIFT), <usize>count << LINE_SHIFT);
+  for (let line = first; line < first + count; line++) {
+    const ll = lineListAddr + (<usize>line << 3);
+    const e = entryAddr(load<u32>(ll) - 1);
+    assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
+    changetype<LogEntry>(e).live = 0;
+    store<u64>(ll, 0); // head and tail
+    const st = lineStateAddr + line;
+    store<u8>(st, load<u8>(st) & ~LINE_PENDING);
+    stampLine(line);
+  }
+  store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - count);
+  logChanged();
+  counterAdd(C_RETIRED, count);
+}
+
 export function retireLineAll(line: u32): void {
   while (lineHeadIndex(line) != 0) retireLineHead(line);
 }
@@ -127,7 +180,7 @@ export function advanceTail(): void {
 function evictOldest(): void {
   const tail = load<u32>(headerAddr + H_LOG_TAIL);
   const e = entryAddr(logSlot(tail));
-  assert(changetype<LogEntry>(e).live == 1 && changetype<LogEntry>(e).seq == tail, "evict: tail not live");
+  assert(changetype<LogEntry>(e).live != 0 && changetype<LogEntry>(e).seq == tail, "evict: tail not live");
   const line = changetype<LogEntry>(e).line;
   assert(lineHeadIndex(line) == logSlot(tail) + 1, "evict: oldest entry is not its line's head");
   retireLineHead(line);
@@ -144,16 +197,16 @@ export function logRoom(): u32 {
   return logCapacity - used;
 }
 
-// One store of bytes [addr, addr + len) from src, as logAppend would log it line by line,
+// One store of bytes [addr, addr + len), as logAppend would log it line by line,
 // when the log has room for every line (no eviction in between: the caller checked
 // logRoom): the header, the version and the counter change once. Returns the entries.
-export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
+export function logAppendRun(addr: u32, len: u32): u32 {
   const h = headerAddr;
   assert(len > 0, "log append: empty store");
   const lines = ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1;
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
   let seq = load<u32>(h + H_LOG_HEAD);
-  let at = addr, from = src, left = len, newlyPending: u32 = 0;
+  let at = addr, left = len, newlyPending: u32 = 0;
   while (left > 0) {
     const line = at >> LINE_SHIFT, offset = at & 63;
     const count = min<u32>(64 - offset, left);
@@ -163,11 +216,11 @@ export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
     changetype<LogEntry>(e).seq = seq;
     changetype<LogEntry>(e).line = line;
     changetype<LogEntry>(e).next = 0;
-    changetype<LogEntry>(e).live = 1;
+    changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE; // the caller stores the bytes into the visible line
     changetype<LogEntry>(e).mask = byteMask(offset, count);
-    memory.copy(e + ENTRY_DATA + offset, from, count);
     const ll = lineListAddr + (<usize>line << 3);
     const tailIndex = load<u32>(ll, 4);
+    if (tailIndex != 0) keepBytes(entryAddr(tailIndex - 1), line);
     stampLine(line); // its visible bytes change (every store stamps: fs/inode.ts relies on it)
     if (tailIndex == 0) {
       store<u32>(ll, index + 1);
@@ -178,7 +231,7 @@ export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
       changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
     }
     store<u32>(ll, index + 1, 4);
-    seq++; at += count; from += count; left -= count;
+    seq++; at += count; left -= count;
   }
   store<u32>(h + H_LOG_HEAD, seq);
   store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + newlyPending);
@@ -187,9 +240,10 @@ export function logAppendRun(addr: u32, src: usize, len: u32): u32 {
   return lines;
 }
 
-// Append the bytes [offset, offset+count) of `line`, taken from src, as the newest entry.
-// Returns the entry's sequence number.
-export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
+// Append a store of bytes [offset, offset+count) of `line` as the newest entry, before the
+// caller stores them into the visible line (where the entry finds them). Returns the
+// entry's sequence number.
+export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const h = headerAddr;
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
@@ -201,13 +255,13 @@ export function logAppend(line: u32, offset: u32, count: u32, src: usize): u32 {
   changetype<LogEntry>(e).seq = seq;
   changetype<LogEntry>(e).line = line;
   changetype<LogEntry>(e).next = 0;
-  changetype<LogEntry>(e).live = 1;
+  changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE; // the caller stores the bytes into the visible line
   changetype<LogEntry>(e).mask = byteMask(offset, count);
-  memory.copy(e + ENTRY_DATA + offset, src, count);
   store<u32>(h + H_LOG_HEAD, seq + 1);
   logChanged();
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
+  if (tailIndex != 0) keepBytes(entryAddr(tailIndex - 1), line);
   // Its visible bytes change (the verified data sectors of fs/inode.ts rely on a stamp
   // for every store, not only the one that makes the line pending).
   stampLine(line);
