@@ -7,7 +7,8 @@
 // until the commit, so its bytenr is not handed out again before the list is reset.
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
-  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL,
+  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
+  LEAF_ITEM_BYTES, KEY_PTR_BYTES,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
@@ -15,6 +16,7 @@ import {
   poolAddr, dirtyBuffer, kernelRangeValid,
 } from "./state";
 import { CHECKS } from "../shared/checks";
+import { nritems, isLeaf, dataOffset } from "./node";
 
 // The pool's books, kept by makeDirty, dropDirty and endTransaction: every buffer is free
 // or listed dirty (free + listed == pool), and a listed one is live or dropped
@@ -87,17 +89,46 @@ function makeDirty(bytenr: u64): usize {
   store<u64>(buffer + NODE_OWNER, owner);
 }
 
-/** Copy the node at `src` into a new dirty block `bytenr` of this transaction. */
+/**
+ * Copy the node at `src` (a block the tree checker passed) into a new dirty block `bytenr`
+ * of this transaction. Only the bytes the node uses are copied: a leaf's header and item
+ * headers and, at its end, the items' data; an internal node's header and key pointers.
+ * The free gap between them keeps whatever the buffer held: nothing reads it (item
+ * offsets and counts say where the bytes are), and the commit's checksum covers it as it
+ * is. (A path of 16 KiB nodes copied whole was most of a first change after a commit.)
+ */
 export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
   assert(src != 0, "no source");
   const buffer = makeDirty(bytenr);
   if (buffer == 0) return 0;
-  memory.copy(buffer, src, nodeBytes);
+  const n = nritems(src);
+  if (isLeaf(src)) {
+    const front = NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
+    const low = n == 0 ? nodeBytes : dataOffset(src, n - 1);
+    assert(front <= low && low <= nodeBytes, "transaction: a leaf whose data overlaps its items reached a copy");
+    memory.copy(buffer, src, front);
+    memory.copy(buffer + low, src + low, nodeBytes - low);
+  } else {
+    const used = NODE_HEADER_BYTES + n * KEY_PTR_BYTES;
+    assert(used <= nodeBytes, "transaction: an internal node with more pointers than room reached a copy");
+    memory.copy(buffer, src, used);
+  }
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
-  // Past the header (checksum, bytenr, generation, owner), the copy is its source's bytes.
-  if (CHECKS) assert(memory.compare(buffer + NODE_OWNER + 8, src + NODE_OWNER + 8, nodeBytes - NODE_OWNER - 8) == 0); // a copy that is not its source
+  // Past the header (checksum, bytenr, generation, owner), the copy holds its source's items.
+  if (CHECKS) assert(sameItems(buffer, src)); // a copy that is not its source
   assert(dirtyBuffer(bytenr) == buffer, "dirty index");
   return buffer;
+}
+
+/** Debug builds: do two nodes hold the same bytes past the header's owner, where items live? */
+function sameItems(a: usize, b: usize): bool {
+  const n = nritems(b);
+  if (nritems(a) != n) return false;
+  const from = NODE_OWNER + 8;
+  if (!isLeaf(b)) return memory.compare(a + from, b + from, NODE_HEADER_BYTES + n * KEY_PTR_BYTES - from) == 0;
+  const front = NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
+  const low = n == 0 ? nodeBytes : dataOffset(b, n - 1);
+  return memory.compare(a + from, b + from, front - from) == 0 && memory.compare(a + low, b + low, nodeBytes - low) == 0;
 }
 
 /** A new, empty dirty block `bytenr` at `level`. */
