@@ -29,8 +29,9 @@ import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./exten
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
   dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
-  dirtyListLength, dirtyListEntry,
+  dirtyListLength, dirtyListEntry, writeDirtyBlocks,
 } from "./transaction";
+import { WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS } from "../abi";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
@@ -679,4 +680,16 @@ export function fs_file_write(tree: f64, ino: f64, src: u32, at: f64, length: u3
   assert(disk == WRITE_OWNER || (disk >= 0 && <u64>disk + length <= <u64>totalBytes), "file write answer");
   if (CHECKS) assert(stateSound()); // fs_file_write broke the state's invariants
   return <f64>disk;
+}
+
+// The commit's write-out of tree blocks (transaction.ts writeDirtyBlocks): checksums, stores
+// and write-backs of every dirty block's copies, in order. `flags`: WRITE_OUT_* (hooks
+// before each store). The copies stored, or -EINVAL / -EPERM (the fs lock not held).
+export function fs_write_dirty_blocks(flags: u32): i32 {
+  if (!ready() || flags > (WRITE_OUT_REPORT | WRITE_OUT_STORE_POINTS)) return -EINVAL;
+  if (lockHolder() != S.threadSlot) return -EPERM;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_write_dirty_blocks is called
+  const stored = writeDirtyBlocks(flags);
+  assert(stored <= dirtyListLength() * 2, "copies stored");
+  return <i32>stored;
 }

@@ -8,15 +8,28 @@
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
   NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
-  LEAF_ITEM_BYTES, KEY_PTR_BYTES,
+  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, H_LOCK, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
-  poolAddr, dirtyBuffer, kernelRangeValid,
+  poolAddr, dirtyBuffer, kernelRangeValid, copies,
 } from "./state";
 import { CHECKS } from "../shared/checks";
 import { nritems, isLeaf, dataOffset } from "./node";
+import { crc32c } from "../csum/crc32c";
+import { deviceStore, deviceFlush } from "../pmem/device";
+import { headerAddr, threadSlot } from "../pmem/state";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+
+/** A tree block copy is about to be stored at commit (the host's observers: image fuzzing). */
+@external("env", "fs_data_written")
+declare function hostDataWritten(bytenr: f64, bytes: u32): void;
+
+/** A device store is about to happen (the host's crash points at every store). */
+@external("env", "fs_before_store")
+declare function hostBeforeStore(): void;
+
 
 // The pool's books, kept by makeDirty, dropDirty and endTransaction: every buffer is free
 // or listed dirty (free + listed == pool), and a listed one is live or dropped
@@ -209,4 +222,37 @@ export function endTransaction(generation: u64): void {
   memory.fill(losingBitsAddr, 0, bits);
   memory.fill(filledBitsAddr, 0, bits);
   store<u32>(fsBase + F_READERS_COUNT, 0);
+}
+
+/**
+ * The commit's write-out of tree blocks (btrfs_write_and_wait_transaction's first half):
+ * every block still dirty, in the order it became dirty, gets its checksum, and each copy
+ * (dup: the next node) is stored and written back (clwb). The caller then flushes the
+ * data, fences, and writes the superblock. `flags`: WRITE_OUT_* hooks to call before each
+ * store (they run outside the device lock: the crash explorer's store points read the
+ * device). Returns the copies stored.
+ */
+export function writeDirtyBlocks(flags: u32): u32 {
+  const listed = dirtyListLength();
+  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
+  let stored: u32 = 0;
+  for (let i: u32 = 0; i < listed; i++) {
+    const bytenr = dirtyListEntry(i);
+    if (bytenr < 0) continue; // dropped after it became dirty
+    const buffer = dirtyBuffer(<u64>bytenr);
+    assert(buffer != 0, "transaction: a listed block without its buffer");
+    store<u32>(buffer + NODE_CSUM, crc32c(buffer + 4, nodeBytes - 4));
+    for (let copy: u32 = 0; copy < copies; copy++) {
+      const at = <u64>bytenr + <u64>copy * nodeBytes;
+      assert(at + nodeBytes <= <u64>totalBytes, "transaction: a tree block copy past the device");
+      if ((flags & WRITE_OUT_REPORT) != 0) hostDataWritten(<f64>at, nodeBytes);
+      if ((flags & WRITE_OUT_STORE_POINTS) != 0) hostBeforeStore();
+      spinlockAcquire(lock, me);
+      deviceStore(<u32>at, buffer, nodeBytes, false);
+      deviceFlush(<u32>at, nodeBytes, FLUSH_CLWB);
+      spinlockRelease(lock, me);
+      stored++;
+    }
+  }
+  return stored;
 }

@@ -316,6 +316,9 @@ export const EUCLEAN = 117; // structure needs cleaning (a tree block that fails
 // -(errno + BAD_ARGUMENT_BIAS) on bad arguments.
 export const BAD_ARGUMENT_BIAS = 1000000;
 // core_layouts_check: the layout classes whose fields disagree with the offsets here.
+// fs_write_dirty_blocks flags: the host hooks called before each tree block copy is stored.
+export const WRITE_OUT_REPORT = 1; // fs_data_written (image fuzzing's observers)
+export const WRITE_OUT_STORE_POINTS = 2; // fs_before_store (crash points at every store)
 export const LAYOUT_ROOT_SLOT = 1; // RootSlot (assembly/fs/root-slot.ts) against RS_*
 export const LAYOUT_DIRTY_RECORD = 2; // DirtyRecord (assembly/dax/dirty-record.ts) against DR_*
 export const LAYOUT_LOG_ENTRY = 4; // LogEntry (assembly/pmem/log-entry.ts) against ENTRY_*

@@ -155,6 +155,8 @@ export interface CoreFsExports {
   fs_file_write(tree: number, ino: number, src: number, at: number, length: number): number;
   /** The @unmanaged layout classes against the ABI's offsets: 0, or a LAYOUT_* bit per class that disagrees. */
   core_layouts_check(): number;
+  /** The commit's write-out of tree blocks (checksum, store and clwb of every copy, in order); WRITE_OUT_* hooks before each store. The copies stored. Under the fs lock. */
+  fs_write_dirty_blocks(flags: number): number;
   /** Where the core builds item bodies under the fs lock (the kernel's staging buffer). */
   fs_set_staging(addr: number, bytes: number): number;
   /** EXTENT_MARK_LOSING / EXTENT_MARK_FILLED of a data extent: set (set = 1) or ask; 1 when set. */

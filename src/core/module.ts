@@ -83,8 +83,10 @@ export interface FsHooks {
   fail(errno: number): never;
   /** Rewrite the first copy of `bytenr` from its good second copy, and mark it verified. */
   heal(bytenr: number): void;
-  /** Data was stored to the device outside a commit (the DAX fault path): image fuzzing's observers. */
+  /** Bytes are about to be stored to the device (the DAX fault path, the commit's write-out): image fuzzing's observers. */
   dataWritten?(bytenr: number, bytes: number): void;
+  /** A device store is about to happen inside the core (the commit's write-out): crash points at every store. */
+  beforeStore?(): void;
 }
 
 const noFileSystem = (): never => {
@@ -110,6 +112,7 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
       fs_fail: (errno: number): void => { hooks.current.fail(errno); },
       fs_heal: (bytenr: number): void => { hooks.current.heal(bytenr); },
       fs_data_written: (bytenr: number, bytes: number): void => { hooks.current.dataWritten?.(bytenr, bytes); },
+      fs_before_store: (): void => { hooks.current.beforeStore?.(); },
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {
         const message = readAsString(memory, messagePtr);
         const file = readAsString(memory, filePtr);

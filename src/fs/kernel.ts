@@ -11,7 +11,7 @@ import {
   BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
   F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
-  RS_LAST_SNAPSHOT, BACKREF_BYTES,
+  RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
 } from '../core/abi.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
@@ -316,6 +316,7 @@ export class Kernel implements TreeHost {
     fail: (errno) => { throw this.engineError(errno); },
     heal: (bytenr) => this.healFirstCopy(bytenr),
     dataWritten: (bytenr, bytes) => this.onDeviceWrite?.(bytenr, bytes),
+    beforeStore: () => this.device.beforeStore?.(),
   };
 
   /** The FsError for a problem the core's engine recorded in this thread's area. */
@@ -652,19 +653,17 @@ export class Kernel implements TreeHost {
 
   private writeAndFlush(): void {
     const core = this.device.core;
-    const listed = core.fs_dirty_list_length();
-    for (let i = 0; i < listed; i++) {
-      const bytenr = core.fs_dirty_list_entry(i);
-      if (bytenr < 0) continue; // dropped after it became dirty
-      const buf = core.fs_dirty_buffer(bytenr);
-      this.m.setU32(buf + NODE_CSUM, core.csum_crc32c(buf + 4, this.nodeBytes - 4) >>> 0);
-      for (let copy = 0; copy < this.metadataCopies; copy++) {
-        const at = this.copyBytenr(bytenr, copy);
-        this.onDeviceWrite?.(at, this.nodeBytes);
-        this.device.beforeStore?.(); // a crash point (exploration at every store)
-        check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');
-        check(core.pmem_flush(at, this.nodeBytes, 0), 'flush tree block');
-      }
+    // The tree blocks, in the core (transaction.ts writeDirtyBlocks): each one's checksum, and
+    // each copy stored and written back, the hooks before each store (image fuzzing's
+    // observers, crash points at every store) when someone listens.
+    const hooks = (this.onDeviceWrite ? WRITE_OUT_REPORT : 0) | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
+    // (Under the fs lock, as every engine change: mkfs's first commit runs outside
+    // FileSystem's locked operations; the lock nests.)
+    check(core.fs_lock(), 'fs lock');
+    try {
+      check(core.fs_write_dirty_blocks(hooks), 'write tree blocks');
+    } finally {
+      core.fs_unlock();
     }
     for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
     this.device.sfence();

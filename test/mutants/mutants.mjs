@@ -27,13 +27,13 @@ export const mutants = [
     class: 'missing-flush',
     description: 'Commit stores every new tree block but never writes it back (no clwb): the superblock becomes durable while the blocks it points at may still sit in the cache.',
     modelledOn: `${CHIPMUNK}: missing cache-line flushes of new metadata before the commit point; ${VINTER}: crash-consistency bugs from unflushed metadata in PM file systems`,
-    file: 'src/fs/kernel.ts',
+    file: 'assembly/fs/transaction.ts',
     patches: [{
       find: L(
-        "        check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');",
-        "        check(core.pmem_flush(at, this.nodeBytes, 0), 'flush tree block');",
+        '      deviceStore(<u32>at, buffer, nodeBytes, false);',
+        '      deviceFlush(<u32>at, nodeBytes, FLUSH_CLWB);',
       ),
-      replace: "        check(core.pmem_store(at, buf, this.nodeBytes, 0), 'write tree block');",
+      replace: '      deviceStore(<u32>at, buffer, nodeBytes, false); // MUTANT: no write-back',
     }],
   },
   {
@@ -65,7 +65,6 @@ export const mutants = [
         find: L(
           '  private writeAndFlush(): void {',
           '    const core = this.device.core;',
-          '    const listed = core.fs_dirty_list_length();',
         ),
         replace: L(
           '  private writeAndFlush(): void {',
@@ -78,7 +77,6 @@ export const mutants = [
           "    check(core.pmem_store(sbSlot, staged, SUPERBLOCK_BYTES, 0), 'write superblock');",
           "    check(core.pmem_flush(sbSlot, SUPERBLOCK_BYTES, 0), 'flush superblock');",
           '    this.device.sfence();',
-          '    const listed = core.fs_dirty_list_length();',
         ),
       },
       {
@@ -299,10 +297,10 @@ export const mutants = [
     class: 'metadata-redundancy',
     description: 'With the dup metadata profile, commit writes only the first copy of each tree block: the second copy is stale, so healing from it restores old metadata.',
     modelledOn: 'btrfs DUP profile: a mirror copy not written, so the redundant copy diverges and a repair from it restores stale metadata',
-    file: 'src/fs/kernel.ts',
+    file: 'assembly/fs/transaction.ts',
     patches: [{
-      find: '      for (let copy = 0; copy < this.metadataCopies; copy++) {',
-      replace: '      for (let copy = 0; copy < 1; copy++) {',
+      find: '    for (let copy: u32 = 0; copy < copies; copy++) {',
+      replace: '    for (let copy: u32 = 0; copy < 1; copy++) { // MUTANT: the first copy only',
     }],
   },
   // --- fsync ------------------------------------------------------------------------------
