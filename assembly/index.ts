@@ -21,10 +21,10 @@ import {
   planLineStamp, planChunkStamp, planChunkCrc, planRuns,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
-import { spinlockAcquire, spinlockRelease } from "./shared/spinlock";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
+  deviceLock, deviceUnlock,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr } from "./pmem/storelog";
 import { flushQueueLength } from "./pmem/flushqueue";
@@ -159,8 +159,8 @@ export function pmem_region(which: u32): u32 {
 
 // --- device operations -------------------------------------------------------------
 
-@inline function lock(): void { spinlockAcquire(S.headerAddr + H_LOCK, <u32>S.threadSlot + 1); }
-@inline function unlock(): void { spinlockRelease(S.headerAddr + H_LOCK, <u32>S.threadSlot + 1); }
+@inline function lock(): void { deviceLock(); }
+@inline function unlock(): void { deviceUnlock(); }
 
 @inline function attached(): bool { return S.threadSlot >= 0; }
 

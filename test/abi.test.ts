@@ -56,8 +56,6 @@ describe('abi: the core\'s layout classes agree with the offsets', () => {
       expect(dev.core.core_layouts_check(), target).toBe(0);
       dev.close();
     }
-    // The bits name the classes (a disagreement would set them).
-    expect([ABI.LAYOUT_ROOT_SLOT, ABI.LAYOUT_DIRTY_RECORD, ABI.LAYOUT_LOG_ENTRY]).toEqual([1, 2, 4]);
   });
 });
 

@@ -19,7 +19,7 @@ import {
   EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK,
   ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
   DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM,
-  DRF_DATACOW, DRF_COWED, M_PTES, H_LOCK, SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
+  DRF_DATACOW, DRF_COWED, M_PTES, SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -36,9 +36,8 @@ import {
 } from "../fs/file-item";
 import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
 import { allocateData, blockFreeSectors } from "../fs/free-space";
-import { deviceStore } from "../pmem/device";
-import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
+import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "../fs/fs-lock";
 import { allBits } from "../fs/bitmap";
 import { CHECKS } from "../shared/checks";
@@ -181,8 +180,7 @@ function fillPage(disk: u64, oldDisk: i64): void {
   if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer's zeros used without the fs lock
   assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
-  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
-  spinlockAcquire(lock, me);
+  deviceLock();
   if (oldDisk >= 0) {
     deviceStore(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);
   } else {
@@ -193,7 +191,7 @@ function fillPage(disk: u64, oldDisk: i64): void {
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).
   if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0); // a new block that is not its fill
-  spinlockRelease(lock, me);
+  deviceUnlock();
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }

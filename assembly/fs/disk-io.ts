@@ -10,7 +10,7 @@ import {
 } from "../abi";
 import {
   nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
-  committedGeneration, metadataBlockBytes, threadArea,
+  committedGeneration, metadataBlockBytes, threadArea, copyBytenr,
 } from "./state";
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";
@@ -49,7 +49,7 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   store<u32>(record + PR_CODE, P_NONE);
   store<u32>(record + PR_COPY, copy);
   store<u64>(record + PR_BYTENR, bytenr);
-  const at = bytenr + <u64>copy * nodeBytes;
+  const at = copyBytenr(bytenr, copy);
   assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
   assert(at + nodeBytes <= <u64>deviceBytes, "block past device");
   // A load of the whole node reports media errors (poisoned lines); it is read in place.

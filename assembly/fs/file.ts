@@ -21,7 +21,7 @@
 import {
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
   INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, F_ABORTED,
-  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, H_LOCK, MAX_EXTENT_BYTES,
+  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES,
 } from "../abi";
 import { begin, lookupItem } from "./ctree";
 import {
@@ -36,9 +36,8 @@ import {
 } from "./file-item";
 import { extentRefs, dataRefsOwner } from "./extent-tree";
 import { allocateData, blockFreeSectors } from "./free-space";
-import { deviceStore } from "../pmem/device";
-import { headerAddr, threadSlot, visibleAddr } from "../pmem/state";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
+import { threadSlot, visibleAddr } from "../pmem/state";
 import { lockHolder } from "./fs-lock";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
@@ -165,8 +164,7 @@ function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: boo
 /** A device store under the device lock (as pmem_store: DAX stores of other threads take it too). */
 function store(disk: u64, src: usize, length: u32): void {
   assert(disk + length <= <u64>totalBytes, "file: a store past the device");
-  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
-  spinlockAcquire(lock, me);
+  deviceLock();
   deviceStore(<u32>disk, src, length, false);
-  spinlockRelease(lock, me);
+  deviceUnlock();
 }

@@ -10,15 +10,14 @@ import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
   CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
-  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL, H_LOCK,
+  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
 import { nritems, itemAt, dataAddr, dataSize } from "./node";
-import { deviceReadable } from "../pmem/device";
-import { visibleAddr, headerAddr, threadSlot } from "../pmem/state";
+import { deviceReadable, deviceLock, deviceUnlock } from "../pmem/device";
+import { visibleAddr } from "../pmem/state";
 import { chunkStamp, stampEpoch, stampsAdvance } from "../pmem/stamps";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { sectorsVerify } from "../csum/sectors";
 import { CHECKS } from "../shared/checks";
 
@@ -64,10 +63,9 @@ function markGood(first: u32, count: u32): void {
   for (let s = first; s < first + count; s++) {
     if (chunkStamp(s) != epoch) continue;
     // Stamps are written under the device lock (stores of other threads): so is the epoch.
-    const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
-    spinlockAcquire(lock, me);
+    deviceLock();
     epoch = stampsAdvance() + 1;
-    spinlockRelease(lock, me);
+    deviceUnlock();
     break;
   }
   if (epoch == 0) return; // the epoch wrapped to 0, which means "never"

@@ -211,6 +211,12 @@ export function fsAttached(): bool {
   return nodeBytes * copies;
 }
 
+/** The device byte of copy `copy` of tree block `bytenr` (dup: the next node). */
+@inline export function copyBytenr(bytenr: u64, copy: u32): u64 {
+  assert(copy < copies, "state: a copy the profile does not have");
+  return bytenr + <u64>copy * nodeBytes;
+}
+
 @inline export function bufferAddr(index: u32): usize {
   assert(index < poolCount, "buffer index");
   if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes)); // a buffer outside the kernel region

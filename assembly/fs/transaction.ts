@@ -8,19 +8,17 @@
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
   NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
-  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, H_LOCK, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
+  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
-  poolAddr, dirtyBuffer, kernelRangeValid, copies,
+  poolAddr, dirtyBuffer, kernelRangeValid, copies, copyBytenr,
 } from "./state";
 import { CHECKS } from "../shared/checks";
 import { nritems, isLeaf, dataOffset } from "./node";
 import { crc32c } from "../csum/crc32c";
-import { deviceStore, deviceFlush } from "../pmem/device";
-import { headerAddr, threadSlot } from "../pmem/state";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { deviceStore, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
 
 /** A tree block copy is about to be stored at commit (the host's observers: image fuzzing). */
 @external("env", "fs_data_written")
@@ -234,7 +232,6 @@ export function endTransaction(generation: u64): void {
  */
 export function writeDirtyBlocks(flags: u32): u32 {
   const listed = dirtyListLength();
-  const lock = headerAddr + H_LOCK, me = <u32>threadSlot + 1;
   let stored: u32 = 0;
   for (let i: u32 = 0; i < listed; i++) {
     const bytenr = dirtyListEntry(i);
@@ -243,14 +240,14 @@ export function writeDirtyBlocks(flags: u32): u32 {
     assert(buffer != 0, "transaction: a listed block without its buffer");
     store<u32>(buffer + NODE_CSUM, crc32c(buffer + 4, nodeBytes - 4));
     for (let copy: u32 = 0; copy < copies; copy++) {
-      const at = <u64>bytenr + <u64>copy * nodeBytes;
+      const at = copyBytenr(<u64>bytenr, copy);
       assert(at + nodeBytes <= <u64>totalBytes, "transaction: a tree block copy past the device");
       if ((flags & WRITE_OUT_REPORT) != 0) hostDataWritten(<f64>at, nodeBytes);
       if ((flags & WRITE_OUT_STORE_POINTS) != 0) hostBeforeStore();
-      spinlockAcquire(lock, me);
+      deviceLock();
       deviceStore(<u32>at, buffer, nodeBytes, false);
       deviceFlush(<u32>at, nodeBytes, FLUSH_CLWB);
-      spinlockRelease(lock, me);
+      deviceUnlock();
       stored++;
     }
   }

@@ -4,12 +4,20 @@
 import {
   LINE_SHIFT, LINE_POISON, LINE_PENDING, DOMAIN_EADR, C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB,
   C_CLFLUSHOPT, C_CLFLUSH, C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT,
-  FLUSH_CLFLUSH,
+  FLUSH_CLFLUSH, H_LOCK,
 } from "../abi";
-import { visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic } from "./state";
+import {
+  visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot,
+} from "./state";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { logAppend, logAppendRun, logRoom, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 import { LogEntry } from "./log-entry";
+
+// The device lock, which every store, flush and fence holds (any thread, any path: the
+// store log and the flush queues are the device's). Not reentrant.
+@inline export function deviceLock(): void { spinlockAcquire(headerAddr + H_LOCK, <u32>threadSlot + 1); }
+@inline export function deviceUnlock(): void { spinlockRelease(headerAddr + H_LOCK, <u32>threadSlot + 1); }
 
 // Store `len` bytes from src at device offset addr. The log takes each line's entry before
 // the visible bytes change (an older entry of the line keeps its bytes then), and the new

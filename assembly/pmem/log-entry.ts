@@ -8,9 +8,11 @@
 //      ENTRY_SEQ ENTRY_LINE ENTRY_NEXT ENTRY_LIVE ENTRY_MASK               ENTRY_DATA
 //
 // seq: the global sequence number (wraps; compared by signed difference); next: (index + 1)
-// of the next entry of the same line, 0 = none; live: 1 until written to media; mask: the
-// bytes of the line the store wrote (data is valid where it is set). The offsets are the
-// ABI's; logEntryLayoutAgrees checks the class against them.
+// of the next entry of the same line, 0 = none; live: ENTRY_HOLDS_DATA (the bytes are in
+// data) or ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible line's)
+// until written to media, 0 after; mask: the bytes of the line the store wrote (valid
+// where it is set). The offsets are the ABI's; logEntryLayoutAgrees checks the class
+// against them.
 import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA } from "../abi";
 
 @unmanaged export class LogEntry {
@@ -20,7 +22,7 @@ import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA }
   line: u32;
   /** (index + 1) of the line's next entry, 0 = none. */
   next: u32;
-  /** 1 while not yet written to media. */
+  /** ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after. */
   live: u32;
   /** Byte mask of the store within the line. */
   mask: u64;

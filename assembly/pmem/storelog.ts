@@ -105,10 +105,7 @@ export function retireLineHead(line: u32): void {
   assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
   assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0, "retire: an older entry without its bytes");
-  const mask = changetype<LogEntry>(e).mask;
-  // A whole-line entry (the common case of multi-line stores) is one copy.
-  if (mask == u64.MAX_VALUE) memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), entryBytes(e), 64);
-  else entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
+  entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
   stampLine(line);
   logChanged();
   const next = changetype<LogEntry>(e).next;
@@ -188,6 +185,37 @@ function evictOldest(): void {
   advanceTail();
 }
 
+// Write the entry of sequence number `seq`: a store of bytes [offset, offset+count) of
+// `line` whose bytes the caller is about to put in the visible line, linked as the line's
+// newest (the previous newest keeps its bytes first). Stamps the line. True when the line
+// was not pending before (the caller counts it in H_LINES_PENDING).
+@inline function writeEntry(seq: u32, line: u32, offset: u32, count: u32): bool {
+  assert(offset + count <= 64 && count > 0, "log append: range outside line");
+  const index = logSlot(seq);
+  const e = entryAddr(index);
+  assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
+  changetype<LogEntry>(e).seq = seq;
+  changetype<LogEntry>(e).line = line;
+  changetype<LogEntry>(e).next = 0;
+  changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE;
+  changetype<LogEntry>(e).mask = byteMask(offset, count);
+  const ll = lineListAddr + (<usize>line << 3);
+  const tailIndex = load<u32>(ll, 4);
+  // Every store stamps its lines, not only the one that makes a line pending: the verified
+  // data sectors of fs/inode.ts rely on it.
+  stampLine(line);
+  store<u32>(ll, index + 1, 4);
+  if (tailIndex != 0) {
+    keepBytes(entryAddr(tailIndex - 1), line);
+    changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
+    return false;
+  }
+  store<u32>(ll, index + 1);
+  const st = lineStateAddr + line;
+  store<u8>(st, load<u8>(st) | LINE_PENDING);
+  return true;
+}
+
 // Free entries in the log (after moving the tail past entries already retired).
 export function logRoom(): u32 {
   const h = headerAddr;
@@ -208,29 +236,8 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   let seq = load<u32>(h + H_LOG_HEAD);
   let at = addr, left = len, newlyPending: u32 = 0;
   while (left > 0) {
-    const line = at >> LINE_SHIFT, offset = at & 63;
-    const count = min<u32>(64 - offset, left);
-    const index = logSlot(seq);
-    const e = entryAddr(index);
-    assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
-    changetype<LogEntry>(e).seq = seq;
-    changetype<LogEntry>(e).line = line;
-    changetype<LogEntry>(e).next = 0;
-    changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE; // the caller stores the bytes into the visible line
-    changetype<LogEntry>(e).mask = byteMask(offset, count);
-    const ll = lineListAddr + (<usize>line << 3);
-    const tailIndex = load<u32>(ll, 4);
-    if (tailIndex != 0) keepBytes(entryAddr(tailIndex - 1), line);
-    stampLine(line); // its visible bytes change (every store stamps: fs/inode.ts relies on it)
-    if (tailIndex == 0) {
-      store<u32>(ll, index + 1);
-      const st = lineStateAddr + line;
-      store<u8>(st, load<u8>(st) | LINE_PENDING);
-      newlyPending++;
-    } else {
-      changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
-    }
-    store<u32>(ll, index + 1, 4);
+    const count = min<u32>(64 - (at & 63), left);
+    if (writeEntry(seq, at >> LINE_SHIFT, at & 63, count)) newlyPending++;
     seq++; at += count; left -= count;
   }
   store<u32>(h + H_LOG_HEAD, seq);
@@ -245,35 +252,12 @@ export function logAppendRun(addr: u32, len: u32): u32 {
 // entry's sequence number.
 export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const h = headerAddr;
-  assert(offset + count <= 64 && count > 0, "log append: range outside line");
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
   const seq = load<u32>(h + H_LOG_HEAD);
-  const index = logSlot(seq);
-  const e = entryAddr(index);
-  assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
-  changetype<LogEntry>(e).seq = seq;
-  changetype<LogEntry>(e).line = line;
-  changetype<LogEntry>(e).next = 0;
-  changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE; // the caller stores the bytes into the visible line
-  changetype<LogEntry>(e).mask = byteMask(offset, count);
+  if (writeEntry(seq, line, offset, count)) store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
   store<u32>(h + H_LOG_HEAD, seq + 1);
   logChanged();
-  const ll = lineListAddr + (<usize>line << 3);
-  const tailIndex = load<u32>(ll, 4);
-  if (tailIndex != 0) keepBytes(entryAddr(tailIndex - 1), line);
-  // Its visible bytes change (the verified data sectors of fs/inode.ts rely on a stamp
-  // for every store, not only the one that makes the line pending).
-  stampLine(line);
-  if (tailIndex == 0) {
-    store<u32>(ll, index + 1);
-    const st = lineStateAddr + line;
-    store<u8>(st, load<u8>(st) | LINE_PENDING);
-    store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
-  } else {
-    changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
-  }
-  store<u32>(ll, index + 1, 4);
   counterAdd(C_LOG_ENTRIES, 1);
   return seq;
 }

@@ -868,22 +868,17 @@ export class FileSystem {
     const length = bytes.length;
     if (!this.coreWrites || length === 0 || offset % SECTOR_BYTES !== 0 || length % SECTOR_BYTES !== 0) return false;
     if (this.device.beforeStore || (this.daxManager && !this.daxManager.untouched(sv, ino))) return false;
-    let src = bytes.byteOffset;
-    if (bytes.buffer !== this.k.m.u8.buffer) {
-      const scratch = (this.scratch ??= this.device.scratch());
-      if (length > scratch.length) return false;
-      this.beginChange(sv);
-      scratch.set(bytes);
-      src = scratch.byteOffset;
-    } else {
-      this.beginChange(sv);
-    }
+    // Caller bytes outside the shared memory come in through this thread's scratch.
+    const inMemory = bytes.buffer === this.k.m.u8.buffer;
+    const scratch = inMemory ? null : (this.scratch ??= this.device.scratch());
+    if (scratch && length > scratch.length) return false;
+    this.beginChange(sv);
+    scratch?.set(bytes);
     let disk: number;
     try {
-      disk = this.k.core.fs_file_write(sv.tree.id, ino, src, offset, length);
+      disk = this.k.core.fs_file_write(sv.tree.id, ino, scratch ? scratch.byteOffset : bytes.byteOffset, offset, length);
     } catch (e) {
-      // As writeResolved: nothing may stay mapped beyond EOF (a later growing truncate must read zeros).
-      if (!this.k.aborted) this.data.drop(sv, ino, alignUp(this.inode(sv, ino).size), MAX_KEY_VALUE);
+      this.unmapPastEof(sv, ino, this.inode(sv, ino).size);
       throw e;
     }
     if (disk === -1) return false;
@@ -916,8 +911,7 @@ export class FileSystem {
       try {
         this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done, fills);
       } catch (e) {
-        // Nothing may stay mapped beyond EOF: a later growing truncate must read zeros.
-        if (!this.k.aborted) this.data.drop(sv, ino, alignUp(current.size), MAX_KEY_VALUE);
+        this.unmapPastEof(sv, ino, current.size);
         throw e;
       }
       current.size = Math.max(current.size, offset + done + chunk);
@@ -926,6 +920,14 @@ export class FileSystem {
       done += chunk;
       if (done < bytes.length && this.k.poolPressure() > 0.4) this.k.commit();
     }
+  }
+
+  /**
+   * After a write failed part way: nothing may stay mapped beyond EOF (`size`), or a later
+   * growing truncate would read the failed write's bytes instead of zeros.
+   */
+  private unmapPastEof(sv: Subvolume, ino: number, size: number): void {
+    if (!this.k.aborted) this.data.drop(sv, ino, alignUp(size), MAX_KEY_VALUE);
   }
 
   readFile(path: string): Uint8Array {
