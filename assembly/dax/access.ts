@@ -15,9 +15,8 @@ import {
 } from "../abi";
 import { threadAreaBytes } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes, visibleAddr } from "../pmem/state";
-import { deviceStore, deviceLoad, deviceFlush } from "../pmem/device";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { H_LOCK, H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
+import { deviceStore, deviceLoad, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
+import { H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
 import { CHECKS } from "../shared/checks";
 
 let daxBase: usize = 0;
@@ -155,8 +154,6 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
   store<u32>(area + T_FAULT_REASON, 0);
   enter(area);
   let done: u32 = 0;
-  const lock = headerAddr + H_LOCK;
-  const owner = <u32>threadSlot + 1;
   while (done < len) {
     checkShootdown(area);
     const at = offset + done;
@@ -180,7 +177,7 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
         break;
       }
     } else {
-      spinlockAcquire(lock, owner);
+      deviceLock();
       if (kind == ACCESS_STORE) {
         deviceStore(phys, buffer + done, count, false);
         // Under the device lock, which every store takes: the bytes are the device's now.
@@ -188,7 +185,7 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
       } else {
         deviceFlush(phys, count, FLUSH_CLWB);
       }
-      spinlockRelease(lock, owner);
+      deviceUnlock();
     }
     done += count;
   }
