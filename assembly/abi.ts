@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 2; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 3; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -66,6 +66,9 @@ export const STAMP_RUNS_CAPACITY: u32 = 512; // runs the stamp-runs region holds
 // one pending state; each build rescanned the whole log window).
 export const H_LOG_VERSION: u32 = 152; // u32 the store log's version
 export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table was last built
+// The sequence number that maps to ring slot 0 (storelog.ts: moved to the head whenever the
+// log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
+export const H_LOG_SLOT_BASE: u32 = 160;
 export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 // --- lines, words, threads -------------------------------------------------------------
@@ -102,7 +105,10 @@ export const ENTRY_DATA: u32 = 32; // 64 bytes, valid where the mask is set
 
 // Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
 export const FLUSHQ_FIRST_ENTRY: u32 = 16; // offset of the first queue entry in a thread area
-export const FLUSHQ_ENTRY_BYTES: u32 = 8; // (line u32, sequence number u32 of the last store it covers)
+export const FLUSHQ_ENTRY_BYTES: u32 = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
+export const FQ_FIRST: u32 = 0; // u32 first line of the flushed range
+export const FQ_COUNT: u32 = 4; // u32 lines in the range
+export const FQ_UP_TO: u32 = 8; // u32 sequence number of the newest store when the flush was issued
 
 // One crash-image patch slot: a line index and the line's post-crash content.
 export const PATCH_BYTES: u32 = 72; // bytes per slot

@@ -10,7 +10,7 @@
 import {
   CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS,
   H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
-  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
+  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS, H_LOG_SLOT_BASE,
 } from "../abi";
 import {
   headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
@@ -291,6 +291,7 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
   for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
   store<u32>(h + H_LOG_HEAD, 0);
   store<u32>(h + H_LOG_TAIL, 0);
+  store<u32>(h + H_LOG_SLOT_BASE, 0);
   store<u32>(h + H_LINES_PENDING, 0);
   store<u32>(h + H_CRASH_ROWS, 0);
   logChanged();

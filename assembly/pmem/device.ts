@@ -7,12 +7,11 @@ import {
   FLUSH_CLFLUSH, H_LOCK,
 } from "../abi";
 import {
-  visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot,
+  visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot, logCapacity,
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { logAppend, logAppendRun, logRoom, lineTailIndex, entryAddr, retireLineAll } from "./storelog";
+import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
-import { LogEntry } from "./log-entry";
 
 // The device lock, which every store, flush and fence holds (any thread, any path: the
 // store log and the flush queues are the device's). Not reentrant.
@@ -21,11 +20,19 @@ import { LogEntry } from "./log-entry";
 
 // Store `len` bytes from src at device offset addr. The log takes each line's entry before
 // the visible bytes change (an older entry of the line keeps its bytes then), and the new
-// entries find their bytes in the visible lines (storelog.ts).
+// entries find their bytes in the visible lines (storelog.ts). A store that spans lines is
+// appended as one run; when the log lacks room, the oldest entries are evicted first, the
+// same entries that evicting one per line part would evict (the new parts are all newer).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
-  if (!nonTemporal && len > 64 && logRoom() >= ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1) {
-    logAppendRun(addr, len); // the same entries, appended as one run
-    finishStore(addr, src, len, false);
+  const first = addr >> LINE_SHIFT;
+  const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
+  if (lines > 1 && lines <= logCapacity) {
+    const room = logRoom();
+    if (room < lines) logMakeRoom(lines);
+    const last = logAppendRun(addr, len);
+    // A non-temporal store is a store plus a write-back that the next sfence completes.
+    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);
+    finishStore(addr, src, len, nonTemporal);
     return;
   }
   let at = addr;
@@ -35,8 +42,7 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
     const offset = at & 63;
     const count = min<u32>(64 - offset, left);
     const seq = logAppend(line, offset, count);
-    // A non-temporal store is a store plus a write-back that the next sfence completes.
-    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, seq);
+    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, 1, seq);
     at += count; left -= count;
   }
   finishStore(addr, src, len, nonTemporal);
@@ -54,20 +60,26 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
 }
 
 // kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping [addr, addr+len).
+// A clwb/clflushopt queues one record for the pending lines of the range (the lines from
+// its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
-  const first = addr >> LINE_SHIFT;
-  const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  let first = addr >> LINE_SHIFT;
+  let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
   if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
-  for (let line = first; line <= last; line++) {
-    const tail = lineTailIndex(line);
-    if (tail == 0) continue;
-    if (kind == FLUSH_CLFLUSH) {
-      retireLineAll(line); // clflush is ordered with stores and completes at once
-    } else {
-      flushQueuePush(line, changetype<LogEntry>(entryAddr(tail - 1)).seq);
-    }
+  if (kind == FLUSH_CLFLUSH) {
+    // clflush is ordered with stores and completes at once
+    for (let line = first; line <= last; line++) retireLineAll(line);
+    return;
   }
+  while (first <= last && !linePending(first)) first++;
+  if (first > last) return;
+  while (!linePending(last)) last--;
+  flushQueuePush(first, last - first + 1, logNewestSeq());
+}
+
+@inline function linePending(line: u32): bool {
+  return (load<u8>(lineStateAddr + line) & LINE_PENDING) != 0;
 }
 
 export function deviceFence(isMfence: bool): void {

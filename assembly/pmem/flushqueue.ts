@@ -1,54 +1,59 @@
-// Each thread's outstanding clwb/clflushopt: (line, last sequence number covered).
+// Each thread's outstanding clwb/clflushopt, one record per flush instruction range:
+// (first line, line count, sequence number of the newest store when it was issued). The
+// record stands for "each of these lines, up to that store": every store to one of the
+// lines made before the flush has a sequence number at or below it, every later store one
+// above, so this is the per-line (line, newest store of the line) of x86 in one record.
 // x86 orders a flush only against the issuing thread's later sfence, so the queue is
 // per thread. A full queue is drained early: a write-back may complete at any time
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
-import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS } from "../abi";
+import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd } from "./state";
 import { retireLineUpTo, retiresWhole, retireRun, advanceTail } from "./storelog";
 
-export function flushQueuePush(line: u32, upToSeq: u32): void {
+export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
+  assert(count > 0, "flush queue: an empty range");
   const area = threadAreaAddr();
-  let count = load<u32>(area);
-  if (count >= flushQueueCapacity) {
+  let queued = load<u32>(area);
+  if (queued >= flushQueueCapacity) {
     flushQueueDrain();
     counterAdd(C_FLUSHQ_DRAINS, 1);
-    count = 0;
+    queued = 0;
   }
-  const slot = area + FLUSHQ_FIRST_ENTRY + <usize>count * FLUSHQ_ENTRY_BYTES;
-  store<u32>(slot, line);
-  store<u32>(slot, upToSeq, 4);
-  store<u32>(area, count + 1);
+  const slot = queueSlot(area, queued);
+  store<u32>(slot + FQ_FIRST, first);
+  store<u32>(slot + FQ_COUNT, count);
+  store<u32>(slot + FQ_UP_TO, upToSeq);
+  store<u32>(area, queued + 1);
 }
 
-// The fence: every queued flush completes, in queue order. Queued lines that follow each
-// other, each with one whole-line entry that leaves its bytes in the visible line (a
+// The fence: every queued flush completes, in queue order. Lines of a record that follow
+// each other, each with one whole-line entry that leaves its bytes in the visible line (a
 // multi-line store flushed whole: a tree block, a data extent), retire as one run.
 export function flushQueueDrain(): void {
   const area = threadAreaAddr();
-  const count = load<u32>(area);
-  let i: u32 = 0;
-  while (i < count) {
+  const queued = load<u32>(area);
+  for (let i: u32 = 0; i < queued; i++) {
     const slot = queueSlot(area, i);
-    const line = load<u32>(slot), upTo = load<u32>(slot, 4);
-    let run: u32 = 0;
-    if (retiresWhole(line, upTo)) {
-      run = 1;
-      while (i + run < count) {
-        const next = queueSlot(area, i + run);
-        if (load<u32>(next) != line + run || !retiresWhole(line + run, load<u32>(next, 4))) break;
-        run++;
-      }
-    }
-    if (run >= 2) {
-      retireRun(line, run);
-      i += run;
-    } else {
-      retireLineUpTo(line, upTo);
-      i++;
-    }
+    drainRecord(load<u32>(slot + FQ_FIRST), load<u32>(slot + FQ_COUNT), load<u32>(slot + FQ_UP_TO));
   }
   store<u32>(area, 0);
   advanceTail();
+}
+
+function drainRecord(first: u32, count: u32, upTo: u32): void {
+  const end = first + count;
+  let line = first;
+  while (line < end) {
+    let run: u32 = 0;
+    while (line + run < end && retiresWhole(line + run, upTo)) run++;
+    if (run >= 2) {
+      retireRun(line, run);
+      line += run;
+    } else {
+      retireLineUpTo(line, upTo);
+      line++;
+    }
+  }
 }
 
 @inline function queueSlot(area: usize, i: u32): usize {

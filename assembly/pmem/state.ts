@@ -5,7 +5,7 @@ import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
-  H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
+  H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
 } from "../abi";
 
@@ -81,8 +81,9 @@ export function loadStateFromHeader(h: usize): bool {
 
 // The log capacity is a power of two, so a ring index is a mask: sequence numbers are
 // u32 and wrap, and only a power-of-two modulus keeps slots in order across the wrap.
+// Slots count from H_LOG_SLOT_BASE, which an empty log moves to its head (storelog.ts).
 @inline export function logSlot(seq: u32): u32 {
-  return seq & (logCapacity - 1);
+  return (seq - load<u32>(headerAddr + H_LOG_SLOT_BASE)) & (logCapacity - 1);
 }
 
 // This thread's flush queue: [u32 count][pad][entries...]; scratch follows.

@@ -16,7 +16,7 @@
 import { stampLine } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE,
+  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE,
 } from "../abi";
 import {
   headerAddr, logAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
@@ -165,13 +165,20 @@ export function retireLineAll(line: u32): void {
   while (lineHeadIndex(line) != 0) retireLineHead(line);
 }
 
-// Move the tail past entries that are no longer live.
+// Move the tail past entries that are no longer live. An empty log starts its ring over:
+// the next entry takes slot 0, so the entries of a store after a fence are the ones the
+// last store used, still in the CPU's cache (a ring walked end to end is megabytes of
+// cold lines, one per entry). Safe because no slot is live and no line list names one.
 export function advanceTail(): void {
   const h = headerAddr;
   const head = load<u32>(h + H_LOG_HEAD);
   let tail = load<u32>(h + H_LOG_TAIL);
   while (tail != head && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
   store<u32>(h + H_LOG_TAIL, tail);
+  if (tail == head) {
+    assert(load<u32>(h + H_LINES_PENDING) == 0, "store log: empty with lines pending");
+    store<u32>(h + H_LOG_SLOT_BASE, head);
+  }
 }
 
 function evictOldest(): void {
@@ -225,9 +232,24 @@ export function logRoom(): u32 {
   return logCapacity - used;
 }
 
+// Evict the oldest live entries until `entries` more fit: what appending them one at a
+// time would evict (each append evicts only when the ring is full), done before them.
+export function logMakeRoom(entries: u32): void {
+  assert(entries <= logCapacity, "store log: a run longer than the log");
+  const h = headerAddr;
+  advanceTail();
+  while (logCapacity - (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL)) < entries) evictOldest();
+}
+
+// The sequence number of the newest store (head - 1; wraps like every sequence number).
+@inline export function logNewestSeq(): u32 {
+  return load<u32>(headerAddr + H_LOG_HEAD) - 1;
+}
+
 // One store of bytes [addr, addr + len), as logAppend would log it line by line,
 // when the log has room for every line (no eviction in between: the caller checked
-// logRoom): the header, the version and the counter change once. Returns the entries.
+// logRoom): the header, the version and the counter change once. Returns the sequence
+// number of its last entry.
 export function logAppendRun(addr: u32, len: u32): u32 {
   const h = headerAddr;
   assert(len > 0, "log append: empty store");
@@ -244,7 +266,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + newlyPending);
   logChanged();
   counterAdd(C_LOG_ENTRIES, lines);
-  return lines;
+  return seq - 1;
 }
 
 // Append a store of bytes [offset, offset+count) of `line` as the newest entry, before the

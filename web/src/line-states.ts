@@ -2,13 +2,15 @@
 //   clean: not stored to since the page loaded;  durable: stored to, and on media;
 //   dirty: stores not yet on media;  flush-pending: a clwb/clflushopt is queued for it,
 //   waiting for its thread's sfence;  poisoned: a media error.
-// Read straight from the core's shared memory (nothing here writes): the per-line state
-// bytes (pmem_region lineState), each thread's flush queue and the store log. The offsets
+// Read straight from the core's shared memory: the per-line state bytes (pmem_region
+// lineState), each thread's flush queue (one record per flushed range) and the line change
+// stamps (every store stamps its lines; refresh starts a new stamp epoch, the one write
+// here, so that a line stored and written back between two refreshes shows). The offsets
 // are the core's (assembly/abi.ts, through src/core/abi.ts); the reads race with writer threads, which is fine for a
 // picture that is redrawn several times a second.
 import type { PmemDevice } from '../../src/pmem/device.js';
 import {
-  ENTRY_BYTES, ENTRY_LINE, FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, H_LOG, H_LOG_HEAD, H_THREADS, H_THREAD_STRIDE,
+  FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, FQ_FIRST, FQ_COUNT, H_LINE_STAMP, H_THREADS, H_THREAD_STRIDE,
   LINE_PENDING, LINE_POISON, REGION,
 } from '../../src/core/abi.js';
 import { DEVICE_BASE } from '../../src/core/module.js';
@@ -24,8 +26,8 @@ export class LineStates {
   /** Lines seen stored to since the page loaded (or the last remount). */
   private readonly touched: Uint8Array;
   private readonly flushQueued: Uint8Array;
-  /** Store-log sequence number up to which `touched` has read the log. */
-  private seenHead = 0;
+  /** Stamp epoch of the last refresh: lines stamped after it changed since. */
+  private sinceEpoch: number;
   private readonly raw: Uint8Array;
   private readonly words: DataView;
 
@@ -36,26 +38,27 @@ export class LineStates {
     this.flushQueued = new Uint8Array(lineCount);
     this.raw = new Uint8Array(device.memory.buffer, device.region(REGION.lineState), lineCount);
     this.words = new DataView(device.memory.buffer);
+    this.sinceEpoch = this.advanceEpoch();
+  }
+
+  private advanceEpoch(): number {
+    return this.device.core.pmem_stamps_advance() >>> 0;
   }
 
   get lineCount(): number {
     return this.states.length;
   }
 
-  /** Re-read the device. Cost: one pass over the lines, and the store-log entries appended since the last call. */
+  /** Re-read the device. Cost: one pass over the lines and over the queued flush ranges. */
   refresh(): void {
     const u32 = (addr: number): number => this.words.getUint32(addr, true);
-    // Lines stored to: each store-log entry appended since the last refresh names its line
-    // (the ring keeps the newest logCapacity; a crash restarts the sequence at 0).
-    const logAddr = u32(DEVICE_BASE + H_LOG);
-    const capacity = this.device.config.logCapacity;
-    const head = u32(DEVICE_BASE + H_LOG_HEAD);
-    if (head < this.seenHead) this.seenHead = 0;
-    for (let seq = Math.max(this.seenHead, head - capacity); seq < head; seq++) {
-      const line = u32(logAddr + (seq % capacity) * ENTRY_BYTES + ENTRY_LINE);
-      if (line < this.touched.length) this.touched[line] = 1;
+    // Lines stored to (or written back) since the last refresh: stamped after its epoch.
+    const since = this.sinceEpoch;
+    this.sinceEpoch = this.advanceEpoch();
+    const stamps = new Uint32Array(this.device.memory.buffer, u32(DEVICE_BASE + H_LINE_STAMP), this.touched.length);
+    for (let line = 0; line < stamps.length; line++) {
+      if (((stamps[line]! - since) | 0) > 0) this.touched[line] = 1; // stamps wrap: a signed difference
     }
-    this.seenHead = head;
     // Lines whose write-back waits for a fence, in any thread's queue.
     this.flushQueued.fill(0);
     const threads = u32(DEVICE_BASE + H_THREADS);
@@ -64,8 +67,10 @@ export class LineStates {
       const area = threads + slot * stride;
       const queued = Math.min(u32(area), this.device.config.flushQueueCapacity);
       for (let i = 0; i < queued; i++) {
-        const line = u32(area + FLUSHQ_FIRST_ENTRY + i * FLUSHQ_ENTRY_BYTES);
-        if (line < this.flushQueued.length) this.flushQueued[line] = 1;
+        const record = area + FLUSHQ_FIRST_ENTRY + i * FLUSHQ_ENTRY_BYTES;
+        const first = u32(record + FQ_FIRST);
+        const end = Math.min(first + u32(record + FQ_COUNT), this.flushQueued.length);
+        if (first < end) this.flushQueued.fill(1, first, end);
       }
     }
     this.counts.fill(0);
@@ -84,6 +89,6 @@ export class LineStates {
   /** After a crash: what was stored before it says nothing about the new image. */
   forget(): void {
     this.touched.fill(0);
-    this.seenHead = 0;
+    this.sinceEpoch = this.advanceEpoch();
   }
 }
