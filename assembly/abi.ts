@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 3; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 4; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -69,6 +69,7 @@ export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table wa
 // The sequence number that maps to ring slot 0 (storelog.ts: moved to the head whenever the
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE: u32 = 160;
+export const H_LOG_DATA: u32 = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
 export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 // --- lines, words, threads -------------------------------------------------------------
@@ -93,15 +94,15 @@ export const DOMAIN_EADR: u32 = 1; // "eadr": caches are in the persistence doma
 // --- store log, flush queue, crash patch ---------------------------------------------------
 
 // One store-log entry: the bytes one store wrote into one line, in program order.
-export const ENTRY_BYTES: u32 = 96; // bytes per entry
+export const ENTRY_BYTES: u32 = 32; // bytes per entry (its data slot is in the log's data region)
 export const ENTRY_SEQ: u32 = 0; // u32 global sequence number (wraps; compared by signed difference)
 export const ENTRY_LINE: u32 = 4; // u32 line index
 export const ENTRY_NEXT: u32 = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
 export const ENTRY_LIVE: u32 = 12; // u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
-export const ENTRY_HOLDS_DATA: u32 = 1; // ENTRY_LIVE: the entry's bytes are at ENTRY_DATA
+export const ENTRY_HOLDS_DATA: u32 = 1; // ENTRY_LIVE: the entry's bytes are in its data slot
 export const ENTRY_DATA_VISIBLE: u32 = 2; // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not copied)
 export const ENTRY_MASK: u32 = 16; // u64 byte mask within the line
-export const ENTRY_DATA: u32 = 32; // 64 bytes, valid where the mask is set
+export const ENTRY_DATA_BYTES: u32 = 64; // an entry's data slot (same index, log data region): valid where the mask is set
 
 // Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
 export const FLUSHQ_FIRST_ENTRY: u32 = 16; // offset of the first queue entry in a thread area

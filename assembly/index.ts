@@ -3,7 +3,7 @@
 import {
   HEADER_MAGIC, HEADER_VERSION, H_MAGIC, H_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
   H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
-  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_MEDIA,
   H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
   H_COUNTERS, COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
   MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
@@ -16,7 +16,7 @@ import {
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_MAX_ALTERNATIVES,
 } from "./abi";
 import {
-  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planThreads, planThreadStride,
+  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
   planLineState, planLineList, planVisible, planMedia, planKernel, planTotal,
   planLineStamp, planChunkStamp, planChunkCrc, planRuns,
 } from "./pmem/layout";
@@ -83,6 +83,7 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_CRASH_TABLE, <u32>planCrashTable);
   store<u32>(h + H_PATCH, <u32>planPatch);
   store<u32>(h + H_LOG, <u32>planLog);
+  store<u32>(h + H_LOG_DATA, <u32>planLogData);
   store<u32>(h + H_THREADS, <u32>planThreads);
   store<u32>(h + H_THREAD_STRIDE, <u32>planThreadStride);
   store<u32>(h + H_FLUSHQ_CAPACITY, flushQueueCapacity);

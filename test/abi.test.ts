@@ -157,9 +157,12 @@ describe('abi: counters, flush kinds, gauges and line state', () => {
     expect([state[0], state[2], state[5]]).toEqual([ABI.LINE_PENDING, ABI.LINE_PENDING, ABI.LINE_POISON]);
     const area = headerU32(dev, ABI.H_THREADS) + dev.threadSlot * headerU32(dev, ABI.H_THREAD_STRIDE);
     expect(u32At(dev, area)).toBe(1); // flush-queue length, then entries
-    expect(u32At(dev, area + ABI.FLUSHQ_FIRST_ENTRY)).toBe(2); // the line of the queued clwb
+    const record = area + ABI.FLUSHQ_FIRST_ENTRY; // the queued clwb: its range and the newest store then
+    expect([u32At(dev, record + ABI.FQ_FIRST), u32At(dev, record + ABI.FQ_COUNT)]).toEqual([2, 1]);
+    expect(u32At(dev, record + ABI.FQ_UP_TO)).toBe(headerU32(dev, ABI.H_LOG_HEAD) - 1);
     const log = headerU32(dev, ABI.H_LOG), head = headerU32(dev, ABI.H_LOG_HEAD);
-    const entryLine = (seq: number): number => u32At(dev, log + (seq & (1024 - 1)) * ABI.ENTRY_BYTES + ABI.ENTRY_LINE);
+    const base = headerU32(dev, ABI.H_LOG_SLOT_BASE);
+    const entryLine = (seq: number): number => u32At(dev, log + ((seq - base) & (1024 - 1)) * ABI.ENTRY_BYTES + ABI.ENTRY_LINE);
     expect([head - 3, head - 2, head - 1].map(entryLine)).toEqual([0, 0, 2]);
   });
 });

@@ -4,7 +4,8 @@
 // still find those blocks intact.
 //
 // Maximal runs of free bits are the free extents. Data takes first fit from a cursor
-// rising from the start (from the start of the run the cursor is in); tree blocks take
+// rising from the start (from the start of the run the cursor is in; a commit moves it back
+// to the lowest space it freed, unpinAll); tree blocks take
 // the highest aligned fit, so small data holes left by frees do not fragment the space
 // nodes need (btrfs keeps separate block groups for the same reason).
 import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, F_BLOCK_UNIT, F_FREE_UNITS, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
@@ -139,10 +140,12 @@ export function unpinAll(): void {
   if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an unpin
   const n = sectors();
   const words = (n + 63) >> 6;
+  let lowest = n;
   for (let w: u32 = 0; w < words; w++) {
     const at = <usize>w << 3;
     const pinned = load<u64>(pinnedBitsAddr + at);
     if (pinned == 0) continue;
+    if (lowest == n) lowest = (w << 6) + <u32>ctz(pinned);
     assert((load<u64>(freeBitsAddr + at) & pinned) == 0, "free space: a pinned sector is free");
     const first = w << 6;
     const before = fullUnits(first, min<u32>(first + 64, n));
@@ -151,6 +154,11 @@ export function unpinAll(): void {
     store<u64>(pinnedBitsAddr + at, 0);
   }
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
+  // Data allocation goes back to the lowest space this commit freed: rewritten data reuses
+  // the sectors it left instead of sweeping the whole device. On real pmem either is fine;
+  // in the emulator every sector first touched costs the host a page fault on both the
+  // visible and the media copy, and a small working set stays in the CPU caches.
+  if (lowest < load<u32>(fsBase + F_DATA_CURSOR)) store<u32>(fsBase + F_DATA_CURSOR, lowest);
   store<u32>(fsBase + F_PINNED_SECTORS, 0);
   assert(freeSectors() <= n, "free count");
   if (CHECKS) assert(allBits(pinnedBitsAddr, 0, n, false)); // pinned sectors left after an unpin

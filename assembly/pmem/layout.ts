@@ -2,7 +2,7 @@
 // No managed allocation anywhere: several instances share this memory and the
 // AssemblyScript stub runtime would hand every one of them the same heap.
 import {
-  HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES,
+  HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES, ENTRY_DATA_BYTES,
   FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, MAX_THREADS, STAMP_RUNS_CAPACITY,
 } from "../abi";
 
@@ -19,6 +19,7 @@ export let planCrcTables: u64 = 0;
 export let planCrashTable: u64 = 0;
 export let planPatch: u64 = 0;
 export let planLog: u64 = 0;
+export let planLogData: u64 = 0;
 export let planThreads: u64 = 0;
 export let planThreadStride: u64 = 0;
 export let planLineState: u64 = 0;
@@ -43,6 +44,7 @@ export function planLayout(
   planCrashTable = at; at = alignUp(at + logCapacity * CRASH_ROW_BYTES, REGION_ALIGN);
   planPatch = at; at = alignUp(at + logCapacity * PATCH_BYTES, REGION_ALIGN);
   planLog = at; at = alignUp(at + logCapacity * ENTRY_BYTES, REGION_ALIGN);
+  planLogData = at; at = alignUp(at + logCapacity * ENTRY_DATA_BYTES, REGION_ALIGN);
   planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);

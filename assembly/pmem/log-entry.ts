@@ -1,19 +1,24 @@
 // One entry of the store log (ENTRY_BYTES): the bytes one store wrote into one line, in
 // program order (storelog.ts appends and retires them, crash.ts builds images from them).
 //
-//    0         4          8          12         16              24        32                96
-//    +---------+----------+----------+----------+---------------+---------+-----------------+
-//    | seq u32 | line u32 | next u32 | live u32 | mask      u64 | (spare) | data: 64 bytes  |
-//    +---------+----------+----------+----------+---------------+---------+-----------------+
-//      ENTRY_SEQ ENTRY_LINE ENTRY_NEXT ENTRY_LIVE ENTRY_MASK               ENTRY_DATA
+//    0         4          8          12         16              24        32
+//    +---------+----------+----------+----------+---------------+---------+
+//    | seq u32 | line u32 | next u32 | live u32 | mask      u64 | (spare) |
+//    +---------+----------+----------+----------+---------------+---------+
+//      ENTRY_SEQ ENTRY_LINE ENTRY_NEXT ENTRY_LIVE ENTRY_MASK
+//
+//    the log's data region, same index:  +-----------------------------+
+//                                        | data: 64 bytes (ENTRY_DATA_BYTES)
+//                                        +-----------------------------+
 //
 // seq: the global sequence number (wraps; compared by signed difference); next: (index + 1)
 // of the next entry of the same line, 0 = none; live: ENTRY_HOLDS_DATA (the bytes are in
-// data) or ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible line's)
-// until written to media, 0 after; mask: the bytes of the line the store wrote (valid
-// where it is set). The offsets are the ABI's; logEntryLayoutAgrees checks the class
-// against them.
-import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA } from "../abi";
+// the data slot) or ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible
+// line's) until written to media, 0 after; mask: the bytes of the line the store wrote
+// (valid where it is set). The data slots live apart (storelog.ts entryDataAddr): most
+// entries never fill theirs. The offsets are the ABI's; logEntryLayoutAgrees checks the
+// class against them.
+import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_BYTES } from "../abi";
 
 @unmanaged export class LogEntry {
   /** Global sequence number of the store. */
@@ -26,13 +31,13 @@ import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_DATA }
   live: u32;
   /** Byte mask of the store within the line. */
   mask: u64;
-  /** Room before the data (keeps it 32-byte aligned in the entry). */
+  /** Room to a power-of-two entry size. */
   spare: u64;
 }
 
-/** Does the class lay its fields out at the ABI's offsets (the data right after it)? */
+/** Does the class lay its fields out at the ABI's offsets (and fill ENTRY_BYTES)? */
 export function logEntryLayoutAgrees(): bool {
   return offsetof<LogEntry>("seq") == ENTRY_SEQ && offsetof<LogEntry>("line") == ENTRY_LINE
     && offsetof<LogEntry>("next") == ENTRY_NEXT && offsetof<LogEntry>("live") == ENTRY_LIVE
-    && offsetof<LogEntry>("mask") == ENTRY_MASK && offsetof<LogEntry>() == ENTRY_DATA;
+    && offsetof<LogEntry>("mask") == ENTRY_MASK && offsetof<LogEntry>() == ENTRY_BYTES;
 }

@@ -4,7 +4,7 @@
 import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
-  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_MEDIA,
   H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
 } from "../abi";
@@ -22,6 +22,7 @@ export let flushQueueCapacity: u32 = 0;
 export let lineStateAddr: usize = 0;
 export let lineListAddr: usize = 0;
 export let logAddr: usize = 0;
+export let logDataAddr: usize = 0;
 export let patchAddr: usize = 0;
 export let visibleAddr: usize = 0;
 export let mediaAddr: usize = 0;
@@ -52,6 +53,7 @@ export function loadStateFromHeader(h: usize): bool {
   lineStateAddr = load<u32>(h + H_LINE_STATE);
   lineListAddr = load<u32>(h + H_LINE_LIST);
   logAddr = load<u32>(h + H_LOG);
+  logDataAddr = load<u32>(h + H_LOG_DATA);
   patchAddr = load<u32>(h + H_PATCH);
   visibleAddr = load<u32>(h + H_VISIBLE);
   mediaAddr = load<u32>(h + H_MEDIA);

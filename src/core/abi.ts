@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 3; // bumped by every change of this layout
+export const HEADER_VERSION = 4; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -59,6 +59,7 @@ export const H_SCAN_VERSION = 156; // H_LOG_VERSION when the crash table was las
 // The sequence number that maps to ring slot 0 (storelog.ts: moved to the head whenever the
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE = 160;
+export const H_LOG_DATA = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
 export const H_COUNTERS = 256; // u64 counters, see C_*
 
 // --- lines, words, threads -------------------------------------------------------------
@@ -84,15 +85,15 @@ export const DOMAIN = { adr: 0, eadr: 1 } as const;
 // --- store log, flush queue, crash patch ---------------------------------------------------
 
 // One store-log entry: the bytes one store wrote into one line, in program order.
-export const ENTRY_BYTES = 96; // bytes per entry
+export const ENTRY_BYTES = 32; // bytes per entry (its data slot is in the log's data region)
 export const ENTRY_SEQ = 0; // u32 global sequence number (wraps; compared by signed difference)
 export const ENTRY_LINE = 4; // u32 line index
 export const ENTRY_NEXT = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
 export const ENTRY_LIVE = 12; // u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
-export const ENTRY_HOLDS_DATA = 1; // ENTRY_LIVE: the entry's bytes are at ENTRY_DATA
+export const ENTRY_HOLDS_DATA = 1; // ENTRY_LIVE: the entry's bytes are in its data slot
 export const ENTRY_DATA_VISIBLE = 2; // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not copied)
 export const ENTRY_MASK = 16; // u64 byte mask within the line
-export const ENTRY_DATA = 32; // 64 bytes, valid where the mask is set
+export const ENTRY_DATA_BYTES = 64; // an entry's data slot (same index, log data region): valid where the mask is set
 
 // Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
 export const FLUSHQ_FIRST_ENTRY = 16; // offset of the first queue entry in a thread area

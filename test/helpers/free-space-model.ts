@@ -39,11 +39,15 @@ export class FreeSpaceModel {
     this.pinned.push({ start, length });
   }
 
-  /** After a durable commit: pinned extents become allocatable. */
+  /** After a durable commit: pinned extents become allocatable, and data allocation goes
+   * back to the lowest of them (the core's unpinAll says why). */
   unpinAll(): void {
     const pinned = this.pinned;
     this.pinned = [];
-    for (const e of pinned) this.addFree(e.start, e.length);
+    for (const e of pinned) {
+      this.addFree(e.start, e.length);
+      if (e.length > 0) this.cursor = Math.min(this.cursor, e.start);
+    }
   }
 
   freeBytes(): number {
