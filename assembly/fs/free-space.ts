@@ -278,7 +278,8 @@ function firstFit(from: u32, limit: u32, count: u32): i64 {
   assert(from <= limit && limit <= n, "past device end");
   let at = nextBit(freeBitsAddr, from, n, true);
   while (at < limit) {
-    const end = nextBit(freeBitsAddr, at, n, false);
+    // Only `count` bits of the run matter: a run to the end of a fresh device is most of it.
+    const end = nextBit(freeBitsAddr, at, min<u32>(n, at + count), false);
     if (end - at >= count) {
       if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, true)); // a fit that is not free
       return at;
