@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 4; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 5; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -79,7 +79,9 @@ export const LINE_SHIFT: u32 = 6; // log2(LINE_BYTES)
 export const WORD_BYTES: u32 = 8; // the unit a torn store keeps or loses
 export const WORDS_PER_LINE: u32 = LINE_BYTES / WORD_BYTES;
 export const MAX_THREADS: u32 = 32; // thread slots: the bits of H_THREAD_SLOTS
-export const CRC_TABLE_BYTES: u32 = 16 * 256 * 4; // slicing-by-16 crc32c tables
+export const CRC_SLICE_TABLE_BYTES: u32 = 16 * 256 * 4; // slicing-by-16 crc32c tables
+export const CRC_ZEROS_TABLE: u32 = CRC_SLICE_TABLE_BYTES; // 32 u32: x^(8 * 2^k) mod P, k = 0..31 (crc32cZeros)
+export const CRC_TABLE_BYTES: u32 = CRC_SLICE_TABLE_BYTES + 32 * 4; // the crc32c tables region
 
 // Line state bits (one byte per line, region lineState).
 export const LINE_PENDING: u8 = 1; // has store-log entries not yet on media

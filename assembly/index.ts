@@ -31,7 +31,7 @@ import { flushQueueLength } from "./pmem/flushqueue";
 import {
   crashScan, crashTotal, crashBuild, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
-import { crc32c, crc32cUpdate, crc32cBuildTables } from "./csum/crc32c";
+import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros } from "./csum/crc32c";
 import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
@@ -357,6 +357,13 @@ export function csum_crc32c(ptr: u32, len: u32): u32 {
 export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {
   if (!attached() || !bufferValid(ptr, len)) return crc;
   return crc32cUpdate(crc, ptr, len);
+}
+
+// The raw crc32c register after `count` zero bytes (crc32cUpdate over zeros, in
+// popcount(count) polynomial multiplications).
+export function csum_crc32c_zeros(crc: u32, count: u32): u32 {
+  if (!attached()) return crc;
+  return crc32cZeros(crc, count);
 }
 
 // Raw in-WASM copy: the baseline the store path is measured against.

@@ -15,7 +15,7 @@ import {
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";
 import { visibleAddr } from "../pmem/state";
-import { crc32c } from "../csum/crc32c";
+import { nodeCsum } from "./node-csum";
 import { deviceBytes } from "../pmem/state";
 import { CHECKS } from "../shared/checks";
 
@@ -55,7 +55,7 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   // A load of the whole node reports media errors (poisoned lines); it is read in place.
   if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
-  if (crc32c(addr + 4, nodeBytes - 4) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
+  if (nodeCsum(addr) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
   if (load<u64>(addr + NODE_BYTENR) != bytenr) return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
   checkAgainst(nodeBytes, totalBytes, metadataBlockBytes(), committedGeneration());
   const code = checkNode(addr, record);

@@ -5,6 +5,7 @@
 //
 // A block's bytenr becomes dirty at most once per transaction: a dropped block is pinned
 // until the commit, so its bytenr is not handed out again before the list is reset.
+import { zeroGap, nodeCsum } from "./node-csum";
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
   NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
@@ -17,7 +18,6 @@ import {
 } from "./state";
 import { CHECKS } from "../shared/checks";
 import { nritems, isLeaf, dataOffset } from "./node";
-import { crc32c } from "../csum/crc32c";
 import { deviceStore, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
 
 /** A tree block copy is about to be stored at commit (the host's observers: image fuzzing). */
@@ -238,7 +238,8 @@ export function writeDirtyBlocks(flags: u32): u32 {
     if (bytenr < 0) continue; // dropped after it became dirty
     const buffer = dirtyBuffer(<u64>bytenr);
     assert(buffer != 0, "transaction: a listed block without its buffer");
-    store<u32>(buffer + NODE_CSUM, crc32c(buffer + 4, nodeBytes - 4));
+    zeroGap(buffer); // the unused middle goes to the device as zeros: its crc is one step
+    store<u32>(buffer + NODE_CSUM, nodeCsum(buffer));
     for (let copy: u32 = 0; copy < copies; copy++) {
       const at = copyBytenr(<u64>bytenr, copy);
       assert(at + nodeBytes <= <u64>totalBytes, "transaction: a tree block copy past the device");

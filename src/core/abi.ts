@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 4; // bumped by every change of this layout
+export const HEADER_VERSION = 5; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -69,7 +69,9 @@ export const LINE_SHIFT = 6; // log2(LINE_BYTES)
 export const WORD_BYTES = 8; // the unit a torn store keeps or loses
 export const WORDS_PER_LINE = 8; // (= LINE_BYTES / WORD_BYTES)
 export const MAX_THREADS = 32; // thread slots: the bits of H_THREAD_SLOTS
-export const CRC_TABLE_BYTES = 16384; // slicing-by-16 crc32c tables (= 16 * 256 * 4)
+export const CRC_SLICE_TABLE_BYTES = 16384; // slicing-by-16 crc32c tables (= 16 * 256 * 4)
+export const CRC_ZEROS_TABLE = 16384; // 32 u32: x^(8 * 2^k) mod P, k = 0..31 (crc32cZeros) (= CRC_SLICE_TABLE_BYTES)
+export const CRC_TABLE_BYTES = 16512; // the crc32c tables region (= CRC_SLICE_TABLE_BYTES + 32 * 4)
 
 // Line state bits (one byte per line, region lineState).
 export const LINE_PENDING = 1; // has store-log entries not yet on media

@@ -30,6 +30,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_crash_in_place(mode: number, arg: bigint): number;
   csum_crc32c(ptr: number, len: number): number;
   csum_crc32c_update(crc: number, ptr: number, len: number): number;
+  csum_crc32c_zeros(crc: number, count: number): number;
   mem_copy(dst: number, src: number, len: number): number;
   /** Image bytes of [addr, addr+len) for the patch just built: media with patch lines laid over. */
   pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
