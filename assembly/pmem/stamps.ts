@@ -23,6 +23,11 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
   store<u32>(chunkStampAddr + (<usize>(line >> CHUNK_SHIFT) << 2), epoch);
 }
 
+// The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves).
+@inline export function stampChunks(first: u32, end: u32, epoch: u32): void {
+  for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
+}
+
 export function stampRange(first: u32, end: u32): void {
   for (let line = first; line < end; line++) stampLine(line);
 }

@@ -13,13 +13,13 @@
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
-import { stampLine } from "./stamps";
+import { stampLine, stampEpoch, stampChunks } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA_BYTES, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
   LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE,
 } from "../abi";
 import {
-  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
+  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
 } from "./state";
 import { LogEntry } from "./log-entry";
 
@@ -282,20 +282,45 @@ export function logMakeRoom(entries: u32): void {
 export function logAppendRun(addr: u32, len: u32): u32 {
   const h = headerAddr;
   assert(len > 0, "log append: empty store");
-  const lines = ((addr + len - 1) >> LINE_SHIFT) - (addr >> LINE_SHIFT) + 1;
+  const firstLine = addr >> LINE_SHIFT;
+  const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
-  let seq = load<u32>(h + H_LOG_HEAD);
-  let at = addr, left = len, newlyPending: u32 = 0;
-  while (left > 0) {
-    const count = min<u32>(64 - (at & 63), left);
-    if (writeEntry(seq, at >> LINE_SHIFT, at & 63, count)) newlyPending++;
-    seq++; at += count; left -= count;
+  const first = load<u32>(h + H_LOG_HEAD);
+  // What writeEntry reads per entry, read once: nothing below stores to the header.
+  const base = load<u32>(h + H_LOG_SLOT_BASE);
+  const epoch = stampEpoch();
+  const ringMask = logCapacity - 1;
+  let newlyPending: u32 = 0;
+  for (let k: u32 = 0; k < lines; k++) {
+    const seq = first + k, line = firstLine + k;
+    const lo = k == 0 ? addr & 63 : 0;
+    const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
+    const index = (seq - base) & ringMask;
+    const e = entryAddr(index);
+    assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
+    store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
+    store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
+    changetype<LogEntry>(e).mask = byteMask(lo, hi - lo);
+    store<u32>(lineStampAddr + (<usize>line << 2), epoch); // every store stamps its lines
+    const ll = lineListAddr + (<usize>line << 3);
+    const tailIndex = load<u32>(ll, 4);
+    if (tailIndex != 0) {
+      keepBytes(entryAddr(tailIndex - 1), line);
+      changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
+      store<u32>(ll, index + 1, 4);
+    } else {
+      store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
+      const st = lineStateAddr + line;
+      store<u8>(st, load<u8>(st) | LINE_PENDING);
+      newlyPending++;
+    }
   }
-  store<u32>(h + H_LOG_HEAD, seq);
+  stampChunks(firstLine, firstLine + lines, epoch);
+  store<u32>(h + H_LOG_HEAD, first + lines);
   store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + newlyPending);
   logChanged();
   counterAdd(C_LOG_ENTRIES, lines);
-  return seq - 1;
+  return first + lines - 1;
 }
 
 // Append a store of bytes [offset, offset+count) of `line` as the newest entry, before the

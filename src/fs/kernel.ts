@@ -282,8 +282,12 @@ export class Kernel implements TreeHost {
 
   /** Bytes a data allocation must leave free for metadata. */
   get metadataReserveBytes(): number {
-    return check(this.core.fs_metadata_reserve_bytes(), 'metadata reserve'); // the core's fault path uses the same
+    // The core's fault path uses the same. It depends on the device size and the block
+    // size alone, so it is asked once per mount (every write checks it).
+    return this.reserveBytes ??= check(this.core.fs_metadata_reserve_bytes(), 'metadata reserve');
   }
+
+  private reserveBytes: number | undefined;
 
   /** What the tree checker and block pointers are checked against. */
   get checkContext(): CheckContext {
