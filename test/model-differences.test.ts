@@ -1,5 +1,5 @@
-// firstDifference (src/model/crash-model.ts): the oracle's byte comparison, which skips long
-// equal stretches with a native compare, must find exactly the first differing byte.
+// firstDifference (src/model/crash-model.ts): the oracle's byte comparison (word-wise where
+// both arrays are 4-byte aligned, then byte-wise) must find exactly the first differing byte.
 import { describe, expect, it } from 'vitest';
 import { firstDifference } from '../src/model/crash-model.js';
 import { Rng } from '../src/random.js';

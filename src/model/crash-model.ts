@@ -614,10 +614,9 @@ export function firstDifference(a: Uint8Array, b: Uint8Array): number | null {
 /**
  * The differences of one pair of arrays of the same length, asked for many times: the word
  * views are made once (an image's file that differs from a state in many words asks for
- * every one of them). Where Node's Buffer is there, long equal stretches are skipped by its
- * native compare (memcmp: some 20x a JavaScript word loop here), found by halving; the
- * first WORD_SCAN_BYTES after `from` are scanned in JavaScript, so dense differences cost
- * no native calls. The verdict is the same either way: only the speed differs.
+ * every one of them, and two views per question were most of the oracle's garbage).
+ * A native compare (Node's Buffer) would be faster on long equal stretches, but the library
+ * runs in browsers too and keeps Buffer out of src/ (test/no-node-globals.test.ts).
  */
 class WordDifferences {
   private readonly a32: Uint32Array | null;
@@ -632,49 +631,18 @@ class WordDifferences {
 
   /** The first index at or after `from` (a multiple of 4) where the arrays differ, or null. */
   next(from: number): number | null {
-    const n = this.a.length;
-    const near = Math.min(n, from + WORD_SCAN_BYTES);
-    let at = this.scan(from, near);
-    if (at < near) return at;
-    if (at >= n) return null;
-    if (!nativeCompare) {
-      at = this.scan(at, n);
-      return at < n ? at : null;
-    }
-    const { a, b } = this;
-    if (nativeCompare.call(a, b, at, n, at, n) === 0) return null;
-    // The first difference is in [lo, hi); halve while the stretch is long.
-    let lo = at, hi = n;
-    while (hi - lo > WORD_SCAN_BYTES) {
-      const mid = lo + (((hi - lo) >>> 1) & ~7);
-      if (nativeCompare.call(a, b, lo, mid, lo, mid) === 0) lo = mid;
-      else hi = mid;
-    }
-    return this.scan(lo, hi);
-  }
-
-  /** The first index in [from, to) where the arrays differ, or `to`. */
-  private scan(from: number, to: number): number {
     const { a, b, a32, b32 } = this;
     let at = from;
     if (a32 && b32 && from % 4 === 0) {
       let i = from >>> 2;
-      const words = to >>> 2;
+      const words = a32.length;
       while (i < words && a32[i] === b32[i]) i++;
       at = i * 4;
     }
-    while (at < to && a[at] === b[at]) at++;
-    return at;
+    while (at < a.length && a[at] === b[at]) at++;
+    return at < a.length ? at : null;
   }
 }
-
-const WORD_SCAN_BYTES = 256;
-
-/** Node's Buffer.prototype.compare (called on Uint8Arrays), or null in a browser. */
-const nativeCompare: ((this: Uint8Array, target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number) => number) | null =
-  typeof (globalThis as { Buffer?: { prototype: { compare: unknown } } }).Buffer === 'function'
-    ? (globalThis as unknown as { Buffer: { prototype: { compare: (this: Uint8Array, ...args: unknown[]) => number } } }).Buffer.prototype.compare as never
-    : null;
 
 /** A store that faulted with SIGBUS part way: the pages before the fault hold its bytes. */
 class PartialStore extends Error {}
