@@ -149,10 +149,12 @@ export function retiresWhole(line: u32, upTo: u32): bool {
 }
 
 // Retire lines [first, first + count), each of which retiresWhole: what retireLineHead does
-// to each, with one copy of their visible bytes to media and one version change.
+// to each, with one copy of their visible bytes to media, one version change and each
+// chunk stamped once.
 export function retireRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
   memory.copy(mediaAddr + (<usize>first << LINE_SHIFT), visibleAddr + (<usize>first << LINE_SHIFT), <usize>count << LINE_SHIFT);
+  const epoch = stampEpoch();
   for (let line = first; line < first + count; line++) {
     const ll = lineListAddr + (<usize>line << 3);
     const e = entryAddr(load<u32>(ll) - 1);
@@ -161,8 +163,9 @@ export function retireRun(first: u32, count: u32): void {
     store<u64>(ll, 0); // head and tail
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
-    stampLine(line);
+    store<u32>(lineStampAddr + (<usize>line << 2), epoch);
   }
+  stampChunks(first, first + count, epoch);
   store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - count);
   logChanged();
   counterAdd(C_RETIRED, count);
