@@ -706,29 +706,37 @@ export class Kernel implements TreeHost {
     m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + 4, SUPERBLOCK_BYTES - 4) >>> 0);
   }
 
-  /** The valid superblock with the highest generation, or null. */
+  /**
+   * The valid superblock with the highest generation, or null. Each slot is loaded whole
+   * (a poisoned line in it is a media error: the slot is skipped) into this thread's
+   * scratch, where its fields are read: no array per call (a crash explorer reads the
+   * superblock of every image it mounts, twice).
+   */
   static readSuperblock(device: PmemDevice): SuperblockState | null {
     let best: SuperblockState | null = null;
+    const scratch = device.scratch().subarray(0, SUPERBLOCK_BYTES);
+    const dv = new DataView(scratch.buffer, scratch.byteOffset, SUPERBLOCK_BYTES);
+    const u64 = (at: number): number => dv.getUint32(at + 4, true) * 4294967296 + dv.getUint32(at, true);
     for (const offset of SUPERBLOCK_OFFSETS) {
-      let bytes: Uint8Array;
-      try { bytes = device.load(offset, SUPERBLOCK_BYTES); } catch { continue; }
-      const dv = new DataView(bytes.buffer);
+      try { device.loadInto(offset, scratch); } catch { continue; }
       if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) continue;
       // The load above found no media error; the checksum is computed in place.
       if (device.crc32c(offset + 4, SUPERBLOCK_BYTES - 4) !== dv.getUint32(SB_CSUM, true)) continue;
-      const m = new FsMemory(bytes.buffer);
-      const s: SuperblockState = {
-        generation: m.u64(SB_GENERATION),
-        rootTree: m.u64(SB_ROOT_TREE), rootLevel: bytes[SB_ROOT_LEVEL]!,
-        extentTree: m.u64(SB_EXTENT_TREE), extentLevel: bytes[SB_EXTENT_LEVEL]!,
-        csumTree: m.u64(SB_CSUM_TREE), csumLevel: bytes[SB_CSUM_LEVEL]!,
-        nodeBytes: m.u32(SB_NODE_BYTES), sectorBytes: m.u32(SB_SECTOR_BYTES),
-        totalBytes: m.u64(SB_TOTAL_BYTES), bytesUsed: m.u64(SB_BYTES_USED),
-        nextSubvolume: m.u64(SB_NEXT_SUBVOLUME),
-        metadataCopies: bytes[SB_METADATA_COPIES] || 1,
-        label: new TextDecoder().decode(bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES)).replace(/\0+$/, ''),
+      const generation = u64(SB_GENERATION);
+      if (best && generation <= best.generation) continue;
+      const label = scratch.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
+      best = {
+        generation,
+        rootTree: u64(SB_ROOT_TREE), rootLevel: scratch[SB_ROOT_LEVEL]!,
+        extentTree: u64(SB_EXTENT_TREE), extentLevel: scratch[SB_EXTENT_LEVEL]!,
+        csumTree: u64(SB_CSUM_TREE), csumLevel: scratch[SB_CSUM_LEVEL]!,
+        nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
+        totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED),
+        nextSubvolume: u64(SB_NEXT_SUBVOLUME),
+        metadataCopies: scratch[SB_METADATA_COPIES] || 1,
+        // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
+        label: label.every((b) => b === 0) ? '' : new TextDecoder().decode(label.slice()).replace(/\0+$/, ''),
       };
-      if (!best || s.generation > best.generation) best = s;
     }
     return best;
   }
