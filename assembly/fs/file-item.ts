@@ -16,7 +16,7 @@ import {
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE,
 } from "../abi";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekBackward, seekForward, endOperation, currentRoot,
+  begin, lookupItem, insertItem, updateItem, seekBackward, seekForward, endOperation, currentRoot,
   currentLevel, currentTree,
 } from "./ctree";
 import {
@@ -232,17 +232,21 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
     setRange(losingBitsAddr, <u32>(old >> SECTOR_SHIFT), <u32>(old >> SECTOR_SHIFT) + 1, true);
     if (type == EXTENT_TYPE_REG) logReaders(old, offset, offset + bytes);
     fsBegin(ino, EXTENT_DATA, start);
+    // An item that starts at the page takes the new block in place (its key is the page's):
+    // one walk and no data moved in the leaf, where a delete and an insert moved half a
+    // leaf twice. One that starts before it keeps [start, at).
     if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
-    else {
-      const gone = deleteItem();
-      assert(gone, "not deleted");
-    }
+    else updateItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
     changed(false);
     if (start + bytes > end) {
       const cut = end - start;
       fsBegin(ino, EXTENT_DATA, end);
       insertItem(stageExtent(generation, type, old, oldBytes, offset + cut, bytes - cut), FILE_EXTENT_BYTES);
       changed(false);
+    }
+    if (start == at) {
+      if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
+      return;
     }
   }
   fsBegin(ino, EXTENT_DATA, at);

@@ -157,8 +157,8 @@ export const mutants = [
     modelledOn: `${CHIPMUNK}: recovery code that rebuilds state from stale metadata; ${VINTER}: recovery bugs in PM file systems`,
     file: 'src/fs/kernel.ts',
     patches: [{
-      find: '      if (!best || s.generation > best.generation) best = s;',
-      replace: '      if (!best || s.generation < best.generation) best = s;',
+      find: '      if (best && generation <= best.generation) continue;',
+      replace: '      if (best && generation >= best.generation) continue;',
     }],
   },
   {
