@@ -622,10 +622,37 @@ function fixLowKeys(fromLevel: u32, key: usize): void {
 
 /** Insert the item (key at TA_KEY, `size` bytes from `data`); EEXIST when the key is present. */
 export function insertItem(data: usize, size: u32): void {
+  if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
+  if (descend(opKey(), true)) fail(EEXIST, P_KEY_EXISTS, pathBytenr(0), pathSlot(0), 0, 0, 0);
+  insertAtPath(data, size);
+}
+
+/**
+ * A lookup whose walk copies the path (lookupItem's result record, found or not), for one
+ * change at it without a second walk: insertAtPath, updateAtPath or deleteAtPath, next,
+ * with nothing else done to any tree in between. The copies are made even if the caller
+ * then changes nothing: callers ask it only when a change follows.
+ */
+export function lookupForChange(): bool {
+  const found = descend(opKey(), true);
+  setFound(view(pathBytenr(0)), pathSlot(0));
+  return found;
+}
+
+/** Debug builds: does the path end at the slot where the operation's key is (found) or would go? */
+function pathAtKey(found: bool): bool {
+  if (!CHECKS) return true;
+  if (!pathLinked() || !isDirty(pathBytenr(0))) return false;
+  const r = searchKey(view(pathBytenr(0)), opKey());
+  return found ? r == <i32>pathSlot(0) : r == -<i32>pathSlot(0) - 1;
+}
+
+/** insertItem at the path of lookupForChange, which did not find the key. */
+export function insertAtPath(data: usize, size: u32): void {
+  if (CHECKS) assert(pathAtKey(false)); // an insert at a path that is not the key's
   const key = opKey();
   if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
   const need = size + LEAF_ITEM_BYTES;
-  if (descend(key, true)) fail(EEXIST, P_KEY_EXISTS, pathBytenr(0), pathSlot(0), 0, 0, 0);
   if (leafFreeBytes(view(pathBytenr(0))) < need) splitLeaf(key, need);
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
@@ -643,10 +670,16 @@ export function insertItem(data: usize, size: u32): void {
 
 /** Replace an existing item's data (any size up to half a node); ENOENT when absent. */
 export function updateItem(data: usize, size: u32): void {
-  const key = opKey();
   // Refuse before anything changes: the fallback below deletes and re-inserts.
   if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
-  if (!descend(key, true)) fail(ENOENT, P_KEY_MISSING, pathBytenr(0), pathSlot(0), 0, 0, 0);
+  if (!descend(opKey(), true)) fail(ENOENT, P_KEY_MISSING, pathBytenr(0), pathSlot(0), 0, 0, 0);
+  updateAtPath(data, size);
+}
+
+/** updateItem at the path of lookupForChange, which found the key. */
+export function updateAtPath(data: usize, size: u32): void {
+  if (CHECKS) assert(pathAtKey(true)); // an update at a path that is not the key's
+  if (tooLarge(size)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size, 0, 0);
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
@@ -672,6 +705,13 @@ export function updateItem(data: usize, size: u32): void {
 /** Delete the item with the key at TA_KEY; false when absent. */
 export function deleteItem(): bool {
   if (!descend(opKey(), true)) return false;
+  deleteAtPath();
+  return true;
+}
+
+/** deleteItem at the path of lookupForChange, which found the key. */
+export function deleteAtPath(): void {
+  if (CHECKS) assert(pathAtKey(true)); // a delete at a path that is not the key's
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
@@ -682,7 +722,6 @@ export function deleteItem(): bool {
   if (CHECKS) assert(nritems(leaf) == n - 1); // a delete that did not remove one item
   if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
   afterDelete();
-  return true;
 }
 
 @inline function usedBytes(node: usize): u32 {

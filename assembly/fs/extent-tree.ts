@@ -21,6 +21,7 @@ import {
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
+  lookupForChange, insertAtPath, updateAtPath, deleteAtPath,
 } from "./ctree";
 import {
   fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
@@ -207,24 +208,29 @@ function applyRef(entry: usize): void {
   // Most refs net to zero (a copied node re-reports every pointer it holds): no lookup.
   if (delta == 0 && !changes && !fresh) return;
   onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
-  const found = lookupItem();
-  if (delta == 0 && !changes && found) return;
+  // A ref that changes something looks up with the walk that copies the path, so the
+  // change below needs no second walk (a fresh extent whose ref nets to zero only looks).
+  const changing = delta != 0 || changes;
+  const found = changing ? lookupForChange() : lookupItem();
+  if (!changing && found) return;
   const item = found ? <usize>load<u32>(result() + CR_DATA) : 0;
   const old: u64 = found ? load<u64>(item + EI_REFS) : 0;
   const next = <i64>old + delta;
   if (next < 0) fail(EIO, P_REFS_NEGATIVE, target, 0, old, <u64><i64>delta, 0);
   if (next == 0) {
+    // Not found with no change: an extent made and dropped in this transaction.
+    assert(changing || !found, "extent tree: a removal at a path not made for it");
     freeExtent(target, data, bytes, owner, found);
     return;
   }
+  assert(changing, "extent tree: a ref that changes nothing reached the change");
   bodyRefs = <u64>next;
   bodyGeneration = found ? load<u64>(item + EI_GENERATION) : transid();
   bodyFlags = found ? load<u64>(item + EI_FLAGS) : (data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);
   bodyOwner = found ? load<u64>(item + EI_OWNER) : owner;
   const body = stageBody();
-  onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
-  if (!found) insertItem(body, EXTENT_ITEM_BYTES);
-  else if (<u64>next != old) updateItem(body, EXTENT_ITEM_BYTES);
+  if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
+  else if (<u64>next != old) updateAtPath(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
   if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
   if (changes) applyBackrefs(entry, target);
@@ -360,11 +366,10 @@ export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32
 }
 
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
+/** `hasItem`: the caller's lookupForChange found the extent's item (its path is ready). */
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool): void {
   if (hasItem) {
-    onExtentTree(target, data ? EXTENT_ITEM : METADATA_ITEM, bytes);
-    const gone = deleteItem();
-    assert(gone, "not deleted");
+    deleteAtPath();
     extentTreeDone();
   }
   if (data) {
