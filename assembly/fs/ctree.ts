@@ -711,15 +711,41 @@ export function deleteItem(): bool {
 
 /** deleteItem at the path of lookupForChange, which found the key. */
 export function deleteAtPath(): void {
+  deleteRunAtPath(1);
+}
+
+/**
+ * The items after the one at the path (lookupForChange found it) in the same leaf whose key
+ * has `objectid` and `type`, up to the leaf's end: how many (deleteRunAtPath takes them too).
+ */
+export function followingAtPath(objectid: u64, type: u32): u32 {
+  const leaf = view(pathBytenr(0));
+  const n = nritems(leaf);
+  let count: u32 = 0;
+  for (let s = pathSlot(0) + 1; s < n; s++) {
+    const key = itemAt(leaf, s);
+    if (load<u64>(key + KEY_OBJECTID) != objectid || <u32>load<u8>(key + KEY_TYPE) != type) break;
+    count++;
+  }
+  return count;
+}
+
+/** Does the path's leaf end `count` items after the path's slot (more may follow in the next leaf)? */
+export function runEndsLeafAtPath(count: u32): bool {
+  return pathSlot(0) + count >= nritems(view(pathBytenr(0)));
+}
+
+/** Delete `count` items from the path's slot on (lookupForChange found the first): one data move. */
+export function deleteRunAtPath(count: u32): void {
   if (CHECKS) assert(pathAtKey(true)); // a delete at a path that is not the key's
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
   const n = nritems(leaf);
-  assert(slot < n, "slot outside node");
-  reportPointers(leaf, leafBytenr, slot, slot + 1, -1);
-  leafDelete(leaf, slot, 1);
-  if (CHECKS) assert(nritems(leaf) == n - 1); // a delete that did not remove one item
+  assert(count > 0 && slot + count <= n, "ctree: a run to delete outside the leaf");
+  reportPointers(leaf, leafBytenr, slot, slot + count, -1);
+  leafDelete(leaf, slot, count);
+  if (CHECKS) assert(nritems(leaf) == n - count); // a delete that did not remove the run
   if (slot == 0 && nritems(leaf) > 0) fixLowKeys(0, keyAt(leaf, 0));
   afterDelete();
 }

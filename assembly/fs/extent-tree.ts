@@ -21,7 +21,7 @@ import {
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
-  lookupForChange, insertAtPath, updateAtPath, deleteAtPath,
+  lookupForChange, insertAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
 } from "./ctree";
 import {
   fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
@@ -368,12 +368,19 @@ export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
 /** `hasItem`: the caller's lookupForChange found the extent's item (its path is ready). */
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool): void {
+  // A data extent's EXTENT_DATA_REFs follow its item (their type sorts after it): those in
+  // the same leaf go with it, in one delete; a walk looks for more only when they reach the
+  // leaf's end (or the extent had no item).
+  let refsMayRemain = data;
   if (hasItem) {
-    deleteAtPath();
+    const refs = data ? followingAtPath(target, EXTENT_DATA_REF) : 0;
+    refsMayRemain = data && runEndsLeafAtPath(1 + refs);
+    deleteRunAtPath(1 + refs);
     extentTreeDone();
   }
   if (data) {
-    deleteBackrefs(target);
+    if (refsMayRemain) deleteBackrefs(target);
+    if (CHECKS) assert(!hasDataRef(target)); // a freed data extent kept a back reference
     deleteCsums(target);
     pinOrFail(target, bytes);
     return;
@@ -390,6 +397,14 @@ function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   assert(r == 0, "extent tree: a freed extent is free or pinned already");
   if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true)); // a freed extent is not pinned
+}
+
+/** Debug builds: does data extent `target` have an EXTENT_DATA_REF? */
+function hasDataRef(target: u64): bool {
+  onExtentTree(target, EXTENT_DATA_REF, 0);
+  if (!seekForward(false)) return false;
+  const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
+  return load<u64>(key + KEY_OBJECTID) == target && <u32>load<u8>(key + KEY_TYPE) == EXTENT_DATA_REF;
 }
 
 /** Every EXTENT_DATA_REF of data extent `target`. */

@@ -255,11 +255,8 @@ export const mutants = [
     modelledOn: 'btrfs: outdated checksums left in the csum tree after the extent is freed (cf. the fix "btrfs: fix csum tree corruption, duplicate and outdated checksums"), seen by scrub as csum errors on reused space',
     file: 'assembly/fs/extent-tree.ts',
     patches: [{
-      find: L(
-        '    deleteBackrefs(target);',
-        '    deleteCsums(target);',
-      ),
-      replace: '    deleteBackrefs(target);',
+      find: '    deleteCsums(target);\n',
+      replace: '',
     }],
   },
   {
