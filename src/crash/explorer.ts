@@ -5,7 +5,7 @@
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
-import { Kernel, type SuperblockState } from '../fs/kernel.js';
+import type { SuperblockState } from '../fs/kernel.js';
 import { FsMemory } from '../fs/memory.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
@@ -390,7 +390,8 @@ export class CrashExplorer {
     } catch (e) {
       return { verdict: { generation: -1, problems: [`mount failed: ${(e as Error).message}`] }, fs: null };
     }
-    const generation = Kernel.readSuperblock(image)?.generation ?? -1;
+    // The superblock the mount chose (mount writes none: reading it again gives the same).
+    const generation = fs.kernel.mountedGeneration;
     try {
       return { verdict: { generation, problems: this.oracle.check(fs, generation) }, fs };
     } catch (e) {

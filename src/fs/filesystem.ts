@@ -253,6 +253,7 @@ export class FileSystem {
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
     k.setCommittedGeneration(sb.generation);
+    k.mountedGeneration = sb.generation;
     k.nextSubvolume = sb.nextSubvolume;
     k.label = sb.label;
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);

@@ -121,6 +121,8 @@ export class Kernel implements TreeHost {
   get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
+  /** The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount writes none. */
+  mountedGeneration = -1;
   /**
    * Set when a transaction cannot complete: every later change fails with EROFS. Shared
    * with every thread's core (F_ABORTED): a problem another thread's engine hit (a writer
