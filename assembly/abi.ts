@@ -640,6 +640,8 @@ export const P_DATA_CSUM: u32 = 82; // the sector at bytenr does not match its c
 export const P_CSUMS_MISSING: u32 = 83; // data extent bytenr has no (or a short) EXTENT_CSUM item
 // Flags of file_read.
 export const READ_VERIFY: u32 = 1; // verify data checksums (a datasum file)
+export const READ_INODE_BOUNDS: u32 = 2; // file_read looks the inode up itself: reads up to its size, verifies unless NODATASUM, returns the bytes read
+export const READ_NO_INODE: i32 = -2; // file_read with READ_INODE_BOUNDS: no sound inode item (the caller's own lookup words the problem)
 // fs_node_addr asks its caller to rewrite the first copy from the good second (dup).
 export const NEEDS_HEAL: i32 = 1000001;
 // The container of a tree's root pointer in fs_ref_change (a root has no parent block).

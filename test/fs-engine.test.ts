@@ -9,7 +9,7 @@ import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF } from '../src/fs/format.js';
 import {
-  EINVAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, ROOT_SLOTS,
+  EINVAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, ROOT_SLOTS,
 } from '../src/core/abi.js';
 import { FreeSpace } from '../src/fs/free-space.js';
 import { Rng } from '../src/random.js';
@@ -390,8 +390,14 @@ describe('the root table', () => {
         const m = k.m;
         const ino = fs.stat(id === 5 ? '/r' : '/snap/r').ino;
         expect(other.core.file_read(id, m.u64(slot + RS_ROOT), m.u32(slot + RS_LEVEL), m.u64(k.fsStateAddr + F_CSUM_ROOT),
-          m.u32(k.fsStateAddr + F_CSUM_LEVEL), ino, 0, content.length, dst, READ_VERIFY)).toBe(0);
-        return m.u8.slice(dst, dst + content.length);
+          m.u32(k.fsStateAddr + F_CSUM_LEVEL), ino, 0, content.length, dst, READ_VERIFY)).toBe(content.length);
+        const bytes = m.u8.slice(dst, dst + content.length);
+        // With READ_INODE_BOUNDS the core looks the inode up itself: a read past EOF stops there.
+        expect(other.core.file_read(id, m.u64(slot + RS_ROOT), m.u32(slot + RS_LEVEL), m.u64(k.fsStateAddr + F_CSUM_ROOT),
+          m.u32(k.fsStateAddr + F_CSUM_LEVEL), ino, content.length - 100, 4096, dst, READ_INODE_BOUNDS)).toBe(100);
+        expect(other.core.file_read(id, m.u64(slot + RS_ROOT), m.u32(slot + RS_LEVEL), m.u64(k.fsStateAddr + F_CSUM_ROOT),
+          m.u32(k.fsStateAddr + F_CSUM_LEVEL), 999_999, 0, 4096, dst, READ_INODE_BOUNDS)).toBe(READ_NO_INODE);
+        return bytes;
       };
       expect(read(5)).toEqual(new Uint8Array(20000).fill(9));
       expect(read(fs.stat('/snap').subvolume)).toEqual(content);

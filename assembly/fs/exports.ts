@@ -31,7 +31,7 @@ import {
   dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry, writeDirtyBlocks,
 } from "./transaction";
-import { WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS } from "../abi";
+import { WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATASUM, CR_SIZE } from "../abi";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
@@ -456,17 +456,30 @@ export function fs_is_fresh(bytenr: f64): i32 {
 // --- file reads (inode.ts) -------------------------------------------------------------------
 
 // Read file bytes [offset, offset + length) of inode `ino` (tree id, root, level; the csum
-// tree's root and level) into `dst`; flags READ_VERIFY. 0, or -EINVAL; problems (EIO for
-// media errors and checksum mismatches, EUCLEAN for a corrupted tree) are thrown by fs_fail.
+// tree's root and level) into `dst`; flags READ_VERIFY, or READ_INODE_BOUNDS (the inode's
+// size bounds the read and its NODATASUM flag decides the verification). The bytes read,
+// READ_NO_INODE (bounds asked, no sound inode item) or -EINVAL; problems (EIO for media
+// errors and checksum mismatches, EUCLEAN for a corrupted tree) are thrown by fs_fail.
 export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, csumLevel: u32,
   ino: f64, offset: f64, length: u32, dst: u32, flags: u32): i32 {
   const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
   if (!memoryValid(dst, length) || <u64>o + length > MAX_FILE_BYTES) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when file_read is called
-  readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, length, dst, flags);
+  let n = length;
+  let readFlags = flags;
+  if ((flags & READ_INODE_BOUNDS) != 0) {
+    // The inode's size and flags, from the same tree: one call for a pread, not two.
+    begin(<u64>t, <u64>r, rootLevel, <u64>i, INODE_ITEM, 0);
+    if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return READ_NO_INODE;
+    const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+    const size = load<u64>(inode + INODE_SIZE);
+    n = <u64>o >= size ? 0 : <u32>min<u64>(<u64>length, size - <u64>o);
+    readFlags = (load<u64>(inode + INODE_FLAGS) & INODE_FLAG_NODATASUM) != 0 ? 0 : READ_VERIFY;
+  }
+  if (n > 0) readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, n, dst, readFlags);
   if (CHECKS) assert(stateSound()); // file_read broke the state's invariants
-  return 0;
+  return <i32>n;
 }
 
 // --- delayed refs (delayed-ref.ts) --------------------------------------------------------

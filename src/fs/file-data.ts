@@ -10,7 +10,7 @@ import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
-import { READ_VERIFY } from '../core/abi.js';
+import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE } from '../core/abi.js';
 import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
@@ -111,6 +111,23 @@ export class FileData {
       out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + n), at - offset);
     }
     return end - offset;
+  }
+
+  /**
+   * readInto in one core call that looks the inode up itself (READ_INODE_BOUNDS): the bytes
+   * read, or null when this path does not apply (more than the staging buffer holds, pages
+   * dirtied through a mapping wait for their checksums, or no sound inode item) and readInto
+   * with the caller's own lookup must run.
+   */
+  readIntoBounded(sv: Subvolume, ino: number, offset: number, out: Uint8Array): number | null {
+    const k = this.k;
+    if (out.length > k.stagingBytes || (this.pendingPages?.(sv, ino)?.size ?? 0) > 0) return null;
+    const tree = sv.tree, csum = k.csumTree;
+    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, offset, out.length, k.stagingAddr, READ_INODE_BOUNDS);
+    if (r === READ_NO_INODE) return null;
+    if (r < 0) throw new FsError('EINVAL', `read of inode ${ino} at ${offset}: bad arguments (${r})`);
+    out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + r));
+    return r;
   }
 
   /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */

@@ -837,7 +837,7 @@ export class FileSystem {
     if (!ArrayBuffer.isView(target)) throw new FsError('EINVAL', 'target must be a typed array or DataView');
     checkOffset(offset, 'offset');
     const out = new Uint8Array(target.buffer, target.byteOffset, Math.min(target.byteLength, MAX_READ_BYTES));
-    return this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
+    return this.data.readIntoBounded(f.sv, f.ino, offset, out) ?? this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
   }
 
   /** An inode's size and flags, read in place (no copy of the item, no decode of the rest). */
