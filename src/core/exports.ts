@@ -181,6 +181,8 @@ export interface CoreDaxExports {
   dax_attach(base: number): number;
   /** Bytes stored; fewer than len means a fault (see dax_fault_info). Negative errno on bad arguments. */
   dax_store(mapping: number, offset: number, src: number, len: number): number;
+  /** dax_store that serves its write faults in the core (the fs lock taken per fault); stops where dax_store would leave a fault to the host. */
+  dax_store_serving(mapping: number, offset: number, src: number, len: number): number;
   dax_load(mapping: number, offset: number, dst: number, len: number): number;
   /** (reason << FAULT_REASON_SHIFT) | page of this thread's last fault; reason FAULT_* (src/core/abi.ts). */
   dax_fault_info(): number;

@@ -76,7 +76,7 @@ export class DaxMapping {
       scratch.set(bytes.subarray(done, done + chunk));
       let stored = 0;
       while (stored < chunk) {
-        const r = this.core.dax_store(this.id, o + done + stored, scratch.byteOffset + stored, chunk - stored);
+        const r = this.core.dax_store_serving(this.id, o + done + stored, scratch.byteOffset + stored, chunk - stored);
         if (r < 0) throw new FsError('EINVAL', `store failed (${r})`);
         stored += r;
         if (stored < chunk) {
