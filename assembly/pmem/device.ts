@@ -27,8 +27,7 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines > 1 && lines <= logCapacity) {
-    const room = logRoom();
-    if (room < lines) logMakeRoom(lines);
+    if (logRoom() < lines) logMakeRoom(lines);
     const last = logAppendRun(addr, len);
     // A non-temporal store is a store plus a write-back that the next sfence completes.
     if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);

@@ -22,6 +22,7 @@ import {
   headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
 } from "./state";
 import { LogEntry } from "./log-entry";
+import { CHECKS } from "../shared/checks";
 
 @inline export function entryAddr(index: u32): usize {
   return logAddr + <usize>index * ENTRY_BYTES;
@@ -202,32 +203,32 @@ function evictOldest(): void {
   advanceTail();
 }
 
-// Write the entry of sequence number `seq`: a store of bytes [offset, offset+count) of
-// `line` whose bytes the caller is about to put in the visible line, linked as the line's
-// newest (the previous newest keeps its bytes first). Stamps the line. True when the line
-// was not pending before (the caller counts it in H_LINES_PENDING).
-@inline function writeEntry(seq: u32, line: u32, offset: u32, count: u32): bool {
+// Write the entry of sequence number `seq` in ring slot `index`: a store of bytes
+// [offset, offset+count) of `line` whose bytes the caller is about to put in the visible
+// line, linked as the line's newest (the previous newest keeps its bytes first). Stamps the
+// line with `epoch` (the caller stamps its chunk). True when the line was not pending
+// before (the caller counts it in H_LINES_PENDING). The callers read the slot base and the
+// epoch from the header once per store, not once per line.
+@inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
-  const index = logSlot(seq);
+  if (CHECKS) assert(index == logSlot(seq)); // an entry written to another slot than its sequence number's
   const e = entryAddr(index);
   assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
-  changetype<LogEntry>(e).seq = seq;
-  changetype<LogEntry>(e).line = line;
-  changetype<LogEntry>(e).next = 0;
-  changetype<LogEntry>(e).live = ENTRY_DATA_VISIBLE;
+  store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
+  store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
   changetype<LogEntry>(e).mask = byteMask(offset, count);
-  const ll = lineListAddr + (<usize>line << 3);
-  const tailIndex = load<u32>(ll, 4);
   // Every store stamps its lines, not only the one that makes a line pending: the verified
   // data sectors of fs/inode.ts rely on it.
-  stampLine(line);
-  store<u32>(ll, index + 1, 4);
+  store<u32>(lineStampAddr + (<usize>line << 2), epoch);
+  const ll = lineListAddr + (<usize>line << 3);
+  const tailIndex = load<u32>(ll, 4);
   if (tailIndex != 0) {
     keepBytes(entryAddr(tailIndex - 1), line);
     changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
+    store<u32>(ll, index + 1, 4);
     return false;
   }
-  store<u32>(ll, index + 1);
+  store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
   const st = lineStateAddr + line;
   store<u8>(st, load<u8>(st) | LINE_PENDING);
   return true;
@@ -289,34 +290,13 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
   const first = load<u32>(h + H_LOG_HEAD);
-  // What writeEntry reads per entry, read once: nothing below stores to the header.
-  const base = load<u32>(h + H_LOG_SLOT_BASE);
+  const firstIndex = logSlot(first);
   const epoch = stampEpoch();
-  const ringMask = logCapacity - 1;
   let newlyPending: u32 = 0;
   for (let k: u32 = 0; k < lines; k++) {
-    const seq = first + k, line = firstLine + k;
     const lo = k == 0 ? addr & 63 : 0;
     const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
-    const index = (seq - base) & ringMask;
-    const e = entryAddr(index);
-    assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
-    store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
-    store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
-    changetype<LogEntry>(e).mask = byteMask(lo, hi - lo);
-    store<u32>(lineStampAddr + (<usize>line << 2), epoch); // every store stamps its lines
-    const ll = lineListAddr + (<usize>line << 3);
-    const tailIndex = load<u32>(ll, 4);
-    if (tailIndex != 0) {
-      keepBytes(entryAddr(tailIndex - 1), line);
-      changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
-      store<u32>(ll, index + 1, 4);
-    } else {
-      store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
-      const st = lineStateAddr + line;
-      store<u8>(st, load<u8>(st) | LINE_PENDING);
-      newlyPending++;
-    }
+    if (writeEntry(first + k, (firstIndex + k) & (logCapacity - 1), firstLine + k, lo, hi - lo, epoch)) newlyPending++;
   }
   stampChunks(firstLine, firstLine + lines, epoch);
   store<u32>(h + H_LOG_HEAD, first + lines);
@@ -334,7 +314,9 @@ export function logAppend(line: u32, offset: u32, count: u32): u32 {
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
   const seq = load<u32>(h + H_LOG_HEAD);
-  if (writeEntry(seq, line, offset, count)) store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
+  const epoch = stampEpoch();
+  if (writeEntry(seq, logSlot(seq), line, offset, count, epoch)) store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
+  stampChunks(line, line + 1, epoch);
   store<u32>(h + H_LOG_HEAD, seq + 1);
   logChanged();
   counterAdd(C_LOG_ENTRIES, 1);
