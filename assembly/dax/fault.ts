@@ -14,8 +14,8 @@
 // the owner, over the same shared tables (tables.ts).
 import {
   M_ACTIVE, M_PAGES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO, MF_WRITE, MF_SYNC, D_FROZEN,
-  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED, INODE_ITEM, INODE_ITEM_BYTES,
-  INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, TA_RESULT, CR_DATA, CR_SIZE,
+  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED,
+  INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
   EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK,
   ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
   DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM,
@@ -26,9 +26,9 @@ import {
   setPte, pteAddr, rmapFirst, rmapNext, rmapMapping, dirtyFindFor, dirtyAdd, dirtyDrop, dirtyRoom,
   countStat, policyBit,
 } from "./tables";
-import { begin, lookupItem } from "../fs/ctree";
+import { lookupInode } from "../fs/inode";
 import { metadataReserveBytes } from "../fs/state";
-import { fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
+import { fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
   useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
@@ -83,9 +83,8 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   faultPage = page;
   useFsTree(fileTree, slot);
   // The inode: its size bounds the mapping (SIGBUS beyond it), its flags choose the path.
-  begin(fileTree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, fileIno, INODE_ITEM, 0);
-  if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return FR_OWNER;
-  const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+  const inode = lookupInode(fileTree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, fileIno);
+  if (inode == 0) return FR_OWNER;
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();

@@ -629,7 +629,7 @@ export function insertItem(data: usize, size: u32): void {
 
 /**
  * A lookup whose walk copies the path (lookupItem's result record, found or not), for one
- * change at it without a second walk: insertAtPath, updateAtPath or deleteAtPath, next,
+ * change at it without a second walk: insertAtPath, updateAtPath or deleteRunAtPath, next,
  * with nothing else done to any tree in between. The copies are made even if the caller
  * then changes nothing: callers ask it only when a change follows.
  */
@@ -705,13 +705,8 @@ export function updateAtPath(data: usize, size: u32): void {
 /** Delete the item with the key at TA_KEY; false when absent. */
 export function deleteItem(): bool {
   if (!descend(opKey(), true)) return false;
-  deleteAtPath();
-  return true;
-}
-
-/** deleteItem at the path of lookupForChange, which found the key. */
-export function deleteAtPath(): void {
   deleteRunAtPath(1);
+  return true;
 }
 
 /**

@@ -6,7 +6,9 @@ import {
   F_TREE_CHANGES, SEEK_AFTER, SEEK_AT_OR_BEFORE, ROOT_POINTER, BAD_ARGUMENT_BIAS, F_EXTENT_ROOT,
   F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, EPERM, TA_READS, MAX_FILE_BYTES, F_STAGING,
   F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
-  NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT,
+  NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, CR_SIZE, WRITE_OUT_REPORT,
+  WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_SIZE, INODE_FLAGS,
+  INODE_FLAG_NODATASUM,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -22,7 +24,7 @@ import {
 import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } from "./node";
 import { CHECKS } from "../shared/checks";
 import { setRange, testBit } from "./bitmap";
-import { readFile } from "./inode";
+import { readFile, lookupInode } from "./inode";
 import { fileWrite, WRITE_OWNER } from "./file";
 import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
 import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./extent-tree";
@@ -31,7 +33,6 @@ import {
   dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
   dirtyListLength, dirtyListEntry, writeDirtyBlocks,
 } from "./transaction";
-import { WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATASUM, CR_SIZE } from "../abi";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
@@ -470,9 +471,8 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   let readFlags = flags;
   if ((flags & READ_INODE_BOUNDS) != 0) {
     // The inode's size and flags, from the same tree: one call for a pread, not two.
-    begin(<u64>t, <u64>r, rootLevel, <u64>i, INODE_ITEM, 0);
-    if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return READ_NO_INODE;
-    const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+    const inode = lookupInode(<u64>t, <u64>r, rootLevel, <u64>i);
+    if (inode == 0) return READ_NO_INODE;
     const size = load<u64>(inode + INODE_SIZE);
     n = <u64>o >= size ? 0 : <u32>min<u64>(<u64>length, size - <u64>o);
     readFlags = (load<u64>(inode + INODE_FLAGS) & INODE_FLAG_NODATASUM) != 0 ? 0 : READ_VERIFY;

@@ -217,13 +217,12 @@ function applyRef(entry: usize): void {
   const old: u64 = found ? load<u64>(item + EI_REFS) : 0;
   const next = <i64>old + delta;
   if (next < 0) fail(EIO, P_REFS_NEGATIVE, target, 0, old, <u64><i64>delta, 0);
+  // A ref that changes nothing and was found returned above, so `found` here means the
+  // path is lookupForChange's; one that changes nothing and was not found nets to zero.
   if (next == 0) {
-    // Not found with no change: an extent made and dropped in this transaction.
-    assert(changing || !found, "extent tree: a removal at a path not made for it");
     freeExtent(target, data, bytes, owner, found);
     return;
   }
-  assert(changing, "extent tree: a ref that changes nothing reached the change");
   bodyRefs = <u64>next;
   bodyGeneration = found ? load<u64>(item + EI_GENERATION) : transid();
   bodyFlags = found ? load<u64>(item + EI_FLAGS) : (data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);

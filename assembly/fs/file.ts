@@ -19,13 +19,13 @@
 // The caller tells whether DAX mappings or dirtied pages involve the file (then it takes
 // TypeScript's path too: DaxManager.rangeChanged invalidates them).
 import {
-  INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
-  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, TA_RESULT, CR_DATA, CR_SIZE, F_ABORTED,
+  INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
+  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, F_ABORTED,
   EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES,
 } from "../abi";
-import { begin, lookupItem } from "./ctree";
+import { lookupInode } from "./inode";
 import {
-  fsBase, threadArea, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
+  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
   committedGeneration, totalBytes, nodeBytes,
 } from "./state";
 import { testBit, setRange } from "./bitmap";
@@ -59,9 +59,8 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
   if (load<u32>(fsBase + F_ABORTED) != 0) return WRITE_OWNER;
   const tree = changetype<RootSlot>(slot).tree;
   useFsTree(tree, slot);
-  begin(tree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, ino, INODE_ITEM, 0);
-  if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return WRITE_OWNER;
-  const inode = <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
+  const inode = lookupInode(tree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, ino);
+  if (inode == 0) return WRITE_OWNER;
   const flags = load<u64>(inode + INODE_FLAGS);
   const size = load<u64>(inode + INODE_SIZE);
   const end = at + length;

@@ -9,7 +9,7 @@
 import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
-  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
+  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
   CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
@@ -34,6 +34,17 @@ let csumLevel: u32 = 0;
   const slot = load<u32>(threadArea() + TA_RESULT + CR_SLOT);
   if (CHECKS) assert(slot < nritems(resultLeaf())); // a seek result outside its leaf
   return slot;
+}
+
+/**
+ * The inode item of `ino` in the tree `tree` (root, level), read in place: its address, or 0
+ * when it is missing or not an inode item's size (the callers leave such a file to
+ * TypeScript, whose decode words the problem).
+ */
+export function lookupInode(tree: u64, root: u64, rootLevel: u32, ino: u64): usize {
+  begin(tree, root, rootLevel, ino, INODE_ITEM, 0);
+  if (!lookupItem() || load<u32>(threadArea() + TA_RESULT + CR_SIZE) != INODE_ITEM_BYTES) return 0;
+  return <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA);
 }
 
 /**

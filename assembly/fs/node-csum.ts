@@ -11,7 +11,7 @@
 // device is checked the same way only after its gap is seen to be zero (a word scan, far
 // cheaper than crc32c); any other block gets the plain crc32c. Both give the same value:
 // the checksum on the device is btrfs's, whatever computed it.
-import { NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES, LEAF_DATA_OFFSET } from "../abi";
+import { nritems, isLeaf, itemAt, ptrAt, dataOffset, leafCapacity, ptrCapacity } from "./node";
 import { nodeBytes } from "./state";
 import { crc32c, crc32cUpdate, crc32cZeros } from "../csum/crc32c";
 import { CHECKS } from "../shared/checks";
@@ -24,13 +24,12 @@ const GAP_WORTH_SKIPPING: u32 = 256;
  * the header does not describe a gap inside the block (a corrupt block: no shortcut).
  */
 export function nodeGap(node: usize): u64 {
-  const n = load<u32>(node + NODE_NRITEMS);
-  const leaf = load<u8>(node + NODE_LEVEL) == 0;
-  const slot = leaf ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
-  if (n > (nodeBytes - NODE_HEADER_BYTES) / slot) return 0;
-  const start = NODE_HEADER_BYTES + n * slot;
+  const n = nritems(node);
+  const leaf = isLeaf(node);
+  if (n > (leaf ? leafCapacity() : ptrCapacity())) return 0;
+  const start = <u32>((leaf ? itemAt(node, n) : ptrAt(node, n)) - node);
   // A leaf's data grows down from the block's end; its lowest item (the last) starts it.
-  const end = leaf && n > 0 ? load<u32>(node + NODE_HEADER_BYTES + (n - 1) * LEAF_ITEM_BYTES + LEAF_DATA_OFFSET) : nodeBytes;
+  const end = leaf && n > 0 ? dataOffset(node, n - 1) : nodeBytes;
   if (end < start || end > nodeBytes) return 0;
   return (<u64>start << 32) | <u64>end;
 }

@@ -34,7 +34,7 @@ import { CHECKS } from "../shared/checks";
 }
 
 /** Items a leaf has room for (each with no data). */
-@inline function leafCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES; }
+@inline export function leafCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES; }
 
 // nritems, level and isLeaf also read nodes anywhere in memory (btree_node_search): no checks.
 @inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
