@@ -32,7 +32,7 @@ import {
   crashScan, crashTotal, crashBuild, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros } from "./csum/crc32c";
-import { ENTRY_NEXT, H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
+import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -451,18 +451,17 @@ export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
 // lock, the fault, the unlock) and the host's work between them.
 export function dax_store_serving(mapping: u32, offset: u32, src: u32, len: u32): i32 {
   if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
-  let done: u32 = 0;
-  while (true) {
-    done += daxStore(mapping, offset + done, src + done, len - done);
-    if (done >= len || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return <i32>done;
+  let done = daxStore(mapping, offset, src, len);
+  while (done < len && fsAttached() && load<u32>(daxBaseAddr() + D_FS_STATE) == <u32>fsBase) {
     const info = daxFaultInfo();
-    if ((info >>> FAULT_REASON_SHIFT) == FAULT_MEDIA_ERROR) return <i32>done;
+    if ((info >>> FAULT_REASON_SHIFT) == FAULT_MEDIA_ERROR) break;
     lockAcquire();
     const result = daxFsFault(mapping, info & FAULT_PAGE_MASK, true);
     lockRelease();
-    if (result != FR_DONE) return <i32>done;
+    if (result != FR_DONE) break;
+    done += daxStore(mapping, offset + done, src + done, len - done);
   }
-  return <i32>done; // not reached
+  return <i32>done;
 }
 
 export function dax_load(mapping: u32, offset: u32, dst: u32, len: u32): i32 {

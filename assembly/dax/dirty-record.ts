@@ -33,12 +33,6 @@ import {
   flags: u32;
 }
 
-/** The record at `addr`. */
-@inline export function dirtyRecordAt(addr: usize): DirtyRecord {
-  assert(addr != 0, "dirty record: no address");
-  return changetype<DirtyRecord>(addr);
-}
-
 /** Does the class lay its fields out at the ABI's offsets? */
 export function dirtyRecordLayoutAgrees(): bool {
   return offsetof<DirtyRecord>("tree") == DR_TREE && offsetof<DirtyRecord>("ino") == DR_INO

@@ -27,8 +27,7 @@ import {
   countStat, policyBit,
 } from "./tables";
 import { lookupInode } from "../fs/inode";
-import { metadataReserveBytes } from "../fs/state";
-import { fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, totalBytes } from "../fs/state";
+import { fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes, totalBytes } from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
   useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,

@@ -25,12 +25,6 @@ import { RS_ROOT, RS_LEVEL, RS_FLAGS, RS_TREE, RS_LAST_SNAPSHOT, ROOT_SLOT_BYTES
   lastSnapshot: u64;
 }
 
-/** The slot at `addr` (an address in the root table). */
-@inline export function rootSlotAt(addr: usize): RootSlot {
-  assert(addr != 0, "root slot: no address");
-  return changetype<RootSlot>(addr);
-}
-
 /** Does the class lay its fields out at the ABI's offsets? */
 export function rootSlotLayoutAgrees(): bool {
   return offsetof<RootSlot>("root") == RS_ROOT && offsetof<RootSlot>("level") == RS_LEVEL
