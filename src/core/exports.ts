@@ -120,7 +120,12 @@ export interface CoreFsExports {
   ctree_seek(tree: number, root: number, level: number, objectid: number, type: number, offset: number, mode: number): number;
   /** Address of the child at `slot` of block `parent`, checked against it (`high`: address of the bound key, 0 none). */
   ctree_checked_child(tree: number, parent: number, slot: number, high: number): number;
-  /** Read file bytes into `dst` (zeros for holes); flags READ_VERIFY. Problems thrown through FsHooks.fail. */
+  /**
+   * Read file bytes into `dst` (zeros for holes); flags READ_VERIFY, or READ_INODE_BOUNDS (the
+   * inode's size bounds the read, its NODATASUM flag decides the verification). The bytes
+   * read, READ_NO_INODE (bounds asked, no sound inode item) or a negative errno for bad
+   * arguments. Problems thrown through FsHooks.fail.
+   */
   file_read(tree: number, root: number, level: number, csumRoot: number, csumLevel: number,
     ino: number, offset: number, length: number, dst: number, flags: number): number;
   /** The extent and csum trees' roots, kept in the core's state (BTree reads and writes them there). */

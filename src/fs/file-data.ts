@@ -102,12 +102,11 @@ export class FileData {
       this.readPending(sv, ino, offset, end, out.subarray(0, end - offset).fill(0), pending);
       return end - offset;
     }
-    const k = this.k, tree = sv.tree, csum = k.csumTree;
+    const k = this.k;
     const chunk = k.stagingBytes;
     for (let at = offset; at < end; at += chunk) {
       const n = Math.min(chunk, end - at);
-      const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, n, k.stagingAddr, verify ? READ_VERIFY : 0);
-      if (r < 0) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
+      this.readStaged(sv, ino, at, n, verify ? READ_VERIFY : 0);
       out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + n), at - offset);
     }
     return end - offset;
@@ -122,11 +121,17 @@ export class FileData {
   readIntoBounded(sv: Subvolume, ino: number, offset: number, out: Uint8Array): number | null {
     const k = this.k;
     if (out.length > k.stagingBytes || (this.pendingPages?.(sv, ino)?.size ?? 0) > 0) return null;
-    const tree = sv.tree, csum = k.csumTree;
-    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, offset, out.length, k.stagingAddr, READ_INODE_BOUNDS);
+    const r = this.readStaged(sv, ino, offset, out.length, READ_INODE_BOUNDS);
     if (r === READ_NO_INODE) return null;
-    if (r < 0) throw new FsError('EINVAL', `read of inode ${ino} at ${offset}: bad arguments (${r})`);
     out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + r));
+    return r;
+  }
+
+  /** The core's file_read of `length` bytes at `at` into the staging buffer: its answer (bad arguments thrown). */
+  private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number): number {
+    const k = this.k, tree = sv.tree, csum = k.csumTree;
+    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, length, k.stagingAddr, flags);
+    if (r < 0 && r !== READ_NO_INODE) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
     return r;
   }
 
