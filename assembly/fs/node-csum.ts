@@ -5,7 +5,7 @@
 //    |csum| header, items / ptrs |  unused: the gap     | leaf data (leaves)  |
 //    +----+----------------------+----------------------+---------------------+
 //
-// The gap is most of a block in small trees and a third of a typical leaf. The commit
+// The gap is most of a block in small trees and a good part of a leaf split in two. The commit
 // zeroes it before the checksum (zeroGap), and a zero gap's crc is one polynomial
 // multiplication (crc32cZeros) instead of a table step per byte. A block read from the
 // device is checked the same way only after its gap is seen to be zero (a word scan, far
