@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 5; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 6; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -39,7 +39,7 @@ export const H_LINE_LIST: u32 = 52; // u32 address of the line lists
 export const H_LOG: u32 = 56; // u32 address of the store log
 export const H_PATCH: u32 = 60; // u32 address of the crash patch
 export const H_VISIBLE: u32 = 64; // u32 address of the visible bytes
-export const H_MEDIA: u32 = 68; // u32 address of the media bytes
+export const H_PREIMAGE: u32 = 68; // u32 address of the pre-image slots (logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
 export const H_TOTAL_BYTES: u32 = 72; // u32 end address of the layout
 export const H_THREAD_SLOTS: u32 = 76; // bitmap of claimed thread slots
 export const H_LOCK: u32 = 80; // device spinlock
@@ -151,7 +151,7 @@ export const LINE_RULE_MAX_ALTERNATIVES: u32 = 4096; // more alternatives in one
 // pmem_region selectors.
 // @ts object REGION
 export const R_VISIBLE: u32 = 0; // "visible": address of the visible bytes
-export const R_MEDIA: u32 = 1; // "media": address of the media bytes
+export const R_PREIMAGE: u32 = 1; // "preimage": address of the pre-image slots (media bytes of pending lines)
 export const R_SCRATCH: u32 = 2; // "scratch": address of this thread's scratch
 export const R_SCRATCH_BYTES: u32 = 3; // "scratchBytes": its size
 export const R_PATCH: u32 = 4; // "patch": address of the crash patch

@@ -3,11 +3,11 @@
 import {
   HEADER_MAGIC, HEADER_VERSION, H_MAGIC, H_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
   H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
-  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
   H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
   H_COUNTERS, COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
   MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
-  R_VISIBLE, R_MEDIA, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
+  R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
   R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
   R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, FLUSH_CLFLUSH,
   CRASH_ENUMERATE, BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES,
@@ -17,7 +17,7 @@ import {
 } from "./abi";
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
-  planLineState, planLineList, planVisible, planMedia, planKernel, planTotal,
+  planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
   planLineStamp, planChunkStamp, planChunkCrc, planRuns,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
@@ -26,10 +26,10 @@ import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
   deviceLock, deviceUnlock,
 } from "./pmem/device";
-import { lineHeadIndex, entryAddr } from "./pmem/storelog";
+import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
-  crashScan, crashTotal, crashBuild, crashApplyPatch, crashForgetPending, crashInPlace,
+  crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros } from "./csum/crc32c";
 import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
@@ -90,7 +90,7 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_LINE_STATE, <u32>planLineState);
   store<u32>(h + H_LINE_LIST, <u32>planLineList);
   store<u32>(h + H_VISIBLE, <u32>planVisible);
-  store<u32>(h + H_MEDIA, <u32>planMedia);
+  store<u32>(h + H_PREIMAGE, <u32>planPreimage);
   store<u32>(h + H_KERNEL, <u32>planKernel);
   store<u32>(h + H_KERNEL_BYTES, kernelBytes);
   store<u32>(h + H_TOTAL_BYTES, <u32>planTotal);
@@ -139,7 +139,7 @@ export function pmem_detach(): i32 {
 export function pmem_region(which: u32): u32 {
   switch (which) {
     case R_VISIBLE: return <u32>S.visibleAddr;
-    case R_MEDIA: return <u32>S.mediaAddr;
+    case R_PREIMAGE: return <u32>S.preimageAddr;
     case R_SCRATCH: return <u32>S.threadScratchAddr();
     case R_SCRATCH_BYTES: return S.scratchBytes;
     case R_PATCH: return <u32>S.patchAddr;
@@ -305,29 +305,36 @@ export function pmem_unlock(): i32 {
   return 0;
 }
 
-// On a fresh device whose visible and media bytes hold the source's media: apply the
-// patch (copied into this device's patch region) and drop pending state.
+// After pmem_crash_build(keepLocked) of `slots` patch lines: append a patch line with the
+// media bytes (pre-image) of every pending line the image leaves as it was, so that this
+// device's visible bytes with the whole patch over them are the image (a crash target
+// copies the visible bytes and the patch). Returns the patch lines in all.
+export function pmem_crash_overlay(slots: u32): i32 {
+  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != <u32>S.threadSlot + 1) return -EINVAL;
+  if (slots > load<u32>(S.headerAddr + H_CRASH_ROWS_AT)) return -EINVAL;
+  return <i32>crashOverlay(slots);
+}
+
+// On a device whose visible bytes were set to the source's visible bytes where they may
+// differ (stamped lines): drop pending state and apply the patch (copied into this
+// device's patch region, overlay included).
 export function pmem_crash_apply(slots: u32): i32 {
   return crashApply(slots, false);
 }
 
-// As pmem_crash_apply, for a device whose media was just set to the pre-crash media and
-// whose visible bytes are stale: they are set from media first (memory.copy, in the core,
-// instead of a second copy from the caller's side).
+// As pmem_crash_apply, for a device whose visible bytes were all rewritten by the caller:
+// every line is stamped (crash targets and fingerprints look at stamps).
 export function pmem_crash_apply_image(slots: u32): i32 {
   return crashApply(slots, true);
 }
 
 // Returns the stamp epoch just before the patch: the patch lines, and every later change,
 // are stamped after it (a crash target's record of what it holds beyond the source media).
-function crashApply(slots: u32, visibleFromMedia: bool): i32 {
+function crashApply(slots: u32, wholeDevice: bool): i32 {
   if (!attached() || slots > S.logCapacity) return -EINVAL;
   lock();
   crashForgetPending();
-  if (visibleFromMedia) {
-    memory.copy(S.visibleAddr, S.mediaAddr, S.deviceBytes);
-    stampRange(0, S.lineCount);
-  }
+  if (wholeDevice) stampRange(0, S.lineCount);
   const base = stampsAdvance();
   crashApplyPatch(slots);
   unlock();
@@ -492,7 +499,7 @@ export function dax_shootdown(): i32 {
 // the patch lines laid over them. For deciding which superblock an image would mount.
 export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i32 {
   if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
-  memory.copy(dst, S.mediaAddr + addr, len);
+  deviceReadMedia(dst, addr, len);
   const end = addr + len;
   for (let s: u32 = 0; s < slots; s++) {
     const p = S.patchAddr + <usize>s * PATCH_BYTES;
@@ -558,6 +565,24 @@ export function pmem_media_fingerprint(bitmap: u32): u32 {
   const fingerprint = mediaFingerprint(bitmap);
   unlock();
   return fingerprint;
+}
+
+// The first pending line in [fromLine, endLine), or -1: with pmem_media_line, how a reader
+// composes media bytes outside the core (the visible bytes, pending lines' media over
+// them) without a call per line.
+export function pmem_next_pending(fromLine: u32, endLine: u32): i32 {
+  if (!attached() || endLine > S.lineCount) return -EINVAL;
+  for (let line = fromLine; line < endLine; line++) {
+    if ((deviceLineState(line) & LINE_PENDING) != 0 && lineHeadIndex(line) != 0) return <i32>line;
+  }
+  return -1;
+}
+
+// The address of the 64 media bytes of `line` (a pending line's pre-image, else its visible
+// bytes); valid until the next store, flush or fence.
+export function pmem_media_line(line: u32): i32 {
+  if (!attached() || line >= S.lineCount) return -EINVAL;
+  return <i32>mediaLineAddr(line);
 }
 
 // Lines of [addr, addr+len) with stores not yet on media (their visible bytes may differ).

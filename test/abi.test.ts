@@ -87,7 +87,7 @@ describe('abi: header fields and regions agree with the core', () => {
     dev.store(0, new Uint8Array(8).fill(1));
     dev.core.pmem_crash_scan();
     const expected: Record<keyof typeof ABI.REGION, number> = {
-      visible: h(ABI.H_VISIBLE), media: h(ABI.H_MEDIA), patch: h(ABI.H_PATCH), lineState: h(ABI.H_LINE_STATE),
+      visible: h(ABI.H_VISIBLE), preimage: h(ABI.H_PREIMAGE), patch: h(ABI.H_PATCH), lineState: h(ABI.H_LINE_STATE),
       scratch: h(ABI.H_THREADS) + dev.threadSlot * stride + stride - h(ABI.H_SCRATCH_BYTES),
       scratchBytes: h(ABI.H_SCRATCH_BYTES), lineCount: h(ABI.H_LINE_COUNT), kernel: h(ABI.H_KERNEL),
       kernelBytes: h(ABI.H_KERNEL_BYTES), deviceBytes: h(ABI.H_DEVICE_BYTES), threadSlot: dev.threadSlot,

@@ -7,6 +7,7 @@
 // content: equal contents give equal fingerprints, a changed line a different one.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/random.js';
+import { REGION } from '../src/core/abi.js';
 import type { PmemDevice } from '../src/index.js';
 import { device, expectSameBytes } from './helpers/device.js';
 
@@ -46,10 +47,10 @@ describe('crash images into a reused target', () => {
         const at = rng.below(SIZE / 64) * 64;
         if (rng.chance(0.1) && dev.lineInfo(at).pendingStores === 0) {
           // Bytes written behind the core's back, as a fuzzer's garbage fill does (on a
-          // line with no pending store: visible and media alike, as they are equal there).
+          // line with no pending store: its visible bytes are its media).
           const view = new Uint8Array(dev.memory.buffer);
           const value = rng.below(256);
-          for (const region of [dev.region(0), dev.region(1)]) view.fill(value, region + at, region + at + 64);
+          view.fill(value, dev.region(REGION.visible) + at, dev.region(REGION.visible) + at + 64);
           dev.markChanged(at, 64);
         }
         const crashSeed = rng.u32();
@@ -120,7 +121,7 @@ describe('media fingerprint (per-chunk crc cache)', () => {
     dev.store(64 * 5, old); dev.persist(64 * 5, 64);
     expect(fingerprint()).toBe(first);
     // Bytes written behind the core's back count once marked.
-    const media = new Uint8Array(dev.memory.buffer, dev.region(1), SIZE);
+    const media = new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), SIZE); // line 1000 is not pending: its media
     media.fill(8, 64 * 1000, 64 * 1001);
     dev.markChanged(64 * 1000, 64);
     expect(fingerprint()).not.toBe(first);

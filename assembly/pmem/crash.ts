@@ -13,13 +13,14 @@ import {
   CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS, H_LOG_SLOT_BASE,
 } from "../abi";
 import {
-  headerAddr, crashTableAddr, patchAddr, mediaAddr, visibleAddr,
+  headerAddr, crashTableAddr, patchAddr, visibleAddr,
   lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
   maxThreads, logSlot,
 } from "./state";
-import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged } from "./storelog";
+import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged, mediaLineAddr, preimageSlotAddr } from "./storelog";
 import { stampLine } from "./stamps";
 import { LogEntry } from "./log-entry";
+import { CHECKS } from "../shared/checks";
 
 export { CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE } from "../abi";
 
@@ -110,7 +111,7 @@ export function crashTotal(): u64 {
 function patchBegin(slot: u32, line: u32): usize {
   const p = patchAddr + <usize>slot * PATCH_BYTES;
   store<u32>(p, line);
-  memory.copy(p + PATCH_DATA, mediaAddr + (<usize>line << LINE_SHIFT), 64);
+  memory.copy(p + PATCH_DATA, mediaLineAddr(line), 64);
   return p + PATCH_DATA;
 }
 
@@ -251,22 +252,40 @@ export function crashBuild(mode: u32, arg: u64): u32 {
   return slots;
 }
 
-// On a device whose visible and media bytes were just set to the pre-crash media:
-// write the patch lines and forget every pending state (poison stays: it is media).
+// After crashBuild's `slots` patch lines (built in crash-table order): a patch line with
+// the media bytes of every pending line the image leaves as it was. The visible bytes with
+// the whole patch over them are then the image. Returns the patch lines in all (at most
+// the crash table's rows, which the patch region holds).
+export function crashOverlay(slots: u32): u32 {
+  const rows = load<u32>(headerAddr + H_CRASH_ROWS);
+  assert(slots <= rows, "crash overlay: more patch lines than pending lines");
+  let s: u32 = 0;
+  let out = slots;
+  for (let r: u32 = 0; r < rows; r++) {
+    const line = load<u32>(crashTableAddr + <usize>r * CRASH_ROW_BYTES);
+    if (s < slots && load<u32>(patchAddr + <usize>s * PATCH_BYTES) == line) { s++; continue; }
+    patchBegin(out++, line);
+  }
+  assert(s == slots && out == rows, "crash overlay: the patch is not in crash-table order");
+  return out;
+}
+
+// On a device with nothing pending whose bytes were just set to the pre-crash media:
+// write the patch lines (poison stays: it is media).
 export function crashApplyPatch(slots: u32): void {
   for (let s: u32 = 0; s < slots; s++) {
     const p = patchAddr + <usize>s * PATCH_BYTES;
     const line = load<u32>(p);
     assert(line < lineCount, "crash patch: line out of range");
+    if (CHECKS) assert(lineHeadIndex(line) == 0); // a patch line over a pending line
     memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
-    memory.copy(mediaAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
     stampLine(line);
   }
 }
 
 // Reset the volatile state: log, line lists, pending bits, flush queues. With
-// `visibleFromMedia`, each pending line's visible bytes become its media bytes again (the
-// other lines' already are).
+// `visibleFromMedia`, each pending line's visible bytes become its media bytes again (its
+// pre-image; the other lines' already are); without, the caller rewrites them.
 export function crashForgetPending(visibleFromMedia: bool = false): void {
   const h = headerAddr;
   // Only the entries in the log window can be live, and a line is pending (state bit and
@@ -279,9 +298,10 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
     const e = entryAddr(logSlot(seq));
     if (changetype<LogEntry>(e).live == 0) continue;
     const line = changetype<LogEntry>(e).line;
-    if (visibleFromMedia) {
-      const at = <usize>line << LINE_SHIFT;
-      memory.copy(visibleAddr + at, mediaAddr + at, 64);
+    // A line's oldest live entry comes first in the window, and its list is cleared then:
+    // its pre-image is in this entry's slot.
+    if (visibleFromMedia && lineHeadIndex(line) == logSlot(seq) + 1) {
+      memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), preimageSlotAddr(logSlot(seq)), 64);
     }
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);

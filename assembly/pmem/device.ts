@@ -1,5 +1,6 @@
 // The pmem device: visible bytes (what loads see: media plus CPU caches), media bytes
-// (what survives a crash), and the store log in between. Callers hold the device lock
+// (what survives a crash: the visible bytes of every line but the pending ones, whose
+// media is their pre-image, storelog.ts), and the store log in between. Callers hold the device lock
 // for every function here except loads.
 import {
   LINE_SHIFT, LINE_POISON, LINE_PENDING, DOMAIN_EADR, C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB,
@@ -7,10 +8,10 @@ import {
   FLUSH_CLFLUSH, H_LOCK,
 } from "../abi";
 import {
-  visibleAddr, mediaAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot, logCapacity,
+  visibleAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot, logCapacity,
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll } from "./storelog";
+import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 
 // The device lock, which every store, flush and fence holds (any thread, any path: the
@@ -117,8 +118,18 @@ export function deviceReadable(addr: u32, len: u32): bool {
   return true;
 }
 
+// The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
+// over them.
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
-  memory.copy(dst, mediaAddr + addr, len);
+  memory.copy(dst, visibleAddr + addr, len);
+  if (len == 0) return;
+  const end = addr + len;
+  for (let line = addr >> LINE_SHIFT; line <= (end - 1) >> LINE_SHIFT; line++) {
+    if (!linePending(line)) continue;
+    const from = max<u32>(addr, line << LINE_SHIFT);
+    const to = min<u32>(end, (line + 1) << LINE_SHIFT);
+    memory.copy(dst + (from - addr), mediaLineAddr(line) + (from & 63), to - from);
+  }
 }
 
 export function devicePoison(addr: u32, len: u32, poisoned: bool): void {

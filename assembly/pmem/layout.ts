@@ -3,7 +3,7 @@
 // AssemblyScript stub runtime would hand every one of them the same heap.
 import {
   HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES, ENTRY_DATA_BYTES,
-  FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, MAX_THREADS, STAMP_RUNS_CAPACITY,
+  FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, LINE_BYTES, MAX_THREADS, STAMP_RUNS_CAPACITY,
 } from "../abi";
 
 export const REGION_ALIGN: u64 = 4096;
@@ -25,7 +25,7 @@ export let planThreadStride: u64 = 0;
 export let planLineState: u64 = 0;
 export let planLineList: u64 = 0;
 export let planVisible: u64 = 0;
-export let planMedia: u64 = 0;
+export let planPreimage: u64 = 0;
 export let planLineStamp: u64 = 0;
 export let planChunkStamp: u64 = 0;
 export let planChunkCrc: u64 = 0;
@@ -45,6 +45,7 @@ export function planLayout(
   planPatch = at; at = alignUp(at + logCapacity * PATCH_BYTES, REGION_ALIGN);
   planLog = at; at = alignUp(at + logCapacity * ENTRY_BYTES, REGION_ALIGN);
   planLogData = at; at = alignUp(at + logCapacity * ENTRY_DATA_BYTES, REGION_ALIGN);
+  planPreimage = at; at = alignUp(at + logCapacity * LINE_BYTES, REGION_ALIGN);
   planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
@@ -54,7 +55,6 @@ export function planLayout(
   planChunkCrc = at; at = alignUp(at + ((lineCount + 63) >> 6) * 8, REGION_ALIGN);
   planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
   planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
-  planMedia = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);
   planTotal = at;
 }

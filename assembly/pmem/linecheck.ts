@@ -10,7 +10,8 @@ import {
   PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, MEDIA_FAILS,
 } from "../abi";
-import { patchAddr, mediaAddr } from "./state";
+import { patchAddr } from "./state";
+import { mediaLineAddr } from "./storelog";
 
 export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 
@@ -32,7 +33,7 @@ export function lineTableMarkMedia(table: usize, entries: u32): u32 {
   for (let i: u32 = 0; i < entries; i++) {
     const e = table + <usize>i * LINE_RULE_BYTES;
     const line = load<u32>(e + LINE_RULE_LINE);
-    const ok = lineAllowed(mediaAddr + (<usize>line << LINE_SHIFT), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES));
+    const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES));
     store<u32>(e + LINE_RULE_FLAGS, ok ? 0 : MEDIA_FAILS);
     if (!ok) failing++;
   }

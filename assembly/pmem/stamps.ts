@@ -11,8 +11,8 @@
 // each differs from the last in a few hundred lines; copying or hashing every line made
 // that copy and hash most of the cost.
 import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
-import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, mediaAddr } from "./state";
-import { crc32c } from "../csum/crc32c";
+import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, visibleAddr, lineListAddr, preimageAddr } from "./state";
+import { crc32c, crc32cUpdate } from "../csum/crc32c";
 
 export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
@@ -84,6 +84,22 @@ export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
   return true;
 }
 
+// The crc32c of the media bytes of lines [first, first + lines): the visible bytes, but a
+// pending line's pre-image (storelog.ts; the line list's head names its slot).
+function mediaCrc(first: u32, lines: u32): u32 {
+  let crc: u32 = 0xffffffff;
+  let run = first; // start of the run of lines not pending, not yet in the crc
+  for (let line = first; line < first + lines; line++) {
+    const head = load<u32>(lineListAddr + (<usize>line << 3));
+    if (head == 0) continue;
+    crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT), (line - run) << LINE_SHIFT);
+    crc = crc32cUpdate(crc, preimageAddr + (<usize>(head - 1) << LINE_SHIFT), 64);
+    run = line + 1;
+  }
+  crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT), (first + lines - run) << LINE_SHIFT);
+  return crc ^ 0xffffffff;
+}
+
 // The crc of a chunk's media bytes (64 lines, 4 KiB), from the cache when no stamp came
 // after it was taken. Cache entry: [crc u32][valid-from epoch u32]; the crc reflects every
 // change stamped before that epoch (0: never taken, so no stamp is before it). Chunks, not
@@ -95,7 +111,7 @@ export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
   if (<i32>(stamp - load<u32>(entry, 4)) < 0) return load<u32>(entry);
   const first = chunk << CHUNK_SHIFT;
   const lines = min<u32>(1 << CHUNK_SHIFT, lineCount - first);
-  const crc = crc32c(mediaAddr + (<usize>first << LINE_SHIFT), lines << LINE_SHIFT);
+  const crc = mediaCrc(first, lines);
   store<u32>(entry, crc);
   store<u32>(entry, epoch, 4);
   return crc;

@@ -4,7 +4,7 @@
 import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
-  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_MEDIA,
+  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
   H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
 } from "../abi";
@@ -25,7 +25,7 @@ export let logAddr: usize = 0;
 export let logDataAddr: usize = 0;
 export let patchAddr: usize = 0;
 export let visibleAddr: usize = 0;
-export let mediaAddr: usize = 0;
+export let preimageAddr: usize = 0; // logCapacity slots of 64 bytes (storelog.ts)
 export let crashTableAddr: usize = 0;
 export let maxThreads: u32 = 0;
 export let kernelAddr: usize = 0;
@@ -56,7 +56,7 @@ export function loadStateFromHeader(h: usize): bool {
   logDataAddr = load<u32>(h + H_LOG_DATA);
   patchAddr = load<u32>(h + H_PATCH);
   visibleAddr = load<u32>(h + H_VISIBLE);
-  mediaAddr = load<u32>(h + H_MEDIA);
+  preimageAddr = load<u32>(h + H_PREIMAGE);
   crashTableAddr = load<u32>(h + H_CRASH_TABLE);
   kernelAddr = load<u32>(h + H_KERNEL);
   kernelBytes = load<u32>(h + H_KERNEL_BYTES);
@@ -65,7 +65,7 @@ export function loadStateFromHeader(h: usize): bool {
   chunkCrcAddr = load<u32>(h + H_CHUNK_CRC);
   runsAddr = load<u32>(h + H_RUNS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
-  assert(mediaAddr >= visibleAddr + deviceBytes, "header: media overlaps visible");
+  assert(preimageAddr + (<usize>logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
   return true;
 }
 

@@ -5,6 +5,14 @@
 //    live entry, so media + a prefix of the list is always a legal line version;
 //  - tail <= every live sequence number < head, and head - tail <= capacity.
 // Entries retire (their bytes are written to media) from the front of their line only.
+// Media is not a copy of the device: a line that is not pending has its media bytes in
+// the visible line (every store to it is on media), and a pending line has them in the
+// pre-image slot of its oldest live entry (same ring index as the entry), taken from the
+// visible line when the line became pending. Retiring the newest entry of a line leaves
+// its media in the visible line (nothing to copy); retiring an older one moves the
+// pre-image to the next entry's slot with the retired bytes applied.
+// Why: a second device-sized copy written at every retire was half the cost of a
+// store + flush + fence of a block (a cold destination), and doubled the memory.
 // A line's newest entry does not copy its bytes (ENTRY_DATA_VISIBLE): the line's visible
 // bytes are its media with every live entry applied, so where the newest entry's mask is
 // set they are its bytes. They are copied into it (ENTRY_HOLDS_DATA) only when a newer
@@ -19,7 +27,7 @@ import {
   LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE,
 } from "../abi";
 import {
-  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, mediaAddr, visibleAddr, counterAdd, logSlot,
+  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, logSlot, lineCount,
 } from "./state";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
@@ -64,6 +72,18 @@ export function entryWordMask(entry: usize): u32 {
   const live = changetype<LogEntry>(entry).live;
   assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE, "store log: the bytes of an entry that is not live");
   return live == ENTRY_DATA_VISIBLE ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
+}
+
+// The pre-image slot of ring slot `index`: a pending line's media bytes, in the slot of
+// its oldest live entry.
+@inline export function preimageSlotAddr(index: u32): usize {
+  return preimageAddr + (<usize>index << LINE_SHIFT);
+}
+
+// Where the media bytes of `line` are: its pre-image while pending, else the visible line.
+@inline export function mediaLineAddr(line: u32): usize {
+  const head = lineHeadIndex(line);
+  return head != 0 ? preimageSlotAddr(head - 1) : visibleAddr + (<usize>line << LINE_SHIFT);
 }
 
 // The line's newest entry `e` is about to stop being its newest: it takes its bytes from
@@ -113,10 +133,15 @@ export function retireLineHead(line: u32): void {
   assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
   assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0, "retire: an older entry without its bytes");
-  entryApply(mediaAddr + (<usize>line << LINE_SHIFT), e, 0xff);
+  const next = changetype<LogEntry>(e).next;
+  if (next != 0) {
+    // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
+    const pre = preimageSlotAddr(next - 1);
+    memory.copy(pre, preimageSlotAddr(head - 1), 64);
+    entryApply(pre, e, 0xff);
+  } // else the line's media is its visible bytes from now on
   stampLine(line);
   logChanged();
-  const next = changetype<LogEntry>(e).next;
   changetype<LogEntry>(e).live = 0;
   store<u32>(ll, next);
   if (next == 0) {
@@ -142,19 +167,20 @@ export function retireLineUpTo(line: u32, upTo: u32): void {
 // Can `line` retire as part of a run (retireRun): its only live entry is a whole-line store
 // that leaves its bytes in the visible line, covered by sequence number `upTo`?
 export function retiresWhole(line: u32, upTo: u32): bool {
-  const head = lineHeadIndex(line);
-  if (head == 0 || head != lineTailIndex(line)) return false;
+  const list = load<u64>(lineListAddr + (<usize>line << 3)); // head, tail
+  const head = <u32>list;
+  if (head == 0 || head != <u32>(list >> 32)) return false;
   const e = entryAddr(head - 1);
-  return changetype<LogEntry>(e).live == ENTRY_DATA_VISIBLE && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+  // next (0: the line's only entry) and live in one load
+  return load<u64>(e, 8) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
     && !seqBefore(upTo, changetype<LogEntry>(e).seq);
 }
 
 // Retire lines [first, first + count), each of which retiresWhole: what retireLineHead does
-// to each, with one copy of their visible bytes to media, one version change and each
-// chunk stamped once.
+// to each, with one version change and each chunk stamped once.
 export function retireRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
-  memory.copy(mediaAddr + (<usize>first << LINE_SHIFT), visibleAddr + (<usize>first << LINE_SHIFT), <usize>count << LINE_SHIFT);
+  // Each line's only entry leaves: its media is its visible bytes, nothing to copy.
   const epoch = stampEpoch();
   for (let line = first; line < first + count; line++) {
     const ll = lineListAddr + (<usize>line << 3);
@@ -184,6 +210,12 @@ export function advanceTail(): void {
   const h = headerAddr;
   const head = load<u32>(h + H_LOG_HEAD);
   let tail = load<u32>(h + H_LOG_TAIL);
+  // No line pending: no entry is live (a live entry keeps its line pending), so the walk
+  // would end at the head; a fence that retired everything skips it.
+  if (load<u32>(h + H_LINES_PENDING) == 0) {
+    if (CHECKS) for (let seq = tail; seq != head; seq++) assert(changetype<LogEntry>(entryAddr(logSlot(seq))).live == 0); // a live entry with no line pending
+    tail = head;
+  }
   while (tail != head && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
   store<u32>(h + H_LOG_TAIL, tail);
   if (tail == head) {
@@ -229,6 +261,7 @@ function evictOldest(): void {
     return false;
   }
   store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
+  memory.copy(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT), 64); // its media, before the store
   const st = lineStateAddr + line;
   store<u8>(st, load<u8>(st) | LINE_PENDING);
   return true;
@@ -274,6 +307,43 @@ export function logMakeRoom(entries: u32): void {
   }
 }
 
+// Is any line of [first, first + count) pending? Eight state bytes at a time.
+function anyLinePending(first: u32, count: u32): bool {
+  let at = lineStateAddr + first;
+  const end = at + count;
+  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & (<u64>LINE_PENDING * 0x0101010101010101)) != 0) return true;
+  for (; at < end; at++) if ((load<u8>(at) & LINE_PENDING) != 0) return true;
+  return false;
+}
+
+// What writeEntry does to each of `count` whole lines from `line`, none of them pending:
+// entry seq + k in ring slot (index + k) & mask becomes the line's only entry (its bytes
+// the visible line's), the line is stamped and marked pending. No list to link into, so
+// no branch per line: a block stored whole costs a few stores per line.
+function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u32): void {
+  assert(count > 0 && line + count <= lineCount, "log append: fresh lines outside the device");
+  const mask = logCapacity - 1;
+  // Their media, before the store: consecutive lines into consecutive slots, in at most two
+  // copies (the ring may wrap).
+  const start = index & mask;
+  const before = min<u32>(count, logCapacity - start);
+  memory.copy(preimageSlotAddr(start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
+  if (before < count) memory.copy(preimageSlotAddr(0), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  for (let k: u32 = 0; k < count; k++) {
+    const slot = (index + k) & mask;
+    const e = entryAddr(slot);
+    if (CHECKS) assert(changetype<LogEntry>(e).live == 0 && logSlot(seq + k) == slot); // a live slot, or a slot not its sequence number's
+    store<u64>(e, <u64>(seq + k) | (<u64>(line + k) << 32)); // seq, line
+    store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
+    store<u64>(e, u64.MAX_VALUE, 16); // mask: the whole line
+    store<u64>(lineListAddr + (<usize>(line + k) << 3), <u64>(slot + 1) | (<u64>(slot + 1) << 32)); // head and tail
+    store<u32>(lineStampAddr + (<usize>(line + k) << 2), epoch);
+    const st = lineStateAddr + line + k;
+    store<u8>(st, load<u8>(st) | LINE_PENDING);
+  }
+  if (CHECKS) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
+}
+
 // The sequence number of the newest store (head - 1; wraps like every sequence number).
 @inline export function logNewestSeq(): u32 {
   return load<u32>(headerAddr + H_LOG_HEAD) - 1;
@@ -293,7 +363,18 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const firstIndex = logSlot(first);
   const epoch = stampEpoch();
   let newlyPending: u32 = 0;
+  // The whole lines [wholeFrom, wholeTo) of the run: when none of them is pending (a block
+  // written once per flush, the common case), they take the fresh-line path.
+  const wholeFrom: u32 = (addr & 63) == 0 ? 0 : 1;
+  const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
+  const fresh = wholeTo > wholeFrom && !anyLinePending(firstLine + wholeFrom, wholeTo - wholeFrom);
   for (let k: u32 = 0; k < lines; k++) {
+    if (fresh && k == wholeFrom) {
+      appendFreshLines(first + k, firstIndex + k, firstLine + k, wholeTo - wholeFrom, epoch);
+      newlyPending += wholeTo - wholeFrom;
+      k = wholeTo - 1;
+      continue;
+    }
     const lo = k == 0 ? addr & 63 : 0;
     const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
     if (writeEntry(first + k, (firstIndex + k) & (logCapacity - 1), firstLine + k, lo, hi - lo, epoch)) newlyPending++;

@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 5; // bumped by every change of this layout
+export const HEADER_VERSION = 6; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -29,7 +29,7 @@ export const H_LINE_LIST = 52; // u32 address of the line lists
 export const H_LOG = 56; // u32 address of the store log
 export const H_PATCH = 60; // u32 address of the crash patch
 export const H_VISIBLE = 64; // u32 address of the visible bytes
-export const H_MEDIA = 68; // u32 address of the media bytes
+export const H_PREIMAGE = 68; // u32 address of the pre-image slots (logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
 export const H_TOTAL_BYTES = 72; // u32 end address of the layout
 export const H_THREAD_SLOTS = 76; // bitmap of claimed thread slots
 export const H_LOCK = 80; // device spinlock
@@ -144,7 +144,7 @@ export const LINE_RULE_MAX_ALTERNATIVES = 4096; // more alternatives in one entr
 // pmem_region selectors.
 // REGION: the constants below, as a TypeScript object.
 export const R_VISIBLE = 0; // address of the visible bytes
-export const R_MEDIA = 1; // address of the media bytes
+export const R_PREIMAGE = 1; // address of the pre-image slots (media bytes of pending lines)
 export const R_SCRATCH = 2; // address of this thread's scratch
 export const R_SCRATCH_BYTES = 3; // its size
 export const R_PATCH = 4; // address of the crash patch
@@ -159,7 +159,7 @@ export const R_LOG_CAPACITY = 12; // store-log entries
 export const R_CRASH_TABLE = 13; // address of the crash table (CRASH_ROW_* rows)
 export const R_CRASH_ROWS = 14; // rows of the last crash scan
 export const R_STAMP_RUNS = 15; // address of the runs of the last pmem_stamp_runs
-export const REGION = { visible: 0, media: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6, kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12, crashTable: 13, crashRows: 14, stampRuns: 15 } as const;
+export const REGION = { visible: 0, preimage: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6, kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12, crashTable: 13, crashRows: 14, stampRuns: 15 } as const;
 
 // pmem_gauge selectors.
 // GAUGE: the constants below, as a TypeScript object.

@@ -24,9 +24,15 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_crash_total(): bigint;
   pmem_crash_build(mode: number, arg: bigint, keepLocked: number): number;
   pmem_unlock(): number;
+  /** After pmem_crash_build(keepLocked) of `slots` lines: a patch line for every other pending line (its media); the total. */
+  pmem_crash_overlay(slots: number): number;
   pmem_crash_apply(slots: number): number;
-  /** pmem_crash_apply after setting the visible bytes from media. */
+  /** pmem_crash_apply for a device whose visible bytes were all rewritten (every line stamped). */
   pmem_crash_apply_image(slots: number): number;
+  /** The first pending line in [fromLine, endLine), or -1. */
+  pmem_next_pending(fromLine: number, endLine: number): number;
+  /** Address of the media bytes of a line (a pending line's pre-image, else its visible bytes). */
+  pmem_media_line(line: number): number;
   pmem_crash_in_place(mode: number, arg: bigint): number;
   csum_crc32c(ptr: number, len: number): number;
   csum_crc32c_update(crc: number, ptr: number, len: number): number;

@@ -326,8 +326,8 @@ export class CrashExplorer {
             }
             if (tableRoom > 0) {
               const image = this.target!;
-              const media = image.region(REGION.media);
-              const lineBytes = (line: number): Uint8Array => new Uint8Array(image.memory.buffer, media + line * 64, 64);
+              // The image's bytes: its media (a mount may have stored since, not yet on media).
+              const lineBytes = (line: number): Uint8Array => image.readMedia(line * 64, 64);
               table = this.tableFor(candidate, map, lineBytes, rules, tableAt, tableRoom);
             }
           }

@@ -7,7 +7,7 @@ import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
-import { REGION } from '../core/abi.js';
+import { LINE_BYTES, REGION } from '../core/abi.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ZERO_PAGE_BYTENR } from '../dax/manager.js';
 import type { DaxPolicy } from '../dax/policy.js';
@@ -145,10 +145,14 @@ export function fillWithGarbage(dev: PmemDevice): void {
   fillBlocks(dev, () => true);
 }
 
-/** The garbage of fillWithGarbage on the 4 KiB blocks `chosen` picks (visible and media bytes alike). */
+/**
+ * The garbage of fillWithGarbage on the 4 KiB blocks `chosen` picks, on a device with
+ * nothing pending (fresh, or just crashed): its visible bytes are its media.
+ */
 function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
-  const views = [REGION.visible, REGION.media].map((region) => new Uint8Array(dev.memory.buffer, dev.region(region), bytes));
+  if (dev.core.pmem_next_pending(0, bytes / LINE_BYTES) !== -1) throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
+  const views = [new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), bytes)];
   // Written behind the core's back: the lines are stamped, a run of chosen blocks at a time.
   let runStart = -1;
   for (let block = 0; block * 4096 <= bytes; block++) {

@@ -38,7 +38,7 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
   metadata.fill(0);
   data.fill(0);
   const m = new FsMemory(dev.memory.buffer);
-  const bases = [dev.region(REGION.visible), dev.region(REGION.media)];
+  const visible = dev.region(REGION.visible);
   const nodeBytes = sb.nodeBytes;
   const limit = dev.sizeBytes;
   const seen = new Set<number>();
@@ -52,8 +52,10 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
     seen.add(bytenr);
     // Under the dup profile the second copy (the next nodeBytes) is read when the first is bad.
     markRange(metadata, bytenr, nodeBytes * (sb.metadataCopies ?? 1));
-    for (const base of bases) {
-      const node = new NodeView(m, base + bytenr, nodeBytes);
+    // The media version differs only where a line of the block is pending.
+    const versions = [new NodeView(m, visible + bytenr, nodeBytes)];
+    if (dev.core.pmem_pending_lines(bytenr, nodeBytes) > 0) versions.push(new NodeView(new FsMemory(dev.readMedia(bytenr, nodeBytes).buffer), 0, nodeBytes));
+    for (const node of versions) {
       const n = Math.min(node.nritems, Math.floor(nodeBytes / 25));
       for (let s = 0; s < n; s++) {
         if (!node.isLeaf) { stack.push({ bytenr: node.child(s), owner }); continue; }

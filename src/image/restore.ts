@@ -1,14 +1,14 @@
 // Restoring a work device to a pristine image between fuzzed images, copying only the
-// lines an image changed. A full restore (crash({ into })) copies the whole device twice
-// (media and visible bytes), a fifth of a campaign's time on a 1.25 MiB device; an image
-// changes a few KiB (the mutation, the tree blocks and data of its commits).
+// lines an image changed. A full restore (crash({ into })) copies the whole device; an
+// image changes a few KiB (the mutation, the tree blocks and data of its commits).
 //
 // The changed ranges come from the mutation (mutate.ts records every store and poison)
 // and from the file system (deviceWriteObservers: every tree block, superblock, data and
 // heal write). Those are all the writes of a campaign: its mappings are read-only, so
 // DAX never writes. To be sure of it, every `verifyEvery` restores compare checksums of
-// the whole media and visible bytes with the pristine device's, and a difference is an
-// error (then the work device is restored in full).
+// the whole device's bytes with the pristine device's (both have nothing pending after a
+// restore: their visible bytes are their media), and a difference is an error (then the
+// work device is restored in full).
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import { LINE_BYTES } from '../pmem/device.js';
@@ -49,14 +49,13 @@ export class ImageRestorer {
   private restoreWritten(): void {
     const p = this.pristine, w = this.work;
     const pmem = new Uint8Array(p.memory.buffer), wmem = new Uint8Array(w.memory.buffer);
-    const pMedia = p.region(REGION.media), wMedia = w.region(REGION.media), wVisible = w.region(REGION.visible);
+    // The pristine device is an image: nothing pending, its media is its visible bytes.
+    const pVisible = p.region(REGION.visible), wVisible = w.region(REGION.visible);
     for (const [at, n] of this.written) {
       const from = Math.max(0, Math.floor(at / LINE_BYTES) * LINE_BYTES);
       const to = Math.min(this.bytes, Math.ceil((at + Math.max(n, 1)) / LINE_BYTES) * LINE_BYTES);
       if (to <= from) continue;
-      const src = pmem.subarray(pMedia + from, pMedia + to);
-      wmem.set(src, wMedia + from);
-      wmem.set(src, wVisible + from);
+      wmem.set(pmem.subarray(pVisible + from, pVisible + to), wVisible + from);
       w.markChanged(from, to - from);
     }
     this.written.length = 0;
@@ -70,7 +69,7 @@ export class ImageRestorer {
   /** Which bytes differ from the pristine device, or null. */
   private drift(): string | null {
     const p = this.pristine, w = this.work;
-    for (const [name, region] of [['media', REGION.media], ['visible', REGION.visible]] as const) {
+    for (const [name, region] of [['visible', REGION.visible]] as const) {
       const a = p.core.csum_crc32c(p.region(region), this.bytes) >>> 0;
       const b = w.core.csum_crc32c(w.region(region), this.bytes) >>> 0;
       if (a !== b) {

@@ -169,7 +169,6 @@ export class PmemDevice {
   readonly threadSlot: number;
   private readonly bytes: Uint8Array;
   private readonly visibleAddr: number;
-  private readonly mediaAddr: number;
   private readonly scratchAddr: number;
   private readonly scratchBytes: number;
   private closed = false;
@@ -188,7 +187,6 @@ export class PmemDevice {
     this.ownerWord = new Int32Array(memory.buffer, DEVICE_BASE + H_FS_OWNER, OWNER_SEQ + 1);
     // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read unsigned.
     this.visibleAddr = this.region(REGION.visible);
-    this.mediaAddr = this.region(REGION.media);
     this.scratchAddr = this.region(REGION.scratch);
     this.scratchBytes = this.region(REGION.scratchBytes);
     if (this.region(REGION.deviceBytes) !== config.sizeBytes) {
@@ -400,7 +398,22 @@ export class PmemDevice {
   /** The media bytes: what would survive if every pending line were lost. */
   readMedia(addr: number, length: number): Uint8Array {
     const [a, n] = this.range(addr, length);
-    return this.bytes.slice(this.mediaAddr + a, this.mediaAddr + a + n);
+    // The visible bytes, with each pending line's media (its pre-image) over them. Not
+    // through the scratch: a crash explorer keeps its bitmaps there while it reads media.
+    const out = this.bytes.slice(this.visibleAddr + a, this.visibleAddr + a + n);
+    const endLine = Math.ceil((a + n) / LINE_BYTES);
+    for (let line = this.nextPending(Math.floor(a / LINE_BYTES), endLine); line >= 0; line = this.nextPending(line + 1, endLine)) {
+      const media = this.core.pmem_media_line(line) >>> 0; // an address (u32): the line is in range
+      const from = Math.max(a, line * LINE_BYTES), to = Math.min(a + n, (line + 1) * LINE_BYTES);
+      out.set(this.bytes.subarray(media + from - line * LINE_BYTES, media + to - line * LINE_BYTES), from - a);
+    }
+    return out;
+  }
+
+  /** The first pending line in [fromLine, endLine), or -1. */
+  private nextPending(fromLine: number, endLine: number): number {
+    const line = this.core.pmem_next_pending(fromLine, endLine);
+    return line === -1 ? -1 : checkCoreResult(line, 'next pending line');
   }
 
   /** Write back every line overlapping [addr, addr+length): clwb, clflushopt or clflush. */
@@ -578,11 +591,16 @@ export class PmemDevice {
       }
       into.live();
     }
-    const slots = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
-    if (slots > next.config.logCapacity) {
+    const changed = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
+    // The image = this device's visible bytes with a patch line over each pending line: the
+    // changed ones, and the others' media bytes (their pre-images).
+    const overlay = this.core.pmem_crash_overlay(changed);
+    if (overlay < 0 || overlay > next.config.logCapacity) {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
-      throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${slots} changed lines`);
+      checkCoreResult(overlay, 'crash overlay');
+      throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${overlay} pending lines`);
     }
+    const slots = overlay;
     const held = next.heldImage;
     next.heldImage = null; // until the image is complete
     let copied: { incremental: boolean; sourceEpoch: number };
@@ -599,19 +617,15 @@ export class PmemDevice {
   }
 
   /**
-   * Copy this device's media (the lock held by the crash build), line states and patch
-   * into `next`, which held `held` before. `incremental`: `next` held this device's media,
-   * and only lines changed since on either side were copied (visible bytes too); otherwise
-   * all media was copied and the visible bytes must be set from it. `sourceEpoch`: this
-   * device's stamp epoch as of the copy.
+   * Copy this device's visible bytes (the lock held by the crash build), line states and
+   * patch (with the overlay: every pending line is in it) into `next`, which held `held`
+   * before. `incremental`: `next` held this device's image, and only lines changed since on
+   * either side were copied; otherwise all were. `sourceEpoch`: this device's stamp epoch
+   * as of the copy.
    */
   private copyImageInto(next: PmemDevice, slots: number, held: HeldImage | null): { incremental: boolean; sourceEpoch: number } {
     const incremental = held !== null && held.source === this && this.copyChangedLines(next, held.sourceEpoch, held.ownEpoch);
-    if (!incremental) {
-      // Media only: the core sets the visible bytes from it (pmem_crash_apply_image), as
-      // memory.copy inside one memory is far faster than a copy between two.
-      next.bytes.set(this.bytes.subarray(this.mediaAddr, this.mediaAddr + this.config.sizeBytes), next.mediaAddr);
-    }
+    if (!incremental) next.bytes.set(this.bytes.subarray(this.visibleAddr, this.visibleAddr + this.config.sizeBytes), next.visibleAddr);
     const sourceEpoch = checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch');
     const lineState = this.region(REGION.lineState);
     const lineCount = this.region(REGION.lineCount);
@@ -622,9 +636,10 @@ export class PmemDevice {
   }
 
   /**
-   * Lines whose media changed here after `sourceEpoch`, and lines `next` changed after
-   * `ownEpoch` (its patch, a mount's stores), get this device's media, in runs. False
-   * when either side changed too many runs: the caller copies everything.
+   * Lines changed here after `sourceEpoch` (stores and write-backs are stamped), and lines
+   * `next` changed after `ownEpoch` (its patch, a mount's stores), get this device's
+   * visible bytes, in runs (the patch then sets the pending ones). False when either side
+   * changed too many runs: the caller copies everything.
    */
   private copyChangedLines(next: PmemDevice, sourceEpoch: number, ownEpoch: number): boolean {
     const sourceRuns = this.core.pmem_stamp_runs(sourceEpoch);
@@ -632,8 +647,7 @@ export class PmemDevice {
     if (sourceRuns < 0 || targetRuns < 0) return false;
     const sourceList = new Uint32Array(this.bytes.buffer, this.region(REGION.stampRuns), 2 * sourceRuns);
     const targetList = new Uint32Array(next.bytes.buffer, next.region(REGION.stampRuns), 2 * targetRuns);
-    // Each changed line is copied twice (media and visible) across memories; past an
-    // eighth of the device one copy of all media plus the core's memory.copy is cheaper.
+    // Past an eighth of the device, one copy of everything is cheaper than many runs.
     let lines = 0;
     for (let r = 1; r < sourceList.length; r += 2) lines += sourceList[r]!;
     for (let r = 1; r < targetList.length; r += 2) lines += targetList[r]!;
@@ -641,9 +655,7 @@ export class PmemDevice {
     const copyRuns = (runs: Uint32Array): void => {
       for (let r = 0; r < runs.length; r += 2) {
         const from = runs[r]! * LINE_BYTES, to = from + runs[r + 1]! * LINE_BYTES;
-        const media = this.bytes.subarray(this.mediaAddr + from, this.mediaAddr + to);
-        next.bytes.set(media, next.mediaAddr + from);
-        next.bytes.set(media, next.visibleAddr + from);
+        next.bytes.set(this.bytes.subarray(this.visibleAddr + from, this.visibleAddr + to), next.visibleAddr + from);
       }
     };
     copyRuns(sourceList);
