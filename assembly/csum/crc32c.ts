@@ -67,6 +67,11 @@ export function crc32cZeros(crcIn: u32, count: u32): u32 {
   return load<u32>(tables + (<usize>t << 10) + (<usize>(index & 0xff) << 2));
 }
 
+// A table entry for an index already below 256 (no mask).
+@inline function tabByte(tables: usize, t: u32, index: u32): u32 {
+  return load<u32>(tables + (<usize>t << 10) + (<usize>index << 2));
+}
+
 // Raw update: no pre/post inversion; crc32cUpdate(~0, ...) ^ ~0 is the standard value.
 export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   const T = crcTablesAddr;
@@ -81,13 +86,13 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   }
   while (n >= 16) {
     const w0 = load<u32>(p) ^ crc;
-    const w1 = load<u32>(p, 4);
-    const w2 = load<u32>(p, 8);
-    const w3 = load<u32>(p, 12);
-    crc = tab(T, 15, w0) ^ tab(T, 14, w0 >>> 8) ^ tab(T, 13, w0 >>> 16) ^ tab(T, 12, w0 >>> 24)
-        ^ tab(T, 11, w1) ^ tab(T, 10, w1 >>> 8) ^ tab(T, 9, w1 >>> 16) ^ tab(T, 8, w1 >>> 24)
-        ^ tab(T, 7, w2) ^ tab(T, 6, w2 >>> 8) ^ tab(T, 5, w2 >>> 16) ^ tab(T, 4, w2 >>> 24)
-        ^ tab(T, 3, w3) ^ tab(T, 2, w3 >>> 8) ^ tab(T, 1, w3 >>> 16) ^ tab(T, 0, w3 >>> 24);
+    // Bytes 4..15 are loaded one by one: a byte load is the index, where extracting it from
+    // a word costs a shift and a mask (2.2 -> 2.4 GB/s here). Table offsets as the loads'
+    // immediate offsets measured slower (V8 adds them apart).
+    crc = tab(T, 15, w0) ^ tab(T, 14, w0 >>> 8) ^ tab(T, 13, w0 >>> 16) ^ tabByte(T, 12, w0 >>> 24)
+        ^ tabByte(T, 11, load<u8>(p, 4)) ^ tabByte(T, 10, load<u8>(p, 5)) ^ tabByte(T, 9, load<u8>(p, 6)) ^ tabByte(T, 8, load<u8>(p, 7))
+        ^ tabByte(T, 7, load<u8>(p, 8)) ^ tabByte(T, 6, load<u8>(p, 9)) ^ tabByte(T, 5, load<u8>(p, 10)) ^ tabByte(T, 4, load<u8>(p, 11))
+        ^ tabByte(T, 3, load<u8>(p, 12)) ^ tabByte(T, 2, load<u8>(p, 13)) ^ tabByte(T, 1, load<u8>(p, 14)) ^ tabByte(T, 0, load<u8>(p, 15));
     p += 16; n -= 16;
   }
   while (n > 0) {
