@@ -62,6 +62,18 @@ let bodyOwner: u64 = 0;
   store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
 }
 
+/**
+ * The data of data extent `bytenr`'s extent item (EI_REFS, EI_GENERATION...), 0 when it has
+ * none; valid until the next tree operation.
+ */
+export function dataExtentItem(bytenr: u64, bytes: u64): usize {
+  onExtentTree(bytenr, EXTENT_ITEM, bytes);
+  if (!lookupItem()) return 0;
+  const item = <usize>load<u32>(result() + CR_DATA);
+  assert(item != 0, "extent tree: an item found without its data");
+  return item;
+}
+
 /** The refs of the extent item for `bytenr` (0 when it has none). */
 function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
   onExtentTree(bytenr, data ? EXTENT_ITEM : METADATA_ITEM, data ? bytes : 0);

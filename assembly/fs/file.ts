@@ -21,7 +21,7 @@
 import {
   INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
   INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, F_ABORTED,
-  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES,
+  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES, EI_GENERATION, EI_REFS,
 } from "../abi";
 import { lookupInode } from "./inode";
 import {
@@ -34,7 +34,8 @@ import {
   itemStartsIn, insertNewExtent, inodeWritten,
   feStart, feType, feDisk, feDiskBytes, feOffset, feBytes,
 } from "./file-item";
-import { extentRefs, dataRefsOwner } from "./extent-tree";
+import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-tree";
+import { refDelta } from "./delayed-ref";
 import { allocateData, blockFreeSectors } from "./free-space";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
 import { threadSlot, visibleAddr } from "../pmem/state";
@@ -105,9 +106,17 @@ function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flag
  */
 function canOverwrite(tree: u64, ino: u64, lastSnapshot: u64): i32 {
   assert(feType == EXTENT_TYPE_REG && feDiskBytes > 0, "file: an overwrite decided for no regular extent");
-  if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
+  // One lookup of the extent item for its generation (extentGeneration) and its committed
+  // refs (extentRefs): the same item, and a nodatacow overwrite asks both.
+  const item = dataExtentItem(feDisk, feDiskBytes);
+  const generation = testBit(freshBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)) ? committedGeneration() + 1
+    : item != 0 ? load<u64>(item + EI_GENERATION) : 0;
+  const refs = <i64>(item != 0 ? load<u64>(item + EI_REFS) : 0) + refDelta(feDisk);
+  if (CHECKS) assert(generation == extentGeneration(feDisk, feDiskBytes)); // the generation read differs from extentGeneration's
+  if (CHECKS) assert(refs == extentRefs(feDisk, true, feDiskBytes)); // the refs read differ from extentRefs'
+  if (generation <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
-  if (extentRefs(feDisk, true, feDiskBytes) == 1) return 1;
+  if (refs == 1) return 1;
   const owner = dataRefsOwner(feDisk, feDiskBytes, tree, ino);
   assert(owner >= -1 && owner <= 1, "refs owner answer");
   return owner;
