@@ -9,7 +9,7 @@ import type { PmemDevice } from '../pmem/device.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import {
   EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR,
-  SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES,
+  SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES,
 } from '../fs/format.js';
 
 const MAX_BLOCKS_VISITED = 1 << 20;
@@ -56,7 +56,9 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
     const versions = [new NodeView(m, visible + bytenr, nodeBytes)];
     if (dev.core.pmem_pending_lines(bytenr, nodeBytes) > 0) versions.push(new NodeView(new FsMemory(dev.readMedia(bytenr, nodeBytes).buffer), 0, nodeBytes));
     for (const node of versions) {
-      const n = Math.min(node.nritems, Math.floor(nodeBytes / 25));
+      // A torn or stale block may claim any count: only slots inside the block are read (the
+      // media version is a copy of the block alone, so a read past it would throw).
+      const n = Math.min(node.nritems, Math.floor((nodeBytes - NODE_HEADER_BYTES) / (node.isLeaf ? LEAF_ITEM_BYTES : KEY_PTR_BYTES)));
       for (let s = 0; s < n; s++) {
         if (!node.isLeaf) { stack.push({ bytenr: node.child(s), owner }); continue; }
         if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) continue;
