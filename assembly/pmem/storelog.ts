@@ -183,15 +183,14 @@ export function retireRun(first: u32, count: u32): void {
   // Each line's only entry leaves: its media is its visible bytes, nothing to copy.
   const epoch = stampEpoch();
   for (let line = first; line < first + count; line++) {
-    const ll = lineListAddr + (<usize>line << 3);
-    const e = entryAddr(load<u32>(ll) - 1);
+    const e = entryAddr(lineHeadIndex(line) - 1);
     assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
     changetype<LogEntry>(e).live = 0;
-    store<u64>(ll, 0); // head and tail
-    const st = lineStateAddr + line;
-    store<u8>(st, load<u8>(st) & ~LINE_PENDING);
-    store<u32>(lineStampAddr + (<usize>line << 2), epoch);
   }
+  // The lines' lists, states and stamps lie side by side: filled a word at a time.
+  memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
+  lineStatesAnd(first, count, ~LINE_PENDING);
+  fillLineStamps(first, count, epoch);
   stampChunks(first, first + count, epoch);
   store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - count);
   logChanged();
@@ -307,6 +306,29 @@ export function logMakeRoom(entries: u32): void {
   }
 }
 
+// The state bytes of lines [first, first + count) OR / AND `bits`, eight at a time.
+function lineStatesOr(first: u32, count: u32, bits: u8): void {
+  let at = lineStateAddr + first;
+  const end = at + count;
+  for (; at + 8 <= end; at += 8) store<u64>(at, load<u64>(at) | (<u64>bits * 0x0101010101010101));
+  for (; at < end; at++) store<u8>(at, load<u8>(at) | bits);
+}
+function lineStatesAnd(first: u32, count: u32, bits: u8): void {
+  let at = lineStateAddr + first;
+  const end = at + count;
+  for (; at + 8 <= end; at += 8) store<u64>(at, load<u64>(at) & (<u64>bits * 0x0101010101010101));
+  for (; at < end; at++) store<u8>(at, load<u8>(at) & bits);
+}
+
+// Lines [first, first + count) take stamp `epoch`, two at a time.
+function fillLineStamps(first: u32, count: u32, epoch: u32): void {
+  let at = lineStampAddr + (<usize>first << 2);
+  const end = at + (<usize>count << 2);
+  if ((at & 7) != 0 && at < end) { store<u32>(at, epoch); at += 4; }
+  for (; at + 8 <= end; at += 8) store<u64>(at, <u64>epoch * 0x100000001);
+  if (at < end) store<u32>(at, epoch);
+}
+
 // Is any line of [first, first + count) pending? Eight state bytes at a time.
 function anyLinePending(first: u32, count: u32): bool {
   let at = lineStateAddr + first;
@@ -350,10 +372,9 @@ function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u3
     store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
     store<u64>(e, u64.MAX_VALUE, 16); // mask: the whole line
     store<u64>(lineListAddr + (<usize>(line + k) << 3), <u64>(slot + 1) | (<u64>(slot + 1) << 32)); // head and tail
-    store<u32>(lineStampAddr + (<usize>(line + k) << 2), epoch);
-    const st = lineStateAddr + line + k;
-    store<u8>(st, load<u8>(st) | LINE_PENDING);
   }
+  lineStatesOr(line, count, LINE_PENDING);
+  fillLineStamps(line, count, epoch);
   if (CHECKS) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
 }
 
