@@ -11,7 +11,7 @@
 // visible line when the line became pending. Retiring the newest entry of a line leaves
 // its media in the visible line (nothing to copy); retiring an older one moves the
 // pre-image to the next entry's slot with the retired bytes applied.
-// Why: a second device-sized copy written at every retire was half the cost of a
+// Why: a second device-sized copy written at every retire was a third or more of a
 // store + flush + fence of a block (a cold destination), and doubled the memory.
 // A line's newest entry does not copy its bytes (ENTRY_DATA_VISIBLE): the line's visible
 // bytes are its media with every live entry applied, so where the newest entry's mask is
