@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 6; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 7; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -70,7 +70,6 @@ export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table wa
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE: u32 = 160;
 export const H_LOG_DATA: u32 = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
-export const H_COUNTERS: u32 = 256; // u64 counters, see C_*
 
 // --- lines, words, threads -------------------------------------------------------------
 
@@ -106,8 +105,10 @@ export const ENTRY_DATA_VISIBLE: u32 = 2; // ENTRY_LIVE: the entry is its line's
 export const ENTRY_MASK: u32 = 16; // u64 byte mask within the line
 export const ENTRY_DATA_BYTES: u32 = 64; // an entry's data slot (same index, log data region): valid where the mask is set
 
-// Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
-export const FLUSHQ_FIRST_ENTRY: u32 = 16; // offset of the first queue entry in a thread area
+// Per-thread area: the flush-queue length (u32), the thread's counters from TA_COUNTERS, the
+// queue's entries from FLUSHQ_FIRST_ENTRY, then scratch.
+export const TA_COUNTERS: u32 = 64; // u64 counters of this thread (see C_*), on cache lines of their own
+export const FLUSHQ_FIRST_ENTRY: u32 = 192; // offset of the first queue entry in a thread area
 export const FLUSHQ_ENTRY_BYTES: u32 = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
 export const FQ_FIRST: u32 = 0; // u32 first line of the flushed range
 export const FQ_COUNT: u32 = 4; // u32 lines in the range
@@ -173,7 +174,8 @@ export const G_LINES_PENDING: u32 = 0; // "linesPending": lines with stores not 
 export const G_LOG_SPAN: u32 = 1; // "logSpan": live store-log span
 export const G_FLUSH_QUEUE: u32 = 2; // "flushQueue": this thread's queued flushes
 
-// Counter indices (u64 each at H_COUNTERS + 8 * index); the keys are PmemDevice.counters().
+// Counter indices (u64 each at TA_COUNTERS + 8 * index of every thread area; a counter is
+// the sum over the thread slots); the keys are PmemDevice.counters().
 // @ts array COUNTER_NAMES
 export const C_STORES: u32 = 0; // "stores"
 export const C_STORE_BYTES: u32 = 1; // "bytesStored"
@@ -190,7 +192,7 @@ export const C_FLUSHQ_DRAINS: u32 = 11; // "flushQueueDrains"
 export const C_RETIRED: u32 = 12; // "linesRetired"
 export const C_LOG_ENTRIES: u32 = 13; // "logEntries"
 
-export const COUNTER_COUNT: u32 = C_LOG_ENTRIES + 1; // counters in the header
+export const COUNTER_COUNT: u32 = C_LOG_ENTRIES + 1; // counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY)
 
 // --- DAX (assembly/dax) -------------------------------------------------------------------
 // The DAX region (inside the device's kernel region): a header, one area per thread

@@ -131,8 +131,18 @@ describe('abi: counters, flush kinds, gauges and line state', () => {
     expect([delta('sfence'), delta('mfence'), delta('bytesLoaded')]).toEqual([1, 1, 40]);
     expect(delta('stores')).toBeGreaterThan(0);
     expect(delta('loads')).toBeGreaterThan(0);
-    const words = new DataView(dev.memory.buffer, DEVICE_BASE + ABI.H_COUNTERS);
-    ABI.COUNTER_NAMES.forEach((name, i) => expect(Number(words.getBigUint64(i * 8, true)), name).toBe(after[name]));
+    // Each counter is the sum of the thread areas' counters (TA_COUNTERS): this thread's
+    // hold everything here, the other slots nothing.
+    const header = new DataView(dev.memory.buffer, DEVICE_BASE);
+    const threads = header.getUint32(ABI.H_THREADS, true), stride = header.getUint32(ABI.H_THREAD_STRIDE, true);
+    expect(ABI.TA_COUNTERS + 8 * ABI.COUNTER_COUNT).toBeLessThanOrEqual(ABI.FLUSHQ_FIRST_ENTRY);
+    ABI.COUNTER_NAMES.forEach((name, i) => {
+      let sum = 0;
+      for (let t = 0; t < dev.config.maxThreads; t++) sum += Number(new DataView(dev.memory.buffer, threads + t * stride + ABI.TA_COUNTERS).getBigUint64(i * 8, true));
+      expect(sum, name).toBe(after[name]);
+      const own = Number(new DataView(dev.memory.buffer, threads + dev.threadSlot * stride + ABI.TA_COUNTERS).getBigUint64(i * 8, true));
+      expect(own, `${name}: this thread's`).toBe(after[name]);
+    });
   });
 
   it('flush kinds beyond FLUSH_KIND are refused', async () => {

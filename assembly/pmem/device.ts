@@ -8,7 +8,7 @@ import {
   FLUSH_CLFLUSH, H_LOCK,
 } from "../abi";
 import {
-  visibleAddr, lineStateAddr, domain, counterAdd, counterAddAtomic, headerAddr, threadSlot, logCapacity,
+  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity,
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
@@ -104,8 +104,8 @@ export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
   else memory.copy(dst, src, len);
-  counterAddAtomic(C_LOADS, 1);
-  counterAddAtomic(C_LOAD_BYTES, len);
+  counterAdd(C_LOADS, 1);
+  counterAdd(C_LOAD_BYTES, len);
   return true;
 }
 
@@ -113,8 +113,8 @@ export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
 // Counted as a load (the bytes are read in place by the caller).
 export function deviceReadable(addr: u32, len: u32): bool {
   if (!linesReadable(addr, len)) return false;
-  counterAddAtomic(C_LOADS, 1);
-  counterAddAtomic(C_LOAD_BYTES, len);
+  counterAdd(C_LOADS, 1);
+  counterAdd(C_LOAD_BYTES, len);
   return true;
 }
 

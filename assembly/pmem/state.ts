@@ -5,7 +5,7 @@ import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
-  H_CRASH_TABLE, H_MAX_THREADS, H_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
+  H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
 } from "../abi";
 
@@ -69,16 +69,24 @@ export function loadStateFromHeader(h: usize): bool {
   return true;
 }
 
-// Counters changed under the device lock: a plain add (an atomic RMW per line was a
-// quarter of the store path's cost).
+// Counters live in each thread's area and count that thread's operations (a counter is the
+// sum over the slots: counterTotal). Why: every store, load and fence of every thread
+// added to one header cache line, which bounced between the cores of concurrent writers
+// and readers. Only the thread itself writes its counters, so a plain add is enough, under
+// the device lock or not (loads).
 @inline export function counterAdd(index: u32, amount: u64): void {
-  const at = headerAddr + H_COUNTERS + (<usize>index << 3);
+  const at = threadsAddr + <usize>threadSlot * threadStride + TA_COUNTERS + (<usize>index << 3);
   store<u64>(at, load<u64>(at) + amount);
 }
 
-// Counters changed without the lock (loads).
-@inline export function counterAddAtomic(index: u32, amount: u64): void {
-  atomic.add<u64>(headerAddr + H_COUNTERS + (<usize>index << 3), amount);
+// A counter's value: the sum over every thread slot (a slot keeps its counts when its
+// thread detaches, so totals never go back).
+export function counterTotal(index: u32): u64 {
+  let total: u64 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS + (<usize>index << 3));
+  }
+  return total;
 }
 
 // The log capacity is a power of two, so a ring index is a mask: sequence numbers are

@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 6; // bumped by every change of this layout
+export const HEADER_VERSION = 7; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -60,7 +60,6 @@ export const H_SCAN_VERSION = 156; // H_LOG_VERSION when the crash table was las
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE = 160;
 export const H_LOG_DATA = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
-export const H_COUNTERS = 256; // u64 counters, see C_*
 
 // --- lines, words, threads -------------------------------------------------------------
 
@@ -97,8 +96,10 @@ export const ENTRY_DATA_VISIBLE = 2; // ENTRY_LIVE: the entry is its line's newe
 export const ENTRY_MASK = 16; // u64 byte mask within the line
 export const ENTRY_DATA_BYTES = 64; // an entry's data slot (same index, log data region): valid where the mask is set
 
-// Per-thread area: the flush-queue length (u32), its entries from FLUSHQ_FIRST_ENTRY, then scratch.
-export const FLUSHQ_FIRST_ENTRY = 16; // offset of the first queue entry in a thread area
+// Per-thread area: the flush-queue length (u32), the thread's counters from TA_COUNTERS, the
+// queue's entries from FLUSHQ_FIRST_ENTRY, then scratch.
+export const TA_COUNTERS = 64; // u64 counters of this thread (see C_*), on cache lines of their own
+export const FLUSHQ_FIRST_ENTRY = 192; // offset of the first queue entry in a thread area
 export const FLUSHQ_ENTRY_BYTES = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
 export const FQ_FIRST = 0; // u32 first line of the flushed range
 export const FQ_COUNT = 4; // u32 lines in the range
@@ -168,7 +169,8 @@ export const G_LOG_SPAN = 1; // live store-log span
 export const G_FLUSH_QUEUE = 2; // this thread's queued flushes
 export const GAUGE = { linesPending: 0, logSpan: 1, flushQueue: 2 } as const;
 
-// Counter indices (u64 each at H_COUNTERS + 8 * index); the keys are PmemDevice.counters().
+// Counter indices (u64 each at TA_COUNTERS + 8 * index of every thread area; a counter is
+// the sum over the thread slots); the keys are PmemDevice.counters().
 // COUNTER_NAMES: the constants below, as a TypeScript array.
 export const C_STORES = 0;
 export const C_STORE_BYTES = 1;
@@ -186,7 +188,7 @@ export const C_RETIRED = 12;
 export const C_LOG_ENTRIES = 13;
 export const COUNTER_NAMES = ['stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence', 'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries'] as const;
 
-export const COUNTER_COUNT = 14; // counters in the header (= C_LOG_ENTRIES + 1)
+export const COUNTER_COUNT = 14; // counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY) (= C_LOG_ENTRIES + 1)
 
 // --- DAX (assembly/dax) -------------------------------------------------------------------
 // The DAX region (inside the device's kernel region): a header, one area per thread
