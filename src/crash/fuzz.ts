@@ -7,7 +7,7 @@ import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
-import { LINE_BYTES, REGION } from '../core/abi.js';
+import { GAUGE, REGION } from '../core/abi.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ZERO_PAGE_BYTENR } from '../dax/manager.js';
 import type { DaxPolicy } from '../dax/policy.js';
@@ -151,7 +151,7 @@ export function fillWithGarbage(dev: PmemDevice): void {
  */
 function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
-  if (dev.core.pmem_next_pending(0, bytes / LINE_BYTES) !== -1) throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
+  if (dev.core.pmem_gauge(GAUGE.linesPending) !== 0) throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
   const views = [new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), bytes)];
   // Written behind the core's back: the lines are stamped, a run of chosen blocks at a time.
   let runStart = -1;
