@@ -31,6 +31,8 @@ function expectSameImage(a: PmemDevice, b: PmemDevice, what: string): void {
   expectSameBytes(a.readMedia(0, SIZE), b.readMedia(0, SIZE), `${what}: media`);
   expectSameBytes(a.load(0, SIZE), b.load(0, SIZE), `${what}: visible`);
   expect(a.linesPending(), `${what}: pending lines`).toBe(0);
+  // No line state still says pending (a target copies the source's states, pending bits too).
+  expect(a.core.pmem_pending_lines(0, SIZE), `${what}: lines marked pending`).toBe(0);
 }
 
 describe('crash images into a reused target', () => {

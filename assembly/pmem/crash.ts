@@ -271,7 +271,9 @@ export function crashOverlay(slots: u32): u32 {
 }
 
 // On a device with nothing pending whose bytes were just set to the pre-crash media:
-// write the patch lines (poison stays: it is media).
+// write the patch lines (poison stays: it is media). A crash target copied its line states
+// from the source, pending bits included: every line pending there is a patch line (the
+// overlay), so clearing the bit here leaves none that names no entry.
 export function crashApplyPatch(slots: u32): void {
   for (let s: u32 = 0; s < slots; s++) {
     const p = patchAddr + <usize>s * PATCH_BYTES;
@@ -279,6 +281,8 @@ export function crashApplyPatch(slots: u32): void {
     assert(line < lineCount, "crash patch: line out of range");
     if (CHECKS) assert(lineHeadIndex(line) == 0); // a patch line over a pending line
     memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
+    const st = lineStateAddr + line;
+    store<u8>(st, load<u8>(st) & ~LINE_PENDING);
     stampLine(line);
   }
 }
