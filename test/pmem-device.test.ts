@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice, Rng } from '../src/index.js';
-import { REGION } from '../src/core/abi.js';
+import { EINVAL, REGION } from '../src/core/abi.js';
 import { device, expectSameBytes, filled } from './helpers/device.js';
 
 function expectFsError(fn: () => unknown, code: string): void {
@@ -129,6 +129,29 @@ describe('pmem device: visible and media bytes', () => {
     expectFsError(() => dev.load(0, 1), 'EBADF');
     const again = PmemDevice.attach(handle);
     expect(again.load(0, 8)).toEqual(filled(8, 0));
+  });
+
+  it('composes media from pre-images, and its exports refuse bad arguments', async () => {
+    const dev = await device(4096, { logCapacity: 16 });
+    const lines = 4096 / 64;
+    dev.store(0, filled(256, 1));
+    dev.persist(0, 256);
+    dev.store(64, filled(8, 2)); // line 1 pending: its media is its pre-image
+    dev.store(130, filled(100, 3)); // lines 2 and 3 pending, partly
+    expect(dev.core.pmem_next_pending(0, lines)).toBe(1);
+    expect(dev.core.pmem_next_pending(2, lines)).toBe(2);
+    expect(dev.core.pmem_next_pending(4, lines)).toBe(-1);
+    expect(dev.readMedia(0, 256)).toEqual(filled(256, 1));
+    expect(dev.load(64, 8)).toEqual(filled(8, 2));
+    expect(dev.core.pmem_next_pending(0, lines + 1)).toBe(-EINVAL);
+    expect(dev.core.pmem_media_line(lines)).toBe(-EINVAL);
+    expect(dev.core.pmem_crash_overlay(0)).toBe(-EINVAL); // the lock is not held
+    // More stores than the log holds: the oldest are evicted, their pre-images applied.
+    for (let i = 0; i < 40; i++) dev.store(64 + (i % 8), filled(1, 10 + i));
+    const media = dev.readMedia(64, 64);
+    dev.persist(0, 4096);
+    expect(dev.readMedia(0, 4096)).toEqual(dev.load(0, 4096));
+    expect(media.subarray(8)).toEqual(filled(56, 1)); // bytes no store touched
   });
 
   it('creates a 1 GiB device and stores at its last byte', async () => {
