@@ -108,17 +108,27 @@ export function crashTotal(): u64 {
 }
 
 // Start a patch slot for `line` from its media content.
-function patchBegin(slot: u32, line: u32): usize {
+// `wholeFirst`: the caller applies the line's oldest entry first, whole, and it stores the
+// whole line (a block's line: the common case), so the media bytes would be overwritten
+// at once and are not copied.
+function patchBegin(slot: u32, line: u32, wholeFirst: bool = false): usize {
   const p = patchAddr + <usize>slot * PATCH_BYTES;
   store<u32>(p, line);
-  memory.copy(p + PATCH_DATA, mediaLineAddr(line), 64);
+  if (!wholeFirst) memory.copy(p + PATCH_DATA, mediaLineAddr(line), 64);
   return p + PATCH_DATA;
+}
+
+// Does the line's oldest live entry store the whole line?
+@inline function oldestStoresWholeLine(line: u32): bool {
+  const head = lineHeadIndex(line);
+  return head != 0 && changetype<LogEntry>(entryAddr(head - 1)).mask == u64.MAX_VALUE;
 }
 
 // ADR: version `option` of the line in `row` (0 = media as is).
 function buildLineOption(slot: u32, line: u32, option: u64): bool {
   if (option == 0) return false;
-  const dst = patchBegin(slot, line);
+  // A whole-line oldest entry has 255 word subsets, the last of them every word.
+  const dst = patchBegin(slot, line, oldestStoresWholeLine(line) && option >= 255);
   let left = option;
   for (let at = lineHeadIndex(line); at != 0 && left != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
@@ -143,7 +153,7 @@ function buildLineRandom(slot: u32, line: u32): bool {
   const keep = rngBelow(n + 1);
   const tear = keep < n && (rngNext() & 1) != 0;
   if (keep == 0 && !tear) return false;
-  const dst = patchBegin(slot, line);
+  const dst = patchBegin(slot, line, keep > 0 && oldestStoresWholeLine(line));
   let i: u64 = 0;
   for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
@@ -167,7 +177,7 @@ function buildLineCut(slot: u32, line: u32, cutSeq: u32, cutWords: u32): bool {
   if (first == 0) return false;
   const firstSeq = changetype<LogEntry>(entryAddr(first - 1)).seq;
   if (seqBefore(cutSeq, firstSeq) || (cutSeq == firstSeq && cutWords == 0)) return false;
-  const dst = patchBegin(slot, line);
+  const dst = patchBegin(slot, line, seqBefore(firstSeq, cutSeq) && oldestStoresWholeLine(line));
   for (let at = first; at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
     const seq = changetype<LogEntry>(e).seq;
