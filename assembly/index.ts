@@ -23,7 +23,7 @@ import {
 import * as S from "./pmem/state";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
-  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
+  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck,
   deviceLock, deviceUnlock,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
@@ -203,6 +203,14 @@ export function pmem_load(dst: u32, addr: u32, len: u32): i32 {
   if (!deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
   if (len == 0) return 0;
   return deviceLoad(dst, addr, len) ? 0 : -EIO;
+}
+
+// 1 when the bytes of [addr, addr+len) read as zeros, 0 when not, -EIO when a line is
+// poisoned: a load's answer without copying the bytes out.
+export function pmem_zero_check(addr: u32, len: u32): i32 {
+  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
+  const r = deviceZeroCheck(addr, len);
+  return r < 0 ? -EIO : r;
 }
 
 export function pmem_read_media(dst: u32, addr: u32, len: u32): i32 {

@@ -352,7 +352,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['store addr', (x) => dev.store(x as number, new Uint8Array(8))], ['ntStore addr', (x) => dev.ntStore(x as number, new Uint8Array(8))],
       ['storeU64 addr', (x) => dev.storeU64(x as number, 1n)], ['load addr', (x) => dev.load(x as number, 8)],
       ['load length', (x) => dev.load(0, x as number)], ['loadInto addr', (x) => dev.loadInto(x as number, new Uint8Array(8))],
-      ['loadU64 addr', (x) => dev.loadU64(x as number)], ['readMedia addr', (x) => dev.readMedia(x as number, 8)],
+      ['loadU64 addr', (x) => dev.loadU64(x as number)], ['isZero addr', (x) => dev.isZero(x as number, 8)],
+      ['isZero length', (x) => dev.isZero(0, x as number)], ['readMedia addr', (x) => dev.readMedia(x as number, 8)],
       ['readMedia length', (x) => dev.readMedia(0, x as number)], ['flush addr', (x) => dev.flush(x as number, 64)],
       ['flush length', (x) => dev.flush(0, x as number)], ['persist addr', (x) => dev.persist(x as number, 64)],
       ['poison addr', (x) => dev.poison(x as number)], ['poison length', (x) => dev.poison(0, x as number)],
@@ -509,7 +510,7 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
     'statfs', 'commit', 'sync', 'freeze', 'thaw'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
-  const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'readMedia', 'flush', 'clwb', 'clflushopt',
+  const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',
     'flushesQueued', 'crashImageCount', 'crc32c', 'crc32cBytes'];
   const path = fc.oneof(fc.constantFrom('/', '/dir', '/file', '/n', '/x', '/dir/y', '/file/..', '/dir/..', '/sv', '/snap'), fc.string());

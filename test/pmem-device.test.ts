@@ -154,6 +154,19 @@ describe('pmem device: visible and media bytes', () => {
     expect(media.subarray(8)).toEqual(filled(56, 1)); // bytes no store touched
   });
 
+  it('isZero answers as a load would, without the bytes', async () => {
+    const dev = await device(4096);
+    expect(dev.isZero(0, 4096)).toBe(true);
+    dev.store(1000, filled(1, 7));
+    expect(dev.isZero(0, 4096)).toBe(false);
+    expect(dev.isZero(0, 1000)).toBe(true);
+    expect(dev.isZero(1001, 3095)).toBe(true);
+    expect(dev.isZero(997, 5)).toBe(false);
+    dev.poison(2048);
+    expectFsError(() => dev.isZero(2040, 16), 'EIO');
+    expectFsError(() => dev.isZero(4090, 8), 'EINVAL');
+  });
+
   it('creates a 1 GiB device and stores at its last byte', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 2 ** 30 });
     dev.store(2 ** 30 - 8, filled(8, 0x5a));

@@ -120,6 +120,17 @@ export function deviceReadable(addr: u32, len: u32): bool {
 
 // The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
 // over them.
+// 1 when the visible bytes of [addr, addr + len) are all zero, 0 when not, -1 when a line of
+// the range is poisoned (a load would fail). Counted as a load.
+export function deviceZeroCheck(addr: u32, len: u32): i32 {
+  if (!deviceReadable(addr, len)) return -1;
+  let at = visibleAddr + addr;
+  const end = at + len;
+  for (; at + 8 <= end; at += 8) if (load<u64>(at) != 0) return 0;
+  for (; at < end; at++) if (load<u8>(at) != 0) return 0;
+  return 1;
+}
+
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
   memory.copy(dst, visibleAddr + addr, len);
   if (len == 0) return;

@@ -14,6 +14,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_store(addr: number, src: number, len: number, nonTemporal: number): number;
   pmem_load(dst: number, addr: number, len: number): number;
   pmem_read_media(dst: number, addr: number, len: number): number;
+  /** 1 when [addr, addr+len) reads as zeros, 0 when not, -EIO when a line is poisoned. */
+  pmem_zero_check(addr: number, len: number): number;
   pmem_flush(addr: number, len: number, kind: number): number;
   pmem_fence(isMfence: number): number;
   pmem_poison(addr: number, len: number, poisoned: number): number;

@@ -65,13 +65,6 @@ interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boole
 interface OpenFile { sv: Subvolume; ino: number }
 
 /** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
-/** True when every byte is 0 (a word at a time: this runs at every mount). */
-function allZero(bytes: Uint8Array): boolean {
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
-  for (let i = words.length << 2; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
 
 function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
@@ -270,9 +263,9 @@ export class FileSystem {
     }
     if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
     fs.processOrphans();
-    // The page that holes map read-only must read as zeros.
-    const zero = device.load(ZERO_PAGE_BYTENR, PAGE_BYTES);
-    if (!allZero(zero)) {
+    // The page that holes map read-only must read as zeros (checked in the core: this runs
+    // at every mount, and a crash explorer mounts thousands of images a second).
+    if (!device.isZero(ZERO_PAGE_BYTENR, PAGE_BYTES)) {
       k.onDeviceWrite?.(ZERO_PAGE_BYTENR, PAGE_BYTES);
       device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES));
       device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES);

@@ -395,6 +395,14 @@ export class PmemDevice {
     return new DataView(this.memory.buffer).getBigUint64(this.scratchAddr, true);
   }
 
+  /** Do the bytes of [addr, addr+length) read as zeros? EIO when a line is poisoned, as a load. */
+  isZero(addr: number, length: number): boolean {
+    const [a, n] = this.range(addr, length);
+    const r = this.core.pmem_zero_check(a, n);
+    this.loadResult(r, a, n);
+    return r === 1;
+  }
+
   /** The media bytes: what would survive if every pending line were lost. */
   readMedia(addr: number, length: number): Uint8Array {
     const [a, n] = this.range(addr, length);
