@@ -31,7 +31,7 @@ import { flushQueueLength } from "./pmem/flushqueue";
 import {
   crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
-import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros } from "./csum/crc32c";
+import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
 import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
@@ -364,9 +364,11 @@ export function pmem_crash_in_place(mode: u32, arg: u64): i32 {
 
 // --- crc32c and raw memory ---------------------------------------------------------
 
+// From JavaScript: superblocks (mounts, and the crash explorer's candidates, thousands a
+// second) are mostly zeros, which crc32cZeroTail skips.
 export function csum_crc32c(ptr: u32, len: u32): u32 {
   if (!attached() || !bufferValid(ptr, len)) return 0;
-  return crc32c(ptr, len);
+  return crc32cZeroTail(ptr, len);
 }
 
 export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {

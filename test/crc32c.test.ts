@@ -34,6 +34,23 @@ describe('crc32c', () => {
     }
   });
 
+  it('agrees with the reference on bytes ending in zeros (the zero tail is not read byte by byte)', async () => {
+    const dev = await device();
+    for (let offset = 0; offset < 8; offset++) {
+      for (const prefix of [0, 1, 7, 8, 9, 63, 200]) {
+        for (const zeros of [0, 1, 7, 8, 15, 64, 3900]) {
+          const bytes = new Uint8Array(prefix + zeros);
+          for (let i = 0; i < prefix; i++) bytes[i] = (i * 37 + 1) & 0xff || 1;
+          const want = referenceCrc32c(bytes);
+          expect(crc32c(bytes), `${prefix} + ${zeros} zeros`).toBe(want);
+          dev.store(4096 + offset, bytes.length ? bytes : new Uint8Array(1));
+          if (bytes.length) expect(dev.crc32c(4096 + offset, bytes.length), `in place at +${offset}: ${prefix} + ${zeros} zeros`).toBe(want);
+          dev.store(4096, new Uint8Array(4200)); // clear for the next shape
+        }
+      }
+    }
+  });
+
   it('is chunk-independent for inputs larger than the scratch area', () => {
     const big = Uint8Array.from({ length: (1 << 16) * 3 + 17 }, (_, i) => (i * 2654435761) >>> 24);
     expect(crc32c(big)).toBe(referenceCrc32c(big));

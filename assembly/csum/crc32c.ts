@@ -102,6 +102,16 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   return crc;
 }
 
+// crc32c of [ptr, ptr + len) whose tail may be zeros (a superblock: a few hundred bytes
+// of fields in a 4 KiB slot): the bytes up to the last non-zero 8-byte word, then the zeros
+// by crc32cZeros. One load more than crc32c when the last word is not zero.
+export function crc32cZeroTail(ptr: usize, len: usize): u32 {
+  let end = ptr + len;
+  while (end - ptr >= 8 && load<u64>(end - 8) == 0) end -= 8;
+  const crc = crc32cZeros(crc32cUpdate(0xffffffff, ptr, end - ptr), <u32>(ptr + len - end));
+  return crc ^ 0xffffffff;
+}
+
 export function crc32c(ptr: usize, len: usize): u32 {
   return crc32cUpdate(0xffffffff, ptr, len) ^ 0xffffffff;
 }
