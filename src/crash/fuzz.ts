@@ -152,13 +152,15 @@ export function fillWithGarbage(dev: PmemDevice): void {
 function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
   if (dev.core.pmem_gauge(GAUGE.linesPending) !== 0) throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
-  const views = [new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), bytes)];
+  // Filled a 32-bit word at a time (the device is a multiple of 64 bytes): a byte-wide fill of
+  // shared memory took four times as long.
+  const words = new Uint32Array(dev.memory.buffer, dev.region(REGION.visible), bytes >>> 2);
   // Written behind the core's back: the lines are stamped, a run of chosen blocks at a time.
   let runStart = -1;
   for (let block = 0; block * 4096 <= bytes; block++) {
     const inRun = block * 4096 < bytes && chosen(block);
     if (inRun) {
-      for (const view of views) view.fill(garbageByte(block), block * 4096, Math.min(bytes, (block + 1) * 4096));
+      words.fill(Math.imul(garbageByte(block), 0x01010101) >>> 0, block * 1024, Math.min(bytes, (block + 1) * 4096) >>> 2);
       if (runStart < 0) runStart = block;
     } else if (runStart >= 0) {
       dev.markChanged(runStart * 4096, Math.min(bytes, block * 4096) - runStart * 4096);
