@@ -156,8 +156,8 @@ export function unpinAll(): void {
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
   // Data allocation goes back to the lowest space this commit freed: rewritten data reuses
   // the sectors it left instead of sweeping the whole device. On real pmem either is fine;
-  // in the emulator every sector first touched costs the host a page fault on both the
-  // visible and the media copy, and a small working set stays in the CPU caches.
+  // in the emulator every sector first touched costs the host a page fault, and a small
+  // working set stays in the CPU caches.
   if (lowest < load<u32>(fsBase + F_DATA_CURSOR)) store<u32>(fsBase + F_DATA_CURSOR, lowest);
   store<u32>(fsBase + F_PINNED_SECTORS, 0);
   assert(freeSectors() <= n, "free count");
