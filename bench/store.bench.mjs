@@ -23,6 +23,7 @@ export async function storeBenches(device) {
     const slots = SPAN / size;
     const at = (i) => BASE + (i % slots) * size;
     const heapBytes = scratch.slice(0, size); // a copy in the JS heap
+    const sharedCopy = new Uint8Array(new SharedArrayBuffer(SPAN));
 
     // Correctness before timing: the store path stores, mem_copy copies.
     if (core.pmem_store(BASE, src, size, 0) !== 0) throw new Error('pmem_store failed');
@@ -42,6 +43,10 @@ export async function storeBenches(device) {
         op: (i) => { bad |= core.pmem_store(at(i), src, size, 0); } },
       { name: 'device.store from JS heap', bytes: size,
         op: (i) => { device.store(at(i), heapBytes); } },
+      // Issue 17's second baseline: what JavaScript pays to put the same bytes in shared
+      // memory at all (a SharedArrayBuffer of its own, not the device).
+      { name: 'JS copy from JS heap into a SharedArrayBuffer (TypedArray.set)', bytes: size,
+        op: (i) => { sharedCopy.set(heapBytes, (i % slots) * size); } },
       // Last: persisting drains the log, which the rows above want full.
       { name: 'core pmem_store + device.persist', bytes: size,
         op: (i) => { const a = at(i); bad |= core.pmem_store(a, src, size, 0); device.persist(a, size); } },
