@@ -2,6 +2,7 @@
 // paths; every failure is an FsError with an errno name.
 import { FsError, describeValue, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
+import { DEVICE_BASE } from '../core/module.js';
 import { Kernel, superblockProblem } from './kernel.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
 import type { Subvolume } from './subvolume.js';
@@ -863,7 +864,9 @@ export class FileSystem {
     if (!this.coreWrites || length === 0 || offset % SECTOR_BYTES !== 0 || length % SECTOR_BYTES !== 0) return false;
     if (this.device.beforeStore || (this.daxManager && !this.daxManager.untouched(sv, ino))) return false;
     // Caller bytes outside the shared memory come in through this thread's scratch.
-    const inMemory = bytes.buffer === this.k.m.u8.buffer;
+    // (A view starting below the device base is not one the core reads in place: no look at
+    // its buffer, a getter call, for the common caller's array.)
+    const inMemory = bytes.byteOffset >= DEVICE_BASE && bytes.buffer === this.k.m.u8.buffer;
     const scratch = inMemory ? null : (this.scratch ??= this.device.scratch());
     if (scratch && length > scratch.length) return false;
     this.beginChange(sv);
