@@ -583,7 +583,7 @@ export function pmem_media_fingerprint(bitmap: u32): u32 {
 export function pmem_next_pending(fromLine: u32, endLine: u32): i32 {
   if (!attached() || endLine > S.lineCount) return -EINVAL;
   for (let line = fromLine; line < endLine; line++) {
-    if ((deviceLineState(line) & LINE_PENDING) != 0 && lineHeadIndex(line) != 0) return <i32>line;
+    if ((deviceLineState(line) & LINE_PENDING) != 0) return <i32>line;
   }
   return -1;
 }

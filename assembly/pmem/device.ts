@@ -118,8 +118,6 @@ export function deviceReadable(addr: u32, len: u32): bool {
   return true;
 }
 
-// The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
-// over them.
 // 1 when the visible bytes of [addr, addr + len) are all zero, 0 when not, -1 when a line of
 // the range is poisoned (a load would fail). Counted as a load.
 export function deviceZeroCheck(addr: u32, len: u32): i32 {
@@ -131,6 +129,8 @@ export function deviceZeroCheck(addr: u32, len: u32): i32 {
   return 1;
 }
 
+// The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
+// over them.
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
   memory.copy(dst, visibleAddr + addr, len);
   if (len == 0) return;

@@ -11,7 +11,8 @@
 // each differs from the last in a few hundred lines; copying or hashing every line made
 // that copy and hash most of the cost.
 import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
-import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, visibleAddr, lineListAddr, preimageAddr } from "./state";
+import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, visibleAddr } from "./state";
+import { lineHeadIndex, mediaLineAddr } from "./storelog";
 import { crc32c, crc32cUpdate } from "../csum/crc32c";
 
 export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
@@ -28,8 +29,21 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
   for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
 }
 
+// Lines [first, first + count) take stamp `epoch`, two at a time (the caller stamps their
+// chunks).
+export function stampLines(first: u32, count: u32, epoch: u32): void {
+  let at = lineStampAddr + (<usize>first << 2);
+  const end = at + (<usize>count << 2);
+  if ((at & 7) != 0 && at < end) { store<u32>(at, epoch); at += 4; }
+  for (; at + 8 <= end; at += 8) store<u64>(at, <u64>epoch * 0x100000001);
+  if (at < end) store<u32>(at, epoch);
+}
+
 export function stampRange(first: u32, end: u32): void {
-  for (let line = first; line < end; line++) stampLine(line);
+  if (end <= first) return;
+  const epoch = stampEpoch();
+  stampLines(first, end - first, epoch);
+  stampChunks(first, end, epoch);
 }
 
 // The newest stamp of any line of 64-line chunk `chunk`.
@@ -85,15 +99,14 @@ export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
 }
 
 // The crc32c of the media bytes of lines [first, first + lines): the visible bytes, but a
-// pending line's pre-image (storelog.ts; the line list's head names its slot).
+// pending line's pre-image (storelog.ts mediaLineAddr).
 function mediaCrc(first: u32, lines: u32): u32 {
   let crc: u32 = 0xffffffff;
   let run = first; // start of the run of lines not pending, not yet in the crc
   for (let line = first; line < first + lines; line++) {
-    const head = load<u32>(lineListAddr + (<usize>line << 3));
-    if (head == 0) continue;
+    if (lineHeadIndex(line) == 0) continue;
     crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT), (line - run) << LINE_SHIFT);
-    crc = crc32cUpdate(crc, preimageAddr + (<usize>(head - 1) << LINE_SHIFT), 64);
+    crc = crc32cUpdate(crc, mediaLineAddr(line), 64);
     run = line + 1;
   }
   crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT), (first + lines - run) << LINE_SHIFT);

@@ -75,7 +75,7 @@ export function loadStateFromHeader(h: usize): bool {
 // and readers. Only the thread itself writes its counters, so a plain add is enough, under
 // the device lock or not (loads).
 @inline export function counterAdd(index: u32, amount: u64): void {
-  const at = threadsAddr + <usize>threadSlot * threadStride + TA_COUNTERS + (<usize>index << 3);
+  const at = threadAreaAddr() + TA_COUNTERS + (<usize>index << 3);
   store<u64>(at, load<u64>(at) + amount);
 }
 

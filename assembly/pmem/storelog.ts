@@ -11,8 +11,8 @@
 // visible line when the line became pending. Retiring the newest entry of a line leaves
 // its media in the visible line (nothing to copy); retiring an older one moves the
 // pre-image to the next entry's slot with the retired bytes applied.
-// Why: a second device-sized copy written at every retire was a third or more of a
-// store + flush + fence of a block (a cold destination), and doubled the memory.
+// Why: a second device-sized copy written at every retire (into memory the caches rarely
+// hold) cost time on every write-back, and doubled the memory.
 // A line's newest entry does not copy its bytes (ENTRY_DATA_VISIBLE): the line's visible
 // bytes are its media with every live entry applied, so where the newest entry's mask is
 // set they are its bytes. They are copied into it (ENTRY_HOLDS_DATA) only when a newer
@@ -21,10 +21,10 @@
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
-import { stampLine, stampEpoch, stampChunks } from "./stamps";
+import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA_BYTES, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE,
+  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE, ENTRY_NEXT,
 } from "../abi";
 import {
   headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, logSlot, lineCount,
@@ -171,8 +171,8 @@ export function retiresWhole(line: u32, upTo: u32): bool {
   const head = <u32>list;
   if (head == 0 || head != <u32>(list >> 32)) return false;
   const e = entryAddr(head - 1);
-  // next (0: the line's only entry) and live in one load
-  return load<u64>(e, 8) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+  // next (0: the line's only entry) and live (the u32 after it) in one load
+  return load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
     && !seqBefore(upTo, changetype<LogEntry>(e).seq);
 }
 
@@ -189,8 +189,8 @@ export function retireRun(first: u32, count: u32): void {
   }
   // The lines' lists, states and stamps lie side by side: filled a word at a time.
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
-  lineStatesAnd(first, count, ~LINE_PENDING);
-  fillLineStamps(first, count, epoch);
+  updateLineStates(first, count, ~LINE_PENDING, 0);
+  stampLines(first, count, epoch);
   stampChunks(first, first + count, epoch);
   store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - count);
   logChanged();
@@ -306,27 +306,13 @@ export function logMakeRoom(entries: u32): void {
   }
 }
 
-// The state bytes of lines [first, first + count) OR / AND `bits`, eight at a time.
-function lineStatesOr(first: u32, count: u32, bits: u8): void {
+// The state bytes of lines [first, first + count) set to (state & keep) | set, eight at a time.
+function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
   let at = lineStateAddr + first;
   const end = at + count;
-  for (; at + 8 <= end; at += 8) store<u64>(at, load<u64>(at) | (<u64>bits * 0x0101010101010101));
-  for (; at < end; at++) store<u8>(at, load<u8>(at) | bits);
-}
-function lineStatesAnd(first: u32, count: u32, bits: u8): void {
-  let at = lineStateAddr + first;
-  const end = at + count;
-  for (; at + 8 <= end; at += 8) store<u64>(at, load<u64>(at) & (<u64>bits * 0x0101010101010101));
-  for (; at < end; at++) store<u8>(at, load<u8>(at) & bits);
-}
-
-// Lines [first, first + count) take stamp `epoch`, two at a time.
-function fillLineStamps(first: u32, count: u32, epoch: u32): void {
-  let at = lineStampAddr + (<usize>first << 2);
-  const end = at + (<usize>count << 2);
-  if ((at & 7) != 0 && at < end) { store<u32>(at, epoch); at += 4; }
-  for (; at + 8 <= end; at += 8) store<u64>(at, <u64>epoch * 0x100000001);
-  if (at < end) store<u32>(at, epoch);
+  const keep8 = <u64>keep * 0x0101010101010101, set8 = <u64>set * 0x0101010101010101;
+  for (; at + 8 <= end; at += 8) store<u64>(at, (load<u64>(at) & keep8) | set8);
+  for (; at < end; at++) store<u8>(at, (load<u8>(at) & keep) | set);
 }
 
 // Is any line of [first, first + count) pending? Eight state bytes at a time.
@@ -341,8 +327,8 @@ function anyLinePending(first: u32, count: u32): bool {
 // Make the host map [at, at + bytes) for writing before the pre-images are read from it. A
 // line's first store reads its old bytes, then writes new ones: on a page the host has not
 // touched yet, the read maps a shared zero page and the write faults a second time (copy on
-// write), which made a fault that fills a fresh block (a hole, a COW copy) twice as slow as
-// with a media copy written at write-back. A compare-exchange of 0 with 0 per 4 KiB host
+// write), which slowed a fault that fills a fresh block (a hole, a COW copy) against a
+// media copy written at write-back. A compare-exchange of 0 with 0 per 4 KiB host
 // page is a write access from the start (x86 lock cmpxchg writes even when it does not
 // swap; an atomic or, lowered to a load and a cmpxchg loop, reads first and did not help):
 // one fault, and a few nanoseconds on a page already mapped. It changes no byte.
@@ -373,8 +359,8 @@ function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u3
     store<u64>(e, u64.MAX_VALUE, 16); // mask: the whole line
     store<u64>(lineListAddr + (<usize>(line + k) << 3), <u64>(slot + 1) | (<u64>(slot + 1) << 32)); // head and tail
   }
-  lineStatesOr(line, count, LINE_PENDING);
-  fillLineStamps(line, count, epoch);
+  updateLineStates(line, count, 0xff, LINE_PENDING);
+  stampLines(line, count, epoch);
   if (CHECKS) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
 }
 

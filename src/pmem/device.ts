@@ -418,7 +418,9 @@ export class PmemDevice {
     const [a, n] = this.range(addr, length);
     // The visible bytes, with each pending line's media (its pre-image) over them. Not
     // through the scratch: a crash explorer keeps its bitmaps there while it reads media.
-    const out = this.bytes.slice(this.visibleAddr + a, this.visibleAddr + a + n);
+    // (new + set, not slice: a slice of shared memory copies a byte at a time.)
+    const out = new Uint8Array(n);
+    out.set(this.bytes.subarray(this.visibleAddr + a, this.visibleAddr + a + n));
     const endLine = Math.ceil((a + n) / LINE_BYTES);
     for (let line = this.nextPending(Math.floor(a / LINE_BYTES), endLine); line >= 0; line = this.nextPending(line + 1, endLine)) {
       const media = this.core.pmem_media_line(line) >>> 0; // an address (u32): the line is in range
