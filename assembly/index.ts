@@ -32,6 +32,7 @@ import {
   crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
+import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
 import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
@@ -381,6 +382,26 @@ export function csum_crc32c_update(crc: u32, ptr: u32, len: u32): u32 {
 export function csum_crc32c_zeros(crc: u32, count: u32): u32 {
   if (!attached()) return crc;
   return crc32cZeros(crc, count);
+}
+
+// Digests of file contents for the crash oracle (assembly/csum/content-hash.ts), in this
+// thread's state: begin, update with every chunk (all but the last whole 16-byte blocks),
+// final.
+export function content_hash_begin(): i32 {
+  if (!attached()) return -EINVAL;
+  contentHashBegin();
+  return 0;
+}
+
+export function content_hash_update(ptr: u32, len: u32): i32 {
+  if (!attached() || !bufferValid(ptr, len)) return -EINVAL;
+  contentHashUpdate(ptr, len);
+  return 0;
+}
+
+export function content_hash_final(totalBytes: f64): f64 {
+  if (!attached() || !(totalBytes >= 0 && totalBytes <= 9007199254740991)) return -EINVAL;
+  return contentHashFinal(<u64>totalBytes);
 }
 
 // Raw in-WASM copy: the baseline the store path is measured against.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkScript, fuzzDevices } from '../src/crash/fuzz.js';
 import { daxWorkload } from '../src/crash/dax-workload.js';
+import { randomScript } from '../src/workload/generate.js';
 import { loadCoreModule } from '../src/core/module.js';
 import type { DaxPolicy } from '../src/dax/policy.js';
 import type { Violation } from '../src/crash/explorer.js';
@@ -28,6 +29,17 @@ describe('crash line tables', () => {
       images += a.images;
       if (!policyOff) { mountedWith += a.mounted; mountedWithout += b.mounted; } // violating images are all mounted
       violations += a.violations.length;
+    }
+    // fsx-style scripts: preallocated extents (lines left out of the tables), clones, truncates.
+    for (const seed of [3, 5]) {
+      const script = randomScript({ seed, ops: 40 });
+      expect(script.stmts.some((s) => s.op === 'fallocate')).toBe(true);
+      const a = checkScript(script, { enumerateBound: 1000, samples: 16, lineTables: true }, devices);
+      const b = checkScript(script, { enumerateBound: 1000, samples: 16, lineTables: false }, devices);
+      expect(a.images).toBe(b.images);
+      expect(new Set(a.violations.map(key))).toEqual(new Set(b.violations.map(key)));
+      images += a.images;
+      mountedWith += a.mounted; mountedWithout += b.mounted;
     }
     expect(violations).toBeGreaterThan(0); // the comparison covered failing images too
     expect(images).toBeGreaterThan(3000);

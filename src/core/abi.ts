@@ -96,8 +96,10 @@ export const ENTRY_DATA_VISIBLE = 2; // ENTRY_LIVE: the entry is its line's newe
 export const ENTRY_MASK = 16; // u64 byte mask within the line
 export const ENTRY_DATA_BYTES = 64; // an entry's data slot (same index, log data region): valid where the mask is set
 
-// Per-thread area: the flush-queue length (u32), the thread's counters from TA_COUNTERS, the
-// queue's entries from FLUSHQ_FIRST_ENTRY, then scratch.
+// Per-thread area: the flush-queue length (u32), the content-digest state from TA_DIGEST,
+// the thread's counters from TA_COUNTERS, the queue's entries from FLUSHQ_FIRST_ENTRY, then
+// scratch.
+export const TA_DIGEST = 16; // 48 bytes: a content digest's two i32x4 lanes, then a padded last block (csum/content-hash.ts)
 export const TA_COUNTERS = 64; // u64 counters of this thread (see C_*), on cache lines of their own
 export const FLUSHQ_FIRST_ENTRY = 192; // offset of the first queue entry in a thread area
 export const FLUSHQ_ENTRY_BYTES = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)

@@ -40,6 +40,11 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   csum_crc32c_update(crc: number, ptr: number, len: number): number;
   csum_crc32c_zeros(crc: number, count: number): number;
   mem_copy(dst: number, src: number, len: number): number;
+  /** Content digests in this thread's state (assembly/csum/content-hash.ts; twin: src/model/content-hash.ts). */
+  content_hash_begin(): number;
+  /** Every chunk but the last a whole number of 16-byte blocks. */
+  content_hash_update(ptr: number, len: number): number;
+  content_hash_final(totalBytes: number): number;
   /** Image bytes of [addr, addr+len) for the patch just built: media with patch lines laid over. */
   pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
   /** crc32c of the patch lines selected by a line bitmap (0: all lines). */

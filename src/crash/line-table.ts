@@ -7,7 +7,10 @@
 // The table is at least as strict as check(): a word that no file maps, or that only part
 // of a file maps, must keep the representative's value. So an image that passes the
 // table passes check(); one that fails it is mounted and checked (the table may be too
-// strict, never too lenient).
+// strict, never too lenient). One exception is exact, not strict: a line that only
+// preallocated extents map is left out of the table (any value passes), because such an
+// extent reads as zeros whatever it holds and nothing else of check() looks at data bytes
+// (fsck reads no file data); every image of the class has the same extent map.
 import type { FileSystem } from '../fs/filesystem.js';
 import type { WordCondition } from './oracle.js';
 import {
@@ -25,6 +28,11 @@ export interface LineTable {
 }
 
 interface Cover { path: string; lineFileOffset: number; fileLo: number; fileHi: number }
+
+/** The lines in device range [devLo, devHi) among `lines` (ascending): their indexes. */
+function* linesIn(lines: Uint32Array, devLo: number, devHi: number): Generator<number> {
+  for (let i = lowerBound(lines, Math.floor(devLo / LINE_BYTES)); i < lines.length && lines[i]! * LINE_BYTES < devHi; i++) yield i;
+}
 
 type Extents = ReturnType<FileSystem['fileExtents']>;
 
@@ -82,18 +90,22 @@ export function buildLineTable(
   if (lines.length === 0) return { bytes: new Uint8Array(0), entries: 0, base };
   // Which file words each pending line holds, through the files' extents.
   const covers = new Map<number, Cover[]>();
+  // Lines some file maps through a preallocated extent (reads as zeros, whatever they hold).
+  const preallocated = new Set<number>();
   for (const path of rules.keys()) {
     const size = files.size(path);
     const extents = files.extents(path);
     if (size === null || extents === null) continue; // not in this image: its rules cover nothing
     for (const x of extents) {
-      if (x.prealloc) continue; // reads as zeros whatever the line holds: left strict
+      const devLo = x.diskBytenr + x.offset;
+      if (x.prealloc) {
+        for (const i of linesIn(lines, devLo, devLo + x.bytes)) preallocated.add(lines[i]!);
+        continue;
+      }
       const fileLo = x.fileOffset;
       const fileHi = Math.min(x.fileOffset + x.bytes, size);
       if (fileHi <= fileLo) continue;
-      const devLo = x.diskBytenr + x.offset;
-      const devHi = devLo + (fileHi - fileLo);
-      for (let i = lowerBound(lines, Math.floor(devLo / LINE_BYTES)); i < lines.length && lines[i]! * LINE_BYTES < devHi; i++) {
+      for (const i of linesIn(lines, devLo, devLo + (fileHi - fileLo))) {
         const line = lines[i]!;
         const list = covers.get(line) ?? [];
         list.push({ path, lineFileOffset: fileLo + (line * LINE_BYTES - devLo), fileLo, fileHi });
@@ -101,10 +113,12 @@ export function buildLineTable(
       }
     }
   }
+  // A line only preallocated extents map: out of the table (any value passes).
+  const kept = lines.filter((line) => !preallocated.has(line) || covers.has(line));
   const sets: bigint[][][] = [];
   const counts: number[] = [];
   let alternativesTotal = 0;
-  for (const line of lines) {
+  for (const line of kept) {
     const own = lineBytes(line);
     const words: bigint[][] = [];
     let widest = 0;
@@ -134,13 +148,13 @@ export function buildLineTable(
     counts.push(count);
     alternativesTotal += count;
   }
-  const entriesBytes = lines.length * LINE_RULE_BYTES;
+  const entriesBytes = kept.length * LINE_RULE_BYTES;
   const total = entriesBytes + alternativesTotal * LINE_BYTES;
   if (total > maxBytes) return null;
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
   let alt = entriesBytes;
-  lines.forEach((line, i) => {
+  kept.forEach((line, i) => {
     const words = sets[i]!;
     const count = counts[i]!;
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_LINE, line, true);
@@ -151,5 +165,5 @@ export function buildLineTable(
     }
     alt += count * LINE_BYTES;
   });
-  return { bytes, entries: lines.length, base };
+  return { bytes, entries: kept.length, base };
 }

@@ -127,6 +127,26 @@ export class FileData {
     return r;
   }
 
+  /**
+   * The content digest (assembly/csum/content-hash.ts) of what read() of the whole file
+   * returns, with the same checks and errors, computed in the core a staging buffer at a
+   * time: no bytes leave the shared memory.
+   */
+  digest(sv: Subvolume, ino: number, inode: { size: number; flags: number }): number {
+    const k = this.k, core = k.core, chunk = k.stagingBytes, size = inode.size;
+    if (core.content_hash_begin() < 0) throw new FsError('EINVAL', 'content digest: this handle has no thread slot');
+    const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
+    const pending = verify ? this.pendingIn(sv, ino, 0, size) : null;
+    const bytes = pending ? this.readPending(sv, ino, 0, size, new Uint8Array(size), pending) : null;
+    for (let at = 0; at < size; at += chunk) {
+      const n = Math.min(chunk, size - at);
+      if (bytes) k.m.u8.set(bytes.subarray(at, at + n), k.stagingAddr);
+      else this.readStaged(sv, ino, at, n, verify ? READ_VERIFY : 0);
+      core.content_hash_update(k.stagingAddr, n);
+    }
+    return core.content_hash_final(size);
+  }
+
   /** The core's file_read of `length` bytes at `at` into the staging buffer: its answer (bad arguments thrown). */
   private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number): number {
     const k = this.k, tree = sv.tree, csum = k.csumTree;

@@ -935,6 +935,19 @@ export class FileSystem {
     return this.data.read(r.sv, r.ino, r.inode, 0, r.inode.size);
   }
 
+  /**
+   * A 53-bit digest of the bytes readFile(path) returns (the same checksum verification and
+   * errors, no size limit), computed in the core without copying the bytes out: for
+   * comparing contents, as the crash oracle does. Not cryptographic; the same function as
+   * contentDigest in src/model/content-hash.ts over the same bytes.
+   */
+  contentDigest(path: string): number {
+    this.live();
+    const r = this.resolve(path);
+    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    return this.data.digest(r.sv, r.ino, r.inode);
+  }
+
   writeFile(path: string, data: Uint8Array): void {
     const bytes = checkBytes(data);
     const fd = this.open(path, { create: true, truncate: true });
@@ -1355,7 +1368,8 @@ export class FileSystem {
  */
 const LOCKED_OPERATIONS = [
   'unmount', 'commit', 'sync', 'statfs', 'subvolumeIds', 'inode', 'mkdir', 'create', 'exists', 'readdir', 'stat',
-  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate',
+  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'preadInto', 'pwrite', 'readFile', 'contentDigest',
+  'writeFile', 'truncate',
   'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
   'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
   'fileExtents',

@@ -18,7 +18,9 @@ import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
 import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
-import { readImage, imageDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry } from './image.js';
+import {
+  readImage, imageDigest, imageBytes, imageHolds, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry,
+} from './image.js';
 
 const PAGE_BYTES = 4096;
 
@@ -492,7 +494,11 @@ export class CrashModel {
       if (e.kind !== 'file' || node.kind !== 'file' || seen.has(node.id)) continue;
       seen.add(node.id);
       if (e.error) { problems.push(`${e.path}: read failed: ${e.error}`); continue; }
-      const bad = this.firstBadWord(node, e.data!, s.time);
+      // The state's own bytes are allowed unless a MAP_SYNC floor refuses some word of them;
+      // anything else is judged word by word on the bytes.
+      const h = this.history.get(node.id);
+      if (!h?.floors.size && imageHolds(e, node.data)) continue;
+      const bad = this.firstBadWord(node, imageBytes(e), s.time);
       if (bad !== null) problems.push(`${e.path}: bytes ${bad}..${Math.min(bad + WORD_BYTES, node.size) - 1} hold a value the model never allowed there (state of time ${s.time})`);
       if (problems.length >= 4) break;
     }
@@ -585,7 +591,8 @@ export class CrashModel {
       const node = entries[i]!.node;
       if (e.kind !== 'file' || modelKind(node) !== 'file') continue;
       if (e.error) { problems.push(`live: ${e.path}: read failed: ${e.error}`); continue; }
-      const data = e.data!;
+      if (imageHolds(e, node.data)) continue;
+      const data = imageBytes(e);
       const at = data.length === node.data.length ? firstDifference(data, node.data) : Math.min(data.length, node.data.length);
       if (at !== null) problems.push(`live: ${e.path}: byte ${at} is ${data[at]}, the model says ${node.data[at]} (size ${data.length}, the model's ${node.data.length})`);
       if (problems.length >= 4) break;

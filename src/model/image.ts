@@ -4,6 +4,7 @@
 import type { FileSystem } from '../fs/filesystem.js';
 import type { FileKind } from '../fs/types.js';
 import type { FsModel, MNode } from './namespace.js';
+import { contentDigest } from './content-hash.js';
 
 export interface ImageEntry {
   path: string;
@@ -13,12 +14,35 @@ export interface ImageEntry {
   nodatacow: boolean;
   /** Entries with the same link key name one inode (hard links). */
   link: string;
+  /** A file's bytes: read when first asked for (imageBytes), or given. */
   data?: Uint8Array;
+  /** A file's content digest (FileSystem.contentDigest), when read from a file system. */
+  digest?: number;
+  /** Reads the file's bytes (set with `digest`). */
+  read?: () => Uint8Array;
   /** Why the file could not be read (EIO). */
   error?: string;
 }
 
-/** Every path of a mounted file system, "/" first, parents before children, names sorted. */
+/** A file entry's bytes (read now if only its digest was). */
+export function imageBytes(e: ImageEntry): Uint8Array {
+  if (!e.data) {
+    if (!e.read) throw new Error(`image entry ${e.path}: neither bytes nor a reader`);
+    e.data = e.read();
+  }
+  return e.data;
+}
+
+/** Does a file entry hold exactly `bytes`? By digest when the entry has one (no bytes read). */
+export function imageHolds(e: ImageEntry, bytes: Uint8Array): boolean {
+  if (e.digest !== undefined) return e.digest === contentDigest(bytes);
+  return contentDigest(imageBytes(e)) === contentDigest(bytes);
+}
+
+/**
+ * Every path of a mounted file system, "/" first, parents before children, names sorted;
+ * files with their content digests (bytes read on demand, while the file system is mounted).
+ */
 export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] {
   const out: ImageEntry[] = [];
   const visit = (path: string): void => {
@@ -30,8 +54,11 @@ export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] 
     };
     out.push(entry);
     if (st.kind === 'file') {
+      // The digest is computed in the core as the file is read (the same checks and errors
+      // as readFile); the bytes are read only when a comparison needs them.
       try {
-        entry.data = fs.readFile(path);
+        entry.digest = fs.contentDigest(path);
+        entry.read = () => fs.readFile(path);
       } catch (e) {
         if ((e as { code?: string }).code !== 'EIO') throw e;
         entry.error = (e as Error).message;
