@@ -57,4 +57,49 @@ describe('markReachable', () => {
     expect(data.some((b) => b !== 0)).toBe(true); // the file's extent, through the fs tree
     dev.close();
   });
+  it('reads a media version\'s root items and file extents from that version, not from the visible bytes', async () => {
+    const { PmemDevice, FileSystem } = await import('../src/index.js');
+    const { Kernel } = await import('../src/fs/kernel.js');
+    const { FsMemory } = await import('../src/fs/memory.js');
+    const { NodeView } = await import('../src/fs/node.js');
+    const { EXTENT_DATA, ROOT_ITEM, RI_BYTENR, FE_DISK_BYTENR } = await import('../src/core/abi.js');
+    const { markReachable: mark } = await import('../src/crash/reachable.js');
+    const dev = await PmemDevice.create({ sizeBytes: 4 << 20, kernelBytes: 8 << 20 });
+    FileSystem.mkfs(dev, { nodeSize: 4096 });
+    const fs = FileSystem.mount(dev);
+    fs.create('/f');
+    fs.pwrite(fs.open('/f'), new Uint8Array(8192).fill(1), 0);
+    fs.commit();
+    fs.unmount();
+    const sb = Kernel.readSuperblock(dev)!;
+    /** The first item of `type` in the leaf at `bytenr` (a copy): the block, and the item's data offset in it. */
+    const itemOf = (bytenr: number, type: number): { block: Uint8Array; at: number; objectid: number } => {
+      const block = dev.load(bytenr, sb.nodeBytes);
+      const node = new NodeView(new FsMemory(block.buffer), 0, sb.nodeBytes);
+      expect(node.isLeaf).toBe(true);
+      for (let s = 0; s < node.nritems; s++) {
+        const k = node.key(s);
+        if (k.type === type && (type !== ROOT_ITEM || k.objectid === 5)) return { block, at: node.data(s), objectid: k.objectid };
+      }
+      throw new Error(`no item of type ${type} in block ${bytenr}`);
+    };
+    // The default subvolume's tree: one leaf with the file's extent item.
+    const rootItem = itemOf(sb.rootTree, ROOT_ITEM);
+    const fsTree = Number(new DataView(rootItem.block.buffer).getBigUint64(rootItem.at + RI_BYTENR, true));
+    const extent = itemOf(fsTree, EXTENT_DATA);
+    const view = new DataView(extent.block.buffer);
+    const onMedia = Number(view.getBigUint64(extent.at + FE_DISK_BYTENR, true));
+    // Its visible bytes now point the extent elsewhere (not written back): the media version
+    // still maps the original extent, which only that version can tell.
+    const elsewhere = onMedia + (1 << 20);
+    view.setBigUint64(extent.at + FE_DISK_BYTENR, BigInt(elsewhere), true);
+    dev.store(fsTree, extent.block);
+    const bytes = Math.ceil(dev.sizeBytes / 64 / 8);
+    const metadata = new Uint8Array(bytes), data = new Uint8Array(bytes);
+    mark(dev, sb, metadata, data);
+    const marked = (bitmap: Uint8Array, at: number): number => (bitmap[(at / 64) >> 3]! >> ((at / 64) & 7)) & 1;
+    expect(marked(data, elsewhere)).toBe(1);
+    expect(marked(data, onMedia)).toBe(1);
+    dev.close();
+  });
 });

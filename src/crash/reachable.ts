@@ -64,12 +64,13 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
         if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) continue;
         const k = node.key(s);
         if (owner === 1 && k.type === ROOT_ITEM && node.dataSize(s) >= 16) {
+          // Read through the version's own memory (a media version is a copy of the block).
           const at = node.data(s);
-          stack.push({ bytenr: m.u64(at + RI_BYTENR), owner: k.objectid });
+          stack.push({ bytenr: node.m.u64(at + RI_BYTENR), owner: k.objectid });
         } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && owner !== 1 && owner !== 2 && owner !== 7) {
           const at = node.data(s);
-          const disk = m.u64(at + FE_DISK_BYTENR);
-          const bytes = m.u64(at + FE_DISK_BYTES);
+          const disk = node.m.u64(at + FE_DISK_BYTENR);
+          const bytes = node.m.u64(at + FE_DISK_BYTES);
           if (disk > 0 && bytes > 0 && disk + bytes <= limit) markRange(data, disk, bytes);
         }
       }
