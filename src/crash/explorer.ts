@@ -6,7 +6,6 @@ import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import type { SuperblockState } from '../fs/kernel.js';
-import { FsMemory } from '../fs/memory.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
 import type { WordCondition } from './oracle.js';
@@ -119,16 +118,18 @@ interface Candidate {
 }
 
 function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockState | null {
+  // Read in place (a DataView over the caller's bytes, which may be the shared memory):
+  // thousands of crash points a second parse their superblock slots.
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
   if (crc(bytes.subarray(4)) !== dv.getUint32(SB_CSUM, true)) return null;
-  const m = new FsMemory(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const u64 = (at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
   return {
-    generation: m.u64(SB_GENERATION), rootTree: m.u64(SB_ROOT_TREE), rootLevel: m.u8At(SB_ROOT_LEVEL),
-    extentTree: m.u64(SB_EXTENT_TREE), extentLevel: m.u8At(SB_EXTENT_LEVEL), csumTree: m.u64(SB_CSUM_TREE),
-    csumLevel: m.u8At(SB_CSUM_LEVEL), nodeBytes: m.u32(SB_NODE_BYTES), sectorBytes: m.u32(SB_SECTOR_BYTES),
-    totalBytes: m.u64(SB_TOTAL_BYTES), bytesUsed: m.u64(SB_BYTES_USED), nextSubvolume: m.u64(SB_NEXT_SUBVOLUME), label: '',
-    metadataCopies: m.u8At(SB_METADATA_COPIES) || 1,
+    generation: u64(SB_GENERATION), rootTree: u64(SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
+    extentTree: u64(SB_EXTENT_TREE), extentLevel: dv.getUint8(SB_EXTENT_LEVEL), csumTree: u64(SB_CSUM_TREE),
+    csumLevel: dv.getUint8(SB_CSUM_LEVEL), nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
+    totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED), nextSubvolume: u64(SB_NEXT_SUBVOLUME), label: '',
+    metadataCopies: dv.getUint8(SB_METADATA_COPIES) || 1,
   };
 }
 
@@ -223,7 +224,14 @@ export class CrashExplorer {
     }
     addCandidates(onMedia);
     const slotsBytes = SUPERBLOCK_OFFSETS[SUPERBLOCK_OFFSETS.length - 1]! + SUPERBLOCK_BYTES;
-    if (core.pmem_pending_lines(0, slotsBytes) > 0) addCandidates(validSlots((at, bytes) => work.load(at, bytes)));
+    if (core.pmem_pending_lines(0, slotsBytes) > 0) {
+      // The visible slots, loaded where images' slots are composed later (no copy out).
+      addCandidates(validSlots((at, bytes) => {
+        const view = new Uint8Array(dev.memory.buffer, composeAt + at, bytes);
+        work.loadInto(at, view);
+        return view;
+      }));
+    }
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
     // Which superblock an image mounts depends only on its superblock slots' bytes: within
