@@ -95,4 +95,45 @@ fence
     expect(model.matchEntries(entry(before)).problems.length).toBeGreaterThan(0);
     expect(model.matchEntries(entry(model.state)).problems).toEqual([]);
   });
+
+  it('an exact match outlives a persistence point while a legal state holds the same files, and no MAP_SYNC floor since', async () => {
+    // The explorer remembers images that passed; across a change of constraintRevision it
+    // reuses a pass only when CrashModel.stillMatches vouches for it.
+    const { CrashModel } = await import('../src/model/crash-model.js');
+    const model = new CrashModel({ deviceBytes: 16 << 20 });
+    const run = (text: string) => {
+      for (const stmt of parse(text).stmts) {
+        if (stmt.op === 'comment') continue;
+        expect(model.begin(stmt).ok).toBe(true);
+        expect(model.end({ ok: true }, () => '')).toEqual([]);
+      }
+    };
+    const entry = (m: typeof model.state) => [
+      { path: '/', kind: 'subvolume' as const, size: 0, nlink: 1, nodatacow: false, link: '5:256' },
+      { path: '/f', kind: 'file' as const, size: m.readFile('/f').length, nlink: 1, nodatacow: true, link: '5:257', data: m.readFile('/f') },
+    ];
+    run('create /f\nsetflag /f nodatacow\nwrite /f 0 100 seed 1\n');
+    const image = entry(model.state.clone());
+    const first = model.matchEntries(image);
+    expect(first.problems).toEqual([]);
+    expect(first.exact).toBe(true);
+    const token = model.passToken(first)!;
+    expect(token).not.toBeNull();
+    const revision = model.revision;
+    run('commit\n'); // the commit's own state holds the same files: the image still matches it
+    expect(model.revision).not.toBe(revision);
+    expect(model.stillMatches(token)).toBe(model.time);
+    expect(model.matchEntries(image).problems).toEqual([]); // what stillMatches promised
+    run('write /f 0 100 seed 2\nfsync /f\n'); // a newer state persisted: the old one is gone
+    expect(model.stillMatches(token)).toBeNull();
+    expect(model.matchEntries(image).problems.length).toBeGreaterThan(0);
+    // A MAP_SYNC floor set since a pass: no reuse, whatever the state.
+    run('truncate /f 8192\ncommit\n');
+    const now = model.matchEntries(entry(model.state.clone()));
+    expect(now.exact).toBe(true);
+    const token2 = model.passToken(now)!;
+    run('mmap m /f 0 8192 rw sync\nmstore m 4096 8 seed 3\nmflush m 4096 8\nfence\n');
+    expect(model.floorRevision).not.toBe(token2.floorRevision);
+    expect(model.stillMatches(token2)).toBeNull();
+  });
 });

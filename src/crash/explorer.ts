@@ -8,7 +8,7 @@ import { FileSystem } from '../fs/filesystem.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
-import type { WordCondition } from './oracle.js';
+import type { PassToken, WordCondition } from './oracle.js';
 import { CRASH_MODE, CRASH_ROW_BYTES, CRASH_ROW_LINE, REGION } from '../core/abi.js';
 import {
   SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
@@ -29,6 +29,10 @@ export interface CrashOracle {
    * passes again, so the explorer remembers such images across crash points.
    */
   readonly constraintRevision?: number;
+  /** A token for the last image that passed, when passesAgain can vouch for it later. */
+  lastPass?(): PassToken | null;
+  /** Does an image that passed with `token` (under any revision) pass now? What it matches now (as lastMatch), or null. */
+  passesAgain?(token: PassToken): number | null;
 }
 
 export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random'; seed: number };
@@ -133,11 +137,21 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
   };
 }
 
+/** An image that passed: its file map, the state it matched, under which constraints. */
+interface CleanImage {
+  files: FileMap;
+  match: number | null;
+  /** The oracle's constraintRevision then. */
+  revision: number;
+  /** The oracle's token for an exact pass (valid under later revisions while passesAgain says so), or null. */
+  pass: PassToken | null;
+}
+
 export class CrashExplorer {
   private target: PmemDevice | null = null;
   readonly totals = { points: 0, images: 0, mounted: 0, tableChecked: 0, remembered: 0, violations: 0, elapsedMs: 0 };
   /** File maps of images that passed, and what they matched, by rememberedKey. */
-  private readonly cleanImages = new Map<string, { files: FileMap; match: number | null }>();
+  private readonly cleanImages = new Map<string, CleanImage>();
   /** The superblock an image's slots choose (null: none valid), by media and patch fingerprints. */
   private readonly composedSuperblocks = new Map<string, SuperblockState | null>();
   /** Superblocks parsed from the media slots, by the media fingerprint of the slots' lines. */
@@ -301,10 +315,11 @@ export class CrashExplorer {
       let verdict = verdicts.get(dataKey);
       if (!verdict && classTable === undefined) {
         // An image with these very contents may have passed at an earlier point, under the
-        // same oracle constraints (later versions only allow more): then it passes again.
+        // same oracle constraints (later versions only allow more), or exactly matching a
+        // state the oracle still allows (passesAgain): then it passes again.
         const remembered = this.lineTables && this.oracle.constraintRevision !== undefined
           ? this.rememberedKey(candidate, generation!, dataKey) : null;
-        const clean = remembered ? this.cleanImages.get(remembered) : undefined;
+        const clean = remembered ? this.stillClean(remembered) : undefined;
         const rulesOf = (match: number | null | undefined): Map<string, WordCondition[]> | null =>
           this.lineTables && match !== null && match !== undefined ? this.oracle.dataRules?.(match) ?? null : null;
         let table: LineTable | null = null;
@@ -330,7 +345,8 @@ export class CrashExplorer {
             const map = captureFileMap(mounted.fs, rules.keys());
             if (remembered) {
               if (this.cleanImages.size >= MAX_REMEMBERED) this.cleanImages.clear();
-              this.cleanImages.set(remembered, { files: map, match: match! });
+              const pass = this.oracle.lastPass?.() ?? null;
+              this.cleanImages.set(remembered, { files: map, match: match!, revision: this.oracle.constraintRevision!, pass });
             }
             if (tableRoom > 0) {
               const image = this.target!;
@@ -368,7 +384,16 @@ export class CrashExplorer {
   private rememberedKey(candidate: Candidate, generation: number, dataKey: string): string {
     const core = this.device.core;
     candidate.mediaFingerprint ??= `${core.pmem_media_fingerprint(candidate.metadata) >>> 0}:${core.pmem_media_fingerprint(candidate.data) >>> 0}`;
-    return `${this.oracle.constraintRevision}:${generation}:${candidate.mediaFingerprint}:${dataKey}`;
+    return `${generation}:${candidate.mediaFingerprint}:${dataKey}`;
+  }
+
+  /** The remembered clean image of this key, if it passes under the oracle's constraints now. */
+  private stillClean(key: string): CleanImage | undefined {
+    const clean = this.cleanImages.get(key);
+    if (!clean) return undefined;
+    if (clean.revision === this.oracle.constraintRevision) return clean;
+    const match = clean.pass ? this.oracle.passesAgain?.(clean.pass) ?? null : null;
+    return match === null ? undefined : { ...clean, match };
   }
 
   /** The line table of a class whose representative passed the oracle. */

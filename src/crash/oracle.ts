@@ -4,7 +4,9 @@
 // explorer: a verdict per image, and the per-word rules of the line tables.
 import type { FileSystem } from '../fs/filesystem.js';
 import type { CrashOracle } from './explorer.js';
-import type { CrashModel } from '../model/crash-model.js';
+import type { CrashModel, PassToken } from '../model/crash-model.js';
+
+export type { PassToken };
 import { modelEntries } from '../model/image.js';
 
 /** Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]). */
@@ -12,6 +14,7 @@ export interface WordCondition { from: number; to: number; versions: Array<{ dat
 
 export class ModelOracle implements CrashOracle {
   private last: number | null = null;
+  private lastPassToken: PassToken | null = null;
 
   constructor(readonly model: CrashModel) {}
 
@@ -21,15 +24,29 @@ export class ModelOracle implements CrashOracle {
 
   check(fs: FileSystem): string[] {
     this.last = null;
+    this.lastPassToken = null;
     const problems = fs.fsck().map((p) => `fsck: ${p}`);
     const match = this.model.match(fs);
-    if (problems.length === 0 && match.problems.length === 0) this.last = match.state.time;
+    if (problems.length === 0 && match.problems.length === 0) {
+      this.last = match.state.time;
+      this.lastPassToken = this.model.passToken(match);
+    }
     return [...problems, ...match.problems];
   }
 
   /** The model state the last image that passed check() matched (its time). */
   lastMatch(): number | null {
     return this.last;
+  }
+
+  /** The last image's pass, when it can outlive constraintRevision (an exact match), else null. */
+  lastPass(): PassToken | null {
+    return this.lastPassToken;
+  }
+
+  /** Would an image that passed with `token` pass now? The state it matches (for dataRules), or null. (fsck judges the image alone.) */
+  passesAgain(token: PassToken): number | null {
+    return this.model.stillMatches(token);
   }
 
   /**

@@ -18,6 +18,7 @@ import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
 import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
+import { contentDigest } from './content-hash.js';
 import {
   readImage, imageDigest, imageBytes, imageHolds, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry,
 } from './image.js';
@@ -57,7 +58,10 @@ export type Outcome =
 interface Mapping { fd: number; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
 
 /** A state the workload passed through: its time and the model of it (never changed after). */
-export interface ModelState { time: number; model: FsModel; entries?: ModelEntry[]; digest?: string }
+export interface ModelState { time: number; model: FsModel; entries?: ModelEntry[]; digest?: string; contents?: string }
+
+/** An exact match, judged again later (CrashModel.stillMatches). */
+export interface PassToken { digest: string; contents: string; floorRevision: number }
 
 export interface ModelOptions {
   /** Device size: ENOSPC is a correct result only when the files hold a quarter of it. */
@@ -65,7 +69,12 @@ export interface ModelOptions {
 }
 
 /** A match of a crash image: the state whose metadata it has. */
-export interface ImageMatch { state: ModelState; problems: string[] }
+export interface ImageMatch {
+  state: ModelState;
+  problems: string[];
+  /** Passed holding the state's own bytes in every file, no floor asked (see stillMatches). */
+  exact?: boolean;
+}
 
 export class CrashModel {
   /** Model time: advances by one per operation begun. */
@@ -87,6 +96,8 @@ export class CrashModel {
    * states, a MAP_SYNC floor is set); in between it only accepts more.
    */
   revision = 0;
+  /** Bumped whenever a MAP_SYNC floor is set (the one change that can refuse a state's own bytes). */
+  floorRevision = 0;
 
   constructor(private readonly options: ModelOptions) {
     this.window.push({ time: 0, model: this.live.clone(true) });
@@ -171,7 +182,7 @@ export class CrashModel {
 
   private applyFloors(): void {
     for (const f of this.syncFlushes) this.historyOf(f.node)!.setFloors(f.time, f.content, f.words);
-    if (this.syncFlushes.length) this.revision++;
+    if (this.syncFlushes.length) { this.revision++; this.floorRevision++; }
     this.syncFlushes = [];
   }
 
@@ -470,11 +481,45 @@ export class CrashModel {
     }
     let first: string[] | null = null;
     for (const s of same) {
-      const problems = this.dataProblems(s, image);
-      if (problems.length === 0) return { state: s, problems };
+      const { problems, exact } = this.dataProblems(s, image);
+      if (problems.length === 0) return { state: s, problems, exact };
       first ??= problems;
     }
     return { state: same[0]!, problems: first! };
+  }
+
+  /**
+   * What an exact match (ImageMatch.exact) needs to be judged again later without the
+   * image: the state's namespace and contents, and the floors then in force.
+   */
+  passToken(match: ImageMatch): PassToken | null {
+    if (!match.exact || match.problems.length) return null;
+    return { digest: this.digestOf(match.state), contents: this.contentsOf(match.state), floorRevision: this.floorRevision };
+  }
+
+  /**
+   * Would an image that matched exactly (`token`) match now, and which state (its time, or
+   * null)? Yes while some legal state has
+   * the same namespace and contents and no MAP_SYNC floor was set since (the one change
+   * that can refuse a state's own bytes): persistence points drop states and in-place
+   * history, which an exact match did not use. (The commit after a write leaves a state of
+   * its own with the write's contents: the image still matches that one.)
+   */
+  stillMatches(token: PassToken): number | null {
+    if (token.floorRevision !== this.floorRevision) return null;
+    const state = this.legalStates().find((s) => this.digestOf(s) === token.digest && this.contentsOf(s) === token.contents && !this.hasFloors(s));
+    return state?.time ?? null;
+  }
+
+  /** Content digests of a state's files, in entry order (cached per state). */
+  private contentsOf(s: ModelState): string {
+    this.digestOf(s);
+    s.contents ??= s.entries!.filter((e) => modelKind(e.node) === 'file').map((e) => contentDigest(e.node.data)).join(',');
+    return s.contents;
+  }
+
+  private hasFloors(s: ModelState): boolean {
+    return s.entries!.some((e) => (this.history.get(e.node.id)?.floors.size ?? 0) > 0);
   }
 
   private digestOf(s: ModelState): string {
@@ -483,10 +528,14 @@ export class CrashModel {
     return s.digest;
   }
 
-  /** Data the image holds that the state (with the in-place rules) does not allow. */
-  private dataProblems(s: ModelState, image: ImageEntry[]): string[] {
+  /**
+   * Data the image holds that the state (with the in-place rules) does not allow; exact
+   * when every file holds the state's own bytes and no floor was asked.
+   */
+  private dataProblems(s: ModelState, image: ImageEntry[]): { problems: string[]; exact: boolean } {
     const entries = s.entries!;
     const problems: string[] = [];
+    let exact = true;
     const seen = new Set<number>();
     for (let i = 0; i < image.length; i++) {
       const e = image[i]!;
@@ -498,11 +547,12 @@ export class CrashModel {
       // anything else is judged word by word on the bytes.
       const h = this.history.get(node.id);
       if (!h?.floors.size && imageHolds(e, node.data)) continue;
+      exact = false;
       const bad = this.firstBadWord(node, imageBytes(e), s.time);
       if (bad !== null) problems.push(`${e.path}: bytes ${bad}..${Math.min(bad + WORD_BYTES, node.size) - 1} hold a value the model never allowed there (state of time ${s.time})`);
       if (problems.length >= 4) break;
     }
-    return problems;
+    return { problems, exact };
   }
 
   private firstBadWord(node: MNode, data: Uint8Array, stateTime: number): number | null {
