@@ -7,6 +7,7 @@
 // crashScan lists the pending lines (the crash table) and counts the images;
 // crashBuild writes the chosen image as a patch: (line, 64 bytes) for each line that
 // differs from media. The patch is applied to a fresh device by crashApplyPatch.
+import { copyLine } from "./line-copy";
 import {
   CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS,
   H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
@@ -64,8 +65,11 @@ function rngNext(): u64 {
   rngState = x;
   return x * 0x2545f4914f6cdd1d;
 }
+// The same value as rngNext() % bound; a power-of-two bound (most lines have one or three
+// stores: bound 2 or 4) takes a mask instead of a 64-bit division.
 @inline function rngBelow(bound: u64): u64 {
-  return rngNext() % bound;
+  const x = rngNext();
+  return (bound & (bound - 1)) == 0 ? x & (bound - 1) : x % bound;
 }
 
 // List pending lines in order of their oldest store; count the legal images. The table
@@ -114,7 +118,7 @@ export function crashTotal(): u64 {
 function patchBegin(slot: u32, line: u32, wholeFirst: bool = false): usize {
   const p = patchAddr + <usize>slot * PATCH_BYTES;
   store<u32>(p, line);
-  if (!wholeFirst) memory.copy(p + PATCH_DATA, mediaLineAddr(line), 64);
+  if (!wholeFirst) copyLine(p + PATCH_DATA, mediaLineAddr(line));
   return p + PATCH_DATA;
 }
 
@@ -148,6 +152,8 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
 
 // ADR random: keep a random prefix, then maybe tear the next store at words.
 function buildLineRandom(slot: u32, line: u32): bool {
+  const head = lineHeadIndex(line);
+  if (head != 0 && changetype<LogEntry>(entryAddr(head - 1)).next == 0) return buildOneStoreRandom(slot, line, entryAddr(head - 1));
   let n: u64 = 0;
   for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) n++;
   const keep = rngBelow(n + 1);
@@ -167,6 +173,22 @@ function buildLineRandom(slot: u32, line: u32): bool {
     }
     i++;
   }
+  return true;
+}
+
+// buildLineRandom for a line with one pending store `e` (most lines: a fresh block's), the
+// same draws in the same order: keep it (rngBelow(2)), else tear it (a coin), torn to a
+// random proper non-empty subset of its words.
+function buildOneStoreRandom(slot: u32, line: u32, e: usize): bool {
+  if ((rngNext() & 1) != 0) {
+    entryApply(patchBegin(slot, line, changetype<LogEntry>(e).mask == u64.MAX_VALUE), e, 0xff);
+    return true;
+  }
+  if ((rngNext() & 1) == 0) return false;
+  const dst = patchBegin(slot, line);
+  const words = entryWordMask(e);
+  const count = popcnt<u32>(words);
+  if (count > 1) entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
   return true;
 }
 
@@ -290,7 +312,7 @@ export function crashApplyPatch(slots: u32): void {
     const line = load<u32>(p);
     assert(line < lineCount, "crash patch: line out of range");
     if (CHECKS) assert(lineHeadIndex(line) == 0); // a patch line over a pending line
-    memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA, 64);
+    copyLine(visibleAddr + (<usize>line << LINE_SHIFT), p + PATCH_DATA);
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
     stampLine(line);
@@ -315,7 +337,7 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
     // A line's oldest live entry comes first in the window, and its list is cleared then:
     // its pre-image is in this entry's slot.
     if (visibleFromMedia && lineHeadIndex(line) == logSlot(seq) + 1) {
-      memory.copy(visibleAddr + (<usize>line << LINE_SHIFT), preimageSlotAddr(logSlot(seq)), 64);
+      copyLine(visibleAddr + (<usize>line << LINE_SHIFT), preimageSlotAddr(logSlot(seq)));
     }
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);

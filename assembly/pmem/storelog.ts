@@ -21,6 +21,7 @@
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
+import { copyLine } from "./line-copy";
 import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA_BYTES, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
@@ -91,7 +92,7 @@ export function entryWordMask(entry: usize): u32 {
 @inline function keepBytes(e: usize, line: u32): void {
   assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "store log: keeping the bytes of an entry that is not the line's newest");
   if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
-  memory.copy(entryDataAddr(e), visibleAddr + (<usize>line << LINE_SHIFT), 64);
+  copyLine(entryDataAddr(e), visibleAddr + (<usize>line << LINE_SHIFT));
   changetype<LogEntry>(e).live = ENTRY_HOLDS_DATA;
 }
 
@@ -101,7 +102,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
   const mask = changetype<LogEntry>(entry).mask;
   const data = entryBytes(entry);
   if (mask == u64.MAX_VALUE && wordFilter == 0xff) {
-    memory.copy(dst, data, 64);
+    copyLine(dst, data);
     return;
   }
   for (let w: u32 = 0; w < 8; w++) {
@@ -137,7 +138,7 @@ export function retireLineHead(line: u32): void {
   if (next != 0) {
     // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
     const pre = preimageSlotAddr(next - 1);
-    memory.copy(pre, preimageSlotAddr(head - 1), 64);
+    copyLine(pre, preimageSlotAddr(head - 1));
     entryApply(pre, e, 0xff);
   } // else the line's media is its visible bytes from now on
   stampLine(line);
@@ -260,7 +261,7 @@ function evictOldest(): void {
     return false;
   }
   store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
-  memory.copy(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT), 64); // its media, before the store
+  copyLine(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT)); // its media, before the store
   const st = lineStateAddr + line;
   store<u8>(st, load<u8>(st) | LINE_PENDING);
   return true;
