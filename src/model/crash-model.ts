@@ -20,7 +20,7 @@ import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, PAGE_PREALLOC, 
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
 import { contentDigest } from './content-hash.js';
 import {
-  readImage, imageDigest, imageBytes, imageHolds, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry,
+  readImage, imageDigest, entryBytes, entryDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry,
 } from './image.js';
 
 const PAGE_BYTES = 4096;
@@ -542,13 +542,20 @@ export class CrashModel {
       const node = entries[i]!.node;
       if (e.kind !== 'file' || node.kind !== 'file' || seen.has(node.id)) continue;
       seen.add(node.id);
-      if (e.error) { problems.push(`${e.path}: read failed: ${e.error}`); continue; }
-      // The state's own bytes are allowed unless a MAP_SYNC floor refuses some word of them;
-      // anything else is judged word by word on the bytes.
+      // A file without in-place history must hold the state's bytes: compared by digest
+      // (its bytes are read only to report a difference). One with history may hold other
+      // values word by word: its bytes are read and judged (a floor can refuse even the
+      // state's own value).
       const h = this.history.get(node.id);
-      if (!h?.floors.size && imageHolds(e, node.data)) continue;
+      if (!h) {
+        const digest = entryDigest(e);
+        if (digest === contentDigest(node.data)) continue;
+      }
+      const data = e.error === undefined ? entryBytes(e) : null;
+      if (!data) { problems.push(`${e.path}: read failed: ${e.error}`); continue; }
+      if (h && !h.floors.size && data.length === node.data.length && firstDifference(data, node.data) === null) continue;
       exact = false;
-      const bad = this.firstBadWord(node, imageBytes(e), s.time);
+      const bad = this.firstBadWord(node, data, s.time);
       if (bad !== null) problems.push(`${e.path}: bytes ${bad}..${Math.min(bad + WORD_BYTES, node.size) - 1} hold a value the model never allowed there (state of time ${s.time})`);
       if (problems.length >= 4) break;
     }
@@ -640,9 +647,10 @@ export class CrashModel {
       const e = image[i]!;
       const node = entries[i]!.node;
       if (e.kind !== 'file' || modelKind(node) !== 'file') continue;
-      if (e.error) { problems.push(`live: ${e.path}: read failed: ${e.error}`); continue; }
-      if (imageHolds(e, node.data)) continue;
-      const data = imageBytes(e);
+      const digest = entryDigest(e);
+      if (digest === contentDigest(node.data)) continue;
+      const data = digest === null ? null : entryBytes(e);
+      if (!data) { problems.push(`live: ${e.path}: read failed: ${e.error}`); continue; }
       const at = data.length === node.data.length ? firstDifference(data, node.data) : Math.min(data.length, node.data.length);
       if (at !== null) problems.push(`live: ${e.path}: byte ${at} is ${data[at]}, the model says ${node.data[at]} (size ${data.length}, the model's ${node.data.length})`);
       if (problems.length >= 4) break;

@@ -14,34 +14,60 @@ export interface ImageEntry {
   nodatacow: boolean;
   /** Entries with the same link key name one inode (hard links). */
   link: string;
-  /** A file's bytes: read when first asked for (imageBytes), or given. */
+  /** A file's bytes: given, or read when first asked for (entryBytes). */
   data?: Uint8Array;
-  /** A file's content digest (FileSystem.contentDigest), when read from a file system. */
+  /** A file's content digest: computed when first asked for (entryDigest). */
   digest?: number;
-  /** Reads the file's bytes (set with `digest`). */
-  read?: () => Uint8Array;
-  /** Why the file could not be read (EIO). */
+  /** Reads of a file in a mounted file system, for entryBytes and entryDigest. */
+  reader?: { bytes(): Uint8Array; digest(): number };
+  /** Why the file could not be read (EIO): set by readImage's caller's first read of it. */
   error?: string;
 }
 
-/** A file entry's bytes (read now if only its digest was). */
-export function imageBytes(e: ImageEntry): Uint8Array {
-  if (!e.data) {
-    if (!e.read) throw new Error(`image entry ${e.path}: neither bytes nor a reader`);
-    e.data = e.read();
+/** Run a read of `e`; an EIO becomes e.error (null returned), as a user sees a failed read. */
+function attempt<T>(e: ImageEntry, read: () => T): T | null {
+  if (e.error !== undefined) return null;
+  try {
+    return read();
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EIO') throw err;
+    e.error = (err as Error).message;
+    return null;
   }
-  return e.data;
 }
 
-/** Does a file entry hold exactly `bytes`? By digest when the entry has one (no bytes read). */
-export function imageHolds(e: ImageEntry, bytes: Uint8Array): boolean {
-  if (e.digest !== undefined) return e.digest === contentDigest(bytes);
-  return contentDigest(imageBytes(e)) === contentDigest(bytes);
+/** A file entry's bytes (read now unless given or read before), or null when the read failed (e.error). */
+export function entryBytes(e: ImageEntry): Uint8Array | null {
+  if (!e.data) {
+    const reader = e.reader;
+    if (!reader) throw new Error(`image entry ${e.path}: no bytes and no reader`);
+    e.data = attempt(e, () => reader.bytes()) ?? undefined;
+  }
+  return e.data ?? null;
 }
 
 /**
- * Every path of a mounted file system, "/" first, parents before children, names sorted;
- * files with their content digests (bytes read on demand, while the file system is mounted).
+ * A file entry's content digest, or null when the read failed (e.error). Computed in the
+ * core as the file is read (FileSystem.contentDigest: the same checks and errors as
+ * readFile), so no bytes leave the shared memory; from the bytes when they were given.
+ */
+export function entryDigest(e: ImageEntry): number | null {
+  if (e.digest === undefined) {
+    if (e.data || !e.reader) {
+      const bytes = entryBytes(e);
+      if (bytes) e.digest = contentDigest(bytes);
+    } else {
+      const reader = e.reader;
+      e.digest = attempt(e, () => reader.digest()) ?? undefined;
+    }
+  }
+  return e.digest ?? null;
+}
+
+/**
+ * Every path of a mounted file system, "/" first, parents before children, names sorted.
+ * Files are read only when a comparison asks (entryDigest, entryBytes), while the file system
+ * is still mounted: most comparisons need a digest alone, some (in-place history) the bytes.
  */
 export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] {
   const out: ImageEntry[] = [];
@@ -54,15 +80,7 @@ export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] 
     };
     out.push(entry);
     if (st.kind === 'file') {
-      // The digest is computed in the core as the file is read (the same checks and errors
-      // as readFile); the bytes are read only when a comparison needs them.
-      try {
-        entry.digest = fs.contentDigest(path);
-        entry.read = () => fs.readFile(path);
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EIO') throw e;
-        entry.error = (e as Error).message;
-      }
+      entry.reader = { bytes: () => fs.readFile(path), digest: () => fs.contentDigest(path) };
       return;
     }
     for (const name of [...fs.readdir(path)].sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
