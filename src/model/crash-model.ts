@@ -600,12 +600,15 @@ export class CrashModel {
    */
   private spaceFailedStore: Extract<Op, { op: 'mstore' }> | null = null;
 
-  /** Differences between the live file system and the model (they must be equal). */
-  compareLive(fs: FileSystem): string[] {
+  /**
+   * Differences between the live file system and the model (they must be equal): the
+   * namespace, sizes, link counts and flags, and (unless `data` is false) every file's bytes.
+   */
+  compareLive(fs: FileSystem, options: { data?: boolean } = {}): string[] {
     const image = readImage(fs);
     const failed = this.spaceFailedStore;
     this.spaceFailedStore = null;
-    if (!failed) return this.diffLive(image, this.live);
+    if (!failed) return this.diffLive(image, this.live, options.data ?? true);
     // Each page-aligned cut of the store, shortest first: the live state must be one.
     const map = this.mapping(failed.name);
     const from = map.offset + failed.offset;
@@ -637,12 +640,13 @@ export class CrashModel {
     }
   }
 
-  private diffLive(image: ImageEntry[], model: FsModel): string[] {
+  private diffLive(image: ImageEntry[], model: FsModel, data = true): string[] {
     const entries = modelEntries(model);
     const expected = modelDigest(entries);
     const digest = imageDigest(image);
     if (digest !== expected) return digestDiff(digest, expected).map((d) => `live: ${d}`);
     const problems: string[] = [];
+    if (!data) return problems;
     for (let i = 0; i < image.length; i++) {
       const e = image[i]!;
       const node = entries[i]!.node;
