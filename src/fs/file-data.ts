@@ -10,7 +10,7 @@ import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
-import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE } from '../core/abi.js';
+import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES } from '../core/abi.js';
 import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
@@ -444,8 +444,19 @@ export class FileData {
   }
 
   /** Sum of the bytes mapped by extents (what stat reports as allocated). */
+  /** Bytes the file's extent items map (stat's allocatedBytes): their num_bytes, read in place. */
   allocatedBytes(sv: Subvolume, ino: number): number {
+    const m = this.k.m;
     let sum = 0;
+    let short = false;
+    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE), (_k, addr, size) => {
+      if (size < FE_BYTES + 8) { short = true; return false; }
+      sum += m.u64(addr + FE_BYTES);
+      return true;
+    });
+    if (!short) return sum;
+    // An item too short for its fields: as the decoder reads it.
+    sum = 0;
     for (const { e } of this.extents(sv, ino, 0, MAX_KEY_VALUE)) sum += e.bytes;
     return sum;
   }
