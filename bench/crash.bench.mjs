@@ -194,7 +194,7 @@ async function aceBench() {
 // --- 4. default campaigns per generator, and a 30 s campaign on 1 vs 2 workers -------
 
 /** Timed runs of each default campaign, after one untimed run (JIT warm-up); the median counts. */
-const GENERATOR_RUNS = 3;
+const GENERATOR_RUNS = 7;
 
 /**
  * `pmcow fuzz --generator G` with its defaults (10 scripts; ace: all 134 seq-1 workloads),
