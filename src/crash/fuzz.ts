@@ -19,7 +19,7 @@ import { daxWorkload } from './dax-workload.js';
 import { lineOf, type Script, type Stmt } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
 import { ModelOracle } from './oracle.js';
-import { CrashModel, type Outcome } from '../model/crash-model.js';
+import { CrashModel, UNCHANGING_OPS, type Outcome } from '../model/crash-model.js';
 import { checksumHex } from '../workload/pattern.js';
 import { printStmt } from '../workload/print.js';
 import type { Op } from '../workload/ast.js';
@@ -178,9 +178,6 @@ export function internalError(point: string, e: unknown): Violation {
 
 /** What one script's run leaves behind (also when it throws): counts, the explorer, the line it reached. */
 interface ScriptTotals { ops: number; unjudged: string | null; explorer: CrashExplorer | null; line: number }
-
-/** Operations that change no file, directory or mapping content (whatever they return). */
-const UNCHANGING_OPS: ReadonlySet<string> = new Set(['stat', 'readdir', 'read', 'mload', 'mflush', 'fence', 'check', 'scrub']);
 
 /** Operations that change names, links, flags or mappings but no file's bytes. */
 const NAMESPACE_OPS: ReadonlySet<string> = new Set([

@@ -55,9 +55,17 @@ export function captureFileMap(fs: FileSystem, paths: Iterable<string>): FileMap
   return { size: (p) => files.get(p)?.size ?? null, extents: (p) => files.get(p)?.extents ?? null };
 }
 
+/** One DataView per array the tables read words of (a model version is read many times). */
+const views = new WeakMap<Uint8Array, DataView>();
+
 function wordAt(data: Uint8Array, at: number): bigint | null {
   if (at < 0 || at + WORD_BYTES > data.length) return null;
-  return new DataView(data.buffer, data.byteOffset + at, WORD_BYTES).getBigUint64(0, true);
+  let view = views.get(data);
+  if (!view) {
+    view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    views.set(data, view);
+  }
+  return view.getBigUint64(at, true);
 }
 
 function intersect(a: Set<bigint> | null, b: Set<bigint>): Set<bigint> {

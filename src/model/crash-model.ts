@@ -28,6 +28,12 @@ const PAGE_BYTES = 4096;
 /** Operations after which every state before them is gone: what each guarantees is in docs/crash.md. */
 export const PERSISTENCE_POINTS: ReadonlySet<Op['op']> = new Set(['commit', 'fsync', 'msync', 'snapshot', 'freeze', 'unmount']);
 
+/**
+ * Operations that change no file, directory, flag or mapping of the model, whatever they
+ * return: the state after one is the state before (no copy is made for it).
+ */
+export const UNCHANGING_OPS: ReadonlySet<string> = new Set(['stat', 'readdir', 'read', 'mload', 'mflush', 'fence', 'check', 'scrub']);
+
 /** Operations that change the file system (EBUSY while it is frozen). */
 const CHANGES: ReadonlySet<Op['op']> = new Set([
   'mkdir', 'create', 'unlink', 'rmdir', 'rename', 'link', 'write', 'truncate', 'fallocate', 'punch', 'zero',
@@ -114,7 +120,7 @@ export class CrashModel {
   begin(stmt: Op & StmtCommon): Expectation {
     if (this.pending) throw new Error('CrashModel.begin: the previous operation did not end');
     this.time++;
-    const post = this.live.clone(true);
+    const post = UNCHANGING_OPS.has(stmt.op) ? this.live : this.live.clone(true);
     const expect = this.expect(post, stmt);
     this.pending = { stmt, post, expect, before: this.time };
     this.inflight = expect.ok && !expect.unjudged ? { time: this.time, model: post } : null;
