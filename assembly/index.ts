@@ -298,12 +298,14 @@ export function pmem_crash_total(): u64 {
 // from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
 // held so the caller can copy media and patch as one instant; it then calls pmem_unlock.
 // Returns the patch's line count.
-export function pmem_crash_build(mode: u32, arg: u64, keepLocked: bool): i32 {
+// `lines`: a line bitmap (lineCount bits) of the lines to build, 0 for all (crashBuild).
+export function pmem_crash_build(mode: u32, arg: u64, keepLocked: bool, lines: u32): i32 {
   if (!attached() || mode > CRASH_ENUMERATE) return -EINVAL;
+  if (lines != 0 && !bufferValid(lines, (<u32>S.lineCount + 7) >> 3)) return -EINVAL;
   lock();
   crashScan();
   if (mode == CRASH_ENUMERATE && arg >= crashTotal()) { unlock(); return -EINVAL; }
-  const slots = crashBuild(mode, arg);
+  const slots = crashBuild(mode, arg, lines);
   if (!keepLocked) unlock();
   return <i32>slots;
 }

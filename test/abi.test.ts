@@ -203,7 +203,7 @@ describe('abi: crash table, patch slots and modes', () => {
     const patch = dev.region(ABI.REGION.patch);
     let full = 0;
     for (let image = 0n; image < 4n; image++) {
-      const slots = dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, image, 0);
+      const slots = dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, image, 0, 0);
       if (slots !== 2) continue;
       full++;
       const lines = [0, 1].map((s) => u32At(dev, patch + s * ABI.PATCH_BYTES + ABI.PATCH_LINE)).sort((a, b) => a - b);
@@ -218,10 +218,10 @@ describe('abi: crash table, patch slots and modes', () => {
 
   it('CRASH_MODE codes: strict patches nothing, random takes any seed, enumerate stops at the count', async () => {
     const dev = await twoPendingLines();
-    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.strict, 0n, 0)).toBe(0);
-    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.random, 123456789n, 0)).toBeGreaterThanOrEqual(0);
-    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, 3n, 0)).toBeGreaterThanOrEqual(0);
-    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, 4n, 0)).toBe(-ABI.EINVAL);
+    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.strict, 0n, 0, 0)).toBe(0);
+    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.random, 123456789n, 0, 0)).toBeGreaterThanOrEqual(0);
+    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, 3n, 0, 0)).toBeGreaterThanOrEqual(0);
+    expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, 4n, 0, 0)).toBe(-ABI.EINVAL);
     expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate + 1, 0n, 0)).toBe(-ABI.EINVAL);
   });
 
@@ -241,7 +241,7 @@ describe('abi: crash table, patch slots and modes', () => {
     expect(u32At(dev, table + ABI.LINE_RULE_BYTES + ABI.LINE_RULE_FLAGS)).toBe(ABI.MEDIA_FAILS);
     const passing: number[] = [];
     for (let image = 0n; image < 4n; image++) {
-      const slots = dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, image, 0);
+      const slots = dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, image, 0, 0);
       if (dev.core.pmem_line_table_check(slots, table, 2, 1) === 1) passing.push(slots);
     }
     expect(passing).toEqual([1]); // only the image with line 9's store and without line 3's

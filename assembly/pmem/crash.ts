@@ -58,6 +58,11 @@ function rngSeed(seed: u64): void {
   z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
   rngState = (z ^ (z >> 31)) | 1;
 }
+// The stream of one line of a random image: its draws do not depend on which other lines
+// are built (crashBuild's line bitmap).
+function rngSeedLine(seed: u64, line: u32): void {
+  rngSeed(seed ^ (<u64>(line + 1) * 0xd1b54a32d192ed03));
+}
 function rngNext(): u64 {
   // xorshift64*
   let x = rngState;
@@ -254,16 +259,26 @@ function chooseCut(mode: u32, arg: u64): u32 {
 }
 
 // Build the patch of one image. Requires a crashScan of the same state.
-export function crashBuild(mode: u32, arg: u64): u32 {
+// Is `line` set in the line bitmap at `lines` (0: every line is)?
+@inline function lineSelected(lines: usize, line: u32): bool {
+  return lines == 0 || ((load<u8>(lines + (line >> 3)) >> (line & 7)) & 1) != 0;
+}
+
+// `lines`: a line bitmap (0: all). Lines outside it are left out of the patch (their media
+// stands): a caller that looks only at some lines (the crash explorer: what the candidate
+// superblocks reach) gets those lines exactly as the whole image has them. A random
+// image's lines draw from streams of their own (rngSeed(seed, line)) for that reason; an
+// ADR enumeration's index still walks every row (it numbers whole images).
+export function crashBuild(mode: u32, arg: u64, lines: usize = 0): u32 {
   const rows = load<u32>(headerAddr + H_CRASH_ROWS);
-  if (mode == CRASH_RANDOM) rngSeed(arg);
+  if (mode == CRASH_RANDOM && domain == DOMAIN_EADR) rngSeed(arg);
   let slots: u32 = 0;
   if (domain == DOMAIN_EADR) {
     const cut = chooseCut(mode, arg);
     const words = cutWordsOut;
     for (let r: u32 = 0; r < rows; r++) {
       const line = load<u32>(crashTableAddr + <usize>r * CRASH_ROW_BYTES);
-      if (buildLineCut(slots, line, cut, words)) slots++;
+      if (lineSelected(lines, line) && buildLineCut(slots, line, cut, words)) slots++;
     }
     return slots;
   }
@@ -272,11 +287,16 @@ export function crashBuild(mode: u32, arg: u64): u32 {
     const row = crashTableAddr + <usize>r * CRASH_ROW_BYTES;
     const line = load<u32>(row);
     let built = false;
-    if (mode == CRASH_RANDOM) built = buildLineRandom(slots, line);
-    else if (mode == CRASH_ENUMERATE) {
+    if (mode == CRASH_RANDOM) {
+      if (lineSelected(lines, line)) {
+        rngSeedLine(arg, line);
+        built = buildLineRandom(slots, line);
+      }
+    } else if (mode == CRASH_ENUMERATE) {
       const options = <u64>load<u32>(row + CRASH_ROW_VERSIONS);
-      built = buildLineOption(slots, line, index % options);
+      const option = index % options;
       index /= options;
+      if (lineSelected(lines, line)) built = buildLineOption(slots, line, option);
     }
     if (built) slots++;
   }

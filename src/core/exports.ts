@@ -24,7 +24,8 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_gauge(which: number): number;
   pmem_crash_scan(): number;
   pmem_crash_total(): bigint;
-  pmem_crash_build(mode: number, arg: bigint, keepLocked: number): number;
+  /** `lines`: a line bitmap of the lines to build (0: all; a random image's lines draw independently). */
+  pmem_crash_build(mode: number, arg: bigint, keepLocked: number, lines: number): number;
   pmem_unlock(): number;
   /** After pmem_crash_build(keepLocked) of `slots` lines: a patch line for every other pending line (its media); the total. */
   pmem_crash_overlay(slots: number): number;

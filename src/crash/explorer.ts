@@ -88,6 +88,8 @@ export interface ExplorerOptions {
 
 /** Superblock generations an image of one crash point can mount (two slots, visible and media). */
 const MAX_CANDIDATES = 4;
+/** From this many images at a point, they are built on the lines that decide them only. */
+const FILTERED_BUILD_MIN_IMAGES = 8;
 /** Clean images remembered across crash points (forgotten all at once beyond this). */
 const MAX_REMEMBERED = 4096;
 
@@ -171,7 +173,7 @@ export class CrashExplorer {
     }
     this.lineTables = options.lineTables ?? true;
     const lineCount = device.sizeBytes / 64;
-    if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 1) * Math.ceil(lineCount / 8) > device.scratch().length) {
+    if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 2) * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);
     }
   }
@@ -203,9 +205,10 @@ export class CrashExplorer {
     const composeAt = scratch.byteOffset;
     const bitmapBytes = Math.ceil(dev.sizeBytes / 64 / 8);
     // Scratch: the composed superblock slots, two bitmaps per candidate, the bitmap of the
-    // superblock slots' lines, then the line table.
+    // superblock slots' lines, the bitmap of the lines images are built on, then the line table.
     const slotsBitmapAt = composeAt + 2 * SUPERBLOCK_BYTES + MAX_CANDIDATES * 2 * bitmapBytes;
-    const tableAt = slotsBitmapAt + bitmapBytes;
+    const buildLinesAt = slotsBitmapAt + bitmapBytes;
+    const tableAt = buildLinesAt + bitmapBytes;
     const tableRoom = scratch.byteOffset + scratch.length - tableAt;
     const crc = (b: Uint8Array): number => work.crc32cBytes(b);
     // The superblocks an image can mount: those in the media and in the visible bytes.
@@ -248,6 +251,33 @@ export class CrashExplorer {
     }
     const sampled = images > BigInt(this.bound);
     const count = sampled ? this.samples : Number(images);
+    const markCandidate = (c: Candidate): void => {
+      if (c.marked) return;
+      markReachable(dev, c.sb, new Uint8Array(dev.memory.buffer, c.metadata, bitmapBytes), new Uint8Array(dev.memory.buffer, c.data, bitmapBytes));
+      c.marked = true;
+    };
+    // An image's verdict depends only on its superblock slots and the lines the superblock
+    // it mounts reaches; an image mounted is built whole (materialize). So a point with many
+    // images builds them on those lines alone (often a fifth of the pending lines: the rest
+    // is data no superblock references yet): the slots, and the lines of every candidate
+    // an image has chosen so far (an image that chooses another is built again with its
+    // lines added; a random image's lines draw independently, so the lines built before
+    // come out the same).
+    const words = bitmapBytes >> 2;
+    const buildUnion = count >= FILTERED_BUILD_MIN_IMAGES ? new Uint32Array(dev.memory.buffer, buildLinesAt, words) : null;
+    buildUnion?.set(new Uint32Array(dev.memory.buffer, slotsBitmapAt, words));
+    const buildLines = buildUnion ? buildLinesAt : 0;
+    const inUnion = new Set<Candidate>();
+    /** Add a candidate's lines to the build bitmap; true when it was not there yet. */
+    const widenBuild = (c: Candidate): boolean => {
+      if (!buildUnion || inUnion.has(c)) return false;
+      inUnion.add(c);
+      for (const at of [c.metadata, c.data]) {
+        const bits = new Uint32Array(dev.memory.buffer, at, words);
+        for (let w = 0; w < words; w++) buildUnion[w]! |= bits[w]!;
+      }
+      return true;
+    };
     // Which superblock an image mounts depends only on its superblock slots' bytes: within
     // one point (one media), on the patch lines that fall in the slots.
     const chosenBySlots = new Map<number, number | null>();
@@ -273,7 +303,7 @@ export class CrashExplorer {
     const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, remembered: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
-      const slots = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0);
+      let slots = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0, buildLines);
       if (slots < 0) throw new FsError('EIO', `crash build failed (${slots})`);
       const slotsCrc = core.pmem_patch_fingerprint(slots, slotsBitmapAt) >>> 0;
       let generation = chosenBySlots.get(slotsCrc);
@@ -304,9 +334,11 @@ export class CrashExplorer {
         if (verdict.problems.length) report.violations.push({ kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
         continue;
       }
-      if (!candidate.marked) {
-        markReachable(dev, candidate.sb, new Uint8Array(dev.memory.buffer, candidate.metadata, bitmapBytes), new Uint8Array(dev.memory.buffer, candidate.data, bitmapBytes));
-        candidate.marked = true;
+      markCandidate(candidate);
+      if (widenBuild(candidate)) {
+        const again = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0, buildLines);
+        if (again < 0) throw new FsError('EIO', `crash build failed (${again})`);
+        slots = again;
       }
       const metaKey = `${generation}:${core.pmem_patch_fingerprint(slots, candidate.metadata) >>> 0}`;
       const classTable = classes.get(metaKey); // undefined: the first image of its class

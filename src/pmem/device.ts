@@ -562,7 +562,7 @@ export class PmemDevice {
     }
     const patchAddr = this.region(REGION.patch);
     for (let index = 0n; index < total; index++) {
-      const slots = checkCoreResult(this.core.pmem_crash_build(CRASH_MODE.enumerate, index, 0), 'crash build (did the device change during enumeration?)');
+      const slots = checkCoreResult(this.core.pmem_crash_build(CRASH_MODE.enumerate, index, 0, 0), 'crash build (did the device change during enumeration?)');
       const generation = index;
       let current = true;
       const image: CrashImage = {
@@ -611,7 +611,7 @@ export class PmemDevice {
       }
       into.live();
     }
-    const changed = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1), 'crash build');
+    const changed = checkCoreResult(this.core.pmem_crash_build(mode, arg, 1, 0), 'crash build');
     // The image = this device's visible bytes with a patch line over each pending line: the
     // changed ones, and the others' media bytes (their pre-images).
     const overlay = this.core.pmem_crash_overlay(changed);
