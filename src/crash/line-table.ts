@@ -7,10 +7,12 @@
 // The table is at least as strict as check(): a word that no file maps, or that only part
 // of a file maps, must keep the representative's value. So an image that passes the
 // table passes check(); one that fails it is mounted and checked (the table may be too
-// strict, never too lenient). One exception is exact, not strict: a line that only
-// preallocated extents map is left out of the table (any value passes), because such an
-// extent reads as zeros whatever it holds and nothing else of check() looks at data bytes
-// (fsck reads no file data); every image of the class has the same extent map.
+// strict, never too lenient). One exception is exact, not strict: a line no file reads
+// (no byte of it inside EOF of a regular extent of any file: a preallocated extent, which
+// reads as zeros whatever it holds, the part of an extent no file item references any more,
+// an extent's bytes past EOF) is left out of the table (any value passes), because nothing
+// else of check() looks at data bytes (fsck reads no file data) and every image of the
+// class has the same extent map (its metadata lines are the class's key).
 import type { FileSystem } from '../fs/filesystem.js';
 import type { WordCondition } from './oracle.js';
 import {
@@ -98,18 +100,13 @@ export function buildLineTable(
   if (lines.length === 0) return { bytes: new Uint8Array(0), entries: 0, base };
   // Which file words each pending line holds, through the files' extents.
   const covers = new Map<number, Cover[]>();
-  // Lines some file maps through a preallocated extent (reads as zeros, whatever they hold).
-  const preallocated = new Set<number>();
   for (const path of rules.keys()) {
     const size = files.size(path);
     const extents = files.extents(path);
     if (size === null || extents === null) continue; // not in this image: its rules cover nothing
     for (const x of extents) {
+      if (x.prealloc) continue; // reads as zeros whatever its lines hold
       const devLo = x.diskBytenr + x.offset;
-      if (x.prealloc) {
-        for (const i of linesIn(lines, devLo, devLo + x.bytes)) preallocated.add(lines[i]!);
-        continue;
-      }
       const fileLo = x.fileOffset;
       const fileHi = Math.min(x.fileOffset + x.bytes, size);
       if (fileHi <= fileLo) continue;
@@ -121,8 +118,8 @@ export function buildLineTable(
       }
     }
   }
-  // A line only preallocated extents map: out of the table (any value passes).
-  const kept = lines.filter((line) => !preallocated.has(line) || covers.has(line));
+  // A line no file reads: out of the table (any value passes).
+  const kept = lines.filter((line) => covers.has(line));
   const sets: bigint[][][] = [];
   const counts: number[] = [];
   let alternativesTotal = 0;
