@@ -225,15 +225,17 @@ describe('abi: crash table, patch slots and modes', () => {
     expect(dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate + 1, 0n, 0)).toBe(-ABI.EINVAL);
   });
 
-  it('line-table entries: (line, alternatives, their address, flags) with MEDIA_FAILS', async () => {
+  it('line-table entries: (line, alternatives, their address, flags, care mask) with MEDIA_FAILS', async () => {
     const dev = await twoPendingLines();
     const scratch = dev.region(ABI.REGION.scratch);
     const table = scratch, alternatives = scratch + 2 * ABI.LINE_RULE_BYTES;
+    const careAll = (e: number): void => { setU32At(dev, e + ABI.LINE_RULE_CARE, 0xffffffff); setU32At(dev, e + ABI.LINE_RULE_CARE + 4, 0xffffffff); };
     for (const [i, line] of [3, 9].entries()) {
       const e = table + i * ABI.LINE_RULE_BYTES;
       setU32At(dev, e + ABI.LINE_RULE_LINE, line);
       setU32At(dev, e + ABI.LINE_RULE_ALTERNATIVES, 1);
       setU32At(dev, e + ABI.LINE_RULE_ALTERNATIVES_ADDR, alternatives + i * ABI.LINE_BYTES);
+      careAll(e);
     }
     new Uint8Array(dev.memory.buffer, alternatives + ABI.LINE_BYTES + 8, 8).fill(0xb2); // line 9 must hold its store
     expect(dev.core.pmem_line_table_prepare(table, 2)).toBe(1);
@@ -245,6 +247,16 @@ describe('abi: crash table, patch slots and modes', () => {
       if (dev.core.pmem_line_table_check(slots, table, 2, 1) === 1) passing.push(slots);
     }
     expect(passing).toEqual([1]); // only the image with line 9's store and without line 3's
+    // Bytes outside the care mask may hold anything: with line 3's stored bytes not cared
+    // for (its store is bytes 0..7: care mask without bits 0..7), both of line 3's versions pass.
+    setU32At(dev, table + ABI.LINE_RULE_CARE, 0xffffff00);
+    expect(dev.core.pmem_line_table_prepare(table, 2)).toBe(1);
+    const passingNow: number[] = [];
+    for (let image = 0n; image < 4n; image++) {
+      const slots = dev.core.pmem_crash_build(ABI.CRASH_MODE.enumerate, image, 0, 0);
+      if (dev.core.pmem_line_table_check(slots, table, 2, 1) === 1) passingNow.push(Number(image));
+    }
+    expect(passingNow.length).toBe(2); // line 9 stored, line 3 either way
   });
 });
 

@@ -4,23 +4,36 @@
 // lines: word w is allowed when it equals word w of any alternative). An image passes
 // when every patched line of the table is allowed and every line it leaves at media is.
 //
-// Table entry (LINE_RULE_BYTES): [line u32][alternatives u32][alternativesAddr u32][flags u32],
-// sorted by line. Flag MEDIA_FAILS: the line's media content is not allowed.
+// Table entry (LINE_RULE_BYTES): [line u32][alternatives u32][alternativesAddr u32][flags u32]
+// [care u64], sorted by line. Flag MEDIA_FAILS: the line's media content is not allowed.
+// `care` has a bit per byte of the line: bytes whose bit is clear may hold anything (bytes
+// no file reads: past EOF in the EOF word), so only the others are compared.
 import {
   PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
-  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, MEDIA_FAILS,
+  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, LINE_RULE_CARE, MEDIA_FAILS,
 } from "../abi";
 import { patchAddr } from "./state";
 import { mediaLineAddr } from "./storelog";
 
 export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 
-function lineAllowed(data: usize, alternatives: usize, count: u32): bool {
+// 0xff in every byte of a word whose bit is set in `bits` (8 bits, one per byte): each byte
+// keeps its own bit of the replicated value, and a non-zero byte (at most 0x80) plus 0x7f
+// sets its high bit without carrying into the next byte.
+@inline export function byteMaskOfBits(bits: u64): u64 {
+  const kept = (bits * 0x0101010101010101) & 0x8040201008040201;
+  const high = (kept + 0x7f7f7f7f7f7f7f7f) & 0x8080808080808080;
+  return (high >> 7) * 0xff;
+}
+
+function lineAllowed(data: usize, alternatives: usize, count: u32, care: u64): bool {
   for (let w: u32 = 0; w < 8; w++) {
-    const value = load<u64>(data + (<usize>w << 3));
+    const mask = byteMaskOfBits((care >> (<u64>w << 3)) & 0xff);
+    if (mask == 0) continue;
+    const value = load<u64>(data + (<usize>w << 3)) & mask;
     let ok = false;
     for (let k: u32 = 0; k < count; k++) {
-      if (load<u64>(alternatives + (<usize>k << 6) + (<usize>w << 3)) == value) { ok = true; break; }
+      if ((load<u64>(alternatives + (<usize>k << 6) + (<usize>w << 3)) & mask) == value) { ok = true; break; }
     }
     if (!ok) return false;
   }
@@ -33,7 +46,7 @@ export function lineTableMarkMedia(table: usize, entries: u32): u32 {
   for (let i: u32 = 0; i < entries; i++) {
     const e = table + <usize>i * LINE_RULE_BYTES;
     const line = load<u32>(e + LINE_RULE_LINE);
-    const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES));
+    const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE));
     store<u32>(e + LINE_RULE_FLAGS, ok ? 0 : MEDIA_FAILS);
     if (!ok) failing++;
   }
@@ -56,7 +69,7 @@ export function lineTableCheck(slots: u32, table: usize, entries: u32, mediaFail
     if (lo == entries) continue;
     const e = table + <usize>lo * LINE_RULE_BYTES;
     if (load<u32>(e + LINE_RULE_LINE) != line) continue;
-    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES))) return 0;
+    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE))) return 0;
     if ((load<u32>(e + LINE_RULE_FLAGS) & MEDIA_FAILS) != 0) patchedFailing++;
   }
   // Each line has at most one patch slot: every media-failing line must have been patched.

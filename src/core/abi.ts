@@ -133,12 +133,13 @@ export const FLUSH_KIND = { clwb: 0, clflushopt: 1, clflush: 2 } as const;
 
 // --- line tables (assembly/pmem/linecheck.ts) --------------------------------------------
 
-// Table entry: [line u32][alternatives u32][alternativesAddr u32][flags u32], sorted by line.
-export const LINE_RULE_BYTES = 16; // bytes per entry
+// Table entry: [line u32][alternatives u32][alternativesAddr u32][flags u32][care u64], sorted by line.
+export const LINE_RULE_BYTES = 24; // bytes per entry
 export const LINE_RULE_LINE = 0; // u32 line index
 export const LINE_RULE_ALTERNATIVES = 4; // u32 number of alternative lines
 export const LINE_RULE_ALTERNATIVES_ADDR = 8; // u32 address of the alternative lines (LINE_BYTES each)
 export const LINE_RULE_FLAGS = 12; // u32 flags, written by pmem_line_table_prepare
+export const LINE_RULE_CARE = 16; // u64: bit b set = byte b of the line must equal that byte of an alternative; clear = any value
 export const MEDIA_FAILS = 1; // flag: the line's media content is not allowed
 export const LINE_RULE_MAX_ALTERNATIVES = 4096; // more alternatives in one entry: EINVAL
 

@@ -16,7 +16,7 @@
 import type { FileSystem } from '../fs/filesystem.js';
 import type { WordCondition } from './oracle.js';
 import {
-  LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_LINE, WORD_BYTES,
+  LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_CARE, LINE_RULE_LINE, WORD_BYTES,
 } from '../core/abi.js';
 
 /** More allowed values than this for one word: no table (mount every image instead). */
@@ -89,6 +89,57 @@ function lowerBound(sorted: Uint32Array, x: number): number {
   return lo;
 }
 
+/** The bytes (bit b: byte b) of the word at file offset `o` inside [lo, hi). */
+function bytesInside(o: number, lo: number, hi: number): number {
+  let bits = 0;
+  for (let b = 0; b < WORD_BYTES; b++) if (o + b >= lo && o + b < hi) bits |= 1 << b;
+  return bits;
+}
+
+/** The word of `data` at `at`, bytes outside `care` zeroed; null when a cared byte is outside `data`. */
+function maskedWordAt(data: Uint8Array, at: number, care: number): bigint | null {
+  if (care === 0xff) return wordAt(data, at);
+  let value = 0n;
+  for (let b = 0; b < WORD_BYTES; b++) {
+    if (((care >> b) & 1) === 0) continue;
+    if (at + b < 0 || at + b >= data.length) return null;
+    value |= BigInt(data[at + b]!) << BigInt(8 * b);
+  }
+  return value;
+}
+
+/**
+ * What word `w` of a line may hold: the bytes some file reads there (`care`: inside EOF of a
+ * regular extent that maps them) and their allowed values (bytes outside `care` zeroed).
+ * A word every cover and condition reads whole, or reads in the same bytes (the EOF word),
+ * gets the values the rules allow there; any other mix keeps the representative's bytes.
+ */
+function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: number, own: Uint8Array): { care: number; values: bigint[] } {
+  let care = 0;
+  for (const c of covers) care |= bytesInside(c.lineFileOffset + w * WORD_BYTES, c.fileLo, c.fileHi);
+  if (care === 0) return { care: 0, values: [0n] };
+  const strict = { care, values: [maskedWordAt(own, w * WORD_BYTES, care)!] };
+  let allowed = null as Set<bigint> | null;
+  for (const c of covers) {
+    const o = c.lineFileOffset + w * WORD_BYTES;
+    const mine = bytesInside(o, c.fileLo, c.fileHi);
+    if (mine === 0) continue;
+    if (mine !== care) return strict;
+    for (const cond of rules.get(c.path)!) {
+      const applies = bytesInside(o, cond.from, cond.to) & care;
+      if (applies === 0) continue;
+      if (applies !== care) return strict;
+      const values = new Set<bigint>();
+      for (const v of cond.versions) {
+        const value = maskedWordAt(v.data, o - v.shift, care);
+        if (value !== null) values.add(value);
+      }
+      allowed = intersect(allowed, values);
+    }
+  }
+  return allowed === null ? strict : { care, values: [...allowed] };
+}
+
 /**
  * Build the table for `lines` (pending data lines, ascending) of an image whose files are
  * `files` and whose line contents `lineBytes` gives (64 bytes). Null when it would not fit
@@ -122,35 +173,25 @@ export function buildLineTable(
   const kept = lines.filter((line) => covers.has(line));
   const sets: bigint[][][] = [];
   const counts: number[] = [];
+  const cares: bigint[] = [];
   let alternativesTotal = 0;
   for (const line of kept) {
     const own = lineBytes(line);
     const words: bigint[][] = [];
+    let care = 0n;
     let widest = 0;
     for (let w = 0; w < LINE_BYTES / WORD_BYTES; w++) {
-      let allowed = null as Set<bigint> | null;
-      for (const c of covers.get(line) ?? []) {
-        const o = c.lineFileOffset + w * WORD_BYTES;
-        if (o < c.fileLo || o + WORD_BYTES > c.fileHi) continue;
-        for (const cond of rules.get(c.path)!) {
-          if (o < cond.from || o + WORD_BYTES > cond.to) continue;
-          const values = new Set<bigint>();
-          for (const v of cond.versions) {
-            const value = wordAt(v.data, o - v.shift);
-            if (value !== null) values.add(value);
-          }
-          allowed = intersect(allowed, values);
-        }
-      }
-      const list = allowed === null ? [wordAt(own, w * WORD_BYTES)!] : [...allowed];
-      if (list.length > MAX_ALTERNATIVES) return null;
-      widest = Math.max(widest, list.length);
-      words.push(list);
+      const rule = wordRule(covers.get(line)!, rules, w, own);
+      if (rule.values.length > MAX_ALTERNATIVES) return null;
+      care |= BigInt(rule.care) << BigInt(w * WORD_BYTES);
+      widest = Math.max(widest, rule.values.length);
+      words.push(rule.values);
     }
     // A word with no allowed value leaves the line with no alternative: it always fails.
     const count = words.some((l) => l.length === 0) ? 0 : widest;
     sets.push(words);
     counts.push(count);
+    cares.push(care);
     alternativesTotal += count;
   }
   const entriesBytes = kept.length * LINE_RULE_BYTES;
@@ -165,6 +206,7 @@ export function buildLineTable(
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_LINE, line, true);
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES, count, true);
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES_ADDR, base + alt, true);
+    view.setBigUint64(i * LINE_RULE_BYTES + LINE_RULE_CARE, cares[i]!, true);
     for (let k = 0; k < count; k++) {
       words.forEach((list, w) => view.setBigUint64(alt + k * LINE_BYTES + w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
     }
