@@ -70,12 +70,6 @@ function wordAt(data: Uint8Array, at: number): bigint | null {
   return view.getBigUint64(at, true);
 }
 
-function intersect(a: Set<bigint> | null, b: Set<bigint>): Set<bigint> {
-  if (a === null) return b;
-  const out = new Set<bigint>();
-  for (const x of a) if (b.has(x)) out.add(x);
-  return out;
-}
 
 /** First index of `sorted` holding a value >= x. */
 function lowerBound(sorted: Uint32Array, x: number): number {
@@ -91,9 +85,9 @@ function lowerBound(sorted: Uint32Array, x: number): number {
 
 /** The bytes (bit b: byte b) of the word at file offset `o` inside [lo, hi). */
 function bytesInside(o: number, lo: number, hi: number): number {
-  let bits = 0;
-  for (let b = 0; b < WORD_BYTES; b++) if (o + b >= lo && o + b < hi) bits |= 1 << b;
-  return bits;
+  const from = Math.max(lo - o, 0);
+  const to = Math.min(hi - o, WORD_BYTES);
+  return from >= to ? 0 : ((1 << to) - 1) & ~((1 << from) - 1);
 }
 
 /** The word of `data` at `at`, bytes outside `care` zeroed; null when a cared byte is outside `data`. */
@@ -118,26 +112,105 @@ function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: numbe
   let care = 0;
   for (const c of covers) care |= bytesInside(c.lineFileOffset + w * WORD_BYTES, c.fileLo, c.fileHi);
   if (care === 0) return { care: 0, values: [0n] };
-  const strict = { care, values: [maskedWordAt(own, w * WORD_BYTES, care)!] };
-  let allowed = null as Set<bigint> | null;
+  const strict = (): { care: number; values: bigint[] } => ({ care, values: [maskedWordAt(own, w * WORD_BYTES, care)!] });
+  let allowed: bigint[] | null = null;
   for (const c of covers) {
     const o = c.lineFileOffset + w * WORD_BYTES;
     const mine = bytesInside(o, c.fileLo, c.fileHi);
     if (mine === 0) continue;
-    if (mine !== care) return strict;
+    if (mine !== care) return strict();
     for (const cond of rules.get(c.path)!) {
       const applies = bytesInside(o, cond.from, cond.to) & care;
       if (applies === 0) continue;
-      if (applies !== care) return strict;
-      const values = new Set<bigint>();
-      for (const v of cond.versions) {
+      if (applies !== care) return strict();
+      // The values of this condition (versions often repeat an array: read each once).
+      const values: bigint[] = [];
+      let distinct: Set<bigint> | null = null; // once there are many
+      let seen: Set<Uint8Array> | null = null;
+      const versions = cond.versions;
+      for (const v of versions) {
+        if (versions.length > 1 && v.shift === 0) {
+          seen ??= new Set();
+          if (seen.has(v.data)) continue;
+          seen.add(v.data);
+        }
         const value = maskedWordAt(v.data, o - v.shift, care);
-        if (value !== null) values.add(value);
+        if (value === null) continue;
+        if (distinct ? distinct.has(value) : values.includes(value)) continue;
+        values.push(value);
+        if (!distinct && values.length > 16) distinct = new Set(values);
+        else distinct?.add(value);
       }
-      allowed = intersect(allowed, values);
+      const has = distinct ? (x: bigint) => distinct.has(x) : (x: bigint) => values.includes(x);
+      allowed = allowed === null ? values : allowed.filter(has);
     }
   }
-  return allowed === null ? strict : { care, values: [...allowed] };
+  return allowed === null ? strict() : { care, values: allowed };
+}
+
+/** A table line: the bytes compared (bit b: byte b) and the alternative lines (64 bytes each; no alternative: the line always fails). */
+interface LineRule { care: bigint; alternatives: Uint8Array[] }
+
+/** Bits [from, to) of a 64-bit mask. */
+function bitRange(from: number, to: number): bigint {
+  return from >= to ? 0n : ((1n << BigInt(to)) - 1n) & ~((1n << BigInt(from)) - 1n);
+}
+
+/**
+ * The rule of a line whose every reader (a file through an extent: snapshots and reflinks
+ * add readers) has one condition over its bytes allowing one version (datacow data, the
+ * common case), all over the same bytes: that version's bytes as one alternative line, or
+ * none when two readers disagree (as wordRule's intersection gives). Null when the line is
+ * not that simple (wordRules then).
+ */
+function singleVersionRule(covers: Cover[], rules: Map<string, WordCondition[]>): LineRule | null {
+  let lo = -1, hi = -1;
+  let alternative: Uint8Array | null = null;
+  let agree = true;
+  for (const c of covers) {
+    const conds = rules.get(c.path)!;
+    if (conds.length !== 1 || conds[0]!.versions.length !== 1) return null;
+    const cond = conds[0]!, v = cond.versions[0]!;
+    const l = Math.max(c.fileLo - c.lineFileOffset, 0);
+    const h = Math.min(c.fileHi - c.lineFileOffset, LINE_BYTES);
+    if (l >= h || (lo >= 0 && (l !== lo || h !== hi))) return null;
+    const from = c.lineFileOffset + l, to = c.lineFileOffset + h;
+    if (cond.from > from || cond.to < to || from - v.shift < 0 || to - v.shift > v.data.length) return null;
+    const bytes = v.data.subarray(from - v.shift, to - v.shift);
+    if (!alternative) {
+      lo = l; hi = h;
+      alternative = new Uint8Array(LINE_BYTES);
+      alternative.set(bytes, lo);
+    } else if (agree) {
+      for (let b = 0; b < bytes.length; b++) if (bytes[b] !== alternative[lo + b]) { agree = false; break; }
+    }
+  }
+  if (!alternative) return null;
+  return { care: bitRange(lo, hi), alternatives: agree ? [alternative] : [] };
+}
+
+/** The rule of any line, word by word (wordRule); null when a word allows too many values. */
+function wordRules(covers: Cover[], rules: Map<string, WordCondition[]>, own: Uint8Array): LineRule | null {
+  const words: bigint[][] = [];
+  let care = 0n;
+  let widest = 0;
+  for (let w = 0; w < LINE_BYTES / WORD_BYTES; w++) {
+    const rule = wordRule(covers, rules, w, own);
+    if (rule.values.length > MAX_ALTERNATIVES) return null;
+    care |= BigInt(rule.care) << BigInt(w * WORD_BYTES);
+    widest = Math.max(widest, rule.values.length);
+    words.push(rule.values);
+  }
+  // A word with no allowed value leaves the line with no alternative: it always fails.
+  const count = words.some((l) => l.length === 0) ? 0 : widest;
+  const alternatives: Uint8Array[] = [];
+  for (let k = 0; k < count; k++) {
+    const a = new Uint8Array(LINE_BYTES);
+    const view = new DataView(a.buffer);
+    words.forEach((list, w) => view.setBigUint64(w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
+    alternatives.push(a);
+  }
+  return { care, alternatives };
 }
 
 /**
@@ -171,28 +244,13 @@ export function buildLineTable(
   }
   // A line no file reads: out of the table (any value passes).
   const kept = lines.filter((line) => covers.has(line));
-  const sets: bigint[][][] = [];
-  const counts: number[] = [];
-  const cares: bigint[] = [];
+  const lineRules: LineRule[] = [];
   let alternativesTotal = 0;
   for (const line of kept) {
-    const own = lineBytes(line);
-    const words: bigint[][] = [];
-    let care = 0n;
-    let widest = 0;
-    for (let w = 0; w < LINE_BYTES / WORD_BYTES; w++) {
-      const rule = wordRule(covers.get(line)!, rules, w, own);
-      if (rule.values.length > MAX_ALTERNATIVES) return null;
-      care |= BigInt(rule.care) << BigInt(w * WORD_BYTES);
-      widest = Math.max(widest, rule.values.length);
-      words.push(rule.values);
-    }
-    // A word with no allowed value leaves the line with no alternative: it always fails.
-    const count = words.some((l) => l.length === 0) ? 0 : widest;
-    sets.push(words);
-    counts.push(count);
-    cares.push(care);
-    alternativesTotal += count;
+    const rule = singleVersionRule(covers.get(line)!, rules) ?? wordRules(covers.get(line)!, rules, lineBytes(line));
+    if (!rule) return null;
+    lineRules.push(rule);
+    alternativesTotal += rule.alternatives.length;
   }
   const entriesBytes = kept.length * LINE_RULE_BYTES;
   const total = entriesBytes + alternativesTotal * LINE_BYTES;
@@ -201,16 +259,15 @@ export function buildLineTable(
   const view = new DataView(bytes.buffer);
   let alt = entriesBytes;
   kept.forEach((line, i) => {
-    const words = sets[i]!;
-    const count = counts[i]!;
+    const rule = lineRules[i]!;
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_LINE, line, true);
-    view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES, count, true);
+    view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES, rule.alternatives.length, true);
     view.setUint32(i * LINE_RULE_BYTES + LINE_RULE_ALTERNATIVES_ADDR, base + alt, true);
-    view.setBigUint64(i * LINE_RULE_BYTES + LINE_RULE_CARE, cares[i]!, true);
-    for (let k = 0; k < count; k++) {
-      words.forEach((list, w) => view.setBigUint64(alt + k * LINE_BYTES + w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
+    view.setBigUint64(i * LINE_RULE_BYTES + LINE_RULE_CARE, rule.care, true);
+    for (const a of rule.alternatives) {
+      bytes.set(a, alt);
+      alt += LINE_BYTES;
     }
-    alt += count * LINE_BYTES;
   });
   return { bytes, entries: kept.length, base };
 }
