@@ -33,7 +33,7 @@ function expectOneLine(stderr: string, what: string): void {
   expect(stderr, what).not.toMatch(/\n\s+at /);
 }
 
-const COMMANDS = ['demo', 'scenarios', 'run', 'check', 'fuzz', 'replay', 'import', 'merge', 'soak', 'crc32c', 'bench'];
+const COMMANDS = ['demo', 'scenarios', 'run', 'export', 'check', 'fuzz', 'replay', 'import', 'merge', 'soak', 'crc32c', 'bench'];
 
 describe('pmcow command line', () => {
   it('-h and --help print a command\'s usage and never run it (bench included)', () => {

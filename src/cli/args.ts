@@ -103,6 +103,24 @@ export function readInput(path: string, what: string): string {
   }
 }
 
+/** Largest device image the commands read (a device fits in 4 GiB of WebAssembly memory). */
+export const MAX_IMAGE_BYTES = 2 ** 31;
+
+/** Read a binary input (a device image); errors as readInput's. */
+export function readBinaryInput(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Uint8Array {
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    if (st.size > maxBytes) throw new UsageError(`${what} '${path}' is ${st.size} bytes; the limit is ${maxBytes}`);
+    const bytes = readFileSync(path);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new UsageError(`cannot read ${what} '${path}': ${READ_ERRORS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+  }
+}
+
 /** Parse JSON from an input file, or a one-line UsageError naming the file. */
 export function parseJsonInput(text: string, path: string, what: string): unknown {
   try {

@@ -2,7 +2,8 @@
 import { writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsError } from '../errors.js';
-import { runScript, DEFAULT_DEVICE_BYTES } from '../workload/run.js';
+import { runScript, DEFAULT_DEVICE_BYTES, type RunResult } from '../workload/run.js';
+import { deviceFromImageOption, runOnImage } from './image-commands.js';
 import { parse, ParseError } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { checkScriptSizes } from '../workload/limits.js';
@@ -42,17 +43,28 @@ function out(line: string): void {
 
 // --- run -------------------------------------------------------------------------------
 
-export const RUN_USAGE = `pmcow run SCRIPT [--json]
+export const RUN_USAGE = `pmcow run SCRIPT [--image FILE] [--json]
   Run an op script (docs/workload.md); print one result per operation.
+  --image FILE  run on a device loaded from FILE (written by pmcow export; the script's
+                first operation mounts it) instead of a new one (formatted first)
   --json  one JSON object per operation
   Exit 0 when the script ran as written, 1 when an operation had an unexpected outcome,
   2 when SCRIPT cannot be read or parsed.`;
 
 export async function cmdRun(args: string[]): Promise<number> {
-  const { positionals, values } = parseCommand('run', args, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'SCRIPT' });
+  const { positionals, values } = parseCommand('run', args, { json: { type: 'boolean' }, image: { type: 'string' } }, { min: 1, max: 1, names: 'SCRIPT' });
   const script = readScript(positionals[0]!);
-  checkScriptSizes(script, DEFAULT_DEVICE_BYTES);
-  const result = await runScript(script);
+  const image = await deviceFromImageOption(values.image as string | undefined);
+  let result: RunResult;
+  if (image) {
+    const run = await runOnImage(script, image);
+    result = run.result;
+    run.runner.close();
+    image.close();
+  } else {
+    checkScriptSizes(script, DEFAULT_DEVICE_BYTES);
+    result = await runScript(script);
+  }
   for (const r of result.results) {
     out(values.json ? JSON.stringify(r) : `${String(r.line).padStart(4)}  ${r.status === 'ok' ? 'ok   ' : r.errno!.padEnd(5)}  ${r.text}${r.checksum ? `  crc32c=${r.checksum}` : ''}${r.value ? `  ${r.value}` : ''}`);
   }

@@ -15,6 +15,7 @@ import {
 } from './fuzz-commands.js';
 import { EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INTERNAL, UsageError, wantsHelp, parseCommand, describeFailure } from './args.js';
 import { cmdSoak, SOAK_USAGE } from '../soak/cli.js';
+import { cmdExport, EXPORT_USAGE } from './image-commands.js';
 
 /** bench/ ships with a clone of the repository, not with the npm package. */
 const BENCH_SCRIPT = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
@@ -54,6 +55,7 @@ const COMMANDS: Record<string, Command> = {
     run: (args) => printScenarios(parseCommand('scenarios', args, JSON_ONLY, { min: 0, max: 0, names: '' }).values.json === true),
   },
   run: { summary: 'run an op script (docs/workload.md)', usage: RUN_USAGE, run: cmdRun },
+  export: { summary: 'write a device image (media bytes or a crash image) after an op script', usage: EXPORT_USAGE, run: cmdExport },
   check: { summary: 'crash-check one op script against the reference model', usage: CHECK_USAGE, run: cmdCheck },
   fuzz: { summary: 'crash-consistency fuzzing', usage: FUZZ_USAGE, run: cmdFuzz },
   replay: { summary: 'run a reproducer written by pmcow fuzz --out', usage: REPLAY_USAGE, run: cmdReplay },

@@ -67,6 +67,19 @@ interface OpenFile { sv: Subvolume; ino: number }
 
 /** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
 
+/** btrfs's primary superblock: at 64 KiB, its magic "_BHRfS_M" 64 bytes in (btrfs-progs, ctree.h). */
+const BTRFS_SUPERBLOCK_OFFSET = 64 << 10;
+const BTRFS_MAGIC_OFFSET = 0x40;
+const BTRFS_MAGIC = '_BHRfS_M';
+
+/** Does the device hold a btrfs superblock (an image made by mkfs.btrfs)? Read from its media. */
+function holdsBtrfsSuperblock(device: PmemDevice): boolean {
+  const at = BTRFS_SUPERBLOCK_OFFSET + BTRFS_MAGIC_OFFSET;
+  if (device.sizeBytes < at + BTRFS_MAGIC.length) return false;
+  const bytes = device.readMedia(at, BTRFS_MAGIC.length);
+  return String.fromCharCode(...bytes) === BTRFS_MAGIC;
+}
+
 function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
   if (!path.startsWith('/')) throw new FsError('EINVAL', `path must be absolute: '${path}'`);
@@ -242,7 +255,12 @@ export class FileSystem {
 
   private static load(device: PmemDevice, dax: Partial<DaxPolicy>): FileSystem {
     const sb = Kernel.readSuperblock(device);
-    if (!sb) throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
+    if (!sb) {
+      if (holdsBtrfsSuperblock(device)) {
+        throw new FsError('EOPNOTSUPP', 'a btrfs image (btrfs superblock magic at 64 KiB): pmcow mounts its own btrfs-like format, not btrfs\'s on-disk format yet');
+      }
+      throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
+    }
     const problem = superblockProblem(sb, device.sizeBytes);
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');

@@ -201,6 +201,35 @@ export class PmemDevice {
     return PmemDevice.createSync(options);
   }
 
+  /**
+   * A device whose media holds `image` (its size is the device's: a positive multiple of 64
+   * bytes), nothing pending: a device image written by `exportMedia` (or `pmcow export`)
+   * boots again. The other options are those of `create`.
+   */
+  static async fromImage(image: Uint8Array, options: Omit<PmemOptions, 'sizeBytes'> = {}): Promise<PmemDevice> {
+    if (!(image instanceof Uint8Array)) throw new FsError('EINVAL', 'image must be a Uint8Array');
+    if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
+    const dev = await PmemDevice.create({ ...options, sizeBytes: image.byteLength });
+    try {
+      dev.bytes.set(image, dev.visibleAddr);
+      // Nothing is pending on a new device: its visible bytes are its media. Every line is
+      // stamped, so that change trackers (crash targets, fingerprints) see the new bytes.
+      checkCoreResult(dev.core.pmem_crash_apply_image(0), 'load the image');
+    } catch (e) {
+      dev.close();
+      throw e;
+    }
+    return dev;
+  }
+
+  /**
+   * The media bytes of the whole device: what survives a crash now if no pending store
+   * reaches media (the strict crash image). `PmemDevice.fromImage` loads it back.
+   */
+  exportMedia(): Uint8Array {
+    return this.readMedia(0, this.config.sizeBytes);
+  }
+
   /** Create a device once loadCoreModule() has completed for its target. */
   static createSync(options: PmemOptions): PmemDevice {
     const config = normalise(options);

@@ -1,0 +1,111 @@
+// Device images in and out: PmemDevice.exportMedia writes what survives a crash now,
+// PmemDevice.fromImage boots it again (nothing pending), `pmcow export` and
+// `pmcow run --image` do the same from the command line, and an image made by mkfs.btrfs
+// is refused with EOPNOTSUPP (pmcow's format is btrfs-like, not btrfs's yet).
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PmemDevice, FileSystem } from '../src/index.js';
+import { errnoOf } from './helpers/errno-of.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function pattern(length: number, seed: number): Uint8Array {
+  return new Uint8Array(length).map((_, i) => (i * 31 + seed * 7) & 255);
+}
+
+describe('device images', () => {
+  it('exportMedia and fromImage: the committed state boots again, pending stores are not in it', async () => {
+    const dev = await PmemDevice.create({ sizeBytes: 8 << 20 });
+    FileSystem.mkfs(dev);
+    const fs = FileSystem.mount(dev);
+    fs.writeFile('/kept', pattern(20_000, 1));
+    fs.mkdir('/d');
+    fs.writeFile('/d/also', pattern(5000, 2));
+    fs.commit();
+    fs.writeFile('/kept', pattern(20_000, 3)); // not committed: not in the media
+    const image = dev.exportMedia();
+    expect(image.length).toBe(dev.sizeBytes);
+    const again = await PmemDevice.fromImage(image);
+    expect(again.sizeBytes).toBe(dev.sizeBytes);
+    expect(again.exportMedia()).toEqual(image); // nothing pending: media = the image
+    const fs2 = FileSystem.mount(again);
+    expect(fs2.readFile('/kept')).toEqual(pattern(20_000, 1));
+    expect(fs2.readFile('/d/also')).toEqual(pattern(5000, 2));
+    expect(fs2.fsck()).toEqual([]);
+    fs2.writeFile('/new', pattern(100, 4)); // a working file system
+    fs2.commit();
+    fs2.unmount();
+    again.close();
+    fs.unmount();
+    dev.close();
+  });
+
+  it('fromImage refuses what is not an image with EINVAL', async () => {
+    expect(await errnoOfAsync(() => PmemDevice.fromImage('nope' as unknown as Uint8Array))).toBe('EINVAL');
+    expect(await errnoOfAsync(() => PmemDevice.fromImage(new Uint8Array(100)))).toBe('EINVAL');
+    expect(await errnoOfAsync(() => PmemDevice.fromImage(new Uint8Array(0)))).toBe('EINVAL');
+    expect(await errnoOfAsync(() => PmemDevice.fromImage(new Uint8Array(1 << 20), 5 as unknown as object))).toBe('EINVAL');
+  });
+
+  it('an image with btrfs\'s superblock is refused with EOPNOTSUPP, anything else without a superblock with EINVAL', async () => {
+    const image = new Uint8Array(4 << 20);
+    image.set(new TextEncoder().encode('_BHRfS_M'), (64 << 10) + 0x40);
+    const btrfs = await PmemDevice.fromImage(image);
+    expect(errnoOf(() => FileSystem.mount(btrfs))).toBe('EOPNOTSUPP');
+    btrfs.close();
+    const blank = await PmemDevice.fromImage(new Uint8Array(4 << 20));
+    expect(errnoOf(() => FileSystem.mount(blank))).toBe('EINVAL');
+    blank.close();
+  });
+
+  it('pmcow export writes the media or a crash image; pmcow run --image boots it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmcow-image-'));
+    const script = join(dir, 'make.txt');
+    writeFileSync(script, 'create /f\nwrite /f 0 10000 seed 3\ncommit\nwrite /f 0 10000 seed 4\n');
+    const check = join(dir, 'check.txt');
+    writeFileSync(check, 'stat /f\nread /f\n');
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+    const media = join(dir, 'media.img');
+    const made = run('export', script, '--out', media);
+    expect(made.status, made.stderr).toBe(0);
+    expect(readFileSync(media).length).toBe(32 << 20);
+    const read = run('run', '--image', media, '--json', check);
+    expect(read.status, read.stderr).toBe(0);
+    const results = read.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; value?: string; checksum?: string });
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(results[0]!.value).toBe('file size=10000 nlink=1');
+    // The committed contents (seed 3), as a run of the same writes on a new device reads them.
+    const reference = join(dir, 'reference.txt');
+    writeFileSync(reference, 'create /f\nwrite /f 0 10000 seed 3\nread /f\n');
+    const expected = run('run', '--json', reference).stdout.trim().split('\n').map((l) => JSON.parse(l) as { checksum?: string })[2]!.checksum;
+    expect(results[1]!.checksum).toBe(expected);
+    // A crash image: a legal state, here either the committed one or the one with the last write.
+    const crashed = join(dir, 'crash.img');
+    expect(run('export', script, '--out', crashed, '--crash-seed', '7').status).toBe(0);
+    expect(run('run', '--image', crashed, check).status).toBe(0);
+    // Usage errors: one line on stderr, exit 2.
+    const missing = run('export', script);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^pmcow: .*--out/);
+    const absent = run('run', '--image', join(dir, 'absent.img'), check);
+    expect(absent.status).toBe(2);
+    expect(absent.stderr).toMatch(/^pmcow: cannot read image/);
+    writeFileSync(join(dir, 'odd.img'), new Uint8Array(1000));
+    const odd = run('run', '--image', join(dir, 'odd.img'), check);
+    expect(odd.status).toBe(2);
+    expect(odd.stderr).toMatch(/^pmcow: image .*EINVAL/);
+  });
+});
+
+async function errnoOfAsync(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+    return 'ok';
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}
