@@ -18,6 +18,40 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 describe('device images', () => {
+  it('a crash violation\'s image, saved through the checker\'s observer, mounts and shows the bytes the model refused', async () => {
+    const { checkScript, fuzzDevices } = await import('../src/crash/fuzz.js');
+    const { parse } = await import('../src/workload/parse.js');
+    const { patternBytes } = await import('../src/workload/pattern.js');
+    const { loadCoreModule } = await import('../src/core/module.js');
+    await loadCoreModule();
+    const options = { sizeBytes: 16 << 20, samples: 64 };
+    const saved: Array<{ problems: string[]; bytes: Uint8Array }> = [];
+    const r = checkScript(parse(`policy mapSyncDurableFault=off
+create /f
+setflag /f nodatacow
+truncate /f 8192
+commit
+mmap m /f 0 8192 rw sync
+mstore m 4096 64 seed 5
+mflush m 4096 64
+fence
+`), options, fuzzDevices(options), { onViolationImage: (v, image) => saved.push({ problems: v.problems, bytes: image.exportMedia() }) });
+    const crashes = r.violations.filter((v) => v.kind === 'crash');
+    expect(crashes.length).toBeGreaterThan(0);
+    expect(saved.length).toBeGreaterThan(0);
+    expect(saved.length).toBeLessThanOrEqual(crashes.length);
+    // The first saved image: /f's flushed and fenced store is not all there (what the model refused).
+    const first = saved[0]!;
+    const at = Number(/\/f: bytes (\d+)\.\./.exec(first.problems.join(' '))![1]);
+    const dev = await PmemDevice.fromImage(first.bytes);
+    const fs = FileSystem.mount(dev);
+    const stored = patternBytes(5, 64);
+    const word = fs.readFile('/f').subarray(at, at + 8);
+    expect(Buffer.from(word).equals(Buffer.from(stored.subarray(at - 4096, at - 4096 + 8)))).toBe(false);
+    fs.unmount();
+    dev.close();
+  });
+
   it('exportMedia and fromImage: the committed state boots again, pending stores are not in it', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 8 << 20 });
     FileSystem.mkfs(dev);
@@ -31,7 +65,7 @@ describe('device images', () => {
     expect(image.length).toBe(dev.sizeBytes);
     const again = await PmemDevice.fromImage(image);
     expect(again.sizeBytes).toBe(dev.sizeBytes);
-    expect(again.exportMedia()).toEqual(image); // nothing pending: media = the image
+    expect(Buffer.from(again.exportMedia()).equals(Buffer.from(image))).toBe(true); // nothing pending: media = the image
     const fs2 = FileSystem.mount(again);
     expect(fs2.readFile('/kept')).toEqual(pattern(20_000, 1));
     expect(fs2.readFile('/d/also')).toEqual(pattern(5000, 2));
@@ -87,6 +121,19 @@ describe('device images', () => {
     const crashed = join(dir, 'crash.img');
     expect(run('export', script, '--out', crashed, '--crash-seed', '7').status).toBe(0);
     expect(run('run', '--image', crashed, check).status).toBe(0);
+    // A reproducer's violating crash image, written by pmcow replay --image-out, boots.
+    const reproducer = join(dir, 'reproducer.json');
+    writeFileSync(reproducer, JSON.stringify({
+      pmcow: 'reproducer', version: 1, point: 'line 9: after the operation', problems: [], options: { sizeBytes: 16 << 20, samples: 64 },
+      script: 'policy mapSyncDurableFault=off\ncreate /f\nsetflag /f nodatacow\ntruncate /f 8192\ncommit\nmmap m /f 0 8192 rw sync\nmstore m 4096 64 seed 5\nmflush m 4096 64\nfence\n',
+    }));
+    const violating = join(dir, 'violating.img');
+    const replayed = run('replay', reproducer, '--image-out', violating);
+    expect(replayed.status, replayed.stderr).toBe(1);
+    expect(replayed.stdout).toMatch(/the first violating crash image \(16777216 bytes\)/);
+    expect(readFileSync(violating).length).toBe(16 << 20);
+    writeFileSync(join(dir, 'stat.txt'), 'stat /f\n');
+    expect(run('run', '--image', violating, join(dir, 'stat.txt')).status).toBe(0);
     // Usage errors: one line on stderr, exit 2.
     const missing = run('export', script);
     expect(missing.status).toBe(2);

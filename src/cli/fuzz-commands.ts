@@ -251,15 +251,17 @@ export function fuzzExitCode(violations: number, internalErrors: number): number
 
 // --- replay ----------------------------------------------------------------------------
 
-export const REPLAY_USAGE = `pmcow replay FILE [--json]
+export const REPLAY_USAGE = `pmcow replay FILE [--image-out IMG] [--json]
   Run a reproducer written by pmcow fuzz --out: the same script, the same crash choices.
+  --image-out IMG  write the first violating crash image to IMG (a device image: pmcow run
+                   --image IMG SCRIPT mounts it; PmemDevice.fromImage loads it)
   --json  the recorded and found violations as JSON lines
   Exit 1 when the violation reproduces, 0 when it does not, 2 when FILE is not a
   reproducer (or asks for more than the limits: a device of 1-256 MiB, at most
   ${CHECK_LIMITS.samples.max} samples, data lengths within the device).`;
 
 export async function cmdReplay(args: string[]): Promise<number> {
-  const { positionals, values } = parseCommand('replay', args, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'FILE' });
+  const { positionals, values } = parseCommand('replay', args, { json: { type: 'boolean' }, 'image-out': { type: 'string' } }, { min: 1, max: 1, names: 'FILE' });
   const path = positionals[0]!;
   const reproducer = parseJsonInput(readInput(path, 'reproducer'), path, 'reproducer') as Reproducer;
   let input: ReturnType<typeof reproducerInput>;
@@ -270,8 +272,20 @@ export async function cmdReplay(args: string[]): Promise<number> {
     throw e;
   }
   await loadCoreModule();
-  const result = checkScript(input.script, input.options);
+  const imageOut = values['image-out'] as string | undefined;
+  let image: Uint8Array | null = null;
+  const result = checkScript(input.script, input.options, undefined, imageOut === undefined ? {} : {
+    onViolationImage: (_v, device) => { image ??= device.exportMedia(); },
+  });
   const json = values.json === true;
+  if (imageOut !== undefined) {
+    if (image) {
+      writeFileSync(imageOut, image);
+      out(json ? JSON.stringify({ image: imageOut, bytes: (image as Uint8Array).length }) : `${imageOut}: the first violating crash image (${(image as Uint8Array).length} bytes)`);
+    } else {
+      out(json ? JSON.stringify({ image: null }) : `${imageOut}: not written (no crash image violated: the violations found are of other kinds, or none)`);
+    }
+  }
   const problems = Array.isArray(reproducer.problems) ? reproducer.problems.map(String) : [];
   out(json ? JSON.stringify({ recorded: { point: reproducer.point, problems } }) : `recorded: ${reproducer.point}: ${problems.join('; ')}`);
   for (const v of result.violations.slice(0, 5)) out(json ? JSON.stringify({ found: { kind: v.kind, point: v.point, problems: v.problems } }) : `found:    ${v.point}: ${v.problems.join('; ')}`);

@@ -83,6 +83,12 @@ export interface ExplorerOptions {
    * point and puts it back after (tens of KiB a point).
    */
   workspace?: PmemDevice;
+  /**
+   * Called with each crash violation found by mounting its image, and the device holding
+   * that image (the explorer's target, valid until the hook returns): to save it
+   * (`pmcow replay --image-out`).
+   */
+  onViolationImage?: (violation: Violation, image: PmemDevice) => void;
 }
 
 
@@ -172,6 +178,7 @@ export class CrashExplorer {
       throw new FsError('EINVAL', 'the crash explorer\'s workspace must be another handle (thread slot) on the same device');
     }
     this.lineTables = options.lineTables ?? true;
+    this.onViolationImage = options.onViolationImage ?? null;
     const lineCount = device.sizeBytes / 64;
     if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 2) * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);
@@ -179,6 +186,7 @@ export class CrashExplorer {
   }
 
   private readonly lineTables: boolean;
+  private readonly onViolationImage: ((violation: Violation, image: PmemDevice) => void) | null;
   private readonly workspace: PmemDevice | null;
 
   /** Check the images of the device's current pending state. */
@@ -331,7 +339,7 @@ export class CrashExplorer {
         // No superblock the explorer knows: mount it to see what happens.
         const verdict = this.mountAndCheck(choice);
         report.mounted++;
-        if (verdict.problems.length) report.violations.push({ kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
+        if (verdict.problems.length) this.report(report, { kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
         continue;
       }
       markCandidate(candidate);
@@ -397,7 +405,7 @@ export class CrashExplorer {
         report.mounted++;
         verdicts.set(dataKey, verdict);
       }
-      if (verdict.problems.length) report.violations.push({ kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
+      if (verdict.problems.length) this.report(report, { kind: 'crash', point, image: choice, generation: verdict.generation, problems: verdict.problems });
     }
     this.totals.points++;
     this.totals.images += report.checked;
@@ -469,8 +477,21 @@ export class CrashExplorer {
     return this.mountCheckKeep(choice).verdict;
   }
 
+  /** Record a violation; the hook sees its image when the target still holds it. */
+  private report(report: PointReport, v: Violation): void {
+    report.violations.push(v);
+    const held = this.targetHolds;
+    if (!this.onViolationImage || !this.target || !held || held.mode !== v.image.mode) return;
+    const same = held.mode === 'random' ? held.seed === (v.image as { seed: number }).seed : held.index === (v.image as { index: bigint }).index;
+    if (same) this.onViolationImage(v, this.target);
+  }
+
+  /** The image the target holds (the last one materialized). */
+  private targetHolds: ImageChoice | null = null;
+
   /** The device holding one image (the explorer's reusable target). */
   materialize(choice: ImageChoice): PmemDevice {
+    this.targetHolds = choice;
     const dev = this.device;
     if (choice.mode === 'random') {
       this.target = dev.crash({ mode: 'random', seed: choice.seed, into: this.target ?? undefined });

@@ -111,7 +111,13 @@ export function resetToGarbage(devices: FuzzDevices): void {
 }
 
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
-export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices): ScriptCheck {
+/** What a caller of checkScript may watch (not part of a reproducer's options). */
+export interface CheckObserver {
+  /** Each crash violation found by mounting its image, with the device holding it (see ExplorerOptions). */
+  onViolationImage?: (violation: Violation, image: PmemDevice) => void;
+}
+
+export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices, observer: CheckObserver = {}): ScriptCheck {
   const violations: Violation[] = [];
   const totals: ScriptTotals = { ops: 0, unjudged: null, explorer: null, line: 0 };
   let dev: PmemDevice | null = null;
@@ -123,7 +129,7 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     resetToGarbage(devices);
     FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
     runner = new Runner(dev, { implicitMount: false });
-    runStatements(script, options, devices, runner, violations, totals);
+    runStatements(script, options, devices, runner, violations, totals, observer);
   } catch (e) {
     violations.push(internalError(`line ${totals.line}`, e));
   } finally {
@@ -191,6 +197,7 @@ function storesOf(dev: PmemDevice): number {
 
 function runStatements(
   script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner, violations: Violation[], totals: ScriptTotals,
+  observer: CheckObserver = {},
 ): void {
   const dev = devices.device;
   const crcHex = (b: Uint8Array): string => checksumHex(dev.crc32cBytes(b));
@@ -216,7 +223,7 @@ function runStatements(
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
       model = new CrashModel({ deviceBytes: dev.sizeBytes });
-      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true });
+      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true, ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}) });
       totals.explorer = explorer;
       const points = options.points ?? 'fence+op';
       let inside = false;
