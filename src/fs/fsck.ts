@@ -5,7 +5,7 @@ import { isFsTree } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
 import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
-import { decodeFileExtent, decodeInode, decodeDirEntries, decodeInodeRefs, decodeRootItem } from './items.js';
+import { decodeFileExtent, decodeInode, decodeDirEntries, decodeInodeRefs, decodeRootItem, nameBytes } from './items.js';
 import {
   compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
@@ -207,7 +207,7 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
     } else if (it.key.type === DIR_INDEX) {
       const e = decodeDirEntries(it.data)[0];
       if (!e) { say(`subvolume ${sv.id}: empty DIR_INDEX ${keyText(it.key)}`); continue; }
-      const hashItem = sv.tree.get(key(ino, DIR_ITEM, k.device.crc32cBytes(new TextEncoder().encode(e.name))));
+      const hashItem = sv.tree.get(key(ino, DIR_ITEM, k.device.crc32cBytes(nameBytes(e.name))));
       if (!hashItem || !decodeDirEntries(hashItem).some((d) => d.name === e.name)) say(`subvolume ${sv.id}: dir ${ino} index entry '${e.name}' has no DIR_ITEM`);
       if (e.kind !== DIR_KIND_SUBVOLUME && !sv.tree.get(key(e.location.objectid, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${ino} entry '${e.name}' points at missing inode ${e.location.objectid}`);
     } else if (it.key.type === EXTENT_DATA) {

@@ -29,6 +29,9 @@ import {
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import type { MetadataProfile } from './types.js';
 
+/** UTF-8 for the superblock's label (one encoder, not one per commit). */
+const labelEncoder = new TextEncoder();
+
 export interface SuperblockState {
   generation: number;
   rootTree: number; rootLevel: number;
@@ -703,7 +706,7 @@ export class Kernel implements TreeHost {
     m.setU64(at + SB_BYTES_USED, this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes());
     m.setU64(at + SB_NEXT_SUBVOLUME, this.nextSubvolume);
     m.setU8(at + SB_METADATA_COPIES, this.metadataCopies);
-    const label = new TextEncoder().encode(this.label).subarray(0, SB_LABEL_BYTES);
+    const label = labelEncoder.encode(this.label).subarray(0, SB_LABEL_BYTES);
     m.u8.set(label, at + SB_LABEL);
     m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + 4, SUPERBLOCK_BYTES - 4) >>> 0);
   }
