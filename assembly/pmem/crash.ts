@@ -157,8 +157,6 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
 
 // ADR random: keep a random prefix, then maybe tear the next store at words.
 function buildLineRandom(slot: u32, line: u32): bool {
-  const head = lineHeadIndex(line);
-  if (head != 0 && changetype<LogEntry>(entryAddr(head - 1)).next == 0) return buildOneStoreRandom(slot, line, entryAddr(head - 1));
   let n: u64 = 0;
   for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) n++;
   const keep = rngBelow(n + 1);
@@ -178,22 +176,6 @@ function buildLineRandom(slot: u32, line: u32): bool {
     }
     i++;
   }
-  return true;
-}
-
-// buildLineRandom for a line with one pending store `e` (most lines: a fresh block's), the
-// same draws in the same order: keep it (rngBelow(2)), else tear it (a coin), torn to a
-// random proper non-empty subset of its words.
-function buildOneStoreRandom(slot: u32, line: u32, e: usize): bool {
-  if ((rngNext() & 1) != 0) {
-    entryApply(patchBegin(slot, line, changetype<LogEntry>(e).mask == u64.MAX_VALUE), e, 0xff);
-    return true;
-  }
-  if ((rngNext() & 1) == 0) return false;
-  const dst = patchBegin(slot, line);
-  const words = entryWordMask(e);
-  const count = popcnt<u32>(words);
-  if (count > 1) entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
   return true;
 }
 

@@ -311,8 +311,12 @@ export class CrashExplorer {
     const report: PointReport = { point, images, checked: 0, mounted: 0, tableChecked: 0, remembered: 0, sampled, violations: [] };
     for (let i = 0; i < count; i++) {
       const choice: ImageChoice = sampled ? { mode: 'random', seed: this.seed * 1_000_003 + this.totals.points * 7919 + i } : { mode: 'enumerate', index: BigInt(i) };
-      let slots = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0, buildLines);
-      if (slots < 0) throw new FsError('EIO', `crash build failed (${slots})`);
+      const build = (): number => {
+        const built = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0, buildLines);
+        if (built < 0) throw new FsError('EIO', `crash build failed (${built})`);
+        return built;
+      };
+      let slots = build();
       const slotsCrc = core.pmem_patch_fingerprint(slots, slotsBitmapAt) >>> 0;
       let generation = chosenBySlots.get(slotsCrc);
       if (generation === undefined) {
@@ -343,11 +347,7 @@ export class CrashExplorer {
         continue;
       }
       markCandidate(candidate);
-      if (widenBuild(candidate)) {
-        const again = core.pmem_crash_build(CRASH_MODE[choice.mode], choice.mode === 'random' ? BigInt(choice.seed) : choice.index, 0, buildLines);
-        if (again < 0) throw new FsError('EIO', `crash build failed (${again})`);
-        slots = again;
-      }
+      if (widenBuild(candidate)) slots = build();
       const metaKey = `${generation}:${core.pmem_patch_fingerprint(slots, candidate.metadata) >>> 0}`;
       const classTable = classes.get(metaKey); // undefined: the first image of its class
       if (classTable && tableAccepts(classTable, slots)) { report.tableChecked++; continue; }

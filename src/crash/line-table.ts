@@ -123,17 +123,11 @@ function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: numbe
       const applies = bytesInside(o, cond.from, cond.to) & care;
       if (applies === 0) continue;
       if (applies !== care) return strict();
-      // The values of this condition (versions often repeat an array: read each once).
+      // The values of this condition: an array (most conditions give one or two), a set
+      // once there are many.
       const values: bigint[] = [];
-      let distinct: Set<bigint> | null = null; // once there are many
-      let seen: Set<Uint8Array> | null = null;
-      const versions = cond.versions;
-      for (const v of versions) {
-        if (versions.length > 1 && v.shift === 0) {
-          seen ??= new Set();
-          if (seen.has(v.data)) continue;
-          seen.add(v.data);
-        }
+      let distinct: Set<bigint> | null = null;
+      for (const v of cond.versions) {
         const value = maskedWordAt(v.data, o - v.shift, care);
         if (value === null) continue;
         if (distinct ? distinct.has(value) : values.includes(value)) continue;
@@ -150,44 +144,6 @@ function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: numbe
 
 /** A table line: the bytes compared (bit b: byte b) and the alternative lines (64 bytes each; no alternative: the line always fails). */
 interface LineRule { care: bigint; alternatives: Uint8Array[] }
-
-/** Bits [from, to) of a 64-bit mask. */
-function bitRange(from: number, to: number): bigint {
-  return from >= to ? 0n : ((1n << BigInt(to)) - 1n) & ~((1n << BigInt(from)) - 1n);
-}
-
-/**
- * The rule of a line whose every reader (a file through an extent: snapshots and reflinks
- * add readers) has one condition over its bytes allowing one version (datacow data, the
- * common case), all over the same bytes: that version's bytes as one alternative line, or
- * none when two readers disagree (as wordRule's intersection gives). Null when the line is
- * not that simple (wordRules then).
- */
-function singleVersionRule(covers: Cover[], rules: Map<string, WordCondition[]>): LineRule | null {
-  let lo = -1, hi = -1;
-  let alternative: Uint8Array | null = null;
-  let agree = true;
-  for (const c of covers) {
-    const conds = rules.get(c.path)!;
-    if (conds.length !== 1 || conds[0]!.versions.length !== 1) return null;
-    const cond = conds[0]!, v = cond.versions[0]!;
-    const l = Math.max(c.fileLo - c.lineFileOffset, 0);
-    const h = Math.min(c.fileHi - c.lineFileOffset, LINE_BYTES);
-    if (l >= h || (lo >= 0 && (l !== lo || h !== hi))) return null;
-    const from = c.lineFileOffset + l, to = c.lineFileOffset + h;
-    if (cond.from > from || cond.to < to || from - v.shift < 0 || to - v.shift > v.data.length) return null;
-    const bytes = v.data.subarray(from - v.shift, to - v.shift);
-    if (!alternative) {
-      lo = l; hi = h;
-      alternative = new Uint8Array(LINE_BYTES);
-      alternative.set(bytes, lo);
-    } else if (agree) {
-      for (let b = 0; b < bytes.length; b++) if (bytes[b] !== alternative[lo + b]) { agree = false; break; }
-    }
-  }
-  if (!alternative) return null;
-  return { care: bitRange(lo, hi), alternatives: agree ? [alternative] : [] };
-}
 
 /** The rule of any line, word by word (wordRule); null when a word allows too many values. */
 function wordRules(covers: Cover[], rules: Map<string, WordCondition[]>, own: Uint8Array): LineRule | null {
@@ -247,7 +203,7 @@ export function buildLineTable(
   const lineRules: LineRule[] = [];
   let alternativesTotal = 0;
   for (const line of kept) {
-    const rule = singleVersionRule(covers.get(line)!, rules) ?? wordRules(covers.get(line)!, rules, lineBytes(line));
+    const rule = wordRules(covers.get(line)!, rules, lineBytes(line));
     if (!rule) return null;
     lineRules.push(rule);
     alternativesTotal += rule.alternatives.length;
