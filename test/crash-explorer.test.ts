@@ -2,12 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { checkScript, fuzzDevices } from '../src/crash/fuzz.js';
 import { parse } from '../src/workload/parse.js';
 import { loadCoreModule } from '../src/core/module.js';
+import { mapSyncScript } from './helpers/map-sync-script.js';
+import type { CrashModel } from '../src/model/crash-model.js';
 
 // Crash exploration of whole scripts, judged by the reference model (src/model).
 const check = async (text: string) => {
   await loadCoreModule();
   const options = { sizeBytes: 16 << 20, samples: 64 };
   return checkScript(parse(text), options, fuzzDevices(options));
+};
+/** Apply a script's operations to a model, each expected to succeed. */
+const runner = (model: CrashModel) => (text: string): void => {
+  for (const stmt of parse(text).stmts) {
+    if (stmt.op === 'comment') continue;
+    expect(model.begin(stmt).ok).toBe(true);
+    expect(model.end({ ok: true }, () => '')).toEqual([]);
+  }
 };
 const kinds = (r: Awaited<ReturnType<typeof check>>): string[] => r.violations.map((v) => `${v.kind}: ${v.point}: ${v.problems.join('; ')}`);
 
@@ -55,15 +65,7 @@ fence
 
   it('finds the violation when mapSyncDurableFault is off (and none when on)', async () => {
     for (const on of [true, false]) {
-      const r = await check(`${on ? '' : 'policy mapSyncDurableFault=off\n'}create /f
-setflag /f nodatacow
-truncate /f 8192
-commit
-mmap m /f 0 8192 rw sync
-mstore m 4096 64 seed 5
-mflush m 4096 64
-fence
-`);
+      const r = await check(mapSyncScript(!on));
       if (on) expect(kinds(r)).toEqual([]);
       else expect(r.violations.filter((v) => v.kind === 'crash').map((v) => v.problems.join(' ')).join('\n')).toMatch(/\/f: bytes 409[0-9]/);
     }
@@ -75,14 +77,7 @@ fence
     // before the fsync returns.
     const { CrashModel } = await import('../src/model/crash-model.js');
     const model = new CrashModel({ deviceBytes: 16 << 20 });
-    const run = (text: string) => {
-      for (const stmt of parse(text).stmts) {
-        if (stmt.op === 'comment') continue;
-        const e = model.begin(stmt);
-        expect(e.ok).toBe(true);
-        expect(model.end({ ok: true }, () => '')).toEqual([]);
-      }
-    };
+    const run = runner(model);
     run('create /f\nwrite /f 0 100 seed 1\n');
     const before = model.state.clone();
     run('commit\nwrite /f 0 100 seed 2\n');
@@ -101,13 +96,7 @@ fence
     // reuses a pass only when CrashModel.stillMatches vouches for it.
     const { CrashModel } = await import('../src/model/crash-model.js');
     const model = new CrashModel({ deviceBytes: 16 << 20 });
-    const run = (text: string) => {
-      for (const stmt of parse(text).stmts) {
-        if (stmt.op === 'comment') continue;
-        expect(model.begin(stmt).ok).toBe(true);
-        expect(model.end({ ok: true }, () => '')).toEqual([]);
-      }
-    };
+    const run = runner(model);
     const entry = (m: typeof model.state) => [
       { path: '/', kind: 'subvolume' as const, size: 0, nlink: 1, nodatacow: false, link: '5:256' },
       { path: '/f', kind: 'file' as const, size: m.readFile('/f').length, nlink: 1, nodatacow: true, link: '5:257', data: m.readFile('/f') },

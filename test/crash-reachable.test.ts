@@ -28,20 +28,26 @@ describe('markRange', () => {
   });
 });
 
+/** A 4 MiB device holding one committed 8 KiB file /f (4 KiB nodes), unmounted: the device and its superblock. */
+async function committedFile() {
+  const { PmemDevice, FileSystem } = await import('../src/index.js');
+  const { Kernel } = await import('../src/fs/kernel.js');
+  const dev = await PmemDevice.create({ sizeBytes: 4 << 20, kernelBytes: 8 << 20 });
+  FileSystem.mkfs(dev, { nodeSize: 4096 });
+  const fs = FileSystem.mount(dev);
+  fs.create('/f');
+  fs.pwrite(fs.open('/f'), new Uint8Array(8192).fill(1), 0);
+  fs.commit();
+  fs.unmount();
+  const sb = Kernel.readSuperblock(dev);
+  expect(sb).not.toBeNull();
+  return { dev, sb: sb! };
+}
+
 describe('markReachable', () => {
   it('walks the media version of a block with a pending store, whatever that version holds', async () => {
-    const { PmemDevice, FileSystem } = await import('../src/index.js');
-    const { Kernel } = await import('../src/fs/kernel.js');
     const { markReachable: mark } = await import('../src/crash/reachable.js');
-    const dev = await PmemDevice.create({ sizeBytes: 4 << 20, kernelBytes: 8 << 20 });
-    FileSystem.mkfs(dev, { nodeSize: 4096 });
-    const fs = FileSystem.mount(dev);
-    fs.create('/f');
-    fs.pwrite(fs.open('/f'), new Uint8Array(8192).fill(1), 0);
-    fs.commit();
-    fs.unmount();
-    const sb = Kernel.readSuperblock(dev)!;
-    expect(sb).not.toBeNull();
+    const { dev, sb } = await committedFile();
     // The extent tree's root: its media becomes 0xff bytes (an internal node of level 255
     // claiming 2^32 - 1 pointers), its visible bytes the block again, not yet written back.
     const block = dev.load(sb.extentTree, sb.nodeBytes);
@@ -58,20 +64,11 @@ describe('markReachable', () => {
     dev.close();
   });
   it('reads a media version\'s root items and file extents from that version, not from the visible bytes', async () => {
-    const { PmemDevice, FileSystem } = await import('../src/index.js');
-    const { Kernel } = await import('../src/fs/kernel.js');
     const { FsMemory } = await import('../src/fs/memory.js');
     const { NodeView } = await import('../src/fs/node.js');
     const { EXTENT_DATA, ROOT_ITEM, RI_BYTENR, FE_DISK_BYTENR } = await import('../src/core/abi.js');
     const { markReachable: mark } = await import('../src/crash/reachable.js');
-    const dev = await PmemDevice.create({ sizeBytes: 4 << 20, kernelBytes: 8 << 20 });
-    FileSystem.mkfs(dev, { nodeSize: 4096 });
-    const fs = FileSystem.mount(dev);
-    fs.create('/f');
-    fs.pwrite(fs.open('/f'), new Uint8Array(8192).fill(1), 0);
-    fs.commit();
-    fs.unmount();
-    const sb = Kernel.readSuperblock(dev)!;
+    const { dev, sb } = await committedFile();
     /** The first item of `type` in the leaf at `bytenr` (a copy): the block, and the item's data offset in it. */
     const itemOf = (bytenr: number, type: number): { block: Uint8Array; at: number; objectid: number } => {
       const block = dev.load(bytenr, sb.nodeBytes);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PmemDevice, FileSystem } from '../src/index.js';
 import { errnoOf } from './helpers/errno-of.js';
+import { mapSyncScript } from './helpers/map-sync-script.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -26,16 +27,7 @@ describe('device images', () => {
     await loadCoreModule();
     const options = { sizeBytes: 16 << 20, samples: 64 };
     const saved: Array<{ problems: string[]; bytes: Uint8Array }> = [];
-    const r = checkScript(parse(`policy mapSyncDurableFault=off
-create /f
-setflag /f nodatacow
-truncate /f 8192
-commit
-mmap m /f 0 8192 rw sync
-mstore m 4096 64 seed 5
-mflush m 4096 64
-fence
-`), options, fuzzDevices(options), { onViolationImage: (v, image) => saved.push({ problems: v.problems, bytes: image.exportMedia() }) });
+    const r = checkScript(parse(mapSyncScript(true)), options, fuzzDevices(options), { onViolationImage: (v, image) => saved.push({ problems: v.problems, bytes: image.exportMedia() }) });
     const crashes = r.violations.filter((v) => v.kind === 'crash');
     expect(crashes.length).toBeGreaterThan(0);
     expect(saved.length).toBeGreaterThan(0);
@@ -125,7 +117,7 @@ fence
     const reproducer = join(dir, 'reproducer.json');
     writeFileSync(reproducer, JSON.stringify({
       pmcow: 'reproducer', version: 1, point: 'line 9: after the operation', problems: [], options: { sizeBytes: 16 << 20, samples: 64 },
-      script: 'policy mapSyncDurableFault=off\ncreate /f\nsetflag /f nodatacow\ntruncate /f 8192\ncommit\nmmap m /f 0 8192 rw sync\nmstore m 4096 64 seed 5\nmflush m 4096 64\nfence\n',
+      script: mapSyncScript(true),
     }));
     const violating = join(dir, 'violating.img');
     const replayed = run('replay', reproducer, '--image-out', violating);
