@@ -21,7 +21,7 @@ import {
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
-  lookupForChange, insertAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
+  lookupForChange, insertAtPath, insertNextAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
 } from "./ctree";
 import {
   fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
@@ -242,9 +242,52 @@ function applyRef(entry: usize): void {
   const body = stageBody();
   if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
   else if (<u64>next != old) updateAtPath(body, EXTENT_ITEM_BYTES);
+  // A data extent without an item has no back reference (freeExtent takes them with it):
+  // its only one goes right after the new item, at its hash (the window is empty).
+  const sole = !found && changes ? soleAddedBackref(entry) : 0;
+  if (sole != 0) insertFirstDataRef(target, sole);
   extentTreeDone();
   if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
-  if (changes) applyBackrefs(entry, target);
+  if (CHECKS && sole != 0) assert(firstDataRefFound(target, sole)); // the first data ref is not where it went
+  if (changes && sole == 0) applyBackrefs(entry, target);
+}
+
+/** The batch backref of the entry when it is the only one that changes and it adds; else 0. */
+function soleAddedBackref(entry: usize): usize {
+  const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
+  const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
+  let sole: usize = 0;
+  for (let j = first; j < first + count; j++) {
+    const b = backrefs + <usize>j * BACKREF_BYTES;
+    if (load<i32>(b + BACKREF_DELTA) == 0) continue;
+    if (sole != 0) return 0;
+    sole = b;
+  }
+  return sole != 0 && load<i32>(sole + BACKREF_DELTA) > 0 ? sole : 0;
+}
+
+/**
+ * The first EXTENT_DATA_REF of data extent `target`, whose EXTENT_ITEM insertAtPath just
+ * put at the path: no reference of it exists, so the key is the hash itself, in the slot
+ * after the item.
+ */
+function insertFirstDataRef(target: u64, backref: usize): void {
+  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
+  const count = load<i32>(backref + BACKREF_DELTA);
+  assert(root != 0 && count > 0, "extent tree: a first data ref without its tree or count");
+  const key = dataRefHash(root, ino, offset);
+  const body = threadArea() + TA_RESULT + 32;
+  store<u64>(body + EDR_ROOT, root);
+  store<u64>(body + EDR_OBJECTID, ino);
+  store<u64>(body + EDR_OFFSET, offset);
+  store<u32>(body + EDR_COUNT, <u32>count);
+  insertNextAtPath(target, EXTENT_DATA_REF, key, body, EXTENT_DATA_REF_BYTES);
+}
+
+/** Debug builds: the data ref insertFirstDataRef made is the one findDataRef finds (the tree's root stored). */
+function firstDataRefFound(target: u64, backref: usize): bool {
+  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
+  return findDataRef(target, root, ino, offset) == <i64>dataRefHash(root, ino, offset);
 }
 
 /** The item body in this thread's area (after the result record: lookups do not touch it). */

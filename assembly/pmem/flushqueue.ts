@@ -8,7 +8,7 @@
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
 import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd } from "./state";
-import { retireLineUpTo, retiresWhole, retireRun, advanceTail } from "./storelog";
+import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail } from "./storelog";
 
 export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
   assert(count > 0, "flush queue: an empty range");
@@ -44,10 +44,10 @@ function drainRecord(first: u32, count: u32, upTo: u32): void {
   const end = first + count;
   let line = first;
   while (line < end) {
-    let run: u32 = 0;
-    while (line + run < end && retiresWhole(line + run, upTo)) run++;
-    if (run >= 2) {
-      retireRun(line, run);
+    // takeWholeRun checks and takes the entries of a run in one pass over them.
+    const run = takeWholeRun(line, end, upTo);
+    if (run > 0) {
+      retireTakenRun(line, run);
       line += run;
     } else {
       retireLineUpTo(line, upTo);

@@ -168,13 +168,19 @@ export function retireLineUpTo(line: u32, upTo: u32): void {
 // Can `line` retire as part of a run (retireRun): its only live entry is a whole-line store
 // that leaves its bytes in the visible line, covered by sequence number `upTo`?
 export function retiresWhole(line: u32, upTo: u32): bool {
+  return wholeEntry(line, upTo) != 0;
+}
+
+// retiresWhole's entry (0: the line does not retire whole).
+@inline function wholeEntry(line: u32, upTo: u32): usize {
   const list = load<u64>(lineListAddr + (<usize>line << 3)); // head, tail
   const head = <u32>list;
-  if (head == 0 || head != <u32>(list >> 32)) return false;
+  if (head == 0 || head != <u32>(list >> 32)) return 0;
   const e = entryAddr(head - 1);
   // next (0: the line's only entry) and live (the u32 after it) in one load
-  return load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
     && !seqBefore(upTo, changetype<LogEntry>(e).seq);
+  return whole ? e : 0;
 }
 
 // Retire lines [first, first + count), each of which retiresWhole: what retireLineHead does
@@ -182,13 +188,38 @@ export function retiresWhole(line: u32, upTo: u32): bool {
 export function retireRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
   // Each line's only entry leaves: its media is its visible bytes, nothing to copy.
-  const epoch = stampEpoch();
   for (let line = first; line < first + count; line++) {
     const e = entryAddr(lineHeadIndex(line) - 1);
     assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
     changetype<LogEntry>(e).live = 0;
   }
-  // The lines' lists, states and stamps lie side by side: filled a word at a time.
+  retireTakenRun(first, count);
+}
+
+// The lines from `line` (before `end`) that retiresWhole, as many as follow each other:
+// their entries are taken (live = 0) as they are checked, one pass over them, and the
+// caller must retireTakenRun them. Runs of one line are not taken (0): retireLineUpTo
+// costs it less.
+export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
+  assert(line < end && end <= lineCount, "retire: a run outside the device");
+  if (line + 1 >= end || !retiresWhole(line, upTo) || !retiresWhole(line + 1, upTo)) return 0;
+  let at = line;
+  while (at < end) {
+    const e = wholeEntry(at, upTo);
+    if (e == 0) break;
+    changetype<LogEntry>(e).live = 0;
+    at++;
+  }
+  assert(at - line >= 2, "retire: a taken run shorter than two lines");
+  return at - line;
+}
+
+// After their entries were taken (live = 0): lines [first, first + count) leave the log,
+// their lists, states and stamps a word at a time (they lie side by side).
+export function retireTakenRun(first: u32, count: u32): void {
+  assert(count > 0, "retire: an empty run");
+  if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0); // a line of the run with a live entry or more than one
+  const epoch = stampEpoch();
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
   updateLineStates(first, count, ~LINE_PENDING, 0);
   stampLines(first, count, epoch);
@@ -337,6 +368,38 @@ function anyLinePending(first: u32, count: u32): bool {
   for (let a = at; a < at + bytes; a = (a & ~(<usize>4095)) + 4096) atomic.cmpxchg<u32>(a & ~(<usize>3), 0, 0);
 }
 
+// Entries seq.. in ring slots slot.. (no wrap) for whole lines line..: each the line's only
+// entry, its bytes the visible line's. Two 16-byte stores per entry and one per two lines'
+// lists, their fields counted up in lanes (a third of the per-line stores of field by field).
+function writeFreshEntries(seq: u32, slot: u32, line: u32, count: u32): void {
+  assert(slot + count <= logCapacity, "log append: fresh entries past the ring's end");
+  if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(slot + k)).live == 0 && logSlot(seq + k) == slot + k); // a live slot, or a slot not its sequence number's
+  // (seq, line, next = 0, live) and (mask: the whole line, spare).
+  let head = i32x4(<i32>seq, <i32>line, 0, <i32>ENTRY_DATA_VISIBLE);
+  const step = i32x4(1, 1, 0, 0);
+  const whole = i64x2.splat(-1);
+  let e = entryAddr(slot);
+  for (let k: u32 = 0; k < count; k++) {
+    v128.store(e, head);
+    v128.store(e, whole, 16);
+    head = i32x4.add(head, step);
+    e += ENTRY_BYTES;
+  }
+  // Lists: head and tail are (slot + 1) for each line.
+  let list = lineListAddr + (<usize>line << 3);
+  let k: u32 = 0;
+  if ((list & 15) != 0 && count > 0) { store<u64>(list, (<u64>(slot + 1) | (<u64>(slot + 1) << 32))); list += 8; k = 1; }
+  let pair = i32x4(<i32>(slot + k + 1), <i32>(slot + k + 1), <i32>(slot + k + 2), <i32>(slot + k + 2));
+  const two = i32x4.splat(2);
+  for (; k + 2 <= count; k += 2) {
+    v128.store(list, pair);
+    pair = i32x4.add(pair, two);
+    list += 16;
+  }
+  if (k < count) store<u64>(list, (<u64>(slot + k + 1) | (<u64>(slot + k + 1) << 32)));
+  if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == slot + j + 1 && lineTailIndex(line + j) == slot + j + 1); // a fresh line's list names another entry
+}
+
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
 // entry seq + k in ring slot (index + k) & mask becomes the line's only entry (its bytes
 // the visible line's), the line is stamped and marked pending. No list to link into, so
@@ -351,15 +414,9 @@ function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u3
   const before = min<u32>(count, logCapacity - start);
   memory.copy(preimageSlotAddr(start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
   if (before < count) memory.copy(preimageSlotAddr(0), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
-  for (let k: u32 = 0; k < count; k++) {
-    const slot = (index + k) & mask;
-    const e = entryAddr(slot);
-    if (CHECKS) assert(changetype<LogEntry>(e).live == 0 && logSlot(seq + k) == slot); // a live slot, or a slot not its sequence number's
-    store<u64>(e, <u64>(seq + k) | (<u64>(line + k) << 32)); // seq, line
-    store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
-    store<u64>(e, u64.MAX_VALUE, 16); // mask: the whole line
-    store<u64>(lineListAddr + (<usize>(line + k) << 3), <u64>(slot + 1) | (<u64>(slot + 1) << 32)); // head and tail
-  }
+  // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap).
+  writeFreshEntries(seq, start, line, before);
+  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
   updateLineStates(line, count, 0xff, LINE_PENDING);
   stampLines(line, count, epoch);
   if (CHECKS) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
