@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { crc32c, loadCrc32c } from '../src/index.js';
+import { crc32c, loadCrc32c, Rng } from '../src/index.js';
 import { device } from './helpers/device.js';
 
 // Bitwise reference, written independently of the sliced tables.
@@ -48,6 +48,31 @@ describe('crc32c', () => {
           dev.store(4096, new Uint8Array(4200)); // clear for the next shape
         }
       }
+    }
+  });
+
+  it('agrees with the reference on the SIMD lanes: random bytes, lengths from 200 B to 20 KiB, every alignment, chained', async () => {
+    // Blocks of 256 B, 1 KiB and 4 KiB run in sixteen SIMD streams (assembly/csum/crc32c-lanes.ts),
+    // what is left in the slicing loop: lengths around each block size and mixes of them,
+    // at 16 alignments, from the start register and from a register mid-stream (chained).
+    const dev = await device();
+    const rng = new Rng(0xc3c32c);
+    const data = Uint8Array.from({ length: 24 << 10 }, () => rng.below(256));
+    const lengths = [255, 256, 257, 511, 512, 1023, 1024, 1025, 1279, 1280, 4095, 4096, 4097, 4352, 5376, 8192, 16380, 20000];
+    for (let i = 0; i < 12; i++) lengths.push(200 + rng.below(20000));
+    for (const length of lengths) {
+      for (let offset = 0; offset < 16; offset++) {
+        const slice = data.subarray(offset, offset + length);
+        const want = referenceCrc32c(slice);
+        expect(crc32c(slice), `${length} B at +${offset}`).toBe(want);
+        dev.store(8192 + offset, slice);
+        expect(dev.crc32c(8192 + offset, length), `${length} B in place at +${offset}`).toBe(want);
+      }
+      // The register carried across two updates split at a random point.
+      const cut = rng.below(length + 1);
+      const first = dev.core.csum_crc32c_update(0xffffffff, dev.core.pmem_region(0) + 8192 + 15, cut);
+      const both = dev.core.csum_crc32c_update(first, dev.core.pmem_region(0) + 8192 + 15 + cut, length - cut);
+      expect(((both ^ 0xffffffff) >>> 0), `${length} B split at ${cut}`).toBe(referenceCrc32c(data.subarray(15, 15 + length)));
     }
   });
 

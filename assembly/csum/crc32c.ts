@@ -4,6 +4,10 @@
 // than in a data segment, because every instantiation re-applies data segments.
 import { crcTablesAddr } from "../pmem/state";
 import { CRC_ZEROS_TABLE } from "../abi";
+import { crc32cLaneTablesBuild, crc32cLanesBlock, LANE_STREAM_BYTES_4K, LANE_STREAM_BYTES_1K, LANE_STREAM_BYTES_256 } from "./crc32c-lanes";
+
+// Below this many bytes the slicing loop runs alone (the lanes' smallest block).
+const LANE_BLOCK_MIN_BYTES: usize = 16 * LANE_STREAM_BYTES_256;
 
 const POLY_REFLECTED: u32 = 0x82f63b78;
 
@@ -27,6 +31,7 @@ export function crc32cBuildTables(tables: usize): void {
     store<u32>(tables + CRC_ZEROS_TABLE + (<usize>k << 2), power);
     power = multModP(power, power);
   }
+  crc32cLaneTablesBuild(tables);
 }
 
 // Polynomials over GF(2) in the reflected order crc32c uses: bit 31 is x^0.
@@ -53,7 +58,11 @@ function multModP(a: u32, b: u32): u32 {
 // is zeros, often most of the block, and the tree blocks' checksums were the largest part
 // of a datacow commit's time in a CPU profile of the engine bench's pwrite loop.
 export function crc32cZeros(crcIn: u32, count: u32): u32 {
-  const T = crcTablesAddr;
+  return crc32cZerosWith(crcTablesAddr, crcIn, count);
+}
+
+/** crc32cZeros with the tables at `T` (the region being built, before it is attached). */
+export function crc32cZerosWith(T: usize, crcIn: u32, count: u32): u32 {
   assert(T != 0, "crc32c tables not attached");
   let factor: u32 = X_POW_0;
   let n = count;
@@ -83,6 +92,12 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   while (n > 0 && (p & 3) != 0) {
     crc = (crc >>> 8) ^ tab(T, 0, crc ^ load<u8>(p));
     p++; n--;
+  }
+  // Blocks of 256 bytes and more go to the SIMD lanes, the largest block sizes first.
+  while (n >= LANE_BLOCK_MIN_BYTES) {
+    const stream: u32 = n >= 16 * LANE_STREAM_BYTES_4K ? LANE_STREAM_BYTES_4K : n >= 16 * LANE_STREAM_BYTES_1K ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
+    crc = crc32cLanesBlock(T, crc, p, stream);
+    p += 16 * stream; n -= 16 * stream;
   }
   while (n >= 16) {
     const w0 = load<u32>(p) ^ crc;
