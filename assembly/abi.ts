@@ -18,7 +18,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC: u32 = 0x57434d50; // "PMCW"
-export const HEADER_VERSION: u32 = 7; // bumped by every change of this layout
+export const HEADER_VERSION: u32 = 8; // bumped by every change of this layout
 export const HEADER_BYTES: u32 = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -70,6 +70,13 @@ export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table wa
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE: u32 = 160;
 export const H_LOG_DATA: u32 = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
+// Fresh runs whose entries are not written yet (assembly/pmem/fresh-runs.ts): a table of
+// their own (layout.ts).
+export const H_FRESH_RUN_COUNT: u32 = 168; // u32 slots of the table in use (live runs and retired ones)
+export const H_FRESH_RUN_LIVE: u32 = 172; // u32 live runs: lines pending without their entries
+export const H_FRESH_RUNS: u32 = 176; // u32 address of the table: FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES
+export const FRESH_RUN_BYTES: u32 = 12; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32
+export const FRESH_RUNS_CAPACITY: u32 = 2048; // runs the table holds (a commit of a thousand blocks and data extents)
 
 // --- lines, words, threads -------------------------------------------------------------
 
@@ -88,6 +95,7 @@ export const CRC_TABLE_BYTES: u32 = CRC_SHIFT_TABLES + 3 * CRC_SHIFT_TABLE_BYTES
 // Line state bits (one byte per line, region lineState).
 export const LINE_PENDING: u8 = 1; // has store-log entries not yet on media
 export const LINE_POISON: u8 = 2; // media error: loads fail
+export const LINE_DEFERRED: u8 = 4; // pending in a fresh run whose entries are not written yet (assembly/pmem/fresh-runs.ts)
 // pmem_line_info returns (store-log entries << LINE_INFO_ENTRIES_SHIFT) | line state bits.
 export const LINE_INFO_ENTRIES_SHIFT: u32 = 8;
 

@@ -18,7 +18,7 @@ import {
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
   planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
-  planLineStamp, planChunkStamp, planChunkCrc, planRuns,
+  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
@@ -27,13 +27,14 @@ import {
   deviceLock, deviceUnlock,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
+import { freshRunsDeferred, materializeFreshRuns, setFreshRunDeferral } from "./pmem/fresh-runs";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
   crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
-import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
+import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -99,6 +100,7 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_CHUNK_STAMP, <u32>planChunkStamp);
   store<u32>(h + H_CHUNK_CRC, <u32>planChunkCrc);
   store<u32>(h + H_RUNS, <u32>planRuns);
+  store<u32>(h + H_FRESH_RUNS, <u32>planFreshRuns);
   store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
   store<u32>(h + H_LOG_VERSION, 1); // the scan version starts at 0: the first scan runs
   crc32cBuildTables(<usize>planCrcTables);
@@ -250,10 +252,22 @@ export function pmem_poison(addr: u32, len: u32, poisoned: bool): i32 {
   return 0;
 }
 
+// Deferral of fresh runs' log entries (assembly/pmem/fresh-runs.ts) on or off for this
+// thread; off writes the deferred ones first. For the test that compares the two logs.
+export function pmem_set_fresh_run_deferral(on: bool): i32 {
+  if (!attached()) return -EINVAL;
+  lock();
+  if (!on && freshRunsDeferred() > 0) materializeFreshRuns();
+  setFreshRunDeferral(on);
+  unlock();
+  return 0;
+}
+
 // Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate at 2^23 - 1.
 export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the line's entries are read
   let entries: u32 = 0;
   for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) entries++;
   const state = deviceLineState(line);
@@ -615,6 +629,13 @@ export function pmem_next_pending(fromLine: u32, endLine: u32): i32 {
 // bytes); valid until the next store, flush or fence.
 export function pmem_media_line(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
+  if (freshRunsDeferred() > 0) {
+    // Its pre-image slot is found through its entry: the deferred ones are written first.
+    const held = holdsLock();
+    if (!held) lock();
+    materializeFreshRuns();
+    if (!held) unlock();
+  }
   return <i32>mediaLineAddr(line);
 }
 

@@ -22,6 +22,7 @@ import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChan
 import { stampLine } from "./stamps";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
+import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 
 export { CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE } from "../abi";
 
@@ -80,6 +81,7 @@ function rngNext(): u64 {
 // List pending lines in order of their oldest store; count the legal images. The table
 // of an unchanged log (same H_LOG_VERSION) is kept.
 export function crashScan(): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const h = headerAddr;
   const version = load<u32>(h + H_LOG_VERSION);
   if (load<u32>(h + H_SCAN_VERSION) == version) return load<u32>(h + H_CRASH_ROWS);
@@ -252,6 +254,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
 // image's lines draw from streams of their own (rngSeed(seed, line)) for that reason; an
 // ADR enumeration's index still walks every row (it numbers whole images).
 export function crashBuild(mode: u32, arg: u64, lines: usize = 0): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const rows = load<u32>(headerAddr + H_CRASH_ROWS);
   if (mode == CRASH_RANDOM && domain == DOMAIN_EADR) rngSeed(arg);
   let slots: u32 = 0;
@@ -291,6 +294,7 @@ export function crashBuild(mode: u32, arg: u64, lines: usize = 0): u32 {
 // the whole patch over them are then the image. Returns the patch lines in all (at most
 // the crash table's rows, which the patch region holds).
 export function crashOverlay(slots: u32): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const rows = load<u32>(headerAddr + H_CRASH_ROWS);
   assert(slots <= rows, "crash overlay: more patch lines than pending lines");
   let s: u32 = 0;
@@ -309,6 +313,7 @@ export function crashOverlay(slots: u32): u32 {
 // from the source, pending bits included: every line pending there is a patch line (the
 // overlay), so clearing the bit here leaves none that names no entry.
 export function crashApplyPatch(slots: u32): void {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   for (let s: u32 = 0; s < slots; s++) {
     const p = patchAddr + <usize>s * PATCH_BYTES;
     const line = load<u32>(p);
@@ -325,6 +330,7 @@ export function crashApplyPatch(slots: u32): void {
 // `visibleFromMedia`, each pending line's visible bytes become its media bytes again (its
 // pre-image; the other lines' already are); without, the caller rewrites them.
 export function crashForgetPending(visibleFromMedia: bool = false): void {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const h = headerAddr;
   // Only the entries in the log window can be live, and a line is pending (state bit and
   // list) exactly while it has a live entry: clearing through the window touches only the
@@ -359,6 +365,7 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
 // pending lines have visible bytes that differ from media, so only they are copied; they
 // were stamped when they became pending, and the patch lines are stamped as applied.
 export function crashInPlace(mode: u32, arg: u64): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   crashScan();
   const slots = crashBuild(mode, arg);
   crashForgetPending(true);

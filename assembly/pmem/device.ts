@@ -12,6 +12,7 @@ import {
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
+import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 
 // The device lock, which every store, flush and fence holds (any thread, any path: the
@@ -69,6 +70,7 @@ export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
   if (kind == FLUSH_CLFLUSH) {
     // clflush is ordered with stores and completes at once
+    if (freshRunsDeferred() > 0) materializeFreshRuns(); // the lines retire entry by entry
     for (let line = first; line <= last; line++) retireLineAll(line);
     return;
   }
@@ -132,6 +134,7 @@ export function deviceZeroCheck(addr: u32, len: u32): i32 {
 // The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
 // over them.
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   memory.copy(dst, visibleAddr + addr, len);
   if (len == 0) return;
   const end = addr + len;

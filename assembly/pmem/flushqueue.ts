@@ -8,7 +8,8 @@
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
 import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd } from "./state";
-import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail } from "./storelog";
+import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
+import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRuns } from "./fresh-runs";
 
 export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
   assert(count > 0, "flush queue: an empty range");
@@ -44,6 +45,18 @@ function drainRecord(first: u32, count: u32, upTo: u32): void {
   const end = first + count;
   let line = first;
   while (line < end) {
+    if (lineDeferred(line)) {
+      // A fresh run whose entries were never written (fresh-runs.ts): whole, or they are
+      // written now and the lines retire one by one below.
+      const row = retirableRunAt(line, end, upTo);
+      if (row >= 0) {
+        const lines = retireFreshRun(<u32>row);
+        linesLeaveLog(line, lines);
+        line += lines;
+        continue;
+      }
+      materializeFreshRuns();
+    }
     // takeWholeRun checks and takes the entries of a run in one pass over them.
     const run = takeWholeRun(line, end, upTo);
     if (run > 0) {

@@ -4,6 +4,7 @@
 import {
   HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES, ENTRY_DATA_BYTES,
   FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, LINE_BYTES, MAX_THREADS, STAMP_RUNS_CAPACITY,
+  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY,
 } from "../abi";
 
 export const REGION_ALIGN: u64 = 4096;
@@ -30,6 +31,7 @@ export let planLineStamp: u64 = 0;
 export let planChunkStamp: u64 = 0;
 export let planChunkCrc: u64 = 0;
 export let planRuns: u64 = 0;
+export let planFreshRuns: u64 = 0;
 export let planKernel: u64 = 0;
 export let planTotal: u64 = 0;
 
@@ -54,6 +56,7 @@ export function planLayout(
   planChunkStamp = at; at = alignUp(at + ((lineCount + 63) >> 6) * 4, REGION_ALIGN);
   planChunkCrc = at; at = alignUp(at + ((lineCount + 63) >> 6) * 8, REGION_ALIGN);
   planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
+  planFreshRuns = at; at = alignUp(at + FRESH_RUNS_CAPACITY * FRESH_RUN_BYTES, REGION_ALIGN);
   planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);
   planTotal = at;

@@ -14,6 +14,7 @@ import {
 } from "../abi";
 import { patchAddr } from "./state";
 import { mediaLineAddr } from "./storelog";
+import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 
 export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 
@@ -42,6 +43,7 @@ function lineAllowed(data: usize, alternatives: usize, count: u32, care: u64): b
 
 // Mark the rules whose line at media is not allowed; returns how many.
 export function lineTableMarkMedia(table: usize, entries: u32): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   let failing: u32 = 0;
   for (let i: u32 = 0; i < entries; i++) {
     const e = table + <usize>i * LINE_RULE_BYTES;
@@ -55,6 +57,7 @@ export function lineTableMarkMedia(table: usize, entries: u32): u32 {
 
 // 1 when the image last built (its `slots` patch lines) satisfies the table, else 0.
 export function lineTableCheck(slots: u32, table: usize, entries: u32, mediaFailing: u32): i32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   let patchedFailing: u32 = 0;
   for (let s: u32 = 0; s < slots; s++) {
     const p = patchAddr + <usize>s * PATCH_BYTES;

@@ -13,6 +13,7 @@
 import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
 import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, visibleAddr } from "./state";
 import { lineHeadIndex, mediaLineAddr } from "./storelog";
+import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 import { crc32c, crc32cUpdate } from "../csum/crc32c";
 
 export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
@@ -135,6 +136,7 @@ function mediaCrc(first: u32, lines: u32): u32 {
 // Equal fingerprints mean equal selected bytes (up to hash collisions); a change to an
 // unselected line of a selected chunk changes it too, which only costs a cache miss.
 export function mediaFingerprint(bitmap: usize): u32 {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   // Crcs taken now reflect every stamp so far; stamps from now on are newer than `epoch`.
   const epoch = stampsAdvance() + 1;
   let h: u64 = 0x84222325cbf29ce4;

@@ -6,7 +6,7 @@ import {
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
   H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
-  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS,
+  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS, H_FRESH_RUNS,
 } from "../abi";
 
 export let headerAddr: usize = 0;
@@ -34,6 +34,7 @@ export let lineStampAddr: usize = 0;
 export let chunkStampAddr: usize = 0;
 export let chunkCrcAddr: usize = 0;
 export let runsAddr: usize = 0;
+export let freshRunsAddr: usize = 0;
 export let threadSlot: i32 = -1;
 
 export function loadStateFromHeader(h: usize): bool {
@@ -64,6 +65,7 @@ export function loadStateFromHeader(h: usize): bool {
   chunkStampAddr = load<u32>(h + H_CHUNK_STAMP);
   chunkCrcAddr = load<u32>(h + H_CHUNK_CRC);
   runsAddr = load<u32>(h + H_RUNS);
+  freshRunsAddr = load<u32>(h + H_FRESH_RUNS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
   assert(preimageAddr + (<usize>logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
   return true;

@@ -26,12 +26,14 @@ import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, ENTRY_DATA_BYTES, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
   LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE, ENTRY_NEXT,
+  LINE_DEFERRED,
 } from "../abi";
 import {
   headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, logSlot, lineCount,
 } from "./state";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
+import { freshRunsDeferred, lineDeferred, deferFreshRun, materializeFreshRuns, oldestDeferredSeq } from "./fresh-runs";
 
 @inline export function entryAddr(index: u32): usize {
   return logAddr + <usize>index * ENTRY_BYTES;
@@ -49,10 +51,12 @@ import { CHECKS } from "../shared/checks";
 }
 
 @inline export function lineHeadIndex(line: u32): u32 {
+  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
   return load<u32>(lineListAddr + (<usize>line << 3)); // index + 1, 0 = none
 }
 
 @inline export function lineTailIndex(line: u32): u32 {
+  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
   return load<u32>(lineListAddr + (<usize>line << 3), 4);
 }
 
@@ -127,6 +131,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 
 // Write the oldest live entry of `line` to media and unlink it.
 export function retireLineHead(line: u32): void {
+  assert(!lineDeferred(line), "retire: a line whose entries are deferred");
   const ll = lineListAddr + (<usize>line << 3);
   const head = load<u32>(ll);
   assert(head != 0, "retire: line has no pending entry");
@@ -219,12 +224,21 @@ export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
 export function retireTakenRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
   if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0); // a line of the run with a live entry or more than one
-  const epoch = stampEpoch();
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
+  linesLeaveLog(first, count);
+}
+
+// Lines [first, first + count), whose lists are empty now, are no longer pending: their
+// media is their visible bytes. States and stamps a word at a time.
+export function linesLeaveLog(first: u32, count: u32): void {
+  assert(count > 0 && first + count <= lineCount, "retire: lines outside the device");
+  const epoch = stampEpoch();
   updateLineStates(first, count, ~LINE_PENDING, 0);
   stampLines(first, count, epoch);
   stampChunks(first, first + count, epoch);
-  store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - count);
+  const pending = load<u32>(headerAddr + H_LINES_PENDING);
+  assert(pending >= count, "retire: more lines leave than are pending");
+  store<u32>(headerAddr + H_LINES_PENDING, pending - count);
   logChanged();
   counterAdd(C_RETIRED, count);
 }
@@ -247,7 +261,9 @@ export function advanceTail(): void {
     if (CHECKS) for (let seq = tail; seq != head; seq++) assert(changetype<LogEntry>(entryAddr(logSlot(seq))).live == 0); // a live entry with no line pending
     tail = head;
   }
-  while (tail != head && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
+  // Deferred runs' slots hold no entry yet (live 0): the tail stops at the oldest.
+  const stop = freshRunsDeferred() > 0 ? oldestDeferredSeq(head) : head;
+  while (tail != stop && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
   store<u32>(h + H_LOG_TAIL, tail);
   if (tail == head) {
     assert(load<u32>(h + H_LINES_PENDING) == 0, "store log: empty with lines pending");
@@ -256,6 +272,7 @@ export function advanceTail(): void {
 }
 
 function evictOldest(): void {
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the oldest entry may be a deferred one
   const tail = load<u32>(headerAddr + H_LOG_TAIL);
   const e = entryAddr(logSlot(tail));
   assert(changetype<LogEntry>(e).live != 0 && changetype<LogEntry>(e).seq == tail, "evict: tail not live");
@@ -275,6 +292,7 @@ function evictOldest(): void {
 @inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
   if (CHECKS) assert(index == logSlot(seq)); // an entry written to another slot than its sequence number's
+  if (CHECKS) assert(!lineDeferred(line)); // an entry linked behind deferred ones (materializeFreshRuns first)
   const e = entryAddr(index);
   assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
   store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
@@ -314,6 +332,7 @@ export function logRoom(): u32 {
 export function logMakeRoom(entries: u32): void {
   assert(entries <= logCapacity, "store log: a run longer than the log");
   const h = headerAddr;
+  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the oldest entries are read below
   advanceTail();
   while (true) {
     const head = load<u32>(h + H_LOG_HEAD), tail = load<u32>(h + H_LOG_TAIL);
@@ -347,6 +366,15 @@ function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
   for (; at < end; at++) store<u8>(at, (load<u8>(at) & keep) | set);
 }
 
+// Is any line of [first, first + count) deferred (fresh-runs.ts)? Eight state bytes at a time.
+function anyLineDeferred(first: u32, count: u32): bool {
+  let at = lineStateAddr + first;
+  const end = at + count;
+  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & (<u64>LINE_DEFERRED * 0x0101010101010101)) != 0) return true;
+  for (; at < end; at++) if ((load<u8>(at) & LINE_DEFERRED) != 0) return true;
+  return false;
+}
+
 // Is any line of [first, first + count) pending? Eight state bytes at a time.
 function anyLinePending(first: u32, count: u32): bool {
   let at = lineStateAddr + first;
@@ -371,7 +399,7 @@ function anyLinePending(first: u32, count: u32): bool {
 // Entries seq.. in ring slots slot.. (no wrap) for whole lines line..: each the line's only
 // entry, its bytes the visible line's. Two 16-byte stores per entry and one per two lines'
 // lists, their fields counted up in lanes (a third of the per-line stores of field by field).
-function writeFreshEntries(seq: u32, slot: u32, line: u32, count: u32): void {
+export function writeFreshEntries(seq: u32, slot: u32, line: u32, count: u32): void {
   assert(slot + count <= logCapacity, "log append: fresh entries past the ring's end");
   if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(slot + k)).live == 0 && logSlot(seq + k) == slot + k); // a live slot, or a slot not its sequence number's
   // (seq, line, next = 0, live) and (mask: the whole line, spare).
@@ -414,12 +442,15 @@ function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u3
   const before = min<u32>(count, logCapacity - start);
   memory.copy(preimageSlotAddr(start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
   if (before < count) memory.copy(preimageSlotAddr(0), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
-  // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap).
-  writeFreshEntries(seq, start, line, before);
-  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+  // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
+  // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
+  if (!deferFreshRun(line, count, seq)) {
+    writeFreshEntries(seq, start, line, before);
+    if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+  }
   updateLineStates(line, count, 0xff, LINE_PENDING);
   stampLines(line, count, epoch);
-  if (CHECKS) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
+  if (CHECKS && !lineDeferred(line)) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
 }
 
 // The sequence number of the newest store (head - 1; wraps like every sequence number).
@@ -436,6 +467,8 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   assert(len > 0, "log append: empty store");
   const firstLine = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
+  // A store to a deferred line links behind its entry: written first.
+  if (freshRunsDeferred() > 0 && anyLineDeferred(firstLine, lines)) materializeFreshRuns();
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
   const first = load<u32>(h + H_LOG_HEAD);
   const firstIndex = logSlot(first);
@@ -470,6 +503,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
 // entry's sequence number.
 export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const h = headerAddr;
+  if (freshRunsDeferred() > 0 && lineDeferred(line)) materializeFreshRuns(); // it links behind the line's entry
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
   const seq = load<u32>(h + H_LOG_HEAD);

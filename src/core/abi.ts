@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 7; // bumped by every change of this layout
+export const HEADER_VERSION = 8; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -60,6 +60,13 @@ export const H_SCAN_VERSION = 156; // H_LOG_VERSION when the crash table was las
 // log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
 export const H_LOG_SLOT_BASE = 160;
 export const H_LOG_DATA = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
+// Fresh runs whose entries are not written yet (assembly/pmem/fresh-runs.ts): a table of
+// their own (layout.ts).
+export const H_FRESH_RUN_COUNT = 168; // u32 slots of the table in use (live runs and retired ones)
+export const H_FRESH_RUN_LIVE = 172; // u32 live runs: lines pending without their entries
+export const H_FRESH_RUNS = 176; // u32 address of the table: FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES
+export const FRESH_RUN_BYTES = 12; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32
+export const FRESH_RUNS_CAPACITY = 2048; // runs the table holds (a commit of a thousand blocks and data extents)
 
 // --- lines, words, threads -------------------------------------------------------------
 
@@ -78,6 +85,7 @@ export const CRC_TABLE_BYTES = 28928; // the crc32c tables region (= CRC_SHIFT_T
 // Line state bits (one byte per line, region lineState).
 export const LINE_PENDING = 1; // has store-log entries not yet on media
 export const LINE_POISON = 2; // media error: loads fail
+export const LINE_DEFERRED = 4; // pending in a fresh run whose entries are not written yet (assembly/pmem/fresh-runs.ts)
 // pmem_line_info returns (store-log entries << LINE_INFO_ENTRIES_SHIFT) | line state bits.
 export const LINE_INFO_ENTRIES_SHIFT = 8;
 

@@ -19,6 +19,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_flush(addr: number, len: number, kind: number): number;
   pmem_fence(isMfence: number): number;
   pmem_poison(addr: number, len: number, poisoned: number): number;
+  pmem_set_fresh_run_deferral(on: number): number;
   pmem_line_info(line: number): number;
   pmem_counter(index: number): number;
   pmem_gauge(which: number): number;
