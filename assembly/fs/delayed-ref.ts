@@ -237,8 +237,7 @@ export function takeBatch(): u32 {
     assert(slot < refSlots(), "delayed refs: a listed slot outside the table");
     const at = refs() + <usize>slot * REF_BYTES;
     assert(load<u32>(at + REF_TARGET) != 0, "delayed refs: a listed slot is empty");
-    memory.copy(batch + <usize>k * REF_BYTES, at, REF_BYTES);
-    memory.fill(at, 0, REF_BYTES);
+    moveEntry32(batch + <usize>k * REF_BYTES, at);
   }
   sortBatch(batch, n);
   // Back references: each ref's first index, then the backrefs scattered into place.
@@ -261,9 +260,8 @@ export function takeBatch(): u32 {
     assert(target != 0, "delayed refs: a listed backref slot is empty");
     const e = batch + <usize>findInBatch(batch, n, target) * REF_BYTES;
     const index = load<u32>(e + REF_BACKREF_FIRST) + load<u32>(e + REF_BACKREF_COUNT);
-    memory.copy(out + <usize>index * BACKREF_BYTES, b, BACKREF_BYTES);
+    moveEntry32(out + <usize>index * BACKREF_BYTES, b);
     store<u32>(e + REF_BACKREF_COUNT, load<u32>(e + REF_BACKREF_COUNT) + 1);
-    memory.fill(b, 0, BACKREF_BYTES);
   }
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
@@ -271,6 +269,18 @@ export function takeBatch(): u32 {
   // Every listed slot was cleared: a later probe meets no entry of this batch.
   if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0); // a taken ref left in the table
   return n;
+}
+
+/**
+ * Move a 32-byte table slot to the batch and clear it: two 16-byte loads and stores each
+ * way (memory.copy and fill of 32 bytes became a call into the engine's memmove per slot).
+ */
+@inline function moveEntry32(dst: usize, src: usize): void {
+  assert(REF_BYTES == 32 && BACKREF_BYTES == 32, "delayed refs: slots are moved as 32 bytes"); // constants: no code
+  v128.store(dst, v128.load(src));
+  v128.store(dst, v128.load(src, 16), 16);
+  v128.store(src, i64x2.splat(0));
+  v128.store(src, i64x2.splat(0), 16);
 }
 
 /** Heap sort of the batch's entries by target (no scratch memory; n log n). */
@@ -317,11 +327,11 @@ function swap(batch: usize, a: u32, b: u32): void {
   assert(a != b, "swap with itself");
   if (CHECKS) assert(<u64>max<u32>(a, b) * 2 < <u64>refSlots()); // a swap past the batch
   const pa = batch + <usize>a * REF_BYTES, pb = batch + <usize>b * REF_BYTES;
-  for (let i: usize = 0; i < REF_BYTES; i += 8) {
-    const t = load<u64>(pa + i);
-    store<u64>(pa + i, load<u64>(pb + i));
-    store<u64>(pb + i, t);
-  }
+  const a0 = v128.load(pa), a1 = v128.load(pa, 16);
+  v128.store(pa, v128.load(pb));
+  v128.store(pa, v128.load(pb, 16), 16);
+  v128.store(pb, a0);
+  v128.store(pb, a1, 16);
 }
 
 function findInBatch(batch: usize, n: u32, target: u32): u32 {

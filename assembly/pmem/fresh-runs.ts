@@ -70,14 +70,9 @@ export function deferFreshRun(line: u32, count: u32, seq: u32): bool {
   assert(count > 0 && line + count <= lineCount, "fresh runs: a run outside the device");
   assert(count <= logCapacity, "fresh runs: a run longer than the log");
   if (!deferring) return false;
+  // One row per store, even when it continues the last one: a flush of one store's lines
+  // (a data extent flushed at commit) then finds exactly its row.
   const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  // A run that continues the newest one (next lines, next sequence numbers) extends it.
-  if (used > 0 && rowCount(used - 1) != 0 && rowLine(used - 1) + rowCount(used - 1) == line
-    && rowSeq(used - 1) + rowCount(used - 1) == seq && rowCount(used - 1) + count <= logCapacity) {
-    store<u32>(rowAddr(used - 1), rowCount(used - 1) + count, 4);
-    markDeferred(line, count, true);
-    return true;
-  }
   if (used >= FRESH_RUNS_CAPACITY) return false;
   const r = rowAddr(used);
   store<u32>(r, line);
