@@ -177,6 +177,70 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
 }
 
+/** Free bytes of any leaf (a clean one too: the tree checker passed it), from its header and last item. */
+export function leafRoom(node: usize): u32 {
+  assert(isLeaf(node), "not a leaf");
+  const n = nritems(node);
+  assert(n <= leafCapacity(), "leaf room: more items than a leaf holds");
+  const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
+  assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES, "leaf room: data over the items");
+  return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
+}
+
+/** Bytes items [from, to) of a leaf take: their data and their item headers. */
+export function leafItemsBytes(node: usize, from: u32, to: u32): u32 {
+  assert(from <= to && to <= nritems(node), "slots outside node");
+  if (from == to) return 0;
+  return dataEnd(node, from) - dataOffset(node, to - 1) + (to - from) * LEAF_ITEM_BYTES;
+}
+
+/**
+ * Move items [m, n) of dirty leaf `left` to the front of dirty leaf `right` (its right
+ * sibling): one move of right's data and items, one copy of the moved ones (btrfs's
+ * push_leaf_right). The caller checked the room and reports the data pointers.
+ */
+export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  const n = nritems(left), r = nritems(right);
+  assert(m < n, "leaf move: nothing to move");
+  const k = n - m;
+  assert(leafRoom(right) >= leafItemsBytes(left, m, n), "leaf move: no room on the right");
+  const lend = dataEnd(left, m), llow = dataOffset(left, n - 1), bytes = lend - llow;
+  // Right's data down by the moved bytes, its items up by k.
+  if (r > 0) {
+    const rlow = dataOffset(right, r - 1);
+    memory.copy(right + rlow - bytes, right + rlow, nodeBytes - rlow);
+    for (let i: u32 = 0; i < r; i++) store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET, dataOffset(right, i) - bytes);
+    memory.copy(itemAt(right, k), itemAt(right, 0), <usize>r * LEAF_ITEM_BYTES);
+  }
+  // The moved data at right's end, the moved items first.
+  memory.copy(right + nodeBytes - bytes, left + llow, bytes);
+  memory.copy(itemAt(right, 0), itemAt(left, m), <usize>k * LEAF_ITEM_BYTES);
+  for (let i: u32 = 0; i < k; i++) store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET, load<u32>(itemAt(right, i) + LEAF_DATA_OFFSET) + (nodeBytes - lend));
+  setNritems(right, r + k);
+  setNritems(left, m);
+  if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
+}
+
+/**
+ * Move items [0, m) of dirty leaf `right` to the end of dirty leaf `left` (its left
+ * sibling): btrfs's push_leaf_left. The caller checked the room and reports the pointers.
+ */
+export function leafMoveHeadLeft(right: usize, m: u32, left: usize): void {
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  const n = nritems(right), l = nritems(left);
+  assert(m > 0 && m <= n, "leaf move: nothing to move");
+  assert(leafRoom(left) >= leafItemsBytes(right, 0, m), "leaf move: no room on the left");
+  const rlow = dataOffset(right, m - 1), bytes = nodeBytes - rlow;
+  const llow = l == 0 ? nodeBytes : dataOffset(left, l - 1);
+  memory.copy(left + llow - bytes, right + rlow, bytes);
+  memory.copy(itemAt(left, l), itemAt(right, 0), <usize>m * LEAF_ITEM_BYTES);
+  for (let i: u32 = 0; i < m; i++) store<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET, load<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET) - (nodeBytes - llow));
+  setNritems(left, l + m);
+  leafDelete(right, 0, m);
+  if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
+}
+
 /** Change an item's data size, keeping its first min(old, new) bytes; returns its data address. */
 export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   assert(inPool(node), "clean block changed");
