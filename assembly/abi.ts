@@ -561,7 +561,7 @@ export const BACKREF_INO: u32 = 16; // u64 inode
 export const BACKREF_OFFSET: u32 = 24; // u64 file offset of the extent's first byte (mod 2^64)
 
 // A thread's area: the path of its B-tree operation, its keys, results and problems.
-export const THREAD_AREA_BYTES: u32 = 1024;
+export const THREAD_AREA_BYTES: u32 = 1152;
 export const TA_PATH: u32 = 0; // (MAX_LEVEL + 1) levels of PATH_BYTES
 export const PATH_BYTES: u32 = 16; // bytenr u64, slot u32
 export const TA_KEY: u32 = 160; // the key of the operation (KEY_BYTES)
@@ -575,6 +575,7 @@ export const CR_SLOT: u32 = 16; // u32 slot in it
 export const CR_DATA: u32 = 20; // u32 address of the item's data
 export const CR_SIZE: u32 = 24; // u32 its size
 export const TA_READS: u32 = 1016; // u32 file reads this thread served through the core (fs_read_done)
+export const TA_ITEM_BODIES: u32 = 1024; // 128 bytes: the extent tree's item bodies (an EXTENT_ITEM at +0, an EXTENT_DATA_REF at +32) and a hash's scratch (+96)
 export const TA_DROPS: u32 = 432; // u32 count, u64 tree at +8, then from +16 u64 blocks an operation may drop at its end
 export const TA_DROPS_MAX: u32 = 70; // blocks TA_DROPS holds (up to TA_READS)
 export const TA_PROBLEMS: u32 = 320; // two problem records (copy 1, copy 2), PROBLEM_BYTES each

@@ -36,7 +36,7 @@ import { setRange } from "./bitmap";
 import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
   leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
-  leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft,
+  leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft, leafInsertTwo,
   ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
@@ -754,25 +754,35 @@ export function insertAtPath(data: usize, size: u32): void {
 }
 
 /**
- * Insert an item whose key (objectid, type, offset) comes right after the item at the path
- * (the one insertAtPath just inserted) with no key in the tree between them: the slot after
- * it, without a walk. Why: a data extent born in this transaction gets its EXTENT_ITEM and
- * its first EXTENT_DATA_REF in one walk (the second cost a search for a free key and a
- * walk of its own, a third of a datacow write's delayed-ref time).
+ * insertAtPath of two items: the one at TA_KEY (`data1`, `size1` bytes) and right after it one
+ * keyed (objectid, type, offset) (`data2`, `size2`), with no key in the tree between them,
+ * in one leaf with one move of the items after them. Why: a data extent born in this
+ * transaction gets its EXTENT_ITEM and its first EXTENT_DATA_REF together (the second
+ * insert cost a search for a free key, a walk and half a leaf moved again).
  */
-export function insertNextAtPath(objectid: u64, type: u32, offset: u64, data: usize, size: u32): void {
-  const leaf = view(pathBytenr(0));
-  const slot = pathSlot(0);
-  assert(slot < nritems(leaf), "ctree: an insert after a path that holds no item");
+export function insertPairAtPath(data1: usize, size1: u32, objectid: u64, type: u32, offset: u64, data2: usize, size2: u32): void {
+  if (CHECKS) assert(pathAtKey(false)); // an insert at a path that is not the key's
   const key = opKey();
-  store<u64>(key + KEY_OBJECTID, objectid);
-  store<u8>(key + KEY_TYPE, <u8>type);
-  store<u64>(key + KEY_OFFSET, offset);
-  // Sorted after the item at the path, and before the next one in the leaf.
-  assert(compareKeysAt(itemAt(leaf, slot), key) < 0, "ctree: an insert after a path whose item sorts after it");
-  assert(slot + 1 >= nritems(leaf) || compareKeysAt(key, itemAt(leaf, slot + 1)) < 0, "ctree: an insert after a path past the next item");
-  setPath(0, pathBytenr(0), slot + 1);
-  insertAtPath(data, size);
+  if (tooLarge(size1 + size2 + LEAF_ITEM_BYTES)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size1 + size2, 0, 0);
+  const need = size1 + size2 + 2 * LEAF_ITEM_BYTES;
+  if (leafFreeBytes(view(pathBytenr(0))) < need && !pushToSibling(key, need)) splitLeaf(key, need);
+  const leafBytenr = pathBytenr(0);
+  const leaf = view(leafBytenr);
+  const slot = pathSlot(0);
+  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room for the pair after the split");
+  // The second key, in this thread's area after the operation's key.
+  const key2 = threadArea() + TA_SEEK_KEY;
+  store<u64>(key2 + KEY_OBJECTID, objectid);
+  store<u8>(key2 + KEY_TYPE, <u8>type);
+  store<u64>(key2 + KEY_OFFSET, offset);
+  // Sorted after the first key, and before the next item in the leaf.
+  assert(slot >= nritems(leaf) || compareKeysAt(key2, itemAt(leaf, slot)) < 0, "ctree: a pair inserted past the next item");
+  const at = leafInsertTwo(leaf, slot, key, size1, key2, size2);
+  memory.copy(at, data1, size1);
+  memory.copy(at - size2, data2, size2);
+  reportPointers(leaf, leafBytenr, slot, slot + 2, 1);
+  if (slot == 0) fixLowKeys(0, key);
+  if (CHECKS) assert(pathLinked()); // an insert that left the path unlinked
 }
 
 /** Replace an existing item's data (any size up to half a node); ENOENT when absent. */

@@ -14,14 +14,14 @@ import {
   F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
   REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE,
-  BACKREF_DELTA, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
+  BACKREF_DELTA, TA_RESULT, TA_ITEM_BODIES, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
   FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
   MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT,
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
-  lookupForChange, insertAtPath, insertNextAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
+  lookupForChange, insertAtPath, insertPairAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
 } from "./ctree";
 import {
   fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
@@ -240,12 +240,12 @@ function applyRef(entry: usize): void {
   bodyFlags = found ? load<u64>(item + EI_FLAGS) : (data ? EXTENT_FLAG_DATA : EXTENT_FLAG_TREE_BLOCK);
   bodyOwner = found ? load<u64>(item + EI_OWNER) : owner;
   const body = stageBody();
-  if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
-  else if (<u64>next != old) updateAtPath(body, EXTENT_ITEM_BYTES);
   // A data extent without an item has no back reference (freeExtent takes them with it):
-  // its only one goes right after the new item, at its hash (the window is empty).
+  // its only one goes in with the new item, right after it, at its hash (the window is empty).
   const sole = !found && changes ? soleAddedBackref(entry) : 0;
-  if (sole != 0) insertFirstDataRef(target, sole);
+  if (sole != 0) insertWithFirstDataRef(target, body, sole);
+  else if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
+  else if (<u64>next != old) updateAtPath(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
   if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
   if (CHECKS && sole != 0) assert(firstDataRefFound(target, sole)); // the first data ref is not where it went
@@ -267,24 +267,26 @@ function soleAddedBackref(entry: usize): usize {
 }
 
 /**
- * The first EXTENT_DATA_REF of data extent `target`, whose EXTENT_ITEM insertAtPath just
- * put at the path: no reference of it exists, so the key is the hash itself, in the slot
- * after the item.
+ * The new EXTENT_ITEM of data extent `target` (its body at `item`) and its first
+ * EXTENT_DATA_REF, from batch backref `backref`: no reference of it exists, so the ref's key
+ * is the hash itself, in the slot after the item.
  */
-function insertFirstDataRef(target: u64, backref: usize): void {
+function insertWithFirstDataRef(target: u64, item: usize, backref: usize): void {
   const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
   const count = load<i32>(backref + BACKREF_DELTA);
   assert(root != 0 && count > 0, "extent tree: a first data ref without its tree or count");
   const key = dataRefHash(root, ino, offset);
-  const body = threadArea() + TA_RESULT + 32;
+  // The ref's body after the item's (dataRefHash's scratch is past both).
+  const body = item + EXTENT_ITEM_BYTES;
+  assert(body == threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES, "extent tree: the item body is not where stageBody puts it");
   store<u64>(body + EDR_ROOT, root);
   store<u64>(body + EDR_OBJECTID, ino);
   store<u64>(body + EDR_OFFSET, offset);
   store<u32>(body + EDR_COUNT, <u32>count);
-  insertNextAtPath(target, EXTENT_DATA_REF, key, body, EXTENT_DATA_REF_BYTES);
+  insertPairAtPath(item, EXTENT_ITEM_BYTES, target, EXTENT_DATA_REF, key, body, EXTENT_DATA_REF_BYTES);
 }
 
-/** Debug builds: the data ref insertFirstDataRef made is the one findDataRef finds (the tree's root stored). */
+/** Debug builds: the data ref insertWithFirstDataRef made is the one findDataRef finds (the tree's root stored). */
 function firstDataRefFound(target: u64, backref: usize): bool {
   const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
   return findDataRef(target, root, ino, offset) == <i64>dataRefHash(root, ino, offset);
@@ -293,7 +295,7 @@ function firstDataRefFound(target: u64, backref: usize): bool {
 /** The item body in this thread's area (after the result record: lookups do not touch it). */
 function stageBody(): usize {
   assert(bodyRefs > 0, "refs 0");
-  const body = threadArea() + TA_RESULT + 32;
+  const body = threadArea() + TA_ITEM_BODIES;
   store<u64>(body + EI_REFS, bodyRefs);
   store<u64>(body + EI_GENERATION, bodyGeneration);
   store<u64>(body + EI_FLAGS, bodyFlags);
@@ -317,7 +319,7 @@ function applyBackrefs(entry: usize, target: u64): void {
     const at = found ? <u64>keyOffset : <u64>(-keyOffset - 1);
     const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT) : 0) + d;
     if (countNow < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 0, root, ino, offset);
-    const body = threadArea() + TA_RESULT + 32;
+    const body = threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES;
     store<u64>(body + EDR_ROOT, root);
     store<u64>(body + EDR_OBJECTID, ino);
     store<u64>(body + EDR_OFFSET, offset);
@@ -340,7 +342,7 @@ function applyBackrefs(entry: usize, target: u64): void {
 /** btrfs's hash of an implicit data back reference (hash_extent_data_ref), kept below 2^53. */
 export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
   assert(root != 0, "extent tree: a data ref without its tree");
-  const scratch = threadArea() + TA_RESULT + 64;
+  const scratch = threadArea() + TA_ITEM_BODIES + 96;
   store<u64>(scratch, root);
   const high = crc32cUpdate(0xffffffff, scratch, 8);
   store<u64>(scratch, ino);

@@ -156,6 +156,38 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
   return node + end - size;
 }
 
+/**
+ * Two items side by side at `slot` and `slot + 1` (keys at key1 < key2, data sizes size1 and
+ * size2) with one move of the items after them: what two leafInserts do with half the
+ * memory moved. Returns the first one's data address (the second's is at it - size2).
+ */
+export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, key2: usize, size2: u32): usize {
+  assert(inPool(node) && isLeaf(node), "not a dirty leaf");
+  const n = nritems(node);
+  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
+  assert(slot <= n, "slot outside node");
+  assert(leafFreeBytes(node) >= size1 + size2 + 2 * LEAF_ITEM_BYTES, "leafInsertTwo: no room (caller must split)");
+  assert(compareKeysAt(key1, key2) < 0, "leafInsertTwo: keys out of order");
+  const end = dataEnd(node, slot);
+  const size = size1 + size2;
+  if (slot < n) {
+    const low = dataOffset(node, n - 1);
+    memory.copy(node + low - size, node + low, end - low);
+    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - size);
+    memory.copy(itemAt(node, slot + 2), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
+  }
+  copyKey(itemAt(node, slot), key1);
+  store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size1);
+  store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size1);
+  copyKey(itemAt(node, slot + 1), key2);
+  store<u32>(itemAt(node, slot + 1) + LEAF_DATA_OFFSET, end - size);
+  store<u32>(itemAt(node, slot + 1) + LEAF_DATA_SIZE, size2);
+  setNritems(node, n + 2);
+  if (CHECKS) assert(dataOffset(node, n + 1) >= NODE_HEADER_BYTES + (n + 2) * LEAF_ITEM_BYTES); // the data reaches the items
+  if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
+  return node + end - size1;
+}
+
 /** Remove `count` items from `slot`. */
 export function leafDelete(node: usize, slot: u32, count: u32): void {
   assert(inPool(node), "clean block changed");

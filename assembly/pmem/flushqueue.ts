@@ -9,7 +9,7 @@
 import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd } from "./state";
 import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
-import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRuns } from "./fresh-runs";
+import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn } from "./fresh-runs";
 
 export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
   assert(count > 0, "flush queue: an empty range");
@@ -55,7 +55,7 @@ function drainRecord(first: u32, count: u32, upTo: u32): void {
         line += lines;
         continue;
       }
-      materializeFreshRuns();
+      materializeFreshRunsIn(first, count);
     }
     // takeWholeRun checks and takes the entries of a run in one pass over them.
     const run = takeWholeRun(line, end, upTo);

@@ -97,19 +97,42 @@ function markDeferred(line: u32, count: u32, on: bool): void {
 /** Write the entries and lists of every deferred run (as an eager append would have) and empty the table. */
 export function materializeFreshRuns(): void {
   const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  for (let row: u32 = 0; row < used; row++) {
-    const count = rowCount(row);
-    if (count == 0) continue;
-    const line = rowLine(row), seq = rowSeq(row);
-    if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
-    markDeferred(line, count, false);
-    const slot = logSlot(seq);
-    const before = min<u32>(count, logCapacity - slot);
-    writeFreshEntries(seq, slot, line, before);
-    if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
-  }
+  for (let row: u32 = 0; row < used; row++) if (rowCount(row) != 0) materializeRow(row);
   store<u32>(headerAddr + H_FRESH_RUN_COUNT, 0);
   store<u32>(headerAddr + H_FRESH_RUN_LIVE, 0);
+}
+
+/**
+ * Write the entries of the deferred runs with a line in [first, first + count) only (a store
+ * to one of their lines, a flush record that cannot retire them whole): the others stay
+ * deferred. A scan of the table, not of the log.
+ */
+export function materializeFreshRunsIn(first: u32, count: u32): void {
+  const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
+  let live = freshRunsDeferred();
+  for (let row: u32 = 0; row < used; row++) {
+    const n = rowCount(row);
+    if (n == 0 || rowLine(row) >= first + count || rowLine(row) + n <= first) continue;
+    materializeRow(row);
+    live--;
+  }
+  store<u32>(headerAddr + H_FRESH_RUN_LIVE, live);
+  if (live == 0) store<u32>(headerAddr + H_FRESH_RUN_COUNT, 0);
+  if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l)); // a line of the range still deferred
+}
+
+/** Write row `row`'s entries and lists, clear its lines' deferred bits, and retire the row. */
+function materializeRow(row: u32): void {
+  const count = rowCount(row);
+  assert(count != 0, "fresh runs: a retired row written");
+  const line = rowLine(row), seq = rowSeq(row);
+  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  markDeferred(line, count, false);
+  const slot = logSlot(seq);
+  const before = min<u32>(count, logCapacity - slot);
+  writeFreshEntries(seq, slot, line, before);
+  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+  store<u32>(rowAddr(row), 0, 4);
 }
 
 /** Debug builds: every line of the run is pending and deferred. */

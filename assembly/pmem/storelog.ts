@@ -33,7 +33,7 @@ import {
 } from "./state";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
-import { freshRunsDeferred, lineDeferred, deferFreshRun, materializeFreshRuns, oldestDeferredSeq } from "./fresh-runs";
+import { freshRunsDeferred, lineDeferred, deferFreshRun, materializeFreshRuns, materializeFreshRunsIn, oldestDeferredSeq } from "./fresh-runs";
 
 @inline export function entryAddr(index: u32): usize {
   return logAddr + <usize>index * ENTRY_BYTES;
@@ -468,7 +468,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const firstLine = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   // A store to a deferred line links behind its entry: written first.
-  if (freshRunsDeferred() > 0 && anyLineDeferred(firstLine, lines)) materializeFreshRuns();
+  if (freshRunsDeferred() > 0 && anyLineDeferred(firstLine, lines)) materializeFreshRunsIn(firstLine, lines);
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
   const first = load<u32>(h + H_LOG_HEAD);
   const firstIndex = logSlot(first);
@@ -503,7 +503,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
 // entry's sequence number.
 export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const h = headerAddr;
-  if (freshRunsDeferred() > 0 && lineDeferred(line)) materializeFreshRuns(); // it links behind the line's entry
+  if (freshRunsDeferred() > 0 && lineDeferred(line)) materializeFreshRunsIn(line, 1); // it links behind the line's entry
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
   if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
   const seq = load<u32>(h + H_LOG_HEAD);
