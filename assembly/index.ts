@@ -9,7 +9,7 @@ import {
   MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
   R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
   R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
-  R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, FLUSH_CLFLUSH,
+  R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, G_POISONED_LINES, H_POISONED_LINES, FLUSH_CLFLUSH,
   CRASH_ENUMERATE, BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES,
   TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPINGS, PATCH_BYTES, PATCH_DATA, PATCH_LINE,
   LINE_SHIFT as PMEM_LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
@@ -23,7 +23,7 @@ import {
 import * as S from "./pmem/state";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
-  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck,
+  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck, recountPoisoned,
   deviceLock, deviceUnlock,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
@@ -275,6 +275,16 @@ export function pmem_line_info(line: u32): i32 {
   return <i32>((entries << LINE_INFO_ENTRIES_SHIFT) | state);
 }
 
+// After line states were copied in from another device (a crash target): count its
+// poisoned lines again. Returns the count.
+export function pmem_recount_poisoned(): i32 {
+  if (!attached()) return -EINVAL;
+  lock();
+  const count = recountPoisoned();
+  unlock();
+  return <i32>count;
+}
+
 export function pmem_counter(index: u32): f64 {
   if (!attached() || index >= COUNTER_COUNT) return -EINVAL;
   return <f64>S.counterTotal(index);
@@ -288,6 +298,7 @@ export function pmem_gauge(which: u32): i32 {
   if (which == G_LINES_PENDING) v = load<u32>(S.headerAddr + H_LINES_PENDING);
   else if (which == G_LOG_SPAN) v = load<u32>(S.headerAddr + H_LOG_HEAD) - load<u32>(S.headerAddr + H_LOG_TAIL);
   else if (which == G_FLUSH_QUEUE) v = flushQueueLength();
+  else if (which == G_POISONED_LINES) v = load<u32>(S.headerAddr + H_POISONED_LINES);
   unlock();
   return <i32>v;
 }

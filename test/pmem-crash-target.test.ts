@@ -134,4 +134,27 @@ describe('media fingerprint (per-chunk crc cache)', () => {
     bitmap[0] = 1 << 2;
     expect(fingerprint()).not.toBe(one); // lines 1 and 2 are both zero: the line number counts
   });
+  it('media errors come with the image, and leave a reused target when the next image has none', async () => {
+    // Line states are copied only when either side has a poisoned line (PmemDevice's
+    // copyImageInto): the target must take the source's poison, and shed its own.
+    const src = await device(SIZE);
+    const target = await device(SIZE);
+    src.store(4096, randomBytes(new Rng(5), 256));
+    src.persist(4096, 256);
+    expect(src.poisonedLines()).toBe(0);
+    src.crash({ into: target });
+    expect(target.poisonedLines()).toBe(0);
+    src.poison(4096 + 64, 64);
+    expect(src.poisonedLines()).toBe(1);
+    src.crash({ into: target });
+    expect(target.poisonedLines(), 'the poisoned line came with the image').toBe(1);
+    expect(target.lineInfo(4096 + 64).poisoned).toBe(true);
+    expect(() => target.load(4096 + 64, 8)).toThrow(/EIO/);
+    src.clearPoison(4096 + 64, 64);
+    expect(src.poisonedLines()).toBe(0);
+    src.crash({ into: target });
+    expect(target.poisonedLines(), 'the target shed the old image\'s poison').toBe(0);
+    expect(target.lineInfo(4096 + 64).poisoned).toBe(false);
+    expectSameBytes(target.load(4096, 256), src.load(4096, 256), 'the lines after the poison cleared');
+  });
 });

@@ -22,6 +22,7 @@ import {
   REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET,
   BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST, F_BACKREF_LIST,
   BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
+  F_REF_TABLES_CLEAN, REF_TABLES_CLEAN,
 } from "../abi";
 import { fsBase, kernelRangeValid } from "./state";
 import { fail } from "./ctree";
@@ -67,6 +68,14 @@ export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
   // so do the lists of slots in use.
   return (<u64>refSlotCount * REF_BYTES + <u64>backrefSlotCount * BACKREF_BYTES) * 3 / 2
     + (<u64>(refSlotCount >> 1) + <u64>(backrefSlotCount >> 1)) * 4;
+}
+
+/** Debug builds: every slot of both hash tables is empty (release: true). */
+export function refTablesZero(): bool {
+  if (!CHECKS) return true;
+  for (let i: u32 = 0; i < refSlots(); i++) if (load<u32>(refs() + <usize>i * REF_BYTES + REF_TARGET) != 0) return false;
+  for (let i: u32 = 0; i < backrefSlots(); i++) if (load<u32>(backrefs() + <usize>i * BACKREF_BYTES + BACKREF_TARGET) != 0) return false;
+  return true;
 }
 
 /** Lay the tables out at `at` (zeroed by the caller). */
@@ -167,6 +176,7 @@ function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
   const at = refSlot(key);
   if (load<u32>(at + REF_TARGET) == 0) {
     if (refCount() * 2 >= refSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    store<u32>(fsBase + F_REF_TABLES_CLEAN, 0); // a slot is taken: the tables are not all zero
     store<u32>(at + REF_TARGET, key);
     store<i32>(at + REF_DELTA, 0);
     store<u32>(at + REF_FLAGS, data ? REF_DATA : 0);
@@ -208,6 +218,7 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
   const b = backrefSlot(key, root, ino, offset);
   if (load<u32>(b + BACKREF_TARGET) == 0) {
     if (backrefCount() * 2 >= backrefSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    store<u32>(fsBase + F_REF_TABLES_CLEAN, 0); // a slot is taken: the tables are not all zero
     store<u32>(b + BACKREF_TARGET, key);
     store<u64>(b + BACKREF_ROOT, root);
     store<u64>(b + BACKREF_INO, ino);
@@ -266,6 +277,8 @@ export function takeBatch(): u32 {
   store<u32>(fsBase + F_REF_COUNT, 0);
   store<u32>(fsBase + F_BACKREF_COUNT, 0);
   store<u32>(fsBase + F_BATCH_COUNT, n);
+  // Every slot taken since the tables were last zero was listed and is cleared now.
+  store<u32>(fsBase + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
   // Every listed slot was cleared: a later probe meets no entry of this batch.
   if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0); // a taken ref left in the table
   return n;

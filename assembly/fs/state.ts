@@ -28,10 +28,10 @@ import {
   F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES, F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS,
   F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
   F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
-  MAX_THREADS, F_DATA_VERIFIED,
+  MAX_THREADS, F_DATA_VERIFIED, F_REF_TABLES_CLEAN, REF_TABLES_CLEAN, F_REFS, F_REF_SLOTS, F_BACKREF_SLOTS,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
-import { refTablesBytes, refTablesFormat } from "./delayed-ref";
+import { refTablesBytes, refTablesFormat, refTablesZero } from "./delayed-ref";
 import { setBlockUnit } from "./free-space";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
@@ -108,7 +108,14 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const dataVerified = roots + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
   assert(<u64>dataVerified + <u64>sectors * 4 <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
-  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)));
+  // The delayed-ref tables (most of the state) are zeroed only when the last state here may
+  // have left a slot in them: a mount of every crash image an explorer checks formats the
+  // state again, and zeroing them was a twentieth of that.
+  const refTables = free + <usize>fixedTablesBytes(total, count);
+  const refTablesClean = load<u32>(base + F_REF_TABLES_CLEAN) == REF_TABLES_CLEAN && load<u32>(base + F_REFS) == <u32>refTables
+    && load<u32>(base + F_REF_SLOTS) == refSlotCount && load<u32>(base + F_BACKREF_SLOTS) == backrefSlotCount;
+  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fixedTablesBytes(total, count)));
+  if (!refTablesClean) memory.fill(refTables, 0, <usize>refTablesBytes(refSlotCount, backrefSlotCount));
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
   store<u32>(base + F_TOTAL_BYTES, total);
@@ -137,7 +144,9 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   // instance's view of the state: read it now, before the magic makes it attachable.
   readLayout(base);
   assert(poolCount == count && poolAddr == pool && totalBytes == total, "bad layout");
-  refTablesFormat(base + FS_HEADER_BYTES + <usize>fixedTablesBytes(total, count), refSlotCount, backrefSlotCount);
+  refTablesFormat(refTables, refSlotCount, backrefSlotCount);
+  if (CHECKS) assert(refTablesZero()); // a state said clean whose delayed-ref tables hold a slot
+  store<u32>(base + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
   setBlockUnit(node * blockCopies >> SECTOR_SHIFT);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
 }

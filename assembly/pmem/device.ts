@@ -5,10 +5,11 @@
 import {
   LINE_SHIFT, LINE_POISON, LINE_PENDING, DOMAIN_EADR, C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB,
   C_CLFLUSHOPT, C_CLFLUSH, C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT,
-  FLUSH_CLFLUSH, H_LOCK,
+  FLUSH_CLFLUSH, H_LOCK, H_POISONED_LINES,
 } from "../abi";
+import { CHECKS } from "../shared/checks";
 import {
-  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity,
+  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity, lineCount,
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
@@ -149,10 +150,28 @@ export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
 export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
   const first = addr >> LINE_SHIFT;
   const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
+  let count = load<u32>(headerAddr + H_POISONED_LINES);
   for (let line = first; line <= last; line++) {
     const st = lineStateAddr + line;
+    const was = (load<u8>(st) & LINE_POISON) != 0;
     store<u8>(st, poisoned ? load<u8>(st) | LINE_POISON : load<u8>(st) & ~LINE_POISON);
+    if (was != poisoned) count = poisoned ? count + 1 : count - 1;
   }
+  store<u32>(headerAddr + H_POISONED_LINES, count);
+  if (CHECKS) assert(count == countPoisoned()); // the poisoned-line count disagrees with the line states
+}
+
+/** Count the lines with LINE_POISON (after line states were copied in from another device) and keep the count. */
+export function recountPoisoned(): u32 {
+  const count = countPoisoned();
+  store<u32>(headerAddr + H_POISONED_LINES, count);
+  return count;
+}
+
+function countPoisoned(): u32 {
+  let count: u32 = 0;
+  for (let line: u32 = 0; line < lineCount; line++) if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) count++;
+  return count;
 }
 
 export function deviceLineState(line: u32): u32 {

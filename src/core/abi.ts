@@ -64,6 +64,7 @@ export const H_LOG_DATA = 164; // u32 address of the store log's data slots (ENT
 // their own (layout.ts).
 export const H_FRESH_RUN_COUNT = 168; // u32 slots of the table in use (live runs and retired ones)
 export const H_FRESH_RUN_LIVE = 172; // u32 live runs: lines pending without their entries
+export const H_POISONED_LINES = 180; // u32 lines with LINE_POISON set (a crash target copies line states only when either side has one)
 export const H_FRESH_RUNS = 176; // u32 address of the table: FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES
 export const FRESH_RUN_BYTES = 12; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32
 export const FRESH_RUNS_CAPACITY = 2048; // runs the table holds (a commit of a thousand blocks and data extents)
@@ -181,7 +182,8 @@ export const REGION = { visible: 0, preimage: 1, scratch: 2, scratchBytes: 3, pa
 export const G_LINES_PENDING = 0; // lines with stores not yet on media
 export const G_LOG_SPAN = 1; // live store-log span
 export const G_FLUSH_QUEUE = 2; // this thread's queued flushes
-export const GAUGE = { linesPending: 0, logSpan: 1, flushQueue: 2 } as const;
+export const G_POISONED_LINES = 3; // lines with LINE_POISON set
+export const GAUGE = { linesPending: 0, logSpan: 1, flushQueue: 2, poisonedLines: 3 } as const;
 
 // Counter indices (u64 each at TA_COUNTERS + 8 * index of every thread area; a counter is
 // the sum over the thread slots); the keys are PmemDevice.counters().
@@ -505,6 +507,8 @@ export const F_LOSING_BITS = 212; // u32 address: per sector one bit, a data ext
 export const F_FILLED_BITS = 216; // u32 address: per sector one bit, a data extent (first sector) with bytes filled in place in this transaction
 export const F_READERS_LOG = 220; // u32 address: READERS_LOG_ENTRIES (extent u64, from u32, to u32): bytes items the core dropped read
 export const F_READERS_COUNT = 224; // u32 entries in it
+export const F_REF_TABLES_CLEAN = 240; // u32 REF_TABLES_CLEAN while the delayed-ref hash tables are all zero (no slot taken since the last batch emptied them)
+export const REF_TABLES_CLEAN = 0x434c4e52; // 'RNLC'
 export const F_REF_LIST = 228; // u32 address: the ref-table slots in use, in the order they were taken (u32 each)
 export const F_BACKREF_LIST = 232; // u32 address: the backref-table slots in use, likewise
 export const F_DATA_VERIFIED = 236; // u32 address: per sector, the device's stamp epoch at which its data passed its checksum (0: never); good while no line of it is stamped since (inode.ts)

@@ -20,6 +20,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_fence(isMfence: number): number;
   pmem_poison(addr: number, len: number, poisoned: number): number;
   pmem_set_fresh_run_deferral(on: number): number;
+  pmem_recount_poisoned(): number;
   pmem_line_info(line: number): number;
   pmem_counter(index: number): number;
   pmem_gauge(which: number): number;

@@ -3,7 +3,7 @@
 import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
 import type { CoreExports, CounterName } from '../core/exports.js';
 import {
-  COUNTER_NAMES, CRASH_MODE, DOMAIN, E2BIG, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, LINE_BYTES,
+  COUNTER_NAMES, CRASH_MODE, DOMAIN, E2BIG, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, H_POISONED_LINES, LINE_BYTES,
   LINE_INFO_ENTRIES_SHIFT, LINE_POISON, PATCH_BYTES, REGION,
 } from '../core/abi.js';
 import {
@@ -529,6 +529,17 @@ export class PmemDevice {
     return out;
   }
 
+  /** Lines with a media error (poison). */
+  poisonedLines(): number {
+    this.live();
+    return checkCoreResult(this.core.pmem_gauge(GAUGE.poisonedLines), 'poisoned lines');
+  }
+
+  /** The poisoned-line count read from the header, for a caller holding the device lock (a crash build). */
+  private poisonedLinesUnlocked(): number {
+    return new DataView(this.bytes.buffer).getUint32(DEVICE_BASE + H_POISONED_LINES, true);
+  }
+
   /** Lines with stores not yet on media. */
   linesPending(): number {
     this.live();
@@ -676,9 +687,15 @@ export class PmemDevice {
     const incremental = held !== null && held.source === this && this.copyChangedLines(next, held.sourceEpoch, held.ownEpoch);
     if (!incremental) next.bytes.set(this.bytes.subarray(this.visibleAddr, this.visibleAddr + this.config.sizeBytes), next.visibleAddr);
     const sourceEpoch = checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch');
-    const lineState = this.region(REGION.lineState);
-    const lineCount = this.region(REGION.lineCount);
-    next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
+    // Line states carry the media errors (poison) into the image; pending bits are the
+    // patch's (the apply clears them). Without poison on either side there is nothing to
+    // carry: the copy (a state byte per line) is skipped.
+    if (this.poisonedLinesUnlocked() > 0 || next.poisonedLinesUnlocked() > 0) {
+      const lineState = this.region(REGION.lineState);
+      const lineCount = this.region(REGION.lineCount);
+      next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
+      checkCoreResult(next.core.pmem_recount_poisoned(), 'count poisoned lines');
+    }
     const patch = this.region(REGION.patch);
     next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_BYTES), next.region(REGION.patch));
     return { incremental, sourceEpoch };
