@@ -129,6 +129,7 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 
 // Between pages: apply a pending shootdown (flush the TLB) before translating again.
 @inline function checkShootdown(area: usize): void {
+  assert(area != 0 && daxBase != 0, "dax: a shootdown checked without a thread area or tables");
   const gen = atomic.load<u32>(daxBase + D_SHOOTDOWN_GEN);
   // A thread acknowledges generations that were published, never one ahead.
   if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0); // a shootdown acknowledged before it was published
@@ -136,6 +137,7 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
     tlbFlush(area);
     atomic.store<u32>(area + T_ACK, gen);
   }
+  if (CHECKS) assert(load<u32>(area + T_ACK) == gen); // this thread did not acknowledge the generation it saw
 
 }
 

@@ -97,6 +97,8 @@ function rmapAdd(block: u32, pte: usize): void {
 }
 
 function rmapRemove(block: u32, pte: usize): void {
+  assert(pte != 0 && (pte & 3) == 0, "dax: a reverse-map entry for no PTE, or an unaligned one");
+  if (CHECKS) assert(rmapHas(block, pte)); // a PTE removed from a block whose list does not hold it
   const head = headAt(block);
   let link = head;
   // Lists are as long as the block's mappings (a few): a walk is cheaper than back links.
@@ -113,6 +115,7 @@ function rmapRemove(block: u32, pte: usize): void {
 
 /** Set a PTE, keeping the reverse map: the old block loses this entry, the new one gains it. */
 export function setPte(mapping: u32, page: u32, value: u32): void {
+  assert(mapping < header(D_MAX_MAPPINGS), "dax: a PTE of a mapping outside the table");
   const at = pteAddr(mapping, page);
   const old = atomic.load<u32>(at);
   if ((old & PTE_PRESENT) != 0) rmapRemove(old & PTE_BLOCK_MASK, at);
@@ -136,6 +139,7 @@ export function rmapNext(pte: usize): usize {
 }
 /** The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks are rare). */
 export function rmapMapping(pte: usize): u32 {
+  assert(pte != 0 && (pte & 3) == 0, "dax: the mapping of no PTE, or of an unaligned one");
   const count = header(D_MAX_MAPPINGS);
   for (let m: u32 = 0; m < count; m++) {
     const entry = mappingEntry(m);

@@ -37,7 +37,7 @@ import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
   leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
   leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft, leafInsertTwo,
-  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory,
+  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory, leafCapacity,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange, dataRefChange } from "./delayed-ref";
@@ -348,6 +348,7 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
 /** Binary search of one node: the slot holding the key, or -(insertion slot) - 1. */
 export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): i32 {
   const count = nritems(node);
+  if (CHECKS) assert(count <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // a node searched past its capacity (the tree checker refuses it)
   const stride: usize = isLeaf(node) ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
   let low: i32 = 0;
   let high: i32 = <i32>count;
@@ -358,6 +359,7 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
     else if (c > 0) high = mid;
     else return mid;
   }
+  if (CHECKS) assert(low >= 0 && <u32>low <= count); // an insertion slot outside the node
   return -low - 1;
 }
 
@@ -377,6 +379,7 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 // --- copy-on-write descent ------------------------------------------------------------------
 
 function cowRoot(): void {
+  assert(treeRoot != 0 && pathLength == 0, "ctree: a root copied without a tree, or in the middle of a walk");
   if (isDirty(treeRoot)) return;
   const shared = canBeShared(view(treeRoot));
   const next = cowNode(treeRoot);
@@ -388,6 +391,7 @@ function cowRoot(): void {
   rootMoved(old, next);
   noteDropCandidate(old, treeId);
   assert(isDirty(treeRoot), "root not a copy");
+  if (CHECKS) assert(level(view(treeRoot)) == treeLevel); // a root copy at another level than the tree's
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
@@ -641,6 +645,7 @@ function pushRight(key: usize, need: u32): bool {
   // An insert at the leaf's end may go to the sibling's front instead.
   const toSibling = slot == n && room >= need;
   if (moved < lacking && !toSibling) return false;
+  assert(m >= slot && (m < n || toSibling), "ctree: a push right past the insertion slot, or of nothing");
   const rightBytenr = cowChild(parentBytenr, pslot + 1);
   const right = view(rightBytenr);
   if (m < n) {
@@ -668,6 +673,7 @@ function pushLeft(key: usize, need: u32): bool {
   // An insert at the leaf's front may go to the sibling's end instead.
   const toSibling = slot == 0 && room >= need;
   if (moved < lacking && !toSibling) return false;
+  assert(m <= slot && m < n, "ctree: a push left past the insertion slot, or of every item");
   const leftBytenr = cowChild(parentBytenr, pslot - 1);
   const left = view(leftBytenr);
   if (m > 0) {
@@ -831,8 +837,10 @@ export function deleteItem(): bool {
  * has `objectid` and `type`, up to the leaf's end: how many (deleteRunAtPath takes them too).
  */
 export function followingAtPath(objectid: u64, type: u32): u32 {
+  if (CHECKS) assert(pathAtKey(true)); // a run looked for at a path that is not the found key's
   const leaf = view(pathBytenr(0));
   const n = nritems(leaf);
+  assert(pathSlot(0) < n, "ctree: a run after a slot past the leaf's items");
   let count: u32 = 0;
   for (let s = pathSlot(0) + 1; s < n; s++) {
     const key = itemAt(leaf, s);
@@ -1073,6 +1081,7 @@ function predecessor(key: usize): bool {
   const objectid = load<u64>(key + KEY_OBJECTID);
   if (objectid == 0) return false;
   store<u64>(key + KEY_OBJECTID, objectid - 1);
+  if (CHECKS) assert(load<u8>(key + KEY_TYPE) == 255 && load<u64>(key + KEY_OFFSET) == MAX_KEY_VALUE); // the predecessor of (o, 0, 0) is not (o - 1, 255, max)
   return true;
 }
 

@@ -254,7 +254,9 @@ function applyRef(entry: usize): void {
 
 /** The batch backref of the entry when it is the only one that changes and it adds; else 0. */
 function soleAddedBackref(entry: usize): usize {
+  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0, "extent tree: back references asked of a tree block");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
+  assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   let sole: usize = 0;
   for (let j = first; j < first + count; j++) {
@@ -465,12 +467,14 @@ function hasDataRef(target: u64): bool {
 
 /** Every EXTENT_DATA_REF of data extent `target`. */
 function deleteBackrefs(target: u64): void {
+  assert(target != 0 && target < <u64>totalBytes, "extent tree: back references of an extent outside the device");
   while (true) {
     onExtentTree(target, EXTENT_DATA_REF, 0);
     if (!seekForward(false)) return;
     const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
     if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF) return;
     const objectid = load<u64>(key + KEY_OBJECTID), offset = load<u64>(key + KEY_OFFSET);
+    assert(objectid == target, "extent tree: a back reference of another extent");
     onExtentTree(objectid, EXTENT_DATA_REF, offset);
     const gone = deleteItem();
     assert(gone, "not deleted");

@@ -13,6 +13,7 @@
 // the checksum on the device is btrfs's, whatever computed it.
 import { nritems, isLeaf, itemAt, ptrAt, dataOffset, leafCapacity, ptrCapacity } from "./node";
 import { nodeBytes } from "./state";
+import { NODE_HEADER_BYTES } from "../abi";
 import { crc32c, crc32cUpdate, crc32cZeros } from "../csum/crc32c";
 import { CHECKS } from "../shared/checks";
 
@@ -24,6 +25,7 @@ const GAP_WORTH_SKIPPING: u32 = 256;
  * the header does not describe a gap inside the block (a corrupt block: no shortcut).
  */
 export function nodeGap(node: usize): u64 {
+  assert(node != 0 && nodeBytes >= NODE_HEADER_BYTES, "node csum: no block, or a node size below its header");
   const n = nritems(node);
   const leaf = isLeaf(node);
   if (n > (leaf ? leafCapacity() : ptrCapacity())) return 0;
@@ -44,6 +46,7 @@ export function zeroGap(node: usize): void {
 
 /** Is [start, end) of the block zero? Word-wise where aligned. */
 function allZero(node: usize, start: u32, end: u32): bool {
+  assert(start <= end && end <= nodeBytes, "node csum: a gap outside the block");
   let at = start;
   while (at < end && (at & 7) != 0) { if (load<u8>(node + at) != 0) return false; at++; }
   let acc: u64 = 0;

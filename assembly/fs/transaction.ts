@@ -17,7 +17,7 @@ import {
   poolAddr, dirtyBuffer, kernelRangeValid, copies, copyBytenr,
 } from "./state";
 import { CHECKS } from "../shared/checks";
-import { nritems, isLeaf, dataOffset } from "./node";
+import { nritems, isLeaf, dataOffset, leafCapacity, ptrCapacity } from "./node";
 import { deviceStore, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
 
 /** A tree block copy is about to be stored at commit (the host's observers: image fuzzing). */
@@ -133,7 +133,9 @@ export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
 
 /** Debug builds: do two nodes hold the same bytes past the header's owner, where items live? */
 function sameItems(a: usize, b: usize): bool {
+  assert(a != b, "transaction: a block compared with itself");
   const n = nritems(b);
+  assert(n <= (isLeaf(b) ? leafCapacity() : ptrCapacity()), "transaction: a block with more items than it holds");
   if (nritems(a) != n) return false;
   const from = NODE_OWNER + 8;
   if (!isLeaf(b)) return memory.compare(a + from, b + from, NODE_HEADER_BYTES + n * KEY_PTR_BYTES - from) == 0;
