@@ -15,8 +15,8 @@ const ROOT = new URL('../assembly/', import.meta.url).pathname;
 const MAX_FUNCTION_LINES = 70;
 /** The engine's floor (the issue's). */
 const MIN_ENGINE_ASSERTS_PER_FUNCTION = 2;
-/** The whole core's floor: its average when the ratchet was set (1.43); raise it as assertions are added. */
-const MIN_ASSERTS_PER_FUNCTION = 1.43;
+/** The whole core's floor: 1.43 when the ratchet was set, 1.46 with the device's first additions; raise it as assertions are added. */
+const MIN_ASSERTS_PER_FUNCTION = 1.46;
 
 interface Fn { file: string; name: string; lines: number; asserts: number }
 

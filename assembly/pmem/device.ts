@@ -9,7 +9,7 @@ import {
 } from "../abi";
 import { CHECKS } from "../shared/checks";
 import {
-  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity, lineCount,
+  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity, lineCount, deviceBytes,
 } from "./state";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
@@ -27,6 +27,8 @@ import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 // appended as one run; when the log lacks room, the oldest entries are evicted first, the
 // same entries that evicting one per line part would evict (the new parts are all newer).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
+  if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes); // an empty store, or one past the device (the entry points refuse them)
+  if (CHECKS) assert(atomic.load<u32>(headerAddr + H_LOCK) == <u32>threadSlot + 1); // a store without the device lock
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines > 1 && lines <= logCapacity) {
@@ -65,6 +67,8 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
 // A clwb/clflushopt queues one record for the pending lines of the range (the lines from
 // its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
+  assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH, "device: a flush of no kind");
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a flush past the device (the entry points refuse it)
   let first = addr >> LINE_SHIFT;
   let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
@@ -103,6 +107,7 @@ function linesReadable(addr: u32, len: u32): bool {
 
 // Returns false when a line in the range is poisoned (nothing is copied then).
 export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a load past the device (the entry points refuse it)
   if (!linesReadable(addr, len)) return false;
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
@@ -135,6 +140,7 @@ export function deviceZeroCheck(addr: u32, len: u32): i32 {
 // The media bytes of [addr, addr + len): the visible bytes, with the pending lines' pre-images
 // over them.
 export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
+  assert(<u64>addr + <u64>len <= <u64>deviceBytes, "device: media read past the device");
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   memory.copy(dst, visibleAddr + addr, len);
   if (len == 0) return;
@@ -148,6 +154,7 @@ export function deviceReadMedia(dst: usize, addr: u32, len: u32): void {
 }
 
 export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
+  assert(<u64>addr + <u64>len <= <u64>deviceBytes, "device: poison past the device");
   const first = addr >> LINE_SHIFT;
   const last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   let count = load<u32>(headerAddr + H_POISONED_LINES);
@@ -164,6 +171,7 @@ export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
 /** Count the lines with LINE_POISON (after line states were copied in from another device) and keep the count. */
 export function recountPoisoned(): u32 {
   const count = countPoisoned();
+  assert(count <= lineCount, "device: more poisoned lines than lines");
   store<u32>(headerAddr + H_POISONED_LINES, count);
   return count;
 }
@@ -175,5 +183,6 @@ function countPoisoned(): u32 {
 }
 
 export function deviceLineState(line: u32): u32 {
+  assert(line < lineCount, "device: the state of a line outside the device");
   return load<u8>(lineStateAddr + line) & (LINE_PENDING | LINE_POISON);
 }

@@ -7,7 +7,8 @@
 // per thread. A full queue is drained early: a write-back may complete at any time
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
 import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
-import { threadAreaAddr, flushQueueCapacity, counterAdd } from "./state";
+import { threadAreaAddr, flushQueueCapacity, counterAdd, lineCount } from "./state";
+import { CHECKS } from "../shared/checks";
 import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
 import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn } from "./fresh-runs";
 
@@ -33,15 +34,18 @@ export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
 export function flushQueueDrain(): void {
   const area = threadAreaAddr();
   const queued = load<u32>(area);
+  assert(queued <= flushQueueCapacity, "flush queue: more records than it holds");
   for (let i: u32 = 0; i < queued; i++) {
     const slot = queueSlot(area, i);
     drainRecord(load<u32>(slot + FQ_FIRST), load<u32>(slot + FQ_COUNT), load<u32>(slot + FQ_UP_TO));
   }
   store<u32>(area, 0);
   advanceTail();
+  if (CHECKS) assert(flushQueueLength() == 0); // a fence that left flushes queued
 }
 
 function drainRecord(first: u32, count: u32, upTo: u32): void {
+  assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount, "flush queue: a record outside the device");
   const end = first + count;
   let line = first;
   while (line < end) {

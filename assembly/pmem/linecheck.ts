@@ -12,7 +12,7 @@ import {
   PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, LINE_RULE_CARE, MEDIA_FAILS,
 } from "../abi";
-import { patchAddr } from "./state";
+import { patchAddr, lineCount } from "./state";
 import { mediaLineAddr } from "./storelog";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 
@@ -28,6 +28,7 @@ export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 }
 
 function lineAllowed(data: usize, alternatives: usize, count: u32, care: u64): bool {
+  assert(data != 0 && (count == 0 || alternatives != 0), "line table: a line or its alternatives missing");
   for (let w: u32 = 0; w < 8; w++) {
     const mask = byteMaskOfBits((care >> (<u64>w << 3)) & 0xff);
     if (mask == 0) continue;
@@ -44,10 +45,12 @@ function lineAllowed(data: usize, alternatives: usize, count: u32, care: u64): b
 // Mark the rules whose line at media is not allowed; returns how many.
 export function lineTableMarkMedia(table: usize, entries: u32): u32 {
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
+  assert(table != 0 || entries == 0, "line table: rules without a table");
   let failing: u32 = 0;
   for (let i: u32 = 0; i < entries; i++) {
     const e = table + <usize>i * LINE_RULE_BYTES;
     const line = load<u32>(e + LINE_RULE_LINE);
+    assert(line < lineCount, "line table: a rule for a line outside the device");
     const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE));
     store<u32>(e + LINE_RULE_FLAGS, ok ? 0 : MEDIA_FAILS);
     if (!ok) failing++;

@@ -11,6 +11,7 @@
 // each differs from the last in a few hundred lines; copying or hashing every line made
 // that copy and hash most of the cost.
 import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
+import { CHECKS } from "../shared/checks";
 import { headerAddr, lineStampAddr, chunkStampAddr, chunkCrcAddr, lineCount, visibleAddr } from "./state";
 import { lineHeadIndex, mediaLineAddr } from "./storelog";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
@@ -20,6 +21,7 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
 // The line's media or visible bytes changed (callers hold the device lock).
 @inline export function stampLine(line: u32): void {
+  if (CHECKS) assert(line < lineCount); // a stamp of a line outside the device
   const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
   store<u32>(lineStampAddr + (<usize>line << 2), epoch);
   store<u32>(chunkStampAddr + (<usize>(line >> CHUNK_SHIFT) << 2), epoch);
@@ -27,12 +29,14 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
 // The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves).
 @inline export function stampChunks(first: u32, end: u32, epoch: u32): void {
+  if (CHECKS) assert(first < end && end <= lineCount); // chunks of an empty or out-of-device range
   for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
 }
 
 // Lines [first, first + count) take stamp `epoch`, two at a time (the caller stamps their
 // chunks).
 export function stampLines(first: u32, count: u32, epoch: u32): void {
+  assert(<u64>first + <u64>count <= <u64>lineCount, "stamps: lines outside the device");
   let at = lineStampAddr + (<usize>first << 2);
   const end = at + (<usize>count << 2);
   if ((at & 7) != 0 && at < end) { store<u32>(at, epoch); at += 4; }
@@ -41,6 +45,7 @@ export function stampLines(first: u32, count: u32, epoch: u32): void {
 }
 
 export function stampRange(first: u32, end: u32): void {
+  assert(end <= lineCount, "stamps: a range past the device");
   if (end <= first) return;
   const epoch = stampEpoch();
   stampLines(first, end - first, epoch);
@@ -49,6 +54,7 @@ export function stampRange(first: u32, end: u32): void {
 
 // The newest stamp of any line of 64-line chunk `chunk`.
 @inline export function chunkStamp(chunk: u32): u32 {
+  if (CHECKS) assert(chunk <= (lineCount - 1) >> CHUNK_SHIFT); // a chunk outside the device
   return load<u32>(chunkStampAddr + (<usize>chunk << 2));
 }
 
@@ -60,6 +66,7 @@ export function stampRange(first: u32, end: u32): void {
 // Returns the current epoch and starts a new one: lines stamped from now on are newer.
 export function stampsAdvance(): u32 {
   const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
+  if (CHECKS) assert(newer(epoch + 1, epoch)); // the next epoch is not newer than this one
   store<u32>(headerAddr + H_STAMP_EPOCH, epoch + 1);
   return epoch;
 }
