@@ -103,7 +103,7 @@ async function explorerBenches() {
   // Warm-up: three whole runs of each configuration (JIT, caches). A mount and check runs a
   // lot of JavaScript (the mount, fsck, the model's comparison) that the engine optimises
   // only after a thousand or so images: with one 200-sample warm-up, the first timed runs
-  // measured a third of the warm rate (3,345 then 10,798 images/s in one process).
+  // came out far below the later ones of the same process.
   for (let i = 0; i < 3; i++) for (const c of configs) runOnce(c);
   const runs = new Map(configs.map((c) => [c.key, []]));
   for (let rep = 0; rep < EXPLORE_REPS; rep++) for (const c of configs) runs.get(c.key).push(runOnce(c));

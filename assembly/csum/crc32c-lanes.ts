@@ -26,6 +26,7 @@
 //   CRC_SHIFT_TABLES: for S = 256, 64, 16 (blocks of 4 KiB, 1 KiB, 256 B): 4 x 256 u32.
 import { CRC_NIBBLE_TABLES, CRC_SHIFT_TABLES, CRC_SHIFT_TABLE_BYTES } from "../abi";
 import { crc32cZerosWith } from "./crc32c";
+import { CHECKS } from "../shared/checks";
 
 /** Stream lengths in bytes, one per block size (16 x S), largest first. */
 export const LANE_STREAM_BYTES_4K: u32 = 256;
@@ -181,22 +182,17 @@ function joinStreams(tables: usize, s: u32): u32 {
   const r2 = i8x16.shuffle(w1, x1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
   const r3 = i8x16.shuffle(w1, x1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
   const shift = tables + CRC_SHIFT_TABLES + <usize>shiftTableIndex(s) * CRC_SHIFT_TABLE_BYTES;
-  let crc = <u32>i32x4.extract_lane(r0, 0);
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r0, 1));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r0, 2));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r0, 3));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r1, 0));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r1, 1));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r1, 2));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r1, 3));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r2, 0));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r2, 1));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r2, 2));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r2, 3));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r3, 0));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r3, 1));
-  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r3, 2));
-  return shiftThen(shift, crc, <u32>i32x4.extract_lane(r3, 3));
+  // From register 0: the shift of 0 is 0, so stream 0's register comes out as it is.
+  return joinFour(shift, joinFour(shift, joinFour(shift, joinFour(shift, 0, r0), r1), r2), r3);
+}
+
+/** The register so far followed by the four streams whose registers are the lanes of `r`. */
+@inline function joinFour(shift: usize, crc: u32, r: v128): u32 {
+  if (CHECKS) assert(shift != 0 && (shift & 3) == 0); // no shift table, or an unaligned one
+  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r, 0));
+  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r, 1));
+  crc = shiftThen(shift, crc, <u32>i32x4.extract_lane(r, 2));
+  return shiftThen(shift, crc, <u32>i32x4.extract_lane(r, 3));
 }
 
 /** shift_S(crc) ^ next: the register of the streams so far, followed by the next stream's. */

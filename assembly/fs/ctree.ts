@@ -612,7 +612,7 @@ function splitLeaf(key: usize, need: u32): void {
 //
 // A full leaf first gives items to a neighbour with room, and splits only when neither has
 // it. Why: with halves only, leaves under random inserts and deletes stayed half full (the
-// engine bench's trees: 50-61 %), and a commit copies, checksums and stores every leaf a
+// engine bench's trees, bench/tree-fill.mjs), and a commit copies, checksums and stores every leaf a
 // transaction touched, so the bytes it moves grew with the leaf count, not with the items.
 
 /**
@@ -965,6 +965,7 @@ function tryMergeRight(lv: u32): void {
 
 /** Bytes a node's items take (a clean node too: the caller checked it). */
 @inline function anyUsedBytes(node: usize): u32 {
+  if (CHECKS) assert(nritems(node) <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // a node with more items than it holds (the checker passed it)
   return isLeaf(node) ? nodeBytes - NODE_HEADER_BYTES - leafRoom(node) : nritems(node) * KEY_PTR_BYTES;
 }
 

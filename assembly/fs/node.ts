@@ -131,26 +131,44 @@ export function leafFreeBytes(node: usize): u32 {
   return nodeBytes - NODE_HEADER_BYTES - leafFreeBytes(node);
 }
 
-/** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
-export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
-  assert(inPool(node), "clean block changed");
-  assert(isLeaf(node), "not a leaf");
+/**
+ * Open a gap at `slot` for `items` item headers whose data take `bytes` together: the data
+ * of the items from `slot` on moves down by `bytes`, their headers up by `items`. Returns
+ * the end (relative) of the gap's data: the first new item's data ends there.
+ */
+function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
+  assert(inPool(node) && isLeaf(node), "not a dirty leaf");
+  assert(items == 1 || items == 2, "leaf insert: one or two items at a time");
   const n = nritems(node);
   if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   assert(slot <= n, "slot outside node");
-  assert(leafFreeBytes(node) >= size + LEAF_ITEM_BYTES, "leafInsert: no room (caller must split)");
+  assert(leafFreeBytes(node) >= bytes + items * LEAF_ITEM_BYTES, "leaf insert: no room (caller must split)");
   const end = dataEnd(node, slot);
   if (slot < n) {
     const low = dataOffset(node, n - 1);
-    memory.copy(node + low - size, node + low, end - low);
-    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - size);
-    memory.copy(itemAt(node, slot + 1), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
+    memory.copy(node + low - bytes, node + low, end - low);
+    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - bytes);
+    memory.copy(itemAt(node, slot + items), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
   }
+  setNritems(node, n + items);
+  if (CHECKS) assert(nritems(node) == n + items && end <= nodeBytes); // a gap that did not open where asked
+  return end;
+}
+
+/** Item header `slot`: key at `key`, data of `size` bytes ending at `end`. */
+@inline function setItem(node: usize, slot: u32, key: usize, end: u32, size: u32): void {
+  if (CHECKS) assert(slot < nritems(node)); // an item header set past the leaf's items
+  if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES); // an item's data over the item headers
   copyKey(itemAt(node, slot), key);
   store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
-  setNritems(node, n + 1);
-  if (CHECKS) assert(dataOffset(node, n) >= NODE_HEADER_BYTES + (n + 1) * LEAF_ITEM_BYTES); // the data reaches the items
+}
+
+/** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
+export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
+  assert(size <= nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES, "leaf insert: an item larger than a leaf");
+  const end = leafOpenGap(node, slot, 1, size);
+  setItem(node, slot, key, end, size);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
   if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size); // an item not where it was put
   return node + end - size;
@@ -162,29 +180,13 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
  * memory moved. Returns the first one's data address (the second's is at it - size2).
  */
 export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, key2: usize, size2: u32): usize {
-  assert(inPool(node) && isLeaf(node), "not a dirty leaf");
-  const n = nritems(node);
-  if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
-  assert(slot <= n, "slot outside node");
-  assert(leafFreeBytes(node) >= size1 + size2 + 2 * LEAF_ITEM_BYTES, "leafInsertTwo: no room (caller must split)");
   assert(compareKeysAt(key1, key2) < 0, "leafInsertTwo: keys out of order");
-  const end = dataEnd(node, slot);
-  const size = size1 + size2;
-  if (slot < n) {
-    const low = dataOffset(node, n - 1);
-    memory.copy(node + low - size, node + low, end - low);
-    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - size);
-    memory.copy(itemAt(node, slot + 2), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
-  }
-  copyKey(itemAt(node, slot), key1);
-  store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size1);
-  store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size1);
-  copyKey(itemAt(node, slot + 1), key2);
-  store<u32>(itemAt(node, slot + 1) + LEAF_DATA_OFFSET, end - size);
-  store<u32>(itemAt(node, slot + 1) + LEAF_DATA_SIZE, size2);
-  setNritems(node, n + 2);
-  if (CHECKS) assert(dataOffset(node, n + 1) >= NODE_HEADER_BYTES + (n + 2) * LEAF_ITEM_BYTES); // the data reaches the items
+  const end = leafOpenGap(node, slot, 2, size1 + size2);
+  setItem(node, slot, key1, end, size1);
+  setItem(node, slot + 1, key2, end - size1, size2);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1); // the first item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2); // the second item not where it was put
   return node + end - size1;
 }
 

@@ -5,8 +5,8 @@
 // line's, in consecutive ring slots. Most such lines are flushed and retired by the next
 // fence without anything else ever reading those entries, so writing them (32 bytes per
 // line) and their lists (8 bytes), and checking them again at the fence, was most of the
-// store path's cost: a 16 KiB tree block stored, flushed and fenced took about 2.7 us, 1.1 us
-// of it without the entries. Such a run is recorded here instead, as one row:
+// store path's cost for whole blocks (the store bench's `core pmem_store + device.persist`
+// row, docs/pmem.md). Such a run is recorded here instead, as one row:
 //
 //     table (FRESH_RUNS_CAPACITY rows of FRESH_RUN_BYTES)
 //     +------------+------------+--------------------+
@@ -31,8 +31,8 @@
 import {
   H_FRESH_RUN_COUNT, H_FRESH_RUN_LIVE, FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING,
 } from "../abi";
-import { headerAddr, freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, logSlot } from "./state";
-import { writeFreshEntries, seqBefore } from "./storelog";
+import { headerAddr, freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount } from "./state";
+import { writeFreshEntriesWrapped, updateLineStates, seqBefore } from "./storelog";
 import { CHECKS } from "../shared/checks";
 
 @inline function rowAddr(row: u32): usize {
@@ -85,13 +85,9 @@ export function deferFreshRun(line: u32, count: u32, seq: u32): bool {
   return true;
 }
 
-/** Set (or clear) LINE_DEFERRED on lines [line, line + count), eight at a time. */
-function markDeferred(line: u32, count: u32, on: bool): void {
-  let at = lineStateAddr + line;
-  const end = at + count;
-  const bit8 = <u64>LINE_DEFERRED * 0x0101010101010101;
-  for (; at + 8 <= end; at += 8) store<u64>(at, on ? load<u64>(at) | bit8 : load<u64>(at) & ~bit8);
-  for (; at < end; at++) store<u8>(at, on ? load<u8>(at) | LINE_DEFERRED : load<u8>(at) & ~LINE_DEFERRED);
+/** Set (or clear) LINE_DEFERRED on lines [line, line + count). */
+@inline function markDeferred(line: u32, count: u32, on: bool): void {
+  updateLineStates(line, count, on ? 0xff : ~LINE_DEFERRED, on ? LINE_DEFERRED : 0);
 }
 
 /** Write the entries and lists of every deferred run (as an eager append would have) and empty the table. */
@@ -128,10 +124,7 @@ function materializeRow(row: u32): void {
   const line = rowLine(row), seq = rowSeq(row);
   if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
   markDeferred(line, count, false);
-  const slot = logSlot(seq);
-  const before = min<u32>(count, logCapacity - slot);
-  writeFreshEntries(seq, slot, line, before);
-  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+  writeFreshEntriesWrapped(seq, line, count);
   store<u32>(rowAddr(row), 0, 4);
 }
 
@@ -175,12 +168,17 @@ export function retireFreshRun(row: u32): u32 {
   return count;
 }
 
-/** The oldest sequence number of a deferred run (the tail must not pass it); `head` when none. */
+/**
+ * The oldest sequence number of a deferred run (the tail must not pass it); `head` when none.
+ * Rows are appended in sequence order (one per store, and the table empties when no row is
+ * live), so it is the first live row's.
+ */
 export function oldestDeferredSeq(head: u32): u32 {
-  let oldest = head;
   const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
   for (let row: u32 = 0; row < used; row++) {
-    if (rowCount(row) != 0 && seqBefore(rowSeq(row), oldest)) oldest = rowSeq(row);
+    if (rowCount(row) == 0) continue;
+    if (CHECKS) assert(row + 1 >= used || seqBefore(rowSeq(row), rowSeq(row + 1))); // rows out of sequence order
+    return rowSeq(row);
   }
-  return oldest;
+  return head;
 }

@@ -358,7 +358,7 @@ export function logMakeRoom(entries: u32): void {
 }
 
 // The state bytes of lines [first, first + count) set to (state & keep) | set, eight at a time.
-function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
+export function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
   let at = lineStateAddr + first;
   const end = at + count;
   const keep8 = <u64>keep * 0x0101010101010101, set8 = <u64>set * 0x0101010101010101;
@@ -366,21 +366,15 @@ function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
   for (; at < end; at++) store<u8>(at, (load<u8>(at) & keep) | set);
 }
 
-// Is any line of [first, first + count) deferred (fresh-runs.ts)? Eight state bytes at a time.
-function anyLineDeferred(first: u32, count: u32): bool {
+// Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
+// Eight state bytes at a time.
+function anyLineHas(first: u32, count: u32, bit: u8): bool {
+  assert(<u64>first + <u64>count <= <u64>lineCount, "store log: line states outside the device");
   let at = lineStateAddr + first;
   const end = at + count;
-  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & (<u64>LINE_DEFERRED * 0x0101010101010101)) != 0) return true;
-  for (; at < end; at++) if ((load<u8>(at) & LINE_DEFERRED) != 0) return true;
-  return false;
-}
-
-// Is any line of [first, first + count) pending? Eight state bytes at a time.
-function anyLinePending(first: u32, count: u32): bool {
-  let at = lineStateAddr + first;
-  const end = at + count;
-  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & (<u64>LINE_PENDING * 0x0101010101010101)) != 0) return true;
-  for (; at < end; at++) if ((load<u8>(at) & LINE_PENDING) != 0) return true;
+  const bit8 = <u64>bit * 0x0101010101010101;
+  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & bit8) != 0) return true;
+  for (; at < end; at++) if ((load<u8>(at) & bit) != 0) return true;
   return false;
 }
 
@@ -428,6 +422,16 @@ export function writeFreshEntries(seq: u32, slot: u32, line: u32, count: u32): v
   if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == slot + j + 1 && lineTailIndex(line + j) == slot + j + 1); // a fresh line's list names another entry
 }
 
+// writeFreshEntries for entries seq.. wherever their slots are: in at most two stretches of
+// consecutive slots (the ring may wrap).
+export function writeFreshEntriesWrapped(seq: u32, line: u32, count: u32): void {
+  assert(count > 0 && count <= logCapacity && <u64>line + <u64>count <= <u64>lineCount, "log append: fresh entries outside the log or the device");
+  const slot = logSlot(seq);
+  const before = min<u32>(count, logCapacity - slot);
+  writeFreshEntries(seq, slot, line, before);
+  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+}
+
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
 // entry seq + k in ring slot (index + k) & mask becomes the line's only entry (its bytes
 // the visible line's), the line is stamped and marked pending. No list to link into, so
@@ -444,10 +448,7 @@ function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u3
   if (before < count) memory.copy(preimageSlotAddr(0), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
   // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
   // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
-  if (!deferFreshRun(line, count, seq)) {
-    writeFreshEntries(seq, start, line, before);
-    if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
-  }
+  if (!deferFreshRun(line, count, seq)) writeFreshEntriesWrapped(seq, line, count);
   updateLineStates(line, count, 0xff, LINE_PENDING);
   stampLines(line, count, epoch);
   if (CHECKS && !lineDeferred(line)) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
@@ -468,7 +469,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const firstLine = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   // A store to a deferred line links behind its entry: written first.
-  if (freshRunsDeferred() > 0 && anyLineDeferred(firstLine, lines)) materializeFreshRunsIn(firstLine, lines);
+  if (freshRunsDeferred() > 0 && anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
   assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
   const first = load<u32>(h + H_LOG_HEAD);
   const firstIndex = logSlot(first);
@@ -478,7 +479,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   // written once per flush, the common case), they take the fresh-line path.
   const wholeFrom: u32 = (addr & 63) == 0 ? 0 : 1;
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
-  const fresh = wholeTo > wholeFrom && !anyLinePending(firstLine + wholeFrom, wholeTo - wholeFrom);
+  const fresh = wholeTo > wholeFrom && !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING);
   for (let k: u32 = 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
       appendFreshLines(first + k, firstIndex + k, firstLine + k, wholeTo - wholeFrom, epoch);

@@ -246,13 +246,17 @@ function checkDirIndex(k: Kernel, sv: Subvolume, kk: Key, addr: number, size: nu
   const length = m.u16(addr + DIR_ENTRY_NAME_LENGTH);
   const name = addr + DIR_ENTRY_HEADER_BYTES;
   if (DIR_ENTRY_HEADER_BYTES + length > size) { say(`subvolume ${sv.id}: DIR_INDEX ${keyText(kk)} name past its item`); return; }
-  const nameText = (): string => decoder.decode(m.u8.slice(name, name + length));
   // The name's hash in place (crc32c of its bytes, as the DIR_ITEM's key offset).
   const hash = k.device.core.csum_crc32c(name, length) >>> 0;
   const location = m.u64(addr + KEY_OBJECTID), kind = m.u8[addr + DIR_ENTRY_KIND]!;
   const hashItem = sv.tree.lookup(key(kk.objectid, DIR_ITEM, hash));
-  if (!hashItem || !dirItemHasName(m, hashItem.addr, hashItem.size, name, length)) say(`subvolume ${sv.id}: dir ${kk.objectid} index entry '${nameText()}' has no DIR_ITEM`);
-  if (kind !== DIR_KIND_SUBVOLUME && !sv.tree.lookup(key(location, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameText()}' points at missing inode ${location}`);
+  if (!hashItem || !dirItemHasName(m, hashItem.addr, hashItem.size, name, length)) say(`subvolume ${sv.id}: dir ${kk.objectid} index entry '${nameAt(m, name, length)}' has no DIR_ITEM`);
+  if (kind !== DIR_KIND_SUBVOLUME && !sv.tree.lookup(key(location, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameAt(m, name, length)}' points at missing inode ${location}`);
+}
+
+/** The name of `length` bytes at `name`, for a finding (copied out: shared memory is not decoded in place). */
+function nameAt(m: FsMemory, name: number, length: number): string {
+  return decoder.decode(m.u8.slice(name, name + length));
 }
 
 /** Does the DIR_ITEM at `addr` hold an entry named by the `length` bytes at `name`? */
