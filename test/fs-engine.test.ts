@@ -7,7 +7,7 @@ import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
-import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF } from '../src/fs/format.js';
+import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF, NODE_FSID } from '../src/fs/format.js';
 import {
   EINVAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, ROOT_SLOTS,
 } from '../src/core/abi.js';
@@ -110,6 +110,9 @@ describe('the block reader and tree checker in the core', () => {
       .toMatch(/^EUCLEAN: .*tree block \d+: (slot 2 \(\d+ 200 \d+\): unknown item type 200|keys out of order at slot \d+: .* then .*)$/);
     expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + NODE_GENERATION, new Uint8Array([0, 0, 0, 0, 0, 0, 1, 0]))))
       .toMatch(/^EUCLEAN: .*tree block \d+: generation 281474976710656 outside 1\.\.\d+$/);
+    // A block of another file system (btrfs's fsid in the header), its checksum valid.
+    expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + NODE_FSID + 5, new Uint8Array([0x77]))))
+      .toMatch(/^EUCLEAN: .*tree block \d+: fsid does not match the file system's$/);
     expect(await corruptedLeaf((dev, leaf) => dev.store(leaf + NODE_HEADER_BYTES + 21, new Uint8Array([0, 0, 0, 1]))))
       .toMatch(/^EUCLEAN: .*tree block \d+: slot 0: data \[\d+, \+16777216\) does not end at 4096$/);
   });

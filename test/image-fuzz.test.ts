@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
-import { fixNodeChecksum } from '../src/image/mutate.js';
+import { fixNodeChecksum, fixSuperblockChecksum } from '../src/image/mutate.js';
 import { closeImageFuzzDevices, imageFuzz, summarizeImageFuzz, type ImageFuzzCounts } from '../src/image/fuzz-images.js';
 import {
   SUPERBLOCK_OFFSETS, SUPERBLOCK_BYTES, SB_ROOT_LEVEL, SB_GENERATION, NODE_NRITEMS, NODE_HEADER_BYTES,
@@ -122,7 +122,7 @@ describe('image checks: each corruption is a clear FsError', () => {
     const { dev, fs } = await image();
     const slot = SUPERBLOCK_OFFSETS[fs.kernel.generation % 2]!;
     dev.store(slot + SB_ROOT_LEVEL, new Uint8Array([200]));
-    fixNodeChecksum(dev, slot, SUPERBLOCK_BYTES);
+    fixSuperblockChecksum(dev, slot);
     expect(code(() => FileSystem.mount(reboot(dev)))).toBe('EUCLEAN');
   });
 

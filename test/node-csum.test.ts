@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
-import { key, METADATA_ITEM, NODE_HEADER_BYTES, LEAF_ITEM_BYTES } from '../src/fs/format.js';
+import { key, METADATA_ITEM, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_NRITEMS, NODE_LEVEL } from '../src/fs/format.js';
+import { NODE_CSUM_START } from '../src/core/abi.js';
 import { Rng } from '../src/random.js';
 
 describe('crc32c over zero bytes in one step', () => {
@@ -58,10 +59,11 @@ describe('tree block checksums with a zero gap', () => {
       for (const at of blocks) {
         const bytes = dev.load(at, nodeSize);
         const view = new DataView(bytes.buffer);
-        expect(view.getUint32(0, true), `block ${at}`).toBe(dev.crc32c(at + 4, nodeSize - 4));
-        const n = view.getUint32(32, true), level = bytes[36]!;
+        expect(view.getUint32(0, true), `block ${at}`).toBe(dev.crc32c(at + NODE_CSUM_START, nodeSize - NODE_CSUM_START));
+        const n = view.getUint32(NODE_NRITEMS, true), level = bytes[NODE_LEVEL]!;
         const start = NODE_HEADER_BYTES + n * (level === 0 ? LEAF_ITEM_BYTES : LEAF_ITEM_BYTES + 8);
-        const end = level === 0 && n > 0 ? view.getUint32(NODE_HEADER_BYTES + (n - 1) * LEAF_ITEM_BYTES + 17, true) : nodeSize;
+        // A leaf's lowest data starts at its last item's offset, counted from the header's end.
+        const end = level === 0 && n > 0 ? NODE_HEADER_BYTES + view.getUint32(NODE_HEADER_BYTES + (n - 1) * LEAF_ITEM_BYTES + 17, true) : nodeSize;
         expect(end).toBeGreaterThanOrEqual(start);
         expect(bytes.subarray(start, end).every((b) => b === 0), `gap of block ${at}`).toBe(true);
         gapBytes += end - start;
@@ -80,8 +82,8 @@ describe('tree block checksums with a zero gap', () => {
     const root = blocks[0]!;
     const bytes = dev.load(root, 16384);
     const view = new DataView(bytes.buffer);
-    const n = view.getUint32(32, true);
-    const gapAt = root + NODE_HEADER_BYTES + n * (bytes[36] === 0 ? LEAF_ITEM_BYTES : LEAF_ITEM_BYTES + 8) + 40;
+    const n = view.getUint32(NODE_NRITEMS, true);
+    const gapAt = root + NODE_HEADER_BYTES + n * (bytes[NODE_LEVEL] === 0 ? LEAF_ITEM_BYTES : LEAF_ITEM_BYTES + 8) + 40;
     fs.unmount();
     dev.store(gapAt, new Uint8Array([0x5a]));
     dev.persist(0, dev.sizeBytes);

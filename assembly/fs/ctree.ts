@@ -37,7 +37,7 @@ import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
   leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
   leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft, leafInsertTwo,
-  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory, leafCapacity,
+  ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory, leafCapacity, dataOffset,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
 import { refChange, dataRefChange } from "./delayed-ref";
@@ -538,7 +538,7 @@ function pathLinked(): bool {
 @inline function prefixBytes(leaf: usize, m: u32): u32 {
   if (CHECKS) assert(m <= nritems(leaf)); // a prefix longer than the leaf
   if (m == 0) return 0;
-  const bytes = (nodeBytes - load<u32>(itemAt(leaf, m - 1) + KEY_BYTES)) + m * LEAF_ITEM_BYTES;
+  const bytes = (nodeBytes - dataOffset(leaf, m - 1)) + m * LEAF_ITEM_BYTES;
   if (CHECKS) assert(bytes <= nodeBytes - NODE_HEADER_BYTES); // a leaf prefix larger than the leaf
   return bytes;
 }
@@ -922,10 +922,12 @@ function collapseRoot(): void {
 }
 
 // A node at most this full after a delete is merged with a sibling when both fit in one
-// node (btrfs balances below a third; half, so that the fuller leaves pushes make still give
-// their blocks back when deletes empty them by half).
+// node (btrfs balances below a third; a little over half, so that the fuller leaves pushes
+// make still give their blocks back when deletes empty them by half: a full leaf with every
+// other item deleted is a hair over half full, and a threshold of exactly half made whether
+// a run of them merged depend on the node header's size).
 @inline function mergeBelowBytes(): u32 {
-  return (nodeBytes - NODE_HEADER_BYTES) / 2;
+  return (nodeBytes - NODE_HEADER_BYTES) / 16 * 9;
 }
 
 /**
@@ -952,15 +954,44 @@ function tryMergeRight(lv: u32): void {
   // copied only for a merge.
   if (parentSlot + 1 < nritems(view(parentBytenr))) {
     const right = checkedChild(view(parentBytenr), parentBytenr, parentSlot + 1, 0);
-    if (anyUsedBytes(right) <= mergeBelowBytes() && used + anyUsedBytes(right) <= fits) {
-      mergeInto(parentBytenr, parentSlot, nodeBytenr, cowChild(parentBytenr, parentSlot + 1), lv);
+    if (anyUsedBytes(right) <= mergeBelowBytes()) {
+      if (used + anyUsedBytes(right) <= fits) mergeInto(parentBytenr, parentSlot, nodeBytenr, cowChild(parentBytenr, parentSlot + 1), lv);
+      else if (lv == 0) fillLeft(parentBytenr, parentSlot + 1, cowChild(parentBytenr, parentSlot + 1), fits - used);
       return;
     }
   }
   if (parentSlot > 0) {
     const left = checkedChild(view(parentBytenr), parentBytenr, parentSlot - 1, 0);
-    if (anyUsedBytes(left) <= mergeBelowBytes() && used + anyUsedBytes(left) <= fits) mergeInto(parentBytenr, parentSlot - 1, cowChild(parentBytenr, parentSlot - 1), nodeBytenr, lv);
+    if (anyUsedBytes(left) > mergeBelowBytes()) return;
+    if (used + anyUsedBytes(left) <= fits) mergeInto(parentBytenr, parentSlot - 1, cowChild(parentBytenr, parentSlot - 1), nodeBytenr, lv);
+    else if (lv == 0) fillLeft(parentBytenr, parentSlot, nodeBytenr, fits - anyUsedBytes(left));
   }
+}
+
+/**
+ * Two half-empty leaves side by side that do not fit in one (deletes that thin a run of
+ * full leaves by half leave each pair just over a leaf): the left one takes what it can of
+ * the right one's first items (btrfs's push_leaf_left after a delete), so that the right
+ * one, nearly empty now, merges with its own right sibling once deletes thin that one too.
+ * Without it such a run gave no blocks back (a full device emptied by every other file).
+ */
+function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): void {
+  assert(slot > 0 && isDirty(parentBytenr) && isDirty(nodeBytenr), "ctree: fill of a left sibling that is not there");
+  const node = view(nodeBytenr);
+  const n = nritems(node);
+  let m: u32 = 0, moved: u32 = 0;
+  while (m + 1 < n && moved + leafItemsBytes(node, m, m + 1) <= room) { moved += leafItemsBytes(node, m, m + 1); m++; }
+  if (m == 0) return;
+  assert(m < n, "ctree: a fill that would empty the right leaf");
+  const leftBytenr = cowChild(parentBytenr, slot - 1);
+  const left = view(leftBytenr);
+  const l = nritems(left);
+  reportPointers(node, nodeBytenr, 0, m, -1);
+  leafMoveHeadLeft(node, m, left);
+  reportPointers(left, leftBytenr, l, l + m, 1);
+  // The node's separator rises to its new first key (slot > 0: not the parent's lowest).
+  copyKey(keyAt(view(parentBytenr), slot), keyAt(node, 0));
+  if (CHECKS) assert(nritems(node) == n - m && nritems(left) == l + m && leafUsedBytes(left) <= nodeBytes - NODE_HEADER_BYTES); // a fill that lost items or overfilled
 }
 
 /** Bytes a node's items take (a clean node too: the caller checked it). */

@@ -1,6 +1,7 @@
-// A tree block's checksum: crc32c of bytes [4, nodeBytes), btrfs's csum of a node.
+// A tree block's checksum: crc32c of bytes [32, nodeBytes), btrfs's csum of a node (its
+// first 32 bytes are the checksum field).
 //
-//    0    4                      gapStart               gapEnd              nodeBytes
+//    0    32                     gapStart               gapEnd              nodeBytes
 //    +----+----------------------+----------------------+---------------------+
 //    |csum| header, items / ptrs |  unused: the gap     | leaf data (leaves)  |
 //    +----+----------------------+----------------------+---------------------+
@@ -13,7 +14,7 @@
 // the checksum on the device is btrfs's, whatever computed it.
 import { nritems, isLeaf, itemAt, ptrAt, dataOffset, leafCapacity, ptrCapacity } from "./node";
 import { nodeBytes } from "./state";
-import { NODE_HEADER_BYTES } from "../abi";
+import { NODE_HEADER_BYTES, NODE_CSUM_START } from "../abi";
 import { crc32c, crc32cUpdate, crc32cZeros } from "../csum/crc32c";
 import { CHECKS } from "../shared/checks";
 
@@ -60,14 +61,14 @@ function allZero(node: usize, start: u32, end: u32): bool {
   return acc == 0;
 }
 
-/** crc32c of the block's bytes [4, nodeBytes): its stored checksum when it is sound. */
+/** crc32c of the block's bytes [NODE_CSUM_START, nodeBytes): its stored checksum when it is sound. */
 export function nodeCsum(node: usize): u32 {
   const gap = nodeGap(node);
   const start = <u32>(gap >>> 32), end = <u32>gap;
-  if (gap == 0 || end - start < GAP_WORTH_SKIPPING || !allZero(node, start, end)) return crc32c(node + 4, nodeBytes - 4);
-  let crc = crc32cUpdate(0xffffffff, node + 4, start - 4);
+  if (gap == 0 || end - start < GAP_WORTH_SKIPPING || !allZero(node, start, end)) return crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START);
+  let crc = crc32cUpdate(0xffffffff, node + NODE_CSUM_START, start - NODE_CSUM_START);
   crc = crc32cZeros(crc, end - start);
   crc = crc32cUpdate(crc, node + end, nodeBytes - end) ^ 0xffffffff;
-  if (CHECKS) assert(crc == crc32c(node + 4, nodeBytes - 4)); // the gap shortcut disagrees with crc32c
+  if (CHECKS) assert(crc == crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START)); // the gap shortcut disagrees with crc32c
   return crc;
 }

@@ -85,7 +85,14 @@ import { CHECKS } from "../shared/checks";
 @inline export function dataOffset(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the data of an item slot beyond the leaf
   if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the data of an item a dirty leaf does not have
-  return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET);
+  // btrfs counts an item's data offset from the end of the header.
+  return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
+}
+/** Set an item's data offset, `offset` from the node's start (stored from the header's end). */
+@inline function setDataOffset(node: usize, slot: u32, offset: u32): void {
+  if (CHECKS) assert(inPool(node) && offset >= NODE_HEADER_BYTES && offset <= nodeBytes); // a data offset outside a dirty leaf
+  if (CHECKS) assert(slot < nritems(node)); // the offset of an item the leaf does not have
+  store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, offset - NODE_HEADER_BYTES);
 }
 @inline export function dataSize(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the size of an item slot beyond the leaf
@@ -147,7 +154,7 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
   if (slot < n) {
     const low = dataOffset(node, n - 1);
     memory.copy(node + low - bytes, node + low, end - low);
-    for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) - bytes);
+    for (let i = slot; i < n; i++) setDataOffset(node, i, dataOffset(node, i) - bytes);
     memory.copy(itemAt(node, slot + items), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n + items);
@@ -160,7 +167,7 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
   if (CHECKS) assert(slot < nritems(node)); // an item header set past the leaf's items
   if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES); // an item's data over the item headers
   copyKey(itemAt(node, slot), key);
-  store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, end - size);
+  setDataOffset(node, slot, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
 }
 
@@ -204,7 +211,7 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
     const low = dataOffset(node, n - 1);
     const moveEnd = dataOffset(node, last);
     memory.copy(node + low + freed, node + low, moveEnd - low);
-    for (let i = last + 1; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, dataOffset(node, i) + freed);
+    for (let i = last + 1; i < n; i++) setDataOffset(node, i, dataOffset(node, i) + freed);
     memory.copy(itemAt(node, slot), itemAt(node, last + 1), <usize>(n - last - 1) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n - count);
@@ -244,7 +251,7 @@ export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
   if (r > 0) {
     const rlow = dataOffset(right, r - 1);
     memory.copy(right + rlow - bytes, right + rlow, nodeBytes - rlow);
-    for (let i: u32 = 0; i < r; i++) store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET, dataOffset(right, i) - bytes);
+    for (let i: u32 = 0; i < r; i++) setDataOffset(right, i, dataOffset(right, i) - bytes);
     memory.copy(itemAt(right, k), itemAt(right, 0), <usize>r * LEAF_ITEM_BYTES);
   }
   // The moved data at right's end, the moved items first.
@@ -288,7 +295,7 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   const low = dataOffset(node, n - 1);
   const keepEnd = dataOffset(node, slot) + min<u32>(old, newSize);
   memory.copy(<usize>(<i64>(node + low) - delta), node + low, keepEnd - low);
-  for (let i = slot; i < n; i++) store<u32>(itemAt(node, i) + LEAF_DATA_OFFSET, <u32>(<i64>dataOffset(node, i) - delta));
+  for (let i = slot; i < n; i++) setDataOffset(node, i, <u32>(<i64>dataOffset(node, i) - delta));
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, newSize);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
   return dataAddr(node, slot);

@@ -9,7 +9,8 @@ import { zeroGap, nodeCsum } from "./node-csum";
 import {
   F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
   NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
-  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
+  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, NODE_FSID, NODE_FLAGS, NODE_CHUNK_TREE_UUID, UUID_BYTES,
+  NODE_FLAG_WRITTEN, NODE_BACKREF_REV, BACKREF_REV_MIXED, F_FSID, F_CHUNK_TREE_UUID, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
@@ -95,7 +96,14 @@ function makeDirty(bytenr: u64): usize {
 
 @inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
   assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "not a pool buffer");
+  // btrfs's header: the checksum field's unused 28 bytes zero, the file system's and chunk
+  // tree's uuids, the written flag and the mixed back-reference revision.
+  memory.fill(buffer + NODE_CSUM + 4, 0, NODE_FSID - NODE_CSUM - 4);
+  memory.copy(buffer + NODE_FSID, fsBase + F_FSID, UUID_BYTES);
   store<u64>(buffer + NODE_BYTENR, bytenr);
+  store<u64>(buffer + NODE_FLAGS, NODE_FLAG_WRITTEN);
+  store<u8>(buffer + NODE_BACKREF_REV, BACKREF_REV_MIXED);
+  memory.copy(buffer + NODE_CHUNK_TREE_UUID, fsBase + F_CHUNK_TREE_UUID, UUID_BYTES);
   store<u64>(buffer + NODE_GENERATION, generation);
   store<u64>(buffer + NODE_OWNER, owner);
 }

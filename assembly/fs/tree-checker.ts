@@ -26,7 +26,9 @@ import {
   P_NAME_TRUNCATED, P_NAME_LENGTH, P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET,
   P_EXTENT_OUTSIDE, P_EXTENT_MAPS, P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL,
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
+  P_FSID, NODE_FSID, F_FSID,
 } from "../abi";
+import { fsBase } from "./state";
 import { compareKeysAt } from "./key";
 import { CHECKS } from "../shared/checks";
 import { visibleAddr, deviceBytes } from "../pmem/state";
@@ -54,6 +56,11 @@ export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, g
   ctxTotalBytes = totalBytes;
   ctxBlockBytes = blockBytes;
   ctxGeneration = generation;
+}
+
+@inline function sameUuid(a: usize, b: usize): bool {
+  assert(a != 0 && b != 0 && a != b, "tree checker: uuids compared at no address or at one");
+  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8);
 }
 
 // Where the problem of the check in progress is recorded (a PROBLEM_BYTES record).
@@ -98,6 +105,7 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
   const nritems = load<u32>(addr + NODE_NRITEMS);
   const generation = load<u64>(addr + NODE_GENERATION);
   const owner = load<u64>(addr + NODE_OWNER);
+  if (!sameUuid(addr + NODE_FSID, fsBase + F_FSID)) return problem(P_FSID, 0, load<u64>(addr + NODE_FSID), load<u64>(addr + NODE_FSID, 8), 0);
   if (level > MAX_LEVEL) return problem(P_LEVEL, 0, level, MAX_LEVEL, 0);
   if (generation == 0 || generation > ctxGeneration) return problem(P_GENERATION, 0, generation, ctxGeneration, 0);
   if (!knownTree(owner)) return problem(P_OWNER, 0, owner, 0, 0);
@@ -131,12 +139,13 @@ function checkPointer(at: usize, s: u32, generation: u64): u32 {
 function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
   assert(s < nritems, "slot outside node");
   if (CHECKS) assert(at == addr + NODE_HEADER_BYTES + <usize>s * LEAF_ITEM_BYTES); // an item not at its slot
-  const dataOffset = load<u32>(at + LEAF_DATA_OFFSET);
+  // Offsets count from the header's end (btrfs); the checks and records use node offsets.
+  const dataOffset = <u64>load<u32>(at + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
   const dataSize = load<u32>(at + LEAF_DATA_SIZE);
-  const end: u64 = s == 0 ? <u64>ctxNodeBytes : <u64>load<u32>(at - LEAF_ITEM_BYTES + LEAF_DATA_OFFSET);
-  if (<u64>dataOffset + dataSize != end) return problem(P_DATA_END, s, dataOffset, dataSize, end);
-  if (<u64>dataOffset < <u64>NODE_HEADER_BYTES + <u64>nritems * LEAF_ITEM_BYTES) return problem(P_DATA_OVERLAP, s, dataOffset, 0, 0);
-  return checkItem(at, addr + dataOffset, dataSize, s);
+  const end: u64 = s == 0 ? <u64>ctxNodeBytes : <u64>load<u32>(at - LEAF_ITEM_BYTES + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
+  if (dataOffset + dataSize != end) return problem(P_DATA_END, s, dataOffset, dataSize, end);
+  if (dataOffset < <u64>NODE_HEADER_BYTES + <u64>nritems * LEAF_ITEM_BYTES) return problem(P_DATA_OVERLAP, s, dataOffset, 0, 0);
+  return checkItem(at, addr + <usize>dataOffset, dataSize, s);
 }
 
 /** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */

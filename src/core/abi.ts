@@ -354,9 +354,11 @@ export const LAYOUT_LOG_ENTRY = 4; // LogEntry (assembly/pmem/log-entry.ts) agai
 // A node: header, then leaf items or internal key pointers, each starting with the key:
 // objectid u64, type u8, offset u64 (little endian).
 
-export const NODE_NRITEMS = 32; // u32 items in the node
-export const NODE_LEVEL = 36; // u8 0 for a leaf
-export const NODE_HEADER_BYTES = 48; // items start here
+// btrfs's struct btrfs_header (101 bytes): csum[32], fsid[16], bytenr, flags,
+// chunk_tree_uuid[16], generation, owner, nritems, level.
+export const NODE_NRITEMS = 96; // u32 items in the node
+export const NODE_LEVEL = 100; // u8 0 for a leaf
+export const NODE_HEADER_BYTES = 101; // items start here; a leaf item's data offset counts from here
 export const KEY_OBJECTID = 0; // u64 in a key
 export const KEY_TYPE = 8; // u8 in a key
 export const KEY_OFFSET = 9; // u64 in a key
@@ -395,11 +397,19 @@ export const EXTENT_DATA_REF = 178; // a data extent's reference from (root, ino
 export const SHARED_DATA_REF = 184; // btrfs's full back reference (by leaf); pmcow does not write it
 
 // Node header fields beyond those the search reads.
-export const NODE_CSUM = 0; // u32 crc32c of bytes [4, node bytes)
-export const NODE_BYTENR = 8; // u64 the block's own address
-export const NODE_GENERATION = 16; // u64 transaction that wrote it
-export const NODE_OWNER = 24; // u64 tree id
-export const LEAF_DATA_OFFSET = 17; // u32 in a leaf item: data offset from the node start (= KEY_BYTES)
+export const NODE_CSUM = 0; // u32 crc32c of bytes [NODE_CSUM_START, node bytes); bytes 4..31 zero (btrfs's 32-byte csum field)
+export const NODE_CSUM_START = 32; // the checksum covers the block from here (BTRFS_CSUM_SIZE)
+export const NODE_FSID = 32; // 16 bytes: the file system's uuid (the superblock's fsid)
+export const NODE_BYTENR = 48; // u64 the block's own address
+export const NODE_FLAGS = 56; // u64 flags (NODE_FLAG_WRITTEN), its top byte the back-reference revision
+export const NODE_BACKREF_REV = 63; // u8 the flags' top byte: BACKREF_REV_MIXED
+export const NODE_CHUNK_TREE_UUID = 64; // 16 bytes: the chunk tree's uuid
+export const NODE_GENERATION = 80; // u64 transaction that wrote it
+export const NODE_OWNER = 88; // u64 tree id
+export const NODE_FLAG_WRITTEN = 1; // BTRFS_HEADER_FLAG_WRITTEN
+export const BACKREF_REV_MIXED = 1; // BTRFS_MIXED_BACKREF_REV
+export const UUID_BYTES = 16; // a uuid (fsid, chunk tree uuid, device uuid)
+export const LEAF_DATA_OFFSET = 17; // u32 in a leaf item: data offset from the end of the header (NODE_HEADER_BYTES) (= KEY_BYTES)
 export const LEAF_DATA_SIZE = 21; // u32 in a leaf item: data bytes (= KEY_BYTES + 4)
 export const PTR_BLOCK = 17; // u64 in a key pointer: the child's address (= KEY_BYTES)
 export const PTR_GENERATION = 25; // u64 in a key pointer: the child's generation (= KEY_BYTES + 8)
@@ -467,7 +477,7 @@ export const ROOT_REF_NAME_LENGTH = 16; // u16
 // buffer. Every thread's core instance finds it from the header below.
 
 export const FS_MAGIC = 0x53465750; // "PWFS"
-export const FS_HEADER_BYTES = 256; // the state header's size
+export const FS_HEADER_BYTES = 320; // the state header's size
 export const F_MAGIC = 0; // u32 FS_MAGIC, written last at format
 export const F_NODE_BYTES = 4; // u32 tree block size
 export const F_COPIES = 8; // u32 copies of every tree block (1 single, 2 dup)
@@ -509,6 +519,8 @@ export const F_READERS_LOG = 220; // u32 address: READERS_LOG_ENTRIES (extent u6
 export const F_READERS_COUNT = 224; // u32 entries in it
 export const F_REF_TABLES_CLEAN = 240; // u32 REF_TABLES_CLEAN while the delayed-ref hash tables are all zero (no slot taken since the last batch emptied them)
 export const REF_TABLES_CLEAN = 0x434c4e52; // 'RNLC'
+export const F_FSID = 256; // 16 bytes: the file system's uuid, written into every tree block's header (the host sets it at mount)
+export const F_CHUNK_TREE_UUID = 272; // 16 bytes: the chunk tree's uuid, likewise
 export const F_REF_LIST = 228; // u32 address: the ref-table slots in use, in the order they were taken (u32 each)
 export const F_BACKREF_LIST = 232; // u32 address: the backref-table slots in use, likewise
 export const F_DATA_VERIFIED = 236; // u32 address: per sector, the device's stamp epoch at which its data passed its checksum (0: never); good while no line of it is stamped since (inode.ts)
@@ -629,6 +641,7 @@ export const P_REF_BYTES = 49; // a: size
 export const P_EXTENT_KEY = 50; // a: objectid, b: offset
 export const P_LEAF_ALIGN = 51; // a: leaf
 export const P_UNKNOWN_TYPE = 52; // a: type
+export const P_FSID = 53; // the header's fsid is not the file system's (a, b: its two halves)
 // Problems of the B-tree operations (assembly/fs/ctree.ts); bytenr: the parent, c: the child.
 export const P_CHILD_LEVEL = 60; // a: child level, b: parent level
 export const P_CHILD_STALE = 61; // a: child generation, b: the pointer's

@@ -2,6 +2,7 @@
 // crash image of the device's pending state, or seeded samples when there are too many,
 // is mounted and checked. Images that pick the same superblock and agree on every line
 // reachable from it are checked once (their mounts are identical).
+import { UUID_BYTES } from '../fs/uuid.js';
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
@@ -14,6 +15,7 @@ import {
   SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
   SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL,
   SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES,
+  SB_FSID, SB_CHUNK_TREE_UUID, SB_CSUM_START,
 } from '../fs/format.js';
 
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
@@ -134,7 +136,7 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
   // thousands of crash points a second parse their superblock slots.
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
-  if (crc(bytes.subarray(4)) !== dv.getUint32(SB_CSUM, true)) return null;
+  if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
   const u64 = (at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
   return {
     generation: u64(SB_GENERATION), rootTree: u64(SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
@@ -142,6 +144,7 @@ function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): Sup
     csumLevel: dv.getUint8(SB_CSUM_LEVEL), nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
     totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED), nextSubvolume: u64(SB_NEXT_SUBVOLUME), label: '',
     metadataCopies: dv.getUint8(SB_METADATA_COPIES) || 1,
+    fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES), chunkTreeUuid: bytes.slice(SB_CHUNK_TREE_UUID, SB_CHUNK_TREE_UUID + UUID_BYTES),
   };
 }
 

@@ -1,5 +1,6 @@
 // The file system's public API: synchronous, main thread. Paths are absolute POSIX
 // paths; every failure is an FsError with an errno name.
+import { parseUuid, derivedUuid, uuidText } from './uuid.js';
 import { FsError, describeValue, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { DEVICE_BASE } from '../core/module.js';
@@ -16,7 +17,7 @@ import {
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
   ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
-  SECTOR_BYTES, EXTENT_TYPE_REG, type Key,
+  SECTOR_BYTES, EXTENT_TYPE_REG, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
 import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS } from '../core/abi.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
@@ -205,19 +206,22 @@ export class FileSystem {
     }
     // mkfs under a mounted file system would pull its trees away: EBUSY, as Linux's
     // mkfs refuses a device the kernel holds open exclusively.
+    const fsid = options.uuid !== undefined ? parseUuid(options.uuid)
+      : derivedUuid(`pmcow fsid ${device.sizeBytes} ${nodeBytes} ${profile} ${label}`);
     const token = device.claimOwner('mkfs');
     try {
-      FileSystem.format(device, nodeBytes, label, profile);
+      FileSystem.format(device, nodeBytes, label, profile, fsid);
     } finally {
       device.releaseOwner(token);
     }
   }
 
-  private static format(device: PmemDevice, nodeBytes: number, label: string, profile: 'single' | 'dup'): void {
+  private static format(device: PmemDevice, nodeBytes: number, label: string, profile: 'single' | 'dup', fsid: Uint8Array): void {
     // Old superblocks must not outlive the new file system (mount picks the highest generation).
     for (const offset of [0, 4096]) device.store(offset, new Uint8Array(4096));
     device.persist(0, 8192);
     const k = new Kernel(device, nodeBytes, profile);
+    k.setUuids(fsid, derivedUuid(`pmcow chunk tree ${uuidText(fsid)}`));
     k.label = label;
     k.free.addFree(SYSTEM_AREA_BYTES, k.totalBytes - SYSTEM_AREA_BYTES);
     k.rootTree = k.createTree(ROOT_TREE_ID);
@@ -264,6 +268,7 @@ export class FileSystem {
     const problem = superblockProblem(sb, device.sizeBytes);
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
+    k.setUuids(sb.fsid, sb.chunkTreeUuid);
     k.setCommittedGeneration(sb.generation);
     k.mountedGeneration = sb.generation;
     k.nextSubvolume = sb.nextSubvolume;
@@ -558,8 +563,8 @@ export class FileSystem {
   /** Would one more name for `ino` in `dir` still fit its INODE_REF item? (btrfs: EMLINK) */
   private checkRefRoom(sv: Subvolume, ino: number, dir: number, name: string): void {
     const refs = sv.tree.get(key(ino, INODE_REF, dir));
-    const size = (refs?.length ?? 0) + nameBytes(name).length + 10 + 25;
-    if (size > (this.k.nodeBytes - 48) / 2) throw new FsError('EMLINK', 'too many names for this inode in one directory');
+    const size = (refs?.length ?? 0) + nameBytes(name).length + INODE_REF_HEADER_BYTES + LEAF_ITEM_BYTES;
+    if (size > (this.k.nodeBytes - NODE_HEADER_BYTES) / 2) throw new FsError('EMLINK', 'too many names for this inode in one directory');
   }
 
   private removeEntry(p: Parent): DirEntry {

@@ -49,7 +49,8 @@ export {
   SECTOR_BYTES, SYSTEM_AREA_BYTES, MAX_LEVEL, MAX_FILE_BYTES, MAX_EXTENT_BYTES, ROOT_TREE_ID,
   EXTENT_TREE_ID, FS_TREE_ID, CSUM_TREE_ID, FIRST_SUBVOLUME_ID, INODE_ITEM, INODE_REF, ORPHAN_ITEM,
   DIR_ITEM, DIR_INDEX, EXTENT_DATA, EXTENT_CSUM, ROOT_ITEM, ROOT_BACKREF, ROOT_REF, EXTENT_ITEM,
-  METADATA_ITEM, SHARED_DATA_REF, EXTENT_DATA_REF, MAX_KEY_VALUE, NODE_CSUM, NODE_BYTENR, NODE_GENERATION,
+  METADATA_ITEM, SHARED_DATA_REF, EXTENT_DATA_REF, MAX_KEY_VALUE, NODE_CSUM, NODE_CSUM_START, NODE_FSID, NODE_FLAGS,
+  NODE_CHUNK_TREE_UUID, NODE_BYTENR, NODE_GENERATION,
   NODE_OWNER, INODE_ITEM_BYTES, INODE_GENERATION, INODE_SIZE, INODE_NBYTES, INODE_NLINK,
   INODE_MODE, INODE_FLAGS, INODE_NEXT_INDEX, INODE_TRANSID, MODE_FILE, MODE_DIR,
   INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE, FILE_EXTENT_BYTES,
@@ -62,7 +63,9 @@ export {
 } from '../core/abi.js';
 
 // --- superblock --------------------------------------------------------------------
-export const SB_CSUM = 0; // u32 crc32c of bytes [4, SUPERBLOCK_BYTES)
+export const SB_CSUM = 0; // u32 crc32c of bytes [SB_CSUM_START, SUPERBLOCK_BYTES)
+/** The checksum covers the superblock from here (its fields start at 8). */
+export const SB_CSUM_START = 4;
 export const SB_MAGIC = 8;
 export const SB_GENERATION = 16;
 export const SB_ROOT_TREE = 24;
@@ -78,5 +81,8 @@ export const SB_BYTES_USED = 72;
 export const SB_NEXT_SUBVOLUME = 80;
 /** u8: copies of every tree block, 1 (profile 'single', and 0 in images older than the field) or 2 ('dup'). */
 export const SB_METADATA_COPIES = 88;
+/** 16 bytes each: the file system's uuid (in every tree block's header too) and the chunk tree's. */
+export const SB_FSID = 96;
+export const SB_CHUNK_TREE_UUID = 112;
 export const SB_LABEL = 128;
 export const SB_LABEL_BYTES = 64;

@@ -8,7 +8,7 @@ import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
   P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
-  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
+  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
   F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
   RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
@@ -24,13 +24,16 @@ import {
   EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
   SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
   SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
+  SB_FSID, SB_CHUNK_TREE_UUID, SB_CSUM_START,
   MAX_LEVEL, MAX_KEY_VALUE, key,
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
+import { UUID_BYTES } from './uuid.js';
 import type { MetadataProfile } from './types.js';
 
 /** UTF-8 for the superblock's label (one encoder, not one per commit). */
 const labelEncoder = new TextEncoder();
+
 
 export interface SuperblockState {
   generation: number;
@@ -41,6 +44,9 @@ export interface SuperblockState {
   nextSubvolume: number; label: string;
   /** Copies of every tree block: 1 (single) or 2 (dup); absent means 1. */
   metadataCopies?: number;
+  /** The file system's uuid and the chunk tree's (16 bytes each; tree block headers carry both). */
+  fsid: Uint8Array;
+  chunkTreeUuid: Uint8Array;
 }
 
 /** A tree block copy that cannot be used, and why. */
@@ -270,6 +276,19 @@ export class Kernel implements TreeHost {
     check(core.fs_set_staging(this.stagingAddr, this.stagingBytes), 'name the staging buffer');
     setFsHooks(core, this.hooks);
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
+  }
+
+  /** The file system's uuid: the superblock's, and every tree block header's (the core writes and checks it). */
+  get fsid(): Uint8Array { return this.m.u8.slice(this.fsStateAddr + F_FSID, this.fsStateAddr + F_FSID + UUID_BYTES); }
+  get chunkTreeUuid(): Uint8Array {
+    return this.m.u8.slice(this.fsStateAddr + F_CHUNK_TREE_UUID, this.fsStateAddr + F_CHUNK_TREE_UUID + UUID_BYTES);
+  }
+
+  /** Set both uuids (mkfs, mount): before the first tree block is read or made. */
+  setUuids(fsid: Uint8Array, chunkTreeUuid: Uint8Array): void {
+    if (fsid.length !== UUID_BYTES || chunkTreeUuid.length !== UUID_BYTES) throw new FsError('EINVAL', 'a uuid is 16 bytes');
+    this.m.u8.set(fsid, this.fsStateAddr + F_FSID);
+    this.m.u8.set(chunkTreeUuid, this.fsStateAddr + F_CHUNK_TREE_UUID);
   }
 
   get transid(): number {
@@ -706,9 +725,11 @@ export class Kernel implements TreeHost {
     m.setU64(at + SB_BYTES_USED, this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes());
     m.setU64(at + SB_NEXT_SUBVOLUME, this.nextSubvolume);
     m.setU8(at + SB_METADATA_COPIES, this.metadataCopies);
+    m.u8.set(this.fsid, at + SB_FSID);
+    m.u8.set(this.chunkTreeUuid, at + SB_CHUNK_TREE_UUID);
     const label = labelEncoder.encode(this.label).subarray(0, SB_LABEL_BYTES);
     m.u8.set(label, at + SB_LABEL);
-    m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + 4, SUPERBLOCK_BYTES - 4) >>> 0);
+    m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) >>> 0);
   }
 
   /**
@@ -726,7 +747,7 @@ export class Kernel implements TreeHost {
       try { device.loadInto(offset, scratch); } catch { continue; }
       if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) continue;
       // The load above found no media error; the checksum is computed in place.
-      if (device.crc32c(offset + 4, SUPERBLOCK_BYTES - 4) !== dv.getUint32(SB_CSUM, true)) continue;
+      if (device.crc32c(offset + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) !== dv.getUint32(SB_CSUM, true)) continue;
       const generation = u64(SB_GENERATION);
       if (best && generation <= best.generation) continue;
       const label = scratch.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
@@ -739,6 +760,8 @@ export class Kernel implements TreeHost {
         totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED),
         nextSubvolume: u64(SB_NEXT_SUBVOLUME),
         metadataCopies: scratch[SB_METADATA_COPIES] || 1,
+        fsid: scratch.slice(SB_FSID, SB_FSID + UUID_BYTES),
+        chunkTreeUuid: scratch.slice(SB_CHUNK_TREE_UUID, SB_CHUNK_TREE_UUID + UUID_BYTES),
         // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
         label: label.every((b) => b === 0) ? '' : new TextDecoder().decode(label.slice()).replace(/\0+$/, ''),
       };

@@ -27,7 +27,8 @@ export class NodeView {
   key(slot: number): Key {
     return this.m.key(this.keyAt(slot));
   }
-  dataOffset(slot: number): number { return this.m.u32(this.itemAt(slot) + LEAF_DATA_OFFSET); }
+  /** The item's data offset from the node's start (stored from the header's end, as btrfs does). */
+  dataOffset(slot: number): number { return this.m.u32(this.itemAt(slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES; }
   dataSize(slot: number): number { return this.m.u32(this.itemAt(slot) + LEAF_DATA_SIZE); }
   /** Absolute address of the item's data. */
   data(slot: number): number { return this.addr + this.dataOffset(slot); }

@@ -14,7 +14,7 @@ import {
   P_INODE_MODE, P_INODE_SIZE, P_INODE_FLAGS, P_NO_NAMES, P_NAME_TRUNCATED, P_NAME_LENGTH,
   P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET, P_EXTENT_OUTSIDE, P_EXTENT_MAPS,
   P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL, P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES,
-  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
+  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
   P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
   P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
   P_CSUMS_MISSING, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
@@ -75,6 +75,7 @@ export function nodeProblemText(m: FsMemory, p: Problem, nodeAddr: number): stri
     case P_CHILD_GENERATION: return `slot ${s}: child generation ${p.a} outside 1..${p.b}`;
     case P_DATA_END: return `slot ${s}: data [${p.a}, +${p.b}) does not end at ${p.c}`;
     case P_DATA_OVERLAP: return `slot ${s}: data at ${p.a} overlaps the item headers`;
+    case P_FSID: return 'fsid does not match the file system\'s';
     default: return `slot ${s} ${keyAt(s)}: ${itemProblemText(p)}`;
   }
 }

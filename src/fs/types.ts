@@ -10,6 +10,12 @@ export interface MkfsOptions {
    * other and rewrites the bad one, scrub checks and repairs both.
    */
   metadataProfile?: MetadataProfile;
+  /**
+   * The file system's uuid (btrfs's fsid, `mkfs.btrfs -U`), as 8-4-4-4-12 hex digits.
+   * Default: derived from the device size, node size, profile and label, so the same mkfs
+   * gives the same image.
+   */
+  uuid?: string;
 }
 
 export type MetadataProfile = 'single' | 'dup';

@@ -11,10 +11,10 @@ import { Rng } from '../random.js';
 import { FsMemory } from '../fs/memory.js';
 import {
   key, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE, SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS,
-  SYSTEM_AREA_BYTES, NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, NODE_BYTENR, NODE_GENERATION,
+  SYSTEM_AREA_BYTES, NODE_HEADER_BYTES, NODE_CSUM_START, NODE_NRITEMS, NODE_LEVEL, NODE_BYTENR, NODE_GENERATION,
   NODE_OWNER, LEAF_ITEM_BYTES, KEY_PTR_BYTES, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
   SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
-  SB_TOTAL_BYTES, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES, SB_LABEL, SB_MAGIC,
+  SB_TOTAL_BYTES, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES, SB_LABEL, SB_MAGIC, SB_CSUM, SB_CSUM_START,
 } from '../fs/format.js';
 
 /** What a byte of the image holds. */
@@ -101,15 +101,18 @@ function storeBytes(dev: PmemDevice, at: number, bytes: Uint8Array): void {
 
 /** Recompute the checksum of the node copy at `at` (so the structural checks see the change). */
 export function fixNodeChecksum(dev: PmemDevice, at: number, nodeBytes: number): void {
-  const crc = dev.crc32c(at + 4, nodeBytes - 4);
+  const crc = dev.crc32c(at + NODE_CSUM_START, nodeBytes - NODE_CSUM_START);
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, crc, true);
   storeBytes(dev, at, b);
 }
 
 /** Recompute a superblock slot's checksum. */
-function fixSuperblockChecksum(dev: PmemDevice, slot: number): void {
-  fixNodeChecksum(dev, slot, SUPERBLOCK_BYTES);
+export function fixSuperblockChecksum(dev: PmemDevice, slot: number): void {
+  const crc = dev.crc32c(slot + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START);
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, crc, true);
+  storeBytes(dev, slot + SB_CSUM, b);
 }
 
 /** An edge value for a u64 field: zero, small, just past a limit, huge, or random. */

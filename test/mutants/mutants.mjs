@@ -170,7 +170,7 @@ export const mutants = [
     patches: [{
       find: L(
         '      // The load above found no media error; the checksum is computed in place.',
-        '      if (device.crc32c(offset + 4, SUPERBLOCK_BYTES - 4) !== dv.getUint32(SB_CSUM, true)) continue;',
+        '      if (device.crc32c(offset + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) !== dv.getUint32(SB_CSUM, true)) continue;',
       ),
       replace: '      // MUTANT: the superblock checksum is not checked.',
     }],
