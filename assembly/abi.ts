@@ -374,7 +374,7 @@ export const MIN_NODE_BYTES: u32 = 4096; // btree_node_search refuses smaller no
 // Tree ids, item types and limits (btrfs's numbers; docs/fs.md).
 export const SECTOR_BYTES: u32 = 4096; // the unit of data and of tree-block addresses
 export const SECTOR_SHIFT: u32 = 12; // log2(SECTOR_BYTES)
-export const SYSTEM_AREA_BYTES: u32 = 65536; // device bytes never allocated (superblocks)
+export const SYSTEM_AREA_BYTES: u32 = 1048576; // device bytes never allocated: btrfs's first MiB (primary superblock at 64 KiB, the zero page)
 export const MAX_LEVEL: u32 = 8; // highest B-tree level (BTRFS_MAX_LEVEL)
 export const MAX_KEY_VALUE: u64 = 9007199254740991; // 2^53 - 1: key fields fit a JS number
 export const MAX_FILE_BYTES: u64 = 1125899906842624; // 2^50: files end below it

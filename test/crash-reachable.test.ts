@@ -39,9 +39,9 @@ async function committedFile() {
   fs.pwrite(fs.open('/f'), new Uint8Array(8192).fill(1), 0);
   fs.commit();
   fs.unmount();
-  const sb = Kernel.readSuperblock(dev);
-  expect(sb).not.toBeNull();
-  return { dev, sb: sb! };
+  const read = Kernel.readSuperblock(dev);
+  if (!read || !('state' in read)) throw new Error('no pmcow superblock');
+  return { dev, sb: read.state };
 }
 
 describe('markReachable', () => {

@@ -475,8 +475,8 @@ describe("the commit's write-out of tree blocks in the core", () => {
       dev.beforeStore = null;
       deviceWriteObservers.delete(dev);
       expect(expected, metadataProfile).not.toBeNull();
-      // One store point per tree block copy, then the superblock's.
-      expect(stores.length, metadataProfile).toBe(expected!.length + 1);
+      // One store point per tree block copy, then the superblock's two copies.
+      expect(stores.length, metadataProfile).toBe(expected!.length + 2);
       expect(written.slice(0, expected!.length), metadataProfile).toEqual(expected);
       // Every copy is durable and checks: a strict crash mounts and fsck is clean.
       const after = FileSystem.mount(dev.crash({ mode: 'strict' }));

@@ -9,7 +9,7 @@ import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum, fixSuperblockChecksum } from '../src/image/mutate.js';
 import { closeImageFuzzDevices, imageFuzz, summarizeImageFuzz, type ImageFuzzCounts } from '../src/image/fuzz-images.js';
 import {
-  SUPERBLOCK_OFFSETS, SUPERBLOCK_BYTES, SB_ROOT_LEVEL, SB_GENERATION, NODE_NRITEMS, NODE_HEADER_BYTES,
+  superblockOffsets, SB_ROOT_LEVEL, SB_GENERATION, NODE_NRITEMS, NODE_HEADER_BYTES,
   KEY_PTR_BYTES, LEAF_ITEM_BYTES, INODE_SIZE, key, INODE_ITEM,
 } from '../src/fs/format.js';
 import { errnoOf } from './helpers/errno-of.js';
@@ -120,18 +120,25 @@ describe('image checks: each corruption is a clear FsError', () => {
 
   it('a superblock with a valid checksum but a root level of 200 is EUCLEAN', async () => {
     const { dev, fs } = await image();
-    const slot = SUPERBLOCK_OFFSETS[fs.kernel.generation % 2]!;
+    // The primary: a valid one is what mount reads.
+    const slot = superblockOffsets(dev.sizeBytes)[0];
     dev.store(slot + SB_ROOT_LEVEL, new Uint8Array([200]));
     fixSuperblockChecksum(dev, slot);
     expect(code(() => FileSystem.mount(reboot(dev)))).toBe('EUCLEAN');
   });
 
-  it('a superblock that fails its checksum falls back to the other slot, the commit before', async () => {
+  it('a primary superblock that fails its checksum gives way to the alternate copy, the same commit', async () => {
     const { dev, fs } = await image();
     const generation = fs.kernel.generation;
-    dev.store(SUPERBLOCK_OFFSETS[generation % 2]! + SB_GENERATION, u64(12345));
+    const [primary, alternate] = superblockOffsets(dev.sizeBytes);
+    dev.store(primary + SB_GENERATION, u64(12345));
     const again = FileSystem.mount(reboot(dev));
-    expect(again.statfs().generation).toBe(generation - 1);
+    expect(again.statfs().generation).toBe(generation);
+    again.unmount();
+    // Both copies bad: no superblock.
+    dev.store(primary + SB_GENERATION, u64(12345));
+    dev.store(alternate + SB_GENERATION, u64(12345));
+    expect(code(() => FileSystem.mount(reboot(dev)))).toBe('EINVAL');
   });
 
   it('a truncated device is EUCLEAN (its superblock names more bytes than it has)', async () => {

@@ -370,7 +370,7 @@ export const MIN_NODE_BYTES = 4096; // btree_node_search refuses smaller nodes
 // Tree ids, item types and limits (btrfs's numbers; docs/fs.md).
 export const SECTOR_BYTES = 4096; // the unit of data and of tree-block addresses
 export const SECTOR_SHIFT = 12; // log2(SECTOR_BYTES)
-export const SYSTEM_AREA_BYTES = 65536; // device bytes never allocated (superblocks)
+export const SYSTEM_AREA_BYTES = 1048576; // device bytes never allocated: btrfs's first MiB (primary superblock at 64 KiB, the zero page)
 export const MAX_LEVEL = 8; // highest B-tree level (BTRFS_MAX_LEVEL)
 export const MAX_KEY_VALUE = 9007199254740991; // 2^53 - 1: key fields fit a JS number
 export const MAX_FILE_BYTES = 1125899906842624; // 2^50: files end below it

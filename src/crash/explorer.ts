@@ -2,7 +2,6 @@
 // crash image of the device's pending state, or seeded samples when there are too many,
 // is mounted and checked. Images that pick the same superblock and agree on every line
 // reachable from it are checked once (their mounts are identical).
-import { UUID_BYTES } from '../fs/uuid.js';
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
@@ -12,11 +11,9 @@ import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './
 import type { PassToken, WordCondition } from './oracle.js';
 import { CRASH_MODE, CRASH_ROW_BYTES, CRASH_ROW_LINE, REGION } from '../core/abi.js';
 import {
-  SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SUPERBLOCK_MAGIC, SB_MAGIC, SB_CSUM, SB_GENERATION,
-  SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL,
-  SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES,
-  SB_FSID, SB_CHUNK_TREE_UUID, SB_CSUM_START,
+  SUPERBLOCK_BYTES, superblockOffsets, SECTOR_BYTES,
 } from '../fs/format.js';
+import { decodeSuperblock } from '../fs/superblock.js';
 
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
 export interface CrashOracle {
@@ -131,21 +128,10 @@ interface Candidate {
   mediaFingerprint?: string;
 }
 
+/** A superblock copy pmcow mounts, read in place, or null (no valid one, or a foreign one). */
 function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockState | null {
-  // Read in place (a DataView over the caller's bytes, which may be the shared memory):
-  // thousands of crash points a second parse their superblock slots.
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
-  if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
-  const u64 = (at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
-  return {
-    generation: u64(SB_GENERATION), rootTree: u64(SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
-    extentTree: u64(SB_EXTENT_TREE), extentLevel: dv.getUint8(SB_EXTENT_LEVEL), csumTree: u64(SB_CSUM_TREE),
-    csumLevel: dv.getUint8(SB_CSUM_LEVEL), nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
-    totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED), nextSubvolume: u64(SB_NEXT_SUBVOLUME), label: '',
-    metadataCopies: dv.getUint8(SB_METADATA_COPIES) || 1,
-    fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES), chunkTreeUuid: bytes.slice(SB_CHUNK_TREE_UUID, SB_CHUNK_TREE_UUID + UUID_BYTES),
-  };
+  const read = decodeSuperblock(bytes, crc);
+  return read && 'state' in read ? read.state : null;
 }
 
 /** An image that passed: its file map, the state it matched, under which constraints. */
@@ -237,26 +223,28 @@ export class CrashExplorer {
     guard?.touch(tableAt - composeAt);
     const slotsBitmap = new Uint8Array(dev.memory.buffer, slotsBitmapAt, bitmapBytes);
     slotsBitmap.fill(0);
-    for (const offset of SUPERBLOCK_OFFSETS) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
+    // The superblock copies (superblock.ts): [primary, alternate], composed side by side.
+    const copies = superblockOffsets(dev.sizeBytes - (dev.sizeBytes % SECTOR_BYTES));
+    for (const offset of copies) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
+    const choose = (read: (i: number) => SuperblockState | null): SuperblockState | null => read(0) ?? read(1);
     // The superblocks on media change only when a commit's superblock reaches it: parsed
     // once per content (keyed by the media fingerprint of the slots' lines, from the
     // core's per-chunk crc cache). The visible ones differ only while a slot line is pending.
     const mediaKey = core.pmem_media_fingerprint(slotsBitmapAt) >>> 0;
-    const validSlots = (load: (at: number, bytes: number) => Uint8Array): SuperblockState[] =>
-      SUPERBLOCK_OFFSETS.map((offset) => parseSuperblock(load(offset, SUPERBLOCK_BYTES), crc)).filter((sb) => sb !== null);
+    const validSlots = (load: (i: number) => Uint8Array): SuperblockState[] =>
+      [0, 1].map((i) => parseSuperblock(load(i), crc)).filter((sb) => sb !== null);
     let onMedia = this.mediaSuperblocks.get(mediaKey);
     if (!onMedia) {
-      onMedia = validSlots((at, bytes) => dev.readMedia(at, bytes));
+      onMedia = validSlots((i) => dev.readMedia(copies[i]!, SUPERBLOCK_BYTES));
       if (this.mediaSuperblocks.size >= MAX_REMEMBERED) this.mediaSuperblocks.clear();
       this.mediaSuperblocks.set(mediaKey, onMedia);
     }
     addCandidates(onMedia);
-    const slotsBytes = SUPERBLOCK_OFFSETS[SUPERBLOCK_OFFSETS.length - 1]! + SUPERBLOCK_BYTES;
-    if (core.pmem_pending_lines(0, slotsBytes) > 0) {
-      // The visible slots, loaded where images' slots are composed later (no copy out).
-      addCandidates(validSlots((at, bytes) => {
-        const view = new Uint8Array(dev.memory.buffer, composeAt + at, bytes);
-        work.loadInto(at, view);
+    if (copies.some((offset) => core.pmem_pending_lines(offset, SUPERBLOCK_BYTES) > 0)) {
+      // The visible copies, loaded where images' copies are composed later (no copy out).
+      addCandidates(validSlots((i) => {
+        const view = new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES);
+        work.loadInto(copies[i]!, view);
         return view;
       }));
     }
@@ -328,12 +316,9 @@ export class CrashExplorer {
         const composedKey = `${mediaKey}:${slotsCrc}`;
         let chosen = this.composedSuperblocks.get(composedKey);
         if (chosen === undefined) {
-          core.pmem_patch_compose(slots, 0, 2 * SUPERBLOCK_BYTES, composeAt);
-          chosen = null;
-          for (const offset of SUPERBLOCK_OFFSETS) {
-            const sb = parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + offset, SUPERBLOCK_BYTES), crc);
-            if (sb && (!chosen || sb.generation > chosen.generation)) chosen = sb;
-          }
+          copies.forEach((offset, i) => core.pmem_patch_compose(slots, offset, SUPERBLOCK_BYTES, composeAt + i * SUPERBLOCK_BYTES));
+          // The mount's rule (superblock.ts chooseSuperblock): the primary when valid.
+          chosen = choose((i) => parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES), crc));
           if (this.composedSuperblocks.size >= MAX_REMEMBERED) this.composedSuperblocks.clear();
           this.composedSuperblocks.set(composedKey, chosen);
         }

@@ -17,7 +17,7 @@ import {
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
   ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
-  SECTOR_BYTES, EXTENT_TYPE_REG, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
+  SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
 import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS } from '../core/abi.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
@@ -67,19 +67,6 @@ interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boole
 interface OpenFile { sv: Subvolume; ino: number }
 
 /** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
-
-/** btrfs's primary superblock: at 64 KiB, its magic "_BHRfS_M" 64 bytes in (btrfs-progs, ctree.h). */
-const BTRFS_SUPERBLOCK_OFFSET = 64 << 10;
-const BTRFS_MAGIC_OFFSET = 0x40;
-const BTRFS_MAGIC = '_BHRfS_M';
-
-/** Does the device hold a btrfs superblock (an image made by mkfs.btrfs)? Read from its media. */
-function holdsBtrfsSuperblock(device: PmemDevice): boolean {
-  const at = BTRFS_SUPERBLOCK_OFFSET + BTRFS_MAGIC_OFFSET;
-  if (device.sizeBytes < at + BTRFS_MAGIC.length) return false;
-  const bytes = device.readMedia(at, BTRFS_MAGIC.length);
-  return String.fromCharCode(...bytes) === BTRFS_MAGIC;
-}
 
 function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
@@ -198,7 +185,7 @@ export class FileSystem {
       throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${describeValue(nodeBytes)}`);
     }
     const label = options.label ?? '';
-    if (typeof label !== 'string' || nameBytes(label).length > 63) throw new FsError('EINVAL', 'label must be a string of at most 63 bytes');
+    if (typeof label !== 'string' || nameBytes(label).length > 255) throw new FsError('EINVAL', 'label must be a string of at most 255 bytes');
     const profile = options.metadataProfile ?? 'single';
     if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${describeValue(profile)}`);
     if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
@@ -217,13 +204,15 @@ export class FileSystem {
   }
 
   private static format(device: PmemDevice, nodeBytes: number, label: string, profile: 'single' | 'dup', fsid: Uint8Array): void {
-    // Old superblocks must not outlive the new file system (mount picks the highest generation).
-    for (const offset of [0, 4096]) device.store(offset, new Uint8Array(4096));
-    device.persist(0, 8192);
     const k = new Kernel(device, nodeBytes, profile);
+    // Old superblocks must not outlive the new file system.
+    for (const offset of superblockOffsets(k.totalBytes)) {
+      device.store(offset, new Uint8Array(SUPERBLOCK_BYTES));
+      device.persist(offset, SUPERBLOCK_BYTES);
+    }
     k.setUuids(fsid, derivedUuid(`pmcow chunk tree ${uuidText(fsid)}`));
     k.label = label;
-    k.free.addFree(SYSTEM_AREA_BYTES, k.totalBytes - SYSTEM_AREA_BYTES);
+    k.addAllocatableSpace();
     k.rootTree = k.createTree(ROOT_TREE_ID);
     k.extentTree = k.createTree(EXTENT_TREE_ID);
     k.csumTree = k.createTree(CSUM_TREE_ID);
@@ -258,20 +247,16 @@ export class FileSystem {
   }
 
   private static load(device: PmemDevice, dax: Partial<DaxPolicy>): FileSystem {
-    const sb = Kernel.readSuperblock(device);
-    if (!sb) {
-      if (holdsBtrfsSuperblock(device)) {
-        throw new FsError('EOPNOTSUPP', 'a btrfs image (btrfs superblock magic at 64 KiB): pmcow mounts its own btrfs-like format, not btrfs\'s on-disk format yet');
-      }
-      throw new FsError('EINVAL', 'no valid pmcow superblock on this device');
-    }
+    const read = Kernel.readSuperblock(device);
+    if (!read) throw new FsError('EINVAL', 'no valid btrfs superblock on this device (primary at 64 KiB, alternate)');
+    if ('foreign' in read) throw new FsError('EOPNOTSUPP', read.foreign);
+    const sb = read.state;
     const problem = superblockProblem(sb, device.sizeBytes);
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
     k.setUuids(sb.fsid, sb.chunkTreeUuid);
     k.setCommittedGeneration(sb.generation);
     k.mountedGeneration = sb.generation;
-    k.nextSubvolume = sb.nextSubvolume;
     k.label = sb.label;
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
     k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
@@ -284,6 +269,8 @@ export class FileSystem {
       const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
       sv.rootDir = r.rootDir;
+      // As btrfs: new subvolume ids continue from the highest one in the root tree.
+      k.nextSubvolume = Math.max(k.nextSubvolume, item.key.objectid + 1);
     }
     if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
     fs.processOrphans();
@@ -327,7 +314,7 @@ export class FileSystem {
     this.live();
     const used = this.k.usedBytes();
     return {
-      totalBytes: this.k.totalBytes, usedBytes: used + SYSTEM_AREA_BYTES,
+      totalBytes: this.k.totalBytes, usedBytes: used + this.k.reservedBytes(),
       freeBytes: this.k.free.freeBytes(), nodeSize: this.k.nodeBytes, sectorSize: SECTOR_BYTES,
       generation: this.k.generation, label: this.k.label,
     };

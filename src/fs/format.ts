@@ -8,9 +8,6 @@ import {
 } from '../core/abi.js';
 
 export const SUPERBLOCK_BYTES = 4096;
-/** Two superblock slots; commit writes generation g to slot g % 2. */
-export const SUPERBLOCK_OFFSETS = [0, 4096] as const;
-export const SUPERBLOCK_MAGIC = 0x5346574f434d505fn; // "_PMCOWFS"
 export const DEFAULT_NODE_BYTES = 16384;
 export const FIRST_INODE = 256;
 /** objectid of orphan items (btrfs uses -5; we keep keys below 2^53). */
@@ -62,27 +59,87 @@ export {
   ROOT_REF_HEADER_BYTES, NAME_MAX_BYTES,
 } from '../core/abi.js';
 
-// --- superblock --------------------------------------------------------------------
-export const SB_CSUM = 0; // u32 crc32c of bytes [SB_CSUM_START, SUPERBLOCK_BYTES)
-/** The checksum covers the superblock from here (its fields start at 8). */
-export const SB_CSUM_START = 4;
-export const SB_MAGIC = 8;
-export const SB_GENERATION = 16;
-export const SB_ROOT_TREE = 24;
-export const SB_EXTENT_TREE = 32;
-export const SB_CSUM_TREE = 40;
-export const SB_ROOT_LEVEL = 48;
-export const SB_EXTENT_LEVEL = 49;
-export const SB_CSUM_LEVEL = 50;
-export const SB_NODE_BYTES = 52;
-export const SB_SECTOR_BYTES = 56;
-export const SB_TOTAL_BYTES = 64;
-export const SB_BYTES_USED = 72;
-export const SB_NEXT_SUBVOLUME = 80;
-/** u8: copies of every tree block, 1 (profile 'single', and 0 in images older than the field) or 2 ('dup'). */
-export const SB_METADATA_COPIES = 88;
-/** 16 bytes each: the file system's uuid (in every tree block's header too) and the chunk tree's. */
-export const SB_FSID = 96;
-export const SB_CHUNK_TREE_UUID = 112;
-export const SB_LABEL = 128;
-export const SB_LABEL_BYTES = 64;
+// --- superblock: btrfs's struct btrfs_super_block -------------------------------------
+// docs/fs.md section 2 maps every field. The copies: the primary at 64 KiB (what btrfs's
+// tools and the kernel read) and an alternate (superblockOffsets): btrfs's first mirror at
+// 64 MiB on devices that have it, else a slot of pmcow's own in the first MiB, which
+// btrfs reserves and never reads.
+export const SUPERBLOCK_MAGIC = 0x4d5f53665248425fn; // "_BHRfS_M"
+export const SB_CSUM = 0; // u32 crc32c of bytes [SB_CSUM_START, SUPERBLOCK_BYTES); bytes 4..31 zero
+/** The checksum covers the superblock from here (btrfs: after its 32-byte checksum field). */
+export const SB_CSUM_START = 32;
+export const SB_FSID = 32; // 16 bytes
+export const SB_BYTENR = 48; // u64 this copy's own offset
+export const SB_FLAGS = 56; // u64 SB_FLAG_WRITTEN
+export const SB_MAGIC = 64;
+export const SB_GENERATION = 72;
+export const SB_ROOT_TREE = 80;
+export const SB_CHUNK_ROOT = 88;
+export const SB_LOG_ROOT = 96;
+export const SB_TOTAL_BYTES = 112;
+export const SB_BYTES_USED = 120;
+export const SB_ROOT_DIR_OBJECTID = 128; // u64 6 (BTRFS_ROOT_TREE_DIR_OBJECTID)
+export const SB_NUM_DEVICES = 136;
+export const SB_SECTOR_BYTES = 144; // u32
+export const SB_NODE_BYTES = 148; // u32
+export const SB_LEAF_BYTES = 152; // u32 (deprecated leafsize: the node size)
+export const SB_STRIPE_BYTES = 156; // u32 4096
+export const SB_SYS_CHUNK_ARRAY_SIZE = 160; // u32
+export const SB_CHUNK_ROOT_GENERATION = 164;
+export const SB_COMPAT_FLAGS = 172;
+export const SB_COMPAT_RO_FLAGS = 180;
+export const SB_INCOMPAT_FLAGS = 188;
+export const SB_CSUM_TYPE = 196; // u16 0: crc32c
+export const SB_ROOT_LEVEL = 198; // u8
+export const SB_CHUNK_ROOT_LEVEL = 199; // u8
+export const SB_LOG_ROOT_LEVEL = 200; // u8
+export const SB_DEV_ITEM = 201; // 98 bytes: struct btrfs_dev_item
+export const SB_LABEL = 299;
+export const SB_LABEL_BYTES = 256; // a label of at most 255 bytes and its NUL
+export const SB_CACHE_GENERATION = 555;
+export const SB_UUID_TREE_GENERATION = 563;
+export const SB_METADATA_UUID = 571; // 16 bytes
+export const SB_RESERVED = 612; // 199 reserved bytes
+export const SB_SYS_CHUNK_ARRAY = 811; // 2048 bytes
+export const SB_SUPER_ROOTS = 2859; // 4 x struct btrfs_root_backup (168 bytes each)
+export const SB_FLAG_WRITTEN = 1;
+export const INCOMPAT_MIXED_BACKREF = 1;
+export const INCOMPAT_EXTENDED_IREF = 1 << 6;
+export const INCOMPAT_SKINNY_METADATA = 1 << 8;
+export const INCOMPAT_NO_HOLES = 1 << 9;
+/** The incompat features pmcow's images carry. */
+export const PMCOW_INCOMPAT = INCOMPAT_MIXED_BACKREF | INCOMPAT_SKINNY_METADATA | INCOMPAT_NO_HOLES;
+// struct btrfs_root_backup fields (super_roots[0] holds the current roots).
+export const BACKUP_BYTES = 168;
+export const BK_TREE_ROOT = 0;
+export const BK_TREE_ROOT_GEN = 8;
+export const BK_EXTENT_ROOT = 32;
+export const BK_EXTENT_ROOT_GEN = 40;
+export const BK_CSUM_ROOT = 80;
+export const BK_CSUM_ROOT_GEN = 88;
+export const BK_TOTAL_BYTES = 96;
+export const BK_BYTES_USED = 104;
+export const BK_NUM_DEVICES = 112;
+export const BK_TREE_ROOT_LEVEL = 152;
+export const BK_EXTENT_ROOT_LEVEL = 154;
+export const BK_CSUM_ROOT_LEVEL = 157;
+/**
+ * Until pmcow writes btrfs's chunk tree (docs/fs.md section 10), two bytes of the
+ * superblock's reserved area are pmcow's: the tree blocks' copies (1 single, 2 dup) and
+ * the revision of pmcow's layout (an image without it is a btrfs image pmcow cannot read yet).
+ */
+export const SB_PMCOW_METADATA_COPIES = SB_RESERVED;
+export const SB_PMCOW_REVISION = SB_RESERVED + 1;
+export const PMCOW_REVISION = 1;
+/** btrfs's superblock copies: 64 KiB, 64 MiB, 256 GiB. */
+export const PRIMARY_SUPERBLOCK = 65536;
+export const MIRROR_SUPERBLOCK = 64 * 1024 * 1024;
+/** pmcow's alternate on devices too small for btrfs's first mirror: inside the reserved first MiB. */
+export const SMALL_ALTERNATE_SUPERBLOCK = 131072;
+/** btrfs keeps a stripe (64 KiB) around each superblock mirror out of every block group. */
+export const SUPERBLOCK_STRIPE_BYTES = 65536;
+
+/** The two superblock copies of a device of `bytes`: [primary, alternate]. */
+export function superblockOffsets(bytes: number): [number, number] {
+  return [PRIMARY_SUPERBLOCK, bytes >= MIRROR_SUPERBLOCK + SUPERBLOCK_BYTES ? MIRROR_SUPERBLOCK : SMALL_ALTERNATE_SUPERBLOCK];
+}

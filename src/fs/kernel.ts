@@ -20,34 +20,16 @@ import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import {
-  SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SYSTEM_AREA_BYTES, SUPERBLOCK_MAGIC,
-  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, SB_CSUM, SB_MAGIC, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
-  SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
-  SB_TOTAL_BYTES, SB_BYTES_USED, SB_NEXT_SUBVOLUME, SB_LABEL, SB_LABEL_BYTES, SB_METADATA_COPIES,
-  SB_FSID, SB_CHUNK_TREE_UUID, SB_CSUM_START,
+  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, SUPERBLOCK_STRIPE_BYTES,
+  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID,
   MAX_LEVEL, MAX_KEY_VALUE, key,
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
+import { encodeSuperblock, decodeSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
 import type { MetadataProfile } from './types.js';
 
-/** UTF-8 for the superblock's label (one encoder, not one per commit). */
-const labelEncoder = new TextEncoder();
-
-
-export interface SuperblockState {
-  generation: number;
-  rootTree: number; rootLevel: number;
-  extentTree: number; extentLevel: number;
-  csumTree: number; csumLevel: number;
-  nodeBytes: number; sectorBytes: number; totalBytes: number; bytesUsed: number;
-  nextSubvolume: number; label: string;
-  /** Copies of every tree block: 1 (single) or 2 (dup); absent means 1. */
-  metadataCopies?: number;
-  /** The file system's uuid and the chunk tree's (16 bytes each; tree block headers carry both). */
-  fsid: Uint8Array;
-  chunkTreeUuid: Uint8Array;
-}
+export type { SuperblockState } from './superblock.js';
 
 /** A tree block copy that cannot be used, and why. */
 export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
@@ -62,11 +44,10 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   const nodeBytes = s.nodeBytes;
   if (nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) return `node size ${nodeBytes}`;
   if (s.sectorBytes !== SECTOR_BYTES) return `sector size ${s.sectorBytes}`;
-  const copies = s.metadataCopies ?? 1;
+  const copies = s.metadataCopies;
   if (copies !== 1 && copies !== 2) return `${copies} metadata copies`;
   if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
   if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
-  if (s.nextSubvolume < FIRST_SUBVOLUME_ID || s.nextSubvolume > MAX_KEY_VALUE) return `next subvolume id ${s.nextSubvolume}`;
   const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes * copies, generation: s.generation };
   for (const [name, bytenr, level] of [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel]] as const) {
     if (level > MAX_LEVEL) return `${name} tree level ${level}`;
@@ -694,96 +675,108 @@ export class Kernel implements TreeHost {
     }
     for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
     this.device.sfence();
+    // The alternate copy first, then the primary, each fenced (superblock.ts: every crash
+    // image keeps one valid copy, and a valid primary is what btrfs's tools read).
+    const [primary, alternate] = superblockOffsets(this.totalBytes);
+    this.writeSuperblockCopy(alternate);
+    this.writeSuperblockCopy(primary);
+  }
+
+  /** Store this commit's superblock at copy `offset`, write it back and fence. */
+  private writeSuperblockCopy(offset: number): void {
+    const core = this.device.core;
     const sb = this.superblockStaging;
-    this.encodeSuperblock(sb, this.transid);
-    const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;
-    this.onDeviceWrite?.(slot, SUPERBLOCK_BYTES);
+    encodeSuperblock(this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES), offset, this.superblockState(this.transid), (b) => this.device.crc32cBytes(b));
+    this.onDeviceWrite?.(offset, SUPERBLOCK_BYTES);
     this.device.beforeStore?.();
-    check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
-    check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');
+    check(core.pmem_store(offset, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
+    check(core.pmem_flush(offset, SUPERBLOCK_BYTES, 0), 'flush superblock');
     this.device.sfence();
   }
 
   usedBytes(): number {
-    return this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes() - this.free.pinnedBytes();
+    return this.totalBytes - this.reservedBytes() - this.free.freeBytes() - this.free.pinnedBytes();
   }
 
-  private encodeSuperblock(at: number, generation: number): void {
-    const m = this.m;
-    m.u8.fill(0, at, at + SUPERBLOCK_BYTES);
-    m.dv.setBigUint64(at + SB_MAGIC, SUPERBLOCK_MAGIC, true);
-    m.setU64(at + SB_GENERATION, generation);
-    m.setU64(at + SB_ROOT_TREE, this.rootTree.root);
-    m.setU64(at + SB_EXTENT_TREE, this.extentTree.root);
-    m.setU64(at + SB_CSUM_TREE, this.csumTree.root);
-    m.setU8(at + SB_ROOT_LEVEL, this.rootTree.level);
-    m.setU8(at + SB_EXTENT_LEVEL, this.extentTree.level);
-    m.setU8(at + SB_CSUM_LEVEL, this.csumTree.level);
-    m.setU32(at + SB_NODE_BYTES, this.nodeBytes);
-    m.setU32(at + SB_SECTOR_BYTES, SECTOR_BYTES);
-    m.setU64(at + SB_TOTAL_BYTES, this.totalBytes);
-    m.setU64(at + SB_BYTES_USED, this.totalBytes - SYSTEM_AREA_BYTES - this.free.freeBytes());
-    m.setU64(at + SB_NEXT_SUBVOLUME, this.nextSubvolume);
-    m.setU8(at + SB_METADATA_COPIES, this.metadataCopies);
-    m.u8.set(this.fsid, at + SB_FSID);
-    m.u8.set(this.chunkTreeUuid, at + SB_CHUNK_TREE_UUID);
-    const label = labelEncoder.encode(this.label).subarray(0, SB_LABEL_BYTES);
-    m.u8.set(label, at + SB_LABEL);
-    m.setU32(at + SB_CSUM, this.device.core.csum_crc32c(at + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) >>> 0);
+  /** What this commit's superblock says (superblock.ts writes it). */
+  private superblockState(generation: number): SuperblockState {
+    return {
+      generation, rootTree: this.rootTree.root, rootLevel: this.rootTree.level,
+      extentTree: this.extentTree.root, extentLevel: this.extentTree.level,
+      csumTree: this.csumTree.root, csumLevel: this.csumTree.level,
+      nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
+      bytesUsed: this.totalBytes - this.reservedBytes() - this.free.freeBytes(),
+      label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
+    };
   }
 
   /**
-   * The valid superblock with the highest generation, or null. Each slot is loaded whole
-   * (a poisoned line in it is a media error: the slot is skipped) into this thread's
-   * scratch, where its fields are read: no array per call (a crash explorer reads the
-   * superblock of every image it mounts, twice).
+   * The superblock copy a mount uses (superblock.ts chooseSuperblock), or null when neither
+   * copy is valid. Each copy is loaded whole (a poisoned line in it is a media error: the
+   * copy is skipped) into this thread's scratch and read there.
    */
-  static readSuperblock(device: PmemDevice): SuperblockState | null {
-    let best: SuperblockState | null = null;
+  static readSuperblock(device: PmemDevice): SuperblockRead {
     const scratch = device.scratch().subarray(0, SUPERBLOCK_BYTES);
-    const dv = new DataView(scratch.buffer, scratch.byteOffset, SUPERBLOCK_BYTES);
-    const u64 = (at: number): number => dv.getUint32(at + 4, true) * 4294967296 + dv.getUint32(at, true);
-    for (const offset of SUPERBLOCK_OFFSETS) {
-      try { device.loadInto(offset, scratch); } catch { continue; }
-      if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) continue;
-      // The load above found no media error; the checksum is computed in place.
-      if (device.crc32c(offset + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) !== dv.getUint32(SB_CSUM, true)) continue;
-      const generation = u64(SB_GENERATION);
-      if (best && generation <= best.generation) continue;
-      const label = scratch.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
-      best = {
-        generation,
-        rootTree: u64(SB_ROOT_TREE), rootLevel: scratch[SB_ROOT_LEVEL]!,
-        extentTree: u64(SB_EXTENT_TREE), extentLevel: scratch[SB_EXTENT_LEVEL]!,
-        csumTree: u64(SB_CSUM_TREE), csumLevel: scratch[SB_CSUM_LEVEL]!,
-        nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
-        totalBytes: u64(SB_TOTAL_BYTES), bytesUsed: u64(SB_BYTES_USED),
-        nextSubvolume: u64(SB_NEXT_SUBVOLUME),
-        metadataCopies: scratch[SB_METADATA_COPIES] || 1,
-        fsid: scratch.slice(SB_FSID, SB_FSID + UUID_BYTES),
-        chunkTreeUuid: scratch.slice(SB_CHUNK_TREE_UUID, SB_CHUNK_TREE_UUID + UUID_BYTES),
-        // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
-        label: label.every((b) => b === 0) ? '' : new TextDecoder().decode(label.slice()).replace(/\0+$/, ''),
-      };
-    }
-    return best;
+    const crc = (b: Uint8Array): number => device.crc32cBytes(b);
+    const read = (offset: number): SuperblockRead => {
+      try { device.loadInto(offset, scratch); } catch { return null; }
+      return decodeSuperblock(scratch, crc);
+    };
+    const [primary, alternate] = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
+    const first = read(primary);
+    return first ?? read(alternate);
   }
 
-  /** Rebuild free space from the extent tree (mount). */
+  /**
+   * The device ranges no allocation may take: the first MiB (btrfs keeps it for boot
+   * loaders and the primary superblock; pmcow's small-device alternate superblock and the
+   * zero page live there too) and the 64 KiB stripe around btrfs's first mirror superblock
+   * when the device has it (btrfs keeps every mirror's stripe out of its block groups, and
+   * the kernel writes the mirror there at every commit).
+   */
+  reservedRanges(): Array<[number, number]> {
+    const ranges: Array<[number, number]> = [[0, SYSTEM_AREA_BYTES]];
+    const [, alternate] = superblockOffsets(this.totalBytes);
+    if (alternate >= SYSTEM_AREA_BYTES) ranges.push([alternate, Math.min(this.totalBytes, alternate + SUPERBLOCK_STRIPE_BYTES)]);
+    return ranges;
+  }
+
+  /** Bytes of the reserved ranges. */
+  reservedBytes(): number {
+    return this.reservedRanges().reduce((sum, [start, end]) => sum + end - start, 0);
+  }
+
+  /** mkfs: everything but the reserved ranges is free. */
+  addAllocatableSpace(): void {
+    let cursor = 0;
+    for (const [start, end] of this.reservedRanges()) {
+      if (start > cursor) this.free.addFree(cursor, start - cursor);
+      cursor = end;
+    }
+    if (this.totalBytes > cursor) this.free.addFree(cursor, this.totalBytes - cursor);
+  }
+
+  /** Rebuild free space from the extent tree (mount): what no extent and no reserved range takes. */
   rebuildFreeSpace(): void {
-    let cursor = SYSTEM_AREA_BYTES;
+    const taken: Array<[number, number]> = this.reservedRanges();
     const end = this.totalBytes;
     this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
       if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
       const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
-      if (k.objectid < cursor || k.objectid + length > end || k.objectid % SECTOR_BYTES !== 0) {
-        throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} overlaps another or lies outside the device`);
+      if (k.objectid + length > end || k.objectid % SECTOR_BYTES !== 0) {
+        throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside the device`);
       }
-      this.free.addFree(cursor, k.objectid - cursor);
-      cursor = k.objectid + length;
+      taken.push([k.objectid, k.objectid + length]);
       return true;
     });
-    this.free.addFree(cursor, end - cursor);
+    taken.sort((a, b) => a[0] - b[0]);
+    let cursor = 0;
+    for (const [start, stop] of taken) {
+      if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another or a reserved range`);
+      if (start > cursor) this.free.addFree(cursor, start - cursor);
+      cursor = stop;
+    }
+    if (end > cursor) this.free.addFree(cursor, end - cursor);
   }
 }
 

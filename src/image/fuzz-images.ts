@@ -12,11 +12,11 @@ import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
 import { Rng } from '../random.js';
-import { SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS, SB_TOTAL_BYTES } from '../fs/format.js';
+import { superblockOffsets, SB_TOTAL_BYTES } from '../fs/format.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ImageRestorer } from './restore.js';
 import {
-  mapImage, mutateImage, fixNodeChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
+  mapImage, mutateImage, fixSuperblockChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
 } from './mutate.js';
 
 export interface ImageFuzzOptions {
@@ -67,7 +67,7 @@ export interface ImageFuzzCounts {
 }
 
 /** Device bytes per profile: dup needs room for its doubled metadata reserve. */
-const DEVICE_BYTES: Record<MetadataProfile, number> = { single: 1280 * 1024, dup: 1792 * 1024 };
+const DEVICE_BYTES: Record<MetadataProfile, number> = { single: 2240 * 1024, dup: 2752 * 1024 };
 const NODE_BYTES = 4096;
 /**
  * Staging, the core's state of the mount (with its smallest delayed-ref tables, 1,024 ref
@@ -274,10 +274,12 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
           counts.byMutation.truncate++;
           described = `truncate to ${dev.sizeBytes} bytes`;
           // Half of them also claim the new size (a shrink that forgot the blocks beyond it).
-          if (rng.chance(0.5) && dev.sizeBytes >= SUPERBLOCK_OFFSETS[1] + SUPERBLOCK_BYTES) {
-            for (const slot of SUPERBLOCK_OFFSETS) {
+          if (rng.chance(0.5)) {
+            // The copies the original size wrote (a shrunk device may now have another alternate).
+            for (const slot of superblockOffsets(s.pristine.sizeBytes)) {
+              if (slot + 4096 > dev.sizeBytes) continue;
               dev.store(slot + SB_TOTAL_BYTES, u64Bytes(dev.sizeBytes));
-              fixNodeChecksum(dev, slot, SUPERBLOCK_BYTES);
+              fixSuperblockChecksum(dev, slot);
             }
             described += ', superblocks rewritten to match';
           }

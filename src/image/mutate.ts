@@ -10,11 +10,12 @@ import type { FileSystem } from '../fs/filesystem.js';
 import { Rng } from '../random.js';
 import { FsMemory } from '../fs/memory.js';
 import {
-  key, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE, SECTOR_BYTES, SUPERBLOCK_BYTES, SUPERBLOCK_OFFSETS,
+  key, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE, SECTOR_BYTES, SUPERBLOCK_BYTES, superblockOffsets,
   SYSTEM_AREA_BYTES, NODE_HEADER_BYTES, NODE_CSUM_START, NODE_NRITEMS, NODE_LEVEL, NODE_BYTENR, NODE_GENERATION,
-  NODE_OWNER, LEAF_ITEM_BYTES, KEY_PTR_BYTES, SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE,
-  SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL, SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
-  SB_TOTAL_BYTES, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES, SB_LABEL, SB_MAGIC, SB_CSUM, SB_CSUM_START,
+  NODE_OWNER, LEAF_ITEM_BYTES, KEY_PTR_BYTES, SB_GENERATION, SB_ROOT_TREE, SB_SUPER_ROOTS, BK_EXTENT_ROOT,
+  BK_CSUM_ROOT, SB_ROOT_LEVEL, BK_EXTENT_ROOT_LEVEL, BK_CSUM_ROOT_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES,
+  SB_TOTAL_BYTES, SB_PMCOW_METADATA_COPIES, SB_LABEL, SB_MAGIC, SB_CSUM, SB_CSUM_START, SB_BYTENR, SB_FSID,
+  SB_INCOMPAT_FLAGS,
 } from '../fs/format.js';
 
 /** What a byte of the image holds. */
@@ -63,7 +64,8 @@ export function mapImage(fs: FileSystem): ImageMap {
 
 /** The region of device byte `at`. */
 export function regionOf(map: ImageMap, at: number): Region {
-  if (at < SYSTEM_AREA_BYTES) return at < SUPERBLOCK_OFFSETS[1] + SUPERBLOCK_BYTES ? 'superblock' : 'unused';
+  if (superblockOffsets(map.deviceBytes).some((offset) => at >= offset && at < offset + SUPERBLOCK_BYTES)) return 'superblock';
+  if (at < SYSTEM_AREA_BYTES) return 'unused';
   const block = map.nodeBytes * map.metadataCopies;
   for (const b of map.treeBlocks) if (at >= b && at < b + block) return 'metadata';
   for (const [b, n] of map.dataExtents) if (at >= b && at < b + n) return 'data';
@@ -83,7 +85,7 @@ function pickTarget(map: ImageMap, rng: Rng, length: number): number {
     const b = rng.pick(map.treeBlocks) + rng.below(map.metadataCopies) * map.nodeBytes;
     return Math.min(limit, b + rng.below(map.nodeBytes));
   }
-  if (roll < 62) return rng.below(SUPERBLOCK_OFFSETS[1] + SUPERBLOCK_BYTES);
+  if (roll < 62) return Math.min(limit, rng.pick(superblockOffsets(map.deviceBytes)) + rng.below(SUPERBLOCK_BYTES));
   if (roll < 80 && map.dataExtents.length) {
     const [b, n] = rng.pick(map.dataExtents);
     return Math.min(limit, b + rng.below(n));
@@ -174,12 +176,16 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
       break;
     }
     case 'superblock-field': {
-      const slot = rng.pick(SUPERBLOCK_OFFSETS);
-      const field = rng.pick([SB_GENERATION, SB_ROOT_TREE, SB_EXTENT_TREE, SB_CSUM_TREE, SB_ROOT_LEVEL, SB_EXTENT_LEVEL,
-        SB_CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_NEXT_SUBVOLUME, SB_METADATA_COPIES, SB_LABEL, SB_MAGIC]);
+      const copies = superblockOffsets(map.deviceBytes);
+      const slot = rng.pick(copies);
+      const EXTENT_ROOT = SB_SUPER_ROOTS + BK_EXTENT_ROOT, CSUM_ROOT = SB_SUPER_ROOTS + BK_CSUM_ROOT;
+      const EXTENT_LEVEL = SB_SUPER_ROOTS + BK_EXTENT_ROOT_LEVEL, CSUM_LEVEL = SB_SUPER_ROOTS + BK_CSUM_ROOT_LEVEL;
+      const field = rng.pick([SB_GENERATION, SB_ROOT_TREE, EXTENT_ROOT, CSUM_ROOT, SB_ROOT_LEVEL, EXTENT_LEVEL,
+        CSUM_LEVEL, SB_NODE_BYTES, SB_SECTOR_BYTES, SB_TOTAL_BYTES, SB_PMCOW_METADATA_COPIES, SB_LABEL, SB_MAGIC,
+        SB_BYTENR, SB_FSID, SB_INCOMPAT_FLAGS]);
       const value = edgeValue(rng, map);
-      // Level, copies and the u32 fields take their own width.
-      const width = field === SB_ROOT_LEVEL || field === SB_EXTENT_LEVEL || field === SB_CSUM_LEVEL || field === SB_METADATA_COPIES
+      // Levels, copies and the u32 fields take their own width.
+      const width = field === SB_ROOT_LEVEL || field === EXTENT_LEVEL || field === CSUM_LEVEL || field === SB_PMCOW_METADATA_COPIES
         ? 1 : field === SB_NODE_BYTES || field === SB_SECTOR_BYTES ? 4 : 8;
       storeBytes(dev, slot + field, u64Bytes(value).subarray(0, width));
       if (rng.chance(0.9)) fixSuperblockChecksum(dev, slot);
@@ -188,12 +194,13 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
       break;
     }
     case 'superblock-slots': {
+      const [primary, alternate] = superblockOffsets(map.deviceBytes);
       const choice = rng.below(3);
-      if (choice === 0) storeBytes(dev, SUPERBLOCK_OFFSETS[0], dev.load(SUPERBLOCK_OFFSETS[1], SUPERBLOCK_BYTES));
-      else if (choice === 1) storeBytes(dev, SUPERBLOCK_OFFSETS[1], dev.load(SUPERBLOCK_OFFSETS[0], SUPERBLOCK_BYTES));
-      else storeBytes(dev, rng.pick(SUPERBLOCK_OFFSETS), new Uint8Array(SUPERBLOCK_BYTES));
+      if (choice === 0) storeBytes(dev, primary, dev.load(alternate, SUPERBLOCK_BYTES));
+      else if (choice === 1) storeBytes(dev, alternate, dev.load(primary, SUPERBLOCK_BYTES));
+      else storeBytes(dev, rng.pick([primary, alternate]), new Uint8Array(SUPERBLOCK_BYTES));
       regions.add('superblock');
-      m.detail = ['slot 1 copied over slot 0', 'slot 0 copied over slot 1', 'one slot zeroed'][choice]!;
+      m.detail = ['the alternate copied over the primary', 'the primary copied over the alternate', 'one copy zeroed'][choice]!;
       break;
     }
     case 'node-field':

@@ -39,20 +39,44 @@ export const mutants = [
   {
     id: 'commit-no-fence-before-superblock',
     class: 'missing-fence',
-    description: 'The sfence between the write-back of the tree blocks and data and the store of the superblock is gone: the write-backs may complete after the superblock reached media.',
+    description: 'No sfence between the write-back of the tree blocks and data and the superblock copies, nor between the two copies (one fence after both): the primary may reach media before the blocks it points at, and both copies may be torn at once.',
     modelledOn: `${CHIPMUNK}: missing store fence between the write-back of data/metadata and the store that commits it; ${YAT}: ordering bugs in PMFS`,
     file: 'src/fs/kernel.ts',
-    patches: [{
-      find: L(
-        "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
-        '    this.device.sfence();',
-        '    const sb = this.superblockStaging;',
-      ),
-      replace: L(
-        "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
-        '    const sb = this.superblockStaging;',
-      ),
-    }],
+    patches: [
+      {
+        find: L(
+          "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    this.device.sfence();',
+          '    // The alternate copy first, then the primary, each fenced (superblock.ts: every crash',
+        ),
+        replace: L(
+          "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    // The alternate copy first, then the primary, each fenced (superblock.ts: every crash',
+        ),
+      },
+      {
+        find: L(
+          "    check(core.pmem_flush(offset, SUPERBLOCK_BYTES, 0), 'flush superblock');",
+          '    this.device.sfence();',
+          '  }',
+        ),
+        replace: L(
+          "    check(core.pmem_flush(offset, SUPERBLOCK_BYTES, 0), 'flush superblock');",
+          '  }',
+        ),
+      },
+      {
+        find: L(
+          '    this.writeSuperblockCopy(primary);',
+          '  }',
+        ),
+        replace: L(
+          '    this.writeSuperblockCopy(primary);',
+          '    this.device.sfence();',
+          '  }',
+        ),
+      },
+    ],
   },
   {
     id: 'commit-superblock-first',
@@ -69,33 +93,19 @@ export const mutants = [
         replace: L(
           '  private writeAndFlush(): void {',
           '    const core = this.device.core;',
-          '    const staged = this.superblockStaging;',
-          '    this.encodeSuperblock(staged, this.transid);',
-          '    const sbSlot = SUPERBLOCK_OFFSETS[this.transid % 2]!;',
-          '    this.onDeviceWrite?.(sbSlot, SUPERBLOCK_BYTES);',
-          '    this.device.beforeStore?.();',
-          "    check(core.pmem_store(sbSlot, staged, SUPERBLOCK_BYTES, 0), 'write superblock');",
-          "    check(core.pmem_flush(sbSlot, SUPERBLOCK_BYTES, 0), 'flush superblock');",
-          '    this.device.sfence();',
+          '    const [first, second] = superblockOffsets(this.totalBytes);',
+          '    this.writeSuperblockCopy(second);',
+          '    this.writeSuperblockCopy(first);',
         ),
       },
       {
         find: L(
-          '    this.device.sfence();',
-          '    const sb = this.superblockStaging;',
-          '    this.encodeSuperblock(sb, this.transid);',
-          '    const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;',
-          '    this.onDeviceWrite?.(slot, SUPERBLOCK_BYTES);',
-          '    this.device.beforeStore?.();',
-          "    check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');",
-          "    check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');",
-          '    this.device.sfence();',
+          '    const [primary, alternate] = superblockOffsets(this.totalBytes);',
+          '    this.writeSuperblockCopy(alternate);',
+          '    this.writeSuperblockCopy(primary);',
           '  }',
         ),
-        replace: L(
-          '    this.device.sfence();',
-          '  }',
-        ),
+        replace: '  }',
       },
     ],
   },
@@ -107,10 +117,10 @@ export const mutants = [
     file: 'src/fs/kernel.ts',
     patches: [{
       find: L(
-        "    check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');",
-        "    check(core.pmem_flush(slot, SUPERBLOCK_BYTES, 0), 'flush superblock');",
+        "    check(core.pmem_store(offset, sb, SUPERBLOCK_BYTES, 0), 'write superblock');",
+        "    check(core.pmem_flush(offset, SUPERBLOCK_BYTES, 0), 'flush superblock');",
       ),
-      replace: "    check(core.pmem_store(slot, sb, SUPERBLOCK_BYTES, 0), 'write superblock');",
+      replace: "    check(core.pmem_store(offset, sb, SUPERBLOCK_BYTES, 0), 'write superblock');",
     }],
   },
   {
@@ -141,24 +151,27 @@ export const mutants = [
   {
     id: 'commit-superblock-single-slot',
     class: 'in-place-update',
-    description: 'Every commit overwrites superblock slot 0 in place instead of alternating slots: a torn superblock store fails its checksum and mount falls back to the mkfs superblock in slot 1, whose blocks were long reused.',
+    description: 'Every commit overwrites the primary superblock in place and never the alternate copy: a torn primary fails its checksum and mount falls back to the alternate, the mkfs superblock, whose blocks were long reused.',
     modelledOn: `${CHIPMUNK}: in-place update of a structure that must change atomically (PMFS/NOVA superblock and inode updates); ${SILHOUETTE}: updates that bypass the file system's own consistency mechanism`,
     file: 'src/fs/kernel.ts',
     patches: [{
-      find: '    const slot = SUPERBLOCK_OFFSETS[this.transid % 2]!;',
-      replace: '    const slot = SUPERBLOCK_OFFSETS[0];',
+      find: '    this.writeSuperblockCopy(alternate);\n',
+      replace: '',
     }],
   },
   // --- mount: which superblock ---------------------------------------------------------
   {
-    id: 'mount-lowest-generation',
+    id: 'mount-alternate-only',
     class: 'recovery',
-    description: 'Mount picks the valid superblock with the lowest generation: it mounts the commit before the last one, whose freed blocks the last commit may have reused.',
+    description: 'Mount reads only the alternate superblock: a crash that tore the alternate (the first copy a commit writes) leaves a device with a valid primary that does not mount.',
     modelledOn: `${CHIPMUNK}: recovery code that rebuilds state from stale metadata; ${VINTER}: recovery bugs in PM file systems`,
     file: 'src/fs/kernel.ts',
     patches: [{
-      find: '      if (best && generation <= best.generation) continue;',
-      replace: '      if (best && generation >= best.generation) continue;',
+      find: L(
+        '    const first = read(primary);',
+        '    return first ?? read(alternate);',
+      ),
+      replace: '    return read(alternate);',
     }],
   },
   {
@@ -166,13 +179,12 @@ export const mutants = [
     class: 'recovery',
     description: 'Mount no longer checks the superblock checksum: a superblock torn at 8-byte words (a new generation over old tree roots, say) is mounted.',
     modelledOn: `${CHIPMUNK}: recovery trusting a structure that may be torn at 8-byte granularity (wrong atomicity assumptions); ${VINTER}: torn-write bugs`,
-    file: 'src/fs/kernel.ts',
+    file: 'src/fs/superblock.ts',
     patches: [{
       find: L(
-        '      // The load above found no media error; the checksum is computed in place.',
-        '      if (device.crc32c(offset + SB_CSUM_START, SUPERBLOCK_BYTES - SB_CSUM_START) !== dv.getUint32(SB_CSUM, true)) continue;',
+        '  if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;',
       ),
-      replace: '      // MUTANT: the superblock checksum is not checked.',
+      replace: '  // MUTANT: the superblock checksum is not checked.',
     }],
   },
   // --- freed space --------------------------------------------------------------------

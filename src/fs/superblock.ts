@@ -1,0 +1,162 @@
+// The superblock: btrfs's struct btrfs_super_block (docs/fs.md section 2), its two copies
+// and the rule that picks the one a mount uses.
+//
+// pmem tears a 4 KiB store at 8-byte words, and no store order keeps a single copy whole
+// in every crash image (its checksum and its generation live in different words). So a
+// commit writes two copies, each checksummed, one after the other with a fence between:
+// the alternate first, then the primary. A mount takes the primary when it is valid, else
+// the alternate. Every crash image then has a valid copy (the one not being written when
+// the power went), and the primary, when valid, is what btrfs's tools and the kernel read,
+// so they see the state pmcow mounts. Only when the primary itself is torn does btrfs need
+// help: `btrfs check --super 1` reads the alternate where it is btrfs's first mirror (64
+// MiB, on devices that have it); below that size the alternate is pmcow's own slot in the
+// first MiB, which a pmcow mount reads (docs/fs.md section 2).
+import {
+  SUPERBLOCK_BYTES, SUPERBLOCK_MAGIC, SB_CSUM, SB_CSUM_START, SB_FSID, SB_BYTENR, SB_FLAGS, SB_MAGIC,
+  SB_GENERATION, SB_ROOT_TREE, SB_TOTAL_BYTES, SB_BYTES_USED, SB_ROOT_DIR_OBJECTID, SB_NUM_DEVICES,
+  SB_SECTOR_BYTES, SB_NODE_BYTES, SB_LEAF_BYTES, SB_STRIPE_BYTES, SB_INCOMPAT_FLAGS, SB_COMPAT_RO_FLAGS,
+  SB_COMPAT_FLAGS, SB_CSUM_TYPE, SB_ROOT_LEVEL, SB_LABEL, SB_LABEL_BYTES, SB_SUPER_ROOTS, SB_FLAG_WRITTEN,
+  PMCOW_INCOMPAT, BK_TREE_ROOT, BK_TREE_ROOT_GEN, BK_EXTENT_ROOT, BK_EXTENT_ROOT_GEN, BK_CSUM_ROOT,
+  BK_CSUM_ROOT_GEN, BK_TOTAL_BYTES, BK_BYTES_USED, BK_NUM_DEVICES, BK_TREE_ROOT_LEVEL, BK_EXTENT_ROOT_LEVEL,
+  BK_CSUM_ROOT_LEVEL, SB_PMCOW_METADATA_COPIES, SB_PMCOW_REVISION, PMCOW_REVISION, SB_RESERVED, SECTOR_BYTES,
+  SB_DEV_ITEM,
+} from './format.js';
+import { UUID_BYTES } from './uuid.js';
+
+/** Where pmcow keeps the chunk tree's uuid until it writes a chunk tree (reserved bytes). */
+const SB_PMCOW_CHUNK_TREE_UUID = SB_RESERVED + 16;
+/** BTRFS_ROOT_TREE_DIR_OBJECTID */
+const ROOT_TREE_DIR_OBJECTID = 6;
+// struct btrfs_dev_item offsets inside the superblock's copy.
+const DEV_ID = 0, DEV_TOTAL_BYTES = 8, DEV_BYTES_USED = 16, DEV_IO_ALIGN = 24, DEV_IO_WIDTH = 28;
+const DEV_SECTOR_SIZE = 32, DEV_UUID = 66, DEV_FSID = 82;
+
+export interface SuperblockState {
+  generation: number;
+  rootTree: number; rootLevel: number;
+  extentTree: number; extentLevel: number;
+  csumTree: number; csumLevel: number;
+  nodeBytes: number; sectorBytes: number; totalBytes: number; bytesUsed: number;
+  label: string;
+  /** Copies of every tree block: 1 (single) or 2 (dup). */
+  metadataCopies: number;
+  /** The file system's uuid and the chunk tree's (16 bytes each; tree block headers carry both). */
+  fsid: Uint8Array;
+  chunkTreeUuid: Uint8Array;
+}
+
+/** What a copy holds: a pmcow superblock, a btrfs one pmcow cannot read (why), or nothing valid. */
+export type SuperblockRead = { state: SuperblockState } | { foreign: string } | null;
+
+const labelEncoder = new TextEncoder();
+
+function u64At(dv: DataView, at: number): number {
+  return dv.getUint32(at + 4, true) * 4294967296 + dv.getUint32(at, true);
+}
+
+function setU64(dv: DataView, at: number, value: number): void {
+  dv.setUint32(at, value >>> 0, true);
+  dv.setUint32(at + 4, Math.floor(value / 4294967296) >>> 0, true);
+}
+
+/**
+ * Write superblock copy `bytenr` of `s` into `bytes` (SUPERBLOCK_BYTES, zeroed here), its
+ * checksum last, computed by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES).
+ */
+export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: SuperblockState, crc: (b: Uint8Array) => number): void {
+  if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
+  bytes.fill(0);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
+  bytes.set(s.fsid, SB_FSID);
+  setU64(dv, SB_BYTENR, bytenr);
+  setU64(dv, SB_FLAGS, SB_FLAG_WRITTEN);
+  dv.setBigUint64(SB_MAGIC, SUPERBLOCK_MAGIC, true);
+  setU64(dv, SB_GENERATION, s.generation);
+  setU64(dv, SB_ROOT_TREE, s.rootTree);
+  setU64(dv, SB_TOTAL_BYTES, s.totalBytes);
+  setU64(dv, SB_BYTES_USED, s.bytesUsed);
+  setU64(dv, SB_ROOT_DIR_OBJECTID, ROOT_TREE_DIR_OBJECTID);
+  setU64(dv, SB_NUM_DEVICES, 1);
+  dv.setUint32(SB_SECTOR_BYTES, s.sectorBytes, true);
+  dv.setUint32(SB_NODE_BYTES, s.nodeBytes, true);
+  dv.setUint32(SB_LEAF_BYTES, s.nodeBytes, true);
+  dv.setUint32(SB_STRIPE_BYTES, SECTOR_BYTES, true);
+  setU64(dv, SB_INCOMPAT_FLAGS, PMCOW_INCOMPAT);
+  dv.setUint8(SB_ROOT_LEVEL, s.rootLevel);
+  // The device item (btrfs's dev_item copy): device 1, the whole device.
+  setU64(dv, SB_DEV_ITEM + DEV_ID, 1);
+  setU64(dv, SB_DEV_ITEM + DEV_TOTAL_BYTES, s.totalBytes);
+  setU64(dv, SB_DEV_ITEM + DEV_BYTES_USED, s.totalBytes);
+  dv.setUint32(SB_DEV_ITEM + DEV_IO_ALIGN, s.sectorBytes, true);
+  dv.setUint32(SB_DEV_ITEM + DEV_IO_WIDTH, s.sectorBytes, true);
+  dv.setUint32(SB_DEV_ITEM + DEV_SECTOR_SIZE, s.sectorBytes, true);
+  bytes.set(s.chunkTreeUuid, SB_DEV_ITEM + DEV_UUID);
+  bytes.set(s.fsid, SB_DEV_ITEM + DEV_FSID);
+  bytes.set(labelEncoder.encode(s.label).subarray(0, SB_LABEL_BYTES - 1), SB_LABEL);
+  // The current roots in backup slot 0 (btrfs's super_roots); pmcow reads the extent and
+  // csum trees' roots from there until it keeps them in the root tree.
+  const bk = SB_SUPER_ROOTS;
+  setU64(dv, bk + BK_TREE_ROOT, s.rootTree);
+  setU64(dv, bk + BK_TREE_ROOT_GEN, s.generation);
+  setU64(dv, bk + BK_EXTENT_ROOT, s.extentTree);
+  setU64(dv, bk + BK_EXTENT_ROOT_GEN, s.generation);
+  setU64(dv, bk + BK_CSUM_ROOT, s.csumTree);
+  setU64(dv, bk + BK_CSUM_ROOT_GEN, s.generation);
+  setU64(dv, bk + BK_TOTAL_BYTES, s.totalBytes);
+  setU64(dv, bk + BK_BYTES_USED, s.bytesUsed);
+  setU64(dv, bk + BK_NUM_DEVICES, 1);
+  dv.setUint8(bk + BK_TREE_ROOT_LEVEL, s.rootLevel);
+  dv.setUint8(bk + BK_EXTENT_ROOT_LEVEL, s.extentLevel);
+  dv.setUint8(bk + BK_CSUM_ROOT_LEVEL, s.csumLevel);
+  dv.setUint8(SB_PMCOW_METADATA_COPIES, s.metadataCopies);
+  dv.setUint8(SB_PMCOW_REVISION, PMCOW_REVISION);
+  bytes.set(s.chunkTreeUuid, SB_PMCOW_CHUNK_TREE_UUID);
+  dv.setUint32(SB_CSUM, crc(bytes.subarray(SB_CSUM_START)), true);
+}
+
+/**
+ * Read a superblock copy from `bytes` (read in place: a crash explorer parses thousands a
+ * second), its checksum by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES). null when it is no
+ * valid btrfs superblock; `foreign` when it is one pmcow does not read.
+ */
+export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockRead {
+  if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
+  if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
+  if (dv.getUint16(SB_CSUM_TYPE, true) !== 0) return { foreign: `checksum type ${dv.getUint16(SB_CSUM_TYPE, true)} (pmcow reads crc32c only)` };
+  if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
+  if (dv.getUint8(SB_PMCOW_REVISION) !== PMCOW_REVISION) {
+    return { foreign: 'a btrfs file system not written by pmcow: pmcow reads btrfs\'s chunk tree, and so mkfs.btrfs images, only from a later revision' };
+  }
+  const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), compat = u64At(dv, SB_COMPAT_FLAGS);
+  const incompat = u64At(dv, SB_INCOMPAT_FLAGS);
+  if (compat !== 0 || compatRo !== 0 || incompat !== PMCOW_INCOMPAT) {
+    return { foreign: `feature flags compat ${compat.toString(16)}, compat_ro ${compatRo.toString(16)}, incompat ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)} alone)` };
+  }
+  const bk = SB_SUPER_ROOTS;
+  const label = bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
+  const labelEnd = label.indexOf(0);
+  return {
+    state: {
+      generation: u64At(dv, SB_GENERATION),
+      rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
+      extentTree: u64At(dv, bk + BK_EXTENT_ROOT), extentLevel: dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL),
+      csumTree: u64At(dv, bk + BK_CSUM_ROOT), csumLevel: dv.getUint8(bk + BK_CSUM_ROOT_LEVEL),
+      nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
+      totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
+      metadataCopies: dv.getUint8(SB_PMCOW_METADATA_COPIES),
+      fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
+      chunkTreeUuid: bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES),
+      // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
+      label: labelEnd === 0 ? '' : new TextDecoder().decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
+    },
+  };
+}
+
+/**
+ * The copy a mount uses: the primary when it is valid, else the alternate (see the top of
+ * this file). A foreign primary is the answer too (mount refuses it, naming why).
+ */
+export function chooseSuperblock(primary: SuperblockRead, alternate: SuperblockRead): SuperblockRead {
+  return primary ?? alternate;
+}
