@@ -65,3 +65,30 @@ describe('the file system uuid', () => {
     expect(uuidText(parseUuid('0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9'))).toBe('0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9');
   });
 });
+
+describe('btrfs name hash', () => {
+  it('gives the DIR_ITEM key offsets btrfs-progs 6.2 wrote for these names (dump-tree of a mkfs.btrfs image)', async () => {
+    const { btrfsNameHash } = await import('../src/fs/filesystem.js');
+    const dev = await PmemDevice.create({ sizeBytes: 1 << 20 });
+    const hash = (name: string): number => btrfsNameHash(dev, new TextEncoder().encode(name));
+    // `mkfs.btrfs --rootdir` with files a and d, then `btrfs inspect-internal dump-tree`:
+    // (ROOT_TREE_DIR DIR_ITEM 2378154706) "default", (256 DIR_ITEM 3427024844) "a",
+    // (256 DIR_ITEM 4189400016) "d".
+    expect(hash('default')).toBe(2378154706);
+    expect(hash('a')).toBe(3427024844);
+    expect(hash('d')).toBe(4189400016);
+  });
+
+  it('keys the directory items pmcow writes', async () => {
+    const { btrfsNameHash } = await import('../src/fs/filesystem.js');
+    const { DIR_ITEM } = await import('../src/fs/format.js');
+    const dev = await formatted();
+    const fs = FileSystem.mount(dev);
+    fs.writeFile('/default', new Uint8Array(1));
+    fs.commit();
+    const items = fs.subvolume(5)!.tree.range(key(256, DIR_ITEM, 0), key(256, DIR_ITEM, Number.MAX_SAFE_INTEGER));
+    expect(items.map((i) => i.key.offset)).toEqual([btrfsNameHash(dev, new TextEncoder().encode('default'))]);
+    expect(items[0]!.key.offset).toBe(2378154706);
+    fs.unmount();
+  });
+});

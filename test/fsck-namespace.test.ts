@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { FileSystem, PmemDevice } from '../src/index.js';
 import { key } from '../src/fs/format.js';
-import { DIR_ITEM, DIR_INDEX, INODE_ITEM, INODE_NLINK } from '../src/core/abi.js';
+import { DIR_ITEM, DIR_INDEX, INODE_ITEM, INODE_NLINK, DIR_ENTRY_HEADER_BYTES } from '../src/core/abi.js';
 
 async function namespace(): Promise<{ fs: FileSystem; dirIno: number; fileIno: number }> {
   const dev = await PmemDevice.create({ sizeBytes: 8 << 20 });
@@ -22,7 +22,7 @@ async function namespace(): Promise<{ fs: FileSystem; dirIno: number; fileIno: n
 /** The key of the item of `type` in `dir` whose entry names `name`. */
 function entryKey(fs: FileSystem, dir: number, type: number, name: string): { objectid: number; type: number; offset: number } {
   const tree = fs.subvolume(5)!.tree;
-  const found = tree.range(key(dir, type, 0), key(dir, type, Number.MAX_SAFE_INTEGER)).find((it) => new TextDecoder().decode(it.data.subarray(20)) === name);
+  const found = tree.range(key(dir, type, 0), key(dir, type, Number.MAX_SAFE_INTEGER)).find((it) => new TextDecoder().decode(it.data.subarray(DIR_ENTRY_HEADER_BYTES)) === name);
   if (!found) throw new Error(`no ${type} item for ${name}`);
   return found.key;
 }

@@ -10,7 +10,7 @@ import { fixNodeChecksum, fixSuperblockChecksum } from '../src/image/mutate.js';
 import { closeImageFuzzDevices, imageFuzz, summarizeImageFuzz, type ImageFuzzCounts } from '../src/image/fuzz-images.js';
 import {
   superblockOffsets, SB_ROOT_LEVEL, SB_GENERATION, NODE_NRITEMS, NODE_HEADER_BYTES,
-  KEY_PTR_BYTES, LEAF_ITEM_BYTES, INODE_SIZE, key, INODE_ITEM,
+  KEY_PTR_BYTES, LEAF_ITEM_BYTES, INODE_SIZE, key, INODE_ITEM, ROOT_ITEM,
 } from '../src/fs/format.js';
 import { errnoOf } from './helpers/errno-of.js';
 
@@ -125,6 +125,18 @@ describe('image checks: each corruption is a clear FsError', () => {
     dev.store(slot + SB_ROOT_LEVEL, new Uint8Array([200]));
     fixSuperblockChecksum(dev, slot);
     expect(code(() => FileSystem.mount(reboot(dev)))).toBe('EUCLEAN');
+  });
+
+  it('a ROOT_ITEM of a tree that is not a subvolume (the csum tree\'s id) is EUCLEAN, not a subvolume', async () => {
+    // Found by image fuzzing: taken for a subvolume, it bound the csum tree's root slot.
+    const { dev, fs } = await image();
+    const rootTree = fs.kernel.rootTree.root;
+    const leaf = new NodeView(fs.kernel.m, fs.kernel.nodeAddr(rootTree), NODE);
+    expect(leaf.level).toBe(0);
+    const slot = Array.from({ length: leaf.nritems }, (_, s) => s).find((s) => leaf.key(s).objectid === 5 && leaf.key(s).type === ROOT_ITEM);
+    expect(slot).toBeDefined();
+    corrupt(dev, rootTree, NODE_HEADER_BYTES + slot! * LEAF_ITEM_BYTES, u64(7));
+    expect(mountAndRead(dev)).toBe('EUCLEAN');
   });
 
   it('a primary superblock that fails its checksum gives way to the alternate copy, the same commit', async () => {

@@ -385,7 +385,7 @@ function cowRoot(): void {
   const next = cowNode(treeRoot);
   const copy = view(next);
   if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
-  else pointersMoved(treeRoot);
+  else if (!pointersMoved(treeRoot)) fail(EUCLEAN, P_NOT_COPY, treeRoot, 0, 0, 0, 0);
   const old = treeRoot;
   treeRoot = next;
   rootMoved(old, next);
@@ -406,7 +406,7 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   const next = cowNode(old);
   const copy = view(next);
   if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
-  else pointersMoved(old);
+  else if (!pointersMoved(old)) fail(EUCLEAN, P_NOT_COPY, old, slot, 0, 0, 0);
   setChild(parent, slot, next, generationOf(copy));
   const below = <i32>level(parent) - 1;
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);

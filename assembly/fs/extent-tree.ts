@@ -133,11 +133,14 @@ function dropNodePointers(bytenr: u64, owner: u64): void {
  * was reported for either), so it counts as having dropped them; its own count reaches
  * zero at the next run (the parent's pointer moved), which then skips the drop.
  */
-export function pointersMoved(bytenr: u64): void {
-  assert(!isDropped(bytenr), "extent tree: a block's pointers moved twice");
+export function pointersMoved(bytenr: u64): bool {
   assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a moved block outside the device");
+  // Twice in one transaction: two pointers reach a block its one reference says only one
+  // does (a damaged image: a pointer into another tree). The caller refuses (EUCLEAN).
+  if (isDropped(bytenr)) return false;
   setDropped(bytenr, true);
   assert(isDropped(bytenr), "extent tree: the dropped bit did not stick");
+  return true;
 }
 
 /** Remember a block an operation copied away from, to drop at its end if unreferenced. */

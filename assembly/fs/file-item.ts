@@ -8,7 +8,7 @@
 // the slot (flagged RSF_MOVED, so the owning thread rewrites the ROOT_ITEM at commit).
 import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_ITEM, FILE_EXTENT_BYTES,
-  FE_GENERATION, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
+  FE_GENERATION, FE_RAM_BYTES, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
   SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, RSF_MOVED, CSUM_TREE_ID,
   EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_STAGING,
   F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES, EI_GENERATION,
@@ -195,6 +195,7 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
   const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
   memory.fill(at, 0, FILE_EXTENT_BYTES);
   store<u64>(at + FE_GENERATION, generation);
+  store<u64>(at + FE_RAM_BYTES, diskBytes); // uncompressed: the extent's own bytes (compression, encryption 0)
   store<u8>(at + FE_TYPE, <u8>type);
   store<u64>(at + FE_DISK_BYTENR, disk);
   store<u64>(at + FE_DISK_BYTES, diskBytes);

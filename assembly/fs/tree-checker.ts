@@ -16,9 +16,9 @@ import {
   FILE_EXTENT_BYTES, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
   INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_KIND,
   DIR_ENTRY_NAME_LENGTH, ROOT_REF_HEADER_BYTES, ROOT_REF_NAME_LENGTH, NAME_MAX_BYTES, INODE_MODE,
-  INODE_SIZE, INODE_FLAGS, MODE_FILE, MODE_DIR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
+  INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
   FE_BYTES, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, RI_BYTENR, RI_LEVEL, DIR_KIND_FILE,
-  DIR_KIND_SUBVOLUME, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
+  DIR_ENTRY_DATA_LENGTH, DIR_KIND_DIR, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
   PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, P_NONE, P_LEVEL, P_GENERATION, P_OWNER, P_NRITEMS,
   P_EMPTY_INTERNAL, P_KEY_RANGE, P_KEY_ORDER, P_CHILD_POINTER, P_CHILD_GENERATION, P_DATA_END,
@@ -157,11 +157,15 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
     if (at + header > size) return problem(P_NAME_TRUNCATED, s, at, 0, 0);
     const length = <u32>load<u16>(addr + at + lengthAt);
     if (length == 0 || length > NAME_MAX_BYTES) return problem(P_NAME_LENGTH, s, length, 0, 0);
+    let dataLength: u32 = 0;
     if (dirEntries) {
       const kind = <u32>load<u8>(addr + at + DIR_ENTRY_KIND);
-      if (kind < DIR_KIND_FILE || kind > DIR_KIND_SUBVOLUME) return problem(P_DIR_KIND, s, kind, 0, 0);
+      if (kind != DIR_KIND_FILE && kind != DIR_KIND_DIR) return problem(P_DIR_KIND, s, kind, 0, 0);
+      // No xattrs yet: a directory entry carries no data after its name.
+      dataLength = <u32>load<u16>(addr + at + DIR_ENTRY_DATA_LENGTH);
+      if (dataLength != 0) return problem(P_NAME_PAST, s, 0, 0, 0);
     }
-    at += header + length;
+    at += header + length + dataLength;
     if (at > size) return problem(P_NAME_PAST, s, 0, 0, 0);
   }
   return P_NONE;
@@ -214,10 +218,11 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
 function checkInode(addr: usize, size: u32, s: u32): u32 {
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
+  // A regular file or a directory (pmcow makes no other kind yet); any permission bits.
   const mode = load<u32>(addr + INODE_MODE);
-  if (mode != MODE_FILE && mode != MODE_DIR) return problem(P_INODE_MODE, s, mode, 0, 0);
+  if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFDIR) return problem(P_INODE_MODE, s, mode, 0, 0);
   if (load<u64>(addr + INODE_SIZE) > MAX_FILE_BYTES) return problem(P_INODE_SIZE, s, load<u64>(addr + INODE_SIZE), 0, 0);
-  if (load<u64>(addr + INODE_FLAGS) > ALL_INODE_FLAGS) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
+  if ((load<u64>(addr + INODE_FLAGS) & ~ALL_INODE_FLAGS) != 0) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
   return P_NONE;
 }
 

@@ -415,27 +415,42 @@ export const PTR_BLOCK = 17; // u64 in a key pointer: the child's address (= KEY
 export const PTR_GENERATION = 25; // u64 in a key pointer: the child's generation (= KEY_BYTES + 8)
 
 // Item bodies.
-export const INODE_ITEM_BYTES = 64; // generation, size, nbytes, nlink, mode, flags, next index, transid
-export const INODE_GENERATION = 0;
-export const INODE_SIZE = 8;
-export const INODE_NBYTES = 16;
-export const INODE_NLINK = 24; // u32
-export const INODE_MODE = 28; // u32 MODE_*
-export const INODE_FLAGS = 32; // u64 INODE_FLAG_*
-export const INODE_NEXT_INDEX = 40;
-export const INODE_TRANSID = 48;
-export const MODE_FILE = 1;
-export const MODE_DIR = 2;
-export const INODE_FLAG_NODATASUM = 1;
-export const INODE_FLAG_NODATACOW = 2;
-export const INODE_FLAG_IMMUTABLE = 4;
-export const FILE_EXTENT_BYTES = 48; // generation, type, disk bytenr, disk bytes, offset, bytes
-export const FE_GENERATION = 0;
-export const FE_TYPE = 8; // u8 EXTENT_TYPE_*
-export const FE_DISK_BYTENR = 16;
-export const FE_DISK_BYTES = 24;
-export const FE_OFFSET = 32;
-export const FE_BYTES = 40;
+// btrfs's struct btrfs_inode_item (160 bytes).
+export const INODE_ITEM_BYTES = 160; // generation, transid, size, nbytes, block group, nlink, uid, gid, mode, rdev, flags, sequence, reserved, 4 times
+export const INODE_GENERATION = 0; // u64 transaction that created the inode
+export const INODE_TRANSID = 8; // u64 transaction of the last change
+export const INODE_SIZE = 16; // u64
+export const INODE_NBYTES = 24; // u64
+export const INODE_BLOCK_GROUP = 32; // u64 0
+export const INODE_NLINK = 40; // u32
+export const INODE_UID = 44; // u32 0
+export const INODE_GID = 48; // u32 0
+export const INODE_MODE = 52; // u32 POSIX mode: MODE_FILE, MODE_DIR
+export const INODE_RDEV = 56; // u64 0
+export const INODE_FLAGS = 64; // u64 INODE_FLAG_*
+export const INODE_SEQUENCE = 72; // u64 0
+export const INODE_ATIME = 112; // btrfs_timespec (u64 seconds, u32 nanoseconds); then ctime, mtime, otime
+export const TIMESPEC_BYTES = 12;
+export const S_IFMT = 61440; // 0o170000: the file type bits of a mode
+export const S_IFREG = 32768; // 0o100000
+export const S_IFDIR = 16384; // 0o040000
+export const MODE_FILE = 33188; // 0o100644: a regular file, as pmcow creates it
+export const MODE_DIR = 16877; // 0o040755: a directory
+export const INODE_FLAG_NODATASUM = 1; // BTRFS_INODE_NODATASUM
+export const INODE_FLAG_NODATACOW = 2; // BTRFS_INODE_NODATACOW
+export const INODE_FLAG_IMMUTABLE = 64; // BTRFS_INODE_IMMUTABLE (1 << 6)
+// btrfs's struct btrfs_file_extent_item (53 bytes, not inline).
+export const FILE_EXTENT_BYTES = 53; // generation, ram bytes, compression, encryption, other encoding, type, disk bytenr, disk bytes, offset, bytes
+export const FE_GENERATION = 0; // u64
+export const FE_RAM_BYTES = 8; // u64 the extent's bytes uncompressed (= disk bytes: no compression)
+export const FE_COMPRESSION = 16; // u8 0
+export const FE_ENCRYPTION = 17; // u8 0
+export const FE_OTHER_ENCODING = 18; // u16 0
+export const FE_TYPE = 20; // u8 EXTENT_TYPE_*
+export const FE_DISK_BYTENR = 21; // u64
+export const FE_DISK_BYTES = 29; // u64
+export const FE_OFFSET = 37; // u64
+export const FE_BYTES = 45; // u64
 export const EXTENT_TYPE_REG = 1;
 export const EXTENT_TYPE_PREALLOC = 2;
 export const EXTENT_ITEM_BYTES = 32; // EXTENT_ITEM / METADATA_ITEM: refs, generation, flags, owner
@@ -453,20 +468,31 @@ export const EDR_COUNT = 24; // u32 items with that (root, inode, offset) pointi
 // Key offset of an EXTENT_DATA_REF: a hash of (root, inode, offset) below 2^53; colliding
 // references take the next free key within this many keys of the hash.
 export const EXTENT_DATA_REF_PROBES = 16;
-export const ROOT_ITEM_BYTES = 48; // bytenr, level, generation, flags, last snapshot, root dir
-export const RI_BYTENR = 0;
-export const RI_LEVEL = 8; // u8
-export const RI_GENERATION = 16;
-export const RI_FLAGS = 24;
-export const RI_LAST_SNAPSHOT = 32;
-export const RI_ROOT_DIR = 40;
+// btrfs's struct btrfs_root_item (439 bytes): an inode item, then the root's fields.
+export const ROOT_ITEM_BYTES = 439;
+export const RI_GENERATION = 160; // u64 transaction that wrote this ROOT_ITEM
+export const RI_ROOT_DIR = 168; // u64 root directory inode (256)
+export const RI_BYTENR = 176; // u64 root block of the tree
+export const RI_BYTES_USED = 192; // u64
+export const RI_LAST_SNAPSHOT = 200; // u64 transaction of the subvolume's creation or last snapshot
+export const RI_FLAGS = 208; // u64 ROOT_FLAG_READONLY
+export const RI_REFS = 216; // u32 1 (0: a dead root being dropped)
+export const RI_DROP_LEVEL = 237; // u8
+export const RI_LEVEL = 238; // u8 level of the root block
+export const RI_GENERATION_V2 = 239; // u64 = generation: the fields after it are valid
+export const RI_UUID = 247; // 16 bytes
+export const RI_CTRANSID = 295; // u64
+export const RI_OTRANSID = 303; // u64
 export const ROOT_FLAG_READONLY = 1;
-export const DIR_ENTRY_HEADER_BYTES = 20; // location key, kind u8, name length u16, name
-export const DIR_ENTRY_KIND = 17; // u8 DIR_KIND_* (= KEY_BYTES)
-export const DIR_ENTRY_NAME_LENGTH = 18; // u16 (= KEY_BYTES + 1)
-export const DIR_KIND_FILE = 1;
-export const DIR_KIND_DIR = 2;
-export const DIR_KIND_SUBVOLUME = 3;
+// btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name length, type, name.
+export const DIR_ENTRY_HEADER_BYTES = 30;
+export const DIR_ENTRY_TRANSID = 17; // u64 transaction that made the entry (= KEY_BYTES)
+export const DIR_ENTRY_DATA_LENGTH = 25; // u16 0 (xattr values only) (= KEY_BYTES + 8)
+export const DIR_ENTRY_NAME_LENGTH = 27; // u16 (= KEY_BYTES + 10)
+export const DIR_ENTRY_KIND = 29; // u8 BTRFS_FT_*: DIR_KIND_FILE, DIR_KIND_DIR (= KEY_BYTES + 12)
+export const DIR_KIND_FILE = 1; // BTRFS_FT_REG_FILE
+export const DIR_KIND_DIR = 2; // BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
+export const DIR_KIND_SUBVOLUME = 3; // pmcow's name for a DIR_KIND_DIR entry whose location is a ROOT_ITEM (never on disk)
 export const INODE_REF_HEADER_BYTES = 10; // index u64, name length u16, name
 export const INODE_REF_NAME_LENGTH = 8; // u16
 export const ROOT_REF_HEADER_BYTES = 18; // dir inode u64, index u64, name length u16, name

@@ -5,7 +5,7 @@
 //
 // The core reports every pointer that appears or disappears to the host (the Kernel's
 // delayed refs) and throws the host's FsError for a problem; see Kernel.hooks.
-import type { Key } from './format.js';
+import { keyText, type Key } from './format.js';
 import { NodeView } from './node.js';
 import type { FsMemory } from './memory.js';
 import { FsError } from '../errors.js';
@@ -185,7 +185,13 @@ export class BTree {
         if (!visit(last, leaf.data(s), leaf.dataSize(s))) return;
       }
       if (!last) return;
-      at = this.seek(last, SEEK_AFTER);
+      const after: Key = last;
+      at = this.seek(after, SEEK_AFTER);
+      // A damaged tree whose leaves disagree with their parents' keys could lead the seek
+      // back to keys already visited: refuse it rather than walk in a circle.
+      if (at && m.compareKeyAt(new NodeView(m, at.leaf, this.host.nodeBytes).itemAt(at.slot), after) <= 0) {
+        throw new FsError('EUCLEAN', `tree ${this.id}: the item after ${keyText(after)} is not above it (a damaged tree)`);
+      }
     }
   }
 

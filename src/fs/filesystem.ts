@@ -13,9 +13,9 @@ import {
   encodeRootItem, decodeRootItem, encodeRootRef, decodeRootRef, decodeFileExtent, nameBytes, type InodeItem, type DirEntry,
 } from './items.js';
 import {
-  key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
+  key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
@@ -67,6 +67,17 @@ interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boole
 interface OpenFile { sv: Subvolume; ino: number }
 
 /** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
+
+/**
+ * btrfs's name hash (btrfs_name_hash): crc32c's register run over the name from ~1, not
+ * inverted at the end; the key offset of a DIR_ITEM. Computed in the device's scratch.
+ */
+export function btrfsNameHash(device: PmemDevice, name: Uint8Array): number {
+  const scratch = device.scratch();
+  if (name.length > scratch.length) throw new FsError('ENAMETOOLONG', 'name longer than the scratch area');
+  scratch.set(name);
+  return device.core.csum_crc32c_update(0xfffffffe, scratch.byteOffset, name.length) >>> 0;
+}
 
 function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
@@ -265,6 +276,11 @@ export class FileSystem {
     const fs = new FileSystem(device, k);
     for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
+      // Subvolume trees only (5 and 256 up): any other id here is damage, and taking it
+      // for a subvolume would bind it to the extent or csum tree's root slot.
+      if (item.key.objectid !== FS_TREE_ID && item.key.objectid < FIRST_SUBVOLUME_ID) {
+        throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${item.key.objectid}, which is not a subvolume`);
+      }
       const r = decodeRootItem(item.data);
       const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
@@ -365,7 +381,7 @@ export class FileSystem {
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
         bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.damaged?.flags ?? sv.flags,
         lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
-      }));
+      }, this.k.nodeBytes));
       sv.itemDirty = false;
       this.k.movedSubvolumes.delete(sv.tree);
     }
@@ -377,7 +393,7 @@ export class FileSystem {
   }
 
   private newInode(mode: number, flags: number): InodeItem {
-    return { generation: this.k.transid, size: 0, nbytes: 0, nlink: 1, mode, flags, nextIndex: 2, transid: this.k.transid };
+    return { generation: this.k.transid, size: 0, nbytes: 0, nlink: 1, mode, flags, transid: this.k.transid };
   }
 
   // --- guards ------------------------------------------------------------------------
@@ -444,7 +460,7 @@ export class FileSystem {
   private nameHash(name: string): number {
     let hash = this.nameHashes.get(name);
     if (hash === undefined) {
-      hash = this.device.crc32cBytes(nameBytes(name));
+      hash = btrfsNameHash(this.device, nameBytes(name));
       if (this.nameHashes.size >= MAX_DENTRIES) this.nameHashes.clear();
       this.nameHashes.set(name, hash);
     }
@@ -468,7 +484,7 @@ export class FileSystem {
       return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
     }
     const inode = this.inode(sv, e.location.objectid);
-    return { sv, ino: e.location.objectid, inode, kind: inode.mode === MODE_DIR ? 'dir' : 'file' };
+    return { sv, ino: e.location.objectid, inode, kind: isDirMode(inode.mode) ? 'dir' : 'file' };
   }
 
   private resolve(path: unknown): Resolved {
@@ -530,12 +546,12 @@ export class FileSystem {
 
   private addEntry(p: Parent, location: Key, kind: number): number {
     const dirInode = this.inode(p.sv, p.dir);
-    const index = dirInode.nextIndex++;
+    const index = this.takeDirIndex(p.sv, p.dir);
     dirInode.size += nameBytes(p.name).length * 2;
     this.putInode(p.sv, p.dir, dirInode);
     const hashKey = key(p.dir, DIR_ITEM, this.nameHash(p.name));
     const existing = p.sv.tree.get(hashKey);
-    const entry: DirEntry = { location, kind, name: p.name };
+    const entry: DirEntry = { location, kind, name: p.name, transid: this.k.transid };
     const entries = existing ? [...decodeDirEntries(existing), entry] : [entry];
     p.sv.tree.put(hashKey, encodeDirEntries(entries));
     p.sv.tree.insert(key(p.dir, DIR_INDEX, index), encodeDirEntries([entry]));
@@ -546,6 +562,24 @@ export class FileSystem {
     }
     return index;
   }
+
+  /**
+   * The next DIR_INDEX of `dir`: btrfs keeps no counter on disk, it continues from the
+   * directory's highest index (2 for an empty one) and counts up in memory for the mount.
+   */
+  private takeDirIndex(sv: Subvolume, dir: number): number {
+    const id = `${sv.id}:${dir}`;
+    let next = this.nextDirIndexes.get(id);
+    if (next === undefined) {
+      const last = sv.tree.lastAtOrBefore(key(dir, DIR_INDEX, MAX_KEY_VALUE));
+      next = last && last.key.objectid === dir && last.key.type === DIR_INDEX ? last.key.offset + 1 : 2;
+    }
+    if (this.nextDirIndexes.size >= MAX_DENTRIES) this.nextDirIndexes.clear();
+    this.nextDirIndexes.set(id, next + 1);
+    return next;
+  }
+
+  private readonly nextDirIndexes = new Map<string, number>();
 
   /** Would one more name for `ino` in `dir` still fit its INODE_REF item? (btrfs: EMLINK) */
   private checkRefRoom(sv: Subvolume, ino: number, dir: number, name: string): void {

@@ -24,6 +24,16 @@ export const ITEM_TYPE_NAMES: Record<number, string> = {
 
 export interface Key { objectid: number; type: number; offset: number }
 
+/** Is an inode's POSIX mode a directory's (btrfs keeps the file type in the mode's S_IFMT bits)? */
+export function isDirMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o040000;
+}
+
+/** Is it a regular file's? */
+export function isFileMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o100000;
+}
+
 export function key(objectid: number, type: number, offset: number): Key {
   return { objectid, type, offset };
 }
@@ -49,7 +59,9 @@ export {
   METADATA_ITEM, SHARED_DATA_REF, EXTENT_DATA_REF, MAX_KEY_VALUE, NODE_CSUM, NODE_CSUM_START, NODE_FSID, NODE_FLAGS,
   NODE_CHUNK_TREE_UUID, NODE_BYTENR, NODE_GENERATION,
   NODE_OWNER, INODE_ITEM_BYTES, INODE_GENERATION, INODE_SIZE, INODE_NBYTES, INODE_NLINK,
-  INODE_MODE, INODE_FLAGS, INODE_NEXT_INDEX, INODE_TRANSID, MODE_FILE, MODE_DIR,
+  INODE_MODE, INODE_FLAGS, INODE_TRANSID, MODE_FILE, MODE_DIR, S_IFMT, S_IFREG, S_IFDIR, INODE_ATIME,
+  TIMESPEC_BYTES, FE_RAM_BYTES, RI_REFS, RI_GENERATION_V2, RI_BYTES_USED, RI_OTRANSID, RI_CTRANSID,
+  DIR_ENTRY_TRANSID, DIR_ENTRY_DATA_LENGTH, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND,
   INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE, FILE_EXTENT_BYTES,
   FE_GENERATION, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
   EXTENT_TYPE_PREALLOC, EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER,

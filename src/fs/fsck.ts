@@ -9,12 +9,12 @@ import { decodeFileExtent, decodeInode, decodeRootItem } from './items.js';
 import {
   compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
-  SECTOR_BYTES, MAX_KEY_VALUE, DIR_KIND_SUBVOLUME, MODE_DIR, ORPHAN_OBJECTID, type Key,
+  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import {
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
-  DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, KEY_OBJECTID,
+  DIR_ENTRY_NAME_LENGTH, KEY_OBJECTID, KEY_TYPE,
 } from '../core/abi.js';
 
 /**
@@ -220,7 +220,7 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
   for (const [ino, i] of inodes) {
     if (ino === sv.rootDir) continue;
     const found = links.get(ino) ?? 0;
-    const expected = i.mode === MODE_DIR ? 1 : i.nlink;
+    const expected = isDirMode(i.mode) ? 1 : i.nlink;
     if (found === expected) continue;
     const orphan = sv.tree.lookup(key(ORPHAN_OBJECTID, 48, ino));
     if (!(orphan && found === 0)) say(`subvolume ${sv.id}: inode ${ino} has nlink ${i.nlink} but ${found} names`);
@@ -246,12 +246,13 @@ function checkDirIndex(k: Kernel, sv: Subvolume, kk: Key, addr: number, size: nu
   const length = m.u16(addr + DIR_ENTRY_NAME_LENGTH);
   const name = addr + DIR_ENTRY_HEADER_BYTES;
   if (DIR_ENTRY_HEADER_BYTES + length > size) { say(`subvolume ${sv.id}: DIR_INDEX ${keyText(kk)} name past its item`); return; }
-  // The name's hash in place (crc32c of its bytes, as the DIR_ITEM's key offset).
-  const hash = k.device.core.csum_crc32c(name, length) >>> 0;
-  const location = m.u64(addr + KEY_OBJECTID), kind = m.u8[addr + DIR_ENTRY_KIND]!;
+  // The name's hash in place (btrfs's: crc32c's register from ~1, not inverted; the DIR_ITEM's key offset).
+  const hash = k.device.core.csum_crc32c_update(0xfffffffe, name, length) >>> 0;
+  // A subvolume's entry locates its ROOT_ITEM (btrfs); any other, an inode.
+  const location = m.u64(addr + KEY_OBJECTID), subvolume = m.u8[addr + KEY_TYPE] === ROOT_ITEM;
   const hashItem = sv.tree.lookup(key(kk.objectid, DIR_ITEM, hash));
   if (!hashItem || !dirItemHasName(m, hashItem.addr, hashItem.size, name, length)) say(`subvolume ${sv.id}: dir ${kk.objectid} index entry '${nameAt(m, name, length)}' has no DIR_ITEM`);
-  if (kind !== DIR_KIND_SUBVOLUME && !sv.tree.lookup(key(location, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameAt(m, name, length)}' points at missing inode ${location}`);
+  if (!subvolume && !sv.tree.lookup(key(location, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameAt(m, name, length)}' points at missing inode ${location}`);
 }
 
 /** The name of `length` bytes at `name`, for a finding (copied out: shared memory is not decoded in place). */

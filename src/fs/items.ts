@@ -2,10 +2,11 @@
 import { FsMemory } from './memory.js';
 import {
   INODE_ITEM_BYTES, INODE_GENERATION, INODE_SIZE, INODE_NBYTES, INODE_NLINK, INODE_MODE,
-  INODE_FLAGS, INODE_NEXT_INDEX, INODE_TRANSID, FILE_EXTENT_BYTES, FE_GENERATION, FE_TYPE,
+  INODE_FLAGS, INODE_TRANSID, FILE_EXTENT_BYTES, FE_GENERATION, FE_TYPE, FE_RAM_BYTES,
   FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, ROOT_ITEM_BYTES, RI_BYTENR, RI_LEVEL,
-  RI_GENERATION, RI_FLAGS, RI_LAST_SNAPSHOT, RI_ROOT_DIR, DIR_ENTRY_HEADER_BYTES,
-  INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
+  RI_GENERATION, RI_FLAGS, RI_LAST_SNAPSHOT, RI_ROOT_DIR, RI_REFS, RI_GENERATION_V2, RI_OTRANSID,
+  DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, DIR_KIND_DIR,
+  DIR_KIND_SUBVOLUME, ROOT_ITEM, MODE_DIR, INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
 } from './format.js';
 
 const encoder = new TextEncoder();
@@ -31,24 +32,27 @@ function view(bytes: Uint8Array): ItemReader {
 
 export interface InodeItem {
   generation: number; size: number; nbytes: number; nlink: number; mode: number;
-  flags: number; nextIndex: number; transid: number;
+  flags: number; transid: number;
 }
 
+/** btrfs's inode item: uid, gid, rdev, times and the rest stay zero (pmcow keeps no clock). */
 export function encodeInode(i: InodeItem): Uint8Array {
   const out = new Uint8Array(INODE_ITEM_BYTES);
-  const m = new FsMemory(out.buffer);
-  m.setU64(INODE_GENERATION, i.generation); m.setU64(INODE_SIZE, i.size); m.setU64(INODE_NBYTES, i.nbytes);
-  m.setU32(INODE_NLINK, i.nlink); m.setU32(INODE_MODE, i.mode); m.setU64(INODE_FLAGS, i.flags);
-  m.setU64(INODE_NEXT_INDEX, i.nextIndex); m.setU64(INODE_TRANSID, i.transid);
+  writeInode(new FsMemory(out.buffer), 0, i);
   return out;
+}
+
+function writeInode(m: FsMemory, at: number, i: InodeItem): void {
+  m.setU64(at + INODE_GENERATION, i.generation); m.setU64(at + INODE_SIZE, i.size); m.setU64(at + INODE_NBYTES, i.nbytes);
+  m.setU32(at + INODE_NLINK, i.nlink); m.setU32(at + INODE_MODE, i.mode); m.setU64(at + INODE_FLAGS, i.flags);
+  m.setU64(at + INODE_TRANSID, i.transid);
 }
 
 export function decodeInode(b: Uint8Array): InodeItem {
   const m = view(b);
   return {
     generation: m.u64(INODE_GENERATION), size: m.u64(INODE_SIZE), nbytes: m.u64(INODE_NBYTES),
-    nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS),
-    nextIndex: m.u64(INODE_NEXT_INDEX), transid: m.u64(INODE_TRANSID),
+    nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS), transid: m.u64(INODE_TRANSID),
   };
 }
 
@@ -59,7 +63,8 @@ export interface FileExtent {
 export function encodeFileExtent(e: FileExtent): Uint8Array {
   const out = new Uint8Array(FILE_EXTENT_BYTES);
   const m = new FsMemory(out.buffer);
-  m.setU64(FE_GENERATION, e.generation); m.setU8(FE_TYPE, e.type); m.setU64(FE_DISK_BYTENR, e.diskBytenr);
+  m.setU64(FE_GENERATION, e.generation); m.setU64(FE_RAM_BYTES, e.diskBytes); m.setU8(FE_TYPE, e.type);
+  m.setU64(FE_DISK_BYTENR, e.diskBytenr);
   m.setU64(FE_DISK_BYTES, e.diskBytes); m.setU64(FE_OFFSET, e.offset); m.setU64(FE_BYTES, e.bytes);
   return out;
 }
@@ -76,11 +81,18 @@ export interface RootItem {
   bytenr: number; level: number; generation: number; flags: number; lastSnapshot: number; rootDir: number;
 }
 
-export function encodeRootItem(r: RootItem): Uint8Array {
+/**
+ * btrfs's root item: its inode as mkfs.btrfs writes it (a directory of size 3, one link,
+ * generation 1, nbytes a node), refs 1, generation_v2 = generation (the fields after it
+ * count), the creating transaction; uuids and times zero.
+ */
+export function encodeRootItem(r: RootItem, nodeBytes: number): Uint8Array {
   const out = new Uint8Array(ROOT_ITEM_BYTES);
   const m = new FsMemory(out.buffer);
+  writeInode(m, 0, { generation: 1, size: 3, nbytes: nodeBytes, nlink: 1, mode: MODE_DIR, flags: 0, transid: 0 });
   m.setU64(RI_BYTENR, r.bytenr); m.setU8(RI_LEVEL, r.level); m.setU64(RI_GENERATION, r.generation);
   m.setU64(RI_FLAGS, r.flags); m.setU64(RI_LAST_SNAPSHOT, r.lastSnapshot); m.setU64(RI_ROOT_DIR, r.rootDir);
+  m.setU32(RI_REFS, 1); m.setU64(RI_GENERATION_V2, r.generation); m.setU64(RI_OTRANSID, r.lastSnapshot);
   return out;
 }
 
@@ -92,7 +104,11 @@ export function decodeRootItem(b: Uint8Array): RootItem {
   };
 }
 
-export interface DirEntry { location: Key; kind: number; name: string }
+/** A directory entry; `kind` DIR_KIND_SUBVOLUME names an entry whose location is a subvolume's ROOT_ITEM. */
+export interface DirEntry { location: Key; kind: number; name: string; transid?: number }
+
+/** btrfs's location offset of a subvolume's entry: (u64)-1, past what a Key holds. */
+const ROOT_LOCATION_OFFSET = 0xffffffffffffffffn;
 
 export function encodeDirEntries(entries: DirEntry[]): Uint8Array {
   const names = entries.map((e) => nameBytes(e.name));
@@ -100,7 +116,15 @@ export function encodeDirEntries(entries: DirEntry[]): Uint8Array {
   const m = new FsMemory(out.buffer);
   let at = 0;
   entries.forEach((e, i) => {
-    m.setKey(at, e.location); m.setU8(at + 17, e.kind); m.setU16(at + 18, names[i]!.length);
+    if (e.kind === DIR_KIND_SUBVOLUME) {
+      // btrfs: a subvolume's entry is a directory's whose location is (id, ROOT_ITEM, -1).
+      m.setU64(at, e.location.objectid); m.setU8(at + 8, ROOT_ITEM); m.dv.setBigUint64(at + 9, ROOT_LOCATION_OFFSET, true);
+    } else {
+      m.setKey(at, e.location);
+    }
+    m.setU64(at + DIR_ENTRY_TRANSID, e.transid ?? 0);
+    m.setU16(at + DIR_ENTRY_NAME_LENGTH, names[i]!.length);
+    m.setU8(at + DIR_ENTRY_KIND, e.kind === DIR_KIND_SUBVOLUME ? DIR_KIND_DIR : e.kind);
     out.set(names[i]!, at + DIR_ENTRY_HEADER_BYTES);
     at += DIR_ENTRY_HEADER_BYTES + names[i]!.length;
   });
@@ -111,8 +135,15 @@ export function decodeDirEntries(b: Uint8Array): DirEntry[] {
   const m = view(b);
   const out: DirEntry[] = [];
   for (let at = 0; at + DIR_ENTRY_HEADER_BYTES <= b.length;) {
-    const length = m.u16(at + 18);
-    out.push({ location: m.key(at), kind: m.u8At(at + 17), name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES, at + DIR_ENTRY_HEADER_BYTES + length)) });
+    const length = m.u16(at + DIR_ENTRY_NAME_LENGTH);
+    const locationType = m.u8At(at + 8);
+    const subvolume = locationType === ROOT_ITEM;
+    out.push({
+      location: subvolume ? { objectid: m.u64(at), type: ROOT_ITEM, offset: 0 } : m.key(at),
+      kind: subvolume ? DIR_KIND_SUBVOLUME : m.u8At(at + DIR_ENTRY_KIND),
+      name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES, at + DIR_ENTRY_HEADER_BYTES + length)),
+      transid: m.u64(at + DIR_ENTRY_TRANSID),
+    });
     at += DIR_ENTRY_HEADER_BYTES + length;
   }
   return out;
