@@ -122,6 +122,9 @@ function checkFlag(value: unknown, name: string): boolean {
 /** Linux's MAX_RW_COUNT is just under 2 GiB; a read returns at most 1 GiB here (a short read, as POSIX allows). */
 export const MAX_READ_BYTES = 2 ** 30;
 
+/** btrfs's BTRFS_ROOT_TREE_DIR_OBJECTID: the root tree's directory (superblock root_dir_objectid). */
+const ROOT_TREE_DIR_OBJECTID = 6;
+
 function checkOffset(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
@@ -230,7 +233,21 @@ export class FileSystem {
     const fs = new FileSystem(device, k);
     const sv = fs.addSubvolume(FS_TREE_ID, k.createTree(FS_TREE_ID), 0, 0);
     fs.createRootDir(sv, FIRST_INODE);
+    fs.createRootTreeDir();
     k.commit();
+  }
+
+  /**
+   * btrfs's directory in the root tree (objectid 6, the superblock's root_dir_objectid):
+   * an inode, its '..' reference and the entry `default` naming the top-level subvolume,
+   * the one a mount without `subvol=` opens (as mkfs.btrfs writes them).
+   */
+  private createRootTreeDir(): void {
+    const tree = this.k.rootTree;
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_ITEM, 0), encodeInode({ ...this.newInode(MODE_DIR, 0), nbytes: this.k.nodeBytes }));
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_REF, ROOT_TREE_DIR_OBJECTID), encodeInodeRefs([{ index: 0, name: '..' }]));
+    const entry: DirEntry = { location: key(FS_TREE_ID, ROOT_ITEM, 0), kind: DIR_KIND_SUBVOLUME, name: 'default', transid: 0 };
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, DIR_ITEM, this.nameHash('default')), encodeDirEntries([entry]));
   }
 
   static mount(device: PmemDevice, options: MountOptions = {}): FileSystem {
