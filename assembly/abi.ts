@@ -496,7 +496,6 @@ export const DIR_ENTRY_NAME_LENGTH: u32 = KEY_BYTES + 10; // u16
 export const DIR_ENTRY_KIND: u32 = KEY_BYTES + 12; // u8 BTRFS_FT_*: DIR_KIND_FILE, DIR_KIND_DIR
 export const DIR_KIND_FILE: u32 = 1; // BTRFS_FT_REG_FILE
 export const DIR_KIND_DIR: u32 = 2; // BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
-export const DIR_KIND_SUBVOLUME: u32 = 3; // pmcow's name for a DIR_KIND_DIR entry whose location is a ROOT_ITEM (never on disk)
 export const INODE_REF_HEADER_BYTES: u32 = 10; // index u64, name length u16, name
 export const INODE_REF_NAME_LENGTH: u32 = 8; // u16
 export const ROOT_REF_HEADER_BYTES: u32 = 18; // dir inode u64, index u64, name length u16, name
@@ -671,6 +670,7 @@ export const P_REF_BYTES: u32 = 49; // a: size
 export const P_EXTENT_KEY: u32 = 50; // a: objectid, b: offset
 export const P_LEAF_ALIGN: u32 = 51; // a: leaf
 export const P_UNKNOWN_TYPE: u32 = 52; // a: type
+export const P_DIR_DATA: u32 = 54; // a directory entry carries data after its name (a: its length; only xattrs do)
 export const P_FSID: u32 = 53; // the header's fsid is not the file system's (a, b: its two halves)
 // Problems of the B-tree operations (assembly/fs/ctree.ts); bytenr: the parent, c: the child.
 export const P_CHILD_LEVEL: u32 = 60; // a: child level, b: parent level

@@ -26,7 +26,7 @@ import {
   P_NAME_TRUNCATED, P_NAME_LENGTH, P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET,
   P_EXTENT_OUTSIDE, P_EXTENT_MAPS, P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL,
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
-  P_FSID, NODE_FSID, F_FSID,
+  P_FSID, P_DIR_DATA, NODE_FSID, F_FSID,
 } from "../abi";
 import { fsBase } from "./state";
 import { compareKeysAt } from "./key";
@@ -163,7 +163,7 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
       if (kind != DIR_KIND_FILE && kind != DIR_KIND_DIR) return problem(P_DIR_KIND, s, kind, 0, 0);
       // No xattrs yet: a directory entry carries no data after its name.
       dataLength = <u32>load<u16>(addr + at + DIR_ENTRY_DATA_LENGTH);
-      if (dataLength != 0) return problem(P_NAME_PAST, s, 0, 0, 0);
+      if (dataLength != 0) return problem(P_DIR_DATA, s, dataLength, 0, 0);
     }
     at += header + length + dataLength;
     if (at > size) return problem(P_NAME_PAST, s, 0, 0, 0);

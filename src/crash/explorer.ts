@@ -13,7 +13,7 @@ import { CRASH_MODE, CRASH_ROW_BYTES, CRASH_ROW_LINE, REGION } from '../core/abi
 import {
   SUPERBLOCK_BYTES, superblockOffsets, SECTOR_BYTES,
 } from '../fs/format.js';
-import { decodeSuperblock } from '../fs/superblock.js';
+import { decodeSuperblock, chooseSuperblock } from '../fs/superblock.js';
 
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
 export interface CrashOracle {
@@ -226,7 +226,6 @@ export class CrashExplorer {
     // The superblock copies (superblock.ts): [primary, alternate], composed side by side.
     const copies = superblockOffsets(dev.sizeBytes - (dev.sizeBytes % SECTOR_BYTES));
     for (const offset of copies) markRange(slotsBitmap, offset, SUPERBLOCK_BYTES);
-    const choose = (read: (i: number) => SuperblockState | null): SuperblockState | null => read(0) ?? read(1);
     // The superblocks on media change only when a commit's superblock reaches it: parsed
     // once per content (keyed by the media fingerprint of the slots' lines, from the
     // core's per-chunk crc cache). The visible ones differ only while a slot line is pending.
@@ -318,7 +317,7 @@ export class CrashExplorer {
         if (chosen === undefined) {
           copies.forEach((offset, i) => core.pmem_patch_compose(slots, offset, SUPERBLOCK_BYTES, composeAt + i * SUPERBLOCK_BYTES));
           // The mount's rule (superblock.ts chooseSuperblock): the primary when valid.
-          chosen = choose((i) => parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES), crc));
+          chosen = chooseSuperblock((i) => parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES), crc));
           if (this.composedSuperblocks.size >= MAX_REMEMBERED) this.composedSuperblocks.clear();
           this.composedSuperblocks.set(composedKey, chosen);
         }

@@ -15,7 +15,7 @@ import {
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
@@ -76,7 +76,7 @@ export function btrfsNameHash(device: PmemDevice, name: Uint8Array): number {
   const scratch = device.scratch();
   if (name.length > scratch.length) throw new FsError('ENAMETOOLONG', 'name longer than the scratch area');
   scratch.set(name);
-  return device.core.csum_crc32c_update(0xfffffffe, scratch.byteOffset, name.length) >>> 0;
+  return device.core.csum_crc32c_update(NAME_HASH_SEED, scratch.byteOffset, name.length) >>> 0;
 }
 
 function checkPath(path: unknown): string[] {

@@ -24,6 +24,16 @@ export const ITEM_TYPE_NAMES: Record<number, string> = {
 
 export interface Key { objectid: number; type: number; offset: number }
 
+/**
+ * btrfs's name hash (btrfs_name_hash, the DIR_ITEM key offset) is crc32c's register run
+ * over the name from this seed (~1) and not inverted at the end.
+ */
+export const NAME_HASH_SEED = 0xfffffffe;
+
+/** pmcow's kind of a directory entry whose location is a subvolume's ROOT_ITEM: on disk a
+ * `DIR_KIND_DIR` entry (btrfs's BTRFS_FT_DIR), told apart by its location's key type. */
+export const DIR_KIND_SUBVOLUME = 3;
+
 /** Is an inode's POSIX mode a directory's (btrfs keeps the file type in the mode's S_IFMT bits)? */
 export function isDirMode(mode: number): boolean {
   return (mode & 0o170000) === 0o040000;
@@ -67,7 +77,7 @@ export {
   EXTENT_TYPE_PREALLOC, EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EI_OWNER,
   EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, EXTENT_DATA_REF_BYTES, ROOT_ITEM_BYTES, RI_BYTENR,
   RI_LEVEL, RI_GENERATION, RI_FLAGS, RI_LAST_SNAPSHOT, RI_ROOT_DIR, ROOT_FLAG_READONLY,
-  DIR_ENTRY_HEADER_BYTES, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME, INODE_REF_HEADER_BYTES,
+  DIR_ENTRY_HEADER_BYTES, DIR_KIND_FILE, DIR_KIND_DIR, INODE_REF_HEADER_BYTES,
   ROOT_REF_HEADER_BYTES, NAME_MAX_BYTES,
 } from '../core/abi.js';
 

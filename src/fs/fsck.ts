@@ -9,7 +9,7 @@ import { decodeFileExtent, decodeInode, decodeRootItem } from './items.js';
 import {
   compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
-  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, ORPHAN_OBJECTID, type Key,
+  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import {
@@ -247,7 +247,7 @@ function checkDirIndex(k: Kernel, sv: Subvolume, kk: Key, addr: number, size: nu
   const name = addr + DIR_ENTRY_HEADER_BYTES;
   if (DIR_ENTRY_HEADER_BYTES + length > size) { say(`subvolume ${sv.id}: DIR_INDEX ${keyText(kk)} name past its item`); return; }
   // The name's hash in place (btrfs's: crc32c's register from ~1, not inverted; the DIR_ITEM's key offset).
-  const hash = k.device.core.csum_crc32c_update(0xfffffffe, name, length) >>> 0;
+  const hash = k.device.core.csum_crc32c_update(NAME_HASH_SEED, name, length) >>> 0;
   // A subvolume's entry locates its ROOT_ITEM (btrfs); any other, an inode.
   const location = m.u64(addr + KEY_OBJECTID), subvolume = m.u8[addr + KEY_TYPE] === ROOT_ITEM;
   const hashItem = sv.tree.lookup(key(kk.objectid, DIR_ITEM, hash));

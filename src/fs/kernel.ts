@@ -26,7 +26,7 @@ import {
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
-import { encodeSuperblock, decodeSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import { encodeSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
 import type { MetadataProfile } from './types.js';
 
 export type { SuperblockState } from './superblock.js';
@@ -722,9 +722,8 @@ export class Kernel implements TreeHost {
       try { device.loadInto(offset, scratch); } catch { return null; }
       return decodeSuperblock(scratch, crc);
     };
-    const [primary, alternate] = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
-    const first = read(primary);
-    return first ?? read(alternate);
+    const copies = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
+    return chooseSuperblock((copy) => read(copies[copy]));
   }
 
   /**

@@ -49,6 +49,7 @@ export interface SuperblockState {
 export type SuperblockRead = { state: SuperblockState } | { foreign: string } | null;
 
 const labelEncoder = new TextEncoder();
+const labelDecoder = new TextDecoder();
 
 function u64At(dv: DataView, at: number): number {
   return dv.getUint32(at + 4, true) * 4294967296 + dv.getUint32(at, true);
@@ -148,15 +149,16 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
       fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
       chunkTreeUuid: bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES),
       // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
-      label: labelEnd === 0 ? '' : new TextDecoder().decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
+      label: labelEnd === 0 ? '' : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
     },
   };
 }
 
 /**
- * The copy a mount uses: the primary when it is valid, else the alternate (see the top of
- * this file). A foreign primary is the answer too (mount refuses it, naming why).
+ * The copy a mount uses: the primary (copy 0) when it is valid, else the alternate (copy 1;
+ * see the top of this file), read only when needed. Mount and the crash explorer both ask
+ * here. A foreign primary is the answer too (mount refuses it, naming why).
  */
-export function chooseSuperblock(primary: SuperblockRead, alternate: SuperblockRead): SuperblockRead {
-  return primary ?? alternate;
+export function chooseSuperblock<T>(read: (copy: 0 | 1) => T | null): T | null {
+  return read(0) ?? read(1);
 }

@@ -12,7 +12,7 @@ import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
 import { Rng } from '../random.js';
-import { superblockOffsets, SB_TOTAL_BYTES } from '../fs/format.js';
+import { superblockOffsets, SUPERBLOCK_BYTES, SB_TOTAL_BYTES } from '../fs/format.js';
 import { deviceWriteObservers } from '../fs/kernel.js';
 import { ImageRestorer } from './restore.js';
 import {
@@ -277,7 +277,7 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
           if (rng.chance(0.5)) {
             // The copies the original size wrote (a shrunk device may now have another alternate).
             for (const slot of superblockOffsets(s.pristine.sizeBytes)) {
-              if (slot + 4096 > dev.sizeBytes) continue;
+              if (slot + SUPERBLOCK_BYTES > dev.sizeBytes) continue;
               dev.store(slot + SB_TOTAL_BYTES, u64Bytes(dev.sizeBytes));
               fixSuperblockChecksum(dev, slot);
             }

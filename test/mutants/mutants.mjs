@@ -165,13 +165,10 @@ export const mutants = [
     class: 'recovery',
     description: 'Mount reads only the alternate superblock: a crash that tore the alternate (the first copy a commit writes) leaves a device with a valid primary that does not mount.',
     modelledOn: `${CHIPMUNK}: recovery code that rebuilds state from stale metadata; ${VINTER}: recovery bugs in PM file systems`,
-    file: 'src/fs/kernel.ts',
+    file: 'src/fs/superblock.ts',
     patches: [{
-      find: L(
-        '    const first = read(primary);',
-        '    return first ?? read(alternate);',
-      ),
-      replace: '    return read(alternate);',
+      find: '  return read(0) ?? read(1);',
+      replace: '  return read(1);',
     }],
   },
   {
