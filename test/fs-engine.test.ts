@@ -10,7 +10,9 @@ import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF, NODE_FSID } from '../src/fs/format.js';
 import {
   EINVAL, REGION, RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, ROOT_SLOTS,
+  CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, F_CHUNKS, CHUNK_ENTRY_BYTES,
 } from '../src/core/abi.js';
+import { chunkBytesFor } from '../src/fs/chunks.js';
 import { FreeSpace } from '../src/fs/free-space.js';
 import { Rng } from '../src/random.js';
 import { FreeSpaceModel } from './helpers/free-space-model.js';
@@ -160,67 +162,80 @@ describe('bad arguments are errnos, never traps', () => {
 
 describe('free space in the core', () => {
   /** A fresh device with a core state formatted in its kernel region (no file system). */
-  async function state(sizeBytes: number): Promise<{ dev: PmemDevice; total: number }> {
+  async function state(sizeBytes: number, copies = 1): Promise<{ dev: PmemDevice; total: number; chunkBytes: number; stateBase: number }> {
     const dev = await PmemDevice.create({ sizeBytes, maxThreads: 1 });
     const kernel = dev.core.pmem_region(REGION.kernel);
     const total = sizeBytes - (sizeBytes % 4096);
     const stateBytes = dev.core.fs_state_bytes(total, 64, 1024, 2048);
     const pool = kernel + Math.ceil((stateBytes + 4096) / 4096) * 4096;
-    // 16 KiB blocks: blockFreeBytes(16384) is the count kept as space changes, other units are scanned.
-    expect(dev.core.fs_format(kernel + 4096, 16384, 1, total, 1, pool, 64, 1024, 2048)).toBe(0);
-    return { dev, total };
+    const chunkBytes = chunkBytesFor(total, 16384, copies);
+    expect(dev.core.fs_format(kernel + 4096, 16384, copies, total, chunkBytes, 1, pool, 64, 1024, 2048)).toBe(0);
+    return { dev, total, chunkBytes, stateBase: kernel + 4096 };
   }
 
-  it('hands out the same addresses as the reference allocator over random calls (many seeds)', async () => {
+  it('hands out the same addresses as the reference allocator over random calls (many seeds, single and dup)', async () => {
+    let released = 0;
     for (let seed = 1; seed <= 12; seed++) {
-      const { dev, total } = await state((seed % 3 === 0 ? 3 : 1) * (4 << 20) + seed * 4096);
+      const copies = seed % 2 === 0 ? 2 : 1;
+      const { dev, total, chunkBytes, stateBase } = await state((seed % 3 === 0 ? 3 : 1) * (4 << 20) + seed * 4096, copies);
       const core = dev.core;
-      const model = new FreeSpaceModel(total, 4096);
+      const model = new FreeSpaceModel(total, chunkBytes, 16384, copies);
       const free = new FreeSpace(core, total, 4096);
       const rng = new Rng(seed);
-      model.addFree(65536, total - 65536);
-      free.addFree(65536, total - 65536);
+      model.addChunks();
+      for (let c = 0; c < model.kinds.length; c++) free.addFree(model.chunkStart(c), chunkBytes);
       const live: Array<[number, number]> = [];
       for (let step = 0; step < 1500; step++) {
         const what = rng.below(10);
         if (what < 4) {
           const length = (1 + rng.below(rng.below(4) === 0 ? 64 : 8)) * 4096;
-          const reserve = rng.below(3) === 0 ? 96 * 16384 : 0;
-          const a = model.allocate(length, reserve, { reserveUnit: 16384 });
-          expect(free.allocate(length, reserve, { reserveUnit: 16384 }), `seed ${seed} step ${step}: data ${length}`).toBe(a);
+          const reserve = rng.below(3) === 0 ? 32 * 16384 : 0;
+          const a = model.allocateData(length, reserve);
+          expect(free.allocate(length, reserve, CHUNK_DATA), `seed ${seed} step ${step}: data ${length}`).toBe(a);
           if (a !== null) live.push([a, length]);
         } else if (what < 6) {
-          const a = model.allocate(16384, 0, { fromEnd: true, align: 16384 });
-          expect(free.allocate(16384, 0, { fromEnd: true, align: 16384 }), `seed ${seed} step ${step}: block`).toBe(a);
+          const kind = rng.below(8) === 0 ? CHUNK_SYSTEM : CHUNK_METADATA;
+          const a = model.allocateTreeBlock(kind);
+          expect(free.allocate(16384, 0, kind), `seed ${seed} step ${step}: block`).toBe(a);
           if (a !== null) live.push([a, 16384]);
         } else if (what < 9 && live.length) {
           const [start, length] = live.splice(rng.below(live.length), 1)[0]!;
           model.pin(start, length);
           free.pin(start, length);
         } else {
-          model.unpinAll();
+          // A commit: chunks empty since the last one go back, then pinned space is free.
+          const gone = model.releaseEmpty();
+          for (let c = 0; c < model.kinds.length; c++) {
+            expect(core.fs_chunk_release_if_empty(c), `seed ${seed} step ${step}: chunk ${c} released`).toBe(gone.includes(c) ? 1 : 0);
+          }
+          released += gone.length + model.unpinAll().length;
           free.unpinAll();
+          const table = new DataView(dev.memory.buffer).getUint32(stateBase + F_CHUNKS, true);
+          const kinds = model.kinds.map((_, c) => new Uint8Array(dev.memory.buffer)[table + c * CHUNK_ENTRY_BYTES]);
+          expect(kinds, `seed ${seed} step ${step}: chunk kinds`).toEqual(model.kinds);
         }
         expect(free.freeBytes()).toBe(model.freeBytes());
         expect(free.pinnedBytes()).toBe(model.pinnedBytes());
-        expect(free.blockFreeBytes(16384), `seed ${seed} step ${step}: whole 16 KiB blocks`).toBe(model.blockFreeBytes(16384));
+        expect(free.treeFreeBytes(CHUNK_METADATA), `seed ${seed} step ${step}: tree space`).toBe(model.treeFreeBytes(CHUNK_METADATA));
         if (step % 50 === 0) {
-          expect(free.blockFreeBytes(16384)).toBe(model.blockFreeBytes(16384));
-          expect(free.blockFreeBytes(8192)).toBe(model.blockFreeBytes(8192));
           expect(free.largestRun(1 << 20)).toBe(model.largestRun(1 << 20));
-          const probe = 65536 + rng.below((total - 65536) / 4096 - 4) * 4096;
+          const probe = (1 << 20) + rng.below((total - (1 << 20)) / 4096 - 4) * 4096;
           expect(free.isFree(probe, 8192)).toBe(model.isFree(probe, 8192));
+          const d = rng.below(4 << 20), m = rng.below(1 << 20);
+          expect(core.fs_space_fits(d, m) === 1, `seed ${seed} step ${step}: fits ${d} ${m}`).toBe(model.spaceFits(Math.ceil(d / 4096) * 4096, Math.ceil(m / 4096) * 4096));
         }
       }
       dev.close();
     }
+    expect(released, 'chunks given back').toBeGreaterThan(0);
   });
 
-  it('refuses a double free, a double pin and unaligned extents with EIO, and bad arguments with -EINVAL', async () => {
-    const { dev, total } = await state(4 << 20);
+  it('refuses a double free, a double pin, unaligned extents and space outside the chunks with EIO, and bad arguments with -EINVAL', async () => {
+    const { dev, total, chunkBytes } = await state(4 << 20);
     const free = new FreeSpace(dev.core, total, 4096);
-    free.addFree(65536, 1 << 20);
-    expect(() => free.addFree(65536 + 4096, 4096)).toThrow(/freed twice/);
+    free.addFree(1 << 20, chunkBytes);
+    expect(() => free.addFree((1 << 20) + 4096, 4096)).toThrow(/freed twice/);
+    expect(() => free.addFree(65536, 4096)).toThrow(/bad extent/);
     const at = free.allocate(8192)!;
     free.pin(at, 8192);
     expect(() => free.pin(at, 4096)).toThrow(/freed twice in one transaction/);
@@ -228,9 +243,11 @@ describe('free space in the core', () => {
     expect(() => free.addFree(total, 4096)).toThrow(/bad extent/);
     for (const bad of [-4096, 0.5, NaN, 2 ** 60]) {
       expect(dev.core.fs_free_add(bad, 4096)).toBe(-EINVAL);
-      expect(dev.core.fs_free_allocate(bad, 0, 4096, 0, 4096)).toBe(-EINVAL);
+      expect(dev.core.fs_free_allocate(bad, 0, CHUNK_DATA)).toBe(-EINVAL);
     }
-    expect(dev.core.fs_free_allocate(4096, 0, 4096, 1, 0)).toBe(-EINVAL);
+    expect(dev.core.fs_free_allocate(4096, 0, 3)).toBe(-EINVAL);
+    expect(dev.core.fs_free_allocate(4096, 0, CHUNK_METADATA)).toBe(-EINVAL);
+    expect(dev.core.fs_format(dev.core.pmem_region(REGION.kernel) + 4096, 16384, 1, total, 12345, 1, 0, 64, 1024, 2048)).toBe(-EINVAL);
     expect(free.allocate(64 << 20)).toBe(null);
     dev.close();
   });
@@ -459,7 +476,7 @@ describe("the commit's write-out of tree blocks in the core", () => {
           expected = [];
           for (let i = 0; i < core.fs_dirty_list_length(); i++) {
             const b = core.fs_dirty_list_entry(i);
-            if (b >= 0) for (let c = 0; c < copies; c++) expected.push(b + c * k.nodeBytes);
+            if (b >= 0) for (let c = 0; c < copies; c++) expected.push(k.copyBytenr(b, c));
           }
         }
         stores.push(stores.length);

@@ -34,7 +34,8 @@ import {
   feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
 import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
-import { allocateData, blockFreeSectors } from "../fs/free-space";
+import { allocateData } from "../fs/free-space";
+import { spaceFits } from "../fs/chunks";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "../fs/fs-lock";
@@ -155,8 +156,7 @@ function writeFault(slot: usize): i32 {
   }
   if (found && !readersLogRoom()) return FR_OWNER;
   // A new block: a hole filled with zeros, or a copy of the block that must not change.
-  const usable = <u64>blockFreeSectors(metadataBlockBytes() >> SECTOR_SHIFT) << SECTOR_SHIFT;
-  if (usable < PAGE_BYTES || usable - PAGE_BYTES < metadataReserveBytes()) return FR_OWNER;
+  if (!spaceFits(PAGE_BYTES >> SECTOR_SHIFT, metadataReserveBytes() >> SECTOR_SHIFT)) return FR_OWNER;
   const sector = allocateData(1);
   if (sector < 0) return FR_OWNER;
   countStat(DS_WRITE_FAULTS);

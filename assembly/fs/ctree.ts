@@ -23,6 +23,7 @@ import {
   P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC, NEEDS_HEAL, ROOT_POINTER,
   MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED, P_REFS_FULL, NODE_OWNER,
   FE_OFFSET, P_NONE, TA_DROPS, EIO,
+  CHUNK_TREE_ID, CHUNK_SYSTEM, CHUNK_METADATA,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
@@ -31,7 +32,8 @@ import {
 } from "./state";
 import { nodeAddr, problemRecord } from "./disk-io";
 import { cowBlock, newBlock } from "./transaction";
-import { allocateFromEnd } from "./free-space";
+import { allocateTreeBlock } from "./free-space";
+import { treeBlockPlaced } from "./chunks";
 import { setRange } from "./bitmap";
 import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
@@ -202,19 +204,23 @@ function isFsTree(id: u64): bool {
   return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
 }
 
-/** A new metadata block: the highest aligned free run (tree blocks take space from the end). */
+/**
+ * A new tree block: the highest aligned free run of a metadata chunk (a system chunk for the
+ * chunk tree's blocks: btrfs finds them through the superblock's sys_chunk_array).
+ */
 function allocMetadata(): u64 {
-  const blockSectors = metadataBlockBytes() >> SECTOR_SHIFT;
+  const blockSectors = nodeBytes >> SECTOR_SHIFT;
   assert(blockSectors > 0, "block size");
-  const sector = allocateFromEnd(blockSectors, blockSectors);
+  const sector = allocateTreeBlock(treeId == CHUNK_TREE_ID ? CHUNK_SYSTEM : CHUNK_METADATA);
   if (sector < 0) fail(ENOSPC, P_NO_METADATA_SPACE, 0, 0, 0, 0, 0);
   const at = <u64>sector << SECTOR_SHIFT;
   // A block read in this mount is in use: free space built from a corrupted extent tree
   // (a missing METADATA_ITEM) must not hand it out, or a copy would overwrite it.
   if (isVerified(at)) fail(EUCLEAN, P_BLOCK_IN_USE, at, 0, 0, 0, 0);
   setRange(freshBitsAddr, <u32>sector, <u32>sector + blockSectors, true);
-  assert(at % metadataBlockBytes() == 0, "block unaligned");
-  assert(at + metadataBlockBytes() <= <u64>totalBytes, "block past device");
+  assert(at % nodeBytes == 0, "block unaligned");
+  assert(at + nodeBytes <= <u64>totalBytes, "block past device");
+  if (CHECKS) assert(treeBlockPlaced(at)); // a new block a pointer could not name
   return at;
 }
 

@@ -8,7 +8,7 @@ import {
   F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
   NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, CR_SIZE, WRITE_OUT_REPORT,
   WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_SIZE, INODE_FLAGS,
-  INODE_FLAG_NODATASUM,
+  INODE_FLAG_NODATASUM, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -35,9 +35,10 @@ import {
 } from "./transaction";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
-  FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, blockFreeSectors, largestRun,
-  anyFree, extentValid, allocateFromEnd, allocateData,
+  FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, largestRun,
+  anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors, chunkEmpty,
 } from "./free-space";
+import { chunkBytesValid, chunkCount, chunkKind, setChunkKind, spaceFits, treeFreeSectors, validKind } from "./chunks";
 import { RootSlot } from "./root-slot";
 
 const MAX_SAFE: f64 = 9007199254740991;
@@ -87,15 +88,16 @@ export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, b
 // Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`, delayed
 // refs in tables of `refSlots` and `backrefSlots`; nothing dirty, nothing verified. Then
 // attach to it.
-export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, generation: f64,
+export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, chunkBytes: u32, generation: f64,
   pool: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): i32 {
   if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) return -EINVAL;
   if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0 || totalBytes > S.deviceBytes) return -EINVAL;
+  if (!chunkBytesValid(chunkBytes, node, copies, totalBytes)) return -EINVAL;
   if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
   const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
   if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) return -EINVAL;
   if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
-  fsFormat(base, node, copies, totalBytes, <u64>generation, pool, poolCount, refSlots, backrefSlots);
+  fsFormat(base, node, copies, totalBytes, chunkBytes, <u64>generation, pool, poolCount, refSlots, backrefSlots);
   if (!fsAttach(base)) return -EINVAL;
   // A new state: every buffer free, no delayed ref, at the generation asked.
   assert(freeBuffers() == poolCount, "buffers in use");
@@ -286,13 +288,60 @@ export function fs_pinned_bytes(): f64 {
   return <f64>pinnedSectors() * SECTOR_BYTES;
 }
 
-// Free bytes usable for whole, aligned blocks of `unitBytes`.
-export function fs_block_free_bytes(unitBytes: u32): f64 {
-  if (!ready() || unitBytes == 0 || (unitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
-  if (CHECKS) assert(stateSound()); // the state is sound when fs_block_free_bytes is called
-  const bytes = <f64>blockFreeSectors(unitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
-  assert(bytes % <f64>unitBytes == 0, "not whole blocks");
+// Bytes tree blocks of `kind` (CHUNK_METADATA, CHUNK_SYSTEM) may still take: free in their
+// chunks and the usable part of every free chunk.
+export function fs_tree_free_bytes(kind: u32): f64 {
+  if (!ready() || (kind != CHUNK_METADATA && kind != CHUNK_SYSTEM)) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_tree_free_bytes is called
+  const bytes = <f64>treeFreeSectors(kind) * SECTOR_BYTES;
+  assert(bytes % <f64>nodeBytes == 0, "not whole blocks");
   return bytes;
+}
+
+// 1 when `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (chunks.ts spaceFits).
+export function fs_space_fits(dataBytes: f64, metadataBytes: f64): i32 {
+  const d = u64Arg(dataBytes), m = u64Arg(metadataBytes);
+  if (!ready() || d < 0 || m < 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_space_fits is called
+  const dataSectors = (<u64>d + SECTOR_BYTES - 1) >> SECTOR_SHIFT, metaSectors = (<u64>m + SECTOR_BYTES - 1) >> SECTOR_SHIFT;
+  const fits = spaceFits(dataSectors, metaSectors);
+  // Less asked fits too: what fits with data fits without it.
+  if (CHECKS) assert(!fits || spaceFits(0, metaSectors));
+  return fits ? 1 : 0;
+}
+
+// --- chunks (chunks.ts): the table TypeScript writes the chunk tree from -----------------
+
+// Set chunk `c`'s kind at mount, before any space is added (-EINVAL once free space exists).
+export function fs_chunk_set_kind(c: u32, kind: u32): i32 {
+  if (!ready() || c >= chunkCount() || !validKind(kind) || kind == CHUNK_RESERVED) return -EINVAL;
+  if (freeSectors() != 0 || pinnedSectors() != 0 || chunkKind(c) == CHUNK_RESERVED) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_set_kind is called
+  setChunkKind(c, kind);
+  assert(chunkKind(c) == kind, "kind not set");
+  return 0;
+}
+
+// Sectors of typed chunk `c` in use (its block group's used bytes / sector), -EINVAL.
+export function fs_chunk_used_sectors(c: u32): i32 {
+  if (!ready() || c >= chunkCount()) return -EINVAL;
+  const kind = chunkKind(c);
+  if (kind == CHUNK_FREE || kind == CHUNK_RESERVED) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_used_sectors is called
+  const used = chunkUsedSectors(c);
+  assert(<u64>used << SECTOR_SHIFT <= <u64>totalBytes, "used space past the device");
+  return <i32>used;
+}
+
+// Give chunk `c` back when it is typed and empty: 1 when it was, 0 when not, -EINVAL.
+export function fs_chunk_release_if_empty(c: u32): i32 {
+  if (!ready() || c >= chunkCount()) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_release_if_empty is called
+  if (!chunkEmpty(c)) return 0;
+  releaseChunk(c);
+  assert(chunkKind(c) == CHUNK_FREE, "not released");
+  if (CHECKS) assert(stateSound()); // fs_chunk_release_if_empty broke the state's invariants
+  return 1;
 }
 
 // Largest free run, up to `maxBytes`.
@@ -311,26 +360,22 @@ export function fs_free_overlaps(start: f64, length: f64): i32 {
   return anyFree(<u32>(s >> SECTOR_SHIFT), <u32>((s + l) >> SECTOR_SHIFT)) ? 1 : 0;
 }
 
-// Allocate `lengthBytes` contiguous bytes: tree blocks (fromEnd) at the highest multiple of
-// `alignBytes` that fits, data first fit from the data cursor, keeping `reserveBytes` usable
-// for blocks of `reserveUnitBytes` (0: no reserve). Its address, or -ENOSPC.
-export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, reserveUnitBytes: u32, fromEnd: u32, alignBytes: u32): f64 {
+// Allocate: `kind` CHUNK_DATA: `lengthBytes` contiguous bytes of data (first fit from the data
+// cursor, or a new data chunk) when they fit leaving `reserveBytes` for tree blocks;
+// CHUNK_METADATA / CHUNK_SYSTEM: one tree block (`lengthBytes` the node size), the highest
+// fit in its chunks or a new chunk. Its address, or -ENOSPC.
+export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, kind: u32): f64 {
   const l = u64Arg(lengthBytes), r = u64Arg(reserveBytes);
   if (!ready() || l <= 0 || r < 0 || (l & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
+  if (kind != CHUNK_DATA && kind != CHUNK_METADATA && kind != CHUNK_SYSTEM) return -EINVAL;
+  if (kind != CHUNK_DATA && l != <i64>nodeBytes) return -EINVAL;
   if (l > <i64>S.deviceBytes) return -ENOSPC;
-  if ((alignBytes & (SECTOR_BYTES - 1)) != 0 || (reserveUnitBytes & (SECTOR_BYTES - 1)) != 0) return -EINVAL;
-  if (fromEnd != 0 && alignBytes == 0) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_free_allocate is called
-  if (r > 0) {
-    if (reserveUnitBytes == 0) return -EINVAL;
-    const usable = <i64>blockFreeSectors(reserveUnitBytes >> SECTOR_SHIFT) * SECTOR_BYTES;
-    if (usable - l < r) return -ENOSPC;
-  }
+  if (kind == CHUNK_DATA && !spaceFits(<u64>l >> SECTOR_SHIFT, (<u64>r + SECTOR_BYTES - 1) >> SECTOR_SHIFT)) return -ENOSPC;
   const count = <u32>(l >> SECTOR_SHIFT);
-  const at = fromEnd != 0 ? allocateFromEnd(count, alignBytes >> SECTOR_SHIFT) : allocateData(count);
+  const at = kind == CHUNK_DATA ? allocateData(count) : allocateTreeBlock(kind);
   if (at < 0) return -ENOSPC;
   assert(<u64>(at + count) << SECTOR_SHIFT <= <u64>totalBytes, "past device end");
-  assert(fromEnd == 0 || at % (alignBytes >> SECTOR_SHIFT) == 0, "unaligned");
   if (CHECKS) assert(stateSound()); // fs_free_allocate broke the state's invariants
   return <f64>(at << SECTOR_SHIFT);
 }
@@ -345,11 +390,15 @@ function treeArgs(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32
   const t = u64Arg(tree), r = u64Arg(root), o = u64Arg(objectid), f = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || o < 0 || f < 0 || rootLevel > MAX_LEVEL || type > 255) return false;
   begin(<u64>t, <u64>r, rootLevel, <u64>o, type, <u64>f);
+  assert(currentRoot() == <u64>r, "ctree: an operation begun on another root");
   return true;
 }
 
 export function fs_thread_area(): f64 {
-  return ready() ? <f64>threadArea() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  const area = threadArea();
+  assert(area != 0 && kernelRangeValid(area, 8), "a thread area outside the kernel region");
+  return <f64>area;
 }
 
 // 1 when the key is in the tree (result: its leaf, slot, data and size), 0 when not.
@@ -511,7 +560,10 @@ export function fs_ref_delta(target: f64): i32 {
 export function fs_ref_count(): i32 {
   if (!ready()) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_count is called
-  return <i32>refCount();
+  const n = refCount();
+  // The tables run at half full at most (refPressure), so the count fits an i32 with room.
+  assert(n <= 0x40000000, "delayed-ref count");
+  return <i32>n;
 }
 
 // How full the delayed-ref tables are, in 1/1000 (the file system runs them at 500).
@@ -598,12 +650,18 @@ export function fs_try_lock(): i32 {
 // Give one level of the lock back: 0, -EPERM when this thread does not hold it.
 export function fs_unlock(): i32 {
   if (!ready()) return -EINVAL;
-  return lockRelease() ? 0 : -EPERM;
+  const released = lockRelease();
+  // Released or not, the lock has a holder or none (never a slot past the threads).
+  assert(lockHolder() >= -1 && lockHolder() < <i32>S.maxThreads, "lock holder");
+  return released ? 0 : -EPERM;
 }
 
 // The thread slot holding the fs lock, -1 when it is free.
 export function fs_lock_holder(): i32 {
-  return ready() ? lockHolder() : -EINVAL;
+  if (!ready()) return -EINVAL;
+  const holder = lockHolder();
+  assert(holder >= -1 && holder < <i32>S.maxThreads, "lock holder");
+  return holder;
 }
 
 // Count a file read this thread served through the core (TA_READS: the other threads see it).

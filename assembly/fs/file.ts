@@ -26,7 +26,7 @@ import {
 import { lookupInode } from "./inode";
 import {
   fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
-  committedGeneration, totalBytes, nodeBytes,
+  committedGeneration, totalBytes, nodeBytes, copies,
 } from "./state";
 import { testBit, setRange } from "./bitmap";
 import {
@@ -36,7 +36,8 @@ import {
 } from "./file-item";
 import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-tree";
 import { refDelta } from "./delayed-ref";
-import { allocateData, blockFreeSectors } from "./free-space";
+import { allocateData } from "./free-space";
+import { spaceFits } from "./chunks";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
 import { threadSlot, visibleAddr } from "../pmem/state";
 import { lockHolder } from "./fs-lock";
@@ -73,8 +74,9 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
   const inodeChanges = end > size || load<u64>(inode + INODE_TRANSID) != committedGeneration() + 1;
   if ((flags & INODE_FLAG_IMMUTABLE) != 0) return WRITE_OWNER;
   // FileSystem.writeResolved's space check (in place too): what it would refuse or commit for.
-  const usable = <u64>blockFreeSectors(metadataBlockBytes() >> SECTOR_SHIFT) << SECTOR_SHIFT;
-  if (usable < <u64>length + WRITE_SLACK_NODES * <u64>nodeBytes + metadataReserveBytes()) return WRITE_OWNER;
+  // (Device bytes of slack: a dup block counts its copy. Kernel.writeSlackBytes is the same.)
+  const metadataNeed = WRITE_SLACK_NODES * <u64>nodeBytes / copies + metadataReserveBytes();
+  if (!spaceFits(<u64>length >> SECTOR_SHIFT, metadataNeed >> SECTOR_SHIFT)) return WRITE_OWNER;
   const disk = writeData(slot, ino, src, at, length, flags, end <= size);
   if (disk == WRITE_OWNER) return WRITE_OWNER;
   // As writeResolved: the data first, then the inode item.

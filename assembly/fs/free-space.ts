@@ -3,19 +3,24 @@
 // (a second bitmap) until the commit that frees it is durable: a crash before it must
 // still find those blocks intact.
 //
-// Maximal runs of free bits are the free extents. Data takes first fit from a cursor
-// rising from the start (from the start of the run the cursor is in; a commit moves it back
-// to the lowest space it freed, unpinAll); tree blocks take
-// the highest aligned fit, so small data holes left by frees do not fragment the space
-// nodes need (btrfs keeps separate block groups for the same reason).
-import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, F_BLOCK_UNIT, F_FREE_UNITS, SECTOR_SHIFT, SECTOR_BYTES } from "../abi";
-import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr } from "./state";
-import { setRange, countSet, countFullUnits, nextBit, prevBit, testBit, allBits } from "./bitmap";
+// Free space lives in chunks (chunks.ts): data in data chunks, tree blocks in metadata
+// chunks (the chunk tree's in system chunks). Maximal runs of free bits inside a chunk are
+// its free extents. Data takes first fit from a cursor rising from the start (from the
+// start of the run the cursor is in; a commit moves it back to the lowest space it freed,
+// unpinAll), then the lowest free chunk; tree blocks take the highest aligned fit in their
+// chunks, then the highest free chunk.
+import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED } from "../abi";
+import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr, nodeBytes } from "./state";
+import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
 import { CHECKS } from "../shared/checks";
+import {
+  chunkCount, chunkKind, chunkStartSector, chunkOfSector, usableSectors, countFreeChange, setChunkKind, freeOfKind,
+  chunkBytes,
+} from "./chunks";
 
 // Results of the calls below that can fail.
 export const FREE_OK: i32 = 0;
-export const FREE_BAD_EXTENT: i32 = -1; // unaligned, or outside the device
+export const FREE_BAD_EXTENT: i32 = -1; // unaligned, or outside the device's chunks
 export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
 
 @inline function sectors(): u32 {
@@ -36,66 +41,52 @@ export const FREE_OVERLAP: i32 = -2; // part of it is free already (freed twice)
   return pinned;
 }
 
-/**
- * Debug builds: the counters agree with the bitmaps (free and pinned sectors; with
- * `units`, the free block units too, a longer count). Release builds answer true.
- */
-function countsAgree(units: bool): bool {
+/** Debug builds: the counters agree with the bitmaps (free and pinned sectors, free by kind). */
+function countsAgree(): bool {
   if (!CHECKS) return true;
   const n = sectors();
   assert(countSet(freeBitsAddr, 0, n) == freeSectors(), "free count");
   assert(countSet(pinnedBitsAddr, 0, n) == pinnedSectors(), "pinned count");
-  return !units || load<u32>(fsBase + F_FREE_UNITS) == fullUnits(0, n);
+  let byKind: u64 = 0;
+  for (let k: u32 = 0; k < 4; k++) byKind += <u64>freeOfKind(k == 0 ? CHUNK_FREE : k == 1 ? CHUNK_DATA : k == 2 ? CHUNK_METADATA : CHUNK_SYSTEM);
+  assert(byKind == <u64>freeSectors(), "free by kind");
+  return true;
 }
 
-// --- whole free tree blocks, counted as space changes -----------------------------------
-
-@inline function blockUnit(): u32 {
-  const unit = load<u32>(fsBase + F_BLOCK_UNIT);
-  assert(unit > 0 && (unit & (unit - 1)) == 0, "block unit");
-  if (CHECKS) assert(unit <= 64); // a block unit larger than setBlockUnit allows
-  return unit;
-}
-
-/** Free aligned block units wholly inside sectors [from, to) rounded out to units. */
-function fullUnits(from: u32, to: u32): u32 {
-  assert(from <= to, "range reversed");
-  assert(to <= sectors(), "past device end");
-  const unit = blockUnit();
-  const end = min<u32>((to + unit - 1) / unit * unit, sectors() / unit * unit);
-  const first = from / unit * unit;
-  if (first >= end) return 0;
-  const n = countFullUnits(freeBitsAddr, first, end, unit);
-  if (CHECKS) assert(n == slowFullUnits(first, end, unit)); // the word-wise count disagrees with a count per unit
-  if (CHECKS) assert(<u64>n * unit <= <u64>(to - from) + 2 * unit); // more whole units than the range holds
+@inline function chunkSectors(): u32 {
+  const n = chunkBytes() >> SECTOR_SHIFT;
+  assert(n > 0 && n <= sectors(), "free space: a chunk larger than the device");
   return n;
 }
 
-/** Debug builds: fullUnits a unit at a time (what the word-wise count must agree with). */
-function slowFullUnits(first: u32, end: u32, unit: u32): u32 {
-  let n: u32 = 0;
-  for (let u = first; u < end; u += unit) if (countSet(freeBitsAddr, u, u + unit) == unit) n++;
-  return n;
-}
-
-/** Set or clear the free bits of [from, to), keeping F_FREE_UNITS. */
+/** Set or clear the free bits of [from, to), keeping the counts by kind. */
 function setFree(from: u32, to: u32, on: bool): void {
   // Callers change whole runs: all taken (an add) or all free (a take).
   if (CHECKS) assert(allBits(freeBitsAddr, from, to, !on)); // a run partly free already
-  const before = fullUnits(from, to);
-  const units = load<u32>(fsBase + F_FREE_UNITS);
-  assert(units >= before, "free units");
+  assert(from < to && to <= sectors(), "free space: a change outside the device");
   setRange(freeBitsAddr, from, to, on);
-  store<u32>(fsBase + F_FREE_UNITS, units - before + fullUnits(from, to));
-  assert(<u64>load<u32>(fsBase + F_FREE_UNITS) * blockUnit() <= <u64>sectors(), "free units");
+  countFreeChange(from, to, on);
 }
 
-/** Count units from scratch (format): `unit` sectors per tree block with its copies. */
-export function setBlockUnit(unit: u32): void {
-  assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "free space: block unit");
-  store<u32>(fsBase + F_BLOCK_UNIT, unit);
-  store<u32>(fsBase + F_FREE_UNITS, fullUnits(0, sectors()));
-  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps at format
+/**
+ * May [from, to) be free space: inside chunks that are not reserved, and inside the usable
+ * half of a dup tree chunk?
+ */
+function inFreeableChunks(from: u32, to: u32): bool {
+  assert(from < to, "free space: an empty range");
+  let at = from;
+  while (at < to) {
+    const c = chunkOfSector(at);
+    if (c < 0) return false;
+    const kind = chunkKind(<u32>c);
+    if (kind == CHUNK_RESERVED) return false;
+    const start = chunkStartSector(<u32>c);
+    const end = min<u32>(to, start + chunkSectors());
+    if (end > start + (kind == CHUNK_FREE ? chunkSectors() : usableSectors(kind))) return false;
+    assert(end > at, "free space: no progress through the chunks");
+    at = end;
+  }
+  return true;
 }
 
 /** Is [start, start + length) a whole number of sectors inside the device? */
@@ -111,102 +102,95 @@ export function extentValid(start: u64, length: u64): bool {
 
 /** Mark [start, start + length) free (mount, mkfs). */
 export function addFree(start: u64, length: u64): i32 {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an add
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before an add
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
+  if (from == to) return FREE_OK;
+  if (!inFreeableChunks(from, to)) return FREE_BAD_EXTENT;
   if (countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setFree(from, to, true);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (to - from));
   assert(freeSectors() <= sectors(), "free count");
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after an add
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after an add
   return FREE_OK;
 }
 
 /** Freed in this transaction: allocatable once the commit is durable. */
 export function pin(start: u64, length: u64): i32 {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before a pin
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before a pin
   if (!extentValid(start, length)) return FREE_BAD_EXTENT;
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
+  if (from == to) return FREE_OK;
+  if (!inFreeableChunks(from, to)) return FREE_BAD_EXTENT;
   if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
   setRange(pinnedBitsAddr, from, to, true);
   store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() + (to - from));
   assert(<u64>pinnedSectors() + freeSectors() <= <u64>sectors(), "free+pinned count");
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a pin
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a pin
   return FREE_OK;
 }
 
 /** After a durable commit: pinned space becomes allocatable. */
 export function unpinAll(): void {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an unpin
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before an unpin
   const n = sectors();
-  const words = (n + 63) >> 6;
   let lowest = n;
-  for (let w: u32 = 0; w < words; w++) {
-    const at = <usize>w << 3;
-    const pinned = load<u64>(pinnedBitsAddr + at);
-    if (pinned == 0) continue;
-    if (lowest == n) lowest = (w << 6) + <u32>ctz(pinned);
-    assert((load<u64>(freeBitsAddr + at) & pinned) == 0, "free space: a pinned sector is free");
-    const first = w << 6;
-    const before = fullUnits(first, min<u32>(first + 64, n));
-    store<u64>(freeBitsAddr + at, load<u64>(freeBitsAddr + at) | pinned);
-    store<u32>(fsBase + F_FREE_UNITS, load<u32>(fsBase + F_FREE_UNITS) - before + fullUnits(first, min<u32>(first + 64, n)));
-    store<u64>(pinnedBitsAddr + at, 0);
+  // Run by run: each pinned run becomes free in the chunks it lies in.
+  let at = pinnedSectors() == 0 ? n : nextBit(pinnedBitsAddr, 0, n, true);
+  while (at < n) {
+    const end = nextBit(pinnedBitsAddr, at, n, false);
+    if (lowest == n) lowest = at;
+    assert(countSet(freeBitsAddr, at, end) == 0, "free space: a pinned sector is free");
+    setRange(pinnedBitsAddr, at, end, false);
+    setFree(at, end, true);
+    store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() - (end - at));
+    store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (end - at));
+    releaseIfEmpty(at, end);
+    at = nextBit(pinnedBitsAddr, end, n, true);
   }
-  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + pinnedSectors());
   // Data allocation goes back to the lowest space this commit freed: rewritten data reuses
   // the sectors it left instead of sweeping the whole device. On real pmem either is fine;
   // in the emulator every sector first touched costs the host a page fault, and a small
   // working set stays in the CPU caches.
   if (lowest < load<u32>(fsBase + F_DATA_CURSOR)) store<u32>(fsBase + F_DATA_CURSOR, lowest);
-  store<u32>(fsBase + F_PINNED_SECTORS, 0);
+  assert(pinnedSectors() == 0, "free space: pinned sectors left");
   assert(freeSectors() <= n, "free count");
   if (CHECKS) assert(allBits(pinnedBitsAddr, 0, n, false)); // pinned sectors left after an unpin
-  if (CHECKS) assert(countsAgree(true)); // counters disagree with the bitmaps after an unpin
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after an unpin
 }
 
-/** Free sectors that can hold whole `unit`-sector, `unit`-aligned blocks. */
-export function blockFreeSectors(unit: u32): u32 {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
-  assert(unit > 0, "free space: block unit");
-  let sum: u32 = 0;
-  if (unit == blockUnit()) {
-    sum = load<u32>(fsBase + F_FREE_UNITS) * unit;
-    if (CHECKS) assert(countsAgree(true)); // the free units disagree with the free bits
-  } else {
-    const n = sectors();
-    let at = nextBit(freeBitsAddr, 0, n, true);
-    while (at < n) {
-      const end = nextBit(freeBitsAddr, at, n, false);
-      const first = (at + unit - 1) / unit * unit;
-      const last = end / unit * unit;
-      if (last > first) sum += last - first;
-      at = nextBit(freeBitsAddr, end, n, true);
+/**
+ * The chunks of sectors [from, to), just freed: each one now empty goes back (its items
+ * follow at the next commit), so space a commit frees is any kind's at once.
+ */
+function releaseIfEmpty(from: u32, to: u32): void {
+  assert(from < to, "free space: an empty range");
+  const first = chunkOfSector(from), last = chunkOfSector(to - 1);
+  assert(first >= 0 && last >= first, "free space: freed space outside the chunks");
+  for (let c = <u32>first; c <= <u32>last; c++) if (chunkEmpty(c)) releaseChunk(c);
+}
+
+/** Largest run of free sectors data may take (a data chunk's run, or a free chunk), up to `max`. */
+export function largestRun(max: u32): u32 {
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps
+  let best: u32 = freeOfKind(CHUNK_FREE) > 0 ? chunkSectors() : 0;
+  for (let c: u32 = 0; c < chunkCount() && best < max; c++) {
+    if (chunkKind(c) != CHUNK_DATA) continue;
+    const start = chunkStartSector(c), stop = start + chunkSectors();
+    let at = nextBit(freeBitsAddr, start, stop, true);
+    while (at < stop && best < max) {
+      const end = nextBit(freeBitsAddr, at, stop, false);
+      if (end - at > best) best = end - at;
+      at = nextBit(freeBitsAddr, end, stop, true);
     }
   }
-  assert(sum <= freeSectors(), "block sectors");
-  return sum;
-}
-
-/** Largest run of free sectors, up to `max`. */
-export function largestRun(max: u32): u32 {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
-  const n = sectors();
-  let best: u32 = 0, bestAt: u32 = 0;
-  let at = nextBit(freeBitsAddr, 0, n, true);
-  while (at < n && best < max) {
-    const end = nextBit(freeBitsAddr, at, n, false);
-    if (end - at > best) { best = end - at; bestAt = at; }
-    at = nextBit(freeBitsAddr, end, n, true);
-  }
   assert(best <= freeSectors(), "run length");
-  if (CHECKS) assert(allBits(freeBitsAddr, bestAt, bestAt + best, true)); // the largest run is not free
   return min<u32>(best, max);
 }
 
 /** Is any sector of [from, to) free? */
 export function anyFree(from: u32, to: u32): bool {
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps
   assert(from <= to, "range reversed");
   return countSet(freeBitsAddr, from, min<u32>(to, sectors())) != 0;
 }
@@ -218,73 +202,165 @@ function take(at: u32, count: u32): void {
   assert(freeSectors() >= count, "free count");
   setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps after a take
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a take
 }
 
-/** Highest `align`-aligned run of `count` free sectors; its first sector, or -1. */
-export function allocateFromEnd(count: u32, align: u32): i64 {
-  assert(count > 0, "empty range");
-  assert(align > 0, "alignment");
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
-  let before = sectors();
-  while (true) {
+// --- chunks typed and given back ------------------------------------------------------------
+
+/** Type free chunk `c` as `kind`: a dup tree chunk's second half stops being free space. */
+export function claimChunk(c: u32, kind: u32): void {
+  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: a chunk typed as no kind");
+  assert(chunkKind(c) == CHUNK_FREE, "free space: claiming a typed chunk");
+  const start = chunkStartSector(c), n = chunkSectors(), usable = usableSectors(kind);
+  assert(allBits(freeBitsAddr, start, start + n, true), "free space: a free chunk partly taken");
+  if (usable < n) setFree(start + usable, start + n, false);
+  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - (n - usable));
+  countFreeChange(start, start + usable, false);
+  setChunkKind(c, kind);
+  countFreeChange(start, start + usable, true);
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a claim
+}
+
+/** Give typed chunk `c` back (a commit found it empty: nothing used, nothing pinned). */
+export function releaseChunk(c: u32): void {
+  const kind = chunkKind(c);
+  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: releasing an untyped chunk");
+  const start = chunkStartSector(c), n = chunkSectors(), usable = usableSectors(kind);
+  assert(countSet(freeBitsAddr, start, start + usable) == usable, "free space: releasing a chunk in use");
+  assert(countSet(pinnedBitsAddr, start, start + n) == 0, "free space: releasing a chunk with pinned space");
+  countFreeChange(start, start + usable, false);
+  setChunkKind(c, CHUNK_FREE);
+  countFreeChange(start, start + usable, true);
+  if (usable < n) setFree(start + usable, start + n, true);
+  store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (n - usable));
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a release
+}
+
+/** Sectors of chunk `c` in use: its usable part, neither free nor pinned (its block group's used bytes at a commit). */
+export function chunkUsedSectors(c: u32): u32 {
+  const kind = chunkKind(c);
+  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "free space: used space of an untyped chunk");
+  const start = chunkStartSector(c), usable = usableSectors(kind);
+  const unused = countSet(freeBitsAddr, start, start + usable) + countSet(pinnedBitsAddr, start, start + usable);
+  assert(unused <= usable, "free space: more unused than the chunk holds");
+  return usable - unused;
+}
+
+/** Is chunk `c` typed and empty (nothing used, nothing pinned): a commit gives it back. */
+export function chunkEmpty(c: u32): bool {
+  assert(c < chunkCount(), "free space: no such chunk");
+  const kind = chunkKind(c);
+  if (kind == CHUNK_FREE || kind == CHUNK_RESERVED) return false;
+  const start = chunkStartSector(c), usable = usableSectors(kind);
+  assert(usable <= chunkSectors(), "free space: a usable part larger than its chunk");
+  // (allBits is a debug build's check: counted here.)
+  return countSet(freeBitsAddr, start, start + usable) == usable && countSet(pinnedBitsAddr, start, start + chunkSectors()) == 0;
+}
+
+// --- allocation -----------------------------------------------------------------------------
+
+/** Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector, or -1. */
+function highestFit(c: u32, count: u32): i64 {
+  assert(count > 0, "free space: an empty block");
+  const start = chunkStartSector(c), stop = start + usableSectors(chunkKind(c));
+  assert(start % count == 0, "free space: a chunk off the block grid");
+  let before = stop;
+  while (before > start) {
     const last = prevBit(freeBitsAddr, before, true);
-    if (last < 0) return -1;
+    if (last < <i64>start) return -1;
     const end = <u32>last + 1;
     const prevClear = prevBit(freeBitsAddr, end, false);
-    const start: u32 = prevClear < 0 ? 0 : <u32>prevClear + 1;
-    assert(start < end && end <= before, "run outside search");
+    const runStart: u32 = prevClear < <i64>start ? start : <u32>prevClear + 1;
     if (end >= count) {
-      const at = (end - count) / align * align;
-      if (at >= start) {
-        take(at, count);
-        if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, false)); // an allocated block is still free
-        return at;
-      }
+      const at = (end - count) / count * count;
+      if (at >= runStart) return at;
     }
-    before = start;
+    before = runStart;
   }
+  return -1;
+}
+
+/** A new tree block of `kind` (metadata, or system for the chunk tree): its first sector, or -1. */
+export function allocateTreeBlock(kind: u32): i64 {
+  assert(kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: a tree block of a data kind");
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before an allocation
+  const count = nodeBytes >> SECTOR_SHIFT;
+  let at: i64 = -1;
+  if (freeOfKind(kind) >= count) {
+    for (let c = chunkCount(); c-- > 0 && at < 0;) if (chunkKind(c) == kind) at = highestFit(c, count);
+  }
+  if (at < 0) {
+    let c = chunkCount();
+    while (c-- > 0 && chunkKind(c) != CHUNK_FREE) {}
+    if (c == <u32>-1) return -1;
+    claimChunk(c, kind);
+    at = highestFit(c, count);
+    assert(at >= 0, "free space: a new chunk without room for a block");
+  }
+  // Node-aligned: chunks start on node multiples (SYSTEM_AREA_BYTES and the chunk size are).
+  assert(<u32>at % count == 0, "free space: a tree block unaligned");
+  take(<u32>at, count);
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>at, <u32>at + count, false)); // an allocated block is still free
+  return at;
 }
 
 /**
- * First run of at least `count` free sectors, looking from the run the data cursor is in
- * (or the first run after it) to the end, then from the start; takes `count` sectors at
- * the run's start. Its first sector, or -1.
+ * First run of `count` free sectors in a data chunk, looking from the run the data cursor is
+ * in (or the first run after it) to the end, then from the start; then the lowest free
+ * chunk. Takes `count` sectors at the run's start. Its first sector, or -1 (also when
+ * `count` is more than a chunk: the caller splits).
  */
 export function allocateData(count: u32): i64 {
   assert(count > 0, "free space: allocation size");
-  if (CHECKS) assert(countsAgree(false)); // counters disagree with the bitmaps before an allocation
-  const n = sectors();
-  const cursor = min<u32>(load<u32>(fsBase + F_DATA_CURSOR), n);
-  let first = cursor;
-  if (cursor < n && testBit(freeBitsAddr, cursor)) {
-    const clear = prevBit(freeBitsAddr, cursor, false);
-    first = clear < 0 ? 0 : <u32>clear + 1;
+  if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before an allocation
+  const n = chunkCount(), per = chunkSectors();
+  if (count > per) return -1;
+  let found: i64 = -1;
+  if (freeOfKind(CHUNK_DATA) >= count) {
+    const cursor = load<u32>(fsBase + F_DATA_CURSOR);
+    const cc = chunkOfSector(cursor);
+    const first: u32 = cc < 0 ? 0 : <u32>cc;
+    for (let i: u32 = 0; i <= n && found < 0; i++) {
+      const c = (first + i) % n;
+      if (chunkKind(c) != CHUNK_DATA) continue;
+      const start = chunkStartSector(c), stop = start + per;
+      let from = start;
+      if (i == 0 && cc >= 0) {
+        from = cursor;
+        if (testBit(freeBitsAddr, cursor)) {
+          const clear = prevBit(freeBitsAddr, cursor, false);
+          from = clear < <i64>start ? start : <u32>clear + 1;
+        }
+      }
+      found = firstFit(from, stop, count);
+    }
   }
-  let found = firstFit(first, n, count);
-  if (found < 0) found = firstFit(0, first, count);
-  if (found < 0) return -1;
+  if (found < 0) {
+    let c: u32 = 0;
+    while (c < n && chunkKind(c) != CHUNK_FREE) c++;
+    if (c == n) return -1;
+    claimChunk(c, CHUNK_DATA);
+    found = chunkStartSector(c);
+  }
   take(<u32>found, count);
   if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false)); // an allocated extent is still free
   store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
-  assert(<u32>found + count <= n, "past device end");
   return found;
 }
 
-/** First run starting in [from, limit) with `count` free sectors (it may extend past limit). */
-function firstFit(from: u32, limit: u32, count: u32): i64 {
-  const n = sectors();
+/** First run starting in [from, stop) with `count` free sectors that ends by `stop`. */
+function firstFit(from: u32, stop: u32, count: u32): i64 {
   assert(count > 0, "empty range");
-  assert(from <= limit && limit <= n, "past device end");
-  let at = nextBit(freeBitsAddr, from, n, true);
-  while (at < limit) {
-    // Only `count` bits of the run matter: a run to the end of a fresh device is most of it.
-    const end = nextBit(freeBitsAddr, at, min<u32>(n, at + count), false);
+  assert(from <= stop && stop <= sectors(), "past device end");
+  let at = nextBit(freeBitsAddr, from, stop, true);
+  while (at < stop && at + count <= stop) {
+    // Only `count` bits of the run matter.
+    const end = nextBit(freeBitsAddr, at, at + count, false);
     if (end - at >= count) {
       if (CHECKS) assert(allBits(freeBitsAddr, at, at + count, true)); // a fit that is not free
       return at;
     }
-    at = nextBit(freeBitsAddr, end, n, true);
+    at = nextBit(freeBitsAddr, end, stop, true);
   }
   return -1;
 }

@@ -29,10 +29,11 @@ import {
   F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
   F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
   MAX_THREADS, F_DATA_VERIFIED, F_REF_TABLES_CLEAN, REF_TABLES_CLEAN, F_REFS, F_REF_SLOTS, F_BACKREF_SLOTS,
+  CHUNKS_MAX, CHUNK_ENTRY_BYTES,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat, refTablesZero } from "./delayed-ref";
-import { setBlockUnit } from "./free-space";
+import { formatChunks, mirrorOffset } from "./chunks";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
 
@@ -68,7 +69,7 @@ function fixedTablesBytes(total: u32, pool: u32): u64 {
   assert(maxThreads > 0 && maxThreads <= MAX_THREADS, "thread slots");
   const sectors = total >> SECTOR_SHIFT;
   const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 7 + <u64>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES + <u64>maxThreads * THREAD_AREA_BYTES
-    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES + <u64>sectors * 4;
+    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES + <u64>sectors * 4 + <u64>CHUNKS_MAX * CHUNK_ENTRY_BYTES;
   return (bytes + 63) & ~63;
 }
 
@@ -83,7 +84,7 @@ export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefS
  * Lay the state out at `base`: tables right after the header, `pool` buffers at `pool`.
  * Every buffer starts free; no block is dirty or verified. The magic is stored last.
  */
-export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, generation: u64,
+export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, chunkBytes: u32, generation: u64,
   pool: usize, count: u32, refSlotCount: u32, backrefSlotCount: u32): void {
   assert(total % SECTOR_BYTES == 0, "device size");
   assert(node >= SECTOR_BYTES, "node size");
@@ -106,8 +107,9 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   const threadAreas = readersLog + <usize>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES;
   const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
   const dataVerified = roots + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
+  const chunks = dataVerified + <usize>sectors * 4;
   // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
-  assert(<u64>dataVerified + <u64>sectors * 4 <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
+  assert(<u64>chunks + <u64>CHUNKS_MAX * CHUNK_ENTRY_BYTES <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
   // The delayed-ref tables (most of the state) are zeroed only when the last state here may
   // have left a slot in them: a mount of every crash image an explorer checks formats the
   // state again, and zeroing them was a twentieth of that.
@@ -147,7 +149,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, g
   refTablesFormat(refTables, refSlotCount, backrefSlotCount);
   if (CHECKS) assert(refTablesZero()); // a state said clean whose delayed-ref tables hold a slot
   store<u32>(base + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
-  setBlockUnit(node * blockCopies >> SECTOR_SHIFT);
+  formatChunks(chunks, chunkBytes, total);
   atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
 }
 
@@ -215,15 +217,16 @@ export function fsAttached(): bool {
   return load<u64>(fsBase + F_GENERATION);
 }
 
+/** The bytes a tree block takes in its block group (its dup copy is in the chunk's mirror half). */
 @inline export function metadataBlockBytes(): u32 {
   assert(copies == 1 || copies == 2, "bad copies");
-  return nodeBytes * copies;
+  return nodeBytes;
 }
 
-/** The device byte of copy `copy` of tree block `bytenr` (dup: the next node). */
+/** The device byte of copy `copy` of tree block `bytenr` (dup: in its chunk's second half). */
 @inline export function copyBytenr(bytenr: u64, copy: u32): u64 {
   assert(copy < copies, "state: a copy the profile does not have");
-  return bytenr + <u64>copy * nodeBytes;
+  return copy == 0 ? bytenr : bytenr + mirrorOffset();
 }
 
 @inline export function bufferAddr(index: u32): usize {
@@ -295,7 +298,8 @@ export function rootSlotOf(tree: u64): usize {
 export function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
   assert(block >= SECTOR_BYTES, "state: a tree block smaller than a sector");
-  const reserve = max<u64>(96 * block, (<u64>totalBytes / 32 / block) * block);
+  // Counted in block group bytes: a dup block's copy is its chunk's mirror half.
+  const reserve = max<u64>(96 * block, (<u64>totalBytes / 32 / copies / block) * block);
   assert(reserve % block == 0, "state: a reserve of part of a block");
   return reserve;
 }

@@ -26,10 +26,13 @@ import {
   P_NAME_TRUNCATED, P_NAME_LENGTH, P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET,
   P_EXTENT_OUTSIDE, P_EXTENT_MAPS, P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL,
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
-  P_FSID, P_DIR_DATA, NODE_FSID, F_FSID,
+  P_FSID, P_DIR_DATA, NODE_FSID, F_FSID, CHUNK_TREE_ID, DEV_TREE_ID, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES,
+  BG_USED, DEV_EXTENT, DEV_EXTENT_BYTES, DEV_ITEM, DEV_ITEM_BYTES, CHUNK_ITEM, CHUNK_ITEM_BYTES, CHUNK_STRIPE_BYTES,
+  CK_NUM_STRIPES,
 } from "../abi";
 import { fsBase } from "./state";
 import { compareKeysAt } from "./key";
+import { treeBlockPlaced } from "./chunks";
 import { CHECKS } from "../shared/checks";
 import { visibleAddr, deviceBytes } from "../pmem/state";
 
@@ -79,14 +82,18 @@ function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
 
 @inline function knownTree(owner: u64): bool {
   return owner == ROOT_TREE_ID || owner == EXTENT_TREE_ID || owner == FS_TREE_ID || owner == CSUM_TREE_ID
+    || owner == CHUNK_TREE_ID || owner == DEV_TREE_ID
     || (owner >= FIRST_SUBVOLUME_ID && owner <= MAX_KEY_VALUE);
 }
 
-/** A tree block pointer a node or item may hold: aligned, inside the allocatable space. */
+/**
+ * A tree block pointer a node or item may hold: aligned, inside the allocatable space, in
+ * the usable half of a metadata or system chunk (a dup copy lies at a fixed distance from it).
+ */
 export function validBlockPointer(bytenr: u64, total: u64, blockBytes: u32): bool {
   assert(blockBytes >= SECTOR_BYTES && (total & (SECTOR_BYTES - 1)) == 0, "bad geometry");
   return bytenr >= SYSTEM_AREA_BYTES && (bytenr & (SECTOR_BYTES - 1)) == 0 && bytenr <= MAX_KEY_VALUE
-    && bytenr + blockBytes <= total;
+    && bytenr + blockBytes <= total && treeBlockPlaced(bytenr);
 }
 
 /**
@@ -211,6 +218,25 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
     if (size != EXTENT_DATA_REF_BYTES) return exact(size, EXTENT_DATA_REF_BYTES, s);
     // A count of zero is never stored (the reference goes instead).
     return load<u32>(addr + EDR_COUNT) != 0 ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
+  }
+  return checkChunkItem(type, objectid, offset, addr, size, s);
+}
+
+/** The block group, chunk and device items (extent, chunk and dev trees). */
+function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
+  if (type == BLOCK_GROUP_ITEM) {
+    if (size != BLOCK_GROUP_ITEM_BYTES) return exact(size, BLOCK_GROUP_ITEM_BYTES, s);
+    const good = (objectid & (SECTOR_BYTES - 1)) == 0 && offset > 0 && (offset & (SECTOR_BYTES - 1)) == 0
+      && load<u64>(addr + BG_USED) <= offset;
+    return good ? P_NONE : problem(P_BAD_KEY, s, objectid, offset, 0);
+  }
+  if (type == DEV_EXTENT) return exact(size, DEV_EXTENT_BYTES, s);
+  if (type == DEV_ITEM) return exact(size, DEV_ITEM_BYTES, s);
+  if (type == CHUNK_ITEM) {
+    if (size < CHUNK_ITEM_BYTES + CHUNK_STRIPE_BYTES) return exact(size, CHUNK_ITEM_BYTES + CHUNK_STRIPE_BYTES, s);
+    const stripes = <u32>load<u16>(addr + CK_NUM_STRIPES);
+    if (stripes == 0 || stripes > 2) return problem(P_BAD_KEY, s, objectid, offset, stripes);
+    return exact(size, CHUNK_ITEM_BYTES + stripes * CHUNK_STRIPE_BYTES, s);
   }
   return problem(P_UNKNOWN_TYPE, s, type, 0, 0);
 }

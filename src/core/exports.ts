@@ -79,7 +79,7 @@ export interface CoreFsExports {
   /** Bytes of the state header and tables for a device of `totalBytes`, a pool of `poolCount` buffers and delayed-ref tables of the given slots. */
   fs_state_bytes(totalBytes: number, poolCount: number, refSlots: number, backrefSlots: number): number;
   /** Lay out the state of a mount at `base` and attach this instance to it. */
-  fs_format(base: number, nodeBytes: number, copies: number, totalBytes: number, generation: number,
+  fs_format(base: number, nodeBytes: number, copies: number, totalBytes: number, chunkBytes: number, generation: number,
     pool: number, poolCount: number, refSlots: number, backrefSlots: number): number;
   /** Delayed refs (assembly/fs/delayed-ref.ts): a pointer from `container` (-1: a root pointer) to `target` appeared (+1) or went (-1). */
   fs_ref_change(container: number, target: number, owner: number, level: number, bytes: number, delta: number): number;
@@ -117,7 +117,11 @@ export interface CoreFsExports {
   fs_free_unpin_all(): number;
   fs_free_bytes(): number;
   fs_pinned_bytes(): number;
-  fs_block_free_bytes(unitBytes: number): number;
+  fs_tree_free_bytes(kind: number): number;
+  fs_space_fits(dataBytes: number, metadataBytes: number): number;
+  fs_chunk_set_kind(chunk: number, kind: number): number;
+  fs_chunk_used_sectors(chunk: number): number;
+  fs_chunk_release_if_empty(chunk: number): number;
   fs_largest_free_run(maxBytes: number): number;
   /** 1 when any byte of the range is free. */
   fs_free_overlaps(start: number, length: number): number;
@@ -187,7 +191,7 @@ export interface CoreFsExports {
   fs_mark_fresh(start: number, length: number): number;
   fs_is_fresh(bytenr: number): number;
   /** Address of `lengthBytes` allocated bytes, or -ENOSPC (-EINVAL on bad arguments). */
-  fs_free_allocate(lengthBytes: number, reserveBytes: number, reserveUnitBytes: number, fromEnd: number, alignBytes: number): number;
+  fs_free_allocate(lengthBytes: number, reserveBytes: number, kind: number): number;
   /** Slot of the key in the node at `node`, or -(insertion slot) - 1; < -1000000 on bad arguments. */
   btree_node_search(node: number, nodeBytes: number, objectid: number, type: number, offset: number): number;
   csum_sectors_compute(data: number, sectors: number, sectorBytes: number, out: number): number;

@@ -425,7 +425,7 @@ export class DaxManager {
       }
     } else {
       // Hole, preallocated range someone else reads, or a block that must not change: a new block.
-      if (k.metadataFreeBytes() - PAGE_BYTES < k.metadataReserveBytes) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
+      if (!k.spaceFits(PAGE_BYTES, k.metadataReserveBytes)) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
       const fresh = k.allocData(PAGE_BYTES);
       if (!fresh) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
       disk = fresh.bytenr;

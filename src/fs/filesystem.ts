@@ -19,7 +19,8 @@ import {
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
-import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS } from '../core/abi.js';
+import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID } from '../core/abi.js';
+import type { ChunkDesc } from './chunks.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
@@ -226,7 +227,12 @@ export class FileSystem {
     }
     k.setUuids(fsid, derivedUuid(`pmcow chunk tree ${uuidText(fsid)}`));
     k.label = label;
+    k.devUuid = derivedUuid(`pmcow device ${uuidText(fsid)}`);
     k.addAllocatableSpace();
+    // The chunk tree first: its leaf takes the highest chunk, a system chunk.
+    k.chunkTree = k.createTree(CHUNK_TREE_ID);
+    k.chunks.createDeviceItem();
+    k.devTree = k.createTree(DEV_TREE_ID);
     k.rootTree = k.createTree(ROOT_TREE_ID);
     k.extentTree = k.createTree(EXTENT_TREE_ID);
     k.csumTree = k.createTree(CSUM_TREE_ID);
@@ -286,19 +292,28 @@ export class FileSystem {
     k.setCommittedGeneration(sb.generation);
     k.mountedGeneration = sb.generation;
     k.label = sb.label;
+    k.devUuid = sb.devUuid;
+    // The system chunks first (the superblock names them), then every other block group
+    // from the chunk tree and the extent tree's block group items, then free space.
+    k.chunks.loadSystemChunks(sb.systemChunks as ChunkDesc[]);
+    k.chunkTree = k.newTree(CHUNK_TREE_ID, sb.chunkTree, sb.chunkLevel);
+    k.devTree = k.newTree(DEV_TREE_ID, sb.devTree, sb.devLevel);
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
     k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
     k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
+    k.chunks.load();
     k.rebuildFreeSpace();
     const fs = new FileSystem(device, k);
     for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
-      // Subvolume trees only (5 and 256 up): any other id here is damage, and taking it
-      // for a subvolume would bind it to the extent or csum tree's root slot.
-      if (item.key.objectid !== FS_TREE_ID && item.key.objectid < FIRST_SUBVOLUME_ID) {
-        throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${item.key.objectid}, which is not a subvolume`);
-      }
       const r = decodeRootItem(item.data);
+      // Subvolume trees (5 and 256 up), and the extent, dev and csum trees' own; any other
+      // id here is damage, and taking it for a subvolume would bind it to the extent or
+      // csum tree's root slot.
+      if (item.key.objectid !== FS_TREE_ID && item.key.objectid < FIRST_SUBVOLUME_ID) {
+        k.noteTreeRootItem(item.key.objectid, r.bytenr, r.level);
+        continue;
+      }
       const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
       sv.rootDir = r.rootDir;
@@ -306,6 +321,7 @@ export class FileSystem {
       k.nextSubvolume = Math.max(k.nextSubvolume, item.key.objectid + 1);
     }
     if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
+    k.checkTreeRootItems();
     fs.processOrphans();
     // The page that holes map read-only must read as zeros (checked in the core: this runs
     // at every mount, and a crash explorer mounts thousands of images a second).
@@ -959,7 +975,7 @@ export class FileSystem {
     const fills = this.data.planFills(sv, ino, start, end);
     const filledBytes = fills.reduce((sum, [a, b]) => sum + (b - a), 0);
     const need = end - start - filledBytes;
-    if (need > 0) this.reserveSpace(() => this.k.metadataFreeBytes() - (need + 64 * this.k.nodeBytes) >= this.k.metadataReserveBytes);
+    if (need > 0) this.reserveSpace(() => this.k.spaceFits(need, this.k.writeSlackBytes + this.k.metadataReserveBytes));
     else this.reserveSpace(() => this.k.metadataFreeBytes() >= this.k.metadataReserveBytes / 2);
     this.zeroPastEof(sv, ino, offset + bytes.length);
     for (let done = 0; done < bytes.length;) {
@@ -1059,7 +1075,7 @@ export class FileSystem {
     const start = alignDown(offset);
     const end = alignUp(offset + length);
     const holes = this.data.holeBytes(r.sv, r.ino, start, end);
-    this.reserveSpace(() => this.k.metadataFreeBytes() - holes >= this.k.metadataReserveBytes);
+    this.reserveSpace(() => this.k.spaceFits(holes, this.k.metadataReserveBytes));
     if (!keepSize) this.zeroPastEof(r.sv, r.ino, offset + length);
     this.data.preallocate(r.sv, r.ino, start, end);
     const inode = this.inode(r.sv, r.ino);
@@ -1075,6 +1091,9 @@ export class FileSystem {
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
     this.refuseImmutable(r, 'punch hole');
     this.beginChange(r.sv);
+    // The partial sectors at either end are rewritten (two sectors at most): their space
+    // may be pinned by an unlink in this transaction (reclaimed by a commit first).
+    this.reserveSpace(() => this.k.spaceFits(2 * SECTOR_BYTES, this.k.metadataReserveBytes));
     this.zeroOut(r, offset, Math.min(offset + length, Math.max(r.inode.size, offset)), false);
     this.rangeChanged(r.sv, r.ino, offset, offset + length);
   }
@@ -1092,7 +1111,7 @@ export class FileSystem {
     // so that the call fails before changing anything.
     const innerStart = alignUp(offset);
     const innerEnd = alignDown(offset + length);
-    if (innerEnd > innerStart) this.reserveSpace(() => this.k.metadataFreeBytes() - (innerEnd - innerStart) >= this.k.metadataReserveBytes);
+    if (innerEnd > innerStart) this.reserveSpace(() => this.k.spaceFits(innerEnd - innerStart, this.k.metadataReserveBytes));
     this.zeroPastEof(r.sv, r.ino, offset + length);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);

@@ -122,7 +122,8 @@ export const SB_CACHE_GENERATION = 555;
 export const SB_UUID_TREE_GENERATION = 563;
 export const SB_METADATA_UUID = 571; // 16 bytes
 export const SB_RESERVED = 612; // 199 reserved bytes
-export const SB_SYS_CHUNK_ARRAY = 811; // 2048 bytes
+export const SB_SYS_CHUNK_ARRAY = 811; // SB_SYS_CHUNK_ARRAY_BYTES bytes
+export const SB_SYS_CHUNK_ARRAY_BYTES = 2048;
 export const SB_SUPER_ROOTS = 2859; // 4 x struct btrfs_root_backup (168 bytes each)
 export const SB_FLAG_WRITTEN = 1;
 export const INCOMPAT_MIXED_BACKREF = 1;
@@ -135,24 +136,31 @@ export const PMCOW_INCOMPAT = INCOMPAT_MIXED_BACKREF | INCOMPAT_SKINNY_METADATA 
 export const BACKUP_BYTES = 168;
 export const BK_TREE_ROOT = 0;
 export const BK_TREE_ROOT_GEN = 8;
+export const BK_CHUNK_ROOT = 16;
+export const BK_CHUNK_ROOT_GEN = 24;
 export const BK_EXTENT_ROOT = 32;
 export const BK_EXTENT_ROOT_GEN = 40;
+export const BK_DEV_ROOT = 64;
+export const BK_DEV_ROOT_GEN = 72;
 export const BK_CSUM_ROOT = 80;
 export const BK_CSUM_ROOT_GEN = 88;
 export const BK_TOTAL_BYTES = 96;
 export const BK_BYTES_USED = 104;
 export const BK_NUM_DEVICES = 112;
 export const BK_TREE_ROOT_LEVEL = 152;
+export const BK_CHUNK_ROOT_LEVEL = 153;
 export const BK_EXTENT_ROOT_LEVEL = 154;
+export const BK_DEV_ROOT_LEVEL = 156;
 export const BK_CSUM_ROOT_LEVEL = 157;
 /**
- * Until pmcow writes btrfs's chunk tree (docs/fs.md section 10), two bytes of the
- * superblock's reserved area are pmcow's: the tree blocks' copies (1 single, 2 dup) and
- * the revision of pmcow's layout (an image without it is a btrfs image pmcow cannot read yet).
+ * Two bytes of the superblock's reserved area are pmcow's (docs/fs.md section 10): the tree
+ * blocks' copies (1 single, 2 dup) and the revision of pmcow's layout (2: block groups in
+ * the chunk tree). An image without it is a btrfs image pmcow cannot read yet; one of an
+ * older revision is refused by name.
  */
 export const SB_PMCOW_METADATA_COPIES = SB_RESERVED;
 export const SB_PMCOW_REVISION = SB_RESERVED + 1;
-export const PMCOW_REVISION = 1;
+export const PMCOW_REVISION = 2;
 /** btrfs's superblock copies: 64 KiB, 64 MiB, 256 GiB. */
 export const PRIMARY_SUPERBLOCK = 65536;
 export const MIRROR_SUPERBLOCK = 64 * 1024 * 1024;

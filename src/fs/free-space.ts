@@ -4,17 +4,8 @@
 // find them intact). This class is the TypeScript face of those calls: byte values in
 // and out, the core's errnos as FsErrors.
 import { FsError } from '../errors.js';
-import { EINVAL, EIO, ENOSPC } from '../core/abi.js';
+import { EINVAL, EIO, ENOSPC, CHUNK_DATA, CHUNK_METADATA } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
-
-export interface AllocateOptions {
-  /** Tree blocks: the highest aligned fit. Data: first fit from a rising cursor. */
-  fromEnd?: boolean;
-  /** Alignment of a fromEnd allocation (default: one sector). */
-  align?: number;
-  /** Block size the reserve is counted in (default: one sector). */
-  reserveUnit?: number;
-}
 
 export class FreeSpace {
   constructor(private readonly core: CoreExports, readonly totalBytes: number, readonly unitBytes: number) {}
@@ -42,21 +33,21 @@ export class FreeSpace {
     return this.core.fs_pinned_bytes();
   }
 
-  /** Free bytes that can hold whole `unit`-sized, `unit`-aligned blocks (tree nodes). */
-  blockFreeBytes(unit: number): number {
-    return this.core.fs_block_free_bytes(unit);
-  }
-
   /**
-   * Allocate exactly `length` contiguous bytes, or null, keeping `reserveBytes` of space
-   * usable for `reserveUnit`-sized blocks.
+   * Allocate: `kind` CHUNK_DATA (the default): exactly `length` contiguous bytes of data, or
+   * null, when they fit leaving `reserveBytes` for tree blocks; CHUNK_METADATA or
+   * CHUNK_SYSTEM: one tree block (`length` the node size), or null.
    */
-  allocate(length: number, reserveBytes = 0, options: AllocateOptions = {}): number | null {
-    const fromEnd = options.fromEnd === true;
-    const at = this.core.fs_free_allocate(length, reserveBytes, options.reserveUnit ?? this.unitBytes, fromEnd ? 1 : 0, options.align ?? this.unitBytes);
+  allocate(length: number, reserveBytes = 0, kind: number = CHUNK_DATA): number | null {
+    const at = this.core.fs_free_allocate(length, reserveBytes, kind);
     if (at === -ENOSPC) return null;
     if (at < 0) throw new FsError('EIO', `free space: bad allocation of ${length} bytes`);
     return at;
+  }
+
+  /** Bytes tree blocks of `kind` (CHUNK_METADATA, CHUNK_SYSTEM) may still take. */
+  treeFreeBytes(kind: number = CHUNK_METADATA): number {
+    return this.core.fs_tree_free_bytes(kind);
   }
 
   /** Largest contiguous free run, up to `max` bytes. */

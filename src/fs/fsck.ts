@@ -12,6 +12,7 @@ import {
   SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
+import { checkBlockGroups } from './fsck-chunks.js';
 import {
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
   DIR_ENTRY_NAME_LENGTH, KEY_OBJECTID, KEY_TYPE,
@@ -49,11 +50,11 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   const dataRefs = new Map<number, DataUse>();
   const visited = new Set<number>();
   const nodeBytes = k.nodeBytes;
-  // Each tree's root pointer counts one reference.
+  // Each tree's root pointer counts one reference: the superblock's of the root and chunk
+  // trees, a ROOT_ITEM's of every other (the extent, dev and csum trees', the subvolumes').
   const roots: Array<{ id: number; bytenr: number; level: number }> = [
     { id: 1, bytenr: k.rootTree.root, level: k.rootTree.level },
-    { id: 2, bytenr: k.extentTree.root, level: k.extentTree.level },
-    { id: 7, bytenr: k.csumTree.root, level: k.csumTree.level },
+    { id: 3, bytenr: k.chunkTree.root, level: k.chunkTree.level },
   ];
   const itemRoots = new Map<number, { bytenr: number; level: number }>();
   k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
@@ -63,6 +64,11 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     roots.push({ id: kk.objectid, bytenr: r.bytenr, level: r.level });
     return true;
   });
+  for (const tree of k.itemTrees) {
+    const item = itemRoots.get(tree.id);
+    if (!item) say(`tree ${tree.id}: no ROOT_ITEM`);
+    else if (item.bytenr !== tree.root || item.level !== tree.level) say(`tree ${tree.id}: ROOT_ITEM points at ${item.bytenr} level ${item.level}, the superblock at ${tree.root} level ${tree.level}`);
+  }
   for (const sv of subvolumes) {
     const item = itemRoots.get(sv.id);
     if (!item) say(`subvolume ${sv.id}: no ROOT_ITEM`);
@@ -184,6 +190,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     else if (!use.mayHaveCsums) say(`checksums at ${kk.objectid}: the extent there is nodatasum`);
     return true;
   });
+  checkBlockGroups(k, say);
   for (const sv of subvolumes) checkNamespace(k, sv, say);
 }
 

@@ -11,8 +11,10 @@ import {
   BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
   F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
-  RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
+  RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, CHUNK_FREE,
+  CHUNK_RESERVED, CHUNK_SYSTEM, NODE_GENERATION,
 } from '../core/abi.js';
+import { ChunkMap, chunkBytesFor } from './chunks.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
 import { errnoName } from '../errors.js';
@@ -20,12 +22,13 @@ import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import {
-  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, SUPERBLOCK_STRIPE_BYTES,
-  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID,
+  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets,
+  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM,
   MAX_LEVEL, MAX_KEY_VALUE, key,
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
+import { encodeRootItem } from './items.js';
 import { encodeSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
 import type { MetadataProfile } from './types.js';
 
@@ -48,8 +51,11 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   if (copies !== 1 && copies !== 2) return `${copies} metadata copies`;
   if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
   if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
-  const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes * copies, generation: s.generation };
-  for (const [name, bytenr, level] of [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel]] as const) {
+  if (typeof s.systemChunks === 'string') return s.systemChunks;
+  const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes, generation: s.generation };
+  const trees = [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel],
+    ['chunk', s.chunkTree, s.chunkLevel], ['dev', s.devTree, s.devLevel]] as const;
+  for (const [name, bytenr, level] of trees) {
     if (level > MAX_LEVEL) return `${name} tree level ${level}`;
     if (!validBlockPointer(bytenr, ctx)) return `${name} tree root ${bytenr} outside the device`;
   }
@@ -96,10 +102,14 @@ export class Kernel implements TreeHost {
 
   readonly m: FsMemory;
   readonly nodeBytes: number;
-  /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is the next nodeBytes). */
+  /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is in its chunk's second half). */
   readonly metadataCopies: number;
-  /** Device bytes one tree block takes: nodeBytes times the copies (the METADATA_ITEM's extent). */
+  /** Block group bytes one tree block takes: nodeBytes (a dup copy lies in the chunk's mirror half). */
   readonly metadataBlockBytes: number;
+  /** The block groups (chunks.ts): the core's chunk table as btrfs's items. */
+  readonly chunks: ChunkMap;
+  /** The device's uuid (its DEV_ITEM's, every stripe's). */
+  devUuid: Uint8Array = new Uint8Array(UUID_BYTES);
   /** Tree block copies rewritten from their good twin (dup), since mount. */
   healedCopies = 0;
   /** See deviceWriteObservers. */
@@ -133,6 +143,8 @@ export class Kernel implements TreeHost {
   rootTree!: BTree;
   extentTree!: BTree;
   csumTree!: BTree;
+  chunkTree!: BTree;
+  devTree!: BTree;
   /** Subvolume trees whose root moved in this transaction (their ROOT_ITEM is stale). */
   readonly movedSubvolumes = new Set<BTree>();
   /** Called at commit to write ROOT_ITEMs of moved subvolumes (set by the fs layer). */
@@ -215,7 +227,7 @@ export class Kernel implements TreeHost {
     this.core = device.core;
     this.nodeBytes = nodeBytes;
     this.metadataCopies = profile === 'dup' ? 2 : 1;
-    this.metadataBlockBytes = nodeBytes * this.metadataCopies;
+    this.metadataBlockBytes = nodeBytes;
     this.onDeviceWrite = deviceWriteObservers.get(device) ?? null;
     this.totalBytes = device.sizeBytes - (device.sizeBytes % SECTOR_BYTES);
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
@@ -252,7 +264,12 @@ export class Kernel implements TreeHost {
     }
     const poolStart = this.daxAddr - poolSize * nodeBytes;
     if (this.fsStateAddr + stateBytes(poolSize) > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
-    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
+    const chunkBytes = chunkBytesFor(this.totalBytes, nodeBytes, this.metadataCopies);
+    if (this.totalBytes < SYSTEM_AREA_BYTES + 4 * chunkBytes) {
+      throw new FsError('ENOSPC', `device of ${this.totalBytes} bytes holds fewer than 4 chunks of ${chunkBytes} bytes after its first MiB`);
+    }
+    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, chunkBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
+    this.chunks = new ChunkMap(this);
     this.threadArea = core.fs_thread_area();
     check(core.fs_set_staging(this.stagingAddr, this.stagingBytes), 'name the staging buffer');
     setFsHooks(core, this.hooks);
@@ -280,9 +297,22 @@ export class Kernel implements TreeHost {
     return this.metadataCopies === 2 ? 'dup' : 'single';
   }
 
-  /** Free bytes usable for tree nodes (whole aligned runs of a tree block with its copies). */
+  /** Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of every free chunk. */
   metadataFreeBytes(): number {
-    return this.free.blockFreeBytes(this.metadataBlockBytes);
+    return check(this.core.fs_tree_free_bytes(CHUNK_METADATA), 'metadata free space');
+  }
+
+  /**
+   * Metadata a write may COW besides its data: 64 tree blocks' worth of device bytes (a dup
+   * block counts its copy). The core's write path uses the same (WRITE_SLACK_NODES).
+   */
+  get writeSlackBytes(): number {
+    return (64 * this.nodeBytes) / this.metadataCopies;
+  }
+
+  /** Do `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (free chunks go to either)? */
+  spaceFits(dataBytes: number, metadataBytes: number): boolean {
+    return check(this.core.fs_space_fits(Math.max(0, dataBytes), Math.max(0, metadataBytes)), 'space check') === 1;
   }
 
   /** Bytes a data allocation must leave free for metadata. */
@@ -394,14 +424,14 @@ export class Kernel implements TreeHost {
   /** The problem the core recorded for copy `copy` of the block it last read. */
   private copyProblem(copy: number): BadCopy {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
-    const nodeAddr = this.visibleAddr + record.bytenr + copy * this.nodeBytes;
+    const nodeAddr = this.visibleAddr + this.copyBytenr(record.bytenr, copy);
     const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
     return { code, message: blockProblemText(this.m, record, nodeAddr) };
   }
 
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
   copyBytenr(bytenr: number, copy: number): number {
-    return bytenr + copy * this.nodeBytes;
+    return copy === 0 ? bytenr : bytenr + this.chunks.chunkBytes / 2;
   }
 
   /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
@@ -523,7 +553,7 @@ export class Kernel implements TreeHost {
   allocData(bytes: number): { bytenr: number; bytes: number } | null {
     let want = bytes;
     while (want >= SECTOR_BYTES) {
-      const at = this.free.allocate(want, this.metadataReserveBytes, { reserveUnit: this.metadataBlockBytes });
+      const at = this.free.allocate(want, this.metadataReserveBytes, CHUNK_DATA);
       if (at !== null) {
         check(this.core.fs_mark_fresh(at, want), 'mark a new extent');
         return { bytenr: at, bytes: want };
@@ -549,7 +579,10 @@ export class Kernel implements TreeHost {
     for (let i = 0; i < count; i++) {
       const at = table + m.u32(list + i * 4) * REF_BYTES;
       const sector = m.u32(at + REF_TARGET);
-      if (sector === 0 || m.dv.getInt32(at + REF_DELTA, true) >= 0) continue;
+      const delta = m.dv.getInt32(at + REF_DELTA, true);
+      // A ref that drops a count, or one that nets to zero on an extent allocated in this
+      // transaction (allocated and freed again: the run frees it).
+      if (sector === 0 || delta > 0 || (delta === 0 && this.core.fs_is_fresh((sector - 1) * SECTOR_BYTES) !== 1)) continue;
       const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
       losing.push([(sector - 1) * SECTOR_BYTES, data, data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
     }
@@ -643,6 +676,16 @@ export class Kernel implements TreeHost {
       this.runDelayedRefs();
       this.onCommitRoots?.();
       if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
+      // The block groups: chunks typed or emptied, used bytes changed. Their items change
+      // the trees, whose new blocks change used bytes again: until nothing moves.
+      // And the ROOT_ITEMs of the extent, dev and csum trees, whose roots those changes move.
+      for (let round = 0; ; round++) {
+        const groups = this.chunks.reconcile();
+        const items = this.writeTreeRootItems();
+        if (!groups && !items) break;
+        if (round > 64) throw new FsError('EIO', 'commit: block group and root items do not settle');
+        this.runDelayedRefs();
+      }
       const dropped = this.core.fs_dropped_blocks();
       if (dropped) throw new FsError('EIO', `commit: ${dropped} blocks dropped their pointers but kept a reference`);
       this.writeAndFlush();
@@ -694,8 +737,60 @@ export class Kernel implements TreeHost {
     this.device.sfence();
   }
 
+  /** Bytes of blocks and data in use now (not counting space freed in this transaction). */
+  /**
+   * The roots btrfs finds through ROOT_ITEMs (the extent, dev and csum trees': the
+   * superblock names only the root and chunk trees), as last written: `root:level`.
+   */
+  private readonly treeItemRoots = new Map<number, string>();
+
+  /** The trees with a ROOT_ITEM of their own that are no subvolume. */
+  get itemTrees(): BTree[] { return [this.extentTree, this.devTree, this.csumTree]; }
+
+  /** Write the ROOT_ITEM of each of itemTrees whose root moved; true when one did. */
+  private writeTreeRootItems(): boolean {
+    let changed = false;
+    for (const tree of this.itemTrees) {
+      const at = `${tree.root}:${tree.level}`;
+      if (this.treeItemRoots.get(tree.id) === at) continue;
+      this.rootTree.put(key(tree.id, ROOT_ITEM, 0), encodeRootItem({
+        bytenr: tree.root, level: tree.level, generation: this.transid, flags: 0, lastSnapshot: 0, rootDir: 0,
+      }, this.nodeBytes));
+      this.treeItemRoots.set(tree.id, at);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Mount: the ROOT_ITEM of one of itemTrees, which must name the root the superblock does. */
+  noteTreeRootItem(id: number, bytenr: number, level: number): void {
+    const tree = this.itemTrees.find((t) => t.id === id);
+    if (!tree) throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${id}, which is not a subvolume`);
+    if (tree.root !== bytenr || tree.level !== level) {
+      throw new FsError('EUCLEAN', `root tree: the ROOT_ITEM of tree ${id} names block ${bytenr} level ${level}, the superblock ${tree.root} level ${tree.level}`);
+    }
+    this.treeItemRoots.set(id, `${bytenr}:${level}`);
+  }
+
+  /** Mount: every one of itemTrees had its ROOT_ITEM. */
+  checkTreeRootItems(): void {
+    for (const tree of this.itemTrees) {
+      if (!this.treeItemRoots.has(tree.id)) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${tree.id}`);
+    }
+  }
+
   usedBytes(): number {
-    return this.totalBytes - this.reservedBytes() - this.free.freeBytes() - this.free.pinnedBytes();
+    let sectors = 0;
+    for (let c = 0; c < this.chunks.count; c++) {
+      const kind = this.chunks.kind(c);
+      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) sectors += check(this.core.fs_chunk_used_sectors(c), 'chunk used space');
+    }
+    return sectors * SECTOR_BYTES;
+  }
+
+  /** The generation of tree `tree`'s root block (the superblock's chunk_root_generation). */
+  private rootGeneration(tree: BTree): number {
+    return this.m.u64(this.nodeAddr(tree.root) + NODE_GENERATION);
   }
 
   /** What this commit's superblock says (superblock.ts writes it). */
@@ -704,9 +799,12 @@ export class Kernel implements TreeHost {
       generation, rootTree: this.rootTree.root, rootLevel: this.rootTree.level,
       extentTree: this.extentTree.root, extentLevel: this.extentTree.level,
       csumTree: this.csumTree.root, csumLevel: this.csumTree.level,
+      chunkTree: this.chunkTree.root, chunkLevel: this.chunkTree.level, chunkGeneration: this.rootGeneration(this.chunkTree),
+      devTree: this.devTree.root, devLevel: this.devTree.level,
       nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
-      bytesUsed: this.totalBytes - this.reservedBytes() - this.free.freeBytes(),
+      bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
       label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
+      devUuid: this.devUuid,
     };
   }
 
@@ -727,55 +825,63 @@ export class Kernel implements TreeHost {
   }
 
   /**
-   * The device ranges no allocation may take: the first MiB (btrfs keeps it for boot
-   * loaders and the primary superblock; pmcow's small-device alternate superblock and the
-   * zero page live there too) and the 64 KiB stripe around btrfs's first mirror superblock
-   * when the device has it (btrfs keeps every mirror's stripe out of its block groups, and
-   * the kernel writes the mirror there at every commit).
+   * Bytes of the device that never hold a block or data: the first MiB (btrfs keeps it for
+   * boot loaders and the primary superblock; pmcow's small-device alternate superblock and
+   * the zero page live there too), the chunk around btrfs's first mirror superblock when
+   * the device has it, the tail after the last whole chunk, and the mirror half of every
+   * dup tree chunk (its blocks' second copies).
    */
-  reservedRanges(): Array<[number, number]> {
-    const ranges: Array<[number, number]> = [[0, SYSTEM_AREA_BYTES]];
-    const [, alternate] = superblockOffsets(this.totalBytes);
-    if (alternate >= SYSTEM_AREA_BYTES) ranges.push([alternate, Math.min(this.totalBytes, alternate + SUPERBLOCK_STRIPE_BYTES)]);
-    return ranges;
-  }
-
-  /** Bytes of the reserved ranges. */
   reservedBytes(): number {
-    return this.reservedRanges().reduce((sum, [start, end]) => sum + end - start, 0);
-  }
-
-  /** mkfs: everything but the reserved ranges is free. */
-  addAllocatableSpace(): void {
-    let cursor = 0;
-    for (const [start, end] of this.reservedRanges()) {
-      if (start > cursor) this.free.addFree(cursor, start - cursor);
-      cursor = end;
+    const ch = this.chunks;
+    let bytes = this.totalBytes - ch.count * ch.chunkBytes;
+    for (let c = 0; c < ch.count; c++) {
+      const kind = ch.kind(c);
+      if (kind === CHUNK_RESERVED) bytes += ch.chunkBytes;
+      else if (kind !== CHUNK_FREE) bytes += ch.chunkBytes - ch.usableBytes(c);
     }
-    if (this.totalBytes > cursor) this.free.addFree(cursor, this.totalBytes - cursor);
+    return bytes;
   }
 
-  /** Rebuild free space from the extent tree (mount): what no extent and no reserved range takes. */
+  /** mkfs: every chunk is free (but the one around a superblock mirror). */
+  addAllocatableSpace(): void {
+    const ch = this.chunks;
+    for (let c = 0; c < ch.count; c++) if (ch.kind(c) === CHUNK_FREE) this.free.addFree(ch.start(c), ch.chunkBytes);
+  }
+
+  /**
+   * Rebuild free space from the extent tree (mount, after the chunks are loaded): a free
+   * chunk is free; in a typed chunk's usable part, what no extent takes. Every extent must
+   * lie in a chunk of its kind (data in data chunks, tree blocks in metadata or system).
+   */
   rebuildFreeSpace(): void {
-    const taken: Array<[number, number]> = this.reservedRanges();
-    const end = this.totalBytes;
+    const ch = this.chunks;
+    const taken: Array<[number, number]> = [];
     this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
       if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
       const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
-      if (k.objectid + length > end || k.objectid % SECTOR_BYTES !== 0) {
-        throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside the device`);
-      }
+      const c = ch.chunkAt(k.objectid);
+      const kind = c < 0 ? CHUNK_FREE : ch.kind(c);
+      const fits = c >= 0 && k.objectid % SECTOR_BYTES === 0 && k.objectid + length <= ch.start(c) + ch.usableBytes(c)
+        && (k.type === EXTENT_ITEM ? kind === CHUNK_DATA : kind === CHUNK_METADATA || kind === CHUNK_SYSTEM);
+      if (!fits) throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside every block group of its kind`);
       taken.push([k.objectid, k.objectid + length]);
       return true;
     });
     taken.sort((a, b) => a[0] - b[0]);
-    let cursor = 0;
-    for (const [start, stop] of taken) {
-      if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another or a reserved range`);
-      if (start > cursor) this.free.addFree(cursor, start - cursor);
-      cursor = stop;
+    let next = 0;
+    for (let c = 0; c < ch.count; c++) {
+      const kind = ch.kind(c);
+      if (kind === CHUNK_RESERVED) continue;
+      let cursor = ch.start(c);
+      const end = cursor + ch.usableBytes(c);
+      for (; next < taken.length && taken[next]![0] < end; next++) {
+        const [start, stop] = taken[next]!;
+        if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another`);
+        if (start > cursor) this.free.addFree(cursor, start - cursor);
+        cursor = stop;
+      }
+      if (end > cursor) this.free.addFree(cursor, end - cursor);
     }
-    if (end > cursor) this.free.addFree(cursor, end - cursor);
   }
 }
 

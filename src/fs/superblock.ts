@@ -19,23 +19,31 @@ import {
   PMCOW_INCOMPAT, BK_TREE_ROOT, BK_TREE_ROOT_GEN, BK_EXTENT_ROOT, BK_EXTENT_ROOT_GEN, BK_CSUM_ROOT,
   BK_CSUM_ROOT_GEN, BK_TOTAL_BYTES, BK_BYTES_USED, BK_NUM_DEVICES, BK_TREE_ROOT_LEVEL, BK_EXTENT_ROOT_LEVEL,
   BK_CSUM_ROOT_LEVEL, SB_PMCOW_METADATA_COPIES, SB_PMCOW_REVISION, PMCOW_REVISION, SB_RESERVED, SECTOR_BYTES,
-  SB_DEV_ITEM,
+  SB_DEV_ITEM, SB_CHUNK_ROOT, SB_CHUNK_ROOT_GENERATION, SB_CHUNK_ROOT_LEVEL, SB_SYS_CHUNK_ARRAY_SIZE, SB_SYS_CHUNK_ARRAY,
+  BK_CHUNK_ROOT, BK_CHUNK_ROOT_GEN, BK_CHUNK_ROOT_LEVEL, BK_DEV_ROOT, BK_DEV_ROOT_GEN, BK_DEV_ROOT_LEVEL, SB_SYS_CHUNK_ARRAY_BYTES,
 } from './format.js';
 import { UUID_BYTES } from './uuid.js';
+import { encodeDevItem, encodeSysChunkArray, decodeSysChunkArray, type ChunkDesc } from './chunks.js';
+import { DI_BYTES_USED, DI_UUID } from '../core/abi.js';
 
 /** Where pmcow keeps the chunk tree's uuid until it writes a chunk tree (reserved bytes). */
 const SB_PMCOW_CHUNK_TREE_UUID = SB_RESERVED + 16;
 /** BTRFS_ROOT_TREE_DIR_OBJECTID */
 const ROOT_TREE_DIR_OBJECTID = 6;
-// struct btrfs_dev_item offsets inside the superblock's copy.
-const DEV_ID = 0, DEV_TOTAL_BYTES = 8, DEV_BYTES_USED = 16, DEV_IO_ALIGN = 24, DEV_IO_WIDTH = 28;
-const DEV_SECTOR_SIZE = 32, DEV_UUID = 66, DEV_FSID = 82;
 
 export interface SuperblockState {
   generation: number;
   rootTree: number; rootLevel: number;
   extentTree: number; extentLevel: number;
   csumTree: number; csumLevel: number;
+  chunkTree: number; chunkLevel: number;
+  /** The generation of the chunk tree's root block. */
+  chunkGeneration: number;
+  devTree: number; devLevel: number;
+  /** Bytes of the device in dev extents (the device item's bytes_used). */
+  devBytesUsed: number;
+  /** The system chunks (the sys_chunk_array); a string says why the array cannot be read. */
+  systemChunks: ChunkDesc[] | string;
   nodeBytes: number; sectorBytes: number; totalBytes: number; bytesUsed: number;
   label: string;
   /** Copies of every tree block: 1 (single) or 2 (dup). */
@@ -43,6 +51,8 @@ export interface SuperblockState {
   /** The file system's uuid and the chunk tree's (16 bytes each; tree block headers carry both). */
   fsid: Uint8Array;
   chunkTreeUuid: Uint8Array;
+  /** The device's uuid (its device item's). */
+  devUuid: Uint8Array;
 }
 
 /** What a copy holds: a pmcow superblock, a btrfs one pmcow cannot read (why), or nothing valid. */
@@ -84,21 +94,28 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint32(SB_STRIPE_BYTES, SECTOR_BYTES, true);
   setU64(dv, SB_INCOMPAT_FLAGS, PMCOW_INCOMPAT);
   dv.setUint8(SB_ROOT_LEVEL, s.rootLevel);
-  // The device item (btrfs's dev_item copy): device 1, the whole device.
-  setU64(dv, SB_DEV_ITEM + DEV_ID, 1);
-  setU64(dv, SB_DEV_ITEM + DEV_TOTAL_BYTES, s.totalBytes);
-  setU64(dv, SB_DEV_ITEM + DEV_BYTES_USED, s.totalBytes);
-  dv.setUint32(SB_DEV_ITEM + DEV_IO_ALIGN, s.sectorBytes, true);
-  dv.setUint32(SB_DEV_ITEM + DEV_IO_WIDTH, s.sectorBytes, true);
-  dv.setUint32(SB_DEV_ITEM + DEV_SECTOR_SIZE, s.sectorBytes, true);
-  bytes.set(s.chunkTreeUuid, SB_DEV_ITEM + DEV_UUID);
-  bytes.set(s.fsid, SB_DEV_ITEM + DEV_FSID);
+  setU64(dv, SB_CHUNK_ROOT, s.chunkTree);
+  setU64(dv, SB_CHUNK_ROOT_GENERATION, s.chunkGeneration);
+  dv.setUint8(SB_CHUNK_ROOT_LEVEL, s.chunkLevel);
+  // The device item (the chunk tree's DEV_ITEM, copied) and the system chunks.
+  bytes.set(encodeDevItem(s.totalBytes, s.devBytesUsed, s.devUuid, s.fsid), SB_DEV_ITEM);
+  if (typeof s.systemChunks === 'string') throw new RangeError(`superblock: ${s.systemChunks}`);
+  const sys = encodeSysChunkArray(s.systemChunks, s.devUuid);
+  if (sys.length > SB_SYS_CHUNK_ARRAY_BYTES) throw new RangeError(`superblock: ${s.systemChunks.length} system chunks do not fit the sys_chunk_array`);
+  bytes.set(sys, SB_SYS_CHUNK_ARRAY);
+  dv.setUint32(SB_SYS_CHUNK_ARRAY_SIZE, sys.length, true);
   bytes.set(labelEncoder.encode(s.label).subarray(0, SB_LABEL_BYTES - 1), SB_LABEL);
   // The current roots in backup slot 0 (btrfs's super_roots); pmcow reads the extent and
   // csum trees' roots from there until it keeps them in the root tree.
   const bk = SB_SUPER_ROOTS;
   setU64(dv, bk + BK_TREE_ROOT, s.rootTree);
   setU64(dv, bk + BK_TREE_ROOT_GEN, s.generation);
+  setU64(dv, bk + BK_CHUNK_ROOT, s.chunkTree);
+  setU64(dv, bk + BK_CHUNK_ROOT_GEN, s.chunkGeneration);
+  setU64(dv, bk + BK_DEV_ROOT, s.devTree);
+  setU64(dv, bk + BK_DEV_ROOT_GEN, s.generation);
+  dv.setUint8(bk + BK_CHUNK_ROOT_LEVEL, s.chunkLevel);
+  dv.setUint8(bk + BK_DEV_ROOT_LEVEL, s.devLevel);
   setU64(dv, bk + BK_EXTENT_ROOT, s.extentTree);
   setU64(dv, bk + BK_EXTENT_ROOT_GEN, s.generation);
   setU64(dv, bk + BK_CSUM_ROOT, s.csumTree);
@@ -126,7 +143,11 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
   if (dv.getUint16(SB_CSUM_TYPE, true) !== 0) return { foreign: `checksum type ${dv.getUint16(SB_CSUM_TYPE, true)} (pmcow reads crc32c only)` };
   if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
-  if (dv.getUint8(SB_PMCOW_REVISION) !== PMCOW_REVISION) {
+  const revision = dv.getUint8(SB_PMCOW_REVISION);
+  if (revision !== 0 && revision < PMCOW_REVISION) {
+    return { foreign: `a pmcow image of layout revision ${revision} (before block groups); this pmcow reads revision ${PMCOW_REVISION}: make the image again` };
+  }
+  if (revision !== PMCOW_REVISION) {
     return { foreign: 'a btrfs file system not written by pmcow: pmcow reads btrfs\'s chunk tree, and so mkfs.btrfs images, only from a later revision' };
   }
   const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), compat = u64At(dv, SB_COMPAT_FLAGS);
@@ -137,12 +158,20 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   const bk = SB_SUPER_ROOTS;
   const label = bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
   const labelEnd = label.indexOf(0);
+  const sysBytes = dv.getUint32(SB_SYS_CHUNK_ARRAY_SIZE, true);
+  const systemChunks = sysBytes > SB_SYS_CHUNK_ARRAY_BYTES ? `sys_chunk_array of ${sysBytes} bytes`
+    : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes));
   return {
     state: {
       generation: u64At(dv, SB_GENERATION),
       rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
       extentTree: u64At(dv, bk + BK_EXTENT_ROOT), extentLevel: dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL),
       csumTree: u64At(dv, bk + BK_CSUM_ROOT), csumLevel: dv.getUint8(bk + BK_CSUM_ROOT_LEVEL),
+      chunkTree: u64At(dv, SB_CHUNK_ROOT), chunkLevel: dv.getUint8(SB_CHUNK_ROOT_LEVEL),
+      chunkGeneration: u64At(dv, SB_CHUNK_ROOT_GENERATION),
+      devTree: u64At(dv, bk + BK_DEV_ROOT), devLevel: dv.getUint8(bk + BK_DEV_ROOT_LEVEL),
+      devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
+      devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
       nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
       totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
       metadataCopies: dv.getUint8(SB_PMCOW_METADATA_COPIES),

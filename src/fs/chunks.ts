@@ -1,0 +1,396 @@
+// Block groups on the device (btrfs's chunks, mapped 1:1): the core keeps a table of fixed-
+// size chunks, free or typed data / metadata / system on their first allocation
+// (assembly/fs/chunks.ts). This file is btrfs's view of that table: the chunk tree (the
+// device item and a CHUNK_ITEM per block group), the dev tree (a DEV_EXTENT per stripe),
+// the extent tree's BLOCK_GROUP_ITEMs with their used bytes, and the superblock's
+// sys_chunk_array. A commit brings them in line with the table (reconcile); a mount
+// rebuilds the table from them (load). docs/fs.md section 2.
+import { FsError } from '../errors.js';
+import {
+  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CHUNK_FREE, CHUNK_DATA,
+  CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, BLOCK_GROUP_DUP, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES, BG_USED,
+  BG_CHUNK_OBJECTID, BG_FLAGS, DEV_EXTENT, DEV_EXTENT_BYTES, DE_CHUNK_TREE, DE_CHUNK_OBJECTID, DE_CHUNK_OFFSET,
+  DE_LENGTH, DE_CHUNK_TREE_UUID, DEV_ITEM, DEV_ITEM_BYTES, DI_DEVID, DI_TOTAL_BYTES, DI_BYTES_USED, DI_IO_ALIGN,
+  DI_IO_WIDTH, DI_SECTOR_SIZE, DI_UUID, DI_FSID, CHUNK_ITEM, CHUNK_ITEM_BYTES, CK_LENGTH, CK_OWNER, CK_STRIPE_LEN,
+  CK_TYPE, CK_IO_ALIGN, CK_IO_WIDTH, CK_SECTOR_SIZE, CK_NUM_STRIPES, CK_SUB_STRIPES, CHUNK_STRIPE_BYTES,
+  STRIPE_DEVID, STRIPE_OFFSET, STRIPE_DEV_UUID, BTRFS_STRIPE_LEN, DEV_ITEMS_OBJECTID, FIRST_CHUNK_TREE_OBJECTID,
+  CHUNK_TREE_ID, EXTENT_TREE_ID, SYSTEM_AREA_BYTES, SECTOR_BYTES, KEY_BYTES,
+} from '../core/abi.js';
+import type { CoreExports } from '../core/exports.js';
+import { key, type Key } from './format.js';
+import { FsMemory } from './memory.js';
+import type { BTree } from './ctree.js';
+import { UUID_BYTES } from './uuid.js';
+
+/** The device id of pmcow's one device. */
+export const DEVICE_ID = 1;
+
+/**
+ * The chunk size of a device: a power of two, at least 64 KiB and 4 tree blocks with their
+ * copies, about a thirty-second of the space after the first MiB (between 32 and 64
+ * chunks, fewer on small devices: a data extent never crosses a chunk, and each kind of
+ * space is given in whole chunks, so each kind may leave most of one chunk unused). The
+ * same for the same device, node size and profile: a mount finds the grid mkfs laid out.
+ */
+export function chunkBytesFor(totalBytes: number, nodeBytes: number, copies: number): number {
+  const usable = totalBytes - SYSTEM_AREA_BYTES;
+  let bytes = Math.max(65536, 4 * nodeBytes * copies);
+  while (bytes * 2 <= usable / 32) bytes *= 2;
+  return bytes;
+}
+
+/** How many chunks a device of `totalBytes` in chunks of `chunkBytes` holds (the core's formatChunks). */
+export function chunkCountFor(totalBytes: number, chunkBytes: number): number {
+  return Math.min(64, Math.floor((totalBytes - SYSTEM_AREA_BYTES) / chunkBytes));
+}
+
+/** A chunk as btrfs's items describe it. */
+export interface ChunkDesc {
+  /** Logical start (= the first stripe's device byte). */
+  start: number;
+  /** Logical bytes. */
+  length: number;
+  /** BTRFS_BLOCK_GROUP_* flags: kind and DUP. */
+  type: number;
+  /** Device bytes of each stripe. */
+  stripes: number[];
+}
+
+export function kindName(type: number): string {
+  const kind = type & (CHUNK_DATA | CHUNK_SYSTEM | CHUNK_METADATA);
+  const name = kind === CHUNK_DATA ? 'DATA' : kind === CHUNK_SYSTEM ? 'SYSTEM' : kind === CHUNK_METADATA ? 'METADATA' : `type ${type}`;
+  return (type & BLOCK_GROUP_DUP) !== 0 ? `${name}|DUP` : name;
+}
+
+/** btrfs's struct btrfs_chunk with its stripes, for `desc` on the device of `devUuid`. */
+export function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Array {
+  const out = new Uint8Array(CHUNK_ITEM_BYTES + desc.stripes.length * CHUNK_STRIPE_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(CK_LENGTH, desc.length);
+  m.setU64(CK_OWNER, EXTENT_TREE_ID);
+  m.setU64(CK_STRIPE_LEN, BTRFS_STRIPE_LEN);
+  m.setU64(CK_TYPE, desc.type);
+  m.setU32(CK_IO_ALIGN, BTRFS_STRIPE_LEN);
+  m.setU32(CK_IO_WIDTH, BTRFS_STRIPE_LEN);
+  m.setU32(CK_SECTOR_SIZE, SECTOR_BYTES);
+  m.setU16(CK_NUM_STRIPES, desc.stripes.length);
+  m.setU16(CK_SUB_STRIPES, 1);
+  desc.stripes.forEach((offset, i) => {
+    const at = CHUNK_ITEM_BYTES + i * CHUNK_STRIPE_BYTES;
+    m.setU64(at + STRIPE_DEVID, DEVICE_ID);
+    m.setU64(at + STRIPE_OFFSET, offset);
+    out.set(devUuid, at + STRIPE_DEV_UUID);
+  });
+  return out;
+}
+
+/** The chunk an item at `addr` of `size` bytes (key offset `start`) describes, or why it cannot be read. */
+export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: number): ChunkDesc | string {
+  if (size < CHUNK_ITEM_BYTES) return `a chunk item of ${size} bytes`;
+  const n = m.u16(addr + CK_NUM_STRIPES);
+  if (n < 1 || size !== CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES) return `a chunk item of ${size} bytes with ${n} stripes`;
+  const stripes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = addr + CHUNK_ITEM_BYTES + i * CHUNK_STRIPE_BYTES;
+    if (m.u64(at + STRIPE_DEVID) !== DEVICE_ID) return `a stripe on device ${m.u64(at + STRIPE_DEVID)} (pmcow has one device)`;
+    stripes.push(m.u64(at + STRIPE_OFFSET));
+  }
+  return { start, length: m.u64(addr + CK_LENGTH), type: m.u64(addr + CK_TYPE), stripes };
+}
+
+/** btrfs's struct btrfs_dev_item for the device (also the superblock's copy). */
+export function encodeDevItem(totalBytes: number, bytesUsed: number, devUuid: Uint8Array, fsid: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DEV_ITEM_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(DI_DEVID, DEVICE_ID);
+  m.setU64(DI_TOTAL_BYTES, totalBytes);
+  m.setU64(DI_BYTES_USED, bytesUsed);
+  m.setU32(DI_IO_ALIGN, SECTOR_BYTES);
+  m.setU32(DI_IO_WIDTH, SECTOR_BYTES);
+  m.setU32(DI_SECTOR_SIZE, SECTOR_BYTES);
+  out.set(devUuid, DI_UUID);
+  out.set(fsid, DI_FSID);
+  return out;
+}
+
+function encodeDevExtent(chunkStart: number, length: number, chunkTreeUuid: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DEV_EXTENT_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(DE_CHUNK_TREE, CHUNK_TREE_ID);
+  m.setU64(DE_CHUNK_OBJECTID, FIRST_CHUNK_TREE_OBJECTID);
+  m.setU64(DE_CHUNK_OFFSET, chunkStart);
+  m.setU64(DE_LENGTH, length);
+  out.set(chunkTreeUuid, DE_CHUNK_TREE_UUID);
+  return out;
+}
+
+function encodeBlockGroup(usedBytes: number, type: number): Uint8Array {
+  const out = new Uint8Array(BLOCK_GROUP_ITEM_BYTES);
+  const m = new FsMemory(out.buffer);
+  m.setU64(BG_USED, usedBytes);
+  m.setU64(BG_CHUNK_OBJECTID, FIRST_CHUNK_TREE_OBJECTID);
+  m.setU64(BG_FLAGS, type);
+  return out;
+}
+
+/** The superblock's sys_chunk_array: (disk key, chunk item) per system chunk. */
+export function encodeSysChunkArray(chunks: ChunkDesc[], devUuid: Uint8Array): Uint8Array {
+  const parts = chunks.map((c) => {
+    const item = encodeChunkItem(c, devUuid);
+    const out = new Uint8Array(KEY_BYTES + item.length);
+    new FsMemory(out.buffer).setKey(0, key(FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, c.start));
+    out.set(item, KEY_BYTES);
+    return out;
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** The chunks of a sys_chunk_array, or why it cannot be read. */
+export function decodeSysChunkArray(bytes: Uint8Array): ChunkDesc[] | string {
+  const copy = bytes.slice();
+  const m = new FsMemory(copy.buffer);
+  const out: ChunkDesc[] = [];
+  let at = 0;
+  while (at < copy.length) {
+    if (at + KEY_BYTES + CHUNK_ITEM_BYTES > copy.length) return 'sys_chunk_array: a truncated entry';
+    const k = m.key(at);
+    if (k.objectid !== FIRST_CHUNK_TREE_OBJECTID || k.type !== CHUNK_ITEM) return `sys_chunk_array: key (${k.objectid} ${k.type} ${k.offset})`;
+    const n = m.u16(at + KEY_BYTES + CK_NUM_STRIPES);
+    const size = CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES;
+    if (at + KEY_BYTES + size > copy.length) return 'sys_chunk_array: a truncated chunk';
+    const desc = decodeChunkItem(m, k.offset, at + KEY_BYTES, size);
+    if (typeof desc === 'string') return `sys_chunk_array: ${desc}`;
+    out.push(desc);
+    at += KEY_BYTES + size;
+  }
+  return out;
+}
+
+/** What ChunkMap needs of the kernel. */
+export interface ChunkHost {
+  readonly core: CoreExports;
+  readonly m: FsMemory;
+  readonly fsStateAddr: number;
+  readonly totalBytes: number;
+  readonly metadataCopies: number;
+  readonly chunkTreeUuid: Uint8Array;
+  readonly fsid: Uint8Array;
+  devUuid: Uint8Array;
+  chunkTree: BTree;
+  devTree: BTree;
+  extentTree: BTree;
+}
+
+/** The core's chunk table, read and written in btrfs's items. */
+export class ChunkMap {
+  readonly chunkBytes: number;
+  readonly count: number;
+  private readonly table: number;
+
+  constructor(private readonly k: ChunkHost) {
+    const m = k.m, base = k.fsStateAddr;
+    this.chunkBytes = m.u32(base + F_CHUNK_BYTES);
+    this.count = m.u32(base + F_CHUNK_COUNT);
+    this.table = m.u32(base + F_CHUNKS);
+  }
+
+  start(c: number): number { return SYSTEM_AREA_BYTES + c * this.chunkBytes; }
+  kind(c: number): number { return this.k.m.u8At(this.table + c * CHUNK_ENTRY_BYTES + CE_KIND); }
+  /** The kind the on-device items say (0: none). */
+  itemsKind(c: number): number { return this.k.m.u8At(this.table + c * CHUNK_ENTRY_BYTES + CE_ITEMS); }
+  private setItems(c: number, kind: number, usedSectors: number): void {
+    this.k.m.setU8(this.table + c * CHUNK_ENTRY_BYTES + CE_ITEMS, kind);
+    this.k.m.setU32(this.table + c * CHUNK_ENTRY_BYTES + CE_USED, usedSectors);
+  }
+  private itemsUsed(c: number): number { return this.k.m.u32(this.table + c * CHUNK_ENTRY_BYTES + CE_USED); }
+
+  /** Is `kind` a tree kind whose chunks are dup (two halves)? */
+  private dup(kind: number): boolean { return kind !== CHUNK_DATA && this.k.metadataCopies === 2; }
+
+  /** Chunk `c` typed `kind`, as btrfs's items describe it. */
+  desc(c: number, kind: number): ChunkDesc {
+    const start = this.start(c);
+    if (!this.dup(kind)) return { start, length: this.chunkBytes, type: kind, stripes: [start] };
+    const half = this.chunkBytes / 2;
+    return { start, length: half, type: kind | BLOCK_GROUP_DUP, stripes: [start, start + half] };
+  }
+
+  /** The chunk a block group item, chunk item or sys_chunk_array entry names, or why it is not one of pmcow's grid. */
+  chunkOf(desc: ChunkDesc): number | string {
+    const c = (desc.start - SYSTEM_AREA_BYTES) / this.chunkBytes;
+    const kind = desc.type & ~BLOCK_GROUP_DUP;
+    if (!Number.isInteger(c) || c < 0 || c >= this.count) return `a ${kindName(desc.type)} chunk at ${desc.start} off pmcow's grid of ${this.chunkBytes}-byte chunks`;
+    if (kind !== CHUNK_DATA && kind !== CHUNK_METADATA && kind !== CHUNK_SYSTEM) return `chunk ${desc.start}: type ${desc.type}`;
+    const want = this.desc(c, kind);
+    if (want.type !== desc.type || want.length !== desc.length || want.stripes.join() !== desc.stripes.join()) {
+      return `chunk ${desc.start}: ${kindName(desc.type)} of ${desc.length} bytes on stripes ${desc.stripes.join(', ')}, pmcow lays out ${kindName(want.type)} of ${want.length} on ${want.stripes.join(', ')}`;
+    }
+    if (this.kind(c) === CHUNK_RESERVED) return `chunk ${desc.start} covers a superblock mirror`;
+    return c;
+  }
+
+  /** The system chunks (for the superblock's sys_chunk_array). */
+  systemChunks(): ChunkDesc[] {
+    const out: ChunkDesc[] = [];
+    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) === CHUNK_SYSTEM) out.push(this.desc(c, CHUNK_SYSTEM));
+    return out;
+  }
+
+  /** Bytes of the device in dev extents: a whole chunk for each block group. */
+  devBytesUsed(): number {
+    let n = 0;
+    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) !== CHUNK_FREE) n += this.chunkBytes;
+    return n;
+  }
+
+  /** Bytes the block group items say are used (the superblock's bytes_used). */
+  usedBytes(): number {
+    let n = 0;
+    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) !== CHUNK_FREE) n += this.itemsUsed(c) * SECTOR_BYTES;
+    return n;
+  }
+
+  /**
+   * Bring the items in line with the table: give back empty chunks, write the items of
+   * new ones, delete those of chunks given back, update used bytes. True when anything
+   * changed (the caller runs delayed refs and asks again, until nothing does).
+   */
+  reconcile(): boolean {
+    const core = this.k.core;
+    let changed = false;
+    const devBefore = this.devBytesUsed();
+    for (let c = 0; c < this.count; c++) {
+      let kind = this.kind(c);
+      if (kind === CHUNK_RESERVED) continue;
+      if (kind !== CHUNK_FREE && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
+      const items = this.itemsKind(c);
+      if (kind === CHUNK_FREE && items === CHUNK_FREE) continue;
+      const used = kind === CHUNK_FREE ? 0 : check(core.fs_chunk_used_sectors(c), 'chunk used space');
+      if (items === kind) {
+        if (used === this.itemsUsed(c)) continue;
+        const d = this.desc(c, kind);
+        this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(used * SECTOR_BYTES, d.type));
+        this.setItems(c, kind, used);
+        changed = true;
+        continue;
+      }
+      if (items !== CHUNK_FREE) this.deleteItems(this.desc(c, items));
+      if (kind !== CHUNK_FREE) this.insertItems(this.desc(c, kind), used);
+      this.setItems(c, kind, used);
+      changed = true;
+    }
+    const devAfter = this.devBytesUsed();
+    if (devAfter !== devBefore) {
+      const k = this.k;
+      k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, devAfter, k.devUuid, k.fsid));
+    }
+    return changed;
+  }
+
+  private insertItems(d: ChunkDesc, usedSectors: number): void {
+    const k = this.k;
+    k.chunkTree.insert(key(FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, d.start), encodeChunkItem(d, k.devUuid));
+    for (const stripe of d.stripes) k.devTree.insert(key(DEVICE_ID, DEV_EXTENT, stripe), encodeDevExtent(d.start, d.length, k.chunkTreeUuid));
+    k.extentTree.insert(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(usedSectors * SECTOR_BYTES, d.type));
+  }
+
+  private deleteItems(d: ChunkDesc): void {
+    const k = this.k;
+    k.chunkTree.delete(key(FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, d.start));
+    for (const stripe of d.stripes) k.devTree.delete(key(DEVICE_ID, DEV_EXTENT, stripe));
+    k.extentTree.delete(key(d.start, BLOCK_GROUP_ITEM, d.length));
+  }
+
+  /** mkfs: the chunk tree's device item (the block groups follow at the first commit). */
+  createDeviceItem(): void {
+    const k = this.k;
+    k.chunkTree.insert(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, 0, k.devUuid, k.fsid));
+  }
+
+  /** Mount, step 1: the system chunks of the superblock's sys_chunk_array, so the chunk tree can be read. */
+  loadSystemChunks(chunks: ChunkDesc[]): void {
+    for (const d of chunks) {
+      const c = this.chunkOf(d);
+      if (typeof c === 'string') throw new FsError('EOPNOTSUPP', `sys_chunk_array: ${c}`);
+      if ((d.type & ~BLOCK_GROUP_DUP) !== CHUNK_SYSTEM) throw new FsError('EUCLEAN', `sys_chunk_array: a ${kindName(d.type)} chunk`);
+      this.setKind(c, CHUNK_SYSTEM);
+    }
+  }
+
+  /**
+   * Mount, step 2: every chunk from the chunk tree (each system chunk also in the
+   * sys_chunk_array), every block group from the extent tree, each matching the other, and
+   * the device item. Then the table says what the items say.
+   */
+  load(): void {
+    const k = this.k, m = k.m;
+    const seen = new Set<number>();
+    let devBytesUsed = -1;
+    k.chunkTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr, size) => {
+      if (kk.type === DEV_ITEM) {
+        if (kk.objectid !== DEV_ITEMS_OBJECTID || kk.offset !== DEVICE_ID) throw new FsError('EOPNOTSUPP', `chunk tree: device ${kk.offset} (pmcow has one device)`);
+        devBytesUsed = m.u64(addr + DI_BYTES_USED);
+        return true;
+      }
+      if (kk.type !== CHUNK_ITEM) throw new FsError('EUCLEAN', `chunk tree: an item of type ${kk.type}`);
+      const d = decodeChunkItem(m, kk.offset, addr, size);
+      if (typeof d === 'string') throw new FsError('EUCLEAN', `chunk tree: ${d}`);
+      const c = this.chunkOf(d);
+      if (typeof c === 'string') throw new FsError('EOPNOTSUPP', `chunk tree: ${c}`);
+      const kind = d.type & ~BLOCK_GROUP_DUP;
+      if ((kind === CHUNK_SYSTEM) !== (this.kind(c) === CHUNK_SYSTEM)) {
+        throw new FsError('EUCLEAN', `chunk ${d.start}: the chunk tree and the sys_chunk_array disagree on its type`);
+      }
+      if (kind !== CHUNK_SYSTEM) this.setKind(c, kind);
+      this.setItems(c, kind, 0);
+      seen.add(c);
+      return true;
+    });
+    for (let c = 0; c < this.count; c++) {
+      if (this.kind(c) === CHUNK_SYSTEM && !seen.has(c)) throw new FsError('EUCLEAN', `system chunk ${this.start(c)} is missing from the chunk tree`);
+    }
+    const groups = new Set<number>();
+    k.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr) => {
+      if (kk.type !== BLOCK_GROUP_ITEM) return true;
+      const type = m.u64(addr + BG_FLAGS);
+      const c = this.chunkAt(kk.objectid);
+      const want = c < 0 ? null : this.desc(c, type & ~BLOCK_GROUP_DUP);
+      if (c < 0 || !want || want.start !== kk.objectid || want.length !== kk.offset || want.type !== type || this.itemsKind(c) !== (type & ~BLOCK_GROUP_DUP)) {
+        throw new FsError('EUCLEAN', `extent tree: block group ${kk.objectid}+${kk.offset} (${kindName(type)}) has no chunk of its type`);
+      }
+      this.setItems(c, this.itemsKind(c), m.u64(addr + BG_USED) / SECTOR_BYTES);
+      groups.add(c);
+      return true;
+    });
+    for (const c of seen) if (!groups.has(c)) throw new FsError('EUCLEAN', `chunk ${this.start(c)} has no block group item`);
+    if (devBytesUsed !== this.devBytesUsed()) {
+      throw new FsError('EUCLEAN', `chunk tree: the device item says ${devBytesUsed} bytes in dev extents, its chunks take ${this.devBytesUsed()}`);
+    }
+  }
+
+  private setKind(c: number, kind: number): void {
+    check(this.k.core.fs_chunk_set_kind(c, kind), `chunk ${this.start(c)}: set its kind`);
+  }
+
+  /** The chunk byte `bytenr` lies in, or -1. */
+  chunkAt(bytenr: number): number {
+    const c = Math.floor((bytenr - SYSTEM_AREA_BYTES) / this.chunkBytes);
+    return bytenr >= SYSTEM_AREA_BYTES && c < this.count ? c : -1;
+  }
+
+  /** Bytes of chunk `c` that hold blocks or data (a dup tree chunk's first half). */
+  usableBytes(c: number): number {
+    const kind = this.kind(c);
+    return kind === CHUNK_FREE ? this.chunkBytes : this.dup(kind) ? this.chunkBytes / 2 : this.chunkBytes;
+  }
+}
+
+function check(result: number, what: string): number {
+  if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
+  return result;
+}
+
+export type { Key };
