@@ -9,8 +9,9 @@ import type { PmemDevice } from '../pmem/device.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import {
   EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR,
-  SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES,
+  SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID,
 } from '../fs/format.js';
+import { chunkBytesFor } from '../fs/chunks.js';
 
 const MAX_BLOCKS_VISITED = 1 << 20;
 
@@ -43,15 +44,18 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
   const limit = dev.sizeBytes;
   const seen = new Set<number>();
   const stack: Array<{ bytenr: number; owner: number }> = [
-    { bytenr: sb.rootTree, owner: 1 }, { bytenr: sb.extentTree, owner: 2 }, { bytenr: sb.csumTree, owner: 7 },
+    { bytenr: sb.rootTree, owner: 1 }, { bytenr: sb.chunkTree, owner: 3 }, { bytenr: sb.extentTree, owner: 2 },
+    { bytenr: sb.devTree, owner: 4 }, { bytenr: sb.csumTree, owner: 7 },
   ];
+  // Under the dup profile the second copy (in the chunk's mirror half) is read when the first is bad.
+  const mirror = sb.metadataCopies === 2 ? chunkBytesFor(sb.totalBytes, nodeBytes, 2) / 2 : 0;
   while (stack.length) {
     const { bytenr, owner } = stack.pop()!;
     if (seen.has(bytenr) || bytenr < SYSTEM_AREA_BYTES || bytenr + nodeBytes > limit || bytenr % 4096) continue;
     if (seen.size >= MAX_BLOCKS_VISITED) break;
     seen.add(bytenr);
-    // Under the dup profile the second copy (the next nodeBytes) is read when the first is bad.
-    markRange(metadata, bytenr, nodeBytes * (sb.metadataCopies ?? 1));
+    markRange(metadata, bytenr, nodeBytes);
+    if (mirror && bytenr + mirror + nodeBytes <= limit) markRange(metadata, bytenr + mirror, nodeBytes);
     // The media version differs only where a line of the block is pending.
     const versions = [new NodeView(m, visible + bytenr, nodeBytes)];
     if (dev.core.pmem_pending_lines(bytenr, nodeBytes) > 0) versions.push(new NodeView(new FsMemory(dev.readMedia(bytenr, nodeBytes).buffer), 0, nodeBytes));
@@ -67,7 +71,7 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
           // Read through the version's own memory (a media version is a copy of the block).
           const at = node.data(s);
           stack.push({ bytenr: node.m.u64(at + RI_BYTENR), owner: k.objectid });
-        } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && owner !== 1 && owner !== 2 && owner !== 7) {
+        } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && (owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID)) {
           const at = node.data(s);
           const disk = node.m.u64(at + FE_DISK_BYTENR);
           const bytes = node.m.u64(at + FE_DISK_BYTES);

@@ -15,7 +15,8 @@ export function runScrub(k: Kernel): ScrubReport {
   const report: ScrubReport = { bytesChecked: 0, csumErrors: 0, metadataErrors: 0, metadataRepaired: 0, errors: [] };
   const seen = new Set<number>();
   k.forgetVerified();
-  const roots: Array<[number, number]> = [[k.rootTree.root, 1], [k.extentTree.root, 2], [k.csumTree.root, 7]];
+  // The root and chunk trees from the superblock; every other tree from its ROOT_ITEM.
+  const roots: Array<[number, number]> = [[k.rootTree.root, 1], [k.chunkTree.root, 3]];
   k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type === ROOT_ITEM) roots.push([decodeRootItem(k.m.u8.slice(addr, addr + size)).bytenr, kk.objectid]);
     return true;

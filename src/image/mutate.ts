@@ -44,7 +44,9 @@ export interface ImageMap {
   deviceBytes: number;
   nodeBytes: number;
   metadataCopies: number;
-  /** Tree block bytenrs (each followed by its second copy with dup). */
+  /** Bytes from a dup tree block to its second copy (its chunk's mirror half); 0 for single. */
+  mirrorBytes: number;
+  /** Tree block bytenrs (each with its second copy mirrorBytes on, with dup). */
   treeBlocks: number[];
   /** Data extents [bytenr, bytes]. */
   dataExtents: Array<[number, number]>;
@@ -59,15 +61,18 @@ export function mapImage(fs: FileSystem): ImageMap {
     if (it.key.type === METADATA_ITEM) treeBlocks.push(it.key.objectid);
     else if (it.key.type === EXTENT_ITEM) dataExtents.push([it.key.objectid, it.key.offset]);
   }
-  return { deviceBytes: k.totalBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, treeBlocks, dataExtents };
+  const mirrorBytes = k.metadataCopies === 2 ? k.copyBytenr(0, 1) : 0;
+  return { deviceBytes: k.totalBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, mirrorBytes, treeBlocks, dataExtents };
 }
 
 /** The region of device byte `at`. */
 export function regionOf(map: ImageMap, at: number): Region {
   if (superblockOffsets(map.deviceBytes).some((offset) => at >= offset && at < offset + SUPERBLOCK_BYTES)) return 'superblock';
   if (at < SYSTEM_AREA_BYTES) return 'unused';
-  const block = map.nodeBytes * map.metadataCopies;
-  for (const b of map.treeBlocks) if (at >= b && at < b + block) return 'metadata';
+  for (const b of map.treeBlocks) {
+    if (at >= b && at < b + map.nodeBytes) return 'metadata';
+    if (map.mirrorBytes && at >= b + map.mirrorBytes && at < b + map.mirrorBytes + map.nodeBytes) return 'metadata';
+  }
   for (const [b, n] of map.dataExtents) if (at >= b && at < b + n) return 'data';
   return 'unused';
 }
@@ -82,7 +87,7 @@ function pickTarget(map: ImageMap, rng: Rng, length: number): number {
   const limit = map.deviceBytes - length;
   const roll = rng.below(100);
   if (roll < 50 && map.treeBlocks.length) {
-    const b = rng.pick(map.treeBlocks) + rng.below(map.metadataCopies) * map.nodeBytes;
+    const b = rng.pick(map.treeBlocks) + rng.below(map.metadataCopies) * map.mirrorBytes;
     return Math.min(limit, b + rng.below(map.nodeBytes));
   }
   if (roll < 62) return Math.min(limit, rng.pick(superblockOffsets(map.deviceBytes)) + rng.below(SUPERBLOCK_BYTES));
@@ -212,7 +217,7 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
       const copies = map.metadataCopies === 1 ? [0] : rng.pick([[0], [1], [0, 1]]);
       const seed = rng.u32();
       for (const copy of copies) {
-        const at = block + copy * map.nodeBytes;
+        const at = block + copy * map.mirrorBytes;
         corruptNode(dev, at, map, kind, new Rng(seed), m); // the same change in each copy
         fixNodeChecksum(dev, at, map.nodeBytes);
       }
@@ -275,7 +280,7 @@ function corruptNode(dev: PmemDevice, at: number, map: ImageMap, kind: MutationK
       // A child pointer: the node itself (a loop), another block (a DAG or a level
       // mismatch), a data extent, unaligned, outside the device; or its generation.
       const choice = rng.below(6);
-      const target = choice === 0 ? at - (at % (map.nodeBytes * map.metadataCopies))
+      const target = choice === 0 ? at - (at % map.nodeBytes)
         : choice === 1 ? rng.pick(map.treeBlocks)
           : choice === 2 && map.dataExtents.length ? rng.pick(map.dataExtents)[0]
             : choice === 3 ? rng.pick(map.treeBlocks) + rng.between(1, 4095) : edgeValue(rng, map);
