@@ -10,9 +10,9 @@ import { key } from '../src/fs/format.js';
 const u64 = (b: Uint8Array, at: number): bigint => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
 const u32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset).getUint32(at, true);
 
-async function image(sizeBytes: number): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+async function image(sizeBytes: number, metadataProfile: 'single' | 'dup' = 'single'): Promise<{ dev: PmemDevice; fs: FileSystem }> {
   const dev = await PmemDevice.create({ sizeBytes });
-  FileSystem.mkfs(dev, { label: 'layout' });
+  FileSystem.mkfs(dev, { label: 'layout', metadataProfile });
   const fs = FileSystem.mount(dev);
   fs.writeFile('/f', new Uint8Array(5000).fill(3));
   fs.commit();
@@ -82,5 +82,101 @@ describe('btrfs on-disk layout', () => {
     expect(new TextDecoder().decode(dir.subarray(30))).toBe('default');
     expect(fs.fsck()).toEqual([]);
     fs.unmount();
+  });
+
+  for (const [sizeBytes, profile] of [[16 << 20, 'single'], [80 << 20, 'dup']] as const) {
+    it(`block groups on a ${sizeBytes >> 20} MiB device (${profile}): sys_chunk_array, chunk tree, dev tree and block group items agree`, async () => {
+      const { dev, fs } = await image(sizeBytes, profile);
+      for (let i = 0; i < 30; i++) fs.writeFile(`/g${i}`, new Uint8Array(40000).fill(i));
+      fs.commit();
+      const sb = dev.readMedia(64 << 10, 4096);
+      const leafItems = (bytenr: number): Array<{ objectid: bigint; type: number; offset: bigint; data: Uint8Array }> => {
+        const h = dev.readMedia(bytenr, 16384);
+        expect(h[100], `block ${bytenr} is a leaf`).toBe(0);
+        return Array.from({ length: u32(h, 96) }, (_, i) => {
+          const at = 101 + i * 25;
+          const off = 101 + u32(h, at + 17);
+          return { objectid: u64(h, at), type: h[at + 8]!, offset: u64(h, at + 9), data: h.slice(off, off + u32(h, at + 21)) };
+        });
+      };
+      // struct btrfs_chunk: length, owner, stripe_len, type, ..., num_stripes @44, stripes @48.
+      const chunkOf = (c: Uint8Array): { length: bigint; type: bigint; stripes: bigint[] } => ({
+        length: u64(c, 0), type: u64(c, 24),
+        stripes: Array.from({ length: new DataView(c.buffer, c.byteOffset).getUint16(44, true) }, (_, i) => u64(c, 48 + i * 32 + 8)),
+      });
+      // The chunk tree: one leaf, its root in the superblock (chunk_root @88, level @199).
+      expect(sb[199]).toBe(0);
+      const chunkItems = leafItems(Number(u64(sb, 88)));
+      const chunks = chunkItems.filter((it) => it.type === 228);
+      const devItem = chunkItems.find((it) => it.type === 216)!;
+      expect(devItem.objectid).toBe(1n);
+      // sys_chunk_array (size @160, bytes @811): the system chunks, key then chunk.
+      const sysBytes = u32(sb, 160);
+      expect(sysBytes).toBeGreaterThan(0);
+      const sysChunk = chunkOf(sb.subarray(811 + 17, 811 + sysBytes));
+      const system = chunks.filter((c) => (chunkOf(c.data).type & 7n) === 2n);
+      expect(system.length).toBe(1);
+      expect(sb[811 + 8]).toBe(228);
+      expect(u64(sb, 811 + 9)).toBe(system[0]!.offset);
+      expect(sysChunk).toEqual(chunkOf(system[0]!.data));
+      const dup = profile === 'dup';
+      let stripeBytes = 0n;
+      const stripes: Array<[bigint, bigint]> = [];
+      for (const c of chunks) {
+        const d = chunkOf(c.data);
+        expect(u64(c.data, 8)).toBe(2n); // owner: the extent tree
+        expect(u64(c.data, 16)).toBe(65536n); // stripe_len
+        const tree = (d.type & 6n) !== 0n;
+        expect(d.type & 32n, `chunk ${c.offset} DUP flag`).toBe(tree && dup ? 32n : 0n);
+        // 1:1: the first stripe is the logical address; a DUP chunk's second follows it.
+        expect(d.stripes[0]).toBe(c.offset);
+        if (tree && dup) expect(d.stripes).toEqual([c.offset, c.offset + d.length]);
+        else expect(d.stripes.length).toBe(1);
+        for (const st of d.stripes) { stripeBytes += d.length; stripes.push([st, d.length]); }
+        // No chunk covers btrfs's first mirror superblock.
+        for (const st of d.stripes) expect(st + d.length <= 64n << 20n || st >= (64n << 20n) + 65536n).toBe(true);
+      }
+      expect(u64(devItem.data, 16)).toBe(stripeBytes); // dev_item.bytes_used
+      expect(u64(sb, 201 + 16)).toBe(stripeBytes); // the superblock's copy
+      // The dev tree (its ROOT_ITEM's bytenr @176): a DEV_EXTENT per stripe.
+      const devRoot = fs.kernel.rootTree.get(key(4, 132, 0))!;
+      const devExtents = leafItems(Number(u64(devRoot, 176))).filter((it) => it.type === 204);
+      expect(devExtents.map((e) => [e.offset, u64(e.data, 24)])).toEqual(stripes.sort((a, b) => Number(a[0] - b[0])));
+      // Block group items: one per chunk, its used bytes the sum of the extents in it.
+      const items = fs.kernel.extentTree.range(key(0, 0, 0), key(2 ** 53 - 1, 255, 2 ** 53 - 1));
+      const groups = items.filter((it) => it.key.type === 192);
+      expect(groups.map((g) => BigInt(g.key.objectid)).sort()).toEqual(chunks.map((c) => c.offset).sort());
+      for (const g of groups) {
+        const inside = items.filter((it) => (it.key.type === 168 || it.key.type === 169) && it.key.objectid >= g.key.objectid && it.key.objectid < g.key.objectid + g.key.offset);
+        const sum = inside.reduce((n, it) => n + (it.key.type === 168 ? it.key.offset : 16384), 0);
+        expect(u64(g.data, 0), `block group ${g.key.objectid}`).toBe(BigInt(sum));
+        expect(sum).toBeGreaterThan(0);
+      }
+      expect(fs.fsck()).toEqual([]);
+      fs.unmount();
+    });
+  }
+
+  it('fsck finds a block group whose used bytes are wrong, a missing dev extent and a chunk off the grid refuses to mount', async () => {
+    const { dev, fs } = await image(16 << 20);
+    const k = fs.kernel;
+    const group = k.extentTree.range(key(0, 192, 0), key(2 ** 53 - 1, 192, 2 ** 53 - 1)).find((it) => it.key.type === 192)!;
+    const wrong = group.data.slice();
+    new DataView(wrong.buffer).setBigUint64(0, u64(wrong, 0) + 4096n, true);
+    k.extentTree.update(group.key, wrong);
+    expect(fs.fsck()).toContainEqual(expect.stringMatching(new RegExp(`block group ${group.key.objectid}: used`)));
+    k.extentTree.update(group.key, group.data);
+    const de = k.devTree.range(key(1, 204, 0), key(1, 204, 2 ** 53 - 1))[0]!;
+    k.devTree.delete(de.key);
+    expect(fs.fsck().join('\n')).toMatch(/no dev extent for its stripe/);
+    k.devTree.insert(de.key, de.data);
+    expect(fs.fsck()).toEqual([]);
+    // A data chunk whose stripe is not where pmcow's grid puts it: a mount refuses it by name.
+    const chunk = k.chunkTree.range(key(256, 228, 0), key(256, 228, 2 ** 53 - 1)).find((it) => (u64(it.data, 24) & 7n) === 1n)!;
+    const moved = chunk.data.slice();
+    new DataView(moved.buffer).setBigUint64(48 + 8, u64(moved, 48 + 8) + 4096n, true);
+    k.chunkTree.update(chunk.key, moved);
+    fs.unmount();
+    expect(() => FileSystem.mount(dev)).toThrow(/EOPNOTSUPP: chunk tree: chunk .* pmcow lays out DATA/);
   });
 });
