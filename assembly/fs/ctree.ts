@@ -23,7 +23,7 @@ import {
   P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC, NEEDS_HEAL, ROOT_POINTER,
   MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED, P_REFS_FULL, NODE_OWNER,
   FE_OFFSET, P_NONE, TA_DROPS, EIO,
-  CHUNK_TREE_ID, CHUNK_SYSTEM, CHUNK_METADATA,
+  CHUNK_TREE_ID, CHUNK_SYSTEM, CHUNK_METADATA, NODE_BYTENR,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
@@ -42,8 +42,8 @@ import {
   ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory, leafCapacity, dataOffset,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
-import { refChange, dataRefChange } from "./delayed-ref";
-import { noteDropCandidate, dropCandidates, pointersMoved } from "./extent-tree";
+import { refChange, dataRefChange, sharedDataRefChange } from "./delayed-ref";
+import { noteDropCandidate, dropCandidates, pointersMoved, convertToFull } from "./extent-tree";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
 
@@ -290,6 +290,19 @@ export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): v
   dataRefChange(extent, root, load<u64>(key + KEY_OBJECTID), start, <u32>load<u64>(item + FE_DISK_BYTES), delta);
 }
 
+/**
+ * Report the data pointer of file extent item `s` of FULL_BACKREF leaf `node` (block
+ * `parent`, of tree `owner`): its back reference is the leaf's (SHARED_DATA_REF).
+ */
+export function reportSharedDataPointer(node: usize, s: u32, parent: u64, owner: u64, delta: i32): void {
+  assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
+  assert(parent != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no leaf, or a count change of more than one");
+  const item = dataAddr(node, s);
+  const extent = load<u64>(item + FE_DISK_BYTENR);
+  if (extent == 0) return;
+  sharedDataRefChange(extent, parent, owner, <u32>load<u64>(item + FE_DISK_BYTES), delta);
+}
+
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
 function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
   // Pointers move in dirty nodes only: copies, splits, merges and changed leaves.
@@ -309,10 +322,11 @@ function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32
   for (let s = from; s < to; s++) refChange(<i64>bytenr, child(node, s), treeId, below, 0, delta);
 }
 
-function rootMoved(old: u64, next: u64): void {
+function rootMoved(old: u64, oldLevel: u32, next: u64, nextLevel: u32): void {
   if (CHECKS) assert(old != 0 && next != 0); // a root moved from or to no block
-  refChange(ROOT_POINTER, old, treeId, 0, 0, -1);
-  refChange(ROOT_POINTER, next, treeId, 0, 0, 1);
+  assert(oldLevel <= MAX_LEVEL + 1 && nextLevel <= MAX_LEVEL + 1, "ctree: a root's level");
+  refChange(ROOT_POINTER, old, treeId, <i32>oldLevel, 0, -1);
+  refChange(ROOT_POINTER, next, treeId, <i32>nextLevel, 0, 1);
 }
 
 // --- checked walks --------------------------------------------------------------------------
@@ -390,14 +404,30 @@ function cowRoot(): void {
   const shared = canBeShared(view(treeRoot));
   const next = cowNode(treeRoot);
   const copy = view(next);
-  if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
-  else if (!pointersMoved(treeRoot)) fail(EUCLEAN, P_NOT_COPY, treeRoot, 0, 0, 0, 0);
+  if (shared) {
+    reportPointers(copy, next, 0, nritems(copy), 1);
+    fullIfOwnCopy(treeRoot);
+  } else if (!pointersMoved(treeRoot)) fail(EUCLEAN, P_NOT_COPY, treeRoot, 0, 0, 0, 0);
   const old = treeRoot;
   treeRoot = next;
-  rootMoved(old, next);
+  rootMoved(old, treeLevel, next, treeLevel);
   noteDropCandidate(old, treeId);
   assert(isDirty(treeRoot), "root not a copy");
   if (CHECKS) assert(level(view(treeRoot)) == treeLevel); // a root copy at another level than the tree's
+}
+
+/**
+ * A block this tree owns and may share was copied: the copy is what the tree reaches now,
+ * so the old block, if others keep it, is FULL_BACKREF (its pointers' back references name
+ * it). Converted at once (btrfs's update_ref_for_cow): if nothing keeps it, it is freed in
+ * this transaction and its drop takes back what the conversion moved.
+ */
+function fullIfOwnCopy(old: u64): void {
+  assert(!isDirty(old), "ctree: a copy converted (only a clean block is copied away from)");
+  const node = view(old);
+  if (CHECKS) assert(load<u64>(node + NODE_BYTENR) == old); // a block read that names another
+  if (load<u64>(node + NODE_OWNER) != treeId || !isFsTree(treeId)) return;
+  convertToFull(old, node, treeId);
 }
 
 function cowChild(parentBytenr: u64, slot: u32): u64 {
@@ -411,14 +441,36 @@ function cowChild(parentBytenr: u64, slot: u32): u64 {
   const shared = canBeShared(view(old));
   const next = cowNode(old);
   const copy = view(next);
-  if (shared) reportPointers(copy, next, 0, nritems(copy), 1);
-  else if (!pointersMoved(old)) fail(EUCLEAN, P_NOT_COPY, old, slot, 0, 0, 0);
+  if (shared) {
+    reportPointers(copy, next, 0, nritems(copy), 1);
+    fullIfOwnCopy(old);
+  } else if (!pointersMoved(old)) fail(EUCLEAN, P_NOT_COPY, old, slot, 0, 0, 0);
   setChild(parent, slot, next, generationOf(copy));
   const below = <i32>level(parent) - 1;
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);
   refChange(<i64>parentBytenr, next, treeId, below, 0, 1);
   noteDropCandidate(old, treeId);
   if (CHECKS) assert(child(parent, slot) == next && isDirty(next)); // the parent does not point at the copy
+  return next;
+}
+
+/**
+ * A snapshot's root (btrfs's btrfs_copy_root): the operation's tree is the new subvolume,
+ * its root the source's (clean). A copy of that block, owned by the new tree, becomes the
+ * new tree's root: every pointer it holds is one more reference (its back reference the new
+ * tree's), and the new tree's root pointer is its one reference. Returns the copy.
+ */
+export function copyRoot(): u64 {
+  assert(pathLength == 0 && treeRoot != 0, "ctree: a root copied without a tree, or in the middle of a walk");
+  assert(isFsTree(treeId), "ctree: only subvolumes are snapshotted");
+  const src = view(treeRoot);
+  if (CHECKS) assert(level(src) == treeLevel); // a source root at another level than its tree's
+  const next = cowNode(treeRoot);
+  const copy = view(next);
+  assert(load<u64>(copy + NODE_OWNER) == treeId, "ctree: a snapshot root of another tree");
+  reportPointers(copy, next, 0, nritems(copy), 1);
+  refChange(ROOT_POINTER, next, treeId, <i32>treeLevel, 0, 1);
+  treeRoot = next;
   return next;
 }
 
@@ -437,7 +489,7 @@ function growRoot(): void {
   refChange(<i64>next, old, treeId, <i32>oldLevel, 0, 1);
   treeRoot = next;
   treeLevel = oldLevel + 1;
-  rootMoved(old, next);
+  rootMoved(old, oldLevel, next, treeLevel);
   if (CHECKS) assert(level(root) == treeLevel); // a grown root at another level than the tree's
   if (CHECKS) assert(nritems(root) == 1); // a grown root that does not hold the old one alone
 }
@@ -818,7 +870,10 @@ export function updateAtPath(data: usize, size: u32): void {
     // Out of room: delete and re-insert (the split logic lives in insert).
     leafDelete(leaf, slot, 1);
     afterDelete();
+    // A fresh descent from the root (the delete may have moved it) for the insert.
+    pathLength = 0;
     insertItem(data, size);
+    if (CHECKS) assert(pathLinked()); // an insert that left the path unlinked
     return;
   }
   const at = leafResize(leaf, slot, size);
@@ -840,17 +895,19 @@ export function deleteItem(): bool {
 
 /**
  * The items after the one at the path (lookupForChange found it) in the same leaf whose key
- * has `objectid` and `type`, up to the leaf's end: how many (deleteRunAtPath takes them too).
+ * has `objectid` and a type in [lowType, highType], up to the leaf's end: how many (deleteRunAtPath takes them too).
  */
-export function followingAtPath(objectid: u64, type: u32): u32 {
+export function followingAtPath(objectid: u64, lowType: u32, highType: u32): u32 {
   if (CHECKS) assert(pathAtKey(true)); // a run looked for at a path that is not the found key's
+  assert(lowType <= highType, "ctree: a run of no types");
   const leaf = view(pathBytenr(0));
   const n = nritems(leaf);
   assert(pathSlot(0) < n, "ctree: a run after a slot past the leaf's items");
   let count: u32 = 0;
   for (let s = pathSlot(0) + 1; s < n; s++) {
     const key = itemAt(leaf, s);
-    if (load<u64>(key + KEY_OBJECTID) != objectid || <u32>load<u8>(key + KEY_TYPE) != type) break;
+    const type = <u32>load<u8>(key + KEY_TYPE);
+    if (load<u64>(key + KEY_OBJECTID) != objectid || type < lowType || type > highType) break;
     count++;
   }
   return count;
@@ -913,14 +970,18 @@ function collapseRoot(): void {
       const leaf = allocNode(0);
       treeRoot = leaf;
       treeLevel = 0;
-      rootMoved(old, leaf);
+      rootMoved(old, level(root), leaf, 0);
     } else {
       // The child becomes the root: checked against its parent first (a corrupted level
       // is EUCLEAN here, not a broken invariant below).
       checkedChild(root, old, 0, 0);
       treeRoot = child(root, 0);
       treeLevel = level(root) - 1;
-      rootMoved(old, treeRoot);
+      // The old root lets go of the child now (it is a copy: emptied, freed at the run),
+      // so the child's back reference from this tree is its root pointer's alone.
+      refChange(<i64>old, treeRoot, treeId, <i32>treeLevel, 0, -1);
+      setNritems(root, 0);
+      rootMoved(old, treeLevel + 1, treeRoot, treeLevel);
     }
     root = view(treeRoot);
     assert(treeLevel == level(root), "ctree: the root's level and the tree's disagree after a collapse");

@@ -6,7 +6,9 @@
 // Two open-addressing tables in shared memory, linear probing, never deleted from (a run
 // takes every entry into the batch and clears both):
 //   refs:      target sector + 1 -> delta, flags, extent bytes, owner
-//   backrefs:  (data extent sector + 1, root, inode, offset) -> delta of that EXTENT_DATA_REF
+//   backrefs:  (target sector + 1, root, inode, offset) -> delta of that back reference: an
+//              EXTENT_DATA_REF, or with BACKREF_IS_* as the inode a TREE_BLOCK_REF (root),
+//              SHARED_BLOCK_REF or SHARED_DATA_REF (the parent block in the root field)
 // A data pointer's back reference names the tree owning the leaf that holds the item, the
 // inode and the file offset of the extent's first byte (btrfs's implicit back reference):
 // copying a leaf within its own tree reports the same keys with -1 and +1, so they net to
@@ -22,7 +24,8 @@ import {
   REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET,
   BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST, F_BACKREF_LIST,
   BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
-  F_REF_TABLES_CLEAN, REF_TABLES_CLEAN,
+  F_REF_TABLES_CLEAN, REF_TABLES_CLEAN, REF_SET_FULL, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
+  BACKREF_IS_SHARED_DATA, MAX_LEVEL,
 } from "../abi";
 import { fsBase, kernelRangeValid } from "./state";
 import { fail } from "./ctree";
@@ -168,10 +171,14 @@ export function refDelta(bytenr: u64): i32 {
   return load<u32>(at + REF_TARGET) == 0 ? 0 : load<i32>(at + REF_DELTA);
 }
 
-/** The slot of `target`'s ref, taken (empty and counted) when it has none yet. */
-function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
+/**
+ * The slot of `target`'s ref, taken (empty and counted) when it has none yet. A tree
+ * block's level rides in its flags (its METADATA_ITEM's key offset).
+ */
+function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32, level: u32): usize {
   assert((target & ((1 << SECTOR_SHIFT) - 1)) == 0, "delayed refs: a target not on a sector");
   assert(data == (bytes != 0), "delayed refs: data refs carry their length, tree blocks none");
+  assert(level <= MAX_LEVEL + 1, "delayed refs: a tree block's level");
   const key = sectorKey(target);
   const at = refSlot(key);
   if (load<u32>(at + REF_TARGET) == 0) {
@@ -179,7 +186,7 @@ function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
     store<u32>(fsBase + F_REF_TABLES_CLEAN, 0); // a slot is taken: the tables are not all zero
     store<u32>(at + REF_TARGET, key);
     store<i32>(at + REF_DELTA, 0);
-    store<u32>(at + REF_FLAGS, data ? REF_DATA : 0);
+    store<u32>(at + REF_FLAGS, data ? REF_DATA : level << REF_LEVEL_SHIFT);
     store<u32>(at + REF_BYTES_FIELD, bytes);
     store<u64>(at + REF_OWNER, owner);
     store<u32>(at + REF_BACKREF_COUNT, 0);
@@ -192,29 +199,12 @@ function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32): usize {
   return at;
 }
 
-/**
- * A pointer from `container` (a block, or ROOT_POINTER) to tree block `target` at `level`
- * appeared (+1) or went (-1).
- */
-export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32): void {
-  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
-  assert(level >= 0 && bytes == 0, "delayed refs: tree blocks only (data pointers: dataRefChange)");
-  assert(container == ROOT_POINTER || container >= 0, "delayed refs: a pointer's container");
-  const at = takeRefSlot(target, owner, false, 0);
-  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
-}
-
-/**
- * A file extent item pointing at data extent `target` (`bytes` long) appeared (+1) or went
- * (-1) in a leaf of tree `root`; its back reference is (root, inode `ino`, `offset`: the
- * file offset of the extent's first byte, item key offset - item extent offset mod 2^64).
- */
-export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32): void {
-  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
-  assert(bytes > 0 && root != 0, "delayed refs: a data pointer has a length and a tree");
-  const at = takeRefSlot(target, root, true, bytes);
-  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+/** Add `delta` to back reference (root, ino, offset) of the ref at `at` (target `target`). */
+function addBackref(at: usize, target: u64, root: u64, ino: u64, offset: u64, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one back reference at a time");
+  assert(root != 0, "delayed refs: a back reference without its root or parent");
   const key = sectorKey(target);
+  assert(load<u32>(at + REF_TARGET) == key, "delayed refs: a back reference of another ref");
   const b = backrefSlot(key, root, ino, offset);
   if (load<u32>(b + BACKREF_TARGET) == 0) {
     if (backrefCount() * 2 >= backrefSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
@@ -229,7 +219,80 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
     store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
   }
   store<i32>(b + BACKREF_DELTA, load<i32>(b + BACKREF_DELTA) + delta);
-  assert(load<u32>(at + REF_BACKREF_COUNT) > 0, "delayed refs: a data ref without its backrefs counted");
+  assert(load<u32>(at + REF_BACKREF_COUNT) > 0, "delayed refs: a ref without its backrefs counted");
+}
+
+/**
+ * A pointer from `container` (a block, or ROOT_POINTER) to tree block `target` at `level`
+ * appeared (+1) or went (-1). Its back reference: the root's own TREE_BLOCK_REF for a root
+ * pointer; SHARED_BLOCK_REF(container) when the container is FULL_BACKREF (`full`: its
+ * owner no longer reaches it); else TREE_BLOCK_REF(owner), the tree the container is of.
+ */
+export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32, full: bool = false): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
+  assert(level >= 0 && bytes == 0, "delayed refs: tree blocks only (data pointers: dataRefChange)");
+  assert(container == ROOT_POINTER || container >= 0, "delayed refs: a pointer's container");
+  assert(!full || container != ROOT_POINTER, "delayed refs: a root pointer is no block's");
+  const at = takeRefSlot(target, owner, false, 0, <u32>level);
+  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  if (full) addBackref(at, target, <u64>container, BACKREF_IS_SHARED_BLOCK, 0, delta);
+  else addBackref(at, target, owner, BACKREF_IS_TREE, 0, delta);
+}
+
+/**
+ * A file extent item pointing at data extent `target` (`bytes` long) appeared (+1) or went
+ * (-1) in a leaf of tree `root`; its back reference is (root, inode `ino`, `offset`: the
+ * file offset of the extent's first byte, item key offset - item extent offset mod 2^64).
+ */
+export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
+  assert(bytes > 0 && root != 0, "delayed refs: a data pointer has a length and a tree");
+  assert(ino < BACKREF_IS_SHARED_DATA, "delayed refs: an inode number the back reference kinds use");
+  const at = takeRefSlot(target, root, true, bytes, 0);
+  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  addBackref(at, target, root, ino, offset, delta);
+}
+
+/** A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or went. */
+export function sharedDataRefChange(target: u64, parent: u64, owner: u64, bytes: u32, delta: i32): void {
+  assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
+  assert(bytes > 0 && parent != 0, "delayed refs: a data pointer has a length and a leaf");
+  const at = takeRefSlot(target, owner, true, bytes, 0);
+  store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
+  addBackref(at, target, parent, BACKREF_IS_SHARED_DATA, 0, delta);
+}
+
+/**
+ * Block `block` (owned by `owner`, at `level`) becomes FULL_BACKREF: its pointers' back
+ * references move from its owner to it (the caller moves them with backrefMoved); its
+ * METADATA_ITEM takes the flag if it still has references after the run.
+ */
+export function markFull(block: u64, owner: u64, level: u32): void {
+  assert(owner != 0, "delayed refs: a block of no tree");
+  const at = takeRefSlot(block, owner, false, 0, level);
+  store<u32>(at + REF_FLAGS, load<u32>(at + REF_FLAGS) | REF_SET_FULL);
+  assert((load<u32>(at + REF_FLAGS) & REF_DATA) == 0, "delayed refs: a data extent marked FULL_BACKREF");
+}
+
+/** Did this transaction make `block` FULL_BACKREF (a pending markFull)? */
+export function pendingFull(block: u64): bool {
+  assert((block & ((1 << SECTOR_SHIFT) - 1)) == 0, "delayed refs: a block not on a sector");
+  const at = refSlot(sectorKey(block));
+  assert(load<u32>(at + REF_TARGET) == 0 || load<u32>(at + REF_TARGET) == sectorKey(block), "delayed refs: the probe stopped at another target");
+  return load<u32>(at + REF_TARGET) != 0 && (load<u32>(at + REF_FLAGS) & REF_SET_FULL) != 0;
+}
+
+/**
+ * Move one back reference of `target` without changing its count: from `fromRoot`/`fromIno`
+ * to `toRoot`/`toIno` (a FULL_BACKREF conversion: TREE_BLOCK_REF(owner) to
+ * SHARED_BLOCK_REF(parent), or EXTENT_DATA_REF(owner, ino, offset) to SHARED_DATA_REF(leaf)).
+ */
+export function backrefMoved(target: u64, data: bool, bytes: u32, level: u32, owner: u64,
+  fromRoot: u64, fromIno: u64, fromOffset: u64, toRoot: u64, toIno: u64): void {
+  assert(fromRoot != 0 && toRoot != 0, "delayed refs: a back reference without its root or parent");
+  const at = takeRefSlot(target, owner, data, bytes, level);
+  addBackref(at, target, fromRoot, fromIno, fromOffset, -1);
+  addBackref(at, target, toRoot, toIno, 0, 1);
 }
 
 /**

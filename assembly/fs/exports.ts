@@ -8,7 +8,7 @@ import {
   F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
   NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, CR_SIZE, WRITE_OUT_REPORT,
   WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_SIZE, INODE_FLAGS,
-  INODE_FLAG_NODATASUM, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
+  INODE_FLAG_NODATASUM, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -19,7 +19,7 @@ import {
 } from "./state";
 import {
   begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
-  currentRoot,
+  currentRoot, copyRoot,
 } from "./ctree";
 import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } from "./node";
 import { CHECKS } from "../shared/checks";
@@ -422,6 +422,20 @@ export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64
   assert(dirtyBuffer(currentRoot()) != 0, "root not a copy");
   if (CHECKS) assert(stateSound()); // ctree_insert broke the state's invariants
   return 0;
+}
+
+// A snapshot's root: a copy of `root` (tree `tree`'s source, clean) owned by `tree`, its
+// pointers counted (ctree.ts copyRoot). The copy's bytenr (the result record holds it too).
+export function ctree_copy_root(tree: f64, root: f64, rootLevel: u32): f64 {
+  if (!treeArgs(tree, root, rootLevel, 0, 0, 0)) return -EINVAL;
+  if (u64Arg(tree) != <i64>FS_TREE_ID && u64Arg(tree) < <i64>FIRST_SUBVOLUME_ID) return -EINVAL;
+  if (dirtyBuffer(<u64>u64Arg(root)) != 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when ctree_copy_root is called
+  const next = copyRoot();
+  finish();
+  assert(dirtyBuffer(next) != 0 && currentRoot() == next, "the snapshot root is not a new copy");
+  if (CHECKS) assert(stateSound()); // ctree_copy_root broke the state's invariants
+  return <f64>next;
 }
 
 // Replace an item's data with `size` bytes from `data`.

@@ -28,7 +28,7 @@ import {
   P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES, P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE,
   P_FSID, P_DIR_DATA, NODE_FSID, F_FSID, CHUNK_TREE_ID, DEV_TREE_ID, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES,
   BG_USED, DEV_EXTENT, DEV_EXTENT_BYTES, DEV_ITEM, DEV_ITEM_BYTES, CHUNK_ITEM, CHUNK_ITEM_BYTES, CHUNK_STRIPE_BYTES,
-  CK_NUM_STRIPES,
+  CK_NUM_STRIPES, INLINE_REF_BYTES, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF, SHARED_DATA_REF_BYTES,
 } from "../abi";
 import { fsBase } from "./state";
 import { compareKeysAt } from "./key";
@@ -211,8 +211,27 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
     return good ? P_NONE : problem(P_EXTENT_KEY, s, objectid, offset, 0);
   }
   if (type == METADATA_ITEM) {
-    if (size != EXTENT_ITEM_BYTES) return exact(size, EXTENT_ITEM_BYTES, s);
-    return offset == 0 && (objectid & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
+    // Skinny metadata: the key's offset is the block's level; inline TREE_BLOCK_REFs follow,
+    // their roots rising.
+    if (size < EXTENT_ITEM_BYTES || (size - EXTENT_ITEM_BYTES) % INLINE_REF_BYTES != 0) return exact(size, EXTENT_ITEM_BYTES, s);
+    if (offset > MAX_LEVEL || (objectid & (SECTOR_BYTES - 1)) != 0) return problem(P_BAD_KEY, s, 0, 0, 0);
+    let last: u64 = 0;
+    for (let at = addr + EXTENT_ITEM_BYTES; at < addr + size; at += INLINE_REF_BYTES) {
+      const root = load<u64>(at + 1);
+      if (<u32>load<u8>(at) != TREE_BLOCK_REF || root <= last) return problem(P_BAD_KEY, s, objectid, root, load<u8>(at));
+      last = root;
+    }
+    return P_NONE;
+  }
+  if (type == TREE_BLOCK_REF || type == SHARED_BLOCK_REF) {
+    // (block, type, root or parent), no body; a parent is a block, a root a tree's id.
+    if (size != 0) return exact(size, 0, s);
+    return offset != 0 && (objectid & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_BAD_KEY, s, objectid, offset, 0);
+  }
+  if (type == SHARED_DATA_REF) {
+    if (size != SHARED_DATA_REF_BYTES) return exact(size, SHARED_DATA_REF_BYTES, s);
+    const good = load<u32>(addr) != 0 && offset != 0 && (offset & (SECTOR_BYTES - 1)) == 0;
+    return good ? P_NONE : problem(P_BAD_KEY, s, objectid, offset, 0);
   }
   if (type == EXTENT_DATA_REF) {
     if (size != EXTENT_DATA_REF_BYTES) return exact(size, EXTENT_DATA_REF_BYTES, s);

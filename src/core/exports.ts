@@ -134,6 +134,7 @@ export interface CoreFsExports {
    */
   ctree_lookup(tree: number, root: number, level: number, objectid: number, type: number, offset: number): number;
   ctree_insert(tree: number, root: number, level: number, objectid: number, type: number, offset: number, data: number, size: number): number;
+  ctree_copy_root(tree: number, root: number, level: number): number;
   ctree_update(tree: number, root: number, level: number, objectid: number, type: number, offset: number, data: number, size: number): number;
   ctree_delete(tree: number, root: number, level: number, objectid: number, type: number, offset: number): number;
   /** mode: SEEK_AT_OR_AFTER, SEEK_AFTER, SEEK_AT_OR_BEFORE; 1 when an item was found. */

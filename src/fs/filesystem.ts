@@ -1261,8 +1261,9 @@ export class FileSystem {
     // The snapshot shares the committed tree: commit first so that the source root is clean.
     this.k.commit();
     const id = this.k.nextSubvolume++;
-    const tree = this.k.newTree(id, src.sv.tree.root, src.sv.tree.level);
-    this.k.pointerAdded(-1, tree.root, tree, tree.level);
+    // The snapshot's root is a copy of the source's, owned by the snapshot (btrfs's
+    // btrfs_copy_root): every tree owns its root block, as btrfs check expects.
+    const tree = this.k.newTree(id, this.k.copyRoot(id, src.sv.tree), src.sv.tree.level);
     const sv = this.addSubvolume(id, tree, readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
     sv.nextIno = src.sv.nextIno;
     sv.rootDir = src.sv.rootDir;

@@ -7,8 +7,8 @@ import type { Kernel } from './kernel.js';
 import { key, keyText, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE } from './format.js';
 import {
   BLOCK_GROUP_ITEM, BG_USED, BG_FLAGS, DEV_EXTENT, DE_CHUNK_OFFSET, DE_LENGTH, DE_CHUNK_TREE, DEV_ITEM, DI_DEVID,
-  DI_BYTES_USED, CHUNK_ITEM, BLOCK_GROUP_DUP, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, EI_OWNER, CHUNK_TREE_ID,
-  SYSTEM_AREA_BYTES, EXTENT_ITEM_BYTES,
+  DI_BYTES_USED, CHUNK_ITEM, BLOCK_GROUP_DUP, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, NODE_OWNER, CHUNK_TREE_ID,
+  SYSTEM_AREA_BYTES,
 } from '../core/abi.js';
 import { decodeChunkItem, kindName, DEVICE_ID, type ChunkDesc } from './chunks.js';
 
@@ -65,7 +65,7 @@ export function checkBlockGroups(k: Kernel, say: (p: string) => void): void {
   // Block groups against chunks, extents against block groups.
   const groups = new Map<number, { length: number; type: number; used: number; sum: number }>();
   const extents: Array<{ start: number; bytes: number; kind: number; what: string }> = [];
-  k.extentTree.walkRange(ALL[0], ALL[1], (kk, addr, size) => {
+  k.extentTree.walkRange(ALL[0], ALL[1], (kk, addr) => {
     if (kk.type === BLOCK_GROUP_ITEM) {
       groups.set(kk.objectid, { length: kk.offset, type: m.u64(addr + BG_FLAGS), used: m.u64(addr + BG_USED), sum: 0 });
     } else if (kk.type === EXTENT_ITEM) {
@@ -73,7 +73,8 @@ export function checkBlockGroups(k: Kernel, say: (p: string) => void): void {
     } else if (kk.type === METADATA_ITEM) {
       // The chunk tree's blocks live in system chunks (btrfs reads them through the
       // superblock's sys_chunk_array), every other tree's in metadata chunks.
-      const owner = size >= EXTENT_ITEM_BYTES ? m.u64(addr + EI_OWNER) : 0;
+      let owner = 0;
+      try { owner = m.u64(k.nodeAddr(kk.objectid) + NODE_OWNER); } catch { /* the tree walk reports an unreadable block */ }
       extents.push({ start: kk.objectid, bytes: k.nodeBytes, kind: owner === CHUNK_TREE_ID ? CHUNK_SYSTEM : CHUNK_METADATA, what: `tree block ${kk.objectid} of tree ${owner}` });
     }
     return true;

@@ -8,7 +8,9 @@ import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeInode, decodeRootItem } from './items.js';
 import {
   compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
-  INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
+  INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EI_FLAGS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
+  EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
+  EXTENT_ITEM_BYTES,
   SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
@@ -74,11 +76,18 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     if (!item) say(`subvolume ${sv.id}: no ROOT_ITEM`);
     else if (item.bytenr !== sv.tree.root) say(`subvolume ${sv.id}: ROOT_ITEM points at ${item.bytenr}, tree root is ${sv.tree.root}`);
   }
-  const fileExtents: Array<{ tree: number; leafOwner: number; k: Key; data: Uint8Array }> = [];
+  const fileExtents: Array<{ tree: number; leaf: number; leafOwner: number; k: Key; data: Uint8Array }> = [];
+  // Who points at each block: a parent block, or a tree's root pointer (-tree id); and each
+  // block's owner (its header's).
+  const parents = new Map<number, number[]>();
+  const blockOwner = new Map<number, number>();
+  const blockLevel = new Map<number, number>();
   const datasumInodes = new Set<string>();
 
-  const walk = (bytenr: number, level: number, owner: number, low: Key | null, expectGen: number | null): void => {
+  const walk = (bytenr: number, level: number, owner: number, low: Key | null, expectGen: number | null, parent: number): void => {
     treeRefs.set(bytenr, (treeRefs.get(bytenr) ?? 0) + 1);
+    const from = parents.get(bytenr);
+    if (from) from.push(parent); else parents.set(bytenr, [parent]);
     if (visited.has(bytenr)) return;
     visited.add(bytenr);
     let node: NodeView;
@@ -95,6 +104,8 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
         if (bad) say(`tree ${owner}: ${bad.message}`);
       }
     }
+    blockOwner.set(bytenr, node.owner);
+    blockLevel.set(bytenr, node.level);
     // Levels fall by one per step: a pointer back up the tree (a loop) stops here.
     if (node.level !== level) { say(`block ${bytenr}: level ${node.level}, parent expects ${level}`); return; }
     if (expectGen !== null && node.generation !== expectGen) say(`block ${bytenr}: generation ${node.generation}, parent pointer says ${expectGen}`);
@@ -107,13 +118,14 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       prev = kk;
       if (node.isLeaf) {
         if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) say(`block ${bytenr}: item ${s} data outside the node`);
-        if (isFsTree(owner) && kk.type === EXTENT_DATA) fileExtents.push({ tree: owner, leafOwner: node.owner, k: kk, data: k.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) });
+        if (isFsTree(owner) && kk.type === EXTENT_DATA) fileExtents.push({ tree: owner, leaf: bytenr, leafOwner: node.owner, k: kk, data: k.m.u8.slice(node.data(s), node.data(s) + node.dataSize(s)) });
       } else {
-        walk(node.child(s), level - 1, owner, kk, node.childGeneration(s));
+        walk(node.child(s), level - 1, owner, kk, node.childGeneration(s), bytenr);
       }
     }
   };
-  for (const r of roots) walk(r.bytenr, r.level, r.id, null, null);
+  for (const r of roots) walk(r.bytenr, r.level, r.id, null, null, -r.id);
+  const full = fullBackrefs(parents, blockOwner);
 
   // Data references from file extent items, per leaf.
   for (const fe of fileExtents) {
@@ -123,7 +135,9 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     let use = dataRefs.get(e.diskBytenr);
     if (!use) { use = { refs: 0, backrefs: new Map(), bytes: e.diskBytes, datasum: false, mayHaveCsums: false }; dataRefs.set(e.diskBytenr, use); }
     use.refs++;
-    const ref = `${fe.leafOwner} ${fe.k.objectid} ${backrefOffset(fe.k.offset, e.offset)}`;
+    // A FULL_BACKREF leaf's items are counted by leaf (SHARED_DATA_REF), any other's by
+    // (owner, inode, offset) (EXTENT_DATA_REF).
+    const ref = full.has(fe.leaf) ? `leaf ${fe.leaf}` : `${fe.leafOwner} ${fe.k.objectid} ${backrefOffset(fe.k.offset, e.offset)}`;
     use.backrefs.set(ref, (use.backrefs.get(ref) ?? 0) + 1);
     const inode = findInode(subvolumes, fe.tree, fe.k.objectid);
     if (inode && (inode.flags & INODE_FLAG_NODATASUM) === 0) {
@@ -138,6 +152,12 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   const seenTree = new Set<number>();
   const seenData = new Set<number>();
   const seenBackrefs = new Set<string>();
+  const seenBlockRefs = new Set<string>();
+  // btrfs's rule for a pointer's back reference: TREE_BLOCK_REF(tree) for a root pointer
+  // and for a pointer from a block its owner reaches, SHARED_BLOCK_REF(parent) from one it
+  // does not (a FULL_BACKREF parent).
+  const expectedBlockRefs = (bytenr: number): Set<string> => new Set((parents.get(bytenr) ?? []).map((p) =>
+    p < 0 ? `tree ${-p}` : full.has(p) ? `parent ${p}` : `tree ${blockOwner.get(p)}`));
   let lastEnd = 0;
   k.extentTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const body = new FsMemory(k.m.u8.slice(addr, addr + size).buffer);
@@ -147,16 +167,41 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       lastEnd = kk.objectid + length;
       if (k.free.isFree(kk.objectid, length)) say(`extent ${kk.objectid}+${length}: both allocated and free`);
       const refs = body.u64(EI_REFS);
+      const flags = body.u64(EI_FLAGS);
       if (kk.type === METADATA_ITEM) {
         seenTree.add(kk.objectid);
         const found = treeRefs.get(kk.objectid) ?? 0;
         if (found !== refs) say(`tree block ${kk.objectid}: refcount ${refs}, but ${found} pointers reach it`);
+        const isFull = (flags & EXTENT_FLAG_FULL_BACKREF) !== 0;
+        if (found > 0 && isFull !== full.has(kk.objectid)) say(`tree block ${kk.objectid}: ${isFull ? 'FULL_BACKREF, but its owner reaches it' : 'its owner no longer reaches it, but it is not FULL_BACKREF'}`);
+        if ((flags & ~EXTENT_FLAG_FULL_BACKREF) !== EXTENT_FLAG_TREE_BLOCK) say(`tree block ${kk.objectid}: extent flags ${flags}`);
+        // Its inline TREE_BLOCK_REFs (9 bytes each: type, root).
+        for (let at = EXTENT_ITEM_BYTES; at + 9 <= size; at += 9) {
+          const ref = `tree ${body.u64(at + 1)}`;
+          if (body.u8At(at) !== TREE_BLOCK_REF) say(`tree block ${kk.objectid}: an inline reference of type ${body.u8At(at)}`);
+          if (seenBlockRefs.has(`${kk.objectid} ${ref}`)) say(`tree block ${kk.objectid}: back reference (${ref}) appears twice`);
+          seenBlockRefs.add(`${kk.objectid} ${ref}`);
+          if (!expectedBlockRefs(kk.objectid).has(ref)) say(`tree block ${kk.objectid}: back reference (${ref}) that no pointer makes`);
+        }
+        const level = blockLevel.get(kk.objectid);
+        if (level !== undefined && level !== kk.offset) say(`tree block ${kk.objectid}: METADATA_ITEM says level ${kk.offset}, the block is at ${level}`);
       } else {
+        if (flags !== EXTENT_FLAG_DATA) say(`data extent ${kk.objectid}: extent flags ${flags}`);
         seenData.add(kk.objectid);
         const use = dataRefs.get(kk.objectid);
         if ((use?.refs ?? 0) !== refs) say(`data extent ${kk.objectid}: refcount ${refs}, but ${use?.refs ?? 0} file extent items reference it`);
         if (use && use.bytes !== kk.offset) say(`data extent ${kk.objectid}: length ${kk.offset}, file extents say ${use.bytes}`);
       }
+    } else if (kk.type === SHARED_BLOCK_REF || kk.type === TREE_BLOCK_REF) {
+      const ref = kk.type === TREE_BLOCK_REF ? `tree ${kk.offset}` : `parent ${kk.offset}`;
+      if (seenBlockRefs.has(`${kk.objectid} ${ref}`)) say(`tree block ${kk.objectid}: back reference (${ref}) appears twice`);
+      seenBlockRefs.add(`${kk.objectid} ${ref}`);
+      if (!expectedBlockRefs(kk.objectid).has(ref)) say(`tree block ${kk.objectid}: back reference (${ref}) that no pointer makes`);
+    } else if (kk.type === SHARED_DATA_REF) {
+      const count = body.u32(0);
+      const found = dataRefs.get(kk.objectid)?.backrefs.get(`leaf ${kk.offset}`) ?? 0;
+      if (found !== count) say(`data extent ${kk.objectid}: shared backref (leaf ${kk.offset}) counts ${count}, the leaf holds ${found}`);
+      seenBackrefs.add(`${kk.objectid} leaf ${kk.offset}`);
     } else if (kk.type === EXTENT_DATA_REF) {
       const dv = new DataView(body.u8.buffer);
       const ref = `${dv.getBigUint64(EDR_ROOT, true)} ${dv.getBigUint64(EDR_OBJECTID, true)} ${dv.getBigUint64(EDR_OFFSET, true)}`;
@@ -169,7 +214,12 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     }
     return true;
   });
-  for (const bytenr of treeRefs.keys()) if (!seenTree.has(bytenr)) say(`tree block ${bytenr}: reachable but has no METADATA_ITEM`);
+  for (const bytenr of treeRefs.keys()) {
+    if (!seenTree.has(bytenr)) say(`tree block ${bytenr}: reachable but has no METADATA_ITEM`);
+    const expected = expectedBlockRefs(bytenr);
+    for (const ref of expected) if (!seenBlockRefs.has(`${bytenr} ${ref}`)) say(`tree block ${bytenr}: no back reference (${ref})`);
+    if (expected.size !== treeRefs.get(bytenr)) say(`tree block ${bytenr}: ${treeRefs.get(bytenr)} pointers but ${expected.size} distinct back references (one tree reaches it twice)`);
+  }
   for (const [bytenr, use] of dataRefs) {
     if (!seenData.has(bytenr)) say(`data extent ${bytenr}: referenced but has no EXTENT_ITEM`);
     for (const [ref, count] of use.backrefs) {
@@ -192,6 +242,34 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   });
   checkBlockGroups(k, say);
   for (const sv of subvolumes) checkNamespace(k, sv, say);
+}
+
+/**
+ * The blocks that are FULL_BACKREF by btrfs's rule: a subvolume tree's block its owner no
+ * longer reaches (it reaches a block when the block is its root, or a parent of the same
+ * owner that it reaches points at it: a tree's blocks are its own or shared from its
+ * source, and a block a tree made is pointed at by blocks it made). `parents` lists each
+ * block's pointers: a parent block, or -(tree id) for a root pointer.
+ */
+function fullBackrefs(parents: Map<number, number[]>, owners: Map<number, number>): Set<number> {
+  const reaches = new Map<number, boolean>();
+  const ownerReaches = (bytenr: number, depth: number): boolean => {
+    const known = reaches.get(bytenr);
+    if (known !== undefined) return known;
+    const owner = owners.get(bytenr);
+    let found = false;
+    // Levels fall by one per step (the walk checked them): a corrupted loop ends here.
+    if (depth <= 16) {
+      for (const p of parents.get(bytenr) ?? []) {
+        if (p < 0 ? -p === owner : owners.get(p) === owner && ownerReaches(p, depth + 1)) { found = true; break; }
+      }
+    }
+    reaches.set(bytenr, found);
+    return found;
+  };
+  const full = new Set<number>();
+  for (const [bytenr, owner] of owners) if (isFsTree(owner) && !ownerReaches(bytenr, 0)) full.add(bytenr);
+  return full;
 }
 
 function findInode(subvolumes: Subvolume[], tree: number, ino: number): { flags: number } | null {

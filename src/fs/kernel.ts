@@ -538,6 +538,13 @@ export class Kernel implements TreeHost {
     return check(this.core.fs_root_slot(id), 'root slot');
   }
 
+  /** A snapshot's root: a copy of `source`'s root block owned by tree `id`, its pointers and root pointer counted. */
+  copyRoot(id: number, source: BTree): number {
+    const bytenr = this.core.ctree_copy_root(id, source.root, source.level);
+    if (bytenr < 0) throw new FsError('EINVAL', `snapshot root of tree ${id} from ${source.root}: bad arguments (${bytenr})`);
+    return bytenr;
+  }
+
   /** A new empty tree: one empty leaf referenced by a root pointer. */
   createTree(id: number): BTree {
     const leaf = this.allocNode(id, 0);

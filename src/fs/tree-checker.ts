@@ -17,7 +17,7 @@ import {
   P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, P_DIR_DATA, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
   P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
   P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
-  P_CSUMS_MISSING, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
+  P_CSUMS_MISSING, P_EXTENT_DAMAGED, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
 } from '../core/abi.js';
 
 /** What a node is checked against: the file system's geometry and last commit. */
@@ -138,9 +138,14 @@ export function engineProblemText(m: FsMemory, p: Problem, opKey: number): strin
     case P_CSUMS_MISSING: return `data extent ${p.bytenr}: checksums missing`;
     case P_REFS_FULL: return `delayed-ref tables full (${p.a} refs, ${p.b} back references)`;
     case P_REFS_NEGATIVE: return `extent ${p.bytenr}: reference count ${p.a} would drop below zero`;
-    case P_BACKREF_NEGATIVE: return p.slot === 1
-      ? `data extent ${p.bytenr}: no free key for the back reference of root ${p.a}, inode ${p.b}`
-      : `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset ${p.c} would drop below zero`;
+    case P_EXTENT_DAMAGED: return p.slot === 0
+      ? `extent tree: tree block ${p.bytenr} has an item at another level than ${p.a}, the level its pointer says`
+      : `extent tree: extent ${p.bytenr}+${p.a} freed twice (its items count more references than exist)`;
+    case P_BACKREF_NEGATIVE:
+      if (p.slot === 1) return `data extent ${p.bytenr}: no free key for the back reference of root ${p.a}, inode ${p.b}`;
+      if (p.slot === 2) return `tree block ${p.bytenr}: its back reference (root or parent ${p.a}) changes by ${p.c === 0 ? 'removal, but it has none' : `${p.c} at once`}`;
+      if (p.slot === 3) return `data extent ${p.bytenr}: the shared back reference of leaf ${p.a} would count ${p.c}`;
+      return `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset ${p.c} would drop below zero`;
     case P_REFS_LOOP: return 'delayed refs do not settle';
     case P_REF_KIND: return `block ${p.bytenr} referenced both as data and as a tree block`;
     default: return `problem ${p.code} in tree ${p.tree}`;

@@ -578,12 +578,12 @@ export const mutants = [
   {
     id: 'snapshot-root-ref-missing',
     class: 'refcount',
-    description: 'snapshot points the new subvolume at the source root without adding a reference to it: the source\'s next copy frees the block the snapshot still uses.',
+    description: 'the snapshot\'s copy of the source root (btrfs_copy_root) counts no reference for the blocks it points at: the source\'s next copies free blocks the snapshot still uses.',
     modelledOn: 'btrfs snapshot/backref refcount bugs (shared tree block freed while another root still points at it)',
-    file: 'src/fs/filesystem.ts',
+    file: 'assembly/fs/ctree.ts',
     patches: [{
-      find: '    this.k.pointerAdded(-1, tree.root, tree, tree.level);\n',
-      replace: '',
+      find: '  reportPointers(copy, next, 0, nritems(copy), 1);\n  refChange(ROOT_POINTER, next, treeId, <i32>treeLevel, 0, 1);\n',
+      replace: '  refChange(ROOT_POINTER, next, treeId, <i32>treeLevel, 0, 1);\n',
     }],
   },
   {
