@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { key } from '../src/fs/format.js';
+import { key, compareKeys } from '../src/fs/format.js';
 
 const u64 = (b: Uint8Array, at: number): bigint => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
 const u32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset).getUint32(at, true);
@@ -238,4 +238,30 @@ describe('btrfs on-disk layout', () => {
     expect(again.fsck()).toEqual([]);
     again.unmount();
   });
+
+  it('checksums are keyed (EXTENT_CSUM_OBJECTID -10, EXTENT_CSUM 128, extent bytenr), sorted after every other objectid', async () => {
+    const { dev, fs } = await image(16 << 20);
+    const k = fs.kernel;
+    const data = k.extentTree.range(key(0, 168, 0), key(2 ** 53 - 1, 168, 2 ** 53 - 1)).filter((it) => it.key.type === 168);
+    expect(data.length).toBeGreaterThan(0);
+    // The csum tree's leaf, read raw: every key's objectid is (u64)-10.
+    const root = k.rootTree.get(key(7, 132, 0))!;
+    const leaf = dev.readMedia(Number(u64(root, 176)), 16384);
+    expect(leaf[100]).toBe(0);
+    const n = u32(leaf, 96);
+    expect(n).toBe(data.length);
+    for (let i = 0; i < n; i++) {
+      const at = 101 + i * 25;
+      expect(u64(leaf, at)).toBe(0xfffffffffffffff6n);
+      expect(leaf[at + 8]).toBe(128);
+      expect(Number(u64(leaf, at + 9))).toBe(data[i]!.key.objectid);
+      expect(u32(leaf, at + 21)).toBe((data[i]!.key.offset / 4096) * 4);
+    }
+    // TypeScript holds (u64)-n as -n and orders it as btrfs does: above every other objectid.
+    expect(compareKeys(key(-10, 128, 0), key(2 ** 53 - 1, 255, 0))).toBe(1);
+    expect(compareKeys(key(-10, 128, 0), key(-5, 1, 0))).toBe(-1);
+    expect(k.csumTree.lookup(key(-10, 128, data[0]!.key.objectid))?.size).toBe((data[0]!.key.offset / 4096) * 4);
+    fs.unmount();
+  });
 });
+

@@ -8,7 +8,7 @@ import {
   F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
   NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, CR_SIZE, WRITE_OUT_REPORT,
   WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_SIZE, INODE_FLAGS,
-  INODE_FLAG_NODATASUM, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
+  INODE_FLAG_NODATASUM, NEGATIVE_OBJECTIDS, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
 } from "../abi";
 import * as S from "../pmem/state";
 import {
@@ -386,10 +386,21 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, kind: u32)
 // CR_SLOT, CR_DATA, CR_SIZE). Problems (a corrupted block, EEXIST, ENOSPC, ...) are thrown
 // by the host's fs_fail; bad arguments return -EINVAL.
 
+/** A key's objectid: an integer in [0, 2^53), or in [-NEGATIVE_OBJECTIDS, -1] for btrfs's (u64)-n; else -1 (u64: its value). */
+@inline function objectidArg(x: f64): u64 {
+  if (x < 0 && x >= -<f64>NEGATIVE_OBJECTIDS && Math.floor(x) == x) return <u64><i64>x;
+  const o = u64Arg(x);
+  return o < 0 ? 0 : <u64>o;
+}
+
+@inline function objectidValid(x: f64): bool {
+  return (x < 0 && x >= -<f64>NEGATIVE_OBJECTIDS && Math.floor(x) == x) || u64Arg(x) >= 0;
+}
+
 function treeArgs(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): bool {
-  const t = u64Arg(tree), r = u64Arg(root), o = u64Arg(objectid), f = u64Arg(offset);
-  if (!ready() || t < 0 || r < 0 || o < 0 || f < 0 || rootLevel > MAX_LEVEL || type > 255) return false;
-  begin(<u64>t, <u64>r, rootLevel, <u64>o, type, <u64>f);
+  const t = u64Arg(tree), r = u64Arg(root), f = u64Arg(offset);
+  if (!ready() || t < 0 || r < 0 || !objectidValid(objectid) || f < 0 || rootLevel > MAX_LEVEL || type > 255) return false;
+  begin(<u64>t, <u64>r, rootLevel, objectidArg(objectid), type, <u64>f);
   assert(currentRoot() == <u64>r, "ctree: an operation begun on another root");
   return true;
 }

@@ -25,6 +25,7 @@ import {
   MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   SHARED_DATA_REF_BYTES, EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN, TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
   BACKREF_IS_SHARED_DATA, MAX_LEVEL, FE_OFFSET,
+  EXTENT_CSUM_OBJECTID,
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
@@ -776,7 +777,7 @@ function deleteBackrefs(target: u64): void {
 
 /** The EXTENT_CSUM item of data extent `target`, if any. */
 function deleteCsums(target: u64): void {
-  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), target, EXTENT_CSUM, 0);
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, target);
   deleteItem();
   assert(currentTree() == CSUM_TREE_ID, "other tree's root");
   store<u64>(fsBase + F_CSUM_ROOT, currentRoot());

@@ -14,6 +14,7 @@ import {
   F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES, EI_GENERATION,
   F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE,
+  EXTENT_CSUM_OBJECTID,
 } from "../abi";
 import {
   begin, lookupItem, insertItem, updateItem, seekBackward, seekForward, endOperation, currentRoot,
@@ -144,7 +145,8 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
   assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes, "file-item: checksums of an extent not on a sector of the device");
   assert((extent & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   assert(extent < <u64>totalBytes, "past device end");
-  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), extent, EXTENT_CSUM, 0);
+  // btrfs's key: (EXTENT_CSUM_OBJECTID, EXTENT_CSUM, the first sector's bytenr).
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
 }
 
 /**

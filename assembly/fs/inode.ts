@@ -11,6 +11,7 @@ import {
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
   CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
   CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
+  EXTENT_CSUM_OBJECTID,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
@@ -96,7 +97,7 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
     if (!deviceReadable(<u32>from, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
     return;
   }
-  begin(CSUM_TREE_ID, csumRoot, csumLevel, extent, EXTENT_CSUM, 0);
+  begin(CSUM_TREE_ID, csumRoot, csumLevel, <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
   const found = lookupItem();
   const result = threadArea() + TA_RESULT;
   if (!found || <u64>load<u32>(result + CR_SIZE) != (extentBytes >> SECTOR_SHIFT) * 4) fail(EIO, P_CSUMS_MISSING, extent, 0, 0, 0, 0);

@@ -29,6 +29,8 @@ import {
   P_FSID, P_DIR_DATA, NODE_FSID, F_FSID, CHUNK_TREE_ID, DEV_TREE_ID, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES,
   BG_USED, DEV_EXTENT, DEV_EXTENT_BYTES, DEV_ITEM, DEV_ITEM_BYTES, CHUNK_ITEM, CHUNK_ITEM_BYTES, CHUNK_STRIPE_BYTES,
   CK_NUM_STRIPES, INLINE_REF_BYTES, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF, SHARED_DATA_REF_BYTES,
+  EXTENT_CSUM_OBJECTID,
+  NEGATIVE_OBJECTIDS,
 } from "../abi";
 import { fsBase } from "./state";
 import { compareKeysAt } from "./key";
@@ -123,7 +125,9 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
   const first = addr + NODE_HEADER_BYTES;
   for (let s: u32 = 0; s < nritems; s++) {
     const at = first + <usize>s * stride;
-    if (load<u64>(at + KEY_OBJECTID) > MAX_KEY_VALUE || load<u64>(at + KEY_OFFSET) > MAX_KEY_VALUE) return problem(P_KEY_RANGE, s, 0, 0, 0);
+    // Objectids below 2^53, or btrfs's special ones at the top of the u64 range; offsets below 2^53.
+    const objectid = load<u64>(at + KEY_OBJECTID);
+    if ((objectid > MAX_KEY_VALUE && objectid < <u64>(-<i64>NEGATIVE_OBJECTIDS)) || load<u64>(at + KEY_OFFSET) > MAX_KEY_VALUE) return problem(P_KEY_RANGE, s, 0, 0, 0);
     if (s > 0 && compareKeysAt(at - stride, at) >= 0) return problem(P_KEY_ORDER, s, 0, 0, 0);
     const code = level > 0 ? checkPointer(at, s, generation) : checkLeafItem(addr, at, s, nritems);
     if (code != P_NONE) return code;
@@ -196,7 +200,8 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   if (type == EXTENT_DATA) return checkFileExtent(offset, addr, size, s);
   if (type == EXTENT_CSUM) {
     if (size == 0 || size % 4 != 0 || size > (MAX_EXTENT_BYTES / SECTOR_BYTES) * 4) return problem(P_CSUM_BYTES, s, size, 0, 0);
-    return offset == 0 && (objectid & (SECTOR_BYTES - 1)) == 0 ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
+    const good = objectid == <u64><i64>EXTENT_CSUM_OBJECTID && (offset & (SECTOR_BYTES - 1)) == 0;
+    return good ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
   }
   if (type == ROOT_ITEM) return checkRootItem(objectid, addr, size, s);
   if (type == ROOT_BACKREF || type == ROOT_REF) {

@@ -7,7 +7,7 @@ import type { Subvolume } from './subvolume.js';
 import type { BTree } from './ctree.js';
 import { decodeFileExtent, encodeFileExtent, type FileExtent, type InodeItem } from './items.js';
 import {
-  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
+  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
 import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES } from '../core/abi.js';
@@ -183,7 +183,7 @@ export class FileData {
   verifySectors(extent: number, extentBytes: number, disk: number, length: number): void {
     const first = Math.floor((disk - extent) / SECTOR_BYTES);
     const last = Math.floor((disk + length - 1 - extent) / SECTOR_BYTES);
-    const item = this.k.csumTree.lookup(key(extent, EXTENT_CSUM, 0));
+    const item = this.k.csumTree.lookup(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent));
     if (!item || item.size !== (extentBytes / SECTOR_BYTES) * 4) {
       throw new FsError('EIO', `data extent ${extent}: checksums missing`);
     }
@@ -339,7 +339,7 @@ export class FileData {
    */
   updateCsums(extent: number, extentBytes: number, disk: number, length: number): void {
     const sectors = extentBytes / SECTOR_BYTES;
-    const item = this.k.csumTree.lookup(key(extent, EXTENT_CSUM, 0));
+    const item = this.k.csumTree.lookup(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent));
     if (!item || item.size !== sectors * 4) { this.insertCsums(extent, extentBytes); return; }
     const first = Math.floor((disk - extent) / SECTOR_BYTES);
     const count = Math.ceil((disk + length - extent) / SECTOR_BYTES) - first;
@@ -348,7 +348,7 @@ export class FileData {
     if (r < 0) throw new FsError('EIO', 'checksum computation failed');
     const body = this.k.m.u8.slice(item.addr, item.addr + item.size);
     body.set(this.k.m.u8.subarray(staging, staging + count * 4), first * 4);
-    this.k.csumTree.put(key(extent, EXTENT_CSUM, 0), body);
+    this.k.csumTree.put(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent), body);
   }
 
   /**
@@ -399,7 +399,7 @@ export class FileData {
     const staging = this.k.stagingAddr;
     const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, sectors, SECTOR_BYTES, staging);
     if (r < 0) throw new FsError('EIO', 'checksum computation failed');
-    this.k.csumTree.put(key(bytenr, EXTENT_CSUM, 0), this.k.m.u8.slice(staging, staging + sectors * 4));
+    this.k.csumTree.put(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, bytenr), this.k.m.u8.slice(staging, staging + sectors * 4));
   }
 
   /** Preallocate the holes of [start, end) (sector aligned). */

@@ -51,8 +51,18 @@ export function key(objectid: number, type: number, offset: number): Key {
   return { objectid, type, offset };
 }
 
+/**
+ * Objectids as btrfs orders them (unsigned u64): a negative one stands for (u64)-n, above
+ * every objectid below 2^53 (the csum tree's -10 sorts last).
+ */
+export function compareObjectids(a: number, b: number): number {
+  if (a === b) return 0;
+  if ((a < 0) !== (b < 0)) return a < 0 ? 1 : -1;
+  return a < b ? -1 : 1;
+}
+
 export function compareKeys(a: Key, b: Key): number {
-  if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1;
+  if (a.objectid !== b.objectid) return compareObjectids(a.objectid, b.objectid);
   if (a.type !== b.type) return a.type < b.type ? -1 : 1;
   if (a.offset !== b.offset) return a.offset < b.offset ? -1 : 1;
   return 0;
@@ -82,7 +92,7 @@ export {
   EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, EXTENT_DATA_REF_BYTES, ROOT_ITEM_BYTES, RI_BYTENR,
   RI_LEVEL, RI_GENERATION, RI_FLAGS, RI_LAST_SNAPSHOT, RI_ROOT_DIR, ROOT_FLAG_READONLY,
   DIR_ENTRY_HEADER_BYTES, DIR_KIND_FILE, DIR_KIND_DIR, INODE_REF_HEADER_BYTES,
-  ROOT_REF_HEADER_BYTES, NAME_MAX_BYTES,
+  ROOT_REF_HEADER_BYTES, NAME_MAX_BYTES, EXTENT_CSUM_OBJECTID,
 } from '../core/abi.js';
 
 // --- superblock: btrfs's struct btrfs_super_block -------------------------------------

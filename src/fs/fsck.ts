@@ -7,7 +7,7 @@ import { NodeView } from './node.js';
 import { FsError } from '../errors.js';
 import { decodeFileExtent, decodeInode, decodeRootItem } from './items.js';
 import {
-  compareKeys, keyText, key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
+  compareKeys, keyText, key, EXTENT_CSUM_OBJECTID, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_DATA,
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EI_FLAGS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
   EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   EXTENT_ITEM_BYTES,
@@ -226,18 +226,21 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       if (!seenBackrefs.has(`${bytenr} ${ref}`)) say(`data extent ${bytenr}: ${count} references from (root inode offset ${ref}) without a backref`);
     }
     if (use.datasum) {
-      const c = k.csumTree.lookup(key(bytenr, EXTENT_CSUM, 0));
+      const c = k.csumTree.lookup(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, bytenr));
       if (!c) say(`data extent ${bytenr}: no checksums`);
       else if (c.size !== (use.bytes / SECTOR_BYTES) * 4) say(`data extent ${bytenr}: ${c.size / 4} checksums for ${use.bytes / SECTOR_BYTES} sectors`);
     }
   }
   // A checksum item with no datasum extent under it is left over from a freed extent (or
   // written for a nodatacow one): btrfs check's "there are no extents for csum range".
-  k.csumTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk) => {
-    if (kk.type !== EXTENT_CSUM) return true;
-    const use = dataRefs.get(kk.objectid);
-    if (!use) say(`checksums at ${kk.objectid}: no data extent there (left over from a freed extent)`);
-    else if (!use.mayHaveCsums) say(`checksums at ${kk.objectid}: the extent there is nodatasum`);
+  k.csumTree.walkRange(key(0, 0, 0), key(-1, 255, MAX_KEY_VALUE), (kk) => {
+    if (kk.type !== EXTENT_CSUM || kk.objectid !== EXTENT_CSUM_OBJECTID) {
+      say(`csum tree: an item ${keyText(kk)} that is no EXTENT_CSUM`);
+      return true;
+    }
+    const use = dataRefs.get(kk.offset);
+    if (!use) say(`checksums at ${kk.offset}: no data extent there (left over from a freed extent)`);
+    else if (!use.mayHaveCsums) say(`checksums at ${kk.offset}: the extent there is nodatasum`);
     return true;
   });
   checkBlockGroups(k, say);

@@ -7,7 +7,7 @@ import { NodeView } from './node.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import { validBlockPointer } from './tree-checker.js';
 import {
-  key, EXTENT_CSUM, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
+  key, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
 
@@ -64,9 +64,9 @@ export function runScrub(k: Kernel): ScrubReport {
     return leafOwners.get(leaf) ?? [];
   };
   const staging = k.stagingAddr;
-  k.csumTree.walkRange(key(0, EXTENT_CSUM, 0), key(MAX_KEY_VALUE, EXTENT_CSUM, MAX_KEY_VALUE), (kk, addr, size) => {
+  k.csumTree.walkRange(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, 0), key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type !== EXTENT_CSUM) return true;
-    const extent = kk.objectid;
+    const extent = kk.offset;
     const sectors = size / 4;
     for (let s = 0; s < sectors; s++) {
       const at = extent + s * SECTOR_BYTES;
