@@ -312,6 +312,7 @@ export class DaxManager {
 
   /** Forget a dirty page; its block is still flushed at the commit (it was stored to). */
   private dropDirty(d: DirtyPage): void {
+    this.kernel.noteExtentsChanged(d.tree, d.ino);
     this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
     check(this.kernel.core.dax_dirty_drop(d.block), 'drop a dirty page');
   }
@@ -569,6 +570,8 @@ export class DaxManager {
       const r = check(core.dax_dirty_find(block), 'find a dirty page');
       if (r === 0) continue;
       const flags = m.u32(r + DR_FLAGS);
+      // The fault that dirtied the page mapped its block: its inode's nbytes may change.
+      this.kernel.noteExtentsChanged(m.u64(r + DR_TREE), m.u64(r + DR_INO));
       if ((flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));
       // Write-protected now: the next commit no longer learns of the page from the table,
       // so it is written back with this transaction's data (or the share loses it).
@@ -609,6 +612,9 @@ export class DaxManager {
     }
     this.shootdown(changed);
     for (const d of dirtied) {
+      // A write fault maps a new block (a hole filled, a page copied): the inode's nbytes
+      // may change (FileSystem brings it up to date after this hook).
+      this.kernel.noteExtentsChanged(d.tree, d.ino);
       this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
       if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
     }

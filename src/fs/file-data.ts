@@ -10,7 +10,7 @@ import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
-import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES } from '../core/abi.js';
+import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR } from '../core/abi.js';
 import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
@@ -54,6 +54,7 @@ export class FileData {
 
   /** Remove [start, end) from the file's extent map, trimming and splitting items. */
   drop(sv: Subvolume, ino: number, start: number, end: number, remapped = false): void {
+    this.k.noteExtentsChanged(sv.tree.id, ino);
     for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
       // The committed tree still maps these bytes here: until the next commit, no write may
       // change them in place through another reference (unless the caller maps them again).
@@ -377,6 +378,7 @@ export class FileData {
 
   /** Write a sector-aligned image to new extents and map them at fileOffset. */
   private cow(sv: Subvolume, ino: number, inode: InodeItem, image: Uint8Array, fileOffset: number): void {
+    this.k.noteExtentsChanged(sv.tree.id, ino);
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     let done = 0;
     while (done < image.length) {
@@ -404,6 +406,7 @@ export class FileData {
 
   /** Preallocate the holes of [start, end) (sector aligned). */
   preallocate(sv: Subvolume, ino: number, start: number, end: number): void {
+    this.k.noteExtentsChanged(sv.tree.id, ino);
     let pos = start;
     const holes: Array<[number, number]> = [];
     for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
@@ -443,7 +446,20 @@ export class FileData {
     for (const p of pieces) dst.tree.insert(key(dstIno, EXTENT_DATA, p.at), encodeFileExtent(p.e));
   }
 
-  /** Sum of the bytes mapped by extents (what stat reports as allocated). */
+  /**
+   * btrfs's inode nbytes: the num_bytes of every item mapping a data extent (holes, which
+   * pmcow never writes as items, count nothing), read in place.
+   */
+  nbytes(sv: Subvolume, ino: number): number {
+    const m = this.k.m;
+    let sum = 0;
+    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE), (_k, addr, size) => {
+      if (size >= FE_BYTES + 8 && m.u64(addr + FE_DISK_BYTENR) !== 0) sum += m.u64(addr + FE_BYTES);
+      return true;
+    });
+    return sum;
+  }
+
   /** Bytes the file's extent items map (stat's allocatedBytes): their num_bytes, read in place. */
   allocatedBytes(sv: Subvolume, ino: number): number {
     const m = this.k.m;

@@ -15,7 +15,7 @@ import {
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, isFileMode, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
 } from './format.js';
@@ -172,7 +172,10 @@ export class FileSystem {
     this.k = kernel;
     this.data = new FileData(kernel);
     this.data.allTrees = () => [...this.subvolumes.values()].map((sv) => sv.tree);
-    kernel.onCommitRoots = () => this.writeRootItems();
+    kernel.onCommitRoots = () => {
+      this.updateNbytes();
+      this.writeRootItems();
+    };
   }
 
   /**
@@ -407,12 +410,32 @@ export class FileSystem {
     return sv;
   }
 
+  /**
+   * btrfs's inode nbytes (the bytes a file's extent items map), for every inode whose items
+   * changed in this transaction: summed from the items at commit, written when it moved.
+   */
+  private updateNbytes(): void {
+    for (const [tree, inos] of this.k.takeExtentsChanged()) {
+      const sv = this.subvolumes.get(tree);
+      if (!sv) continue;
+      for (const ino of inos) {
+        const item = sv.tree.get(key(ino, INODE_ITEM, 0));
+        if (!item) continue; // deleted in this transaction
+        const inode = decodeInode(item);
+        const nbytes = isFileMode(inode.mode) ? this.data.nbytes(sv, ino) : inode.nbytes;
+        if (nbytes !== inode.nbytes) sv.tree.update(key(ino, INODE_ITEM, 0), encodeInode({ ...inode, nbytes }));
+      }
+    }
+  }
+
   private writeRootItems(): void {
     for (const sv of this.subvolumes.values()) {
       const movedElsewhere = this.k.takeMovedMark(sv.tree);
       if (!sv.itemDirty && !movedElsewhere && !this.k.movedSubvolumes.has(sv.tree)) continue;
+      // The root block's generation, as btrfs reads it back (a ROOT_ITEM rewritten for its
+      // last snapshot alone must not claim a newer root than the one it names).
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.transid, flags: sv.damaged?.flags ?? sv.flags,
+        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.blockGeneration(sv.tree.root), flags: sv.damaged?.flags ?? sv.flags,
         lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
       }, this.k.nodeBytes));
       sv.itemDirty = false;
@@ -958,6 +981,7 @@ export class FileSystem {
     if (disk === -1) return false;
     if (disk < 0) throw new FsError('EINVAL', `pwrite in the core refused its arguments (${disk})`);
     this.k.noteDirtyData(disk, length);
+    this.k.noteExtentsChanged(sv.tree.id, ino);
     this.writesInCore++;
     return true;
   }

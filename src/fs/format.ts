@@ -11,8 +11,8 @@ import {
 export const SUPERBLOCK_BYTES = 4096;
 export const DEFAULT_NODE_BYTES = 16384;
 export const FIRST_INODE = 256;
-/** objectid of orphan items (btrfs uses -5; we keep keys below 2^53). */
-export const ORPHAN_OBJECTID = 2 ** 52 - 5;
+/** objectid of orphan items: btrfs's BTRFS_ORPHAN_OBJECTID, (u64)-5 (held as -5: compareObjectids). */
+export const ORPHAN_OBJECTID = -5;
 
 export const ITEM_TYPE_NAMES: Record<number, string> = {
   [INODE_ITEM]: 'INODE_ITEM', [INODE_REF]: 'INODE_REF', [ORPHAN_ITEM]: 'ORPHAN_ITEM',

@@ -11,12 +11,12 @@ import {
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EI_FLAGS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
   EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   EXTENT_ITEM_BYTES,
-  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
+  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
 import {
-  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
+  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_NBYTES, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
   DIR_ENTRY_NAME_LENGTH, KEY_OBJECTID, KEY_TYPE,
 } from '../core/abi.js';
 
@@ -287,12 +287,13 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
   // the explorer mounts, and the copies and decoded names were a third of its time.
   const m = k.m;
   const links = new Map<number, number>();
-  const inodes = new Map<number, { nlink: number; mode: number }>();
+  const inodes = new Map<number, { nlink: number; mode: number; nbytes: number }>();
   const lastExtentEnd = new Map<number, number>();
+  const mapped = new Map<number, number>();
   sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const ino = kk.objectid;
     if (kk.type === INODE_ITEM) {
-      inodes.set(ino, { nlink: m.u32(addr + INODE_NLINK), mode: m.u32(addr + INODE_MODE) });
+      inodes.set(ino, { nlink: m.u32(addr + INODE_NLINK), mode: m.u32(addr + INODE_MODE), nbytes: m.u64(addr + INODE_NBYTES) });
     } else if (kk.type === INODE_REF) {
       links.set(ino, (links.get(ino) ?? 0) + countRefsButParent(m, addr, size));
     } else if (kk.type === DIR_INDEX) {
@@ -302,10 +303,13 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
       const prevEnd = lastExtentEnd.get(ino) ?? 0;
       if (kk.offset < prevEnd) say(`subvolume ${sv.id}: inode ${ino} extents overlap at ${kk.offset}`);
       lastExtentEnd.set(ino, kk.offset + e.bytes);
+      if (e.diskBytenr !== 0) mapped.set(ino, (mapped.get(ino) ?? 0) + e.bytes);
     }
     return true;
   });
   for (const [ino, i] of inodes) {
+    // btrfs check's "nbytes wrong": a file's nbytes is the bytes its items map.
+    if (isFileMode(i.mode) && i.nbytes !== (mapped.get(ino) ?? 0)) say(`subvolume ${sv.id}: inode ${ino} has nbytes ${i.nbytes} but its items map ${mapped.get(ino) ?? 0}`);
     if (ino === sv.rootDir) continue;
     const found = links.get(ino) ?? 0;
     const expected = isDirMode(i.mode) ? 1 : i.nlink;

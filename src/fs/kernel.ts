@@ -600,6 +600,24 @@ export class Kernel implements TreeHost {
     return bytes;
   }
 
+  /**
+   * Inodes whose file extent items changed in this transaction, by tree id: their nbytes
+   * (btrfs's sum of the bytes their items map) is brought up to date at commit.
+   */
+  private readonly extentsChanged = new Map<number, Set<number>>();
+
+  noteExtentsChanged(tree: number, ino: number): void {
+    const inos = this.extentsChanged.get(tree);
+    if (inos) inos.add(ino); else this.extentsChanged.set(tree, new Set([ino]));
+  }
+
+  /** The inodes noted since the last call, by tree id (the set starts again empty). */
+  takeExtentsChanged(): Map<number, Set<number>> {
+    const out = new Map(this.extentsChanged);
+    this.extentsChanged.clear();
+    return out;
+  }
+
   /** Data stored to the device in this transaction: flushed at commit. */
   noteDirtyData(bytenr: number, bytes: number): void {
     this.onDeviceWrite?.(bytenr, bytes);
@@ -688,7 +706,9 @@ export class Kernel implements TreeHost {
       // And the ROOT_ITEMs of the extent, dev and csum trees, whose roots those changes move.
       for (let round = 0; ; round++) {
         const groups = this.chunks.reconcile();
-        const items = this.writeTreeRootItems();
+        // Round 0 rewrites the extent tree's ROOT_ITEM whether or not it moved: the root
+        // tree's root is then this commit's, as btrfs reads it (the superblock's generation).
+        const items = this.writeTreeRootItems(round === 0);
         if (!groups && !items) break;
         if (round > 64) throw new FsError('EIO', 'commit: block group and root items do not settle');
         this.runDelayedRefs();
@@ -755,13 +775,13 @@ export class Kernel implements TreeHost {
   get itemTrees(): BTree[] { return [this.extentTree, this.devTree, this.csumTree]; }
 
   /** Write the ROOT_ITEM of each of itemTrees whose root moved; true when one did. */
-  private writeTreeRootItems(): boolean {
+  private writeTreeRootItems(force: boolean): boolean {
     let changed = false;
     for (const tree of this.itemTrees) {
       const at = `${tree.root}:${tree.level}`;
-      if (this.treeItemRoots.get(tree.id) === at) continue;
+      if (this.treeItemRoots.get(tree.id) === at && !(force && tree === this.extentTree)) continue;
       this.rootTree.put(key(tree.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: tree.root, level: tree.level, generation: this.transid, flags: 0, lastSnapshot: 0, rootDir: 0,
+        bytenr: tree.root, level: tree.level, generation: this.blockGeneration(tree.root), flags: 0, lastSnapshot: 0, rootDir: 0,
       }, this.nodeBytes));
       this.treeItemRoots.set(tree.id, at);
       changed = true;
@@ -797,7 +817,12 @@ export class Kernel implements TreeHost {
 
   /** The generation of tree `tree`'s root block (the superblock's chunk_root_generation). */
   private rootGeneration(tree: BTree): number {
-    return this.m.u64(this.nodeAddr(tree.root) + NODE_GENERATION);
+    return this.blockGeneration(tree.root);
+  }
+
+  /** The generation in tree block `bytenr`'s header (a ROOT_ITEM's generation names its root's). */
+  blockGeneration(bytenr: number): number {
+    return this.m.u64(this.nodeAddr(bytenr) + NODE_GENERATION);
   }
 
   /** What this commit's superblock says (superblock.ts writes it). */

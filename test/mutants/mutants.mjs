@@ -617,10 +617,10 @@ export const mutants = [
     file: 'src/dax/manager.ts',
     patches: [{
       find: L(
-        '    for (const d of dirtied) {',
+        '      this.kernel.noteExtentsChanged(d.tree, d.ino);',
         '      this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);',
       ),
-      replace: '    for (const d of dirtied) {',
+      replace: '      this.kernel.noteExtentsChanged(d.tree, d.ino);',
     }],
   },
   {
