@@ -7,6 +7,9 @@
 //   - give back, through `btrfs restore -s`, exactly the files pmcow mounts from the same
 //     image (paths, sizes, bytes; the crash oracle already holds pmcow's mount to the
 //     model), restore's rules for subvolumes modelled (expectedRestore).
+// And for the first two scripts of each generator and seed, every crash image the crash
+// explorer mounts (as `pmcow fuzz` explores it) must pass `btrfs check --readonly`, and
+// every tenth of them the restore comparison too.
 // A crash image whose primary superblock is torn is checked after the rescue step btrfs
 // needs for it (docs/fs.md section 2): the alternate copy written over the primary, as
 // `btrfs rescue super-recover` does from a mirror.
@@ -14,7 +17,7 @@
 // Needs btrfs-progs (Debian: apt-get install btrfs-progs) and a build (npm run build). It
 // fails, never skips, when btrfs is missing. Plain Node; prints a closing line
 // `N images, N passed, N failed` and exits 1 on any failure.
-//   node scripts/check-btrfs-progs.mjs [--seeds N] [--scripts N] [--crashes N] [--keep DIR] [--verbose]
+//   node scripts/check-btrfs-progs.mjs [--seeds N] [--scripts N] [--crashes N] [--explored N] [--keep DIR] [--verbose]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +39,7 @@ const { PmemDevice, FileSystem, workload } = await import(join(root, 'dist/index
 const { daxWorkload } = await import(join(root, 'dist/crash/dax-workload.js'));
 const { randomScript, exhaustive } = await import(join(root, 'dist/workload/generate.js'));
 const { decodeSuperblock, encodeSuperblock } = await import(join(root, 'dist/fs/superblock.js'));
+const { checkScript } = await import(join(root, 'dist/crash/fuzz.js'));
 const { superblockOffsets, SUPERBLOCK_BYTES } = await import(join(root, 'dist/fs/format.js'));
 
 const args = process.argv.slice(2);
@@ -46,6 +50,7 @@ const option = (name, fallback) => {
 const SEEDS = option('seeds', 3);
 const SCRIPTS = option('scripts', 4);
 const CRASHES = option('crashes', 2);
+const EXPLORED = option('explored', 2);
 const VERBOSE = args.includes('--verbose');
 const keepAt = args.indexOf('--keep');
 /** --keep DIR: every failing image is saved there (FILE.img, for btrfs check by hand). */
@@ -151,17 +156,25 @@ function same(a, b) {
   return true;
 }
 
-async function judge(bytes, label) {
-  images++;
-  const problems = [];
+/** btrfs check --readonly of image bytes (rescued when the primary is torn): its problems, or a missing superblock's. */
+function btrfsCheck(bytes, problems) {
   const image = rescue(bytes);
-  if (!image) { fail(label, ['no valid superblock copy']); return; }
+  if (!image) { problems.push('no valid superblock copy'); return null; }
   const file = join(work, 'image');
   writeFileSync(file, image);
   const check = spawnSync('btrfs', ['check', '--readonly', file], { encoding: 'utf8' });
   if (check.status !== 0 || /ERROR|error/.test(check.stderr.replace(/no error found/g, ''))) {
     problems.push(`btrfs check exit ${check.status}: ${check.stderr.split('\n').filter((l) => /ERROR|error|wrong|mismatch|missing/.test(l)).slice(0, 4).join(' | ')}`);
   }
+  return { image, file };
+}
+
+async function judge(bytes, label) {
+  images++;
+  const problems = [];
+  const checked = btrfsCheck(bytes, problems);
+  if (!checked) { fail(label, problems); return; }
+  const { image, file } = checked;
   // pmcow's view of the same image (a mount replays orphans; it changes no file).
   const dev = await PmemDevice.fromImage(bytes);
   let expected;
@@ -201,12 +214,33 @@ function fail(label, problems) {
   console.log(`FAIL ${label}: ${problems.slice(0, 6).join('; ')}`);
 }
 
+/** Every crash image the explorer mounts for `script`: btrfs check each, the full judge every tenth. */
+async function explore(script, seed, label) {
+  const sample = [];
+  let mounted = 0;
+  checkScript(script, { metadataProfile: seed % 2 ? 'single' : 'dup' }, undefined, {
+    onImage: (image) => {
+      mounted++;
+      images++;
+      const problems = [];
+      btrfsCheck(image.exportMedia(), problems);
+      if (problems.length) fail(`${label}, explored image ${mounted}`, problems);
+      else passed++;
+      if (mounted % 10 === 0) sample.push([mounted, image.exportMedia()]);
+    },
+  });
+  for (const [m, bytes] of sample) await judge(bytes, `${label}, explored image ${m} (restore)`);
+  explored += mounted;
+}
+let explored = 0;
+
 crcDevice = await PmemDevice.create({ sizeBytes: 2 << 20 });
 try {
   for (const generator of ['fsx', 'dax', 'mixed', 'ace']) {
     for (let seed = 1; seed <= SEEDS; seed++) {
       for (const [n, script] of scriptsOf(generator, seed).entries()) {
         const label = `${generator} seed ${seed} script ${n}`;
+        if (n < EXPLORED) await explore(script, seed, label);
         for (const cut of cutsOf(script)) {
           const runner = await workload.Runner.create({ sizeBytes: DEVICE_BYTES, mkfs: { nodeSize: 4096, metadataProfile: seed % 2 ? 'single' : 'dup' } });
           try {
@@ -228,6 +262,6 @@ try {
   crcDevice.close();
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`${version.stdout.trim()}: ${rescued} torn primaries rescued from the alternate`);
+console.log(`${version.stdout.trim()}: ${explored} images the crash explorer mounted among them; ${rescued} torn primaries rescued from the alternate`);
 console.log(`${images} images, ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && images > 0 ? 0 : 1);

@@ -88,6 +88,12 @@ export interface ExplorerOptions {
    * (`pmcow replay --image-out`).
    */
   onViolationImage?: (violation: Violation, image: PmemDevice) => void;
+  /**
+   * Each image the explorer mounts, as the crash left it (before the mount, which may
+   * replay orphans into a transaction of its own): `npm run check:btrfs-progs` hands it to
+   * btrfs check. Called synchronously; the device is valid only during the call.
+   */
+  onImage?: (image: PmemDevice) => void;
 }
 
 
@@ -168,6 +174,7 @@ export class CrashExplorer {
     }
     this.lineTables = options.lineTables ?? true;
     this.onViolationImage = options.onViolationImage ?? null;
+    this.onImage = options.onImage ?? null;
     const lineCount = device.sizeBytes / 64;
     if (2 * SUPERBLOCK_BYTES + (MAX_CANDIDATES * 2 + 2) * Math.ceil(lineCount / 8) > device.scratch().length) {
       throw new FsError('EINVAL', `device too large for crash exploration: its scratch holds no ${Math.ceil(lineCount / 8)}-byte line bitmaps`);
@@ -176,6 +183,7 @@ export class CrashExplorer {
 
   private readonly lineTables: boolean;
   private readonly onViolationImage: ((violation: Violation, image: PmemDevice) => void) | null;
+  private readonly onImage: ((image: PmemDevice) => void) | null;
   private readonly workspace: PmemDevice | null;
 
   /** Check the images of the device's current pending state. */
@@ -444,6 +452,7 @@ export class CrashExplorer {
   /** Mount and check one image; keeps the mounted file system for building a line table. */
   private mountCheckKeep(choice: ImageChoice): { verdict: { generation: number; problems: string[] }; fs: FileSystem | null } {
     const image = this.materialize(choice);
+    this.onImage?.(image);
     let fs: FileSystem;
     try {
       fs = FileSystem.mount(image);

@@ -115,6 +115,8 @@ export function resetToGarbage(devices: FuzzDevices): void {
 export interface CheckObserver {
   /** Each crash violation found by mounting its image, with the device holding it (see ExplorerOptions). */
   onViolationImage?: (violation: Violation, image: PmemDevice) => void;
+  /** Each crash image the explorer mounts, before the mount (see ExplorerOptions.onImage). */
+  onImage?: (image: PmemDevice) => void;
 }
 
 export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices, observer: CheckObserver = {}): ScriptCheck {
@@ -223,7 +225,7 @@ function runStatements(
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
       model = new CrashModel({ deviceBytes: dev.sizeBytes });
-      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true, ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}) });
+      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true, ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}), ...(observer.onImage ? { onImage: observer.onImage } : {}) });
       totals.explorer = explorer;
       const points = options.points ?? 'fence+op';
       let inside = false;
