@@ -1070,6 +1070,11 @@ export class FileSystem {
     this.beginChange(r.sv);
     const inode = this.inode(r.sv, r.ino);
     this.refuseImmutable({ inode }, 'truncate');
+    // A partial last sector, old or new, is rewritten with zeros past EOF (one sector of
+    // new data): space freed by an unlink in this transaction comes back with a commit first.
+    if (size % SECTOR_BYTES !== 0 || inode.size % SECTOR_BYTES !== 0) {
+      this.reserveSpace(() => this.k.spaceFits(SECTOR_BYTES, this.k.metadataReserveBytes));
+    }
     if (size < inode.size) {
       this.data.drop(r.sv, r.ino, alignUp(size), MAX_KEY_VALUE);
       const tailEnd = Math.min(alignUp(size), inode.size);
