@@ -100,7 +100,7 @@ const crc = (bytes) => crcDevice.crc32cBytes(bytes);
 /** The image btrfs reads: with a torn primary superblock, the alternate written over it. */
 function rescue(bytes) {
   const [primary, alternate] = superblockOffsets(bytes.length);
-  const read = (at) => decodeSuperblock(bytes.slice(at, at + SUPERBLOCK_BYTES), crc);
+  const read = (at) => decodeSuperblock(bytes.slice(at, at + SUPERBLOCK_BYTES), crc, at);
   const first = read(primary);
   if (first && 'state' in first) return bytes;
   const second = read(alternate);

@@ -135,8 +135,8 @@ interface Candidate {
 }
 
 /** A superblock copy pmcow mounts, read in place, or null (no valid one, or a foreign one). */
-function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockState | null {
-  const read = decodeSuperblock(bytes, crc);
+function parseSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number, offset: number): SuperblockState | null {
+  const read = decodeSuperblock(bytes, crc, offset);
   return read && 'state' in read ? read.state : null;
 }
 
@@ -239,7 +239,7 @@ export class CrashExplorer {
     // core's per-chunk crc cache). The visible ones differ only while a slot line is pending.
     const mediaKey = core.pmem_media_fingerprint(slotsBitmapAt) >>> 0;
     const validSlots = (load: (i: number) => Uint8Array): SuperblockState[] =>
-      [0, 1].map((i) => parseSuperblock(load(i), crc)).filter((sb) => sb !== null);
+      [0, 1].map((i) => parseSuperblock(load(i), crc, copies[i]!)).filter((sb) => sb !== null);
     let onMedia = this.mediaSuperblocks.get(mediaKey);
     if (!onMedia) {
       onMedia = validSlots((i) => dev.readMedia(copies[i]!, SUPERBLOCK_BYTES));
@@ -325,7 +325,7 @@ export class CrashExplorer {
         if (chosen === undefined) {
           copies.forEach((offset, i) => core.pmem_patch_compose(slots, offset, SUPERBLOCK_BYTES, composeAt + i * SUPERBLOCK_BYTES));
           // The mount's rule (superblock.ts chooseSuperblock): the primary when valid.
-          chosen = chooseSuperblock((i) => parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES), crc));
+          chosen = chooseSuperblock((i) => parseSuperblock(new Uint8Array(dev.memory.buffer, composeAt + i * SUPERBLOCK_BYTES, SUPERBLOCK_BYTES), crc, copies[i]!));
           if (this.composedSuperblocks.size >= MAX_REMEMBERED) this.composedSuperblocks.clear();
           this.composedSuperblocks.set(composedKey, chosen);
         }

@@ -89,6 +89,9 @@ export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: 
   if (size < CHUNK_ITEM_BYTES) return `a chunk item of ${size} bytes`;
   const n = m.u16(addr + CK_NUM_STRIPES);
   if (n < 1 || size !== CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES) return `a chunk item of ${size} bytes with ${n} stripes`;
+  // btrfs's chunk checks: a 64 KiB stripe length, the file system's sector size.
+  if (m.u64(addr + CK_STRIPE_LEN) !== BTRFS_STRIPE_LEN) return `chunk ${start}: stripe length ${m.u64(addr + CK_STRIPE_LEN)}`;
+  if (m.u32(addr + CK_SECTOR_SIZE) !== SECTOR_BYTES) return `chunk ${start}: sector size ${m.u32(addr + CK_SECTOR_SIZE)}`;
   const stripes: number[] = [];
   for (let i = 0; i < n; i++) {
     const at = addr + CHUNK_ITEM_BYTES + i * CHUNK_STRIPE_BYTES;

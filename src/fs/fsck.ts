@@ -16,7 +16,8 @@ import {
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
 import {
-  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_NBYTES, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
+  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_NBYTES, INODE_GENERATION, INODE_TRANSID,
+  INODE_SIZE, DIR_ENTRY_KIND, DIR_KIND_DIR, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
   DIR_ENTRY_NAME_LENGTH, KEY_OBJECTID, KEY_TYPE,
 } from '../core/abi.js';
 
@@ -54,16 +55,18 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   const nodeBytes = k.nodeBytes;
   // Each tree's root pointer counts one reference: the superblock's of the root and chunk
   // trees, a ROOT_ITEM's of every other (the extent, dev and csum trees', the subvolumes').
-  const roots: Array<{ id: number; bytenr: number; level: number }> = [
-    { id: 1, bytenr: k.rootTree.root, level: k.rootTree.level },
-    { id: 3, bytenr: k.chunkTree.root, level: k.chunkTree.level },
+  // A clean root's generation is what its pointer records (btrfs's parent transid): the
+  // superblock's generation for the root tree, its ROOT_ITEM's for the others.
+  const roots: Array<{ id: number; bytenr: number; level: number; generation: number | null }> = [
+    { id: 1, bytenr: k.rootTree.root, level: k.rootTree.level, generation: k.generation },
+    { id: 3, bytenr: k.chunkTree.root, level: k.chunkTree.level, generation: null },
   ];
   const itemRoots = new Map<number, { bytenr: number; level: number }>();
   k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type !== ROOT_ITEM) return true;
     const r = decodeRootItem(k.m.u8.slice(addr, addr + size));
     itemRoots.set(kk.objectid, { bytenr: r.bytenr, level: r.level });
-    roots.push({ id: kk.objectid, bytenr: r.bytenr, level: r.level });
+    roots.push({ id: kk.objectid, bytenr: r.bytenr, level: r.level, generation: r.generation });
     return true;
   });
   for (const tree of k.itemTrees) {
@@ -114,7 +117,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     for (let s = 0; s < node.nritems; s++) {
       const kk = node.key(s);
       if (prev && compareKeys(prev, kk) >= 0) say(`block ${bytenr}: keys out of order at slot ${s}: ${keyText(prev)} then ${keyText(kk)}`);
-      if (s === 0 && low && compareKeys(kk, low) < 0) say(`block ${bytenr}: first key ${keyText(kk)} below its parent's key ${keyText(low)}`);
+      if (s === 0 && low && compareKeys(kk, low) !== 0) say(`block ${bytenr}: first key ${keyText(kk)} is not its parent's key ${keyText(low)}`);
       prev = kk;
       if (node.isLeaf) {
         if (node.dataOffset(s) + node.dataSize(s) > nodeBytes) say(`block ${bytenr}: item ${s} data outside the node`);
@@ -124,7 +127,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       }
     }
   };
-  for (const r of roots) walk(r.bytenr, r.level, r.id, null, null, -r.id);
+  for (const r of roots) walk(r.bytenr, r.level, r.id, null, k.isDirty(r.bytenr) ? null : r.generation, -r.id);
   const full = fullBackrefs(parents, blockOwner);
 
   // Data references from file extent items, per leaf.
@@ -287,17 +290,47 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
   // the explorer mounts, and the copies and decoded names were a third of its time.
   const m = k.m;
   const links = new Map<number, number>();
-  const inodes = new Map<number, { nlink: number; mode: number; nbytes: number }>();
+  const inodes = new Map<number, { nlink: number; mode: number; nbytes: number; size: number }>();
   const lastExtentEnd = new Map<number, number>();
   const mapped = new Map<number, number>();
+  // btrfs check's name triples: every name is a DIR_ITEM, a DIR_INDEX and (for an inode)
+  // an INODE_REF that agree (names as crc32c and length: no strings on this path).
+  const nameId = (at: number, length: number): string => `${k.device.core.csum_crc32c_update(NAME_HASH_SEED, at, length) >>> 0}:${length}`;
+  const inodeRefs = new Set<string>(); // "ino dir index name"
+  const indexes: Array<{ dir: number; index: number; name: string; target: number; inode: boolean; kind: number }> = [];
+  const dirItems = new Set<string>(); // "dir name"
+  const dirNameBytes = new Map<number, number>();
   sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const ino = kk.objectid;
     if (kk.type === INODE_ITEM) {
-      inodes.set(ino, { nlink: m.u32(addr + INODE_NLINK), mode: m.u32(addr + INODE_MODE), nbytes: m.u64(addr + INODE_NBYTES) });
+      inodes.set(ino, { nlink: m.u32(addr + INODE_NLINK), mode: m.u32(addr + INODE_MODE), nbytes: m.u64(addr + INODE_NBYTES), size: m.u64(addr + INODE_SIZE) });
+      // btrfs check's "invalid inode generation or transid": none past the running transaction.
+      const newest = k.generation + 1;
+      if (m.u64(addr + INODE_GENERATION) > newest || m.u64(addr + INODE_TRANSID) > newest) say(`subvolume ${sv.id}: inode ${ino} has generation ${m.u64(addr + INODE_GENERATION)}, transid ${m.u64(addr + INODE_TRANSID)}, past the file system's ${k.generation}`);
     } else if (kk.type === INODE_REF) {
       links.set(ino, (links.get(ino) ?? 0) + countRefsButParent(m, addr, size));
+      for (let at = 0; at + INODE_REF_HEADER_BYTES <= size;) {
+        const length = m.u16(addr + at + 8);
+        if (at + INODE_REF_HEADER_BYTES + length > size) break;
+        inodeRefs.add(`${ino} ${kk.offset} ${m.u64(addr + at)} ${nameId(addr + at + INODE_REF_HEADER_BYTES, length)}`);
+        at += INODE_REF_HEADER_BYTES + length;
+      }
+    } else if (kk.type === DIR_ITEM) {
+      for (let at = 0; at + DIR_ENTRY_HEADER_BYTES <= size;) {
+        const length = m.u16(addr + at + DIR_ENTRY_NAME_LENGTH);
+        if (at + DIR_ENTRY_HEADER_BYTES + length > size) break;
+        dirItems.add(`${ino} ${nameId(addr + at + DIR_ENTRY_HEADER_BYTES, length)}`);
+        at += DIR_ENTRY_HEADER_BYTES + length;
+      }
     } else if (kk.type === DIR_INDEX) {
       checkDirIndex(k, sv, kk, addr, size, say);
+      if (size >= DIR_ENTRY_HEADER_BYTES) {
+        const length = m.u16(addr + DIR_ENTRY_NAME_LENGTH);
+        if (DIR_ENTRY_HEADER_BYTES + length <= size) {
+          indexes.push({ dir: ino, index: kk.offset, name: nameId(addr + DIR_ENTRY_HEADER_BYTES, length), target: m.u64(addr + KEY_OBJECTID), inode: m.u8[addr + KEY_TYPE] === INODE_ITEM, kind: m.u8[addr + DIR_ENTRY_KIND]! });
+          dirNameBytes.set(ino, (dirNameBytes.get(ino) ?? 0) + length);
+        }
+      }
     } else if (kk.type === EXTENT_DATA) {
       const e = decodeFileExtent(m.u8.subarray(addr, addr + size));
       const prevEnd = lastExtentEnd.get(ino) ?? 0;
@@ -307,7 +340,28 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
     }
     return true;
   });
+  const indexed = new Set<string>();
+  const byRef = new Set<string>();
+  for (const x of indexes) {
+    indexed.add(`${x.dir} ${x.name}`);
+    byRef.add(`${x.target} ${x.dir} ${x.index} ${x.name}`);
+    if (!dirItems.has(`${x.dir} ${x.name}`)) continue; // checkDirIndex said so
+    if (!x.inode) continue; // a subvolume's entry: its ROOT_REF names it
+    if (!inodeRefs.has(`${x.target} ${x.dir} ${x.index} ${x.name}`)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: inode ${x.target} has no INODE_REF for that name and index`);
+    const target = inodes.get(x.target);
+    if (target && (x.kind === DIR_KIND_DIR) !== isDirMode(target.mode)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: entry type ${x.kind}, inode ${x.target} has mode ${target.mode.toString(8)}`);
+  }
+  for (const name of dirItems) if (!indexed.has(name)) say(`subvolume ${sv.id}: dir ${name.split(' ')[0]}: a DIR_ITEM name without its DIR_INDEX`);
+  for (const ref of inodeRefs) {
+    const [ino, dir, index] = ref.split(' ');
+    if (ino === dir && index === '0') continue; // the root directory's '..'
+    if (!byRef.has(ref)) {
+      say(`subvolume ${sv.id}: inode ${ino}: an INODE_REF (dir ${dir}, index ${index}) without its DIR_INDEX`);
+    }
+  }
   for (const [ino, i] of inodes) {
+    // btrfs check's "dir isize wrong": a directory's size is twice its names' bytes.
+    if (isDirMode(i.mode) && i.size !== 2 * (dirNameBytes.get(ino) ?? 0)) say(`subvolume ${sv.id}: dir ${ino} has size ${i.size} but names of ${dirNameBytes.get(ino) ?? 0} bytes`);
     // btrfs check's "nbytes wrong": a file's nbytes is the bytes its items map.
     if (isFileMode(i.mode) && i.nbytes !== (mapped.get(ino) ?? 0)) say(`subvolume ${sv.id}: inode ${ino} has nbytes ${i.nbytes} but its items map ${mapped.get(ino) ?? 0}`);
     if (ino === sv.rootDir) continue;

@@ -850,7 +850,7 @@ export class Kernel implements TreeHost {
     const crc = (b: Uint8Array): number => device.crc32cBytes(b);
     const read = (offset: number): SuperblockRead => {
       try { device.loadInto(offset, scratch); } catch { return null; }
-      return decodeSuperblock(scratch, crc);
+      return decodeSuperblock(scratch, crc, offset);
     };
     const copies = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
     return chooseSuperblock((copy) => read(copies[copy]));

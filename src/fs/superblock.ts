@@ -137,10 +137,12 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
  * second), its checksum by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES). null when it is no
  * valid btrfs superblock; `foreign` when it is one pmcow does not read.
  */
-export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number): SuperblockRead {
+export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number, offset?: number): SuperblockRead {
   if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
   if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
+  // A copy names its own offset (btrfs refuses one that names another): read at `offset`.
+  if (offset !== undefined && u64At(dv, SB_BYTENR) !== offset) return null;
   if (dv.getUint16(SB_CSUM_TYPE, true) !== 0) return { foreign: `checksum type ${dv.getUint16(SB_CSUM_TYPE, true)} (pmcow reads crc32c only)` };
   if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
   const revision = dv.getUint8(SB_PMCOW_REVISION);
