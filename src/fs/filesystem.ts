@@ -300,6 +300,11 @@ export class FileSystem {
     // from the chunk tree and the extent tree's block group items, then free space.
     k.chunks.loadSystemChunks(sb.systemChunks as ChunkDesc[]);
     k.chunkTree = k.newTree(CHUNK_TREE_ID, sb.chunkTree, sb.chunkLevel);
+    // The chunk root's generation is the superblock's chunk_root_generation (btrfs's parent
+    // transid check: a root block older or newer than its pointer says is not the one written).
+    if (k.blockGeneration(sb.chunkTree) !== sb.chunkGeneration) {
+      throw new FsError('EUCLEAN', `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the superblock says ${sb.chunkGeneration}`);
+    }
     k.devTree = k.newTree(DEV_TREE_ID, sb.devTree, sb.devLevel);
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
     k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
