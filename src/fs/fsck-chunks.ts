@@ -6,7 +6,7 @@
 import type { Kernel } from './kernel.js';
 import { key, keyText, EXTENT_ITEM, METADATA_ITEM, MAX_KEY_VALUE } from './format.js';
 import {
-  BLOCK_GROUP_ITEM, BG_USED, BG_FLAGS, DEV_EXTENT, DE_CHUNK_OFFSET, DE_LENGTH, DE_CHUNK_TREE, DEV_ITEM, DI_DEVID,
+  BLOCK_GROUP_ITEM, BG_USED, BG_FLAGS, DEV_EXTENT, DE_CHUNK_OFFSET, DE_LENGTH, DE_CHUNK_TREE, DEV_ITEM, DI_DEVID, DI_TOTAL_BYTES,
   DI_BYTES_USED, CHUNK_ITEM, BLOCK_GROUP_DUP, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, NODE_OWNER, CHUNK_TREE_ID,
   SYSTEM_AREA_BYTES,
 } from '../core/abi.js';
@@ -22,6 +22,7 @@ export function checkBlockGroups(k: Kernel, say: (p: string) => void): void {
     if (kk.type === DEV_ITEM) {
       if (kk.offset !== DEVICE_ID || m.u64(addr + DI_DEVID) !== DEVICE_ID) say(`chunk tree: device item ${keyText(kk)} of another device`);
       devItemUsed = m.u64(addr + DI_BYTES_USED);
+      if (m.u64(addr + DI_TOTAL_BYTES) !== k.totalBytes) say(`chunk tree: the device item says ${m.u64(addr + DI_TOTAL_BYTES)} bytes, the file system has ${k.totalBytes}`);
     } else if (kk.type === CHUNK_ITEM) {
       const d = decodeChunkItem(m, kk.offset, addr, size);
       if (typeof d === 'string') say(`chunk tree: ${keyText(kk)}: ${d}`);
