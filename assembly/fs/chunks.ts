@@ -40,10 +40,11 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   return bytes;
 }
 
-@inline function chunkSectors(): u32 {
+@inline export function chunkSectors(): u32 {
   const n = chunkBytes() >> SECTOR_SHIFT;
   assert(n >= (SUPERBLOCK_STRIPE >> SECTOR_SHIFT), "chunks: a chunk smaller than a stripe");
   assert(n <= totalBytes >> SECTOR_SHIFT, "chunks: a chunk larger than the device");
+  if (CHECKS) assert(n % (nodeBytes >> SECTOR_SHIFT) == 0); // a chunk that is not whole tree blocks
   return n;
 }
 

@@ -536,7 +536,6 @@ function insertWithFirstBackref(target: u64, item: usize, backref: usize): void 
 
 /** Debug builds: the first back reference insertWithFirstBackref made is where a lookup finds it (the tree's root stored). */
 function firstBackrefFound(target: u64, backref: usize): bool {
-  assert(CHECKS, "extent tree: a debug build's check in a release build");
   const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
   if (backrefType(backref) == SHARED_DATA_REF) {
     onExtentTree(target, SHARED_DATA_REF, root);
@@ -567,7 +566,7 @@ function applyBackrefs(entry: usize, target: u64, data: bool): void {
     const type = backrefType(b);
     assert(data && (type == EXTENT_DATA_REF || type == SHARED_DATA_REF), "extent tree: a block's back reference in a data extent's run");
     if (type == EXTENT_DATA_REF) applyDataRef(target, b, d);
-    else applyCountedRef(target, SHARED_DATA_REF, load<u64>(b + BACKREF_ROOT), d);
+    else applySharedDataRef(target, load<u64>(b + BACKREF_ROOT), d);
   }
 }
 
@@ -586,22 +585,31 @@ function applyBlockRef(target: u64, type: u32, offset: u64, d: i32): void {
   extentTreeDone();
 }
 
-/** A SHARED_DATA_REF's count changes by `d` (the item goes at zero). */
-function applyCountedRef(target: u64, type: u32, offset: u64, d: i32): void {
-  assert(type == SHARED_DATA_REF, "extent tree: a counted reference of another type");
-  onExtentTree(target, type, offset);
+/** A SHARED_DATA_REF's count (of items of leaf `parent`) changes by `d` (the item goes at zero). */
+function applySharedDataRef(target: u64, parent: u64, d: i32): void {
+  onExtentTree(target, SHARED_DATA_REF, parent);
   const found = lookupItem();
   const before: i64 = found ? <i64>load<u32>(<usize>load<u32>(result() + CR_DATA)) : 0;
   const now = before + d;
-  if (now < 0 || now > 0xffffffff) fail(EIO, P_BACKREF_NEGATIVE, target, 3, offset, 0, <u64>now);
+  if (now < 0 || now > 0xffffffff) fail(EIO, P_BACKREF_NEGATIVE, target, 3, parent, 0, <u64>now);
   const body = threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES;
   store<u32>(body, <u32>now);
+  putCountedRef(target, SHARED_DATA_REF, parent, body, SHARED_DATA_REF_BYTES, now, found);
+}
+
+/**
+ * Write a counted back reference of `target` (its body staged at `body`): deleted at a
+ * count of 0, else updated (`found`) or inserted. Its key is looked up afresh.
+ */
+function putCountedRef(target: u64, type: u32, offset: u64, body: usize, size: u32, count: i64, found: bool): void {
+  assert(type == SHARED_DATA_REF || type == EXTENT_DATA_REF, "extent tree: a counted reference of another type");
+  assert(count >= 0 && (count > 0 || found), "extent tree: a count of a reference that is not there");
   onExtentTree(target, type, offset);
-  if (now == 0) {
+  if (count == 0) {
     const gone = deleteItem();
     assert(gone, "not deleted");
-  } else if (found) updateItem(body, SHARED_DATA_REF_BYTES);
-  else insertItem(body, SHARED_DATA_REF_BYTES);
+  } else if (found) updateItem(body, size);
+  else insertItem(body, size);
   extentTreeDone();
 }
 
@@ -619,13 +627,7 @@ function applyDataRef(target: u64, b: usize, d: i32): void {
   store<u64>(body + EDR_OBJECTID, ino);
   store<u64>(body + EDR_OFFSET, offset);
   store<u32>(body + EDR_COUNT, <u32>countNow);
-  onExtentTree(target, EXTENT_DATA_REF, at);
-  if (countNow == 0) {
-    const gone = deleteItem();
-    assert(gone, "not deleted");
-  } else if (found) updateItem(body, EXTENT_DATA_REF_BYTES);
-  else insertItem(body, EXTENT_DATA_REF_BYTES);
-  extentTreeDone();
+  putCountedRef(target, EXTENT_DATA_REF, at, body, EXTENT_DATA_REF_BYTES, countNow, found);
   if (CHECKS && countNow != 0) {
     // The back reference holds the count just applied, under the key it was given.
     onExtentTree(target, EXTENT_DATA_REF, at);

@@ -15,7 +15,7 @@ import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap
 import { CHECKS } from "../shared/checks";
 import {
   chunkCount, chunkKind, chunkStartSector, chunkOfSector, usableSectors, countFreeChange, setChunkKind, freeOfKind,
-  chunkBytes,
+  chunkSectors,
 } from "./chunks";
 
 // Results of the calls below that can fail.
@@ -51,12 +51,6 @@ function countsAgree(): bool {
   for (let k: u32 = 0; k < 4; k++) byKind += <u64>freeOfKind(k == 0 ? CHUNK_FREE : k == 1 ? CHUNK_DATA : k == 2 ? CHUNK_METADATA : CHUNK_SYSTEM);
   assert(byKind == <u64>freeSectors(), "free by kind");
   return true;
-}
-
-@inline function chunkSectors(): u32 {
-  const n = chunkBytes() >> SECTOR_SHIFT;
-  assert(n > 0 && n <= sectors(), "free space: a chunk larger than the device");
-  return n;
 }
 
 /** Set or clear the free bits of [from, to), keeping the counts by kind. */

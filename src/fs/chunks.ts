@@ -17,7 +17,7 @@ import {
   CHUNK_TREE_ID, EXTENT_TREE_ID, SYSTEM_AREA_BYTES, SECTOR_BYTES, KEY_BYTES,
 } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
-import { key, type Key } from './format.js';
+import { key } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
 import { UUID_BYTES } from './uuid.js';
@@ -37,11 +37,6 @@ export function chunkBytesFor(totalBytes: number, nodeBytes: number, copies: num
   let bytes = Math.max(65536, 4 * nodeBytes * copies);
   while (bytes * 2 <= usable / 32) bytes *= 2;
   return bytes;
-}
-
-/** How many chunks a device of `totalBytes` in chunks of `chunkBytes` holds (the core's formatChunks). */
-export function chunkCountFor(totalBytes: number, chunkBytes: number): number {
-  return Math.min(64, Math.floor((totalBytes - SYSTEM_AREA_BYTES) / chunkBytes));
 }
 
 /** A chunk as btrfs's items describe it. */
@@ -396,4 +391,3 @@ function check(result: number, what: string): number {
   return result;
 }
 
-export type { Key };

@@ -159,8 +159,16 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   // btrfs's rule for a pointer's back reference: TREE_BLOCK_REF(tree) for a root pointer
   // and for a pointer from a block its owner reaches, SHARED_BLOCK_REF(parent) from one it
   // does not (a FULL_BACKREF parent).
-  const expectedBlockRefs = (bytenr: number): Set<string> => new Set((parents.get(bytenr) ?? []).map((p) =>
-    p < 0 ? `tree ${-p}` : full.has(p) ? `parent ${p}` : `tree ${blockOwner.get(p)}`));
+  // (Made once per block: a block's inline references ask for it each.)
+  const expectedRefs = new Map<number, Set<string>>();
+  const expectedBlockRefs = (bytenr: number): Set<string> => {
+    let refs = expectedRefs.get(bytenr);
+    if (!refs) {
+      refs = new Set((parents.get(bytenr) ?? []).map((p) => p < 0 ? `tree ${-p}` : full.has(p) ? `parent ${p}` : `tree ${blockOwner.get(p)}`));
+      expectedRefs.set(bytenr, refs);
+    }
+    return refs;
+  };
   let lastEnd = 0;
   k.extentTree.walkRange(key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE), (kk, addr, size) => {
     const body = new FsMemory(k.m.u8.slice(addr, addr + size).buffer);

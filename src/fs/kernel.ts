@@ -299,7 +299,7 @@ export class Kernel implements TreeHost {
 
   /** Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of every free chunk. */
   metadataFreeBytes(): number {
-    return check(this.core.fs_tree_free_bytes(CHUNK_METADATA), 'metadata free space');
+    return check(this.free.treeFreeBytes(CHUNK_METADATA), 'metadata free space');
   }
 
   /**
@@ -815,11 +815,6 @@ export class Kernel implements TreeHost {
     return sectors * SECTOR_BYTES;
   }
 
-  /** The generation of tree `tree`'s root block (the superblock's chunk_root_generation). */
-  private rootGeneration(tree: BTree): number {
-    return this.blockGeneration(tree.root);
-  }
-
   /** The generation in tree block `bytenr`'s header (a ROOT_ITEM's generation names its root's). */
   blockGeneration(bytenr: number): number {
     return this.m.u64(this.nodeAddr(bytenr) + NODE_GENERATION);
@@ -831,7 +826,7 @@ export class Kernel implements TreeHost {
       generation, rootTree: this.rootTree.root, rootLevel: this.rootTree.level,
       extentTree: this.extentTree.root, extentLevel: this.extentTree.level,
       csumTree: this.csumTree.root, csumLevel: this.csumTree.level,
-      chunkTree: this.chunkTree.root, chunkLevel: this.chunkTree.level, chunkGeneration: this.rootGeneration(this.chunkTree),
+      chunkTree: this.chunkTree.root, chunkLevel: this.chunkTree.level, chunkGeneration: this.blockGeneration(this.chunkTree.root),
       devTree: this.devTree.root, devLevel: this.devTree.level,
       nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
       bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
