@@ -180,6 +180,63 @@ describe('btrfs on-disk layout', () => {
     expect(() => FileSystem.mount(dev)).toThrow(/EOPNOTSUPP: chunk tree: chunk .* pmcow lays out DATA/);
   });
 
+  it('fsck checks root refs as btrfs check does; a mount refuses a stripe on another device uuid, a superblock device item unlike the chunk tree\'s and a global ROOT_ITEM with a key offset', async () => {
+    const { dev, fs } = await image(16 << 20);
+    fs.mkdir('/d');
+    fs.createSubvolume('/d/v');
+    fs.commit();
+    expect(fs.fsck()).toEqual([]);
+    const k = fs.kernel;
+    const id = 256; // the first subvolume's id
+    expect(k.rootTree.get(key(id, 132, 0))).not.toBeNull();
+    // ROOT_REF (5 -> id) naming another directory than the ROOT_BACKREF and the entry.
+    const ref = k.rootTree.get(key(5, 156, id))!;
+    const wrong = ref.slice();
+    new DataView(wrong.buffer).setBigUint64(0, 32768n, true);
+    k.rootTree.update(key(5, 156, id), wrong);
+    expect(fs.fsck().join('\n')).toMatch(new RegExp(`subvolume ${id}: 0 references reach it, its ROOT_ITEM says 1`));
+    k.rootTree.update(key(5, 156, id), ref);
+    // No ROOT_BACKREF: the reference still counts, but is incomplete.
+    const back = k.rootTree.get(key(id, 144, 5))!;
+    k.rootTree.delete(key(id, 144, 5));
+    expect(fs.fsck().join('\n')).toMatch(/has no ROOT_BACKREF/);
+    k.rootTree.insert(key(id, 144, 5), back);
+    expect(fs.fsck()).toEqual([]);
+    fs.unmount();
+    // Raw media edits, each on its own copy of the image (checksums put right where needed).
+    const media = dev.exportMedia();
+    const fresh = async (edit: (d: PmemDevice, f: FileSystem) => void): Promise<() => FileSystem> => {
+      const d = await PmemDevice.fromImage(media);
+      const f = FileSystem.mount(d);
+      edit(d, f);
+      f.commit();
+      f.unmount();
+      return () => FileSystem.mount(d);
+    };
+    const chunkMoved = await fresh((_d, f) => {
+      const chunk = f.kernel.chunkTree.range(key(256, 228, 0), key(256, 228, 2 ** 53 - 1)).find((it) => (u64(it.data, 24) & 7n) === 1n)!;
+      const other = chunk.data.slice();
+      other[48 + 16] ^= 0xff; // the first stripe's dev_uuid
+      f.kernel.chunkTree.update(chunk.key, other);
+    });
+    expect(chunkMoved).toThrow(/EUCLEAN: chunk tree: chunk .* a stripe on a device of another uuid/);
+    const globalOffset = await fresh((_d, f) => {
+      const item = f.kernel.rootTree.get(key(7, 132, 0))!;
+      f.kernel.rootTree.delete(key(7, 132, 0));
+      f.kernel.rootTree.insert(key(7, 132, 256), item);
+    });
+    expect(globalOffset).toThrow(/EUCLEAN: root tree: the ROOT_ITEM of tree 7 has key offset 256/);
+    // The superblock's device item (at 201) with other total bytes, checksums put right.
+    const edited = media.slice();
+    for (const at of [64 << 10, 128 << 10]) {
+      const sb = edited.subarray(at, at + 4096);
+      new DataView(sb.buffer, sb.byteOffset).setBigUint64(201 + 8, 2n * u64(sb, 201 + 8), true);
+      new DataView(sb.buffer, sb.byteOffset).setUint32(0, dev.crc32cBytes(sb.subarray(32)), true);
+    }
+    const d = await PmemDevice.fromImage(edited);
+    expect(() => FileSystem.mount(d)).toThrow(/EUCLEAN: the superblock's device item differs from the chunk tree's/);
+  });
+
   it('extent items: skinny METADATA_ITEMs keyed by level with inline TREE_BLOCK_REFs; after a snapshot and a copy, FULL_BACKREF and SHARED_BLOCK_REF / SHARED_DATA_REF', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
     FileSystem.mkfs(dev, { nodeSize: 4096 });

@@ -39,8 +39,10 @@ describe('soak', () => {
 
   it('finds the lost stores when a MAP_SYNC write fault no longer commits before the page turns writable', async () => {
     // Every reboot follows a snapshot and a commit-free tail of flushed stores to /n: the
-    // COWed pages' metadata is durable only through the faults' commits.
-    const report = await soak({ durationMs: 0, minRounds: 2, writers: 2, seed: 3, entryUrl: WORKER_ENTRY, dax: { mapSyncDurableFault: false } });
+    // COWed pages' metadata is durable only through the faults' commits. Five rounds: with
+    // two, a loaded machine (the whole suite on two cores) once saw a run without a reboot
+    // that caught the tail.
+    const report = await soak({ durationMs: 0, minRounds: 5, writers: 2, seed: 3, entryUrl: WORKER_ENTRY, dax: { mapSyncDurableFault: false } });
     expect(report.messages.some((m) => m.startsWith('reboot') && m.includes('/n slot'))).toBe(true);
   });
 

@@ -80,7 +80,7 @@ export function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Arra
 }
 
 /** The chunk an item at `addr` of `size` bytes (key offset `start`) describes, or why it cannot be read. */
-export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: number): ChunkDesc | string {
+export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: number, devUuid: Uint8Array): ChunkDesc | string {
   if (size < CHUNK_ITEM_BYTES) return `a chunk item of ${size} bytes`;
   const n = m.u16(addr + CK_NUM_STRIPES);
   if (n < 1 || size !== CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES) return `a chunk item of ${size} bytes with ${n} stripes`;
@@ -91,6 +91,10 @@ export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: 
   for (let i = 0; i < n; i++) {
     const at = addr + CHUNK_ITEM_BYTES + i * CHUNK_STRIPE_BYTES;
     if (m.u64(at + STRIPE_DEVID) !== DEVICE_ID) return `a stripe on device ${m.u64(at + STRIPE_DEVID)} (pmcow has one device)`;
+    // btrfs finds a stripe's device by id and uuid: another uuid is a missing device.
+    for (let b = 0; b < devUuid.length; b++) {
+      if (m.u8[at + STRIPE_DEV_UUID + b] !== devUuid[b]) return `chunk ${start}: a stripe on a device of another uuid`;
+    }
     stripes.push(m.u64(at + STRIPE_OFFSET));
   }
   return { start, length: m.u64(addr + CK_LENGTH), type: m.u64(addr + CK_TYPE), stripes };
@@ -147,7 +151,7 @@ export function encodeSysChunkArray(chunks: ChunkDesc[], devUuid: Uint8Array): U
 }
 
 /** The chunks of a sys_chunk_array, or why it cannot be read. */
-export function decodeSysChunkArray(bytes: Uint8Array): ChunkDesc[] | string {
+export function decodeSysChunkArray(bytes: Uint8Array, devUuid: Uint8Array): ChunkDesc[] | string {
   const copy = bytes.slice();
   const m = new FsMemory(copy.buffer);
   const out: ChunkDesc[] = [];
@@ -159,7 +163,7 @@ export function decodeSysChunkArray(bytes: Uint8Array): ChunkDesc[] | string {
     const n = m.u16(at + KEY_BYTES + CK_NUM_STRIPES);
     const size = CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES;
     if (at + KEY_BYTES + size > copy.length) return 'sys_chunk_array: a truncated chunk';
-    const desc = decodeChunkItem(m, k.offset, at + KEY_BYTES, size);
+    const desc = decodeChunkItem(m, k.offset, at + KEY_BYTES, size, devUuid);
     if (typeof desc === 'string') return `sys_chunk_array: ${desc}`;
     out.push(desc);
     at += KEY_BYTES + size;
@@ -323,7 +327,7 @@ export class ChunkMap {
    * sys_chunk_array), every block group from the extent tree, each matching the other, and
    * the device item. Then the table says what the items say.
    */
-  load(): void {
+  load(superDevItem?: Uint8Array): void {
     const k = this.k, m = k.m;
     const seen = new Set<number>();
     let devBytesUsed = -1;
@@ -331,10 +335,16 @@ export class ChunkMap {
       if (kk.type === DEV_ITEM) {
         if (kk.objectid !== DEV_ITEMS_OBJECTID || kk.offset !== DEVICE_ID) throw new FsError('EOPNOTSUPP', `chunk tree: device ${kk.offset} (pmcow has one device)`);
         devBytesUsed = m.u64(addr + DI_BYTES_USED);
+        // The superblock's copy of the device item is the one btrfs-progs sizes the device
+        // from: one that differs from the chunk tree's is damage (btrfs writes both from the
+        // same device at every commit).
+        if (superDevItem && (size !== DEV_ITEM_BYTES || !sameBytes(m.u8.subarray(addr, addr + size), superDevItem))) {
+          throw new FsError('EUCLEAN', 'the superblock\'s device item differs from the chunk tree\'s');
+        }
         return true;
       }
       if (kk.type !== CHUNK_ITEM) throw new FsError('EUCLEAN', `chunk tree: an item of type ${kk.type}`);
-      const d = decodeChunkItem(m, kk.offset, addr, size);
+      const d = decodeChunkItem(m, kk.offset, addr, size, k.devUuid);
       if (typeof d === 'string') throw new FsError('EUCLEAN', `chunk tree: ${d}`);
       const c = this.chunkOf(d);
       if (typeof c === 'string') throw new FsError('EOPNOTSUPP', `chunk tree: ${c}`);
@@ -391,3 +401,8 @@ function check(result: number, what: string): number {
   return result;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -309,7 +309,7 @@ export class FileSystem {
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
     k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
     k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
-    k.chunks.load();
+    k.chunks.load(sb.devItemBytes);
     k.rebuildFreeSpace();
     const fs = new FileSystem(device, k);
     for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
@@ -319,6 +319,8 @@ export class FileSystem {
       // id here is damage, and taking it for a subvolume would bind it to the extent or
       // csum tree's root slot.
       if (item.key.objectid !== FS_TREE_ID && item.key.objectid < FIRST_SUBVOLUME_ID) {
+        // A global tree's ROOT_ITEM has key offset 0 (btrfs refuses to open one that has not).
+        if (item.key.offset !== 0) throw new FsError('EUCLEAN', `root tree: the ROOT_ITEM of tree ${item.key.objectid} has key offset ${item.key.offset}`);
         k.noteTreeRootItem(item.key.objectid, r.bytenr, r.level);
         continue;
       }

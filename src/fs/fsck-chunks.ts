@@ -24,7 +24,7 @@ export function checkBlockGroups(k: Kernel, say: (p: string) => void): void {
       devItemUsed = m.u64(addr + DI_BYTES_USED);
       if (m.u64(addr + DI_TOTAL_BYTES) !== k.totalBytes) say(`chunk tree: the device item says ${m.u64(addr + DI_TOTAL_BYTES)} bytes, the file system has ${k.totalBytes}`);
     } else if (kk.type === CHUNK_ITEM) {
-      const d = decodeChunkItem(m, kk.offset, addr, size);
+      const d = decodeChunkItem(m, kk.offset, addr, size, k.devUuid);
       if (typeof d === 'string') say(`chunk tree: ${keyText(kk)}: ${d}`);
       else chunks.set(kk.offset, d);
     } else {

@@ -15,6 +15,7 @@ import {
 } from './format.js';
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
+import { checkRootRefs, DIR_ENTRY_ITEM, DIR_ENTRY_INDEX, type SubvolumeEntry } from './fsck-root-refs.js';
 import {
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_NBYTES, INODE_GENERATION, INODE_TRANSID,
   INODE_SIZE, DIR_ENTRY_KIND, DIR_KIND_DIR, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
@@ -255,7 +256,9 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     return true;
   });
   checkBlockGroups(k, say);
-  for (const sv of subvolumes) checkNamespace(k, sv, say);
+  const subvolumeEntries: SubvolumeEntry[] = [];
+  for (const sv of subvolumes) checkNamespace(k, sv, say, subvolumeEntries);
+  checkRootRefs(k, subvolumeEntries, say);
 }
 
 /**
@@ -293,7 +296,7 @@ function findInode(subvolumes: Subvolume[], tree: number, ino: number): { flags:
 }
 
 /** Directory entries, back references and link counts of one subvolume. */
-function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): void {
+function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subvolumeEntries: SubvolumeEntry[]): void {
   // Items are read where the walk finds them (no copies): fsck runs on every crash image
   // the explorer mounts, and the copies and decoded names were a third of its time.
   const m = k.m;
@@ -328,6 +331,9 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
         const length = m.u16(addr + at + DIR_ENTRY_NAME_LENGTH);
         if (at + DIR_ENTRY_HEADER_BYTES + length > size) break;
         dirItems.add(`${ino} ${nameId(addr + at + DIR_ENTRY_HEADER_BYTES, length)}`);
+        if (m.u8[addr + at + KEY_TYPE] === ROOT_ITEM) {
+          subvolumeEntries.push({ parent: sv.id, dir: ino, name: nameAt(m, addr + at + DIR_ENTRY_HEADER_BYTES, length), child: m.objectid(addr + at + KEY_OBJECTID), type: DIR_ENTRY_ITEM, index: 0 });
+        }
         at += DIR_ENTRY_HEADER_BYTES + length;
       }
     } else if (kk.type === DIR_INDEX) {
@@ -335,8 +341,11 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void): voi
       if (size >= DIR_ENTRY_HEADER_BYTES) {
         const length = m.u16(addr + DIR_ENTRY_NAME_LENGTH);
         if (DIR_ENTRY_HEADER_BYTES + length <= size) {
-          indexes.push({ dir: ino, index: kk.offset, name: nameId(addr + DIR_ENTRY_HEADER_BYTES, length), target: m.u64(addr + KEY_OBJECTID), inode: m.u8[addr + KEY_TYPE] === INODE_ITEM, kind: m.u8[addr + DIR_ENTRY_KIND]! });
+          indexes.push({ dir: ino, index: kk.offset, name: nameId(addr + DIR_ENTRY_HEADER_BYTES, length), target: m.objectid(addr + KEY_OBJECTID), inode: m.u8[addr + KEY_TYPE] === INODE_ITEM, kind: m.u8[addr + DIR_ENTRY_KIND]! });
           dirNameBytes.set(ino, (dirNameBytes.get(ino) ?? 0) + length);
+          if (m.u8[addr + KEY_TYPE] === ROOT_ITEM) {
+            subvolumeEntries.push({ parent: sv.id, dir: ino, name: nameAt(m, addr + DIR_ENTRY_HEADER_BYTES, length), child: m.objectid(addr + KEY_OBJECTID), type: DIR_ENTRY_INDEX, index: kk.offset });
+          }
         }
       }
     } else if (kk.type === EXTENT_DATA) {
@@ -403,7 +412,8 @@ function checkDirIndex(k: Kernel, sv: Subvolume, kk: Key, addr: number, size: nu
   // The name's hash in place (btrfs's: crc32c's register from ~1, not inverted; the DIR_ITEM's key offset).
   const hash = k.device.core.csum_crc32c_update(NAME_HASH_SEED, name, length) >>> 0;
   // A subvolume's entry locates its ROOT_ITEM (btrfs); any other, an inode.
-  const location = m.u64(addr + KEY_OBJECTID), subvolume = m.u8[addr + KEY_TYPE] === ROOT_ITEM;
+  const location = m.objectid(addr + KEY_OBJECTID), subvolume = m.u8[addr + KEY_TYPE] === ROOT_ITEM;
+  if (!subvolume && m.u8[addr + KEY_TYPE] !== INODE_ITEM) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameAt(m, name, length)}' locates an item of type ${m.u8[addr + KEY_TYPE]}`);
   const hashItem = sv.tree.lookup(key(kk.objectid, DIR_ITEM, hash));
   if (!hashItem || !dirItemHasName(m, hashItem.addr, hashItem.size, name, length)) say(`subvolume ${sv.id}: dir ${kk.objectid} index entry '${nameAt(m, name, length)}' has no DIR_ITEM`);
   if (!subvolume && !sv.tree.lookup(key(location, INODE_ITEM, 0))) say(`subvolume ${sv.id}: dir ${kk.objectid} entry '${nameAt(m, name, length)}' points at missing inode ${location}`);

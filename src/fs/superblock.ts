@@ -24,7 +24,7 @@ import {
 } from './format.js';
 import { UUID_BYTES } from './uuid.js';
 import { encodeDevItem, encodeSysChunkArray, decodeSysChunkArray, type ChunkDesc } from './chunks.js';
-import { DI_BYTES_USED, DI_UUID } from '../core/abi.js';
+import { DEV_ITEM_BYTES, DI_BYTES_USED, DI_UUID } from '../core/abi.js';
 
 /** Where pmcow keeps the chunk tree's uuid until it writes a chunk tree (reserved bytes). */
 const SB_PMCOW_CHUNK_TREE_UUID = SB_RESERVED + 16;
@@ -53,6 +53,8 @@ export interface SuperblockState {
   chunkTreeUuid: Uint8Array;
   /** The device's uuid (its device item's). */
   devUuid: Uint8Array;
+  /** The superblock's copy of the device item as read (btrfs-progs takes the device's size from it; a mount compares it with the chunk tree's). */
+  devItemBytes?: Uint8Array;
 }
 
 /** What a copy holds: a pmcow superblock, a btrfs one pmcow cannot read (why), or nothing valid. */
@@ -162,7 +164,7 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   const labelEnd = label.indexOf(0);
   const sysBytes = dv.getUint32(SB_SYS_CHUNK_ARRAY_SIZE, true);
   const systemChunks = sysBytes > SB_SYS_CHUNK_ARRAY_BYTES ? `sys_chunk_array of ${sysBytes} bytes`
-    : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes));
+    : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes), bytes.subarray(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES));
   return {
     state: {
       generation: u64At(dv, SB_GENERATION),
@@ -174,6 +176,7 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
       devTree: u64At(dv, bk + BK_DEV_ROOT), devLevel: dv.getUint8(bk + BK_DEV_ROOT_LEVEL),
       devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
       devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
+      devItemBytes: bytes.slice(SB_DEV_ITEM, SB_DEV_ITEM + DEV_ITEM_BYTES),
       nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
       totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
       metadataCopies: dv.getUint8(SB_PMCOW_METADATA_COPIES),
