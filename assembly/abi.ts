@@ -604,17 +604,26 @@ export const F_REF_TABLES_CLEAN: u32 = 240; // u32 REF_TABLES_CLEAN while the de
 export const REF_TABLES_CLEAN: u32 = 0x434c4e52; // 'RNLC'
 export const F_FSID: u32 = 256; // 16 bytes: the file system's uuid, written into every tree block's header (the host sets it at mount)
 export const F_CHUNK_TREE_UUID: u32 = 272; // 16 bytes: the chunk tree's uuid, likewise
-// Block groups (assembly/fs/chunks.ts): the device after SYSTEM_AREA_BYTES in chunks of
-// F_CHUNK_BYTES, each CHUNK_ENTRY_BYTES in the chunk table.
-export const F_CHUNK_BYTES: u32 = 288; // u32 bytes of every chunk (a power of two)
-export const F_CHUNK_COUNT: u32 = 292; // u32 chunks on the device (at most CHUNKS_MAX)
+// Block groups (assembly/fs/chunks.ts): the chunk table, CHUNK_ENTRY_BYTES per chunk in
+// order of logical start: pmcow's grid cells of F_CHUNK_BYTES after SYSTEM_AREA_BYTES, and
+// chunks an image placed elsewhere (mkfs.btrfs's), each with its stripes.
+export const F_CHUNK_BYTES: u32 = 288; // u32 bytes of a grid cell: a chunk pmcow makes (a power of two)
+export const F_CHUNK_COUNT: u32 = 292; // u32 chunks in the table (at most CHUNKS_MAX)
 export const F_CHUNKS: u32 = 296; // u32 address: the chunk table
 export const F_FREE_BY_KIND: u32 = 300; // 4 x u32 free sectors in chunks of each kind: free (untyped), data, metadata, system
+export const F_CHUNKS_MAPPED: u32 = 316; // u32 1 when some chunk's first stripe is not at its logical start (a tree block's bytes are looked up)
 export const CHUNKS_MAX: u32 = 64;
-export const CHUNK_ENTRY_BYTES: u32 = 8;
+export const CHUNK_ENTRY_BYTES: u32 = 32;
 export const CE_KIND: u32 = 0; // u8 CHUNK_* the chunk holds now
 export const CE_ITEMS: u32 = 1; // u8 CHUNK_* its chunk, dev extent and block group items say (0: none yet); TypeScript keeps it
+export const CE_GRID: u32 = 2; // u8 1: a cell of pmcow's grid (typed on use, given back when empty); 0: placed by the image's items, kept
+export const CE_COPIES: u32 = 3; // u8 stripes: 1, or 2 (DUP); 0 for an untyped cell
 export const CE_USED: u32 = 4; // u32 sectors its block group item says are used; TypeScript keeps it
+export const CE_START: u32 = 8; // u32 first logical sector (the block group's start)
+export const CE_SECTORS: u32 = 12; // u32 logical sectors (the block group's length; an untyped cell's whole size)
+export const CE_STRIPE0: u32 = 16; // u32 device sector of the first stripe
+export const CE_STRIPE1: u32 = 20; // u32 device sector of the second stripe (DUP), else 0
+export const CE_EXCLUDED: u32 = 24; // u32 sectors of the block group over a superblock copy: never free space, not used bytes
 export const CHUNK_FREE: u32 = 0; // no block group: all of it free
 export const CHUNK_DATA: u32 = 1; // BTRFS_BLOCK_GROUP_DATA
 export const CHUNK_SYSTEM: u32 = 2; // BTRFS_BLOCK_GROUP_SYSTEM: the chunk tree's blocks

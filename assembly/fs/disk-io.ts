@@ -10,7 +10,7 @@ import {
 } from "../abi";
 import {
   nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
-  committedGeneration, metadataBlockBytes, threadArea, copyBytenr,
+  committedGeneration, metadataBlockBytes, threadArea,
 } from "./state";
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";
@@ -18,6 +18,7 @@ import { visibleAddr } from "../pmem/state";
 import { nodeCsum } from "./node-csum";
 import { deviceBytes } from "../pmem/state";
 import { CHECKS } from "../shared/checks";
+import { copyBytenr } from "./chunks";
 
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
@@ -94,5 +95,5 @@ export function nodeAddr(bytenr: u64): i64 {
     if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
     setVerified(bytenr, true);
   }
-  return <i64>(visibleAddr + <usize>bytenr);
+  return <i64>(visibleAddr + <usize>copyBytenr(bytenr, 0));
 }

@@ -15,7 +15,7 @@ import {
   fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
   nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
   metadataReserveBytes, rootSlotOf,
-  poolCount, totalBytes, committedGeneration,
+  poolCount, totalBytes, committedGeneration, copies as blockCopies,
 } from "./state";
 import {
   begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
@@ -38,7 +38,7 @@ import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, largestRun,
   anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors, chunkEmpty,
 } from "./free-space";
-import { chunkBytesValid, chunkCount, chunkKind, setChunkKind, spaceFits, treeFreeSectors, validKind } from "./chunks";
+import { chunkBytesValid, chunkCount, chunkKind, spaceFits, treeFreeSectors, resetChunks, addChunk, copyBytenr, treeBlockPlaced } from "./chunks";
 import { RootSlot } from "./root-slot";
 
 const MAX_SAFE: f64 = 9007199254740991;
@@ -312,14 +312,34 @@ export function fs_space_fits(dataBytes: f64, metadataBytes: f64): i32 {
 
 // --- chunks (chunks.ts): the table TypeScript writes the chunk tree from -----------------
 
-// Set chunk `c`'s kind at mount, before any space is added (-EINVAL once free space exists).
-export function fs_chunk_set_kind(c: u32, kind: u32): i32 {
-  if (!ready() || c >= chunkCount() || !validKind(kind) || kind == CHUNK_RESERVED) return -EINVAL;
-  if (freeSectors() != 0 || pinnedSectors() != 0 || chunkKind(c) == CHUNK_RESERVED) return -EINVAL;
-  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_set_kind is called
-  setChunkKind(c, kind);
-  assert(chunkKind(c) == kind, "kind not set");
+// Mount: empty the chunk table before laying it out again (-EINVAL once free space exists).
+export function fs_chunks_reset(): i32 {
+  if (!ready() || freeSectors() != 0 || pinnedSectors() != 0) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunks_reset is called
+  resetChunks();
+  assert(chunkCount() == 0, "chunks not reset");
   return 0;
+}
+
+// Mount: append a chunk after every chunk in the table (sectors: logical start and length,
+// its stripes; copies 0 for an untyped cell; grid 1 for a cell of pmcow's grid; excluded:
+// sectors over a superblock copy). -EINVAL once free space exists or when it cannot be one.
+export function fs_chunk_add(start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: u32, excluded: u32): i32 {
+  if (!ready() || freeSectors() != 0 || pinnedSectors() != 0 || grid > 1) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_add is called
+  const n = chunkCount();
+  if (!addChunk(start, length, kind, stripe0, stripe1, chunkCopies, grid == 1, excluded)) return -EINVAL;
+  assert(chunkCount() == n + 1 && chunkKind(n) == kind, "chunk not added");
+  return 0;
+}
+
+// The device byte of copy `copy` of tree block `bytenr` (through its chunk's stripes), -EINVAL.
+export function fs_copy_bytenr(bytenr: f64, copy: u32): f64 {
+  const b = u64Arg(bytenr);
+  if (!ready() || b < 0 || copy >= blockCopies || !treeBlockPlaced(<u64>b)) return -EINVAL;
+  const at = copyBytenr(<u64>b, copy);
+  assert(at + nodeBytes <= <u64>totalBytes, "a copy past the device");
+  return <f64>at;
 }
 
 // Sectors of typed chunk `c` in use (its block group's used bytes / sector), -EINVAL.

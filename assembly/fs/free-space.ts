@@ -14,8 +14,8 @@ import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr, nodeBytes } from "./s
 import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
 import { CHECKS } from "../shared/checks";
 import {
-  chunkCount, chunkKind, chunkStartSector, chunkOfSector, usableSectors, countFreeChange, setChunkKind, freeOfKind,
-  chunkSectors,
+  chunkCount, chunkKind, chunkStartSector, chunkOfSector, cellUsableSectors, countFreeChange, setChunkKind, freeOfKind,
+  cellSectors, chunkLengthSectors, chunkOnGrid, chunkExcludedSectors, setCellLayout,
 } from "./chunks";
 
 // Results of the calls below that can fail.
@@ -63,8 +63,8 @@ function setFree(from: u32, to: u32, on: bool): void {
 }
 
 /**
- * May [from, to) be free space: inside chunks that are not reserved, and inside the usable
- * half of a dup tree chunk?
+ * May [from, to) be free space: inside chunks (their block groups: not a dup cell's mirror
+ * half) that are not reserved?
  */
 function inFreeableChunks(from: u32, to: u32): bool {
   assert(from < to, "free space: an empty range");
@@ -72,11 +72,8 @@ function inFreeableChunks(from: u32, to: u32): bool {
   while (at < to) {
     const c = chunkOfSector(at);
     if (c < 0) return false;
-    const kind = chunkKind(<u32>c);
-    if (kind == CHUNK_RESERVED) return false;
-    const start = chunkStartSector(<u32>c);
-    const end = min<u32>(to, start + chunkSectors());
-    if (end > start + (kind == CHUNK_FREE ? chunkSectors() : usableSectors(kind))) return false;
+    if (chunkKind(<u32>c) == CHUNK_RESERVED) return false;
+    const end = min<u32>(to, chunkStartSector(<u32>c) + chunkLengthSectors(<u32>c));
     assert(end > at, "free space: no progress through the chunks");
     at = end;
   }
@@ -167,10 +164,10 @@ function releaseIfEmpty(from: u32, to: u32): void {
 /** Largest run of free sectors data may take (a data chunk's run, or a free chunk), up to `max`. */
 export function largestRun(max: u32): u32 {
   if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps
-  let best: u32 = freeOfKind(CHUNK_FREE) > 0 ? chunkSectors() : 0;
+  let best: u32 = freeOfKind(CHUNK_FREE) > 0 ? cellSectors() : 0;
   for (let c: u32 = 0; c < chunkCount() && best < max; c++) {
     if (chunkKind(c) != CHUNK_DATA) continue;
-    const start = chunkStartSector(c), stop = start + chunkSectors();
+    const start = chunkStartSector(c), stop = start + chunkLengthSectors(c);
     let at = nextBit(freeBitsAddr, start, stop, true);
     while (at < stop && best < max) {
       const end = nextBit(freeBitsAddr, at, stop, false);
@@ -201,54 +198,64 @@ function take(at: u32, count: u32): void {
 
 // --- chunks typed and given back ------------------------------------------------------------
 
-/** Type free chunk `c` as `kind`: a dup tree chunk's second half stops being free space. */
+/** Type free cell `c` as `kind`: a dup tree chunk's second half stops being free space. */
 export function claimChunk(c: u32, kind: u32): void {
   assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: a chunk typed as no kind");
-  assert(chunkKind(c) == CHUNK_FREE, "free space: claiming a typed chunk");
-  const start = chunkStartSector(c), n = chunkSectors(), usable = usableSectors(kind);
+  assert(chunkKind(c) == CHUNK_FREE && chunkOnGrid(c), "free space: claiming a typed chunk");
+  const start = chunkStartSector(c), n = chunkLengthSectors(c), usable = cellUsableSectors(kind);
+  assert(n == cellSectors(), "free space: a free cell of another size");
   assert(allBits(freeBitsAddr, start, start + n, true), "free space: a free chunk partly taken");
+  // The mirror half leaves free space while the cell still spans it (counted as untyped).
   if (usable < n) setFree(start + usable, start + n, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - (n - usable));
   countFreeChange(start, start + usable, false);
   setChunkKind(c, kind);
+  setCellLayout(c, kind);
   countFreeChange(start, start + usable, true);
   if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a claim
 }
 
-/** Give typed chunk `c` back (a commit found it empty: nothing used, nothing pinned). */
+/** Give typed cell `c` back (a commit found it empty: nothing used, nothing pinned). */
 export function releaseChunk(c: u32): void {
   const kind = chunkKind(c);
   assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: releasing an untyped chunk");
-  const start = chunkStartSector(c), n = chunkSectors(), usable = usableSectors(kind);
+  assert(chunkOnGrid(c), "free space: releasing a chunk the image placed");
+  const start = chunkStartSector(c), usable = chunkLengthSectors(c), n = cellSectors();
+  assert(usable == cellUsableSectors(kind), "free space: a typed cell of another size");
   assert(countSet(freeBitsAddr, start, start + usable) == usable, "free space: releasing a chunk in use");
   assert(countSet(pinnedBitsAddr, start, start + n) == 0, "free space: releasing a chunk with pinned space");
   countFreeChange(start, start + usable, false);
   setChunkKind(c, CHUNK_FREE);
+  setCellLayout(c, CHUNK_FREE);
   countFreeChange(start, start + usable, true);
   if (usable < n) setFree(start + usable, start + n, true);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() + (n - usable));
   if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps after a release
 }
 
-/** Sectors of chunk `c` in use: its usable part, neither free nor pinned (its block group's used bytes at a commit). */
+/**
+ * Sectors of chunk `c` in use: its block group, neither free nor pinned nor over a
+ * superblock copy (its block group's used bytes at a commit).
+ */
 export function chunkUsedSectors(c: u32): u32 {
   const kind = chunkKind(c);
   assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "free space: used space of an untyped chunk");
-  const start = chunkStartSector(c), usable = usableSectors(kind);
-  const unused = countSet(freeBitsAddr, start, start + usable) + countSet(pinnedBitsAddr, start, start + usable);
-  assert(unused <= usable, "free space: more unused than the chunk holds");
-  return usable - unused;
+  const start = chunkStartSector(c), length = chunkLengthSectors(c), excluded = chunkExcludedSectors(c);
+  const unused = countSet(freeBitsAddr, start, start + length) + countSet(pinnedBitsAddr, start, start + length) + excluded;
+  assert(unused <= length, "free space: more unused than the chunk holds");
+  return length - unused;
 }
 
-/** Is chunk `c` typed and empty (nothing used, nothing pinned): a commit gives it back. */
+/** Is chunk `c` a typed grid cell and empty (nothing used, nothing pinned): a commit gives it back. */
 export function chunkEmpty(c: u32): bool {
   assert(c < chunkCount(), "free space: no such chunk");
   const kind = chunkKind(c);
-  if (kind == CHUNK_FREE || kind == CHUNK_RESERVED) return false;
-  const start = chunkStartSector(c), usable = usableSectors(kind);
-  assert(usable <= chunkSectors(), "free space: a usable part larger than its chunk");
+  // A chunk the image placed stays (pmcow gives back only its own cells).
+  if (kind == CHUNK_FREE || kind == CHUNK_RESERVED || !chunkOnGrid(c)) return false;
+  const start = chunkStartSector(c), usable = chunkLengthSectors(c);
+  assert(usable <= cellSectors(), "free space: a usable part larger than its cell");
   // (allBits is a debug build's check: counted here.)
-  return countSet(freeBitsAddr, start, start + usable) == usable && countSet(pinnedBitsAddr, start, start + chunkSectors()) == 0;
+  return countSet(freeBitsAddr, start, start + usable) == usable && countSet(pinnedBitsAddr, start, start + usable) == 0;
 }
 
 // --- allocation -----------------------------------------------------------------------------
@@ -256,7 +263,7 @@ export function chunkEmpty(c: u32): bool {
 /** Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector, or -1. */
 function highestFit(c: u32, count: u32): i64 {
   assert(count > 0, "free space: an empty block");
-  const start = chunkStartSector(c), stop = start + usableSectors(chunkKind(c));
+  const start = chunkStartSector(c), stop = start + chunkLengthSectors(c);
   assert(start % count == 0, "free space: a chunk off the block grid");
   let before = stop;
   while (before > start) {
@@ -307,7 +314,7 @@ export function allocateTreeBlock(kind: u32): i64 {
 export function allocateData(count: u32): i64 {
   assert(count > 0, "free space: allocation size");
   if (CHECKS) assert(countsAgree()); // counters disagree with the bitmaps before an allocation
-  const n = chunkCount(), per = chunkSectors();
+  const n = chunkCount(), per = cellSectors();
   if (count > per) return -1;
   let found: i64 = -1;
   if (freeOfKind(CHUNK_DATA) >= count) {
@@ -317,7 +324,7 @@ export function allocateData(count: u32): i64 {
     for (let i: u32 = 0; i <= n && found < 0; i++) {
       const c = (first + i) % n;
       if (chunkKind(c) != CHUNK_DATA) continue;
-      const start = chunkStartSector(c), stop = start + per;
+      const start = chunkStartSector(c), stop = start + chunkLengthSectors(c);
       let from = start;
       if (i == 0 && cc >= 0) {
         from = cursor;

@@ -33,7 +33,7 @@ import {
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
 import { refTablesBytes, refTablesFormat, refTablesZero } from "./delayed-ref";
-import { formatChunks, mirrorOffset } from "./chunks";
+import { formatChunks } from "./chunks";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
 
@@ -223,11 +223,6 @@ export function fsAttached(): bool {
   return nodeBytes;
 }
 
-/** The device byte of copy `copy` of tree block `bytenr` (dup: in its chunk's second half). */
-@inline export function copyBytenr(bytenr: u64, copy: u32): u64 {
-  assert(copy < copies, "state: a copy the profile does not have");
-  return copy == 0 ? bytenr : bytenr + mirrorOffset();
-}
 
 @inline export function bufferAddr(index: u32): usize {
   assert(index < poolCount, "buffer index");

@@ -15,9 +15,10 @@ import {
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
   totalBytes, bufferAddr, setVerified, freshBitsAddr, bitmapBytes, losingBitsAddr, filledBitsAddr,
-  poolAddr, dirtyBuffer, kernelRangeValid, copies, copyBytenr,
+  poolAddr, dirtyBuffer, kernelRangeValid, copies,
 } from "./state";
 import { CHECKS } from "../shared/checks";
+import { copyBytenr } from "./chunks";
 import { nritems, isLeaf, dataOffset, leafCapacity, ptrCapacity } from "./node";
 import { deviceStore, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
 

@@ -600,17 +600,26 @@ export const F_REF_TABLES_CLEAN = 240; // u32 REF_TABLES_CLEAN while the delayed
 export const REF_TABLES_CLEAN = 0x434c4e52; // 'RNLC'
 export const F_FSID = 256; // 16 bytes: the file system's uuid, written into every tree block's header (the host sets it at mount)
 export const F_CHUNK_TREE_UUID = 272; // 16 bytes: the chunk tree's uuid, likewise
-// Block groups (assembly/fs/chunks.ts): the device after SYSTEM_AREA_BYTES in chunks of
-// F_CHUNK_BYTES, each CHUNK_ENTRY_BYTES in the chunk table.
-export const F_CHUNK_BYTES = 288; // u32 bytes of every chunk (a power of two)
-export const F_CHUNK_COUNT = 292; // u32 chunks on the device (at most CHUNKS_MAX)
+// Block groups (assembly/fs/chunks.ts): the chunk table, CHUNK_ENTRY_BYTES per chunk in
+// order of logical start: pmcow's grid cells of F_CHUNK_BYTES after SYSTEM_AREA_BYTES, and
+// chunks an image placed elsewhere (mkfs.btrfs's), each with its stripes.
+export const F_CHUNK_BYTES = 288; // u32 bytes of a grid cell: a chunk pmcow makes (a power of two)
+export const F_CHUNK_COUNT = 292; // u32 chunks in the table (at most CHUNKS_MAX)
 export const F_CHUNKS = 296; // u32 address: the chunk table
 export const F_FREE_BY_KIND = 300; // 4 x u32 free sectors in chunks of each kind: free (untyped), data, metadata, system
+export const F_CHUNKS_MAPPED = 316; // u32 1 when some chunk's first stripe is not at its logical start (a tree block's bytes are looked up)
 export const CHUNKS_MAX = 64;
-export const CHUNK_ENTRY_BYTES = 8;
+export const CHUNK_ENTRY_BYTES = 32;
 export const CE_KIND = 0; // u8 CHUNK_* the chunk holds now
 export const CE_ITEMS = 1; // u8 CHUNK_* its chunk, dev extent and block group items say (0: none yet); TypeScript keeps it
+export const CE_GRID = 2; // u8 1: a cell of pmcow's grid (typed on use, given back when empty); 0: placed by the image's items, kept
+export const CE_COPIES = 3; // u8 stripes: 1, or 2 (DUP); 0 for an untyped cell
 export const CE_USED = 4; // u32 sectors its block group item says are used; TypeScript keeps it
+export const CE_START = 8; // u32 first logical sector (the block group's start)
+export const CE_SECTORS = 12; // u32 logical sectors (the block group's length; an untyped cell's whole size)
+export const CE_STRIPE0 = 16; // u32 device sector of the first stripe
+export const CE_STRIPE1 = 20; // u32 device sector of the second stripe (DUP), else 0
+export const CE_EXCLUDED = 24; // u32 sectors of the block group over a superblock copy: never free space, not used bytes
 export const CHUNK_FREE = 0; // no block group: all of it free
 export const CHUNK_DATA = 1; // BTRFS_BLOCK_GROUP_DATA
 export const CHUNK_SYSTEM = 2; // BTRFS_BLOCK_GROUP_SYSTEM: the chunk tree's blocks

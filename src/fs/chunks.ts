@@ -7,7 +7,8 @@
 // rebuilds the table from them (load). docs/fs.md section 2.
 import { FsError } from '../errors.js';
 import {
-  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CHUNK_FREE, CHUNK_DATA,
+  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CE_GRID, CE_COPIES, CE_START,
+  CE_SECTORS, CE_STRIPE0, CE_STRIPE1, CHUNK_FREE, CHUNK_DATA,
   CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, BLOCK_GROUP_DUP, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES, BG_USED,
   BG_CHUNK_OBJECTID, BG_FLAGS, DEV_EXTENT, DEV_EXTENT_BYTES, DE_CHUNK_TREE, DE_CHUNK_OBJECTID, DE_CHUNK_OFFSET,
   DE_LENGTH, DE_CHUNK_TREE_UUID, DEV_ITEM, DEV_ITEM_BYTES, DI_DEVID, DI_TOTAL_BYTES, DI_BYTES_USED, DI_IO_ALIGN,
@@ -21,6 +22,7 @@ import { key } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
 import { UUID_BYTES } from './uuid.js';
+import { planChunkTable } from './chunk-layout.js';
 
 /** The device id of pmcow's one device. */
 export const DEVICE_ID = 1;
@@ -177,6 +179,7 @@ export interface ChunkHost {
   readonly m: FsMemory;
   readonly fsStateAddr: number;
   readonly totalBytes: number;
+  readonly nodeBytes: number;
   readonly metadataCopies: number;
   readonly chunkTreeUuid: Uint8Array;
   readonly fsid: Uint8Array;
@@ -188,26 +191,34 @@ export interface ChunkHost {
 
 /** The core's chunk table, read and written in btrfs's items. */
 export class ChunkMap {
+  /** Bytes of a grid cell: a chunk pmcow makes. */
   readonly chunkBytes: number;
-  readonly count: number;
   private readonly table: number;
+  /** The superblock-stripe ranges (logical) of each chunk the image placed, by chunk start. */
+  private readonly excluded = new Map<number, Array<[number, number]>>();
 
   constructor(private readonly k: ChunkHost) {
     const m = k.m, base = k.fsStateAddr;
     this.chunkBytes = m.u32(base + F_CHUNK_BYTES);
-    this.count = m.u32(base + F_CHUNK_COUNT);
     this.table = m.u32(base + F_CHUNKS);
   }
 
-  start(c: number): number { return SYSTEM_AREA_BYTES + c * this.chunkBytes; }
-  kind(c: number): number { return this.k.m.u8At(this.table + c * CHUNK_ENTRY_BYTES + CE_KIND); }
+  /** Chunks in the table (grid cells and chunks the image placed). */
+  get count(): number { return this.k.m.u32(this.k.fsStateAddr + F_CHUNK_COUNT); }
+  private entry(c: number): number { return this.table + c * CHUNK_ENTRY_BYTES; }
+  start(c: number): number { return this.k.m.u32(this.entry(c) + CE_START) * SECTOR_BYTES; }
+  /** Logical bytes of chunk `c`: its block group (an untyped cell: all of it). */
+  length(c: number): number { return this.k.m.u32(this.entry(c) + CE_SECTORS) * SECTOR_BYTES; }
+  kind(c: number): number { return this.k.m.u8At(this.entry(c) + CE_KIND); }
+  /** Is chunk `c` a cell of pmcow's grid (else the image placed it)? */
+  onGrid(c: number): boolean { return this.k.m.u8At(this.entry(c) + CE_GRID) !== 0; }
   /** The kind the on-device items say (0: none). */
-  itemsKind(c: number): number { return this.k.m.u8At(this.table + c * CHUNK_ENTRY_BYTES + CE_ITEMS); }
+  itemsKind(c: number): number { return this.k.m.u8At(this.entry(c) + CE_ITEMS); }
   private setItems(c: number, kind: number, usedSectors: number): void {
-    this.k.m.setU8(this.table + c * CHUNK_ENTRY_BYTES + CE_ITEMS, kind);
-    this.k.m.setU32(this.table + c * CHUNK_ENTRY_BYTES + CE_USED, usedSectors);
+    this.k.m.setU8(this.entry(c) + CE_ITEMS, kind);
+    this.k.m.setU32(this.entry(c) + CE_USED, usedSectors);
   }
-  private itemsUsed(c: number): number { return this.k.m.u32(this.table + c * CHUNK_ENTRY_BYTES + CE_USED); }
+  private itemsUsed(c: number): number { return this.k.m.u32(this.entry(c) + CE_USED); }
 
   /** Is `kind` a tree kind whose chunks are dup (two halves)? */
   private dup(kind: number): boolean { return kind !== CHUNK_DATA && this.k.metadataCopies === 2; }
@@ -215,23 +226,15 @@ export class ChunkMap {
   /** Chunk `c` typed `kind`, as btrfs's items describe it. */
   desc(c: number, kind: number): ChunkDesc {
     const start = this.start(c);
+    if (!this.onGrid(c)) {
+      const m = this.k.m, e = this.entry(c), copies = m.u8At(e + CE_COPIES);
+      const stripes = [m.u32(e + CE_STRIPE0) * SECTOR_BYTES];
+      if (copies === 2) stripes.push(m.u32(e + CE_STRIPE1) * SECTOR_BYTES);
+      return { start, length: this.length(c), type: copies === 2 ? kind | BLOCK_GROUP_DUP : kind, stripes };
+    }
     if (!this.dup(kind)) return { start, length: this.chunkBytes, type: kind, stripes: [start] };
     const half = this.chunkBytes / 2;
     return { start, length: half, type: kind | BLOCK_GROUP_DUP, stripes: [start, start + half] };
-  }
-
-  /** The chunk a block group item, chunk item or sys_chunk_array entry names, or why it is not one of pmcow's grid. */
-  chunkOf(desc: ChunkDesc): number | string {
-    const c = (desc.start - SYSTEM_AREA_BYTES) / this.chunkBytes;
-    const kind = desc.type & ~BLOCK_GROUP_DUP;
-    if (!Number.isInteger(c) || c < 0 || c >= this.count) return `a ${kindName(desc.type)} chunk at ${desc.start} off pmcow's grid of ${this.chunkBytes}-byte chunks`;
-    if (kind !== CHUNK_DATA && kind !== CHUNK_METADATA && kind !== CHUNK_SYSTEM) return `chunk ${desc.start}: type ${desc.type}`;
-    const want = this.desc(c, kind);
-    if (want.type !== desc.type || want.length !== desc.length || want.stripes.join() !== desc.stripes.join()) {
-      return `chunk ${desc.start}: ${kindName(desc.type)} of ${desc.length} bytes on stripes ${desc.stripes.join(', ')}, pmcow lays out ${kindName(want.type)} of ${want.length} on ${want.stripes.join(', ')}`;
-    }
-    if (this.kind(c) === CHUNK_RESERVED) return `chunk ${desc.start} covers a superblock mirror`;
-    return c;
   }
 
   /** The system chunks (for the superblock's sys_chunk_array). */
@@ -241,10 +244,15 @@ export class ChunkMap {
     return out;
   }
 
-  /** Bytes of the device in dev extents: a whole chunk for each block group. */
+  /** Bytes of the device in dev extents: every stripe of each block group. */
   devBytesUsed(): number {
     let n = 0;
-    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) !== CHUNK_FREE) n += this.chunkBytes;
+    for (let c = 0; c < this.count; c++) {
+      const items = this.itemsKind(c);
+      if (items === CHUNK_FREE) continue;
+      const d = this.desc(c, items);
+      n += d.length * d.stripes.length;
+    }
     return n;
   }
 
@@ -312,24 +320,44 @@ export class ChunkMap {
     k.chunkTree.insert(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, 0, k.devUuid, k.fsid));
   }
 
-  /** Mount, step 1: the system chunks of the superblock's sys_chunk_array, so the chunk tree can be read. */
-  loadSystemChunks(chunks: ChunkDesc[]): void {
-    for (const d of chunks) {
-      const c = this.chunkOf(d);
-      if (typeof c === 'string') throw new FsError('EOPNOTSUPP', `sys_chunk_array: ${c}`);
-      if ((d.type & ~BLOCK_GROUP_DUP) !== CHUNK_SYSTEM) throw new FsError('EUCLEAN', `sys_chunk_array: a ${kindName(d.type)} chunk`);
-      this.setKind(c, CHUNK_SYSTEM);
+  /** Lay the core's table out for `chunks` (chunk-layout.ts); every chunk's items not yet read. */
+  private layOut(chunks: ChunkDesc[]): void {
+    const k = this.k;
+    const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies });
+    check(k.core.fs_chunks_reset(), 'reset the chunk table');
+    this.excluded.clear();
+    for (const e of plan) {
+      const sectors = (bytes: number): number => bytes / SECTOR_BYTES;
+      const excludedBytes = e.excluded.reduce((n, [from, to]) => n + to - from, 0);
+      const result = k.core.fs_chunk_add(sectors(e.start), sectors(e.length), e.kind, sectors(e.stripes[0] ?? e.start), sectors(e.stripes[1] ?? 0), e.stripes.length, e.grid ? 1 : 0, sectors(excludedBytes));
+      if (result < 0) throw new FsError('EUCLEAN', `chunk ${e.start}: the chunk table refuses it`);
+      if (e.excluded.length) this.excluded.set(e.start, e.excluded);
     }
   }
 
+  /** Logical ranges of chunk `c` over a superblock copy (never free space). */
+  excludedRanges(c: number): Array<[number, number]> {
+    return this.excluded.get(this.start(c)) ?? [];
+  }
+
+  /** Mount, step 1: the system chunks of the superblock's sys_chunk_array, so the chunk tree can be read. */
+  loadSystemChunks(chunks: ChunkDesc[]): void {
+    for (const d of chunks) {
+      if ((d.type & ~BLOCK_GROUP_DUP) !== CHUNK_SYSTEM) throw new FsError('EUCLEAN', `sys_chunk_array: a ${kindName(d.type)} chunk`);
+    }
+    this.systemArray = chunks;
+    this.layOut(chunks);
+  }
+  private systemArray: ChunkDesc[] = [];
+
   /**
    * Mount, step 2: every chunk from the chunk tree (each system chunk also in the
-   * sys_chunk_array), every block group from the extent tree, each matching the other, and
-   * the device item. Then the table says what the items say.
+   * sys_chunk_array, and no other), every block group from the extent tree, each matching
+   * the other, and the device item. Then the table says what the items say.
    */
   load(superDevItem?: Uint8Array): void {
     const k = this.k, m = k.m;
-    const seen = new Set<number>();
+    const chunks: ChunkDesc[] = [];
     let devBytesUsed = -1;
     k.chunkTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr, size) => {
       if (kk.type === DEV_ITEM) {
@@ -346,53 +374,57 @@ export class ChunkMap {
       if (kk.type !== CHUNK_ITEM) throw new FsError('EUCLEAN', `chunk tree: an item of type ${kk.type}`);
       const d = decodeChunkItem(m, kk.offset, addr, size, k.devUuid);
       if (typeof d === 'string') throw new FsError('EUCLEAN', `chunk tree: ${d}`);
-      const c = this.chunkOf(d);
-      if (typeof c === 'string') throw new FsError('EOPNOTSUPP', `chunk tree: ${c}`);
-      const kind = d.type & ~BLOCK_GROUP_DUP;
-      if ((kind === CHUNK_SYSTEM) !== (this.kind(c) === CHUNK_SYSTEM)) {
-        throw new FsError('EUCLEAN', `chunk ${d.start}: the chunk tree and the sys_chunk_array disagree on its type`);
-      }
-      if (kind !== CHUNK_SYSTEM) this.setKind(c, kind);
-      this.setItems(c, kind, 0);
-      seen.add(c);
+      chunks.push(d);
       return true;
     });
+    const same = (a: ChunkDesc, b: ChunkDesc): boolean => a.start === b.start && a.length === b.length && a.type === b.type && a.stripes.join() === b.stripes.join();
+    for (const d of chunks) {
+      const inArray = this.systemArray.some((s) => same(s, d));
+      if (((d.type & ~BLOCK_GROUP_DUP) === CHUNK_SYSTEM) !== inArray) {
+        throw new FsError('EUCLEAN', `chunk ${d.start}: the chunk tree and the sys_chunk_array disagree on it`);
+      }
+    }
+    for (const s of this.systemArray) {
+      if (!chunks.some((d) => same(s, d))) throw new FsError('EUCLEAN', `system chunk ${s.start} is missing from the chunk tree`);
+    }
+    this.layOut(chunks);
+    const byStart = new Map<number, number>();
     for (let c = 0; c < this.count; c++) {
-      if (this.kind(c) === CHUNK_SYSTEM && !seen.has(c)) throw new FsError('EUCLEAN', `system chunk ${this.start(c)} is missing from the chunk tree`);
+      const kind = this.kind(c);
+      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) { byStart.set(this.start(c), c); this.setItems(c, kind, 0); }
     }
     const groups = new Set<number>();
     k.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr) => {
       if (kk.type !== BLOCK_GROUP_ITEM) return true;
       const type = m.u64(addr + BG_FLAGS);
-      const c = this.chunkAt(kk.objectid);
-      const want = c < 0 ? null : this.desc(c, type & ~BLOCK_GROUP_DUP);
-      if (c < 0 || !want || want.start !== kk.objectid || want.length !== kk.offset || want.type !== type || this.itemsKind(c) !== (type & ~BLOCK_GROUP_DUP)) {
+      const c = byStart.get(kk.objectid);
+      const want = c === undefined ? null : this.desc(c, this.kind(c));
+      if (c === undefined || !want || want.length !== kk.offset || want.type !== type || groups.has(c)) {
         throw new FsError('EUCLEAN', `extent tree: block group ${kk.objectid}+${kk.offset} (${kindName(type)}) has no chunk of its type`);
       }
-      this.setItems(c, this.itemsKind(c), m.u64(addr + BG_USED) / SECTOR_BYTES);
+      this.setItems(c, this.kind(c), m.u64(addr + BG_USED) / SECTOR_BYTES);
       groups.add(c);
       return true;
     });
-    for (const c of seen) if (!groups.has(c)) throw new FsError('EUCLEAN', `chunk ${this.start(c)} has no block group item`);
+    for (const c of byStart.values()) if (!groups.has(c)) throw new FsError('EUCLEAN', `chunk ${this.start(c)} has no block group item`);
     if (devBytesUsed !== this.devBytesUsed()) {
       throw new FsError('EUCLEAN', `chunk tree: the device item says ${devBytesUsed} bytes in dev extents, its chunks take ${this.devBytesUsed()}`);
     }
   }
 
-  private setKind(c: number, kind: number): void {
-    check(this.k.core.fs_chunk_set_kind(c, kind), `chunk ${this.start(c)}: set its kind`);
-  }
-
-  /** The chunk byte `bytenr` lies in, or -1. */
+  /** The chunk whose block group holds byte `bytenr`, or -1. */
   chunkAt(bytenr: number): number {
-    const c = Math.floor((bytenr - SYSTEM_AREA_BYTES) / this.chunkBytes);
-    return bytenr >= SYSTEM_AREA_BYTES && c < this.count ? c : -1;
+    let lo = 0, hi = this.count - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.start(mid) <= bytenr) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found >= 0 && bytenr < this.start(found) + this.length(found) ? found : -1;
   }
 
-  /** Bytes of chunk `c` that hold blocks or data (a dup tree chunk's first half). */
+  /** Bytes of chunk `c` that hold blocks or data (its block group; a free cell: all of it). */
   usableBytes(c: number): number {
-    const kind = this.kind(c);
-    return kind === CHUNK_FREE ? this.chunkBytes : this.dup(kind) ? this.chunkBytes / 2 : this.chunkBytes;
+    return this.length(c);
   }
 }
 

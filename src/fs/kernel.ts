@@ -6,7 +6,7 @@ import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
+  P_MEDIA_ERROR, P_CHECKSUM, P_POINTER, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
   REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
   BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
@@ -424,14 +424,17 @@ export class Kernel implements TreeHost {
   /** The problem the core recorded for copy `copy` of the block it last read. */
   private copyProblem(copy: number): BadCopy {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
-    const nodeAddr = this.visibleAddr + this.copyBytenr(record.bytenr, copy);
+    // A pointer outside every chunk has no copy to read (its words need none).
+    const nodeAddr = record.code === P_POINTER ? 0 : this.visibleAddr + this.copyBytenr(record.bytenr, copy);
     const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
     return { code, message: blockProblemText(this.m, record, nodeAddr) };
   }
 
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
   copyBytenr(bytenr: number, copy: number): number {
-    return copy === 0 ? bytenr : bytenr + this.chunks.chunkBytes / 2;
+    const at = this.core.fs_copy_bytenr(bytenr, copy);
+    if (at < 0) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a tree block place of this device`);
+    return at;
   }
 
   /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
@@ -852,21 +855,22 @@ export class Kernel implements TreeHost {
   }
 
   /**
-   * Bytes of the device that never hold a block or data: the first MiB (btrfs keeps it for
-   * boot loaders and the primary superblock; pmcow's small-device alternate superblock and
-   * the zero page live there too), the chunk around btrfs's first mirror superblock when
-   * the device has it, the tail after the last whole chunk, and the mirror half of every
-   * dup tree chunk (its blocks' second copies).
+   * Bytes of the device that never hold a block or data: everything outside the chunks'
+   * block groups (the first MiB, which btrfs keeps for boot loaders and the primary
+   * superblock, and where pmcow's small-device alternate superblock and the zero page live;
+   * the cell around btrfs's first mirror superblock; the tail after the last whole cell;
+   * the second stripe of every dup tree chunk: its blocks' second copies), and the bytes of
+   * a block group over a superblock copy.
    */
   reservedBytes(): number {
     const ch = this.chunks;
-    let bytes = this.totalBytes - ch.count * ch.chunkBytes;
+    let holding = 0;
     for (let c = 0; c < ch.count; c++) {
-      const kind = ch.kind(c);
-      if (kind === CHUNK_RESERVED) bytes += ch.chunkBytes;
-      else if (kind !== CHUNK_FREE) bytes += ch.chunkBytes - ch.usableBytes(c);
+      if (ch.kind(c) === CHUNK_RESERVED) continue;
+      holding += ch.usableBytes(c);
+      for (const [from, to] of ch.excludedRanges(c)) holding -= to - from;
     }
-    return bytes;
+    return this.totalBytes - holding;
   }
 
   /** mkfs: every chunk is free (but the one around a superblock mirror). */
@@ -883,6 +887,8 @@ export class Kernel implements TreeHost {
   rebuildFreeSpace(): void {
     const ch = this.chunks;
     const taken: Array<[number, number]> = [];
+    // btrfs's excluded super stripes: bytes of a block group over a superblock copy.
+    for (let c = 0; c < ch.count; c++) for (const range of ch.excludedRanges(c)) taken.push(range);
     this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
       if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
       const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;

@@ -45,9 +45,10 @@ export interface ImageMap {
   nodeBytes: number;
   metadataCopies: number;
   /** Bytes from a dup tree block to its second copy (its chunk's mirror half); 0 for single. */
-  mirrorBytes: number;
-  /** Tree block bytenrs (each with its second copy mirrorBytes on, with dup). */
+  /** Tree block bytenrs. */
   treeBlocks: number[];
+  /** The device bytes of each tree block's copies (treeBlocks' order). */
+  treeBlockCopies: number[][];
   /** Data extents [bytenr, bytes]. */
   dataExtents: Array<[number, number]>;
 }
@@ -61,18 +62,15 @@ export function mapImage(fs: FileSystem): ImageMap {
     if (it.key.type === METADATA_ITEM) treeBlocks.push(it.key.objectid);
     else if (it.key.type === EXTENT_ITEM) dataExtents.push([it.key.objectid, it.key.offset]);
   }
-  const mirrorBytes = k.metadataCopies === 2 ? k.copyBytenr(0, 1) : 0;
-  return { deviceBytes: k.totalBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, mirrorBytes, treeBlocks, dataExtents };
+  const treeBlockCopies = treeBlocks.map((b) => Array.from({ length: k.metadataCopies }, (_, copy) => k.copyBytenr(b, copy)));
+  return { deviceBytes: k.totalBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, treeBlocks, treeBlockCopies, dataExtents };
 }
 
 /** The region of device byte `at`. */
 export function regionOf(map: ImageMap, at: number): Region {
   if (superblockOffsets(map.deviceBytes).some((offset) => at >= offset && at < offset + SUPERBLOCK_BYTES)) return 'superblock';
   if (at < SYSTEM_AREA_BYTES) return 'unused';
-  for (const b of map.treeBlocks) {
-    if (at >= b && at < b + map.nodeBytes) return 'metadata';
-    if (map.mirrorBytes && at >= b + map.mirrorBytes && at < b + map.mirrorBytes + map.nodeBytes) return 'metadata';
-  }
+  for (const copies of map.treeBlockCopies) for (const b of copies) if (at >= b && at < b + map.nodeBytes) return 'metadata';
   for (const [b, n] of map.dataExtents) if (at >= b && at < b + n) return 'data';
   return 'unused';
 }
@@ -87,7 +85,8 @@ function pickTarget(map: ImageMap, rng: Rng, length: number): number {
   const limit = map.deviceBytes - length;
   const roll = rng.below(100);
   if (roll < 50 && map.treeBlocks.length) {
-    const b = rng.pick(map.treeBlocks) + rng.below(map.metadataCopies) * map.mirrorBytes;
+    const copies = rng.pick(map.treeBlockCopies);
+    const b = copies[rng.below(map.metadataCopies)]!;
     return Math.min(limit, b + rng.below(map.nodeBytes));
   }
   if (roll < 62) return Math.min(limit, rng.pick(superblockOffsets(map.deviceBytes)) + rng.below(SUPERBLOCK_BYTES));
@@ -212,12 +211,12 @@ export function mutateImage(dev: PmemDevice, map: ImageMap, rng: Rng, kind: Muta
     case 'node-pointer':
     case 'node-item': {
       if (!map.treeBlocks.length) return mutateImage(dev, map, rng, 'bit-flips');
-      const block = rng.pick(map.treeBlocks);
+      const block = rng.pick(map.treeBlockCopies);
       // dup: corrupt one copy or both (both is what single-profile images always get).
       const copies = map.metadataCopies === 1 ? [0] : rng.pick([[0], [1], [0, 1]]);
       const seed = rng.u32();
       for (const copy of copies) {
-        const at = block + copy * map.mirrorBytes;
+        const at = block[copy]!;
         corruptNode(dev, at, map, kind, new Rng(seed), m); // the same change in each copy
         fixNodeChecksum(dev, at, map.nodeBytes);
       }
