@@ -276,6 +276,99 @@ async function imageFuzzCheck() {
   console.log(`image fuzzing: ${damaged.sampled} sampled images pmcow found damaged; btrfs check finds damage in ${damaged.btrfsAgrees} of them`);
 }
 
+/** A sample tree under `dir` (files of edge sizes, a sparse file, hard links, nested dirs, a full directory): path -> bytes. */
+function makeSampleTree(dir, seed) {
+  let state = seed * 2654435761 >>> 0;
+  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
+  const bytes = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = next() >>> 24; return b; };
+  const files = new Map();
+  const put = (path, data) => { mkdirSync(join(dir, path, '..'), { recursive: true }); writeFileSync(join(dir, path), data); files.set(path, data); };
+  for (const n of [0, 1, 100, 2047, 2048, 4095, 4096, 4097, 20000, 300000, 1 << 20]) put(`/sizes/f${n}`, bytes(n));
+  const sparse = new Uint8Array(3 << 19);
+  sparse.set(bytes(5000), 1 << 20);
+  put('/sparse', sparse);
+  let deep = '';
+  for (let d = 0; d < 6; d++) { deep += `/d${d}`; put(`${deep}/leaf`, bytes(50 + d * 1000)); }
+  for (let i = 0; i < 120; i++) put(`/many/file-with-a-longer-name-${i}`, bytes(next() % 3000));
+  // Hard links, in the same directory and in another.
+  for (const [from, to] of [['/sizes/f20000', '/sizes/link20000'], ['/sizes/f300000', '/d0/d1/link300000'], ['/sizes/f100', '/many/link100']]) {
+    spawnSync('ln', [join(dir, from), join(dir, to)]);
+    files.set(to, files.get(from));
+  }
+  return files;
+}
+
+/** The files pmcow's mount holds under `dir` (no subvolumes): path -> bytes, and each path's inode. */
+function mountedFiles(fs, dir = '/', out = new Map(), inos = new Map()) {
+  for (const name of fs.readdir(dir)) {
+    const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+    const st = fs.stat(path);
+    if (st.kind === 'file') { out.set(path, fs.readFile(path)); inos.set(path, `${st.subvolume}:${st.ino}`); } else mountedFiles(fs, path, out, inos);
+  }
+  return { files: out, inos };
+}
+
+/**
+ * Images made by mkfs.btrfs --rootdir from sample trees, with several of its options: each
+ * mounts in pmcow (adopted), reads back equal to the tree (hard links one inode), passes
+ * pmcow's fsck; then pmcow writes on (files, a subvolume, a snapshot), and the image it
+ * leaves passes btrfs check and restores to what pmcow mounts (judge).
+ */
+async function mkfsImagesCheck() {
+  const variants = [[], ['-m', 'single'], ['-n', '4096'], ['-n', '65536'], ['-R', '^free-space-tree'], ['-O', '^no-holes'], ['--shrink']];
+  for (const [v, options] of variants.entries()) {
+    const label = `mkfs.btrfs --rootdir ${options.join(' ') || '(defaults)'}`;
+    const tree = join(work, `tree-${v}`);
+    rmSync(tree, { recursive: true, force: true });
+    const want = makeSampleTree(tree, v + 1);
+    const file = join(work, `mkfs-${v}.img`);
+    writeFileSync(file, new Uint8Array(0));
+    spawnSync('truncate', ['-s', '160M', file]);
+    const made = spawnSync('mkfs.btrfs', ['-q', '-f', '--rootdir', tree, ...options, file], { encoding: 'utf8' });
+    images++;
+    if (made.status !== 0) { fail(label, [`mkfs.btrfs exit ${made.status}: ${made.stderr.split('\n')[0]}`]); continue; }
+    const problems = [];
+    const dev = await PmemDevice.fromImage(new Uint8Array(readFileSync(file)));
+    let after = null;
+    try {
+      const fs = FileSystem.mount(dev);
+      if (!fs.adoption) problems.push('mounted without an adoption');
+      const { files, inos } = mountedFiles(fs);
+      for (const [path, data] of want) {
+        if (!files.has(path)) problems.push(`pmcow lacks ${path}`);
+        else if (!same(files.get(path), data)) problems.push(`pmcow's ${path}: ${files.get(path).length} bytes differ from the tree's ${data.length}`);
+      }
+      for (const path of files.keys()) if (!want.has(path)) problems.push(`pmcow has ${path}, the tree does not`);
+      if (inos.get('/sizes/f20000') !== inos.get('/sizes/link20000')) problems.push('a hard link is not its file\'s inode');
+      const clean = fs.fsck();
+      if (clean.length) problems.push(`pmcow fsck after adoption: ${clean.slice(0, 3).join('; ')}`);
+      fs.writeFile('/sizes/f4096', new Uint8Array(8192).fill(3));
+      fs.writeFile('/added', new Uint8Array(70000).fill(4));
+      fs.createSubvolume('/sv');
+      fs.writeFile('/sv/inside', new Uint8Array(5000).fill(5));
+      fs.snapshot('/sv', '/snap');
+      fs.unlink('/many/file-with-a-longer-name-7');
+      fs.commit();
+      const later = fs.fsck();
+      if (later.length) problems.push(`pmcow fsck after writes: ${later.slice(0, 3).join('; ')}`);
+      fs.unmount();
+      after = dev.exportMedia();
+    } catch (e) {
+      problems.push(`pmcow: ${e.message}`);
+    } finally {
+      dev.close();
+    }
+    if (problems.length) {
+      if (KEEP) { mkdirSync(KEEP, { recursive: true }); writeFileSync(join(KEEP, `${label.replace(/[^a-z0-9]+/gi, '-')}.img`), readFileSync(file)); }
+      fail(label, problems);
+      continue;
+    }
+    passed++;
+    if (VERBOSE) console.log(`ok ${label}`);
+    await judge(after, `${label}, after pmcow wrote on`);
+  }
+}
+
 crcDevice = await PmemDevice.create({ sizeBytes: 2 << 20 });
 try {
   for (const generator of ['fsx', 'dax', 'mixed', 'ace']) {
@@ -300,6 +393,7 @@ try {
       }
     }
   }
+  await mkfsImagesCheck();
   if (IMAGE_FUZZ > 0) await imageFuzzCheck();
 } finally {
   crcDevice.close();

@@ -16,6 +16,7 @@
 import {
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES, NODE_GENERATION, KEY_OBJECTID,
   KEY_TYPE, KEY_OFFSET, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, FS_TREE_ID,
+  FE_TYPE, EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES,
   FIRST_SUBVOLUME_ID, TA_PATH, PATH_BYTES, TA_KEY, TA_ZERO_KEY, TA_SEEK_KEY, TA_RESULT, CR_ROOT,
   CR_LEVEL, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, PR_BYTENR,
   PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL,
@@ -265,12 +266,20 @@ export function allocNode(lv: u32): u64 {
 
 // --- pointer bookkeeping ------------------------------------------------------------------
 
+/** Is file extent item `s` of leaf `node` btrfs's inline kind (its bytes in the item, no extent)? */
+@inline function inlineExtent(node: usize, s: u32): bool {
+  const inline = dataSize(node, s) < FILE_EXTENT_BYTES || <u32>load<u8>(dataAddr(node, s) + FE_TYPE) == EXTENT_TYPE_INLINE;
+  // The tree checker let an inline item in only with its 21-byte header.
+  if (CHECKS) assert(!inline || dataSize(node, s) >= FILE_EXTENT_INLINE_BYTES);
+  return inline;
+}
+
 /** The data extent a leaf item points at (file extent items of fs trees), or 0. */
 @inline function itemExtent(node: usize, slot: u32): u64 {
   if (CHECKS) assert(isLeaf(node)); // the extent of an item of an internal node
   if (CHECKS) assert(slot < nritems(node)); // the extent of an item the leaf does not have
   const key = itemAt(node, slot);
-  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || dataSize(node, slot) < FILE_EXTENT_BYTES) return 0;
+  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || inlineExtent(node, slot)) return 0;
   return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
 }
 
@@ -282,6 +291,8 @@ export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): v
   assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
   assert(root != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no tree, or a count change of more than one");
   const item = dataAddr(node, s);
+  // An inline extent (an adopted image's, until the adoption moves it) points at nothing.
+  if (inlineExtent(node, s)) return;
   const extent = load<u64>(item + FE_DISK_BYTENR);
   if (extent == 0) return;
   const key = itemAt(node, s);
@@ -298,6 +309,7 @@ export function reportSharedDataPointer(node: usize, s: u32, parent: u64, owner:
   assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
   assert(parent != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no leaf, or a count change of more than one");
   const item = dataAddr(node, s);
+  if (inlineExtent(node, s)) return;
   const extent = load<u64>(item + FE_DISK_BYTENR);
   if (extent == 0) return;
   sharedDataRefChange(extent, parent, owner, <u32>load<u64>(item + FE_DISK_BYTES), delta);

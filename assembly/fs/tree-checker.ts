@@ -9,11 +9,12 @@
 // src/fs/tree-checker.ts words; the checker itself returns only the code.
 import {
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_NRITEMS, NODE_LEVEL, NODE_GENERATION,
-  NODE_OWNER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_BYTES, SYSTEM_AREA_BYTES, MAX_EXTENT_BYTES,
+  NODE_OWNER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_BYTES, SYSTEM_AREA_BYTES, BTRFS_MAX_EXTENT_BYTES,
   MAX_FILE_BYTES, ROOT_TREE_ID, EXTENT_TREE_ID, FS_TREE_ID, CSUM_TREE_ID, FIRST_SUBVOLUME_ID,
+  F_ADOPTING, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID, FREE_SPACE_INFO, FREE_SPACE_BITMAP, UUID_KEY_SUBVOL, UUID_KEY_RECEIVED_SUBVOL,
   INODE_ITEM, INODE_REF, ORPHAN_ITEM, DIR_ITEM, DIR_INDEX, EXTENT_DATA, EXTENT_CSUM, ROOT_ITEM,
   ROOT_BACKREF, ROOT_REF, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, INODE_ITEM_BYTES,
-  FILE_EXTENT_BYTES, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
+  FILE_EXTENT_BYTES, FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, FE_RAM_BYTES, FE_COMPRESSION, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
   INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_KIND,
   DIR_ENTRY_NAME_LENGTH, ROOT_REF_HEADER_BYTES, ROOT_REF_NAME_LENGTH, NAME_MAX_BYTES, INODE_MODE,
   INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
@@ -82,9 +83,22 @@ function problem(code: u32, slot: u32, a: u64, b: u64, c: u64): u32 {
   return code;
 }
 
+/**
+ * Does a mount adopt an image pmcow did not write (src/fs/adopt.ts)? Only then are btrfs's
+ * inline forms (inline file extents, inline data and shared block references) items pmcow
+ * meets: the adoption rewrites them, and the engine reads none of them.
+ */
+@inline function adopting(): bool {
+  return load<u32>(fsBase + F_ADOPTING) != 0;
+}
+
+/** The owner of the node being checked (its header's). */
+let ctxOwner: u64 = 0;
+
 @inline function knownTree(owner: u64): bool {
   return owner == ROOT_TREE_ID || owner == EXTENT_TREE_ID || owner == FS_TREE_ID || owner == CSUM_TREE_ID
     || owner == CHUNK_TREE_ID || owner == DEV_TREE_ID
+    || owner == UUID_TREE_ID || owner == FREE_SPACE_TREE_ID || owner == <u64><i64>DATA_RELOC_TREE_ID
     || (owner >= FIRST_SUBVOLUME_ID && owner <= MAX_KEY_VALUE);
 }
 
@@ -123,11 +137,14 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
   if (nritems > capacity) return problem(P_NRITEMS, 0, nritems, capacity, 0);
   if (level > 0 && nritems == 0) return problem(P_EMPTY_INTERNAL, 0, 0, 0, 0);
   const first = addr + NODE_HEADER_BYTES;
+  ctxOwner = owner;
   for (let s: u32 = 0; s < nritems; s++) {
     const at = first + <usize>s * stride;
-    // Objectids below 2^53, or btrfs's special ones at the top of the u64 range; offsets below 2^53.
+    // Objectids below 2^53, or btrfs's special ones at the top of the u64 range; offsets below
+    // 2^53. Not in the uuid tree an adopted image keeps: its keys are uuids (pmcow never reads them).
     const objectid = load<u64>(at + KEY_OBJECTID);
-    if ((objectid > MAX_KEY_VALUE && objectid < <u64>(-<i64>NEGATIVE_OBJECTIDS)) || load<u64>(at + KEY_OFFSET) > MAX_KEY_VALUE) return problem(P_KEY_RANGE, s, 0, 0, 0);
+    const keyInRange = !(objectid > MAX_KEY_VALUE && objectid < <u64>(-<i64>NEGATIVE_OBJECTIDS)) && load<u64>(at + KEY_OFFSET) <= MAX_KEY_VALUE;
+    if (!keyInRange && owner != UUID_TREE_ID) return problem(P_KEY_RANGE, s, 0, 0, 0);
     if (s > 0 && compareKeysAt(at - stride, at) >= 0) return problem(P_KEY_ORDER, s, 0, 0, 0);
     const code = level > 0 ? checkPointer(at, s, generation) : checkLeafItem(addr, at, s, nritems);
     if (code != P_NONE) return code;
@@ -199,7 +216,7 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   if (type == DIR_ITEM || type == DIR_INDEX) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
   if (type == EXTENT_DATA) return checkFileExtent(offset, addr, size, s);
   if (type == EXTENT_CSUM) {
-    if (size == 0 || size % 4 != 0 || size > (MAX_EXTENT_BYTES / SECTOR_BYTES) * 4) return problem(P_CSUM_BYTES, s, size, 0, 0);
+    if (size == 0 || size % 4 != 0 || size > (BTRFS_MAX_EXTENT_BYTES / SECTOR_BYTES) * 4) return problem(P_CSUM_BYTES, s, size, 0, 0);
     const good = objectid == <u64><i64>EXTENT_CSUM_OBJECTID && (offset & (SECTOR_BYTES - 1)) == 0;
     return good ? P_NONE : problem(P_BAD_KEY, s, 0, 0, 0);
   }
@@ -210,24 +227,7 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
     if (length == 0 || length > NAME_MAX_BYTES) return problem(P_NAME_LENGTH, s, length, 0, 0);
     return exact(size, ROOT_REF_HEADER_BYTES + length, s);
   }
-  if (type == EXTENT_ITEM) {
-    if (size != EXTENT_ITEM_BYTES) return exact(size, EXTENT_ITEM_BYTES, s);
-    const good = (objectid & (SECTOR_BYTES - 1)) == 0 && offset > 0 && (offset & (SECTOR_BYTES - 1)) == 0 && offset <= MAX_EXTENT_BYTES;
-    return good ? P_NONE : problem(P_EXTENT_KEY, s, objectid, offset, 0);
-  }
-  if (type == METADATA_ITEM) {
-    // Skinny metadata: the key's offset is the block's level; inline TREE_BLOCK_REFs follow,
-    // their roots rising.
-    if (size < EXTENT_ITEM_BYTES || (size - EXTENT_ITEM_BYTES) % INLINE_REF_BYTES != 0) return exact(size, EXTENT_ITEM_BYTES, s);
-    if (offset > MAX_LEVEL || (objectid & (SECTOR_BYTES - 1)) != 0) return problem(P_BAD_KEY, s, 0, 0, 0);
-    let last: u64 = 0;
-    for (let at = addr + EXTENT_ITEM_BYTES; at < addr + size; at += INLINE_REF_BYTES) {
-      const root = load<u64>(at + 1);
-      if (<u32>load<u8>(at) != TREE_BLOCK_REF || root <= last) return problem(P_BAD_KEY, s, objectid, root, load<u8>(at));
-      last = root;
-    }
-    return P_NONE;
-  }
+  if (type == EXTENT_ITEM || type == METADATA_ITEM) return checkExtentItem(type, objectid, offset, addr, size, s);
   if (type == TREE_BLOCK_REF || type == SHARED_BLOCK_REF) {
     // (block, type, root or parent), no body; a parent is a block, a root a tree's id.
     if (size != 0) return exact(size, 0, s);
@@ -246,6 +246,40 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   return checkChunkItem(type, objectid, offset, addr, size, s);
 }
 
+/** A data extent's EXTENT_ITEM or a tree block's skinny METADATA_ITEM, with their inline references. */
+function checkExtentItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
+  if (type == EXTENT_ITEM) {
+    // A data extent: pmcow writes its references keyed (24 bytes); btrfs may keep them
+    // inline (an adopted image's: EXTENT_DATA_REF and SHARED_DATA_REF bodies after a type byte).
+    if (size < EXTENT_ITEM_BYTES) return exact(size, EXTENT_ITEM_BYTES, s);
+    const good = (objectid & (SECTOR_BYTES - 1)) == 0 && offset > 0 && (offset & (SECTOR_BYTES - 1)) == 0 && offset <= BTRFS_MAX_EXTENT_BYTES;
+    if (!good) return problem(P_EXTENT_KEY, s, objectid, offset, 0);
+    if (size > EXTENT_ITEM_BYTES && !adopting()) return exact(size, EXTENT_ITEM_BYTES, s);
+    let at = addr + EXTENT_ITEM_BYTES;
+    while (at < addr + size) {
+      const refType = <u32>load<u8>(at);
+      const bytes: u32 = refType == EXTENT_DATA_REF ? 1 + EXTENT_DATA_REF_BYTES : refType == SHARED_DATA_REF ? 1 + 8 + SHARED_DATA_REF_BYTES : 0;
+      if (bytes == 0 || at + bytes > addr + size) return problem(P_BAD_KEY, s, objectid, offset, refType);
+      at += bytes;
+    }
+    return P_NONE;
+  }
+  // Skinny metadata: the key's offset is the block's level; inline TREE_BLOCK_REFs follow,
+  // their roots rising, then (an adopted image's) inline SHARED_BLOCK_REFs, parents rising.
+  assert(type == METADATA_ITEM, "tree checker: an extent item of another type");
+  if (size < EXTENT_ITEM_BYTES || (size - EXTENT_ITEM_BYTES) % INLINE_REF_BYTES != 0) return exact(size, EXTENT_ITEM_BYTES, s);
+  if (offset > MAX_LEVEL || (objectid & (SECTOR_BYTES - 1)) != 0) return problem(P_BAD_KEY, s, 0, 0, 0);
+  let last: u64 = 0, lastType: u32 = TREE_BLOCK_REF;
+  for (let at = addr + EXTENT_ITEM_BYTES; at < addr + size; at += INLINE_REF_BYTES) {
+    const root = load<u64>(at + 1), refType = <u32>load<u8>(at);
+    if (refType != TREE_BLOCK_REF && (refType != SHARED_BLOCK_REF || !adopting())) return problem(P_BAD_KEY, s, objectid, root, refType);
+    if (refType < lastType || (refType == lastType && root <= last)) return problem(P_BAD_KEY, s, objectid, root, refType);
+    last = root;
+    lastType = refType;
+  }
+  return P_NONE;
+}
+
 /** The block group, chunk and device items (extent, chunk and dev trees). */
 function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
   if (type == BLOCK_GROUP_ITEM) {
@@ -261,6 +295,12 @@ function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size
     const stripes = <u32>load<u16>(addr + CK_NUM_STRIPES);
     if (stripes == 0 || stripes > 2) return problem(P_BAD_KEY, s, objectid, offset, stripes);
     return exact(size, CHUNK_ITEM_BYTES + stripes * CHUNK_STRIPE_BYTES, s);
+  }
+  // The items of the trees an adopted image keeps (or the adoption drops): pmcow reads none
+  // of them, but walks and frees their blocks.
+  if (ctxOwner == FREE_SPACE_TREE_ID && type >= FREE_SPACE_INFO && type <= FREE_SPACE_BITMAP) return P_NONE;
+  if (ctxOwner == UUID_TREE_ID && (type == UUID_KEY_SUBVOL || type == UUID_KEY_RECEIVED_SUBVOL)) {
+    return size > 0 && size % 8 == 0 ? P_NONE : problem(P_ITEM_SIZE, s, size, 8, 0);
   }
   return problem(P_UNKNOWN_TYPE, s, type, 0, 0);
 }
@@ -278,6 +318,13 @@ function checkInode(addr: usize, size: u32, s: u32): u32 {
 
 function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
+  if (size >= FILE_EXTENT_INLINE_BYTES && <u32>load<u8>(addr + FE_TYPE) == EXTENT_TYPE_INLINE && adopting()) {
+    // btrfs's inline extent (an adopted image's, until the adoption moves it): at offset 0,
+    // its bytes in the item (a compressed one is refused by the adoption, by name).
+    const ram = load<u64>(addr + FE_RAM_BYTES), stored = <u64>(size - FILE_EXTENT_INLINE_BYTES);
+    if (fileOffset != 0 || ram > SECTOR_BYTES || (load<u8>(addr + FE_COMPRESSION) == 0 && stored != ram)) return problem(P_EXTENT_MAPS, s, fileOffset, ram, stored);
+    return P_NONE;
+  }
   if (size != FILE_EXTENT_BYTES) return exact(size, FILE_EXTENT_BYTES, s);
   const type = <u32>load<u8>(addr + FE_TYPE);
   const disk = load<u64>(addr + FE_DISK_BYTENR), diskBytes = load<u64>(addr + FE_DISK_BYTES);
@@ -286,7 +333,7 @@ function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
   if (type != EXTENT_TYPE_REG && type != EXTENT_TYPE_PREALLOC) return problem(P_EXTENT_TYPE, s, type, 0, 0);
   if ((fileOffset & sectorMask) != 0 || fileOffset > MAX_FILE_BYTES) return problem(P_FILE_OFFSET, s, fileOffset, 0, 0);
   if (disk < SYSTEM_AREA_BYTES || (disk & sectorMask) != 0 || diskBytes == 0 || (diskBytes & sectorMask) != 0
-    || diskBytes > MAX_EXTENT_BYTES || disk > ctxTotalBytes || disk + diskBytes > ctxTotalBytes) {
+    || diskBytes > BTRFS_MAX_EXTENT_BYTES || disk > ctxTotalBytes || disk + diskBytes > ctxTotalBytes) {
     return problem(P_EXTENT_OUTSIDE, s, disk, diskBytes, 0);
   }
   if (bytes == 0 || (bytes & sectorMask) != 0 || (offset & sectorMask) != 0 || offset > diskBytes || bytes > diskBytes || offset + bytes > diskBytes) {

@@ -352,10 +352,10 @@ export class ChunkMap {
 
   /**
    * Mount, step 2: every chunk from the chunk tree (each system chunk also in the
-   * sys_chunk_array, and no other), every block group from the extent tree, each matching
-   * the other, and the device item. Then the table says what the items say.
+   * sys_chunk_array, and no other) and the device item; then the table says what the items
+   * say, and every tree block can be read.
    */
-  load(superDevItem?: Uint8Array): void {
+  loadChunkTree(superDevItem?: Uint8Array): void {
     const k = this.k, m = k.m;
     const chunks: ChunkDesc[] = [];
     let devBytesUsed = -1;
@@ -388,6 +388,17 @@ export class ChunkMap {
       if (!chunks.some((d) => same(s, d))) throw new FsError('EUCLEAN', `system chunk ${s.start} is missing from the chunk tree`);
     }
     this.layOut(chunks);
+    this.devItemBytesUsed = devBytesUsed;
+  }
+  private devItemBytesUsed = -1;
+
+  /**
+   * Mount, step 3 (the extent tree readable): every block group item matches a chunk of its
+   * type, every chunk has one, and the device item counts the dev extents.
+   */
+  loadBlockGroups(): void {
+    const k = this.k, m = k.m;
+    const devBytesUsed = this.devItemBytesUsed;
     const byStart = new Map<number, number>();
     for (let c = 0; c < this.count; c++) {
       const kind = this.kind(c);

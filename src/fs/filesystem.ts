@@ -11,15 +11,19 @@ import type { BTree } from './ctree.js';
 import {
   encodeInode, decodeInode, encodeDirEntries, decodeDirEntries, encodeInodeRefs, decodeInodeRefs,
   encodeRootItem, decodeRootItem, encodeRootRef, decodeRootRef, decodeFileExtent, nameBytes, type InodeItem, type DirEntry,
+  type RootItem,
 } from './items.js';
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
   ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, isFileMode, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
-  SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key,
+  SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key, LAST_OBJECTID,
 } from './format.js';
-import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID } from '../core/abi.js';
+import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID, NODE_CHUNK_TREE_UUID, F_ADOPTING } from '../core/abi.js';
+import { incompatAfterAdoption } from './features.js';
+import { surveyFileExtents, dropFreeSpaceTree, keyInlineRefs, cutCsumsByExtent, deleteInlineExtent, type AdoptionReport } from './adopt.js';
+import { UUID_BYTES } from './uuid.js';
 import type { ChunkDesc } from './chunks.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
 import { runFsck } from './fsck.js';
@@ -291,6 +295,9 @@ export class FileSystem {
     const problem = superblockProblem(sb, device.sizeBytes);
     if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
+    // An image pmcow did not write: the tree checker takes btrfs's inline forms until the
+    // adoption has rewritten them (src/fs/adopt.ts).
+    if (sb.origin === 'btrfs') k.m.setU32(k.fsStateAddr + F_ADOPTING, 1);
     k.setUuids(sb.fsid, sb.chunkTreeUuid);
     k.setCommittedGeneration(sb.generation);
     k.mountedGeneration = sb.generation;
@@ -305,14 +312,30 @@ export class FileSystem {
     if (k.blockGeneration(sb.chunkTree) !== sb.chunkGeneration) {
       throw new FsError('EUCLEAN', `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the superblock says ${sb.chunkGeneration}`);
     }
+    k.chunks.loadChunkTree(sb.devItemBytes);
+    if (sb.origin === 'btrfs') {
+      // An image pmcow did not write: its chunk tree's uuid is in its blocks' headers, its
+      // incompat bits stay (features.ts), its global roots are in their ROOT_ITEMs.
+      const at = k.nodeAddr(sb.chunkTree) + NODE_CHUNK_TREE_UUID;
+      k.setUuids(sb.fsid, k.m.u8.slice(at, at + UUID_BYTES));
+      k.incompatFlags = incompatAfterAdoption(sb.incompatFlags ?? 0);
+      k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
+      for (const [id, set] of [[EXTENT_TREE_ID, (r: RootItem) => { sb.extentTree = r.bytenr; sb.extentLevel = r.level; }],
+        [DEV_TREE_ID, (r: RootItem) => { sb.devTree = r.bytenr; sb.devLevel = r.level; }],
+        [CSUM_TREE_ID, (r: RootItem) => { sb.csumTree = r.bytenr; sb.csumLevel = r.level; }]] as const) {
+        const body = k.rootTree.get(key(id, ROOT_ITEM, 0));
+        if (!body) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${id}`);
+        set(decodeRootItem(body));
+      }
+    }
     k.devTree = k.newTree(DEV_TREE_ID, sb.devTree, sb.devLevel);
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
     k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
     k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
-    k.chunks.load(sb.devItemBytes);
+    k.chunks.loadBlockGroups();
     k.rebuildFreeSpace();
     const fs = new FileSystem(device, k);
-    for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE))) {
+    for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
       const r = decodeRootItem(item.data);
       // Subvolume trees (5 and 256 up), and the extent, dev and csum trees' own; any other
@@ -342,7 +365,30 @@ export class FileSystem {
     }
     fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k, blockOwners: (b) => fs.blockOwners(b).files }, dax);
     fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
+    if (sb.origin === 'btrfs') fs.adopt();
     return fs;
+  }
+
+  /**
+   * What the mount's adoption of an image pmcow did not write changed (src/fs/adopt.ts),
+   * or null when pmcow wrote the image.
+   */
+  adoption: AdoptionReport | null = null;
+
+  /** The first mount of a foreign image: its structures in pmcow's forms, committed (adopt.ts). */
+  private adopt(): void {
+    const subvolumes = [...this.subvolumes.values()];
+    const inline = surveyFileExtents(this.k, subvolumes);
+    const freeSpaceTreeDropped = dropFreeSpaceTree(this.k);
+    const refs = keyInlineRefs(this.k);
+    const csumItemsRewritten = cutCsumsByExtent(this.k);
+    for (const x of inline) {
+      deleteInlineExtent(x);
+      this.writeResolved(x.sv, x.ino, x.data, 0);
+    }
+    this.k.commit();
+    this.k.m.setU32(this.k.fsStateAddr + F_ADOPTING, 0);
+    this.adoption = { freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks, csumItemsRewritten, inlineExtentsMoved: inline.length };
   }
 
   unmount(): void {

@@ -13,6 +13,8 @@ export const DEFAULT_NODE_BYTES = 16384;
 export const FIRST_INODE = 256;
 /** objectid of orphan items: btrfs's BTRFS_ORPHAN_OBJECTID, (u64)-5 (held as -5: compareObjectids). */
 export const ORPHAN_OBJECTID = -5;
+/** The highest objectid a key holds: (u64)-1, as TypeScript keys hold btrfs's special objectids (-256..-1). */
+export const LAST_OBJECTID = -1;
 
 export const ITEM_TYPE_NAMES: Record<number, string> = {
   [INODE_ITEM]: 'INODE_ITEM', [INODE_REF]: 'INODE_REF', [ORPHAN_ITEM]: 'ORPHAN_ITEM',

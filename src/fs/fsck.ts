@@ -11,7 +11,7 @@ import {
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EI_FLAGS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
   EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   EXTENT_ITEM_BYTES,
-  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key,
+  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key, LAST_OBJECTID,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
@@ -63,7 +63,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     { id: 3, bytenr: k.chunkTree.root, level: k.chunkTree.level, generation: null },
   ];
   const itemRoots = new Map<number, { bytenr: number; level: number }>();
-  k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
+  k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type !== ROOT_ITEM) return true;
     const r = decodeRootItem(k.m.u8.slice(addr, addr + size));
     itemRoots.set(kk.objectid, { bytenr: r.bytenr, level: r.level });
@@ -81,7 +81,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
     else if (item.bytenr !== sv.tree.root) say(`subvolume ${sv.id}: ROOT_ITEM points at ${item.bytenr}, tree root is ${sv.tree.root}`);
   }
   const fileExtents: Array<{ tree: number; leaf: number; leafOwner: number; k: Key; data: Uint8Array }> = [];
-  // Who points at each block: a parent block, or a tree's root pointer (-tree id); and each
+  // Who points at each block: a parent block, or a tree's root pointer (rootPointer(tree id)); and each
   // block's owner (its header's).
   const parents = new Map<number, number[]>();
   const blockOwner = new Map<number, number>();
@@ -128,7 +128,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
       }
     }
   };
-  for (const r of roots) walk(r.bytenr, r.level, r.id, null, k.isDirty(r.bytenr) ? null : r.generation, -r.id);
+  for (const r of roots) walk(r.bytenr, r.level, r.id, null, k.isDirty(r.bytenr) ? null : r.generation, rootPointer(r.id));
   const full = fullBackrefs(parents, blockOwner);
 
   // Data references from file extent items, per leaf.
@@ -165,7 +165,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
   const expectedBlockRefs = (bytenr: number): Set<string> => {
     let refs = expectedRefs.get(bytenr);
     if (!refs) {
-      refs = new Set((parents.get(bytenr) ?? []).map((p) => p < 0 ? `tree ${-p}` : full.has(p) ? `parent ${p}` : `tree ${blockOwner.get(p)}`));
+      refs = new Set((parents.get(bytenr) ?? []).map((p) => p < 0 ? `tree ${rootPointerTree(p)}` : full.has(p) ? `parent ${p}` : `tree ${blockOwner.get(p)}`));
       expectedRefs.set(bytenr, refs);
     }
     return refs;
@@ -189,7 +189,7 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
         if ((flags & ~EXTENT_FLAG_FULL_BACKREF) !== EXTENT_FLAG_TREE_BLOCK) say(`tree block ${kk.objectid}: extent flags ${flags}`);
         // Its inline TREE_BLOCK_REFs (9 bytes each: type, root).
         for (let at = EXTENT_ITEM_BYTES; at + 9 <= size; at += 9) {
-          const ref = `tree ${body.u64(at + 1)}`;
+          const ref = `tree ${body.objectid(at + 1)}`;
           if (body.u8At(at) !== TREE_BLOCK_REF) say(`tree block ${kk.objectid}: an inline reference of type ${body.u8At(at)}`);
           if (seenBlockRefs.has(`${kk.objectid} ${ref}`)) say(`tree block ${kk.objectid}: back reference (${ref}) appears twice`);
           seenBlockRefs.add(`${kk.objectid} ${ref}`);
@@ -268,6 +268,18 @@ function check(k: Kernel, subvolumes: Subvolume[], say: (p: string) => void): vo
  * source, and a block a tree made is pointed at by blocks it made). `parents` lists each
  * block's pointers: a parent block, or -(tree id) for a root pointer.
  */
+/**
+ * A tree's root pointer among a block's parents (block bytenrs are never negative): below
+ * -511 for tree ids from 0, -511..-256 for btrfs's special ids -256..-1.
+ */
+function rootPointer(tree: number): number {
+  return -(tree + 512);
+}
+
+function rootPointerTree(p: number): number {
+  return -p - 512;
+}
+
 function fullBackrefs(parents: Map<number, number[]>, owners: Map<number, number>): Set<number> {
   const reaches = new Map<number, boolean>();
   const ownerReaches = (bytenr: number, depth: number): boolean => {
@@ -278,7 +290,7 @@ function fullBackrefs(parents: Map<number, number[]>, owners: Map<number, number
     // Levels fall by one per step (the walk checked them): a corrupted loop ends here.
     if (depth <= 16) {
       for (const p of parents.get(bytenr) ?? []) {
-        if (p < 0 ? -p === owner : owners.get(p) === owner && ownerReaches(p, depth + 1)) { found = true; break; }
+        if (p < 0 ? rootPointerTree(p) === owner : owners.get(p) === owner && ownerReaches(p, depth + 1)) { found = true; break; }
       }
     }
     reaches.set(bytenr, found);

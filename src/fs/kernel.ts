@@ -25,6 +25,7 @@ import {
   SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets,
   EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM,
   MAX_LEVEL, MAX_KEY_VALUE, key,
+  PMCOW_INCOMPAT,
 } from './format.js';
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
@@ -42,6 +43,12 @@ export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
  * uses as a size, an address or a count is checked here (a superblock with a valid
  * checksum may still have been rewritten by a fuzzer or a bug).
  */
+/** btrfs's trees pmcow keeps unchanged in an image it adopted: uuid (9), free space (10, until the adoption drops it), data relocation (-9). */
+export const UUID_TREE_ID = 9;
+export const FREE_SPACE_TREE_ID = 10;
+export const DATA_RELOC_TREE_ID = -9;
+const KEPT_TREE_IDS = [UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID];
+
 export function superblockProblem(s: SuperblockState, deviceBytes: number): string | null {
   const total = deviceBytes - (deviceBytes % SECTOR_BYTES);
   const nodeBytes = s.nodeBytes;
@@ -56,6 +63,8 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   const trees = [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel],
     ['chunk', s.chunkTree, s.chunkLevel], ['dev', s.devTree, s.devLevel]] as const;
   for (const [name, bytenr, level] of trees) {
+    // A foreign image's extent, dev and csum roots are read from their ROOT_ITEMs (mount).
+    if (s.origin === 'btrfs' && (name === 'extent' || name === 'csum' || name === 'dev')) continue;
     if (level > MAX_LEVEL) return `${name} tree level ${level}`;
     if (!validBlockPointer(bytenr, ctx)) return `${name} tree root ${bytenr} outside the device`;
   }
@@ -121,6 +130,13 @@ export class Kernel implements TreeHost {
   get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
+  /** The superblock's incompat word (an adopted image keeps its accepted bits, features.ts). */
+  incompatFlags = PMCOW_INCOMPAT;
+  /**
+   * Trees pmcow keeps as an adopted image had them, never changing them: btrfs's uuid tree
+   * (9) and data relocation tree (-9), by id (fsck walks them; their blocks are in use).
+   */
+  readonly keptTrees = new Map<number, { bytenr: number; level: number }>();
   /** The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount writes none. */
   mountedGeneration = -1;
   /**
@@ -794,6 +810,10 @@ export class Kernel implements TreeHost {
 
   /** Mount: the ROOT_ITEM of one of itemTrees, which must name the root the superblock does. */
   noteTreeRootItem(id: number, bytenr: number, level: number): void {
+    if (KEPT_TREE_IDS.includes(id)) {
+      this.keptTrees.set(id, { bytenr, level });
+      return;
+    }
     const tree = this.itemTrees.find((t) => t.id === id);
     if (!tree) throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${id}, which is not a subvolume`);
     if (tree.root !== bytenr || tree.level !== level) {
@@ -833,6 +853,7 @@ export class Kernel implements TreeHost {
       devTree: this.devTree.root, devLevel: this.devTree.level,
       nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
       bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
+      incompatFlags: this.incompatFlags,
       label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
       devUuid: this.devUuid,
     };

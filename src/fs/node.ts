@@ -18,7 +18,8 @@ export class NodeView {
   get isLeaf(): boolean { return this.level === 0; }
   get bytenr(): number { return this.m.u64(this.addr + NODE_BYTENR); }
   get generation(): number { return this.m.u64(this.addr + NODE_GENERATION); }
-  get owner(): number { return this.m.u64(this.addr + NODE_OWNER); }
+  /** The owning tree's id (btrfs's special ids, such as the data relocation tree's (u64)-9, as -256..-1). */
+  get owner(): number { return this.m.objectid(this.addr + NODE_OWNER); }
 
   // --- leaf ------------------------------------------------------------------------
   itemAt(slot: number): number { return this.addr + NODE_HEADER_BYTES + slot * LEAF_ITEM_BYTES; }

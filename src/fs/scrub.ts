@@ -7,7 +7,7 @@ import { NodeView } from './node.js';
 import { decodeFileExtent, decodeRootItem } from './items.js';
 import { validBlockPointer } from './tree-checker.js';
 import {
-  key, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL,
+  key, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, ROOT_ITEM, EXTENT_DATA, EXTENT_TYPE_REG, SECTOR_BYTES, MAX_KEY_VALUE, MAX_LEVEL, LAST_OBJECTID,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
 
@@ -17,7 +17,7 @@ export function runScrub(k: Kernel): ScrubReport {
   k.forgetVerified();
   // The root and chunk trees from the superblock; every other tree from its ROOT_ITEM.
   const roots: Array<[number, number]> = [[k.rootTree.root, 1], [k.chunkTree.root, 3]];
-  k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(MAX_KEY_VALUE, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
+  k.rootTree.walkRange(key(0, ROOT_ITEM, 0), key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
     if (kk.type === ROOT_ITEM) roots.push([decodeRootItem(k.m.u8.slice(addr, addr + size)).bytenr, kk.objectid]);
     return true;
   });

@@ -13,7 +13,7 @@
 // first MiB, which a pmcow mount reads (docs/fs.md section 2).
 import {
   SUPERBLOCK_BYTES, SUPERBLOCK_MAGIC, SB_CSUM, SB_CSUM_START, SB_FSID, SB_BYTENR, SB_FLAGS, SB_MAGIC,
-  SB_GENERATION, SB_ROOT_TREE, SB_TOTAL_BYTES, SB_BYTES_USED, SB_ROOT_DIR_OBJECTID, SB_NUM_DEVICES,
+  SB_GENERATION, SB_ROOT_TREE, SB_TOTAL_BYTES, SB_BYTES_USED, SB_ROOT_DIR_OBJECTID, SB_NUM_DEVICES, SB_LOG_ROOT, SB_CACHE_GENERATION,
   SB_SECTOR_BYTES, SB_NODE_BYTES, SB_LEAF_BYTES, SB_STRIPE_BYTES, SB_INCOMPAT_FLAGS, SB_COMPAT_RO_FLAGS,
   SB_COMPAT_FLAGS, SB_CSUM_TYPE, SB_ROOT_LEVEL, SB_LABEL, SB_LABEL_BYTES, SB_SUPER_ROOTS, SB_FLAG_WRITTEN,
   PMCOW_INCOMPAT, BK_TREE_ROOT, BK_TREE_ROOT_GEN, BK_EXTENT_ROOT, BK_EXTENT_ROOT_GEN, BK_CSUM_ROOT,
@@ -25,6 +25,7 @@ import {
 import { UUID_BYTES } from './uuid.js';
 import { encodeDevItem, encodeSysChunkArray, decodeSysChunkArray, type ChunkDesc } from './chunks.js';
 import { DEV_ITEM_BYTES, DI_BYTES_USED, DI_UUID } from '../core/abi.js';
+import { featureProblem } from './features.js';
 
 /** Where pmcow keeps the chunk tree's uuid until it writes a chunk tree (reserved bytes). */
 const SB_PMCOW_CHUNK_TREE_UUID = SB_RESERVED + 16;
@@ -53,6 +54,11 @@ export interface SuperblockState {
   chunkTreeUuid: Uint8Array;
   /** The device's uuid (its device item's). */
   devUuid: Uint8Array;
+  /** Who wrote the image: pmcow, or another (mkfs.btrfs, Linux: a mount adopts it, docs/fs.md section 10). */
+  origin?: 'pmcow' | 'btrfs';
+  /** The incompat and compat_ro words (written: incompatFlags, or PMCOW_INCOMPAT; compat_ro 0). */
+  incompatFlags?: number;
+  compatRoFlags?: number;
   /** The superblock's copy of the device item as read (btrfs-progs takes the device's size from it; a mount compares it with the chunk tree's). */
   devItemBytes?: Uint8Array;
 }
@@ -94,7 +100,7 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint32(SB_NODE_BYTES, s.nodeBytes, true);
   dv.setUint32(SB_LEAF_BYTES, s.nodeBytes, true);
   dv.setUint32(SB_STRIPE_BYTES, SECTOR_BYTES, true);
-  setU64(dv, SB_INCOMPAT_FLAGS, PMCOW_INCOMPAT);
+  setU64(dv, SB_INCOMPAT_FLAGS, s.incompatFlags ?? PMCOW_INCOMPAT);
   dv.setUint8(SB_ROOT_LEVEL, s.rootLevel);
   setU64(dv, SB_CHUNK_ROOT, s.chunkTree);
   setU64(dv, SB_CHUNK_ROOT_GENERATION, s.chunkGeneration);
@@ -151,13 +157,23 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   if (revision !== 0 && revision < PMCOW_REVISION) {
     return { foreign: `a pmcow image of layout revision ${revision} (before block groups); this pmcow reads revision ${PMCOW_REVISION}: make the image again` };
   }
-  if (revision !== PMCOW_REVISION) {
-    return { foreign: 'a btrfs file system not written by pmcow: pmcow reads btrfs\'s chunk tree, and so mkfs.btrfs images, only from a later revision' };
-  }
+  if (revision > PMCOW_REVISION) return { foreign: `a pmcow image of layout revision ${revision}, newer than this pmcow's ${PMCOW_REVISION}` };
+  // Revision 0: an image pmcow did not write (mkfs.btrfs, Linux); a mount adopts it.
+  const origin = revision === 0 ? 'btrfs' : 'pmcow';
   const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), compat = u64At(dv, SB_COMPAT_FLAGS);
   const incompat = u64At(dv, SB_INCOMPAT_FLAGS);
-  if (compat !== 0 || compatRo !== 0 || incompat !== PMCOW_INCOMPAT) {
-    return { foreign: `feature flags compat ${compat.toString(16)}, compat_ro ${compatRo.toString(16)}, incompat ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)} alone)` };
+  const features = featureProblem(compat, compatRo, incompat);
+  if (features) return { foreign: `${features} (pmcow does not run it)` };
+  if (origin === 'pmcow' && (compatRo !== 0 || (incompat & PMCOW_INCOMPAT) !== PMCOW_INCOMPAT)) {
+    return { foreign: `a pmcow image with compat_ro ${compatRo.toString(16)}, incompat ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)} and no compat_ro)` };
+  }
+  if (origin === 'btrfs') {
+    const devices = u64At(dv, SB_NUM_DEVICES);
+    if (devices !== 1) return { foreign: `${devices} devices (pmcow runs one)` };
+    const logRoot = u64At(dv, SB_LOG_ROOT);
+    if (logRoot !== 0) return { foreign: `a tree-log at ${logRoot} (pmcow does not replay one: mount the image with Linux first)` };
+    const cacheGeneration = u64At(dv, SB_CACHE_GENERATION);
+    if (cacheGeneration !== 0 && cacheGeneration !== 2 ** 64 - 1) return { foreign: `the v1 space cache (cache_generation ${cacheGeneration}; pmcow keeps no space cache)` };
   }
   const bk = SB_SUPER_ROOTS;
   const label = bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
@@ -165,23 +181,31 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   const sysBytes = dv.getUint32(SB_SYS_CHUNK_ARRAY_SIZE, true);
   const systemChunks = sysBytes > SB_SYS_CHUNK_ARRAY_BYTES ? `sys_chunk_array of ${sysBytes} bytes`
     : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes), bytes.subarray(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES));
+  // A foreign image keeps the extent, dev and csum roots in the root tree only (its backup
+  // roots are for recovery): the mount reads them from their ROOT_ITEMs.
+  const pmcowRoots = origin === 'pmcow';
   return {
     state: {
+      origin, incompatFlags: incompat, compatRoFlags: compatRo,
       generation: u64At(dv, SB_GENERATION),
       rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
-      extentTree: u64At(dv, bk + BK_EXTENT_ROOT), extentLevel: dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL),
-      csumTree: u64At(dv, bk + BK_CSUM_ROOT), csumLevel: dv.getUint8(bk + BK_CSUM_ROOT_LEVEL),
+      extentTree: pmcowRoots ? u64At(dv, bk + BK_EXTENT_ROOT) : 0, extentLevel: pmcowRoots ? dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL) : 0,
+      csumTree: pmcowRoots ? u64At(dv, bk + BK_CSUM_ROOT) : 0, csumLevel: pmcowRoots ? dv.getUint8(bk + BK_CSUM_ROOT_LEVEL) : 0,
       chunkTree: u64At(dv, SB_CHUNK_ROOT), chunkLevel: dv.getUint8(SB_CHUNK_ROOT_LEVEL),
       chunkGeneration: u64At(dv, SB_CHUNK_ROOT_GENERATION),
-      devTree: u64At(dv, bk + BK_DEV_ROOT), devLevel: dv.getUint8(bk + BK_DEV_ROOT_LEVEL),
+      devTree: pmcowRoots ? u64At(dv, bk + BK_DEV_ROOT) : 0, devLevel: pmcowRoots ? dv.getUint8(bk + BK_DEV_ROOT_LEVEL) : 0,
       devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
       devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
       devItemBytes: bytes.slice(SB_DEV_ITEM, SB_DEV_ITEM + DEV_ITEM_BYTES),
       nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
       totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
-      metadataCopies: dv.getUint8(SB_PMCOW_METADATA_COPIES),
+      // A foreign image's tree blocks have as many copies as its system chunks' stripes
+      // (the chunk layout refuses metadata chunks of another profile).
+      metadataCopies: pmcowRoots ? dv.getUint8(SB_PMCOW_METADATA_COPIES)
+        : typeof systemChunks === 'string' || systemChunks.length === 0 ? 1 : systemChunks[0]!.stripes.length,
       fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
-      chunkTreeUuid: bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES),
+      // A foreign image's chunk tree uuid is in its tree blocks' headers (the mount reads it there).
+      chunkTreeUuid: pmcowRoots ? bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES) : new Uint8Array(UUID_BYTES),
       // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
       label: labelEnd === 0 ? '' : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
     },

@@ -1,0 +1,196 @@
+// Adoption: the first mount of an image pmcow did not write (mkfs.btrfs's, Linux's) turns
+// the btrfs structures pmcow's engine does not keep into the equivalent ones it does, in
+// one transaction the mount commits. Each form before and after is valid btrfs; only the
+// layout of the same facts changes, as btrfs itself moves between them:
+//
+// - the free space tree (compat_ro FREE_SPACE_TREE) is dropped and its flags cleared, as
+//   Linux does when mounted with clear_cache and no free space tree (pmcow keeps free space
+//   in memory, rebuilt from the extent tree at every mount);
+// - inline back references of data extents (EXTENT_DATA_REF, SHARED_DATA_REF) and shared
+//   tree block references (SHARED_BLOCK_REF) become keyed items, as btrfs keys them when
+//   an extent item has no room left for them;
+// - checksum items are cut at data extent boundaries, one item per extent (btrfs merges
+//   neighbours' sums into one item; its lookups take either);
+// - inline file extents move to a data extent of their own (what btrfs writes for them
+//   with max_inline=0), so every file's bytes are on the device where DAX maps them.
+//
+// What pmcow cannot hold is refused by name (EOPNOTSUPP) before anything changes:
+// compressed or encrypted extents, checksums covering part of an extent, an extent whose
+// checksums do not fit one item.
+import { FsError } from '../errors.js';
+import type { Kernel } from './kernel.js';
+import { FREE_SPACE_TREE_ID } from './kernel.js';
+import type { Subvolume } from './subvolume.js';
+import { ROOT_POINTER } from './ctree.js';
+import {
+  key, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, SHARED_DATA_REF, SHARED_BLOCK_REF, TREE_BLOCK_REF, EXTENT_CSUM,
+  EXTENT_CSUM_OBJECTID, EXTENT_DATA, ROOT_ITEM, EXTENT_ITEM_BYTES, SECTOR_BYTES, MAX_KEY_VALUE, LAST_OBJECTID,
+  ORPHAN_OBJECTID, type Key,
+} from './format.js';
+import {
+  EXTENT_DATA_REF_BYTES, EXTENT_DATA_REF_PROBES, INLINE_REF_BYTES, FE_TYPE, FE_COMPRESSION, FE_RAM_BYTES,
+  FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES,
+} from '../core/abi.js';
+
+/** What an adoption changed (FileSystem.adoption after a mount that adopted). */
+export interface AdoptionReport {
+  freeSpaceTreeDropped: boolean;
+  /** Inline data back references made keyed items. */
+  dataRefsKeyed: number;
+  sharedBlockRefsKeyed: number;
+  /** Checksum items written (one per data extent), when the image's were cut otherwise. */
+  csumItemsRewritten: number;
+  /** Inline file extents moved to data extents. */
+  inlineExtentsMoved: number;
+}
+
+const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_VALUE)];
+const FE_ENCRYPTION = FE_COMPRESSION + 1;
+const FE_OTHER_ENCODING = FE_COMPRESSION + 2;
+
+/** An inline file extent to move: its file and bytes (the mount writes them as an extent). */
+export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
+
+/** Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing changes yet. */
+export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExtent[] {
+  const m = k.m;
+  const inline: InlineExtent[] = [];
+  for (const sv of subvolumes) {
+    sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+      if (kk.type !== EXTENT_DATA) return true;
+      const encoded = m.u8At(addr + FE_COMPRESSION) !== 0 || m.u8At(addr + FE_ENCRYPTION) !== 0 || m.u16(addr + FE_OTHER_ENCODING) !== 0;
+      if (encoded) throw new FsError('EOPNOTSUPP', `subvolume ${sv.id}: inode ${kk.objectid}: a compressed or encoded extent at ${kk.offset} (pmcow stores data as it is)`);
+      if (m.u8At(addr + FE_TYPE) === EXTENT_TYPE_INLINE) {
+        const bytes = m.u64(addr + FE_RAM_BYTES);
+        inline.push({ sv, ino: kk.objectid, data: m.u8.slice(addr + FILE_EXTENT_INLINE_BYTES, addr + FILE_EXTENT_INLINE_BYTES + bytes) });
+        if (size !== FILE_EXTENT_INLINE_BYTES + bytes) throw new FsError('EUCLEAN', `subvolume ${sv.id}: inode ${kk.objectid}: an inline extent of ${size} bytes for ${bytes}`);
+      }
+      return true;
+    });
+  }
+  return inline;
+}
+
+/** Drop the free space tree: its ROOT_ITEM goes, its blocks are freed at the commit. */
+export function dropFreeSpaceTree(k: Kernel): boolean {
+  const kept = k.keptTrees.get(FREE_SPACE_TREE_ID);
+  if (!kept) return false;
+  k.rootTree.delete(key(FREE_SPACE_TREE_ID, ROOT_ITEM, 0));
+  const tree = k.newTree(FREE_SPACE_TREE_ID, kept.bytenr, kept.level);
+  k.pointerRemoved(ROOT_POINTER, kept.bytenr, tree, kept.level);
+  k.releaseTree(tree);
+  k.keptTrees.delete(FREE_SPACE_TREE_ID);
+  return true;
+}
+
+/** pmcow's key offset for the EXTENT_DATA_REF of (root, ino, offset): btrfs's hash below 2^53, then the first free key of its window. */
+function dataRefKeyOffset(k: Kernel, extent: number, root: number, ino: number, offset: bigint): number {
+  const at = k.stagingAddr, core = k.device.core;
+  k.m.dv.setBigUint64(at, BigInt(root), true);
+  const high = core.csum_crc32c_update(0xffffffff, at, 8) >>> 0;
+  k.m.dv.setBigUint64(at, BigInt(ino), true);
+  let low = core.csum_crc32c_update(0xffffffff, at, 8) >>> 0;
+  k.m.dv.setBigUint64(at, offset, true);
+  low = core.csum_crc32c_update(low, at, 8) >>> 0;
+  let h = Number(((BigInt(high) << 31n) ^ BigInt(low)) & BigInt(MAX_KEY_VALUE));
+  if (h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES) h -= EXTENT_DATA_REF_PROBES;
+  for (let probe = h; probe < h + EXTENT_DATA_REF_PROBES; probe++) {
+    if (!k.extentTree.lookup(key(extent, EXTENT_DATA_REF, probe))) return probe;
+  }
+  throw new FsError('EOPNOTSUPP', `data extent ${extent}: more colliding back references than pmcow's window of ${EXTENT_DATA_REF_PROBES}`);
+}
+
+/** Inline references of data extents and shared tree blocks to keyed items; counts of each. */
+export function keyInlineRefs(k: Kernel): { data: number; sharedBlocks: number } {
+  const m = k.m;
+  const items: Array<{ k: Key; body: Uint8Array }> = [];
+  k.extentTree.walkRange(ALL[0], ALL[1], (kk, addr, size) => {
+    if (kk.type === EXTENT_ITEM && size > EXTENT_ITEM_BYTES) items.push({ k: kk, body: m.u8.slice(addr, addr + size) });
+    if (kk.type === METADATA_ITEM && size > EXTENT_ITEM_BYTES && m.u8At(addr + size - INLINE_REF_BYTES) === SHARED_BLOCK_REF) items.push({ k: kk, body: m.u8.slice(addr, addr + size) });
+    return true;
+  });
+  let data = 0, sharedBlocks = 0;
+  for (const { k: kk, body } of items) {
+    const dv = new DataView(body.buffer);
+    const keep: number[] = []; // offsets of inline refs that stay (TREE_BLOCK_REFs)
+    for (let at = EXTENT_ITEM_BYTES; at < body.length;) {
+      const type = body[at]!;
+      if (type === EXTENT_DATA_REF) {
+        const root = Number(dv.getBigUint64(at + 1, true)), ino = Number(dv.getBigUint64(at + 9, true));
+        const offset = dv.getBigUint64(at + 17, true);
+        const ref = body.slice(at + 1, at + 1 + EXTENT_DATA_REF_BYTES);
+        k.extentTree.insert(key(kk.objectid, EXTENT_DATA_REF, dataRefKeyOffset(k, kk.objectid, root, ino, offset)), ref);
+        data++;
+        at += 1 + EXTENT_DATA_REF_BYTES;
+      } else if (type === SHARED_DATA_REF) {
+        k.extentTree.insert(key(kk.objectid, SHARED_DATA_REF, Number(dv.getBigUint64(at + 1, true))), body.slice(at + 9, at + 13));
+        data++;
+        at += 13;
+      } else if (type === SHARED_BLOCK_REF) {
+        k.extentTree.insert(key(kk.objectid, SHARED_BLOCK_REF, Number(dv.getBigUint64(at + 1, true))), new Uint8Array(0));
+        sharedBlocks++;
+        at += INLINE_REF_BYTES;
+      } else if (type === TREE_BLOCK_REF) {
+        keep.push(at);
+        at += INLINE_REF_BYTES;
+      } else {
+        throw new FsError('EUCLEAN', `extent item ${kk.objectid}: an inline reference of type ${type}`);
+      }
+    }
+    const item = new Uint8Array(EXTENT_ITEM_BYTES + keep.length * INLINE_REF_BYTES);
+    item.set(body.subarray(0, EXTENT_ITEM_BYTES));
+    keep.forEach((at, i) => item.set(body.subarray(at, at + INLINE_REF_BYTES), EXTENT_ITEM_BYTES + i * INLINE_REF_BYTES));
+    k.extentTree.delete(kk);
+    k.extentTree.insert(kk, item);
+  }
+  return { data, sharedBlocks };
+}
+
+/**
+ * Checksum items cut at data extent boundaries: one item per extent, 4 bytes a sector.
+ * 0 when the image's items were already so; else the items written.
+ */
+export function cutCsumsByExtent(k: Kernel): number {
+  const m = k.m;
+  const extents: Array<[number, number]> = [];
+  k.extentTree.walkRange(ALL[0], ALL[1], (kk) => {
+    if (kk.type === EXTENT_ITEM) extents.push([kk.objectid, kk.offset]);
+    return true;
+  });
+  const items: Array<{ start: number; sums: Uint8Array }> = [];
+  k.csumTree.walkRange(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, 0), key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, MAX_KEY_VALUE), (kk, addr, size) => {
+    if (kk.type === EXTENT_CSUM) items.push({ start: kk.offset, sums: m.u8.slice(addr, addr + size) });
+    return true;
+  });
+  const byExtent = new Set(extents.map(([b, n]) => `${b}:${n * 4 / SECTOR_BYTES}`));
+  if (items.every((it) => byExtent.has(`${it.start}:${it.sums.length}`))) return 0;
+  // Each item's sums by sector; every sector in exactly one extent.
+  const sumOf = new Map<number, Uint8Array>();
+  for (const it of items) {
+    for (let i = 0; i < it.sums.length / 4; i++) sumOf.set(it.start + i * SECTOR_BYTES, it.sums.subarray(i * 4, i * 4 + 4));
+  }
+  const maxItemBytes = k.nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES;
+  const out: Array<{ start: number; sums: Uint8Array }> = [];
+  let covered = 0;
+  for (const [start, bytes] of extents) {
+    const sectors = bytes / SECTOR_BYTES;
+    let have = 0;
+    for (let i = 0; i < sectors; i++) if (sumOf.has(start + i * SECTOR_BYTES)) have++;
+    if (have === 0) continue;
+    if (have !== sectors) throw new FsError('EOPNOTSUPP', `data extent ${start}: checksums for ${have} of its ${sectors} sectors (pmcow keeps all or none)`);
+    if (sectors * 4 > maxItemBytes) throw new FsError('EOPNOTSUPP', `data extent ${start}: ${sectors} checksums do not fit one item of a ${k.nodeBytes}-byte leaf (pmcow keeps one per extent)`);
+    const sums = new Uint8Array(sectors * 4);
+    for (let i = 0; i < sectors; i++) sums.set(sumOf.get(start + i * SECTOR_BYTES)!, i * 4);
+    out.push({ start, sums });
+    covered += sectors;
+  }
+  if (covered !== sumOf.size) throw new FsError('EUCLEAN', `checksum items: ${sumOf.size - covered} sums lie over no data extent`);
+  for (const it of items) k.csumTree.delete(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, it.start));
+  for (const it of out) k.csumTree.insert(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, it.start), it.sums);
+  return out.length;
+}
+
+/** Delete an inline extent's item (the mount then writes its bytes to a data extent). */
+export function deleteInlineExtent(x: InlineExtent): void {
+  x.sv.tree.delete(key(x.ino, EXTENT_DATA, 0));
+}
