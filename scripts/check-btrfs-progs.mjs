@@ -283,8 +283,8 @@ function makeSampleTree(dir, seed) {
   const bytes = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = next() >>> 24; return b; };
   const files = new Map();
   const put = (path, data) => { mkdirSync(join(dir, path, '..'), { recursive: true }); writeFileSync(join(dir, path), data); files.set(path, data); };
-  for (const n of [0, 1, 100, 2047, 2048, 4095, 4096, 4097, 20000, 300000, 1 << 20]) put(`/sizes/f${n}`, bytes(n));
-  const sparse = new Uint8Array(3 << 19);
+  for (const n of [0, 1, 100, 2047, 2048, 4095, 4096, 4097, 20000, 300000, 2 << 20, 5 << 20]) put(`/sizes/f${n}`, bytes(n));
+  const sparse = new Uint8Array(3 << 20);
   sparse.set(bytes(5000), 1 << 20);
   put('/sparse', sparse);
   let deep = '';

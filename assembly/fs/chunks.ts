@@ -23,7 +23,7 @@
 // (F_FREE_BY_KIND), so a writer asks "does this fit, leaving metadata its reserve?" in
 // constant time (spaceFits).
 import {
-  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, F_FREE_BY_KIND, F_CHUNKS_MAPPED, CHUNKS_MAX, CHUNK_ENTRY_BYTES, CE_KIND,
+  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, F_FREE_BY_KIND, F_CHUNKS_MAPPED, F_ADOPTING, CHUNKS_MAX, CHUNK_ENTRY_BYTES, CE_KIND,
   CE_GRID, CE_COPIES, CE_START, CE_SECTORS, CE_STRIPE0, CE_STRIPE1, CE_EXCLUDED,
   CHUNK_FREE, CHUNK_DATA, CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, SECTOR_SHIFT, SECTOR_BYTES,
   SYSTEM_AREA_BYTES, MIRROR_SUPERBLOCK_BYTENR, SUPERBLOCK_STRIPE,
@@ -283,8 +283,10 @@ export function addChunk(start: u32, length: u32, kind: u32, stripe0: u32, strip
   if (chunkCopies == 2 ? (<u64>stripe1 + length > <u64>sectorsTotal || stripe1 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) : stripe1 != 0) return false;
   if ((kind == CHUNK_FREE || kind == CHUNK_RESERVED) != (chunkCopies == 0)) return false;
   if (chunkCopies > 2 || (chunkCopies != 0 && kind != CHUNK_DATA && chunkCopies != copies) || (kind == CHUNK_DATA && chunkCopies != 1)) return false;
-  // Data is mapped 1:1 (a data extent's bytenr is its device byte).
-  if (kind == CHUNK_DATA && stripe0 != start) return false;
+  // Data is mapped 1:1 (a data extent's bytenr is its device byte), but for an adopted
+  // image's data chunk, which the adoption empties and removes (TypeScript adds no free
+  // space in it, and reads its files' bytes through its stripe).
+  if (kind == CHUNK_DATA && stripe0 != start && load<u32>(fsBase + F_ADOPTING) == 0) return false;
   if (n > 0 && <u64>chunkStartSector(n - 1) + chunkLengthSectors(n - 1) > <u64>start) return false;
   store<u32>(fsBase + F_CHUNK_COUNT, n + 1);
   const e = entryAddr(n);

@@ -12,7 +12,10 @@
 // - checksum items are cut at data extent boundaries, one item per extent (btrfs merges
 //   neighbours' sums into one item; its lookups take either);
 // - inline file extents move to a data extent of their own (what btrfs writes for them
-//   with max_inline=0), so every file's bytes are on the device where DAX maps them.
+//   with max_inline=0), so every file's bytes are on the device where DAX maps them;
+// - a data chunk whose stripe is not its logical range (mkfs.btrfs's second data chunk) is
+//   emptied, its files' data written again in chunks mapped 1:1 (a relocation, as btrfs
+//   balance does), and removed: DAX maps a data extent's bytenr as its device byte.
 //
 // What pmcow cannot hold is refused by name (EOPNOTSUPP) before anything changes:
 // compressed or encrypted extents, checksums covering part of an extent, an extent whose
@@ -29,7 +32,8 @@ import {
 } from './format.js';
 import {
   EXTENT_DATA_REF_BYTES, EXTENT_DATA_REF_PROBES, INLINE_REF_BYTES, FE_TYPE, FE_COMPRESSION, FE_RAM_BYTES,
-  FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES,
+  FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, FE_DISK_BYTENR,
+  FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW,
 } from '../core/abi.js';
 
 /** What an adoption changed (FileSystem.adoption after a mount that adopted). */
@@ -42,6 +46,10 @@ export interface AdoptionReport {
   csumItemsRewritten: number;
   /** Inline file extents moved to data extents. */
   inlineExtentsMoved: number;
+  /** File extent items whose data was written again out of data chunks not mapped 1:1. */
+  dataExtentsMoved: number;
+  /** Those chunks, emptied and removed. */
+  mappedDataChunksRemoved: number;
 }
 
 const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_VALUE)];
@@ -193,4 +201,61 @@ export function cutCsumsByExtent(k: Kernel): number {
 /** Delete an inline extent's item (the mount then writes its bytes to a data extent). */
 export function deleteInlineExtent(x: InlineExtent): void {
   x.sv.tree.delete(key(x.ino, EXTENT_DATA, 0));
+}
+
+/** File data to write again: a file extent item's bytes, read where its chunk's stripe holds them. */
+export interface MovedData { sv: Subvolume; ino: number; offset: number; data: Uint8Array }
+
+/**
+ * The data of every file extent item in a data chunk not mapped 1:1 (mkfs.btrfs places its
+ * second data chunk's bytes elsewhere on the device; DAX maps a data extent's bytenr as its
+ * device byte): read through the chunk's stripe, each sector checked against its checksum
+ * (after cutCsumsByExtent: one item per extent). The mount writes them again (new extents
+ * in chunks mapped 1:1); the emptied chunks then go (ChunkMap.removeMappedData).
+ * Refused by name: a nodatacow file there (it would be written in place) and a
+ * preallocated extent there (a write would turn it into data).
+ */
+export function readMappedData(k: Kernel, subvolumes: Subvolume[]): MovedData[] {
+  const ch = k.chunks, m = k.m;
+  const mapped: Array<{ start: number; end: number; stripe: number }> = [];
+  for (let c = 0; c < ch.count; c++) if (ch.mappedData(c)) mapped.push({ start: ch.start(c), end: ch.start(c) + ch.length(c), stripe: ch.firstStripe(c) });
+  if (!mapped.length) return [];
+  const out: MovedData[] = [];
+  for (const sv of subvolumes) {
+    sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+      if (kk.type !== EXTENT_DATA || size !== FILE_EXTENT_BYTES) return true;
+      const disk = m.u64(addr + FE_DISK_BYTENR);
+      const chunk = mapped.find((c) => disk >= c.start && disk < c.end);
+      if (!chunk) return true;
+      const where = `subvolume ${sv.id}: inode ${kk.objectid} at ${kk.offset}`;
+      if (m.u8At(addr + FE_TYPE) !== EXTENT_TYPE_REG) throw new FsError('EOPNOTSUPP', `${where}: a preallocated extent in data chunk ${chunk.start}, which is not mapped 1:1`);
+      const offset = m.u64(addr + FE_OFFSET), bytes = m.u64(addr + FE_BYTES);
+      out.push({ sv, ino: kk.objectid, offset: kk.offset, data: readThroughStripe(k, chunk, disk, offset, bytes, where) });
+      return true;
+    });
+  }
+  for (const x of out) {
+    const flags = x.sv.tree.get(key(x.ino, INODE_ITEM, 0));
+    if (flags && (new DataView(flags.buffer, flags.byteOffset).getBigUint64(INODE_FLAGS, true) & BigInt(INODE_FLAG_NODATACOW)) !== 0n) {
+      throw new FsError('EOPNOTSUPP', `subvolume ${x.sv.id}: inode ${x.ino}: a nodatacow file in a data chunk not mapped 1:1`);
+    }
+  }
+  return out;
+}
+
+/** `bytes` of data extent `disk` from `offset`, read at the chunk's stripe, each sector against its checksum (when the extent has them). */
+function readThroughStripe(k: Kernel, chunk: { start: number; stripe: number }, disk: number, offset: number, bytes: number, where: string): Uint8Array {
+  const at = chunk.stripe + (disk - chunk.start) + offset;
+  const data = k.device.readMedia(at, bytes);
+  const sums = k.csumTree.get(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, disk));
+  if (!sums) return data;
+  const dv = new DataView(sums.buffer, sums.byteOffset, sums.byteLength);
+  for (let s = 0; s < bytes / SECTOR_BYTES; s++) {
+    const index = (offset / SECTOR_BYTES) + s;
+    if (index * 4 + 4 > sums.length) throw new FsError('EUCLEAN', `${where}: extent ${disk} has checksums for ${sums.length / 4} sectors`);
+    if (k.device.crc32c(at + s * SECTOR_BYTES, SECTOR_BYTES) !== dv.getUint32(index * 4, true)) {
+      throw new FsError('EIO', `${where}: data checksum mismatch at device byte ${at + s * SECTOR_BYTES}`);
+    }
+  }
+  return data;
 }

@@ -27,6 +27,11 @@ export interface ChunkEntry {
   excluded: Array<[number, number]>;
 }
 
+/** Is `e` a data chunk not mapped 1:1 (an adopted image's, until the adoption removes it)? */
+export function mappedData(e: { kind: number; start: number; stripes: number[] }): boolean {
+  return e.kind === CHUNK_DATA && e.stripes[0] !== e.start;
+}
+
 export interface ChunkLayoutInput {
   chunks: ChunkDesc[];
   totalBytes: number;
@@ -35,6 +40,11 @@ export interface ChunkLayoutInput {
   nodeBytes: number;
   /** Copies of every tree block (1 or 2). */
   metadataCopies: number;
+  /**
+   * A mount adopting an image pmcow did not write: a data chunk not mapped 1:1 is taken (the
+   * adoption moves its files' data out and removes it, adopt.ts), not refused.
+   */
+  adopting?: boolean;
 }
 
 /** btrfs's block group profile bits other than DUP (RAID0, RAID1, RAID10, RAID5, RAID6, RAID1C3, RAID1C4). */
@@ -71,7 +81,7 @@ function unsupported(d: ChunkDesc, input: ChunkLayoutInput): string | null {
   const dup = (d.type & BLOCK_GROUP_DUP) !== 0;
   if (d.stripes.length !== (dup ? 2 : 1)) return `${where}: ${d.stripes.length} stripes for a ${dup ? 'DUP' : 'SINGLE'} chunk`;
   if (kind === CHUNK_DATA && dup) return `${where}: DUP data (pmcow keeps one copy of data)`;
-  if (kind === CHUNK_DATA && d.stripes[0] !== d.start) return `${where}: a data chunk at device byte ${d.stripes[0]} (pmcow maps data 1:1: a data extent's bytenr is the device byte DAX maps)`;
+  if (kind === CHUNK_DATA && d.stripes[0] !== d.start && !input.adopting) return `${where}: a data chunk at device byte ${d.stripes[0]} (pmcow maps data 1:1: a data extent's bytenr is the device byte DAX maps)`;
   if (kind !== CHUNK_DATA && (dup ? 2 : 1) !== input.metadataCopies) {
     return `${where}: ${dup ? 'DUP' : 'SINGLE'} tree blocks on a file system whose tree blocks are ${input.metadataCopies === 2 ? 'DUP' : 'SINGLE'} (pmcow runs one metadata profile)`;
   }

@@ -181,6 +181,7 @@ export interface ChunkHost {
   readonly totalBytes: number;
   readonly nodeBytes: number;
   readonly metadataCopies: number;
+  readonly origin: 'pmcow' | 'btrfs';
   readonly chunkTreeUuid: Uint8Array;
   readonly fsid: Uint8Array;
   devUuid: Uint8Array;
@@ -274,7 +275,8 @@ export class ChunkMap {
     const devBefore = this.devBytesUsed();
     for (let c = 0; c < this.count; c++) {
       let kind = this.kind(c);
-      if (kind === CHUNK_RESERVED) continue;
+      // A data chunk not mapped 1:1 keeps its items as the image had them until the adoption removes it.
+      if (kind === CHUNK_RESERVED || this.mappedData(c)) continue;
       if (kind !== CHUNK_FREE && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
       const items = this.itemsKind(c);
       if (kind === CHUNK_FREE && items === CHUNK_FREE) continue;
@@ -323,7 +325,7 @@ export class ChunkMap {
   /** Lay the core's table out for `chunks` (chunk-layout.ts); every chunk's items not yet read. */
   private layOut(chunks: ChunkDesc[]): void {
     const k = this.k;
-    const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies });
+    const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, adopting: k.origin === 'btrfs' });
     check(k.core.fs_chunks_reset(), 'reset the chunk table');
     this.excluded.clear();
     for (const e of plan) {
@@ -436,6 +438,27 @@ export class ChunkMap {
   /** Bytes of chunk `c` that hold blocks or data (its block group; a free cell: all of it). */
   usableBytes(c: number): number {
     return this.length(c);
+  }
+
+  /** The device byte of the first stripe of chunk `c`. */
+  firstStripe(c: number): number { return this.k.m.u32(this.entry(c) + CE_STRIPE0) * SECTOR_BYTES; }
+
+  /** Is chunk `c` a data chunk not mapped 1:1 (an adopted image's; chunk-layout.ts)? */
+  mappedData(c: number): boolean {
+    return this.kind(c) === CHUNK_DATA && this.firstStripe(c) !== this.start(c);
+  }
+
+  /**
+   * Adoption: chunk `c`, a data chunk not mapped 1:1 whose files' data has moved out, leaves
+   * the items (its chunk item, dev extents, block group; the device item's bytes used). The
+   * mount that follows lays the table out without it.
+   */
+  removeMappedData(c: number): void {
+    if (!this.mappedData(c)) throw new FsError('EINVAL', `chunk ${this.start(c)} is not a data chunk mapped elsewhere`);
+    this.deleteItems(this.desc(c, CHUNK_DATA));
+    this.setItems(c, CHUNK_FREE, 0);
+    const k = this.k;
+    k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, this.devBytesUsed(), k.devUuid, k.fsid));
   }
 }
 

@@ -20,9 +20,9 @@ import {
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key, LAST_OBJECTID,
 } from './format.js';
-import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID, NODE_CHUNK_TREE_UUID, F_ADOPTING } from '../core/abi.js';
+import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID, NODE_CHUNK_TREE_UUID, F_ADOPTING, CHUNK_FREE } from '../core/abi.js';
 import { incompatAfterAdoption } from './features.js';
-import { surveyFileExtents, dropFreeSpaceTree, keyInlineRefs, cutCsumsByExtent, deleteInlineExtent, type AdoptionReport } from './adopt.js';
+import { surveyFileExtents, dropFreeSpaceTree, keyInlineRefs, cutCsumsByExtent, deleteInlineExtent, readMappedData, type AdoptionReport } from './adopt.js';
 import { UUID_BYTES } from './uuid.js';
 import type { ChunkDesc } from './chunks.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
@@ -297,7 +297,11 @@ export class FileSystem {
     const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
     // An image pmcow did not write: the tree checker takes btrfs's inline forms until the
     // adoption has rewritten them (src/fs/adopt.ts).
-    if (sb.origin === 'btrfs') k.m.setU32(k.fsStateAddr + F_ADOPTING, 1);
+    if (sb.origin === 'btrfs') {
+      k.m.setU32(k.fsStateAddr + F_ADOPTING, 1);
+      k.origin = 'btrfs';
+      k.compatRoFlags = sb.compatRoFlags ?? 0;
+    }
     k.setUuids(sb.fsid, sb.chunkTreeUuid);
     k.setCommittedGeneration(sb.generation);
     k.mountedGeneration = sb.generation;
@@ -365,8 +369,12 @@ export class FileSystem {
     }
     fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k, blockOwners: (b) => fs.blockOwners(b).files }, dax);
     fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
-    if (sb.origin === 'btrfs') fs.adopt();
-    return fs;
+    if (sb.origin !== 'btrfs') return fs;
+    const report = fs.adopt();
+    // Chunks the adoption removed leave the table at a fresh mount (as a pmcow image now).
+    const adopted = report.mappedDataChunksRemoved ? FileSystem.load(device, dax) : fs;
+    adopted.adoption = report;
+    return adopted;
   }
 
   /**
@@ -375,20 +383,49 @@ export class FileSystem {
    */
   adoption: AdoptionReport | null = null;
 
-  /** The first mount of a foreign image: its structures in pmcow's forms, committed (adopt.ts). */
-  private adopt(): void {
+  /**
+   * The first mount of a foreign image: its structures in pmcow's forms (adopt.ts). Commits
+   * twice: the rewritten items and moved data (the superblock still revision 0, so a crash
+   * before the end adopts again), then the emptied chunks removed, as a pmcow image.
+   */
+  private adopt(): AdoptionReport {
+    const k = this.k;
     const subvolumes = [...this.subvolumes.values()];
-    const inline = surveyFileExtents(this.k, subvolumes);
-    const freeSpaceTreeDropped = dropFreeSpaceTree(this.k);
-    const refs = keyInlineRefs(this.k);
-    const csumItemsRewritten = cutCsumsByExtent(this.k);
+    const inline = surveyFileExtents(k, subvolumes);
+    const freeSpaceTreeDropped = dropFreeSpaceTree(k);
+    if (freeSpaceTreeDropped) k.compatRoFlags = 0;
+    const refs = keyInlineRefs(k);
+    const csumItemsRewritten = cutCsumsByExtent(k);
     for (const x of inline) {
       deleteInlineExtent(x);
       this.writeResolved(x.sv, x.ino, x.data, 0);
     }
-    this.k.commit();
-    this.k.m.setU32(this.k.fsStateAddr + F_ADOPTING, 0);
-    this.adoption = { freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks, csumItemsRewritten, inlineExtentsMoved: inline.length };
+    const moved = readMappedData(k, subvolumes);
+    for (const x of moved) {
+      // Whole sectors (no old bytes read back through the chunk being emptied), then the
+      // size as it was: the last sector's tail past EOF is the extent's, as before.
+      // (The size is the sectors' end meanwhile: a write past EOF would zero the old last
+      // sector's tail, reading it through the chunk being emptied.)
+      const before = this.inode(x.sv, x.ino);
+      const end = x.offset + x.data.length;
+      if (end > before.size) this.putInode(x.sv, x.ino, { ...before, size: end });
+      this.writeResolved(x.sv, x.ino, x.data, x.offset);
+      if (end > before.size) this.putInode(x.sv, x.ino, { ...this.inode(x.sv, x.ino), size: before.size });
+    }
+    k.commit();
+    let mappedDataChunksRemoved = 0;
+    for (let c = 0; c < k.chunks.count; c++) {
+      if (!k.chunks.mappedData(c) || k.chunks.itemsKind(c) === CHUNK_FREE) continue;
+      k.chunks.removeMappedData(c);
+      mappedDataChunksRemoved++;
+    }
+    k.origin = 'pmcow';
+    k.commit();
+    k.m.setU32(k.fsStateAddr + F_ADOPTING, 0);
+    return {
+      freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks, csumItemsRewritten,
+      inlineExtentsMoved: inline.length, dataExtentsMoved: moved.length, mappedDataChunksRemoved,
+    };
   }
 
   unmount(): void {

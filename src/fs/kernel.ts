@@ -132,6 +132,10 @@ export class Kernel implements TreeHost {
   label = '';
   /** The superblock's incompat word (an adopted image keeps its accepted bits, features.ts). */
   incompatFlags = PMCOW_INCOMPAT;
+  /** The compat_ro word: an adopted image's free space tree flags until the adoption drops the tree. */
+  compatRoFlags = 0;
+  /** 'btrfs' while a mount adopts an image pmcow did not write (its superblocks keep revision 0 until done). */
+  origin: 'pmcow' | 'btrfs' = 'pmcow';
   /**
    * Trees pmcow keeps as an adopted image had them, never changing them: btrfs's uuid tree
    * (9) and data relocation tree (-9), by id (fsck walks them; their blocks are in use).
@@ -853,7 +857,7 @@ export class Kernel implements TreeHost {
       devTree: this.devTree.root, devLevel: this.devTree.level,
       nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
       bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
-      incompatFlags: this.incompatFlags,
+      incompatFlags: this.incompatFlags, compatRoFlags: this.compatRoFlags, origin: this.origin,
       label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
       devUuid: this.devUuid,
     };
@@ -926,15 +930,18 @@ export class Kernel implements TreeHost {
     for (let c = 0; c < ch.count; c++) {
       const kind = ch.kind(c);
       if (kind === CHUNK_RESERVED) continue;
+      // A data chunk not mapped 1:1 (an adopted image's) gets no free space: nothing is
+      // written into it before the adoption removes it.
+      const addFree = ch.mappedData(c) ? (): void => {} : (from: number, bytes: number): void => this.free.addFree(from, bytes);
       let cursor = ch.start(c);
       const end = cursor + ch.usableBytes(c);
       for (; next < taken.length && taken[next]![0] < end; next++) {
         const [start, stop] = taken[next]!;
         if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another`);
-        if (start > cursor) this.free.addFree(cursor, start - cursor);
+        if (start > cursor) addFree(cursor, start - cursor);
         cursor = stop;
       }
-      if (end > cursor) this.free.addFree(cursor, end - cursor);
+      if (end > cursor) addFree(cursor, end - cursor);
     }
   }
 }

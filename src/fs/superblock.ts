@@ -101,6 +101,7 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint32(SB_LEAF_BYTES, s.nodeBytes, true);
   dv.setUint32(SB_STRIPE_BYTES, SECTOR_BYTES, true);
   setU64(dv, SB_INCOMPAT_FLAGS, s.incompatFlags ?? PMCOW_INCOMPAT);
+  setU64(dv, SB_COMPAT_RO_FLAGS, s.compatRoFlags ?? 0);
   dv.setUint8(SB_ROOT_LEVEL, s.rootLevel);
   setU64(dv, SB_CHUNK_ROOT, s.chunkTree);
   setU64(dv, SB_CHUNK_ROOT_GENERATION, s.chunkGeneration);
@@ -135,7 +136,8 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint8(bk + BK_EXTENT_ROOT_LEVEL, s.extentLevel);
   dv.setUint8(bk + BK_CSUM_ROOT_LEVEL, s.csumLevel);
   dv.setUint8(SB_PMCOW_METADATA_COPIES, s.metadataCopies);
-  dv.setUint8(SB_PMCOW_REVISION, PMCOW_REVISION);
+  // An image still being adopted keeps revision 0: a mount after a crash adopts it again.
+  dv.setUint8(SB_PMCOW_REVISION, s.origin === 'btrfs' ? 0 : PMCOW_REVISION);
   bytes.set(s.chunkTreeUuid, SB_PMCOW_CHUNK_TREE_UUID);
   dv.setUint32(SB_CSUM, crc(bytes.subarray(SB_CSUM_START)), true);
 }
