@@ -16,7 +16,7 @@
 // needs for it (docs/fs.md section 2): the alternate copy written over the primary, as
 // `btrfs rescue super-recover` does from a mirror.
 //
-// Needs btrfs-progs (Debian: apt-get install btrfs-progs) and a build (npm run build). It
+// Needs btrfs-progs and setfattr (Debian: apt-get install btrfs-progs attr) and a build (npm run build). It
 // fails, never skips, when btrfs is missing. Plain Node; prints a closing line
 // `N images, N passed, N failed` and exits 1 on any failure.
 //   node scripts/check-btrfs-progs.mjs [--seeds N] [--scripts N] [--crashes N] [--explored N]
@@ -309,6 +309,44 @@ function mountedFiles(fs, dir = '/', out = new Map(), inos = new Map()) {
 }
 
 /**
+ * What pmcow does not run yet, in an image mkfs.btrfs made: a mount refuses it with
+ * EOPNOTSUPP naming it, and the image is left as it was.
+ */
+async function mkfsRefusalsCheck() {
+  const cases = [
+    ['a symlink', /EOPNOTSUPP: .*a symlink/, (dir) => spawnSync('ln', ['-s', 'f', join(dir, 'link')])],
+    ['an xattr', /EOPNOTSUPP: .*xattrs/, (dir) => spawnSync('setfattr', ['-n', 'user.pmcow', '-v', 'v', join(dir, 'f')], { encoding: 'utf8' })],
+  ];
+  for (const [what, why, add] of cases) {
+    const label = `mkfs.btrfs --rootdir with ${what}`;
+    const tree = join(work, 'refusal');
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'f'), 'data');
+    const added = add(tree);
+    images++;
+    if (added.status !== 0) { fail(label, [`could not make ${what} here (setfattr is Debian's attr package): ${added.error?.message ?? added.stderr}`]); continue; }
+    const file = join(work, 'refusal.img');
+    writeFileSync(file, new Uint8Array(0));
+    spawnSync('truncate', ['-s', '128M', file]);
+    const made = spawnSync('mkfs.btrfs', ['-q', '-f', '--rootdir', tree, file], { encoding: 'utf8' });
+    if (made.status !== 0) { fail(label, [`mkfs.btrfs exit ${made.status}`]); continue; }
+    const before = new Uint8Array(readFileSync(file));
+    const dev = await PmemDevice.fromImage(before);
+    const problems = [];
+    try {
+      FileSystem.mount(dev).unmount();
+      problems.push('mounted');
+    } catch (e) {
+      if (!why.test(e.message)) problems.push(`refused with ${e.message}`);
+    }
+    if (!same(dev.exportMedia(), before)) problems.push('the refused mount changed the image');
+    dev.close();
+    if (problems.length) fail(label, problems); else { passed++; if (VERBOSE) console.log(`ok ${label}`); }
+  }
+}
+
+/**
  * Images made by mkfs.btrfs --rootdir from sample trees, with several of its options: each
  * mounts in pmcow (adopted), reads back equal to the tree (hard links one inode), passes
  * pmcow's fsck; then pmcow writes on (files, a subvolume, a snapshot), and the image it
@@ -394,6 +432,7 @@ try {
     }
   }
   await mkfsImagesCheck();
+  await mkfsRefusalsCheck();
   if (IMAGE_FUZZ > 0) await imageFuzzCheck();
 } finally {
   crcDevice.close();

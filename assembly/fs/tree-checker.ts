@@ -11,7 +11,7 @@ import {
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_NRITEMS, NODE_LEVEL, NODE_GENERATION,
   NODE_OWNER, MAX_LEVEL, MAX_KEY_VALUE, SECTOR_BYTES, SYSTEM_AREA_BYTES, BTRFS_MAX_EXTENT_BYTES,
   MAX_FILE_BYTES, ROOT_TREE_ID, EXTENT_TREE_ID, FS_TREE_ID, CSUM_TREE_ID, FIRST_SUBVOLUME_ID,
-  F_ADOPTING, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID, FREE_SPACE_INFO, FREE_SPACE_BITMAP, UUID_KEY_SUBVOL, UUID_KEY_RECEIVED_SUBVOL,
+  F_ADOPTING, XATTR_ITEM, INODE_EXTREF, INODE_EXTREF_HEADER_BYTES, BTRFS_FT_LAST, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID, FREE_SPACE_INFO, FREE_SPACE_BITMAP, UUID_KEY_SUBVOL, UUID_KEY_RECEIVED_SUBVOL,
   INODE_ITEM, INODE_REF, ORPHAN_ITEM, DIR_ITEM, DIR_INDEX, EXTENT_DATA, EXTENT_CSUM, ROOT_ITEM,
   ROOT_BACKREF, ROOT_REF, EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, INODE_ITEM_BYTES,
   FILE_EXTENT_BYTES, FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, FE_RAM_BYTES, FE_COMPRESSION, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
@@ -188,10 +188,12 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
     let dataLength: u32 = 0;
     if (dirEntries) {
       const kind = <u32>load<u8>(addr + at + DIR_ENTRY_KIND);
-      if (kind != DIR_KIND_FILE && kind != DIR_KIND_DIR) return problem(P_DIR_KIND, s, kind, 0, 0);
-      // No xattrs yet: a directory entry carries no data after its name.
+      // pmcow makes files and directories; an adopted image may name other kinds (symlinks,
+      // devices, fifos, sockets: BTRFS_FT_* up to 7; 8 an xattr) and hold xattrs (data after the name),
+      // which the adoption refuses by name.
+      if (kind != DIR_KIND_FILE && kind != DIR_KIND_DIR && !(adopting() && kind <= BTRFS_FT_LAST)) return problem(P_DIR_KIND, s, kind, 0, 0);
       dataLength = <u32>load<u16>(addr + at + DIR_ENTRY_DATA_LENGTH);
-      if (dataLength != 0) return problem(P_DIR_DATA, s, dataLength, 0, 0);
+      if (dataLength != 0 && !adopting()) return problem(P_DIR_DATA, s, dataLength, 0, 0);
     }
     at += header + length + dataLength;
     if (at > size) return problem(P_NAME_PAST, s, 0, 0, 0);
@@ -211,6 +213,9 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   const objectid = load<u64>(key + KEY_OBJECTID);
   const offset = load<u64>(key + KEY_OFFSET);
   if (type == INODE_ITEM) return checkInode(addr, size, s);
+  // An adopted image's xattrs (dir-item shaped) and extended inode refs: the adoption refuses them by name.
+  if (type == XATTR_ITEM && adopting()) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
+  if (type == INODE_EXTREF && adopting()) return size >= INODE_EXTREF_HEADER_BYTES ? P_NONE : problem(P_ITEM_SIZE, s, size, INODE_EXTREF_HEADER_BYTES, 0);
   if (type == INODE_REF) return namesCover(addr, size, INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, s, false);
   if (type == ORPHAN_ITEM) return exact(size, 0, s);
   if (type == DIR_ITEM || type == DIR_INDEX) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
@@ -310,7 +315,8 @@ function checkInode(addr: usize, size: u32, s: u32): u32 {
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
   // A regular file or a directory (pmcow makes no other kind yet); any permission bits.
   const mode = load<u32>(addr + INODE_MODE);
-  if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFDIR) return problem(P_INODE_MODE, s, mode, 0, 0);
+  // (An adopted image's symlinks, devices, fifos and sockets: the adoption refuses them by name.)
+  if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFDIR && !adopting()) return problem(P_INODE_MODE, s, mode, 0, 0);
   if (load<u64>(addr + INODE_SIZE) > MAX_FILE_BYTES) return problem(P_INODE_SIZE, s, load<u64>(addr + INODE_SIZE), 0, 0);
   if ((load<u64>(addr + INODE_FLAGS) & ~ALL_INODE_FLAGS) != 0) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
   return P_NONE;

@@ -33,7 +33,7 @@ import {
 import {
   EXTENT_DATA_REF_BYTES, EXTENT_DATA_REF_PROBES, INLINE_REF_BYTES, FE_TYPE, FE_COMPRESSION, FE_RAM_BYTES,
   FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, FE_DISK_BYTENR,
-  FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW,
+  FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_MODE, XATTR_ITEM, INODE_EXTREF,
 } from '../core/abi.js';
 
 /** What an adoption changed (FileSystem.adoption after a mount that adopted). */
@@ -59,12 +59,23 @@ const FE_OTHER_ENCODING = FE_COMPRESSION + 2;
 /** An inline file extent to move: its file and bytes (the mount writes them as an extent). */
 export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
 
+/** File kinds pmcow does not have, by their S_IFMT bits. */
+const KIND_NAMES = new Map([[0o120000, 'symlink'], [0o020000, 'character device'], [0o060000, 'block device'], [0o010000, 'fifo'], [0o140000, 'socket']]);
+const S_IFMT = 0o170000;
+
 /** Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing changes yet. */
 export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExtent[] {
   const m = k.m;
   const inline: InlineExtent[] = [];
   for (const sv of subvolumes) {
     sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+      const where = `subvolume ${sv.id}: inode ${kk.objectid}`;
+      if (kk.type === XATTR_ITEM) throw new FsError('EOPNOTSUPP', `${where}: xattrs (pmcow has none yet)`);
+      if (kk.type === INODE_EXTREF) throw new FsError('EOPNOTSUPP', `${where}: extended inode refs (pmcow writes none)`);
+      if (kk.type === INODE_ITEM) {
+        const kind = KIND_NAMES.get(m.u32(addr + INODE_MODE) & S_IFMT);
+        if (kind) throw new FsError('EOPNOTSUPP', `${where}: a ${kind} (pmcow has regular files and directories)`);
+      }
       if (kk.type !== EXTENT_DATA) return true;
       const encoded = m.u8At(addr + FE_COMPRESSION) !== 0 || m.u8At(addr + FE_ENCRYPTION) !== 0 || m.u16(addr + FE_OTHER_ENCODING) !== 0;
       if (encoded) throw new FsError('EOPNOTSUPP', `subvolume ${sv.id}: inode ${kk.objectid}: a compressed or encoded extent at ${kk.offset} (pmcow stores data as it is)`);
