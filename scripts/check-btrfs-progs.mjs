@@ -7,9 +7,9 @@
 //   - give back, through `btrfs restore -s`, exactly the files pmcow mounts from the same
 //     image (paths, sizes, bytes; the crash oracle already holds pmcow's mount to the
 //     model), restore's rules for subvolumes modelled (expectedRestore).
-// And for the first two scripts of each generator and seed, every crash image the crash
-// explorer mounts (as `pmcow fuzz` explores it) must pass `btrfs check --readonly`, and
-// every tenth of them the restore comparison too.
+// And for every script (--explored N: the first N of each generator and seed), every crash
+// image the crash explorer mounts (as `pmcow fuzz` explores it) must pass `btrfs check
+// --readonly`, and every tenth of them the restore comparison too.
 // With --image-fuzz N: N mutated images of each of two image-fuzzing seeds; every one pmcow
 // mounts and calls clean must pass btrfs check too (default 1500; 0 leaves it out).
 // A crash image whose primary superblock is torn is checked after the rescue step btrfs
@@ -54,7 +54,7 @@ const option = (name, fallback) => {
 const SEEDS = option('seeds', 3);
 const SCRIPTS = option('scripts', 4);
 const CRASHES = option('crashes', 2);
-const EXPLORED = option('explored', 2);
+const EXPLORED = option('explored', SCRIPTS);
 const IMAGE_FUZZ = option('image-fuzz', 1500);
 const VERBOSE = args.includes('--verbose');
 const keepAt = args.indexOf('--keep');
