@@ -238,6 +238,37 @@ describe('btrfs on-disk layout', () => {
     expect(() => FileSystem.mount(d)).toThrow(/EUCLEAN: the superblock's device item differs from the chunk tree's/);
   });
 
+  it('ROOT_ITEMs carry uuids: each subvolume its own, a snapshot its source\'s as parent_uuid; kept across a remount', async () => {
+    const { dev, fs } = await image(16 << 20);
+    fs.createSubvolume('/v');
+    fs.snapshot('/v', '/s');
+    fs.snapshot('/', '/top');
+    fs.commit();
+    const item = (id: number): Uint8Array => fs.kernel.rootTree.get(key(id, 132, 0))!;
+    const uuid = (id: number): Uint8Array => item(id).subarray(247, 263);
+    const parent = (id: number): Uint8Array => item(id).subarray(263, 279);
+    const zero = new Uint8Array(16);
+    const ids = [5, 256, 257, 258];
+    for (const id of ids) expect(uuid(id), `subvolume ${id}`).not.toEqual(zero);
+    expect(new Set(ids.map((id) => Buffer.from(uuid(id)).toString('hex'))).size).toBe(4);
+    expect(parent(5)).toEqual(zero);
+    expect(parent(256)).toEqual(zero);
+    expect(parent(257)).toEqual(uuid(256)); // /s, a snapshot of /v
+    expect(parent(258)).toEqual(uuid(5)); // /top, a snapshot of /
+    // otransid: the creating transaction; ctransid: the last change (the root's generation).
+    const u64At = (b: Uint8Array, at: number): number => Number(u64(b, at));
+    expect(u64At(item(257), 303)).toBeGreaterThan(u64At(item(256), 303) - 1);
+    expect(u64At(item(256), 295)).toBe(u64At(item(256), 160));
+    const before = ids.map((id) => item(id).slice(247, 279));
+    fs.writeFile('/v/f', new Uint8Array(10).fill(1)); // moves /v's root: its ROOT_ITEM rewritten
+    fs.unmount();
+    const again = FileSystem.mount(dev);
+    expect(ids.map((id) => again.kernel.rootTree.get(key(id, 132, 0))!.slice(247, 279))).toEqual(before);
+    // The extent, dev and csum trees' ROOT_ITEMs have none (as btrfs).
+    for (const id of [2, 4, 7]) expect(again.kernel.rootTree.get(key(id, 132, 0))!.subarray(247, 279)).toEqual(new Uint8Array(32));
+    again.unmount();
+  });
+
   it('extent items: skinny METADATA_ITEMs keyed by level with inline TREE_BLOCK_REFs; after a snapshot and a copy, FULL_BACKREF and SHARED_BLOCK_REF / SHARED_DATA_REF', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
     FileSystem.mkfs(dev, { nodeSize: 4096 });

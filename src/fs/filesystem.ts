@@ -353,6 +353,9 @@ export class FileSystem {
       }
       const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
+      sv.uuid = r.uuid!;
+      sv.parentUuid = r.parentUuid!;
+      sv.otransid = r.otransid!;
       sv.rootDir = r.rootDir;
       // As btrfs: new subvolume ids continue from the highest one in the root tree.
       k.nextSubvolume = Math.max(k.nextSubvolume, item.key.objectid + 1);
@@ -491,6 +494,12 @@ export class FileSystem {
     }
     const sv: Subvolume = {
       id, tree, flags: damaged ? flags | ROOT_FLAG_READONLY : flags, lastSnapshot, rootDir: FIRST_INODE,
+      // A new subvolume's uuid, derived (images stay reproducible: the crash explorer's are
+      // compared byte for byte) from the file system's and the subvolume's id and creation.
+      // (A mount reads them from the ROOT_ITEM instead.)
+      uuid: atMount ? new Uint8Array(UUID_BYTES) : derivedUuid(`pmcow subvolume ${uuidText(this.k.fsid)} ${id} ${lastSnapshot}`),
+      parentUuid: new Uint8Array(UUID_BYTES),
+      otransid: lastSnapshot,
       nextIno: Math.max(FIRST_INODE + 1, last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
       immutableInodes: null,
     };
@@ -526,7 +535,7 @@ export class FileSystem {
       // last snapshot alone must not claim a newer root than the one it names).
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
         bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.blockGeneration(sv.tree.root), flags: sv.damaged?.flags ?? sv.flags,
-        lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir,
+        lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir, uuid: sv.uuid, parentUuid: sv.parentUuid, otransid: sv.otransid,
       }, this.k.nodeBytes));
       sv.itemDirty = false;
       this.k.movedSubvolumes.delete(sv.tree);
@@ -1384,6 +1393,7 @@ export class FileSystem {
     // btrfs_copy_root): every tree owns its root block, as btrfs check expects.
     const tree = this.k.newTree(id, this.k.copyRoot(id, src.sv.tree), src.sv.tree.level);
     const sv = this.addSubvolume(id, tree, readonly ? ROOT_FLAG_READONLY : 0, this.k.transid);
+    sv.parentUuid = src.sv.uuid;
     sv.nextIno = src.sv.nextIno;
     sv.rootDir = src.sv.rootDir;
     sv.immutableInodes = 0; // the source has none (checked above)

@@ -8,6 +8,7 @@ import {
   DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, DIR_KIND_DIR,
   DIR_KIND_SUBVOLUME, ROOT_ITEM, MODE_DIR, INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
 } from './format.js';
+import { RI_UUID, RI_CTRANSID } from '../core/abi.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -79,12 +80,20 @@ export function decodeFileExtent(b: Uint8Array): FileExtent {
 
 export interface RootItem {
   bytenr: number; level: number; generation: number; flags: number; lastSnapshot: number; rootDir: number;
+  /** The subvolume's uuid and (a snapshot's) its source's; 16 bytes each, zero when absent (the extent, dev and csum trees'). */
+  uuid?: Uint8Array; parentUuid?: Uint8Array;
+  /** The transaction that created the subvolume (btrfs's otransid; lastSnapshot when absent). */
+  otransid?: number;
 }
+
+/** btrfs_root_item's parent_uuid (after uuid at RI_UUID). */
+const RI_PARENT_UUID = RI_UUID + 16;
 
 /**
  * btrfs's root item: its inode as mkfs.btrfs writes it (a directory of size 3, one link,
  * generation 1, nbytes a node), refs 1, generation_v2 = generation (the fields after it
- * count), the creating transaction; uuids and times zero.
+ * count), the subvolume's uuid and its source's (a snapshot's), the creating transaction
+ * and the last change's; times zero.
  */
 export function encodeRootItem(r: RootItem, nodeBytes: number): Uint8Array {
   const out = new Uint8Array(ROOT_ITEM_BYTES);
@@ -92,7 +101,11 @@ export function encodeRootItem(r: RootItem, nodeBytes: number): Uint8Array {
   writeInode(m, 0, { generation: 1, size: 3, nbytes: nodeBytes, nlink: 1, mode: MODE_DIR, flags: 0, transid: 0 });
   m.setU64(RI_BYTENR, r.bytenr); m.setU8(RI_LEVEL, r.level); m.setU64(RI_GENERATION, r.generation);
   m.setU64(RI_FLAGS, r.flags); m.setU64(RI_LAST_SNAPSHOT, r.lastSnapshot); m.setU64(RI_ROOT_DIR, r.rootDir);
-  m.setU32(RI_REFS, 1); m.setU64(RI_GENERATION_V2, r.generation); m.setU64(RI_OTRANSID, r.lastSnapshot);
+  m.setU32(RI_REFS, 1); m.setU64(RI_GENERATION_V2, r.generation); m.setU64(RI_OTRANSID, r.otransid ?? r.lastSnapshot);
+  // ctransid: the last change, as the root block's generation says.
+  m.setU64(RI_CTRANSID, r.generation);
+  if (r.uuid) out.set(r.uuid, RI_UUID);
+  if (r.parentUuid) out.set(r.parentUuid, RI_PARENT_UUID);
   return out;
 }
 
@@ -101,6 +114,7 @@ export function decodeRootItem(b: Uint8Array): RootItem {
   return {
     bytenr: m.u64(RI_BYTENR), level: m.u8At(RI_LEVEL), generation: m.u64(RI_GENERATION),
     flags: m.u64(RI_FLAGS), lastSnapshot: m.u64(RI_LAST_SNAPSHOT), rootDir: m.u64(RI_ROOT_DIR),
+    uuid: b.slice(RI_UUID, RI_UUID + 16), parentUuid: b.slice(RI_PARENT_UUID, RI_PARENT_UUID + 16), otransid: m.u64(RI_OTRANSID),
   };
 }
 
