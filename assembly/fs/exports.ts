@@ -38,7 +38,7 @@ import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, largestRun,
   anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors, chunkEmpty,
 } from "./free-space";
-import { chunkBytesValid, chunkCount, chunkKind, spaceFits, treeFreeSectors, resetChunks, addChunk, copyBytenr, treeBlockPlaced } from "./chunks";
+import { chunkBytesValid, chunkCount, chunkKind, spaceFits, treeFreeSectors, resetChunks, addChunk, copyBytenr, treeBlockPlaced, chunkOnGrid, setChunkKind, setCellLayout } from "./chunks";
 import { RootSlot } from "./root-slot";
 
 const MAX_SAFE: f64 = 9007199254740991;
@@ -330,6 +330,19 @@ export function fs_chunk_add(start: u32, length: u32, kind: u32, stripe0: u32, s
   const n = chunkCount();
   if (!addChunk(start, length, kind, stripe0, stripe1, chunkCopies, grid == 1, excluded)) return -EINVAL;
   assert(chunkCount() == n + 1 && chunkKind(n) == kind, "chunk not added");
+  return 0;
+}
+
+// Mount, pmcow's own layout: type free grid cell `c` as `kind` (its block group and stripes as
+// a cell of that kind has them), before any space is added; -EINVAL otherwise.
+export function fs_chunk_type_cell(c: u32, kind: u32): i32 {
+  if (!ready() || c >= chunkCount() || freeSectors() != 0 || pinnedSectors() != 0) return -EINVAL;
+  if (kind != CHUNK_DATA && kind != CHUNK_METADATA && kind != CHUNK_SYSTEM) return -EINVAL;
+  if (!chunkOnGrid(c) || chunkKind(c) != CHUNK_FREE) return -EINVAL;
+  if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_type_cell is called
+  setChunkKind(c, kind);
+  setCellLayout(c, kind);
+  assert(chunkKind(c) == kind, "cell not typed");
   return 0;
 }
 

@@ -58,7 +58,7 @@ export function cellCount(totalBytes: number, cellBytes: number): number {
 }
 
 /** The grid cell `desc` is, typed as pmcow lays out a cell of its kind, or -1. */
-function gridCell(desc: ChunkDesc, input: ChunkLayoutInput): number {
+export function gridCell(desc: ChunkDesc, input: ChunkLayoutInput): number {
   const c = (desc.start - SYSTEM_AREA_BYTES) / input.cellBytes;
   if (!Number.isInteger(c) || c < 0 || c >= cellCount(input.totalBytes, input.cellBytes)) return -1;
   // The cell around the superblock mirror is one pmcow never types: a chunk there keeps its stripe out.

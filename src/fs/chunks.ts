@@ -22,7 +22,7 @@ import { key } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
 import { UUID_BYTES } from './uuid.js';
-import { planChunkTable } from './chunk-layout.js';
+import { planChunkTable, gridCell, cellCount } from './chunk-layout.js';
 
 /** The device id of pmcow's one device. */
 export const DEVICE_ID = 1;
@@ -324,6 +324,7 @@ export class ChunkMap {
 
   /** Lay the core's table out for `chunks` (chunk-layout.ts); every chunk's items not yet read. */
   private layOut(chunks: ChunkDesc[]): void {
+    if (this.typeGridCells(chunks)) return;
     const k = this.k;
     const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, adopting: k.origin === 'btrfs' });
     check(k.core.fs_chunks_reset(), 'reset the chunk table');
@@ -335,6 +336,33 @@ export class ChunkMap {
       if (result < 0) throw new FsError('EUCLEAN', `chunk ${e.start}: the chunk table refuses it`);
       if (e.excluded.length) this.excluded.set(e.start, e.excluded);
     }
+  }
+
+  /**
+   * pmcow's own layout, the mount's common case (a crash explorer mounts thousands of
+   * images a second): every chunk is a grid cell of its kind and the table is still the
+   * grid fs_format laid out, so the cells are typed in place. False (nothing changed) when
+   * not: the plan lays the table out.
+   */
+  private typeGridCells(chunks: ChunkDesc[]): boolean {
+    const k = this.k, input = { chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies };
+    const cells = cellCount(k.totalBytes, this.chunkBytes);
+    if (this.count !== cells) return false;
+    const want = new Map<number, number>();
+    for (const d of chunks) {
+      const c = gridCell(d, input);
+      if (c < 0 || want.has(c)) return false;
+      want.set(c, d.type & ~BLOCK_GROUP_DUP);
+    }
+    for (let c = 0; c < cells; c++) {
+      if (!this.onGrid(c) || this.start(c) !== SYSTEM_AREA_BYTES + c * this.chunkBytes) return false;
+      const kind = this.kind(c);
+      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED && kind !== want.get(c)) return false;
+      if (kind === CHUNK_RESERVED && want.has(c)) return false;
+    }
+    for (const [c, kind] of want) if (this.kind(c) === CHUNK_FREE) check(k.core.fs_chunk_type_cell(c, kind), `type chunk ${this.start(c)}`);
+    this.excluded.clear();
+    return true;
   }
 
   /** Logical ranges of chunk `c` over a superblock copy (never free space). */
