@@ -5,7 +5,8 @@
 // runs btrfs check on the adopted images, over more sample trees and mkfs options.)
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { PmemDevice } from '../src/index.js';
+import { PmemDevice, Rng } from '../src/index.js';
+import { FsError } from '../src/errors.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { unpackImage } from './helpers/image-pack.js';
 
@@ -156,6 +157,47 @@ describe('images made by mkfs.btrfs', () => {
       }
       dev.close();
     }
+  });
+
+  it('damaged mkfs.btrfs images (bits flipped in tree blocks, checksums put right): the adopting mount fails with an FsError naming the damage, or mounts; never an internal error', async () => {
+    const image = unpackImage(FIXTURE);
+    const node = 16384;
+    const dv = new DataView(image.buffer);
+    const fsid = image.subarray((64 << 10) + 32, (64 << 10) + 48);
+    const blocks: number[] = [];
+    for (let at = 1 << 20; at + node <= image.length; at += 4096) {
+      if (image.subarray(at + 32, at + 48).every((b, i) => b === fsid[i]) && dv.getBigUint64(at + 48, true) !== 0n) blocks.push(at);
+    }
+    expect(blocks.length).toBeGreaterThan(10);
+    const crcDev = await PmemDevice.create({ sizeBytes: 2 << 20 });
+    const outcomes = new Map<string, number>();
+    for (let seed = 1; seed <= 80; seed++) {
+      const rng = new Rng(seed);
+      const img = image.slice();
+      const b = blocks[rng.below(blocks.length)]!;
+      const items = new DataView(img.buffer).getUint32(b + 96, true);
+      for (let f = 0; f <= rng.below(4); f++) {
+        // Item headers or item data (the end of a leaf), where a flip changes what is read.
+        const at = rng.below(2) ? b + 101 + rng.below(Math.max(1, Math.min(items, 600) * 25)) : b + node - 1 - rng.below(3000);
+        img[at]! ^= 1 << rng.below(8);
+      }
+      new DataView(img.buffer).setUint32(b, crcDev.crc32cBytes(img.subarray(b + 32, b + node)), true);
+      const dev = await PmemDevice.fromImage(img);
+      let outcome: string;
+      try {
+        const fs = FileSystem.mount(dev);
+        outcome = fs.fsck().length ? 'mounted, damage found' : 'mounted clean';
+        fs.unmount();
+      } catch (e) {
+        expect(e, `seed ${seed}`).toBeInstanceOf(FsError);
+        expect((e as FsError).code, `seed ${seed}: ${(e as Error).message}`).not.toBe('EFAULT');
+        outcome = (e as FsError).code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      dev.close();
+    }
+    crcDev.close();
+    expect(outcomes.get('mounted, damage found') ?? 0, JSON.stringify([...outcomes])).toBeGreaterThan(0);
   });
 
   it('refuses, by name, the features pmcow does not run: compression, a tree-log, a second device, the block group tree', async () => {

@@ -90,12 +90,17 @@ export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExt
   return inline;
 }
 
-/** Drop the free space tree: its ROOT_ITEM goes, its blocks are freed at the commit. */
+/**
+ * Drop the free space tree: its ROOT_ITEM goes, its blocks are freed at the commit. Every
+ * block is read first (the commit's drop reads them again, and must find them sound): a
+ * damaged one fails the mount here, before anything changes.
+ */
 export function dropFreeSpaceTree(k: Kernel): boolean {
   const kept = k.keptTrees.get(FREE_SPACE_TREE_ID);
   if (!kept) return false;
-  k.rootTree.delete(key(FREE_SPACE_TREE_ID, ROOT_ITEM, 0));
   const tree = k.newTree(FREE_SPACE_TREE_ID, kept.bytenr, kept.level);
+  tree.walkRange(ALL[0], ALL[1], () => true);
+  k.rootTree.delete(key(FREE_SPACE_TREE_ID, ROOT_ITEM, 0));
   k.pointerRemoved(ROOT_POINTER, kept.bytenr, tree, kept.level);
   k.releaseTree(tree);
   k.keptTrees.delete(FREE_SPACE_TREE_ID);
