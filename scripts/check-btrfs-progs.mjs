@@ -404,8 +404,41 @@ async function mkfsImagesCheck() {
     passed++;
     if (VERBOSE) console.log(`ok ${label}`);
     await judge(after, `${label}, after pmcow wrote on`);
+    if (v === 0) await adoptionCrashes(new Uint8Array(readFileSync(file)), label);
   }
 }
+
+/**
+ * A crash anywhere in an adoption: at every store the adopting mount makes, the strict
+ * crash image and a random one pass btrfs check (each of the adoption's commits leaves a
+ * btrfs file system; its superblocks say revision 0 until the last, so a mount adopts again).
+ */
+async function adoptionCrashes(image, label) {
+  const counting = await PmemDevice.fromImage(image);
+  let stores = 0;
+  counting.beforeStore = () => { stores++; };
+  FileSystem.mount(counting).unmount();
+  counting.close();
+  for (let cut = 1; cut <= stores; cut++) {
+    const dev = await PmemDevice.fromImage(image);
+    let n = 0;
+    dev.beforeStore = () => { if (++n === cut) throw new Error('crash point'); };
+    try { FileSystem.mount(dev); } catch (e) { if (e.message !== 'crash point') fail(`${label}, adoption crash at store ${cut}`, [`mount: ${e.message}`]); }
+    dev.beforeStore = null;
+    for (const mode of ['strict', 'random']) {
+      const crashed = dev.crash({ mode, seed: cut });
+      images++;
+      const problems = [];
+      btrfsCheck(crashed.exportMedia(), problems);
+      crashed.close();
+      if (problems.length) fail(`${label}, adoption crash at store ${cut} of ${stores} (${mode})`, problems);
+      else passed++;
+    }
+    dev.close();
+  }
+  adoptionCrashImages += 2 * stores;
+}
+let adoptionCrashImages = 0;
 
 crcDevice = await PmemDevice.create({ sizeBytes: 2 << 20 });
 try {
@@ -438,6 +471,6 @@ try {
   crcDevice.close();
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`${version.stdout.trim()}: ${explored} images the crash explorer mounted among them; ${rescued} torn primaries rescued from the alternate`);
+console.log(`${version.stdout.trim()}: ${explored} images the crash explorer mounted among them, ${adoptionCrashImages} crash images of an adoption; ${rescued} torn primaries rescued from the alternate`);
 console.log(`${images} images, ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && images > 0 ? 0 : 1);

@@ -18,7 +18,7 @@ import {
   CHUNK_TREE_ID, EXTENT_TREE_ID, SYSTEM_AREA_BYTES, SECTOR_BYTES, KEY_BYTES,
 } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
-import { key } from './format.js';
+import { key, EXTENT_ITEM } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
 import { UUID_BYTES } from './uuid.js';
@@ -275,8 +275,11 @@ export class ChunkMap {
     const devBefore = this.devBytesUsed();
     for (let c = 0; c < this.count; c++) {
       let kind = this.kind(c);
-      // A data chunk not mapped 1:1 keeps its items as the image had them until the adoption removes it.
-      if (kind === CHUNK_RESERVED || this.mappedData(c)) continue;
+      if (kind === CHUNK_RESERVED) continue;
+      if (this.mappedData(c)) {
+        if (this.reconcileMappedData(c)) changed = true;
+        continue;
+      }
       if (kind !== CHUNK_FREE && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
       const items = this.itemsKind(c);
       if (kind === CHUNK_FREE && items === CHUNK_FREE) continue;
@@ -466,6 +469,27 @@ export class ChunkMap {
   /** Bytes of chunk `c` that hold blocks or data (its block group; a free cell: all of it). */
   usableBytes(c: number): number {
     return this.length(c);
+  }
+
+  /**
+   * A data chunk not mapped 1:1 (an adoption is emptying it; no free space in the core's
+   * table): its block group's used bytes are the extents the extent tree still has in it,
+   * so that every commit of the adoption leaves an image btrfs check accepts. True when
+   * the item changed.
+   */
+  private reconcileMappedData(c: number): boolean {
+    if (this.itemsKind(c) !== CHUNK_DATA) return false;
+    let usedBytes = 0;
+    const start = this.start(c), end = start + this.length(c);
+    this.k.extentTree.walkRange(key(start, EXTENT_ITEM, 0), key(end - 1, EXTENT_ITEM, Number.MAX_SAFE_INTEGER), (kk) => {
+      if (kk.type === EXTENT_ITEM && kk.objectid >= start && kk.objectid < end) usedBytes += kk.offset;
+      return true;
+    });
+    if (usedBytes / SECTOR_BYTES === this.itemsUsed(c)) return false;
+    const d = this.desc(c, CHUNK_DATA);
+    this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(usedBytes, d.type));
+    this.setItems(c, CHUNK_DATA, usedBytes / SECTOR_BYTES);
+    return true;
   }
 
   /** The device byte of the first stripe of chunk `c`. */
