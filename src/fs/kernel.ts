@@ -30,7 +30,7 @@ import {
 import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
 import { encodeRootItem } from './items.js';
-import { encodeSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import { encodeSuperblock, rebaseSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
 import type { MetadataProfile } from './types.js';
 
 export type { SuperblockState } from './superblock.js';
@@ -775,11 +775,17 @@ export class Kernel implements TreeHost {
     this.writeSuperblockCopy(primary);
   }
 
+  /** The transaction whose superblock the staging buffer holds (its second copy only names its own offset). */
+  private superblockEncodedFor = -1;
+
   /** Store this commit's superblock at copy `offset`, write it back and fence. */
   private writeSuperblockCopy(offset: number): void {
     const core = this.device.core;
     const sb = this.superblockStaging;
-    encodeSuperblock(this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES), offset, this.superblockState(this.transid), (b) => this.device.crc32cBytes(b));
+    const bytes = this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES), crc = (b: Uint8Array): number => this.device.crc32cBytes(b);
+    if (this.superblockEncodedFor === this.transid) rebaseSuperblock(bytes, offset, crc);
+    else encodeSuperblock(bytes, offset, this.superblockState(this.transid), crc);
+    this.superblockEncodedFor = this.transid;
     this.onDeviceWrite?.(offset, SUPERBLOCK_BYTES);
     this.device.beforeStore?.();
     check(core.pmem_store(offset, sb, SUPERBLOCK_BYTES, 0), 'write superblock');

@@ -142,6 +142,14 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint32(SB_CSUM, crc(bytes.subarray(SB_CSUM_START)), true);
 }
 
+/** The superblock copy in `bytes` moved to copy `bytenr`: its own offset, and its checksum again. */
+export function rebaseSuperblock(bytes: Uint8Array, bytenr: number, crc: (b: Uint8Array) => number): void {
+  if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
+  setU64(dv, SB_BYTENR, bytenr);
+  dv.setUint32(SB_CSUM, crc(bytes.subarray(SB_CSUM_START)), true);
+}
+
 /**
  * Read a superblock copy from `bytes` (read in place: a crash explorer parses thousands a
  * second), its checksum by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES). null when it is no
