@@ -266,12 +266,21 @@ export function allocNode(lv: u32): u64 {
 
 // --- pointer bookkeeping ------------------------------------------------------------------
 
-/** Is file extent item `s` of leaf `node` btrfs's inline kind (its bytes in the item, no extent)? */
-@inline function inlineExtent(node: usize, s: u32): bool {
-  const inline = dataSize(node, s) < FILE_EXTENT_BYTES || <u32>load<u8>(dataAddr(node, s) + FE_TYPE) == EXTENT_TYPE_INLINE;
-  // The tree checker let an inline item in only with its 21-byte header.
-  if (CHECKS) assert(!inline || dataSize(node, s) >= FILE_EXTENT_INLINE_BYTES);
-  return inline;
+/**
+ * The data extent file extent item `s` of leaf `node` points at: 0 for a hole, and for
+ * btrfs's inline kind (an adopted image's, until the adoption moves it: its bytes are in
+ * the item, no extent). Every reader of an item's pointer asks here.
+ */
+export function pointedExtent(node: usize, s: u32): u64 {
+  if (CHECKS) assert(isLeaf(node) && s < nritems(node)); // a pointer read outside a leaf's items
+  const size = dataSize(node, s);
+  if (size < FILE_EXTENT_BYTES) {
+    // The tree checker let a shorter item in only as an inline one with its 21-byte header.
+    if (CHECKS) assert(size >= FILE_EXTENT_INLINE_BYTES);
+    return 0;
+  }
+  const item = dataAddr(node, s);
+  return <u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE ? 0 : load<u64>(item + FE_DISK_BYTENR);
 }
 
 /** The data extent a leaf item points at (file extent items of fs trees), or 0. */
@@ -279,8 +288,8 @@ export function allocNode(lv: u32): u64 {
   if (CHECKS) assert(isLeaf(node)); // the extent of an item of an internal node
   if (CHECKS) assert(slot < nritems(node)); // the extent of an item the leaf does not have
   const key = itemAt(node, slot);
-  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId) || inlineExtent(node, slot)) return 0;
-  return load<u64>(dataAddr(node, slot) + FE_DISK_BYTENR);
+  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId)) return 0;
+  return pointedExtent(node, slot);
 }
 
 /**
@@ -290,11 +299,9 @@ export function allocNode(lv: u32): u64 {
 export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): void {
   assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
   assert(root != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no tree, or a count change of more than one");
-  const item = dataAddr(node, s);
-  // An inline extent (an adopted image's, until the adoption moves it) points at nothing.
-  if (inlineExtent(node, s)) return;
-  const extent = load<u64>(item + FE_DISK_BYTENR);
+  const extent = pointedExtent(node, s);
   if (extent == 0) return;
+  const item = dataAddr(node, s);
   const key = itemAt(node, s);
   // Wraps below zero as btrfs's u64 does: a clone may map an extent's middle at offset 0.
   const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
@@ -308,11 +315,9 @@ export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): v
 export function reportSharedDataPointer(node: usize, s: u32, parent: u64, owner: u64, delta: i32): void {
   assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
   assert(parent != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no leaf, or a count change of more than one");
-  const item = dataAddr(node, s);
-  if (inlineExtent(node, s)) return;
-  const extent = load<u64>(item + FE_DISK_BYTENR);
+  const extent = pointedExtent(node, s);
   if (extent == 0) return;
-  sharedDataRefChange(extent, parent, owner, <u32>load<u64>(item + FE_DISK_BYTES), delta);
+  sharedDataRefChange(extent, parent, owner, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
 }
 
 /** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */

@@ -27,7 +27,7 @@ import { setRange, testBit } from "./bitmap";
 import { readFile, lookupInode } from "./inode";
 import { fileWrite, WRITE_OWNER } from "./file";
 import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
-import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner } from "./extent-tree";
+import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner, dataRefHash } from "./extent-tree";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
   dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
@@ -344,6 +344,17 @@ export function fs_chunk_type_cell(c: u32, kind: u32): i32 {
   setCellLayout(c, kind);
   assert(chunkKind(c) == kind, "cell not typed");
   return 0;
+}
+
+// The key offset an EXTENT_DATA_REF of (root, ino, offset) starts its window at (btrfs's
+// hash, kept below 2^53: extent-tree.ts dataRefHash), for TypeScript's adoption of inline
+// references; -EINVAL for arguments past 2^53 or a root of 0.
+export function fs_data_ref_hash(root: f64, ino: f64, offset: f64): f64 {
+  const r = u64Arg(root), i = u64Arg(ino), o = u64Arg(offset);
+  if (!ready() || r <= 0 || i < 0 || o < 0) return -EINVAL;
+  const h = dataRefHash(<u64>r, <u64>i, <u64>o);
+  assert(h <= <u64>MAX_SAFE, "a data ref hash past 2^53");
+  return <f64>h;
 }
 
 // The device byte of copy `copy` of tree block `bytenr` (through its chunk's stripes), -EINVAL.

@@ -21,7 +21,7 @@ import {
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE,
   BACKREF_DELTA, TA_RESULT, TA_ITEM_BODIES, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
   TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
-  FIRST_SUBVOLUME_ID, EXTENT_DATA, FILE_EXTENT_BYTES, FE_TYPE, EXTENT_TYPE_INLINE, FE_DISK_BYTENR, FE_DISK_BYTES, NODE_OWNER,
+  FIRST_SUBVOLUME_ID, EXTENT_DATA, FE_DISK_BYTES, NODE_OWNER,
   MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   SHARED_DATA_REF_BYTES, EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN, TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
   BACKREF_IS_SHARED_DATA, MAX_LEVEL, FE_OFFSET,
@@ -38,7 +38,7 @@ import { CHECKS } from "../shared/checks";
 import {
   refChange, refDelta, takeBatch, refCount, hasDelayedRef, pendingFull, markFull, backrefMoved,
 } from "./delayed-ref";
-import { reportDataPointer, reportSharedDataPointer } from "./ctree";
+import { reportDataPointer, reportSharedDataPointer, pointedExtent } from "./ctree";
 import { crc32cUpdate } from "../csum/crc32c";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
@@ -162,7 +162,7 @@ function dropNodePointers(bytenr: u64, owner: u64, full: bool): void {
   if (isLeaf(node)) {
     for (let s: u32 = 0; s < n; s++) {
       const key = itemAt(node, s);
-      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(tree) || dataSize(node, s) < FILE_EXTENT_BYTES) continue;
+      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(tree)) continue;
       if (full) reportSharedDataPointer(node, s, bytenr, tree, -1);
       else reportDataPointer(node, s, tree, -1);
     }
@@ -467,11 +467,10 @@ export function convertToFull(bytenr: u64, node: usize, owner: u64): void {
   if (isLeaf(node)) {
     for (let s: u32 = 0; s < n; s++) {
       const key = itemAt(node, s);
-      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || dataSize(node, s) < FILE_EXTENT_BYTES) continue;
-      const item = dataAddr(node, s);
-      if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) continue; // (an adopted image's: no extent)
-      const extent = load<u64>(item + FE_DISK_BYTENR);
+      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) continue;
+      const extent = pointedExtent(node, s);
       if (extent == 0) continue;
+      const item = dataAddr(node, s);
       const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
       backrefMoved(extent, true, <u32>load<u64>(item + FE_DISK_BYTES), 0, owner,
         owner, load<u64>(key + KEY_OBJECTID), start, bytenr, BACKREF_IS_SHARED_DATA);

@@ -123,6 +123,7 @@ export interface CoreFsExports {
   fs_chunk_add(startSector: number, sectors: number, kind: number, stripe0Sector: number, stripe1Sector: number, copies: number, grid: number, excludedSectors: number): number;
   fs_copy_bytenr(bytenr: number, copy: number): number;
   fs_chunk_type_cell(chunk: number, kind: number): number;
+  fs_data_ref_hash(root: number, ino: number, offset: number): number;
   fs_chunk_used_sectors(chunk: number): number;
   fs_chunk_release_if_empty(chunk: number): number;
   fs_largest_free_run(maxBytes: number): number;

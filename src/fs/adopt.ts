@@ -22,7 +22,6 @@
 // checksums do not fit one item.
 import { FsError } from '../errors.js';
 import type { Kernel } from './kernel.js';
-import { FREE_SPACE_TREE_ID } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
 import { ROOT_POINTER } from './ctree.js';
 import {
@@ -34,6 +33,7 @@ import {
   EXTENT_DATA_REF_BYTES, EXTENT_DATA_REF_PROBES, INLINE_REF_BYTES, FE_TYPE, FE_COMPRESSION, FE_RAM_BYTES,
   FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, FE_DISK_BYTENR,
   FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_MODE, XATTR_ITEM, INODE_EXTREF,
+  FE_ENCRYPTION, FE_OTHER_ENCODING, S_IFMT, FREE_SPACE_TREE_ID,
 } from '../core/abi.js';
 
 /** What an adoption changed (FileSystem.adoption after a mount that adopted). */
@@ -53,15 +53,12 @@ export interface AdoptionReport {
 }
 
 const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_VALUE)];
-const FE_ENCRYPTION = FE_COMPRESSION + 1;
-const FE_OTHER_ENCODING = FE_COMPRESSION + 2;
 
 /** An inline file extent to move: its file and bytes (the mount writes them as an extent). */
 export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
 
 /** File kinds pmcow does not have, by their S_IFMT bits. */
 const KIND_NAMES = new Map([[0o120000, 'symlink'], [0o020000, 'character device'], [0o060000, 'block device'], [0o010000, 'fifo'], [0o140000, 'socket']]);
-const S_IFMT = 0o170000;
 
 /** Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing changes yet. */
 export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExtent[] {
@@ -78,11 +75,11 @@ export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExt
       }
       if (kk.type !== EXTENT_DATA) return true;
       const encoded = m.u8At(addr + FE_COMPRESSION) !== 0 || m.u8At(addr + FE_ENCRYPTION) !== 0 || m.u16(addr + FE_OTHER_ENCODING) !== 0;
-      if (encoded) throw new FsError('EOPNOTSUPP', `subvolume ${sv.id}: inode ${kk.objectid}: a compressed or encoded extent at ${kk.offset} (pmcow stores data as it is)`);
+      if (encoded) throw new FsError('EOPNOTSUPP', `${where}: a compressed or encoded extent at ${kk.offset} (pmcow stores data as it is)`);
       if (m.u8At(addr + FE_TYPE) === EXTENT_TYPE_INLINE) {
         const bytes = m.u64(addr + FE_RAM_BYTES);
         inline.push({ sv, ino: kk.objectid, data: m.u8.slice(addr + FILE_EXTENT_INLINE_BYTES, addr + FILE_EXTENT_INLINE_BYTES + bytes) });
-        if (size !== FILE_EXTENT_INLINE_BYTES + bytes) throw new FsError('EUCLEAN', `subvolume ${sv.id}: inode ${kk.objectid}: an inline extent of ${size} bytes for ${bytes}`);
+        if (size !== FILE_EXTENT_INLINE_BYTES + bytes) throw new FsError('EUCLEAN', `${where}: an inline extent of ${size} bytes for ${bytes}`);
       }
       return true;
     });
@@ -107,17 +104,13 @@ export function dropFreeSpaceTree(k: Kernel): boolean {
   return true;
 }
 
-/** pmcow's key offset for the EXTENT_DATA_REF of (root, ino, offset): btrfs's hash below 2^53, then the first free key of its window. */
+/**
+ * pmcow's key offset for the EXTENT_DATA_REF of (root, ino, offset): the core's hash (btrfs's,
+ * below 2^53), then the first free key of its window, as the core's findDataRef takes it.
+ */
 function dataRefKeyOffset(k: Kernel, extent: number, root: number, ino: number, offset: bigint): number {
-  const at = k.stagingAddr, core = k.device.core;
-  k.m.dv.setBigUint64(at, BigInt(root), true);
-  const high = core.csum_crc32c_update(0xffffffff, at, 8) >>> 0;
-  k.m.dv.setBigUint64(at, BigInt(ino), true);
-  let low = core.csum_crc32c_update(0xffffffff, at, 8) >>> 0;
-  k.m.dv.setBigUint64(at, offset, true);
-  low = core.csum_crc32c_update(low, at, 8) >>> 0;
-  let h = Number(((BigInt(high) << 31n) ^ BigInt(low)) & BigInt(MAX_KEY_VALUE));
-  if (h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES) h -= EXTENT_DATA_REF_PROBES;
+  const h = offset <= BigInt(MAX_KEY_VALUE) ? k.device.core.fs_data_ref_hash(root, ino, Number(offset)) : -1;
+  if (h < 0) throw new FsError('EOPNOTSUPP', `data extent ${extent}: a back reference (root ${root}, inode ${ino}, offset ${offset}) past 2^53`);
   for (let probe = h; probe < h + EXTENT_DATA_REF_PROBES; probe++) {
     if (!k.extentTree.lookup(key(extent, EXTENT_DATA_REF, probe))) return probe;
   }

@@ -332,8 +332,8 @@ export class ChunkMap {
     const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, adopting: k.origin === 'btrfs' });
     check(k.core.fs_chunks_reset(), 'reset the chunk table');
     this.excluded.clear();
+    const sectors = (bytes: number): number => bytes / SECTOR_BYTES;
     for (const e of plan) {
-      const sectors = (bytes: number): number => bytes / SECTOR_BYTES;
       const excludedBytes = e.excluded.reduce((n, [from, to]) => n + to - from, 0);
       const result = k.core.fs_chunk_add(sectors(e.start), sectors(e.length), e.kind, sectors(e.stripes[0] ?? e.start), sectors(e.stripes[1] ?? 0), e.stripes.length, e.grid ? 1 : 0, sectors(excludedBytes));
       if (result < 0) throw new FsError('EUCLEAN', `chunk ${e.start}: the chunk table refuses it`);
@@ -464,11 +464,6 @@ export class ChunkMap {
       if (this.start(mid) <= bytenr) { found = mid; lo = mid + 1; } else hi = mid - 1;
     }
     return found >= 0 && bytenr < this.start(found) + this.length(found) ? found : -1;
-  }
-
-  /** Bytes of chunk `c` that hold blocks or data (its block group; a free cell: all of it). */
-  usableBytes(c: number): number {
-    return this.length(c);
   }
 
   /**

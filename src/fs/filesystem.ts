@@ -387,9 +387,10 @@ export class FileSystem {
   adoption: AdoptionReport | null = null;
 
   /**
-   * The first mount of a foreign image: its structures in pmcow's forms (adopt.ts). Commits
-   * twice: the rewritten items and moved data (the superblock still revision 0, so a crash
-   * before the end adopts again), then the emptied chunks removed, as a pmcow image.
+   * The first mount of a foreign image: its structures in pmcow's forms (adopt.ts). With
+   * data chunks to empty it commits twice: the rewritten items and moved data (the
+   * superblock still revision 0, so a crash before the end adopts again), then the emptied
+   * chunks removed, as a pmcow image; else once, as a pmcow image.
    */
   private adopt(): AdoptionReport {
     const k = this.k;
@@ -415,19 +416,20 @@ export class FileSystem {
       this.writeResolved(x.sv, x.ino, x.data, x.offset);
       if (end > before.size) this.putInode(x.sv, x.ino, { ...this.inode(x.sv, x.ino), size: before.size });
     }
+    const mappedChunks: number[] = [];
+    for (let c = 0; c < k.chunks.count; c++) if (k.chunks.mappedData(c) && k.chunks.itemsKind(c) !== CHUNK_FREE) mappedChunks.push(c);
+    // Nothing to remove: this commit ends the adoption (revision 2 from here).
+    if (!mappedChunks.length) k.origin = 'pmcow';
     k.commit();
-    let mappedDataChunksRemoved = 0;
-    for (let c = 0; c < k.chunks.count; c++) {
-      if (!k.chunks.mappedData(c) || k.chunks.itemsKind(c) === CHUNK_FREE) continue;
-      k.chunks.removeMappedData(c);
-      mappedDataChunksRemoved++;
+    if (mappedChunks.length) {
+      for (const c of mappedChunks) k.chunks.removeMappedData(c);
+      k.origin = 'pmcow';
+      k.commit();
     }
-    k.origin = 'pmcow';
-    k.commit();
     k.m.setU32(k.fsStateAddr + F_ADOPTING, 0);
     return {
       freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks, csumItemsRewritten,
-      inlineExtentsMoved: inline.length, dataExtentsMoved: moved.length, mappedDataChunksRemoved,
+      inlineExtentsMoved: inline.length, dataExtentsMoved: moved.length, mappedDataChunksRemoved: mappedChunks.length,
     };
   }
 

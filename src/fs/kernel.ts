@@ -12,7 +12,7 @@ import {
   F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
   F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
   RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, CHUNK_FREE,
-  CHUNK_RESERVED, CHUNK_SYSTEM, NODE_GENERATION,
+  CHUNK_RESERVED, CHUNK_SYSTEM, NODE_GENERATION, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID,
 } from '../core/abi.js';
 import { ChunkMap, chunkBytesFor } from './chunks.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
@@ -44,9 +44,6 @@ export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
  * checksum may still have been rewritten by a fuzzer or a bug).
  */
 /** btrfs's trees pmcow keeps unchanged in an image it adopted: uuid (9), free space (10, until the adoption drops it), data relocation (-9). */
-export const UUID_TREE_ID = 9;
-export const FREE_SPACE_TREE_ID = 10;
-export const DATA_RELOC_TREE_ID = -9;
 const KEPT_TREE_IDS = [UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID];
 
 export function superblockProblem(s: SuperblockState, deviceBytes: number): string | null {
@@ -898,7 +895,7 @@ export class Kernel implements TreeHost {
     let holding = 0;
     for (let c = 0; c < ch.count; c++) {
       if (ch.kind(c) === CHUNK_RESERVED) continue;
-      holding += ch.usableBytes(c);
+      holding += ch.length(c);
       for (const [from, to] of ch.excludedRanges(c)) holding -= to - from;
     }
     return this.totalBytes - holding;
@@ -925,7 +922,7 @@ export class Kernel implements TreeHost {
       const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
       const c = ch.chunkAt(k.objectid);
       const kind = c < 0 ? CHUNK_FREE : ch.kind(c);
-      const fits = c >= 0 && k.objectid % SECTOR_BYTES === 0 && k.objectid + length <= ch.start(c) + ch.usableBytes(c)
+      const fits = c >= 0 && k.objectid % SECTOR_BYTES === 0 && k.objectid + length <= ch.start(c) + ch.length(c)
         && (k.type === EXTENT_ITEM ? kind === CHUNK_DATA : kind === CHUNK_METADATA || kind === CHUNK_SYSTEM);
       if (!fits) throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside every block group of its kind`);
       taken.push([k.objectid, k.objectid + length]);
@@ -940,7 +937,7 @@ export class Kernel implements TreeHost {
       // written into it before the adoption removes it.
       const addFree = ch.mappedData(c) ? (): void => {} : (from: number, bytes: number): void => this.free.addFree(from, bytes);
       let cursor = ch.start(c);
-      const end = cursor + ch.usableBytes(c);
+      const end = cursor + ch.length(c);
       for (; next < taken.length && taken[next]![0] < end; next++) {
         const [start, stop] = taken[next]!;
         if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another`);
