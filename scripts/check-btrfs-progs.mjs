@@ -22,7 +22,7 @@
 //   node scripts/check-btrfs-progs.mjs [--seeds N] [--scripts N] [--crashes N] [--explored N]
 //     [--image-fuzz N] [--keep DIR] [--verbose]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync, statSync, existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,9 +114,9 @@ function rescue(bytes) {
 function subvolumePaths(fs, dir = '/', out = new Map([[5, '/']])) {
   for (const name of fs.readdir(dir)) {
     const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    const st = fs.stat(path);
+    const st = fs.lstat(path);
     if (st.kind === 'subvolume') out.set(st.subvolume, path);
-    if (st.kind !== 'file') subvolumePaths(fs, path, out);
+    if (st.kind !== 'file' && st.kind !== 'symlink') subvolumePaths(fs, path, out);
   }
   return out;
 }
@@ -132,8 +132,9 @@ function expectedRestore(fs, paths, dir = '/', rel = '', out = new Map(), depth 
   if (depth > 8) return out;
   for (const name of fs.readdir(dir)) {
     const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    const st = fs.stat(path);
+    const st = fs.lstat(path);
     if (st.kind === 'file') { out.set(`${rel}/${name}`, fs.readFile(path)); continue; }
+    if (st.kind === 'symlink') { out.set(`${rel}/${name}`, `-> ${fs.readlink(path)}`); continue; }
     if (st.kind === 'dir' && st.ino === 2) {
       const parent = fs.resolve(dir);
       const target = fs.lookupEntry(parent.sv, parent.ino, name)?.location.objectid;
@@ -145,17 +146,21 @@ function expectedRestore(fs, paths, dir = '/', rel = '', out = new Map(), depth 
   return out;
 }
 
-/** Regular files btrfs restore wrote under `base`: path -> bytes. */
+/** Regular files (path -> bytes) and symlinks (path -> '-> target') btrfs restore -S wrote under `base`. */
 function restoredFiles(base, dir = '', out = new Map()) {
   for (const name of readdirSync(join(base, dir))) {
     const rel = `${dir}/${name}`;
-    if (statSync(join(base, rel)).isDirectory()) restoredFiles(base, rel, out);
+    const st = lstatSync(join(base, rel));
+    if (st.isSymbolicLink()) out.set(rel, `-> ${readlinkSync(join(base, rel))}`);
+    else if (st.isDirectory()) restoredFiles(base, rel, out);
     else out.set(rel, readFileSync(join(base, rel)));
   }
   return out;
 }
 
+/** Equal bytes, or equal symlink texts. */
 function same(a, b) {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -196,7 +201,7 @@ async function judge(bytes, label) {
     const out = join(work, 'restore');
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out);
-    const restore = spawnSync('btrfs', ['restore', '-s', file, out], { encoding: 'utf8' });
+    const restore = spawnSync('btrfs', ['restore', '-s', '-S', file, out], { encoding: 'utf8' });
     if (restore.status !== 0) problems.push(`btrfs restore exit ${restore.status}: ${restore.stderr.split('\n')[0]}`);
     else {
       const got = restoredFiles(out);
@@ -295,15 +300,34 @@ function makeSampleTree(dir, seed) {
     spawnSync('ln', [join(dir, from), join(dir, to)]);
     files.set(to, files.get(from));
   }
+  // Symlinks: relative, up a level, absolute, to a directory, dangling, a long target.
+  for (const [to, target] of [['/links/rel', '../sizes/f100'], ['/links/abs', '/sizes/f4096'], ['/links/dir', '../d0'], ['/links/dangling', 'nowhere'], ['/sizes/near', 'f1'], ['/links/long', 'x'.repeat(900)]]) {
+    mkdirSync(join(dir, to, '..'), { recursive: true });
+    spawnSync('ln', ['-s', target, join(dir, to)]);
+    files.set(to, `-> ${target}`);
+  }
   return files;
 }
 
-/** The files pmcow's mount holds under `dir` (no subvolumes): path -> bytes, and each path's inode. */
+/** Xattrs set on the sample tree with setfattr (Debian's attr): path -> name -> value. */
+const SAMPLE_XATTRS = [['/sizes/f100', 'user.small', 'v'], ['/sizes/f100', 'user.other', 'a longer value of text'],
+  ['/d0', 'user.on-a-dir', 'dir'], ['/sizes/f4096', 'user.big', 'b'.repeat(3000)], ['/sizes/f0', 'trusted.t', 'root only']];
+
+function setSampleXattrs(dir) {
+  for (const [path, name, value] of SAMPLE_XATTRS) {
+    const r = spawnSync('setfattr', ['-n', name, '-v', value, join(dir, path)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`setfattr ${name} on ${path}: ${r.error?.message ?? r.stderr} (setfattr is Debian's attr package)`);
+  }
+}
+
+/** The files (path -> bytes) and symlinks (path -> '-> target') pmcow's mount holds under `dir` (no subvolumes), and each path's inode. */
 function mountedFiles(fs, dir = '/', out = new Map(), inos = new Map()) {
   for (const name of fs.readdir(dir)) {
     const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    const st = fs.stat(path);
-    if (st.kind === 'file') { out.set(path, fs.readFile(path)); inos.set(path, `${st.subvolume}:${st.ino}`); } else mountedFiles(fs, path, out, inos);
+    const st = fs.lstat(path);
+    if (st.kind === 'file') { out.set(path, fs.readFile(path)); inos.set(path, `${st.subvolume}:${st.ino}`); }
+    else if (st.kind === 'symlink') out.set(path, `-> ${fs.readlink(path)}`);
+    else mountedFiles(fs, path, out, inos);
   }
   return { files: out, inos };
 }
@@ -314,8 +338,7 @@ function mountedFiles(fs, dir = '/', out = new Map(), inos = new Map()) {
  */
 async function mkfsRefusalsCheck() {
   const cases = [
-    ['a symlink', /EOPNOTSUPP: .*a symlink/, (dir) => spawnSync('ln', ['-s', 'f', join(dir, 'link')])],
-    ['an xattr', /EOPNOTSUPP: .*xattrs/, (dir) => spawnSync('setfattr', ['-n', 'user.pmcow', '-v', 'v', join(dir, 'f')], { encoding: 'utf8' })],
+    ['a fifo', /EOPNOTSUPP: .*a fifo/, (dir) => spawnSync('mkfifo', [join(dir, 'pipe')], { encoding: 'utf8' })],
   ];
   for (const [what, why, add] of cases) {
     const label = `mkfs.btrfs --rootdir with ${what}`;
@@ -359,6 +382,7 @@ async function mkfsImagesCheck() {
     const tree = join(work, `tree-${v}`);
     rmSync(tree, { recursive: true, force: true });
     const want = makeSampleTree(tree, v + 1);
+    setSampleXattrs(tree);
     const file = join(work, `mkfs-${v}.img`);
     writeFileSync(file, new Uint8Array(0));
     spawnSync('truncate', ['-s', '160M', file]);
@@ -378,6 +402,12 @@ async function mkfsImagesCheck() {
       }
       for (const path of files.keys()) if (!want.has(path)) problems.push(`pmcow has ${path}, the tree does not`);
       if (inos.get('/sizes/f20000') !== inos.get('/sizes/link20000')) problems.push('a hard link is not its file\'s inode');
+      for (const [path, name, value] of SAMPLE_XATTRS) {
+        let got = null;
+        try { got = new TextDecoder().decode(fs.getxattr(path, name)); } catch (e) { problems.push(`pmcow getxattr ${path} ${name}: ${e.message}`); }
+        if (got !== null && got !== value) problems.push(`pmcow's xattr ${name} of ${path} differs`);
+      }
+      if (fs.readFile('/links/rel').length !== 100) problems.push('reading through /links/rel');
       const clean = fs.fsck();
       if (clean.length) problems.push(`pmcow fsck after adoption: ${clean.slice(0, 3).join('; ')}`);
       fs.writeFile('/sizes/f4096', new Uint8Array(8192).fill(3));
@@ -386,6 +416,13 @@ async function mkfsImagesCheck() {
       fs.writeFile('/sv/inside', new Uint8Array(5000).fill(5));
       fs.snapshot('/sv', '/snap');
       fs.unlink('/many/file-with-a-longer-name-7');
+      fs.symlink('../added', '/sv/up');
+      fs.symlink('/sizes/f1', '/added-link');
+      fs.unlink('/links/dangling');
+      fs.rename('/links/rel', '/links/moved');
+      fs.setxattr('/added', 'user.new', new Uint8Array(500).fill(6));
+      fs.setxattr('/sizes/f100', 'user.small', new Uint8Array([1, 2, 3]), { replace: true });
+      fs.removexattr('/sizes/f100', 'user.other');
       fs.commit();
       const later = fs.fsck();
       if (later.length) problems.push(`pmcow fsck after writes: ${later.slice(0, 3).join('; ')}`);

@@ -6,7 +6,7 @@ import { E2BIG, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, ENOSPC, EPER
 export const ERRNO = {
   EPERM, ENOENT, EIO, EACCES: 13, E2BIG, EBADF: 9, EAGAIN, ENOMEM, EFAULT,
   EBUSY, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL, EFBIG: 27,
-  ENOSPC, EROFS: 30, EMLINK: 31, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
+  ENOSPC, EROFS: 30, EMLINK: 31, ERANGE: 34, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
   EOVERFLOW: 75, EOPNOTSUPP: 95,
   // "Structure needs cleaning": Linux's EFSCORRUPTED. Metadata that passed its checksum
   // but is not a valid structure (a tree checker failure, an impossible superblock field).

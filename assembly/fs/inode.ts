@@ -11,7 +11,7 @@ import {
   FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
   CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
   CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
-  EXTENT_CSUM_OBJECTID,
+  EXTENT_CSUM_OBJECTID, EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
 } from "../abi";
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
@@ -175,7 +175,10 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
     const fileOffset = load<u64>(key + KEY_OFFSET);
     if (fileOffset >= end) return;
     const item = dataAddr(leaf, slot);
-    if (dataSize(leaf, slot) >= FILE_EXTENT_BYTES && <u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {
+    // A regular file's inline item is damage (pmcow keeps inline data only for symlinks,
+    // whose targets no file read reaches): an error, not zeros.
+    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {
       readExtent(item, fileOffset, offset, end, dst, verify);
     }
     slot++;

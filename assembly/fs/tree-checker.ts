@@ -17,7 +17,7 @@ import {
   FILE_EXTENT_BYTES, FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, FE_RAM_BYTES, FE_COMPRESSION, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
   INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_KIND,
   DIR_ENTRY_NAME_LENGTH, ROOT_REF_HEADER_BYTES, ROOT_REF_NAME_LENGTH, NAME_MAX_BYTES, INODE_MODE,
-  INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
+  INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, DIR_KIND_SYMLINK, DIR_KIND_XATTR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
   FE_BYTES, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, RI_BYTENR, RI_LEVEL, DIR_KIND_FILE,
   DIR_ENTRY_DATA_LENGTH, DIR_KIND_DIR, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
@@ -176,8 +176,13 @@ function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
   return checkItem(at, addr + <usize>dataOffset, dataSize, s);
 }
 
+/** What a run of name records holds: inode refs, directory entries (DIR_ITEM, DIR_INDEX) or xattrs. */
+const NAMES_INODE_REFS: u32 = 0;
+const NAMES_DIR_ENTRIES: u32 = 1;
+const NAMES_XATTRS: u32 = 2;
+
 /** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */
-function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, dirEntries: bool): u32 {
+function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, names: u32): u32 {
   assert(lengthAt + 2 <= header, "name length field");
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size == 0) return problem(P_NO_NAMES, s, 0, 0, 0);
@@ -186,19 +191,30 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
     const length = <u32>load<u16>(addr + at + lengthAt);
     if (length == 0 || length > NAME_MAX_BYTES) return problem(P_NAME_LENGTH, s, length, 0, 0);
     let dataLength: u32 = 0;
-    if (dirEntries) {
-      const kind = <u32>load<u8>(addr + at + DIR_ENTRY_KIND);
-      // pmcow makes files and directories; an adopted image may name other kinds (symlinks,
-      // devices, fifos, sockets: BTRFS_FT_* up to 7; 8 an xattr) and hold xattrs (data after the name),
-      // which the adoption refuses by name.
-      if (kind != DIR_KIND_FILE && kind != DIR_KIND_DIR && !(adopting() && kind <= BTRFS_FT_LAST)) return problem(P_DIR_KIND, s, kind, 0, 0);
+    if (names != NAMES_INODE_REFS) {
+      const bad = entryProblem(addr + at, s, names);
+      if (bad != P_NONE) return bad;
       dataLength = <u32>load<u16>(addr + at + DIR_ENTRY_DATA_LENGTH);
-      if (dataLength != 0 && !adopting()) return problem(P_DIR_DATA, s, dataLength, 0, 0);
     }
     at += header + length + dataLength;
     if (at > size) return problem(P_NAME_PAST, s, 0, 0, 0);
   }
   return P_NONE;
+}
+
+/**
+ * One directory entry's kind and data (btrfs's check_dir_item): a directory's entries name
+ * files, directories and symlinks (an adopted image's other kinds, up to 7: devices, fifos,
+ * sockets, are refused by the adoption by name) and carry no data; an xattr's kind is
+ * BTRFS_FT_XATTR, its value after the name.
+ */
+function entryProblem(entry: usize, s: u32, names: u32): u32 {
+  const kind = <u32>load<u8>(entry + DIR_ENTRY_KIND);
+  const dataLength = <u32>load<u16>(entry + DIR_ENTRY_DATA_LENGTH);
+  if (names == NAMES_XATTRS) return kind == DIR_KIND_XATTR ? P_NONE : problem(P_DIR_KIND, s, kind, 0, 0);
+  const known = kind == DIR_KIND_FILE || kind == DIR_KIND_DIR || kind == DIR_KIND_SYMLINK;
+  if (!known && !(adopting() && kind < BTRFS_FT_LAST)) return problem(P_DIR_KIND, s, kind, 0, 0);
+  return dataLength == 0 ? P_NONE : problem(P_DIR_DATA, s, dataLength, 0, 0);
 }
 
 @inline function exact(size: u32, expected: u32, s: u32): u32 {
@@ -213,12 +229,12 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   const objectid = load<u64>(key + KEY_OBJECTID);
   const offset = load<u64>(key + KEY_OFFSET);
   if (type == INODE_ITEM) return checkInode(addr, size, s);
-  // An adopted image's xattrs (dir-item shaped) and extended inode refs: the adoption refuses them by name.
-  if (type == XATTR_ITEM && adopting()) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
+  if (type == XATTR_ITEM) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, NAMES_XATTRS);
+  // An adopted image's extended inode refs: the adoption refuses them by name.
   if (type == INODE_EXTREF && adopting()) return size >= INODE_EXTREF_HEADER_BYTES ? P_NONE : problem(P_ITEM_SIZE, s, size, INODE_EXTREF_HEADER_BYTES, 0);
-  if (type == INODE_REF) return namesCover(addr, size, INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, s, false);
+  if (type == INODE_REF) return namesCover(addr, size, INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, s, NAMES_INODE_REFS);
   if (type == ORPHAN_ITEM) return exact(size, 0, s);
-  if (type == DIR_ITEM || type == DIR_INDEX) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, true);
+  if (type == DIR_ITEM || type == DIR_INDEX) return namesCover(addr, size, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_NAME_LENGTH, s, NAMES_DIR_ENTRIES);
   if (type == EXTENT_DATA) return checkFileExtent(offset, addr, size, s);
   if (type == EXTENT_CSUM) {
     if (size == 0 || size % 4 != 0 || size > (BTRFS_MAX_EXTENT_BYTES / SECTOR_BYTES) * 4) return problem(P_CSUM_BYTES, s, size, 0, 0);
@@ -313,10 +329,11 @@ function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size
 function checkInode(addr: usize, size: u32, s: u32): u32 {
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
-  // A regular file or a directory (pmcow makes no other kind yet); any permission bits.
+  // A regular file, a directory or a symlink (pmcow makes no other kind); any permission bits.
   const mode = load<u32>(addr + INODE_MODE);
-  // (An adopted image's symlinks, devices, fifos and sockets: the adoption refuses them by name.)
-  if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != S_IFDIR && !adopting()) return problem(P_INODE_MODE, s, mode, 0, 0);
+  const kind = mode & S_IFMT;
+  // (An adopted image's devices, fifos and sockets: the adoption refuses them by name.)
+  if (kind != S_IFREG && kind != S_IFDIR && kind != S_IFLNK && !adopting()) return problem(P_INODE_MODE, s, mode, 0, 0);
   if (load<u64>(addr + INODE_SIZE) > MAX_FILE_BYTES) return problem(P_INODE_SIZE, s, load<u64>(addr + INODE_SIZE), 0, 0);
   if ((load<u64>(addr + INODE_FLAGS) & ~ALL_INODE_FLAGS) != 0) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
   return P_NONE;
@@ -324,11 +341,13 @@ function checkInode(addr: usize, size: u32, s: u32): u32 {
 
 function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
-  if (size >= FILE_EXTENT_INLINE_BYTES && <u32>load<u8>(addr + FE_TYPE) == EXTENT_TYPE_INLINE && adopting()) {
-    // btrfs's inline extent (an adopted image's, until the adoption moves it): at offset 0,
-    // its bytes in the item (a compressed one is refused by the adoption, by name).
+  if (size >= FILE_EXTENT_INLINE_BYTES && <u32>load<u8>(addr + FE_TYPE) == EXTENT_TYPE_INLINE) {
+    // btrfs's inline extent: at offset 0, its bytes in the item (btrfs's check_extent_data_item).
+    // A symlink's target; an adopted image's file data until the adoption moves it (a
+    // compressed one, only while adopting: the adoption refuses it by name).
     const ram = load<u64>(addr + FE_RAM_BYTES), stored = <u64>(size - FILE_EXTENT_INLINE_BYTES);
-    if (fileOffset != 0 || ram > SECTOR_BYTES || (load<u8>(addr + FE_COMPRESSION) == 0 && stored != ram)) return problem(P_EXTENT_MAPS, s, fileOffset, ram, stored);
+    const compressed = load<u8>(addr + FE_COMPRESSION) != 0;
+    if (fileOffset != 0 || ram == 0 || ram > SECTOR_BYTES || (compressed ? !adopting() : stored != ram)) return problem(P_EXTENT_MAPS, s, fileOffset, ram, stored);
     return P_NONE;
   }
   if (size != FILE_EXTENT_BYTES) return exact(size, FILE_EXTENT_BYTES, s);

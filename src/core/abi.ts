@@ -381,10 +381,13 @@ export const ROOT_TREE_ID = 1;
 export const EXTENT_TREE_ID = 2;
 export const FS_TREE_ID = 5;
 export const CSUM_TREE_ID = 7;
-export const XATTR_ITEM = 24; // an adopted image's xattrs (the adoption refuses them by name: pmcow has none yet)
+export const XATTR_ITEM = 24; // (inode, 24, name hash): extended attributes, dir-item shaped entries of kind DIR_KIND_XATTR with the value after the name
 export const INODE_EXTREF = 13; // an adopted image's extended inode refs (likewise refused)
 export const INODE_EXTREF_HEADER_BYTES = 18; // parent u64, index u64, name length u16
 export const BTRFS_FT_LAST = 8; // BTRFS_FT_XATTR: the highest directory entry kind btrfs writes (7 a symlink)
+export const XATTR_NAME_MAX_BYTES = 255; // Linux's XATTR_NAME_MAX
+export const XATTR_SIZE_MAX_BYTES = 65536; // Linux's XATTR_SIZE_MAX: a larger value is E2BIG
+export const SYMLINK_TARGET_MAX_BYTES = 4095; // PATH_MAX - 1: a symlink's target is inline data, at most one sector
 export const UUID_TREE_ID = 9; // btrfs's uuid tree: kept as an adopted image had it
 export const UUID_KEY_SUBVOL = 251; // its items: a subvolume's uuid (keys are the uuid's halves, above 2^53)
 export const UUID_KEY_RECEIVED_SUBVOL = 252;
@@ -494,8 +497,10 @@ export const TIMESPEC_BYTES = 12;
 export const S_IFMT = 61440; // 0o170000: the file type bits of a mode
 export const S_IFREG = 32768; // 0o100000
 export const S_IFDIR = 16384; // 0o040000
+export const S_IFLNK = 40960; // 0o120000
 export const MODE_FILE = 33188; // 0o100644: a regular file, as pmcow creates it
 export const MODE_DIR = 16877; // 0o040755: a directory
+export const MODE_SYMLINK = 41471; // 0o120777: a symbolic link (its target the inline extent at offset 0)
 export const INODE_FLAG_NODATASUM = 1; // BTRFS_INODE_NODATASUM
 export const INODE_FLAG_NODATACOW = 2; // BTRFS_INODE_NODATACOW
 export const INODE_FLAG_IMMUTABLE = 64; // BTRFS_INODE_IMMUTABLE (1 << 6)
@@ -511,7 +516,7 @@ export const FE_DISK_BYTENR = 21; // u64
 export const FE_DISK_BYTES = 29; // u64
 export const FE_OFFSET = 37; // u64
 export const FE_BYTES = 45; // u64
-export const EXTENT_TYPE_INLINE = 0; // data in the item after its 21-byte header (an adopted image's; an adoption moves it to an extent)
+export const EXTENT_TYPE_INLINE = 0; // data in the item after its 21-byte header: a symlink's target (an adopted image's regular files' inline data is moved to extents)
 export const FILE_EXTENT_INLINE_BYTES = 21; // an inline item's header: generation, ram bytes, compression, encryption, other encoding, type
 export const EXTENT_TYPE_REG = 1;
 export const EXTENT_TYPE_PREALLOC = 2;
@@ -557,11 +562,13 @@ export const ROOT_FLAG_READONLY = 1;
 // btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name length, type, name.
 export const DIR_ENTRY_HEADER_BYTES = 30;
 export const DIR_ENTRY_TRANSID = 17; // u64 transaction that made the entry (= KEY_BYTES)
-export const DIR_ENTRY_DATA_LENGTH = 25; // u16 0 (xattr values only) (= KEY_BYTES + 8)
+export const DIR_ENTRY_DATA_LENGTH = 25; // u16 the value's length after the name (xattrs; 0 in directory entries) (= KEY_BYTES + 8)
 export const DIR_ENTRY_NAME_LENGTH = 27; // u16 (= KEY_BYTES + 10)
 export const DIR_ENTRY_KIND = 29; // u8 BTRFS_FT_*: DIR_KIND_FILE, DIR_KIND_DIR (= KEY_BYTES + 12)
 export const DIR_KIND_FILE = 1; // BTRFS_FT_REG_FILE
 export const DIR_KIND_DIR = 2; // BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
+export const DIR_KIND_SYMLINK = 7; // BTRFS_FT_SYMLINK
+export const DIR_KIND_XATTR = 8; // BTRFS_FT_XATTR: an XATTR_ITEM's entries (location zero, value after the name)
 export const INODE_REF_HEADER_BYTES = 10; // index u64, name length u16, name
 export const INODE_REF_NAME_LENGTH = 8; // u16
 export const ROOT_REF_HEADER_BYTES = 18; // dir inode u64, index u64, name length u16, name
@@ -797,6 +804,7 @@ export const P_DATA_MEDIA = 80; // a poisoned line in the data sectors being ver
 export const P_DATA_POISON = 81; // a poisoned line in [bytenr, bytenr + a) (a load without checksums)
 export const P_DATA_CSUM = 82; // the sector at bytenr does not match its checksum
 export const P_CSUMS_MISSING = 83; // data extent bytenr has no (or a short) EXTENT_CSUM item
+export const P_INLINE_FILE = 85; // EUCLEAN: a regular file's inline extent item (pmcow keeps inline data only for symlinks); slot: -, a: inode
 export const P_EXTENT_DAMAGED = 84; // EUCLEAN: extent bytenr's items contradict its refs (slot 0: its METADATA_ITEM is at another level than a (the pointer's); slot 1: freed twice, a bytes)
 // Flags of file_read.
 export const READ_VERIFY = 1; // verify data checksums (a datasum file)

@@ -8,7 +8,7 @@ import { LINE_BYTES, REGION } from '../core/abi.js';
 import type { PmemDevice } from '../pmem/device.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import {
-  EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, ROOT_ITEM, RI_BYTENR,
+  EXTENT_DATA, FE_DISK_BYTENR, FE_DISK_BYTES, FE_TYPE, EXTENT_TYPE_INLINE, ROOT_ITEM, RI_BYTENR,
   SYSTEM_AREA_BYTES, FILE_EXTENT_BYTES, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID,
 } from '../fs/format.js';
 import { chunkBytesFor } from '../fs/chunks.js';
@@ -73,6 +73,7 @@ export function markReachable(dev: PmemDevice, sb: SuperblockState, metadata: Ui
           stack.push({ bytenr: node.m.u64(at + RI_BYTENR), owner: k.objectid });
         } else if (k.type === EXTENT_DATA && node.dataSize(s) >= FILE_EXTENT_BYTES && (owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID)) {
           const at = node.data(s);
+          if (node.m.u8[at + FE_TYPE] === EXTENT_TYPE_INLINE) continue; // a symlink's target: in the leaf
           const disk = node.m.u64(at + FE_DISK_BYTENR);
           const bytes = node.m.u64(at + FE_DISK_BYTES);
           if (disk > 0 && bytes > 0 && disk + bytes <= limit) markRange(data, disk, bytes);

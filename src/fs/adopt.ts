@@ -32,7 +32,7 @@ import {
 import {
   EXTENT_DATA_REF_BYTES, EXTENT_DATA_REF_PROBES, INLINE_REF_BYTES, FE_TYPE, FE_COMPRESSION, FE_RAM_BYTES,
   FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, FE_DISK_BYTENR,
-  FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_MODE, XATTR_ITEM, INODE_EXTREF,
+  FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG, INODE_ITEM, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_MODE, S_IFLNK, INODE_EXTREF,
   FE_ENCRYPTION, FE_OTHER_ENCODING, S_IFMT, FREE_SPACE_TREE_ID,
 } from '../core/abi.js';
 
@@ -58,24 +58,30 @@ const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_
 export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
 
 /** File kinds pmcow does not have, by their S_IFMT bits. */
-const KIND_NAMES = new Map([[0o120000, 'symlink'], [0o020000, 'character device'], [0o060000, 'block device'], [0o010000, 'fifo'], [0o140000, 'socket']]);
+const KIND_NAMES = new Map([[0o020000, 'character device'], [0o060000, 'block device'], [0o010000, 'fifo'], [0o140000, 'socket']]);
 
 /** Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing changes yet. */
 export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExtent[] {
   const m = k.m;
   const inline: InlineExtent[] = [];
   for (const sv of subvolumes) {
+    // Items come in key order: an inode's INODE_ITEM before its EXTENT_DATA items.
+    let symlink = -1;
     sv.tree.walkRange(key(0, 0, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
       const where = `subvolume ${sv.id}: inode ${kk.objectid}`;
-      if (kk.type === XATTR_ITEM) throw new FsError('EOPNOTSUPP', `${where}: xattrs (pmcow has none yet)`);
       if (kk.type === INODE_EXTREF) throw new FsError('EOPNOTSUPP', `${where}: extended inode refs (pmcow writes none)`);
       if (kk.type === INODE_ITEM) {
-        const kind = KIND_NAMES.get(m.u32(addr + INODE_MODE) & S_IFMT);
-        if (kind) throw new FsError('EOPNOTSUPP', `${where}: a ${kind} (pmcow has regular files and directories)`);
+        const mode = m.u32(addr + INODE_MODE) & S_IFMT;
+        const kind = KIND_NAMES.get(mode);
+        if (kind) throw new FsError('EOPNOTSUPP', `${where}: a ${kind} (pmcow has regular files, directories and symlinks)`);
+        symlink = mode === S_IFLNK ? kk.objectid : -1;
       }
       if (kk.type !== EXTENT_DATA) return true;
       const encoded = m.u8At(addr + FE_COMPRESSION) !== 0 || m.u8At(addr + FE_ENCRYPTION) !== 0 || m.u16(addr + FE_OTHER_ENCODING) !== 0;
       if (encoded) throw new FsError('EOPNOTSUPP', `${where}: a compressed or encoded extent at ${kk.offset} (pmcow stores data as it is)`);
+      // A symlink's target stays inline (pmcow keeps it as btrfs does); the tree checker
+      // checked the item's shape.
+      if (kk.objectid === symlink) return true;
       if (m.u8At(addr + FE_TYPE) === EXTENT_TYPE_INLINE) {
         const bytes = m.u64(addr + FE_RAM_BYTES);
         inline.push({ sv, ino: kk.objectid, data: m.u8.slice(addr + FILE_EXTENT_INLINE_BYTES, addr + FILE_EXTENT_INLINE_BYTES + bytes) });

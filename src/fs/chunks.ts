@@ -5,6 +5,7 @@
 // the extent tree's BLOCK_GROUP_ITEMs with their used bytes, and the superblock's
 // sys_chunk_array. A commit brings them in line with the table (reconcile); a mount
 // rebuilds the table from them (load). docs/fs.md section 2.
+import { sameBytes } from '../bytes.js';
 import { FsError } from '../errors.js';
 import {
   F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CE_GRID, CE_COPIES, CE_START,
@@ -514,8 +515,3 @@ function check(result: number, what: string): number {
   return result;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

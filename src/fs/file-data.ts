@@ -10,7 +10,7 @@ import {
   key, EXTENT_DATA, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
-import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR } from '../core/abi.js';
+import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR, FE_TYPE, EXTENT_TYPE_INLINE } from '../core/abi.js';
 import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
@@ -46,6 +46,9 @@ export class FileData {
     const from = before && before.key.objectid === ino && before.key.type === EXTENT_DATA ? before.key.offset : start;
     const out: ExtentRef[] = [];
     for (const item of sv.tree.range(key(ino, EXTENT_DATA, from), key(ino, EXTENT_DATA, end - 1))) {
+      // A regular file's inline item is damage (pmcow keeps inline data only for symlinks,
+      // which no file operation reaches; the core's reads and writes say the same).
+      if (item.data[FE_TYPE] === EXTENT_TYPE_INLINE) throw new FsError('EUCLEAN', `subvolume ${sv.id}: inode ${ino}: an inline extent in a regular file`);
       const e = decodeFileExtent(item.data);
       if (item.key.offset + e.bytes > start) out.push({ fileOffset: item.key.offset, e });
     }

@@ -16,7 +16,7 @@ import {
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, isDirMode, isFileMode, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, MODE_SYMLINK, isDirMode, isFileMode, isSymlinkMode, DIR_KIND_SYMLINK, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key, LAST_OBJECTID,
 } from './format.js';
@@ -25,7 +25,9 @@ import { incompatAfterAdoption } from './features.js';
 import { surveyFileExtents, dropFreeSpaceTree, keyInlineRefs, cutCsumsByExtent, deleteInlineExtent, readMappedData, type AdoptionReport } from './adopt.js';
 import { UUID_BYTES } from './uuid.js';
 import type { ChunkDesc } from './chunks.js';
-import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport } from './types.js';
+import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport, FileKind, XattrOptions, SetXattrOptions } from './types.js';
+import { xattrNameBytes, xattrValueBytes, xattrNameText, findXattr, listXattrs, storeXattr, deleteXattr, type XattrHost } from './xattr.js';
+import { MAX_SYMLINK_FOLLOWS, checkSymlinkTarget, encodeSymlinkTarget, decodeSymlinkTarget, targetParts } from './symlink.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
 import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from '../dax/manager.js';
@@ -61,7 +63,7 @@ export const MAX_FILE_BYTES = 2 ** 50;
 const MAX_DENTRIES = 4096;
 
 interface Resolved {
-  sv: Subvolume; ino: number; inode: InodeItem; kind: 'file' | 'dir' | 'subvolume';
+  sv: Subvolume; ino: number; inode: InodeItem; kind: FileKind;
   /** A snapshot's stand-in for a subvolume nested in its source: an empty, read-only directory. */
   placeholder?: boolean;
 }
@@ -69,6 +71,8 @@ interface Resolved {
 /** btrfs's inode number for the empty directory that stands for a nested subvolume in a snapshot. */
 const EMPTY_SUBVOL_DIR_INO = 2;
 interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boolean }
+/** Where a walk stands: the object reached and the directories it came through ('..' steps back along them). */
+interface Walked { cur: Resolved; up: Resolved[] }
 interface OpenFile { sv: Subvolume; ino: number }
 
 /** One component of a path as written: a name, or '..' (empty components and '.' are dropped). */
@@ -82,6 +86,11 @@ export function btrfsNameHash(device: PmemDevice, name: Uint8Array): number {
   if (name.length > scratch.length) throw new FsError('ENAMETOOLONG', 'name longer than the scratch area');
   scratch.set(name);
   return device.core.csum_crc32c_update(NAME_HASH_SEED, scratch.byteOffset, name.length) >>> 0;
+}
+
+/** A copy of a walk's answer: callers change the inode they are given before writing it back. */
+function copyResolved(r: Resolved): Resolved {
+  return { ...r, inode: { ...r.inode } };
 }
 
 function checkPath(path: unknown): string[] {
@@ -161,7 +170,7 @@ export class FileSystem {
    * they resolved to, valid while no tree changed since (Kernel.treeChanges); callers get
    * copies, since some change the inode they are given before writing it back.
    */
-  private readonly dentries = new Map<string, Resolved>();
+  private readonly dentries = new Map<string, Walked>();
   private readonly nameHashes = new Map<string, number>();
   private dentriesAt = -1;
   private readonly fds = new Map<number, OpenFile>();
@@ -641,50 +650,89 @@ export class FileSystem {
       return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
     }
     const inode = this.inode(sv, e.location.objectid);
-    return { sv, ino: e.location.objectid, inode, kind: isDirMode(inode.mode) ? 'dir' : 'file' };
+    return { sv, ino: e.location.objectid, inode, kind: isDirMode(inode.mode) ? 'dir' : isSymlinkMode(inode.mode) ? 'symlink' : 'file' };
   }
 
+  /** What `path` names, symlinks followed (stat, open and every call on a file's contents). */
   private resolve(path: unknown): Resolved {
     this.live();
     return this.walk(checkPath(path), path);
   }
 
   /**
+   * What `path` names without following a symlink in its last component (lstat, unlink,
+   * rename, link, readlink); a trailing '/' follows it, as Linux's path walk does.
+   */
+  private resolveNoFollow(path: unknown): Resolved {
+    this.live();
+    const parts = checkPath(path);
+    if (parts.length === 0 || parts[parts.length - 1] === '..' || (path as string).endsWith('/')) return this.walk(parts, path);
+    if (parts.includes('..')) return this.walk(parts, path, false);
+    // The directory through the path cache, then the last name as it is.
+    const dir = this.walk(parts.slice(0, -1), path);
+    if (dir.kind === 'file' || dir.kind === 'symlink') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+    const e = dir.placeholder ? null : this.lookupEntry(dir.sv, dir.ino, parts[parts.length - 1]!);
+    if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
+    return this.entryTarget(dir.sv, e);
+  }
+
+  /**
    * Walk the components from the top-level root. '..' steps back to the directory the
    * walk came from (the top-level root stays put), after checking that the component
-   * before it exists and is a directory, as POSIX asks ('file/..' is ENOTDIR).
+   * before it exists and is a directory, as POSIX asks ('file/..' is ENOTDIR). Symlinks
+   * are followed (the last component's only when `followLast`).
    */
-  private walk(parts: string[], path: unknown): Resolved {
+  private walk(parts: string[], path: unknown, followLast = true): Resolved {
     const top = this.subvolumes.get(FS_TREE_ID)!;
-    const fromTop = (): Resolved => ({ sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' });
-    if (parts.includes('..')) return this.walkFrom(fromTop(), parts, path);
+    const fromTop = (): Walked => ({ cur: { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' }, up: [] });
+    if (parts.includes('..') || !followLast) return copyResolved(this.walkFrom(fromTop(), parts, path, followLast).cur);
     if (this.dentriesAt !== this.k.treeChanges) {
       this.dentries.clear();
       this.dentriesAt = this.k.treeChanges;
     }
     // The path itself, else its longest cached prefix, else the top-level root.
     let cached = parts.length; // components the cache entry `hit` covers
-    let hit: Resolved | undefined;
+    let hit: Walked | undefined;
     while (cached > 0 && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
-    if (hit && cached === parts.length) return { ...hit, inode: { ...hit.inode } };
-    const resolved = hit ? this.walkFrom({ ...hit, inode: { ...hit.inode } }, parts.slice(cached), path) : this.walkFrom(fromTop(), parts, path);
+    if (hit && cached === parts.length) return copyResolved(hit.cur);
+    const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : fromTop(), parts.slice(cached), path, true);
     if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
-    this.dentries.set(parts.join('/'), { ...resolved, inode: { ...resolved.inode } });
-    return resolved;
+    this.dentries.set(parts.join('/'), { cur: copyResolved(walked.cur), up: walked.up });
+    return copyResolved(walked.cur);
   }
 
-  /** Walk `parts` from `cur`; '..' steps back to the directory the walk came from. */
-  private walkFrom(cur: Resolved, parts: string[], path: unknown): Resolved {
-    const up: Resolved[] = [];
-    for (const part of parts) {
-      if (cur.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+  /**
+   * Walk `parts` on from `from`: '..' steps back to the directory the walk came from; a
+   * symlink's target is walked in its place (from the top for an absolute one), at most
+   * MAX_SYMLINK_FOLLOWS of them (ELOOP, Linux's MAXSYMLINKS).
+   */
+  private walkFrom(from: Walked, parts: string[], path: unknown, followLast: boolean): Walked {
+    let { cur } = from;
+    let { up } = from;
+    const todo = [...parts].reverse();
+    let follows = 0;
+    while (todo.length > 0) {
+      const part = todo.pop()!;
+      if (cur.kind === 'file' || cur.kind === 'symlink') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
       if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);
       if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
+      const next = this.entryTarget(cur.sv, e);
+      if (next.kind === 'symlink' && (todo.length > 0 || followLast)) {
+        if (++follows > MAX_SYMLINK_FOLLOWS) throw new FsError('ELOOP', `'${String(path)}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+        const target = this.symlinkTarget(next.sv, next.ino);
+        if (target.startsWith('/')) {
+          const top = this.subvolumes.get(FS_TREE_ID)!;
+          cur = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+          up = [];
+        }
+        todo.push(...targetParts(target).reverse());
+        continue;
+      }
       up.push(cur);
-      cur = this.entryTarget(cur.sv, e);
+      cur = next;
     }
-    return cur;
+    return { cur, up };
   }
 
   private resolveParent(path: unknown): Parent {
@@ -828,8 +876,10 @@ export class FileSystem {
   }
 
   private deleteInode(sv: Subvolume, ino: number): void {
-    // Its extents go the way every dropped extent reference goes (FileData.drop), then the rest.
-    this.data.drop(sv, ino, 0, MAX_KEY_VALUE);
+    // Its extents go the way every dropped extent reference goes (FileData.drop), then the
+    // rest (a symlink's inline target item refers to no extent).
+    const item = sv.tree.get(key(ino, INODE_ITEM, 0));
+    if (!item || !isSymlinkMode(decodeInode(item).mode)) this.data.drop(sv, ino, 0, MAX_KEY_VALUE);
     for (const item of sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE))) sv.tree.delete(item.key);
     sv.tree.delete(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino));
   }
@@ -854,6 +904,41 @@ export class FileSystem {
     p.sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(inode));
     this.addEntry(p, key(ino, INODE_ITEM, 0), mode === MODE_DIR ? DIR_KIND_DIR : DIR_KIND_FILE);
     return { sv: p.sv, ino, inode, kind: mode === MODE_DIR ? 'dir' : 'file' };
+  }
+
+  /**
+   * symlink(2): a new name `path` for a symbolic link to `target` (any text: it need not
+   * exist; a relative one is walked from the link's directory). ENOENT for an empty target,
+   * ENAMETOOLONG past 4095 bytes (or what one leaf item holds), EEXIST when `path` exists,
+   * a dangling symlink included.
+   */
+  symlink(target: string, path: string): void {
+    const bytes = checkSymlinkTarget(target, this.k.nodeBytes);
+    const p = this.resolveParent(path);
+    this.refusePlaceholder(p);
+    this.beginChange(p.sv, true);
+    if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
+    const ino = p.sv.nextIno++;
+    // btrfs_symlink: size and nbytes are the target's length, the target the inline extent.
+    const inode = { ...this.newInode(MODE_SYMLINK, 0), size: bytes.length, nbytes: bytes.length };
+    p.sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(inode));
+    p.sv.tree.insert(key(ino, EXTENT_DATA_TYPE, 0), encodeSymlinkTarget(bytes, this.k.transid));
+    this.addEntry(p, key(ino, INODE_ITEM, 0), DIR_KIND_SYMLINK);
+  }
+
+  /** readlink(2): the target of the symlink `path` (EINVAL when it is no symlink). */
+  readlink(path: string): string {
+    const r = this.resolveNoFollow(path);
+    if (r.kind !== 'symlink') throw new FsError('EINVAL', `'${path}' is not a symbolic link`);
+    return this.symlinkTarget(r.sv, r.ino);
+  }
+
+  /** A symlink's target from its inline extent item. */
+  private symlinkTarget(sv: Subvolume, ino: number): string {
+    const item = sv.tree.get(key(ino, EXTENT_DATA_TYPE, 0));
+    const target = item ? decodeSymlinkTarget(item) : null;
+    if (target === null) throw new FsError('EUCLEAN', `subvolume ${sv.id}: symlink ${ino} has no inline target item`);
+    return target;
   }
 
   mkdir(path: string): void {
@@ -885,6 +970,12 @@ export class FileSystem {
     return this.statOf(this.resolve(path));
   }
 
+  /** stat without following a symlink in the last component: the link itself (kind 'symlink', size its target's length). */
+  lstat(path: string): Stat {
+    this.live();
+    return this.statOf(this.resolveNoFollow(path));
+  }
+
   private statOf(r: Resolved): Stat {
     return {
       ino: r.ino, subvolume: r.sv.id, kind: r.kind, size: r.inode.size, nlink: r.inode.nlink,
@@ -895,8 +986,8 @@ export class FileSystem {
 
   unlink(path: string): void {
     const p = this.resolveParent(path);
-    const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    const r = this.resolveNoFollow(path);
+    if (r.kind !== 'file' && r.kind !== 'symlink') throw new FsError('EISDIR', `'${path}' is a directory`);
     this.refuseImmutable(r, 'unlink');
     this.beginChange(p.sv);
     this.removeEntry(p);
@@ -905,8 +996,8 @@ export class FileSystem {
 
   rmdir(path: string): void {
     const p = this.resolveParent(path);
-    const r = this.resolve(path);
-    if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    const r = this.resolveNoFollow(path);
+    if (r.kind === 'file' || r.kind === 'symlink') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
     if (r.kind === 'subvolume') throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
     if (r.placeholder) {
       this.beginChange(p.sv);
@@ -919,9 +1010,10 @@ export class FileSystem {
     this.deleteInode(r.sv, r.ino);
   }
 
+  /** link(2): a new name for `existing` (a symlink itself, not its target, as linkat without AT_SYMLINK_FOLLOW). */
   link(existing: string, newPath: string): void {
-    const r = this.resolve(existing);
-    if (r.kind !== 'file') throw new FsError('EPERM', `'${existing}' is a directory`);
+    const r = this.resolveNoFollow(existing);
+    if (r.kind !== 'file' && r.kind !== 'symlink') throw new FsError('EPERM', `'${existing}' is a directory`);
     this.refuseImmutable(r, 'link');
     const p = this.resolveParent(newPath);
     this.refusePlaceholder(p);
@@ -932,17 +1024,18 @@ export class FileSystem {
     const inode = this.inode(r.sv, r.ino);
     inode.nlink += 1;
     this.putInode(r.sv, r.ino, inode);
-    this.addEntry(p, key(r.ino, INODE_ITEM, 0), DIR_KIND_FILE);
+    this.addEntry(p, key(r.ino, INODE_ITEM, 0), r.kind === 'symlink' ? DIR_KIND_SYMLINK : DIR_KIND_FILE);
   }
 
   rename(from: string, to: string): void {
-    const src = this.resolve(from);
+    const src = this.resolveNoFollow(from);
     const sp = this.resolveParent(from);
     const dp = this.resolveParent(to);
     if (sp.sv !== dp.sv) throw new FsError('EXDEV', 'rename cannot cross subvolumes');
     const fromParts = normalisedParts(from);
     const toParts = normalisedParts(to);
-    if (src.kind !== 'file' && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
+    const srcIsDir = src.kind === 'dir' || src.kind === 'subvolume';
+    if (srcIsDir && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       throw new FsError('EINVAL', `cannot move '${from}' into itself`);
     }
     if (src.kind === 'file') this.refuseImmutable(src, 'rename');
@@ -957,12 +1050,13 @@ export class FileSystem {
       const sameObject = victim.sv === src.sv && victim.ino === src.ino && victim.kind === src.kind;
       if (sameObject) return;
       if (victim.kind === 'subvolume') throw new FsError('EBUSY', `'${to}' is a subvolume`);
-      if (src.kind === 'file' && victim.kind !== 'file') throw new FsError('EISDIR', `'${to}' is a directory`);
-      if (src.kind !== 'file' && victim.kind === 'file') throw new FsError('ENOTDIR', `'${to}' is not a directory`);
+      const victimIsDir = victim.kind === 'dir';
+      if (!srcIsDir && victimIsDir) throw new FsError('EISDIR', `'${to}' is a directory`);
+      if (srcIsDir && !victimIsDir) throw new FsError('ENOTDIR', `'${to}' is not a directory`);
       if (victim.kind === 'dir' && !this.dirIsEmpty(victim.sv, victim.ino)) throw new FsError('ENOTEMPTY', `'${to}' is not empty`);
     }
     this.beginChange(sp.sv);
-    if (src.kind === 'file') this.checkRefRoom(dp.sv, src.ino, dp.dir, dp.name);
+    if (!srcIsDir) this.checkRefRoom(dp.sv, src.ino, dp.dir, dp.name);
     if (victim) {
       this.removeEntry(dp);
       if (victim.kind === 'dir') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);
@@ -984,13 +1078,31 @@ export class FileSystem {
       r = this.resolve(path);
     } catch (e) {
       if (!(e instanceof FsError && e.code === 'ENOENT' && create)) throw e;
-      r = this.makeNode(path, MODE_FILE);
+      r = this.makeNode(this.creationPath(path), MODE_FILE);
     }
     if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
     if (truncate) this.truncateResolved(r, 0);
     const fd = this.nextFd++;
     this.fds.set(fd, { sv: r.sv, ino: r.ino });
     return fd;
+  }
+
+  /**
+   * Where open(O_CREAT) creates `path`: the path itself, or, when its last component is a
+   * dangling symlink, the target it names (Linux follows it and creates the target).
+   */
+  private creationPath(path: string): string {
+    for (let follows = 0; ; follows++) {
+      let r: Resolved;
+      try { r = this.resolveNoFollow(path); } catch (e) {
+        if (e instanceof FsError && e.code === 'ENOENT') return path;
+        throw e;
+      }
+      if (r.kind !== 'symlink') return path;
+      if (follows >= MAX_SYMLINK_FOLLOWS) throw new FsError('ELOOP', `'${path}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+      const target = this.symlinkTarget(r.sv, r.ino);
+      path = target.startsWith('/') ? target : `${path.replace(/\/+$/, '').replace(/[^/]*$/, '')}${target}`;
+    }
   }
 
   close(fd: number): void {
@@ -1282,6 +1394,109 @@ export class FileSystem {
     const inode = this.inode(r.sv, r.ino);
     inode.flags |= INODE_FLAG_NODATACOW | INODE_FLAG_NODATASUM;
     this.putInode(r.sv, r.ino, inode);
+  }
+
+  // --- extended attributes (btrfs XATTR_ITEMs: src/fs/xattr.ts) ---------------------
+
+  /**
+   * setxattr(2) (lsetxattr with `noFollow`): set attribute `name` ('user.', 'trusted.' or
+   * 'security.' namespace) of `path` to `value`. `create`: EEXIST when it exists; `replace`:
+   * ENODATA when it does not.
+   */
+  setxattr(path: string, name: string, value: Uint8Array, options: SetXattrOptions = {}): void {
+    const o = checkOptions<SetXattrOptions>(options, 'setxattr options');
+    this.setXattrOn(this.xattrTarget(path, o), name, value, o);
+  }
+
+  /** fsetxattr(2): setxattr on an open file (it may have been renamed or unlinked since). */
+  fsetxattr(fd: number, name: string, value: Uint8Array, options: SetXattrOptions = {}): void {
+    this.setXattrOn(this.fdTarget(fd), name, value, checkOptions<SetXattrOptions>(options, 'setxattr options'));
+  }
+
+  /** getxattr(2): the value of attribute `name` of `path` (ENODATA when it has none). */
+  getxattr(path: string, name: string, options: XattrOptions = {}): Uint8Array {
+    return this.getXattrOf(this.xattrTarget(path, checkOptions<XattrOptions>(options, 'getxattr options')), name);
+  }
+
+  fgetxattr(fd: number, name: string): Uint8Array {
+    return this.getXattrOf(this.fdTarget(fd), name);
+  }
+
+  /** listxattr(2): the names of `path`'s attributes, in btrfs's key (name hash) order. */
+  listxattr(path: string, options: XattrOptions = {}): string[] {
+    const r = this.xattrTarget(path, checkOptions<XattrOptions>(options, 'listxattr options'));
+    return listXattrs(this.xattrHost(r.sv), r.ino).map(xattrNameText);
+  }
+
+  flistxattr(fd: number): string[] {
+    const r = this.fdTarget(fd);
+    return listXattrs(this.xattrHost(r.sv), r.ino).map(xattrNameText);
+  }
+
+  /** removexattr(2): remove attribute `name` of `path` (ENODATA when it has none). */
+  removexattr(path: string, name: string, options: XattrOptions = {}): void {
+    this.removeXattrOf(this.xattrTarget(path, checkOptions<XattrOptions>(options, 'removexattr options')), name);
+  }
+
+  fremovexattr(fd: number, name: string): void {
+    this.removeXattrOf(this.fdTarget(fd), name);
+  }
+
+  private xattrTarget(path: string, options: Partial<XattrOptions>): Resolved {
+    return checkFlag(options.noFollow, 'noFollow') ? this.resolveNoFollow(path) : this.resolve(path);
+  }
+
+  /** An open file as a walk would find it. */
+  private fdTarget(fd: number): Resolved {
+    const f = this.fd(fd);
+    const inode = this.inode(f.sv, f.ino);
+    return { sv: f.sv, ino: f.ino, inode, kind: 'file' };
+  }
+
+  private xattrHost(sv: Subvolume): XattrHost {
+    return { tree: sv.tree, hash: (name) => btrfsNameHash(this.device, name), transid: this.k.transid, nodeBytes: this.k.nodeBytes };
+  }
+
+  /**
+   * Linux's xattr_permission: user.* attributes belong to regular files and directories; on
+   * a symlink a set is EPERM and a get finds nothing (ENODATA).
+   */
+  private userXattrRefused(r: Resolved, name: Uint8Array): boolean {
+    return r.kind === 'symlink' && xattrNameText(name).startsWith('user.');
+  }
+
+  private setXattrOn(r: Resolved, name: string, value: Uint8Array, options: Partial<SetXattrOptions & XattrOptions>): void {
+    const nameBytes = xattrNameBytes(name);
+    const create = checkFlag(options.create, 'create'), replace = checkFlag(options.replace, 'replace');
+    if (create && replace) throw new FsError('EINVAL', 'setxattr: create and replace together');
+    const valueBytes = xattrValueBytes(value, nameBytes, this.k.nodeBytes);
+    if (this.userXattrRefused(r, nameBytes)) throw new FsError('EPERM', `'${name}': user.* attributes are for regular files and directories`);
+    this.refusePlaceholder(r);
+    this.refuseImmutable(r, 'setxattr');
+    this.beginChange(r.sv, true);
+    const host = this.xattrHost(r.sv);
+    const exists = findXattr(host, r.ino, nameBytes) !== null;
+    if (create && exists) throw new FsError('EEXIST', `xattr '${name}' exists`);
+    if (replace && !exists) throw new FsError('ENODATA', `no xattr '${name}'`);
+    storeXattr(host, r.ino, nameBytes, valueBytes);
+    this.putInode(r.sv, r.ino, this.inode(r.sv, r.ino));
+  }
+
+  private getXattrOf(r: Resolved, name: string): Uint8Array {
+    const nameBytes = xattrNameBytes(name);
+    const value = this.userXattrRefused(r, nameBytes) ? null : findXattr(this.xattrHost(r.sv), r.ino, nameBytes);
+    if (value === null) throw new FsError('ENODATA', `no xattr '${name}'`);
+    return value;
+  }
+
+  private removeXattrOf(r: Resolved, name: string): void {
+    const nameBytes = xattrNameBytes(name);
+    if (this.userXattrRefused(r, nameBytes)) throw new FsError('EPERM', `'${name}': user.* attributes are for regular files and directories`);
+    this.refusePlaceholder(r);
+    this.refuseImmutable(r, 'removexattr');
+    this.beginChange(r.sv);
+    if (!deleteXattr(this.xattrHost(r.sv), r.ino, nameBytes)) throw new FsError('ENODATA', `no xattr '${name}'`);
+    this.putInode(r.sv, r.ino, this.inode(r.sv, r.ino));
   }
 
   // --- reflink -----------------------------------------------------------------------

@@ -11,7 +11,8 @@ import {
   INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, EI_REFS, EI_FLAGS, EXTENT_TYPE_REG, INODE_FLAG_NODATASUM,
   EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   EXTENT_ITEM_BYTES,
-  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key, LAST_OBJECTID,
+  SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, isSymlinkMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key, LAST_OBJECTID,
+  EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, XATTR_ITEM, DIR_KIND_SYMLINK, DIR_KIND_FILE, DIR_ENTRY_DATA_LENGTH,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
@@ -316,6 +317,7 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
   const inodes = new Map<number, { nlink: number; mode: number; nbytes: number; size: number }>();
   const lastExtentEnd = new Map<number, number>();
   const mapped = new Map<number, number>();
+  const inlineItems = new Map<number, InlineItem>(); // inode -> its inline extent item
   // btrfs check's name triples: every name is a DIR_ITEM, a DIR_INDEX and (for an inode)
   // an INODE_REF that agree (names as crc32c and length: no strings on this path).
   const nameId = (at: number, length: number): string => `${k.device.core.csum_crc32c_update(NAME_HASH_SEED, at, length) >>> 0}:${length}`;
@@ -365,7 +367,10 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
       const prevEnd = lastExtentEnd.get(ino) ?? 0;
       if (kk.offset < prevEnd) say(`subvolume ${sv.id}: inode ${ino} extents overlap at ${kk.offset}`);
       lastExtentEnd.set(ino, kk.offset + e.bytes);
-      if (e.diskBytenr !== 0) mapped.set(ino, (mapped.get(ino) ?? 0) + e.bytes);
+      if (e.type === EXTENT_TYPE_INLINE) inlineItems.set(ino, { offset: kk.offset, bytes: e.bytes, nulEnded: size > FILE_EXTENT_INLINE_BYTES && m.u8[addr + size - 1] === 0 });
+      else if (e.diskBytenr !== 0) mapped.set(ino, (mapped.get(ino) ?? 0) + e.bytes);
+    } else if (kk.type === XATTR_ITEM) {
+      checkXattrItem(k, sv, kk, addr, size, inodes.has(ino), say);
     }
     return true;
   });
@@ -378,7 +383,7 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
     if (!x.inode) continue; // a subvolume's entry: its ROOT_REF names it
     if (!inodeRefs.has(`${x.target} ${x.dir} ${x.index} ${x.name}`)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: inode ${x.target} has no INODE_REF for that name and index`);
     const target = inodes.get(x.target);
-    if (target && (x.kind === DIR_KIND_DIR) !== isDirMode(target.mode)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: entry type ${x.kind}, inode ${x.target} has mode ${target.mode.toString(8)}`);
+    if (target && x.kind !== entryKindOf(target.mode)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: entry type ${x.kind}, inode ${x.target} has mode ${target.mode.toString(8)}`);
   }
   for (const name of dirItems) if (!indexed.has(name)) say(`subvolume ${sv.id}: dir ${name.split(' ')[0]}: a DIR_ITEM name without its DIR_INDEX`);
   for (const ref of inodeRefs) {
@@ -393,12 +398,55 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
     if (isDirMode(i.mode) && i.size !== 2 * (dirNameBytes.get(ino) ?? 0)) say(`subvolume ${sv.id}: dir ${ino} has size ${i.size} but names of ${dirNameBytes.get(ino) ?? 0} bytes`);
     // btrfs check's "nbytes wrong": a file's nbytes is the bytes its items map.
     if (isFileMode(i.mode) && i.nbytes !== (mapped.get(ino) ?? 0)) say(`subvolume ${sv.id}: inode ${ino} has nbytes ${i.nbytes} but its items map ${mapped.get(ino) ?? 0}`);
+    checkInlineData(sv, ino, i, inlineItems.get(ino), mapped.has(ino), say);
     if (ino === sv.rootDir) continue;
     const found = links.get(ino) ?? 0;
     const expected = isDirMode(i.mode) ? 1 : i.nlink;
     if (found === expected) continue;
     const orphan = sv.tree.lookup(key(ORPHAN_OBJECTID, 48, ino));
     if (!(orphan && found === 0)) say(`subvolume ${sv.id}: inode ${ino} has nlink ${i.nlink} but ${found} names`);
+  }
+}
+
+/** The directory entry kind (BTRFS_FT_*) that names an inode of `mode`. */
+function entryKindOf(mode: number): number {
+  return isDirMode(mode) ? DIR_KIND_DIR : isSymlinkMode(mode) ? DIR_KIND_SYMLINK : DIR_KIND_FILE;
+}
+
+/** An inline extent item: its key offset, ram bytes, and whether its last byte is a NUL. */
+interface InlineItem { offset: number; bytes: number; nulEnded: boolean }
+
+/**
+ * Inline data: a symlink's target is its one extent item, inline at offset 0, as long as
+ * its size and nbytes (btrfs_symlink; mkfs.btrfs 6.2's --rootdir stores the target's NUL
+ * too, counted in nbytes, not in the size); pmcow keeps no inline data in a regular file
+ * (an adoption moves it to an extent) and no extents in a directory.
+ */
+function checkInlineData(sv: Subvolume, ino: number, i: { mode: number; nbytes: number; size: number }, inline: InlineItem | undefined,
+  hasExtents: boolean, say: (p: string) => void): void {
+  const where = `subvolume ${sv.id}: inode ${ino}`;
+  if (isSymlinkMode(i.mode)) {
+    if (!inline) { say(`${where}: a symlink without its inline target`); return; }
+    if (hasExtents) say(`${where}: a symlink with data extents`);
+    const length = inline.bytes === i.size + 1 && inline.nulEnded ? i.size + 1 : i.size;
+    if (inline.offset !== 0 || inline.bytes !== length || i.nbytes !== length) say(`${where}: a symlink of size ${i.size}, nbytes ${i.nbytes}, its target ${inline.bytes} bytes inline at ${inline.offset}`);
+  } else if (inline) {
+    say(`${where}: an inline extent in a ${isDirMode(i.mode) ? 'directory' : 'regular file'} (pmcow keeps inline data only for symlinks)`);
+  } else if (isDirMode(i.mode) && hasExtents) {
+    say(`${where}: a directory with data extents`);
+  }
+}
+
+/** An XATTR_ITEM: its inode exists, and every entry's name hashes to the key's offset. */
+function checkXattrItem(k: Kernel, sv: Subvolume, kk: Key, addr: number, size: number, inodeExists: boolean, say: (p: string) => void): void {
+  const m = k.m;
+  if (!inodeExists) say(`subvolume ${sv.id}: xattrs ${keyText(kk)} of a missing inode`);
+  for (let at = 0; at + DIR_ENTRY_HEADER_BYTES <= size;) {
+    const length = m.u16(addr + at + DIR_ENTRY_NAME_LENGTH), valueLength = m.u16(addr + at + DIR_ENTRY_DATA_LENGTH);
+    const name = addr + at + DIR_ENTRY_HEADER_BYTES;
+    if (k.device.core.csum_crc32c_update(NAME_HASH_SEED, name, length) >>> 0 !== kk.offset) say(`subvolume ${sv.id}: xattr '${nameAt(m, name, length)}' of inode ${kk.objectid} is not at its name's hash`);
+    if (m.objectid(addr + at + KEY_OBJECTID) !== 0 || m.u8[addr + at + KEY_TYPE] !== 0) say(`subvolume ${sv.id}: xattr '${nameAt(m, name, length)}' of inode ${kk.objectid} locates an item`);
+    at += DIR_ENTRY_HEADER_BYTES + length + valueLength;
   }
 }
 

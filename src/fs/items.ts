@@ -8,7 +8,7 @@ import {
   DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, DIR_KIND_DIR,
   DIR_KIND_SUBVOLUME, ROOT_ITEM, MODE_DIR, INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
 } from './format.js';
-import { RI_UUID, RI_CTRANSID } from '../core/abi.js';
+import { RI_UUID, RI_CTRANSID, DIR_ENTRY_DATA_LENGTH, EXTENT_TYPE_INLINE } from '../core/abi.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -70,8 +70,15 @@ export function encodeFileExtent(e: FileExtent): Uint8Array {
   return out;
 }
 
+/**
+ * A file extent item. An inline one (a symlink's target; shorter than a regular item when
+ * the target is) maps no extent: diskBytenr 0, bytes its ram bytes.
+ */
 export function decodeFileExtent(b: Uint8Array): FileExtent {
   const m = view(b);
+  if (b[FE_TYPE] === EXTENT_TYPE_INLINE || b.length < FILE_EXTENT_BYTES) {
+    return { generation: m.u64(FE_GENERATION), type: EXTENT_TYPE_INLINE, diskBytenr: 0, diskBytes: 0, offset: 0, bytes: m.u64(FE_RAM_BYTES) };
+  }
   return {
     generation: m.u64(FE_GENERATION), type: m.u8At(FE_TYPE), diskBytenr: m.u64(FE_DISK_BYTENR),
     diskBytes: m.u64(FE_DISK_BYTES), offset: m.u64(FE_OFFSET), bytes: m.u64(FE_BYTES),
@@ -158,7 +165,8 @@ export function decodeDirEntries(b: Uint8Array): DirEntry[] {
       name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES, at + DIR_ENTRY_HEADER_BYTES + length)),
       transid: m.u64(at + DIR_ENTRY_TRANSID),
     });
-    at += DIR_ENTRY_HEADER_BYTES + length;
+    // (A directory entry carries no data: the tree checker refuses one that does.)
+    at += DIR_ENTRY_HEADER_BYTES + length + m.u16(at + DIR_ENTRY_DATA_LENGTH);
   }
   return out;
 }

@@ -14,7 +14,7 @@ import {
   P_INODE_MODE, P_INODE_SIZE, P_INODE_FLAGS, P_NO_NAMES, P_NAME_TRUNCATED, P_NAME_LENGTH,
   P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET, P_EXTENT_OUTSIDE, P_EXTENT_MAPS,
   P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL, P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES,
-  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, P_DIR_DATA, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
+  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, P_DIR_DATA, P_INLINE_FILE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
   P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
   P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
   P_CSUMS_MISSING, P_EXTENT_DAMAGED, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
@@ -105,7 +105,7 @@ function itemProblemText(p: Problem): string {
     case P_EXTENT_KEY: return `extent ${p.a}+${p.b}`;
     case P_LEAF_ALIGN: return `leaf ${p.a} not aligned`;
     case P_UNKNOWN_TYPE: return `unknown item type ${p.a}`;
-    case P_DIR_DATA: return `directory entry with ${p.a} bytes of data (no xattrs here)`;
+    case P_DIR_DATA: return `directory entry with ${p.a} bytes of data (only xattrs carry data)`;
     default: return `problem ${p.code}`;
   }
 }
@@ -148,6 +148,7 @@ export function engineProblemText(m: FsMemory, p: Problem, opKey: number): strin
       return `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset ${p.c} would drop below zero`;
     case P_REFS_LOOP: return 'delayed refs do not settle';
     case P_REF_KIND: return `block ${p.bytenr} referenced both as data and as a tree block`;
+    case P_INLINE_FILE: return `inode ${p.a}: an inline extent in a regular file (pmcow keeps inline data only for symlinks; an adoption moves a file's to an extent)`;
     default: return `problem ${p.code} in tree ${p.tree}`;
   }
 }

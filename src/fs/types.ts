@@ -20,7 +20,8 @@ export interface MkfsOptions {
 
 export type MetadataProfile = 'single' | 'dup';
 
-export type FileKind = 'file' | 'dir' | 'subvolume';
+/** 'symlink' only from lstat: every other call follows symlinks. */
+export type FileKind = 'file' | 'dir' | 'subvolume' | 'symlink';
 
 export interface Stat {
   /** Inode number within its subvolume. */
@@ -72,6 +73,17 @@ export interface ScrubReport {
 
 export interface SnapshotOptions {
   readonly?: boolean;
+}
+
+/** getxattr, listxattr, removexattr: `noFollow` acts on a symlink itself (lgetxattr, ...). */
+export interface XattrOptions {
+  noFollow?: boolean;
+}
+
+/** setxattr: XATTR_CREATE (`create`: EEXIST when the name exists) or XATTR_REPLACE (`replace`: ENODATA when it does not). */
+export interface SetXattrOptions extends XattrOptions {
+  create?: boolean;
+  replace?: boolean;
 }
 
 export interface FallocateOptions {

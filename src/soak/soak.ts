@@ -4,6 +4,7 @@
 // configurable time. Every crash image is mounted, fsck-ed and compared with what must
 // have survived; every few batches the device itself "reboots" into a crash image and the
 // campaign goes on from there. docs/reliability.md says what each check promises.
+import { sameBytes } from '../bytes.js';
 import { FsError, describeValue, isOptions } from '../errors.js';
 import { PmemDevice, type CrashMode } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
@@ -103,12 +104,6 @@ function snapshotAndCloneNames(fs: FileSystem): Set<string> {
   return names;
 }
 
-/** (No Buffer: the soak runs wherever WriterPool does, browsers included.) */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   if (!isOptions(options)) throw new FsError('EINVAL', 'soak options must be an object');
