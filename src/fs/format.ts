@@ -49,6 +49,15 @@ export function isFileMode(mode: number): boolean {
   return (mode & 0o170000) === 0o100000;
 }
 
+/**
+ * The largest item pmcow's B-tree holds in a leaf of `nodeBytes`: half the leaf's space,
+ * item header included (assembly/fs/ctree.ts tooLarge: a split always finds room), less
+ * than btrfs's BTRFS_MAX_ITEM_SIZE (the whole leaf).
+ */
+export function maxItemBytes(nodeBytes: number): number {
+  return Math.floor((nodeBytes - 101) / 2) - 25; // NODE_HEADER_BYTES, LEAF_ITEM_BYTES
+}
+
 /** Is it a symbolic link's? */
 export function isSymlinkMode(mode: number): boolean {
   return (mode & 0o170000) === 0o120000;

@@ -4,7 +4,7 @@
 // (btrfs_symlink). docs/fs.md section 11.
 import { FsError, describeValue } from '../errors.js';
 import { FsMemory } from './memory.js';
-import { FE_GENERATION, FE_RAM_BYTES, FE_TYPE, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NAME_MAX_BYTES } from './format.js';
+import { FE_GENERATION, FE_RAM_BYTES, FE_TYPE, NAME_MAX_BYTES, maxItemBytes } from './format.js';
 import { EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, SYMLINK_TARGET_MAX_BYTES } from '../core/abi.js';
 
 /** Linux's MAXSYMLINKS: a path walk follows at most this many symlinks (then ELOOP). */
@@ -15,10 +15,11 @@ const decoder = new TextDecoder();
 
 /**
  * The longest target: PATH_MAX - 1 bytes (Linux), and no more than one leaf item's inline
- * data holds (btrfs's BTRFS_MAX_INLINE_DATA_SIZE: ENAMETOOLONG past it).
+ * data holds (btrfs's BTRFS_MAX_INLINE_DATA_SIZE: ENAMETOOLONG past it; pmcow's items are
+ * at most half a leaf, so with 4 KiB nodes 1,951 bytes).
  */
 export function maxTargetBytes(nodeBytes: number): number {
-  return Math.min(SYMLINK_TARGET_MAX_BYTES, nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES - FILE_EXTENT_INLINE_BYTES);
+  return Math.min(SYMLINK_TARGET_MAX_BYTES, maxItemBytes(nodeBytes) - FILE_EXTENT_INLINE_BYTES);
 }
 
 /** A target's bytes, checked as symlink(2) checks them (ENOENT empty, ENAMETOOLONG too long). */

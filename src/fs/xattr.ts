@@ -8,7 +8,7 @@ import { FsError, describeValue } from '../errors.js';
 import { FsMemory } from './memory.js';
 import {
   DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_DATA_LENGTH, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND,
-  DIR_KIND_XATTR, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, XATTR_ITEM, MAX_KEY_VALUE, key, type Key,
+  DIR_KIND_XATTR, XATTR_ITEM, maxItemBytes, MAX_KEY_VALUE, key, type Key,
 } from './format.js';
 import type { BTree } from './ctree.js';
 import { XATTR_NAME_MAX_BYTES, XATTR_SIZE_MAX_BYTES } from '../core/abi.js';
@@ -44,9 +44,12 @@ export function xattrNameText(name: Uint8Array): string {
   return decoder.decode(name);
 }
 
-/** btrfs's BTRFS_MAX_XATTR_SIZE: one entry's name and value fit an item of a leaf. */
+/**
+ * btrfs's BTRFS_MAX_XATTR_SIZE: one entry's name and value fit one leaf item (pmcow's items
+ * are at most half a leaf: maxItemBytes).
+ */
 export function maxXattrBytes(nodeBytes: number): number {
-  return nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES - DIR_ENTRY_HEADER_BYTES;
+  return maxItemBytes(nodeBytes) - DIR_ENTRY_HEADER_BYTES;
 }
 
 /** A value's bytes: E2BIG past XATTR_SIZE_MAX (the VFS), ENOSPC when name and value exceed a leaf's item (btrfs). */
