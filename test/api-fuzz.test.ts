@@ -88,6 +88,11 @@ async function makeFixture(): Promise<Fixture> {
   fs.writeFile('/vol/inner', pattern(5000, 4));
   fs.snapshot('/vol', '/snap', { readonly: true });
   fs.link('/file', '/dir/file-link');
+  fs.symlink('dir/small', '/link');
+  fs.symlink('loop-b', '/loop-a');
+  fs.symlink('loop-a', '/loop-b');
+  fs.setxattr('/file', 'user.a', pattern(30, 5));
+  fs.setxattr('/dir', 'security.b', pattern(300, 6));
   fs.commit();
   const fd = fs.open('/file');
   const closedFd = fs.open('/dir/small');
@@ -104,15 +109,17 @@ function pattern(length: number, seed: number): Uint8Array {
   return out;
 }
 
-/** Every path with its kind, size, links and flags, and a crc32c of every file's bytes. */
+/** Every path with its kind, size, links, flags and xattrs, a crc32c of every file's bytes, every symlink's target. */
 function digest(fs: FileSystem): string {
   const lines: string[] = [];
   const visit = (path: string): void => {
-    const st = fs.stat(path);
+    const st = fs.lstat(path);
     let line = `${path} ${st.kind} size=${st.size} nlink=${st.nlink} nocow=${st.nodatacow} alloc=${st.allocatedBytes}`;
     if (st.kind === 'file') line += ` crc=${fs.device.crc32cBytes(fs.readFile(path))}`;
+    if (st.kind === 'symlink') line += ` -> ${fs.readlink(path)}`;
+    else for (const name of fs.listxattr(path).sort()) line += ` ${name}=${fs.device.crc32cBytes(fs.getxattr(path, name))}`;
     lines.push(line);
-    if (st.kind !== 'file') for (const name of fs.readdir(path).sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
+    if (st.kind !== 'file' && st.kind !== 'symlink') for (const name of fs.readdir(path).sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
   };
   visit('/');
   return lines.join('\n');
@@ -219,6 +226,9 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['cloneRange dst', (p) => fs.cloneRange('/file', 0, p as string, 0, 4096)], ['cloneRange src', (p) => fs.cloneRange(p as string, 0, '/file', 0, 4096)],
       ['mmap', (p) => fs.mmap(p as string, { length: 4096 })],
       ['setDaxImmutable', (p) => fs.setDaxImmutable(p as string, false, { capability: true })],
+      ['symlink', (p) => fs.symlink('target', p as string)], ['readlink', (p) => fs.readlink(p as string)], ['lstat', (p) => fs.lstat(p as string)],
+      ['setxattr', (p) => fs.setxattr(p as string, 'user.x', data)], ['getxattr', (p) => fs.getxattr(p as string, 'user.a')],
+      ['listxattr', (p) => fs.listxattr(p as string)], ['removexattr', (p) => fs.removexattr(p as string, 'user.a')],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), badPath, ([name, call], { path, code }) => {
       expectErrno(() => call(path), code, `${name}(${show(path)})`);
@@ -261,6 +271,26 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['setDaxImmutable no capability', () => fs.setDaxImmutable('/nocow', true), 'EPERM'],
       ['setDaxImmutable datacow', () => fs.setDaxImmutable('/file', true, { capability: true }), 'EINVAL'],
       ['thaw when not frozen', () => fs.thaw(), 'EINVAL'], ['blockOwners beyond the device', () => fs.blockOwners(fs.device.sizeBytes), 'EINVAL'],
+      ['symlink onto /file', () => fs.symlink('x', '/file'), 'EEXIST'], ['symlink onto /link', () => fs.symlink('x', '/link'), 'EEXIST'],
+      ['symlink empty target', () => fs.symlink('', '/l2'), 'ENOENT'], ['symlink 4096-byte target', () => fs.symlink('t'.repeat(4096), '/l2'), 'ENAMETOOLONG'],
+      ['symlink NUL target', () => fs.symlink('a\0', '/l2'), 'EINVAL'], ['readlink /file', () => fs.readlink('/file'), 'EINVAL'],
+      ['stat /loop-a', () => fs.stat('/loop-a'), 'ELOOP'], ['open /loop-a create', () => fs.open('/loop-a', { create: true }), 'ELOOP'],
+      ['stat /link/x', () => fs.stat('/link/x'), 'ENOTDIR'], ['rmdir /link', () => fs.rmdir('/link'), 'ENOTDIR'],
+      ['symlink in /snap', () => fs.symlink('x', '/snap/l'), 'EROFS'],
+      ['setxattr empty name', () => fs.setxattr('/file', '', new Uint8Array(1)), 'ERANGE'],
+      ['setxattr 256-byte name', () => fs.setxattr('/file', `user.${'n'.repeat(251)}`, new Uint8Array(1)), 'ERANGE'],
+      ['setxattr no namespace', () => fs.setxattr('/file', 'plain', new Uint8Array(1)), 'EOPNOTSUPP'],
+      ['setxattr system.', () => fs.setxattr('/file', 'system.posix_acl_access', new Uint8Array(1)), 'EOPNOTSUPP'],
+      ['setxattr 64 KiB + 1', () => fs.setxattr('/file', 'user.big', new Uint8Array(65537)), 'E2BIG'],
+      ['setxattr above a leaf item', () => fs.setxattr('/file', 'user.big', new Uint8Array(9000)), 'ENOSPC'],
+      ['setxattr create existing', () => fs.setxattr('/file', 'user.a', new Uint8Array(1), { create: true }), 'EEXIST'],
+      ['setxattr replace missing', () => fs.setxattr('/file', 'user.none', new Uint8Array(1), { replace: true }), 'ENODATA'],
+      ['setxattr create and replace', () => fs.setxattr('/file', 'user.a', new Uint8Array(1), { create: true, replace: true }), 'EINVAL'],
+      ['setxattr value not bytes', () => fs.setxattr('/file', 'user.a', [1] as unknown as Uint8Array), 'EINVAL'],
+      ['setxattr user. on a symlink', () => fs.setxattr('/link', 'user.a', new Uint8Array(1), { noFollow: true }), 'EPERM'],
+      ['setxattr in /snap', () => fs.setxattr('/snap/inner', 'user.a', new Uint8Array(1)), 'EROFS'],
+      ['getxattr missing', () => fs.getxattr('/file', 'user.none'), 'ENODATA'], ['removexattr missing', () => fs.removexattr('/dir', 'user.none'), 'ENODATA'],
+      ['getxattr name not a string', () => fs.getxattr('/file', 5 as unknown as string), 'EINVAL'],
     ];
     fc.assert(fc.property(fc.constantFrom(...cases), ([name, call, code]) => {
       expectErrno(call, code, name);
@@ -274,6 +304,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
     const calls: Array<[string, Call]> = [
       ['pread', (fd) => fs.pread(fd as number, 10, 0)], ['pwrite', (fd) => fs.pwrite(fd as number, new Uint8Array(4), 0)],
       ['fsync', (fd) => fs.fsync(fd as number)], ['close', (fd) => fs.close(fd as number)],
+      ['fsetxattr', (fd) => fs.fsetxattr(fd as number, 'user.a', new Uint8Array(1))], ['fgetxattr', (fd) => fs.fgetxattr(fd as number, 'user.a')],
+      ['flistxattr', (fd) => fs.flistxattr(fd as number)], ['fremovexattr', (fd) => fs.fremovexattr(fd as number, 'user.a')],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), fc.oneof(badFd, fc.constant(closedFd)), ([name, call], fd) => {
       expectErrno(() => call(fd), 'EBADF', `${name}(fd ${show(fd)})`);
@@ -288,6 +320,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['open flags', (x) => fs.open('/file', x as object)], ['fallocate options', (x) => fs.fallocate('/file', 0, 100, x as object)],
       ['snapshot options', (x) => fs.snapshot('/vol', '/snapx', x as object)], ['mmap options', (x) => fs.mmap('/file', x as { length: number })],
       ['setDaxImmutable caller', (x) => fs.setDaxImmutable('/nocow', true, x as object)],
+      ['setxattr options', (x) => fs.setxattr('/file', 'user.o', new Uint8Array(1), x as object)], ['getxattr options', (x) => fs.getxattr('/file', 'user.a', x as object)],
       ['mkfs options', (x) => FileSystem.mkfs(f.dev, x as object)], ['mount options', (x) => FileSystem.mount(f.dev, x as object)],
       ['mount dax', (x) => FileSystem.mount(f.dev, { dax: x as object })],
     ];
@@ -299,6 +332,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['setDaxImmutable on', (x) => fs.setDaxImmutable('/nocow', x as boolean, { capability: true })],
       ['setDaxImmutable capability', (x) => fs.setDaxImmutable('/nocow', true, { capability: x as boolean })],
       ['mount dax switch', (x) => FileSystem.mount(f.dev, { dax: { tlbShootdown: x as boolean } })],
+      ['setxattr create', (x) => fs.setxattr('/file', 'user.f', new Uint8Array(1), { create: x as boolean })],
+      ['listxattr noFollow', (x) => fs.listxattr('/file', { noFollow: x as boolean })],
     ];
     const asData: Array<[string, Call]> = [
       ['pwrite data', (x) => fs.pwrite(fd, x as Uint8Array, 0)], ['writeFile data (existing)', (x) => fs.writeFile('/file', x as Uint8Array)],
