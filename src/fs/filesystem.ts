@@ -59,6 +59,9 @@ export interface MmapOptions {
 /** Largest file size: keys and offsets stay below 2^53. */
 export const MAX_FILE_BYTES = 2 ** 50;
 
+/** copyFileRange's copies go through a buffer of at most this many bytes at a time. */
+const COPY_CHUNK_BYTES = 1 << 20;
+
 /** Paths kept in the path cache before it starts over. */
 const MAX_DENTRIES = 4096;
 
@@ -1382,6 +1385,48 @@ export class FileSystem {
   fsync(fd: number): void {
     this.fd(fd);
     this.k.commit();
+  }
+
+  /**
+   * copy_file_range(2): copy `length` bytes of `srcPath` from `srcOffset` to `dstPath` at
+   * `dstOffset`; returns the bytes copied (fewer when the source ends first: 0 from or past
+   * its EOF). As btrfs does, sector-aligned ranges between files of the same kind
+   * (datacow or nodatacow) are shared (a reflink, cloneRange), others copied. EINVAL for
+   * overlapping ranges of one file, EISDIR for a directory, EFBIG past the largest file.
+   */
+  copyFileRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): number {
+    checkOffset(srcOffset, 'srcOffset');
+    checkOffset(dstOffset, 'dstOffset');
+    checkOffset(length, 'length');
+    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'copy beyond the maximum file size');
+    const src = this.resolve(srcPath);
+    const dst = this.resolve(dstPath);
+    if (src.kind !== 'file' || dst.kind !== 'file') throw new FsError('EISDIR', 'copy_file_range needs two regular files');
+    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+      throw new FsError('EINVAL', 'copy source and destination overlap');
+    }
+    this.refuseImmutable(dst, 'copy into');
+    const n = Math.min(length, Math.max(0, src.inode.size - srcOffset));
+    if (n === 0) return 0;
+    const aligned = srcOffset % SECTOR_BYTES === 0 && dstOffset % SECTOR_BYTES === 0
+      && (n % SECTOR_BYTES === 0 || (srcOffset + n === src.inode.size && dstOffset + n >= dst.inode.size));
+    if (aligned && (src.inode.flags & INODE_FLAG_NODATASUM) === (dst.inode.flags & INODE_FLAG_NODATASUM) && !this.immutable(src)) {
+      this.cloneRange(srcPath, srcOffset, dstPath, dstOffset, n);
+      return n;
+    }
+    const from = this.open(srcPath);
+    const to = this.open(dstPath);
+    try {
+      for (let done = 0; done < n;) {
+        const chunk = this.pread(from, Math.min(COPY_CHUNK_BYTES, n - done), srcOffset + done);
+        this.pwrite(to, chunk, dstOffset + done);
+        done += chunk.length;
+      }
+    } finally {
+      this.close(from);
+      this.close(to);
+    }
+    return n;
   }
 
   setNoDataCow(path: string): void {
