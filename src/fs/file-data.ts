@@ -450,6 +450,26 @@ export class FileData {
   }
 
   /**
+   * Swap the extent maps of [aOff, aOff + length) of one file and [bOff, bOff + length) of
+   * another (or the same file, the ranges apart): each range's items, cut to it, move to the
+   * other (their references move with them: the counts do not change), holes included. The
+   * dropped mappings lose their references until the commit, so no write changes those
+   * extents in place meanwhile (drop).
+   */
+  exchange(a: Subvolume, aIno: number, aOff: number, b: Subvolume, bIno: number, bOff: number, length: number): void {
+    const cut = (sv: Subvolume, ino: number, off: number): Array<{ rel: number; e: FileExtent }> => this.extents(sv, ino, off, off + length).map(({ fileOffset, e }) => {
+      const from = Math.max(off, fileOffset);
+      const to = Math.min(off + length, fileOffset + e.bytes);
+      return { rel: from - off, e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
+    });
+    const fromA = cut(a, aIno, aOff), fromB = cut(b, bIno, bOff);
+    this.drop(a, aIno, aOff, aOff + length);
+    this.drop(b, bIno, bOff, bOff + length);
+    for (const p of fromB) a.tree.insert(key(aIno, EXTENT_DATA, aOff + p.rel), encodeFileExtent(p.e));
+    for (const p of fromA) b.tree.insert(key(bIno, EXTENT_DATA, bOff + p.rel), encodeFileExtent(p.e));
+  }
+
+  /**
    * btrfs's inode nbytes: the num_bytes of every item mapping a data extent (holes, which
    * pmcow never writes as items, count nothing), read in place.
    */

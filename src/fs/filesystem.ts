@@ -1388,6 +1388,55 @@ export class FileSystem {
   }
 
   /**
+   * XFS_IOC_EXCHANGE_RANGE (what fsx's exchange_range calls): swap the bytes of
+   * `path1` [offset1, offset1 + length) and `path2` [offset2, offset2 + length), atomically
+   * (one transaction: a crash shows both ranges as they were, or both swapped), by moving
+   * extents, not bytes. Offsets and length 4096-aligned, both ranges inside their files
+   * (EINVAL), apart when one file (EINVAL), both files of one kind (datacow or nodatacow:
+   * EINVAL); EPERM for a DAX-immutable file.
+   */
+  exchangeRange(path1: string, offset1: number, path2: string, offset2: number, length: number): void {
+    checkOffset(offset1, 'offset1');
+    checkOffset(offset2, 'offset2');
+    checkOffset(length, 'length');
+    const one = this.resolve(path1);
+    const two = this.resolve(path2);
+    if (one.kind !== 'file' || two.kind !== 'file') throw new FsError('EISDIR', 'exchange range needs two regular files');
+    if ((offset1 | offset2 | length) % SECTOR_BYTES) throw new FsError('EINVAL', 'exchange range offsets and length must be 4096-aligned');
+    if (offset1 + length > alignUp(one.inode.size) || offset2 + length > alignUp(two.inode.size)) throw new FsError('EINVAL', 'exchange range beyond EOF');
+    if (one.sv === two.sv && one.ino === two.ino && offset1 < offset2 + length && offset2 < offset1 + length) throw new FsError('EINVAL', 'exchange ranges overlap');
+    if ((one.inode.flags & INODE_FLAG_NODATASUM) !== (two.inode.flags & INODE_FLAG_NODATASUM)) throw new FsError('EINVAL', 'cannot exchange between datacow and nodatacow files');
+    this.refuseImmutable(one, 'exchange');
+    this.refuseImmutable(two, 'exchange');
+    if (length === 0) return;
+    this.beginChange(one.sv);
+    if (two.sv !== one.sv) this.beginChange(two.sv);
+    this.data.exchange(one.sv, one.ino, offset1, two.sv, two.ino, offset2, length);
+    // Bytes past EOF in a file's last sector must read as zeros: a range reaching it carries
+    // the other file's bytes there, which the exchange cannot keep (sizes stay).
+    for (const [r, at] of [[one, offset1], [two, offset2]] as const) {
+      this.touchInode(r.sv, r.ino);
+      this.rangeChanged(r.sv, r.ino, at, at + length);
+    }
+    this.zeroTail(one.sv, one.ino);
+    if (two.ino !== one.ino || two.sv !== one.sv) this.zeroTail(two.sv, two.ino);
+  }
+
+  /** The running transaction changed inode `ino` (its transid moves). */
+  private touchInode(sv: Subvolume, ino: number): void {
+    this.putInode(sv, ino, this.inode(sv, ino));
+  }
+
+  /** Zero a file's bytes past EOF in its last sector (after its extents moved). */
+  private zeroTail(sv: Subvolume, ino: number): void {
+    const inode = this.inode(sv, ino);
+    const end = alignUp(inode.size);
+    if (end === inode.size || !this.data.extents(sv, ino, inode.size, end).some(({ e }) => e.type === EXTENT_TYPE_REG)) return;
+    this.data.write(sv, ino, inode, new Uint8Array(end - inode.size), inode.size);
+    this.rangeChanged(sv, ino, alignDown(inode.size), end);
+  }
+
+  /**
    * copy_file_range(2): copy `length` bytes of `srcPath` from `srcOffset` to `dstPath` at
    * `dstOffset`; returns the bytes copied (fewer when the source ends first: 0 from or past
    * its EOF). As btrfs does, sector-aligned ranges between files of the same kind
