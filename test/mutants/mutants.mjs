@@ -498,8 +498,8 @@ export const mutants = [
     modelledOn: 'ext4/XFS unwritten-extent stale data exposure (reads of fallocated blocks returning old disk contents); ' + CRASHMONKEY + ': fallocate workloads',
     file: 'assembly/fs/inode.ts',
     patches: [{
-      find: '    if (dataSize(leaf, slot) >= FILE_EXTENT_BYTES && <u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {',
-      replace: '    if (dataSize(leaf, slot) >= FILE_EXTENT_BYTES && (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG || !verify)) { // MUTANT: nodatasum files read preallocated extents raw',
+      find: '    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {',
+      replace: '    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG || !verify) { // MUTANT: nodatasum files read preallocated extents raw',
     }],
   },
   {
