@@ -348,9 +348,9 @@ class ByteModel {
 }
 
 describe('collapse and insert against a byte-array model', () => {
-  it('200 seeded sequences mixing writes, punches, clones, truncates, collapses and inserts: every read and fsck agree', async () => {
+  it('200 seeded sequences mixing writes, punches, clones, dedupes, truncates, collapses and inserts: every read and fsck agree', async () => {
     const [dev, fs] = await freshFs(64 * MiB);
-    let collapses = 0, inserts = 0, refused = 0;
+    let collapses = 0, inserts = 0, refused = 0, dedupes = 0;
     for (let seq = 0; seq < 200; seq++) {
       const rng = Rng.xorshift32(seq * 7919 + 1);
       const path = `/f${seq}`;
@@ -392,6 +392,13 @@ describe('collapse and insert against a byte-array model', () => {
           const newSize = rng.below(size + 2 * B);
           fs.truncate(path, newSize);
           m.resize(newSize);
+        } else if (kind === 4 && rng.below(2) === 0) {
+          // Dedupe a piece of the other file in: shares only where the bytes agree, and
+          // changes no byte either way.
+          const olen = Math.min(len, Math.floor(Math.min(o.bytes.length, size - at) / B) * B);
+          const r = olen > 0 ? fs.dedupeRange(other, 0, path, at, olen) : null;
+          if (r) expect(r.status === 'same', what).toBe(Buffer.from(o.bytes.subarray(0, olen)).equals(m.bytes.subarray(at, at + olen)));
+          if (r?.status === 'same') dedupes++;
         } else if (kind <= 5) {
           const ok = at + len < size;
           expect(errnoOf(() => fs.collapseRange(path, at, len)), what).toBe(ok ? 'ok' : 'EINVAL');
@@ -408,9 +415,12 @@ describe('collapse and insert against a byte-array model', () => {
       fs.unlink(path);
       fs.unlink(other);
     }
+    // RANGE_OPS_COUNTS=1 prints the counts (the figures of docs/reliability.md).
+    if (process.env.RANGE_OPS_COUNTS) console.log(`model: ${collapses} collapses, ${inserts} inserts, ${refused} refused (EINVAL), ${dedupes} dedupes shared`);
     expect(collapses).toBeGreaterThan(200);
     expect(inserts).toBeGreaterThan(200);
     expect(refused).toBeGreaterThan(0);
+    expect(dedupes).toBeGreaterThan(5);
     expect(fs.scrub().errors).toEqual([]);
     fs.unmount();
     dev.close();

@@ -199,19 +199,21 @@ function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unkno
 
 /**
  * Before the items move: room for them in one transaction, and for the EOF sector's
- * rewrite. Each moved item is COWed in its leaf and changes its extent's backrefs (an
- * extent-tree leaf each, at worst): a move the dirty-node pool could not hold even after a
- * commit is ENOSPC before anything changes (a commit in the middle would let a crash show
- * a half-moved file).
+ * rewrite. The moved items' leaves are COWed (twice over, for splits), and each item
+ * changes its extent's backrefs: a new EXTENT_DATA_REF item and the old one deleted, next
+ * to the extent's item in the extent tree (three items of about a file extent item's size
+ * each, leaves COWed twice over too): about four times what such moves were measured to
+ * dirty. A move the dirty-node pool could not hold even after a commit is ENOSPC before anything changes (a commit in the middle would let
+ * a crash show a half-moved file). bench/range-ops-probe.mjs measures the limit.
  */
 function reserveShift(h: RangeHost, r: RangeFile, from: number, what: string): void {
   const k = h.k;
   const items = h.data.extents(r.sv, r.ino, from, MAX_KEY_VALUE).length;
   const perLeaf = Math.floor((k.nodeBytes - NODE_HEADER_BYTES) / (LEAF_ITEM_BYTES + FILE_EXTENT_BYTES));
-  const nodes = 2 * Math.ceil(items / perLeaf) + items + 32;
+  const nodes = 2 * Math.ceil(items / perLeaf) + 2 * Math.ceil((3 * items) / perLeaf) + 64;
   const freeNodes = (): number => Math.round((1 - k.poolPressure()) * k.poolSize);
-  if (freeNodes() < 2 * nodes && k.hasChanges()) k.commit();
-  if (freeNodes() < 2 * nodes) throw new FsError('ENOSPC', `${what}: ${items} extent items to move do not fit one transaction's ${k.poolSize} dirty-node buffers`);
+  if (freeNodes() < nodes && k.hasChanges()) k.commit();
+  if (freeNodes() < nodes) throw new FsError('ENOSPC', `${what}: ${items} extent items to move do not fit one transaction's ${k.poolSize} dirty-node buffers`);
   h.reserveSpace(() => k.spaceFits(SECTOR_BYTES, k.metadataReserveBytes));
 }
 
