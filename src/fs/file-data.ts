@@ -174,8 +174,12 @@ export class FileData {
     const left = k.stagingAddr, right = k.stagingAddr + half;
     for (let done = 0; done < length; done += half) {
       const n = Math.min(half, length - done);
-      this.stageRange(a, a.at + done, n, left);
-      this.stageRange(b, b.at + done, n, right);
+      // Pages waiting for their checksums are read first: that read verifies the other
+      // sectors through the staging buffer, which would overwrite a half already staged.
+      const pendingA = this.pendingBytes(a, a.at + done, n);
+      const pendingB = this.pendingBytes(b, b.at + done, n);
+      this.stageRange(a, a.at + done, n, left, pendingA);
+      this.stageRange(b, b.at + done, n, right, pendingB);
       const at = k.core.fs_first_difference(left, right, n);
       if (at < 0) throw new FsError('EINVAL', `dedupe comparison refused its ranges (${at})`);
       if (at < n) return done + at;
@@ -183,16 +187,18 @@ export class FileData {
     return -1;
   }
 
-  /** `length` bytes of a file at `at` into the shared memory at `dst` (firstDifference). */
-  private stageRange(side: RangeSide, at: number, length: number, dst: number): void {
+  /** A side's bytes at `at`, read as read() reads them, when pages dirtied through a mapping wait for their checksums there; else null. */
+  private pendingBytes(side: RangeSide, at: number, length: number): Uint8Array | null {
+    if (side.inode.flags & INODE_FLAG_NODATASUM) return null;
+    const pending = this.pendingIn(side.sv, side.ino, at, at + length);
+    return pending ? this.readPending(side.sv, side.ino, at, at + length, new Uint8Array(length), pending) : null;
+  }
+
+  /** `length` bytes of a file at `at` into the shared memory at `dst` (firstDifference): `bytes` when read already, else by the core. */
+  private stageRange(side: RangeSide, at: number, length: number, dst: number, bytes: Uint8Array | null): void {
+    if (bytes) { this.k.m.u8.set(bytes, dst); return; }
     const verify = (side.inode.flags & INODE_FLAG_NODATASUM) === 0;
-    const pending = verify ? this.pendingIn(side.sv, side.ino, at, at + length) : null;
-    if (!pending) {
-      this.readStaged(side.sv, side.ino, at, length, verify ? READ_VERIFY : 0, dst);
-      return;
-    }
-    const bytes = this.readPending(side.sv, side.ino, at, at + length, new Uint8Array(length), pending);
-    this.k.m.u8.set(bytes, dst);
+    this.readStaged(side.sv, side.ino, at, length, verify ? READ_VERIFY : 0, dst);
   }
 
   /**
