@@ -10,6 +10,7 @@ export { Rng } from './random.js';
 export { FileSystem, MAX_FILE_BYTES } from './fs/filesystem.js';
 export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';
 export type { MountOptions, MmapOptions } from './fs/filesystem.js';
+export { MAX_DEDUPE_BYTES, MAX_DEDUPE_DESTINATIONS, type DedupeResult, type DedupeDestination, type DedupeInfo } from './fs/range-ops.js';
 export { DaxMapping, type MappingHandle } from './dax/mapping.js';
 export { DaxManager } from './dax/manager.js';
 export { DEFAULT_DAX_POLICY, POLICY_NAMES, type DaxPolicy } from './dax/policy.js';

@@ -543,7 +543,7 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
   const FS_METHODS = ['mkdir', 'create', 'exists', 'readdir', 'stat', 'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread',
     'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
-    'statfs', 'commit', 'sync', 'freeze', 'thaw'];
+    'statfs', 'commit', 'sync', 'freeze', 'thaw', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
   const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',

@@ -25,6 +25,7 @@ import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } fr
 import { CHECKS } from "../shared/checks";
 import { setRange, testBit } from "./bitmap";
 import { readFile, lookupInode } from "./inode";
+import { firstDifference } from "./compare";
 import { fileWrite, WRITE_OWNER } from "./file";
 import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
 import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner, dataRefHash } from "./extent-tree";
@@ -598,6 +599,16 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
   if (n > 0) readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, n, dst, readFlags);
   if (CHECKS) assert(stateSound()); // file_read broke the state's invariants
   return <i32>n;
+}
+
+// Dedupe's comparison (compare.ts): the index of the first byte where [a, a + length) and
+// [b, b + length) differ, `length` when they are equal; -EINVAL for a range outside memory
+// or longer than 1 GiB (the callers compare a staging buffer's halves).
+export function fs_first_difference(a: u32, b: u32, length: u32): i32 {
+  if (!ready() || length > 0x40000000 || !memoryValid(a, length) || !memoryValid(b, length)) return -EINVAL;
+  const at = firstDifference(<usize>a, <usize>b, length);
+  assert(at <= length, "difference past the ranges");
+  return <i32>at;
 }
 
 // --- delayed refs (delayed-ref.ts) --------------------------------------------------------

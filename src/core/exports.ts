@@ -153,6 +153,8 @@ export interface CoreFsExports {
    */
   file_read(tree: number, root: number, level: number, csumRoot: number, csumLevel: number,
     ino: number, offset: number, length: number, dst: number, flags: number): number;
+  /** Dedupe's comparison: the first index where [a, a + length) and [b, b + length) differ, `length` when equal; -EINVAL for bad ranges. */
+  fs_first_difference(a: number, b: number, length: number): number;
   /** The extent and csum trees' roots, kept in the core's state (BTree reads and writes them there). */
   fs_set_system_roots(extentRoot: number, extentLevel: number, csumRoot: number, csumLevel: number): number;
   /** An extent's reference count with this transaction's delayed changes; < -1000000 on bad arguments. */

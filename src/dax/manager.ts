@@ -538,6 +538,31 @@ export class DaxManager {
     this.shootdown(changed);
   }
 
+  /**
+   * Collapse or insert range is about to move the file's pages from `start` on to other
+   * file offsets. Every mapping of the file drops its entries from `start` (the next access
+   * faults and finds the page where the new layout has it: generic/499), with a shootdown,
+   * so that no thread stores there any more; then the pages dirtied through those mappings
+   * get their checksums and leave the dirty-page table now, while its records still name
+   * the file pages they were dirtied at (after the move they would name other pages, and
+   * rangeChanged would forget them unchecksummed).
+   */
+  beforeShift(sv: Subvolume, ino: number, start: number): void {
+    let changed = false;
+    for (const mapping of this.mappingsOf(sv, ino)) {
+      const first = Math.max(0, Math.floor((start - mapping.offsetBytes) / PAGE_BYTES));
+      for (let p = first; p < mapping.pages; p++) {
+        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.count(DS_INVALIDATIONS); changed = true; }
+      }
+    }
+    this.shootdown(changed);
+    for (const d of this.dirtyPages()) {
+      if (d.tree !== sv.tree.id || d.ino !== ino || (d.filePage + 1) * PAGE_BYTES <= start) continue;
+      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
+      this.dropDirty(d);
+    }
+  }
+
   /** A snapshot is about to share every block of the subvolume. */
   beforeSnapshot(sv: Subvolume): void {
     if (!this.policy.snapshotWriteProtect) return;

@@ -15,6 +15,9 @@ import { anyPageIn } from '../dax/dirty-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
 
+/** One side of a comparison of file ranges: the file, its inode (size, flags) and where its range starts. */
+export interface RangeSide { sv: Subvolume; ino: number; inode: { size: number; flags: number }; at: number }
+
 /** A byte range [from, to). */
 export type FileRange = [number, number];
 
@@ -151,12 +154,92 @@ export class FileData {
     return core.content_hash_final(size);
   }
 
-  /** The core's file_read of `length` bytes at `at` into the staging buffer: its answer (bad arguments thrown). */
-  private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number): number {
+  /** The core's file_read of `length` bytes at `at` into the staging buffer (or `dst` in it): its answer (bad arguments thrown). */
+  private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number, dst = this.k.stagingAddr): number {
     const k = this.k, tree = sv.tree, csum = k.csumTree;
-    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, length, k.stagingAddr, flags);
+    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, length, dst, flags);
     if (r < 0 && r !== READ_NO_INODE) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
     return r;
+  }
+
+  /**
+   * Dedupe's comparison: the first offset (relative to the ranges) at which file bytes
+   * [a.at, a.at + length) and [b.at, b.at + length) differ, or -1 when they are the same.
+   * Each side is read by the core into its half of the staging buffer, checksums verified
+   * as a read verifies them (EIO as a read gives it), and the core compares the halves
+   * (fs_first_difference): no byte is looked at in JavaScript. A range with pages dirtied
+   * through a mapping in this transaction, whose checksums wait for the commit, is read
+   * as read() reads it and copied into its half.
+   */
+  firstDifference(a: RangeSide, b: RangeSide, length: number): number {
+    const k = this.k;
+    const half = Math.floor(k.stagingBytes / 2 / SECTOR_BYTES) * SECTOR_BYTES;
+    const left = k.stagingAddr, right = k.stagingAddr + half;
+    for (let done = 0; done < length; done += half) {
+      const n = Math.min(half, length - done);
+      // Pages waiting for their checksums are read first: that read verifies the other
+      // sectors through the staging buffer, which would overwrite a half already staged.
+      const pendingA = this.pendingBytes(a, a.at + done, n);
+      const pendingB = this.pendingBytes(b, b.at + done, n);
+      this.stageRange(a, a.at + done, n, left, pendingA);
+      this.stageRange(b, b.at + done, n, right, pendingB);
+      const at = k.core.fs_first_difference(left, right, n);
+      if (at < 0) throw new FsError('EINVAL', `dedupe comparison refused its ranges (${at})`);
+      if (at < n) return done + at;
+    }
+    return -1;
+  }
+
+  /** A side's bytes at `at`, read as read() reads them, when pages dirtied through a mapping wait for their checksums there; else null. */
+  private pendingBytes(side: RangeSide, at: number, length: number): Uint8Array | null {
+    if (side.inode.flags & INODE_FLAG_NODATASUM) return null;
+    const pending = this.pendingIn(side.sv, side.ino, at, at + length);
+    return pending ? this.readPending(side.sv, side.ino, at, at + length, new Uint8Array(length), pending) : null;
+  }
+
+  /** `length` bytes of a file at `at` into the shared memory at `dst` (firstDifference): `bytes` when read already, else by the core. */
+  private stageRange(side: RangeSide, at: number, length: number, dst: number, bytes: Uint8Array | null): void {
+    if (bytes) { this.k.m.u8.set(bytes, dst); return; }
+    const verify = (side.inode.flags & INODE_FLAG_NODATASUM) === 0;
+    this.readStaged(side.sv, side.ino, at, length, verify ? READ_VERIFY : 0, dst);
+  }
+
+  /**
+   * Collapse and insert range: move every extent item of the file at or after `from` by
+   * `delta` bytes (negative: down). An item straddling `from` is split there (insert range;
+   * collapse drops the range first, so none straddles). Each item is inserted at its new
+   * key before its old key is deleted, so that no extent's reference count passes through
+   * zero while delayed refs may run between the two; items move in ascending order down
+   * and descending order up, so that a new key never meets an item not moved yet. As with
+   * drop(), the committed tree still maps these extents at the old offsets: until the next
+   * commit no write may change their bytes in place through the moved items.
+   */
+  shift(sv: Subvolume, ino: number, from: number, delta: number): void {
+    this.k.noteExtentsChanged(sv.tree.id, ino);
+    const items = this.extents(sv, ino, from, MAX_KEY_VALUE);
+    const straddling = items.length && items[0]!.fileOffset < from ? items.shift()! : null;
+    if (straddling && delta < 0) throw new FsError('EIO', `inode ${ino}: an extent item straddles ${from}, where a collapse moves items down`);
+    if (delta > 0) items.reverse();
+    for (const { fileOffset, e } of items) {
+      this.noteMoved(e);
+      sv.tree.insert(key(ino, EXTENT_DATA, fileOffset + delta), encodeFileExtent(e));
+      sv.tree.delete(key(ino, EXTENT_DATA, fileOffset));
+    }
+    if (straddling) {
+      // Every item above `from` has moved above `from + delta`: its tail's key is free.
+      const { fileOffset, e } = straddling;
+      const cut = from - fileOffset;
+      this.noteMoved(e);
+      sv.tree.insert(key(ino, EXTENT_DATA, from + delta), encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
+      sv.tree.update(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...e, bytes: cut }));
+    }
+  }
+
+  /** An item of extent `e` stops mapping its bytes where the committed tree has them (drop's bookkeeping). */
+  private noteMoved(e: FileExtent): void {
+    if (e.diskBytenr === 0) return; // a hole item (adopted images) maps no extent
+    this.k.markLosingRefs(e.diskBytenr);
+    if (e.type === EXTENT_TYPE_REG) addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
   }
 
   /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */

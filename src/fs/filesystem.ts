@@ -30,6 +30,8 @@ import { xattrNameBytes, xattrValueBytes, xattrNameText, findXattr, listXattrs, 
 import { MAX_SYMLINK_FOLLOWS, checkSymlinkTarget, encodeSymlinkTarget, decodeSymlinkTarget, targetParts } from './symlink.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
+import * as rangeOps from './range-ops.js';
+import type { RangeHost, DedupeResult, DedupeDestination, DedupeInfo } from './range-ops.js';
 import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from '../dax/manager.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import { POLICY_NAMES, type DaxPolicy } from '../dax/policy.js';
@@ -1659,6 +1661,40 @@ export class FileSystem {
     if (src.inode.size > 0) this.cloneRange(srcPath, 0, dstPath, 0, src.inode.size);
   }
 
+  // --- range operations (src/fs/range-ops.ts; docs/fs.md section 5) -----------------
+
+  /** FIDEDUPERANGE, one destination: share the source's extents if the ranges hold the same bytes. */
+  dedupeRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): DedupeResult {
+    return rangeOps.dedupeRange(this.rangeHost, srcPath, srcOffset, dstPath, dstOffset, length);
+  }
+
+  /** FIDEDUPERANGE's array form: one result per destination, a destination's error in its result. */
+  dedupeRanges(srcPath: string, srcOffset: number, length: number, destinations: DedupeDestination[]): DedupeInfo[] {
+    return rangeOps.dedupeRanges(this.rangeHost, srcPath, srcOffset, length, destinations);
+  }
+
+  /** FALLOC_FL_COLLAPSE_RANGE: remove [offset, offset + length), moving the rest of the file down. */
+  collapseRange(path: string, offset: number, length: number): void {
+    rangeOps.collapseRange(this.rangeHost, path, offset, length);
+  }
+
+  /** FALLOC_FL_INSERT_RANGE: a hole of `length` bytes at `offset`, moving the rest of the file up. */
+  insertRange(path: string, offset: number, length: number): void {
+    rangeOps.insertRange(this.rangeHost, path, offset, length);
+  }
+
+  private rangeHostMade: RangeHost | null = null;
+
+  /** This file system's helpers, as range-ops.ts uses them (made once). */
+  private get rangeHost(): RangeHost {
+    return this.rangeHostMade ??= {
+      k: this.k, data: this.data, dax: () => this.daxManager, live: () => this.live(), resolve: (path) => this.resolve(path),
+      beginChange: (sv) => this.beginChange(sv), reserveSpace: (enough, message) => this.reserveSpace(enough, message),
+      inode: (sv, ino) => this.inode(sv, ino), putInode: (sv, ino, inode) => this.putInode(sv, ino, inode),
+      rangeChanged: (sv, ino, start, end) => this.rangeChanged(sv, ino, start, end),
+    };
+  }
+
   // --- subvolumes and snapshots ------------------------------------------------------
 
   private putRootRefs(parent: number, child: number, dirIno: number, index: number, name: string): void {
@@ -1893,7 +1929,7 @@ const LOCKED_OPERATIONS = [
   'writeFile', 'truncate',
   'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
   'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
-  'fileExtents',
+  'fileExtents', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange',
 ] as const satisfies ReadonlyArray<keyof FileSystem>;
 
 for (const name of LOCKED_OPERATIONS) {
