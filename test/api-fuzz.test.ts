@@ -274,6 +274,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
     const calls: Array<[string, Call]> = [
       ['pread', (fd) => fs.pread(fd as number, 10, 0)], ['pwrite', (fd) => fs.pwrite(fd as number, new Uint8Array(4), 0)],
       ['fsync', (fd) => fs.fsync(fd as number)], ['close', (fd) => fs.close(fd as number)],
+      ['fdatasync', (fd) => fs.fdatasync(fd as number)],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), fc.oneof(badFd, fc.constant(closedFd)), ([name, call], fd) => {
       expectErrno(() => call(fd), 'EBADF', `${name}(fd ${show(fd)})`);
@@ -418,6 +419,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['blockOwners', () => fs.blockOwners(0)], ['fsck', () => fs.fsck()], ['scrub', () => fs.scrub()], ['commit', () => fs.commit()],
       ['sync', () => fs.sync()], ['statfs', () => fs.statfs()], ['unmount', () => fs.unmount()], ['fileExtents', () => fs.fileExtents('/a')],
       ['dax', () => fs.dax], ['mapping.store', () => m.store(0, new Uint8Array(8))], ['mapping.load', () => m.load(0, 8)],
+      ['fdatasync', () => fs.fdatasync(fd)],
     ];
     for (const [name, call] of fsCalls) expectErrno(call, 'EINVAL', `unmounted fs.${name}`);
     const again = FileSystem.mount(dev);
@@ -508,7 +510,7 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
   const FS_METHODS = ['mkdir', 'create', 'exists', 'readdir', 'stat', 'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread',
     'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
-    'statfs', 'commit', 'sync', 'freeze', 'thaw'];
+    'statfs', 'commit', 'sync', 'freeze', 'thaw', 'fdatasync'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
   const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',
