@@ -99,6 +99,8 @@ describe('exhaustive ACE-style generator', () => {
     expect(exhaustiveCount(cases[1]!)).toBe(36);
     expect(exhaustiveCount({ k: 1, persistence: ['fsync', 'commit'], setup: false })).toBe((N - 2) * 2 + 2);
     expect(() => exhaustiveCount({ k: 1, persistence: ['none'] })).toThrow(/other than 'none'/);
+    expect(exhaustiveCount({ k: 3 })).toBe(2 * M * M * L - M0 * M0 * L0);
+    expect(exhaustiveCount({ k: 3 })).toBe(95_380_496);
   });
 
   it('persistence choices per operation; siblings as ace.py has them', () => {
