@@ -264,14 +264,10 @@ function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
       ns.ensureFile(c.file, ops);
       ops.push({ op: 'truncate', path: c.file, size: c.size });
       return file(c.file);
-    case 'falloc': {
+    case 'falloc': case 'mmapwrite':
       ns.ensureFile(c.file, ops);
-      const r = { path: c.file, offset: c.offset, length: c.length };
-      if (c.mode === 'punch') ops.push({ op: 'punch', ...r });
-      else if (c.mode.startsWith('zero')) ops.push({ op: 'zero', ...r, keepSize: c.mode === 'zero-keep' });
-      else ops.push({ op: 'fallocate', ...r, keepSize: c.mode === 'alloc-keep' });
+      ops.push(...rangeOps(c, seed));
       return file(c.file);
-    }
     case 'link':
       ns.ensureFile(c.from, ops);
       ns.ensureParent(c.to, ops);
@@ -291,14 +287,6 @@ function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
       ops.push({ op: 'clone', src: c.from, dst: c.to });
       if (!ns.files.has(c.to)) ns.create(c.to);
       return file(c.to);
-    case 'mmapwrite':
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'fallocate', path: c.file, offset: c.offset, length: c.length, keepSize: false },
-        { op: 'mmap', name: 'm', path: c.file, offset: 0, length: c.offset + c.length, prot: 'rw', sync: false },
-        { op: 'mstore', name: 'm', offset: c.offset, length: c.length, seed },
-        { op: 'msync', name: 'm', offset: c.offset, length: c.length },
-        { op: 'munmap', name: 'm' });
-      return file(c.file);
     case 'fdatasync': {
       ns.ensureFile(c.file, ops);
       ops.push({ op: 'fdatasync', fd: ns.descriptor(c.file, ops) });
@@ -307,6 +295,21 @@ function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
     // HOOK(xattr): case 'setxattr': ensureFile, then { op: 'setxattr', path, name: 'user.ace', ... }
     //              case 'removexattr': ensureFile, setxattr as a dependency if none, then removexattr.
   }
+}
+
+/** The statements of falloc (by mode) and of mmapwrite (fallocate, mmap, store, msync, munmap). */
+function rangeOps(c: Extract<CoreOp, { kind: 'falloc' | 'mmapwrite' }>, seed: number): Op[] {
+  const r = { path: c.file, offset: c.offset, length: c.length };
+  if (c.kind === 'mmapwrite') {
+    return [{ op: 'fallocate', ...r, keepSize: false },
+      { op: 'mmap', name: 'm', path: c.file, offset: 0, length: c.offset + c.length, prot: 'rw', sync: false },
+      { op: 'mstore', name: 'm', offset: c.offset, length: c.length, seed },
+      { op: 'msync', name: 'm', offset: c.offset, length: c.length },
+      { op: 'munmap', name: 'm' }];
+  }
+  if (c.mode === 'punch') return [{ op: 'punch', ...r }];
+  if (c.mode.startsWith('zero')) return [{ op: 'zero', ...r, keepSize: c.mode === 'zero-keep' }];
+  return [{ op: 'fallocate', ...r, keepSize: c.mode === 'alloc-keep' }];
 }
 
 /** A file rename; the source's descriptor is opened first, so that fsync after it goes through a descriptor opened before the rename. */
