@@ -306,6 +306,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['fsync', (fd) => fs.fsync(fd as number)], ['close', (fd) => fs.close(fd as number)],
       ['fsetxattr', (fd) => fs.fsetxattr(fd as number, 'user.a', new Uint8Array(1))], ['fgetxattr', (fd) => fs.fgetxattr(fd as number, 'user.a')],
       ['flistxattr', (fd) => fs.flistxattr(fd as number)], ['fremovexattr', (fd) => fs.fremovexattr(fd as number, 'user.a')],
+      ['fdatasync', (fd) => fs.fdatasync(fd as number)],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), fc.oneof(badFd, fc.constant(closedFd)), ([name, call], fd) => {
       expectErrno(() => call(fd), 'EBADF', `${name}(fd ${show(fd)})`);
@@ -453,6 +454,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['blockOwners', () => fs.blockOwners(0)], ['fsck', () => fs.fsck()], ['scrub', () => fs.scrub()], ['commit', () => fs.commit()],
       ['sync', () => fs.sync()], ['statfs', () => fs.statfs()], ['unmount', () => fs.unmount()], ['fileExtents', () => fs.fileExtents('/a')],
       ['dax', () => fs.dax], ['mapping.store', () => m.store(0, new Uint8Array(8))], ['mapping.load', () => m.load(0, 8)],
+      ['fdatasync', () => fs.fdatasync(fd)],
     ];
     for (const [name, call] of fsCalls) expectErrno(call, 'EINVAL', `unmounted fs.${name}`);
     const again = FileSystem.mount(dev);
@@ -543,7 +545,9 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
   const FS_METHODS = ['mkdir', 'create', 'exists', 'readdir', 'stat', 'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread',
     'preadInto', 'pwrite', 'readFile', 'writeFile', 'truncate', 'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
-    'statfs', 'commit', 'sync', 'freeze', 'thaw', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange'];
+    'statfs', 'commit', 'sync', 'freeze', 'thaw', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange', 'fdatasync',
+    'copyFileRange', 'exchangeRange', 'symlink', 'readlink', 'lstat', 'setxattr', 'fsetxattr', 'getxattr', 'fgetxattr', 'listxattr',
+    'flistxattr', 'removexattr', 'fremovexattr'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
   const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',

@@ -24,6 +24,9 @@ create /a/f
 open /a/f
 open /a/g creat trunc
 open /a/h trunc
+open f /a/f
+open g_1 /a/g creat trunc
+close f
 unlink /a/f
 rmdir /a
 rename /a /b
@@ -32,8 +35,11 @@ stat /b
 readdir /
 write /f 0 4096
 write /f 100 5000 seed 9
+write f 0 4096
+write f 100 5000 seed 9
 read /f
 read /f 10 20
+read f 10 20
 truncate /f 2500
 fallocate /f 0 8192
 fallocate /f 8192 4096 keep
@@ -41,6 +47,9 @@ punch /f 0 4096
 zero /f 100 200
 zero /f 100 200 keep
 fsync /f
+fsync f
+fdatasync /f
+fdatasync Afoo
 commit
 clone /f /g
 clone /f 0 /g 4096 8192
@@ -105,6 +114,16 @@ describe('workload parser errors', () => {
     ['setflag /f immutable', 1, 12, /expected a flag \(nodatacow or dax-immutable\)/],
     ['setflag /f nodatacow nocap', 1, 22, /unexpected 'nocap'/],
     ['# fine\n\twrite /f 1 2 seed 4 seed 5 # two seeds', 2, 22, /'seed' given twice/],
+    ['open 9f /f', 1, 6, /expected a descriptor name or a path/],
+    ['open f', 1, 7, /expected a path/],
+    ['open f g', 1, 8, /expected a path \(absolute/],
+    ['close /f', 1, 7, /expected a descriptor name/],
+    ['close', 1, 6, /expected a descriptor name/],
+    ['close f g', 1, 9, /unexpected 'g': too many arguments/],
+    ['fsync 1x', 1, 7, /expected a path or a descriptor name/],
+    ['fdatasync', 1, 10, /expected a path or a descriptor name/],
+    ['write f 10', 1, 11, /expected a length/],
+    ['read f', 1, 7, /expected an offset/],
   ];
   it.each(cases)('%j: line %i, column %i', (text, line, column, message) => {
     const e = parseError(text);
@@ -173,16 +192,25 @@ function arbitraryOp(r: Rng): Op {
     case 'policy': return { op: 'policy', name: r.pick(POLICY_NAMES), value: r.chance(0.5) };
     case 'crash': return r.chance(0.5) ? { op: 'crash', mode: 'strict' } : { op: 'crash', mode: 'random', seed: num() };
     case 'checkpoint': return { op: 'checkpoint', id: num() };
-    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'fsync': case 'mksubvol': case 'rmsubvol':
+    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'mksubvol': case 'rmsubvol':
       return { op: kind, path: path() };
-    case 'open': return { op: 'open', path: path(), create: r.chance(0.5), truncate: r.chance(0.5) };
+    case 'fsync': case 'fdatasync': return r.chance(0.5) ? { op: kind, path: path() } : { op: kind, fd: name() };
+    case 'open': {
+      const op: Op = { op: 'open', path: path(), create: r.chance(0.5), truncate: r.chance(0.5) };
+      if (r.chance(0.5)) op.fd = name();
+      return op;
+    }
+    case 'close': return { op: 'close', fd: name() };
     case 'rename': case 'link': return { op: kind, from: path(), to: path() };
     case 'write': {
-      const op: Op = { op: 'write', path: path(), offset: num(), length: num() };
+      const op: Op = r.chance(0.5) ? { op: 'write', path: path(), offset: num(), length: num() } : { op: 'write', fd: name(), offset: num(), length: num() };
       if (r.chance(0.5)) op.seed = num();
       return op;
     }
-    case 'read': return r.chance(0.3) ? { op: 'read', path: path() } : { op: 'read', path: path(), offset: num(), length: num() };
+    case 'read': {
+      if (r.chance(0.3)) return { op: 'read', path: path() };
+      return r.chance(0.5) ? { op: 'read', path: path(), offset: num(), length: num() } : { op: 'read', fd: name(), offset: num(), length: num() };
+    }
     case 'truncate': return { op: 'truncate', path: path(), size: num() };
     case 'fallocate': case 'zero': return { op: kind, path: path(), offset: num(), length: num(), keepSize: r.chance(0.5) };
     case 'punch': return { op: 'punch', path: path(), offset: num(), length: num() };

@@ -1480,6 +1480,16 @@ export class FileSystem {
     return n;
   }
 
+  /**
+   * fdatasync(2): the file's data and the metadata needed to read it back. A commit is
+   * the one way this file system makes anything durable, and it makes everything durable,
+   * so this is fsync (Linux may leave, say, a timestamp behind; this never does).
+   */
+  fdatasync(fd: number): void {
+    this.fd(fd);
+    this.k.commit();
+  }
+
   setNoDataCow(path: string): void {
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
@@ -1930,6 +1940,8 @@ const LOCKED_OPERATIONS = [
   'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
   'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
   'fileExtents', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange',
+  'fdatasync', 'copyFileRange', 'exchangeRange', 'symlink', 'readlink', 'lstat',
+  'setxattr', 'fsetxattr', 'getxattr', 'fgetxattr', 'listxattr', 'flistxattr', 'removexattr', 'fremovexattr',
 ] as const satisfies ReadonlyArray<keyof FileSystem>;
 
 for (const name of LOCKED_OPERATIONS) {

@@ -26,7 +26,7 @@ import {
 const PAGE_BYTES = 4096;
 
 /** Operations after which every state before them is gone: what each guarantees is in docs/crash.md. */
-export const PERSISTENCE_POINTS: ReadonlySet<Op['op']> = new Set(['commit', 'fsync', 'msync', 'snapshot', 'freeze', 'unmount']);
+export const PERSISTENCE_POINTS: ReadonlySet<Op['op']> = new Set(['commit', 'fsync', 'fdatasync', 'msync', 'snapshot', 'freeze', 'unmount']);
 
 /**
  * Operations that change no file, directory, flag or mapping of the model, whatever they
@@ -93,6 +93,10 @@ export class CrashModel {
   private pending: { stmt: Op & StmtCommon; post: FsModel; expect: Expectation; before: number } | null = null;
   private readonly history = new Map<number, InPlaceHistory>();
   private readonly mappings = new Map<string, Mapping>();
+  /** The workload's open descriptors by name (`open NAME PATH`): descriptor numbers of the model. */
+  private readonly descriptors = new Map<string, number>();
+  /** What the operation in flight does to `descriptors` when it succeeds: bind a name, or drop it (fd null). */
+  private pendingDescriptor: { name: string; fd: number | null } | null = null;
   /** MAP_SYNC flushes waiting for the next fence. */
   private syncFlushes: Array<{ node: MNode; words: number[]; time: number; content: Uint8Array }> = [];
   private frozen = false;
@@ -120,6 +124,7 @@ export class CrashModel {
   begin(stmt: Op & StmtCommon): Expectation {
     if (this.pending) throw new Error('CrashModel.begin: the previous operation did not end');
     this.time++;
+    this.pendingDescriptor = null;
     const post = UNCHANGING_OPS.has(stmt.op) ? this.live : this.live.clone(true);
     const expect = this.expect(post, stmt);
     this.pending = { stmt, post, expect, before: this.time };
@@ -164,6 +169,11 @@ export class CrashModel {
   }
 
   private afterSuccess(stmt: Op & StmtCommon): void {
+    const d = this.pendingDescriptor;
+    if (d) {
+      if (d.fd === null) this.descriptors.delete(d.name);
+      else this.descriptors.set(d.name, d.fd);
+    }
     switch (stmt.op) {
       case 'freeze': this.frozen = true; break;
       case 'thaw': this.frozen = false; break;
@@ -253,7 +263,7 @@ export class CrashModel {
     let from: number;
     let to: number;
     if (stmt.op === 'write') {
-      node = this.live.tryLookup(stmt.path);
+      node = stmt.fd !== undefined ? this.live.fds.get(this.descriptors.get(stmt.fd) ?? NaN) : this.live.tryLookup(stmt.path);
       from = stmt.offset;
       to = stmt.offset + stmt.length;
       if (node && from > node.size && node.size % PAGE_BYTES) from = node.size;
@@ -268,6 +278,13 @@ export class CrashModel {
     if (!node || node.kind !== 'file' || !node.preallocPromise.kept || to <= from) return false;
     for (let p = Math.floor(from / PAGE_BYTES); p < Math.ceil(to / PAGE_BYTES); p++) if (node.pages[p] !== PAGE_PREALLOC) return false;
     return true;
+  }
+
+  /** The model's descriptor `open NAME PATH` bound to `name` in `m`: EBADF when there is none. */
+  private descriptor(m: FsModel, name: string): number {
+    const fd = this.descriptors.get(name);
+    if (fd === undefined || !m.fds.has(fd)) throw new ModelError(['EBADF'], `no open descriptor named ${name}`);
+    return fd;
   }
 
   private mapping(name: string): Mapping {
@@ -286,7 +303,17 @@ export class CrashModel {
     switch (op.op) {
       case 'mkdir': m.mkdir(op.path); return {};
       case 'create': m.create(op.path); return {};
-      case 'open': m.close(m.open(op.path, { create: op.create, truncate: op.truncate })); return {};
+      case 'open': {
+        if (op.fd !== undefined && this.descriptors.has(op.fd)) throw new Unspecified(`descriptor ${op.fd} is open`);
+        const fd = m.open(op.path, { create: op.create, truncate: op.truncate });
+        if (op.fd === undefined) m.close(fd);
+        else this.pendingDescriptor = { name: op.fd, fd };
+        return {};
+      }
+      case 'close':
+        m.close(this.descriptor(m, op.fd));
+        this.pendingDescriptor = { name: op.fd, fd: null };
+        return {};
       case 'unlink': m.unlink(op.path); return {};
       case 'rmdir': m.rmdir(op.path); return {};
       case 'rename': m.rename(op.from, op.to); return {};
@@ -297,15 +324,20 @@ export class CrashModel {
       }
       case 'readdir': return { value: m.readdir(op.path).join(' ') };
       case 'write': {
-        const fd = m.open(op.path);
+        const named = op.fd !== undefined;
+        const fd = op.fd !== undefined ? this.descriptor(m, op.fd) : m.open(op.path);
         const node = m.fds.get(fd)!;
         const before = node.data;
-        try { m.pwrite(fd, patternBytes(op.seed ?? 0, op.length), op.offset); } finally { m.close(fd); }
+        try { m.pwrite(fd, patternBytes(op.seed ?? 0, op.length), op.offset); } finally { if (!named) m.close(fd); }
         this.inPlace(node, before, op.offset, op.offset + op.length);
         return {};
       }
       case 'read': {
-        if (op.offset === undefined) return { bytes: m.readFile(op.path) };
+        if (op.offset === undefined) {
+          if (op.path === undefined) throw new Unspecified('read NAME without a range');
+          return { bytes: m.readFile(op.path) };
+        }
+        if (op.fd !== undefined) return { bytes: m.pread(this.descriptor(m, op.fd), op.length ?? 0, op.offset) };
         const fd = m.open(op.path);
         try { return { bytes: m.pread(fd, op.length ?? 0, op.offset) }; } finally { m.close(fd); }
       }
@@ -329,7 +361,11 @@ export class CrashModel {
         if (end > size && op.length > 0) m.fallocate(op.path, Math.max(op.offset, size), end - Math.max(op.offset, size), { keepSize: true });
         return {};
       }
-      case 'fsync': m.lookup(op.path); return {};
+      case 'fsync': case 'fdatasync':
+        // Either makes the whole transaction durable (docs/crash.md): only whether it fails is asked here.
+        if (op.fd !== undefined) this.descriptor(m, op.fd);
+        else m.lookup(op.path);
+        return {};
       case 'commit': return {};
       case 'clone': return this.clone(m, op);
       case 'snapshot': m.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};

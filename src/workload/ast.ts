@@ -28,7 +28,13 @@ export interface CheckpointOp { op: 'checkpoint'; id: number }
 // --- namespace -----------------------------------------------------------------------
 export interface MkdirOp { op: 'mkdir'; path: string }
 export interface CreateOp { op: 'create'; path: string }
-export interface OpenOp { op: 'open'; path: string; create: boolean; truncate: boolean }
+/**
+ * `open PATH [creat] [trunc]` opens and closes at once; `open NAME PATH [creat] [trunc]`
+ * keeps the descriptor open as NAME until `close NAME`, a crash or an unmount.
+ */
+export interface OpenOp { op: 'open'; path: string; create: boolean; truncate: boolean; fd?: string }
+/** `close NAME`: the descriptor `open NAME PATH` opened. */
+export interface CloseOp { op: 'close'; fd: string }
 export interface UnlinkOp { op: 'unlink'; path: string }
 export interface RmdirOp { op: 'rmdir'; path: string }
 export interface RenameOp { op: 'rename'; from: string; to: string }
@@ -37,14 +43,22 @@ export interface StatOp { op: 'stat'; path: string }
 export interface ReaddirOp { op: 'readdir'; path: string }
 
 // --- data ----------------------------------------------------------------------------
-export interface WriteOp { op: 'write'; path: string; offset: number; length: number; seed?: number }
-/** Whole file when offset and length are absent. */
-export interface ReadOp { op: 'read'; path: string; offset?: number; length?: number }
+/**
+ * The file a data call or a sync goes to: a path (opened and closed around the call), or
+ * a descriptor `open NAME PATH` bound, which keeps naming its inode after a rename or an
+ * unlink of the path it was opened by. In the text a path starts with '/', a name never does.
+ */
+export type FileRef = { path: string; fd?: undefined } | { fd: string; path?: undefined };
+export type WriteOp = { op: 'write'; offset: number; length: number; seed?: number } & FileRef;
+/** Whole file when offset and length are absent (a path only: a descriptor reads a range). */
+export type ReadOp = { op: 'read'; offset?: number; length?: number } & FileRef;
 export interface TruncateOp { op: 'truncate'; path: string; size: number }
 export interface FallocateOp { op: 'fallocate'; path: string; offset: number; length: number; keepSize: boolean }
 export interface PunchOp { op: 'punch'; path: string; offset: number; length: number }
 export interface ZeroOp { op: 'zero'; path: string; offset: number; length: number; keepSize: boolean }
-export interface FsyncOp { op: 'fsync'; path: string }
+export type FsyncOp = { op: 'fsync' } & FileRef;
+/** Here what fsync does (a commit: data and metadata together); Linux may keep metadata back. */
+export type FdatasyncOp = { op: 'fdatasync' } & FileRef;
 export interface CommitOp { op: 'commit' }
 /** A range clone when `range` is present, else the whole file (cloneFile). */
 export interface CloneOp { op: 'clone'; src: string; dst: string; range?: { srcOffset: number; dstOffset: number; length: number } }
@@ -75,8 +89,8 @@ export interface CommentStmt { op: 'comment'; text: string }
 
 export type Op =
   | MkfsOp | MountOp | UnmountOp | PolicyOp | CrashOp | CheckOp | ScrubOp | CheckpointOp
-  | MkdirOp | CreateOp | OpenOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
-  | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | CommitOp | CloneOp
+  | MkdirOp | CreateOp | OpenOp | CloseOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
+  | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | FdatasyncOp | CommitOp | CloneOp
   | SnapshotOp | MksubvolOp | RmsubvolOp | SetflagOp | ClearflagOp | FreezeOp | ThawOp
   | MmapOp | MstoreOp | MloadOp | MflushOp | FenceOp | MsyncOp | MunmapOp;
 
@@ -94,8 +108,8 @@ export interface Script {
 /** Every operation keyword, in the order docs/workload.md lists them. */
 export const OP_NAMES: readonly OpName[] = [
   'mkfs', 'mount', 'unmount', 'policy', 'crash', 'check', 'scrub', 'checkpoint',
-  'mkdir', 'create', 'open', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
-  'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'commit', 'clone',
+  'mkdir', 'create', 'open', 'close', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
+  'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'fdatasync', 'commit', 'clone',
   'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag', 'freeze', 'thaw',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
 ];

@@ -116,7 +116,7 @@ export function importFsx(text: string, options: FsxImportOptions = {}): ImportR
       continue;
     }
     opNo++;
-    if (flags.has('close_open')) notes.push({ line, op: 'close_open', text: trimmed, reason: 'no descriptors in the workload language: close/open is a no-op' });
+    if (flags.has('close_open')) notes.push({ line, op: 'close_open', text: trimmed, reason: 'fsx closes and reopens its one file: nothing to do here, every imported call opens the path for itself' });
     const reason = FSX_UNSUPPORTED[name];
     if (reason) {
       unsupported.push({ line, op: name, text: trimmed, reason });

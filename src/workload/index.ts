@@ -11,7 +11,7 @@ export { Runner, runScript, ScriptError, type RunnerOptions, type OpResult, type
 export { importFsx, FSX_OPS, FSX_UNSUPPORTED, type FsxImportOptions, type ImportResult, type ImportIssue } from './fsx.js';
 export { importAce, ACE_UNSUPPORTED, type AceImportOptions } from './ace.js';
 export {
-  exhaustive, exhaustiveCount, coreOpChoices, buildAceScript, describeCore, randomScript, RANDOM_KINDS,
-  CORE_OPS, ACE_FILES, ACE_SECOND_FILES, ACE_DIRS, ACE_RANGES, ACE_SIZES, ACE_FALLOC_MODES,
+  exhaustive, exhaustiveCount, coreOpChoices, persistenceChoices, buildAceScript, describeCore, siblingOf, randomScript, RANDOM_KINDS,
+  CORE_OPS, ACE_FILES, ACE_SECOND_FILES, ACE_DIRS, ACE_RANGES, ACE_DWRITE_RANGES, ACE_SIZES, ACE_FALLOC_MODES, ACE_SETUP_BYTES, ACE_PERSISTENCE,
   type CoreOpName, type CoreOp, type Persistence, type FallocMode, type ExhaustiveOptions, type GeneratedScript, type RandomOptions, type RandomKind,
 } from './generate.js';

@@ -2,7 +2,7 @@
 // `#` to the end of the line is a comment. Every error names its line and column.
 import { ERRNO, type ErrnoName } from '../errors.js';
 import { POLICY_NAMES } from '../dax/policy.js';
-import type { Op, OpName, PolicyName, Script, Stmt, StmtCommon } from './ast.js';
+import type { FileRef, Op, OpName, PolicyName, Script, Stmt, StmtCommon } from './ast.js';
 import { OP_NAMES } from './ast.js';
 
 export class ParseError extends Error {
@@ -83,6 +83,13 @@ class Cursor {
     return t.text;
   }
 
+  /** A path (it starts with '/') or the name of a descriptor (it never does). */
+  fileRef(): FileRef {
+    const t = this.peek();
+    if (t && t.text.startsWith('/')) return { path: this.path() };
+    return { fd: this.name('a path or a descriptor name') };
+  }
+
   oneOf<T extends string>(what: string, choices: readonly T[]): T {
     const t = this.next(what);
     if (!(choices as readonly string[]).includes(t.text)) this.error(`expected ${what} (${choices.join(' or ')}), got '${t.text}'`, t);
@@ -149,15 +156,30 @@ function parseOp(c: Cursor, keyword: Token): Op {
       c.done();
       return { op: 'checkpoint', id };
     }
-    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'fsync': case 'mksubvol': case 'rmsubvol': {
+    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'mksubvol': case 'rmsubvol': {
       const path = c.path();
       c.done();
       return { op: name, path };
     }
+    case 'fsync': case 'fdatasync': {
+      const ref = c.fileRef();
+      c.done();
+      return { op: name, ...ref };
+    }
     case 'open': {
+      // `open PATH ...` or `open NAME PATH ...`: a name never starts with '/'.
+      const first = c.peek();
+      const fd = first && !first.text.startsWith('/') ? c.name('a descriptor name or a path') : undefined;
       const path = c.path();
       const o = c.options(['creat', 'trunc']);
-      return { op: 'open', path, create: o.flags.has('creat'), truncate: o.flags.has('trunc') };
+      const op: Op = { op: 'open', path, create: o.flags.has('creat'), truncate: o.flags.has('trunc') };
+      if (fd !== undefined) op.fd = fd;
+      return op;
+    }
+    case 'close': {
+      const fd = c.name('a descriptor name');
+      c.done();
+      return { op: 'close', fd };
     }
     case 'rename': case 'link': {
       const from = c.path('a source path');
@@ -166,21 +188,21 @@ function parseOp(c: Cursor, keyword: Token): Op {
       return { op: name, from, to };
     }
     case 'write': {
-      const path = c.path();
+      const ref = c.fileRef();
       const offset = c.num('an offset');
       const length = c.num('a length');
       const o = c.options([], { seed: 'num' });
-      const op: Op = { op: 'write', path, offset, length };
+      const op: Op = { op: 'write', ...ref, offset, length };
       if (o.values.has('seed')) op.seed = o.values.get('seed') as number;
       return op;
     }
     case 'read': {
-      const path = c.path();
-      if (!c.peek()) return { op: 'read', path };
+      const ref = c.fileRef();
+      if (!c.peek() && ref.path !== undefined) return { op: 'read', path: ref.path };
       const offset = c.num('an offset');
       const length = c.num('a length');
       c.done();
-      return { op: 'read', path, offset, length };
+      return { op: 'read', ...ref, offset, length };
     }
     case 'truncate': {
       const path = c.path();

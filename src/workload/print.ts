@@ -1,7 +1,12 @@
 // The workload language's printer: the canonical text of a statement or a script.
 // parse(print(script)).stmts equals script.stmts; print(parse(text)) is text in canonical
 // form (decimal numbers, single spaces, no blank lines, `crash` for a strict crash).
-import type { Op, Script, Stmt, StmtCommon } from './ast.js';
+import type { FileRef, Op, Script, Stmt, StmtCommon } from './ast.js';
+
+/** A path, or a descriptor's name. */
+function refText(ref: FileRef): string {
+  return ref.path ?? ref.fd;
+}
 
 function opText(op: Op): string {
   switch (op.op) {
@@ -19,16 +24,20 @@ function opText(op: Op): string {
       return op.mode === 'strict' ? 'crash' : `crash random ${op.seed ?? 0}`;
     case 'checkpoint':
       return `checkpoint ${op.id}`;
-    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'fsync': case 'mksubvol': case 'rmsubvol':
+    case 'mkdir': case 'create': case 'unlink': case 'rmdir': case 'stat': case 'readdir': case 'mksubvol': case 'rmsubvol':
       return `${op.op} ${op.path}`;
+    case 'fsync': case 'fdatasync':
+      return `${op.op} ${refText(op)}`;
     case 'open':
-      return [`open ${op.path}`, op.create ? 'creat' : '', op.truncate ? 'trunc' : ''].filter(Boolean).join(' ');
+      return ['open', op.fd ?? '', op.path, op.create ? 'creat' : '', op.truncate ? 'trunc' : ''].filter(Boolean).join(' ');
+    case 'close':
+      return `close ${op.fd}`;
     case 'rename': case 'link':
       return `${op.op} ${op.from} ${op.to}`;
     case 'write':
-      return `write ${op.path} ${op.offset} ${op.length}${op.seed !== undefined ? ` seed ${op.seed}` : ''}`;
+      return `write ${refText(op)} ${op.offset} ${op.length}${op.seed !== undefined ? ` seed ${op.seed}` : ''}`;
     case 'read':
-      return op.offset === undefined ? `read ${op.path}` : `read ${op.path} ${op.offset} ${op.length ?? 0}`;
+      return op.offset === undefined ? `read ${refText(op)}` : `read ${refText(op)} ${op.offset} ${op.length ?? 0}`;
     case 'truncate':
       return `truncate ${op.path} ${op.size}`;
     case 'fallocate': case 'zero':

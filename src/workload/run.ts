@@ -9,7 +9,7 @@ import { FileSystem } from '../fs/filesystem.js';
 import type { MkfsOptions } from '../fs/types.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';
-import type { Op, Script, StmtCommon } from './ast.js';
+import type { FileRef, Op, Script, StmtCommon } from './ast.js';
 import { lineOf } from './ast.js';
 import { parse } from './parse.js';
 import { printStmt } from './print.js';
@@ -86,6 +86,8 @@ export class Runner {
   private spare: PmemDevice | null = null;
   private fsys: FileSystem | null = null;
   private readonly maps = new Map<string, DaxMapping>();
+  /** Open descriptors by name (`open NAME PATH`): the file system's descriptor numbers. */
+  private readonly fds = new Map<string, number>();
   private pendingPolicy: Partial<DaxPolicy> = {};
   /** Any explicit mkfs, mount, unmount or crash has run: no implicit mount any more. */
   private started = false;
@@ -170,6 +172,7 @@ export class Runner {
   reset(): void {
     this.fsys = null;
     this.maps.clear();
+    this.fds.clear();
     this.pendingPolicy = {};
     this.started = false;
     this.crashedSinceMount = false;
@@ -181,6 +184,7 @@ export class Runner {
   close(): void {
     this.fsys = null;
     this.maps.clear();
+    this.fds.clear();
     if (this.ownsDevice) this.dev.close();
     this.spare?.close();
     this.spare = null;
@@ -213,6 +217,19 @@ export class Runner {
     return m;
   }
 
+  /** The descriptor named `name`: EBADF when none is open by that name (never opened, closed, or lost in a crash). */
+  private descriptor(name: string): number {
+    const fd = this.fds.get(name);
+    if (fd === undefined) throw new FsError('EBADF', `no open descriptor named '${name}'`);
+    return fd;
+  }
+
+  /** Run `fn` on the descriptor a FileRef names: the named one, or one opened on the path for the call. */
+  private withRef<T>(fs: FileSystem, ref: FileRef, fn: (fd: number) => T): T {
+    if (ref.fd !== undefined) return fn(this.descriptor(ref.fd));
+    return this.withFd(fs, ref.path, fn);
+  }
+
   private withFd<T>(fs: FileSystem, path: string, fn: (fd: number) => T): T {
     const fd = fs.open(path);
     let value: T;
@@ -237,6 +254,7 @@ export class Runner {
     this.spare = null;
     this.fsys = null;
     this.maps.clear();
+    this.fds.clear(); // a new boot: no process holds a descriptor any more
     if (this.ownsDevice) this.spare = old; // the next crash image goes here
     this.dev = next;
     this.ownsDevice = true;
@@ -265,6 +283,7 @@ export class Runner {
         if (!this.fsys) throw new FsError('EINVAL', 'not mounted');
         const fs = this.fsys;
         this.maps.clear();
+        this.fds.clear(); // unmount closes every descriptor (FileSystem.unmount)
         this.fsys = null;
         fs.unmount();
         return {};
@@ -300,7 +319,19 @@ export class Runner {
     switch (op.op) {
       case 'mkdir': fs.mkdir(op.path); return {};
       case 'create': fs.create(op.path); return {};
-      case 'open': fs.close(fs.open(op.path, { create: op.create, truncate: op.truncate })); return {};
+      case 'open': {
+        if (op.fd !== undefined && this.fds.has(op.fd)) throw new ScriptError(`descriptor '${op.fd}' is open: close it first`);
+        const fd = fs.open(op.path, { create: op.create, truncate: op.truncate });
+        if (op.fd === undefined) fs.close(fd);
+        else this.fds.set(op.fd, fd);
+        return {};
+      }
+      case 'close': {
+        const fd = this.descriptor(op.fd);
+        this.fds.delete(op.fd);
+        fs.close(fd);
+        return {};
+      }
       case 'unlink': fs.unlink(op.path); return {};
       case 'rmdir': fs.rmdir(op.path); return {};
       case 'rename': fs.rename(op.from, op.to); return {};
@@ -312,12 +343,15 @@ export class Runner {
       case 'readdir': return { value: fs.readdir(op.path).join(' ') };
       case 'write': {
         const data = patternBytes(op.seed ?? 0, op.length);
-        this.withFd(fs, op.path, (fd) => fs.pwrite(fd, data, op.offset));
+        this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset));
         return { bytes: op.length };
       }
       case 'read': {
-        if (op.offset === undefined) return this.checksum(fs.readFile(op.path));
-        return this.checksum(this.withFd(fs, op.path, (fd) => fs.pread(fd, op.length ?? 0, op.offset!)));
+        if (op.offset === undefined) {
+          if (op.path === undefined) throw new ScriptError('read NAME needs an offset and a length');
+          return this.checksum(fs.readFile(op.path));
+        }
+        return this.checksum(this.withRef(fs, op, (fd) => fs.pread(fd, op.length ?? 0, op.offset!)));
       }
       case 'truncate': fs.truncate(op.path, op.size); return {};
       case 'fallocate': fs.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return {};
@@ -331,9 +365,11 @@ export class Runner {
         if (end > size && op.length > 0) fs.fallocate(op.path, Math.max(op.offset, size), end - Math.max(op.offset, size), { keepSize: true });
         return {};
       }
-      case 'fsync': {
-        if (fs.stat(op.path).kind === 'file') this.withFd(fs, op.path, (fd) => fs.fsync(fd));
-        else fs.commit(); // a directory: fsync makes the whole transaction durable anyway
+      case 'fsync': case 'fdatasync': {
+        const sync = (fd: number): void => (op.op === 'fsync' ? fs.fsync(fd) : fs.fdatasync(fd));
+        if (op.fd !== undefined) sync(this.descriptor(op.fd));
+        else if (fs.stat(op.path).kind === 'file') this.withFd(fs, op.path, sync);
+        else fs.commit(); // a directory (no descriptor for one here): fsync makes the whole transaction durable anyway
         return {};
       }
       case 'commit': fs.commit(); return {};
