@@ -33,6 +33,18 @@ rename /a /b
 link /b/f /b/g
 stat /b
 readdir /
+symlink ../b/f /l
+symlink /b /abs
+readlink /l
+lstat /l
+setxattr /b/f user.a 100
+setxattr f user.b 0 seed 3 create
+setxattr /l trusted.t 10 replace nofollow
+getxattr /b/f user.a
+getxattr /l trusted.t nofollow
+listxattr f
+listxattr /l nofollow
+removexattr /b/f user.a
 write /f 0 4096
 write /f 100 5000 seed 9
 write f 0 4096
@@ -124,6 +136,13 @@ describe('workload parser errors', () => {
     ['fdatasync', 1, 10, /expected a path or a descriptor name/],
     ['write f 10', 1, 11, /expected a length/],
     ['read f', 1, 7, /expected an offset/],
+    ['symlink /a', 1, 11, /expected the link's path/],
+    ['symlink a b', 1, 11, /expected the link's path \(absolute/],
+    ['setxattr /f user.a', 1, 19, /expected a value length/],
+    ['setxattr f user.a 1 nofollow', 1, 29, /'nofollow' needs a path/],
+    ['setxattr /f user.a 1 create replace', 1, 36, /'create' and 'replace' exclude each other/],
+    ['getxattr /f', 1, 12, /expected an xattr name/],
+    ['listxattr /f user.a', 1, 14, /unexpected 'user.a'/],
   ];
   it.each(cases)('%j: line %i, column %i', (text, line, column, message) => {
     const e = parseError(text);
@@ -172,6 +191,7 @@ describe('workload printer', () => {
 
 const PATHS = ['/', '/a', '/a/b', '/dir-1/file_2.txt', '/x/y/z', '/A/foo'];
 const NAMES = ['m', 'm0', 'map_1', 'a.b-c', 'Z'];
+const XATTRS = ['user.a', 'trusted.x-y', 'security.selinux', 'user.nofollow', 'seed', 'user.ü'];
 const ERRNOS = Object.keys(ERRNO) as ErrnoName[];
 const COMMENTS = ['', 'note', ' leading space', 'x # y', 'ünïcödé'];
 
@@ -202,6 +222,17 @@ function arbitraryOp(r: Rng): Op {
     }
     case 'close': return { op: 'close', fd: name() };
     case 'rename': case 'link': return { op: kind, from: path(), to: path() };
+    case 'symlink': return { op: 'symlink', target: r.pick(['f', '../x', '/a/b', 'a/b/c', 'creat', '..', 'ü']), path: path() };
+    case 'readlink': case 'lstat': return { op: kind, path: path() };
+    case 'setxattr': {
+      const ref = r.chance(0.5) ? { path: path() } : { fd: name() };
+      const op: Op = { op: 'setxattr', ...ref, name: r.pick(XATTRS), length: num(), nofollow: ref.path !== undefined && r.chance(0.3) };
+      if (r.chance(0.5)) op.seed = num();
+      if (r.chance(0.5)) op.mode = r.pick(['create', 'replace'] as const);
+      return op;
+    }
+    case 'getxattr': case 'removexattr': return r.chance(0.5) ? { op: kind, path: path(), name: r.pick(XATTRS), nofollow: r.chance(0.5) } : { op: kind, fd: name(), name: r.pick(XATTRS), nofollow: false };
+    case 'listxattr': return r.chance(0.5) ? { op: kind, path: path(), nofollow: r.chance(0.5) } : { op: kind, fd: name(), nofollow: false };
     case 'write': {
       const op: Op = r.chance(0.5) ? { op: 'write', path: path(), offset: num(), length: num() } : { op: 'write', fd: name(), offset: num(), length: num() };
       if (r.chance(0.5)) op.seed = num();

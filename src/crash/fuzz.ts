@@ -224,7 +224,9 @@ function runStatements(
     if (!model) {
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
-      model = new CrashModel({ deviceBytes: dev.sizeBytes });
+      // Images are read with their xattrs when the script sets any (a listxattr per entry otherwise saved).
+      const xattrs = script.stmts.some((x) => x.op === 'setxattr' || x.op === 'removexattr');
+      model = new CrashModel({ deviceBytes: dev.sizeBytes, xattrs, nodeBytes: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES });
       explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true, ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}), ...(observer.onImage ? { onImage: observer.onImage } : {}) });
       totals.explorer = explorer;
       const points = options.points ?? 'fence+op';

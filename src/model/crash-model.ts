@@ -32,12 +32,13 @@ export const PERSISTENCE_POINTS: ReadonlySet<Op['op']> = new Set(['commit', 'fsy
  * Operations that change no file, directory, flag or mapping of the model, whatever they
  * return: the state after one is the state before (no copy is made for it).
  */
-export const UNCHANGING_OPS: ReadonlySet<string> = new Set(['stat', 'readdir', 'read', 'mload', 'mflush', 'fence', 'check', 'scrub']);
+export const UNCHANGING_OPS: ReadonlySet<string> = new Set(['stat', 'readdir', 'read', 'mload', 'mflush', 'fence', 'check', 'scrub', 'readlink', 'lstat', 'getxattr', 'listxattr']);
 
 /** Operations that change the file system (EBUSY while it is frozen). */
 const CHANGES: ReadonlySet<Op['op']> = new Set([
   'mkdir', 'create', 'unlink', 'rmdir', 'rename', 'link', 'write', 'truncate', 'fallocate', 'punch', 'zero',
   'clone', 'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag',
+  'symlink', 'setxattr', 'removexattr',
 ]);
 
 /** What an operation may return, by the model. */
@@ -72,6 +73,13 @@ export interface PassToken { digest: string; contents: string; floorRevision: nu
 export interface ModelOptions {
   /** Device size: ENOSPC is a correct result only when the files hold a quarter of it. */
   deviceBytes: number;
+  /** The file system's node size (default 16384): the largest symlink target and xattr follow from it. */
+  nodeBytes?: number;
+  /**
+   * Compare images with their xattrs (a listxattr per entry): the script sets or removes
+   * some. Without, xattrs are judged only by what getxattr and listxattr return.
+   */
+  xattrs?: boolean;
 }
 
 /** A match of a crash image: the state whose metadata it has. */
@@ -243,7 +251,7 @@ export class CrashModel {
    */
   private spaceErrnos(stmt: Op): string[] {
     if (this.preallocPromised(stmt)) return [];
-    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch'].includes(stmt.op)) return [];
+    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch', 'symlink', 'setxattr'].includes(stmt.op)) return [];
     // A page fault does not commit to get back the space that frees of the running
     // transaction pin (write and the other calls do: docs/fs.md): the files of the last
     // persistence point, and of every state since, count for it too.
@@ -323,6 +331,8 @@ export class CrashModel {
         return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
       }
       case 'readdir': return { value: m.readdir(op.path).join(' ') };
+      case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
+        return this.linkOrXattr(m, op);
       case 'write': {
         const named = op.fd !== undefined;
         const fd = op.fd !== undefined ? this.descriptor(m, op.fd) : m.open(op.path);
@@ -402,6 +412,24 @@ export class CrashModel {
       case 'scrub': case 'check': return {}; // fsck and scrub of the live file system find nothing
       case 'policy': case 'checkpoint': return {};
       default: throw new Unspecified(`operation ${op.op} is outside the model`);
+    }
+  }
+
+  private linkOrXattr(m: FsModel, op: Extract<Op, { op: 'symlink' | 'readlink' | 'lstat' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' }>): Partial<Expectation> {
+    const nodeBytes = this.options.nodeBytes ?? 16384;
+    if (op.op === 'symlink') { m.symlink(op.target, op.path, nodeBytes); return {}; }
+    if (op.op === 'readlink') return { value: m.readlink(op.path) };
+    if (op.op === 'lstat') {
+      const st = m.lstat(op.path);
+      return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+    }
+    // An xattr call: on a descriptor (fsetxattr, ...) or a path.
+    const node = m.xattrNode(op.fd !== undefined ? { fd: this.descriptor(m, op.fd) } : { path: op.path }, op.nofollow);
+    switch (op.op) {
+      case 'setxattr': m.setxattr(node, op.name, patternBytes(op.seed ?? 0, op.length), op.mode, nodeBytes); return {};
+      case 'getxattr': return { bytes: m.getxattr(node, op.name) };
+      case 'listxattr': return { value: m.listxattr(node).join(' ') };
+      case 'removexattr': m.removexattr(node, op.name); return {};
     }
   }
 
@@ -505,7 +533,7 @@ export class CrashModel {
 
   /** Find the state an image matches, or the problems that say why none does. */
   match(fs: FileSystem): ImageMatch {
-    const image = readImage(fs);
+    const image = readImage(fs, undefined, this.options.xattrs ?? false);
     return this.matchEntries(image);
   }
 
@@ -566,7 +594,7 @@ export class CrashModel {
 
   private digestOf(s: ModelState): string {
     s.entries ??= modelEntries(s.model);
-    s.digest ??= modelDigest(s.entries);
+    s.digest ??= modelDigest(s.entries, this.options.xattrs ?? false);
     return s.digest;
   }
 
@@ -647,7 +675,7 @@ export class CrashModel {
    * namespace, sizes, link counts and flags, and (unless `data` is false) every file's bytes.
    */
   compareLive(fs: FileSystem, options: { data?: boolean } = {}): string[] {
-    const image = readImage(fs);
+    const image = readImage(fs, undefined, this.options.xattrs ?? false);
     const failed = this.spaceFailedStore;
     this.spaceFailedStore = null;
     if (!failed) return this.diffLive(image, this.live, options.data ?? true);
@@ -684,7 +712,7 @@ export class CrashModel {
 
   private diffLive(image: ImageEntry[], model: FsModel, data = true): string[] {
     const entries = modelEntries(model);
-    const expected = modelDigest(entries);
+    const expected = modelDigest(entries, this.options.xattrs ?? false);
     const digest = imageDigest(image);
     if (digest !== expected) return digestDiff(digest, expected).map((d) => `live: ${d}`);
     const problems: string[] = [];

@@ -22,6 +22,10 @@ export interface ImageEntry {
   reader?: { bytes(): Uint8Array; digest(): number };
   /** Why the file could not be read (EIO): set by readImage's caller's first read of it. */
   error?: string;
+  /** A symlink's target. */
+  target?: string;
+  /** Its xattrs as `name=digest` joined by ',' (read with readImage's `xattrs`). */
+  xattrs?: string;
 }
 
 /** Run a read of `e`; an EIO becomes e.error (null returned), as a user sees a failed read. */
@@ -69,16 +73,18 @@ export function entryDigest(e: ImageEntry): number | null {
  * Files are read only when a comparison asks (entryDigest, entryBytes), while the file system
  * is still mounted: most comparisons need a digest alone, some (in-place history) the bytes.
  */
-export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] {
+export function readImage(fs: FileSystem, limitEntries = 100_000, xattrs = false): ImageEntry[] {
   const out: ImageEntry[] = [];
   const visit = (path: string): void => {
     if (out.length >= limitEntries) throw new Error(`more than ${limitEntries} entries`);
-    const st = fs.stat(path);
+    const st = fs.lstat(path);
     const entry: ImageEntry = {
-      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'file' ? st.nlink : 1,
+      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'file' || st.kind === 'symlink' ? st.nlink : 1,
       nodatacow: st.nodatacow, link: `${st.subvolume}:${st.ino}`,
     };
     out.push(entry);
+    if (xattrs) entry.xattrs = xattrText(fs.listxattr(path, { noFollow: true }).sort().map((n) => [n, fs.getxattr(path, n, { noFollow: true })]));
+    if (st.kind === 'symlink') { entry.target = fs.readlink(path); return; }
     if (st.kind === 'file') {
       entry.reader = { bytes: () => fs.readFile(path), digest: () => fs.contentDigest(path) };
       return;
@@ -89,18 +95,30 @@ export function readImage(fs: FileSystem, limitEntries = 100_000): ImageEntry[] 
   return out;
 }
 
-/** One line per entry: path, kind, size, link count, flags and which entry it is a link of. */
-function digestLines(entries: Array<{ path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string }>): string {
+/** xattrs as one string: `name=digest` of each (sorted by name), joined by ','. */
+function xattrText(pairs: Array<[string, Uint8Array]>): string {
+  return pairs.map(([n, v]) => `${n}=${contentDigest(v)}`).join(',');
+}
+
+interface DigestEntry { path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string; target?: string; xattrs?: string }
+
+/**
+ * One line per entry: path, kind, size, link count, flags and which entry it is a link of;
+ * a symlink's target; the xattrs when read.
+ */
+function digestLines(entries: DigestEntry[]): string {
   const first = new Map<string, number>();
   const lines: string[] = [];
   entries.forEach((e, i) => {
     let group = '';
-    if (e.kind === 'file') {
+    if (e.kind === 'file' || e.kind === 'symlink') {
       const f = first.get(e.link);
       if (f === undefined) first.set(e.link, i);
       else group = ` =${entries[f]!.path}`;
     }
-    lines.push(`${e.path} ${e.kind}${e.kind === 'file' ? ` ${e.size} n${e.nlink}${e.nodatacow ? ' nocow' : ''}${group}` : ''}`);
+    const body = e.kind === 'file' ? ` ${e.size} n${e.nlink}${e.nodatacow ? ' nocow' : ''}${group}`
+      : e.kind === 'symlink' ? ` -> ${e.target} n${e.nlink}${group}` : '';
+    lines.push(`${e.path} ${e.kind}${body}${e.xattrs ? ` [${e.xattrs}]` : ''}`);
   });
   return lines.join('\n');
 }
@@ -121,11 +139,13 @@ export function modelKind(node: MNode): FileKind {
   return node.subvolRoot ? 'subvolume' : node.kind;
 }
 
-/** The namespace and metadata of a model state, in the form of imageDigest. */
-export function modelDigest(entries: ModelEntry[]): string {
+/** The namespace and metadata of a model state, in the form of imageDigest (with xattrs when `xattrs`). */
+export function modelDigest(entries: ModelEntry[], xattrs = false): string {
   return digestLines(entries.map(({ path, node }) => ({
     path, kind: modelKind(node), size: node.kind === 'file' && !node.placeholder ? node.size : 0,
-    nlink: node.kind === 'file' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow, link: `m${node.id}`,
+    nlink: node.kind !== 'dir' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow, link: `m${node.id}`,
+    ...(node.kind === 'symlink' ? { target: node.target } : {}),
+    ...(xattrs ? { xattrs: xattrText([...node.xattrs.keys()].sort().map((n) => [n, node.xattrs.get(n)!])) } : {}),
   })));
 }
 

@@ -11,6 +11,7 @@
 // The model checks every error before it changes anything: a failed op changes nothing.
 import type { ErrnoName } from '../errors.js';
 import type { FileKind } from '../fs/types.js';
+import { xattrNameProblems, xattrValueProblems, maxItem } from './xattr-rules.js';
 
 export const BLOCK = 4096;
 export const TOP_SUBVOLUME = 5;
@@ -81,7 +82,11 @@ export class MNode {
    * empty directory (btrfs does the same). Creating in it or renaming it is left open.
    */
   placeholder = false;
-  constructor(readonly kind: 'file' | 'dir', public subvol: MSubvol) {}
+  /** A symlink's target (symlinks only). */
+  target = '';
+  /** Extended attributes: name -> value (arrays never changed in place). Hard links share the node. */
+  xattrs = new Map<string, Uint8Array>();
+  constructor(readonly kind: 'file' | 'dir' | 'symlink', public subvol: MSubvol) {}
 
   get size(): number {
     return this.data.length;
@@ -94,6 +99,8 @@ export class MNode {
     this.nlink = from.nlink;
     this.nodatacow = from.nodatacow;
     this.preallocPastEof = from.preallocPastEof;
+    this.target = from.target;
+    this.xattrs = new Map(from.xattrs);
   }
 }
 
@@ -199,29 +206,75 @@ export class FsModel {
     return parts;
   }
 
-  private walkDir(parts: string[], path: string): MNode {
-    let cur = this.top.root;
-    for (const c of parts) {
+  /**
+   * Walk `parts` from `start`, following symlinks (POSIX: a relative target from the
+   * link's directory, an absolute one from the root; ELOOP past 40 of them, counted in
+   * `follows`): the directory the last component is in.
+   */
+  private walkDir(start: MNode, parts: string[], path: string, follows: { n: number }): MNode {
+    let cur = start;
+    const todo = [...parts].reverse();
+    while (todo.length) {
+      const c = todo.pop()!;
       if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
       const next = cur.entries.get(c);
       if (!next) err('ENOENT', `${path}: no such directory`);
+      if (next.kind === 'symlink') {
+        const t = this.follow(next, follows, path);
+        if (t.absolute) cur = this.top.root;
+        todo.push(...t.parts.reverse());
+        continue;
+      }
       cur = next;
     }
     if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
     return cur;
   }
 
-  /** Resolve every component but the last: the parent must be an existing directory. */
-  resolve(path: unknown): Resolved {
-    const parts = FsModel.components(path);
-    if (parts.length === 0) return { parent: undefined, name: '', node: this.top.root };
-    const parent = this.walkDir(parts.slice(0, -1), path as string);
-    const name = parts[parts.length - 1]!;
-    return { parent, name, node: parent.entries.get(name) };
+  /** A symlink's target as components to walk (Linux's MAXSYMLINKS: 40 per walk). */
+  private follow(link: MNode, follows: { n: number }, path: string): { absolute: boolean; parts: string[] } {
+    if (++follows.n > 40) err('ELOOP', `${path}: too many symbolic links`);
+    const parts = link.target.split('/').filter((c) => c.length > 0 && c !== '.');
+    if (parts.includes('..')) throw new Unspecified(`a symlink target with '..': ${link.target}`);
+    if (parts.some((p) => new TextEncoder().encode(p).length > 255)) err('ENAMETOOLONG', `${path}: a target's name is too long`);
+    return { absolute: link.target.startsWith('/'), parts };
   }
 
-  /** The node at path, or ENOENT/ENOTDIR. */
+  /** Resolve every component but the last (symlinks followed): the parent must be an existing directory. */
+  resolve(path: unknown): Resolved {
+    return this.resolveWith(path, false);
+  }
+
+  /**
+   * Resolve a path; with `followLast`, a symlink in the last component is followed too (its
+   * target's parent and name come back: node undefined for a dangling link).
+   */
+  resolveWith(path: unknown, followLast: boolean): Resolved {
+    const parts = FsModel.components(path);
+    if (parts.length === 0) return { parent: undefined, name: '', node: this.top.root };
+    const follows = { n: 0 };
+    let parent = this.walkDir(this.top.root, parts.slice(0, -1), path as string, follows);
+    let name = parts[parts.length - 1]!;
+    let node = parent.entries.get(name);
+    while (followLast && node?.kind === 'symlink') {
+      const t = this.follow(node, follows, path as string);
+      if (t.parts.length === 0) return { parent: undefined, name: '', node: t.absolute ? this.top.root : parent };
+      parent = this.walkDir(t.absolute ? this.top.root : parent, t.parts.slice(0, -1), path as string, follows);
+      name = t.parts[t.parts.length - 1]!;
+      node = parent.entries.get(name);
+    }
+    return { parent, name, node };
+  }
+
+  /** The node at path (a symlink in the last component followed), or ENOENT/ENOTDIR/ELOOP. */
   lookup(path: unknown): MNode {
+    const r = this.resolveWith(path, true);
+    if (!r.node) err('ENOENT', `${String(path)}: no such file or directory`);
+    return r.node;
+  }
+
+  /** The node at path itself (lstat's): a symlink in the last component is not followed. */
+  lookupNoFollow(path: unknown): MNode {
     const r = this.resolve(path);
     if (!r.node) err('ENOENT', `${String(path)}: no such file or directory`);
     return r.node;
@@ -234,6 +287,7 @@ export class FsModel {
   private file(path: unknown): MNode {
     const node = this.lookup(path);
     if (node.kind === 'dir') err('EISDIR', `${String(path)}: is a directory`);
+    if (node.kind === 'symlink') throw new Error('model: lookup returned a symlink');
     return node;
   }
 
@@ -249,7 +303,7 @@ export class FsModel {
     return [ra!, rb!];
   }
 
-  private fdNode(fd: unknown): MNode {
+  fdNode(fd: unknown): MNode {
     const node = typeof fd === 'number' ? this.fds.get(fd) : undefined;
     if (!node) err(['EBADF', 'EINVAL'], `bad file descriptor ${String(fd)}`);
     return node;
@@ -285,8 +339,8 @@ export class FsModel {
 
   // --- directory operations ---------------------------------------------------------
 
-  private newEntry(path: string, kind: 'file' | 'dir'): MNode {
-    const r = this.resolve(path);
+  private newEntry(path: string, kind: 'file' | 'dir' | 'symlink', resolved?: Resolved): MNode {
+    const r = resolved ?? this.resolve(path);
     if (!r.parent) err(['EEXIST', 'EBUSY', 'EPERM'], '/ exists');
     const codes: ErrnoName[] = [];
     if (r.node) codes.push('EEXIST');
@@ -317,10 +371,15 @@ export class FsModel {
     return FsModel.statOf(this.lookup(path));
   }
 
+  /** lstat: a symlink itself (its size the target's length in bytes). */
+  lstat(path: string): ModelStat {
+    return FsModel.statOf(this.lookupNoFollow(path));
+  }
+
   static statOf(node: MNode): ModelStat {
     return {
       kind: node.subvolRoot ? 'subvolume' : node.kind,
-      size: node.kind === 'file' ? node.size : 0,
+      size: node.kind === 'file' ? node.size : node.kind === 'symlink' ? new TextEncoder().encode(node.target).length : 0,
       nlink: node.nlink,
       nodatacow: node.nodatacow,
     };
@@ -393,7 +452,7 @@ export class FsModel {
     if (tnode) refuseImmutable(tnode, codes);
     if (codes.length) err(codes, `cannot rename ${from} to ${to}`);
     f.parent.entries.delete(f.name);
-    if (tnode && tnode.kind === 'file') tnode.nlink--;
+    if (tnode && tnode.kind !== 'dir') tnode.nlink--;
     t.parent.entries.set(t.name, fnode);
     if (fnode.kind === 'dir') fnode.parent = t.parent;
   }
@@ -423,6 +482,79 @@ export class FsModel {
     e.nlink++;
   }
 
+  // --- symlinks and xattrs ------------------------------------------------------------
+
+  /** symlink(2): ENOENT for an empty target, ENAMETOOLONG past 4095 bytes (or what one leaf item holds). */
+  symlink(target: string, path: string, nodeBytes: number): void {
+    const bytes = new TextEncoder().encode(target);
+    const codes: ErrnoName[] = [];
+    if (target === '') codes.push('ENOENT');
+    if (target.includes('\0')) codes.push('EINVAL');
+    if (bytes.length > Math.min(4095, maxItem(nodeBytes) - 21)) codes.push('ENAMETOOLONG');
+    if (codes.length) {
+      // A bad target and a bad path: either error may come first.
+      try { this.resolve(path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
+      err(codes, `symlink ${target} ${path}`);
+    }
+    this.newEntry(path, 'symlink').target = target;
+  }
+
+  readlink(path: string): string {
+    const node = this.lookupNoFollow(path);
+    if (node.kind !== 'symlink') err('EINVAL', `${path}: not a symbolic link`);
+    return node.target;
+  }
+
+  /** The node an xattr call names: a path (followed unless `nofollow`) or an open descriptor. */
+  xattrNode(ref: { path?: string; fd?: number }, nofollow: boolean): MNode {
+    return ref.fd !== undefined ? this.fdNode(ref.fd) : nofollow ? this.lookupNoFollow(ref.path) : this.lookup(ref.path);
+  }
+
+  /**
+   * setxattr(2) on `node`: the name's and value's rules (xattr-rules.ts), then XATTR_CREATE
+   * (EEXIST) or XATTR_REPLACE (ENODATA), a read-only subvolume (EROFS), a DAX-immutable
+   * inode (EPERM), user.* on a symlink (EPERM).
+   */
+  setxattr(node: MNode, name: string, value: Uint8Array, mode: 'create' | 'replace' | undefined, nodeBytes: number): void {
+    const codes = [...xattrNameProblems(name), ...xattrValueProblems(name, value, nodeBytes)];
+    if (codes.length === 0) {
+      if (node.kind === 'symlink' && name.startsWith('user.')) codes.push('EPERM');
+      if (node.subvol.readonly) codes.push('EROFS');
+      if (node.immutable) codes.push('EPERM');
+      if (node.placeholder) throw new Unspecified('setxattr on a placeholder directory');
+      if (mode === 'create' && node.xattrs.has(name)) codes.push('EEXIST');
+      if (mode === 'replace' && !node.xattrs.has(name)) codes.push('ENODATA');
+    }
+    if (codes.length) err(codes, `setxattr ${name}`);
+    node.xattrs = new Map(node.xattrs).set(name, value.slice());
+  }
+
+  getxattr(node: MNode, name: string): Uint8Array {
+    const codes = xattrNameProblems(name);
+    if (codes.length) err(codes, `getxattr ${name}`);
+    const value = node.kind === 'symlink' && name.startsWith('user.') ? undefined : node.xattrs.get(name);
+    if (!value) err('ENODATA', `no xattr ${name}`);
+    return value.slice();
+  }
+
+  listxattr(node: MNode): string[] {
+    return [...node.xattrs.keys()].sort();
+  }
+
+  removexattr(node: MNode, name: string): void {
+    const codes = xattrNameProblems(name);
+    if (codes.length === 0) {
+      if (node.kind === 'symlink' && name.startsWith('user.')) codes.push('EPERM');
+      if (node.subvol.readonly) codes.push('EROFS');
+      if (node.immutable) codes.push('EPERM');
+      if (!node.xattrs.has(name)) codes.push('ENODATA');
+    }
+    if (codes.length) err(codes, `removexattr ${name}`);
+    const next = new Map(node.xattrs);
+    next.delete(name);
+    node.xattrs = next;
+  }
+
   // --- file contents ----------------------------------------------------------------
 
   readFile(path: string): Uint8Array {
@@ -430,14 +562,14 @@ export class FsModel {
   }
 
   writeFile(path: string, data: Uint8Array): void {
-    const r = this.resolve(path);
+    const r = this.resolveWith(path, true);
     if (!r.parent) err(['EISDIR', 'EEXIST'], 'writeFile /');
     if (r.node?.kind === 'dir') {
       err(r.parent.subvol.readonly ? ['EISDIR', 'EROFS'] : ['EISDIR'], `${path}: is a directory`);
     }
     if (r.parent.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
     if (r.node?.immutable) err('EPERM', `${path}: DAX-immutable`);
-    const node = r.node ?? this.newEntry(path, 'file');
+    const node = r.node ?? this.newEntry(path, 'file', r);
     if (node.size > 0) node.preallocPastEof = false; // a shrinking truncate drops blocks past EOF
     node.data = data.slice();
     node.pages = new Uint8Array(0);
@@ -445,11 +577,12 @@ export class FsModel {
   }
 
   open(path: string, options: { create?: boolean; truncate?: boolean } = {}): number {
-    const r = this.resolve(path);
+    // O_CREAT through a dangling symlink creates its target (Linux).
+    const r = this.resolveWith(path, true);
     let node = r.node;
     if (!node) {
       if (!options.create) err('ENOENT', `${path}: no such file`);
-      node = this.newEntry(path, 'file');
+      node = this.newEntry(path, 'file', r);
     } else {
       if (node.kind === 'dir') err('EISDIR', `${path}: is a directory`);
       if (options.truncate) {
@@ -622,7 +755,7 @@ export class FsModel {
   /** Reflink the whole file: dst (created if missing) becomes a copy of src. */
   cloneFile(srcPath: string, dstPath: string): void {
     const src = this.file(srcPath);
-    const r = this.resolve(dstPath);
+    const r = this.resolveWith(dstPath, true);
     if (!r.parent) err(['EISDIR', 'EEXIST'], 'clone onto /');
     if (r.node === src) return; // onto itself: the file keeps its contents (as the file system does)
     const codes: ErrnoName[] = [];
@@ -635,7 +768,7 @@ export class FsModel {
     if (!r.node && src.nodatacow) codes.push('EINVAL');
     if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
     if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
-    const dst = r.node ?? this.newEntry(dstPath, 'file');
+    const dst = r.node ?? this.newEntry(dstPath, 'file', r);
     dst.data = src.data;
     dst.pages = src.pages.slice(0, Math.ceil(src.size / BLOCK));
     if (src.size > 0) { src.maybeShared = true; dst.maybeShared = true; }

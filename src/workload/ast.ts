@@ -42,6 +42,24 @@ export interface LinkOp { op: 'link'; from: string; to: string }
 export interface StatOp { op: 'stat'; path: string }
 export interface ReaddirOp { op: 'readdir'; path: string }
 
+// --- symlinks and xattrs ---------------------------------------------------------------
+/** `symlink TARGET PATH`: TARGET is any text without whitespace or '#' (it need not exist). */
+export interface SymlinkOp { op: 'symlink'; target: string; path: string }
+export interface ReadlinkOp { op: 'readlink'; path: string }
+/** stat without following a symlink in the last component. */
+export interface LstatOp { op: 'lstat'; path: string }
+/** How setxattr treats an existing name: XATTR_CREATE (`create`) or XATTR_REPLACE (`replace`). */
+export type XattrMode = 'create' | 'replace';
+/**
+ * `setxattr FILE NAME LENGTH [seed N] [create|replace] [nofollow]`: the value is LENGTH
+ * pattern bytes (as a write's). FILE a path or a descriptor (fsetxattr); `nofollow`
+ * (lsetxattr: the symlink itself) with a path only.
+ */
+export type SetxattrOp = { op: 'setxattr'; name: string; length: number; seed?: number; mode?: XattrMode; nofollow: boolean } & FileRef;
+export type GetxattrOp = { op: 'getxattr'; name: string; nofollow: boolean } & FileRef;
+export type ListxattrOp = { op: 'listxattr'; nofollow: boolean } & FileRef;
+export type RemovexattrOp = { op: 'removexattr'; name: string; nofollow: boolean } & FileRef;
+
 // --- data ----------------------------------------------------------------------------
 /**
  * The file a data call or a sync goes to: a path (opened and closed around the call), or
@@ -90,6 +108,7 @@ export interface CommentStmt { op: 'comment'; text: string }
 export type Op =
   | MkfsOp | MountOp | UnmountOp | PolicyOp | CrashOp | CheckOp | ScrubOp | CheckpointOp
   | MkdirOp | CreateOp | OpenOp | CloseOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
+  | SymlinkOp | ReadlinkOp | LstatOp | SetxattrOp | GetxattrOp | ListxattrOp | RemovexattrOp
   | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | FdatasyncOp | CommitOp | CloneOp
   | SnapshotOp | MksubvolOp | RmsubvolOp | SetflagOp | ClearflagOp | FreezeOp | ThawOp
   | MmapOp | MstoreOp | MloadOp | MflushOp | FenceOp | MsyncOp | MunmapOp;
@@ -109,6 +128,7 @@ export interface Script {
 export const OP_NAMES: readonly OpName[] = [
   'mkfs', 'mount', 'unmount', 'policy', 'crash', 'check', 'scrub', 'checkpoint',
   'mkdir', 'create', 'open', 'close', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
+  'symlink', 'readlink', 'lstat', 'setxattr', 'getxattr', 'listxattr', 'removexattr',
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'fdatasync', 'commit', 'clone',
   'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag', 'freeze', 'thaw',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',

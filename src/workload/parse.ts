@@ -181,6 +181,8 @@ function parseOp(c: Cursor, keyword: Token): Op {
       c.done();
       return { op: 'close', fd };
     }
+    case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
+      return parseLinkOrXattr(c, name);
     case 'rename': case 'link': {
       const from = c.path('a source path');
       const to = c.path('a target path');
@@ -290,6 +292,35 @@ function parseOp(c: Cursor, keyword: Token): Op {
     default:
       return c.error(`unknown operation '${keyword.text}'`, keyword);
   }
+}
+
+/** A symlink or xattr statement (docs/workload.md section 2). */
+function parseLinkOrXattr(c: Cursor, name: 'symlink' | 'readlink' | 'lstat' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr'): Op {
+  if (name === 'symlink') {
+    const target = c.next('a symlink target').text;
+    const path = c.path('the link\'s path');
+    c.done();
+    return { op: 'symlink', target, path };
+  }
+  if (name === 'readlink' || name === 'lstat') {
+    const path = c.path();
+    c.done();
+    return { op: name, path };
+  }
+  const ref = c.fileRef();
+  const xattr = name === 'listxattr' ? '' : c.next('an xattr name').text;
+  const length = name === 'setxattr' ? c.num('a value length') : 0;
+  const o = c.options(name === 'setxattr' ? ['create', 'replace', 'nofollow'] : ['nofollow'], name === 'setxattr' ? { seed: 'num' } : {});
+  const nofollow = o.flags.has('nofollow');
+  if (nofollow && ref.fd !== undefined) c.error(`'nofollow' needs a path, not a descriptor`);
+  if (o.flags.has('create') && o.flags.has('replace')) c.error(`'create' and 'replace' exclude each other`);
+  if (name === 'listxattr') return { op: 'listxattr', ...ref, nofollow };
+  if (name !== 'setxattr') return { op: name, ...ref, name: xattr, nofollow };
+  const op: Op = { op: 'setxattr', ...ref, name: xattr, length, nofollow };
+  if (o.values.has('seed')) op.seed = o.values.get('seed') as number;
+  if (o.flags.has('create')) op.mode = 'create';
+  if (o.flags.has('replace')) op.mode = 'replace';
+  return op;
 }
 
 /** Parse one line; null for a blank line. `line` is used in error messages. */

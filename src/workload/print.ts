@@ -34,6 +34,17 @@ function opText(op: Op): string {
       return `close ${op.fd}`;
     case 'rename': case 'link':
       return `${op.op} ${op.from} ${op.to}`;
+    case 'symlink':
+      return `symlink ${op.target} ${op.path}`;
+    case 'readlink': case 'lstat':
+      return `${op.op} ${op.path}`;
+    case 'setxattr':
+      return [`setxattr ${refText(op)} ${op.name} ${op.length}`, op.seed !== undefined ? `seed ${op.seed}` : '', op.mode ?? '', op.nofollow ? 'nofollow' : '']
+        .filter(Boolean).join(' ');
+    case 'getxattr': case 'removexattr':
+      return `${op.op} ${refText(op)} ${op.name}${op.nofollow ? ' nofollow' : ''}`;
+    case 'listxattr':
+      return `listxattr ${refText(op)}${op.nofollow ? ' nofollow' : ''}`;
     case 'write':
       return `write ${refText(op)} ${op.offset} ${op.length}${op.seed !== undefined ? ` seed ${op.seed}` : ''}`;
     case 'read':

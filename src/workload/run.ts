@@ -315,6 +315,29 @@ export class Runner {
     }
   }
 
+  private execLinkOrXattr(fs: FileSystem, op: Extract<Op, { op: 'symlink' | 'readlink' | 'lstat' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' }>): Partial<OpResult> {
+    if (op.op === 'symlink') { fs.symlink(op.target, op.path); return {}; }
+    if (op.op === 'readlink') return { value: fs.readlink(op.path) };
+    if (op.op === 'lstat') {
+      const st = fs.lstat(op.path);
+      return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+    }
+    const on: XattrCall = (byFd, byPath) => (op.fd !== undefined ? byFd(this.descriptor(op.fd)) : byPath(op.path));
+    const noFollow = op.nofollow;
+    switch (op.op) {
+      case 'setxattr': {
+        const value = patternBytes(op.seed ?? 0, op.length);
+        const flags = { create: op.mode === 'create', replace: op.mode === 'replace' };
+        on((fd) => fs.fsetxattr(fd, op.name, value, flags), (path) => fs.setxattr(path, op.name, value, { ...flags, noFollow }));
+        return { bytes: op.length };
+      }
+      case 'getxattr': return this.checksum(on((fd) => fs.fgetxattr(fd, op.name), (path) => fs.getxattr(path, op.name, { noFollow })));
+      // Sorted: the file system lists in name-hash order, the model cannot know it.
+      case 'listxattr': return { value: on((fd) => fs.flistxattr(fd), (path) => fs.listxattr(path, { noFollow })).sort().join(' ') };
+      case 'removexattr': on((fd) => fs.fremovexattr(fd, op.name), (path) => fs.removexattr(path, op.name, { noFollow })); return {};
+    }
+  }
+
   private execFs(fs: FileSystem, op: Op): Partial<OpResult> {
     switch (op.op) {
       case 'mkdir': fs.mkdir(op.path); return {};
@@ -341,6 +364,8 @@ export class Runner {
         return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
       }
       case 'readdir': return { value: fs.readdir(op.path).join(' ') };
+      case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
+        return this.execLinkOrXattr(fs, op);
       case 'write': {
         const data = patternBytes(op.seed ?? 0, op.length);
         this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset));
@@ -409,6 +434,8 @@ export class Runner {
   }
 }
 
+/** The file an xattr statement names: a descriptor's, or a path's. */
+type XattrCall = <T>(byFd: (fd: number) => T, byPath: (path: string) => T) => T;
 /** Create a runner, run a script, release the runner's devices. */
 export async function runScript(script: Script | string, options: RunnerOptions = {}): Promise<RunResult> {
   const runner = await Runner.create(options);
