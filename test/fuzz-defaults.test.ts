@@ -31,7 +31,7 @@ describe('default campaigns are clean on the unmodified file system', () => {
 
   it('every ACE-style seq-1 workload is clean and judged to its end', async () => {
     const r = await fuzz({ generator: 'ace', aceK: 1, minimise: false });
-    expect(r.scripts).toBe(602);
+    expect(r.scripts).toBe(634);
     expect(r.violations).toBe(0);
     expect(r.internalErrors).toBe(0);
     expect(r.unjudged).toBe(0);

@@ -6,9 +6,9 @@ import { POLICY_NAMES } from '../src/dax/policy.js';
 // switched off it finds a violation on its own, in a bounded campaign (at most 60
 // scripts of the default campaign, seed 1), minimises it, and the reproducer replays it.
 describe('fuzz campaigns per switch', () => {
-  it('every ACE seq-1 workload (602) and 6 DAX workloads: no violation with every mechanism on', async () => {
+  it('every ACE seq-1 workload (634) and 6 DAX workloads: no violation with every mechanism on', async () => {
     const ace = await fuzz({ generator: 'ace', aceK: 1, minimise: false });
-    expect(ace.scripts).toBe(602);
+    expect(ace.scripts).toBe(634);
     expect(ace.images).toBeGreaterThan(2000);
     expect(ace.violations).toBe(0);
     const dax = await fuzz({ seed: 1, scripts: 6, ops: 24, generator: 'dax', minimise: false });

@@ -23,18 +23,15 @@
 // Setup: a script whose operations act on an existing file comes twice, once on empty
 // files (made by the dependencies) and once on files that hold 16 KiB written and
 // committed before the core operations ('setup data').
+import { ACE_XATTR_NAME } from './ace.js';
 import type { Op, Script, Stmt } from './ast.js';
 
 // --- the parameter space ---------------------------------------------------------------
 
-/**
- * The core operations. Extended attributes (ace.py's fsetxattr and removexattr over the
- * first files) are not among them yet: HOOK(xattr) below marks the three places a
- * 'setxattr' and a 'removexattr' core operation go once FileSystem has setxattr.
- */
+/** The core operations (ace.py's, fsetxattr and removexattr over the first files among them). */
 export type CoreOpName =
   | 'create' | 'mkdir' | 'write' | 'dwrite' | 'truncate' | 'falloc' | 'link' | 'unlink' | 'remove' | 'rename' | 'clone'
-  | 'mmapwrite' | 'fdatasync';
+  | 'mmapwrite' | 'fdatasync' | 'setxattr' | 'removexattr';
 export type Persistence = 'fsync' | 'fsync-sibling' | 'fsync-parent' | 'commit' | 'none';
 
 export const ACE_FILES = ['/foo', '/A/foo'] as const;
@@ -58,7 +55,7 @@ export const ACE_PERSISTENCE: readonly Persistence[] = ['fsync', 'fsync-sibling'
 
 export const CORE_OPS: readonly CoreOpName[] = [
   'create', 'mkdir', 'write', 'dwrite', 'truncate', 'falloc', 'link', 'unlink', 'remove', 'rename', 'clone', 'mmapwrite', 'fdatasync',
-  // HOOK(xattr): 'setxattr', 'removexattr',
+  'setxattr', 'removexattr',
 ];
 
 /** One parameterised core operation. */
@@ -75,8 +72,8 @@ export type CoreOp =
   | { kind: 'rename'; from: string; to: string }
   | { kind: 'clone'; from: string; to: string }
   | { kind: 'mmapwrite'; file: string; offset: number; length: number }
-  | { kind: 'fdatasync'; file: string };
-// HOOK(xattr): | { kind: 'setxattr'; file: string } | { kind: 'removexattr'; file: string }
+  | { kind: 'fdatasync'; file: string }
+  | { kind: 'setxattr'; file: string } | { kind: 'removexattr'; file: string };
 
 const ALL_FILES = [...ACE_FILES, ...ACE_SECOND_FILES];
 
@@ -102,7 +99,7 @@ export function coreOpChoices(kind: CoreOpName): CoreOp[] {
       break;
     case 'clone': for (const from of ACE_FILES) for (const to of ACE_SECOND_FILES) out.push({ kind, from, to }); break;
     case 'fdatasync': for (const file of ACE_FILES) out.push({ kind, file }); break;
-    // HOOK(xattr): case 'setxattr': case 'removexattr': for (const file of ACE_FILES) out.push({ kind, file }); break;
+    case 'setxattr': case 'removexattr': for (const file of ACE_FILES) out.push({ kind, file }); break;
   }
   return out;
 }
@@ -129,7 +126,7 @@ function sourceFiles(c: CoreOp): string[] {
 
 export function describeCore(c: CoreOp): string {
   switch (c.kind) {
-    case 'create': case 'unlink': case 'fdatasync': return `${c.kind} ${c.file}`;
+    case 'create': case 'unlink': case 'fdatasync': case 'setxattr': case 'removexattr': return `${c.kind} ${c.file}`;
     case 'mkdir': case 'remove': return `${c.kind} ${c.dir}`;
     case 'write': case 'dwrite': case 'mmapwrite': return `${c.kind} ${c.file} ${c.offset} ${c.length}`;
     case 'truncate': return `truncate ${c.file} ${c.size}`;
@@ -292,8 +289,18 @@ function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
       ops.push({ op: 'fdatasync', fd: ns.descriptor(c.file, ops) });
       return file(c.file);
     }
-    // HOOK(xattr): case 'setxattr': ensureFile, then { op: 'setxattr', path, name: 'user.ace', ... }
-    //              case 'removexattr': ensureFile, setxattr as a dependency if none, then removexattr.
+    case 'setxattr': {
+      // fsetxattr through the file's descriptor (cmAdapter.py), the attribute ACE sets.
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'setxattr', fd: ns.descriptor(c.file, ops), name: ACE_XATTR_NAME, length: 4, seed, nofollow: false });
+      return file(c.file);
+    }
+    case 'removexattr':
+      // ace.py makes it depend on an fsetxattr of the same file when none came before.
+      ns.ensureFile(c.file, ops);
+      ops.push({ op: 'setxattr', path: c.file, name: ACE_XATTR_NAME, length: 4, seed, nofollow: false },
+        { op: 'removexattr', path: c.file, name: ACE_XATTR_NAME, nofollow: false });
+      return file(c.file);
   }
 }
 

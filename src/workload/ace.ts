@@ -33,14 +33,15 @@ export interface AceImportOptions {
 
 /**
  * j-lang operations with no equivalent in pmcow, and why. Adding one is a case in
- * HANDLERS and its removal from here (the lead's symlink/setxattr/removexattr land so).
+ * HANDLERS and its removal from here.
  */
 export const ACE_UNSUPPORTED: Readonly<Record<string, string>> = {
-  symlink: 'no symbolic links in the file system API',
   mknod: 'no special files in the file system API',
-  fsetxattr: 'no extended attributes in the file system API',
-  removexattr: 'no extended attributes in the file system API',
 };
+
+/** cmAdapter.py's attribute: fsetxattr(fd_X, "user.xattr1", "val1 ", 4, 0), removexattr(X_path, "user.xattr1"). */
+export const ACE_XATTR_NAME = 'user.xattr1';
+const ACE_XATTR_BYTES = 4;
 
 const SECTIONS = new Set(['define', 'declare', 'setup', 'run', 'check']);
 const DESCRIPTOR_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -253,6 +254,19 @@ const HANDLERS: Record<string, Handler> = {
     const p = im.path(l, 1);
     im.removed(p);
     out.push({ op: 'rmdir', path: p });
+  },
+  symlink(im, l, out) {
+    // cmAdapter.py: symlink(X_path, Y_path): the target is X's absolute path.
+    out.push({ op: 'symlink', target: im.path(l, 1), path: im.path(l, 2) });
+  },
+  fsetxattr(im, l, out) {
+    const { fd } = im.descriptor(l);
+    if (fd) { out.push({ op: 'setxattr', fd, name: ACE_XATTR_NAME, length: ACE_XATTR_BYTES, seed: l.line, nofollow: false }); return; }
+    im.note(l, 'fsetxattr without an open descriptor: by path');
+    out.push({ op: 'setxattr', path: im.currentPath(l), name: ACE_XATTR_NAME, length: ACE_XATTR_BYTES, seed: l.line, nofollow: false });
+  },
+  removexattr(im, l, out) {
+    out.push({ op: 'removexattr', path: im.path(l, 1), name: ACE_XATTR_NAME, nofollow: false });
   },
   fsync: sync('fsync'),
   fdatasync: sync('fdatasync'),
