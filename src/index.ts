@@ -8,6 +8,7 @@ export {
 export { crc32c, loadCrc32c } from './csum/crc32c.js';
 export { Rng } from './random.js';
 export { FileSystem, MAX_FILE_BYTES } from './fs/filesystem.js';
+export { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, makedev, major, minor, type SpecialKind } from './fs/special.js';
 export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';
 export type { MountOptions, MmapOptions } from './fs/filesystem.js';
 export { MAX_DEDUPE_BYTES, MAX_DEDUPE_DESTINATIONS, type DedupeResult, type DedupeDestination, type DedupeInfo } from './fs/range-ops.js';

@@ -7,7 +7,7 @@
 // hostile calls and compares the whole tree with the model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FileSystem, FsError, PmemDevice, WriterPool, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
+import { FileSystem, FsError, PmemDevice, WriterPool, S_IFIFO, S_IFCHR, S_IFDIR, S_IFLNK, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
 import { MAX_FILE_BYTES } from '../src/fs/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
 import { Harness, Mismatch, type Op } from './helpers/fs-ops.js';
@@ -72,7 +72,7 @@ interface Fixture {
   unmapped: DaxMapping;
 }
 
-/** A small populated file system: directories, datacow and nodatacow files, a subvolume and its snapshot. */
+/** A small populated file system: directories, datacow and nodatacow files, a subvolume and its snapshot, symlinks, a fifo. */
 async function makeFixture(): Promise<Fixture> {
   const dev = await PmemDevice.create({ sizeBytes: 16 << 20 });
   FileSystem.mkfs(dev);
@@ -93,6 +93,7 @@ async function makeFixture(): Promise<Fixture> {
   fs.symlink('loop-a', '/loop-b');
   fs.setxattr('/file', 'user.a', pattern(30, 5));
   fs.setxattr('/dir', 'security.b', pattern(300, 6));
+  fs.mknod('/fifo', S_IFIFO | 0o600);
   fs.commit();
   const fd = fs.open('/file');
   const closedFd = fs.open('/dir/small');
@@ -114,12 +115,12 @@ function digest(fs: FileSystem): string {
   const lines: string[] = [];
   const visit = (path: string): void => {
     const st = fs.lstat(path);
-    let line = `${path} ${st.kind} size=${st.size} nlink=${st.nlink} nocow=${st.nodatacow} alloc=${st.allocatedBytes}`;
+    let line = `${path} ${st.kind} size=${st.size} nlink=${st.nlink} nocow=${st.nodatacow} alloc=${st.allocatedBytes} mode=${st.mode} rdev=${st.rdev}`;
     if (st.kind === 'file') line += ` crc=${fs.device.crc32cBytes(fs.readFile(path))}`;
     if (st.kind === 'symlink') line += ` -> ${fs.readlink(path)}`;
     else for (const name of fs.listxattr(path).sort()) line += ` ${name}=${fs.device.crc32cBytes(fs.getxattr(path, name))}`;
     lines.push(line);
-    if (st.kind !== 'file' && st.kind !== 'symlink') for (const name of fs.readdir(path).sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
+    if (st.kind === 'dir' || st.kind === 'subvolume') for (const name of fs.readdir(path).sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
   };
   visit('/');
   return lines.join('\n');
@@ -194,13 +195,16 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['cloneRange length', (x) => fs.cloneRange('/file', 0, '/dir/small', 0, x as number)],
       ['mmap length', (x) => fs.mmap('/file', { length: x as number })],
       ['mmap offset', (x) => fs.mmap('/file', { length: 4096, offset: x as number })],
+      ['mknod mode', (x) => fs.mknod('/m', x as number)], ['mknod rdev', (x) => fs.mknod('/m', S_IFCHR | 0o600, x as number)],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), fc.oneof(
       badNumber.map((value) => ({ value, code: 'EINVAL' as ErrnoName })),
       hugeOffset.map((value) => ({ value, code: 'EFBIG' as ErrnoName })),
     ), ([name, call], { value, code }) => {
-      if (value === undefined && name === 'mmap offset') return; // optional: undefined is the default 0
-      expectErrno(() => call(value), code, `${name}(${show(value)})`);
+      if (value === undefined && (name === 'mmap offset' || name === 'mknod rdev')) return; // optional: undefined is the default 0
+      // A mode or dev_t is no file offset: past 16 or 32 bits it is EINVAL, not EFBIG.
+      const want = name.startsWith('mknod') ? 'EINVAL' : code;
+      expectErrno(() => call(value), want, `${name}(${show(value)})`);
       unchanged(`${name}(${show(value)})`);
     }), params());
   });
@@ -229,6 +233,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['symlink', (p) => fs.symlink('target', p as string)], ['readlink', (p) => fs.readlink(p as string)], ['lstat', (p) => fs.lstat(p as string)],
       ['setxattr', (p) => fs.setxattr(p as string, 'user.x', data)], ['getxattr', (p) => fs.getxattr(p as string, 'user.a')],
       ['listxattr', (p) => fs.listxattr(p as string)], ['removexattr', (p) => fs.removexattr(p as string, 'user.a')],
+      ['mknod', (p) => fs.mknod(p as string, S_IFIFO | 0o644)], ['mknod chardev', (p) => fs.mknod(p as string, S_IFCHR | 0o600, 0x801)],
     ];
     fc.assert(fc.property(fc.constantFrom(...calls), badPath, ([name, call], { path, code }) => {
       expectErrno(() => call(path), code, `${name}(${show(path)})`);
@@ -291,6 +296,17 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['setxattr in /snap', () => fs.setxattr('/snap/inner', 'user.a', new Uint8Array(1)), 'EROFS'],
       ['getxattr missing', () => fs.getxattr('/file', 'user.none'), 'ENODATA'], ['removexattr missing', () => fs.removexattr('/dir', 'user.none'), 'ENODATA'],
       ['getxattr name not a string', () => fs.getxattr('/file', 5 as unknown as string), 'EINVAL'],
+      ['mknod onto /fifo', () => fs.mknod('/fifo', S_IFIFO), 'EEXIST'], ['mknod onto /dir', () => fs.mknod('/dir', S_IFCHR, 1), 'EEXIST'],
+      ['mknod S_IFDIR', () => fs.mknod('/m', S_IFDIR | 0o755), 'EPERM'], ['mknod S_IFLNK', () => fs.mknod('/m', S_IFLNK | 0o777), 'EINVAL'],
+      ['mknod type 0o030000', () => fs.mknod('/m', 0o030644), 'EINVAL'], ['mknod mode past 16 bits', () => fs.mknod('/m', 0o1010644), 'EINVAL'],
+      ['mknod in /snap', () => fs.mknod('/snap/m', S_IFIFO), 'EROFS'], ['mknod under /fifo', () => fs.mknod('/fifo/m', S_IFIFO), 'ENOTDIR'],
+      ['open /fifo', () => fs.open('/fifo'), 'ENXIO'], ['readFile /fifo', () => fs.readFile('/fifo'), 'ENXIO'],
+      ['writeFile /fifo', () => fs.writeFile('/fifo', new Uint8Array(1)), 'ENXIO'], ['truncate /fifo', () => fs.truncate('/fifo', 0), 'EINVAL'],
+      ['fallocate /fifo', () => fs.fallocate('/fifo', 0, 4096), 'ENXIO'], ['mmap /fifo', () => fs.mmap('/fifo', { length: 4096 }), 'ENXIO'],
+      ['cloneFile onto /fifo', () => fs.cloneFile('/file', '/fifo'), 'ENXIO'], ['readdir /fifo', () => fs.readdir('/fifo'), 'ENOTDIR'],
+      ['rmdir /fifo', () => fs.rmdir('/fifo'), 'ENOTDIR'], ['rename /fifo onto /dir', () => fs.rename('/fifo', '/dir'), 'EISDIR'],
+      ['rename /dir/sub onto /fifo', () => fs.rename('/dir/sub', '/fifo'), 'ENOTDIR'], ['link /fifo into /vol', () => fs.link('/fifo', '/vol/f'), 'EXDEV'],
+      ['setxattr user. on /fifo', () => fs.setxattr('/fifo', 'user.a', new Uint8Array(1)), 'EPERM'],
     ];
     fc.assert(fc.property(fc.constantFrom(...cases), ([name, call, code]) => {
       expectErrno(call, code, name);
@@ -527,6 +543,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
         ['cloneFile', () => fs.cloneFile('/file', '/fz')], ['cloneRange', () => fs.cloneRange('/file', 0, '/dir/small', 0, 4096)],
         ['createSubvolume', () => fs.createSubvolume('/fz')], ['snapshot', () => fs.snapshot('/vol', '/fz')],
         ['deleteSubvolume', () => fs.deleteSubvolume('/snap')], ['freeze again', () => fs.freeze()],
+        ['mknod', () => fs.mknod('/fz', S_IFIFO | 0o644)], ['unlink /fifo', () => fs.unlink('/fifo')],
         ['mapping store', () => f.mapping.store(0, new Uint8Array(8))],
       ];
       fc.assert(fc.property(fc.constantFrom(...changes), ([name, call]) => {
@@ -547,7 +564,7 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
     'cloneFile', 'createSubvolume', 'snapshot', 'deleteSubvolume', 'mmap', 'setDaxImmutable', 'blockOwners', 'fileExtents',
     'statfs', 'commit', 'sync', 'freeze', 'thaw', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange', 'fdatasync',
     'copyFileRange', 'exchangeRange', 'symlink', 'readlink', 'lstat', 'setxattr', 'fsetxattr', 'getxattr', 'fgetxattr', 'listxattr',
-    'flistxattr', 'removexattr', 'fremovexattr'];
+    'flistxattr', 'removexattr', 'fremovexattr', 'mknod'];
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
   const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',
@@ -639,6 +656,7 @@ const hostileStep: fc.Arbitrary<Step> = fc.oneof(
   fc.tuple(modelPath, hugeOffset).map(([path, x]): Step => ({ hostile: `zeroRange(${path}, ${x}, 1)`, call: (fs) => fs.zeroRange(path, x, 1), codes: ['EFBIG'] })),
   fc.tuple(modelPath, badData).map(([path, x]): Step => ({ hostile: `writeFile(${path}, ${show(x)})`, call: (fs) => fs.writeFile(path, x as Uint8Array), codes: ['EINVAL'] })),
   fc.tuple(modelPath, badOptions).map(([path, x]): Step => ({ hostile: `open(${path}, ${show(x)})`, call: (fs) => fs.open(path, x as object), codes: ['EINVAL'] })),
+  fc.tuple(modelPath, badNumber).map(([path, x]): Step => ({ hostile: `mknod(${path}, ${show(x)})`, call: (fs) => fs.mknod(path, x as number), codes: ['EINVAL'] })),
   fc.tuple(modelPath, modelPath).map(([a, b]): Step => ({ hostile: `rename(${a}, ${b}/..)`, call: (fs) => fs.rename(a, `${b}/..`), codes: ['EBUSY', 'ENOENT', 'ENOTDIR'] })),
 );
 

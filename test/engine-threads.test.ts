@@ -2,7 +2,7 @@
 // through its own core instance over the shared state, under the fs lock, with no message
 // to the thread that mounted the file system. Real worker threads (dist/workers).
 import { describe, expect, it } from 'vitest';
-import { FileSystem, PmemDevice, WriterPool } from '../src/index.js';
+import { FileSystem, PmemDevice, WriterPool, S_IFIFO } from '../src/index.js';
 import { F_THREAD_AREAS, THREAD_AREA_BYTES, TA_READS, PTE_PRESENT, PTE_BLOCK_MASK } from '../src/core/abi.js';
 import { storeTag } from '../src/workers/writer.js';
 
@@ -32,6 +32,7 @@ describe('the engine on a writer thread', () => {
     fs.writeFile('/f', content);
     fs.snapshot('/', '/snap');
     fs.writeFile('/f', pattern(300_000, 2));
+    fs.mknod('/fifo', S_IFIFO | 0o644);
     const pool = await WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY });
     try {
       const reads = readsServed(fs, pool.threadSlots[0]!);
@@ -49,6 +50,8 @@ describe('the engine on a writer thread', () => {
       expect(await pool.readFile('/f', { offset: 4096, length: 10_000 })).toEqual(pattern(300_000, 2).subarray(4096, 14_096));
       expect(await pool.readFile('/f', { offset: 299_990 })).toEqual(pattern(300_000, 2).subarray(299_990));
       await expect(pool.readFile('/nope')).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(pool.readFile('/fifo')).rejects.toMatchObject({ code: 'ENXIO' });
+      await expect(pool.readFile('/')).rejects.toMatchObject({ code: 'EISDIR' });
     } finally {
       await pool.stop();
       dev.close();

@@ -17,9 +17,9 @@ import {
   FILE_EXTENT_BYTES, FILE_EXTENT_INLINE_BYTES, EXTENT_TYPE_INLINE, FE_RAM_BYTES, FE_COMPRESSION, ROOT_ITEM_BYTES, EXTENT_ITEM_BYTES, EXTENT_DATA_REF_BYTES, EDR_COUNT,
   INODE_REF_HEADER_BYTES, INODE_REF_NAME_LENGTH, DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_KIND,
   DIR_ENTRY_NAME_LENGTH, ROOT_REF_HEADER_BYTES, ROOT_REF_NAME_LENGTH, NAME_MAX_BYTES, INODE_MODE,
-  INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, DIR_KIND_SYMLINK, DIR_KIND_XATTR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
+  INODE_SIZE, INODE_FLAGS, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, DIR_KIND_SYMLINK, DIR_KIND_XATTR, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET,
   FE_BYTES, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, RI_BYTENR, RI_LEVEL, DIR_KIND_FILE,
-  DIR_ENTRY_DATA_LENGTH, DIR_KIND_DIR, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
+  DIR_ENTRY_DATA_LENGTH, INODE_FLAG_NODATASUM, INODE_FLAG_NODATACOW, INODE_FLAG_IMMUTABLE,
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
   PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, P_NONE, P_LEVEL, P_GENERATION, P_OWNER, P_NRITEMS,
   P_EMPTY_INTERNAL, P_KEY_RANGE, P_KEY_ORDER, P_CHILD_POINTER, P_CHILD_GENERATION, P_DATA_END,
@@ -204,15 +204,16 @@ function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, 
 
 /**
  * One directory entry's kind and data (btrfs's check_dir_item): a directory's entries name
- * files, directories and symlinks (an adopted image's other kinds, up to 7: devices, fifos,
- * sockets, are refused by the adoption by name) and carry no data; an xattr's kind is
- * BTRFS_FT_XATTR, its value after the name.
+ * files, directories, devices, fifos, sockets and symlinks (BTRFS_FT_REG_FILE 1 ..
+ * BTRFS_FT_SYMLINK 7; an adopted image's BTRFS_FT_UNKNOWN 0 too, which fsck finds against
+ * its inode's mode) and carry no data; an xattr's kind is BTRFS_FT_XATTR, its value after
+ * the name.
  */
 function entryProblem(entry: usize, s: u32, names: u32): u32 {
   const kind = <u32>load<u8>(entry + DIR_ENTRY_KIND);
   const dataLength = <u32>load<u16>(entry + DIR_ENTRY_DATA_LENGTH);
   if (names == NAMES_XATTRS) return kind == DIR_KIND_XATTR ? P_NONE : problem(P_DIR_KIND, s, kind, 0, 0);
-  const known = kind == DIR_KIND_FILE || kind == DIR_KIND_DIR || kind == DIR_KIND_SYMLINK;
+  const known = kind >= DIR_KIND_FILE && kind <= DIR_KIND_SYMLINK;
   if (!known && !(adopting() && kind < BTRFS_FT_LAST)) return problem(P_DIR_KIND, s, kind, 0, 0);
   return dataLength == 0 ? P_NONE : problem(P_DIR_DATA, s, dataLength, 0, 0);
 }
@@ -329,11 +330,12 @@ function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size
 function checkInode(addr: usize, size: u32, s: u32): u32 {
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
-  // A regular file, a directory or a symlink (pmcow makes no other kind); any permission bits.
+  // One of POSIX's seven file types (btrfs's check_inode_item refuses any other S_IFMT
+  // value, in every image: so does this, adopting or not); any permission bits.
   const mode = load<u32>(addr + INODE_MODE);
   const kind = mode & S_IFMT;
-  // (An adopted image's devices, fifos and sockets: the adoption refuses them by name.)
-  if (kind != S_IFREG && kind != S_IFDIR && kind != S_IFLNK && !adopting()) return problem(P_INODE_MODE, s, mode, 0, 0);
+  const known = kind == S_IFREG || kind == S_IFDIR || kind == S_IFLNK || kind == S_IFCHR || kind == S_IFBLK || kind == S_IFIFO || kind == S_IFSOCK;
+  if (!known) return problem(P_INODE_MODE, s, mode, 0, 0);
   if (load<u64>(addr + INODE_SIZE) > MAX_FILE_BYTES) return problem(P_INODE_SIZE, s, load<u64>(addr + INODE_SIZE), 0, 0);
   if ((load<u64>(addr + INODE_FLAGS) & ~ALL_INODE_FLAGS) != 0) return problem(P_INODE_FLAGS, s, load<u64>(addr + INODE_FLAGS), 0, 0);
   return P_NONE;

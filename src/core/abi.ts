@@ -489,7 +489,7 @@ export const INODE_NLINK = 40; // u32
 export const INODE_UID = 44; // u32 0
 export const INODE_GID = 48; // u32 0
 export const INODE_MODE = 52; // u32 POSIX mode: MODE_FILE, MODE_DIR
-export const INODE_RDEV = 56; // u64 0
+export const INODE_RDEV = 56; // u64 a device's number as Linux's new_encode_dev writes it (mknod's dev_t); 0 for every other kind
 export const INODE_FLAGS = 64; // u64 INODE_FLAG_*
 export const INODE_SEQUENCE = 72; // u64 0
 export const INODE_ATIME = 112; // btrfs_timespec (u64 seconds, u32 nanoseconds); then ctime, mtime, otime
@@ -498,6 +498,10 @@ export const S_IFMT = 61440; // 0o170000: the file type bits of a mode
 export const S_IFREG = 32768; // 0o100000
 export const S_IFDIR = 16384; // 0o040000
 export const S_IFLNK = 40960; // 0o120000
+export const S_IFCHR = 8192; // 0o020000: a character device (mknod)
+export const S_IFBLK = 24576; // 0o060000: a block device
+export const S_IFIFO = 4096; // 0o010000: a fifo
+export const S_IFSOCK = 49152; // 0o140000: a socket
 export const MODE_FILE = 33188; // 0o100644: a regular file, as pmcow creates it
 export const MODE_DIR = 16877; // 0o040755: a directory
 export const MODE_SYMLINK = 41471; // 0o120777: a symbolic link (its target the inline extent at offset 0)
@@ -564,9 +568,13 @@ export const DIR_ENTRY_HEADER_BYTES = 30;
 export const DIR_ENTRY_TRANSID = 17; // u64 transaction that made the entry (= KEY_BYTES)
 export const DIR_ENTRY_DATA_LENGTH = 25; // u16 the value's length after the name (xattrs; 0 in directory entries) (= KEY_BYTES + 8)
 export const DIR_ENTRY_NAME_LENGTH = 27; // u16 (= KEY_BYTES + 10)
-export const DIR_ENTRY_KIND = 29; // u8 BTRFS_FT_*: DIR_KIND_FILE, DIR_KIND_DIR (= KEY_BYTES + 12)
+export const DIR_ENTRY_KIND = 29; // u8 BTRFS_FT_*: DIR_KIND_FILE .. DIR_KIND_SYMLINK (= KEY_BYTES + 12)
 export const DIR_KIND_FILE = 1; // BTRFS_FT_REG_FILE
 export const DIR_KIND_DIR = 2; // BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
+export const DIR_KIND_CHRDEV = 3; // BTRFS_FT_CHRDEV
+export const DIR_KIND_BLKDEV = 4; // BTRFS_FT_BLKDEV
+export const DIR_KIND_FIFO = 5; // BTRFS_FT_FIFO
+export const DIR_KIND_SOCK = 6; // BTRFS_FT_SOCK
 export const DIR_KIND_SYMLINK = 7; // BTRFS_FT_SYMLINK
 export const DIR_KIND_XATTR = 8; // BTRFS_FT_XATTR: an XATTR_ITEM's entries (location zero, value after the name)
 export const INODE_REF_HEADER_BYTES = 10; // index u64, name length u16, name

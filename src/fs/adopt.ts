@@ -57,9 +57,6 @@ const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_
 /** An inline file extent to move: its file and bytes (the mount writes them as an extent). */
 export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
 
-/** File kinds pmcow does not have, by their S_IFMT bits. */
-const KIND_NAMES = new Map([[0o020000, 'character device'], [0o060000, 'block device'], [0o010000, 'fifo'], [0o140000, 'socket']]);
-
 /** Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing changes yet. */
 export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExtent[] {
   const m = k.m;
@@ -71,10 +68,8 @@ export function surveyFileExtents(k: Kernel, subvolumes: Subvolume[]): InlineExt
       const where = `subvolume ${sv.id}: inode ${kk.objectid}`;
       if (kk.type === INODE_EXTREF) throw new FsError('EOPNOTSUPP', `${where}: extended inode refs (pmcow writes none)`);
       if (kk.type === INODE_ITEM) {
-        const mode = m.u32(addr + INODE_MODE) & S_IFMT;
-        const kind = KIND_NAMES.get(mode);
-        if (kind) throw new FsError('EOPNOTSUPP', `${where}: a ${kind} (pmcow has regular files, directories and symlinks)`);
-        symlink = mode === S_IFLNK ? kk.objectid : -1;
+        // Every kind stays as it is (devices, fifos and sockets too: pmcow keeps them as btrfs does).
+        symlink = (m.u32(addr + INODE_MODE) & S_IFMT) === S_IFLNK ? kk.objectid : -1;
       }
       if (kk.type !== EXTENT_DATA) return true;
       const encoded = m.u8At(addr + FE_COMPRESSION) !== 0 || m.u8At(addr + FE_ENCRYPTION) !== 0 || m.u16(addr + FE_OTHER_ENCODING) !== 0;

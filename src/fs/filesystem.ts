@@ -16,7 +16,7 @@ import {
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
-  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, MODE_SYMLINK, isDirMode, isFileMode, isSymlinkMode, DIR_KIND_SYMLINK, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_FILE, DIR_KIND_DIR, DIR_KIND_SUBVOLUME,
+  ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, MODE_SYMLINK, isFileMode, isSymlinkMode, DIR_KIND_SYMLINK, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_SUBVOLUME,
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key, LAST_OBJECTID,
 } from './format.js';
@@ -27,6 +27,7 @@ import { UUID_BYTES } from './uuid.js';
 import type { ChunkDesc } from './chunks.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport, FileKind, XattrOptions, SetXattrOptions } from './types.js';
 import { xattrNameBytes, xattrValueBytes, xattrNameText, findXattr, listXattrs, storeXattr, deleteXattr, type XattrHost } from './xattr.js';
+import { kindOfMode, entryKindOfMode, isSpecialKind, isDirKind, requireRegular, checkMknod } from './special.js';
 import { MAX_SYMLINK_FOLLOWS, checkSymlinkTarget, encodeSymlinkTarget, decodeSymlinkTarget, targetParts } from './symlink.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
@@ -655,7 +656,7 @@ export class FileSystem {
       return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
     }
     const inode = this.inode(sv, e.location.objectid);
-    return { sv, ino: e.location.objectid, inode, kind: isDirMode(inode.mode) ? 'dir' : isSymlinkMode(inode.mode) ? 'symlink' : 'file' };
+    return { sv, ino: e.location.objectid, inode, kind: kindOfMode(inode.mode) };
   }
 
   /** What `path` names, symlinks followed (stat, open and every call on a file's contents). */
@@ -675,7 +676,7 @@ export class FileSystem {
     if (parts.includes('..')) return this.walk(parts, path, false);
     // The directory through the path cache, then the last name as it is.
     const dir = this.walk(parts.slice(0, -1), path);
-    if (dir.kind === 'file' || dir.kind === 'symlink') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+    if (!isDirKind(dir.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
     const e = dir.placeholder ? null : this.lookupEntry(dir.sv, dir.ino, parts[parts.length - 1]!);
     if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
     return this.entryTarget(dir.sv, e);
@@ -718,7 +719,7 @@ export class FileSystem {
     let follows = 0;
     while (todo.length > 0) {
       const part = todo.pop()!;
-      if (cur.kind === 'file' || cur.kind === 'symlink') throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+      if (!isDirKind(cur.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
       if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);
       if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
@@ -750,7 +751,7 @@ export class FileSystem {
     }
     const name = parts[parts.length - 1]!;
     const dir = this.walk(parts.slice(0, -1), path);
-    if (dir.kind === 'file') throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
+    if (!isDirKind(dir.kind)) throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
     return { sv: dir.sv, dir: dir.ino, name, placeholder: dir.placeholder === true };
   }
 
@@ -899,16 +900,30 @@ export class FileSystem {
 
   // --- namespace operations ----------------------------------------------------------
 
-  private makeNode(path: string, mode: number): Resolved {
+  /** A new inode of `mode` (a directory, a regular or a special file: no items but its own) named `path`. */
+  private makeNode(path: string, mode: number, rdev = 0): Resolved {
     const p = this.resolveParent(path);
     this.refusePlaceholder(p);
     this.beginChange(p.sv, true);
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${path}' exists`);
     const ino = p.sv.nextIno++;
-    const inode = this.newInode(mode, 0);
+    const inode = { ...this.newInode(mode, 0), rdev };
     p.sv.tree.insert(key(ino, INODE_ITEM, 0), encodeInode(inode));
-    this.addEntry(p, key(ino, INODE_ITEM, 0), mode === MODE_DIR ? DIR_KIND_DIR : DIR_KIND_FILE);
-    return { sv: p.sv, ino, inode, kind: mode === MODE_DIR ? 'dir' : 'file' };
+    this.addEntry(p, key(ino, INODE_ITEM, 0), entryKindOfMode(mode));
+    return { sv: p.sv, ino, inode, kind: kindOfMode(mode) };
+  }
+
+  /**
+   * mknod(2): a new name `path` for a special file of `mode`: S_IFCHR or S_IFBLK (a device,
+   * `rdev` its number: makedev(major, minor)), S_IFIFO or S_IFSOCK, or S_IFREG or no type (a
+   * regular file), with its permission bits (kept as given: pmcow has no umask). EPERM for
+   * S_IFDIR, EINVAL for any other type, a mode that is no 16-bit integer or an rdev that is
+   * no 32-bit dev_t; EEXIST when `path` exists. A special file holds no data: stat reports
+   * its kind and rdev, open and the calls that read or write data ENXIO, truncate EINVAL.
+   */
+  mknod(path: string, mode: number, rdev = 0): void {
+    const checked = checkMknod(mode, rdev);
+    this.makeNode(path, checked.mode, checked.rdev);
   }
 
   /**
@@ -965,7 +980,7 @@ export class FileSystem {
   readdir(path: string): string[] {
     this.live();
     const r = this.resolve(path);
-    if (r.kind === 'file') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    if (!isDirKind(r.kind)) throw new FsError('ENOTDIR', `'${path}' is not a directory`);
     if (r.placeholder) return [];
     return r.sv.tree.range(key(r.ino, DIR_INDEX, 0), key(r.ino, DIR_INDEX, MAX_KEY_VALUE)).map((i) => decodeDirEntries(i.data)[0]!.name);
   }
@@ -986,13 +1001,14 @@ export class FileSystem {
       ino: r.ino, subvolume: r.sv.id, kind: r.kind, size: r.inode.size, nlink: r.inode.nlink,
       allocatedBytes: r.kind === 'file' ? this.data.allocatedBytes(r.sv, r.ino) : 0,
       nodatacow: (r.inode.flags & INODE_FLAG_NODATACOW) !== 0, generation: r.inode.transid,
+      mode: r.inode.mode, rdev: r.inode.rdev ?? 0,
     };
   }
 
   unlink(path: string): void {
     const p = this.resolveParent(path);
     const r = this.resolveNoFollow(path);
-    if (r.kind !== 'file' && r.kind !== 'symlink') throw new FsError('EISDIR', `'${path}' is a directory`);
+    if (isDirKind(r.kind)) throw new FsError('EISDIR', `'${path}' is a directory`);
     this.refuseImmutable(r, 'unlink');
     this.beginChange(p.sv);
     this.removeEntry(p);
@@ -1002,7 +1018,7 @@ export class FileSystem {
   rmdir(path: string): void {
     const p = this.resolveParent(path);
     const r = this.resolveNoFollow(path);
-    if (r.kind === 'file' || r.kind === 'symlink') throw new FsError('ENOTDIR', `'${path}' is not a directory`);
+    if (!isDirKind(r.kind)) throw new FsError('ENOTDIR', `'${path}' is not a directory`);
     if (r.kind === 'subvolume') throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
     if (r.placeholder) {
       this.beginChange(p.sv);
@@ -1018,7 +1034,7 @@ export class FileSystem {
   /** link(2): a new name for `existing` (a symlink itself, not its target, as linkat without AT_SYMLINK_FOLLOW). */
   link(existing: string, newPath: string): void {
     const r = this.resolveNoFollow(existing);
-    if (r.kind !== 'file' && r.kind !== 'symlink') throw new FsError('EPERM', `'${existing}' is a directory`);
+    if (isDirKind(r.kind)) throw new FsError('EPERM', `'${existing}' is a directory`);
     this.refuseImmutable(r, 'link');
     const p = this.resolveParent(newPath);
     this.refusePlaceholder(p);
@@ -1029,7 +1045,7 @@ export class FileSystem {
     const inode = this.inode(r.sv, r.ino);
     inode.nlink += 1;
     this.putInode(r.sv, r.ino, inode);
-    this.addEntry(p, key(r.ino, INODE_ITEM, 0), r.kind === 'symlink' ? DIR_KIND_SYMLINK : DIR_KIND_FILE);
+    this.addEntry(p, key(r.ino, INODE_ITEM, 0), entryKindOfMode(inode.mode));
   }
 
   rename(from: string, to: string): void {
@@ -1085,7 +1101,7 @@ export class FileSystem {
       if (!(e instanceof FsError && e.code === 'ENOENT' && create)) throw e;
       r = this.makeNode(this.creationPath(path), MODE_FILE);
     }
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     if (truncate) this.truncateResolved(r, 0);
     const fd = this.nextFd++;
     this.fds.set(fd, { sv: r.sv, ino: r.ino });
@@ -1249,7 +1265,7 @@ export class FileSystem {
   readFile(path: string): Uint8Array {
     this.live();
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     if (r.inode.size > MAX_READ_BYTES) throw new FsError('EFBIG', `'${path}' is ${r.inode.size} bytes: readFile returns at most ${MAX_READ_BYTES} (use pread)`);
     return this.data.read(r.sv, r.ino, r.inode, 0, r.inode.size);
   }
@@ -1263,7 +1279,7 @@ export class FileSystem {
   contentDigest(path: string): number {
     this.live();
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     return this.data.digest(r.sv, r.ino, r.inode);
   }
 
@@ -1280,7 +1296,9 @@ export class FileSystem {
   truncate(path: string, size: number): void {
     checkOffset(size, 'size');
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    // vfs_truncate: a directory is EISDIR, any other kind that is not a regular file EINVAL.
+    if (isSpecialKind(r.kind)) throw new FsError('EINVAL', `'${path}' is a ${r.kind}, not a regular file`);
+    requireRegular(r.kind, path);
     this.truncateResolved(r, size);
   }
 
@@ -1316,7 +1334,7 @@ export class FileSystem {
     if (length === 0) throw new FsError('EINVAL', 'fallocate length must be positive');
     if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'fallocate beyond the maximum file size');
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     this.refuseImmutable(r, 'fallocate');
     this.beginChange(r.sv);
     const start = alignDown(offset);
@@ -1335,7 +1353,7 @@ export class FileSystem {
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     this.refuseImmutable(r, 'punch hole');
     this.beginChange(r.sv);
     // The partial sectors at either end are rewritten (two sectors at most): their space
@@ -1351,7 +1369,7 @@ export class FileSystem {
     checkOffset(length, 'length');
     if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'zero range beyond the maximum file size');
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     this.refuseImmutable(r, 'zero range');
     this.beginChange(r.sv);
     // The whole sectors become preallocated: check their space first, as fallocate does,
@@ -1403,7 +1421,8 @@ export class FileSystem {
     checkOffset(length, 'length');
     const one = this.resolve(path1);
     const two = this.resolve(path2);
-    if (one.kind !== 'file' || two.kind !== 'file') throw new FsError('EISDIR', 'exchange range needs two regular files');
+    requireRegular(one.kind, path1);
+    requireRegular(two.kind, path2);
     if ((offset1 | offset2 | length) % SECTOR_BYTES) throw new FsError('EINVAL', 'exchange range offsets and length must be 4096-aligned');
     if (offset1 + length > alignUp(one.inode.size) || offset2 + length > alignUp(two.inode.size)) throw new FsError('EINVAL', 'exchange range beyond EOF');
     if (one.sv === two.sv && one.ino === two.ino && offset1 < offset2 + length && offset2 < offset1 + length) throw new FsError('EINVAL', 'exchange ranges overlap');
@@ -1452,7 +1471,8 @@ export class FileSystem {
     if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'copy beyond the maximum file size');
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
-    if (src.kind !== 'file' || dst.kind !== 'file') throw new FsError('EISDIR', 'copy_file_range needs two regular files');
+    requireRegular(src.kind, srcPath);
+    requireRegular(dst.kind, dstPath);
     if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
       throw new FsError('EINVAL', 'copy source and destination overlap');
     }
@@ -1568,7 +1588,7 @@ export class FileSystem {
    * a symlink a set is EPERM and a get finds nothing (ENODATA).
    */
   private userXattrRefused(r: Resolved, name: Uint8Array): boolean {
-    return r.kind === 'symlink' && xattrNameText(name).startsWith('user.');
+    return (r.kind === 'symlink' || isSpecialKind(r.kind)) && xattrNameText(name).startsWith('user.');
   }
 
   private setXattrOn(r: Resolved, name: string, value: Uint8Array, options: Partial<SetXattrOptions & XattrOptions>): void {
@@ -1614,7 +1634,8 @@ export class FileSystem {
     if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'clone beyond the maximum file size');
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
-    if (src.kind !== 'file' || dst.kind !== 'file') throw new FsError('EISDIR', 'clone needs two regular files');
+    requireRegular(src.kind, srcPath);
+    requireRegular(dst.kind, dstPath);
     if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) throw new FsError('EINVAL', 'clone offsets must be 4096-aligned');
     if (srcOffset + length > src.inode.size) throw new FsError('EINVAL', 'clone range beyond the source EOF');
     const reachesEof = srcOffset + length === src.inode.size;
@@ -1652,11 +1673,11 @@ export class FileSystem {
 
   cloneFile(srcPath: string, dstPath: string): void {
     const src = this.resolve(srcPath);
-    if (src.kind !== 'file') throw new FsError('EISDIR', `'${srcPath}' is a directory`);
+    requireRegular(src.kind, srcPath);
     this.refuseImmutable(src, 'clone from');
     if (this.exists(dstPath)) {
       const dst = this.resolve(dstPath);
-      if (dst.kind !== 'file') throw new FsError('EISDIR', `'${dstPath}' is a directory`);
+      requireRegular(dst.kind, dstPath);
       if (dst.sv === src.sv && dst.ino === src.ino) return; // cloning a file onto itself keeps it
       this.refuseImmutable(dst, 'clone into');
       if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
@@ -1820,7 +1841,7 @@ export class FileSystem {
     if (offset % PAGE_BYTES) throw new FsError('EINVAL', 'mmap offset must be a multiple of 4096');
     if (length === 0 || length > 2 ** 32 - PAGE_BYTES) throw new FsError('EINVAL', 'mmap length must be between 1 byte and 4 GiB');
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     if (prot === 'rw' && (r.sv.flags & ROOT_FLAG_READONLY)) throw new FsError('EROFS', `'${path}' is in a read-only snapshot`);
     if (sync && (r.inode.flags & INODE_FLAG_NODATASUM) === 0) {
       throw new FsError('EOPNOTSUPP', `MAP_SYNC needs a nodatacow file: stores after the durable fault would outrun the data checksums of '${path}'`);
@@ -1922,7 +1943,7 @@ export class FileSystem {
   /** Extent map of a file (for tools and the DAX layer). */
   fileExtents(path: string): Array<{ fileOffset: number; diskBytenr: number; diskBytes: number; offset: number; bytes: number; prealloc: boolean }> {
     const r = this.resolve(path);
-    if (r.kind !== 'file') throw new FsError('EISDIR', `'${path}' is a directory`);
+    requireRegular(r.kind, path);
     return this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).map(({ fileOffset, e }) => ({
       fileOffset, diskBytenr: e.diskBytenr, diskBytes: e.diskBytes, offset: e.offset, bytes: e.bytes, prealloc: e.type !== 1,
     }));

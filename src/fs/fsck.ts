@@ -12,14 +12,15 @@ import {
   EXTENT_FLAG_FULL_BACKREF, EXTENT_FLAG_TREE_BLOCK, EXTENT_FLAG_DATA, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
   EXTENT_ITEM_BYTES,
   SECTOR_BYTES, MAX_KEY_VALUE, isDirMode, isFileMode, isSymlinkMode, NAME_HASH_SEED, ORPHAN_OBJECTID, type Key, LAST_OBJECTID,
-  EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, XATTR_ITEM, DIR_KIND_SYMLINK, DIR_KIND_FILE, DIR_ENTRY_DATA_LENGTH,
+  EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, XATTR_ITEM, DIR_ENTRY_DATA_LENGTH,
 } from './format.js';
 import { FsMemory } from './memory.js';
 import { checkBlockGroups } from './fsck-chunks.js';
+import { kindOfMode, entryKindOfMode, isSpecialKind } from './special.js';
 import { checkRootRefs, DIR_ENTRY_ITEM, DIR_ENTRY_INDEX, type SubvolumeEntry } from './fsck-root-refs.js';
 import {
   EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, INODE_NLINK, INODE_MODE, INODE_NBYTES, INODE_GENERATION, INODE_TRANSID,
-  INODE_SIZE, DIR_ENTRY_KIND, DIR_KIND_DIR, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
+  INODE_SIZE, DIR_ENTRY_KIND, INODE_REF_HEADER_BYTES, DIR_ENTRY_HEADER_BYTES,
   DIR_ENTRY_NAME_LENGTH, KEY_OBJECTID, KEY_TYPE,
 } from '../core/abi.js';
 
@@ -383,7 +384,7 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
     if (!x.inode) continue; // a subvolume's entry: its ROOT_REF names it
     if (!inodeRefs.has(`${x.target} ${x.dir} ${x.index} ${x.name}`)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: inode ${x.target} has no INODE_REF for that name and index`);
     const target = inodes.get(x.target);
-    if (target && x.kind !== entryKindOf(target.mode)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: entry type ${x.kind}, inode ${x.target} has mode ${target.mode.toString(8)}`);
+    if (target && x.kind !== entryKindOfMode(target.mode)) say(`subvolume ${sv.id}: dir ${x.dir} index ${x.index}: entry type ${x.kind}, inode ${x.target} has mode ${target.mode.toString(8)}`);
   }
   for (const name of dirItems) if (!indexed.has(name)) say(`subvolume ${sv.id}: dir ${name.split(' ')[0]}: a DIR_ITEM name without its DIR_INDEX`);
   for (const ref of inodeRefs) {
@@ -393,12 +394,9 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
       say(`subvolume ${sv.id}: inode ${ino}: an INODE_REF (dir ${dir}, index ${index}) without its DIR_INDEX`);
     }
   }
+  const items: InodeItems = { mapped, inline: inlineItems, extentItems: lastExtentEnd, dirNameBytes };
   for (const [ino, i] of inodes) {
-    // btrfs check's "dir isize wrong": a directory's size is twice its names' bytes.
-    if (isDirMode(i.mode) && i.size !== 2 * (dirNameBytes.get(ino) ?? 0)) say(`subvolume ${sv.id}: dir ${ino} has size ${i.size} but names of ${dirNameBytes.get(ino) ?? 0} bytes`);
-    // btrfs check's "nbytes wrong": a file's nbytes is the bytes its items map.
-    if (isFileMode(i.mode) && i.nbytes !== (mapped.get(ino) ?? 0)) say(`subvolume ${sv.id}: inode ${ino} has nbytes ${i.nbytes} but its items map ${mapped.get(ino) ?? 0}`);
-    checkInlineData(sv, ino, i, inlineItems.get(ino), mapped.has(ino), say);
+    checkInodeData(sv, ino, i, items, say);
     if (ino === sv.rootDir) continue;
     const found = links.get(ino) ?? 0;
     const expected = isDirMode(i.mode) ? 1 : i.nlink;
@@ -408,9 +406,22 @@ function checkNamespace(k: Kernel, sv: Subvolume, say: (p: string) => void, subv
   }
 }
 
-/** The directory entry kind (BTRFS_FT_*) that names an inode of `mode`. */
-function entryKindOf(mode: number): number {
-  return isDirMode(mode) ? DIR_KIND_DIR : isSymlinkMode(mode) ? DIR_KIND_SYMLINK : DIR_KIND_FILE;
+/** What checkNamespace's walk found per inode: mapped bytes, inline item, any extent item (its end), directory name bytes. */
+interface InodeItems { mapped: Map<number, number>; inline: Map<number, InlineItem>; extentItems: Map<number, number>; dirNameBytes: Map<number, number> }
+
+/** An inode's size and nbytes against its items, by kind. */
+function checkInodeData(sv: Subvolume, ino: number, i: { mode: number; nbytes: number; size: number }, items: InodeItems, say: (p: string) => void): void {
+  const names = items.dirNameBytes.get(ino) ?? 0, mapped = items.mapped.get(ino) ?? 0;
+  // btrfs check's "dir isize wrong": a directory's size is twice its names' bytes.
+  if (isDirMode(i.mode) && i.size !== 2 * names) say(`subvolume ${sv.id}: dir ${ino} has size ${i.size} but names of ${names} bytes`);
+  // btrfs check's "nbytes wrong": a file's nbytes is the bytes its items map.
+  if (isFileMode(i.mode) && i.nbytes !== mapped) say(`subvolume ${sv.id}: inode ${ino} has nbytes ${i.nbytes} but its items map ${mapped}`);
+  const kind = kindOfMode(i.mode);
+  if (!isSpecialKind(kind)) { checkInlineData(sv, ino, i, items.inline.get(ino), items.mapped.has(ino), say); return; }
+  // A device, fifo or socket holds no data: no extent item at all (a hole's neither), size
+  // and nbytes 0 (btrfs_mknod).
+  const extents = items.extentItems.has(ino);
+  if (extents || i.size !== 0 || i.nbytes !== 0) say(`subvolume ${sv.id}: inode ${ino}: a ${kind} of size ${i.size}, nbytes ${i.nbytes}${extents ? ', with extent items' : ''} (special files hold no data)`);
 }
 
 /** An inline extent item: its key offset, ram bytes, and whether its last byte is a NUL. */

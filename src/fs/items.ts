@@ -8,7 +8,7 @@ import {
   DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, DIR_KIND_DIR,
   DIR_KIND_SUBVOLUME, ROOT_ITEM, MODE_DIR, INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
 } from './format.js';
-import { RI_UUID, RI_CTRANSID, DIR_ENTRY_DATA_LENGTH, EXTENT_TYPE_INLINE } from '../core/abi.js';
+import { RI_UUID, RI_CTRANSID, DIR_ENTRY_DATA_LENGTH, EXTENT_TYPE_INLINE, INODE_RDEV } from '../core/abi.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -34,9 +34,11 @@ function view(bytes: Uint8Array): ItemReader {
 export interface InodeItem {
   generation: number; size: number; nbytes: number; nlink: number; mode: number;
   flags: number; transid: number;
+  /** A device's number (mknod); absent: 0. Carried through every rewrite of the item. */
+  rdev?: number;
 }
 
-/** btrfs's inode item: uid, gid, rdev, times and the rest stay zero (pmcow keeps no clock). */
+/** btrfs's inode item: uid, gid, times and the rest stay zero (pmcow keeps no clock). */
 export function encodeInode(i: InodeItem): Uint8Array {
   const out = new Uint8Array(INODE_ITEM_BYTES);
   writeInode(new FsMemory(out.buffer), 0, i);
@@ -46,7 +48,7 @@ export function encodeInode(i: InodeItem): Uint8Array {
 function writeInode(m: FsMemory, at: number, i: InodeItem): void {
   m.setU64(at + INODE_GENERATION, i.generation); m.setU64(at + INODE_SIZE, i.size); m.setU64(at + INODE_NBYTES, i.nbytes);
   m.setU32(at + INODE_NLINK, i.nlink); m.setU32(at + INODE_MODE, i.mode); m.setU64(at + INODE_FLAGS, i.flags);
-  m.setU64(at + INODE_TRANSID, i.transid);
+  m.setU64(at + INODE_TRANSID, i.transid); m.setU64(at + INODE_RDEV, i.rdev ?? 0);
 }
 
 export function decodeInode(b: Uint8Array): InodeItem {
@@ -54,6 +56,7 @@ export function decodeInode(b: Uint8Array): InodeItem {
   return {
     generation: m.u64(INODE_GENERATION), size: m.u64(INODE_SIZE), nbytes: m.u64(INODE_NBYTES),
     nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS), transid: m.u64(INODE_TRANSID),
+    rdev: m.u64(INODE_RDEV),
   };
 }
 

@@ -14,6 +14,7 @@ import type { InodeItem } from './items.js';
 import type { FileKind } from './types.js';
 import type { DaxManager } from '../dax/manager.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
+import { requireRegular } from './special.js';
 import {
   SECTOR_BYTES, MAX_KEY_VALUE, EXTENT_TYPE_REG, INODE_FLAG_IMMUTABLE, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY,
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, MAX_FILE_BYTES,
@@ -90,7 +91,7 @@ function dedupeSource(h: RangeHost, srcPath: unknown, srcOffset: unknown, length
   const offset = checkNumber(srcOffset, 'srcOffset');
   const len = checkNumber(length, 'length');
   const src = h.resolve(srcPath);
-  if (src.kind !== 'file') throw new FsError('EISDIR', `'${String(srcPath)}' is a directory`);
+  requireRegular(src.kind, srcPath);
   if (offset + len > src.inode.size) throw new FsError('EINVAL', 'dedupe source range beyond its EOF');
   return Math.min(len, MAX_DEDUPE_BYTES);
 }
@@ -120,7 +121,7 @@ function dedupeOne(h: RangeHost, srcPath: unknown, srcOffset: number, dstPath: u
   const dstAt = checkNumber(dstOffset, 'dstOffset');
   const src = h.resolve(srcPath);
   const dst = h.resolve(dstPath);
-  if (dst.kind !== 'file') throw new FsError('EISDIR', `'${String(dstPath)}' is a directory`);
+  requireRegular(dst.kind, dstPath);
   if (length === 0) return { bytesDeduped: 0, status: 'same' };
   if (dst.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${String(dstPath)}' is in a read-only snapshot`);
   // btrfs_remap_file_range_prep, then generic_remap_file_range_prep, in their order.
@@ -191,7 +192,7 @@ function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unkno
   if (len === 0) throw new FsError('EINVAL', `${what} length must be positive`);
   if (at + len > MAX_FILE_BYTES) throw new FsError('EFBIG', `${what} beyond the maximum file size`);
   const r = h.resolve(path);
-  if (r.kind !== 'file') throw new FsError('EISDIR', `'${String(path)}' is a directory`);
+  requireRegular(r.kind, path);
   if (r.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${String(path)}' is in a read-only snapshot`);
   if (isImmutable(r)) throw new FsError('EPERM', `${what}: the file is DAX-immutable`);
   if (at % SECTOR_BYTES || len % SECTOR_BYTES) throw new FsError('EINVAL', `${what} offset and length must be multiples of 4096`);

@@ -20,8 +20,11 @@ export interface MkfsOptions {
 
 export type MetadataProfile = 'single' | 'dup';
 
-/** 'symlink' only from lstat: every other call follows symlinks. */
-export type FileKind = 'file' | 'dir' | 'subvolume' | 'symlink';
+/**
+ * 'symlink' only from lstat: every other call follows symlinks. 'chardev', 'blockdev',
+ * 'fifo' and 'socket': special files (mknod), which hold no data and are never opened.
+ */
+export type FileKind = 'file' | 'dir' | 'subvolume' | 'symlink' | 'chardev' | 'blockdev' | 'fifo' | 'socket';
 
 export interface Stat {
   /** Inode number within its subvolume. */
@@ -36,6 +39,10 @@ export interface Stat {
   nodatacow: boolean;
   /** Transaction generation of the last change. */
   generation: number;
+  /** st_mode: the S_IF* type bits and the permission bits (0o100644 for a file pmcow creates). */
+  mode: number;
+  /** st_rdev: a device's number (a dev_t: makedev, major, minor); 0 for every other kind. */
+  rdev: number;
 }
 
 export interface StatFs {

@@ -6,10 +6,11 @@ import { FsError, errnoName } from '../errors.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { PmemDevice } from '../pmem/device.js';
 import { FsMemory } from '../fs/memory.js';
+import { kindOfMode, requireRegular } from '../fs/special.js';
 import { readProblem, blockProblemText, engineProblemText } from '../fs/tree-checker.js';
 import {
   RS_ROOT, RS_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, TA_PROBLEMS, TA_KEY,
-  TA_RESULT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_MODE, S_IFMT, S_IFREG,
+  TA_RESULT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_MODE,
   INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES, PAGE_BYTES,
 } from '../core/abi.js';
 import { dirtyFilePages, anyPageIn } from '../dax/dirty-pages.js';
@@ -87,7 +88,7 @@ export class FileReader {
     if (core.ctree_lookup(req.tree, root, level, req.ino, INODE_ITEM, 0) !== 1) throw new FsError('ENOENT', `no inode ${req.ino} in subvolume ${req.tree}`);
     const item = m.u32(this.threadArea + TA_RESULT + CR_DATA);
     if (m.u32(this.threadArea + TA_RESULT + CR_SIZE) !== INODE_ITEM_BYTES) throw new FsError('EUCLEAN', `inode ${req.ino}: item of a bad size`);
-    if ((m.u32(item + INODE_MODE) & S_IFMT) !== S_IFREG) throw new FsError('EISDIR', `inode ${req.ino} is not a file`);
+    requireRegular(kindOfMode(m.u32(item + INODE_MODE)), `inode ${req.ino}`);
     const size = m.u64(item + INODE_SIZE);
     const datasum = (m.u64(item + INODE_FLAGS) & INODE_FLAG_NODATASUM) === 0;
     const end = Math.min(size, req.offset + req.length);

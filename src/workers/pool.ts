@@ -20,6 +20,7 @@ import nodeEndpoint, { type NodeEndpoint } from 'comlink/dist/esm/node-adapter.m
 import { FsError, describeValue, isOptions, type ErrnoName } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import type { FileSystem } from '../fs/filesystem.js';
+import { requireRegular } from '../fs/special.js';
 import { WRITER_IDENTITY, type WriterApi } from './writer-api.js';
 import { asFsError, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
 
@@ -312,7 +313,7 @@ export class WriterPool {
     const writer = options.writer ?? 0;
     if (!Number.isSafeInteger(writer) || writer < 0 || writer >= this.members.length) throw new FsError('EINVAL', `writer must be 0..${this.members.length - 1}`);
     const st = this.fs.stat(path);
-    if (st.kind !== 'file') throw new FsError('EISDIR', `'${path}' is not a file`);
+    requireRegular(st.kind, path);
     const offset = options.offset ?? 0;
     const length = options.length ?? Math.max(0, st.size - offset);
     // A subvolume beyond the root table's slots (docs/engine.md) is found on this thread only.
