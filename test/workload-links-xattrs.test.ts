@@ -86,6 +86,32 @@ describe('symlinks and xattrs in workloads', () => {
     expect(r.images).toBeGreaterThan(50);
   });
 
+  it('special files (mknod): stat, rename, link, unlink, ENXIO for their data; crash images clean', async () => {
+    const r = await check(`mkdir /d
+mknod /d/c chardev rdev 259
+mknod /d/b blockdev
+mknod /d/p fifo
+mknod /d/s socket
+commit
+lstat /d/c
+expect ENXIO open /d/p
+expect ENXIO read /d/c
+expect EINVAL truncate /d/p 0
+expect ENOTDIR readdir /d/s
+expect EEXIST mknod /d/p fifo
+expect EPERM setxattr /d/p user.a 1
+setxattr /d/p trusted.a 3
+link /d/c /d/c2
+rename /d/b /b
+unlink /d/s
+commit
+`);
+    expect(problems(r)).toEqual([]);
+    expect(r.unjudged).toBeNull();
+    const run = await runScript('mknod /c chardev rdev 259\nlstat /c\n');
+    expect(run.results[1]!.value).toBe('chardev size=0 nlink=1');
+  });
+
   describe('catches a file system that is wrong', () => {
     const real = { removexattr: FileSystem.prototype.removexattr, symlink: FileSystem.prototype.symlink };
     afterEach(() => { Object.assign(FileSystem.prototype, real); });

@@ -45,6 +45,8 @@ getxattr /l trusted.t nofollow
 listxattr f
 listxattr /l nofollow
 removexattr /b/f user.a
+mknod /b/dev chardev rdev 259
+mknod /b/p fifo
 write /f 0 4096
 write /f 100 5000 seed 9
 write f 0 4096
@@ -224,6 +226,11 @@ function arbitraryOp(r: Rng): Op {
     case 'rename': case 'link': return { op: kind, from: path(), to: path() };
     case 'symlink': return { op: 'symlink', target: r.pick(['f', '../x', '/a/b', 'a/b/c', 'creat', '..', 'ü']), path: path() };
     case 'readlink': case 'lstat': return { op: kind, path: path() };
+    case 'mknod': {
+      const op: Op = { op: 'mknod', path: path(), kind: r.pick(['chardev', 'blockdev', 'fifo', 'socket'] as const) };
+      if (r.chance(0.5)) op.rdev = num();
+      return op;
+    }
     case 'setxattr': {
       const ref = r.chance(0.5) ? { path: path() } : { fd: name() };
       const op: Op = { op: 'setxattr', ...ref, name: r.pick(XATTRS), length: num(), nofollow: ref.path !== undefined && r.chance(0.3) };

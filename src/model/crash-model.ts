@@ -16,7 +16,7 @@ import type { ErrnoName } from '../errors.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
-import { FsModel, ModelError, Unspecified, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
+import { FsModel, ModelError, Unspecified, isSpecial, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
 import { contentDigest } from './content-hash.js';
 import {
@@ -38,7 +38,7 @@ export const UNCHANGING_OPS: ReadonlySet<string> = new Set(['stat', 'readdir', '
 const CHANGES: ReadonlySet<Op['op']> = new Set([
   'mkdir', 'create', 'unlink', 'rmdir', 'rename', 'link', 'write', 'truncate', 'fallocate', 'punch', 'zero',
   'clone', 'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag',
-  'symlink', 'setxattr', 'removexattr',
+  'symlink', 'setxattr', 'removexattr', 'mknod',
 ]);
 
 /** What an operation may return, by the model. */
@@ -251,7 +251,7 @@ export class CrashModel {
    */
   private spaceErrnos(stmt: Op): string[] {
     if (this.preallocPromised(stmt)) return [];
-    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch', 'symlink', 'setxattr'].includes(stmt.op)) return [];
+    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch', 'symlink', 'setxattr', 'mknod'].includes(stmt.op)) return [];
     // A page fault does not commit to get back the space that frees of the running
     // transaction pin (write and the other calls do: docs/fs.md): the files of the last
     // persistence point, and of every state since, count for it too.
@@ -333,6 +333,7 @@ export class CrashModel {
       case 'readdir': return { value: m.readdir(op.path).join(' ') };
       case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
         return this.linkOrXattr(m, op);
+      case 'mknod': m.mknod(op.path, op.kind, op.rdev ?? 0); return {};
       case 'write': {
         const named = op.fd !== undefined;
         const fd = op.fd !== undefined ? this.descriptor(m, op.fd) : m.open(op.path);
@@ -469,6 +470,7 @@ export class CrashModel {
     let node: MNode | undefined;
     try { node = m.lookup(op.path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
     if (node?.kind === 'dir') codes.push('EISDIR');
+    if (node && isSpecial(node)) codes.push('ENXIO');
     if (node && node.kind === 'file' && op.prot === 'rw' && node.subvol.readonly) codes.push('EROFS');
     if (node && node.kind === 'file' && op.sync && !node.nodatacow) codes.push('EOPNOTSUPP');
     if (codes.length) throw new ModelError(codes, `mmap ${op.path}`);

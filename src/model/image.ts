@@ -24,6 +24,8 @@ export interface ImageEntry {
   error?: string;
   /** A symlink's target. */
   target?: string;
+  /** A device's number. */
+  rdev?: number;
   /** Its xattrs as `name=digest` joined by ',' (read with readImage's `xattrs`). */
   xattrs?: string;
 }
@@ -79,12 +81,13 @@ export function readImage(fs: FileSystem, limitEntries = 100_000, xattrs = false
     if (out.length >= limitEntries) throw new Error(`more than ${limitEntries} entries`);
     const st = fs.lstat(path);
     const entry: ImageEntry = {
-      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'file' || st.kind === 'symlink' ? st.nlink : 1,
-      nodatacow: st.nodatacow, link: `${st.subvolume}:${st.ino}`,
+      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'dir' || st.kind === 'subvolume' ? 1 : st.nlink,
+      nodatacow: st.nodatacow, link: `${st.subvolume}:${st.ino}`, rdev: st.rdev,
     };
     out.push(entry);
     if (xattrs) entry.xattrs = xattrText(fs.listxattr(path, { noFollow: true }).sort().map((n) => [n, fs.getxattr(path, n, { noFollow: true })]));
     if (st.kind === 'symlink') { entry.target = fs.readlink(path); return; }
+    if (st.kind !== 'file' && st.kind !== 'dir' && st.kind !== 'subvolume') return; // a special file: no data, no entries
     if (st.kind === 'file') {
       entry.reader = { bytes: () => fs.readFile(path), digest: () => fs.contentDigest(path) };
       return;
@@ -100,7 +103,7 @@ function xattrText(pairs: Array<[string, Uint8Array]>): string {
   return pairs.map(([n, v]) => `${n}=${contentDigest(v)}`).join(',');
 }
 
-interface DigestEntry { path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string; target?: string; xattrs?: string }
+interface DigestEntry { path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string; target?: string; rdev?: number; xattrs?: string }
 
 /**
  * One line per entry: path, kind, size, link count, flags and which entry it is a link of;
@@ -111,13 +114,15 @@ function digestLines(entries: DigestEntry[]): string {
   const lines: string[] = [];
   entries.forEach((e, i) => {
     let group = '';
-    if (e.kind === 'file' || e.kind === 'symlink') {
+    const inode = e.kind !== 'dir' && e.kind !== 'subvolume'; // files, symlinks and special files take hard links
+    if (inode) {
       const f = first.get(e.link);
       if (f === undefined) first.set(e.link, i);
       else group = ` =${entries[f]!.path}`;
     }
     const body = e.kind === 'file' ? ` ${e.size} n${e.nlink}${e.nodatacow ? ' nocow' : ''}${group}`
-      : e.kind === 'symlink' ? ` -> ${e.target} n${e.nlink}${group}` : '';
+      : e.kind === 'symlink' ? ` -> ${e.target} n${e.nlink}${group}`
+      : inode ? ` rdev ${e.rdev ?? 0} n${e.nlink}${group}` : '';
     lines.push(`${e.path} ${e.kind}${body}${e.xattrs ? ` [${e.xattrs}]` : ''}`);
   });
   return lines.join('\n');
@@ -145,6 +150,7 @@ export function modelDigest(entries: ModelEntry[], xattrs = false): string {
     path, kind: modelKind(node), size: node.kind === 'file' && !node.placeholder ? node.size : 0,
     nlink: node.kind !== 'dir' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow, link: `m${node.id}`,
     ...(node.kind === 'symlink' ? { target: node.target } : {}),
+    rdev: node.rdev,
     ...(xattrs ? { xattrs: xattrText([...node.xattrs.keys()].sort().map((n) => [n, node.xattrs.get(n)!])) } : {}),
   })));
 }

@@ -12,6 +12,7 @@
 import type { ErrnoName } from '../errors.js';
 import type { FileKind } from '../fs/types.js';
 import { xattrNameProblems, xattrValueProblems, maxItem } from './xattr-rules.js';
+import type { SpecialKind as SpecialFileKind } from '../fs/special.js';
 
 export const BLOCK = 4096;
 export const TOP_SUBVOLUME = 5;
@@ -86,7 +87,9 @@ export class MNode {
   target = '';
   /** Extended attributes: name -> value (arrays never changed in place). Hard links share the node. */
   xattrs = new Map<string, Uint8Array>();
-  constructor(readonly kind: 'file' | 'dir' | 'symlink', public subvol: MSubvol) {}
+  /** A device's number (devices only). */
+  rdev = 0;
+  constructor(readonly kind: 'file' | 'dir' | 'symlink' | SpecialFileKind, public subvol: MSubvol) {}
 
   get size(): number {
     return this.data.length;
@@ -100,8 +103,14 @@ export class MNode {
     this.nodatacow = from.nodatacow;
     this.preallocPastEof = from.preallocPastEof;
     this.target = from.target;
+    this.rdev = from.rdev;
     this.xattrs = new Map(from.xattrs);
   }
+}
+
+/** A device, fifo or socket: no data, nothing to open (docs/fs.md section 11). */
+export function isSpecial(node: MNode): boolean {
+  return node.kind !== 'file' && node.kind !== 'dir' && node.kind !== 'symlink';
 }
 
 export const PAGE_HOLE = 0;
@@ -288,6 +297,8 @@ export class FsModel {
     const node = this.lookup(path);
     if (node.kind === 'dir') err('EISDIR', `${String(path)}: is a directory`);
     if (node.kind === 'symlink') throw new Error('model: lookup returned a symlink');
+    // A special file opens nothing here (docs/fs.md section 11): ENXIO for its data.
+    if (node.kind !== 'file') err('ENXIO', `${String(path)}: a ${node.kind}`);
     return node;
   }
 
@@ -339,7 +350,7 @@ export class FsModel {
 
   // --- directory operations ---------------------------------------------------------
 
-  private newEntry(path: string, kind: 'file' | 'dir' | 'symlink', resolved?: Resolved): MNode {
+  private newEntry(path: string, kind: MNode['kind'], resolved?: Resolved): MNode {
     const r = resolved ?? this.resolve(path);
     if (!r.parent) err(['EEXIST', 'EBUSY', 'EPERM'], '/ exists');
     const codes: ErrnoName[] = [];
@@ -499,6 +510,16 @@ export class FsModel {
     this.newEntry(path, 'symlink').target = target;
   }
 
+  /** mknod(2) of a special file (mode 0644); `rdev` kept for devices, 0 for a fifo or socket (Linux). */
+  mknod(path: string, kind: SpecialFileKind, rdev: number): void {
+    if (!isInt(rdev) || rdev < 0 || rdev > 0xffffffff) {
+      const codes: ErrnoName[] = ['EINVAL'];
+      try { this.resolve(path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
+      err(codes, `mknod ${path}: rdev ${rdev}`);
+    }
+    this.newEntry(path, kind).rdev = kind === 'chardev' || kind === 'blockdev' ? rdev : 0;
+  }
+
   readlink(path: string): string {
     const node = this.lookupNoFollow(path);
     if (node.kind !== 'symlink') err('EINVAL', `${path}: not a symbolic link`);
@@ -518,7 +539,7 @@ export class FsModel {
   setxattr(node: MNode, name: string, value: Uint8Array, mode: 'create' | 'replace' | undefined, nodeBytes: number): void {
     const codes = [...xattrNameProblems(name), ...xattrValueProblems(name, value, nodeBytes)];
     if (codes.length === 0) {
-      if (node.kind === 'symlink' && name.startsWith('user.')) codes.push('EPERM');
+      if (node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.')) codes.push('EPERM');
       if (node.subvol.readonly) codes.push('EROFS');
       if (node.immutable) codes.push('EPERM');
       if (node.placeholder) throw new Unspecified('setxattr on a placeholder directory');
@@ -532,7 +553,7 @@ export class FsModel {
   getxattr(node: MNode, name: string): Uint8Array {
     const codes = xattrNameProblems(name);
     if (codes.length) err(codes, `getxattr ${name}`);
-    const value = node.kind === 'symlink' && name.startsWith('user.') ? undefined : node.xattrs.get(name);
+    const value = node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.') ? undefined : node.xattrs.get(name);
     if (!value) err('ENODATA', `no xattr ${name}`);
     return value.slice();
   }
@@ -544,7 +565,7 @@ export class FsModel {
   removexattr(node: MNode, name: string): void {
     const codes = xattrNameProblems(name);
     if (codes.length === 0) {
-      if (node.kind === 'symlink' && name.startsWith('user.')) codes.push('EPERM');
+      if (node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.')) codes.push('EPERM');
       if (node.subvol.readonly) codes.push('EROFS');
       if (node.immutable) codes.push('EPERM');
       if (!node.xattrs.has(name)) codes.push('ENODATA');
@@ -567,6 +588,7 @@ export class FsModel {
     if (r.node?.kind === 'dir') {
       err(r.parent.subvol.readonly ? ['EISDIR', 'EROFS'] : ['EISDIR'], `${path}: is a directory`);
     }
+    if (r.node && isSpecial(r.node)) err('ENXIO', `${path}: a ${r.node.kind}`);
     if (r.parent.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
     if (r.node?.immutable) err('EPERM', `${path}: DAX-immutable`);
     const node = r.node ?? this.newEntry(path, 'file', r);
@@ -585,6 +607,7 @@ export class FsModel {
       node = this.newEntry(path, 'file', r);
     } else {
       if (node.kind === 'dir') err('EISDIR', `${path}: is a directory`);
+      if (isSpecial(node)) err('ENXIO', `${path}: a ${node.kind}`);
       if (options.truncate) {
         if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
         if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
@@ -625,6 +648,7 @@ export class FsModel {
   }
 
   truncate(path: string, size: number): void {
+    if (isSpecial(this.lookup(path))) err('EINVAL', `${path}: not a regular file`); // vfs_truncate
     const node = this.file(path);
     if (!isInt(size) || size < 0) err('EINVAL', 'bad size');
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
@@ -720,6 +744,7 @@ export class FsModel {
     const src = this.lookup(srcPath);
     const dst = this.lookup(dstPath);
     if (src.kind === 'dir' || dst.kind === 'dir') err(['EISDIR', 'EINVAL'], 'clone of a directory');
+    if (isSpecial(src) || isSpecial(dst)) err('ENXIO', 'clone of a special file');
     for (const v of [srcOffset, dstOffset, length]) if (!isInt(v) || v < 0) err('EINVAL', 'bad clone arguments');
     if (length === 0) throw new Unspecified('clone of length 0');
     const codes: ErrnoName[] = [];

@@ -22,7 +22,7 @@
 // have no descriptor form in the workload language, go to the path the descriptor's inode
 // has now (followed through renames). Calls that cmAdapter.py makes by path (truncate,
 // link, rename, unlink, remove, rmdir, mkdir) stay by path.
-import type { Op, Stmt } from './ast.js';
+import type { Op, SpecialFileKind, Stmt } from './ast.js';
 import { ParseError } from './parse.js';
 import type { ImportIssue, ImportResult } from './fsx.js';
 
@@ -35,8 +35,11 @@ export interface AceImportOptions {
  * j-lang operations with no equivalent in pmcow, and why. Adding one is a case in
  * HANDLERS and its removal from here.
  */
-export const ACE_UNSUPPORTED: Readonly<Record<string, string>> = {
-  mknod: 'no special files in the file system API',
+export const ACE_UNSUPPORTED: Readonly<Record<string, string>> = {};
+
+/** mknod mode words (cmAdapter.py passes ace.py's `TEST_FILE_PERMS|S_IFCHR|S_IFBLK` to mknod(2) as written). */
+const MODE_WORDS: Readonly<Record<string, number>> = {
+  S_IFCHR: 0o020000, S_IFBLK: 0o060000, S_IFIFO: 0o010000, S_IFSOCK: 0o140000, S_IFREG: 0o100000, TEST_FILE_PERMS: 0o644,
 };
 
 /** cmAdapter.py's attribute: fsetxattr(fd_X, "user.xattr1", "val1 ", 4, 0), removexattr(X_path, "user.xattr1"). */
@@ -254,6 +257,17 @@ const HANDLERS: Record<string, Handler> = {
     const p = im.path(l, 1);
     im.removed(p);
     out.push({ op: 'rmdir', path: p });
+  },
+  mknod(im, l, out) {
+    // The words OR together as C does: S_IFCHR|S_IFBLK is S_IFBLK's bits, a block device.
+    const p = im.path(l, 1);
+    let mode = 0;
+    for (const w of (l.tokens[2]?.t ?? '').split('|')) mode |= MODE_WORDS[w] ?? decimal(w) ?? 0;
+    const kinds: Record<number, SpecialFileKind> = { 0o020000: 'chardev', 0o060000: 'blockdev', 0o010000: 'fifo', 0o140000: 'socket' };
+    const kind = kinds[mode & 0o170000];
+    if (!kind) { out.push({ op: 'create', path: p }); im.note(l, 'mknod of a regular file: create'); return; }
+    const rdev = decimal(l.tokens[3]?.t ?? '0') ?? 0;
+    out.push(rdev ? { op: 'mknod', path: p, kind, rdev } : { op: 'mknod', path: p, kind });
   },
   symlink(im, l, out) {
     // cmAdapter.py: symlink(X_path, Y_path): the target is X's absolute path.

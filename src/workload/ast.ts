@@ -45,6 +45,10 @@ export interface ReaddirOp { op: 'readdir'; path: string }
 // --- symlinks and xattrs ---------------------------------------------------------------
 /** `symlink TARGET PATH`: TARGET is any text without whitespace or '#' (it need not exist). */
 export interface SymlinkOp { op: 'symlink'; target: string; path: string }
+/** The special files `mknod PATH KIND [rdev N]` makes. */
+export type SpecialFileKind = 'chardev' | 'blockdev' | 'fifo' | 'socket';
+/** `mknod PATH KIND [rdev N]`: mknod(2) of a device (rdev its number), a fifo or a socket, mode 0644. */
+export interface MknodOp { op: 'mknod'; path: string; kind: SpecialFileKind; rdev?: number }
 export interface ReadlinkOp { op: 'readlink'; path: string }
 /** stat without following a symlink in the last component. */
 export interface LstatOp { op: 'lstat'; path: string }
@@ -108,7 +112,7 @@ export interface CommentStmt { op: 'comment'; text: string }
 export type Op =
   | MkfsOp | MountOp | UnmountOp | PolicyOp | CrashOp | CheckOp | ScrubOp | CheckpointOp
   | MkdirOp | CreateOp | OpenOp | CloseOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
-  | SymlinkOp | ReadlinkOp | LstatOp | SetxattrOp | GetxattrOp | ListxattrOp | RemovexattrOp
+  | SymlinkOp | ReadlinkOp | LstatOp | SetxattrOp | GetxattrOp | ListxattrOp | RemovexattrOp | MknodOp
   | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | FdatasyncOp | CommitOp | CloneOp
   | SnapshotOp | MksubvolOp | RmsubvolOp | SetflagOp | ClearflagOp | FreezeOp | ThawOp
   | MmapOp | MstoreOp | MloadOp | MflushOp | FenceOp | MsyncOp | MunmapOp;
@@ -128,7 +132,7 @@ export interface Script {
 export const OP_NAMES: readonly OpName[] = [
   'mkfs', 'mount', 'unmount', 'policy', 'crash', 'check', 'scrub', 'checkpoint',
   'mkdir', 'create', 'open', 'close', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
-  'symlink', 'readlink', 'lstat', 'setxattr', 'getxattr', 'listxattr', 'removexattr',
+  'symlink', 'readlink', 'lstat', 'setxattr', 'getxattr', 'listxattr', 'removexattr', 'mknod',
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'fdatasync', 'commit', 'clone',
   'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag', 'freeze', 'thaw',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',

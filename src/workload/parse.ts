@@ -183,6 +183,14 @@ function parseOp(c: Cursor, keyword: Token): Op {
     }
     case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
       return parseLinkOrXattr(c, name);
+    case 'mknod': {
+      const path = c.path();
+      const kind = c.oneOf('a special file kind', ['chardev', 'blockdev', 'fifo', 'socket'] as const);
+      const o = c.options([], { rdev: 'num' });
+      const op: Op = { op: 'mknod', path, kind };
+      if (o.values.has('rdev')) op.rdev = o.values.get('rdev') as number;
+      return op;
+    }
     case 'rename': case 'link': {
       const from = c.path('a source path');
       const to = c.path('a target path');

@@ -38,6 +38,8 @@ function opText(op: Op): string {
       return `symlink ${op.target} ${op.path}`;
     case 'readlink': case 'lstat':
       return `${op.op} ${op.path}`;
+    case 'mknod':
+      return `mknod ${op.path} ${op.kind}${op.rdev !== undefined ? ` rdev ${op.rdev}` : ''}`;
     case 'setxattr':
       return [`setxattr ${refText(op)} ${op.name} ${op.length}`, op.seed !== undefined ? `seed ${op.seed}` : '', op.mode ?? '', op.nofollow ? 'nofollow' : '']
         .filter(Boolean).join(' ');

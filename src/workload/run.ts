@@ -9,7 +9,7 @@ import { FileSystem } from '../fs/filesystem.js';
 import type { MkfsOptions } from '../fs/types.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';
-import type { FileRef, Op, Script, StmtCommon } from './ast.js';
+import type { FileRef, Op, Script, SpecialFileKind, StmtCommon } from './ast.js';
 import { lineOf } from './ast.js';
 import { parse } from './parse.js';
 import { printStmt } from './print.js';
@@ -366,6 +366,7 @@ export class Runner {
       case 'readdir': return { value: fs.readdir(op.path).join(' ') };
       case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
         return this.execLinkOrXattr(fs, op);
+      case 'mknod': fs.mknod(op.path, SPECIAL_MODE_BITS[op.kind] | 0o644, op.rdev ?? 0); return {};
       case 'write': {
         const data = patternBytes(op.seed ?? 0, op.length);
         this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset));
@@ -433,6 +434,9 @@ export class Runner {
     }
   }
 }
+
+/** The S_IFMT bits of each special file kind (mknod(2)'s mode). */
+const SPECIAL_MODE_BITS: Readonly<Record<SpecialFileKind, number>> = { chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000 };
 
 /** The file an xattr statement names: a descriptor's, or a path's. */
 type XattrCall = <T>(byFd: (fd: number) => T, byPath: (path: string) => T) => T;
