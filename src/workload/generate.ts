@@ -49,15 +49,18 @@ export interface RandomOptions {
 export const RANDOM_KINDS = [
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
   'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate', 'immutable', 'fillup',
-  'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
+  'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap', 'symlink', 'xattr',
 ] as const;
 export type RandomKind = typeof RANDOM_KINDS[number];
 
-interface Inode { id: number; size: number; nodatacow: boolean }
+interface Inode { id: number; size: number; nodatacow: boolean; xattrs: Set<string> }
 interface Mapping { name: string; ino: Inode; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
 
 const FILE_NAMES = ['/f0', '/f1', '/f2', '/d/g0', '/d/g1'];
 const MAP_NAMES = ['m0', 'm1', 'm2', 'm3'];
+/** Names symlinks and special files take (apart from FILE_NAMES: the file operations never meet them). */
+const LINK_NAMES = ['/l0', '/l1', '/l2', '/p0'];
+const XATTR_NAMES = ['user.a', 'user.b', 'trusted.t', 'security.s'];
 
 class RandomModel {
   files = new Map<string, Inode>();
@@ -75,9 +78,68 @@ class RandomModel {
   private nextIno = 1;
   constructor(readonly policy: Partial<Record<PolicyName, boolean>>) {}
 
-  newInode(): Inode { return { id: this.nextIno++, size: 0, nodatacow: false }; }
+  /** Symlinks by path: their targets (a FILE_NAMES path, which may not exist). Special files: null. */
+  links = new Map<string, string | null>();
+  newInode(): Inode { return { id: this.nextIno++, size: 0, nodatacow: false, xattrs: new Set() }; }
   parentExists(p: string): boolean { return !p.startsWith('/d/') || this.dirExists; }
   dirEmpty(): boolean { return ![...this.files.keys()].some((p) => p.startsWith('/d/')); }
+}
+
+type Emit = (op: Op, expect?: ErrnoName) => void;
+
+/**
+ * A symlink (to a file name that may not exist), a read or write through one, readlink,
+ * lstat, a special file (a fifo: its data is ENXIO), or the removal of one of them.
+ */
+function linkStep(m: RandomModel, rng: Rng, emit: Emit, seq: number): void {
+  const name = rng.pick(LINK_NAMES);
+  const target = m.links.get(name);
+  if (target === undefined) {
+    if (name === '/p0') { emit({ op: 'mknod', path: name, kind: 'fifo' }); m.links.set(name, null); return; }
+    const to = rng.pick(FILE_NAMES);
+    emit({ op: 'symlink', target: rng.chance(0.5) ? to : to.slice(1), path: name });
+    m.links.set(name, to);
+    return;
+  }
+  const r = rng.below(5);
+  if (target === null) {
+    if (r === 0) { emit({ op: 'read', path: name, offset: 0, length: 10 }, 'ENXIO'); return; }
+    if (r === 1) { emit({ op: 'lstat', path: name }); return; }
+  } else {
+    const live = m.files.get(target);
+    if (r === 0) { emit({ op: 'read', path: name, offset: 0, length: 4096 }, live ? undefined : 'ENOENT'); return; }
+    if (r === 1 && live) {
+      emit({ op: 'write', path: name, offset: 0, length: 100, seed: seq });
+      live.size = Math.max(live.size, 100);
+      return;
+    }
+    if (r === 2) { emit({ op: 'readlink', path: name }); return; }
+    if (r === 3) { emit({ op: 'lstat', path: name }); return; }
+  }
+  emit({ op: 'unlink', path: name });
+  m.links.delete(name);
+}
+
+/** setxattr (new or replacing), getxattr, listxattr or removexattr of a file, with the errno a missing name gives. */
+function xattrStep(m: RandomModel, rng: Rng, emit: Emit, seq: number, files: string[]): void {
+  const path = rng.pick(files);
+  const ino = m.files.get(path)!;
+  const name = rng.pick(XATTR_NAMES);
+  const has = ino.xattrs.has(name);
+  const r = rng.below(6);
+  if (r <= 2) {
+    const mode = rng.chance(0.2) ? (rng.chance(0.5) ? 'create' : 'replace') : undefined;
+    const fails = (mode === 'create' && has) ? 'EEXIST' : (mode === 'replace' && !has) ? 'ENODATA' : undefined;
+    const op: Op = { op: 'setxattr', path, name, length: rng.below(1000), seed: seq, nofollow: false };
+    if (mode) op.mode = mode;
+    emit(op, fails);
+    if (!fails) ino.xattrs.add(name);
+    return;
+  }
+  if (r === 3) { emit({ op: 'getxattr', path, name, nofollow: false }, has ? undefined : 'ENODATA'); return; }
+  if (r === 4) { emit({ op: 'listxattr', path, nofollow: false }); return; }
+  emit({ op: 'removexattr', path, name, nofollow: false }, has ? undefined : 'ENODATA');
+  ino.xattrs.delete(name);
 }
 
 /** A random fsx-style script. Same options, same script. */
@@ -124,7 +186,7 @@ export function randomScript(options: RandomOptions): Script {
   let weights: Array<[Kind, number]> = [
     ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
     ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
-    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1], ['fillup', 1],
+    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1], ['fillup', 1], ['symlink', 2], ['xattr', 3],
   ];
   if (options.snapshots ?? true) weights.push(['snapshot', 1], ['rmsubvol', 1]);
   if (options.freeze ?? true) weights.push(['freeze', 2]);
@@ -342,6 +404,8 @@ export function randomScript(options: RandomOptions): Script {
         m.files.set(to, m.files.get(from)!);
         break;
       }
+      case 'symlink': linkStep(m, rng, emit, seq); break;
+      case 'xattr': xattrStep(m, rng, emit, seq, files); break;
       case 'mkdir':
         if (m.dirExists) { emit({ op: 'mkdir', path: '/d' }, 'EEXIST'); break; }
         emit({ op: 'mkdir', path: '/d' });
