@@ -30,8 +30,9 @@ describe('crash line tables', () => {
       if (!policyOff) { mountedWith += a.mounted; mountedWithout += b.mounted; } // violating images are all mounted
       violations += a.violations.length;
     }
-    // fsx-style scripts: preallocated extents (lines left out of the tables), clones, truncates.
-    for (const seed of [3, 5]) {
+    // fsx-style scripts: preallocated extents (lines left out of the tables), clones, truncates,
+    // and (seeds chosen for them) copies, dedupes, collapses and exchanges.
+    for (const seed of [5, 11]) {
       const script = randomScript({ seed, ops: 40 });
       expect(script.stmts.some((s) => s.op === 'fallocate')).toBe(true);
       const a = checkScript(script, { enumerateBound: 1000, samples: 16, lineTables: true }, devices);

@@ -167,7 +167,7 @@ describe('seeded random fsx-style generator', () => {
     }
     for (const k of ['write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit', 'create', 'open', 'unlink',
       'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'freeze', 'thaw', 'check', 'setflag', 'mmap', 'mstore', 'mload', 'mflush',
-      'fence', 'msync', 'munmap']) expect(kinds, k).toContain(k);
+      'fence', 'msync', 'munmap', 'copy', 'exchange', 'dedupe', 'collapse', 'insert']) expect(kinds, k).toContain(k);
     expect(expects).toBeGreaterThan(100);
   });
 

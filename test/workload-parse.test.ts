@@ -67,6 +67,11 @@ fdatasync Afoo
 commit
 clone /f /g
 clone /f 0 /g 4096 8192
+copy /f 100 /g 4096 5000
+exchange /f 0 /g 8192 4096
+dedupe /f 0 /g 4096 8192
+collapse /f 4096 8192
+insert /f 0 4096
 snapshot / /snap
 snapshot / /snap2 ro
 mksubvol /sv
@@ -145,6 +150,12 @@ describe('workload parser errors', () => {
     ['setxattr /f user.a 1 create replace', 1, 36, /'create' and 'replace' exclude each other/],
     ['getxattr /f', 1, 12, /expected an xattr name/],
     ['listxattr /f user.a', 1, 14, /unexpected 'user.a'/],
+    ['copy /a 0 /b 0', 1, 15, /expected a length/],
+    ['copy /a /b 0 0 1', 1, 9, /expected a source offset/],
+    ['exchange /a 0 b 0 1', 1, 15, /expected a second path \(absolute/],
+    ['dedupe /a 0 /b 0 1 2', 1, 20, /unexpected '2': too many arguments/],
+    ['collapse /a 4096', 1, 17, /expected a length/],
+    ['insert a 0 4096', 1, 8, /expected a path \(absolute/],
   ];
   it.each(cases)('%j: line %i, column %i', (text, line, column, message) => {
     const e = parseError(text);
@@ -255,6 +266,9 @@ function arbitraryOp(r: Rng): Op {
     case 'clone':
       return r.chance(0.5) ? { op: 'clone', src: path(), dst: path() }
         : { op: 'clone', src: path(), dst: path(), range: { srcOffset: num(), dstOffset: num(), length: num() } };
+    case 'copy': case 'dedupe': return { op: kind, src: path(), srcOffset: num(), dst: path(), dstOffset: num(), length: num() };
+    case 'exchange': return { op: 'exchange', path1: path(), offset1: num(), path2: path(), offset2: num(), length: num() };
+    case 'collapse': case 'insert': return { op: kind, path: path(), offset: num(), length: num() };
     case 'snapshot': return { op: 'snapshot', src: path(), dst: path(), readonly: r.chance(0.5) };
     case 'setflag':
       return r.chance(0.5) ? { op: 'setflag', path: path(), flag: 'nodatacow', nocap: false }

@@ -1432,6 +1432,12 @@ export class FileSystem {
     if (length === 0) return;
     this.beginChange(one.sv);
     if (two.sv !== one.sv) this.beginChange(two.sv);
+    // Pages dirtied through mappings get their checksums while their records still name the
+    // file pages they were stored at, as before a collapse (rangeChanged would forget those
+    // whose blocks move to the other range: a later read failed with EIO). Mapped pages
+    // from either offset on fault again.
+    this.daxManager?.beforeShift(one.sv, one.ino, offset1);
+    this.daxManager?.beforeShift(two.sv, two.ino, offset2);
     this.data.exchange(one.sv, one.ino, offset1, two.sv, two.ino, offset2, length);
     // Bytes past EOF in a file's last sector must read as zeros: a range reaching it carries
     // the other file's bytes there, which the exchange cannot keep (sizes stay).

@@ -18,6 +18,7 @@ import type { Op, StmtCommon } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
 import { FsModel, ModelError, Unspecified, isSpecial, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
+import { copyFileRange, exchangeRange, dedupeRange, collapseRange, insertRange, MODEL_MAX_FILE_BYTES } from './range-model.js';
 import { contentDigest } from './content-hash.js';
 import {
   readImage, imageDigest, entryBytes, entryDigest, modelEntries, modelDigest, modelKind, digestDiff, type ImageEntry, type ModelEntry,
@@ -39,6 +40,7 @@ const CHANGES: ReadonlySet<Op['op']> = new Set([
   'mkdir', 'create', 'unlink', 'rmdir', 'rename', 'link', 'write', 'truncate', 'fallocate', 'punch', 'zero',
   'clone', 'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag',
   'symlink', 'setxattr', 'removexattr', 'mknod',
+  'copy', 'exchange', 'dedupe', 'collapse', 'insert',
 ]);
 
 /** What an operation may return, by the model. */
@@ -55,6 +57,8 @@ export interface Expectation {
   keepOnError?: boolean;
   /** The model cannot say (an operation outside its scope): the script is not judged from here. */
   unjudged?: string;
+  /** A range operation with nothing to do: it returns before it would start a change (no EBUSY while frozen). */
+  early?: boolean;
 }
 
 /** The result an operation had, as the workload runner reports it. */
@@ -226,7 +230,10 @@ export class CrashModel {
       if (this.frozen && this.changes(stmt)) {
         // Validate without changing anything: the errors the model finds, or EBUSY.
         const probe = this.live.clone(true);
-        try { this.applyTo(probe, stmt); } catch (e) { if (e instanceof ModelError) return { ok: false, errnos: new Set([...e.codes, 'EBUSY']) }; throw e; }
+        let probed: Partial<Expectation>;
+        try { probed = this.applyTo(probe, stmt); } catch (e) { if (e instanceof ModelError) return { ok: false, errnos: new Set([...e.codes, 'EBUSY']) }; throw e; }
+        // A range operation with nothing to do returns before the freeze could refuse it; the model allows EBUSY too.
+        if (probed.early) return ok({ ...probed, errnos: new Set([...(probed.errnos ?? []), 'EBUSY']) });
         return { ok: false, errnos: new Set(['EBUSY']) };
       }
       const extra = this.applyTo(post, stmt);
@@ -251,7 +258,8 @@ export class CrashModel {
    */
   private spaceErrnos(stmt: Op): string[] {
     if (this.preallocPromised(stmt)) return [];
-    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch', 'symlink', 'setxattr', 'mknod'].includes(stmt.op)) return [];
+    if (!['write', 'truncate', 'fallocate', 'zero', 'clone', 'snapshot', 'mksubvol', 'mkdir', 'create', 'link', 'rename', 'open', 'mstore', 'punch',
+      'symlink', 'setxattr', 'mknod', 'copy', 'exchange', 'dedupe', 'collapse', 'insert'].includes(stmt.op)) return [];
     // A page fault does not commit to get back the space that frees of the running
     // transaction pin (write and the other calls do: docs/fs.md): the files of the last
     // persistence point, and of every state since, count for it too.
@@ -379,6 +387,10 @@ export class CrashModel {
         return {};
       case 'commit': return {};
       case 'clone': return this.clone(m, op);
+      case 'copy': return this.copyRange(m, op);
+      case 'exchange': return this.exchange(m, op);
+      case 'dedupe': return this.dedupe(m, op);
+      case 'collapse': case 'insert': return this.shift(m, op);
       case 'snapshot': m.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};
       case 'mksubvol': m.createSubvolume(op.path); return {};
       case 'rmsubvol': m.deleteSubvolume(op.path); return {};
@@ -460,6 +472,69 @@ export class CrashModel {
     if (src && dst && from) {
       const r = op.range ?? { srcOffset: 0, dstOffset: 0, length: src.size };
       this.historyOf(dst)!.inheritRange(from, r.srcOffset, r.dstOffset, alignUpPage(r.length));
+    }
+    return {};
+  }
+
+  // --- range operations (range-model.ts) and their in-place history --------------------
+  //
+  // Collapse, insert and exchange move extents in one transaction: a crash image shows
+  // the state before the operation or after it. An image of the state after it needs a
+  // commit after it, which makes the in-place stores before it durable; still, the
+  // history of unflushed in-place words (and stores through mappings, which a commit may
+  // not flush) follows the bytes to where they moved, besides staying where they were:
+  // both only accept more. Floors of moved words are forgotten (they name a word that
+  // moved).
+
+  private copyRange(m: FsModel, op: Extract<Op, { op: 'copy' }>): Partial<Expectation> {
+    const src = m.tryLookup(op.src);
+    const dst = m.tryLookup(op.dst);
+    const before = dst?.data;
+    const r = copyFileRange(m, op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+    if (src && dst && before && r.copied > 0) {
+      // A reflink shares the source's blocks (as clone); a copy writes the destination (in place when nodatacow).
+      const from = this.history.get(src.id);
+      if (r.reflink && from) this.historyOf(dst)!.inheritRange(from, op.srcOffset, op.dstOffset, alignUpPage(r.copied));
+      if (!r.reflink) this.inPlace(dst, before, op.dstOffset, op.dstOffset + r.copied);
+    }
+    return { value: `copied=${r.copied}`, early: r.early, errnos: new Set(r.alsoErrnos) };
+  }
+
+  private exchange(m: FsModel, op: Extract<Op, { op: 'exchange' }>): Partial<Expectation> {
+    const one = m.tryLookup(op.path1);
+    const two = m.tryLookup(op.path2);
+    const r = exchangeRange(m, op.path1, op.offset1, op.path2, op.offset2, op.length);
+    if (!r.early && one && two) {
+      const h1 = this.history.get(one.id);
+      const h2 = this.history.get(two.id);
+      if (h1) this.historyOf(two)!.inheritRange(h1, op.offset1, op.offset2, op.length);
+      if (h2) this.historyOf(one)!.inheritRange(h2, op.offset2, op.offset1, op.length);
+      h1?.forgetFloors(op.offset1, op.offset1 + op.length);
+      h2?.forgetFloors(op.offset2, op.offset2 + op.length);
+    }
+    return { early: r.early };
+  }
+
+  private dedupe(m: FsModel, op: Extract<Op, { op: 'dedupe' }>): Partial<Expectation> {
+    const src = m.tryLookup(op.src);
+    const dst = m.tryLookup(op.dst);
+    const r = dedupeRange(m, op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+    // The destination now shares the source's blocks (as after a clone): the bytes are equal, their unflushed words need not be.
+    const from = src ? this.history.get(src.id) : undefined;
+    if (r.deduped > 0 && dst && from) this.historyOf(dst)!.inheritRange(from, op.srcOffset, op.dstOffset, alignUpPage(r.deduped));
+    return { value: `${r.status} deduped=${r.deduped}`, early: r.early };
+  }
+
+  private shift(m: FsModel, op: Extract<Op, { op: 'collapse' | 'insert' }>): Partial<Expectation> {
+    const node = m.tryLookup(op.path);
+    if (op.op === 'collapse') collapseRange(m, op.path, op.offset, op.length);
+    else insertRange(m, op.path, op.offset, op.length);
+    const h = node ? this.history.get(node.id) : undefined;
+    if (h) {
+      const from = op.op === 'collapse' ? op.offset + op.length : op.offset;
+      const to = op.op === 'collapse' ? op.offset : op.offset + op.length;
+      h.inheritRange(h, from, to, MODEL_MAX_FILE_BYTES);
+      h.forgetFloors(op.offset, Infinity);
     }
     return {};
   }

@@ -95,6 +95,15 @@ export class InPlaceHistory {
   }
 
   /**
+   * Forget the floors of words in [from, to): their bytes moved (a collapse, an insert, an
+   * exchange), so a floor there no longer names the word it was set on. Forgetting only
+   * accepts more.
+   */
+  forgetFloors(from: number, to: number): void {
+    for (const word of [...this.floors.keys()]) if (word * WORD_BYTES >= from && word * WORD_BYTES < to) this.floors.delete(word);
+  }
+
+  /**
    * May the word at file offset `at` hold image[at, at + n) when the metadata is that of a
    * state of time `stateTime` in which the file holds `content`?
    */

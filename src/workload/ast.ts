@@ -84,6 +84,16 @@ export type FdatasyncOp = { op: 'fdatasync' } & FileRef;
 export interface CommitOp { op: 'commit' }
 /** A range clone when `range` is present, else the whole file (cloneFile). */
 export interface CloneOp { op: 'clone'; src: string; dst: string; range?: { srcOffset: number; dstOffset: number; length: number } }
+// Range operations (docs/fs.md section 5): copy_file_range, XFS's EXCHANGE_RANGE,
+// FIDEDUPERANGE with one destination, FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE.
+/** `copy SRC SOFF DST DOFF LEN`: copyFileRange; its result reports the bytes copied. */
+export interface CopyOp { op: 'copy'; src: string; srcOffset: number; dst: string; dstOffset: number; length: number }
+/** `exchange PATH1 OFF1 PATH2 OFF2 LEN`: exchangeRange (the two ranges trade places). */
+export interface ExchangeOp { op: 'exchange'; path1: string; offset1: number; path2: string; offset2: number; length: number }
+/** `dedupe SRC SOFF DST DOFF LEN`: dedupeRange; its result reports the status and the bytes deduped. */
+export interface DedupeOp { op: 'dedupe'; src: string; srcOffset: number; dst: string; dstOffset: number; length: number }
+/** `collapse PATH OFF LEN` (collapseRange) and `insert PATH OFF LEN` (insertRange). */
+export interface ShiftOp { op: 'collapse' | 'insert'; path: string; offset: number; length: number }
 
 // --- subvolumes, flags, freeze -------------------------------------------------------
 export interface SnapshotOp { op: 'snapshot'; src: string; dst: string; readonly: boolean }
@@ -114,6 +124,7 @@ export type Op =
   | MkdirOp | CreateOp | OpenOp | CloseOp | UnlinkOp | RmdirOp | RenameOp | LinkOp | StatOp | ReaddirOp
   | SymlinkOp | ReadlinkOp | LstatOp | SetxattrOp | GetxattrOp | ListxattrOp | RemovexattrOp | MknodOp
   | WriteOp | ReadOp | TruncateOp | FallocateOp | PunchOp | ZeroOp | FsyncOp | FdatasyncOp | CommitOp | CloneOp
+  | CopyOp | ExchangeOp | DedupeOp | ShiftOp
   | SnapshotOp | MksubvolOp | RmsubvolOp | SetflagOp | ClearflagOp | FreezeOp | ThawOp
   | MmapOp | MstoreOp | MloadOp | MflushOp | FenceOp | MsyncOp | MunmapOp;
 
@@ -134,6 +145,7 @@ export const OP_NAMES: readonly OpName[] = [
   'mkdir', 'create', 'open', 'close', 'unlink', 'rmdir', 'rename', 'link', 'stat', 'readdir',
   'symlink', 'readlink', 'lstat', 'setxattr', 'getxattr', 'listxattr', 'removexattr', 'mknod',
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'fsync', 'fdatasync', 'commit', 'clone',
+  'copy', 'exchange', 'dedupe', 'collapse', 'insert',
   'snapshot', 'mksubvol', 'rmsubvol', 'setflag', 'clearflag', 'freeze', 'thaw',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap',
 ];

@@ -5,8 +5,9 @@
 //
 // Arguments are C integers (strtoul base 0: decimal, 0x hex, leading-0 octal). Three
 // arguments for most operations: offset, length, file size before the operation
-// (truncate: 0, new size, old size); four for clone_range, dedupe_range and copy_range:
-// source offset, length, destination offset, file size. `#` starts a comment line.
+// (truncate: 0, new size, old size); four for clone_range, dedupe_range, copy_range and
+// exchange_range (fsx's op_args_count): source offset, length, destination offset, file
+// size. `#` starts a comment line.
 // fsx works on one file; the import works on `options.path` (default /fsx).
 import type { Op, Script, Stmt } from './ast.js';
 import { ParseError } from './parse.js';
@@ -39,17 +40,14 @@ export interface FsxImportOptions {
 export const FSX_OPS: Readonly<Record<string, number>> = {
   read: 3, read_dontcache: 3, write: 3, write_dontcache: 3, write_atomic: 3, mapread: 3, mapwrite: 3,
   truncate: 3, fallocate: 3, punch_hole: 3, zero_range: 3, collapse_range: 3, insert_range: 3,
-  clone_range: 4, dedupe_range: 4, copy_range: 4, exchange_range: 3, fsync: 3,
+  clone_range: 4, dedupe_range: 4, copy_range: 4, exchange_range: 4, fsync: 3,
 };
 
-/** Operations pmcow's file system has no call for. */
-export const FSX_UNSUPPORTED: Readonly<Record<string, string>> = {
-  collapse_range: 'no FALLOC_FL_COLLAPSE_RANGE in the file system API',
-  insert_range: 'no FALLOC_FL_INSERT_RANGE in the file system API',
-  dedupe_range: 'no FIDEDUPERANGE in the file system API',
-  copy_range: 'no copy_file_range in the file system API (write patterns are seeded, not copied)',
-  exchange_range: 'no FIEXCHANGE_RANGE in the file system API',
-};
+/** Operations pmcow's file system has no call for: none since the range operations (docs/fs.md section 5). */
+export const FSX_UNSUPPORTED: Readonly<Record<string, string>> = {};
+
+/** fsx's range operations that skip (log as skipped) a zero length: ours do nothing then either. */
+const RANGE_OPS = new Set(['collapse_range', 'insert_range', 'clone_range', 'dedupe_range', 'copy_range', 'exchange_range']);
 
 const FLAGS = new Set(['keep_size', 'close_open', 'unshare', '*']);
 const PAGE = 4096;
@@ -62,6 +60,36 @@ function cNumber(text: string): number | null {
   else if (/^[0-9]+$/.test(text)) v = parseInt(text, 10);
   else return null;
   return Number.isSafeInteger(v) ? v : null;
+}
+
+/**
+ * fsx's collapse_range, insert_range, dedupe_range, copy_range and exchange_range (fsx.c's
+ * do_*_range; a zero length is skipped there): the statements, and the file size after.
+ * Arguments: offset, length, (destination offset,) file size.
+ */
+function rangeOp(name: string, path: string, args: number[], size: number, out: Op[]): number {
+  const [offset, length, dest] = [args[0]!, args[1]!, args[2]!];
+  if (!RANGE_OPS.has(name) || length === 0) return size;
+  switch (name) {
+    case 'collapse_range':
+      out.push({ op: 'collapse', path, offset, length });
+      return size - length;
+    case 'insert_range':
+      out.push({ op: 'insert', path, offset, length });
+      return size + length;
+    case 'dedupe_range':
+      out.push({ op: 'dedupe', src: path, srcOffset: offset, dst: path, dstOffset: dest, length });
+      return size;
+    case 'copy_range': {
+      // copy_file_range stops at the source's EOF: the file grows to the end of what it copied.
+      out.push({ op: 'copy', src: path, srcOffset: offset, dst: path, dstOffset: dest, length });
+      const copied = Math.min(length, Math.max(0, size - offset));
+      return copied > 0 ? Math.max(size, dest + copied) : size;
+    }
+    default: // exchange_range, within fsx's one file: log5(OP_EXCHANGE_RANGE, offset, length, dest)
+      out.push({ op: 'exchange', path1: path, offset1: offset, path2: path, offset2: dest, length });
+      return size;
+  }
 }
 
 export function importFsx(text: string, options: FsxImportOptions = {}): ImportResult {
@@ -183,11 +211,15 @@ export function importFsx(text: string, options: FsxImportOptions = {}): ImportR
         if (!flags.has('keep_size')) size = Math.max(size, a0 + a1);
         break;
       case 'clone_range':
+        if (a1 === 0) break;
         out.push({ op: 'clone', src: path, dst: path, range: { srcOffset: a0, dstOffset: a2, length: a1 } });
         size = Math.max(size, a2 + a1);
         break;
       case 'fsync':
         out.push({ op: 'fsync', path });
+        break;
+      default:
+        size = rangeOp(name, path, args, size, out);
         break;
     }
     if (out.length === 0) emit(line, { op: 'comment', text: `fsx line ${line}: zero-length, nothing to do: ${trimmed}` });

@@ -249,6 +249,31 @@ function parseOp(c: Cursor, keyword: Token): Op {
       c.done();
       return { op: 'clone', src, dst, range: { srcOffset, dstOffset, length } };
     }
+    case 'copy': case 'dedupe': {
+      const src = c.path('a source path');
+      const srcOffset = c.num('a source offset');
+      const dst = c.path('a target path');
+      const dstOffset = c.num('a target offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: name, src, srcOffset, dst, dstOffset, length };
+    }
+    case 'exchange': {
+      const path1 = c.path('a first path');
+      const offset1 = c.num('a first offset');
+      const path2 = c.path('a second path');
+      const offset2 = c.num('a second offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: 'exchange', path1, offset1, path2, offset2, length };
+    }
+    case 'collapse': case 'insert': {
+      const path = c.path();
+      const offset = c.num('an offset');
+      const length = c.num('a length');
+      c.done();
+      return { op: name, path, offset, length };
+    }
     case 'snapshot': {
       const src = c.path('a source subvolume');
       const dst = c.path('a target path');

@@ -61,6 +61,12 @@ function opText(op: Op): string {
       return op.range
         ? `clone ${op.src} ${op.range.srcOffset} ${op.dst} ${op.range.dstOffset} ${op.range.length}`
         : `clone ${op.src} ${op.dst}`;
+    case 'copy': case 'dedupe':
+      return `${op.op} ${op.src} ${op.srcOffset} ${op.dst} ${op.dstOffset} ${op.length}`;
+    case 'exchange':
+      return `exchange ${op.path1} ${op.offset1} ${op.path2} ${op.offset2} ${op.length}`;
+    case 'collapse': case 'insert':
+      return `${op.op} ${op.path} ${op.offset} ${op.length}`;
     case 'snapshot':
       return `snapshot ${op.src} ${op.dst}${op.readonly ? ' ro' : ''}`;
     case 'setflag': case 'clearflag':

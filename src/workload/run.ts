@@ -42,9 +42,9 @@ export interface OpResult {
   message?: string;
   /** crc32c (8 hex digits) of the bytes a read or mload returned. */
   checksum?: string;
-  /** Bytes read or written. */
+  /** Bytes read or written; bytes copied by `copy`, deduped by `dedupe`. */
   bytes?: number;
-  /** What stat, readdir or scrub reported. */
+  /** What stat, readdir or scrub reported; `copied=N` for copy, `same deduped=N` or `differs deduped=0` for dedupe. */
   value?: string;
 }
 
@@ -403,6 +403,17 @@ export class Runner {
         if (op.range) fs.cloneRange(op.src, op.range.srcOffset, op.dst, op.range.dstOffset, op.range.length);
         else fs.cloneFile(op.src, op.dst);
         return {};
+      case 'copy': {
+        const copied = fs.copyFileRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+        return { bytes: copied, value: `copied=${copied}` };
+      }
+      case 'exchange': fs.exchangeRange(op.path1, op.offset1, op.path2, op.offset2, op.length); return {};
+      case 'dedupe': {
+        const r = fs.dedupeRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+        return { bytes: r.bytesDeduped, value: `${r.status} deduped=${r.bytesDeduped}` };
+      }
+      case 'collapse': fs.collapseRange(op.path, op.offset, op.length); return {};
+      case 'insert': fs.insertRange(op.path, op.offset, op.length); return {};
       case 'snapshot': fs.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};
       case 'mksubvol': fs.createSubvolume(op.path); return {};
       case 'rmsubvol': fs.deleteSubvolume(op.path); return {};
