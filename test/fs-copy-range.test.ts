@@ -131,7 +131,7 @@ describe('exchangeRange', () => {
       const pair = rng.below(2) ? ['/x', '/y'] : ['/n1', '/n2'];
       const p1 = pair[rng.below(2)]!, p2 = pair[rng.below(2)]!;
       const m1 = model.get(p1)!, m2 = model.get(p2)!;
-      const pages1 = Math.ceil(m1.length / 4096), pages2 = Math.ceil(m2.length / 4096);
+      const pages1 = Math.floor(m1.length / 4096), pages2 = Math.floor(m2.length / 4096); // whole pages inside the files
       const len = 4096 * (1 + rng.below(Math.min(pages1, pages2)));
       const o1 = 4096 * rng.below(pages1 - len / 4096 + 1), o2 = 4096 * rng.below(pages2 - len / 4096 + 1);
       const overlap = p1 === p2 && o1 < o2 + len && o2 < o1 + len;
@@ -139,13 +139,13 @@ describe('exchangeRange', () => {
       expect(got, `step ${step}: ${p1} ${o1} ${p2} ${o2} ${len}`).toBe(overlap ? 'EINVAL' : 'ok');
       if (overlap) continue;
       swaps++;
-      // The model: bytes past a file's EOF (in its last page) are not part of it.
-      const full1 = new Uint8Array(pages1 * 4096); full1.set(m1);
-      const full2 = p1 === p2 ? full1 : new Uint8Array(pages2 * 4096); if (p1 !== p2) full2.set(m2);
+      // The model: the ranges' bytes trade places (both inside their files).
+      const full1 = m1.slice();
+      const full2 = p1 === p2 ? full1 : m2.slice();
       const r1 = full1.slice(o1, o1 + len), r2 = full2.slice(o2, o2 + len);
       full1.set(r2, o1); full2.set(r1, o2);
-      model.set(p1, full1.slice(0, m1.length));
-      if (p1 !== p2) model.set(p2, full2.slice(0, m2.length));
+      model.set(p1, full1);
+      if (p1 !== p2) model.set(p2, full2);
       if (step % 10 === 0) fs.writeFile(p1, model.get(p1)!); // writes between swaps
     }
     expect(swaps).toBeGreaterThan(100);
@@ -164,6 +164,8 @@ describe('exchangeRange', () => {
     expect(code(() => fs.exchangeRange('/a', 100, '/b', 0, 4096))).toBe('EINVAL');
     expect(code(() => fs.exchangeRange('/a', 0, '/b', 0, 100))).toBe('EINVAL');
     expect(code(() => fs.exchangeRange('/a', 16384, '/b', 0, 4096))).toBe('EINVAL');
+    fs.writeFile('/c', bytes(10_000, 32));
+    expect(code(() => fs.exchangeRange('/c', 8192, '/b', 0, 4096))).toBe('EINVAL'); // the last, partial page: past EOF
     expect(code(() => fs.exchangeRange('/a', 0, '/a', 4096, 8192))).toBe('EINVAL');
     expect(code(() => fs.exchangeRange('/a', 0, '/n', 0, 4096))).toBe('EINVAL');
     expect(code(() => fs.exchangeRange('/a', 0, '/d', 0, 4096))).toBe('EISDIR');

@@ -307,3 +307,20 @@ describe('range operations under the crash checker', () => {
     }
   }
 });
+
+describe('exchange and the bytes past EOF', () => {
+  it('a range over the last, partial page is EINVAL: it would carry bytes a mapping stored past EOF into the file (found by fuzz --generator fsx --seed 7 --ops 100)', () => {
+    const options = { sizeBytes: 16 << 20, samples: 8 };
+    const r = checkScript(parse(`open /f0 creat
+rename /f0 /f1
+mmap m3 /f1 0 40960 rw
+write /f1 12288 8396 seed 39
+expect SIGBUS mstore m3 21155 5510 seed 59
+expect EINVAL exchange /f1 0 /f1 16384 8192
+exchange /f1 0 /f1 8192 8192
+read /f1
+`), options, fuzzDevices(options));
+    expect(r.violations.map((v) => v.problems.join('; '))).toEqual([]);
+    expect(r.unjudged).toBeNull();
+  });
+});

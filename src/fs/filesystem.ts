@@ -1412,7 +1412,7 @@ export class FileSystem {
    * `path1` [offset1, offset1 + length) and `path2` [offset2, offset2 + length), atomically
    * (one transaction: a crash shows both ranges as they were, or both swapped), by moving
    * extents, not bytes. Offsets and length 4096-aligned, both ranges inside their files
-   * (EINVAL), apart when one file (EINVAL), both files of one kind (datacow or nodatacow:
+   * (not past EOF: EINVAL), apart when one file (EINVAL), both files of one kind (datacow or nodatacow:
    * EINVAL); EPERM for a DAX-immutable file.
    */
   exchangeRange(path1: string, offset1: number, path2: string, offset2: number, length: number): void {
@@ -1424,7 +1424,9 @@ export class FileSystem {
     requireRegular(one.kind, path1);
     requireRegular(two.kind, path2);
     if ((offset1 | offset2 | length) % SECTOR_BYTES) throw new FsError('EINVAL', 'exchange range offsets and length must be 4096-aligned');
-    if (offset1 + length > alignUp(one.inode.size) || offset2 + length > alignUp(two.inode.size)) throw new FsError('EINVAL', 'exchange range beyond EOF');
+    // Inside both files, as XFS asks: a range over the last partial page would carry the
+    // bytes past EOF there (a mapping's stores may have put some) into the other file.
+    if (offset1 + length > one.inode.size || offset2 + length > two.inode.size) throw new FsError('EINVAL', 'exchange range beyond EOF');
     if (one.sv === two.sv && one.ino === two.ino && offset1 < offset2 + length && offset2 < offset1 + length) throw new FsError('EINVAL', 'exchange ranges overlap');
     if ((one.inode.flags & INODE_FLAG_NODATASUM) !== (two.inode.flags & INODE_FLAG_NODATASUM)) throw new FsError('EINVAL', 'cannot exchange between datacow and nodatacow files');
     this.refuseImmutable(one, 'exchange');

@@ -120,7 +120,7 @@ export function copyFileRange(m: FsModel, srcPath: string, srcOffset: number, ds
 
 /**
  * XFS_IOC_EXCHANGE_RANGE as the file system documents it: offsets and length multiples of
- * 4096, both ranges inside their files' last page, apart in one file, both files datacow
+ * 4096, both ranges inside their files (not past EOF), apart in one file, both files datacow
  * or both nodatacow (EINVAL); a DAX-immutable file EPERM. The bytes and page states of the
  * ranges trade places; sizes stay, so bytes that land past a file's EOF are gone.
  */
@@ -131,7 +131,7 @@ export function exchangeRange(m: FsModel, path1: string, offset1: number, path2:
   const two = fileOf(m, path2, codes);
   if (!one || !two || codes.length) fail(codes, `exchange ${path1} ${path2}`);
   if (offset1 % BLOCK || offset2 % BLOCK || length % BLOCK) codes.push('EINVAL');
-  if (offset1 + length > alignUp(one.size) || offset2 + length > alignUp(two.size)) codes.push('EINVAL');
+  if (offset1 + length > one.size || offset2 + length > two.size) codes.push('EINVAL');
   if (one === two && offset1 < offset2 + length && offset2 < offset1 + length) codes.push('EINVAL');
   if (one.nodatacow !== two.nodatacow) codes.push('EINVAL');
   if (one.immutable || two.immutable) codes.push('EPERM');

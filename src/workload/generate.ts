@@ -192,14 +192,15 @@ function sameKind(d: Draw, path: string): string[] {
   return d.files.filter((f) => d.m.files.get(f)!.nodatacow === kind);
 }
 
-/** XFS's EXCHANGE_RANGE: page-aligned ranges inside two files of one kind (the last partial page included); sizes stay. */
+/** XFS's EXCHANGE_RANGE: page-aligned ranges inside two files of one kind (not past EOF); sizes stay. */
 function drawExchange(d: Draw): void {
   const { rng, m } = d;
   const path1 = rng.pick(d.files);
   if (d.errors && rng.chance(0.1)) { d.emit({ op: 'exchange', path1, offset1: 1, path2: path1, offset2: 2 * PAGE, length: PAGE }, 'EINVAL'); return; }
   const path2 = rng.pick(sameKind(d, path1));
   const [one, two] = [m.files.get(path1)!, m.files.get(path2)!];
-  const pair = drawPair(rng, Math.ceil(one.size / PAGE), Math.ceil(two.size / PAGE), one === two);
+  // Whole pages inside both files (a range may not pass EOF).
+  const pair = drawPair(rng, Math.floor(one.size / PAGE), Math.floor(two.size / PAGE), one === two);
   if (!pair) { d.emit({ op: 'commit' }); return; }
   d.emit({ op: 'exchange', path1, offset1: pair.a * PAGE, path2, offset2: pair.b * PAGE, length: pair.n * PAGE });
 }
