@@ -675,11 +675,15 @@ export class FileSystem {
     if (parts.length === 0 || parts[parts.length - 1] === '..' || (path as string).endsWith('/')) return this.walk(parts, path);
     if (parts.includes('..')) return this.walk(parts, path, false);
     // The directory through the path cache, then the last name as it is.
-    const dir = this.walk(parts.slice(0, -1), path);
-    if (!isDirKind(dir.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
-    const e = dir.placeholder ? null : this.lookupEntry(dir.sv, dir.ino, parts[parts.length - 1]!);
+    const dir = this.walkCached(parts.slice(0, -1), path);
+    if (!isDirKind(dir.cur.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+    const e = dir.cur.placeholder ? null : this.lookupEntry(dir.cur.sv, dir.cur.ino, parts[parts.length - 1]!);
     if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
-    return this.entryTarget(dir.sv, e);
+    const r = this.entryTarget(dir.cur.sv, e);
+    // Anything but a symlink is what a followed walk finds too: the cache keeps it (a
+    // reader that lstats, then reads or lists, walks the name once).
+    if (r.kind !== 'symlink') this.remember(parts, { cur: copyResolved(r), up: [...dir.up, dir.cur] });
+    return r;
   }
 
   /**
@@ -689,22 +693,38 @@ export class FileSystem {
    * are followed (the last component's only when `followLast`).
    */
   private walk(parts: string[], path: unknown, followLast = true): Resolved {
+    if (parts.includes('..') || !followLast) return copyResolved(this.walkFrom(this.fromTop(), parts, path, followLast).cur);
+    return copyResolved(this.walkCached(parts, path).cur);
+  }
+
+  private fromTop(): Walked {
     const top = this.subvolumes.get(FS_TREE_ID)!;
-    const fromTop = (): Walked => ({ cur: { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' }, up: [] });
-    if (parts.includes('..') || !followLast) return copyResolved(this.walkFrom(fromTop(), parts, path, followLast).cur);
+    return { cur: { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' }, up: [] };
+  }
+
+  /**
+   * Walk a path without '..' (symlinks followed) through the path cache: the path itself,
+   * else its longest cached prefix, else the top-level root. The answer is the cache's
+   * own (copy it before handing it out).
+   */
+  private walkCached(parts: string[], path: unknown): Walked {
     if (this.dentriesAt !== this.k.treeChanges) {
       this.dentries.clear();
       this.dentriesAt = this.k.treeChanges;
     }
-    // The path itself, else its longest cached prefix, else the top-level root.
     let cached = parts.length; // components the cache entry `hit` covers
     let hit: Walked | undefined;
     while (cached > 0 && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
-    if (hit && cached === parts.length) return copyResolved(hit.cur);
-    const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : fromTop(), parts.slice(cached), path, true);
+    if (hit && cached === parts.length) return hit;
+    const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : this.fromTop(), parts.slice(cached), path, true);
+    const entry = { cur: copyResolved(walked.cur), up: walked.up };
+    this.remember(parts, entry);
+    return entry;
+  }
+
+  private remember(parts: string[], entry: Walked): void {
     if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
-    this.dentries.set(parts.join('/'), { cur: copyResolved(walked.cur), up: walked.up });
-    return copyResolved(walked.cur);
+    this.dentries.set(parts.join('/'), entry);
   }
 
   /**
