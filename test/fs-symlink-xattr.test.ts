@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
+import { crashAtEveryStore } from './helpers/crash-cuts.js';
 import { storeXattr, findXattr, listXattrs, deleteXattr, xattrNameText, type XattrHost } from '../src/fs/xattr.js';
 import { key, XATTR_ITEM } from '../src/fs/format.js';
 import type { Subvolume } from '../src/fs/subvolume.js';
@@ -331,46 +332,6 @@ describe('crashes around symlinks and xattrs', () => {
   }
 
   it.each(OPS)('%s: a crash at any store of the operation and its commit mounts the state before or after, fsck clean (strict and random images)', async (_name, op) => {
-    const base = await baseImage();
-    const states = async (): Promise<{ before: string[]; after: string[]; stores: number }> => {
-      const dev = await PmemDevice.fromImage(base);
-      const fs = FileSystem.mount(dev);
-      const before = describeTree(fs);
-      let stores = 0;
-      dev.beforeStore = () => { stores++; };
-      op(fs);
-      fs.commit();
-      dev.beforeStore = null;
-      const after = describeTree(fs);
-      dev.close();
-      return { before, after, stores };
-    };
-    const { before, after, stores } = await states();
-    expect(after).not.toEqual(before);
-    expect(stores).toBeGreaterThan(2);
-    let sawBefore = 0, sawAfter = 0;
-    // Before each store, and after the last (the commit done: its state must have survived).
-    for (let cut = 1; cut <= stores + 1; cut++) {
-      const dev = await PmemDevice.fromImage(base);
-      const fs = FileSystem.mount(dev);
-      let n = 0;
-      dev.beforeStore = () => { if (++n === cut) throw new Error('crash point'); };
-      try { op(fs); fs.commit(); } catch (e) { if ((e as Error).message !== 'crash point') throw e; }
-      dev.beforeStore = null;
-      for (const mode of ['strict', 'random'] as const) {
-        const crashed = dev.crash({ mode, seed: cut });
-        const mounted = FileSystem.mount(crashed);
-        const seen = describeTree(mounted);
-        const which = JSON.stringify(seen) === JSON.stringify(before) ? 'before' : JSON.stringify(seen) === JSON.stringify(after) ? 'after' : null;
-        expect(which, `store ${cut} of ${stores}, ${mode} image:\n${seen.join('\n')}`).not.toBeNull();
-        if (which === 'before') sawBefore++; else sawAfter++;
-        expect(mounted.fsck(), `store ${cut}, ${mode} image`).toEqual([]);
-        crashed.close();
-      }
-      dev.close();
-    }
-    // Crashes land on both sides of the commit point.
-    expect(sawBefore, `${sawAfter} images after, none before`).toBeGreaterThan(0);
-    expect(sawAfter).toBeGreaterThan(0);
+    await crashAtEveryStore(await baseImage(), op, describeTree);
   });
 });

@@ -17,7 +17,7 @@ import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE, ROOT_TREE_ID, EXTENT_TREE_ID,
   CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, DIR_INDEX, ROOT_ITEM, ROOT_REF, ROOT_BACKREF,
   ORPHAN_OBJECTID, ORPHAN_ITEM, MODE_FILE, MODE_DIR, MODE_SYMLINK, isFileMode, isSymlinkMode, DIR_KIND_SYMLINK, NAME_HASH_SEED, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE, DIR_KIND_SUBVOLUME,
-  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, NAME_MAX_BYTES, MAX_KEY_VALUE,
+  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, MAX_KEY_VALUE,
   SECTOR_BYTES, EXTENT_TYPE_REG, SUPERBLOCK_BYTES, superblockOffsets, INODE_REF_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_HEADER_BYTES, type Key, LAST_OBJECTID,
 } from './format.js';
 import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, CHUNK_TREE_ID, DEV_TREE_ID, NODE_CHUNK_TREE_UUID, F_ADOPTING, CHUNK_FREE } from '../core/abi.js';
@@ -28,7 +28,7 @@ import type { ChunkDesc } from './chunks.js';
 import type { MkfsOptions, Stat, StatFs, SnapshotOptions, FallocateOptions, ScrubReport, FileKind, XattrOptions, SetXattrOptions } from './types.js';
 import { xattrNameBytes, xattrValueBytes, xattrNameText, findXattr, listXattrs, storeXattr, deleteXattr, type XattrHost } from './xattr.js';
 import { kindOfMode, entryKindOfMode, isSpecialKind, isDirKind, requireRegular, checkMknod } from './special.js';
-import { MAX_SYMLINK_FOLLOWS, checkSymlinkTarget, encodeSymlinkTarget, decodeSymlinkTarget, targetParts } from './symlink.js';
+import { MAX_SYMLINK_FOLLOWS, checkSymlinkTarget, encodeSymlinkTarget, decodeSymlinkTarget, pathNames } from './symlink.js';
 import { runFsck } from './fsck.js';
 import { runScrub } from './scrub.js';
 import * as rangeOps from './range-ops.js';
@@ -103,14 +103,7 @@ function checkPath(path: unknown): string[] {
   if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
   if (!path.startsWith('/')) throw new FsError('EINVAL', `path must be absolute: '${path}'`);
   if (path.includes('\0')) throw new FsError('EINVAL', 'path contains a NUL byte');
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: short names need no encoding to check.
-    if (part.length * 3 > NAME_MAX_BYTES && nameBytes(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
-    parts.push(part);
-  }
-  return parts;
+  return pathNames(path);
 }
 
 /**
@@ -752,7 +745,7 @@ export class FileSystem {
           cur = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
           up = [];
         }
-        todo.push(...targetParts(target).reverse());
+        todo.push(...pathNames(target).reverse());
         continue;
       }
       up.push(cur);
@@ -1461,28 +1454,16 @@ export class FileSystem {
     this.daxManager?.beforeShift(one.sv, one.ino, offset1);
     this.daxManager?.beforeShift(two.sv, two.ino, offset2);
     this.data.exchange(one.sv, one.ino, offset1, two.sv, two.ino, offset2, length);
-    // Bytes past EOF in a file's last sector must read as zeros: a range reaching it carries
-    // the other file's bytes there, which the exchange cannot keep (sizes stay).
+    // (Both ranges end at or before their files' last whole page: no file's bytes past EOF move.)
     for (const [r, at] of [[one, offset1], [two, offset2]] as const) {
       this.touchInode(r.sv, r.ino);
       this.rangeChanged(r.sv, r.ino, at, at + length);
     }
-    this.zeroTail(one.sv, one.ino);
-    if (two.ino !== one.ino || two.sv !== one.sv) this.zeroTail(two.sv, two.ino);
   }
 
   /** The running transaction changed inode `ino` (its transid moves). */
   private touchInode(sv: Subvolume, ino: number): void {
     this.putInode(sv, ino, this.inode(sv, ino));
-  }
-
-  /** Zero a file's bytes past EOF in its last sector (after its extents moved). */
-  private zeroTail(sv: Subvolume, ino: number): void {
-    const inode = this.inode(sv, ino);
-    const end = alignUp(inode.size);
-    if (end === inode.size || !this.data.extents(sv, ino, inode.size, end).some(({ e }) => e.type === EXTENT_TYPE_REG)) return;
-    this.data.write(sv, ino, inode, new Uint8Array(end - inode.size), inode.size);
-    this.rangeChanged(sv, ino, alignDown(inode.size), end);
   }
 
   /**
@@ -1493,14 +1474,7 @@ export class FileSystem {
    * overlapping ranges of one file, EISDIR for a directory, EFBIG past the largest file.
    */
   copyFileRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): number {
-    checkOffset(srcOffset, 'srcOffset');
-    checkOffset(dstOffset, 'dstOffset');
-    checkOffset(length, 'length');
-    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'copy beyond the maximum file size');
-    const src = this.resolve(srcPath);
-    const dst = this.resolve(dstPath);
-    requireRegular(src.kind, srcPath);
-    requireRegular(dst.kind, dstPath);
+    const [src, dst] = this.rangePair(srcPath, srcOffset, dstPath, dstOffset, length, 'copy');
     if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
       throw new FsError('EINVAL', 'copy source and destination overlap');
     }
@@ -1633,7 +1607,7 @@ export class FileSystem {
     if (create && exists) throw new FsError('EEXIST', `xattr '${name}' exists`);
     if (replace && !exists) throw new FsError('ENODATA', `no xattr '${name}'`);
     storeXattr(host, r.ino, nameBytes, valueBytes);
-    this.putInode(r.sv, r.ino, this.inode(r.sv, r.ino));
+    this.touchInode(r.sv, r.ino);
   }
 
   private getXattrOf(r: Resolved, name: string): Uint8Array {
@@ -1650,20 +1624,30 @@ export class FileSystem {
     this.refuseImmutable(r, 'removexattr');
     this.beginChange(r.sv);
     if (!deleteXattr(this.xattrHost(r.sv), r.ino, nameBytes)) throw new FsError('ENODATA', `no xattr '${name}'`);
-    this.putInode(r.sv, r.ino, this.inode(r.sv, r.ino));
+    this.touchInode(r.sv, r.ino);
   }
 
   // --- reflink -----------------------------------------------------------------------
 
-  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+  /**
+   * The checks a call from one file's range to another's begins with (cloneRange,
+   * copyFileRange): offsets and length (EINVAL), the destination's end (EFBIG), both paths
+   * resolved to regular files.
+   */
+  private rangePair(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number, what: string): [Resolved, Resolved] {
     checkOffset(srcOffset, 'srcOffset');
     checkOffset(dstOffset, 'dstOffset');
     checkOffset(length, 'length');
-    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'clone beyond the maximum file size');
+    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', `${what} beyond the maximum file size`);
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
     requireRegular(src.kind, srcPath);
     requireRegular(dst.kind, dstPath);
+    return [src, dst];
+  }
+
+  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+    const [src, dst] = this.rangePair(srcPath, srcOffset, dstPath, dstOffset, length, 'clone');
     if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) throw new FsError('EINVAL', 'clone offsets must be 4096-aligned');
     if (srcOffset + length > src.inode.size) throw new FsError('EINVAL', 'clone range beyond the source EOF');
     const reachesEof = srcOffset + length === src.inode.size;

@@ -57,14 +57,16 @@ export function decodeSymlinkTarget(item: Uint8Array): string | null {
 }
 
 /**
- * A target's components as a walk takes them ('' and '.' dropped, '..' kept); a component
- * longer than a name is ENAMETOOLONG, as in a path.
+ * The names of a path or of a symlink's target as a walk takes them ('' and '.' dropped,
+ * '..' kept); a name longer than NAME_MAX is ENAMETOOLONG. FileSystem's path check and its
+ * symlink walk both read paths through here.
  */
-export function targetParts(target: string): string[] {
+export function pathNames(text: string): string[] {
   const parts: string[] = [];
-  for (const part of target.split('/')) {
+  for (const part of text.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part.length * 3 > NAME_MAX_BYTES && encoder.encode(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `a symlink target's name is too long: '${part.slice(0, 20)}...'`);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: short names need no encoding to check.
+    if (part.length * 3 > NAME_MAX_BYTES && encoder.encode(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
     parts.push(part);
   }
   return parts;

@@ -15,6 +15,7 @@
 import type { ErrnoName } from '../errors.js';
 import type { FileSystem } from '../fs/filesystem.js';
 import type { Op, StmtCommon } from '../workload/ast.js';
+import { statValue } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';
 import { FsModel, ModelError, Unspecified, isSpecial, markPages, PAGE_DATA, PAGE_PREALLOC, PAGE_HOLE, type MNode } from './namespace.js';
 import { InPlaceHistory, WORD_BYTES, alignDown8 } from './in-place.js';
@@ -336,7 +337,7 @@ export class CrashModel {
       case 'link': m.link(op.from, op.to); return {};
       case 'stat': {
         const st = FsModel.statOf(m.lookup(op.path));
-        return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+        return { value: statValue(st) };
       }
       case 'readdir': return { value: m.readdir(op.path).join(' ') };
       case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
@@ -434,7 +435,7 @@ export class CrashModel {
     if (op.op === 'readlink') return { value: m.readlink(op.path) };
     if (op.op === 'lstat') {
       const st = m.lstat(op.path);
-      return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+      return { value: statValue(st) };
     }
     // An xattr call: on a descriptor (fsetxattr, ...) or a path.
     const node = m.xattrNode(op.fd !== undefined ? { fd: this.descriptor(m, op.fd) } : { path: op.path }, op.nofollow);

@@ -159,3 +159,8 @@ export function lineOf(script: Script, index: number): number {
 export function opsOf(script: Script): Array<Op & StmtCommon> {
   return script.stmts.filter((s): s is Op & StmtCommon => s.op !== 'comment');
 }
+
+/** The result value of `stat` and `lstat` (the runner's, and the model's to compare with it). */
+export function statValue(st: { kind: string; size: number; nlink: number; nodatacow: boolean }): string {
+  return `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}`;
+}

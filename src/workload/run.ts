@@ -10,7 +10,7 @@ import type { MkfsOptions } from '../fs/types.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import type { FileRef, Op, Script, SpecialFileKind, StmtCommon } from './ast.js';
-import { lineOf } from './ast.js';
+import { lineOf, statValue } from './ast.js';
 import { parse } from './parse.js';
 import { printStmt } from './print.js';
 import { checksumHex, patternBytes } from './pattern.js';
@@ -320,7 +320,7 @@ export class Runner {
     if (op.op === 'readlink') return { value: fs.readlink(op.path) };
     if (op.op === 'lstat') {
       const st = fs.lstat(op.path);
-      return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+      return { value: statValue(st) };
     }
     const on: XattrCall = (byFd, byPath) => (op.fd !== undefined ? byFd(this.descriptor(op.fd)) : byPath(op.path));
     const noFollow = op.nofollow;
@@ -361,7 +361,7 @@ export class Runner {
       case 'link': fs.link(op.from, op.to); return {};
       case 'stat': {
         const st = fs.stat(op.path);
-        return { value: `${st.kind} size=${st.size} nlink=${st.nlink}${st.nodatacow ? ' nodatacow' : ''}` };
+        return { value: statValue(st) };
       }
       case 'readdir': return { value: fs.readdir(op.path).join(' ') };
       case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
