@@ -14,6 +14,8 @@ import type { FileKind } from '../fs/types.js';
 import { xattrNameProblems, xattrValueProblems, maxItem } from './xattr-rules.js';
 import type { SpecialKind as SpecialFileKind } from '../fs/special.js';
 
+const utf8 = new TextEncoder();
+
 export const BLOCK = 4096;
 export const TOP_SUBVOLUME = 5;
 
@@ -245,7 +247,7 @@ export class FsModel {
     if (++follows.n > 40) err('ELOOP', `${path}: too many symbolic links`);
     const parts = link.target.split('/').filter((c) => c.length > 0 && c !== '.');
     if (parts.includes('..')) throw new Unspecified(`a symlink target with '..': ${link.target}`);
-    if (parts.some((p) => new TextEncoder().encode(p).length > 255)) err('ENAMETOOLONG', `${path}: a target's name is too long`);
+    if (parts.some((p) => utf8.encode(p).length > 255)) err('ENAMETOOLONG', `${path}: a target's name is too long`);
     return { absolute: link.target.startsWith('/'), parts };
   }
 
@@ -390,7 +392,7 @@ export class FsModel {
   static statOf(node: MNode): ModelStat {
     return {
       kind: node.subvolRoot ? 'subvolume' : node.kind,
-      size: node.kind === 'file' ? node.size : node.kind === 'symlink' ? new TextEncoder().encode(node.target).length : 0,
+      size: node.kind === 'file' ? node.size : node.kind === 'symlink' ? utf8.encode(node.target).length : 0,
       nlink: node.nlink,
       nodatacow: node.nodatacow,
     };
@@ -497,7 +499,7 @@ export class FsModel {
 
   /** symlink(2): ENOENT for an empty target, ENAMETOOLONG past 4095 bytes (or what one leaf item holds). */
   symlink(target: string, path: string, nodeBytes: number): void {
-    const bytes = new TextEncoder().encode(target);
+    const bytes = utf8.encode(target);
     const codes: ErrnoName[] = [];
     if (target === '') codes.push('ENOENT');
     if (target.includes('\0')) codes.push('EINVAL');

@@ -4,6 +4,8 @@
 // and from docs/fs.md section 11, independently of src/fs/xattr.ts, which it judges.
 import type { ErrnoName } from '../errors.js';
 
+const utf8 = new TextEncoder();
+
 /** The namespaces the file system stores (docs/fs.md section 11). */
 const NAMESPACES = ['user.', 'trusted.', 'security.'];
 
@@ -14,7 +16,7 @@ export function maxItem(nodeBytes: number): number {
 
 /** Every rule a name breaks (empty: a good name). */
 export function xattrNameProblems(name: string): ErrnoName[] {
-  const bytes = new TextEncoder().encode(name).length;
+  const bytes = utf8.encode(name).length;
   if (name.includes('\0')) return ['EINVAL'];
   if (bytes === 0 || bytes > 255) return ['ERANGE'];
   const space = NAMESPACES.find((p) => name.startsWith(p));
@@ -25,5 +27,5 @@ export function xattrNameProblems(name: string): ErrnoName[] {
 /** Every rule a value breaks for `name`: E2BIG past 64 KiB, ENOSPC when the entry (30-byte header) exceeds an item. */
 export function xattrValueProblems(name: string, value: Uint8Array, nodeBytes: number): ErrnoName[] {
   if (value.length > 65536) return ['E2BIG'];
-  return new TextEncoder().encode(name).length + value.length + 30 > maxItem(nodeBytes) ? ['ENOSPC'] : [];
+  return utf8.encode(name).length + value.length + 30 > maxItem(nodeBytes) ? ['ENOSPC'] : [];
 }
