@@ -54,9 +54,11 @@ export interface OldLogConfig {
   kernelBytes: number;
 }
 
+/** Image number `index` of the enumeration, the random image of a seed, or the strict one. */
 export type OldCrashChoice = bigint | { seed: bigint } | 'strict';
 
 export interface OldCrashImage {
+  index: bigint;
   /** The whole device as the crash leaves it: media with the image's patch over it. */
   bytes: Uint8Array;
   /** Patch lines the build wrote (PmemDevice's CrashImage.changedLines). */
@@ -77,6 +79,7 @@ interface OldExports {
   pmem_flush(addr: number, len: number, kind: number): number;
   pmem_fence(isMfence: number): number;
   pmem_line_info(line: number): number;
+  pmem_pending_lines(addr: number, len: number): number;
   pmem_counter(index: number): number;
   pmem_gauge(which: number): number;
   pmem_crash_scan(): number;
@@ -136,9 +139,11 @@ function ok(result: number, what: string): number {
 
 /** Shared memory for `config`, sized by the old core itself (pmem_layout_total). */
 function memoryFor(module: WebAssembly.Module, config: OldLogConfig): WebAssembly.Memory {
-  const planner = instantiate(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
-  if (planner.core_heap_base() > DEVICE_BASE) throw new Error('old core: static data overlaps DEVICE_BASE');
-  const pages = Math.ceil(ok(planner.pmem_layout_total(...formatArgs(config)), 'layout') / WASM_PAGE_BYTES);
+  const page = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const planner = instantiate(module, page);
+  if (planner.core_heap_base() > DEVICE_BASE) throw new Error('old core: static data above DEVICE_BASE');
+  const bytes = ok(planner.pmem_layout_total(...formatArgs(config)), 'layout');
+  const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
@@ -154,7 +159,7 @@ export class OldStoreLog {
   private readonly out: number;
 
   private constructor(module: WebAssembly.Module, config: OldLogConfig) {
-    if (config.kernelBytes < config.sizeBytes) throw new Error('old driver: kernelBytes < sizeBytes');
+    if (config.kernelBytes < config.sizeBytes) throw new Error('old driver: kernelBytes below sizeBytes');
     this.config = { ...config };
     const memory = memoryFor(module, config);
     this.core = instantiate(module, memory);
@@ -218,25 +223,44 @@ export class OldStoreLog {
     return BigInt.asUintN(64, this.core.pmem_crash_total());
   }
 
-  /** One crash image, whole: image number `choice`, the random one of a seed, or strict. */
-  crashImageBytes(choice: OldCrashChoice): OldCrashImage {
+  /** One crash image: the whole device's bytes as the crash leaves them. */
+  crashImageBytes(choice: OldCrashChoice): Uint8Array {
     const [mode, arg] = choice === 'strict' ? [CRASH_MODE.strict, 0n]
       : typeof choice === 'bigint' ? [CRASH_MODE.enumerate, choice]
         : [CRASH_MODE.random, choice.seed];
+    return this.build(mode, arg).bytes;
+  }
+
+  /** Every image in enumeration order (the caller bounds the count first). */
+  *images(): Generator<OldCrashImage> {
+    const total = this.crashCount();
+    for (let index = 0n; index < total; index++) {
+      yield { index, ...this.build(CRASH_MODE.enumerate, index) };
+    }
+  }
+
+  /**
+   * Build a patch (pmem_crash_build, from a fresh scan) and compose it over media
+   * (pmem_patch_compose): the bytes a device booted from this image holds.
+   */
+  private build(mode: number, arg: bigint): { bytes: Uint8Array; changedLines: number } {
     const slots = ok(this.core.pmem_crash_build(mode, BigInt.asIntN(64, arg), 0, 0), 'crash build');
     ok(this.core.pmem_patch_compose(slots, 0, this.sizeBytes, this.out), 'patch compose');
     return { bytes: this.bytes.slice(this.out, this.out + this.sizeBytes), changedLines: slots };
   }
 
-  /** Every image in enumeration order (the caller bounds the count first). */
-  *images(): Generator<OldCrashImage & { index: bigint }> {
-    const total = this.crashCount();
-    for (let index = 0n; index < total; index++) yield { index, ...this.crashImageBytes(index) };
-  }
-
   lineInfo(line: number): { pendingStores: number; poisoned: boolean } {
     const info = ok(this.core.pmem_line_info(line), 'line info');
-    return { pendingStores: info >>> LINE_INFO_ENTRIES_SHIFT, poisoned: (info & LINE_POISON) !== 0 };
+    const poisoned = (info & LINE_POISON) !== 0;
+    return { pendingStores: info >>> LINE_INFO_ENTRIES_SHIFT, poisoned };
+  }
+
+  /**
+   * Is the line pending? Read from the line's state byte only: unlike lineInfo, it writes no
+   * deferred entries, so asking it leaves the old log exactly as the new side's is driven.
+   */
+  isPending(line: number): boolean {
+    return ok(this.core.pmem_pending_lines(line * 64, 64), 'pending lines') > 0;
   }
 
   linesPending(): number {
