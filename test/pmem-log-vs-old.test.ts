@@ -1,6 +1,7 @@
 // The current store log against the old one (issue 17, point 4). The old core is frozen in
 // test/fixtures/old-store-log/core.wasm (its README says from which commit) and driven by
-// test/helpers/old-store-log.ts; the current one is PmemDevice, through its public API.
+// test/helpers/old-store-log.ts; the current one is PmemDevice, through its public API
+// (test/helpers/new-store-log.ts; it runs build/release.wasm: build first).
 // Both run the same programs, step by step, with the same configuration, and must agree on
 // everything a user can observe: the results of loads, media reads, line info and image
 // counts between steps; and at checkpoints the visible and media bytes, the gauges, the
@@ -11,7 +12,9 @@
 // seed on the same state must give the same image), and the strict one.
 //
 // Today this compares the old log with itself, and passes. When the new log lands, it is
-// the proof that every legal image is still produced, under the same number.
+// the proof that every legal image is still produced, under the same number. A failure
+// names the configuration, the seed and the step, and prints the program up to that step
+// as PmemDevice calls (`bytes(n, s)` is `pattern` of test/helpers/log-program.ts).
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
 import {

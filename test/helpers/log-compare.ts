@@ -65,7 +65,11 @@ export function sameResult(now: unknown, old: unknown, what: string): void {
   else same(now, old, what);
 }
 
-/** Bytes, gauges, line info of `lines`, and the counters both cores have. */
+/**
+ * Bytes, gauges, line info of `lines`, and the counters both cores have. A counter whose
+ * meaning the new log changes on purpose (logEntries counts entries, which range records
+ * may count differently) is to be left out here by name, with the reason in docs/pmem.md.
+ */
 export function compareState(now: LogDriver, old: LogDriver, sizeBytes: number,
   lines: Iterable<number>): void {
   sameBytes(now.load(0, sizeBytes), old.load(0, sizeBytes), 'visible bytes');

@@ -5,9 +5,13 @@
 //
 // It must not import src/core/abi.ts, src/core/module.ts or src/pmem/device.ts: those
 // follow the current core and will change with it. What it needs of the old ABI is copied
-// below as frozen literals, and it calls the old exports exactly as src/pmem/device.ts did
-// at that commit (format at DEVICE_BASE, attach, caller bytes through the thread's
-// scratch), so that both sides make the same core calls for the same user call.
+// below as frozen literals. It formats and attaches as src/pmem/device.ts did at that
+// commit (at DEVICE_BASE, memory sized by pmem_layout_total), and stores and loads as it
+// did (caller bytes through the thread's scratch, a core call per scratch-sized chunk), so
+// that both sides make the same store-log calls for the same user call (the counters
+// count calls). Media reads and crash images come from the old core's own exports
+// (pmem_read_media; pmem_crash_build then pmem_patch_compose), written to the kernel
+// region, which the driver sizes to hold the whole device.
 import { readFile } from 'node:fs/promises';
 
 // --- the old ABI (src/core/abi.ts and src/core/module.ts at the fixture's commit) -------
