@@ -28,7 +28,7 @@ export const H_DEVICE_BYTES: u32 = 8; // u32 device size in bytes
 export const H_LINE_COUNT: u32 = 12; // u32 device size in lines
 export const H_DOMAIN: u32 = 16; // u32 DOMAIN_*
 export const H_MAX_THREADS: u32 = 20; // u32 thread slots
-export const H_LOG_CAPACITY: u32 = 24; // u32 store-log entries
+export const H_LOG_CAPACITY: u32 = 24; // u32 entries of each thread's store-log ring
 export const H_SCRATCH_BYTES: u32 = 28; // u32 scratch bytes per thread
 export const H_CRC_TABLES: u32 = 32; // u32 address of the crc32c tables
 export const H_THREADS: u32 = 36; // u32 address of the thread areas
@@ -36,17 +36,18 @@ export const H_THREAD_STRIDE: u32 = 40; // u32 bytes per thread area
 export const H_FLUSHQ_CAPACITY: u32 = 44; // u32 flush-queue entries per thread
 export const H_LINE_STATE: u32 = 48; // u32 address of the line state bytes
 export const H_LINE_LIST: u32 = 52; // u32 address of the line lists
-export const H_LOG: u32 = 56; // u32 address of the store log
+export const H_LOG: u32 = 56; // u32 address of the store log: the rings of thread slots 0, 1, ... (logCapacity entries each)
 export const H_PATCH: u32 = 60; // u32 address of the crash patch
 export const H_VISIBLE: u32 = 64; // u32 address of the visible bytes
-export const H_PREIMAGE: u32 = 68; // u32 address of the pre-image slots (logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
+export const H_PREIMAGE: u32 = 68; // u32 address of the pre-image slots (maxThreads x logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
 export const H_TOTAL_BYTES: u32 = 72; // u32 end address of the layout
 export const H_THREAD_SLOTS: u32 = 76; // bitmap of claimed thread slots
 export const H_LOCK: u32 = 80; // device spinlock
 export const H_KERNEL: u32 = 84; // start of the region reserved for upper layers
-export const H_LOG_HEAD: u32 = 88; // next sequence number
-export const H_LOG_TAIL: u32 = 92; // oldest sequence number that may still be live
-export const H_LINES_PENDING: u32 = 96; // u32 lines with stores not yet on media
+export const H_WORLD: u32 = 88; // u32 1 while a thread holds the world lock (store-locks.ts): shared sections wait
+export const H_LINE_SEQ: u32 = 92; // u32 address of the line sequence numbers (u32 per line: store-locks.ts, seq-order.ts)
+export const H_EADR_NEXT_SEQ: u32 = 168; // u32 eADR: the next store's sequence number, for every thread (seq-order.ts)
+export const H_STRIPE_LOCKS: u32 = 96; // u32 address of the stripe locks (STRIPE_LOCKS words, STRIPE_LOCK_BYTES apart)
 export const H_CRASH_TABLE: u32 = 100; // u32 address of the crash table
 export const H_KERNEL_BYTES: u32 = 104; // u32 bytes of the kernel region
 export const H_CRASH_ROWS: u32 = 108; // u32 rows of the last crash scan
@@ -66,17 +67,13 @@ export const STAMP_RUNS_CAPACITY: u32 = 512; // runs the stamp-runs region holds
 // one pending state; each build rescanned the whole log window).
 export const H_LOG_VERSION: u32 = 152; // u32 the store log's version
 export const H_SCAN_VERSION: u32 = 156; // H_LOG_VERSION when the crash table was last built
-// The sequence number that maps to ring slot 0 (storelog.ts: moved to the head whenever the
-// log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
-export const H_LOG_SLOT_BASE: u32 = 160;
+export const H_PATCH_ROWS: u32 = 160; // u32 rows the crash table and the patch hold: min(lines, maxThreads x logCapacity)
 export const H_LOG_DATA: u32 = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
 // Fresh runs whose entries are not written yet (assembly/pmem/fresh-runs.ts): a table of
 // their own (layout.ts).
-export const H_FRESH_RUN_COUNT: u32 = 168; // u32 slots of the table in use (live runs and retired ones)
-export const H_FRESH_RUN_LIVE: u32 = 172; // u32 live runs: lines pending without their entries
 export const H_POISONED_LINES: u32 = 180; // u32 lines with LINE_POISON set (a crash target copies line states only when either side has one)
-export const H_FRESH_RUNS: u32 = 176; // u32 address of the table: FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES
-export const FRESH_RUN_BYTES: u32 = 12; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32
+export const H_FRESH_RUNS: u32 = 176; // u32 address of the tables: one per thread slot, FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES each
+export const FRESH_RUN_BYTES: u32 = 20; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32, stamp epoch of its store u32, first ring position u32
 export const FRESH_RUNS_CAPACITY: u32 = 2048; // runs the table holds (a commit of a thousand blocks and data extents)
 
 // --- lines, words, threads -------------------------------------------------------------
@@ -122,7 +119,27 @@ export const ENTRY_DATA_BYTES: u32 = 64; // an entry's data slot (same index, lo
 // scratch.
 export const TA_DIGEST: u32 = 16; // 48 bytes: a content digest's two i32x4 lanes, then a padded last block (csum/content-hash.ts)
 export const TA_COUNTERS: u32 = 64; // u64 counters of this thread (see C_*), on cache lines of their own
-export const FLUSHQ_FIRST_ENTRY: u32 = 192; // offset of the first queue entry in a thread area
+// The thread's own store-log ring (storelog.ts), on a cache line of its own: positions count
+// the ring's line parts (a slot is (position - base) mod logCapacity), sequence numbers order
+// every thread's parts together.
+export const TA_LOG: u32 = 192;
+export const TL_HEAD: u32 = 0; // u32 next position
+export const TL_TAIL: u32 = 4; // u32 oldest position that may still be live
+export const TL_SLOT_BASE: u32 = 8; // u32 the position of slot 0: moved to the head whenever the ring is empty (a store after a fence reuses its first, cache-warm slots)
+export const TL_VERSION: u32 = 12; // u32 bumped by every change this thread makes to the log (the log's version is the sum)
+export const TL_PENDING: u32 = 16; // i32 lines this thread made pending minus lines it took out (the pending lines are the sum)
+export const TL_LIVE: u32 = 20; // u32 the ring's slots with a live entry or a deferred line
+export const TL_FRESH_START: u32 = 24; // u32 position of the fresh-run table's oldest row that may be live
+export const TL_FRESH_END: u32 = 28; // u32 end position of the fresh-run table (rows live and retired lie in [start, end))
+export const TL_FRESH_LIVE: u32 = 32; // u32 live rows of the fresh-run table
+export const TL_ACTIVE: u32 = 36; // u32 1 while the thread is in a shared section (store-locks.ts)
+export const TL_CLOCK: u32 = 40; // u32 the sequence number of the thread's next log part (seq-order.ts)
+// Stripes: lines locked together by stores of several threads (store-locks.ts).
+export const STRIPE_SHIFT: u32 = 6; // 64 lines (4 KiB, a page) per stripe
+export const STRIPE_LOCKS: u32 = 256; // lock words; stripe s takes word s mod STRIPE_LOCKS
+export const STRIPE_LOCK_BYTES: u32 = 64; // one word per cache line: two threads' pages share none
+export const TA_MERGE: u32 = 256; // MAX_THREADS u32: a walk's position in each ring (crash.ts: the rings merged in sequence order)
+export const FLUSHQ_FIRST_ENTRY: u32 = 384; // offset of the first queue entry in a thread area
 export const FLUSHQ_ENTRY_BYTES: u32 = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
 export const FQ_FIRST: u32 = 0; // u32 first line of the flushed range
 export const FQ_COUNT: u32 = 4; // u32 lines in the range

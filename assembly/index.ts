@@ -5,7 +5,7 @@ import {
   H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
   H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
-  COUNTER_COUNT, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, LINE_BYTES,
+  COUNTER_COUNT, LINE_BYTES, H_PATCH_ROWS, H_SCAN_VERSION, H_LINE_SEQ, H_STRIPE_LOCKS,
   MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
   R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
   R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
@@ -18,7 +18,7 @@ import {
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
   planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
-  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns,
+  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq, planStripeLocks,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
@@ -34,7 +34,10 @@ import {
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
-import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY, H_LOG_VERSION } from "./abi";
+import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY } from "./abi";
+import { linesPendingTotal, logSpanTotal } from "./pmem/ring";
+import { enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap } from "./pmem/store-locks";
+import { seqAttach } from "./pmem/seq-order";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -101,8 +104,11 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_CHUNK_CRC, <u32>planChunkCrc);
   store<u32>(h + H_RUNS, <u32>planRuns);
   store<u32>(h + H_FRESH_RUNS, <u32>planFreshRuns);
+  store<u32>(h + H_PATCH_ROWS, <u32>planPatchRows);
+  store<u32>(h + H_LINE_SEQ, <u32>planLineSeq);
+  store<u32>(h + H_STRIPE_LOCKS, <u32>planStripeLocks);
   store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
-  store<u32>(h + H_LOG_VERSION, 1); // the scan version starts at 0: the first scan runs
+  store<u32>(h + H_SCAN_VERSION, u32.MAX_VALUE); // the log's version starts at 0: the first scan runs
   crc32cBuildTables(<usize>planCrcTables);
   // The magic goes last: an attaching thread that sees it sees a complete header.
   atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);
@@ -124,6 +130,12 @@ export function pmem_attach(base: u32): i32 {
     if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
       S.threadSlot = slot;
       store<u32>(S.threadAreaAddr(), 0); // empty flush queue
+      // Stores of several threads keep no deferred runs (fresh-runs.ts) and number their
+      // entries from clocks above every number given so far (seq-order.ts).
+      lockWorld();
+      materializeFreshRuns();
+      seqAttach();
+      unlockWorld();
       return slot;
     }
   }
@@ -163,8 +175,9 @@ export function pmem_region(which: u32): u32 {
 
 // --- device operations -------------------------------------------------------------
 
-@inline function lock(): void { deviceLock(); }
-@inline function unlock(): void { deviceUnlock(); }
+// The world lock (store-locks.ts): no store, flush or fence of another thread runs meanwhile.
+@inline function lock(): void { lockWorld(); }
+@inline function unlock(): void { unlockWorld(); }
 
 @inline function attached(): bool { return S.threadSlot >= 0; }
 
@@ -195,9 +208,9 @@ export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i3
   if (!attached()) return -EINVAL;
   if (!deviceRangeValid(addr, len) || !bufferValid(src, len)) return -EINVAL;
   if (len == 0) return 0;
-  lock();
+  enterShared();
   deviceStore(addr, src, len, nonTemporal);
-  unlock();
+  exitShared();
   return 0;
 }
 
@@ -229,17 +242,17 @@ export function pmem_read_media(dst: u32, addr: u32, len: u32): i32 {
 export function pmem_flush(addr: u32, len: u32, kind: u32): i32 {
   if (!attached() || kind > FLUSH_CLFLUSH) return -EINVAL;
   if (!deviceRangeValid(addr, max<u32>(len, 1))) return -EINVAL;
-  lock();
+  enterShared();
   deviceFlush(addr, len, kind);
-  unlock();
+  exitShared();
   return 0;
 }
 
 export function pmem_fence(isMfence: bool): i32 {
   if (!attached()) return -EINVAL;
-  lock();
+  enterShared();
   deviceFence(isMfence);
-  unlock();
+  exitShared();
   return 0;
 }
 
@@ -295,8 +308,8 @@ export function pmem_gauge(which: u32): i32 {
   if (!attached()) return -EINVAL;
   lock();
   let v: u32 = 0;
-  if (which == G_LINES_PENDING) v = load<u32>(S.headerAddr + H_LINES_PENDING);
-  else if (which == G_LOG_SPAN) v = load<u32>(S.headerAddr + H_LOG_HEAD) - load<u32>(S.headerAddr + H_LOG_TAIL);
+  if (which == G_LINES_PENDING) v = linesPendingTotal();
+  else if (which == G_LOG_SPAN) v = logSpanTotal();
   else if (which == G_FLUSH_QUEUE) v = flushQueueLength();
   else if (which == G_POISONED_LINES) v = load<u32>(S.headerAddr + H_POISONED_LINES);
   unlock();
@@ -335,8 +348,15 @@ export function pmem_crash_build(mode: u32, arg: u64, keepLocked: bool, lines: u
   return <i32>slots;
 }
 
+// After a failed check (a trap): release every lock word and flag this thread holds
+// (src/core/module.ts calls it from the abort import), so other threads are not stopped.
+export function pmem_release_after_trap(): i32 {
+  releaseAfterTrap();
+  return 0;
+}
+
 export function pmem_unlock(): i32 {
-  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != <u32>S.threadSlot + 1) return -EINVAL;
+  if (!attached() || !worldLocked()) return -EINVAL;
   unlock();
   return 0;
 }
@@ -346,7 +366,7 @@ export function pmem_unlock(): i32 {
 // device's visible bytes with the whole patch over them are the image (a crash target
 // copies the visible bytes and the patch). Returns the patch lines in all.
 export function pmem_crash_overlay(slots: u32): i32 {
-  if (!attached() || atomic.load<u32>(S.headerAddr + H_LOCK) != <u32>S.threadSlot + 1) return -EINVAL;
+  if (!attached() || !worldLocked()) return -EINVAL;
   if (slots > load<u32>(S.headerAddr + H_CRASH_ROWS_AT)) return -EINVAL;
   return <i32>crashOverlay(slots);
 }
@@ -667,7 +687,7 @@ export function pmem_pending_lines(addr: u32, len: u32): i32 {
 
 // The stamp calls also run inside a pmem_crash_build(keepLocked) hold of the lock.
 @inline function holdsLock(): bool {
-  return atomic.load<u32>(S.headerAddr + H_LOCK) == <u32>S.threadSlot + 1;
+  return worldLocked();
 }
 
 // The current stamp epoch; the next one starts (lines changed from now on are newer).

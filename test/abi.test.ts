@@ -158,22 +158,26 @@ describe('abi: counters, flush kinds, gauges and line state', () => {
     dev.store(128, new Uint8Array(8).fill(3));
     dev.flush(128, 8, 'clwb');
     expect(dev.core.pmem_gauge(ABI.GAUGE.linesPending)).toBe(2);
-    expect(headerU32(dev, ABI.H_LINES_PENDING)).toBe(2);
+    const area = headerU32(dev, ABI.H_THREADS) + dev.threadSlot * headerU32(dev, ABI.H_THREAD_STRIDE);
+    const ring = area + ABI.TA_LOG; // this thread's store-log ring: it made both lines pending
+    expect(u32At(dev, ring + ABI.TL_PENDING)).toBe(2);
+    expect(u32At(dev, ring + ABI.TL_HEAD) - u32At(dev, ring + ABI.TL_TAIL)).toBe(3);
     expect(dev.core.pmem_gauge(ABI.GAUGE.logSpan)).toBe(3);
     expect(dev.core.pmem_gauge(ABI.GAUGE.flushQueue)).toBe(1);
     expect(dev.core.pmem_line_info(0)).toBe((2 << ABI.LINE_INFO_ENTRIES_SHIFT) | ABI.LINE_PENDING);
     dev.poison(64 * 5);
     const state = new Uint8Array(dev.memory.buffer, dev.region(ABI.REGION.lineState), 8);
     expect([state[0], state[2], state[5]]).toEqual([ABI.LINE_PENDING, ABI.LINE_PENDING, ABI.LINE_POISON]);
-    const area = headerU32(dev, ABI.H_THREADS) + dev.threadSlot * headerU32(dev, ABI.H_THREAD_STRIDE);
     expect(u32At(dev, area)).toBe(1); // flush-queue length, then entries
     const record = area + ABI.FLUSHQ_FIRST_ENTRY; // the queued clwb: its range and the newest store then
     expect([u32At(dev, record + ABI.FQ_FIRST), u32At(dev, record + ABI.FQ_COUNT)]).toEqual([2, 1]);
-    expect(u32At(dev, record + ABI.FQ_UP_TO)).toBe(headerU32(dev, ABI.H_LOG_HEAD) - 1);
-    const log = headerU32(dev, ABI.H_LOG), head = headerU32(dev, ABI.H_LOG_HEAD);
-    const base = headerU32(dev, ABI.H_LOG_SLOT_BASE);
-    const entryLine = (seq: number): number => u32At(dev, log + ((seq - base) & (1024 - 1)) * ABI.ENTRY_BYTES + ABI.ENTRY_LINE);
-    expect([head - 3, head - 2, head - 1].map(entryLine)).toEqual([0, 0, 2]);
+    expect(u32At(dev, record + ABI.FQ_UP_TO)).toBe(u32At(dev, ring + ABI.TL_CLOCK) - 1);
+    // Ring t's position p is entry t * logCapacity + ((p - base) mod logCapacity) of the log.
+    const log = headerU32(dev, ABI.H_LOG), head = u32At(dev, ring + ABI.TL_HEAD);
+    const base = u32At(dev, ring + ABI.TL_SLOT_BASE), capacity = dev.config.logCapacity;
+    const entryAt = (position: number): number => log + (dev.threadSlot * capacity + ((position - base) & (capacity - 1))) * ABI.ENTRY_BYTES;
+    expect([head - 3, head - 2, head - 1].map((p) => u32At(dev, entryAt(p) + ABI.ENTRY_LINE))).toEqual([0, 0, 2]);
+    expect([head - 3, head - 2, head - 1].map((p) => u32At(dev, entryAt(p) + ABI.ENTRY_SEQ))).toEqual([0, 1, 2]);
   });
 });
 

@@ -16,7 +16,8 @@ import {
 import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
 import { nritems, itemAt, dataAddr, dataSize } from "./node";
-import { deviceReadable, deviceLock, deviceUnlock } from "../pmem/device";
+import { deviceReadable } from "../pmem/device";
+import { lockWorld, unlockWorld } from "../pmem/store-locks";
 import { visibleAddr } from "../pmem/state";
 import { chunkStamp, stampEpoch, stampsAdvance } from "../pmem/stamps";
 import { sectorsVerify } from "../csum/sectors";
@@ -74,10 +75,10 @@ function markGood(first: u32, count: u32): void {
   let epoch = stampEpoch();
   for (let s = first; s < first + count; s++) {
     if (chunkStamp(s) != epoch) continue;
-    // Stamps are written under the device lock (stores of other threads): so is the epoch.
-    deviceLock();
+    // Stamps are written by stores of other threads: the epoch moves under the world lock.
+    lockWorld();
     epoch = stampsAdvance() + 1;
-    deviceUnlock();
+    unlockWorld();
     break;
   }
   if (epoch == 0) return; // the epoch wrapped to 0, which means "never"

@@ -9,15 +9,18 @@
 // differs from media. The patch is applied to a fresh device by crashApplyPatch.
 import { copyLine } from "./line-copy";
 import {
-  CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_LOG_HEAD, H_LOG_TAIL, H_CRASH_TOTAL, H_CRASH_ROWS,
-  H_LINES_PENDING, LINE_SHIFT, H_LOG_VERSION, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
-  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS, H_LOG_SLOT_BASE,
+  CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_CRASH_TOTAL, H_CRASH_ROWS, H_EADR_NEXT_SEQ,
+  LINE_SHIFT, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
+  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
 } from "../abi";
 import {
   headerAddr, crashTableAddr, patchAddr, visibleAddr,
   lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
-  maxThreads, logSlot,
+  maxThreads, patchRows,
 } from "./state";
+import { logVersion, linesPendingTotal, ringsReset } from "./ring";
+import { walkStart, walkNext } from "./log-walk";
+import { seqAfterAll } from "./seq-order";
 import { entryAddr, entryWordMask, entryApply, lineHeadIndex, seqBefore, logChanged, mediaLineAddr, preimageSlotAddr } from "./storelog";
 import { stampLine } from "./stamps";
 import { LogEntry } from "./log-entry";
@@ -83,16 +86,15 @@ function rngNext(): u64 {
 export function crashScan(): u32 {
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const h = headerAddr;
-  const version = load<u32>(h + H_LOG_VERSION);
+  const version = logVersion();
   if (load<u32>(h + H_SCAN_VERSION) == version) return load<u32>(h + H_CRASH_ROWS);
-  const head = load<u32>(h + H_LOG_HEAD);
   let rows: u32 = 0;
   let total: u64 = 1;
   let eadrTotal: u64 = 1;
-  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
-    const index = logSlot(seq);
+  walkStart();
+  for (let at = walkNext(); at != 0; at = walkNext()) {
+    const index = at - 1;
     const e = entryAddr(index);
-    if (changetype<LogEntry>(e).live == 0) continue;
     eadrTotal = saturatingAdd(eadrTotal, subsetCount(entryWordMask(e)));
     const line = changetype<LogEntry>(e).line;
     if (lineHeadIndex(line) != index + 1) continue;
@@ -101,13 +103,14 @@ export function crashScan(): u32 {
       options += subsetCount(entryWordMask(entryAddr(at - 1)));
     }
     assert(options <= u32.MAX_VALUE, "crash scan: too many versions of one line");
+    assert(rows < patchRows, "crash scan: more pending lines than the crash table holds");
     const row = crashTableAddr + <usize>rows * CRASH_ROW_BYTES;
     store<u32>(row, line);
     store<u32>(row + CRASH_ROW_VERSIONS, <u32>options);
     total = saturatingMul(total, options);
     rows++;
   }
-  assert(rows == load<u32>(h + H_LINES_PENDING), "crash scan: pending line count mismatch");
+  assert(rows == linesPendingTotal(), "crash scan: pending line count mismatch");
   store<u64>(h + H_CRASH_TOTAL, domain == DOMAIN_EADR ? eadrTotal : total);
   store<u32>(h + H_CRASH_ROWS, rows);
   store<u32>(h + H_SCAN_VERSION, version);
@@ -204,13 +207,12 @@ function buildLineCut(slot: u32, line: u32, cutSeq: u32, cutWords: u32): bool {
 // Choose the eADR crash instant. Returns the cut sequence; the torn words go to cutWordsOut.
 let cutWordsOut: u32 = 0;
 function chooseCut(mode: u32, arg: u64): u32 {
-  const h = headerAddr;
-  const head = load<u32>(h + H_LOG_HEAD);
-  const tail = load<u32>(h + H_LOG_TAIL);
+  const next = seqAfterAll();
   cutWordsOut = 0;
-  if (mode == CRASH_STRICT) return head;
+  if (mode == CRASH_STRICT) return next;
   let live: u64 = 0;
-  for (let seq = tail; seq != head; seq++) if (changetype<LogEntry>(entryAddr(logSlot(seq))).live != 0) live++;
+  walkStart();
+  for (let at = walkNext(); at != 0; at = walkNext()) live++;
   let target: u64 = 0; // ordinal of the cut among live entries
   let option: u64 = 0;
   if (mode == CRASH_RANDOM) {
@@ -220,9 +222,10 @@ function chooseCut(mode: u32, arg: u64): u32 {
     option = arg; // 0 = nothing; else walk the live entries' subsets
   }
   let ordinal: u64 = 0;
-  for (let seq = tail; seq != head; seq++) {
-    const e = entryAddr(logSlot(seq));
-    if (changetype<LogEntry>(e).live == 0) continue;
+  walkStart();
+  for (let at = walkNext(); at != 0; at = walkNext()) {
+    const e = entryAddr(at - 1);
+    const seq = changetype<LogEntry>(e).seq;
     const words = entryWordMask(e);
     if (mode == CRASH_RANDOM) {
       if (ordinal == target) {
@@ -239,7 +242,7 @@ function chooseCut(mode: u32, arg: u64): u32 {
     ordinal++;
   }
   assert(mode == CRASH_RANDOM || option == 0, "crash: image index beyond the count");
-  return head;
+  return next;
 }
 
 // Build the patch of one image. Requires a crashScan of the same state.
@@ -332,20 +335,19 @@ export function crashApplyPatch(slots: u32): void {
 export function crashForgetPending(visibleFromMedia: bool = false): void {
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the log is read: every entry written
   const h = headerAddr;
-  // Only the entries in the log window can be live, and a line is pending (state bit and
-  // list) exactly while it has a live entry: clearing through the window touches only the
-  // pending lines. logAppend sets every field an entry is read by (sequence, line, next,
+  // Only the entries in the rings' windows can be live, and a line is pending (state bit
+  // and list) exactly while it has a live entry: clearing through the windows touches only
+  // the pending lines. logAppend sets every field an entry is read by (sequence, line, next,
   // live, byte mask, the masked bytes), so the rest of the log need not be cleared (it is
   // megabytes: this runs once per crash image).
-  const head = load<u32>(h + H_LOG_HEAD);
-  for (let seq = load<u32>(h + H_LOG_TAIL); seq != head; seq++) {
-    const e = entryAddr(logSlot(seq));
-    if (changetype<LogEntry>(e).live == 0) continue;
+  walkStart();
+  for (let at = walkNext(); at != 0; at = walkNext()) {
+    const e = entryAddr(at - 1);
     const line = changetype<LogEntry>(e).line;
-    // A line's oldest live entry comes first in the window, and its list is cleared then:
-    // its pre-image is in this entry's slot.
-    if (visibleFromMedia && lineHeadIndex(line) == logSlot(seq) + 1) {
-      copyLine(visibleAddr + (<usize>line << LINE_SHIFT), preimageSlotAddr(logSlot(seq)));
+    // A line's oldest live entry comes first in the walk, and its list is cleared then: its
+    // pre-image is in this entry's slot.
+    if (visibleFromMedia && lineHeadIndex(line) == at) {
+      copyLine(visibleAddr + (<usize>line << LINE_SHIFT), preimageSlotAddr(at - 1));
     }
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
@@ -353,12 +355,9 @@ export function crashForgetPending(visibleFromMedia: bool = false): void {
     changetype<LogEntry>(e).live = 0;
   }
   for (let t: u32 = 0; t < maxThreads; t++) store<u32>(threadsAddr + <usize>t * threadStride, 0);
-  store<u32>(h + H_LOG_HEAD, 0);
-  store<u32>(h + H_LOG_TAIL, 0);
-  store<u32>(h + H_LOG_SLOT_BASE, 0);
-  store<u32>(h + H_LINES_PENDING, 0);
+  ringsReset();
   store<u32>(h + H_CRASH_ROWS, 0);
-  logChanged();
+  store<u32>(h + H_EADR_NEXT_SEQ, 0);
 }
 
 // Crash this device in place: media becomes the chosen image, visible = media. Only

@@ -1,55 +1,70 @@
 // The pmem device: visible bytes (what loads see: media plus CPU caches), media bytes
 // (what survives a crash: the visible bytes of every line but the pending ones, whose
-// media is their pre-image, storelog.ts), and the store log in between. Callers hold the device lock
-// for every function here except loads.
+// media is their pre-image, storelog.ts), and the store log in between. Callers are inside a
+// shared section (store-locks.ts) for stores, flushes and fences, and hold the world lock
+// for everything else but loads.
 import {
   LINE_SHIFT, LINE_POISON, LINE_PENDING, DOMAIN_EADR, C_STORES, C_STORE_BYTES, C_NT_STORES, C_CLWB,
   C_CLFLUSHOPT, C_CLFLUSH, C_SFENCE, C_MFENCE, C_LOADS, C_LOAD_BYTES, FLUSH_CLWB, FLUSH_CLFLUSHOPT,
-  FLUSH_CLFLUSH, H_LOCK, H_POISONED_LINES,
+  FLUSH_CLFLUSH, H_POISONED_LINES,
 } from "../abi";
 import { CHECKS } from "../shared/checks";
 import {
-  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, threadSlot, logCapacity, lineCount, deviceBytes,
+  visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
-import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
-import { logAppend, logAppendRun, logRoom, logMakeRoom, logNewestSeq, retireLineAll, mediaLineAddr } from "./storelog";
+import { logAppend, logAppendRun, logRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr } from "./storelog";
+import { enterShared, exitShared, lockLines, unlockLines, worldLocked } from "./store-locks";
+import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 
-// The device lock, which every store, flush and fence holds (any thread, any path: the
-// store log and the flush queues are the device's). Not reentrant.
-@inline export function deviceLock(): void { spinlockAcquire(headerAddr + H_LOCK, <u32>threadSlot + 1); }
-@inline export function deviceUnlock(): void { spinlockRelease(headerAddr + H_LOCK, <u32>threadSlot + 1); }
+// A store, flush or fence of the fs and DAX layers (and the pmem_* entry points): a shared
+// section (store-locks.ts), which those layers may hold around several of them.
+@inline export function deviceLock(): void { enterShared(); }
+@inline export function deviceUnlock(): void { exitShared(); }
 
 // Store `len` bytes from src at device offset addr. The log takes each line's entry before
 // the visible bytes change (an older entry of the line keeps its bytes then), and the new
-// entries find their bytes in the visible lines (storelog.ts). A store that spans lines is
-// appended as one run; when the log lacks room, the oldest entries are evicted first, the
-// same entries that evicting one per line part would evict (the new parts are all newer).
+// entries find their bytes in the visible lines (storelog.ts). Room in this thread's ring is
+// made first (evictions lock the lines they write back, one at a time), then the store's
+// lines are locked (several threads attached) for the entries and the visible bytes: no
+// lock is taken inside another. A store that spans lines is appended as one run; the
+// oldest entries evicted for it are the ones evicting one per line part would evict (the
+// new parts are all newer).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
   if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes); // an empty store, or one past the device (the entry points refuse them)
-  if (CHECKS) assert(atomic.load<u32>(headerAddr + H_LOCK) == <u32>threadSlot + 1); // a store without the device lock
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
-  if (lines > 1 && lines <= logCapacity) {
-    if (logRoom() < lines) logMakeRoom(lines);
-    const last = logAppendRun(addr, len);
-    // A non-temporal store is a store plus a write-back that the next sfence completes.
-    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);
+  if (lines <= logCapacity) {
+    // (A one-line store moves the tail only when the ring is full, a run when it is half
+    // full: logSpan reports the difference, and the old log did the same.)
+    if (lines == 1 ? logFull() : logRoom() < lines) logMakeRoom(lines);
+    lockLines(first, lines);
+    const last = lines > 1 ? logAppendRun(addr, len) : logAppend(first, addr & 63, len);
     finishStore(addr, src, len, nonTemporal);
+    unlockLines(first, lines);
+    // A non-temporal store is a store plus a write-back that the next sfence completes. (A
+    // full queue drains first, which locks lines: after they are unlocked.)
+    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);
     return;
   }
+  // Longer than the ring: part by part, each evicting what it needs.
   let at = addr;
   let left = len;
   while (left > 0) {
     const line = at >> LINE_SHIFT;
     const offset = at & 63;
     const count = min<u32>(64 - offset, left);
+    if (logFull()) logMakeRoom(1);
+    lockLines(line, 1);
     const seq = logAppend(line, offset, count);
+    unlockLines(line, 1);
     if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(line, 1, seq);
     at += count; left -= count;
   }
+  lockLines(first, lines);
   finishStore(addr, src, len, nonTemporal);
+  unlockLines(first, lines);
 }
 
 // The visible bytes of a store whose entries are logged.
@@ -73,16 +88,24 @@ export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
   if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
+  const lockedFirst = first, lockedCount = last - first + 1;
+  lockLines(lockedFirst, lockedCount);
   if (kind == FLUSH_CLFLUSH) {
     // clflush is ordered with stores and completes at once
     if (freshRunsDeferred() > 0) materializeFreshRuns(); // the lines retire entry by entry
     for (let line = first; line <= last; line++) retireLineAll(line);
+    unlockLines(lockedFirst, lockedCount);
     return;
   }
   while (first <= last && !linePending(first)) first++;
-  if (first > last) return;
-  while (!linePending(last)) last--;
-  flushQueuePush(first, last - first + 1, logNewestSeq());
+  let point: u32 = 0;
+  if (first <= last) {
+    while (!linePending(last)) last--;
+    point = flushPoint(first, last - first + 1);
+  }
+  unlockLines(lockedFirst, lockedCount);
+  // (A full queue drains first, which locks lines: after they are unlocked.)
+  if (first <= last) flushQueuePush(first, last - first + 1, point);
 }
 
 @inline function linePending(line: u32): bool {

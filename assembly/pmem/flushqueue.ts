@@ -6,11 +6,13 @@
 // x86 orders a flush only against the issuing thread's later sfence, so the queue is
 // per thread. A full queue is drained early: a write-back may complete at any time
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
-import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO } from "../abi";
+import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO, LINE_DEFERRED } from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd, lineCount } from "./state";
 import { CHECKS } from "../shared/checks";
 import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
-import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn } from "./fresh-runs";
+import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn, evictedStamped } from "./fresh-runs";
+import { stampEpoch } from "./stamps";
+import { lockLines, unlockLines } from "./store-locks";
 
 export function flushQueuePush(first: u32, count: u32, upToSeq: u32): void {
   assert(count > 0, "flush queue: an empty range");
@@ -46,6 +48,13 @@ export function flushQueueDrain(): void {
 
 function drainRecord(first: u32, count: u32, upTo: u32): void {
   assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount, "flush queue: a record outside the device");
+  lockLines(first, count);
+  retireRecord(first, count, upTo);
+  unlockLines(first, count);
+}
+
+// drainRecord's work, with the record's lines locked.
+function retireRecord(first: u32, count: u32, upTo: u32): void {
   const end = first + count;
   let line = first;
   while (line < end) {
@@ -54,8 +63,8 @@ function drainRecord(first: u32, count: u32, upTo: u32): void {
       // written now and the lines retire one by one below.
       const row = retirableRunAt(line, end, upTo);
       if (row >= 0) {
-        const lines = retireFreshRun(<u32>row);
-        linesLeaveLog(line, lines);
+        const lines = retireFreshRun(<u32>row, stampEpoch());
+        linesLeaveLog(line, lines, LINE_DEFERRED, !evictedStamped);
         line += lines;
         continue;
       }

@@ -8,39 +8,65 @@
 // store path's cost for whole blocks (the store bench's `core pmem_store + device.persist`
 // row, docs/pmem.md). Such a run is recorded here instead, as one row:
 //
-//     table (FRESH_RUNS_CAPACITY rows of FRESH_RUN_BYTES)
-//     +------------+------------+--------------------+
-//     | first line | line count | first sequence no. |   count 0: retired (a hole)
-//     +------------+------------+--------------------+
+//     table (one per thread slot, for the runs of its ring: a ring of FRESH_RUNS_CAPACITY
+//     rows of FRESH_RUN_BYTES, positions [start, end) in TL_FRESH_START/END)
+//     +------------+------------+--------------------+-------------+---------------------+
+//     | first line | line count | first sequence no. | stamp epoch | first ring position |
+//     +------------+------------+--------------------+-------------+---------------------+
+//     count 0: retired (a hole)
 //
 // Everything else of the store is done as before: the pre-images are copied to the ring
-// slots of their sequence numbers, the lines are stamped, pending and counted in
-// H_LINES_PENDING. A deferred line also has LINE_DEFERRED set, and its list holds no entry:
-// the run's first line holds (row + 1) in its list head, the others 0.
+// slots of their ring positions, the lines are stamped, pending and counted. A deferred line
+// also has LINE_DEFERRED set, and its list holds no entry: the run's first line holds the
+// row's reference + 1 in its list head (thread slot x FRESH_RUNS_CAPACITY + row), the
+// others 0.
 //
 // Invariants:
 //  - a line is LINE_DEFERRED iff it is in a live row; its ring slot is reserved (the tail
-//    never passes the oldest live row's first sequence number) and holds live = 0;
+//    never passes the oldest live row's first position) and holds live = 0;
 //  - nothing reads a deferred line's entries or list: every reader of the log (crash scans
 //    and builds, media reads, line tables, evictions, stores to a pending line) calls
 //    materializeFreshRuns first, which writes the entries and lists exactly as an eager
 //    append would have (so every crash image is the same), and debug builds assert it in
 //    lineHeadIndex;
 //  - a fence retires a row whole when a flush record covers its lines and its stores (the
-//    lines' only entries leave, as retireRun would do); any other overlap materializes.
+//    lines' only entries leave, as retireRun would do); any other overlap materializes;
+//  - rows lie in sequence order from `start` to `end`; the ring's front is trimmed of
+//    retired rows, so a full log that evicts its oldest rows (a prefix of the oldest row at
+//    a time: evictFreshRunPrefix, the lines leaving as evicting their entries one by one
+//    would take them) keeps deferring new ones. Why: a full log used to write every
+//    deferred entry before each eviction, then evict them line by line.
 import {
-  H_FRESH_RUN_COUNT, H_FRESH_RUN_LIVE, FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING,
+  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END, TL_FRESH_LIVE,
 } from "../abi";
-import { headerAddr, freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount } from "./state";
-import { writeFreshEntriesWrapped, updateLineStates, seqBefore } from "./storelog";
+import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
+import { writeFreshEntriesAt, updateLineStates, seqBefore } from "./storelog";
+import { ringAt, myRing, myRingIndex, addRingLive } from "./ring";
 import { CHECKS } from "../shared/checks";
+import { storesLockStripes } from "./store-locks";
 
-@inline function rowAddr(row: u32): usize {
-  return freshRunsAddr + <usize>row * FRESH_RUN_BYTES;
+// A row's reference: thread slot x FRESH_RUNS_CAPACITY + its index in that slot's table (a
+// ring slot: positions count up, indices wrap).
+@inline function rowRef(t: u32, position: u32): u32 { return t * FRESH_RUNS_CAPACITY + (position & (FRESH_RUNS_CAPACITY - 1)); }
+@inline function rowThread(ref: u32): u32 { return ref / FRESH_RUNS_CAPACITY; }
+@inline function rowAddr(ref: u32): usize {
+  return freshRunsAddr + <usize>ref * FRESH_RUN_BYTES;
 }
-@inline function rowLine(row: u32): u32 { return load<u32>(rowAddr(row)); }
-@inline function rowCount(row: u32): u32 { return load<u32>(rowAddr(row), 4); }
-@inline function rowSeq(row: u32): u32 { return load<u32>(rowAddr(row), 8); }
+@inline function rowLine(ref: u32): u32 { return load<u32>(rowAddr(ref)); }
+@inline function rowCount(ref: u32): u32 { return load<u32>(rowAddr(ref), 4); }
+@inline function rowSeq(ref: u32): u32 { return load<u32>(rowAddr(ref), 8); }
+// The stamp epoch its store gave its lines (stamps.ts). A line of a live row is not stored to
+// again (that writes the row first), so while the epoch has not moved on, its stamps are it.
+@inline function rowEpoch(ref: u32): u32 { return load<u32>(rowAddr(ref), 12); }
+@inline function rowPosition(ref: u32): u32 { return load<u32>(rowAddr(ref), 16); }
+@inline function startPosition(ring: usize): u32 { return load<u32>(ring + TL_FRESH_START); }
+@inline function endPosition(ring: usize): u32 { return load<u32>(ring + TL_FRESH_END); }
+@inline function liveRows(ring: usize): u32 { return load<u32>(ring + TL_FRESH_LIVE); }
+
+// What the last evictFreshRunPrefix or retireFreshRun took: how many lines, and whether
+// their stamps were still the current epoch's (then the caller need not stamp them again).
+export let evictedLines: u32 = 0;
+export let evictedStamped: bool = false;
 
 // Whether this instance defers fresh runs (on by default; off writes every entry at once, as
 // before: the equivalence test runs one device each way).
@@ -51,9 +77,16 @@ export function setFreshRunDeferral(on: bool): void {
   deferring = on;
 }
 
-/** Live rows: runs whose lines are pending without their entries. */
-@inline export function freshRunsDeferred(): u32 {
-  return load<u32>(headerAddr + H_FRESH_RUN_LIVE);
+/** Live rows of this thread's table. */
+@inline export function myFreshRuns(): u32 {
+  return liveRows(myRing());
+}
+
+/** Live rows of every thread's table: runs whose lines are pending without their entries. */
+export function freshRunsDeferred(): u32 {
+  let n: u32 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) n += liveRows(ringAt(t));
+  return n;
 }
 
 /** Is `line` in a deferred run? */
@@ -62,26 +95,32 @@ export function setFreshRunDeferral(on: bool): void {
 }
 
 /**
- * Record whole lines [line, line + count), fresh and pending now, with entries seq.. as a
- * deferred run (their pre-images copied, states and stamps set by the caller). False when
- * the table is full: the caller writes the entries now.
+ * Record whole lines [line, line + count), fresh and pending now, with entries seq.. at ring
+ * positions position.. of this thread's ring, as a deferred run (their pre-images copied,
+ * stamps set to `epoch` and LINE_PENDING by the caller; LINE_DEFERRED too when this returns
+ * true). False when the table is full: the caller writes the entries now.
  */
-export function deferFreshRun(line: u32, count: u32, seq: u32): bool {
+export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, position: u32): bool {
   assert(count > 0 && line + count <= lineCount, "fresh runs: a run outside the device");
   assert(count <= logCapacity, "fresh runs: a run longer than the log");
-  if (!deferring) return false;
+  // Several threads storing: no rows, since a row is its thread's and the others' stores,
+  // flushes and evictions would change it (the last thread to attach wrote them all).
+  if (!deferring || storesLockStripes()) return false;
   // One row per store, even when it continues the last one: a flush of one store's lines
   // (a data extent flushed at commit) then finds exactly its row.
-  const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  if (used >= FRESH_RUNS_CAPACITY) return false;
-  const r = rowAddr(used);
+  const ring = myRing();
+  const end = endPosition(ring);
+  if (end - startPosition(ring) >= FRESH_RUNS_CAPACITY) return false;
+  const ref = rowRef(myRingIndex(), end);
+  const r = rowAddr(ref);
   store<u32>(r, line);
   store<u32>(r, count, 4);
   store<u32>(r, seq, 8);
-  store<u32>(headerAddr + H_FRESH_RUN_COUNT, used + 1);
-  store<u32>(headerAddr + H_FRESH_RUN_LIVE, freshRunsDeferred() + 1);
-  markDeferred(line, count, true);
-  store<u64>(lineListAddr + (<usize>line << 3), <u64>(used + 1)); // the row, in the first line's list head
+  store<u32>(r, epoch, 12);
+  store<u32>(r, position, 16);
+  store<u32>(ring + TL_FRESH_END, end + 1);
+  store<u32>(ring + TL_FRESH_LIVE, liveRows(ring) + 1);
+  store<u64>(lineListAddr + (<usize>line << 3), <u64>(ref + 1)); // the row, in the first line's list head
   return true;
 }
 
@@ -90,42 +129,66 @@ export function deferFreshRun(line: u32, count: u32, seq: u32): bool {
   updateLineStates(line, count, on ? 0xff : ~LINE_DEFERRED, on ? LINE_DEFERRED : 0);
 }
 
-/** Write the entries and lists of every deferred run (as an eager append would have) and empty the table. */
+/** Write the entries and lists of every thread's deferred runs (as an eager append would have) and empty the tables. */
 export function materializeFreshRuns(): void {
-  const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  for (let row: u32 = 0; row < used; row++) if (rowCount(row) != 0) materializeRow(row);
-  store<u32>(headerAddr + H_FRESH_RUN_COUNT, 0);
-  store<u32>(headerAddr + H_FRESH_RUN_LIVE, 0);
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    const ring = ringAt(t);
+    if (liveRows(ring) == 0) continue;
+    const end = endPosition(ring);
+    for (let at = startPosition(ring); at != end; at++) if (rowCount(rowRef(t, at)) != 0) materializeRow(rowRef(t, at));
+    emptyTable(ring);
+  }
+}
+
+@inline function emptyTable(ring: usize): void {
+  store<u32>(ring + TL_FRESH_START, 0);
+  store<u32>(ring + TL_FRESH_END, 0);
+  store<u32>(ring + TL_FRESH_LIVE, 0);
+}
+
+// One row of `ring`'s table fewer is live: the ring's front loses its retired rows, and a
+// table with no live row starts over at position 0.
+function rowRetired(t: u32): void {
+  const ring = ringAt(t);
+  const live = liveRows(ring);
+  assert(live > 0, "fresh runs: more rows retired than were live");
+  if (live == 1) { emptyTable(ring); return; }
+  store<u32>(ring + TL_FRESH_LIVE, live - 1);
+  const end = endPosition(ring);
+  let start = startPosition(ring);
+  while (start != end && rowCount(rowRef(t, start)) == 0) start++;
+  store<u32>(ring + TL_FRESH_START, start);
 }
 
 /**
  * Write the entries of the deferred runs with a line in [first, first + count) only (a store
- * to one of their lines, a flush record that cannot retire them whole): the others stay
- * deferred. A scan of the table, not of the log.
+ * to one of their lines, a flush record that cannot retire them whole), whichever thread's:
+ * the others stay deferred. A scan of the tables, not of the log.
  */
 export function materializeFreshRunsIn(first: u32, count: u32): void {
-  const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  let live = freshRunsDeferred();
-  for (let row: u32 = 0; row < used; row++) {
-    const n = rowCount(row);
-    if (n == 0 || rowLine(row) >= first + count || rowLine(row) + n <= first) continue;
-    materializeRow(row);
-    live--;
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    const ring = ringAt(t);
+    const end = endPosition(ring);
+    for (let at = startPosition(ring); at != end && liveRows(ring) > 0; at++) {
+      const ref = rowRef(t, at);
+      const n = rowCount(ref);
+      if (n == 0 || rowLine(ref) >= first + count || rowLine(ref) + n <= first) continue;
+      materializeRow(ref);
+      rowRetired(t);
+    }
   }
-  store<u32>(headerAddr + H_FRESH_RUN_LIVE, live);
-  if (live == 0) store<u32>(headerAddr + H_FRESH_RUN_COUNT, 0);
   if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l)); // a line of the range still deferred
 }
 
-/** Write row `row`'s entries and lists, clear its lines' deferred bits, and retire the row. */
-function materializeRow(row: u32): void {
-  const count = rowCount(row);
+/** Write row `ref`'s entries and lists, clear its lines' deferred bits, and mark the row retired (the caller counts it). */
+function materializeRow(ref: u32): void {
+  const count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row written");
-  const line = rowLine(row), seq = rowSeq(row);
+  const line = rowLine(ref), seq = rowSeq(ref);
   if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
   markDeferred(line, count, false);
-  writeFreshEntriesWrapped(seq, line, count);
-  store<u32>(rowAddr(row), 0, 4);
+  writeFreshEntriesAt(rowThread(ref), rowPosition(ref), seq, line, count);
+  store<u32>(rowAddr(ref), 0, 4);
 }
 
 /** Debug builds: every line of the run is pending and deferred. */
@@ -137,48 +200,80 @@ function allPendingDeferred(line: u32, count: u32): bool {
 }
 
 /**
- * At a fence, `line` is deferred: the row whose run starts at it, when the flush record
- * [line, end) with newest store `upTo` covers the whole run and its stores; else -1 (the
- * caller materializes every run and retires the lines one by one).
+ * At a fence, `line` is deferred: the reference of the row whose run starts at it, when the
+ * flush record [line, end) with newest store `upTo` covers the whole run and its stores;
+ * else -1 (the caller materializes the runs and retires the lines one by one).
  */
 export function retirableRunAt(line: u32, end: u32, upTo: u32): i32 {
   assert(lineDeferred(line), "fresh runs: a run looked up at a line not deferred");
-  const row = <u32>load<u64>(lineListAddr + (<usize>line << 3));
-  if (row == 0) return -1; // the record starts inside a run
-  const r = row - 1;
-  assert(r < load<u32>(headerAddr + H_FRESH_RUN_COUNT) && rowLine(r) == line && rowCount(r) != 0, "fresh runs: a first line's list names another row");
-  if (line + rowCount(r) > end || seqBefore(upTo, rowSeq(r) + rowCount(r) - 1)) return -1;
-  return <i32>r;
+  const named = <u32>load<u64>(lineListAddr + (<usize>line << 3));
+  if (named == 0) return -1; // the record starts inside a run
+  const ref = named - 1;
+  assert(ref < maxThreads * FRESH_RUNS_CAPACITY && rowLine(ref) == line && rowCount(ref) != 0, "fresh runs: a first line's list names another row");
+  if (line + rowCount(ref) > end || seqBefore(upTo, rowSeq(ref) + rowCount(ref) - 1)) return -1;
+  return <i32>ref;
 }
 
 /**
- * Retire row `row`'s run (retirableRunAt said so): its lines leave the log as retireRun
- * would take them, without their entries ever being written. Returns its line count.
+ * Retire row `ref`'s run (retirableRunAt said so): its lines leave the log as retireRun
+ * would take them, without their entries ever being written. Returns its line count, and
+ * evictedStamped says whether their stamps are still the epoch `epoch` (the caller takes
+ * the lines out of the log with LINE_DEFERRED: linesLeaveLog).
  */
-export function retireFreshRun(row: u32): u32 {
-  const line = rowLine(row), count = rowCount(row);
+export function retireFreshRun(ref: u32, epoch: u32): u32 {
+  const line = rowLine(ref), count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row retired again");
   if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
-  markDeferred(line, count, false);
+  evictedStamped = rowEpoch(ref) == epoch;
   store<u64>(lineListAddr + (<usize>line << 3), 0);
-  store<u32>(rowAddr(row), 0, 4);
-  const live = freshRunsDeferred() - 1;
-  store<u32>(headerAddr + H_FRESH_RUN_LIVE, live);
-  if (live == 0) store<u32>(headerAddr + H_FRESH_RUN_COUNT, 0);
+  store<u32>(rowAddr(ref), 0, 4);
+  addRingLive(ringAt(rowThread(ref)), -<i32>count);
+  rowRetired(rowThread(ref));
   return count;
 }
 
 /**
- * The oldest sequence number of a deferred run (the tail must not pass it); `head` when none.
- * Rows are appended in sequence order (one per store, and the table empties when no row is
- * live), so it is the first live row's.
+ * The first ring position of this thread's oldest deferred run (its ring's tail must not pass
+ * it); `head` when none. Rows are appended in position order (one per store) and the front is
+ * kept trimmed, so it is the row at the start.
  */
-export function oldestDeferredSeq(head: u32): u32 {
-  const used = load<u32>(headerAddr + H_FRESH_RUN_COUNT);
-  for (let row: u32 = 0; row < used; row++) {
-    if (rowCount(row) == 0) continue;
-    if (CHECKS) assert(row + 1 >= used || seqBefore(rowSeq(row), rowSeq(row + 1))); // rows out of sequence order
-    return rowSeq(row);
+export function oldestDeferredPosition(head: u32): u32 {
+  const ring = myRing();
+  if (liveRows(ring) == 0) return head;
+  const ref = rowRef(myRingIndex(), startPosition(ring));
+  assert(rowCount(ref) != 0, "fresh runs: the table's front is a retired row");
+  return rowPosition(ref);
+}
+
+/**
+ * Evict the first `most` lines (at least one) of this thread's oldest row, whose first entry
+ * is its ring's oldest live one: what evicting those entries one at a time would do (each is
+ * its line's only entry, its bytes the visible line's: the line's media is its visible bytes
+ * from then on, nothing to copy). Returns the first line evicted; evictedLines says how
+ * many, evictedStamped whether their stamps are still the current epoch's (the caller
+ * takes the lines out of the log: linesLeaveLog, without restamping them then).
+ */
+export function evictFreshRunPrefix(most: u32, epoch: u32): u32 {
+  const ring = myRing(), t = myRingIndex();
+  assert(most > 0 && liveRows(ring) > 0, "fresh runs: an eviction with no deferred run");
+  const ref = rowRef(t, startPosition(ring));
+  const line = rowLine(ref), count = rowCount(ref);
+  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  const k = min<u32>(most, count);
+  store<u64>(lineListAddr + (<usize>line << 3), 0);
+  evictedLines = k;
+  evictedStamped = rowEpoch(ref) == epoch;
+  addRingLive(ring, -<i32>k);
+  if (k == count) {
+    store<u32>(rowAddr(ref), 0, 4);
+    rowRetired(t);
+    return line;
   }
-  return head;
+  const r = rowAddr(ref);
+  store<u32>(r, line + k);
+  store<u32>(r, count - k, 4);
+  store<u32>(r, rowSeq(ref) + k, 8);
+  store<u32>(r, rowPosition(ref) + k, 16);
+  store<u64>(lineListAddr + (<usize>(line + k) << 3), <u64>(ref + 1)); // the run's new first line
+  return line;
 }

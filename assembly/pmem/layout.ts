@@ -4,7 +4,7 @@
 import {
   HEADER_BYTES, CRC_TABLE_BYTES, CRASH_ROW_BYTES, PATCH_BYTES, ENTRY_BYTES, ENTRY_DATA_BYTES,
   FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, LINE_SHIFT, LINE_BYTES, MAX_THREADS, STAMP_RUNS_CAPACITY,
-  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY,
+  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, STRIPE_LOCKS, STRIPE_LOCK_BYTES,
 } from "../abi";
 
 export const REGION_ALIGN: u64 = 4096;
@@ -34,6 +34,9 @@ export let planRuns: u64 = 0;
 export let planFreshRuns: u64 = 0;
 export let planKernel: u64 = 0;
 export let planTotal: u64 = 0;
+export let planPatchRows: u64 = 0;
+export let planLineSeq: u64 = 0;
+export let planStripeLocks: u64 = 0;
 
 export function planLayout(
   base: u64, deviceBytes: u64, maxThreads: u64, logCapacity: u64,
@@ -43,11 +46,15 @@ export function planLayout(
   const lineCount = deviceBytes >> LINE_SHIFT;
   let at = base + HEADER_BYTES;
   planCrcTables = at; at = alignUp(at + CRC_TABLE_BYTES, REGION_ALIGN);
-  planCrashTable = at; at = alignUp(at + logCapacity * CRASH_ROW_BYTES, REGION_ALIGN);
-  planPatch = at; at = alignUp(at + logCapacity * PATCH_BYTES, REGION_ALIGN);
-  planLog = at; at = alignUp(at + logCapacity * ENTRY_BYTES, REGION_ALIGN);
-  planLogData = at; at = alignUp(at + logCapacity * ENTRY_DATA_BYTES, REGION_ALIGN);
-  planPreimage = at; at = alignUp(at + logCapacity * LINE_BYTES, REGION_ALIGN);
+  // Every thread slot has a ring of its own (storelog.ts); a pending line has a live entry,
+  // so the crash table and the patch need a row per line up to all the rings' entries.
+  const entries = maxThreads * logCapacity;
+  planPatchRows = min(lineCount, entries);
+  planCrashTable = at; at = alignUp(at + planPatchRows * CRASH_ROW_BYTES, REGION_ALIGN);
+  planPatch = at; at = alignUp(at + planPatchRows * PATCH_BYTES, REGION_ALIGN);
+  planLog = at; at = alignUp(at + entries * ENTRY_BYTES, REGION_ALIGN);
+  planLogData = at; at = alignUp(at + entries * ENTRY_DATA_BYTES, REGION_ALIGN);
+  planPreimage = at; at = alignUp(at + entries * LINE_BYTES, REGION_ALIGN);
   planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
@@ -56,7 +63,9 @@ export function planLayout(
   planChunkStamp = at; at = alignUp(at + ((lineCount + 63) >> 6) * 4, REGION_ALIGN);
   planChunkCrc = at; at = alignUp(at + ((lineCount + 63) >> 6) * 8, REGION_ALIGN);
   planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
-  planFreshRuns = at; at = alignUp(at + FRESH_RUNS_CAPACITY * FRESH_RUN_BYTES, REGION_ALIGN);
+  planLineSeq = at; at = alignUp(at + lineCount * 4, REGION_ALIGN);
+  planStripeLocks = at; at = alignUp(at + <u64>STRIPE_LOCKS * STRIPE_LOCK_BYTES, REGION_ALIGN);
+  planFreshRuns = at; at = alignUp(at + maxThreads * FRESH_RUNS_CAPACITY * FRESH_RUN_BYTES, REGION_ALIGN);
   planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);
   planTotal = at;

@@ -5,8 +5,8 @@ import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
   H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
-  H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LOG_SLOT_BASE,
-  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS, H_FRESH_RUNS,
+  H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
+  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
 } from "../abi";
 
 export let headerAddr: usize = 0;
@@ -35,6 +35,9 @@ export let chunkStampAddr: usize = 0;
 export let chunkCrcAddr: usize = 0;
 export let runsAddr: usize = 0;
 export let freshRunsAddr: usize = 0;
+export let patchRows: u32 = 0;
+export let lineSeqAddr: usize = 0;
+export let stripeLocksAddr: usize = 0;
 export let threadSlot: i32 = -1;
 
 export function loadStateFromHeader(h: usize): bool {
@@ -66,8 +69,11 @@ export function loadStateFromHeader(h: usize): bool {
   chunkCrcAddr = load<u32>(h + H_CHUNK_CRC);
   runsAddr = load<u32>(h + H_RUNS);
   freshRunsAddr = load<u32>(h + H_FRESH_RUNS);
+  patchRows = load<u32>(h + H_PATCH_ROWS);
+  lineSeqAddr = load<u32>(h + H_LINE_SEQ);
+  stripeLocksAddr = load<u32>(h + H_STRIPE_LOCKS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
-  assert(preimageAddr + (<usize>logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
+  assert(preimageAddr + (<usize>maxThreads * logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
   return true;
 }
 
@@ -89,13 +95,6 @@ export function counterTotal(index: u32): u64 {
     total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS + (<usize>index << 3));
   }
   return total;
-}
-
-// The log capacity is a power of two, so a ring index is a mask: sequence numbers are
-// u32 and wrap, and only a power-of-two modulus keeps slots in order across the wrap.
-// Slots count from H_LOG_SLOT_BASE, which an empty log moves to its head (storelog.ts).
-@inline export function logSlot(seq: u32): u32 {
-  return (seq - load<u32>(headerAddr + H_LOG_SLOT_BASE)) & (logCapacity - 1);
 }
 
 // This thread's flush queue: [u32 count][pad][entries...]; scratch follows.

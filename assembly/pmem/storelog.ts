@@ -24,16 +24,25 @@
 import { copyLine } from "./line-copy";
 import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
-  ENTRY_BYTES, ENTRY_DATA_BYTES, H_LOG_HEAD, H_LOG_TAIL, H_LINES_PENDING, H_LOG_VERSION, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, H_LOG_SLOT_BASE, ENTRY_NEXT,
+  ENTRY_BYTES, ENTRY_DATA_BYTES, LINE_PENDING, TL_CLOCK,
+  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, ENTRY_NEXT,
   LINE_DEFERRED,
 } from "../abi";
 import {
-  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, logSlot, lineCount,
+  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, lineCount,
 } from "./state";
+import {
+  myRing, myRingIndex, ringAt, ringHead, ringTail, ringLive, setRingHead, setRingTail, addRingLive, ringOfIndex, ringIndex,
+  ringSlot, ringRebase, ringChanged, addPending,
+} from "./ring";
+import { allocateSeq } from "./seq-order";
+import { lockLines, unlockLines, storesLockStripes } from "./store-locks";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
-import { freshRunsDeferred, lineDeferred, deferFreshRun, materializeFreshRuns, materializeFreshRunsIn, oldestDeferredSeq } from "./fresh-runs";
+import {
+  myFreshRuns, lineDeferred, deferFreshRun, materializeFreshRunsIn, oldestDeferredPosition, evictFreshRunPrefix, evictedLines,
+  evictedStamped,
+} from "./fresh-runs";
 
 @inline export function entryAddr(index: u32): usize {
   return logAddr + <usize>index * ENTRY_BYTES;
@@ -126,7 +135,13 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 
 // The log changed: a crash scan made before no longer describes it.
 @inline export function logChanged(): void {
-  store<u32>(headerAddr + H_LOG_VERSION, load<u32>(headerAddr + H_LOG_VERSION) + 1);
+  ringChanged(myRing());
+}
+
+// Entry `index` (of whichever ring) is no longer live.
+@inline function entryRetired(e: usize, index: u32): void {
+  changetype<LogEntry>(e).live = 0;
+  addRingLive(ringAt(ringOfIndex(index)), -1);
 }
 
 // Write the oldest live entry of `line` to media and unlink it.
@@ -148,13 +163,13 @@ export function retireLineHead(line: u32): void {
   } // else the line's media is its visible bytes from now on
   stampLine(line);
   logChanged();
-  changetype<LogEntry>(e).live = 0;
+  entryRetired(e, head - 1);
   store<u32>(ll, next);
   if (next == 0) {
     store<u32>(ll, 0, 4);
     const st = lineStateAddr + line;
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
-    store<u32>(headerAddr + H_LINES_PENDING, load<u32>(headerAddr + H_LINES_PENDING) - 1);
+    addPending(myRing(), -1);
   }
   counterAdd(C_RETIRED, 1);
 }
@@ -194,9 +209,10 @@ export function retireRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
   // Each line's only entry leaves: its media is its visible bytes, nothing to copy.
   for (let line = first; line < first + count; line++) {
-    const e = entryAddr(lineHeadIndex(line) - 1);
+    const index = lineHeadIndex(line) - 1;
+    const e = entryAddr(index);
     assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
-    changetype<LogEntry>(e).live = 0;
+    entryRetired(e, index);
   }
   retireTakenRun(first, count);
 }
@@ -212,7 +228,7 @@ export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
   while (at < end) {
     const e = wholeEntry(at, upTo);
     if (e == 0) break;
-    changetype<LogEntry>(e).live = 0;
+    entryRetired(e, <u32>((e - logAddr) / ENTRY_BYTES));
     at++;
   }
   assert(at - line >= 2, "retire: a taken run shorter than two lines");
@@ -229,16 +245,18 @@ export function retireTakenRun(first: u32, count: u32): void {
 }
 
 // Lines [first, first + count), whose lists are empty now, are no longer pending: their
-// media is their visible bytes. States and stamps a word at a time.
-export function linesLeaveLog(first: u32, count: u32): void {
+// media is their visible bytes. States and stamps a word at a time; `alsoClear` (a state bit
+// such as LINE_DEFERRED) goes in the same pass, and `stamp` false leaves the stamps as they
+// are (the caller knows they are already the current epoch's).
+export function linesLeaveLog(first: u32, count: u32, alsoClear: u8 = 0, stamp: bool = true): void {
   assert(count > 0 && first + count <= lineCount, "retire: lines outside the device");
-  const epoch = stampEpoch();
-  updateLineStates(first, count, ~LINE_PENDING, 0);
-  stampLines(first, count, epoch);
-  stampChunks(first, first + count, epoch);
-  const pending = load<u32>(headerAddr + H_LINES_PENDING);
-  assert(pending >= count, "retire: more lines leave than are pending");
-  store<u32>(headerAddr + H_LINES_PENDING, pending - count);
+  updateLineStates(first, count, ~(LINE_PENDING | alsoClear), 0);
+  if (stamp) {
+    const epoch = stampEpoch();
+    stampLines(first, count, epoch);
+    stampChunks(first, first + count, epoch);
+  }
+  addPending(myRing(), -<i32>count);
   logChanged();
   counterAdd(C_RETIRED, count);
 }
@@ -247,51 +265,60 @@ export function retireLineAll(line: u32): void {
   while (lineHeadIndex(line) != 0) retireLineHead(line);
 }
 
-// Move the tail past entries that are no longer live. An empty log starts its ring over:
-// the next entry takes slot 0, so the entries of a store after a fence are the ones the
-// last store used, still in the CPU's cache (a ring walked end to end is megabytes of
-// cold lines, one per entry). Safe because no slot is live and no line list names one.
+// Move this thread's ring's tail past entries that are no longer live. An empty ring starts
+// over: the next entry takes slot 0, so the entries of a store after a fence are the ones the
+// last store used, still in the CPU's cache (a ring walked end to end is megabytes of cold
+// lines, one per entry). Safe because no slot is live and no line list names one.
 export function advanceTail(): void {
-  const h = headerAddr;
-  const head = load<u32>(h + H_LOG_HEAD);
-  let tail = load<u32>(h + H_LOG_TAIL);
-  // No line pending: no entry is live (a live entry keeps its line pending), so the walk
-  // would end at the head; a fence that retired everything skips it.
-  if (load<u32>(h + H_LINES_PENDING) == 0) {
-    if (CHECKS) for (let seq = tail; seq != head; seq++) assert(changetype<LogEntry>(entryAddr(logSlot(seq))).live == 0); // a live entry with no line pending
+  const ring = myRing(), t = myRingIndex();
+  const head = ringHead(ring);
+  let tail = ringTail(ring);
+  // No slot live: the walk would end at the head; a fence that retired everything skips it.
+  if (ringLive(ring) == 0) {
+    if (CHECKS) for (let p = tail; p != head; p++) assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0); // a live entry in a ring with none
     tail = head;
   }
   // Deferred runs' slots hold no entry yet (live 0): the tail stops at the oldest.
-  const stop = freshRunsDeferred() > 0 ? oldestDeferredSeq(head) : head;
-  while (tail != stop && changetype<LogEntry>(entryAddr(logSlot(tail))).live == 0) tail++;
-  store<u32>(h + H_LOG_TAIL, tail);
+  const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
+  while (tail != stop && changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live == 0) tail++;
+  setRingTail(ring, tail);
   if (tail == head) {
-    assert(load<u32>(h + H_LINES_PENDING) == 0, "store log: empty with lines pending");
-    store<u32>(h + H_LOG_SLOT_BASE, head);
+    assert(ringLive(ring) == 0, "store log: an empty ring with live slots");
+    ringRebase(ring);
   }
 }
 
+// Evict this thread's ring's oldest live entry (the tail's), which is not a deferred run's
+// (logMakeRoom evicts those): its line is written back up to it, older entries of other
+// threads' rings first (a line's entries retire from its front only).
 function evictOldest(): void {
-  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the oldest entry may be a deferred one
-  const tail = load<u32>(headerAddr + H_LOG_TAIL);
-  const e = entryAddr(logSlot(tail));
-  assert(changetype<LogEntry>(e).live != 0 && changetype<LogEntry>(e).seq == tail, "evict: tail not live");
+  const ring = myRing();
+  const index = ringIndex(myRingIndex(), ring, ringTail(ring));
+  const e = entryAddr(index);
+  // Live when advanceTail stopped at it; with several threads, maybe written back since.
+  assert(changetype<LogEntry>(e).live != 0 || storesLockStripes(), "evict: tail not live");
   const line = changetype<LogEntry>(e).line;
-  assert(lineHeadIndex(line) == logSlot(tail) + 1, "evict: oldest entry is not its line's head");
-  retireLineHead(line);
-  counterAdd(C_EVICTIONS, 1);
+  let evicted: u32 = 0;
+  lockLines(line, 1); // another thread may have written it back since: then nothing is left
+  while (changetype<LogEntry>(e).live != 0) {
+    assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
+    retireLineHead(line);
+    evicted++;
+  }
+  unlockLines(line, 1);
+  counterAdd(C_EVICTIONS, evicted);
   advanceTail();
 }
 
-// Write the entry of sequence number `seq` in ring slot `index`: a store of bytes
-// [offset, offset+count) of `line` whose bytes the caller is about to put in the visible
-// line, linked as the line's newest (the previous newest keeps its bytes first). Stamps the
-// line with `epoch` (the caller stamps its chunk). True when the line was not pending
-// before (the caller counts it in H_LINES_PENDING). The callers read the slot base and the
-// epoch from the header once per store, not once per line.
+// Write the entry of sequence number `seq` at log index `index` (this thread's ring): a store
+// of bytes [offset, offset+count) of `line` whose bytes the caller is about to put in the
+// visible line, linked as the line's newest (the previous newest keeps its bytes first).
+// Stamps the line with `epoch` (the caller stamps its chunk). True when the line was not
+// pending before (the caller counts it). The callers read the ring's header and the epoch
+// once per store, not once per line.
 @inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
-  if (CHECKS) assert(index == logSlot(seq)); // an entry written to another slot than its sequence number's
+  if (CHECKS) assert(ringOfIndex(index) == myRingIndex()); // an entry written into another thread's ring
   if (CHECKS) assert(!lineDeferred(line)); // an entry linked behind deferred ones (materializeFreshRuns first)
   const e = entryAddr(index);
   assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
@@ -316,35 +343,52 @@ function evictOldest(): void {
   return true;
 }
 
-// Free entries in the log (after moving the tail past entries already retired).
+// Is this thread's ring full (its tail not moved past entries already retired)?
+@inline export function logFull(): bool {
+  const ring = myRing();
+  return ringHead(ring) - ringTail(ring) >= logCapacity;
+}
+
+// Free slots in this thread's ring (after moving the tail past entries already retired).
 export function logRoom(): u32 {
-  const h = headerAddr;
-  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity >> 1) advanceTail();
-  const used = load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL);
+  const ring = myRing();
+  if (ringHead(ring) - ringTail(ring) >= logCapacity >> 1) advanceTail();
+  const used = ringHead(ring) - ringTail(ring);
   assert(used <= logCapacity, "log overfull");
   return logCapacity - used;
 }
 
-// Evict the oldest live entries until `entries` more fit: what appending them one at a
-// time would evict (each append evicts only when the ring is full), done before them.
-// Oldest entries that are their lines' only, whole-line entries of lines that follow each
+// Evict this thread's oldest live entries until `entries` more fit in its ring: what
+// appending them one at a time would evict (each append evicts only when the ring is full),
+// done before them. The oldest entries of a deferred run leave without being written;
+// oldest entries that are their lines' only, whole-line entries of lines that follow each
 // other (an older multi-line store nothing has touched since) are evicted as one run.
 export function logMakeRoom(entries: u32): void {
   assert(entries <= logCapacity, "store log: a run longer than the log");
-  const h = headerAddr;
-  if (freshRunsDeferred() > 0) materializeFreshRuns(); // the oldest entries are read below
+  const ring = myRing(), t = myRingIndex();
   advanceTail();
   while (true) {
-    const head = load<u32>(h + H_LOG_HEAD), tail = load<u32>(h + H_LOG_TAIL);
+    const head = ringHead(ring), tail = ringTail(ring);
     const room = logCapacity - (head - tail);
     if (room >= entries) return;
     const need = entries - room;
-    const line = changetype<LogEntry>(entryAddr(logSlot(tail))).line;
+    if (myFreshRuns() > 0 && oldestDeferredPosition(head) == tail) {
+      const first = evictFreshRunPrefix(need, stampEpoch());
+      const lines = evictedLines;
+      linesLeaveLog(first, lines, LINE_DEFERRED, !evictedStamped);
+      counterAdd(C_EVICTIONS, lines);
+      // Their slots never held an entry (live 0): the tail steps over them unread.
+      setRingTail(ring, tail + lines);
+      advanceTail();
+      continue;
+    }
+    if (storesLockStripes()) { evictOldest(); continue; } // runs are read before their lines are locked
+    const line = changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).line;
     let run: u32 = 0;
     while (run < need && tail + run != head) {
-      const e = entryAddr(logSlot(tail + run));
+      const e = entryAddr(ringIndex(t, ring, tail + run));
       if (changetype<LogEntry>(e).live == 0 || changetype<LogEntry>(e).line != line + run) break;
-      if (!retiresWhole(line + run, tail + run)) break;
+      if (!retiresWhole(line + run, changetype<LogEntry>(e).seq)) break;
       run++;
     }
     if (run >= 2) {
@@ -387,92 +431,101 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
 // swap; an atomic or, lowered to a load and a cmpxchg loop, reads first and did not help):
 // one fault, and a few nanoseconds on a page already mapped. It changes no byte.
 @inline function touchForWrite(at: usize, bytes: usize): void {
-  for (let a = at; a < at + bytes; a = (a & ~(<usize>4095)) + 4096) atomic.cmpxchg<u32>(a & ~(<usize>3), 0, 0);
+  for (let a = at; a < at + bytes; a = (a & ~(<usize>4095)) + 4096) {
+    // A chunk (4 KiB) stamped before was stored to, so the host maps it for writing already:
+    // a locked instruction on it would only cost (it waits for every store before it).
+    if (load<u32>(chunkStampAddr + (((a - visibleAddr) >> 12) << 2)) != 0) continue;
+    atomic.cmpxchg<u32>(a & ~(<usize>3), 0, 0);
+  }
 }
 
-// Entries seq.. in ring slots slot.. (no wrap) for whole lines line..: each the line's only
-// entry, its bytes the visible line's. Two 16-byte stores per entry and one per two lines'
-// lists, their fields counted up in lanes (a third of the per-line stores of field by field).
-export function writeFreshEntries(seq: u32, slot: u32, line: u32, count: u32): void {
-  assert(slot + count <= logCapacity, "log append: fresh entries past the ring's end");
-  if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(slot + k)).live == 0 && logSlot(seq + k) == slot + k); // a live slot, or a slot not its sequence number's
+// Entries seq.. at log indices index.. (one ring, no wrap) for whole lines line..: each the
+// line's only entry, its bytes the visible line's. Two 16-byte stores per entry and one per
+// two lines' lists, their fields counted up in lanes (a third of the per-line stores of field
+// by field).
+export function writeFreshEntries(seq: u32, index: u32, line: u32, count: u32): void {
+  assert((index & (logCapacity - 1)) + count <= logCapacity, "log append: fresh entries past the ring's end");
+  if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(index + k)).live == 0); // a live slot
   // (seq, line, next = 0, live) and (mask: the whole line, spare).
   let head = i32x4(<i32>seq, <i32>line, 0, <i32>ENTRY_DATA_VISIBLE);
   const step = i32x4(1, 1, 0, 0);
   const whole = i64x2.splat(-1);
-  let e = entryAddr(slot);
+  let e = entryAddr(index);
   for (let k: u32 = 0; k < count; k++) {
     v128.store(e, head);
     v128.store(e, whole, 16);
     head = i32x4.add(head, step);
     e += ENTRY_BYTES;
   }
-  // Lists: head and tail are (slot + 1) for each line.
+  // Lists: head and tail are (index + 1) for each line.
   let list = lineListAddr + (<usize>line << 3);
   let k: u32 = 0;
-  if ((list & 15) != 0 && count > 0) { store<u64>(list, (<u64>(slot + 1) | (<u64>(slot + 1) << 32))); list += 8; k = 1; }
-  let pair = i32x4(<i32>(slot + k + 1), <i32>(slot + k + 1), <i32>(slot + k + 2), <i32>(slot + k + 2));
+  if ((list & 15) != 0 && count > 0) { store<u64>(list, (<u64>(index + 1) | (<u64>(index + 1) << 32))); list += 8; k = 1; }
+  let pair = i32x4(<i32>(index + k + 1), <i32>(index + k + 1), <i32>(index + k + 2), <i32>(index + k + 2));
   const two = i32x4.splat(2);
   for (; k + 2 <= count; k += 2) {
     v128.store(list, pair);
     pair = i32x4.add(pair, two);
     list += 16;
   }
-  if (k < count) store<u64>(list, (<u64>(slot + k + 1) | (<u64>(slot + k + 1) << 32)));
-  if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == slot + j + 1 && lineTailIndex(line + j) == slot + j + 1); // a fresh line's list names another entry
+  if (k < count) store<u64>(list, (<u64>(index + k + 1) | (<u64>(index + k + 1) << 32)));
+  if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == index + j + 1 && lineTailIndex(line + j) == index + j + 1); // a fresh line's list names another entry
 }
 
-// writeFreshEntries for entries seq.. wherever their slots are: in at most two stretches of
-// consecutive slots (the ring may wrap).
-export function writeFreshEntriesWrapped(seq: u32, line: u32, count: u32): void {
+// writeFreshEntries for entries seq.. at positions position.. of ring `t`, wherever their
+// slots are: in at most two stretches of consecutive slots (the ring may wrap).
+export function writeFreshEntriesAt(t: u32, position: u32, seq: u32, line: u32, count: u32): void {
   assert(count > 0 && count <= logCapacity && <u64>line + <u64>count <= <u64>lineCount, "log append: fresh entries outside the log or the device");
-  const slot = logSlot(seq);
+  const ring = ringAt(t);
+  const slot = ringSlot(ring, position);
   const before = min<u32>(count, logCapacity - slot);
-  writeFreshEntries(seq, slot, line, before);
-  if (before < count) writeFreshEntries(seq + before, 0, line + before, count - before);
+  writeFreshEntries(seq, t * logCapacity + slot, line, before);
+  if (before < count) writeFreshEntries(seq + before, t * logCapacity, line + before, count - before);
 }
 
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
-// entry seq + k in ring slot (index + k) & mask becomes the line's only entry (its bytes
-// the visible line's), the line is stamped and marked pending. No list to link into, so
-// no branch per line: a block stored whole costs a few stores per line.
-function appendFreshLines(seq: u32, index: u32, line: u32, count: u32, epoch: u32): void {
+// entry seq + k at position (position + k) of this thread's ring becomes the line's only
+// entry (its bytes the visible line's), the line is stamped and marked pending. No list to
+// link into, so no branch per line: a block stored whole costs a few stores per line.
+function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch: u32): void {
   assert(count > 0 && line + count <= lineCount, "log append: fresh lines outside the device");
-  const mask = logCapacity - 1;
+  const ring = myRing(), t = myRingIndex();
   // Their media, before the store: consecutive lines into consecutive slots, in at most two
   // copies (the ring may wrap).
-  const start = index & mask;
+  const start = ringSlot(ring, position);
   touchForWrite(visibleAddr + (<usize>line << LINE_SHIFT), <usize>count << LINE_SHIFT);
   const before = min<u32>(count, logCapacity - start);
-  memory.copy(preimageSlotAddr(start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
-  if (before < count) memory.copy(preimageSlotAddr(0), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
+  if (before < count) memory.copy(preimageSlotAddr(t * logCapacity), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
   // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
   // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
-  if (!deferFreshRun(line, count, seq)) writeFreshEntriesWrapped(seq, line, count);
-  updateLineStates(line, count, 0xff, LINE_PENDING);
+  const deferred = deferFreshRun(line, count, seq, epoch, position);
+  if (!deferred) writeFreshEntriesAt(t, position, seq, line, count);
+  updateLineStates(line, count, 0xff, deferred ? LINE_PENDING | LINE_DEFERRED : LINE_PENDING);
   stampLines(line, count, epoch);
-  if (CHECKS && !lineDeferred(line)) assert(lineHeadIndex(line + count - 1) == ((index + count - 1) & mask) + 1); // the last line's list names another entry
+  if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1); // the last line's list names another entry
 }
 
-// The sequence number of the newest store (head - 1; wraps like every sequence number).
+// The sequence number of this thread's newest store (its clock - 1; wraps like every sequence
+// number). With one thread attached, the newest of all.
 @inline export function logNewestSeq(): u32 {
-  return load<u32>(headerAddr + H_LOG_HEAD) - 1;
+  return load<u32>(myRing() + TL_CLOCK) - 1;
 }
 
-// One store of bytes [addr, addr + len), as logAppend would log it line by line,
-// when the log has room for every line (no eviction in between: the caller checked
+// One store of bytes [addr, addr + len), as logAppend would log it line by line, when this
+// thread's ring has room for every line (no eviction in between: the caller checked
 // logRoom): the header, the version and the counter change once. Returns the sequence
 // number of its last entry.
 export function logAppendRun(addr: u32, len: u32): u32 {
-  const h = headerAddr;
   assert(len > 0, "log append: empty store");
+  const ring = myRing(), t = myRingIndex();
   const firstLine = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   // A store to a deferred line links behind its entry: written first.
-  if (freshRunsDeferred() > 0 && anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
-  assert(load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) + lines <= logCapacity, "log append: no room for the run");
-  const first = load<u32>(h + H_LOG_HEAD);
-  const firstIndex = logSlot(first);
+  if (anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
+  const position = ringHead(ring);
+  assert(position - ringTail(ring) + lines <= logCapacity, "log append: no room for the run");
+  const first = allocateSeq(firstLine, lines);
   const epoch = stampEpoch();
   let newlyPending: u32 = 0;
   // The whole lines [wholeFrom, wholeTo) of the run: when none of them is pending (a block
@@ -482,18 +535,19 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const fresh = wholeTo > wholeFrom && !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING);
   for (let k: u32 = 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
-      appendFreshLines(first + k, firstIndex + k, firstLine + k, wholeTo - wholeFrom, epoch);
+      appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch);
       newlyPending += wholeTo - wholeFrom;
       k = wholeTo - 1;
       continue;
     }
     const lo = k == 0 ? addr & 63 : 0;
     const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
-    if (writeEntry(first + k, (firstIndex + k) & (logCapacity - 1), firstLine + k, lo, hi - lo, epoch)) newlyPending++;
+    if (writeEntry(first + k, ringIndex(t, ring, position + k), firstLine + k, lo, hi - lo, epoch)) newlyPending++;
   }
   stampChunks(firstLine, firstLine + lines, epoch);
-  store<u32>(h + H_LOG_HEAD, first + lines);
-  store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + newlyPending);
+  setRingHead(ring, position + lines);
+  addRingLive(ring, <i32>lines);
+  addPending(ring, <i32>newlyPending);
   logChanged();
   counterAdd(C_LOG_ENTRIES, lines);
   return first + lines - 1;
@@ -503,15 +557,16 @@ export function logAppendRun(addr: u32, len: u32): u32 {
 // caller stores them into the visible line (where the entry finds them). Returns the
 // entry's sequence number.
 export function logAppend(line: u32, offset: u32, count: u32): u32 {
-  const h = headerAddr;
-  if (freshRunsDeferred() > 0 && lineDeferred(line)) materializeFreshRunsIn(line, 1); // it links behind the line's entry
-  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) advanceTail();
-  if (load<u32>(h + H_LOG_HEAD) - load<u32>(h + H_LOG_TAIL) >= logCapacity) evictOldest();
-  const seq = load<u32>(h + H_LOG_HEAD);
+  const ring = myRing();
+  if (lineDeferred(line)) materializeFreshRunsIn(line, 1); // it links behind the line's entry
+  assert(ringHead(ring) - ringTail(ring) < logCapacity, "log append: no room for the entry");
+  const seq = allocateSeq(line, 1);
+  const position = ringHead(ring);
   const epoch = stampEpoch();
-  if (writeEntry(seq, logSlot(seq), line, offset, count, epoch)) store<u32>(h + H_LINES_PENDING, load<u32>(h + H_LINES_PENDING) + 1);
+  if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) addPending(ring, 1);
   stampChunks(line, line + 1, epoch);
-  store<u32>(h + H_LOG_HEAD, seq + 1);
+  setRingHead(ring, position + 1);
+  addRingLive(ring, 1);
   logChanged();
   counterAdd(C_LOG_ENTRIES, 1);
   return seq;

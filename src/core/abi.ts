@@ -18,7 +18,7 @@ export const H_DEVICE_BYTES = 8; // u32 device size in bytes
 export const H_LINE_COUNT = 12; // u32 device size in lines
 export const H_DOMAIN = 16; // u32 DOMAIN_*
 export const H_MAX_THREADS = 20; // u32 thread slots
-export const H_LOG_CAPACITY = 24; // u32 store-log entries
+export const H_LOG_CAPACITY = 24; // u32 entries of each thread's store-log ring
 export const H_SCRATCH_BYTES = 28; // u32 scratch bytes per thread
 export const H_CRC_TABLES = 32; // u32 address of the crc32c tables
 export const H_THREADS = 36; // u32 address of the thread areas
@@ -26,17 +26,18 @@ export const H_THREAD_STRIDE = 40; // u32 bytes per thread area
 export const H_FLUSHQ_CAPACITY = 44; // u32 flush-queue entries per thread
 export const H_LINE_STATE = 48; // u32 address of the line state bytes
 export const H_LINE_LIST = 52; // u32 address of the line lists
-export const H_LOG = 56; // u32 address of the store log
+export const H_LOG = 56; // u32 address of the store log: the rings of thread slots 0, 1, ... (logCapacity entries each)
 export const H_PATCH = 60; // u32 address of the crash patch
 export const H_VISIBLE = 64; // u32 address of the visible bytes
-export const H_PREIMAGE = 68; // u32 address of the pre-image slots (logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
+export const H_PREIMAGE = 68; // u32 address of the pre-image slots (maxThreads x logCapacity x 64 bytes): a pending line's media bytes, in its oldest entry's slot
 export const H_TOTAL_BYTES = 72; // u32 end address of the layout
 export const H_THREAD_SLOTS = 76; // bitmap of claimed thread slots
 export const H_LOCK = 80; // device spinlock
 export const H_KERNEL = 84; // start of the region reserved for upper layers
-export const H_LOG_HEAD = 88; // next sequence number
-export const H_LOG_TAIL = 92; // oldest sequence number that may still be live
-export const H_LINES_PENDING = 96; // u32 lines with stores not yet on media
+export const H_WORLD = 88; // u32 1 while a thread holds the world lock (store-locks.ts): shared sections wait
+export const H_LINE_SEQ = 92; // u32 address of the line sequence numbers (u32 per line: store-locks.ts, seq-order.ts)
+export const H_EADR_NEXT_SEQ = 168; // u32 eADR: the next store's sequence number, for every thread (seq-order.ts)
+export const H_STRIPE_LOCKS = 96; // u32 address of the stripe locks (STRIPE_LOCKS words, STRIPE_LOCK_BYTES apart)
 export const H_CRASH_TABLE = 100; // u32 address of the crash table
 export const H_KERNEL_BYTES = 104; // u32 bytes of the kernel region
 export const H_CRASH_ROWS = 108; // u32 rows of the last crash scan
@@ -56,17 +57,13 @@ export const STAMP_RUNS_CAPACITY = 512; // runs the stamp-runs region holds
 // one pending state; each build rescanned the whole log window).
 export const H_LOG_VERSION = 152; // u32 the store log's version
 export const H_SCAN_VERSION = 156; // H_LOG_VERSION when the crash table was last built
-// The sequence number that maps to ring slot 0 (storelog.ts: moved to the head whenever the
-// log is empty, so a store after a fence reuses the ring's first, cache-warm slots).
-export const H_LOG_SLOT_BASE = 160;
+export const H_PATCH_ROWS = 160; // u32 rows the crash table and the patch hold: min(lines, maxThreads x logCapacity)
 export const H_LOG_DATA = 164; // u32 address of the store log's data slots (ENTRY_DATA_BYTES per entry)
 // Fresh runs whose entries are not written yet (assembly/pmem/fresh-runs.ts): a table of
 // their own (layout.ts).
-export const H_FRESH_RUN_COUNT = 168; // u32 slots of the table in use (live runs and retired ones)
-export const H_FRESH_RUN_LIVE = 172; // u32 live runs: lines pending without their entries
 export const H_POISONED_LINES = 180; // u32 lines with LINE_POISON set (a crash target copies line states only when either side has one)
-export const H_FRESH_RUNS = 176; // u32 address of the table: FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES
-export const FRESH_RUN_BYTES = 12; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32
+export const H_FRESH_RUNS = 176; // u32 address of the tables: one per thread slot, FRESH_RUNS_CAPACITY x FRESH_RUN_BYTES each
+export const FRESH_RUN_BYTES = 20; // one deferred fresh run: first line u32, line count u32 (0: retired), first sequence number u32, stamp epoch of its store u32, first ring position u32
 export const FRESH_RUNS_CAPACITY = 2048; // runs the table holds (a commit of a thousand blocks and data extents)
 
 // --- lines, words, threads -------------------------------------------------------------
@@ -113,7 +110,27 @@ export const ENTRY_DATA_BYTES = 64; // an entry's data slot (same index, log dat
 // scratch.
 export const TA_DIGEST = 16; // 48 bytes: a content digest's two i32x4 lanes, then a padded last block (csum/content-hash.ts)
 export const TA_COUNTERS = 64; // u64 counters of this thread (see C_*), on cache lines of their own
-export const FLUSHQ_FIRST_ENTRY = 192; // offset of the first queue entry in a thread area
+// The thread's own store-log ring (storelog.ts), on a cache line of its own: positions count
+// the ring's line parts (a slot is (position - base) mod logCapacity), sequence numbers order
+// every thread's parts together.
+export const TA_LOG = 192;
+export const TL_HEAD = 0; // u32 next position
+export const TL_TAIL = 4; // u32 oldest position that may still be live
+export const TL_SLOT_BASE = 8; // u32 the position of slot 0: moved to the head whenever the ring is empty (a store after a fence reuses its first, cache-warm slots)
+export const TL_VERSION = 12; // u32 bumped by every change this thread makes to the log (the log's version is the sum)
+export const TL_PENDING = 16; // i32 lines this thread made pending minus lines it took out (the pending lines are the sum)
+export const TL_LIVE = 20; // u32 the ring's slots with a live entry or a deferred line
+export const TL_FRESH_START = 24; // u32 position of the fresh-run table's oldest row that may be live
+export const TL_FRESH_END = 28; // u32 end position of the fresh-run table (rows live and retired lie in [start, end))
+export const TL_FRESH_LIVE = 32; // u32 live rows of the fresh-run table
+export const TL_ACTIVE = 36; // u32 1 while the thread is in a shared section (store-locks.ts)
+export const TL_CLOCK = 40; // u32 the sequence number of the thread's next log part (seq-order.ts)
+// Stripes: lines locked together by stores of several threads (store-locks.ts).
+export const STRIPE_SHIFT = 6; // 64 lines (4 KiB, a page) per stripe
+export const STRIPE_LOCKS = 256; // lock words; stripe s takes word s mod STRIPE_LOCKS
+export const STRIPE_LOCK_BYTES = 64; // one word per cache line: two threads' pages share none
+export const TA_MERGE = 256; // MAX_THREADS u32: a walk's position in each ring (crash.ts: the rings merged in sequence order)
+export const FLUSHQ_FIRST_ENTRY = 384; // offset of the first queue entry in a thread area
 export const FLUSHQ_ENTRY_BYTES = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
 export const FQ_FIRST = 0; // u32 first line of the flushed range
 export const FQ_COUNT = 4; // u32 lines in the range

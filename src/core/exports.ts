@@ -29,6 +29,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   /** `lines`: a line bitmap of the lines to build (0: all; a random image's lines draw independently). */
   pmem_crash_build(mode: number, arg: bigint, keepLocked: number, lines: number): number;
   pmem_unlock(): number;
+  pmem_release_after_trap(): number;
   /** After pmem_crash_build(keepLocked) of `slots` lines: a patch line for every other pending line (its media); the total. */
   pmem_crash_overlay(slots: number): number;
   pmem_crash_apply(slots: number): number;

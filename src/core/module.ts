@@ -117,11 +117,9 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
         const message = readAsString(memory, messagePtr);
         const file = readAsString(memory, filePtr);
         // A failed check inside a locked section would leave the device locked for every
-        // thread: release the lock if this thread holds it (the lock word is slot + 1).
-        if (self && memory.buffer.byteLength > DEVICE_BASE + H_LOCK) {
-          const lock = new Int32Array(memory.buffer, DEVICE_BASE + H_LOCK, 1);
-          const slot = self.pmem_region(REGION.threadSlot);
-          if (slot >= 0 && Atomics.load(lock, 0) === slot + 1) Atomics.store(lock, 0, 0);
+        // thread: release what this thread holds (the world lock, stripe locks, its flag).
+        if (self && memory.buffer.byteLength > DEVICE_BASE + H_LOCK && self.pmem_region(REGION.threadSlot) >= 0) {
+          self.pmem_release_after_trap();
         }
         throw new FsError('EFAULT', `core invariant violated: ${message} (${file}:${line}:${column})`);
       },

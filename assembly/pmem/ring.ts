@@ -1,0 +1,101 @@
+// Each thread slot's own store-log ring: the entries of the stores that thread made, in
+// its program order. Entry i of ring t is entry (t * logCapacity + i) of the log region
+// (and of the data and pre-image regions), so a line's list links entries of any ring by
+// that one index. The ring's header (TA_LOG in the thread's area) counts positions: the
+// ring's line parts, one per entry, which map to slots (position - base) mod capacity;
+// sequence numbers (ENTRY_SEQ) order the parts of every ring together.
+// Why rings of their own: a thread appends and evicts in its own ring, so two threads
+// storing to different lines share no header word and no ring slot (issue 17).
+import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK } from "../abi";
+import { threadsAddr, threadStride, threadSlot, logCapacity, maxThreads } from "./state";
+
+/** The header of ring `t` (thread slot t's). */
+@inline export function ringAt(t: u32): usize {
+  return threadsAddr + <usize>t * threadStride + TA_LOG;
+}
+
+/** This thread's ring. */
+@inline export function myRing(): usize {
+  return ringAt(<u32>threadSlot);
+}
+
+@inline export function myRingIndex(): u32 {
+  return <u32>threadSlot;
+}
+
+@inline export function ringHead(ring: usize): u32 { return load<u32>(ring + TL_HEAD); }
+@inline export function ringTail(ring: usize): u32 { return load<u32>(ring + TL_TAIL); }
+@inline export function ringLive(ring: usize): u32 { return atomic.load<u32>(ring + TL_LIVE); }
+@inline export function setRingHead(ring: usize, position: u32): void { store<u32>(ring + TL_HEAD, position); }
+@inline export function setRingTail(ring: usize, position: u32): void { store<u32>(ring + TL_TAIL, position); }
+// Atomic: a thread that writes a line back may retire entries of another thread's ring.
+@inline export function addRingLive(ring: usize, delta: i32): void {
+  const live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
+  assert(live >= 0, "ring: fewer than no live slots");
+}
+
+/** The ring an entry index belongs to (the thread slot that appended it). */
+@inline export function ringOfIndex(index: u32): u32 {
+  return index / logCapacity;
+}
+
+/** The log index of ring `t`'s slot for `position`. */
+@inline export function ringIndex(t: u32, ring: usize, position: u32): u32 {
+  return t * logCapacity + ((position - load<u32>(ring + TL_SLOT_BASE)) & (logCapacity - 1));
+}
+
+/** The ring slot (0 .. logCapacity-1) of `position`. */
+@inline export function ringSlot(ring: usize, position: u32): u32 {
+  return (position - load<u32>(ring + TL_SLOT_BASE)) & (logCapacity - 1);
+}
+
+/** An empty ring starts over at slot 0 (its first, cache-warm slots). */
+@inline export function ringRebase(ring: usize): void {
+  store<u32>(ring + TL_SLOT_BASE, load<u32>(ring + TL_HEAD));
+}
+
+/** This thread changed the log: a crash scan made before no longer describes it. */
+@inline export function ringChanged(ring: usize): void {
+  store<u32>(ring + TL_VERSION, load<u32>(ring + TL_VERSION) + 1);
+}
+
+/** This thread made `delta` lines pending (negative: took them out). */
+@inline export function addPending(ring: usize, delta: i32): void {
+  store<u32>(ring + TL_PENDING, <u32>(<i32>load<u32>(ring + TL_PENDING) + delta));
+}
+
+/** The log's version: the sum of every ring's (each only grows). */
+export function logVersion(): u32 {
+  let v: u32 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) v += load<u32>(ringAt(t) + TL_VERSION);
+  return v;
+}
+
+/** Lines with stores not yet on media: the sum of every thread's changes. */
+export function linesPendingTotal(): u32 {
+  let n: i32 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) n += <i32>load<u32>(ringAt(t) + TL_PENDING);
+  assert(n >= 0, "ring: fewer than no pending lines");
+  return <u32>n;
+}
+
+/** Positions the rings span (head - tail, summed): what a crash may still lose is within them. */
+export function logSpanTotal(): u32 {
+  let n: u32 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) n += ringHead(ringAt(t)) - ringTail(ringAt(t));
+  return n;
+}
+
+/** Empty every ring (a crash forgot the log): positions, counts and bases back to 0. */
+export function ringsReset(): void {
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    const r = ringAt(t);
+    store<u32>(r + TL_HEAD, 0);
+    store<u32>(r + TL_TAIL, 0);
+    store<u32>(r + TL_SLOT_BASE, 0);
+    store<u32>(r + TL_PENDING, 0);
+    store<u32>(r + TL_LIVE, 0);
+    store<u32>(r + TL_CLOCK, 0);
+    ringChanged(r);
+  }
+}

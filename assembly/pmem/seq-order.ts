@@ -1,0 +1,77 @@
+// Sequence numbers: the order of the log's entries. Each thread numbers its own parts from
+// its clock (TL_CLOCK); what must hold is that a line's entries are numbered in the order
+// they were linked (program order of one line, which crash images take prefixes of), and
+// that a flush point (the newest number of the lines a clwb covered) is above every entry
+// of those lines made before it and below every one made after.
+//  - One thread attached: the thread's clock is above every number given so far (attach
+//    raises it: seqAttach), so numbering from it keeps both; this is the one shared log's
+//    head, as before the rings were split.
+//  - eADR: stores are serialized (store-locks.ts) and numbered from one count in the
+//    header, H_EADR_NEXT_SEQ: a crash cut is a prefix of that one order.
+//  - Several threads (ADR): Lamport clocks. Each line keeps the newest number given to it
+//    or to a flush over it (the line sequence numbers, H_LINE_SEQ); a store numbers its
+//    parts above its clock and above its lines' numbers, and a flush raises its lines'
+//    numbers to its point. Stripe locks make both happen atomically per line. Threads
+//    share no counter: a store reads and writes only its own lines' words.
+// Under ADR a crash keeps a prefix of each line independently, so no order across lines
+// is needed beyond that; eADR's cut across lines uses the serialized order.
+import { TL_CLOCK, H_EADR_NEXT_SEQ, DOMAIN_EADR } from "../abi";
+import { lineSeqAddr, maxThreads, domain, headerAddr } from "./state";
+import { myRing, ringAt } from "./ring";
+import { storesLockStripes } from "./store-locks";
+import { seqBefore } from "./storelog";
+
+@inline function lineSeqWord(line: u32): usize { return lineSeqAddr + (<usize>line << 2); }
+
+/** Numbers for a store's `lines` parts, lines first.. (consecutive, one per part, in order). */
+export function allocateSeq(first: u32, lines: u32): u32 {
+  const ring = myRing();
+  let seq = load<u32>(ring + TL_CLOCK);
+  if (domain == DOMAIN_EADR) {
+    // Serialized by the store lock: one count for every thread (a thread's clock may lag).
+    const next = load<u32>(headerAddr + H_EADR_NEXT_SEQ);
+    if (seqBefore(seq, next)) seq = next;
+    store<u32>(headerAddr + H_EADR_NEXT_SEQ, seq + lines);
+  } else if (storesLockStripes()) {
+    for (let k: u32 = 0; k < lines; k++) {
+      const above = load<u32>(lineSeqWord(first + k)) + 1 - k; // part k is numbered seq + k
+      if (seqBefore(seq, above)) seq = above;
+    }
+    for (let k: u32 = 0; k < lines; k++) store<u32>(lineSeqWord(first + k), seq + k);
+  }
+  store<u32>(ring + TL_CLOCK, seq + lines);
+  return seq;
+}
+
+/**
+ * The flush point of a clwb of lines [first, first + count): above or equal to every entry
+ * of those lines made so far, below every one made after (several threads: the lines'
+ * numbers are raised to it).
+ */
+export function flushPoint(first: u32, count: u32): u32 {
+  const ring = myRing();
+  let point = load<u32>(ring + TL_CLOCK) - 1;
+  if (!storesLockStripes()) return point;
+  for (let l = first; l < first + count; l++) {
+    const s = load<u32>(lineSeqWord(l));
+    if (seqBefore(point, s)) point = s;
+  }
+  for (let l = first; l < first + count; l++) store<u32>(lineSeqWord(l), point);
+  store<u32>(ring + TL_CLOCK, point + 1);
+  return point;
+}
+
+/** A number above every one given so far (the newest clock of every ring). */
+export function seqAfterAll(): u32 {
+  let next: u32 = 0;
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    const c = load<u32>(ringAt(t) + TL_CLOCK);
+    if (t == 0 || seqBefore(next, c)) next = c;
+  }
+  return next;
+}
+
+/** A thread attaches (under the world lock): its clock goes above every number given so far. */
+export function seqAttach(): void {
+  store<u32>(myRing() + TL_CLOCK, seqAfterAll());
+}

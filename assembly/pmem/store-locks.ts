@@ -1,0 +1,124 @@
+// Who may change the store log, and when. Two modes, chosen per store by how many threads
+// are attached (H_THREAD_SLOTS):
+//  - one thread: nothing to exclude; a store, flush or fence takes no lock word at all;
+//  - several: each store, flush or fence is a *shared* section (its thread's active flag,
+//    TL_ACTIVE, set for its length), and locks the stripes (STRIPE_LINES lines each, hashed
+//    into STRIPE_LOCKS padded words) of the lines it changes, in ascending order. Two
+//    threads storing to different pages touch no common word: no device-wide lock
+//    (issue 17).
+// Under eADR a shared section is the store lock (H_LOCK) instead, one thread or several: a
+// crash keeps a prefix of one global order of stores, and only one lock gives that order
+// the order in which the stores became visible.
+// Everything else that reads or rewrites the log as a whole (crash scans and builds, media
+// reads, line info, stamp epochs, attach and detach) takes the *world* lock: H_LOCK, then
+// H_WORLD set, then a wait until no other thread is in a shared section. A shared section
+// that finds H_WORLD set steps out and waits. The flag is set before H_WORLD is read and
+// H_WORLD before the flags are read (sequentially consistent atomics), so at least one side
+// sees the other.
+// Lock order: world, then stripes in ascending order; a thread never waits for a stripe
+// while it holds one of a higher number, nor for the world while it holds a stripe.
+import { H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT, DOMAIN_EADR } from "../abi";
+import { headerAddr, threadSlot, maxThreads, stripeLocksAddr, domain, lineCount } from "./state";
+import { ringAt, myRing } from "./ring";
+import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
+import { CHECKS } from "../shared/checks";
+
+let worldHeld: bool = false; // this instance holds the world lock
+let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a store inside a transaction's)
+let lockingStripes: bool = false; // the outermost shared section found several threads attached
+
+@inline function owner(): u32 { return <u32>threadSlot + 1; }
+
+/** Are several threads attached (stores must lock their stripes)? Stable inside a shared section. */
+@inline export function storesLockStripes(): bool {
+  return lockingStripes && !worldHeld;
+}
+
+/** Enter a shared section (a store, flush or fence, or several of them). */
+export function enterShared(): void {
+  if (worldHeld) return; // the world lock excludes everyone already
+  if (sharedDepth++ > 0) return;
+  // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
+  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); lockingStripes = false; return; }
+  const flag = myRing() + TL_ACTIVE;
+  while (true) {
+    atomic.store<u32>(flag, 1);
+    if (atomic.load<u32>(headerAddr + H_WORLD) == 0) break;
+    atomic.store<u32>(flag, 0);
+    while (atomic.load<u32>(headerAddr + H_WORLD) != 0) {}
+  }
+  lockingStripes = popcnt<u32>(atomic.load<u32>(headerAddr + H_THREAD_SLOTS)) > 1;
+}
+
+export function exitShared(): void {
+  if (worldHeld) return;
+  assert(sharedDepth > 0, "store locks: a shared section left twice");
+  if (--sharedDepth > 0) return;
+  if (domain == DOMAIN_EADR) { spinlockRelease(headerAddr + H_LOCK, owner()); return; }
+  atomic.store<u32>(myRing() + TL_ACTIVE, 0);
+}
+
+/** Take the world lock: no other thread is in a shared section until unlockWorld. Not reentrant. */
+export function lockWorld(): void {
+  assert(!worldHeld && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
+  spinlockAcquire(headerAddr + H_LOCK, owner());
+  atomic.store<u32>(headerAddr + H_WORLD, 1);
+  for (let t: u32 = 0; t < maxThreads; t++) {
+    if (t == <u32>threadSlot) continue;
+    while (atomic.load<u32>(ringAt(t) + TL_ACTIVE) != 0) {}
+  }
+  worldHeld = true;
+}
+
+export function unlockWorld(): void {
+  assert(worldHeld, "store locks: the world lock released by a thread that does not hold it");
+  worldHeld = false;
+  atomic.store<u32>(headerAddr + H_WORLD, 0);
+  spinlockRelease(headerAddr + H_LOCK, owner());
+}
+
+/** Does this instance hold the world lock? */
+@inline export function worldLocked(): bool { return worldHeld; }
+
+@inline function stripeWord(stripe: u32): usize {
+  return stripeLocksAddr + <usize>(stripe & (STRIPE_LOCKS - 1)) * STRIPE_LOCK_BYTES;
+}
+
+/**
+ * Lock the stripes of lines [first, first + count) when several threads are attached (inside
+ * a shared section). Stripes are numbered mod STRIPE_LOCKS, so a range of STRIPE_LOCKS
+ * stripes or more takes all of them; a range that wraps takes the low numbers first.
+ */
+export function lockLines(first: u32, count: u32): void {
+  if (!storesLockStripes()) return;
+  if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount); // stripes locked outside a shared section, or outside the device
+  const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
+  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner()); return; }
+  const a = lo & (STRIPE_LOCKS - 1), b = hi & (STRIPE_LOCKS - 1);
+  if (a <= b) { for (let s = a; s <= b; s++) spinlockAcquire(stripeWord(s), owner()); return; }
+  for (let s: u32 = 0; s <= b; s++) spinlockAcquire(stripeWord(s), owner());
+  for (let s = a; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner());
+}
+
+export function unlockLines(first: u32, count: u32): void {
+  if (!storesLockStripes()) return;
+  const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
+  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner()); return; }
+  for (let s = lo; s <= hi; s++) spinlockRelease(stripeWord(s), owner());
+}
+
+/**
+ * After a failed check (a trap) inside a locked section: release every lock word and flag
+ * this thread holds, so that the other threads are not stopped for good (src/core/module.ts
+ * calls it from the abort import). The state the failed call left is not repaired.
+ */
+export function releaseAfterTrap(): void {
+  if (threadSlot < 0) return;
+  for (let s: u32 = 0; s < STRIPE_LOCKS; s++) {
+    if (atomic.load<u32>(stripeWord(s)) == owner()) atomic.store<u32>(stripeWord(s), 0);
+  }
+  if (worldHeld) { worldHeld = false; atomic.store<u32>(headerAddr + H_WORLD, 0); }
+  if (atomic.load<u32>(headerAddr + H_LOCK) == owner()) atomic.store<u32>(headerAddr + H_LOCK, 0);
+  sharedDepth = 0;
+  atomic.store<u32>(myRing() + TL_ACTIVE, 0);
+}
