@@ -100,8 +100,8 @@ export function slotPicker(spec: WorkloadSpec): SlotPicker {
   return { mine, pick, slot, index };
 }
 
-/** Records per crossing into the core (Writer.run). */
-const BATCH_RECORDS = 256;
+/** Stores per crossing into the core (Writer.run): 8 KiB of records in the scratch. */
+export const WRITER_BATCH_RECORDS = 256;
 const TWO_32 = 2 ** 32;
 
 export class Writer {
@@ -118,7 +118,7 @@ export class Writer {
     this.device = PmemDevice.attach(handle);
     if (this.device.core.dax_attach(daxBase) < 0) throw new FsError('EINVAL', 'DAX region not found');
     this.fsState = new DataView(this.device.memory.buffer).getUint32(daxBase + D_FS_STATE, true);
-    this.batch = new StoreBatch(this.device, BATCH_RECORDS);
+    this.batch = new StoreBatch(this.device, WRITER_BATCH_RECORDS);
   }
 
   get threadSlot(): number {
@@ -192,7 +192,7 @@ export class Writer {
   private runFaults = 0;
 
   /**
-   * The workload's stores, BATCH_RECORDS to a crossing: each store is one fill record
+   * The workload's stores, WRITER_BATCH_RECORDS to a crossing: each store is one fill record
    * (the core repeats the tag over its bytes), written with typed-array stores; the loop
    * awaits only when a fault needs the owning thread.
    */
