@@ -4,7 +4,7 @@
 import { Rng } from '../random.js';
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
-import { FAULT_MEDIA_ERROR, D_FS_STATE, FR_DONE } from '../core/abi.js';
+import { FAULT_MEDIA_ERROR, D_FS_STATE, FR_DONE, BATCH_RECORD_BYTES } from '../core/abi.js';
 import type { MappingHandle } from '../dax/mapping.js';
 import { StoreBatch, type BatchStop } from '../dax/store-batch.js';
 import { FileReader, type ReadRequest } from './file-reader.js';
@@ -127,9 +127,14 @@ export class Writer {
 
   private reader: FileReader | null = null;
 
+  /** A reader that leaves the store batch's records alone: a read can arrive while run() awaits a fault. */
+  private newReader(): FileReader {
+    return new FileReader(this.device, this.batch.capacity * BATCH_RECORD_BYTES);
+  }
+
   /** Read a file on this thread, through its own core instance (FileReader). */
   read(req: ReadRequest): Uint8Array {
-    this.reader ??= new FileReader(this.device);
+    this.reader ??= this.newReader();
     return this.reader.read(req);
   }
 
@@ -140,7 +145,7 @@ export class Writer {
    */
   private faultHere(mappingId: number, page: number, write: boolean): boolean {
     if (this.fsState === 0) return false;
-    this.reader ??= new FileReader(this.device);
+    this.reader ??= this.newReader();
     this.reader.attach(this.fsState);
     const core = this.device.core;
     if (core.fs_lock() < 0) return false;
