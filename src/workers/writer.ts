@@ -203,6 +203,19 @@ export class Writer {
    */
   async run(spec: WorkloadSpec): Promise<WorkloadResult> {
     checkSpec(spec);
+    // One batch and one fault count per writer: a second run while one awaits a fault would mix them.
+    if (this.running) throw new FsError('EBUSY', 'this writer is already running a workload');
+    this.running = true;
+    try {
+      return await this.runBatches(spec);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private running = false;
+
+  private async runBatches(spec: WorkloadSpec): Promise<WorkloadResult> {
     const { mine, pick, slot } = slotPicker(spec);
     const lastSeq = new Uint32Array(mine);
     const { storeBytes, mapping } = spec;
