@@ -340,6 +340,36 @@ export const FAULT_MEDIA_ERROR: u32 = 3; // a load hit a poisoned line
 export const FAULT_REASON_SHIFT: u32 = 28; // reason bits of dax_fault_info
 export const FAULT_PAGE_MASK: u32 = (1 << FAULT_REASON_SHIFT) - 1; // page bits of dax_fault_info
 
+// Batch stores (dax_store_batch, assembly/dax/batch.ts): one call stores `count` records
+// in order, each through the same translation, TLB and shootdown path as dax_store. Why:
+// a writer thread paid one JS->WASM crossing, a typed-array fill and an await per store.
+// The records lie in this thread's scratch, below its last BATCH_FILL_BYTES (the core's
+// fill area), 8-byte aligned. A record is either a fill (its bytes are BR_TAG repeated,
+// little-endian, from the record's first byte: a writer's tagged store; the core lays out
+// one page of the pattern, SIMD, and stores every page of the record from it) or a copy
+// from BR_SOURCE. The call returns the records completed; fewer than `count` means a fault in
+// record [returned]: its BR_DONE says the bytes of it already stored, dax_fault_info the
+// page and reason. The caller serves the fault and calls again from that record (BR_DONE
+// as the core left it): no byte is stored twice. -EINVAL: a bad batch, nothing stored;
+// dax_batch_error() = (BATCH_BAD_* << BATCH_BAD_SHIFT) | index of the record.
+export const BATCH_RECORD_BYTES: u32 = 32; // bytes per record
+export const BR_OFFSET: u32 = 0; // u32 offset in the mapping
+export const BR_LENGTH: u32 = 4; // u32 bytes of the record (> 0)
+export const BR_FLAGS: u32 = 8; // u32 BRF_*
+export const BR_DONE: u32 = 12; // u32 bytes of the record already stored: 0 from the caller, set by the core where a fault stops it
+export const BR_TAG: u32 = 16; // u64 with BRF_FILL: the value of every 8 bytes of the record
+export const BR_SOURCE: u32 = 24; // u32 without BRF_FILL: address of the record's bytes
+export const BRF_FILL: u32 = 1; // the bytes are BR_TAG repeated (else copied from BR_SOURCE)
+export const BRF_PERSIST: u32 = 2; // after the record's last byte: clwb of its lines (through this thread's translations) and sfence
+export const BATCH_FILL_BYTES: u32 = 4160; // the end of each thread's scratch: a page of a fill record's pattern (+ 8 for its phase, 64-byte rounded)
+export const BATCH_BAD_SHIFT: u32 = 24; // reason bits of dax_batch_error (the record index below)
+export const BATCH_BAD_DESCS: u32 = 1; // the records are not inside this thread's scratch below the fill area, or not 8-byte aligned
+export const BATCH_BAD_MAPPING: u32 = 2; // no such active mapping
+export const BATCH_BAD_LENGTH: u32 = 3; // zero length, or BR_DONE not below it
+export const BATCH_BAD_RANGE: u32 = 4; // offset + length past the end of the mapping
+export const BATCH_BAD_FLAGS: u32 = 5; // a flag the core does not know
+export const BATCH_BAD_SOURCE: u32 = 6; // the source bytes are not all in memory
+
 export const MAX_MAPPINGS: u32 = 1023; // the TLB tag keeps 10 bits of mapping id
 export const MAX_MAPPING_PAGES: u32 = 1 << 22; // pages of one mapping (22 bits of the TLB tag)
 

@@ -16,7 +16,7 @@ export { DaxMapping, type MappingHandle } from './dax/mapping.js';
 export { DaxManager } from './dax/manager.js';
 export { DEFAULT_DAX_POLICY, POLICY_NAMES, type DaxPolicy } from './dax/policy.js';
 export { WriterPool, type PoolOptions } from './workers/pool.js';
-export { Writer, storeTag, type WorkloadSpec, type WorkloadResult, type WorkloadKind, type FaultService } from './workers/writer.js';
+export { Writer, storeTag, slotPicker, type SlotPicker, type SlotLayout, type WorkloadSpec, type WorkloadResult, type WorkloadKind, type FaultService } from './workers/writer.js';
 export {
   runScenarios, runThread000, runThread001, runThread002, runThread003, runThread004,
   type ScenarioRow, type ScenarioOptions, type ThreadId,

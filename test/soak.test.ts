@@ -29,6 +29,14 @@ describe('soak', () => {
     expect(report.writerStores).toBe(report.rounds * 2 * 3000 + report.reboots * 256);
   });
 
+  it('with partitioned slots (each writer a contiguous range of a file): no violation, fsck clean', async () => {
+    const report = await soak({ durationMs: 0, minRounds: 2, writers: 3, seed: 5, layout: 'partitioned', entryUrl: WORKER_ENTRY });
+    expect(report.messages).toEqual([]);
+    expect(report.violations).toBe(0);
+    expect(report.fsckErrors).toBe(0);
+    expect(report.storesChecked).toBeGreaterThanOrEqual(report.rounds * 2 * SLOTS_PER_FILE);
+  });
+
   it('finds the violations when commits no longer write-protect mmap-dirtied datacow pages', async () => {
     // Eight rounds: whether a round's stores race a commit depends on how the threads are
     // scheduled; with three, a loaded machine saw whole runs without one (2 of 24 runs
@@ -47,7 +55,7 @@ describe('soak', () => {
   });
 
   it('refuses bad options with EINVAL', async () => {
-    for (const bad of [{ writers: 1 }, { writers: 8 }, { durationMs: -1 }, { seed: 1.5 }, { deviceBytes: 4096 }, { storesPerBatch: 0 }]) {
+    for (const bad of [{ writers: 1 }, { writers: 8 }, { durationMs: -1 }, { seed: 1.5 }, { deviceBytes: 4096 }, { storesPerBatch: 0 }, { layout: 'diagonal' as 'partitioned' }]) {
       await expect(soak(bad)).rejects.toSatisfy((e: unknown) => e instanceof FsError && e.code === 'EINVAL');
     }
   });

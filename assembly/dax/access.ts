@@ -141,20 +141,35 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 
 }
 
-const ACCESS_STORE: u32 = 0;
-const ACCESS_LOAD: u32 = 1;
-const ACCESS_FLUSH: u32 = 2;
+export const ACCESS_STORE: u32 = 0;
+export const ACCESS_LOAD: u32 = 1;
+export const ACCESS_FLUSH: u32 = 2;
 
-// One walk over the pages of [offset, offset+len) for a store, a load or a flush. Each
-// page is translated once (after applying any pending shootdown) and handled under that
-// one translation. Returns the bytes done; fewer than len means a fault at offset +
-// result (page and reason in the thread's fault fields). A flush skips unmapped pages.
-function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
-  assert(kind == ACCESS_STORE || kind == ACCESS_LOAD || kind == ACCESS_FLUSH, "access kind");
+// Begin an access on this thread (its epoch odd, no fault recorded): returns the thread's
+// DAX area. A batch (batch.ts) enters once and walks many ranges before accessLeave.
+export function accessEnter(): usize {
   assert(threadSlot >= 0, "thread slot");
   const area = threadArea(<u32>threadSlot);
+  assert(area != 0, "dax: no thread area");
   store<u32>(area + T_FAULT_REASON, 0);
   enter(area);
+  return area;
+}
+
+export function accessLeave(area: usize): void {
+  assert(area != 0, "dax: no thread area");
+  if (CHECKS) assert(area == threadArea(<u32>threadSlot)); // another thread's area
+  leave(area);
+}
+
+// One walk over the pages of [offset, offset+len) for a store, a load or a flush, inside
+// an access. Each page is translated once (after applying any pending shootdown) and
+// handled under that one translation. Returns the bytes done; fewer than len means a
+// fault at offset + result (page and reason in the thread's fault fields). A flush skips
+// unmapped pages.
+export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
+  assert(kind == ACCESS_STORE || kind == ACCESS_LOAD || kind == ACCESS_FLUSH, "access kind");
+  assert((load<u32>(area + T_EPOCH) & 1) == 1, "dax: a walk outside an access");
   let done: u32 = 0;
   while (done < len) {
     checkShootdown(area);
@@ -191,9 +206,17 @@ function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32
     }
     done += count;
   }
-  leave(area);
   assert(done <= len, "bytes done");
   if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0); // an access that stopped short without a fault
+  return done;
+}
+
+function daxAccess(kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
+  const area = accessEnter();
+  const done = accessPieces(area, kind, mapping, offset, buffer, len);
+  accessLeave(area);
+  assert(done <= len, "bytes done");
+  if (CHECKS) assert((load<u32>(area + T_EPOCH) & 1) == 0); // still inside the access
   return done;
 }
 

@@ -8,7 +8,7 @@ import {
   PTE_BLOCK_MASK, DRF_LIVE, MAX_KEY_VALUE,
 } from "../abi";
 import * as S from "../pmem/state";
-import { daxAttached, daxBaseAddr, mappingEntry } from "./access";
+import { daxAttached, daxBaseAddr, mappingEntry, daxFaultInfo } from "./access";
 import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
 import { daxFsFault } from "./fault";
 import { lockHolder } from "../fs/fs-lock";
@@ -16,6 +16,8 @@ import { fsAttached, fsBase } from "../fs/state";
 import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
 import { CHECKS } from "../shared/checks";
 import { DirtyRecord } from "./dirty-record";
+import { daxStoreBatch, batchErrorInfo } from "./batch";
+import { BATCH_BAD_SHIFT, BATCH_BAD_SOURCE } from "../abi";
 
 @inline function inKernel(addr: u64, len: u64): bool {
   return addr >= <u64>S.kernelAddr && addr + len <= <u64>S.kernelAddr + <u64>S.kernelBytes;
@@ -187,4 +189,23 @@ export function dax_map_ptes(ptes: u32, count: u32): i32 {
   assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
   if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0); // PTEs left set
   return 0;
+}
+
+// Store `count` records (BR_*, assembly/abi.ts) through this thread's translations in one
+// call: the records completed (fewer than count: a fault, see BR_DONE and dax_fault_info),
+// or -EINVAL for a bad batch (dax_batch_error says which record and why; nothing stored).
+export function dax_store_batch(mapping: u32, descs: u32, count: u32): i32 {
+  if (!daxAttached()) return -EINVAL;
+  const r = daxStoreBatch(mapping, descs, count);
+  assert(r == -EINVAL || <u32>r <= count, "batch: a result of no batch");
+  if (CHECKS) assert(r < 0 || <u32>r == count || daxFaultInfo() != 0); // stopped short without a fault
+  return r;
+}
+
+// (BATCH_BAD_* << BATCH_BAD_SHIFT) | record index of this thread's last refused batch.
+export function dax_batch_error(): u32 {
+  if (!daxAttached()) return 0;
+  const info = batchErrorInfo();
+  assert(info >>> BATCH_BAD_SHIFT <= BATCH_BAD_SOURCE, "batch: an unknown refusal");
+  return info;
 }

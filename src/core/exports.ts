@@ -243,4 +243,12 @@ export interface CoreDaxExports {
   dax_fs_fault(mapping: number, page: number, write: number): number;
   /** clwb of the mapped lines of the range, through this thread's translations. */
   dax_flush(mapping: number, offset: number, len: number): number;
+  /**
+   * Store `count` records (BATCH_RECORD_BYTES each, BR_* in src/core/abi.ts) at `descs` in
+   * this thread's scratch: the records completed (fewer than count: a fault in that record,
+   * see its BR_DONE and dax_fault_info), or -EINVAL for a bad batch (nothing stored).
+   */
+  dax_store_batch(mapping: number, descs: number, count: number): number;
+  /** (BATCH_BAD_* << BATCH_BAD_SHIFT) | record index of this thread's last refused batch. */
+  dax_batch_error(): number;
 }

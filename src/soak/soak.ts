@@ -12,7 +12,7 @@ import { loadCoreModule } from '../core/module.js';
 import { WriterPool } from '../workers/pool.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';
-import type { WorkloadResult, WorkloadSpec } from '../workers/writer.js';
+import type { SlotLayout, WorkloadResult, WorkloadSpec } from '../workers/writer.js';
 import { Rng } from '../random.js';
 import { Tally, TaggedFile } from './tagged-file.js';
 
@@ -33,6 +33,8 @@ export interface SoakOptions {
   rebootEvery?: number;
   /** Writer entry script (default: dist/workers/node-entry.js, next to the compiled pool). */
   entryUrl?: URL;
+  /** Which slots of a file each writer of it owns (WorkloadSpec.layout; default 'interleaved'). */
+  layout?: SlotLayout;
   /** DAX switches (default all on): a switch turned off must show up as violations. */
   dax?: Partial<DaxPolicy>;
   /** Called after every batch with the totals so far. */
@@ -115,6 +117,8 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
   const storesPerBatch = checkCount(options.storesPerBatch, 'storesPerBatch', 3000, 1, 1 << 24);
   const rebootEvery = checkCount(options.rebootEvery, 'rebootEvery', 2, 1, 2 ** 30);
   const dax = options.dax === undefined ? {} : options.dax;
+  const layout = options.layout ?? 'interleaved';
+  if (layout !== 'interleaved' && layout !== 'partitioned') throw new FsError('EINVAL', `soak layout must be 'interleaved' or 'partitioned', got ${describeValue(layout)}`);
 
   const started = performance.now();
   const tally = new Tally();
@@ -257,7 +261,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakReport> {
       specs.push({
         mapping: (toD ? ((round + group.indexOf(i)) % 2 ? mD2 : mD) : mN).handle(), kind: toD && round % 2 ? 'hot' : 'random', stores: toD ? dStores : nStores,
         storeBytes: STORE_BYTES, writers: group.length, writerIndex: group.indexOf(i), seed: (seed * 7919 + round + seedSalt) % 2 ** 31,
-        hotPages: 4, persist: !toD,
+        hotPages: 4, persist: !toD, layout,
       });
     }
     d.beginBatch(specs.filter((_, i) => i % 2 === 0));

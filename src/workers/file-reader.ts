@@ -36,7 +36,11 @@ export class FileReader {
   private readonly m: FsMemory;
   private threadArea = 0;
 
-  constructor(private readonly device: PmemDevice) {
+  /**
+   * `scratchFrom`: the bytes of this thread's scratch before it are not the reader's (a
+   * writer's store batch lives there, and a read may arrive while a run awaits a fault).
+   */
+  constructor(private readonly device: PmemDevice, private readonly scratchFrom = 0) {
     this.m = new FsMemory(device.memory.buffer);
   }
 
@@ -93,7 +97,7 @@ export class FileReader {
     const datasum = (m.u64(item + INODE_FLAGS) & INODE_FLAG_NODATASUM) === 0;
     const end = Math.min(size, req.offset + req.length);
     const out = new Uint8Array(Math.max(0, end - req.offset));
-    const scratch = this.device.scratch();
+    const scratch = this.device.scratch().subarray(this.scratchFrom);
     // Pages stored through a mapping in this transaction wait for their checksums until the
     // commit (docs/dax.md, thread 002): a range holding one is read without verifying.
     const flags = req.verify && datasum && !this.pendingIn(req, end) ? READ_VERIFY : 0;

@@ -4,11 +4,22 @@
 import { Rng } from '../random.js';
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PmemHandle } from '../pmem/device.js';
-import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, D_FS_STATE, FR_DONE } from '../core/abi.js';
+import { FAULT_MEDIA_ERROR, D_FS_STATE, FR_DONE, BATCH_RECORD_BYTES } from '../core/abi.js';
 import type { MappingHandle } from '../dax/mapping.js';
+import { StoreBatch, type BatchStop } from '../dax/store-batch.js';
 import { FileReader, type ReadRequest } from './file-reader.js';
 
 export type WorkloadKind = 'sequential' | 'random' | 'hot';
+
+/**
+ * Which slots a writer owns. 'interleaved': slot % writers == writerIndex (neighbouring
+ * slots belong to different writers). 'partitioned': writer w owns the contiguous slots
+ * [floor(w * slots / writers), floor((w + 1) * slots / writers)). Why both: with small
+ * interleaved slots two writers store into adjacent lines of the same pages, and the
+ * emulator's per-line metadata (line states, lists, stamps, several lines to a cache
+ * line) is shared between cores where real hardware would share nothing.
+ */
+export type SlotLayout = 'interleaved' | 'partitioned';
 
 export interface WorkloadSpec {
   mapping: MappingHandle;
@@ -17,9 +28,11 @@ export interface WorkloadSpec {
   stores: number;
   /** Bytes per store, a multiple of 8; the mapping is cut into slots of this size. */
   storeBytes: number;
-  /** Writers sharing the mapping: this writer owns slots with slot % writers == writerIndex. */
+  /** Writers sharing the mapping; which slots this one owns: `layout`. */
   writers: number;
   writerIndex: number;
+  /** Default 'interleaved'. */
+  layout?: SlotLayout;
   seed: number;
   /** clwb + sfence after every store. */
   persist?: boolean;
@@ -35,7 +48,7 @@ export interface WorkloadResult {
   faultsServedHere: number;
   faultsServedByOwner: number;
   elapsedMs: number;
-  /** Last sequence number written to each of this writer's slots (0 = never), by slot / writers. */
+  /** Last sequence number written to each of this writer's slots (0 = never), by k (slotPicker: slot = slot(k)). */
   lastSeq: Uint32Array;
 }
 
@@ -49,25 +62,52 @@ export function storeTag(writerIndex: number, seq: number): bigint {
   return (BigInt(writerIndex + 1) << 48n) | BigInt(seq);
 }
 
-/**
- * Which of its slots each store of a workload goes to: `mine` slots are the writer's
- * (slot = k * writers + writerIndex), and `pick()`, called once per store in order, gives
- * k. Writer.run and the soak's oracle (src/soak/slots.ts) both use it.
- */
-export function slotPicker(spec: WorkloadSpec): { mine: number; pick: (seq: number) => number } {
-  const slots = Math.floor(spec.mapping.length / spec.storeBytes);
-  const mine = Math.ceil((slots - spec.writerIndex) / spec.writers);
-  const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
-  const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / spec.writers)));
-  const rng = Rng.xorshift32(spec.seed * 2654435761 + spec.writerIndex * 97 + 1);
-  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => rng.below(mine) : () => rng.below(hotMine);
-  return { mine, pick };
+/** Which slots a writer owns and which of them each store goes to (slotPicker). */
+export interface SlotPicker {
+  /** Slots this writer owns: k = 0..mine-1. */
+  mine: number;
+  /** Called once per store, in order (seq = 1, 2, ...): the k of the slot it goes to. */
+  pick: (seq: number) => number;
+  /** The mapping slot of the writer's k-th slot. */
+  slot: (k: number) => number;
+  /** The k of one of the writer's slots (-1 when the slot is not the writer's). */
+  index: (slot: number) => number;
 }
 
+/**
+ * Which of its slots each store of a workload goes to: the writer's slots (`layout`),
+ * and `pick()`, called once per store in order. Writer.run and the soak's oracle
+ * (src/soak/slots.ts) both use it: the one definition of where a store goes.
+ */
+export function slotPicker(spec: WorkloadSpec): SlotPicker {
+  const slots = Math.floor(spec.mapping.length / spec.storeBytes);
+  const { writers, writerIndex } = spec;
+  let mine: number, slot: (k: number) => number, index: (slot: number) => number;
+  if (spec.layout === 'partitioned') {
+    const first = Math.floor((writerIndex * slots) / writers);
+    mine = Math.floor(((writerIndex + 1) * slots) / writers) - first;
+    slot = (k) => first + k;
+    index = (s) => (s >= first && s < first + mine ? s - first : -1);
+  } else {
+    mine = Math.ceil((slots - writerIndex) / writers);
+    slot = (k) => k * writers + writerIndex;
+    index = (s) => (s % writers === writerIndex && s < slots ? Math.floor(s / writers) : -1);
+  }
+  const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
+  const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / writers)));
+  const rng = Rng.xorshift32(spec.seed * 2654435761 + writerIndex * 97 + 1);
+  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => rng.below(mine) : () => rng.below(hotMine);
+  return { mine, pick, slot, index };
+}
+
+/** Stores per crossing into the core (Writer.run): 8 KiB of records in the scratch. */
+export const WRITER_BATCH_RECORDS = 256;
+const TWO_32 = 2 ** 32;
 
 export class Writer {
   private readonly device: PmemDevice;
-  private readonly words: BigUint64Array;
+  /** The run's stores, in this thread's scratch. */
+  private readonly batch: StoreBatch;
 
   /** The engine's state in shared memory (named by the DAX header), 0 when there is none. */
   private readonly fsState: number;
@@ -78,8 +118,7 @@ export class Writer {
     this.device = PmemDevice.attach(handle);
     if (this.device.core.dax_attach(daxBase) < 0) throw new FsError('EINVAL', 'DAX region not found');
     this.fsState = new DataView(this.device.memory.buffer).getUint32(daxBase + D_FS_STATE, true);
-    const scratch = this.device.scratch();
-    this.words = new BigUint64Array(scratch.buffer, scratch.byteOffset, Math.floor(scratch.byteLength / 8));
+    this.batch = new StoreBatch(this.device, WRITER_BATCH_RECORDS);
   }
 
   get threadSlot(): number {
@@ -88,9 +127,14 @@ export class Writer {
 
   private reader: FileReader | null = null;
 
+  /** A reader that leaves the store batch's records alone: a read can arrive while run() awaits a fault. */
+  private newReader(): FileReader {
+    return new FileReader(this.device, this.batch.capacity * BATCH_RECORD_BYTES);
+  }
+
   /** Read a file on this thread, through its own core instance (FileReader). */
   read(req: ReadRequest): Uint8Array {
-    this.reader ??= new FileReader(this.device);
+    this.reader ??= this.newReader();
     return this.reader.read(req);
   }
 
@@ -101,7 +145,7 @@ export class Writer {
    */
   private faultHere(mappingId: number, page: number, write: boolean): boolean {
     if (this.fsState === 0) return false;
-    this.reader ??= new FileReader(this.device);
+    this.reader ??= this.newReader();
     this.reader.attach(this.fsState);
     const core = this.device.core;
     if (core.fs_lock() < 0) return false;
@@ -115,58 +159,85 @@ export class Writer {
     return served === FR_DONE;
   }
 
-  /** Store the first `length` bytes of scratch at `offset`, faulting as needed. */
-  private async storeScratch(mapping: MappingHandle, offset: number, length: number): Promise<number> {
-    const core = this.device.core;
-    const src = this.device.scratch().byteOffset;
-    let done = 0;
-    let faults = 0;
-    while (done < length) {
-      const r = core.dax_store(mapping.id, offset + done, src + done, length - done);
-      if (r < 0) throw new FsError('EINVAL', `dax store refused (${r}): is the mapping still there?`);
-      done += r;
-      if (done < length) {
-        const info = core.dax_fault_info() >>> 0;
-        if (info >>> FAULT_REASON_SHIFT === FAULT_MEDIA_ERROR) throw new FsError('SIGBUS', 'media error');
-        faults++;
-        if (this.faultHere(mapping.id, info & FAULT_PAGE_MASK, true)) {
-          this.faultCounts.own++;
-          continue;
-        }
-        this.faultCounts.owner++;
-        try {
-          await this.faults.fault(mapping.id, info & FAULT_PAGE_MASK, true);
-        } catch (e) {
-          throw asFsError(e);
-        }
+  /**
+   * Store the batch's records, serving faults on this thread where its core can: one
+   * crossing per batch, one more per fault. Returns null when every record is stored, or
+   * a fault only the owning thread can serve (the caller awaits it and calls again).
+   */
+  private storeHere(batch: StoreBatch, mappingId: number): BatchStop | null {
+    for (;;) {
+      const stop = batch.store(mappingId);
+      if (stop === null) return null;
+      if (stop.reason === FAULT_MEDIA_ERROR) {
+        batch.clear();
+        throw new FsError('SIGBUS', 'media error');
       }
+      this.runFaults++;
+      if (!this.faultHere(mappingId, stop.page, true)) return stop;
+      this.faultCounts.own++;
     }
-    return faults;
   }
 
+  /** storeHere, awaiting the owning thread for each fault it leaves. */
+  private async storeAll(batch: StoreBatch, mappingId: number, first: BatchStop): Promise<void> {
+    let stop: BatchStop | null = first;
+    while (stop !== null) {
+      this.faultCounts.owner++;
+      try {
+        await this.faults.fault(mappingId, stop.page, true);
+      } catch (e) {
+        batch.clear();
+        throw asFsError(e);
+      }
+      stop = this.storeHere(batch, mappingId);
+    }
+  }
+
+  /** Faults of the run going on (storeHere counts them). */
+  private runFaults = 0;
+
+  /**
+   * The workload's stores, WRITER_BATCH_RECORDS to a crossing: each store is one fill record
+   * (the core repeats the tag over its bytes), written with typed-array stores; the loop
+   * awaits only when a fault needs the owning thread.
+   */
   async run(spec: WorkloadSpec): Promise<WorkloadResult> {
     checkSpec(spec);
-    const { mine, pick } = slotPicker(spec);
+    // One batch and one fault count per writer: a second run while one awaits a fault would mix them.
+    if (this.running) throw new FsError('EBUSY', 'this writer is already running a workload');
+    this.running = true;
+    try {
+      return await this.runBatches(spec);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private running = false;
+
+  private async runBatches(spec: WorkloadSpec): Promise<WorkloadResult> {
+    const { mine, pick, slot } = slotPicker(spec);
     const lastSeq = new Uint32Array(mine);
-    const wordsPerStore = spec.storeBytes / 8;
-    let faults = 0;
+    const { storeBytes, mapping } = spec;
+    const persist = spec.persist === true;
+    // storeTag's halves: the writer in the high 16 bits, the sequence number below.
+    const tagHigh = (spec.writerIndex + 1) * 65536;
+    const batch = this.batch;
+    batch.clear();
+    this.runFaults = 0;
     const here = this.faultCounts.own, byOwner = this.faultCounts.owner;
     const start = performance.now();
     for (let seq = 1; seq <= spec.stores; seq++) {
       const k = pick(seq);
-      const slot = k * spec.writers + spec.writerIndex;
-      this.words.fill(storeTag(spec.writerIndex, seq), 0, wordsPerStore);
-      const offset = slot * spec.storeBytes;
-      faults += await this.storeScratch(spec.mapping, offset, spec.storeBytes);
+      batch.fill(slot(k) * storeBytes, storeBytes, seq % TWO_32, tagHigh + Math.floor(seq / TWO_32), persist);
       lastSeq[k] = seq;
-      if (spec.persist) {
-        // clwb of the lines just stored, through this thread's translations, then sfence.
-        this.device.core.dax_flush(spec.mapping.id, offset, spec.storeBytes);
-        this.device.core.pmem_fence(0);
+      if (batch.full || seq === spec.stores) {
+        const stop = this.storeHere(batch, mapping.id);
+        if (stop !== null) await this.storeAll(batch, mapping.id, stop);
       }
     }
     return {
-      writerIndex: spec.writerIndex, stores: spec.stores, faults, faultsServedHere: this.faultCounts.own - here,
+      writerIndex: spec.writerIndex, stores: spec.stores, faults: this.runFaults, faultsServedHere: this.faultCounts.own - here,
       faultsServedByOwner: this.faultCounts.owner - byOwner, elapsedMs: performance.now() - start, lastSeq,
     };
   }
@@ -180,6 +251,7 @@ function checkSpec(spec: WorkloadSpec): void {
   const ok = spec && typeof spec === 'object' && Number.isSafeInteger(spec.stores) && spec.stores >= 0
     && Number.isSafeInteger(spec.storeBytes) && spec.storeBytes >= 8 && spec.storeBytes % 8 === 0 && spec.storeBytes <= 65536
     && Number.isSafeInteger(spec.writers) && spec.writers >= 1 && Number.isSafeInteger(spec.writerIndex)
+    && (spec.layout === undefined || spec.layout === 'interleaved' || spec.layout === 'partitioned')
     && spec.writerIndex >= 0 && spec.writerIndex < spec.writers && ['sequential', 'random', 'hot'].includes(spec.kind)
     && Number.isSafeInteger(spec.seed) && (spec.hotPages === undefined || (Number.isSafeInteger(spec.hotPages) && spec.hotPages >= 1))
     && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.id) && spec.mapping.id >= 0 && Number.isSafeInteger(spec.mapping.length) && spec.mapping.length >= spec.storeBytes * spec.writers;
