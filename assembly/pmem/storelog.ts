@@ -382,23 +382,36 @@ export function logMakeRoom(entries: u32): void {
       advanceTail();
       continue;
     }
-    if (storesLockStripes()) { evictOldest(); continue; } // runs are read before their lines are locked
-    const line = changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).line;
-    let run: u32 = 0;
-    while (run < need && tail + run != head) {
-      const e = entryAddr(ringIndex(t, ring, tail + run));
-      if (changetype<LogEntry>(e).live == 0 || changetype<LogEntry>(e).line != line + run) break;
-      if (!retiresWhole(line + run, changetype<LogEntry>(e).seq)) break;
-      run++;
-    }
-    if (run >= 2) {
-      retireRun(line, run); // each is the oldest live entry when its turn comes
-      counterAdd(C_EVICTIONS, run);
-      advanceTail();
-    } else {
-      evictOldest();
-    }
+    if (evictRunAt(ring, t, tail, head, need)) continue;
+    evictOldest();
   }
+}
+
+// The oldest entries of this thread's ring, from `tail` on, when at least two of them are
+// their lines' only, whole-line entries of lines that follow each other (an older multi-line
+// store nothing has touched since): evicted as one run (at most `need`). Their lines are
+// locked first (several threads: another may be storing to them). False when there is no
+// such run (the caller evicts the oldest entry alone).
+function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool {
+  const line = changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).line;
+  const span = min<u32>(need, lineCount - line);
+  if (span < 2) return false;
+  lockLines(line, span);
+  let run: u32 = 0;
+  while (run < span && tail + run != head) {
+    const e = entryAddr(ringIndex(t, ring, tail + run));
+    if (changetype<LogEntry>(e).live == 0 || changetype<LogEntry>(e).line != line + run) break;
+    if (!retiresWhole(line + run, changetype<LogEntry>(e).seq)) break;
+    run++;
+  }
+  if (run >= 2) {
+    retireRun(line, run); // each is the oldest live entry when its turn comes
+    counterAdd(C_EVICTIONS, run);
+  }
+  unlockLines(line, span);
+  if (run < 2) return false;
+  advanceTail();
+  return true;
 }
 
 // The state bytes of lines [first, first + count) set to (state & keep) | set, eight at a time.
