@@ -64,7 +64,7 @@ const notes = [
   'ops/s = 1e9 / mean ns. Each sample is the mean of a calibrated batch (~20 µs) of calls, so p99 is the p99 of batch means.',
   'crc32c groups: ratio = throughput / throughput of the JS table baseline (higher is faster).',
   'store groups: ratio = time per op / time per op of mem_copy of the same bytes (higher is slower).',
-  `Stores rotate over 8 MiB of a ${device.sizeBytes >> 20} MiB device (store log ${device.config.logCapacity} entries, kept full: each stored line evicts the oldest entry).`,
+  `Stores rotate over 8 MiB of a ${device.sizeBytes >> 20} MiB device (store log ${device.config.logCapacity} entries, kept full: each stored line evicts the oldest entry). The two-copy row is the least any undo log moves per store: the old bytes out into a 4 MiB ring (as the pre-images are kept), then the new bytes in; the store path adds its log records, evictions and stamps to it.`,
   `tinybench time ${TASK_TIME_MS} ms per task, warmup ${WARMUP_TIME_MS} ms.`,
   ...fsNotes(fs.details),
   ...daxNotes(dax.details),

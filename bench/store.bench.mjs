@@ -9,6 +9,7 @@ import { runGroup } from './harness.mjs';
 
 const BASE = 16 << 20;
 const SPAN = 8 << 20;
+const RING = 32 << 20, RING_BYTES = 4 << 20; // device bytes the two-copy row uses as its ring
 
 export async function storeBenches(device) {
   const core = device.core;
@@ -34,11 +35,16 @@ export async function storeBenches(device) {
     // Fill the log so every timed store runs in the evicting steady state.
     for (let i = 0; i < slots; i++) core.pmem_store(at(i), src, size, 0);
 
+    const ring = visible + RING, ringSlots = RING_BYTES / size;
     let bad = 0;
     const label = size >= 1024 ? `${size >> 10} KiB` : `${size} B`;
     rows.push(...await runGroup(`store ${label}`, [
       { name: 'mem_copy (raw memory.copy)', bytes: size, baseline: true,
         op: (i) => { bad |= core.mem_copy(visible + at(i), src, size); } },
+      // What an undo log must move at the least: the old bytes out (into a 4 MiB ring, as the
+      // pre-images are), then the new ones in. Raw copies of device bytes, not stores.
+      { name: 'two mem_copy: the old bytes out to a 4 MiB ring, then the new in', bytes: size,
+        op: (i) => { const v = visible + at(i); bad |= core.mem_copy(ring + (i % ringSlots) * size, v, size); bad |= core.mem_copy(v, src, size); } },
       { name: 'core pmem_store from scratch', bytes: size,
         op: (i) => { bad |= core.pmem_store(at(i), src, size, 0); } },
       { name: 'device.store from JS heap', bytes: size,

@@ -8,6 +8,7 @@
 // storing to different lines share no header word and no ring slot (issue 17).
 import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK } from "../abi";
 import { threadsAddr, threadStride, threadSlot, logCapacity, maxThreads } from "./state";
+import { storesLockStripes } from "./store-locks";
 
 /** The header of ring `t` (thread slot t's). */
 @inline export function ringAt(t: u32): usize {
@@ -28,9 +29,13 @@ import { threadsAddr, threadStride, threadSlot, logCapacity, maxThreads } from "
 @inline export function ringLive(ring: usize): u32 { return atomic.load<u32>(ring + TL_LIVE); }
 @inline export function setRingHead(ring: usize, position: u32): void { store<u32>(ring + TL_HEAD, position); }
 @inline export function setRingTail(ring: usize, position: u32): void { store<u32>(ring + TL_TAIL, position); }
-// Atomic: a thread that writes a line back may retire entries of another thread's ring.
+// Atomic when several threads store: a thread that writes a line back may retire entries
+// of another thread's ring. (One thread: no one else changes a ring, and a locked add would
+// cost every store.)
 @inline export function addRingLive(ring: usize, delta: i32): void {
-  const live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
+  let live: i32;
+  if (storesLockStripes()) live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
+  else { live = <i32>load<u32>(ring + TL_LIVE) + delta; store<u32>(ring + TL_LIVE, <u32>live); }
   assert(live >= 0, "ring: fewer than no live slots");
 }
 
