@@ -35,7 +35,7 @@ import {
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
 import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY } from "./abi";
-import { linesPendingTotal, logSpanTotal } from "./pmem/ring";
+import { linesPendingTotal, logSpanTotal, ringAttach } from "./pmem/ring";
 import { enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap } from "./pmem/store-locks";
 import { seqAttach } from "./pmem/seq-order";
 import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
@@ -129,6 +129,7 @@ export function pmem_attach(base: u32): i32 {
     if (slot < 0) return -EBUSY;
     if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
       S.threadSlot = slot;
+      ringAttach();
       store<u32>(S.threadAreaAddr(), 0); // empty flush queue
       // Stores of several threads keep no deferred runs (fresh-runs.ts) and number their
       // entries from clocks above every number given so far (seq-order.ts).

@@ -9,15 +9,23 @@
 import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK } from "../abi";
 import { threadsAddr, threadStride, threadSlot, logCapacity, maxThreads } from "./state";
 import { storesLockStripes } from "./store-locks";
+import { CHECKS } from "../shared/checks";
 
 /** The header of ring `t` (thread slot t's). */
 @inline export function ringAt(t: u32): usize {
   return threadsAddr + <usize>t * threadStride + TA_LOG;
 }
 
-/** This thread's ring. */
+/** This thread's ring (its address, kept per instance: set at attach by ringAttach). */
+let myRingAddr: usize = 0;
 @inline export function myRing(): usize {
-  return ringAt(<u32>threadSlot);
+  if (CHECKS) assert(myRingAddr == ringAt(<u32>threadSlot)); // the ring of another slot than this thread's
+  return myRingAddr;
+}
+
+/** This instance attached to slot `threadSlot`: its ring is known from now on. */
+export function ringAttach(): void {
+  myRingAddr = ringAt(<u32>threadSlot);
 }
 
 @inline export function myRingIndex(): u32 {

@@ -24,9 +24,16 @@ import { seqBefore } from "./storelog";
 @inline function lineSeqWord(line: u32): usize { return lineSeqAddr + (<usize>line << 2); }
 
 /** Numbers for a store's `lines` parts, lines first.. (consecutive, one per part, in order). */
-export function allocateSeq(first: u32, lines: u32): u32 {
+@inline export function allocateSeq(first: u32, lines: u32): u32 {
   const ring = myRing();
-  let seq = load<u32>(ring + TL_CLOCK);
+  const clock = load<u32>(ring + TL_CLOCK);
+  if (domain != DOMAIN_EADR && !storesLockStripes()) { store<u32>(ring + TL_CLOCK, clock + lines); return clock; }
+  return allocateSeqShared(ring, clock, first, lines);
+}
+
+// allocateSeq under eADR or with several threads storing.
+function allocateSeqShared(ring: usize, clock: u32, first: u32, lines: u32): u32 {
+  let seq = clock;
   if (domain == DOMAIN_EADR) {
     // Serialized by the store lock: one count for every thread (a thread's clock may lag).
     const next = load<u32>(headerAddr + H_EADR_NEXT_SEQ);

@@ -89,8 +89,15 @@ export function unlockWorld(): void {
  * a shared section). Stripes are numbered mod STRIPE_LOCKS, so a range of STRIPE_LOCKS
  * stripes or more takes all of them; a range that wraps takes the low numbers first.
  */
-export function lockLines(first: u32, count: u32): void {
-  if (!storesLockStripes()) return;
+@inline export function lockLines(first: u32, count: u32): void {
+  if (storesLockStripes()) lockStripes(first, count);
+}
+
+@inline export function unlockLines(first: u32, count: u32): void {
+  if (storesLockStripes()) unlockStripes(first, count);
+}
+
+function lockStripes(first: u32, count: u32): void {
   if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount); // stripes locked outside a shared section, or outside the device
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
   if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner()); return; }
@@ -100,8 +107,7 @@ export function lockLines(first: u32, count: u32): void {
   for (let s = a; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner());
 }
 
-export function unlockLines(first: u32, count: u32): void {
-  if (!storesLockStripes()) return;
+function unlockStripes(first: u32, count: u32): void {
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
   if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner()); return; }
   for (let s = lo; s <= hi; s++) spinlockRelease(stripeWord(s), owner());
