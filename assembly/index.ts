@@ -24,7 +24,7 @@ import * as S from "./pmem/state";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck, recountPoisoned,
-  deviceLock, deviceUnlock,
+  deviceLock, deviceUnlock, deviceStoreBegin, deviceStoreEnd, countStore,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
 import { freshRunsDeferred, materializeFreshRuns, setFreshRunDeferral } from "./pmem/fresh-runs";
@@ -211,6 +211,34 @@ export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i3
   if (len == 0) return 0;
   enterShared();
   deviceStore(addr, src, len, nonTemporal);
+  exitShared();
+  return 0;
+}
+
+// A store whose bytes the caller writes itself, in two calls: pmem_store_begin logs it
+// (room made, lines locked, entries appended: the visible bytes of [addr, addr + len) are
+// the caller's to write now, and only theirs), the caller copies its bytes straight into the
+// visible bytes (pmem_region 0 + addr), then pmem_store_end. Why: a JavaScript caller's
+// bytes then cross into the device once, not into the scratch and again into the device
+// (src/pmem/device.ts, large stores). One store at a time per thread; the end must follow.
+let begunAddr: u32 = 0, begunLen: u32 = 0, begunLast: u32 = 0, begunNonTemporal: bool = false;
+export function pmem_store_begin(addr: u32, len: u32, nonTemporal: bool): i32 {
+  if (!attached()) return -EINVAL;
+  if (begunLen != 0) return -EBUSY;
+  if (!deviceRangeValid(addr, len) || len == 0) return -EINVAL;
+  if (((addr + len - 1) >> PMEM_LINE_SHIFT) - (addr >> PMEM_LINE_SHIFT) + 1 > S.logCapacity) return -E2BIG;
+  enterShared();
+  begunLast = deviceStoreBegin(addr, len);
+  begunAddr = addr; begunLen = len; begunNonTemporal = nonTemporal;
+  return 0;
+}
+
+export function pmem_store_end(): i32 {
+  if (!attached() || begunLen == 0) return -EINVAL;
+  const len = begunLen;
+  begunLen = 0;
+  countStore(len, begunNonTemporal);
+  deviceStoreEnd(begunAddr, len, begunNonTemporal, begunLast);
   exitShared();
   return 0;
 }

@@ -145,6 +145,23 @@ describe('abi: counters, flush kinds, gauges and line state', () => {
     });
   });
 
+  it('pmem_store_begin / pmem_store_end: one store at a time, within the log, the end after the begin', async () => {
+    const dev = await smallDevice();
+    expect(dev.core.pmem_store_end()).toBe(-ABI.EINVAL); // no store begun
+    expect(dev.core.pmem_store_begin(0, 0, 0)).toBe(-ABI.EINVAL);
+    expect(dev.core.pmem_store_begin(dev.sizeBytes - 8, 16, 0)).toBe(-ABI.EINVAL); // past the device
+    const small = await smallDevice({ logCapacity: 16 });
+    expect(small.core.pmem_store_begin(0, 17 * ABI.LINE_BYTES, 0)).toBe(-ABI.E2BIG); // more lines than a ring holds
+    expect(dev.core.pmem_store_begin(128, 64, 0)).toBe(0);
+    expect(dev.core.pmem_store_begin(256, 64, 0)).toBe(-ABI.EBUSY);
+    new Uint8Array(dev.memory.buffer, dev.region(ABI.REGION.visible) + 128, 64).fill(9); // the caller's bytes
+    expect(dev.core.pmem_store_end()).toBe(0);
+    expect(dev.load(128, 64).every((b) => b === 9)).toBe(true);
+    expect(dev.crash().load(128, 1)[0]).toBe(0); // logged like a store: pending
+    expect(dev.lineInfo(128).pendingStores).toBe(1);
+    expect(dev.counters().stores).toBe(1);
+  });
+
   it('flush kinds beyond FLUSH_KIND are refused', async () => {
     const dev = await smallDevice();
     expect(Math.max(...Object.values(ABI.FLUSH_KIND))).toBe(ABI.FLUSH_CLFLUSH);

@@ -36,16 +36,9 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines <= logCapacity) {
-    // (A one-line store moves the tail only when the ring is full, a run when it is half
-    // full: logSpan reports the difference, and the old log did the same.)
-    if (lines == 1 ? logFull() : logRoom() < lines) logMakeRoom(lines);
-    lockLines(first, lines);
-    const last = lines > 1 ? logAppendRun(addr, len) : logAppend(first, addr & 63, len);
+    const last = deviceStoreBegin(addr, len);
     finishStore(addr, src, len, nonTemporal);
-    unlockLines(first, lines);
-    // A non-temporal store is a store plus a write-back that the next sfence completes. (A
-    // full queue drains first, which locks lines: after they are unlocked.)
-    if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);
+    deviceStoreEnd(addr, len, nonTemporal, last);
     return;
   }
   // Longer than the ring: part by part, each evicting what it needs.
@@ -67,6 +60,38 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   unlockLines(first, lines);
 }
 
+// A store of at most logCapacity lines, before its bytes are written: room made, its lines
+// locked (several threads attached) and its entries logged. The caller writes the visible
+// bytes [addr, addr + len) next (nothing else may write them meanwhile: the lines are
+// locked), then calls deviceStoreEnd. Returns the sequence number of its last entry.
+export function deviceStoreBegin(addr: u32, len: u32): u32 {
+  const first = addr >> LINE_SHIFT;
+  const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
+  assert(len > 0 && lines <= logCapacity, "device: a store begun longer than the log");
+  // (A one-line store moves the tail only when the ring is full, a run when it is half
+  // full: logSpan reports the difference, and the old log did the same.)
+  if (lines == 1 ? logFull() : logRoom() < lines) logMakeRoom(lines);
+  lockLines(first, lines);
+  return lines > 1 ? logAppendRun(addr, len) : logAppend(first, addr & 63, len);
+}
+
+// After deviceStoreBegin and the visible bytes: the lines unlocked, and a non-temporal
+// store's write-back queued (a store plus a write-back that the next sfence completes; a
+// full queue drains first, which locks lines: after they are unlocked).
+export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
+  const first = addr >> LINE_SHIFT;
+  const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
+  unlockLines(first, lines);
+  if (nonTemporal && domain != DOMAIN_EADR) flushQueuePush(first, lines, last);
+}
+
+// The counters of a store whose bytes were written (by finishStore, or by the caller
+// between deviceStoreBegin and deviceStoreEnd).
+export function countStore(len: u32, nonTemporal: bool): void {
+  counterAdd(nonTemporal ? C_NT_STORES : C_STORES, 1);
+  counterAdd(C_STORE_BYTES, len);
+}
+
 // The visible bytes of a store whose entries are logged.
 @inline function finishStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
   const dst = visibleAddr + addr;
@@ -74,8 +99,7 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   // other threads, which load without the device lock.
   if (len == 8 && (addr & 7) == 0) atomic.store<u64>(dst, load<u64>(src));
   else memory.copy(dst, src, len);
-  counterAdd(nonTemporal ? C_NT_STORES : C_STORES, 1);
-  counterAdd(C_STORE_BYTES, len);
+  countStore(len, nonTemporal);
 }
 
 // kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping [addr, addr+len).

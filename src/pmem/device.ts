@@ -13,6 +13,12 @@ import {
 export { LINE_BYTES, WORD_BYTES } from '../core/abi.js';
 const WASM_PAGE_BYTES = 65536;
 /**
+ * From this many bytes a store from outside the device's memory copies the caller's bytes
+ * straight into the visible bytes between pmem_store_begin and pmem_store_end: the core's
+ * second copy (scratch to device) then costs more than the second call.
+ */
+const DIRECT_STORE_BYTES = 1024;
+/**
  * The owner word of the device header (assembly/abi.ts H_FS_OWNER), an index of ownerWord:
  * 0 when no file system holds the device, else the token of the one that does. It lives in
  * the shared memory, outside the emulated pmem (no crash image carries it), so every thread
@@ -373,6 +379,18 @@ export class PmemDevice {
       checkCoreResult(this.core.pmem_store(a, bytes.byteOffset, n, nonTemporal), 'store');
       return;
     }
+    // Large stores: logged first, then the caller's bytes go straight into the visible bytes
+    // (one copy into the device instead of two: into the scratch, then the core's). Up to
+    // the scratch's size: a longer one is several stores through the scratch, as before.
+    if (n >= DIRECT_STORE_BYTES && n <= this.scratchBytes && this.lineSpan(a, n) <= this.config.logCapacity) {
+      checkCoreResult(this.core.pmem_store_begin(a, n, nonTemporal), 'store');
+      try {
+        this.bytes.set(bytes, this.visibleAddr + a);
+      } finally {
+        checkCoreResult(this.core.pmem_store_end(), 'store');
+      }
+      return;
+    }
     // Caller bytes come in through this thread's scratch, a chunk at a time (one chunk, the
     // common case, with no view made of them).
     if (n <= this.scratchBytes) {
@@ -385,6 +403,11 @@ export class PmemDevice {
       this.bytes.set(bytes.subarray(done, done + chunk), this.scratchAddr);
       checkCoreResult(this.core.pmem_store(a + done, this.scratchAddr, chunk, nonTemporal), 'store');
     }
+  }
+
+  /** Lines [addr, addr + n) touches (n > 0). */
+  private lineSpan(addr: number, n: number): number {
+    return Math.floor((addr + n - 1) / LINE_BYTES) - Math.floor(addr / LINE_BYTES) + 1;
   }
 
   /** Store one 64-bit value (8-byte aligned stores are atomic: they never tear). */
