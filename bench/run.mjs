@@ -4,6 +4,8 @@
 // crash, engine) and keeps the other benches' rows and details from the previous
 // results.json. The engine bench's section ("Issue 14 goals") also quotes the dax rows:
 // run `node bench/run.mjs dax engine` for a goal table measured in one run.
+// `PMCOW_BASELINE_ROOT=/tmp/old node bench/run.mjs baseline` compares crash exploration with
+// an older build (bench/baseline.bench.mjs); it runs only when named.
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { PmemDevice } from '../dist/index.js';
@@ -13,21 +15,24 @@ import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
 import { daxBenches, daxNotes, daxMarkdown } from './dax.bench.mjs';
 import { crashBenches, crashNotes, crashMarkdown } from './crash.bench.mjs';
 import { engineBenches, engineNotes, engineMarkdown } from './engine.bench.mjs';
+import { baselineBenches, baselineNotes } from './baseline.bench.mjs';
 import { markdownTable, TASK_TIME_MS, WARMUP_TIME_MS } from './harness.mjs';
 
-const BENCHES = ['crc32c', 'store', 'fs', 'dax', 'crash', 'engine'];
+const BENCHES = ['crc32c', 'store', 'fs', 'dax', 'crash', 'engine', 'baseline'];
+// Run only when named: it needs an older build's checkout (bench/baseline.bench.mjs).
+const NAMED_ONLY = ['baseline'];
 const only = process.argv.slice(2);
 for (const name of only) if (!BENCHES.includes(name)) throw new Error(`unknown bench ${name} (one of ${BENCHES.join(', ')})`);
-const runs = (name) => only.length === 0 || only.includes(name);
+const runs = (name) => only.includes(name) || (only.length === 0 && !NAMED_ONLY.includes(name));
 const here = new URL('.', import.meta.url);
 // A filtered run keeps the other benches' figures from the previous results.
-const previous = only.length ? JSON.parse(await readFile(new URL('results.json', here), 'utf8')) : null;
+const previous = JSON.parse(await readFile(new URL('results.json', here), 'utf8').catch(() => 'null'));
 // Rows of results written before rows named their bench: by group.
 const benchOf = (row) => row.bench ?? (row.group.startsWith('crc32c') ? 'crc32c' : row.group.startsWith('store ') ? 'store'
   : row.group.startsWith('dax ') ? 'dax' : row.group.startsWith('crash ') ? 'crash' : row.group.startsWith('engine ') ? 'engine' : 'fs');
 const keptRows = (name) => {
   const rs = (previous?.rows ?? []).filter((r) => benchOf(r) === name).map((r) => ({ ...r, bench: name }));
-  if (previous && rs.length === 0) throw new Error(`bench ${name}: not run and no rows of it in results.json (run it too)`);
+  if (rs.length === 0 && !NAMED_ONLY.includes(name)) throw new Error(`bench ${name}: not run and no rows of it in results.json (run it too)`);
   return rs;
 };
 const tag = (name, rs) => rs.map((r) => ({ ...r, bench: name }));
@@ -42,7 +47,8 @@ const fs = runs('fs') ? await fsBenches() : { rows: keptRows('fs'), details: pre
 const dax = runs('dax') ? await daxBenches() : { rows: keptRows('dax'), details: previous.dax };
 const crash = runs('crash') ? await crashBenches() : { rows: keptRows('crash'), details: previous.crash };
 const engine = runs('engine') ? await engineBenches() : { rows: keptRows('engine'), details: previous.engine };
-const rows = [...tag('crc32c', crc.rows), ...tag('store', store.rows), ...tag('fs', fs.rows), ...tag('dax', dax.rows), ...tag('crash', crash.rows), ...tag('engine', engine.rows)];
+const baseline = runs('baseline') ? await baselineBenches() : { rows: keptRows('baseline'), details: previous?.baseline };
+const rows = [...tag('crc32c', crc.rows), ...tag('store', store.rows), ...tag('fs', fs.rows), ...tag('dax', dax.rows), ...tag('crash', crash.rows), ...tag('engine', engine.rows), ...tag('baseline', baseline.rows)];
 
 const cpus = os.cpus();
 const machine = {
@@ -57,8 +63,8 @@ const machine = {
   date: new Date().toISOString(),
 };
 // When each bench's figures were measured (a filtered run keeps the others' dates).
-const measured = Object.fromEntries(BENCHES.map((name) => [name, runs(name) ? machine.date : (previous.measured?.[name] ?? previous.machine.date)]));
-const kept = BENCHES.filter((name) => !runs(name));
+const measured = Object.fromEntries(BENCHES.map((name) => [name, runs(name) ? machine.date : (previous?.measured?.[name] ?? previous?.machine.date)]));
+const kept = BENCHES.filter((name) => !runs(name) && (name !== 'baseline' || baseline.rows.length > 0));
 
 const notes = [
   'ops/s = 1e9 / mean ns. Each sample is the mean of a calibrated batch (~20 µs) of calls, so p99 is the p99 of batch means.',
@@ -70,7 +76,8 @@ const notes = [
   ...daxNotes(dax.details),
   ...crashNotes(crash.details),
   ...engineNotes(engine.details),
-  ...(kept.length ? [`This run measured ${only.join(', ')} only; kept from earlier runs (machine line above is this run's): ${kept.map((name) => `${name} (${measured[name]})`).join(', ')}.`] : []),
+  ...baselineNotes(baseline.details),
+  ...(kept.length ? [`This run measured ${BENCHES.filter(runs).join(', ')} only; kept from earlier runs (machine line above is this run's): ${kept.map((name) => `${name} (${measured[name]})`).join(', ')}.`] : []),
 ];
 
 const table = markdownTable(rows);
@@ -102,7 +109,7 @@ for (const n of notes) console.log(`- ${n}`);
 console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, engine: engine.details, rows,
+  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, engine: engine.details, baseline: baseline.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();

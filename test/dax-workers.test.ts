@@ -100,7 +100,7 @@ async function run(policy: Partial<DaxPolicy>, storesPerWriter: number): Promise
 
 describe('concurrent writer threads through DAX mappings', () => {
   it('with every mechanism on: every store lands where it belongs, snapshots and clones never change, nothing lands while frozen', async () => {
-    const o = await run({}, 30000);
+    const o = await run({}, 300000); // batched writers store 30,000 in ~15 ms: enough stores to outlast several rounds of events
     expect(o.events.commit).toBeGreaterThan(1);
     expect(o.events.snapshot).toBeGreaterThan(0);
     expect(o.events.freeze).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe('concurrent writer threads through DAX mappings', () => {
   });
 
   it('with tlbShootdown off: writers keep using stale translations and the same checks catch it', async () => {
-    const o = await run({ tlbShootdown: false }, 30000);
+    const o = await run({ tlbShootdown: false }, 300000);
     expect(o.events.snapshot! + o.events.freeze!).toBeGreaterThan(0);
     const violations = o.checksumFailures + o.lostOrMisplaced + o.changedSnapshots + o.changedClones + o.storesWhileFrozen;
     expect(violations).toBeGreaterThan(0);

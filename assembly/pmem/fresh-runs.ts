@@ -41,7 +41,7 @@ import {
 } from "../abi";
 import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
 import { writeFreshEntriesAt, updateLineStates, seqBefore } from "./storelog";
-import { ringAt, myRing, myRingIndex, addRingLive } from "./ring";
+import { ringAt, myRing, myRingIndex, addRingLive, ringsInUse } from "./ring";
 import { CHECKS } from "../shared/checks";
 import { storesLockStripes } from "./store-locks";
 
@@ -85,7 +85,7 @@ export function setFreshRunDeferral(on: bool): void {
 /** Live rows of every thread's table: runs whose lines are pending without their entries. */
 export function freshRunsDeferred(): u32 {
   let n: u32 = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) n += liveRows(ringAt(t));
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += liveRows(ringAt(ctz(rings)));
   return n;
 }
 
@@ -131,7 +131,8 @@ export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, posit
 
 /** Write the entries and lists of every thread's deferred runs (as an eager append would have) and empty the tables. */
 export function materializeFreshRuns(): void {
-  for (let t: u32 = 0; t < maxThreads; t++) {
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const t = <u32>ctz(rings);
     const ring = ringAt(t);
     if (liveRows(ring) == 0) continue;
     const end = endPosition(ring);
@@ -166,7 +167,8 @@ function rowRetired(t: u32): void {
  * the others stay deferred. A scan of the tables, not of the log.
  */
 export function materializeFreshRunsIn(first: u32, count: u32): void {
-  for (let t: u32 = 0; t < maxThreads; t++) {
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const t = <u32>ctz(rings);
     const ring = ringAt(t);
     const end = endPosition(ring);
     for (let at = startPosition(ring); at != end && liveRows(ring) > 0; at++) {

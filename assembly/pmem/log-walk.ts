@@ -7,11 +7,11 @@
 // The walk's positions live in the walking thread's area (TA_MERGE): no managed memory.
 import { TA_MERGE, MAX_THREADS } from "../abi";
 import { maxThreads, threadAreaAddr } from "./state";
-import { ringAt, ringHead, ringTail, ringIndex } from "./ring";
+import { ringAt, ringHead, ringTail, ringIndex, ringsInUse } from "./ring";
 import { entryAddr, seqBefore } from "./storelog";
 import { LogEntry } from "./log-entry";
 
-let ringsInUse: u32 = 0; // bit t: ring t has positions left to walk
+let walking: u32 = 0; // bit t: ring t has positions left to walk
 
 @inline function cursorAddr(t: u32): usize {
   return threadAreaAddr() + TA_MERGE + (<usize>t << 2);
@@ -20,18 +20,19 @@ let ringsInUse: u32 = 0; // bit t: ring t has positions left to walk
 /** Start a walk at every ring's tail. */
 export function walkStart(): void {
   assert(maxThreads <= MAX_THREADS, "walk: more rings than cursors");
-  ringsInUse = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) {
+  walking = 0;
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const t = <u32>ctz(rings);
     const ring = ringAt(t);
     store<u32>(cursorAddr(t), ringTail(ring));
-    if (ringHead(ring) != ringTail(ring)) ringsInUse |= 1 << t;
+    if (ringHead(ring) != ringTail(ring)) walking |= 1 << t;
   }
 }
 
 /** The next live entry's log index + 1, in sequence order; 0 when the walk is done. */
 export function walkNext(): u32 {
   let best: u32 = 0, bestSeq: u32 = 0, bestRing: u32 = 0;
-  let rings = ringsInUse;
+  let rings = walking;
   while (rings != 0) {
     const t = <u32>ctz(rings);
     rings &= rings - 1;
@@ -40,7 +41,7 @@ export function walkNext(): u32 {
     let at = load<u32>(cursorAddr(t));
     while (at != head && changetype<LogEntry>(entryAddr(ringIndex(t, ring, at))).live == 0) at++;
     store<u32>(cursorAddr(t), at);
-    if (at == head) { ringsInUse &= ~(1 << t); continue; }
+    if (at == head) { walking &= ~(1 << t); continue; }
     const index = ringIndex(t, ring, at);
     const seq = changetype<LogEntry>(entryAddr(index)).seq;
     if (best == 0 || seqBefore(seq, bestSeq)) { best = index + 1; bestSeq = seq; bestRing = t; }

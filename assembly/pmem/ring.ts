@@ -6,8 +6,8 @@
 // sequence numbers (ENTRY_SEQ) order the parts of every ring together.
 // Why rings of their own: a thread appends and evicts in its own ring, so two threads
 // storing to different lines share no header word and no ring slot (issue 17).
-import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK } from "../abi";
-import { threadsAddr, threadStride, threadSlot, logCapacity, maxThreads } from "./state";
+import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
+import { threadsAddr, threadStride, threadSlot, logCapacity, headerAddr } from "./state";
 import { storesLockStripes } from "./store-locks";
 import { CHECKS } from "../shared/checks";
 
@@ -23,9 +23,20 @@ let myRingAddr: usize = 0;
   return myRingAddr;
 }
 
-/** This instance attached to slot `threadSlot`: its ring is known from now on. */
+/** This instance attached to slot `threadSlot`: its ring is known from now on, and in use. */
 export function ringAttach(): void {
   myRingAddr = ringAt(<u32>threadSlot);
+  atomic.or<u32>(headerAddr + H_RINGS_USED, 1 << <u32>threadSlot);
+  ringChanged(myRingAddr); // the log's version moves: a ring joined the sum
+}
+
+/**
+ * The rings that may hold entries (bit t: slot t has attached since the device was
+ * formatted). Loops over every ring go over these only: one storing thread, one ring, where
+ * a loop over every slot read maxThreads headers at every crash scan and build.
+ */
+@inline export function ringsInUse(): u32 {
+  return atomic.load<u32>(headerAddr + H_RINGS_USED);
 }
 
 @inline export function myRingIndex(): u32 {
@@ -80,14 +91,14 @@ export function ringAttach(): void {
 /** The log's version: the sum of every ring's (each only grows). */
 export function logVersion(): u32 {
   let v: u32 = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) v += load<u32>(ringAt(t) + TL_VERSION);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) v += load<u32>(ringAt(ctz(rings)) + TL_VERSION);
   return v;
 }
 
 /** Lines with stores not yet on media: the sum of every thread's changes. */
 export function linesPendingTotal(): u32 {
   let n: i32 = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) n += <i32>load<u32>(ringAt(t) + TL_PENDING);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += <i32>load<u32>(ringAt(ctz(rings)) + TL_PENDING);
   assert(n >= 0, "ring: fewer than no pending lines");
   return <u32>n;
 }
@@ -95,14 +106,14 @@ export function linesPendingTotal(): u32 {
 /** Positions the rings span (head - tail, summed): what a crash may still lose is within them. */
 export function logSpanTotal(): u32 {
   let n: u32 = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) n += ringHead(ringAt(t)) - ringTail(ringAt(t));
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += ringHead(ringAt(ctz(rings))) - ringTail(ringAt(ctz(rings)));
   return n;
 }
 
 /** Empty every ring (a crash forgot the log): positions, counts and bases back to 0. */
 export function ringsReset(): void {
-  for (let t: u32 = 0; t < maxThreads; t++) {
-    const r = ringAt(t);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const r = ringAt(ctz(rings));
     store<u32>(r + TL_HEAD, 0);
     store<u32>(r + TL_TAIL, 0);
     store<u32>(r + TL_SLOT_BASE, 0);

@@ -17,7 +17,7 @@
 // is needed beyond that; eADR's cut across lines uses the serialized order.
 import { TL_CLOCK, H_EADR_NEXT_SEQ, DOMAIN_EADR } from "../abi";
 import { lineSeqAddr, maxThreads, domain, headerAddr } from "./state";
-import { myRing, ringAt } from "./ring";
+import { myRing, ringAt, ringsInUse } from "./ring";
 import { storesLockStripes } from "./store-locks";
 import { seqBefore } from "./storelog";
 
@@ -70,10 +70,11 @@ export function flushPoint(first: u32, count: u32): u32 {
 
 /** A number above every one given so far (the newest clock of every ring). */
 export function seqAfterAll(): u32 {
-  let next: u32 = 0;
-  for (let t: u32 = 0; t < maxThreads; t++) {
-    const c = load<u32>(ringAt(t) + TL_CLOCK);
-    if (t == 0 || seqBefore(next, c)) next = c;
+  let next: u32 = 0, first = true;
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const c = load<u32>(ringAt(ctz(rings)) + TL_CLOCK);
+    if (first || seqBefore(next, c)) next = c;
+    first = false;
   }
   return next;
 }

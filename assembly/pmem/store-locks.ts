@@ -63,9 +63,9 @@ export function lockWorld(): void {
   assert(!worldHeld && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
   spinlockAcquire(headerAddr + H_LOCK, owner());
   atomic.store<u32>(headerAddr + H_WORLD, 1);
-  for (let t: u32 = 0; t < maxThreads; t++) {
-    if (t == <u32>threadSlot) continue;
-    while (atomic.load<u32>(ringAt(t) + TL_ACTIVE) != 0) {}
+  // Only attached threads enter shared sections (one attaching waits for H_LOCK first).
+  for (let others = atomic.load<u32>(headerAddr + H_THREAD_SLOTS) & ~(1 << <u32>threadSlot); others != 0; others &= others - 1) {
+    while (atomic.load<u32>(ringAt(ctz(others)) + TL_ACTIVE) != 0) {}
   }
   worldHeld = true;
 }

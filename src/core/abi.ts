@@ -36,6 +36,7 @@ export const H_LOCK = 80; // device spinlock
 export const H_KERNEL = 84; // start of the region reserved for upper layers
 export const H_WORLD = 88; // u32 1 while a thread holds the world lock (store-locks.ts): shared sections wait
 export const H_LINE_SEQ = 92; // u32 address of the line sequence numbers (u32 per line: store-locks.ts, seq-order.ts)
+export const H_RINGS_USED = 172; // u32 bit t: thread slot t has attached since the device was formatted (its ring may hold entries); never cleared
 export const H_EADR_NEXT_SEQ = 168; // u32 eADR: the next store's sequence number, for every thread (seq-order.ts)
 export const H_STRIPE_LOCKS = 96; // u32 address of the stripe locks (STRIPE_LOCKS words, STRIPE_LOCK_BYTES apart)
 export const H_CRASH_TABLE = 100; // u32 address of the crash table
