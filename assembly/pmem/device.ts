@@ -79,6 +79,7 @@ export function deviceStoreBegin(addr: u32, len: u32): u32 {
 // store's write-back queued (a store plus a write-back that the next sfence completes; a
 // full queue drains first, which locks lines: after they are unlocked).
 export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
+  assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes, "device: the end of a store outside the device");
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   unlockLines(first, lines);
@@ -88,6 +89,7 @@ export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32
 // The counters of a store whose bytes were written (by finishStore, or by the caller
 // between deviceStoreBegin and deviceStoreEnd).
 export function countStore(len: u32, nonTemporal: bool): void {
+  if (CHECKS) assert(len > 0); // an empty store counted
   counterAdd(nonTemporal ? C_NT_STORES : C_STORES, 1);
   counterAdd(C_STORE_BYTES, len);
 }

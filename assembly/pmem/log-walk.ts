@@ -41,6 +41,7 @@ export function walkNext(): u32 {
     let at = load<u32>(cursorAddr(t));
     while (at != head && changetype<LogEntry>(entryAddr(ringIndex(t, ring, at))).live == 0) at++;
     store<u32>(cursorAddr(t), at);
+    assert(at - ringTail(ring) <= head - ringTail(ring), "walk: a position past the ring's head");
     if (at == head) { walking &= ~(1 << t); continue; }
     const index = ringIndex(t, ring, at);
     const seq = changetype<LogEntry>(entryAddr(index)).seq;

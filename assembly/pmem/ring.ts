@@ -7,12 +7,13 @@
 // Why rings of their own: a thread appends and evicts in its own ring, so two threads
 // storing to different lines share no header word and no ring slot (issue 17).
 import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
-import { threadsAddr, threadStride, threadSlot, logCapacity, headerAddr } from "./state";
+import { threadsAddr, threadStride, threadSlot, logCapacity, headerAddr, maxThreads } from "./state";
 import { storesLockStripes } from "./store-locks";
 import { CHECKS } from "../shared/checks";
 
 /** The header of ring `t` (thread slot t's). */
 @inline export function ringAt(t: u32): usize {
+  if (CHECKS) assert(t < maxThreads); // a ring beyond the device's thread slots
   return threadsAddr + <usize>t * threadStride + TA_LOG;
 }
 
@@ -25,6 +26,7 @@ let myRingAddr: usize = 0;
 
 /** This instance attached to slot `threadSlot`: its ring is known from now on, and in use. */
 export function ringAttach(): void {
+  assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "ring: attached without a thread slot");
   myRingAddr = ringAt(<u32>threadSlot);
   atomic.or<u32>(headerAddr + H_RINGS_USED, 1 << <u32>threadSlot);
   ringChanged(myRingAddr); // the log's version moves: a ring joined the sum
@@ -65,6 +67,7 @@ export function ringAttach(): void {
 
 /** The log index of ring `t`'s slot for `position`. */
 @inline export function ringIndex(t: u32, ring: usize, position: u32): u32 {
+  if (CHECKS) assert(ring == ringAt(t) && position - ringTail(ring) <= logCapacity); // another ring's header, or a position outside the ring's window
   return t * logCapacity + ((position - load<u32>(ring + TL_SLOT_BASE)) & (logCapacity - 1));
 }
 
@@ -75,6 +78,7 @@ export function ringAttach(): void {
 
 /** An empty ring starts over at slot 0 (its first, cache-warm slots). */
 @inline export function ringRebase(ring: usize): void {
+  assert(ringHead(ring) == ringTail(ring), "ring: rebased while it holds positions");
   store<u32>(ring + TL_SLOT_BASE, load<u32>(ring + TL_HEAD));
 }
 
@@ -106,7 +110,11 @@ export function linesPendingTotal(): u32 {
 /** Positions the rings span (head - tail, summed): what a crash may still lose is within them. */
 export function logSpanTotal(): u32 {
   let n: u32 = 0;
-  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += ringHead(ringAt(ctz(rings))) - ringTail(ringAt(ctz(rings)));
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    const span = ringHead(ringAt(ctz(rings))) - ringTail(ringAt(ctz(rings)));
+    assert(span <= logCapacity, "ring: a window wider than the ring");
+    n += span;
+  }
   return n;
 }
 

@@ -16,7 +16,8 @@
 // Under ADR a crash keeps a prefix of each line independently, so no order across lines
 // is needed beyond that; eADR's cut across lines uses the serialized order.
 import { TL_CLOCK, H_EADR_NEXT_SEQ, DOMAIN_EADR } from "../abi";
-import { lineSeqAddr, maxThreads, domain, headerAddr } from "./state";
+import { lineSeqAddr, domain, headerAddr, logCapacity } from "./state";
+import { CHECKS } from "../shared/checks";
 import { myRing, ringAt, ringsInUse } from "./ring";
 import { storesLockStripes } from "./store-locks";
 import { seqBefore } from "./storelog";
@@ -25,6 +26,7 @@ import { seqBefore } from "./storelog";
 
 /** Numbers for a store's `lines` parts, lines first.. (consecutive, one per part, in order). */
 @inline export function allocateSeq(first: u32, lines: u32): u32 {
+  if (CHECKS) assert(lines > 0 && lines <= logCapacity); // a store of no parts, or more than a ring holds
   const ring = myRing();
   const clock = load<u32>(ring + TL_CLOCK);
   if (domain != DOMAIN_EADR && !storesLockStripes()) { store<u32>(ring + TL_CLOCK, clock + lines); return clock; }
@@ -33,6 +35,7 @@ import { seqBefore } from "./storelog";
 
 // allocateSeq under eADR or with several threads storing.
 function allocateSeqShared(ring: usize, clock: u32, first: u32, lines: u32): u32 {
+  assert(domain == DOMAIN_EADR || storesLockStripes(), "seq order: shared numbering with one thread storing");
   let seq = clock;
   if (domain == DOMAIN_EADR) {
     // Serialized by the store lock: one count for every thread (a thread's clock may lag).
@@ -47,6 +50,7 @@ function allocateSeqShared(ring: usize, clock: u32, first: u32, lines: u32): u32
     for (let k: u32 = 0; k < lines; k++) store<u32>(lineSeqWord(first + k), seq + k);
   }
   store<u32>(ring + TL_CLOCK, seq + lines);
+  assert(!seqBefore(seq, clock), "seq order: a store numbered below its thread's clock");
   return seq;
 }
 
@@ -56,6 +60,7 @@ function allocateSeqShared(ring: usize, clock: u32, first: u32, lines: u32): u32
  * numbers are raised to it).
  */
 export function flushPoint(first: u32, count: u32): u32 {
+  assert(count > 0, "seq order: a flush point of no lines");
   const ring = myRing();
   let point = load<u32>(ring + TL_CLOCK) - 1;
   if (!storesLockStripes()) return point;
@@ -82,4 +87,5 @@ export function seqAfterAll(): u32 {
 /** A thread attaches (under the world lock): its clock goes above every number given so far. */
 export function seqAttach(): void {
   store<u32>(myRing() + TL_CLOCK, seqAfterAll());
+  assert(load<u32>(myRing() + TL_CLOCK) == seqAfterAll(), "seq order: an attached clock below another's");
 }

@@ -36,6 +36,7 @@ let lockingStripes: bool = false; // the outermost shared section found several 
 
 /** Enter a shared section (a store, flush or fence, or several of them). */
 export function enterShared(): void {
+  assert(threadSlot >= 0, "store locks: a shared section without a thread slot");
   if (worldHeld) return; // the world lock excludes everyone already
   if (sharedDepth++ > 0) return;
   // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
@@ -108,6 +109,7 @@ function lockStripes(first: u32, count: u32): void {
 }
 
 function unlockStripes(first: u32, count: u32): void {
+  assert(count > 0 && sharedDepth > 0, "store locks: stripes unlocked outside a shared section");
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
   if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner()); return; }
   for (let s = lo; s <= hi; s++) spinlockRelease(stripeWord(s), owner());
