@@ -558,7 +558,7 @@ export class PmemDevice {
     return checkCoreResult(this.core.pmem_gauge(GAUGE.poisonedLines), 'poisoned lines');
   }
 
-  /** The poisoned-line count read from the header, for a caller holding the device lock (a crash build). */
+  /** The poisoned-line count read from the header, for a caller holding the world lock (a crash build). */
   private poisonedLinesUnlocked(): number {
     return new DataView(this.bytes.buffer).getUint32(DEVICE_BASE + H_POISONED_LINES, true);
   }
@@ -658,7 +658,7 @@ export class PmemDevice {
 
   /**
    * New device = this device's media plus the patch of one image. The patch is built and
-   * the media copied under one hold of the device lock, so threads still storing cannot
+   * the media copied under one hold of the world lock, so threads still storing cannot
    * make them disagree: the image is the state of one instant.
    */
   private materialize(mode: number, arg: bigint, into: PmemDevice | undefined): PmemDevice {
@@ -678,10 +678,12 @@ export class PmemDevice {
     // The image = this device's visible bytes with a patch line over each pending line: the
     // changed ones, and the others' media bytes (their pre-images).
     const overlay = this.core.pmem_crash_overlay(changed);
-    if (overlay < 0 || overlay > next.config.logCapacity) {
+    // The target's patch holds a line per entry of every ring (at most a line per line).
+    const targetRows = Math.min(next.config.sizeBytes / LINE_BYTES, next.config.maxThreads * next.config.logCapacity);
+    if (overlay < 0 || overlay > targetRows) {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
       checkCoreResult(overlay, 'crash overlay');
-      throw new FsError('EINVAL', `crash target's logCapacity ${next.config.logCapacity} is below the ${overlay} pending lines`);
+      throw new FsError('EINVAL', `crash target's patch (maxThreads ${next.config.maxThreads} x logCapacity ${next.config.logCapacity}) holds fewer than the ${overlay} pending lines`);
     }
     const slots = overlay;
     const held = next.heldImage;
