@@ -327,6 +327,15 @@ export class PmemDevice {
     if (this.closed) throw new FsError('EBADF', 'device handle is closed');
   }
 
+  /** As range, without the pair: `addr` is a number once this returns. */
+  private checkRange(addr: unknown, length: number): asserts addr is number {
+    this.live();
+    const a = requireIndex(addr, 'address');
+    if (a + length > this.config.sizeBytes) {
+      throw new FsError('EINVAL', `range [${a}, ${a + length}) is outside the ${this.config.sizeBytes}-byte device`);
+    }
+  }
+
   private range(addr: unknown, length: unknown): [number, number] {
     this.live();
     const a = requireIndex(addr, 'address');
@@ -373,7 +382,9 @@ export class PmemDevice {
 
   private storeWith(addr: number, data: ArrayBufferView | ArrayBuffer, nonTemporal: number): void {
     const bytes = PmemDevice.asBytes(data);
-    const [a, n] = this.range(addr, bytes.byteLength);
+    const n = bytes.byteLength;
+    this.checkRange(addr, n); // (no [addr, length] pair made: a store's path allocates nothing)
+    const a = addr;
     this.beforeStore?.();
     if (this.inMemory(bytes)) {
       checkCoreResult(this.core.pmem_store(a, bytes.byteOffset, n, nonTemporal), 'store');
