@@ -40,10 +40,11 @@ import {
   FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END, TL_FRESH_LIVE,
 } from "../abi";
 import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
-import { writeFreshEntriesAt, updateLineStates, seqBefore } from "./storelog";
+import { writeFreshEntriesAt, updateLineStates } from "./storelog";
+import { seqBefore } from "./seq-compare";
 import { ringAt, myRing, myRingIndex, addRingLive, ringsInUse } from "./ring";
 import { CHECKS } from "../shared/checks";
-import { storesLockStripes } from "./store-locks";
+import { storesLockStripes } from "./store-mode";
 
 // A row's reference: thread slot x FRESH_RUNS_CAPACITY + its index in that slot's table (a
 // ring slot: positions count up, indices wrap).

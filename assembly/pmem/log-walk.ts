@@ -8,7 +8,8 @@
 import { TA_MERGE, MAX_THREADS } from "../abi";
 import { maxThreads, threadAreaAddr } from "./state";
 import { ringAt, ringHead, ringTail, ringIndex, ringsInUse } from "./ring";
-import { entryAddr, seqBefore } from "./storelog";
+import { entryAddr } from "./storelog";
+import { seqBefore } from "./seq-compare";
 import { LogEntry } from "./log-entry";
 
 let walking: u32 = 0; // bit t: ring t has positions left to walk

@@ -8,7 +8,7 @@
 // storing to different lines share no header word and no ring slot (issue 17).
 import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
 import { threadsAddr, threadStride, threadSlot, logCapacity, headerAddr, maxThreads } from "./state";
-import { storesLockStripes } from "./store-locks";
+import { storesLockStripes } from "./store-mode";
 import { CHECKS } from "../shared/checks";
 
 /** The header of ring `t` (thread slot t's). */

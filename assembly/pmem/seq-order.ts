@@ -19,8 +19,8 @@ import { TL_CLOCK, H_EADR_NEXT_SEQ, DOMAIN_EADR } from "../abi";
 import { lineSeqAddr, domain, headerAddr, logCapacity } from "./state";
 import { CHECKS } from "../shared/checks";
 import { myRing, ringAt, ringsInUse } from "./ring";
-import { storesLockStripes } from "./store-locks";
-import { seqBefore } from "./storelog";
+import { storesLockStripes } from "./store-mode";
+import { seqBefore } from "./seq-compare";
 
 @inline function lineSeqWord(line: u32): usize { return lineSeqAddr + (<usize>line << 2); }
 

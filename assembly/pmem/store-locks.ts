@@ -20,27 +20,22 @@
 import { H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT, DOMAIN_EADR } from "../abi";
 import { headerAddr, threadSlot, maxThreads, stripeLocksAddr, domain, lineCount } from "./state";
 import { ringAt, myRing } from "./ring";
+import { storesLockStripes, setLockingStripes, setWorldHeld, worldHeld } from "./store-mode";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { CHECKS } from "../shared/checks";
 
-let worldHeld: bool = false; // this instance holds the world lock
 let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a store inside a transaction's)
-let lockingStripes: bool = false; // the outermost shared section found several threads attached
 
 @inline function owner(): u32 { return <u32>threadSlot + 1; }
 
-/** Are several threads attached (stores must lock their stripes)? Stable inside a shared section. */
-@inline export function storesLockStripes(): bool {
-  return lockingStripes && !worldHeld;
-}
 
 /** Enter a shared section (a store, flush or fence, or several of them). */
 export function enterShared(): void {
   assert(threadSlot >= 0, "store locks: a shared section without a thread slot");
-  if (worldHeld) return; // the world lock excludes everyone already
+  if (worldHeld()) return; // the world lock excludes everyone already
   if (sharedDepth++ > 0) return;
   // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
-  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); lockingStripes = false; return; }
+  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); setLockingStripes(false); return; }
   const flag = myRing() + TL_ACTIVE;
   while (true) {
     atomic.store<u32>(flag, 1);
@@ -48,11 +43,11 @@ export function enterShared(): void {
     atomic.store<u32>(flag, 0);
     while (atomic.load<u32>(headerAddr + H_WORLD) != 0) {}
   }
-  lockingStripes = popcnt<u32>(atomic.load<u32>(headerAddr + H_THREAD_SLOTS)) > 1;
+  setLockingStripes(popcnt<u32>(atomic.load<u32>(headerAddr + H_THREAD_SLOTS)) > 1);
 }
 
 export function exitShared(): void {
-  if (worldHeld) return;
+  if (worldHeld()) return;
   assert(sharedDepth > 0, "store locks: a shared section left twice");
   if (--sharedDepth > 0) return;
   if (domain == DOMAIN_EADR) { spinlockRelease(headerAddr + H_LOCK, owner()); return; }
@@ -61,25 +56,25 @@ export function exitShared(): void {
 
 /** Take the world lock: no other thread is in a shared section until unlockWorld. Not reentrant. */
 export function lockWorld(): void {
-  assert(!worldHeld && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
+  assert(!worldHeld() && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
   spinlockAcquire(headerAddr + H_LOCK, owner());
   atomic.store<u32>(headerAddr + H_WORLD, 1);
   // Only attached threads enter shared sections (one attaching waits for H_LOCK first).
   for (let others = atomic.load<u32>(headerAddr + H_THREAD_SLOTS) & ~(1 << <u32>threadSlot); others != 0; others &= others - 1) {
     while (atomic.load<u32>(ringAt(ctz(others)) + TL_ACTIVE) != 0) {}
   }
-  worldHeld = true;
+  setWorldHeld(true);
 }
 
 export function unlockWorld(): void {
-  assert(worldHeld, "store locks: the world lock released by a thread that does not hold it");
-  worldHeld = false;
+  assert(worldHeld(), "store locks: the world lock released by a thread that does not hold it");
+  setWorldHeld(false);
   atomic.store<u32>(headerAddr + H_WORLD, 0);
   spinlockRelease(headerAddr + H_LOCK, owner());
 }
 
 /** Does this instance hold the world lock? */
-@inline export function worldLocked(): bool { return worldHeld; }
+@inline export function worldLocked(): bool { return worldHeld(); }
 
 @inline function stripeWord(stripe: u32): usize {
   return stripeLocksAddr + <usize>(stripe & (STRIPE_LOCKS - 1)) * STRIPE_LOCK_BYTES;
@@ -125,7 +120,7 @@ export function releaseAfterTrap(): void {
   for (let s: u32 = 0; s < STRIPE_LOCKS; s++) {
     if (atomic.load<u32>(stripeWord(s)) == owner()) atomic.store<u32>(stripeWord(s), 0);
   }
-  if (worldHeld) { worldHeld = false; atomic.store<u32>(headerAddr + H_WORLD, 0); }
+  if (worldHeld()) { setWorldHeld(false); atomic.store<u32>(headerAddr + H_WORLD, 0); }
   if (atomic.load<u32>(headerAddr + H_LOCK) == owner()) atomic.store<u32>(headerAddr + H_LOCK, 0);
   sharedDepth = 0;
   atomic.store<u32>(myRing() + TL_ACTIVE, 0);

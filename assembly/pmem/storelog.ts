@@ -36,7 +36,9 @@ import {
   ringSlot, ringRebase, ringChanged, addPending,
 } from "./ring";
 import { allocateSeq } from "./seq-order";
-import { lockLines, unlockLines, storesLockStripes } from "./store-locks";
+import { seqBefore } from "./seq-compare";
+import { lockLines, unlockLines } from "./store-locks";
+import { storesLockStripes } from "./store-mode";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
 import {
@@ -55,9 +57,6 @@ import {
   return logDataAddr + (entry - logAddr) * (ENTRY_DATA_BYTES / ENTRY_BYTES);
 }
 
-@inline export function seqBefore(a: u32, b: u32): bool {
-  return <i32>(a - b) < 0;
-}
 
 @inline export function lineHeadIndex(line: u32): u32 {
   if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
@@ -145,7 +144,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 }
 
 // Write the oldest live entry of `line` to media and unlink it.
-export function retireLineHead(line: u32): void {
+function retireLineHead(line: u32): void {
   assert(!lineDeferred(line), "retire: a line whose entries are deferred");
   const ll = lineListAddr + (<usize>line << 3);
   const head = load<u32>(ll);
@@ -187,7 +186,7 @@ export function retireLineUpTo(line: u32, upTo: u32): void {
 
 // Can `line` retire as part of a run (retireRun): its only live entry is a whole-line store
 // that leaves its bytes in the visible line, covered by sequence number `upTo`?
-export function retiresWhole(line: u32, upTo: u32): bool {
+function retiresWhole(line: u32, upTo: u32): bool {
   return wholeEntry(line, upTo) != 0;
 }
 
@@ -456,7 +455,7 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
 // line's only entry, its bytes the visible line's. Two 16-byte stores per entry and one per
 // two lines' lists, their fields counted up in lanes (a third of the per-line stores of field
 // by field).
-export function writeFreshEntries(seq: u32, index: u32, line: u32, count: u32): void {
+function writeFreshEntries(seq: u32, index: u32, line: u32, count: u32): void {
   assert((index & (logCapacity - 1)) + count <= logCapacity, "log append: fresh entries past the ring's end");
   if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(index + k)).live == 0); // a live slot
   // (seq, line, next = 0, live) and (mask: the whole line, spare).
