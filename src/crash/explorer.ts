@@ -8,31 +8,16 @@ import { FileSystem } from '../fs/filesystem.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';
-import type { PassToken, WordCondition } from './oracle.js';
+import type { PassToken } from '../model/crash-model.js';
+import type { CrashOracle, WordCondition } from './oracle-contract.js';
+
+export type { CrashOracle } from './oracle-contract.js';
 import { CRASH_MODE, CRASH_ROW_BYTES, CRASH_ROW_LINE, REGION } from '../core/abi.js';
 import {
   SUPERBLOCK_BYTES, superblockOffsets, SECTOR_BYTES,
 } from '../fs/format.js';
 import { decodeSuperblock, chooseSuperblock } from '../fs/superblock.js';
 
-/** Checks a mounted crash image; returns problems (empty when the image is correct). */
-export interface CrashOracle {
-  check(fs: FileSystem, generation: number): string[];
-  /** What the last image that passed check() matched (a token for dataRules), or null. */
-  lastMatch?(): number | null;
-  /** What check() accepts of file data, per word, for images like one that matched `match`. */
-  dataRules?(match: number): Map<string, WordCondition[]> | null;
-  /**
-   * Changes when check() becomes stricter for some image (a new MAP_SYNC floor, a new
-   * snapshot); other changes only accept more. An image that passed under the same value
-   * passes again, so the explorer remembers such images across crash points.
-   */
-  readonly constraintRevision?: number;
-  /** A token for the last image that passed, when passesAgain can vouch for it later. */
-  lastPass?(): PassToken | null;
-  /** Does an image that passed with `token` (under any revision) pass now? What it matches now (as lastMatch), or null. */
-  passesAgain?(token: PassToken): number | null;
-}
 
 export type ImageChoice = { mode: 'enumerate'; index: bigint } | { mode: 'random'; seed: number };
 

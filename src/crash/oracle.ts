@@ -3,14 +3,13 @@
 // holds. The model, not this file, says what is legal; this file adapts it to the
 // explorer: a verdict per image, and the per-word rules of the line tables.
 import type { FileSystem } from '../fs/filesystem.js';
-import type { CrashOracle } from './explorer.js';
+import type { CrashOracle, WordCondition } from './oracle-contract.js';
 import type { CrashModel, PassToken } from '../model/crash-model.js';
 
 export type { PassToken };
 import { modelEntries } from '../model/image.js';
 
-/** Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]). */
-export interface WordCondition { from: number; to: number; versions: Array<{ data: Uint8Array; shift: number }> }
+export type { WordCondition };
 
 export class ModelOracle implements CrashOracle {
   private last: number | null = null;

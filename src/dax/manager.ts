@@ -15,7 +15,7 @@ import {
   INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
 } from '../fs/format.js';
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
-import { DaxMapping, type MapOptions } from './mapping.js';
+import { DaxMapping, type MapOptions, type MappingHost } from './mapping.js';
 import { dirtyFilePages } from './dirty-pages.js';
 import {
   D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO,
@@ -57,7 +57,7 @@ const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
   ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
 ];
 
-export class DaxManager {
+export class DaxManager implements MappingHost {
   readonly policy: DaxPolicy;
   /**
    * Set around the commits of a snapshot or a freeze whose write-protect switch is off:

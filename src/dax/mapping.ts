@@ -2,7 +2,7 @@
 // core through the mapping's page table; only faults come back here.
 import { FsError, requireIndex } from '../errors.js';
 import type { Subvolume } from '../fs/subvolume.js';
-import type { DaxManager } from './manager.js';
+import type { Kernel } from '../fs/kernel.js';
 import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, PAGE_BYTES, PTE_BLOCK_MASK } from '../core/abi.js';
 
 export interface MapOptions {
@@ -12,6 +12,19 @@ export interface MapOptions {
   sync: boolean;
 }
 
+
+/**
+ * What a mapping asks of the DAX manager that made it (DaxManager is one): an interface of
+ * its own, so that this file does not import the manager, which imports this file.
+ */
+export interface MappingHost {
+  readonly base: number;
+  readonly kernel: Kernel;
+  pte(mapping: DaxMapping, page: number): number;
+  mediaErrorOwners(bytenr: number): { text: string };
+  fault(mappingId: number, page: number, write: boolean): void;
+  unmap(mapping: DaxMapping): void;
+}
 
 /** Everything a writer thread needs to use the same mapping (structured-cloneable). */
 export interface MappingHandle {
@@ -29,7 +42,7 @@ export class DaxMapping {
   readonly sync: boolean;
 
   constructor(
-    private readonly manager: DaxManager,
+    private readonly manager: MappingHost,
     readonly id: number,
     readonly sv: Subvolume,
     readonly ino: number,

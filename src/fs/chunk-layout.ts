@@ -11,7 +11,18 @@ import {
   CHUNK_FREE, CHUNK_DATA, CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, BLOCK_GROUP_DUP, SYSTEM_AREA_BYTES,
   SECTOR_BYTES, MIRROR_SUPERBLOCK_BYTENR, SUPERBLOCK_STRIPE, CHUNKS_MAX,
 } from '../core/abi.js';
-import type { ChunkDesc } from './chunks.js';
+
+/** A chunk: where its logical range lives on the device (the item is written by chunks.ts). */
+export interface ChunkDesc {
+  /** Logical start (= the first stripe's device byte). */
+  start: number;
+  /** Logical bytes. */
+  length: number;
+  /** BTRFS_BLOCK_GROUP_* flags: kind and DUP. */
+  type: number;
+  /** Device bytes of each stripe. */
+  stripes: number[];
+}
 
 /** One entry of the chunk table, in bytes. */
 export interface ChunkEntry {

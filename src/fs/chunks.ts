@@ -23,7 +23,9 @@ import { key, EXTENT_ITEM } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
 import { UUID_BYTES } from './uuid.js';
-import { planChunkTable, gridCell, cellCount } from './chunk-layout.js';
+import { planChunkTable, gridCell, cellCount, type ChunkDesc } from './chunk-layout.js';
+
+export type { ChunkDesc };
 
 /** The device id of pmcow's one device. */
 export const DEVICE_ID = 1;
@@ -43,16 +45,6 @@ export function chunkBytesFor(totalBytes: number, nodeBytes: number, copies: num
 }
 
 /** A chunk as btrfs's items describe it. */
-export interface ChunkDesc {
-  /** Logical start (= the first stripe's device byte). */
-  start: number;
-  /** Logical bytes. */
-  length: number;
-  /** BTRFS_BLOCK_GROUP_* flags: kind and DUP. */
-  type: number;
-  /** Device bytes of each stripe. */
-  stripes: number[];
-}
 
 export function kindName(type: number): string {
   const kind = type & (CHUNK_DATA | CHUNK_SYSTEM | CHUNK_METADATA);
