@@ -14,7 +14,6 @@ const SRC = join(ROOT, 'src');
 /** Node-only code, where Buffer would be allowed: directories end in '/'. */
 const NODE_ONLY: ReadonlyArray<readonly [string, string]> = [
   ['src/cli/', 'the pmcow command line: Node only (another engineer\'s code)'],
-  ['src/soak/cli.ts', 'the `pmcow soak` command: Node only, writes to process.stdout'],
   ['src/crash/fuzz-worker.ts', 'the fuzzer\'s worker thread: node:worker_threads'],
   ['src/workers/node-entry.ts', 'the writer threads\' Node entry: node:worker_threads'],
 ];

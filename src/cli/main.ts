@@ -14,7 +14,7 @@ import {
   RUN_USAGE, CHECK_USAGE, FUZZ_USAGE, REPLAY_USAGE, IMPORT_USAGE, MERGE_USAGE,
 } from './fuzz-commands.js';
 import { EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INTERNAL, UsageError, wantsHelp, parseCommand, describeFailure } from './args.js';
-import { cmdSoak, SOAK_USAGE } from '../soak/cli.js';
+import { cmdSoak, SOAK_USAGE } from './soak-command.js';
 import { cmdExport, EXPORT_USAGE } from './image-commands.js';
 
 /** bench/ ships with a clone of the repository, not with the npm package. */

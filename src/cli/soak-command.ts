@@ -1,7 +1,7 @@
 // pmcow soak: the soak campaign from the command line.
-import { EXIT_CLEAN, EXIT_VIOLATIONS, parseCommand, intOption } from '../cli/args.js';
-import { Progress } from '../cli/progress.js';
-import { soak, type SoakReport } from './soak.js';
+import { EXIT_CLEAN, EXIT_VIOLATIONS, parseCommand, intOption } from './args.js';
+import { Progress } from './progress.js';
+import { soak, type SoakReport } from '../soak/soak.js';
 
 export const SOAK_USAGE = `pmcow soak [--time SECONDS] [--writers N] [--seed S] [--json] [--quiet]
   Soak: writer threads store tagged words through DAX mappings (a datacow file, and a
