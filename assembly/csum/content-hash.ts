@@ -18,7 +18,7 @@ import { TA_DIGEST } from "../abi";
 import { threadAreaAddr } from "../pmem/state";
 
 // Chunks fed to contentHashUpdate, except the last, are whole blocks.
-export const CONTENT_HASH_BLOCK_BYTES: usize = 16;
+const CONTENT_HASH_BLOCK_BYTES: usize = 16;
 
 const SEED_A: u32 = 0x9747b28c;
 const SEED_B: u32 = 0x2545f491;

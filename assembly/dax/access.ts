@@ -142,7 +142,7 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
 }
 
 export const ACCESS_STORE: u32 = 0;
-export const ACCESS_LOAD: u32 = 1;
+const ACCESS_LOAD: u32 = 1;
 export const ACCESS_FLUSH: u32 = 2;
 
 // Begin an access on this thread (its epoch odd, no fault recorded): returns the thread's
@@ -267,21 +267,7 @@ export function daxShootdown(): u32 {
   return gen;
 }
 
-export function daxMappingPtes(mapping: u32): usize {
-  return <usize>load<u32>(mappingEntry(mapping) + M_PTES);
-}
-
-export function daxMaxMappings(): u32 {
-  const count = load<u32>(daxBase + D_MAX_MAPPINGS);
-  assert(count <= MAX_MAPPINGS, "too many mappings");
-  return count;
-}
-
 export function daxThreadAreaBytes(tlbEntries: u32): u32 {
   return threadAreaBytes(tlbEntries);
-}
-
-export function daxMappingEntry(mapping: u32): usize {
-  return mappingEntry(mapping);
 }
 

@@ -40,7 +40,7 @@ export let feDisk: u64 = 0;
 export let feDiskBytes: u64 = 0;
 export let feOffset: u64 = 0;
 export let feBytes: u64 = 0;
-export let feGeneration: u64 = 0;
+let feGeneration: u64 = 0;
 
 // The fs tree the operations below change: its id and root-table slot.
 let fsTree: u64 = 0;
@@ -214,7 +214,7 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
  * FileData.drop then an insert): the item that mapped it is trimmed, deleted or split
  * around it, and noted as losing a reference (with the bytes it read, for fills).
  */
-export function replacePage(ino: u64, at: u64, disk: u64): void {
+function replacePage(ino: u64, at: u64, disk: u64): void {
   assert(fsTree != 0 && fsSlot != 0, "file-item: a page replaced without its tree (useFsTree)");
   replaceFoundPage(ino, at, disk, findFileExtent(ino, at));
 }

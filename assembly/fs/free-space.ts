@@ -199,7 +199,7 @@ function take(at: u32, count: u32): void {
 // --- chunks typed and given back ------------------------------------------------------------
 
 /** Type free cell `c` as `kind`: a dup tree chunk's second half stops being free space. */
-export function claimChunk(c: u32, kind: u32): void {
+function claimChunk(c: u32, kind: u32): void {
   assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: a chunk typed as no kind");
   assert(chunkKind(c) == CHUNK_FREE && chunkOnGrid(c), "free space: claiming a typed chunk");
   const start = chunkStartSector(c), n = chunkLengthSectors(c), usable = cellUsableSectors(kind);

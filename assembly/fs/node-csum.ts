@@ -25,7 +25,7 @@ const GAP_WORTH_SKIPPING: u32 = 256;
  * The gap of the block at `node` as (start << 32) | end, from its header alone; 0 when
  * the header does not describe a gap inside the block (a corrupt block: no shortcut).
  */
-export function nodeGap(node: usize): u64 {
+function nodeGap(node: usize): u64 {
   assert(node != 0 && nodeBytes >= NODE_HEADER_BYTES, "node csum: no block, or a node size below its header");
   const n = nritems(node);
   const leaf = isLeaf(node);

@@ -7,7 +7,7 @@ import {
   FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, STRIPE_LOCKS, STRIPE_LOCK_BYTES,
 } from "../abi";
 
-export const REGION_ALIGN: u64 = 4096;
+const REGION_ALIGN: u64 = 4096;
 
 @inline function alignUp(value: u64, align: u64): u64 {
   return (value + align - 1) & ~(align - 1);

@@ -17,7 +17,7 @@ import { lineHeadIndex, mediaLineAddr } from "./storelog";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 import { crc32c, crc32cUpdate } from "../csum/crc32c";
 
-export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
+const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
 // The line's media or visible bytes changed (callers hold the device lock).
 @inline export function stampLine(line: u32): void {
