@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { PmemDevice } from '../src/index.js';
 import { expectSameBytes } from './helpers/device.js';
+import { legalImages, renderLines, touchedLines, type OracleStore } from './helpers/persistency-oracle.js';
 // @ts-expect-error plain JS helper shared with the worker threads
 import { patternByte, sharedWord, shuffledChunks } from './workers/pattern.mjs';
 
@@ -112,6 +113,39 @@ describe('one shared memory, many threads', () => {
     a.close();
     b.close();
   });
+
+  for (const domain of ['adr', 'eadr'] as const) {
+    it(`${domain}: stores of two threads (rings of their own, locks per stripe) give exactly the oracle's images of their one order`, async () => {
+      // Two instances attached (several threads: stripe locks, Lamport numbers under ADR,
+      // the store lock and one count under eADR) store in turns to shared and own lines.
+      // The stores happen in one order (this thread makes them one after the other), and the
+      // legal images are the oracle's for that order: each line a prefix of its stores (ADR),
+      // or one prefix of them all (eADR), the next store torn at words.
+      const dev = await PmemDevice.create({ sizeBytes: 1 << 16, domain });
+      const a = PmemDevice.attach(dev.handle()), b = PmemDevice.attach(dev.handle());
+      const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i) % 251 + 1);
+      const plan: Array<[PmemDevice, OracleStore]> = [
+        // Not in turns: a, b, b, b, a, a (numbering from each thread's own clock would order
+        // them a, b, a, b, a, b).
+        [a, { addr: 0, bytes: bytes(8, 1) }], [b, { addr: 8, bytes: bytes(16, 2) }], [b, { addr: 128, bytes: bytes(8, 4) }],
+        [b, { addr: 4096, bytes: bytes(24, 6) }], [a, { addr: 60, bytes: bytes(8, 3) }], [a, { addr: 4, bytes: bytes(8, 5) }],
+      ];
+      for (const [who, s] of plan) who.store(s.addr, s.bytes);
+      const stores = plan.map(([, s]) => s);
+      const oracle = legalImages(stores, (l) => dev.readMedia(l * 64, 64), dev.domain);
+      expect(dev.crashImageCount()).toBe(BigInt(oracle.count));
+      const lines = touchedLines(stores), seen = new Set<string>(), target = dev.crash();
+      for (const image of dev.crashImages({ maxImages: 100_000 })) {
+        const crashed = image.device(target);
+        const rendered = renderLines((at, n) => crashed.load(at, n), lines);
+        expect(oracle.images.has(rendered), `image ${image.index} is not legal: ${rendered}`).toBe(true);
+        seen.add(rendered);
+      }
+      expect(seen).toEqual(oracle.images);
+      a.close();
+      b.close();
+    });
+  }
 
   it('crash images taken while writers store to the same lines hold every fenced round and nothing not yet stored', async () => {
     // Two writers own alternate words of the same 64 lines; each fences every other round.
