@@ -12,7 +12,7 @@ import { CHECKS } from "../shared/checks";
 import {
   visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
-import { logAppend, logAppendRun, logRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr } from "./storelog";
+import { logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr } from "./storelog";
 import { enterShared, exitShared, lockLines, unlockLines, worldLocked } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
@@ -70,7 +70,7 @@ export function deviceStoreBegin(addr: u32, len: u32): u32 {
   assert(len > 0 && lines <= logCapacity, "device: a store begun longer than the log");
   // (A one-line store moves the tail only when the ring is full, a run when it is half
   // full: logSpan reports the difference, and the old log did the same.)
-  if (lines == 1 ? logFull() : logRoom() < lines) logMakeRoom(lines);
+  if (lines == 1) { if (logFull()) logMakeRoom(1); } else logEnsureRoom(lines);
   lockLines(first, lines);
   return lines > 1 ? logAppendRun(addr, len) : logAppend(first, addr & 63, len);
 }

@@ -348,24 +348,28 @@ function evictOldest(): void {
   return ringHead(ring) - ringTail(ring) >= logCapacity;
 }
 
-// Free slots in this thread's ring (after moving the tail past entries already retired).
-export function logRoom(): u32 {
+// Room for a run of `lines` entries in this thread's ring: the tail moved past retired
+// entries once the ring is half full, then, if that is not room enough, the oldest evicted
+// (logMakeRoom, which need not move the tail again: advanceTail is idempotent).
+export function logEnsureRoom(lines: u32): void {
   const ring = myRing();
-  if (ringHead(ring) - ringTail(ring) >= logCapacity >> 1) advanceTail();
+  let advanced = false;
+  if (ringHead(ring) - ringTail(ring) >= logCapacity >> 1) { advanceTail(); advanced = true; }
   const used = ringHead(ring) - ringTail(ring);
   assert(used <= logCapacity, "log overfull");
-  return logCapacity - used;
+  if (logCapacity - used < lines) logMakeRoom(lines, advanced);
 }
+
 
 // Evict this thread's oldest live entries until `entries` more fit in its ring: what
 // appending them one at a time would evict (each append evicts only when the ring is full),
 // done before them. The oldest entries of a deferred run leave without being written;
 // oldest entries that are their lines' only, whole-line entries of lines that follow each
 // other (an older multi-line store nothing has touched since) are evicted as one run.
-export function logMakeRoom(entries: u32): void {
+export function logMakeRoom(entries: u32, tailAdvanced: bool = false): void {
   assert(entries <= logCapacity, "store log: a run longer than the log");
   const ring = myRing(), t = myRingIndex();
-  advanceTail();
+  if (!tailAdvanced) advanceTail();
   while (true) {
     const head = ringHead(ring), tail = ringTail(ring);
     const room = logCapacity - (head - tail);
@@ -526,15 +530,17 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
 
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this
 // thread's ring has room for every line (no eviction in between: the caller checked
-// logRoom): the header, the version and the counter change once. Returns the sequence
+// logEnsureRoom): the header, the version and the counter change once. Returns the sequence
 // number of its last entry.
 export function logAppendRun(addr: u32, len: u32): u32 {
   assert(len > 0, "log append: empty store");
   const ring = myRing(), t = myRingIndex();
   const firstLine = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
-  // A store to a deferred line links behind its entry: written first.
-  if (anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
+  // A store to a deferred line links behind its entry: written first. (A deferred line is
+  // pending: a run with no line pending, the common case, is read once.)
+  const nonePending = !anyLineHas(firstLine, lines, LINE_PENDING);
+  if (!nonePending && anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
   const position = ringHead(ring);
   assert(position - ringTail(ring) + lines <= logCapacity, "log append: no room for the run");
   const first = allocateSeq(firstLine, lines);
@@ -544,7 +550,7 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   // written once per flush, the common case), they take the fresh-line path.
   const wholeFrom: u32 = (addr & 63) == 0 ? 0 : 1;
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
-  const fresh = wholeTo > wholeFrom && !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING);
+  const fresh = wholeTo > wholeFrom && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
   for (let k: u32 = 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
       appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch);
