@@ -12,7 +12,9 @@ import { CHECKS } from "../shared/checks";
 import {
   visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
-import { logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr } from "./storelog";
+import {
+  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr,
+} from "./storelog";
 import { enterShared, exitShared, lockLines, unlockLines, worldLocked } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";

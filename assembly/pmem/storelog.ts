@@ -540,7 +540,8 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   // A store to a deferred line links behind its entry: written first. (A deferred line is
   // pending: a run with no line pending, the common case, is read once.)
   const nonePending = !anyLineHas(firstLine, lines, LINE_PENDING);
-  if (!nonePending && anyLineHas(firstLine, lines, LINE_DEFERRED)) materializeFreshRunsIn(firstLine, lines);
+  const deferred = !nonePending && anyLineHas(firstLine, lines, LINE_DEFERRED);
+  if (deferred) materializeFreshRunsIn(firstLine, lines);
   const position = ringHead(ring);
   assert(position - ringTail(ring) + lines <= logCapacity, "log append: no room for the run");
   const first = allocateSeq(firstLine, lines);
@@ -550,7 +551,8 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   // written once per flush, the common case), they take the fresh-line path.
   const wholeFrom: u32 = (addr & 63) == 0 ? 0 : 1;
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
-  const fresh = wholeTo > wholeFrom && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
+  const fresh = wholeTo > wholeFrom
+    && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
   for (let k: u32 = 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
       appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch);
