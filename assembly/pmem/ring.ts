@@ -7,7 +7,9 @@
 // Why rings of their own: a thread appends and evicts in its own ring, so two threads
 // storing to different lines share no header word and no ring slot (issue 17).
 import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
-import { threadsAddr, threadStride, threadSlot, logCapacity, headerAddr, maxThreads } from "./state";
+import {
+  threadsAddr, threadStride, threadSlot, logCapacity, logCapacityShift, headerAddr, maxThreads,
+} from "./state";
 import { storesLockStripes } from "./store-mode";
 import { CHECKS } from "../shared/checks";
 
@@ -62,7 +64,7 @@ export function ringAttach(): void {
 
 /** The ring an entry index belongs to (the thread slot that appended it). */
 @inline export function ringOfIndex(index: u32): u32 {
-  return index / logCapacity;
+  return index >> logCapacityShift;
 }
 
 /** The log index of ring `t`'s slot for `position`. */

@@ -14,6 +14,8 @@ export let deviceBytes: u32 = 0;
 export let lineCount: u32 = 0;
 export let domain: u32 = 0;
 export let logCapacity: u32 = 0;
+// log2(logCapacity): the ring of an entry index is a shift, not a division.
+export let logCapacityShift: u32 = 0;
 export let scratchBytes: u32 = 0;
 export let crcTablesAddr: usize = 0;
 export let threadsAddr: usize = 0;
@@ -49,6 +51,8 @@ export function loadStateFromHeader(h: usize): bool {
   domain = load<u32>(h + H_DOMAIN);
   maxThreads = load<u32>(h + H_MAX_THREADS);
   logCapacity = load<u32>(h + H_LOG_CAPACITY);
+  logCapacityShift = <u32>ctz(logCapacity);
+  assert(logCapacity == 1 << logCapacityShift, "header: a log capacity that is not a power of two");
   scratchBytes = load<u32>(h + H_SCRATCH_BYTES);
   crcTablesAddr = load<u32>(h + H_CRC_TABLES);
   threadsAddr = load<u32>(h + H_THREADS);

@@ -29,24 +29,34 @@ let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a 
 @inline function owner(): u32 { return <u32>threadSlot + 1; }
 
 
-/** Enter a shared section (a store, flush or fence, or several of them). */
-export function enterShared(): void {
-  assert(threadSlot >= 0, "store locks: a shared section without a thread slot");
+/**
+ * Enter a shared section (a store, flush or fence, or several of them). Inlined into every
+ * store, flush and fence: the common case is one flag store and two loads.
+ */
+@inline export function enterShared(): void {
+  if (CHECKS) assert(threadSlot >= 0); // a shared section without a thread slot
   if (worldHeld()) return; // the world lock excludes everyone already
   if (sharedDepth++ > 0) return;
   // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
   if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); setLockingStripes(false); return; }
   const flag = myRing() + TL_ACTIVE;
-  while (true) {
-    atomic.store<u32>(flag, 1);
-    if (atomic.load<u32>(headerAddr + H_WORLD) == 0) break;
-    atomic.store<u32>(flag, 0);
-    while (atomic.load<u32>(headerAddr + H_WORLD) != 0) {}
-  }
+  atomic.store<u32>(flag, 1);
+  if (atomic.load<u32>(headerAddr + H_WORLD) != 0) waitOutWorld(flag);
   setLockingStripes(popcnt<u32>(atomic.load<u32>(headerAddr + H_THREAD_SLOTS)) > 1);
 }
 
-export function exitShared(): void {
+// A world locker came first: step out (flag down) until it is done, then in again.
+function waitOutWorld(flag: usize): void {
+  assert(atomic.load<u32>(flag) == 1, "store locks: waiting out the world without the flag up");
+  while (true) {
+    atomic.store<u32>(flag, 0);
+    while (atomic.load<u32>(headerAddr + H_WORLD) != 0) {}
+    atomic.store<u32>(flag, 1);
+    if (atomic.load<u32>(headerAddr + H_WORLD) == 0) return;
+  }
+}
+
+@inline export function exitShared(): void {
   if (worldHeld()) return;
   assert(sharedDepth > 0, "store locks: a shared section left twice");
   if (--sharedDepth > 0) return;
