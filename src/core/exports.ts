@@ -14,6 +14,7 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_store(addr: number, src: number, len: number, nonTemporal: number): number;
   pmem_store_begin(addr: number, len: number, nonTemporal: number): number;
   pmem_store_end(): number;
+  pmem_persist(addr: number, len: number): number;
   pmem_load(dst: number, addr: number, len: number): number;
   pmem_read_media(dst: number, addr: number, len: number): number;
   /** 1 when [addr, addr+len) reads as zeros, 0 when not, -EIO when a line is poisoned. */

@@ -531,8 +531,14 @@ export class PmemDevice {
 
   /** clwb every line of the range, then sfence: the range is durable on return. */
   persist(addr: number, length: number): void {
-    this.flush(addr, length, 'clwb');
-    this.sfence();
+    if (this.beforeFence) {
+      // Crash exploration at fences: the hook runs between the clwb and the sfence.
+      this.flush(addr, length, 'clwb');
+      this.sfence();
+      return;
+    }
+    this.checkRange(addr, length);
+    checkCoreResult(this.core.pmem_persist(addr, length), 'persist');
   }
 
   // --- media errors ------------------------------------------------------------------
