@@ -11,6 +11,7 @@ import { ringAt, ringHead, ringTail, ringIndex, ringsInUse } from "./ring";
 import { entryAddr } from "./storelog";
 import { seqBefore } from "./seq-compare";
 import { LogEntry } from "./log-entry";
+import { CHECKS } from "../shared/checks";
 
 let walking: u32 = 0; // bit t: ring t has positions left to walk
 
@@ -42,7 +43,8 @@ export function walkNext(): u32 {
     let at = load<u32>(cursorAddr(t));
     while (at != head && changetype<LogEntry>(entryAddr(ringIndex(t, ring, at))).live == 0) at++;
     store<u32>(cursorAddr(t), at);
-    assert(at - ringTail(ring) <= head - ringTail(ring), "walk: a position past the ring's head");
+    // (a position past the ring's head:)
+    if (CHECKS) assert(at - ringTail(ring) <= head - ringTail(ring));
     if (at == head) { walking &= ~(1 << t); continue; }
     const index = ringIndex(t, ring, at);
     const seq = changetype<LogEntry>(entryAddr(index)).seq;

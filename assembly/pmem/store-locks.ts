@@ -68,18 +68,25 @@ function waitOutWorld(flag: usize): void {
 export function lockWorld(): void {
   assert(!worldHeld() && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
   spinlockAcquire(headerAddr + H_LOCK, owner());
-  atomic.store<u32>(headerAddr + H_WORLD, 1);
-  // Only attached threads enter shared sections (one attaching waits for H_LOCK first).
-  for (let others = atomic.load<u32>(headerAddr + H_THREAD_SLOTS) & ~(1 << <u32>threadSlot); others != 0; others &= others - 1) {
-    while (atomic.load<u32>(ringAt(ctz(others)) + TL_ACTIVE) != 0) {}
+  // Only attached threads enter shared sections, and one attaching waits for H_LOCK first:
+  // with no other thread attached there is no one to stop (and no flag to write and clear).
+  const others = atomic.load<u32>(headerAddr + H_THREAD_SLOTS) & ~(1 << <u32>threadSlot);
+  if (others != 0) {
+    atomic.store<u32>(headerAddr + H_WORLD, 1);
+    worldFlagSet = true;
+    for (let waiting = others; waiting != 0; waiting &= waiting - 1) {
+      while (atomic.load<u32>(ringAt(ctz(waiting)) + TL_ACTIVE) != 0) {}
+    }
   }
   setWorldHeld(true);
 }
 
+let worldFlagSet: bool = false; // this instance's lockWorld set H_WORLD
+
 export function unlockWorld(): void {
   assert(worldHeld(), "store locks: the world lock released by a thread that does not hold it");
   setWorldHeld(false);
-  atomic.store<u32>(headerAddr + H_WORLD, 0);
+  if (worldFlagSet) { atomic.store<u32>(headerAddr + H_WORLD, 0); worldFlagSet = false; }
   spinlockRelease(headerAddr + H_LOCK, owner());
 }
 
@@ -130,7 +137,11 @@ export function releaseAfterTrap(): void {
   for (let s: u32 = 0; s < STRIPE_LOCKS; s++) {
     if (atomic.load<u32>(stripeWord(s)) == owner()) atomic.store<u32>(stripeWord(s), 0);
   }
-  if (worldHeld()) { setWorldHeld(false); atomic.store<u32>(headerAddr + H_WORLD, 0); }
+  if (worldHeld()) {
+    setWorldHeld(false);
+    worldFlagSet = false;
+    atomic.store<u32>(headerAddr + H_WORLD, 0);
+  }
   if (atomic.load<u32>(headerAddr + H_LOCK) == owner()) atomic.store<u32>(headerAddr + H_LOCK, 0);
   sharedDepth = 0;
   atomic.store<u32>(myRing() + TL_ACTIVE, 0);
