@@ -48,7 +48,9 @@ async function shootdownRun(on: boolean, options: ScenarioOptions): Promise<Outc
   let done = false;
   const work = pool.run([0, 1].map((writerIndex) => ({
     mapping: mapping.handle(), kind: writerIndex === 0 ? 'hot' as const : 'random' as const,
-    stores: 15000, storeBytes, writers, writerIndex, seed: 11, hotPages: 4,
+    // Writers store in batches (one call per 256 stores): enough stores to outlast several
+    // commits and snapshots of this thread.
+    stores: 150000, storeBytes, writers, writerIndex, seed: 11, hotPages: 4,
   }))).finally(() => { done = true; });
 
   // A snapshot is read as it is taken and again at the end: it must read the same, and

@@ -20,7 +20,8 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
   const pool = await WriterPool.start(fs, 2, options.workerEntryUrl ? { entryUrl: options.workerEntryUrl } : {});
   let done = false;
   const work = pool.run([0, 1].map((writerIndex) => ({
-    mapping: mapping.handle(), kind: 'random' as const, stores: 40000, storeBytes: 64, writers: 2, writerIndex, seed: 7,
+    // Writers store in batches (one call per 256 stores): enough to outlast several freezes.
+    mapping: mapping.handle(), kind: 'random' as const, stores: 400000, storeBytes: 64, writers: 2, writerIndex, seed: 7,
   }))).finally(() => { done = true; });
 
   // Freeze only once the writers are storing: a freeze before they start proves nothing.
