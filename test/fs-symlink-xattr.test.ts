@@ -2,12 +2,13 @@
 // hard links, renames, snapshots and fsck, their on-disk form, and crashes around them (a
 // crash at any store of the operation and its commit mounts the state before or after it).
 import { describe, expect, it } from 'vitest';
-import { FsError, PmemDevice } from '../src/index.js';
+import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { crashAtEveryStore } from './helpers/crash-cuts.js';
 import { storeXattr, findXattr, listXattrs, deleteXattr, xattrNameText, type XattrHost } from '../src/fs/xattr.js';
 import { key, XATTR_ITEM } from '../src/fs/format.js';
 import type { Subvolume } from '../src/fs/subvolume.js';
+import { errnoOf } from './helpers/errno-of.js';
 
 const DEVICE_BYTES = 16 << 20;
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -17,14 +18,6 @@ async function fresh(nodeSize?: number): Promise<{ dev: PmemDevice; fs: FileSyst
   const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
   FileSystem.mkfs(dev, nodeSize ? { nodeSize } : {});
   return { dev, fs: FileSystem.mount(dev) };
-}
-
-function errno(fn: () => unknown): string {
-  try { fn(); } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
-  return 'ok';
 }
 
 /**
@@ -81,38 +74,38 @@ describe('symlinks', () => {
     const { fs } = await fresh();
     fs.writeFile('/file', text('x'));
     fs.mkdir('/dir');
-    expect(errno(() => fs.symlink('', '/l'))).toBe('ENOENT');
-    expect(errno(() => fs.symlink('a'.repeat(4096), '/l'))).toBe('ENAMETOOLONG');
-    expect(errno(() => fs.symlink('a'.repeat(4095), '/l'))).toBe('ok'); // PATH_MAX - 1 fits a 16 KiB node
-    expect(errno(() => fs.symlink('x', '/file'))).toBe('EEXIST');
-    expect(errno(() => fs.symlink('x', '/l'))).toBe('EEXIST'); // a symlink, too
-    expect(errno(() => fs.symlink('a\0b', '/m'))).toBe('EINVAL');
-    expect(errno(() => fs.symlink(7 as unknown as string, '/m'))).toBe('EINVAL');
-    expect(errno(() => fs.symlink('x', '/missing/l'))).toBe('ENOENT');
-    expect(errno(() => fs.readlink('/file'))).toBe('EINVAL');
-    expect(errno(() => fs.readlink('/nothing'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.symlink('', '/l'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.symlink('a'.repeat(4096), '/l'))).toBe('ENAMETOOLONG');
+    expect(errnoOf(() => fs.symlink('a'.repeat(4095), '/l'))).toBe('ok'); // PATH_MAX - 1 fits a 16 KiB node
+    expect(errnoOf(() => fs.symlink('x', '/file'))).toBe('EEXIST');
+    expect(errnoOf(() => fs.symlink('x', '/l'))).toBe('EEXIST'); // a symlink, too
+    expect(errnoOf(() => fs.symlink('a\0b', '/m'))).toBe('EINVAL');
+    expect(errnoOf(() => fs.symlink(7 as unknown as string, '/m'))).toBe('EINVAL');
+    expect(errnoOf(() => fs.symlink('x', '/missing/l'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.readlink('/file'))).toBe('EINVAL');
+    expect(errnoOf(() => fs.readlink('/nothing'))).toBe('ENOENT');
     fs.symlink('nowhere', '/dangling');
-    expect(errno(() => fs.stat('/dangling'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.stat('/dangling'))).toBe('ENOENT');
     expect(fs.lstat('/dangling').kind).toBe('symlink');
     expect(fs.exists('/dangling')).toBe(false); // exists follows, as access(2)
     fs.symlink('loop-b', '/loop-a');
     fs.symlink('loop-a', '/loop-b');
-    expect(errno(() => fs.stat('/loop-a'))).toBe('ELOOP');
-    expect(errno(() => fs.readFile('/loop-a'))).toBe('ELOOP');
+    expect(errnoOf(() => fs.stat('/loop-a'))).toBe('ELOOP');
+    expect(errnoOf(() => fs.readFile('/loop-a'))).toBe('ELOOP');
     expect(fs.readlink('/loop-a')).toBe('loop-b');
     fs.symlink('file', '/to-file');
-    expect(errno(() => fs.stat('/to-file/x'))).toBe('ENOTDIR');
-    expect(errno(() => fs.rmdir('/to-file'))).toBe('ENOTDIR');
+    expect(errnoOf(() => fs.stat('/to-file/x'))).toBe('ENOTDIR');
+    expect(errnoOf(() => fs.rmdir('/to-file'))).toBe('ENOTDIR');
     fs.symlink('dir', '/to-dir');
-    expect(errno(() => fs.rmdir('/to-dir'))).toBe('ENOTDIR'); // rmdir does not follow
-    expect(errno(() => fs.rename('/to-dir', '/dir'))).toBe('EISDIR'); // a link is no directory
-    expect(errno(() => fs.rename('/dir', '/to-dir'))).toBe('ENOTDIR');
-    expect(errno(() => fs.symlink('x'.repeat(300), '/long-name'))).toBe('ok');
-    expect(errno(() => fs.stat('/long-name'))).toBe('ENAMETOOLONG'); // a target's component longer than NAME_MAX
+    expect(errnoOf(() => fs.rmdir('/to-dir'))).toBe('ENOTDIR'); // rmdir does not follow
+    expect(errnoOf(() => fs.rename('/to-dir', '/dir'))).toBe('EISDIR'); // a link is no directory
+    expect(errnoOf(() => fs.rename('/dir', '/to-dir'))).toBe('ENOTDIR');
+    expect(errnoOf(() => fs.symlink('x'.repeat(300), '/long-name'))).toBe('ok');
+    expect(errnoOf(() => fs.stat('/long-name'))).toBe('ENAMETOOLONG'); // a target's component longer than NAME_MAX
     // A 4 KiB node holds less inline (btrfs's BTRFS_MAX_INLINE_DATA_SIZE; pmcow's items are at most half a leaf).
     const small = await fresh(4096);
-    expect(errno(() => small.fs.symlink('a'.repeat(1952), '/l'))).toBe('ENAMETOOLONG');
-    expect(errno(() => small.fs.symlink('a'.repeat(1951), '/l'))).toBe('ok');
+    expect(errnoOf(() => small.fs.symlink('a'.repeat(1952), '/l'))).toBe('ENAMETOOLONG');
+    expect(errnoOf(() => small.fs.symlink('a'.repeat(1951), '/l'))).toBe('ok');
     small.fs.commit();
     expect(small.fs.fsck()).toEqual([]);
     fs.commit();
@@ -164,7 +157,7 @@ describe('symlinks', () => {
     fs.symlink('elsewhere', '/sv/l');
     expect(fs.readlink('/snap/l')).toBe('f');
     expect(fs.readlink('/sv/l')).toBe('elsewhere');
-    expect(errno(() => fs.symlink('x', '/snap/new'))).toBe('EROFS');
+    expect(errnoOf(() => fs.symlink('x', '/snap/new'))).toBe('EROFS');
     fs.commit();
     expect(fs.fsck()).toEqual([]);
   });
@@ -182,9 +175,9 @@ describe('xattrs', () => {
     expect(str(fs.getxattr('/f', 'user.a'))).toBe('one');
     expect(fs.getxattr('/f', 'security.b').length).toBe(0);
     expect(fs.getxattr('/d', 'trusted.c').every((b) => b === 7)).toBe(true);
-    expect(errno(() => fs.setxattr('/f', 'user.a', text('x'), { create: true }))).toBe('EEXIST');
-    expect(errno(() => fs.setxattr('/f', 'user.new', text('x'), { replace: true }))).toBe('ENODATA');
-    expect(errno(() => fs.setxattr('/f', 'user.new', text('x'), { create: true, replace: true }))).toBe('EINVAL');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.a', text('x'), { create: true }))).toBe('EEXIST');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.new', text('x'), { replace: true }))).toBe('ENODATA');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.new', text('x'), { create: true, replace: true }))).toBe('EINVAL');
     fs.setxattr('/f', 'user.a', text('two'), { replace: true });
     expect(str(fs.getxattr('/f', 'user.a'))).toBe('two');
     const fd = fs.open('/f');
@@ -195,8 +188,8 @@ describe('xattrs', () => {
     fs.fremovexattr(fd, 'security.b');
     fs.close(fd);
     fs.removexattr('/g', 'user.a');
-    expect(errno(() => fs.removexattr('/g', 'user.a'))).toBe('ENODATA');
-    expect(errno(() => fs.getxattr('/g', 'user.a'))).toBe('ENODATA');
+    expect(errnoOf(() => fs.removexattr('/g', 'user.a'))).toBe('ENODATA');
+    expect(errnoOf(() => fs.getxattr('/g', 'user.a'))).toBe('ENODATA');
     expect(fs.listxattr('/g')).toEqual(['user.via-fd']);
     fs.unmount();
     const again = FileSystem.mount(dev);
@@ -210,48 +203,48 @@ describe('xattrs', () => {
   it('gives Linux errnos: ERANGE, EOPNOTSUPP, E2BIG, ENOSPC (btrfs: one leaf item), EPERM, EROFS, EBUSY, ENODATA', async () => {
     const { fs } = await fresh();
     fs.writeFile('/f', text('x'));
-    expect(errno(() => fs.setxattr('/f', '', text('v')))).toBe('ERANGE');
-    expect(errno(() => fs.setxattr('/f', `user.${'n'.repeat(251)}`, text('v')))).toBe('ERANGE');
-    expect(errno(() => fs.setxattr('/f', `user.${'n'.repeat(250)}`, text('v')))).toBe('ok'); // 255 bytes
-    expect(errno(() => fs.setxattr('/f', 'nonamespace', text('v')))).toBe('EOPNOTSUPP');
-    expect(errno(() => fs.setxattr('/f', 'system.posix_acl_access', text('v')))).toBe('EOPNOTSUPP');
-    expect(errno(() => fs.setxattr('/f', 'user.', text('v')))).toBe('EINVAL');
-    expect(errno(() => fs.setxattr('/f', 'user.big', new Uint8Array(65537)))).toBe('E2BIG');
+    expect(errnoOf(() => fs.setxattr('/f', '', text('v')))).toBe('ERANGE');
+    expect(errnoOf(() => fs.setxattr('/f', `user.${'n'.repeat(251)}`, text('v')))).toBe('ERANGE');
+    expect(errnoOf(() => fs.setxattr('/f', `user.${'n'.repeat(250)}`, text('v')))).toBe('ok'); // 255 bytes
+    expect(errnoOf(() => fs.setxattr('/f', 'nonamespace', text('v')))).toBe('EOPNOTSUPP');
+    expect(errnoOf(() => fs.setxattr('/f', 'system.posix_acl_access', text('v')))).toBe('EOPNOTSUPP');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.', text('v')))).toBe('EINVAL');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.big', new Uint8Array(65537)))).toBe('E2BIG');
     // Name and value in one leaf item: with 16 KiB nodes, 8,086 bytes (pmcow's items are at most half a leaf).
-    expect(errno(() => fs.setxattr('/f', 'user.big', new Uint8Array(8087 - 8)))).toBe('ENOSPC');
-    expect(errno(() => fs.setxattr('/f', 'user.fit', new Uint8Array(8086 - 8)))).toBe('ok');
-    expect(errno(() => fs.setxattr('/f', 'user.v', 'text' as unknown as Uint8Array))).toBe('EINVAL');
-    expect(errno(() => fs.getxattr('/f', 'user.none'))).toBe('ENODATA');
-    expect(errno(() => fs.getxattr('/nothing', 'user.a'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.big', new Uint8Array(8087 - 8)))).toBe('ENOSPC');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.fit', new Uint8Array(8086 - 8)))).toBe('ok');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.v', 'text' as unknown as Uint8Array))).toBe('EINVAL');
+    expect(errnoOf(() => fs.getxattr('/f', 'user.none'))).toBe('ENODATA');
+    expect(errnoOf(() => fs.getxattr('/nothing', 'user.a'))).toBe('ENOENT');
     // user.* belongs to regular files and directories: on a symlink itself, EPERM to set, nothing to get.
     fs.symlink('f', '/l');
-    expect(errno(() => fs.setxattr('/l', 'user.a', text('v'), { noFollow: true }))).toBe('EPERM');
-    expect(errno(() => fs.setxattr('/l', 'trusted.a', text('v'), { noFollow: true }))).toBe('ok');
+    expect(errnoOf(() => fs.setxattr('/l', 'user.a', text('v'), { noFollow: true }))).toBe('EPERM');
+    expect(errnoOf(() => fs.setxattr('/l', 'trusted.a', text('v'), { noFollow: true }))).toBe('ok');
     expect(fs.listxattr('/l', { noFollow: true })).toEqual(['trusted.a']);
-    expect(errno(() => fs.setxattr('/l', 'user.through', text('v')))).toBe('ok'); // follows to /f
+    expect(errnoOf(() => fs.setxattr('/l', 'user.through', text('v')))).toBe('ok'); // follows to /f
     expect(str(fs.getxattr('/f', 'user.through'))).toBe('v');
     fs.create('/n');
     fs.setNoDataCow('/n');
     fs.writeFile('/n', new Uint8Array(4096));
     fs.setxattr('/n', 'user.kept', text('v'));
     fs.setDaxImmutable('/n', true, { capability: true });
-    expect(errno(() => fs.setxattr('/n', 'user.a', text('v')))).toBe('EPERM');
-    expect(errno(() => fs.removexattr('/n', 'user.kept'))).toBe('EPERM');
+    expect(errnoOf(() => fs.setxattr('/n', 'user.a', text('v')))).toBe('EPERM');
+    expect(errnoOf(() => fs.removexattr('/n', 'user.kept'))).toBe('EPERM');
     fs.setDaxImmutable('/n', false, { capability: true });
     fs.createSubvolume('/sv');
     fs.writeFile('/sv/g', text('g'));
     fs.snapshot('/sv', '/ro', { readonly: true });
-    expect(errno(() => fs.setxattr('/ro/g', 'user.a', text('v')))).toBe('EROFS');
+    expect(errnoOf(() => fs.setxattr('/ro/g', 'user.a', text('v')))).toBe('EROFS');
     fs.freeze();
-    expect(errno(() => fs.setxattr('/f', 'user.a', text('v')))).toBe('EBUSY');
+    expect(errnoOf(() => fs.setxattr('/f', 'user.a', text('v')))).toBe('EBUSY');
     fs.thaw();
     fs.commit();
     expect(fs.fsck()).toEqual([]);
     // A 4 KiB node: the item bound is lower (btrfs's BTRFS_MAX_XATTR_SIZE).
     const small = await fresh(4096);
     small.fs.writeFile('/f', text('x'));
-    expect(errno(() => small.fs.setxattr('/f', 'user.big', new Uint8Array(1943 - 8 + 1)))).toBe('ENOSPC');
-    expect(errno(() => small.fs.setxattr('/f', 'user.big', new Uint8Array(1942 - 8)))).toBe('ok');
+    expect(errnoOf(() => small.fs.setxattr('/f', 'user.big', new Uint8Array(1943 - 8 + 1)))).toBe('ENOSPC');
+    expect(errnoOf(() => small.fs.setxattr('/f', 'user.big', new Uint8Array(1942 - 8)))).toBe('ok');
     small.fs.commit();
     expect(small.fs.fsck()).toEqual([]);
   });
