@@ -159,7 +159,7 @@ export function rmapMapping(pte: usize): u32 {
   return <usize>header(D_DIRTY_INDEX) + (<usize>block << 2);
 }
 
-@inline export function dirtyRecord(index: u32): usize {
+@inline function dirtyRecord(index: u32): usize {
   assert(index < header(D_DIRTY_CAPACITY), "dax: dirty record out of range");
   if (CHECKS) assert(header(D_DIRTY_RECORDS) != 0); // the dirty records were never placed (dax_tables)
   return <usize>header(D_DIRTY_RECORDS) + <usize>index * DIRTY_RECORD_BYTES;

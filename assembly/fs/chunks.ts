@@ -32,7 +32,7 @@ import { fsBase, totalBytes, copies, nodeBytes } from "./state";
 import { CHECKS } from "../shared/checks";
 
 /** Is `kind` one a chunk may hold? */
-@inline export function validKind(kind: u32): bool {
+@inline function validKind(kind: u32): bool {
   return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA || kind == CHUNK_RESERVED;
 }
 

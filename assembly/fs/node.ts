@@ -66,15 +66,6 @@ import { CHECKS } from "../shared/checks";
   return isLeaf(node) ? itemAt(node, slot) : ptrAt(node, slot);
 }
 
-@inline export function writeKey(at: usize, objectid: u64, type: u32, offset: u64): void {
-  // A key the tree checker would refuse must not be written.
-  assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE, "key range");
-  assert(type <= 255, "key type");
-  store<u64>(at + KEY_OBJECTID, objectid);
-  store<u8>(at + KEY_TYPE, <u8>type);
-  store<u64>(at + KEY_OFFSET, offset);
-}
-
 @inline export function copyKey(dst: usize, src: usize): void {
   if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst); // a key copied onto itself or an overlapping key
   memory.copy(dst, src, KEY_BYTES);

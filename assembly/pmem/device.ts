@@ -15,7 +15,7 @@ import {
 import {
   logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr,
 } from "./storelog";
-import { enterShared, exitShared, lockLines, unlockLines, worldLocked } from "./store-locks";
+import { enterShared, exitShared, lockLines, unlockLines } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 import { flushQueuePush, flushQueueDrain } from "./flushqueue";

@@ -21,7 +21,7 @@ export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 // 0xff in every byte of a word whose bit is set in `bits` (8 bits, one per byte): each byte
 // keeps its own bit of the replicated value, and a non-zero byte (at most 0x80) plus 0x7f
 // sets its high bit without carrying into the next byte.
-@inline export function byteMaskOfBits(bits: u64): u64 {
+@inline function byteMaskOfBits(bits: u64): u64 {
   const kept = (bits * 0x0101010101010101) & 0x8040201008040201;
   const high = (kept + 0x7f7f7f7f7f7f7f7f) & 0x8080808080808080;
   return (high >> 7) * 0xff;

@@ -24,7 +24,7 @@
 import { copyLine } from "./line-copy";
 import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
-  ENTRY_BYTES, ENTRY_DATA_BYTES, LINE_PENDING, TL_CLOCK,
+  ENTRY_BYTES, ENTRY_DATA_BYTES, LINE_PENDING,
   LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, ENTRY_NEXT,
   LINE_DEFERRED,
 } from "../abi";
@@ -63,12 +63,12 @@ import {
   return load<u32>(lineListAddr + (<usize>line << 3)); // index + 1, 0 = none
 }
 
-@inline export function lineTailIndex(line: u32): u32 {
+@inline function lineTailIndex(line: u32): u32 {
   if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
   return load<u32>(lineListAddr + (<usize>line << 3), 4);
 }
 
-@inline export function byteMask(offset: u32, count: u32): u64 {
+@inline function byteMask(offset: u32, count: u32): u64 {
   return count >= 64 ? u64.MAX_VALUE : ((<u64>1 << count) - 1) << offset;
 }
 
@@ -520,12 +520,6 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   updateLineStates(line, count, 0xff, deferred ? LINE_PENDING | LINE_DEFERRED : LINE_PENDING);
   stampLines(line, count, epoch);
   if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1); // the last line's list names another entry
-}
-
-// The sequence number of this thread's newest store (its clock - 1; wraps like every sequence
-// number). With one thread attached, the newest of all.
-@inline export function logNewestSeq(): u32 {
-  return load<u32>(myRing() + TL_CLOCK) - 1;
 }
 
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this

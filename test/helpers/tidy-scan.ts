@@ -130,7 +130,8 @@ export function folderOf(file: string, root: string): string {
 /** Exported names of `files` that no other file of `readers` mentions, as "file: name". */
 export function unusedExports(files: string[], readers: string[]): string[] {
   const out: string[] = [];
-  const decl = /^export\s+(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([\w$]+)/gm;
+  // (`@inline export function`: AssemblyScript's decorator comes first.)
+  const decl = /^(?:@inline\s+)?export\s+(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([\w$]+)/gm;
   for (const file of files) {
     for (const m of source(file).matchAll(decl)) {
       const name = m[1]!;
