@@ -6,14 +6,14 @@
 // Counted from the sources as text (test/helpers/tidy-scan.ts).
 import { describe, expect, it } from 'vitest';
 import {
-  tsFiles, longFunctions, longLines, longFiles, importsOf, loops, folderOf, unusedExports,
+  tsFiles, longFunctions, longLines, longFiles, importsOf, loops, folderOf, unusedExports, wholeReexports,
 } from './helpers/tidy-scan.js';
 
 type Count = 'longFunctions' | 'longLines' | 'longFiles' | 'fileLoops' | 'folderLoops' | 'unusedExports';
 
 /** The ratchet: counts when it was set (issue 18's first step). */
 const LIMITS: Record<'src' | 'assembly', Record<Count, number>> = {
-  src: { longFunctions: 19, longLines: 1965, longFiles: 6, fileLoops: 0, folderLoops: 2, unusedExports: 122 },
+  src: { longFunctions: 19, longLines: 1965, longFiles: 6, fileLoops: 0, folderLoops: 2, unusedExports: 64 },
   assembly: { longFunctions: 0, longLines: 863, longFiles: 3, fileLoops: 3, folderLoops: 1, unusedExports: 1 },
 };
 
@@ -57,5 +57,8 @@ describe('the tidy ratchet', () => {
     expect(importsOf('src/pmem/device.ts')).toContain('src/errors.ts');
     expect(folderOf('src/fs/fsck.ts', 'src')).toBe('src/fs');
     expect(unusedExports(['src/errors.ts'], READERS)).not.toContain('src/errors.ts: FsError');
+    // Public API read through a namespace (workload.MkfsOp) counts as used; internal files do not.
+    expect(wholeReexports('src/index.ts')).toContain('src/workload/ast.ts');
+    expect(wholeReexports('src/index.ts')).not.toContain('src/fs/kernel.ts');
   });
 });

@@ -127,12 +127,33 @@ export function folderOf(file: string, root: string): string {
   return rest.length > 1 ? `${root}/${rest[0]}` : file;
 }
 
+/**
+ * Files whose every export is public API: re-exported whole (`export * from`,
+ * `export type * from`, `export * as name from`) by the package entry (src/index.ts), or by
+ * a file it re-exports whole, and so on. A user reads their names through the entry (as
+ * `workload.MkfsOp`), which no file of the repo need mention.
+ */
+export function wholeReexports(entry: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (file: string): void => {
+    const re = /(?:^|\n)\s*export\s+(?:type\s+)?\*\s+(?:as\s+[\w$]+\s+)?from\s+['"](\.{1,2}\/[^'"]+)['"]/g;
+    for (const m of source(file).matchAll(re)) {
+      const target = relative(REPO, resolve(dirname(join(REPO, file)), m[1]!).replace(/\.js$/, '.ts'));
+      if (!out.has(target)) { out.add(target); visit(target); }
+    }
+  };
+  visit(entry);
+  return out;
+}
+
 /** Exported names of `files` that no other file of `readers` mentions, as "file: name". */
 export function unusedExports(files: string[], readers: string[]): string[] {
   const out: string[] = [];
+  const publicApi = wholeReexports('src/index.ts');
   // (`@inline export function`: AssemblyScript's decorator comes first.)
   const decl = /^(?:@inline\s+)?export\s+(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+([\w$]+)/gm;
   for (const file of files) {
+    if (publicApi.has(file)) continue;
     for (const m of source(file).matchAll(decl)) {
       const name = m[1]!;
       const word = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`);
