@@ -1,13 +1,12 @@
-// Every failure a user can see is an FsError with an errno name. The core returns
-// negative errno numbers (assembly/abi.ts, through src/core/abi.ts); this file is the one
-// place that names them.
-import { E2BIG, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, ENOSPC, EPERM } from './core/abi.js';
-
+// Every failure a user can see is an FsError with an errno name. The numbers are Linux's
+// (asm-generic/errno-base.h and errno.h); the core returns the same ones, negated
+// (assembly/abi.ts), which test/abi.test.ts holds. This file names them, and imports
+// nothing: every layer throws FsError, so it sits below them all.
 export const ERRNO = {
-  EPERM, ENOENT, EIO, ENXIO: 6, EACCES: 13, E2BIG, EBADF: 9, EAGAIN, ENOMEM, EFAULT,
-  EBUSY, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL, EFBIG: 27,
-  ENOSPC, EROFS: 30, EMLINK: 31, ERANGE: 34, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61,
-  EOVERFLOW: 75, EOPNOTSUPP: 95,
+  EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12,
+  EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20, EISDIR: 21,
+  EINVAL: 22, EFBIG: 27, ENOSPC: 28, EROFS: 30, EMLINK: 31, ERANGE: 34, ENAMETOOLONG: 36,
+  ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61, EOVERFLOW: 75, EOPNOTSUPP: 95,
   // "Structure needs cleaning": Linux's EFSCORRUPTED. Metadata that passed its checksum
   // but is not a valid structure (a tree checker failure, an impossible superblock field).
   // EIO stays the answer for what could not be read (media error, checksum mismatch).

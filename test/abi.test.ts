@@ -291,7 +291,8 @@ describe('abi: errno', () => {
     expect(core.pmem_layout_total(DEVICE_BASE, 2 ** 32 - 64, 0, 2, 1024, 1 << 16, 64, 1 << 16)).toBe(-ERRNO.E2BIG);
     dev.poison(0);
     expect(core.pmem_load(dev.region(ABI.REGION.scratch), 0, 8)).toBe(-ERRNO.EIO);
-    for (const name of ['EPERM', 'ENOENT', 'EIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'EINVAL', 'ENOSPC'] as const) {
+    for (const name of ['EPERM', 'ENOENT', 'EIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'EINVAL', 'ENOSPC',
+      'EEXIST', 'EFBIG', 'EUCLEAN'] as const) {
       expect(ERRNO[name], name).toBe(ABI[name]);
     }
   });
