@@ -13,7 +13,7 @@ describe('DAX faults that re-enter the file system', () => {
     fs.writeFile('/g', new Uint8Array(8192).fill(7));
     fs.commit();
     let hookReads = 0;
-    fs.kernel.commitStarting = () => { hookReads++; fs.readFile('/g'); fs.readFile('/f'); };
+    fs.kernel.participants.add({ commitStarting: () => { hookReads++; fs.readFile('/g'); fs.readFile('/f'); } });
     const m = fs.mmap('/f', { length: 8192, sync: true }); // MAP_SYNC: the write fault commits
     m.store(4096, new Uint8Array(64).fill(5));
     expect(hookReads).toBeGreaterThan(0);

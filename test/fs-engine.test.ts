@@ -481,16 +481,15 @@ describe("the commit's write-out of tree blocks in the core", () => {
         }
         stores.push(stores.length);
       };
-      const { deviceWriteObservers } = await import('../src/fs/kernel.js');
-      deviceWriteObservers.set(dev, (bytenr) => { written.push(bytenr); });
-      // The observer is read at mount: mount again to attach it.
+      const stopListening = dev.fsWrites.add((bytenr) => { written.push(bytenr); });
+      // (A mount sees the listeners added before it as well as after: mount again anyway.)
       fs.unmount();
       const again = FileSystem.mount(dev);
       for (let i = 0; i < 40; i++) again.writeFile(`/g${i}`, new Uint8Array(100).fill(i));
       expected = null; stores.length = 0; written.length = 0;
       again.commit();
       dev.beforeStore = null;
-      deviceWriteObservers.delete(dev);
+      stopListening();
       expect(expected, metadataProfile).not.toBeNull();
       // One store point per tree block copy, then the superblock's two copies.
       expect(stores.length, metadataProfile).toBe(expected!.length + 2);

@@ -8,7 +8,6 @@ import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../fs/filesystem.js';
 import { loadCoreModule } from '../core/module.js';
 import { GAUGE, REGION, C_STORES, C_NT_STORES } from '../core/abi.js';
-import { deviceWriteObservers } from '../fs/kernel.js';
 import { ZERO_PAGE_BYTENR } from '../dax/manager.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import { Runner } from '../workload/run.js';
@@ -72,6 +71,8 @@ export interface FuzzDevices {
   /** A second handle on `device`: the crash explorer's own scratch (ExplorerOptions.workspace). */
   workspace: PmemDevice;
   written?: Uint8Array;
+  /** Removes the listener that fills `written` (the previous script's, when a new one starts). */
+  stopWatching?: () => void;
 }
 
 export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
@@ -104,7 +105,8 @@ export function resetToGarbage(devices: FuzzDevices): void {
   }
   const written = new Uint8Array(blocks);
   devices.written = written;
-  deviceWriteObservers.set(dev, (bytenr, bytes) => {
+  devices.stopWatching?.();
+  devices.stopWatching = dev.fsWrites.add((bytenr, bytes) => {
     const last = Math.min(blocks, Math.ceil((bytenr + bytes) / 4096));
     for (let b = Math.floor(bytenr / 4096); b < last; b++) written[b] = 1;
   });

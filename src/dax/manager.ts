@@ -117,7 +117,7 @@ export class DaxManager implements MappingHost {
     this.ptes = new Uint32Array(k.m.u8.buffer);
     this.publishPolicy();
     this.freePtes.push([ptePool, poolBytes]);
-    k.beforeCommit = () => this.beforeCommit();
+    k.participants.add({ beforeCommit: () => this.beforeCommit() });
     host.fileData.pendingPages = (sv, ino) => this.pendingPages(sv, ino);
     k.externalChanges = () => this.dirtyLive() > 0;
   }
@@ -474,7 +474,7 @@ export class DaxManager implements MappingHost {
       flags: (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0),
     });
     // Stores through the mapping may land anywhere in the block from now on.
-    k.onDeviceWrite?.(disk, PAGE_BYTES);
+    k.reportWrite(disk, PAGE_BYTES);
   }
 
   private storeZeros(disk: number): void {

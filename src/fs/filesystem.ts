@@ -184,10 +184,12 @@ export class FileSystem {
     this.k = kernel;
     this.data = new FileData(kernel);
     this.data.allTrees = () => [...this.subvolumes.values()].map((sv) => sv.tree);
-    kernel.onCommitRoots = () => {
-      this.updateNbytes();
-      this.writeRootItems();
-    };
+    kernel.participants.add({
+      writeRootItems: () => {
+        this.updateNbytes();
+        this.writeRootItems();
+      },
+    });
   }
 
   /**
@@ -374,7 +376,7 @@ export class FileSystem {
     // The page that holes map read-only must read as zeros (checked in the core: this runs
     // at every mount, and a crash explorer mounts thousands of images a second).
     if (!device.isZero(ZERO_PAGE_BYTENR, PAGE_BYTES)) {
-      k.onDeviceWrite?.(ZERO_PAGE_BYTENR, PAGE_BYTES);
+      k.reportWrite(ZERO_PAGE_BYTENR, PAGE_BYTES);
       device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES));
       device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES);
     }

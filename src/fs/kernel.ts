@@ -2,6 +2,7 @@
 // docs/engine.md) for one mount. It lays out the kernel region and formats the engine's
 // state, words the engine's problems, heals dup copies, decides when delayed refs run,
 // and keeps the commit protocol and the superblock. It is the TreeHost of every tree.
+import { CommitParticipants } from './commit-participants.js';
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
@@ -68,12 +69,6 @@ export function superblockProblem(s: SuperblockState, deviceBytes: number): stri
   return null;
 }
 
-/**
- * Observers of the device bytes a file system writes (tree blocks and their copies,
- * superblocks, data, heals, the zero page), by device; set before mkfs or mount. Image
- * fuzzing uses it to restore only what an image changed.
- */
-export const deviceWriteObservers = new WeakMap<PmemDevice, (bytenr: number, bytes: number) => void>();
 
 /** Bytes of the delayed-ref tables per ref slot: the slot, two backref slots, half of each in the batch, the lists. */
 const REF_ROOM_BYTES = ((REF_BYTES + 2 * BACKREF_BYTES) * 3) / 2 + 6;
@@ -118,8 +113,6 @@ export class Kernel implements TreeHost {
   devUuid: Uint8Array = new Uint8Array(UUID_BYTES);
   /** Tree block copies rewritten from their good twin (dup), since mount. */
   healedCopies = 0;
-  /** See deviceWriteObservers. */
-  readonly onDeviceWrite: ((bytenr: number, bytes: number) => void) | null;
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
@@ -164,8 +157,9 @@ export class Kernel implements TreeHost {
   devTree!: BTree;
   /** Subvolume trees whose root moved in this transaction (their ROOT_ITEM is stale). */
   readonly movedSubvolumes = new Set<BTree>();
-  /** Called at commit to write ROOT_ITEMs of moved subvolumes (set by the fs layer). */
-  onCommitRoots: (() => void) | null = null;
+  /** Who takes part in each commit besides the kernel: the file system's ROOT_ITEMs, the
+   *  DAX layer's dirtied pages, crash oracles (commit-participants.ts). */
+  readonly participants = new CommitParticipants();
 
   /** The core's state of this mount (dirty blocks, pool, verified blocks): assembly/fs/state.ts. */
   readonly fsStateAddr: number;
@@ -234,10 +228,6 @@ export class Kernel implements TreeHost {
   /** The DAX region: the last daxBytes of the kernel region. */
   readonly daxAddr: number;
   readonly daxBytes: number;
-  /** Called as a commit of `generation` starts, before anything changes (crash oracles). */
-  commitStarting: ((generation: number) => void) | null = null;
-  /** Called first in every commit (DAX: write-protect and checksum mmap-dirtied pages). */
-  beforeCommit: (() => void) | null = null;
 
   constructor(readonly device: PmemDevice, nodeBytes: number, profile: MetadataProfile = 'single') {
     this.m = new FsMemory(device.memory.buffer);
@@ -245,7 +235,6 @@ export class Kernel implements TreeHost {
     this.nodeBytes = nodeBytes;
     this.metadataCopies = profile === 'dup' ? 2 : 1;
     this.metadataBlockBytes = nodeBytes;
-    this.onDeviceWrite = deviceWriteObservers.get(device) ?? null;
     this.totalBytes = device.sizeBytes - (device.sizeBytes % SECTOR_BYTES);
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
     const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
@@ -370,7 +359,7 @@ export class Kernel implements TreeHost {
   private readonly hooks: FsHooks = {
     fail: (errno) => { throw this.engineError(errno); },
     heal: (bytenr) => this.healFirstCopy(bytenr),
-    dataWritten: (bytenr, bytes) => this.onDeviceWrite?.(bytenr, bytes),
+    dataWritten: (bytenr, bytes) => this.reportWrite(bytenr, bytes),
     beforeStore: () => this.device.beforeStore?.(),
   };
 
@@ -471,7 +460,7 @@ export class Kernel implements TreeHost {
   healCopy(bytenr: number, from: number, to: number): void {
     const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
     this.device.clearPoison(dst, this.nodeBytes);
-    this.onDeviceWrite?.(dst, this.nodeBytes);
+    this.reportWrite(dst, this.nodeBytes);
     check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0), 'heal tree block');
     check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
     this.device.sfence();
@@ -640,7 +629,7 @@ export class Kernel implements TreeHost {
 
   /** Data stored to the device in this transaction: flushed at commit. */
   noteDirtyData(bytenr: number, bytes: number): void {
-    this.onDeviceWrite?.(bytenr, bytes);
+    this.reportWrite(bytenr, bytes);
     this.dirtyData.push([bytenr, bytes]);
   }
 
@@ -706,6 +695,12 @@ export class Kernel implements TreeHost {
    * Until that last fence the previous superblock (and everything it reaches, which no
    * transaction overwrites: freed blocks stay pinned) is what a crash finds.
    */
+  /** Bytes [bytenr, bytenr + bytes) of the device are written by this file system: tell the
+   *  device's listeners (PmemDevice.fsWrites). */
+  reportWrite(bytenr: number, bytes: number): void {
+    this.device.fsWrites.report(bytenr, bytes);
+  }
+
   commit(): void {
     this.checkWritable();
     this.treeChanged();
@@ -714,12 +709,12 @@ export class Kernel implements TreeHost {
       this.aborted = 'generation overflow';
       throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another commit (generations stay below 2^53)`);
     }
-    this.commitStarting?.(this.transid);
+    this.participants.call('commitStarting', this.transid);
     try {
-      this.beforeCommit?.();
-      this.onCommitRoots?.();
+      this.participants.call('beforeCommit');
+      this.participants.call('writeRootItems');
       this.runDelayedRefs();
-      this.onCommitRoots?.();
+      this.participants.call('writeRootItems');
       if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
       // The block groups: chunks typed or emptied, used bytes changed. Their items change
       // the trees, whose new blocks change used bytes again: until nothing moves.
@@ -747,6 +742,7 @@ export class Kernel implements TreeHost {
     this.readersMerged = 0; // the core cleared its log, and the losing and filled bits
     this.dirtyData = [];
     this.movedSubvolumes.clear();
+    this.participants.call('committed', this.generation);
   }
 
   private writeAndFlush(): void {
@@ -754,7 +750,7 @@ export class Kernel implements TreeHost {
     // The tree blocks, in the core (transaction.ts writeDirtyBlocks): each one's checksum, and
     // each copy stored and written back, the hooks before each store (image fuzzing's
     // observers, crash points at every store) when someone listens.
-    const hooks = (this.onDeviceWrite ? WRITE_OUT_REPORT : 0) | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
+    const hooks = (this.device.fsWrites.active ? WRITE_OUT_REPORT : 0) | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
     // (Under the fs lock, as every engine change: mkfs's first commit runs outside
     // FileSystem's locked operations; the lock nests.)
     check(core.fs_lock(), 'fs lock');
@@ -783,7 +779,7 @@ export class Kernel implements TreeHost {
     if (this.superblockEncodedFor === this.transid) rebaseSuperblock(bytes, offset, crc);
     else encodeSuperblock(bytes, offset, this.superblockState(this.transid), crc);
     this.superblockEncodedFor = this.transid;
-    this.onDeviceWrite?.(offset, SUPERBLOCK_BYTES);
+    this.reportWrite(offset, SUPERBLOCK_BYTES);
     this.device.beforeStore?.();
     check(core.pmem_store(offset, sb, SUPERBLOCK_BYTES, 0), 'write superblock');
     check(core.pmem_flush(offset, SUPERBLOCK_BYTES, 0), 'flush superblock');

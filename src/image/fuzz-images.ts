@@ -14,7 +14,6 @@ import { FileSystem } from '../fs/filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
 import { Rng } from '../random.js';
 import { superblockOffsets, SUPERBLOCK_BYTES, SB_TOTAL_BYTES } from '../fs/format.js';
-import { deviceWriteObservers } from '../fs/kernel.js';
 import { ImageRestorer } from './restore.js';
 import {
   mapImage, mutateImage, fixSuperblockChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
@@ -240,7 +239,7 @@ async function makeDevices(profile: MetadataProfile): Promise<Devices> {
     short.push({ pristine: p, work: await device(bytes) });
   }
   const restorer = new ImageRestorer(pristine, work);
-  deviceWriteObservers.set(work, (bytenr, bytes) => restorer.written.push([bytenr, bytes]));
+  work.fsWrites.add((bytenr, bytes) => restorer.written.push([bytenr, bytes])); // for the devices' life
   return { pristine, work, restorer, map, short };
 }
 

@@ -3,7 +3,7 @@
 // image changes a few KiB (the mutation, the tree blocks and data of its commits).
 //
 // The changed ranges come from the mutation (mutate.ts records every store and poison)
-// and from the file system (deviceWriteObservers: every tree block, superblock, data and
+// and from the file system (PmemDevice.fsWrites: every tree block, superblock, data and
 // heal write). Those are all the writes of a campaign: its mappings are read-only, so
 // DAX never writes. To be sure of it, every `verifyEvery` restores compare checksums of
 // the whole device's bytes with the pristine device's (both have nothing pending after a

@@ -2,6 +2,7 @@
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
 import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
 import type { CoreExports, CounterName } from '../core/exports.js';
+import { WriteListeners } from './write-listeners.js';
 import {
   COUNTER_NAMES, CRASH_MODE, DOMAIN, E2BIG, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, H_POISONED_LINES, LINE_BYTES,
   LINE_INFO_ENTRIES_SHIFT, LINE_POISON, PATCH_BYTES, REGION,
@@ -379,6 +380,9 @@ export class PmemDevice {
    * stores) when set: crash exploration at every store. It must leave the scratch as it was.
    */
   beforeStore: (() => void) | null = null;
+
+  /** Listeners for the bytes a file system mounted here writes (write-listeners.ts). */
+  readonly fsWrites = new WriteListeners();
 
   private storeWith(addr: number, data: ArrayBufferView | ArrayBuffer, nonTemporal: number): void {
     const bytes = PmemDevice.asBytes(data);

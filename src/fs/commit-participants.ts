@@ -1,0 +1,47 @@
+// Who takes part in a commit besides the kernel (Kernel.commit, docs/engine.md): the file
+// system's ROOT_ITEMs, the DAX layer's mmap-dirtied pages, crash oracles and soak's record
+// of each commit. Each registers here and is called in registration order, so that layers
+// above the kernel reach into its commit through one list instead of single-slot hooks that
+// the last setter owns (and a wrapped `commit`).
+
+/** The points of a commit a participant may act at; every one is optional. */
+export interface CommitParticipant {
+  /** As a commit of `generation` starts, before anything changes. */
+  commitStarting?(generation: number): void;
+  /** First in the commit: what must be in the trees before they are written (DAX: the
+   *  pages stores dirtied through mappings, write-protected and checksummed). */
+  beforeCommit?(): void;
+  /** Items that depend on where the trees' roots are (the file system's ROOT_ITEMs and
+   *  directory sizes): called twice, before and after the delayed refs run. */
+  writeRootItems?(): void;
+  /** After the commit of `generation` is durable (its superblock fenced). */
+  committed?(generation: number): void;
+}
+
+type Point = keyof CommitParticipant;
+
+export class CommitParticipants {
+  private readonly list: CommitParticipant[] = [];
+
+  /** Register `participant`; the returned function removes it (once; later calls do nothing). */
+  add(participant: CommitParticipant): () => void {
+    this.list.push(participant);
+    return () => {
+      const at = this.list.indexOf(participant);
+      if (at >= 0) this.list.splice(at, 1);
+    };
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** Call `point` of every participant that has it, in registration order. A participant
+   *  added or removed by a call takes effect from the next point on. */
+  call(point: Exclude<Point, 'commitStarting' | 'committed'>): void;
+  call(point: 'commitStarting' | 'committed', generation: number): void;
+  call(point: Point, generation?: number): void {
+    if (this.list.length === 0) return;
+    for (const participant of [...this.list]) participant[point]?.(generation!);
+  }
+}
