@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FileSystem, FsError, PmemDevice, WriterPool, S_IFIFO, S_IFCHR, S_IFDIR, S_IFLNK, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
-import { MAX_FILE_BYTES } from '../src/fs/filesystem.js';
+import { MAX_FILE_BYTES } from '../src/fs/fs-common.js';
 import { FsModel } from './helpers/fs-model.js';
 import { Harness, Mismatch, type Op } from './helpers/fs-ops.js';
 

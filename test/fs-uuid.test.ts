@@ -68,7 +68,7 @@ describe('the file system uuid', () => {
 
 describe('btrfs name hash', () => {
   it('gives the DIR_ITEM key offsets btrfs-progs 6.2 wrote for these names (dump-tree of a mkfs.btrfs image)', async () => {
-    const { btrfsNameHash } = await import('../src/fs/filesystem.js');
+    const { btrfsNameHash } = await import('../src/fs/fs-common.js');
     const dev = await PmemDevice.create({ sizeBytes: 1 << 20 });
     const hash = (name: string): number => btrfsNameHash(dev, new TextEncoder().encode(name));
     // `mkfs.btrfs --rootdir` with files a and d, then `btrfs inspect-internal dump-tree`:
@@ -80,7 +80,7 @@ describe('btrfs name hash', () => {
   });
 
   it('keys the directory items pmcow writes', async () => {
-    const { btrfsNameHash } = await import('../src/fs/filesystem.js');
+    const { btrfsNameHash } = await import('../src/fs/fs-common.js');
     const { DIR_ITEM } = await import('../src/fs/format.js');
     const dev = await formatted();
     const fs = FileSystem.mount(dev);

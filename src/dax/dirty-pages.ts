@@ -20,10 +20,3 @@ export function dirtyFilePages(m: FsMemory, daxBase: number, tree: number, ino: 
   }
   return pages;
 }
-
-/** Does one of `pages` (file pages) overlap the byte range [from, to)? */
-export function anyPageIn(pages: Set<number> | null, from: number, to: number, pageBytes: number): boolean {
-  if (!pages) return false;
-  for (const page of pages) if (page * pageBytes < to && (page + 1) * pageBytes > from) return true;
-  return false;
-}

@@ -6,6 +6,7 @@
 // side of every switch over the same tables.
 import { FsError } from '../errors.js';
 import type { Kernel } from '../fs/kernel.js';
+import type { FileMappings } from '../fs/file-mappings.js';
 import { dirtyCapacity } from '../fs/kernel.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import { FileData } from '../fs/file-data.js';
@@ -57,7 +58,7 @@ const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
   ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
 ];
 
-export class DaxManager implements MappingHost {
+export class DaxManager implements MappingHost, FileMappings {
   readonly policy: DaxPolicy;
   /**
    * Set around the commits of a snapshot or a freeze whose write-protect switch is off:

@@ -11,7 +11,7 @@ import {
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
 import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR, FE_TYPE, EXTENT_TYPE_INLINE } from '../core/abi.js';
-import { anyPageIn } from '../dax/dirty-pages.js';
+import { anyPageIn } from './file-pages.js';
 
 export interface ExtentRef { fileOffset: number; e: FileExtent }
 

@@ -12,7 +12,7 @@ import type { Kernel } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
 import type { InodeItem } from './items.js';
 import type { FileKind } from './types.js';
-import type { DaxManager } from '../dax/manager.js';
+import type { FileMappings } from './file-mappings.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
 import { requireRegular } from './special.js';
 import {
@@ -47,7 +47,7 @@ export interface RangeFile { sv: Subvolume; ino: number; inode: InodeItem; kind:
 export interface RangeHost {
   readonly k: Kernel;
   readonly data: FileData;
-  dax(): DaxManager | null;
+  dax(): FileMappings | null;
   live(): void;
   resolve(path: unknown): RangeFile;
   /** Writable (EROFS, EBUSY when frozen), room in the dirty-node pool. */

@@ -13,7 +13,8 @@ import {
   TA_RESULT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, INODE_MODE,
   INODE_FLAG_NODATASUM, READ_VERIFY, MAX_FILE_BYTES, REGION, F_NODE_BYTES, PAGE_BYTES,
 } from '../core/abi.js';
-import { dirtyFilePages, anyPageIn } from '../dax/dirty-pages.js';
+import { dirtyFilePages } from '../dax/dirty-pages.js';
+import { anyPageIn } from '../fs/file-pages.js';
 
 export interface ReadRequest {
   /** The file system's state in the shared memory (Kernel.fsStateAddr). */
