@@ -6,6 +6,7 @@ import { checkOptions, checkFlag, ROOT_TREE_DIR_OBJECTID, checkOffset } from './
 import { FsError, describeValue, requireIndex } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { Kernel, superblockProblem } from './kernel.js';
+import type { SuperblockState } from './superblock.js';
 import {
   encodeInode, encodeDirEntries, encodeInodeRefs, decodeRootItem, decodeFileExtent, nameBytes,
   type DirEntry, type RootItem,
@@ -157,57 +158,27 @@ export class FileSystem extends FsFiles {
   }
 
   private static load(device: PmemDevice, dax: Partial<DaxPolicy>): FileSystem {
-    const read = Kernel.readSuperblock(device);
-    if (!read) throw new FsError('EINVAL', 'no valid btrfs superblock on this device (primary at 64 KiB, alternate)');
-    if ('foreign' in read) throw new FsError('EOPNOTSUPP', read.foreign);
-    const sb = read.state;
-    const problem = superblockProblem(sb, device.sizeBytes);
-    if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
-    const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
-    // An image pmcow did not write: the tree checker takes btrfs's inline forms until the
-    // adoption has rewritten them (src/fs/adopt.ts).
-    if (sb.origin === 'btrfs') {
-      k.m.setU32(k.fsStateAddr + F_ADOPTING, 1);
-      k.origin = 'btrfs';
-      k.compatRoFlags = sb.compatRoFlags ?? 0;
-    }
-    k.setUuids(sb.fsid, sb.chunkTreeUuid);
-    k.setCommittedGeneration(sb.generation);
-    k.mountedGeneration = sb.generation;
-    k.label = sb.label;
-    k.devUuid = sb.devUuid;
-    // The system chunks first (the superblock names them), then every other block group
-    // from the chunk tree and the extent tree's block group items, then free space.
-    k.chunks.loadSystemChunks(sb.systemChunks as ChunkDesc[]);
-    k.chunkTree = k.newTree(CHUNK_TREE_ID, sb.chunkTree, sb.chunkLevel);
-    // The chunk root's generation is the superblock's chunk_root_generation (btrfs's parent
-    // transid check: a root block older or newer than its pointer says is not the one written).
-    if (k.blockGeneration(sb.chunkTree) !== sb.chunkGeneration) {
-      throw new FsError('EUCLEAN', `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the superblock says ${sb.chunkGeneration}`);
-    }
-    k.chunks.loadChunkTree(sb.devItemBytes);
-    if (sb.origin === 'btrfs') {
-      // An image pmcow did not write: its chunk tree's uuid is in its blocks' headers, its
-      // incompat bits stay (features.ts), its global roots are in their ROOT_ITEMs.
-      const at = k.nodeAddr(sb.chunkTree) + NODE_CHUNK_TREE_UUID;
-      k.setUuids(sb.fsid, k.m.u8.slice(at, at + UUID_BYTES));
-      k.incompatFlags = incompatAfterAdoption(sb.incompatFlags ?? 0);
-      k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
-      for (const [id, set] of [[EXTENT_TREE_ID, (r: RootItem) => { sb.extentTree = r.bytenr; sb.extentLevel = r.level; }],
-        [DEV_TREE_ID, (r: RootItem) => { sb.devTree = r.bytenr; sb.devLevel = r.level; }],
-        [CSUM_TREE_ID, (r: RootItem) => { sb.csumTree = r.bytenr; sb.csumLevel = r.level; }]] as const) {
-        const body = k.rootTree.get(key(id, ROOT_ITEM, 0));
-        if (!body) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${id}`);
-        set(decodeRootItem(body));
-      }
-    }
-    k.devTree = k.newTree(DEV_TREE_ID, sb.devTree, sb.devLevel);
-    k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
-    k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
-    k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
-    k.chunks.loadBlockGroups();
-    k.rebuildFreeSpace();
+    const sb = mountableSuperblock(device);
+    const k = kernelOf(device, sb);
+    loadGlobalTrees(k, sb);
     const fs = new FileSystem(device, k);
+    fs.loadSubvolumes();
+    if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
+    k.checkTreeRootItems();
+    fs.processOrphans();
+    zeroPageReady(device, k);
+    fs.attachDax(dax);
+    if (sb.origin !== 'btrfs') return fs;
+    const report = fs.adopt();
+    // Chunks the adoption removed leave the table at a fresh mount (as a pmcow image now).
+    const adopted = report.mappedDataChunksRemoved ? FileSystem.load(device, dax) : fs;
+    adopted.adoption = report;
+    return adopted;
+  }
+
+  /** The subvolumes of the root tree's ROOT_ITEMs (and the global trees' items noted). */
+  private loadSubvolumes(): void {
+    const k = this.k;
     for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
       const r = decodeRootItem(item.data);
@@ -220,7 +191,7 @@ export class FileSystem extends FsFiles {
         k.noteTreeRootItem(item.key.objectid, r.bytenr, r.level);
         continue;
       }
-      const sv = fs.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
+      const sv = this.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
       sv.uuid = r.uuid!;
       sv.parentUuid = r.parentUuid!;
@@ -229,25 +200,17 @@ export class FileSystem extends FsFiles {
       // As btrfs: new subvolume ids continue from the highest one in the root tree.
       k.nextSubvolume = Math.max(k.nextSubvolume, item.key.objectid + 1);
     }
-    if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
-    k.checkTreeRootItems();
-    fs.processOrphans();
-    // The page that holes map read-only must read as zeros (checked in the core: this runs
-    // at every mount, and a crash explorer mounts thousands of images a second).
-    if (!device.isZero(ZERO_PAGE_BYTENR, PAGE_BYTES)) {
-      k.reportWrite(ZERO_PAGE_BYTENR, PAGE_BYTES);
-      device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES));
-      device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES);
-    }
-    fs.daxManager = new DaxManager({ inodeOf: (sv, ino) => fs.inode(sv, ino), fileData: fs.data, kernel: k, blockOwners: (b) => fs.blockOwners(b).files }, dax);
-    fs.daxManager.onUnmapped = (sv, ino) => fs.releaseIfOrphan(sv, ino);
-    fs.mappings = fs.daxManager;
-    if (sb.origin !== 'btrfs') return fs;
-    const report = fs.adopt();
-    // Chunks the adoption removed leave the table at a fresh mount (as a pmcow image now).
-    const adopted = report.mappedDataChunksRemoved ? FileSystem.load(device, dax) : fs;
-    adopted.adoption = report;
-    return adopted;
+  }
+
+  /** The DAX manager of this mount: the file system's FileMappings. */
+  private attachDax(dax: Partial<DaxPolicy>): void {
+    const manager = new DaxManager({
+      inodeOf: (sv, ino) => this.inode(sv, ino), fileData: this.data, kernel: this.k,
+      blockOwners: (b) => this.blockOwners(b).files,
+    }, dax);
+    manager.onUnmapped = (sv, ino) => this.releaseIfOrphan(sv, ino);
+    this.daxManager = manager;
+    this.mappings = manager;
   }
 
   /**
@@ -448,6 +411,83 @@ export class FileSystem extends FsFiles {
   }
 }
 
+
+/** The superblock a mount starts from: valid, pmcow's or btrfs's, and within the device. */
+function mountableSuperblock(device: PmemDevice): SuperblockState {
+  const read = Kernel.readSuperblock(device);
+  if (!read) throw new FsError('EINVAL', 'no valid btrfs superblock on this device (primary at 64 KiB, alternate)');
+  if ('foreign' in read) throw new FsError('EOPNOTSUPP', read.foreign);
+  const sb = read.state;
+  const problem = superblockProblem(sb, device.sizeBytes);
+  if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
+  return sb;
+}
+
+/** The kernel of a mount of `sb`: its uuids, generations and label, before any tree. */
+function kernelOf(device: PmemDevice, sb: SuperblockState): Kernel {
+  const k = new Kernel(device, sb.nodeBytes, sb.metadataCopies === 2 ? 'dup' : 'single');
+  // An image pmcow did not write: the tree checker takes btrfs's inline forms until the
+  // adoption has rewritten them (src/fs/adopt.ts).
+  if (sb.origin === 'btrfs') {
+    k.m.setU32(k.fsStateAddr + F_ADOPTING, 1);
+    k.origin = 'btrfs';
+    k.compatRoFlags = sb.compatRoFlags ?? 0;
+  }
+  k.setUuids(sb.fsid, sb.chunkTreeUuid);
+  k.setCommittedGeneration(sb.generation);
+  k.mountedGeneration = sb.generation;
+  k.label = sb.label;
+  k.devUuid = sb.devUuid;
+  // The system chunks first (the superblock names them), then every other block group
+  // from the chunk tree and the extent tree's block group items, then free space.
+  return k;
+}
+
+/** The chunk, dev, root, extent and csum trees, the block groups and the free space. */
+function loadGlobalTrees(k: Kernel, sb: SuperblockState): void {
+  // The system chunks first (the superblock names them), then every other block group
+  // from the chunk tree and the extent tree's block group items, then free space.
+  k.chunks.loadSystemChunks(sb.systemChunks as ChunkDesc[]);
+  k.chunkTree = k.newTree(CHUNK_TREE_ID, sb.chunkTree, sb.chunkLevel);
+  // The chunk root's generation is the superblock's chunk_root_generation (btrfs's parent
+  // transid check: a root block older or newer than its pointer says is not the one written).
+  if (k.blockGeneration(sb.chunkTree) !== sb.chunkGeneration) {
+    throw new FsError('EUCLEAN', `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the superblock says ${sb.chunkGeneration}`);
+  }
+  k.chunks.loadChunkTree(sb.devItemBytes);
+  if (sb.origin === 'btrfs') {
+    // An image pmcow did not write: its chunk tree's uuid is in its blocks' headers, its
+    // incompat bits stay (features.ts), its global roots are in their ROOT_ITEMs.
+    const at = k.nodeAddr(sb.chunkTree) + NODE_CHUNK_TREE_UUID;
+    k.setUuids(sb.fsid, k.m.u8.slice(at, at + UUID_BYTES));
+    k.incompatFlags = incompatAfterAdoption(sb.incompatFlags ?? 0);
+    k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
+    for (const [id, set] of [[EXTENT_TREE_ID, (r: RootItem) => { sb.extentTree = r.bytenr; sb.extentLevel = r.level; }],
+      [DEV_TREE_ID, (r: RootItem) => { sb.devTree = r.bytenr; sb.devLevel = r.level; }],
+      [CSUM_TREE_ID, (r: RootItem) => { sb.csumTree = r.bytenr; sb.csumLevel = r.level; }]] as const) {
+      const body = k.rootTree.get(key(id, ROOT_ITEM, 0));
+      if (!body) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${id}`);
+      set(decodeRootItem(body));
+    }
+  }
+  k.devTree = k.newTree(DEV_TREE_ID, sb.devTree, sb.devLevel);
+  k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
+  k.extentTree = k.newTree(EXTENT_TREE_ID, sb.extentTree, sb.extentLevel);
+  k.csumTree = k.newTree(CSUM_TREE_ID, sb.csumTree, sb.csumLevel);
+  k.chunks.loadBlockGroups();
+  k.rebuildFreeSpace();
+}
+
+/** Make the zero page read as zeros: the page that holes map read-only. */
+function zeroPageReady(device: PmemDevice, k: Kernel): void {
+  // The page that holes map read-only must read as zeros (checked in the core: this runs
+  // at every mount, and a crash explorer mounts thousands of images a second).
+  if (!device.isZero(ZERO_PAGE_BYTENR, PAGE_BYTES)) {
+    k.reportWrite(ZERO_PAGE_BYTENR, PAGE_BYTES);
+    device.store(ZERO_PAGE_BYTENR, new Uint8Array(PAGE_BYTES));
+    device.persist(ZERO_PAGE_BYTENR, PAGE_BYTES);
+  }
+}
 
 /**
  * The operations that run the engine: each holds the fs lock while it runs (nested calls
