@@ -10,10 +10,17 @@ import {
 
 const MAX_SNAPSHOTS = 48;
 
-/** A nodatacow file stored to through a mapping, snapshotted, then stored to again. */
-async function snapshotRun(on: boolean): Promise<Outcome> {
+/** Pages of the snapshot trap's file; each gets 64 bytes stored before and after the snapshot. */
+export const SNAPSHOT_TRAP_PAGES = 4;
+
+/**
+ * The trap (the demo's row and test/dax-switches.test.ts run it): a nodatacow file stored
+ * to through a mapping, snapshotted, then stored to again (0x33 at 64..127 of each page).
+ * It returns the snapshot as taken and afterwards, the file, and the COW faults since.
+ */
+export async function snapshotTrap(on: boolean) {
   const { fs } = await mounted({ snapshotWriteProtect: on });
-  const pages = 4;
+  const pages = SNAPSHOT_TRAP_PAGES;
   nocowFile(fs, '/f', pages, 0x11);
   const m = fs.mmap('/f', { length: pages * PAGE_BYTES });
   // nodatacow and unshared: every page is now mapped writable, in place.
@@ -22,10 +29,17 @@ async function snapshotRun(on: boolean): Promise<Outcome> {
   const atSnapshot = fs.readFile('/snap/f');
   const cowBefore = fs.dax.stats.cowFaults;
   for (let p = 0; p < pages; p++) m.store(p * PAGE_BYTES + 64, fill(64, 0x33));
-  const changed = bytesDiffering(atSnapshot, fs.readFile('/snap/f'));
-  const landed = countByte(fs.readFile('/f'), 0x33);
-  const cows = fs.dax.stats.cowFaults - cowBefore;
-  const text = `${changed}/${atSnapshot.length} snapshot bytes changed; ${landed} bytes stored to /f after it, ${plural(cows, 'COW fault')}`;
+  const snapshotLater = fs.readFile('/snap/f');
+  const file = fs.readFile('/f');
+  return { atSnapshot, snapshotLater, file, cowFaults: fs.dax.stats.cowFaults - cowBefore };
+}
+
+async function snapshotRun(on: boolean): Promise<Outcome> {
+  const seen = await snapshotTrap(on);
+  const changed = bytesDiffering(seen.atSnapshot, seen.snapshotLater);
+  const landed = countByte(seen.file, 0x33);
+  const text = `${changed}/${seen.atSnapshot.length} snapshot bytes changed; `
+    + `${landed} bytes stored to /f after it, ${plural(seen.cowFaults, 'COW fault')}`;
   return { failed: changed > 0, text };
 }
 

@@ -55,8 +55,13 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
   return { failed: whileFrozen > 0, text: freezesWithWritersRunning === 0 ? `${text}; writers finished before a freeze` : text };
 }
 
-/** This thread stores through a mapping of a frozen file system. */
-async function mainThreadRun(on: boolean): Promise<Outcome> {
+/**
+ * The trap (the demo's row and test/dax-switches.test.ts run it): this thread stores
+ * through a mapping of a frozen file system, then thaws it. It returns the file system and
+ * the mapping (thawed), the store's errno, the device stores while frozen, and byte 0 as
+ * read while frozen (2 before the freeze, 3 if the store landed).
+ */
+export async function frozenStoreTrap(on: boolean) {
   const { dev, fs } = await mounted({ freezeWriteProtect: on });
   nocowFile(fs, '/f', 1, 1);
   const m = fs.mmap('/f', { length: PAGE_BYTES });
@@ -64,11 +69,17 @@ async function mainThreadRun(on: boolean): Promise<Outcome> {
   fs.freeze();
   const before = dev.counters().stores;
   const errno = errnoOf(() => m.store(0, fill(8, 3)));
-  const landed = dev.counters().stores - before;
-  const frozenValue = fs.readFile('/f')[0]!;
+  const landedStores = dev.counters().stores - before;
+  const frozenByte = fs.readFile('/f')[0]!;
   fs.thaw();
-  const text = `store ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; byte 0 reads ${frozenValue} (2 before the freeze)`;
-  return { failed: landed > 0 || frozenValue !== 2, text };
+  return { fs, mapping: m, errno, landedStores, frozenByte };
+}
+
+async function mainThreadRun(on: boolean): Promise<Outcome> {
+  const { errno, landedStores: landed, frozenByte } = await frozenStoreTrap(on);
+  const text = `store ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; `
+    + `byte 0 reads ${frozenByte} (2 before the freeze)`;
+  return { failed: landed > 0 || frozenByte !== 2, text };
 }
 
 export async function runThread001(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
