@@ -91,18 +91,23 @@ async function tornPageRun(flushBeforeCrash: boolean): Promise<Outcome> {
     else if (old === PAGE_BYTES) counts.old++;
     else counts.torn++;
   }
-  const text = `of ${CRASH_SEEDS} crash images: ${counts.old} old, ${counts.fresh} new, ${counts.torn} torn`
+  const text = `of ${CRASH_SEEDS} crash images: `
+    + `${counts.old} old, ${counts.fresh} new, ${counts.torn} torn`
     + `${counts.unreadable ? `, ${counts.unreadable} unreadable` : ''}`;
   return { failed: counts.torn + counts.unreadable > 0, text };
 }
 
 export async function runThread002(): Promise<ScenarioRow[]> {
   return [
-    row('002', 'commitChecksums', 'pages dirtied through mmap, then a commit: do they read back, does scrub pass?',
+    row('002', 'commitChecksums',
+      'pages dirtied through mmap, then a commit: do they read back, does scrub pass?',
       await checksumRun(true), await checksumRun(false)),
-    row('002', 'cowOncePerTransaction', 'store + flush + fence after a commit, then a crash: is the committed file intact?',
+    row('002', 'cowOncePerTransaction',
+      'store + flush + fence after a commit, then a crash: is the committed file intact?',
       await cowOnceRun(true), await cowOnceRun(false)),
-    row('002', 'none (hardware)', '4 KiB page stored through a mapping, random crashes: old, new or torn? (on: after flush + fence; off: before)',
+    row('002', 'none (hardware)',
+      '4 KiB page stored through a mapping, random crashes: old, new or torn? '
+        + '(on: after flush + fence; off: before)',
       await tornPageRun(true), await tornPageRun(false)),
   ];
 }

@@ -88,18 +88,23 @@ async function immutableRun(flag: boolean): Promise<Outcome> {
   const size = fs.stat('/f').size;
   const store = errnoOf(() => m.store(PAGE_BYTES, fill(8, 9)));
   fs.close(fd);
-  const text = `pwrite ${pwrite ?? `ok (${changed} bytes changed)`}; truncate ${truncate ?? `ok (${before.length} -> ${size} bytes)`}; `
+  const text = `pwrite ${pwrite ?? `ok (${changed} bytes changed)`}; `
+    + `truncate ${truncate ?? `ok (${before.length} -> ${size} bytes)`}; `
     + `mmap store at page 1 ${store ?? 'ok'}`;
   return { failed: pwrite === null || truncate === null || store !== null, text };
 }
 
 export async function runThread004(): Promise<ScenarioRow[]> {
   return [
-    row('004', 'mapSyncDurableFault', 'MAP_SYNC store + flush + fence into a hole, no msync, then a crash: does the data survive?',
+    row('004', 'mapSyncDurableFault',
+      'MAP_SYNC store + flush + fence into a hole, no msync, then a crash: does the data survive?',
       await mapSyncRun(true), await mapSyncRun(false)),
-    row('004', 'nodatacow (MAP_SYNC rule)', 'MAP_SYNC only where flush + fence suffices? (on: nodatacow file; off: datacow file)',
+    row('004', 'nodatacow (MAP_SYNC rule)',
+      'MAP_SYNC only where flush + fence suffices? (on: nodatacow file; off: datacow file)',
       await mapSyncRefusedRun(true), await mapSyncRefusedRun(false)),
-    row('004', 'daxImmutable (flag)', 'mapped file: can calls other than mmap stores change it? (on: DAX-immutable set; off: clear)',
+    row('004', 'daxImmutable (flag)',
+      'mapped file: can calls other than mmap stores change it? '
+        + '(on: DAX-immutable set; off: clear)',
       await immutableRun(true), await immutableRun(false)),
   ];
 }
