@@ -627,10 +627,15 @@ const NAMES = ['a', 'b', 'c'];
 const DIRS = ['', '/d', '/d/e'];
 const modelPath = fc.tuple(fc.constantFrom(...DIRS), fc.constantFrom(...NAMES, 'd', 'e')).map(([d, n]) => `${d}/${n}`);
 /** The length and seed of a write's pattern bytes (the workload language's `seed`). */
-const data = fc.record({ length: fc.integer({ min: 0, max: 9000 }), seed: fc.integer({ min: 1, max: 1000 }) });
+const data = fc.record({
+  length: fc.integer({ min: 0, max: 9000 }), seed: fc.integer({ min: 1, max: 1000 }),
+});
 const smallOffset = fc.integer({ min: 0, max: 12_000 });
 const rangeLength = fc.integer({ min: 1, max: 9000 });
-/** Valid calls as workload statements; a rewrite (writeFile) is `open PATH creat trunc`, then a write. */
+/**
+ * Valid calls as workload statements; a rewrite (writeFile) is `open PATH creat trunc`,
+ * then a write.
+ */
 const validOps: fc.Arbitrary<Op[]> = fc.oneof(
   modelPath.map((path): Op[] => [{ op: 'mkdir', path }]),
   modelPath.map((path): Op[] => [{ op: 'create', path }]),
@@ -638,11 +643,15 @@ const validOps: fc.Arbitrary<Op[]> = fc.oneof(
     { op: 'open', path, create: true, truncate: true },
     ...(d.length > 0 ? [{ op: 'write' as const, path, offset: 0, ...d }] : []),
   ]),
-  fc.tuple(modelPath, smallOffset, data).map(([path, offset, d]): Op[] => [{ op: 'write', path, offset, ...d }]),
+  fc.tuple(modelPath, smallOffset, data)
+    .map(([path, offset, d]): Op[] => [{ op: 'write', path, offset, ...d }]),
   fc.tuple(modelPath, smallOffset).map(([path, size]): Op[] => [{ op: 'truncate', path, size }]),
   fc.tuple(modelPath, smallOffset, rangeLength, fc.boolean())
-    .map(([path, offset, length, keepSize]): Op[] => [{ op: 'fallocate', path, offset, length, keepSize }]),
-  fc.tuple(modelPath, smallOffset, rangeLength).map(([path, offset, length]): Op[] => [{ op: 'punch', path, offset, length }]),
+    .map(([path, offset, length, keepSize]): Op[] => [
+      { op: 'fallocate', path, offset, length, keepSize },
+    ]),
+  fc.tuple(modelPath, smallOffset, rangeLength)
+    .map(([path, offset, length]): Op[] => [{ op: 'punch', path, offset, length }]),
   fc.tuple(modelPath, smallOffset, rangeLength)
     .map(([path, offset, length]): Op[] => [{ op: 'zero', path, offset, length, keepSize: false }]),
   modelPath.map((path): Op[] => [{ op: 'unlink', path }]),
@@ -654,7 +663,9 @@ const validOps: fc.Arbitrary<Op[]> = fc.oneof(
   fc.constant<Op[]>([{ op: 'commit' }]),
 );
 
-type Step = { valid: Op[] } | { hostile: string; call: (fs: FileSystem) => unknown; codes: ErrnoName[] };
+type Step =
+  | { valid: Op[] }
+  | { hostile: string; call: (fs: FileSystem) => unknown; codes: ErrnoName[] };
 const hostileStep: fc.Arbitrary<Step> = fc.oneof(
   fc.tuple(badPath, fc.constantFrom('mkdir', 'create', 'unlink', 'rmdir', 'readFile', 'stat')).map(([{ path, code }, m]): Step => ({
     // No /file here: a path through it finds nothing.
@@ -674,7 +685,9 @@ describe('differential: random valid and hostile op sequences against the model'
     const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
     let sequences = 0;
     let hostileCalls = 0;
-    fc.assert(fc.property(fc.array(fc.oneof({ weight: 3, arbitrary: validOps.map((valid): Step => ({ valid })) }, { weight: 2, arbitrary: hostileStep }), { minLength: 5, maxLength: 40 }), (steps) => {
+    const valid = validOps.map((ops): Step => ({ valid: ops }));
+    const step = fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: hostileStep });
+    fc.assert(fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), (steps) => {
       sequences++;
       const h = Harness.fresh(dev);
       h.apply({ op: 'mkdir', path: '/d' });

@@ -97,9 +97,9 @@ describe('file system vs model: random operations', () => {
     }
     // Statement forms (opForm): 'open' is a rewrite's `open PATH creat trunc`.
     const kinds = ['mkdir', 'create', 'open', 'write', 'truncate', 'fallocate', 'punch', 'zero',
-      'unlink', 'rmdir', 'rename', 'link', 'clone range', 'clone file', 'setflag nodatacow', 'snapshot',
-      'mksubvol', 'rmsubvol', 'commit', 'read whole', 'readdir', 'stat', 'open fd', 'write fd', 'read fd',
-      'fsync fd', 'close'];
+      'unlink', 'rmdir', 'rename', 'link', 'clone range', 'clone file', 'setflag nodatacow',
+      'snapshot', 'mksubvol', 'rmsubvol', 'commit', 'read whole', 'readdir', 'stat',
+      'open fd', 'write fd', 'read fd', 'fsync fd', 'close'];
     for (const k of kinds) expect(byOp[k] ?? 0, `op ${k}`).toBeGreaterThan(0);
     for (const c of ['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EROFS', 'EINVAL', 'EXDEV']) {
       expect(codes.has(c), `some op expected ${c}`).toBe(true);

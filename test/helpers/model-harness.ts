@@ -12,7 +12,7 @@ import { checksumHex } from '../../src/workload/pattern.js';
 import { Runner, type OpResult, type RunFailure } from '../../src/workload/run.js';
 import { FsModel, ModelError, Unspecified } from './fs-model.js';
 import { applyToModel, type ModelValue } from './model-ops.js';
-import { TreeChecker, Mismatch, firstDiff, type StatLike } from './model-tree-check.js';
+import { TreeChecker, Mismatch, differ, firstDiff, type StatLike } from './model-tree-check.js';
 
 export { Mismatch };
 
@@ -53,7 +53,10 @@ class OutOfSpace extends Error {}
 export function opForm(op: Op): string {
   switch (op.op) {
     case 'open': case 'write': case 'fsync': return `${op.op}${op.fd !== undefined ? ' fd' : ''}`;
-    case 'read': return `read${op.fd !== undefined ? ' fd' : op.offset === undefined ? ' whole' : ''}`;
+    case 'read': {
+      if (op.fd !== undefined) return 'read fd';
+      return op.offset === undefined ? 'read whole' : 'read';
+    }
     case 'clone': return `clone${op.range ? ' range' : ' file'}`;
     case 'setflag': return `setflag ${op.flag}`;
     default: return op.op;
@@ -107,7 +110,8 @@ export class Harness extends TreeChecker {
   readonly fds = new Map<string, number>();
   readonly history: Op[] = [];
   readonly stats: HarnessStats = {
-    ops: 0, skipped: 0, errors: 0, byOp: {}, errorsByCode: {}, skippedByReason: {}, remounts: 0, fullChecks: 0,
+    ops: 0, skipped: 0, errors: 0, byOp: {}, errorsByCode: {}, skippedByReason: {},
+    remounts: 0, fullChecks: 0,
   };
   /**
    * The states a crash may legally show: the model at the last commit. Besides commit,
@@ -162,7 +166,8 @@ export class Harness extends TreeChecker {
 
   /** The single state of the last explicit commit (when no implicit commit followed it). */
   get committed(): FsModel {
-    if (this.durable.length !== 1) throw new Error(`${this.durable.length} candidate durable states`);
+    const n = this.durable.length;
+    if (n !== 1) throw new Error(`${n} candidate durable states`);
     return this.durable[0]!;
   }
 
@@ -261,7 +266,8 @@ export class Harness extends TreeChecker {
     const got = this.runner.step(op, ++this.line);
     if ('kind' in got) return this.failed(op, what, got, expected);
     if (expected.ok === false) {
-      throw new Mismatch(`${what}: fs succeeded${shown(got)}, model expected ${expected.codes.join(' or ')}`);
+      const codes = either(expected.codes);
+      throw new Mismatch(`${what}: fs succeeded${shown(got)}, model expected ${codes}`);
     }
     this.compareValue(op, what, got, expected.value);
     return expected;
@@ -269,20 +275,25 @@ export class Harness extends TreeChecker {
 
   /** The file system failed: with an errno the model allows, or not. */
   private failed(op: Op, what: string, got: RunFailure, expected: Outcome): Outcome {
-    if (got.kind === 'script') throw new Error(`${what}: the harness misused the language: ${got.message}`);
+    if (got.kind === 'script') {
+      throw new Error(`${what}: the harness misused the language: ${got.message}`);
+    }
     if (got.kind !== 'unexpected-errno' || got.errno === undefined) {
       const err = got.error as Error | undefined;
       throw new Mismatch(`${what}: threw ${got.message} (not an FsError)\n${err?.stack ?? ''}`);
     }
     const code = got.errno;
-    if (code === 'ENOSPC' && this.enospcMode && (ATOMIC_ON_ENOSPC.has(op.op) || PARTIAL_ON_ENOSPC.has(op.op))) {
+    const judged = ATOMIC_ON_ENOSPC.has(op.op) || PARTIAL_ON_ENOSPC.has(op.op);
+    if (code === 'ENOSPC' && this.enospcMode && judged) {
       throw new OutOfSpace(`${what}: ${got.message}`);
     }
     if (expected.ok === true) {
-      throw new Mismatch(`${what}: fs threw ${code} (${got.message}), model succeeded${modelShown(expected.value)}`);
+      const value = modelShown(expected.value);
+      throw new Mismatch(`${what}: fs threw ${code} (${got.message}), model succeeded${value}`);
     }
     if (expected.ok === false && !expected.codes.includes(code)) {
-      throw new Mismatch(`${what}: fs threw ${code} (${got.message}), model expected ${expected.codes.join(' or ')}`);
+      const codes = either(expected.codes);
+      throw new Mismatch(`${what}: fs threw ${code} (${got.message}), model expected ${codes}`);
     }
     return expected;
   }
@@ -296,16 +307,15 @@ export class Harness extends TreeChecker {
     }
     if (value.kind === 'stat') {
       const st = parseStat(got.value ?? '');
-      const path = 'path' in op && typeof op.path === 'string' ? op.path : '';
-      if (!this.statMatches(path, st, value.stat)) {
-        throw new Mismatch(`${what}: results differ: fs ${JSON.stringify(st)}, model ${JSON.stringify(value.stat)}`);
+      if (!this.statMatches(pathOf(op) ?? '', st, value.stat)) {
+        throw new Mismatch(`${what}: results differ: ${differ(st, value.stat)}`);
       }
       return;
     }
     if (value.kind === 'names') {
       const names = got.value ? got.value.split(' ').sort() : [];
       if (JSON.stringify(names) !== JSON.stringify(value.names)) {
-        throw new Mismatch(`${what}: results differ: fs ${JSON.stringify(names)}, model ${JSON.stringify(value.names)}`);
+        throw new Mismatch(`${what}: results differ: ${differ(names, value.names)}`);
       }
     }
   }
@@ -315,12 +325,13 @@ export class Harness extends TreeChecker {
     if (op.op === 'read' && op.path !== undefined && op.offset === undefined) {
       try { return firstDiff(this.fs.readFile(op.path), bytes); } catch { /* the checksums then */ }
     }
-    return `fs ${got.bytes} bytes crc32c ${got.checksum}, model ${bytes.length} bytes crc32c ${sum}`;
+    return `fs ${got.bytes} bytes crc32c ${got.checksum}, `
+      + `model ${bytes.length} bytes crc32c ${sum}`;
   }
 
   /** After a partial ENOSPC: take the touched file's size and bytes from the file system. */
   private adopt(op: Op): void {
-    const path = op.op === 'clone' ? op.dst : 'path' in op && typeof op.path === 'string' ? op.path : undefined;
+    const path = op.op === 'clone' ? op.dst : pathOf(op);
     if (path === undefined) return;
     let exists: boolean;
     try { exists = this.fs.exists(path); } catch { return; }
@@ -357,7 +368,9 @@ export class Harness extends TreeChecker {
     this.stats.remounts++;
     this.checkTree();
     const problems = this.fs.fsck();
-    if (problems.length > 0) throw new Mismatch(`fsck after remount: ${problems.slice(0, 20).join('; ')}`);
+    if (problems.length > 0) {
+      throw new Mismatch(`fsck after remount: ${problems.slice(0, 20).join('; ')}`);
+    }
   }
 
   /** The last n statements, one a line. */
@@ -371,9 +384,20 @@ export class Harness extends TreeChecker {
 function parseStat(value: string): StatLike {
   const [kind = '', size = '', nlink = '', flag] = value.split(' ');
   return {
-    kind, size: Number(size.slice('size='.length)), nlink: Number(nlink.slice('nlink='.length)), nodatacow: flag === 'nodatacow',
+    kind,
+    size: Number(size.slice('size='.length)),
+    nlink: Number(nlink.slice('nlink='.length)),
+    nodatacow: flag === 'nodatacow',
   };
 }
+
+/** The path a statement names (none for a descriptor's, or a two-path one's). */
+function pathOf(op: Op): string | undefined {
+  return 'path' in op && typeof op.path === 'string' ? op.path : undefined;
+}
+
+const either = (codes: ErrnoName[]): string => codes.join(' or ');
+
 
 function shown(got: OpResult): string {
   if (got.checksum !== undefined) return ` with <${got.bytes} bytes>`;

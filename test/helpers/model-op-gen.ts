@@ -61,7 +61,8 @@ export class OpGenerator {
   constructor(readonly rng: Rng, private readonly model: FsModel, options: GeneratorOptions = {}) {
     this.opt = {
       noDataCow: true, snapshots: true, commits: true, fds: true,
-      maxFileBytes: 2 << 20, softLimitBytes: 20 << 20, maxSubvolumes: 3, bigWrites: false, ...options,
+      maxFileBytes: 2 << 20, softLimitBytes: 20 << 20, maxSubvolumes: 3, bigWrites: false,
+      ...options,
     };
   }
 
@@ -80,7 +81,8 @@ export class OpGenerator {
     const { tight } = d;
     const many = d.p.all.length > 70 * (d.p.subvols.length + 1);
     const w: Partial<Record<DrawKind, number>> = {
-      'mkdir': many ? 1 : 4, 'create': many ? 1 : 5, 'rewrite': tight ? 2 : 8, 'write': tight ? 2 : 14,
+      'mkdir': many ? 1 : 4, 'create': many ? 1 : 5,
+      'rewrite': tight ? 2 : 8, 'write': tight ? 2 : 14,
       'truncate': tight ? 10 : 6, 'fallocate': tight ? 1 : 4, 'punch': 5, 'zero': tight ? 1 : 4,
       'unlink': tight ? 12 : 5, 'rmdir': 3, 'rename': 7, 'link': 3,
       'clone range': tight ? 1 : 5, 'clone file': tight ? 0.5 : 3,
@@ -143,7 +145,8 @@ export class OpGenerator {
       case 'snapshot': {
         // Snapshots of "/" hold the other snapshots as empty placeholder directories.
         const src = p.subvols.length > 0 && r.chance(0.5) ? r.pick(p.subvols)[0] : '/';
-        return [{ op: 'snapshot', src, dst: `/snap${++this.snapCounter}`, readonly: r.chance(0.3) }];
+        const dst = `/snap${++this.snapCounter}`;
+        return [{ op: 'snapshot', src, dst, readonly: r.chance(0.3) }];
       }
       case 'mksubvol': return [{ op: 'mksubvol', path: `/sub${++this.snapCounter}` }];
       case 'rmsubvol': {
@@ -172,7 +175,10 @@ export class OpGenerator {
         const offset = this.offset(size);
         return { op: 'write', fd, offset, ...this.data(this.opt.maxFileBytes - offset) };
       }
-      case 'read fd': return { op: 'read', fd, offset: r.below(size + 100), length: r.between(1, 20000) };
+      case 'read fd': {
+        const offset = r.below(size + 100);
+        return { op: 'read', fd, offset, length: r.between(1, 20000) };
+      }
       case 'fsync fd': return { op: 'fsync', fd };
       case 'close': return { op: 'close', fd };
       default: throw new Error(`unhandled draw ${kind}`);
@@ -217,7 +223,10 @@ export class OpGenerator {
 
   /** The file's contents replaced (what writeFile does): truncate or create, then write. */
   private rewrite(path: string): Op[] {
-    return [{ op: 'open', path, create: true, truncate: true }, { op: 'write', path, offset: 0, ...this.data() }];
+    return [
+      { op: 'open', path, create: true, truncate: true },
+      { op: 'write', path, offset: 0, ...this.data() },
+    ];
   }
 
   private write(path: string, p: PathPicker): Op {
@@ -229,10 +238,20 @@ export class OpGenerator {
     const r = this.rng;
     const path = p.filePath();
     const size = p.sizeOf(path);
+    const to = this.truncateTo(size);
+    const newSize = tight ? r.below(size + 1) : Math.min(to, this.opt.maxFileBytes);
+    return { op: 'truncate', path, size: newSize };
+  }
+
+  /** A size for a file of `size` bytes: 0, inside, page-aligned, past EOF, or up to twice it. */
+  private truncateTo(size: number): number {
+    const r = this.rng;
     const shape = r.below(5);
-    const to = shape === 0 ? 0 : shape === 1 ? r.below(size + 1) : shape === 2 ? BLOCK * r.below(Math.ceil(size / BLOCK) + 1)
-      : shape === 3 ? size + r.between(1, 40000) : r.below(size * 2 + 1);
-    return { op: 'truncate', path, size: tight ? r.below(size + 1) : Math.min(to, this.opt.maxFileBytes) };
+    if (shape === 0) return 0;
+    if (shape === 1) return r.below(size + 1);
+    if (shape === 2) return BLOCK * r.below(Math.ceil(size / BLOCK) + 1);
+    if (shape === 3) return size + r.between(1, 40000);
+    return r.below(size * 2 + 1);
   }
 
   private fallocate(p: PathPicker): Op {
@@ -247,7 +266,8 @@ export class OpGenerator {
     const size = p.sizeOf(path);
     const offset = this.rng.chance(0.85) ? this.rng.below(size + 1) : this.offset(size);
     const length = Math.min(this.length(size), this.opt.maxFileBytes - offset);
-    return kind === 'punch' ? { op: 'punch', path, offset, length } : { op: 'zero', path, offset, length, keepSize: false };
+    if (kind === 'punch') return { op: 'punch', path, offset, length };
+    return { op: 'zero', path, offset, length, keepSize: false };
   }
 
   private rename(p: PathPicker): Op {
@@ -264,8 +284,10 @@ export class OpGenerator {
     const dst = r.chance(0.2) ? src : p.cloneTarget(src);
     const srcSize = p.sizeOf(src);
     const dstSize = p.sizeOf(dst);
-    const srcOffset = r.chance(0.05) ? r.below(srcSize + 1) : BLOCK * r.below(Math.floor(srcSize / BLOCK) + 1);
-    const dstBlocks = Math.min(Math.floor((dstSize + (64 << 10)) / BLOCK), Math.floor(this.opt.maxFileBytes / 2 / BLOCK));
+    const srcOffset = r.chance(0.05) ? r.below(srcSize + 1)
+      : BLOCK * r.below(Math.floor(srcSize / BLOCK) + 1);
+    const dstBlocks = Math.min(Math.floor((dstSize + (64 << 10)) / BLOCK),
+      Math.floor(this.opt.maxFileBytes / 2 / BLOCK));
     const dstOffset = r.chance(0.05) ? r.below(dstSize + 1) : BLOCK * r.below(dstBlocks + 1);
     const maxLen = Math.max(0, srcSize - srcOffset);
     let length: number;
@@ -286,7 +308,9 @@ export class OpGenerator {
 
   /** A new nodatacow file with data: create, set the flag while it is empty, write. */
   private createNoCow(path: string): Op[] {
-    return [{ op: 'create', path }, nodatacow(path), { op: 'write', path, offset: 0, ...this.data() }];
+    return [
+      { op: 'create', path }, nodatacow(path), { op: 'write', path, offset: 0, ...this.data() },
+    ];
   }
 }
 

@@ -14,11 +14,15 @@ export type ModelValue =
 
 const NONE: ModelValue = { kind: 'none' };
 
+/** The model's open descriptors by the statements' names. */
+type Fds = Map<string, number>;
+type OpOf<K extends Op['op']> = Extract<Op, { op: K }>;
+
 /**
  * Apply `op` to `model`; `fds` names the model's open descriptors (`open NAME PATH`).
  * Throws ModelError (the errnos the file system may fail with) or Unspecified.
  */
-export function applyToModel(model: FsModel, op: Op, fds: Map<string, number>): ModelValue {
+export function applyToModel(model: FsModel, op: Op, fds: Fds): ModelValue {
   switch (op.op) {
     case 'mkdir': model.mkdir(op.path); return NONE;
     case 'create': model.create(op.path); return NONE;
@@ -27,7 +31,9 @@ export function applyToModel(model: FsModel, op: Op, fds: Map<string, number>): 
     case 'write': return writeOnModel(model, op, fds);
     case 'read': return readOnModel(model, op, fds);
     case 'truncate': model.truncate(op.path, op.size); return NONE;
-    case 'fallocate': model.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return NONE;
+    case 'fallocate':
+      model.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize });
+      return NONE;
     case 'punch': model.punchHole(op.path, op.offset, op.length); return NONE;
     case 'zero': return zeroOnModel(model, op);
     case 'unlink': model.unlink(op.path); return NONE;
@@ -48,13 +54,13 @@ export function applyToModel(model: FsModel, op: Op, fds: Map<string, number>): 
 }
 
 /** The model descriptor bound to `name`: EBADF when none is (as the runner says). */
-function descriptor(fds: Map<string, number>, name: string): number {
+function descriptor(fds: Fds, name: string): number {
   const fd = fds.get(name);
   if (fd === undefined) throw new ModelError(['EBADF'], `no open descriptor named '${name}'`);
   return fd;
 }
 
-function openOnModel(model: FsModel, op: Extract<Op, { op: 'open' }>, fds: Map<string, number>): ModelValue {
+function openOnModel(model: FsModel, op: OpOf<'open'>, fds: Fds): ModelValue {
   const fd = model.open(op.path, { create: op.create, truncate: op.truncate });
   if (op.fd === undefined) model.close(fd);
   else fds.set(op.fd, fd);
@@ -62,7 +68,7 @@ function openOnModel(model: FsModel, op: Extract<Op, { op: 'open' }>, fds: Map<s
 }
 
 /** `write PATH` opens, writes and closes; `write NAME` writes through the descriptor. */
-function writeOnModel(model: FsModel, op: Extract<Op, { op: 'write' }>, fds: Map<string, number>): ModelValue {
+function writeOnModel(model: FsModel, op: OpOf<'write'>, fds: Fds): ModelValue {
   const data = patternBytes(op.seed ?? 0, op.length);
   if (op.fd !== undefined) {
     model.pwrite(descriptor(fds, op.fd), data, op.offset);
@@ -77,10 +83,12 @@ function writeOnModel(model: FsModel, op: Extract<Op, { op: 'write' }>, fds: Map
   return NONE;
 }
 
-function readOnModel(model: FsModel, op: Extract<Op, { op: 'read' }>, fds: Map<string, number>): ModelValue {
+function readOnModel(model: FsModel, op: OpOf<'read'>, fds: Fds): ModelValue {
   if (op.offset === undefined) return { kind: 'bytes', bytes: model.readFile(op.path!) };
   const length = op.length ?? 0;
-  if (op.fd !== undefined) return { kind: 'bytes', bytes: model.pread(descriptor(fds, op.fd), length, op.offset) };
+  if (op.fd !== undefined) {
+    return { kind: 'bytes', bytes: model.pread(descriptor(fds, op.fd), length, op.offset) };
+  }
   const fd = model.open(op.path);
   try {
     return { kind: 'bytes', bytes: model.pread(fd, length, op.offset) };
@@ -89,27 +97,29 @@ function readOnModel(model: FsModel, op: Extract<Op, { op: 'read' }>, fds: Map<s
   }
 }
 
-function zeroOnModel(model: FsModel, op: Extract<Op, { op: 'zero' }>): ModelValue {
+function zeroOnModel(model: FsModel, op: OpOf<'zero'>): ModelValue {
   if (op.keepSize) throw new Error("the model harness does not run 'zero ... keep'");
   model.zeroRange(op.path, op.offset, op.length);
   return NONE;
 }
 
-function cloneOnModel(model: FsModel, op: Extract<Op, { op: 'clone' }>): ModelValue {
+function cloneOnModel(model: FsModel, op: OpOf<'clone'>): ModelValue {
   const r = op.range;
   if (r) model.cloneRange(op.src, r.srcOffset, op.dst, r.dstOffset, r.length);
   else model.cloneFile(op.src, op.dst);
   return NONE;
 }
 
-function setflagOnModel(model: FsModel, op: Extract<Op, { op: 'setflag' }>): ModelValue {
-  if (op.flag !== 'nodatacow') throw new Error("the model harness does not run 'setflag ... dax-immutable'");
+function setflagOnModel(model: FsModel, op: OpOf<'setflag'>): ModelValue {
+  if (op.flag !== 'nodatacow') {
+    throw new Error("the model harness does not run 'setflag ... dax-immutable'");
+  }
   model.setNoDataCow(op.path);
   return NONE;
 }
 
 /** fsync of a descriptor: the descriptor must be open; the commit changes nothing visible. */
-function fsyncOnModel(model: FsModel, op: Extract<Op, { op: 'fsync' }>, fds: Map<string, number>): ModelValue {
+function fsyncOnModel(model: FsModel, op: OpOf<'fsync'>, fds: Fds): ModelValue {
   if (op.fd === undefined) throw new Error("the model harness runs 'fsync NAME' only");
   model.fdNode(descriptor(fds, op.fd));
   return NONE;

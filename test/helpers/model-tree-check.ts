@@ -14,15 +14,20 @@ export class Mismatch extends Error {
 export interface StatLike { kind: string; size: number; nlink: number; nodatacow: boolean }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length
-    && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const view = (x: Uint8Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return a.length === b.length && view(a).equals(view(b));
 }
 
 export function firstDiff(a: Uint8Array, b: Uint8Array): string {
   let i = 0;
   while (i < Math.min(a.length, b.length) && a[i] === b[i]) i++;
-  return `lengths ${a.length} (fs) and ${b.length} (model), first difference at ${i}: fs ${a[i]}, model ${b[i]}`;
+  return `lengths ${a.length} (fs) and ${b.length} (model), `
+    + `first difference at ${i}: fs ${a[i]}, model ${b[i]}`;
 }
+
+/** What the file system and the model said, for a mismatch's message. */
+export const differ = (fs: unknown, model: unknown): string =>
+  `fs ${JSON.stringify(fs)}, model ${JSON.stringify(model)}`;
 
 export abstract class TreeChecker {
   abstract readonly model: FsModel;
@@ -47,7 +52,9 @@ export abstract class TreeChecker {
     } catch (e) {
       throw new Mismatch(`exists(${path}) threw ${(e as Error).message}`);
     }
-    if (exists !== (node !== undefined)) throw new Mismatch(`exists(${path}): fs ${exists}, model ${node !== undefined}`);
+    if (exists !== (node !== undefined)) {
+      throw new Mismatch(`exists(${path}): fs ${exists}, model ${node !== undefined}`);
+    }
     if (!node) return;
     this.checkNode(path, node, fs);
   }
@@ -63,7 +70,7 @@ export abstract class TreeChecker {
     }
     const got = { kind: st.kind, size: st.size, nlink: st.nlink, nodatacow: st.nodatacow };
     if (!this.statMatches(path, got, mst)) {
-      throw new Mismatch(`${what}: stat differs: fs ${JSON.stringify(got)}, model ${JSON.stringify(mst)}`);
+      throw new Mismatch(`${what}: stat differs: ${differ(got, mst)}`);
     }
     if (node.kind === 'dir') this.checkListing(what, path, node, fs);
     else this.checkContents(what, path, node, fs);
@@ -78,7 +85,7 @@ export abstract class TreeChecker {
     }
     const expected = [...node.entries.keys()].sort();
     if (JSON.stringify(names) !== JSON.stringify(expected)) {
-      throw new Mismatch(`${what}: readdir differs: fs ${JSON.stringify(names)}, model ${JSON.stringify(expected)}`);
+      throw new Mismatch(`${what}: readdir differs: ${differ(names, expected)}`);
     }
   }
 
@@ -89,7 +96,9 @@ export abstract class TreeChecker {
     } catch (e) {
       throw new Mismatch(`${what}: readFile threw ${(e as Error).message}`);
     }
-    if (!bytesEqual(data, node.data)) throw new Mismatch(`${what}: contents differ: ${firstDiff(data, node.data)}`);
+    if (!bytesEqual(data, node.data)) {
+      throw new Mismatch(`${what}: contents differ: ${firstDiff(data, node.data)}`);
+    }
   }
 
   /**
@@ -107,7 +116,8 @@ export abstract class TreeChecker {
       const id = `${st.subvolume}:${st.ino}`;
       const known = ids.get(node);
       if (known !== undefined && known !== id) {
-        throw new Mismatch(`hard links differ in identity: ${path} is ${id}, another link is ${known}`);
+        throw new Mismatch(`hard links differ in identity: ${path} is ${id}, `
+          + `another link is ${known}`);
       }
       const owner = owners.get(id);
       if (owner !== undefined && owner !== node) {
