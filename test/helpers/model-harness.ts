@@ -17,12 +17,12 @@ import { TreeChecker, Mismatch, differ, firstDiff, type StatLike } from './model
 export { Mismatch };
 
 /** Statements that must fail whole on ENOSPC (a pre-check before any change). */
-export const ATOMIC_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
+const ATOMIC_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
   'mkdir', 'create', 'write', 'fallocate', 'unlink', 'rmdir', 'rename', 'link',
   'setflag', 'snapshot', 'mksubvol', 'rmsubvol', 'open', 'commit', 'fsync', 'close',
 ]);
 /** Statements that may fail with ENOSPC partway (edge writes without a pre-check). */
-export const PARTIAL_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
+const PARTIAL_ON_ENOSPC: ReadonlySet<OpName> = new Set<OpName>([
   'truncate', 'punch', 'zero', 'clone',
 ]);
 
@@ -64,7 +64,7 @@ export function opForm(op: Op): string {
 }
 
 /** Paths a statement touches (compared after it runs), with their parent directories. */
-export function touchedPaths(op: Op): string[] {
+function touchedPaths(op: Op): string[] {
   const paths: string[] = [];
   const add = (p: string): void => {
     paths.push(p);
@@ -84,7 +84,7 @@ export function touchedPaths(op: Op): string[] {
 }
 
 /** States inside a statement that an implicit commit may have made durable. */
-export function intermediateStates(before: FsModel, op: Op): FsModel[] {
+function intermediateStates(before: FsModel, op: Op): FsModel[] {
   // A whole-file clone truncates (or creates) its destination, then clones into it.
   if (op.op !== 'clone' || op.range) return [];
   const m = before.clone();

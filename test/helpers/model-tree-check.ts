@@ -13,7 +13,7 @@ export class Mismatch extends Error {
 
 export interface StatLike { kind: string; size: number; nlink: number; nodatacow: boolean }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   const view = (x: Uint8Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
   return a.length === b.length && view(a).equals(view(b));
 }
