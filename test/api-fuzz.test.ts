@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { FileSystem, FsError, PmemDevice, WriterPool, S_IFIFO, S_IFCHR, S_IFDIR, S_IFLNK, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
 import { MAX_FILE_BYTES } from '../src/fs/fs-common.js';
 import { FsModel } from './helpers/fs-model.js';
-import { Harness, Mismatch, type Op } from './helpers/fs-ops.js';
+import type { Op } from '../src/workload/ast.js';
+import { Harness, Mismatch } from './helpers/model-harness.js';
 
 const WORKER_ENTRY = new URL('../dist/workers/node-entry.js', import.meta.url);
 /** Fixed so that every run is the same; FC_SEED overrides it to explore (printed below). */
@@ -625,27 +626,46 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
 const NAMES = ['a', 'b', 'c'];
 const DIRS = ['', '/d', '/d/e'];
 const modelPath = fc.tuple(fc.constantFrom(...DIRS), fc.constantFrom(...NAMES, 'd', 'e')).map(([d, n]) => `${d}/${n}`);
-const dataSpec = fc.record({ len: fc.integer({ min: 0, max: 9000 }), seed: fc.integer({ min: 1, max: 1000 }), kind: fc.constantFrom('random' as const, 'zero' as const, 'pattern' as const) });
+/** The length and seed of a write's pattern bytes (the workload language's `seed`). */
+const data = fc.record({
+  length: fc.integer({ min: 0, max: 9000 }), seed: fc.integer({ min: 1, max: 1000 }),
+});
 const smallOffset = fc.integer({ min: 0, max: 12_000 });
-const validOp: fc.Arbitrary<Op> = fc.oneof(
-  modelPath.map((path): Op => ({ op: 'mkdir', path })),
-  modelPath.map((path): Op => ({ op: 'create', path })),
-  fc.tuple(modelPath, dataSpec).map(([path, data]): Op => ({ op: 'writeFile', path, data })),
-  fc.tuple(modelPath, smallOffset, dataSpec).map(([path, offset, data]): Op => ({ op: 'pwrite', path, offset, data })),
-  fc.tuple(modelPath, smallOffset).map(([path, size]): Op => ({ op: 'truncate', path, size })),
-  fc.tuple(modelPath, smallOffset, fc.integer({ min: 1, max: 9000 }), fc.boolean()).map(([path, offset, length, keepSize]): Op => ({ op: 'fallocate', path, offset, length, keepSize })),
-  fc.tuple(modelPath, smallOffset, fc.integer({ min: 1, max: 9000 })).map(([path, offset, length]): Op => ({ op: 'punchHole', path, offset, length })),
-  fc.tuple(modelPath, smallOffset, fc.integer({ min: 1, max: 9000 })).map(([path, offset, length]): Op => ({ op: 'zeroRange', path, offset, length })),
-  modelPath.map((path): Op => ({ op: 'unlink', path })),
-  modelPath.map((path): Op => ({ op: 'rmdir', path })),
-  fc.tuple(modelPath, modelPath).map(([from, to]): Op => ({ op: 'rename', from, to })),
-  fc.tuple(modelPath, modelPath).map(([from, to]): Op => ({ op: 'link', from, to })),
-  fc.tuple(modelPath, modelPath).map(([src, dst]): Op => ({ op: 'cloneFile', src, dst })),
-  modelPath.map((path): Op => ({ op: 'readFile', path })),
-  fc.constant<Op>({ op: 'commit' }),
+const rangeLength = fc.integer({ min: 1, max: 9000 });
+/**
+ * Valid calls as workload statements; a rewrite (writeFile) is `open PATH creat trunc`,
+ * then a write.
+ */
+const validOps: fc.Arbitrary<Op[]> = fc.oneof(
+  modelPath.map((path): Op[] => [{ op: 'mkdir', path }]),
+  modelPath.map((path): Op[] => [{ op: 'create', path }]),
+  fc.tuple(modelPath, data).map(([path, d]): Op[] => [
+    { op: 'open', path, create: true, truncate: true },
+    ...(d.length > 0 ? [{ op: 'write' as const, path, offset: 0, ...d }] : []),
+  ]),
+  fc.tuple(modelPath, smallOffset, data)
+    .map(([path, offset, d]): Op[] => [{ op: 'write', path, offset, ...d }]),
+  fc.tuple(modelPath, smallOffset).map(([path, size]): Op[] => [{ op: 'truncate', path, size }]),
+  fc.tuple(modelPath, smallOffset, rangeLength, fc.boolean())
+    .map(([path, offset, length, keepSize]): Op[] => [
+      { op: 'fallocate', path, offset, length, keepSize },
+    ]),
+  fc.tuple(modelPath, smallOffset, rangeLength)
+    .map(([path, offset, length]): Op[] => [{ op: 'punch', path, offset, length }]),
+  fc.tuple(modelPath, smallOffset, rangeLength)
+    .map(([path, offset, length]): Op[] => [{ op: 'zero', path, offset, length, keepSize: false }]),
+  modelPath.map((path): Op[] => [{ op: 'unlink', path }]),
+  modelPath.map((path): Op[] => [{ op: 'rmdir', path }]),
+  fc.tuple(modelPath, modelPath).map(([from, to]): Op[] => [{ op: 'rename', from, to }]),
+  fc.tuple(modelPath, modelPath).map(([from, to]): Op[] => [{ op: 'link', from, to }]),
+  fc.tuple(modelPath, modelPath).map(([src, dst]): Op[] => [{ op: 'clone', src, dst }]),
+  modelPath.map((path): Op[] => [{ op: 'read', path }]),
+  fc.constant<Op[]>([{ op: 'commit' }]),
 );
 
-type Step = { valid: Op } | { hostile: string; call: (fs: FileSystem) => unknown; codes: ErrnoName[] };
+type Step =
+  | { valid: Op[] }
+  | { hostile: string; call: (fs: FileSystem) => unknown; codes: ErrnoName[] };
 const hostileStep: fc.Arbitrary<Step> = fc.oneof(
   fc.tuple(badPath, fc.constantFrom('mkdir', 'create', 'unlink', 'rmdir', 'readFile', 'stat')).map(([{ path, code }, m]): Step => ({
     // No /file here: a path through it finds nothing.
@@ -665,14 +685,15 @@ describe('differential: random valid and hostile op sequences against the model'
     const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
     let sequences = 0;
     let hostileCalls = 0;
-    fc.assert(fc.property(fc.array(fc.oneof({ weight: 3, arbitrary: validOp.map((valid): Step => ({ valid })) }, { weight: 2, arbitrary: hostileStep }), { minLength: 5, maxLength: 40 }), (steps) => {
+    const valid = validOps.map((ops): Step => ({ valid: ops }));
+    const step = fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: hostileStep });
+    fc.assert(fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), (steps) => {
       sequences++;
       const h = Harness.fresh(dev);
-      h.fs.mkdir('/d');
-      h.model.mkdir('/d');
+      h.apply({ op: 'mkdir', path: '/d' });
       for (const step of steps) {
         if ('valid' in step) {
-          h.apply(step.valid);
+          for (const op of step.valid) h.apply(op);
           continue;
         }
         hostileCalls++;
@@ -687,11 +708,10 @@ describe('differential: random valid and hostile op sequences against the model'
       h.checkTree();
       const problems = h.fsck();
       if (problems.length) throw new Mismatch(`fsck: ${problems.join('; ')}\n${h.recent(40)}`);
-      h.fs.unmount();
       // The committed image says the same after a remount.
-      h.fs = FileSystem.mount(dev);
+      h.script('unmount\nmount');
       h.checkTree();
-      h.fs.unmount();
+      h.script('unmount');
     }), params(120));
     console.log(`api-fuzz differential: ${sequences} sequences, ${hostileCalls} hostile calls`);
     expect(hostileCalls).toBeGreaterThan(100);

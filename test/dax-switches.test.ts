@@ -1,26 +1,20 @@
+// The DAX mechanisms: mapping basics, the seven switches each on and then off, and the
+// DAX-immutable flag. The switches' traps are the mailing-list threads' scenarios
+// (src/scenarios): the demo runs them to print its table, this file runs the same steps
+// and asserts what each switch must change.
 import { describe, expect, it } from 'vitest';
-import { FileSystem, FsError, PmemDevice, type DaxPolicy } from '../src/index.js';
+import type { DaxPolicy } from '../src/index.js';
+import {
+  errnoOf as code, fill as bytes, mounted as scenarioMounted, nocowFile, PAGE_BYTES as PAGE,
+} from '../src/scenarios/common.js';
+import { snapshotTrap, SNAPSHOT_TRAP_PAGES } from '../src/scenarios/thread-000-snapshot.js';
+import { frozenStoreTrap } from '../src/scenarios/thread-001-freeze.js';
+import { checksumTrap, cowOnceTrap } from '../src/scenarios/thread-002-btrfs-dax.js';
+import { reflinkTrap } from '../src/scenarios/thread-003-reflink.js';
+import { mapSyncRuleTrap, mapSyncTrap } from '../src/scenarios/thread-004-map-sync.js';
 
-const PAGE = 4096;
-const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
-
-async function mounted(policy: Partial<DaxPolicy> = {}): Promise<{ dev: PmemDevice; fs: FileSystem }> {
-  const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
-  FileSystem.mkfs(dev);
-  return { dev, fs: FileSystem.mount(dev, { dax: policy }) };
-}
-
-/** A nodatacow file of `pages` pages filled with `value`, committed. */
-function nocowFile(fs: FileSystem, path: string, pages: number, value: number): void {
-  fs.create(path);
-  fs.setNoDataCow(path);
-  fs.writeFile(path, bytes(pages * PAGE, value));
-  fs.commit();
-}
-
-function code(fn: () => unknown): string | null {
-  try { fn(); return null; } catch (e) { if (e instanceof FsError) return e.code; throw e; }
-}
+const mounted = (policy: Partial<DaxPolicy> = {}): ReturnType<typeof scenarioMounted> =>
+  scenarioMounted(policy, 32 << 20);
 
 describe('DAX mapping basics', () => {
   it('a store through a mapping leaves its line pending in the cache, and only mflush queues its write-back', async () => {
@@ -116,17 +110,16 @@ describe('DAX mapping basics', () => {
 describe('the seven switches: each mechanism on, then off', () => {
   it('snapshotWriteProtect: a snapshot never changes after it returns', async () => {
     for (const on of [true, false]) {
-      const { fs } = await mounted({ snapshotWriteProtect: on });
-      nocowFile(fs, '/f', 1, 1);
-      const m = fs.mmap('/f', { length: PAGE });
-      m.store(0, bytes(8, 2)); // nodatacow, unshared: the page is mapped writable in place
-      fs.snapshot('/', '/snap');
-      const atSnapshot = fs.readFile('/snap/f');
-      m.store(0, bytes(8, 3));
-      const later = fs.readFile('/snap/f');
-      if (on) expect(later).toEqual(atSnapshot);
-      else expect(later.subarray(0, 8)).toEqual(bytes(8, 3)); // the historical bug: the snapshot changed
-      expect(fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 3));
+      const seen = await snapshotTrap(on);
+      for (let p = 0; p < SNAPSHOT_TRAP_PAGES; p++) {
+        // The store after the snapshot: 64 bytes of 0x33 at 64 of each page.
+        const stored = (data: Uint8Array): Uint8Array =>
+          data.subarray(p * PAGE + 64, p * PAGE + 128);
+        // With the switch off, the historical bug: the snapshot changed.
+        if (!on) expect(stored(seen.snapshotLater)).toEqual(bytes(64, 0x33));
+        expect(stored(seen.file)).toEqual(bytes(64, 0x33));
+      }
+      if (on) expect(seen.snapshotLater).toEqual(seen.atSnapshot);
     }
   });
 
@@ -146,62 +139,44 @@ describe('the seven switches: each mechanism on, then off', () => {
 
   it('freezeWriteProtect: nothing lands while frozen', async () => {
     for (const on of [true, false]) {
-      const { dev, fs } = await mounted({ freezeWriteProtect: on });
-      nocowFile(fs, '/f', 1, 1);
-      const m = fs.mmap('/f', { length: PAGE });
-      m.store(0, bytes(8, 2));
-      fs.freeze();
-      const stores = dev.counters().stores;
-      const result = code(() => m.store(0, bytes(8, 3)));
+      const seen = await frozenStoreTrap(on);
       if (on) {
-        expect(result).toBe('EBUSY'); // a main thread cannot wait for thaw
-        expect(dev.counters().stores).toBe(stores);
+        expect(seen.errno).toBe('EBUSY'); // a main thread cannot wait for thaw
+        expect(seen.landedStores).toBe(0);
+        expect(seen.frozenByte).toBe(2);
       } else {
-        expect(result).toBe(null);
-        expect(dev.counters().stores).toBeGreaterThan(stores); // the store reached the device while frozen
+        expect(seen.errno).toBe(null);
+        expect(seen.landedStores).toBeGreaterThan(0); // the store reached the device while frozen
       }
-      fs.thaw();
-      m.store(0, bytes(8, 4));
-      expect(fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 4));
+      // Thawed: stores go through again.
+      seen.mapping.store(0, bytes(8, 4));
+      expect(seen.fs.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 4));
     }
   });
 
-  it('multiMapping: after a reflink, a second mapping of the source no longer writes the shared block', async () => {
+  it('multiMapping: after a reflink, a second mapping of the source no longer writes '
+    + 'the shared block', async () => {
     for (const on of [true, false]) {
-      const { fs } = await mounted({ multiMapping: on });
-      nocowFile(fs, '/a', 1, 1);
-      const m1 = fs.mmap('/a', { length: PAGE });
-      const m2 = fs.mmap('/a', { length: PAGE });
-      m1.store(0, bytes(8, 2));
-      m2.store(8, bytes(8, 2)); // both mappings now map the block writable
-      fs.create('/b');
-      fs.setNoDataCow('/b');
-      fs.cloneFile('/a', '/b'); // the block is now shared with /b
-      m1.store(16, bytes(8, 9));
-      m2.store(24, bytes(8, 9));
-      const sibling = fs.readFile('/b').subarray(0, 32);
-      const expected = Uint8Array.from([...bytes(16, 2), ...bytes(16, 1)]);
-      if (on) expect(sibling).toEqual(expected);
-      else expect(sibling).not.toEqual(expected); // the sibling was scribbled on (thread 003)
-    }
-  });
-
-  it('commitChecksums: pages dirtied through mmap read back after commit (and scrub is clean)', async () => {
-    for (const on of [true, false]) {
-      const { fs } = await mounted({ commitChecksums: on });
-      fs.writeFile('/f', bytes(2 * PAGE, 1));
-      fs.commit();
-      const m = fs.mmap('/f', { length: 2 * PAGE });
-      m.store(100, bytes(8, 5));
-      fs.commit();
-      const read = code(() => fs.readFile('/f'));
-      const scrub = fs.scrub();
+      const seen = await reflinkTrap(on);
       if (on) {
-        expect(read).toBe(null);
-        expect(fs.readFile('/f').subarray(100, 108)).toEqual(bytes(8, 5));
+        expect(seen.b).toEqual(seen.expectB);
+        expect(seen.a).toEqual(seen.expectA);
+      } else {
+        expect(seen.b).not.toEqual(seen.expectB); // the sibling was scribbled on
+      }
+    }
+  });
+
+  it('commitChecksums: pages dirtied through mmap read back after commit '
+    + '(and scrub is clean)', async () => {
+    for (const on of [true, false]) {
+      const { read, scrub } = await checksumTrap(on);
+      if (on) {
+        expect(read.eio).toBe(false);
+        expect(read.bytes.subarray(100, 108)).toEqual(bytes(8, 5));
         expect(scrub.csumErrors).toBe(0);
       } else {
-        expect(read).toBe('EIO'); // stale checksum on good data
+        expect(read.eio).toBe(true); // stale checksum on good data
         expect(scrub.csumErrors).toBeGreaterThan(0);
       }
     }
@@ -209,41 +184,23 @@ describe('the seven switches: each mechanism on, then off', () => {
 
   it('cowOncePerTransaction: stores after a commit never touch the committed blocks', async () => {
     for (const on of [true, false]) {
-      const { dev, fs } = await mounted({ cowOncePerTransaction: on });
-      fs.writeFile('/f', bytes(PAGE, 1));
-      fs.commit();
-      const m = fs.mmap('/f', { length: PAGE });
-      m.store(0, bytes(8, 2));
-      fs.commit(); // the committed file holds 2s
-      m.store(0, bytes(8, 3)); // no commit after this store...
-      m.flush(0, 8);
-      m.fence();
-      const after = FileSystem.mount(dev.crash());
-      const committed = code(() => after.readFile('/f'));
+      const { read, fsck } = await cowOnceTrap(on);
       if (on) {
-        expect(committed).toBe(null);
-        expect(after.readFile('/f').subarray(0, 8)).toEqual(bytes(8, 2));
-        expect(after.fsck()).toEqual([]);
+        expect(read.eio).toBe(false);
+        expect(read.bytes.subarray(0, 8)).toEqual(bytes(8, 2));
+        expect(fsck).toEqual([]);
       } else {
-        expect(committed).toBe('EIO'); // the committed block changed under its checksum
+        expect(read.eio).toBe(true); // the committed block changed under its checksum
       }
     }
   });
 
-  it('mapSyncDurableFault: store + flush + fence through a MAP_SYNC mapping survives a crash', async () => {
+  it('mapSyncDurableFault: store + flush + fence through a MAP_SYNC mapping survives a crash',
+    async () => {
     for (const on of [true, false]) {
-      const { dev, fs } = await mounted({ mapSyncDurableFault: on });
-      fs.create('/f');
-      fs.setNoDataCow('/f');
-      fs.truncate('/f', 2 * PAGE);
-      fs.commit();
-      const m = fs.mmap('/f', { length: 2 * PAGE, sync: true });
-      m.store(PAGE, bytes(8, 6)); // a hole: the fault allocates a block
-      m.flush(PAGE, 8);
-      m.fence(); // the PMEM programming model: no msync, no fsync
-      const after = FileSystem.mount(dev.crash());
-      expect(after.readFile('/f').subarray(PAGE, PAGE + 8)).toEqual(bytes(8, on ? 6 : 0));
-      expect(after.fsck()).toEqual([]);
+      const { file, fsck } = await mapSyncTrap(on);
+      expect(file.subarray(PAGE, PAGE + 8)).toEqual(bytes(8, on ? 6 : 0));
+      expect(fsck).toEqual([]);
     }
   });
 
@@ -251,6 +208,13 @@ describe('the seven switches: each mechanism on, then off', () => {
     const { fs } = await mounted();
     fs.writeFile('/f', bytes(PAGE, 1));
     expect(code(() => fs.mmap('/f', { length: PAGE, sync: true }))).toBe('EOPNOTSUPP');
+    const datacow = await mapSyncRuleTrap(false);
+    expect(datacow.refused).toBe('EOPNOTSUPP');
+    // Through a plain mapping of a datacow file, flush + fence is not enough.
+    expect(datacow.file.subarray(0, 8)).not.toEqual(bytes(8, 6));
+    const nodatacow = await mapSyncRuleTrap(true);
+    expect(nodatacow.refused).toBe(null);
+    expect(nodatacow.file.subarray(0, 8)).toEqual(bytes(8, 6));
   });
 
   it('tlbShootdown: a stale translation is never used after an entry changes', async () => {

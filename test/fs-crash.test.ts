@@ -6,11 +6,14 @@
 // so does a full dirty-node pool); statfs().generation shows it, and the harness then lets
 // the crash show the state before, inside or after that op (Harness.durable). The
 // deterministic tests check that their premise holds: no commit they did not ask for.
+// The operations are workload statements, run through the workload Runner and on the model.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
-import { Harness, Mismatch, OpGenerator, opRng, makeData, type GeneratorOptions } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
+import { Harness, Mismatch } from './helpers/model-harness.js';
+import { OpGenerator, opRng, type GeneratorOptions } from './helpers/model-op-gen.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const DEVICE_BYTES = 32 << 20;
@@ -31,8 +34,13 @@ function mountCrashed(dev: PmemDevice, what: string): FileSystem {
  */
 function checkImage(image: PmemDevice, durable: FsModel | FsModel[], what: string): Harness {
   const candidates = Array.isArray(durable) ? durable : [durable];
-  const fs = mountCrashed(image, what);
-  const probe = new Harness(image, fs);
+  let probe: Harness;
+  try {
+    probe = Harness.mount(image);
+  } catch (e) {
+    throw new Error(`${what}: mount of the crashed device failed: ${(e as Error).message}`);
+  }
+  const fs = probe.fs;
   let match: number;
   try {
     match = probe.checkTreeAny(candidates);
@@ -41,7 +49,7 @@ function checkImage(image: PmemDevice, durable: FsModel | FsModel[], what: strin
     throw e;
   }
   expect(fs.fsck(), `${what}: fsck`).toEqual([]);
-  const h = new Harness(image, fs, candidates[match]!.clone());
+  const h = new Harness(probe.runner, candidates[match]!.clone());
   h.trackDurable = true;
   return h;
 }
@@ -50,7 +58,7 @@ function checkImage(image: PmemDevice, durable: FsModel | FsModel[], what: strin
 function runOps(h: Harness, gen: OpGenerator, count: number, label: string): void {
   for (let i = 0; i < count; i++) {
     try {
-      h.apply(gen.next(h.openFds()));
+      h.apply(gen.next(h.fds));
       if ((i + 1) % 40 === 0) h.checkTree();
     } catch (e) {
       if (e instanceof Mismatch) throw new Error(`${label}, op #${i}: ${e.message}\nrecent ops:\n${h.recent(30)}`);
@@ -76,8 +84,7 @@ describe('crash consistency', () => {
   it('a mount with no changes, then a crash, loses nothing', async () => {
     const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
     const h = Harness.fresh(dev);
-    h.apply({ op: 'writeFile', path: '/a', data: { len: 50000, seed: 1, kind: 'random' } });
-    h.apply({ op: 'mkdir', path: '/d' });
+    h.applyScript('open /a creat trunc\nwrite /a 0 50000 seed 1\nmkdir /d');
     h.fs.unmount();
     const fs2 = FileSystem.mount(dev);
     expect(fs2.readdir('/').sort()).toEqual(['a', 'd']);
@@ -91,24 +98,28 @@ describe('crash consistency', () => {
   it('uncommitted changes vanish whole: the strict crash shows the last commit exactly', async () => {
     const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
     const h = Harness.fresh(dev);
-    h.apply({ op: 'mkdir', path: '/d' });
-    h.apply({ op: 'writeFile', path: '/d/keep', data: { len: 70000, seed: 2, kind: 'random' } });
-    h.apply({ op: 'writeFile', path: '/over', data: { len: 9000, seed: 3, kind: 'random' } });
-    h.apply({ op: 'snapshot', src: '/', dst: '/snap1', readonly: false });
-    h.apply({ op: 'commit' });
+    h.applyScript(`mkdir /d
+open /d/keep creat trunc
+write /d/keep 0 70000 seed 2
+open /over creat trunc
+write /over 0 9000 seed 3
+snapshot / /snap1
+commit`);
     const committed = h.committed;
     const generation = h.generation();
     // Every kind of change, uncommitted.
-    h.apply({ op: 'pwrite', path: '/over', offset: 4096, data: { len: 8192, seed: 4, kind: 'random' } });
-    h.apply({ op: 'truncate', path: '/d/keep', size: 100 });
-    h.apply({ op: 'rename', from: '/d', to: '/e' });
-    h.apply({ op: 'writeFile', path: '/new', data: { len: 30000, seed: 5, kind: 'random' } });
-    h.apply({ op: 'unlink', path: '/over' });
-    h.apply({ op: 'mkdir', path: '/snap1/inside' });
-    h.apply({ op: 'writeFile', path: '/snap1/over', data: { len: 100, seed: 6, kind: 'random' } });
-    h.apply({ op: 'fallocate', path: '/new', offset: 0, length: 200000, keepSize: false });
-    h.apply({ op: 'cloneRange', src: '/new', srcOffset: 0, dst: '/e/keep', dstOffset: 8192, length: 8192 });
-    h.apply({ op: 'link', from: '/new', to: '/e/new-link' });
+    h.applyScript(`write /over 4096 8192 seed 4
+truncate /d/keep 100
+rename /d /e
+open /new creat trunc
+write /new 0 30000 seed 5
+unlink /over
+mkdir /snap1/inside
+open /snap1/over creat trunc
+write /snap1/over 0 100 seed 6
+fallocate /new 0 200000
+clone /new 0 /e/keep 8192 8192
+link /new /e/new-link`);
     h.checkTree();
     // The premise: none of these committed on its own.
     expect(h.generation()).toBe(generation);
@@ -120,22 +131,22 @@ describe('crash consistency', () => {
     const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
     FileSystem.mkfs(dev);
     const fs = FileSystem.mount(dev);
-    fs.writeFile('/a', makeData({ len: 20000, seed: 7, kind: 'random' }));
+    fs.writeFile('/a', patternBytes(7, 20000));
     fs.commit();
     const fd = fs.open('/log', { create: true });
-    const first = makeData({ len: 12345, seed: 8, kind: 'random' });
+    const first = patternBytes(8, 12345);
     expect(fs.pwrite(fd, first, 0)).toBe(first.length);
     fs.fsync(fd);
     // After the fsync: more (unsynced) writes to the same file and another file.
     const generation = fs.statfs().generation;
-    fs.pwrite(fd, makeData({ len: 5000, seed: 9, kind: 'random' }), 10000);
+    fs.pwrite(fd, patternBytes(9, 5000), 10000);
     fs.writeFile('/b', new Uint8Array(100).fill(1));
     expect(fs.statfs().generation, 'no commit after the fsync').toBe(generation);
     const image = dev.crash();
     const after = mountCrashed(image, 'strict crash after fsync');
     expectSameBytes(after.readFile('/log'), first, '/log after the crash');
     expect(after.stat('/log').size).toBe(first.length);
-    expectSameBytes(after.readFile('/a'), makeData({ len: 20000, seed: 7, kind: 'random' }), '/a');
+    expectSameBytes(after.readFile('/a'), patternBytes(7, 20000), '/a');
     expect(after.exists('/b')).toBe(false);
     expect(after.fsck()).toEqual([]);
     // The same for random crash images.
@@ -151,14 +162,15 @@ describe('crash consistency', () => {
   it('fsync of a file written through an fd after its name was unlinked elsewhere keeps the tree consistent', async () => {
     const dev = await PmemDevice.create({ sizeBytes: DEVICE_BYTES });
     const h = Harness.fresh(dev);
-    h.apply({ op: 'writeFile', path: '/k', data: { len: 5000, seed: 10, kind: 'random' } });
-    h.apply({ op: 'openFd', path: '/k', create: false, truncate: false });
-    const fd = h.openFds()[0]!;
-    h.apply({ op: 'unlink', path: '/k' });
-    h.apply({ op: 'fdWrite', fd, offset: 100, data: { len: 3000, seed: 11, kind: 'random' } });
-    h.apply({ op: 'fdRead', fd, offset: 0, length: 10000 });
-    h.apply({ op: 'fsync', fd });
-    h.apply({ op: 'writeFile', path: '/later', data: { len: 10, seed: 12, kind: 'random' } });
+    h.applyScript(`open /k creat trunc
+write /k 0 5000 seed 10
+open k /k
+unlink /k
+write k 100 3000 seed 11
+read k 0 10000
+fsync k
+open /later creat trunc
+write /later 0 10 seed 12`);
     // The orphan (open, unlinked) inode must not be visible or leak after the crash.
     const h2 = checkImage(dev.crash(), h.durable, 'strict crash with an orphan');
     expect(h2.fs.readdir('/')).toEqual([]);
@@ -212,13 +224,14 @@ describe('crash consistency', () => {
     const h = Harness.fresh(dev);
     const gen = new OpGenerator(opRng(77), h.model, { noDataCow: false, commits: false, maxFileBytes: 1 << 20 });
     runOps(h, gen, 100, 'seed 77');
+    const fs = h.fs;
     h.closeAll();
-    h.fs.unmount();
+    h.script('unmount');
     checkImage(dev.crash(), h.model, 'strict crash after unmount');
     checkImage(dev.crash({ mode: 'random', seed: 5 }), h.model, 'random crash after unmount');
     // An unmounted file system is unusable: every call fails with an FsError.
     let caught: unknown;
-    try { h.fs.readdir('/'); } catch (e) { caught = e; }
+    try { fs.readdir('/'); } catch (e) { caught = e; }
     expect(caught).toBeInstanceOf(FsError);
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 import { errnoOf } from './helpers/errno-of.js';
 
@@ -20,14 +20,14 @@ async function full(): Promise<{ dev: PmemDevice; fs: FileSystem; bigBytes: numb
   const dev = await PmemDevice.create({ sizeBytes: 16 * MiB });
   FileSystem.mkfs(dev, { nodeSize: NODE });
   const fs = FileSystem.mount(dev);
-  const old = makeData({ len: 4096, seed: 5, kind: 'random' });
+  const old = patternBytes(5, 4096);
   fs.writeFile('/target', old);
   fs.commit();
   const k = fs.kernel;
   // Leave 256 KiB of data space plus the write's metadata slack.
   const room = k.metadataFreeBytes() - k.metadataReserveBytes - 64 * NODE - 160 * NODE;
   const bigBytes = Math.floor((room - 256 * 1024) / 4096) * 4096;
-  fs.writeFile('/big', makeData({ len: bigBytes, seed: 1, kind: 'random' }));
+  fs.writeFile('/big', patternBytes(1, bigBytes));
   fs.commit();
   return { dev, fs, bigBytes, old };
 }
@@ -41,7 +41,7 @@ function fitsNow(fs: FileSystem, bytes: number): boolean {
 describe('ENOSPC reclaims pinned space first', () => {
   it('unlink on a full file system, then a write that needs the freed space: works without sync', async () => {
     const { dev, fs, bigBytes, old } = await full();
-    const data = makeData({ len: 4 * MiB, seed: 2, kind: 'random' });
+    const data = patternBytes(2, 4 * MiB);
     expect(bigBytes).toBeGreaterThan(data.length + MiB);
     // Full: the write cannot fit, and nothing is pinned, so ENOSPC and nothing changed.
     expect(errnoOf(() => fs.writeFile('/target', data))).toBe('ENOSPC');
@@ -78,7 +78,7 @@ describe('ENOSPC reclaims pinned space first', () => {
 
   it('writeFile after unlink: the new file gets the space', async () => {
     const { dev, fs } = await full();
-    const data = makeData({ len: 6 * MiB, seed: 3, kind: 'random' });
+    const data = patternBytes(3, 6 * MiB);
     fs.unlink('/big');
     fs.writeFile('/new', data);
     expectSameBytes(fs.readFile('/new'), data, '/new');

@@ -5,13 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { Harness, Mismatch, OpGenerator, opRng, makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
+import { Harness, Mismatch } from './helpers/model-harness.js';
+import { OpGenerator, opRng } from './helpers/model-op-gen.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const SMALL = 8 << 20;
 
 function fill(len: number, seed: number): Uint8Array {
-  return makeData({ len, seed, kind: 'random' });
+  return patternBytes(seed, len);
 }
 
 /** Run fn; return the FsError it throws, or undefined. Anything else fails the test. */
@@ -195,11 +197,11 @@ describe('ENOSPC', () => {
     expect(FileSystem.mount(dev).fsck()).toEqual([]);
   });
 
-  // Random ops on a device too small for them, against the model. An op may fail with
-  // ENOSPC where the model succeeds: a write, fallocate or namespace op must then have
-  // changed nothing; after a truncate/punch/zero/clone/writeFile (documented to fail
-  // partway) the model takes the file over as left. Everything else must match, with a
-  // remount and fsck every 100 ops.
+  // Random workload statements on a device too small for them, against the model. A
+  // statement may fail with ENOSPC where the model succeeds: a write, fallocate or
+  // namespace op must then have changed nothing; after a truncate/punch/zero/clone
+  // (documented to fail partway) the model takes the file over as left. Everything else
+  // must match, with a remount and fsck every 100 ops.
   for (const seed of [1, 2, 3, 4]) {
     it(`random ops on a full device (seed ${seed}): ENOSPC fails whole where promised, the rest matches the model`, async () => {
       const dev = await PmemDevice.create({ sizeBytes: SMALL });
@@ -209,7 +211,7 @@ describe('ENOSPC', () => {
       const ops = 1000;
       for (let i = 0; i < ops; i++) {
         try {
-          h.apply(gen.next(h.openFds()));
+          h.apply(gen.next(h.fds));
           if ((i + 1) % 25 === 0) h.checkTree();
           if ((i + 1) % 100 === 0) h.remount();
         } catch (e) {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 import { errnoOf } from './helpers/errno-of.js';
 
 const PAGE = 4096;
@@ -24,7 +24,7 @@ function fillUp(fs: FileSystem): void {
     for (;;) {
       const path = `/fill${n++}`;
       try {
-        fs.writeFile(path, makeData({ len: size, seed: n, kind: 'random' }));
+        fs.writeFile(path, patternBytes(n, size));
       } catch (e) {
         expect((e as { code?: string }).code).toBe('ENOSPC');
         try { fs.unlink(path); } catch { /* never created */ }
@@ -90,7 +90,7 @@ const PIECES: Array<[number, number]> = [[0, 100], [100, 5000], [5100, 3000], [8
 
 /** pwrite random bytes over /f's preallocated range in the PIECES; each must succeed. */
 function writeInPieces(fs: FileSystem, seed: number): Uint8Array {
-  const want = makeData({ len: PREALLOC, seed, kind: 'random' });
+  const want = patternBytes(seed, PREALLOC);
   const fd = fs.open('/f');
   for (const [at, len] of PIECES) expect(fs.pwrite(fd, want.subarray(at, at + len), at)).toBe(len);
   fs.close(fd);
@@ -133,7 +133,7 @@ describe('writes into preallocated space never fail with ENOSPC', () => {
       const m = fs.mmap('/f', { length: PREALLOC });
       const want = new Uint8Array(PREALLOC);
       for (let page = 0; page < PREALLOC / PAGE; page++) {
-        const data = makeData({ len: 64, seed: 100 + page, kind: 'random' });
+        const data = patternBytes(100 + page, 64);
         m.store(page * PAGE + 8, data);
         want.set(data, page * PAGE + 8);
       }
@@ -146,8 +146,8 @@ describe('writes into preallocated space never fail with ENOSPC', () => {
 
   it('a fill after a commit updates the checksum item of a partly filled extent; a crash before the next commit leaves the rest reading zeros, and scrub clean', async () => {
     const { dev, fs } = await withPrealloc('datacow', false);
-    const first = makeData({ len: 8192, seed: 1, kind: 'random' });
-    const second = makeData({ len: 8192, seed: 2, kind: 'random' });
+    const first = patternBytes(1, 8192);
+    const second = patternBytes(2, 8192);
     const fd = fs.open('/f');
     fs.pwrite(fd, first, 0);
     fs.commit();
@@ -174,8 +174,8 @@ describe('writes into preallocated space never fail with ENOSPC', () => {
       fs.create('/g');
       if (kind === 'nodatacow') fs.setNoDataCow('/g');
       fs.cloneRange('/f', 0, '/g', 0, PREALLOC);
-      const g = makeData({ len: PAGE, seed: 3, kind: 'random' });
-      const f = makeData({ len: PAGE, seed: 4, kind: 'random' });
+      const g = patternBytes(3, PAGE);
+      const f = patternBytes(4, PAGE);
       const gfd = fs.open('/g');
       fs.pwrite(gfd, g, 0); // fills the shared extent's first page in place: /f still reads zeros
       fs.close(gfd);

@@ -1,5 +1,6 @@
-// Model-based test: thousands of seeded random operations run on the FileSystem and on a
-// plain in-memory model (helpers/fs-model.ts); every op's result or errno must match, the
+// Model-based test: thousands of seeded random workload statements run on the FileSystem
+// (through the workload Runner) and on a plain in-memory model (helpers/fs-model.ts);
+// every statement's result or errno must match, the
 // paths an op touched are compared after every op, the whole tree (every listing, every
 // file's stat and bytes, hard-link identity) every plan.fullCheckEvery ops, and every
 // REMOUNT_EVERY ops the file system is committed, unmounted, mounted again, compared in
@@ -7,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FsModel, ModelError } from './helpers/fs-model.js';
-import { Harness, Mismatch, OpGenerator, opRng, type GeneratorOptions, type HarnessStats, type OpName } from './helpers/fs-ops.js';
+import { Harness, Mismatch, type HarnessStats } from './helpers/model-harness.js';
+import { OpGenerator, opRng, type GeneratorOptions } from './helpers/model-op-gen.js';
 
 const DEVICE_BYTES = 64 << 20;
 const REMOUNT_EVERY = 100;
@@ -39,7 +41,7 @@ async function runSeed(seed: number, plan: Plan, target: 'release' | 'debug' = '
   let i = 0;
   try {
     for (; i < plan.ops; i++) {
-      h.apply(gen.next(h.openFds()));
+      h.apply(gen.next(h.fds));
       if ((i + 1) % plan.fullCheckEvery === 0) h.checkTree();
       if ((i + 1) % REMOUNT_EVERY === 0) {
         h.remount();
@@ -93,10 +95,11 @@ describe('file system vs model: random operations', () => {
       for (const [k, v] of Object.entries(t.byOp)) byOp[k] = (byOp[k] ?? 0) + v;
       for (const c of Object.keys(t.errorsByCode)) for (const code of c.split('|')) codes.add(code);
     }
-    const kinds: OpName[] = ['mkdir', 'create', 'writeFile', 'pwrite', 'truncate', 'fallocate', 'punchHole', 'zeroRange',
-      'unlink', 'rmdir', 'rename', 'link', 'cloneRange', 'cloneFile', 'setNoDataCow', 'createNoCow', 'snapshot',
-      'createSubvolume', 'deleteSubvolume', 'commit', 'readFile', 'readdir', 'stat', 'openFd', 'fdWrite', 'fdRead',
-      'fsync', 'closeFd'];
+    // Statement forms (opForm): 'open' is a rewrite's `open PATH creat trunc`.
+    const kinds = ['mkdir', 'create', 'open', 'write', 'truncate', 'fallocate', 'punch', 'zero',
+      'unlink', 'rmdir', 'rename', 'link', 'clone range', 'clone file', 'setflag nodatacow',
+      'snapshot', 'mksubvol', 'rmsubvol', 'commit', 'read whole', 'readdir', 'stat',
+      'open fd', 'write fd', 'read fd', 'fsync fd', 'close'];
     for (const k of kinds) expect(byOp[k] ?? 0, `op ${k}`).toBeGreaterThan(0);
     for (const c of ['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EROFS', 'EINVAL', 'EXDEV']) {
       expect(codes.has(c), `some op expected ${c}`).toBe(true);

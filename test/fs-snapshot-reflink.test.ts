@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
 import type { ErrnoName } from '../src/errors.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const MiB = 1 << 20;
@@ -16,7 +16,7 @@ async function freshFs(size = 64 * MiB): Promise<[PmemDevice, FileSystem]> {
 }
 
 function rnd(len: number, seed: number): Uint8Array {
-  return makeData({ len, seed, kind: 'random' });
+  return patternBytes(seed, len);
 }
 
 /** Blocks that each start with a unique 32-byte marker "<tag>#<block>" (the rest random). */

@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { CrashExplorer, PmemDevice, type CrashOracle } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 
 const B = 4096;
 const RANDOM_CRASH_SEEDS = [1, 2, 3, 4, 5, 6];
-const rnd = (len: number, seed: number): Uint8Array => makeData({ len, seed, kind: 'random' });
+const rnd = (len: number, seed: number): Uint8Array => patternBytes(seed, len);
 
 const PATHS = ['/a', '/b', '/n', '/clone', '/v/a', '/s/a'];
 

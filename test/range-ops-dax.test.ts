@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice, WriterPool, storeTag, type DaxPolicy, type WorkloadResult } from '../src/index.js';
 import { FileSystem } from '../src/fs/filesystem.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const WORKER_ENTRY = new URL('../dist/workers/node-entry.js', import.meta.url);
@@ -19,7 +19,7 @@ async function freshFs(policy: Partial<DaxPolicy> = {}): Promise<[PmemDevice, Fi
   return [dev, FileSystem.mount(dev, { dax: policy })];
 }
 
-const rnd = (len: number, seed: number): Uint8Array => makeData({ len, seed, kind: 'random' });
+const rnd = (len: number, seed: number): Uint8Array => patternBytes(seed, len);
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

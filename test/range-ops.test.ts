@@ -9,7 +9,7 @@ import { FileSystem } from '../src/fs/filesystem.js';
 import { MAX_FILE_BYTES } from '../src/fs/fs-common.js';
 import { MAX_DEDUPE_BYTES } from '../src/fs/range-ops.js';
 import { Rng } from '../src/random.js';
-import { makeData } from './helpers/fs-ops.js';
+import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const MiB = 1 << 20;
@@ -22,7 +22,7 @@ async function freshFs(size = 32 * MiB): Promise<[PmemDevice, FileSystem]> {
 }
 
 function rnd(len: number, seed: number): Uint8Array {
-  return makeData({ len, seed, kind: 'random' });
+  return patternBytes(seed, len);
 }
 
 function errnoOf(fn: () => unknown): ErrnoName | 'ok' {

@@ -36,15 +36,22 @@ export const PAGE_BYTES = 4096;
 /** Small enough to create a dozen of, big enough for snapshots and COW faults. */
 const DEVICE_BYTES = 16 << 20;
 
-export function row(thread: ThreadId, name: string, question: string, on: Outcome, off: Outcome): ScenarioRow {
-  return { thread, switch: name, question, on: on.text, off: off.text, reproduced: off.failed && !on.failed };
+export function row(
+  thread: ThreadId, name: string, question: string, on: Outcome, off: Outcome,
+): ScenarioRow {
+  const reproduced = off.failed && !on.failed;
+  return { thread, switch: name, question, on: on.text, off: off.text, reproduced };
 }
 
-export const fill = (length: number, value: number): Uint8Array => new Uint8Array(length).fill(value);
+export const fill = (length: number, value: number): Uint8Array =>
+  new Uint8Array(length).fill(value);
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function mounted(policy: Partial<DaxPolicy> = {}, sizeBytes = DEVICE_BYTES): Promise<{ dev: PmemDevice; fs: FileSystem }> {
+export async function mounted(
+  policy: Partial<DaxPolicy> = {}, sizeBytes = DEVICE_BYTES,
+): Promise<{ dev: PmemDevice; fs: FileSystem }> {
   const dev = await PmemDevice.create({ sizeBytes });
   FileSystem.mkfs(dev);
   return { dev, fs: FileSystem.mount(dev, { dax: policy }) };

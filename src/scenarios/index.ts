@@ -10,7 +10,10 @@ import { runThread004 } from './thread-004-map-sync.js';
 export type { ScenarioRow, ScenarioOptions, ThreadId } from './common.js';
 export { runThread000, runThread001, runThread002, runThread003, runThread004 };
 
-/** Every scenario, thread by thread, one after another (the writer-thread ones must not overlap). */
+/**
+ * Every scenario, thread by thread, one after another (the writer-thread ones must not
+ * overlap).
+ */
 export async function runScenarios(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
   return [
     ...await runThread000(options),

@@ -17,11 +17,13 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
   const pages = 16;
   nocowFile(fs, '/f', pages, 0);
   const mapping = fs.mmap('/f', { length: pages * PAGE_BYTES });
-  const pool = await WriterPool.start(fs, 2, options.workerEntryUrl ? { entryUrl: options.workerEntryUrl } : {});
+  const entry = options.workerEntryUrl ? { entryUrl: options.workerEntryUrl } : {};
+  const pool = await WriterPool.start(fs, 2, entry);
   let done = false;
   const work = pool.run([0, 1].map((writerIndex) => ({
     // Writers store in batches (one call per 256 stores): enough to outlast several freezes.
-    mapping: mapping.handle(), kind: 'random' as const, stores: 400000, storeBytes: 64, writers: 2, writerIndex, seed: 7,
+    mapping: mapping.handle(), kind: 'random' as const, stores: 400000, storeBytes: 64,
+    writers: 2, writerIndex, seed: 7,
   }))).finally(() => { done = true; });
 
   // Freeze only once the writers are storing: a freeze before they start proves nothing.
@@ -35,7 +37,10 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
     await sleep(FROZEN_MS); // the writers keep going: their stores must wait
     // On a loaded machine the writers may not get a core within FROZEN_MS: stay frozen
     // until a store lands or MAX_FROZEN_MS pass (with the switch on, none may land).
-    for (let waited = FROZEN_MS; !done && dev.counters().stores === before && waited < MAX_FROZEN_MS; waited++) await sleep(1);
+    for (let waited = FROZEN_MS; waited < MAX_FROZEN_MS; waited++) {
+      if (done || dev.counters().stores !== before) break;
+      await sleep(1);
+    }
     whileFrozen += dev.counters().stores - before;
     if (!done) freezesWithWritersRunning++;
     fs.thaw();
@@ -49,14 +54,23 @@ async function writersRun(on: boolean, options: ScenarioOptions): Promise<Outcom
     await pool.stop();
   }
   mapping.unmap();
-  const text = `${plural(whileFrozen, 'store')} landed during ${plural(freezesWithWritersRunning, 'freeze')} (${FROZEN_MS}-${MAX_FROZEN_MS} ms each); `
+  const text = `${plural(whileFrozen, 'store')} landed during `
+    + `${plural(freezesWithWritersRunning, 'freeze')} (${FROZEN_MS}-${MAX_FROZEN_MS} ms each); `
     + `${stores} stores in all, ${plural(faults, 'fault')}`;
   // A run in which the writers had finished before any freeze could not show the failure.
-  return { failed: whileFrozen > 0, text: freezesWithWritersRunning === 0 ? `${text}; writers finished before a freeze` : text };
+  if (freezesWithWritersRunning === 0) {
+    return { failed: whileFrozen > 0, text: `${text}; writers finished before a freeze` };
+  }
+  return { failed: whileFrozen > 0, text };
 }
 
-/** This thread stores through a mapping of a frozen file system. */
-async function mainThreadRun(on: boolean): Promise<Outcome> {
+/**
+ * The trap (the demo's row and test/dax-switches.test.ts run it): this thread stores
+ * through a mapping of a frozen file system, then thaws it. It returns the file system and
+ * the mapping (thawed), the store's errno, the device stores while frozen, and byte 0 as
+ * read while frozen (2 before the freeze, 3 if the store landed).
+ */
+export async function frozenStoreTrap(on: boolean) {
   const { dev, fs } = await mounted({ freezeWriteProtect: on });
   nocowFile(fs, '/f', 1, 1);
   const m = fs.mmap('/f', { length: PAGE_BYTES });
@@ -64,18 +78,26 @@ async function mainThreadRun(on: boolean): Promise<Outcome> {
   fs.freeze();
   const before = dev.counters().stores;
   const errno = errnoOf(() => m.store(0, fill(8, 3)));
-  const landed = dev.counters().stores - before;
-  const frozenValue = fs.readFile('/f')[0]!;
+  const landedStores = dev.counters().stores - before;
+  const frozenByte = fs.readFile('/f')[0]!;
   fs.thaw();
-  const text = `store ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; byte 0 reads ${frozenValue} (2 before the freeze)`;
-  return { failed: landed > 0 || frozenValue !== 2, text };
+  return { fs, mapping: m, errno, landedStores, frozenByte };
+}
+
+async function mainThreadRun(on: boolean): Promise<Outcome> {
+  const { errno, landedStores: landed, frozenByte } = await frozenStoreTrap(on);
+  const text = `store ${errno ?? 'accepted'}; ${plural(landed, 'device store')} while frozen; `
+    + `byte 0 reads ${frozenByte} (2 before the freeze)`;
+  return { failed: landed > 0 || frozenByte !== 2, text };
 }
 
 export async function runThread001(options: ScenarioOptions = {}): Promise<ScenarioRow[]> {
   return [
-    row('001', 'freezeWriteProtect', '2 writer threads storing through a mapping: does anything reach the device while frozen?',
+    row('001', 'freezeWriteProtect',
+      '2 writer threads storing through a mapping: does anything reach the device while frozen?',
       await writersRun(true, options), await writersRun(false, options)),
-    row('001', 'freezeWriteProtect', 'a main-thread store through a mapping while frozen: does it land?',
+    row('001', 'freezeWriteProtect',
+      'a main-thread store through a mapping while frozen: does it land?',
       await mainThreadRun(true), await mainThreadRun(false)),
   ];
 }

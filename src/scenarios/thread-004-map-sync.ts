@@ -10,8 +10,12 @@ import {
   type Outcome, type ScenarioRow,
 } from './common.js';
 
-/** Store + flush + fence into a hole through a MAP_SYNC mapping of a nodatacow file, then crash. */
-async function mapSyncRun(on: boolean): Promise<Outcome> {
+/**
+ * The MAP_SYNC trap (the demo's row and test/dax-switches.test.ts run it): store + flush +
+ * fence of 8 bytes of 6 into a hole (page 1) through a MAP_SYNC mapping of a nodatacow
+ * file, then a crash. It returns the crashed file's bytes and its fsck.
+ */
+export async function mapSyncTrap(on: boolean) {
   const { dev, fs } = await mounted({ mapSyncDurableFault: on });
   fs.create('/f');
   fs.setNoDataCow('/f');
@@ -22,17 +26,24 @@ async function mapSyncRun(on: boolean): Promise<Outcome> {
   m.flush(PAGE_BYTES, 8);
   m.fence(); // no msync, no fsync
   const after = FileSystem.mount(dev.crash());
-  const kept = countByte(after.readFile('/f').subarray(PAGE_BYTES, PAGE_BYTES + 8), 6);
-  const fsck = after.fsck();
-  const text = `${kept}/8 flushed and fenced bytes survived the crash; fsck ${fsck.length === 0 ? 'clean' : plural(fsck.length, 'error')}`;
+  return { file: after.readFile('/f'), fsck: after.fsck() };
+}
+
+async function mapSyncRun(on: boolean): Promise<Outcome> {
+  const { file, fsck } = await mapSyncTrap(on);
+  const kept = countByte(file.subarray(PAGE_BYTES, PAGE_BYTES + 8), 6);
+  const text = `${kept}/8 flushed and fenced bytes survived the crash; `
+    + `fsck ${fsck.length === 0 ? 'clean' : plural(fsck.length, 'error')}`;
   return { failed: kept !== 8 || fsck.length > 0, text };
 }
 
 /**
- * Ask for MAP_SYNC on a nodatacow file (on) or a datacow one (off); where it is refused,
- * fall back to a plain mapping as an application would, and still flush and fence only.
+ * The MAP_SYNC rule (the demo's row and test/dax-switches.test.ts run it): ask for MAP_SYNC
+ * on a nodatacow file (on) or a datacow one (off); where it is refused, fall back to a
+ * plain mapping as an application would, and still flush and fence only (8 bytes of 6 at
+ * 0), then crash. It returns the errno of the refusal (null: granted) and the crashed file.
  */
-async function mapSyncRefusedRun(nodatacow: boolean): Promise<Outcome> {
+export async function mapSyncRuleTrap(nodatacow: boolean) {
   const { dev, fs } = await mounted();
   fs.create('/f');
   if (nodatacow) fs.setNoDataCow('/f');
@@ -51,8 +62,14 @@ async function mapSyncRefusedRun(nodatacow: boolean): Promise<Outcome> {
   mapping.flush(0, 8);
   mapping.fence();
   const after = FileSystem.mount(dev.crash());
-  const kept = countByte(after.readFile('/f').subarray(0, 8), 6);
-  const text = `MAP_SYNC ${refused ?? 'granted'}; ${refused ? 'through a plain mapping ' : ''}${kept}/8 flushed and fenced bytes survived a crash`;
+  return { refused, file: after.readFile('/f') };
+}
+
+async function mapSyncRefusedRun(nodatacow: boolean): Promise<Outcome> {
+  const { refused, file } = await mapSyncRuleTrap(nodatacow);
+  const kept = countByte(file.subarray(0, 8), 6);
+  const text = `MAP_SYNC ${refused ?? 'granted'}; ${refused ? 'through a plain mapping ' : ''}`
+    + `${kept}/8 flushed and fenced bytes survived a crash`;
   return { failed: kept !== 8, text };
 }
 
@@ -71,18 +88,23 @@ async function immutableRun(flag: boolean): Promise<Outcome> {
   const size = fs.stat('/f').size;
   const store = errnoOf(() => m.store(PAGE_BYTES, fill(8, 9)));
   fs.close(fd);
-  const text = `pwrite ${pwrite ?? `ok (${changed} bytes changed)`}; truncate ${truncate ?? `ok (${before.length} -> ${size} bytes)`}; `
+  const text = `pwrite ${pwrite ?? `ok (${changed} bytes changed)`}; `
+    + `truncate ${truncate ?? `ok (${before.length} -> ${size} bytes)`}; `
     + `mmap store at page 1 ${store ?? 'ok'}`;
   return { failed: pwrite === null || truncate === null || store !== null, text };
 }
 
 export async function runThread004(): Promise<ScenarioRow[]> {
   return [
-    row('004', 'mapSyncDurableFault', 'MAP_SYNC store + flush + fence into a hole, no msync, then a crash: does the data survive?',
+    row('004', 'mapSyncDurableFault',
+      'MAP_SYNC store + flush + fence into a hole, no msync, then a crash: does the data survive?',
       await mapSyncRun(true), await mapSyncRun(false)),
-    row('004', 'nodatacow (MAP_SYNC rule)', 'MAP_SYNC only where flush + fence suffices? (on: nodatacow file; off: datacow file)',
+    row('004', 'nodatacow (MAP_SYNC rule)',
+      'MAP_SYNC only where flush + fence suffices? (on: nodatacow file; off: datacow file)',
       await mapSyncRefusedRun(true), await mapSyncRefusedRun(false)),
-    row('004', 'daxImmutable (flag)', 'mapped file: can calls other than mmap stores change it? (on: DAX-immutable set; off: clear)',
+    row('004', 'daxImmutable (flag)',
+      'mapped file: can calls other than mmap stores change it? '
+        + '(on: DAX-immutable set; off: clear)',
       await immutableRun(true), await immutableRun(false)),
   ];
 }
