@@ -315,7 +315,7 @@ export const mutants = [
     class: 'fsync-durability',
     description: 'fsync checks its descriptor and returns without committing: nothing written since the last commit is durable when it returns.',
     modelledOn: `${CRASHMONKEY}: fsync not persisting the file (btrfs, F2FS and ext4 bugs where data or size written before fsync is lost after a crash)`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
         '  fsync(fd: number): void {',
@@ -336,7 +336,7 @@ export const mutants = [
     class: 'atomicity',
     description: 'rename commits after removing the old name and before adding the new one: a crash after that commit finds the file under neither name.',
     modelledOn: `${CRASHMONKEY}: btrfs rename atomicity bugs (file missing under both names after rename + fsync + crash); ${VINTER}: non-atomic rename in NOVA/PMFS`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: L(
         '    const entry = this.removeEntry(sp);',
@@ -354,7 +354,7 @@ export const mutants = [
     class: 'atomicity',
     description: 'rename adds the new name but never removes the old one: both names survive (and the inode has one link more than nlink says).',
     modelledOn: `${CRASHMONKEY}: btrfs bugs where both the old and the new name exist after rename + crash (log replay of renames)`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: '    const entry = this.removeEntry(sp);',
       replace: '    const entry = this.lookupEntry(sp.sv, sp.dir, sp.name)!;',
@@ -365,7 +365,7 @@ export const mutants = [
     class: 'link-count',
     description: 'rename over an existing file removes the victim\'s name but does not drop its link: the victim inode survives with nlink 1 and no name.',
     modelledOn: `${CRASHMONKEY}: wrong link counts after rename/link + fsync + crash (btrfs); fsck-detected nlink mismatches`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: '      if (victim.kind === \'dir\') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);',
       replace: '      if (victim.kind === \'dir\') this.deleteInode(victim.sv, victim.ino);',
@@ -376,7 +376,7 @@ export const mutants = [
     class: 'link-count',
     description: 'link adds the new name without raising nlink: unlinking either name deletes the inode while the other name still points at it.',
     modelledOn: `${CRASHMONKEY}: btrfs link count not persisted or wrong after link + fsync + crash`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: L(
         '    inode.nlink += 1;',
@@ -390,7 +390,7 @@ export const mutants = [
     class: 'link-count',
     description: 'Dropping a link of a file with several links subtracts two: the next unlink deletes an inode that still has a name.',
     modelledOn: `${CRASHMONKEY}: link-count off-by-one bugs (btrfs/F2FS hard links after fsync and crash)`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-base.ts',
     patches: [{
       find: L(
         '    inode.nlink -= 1;',
@@ -408,7 +408,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'truncate never zeroes the partial sector at EOF, neither when it shrinks the file (the rest of the sector keeps the old bytes) nor when it grows it: truncate down then up exposes the old bytes.',
     modelledOn: 'ext4/XFS post-EOF zeroing bugs (stale data exposed by truncate down + extend, found by fsx and generic/ tests); ' + CRASHMONKEY + ': truncate + extend workloads',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
         '      if (tailEnd > size && this.data.extents(r.sv, r.ino, size, tailEnd).length) {',
@@ -429,7 +429,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'Truncating down keeps the extents past the new EOF: a later extend (truncate up, a write past EOF) shows the old data instead of zeros.',
     modelledOn: 'ext4/XFS extend-not-zeroing bugs (blocks beyond EOF not freed or zeroed, exposed by a later extend; fsx)',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: '      this.data.drop(r.sv, r.ino, alignUp(size), MAX_KEY_VALUE);\n      const tailEnd',
       replace: '      const tailEnd',
@@ -440,7 +440,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'A write past EOF no longer zeroes the bytes between the old EOF and the end of its sector first: what a store through a mapping put past EOF becomes file data.',
     modelledOn: 'xfstests generic/029 and generic/499 (data written through mmap past EOF must not appear when the file is extended); ext4/XFS partial-EOF-block zeroing bugs',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: '    this.zeroPastEof(sv, ino, offset + bytes.length);\n',
       replace: '',
@@ -451,7 +451,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'punchHole and zeroRange unmap the whole sectors of the range but no longer write zeros over its partial first and last sectors.',
     modelledOn: `${CRASHMONKEY}: punch hole / zero range not persisted or leaving data (ext4, F2FS, btrfs); fsx punch-hole data checks`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
         '    zeroPart(from, innerStart);',
@@ -465,7 +465,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'punchHole zeroes the partial edge sectors but never unmaps the whole sectors in between: the punched range still reads the old data.',
     modelledOn: `${CRASHMONKEY}: btrfs/ext4 punch hole bugs (data still present after punch hole + fsync + crash)`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
         '    this.data.drop(r.sv, r.ino, innerStart, innerEnd);',
@@ -479,7 +479,7 @@ export const mutants = [
     class: 'stale-data-exposure',
     description: 'zeroRange preallocates the whole sectors of the range without unmapping the written extents there first: preallocate only fills holes, so the old data stays.',
     modelledOn: `${CRASHMONKEY}: F2FS/ext4 zero-range bugs (FALLOC_FL_ZERO_RANGE leaving data or wrong size after crash)`,
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
         '    this.data.drop(r.sv, r.ino, innerStart, innerEnd);',
@@ -555,7 +555,7 @@ export const mutants = [
     class: 'cow-sharing',
     description: 'A snapshot no longer records its generation as the source\'s last snapshot: nodatacow writes after the snapshot go in place into extents the snapshot shares.',
     modelledOn: 'btrfs: nodatacow writes after a snapshot must COW once (last_snapshot/root generation check); thread 000 of docs/dax.md (snapshots that keep changing)',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: '    src.sv.lastSnapshot = this.k.transid;\n',
       replace: '',
@@ -566,7 +566,7 @@ export const mutants = [
     class: 'cow-sharing',
     description: 'snapshot shares the source root without committing first: the root may be a dirty buffer that later changes of the source (the snapshot\'s own directory entry, to begin with) modify in place.',
     modelledOn: 'btrfs snapshot creation must flush pending changes and take the committed root (create_pending_snapshot); snapshot including changes made after it',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: L(
         '    // The snapshot shares the committed tree: commit first so that the source root is clean.',
@@ -591,7 +591,7 @@ export const mutants = [
     class: 'refcount',
     description: 'deleteSubvolume removes the ROOT_ITEM and the names but not the root pointer\'s reference: the whole tree and its data stay allocated forever.',
     modelledOn: 'btrfs subvolume deletion leaking extents (orphan roots never cleaned, refcounts left behind); fsck refcount mismatches',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-namespace.ts',
     patches: [{
       find: '    this.k.pointerRemoved(-1, r.sv.tree.root, r.sv.tree, r.sv.tree.level);\n',
       replace: '',
@@ -602,7 +602,7 @@ export const mutants = [
     class: 'dax-invalidation',
     description: 'pwrite changes the file\'s extent map without invalidating the DAX mappings of the range: mappings keep storing into the old, soon freed block.',
     modelledOn: 'Linux DAX: write(2) must invalidate mapped DAX entries of the range (generic/428-style stale mapping bugs); thread 003 of docs/dax.md',
-    file: 'src/fs/filesystem.ts',
+    file: 'src/fs/fs-files.ts',
     patches: [{
       find: '      this.rangeChanged(sv, ino, offset + done, offset + done + chunk);\n',
       replace: '',
