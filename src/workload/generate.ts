@@ -11,13 +11,17 @@ import type { ErrnoName } from '../errors.js';
 import type { Op, PolicyName, Script, Stmt } from './ast.js';
 import { POLICY_NAMES } from '../dax/policy.js';
 import { Rng } from '../random.js';
-
-const PAGE = 4096;
+import { FILE_NAMES, MAP_NAMES, PAGE, RandomModel } from './random-model.js';
+import { RANGE_DRAWS } from './random-range.js';
+import { linkStep, xattrStep } from './random-links.js';
 
 export {
-  exhaustive, exhaustiveCount, coreOpChoices, persistenceChoices, buildAceScript, describeCore, siblingOf,
-  CORE_OPS, ACE_FILES, ACE_SECOND_FILES, ACE_DIRS, ACE_RANGES, ACE_DWRITE_RANGES, ACE_SIZES, ACE_FALLOC_MODES, ACE_SETUP_BYTES, ACE_PERSISTENCE,
-  type CoreOpName, type CoreOp, type Persistence, type FallocMode, type ExhaustiveOptions, type GeneratedScript,
+  exhaustive, exhaustiveCount, coreOpChoices, persistenceChoices, buildAceScript, describeCore,
+  siblingOf,
+  CORE_OPS, ACE_FILES, ACE_SECOND_FILES, ACE_DIRS, ACE_RANGES, ACE_DWRITE_RANGES, ACE_SIZES,
+  ACE_FALLOC_MODES, ACE_SETUP_BYTES, ACE_PERSISTENCE,
+  type CoreOpName, type CoreOp, type Persistence, type FallocMode, type ExhaustiveOptions,
+  type GeneratedScript,
 } from './ace-generate.js';
 
 // --- the seeded random generator -------------------------------------------------------
@@ -41,227 +45,22 @@ export interface RandomOptions {
   snapshots?: boolean;
   /** Operation kinds never to draw (RANDOM_KINDS names them). */
   exclude?: readonly RandomKind[];
-  /** End with `crash` (strict, or random with the script's seed), `mount`, `check` (default false). */
+  /**
+   * End with `crash` (strict, or random with the script's seed), `mount`, `check`
+   * (default false).
+   */
   crashAtEnd?: boolean | 'random';
 }
 
 /** What randomScript draws from (besides thaw and the EBUSY probes while frozen). */
 export const RANDOM_KINDS = [
   'write', 'read', 'truncate', 'fallocate', 'punch', 'zero', 'clone', 'fsync', 'commit',
-  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error', 'check', 'scrub', 'populate', 'immutable', 'fillup',
+  'create', 'unlink', 'rename', 'link', 'mkdir', 'rmdir', 'snapshot', 'rmsubvol', 'freeze', 'error',
+  'check', 'scrub', 'populate', 'immutable', 'fillup',
   'mmap', 'mstore', 'mload', 'mflush', 'fence', 'msync', 'munmap', 'symlink', 'xattr',
   'copy', 'exchange', 'dedupe', 'collapse', 'insert',
 ] as const;
 export type RandomKind = typeof RANDOM_KINDS[number];
-
-interface Inode { id: number; size: number; nodatacow: boolean; xattrs: Set<string> }
-interface Mapping { name: string; ino: Inode; offset: number; length: number; prot: 'r' | 'rw'; sync: boolean }
-
-const FILE_NAMES = ['/f0', '/f1', '/f2', '/d/g0', '/d/g1'];
-const MAP_NAMES = ['m0', 'm1', 'm2', 'm3'];
-/** Names symlinks and special files take (apart from FILE_NAMES: the file operations never meet them). */
-const LINK_NAMES = ['/l0', '/l1', '/l2', '/p0'];
-const XATTR_NAMES = ['user.a', 'user.b', 'trusted.t', 'security.s'];
-
-class RandomModel {
-  files = new Map<string, Inode>();
-  dirExists = false;
-  frozen = false;
-  maps = new Map<string, Mapping>();
-  snapshots = 0;
-  /** Snapshots not deleted yet. */
-  liveSnapshots: string[] = [];
-  populated = false;
-  filledUp = false;
-  /** The DAX-immutable file (outside `files`: other operations never pick it), or null. */
-  immutableFile: string | null = null;
-  immutables = 0;
-  private nextIno = 1;
-  constructor(readonly policy: Partial<Record<PolicyName, boolean>>) {}
-
-  /** Symlinks by path: their targets (a FILE_NAMES path, which may not exist). Special files: null. */
-  links = new Map<string, string | null>();
-  newInode(): Inode { return { id: this.nextIno++, size: 0, nodatacow: false, xattrs: new Set() }; }
-  parentExists(p: string): boolean { return !p.startsWith('/d/') || this.dirExists; }
-  dirEmpty(): boolean { return ![...this.files.keys()].some((p) => p.startsWith('/d/')); }
-}
-
-type Emit = (op: Op, expect?: ErrnoName) => void;
-
-/**
- * A symlink (to a file name that may not exist), a read or write through one, readlink,
- * lstat, a special file (a fifo: its data is ENXIO), or the removal of one of them.
- */
-function linkStep(m: RandomModel, rng: Rng, emit: Emit, seq: number): void {
-  const name = rng.pick(LINK_NAMES);
-  const target = m.links.get(name);
-  if (target === undefined) {
-    if (name === '/p0') { emit({ op: 'mknod', path: name, kind: 'fifo' }); m.links.set(name, null); return; }
-    const to = rng.pick(FILE_NAMES);
-    emit({ op: 'symlink', target: rng.chance(0.5) ? to : to.slice(1), path: name });
-    m.links.set(name, to);
-    return;
-  }
-  const r = rng.below(5);
-  if (target === null) {
-    if (r === 0) { emit({ op: 'read', path: name, offset: 0, length: 10 }, 'ENXIO'); return; }
-    if (r === 1) { emit({ op: 'lstat', path: name }); return; }
-  } else {
-    const live = m.files.get(target);
-    if (r === 0) { emit({ op: 'read', path: name, offset: 0, length: 4096 }, live ? undefined : 'ENOENT'); return; }
-    if (r === 1 && live) {
-      emit({ op: 'write', path: name, offset: 0, length: 100, seed: seq });
-      live.size = Math.max(live.size, 100);
-      return;
-    }
-    if (r === 2) { emit({ op: 'readlink', path: name }); return; }
-    if (r === 3) { emit({ op: 'lstat', path: name }); return; }
-  }
-  emit({ op: 'unlink', path: name });
-  m.links.delete(name);
-}
-
-/** setxattr (new or replacing), getxattr, listxattr or removexattr of a file, with the errno a missing name gives. */
-function xattrStep(m: RandomModel, rng: Rng, emit: Emit, seq: number, files: string[]): void {
-  const path = rng.pick(files);
-  const ino = m.files.get(path)!;
-  const name = rng.pick(XATTR_NAMES);
-  const has = ino.xattrs.has(name);
-  const r = rng.below(6);
-  if (r <= 2) {
-    const mode = rng.chance(0.2) ? (rng.chance(0.5) ? 'create' : 'replace') : undefined;
-    const fails = (mode === 'create' && has) ? 'EEXIST' : (mode === 'replace' && !has) ? 'ENODATA' : undefined;
-    const op: Op = { op: 'setxattr', path, name, length: rng.below(1000), seed: seq, nofollow: false };
-    if (mode) op.mode = mode;
-    emit(op, fails);
-    if (!fails) ino.xattrs.add(name);
-    return;
-  }
-  if (r === 3) { emit({ op: 'getxattr', path, name, nofollow: false }, has ? undefined : 'ENODATA'); return; }
-  if (r === 4) { emit({ op: 'listxattr', path, nofollow: false }); return; }
-  emit({ op: 'removexattr', path, name, nofollow: false }, has ? undefined : 'ENODATA');
-  ino.xattrs.delete(name);
-}
-
-// --- range operations (copy, exchange, dedupe, collapse, insert) -----------------------
-
-interface Draw {
-  rng: Rng; m: RandomModel; files: string[]; emit: (op: Op, expect?: ErrnoName) => void;
-  seq: number; maxFile: number; maxOp: number; errors: boolean;
-}
-
-/** An offset: page-aligned or not, below `limit` (at least 1). */
-function drawOffset(rng: Rng, limit: number): number {
-  return rng.chance(0.5) ? rng.below(Math.max(1, Math.ceil(limit / PAGE))) * PAGE : rng.below(Math.max(1, limit));
-}
-
-/**
- * copy_file_range between any two files (of either kind: unaligned or mixed-kind copies
- * are copied, aligned ones between files of one kind reflinked); within one file the
- * ranges are kept apart. The destination grows to the end of what is copied.
- */
-function drawCopy(d: Draw): void {
-  const { rng, m, files } = d;
-  const src = rng.pick(files);
-  const dst = rng.pick(files);
-  const s = m.files.get(src)!;
-  const t = m.files.get(dst)!;
-  const srcOffset = drawOffset(rng, s.size + PAGE);
-  const length = rng.chance(0.5) ? rng.between(1, 4) * PAGE : rng.between(1, d.maxOp);
-  let dstOffset = drawOffset(rng, d.maxFile);
-  if (s === t && srcOffset < dstOffset + length && dstOffset < srcOffset + length) dstOffset = srcOffset + length;
-  d.emit({ op: 'copy', src, srcOffset, dst, dstOffset, length });
-  const copied = Math.min(length, Math.max(0, s.size - srcOffset));
-  if (copied > 0) t.size = Math.max(t.size, dstOffset + copied);
-}
-
-/** Two page-aligned ranges of `pages` pages inside files of `pages1` and `pages2` pages, apart when `same`; null when none fits. */
-function drawPair(rng: Rng, pages1: number, pages2: number, same: boolean): { a: number; b: number; n: number } | null {
-  const room = same ? Math.floor(pages1 / 2) : Math.min(pages1, pages2);
-  if (room < 1) return null;
-  const n = rng.between(1, Math.min(room, 8));
-  if (!same) return { a: rng.below(pages1 - n + 1), b: rng.below(pages2 - n + 1), n };
-  const lo = rng.below(pages1 - 2 * n + 1);
-  const hi = lo + n + rng.below(pages1 - 2 * n - lo + 1);
-  return rng.chance(0.5) ? { a: lo, b: hi, n } : { a: hi, b: lo, n };
-}
-
-/** The files of the same kind (datacow or nodatacow) as `path`: exchange and dedupe need two of one kind. */
-function sameKind(d: Draw, path: string): string[] {
-  const kind = d.m.files.get(path)!.nodatacow;
-  return d.files.filter((f) => d.m.files.get(f)!.nodatacow === kind);
-}
-
-/** XFS's EXCHANGE_RANGE: page-aligned ranges inside two files of one kind (not past EOF); sizes stay. */
-function drawExchange(d: Draw): void {
-  const { rng, m } = d;
-  const path1 = rng.pick(d.files);
-  if (d.errors && rng.chance(0.1)) { d.emit({ op: 'exchange', path1, offset1: 1, path2: path1, offset2: 2 * PAGE, length: PAGE }, 'EINVAL'); return; }
-  const path2 = rng.pick(sameKind(d, path1));
-  const [one, two] = [m.files.get(path1)!, m.files.get(path2)!];
-  // Whole pages inside both files (a range may not pass EOF).
-  const pair = drawPair(rng, Math.floor(one.size / PAGE), Math.floor(two.size / PAGE), one === two);
-  if (!pair) { d.emit({ op: 'commit' }); return; }
-  d.emit({ op: 'exchange', path1, offset1: pair.a * PAGE, path2, offset2: pair.b * PAGE, length: pair.n * PAGE });
-}
-
-/**
- * FIDEDUPERANGE between two files of one kind, inside both: half the time the two ranges
- * are first written with the same bytes (one seed), so that they are shared ('same'),
- * else they usually differ. Some lengths are unaligned (cut to whole pages).
- */
-function drawDedupe(d: Draw): void {
-  const { rng, m } = d;
-  const src = rng.pick(d.files);
-  const dst = rng.pick(sameKind(d, src));
-  const [s, t] = [m.files.get(src)!, m.files.get(dst)!];
-  const pair = drawPair(rng, Math.floor(s.size / PAGE), Math.floor(t.size / PAGE), s === t);
-  if (!pair) { d.emit({ op: 'commit' }); return; }
-  const [srcOffset, dstOffset] = [pair.a * PAGE, pair.b * PAGE];
-  const length = pair.n * PAGE - (rng.chance(0.3) ? rng.below(PAGE) : 0);
-  if (rng.chance(0.5)) {
-    d.emit({ op: 'write', path: src, offset: srcOffset, length, seed: d.seq });
-    d.emit({ op: 'write', path: dst, offset: dstOffset, length, seed: d.seq });
-  }
-  d.emit({ op: 'dedupe', src, srcOffset, dst, dstOffset, length });
-}
-
-/** FALLOC_FL_COLLAPSE_RANGE: whole pages ending before EOF; now and then one reaching EOF (EINVAL). */
-function drawCollapse(d: Draw): void {
-  const { rng, m } = d;
-  const path = rng.pick(d.files);
-  const ino = m.files.get(path)!;
-  const before = Math.floor(Math.max(0, ino.size - 1) / PAGE); // whole pages that end before EOF
-  if (before < 1 || (d.errors && rng.chance(0.1))) {
-    if (d.errors) d.emit({ op: 'collapse', path, offset: 0, length: Math.max(PAGE, Math.ceil(ino.size / PAGE) * PAGE) }, 'EINVAL');
-    else d.emit({ op: 'commit' });
-    return;
-  }
-  const n = rng.between(1, Math.min(before, 8));
-  const offset = rng.below(before - n + 1) * PAGE;
-  d.emit({ op: 'collapse', path, offset, length: n * PAGE });
-  ino.size -= n * PAGE;
-}
-
-/** FALLOC_FL_INSERT_RANGE: whole pages at a page below EOF; now and then at EOF (EINVAL). */
-function drawInsert(d: Draw): void {
-  const { rng, m } = d;
-  const path = rng.pick(d.files);
-  const ino = m.files.get(path)!;
-  const length = rng.between(1, 4) * PAGE;
-  if (ino.size === 0 || (d.errors && rng.chance(0.1))) {
-    if (d.errors) d.emit({ op: 'insert', path, offset: Math.ceil(ino.size / PAGE) * PAGE, length }, 'EINVAL');
-    else d.emit({ op: 'commit' });
-    return;
-  }
-  if (ino.size + length > 2 * d.maxFile) { d.emit({ op: 'commit' }); return; }
-  d.emit({ op: 'insert', path, offset: rng.below(Math.ceil(ino.size / PAGE)) * PAGE, length });
-  ino.size += length;
-}
-
-const RANGE_DRAWS: Record<'copy' | 'exchange' | 'dedupe' | 'collapse' | 'insert', (d: Draw) => void> = {
-  copy: drawCopy, exchange: drawExchange, dedupe: drawDedupe, collapse: drawCollapse, insert: drawInsert,
-};
 
 /** A random fsx-style script. Same options, same script. */
 export function randomScript(options: RandomOptions): Script {
@@ -285,7 +84,8 @@ export function randomScript(options: RandomOptions): Script {
   };
   const range = (limit: number): { offset: number; length: number } => {
     const offset = rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
-    const length = Math.max(1, Math.min(rng.chance(0.3) ? rng.between(1, 4) * PAGE : rng.between(1, maxOp), limit - offset));
+    const drawn = rng.chance(0.3) ? rng.between(1, 4) * PAGE : rng.between(1, maxOp);
+    const length = Math.max(1, Math.min(drawn, limit - offset));
     return { offset, length };
   };
   const existing = (): string[] => [...m.files.keys()];
@@ -305,14 +105,18 @@ export function randomScript(options: RandomOptions): Script {
 
   type Kind = RandomKind;
   let weights: Array<[Kind, number]> = [
-    ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4], ['clone', 4],
-    ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2], ['link', 2], ['mkdir', 1], ['rmdir', 1],
-    ['check', 1], ['scrub', 1], ['populate', 1], ['immutable', 1], ['fillup', 1], ['symlink', 2], ['xattr', 3],
+    ['write', 14], ['read', 6], ['truncate', 5], ['fallocate', 4], ['punch', 4], ['zero', 4],
+    ['clone', 4], ['fsync', 3], ['commit', 3], ['create', 3], ['unlink', 2], ['rename', 2],
+    ['link', 2], ['mkdir', 1], ['rmdir', 1], ['check', 1], ['scrub', 1], ['populate', 1],
+    ['immutable', 1], ['fillup', 1], ['symlink', 2], ['xattr', 3],
   ];
   if (options.snapshots ?? true) weights.push(['snapshot', 1], ['rmsubvol', 1]);
   if (options.freeze ?? true) weights.push(['freeze', 2]);
   if (errors) weights.push(['error', 3]);
-  if (useMmap) weights.push(['mmap', 5], ['mstore', 12], ['mload', 5], ['mflush', 4], ['fence', 3], ['msync', 3], ['munmap', 3]);
+  if (useMmap) {
+    weights.push(['mmap', 5], ['mstore', 12], ['mload', 5], ['mflush', 4], ['fence', 3],
+      ['msync', 3], ['munmap', 3]);
+  }
   weights.push(['copy', 3], ['exchange', 2], ['dedupe', 2], ['collapse', 2], ['insert', 2]);
   if (options.exclude) weights = weights.filter(([k]) => !options.exclude!.includes(k));
   if (weights.length === 0) throw new Error('randomScript: every operation kind is excluded');
@@ -325,20 +129,33 @@ export function randomScript(options: RandomOptions): Script {
       const r = rng.below(6);
       if (r === 0 || r === 5) { emit({ op: 'thaw' }); m.frozen = false; continue; }
       const f = existing();
-      if (r === 1 && f.length) { emit({ op: 'read', path: rng.pick(f), ...range(maxFile) }); continue; }
-      if (r === 2 && f.length) { emit({ op: 'write', path: rng.pick(f), ...range(maxFile), seed: seq }, 'EBUSY'); continue; }
+      if (r === 1 && f.length) {
+        emit({ op: 'read', path: rng.pick(f), ...range(maxFile) });
+        continue;
+      }
+      if (r === 2 && f.length) {
+        emit({ op: 'write', path: rng.pick(f), ...range(maxFile), seed: seq }, 'EBUSY');
+        continue;
+      }
       if (r === 3 && errors) { emit({ op: 'freeze' }, 'EBUSY'); continue; }
       const rw = [...m.maps.values()].filter((x) => x.prot === 'rw');
-      if (r === 4 && rw.length && m.policy.freezeWriteProtect !== false && m.policy.tlbShootdown !== false) {
+      const probed = m.policy.freezeWriteProtect !== false && m.policy.tlbShootdown !== false;
+      if (r === 4 && rw.length && probed) {
         const x = rng.pick(rw);
-        emit({ op: 'mstore', name: x.name, offset: 0, length: Math.min(8, x.length), seed: seq }, 'EBUSY');
+        const length = Math.min(8, x.length);
+        emit({ op: 'mstore', name: x.name, offset: 0, length, seed: seq }, 'EBUSY');
         continue;
       }
       emit({ op: 'commit' });
       continue;
     }
     const files = existing();
-    if (files.length === 0 && kind !== 'create') { const p = '/f0'; emit({ op: 'create', path: p }); m.files.set(p, m.newInode()); continue; }
+    if (files.length === 0 && kind !== 'create') {
+      const p = '/f0';
+      emit({ op: 'create', path: p });
+      m.files.set(p, m.newInode());
+      continue;
+    }
     switch (kind) {
       case 'write': {
         const p = rng.pick(files);
@@ -353,8 +170,11 @@ export function randomScript(options: RandomOptions): Script {
           const length = Math.min(64, mapped.length - from);
           const lastPageStart = mapped.offset + Math.floor((from + length - 1) / PAGE) * PAGE;
           if (lastPageStart < ino.size && m.policy.tlbShootdown !== false) {
-            if (mapped.prot === 'rw' && rng.chance(0.5)) emit({ op: 'mstore', name: mapped.name, offset: from, length, seed: seq });
-            else emit({ op: 'mload', name: mapped.name, offset: from, length });
+            if (mapped.prot === 'rw' && rng.chance(0.5)) {
+              emit({ op: 'mstore', name: mapped.name, offset: from, length, seed: seq });
+            } else {
+              emit({ op: 'mload', name: mapped.name, offset: from, length });
+            }
           }
         }
         break;
@@ -377,7 +197,8 @@ export function randomScript(options: RandomOptions): Script {
           ino.size = up;
           break;
         }
-        const size = rng.chance(0.2) ? 0 : rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
+        const size = rng.chance(0.2) ? 0
+          : rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
         emit({ op: 'truncate', path: p, size });
         ino.size = size;
         break;
@@ -408,8 +229,11 @@ export function randomScript(options: RandomOptions): Script {
         const len = rng.between(1, Math.min(pages, 16)) * PAGE;
         const srcOffset = rng.below(pages - len / PAGE + 1) * PAGE;
         let dstOffset = rng.below(maxFile / PAGE) * PAGE;
-        if (d === s && srcOffset < dstOffset + len && dstOffset < srcOffset + len) dstOffset = srcOffset + len;
-        // A clone into the middle of a file must not carry an unaligned EOF block: ours never do (aligned length).
+        if (d === s && srcOffset < dstOffset + len && dstOffset < srcOffset + len) {
+          dstOffset = srcOffset + len;
+        }
+        // A clone into the middle of a file must not carry an unaligned EOF block: ours
+        // never do (aligned length).
         emit({ op: 'clone', src, dst, range: { srcOffset, dstOffset, length: len } });
         d.size = Math.max(d.size, dstOffset + len);
         break;
@@ -454,7 +278,10 @@ export function randomScript(options: RandomOptions): Script {
         let cursor = 0;
         for (const size of [1 << 20, 256 << 10, 64 << 10, 16 << 10, PAGE]) {
           // Preallocated past EOF: the space is taken, yet every check reads an empty file.
-          for (let i = 0; i < 4; i++) { emit({ op: 'fallocate', path: '/full', offset: cursor, length: size, keepSize: true }); cursor += size; }
+          for (let i = 0; i < 4; i++) {
+            emit({ op: 'fallocate', path: '/full', offset: cursor, length: size, keepSize: true });
+            cursor += size;
+          }
         }
         // In two unaligned pieces.
         const cut = rng.between(1, length - 1);
@@ -472,18 +299,26 @@ export function randomScript(options: RandomOptions): Script {
           emit({ op: 'create', path: p });
           emit({ op: 'setflag', path: p, flag: 'nodatacow', nocap: false });
           emit({ op: 'write', path: p, offset: 0, length: 4 * PAGE, seed: seq });
-          if (errors && rng.chance(0.3)) emit({ op: 'setflag', path: p, flag: 'dax-immutable', nocap: true }, 'EPERM');
+          if (errors && rng.chance(0.3)) {
+            emit({ op: 'setflag', path: p, flag: 'dax-immutable', nocap: true }, 'EPERM');
+          }
           emit({ op: 'setflag', path: p, flag: 'dax-immutable', nocap: false });
           m.immutableFile = p;
           break;
         }
         const p = m.immutableFile;
         const r = errors ? rng.below(5) : 4;
-        if (r === 0) emit({ op: 'write', path: p, offset: rng.below(4 * PAGE), length: 100, seed: seq }, 'EPERM');
+        if (r === 0) {
+          const offset = rng.below(4 * PAGE);
+          emit({ op: 'write', path: p, offset, length: 100, seed: seq }, 'EPERM');
+        }
         else if (r === 1) emit({ op: 'truncate', path: p, size: rng.below(4 * PAGE) }, 'EPERM');
         else if (r === 2) emit({ op: 'unlink', path: p }, 'EPERM');
         else if (r === 3) emit({ op: 'punch', path: p, offset: 0, length: PAGE }, 'EPERM');
-        else { emit({ op: 'clearflag', path: p, flag: 'dax-immutable', nocap: false }); m.immutableFile = null; }
+        else {
+          emit({ op: 'clearflag', path: p, flag: 'dax-immutable', nocap: false });
+          m.immutableFile = null;
+        }
         break;
       }
       case 'rmsubvol': {
@@ -501,7 +336,10 @@ export function randomScript(options: RandomOptions): Script {
         else emit({ op: 'create', path: p });
         const ino = m.newInode();
         m.files.set(p, ino);
-        if (rng.chance(0.3)) { emit({ op: 'setflag', path: p, flag: 'nodatacow', nocap: false }); ino.nodatacow = true; }
+        if (rng.chance(0.3)) {
+          emit({ op: 'setflag', path: p, flag: 'nodatacow', nocap: false });
+          ino.nodatacow = true;
+        }
         break;
       }
       case 'unlink': {
@@ -545,7 +383,8 @@ export function randomScript(options: RandomOptions): Script {
       case 'snapshot':
         if (m.immutableFile) {
           // A DAX-immutable file's extents must never be shared.
-          if (errors) emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots + 1}`, readonly: true }, 'EPERM');
+          const dst = `/s${m.snapshots + 1}`;
+          if (errors) emit({ op: 'snapshot', src: '/', dst, readonly: true }, 'EPERM');
           else emit({ op: 'commit' });
           break;
         }
@@ -565,15 +404,28 @@ export function randomScript(options: RandomOptions): Script {
         else if (r === 3 && !m.dirExists) emit({ op: 'create', path: '/d/g0' }, 'ENOENT');
         else if (r === 4 && useMmap) {
           const p = files.find((f) => !m.files.get(f)!.nodatacow);
-          if (p) emit({ op: 'mmap', name: 'bad', path: p, offset: 0, length: PAGE, prot: 'rw', sync: true }, 'EOPNOTSUPP');
-          else emit({ op: 'fence' });
-        } else if (r === 5) emit({ op: 'fallocate', path: rng.pick(files), offset: 0, length: 0, keepSize: false }, 'EINVAL');
+          if (p) {
+            emit({
+              op: 'mmap', name: 'bad', path: p, offset: 0, length: PAGE, prot: 'rw', sync: true,
+            }, 'EOPNOTSUPP');
+          } else {
+            emit({ op: 'fence' });
+          }
+        } else if (r === 5) {
+          const path = rng.pick(files);
+          emit({ op: 'fallocate', path, offset: 0, length: 0, keepSize: false }, 'EINVAL');
+        }
         else emit({ op: 'link', from: rng.pick(files), to: rng.pick(files) }, 'EEXIST');
         break;
       }
       case 'mmap': {
         const free = MAP_NAMES.filter((x) => !m.maps.has(x));
-        if (free.length === 0) { const x = rng.pick([...m.maps.keys()]); emit({ op: 'munmap', name: x }); m.maps.delete(x); break; }
+        if (free.length === 0) {
+          const x = rng.pick([...m.maps.keys()]);
+          emit({ op: 'munmap', name: x });
+          m.maps.delete(x);
+          break;
+        }
         const name = rng.pick(free);
         const p = rng.pick(files);
         const ino = m.files.get(p)!;
@@ -597,9 +449,11 @@ export function randomScript(options: RandomOptions): Script {
         // Without shootdowns this thread's TLB may still hold an entry a truncate, a freeze
         // or an munmap dropped (mapping ids are reused): whether the access faults is not
         // known in advance.
-        if (m.policy.tlbShootdown === false && (beyond || (kind === 'mstore' && x.prot === 'r'))) { emit({ op: 'fence' }); break; }
+        const faults = beyond || (kind === 'mstore' && x.prot === 'r');
+        if (m.policy.tlbShootdown === false && faults) { emit({ op: 'fence' }); break; }
         if (kind === 'mstore') {
-          const expect: ErrnoName | undefined = x.prot === 'r' ? 'SIGSEGV' : beyond ? 'SIGBUS' : undefined;
+          const expect: ErrnoName | undefined = x.prot === 'r' ? 'SIGSEGV'
+            : beyond ? 'SIGBUS' : undefined;
           if (expect && !errors) { emit({ op: 'fence' }); break; }
           emit({ op: 'mstore', name: x.name, offset, length, seed: seq }, expect);
         } else if (kind === 'mload') {
@@ -623,7 +477,10 @@ export function randomScript(options: RandomOptions): Script {
   }
   if (m.frozen) emit({ op: 'thaw' });
   if (options.crashAtEnd) {
-    stmts.push(options.crashAtEnd === 'random' ? { op: 'crash', mode: 'random', seed: options.seed } : { op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+    const crash: Op = options.crashAtEnd === 'random'
+      ? { op: 'crash', mode: 'random', seed: options.seed }
+      : { op: 'crash', mode: 'strict' };
+    stmts.push(crash, { op: 'mount' }, { op: 'check' });
   }
   return { stmts };
 }
