@@ -311,11 +311,13 @@ export function randomScript(options: RandomOptions): Script {
         if (r === 0) {
           const offset = rng.below(4 * PAGE);
           emit({ op: 'write', path: p, offset, length: 100, seed: seq }, 'EPERM');
-        }
-        else if (r === 1) emit({ op: 'truncate', path: p, size: rng.below(4 * PAGE) }, 'EPERM');
-        else if (r === 2) emit({ op: 'unlink', path: p }, 'EPERM');
-        else if (r === 3) emit({ op: 'punch', path: p, offset: 0, length: PAGE }, 'EPERM');
-        else {
+        } else if (r === 1) {
+          emit({ op: 'truncate', path: p, size: rng.below(4 * PAGE) }, 'EPERM');
+        } else if (r === 2) {
+          emit({ op: 'unlink', path: p }, 'EPERM');
+        } else if (r === 3) {
+          emit({ op: 'punch', path: p, offset: 0, length: PAGE }, 'EPERM');
+        } else {
           emit({ op: 'clearflag', path: p, flag: 'dax-immutable', nocap: false });
           m.immutableFile = null;
         }
@@ -414,8 +416,9 @@ export function randomScript(options: RandomOptions): Script {
         } else if (r === 5) {
           const path = rng.pick(files);
           emit({ op: 'fallocate', path, offset: 0, length: 0, keepSize: false }, 'EINVAL');
+        } else {
+          emit({ op: 'link', from: rng.pick(files), to: rng.pick(files) }, 'EEXIST');
         }
-        else emit({ op: 'link', from: rng.pick(files), to: rng.pick(files) }, 'EEXIST');
         break;
       }
       case 'mmap': {
