@@ -459,11 +459,15 @@ export class Runner {
       case 'zero': zeroRange(fs, op); return {};
       case 'fsync': case 'fdatasync': {
         const sync = (fd: number): void => (op.op === 'fsync' ? fs.fsync(fd) : fs.fdatasync(fd));
-        if (op.fd !== undefined) sync(this.descriptor(op.fd));
-        else if (fs.stat(op.path).kind === 'file') this.withFd(fs, op.path, sync);
-        // A directory (no descriptor for one here): fsync makes the whole transaction
-        // durable anyway.
-        else fs.commit();
+        if (op.fd !== undefined) {
+          sync(this.descriptor(op.fd));
+        } else if (fs.stat(op.path).kind === 'file') {
+          this.withFd(fs, op.path, sync);
+        } else {
+          // A directory (no descriptor for one here): fsync makes the whole transaction
+          // durable anyway.
+          fs.commit();
+        }
         return {};
       }
       case 'commit': fs.commit(); return {};
