@@ -68,6 +68,27 @@ export interface Draw {
   maxOp: number;
   /** Operations that must fail may be drawn. */
   errors: boolean;
+  /** DAX mappings may be drawn. */
+  useMmap: boolean;
+  /** Snapshots may be drawn. */
+  snapshots: boolean;
+}
+
+/** A range for a data operation: page-aligned now and then, within the script's bounds. */
+export function drawRange(d: Draw): { offset: number; length: number } {
+  const { rng, maxFile } = d;
+  const offset = rng.chance(0.3) ? rng.below(maxFile / PAGE) * PAGE : rng.below(maxFile);
+  const drawn = rng.chance(0.3) ? rng.between(1, 4) * PAGE : rng.between(1, d.maxOp);
+  const length = Math.max(1, Math.min(drawn, maxFile - offset));
+  return { offset, length };
+}
+
+/** A snapshot of the root subvolume, /sN, kept among the live ones. */
+export function takeSnapshot(d: Draw, readonly: boolean): void {
+  const m = d.m;
+  m.snapshots++;
+  d.emit({ op: 'snapshot', src: '/', dst: `/s${m.snapshots}`, readonly });
+  m.liveSnapshots.push(`/s${m.snapshots}`);
 }
 
 /** An offset: page-aligned or not, below `limit` (at least 1). */
