@@ -30,7 +30,8 @@ import type { Op, Script, Stmt } from './ast.js';
 
 /** The core operations (ace.py's, fsetxattr and removexattr over the first files among them). */
 export type CoreOpName =
-  | 'create' | 'mkdir' | 'write' | 'dwrite' | 'truncate' | 'falloc' | 'link' | 'unlink' | 'remove' | 'rename' | 'clone'
+  | 'create' | 'mkdir' | 'write' | 'dwrite' | 'truncate' | 'falloc' | 'link' | 'unlink' | 'remove'
+  | 'rename' | 'clone'
   | 'mmapwrite' | 'fdatasync' | 'setxattr' | 'removexattr';
 export type Persistence = 'fsync' | 'fsync-sibling' | 'fsync-parent' | 'commit' | 'none';
 
@@ -42,19 +43,27 @@ export const ACE_DIRS = ['/A', '/B'] as const;
 export const ACE_RANGES: ReadonlyArray<{ offset: number; length: number }> = [
   { offset: 0, length: 4096 }, { offset: 2500, length: 5000 }, { offset: 16384, length: 8192 },
 ];
-/** Direct-write ranges (block-aligned, as O_DIRECT wants): an overwrite at the start, and one at the setup data's end. */
+/**
+ * Direct-write ranges (block-aligned, as O_DIRECT wants): an overwrite at the start, and
+ * one at the setup data's end.
+ */
 export const ACE_DWRITE_RANGES: ReadonlyArray<{ offset: number; length: number }> = [
   { offset: 0, length: 8192 }, { offset: 16384, length: 8192 },
 ];
 export const ACE_SIZES = [0, 2500, 24576] as const;
 export type FallocMode = 'alloc' | 'alloc-keep' | 'punch' | 'zero' | 'zero-keep';
-export const ACE_FALLOC_MODES: readonly FallocMode[] = ['alloc', 'alloc-keep', 'punch', 'zero', 'zero-keep'];
+export const ACE_FALLOC_MODES: readonly FallocMode[] = [
+  'alloc', 'alloc-keep', 'punch', 'zero', 'zero-keep',
+];
 /** Bytes every file the core operations act on holds in a 'setup data' script. */
 export const ACE_SETUP_BYTES = 16384;
-export const ACE_PERSISTENCE: readonly Persistence[] = ['fsync', 'fsync-sibling', 'fsync-parent', 'commit', 'none'];
+export const ACE_PERSISTENCE: readonly Persistence[] = [
+  'fsync', 'fsync-sibling', 'fsync-parent', 'commit', 'none',
+];
 
 export const CORE_OPS: readonly CoreOpName[] = [
-  'create', 'mkdir', 'write', 'dwrite', 'truncate', 'falloc', 'link', 'unlink', 'remove', 'rename', 'clone', 'mmapwrite', 'fdatasync',
+  'create', 'mkdir', 'write', 'dwrite', 'truncate', 'falloc', 'link', 'unlink', 'remove', 'rename',
+  'clone', 'mmapwrite', 'fdatasync',
   'setxattr', 'removexattr',
 ];
 
@@ -86,30 +95,50 @@ export function coreOpChoices(kind: CoreOpName): CoreOp[] {
     case 'write': case 'mmapwrite':
       for (const file of ACE_FILES) for (const r of ACE_RANGES) out.push({ kind, file, ...r });
       break;
-    case 'dwrite': for (const file of ACE_FILES) for (const r of ACE_DWRITE_RANGES) out.push({ kind, file, ...r }); break;
-    case 'truncate': for (const file of ACE_FILES) for (const size of ACE_SIZES) out.push({ kind, file, size }); break;
+    case 'dwrite':
+      for (const file of ACE_FILES) {
+        for (const r of ACE_DWRITE_RANGES) out.push({ kind, file, ...r });
+      }
+      break;
+    case 'truncate':
+      for (const file of ACE_FILES) for (const size of ACE_SIZES) out.push({ kind, file, size });
+      break;
     case 'falloc':
-      for (const file of ACE_FILES) for (const mode of ACE_FALLOC_MODES) for (const r of ACE_RANGES) out.push({ kind, file, mode, ...r });
+      for (const file of ACE_FILES) {
+        for (const mode of ACE_FALLOC_MODES) {
+          for (const r of ACE_RANGES) out.push({ kind, file, mode, ...r });
+        }
+      }
       break;
     case 'unlink': for (const file of ALL_FILES) out.push({ kind, file }); break;
     case 'link': case 'rename':
       // From either file set to a second file (ace.py: links and renames from the second file too).
-      for (const from of ALL_FILES) for (const to of ACE_SECOND_FILES) if (from !== to) out.push({ kind, from, to });
+      for (const from of ALL_FILES) {
+        for (const to of ACE_SECOND_FILES) if (from !== to) out.push({ kind, from, to });
+      }
       if (kind === 'rename') out.push({ kind, from: ACE_DIRS[0], to: ACE_DIRS[1] });
       break;
-    case 'clone': for (const from of ACE_FILES) for (const to of ACE_SECOND_FILES) out.push({ kind, from, to }); break;
+    case 'clone':
+      for (const from of ACE_FILES) for (const to of ACE_SECOND_FILES) out.push({ kind, from, to });
+      break;
     case 'fdatasync': for (const file of ACE_FILES) out.push({ kind, file }); break;
-    case 'setxattr': case 'removexattr': for (const file of ACE_FILES) out.push({ kind, file }); break;
+    case 'setxattr': case 'removexattr':
+      for (const file of ACE_FILES) out.push({ kind, file });
+      break;
   }
   return out;
 }
 
 /** The persistence choices after `c` (of `allowed`), at the last position or not. */
-export function persistenceChoices(c: CoreOp, allowed: readonly Persistence[], last: boolean): Persistence[] {
-  if (c.kind === 'fdatasync') return ['none']; // it is the persistence point (ace.py adds none after it)
+export function persistenceChoices(
+  c: CoreOp, allowed: readonly Persistence[], last: boolean,
+): Persistence[] {
+  // fdatasync is the persistence point (ace.py adds none after it).
+  if (c.kind === 'fdatasync') return ['none'];
   return allowed.filter((p) => {
     if (p === 'none') return !last;
-    if (p === 'fsync-parent') return c.kind !== 'unlink' && c.kind !== 'remove'; // their fsync is of the parent
+    // The fsync of unlink and remove is of the parent already.
+    if (p === 'fsync-parent') return c.kind !== 'unlink' && c.kind !== 'remove';
     return true;
   });
 }
@@ -126,9 +155,11 @@ function sourceFiles(c: CoreOp): string[] {
 
 export function describeCore(c: CoreOp): string {
   switch (c.kind) {
-    case 'create': case 'unlink': case 'fdatasync': case 'setxattr': case 'removexattr': return `${c.kind} ${c.file}`;
+    case 'create': case 'unlink': case 'fdatasync': case 'setxattr': case 'removexattr':
+      return `${c.kind} ${c.file}`;
     case 'mkdir': case 'remove': return `${c.kind} ${c.dir}`;
-    case 'write': case 'dwrite': case 'mmapwrite': return `${c.kind} ${c.file} ${c.offset} ${c.length}`;
+    case 'write': case 'dwrite': case 'mmapwrite':
+      return `${c.kind} ${c.file} ${c.offset} ${c.length}`;
     case 'truncate': return `truncate ${c.file} ${c.size}`;
     case 'falloc': return `falloc ${c.file} ${c.mode} ${c.offset} ${c.length}`;
     case 'link': case 'rename': case 'clone': return `${c.kind} ${c.from} ${c.to}`;
@@ -165,7 +196,10 @@ class NsModel {
   /** Ops that make `p`'s parent exist. */
   ensureParent(p: string, out: Op[]): void {
     const d = parentOf(p);
-    if (!this.dirs.has(d)) { this.ensureParent(d, out); out.push({ op: 'mkdir', path: d }); this.dirs.add(d); }
+    if (this.dirs.has(d)) return;
+    this.ensureParent(d, out);
+    out.push({ op: 'mkdir', path: d });
+    this.dirs.add(d);
   }
 
   ensureFile(p: string, out: Op[]): void {
@@ -195,7 +229,10 @@ class NsModel {
 
   create(p: string): void { this.files.set(p, this.nextIno++); }
 
-  /** A descriptor on the file at `p`: one already open on its inode, else `open NAME p` (closing a stale NAME first). */
+  /**
+   * A descriptor on the file at `p`: one already open on its inode, else `open NAME p`
+   * (closing a stale NAME first).
+   */
   descriptor(p: string, out: Op[]): string {
     const ino = this.files.get(p)!;
     for (const [name, i] of this.fds) if (i === ino) return name;
@@ -219,26 +256,50 @@ class NsModel {
 
 // --- building one script -----------------------------------------------------------------
 
-/** What a core operation leaves for its persistence choice: what `fsync` syncs, and the path sibling and parent are of. */
+/**
+ * What a core operation leaves for its persistence choice: what `fsync` syncs, and the
+ * path sibling and parent are of.
+ */
 interface Expanded { ops: Op[]; subject: { path: string } | { fd: string }; principal: string }
 
 /** The ops of one core operation, its dependencies first. */
 function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
+  switch (c.kind) {
+    case 'create': case 'mkdir': case 'remove': case 'link': case 'unlink': case 'rename':
+      return expandNamespaceCore(c, ns);
+    default:
+      return expandFileCore(c, ns, seed);
+  }
+}
+
+/** What a core operation on `p` leaves for its persistence choice: `p` itself. */
+function onPath(ops: Op[], p: string): Expanded {
+  return { ops, subject: { path: p }, principal: p };
+}
+
+/** The core operations that change names: create, mkdir, remove, link, unlink, rename. */
+function expandNamespaceCore(
+  c: Extract<CoreOp, { kind: 'create' | 'mkdir' | 'remove' | 'link' | 'unlink' | 'rename' }>,
+  ns: NsModel,
+): Expanded {
   const ops: Op[] = [];
-  const file = (p: string): Expanded => ({ ops, subject: { path: p }, principal: p });
   switch (c.kind) {
     case 'create':
       ns.ensureParent(c.file, ops);
       ns.ensureAbsent(c.file, ops);
       ops.push({ op: 'create', path: c.file });
       ns.create(c.file);
-      return file(c.file);
+      return onPath(ops, c.file);
     case 'mkdir':
       ns.ensureParent(c.dir, ops);
-      if (ns.dirs.has(c.dir)) { ns.empty(c.dir, ops); ops.push({ op: 'rmdir', path: c.dir }); ns.dirs.delete(c.dir); }
+      if (ns.dirs.has(c.dir)) {
+        ns.empty(c.dir, ops);
+        ops.push({ op: 'rmdir', path: c.dir });
+        ns.dirs.delete(c.dir);
+      }
       ops.push({ op: 'mkdir', path: c.dir });
       ns.dirs.add(c.dir);
-      return file(c.dir);
+      return onPath(ops, c.dir);
     case 'remove':
       // remove(3) of a file is unlink (the unlink operation); here its other half, rmdir.
       ns.ensureDir(c.dir, ops);
@@ -246,62 +307,71 @@ function expandCore(c: CoreOp, ns: NsModel, seed: number): Expanded {
       ops.push({ op: 'rmdir', path: c.dir });
       ns.dirs.delete(c.dir);
       return { ops, subject: { path: parentOf(c.dir) }, principal: c.dir };
-    case 'write': {
-      ns.ensureFile(c.file, ops);
-      const fd = ns.descriptor(c.file, ops);
-      ops.push({ op: 'write', fd, offset: c.offset, length: c.length, seed });
-      return file(c.file);
-    }
-    case 'dwrite':
-      // O_DIRECT|O_SYNC through a descriptor of its own (cmAdapter.py): durable on return.
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'write', path: c.file, offset: c.offset, length: c.length, seed }, { op: 'fsync', path: c.file });
-      return file(c.file);
-    case 'truncate':
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'truncate', path: c.file, size: c.size });
-      return file(c.file);
-    case 'falloc': case 'mmapwrite':
-      ns.ensureFile(c.file, ops);
-      ops.push(...rangeOps(c, seed));
-      return file(c.file);
     case 'link':
       ns.ensureFile(c.from, ops);
       ns.ensureParent(c.to, ops);
       ns.ensureAbsent(c.to, ops);
       ops.push({ op: 'link', from: c.from, to: c.to });
       ns.files.set(c.to, ns.files.get(c.from)!);
-      return file(c.to);
+      return onPath(ops, c.to);
     case 'unlink':
       ns.ensureFile(c.file, ops);
       ops.push({ op: 'unlink', path: c.file });
       ns.files.delete(c.file);
       return { ops, subject: { path: parentOf(c.file) }, principal: c.file };
-    case 'rename': return c.from === ACE_DIRS[0] ? renameDir(ns, ops) : renameFile(c.from, c.to, ns, ops);
-    case 'clone':
-      ns.ensureFile(c.from, ops);
-      ns.ensureParent(c.to, ops);
-      ops.push({ op: 'clone', src: c.from, dst: c.to });
-      if (!ns.files.has(c.to)) ns.create(c.to);
-      return file(c.to);
-    case 'fdatasync': {
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'fdatasync', fd: ns.descriptor(c.file, ops) });
-      return file(c.file);
+    case 'rename':
+      return c.from === ACE_DIRS[0] ? renameDir(ns, ops) : renameFile(c.from, c.to, ns, ops);
+  }
+}
+
+/** The core operations on a file's data or attributes (the file made first if need be). */
+function expandFileCore(
+  c: Exclude<CoreOp, { kind: 'create' | 'mkdir' | 'remove' | 'link' | 'unlink' | 'rename' }>,
+  ns: NsModel, seed: number,
+): Expanded {
+  const ops: Op[] = [];
+  if (c.kind === 'clone') {
+    ns.ensureFile(c.from, ops);
+    ns.ensureParent(c.to, ops);
+    ops.push({ op: 'clone', src: c.from, dst: c.to });
+    if (!ns.files.has(c.to)) ns.create(c.to);
+    return onPath(ops, c.to);
+  }
+  ns.ensureFile(c.file, ops);
+  switch (c.kind) {
+    case 'write': {
+      const fd = ns.descriptor(c.file, ops);
+      ops.push({ op: 'write', fd, offset: c.offset, length: c.length, seed });
+      break;
     }
+    case 'dwrite':
+      // O_DIRECT|O_SYNC through a descriptor of its own (cmAdapter.py): durable on return.
+      ops.push({ op: 'write', path: c.file, offset: c.offset, length: c.length, seed },
+        { op: 'fsync', path: c.file });
+      break;
+    case 'truncate':
+      ops.push({ op: 'truncate', path: c.file, size: c.size });
+      break;
+    case 'falloc': case 'mmapwrite':
+      ops.push(...rangeOps(c, seed));
+      break;
+    case 'fdatasync':
+      ops.push({ op: 'fdatasync', fd: ns.descriptor(c.file, ops) });
+      break;
     case 'setxattr': {
       // fsetxattr through the file's descriptor (cmAdapter.py), the attribute ACE sets.
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'setxattr', fd: ns.descriptor(c.file, ops), name: ACE_XATTR_NAME, length: 4, seed, nofollow: false });
-      return file(c.file);
+      const fd = ns.descriptor(c.file, ops);
+      ops.push({ op: 'setxattr', fd, name: ACE_XATTR_NAME, length: 4, seed, nofollow: false });
+      break;
     }
     case 'removexattr':
       // ace.py makes it depend on an fsetxattr of the same file when none came before.
-      ns.ensureFile(c.file, ops);
-      ops.push({ op: 'setxattr', path: c.file, name: ACE_XATTR_NAME, length: 4, seed, nofollow: false },
+      ops.push(
+        { op: 'setxattr', path: c.file, name: ACE_XATTR_NAME, length: 4, seed, nofollow: false },
         { op: 'removexattr', path: c.file, name: ACE_XATTR_NAME, nofollow: false });
-      return file(c.file);
+      break;
   }
+  return onPath(ops, c.file);
 }
 
 /** The statements of falloc (by mode) and of mmapwrite (fallocate, mmap, store, msync, munmap). */
@@ -309,7 +379,10 @@ function rangeOps(c: Extract<CoreOp, { kind: 'falloc' | 'mmapwrite' }>, seed: nu
   const r = { path: c.file, offset: c.offset, length: c.length };
   if (c.kind === 'mmapwrite') {
     return [{ op: 'fallocate', ...r, keepSize: false },
-      { op: 'mmap', name: 'm', path: c.file, offset: 0, length: c.offset + c.length, prot: 'rw', sync: false },
+      {
+        op: 'mmap', name: 'm', path: c.file, offset: 0, length: c.offset + c.length,
+        prot: 'rw', sync: false,
+      },
       { op: 'mstore', name: 'm', offset: c.offset, length: c.length, seed },
       { op: 'msync', name: 'm', offset: c.offset, length: c.length },
       { op: 'munmap', name: 'm' }];
@@ -319,18 +392,25 @@ function rangeOps(c: Extract<CoreOp, { kind: 'falloc' | 'mmapwrite' }>, seed: nu
   return [{ op: 'fallocate', ...r, keepSize: c.mode === 'alloc-keep' }];
 }
 
-/** A file rename; the source's descriptor is opened first, so that fsync after it goes through a descriptor opened before the rename. */
+/**
+ * A file rename; the source's descriptor is opened first, so that fsync after it goes
+ * through a descriptor opened before the rename.
+ */
 function renameFile(from: string, to: string, ns: NsModel, ops: Op[]): Expanded {
   ns.ensureFile(from, ops);
   ns.descriptor(from, ops);
   ns.ensureParent(to, ops);
   ops.push({ op: 'rename', from, to });
   const ino = ns.files.get(from)!;
-  if (ns.files.get(to) !== ino) { ns.files.set(to, ino); ns.files.delete(from); } // same inode: nothing happens
+  // A rename between two names of the same inode does nothing.
+  if (ns.files.get(to) !== ino) { ns.files.set(to, ino); ns.files.delete(from); }
   return { ops, subject: { path: to }, principal: to };
 }
 
-/** rename /A /B with /A/foo open: fsync then goes through Afoo, which names /B/foo (issue 16: `fsync Afoo` after `rename A B`). */
+/**
+ * rename /A /B with /A/foo open: fsync then goes through Afoo, which names /B/foo
+ * (issue 16: `fsync Afoo` after `rename A B`).
+ */
 function renameDir(ns: NsModel, ops: Op[]): Expanded {
   const [a, b] = ACE_DIRS;
   const moved = `${a}/foo`;
@@ -377,11 +457,15 @@ function setupOps(cores: CoreOp[], ns: NsModel): Stmt[] {
     ns.ensureFile(p, ops);
     ops.push({ op: 'write', path: p, offset: 0, length: ACE_SETUP_BYTES, seed: 100 + i });
   });
-  return [...ops, { op: 'commit', comment: 'setup: the files hold data before the core operations' }];
+  const comment = 'setup: the files hold data before the core operations';
+  return [...ops, { op: 'commit', comment }];
 }
 
 /** Build the script of one sequence of core operations and persistence choices. */
-export function buildAceScript(cores: CoreOp[], persists: Persistence[], options: { crash?: boolean; header?: string; setup?: boolean } = {}): Script {
+export function buildAceScript(
+  cores: CoreOp[], persists: Persistence[],
+  options: { crash?: boolean; header?: string; setup?: boolean } = {},
+): Script {
   const ns = new NsModel();
   const stmts: Stmt[] = [];
   if (options.header !== undefined) stmts.push({ op: 'comment', text: options.header });
@@ -390,7 +474,9 @@ export function buildAceScript(cores: CoreOp[], persists: Persistence[], options
     const e = expandCore(c, ns, i + 1);
     stmts.push(...e.ops, ...persistOps(persists[i]!, e, ns), { op: 'checkpoint', id: i + 1 });
   });
-  if (options.crash ?? true) stmts.push({ op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  if (options.crash ?? true) {
+    stmts.push({ op: 'crash', mode: 'strict' }, { op: 'mount' }, { op: 'check' });
+  }
   return { stmts };
 }
 
@@ -403,7 +489,10 @@ export interface ExhaustiveOptions {
   ops?: readonly CoreOpName[];
   /** Persistence choices (default ACE_PERSISTENCE); 'none' never follows the last operation. */
   persistence?: readonly Persistence[];
-  /** Each script whose operations act on an existing file comes again with 'setup data' (default true). */
+  /**
+   * Each script whose operations act on an existing file comes again with 'setup data'
+   * (default true).
+   */
   setup?: boolean;
   /** Append `crash`, `mount`, `check` (default true): the durable state must mount clean. */
   crash?: boolean;
@@ -419,7 +508,9 @@ export interface GeneratedScript {
 
 function allowedPersistence(options: ExhaustiveOptions): Persistence[] {
   const all = [...new Set<Persistence>(options.persistence ?? ACE_PERSISTENCE)];
-  if (!all.some((p) => p !== 'none')) throw new Error("persistence needs a choice other than 'none'");
+  if (!all.some((p) => p !== 'none')) {
+    throw new Error("persistence needs a choice other than 'none'");
+  }
   return all;
 }
 
@@ -435,7 +526,8 @@ export function exhaustiveCount(options: ExhaustiveOptions): number {
   if (options.k <= 0) return 0;
   const choices = (options.ops ?? CORE_OPS).flatMap((op) => coreOpChoices(op));
   const allowed = allowedPersistence(options);
-  const sum = (cs: CoreOp[], last: boolean): number => cs.reduce((s, c) => s + persistenceChoices(c, allowed, last).length, 0);
+  const sum = (cs: CoreOp[], last: boolean): number =>
+    cs.reduce((s, c) => s + persistenceChoices(c, allowed, last).length, 0);
   const total = sum(choices, false) ** (options.k - 1) * sum(choices, true);
   if (!(options.setup ?? true)) return total;
   const plain = choices.filter((c) => sourceFiles(c).length === 0);
@@ -453,14 +545,19 @@ export function* exhaustive(options: ExhaustiveOptions): Generator<GeneratedScri
   const cores: CoreOp[] = [];
   const persists: Persistence[] = [];
   let index = 0;
-  // Depth-first: core 1, its persistence choices, core 2, ..., then the setup variants (last fastest).
+  // Depth-first: core 1, its persistence choices, core 2, ..., then the setup variants
+  // (last fastest).
   function* level(i: number): Generator<GeneratedScript> {
     if (i === k) {
       const base = cores.map((c, j) => `${describeCore(c)}; ${persists[j]}`).join(' | ');
-      const variants = setup && cores.some((c) => sourceFiles(c).length > 0) ? [false, true] : [false];
+      const acts = cores.some((c) => sourceFiles(c).length > 0);
+      const variants = setup && acts ? [false, true] : [false];
       for (const data of variants) {
         const summary = data ? `${base} | setup data` : base;
-        yield { index, summary, script: buildAceScript(cores, persists, { crash: options.crash ?? true, setup: data, header: `ace-style k=${k} #${index}: ${summary}` }) };
+        const header = `ace-style k=${k} #${index}: ${summary}`;
+        const crash = options.crash ?? true;
+        const script = buildAceScript(cores, persists, { crash, setup: data, header });
+        yield { index, summary, script };
         index++;
       }
       return;

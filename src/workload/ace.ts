@@ -37,12 +37,19 @@ export interface AceImportOptions {
  */
 export const ACE_UNSUPPORTED: Readonly<Record<string, string>> = {};
 
-/** mknod mode words (cmAdapter.py passes ace.py's `TEST_FILE_PERMS|S_IFCHR|S_IFBLK` to mknod(2) as written). */
+/**
+ * mknod mode words (cmAdapter.py passes ace.py's `TEST_FILE_PERMS|S_IFCHR|S_IFBLK` to
+ * mknod(2) as written).
+ */
 const MODE_WORDS: Readonly<Record<string, number>> = {
-  S_IFCHR: 0o020000, S_IFBLK: 0o060000, S_IFIFO: 0o010000, S_IFSOCK: 0o140000, S_IFREG: 0o100000, TEST_FILE_PERMS: 0o644,
+  S_IFCHR: 0o020000, S_IFBLK: 0o060000, S_IFIFO: 0o010000, S_IFSOCK: 0o140000, S_IFREG: 0o100000,
+  TEST_FILE_PERMS: 0o644,
 };
 
-/** cmAdapter.py's attribute: fsetxattr(fd_X, "user.xattr1", "val1 ", 4, 0), removexattr(X_path, "user.xattr1"). */
+/**
+ * cmAdapter.py's attribute: fsetxattr(fd_X, "user.xattr1", "val1 ", 4, 0),
+ * removexattr(X_path, "user.xattr1").
+ */
 export const ACE_XATTR_NAME = 'user.xattr1';
 const ACE_XATTR_BYTES = 4;
 
@@ -101,7 +108,10 @@ class AceImport {
     return tok;
   }
 
-  /** The path of the j-lang name in argument n (a name outside the define section is taken under the root). */
+  /**
+   * The path of the j-lang name in argument n (a name outside the define section is taken
+   * under the root).
+   */
   path(l: Line, n: number): string {
     const tok = this.arg(l, n, 'a file or directory name');
     const known = this.names.get(tok.t);
@@ -115,7 +125,9 @@ class AceImport {
   num(l: Line, n: number, what: string): number {
     const tok = this.arg(l, n, what);
     const v = decimal(tok.t);
-    if (v === null) throw new ParseError(`${l.op}: expected ${what}, got '${tok.t}'`, l.line, tok.col);
+    if (v === null) {
+      throw new ParseError(`${l.op}: expected ${what}, got '${tok.t}'`, l.line, tok.col);
+    }
     return v;
   }
 
@@ -135,7 +147,10 @@ class AceImport {
     const id = this.arg(l, 1, 'a file name').t;
     const now = this.files.has(id) ? this.files.get(id) : this.openDirs.get(id);
     if (now) return now;
-    if (now === null) this.note(l, `${id} was unlinked while open: ${l.op} has no descriptor form here, so it goes to the path`);
+    if (now === null) {
+      this.note(l, `${id} was unlinked while open: ${l.op} has no descriptor form here, `
+        + 'so it goes to the path');
+    }
     return this.path(l, 1);
   }
 
@@ -152,7 +167,9 @@ class AceImport {
   }
 
   removed(p: string): void {
-    for (const map of [this.files, this.openDirs]) for (const [id, q] of map) if (q === p) map.set(id, null);
+    for (const map of [this.files, this.openDirs]) {
+      for (const [id, q] of map) if (q === p) map.set(id, null);
+    }
     this.dirs.delete(p);
   }
 }
@@ -171,23 +188,32 @@ const HANDLERS: Record<string, Handler> = {
     const { id, fd } = im.descriptor(l);
     if (im.dirs.has(p)) return HANDLERS.opendir!(im, l, out);
     if (fd) {
-      im.note(l, `${id} is open already: its descriptor is closed first (the generated C++ overwrites fd_${id}, leaking it)`);
+      im.note(l, `${id} is open already: its descriptor is closed first `
+        + `(the generated C++ overwrites fd_${id}, leaking it)`);
       out.push({ op: 'close', fd });
     }
     const flags = (l.tokens[2]?.t ?? '').split('|');
-    out.push({ op: 'open', fd: AceImport.fdName(id), path: p, create: flags.includes('O_CREAT'), truncate: flags.includes('O_TRUNC') });
+    out.push({
+      op: 'open', fd: AceImport.fdName(id), path: p,
+      create: flags.includes('O_CREAT'), truncate: flags.includes('O_TRUNC'),
+    });
     im.files.set(id, p);
   },
   opendir(im, l, out) {
     const p = im.path(l, 1);
-    im.note(l, 'no directory descriptors: opendir checks that the directory exists (stat); fsync through it is an fsync of the path the directory has then');
+    im.note(l, 'no directory descriptors: opendir checks that the directory exists (stat); '
+      + 'fsync through it is an fsync of the path the directory has then');
     out.push({ op: 'stat', path: p });
     im.openDirs.set(l.tokens[1]!.t, p);
   },
   close(im, l, out) {
     const { id, fd } = im.descriptor(l);
     if (fd) { out.push({ op: 'close', fd }); im.files.delete(id); return; }
-    if (im.openDirs.delete(id)) { out.push({ op: 'comment', text: `ace line ${l.line}: ${l.text} (a directory: no descriptor)` }); return; }
+    if (im.openDirs.delete(id)) {
+      const text = `ace line ${l.line}: ${l.text} (a directory: no descriptor)`;
+      out.push({ op: 'comment', text });
+      return;
+    }
     im.path(l, 1);
     im.note(l, `${id} is not open: close is a no-op`);
     out.push({ op: 'comment', text: `ace line ${l.line}: ${l.text} (not open)` });
@@ -205,15 +231,19 @@ const HANDLERS: Record<string, Handler> = {
     // makes the write durable before it returns: a write and an fsync of the path.
     const { id, fd } = im.descriptor(l);
     const p = im.path(l, 1);
-    im.note(l, 'O_DIRECT|O_SYNC write through a new descriptor on the path (as cmAdapter.py): write and fsync by path; the old descriptor is closed');
+    im.note(l, 'O_DIRECT|O_SYNC write through a new descriptor on the path (as cmAdapter.py): '
+      + 'write and fsync by path; the old descriptor is closed');
     if (fd) { out.push({ op: 'close', fd }); im.files.delete(id); }
-    out.push({ op: 'write', path: p, offset: im.num(l, 2, 'an offset'), length: im.num(l, 3, 'a length'), seed: l.line }, { op: 'fsync', path: p });
+    const offset = im.num(l, 2, 'an offset');
+    const length = im.num(l, 3, 'a length');
+    out.push({ op: 'write', path: p, offset, length, seed: l.line }, { op: 'fsync', path: p });
   },
   mmapwrite(im, l, out) {
     const p = im.currentPath(l);
     const off = im.num(l, 2, 'an offset');
     const len = im.num(l, 3, 'a length');
-    im.note(l, 'fallocate, mmap from offset 0, store, msync of up to 8192 bytes, munmap (as cmAdapter.py does)');
+    im.note(l, 'fallocate, mmap from offset 0, store, msync of up to 8192 bytes, munmap '
+      + '(as cmAdapter.py does)');
     out.push({ op: 'fallocate', path: p, offset: off, length: len, keepSize: false },
       { op: 'mmap', name: 'ace', path: p, offset: 0, length: off + len, prot: 'rw', sync: false },
       { op: 'mstore', name: 'ace', offset: off, length: len, seed: l.line },
@@ -228,7 +258,8 @@ const HANDLERS: Record<string, Handler> = {
     const modeText = l.tokens.slice(2, -2).map((t) => t.t).join('');
     const op = fallocOp(im, l, modeText, p, off, len);
     if (op) { out.push(op); return; }
-    im.unsupported.push({ line: l.line, op: `falloc ${modeText}`, text: l.text, reason: `fallocate mode ${modeText} has no equivalent` });
+    const reason = `fallocate mode ${modeText} has no equivalent`;
+    im.unsupported.push({ line: l.line, op: `falloc ${modeText}`, text: l.text, reason });
     out.push({ op: 'comment', text: `ace line ${l.line}: unsupported: ${l.text}` });
   },
   truncate(im, l, out) {
@@ -263,9 +294,15 @@ const HANDLERS: Record<string, Handler> = {
     const p = im.path(l, 1);
     let mode = 0;
     for (const w of (l.tokens[2]?.t ?? '').split('|')) mode |= MODE_WORDS[w] ?? decimal(w) ?? 0;
-    const kinds: Record<number, SpecialFileKind> = { 0o020000: 'chardev', 0o060000: 'blockdev', 0o010000: 'fifo', 0o140000: 'socket' };
+    const kinds: Record<number, SpecialFileKind> = {
+      0o020000: 'chardev', 0o060000: 'blockdev', 0o010000: 'fifo', 0o140000: 'socket',
+    };
     const kind = kinds[mode & 0o170000];
-    if (!kind) { out.push({ op: 'create', path: p }); im.note(l, 'mknod of a regular file: create'); return; }
+    if (!kind) {
+      out.push({ op: 'create', path: p });
+      im.note(l, 'mknod of a regular file: create');
+      return;
+    }
     const rdev = decimal(l.tokens[3]?.t ?? '0') ?? 0;
     out.push(rdev ? { op: 'mknod', path: p, kind, rdev } : { op: 'mknod', path: p, kind });
   },
@@ -275,9 +312,10 @@ const HANDLERS: Record<string, Handler> = {
   },
   fsetxattr(im, l, out) {
     const { fd } = im.descriptor(l);
-    if (fd) { out.push({ op: 'setxattr', fd, name: ACE_XATTR_NAME, length: ACE_XATTR_BYTES, seed: l.line, nofollow: false }); return; }
+    const value = { name: ACE_XATTR_NAME, length: ACE_XATTR_BYTES, seed: l.line, nofollow: false };
+    if (fd) { out.push({ op: 'setxattr', fd, ...value }); return; }
     im.note(l, 'fsetxattr without an open descriptor: by path');
-    out.push({ op: 'setxattr', path: im.currentPath(l), name: ACE_XATTR_NAME, length: ACE_XATTR_BYTES, seed: l.line, nofollow: false });
+    out.push({ op: 'setxattr', path: im.currentPath(l), ...value });
   },
   removexattr(im, l, out) {
     out.push({ op: 'removexattr', path: im.path(l, 1), name: ACE_XATTR_NAME, nofollow: false });
@@ -289,7 +327,8 @@ const HANDLERS: Record<string, Handler> = {
   },
   checkpoint(im, l, out) {
     im.checkpoints++;
-    out.push({ op: 'checkpoint', id: im.checkpoints, comment: `ace checkpoint ${l.tokens[1]?.t ?? ''}`.trimEnd() });
+    const comment = `ace checkpoint ${l.tokens[1]?.t ?? ''}`.trimEnd();
+    out.push({ op: 'checkpoint', id: im.checkpoints, comment });
   },
   none(_im, l, out) {
     out.push({ op: 'comment', text: `ace line ${l.line}: none` });
@@ -313,26 +352,39 @@ function sync(op: 'fsync' | 'fdatasync'): Handler {
   };
 }
 
-function fallocOp(im: AceImport, l: Line, modeText: string, p: string, off: number, len: number): Op | null {
+function fallocOp(
+  im: AceImport, l: Line, modeText: string, p: string, off: number, len: number,
+): Op | null {
   const mode = new Set(modeText.split('|').filter((f) => f !== '' && f !== '0'));
   const keep = mode.delete('FALLOC_FL_KEEP_SIZE');
-  if (mode.size === 0) return { op: 'fallocate', path: p, offset: off, length: len, keepSize: keep };
-  if (mode.size === 1 && mode.has('FALLOC_FL_ZERO_RANGE')) return { op: 'zero', path: p, offset: off, length: len, keepSize: keep };
+  if (mode.size === 0) {
+    return { op: 'fallocate', path: p, offset: off, length: len, keepSize: keep };
+  }
+  if (mode.size === 1 && mode.has('FALLOC_FL_ZERO_RANGE')) {
+    return { op: 'zero', path: p, offset: off, length: len, keepSize: keep };
+  }
   if (mode.size === 1 && mode.has('FALLOC_FL_PUNCH_HOLE')) {
-    if (!keep) im.note(l, 'FALLOC_FL_PUNCH_HOLE needs FALLOC_FL_KEEP_SIZE (EINVAL on Linux); imported as a punch');
+    if (!keep) {
+      im.note(l, 'FALLOC_FL_PUNCH_HOLE needs FALLOC_FL_KEEP_SIZE (EINVAL on Linux); '
+        + 'imported as a punch');
+    }
     return { op: 'punch', path: p, offset: off, length: len };
   }
   return null;
 }
 
 /** A section header (`# run`) or a comment line. */
-function headerLine(im: AceImport, line: number, trimmed: string, section: string | null, setupOps: number): string | null {
+function headerLine(
+  im: AceImport, line: number, trimmed: string, section: string | null, setupOps: number,
+): string | null {
   const word = trimmed.slice(1).trim().split(/\s+/).pop() ?? '';
   if (!SECTIONS.has(word)) {
     im.emit(line, { op: 'comment', text: `ace: ${trimmed.slice(1).trim()}` });
     return section;
   }
-  if (section === 'setup' && word !== 'setup' && setupOps > 0) im.emit(line, { op: 'commit', comment: 'end of the ACE setup: its state is durable' });
+  if (section === 'setup' && word !== 'setup' && setupOps > 0) {
+    im.emit(line, { op: 'commit', comment: 'end of the ACE setup: its state is durable' });
+  }
   im.emit(line, { op: 'comment', text: `ace # ${word}` });
   return word;
 }
@@ -347,8 +399,15 @@ export function importAce(text: string, options: AceImportOptions = {}): ImportR
     const raw = rows[i]!.replace(/\r$/, '');
     const trimmed = raw.trim();
     if (trimmed === '') continue;
-    if (trimmed.startsWith('#')) { section = headerLine(im, line, trimmed, section, setupOps); continue; }
-    if (section === null) throw new ParseError(`'${trimmed}' is outside a section (# define, # declare, # setup or # run)`, line, raw.indexOf(trimmed) + 1);
+    if (trimmed.startsWith('#')) {
+      section = headerLine(im, line, trimmed, section, setupOps);
+      continue;
+    }
+    if (section === null) {
+      const sections = '# define, # declare, # setup or # run';
+      throw new ParseError(`'${trimmed}' is outside a section (${sections})`,
+        line, raw.indexOf(trimmed) + 1);
+    }
     if (section === 'declare') continue;
     if (section === 'define') {
       const p = trimmed.replace(/^\/+|\/+$/g, '');
@@ -363,13 +422,16 @@ export function importAce(text: string, options: AceImportOptions = {}): ImportR
     const reason = ACE_UNSUPPORTED[l.op];
     const handler = Object.hasOwn(HANDLERS, l.op) ? HANDLERS[l.op] : undefined;
     if (reason || !handler) {
-      im.unsupported.push({ line, op: l.op, text: trimmed, reason: reason ?? 'not a j-lang operation' });
-      im.emit(line, { op: 'comment', text: `ace line ${line}: ${reason ? 'unsupported' : 'unknown operation'}: ${trimmed}` });
+      const why = reason ?? 'not a j-lang operation';
+      im.unsupported.push({ line, op: l.op, text: trimmed, reason: why });
+      const what = reason ? 'unsupported' : 'unknown operation';
+      im.emit(line, { op: 'comment', text: `ace line ${line}: ${what}: ${trimmed}` });
       continue;
     }
     const out: Stmt[] = [];
     handler(im, l, out);
     im.emit(line, ...out);
   }
-  return { script: { stmts: im.stmts, lines: im.lines }, unsupported: im.unsupported, notes: im.notes };
+  const script = { stmts: im.stmts, lines: im.lines };
+  return { script, unsupported: im.unsupported, notes: im.notes };
 }

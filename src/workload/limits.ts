@@ -13,7 +13,9 @@ export function checkScriptSizes(script: Script, deviceBytes: number): void {
     if (!DATA_OPS.has(stmt.op)) return;
     const length = (stmt as { length?: number }).length;
     if (length !== undefined && length > deviceBytes) {
-      throw new FsError('EFBIG', `line ${script.lines?.[i] ?? i + 1} (${stmt.op}) moves ${length} bytes, more than the ${deviceBytes}-byte device`);
+      const line = script.lines?.[i] ?? i + 1;
+      throw new FsError('EFBIG', `line ${line} (${stmt.op}) moves ${length} bytes, `
+        + `more than the ${deviceBytes}-byte device`);
     }
   });
 }

@@ -44,7 +44,10 @@ export interface OpResult {
   checksum?: string;
   /** Bytes read or written; bytes copied by `copy`, deduped by `dedupe`. */
   bytes?: number;
-  /** What stat, readdir or scrub reported; `copied=N` for copy, `same deduped=N` or `differs deduped=0` for dedupe. */
+  /**
+   * What stat, readdir or scrub reported; `copied=N` for copy, `same deduped=N` or
+   * `differs deduped=0` for dedupe.
+   */
   value?: string;
 }
 
@@ -102,7 +105,9 @@ export class Runner {
   /** A runner on a new device (options.device, if given, is used instead). */
   static async create(options: RunnerOptions = {}): Promise<Runner> {
     if (options.device) return new Runner(options.device, options, false);
-    const dev = await PmemDevice.create({ sizeBytes: options.sizeBytes ?? DEFAULT_DEVICE_BYTES, domain: options.domain ?? 'adr' });
+    const dev = await PmemDevice.create({
+      sizeBytes: options.sizeBytes ?? DEFAULT_DEVICE_BYTES, domain: options.domain ?? 'adr',
+    });
     return new Runner(dev, options, true);
   }
 
@@ -148,16 +153,20 @@ export class Runner {
     } catch (e) {
       if (e instanceof ScriptError) return { line, text, kind: 'script', message: e.message };
       if (!(e instanceof FsError)) {
-        return { line, text, kind: 'exception', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), error: e };
+        const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        return { line, text, kind: 'exception', message, error: e };
       }
-      if (stmt.expect === e.code) return { line, text, status: 'errno', errno: e.code, message: e.message };
+      if (stmt.expect === e.code) {
+        return { line, text, status: 'errno', errno: e.code, message: e.message };
+      }
       return {
         line, text, kind: 'unexpected-errno', errno: e.code, message: e.message,
         ...(stmt.expect !== undefined ? { expected: stmt.expect } : {}),
       };
     }
     if (stmt.expect !== undefined) {
-      return { line, text, kind: 'missing-errno', expected: stmt.expect, message: `expected ${stmt.expect}, the operation succeeded` };
+      const message = `expected ${stmt.expect}, the operation succeeded`;
+      return { line, text, kind: 'missing-errno', expected: stmt.expect, message };
     }
     return { line, text, status: 'ok', ...out };
   }
@@ -201,7 +210,9 @@ export class Runner {
       this.doMount();
       return this.fsys!;
     }
-    if (this.crashedSinceMount) throw new ScriptError('not mounted: a crash must be followed by a mount');
+    if (this.crashedSinceMount) {
+      throw new ScriptError('not mounted: a crash must be followed by a mount');
+    }
     throw new ScriptError('not mounted');
   }
 
@@ -217,14 +228,20 @@ export class Runner {
     return m;
   }
 
-  /** The descriptor named `name`: EBADF when none is open by that name (never opened, closed, or lost in a crash). */
+  /**
+   * The descriptor named `name`: EBADF when none is open by that name (never opened,
+   * closed, or lost in a crash).
+   */
   private descriptor(name: string): number {
     const fd = this.fds.get(name);
     if (fd === undefined) throw new FsError('EBADF', `no open descriptor named '${name}'`);
     return fd;
   }
 
-  /** Run `fn` on the descriptor a FileRef names: the named one, or one opened on the path for the call. */
+  /**
+   * Run `fn` on the descriptor a FileRef names: the named one, or one opened on the path
+   * for the call.
+   */
   private withRef<T>(fs: FileSystem, ref: FileRef, fn: (fd: number) => T): T {
     if (ref.fd !== undefined) return fn(this.descriptor(ref.fd));
     return this.withFd(fs, ref.path, fn);
@@ -248,7 +265,9 @@ export class Runner {
   }
 
   private crash(op: Extract<Op, { op: 'crash' }>): void {
-    const options = op.mode === 'random' ? { mode: 'random' as const, seed: op.seed ?? 0 } : { mode: 'strict' as const };
+    const options = op.mode === 'random'
+      ? { mode: 'random' as const, seed: op.seed ?? 0 }
+      : { mode: 'strict' as const };
     const old = this.dev;
     const next = this.spare ? old.crash({ ...options, into: this.spare }) : old.crash(options);
     this.spare = null;
@@ -300,13 +319,18 @@ export class Runner {
         return {};
       case 'check': {
         const problems = this.mounted().fsck();
-        if (problems.length) throw new FsError('EIO', `fsck found ${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}`);
+        if (problems.length) {
+          const first = problems.slice(0, 3).join('; ');
+          throw new FsError('EIO', `fsck found ${problems.length} problem(s): ${first}`);
+        }
         return {};
       }
       case 'scrub': {
         const r = this.mounted().scrub();
         if (r.csumErrors || r.metadataErrors) {
-          throw new FsError('EIO', `scrub: ${r.csumErrors} checksum and ${r.metadataErrors} metadata error(s): ${r.errors.slice(0, 3).map((e) => e.detail).join('; ')}`);
+          const first = r.errors.slice(0, 3).map((e) => e.detail).join('; ');
+          throw new FsError('EIO', `scrub: ${r.csumErrors} checksum and ${r.metadataErrors} `
+            + `metadata error(s): ${first}`);
         }
         return { value: `${r.bytesChecked} bytes checked` };
       }
@@ -315,35 +339,77 @@ export class Runner {
     }
   }
 
-  private execLinkOrXattr(fs: FileSystem, op: Extract<Op, { op: 'symlink' | 'readlink' | 'lstat' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr' }>): Partial<OpResult> {
+  private execLinkOrXattr(
+    fs: FileSystem, op: Extract<Op, { op: LinkOrXattrOpName }>,
+  ): Partial<OpResult> {
     if (op.op === 'symlink') { fs.symlink(op.target, op.path); return {}; }
     if (op.op === 'readlink') return { value: fs.readlink(op.path) };
     if (op.op === 'lstat') {
       const st = fs.lstat(op.path);
       return { value: statValue(st) };
     }
-    const on: XattrCall = (byFd, byPath) => (op.fd !== undefined ? byFd(this.descriptor(op.fd)) : byPath(op.path));
+    const on: XattrCall = (byFd, byPath) => (op.fd !== undefined
+      ? byFd(this.descriptor(op.fd))
+      : byPath(op.path));
     const noFollow = op.nofollow;
     switch (op.op) {
       case 'setxattr': {
         const value = patternBytes(op.seed ?? 0, op.length);
         const flags = { create: op.mode === 'create', replace: op.mode === 'replace' };
-        on((fd) => fs.fsetxattr(fd, op.name, value, flags), (path) => fs.setxattr(path, op.name, value, { ...flags, noFollow }));
+        on((fd) => fs.fsetxattr(fd, op.name, value, flags),
+          (path) => fs.setxattr(path, op.name, value, { ...flags, noFollow }));
         return { bytes: op.length };
       }
-      case 'getxattr': return this.checksum(on((fd) => fs.fgetxattr(fd, op.name), (path) => fs.getxattr(path, op.name, { noFollow })));
+      case 'getxattr':
+        return this.checksum(on((fd) => fs.fgetxattr(fd, op.name),
+          (path) => fs.getxattr(path, op.name, { noFollow })));
       // Sorted: the file system lists in name-hash order, the model cannot know it.
-      case 'listxattr': return { value: on((fd) => fs.flistxattr(fd), (path) => fs.listxattr(path, { noFollow })).sort().join(' ') };
-      case 'removexattr': on((fd) => fs.fremovexattr(fd, op.name), (path) => fs.removexattr(path, op.name, { noFollow })); return {};
+      case 'listxattr': {
+        const names = on((fd) => fs.flistxattr(fd), (path) => fs.listxattr(path, { noFollow }));
+        return { value: names.sort().join(' ') };
+      }
+      case 'removexattr':
+        on((fd) => fs.fremovexattr(fd, op.name),
+          (path) => fs.removexattr(path, op.name, { noFollow }));
+        return {};
     }
   }
 
   private execFs(fs: FileSystem, op: Op): Partial<OpResult> {
     switch (op.op) {
+      case 'mkdir': case 'create': case 'open': case 'close': case 'unlink': case 'rmdir':
+      case 'rename': case 'link': case 'stat': case 'readdir': case 'mknod':
+        return this.execNamespace(fs, op);
+      case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr':
+      case 'listxattr': case 'removexattr':
+        return this.execLinkOrXattr(fs, op);
+      case 'write': case 'read': case 'truncate': case 'fallocate': case 'punch': case 'zero':
+      case 'fsync': case 'fdatasync': case 'commit':
+        return this.execData(fs, op);
+      case 'clone': case 'copy': case 'exchange': case 'dedupe': case 'collapse': case 'insert':
+        return execRange(fs, op);
+      case 'snapshot': case 'mksubvol': case 'rmsubvol': case 'setflag': case 'clearflag':
+      case 'freeze': case 'thaw':
+        execVolume(fs, op);
+        return {};
+      case 'mmap': case 'mstore': case 'mload': case 'mflush': case 'fence': case 'msync':
+      case 'munmap':
+        return this.execMapping(fs, op);
+      default:
+        throw new ScriptError(`operation '${op.op}' is not a file-system operation`);
+    }
+  }
+
+  private execNamespace(
+    fs: FileSystem, op: Extract<Op, { op: NamespaceOpName }>,
+  ): Partial<OpResult> {
+    switch (op.op) {
       case 'mkdir': fs.mkdir(op.path); return {};
       case 'create': fs.create(op.path); return {};
       case 'open': {
-        if (op.fd !== undefined && this.fds.has(op.fd)) throw new ScriptError(`descriptor '${op.fd}' is open: close it first`);
+        if (op.fd !== undefined && this.fds.has(op.fd)) {
+          throw new ScriptError(`descriptor '${op.fd}' is open: close it first`);
+        }
         const fd = fs.open(op.path, { create: op.create, truncate: op.truncate });
         if (op.fd === undefined) fs.close(fd);
         else this.fds.set(op.fd, fd);
@@ -364,9 +430,12 @@ export class Runner {
         return { value: statValue(st) };
       }
       case 'readdir': return { value: fs.readdir(op.path).join(' ') };
-      case 'symlink': case 'readlink': case 'lstat': case 'setxattr': case 'getxattr': case 'listxattr': case 'removexattr':
-        return this.execLinkOrXattr(fs, op);
       case 'mknod': fs.mknod(op.path, SPECIAL_MODE_BITS[op.kind] | 0o644, op.rdev ?? 0); return {};
+    }
+  }
+
+  private execData(fs: FileSystem, op: Extract<Op, { op: DataOpName }>): Partial<OpResult> {
+    switch (op.op) {
       case 'write': {
         const data = patternBytes(op.seed ?? 0, op.length);
         this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset));
@@ -374,62 +443,50 @@ export class Runner {
       }
       case 'read': {
         if (op.offset === undefined) {
-          if (op.path === undefined) throw new ScriptError('read NAME needs an offset and a length');
+          if (op.path === undefined) {
+            throw new ScriptError('read NAME needs an offset and a length');
+          }
           return this.checksum(fs.readFile(op.path));
         }
-        return this.checksum(this.withRef(fs, op, (fd) => fs.pread(fd, op.length ?? 0, op.offset!)));
+        const bytes = this.withRef(fs, op, (fd) => fs.pread(fd, op.length ?? 0, op.offset!));
+        return this.checksum(bytes);
       }
       case 'truncate': fs.truncate(op.path, op.size); return {};
-      case 'fallocate': fs.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize }); return {};
-      case 'punch': fs.punchHole(op.path, op.offset, op.length); return {};
-      case 'zero': {
-        if (!op.keepSize) { fs.zeroRange(op.path, op.offset, op.length); return {}; }
-        // FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE: zero what lies inside EOF, preallocate the rest.
-        const size = fs.stat(op.path).size;
-        const end = op.offset + op.length;
-        if (op.offset < size) fs.zeroRange(op.path, op.offset, Math.min(end, size) - op.offset);
-        if (end > size && op.length > 0) fs.fallocate(op.path, Math.max(op.offset, size), end - Math.max(op.offset, size), { keepSize: true });
+      case 'fallocate':
+        fs.fallocate(op.path, op.offset, op.length, { keepSize: op.keepSize });
         return {};
-      }
+      case 'punch': fs.punchHole(op.path, op.offset, op.length); return {};
+      case 'zero': zeroRange(fs, op); return {};
       case 'fsync': case 'fdatasync': {
         const sync = (fd: number): void => (op.op === 'fsync' ? fs.fsync(fd) : fs.fdatasync(fd));
-        if (op.fd !== undefined) sync(this.descriptor(op.fd));
-        else if (fs.stat(op.path).kind === 'file') this.withFd(fs, op.path, sync);
-        else fs.commit(); // a directory (no descriptor for one here): fsync makes the whole transaction durable anyway
+        if (op.fd !== undefined) {
+          sync(this.descriptor(op.fd));
+        } else if (fs.stat(op.path).kind === 'file') {
+          this.withFd(fs, op.path, sync);
+        } else {
+          // A directory (no descriptor for one here): fsync makes the whole transaction
+          // durable anyway.
+          fs.commit();
+        }
         return {};
       }
       case 'commit': fs.commit(); return {};
-      case 'clone':
-        if (op.range) fs.cloneRange(op.src, op.range.srcOffset, op.dst, op.range.dstOffset, op.range.length);
-        else fs.cloneFile(op.src, op.dst);
-        return {};
-      case 'copy': {
-        const copied = fs.copyFileRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
-        return { bytes: copied, value: `copied=${copied}` };
-      }
-      case 'exchange': fs.exchangeRange(op.path1, op.offset1, op.path2, op.offset2, op.length); return {};
-      case 'dedupe': {
-        const r = fs.dedupeRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
-        return { bytes: r.bytesDeduped, value: `${r.status} deduped=${r.bytesDeduped}` };
-      }
-      case 'collapse': fs.collapseRange(op.path, op.offset, op.length); return {};
-      case 'insert': fs.insertRange(op.path, op.offset, op.length); return {};
-      case 'snapshot': fs.snapshot(op.src, op.dst, { readonly: op.readonly }); return {};
-      case 'mksubvol': fs.createSubvolume(op.path); return {};
-      case 'rmsubvol': fs.deleteSubvolume(op.path); return {};
-      case 'setflag':
-        if (op.flag === 'nodatacow') fs.setNoDataCow(op.path);
-        else fs.setDaxImmutable(op.path, true, { capability: !op.nocap });
-        return {};
-      case 'clearflag': fs.setDaxImmutable(op.path, false, { capability: !op.nocap }); return {};
-      case 'freeze': fs.freeze(); return {};
-      case 'thaw': fs.thaw(); return {};
+    }
+  }
+
+  private execMapping(fs: FileSystem, op: Extract<Op, { op: MappingOpName }>): Partial<OpResult> {
+    switch (op.op) {
       case 'mmap': {
-        if (this.maps.has(op.name)) throw new ScriptError(`mapping '${op.name}' exists: munmap it first`);
-        this.maps.set(op.name, fs.mmap(op.path, { offset: op.offset, length: op.length, prot: op.prot, sync: op.sync }));
+        if (this.maps.has(op.name)) {
+          throw new ScriptError(`mapping '${op.name}' exists: munmap it first`);
+        }
+        const options = { offset: op.offset, length: op.length, prot: op.prot, sync: op.sync };
+        this.maps.set(op.name, fs.mmap(op.path, options));
         return {};
       }
-      case 'mstore': this.map(op.name).store(op.offset, patternBytes(op.seed ?? 0, op.length)); return { bytes: op.length };
+      case 'mstore':
+        this.map(op.name).store(op.offset, patternBytes(op.seed ?? 0, op.length));
+        return { bytes: op.length };
       case 'mload': return this.checksum(this.map(op.name).load(op.offset, op.length));
       case 'mflush': this.map(op.name).flush(op.offset, op.length); return {};
       case 'fence': this.dev.sfence(); return {};
@@ -440,19 +497,88 @@ export class Runner {
         m.unmap();
         return {};
       }
-      default:
-        throw new ScriptError(`operation '${op.op}' is not a file-system operation`);
     }
   }
 }
 
+type NamespaceOpName =
+  'mkdir' | 'create' | 'open' | 'close' | 'unlink' | 'rmdir' | 'rename' | 'link' | 'stat'
+  | 'readdir' | 'mknod';
+type DataOpName =
+  'write' | 'read' | 'truncate' | 'fallocate' | 'punch' | 'zero' | 'fsync' | 'fdatasync' | 'commit';
+type LinkOrXattrOpName =
+  'symlink' | 'readlink' | 'lstat' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr';
+type RangeOpName = 'clone' | 'copy' | 'exchange' | 'dedupe' | 'collapse' | 'insert';
+type VolumeOpName =
+  'snapshot' | 'mksubvol' | 'rmsubvol' | 'setflag' | 'clearflag' | 'freeze' | 'thaw';
+type MappingOpName = 'mmap' | 'mstore' | 'mload' | 'mflush' | 'fence' | 'msync' | 'munmap';
+
+/** FALLOC_FL_ZERO_RANGE, with FALLOC_FL_KEEP_SIZE or not. */
+function zeroRange(fs: FileSystem, op: Extract<Op, { op: 'zero' }>): void {
+  if (!op.keepSize) { fs.zeroRange(op.path, op.offset, op.length); return; }
+  // FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE: zero what lies inside EOF, preallocate the rest.
+  const size = fs.stat(op.path).size;
+  const end = op.offset + op.length;
+  if (op.offset < size) fs.zeroRange(op.path, op.offset, Math.min(end, size) - op.offset);
+  if (end > size && op.length > 0) {
+    const from = Math.max(op.offset, size);
+    fs.fallocate(op.path, from, end - from, { keepSize: true });
+  }
+}
+
+/** Operations on ranges of one or two files: clone, copy, exchange, dedupe, collapse, insert. */
+function execRange(fs: FileSystem, op: Extract<Op, { op: RangeOpName }>): Partial<OpResult> {
+  switch (op.op) {
+    case 'clone':
+      if (op.range) {
+        fs.cloneRange(op.src, op.range.srcOffset, op.dst, op.range.dstOffset, op.range.length);
+      } else {
+        fs.cloneFile(op.src, op.dst);
+      }
+      return {};
+    case 'copy': {
+      const copied = fs.copyFileRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+      return { bytes: copied, value: `copied=${copied}` };
+    }
+    case 'exchange':
+      fs.exchangeRange(op.path1, op.offset1, op.path2, op.offset2, op.length);
+      return {};
+    case 'dedupe': {
+      const r = fs.dedupeRange(op.src, op.srcOffset, op.dst, op.dstOffset, op.length);
+      return { bytes: r.bytesDeduped, value: `${r.status} deduped=${r.bytesDeduped}` };
+    }
+    case 'collapse': fs.collapseRange(op.path, op.offset, op.length); return {};
+    case 'insert': fs.insertRange(op.path, op.offset, op.length); return {};
+  }
+}
+
+/** Subvolumes, snapshots, inode flags, freeze and thaw. */
+function execVolume(fs: FileSystem, op: Extract<Op, { op: VolumeOpName }>): void {
+  switch (op.op) {
+    case 'snapshot': fs.snapshot(op.src, op.dst, { readonly: op.readonly }); return;
+    case 'mksubvol': fs.createSubvolume(op.path); return;
+    case 'rmsubvol': fs.deleteSubvolume(op.path); return;
+    case 'setflag':
+      if (op.flag === 'nodatacow') fs.setNoDataCow(op.path);
+      else fs.setDaxImmutable(op.path, true, { capability: !op.nocap });
+      return;
+    case 'clearflag': fs.setDaxImmutable(op.path, false, { capability: !op.nocap }); return;
+    case 'freeze': fs.freeze(); return;
+    case 'thaw': fs.thaw(); return;
+  }
+}
+
 /** The S_IFMT bits of each special file kind (mknod(2)'s mode). */
-const SPECIAL_MODE_BITS: Readonly<Record<SpecialFileKind, number>> = { chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000 };
+const SPECIAL_MODE_BITS: Readonly<Record<SpecialFileKind, number>> = {
+  chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000,
+};
 
 /** The file an xattr statement names: a descriptor's, or a path's. */
 type XattrCall = <T>(byFd: (fd: number) => T, byPath: (path: string) => T) => T;
 /** Create a runner, run a script, release the runner's devices. */
-export async function runScript(script: Script | string, options: RunnerOptions = {}): Promise<RunResult> {
+export async function runScript(
+  script: Script | string, options: RunnerOptions = {},
+): Promise<RunResult> {
   const runner = await Runner.create(options);
   try {
     return runner.run(script);
