@@ -13,7 +13,7 @@ type Count = 'longFunctions' | 'longLines' | 'longFiles' | 'fileLoops' | 'folder
 
 /** The ratchet: counts when it was set (issue 18's first step). */
 const LIMITS: Record<'src' | 'assembly', Record<Count, number>> = {
-  src: { longFunctions: 18, longLines: 1916, longFiles: 5, fileLoops: 0, folderLoops: 1, unusedExports: 63 },
+  src: { longFunctions: 12, longLines: 1689, longFiles: 5, fileLoops: 0, folderLoops: 1, unusedExports: 63 },
   assembly: { longFunctions: 0, longLines: 863, longFiles: 3, fileLoops: 3, folderLoops: 1, unusedExports: 1 },
 };
 
@@ -52,7 +52,7 @@ describe('the tidy ratchet', () => {
 
   it('counts what it claims to: a long function, a loop, an unused export are found in a known case', () => {
     // The counters on this repo's own known cases, so a broken scanner cannot pass as tidy.
-    expect(longFunctions(['src/workload/generate.ts'], 70).some((f) => f.name === 'randomScript')).toBe(true);
+    expect(longFunctions(['test/fixtures/tidy/long-function.ts'], 70).map((f) => f.name)).toEqual(['longOnPurpose']);
     expect(loops(['a', 'b', 'c'], (n) => ({ a: ['b'], b: ['a'], c: ['a'] } as Record<string, string[]>)[n]!)).toEqual([['a', 'b']]);
     expect(importsOf('src/pmem/device.ts')).toContain('src/errors.ts');
     expect(folderOf('src/fs/fsck.ts', 'src')).toBe('src/fs');
