@@ -6,6 +6,7 @@ import {
   parse, print, printStmt, parseNumber, ParseError, OP_NAMES, randomScript, exhaustive, Rng,
   type Stmt, type Op, type StmtCommon,
 } from '../src/workload/index.js';
+import { importFsx } from '../src/workload/fsx.js';
 
 /** One canonical line for every form of every operation. */
 const CANONICAL = `mkfs
@@ -325,5 +326,14 @@ describe('workload round trip (property)', () => {
   it('printStmt of a statement is one line', () => {
     const r = new Rng(5);
     for (let i = 0; i < 500; i++) expect(printStmt(arbitraryStmt(r))).not.toContain('\n');
+  });
+});
+
+describe('names of Object.prototype are not words of the language', () => {
+  it('refuses them as options, and fsx import reports them as unknown operations', () => {
+    expect(() => parse('mkfs constructor x')).toThrow(/unexpected 'constructor'/);
+    expect(() => parse('create /f\nwrite /f 0 1 toString 5')).toThrow(/unexpected 'toString'/);
+    const imported = importFsx('toString 1 2\nconstructor 3 4\n');
+    expect(imported.unsupported.map((u) => u.op)).toEqual(['toString', 'constructor']);
   });
 });

@@ -154,7 +154,7 @@ class FsxImport {
       throw new ParseError("expected an operation name after 'skip'", line, raw.length + 1);
     }
     const name = nameTok.t;
-    if (FSX_OPS[name] === undefined) {
+    if (!Object.hasOwn(FSX_OPS, name)) { // (own keys: 'toString' is no fsx operation)
       this.unsupported.push({ line, op: name, text: raw.trim(), reason: 'not an fsx operation' });
       const text = `fsx line ${line}: unknown operation: ${raw.trim()}`;
       this.emit(line, { op: 'comment', text });

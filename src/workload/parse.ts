@@ -121,7 +121,8 @@ class Cursor {
       this.i++;
       if (seen.has(t.text)) this.error(`'${t.text}' given twice`, t);
       if (flags.includes(t.text)) { seen.add(t.text); continue; }
-      const kind = keyed[t.text];
+      // (Own keys only: 'constructor' or 'toString' is not an option of any operation.)
+      const kind = Object.hasOwn(keyed, t.text) ? keyed[t.text] : undefined;
       if (!kind) {
         const keys = Object.keys(keyed).map((k) => `${k} ${keyed[k] === 'num' ? 'N' : 'WORD'}`);
         const allowed = [...flags, ...keys];
