@@ -8,11 +8,11 @@ export {
 export type { WriteListener } from './pmem/write-listeners.js';
 export { crc32c, loadCrc32c } from './csum/crc32c.js';
 export { Rng } from './random.js';
-export { FileSystem } from './fs/filesystem.js';
+export { FileSystem } from './filesystem.js';
 export { MAX_FILE_BYTES } from './fs/fs-common.js';
 export { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, makedev, major, minor, type SpecialKind } from './fs/special.js';
 export type { MkfsOptions, Stat, StatFs, ScrubReport, ScrubError, SnapshotOptions, FallocateOptions, FileKind } from './fs/types.js';
-export type { MountOptions, MmapOptions } from './fs/filesystem.js';
+export type { MountOptions, MmapOptions } from './filesystem.js';
 export type { CommitParticipant } from './fs/commit-participants.js';
 export { MAX_DEDUPE_BYTES, MAX_DEDUPE_DESTINATIONS, type DedupeResult, type DedupeDestination, type DedupeInfo } from './fs/range-ops.js';
 export { DaxMapping, type MappingHandle } from './dax/mapping.js';

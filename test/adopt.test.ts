@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { PmemDevice, Rng } from '../src/index.js';
 import { FsError } from '../src/errors.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { unpackImage } from './helpers/image-pack.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'mkfs-btrfs-6.2-rootdir.pack.gz');

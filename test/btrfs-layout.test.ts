@@ -4,7 +4,7 @@
 // two copies, tree block headers, and the root tree's directory with its `default` entry.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { key, compareKeys } from '../src/fs/format.js';
 
 const u64 = (b: Uint8Array, at: number): bigint => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);

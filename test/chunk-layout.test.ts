@@ -3,7 +3,7 @@
 // mkfs.btrfs places them, mounted, read and written through its stripes.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { key } from '../src/fs/format.js';
 import { planChunkTable } from '../src/fs/chunk-layout.js';
 import { chunkBytesFor } from '../src/fs/chunks.js';

@@ -4,7 +4,7 @@
 // crash oracle compares files by digest and reads bytes only when digests differ.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice, Rng } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { contentDigest } from '../src/model/content-hash.js';
 import { errnoOf } from './helpers/errno-of.js';
 

@@ -4,7 +4,7 @@
 // EXCHANGE_RANGE, fsx's exchange_range): ranges swapped by moving extents, atomically.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { Rng } from '../src/random.js';
 import { expectSameBytes } from './helpers/device.js';
 import { crashAtEveryStore } from './helpers/crash-cuts.js';

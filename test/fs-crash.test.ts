@@ -9,7 +9,7 @@
 // The operations are workload statements, run through the workload Runner and on the model.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { Harness, Mismatch } from './helpers/model-harness.js';

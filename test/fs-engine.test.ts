@@ -4,7 +4,7 @@
 // TypeScript words; bad arguments are negative errnos, never traps.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_GENERATION, EXTENT_DATA_REF, NODE_FSID } from '../src/fs/format.js';

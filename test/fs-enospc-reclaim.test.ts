@@ -4,7 +4,7 @@
 // force for busy extents): unlink on a full file system, then write, works without sync.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 import { errnoOf } from './helpers/errno-of.js';

@@ -4,7 +4,7 @@
 // must make writes work again.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { Harness, Mismatch } from './helpers/model-harness.js';
 import { OpGenerator, opRng } from './helpers/model-op-gen.js';

@@ -7,7 +7,7 @@
 // scrub clean, holding either the state before the write or after it.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { errnoOf } from './helpers/errno-of.js';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { errnoOf } from './helpers/errno-of.js';
 
 const WORKER_URL = new URL('./workers/mount-worker.mjs', import.meta.url);

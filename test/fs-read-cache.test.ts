@@ -6,7 +6,7 @@
 // fail every read.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice, FsError } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 
 const PAGE = 4096;
 

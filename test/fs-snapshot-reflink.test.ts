@@ -1,7 +1,7 @@
 // Snapshots, reflinks, nodatacow, scrub and the error contract, one scenario at a time.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import type { ErrnoName } from '../src/errors.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';

@@ -5,7 +5,7 @@
 // and its commit mounts the state before or after it).
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, S_IFREG, S_IFDIR, S_IFLNK, makedev, major, minor } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { crashAtEveryStore } from './helpers/crash-cuts.js';
 import { key, INODE_ITEM, DIR_INDEX, EXTENT_DATA } from '../src/fs/format.js';
 import { decodeDirEntries, decodeInode, encodeInode, encodeFileExtent } from '../src/fs/items.js';

@@ -3,7 +3,7 @@
 // crash at any store of the operation and its commit mounts the state before or after it).
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { crashAtEveryStore } from './helpers/crash-cuts.js';
 import { storeXattr, findXattr, listXattrs, deleteXattr, xattrNameText, type XattrHost } from '../src/fs/xattr.js';
 import { key, XATTR_ITEM } from '../src/fs/format.js';

@@ -2,7 +2,7 @@
 // the superblock and every tree block's header carry it, and mount keeps it.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { NODE_FSID, NODE_CHUNK_TREE_UUID, NODE_FLAGS, METADATA_ITEM, key } from '../src/fs/format.js';
 import { uuidText, parseUuid } from '../src/fs/uuid.js';
 

@@ -7,7 +7,7 @@
 // arrays: what each write, clone, truncate and snapshot means), which judges neither.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice, FsError, Rng } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const PAGE = 4096;

@@ -4,7 +4,7 @@
 // check behind the checksum is what answers), then the campaign of 100,000 images.
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { NodeView } from '../src/fs/node.js';
 import { fixNodeChecksum, fixSuperblockChecksum } from '../src/image/mutate.js';
 import { closeImageFuzzDevices, imageFuzz, summarizeImageFuzz, type ImageFuzzCounts } from '../src/image/fuzz-images.js';

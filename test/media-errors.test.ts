@@ -6,7 +6,7 @@
 // with the dup profile everything reads and the bad copy is rewritten (healed).
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { errnoOf } from './helpers/errno-of.js';
 import { chunkBytesFor } from '../src/fs/chunks.js';
 

@@ -3,7 +3,7 @@
 // block whose unused middle is not zero is checked byte by byte.
 import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { fixNodeChecksum } from '../src/image/mutate.js';
 import { key, METADATA_ITEM, NODE_HEADER_BYTES, LEAF_ITEM_BYTES, NODE_NRITEMS, NODE_LEVEL } from '../src/fs/format.js';
 import { NODE_CSUM_START } from '../src/core/abi.js';

@@ -7,7 +7,7 @@
 // samples when there are too many), and before every store it makes.
 import { describe, expect, it } from 'vitest';
 import { CrashExplorer, PmemDevice, type CrashOracle } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 
 const B = 4096;

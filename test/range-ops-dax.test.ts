@@ -5,7 +5,7 @@
 // it never reaches the source (generic/630), also with writer threads storing meanwhile.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice, WriterPool, storeTag, type DaxPolicy, type WorkloadResult } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 

@@ -5,7 +5,7 @@
 // seeded comparison of collapse and insert against a plain byte-array model.
 import { describe, expect, it } from 'vitest';
 import { FsError, PmemDevice, type ErrnoName } from '../src/index.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 import { MAX_FILE_BYTES } from '../src/fs/fs-common.js';
 import { MAX_DEDUPE_BYTES } from '../src/fs/range-ops.js';
 import { Rng } from '../src/random.js';

@@ -8,7 +8,7 @@ import { checkScript, fuzzDevices } from '../src/crash/fuzz.js';
 import { parse } from '../src/workload/parse.js';
 import { runScript } from '../src/workload/run.js';
 import { loadCoreModule } from '../src/core/module.js';
-import { FileSystem } from '../src/fs/filesystem.js';
+import { FileSystem } from '../src/filesystem.js';
 
 const check = async (text: string) => {
   await loadCoreModule();

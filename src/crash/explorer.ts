@@ -4,7 +4,7 @@
 // reachable from it are checked once (their mounts are identical).
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import type { SuperblockState } from '../fs/kernel.js';
 import { markReachable, markRange } from './reachable.js';
 import { buildLineTable, captureFileMap, type FileMap, type LineTable } from './line-table.js';

@@ -5,7 +5,7 @@
 import { checkScriptSizes } from '../workload/limits.js';
 import { FsError } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import { loadCoreModule } from '../core/module.js';
 import { GAUGE, REGION, C_STORES, C_NT_STORES } from '../core/abi.js';
 import { ZERO_PAGE_BYTENR } from '../dax/manager.js';

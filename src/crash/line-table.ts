@@ -13,7 +13,7 @@
 // an extent's bytes past EOF) is left out of the table (any value passes), because nothing
 // else of check() looks at data bytes (fsck reads no file data) and every image of the
 // class has the same extent map (its metadata lines are the class's key).
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import type { WordCondition } from './oracle-contract.js';
 import {
   LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_CARE, LINE_RULE_LINE, WORD_BYTES,

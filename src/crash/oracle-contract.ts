@@ -1,7 +1,7 @@
 // What the crash explorer asks of an oracle, and the per-word rules an oracle may give for
 // the line tables: a module of its own, so that the explorer, the line tables and the
 // oracles depend on it and not on each other (issue 18: no file loops).
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import type { PassToken } from '../model/crash-model.js';
 
 /** Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]). */

@@ -2,7 +2,7 @@
 // model (src/model/crash-model.ts, built from the workload alone) allows what the image
 // holds. The model, not this file, says what is legal; this file adapts it to the
 // explorer: a verdict per image, and the per-word rules of the line tables.
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import type { CrashOracle, WordCondition } from './oracle-contract.js';
 import type { CrashModel, PassToken } from '../model/crash-model.js';
 

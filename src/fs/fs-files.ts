@@ -13,13 +13,12 @@ import {
   key, INODE_ITEM, MODE_FILE, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY,
   MAX_KEY_VALUE, SECTOR_BYTES,
 } from './format.js';
-import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS } from '../core/abi.js';
+import { INODE_ITEM_BYTES, INODE_SIZE, INODE_FLAGS, PAGE_BYTES } from '../core/abi.js';
 import type { FallocateOptions } from './types.js';
 import { isSpecialKind, requireRegular } from './special.js';
 import { MAX_SYMLINK_FOLLOWS } from './symlink.js';
 import * as rangeOps from './range-ops.js';
 import type { RangeHost, DedupeResult, DedupeDestination, DedupeInfo } from './range-ops.js';
-import { PAGE_BYTES } from '../dax/manager.js';
 import { FsNamespace } from './fs-namespace.js';
 
 export abstract class FsFiles extends FsNamespace {

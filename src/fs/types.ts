@@ -1,4 +1,4 @@
-// Public types of the file system API (src/fs/filesystem.ts).
+// Public types of the file system API (src/filesystem.ts).
 
 export interface MkfsOptions {
   /** B-tree node size in bytes: a power of two, 4096..65536 (default 16384). */

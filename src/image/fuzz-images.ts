@@ -10,7 +10,7 @@
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { REGION } from '../core/abi.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import type { MetadataProfile } from '../fs/types.js';
 import { Rng } from '../random.js';
 import { superblockOffsets, SUPERBLOCK_BYTES, SB_TOTAL_BYTES } from '../fs/format.js';

@@ -6,7 +6,7 @@
 // which regions of the image it touched.
 import type { PmemDevice } from '../pmem/device.js';
 import { LINE_BYTES } from '../pmem/device.js';
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import { Rng } from '../random.js';
 import { FsMemory } from '../fs/memory.js';
 import {

@@ -13,7 +13,7 @@
 //    word held since it was last guaranteed durable (in-place.ts);
 //  - a word flushed and fenced through a MAP_SYNC mapping holds that value or a later one.
 import type { ErrnoName } from '../errors.js';
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import type { Op, StmtCommon } from '../workload/ast.js';
 import { statValue } from '../workload/ast.js';
 import { patternBytes } from '../workload/pattern.js';

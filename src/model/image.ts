@@ -1,7 +1,7 @@
 // What a mounted file system shows through its public API (readdir, stat, readFile), in
 // the form the reference model compares: the checker reads an image the way a user would,
 // never through the file system's trees.
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import type { FileKind } from '../fs/types.js';
 import type { FsModel, MNode } from './namespace.js';
 import { contentDigest } from './content-hash.js';

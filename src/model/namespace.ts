@@ -1,4 +1,4 @@
-// A plain in-memory model of the file system API (src/fs/filesystem.ts): paths -> bytes
+// A plain in-memory model of the file system API (src/filesystem.ts): paths -> bytes
 // and directories, with inodes (hard links share one), subvolumes (a snapshot is a deep
 // copy of the subvolume at snapshot time), readonly snapshots and open file descriptors.
 //

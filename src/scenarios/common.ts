@@ -1,7 +1,7 @@
 // What every scenario shares: the row it reports, a fresh device and file system per
 // run, and the rule that a row's verdict comes from what the two runs measured.
 import { FsError, type ErrnoName } from '../errors.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import { PmemDevice } from '../pmem/device.js';
 import type { DaxPolicy } from '../dax/policy.js';
 

@@ -1,7 +1,7 @@
 // Thread 002 (linux-btrfs, 2018): COW on every store is impossible and checksums cannot
 // follow mmap stores. "CoW once, then nodatacow until the next commit, checksum at commit,
 // write-protect for the next CoW." And pmem is atomic per 8-byte word only: pages tear.
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import {
   row, fill, mounted, nocowFile, readOrEio, countByte, plural, PAGE_BYTES,
   type Outcome, type ScenarioRow,

@@ -3,7 +3,7 @@
 // before it returns (MAP_SYNC); where a file cannot promise that, MAP_SYNC is refused.
 // And the proposed DAX-immutable flag: metadata frozen, data changed only through mmap.
 import { FsError, type ErrnoName } from '../errors.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import {
   row, fill, mounted, nocowFile, errnoOf, countByte, plural, PAGE_BYTES,

@@ -7,7 +7,7 @@
 import { sameBytes } from '../bytes.js';
 import { FsError, describeValue, isOptions } from '../errors.js';
 import { PmemDevice, type CrashMode } from '../pmem/device.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import { loadCoreModule } from '../core/module.js';
 import { WriterPool } from '../workers/pool.js';
 import type { DaxMapping } from '../dax/mapping.js';

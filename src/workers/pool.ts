@@ -19,7 +19,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint, { type NodeEndpoint } from 'comlink/dist/esm/node-adapter.mjs';
 import { FsError, describeValue, isOptions, type ErrnoName } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
-import type { FileSystem } from '../fs/filesystem.js';
+import type { FileSystem } from '../filesystem.js';
 import { requireRegular } from '../fs/special.js';
 import { WRITER_IDENTITY, type WriterApi } from './writer-api.js';
 import { asFsError, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';

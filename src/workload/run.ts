@@ -5,7 +5,7 @@
 // its line.
 import { FsError, type ErrnoName } from '../errors.js';
 import { PmemDevice, type PersistenceDomain } from '../pmem/device.js';
-import { FileSystem } from '../fs/filesystem.js';
+import { FileSystem } from '../filesystem.js';
 import type { MkfsOptions } from '../fs/types.js';
 import type { DaxMapping } from '../dax/mapping.js';
 import type { DaxPolicy } from '../dax/policy.js';

@@ -4,7 +4,7 @@
 // `describe` sees a mounted file system), fsck clean; both must be seen.
 import { expect } from 'vitest';
 import { PmemDevice } from '../../src/index.js';
-import { FileSystem } from '../../src/fs/filesystem.js';
+import { FileSystem } from '../../src/filesystem.js';
 
 export interface CrashCuts { stores: number; before: number; after: number }
 

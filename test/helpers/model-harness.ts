@@ -4,7 +4,7 @@
 // it touched are compared too; checkTree compares everything.
 import type { ErrnoName } from '../../src/errors.js';
 import type { PmemDevice } from '../../src/pmem/device.js';
-import type { FileSystem } from '../../src/fs/filesystem.js';
+import type { FileSystem } from '../../src/filesystem.js';
 import { opsOf, type Op, type OpName } from '../../src/workload/ast.js';
 import { parse } from '../../src/workload/parse.js';
 import { printStmt } from '../../src/workload/print.js';

@@ -1,7 +1,7 @@
 // Comparing the file system's tree with the model's: one path (existence, stat, contents
 // or listing), or the whole tree with inode identity. The model harness checks the paths
 // a statement touched after it runs, and the whole tree when a test asks.
-import type { FileSystem } from '../../src/fs/filesystem.js';
+import type { FileSystem } from '../../src/filesystem.js';
 import { FsModel, type MNode } from './fs-model.js';
 
 export class Mismatch extends Error {

@@ -1,7 +1,7 @@
 // Files and their extents. An extent whose disk range other files also reference is
 // shared (a snapshot's or a reflink's); it gets the same colour in every file, and a badge
 // with the number of files that share it.
-import type { FileSystem } from '../../src/fs/filesystem.js';
+import type { FileSystem } from '../../src/filesystem.js';
 import { el, formatBytes, hexAddress } from './dom.js';
 
 interface FileRow {

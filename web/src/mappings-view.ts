@@ -1,6 +1,6 @@
 // Every live DAX mapping with its page-table entries: one cell per page, W (present and
 // writable), R (present, read-only: the next store faults) or absent.
-import type { FileSystem } from '../../src/fs/filesystem.js';
+import type { FileSystem } from '../../src/filesystem.js';
 import type { DaxMapping } from '../../src/dax/mapping.js';
 import { PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK } from '../../src/dax/manager.js';
 import { el } from './dom.js';

@@ -3,7 +3,7 @@
 // turn a switched-off mechanism into a reported failure. Everything runs on the page's
 // thread except the writers, exactly as in Node (src/workers/pool.ts).
 import { PmemDevice, type CrashMode } from '../../src/pmem/device.js';
-import { FileSystem } from '../../src/fs/filesystem.js';
+import { FileSystem } from '../../src/filesystem.js';
 import type { DaxMapping } from '../../src/dax/mapping.js';
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from '../../src/dax/policy.js';
 import { WriterPool } from '../../src/workers/pool.js';

@@ -2,7 +2,7 @@
 // writers do to the source (threads 000, 002, 003). The watch remembers each one's crc32c
 // (computed in WebAssembly) and re-reads it now and then; a change is a reproduced failure.
 import type { PmemDevice } from '../../src/pmem/device.js';
-import type { FileSystem } from '../../src/fs/filesystem.js';
+import type { FileSystem } from '../../src/filesystem.js';
 import { FsError } from '../../src/errors.js';
 
 /** Re-read at most this often: each check reads every watched file. */

@@ -1,41 +1,41 @@
 // The file system's public API: synchronous, main thread. Paths are absolute POSIX
 // paths; every failure is an FsError with an errno name. Mount and unmount, DAX (mmap,
 // freeze) and checking are here; the operations come from its layers (fs-base.ts).
-import { parseUuid, derivedUuid, uuidText } from './uuid.js';
-import { checkOptions, checkFlag, ROOT_TREE_DIR_OBJECTID, checkOffset } from './fs-common.js';
-import { FsError, describeValue, requireIndex } from '../errors.js';
-import { PmemDevice } from '../pmem/device.js';
-import { Kernel, superblockProblem } from './kernel.js';
-import type { SuperblockState } from './superblock.js';
+import { parseUuid, derivedUuid, uuidText } from './fs/uuid.js';
+import { checkOptions, checkFlag, ROOT_TREE_DIR_OBJECTID, checkOffset } from './fs/fs-common.js';
+import { FsError, describeValue, requireIndex } from './errors.js';
+import { PmemDevice } from './pmem/device.js';
+import { Kernel, superblockProblem } from './fs/kernel.js';
+import type { SuperblockState } from './fs/superblock.js';
 import {
   encodeInode, encodeDirEntries, encodeInodeRefs, decodeRootItem, decodeFileExtent, nameBytes,
   type DirEntry, type RootItem,
-} from './items.js';
+} from './fs/items.js';
 import {
   key, DEFAULT_NODE_BYTES, SYSTEM_AREA_BYTES, FS_TREE_ID, FIRST_SUBVOLUME_ID, FIRST_INODE,
   ROOT_TREE_ID, EXTENT_TREE_ID, CSUM_TREE_ID, INODE_ITEM, INODE_REF, DIR_ITEM, ROOT_ITEM,
   ORPHAN_OBJECTID, MODE_DIR, INODE_FLAG_IMMUTABLE, EXTENT_DATA as EXTENT_DATA_TYPE,
   DIR_KIND_SUBVOLUME, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY, MAX_KEY_VALUE,
   SUPERBLOCK_BYTES, superblockOffsets, LAST_OBJECTID,
-} from './format.js';
+} from './fs/format.js';
 import {
   CHUNK_TREE_ID, DEV_TREE_ID, NODE_CHUNK_TREE_UUID, F_ADOPTING, CHUNK_FREE,
-} from '../core/abi.js';
-import { incompatAfterAdoption } from './features.js';
+} from './core/abi.js';
+import { incompatAfterAdoption } from './fs/features.js';
 import {
   surveyFileExtents, dropFreeSpaceTree, keyInlineRefs, cutCsumsByExtent, deleteInlineExtent,
   readMappedData, type AdoptionReport,
-} from './adopt.js';
-import { UUID_BYTES } from './uuid.js';
-import type { ChunkDesc } from './chunks.js';
-import type { MkfsOptions, ScrubReport } from './types.js';
-import { requireRegular } from './special.js';
-import { runFsck } from './fsck.js';
-import { runScrub } from './scrub.js';
-import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from '../dax/manager.js';
-import type { DaxMapping } from '../dax/mapping.js';
-import { POLICY_NAMES, type DaxPolicy } from '../dax/policy.js';
-import { FsFiles } from './fs-files.js';
+} from './fs/adopt.js';
+import { UUID_BYTES } from './fs/uuid.js';
+import type { ChunkDesc } from './fs/chunks.js';
+import type { MkfsOptions, ScrubReport } from './fs/types.js';
+import { requireRegular } from './fs/special.js';
+import { runFsck } from './fs/fsck.js';
+import { runScrub } from './fs/scrub.js';
+import { DaxManager, ZERO_PAGE_BYTENR, PAGE_BYTES } from './dax/manager.js';
+import type { DaxMapping } from './dax/mapping.js';
+import { POLICY_NAMES, type DaxPolicy } from './dax/policy.js';
+import { FsFiles } from './fs/fs-files.js';
 
 export interface MountOptions {
   /** DAX safety mechanisms; each defaults to on (see DaxPolicy). */
