@@ -45,10 +45,14 @@ export function checkCoreResult(result: number, what: string): number {
   return result;
 }
 
-/** A hostile value for an error message: String() throws for symbols in templates and for objects without a prototype. */
+/**
+ * A hostile value for an error message: String() throws for symbols in templates and for
+ * objects without a prototype.
+ */
 export function describeValue(value: unknown): string {
   try {
-    return typeof value === 'string' ? `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'` : String(value);
+    if (typeof value !== 'string') return String(value);
+    return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
   } catch {
     return Object.prototype.toString.call(value);
   }
@@ -62,7 +66,8 @@ export function isOptions(value: unknown): value is object {
 /** Validate a non-negative safe integer argument. */
 export function requireIndex(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
+    const got = describeValue(value);
+    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${got}`);
   }
   return value;
 }

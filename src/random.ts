@@ -17,7 +17,8 @@ export class Rng {
   protected state: number;
   constructor(seed: number) {
     // Mix the seed so that nearby seeds start far apart.
-    this.state = (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ (Math.floor(seed / 2 ** 32) | 0)) >>> 0;
+    const high = Math.floor(seed / 2 ** 32) | 0;
+    this.state = (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ high) >>> 0;
   }
 
   /**
