@@ -207,10 +207,11 @@ export class FileSystem extends FsFiles {
     const manager = new DaxManager({
       inodeOf: (sv, ino) => this.inode(sv, ino), fileData: this.data, kernel: this.k,
       blockOwners: (b) => this.blockOwners(b).files,
+      unmapped: (sv, ino) => this.releaseIfOrphan(sv, ino),
     }, dax);
-    manager.onUnmapped = (sv, ino) => this.releaseIfOrphan(sv, ino);
     this.daxManager = manager;
     this.mappings = manager;
+    this.data.mappings = manager;
   }
 
   /**

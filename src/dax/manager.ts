@@ -39,6 +39,8 @@ export interface DaxHost {
   kernel: Kernel;
   /** Files whose extents map a device byte (every subvolume, reflinks and snapshots too). */
   blockOwners?(bytenr: number): Array<{ subvolume: number; ino: number; offset: number }>;
+  /** The last mapping of (sv, ino) went: an unlinked file goes now. */
+  unmapped?(sv: Subvolume, ino: number): void;
 }
 
 /** A page stored to through mmap in this transaction (a record of the shared dirty-page table). */
@@ -119,7 +121,6 @@ export class DaxManager implements MappingHost, FileMappings {
     this.publishPolicy();
     this.freePtes.push([ptePool, poolBytes]);
     k.participants.add({ beforeCommit: () => this.beforeCommit() });
-    host.fileData.pendingPages = (sv, ino) => this.pendingPages(sv, ino);
     k.externalChanges = () => this.dirtyLive() > 0;
   }
 
@@ -184,11 +185,9 @@ export class DaxManager implements MappingHost, FileMappings {
     this.mappings.delete(mapping.id);
     this.byInode.get(`${mapping.sv.id}:${mapping.ino}`)?.delete(mapping);
     this.releasePtes(mapping.ptesAddr, align(mapping.pages * 4, 64));
-    this.onUnmapped?.(mapping.sv, mapping.ino);
+    this.host.unmapped?.(mapping.sv, mapping.ino);
   }
 
-  /** Set by the file system: an unlinked file goes when its last mapping does. */
-  onUnmapped: ((sv: Subvolume, ino: number) => void) | null = null;
 
   unmapAll(): void {
     for (const m of [...this.mappings.values()]) m.unmap();
@@ -330,7 +329,7 @@ export class DaxManager implements MappingHost, FileMappings {
   }
 
   /** File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet (FileData.read). */
-  private pendingPages(sv: Subvolume, ino: number): Set<number> | null {
+  pendingPages(sv: Subvolume, ino: number): Set<number> | null {
     return dirtyFilePages(this.kernel.m, this.base, sv.tree.id, ino);
   }
 

@@ -1,6 +1,7 @@
 // File contents: EXTENT_DATA items, data extents, per-sector checksums. Reads verify
 // checksums; datacow writes go to new extents; nodatacow writes go in place unless the
 // extent is shared or older than the subvolume's last snapshot (then COW once).
+import type { FileMappings } from './file-mappings.js';
 import { FsError } from '../errors.js';
 import type { Kernel } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
@@ -31,11 +32,9 @@ const alignDown = (v: number): number => Math.floor(v / SECTOR_BYTES) * SECTOR_B
 const alignUp = (v: number): number => Math.ceil(v / SECTOR_BYTES) * SECTOR_BYTES;
 
 export class FileData {
-  /**
-   * Pages whose checksum is not computed yet: dirtied through a DAX mapping in the running
-   * transaction ("nodatacow until the next commit", thread 002). Set by DAX.
-   */
-  pendingPages: ((sv: Subvolume, ino: number) => Set<number> | null) | null = null;
+  /** Whoever maps the files (the DAX layer, set at mount): it knows the pages whose
+   *  checksums wait for the commit ("nodatacow until the next commit", thread 002). */
+  mappings: FileMappings | null = null;
 
   /** Every subvolume's tree (set by the file system): who else reads a shared extent. */
   allTrees: () => Iterable<BTree> = () => [];
@@ -127,7 +126,7 @@ export class FileData {
    */
   readIntoBounded(sv: Subvolume, ino: number, offset: number, out: Uint8Array): number | null {
     const k = this.k;
-    if (out.length > k.stagingBytes || (this.pendingPages?.(sv, ino)?.size ?? 0) > 0) return null;
+    if (out.length > k.stagingBytes || (this.mappings?.pendingPages(sv, ino)?.size ?? 0) > 0) return null;
     const r = this.readStaged(sv, ino, offset, out.length, READ_INODE_BOUNDS);
     if (r === READ_NO_INODE) return null;
     out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + r));
@@ -244,7 +243,7 @@ export class FileData {
 
   /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */
   private pendingIn(sv: Subvolume, ino: number, offset: number, end: number): Set<number> | null {
-    const pages = this.pendingPages?.(sv, ino) ?? null;
+    const pages = this.mappings?.pendingPages(sv, ino) ?? null;
     return anyPageIn(pages, offset, end, SECTOR_BYTES) ? pages : null;
   }
 

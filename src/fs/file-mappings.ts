@@ -26,6 +26,9 @@ export interface FileMappings {
   /** Run `fn` (a commit) with every mapping's dirtied pages left writable when `keep`, or
    *  write-protected first (snapshot and freeze, docs/dax.md). */
   leavingWritable<T>(keep: boolean, fn: () => T): T;
+  /** File pages of (sv, ino) stored to through a mapping in the running transaction, whose
+   *  checksums wait for the commit (a read must not verify them), or null for none. */
+  pendingPages(sv: Subvolume, ino: number): Set<number> | null;
   /** Unmap everything (unmount). */
   unmapAll(): void;
 }
