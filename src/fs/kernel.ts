@@ -238,6 +238,20 @@ export class Kernel implements TreeHost {
   commitStarting: ((generation: number) => void) | null = null;
   /** Called first in every commit (DAX: write-protect and checksum mmap-dirtied pages). */
   beforeCommit: (() => void) | null = null;
+  /** Told the new generation after every commit that wrote one (onCommit). */
+  private readonly commitListeners: Array<(generation: number) => void> = [];
+
+  /**
+   * Calls `listener` after every commit that writes a new generation, whoever made it (an
+   * op, an early commit, a MAP_SYNC fault); returns what stops it (the soak's oracle).
+   */
+  onCommit(listener: (generation: number) => void): () => void {
+    this.commitListeners.push(listener);
+    return () => {
+      const at = this.commitListeners.indexOf(listener);
+      if (at >= 0) this.commitListeners.splice(at, 1);
+    };
+  }
 
   constructor(readonly device: PmemDevice, nodeBytes: number, profile: MetadataProfile = 'single') {
     this.m = new FsMemory(device.memory.buffer);
@@ -747,6 +761,9 @@ export class Kernel implements TreeHost {
     this.readersMerged = 0; // the core cleared its log, and the losing and filled bits
     this.dirtyData = [];
     this.movedSubvolumes.clear();
+    if (this.commitListeners.length) {
+      for (const listener of [...this.commitListeners]) listener(this.generation);
+    }
   }
 
   private writeAndFlush(): void {
