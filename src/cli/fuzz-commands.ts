@@ -187,16 +187,13 @@ ${CHECK_OPTIONS_USAGE}
 
 const FUZZ_OPTIONS = {
   ...CHECK_OPTIONS, seed: { type: 'string' }, scripts: { type: 'string' }, ops: { type: 'string' },
-  time: { type: 'string' },
-  policy: { type: 'string' }, generator: { type: 'string' }, 'ace-k': { type: 'string' },
-  workers: { type: 'string' },
-  shard: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
-  quiet: { type: 'boolean' }, 'max-findings': { type: 'string' },
+  time: { type: 'string' }, policy: { type: 'string' }, generator: { type: 'string' },
+  'ace-k': { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+  'max-findings': { type: 'string' },
 } as const;
 
-/**
- * --out must be a directory or a path that does not exist yet; checked before the campaign starts.
- */
+/** --out must be a directory or a path that does not exist yet; checked before the campaign. */
 function prepareOutDir(dir: string): void {
   let isDir = false;
   try { isDir = statSync(dir).isDirectory(); } catch (e) {
@@ -214,26 +211,32 @@ function prepareOutDir(dir: string): void {
   }
 }
 
+/** --policy NAME=off: the switch to turn off, if any. */
+function policyOption(values: Values): PolicyName | undefined {
+  const policy = values.policy as string | undefined;
+  if (policy === undefined) return undefined;
+  const m = /^([A-Za-z]+)=off$/.exec(policy);
+  if (!m || !(POLICY_NAMES as string[]).includes(m[1]!)) {
+    throw new UsageError(`--policy must be NAME=off with NAME one of ${POLICY_NAMES.join(', ')}`);
+  }
+  return m[1] as PolicyName;
+}
+
+/** --shard k/n, if given. */
+function shardOption(values: Values): { index: number; count: number } | undefined {
+  const shardText = values.shard as string | undefined;
+  if (shardText === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(shardText);
+  if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 1_000_000) {
+    throw new UsageError('--shard must be k/n with 0 <= k < n');
+  }
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 export async function cmdFuzz(args: string[]): Promise<number> {
   const { values } = parseCommand('fuzz', args, FUZZ_OPTIONS, { min: 0, max: 0, names: '' });
-  let policyOff: PolicyName | undefined;
-  const policy = values.policy as string | undefined;
-  if (policy !== undefined) {
-    const m = /^([A-Za-z]+)=off$/.exec(policy);
-    if (!m || !(POLICY_NAMES as string[]).includes(m[1]!)) {
-      throw new UsageError(`--policy must be NAME=off with NAME one of ${POLICY_NAMES.join(', ')}`);
-    }
-    policyOff = m[1] as PolicyName;
-  }
-  let shard: { index: number; count: number } | undefined;
-  const shardText = values.shard as string | undefined;
-  if (shardText !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(shardText);
-    if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 1_000_000) {
-      throw new UsageError('--shard must be k/n with 0 <= k < n');
-    }
-    shard = { index: Number(m[1]), count: Number(m[2]) };
-  }
+  const policyOff = policyOption(values);
+  const shard = shardOption(values);
   const generator = choiceOption(
     values, 'generator', ['fsx', 'dax', 'mixed', 'ace'] as const, 'mixed',
   );
@@ -277,7 +280,7 @@ export async function cmdFuzz(args: string[]): Promise<number> {
       const rate = p.images / Math.max(0.001, p.elapsedMs / 1000);
       const eta = time !== undefined ? Math.max(0, time - p.elapsedMs / 1000)
         : planned !== undefined && p.scripts > 0
-        ? (p.elapsedMs / 1000) * (planned - p.scripts) / p.scripts : null;
+          ? (p.elapsedMs / 1000) * (planned - p.scripts) / p.scripts : null;
       progress.show(
         `scripts ${p.scripts}${planned !== undefined ? `/${planned}` : ''}  crash images `
           + `${p.images} (${rate.toFixed(0)}/s)  findings `
@@ -286,10 +289,19 @@ export async function cmdFuzz(args: string[]): Promise<number> {
     },
   });
   progress.clear();
+  printFuzzSummary(report, shard, json, outDir);
+  return fuzzExitCode(report.findings.length - report.internalErrors, report.internalErrors);
+}
+
+/** The campaign's summary line, on stdout and (with --out) in summary-K.json. */
+function printFuzzSummary(
+  report: FuzzReport, shard: { index: number; count: number } | undefined, json: boolean,
+  outDir: string | undefined,
+): void {
   const summary = {
     summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops,
-    points: report.points, images: report.images,
-    mounted: report.mounted, violations: report.violations, findings: report.findings.length,
+    points: report.points, images: report.images, mounted: report.mounted,
+    violations: report.violations, findings: report.findings.length,
     internalErrors: report.internalErrors, unjudged: report.unjudged,
     elapsedMs: Math.round(report.elapsedMs), imagesPerSecond: Math.round(report.imagesPerSecond),
   };
@@ -305,7 +317,6 @@ export async function cmdFuzz(args: string[]): Promise<number> {
       join(outDir, `summary-${shard?.index ?? 0}.json`), JSON.stringify(summary) + '\n',
     );
   }
-  return fuzzExitCode(report.findings.length - report.internalErrors, report.internalErrors);
 }
 
 /** 1 when violations were found, else 3 when the checker failed on some script, else 0. */

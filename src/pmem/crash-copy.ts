@@ -18,7 +18,7 @@ export interface ImageEnd {
 }
 
 /** The target's stamp epochs when it last took an image of this same source. */
-export interface HeldEpochs { sourceEpoch: number; ownEpoch: number }
+interface HeldEpochs { sourceEpoch: number; ownEpoch: number }
 
 /**
  * Copy the source's visible bytes (the lock held by the crash build), line states and
