@@ -40,13 +40,11 @@ const COMMANDS: Record<string, Command> = {
       const rows = await runDeviceDemo();
       if (values.json) {
         for (const r of rows) process.stdout.write(JSON.stringify({ demo: r }) + '\n');
-      }
-      else {
+      } else {
         process.stdout.write('pmcow device model: x86 persistency rules, ADR unless noted\n\n');
-        process.stdout.write(formatTable([
-          'scenario', 'legal crash images', 'strict crash', 'random crashes',
-        ],
-          rows.map((r) => [r.scenario, r.images, r.strictCrash, r.randomCrashes])) + '\n\n');
+        const headers = ['scenario', 'legal crash images', 'strict crash', 'random crashes'];
+        const cells = rows.map((r) => [r.scenario, r.images, r.strictCrash, r.randomCrashes]);
+        process.stdout.write(formatTable(headers, cells) + '\n\n');
       }
       return printScenarios(values.json === true);
     },
@@ -58,11 +56,10 @@ const COMMANDS: Record<string, Command> = {
   show whether the thread's failure reproduces with the switch off.
   --json  the rows as JSON lines
   Exit 0 when every row reproduced, 1 when some did not.`,
-    run: (args) => printScenarios(
-      parseCommand(
-        'scenarios', args, JSON_ONLY, { min: 0, max: 0, names: '' },
-      ).values.json === true,
-    ),
+    run: (args) => {
+      const { values } = parseCommand('scenarios', args, JSON_ONLY, { min: 0, max: 0, names: '' });
+      return printScenarios(values.json === true);
+    },
   },
   run: { summary: 'run an op script (docs/workload.md)', usage: RUN_USAGE, run: cmdRun },
   export: {

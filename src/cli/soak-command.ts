@@ -30,8 +30,8 @@ export async function cmdSoak(args: string[]): Promise<number> {
     onProgress: (r) => {
       const eta = Math.max(0, seconds - r.elapsedMs / 1000);
       progress.show(
-        `soak ${(r.elapsedMs / 1000).toFixed(1)} s (ETA ${eta.toFixed(0)} s)  batches ${r.rounds} `
-          + ` stores checked ${r.storesChecked}  crashes ${r.crashes}  violations ${r.violations}`,
+        `soak ${(r.elapsedMs / 1000).toFixed(1)} s (ETA ${eta.toFixed(0)} s)  batches ${r.rounds}`
+          + `  stores checked ${r.storesChecked}  crashes ${r.crashes}  violations ${r.violations}`,
       );
     },
   });
@@ -43,11 +43,10 @@ export async function cmdSoak(args: string[]): Promise<number> {
   }
   const totals = {
     storesChecked: report.storesChecked, violations: report.violations,
-    fsckErrors: report.fsckErrors,
-    commits: report.commits, snapshots: report.snapshots, reflinks: report.reflinks,
-    freezes: report.freezes,
-    crashes: report.crashes, remounts: report.remounts, reboots: report.reboots,
-    batches: report.rounds, writerStores: report.writerStores,
+    fsckErrors: report.fsckErrors, commits: report.commits, snapshots: report.snapshots,
+    reflinks: report.reflinks, freezes: report.freezes, crashes: report.crashes,
+    remounts: report.remounts, reboots: report.reboots, batches: report.rounds,
+    writerStores: report.writerStores,
     writers, seed, elapsedMs: Math.round(report.elapsedMs),
   };
   if (values.json) process.stdout.write(JSON.stringify(totals) + '\n');
