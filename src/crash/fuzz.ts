@@ -103,7 +103,8 @@ export function resetToGarbage(devices: FuzzDevices): void {
     fillWithGarbage(dev);
   } else {
     const w = devices.written;
-    // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero page.
+    // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero
+    // page.
     w[0] = 1; w[1] = 1;
     w[ZERO_PAGE_BYTENR / 4096] = 1;
     fillBlocks(dev, (block) => w[block] === 1);
