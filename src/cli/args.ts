@@ -19,14 +19,18 @@ export class UsageError extends Error {}
  * of bounds) is the user's to fix: 2. Anything else is the tool's own failure: 3, and
  * still one line, never a stack trace.
  */
-export function describeFailure(error: unknown, isFsError: (e: unknown) => boolean): { code: number; line: string } {
+export function describeFailure(
+  error: unknown, isFsError: (e: unknown) => boolean,
+): { code: number; line: string } {
   const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
-  if (error instanceof UsageError || isFsError(error)) return { code: EXIT_USAGE, line: `pmcow: ${oneLine((error as Error).message)}` };
+  if (error instanceof UsageError || isFsError(error)) {
+    return { code: EXIT_USAGE, line: `pmcow: ${oneLine((error as Error).message)}` };
+  }
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { code: EXIT_INTERNAL, line: `pmcow: internal error: ${oneLine(what)}` };
 }
 
-export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 export type Options = Record<string, OptionSpec>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -39,11 +43,19 @@ export function wantsHelp(args: readonly string[]): boolean {
   return false;
 }
 
-/** Parse a command's arguments; any unknown option, missing value or extra positional is a UsageError. */
-export function parseCommand(command: string, args: string[], options: Options, positionals: { min: number; max: number; names: string }): { positionals: string[]; values: Values } {
+/**
+ * Parse a command's arguments; any unknown option, missing value or extra positional is a
+ * UsageError.
+ */
+export function parseCommand(
+  command: string, args: string[], options: Options,
+  positionals: { min: number; max: number; names: string },
+): { positionals: string[]; values: Values } {
   let parsed: { positionals: string[]; values: Values };
   try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true }) as { positionals: string[]; values: Values };
+    parsed = parseArgs({
+      args, options, allowPositionals: true, strict: true,
+    }) as { positionals: string[]; values: Values };
   } catch (e) {
     // parseArgs' messages name the option; drop its advice about '--' and positionals.
     const message = (e as Error).message.split('. To specify')[0]!.replace(/^Option '/, "option '");
@@ -51,31 +63,47 @@ export function parseCommand(command: string, args: string[], options: Options, 
   }
   const n = parsed.positionals.length;
   if (n < positionals.min || n > positionals.max) {
-    const wanted = positionals.min === positionals.max ? `${positionals.min}` : `${positionals.min} to ${positionals.max}`;
-    throw new UsageError(`${command}: takes ${wanted} argument${positionals.max === 1 ? '' : 's'} (${positionals.names || 'none'}), got ${n} (pmcow ${command} --help)`);
+    const wanted = positionals.min === positionals.max ? `${positionals.min}`
+      : `${positionals.min} to ${positionals.max}`;
+    throw new UsageError(
+      `${command}: takes ${wanted} argument${positionals.max === 1 ? '' : 's'} `
+        + `(${positionals.names || 'none'}), got ${n} (pmcow ${command} --help)`,
+    );
   }
   return parsed;
 }
 
 /** An integer option in [min, max]; `--seed=abc`, `--time 1.5` or out of range is a UsageError. */
-export function intOption(values: Values, name: string, range: { min: number; max: number }, fallback: number): number;
-export function intOption(values: Values, name: string, range: { min: number; max: number }): number | undefined;
-export function intOption(values: Values, name: string, range: { min: number; max: number }, fallback?: number): number | undefined {
+export function intOption(
+  values: Values, name: string, range: { min: number; max: number }, fallback: number,
+): number;
+export function intOption(
+  values: Values, name: string, range: { min: number; max: number },
+): number | undefined;
+export function intOption(
+  values: Values, name: string, range: { min: number; max: number }, fallback?: number,
+): number | undefined {
   const v = values[name];
   if (v === undefined) return fallback;
   const text = String(v);
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < range.min || n > range.max) {
-    throw new UsageError(`--${name} must be an integer from ${range.min} to ${range.max}, got '${text}'`);
+    throw new UsageError(
+      `--${name} must be an integer from ${range.min} to ${range.max}, got '${text}'`,
+    );
   }
   return n;
 }
 
 /** A string option restricted to `choices`. */
-export function choiceOption<T extends string>(values: Values, name: string, choices: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  values: Values, name: string, choices: readonly T[], fallback: T,
+): T {
   const v = values[name];
   if (v === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(String(v))) throw new UsageError(`--${name} must be ${choices.join(', ')}; got '${String(v)}'`);
+  if (!(choices as readonly string[]).includes(String(v))) {
+    throw new UsageError(`--${name} must be ${choices.join(', ')}; got '${String(v)}'`);
+  }
   return v as T;
 }
 
@@ -87,37 +115,51 @@ const READ_ERRORS: Record<string, string> = {
 };
 
 /** Largest input file the commands read (scripts, reproducers, summaries, logs). */
-export const MAX_INPUT_BYTES = 64 << 20;
+const MAX_INPUT_BYTES = 64 << 20;
 
 /** Read a text input; a missing file, a directory or an unreadable one is a one-line UsageError. */
 export function readInput(path: string, what: string): string {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (st.size > MAX_INPUT_BYTES) throw new UsageError(`${what} '${path}' is ${st.size} bytes; the limit is ${MAX_INPUT_BYTES}`);
+    if (st.size > MAX_INPUT_BYTES) {
+      throw new UsageError(
+        `${what} '${path}' is ${st.size} bytes; the limit is ${MAX_INPUT_BYTES}`,
+      );
+    }
     return readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new UsageError(`cannot read ${what} '${path}': ${READ_ERRORS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+    throw new UsageError(
+      `cannot read ${what} '${path}': `
+        + `${READ_ERRORS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`,
+    );
   }
 }
 
 /** Largest device image the commands read (a device fits in 4 GiB of WebAssembly memory). */
-export const MAX_IMAGE_BYTES = 2 ** 31;
+const MAX_IMAGE_BYTES = 2 ** 31;
 
 /** Read a binary input (a device image); errors as readInput's. */
-export function readBinaryInput(path: string, what: string, maxBytes = MAX_IMAGE_BYTES): Uint8Array {
+export function readBinaryInput(
+  path: string, what: string, maxBytes = MAX_IMAGE_BYTES,
+): Uint8Array {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (st.size > maxBytes) throw new UsageError(`${what} '${path}' is ${st.size} bytes; the limit is ${maxBytes}`);
+    if (st.size > maxBytes) {
+      throw new UsageError(`${what} '${path}' is ${st.size} bytes; the limit is ${maxBytes}`);
+    }
     const bytes = readFileSync(path);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new UsageError(`cannot read ${what} '${path}': ${READ_ERRORS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+    throw new UsageError(
+      `cannot read ${what} '${path}': `
+        + `${READ_ERRORS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`,
+    );
   }
 }
 

@@ -2,11 +2,13 @@
 import { PmemDevice } from '../pmem/device.js';
 import { FsError } from '../errors.js';
 
-export interface DemoRow { scenario: string; images: string; strictCrash: string; randomCrashes: string }
+interface DemoRow { scenario: string; images: string; strictCrash: string; randomCrashes: string }
 
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
-function keptOf(dev: PmemDevice, addr: number, length: number, value: number, seeds: number): string {
+function keptOf(
+  dev: PmemDevice, addr: number, length: number, value: number, seeds: number,
+): string {
   const target = dev.crash();
   let whole = 0, none = 0, mixed = 0;
   for (let seed = 0; seed < seeds; seed++) {
@@ -28,9 +30,15 @@ export async function runDeviceDemo(): Promise<DemoRow[]> {
   const seeds = 64;
   const fresh = (domain: 'adr' | 'eadr' = 'adr'): Promise<PmemDevice> =>
     PmemDevice.create({ sizeBytes: 1 << 20, domain, maxThreads: 2, scratchBytes: 1 << 16 });
-  const row = (scenario: string, dev: PmemDevice, addr: number, length: number, value: number): void => {
+  const row = (
+    scenario: string, dev: PmemDevice, addr: number, length: number, value: number,
+  ): void => {
     const count = dev.crashImageCount();
-    rows.push({ scenario, images: count === 2n ** 64n - 1n ? '>= 2^64 (saturated)' : String(count), strictCrash: strictOf(dev, addr, length, value), randomCrashes: keptOf(dev, addr, length, value, seeds) });
+    rows.push({
+      scenario, images: count === 2n ** 64n - 1n ? '>= 2^64 (saturated)' : String(count),
+      strictCrash: strictOf(dev, addr, length, value),
+      randomCrashes: keptOf(dev, addr, length, value, seeds),
+    });
   };
 
   let dev = await fresh();
@@ -73,12 +81,18 @@ export async function runDeviceDemo(): Promise<DemoRow[]> {
   dev.store(64, fill(8, 2)); dev.persist(64, 8); dev.poison(64);
   let poisoned = 'no error';
   try { dev.load(64, 8); } catch (e) { poisoned = e instanceof FsError ? e.code : String(e); }
-  rows.push({ scenario: 'poisoned line, then load', images: '-', strictCrash: `load: ${poisoned}`, randomCrashes: '-' });
+  rows.push({
+    scenario: 'poisoned line, then load', images: '-', strictCrash: `load: ${poisoned}`,
+    randomCrashes: '-',
+  });
   return rows;
 }
 
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [
+    line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line),
+  ].join('\n');
 }

@@ -52,7 +52,10 @@ export const RUN_USAGE = `pmcow run SCRIPT [--image FILE] [--json]
   2 when SCRIPT cannot be read or parsed.`;
 
 export async function cmdRun(args: string[]): Promise<number> {
-  const { positionals, values } = parseCommand('run', args, { json: { type: 'boolean' }, image: { type: 'string' } }, { min: 1, max: 1, names: 'SCRIPT' });
+  const { positionals, values } = parseCommand(
+    'run', args, { json: { type: 'boolean' }, image: { type: 'string' } },
+    { min: 1, max: 1, names: 'SCRIPT' },
+  );
   const script = readScript(positionals[0]!);
   const image = await deviceFromImageOption(values.image as string | undefined);
   let result: RunResult;
@@ -66,7 +69,12 @@ export async function cmdRun(args: string[]): Promise<number> {
     result = await runScript(script);
   }
   for (const r of result.results) {
-    out(values.json ? JSON.stringify(r) : `${String(r.line).padStart(4)}  ${r.status === 'ok' ? 'ok   ' : r.errno!.padEnd(5)}  ${r.text}${r.checksum ? `  crc32c=${r.checksum}` : ''}${r.value ? `  ${r.value}` : ''}`);
+    out(
+      values.json ? JSON.stringify(r)
+        : `${String(r.line).padStart(4)}  ${r.status === 'ok' ? 'ok   ' : r.errno!.padEnd(5)}  `
+          + `${r.text}${r.checksum ? `  crc32c=${r.checksum}` : ''}`
+          + `${r.value ? `  ${r.value}` : ''}`,
+    );
   }
   if (result.failure) {
     const f = result.failure;
@@ -79,9 +87,11 @@ export async function cmdRun(args: string[]): Promise<number> {
 // --- options shared by check and fuzz ------------------------------------------------
 
 const CHECK_OPTIONS = {
-  samples: { type: 'string' }, bound: { type: 'string' }, points: { type: 'string' }, 'explore-seed': { type: 'string' },
+  samples: { type: 'string' }, bound: { type: 'string' }, points: { type: 'string' },
+  'explore-seed': { type: 'string' },
 } as const;
-const CHECK_OPTIONS_USAGE = `  --samples N       crash images drawn per point beyond the bound (default 8, at most ${CHECK_LIMITS.samples.max})
+const CHECK_OPTIONS_USAGE = `  --samples N       crash images drawn per point beyond the bound `
+  + `(default 8, at most ${CHECK_LIMITS.samples.max})
   --bound N         enumerate every image of a point with at most N images (default 10000)
   --points fence|store  crash points before every fence and after every operation
                     (fence, the default), or also before every store`;
@@ -97,38 +107,57 @@ function checkOptions(values: Values): CheckOptions {
 }
 
 function violationLine(v: Violation, json: boolean): string {
-  return json ? JSON.stringify({ kind: v.kind, point: v.point, problems: v.problems }) : `${v.kind} at ${v.point}: ${v.problems.join('; ')}`;
+  return json ? JSON.stringify({ kind: v.kind, point: v.point, problems: v.problems })
+    : `${v.kind} at ${v.point}: ${v.problems.join('; ')}`;
 }
 
 // --- check -----------------------------------------------------------------------------
 
-export const CHECK_USAGE = `pmcow check SCRIPT [--samples N] [--bound N] [--points fence|store] [--explore-seed S] [--json]
+/** The size of the device a checked script runs on, for the usage text. */
+const DEVICE_MIB = DEFAULT_FUZZ_DEVICE_BYTES >> 20;
+export const CHECK_USAGE = `pmcow check SCRIPT [--samples N] [--bound N] [--points fence|store] `
+  + `[--explore-seed S] [--json]
   Crash-check one op script, as pmcow fuzz checks each of its scripts: every operation's
   result against the reference model, and at every crash point the crash images against
-  the states the model allows (docs/crash.md). The script runs on a fresh ${DEFAULT_FUZZ_DEVICE_BYTES >> 20} MiB device.
+  the states the model allows (docs/crash.md). The script runs on a fresh ${DEVICE_MIB} MiB device.
 ${CHECK_OPTIONS_USAGE}
   --explore-seed S  seed of the sampled crash images (default 0)
   --json            violations and the summary as JSON lines
   Exit 0 when clean, 1 when violations were found, 2 when SCRIPT cannot be read or parsed.`;
 
 export async function cmdCheck(args: string[]): Promise<number> {
-  const { positionals, values } = parseCommand('check', args, { ...CHECK_OPTIONS, json: { type: 'boolean' } }, { min: 1, max: 1, names: 'SCRIPT' });
-  const options: CheckOptions = { ...checkOptions(values), exploreSeed: intOption(values, 'explore-seed', { min: 0, max: 2 ** 32 - 1 }, 0) };
+  const { positionals, values } = parseCommand(
+    'check', args, { ...CHECK_OPTIONS, json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'SCRIPT' },
+  );
+  const options: CheckOptions = {
+    ...checkOptions(values),
+    exploreSeed: intOption(values, 'explore-seed', { min: 0, max: 2 ** 32 - 1 }, 0),
+  };
   const script = readScript(positionals[0]!);
   checkScriptSizes(script, DEFAULT_FUZZ_DEVICE_BYTES);
   await loadCoreModule();
   const result = checkScript(script, options);
   const json = values.json === true;
   for (const v of result.violations) out(violationLine(v, json));
-  const summary = { summary: true, ops: result.ops, points: result.points, images: result.images, mounted: result.mounted, violations: result.violations.length, unjudged: result.unjudged };
-  out(json ? JSON.stringify(summary) : `${summary.violations} violations: ${summary.ops} operations, ${summary.points} crash points, ${summary.images} crash images (${summary.mounted} mounted)${summary.unjudged ? `; not judged after: ${summary.unjudged}` : ''}`);
+  const summary = {
+    summary: true, ops: result.ops, points: result.points, images: result.images,
+    mounted: result.mounted, violations: result.violations.length, unjudged: result.unjudged,
+  };
+  out(
+    json ? JSON.stringify(summary)
+      : `${summary.violations} violations: ${summary.ops} operations, ${summary.points} crash `
+        + `points, ${summary.images} crash images (${summary.mounted} `
+        + `mounted)${summary.unjudged ? `; not judged after: ${summary.unjudged}` : ''}`,
+  );
   const internal = result.violations.filter((v) => v.kind === 'internal-error').length;
   return fuzzExitCode(result.violations.length - internal, internal);
 }
 
 // --- fuzz ------------------------------------------------------------------------------
 
-export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time SECONDS] [--policy NAME=off]
+export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time SECONDS] `
+  + `[--policy NAME=off]
            [--generator fsx|dax|mixed|ace] [--ace-k K] [--samples N] [--bound N]
            [--points fence|store] [--workers W] [--shard k/n] [--out DIR] [--json]
            [--quiet] [--max-findings N]
@@ -157,42 +186,60 @@ ${CHECK_OPTIONS_USAGE}
   failed on some script (findings of kind internal-error) and found no violation.`;
 
 const FUZZ_OPTIONS = {
-  ...CHECK_OPTIONS, seed: { type: 'string' }, scripts: { type: 'string' }, ops: { type: 'string' }, time: { type: 'string' },
-  policy: { type: 'string' }, generator: { type: 'string' }, 'ace-k': { type: 'string' }, workers: { type: 'string' },
-  shard: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'max-findings': { type: 'string' },
+  ...CHECK_OPTIONS, seed: { type: 'string' }, scripts: { type: 'string' }, ops: { type: 'string' },
+  time: { type: 'string' }, policy: { type: 'string' }, generator: { type: 'string' },
+  'ace-k': { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+  'max-findings': { type: 'string' },
 } as const;
 
-/** --out must be a directory or a path that does not exist yet; checked before the campaign starts. */
+/** --out must be a directory or a path that does not exist yet; checked before the campaign. */
 function prepareOutDir(dir: string): void {
   let isDir = false;
   try { isDir = statSync(dir).isDirectory(); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`--out '${dir}': ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new UsageError(`--out '${dir}': ${(e as Error).message}`);
+    }
   }
   if (!isDir) {
     try { mkdirSync(dir, { recursive: true }); } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`--out '${dir}' ${code === 'EEXIST' || code === 'ENOTDIR' ? 'is a file, not a directory' : `cannot be created: ${(e as Error).message}`}`);
+      const why = code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'is a file, not a directory' : `cannot be created: ${(e as Error).message}`;
+      throw new UsageError(`--out '${dir}' ${why}`);
     }
   }
 }
 
+/** --policy NAME=off: the switch to turn off, if any. */
+function policyOption(values: Values): PolicyName | undefined {
+  const policy = values.policy as string | undefined;
+  if (policy === undefined) return undefined;
+  const m = /^([A-Za-z]+)=off$/.exec(policy);
+  if (!m || !(POLICY_NAMES as string[]).includes(m[1]!)) {
+    throw new UsageError(`--policy must be NAME=off with NAME one of ${POLICY_NAMES.join(', ')}`);
+  }
+  return m[1] as PolicyName;
+}
+
+/** --shard k/n, if given. */
+function shardOption(values: Values): { index: number; count: number } | undefined {
+  const shardText = values.shard as string | undefined;
+  if (shardText === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(shardText);
+  if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 1_000_000) {
+    throw new UsageError('--shard must be k/n with 0 <= k < n');
+  }
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 export async function cmdFuzz(args: string[]): Promise<number> {
   const { values } = parseCommand('fuzz', args, FUZZ_OPTIONS, { min: 0, max: 0, names: '' });
-  let policyOff: PolicyName | undefined;
-  const policy = values.policy as string | undefined;
-  if (policy !== undefined) {
-    const m = /^([A-Za-z]+)=off$/.exec(policy);
-    if (!m || !(POLICY_NAMES as string[]).includes(m[1]!)) throw new UsageError(`--policy must be NAME=off with NAME one of ${POLICY_NAMES.join(', ')}`);
-    policyOff = m[1] as PolicyName;
-  }
-  let shard: { index: number; count: number } | undefined;
-  const shardText = values.shard as string | undefined;
-  if (shardText !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(shardText);
-    if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1 || Number(m[2]) > 1_000_000) throw new UsageError('--shard must be k/n with 0 <= k < n');
-    shard = { index: Number(m[1]), count: Number(m[2]) };
-  }
-  const generator = choiceOption(values, 'generator', ['fsx', 'dax', 'mixed', 'ace'] as const, 'mixed');
+  const policyOff = policyOption(values);
+  const shard = shardOption(values);
+  const generator = choiceOption(
+    values, 'generator', ['fsx', 'dax', 'mixed', 'ace'] as const, 'mixed',
+  );
   const workers = intOption(values, 'workers', { min: 1, max: 64 }, 1);
   const aceK = intOption(values, 'ace-k', { min: 1, max: 3 }, 1);
   const time = intOption(values, 'time', { min: 1, max: 30 * 24 * 3600 });
@@ -207,15 +254,19 @@ export async function cmdFuzz(args: string[]): Promise<number> {
   const progress = new Progress(values.quiet !== true);
   let printed = 0;
   const onFinding = (f: FuzzFinding): void => {
-    const file = outDir !== undefined ? join(outDir, `reproducer-${shard?.index ?? 0}-${f.script}.json`) : null;
+    const file = outDir !== undefined
+      ? join(outDir, `reproducer-${shard?.index ?? 0}-${f.script}.json`) : null;
     const text = JSON.stringify(f.reproducer, null, 1) + '\n';
     if (file) writeFileSync(file, text);
     const bytes = new TextEncoder().encode(text).length;
     progress.clear();
     out(json ? JSON.stringify({
-      finding: printed, kind: f.kind, script: f.script, scriptSeed: f.scriptSeed, point: f.violation.point, problems: f.violation.problems,
-      elapsedMs: f.elapsedMs, images: f.images, reproducerBytes: bytes, ...(file ? { reproducer: file } : {}),
-    }) : `finding ${printed}: ${f.kind} in script ${f.script} at ${f.violation.point}: ${f.violation.problems.join('; ')}${file ? ` (reproducer ${file}, ${bytes} bytes)` : ''}`);
+      finding: printed, kind: f.kind, script: f.script, scriptSeed: f.scriptSeed,
+      point: f.violation.point, problems: f.violation.problems,
+      elapsedMs: f.elapsedMs, images: f.images, reproducerBytes: bytes,
+      ...(file ? { reproducer: file } : {}),
+    }) : `finding ${printed}: ${f.kind} in script ${f.script} at ${f.violation.point}: `
+      + `${f.violation.problems.join('; ')}${file ? ` (reproducer ${file}, ${bytes} bytes)` : ''}`);
     printed++;
   };
   const planned = scripts ?? (time === undefined && generator !== 'ace' ? 10 : undefined);
@@ -228,19 +279,44 @@ export async function cmdFuzz(args: string[]): Promise<number> {
     onScript: (p) => {
       const rate = p.images / Math.max(0.001, p.elapsedMs / 1000);
       const eta = time !== undefined ? Math.max(0, time - p.elapsedMs / 1000)
-        : planned !== undefined && p.scripts > 0 ? (p.elapsedMs / 1000) * (planned - p.scripts) / p.scripts : null;
-      progress.show(`scripts ${p.scripts}${planned !== undefined ? `/${planned}` : ''}  crash images ${p.images} (${rate.toFixed(0)}/s)  findings ${printed}${eta !== null ? `  ETA ${eta.toFixed(0)} s` : ''}`);
+        : planned !== undefined && p.scripts > 0
+          ? (p.elapsedMs / 1000) * (planned - p.scripts) / p.scripts : null;
+      progress.show(
+        `scripts ${p.scripts}${planned !== undefined ? `/${planned}` : ''}  crash images `
+          + `${p.images} (${rate.toFixed(0)}/s)  findings `
+          + `${printed}${eta !== null ? `  ETA ${eta.toFixed(0)} s` : ''}`,
+      );
     },
   });
   progress.clear();
+  printFuzzSummary(report, shard, json, outDir);
+  return fuzzExitCode(report.findings.length - report.internalErrors, report.internalErrors);
+}
+
+/** The campaign's summary line, on stdout and (with --out) in summary-K.json. */
+function printFuzzSummary(
+  report: FuzzReport, shard: { index: number; count: number } | undefined, json: boolean,
+  outDir: string | undefined,
+): void {
   const summary = {
-    summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops, points: report.points, images: report.images,
-    mounted: report.mounted, violations: report.violations, findings: report.findings.length, internalErrors: report.internalErrors, unjudged: report.unjudged,
+    summary: true, shard: shard ?? { index: 0, count: 1 }, scripts: report.scripts, ops: report.ops,
+    points: report.points, images: report.images, mounted: report.mounted,
+    violations: report.violations, findings: report.findings.length,
+    internalErrors: report.internalErrors, unjudged: report.unjudged,
     elapsedMs: Math.round(report.elapsedMs), imagesPerSecond: Math.round(report.imagesPerSecond),
   };
-  out(json ? JSON.stringify(summary) : `${summary.findings} findings (${summary.violations} violations, ${summary.internalErrors} internal errors): ${summary.scripts} scripts, ${summary.ops} operations, ${summary.images} crash images (${summary.mounted} mounted) in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.imagesPerSecond} images/s`);
-  if (outDir !== undefined) writeFileSync(join(outDir, `summary-${shard?.index ?? 0}.json`), JSON.stringify(summary) + '\n');
-  return fuzzExitCode(report.findings.length - report.internalErrors, report.internalErrors);
+  out(
+    json ? JSON.stringify(summary)
+      : `${summary.findings} findings (${summary.violations} violations, `
+        + `${summary.internalErrors} internal errors): ${summary.scripts} scripts, ${summary.ops} `
+        + `operations, ${summary.images} crash images (${summary.mounted} mounted) in `
+        + `${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.imagesPerSecond} images/s`,
+  );
+  if (outDir !== undefined) {
+    writeFileSync(
+      join(outDir, `summary-${shard?.index ?? 0}.json`), JSON.stringify(summary) + '\n',
+    );
+  }
 }
 
 /** 1 when violations were found, else 3 when the checker failed on some script, else 0. */
@@ -261,14 +337,21 @@ export const REPLAY_USAGE = `pmcow replay FILE [--image-out IMG] [--json]
   ${CHECK_LIMITS.samples.max} samples, data lengths within the device).`;
 
 export async function cmdReplay(args: string[]): Promise<number> {
-  const { positionals, values } = parseCommand('replay', args, { json: { type: 'boolean' }, 'image-out': { type: 'string' } }, { min: 1, max: 1, names: 'FILE' });
+  const { positionals, values } = parseCommand(
+    'replay', args, { json: { type: 'boolean' }, 'image-out': { type: 'string' } },
+    { min: 1, max: 1, names: 'FILE' },
+  );
   const path = positionals[0]!;
-  const reproducer = parseJsonInput(readInput(path, 'reproducer'), path, 'reproducer') as Reproducer;
+  const reproducer = parseJsonInput(
+    readInput(path, 'reproducer'), path, 'reproducer',
+  ) as Reproducer;
   let input: ReturnType<typeof reproducerInput>;
   try {
     input = reproducerInput(reproducer);
   } catch (e) {
-    if (e instanceof FsError || e instanceof ParseError) throw new UsageError(`${path}: ${e.message}`);
+    if (e instanceof FsError || e instanceof ParseError) {
+      throw new UsageError(`${path}: ${e.message}`);
+    }
     throw e;
   }
   await loadCoreModule();
@@ -281,15 +364,34 @@ export async function cmdReplay(args: string[]): Promise<number> {
   if (imageOut !== undefined) {
     if (image) {
       writeFileSync(imageOut, image);
-      out(json ? JSON.stringify({ image: imageOut, bytes: (image as Uint8Array).length }) : `${imageOut}: the first violating crash image (${(image as Uint8Array).length} bytes)`);
+      out(
+        json ? JSON.stringify({ image: imageOut, bytes: (image as Uint8Array).length })
+          : `${imageOut}: the first violating crash image (${(image as Uint8Array).length} bytes)`,
+      );
     } else {
-      out(json ? JSON.stringify({ image: null }) : `${imageOut}: not written (no crash image violated: the violations found are of other kinds, or none)`);
+      out(
+        json ? JSON.stringify({ image: null })
+          : `${imageOut}: not written (no crash image violated: the violations found are of other `
+            + `kinds, or none)`,
+      );
     }
   }
   const problems = Array.isArray(reproducer.problems) ? reproducer.problems.map(String) : [];
-  out(json ? JSON.stringify({ recorded: { point: reproducer.point, problems } }) : `recorded: ${reproducer.point}: ${problems.join('; ')}`);
-  for (const v of result.violations.slice(0, 5)) out(json ? JSON.stringify({ found: { kind: v.kind, point: v.point, problems: v.problems } }) : `found:    ${v.point}: ${v.problems.join('; ')}`);
-  out(json ? JSON.stringify({ summary: true, violations: result.violations.length, images: result.images }) : `${result.violations.length} violations (${result.images} crash images checked)`);
+  out(
+    json ? JSON.stringify({ recorded: { point: reproducer.point, problems } })
+      : `recorded: ${reproducer.point}: ${problems.join('; ')}`,
+  );
+  for (const v of result.violations.slice(0, 5)) {
+    out(
+      json ? JSON.stringify({ found: { kind: v.kind, point: v.point, problems: v.problems } })
+        : `found:    ${v.point}: ${v.problems.join('; ')}`,
+    );
+  }
+  out(
+    json ? JSON.stringify({
+      summary: true, violations: result.violations.length, images: result.images,
+    }) : `${result.violations.length} violations (${result.images} crash images checked)`,
+  );
   return result.violations.length ? EXIT_VIOLATIONS : EXIT_CLEAN;
 }
 
@@ -301,9 +403,13 @@ export const IMPORT_USAGE = `pmcow import fsx|ace FILE [--json]
   --json  one JSON object: { script, unsupported }`;
 
 export function cmdImport(args: string[]): number {
-  const { positionals, values } = parseCommand('import', args, { json: { type: 'boolean' } }, { min: 2, max: 2, names: 'fsx|ace FILE' });
+  const { positionals, values } = parseCommand(
+    'import', args, { json: { type: 'boolean' } }, { min: 2, max: 2, names: 'fsx|ace FILE' },
+  );
   const kind = positionals[0]!;
-  if (kind !== 'fsx' && kind !== 'ace') throw new UsageError(`import: the format must be fsx or ace, got '${kind}'`);
+  if (kind !== 'fsx' && kind !== 'ace') {
+    throw new UsageError(`import: the format must be fsx or ace, got '${kind}'`);
+  }
   const text = readInput(positionals[1]!, `${kind} file`);
   const result = kind === 'fsx' ? importFsx(text) : importAce(text);
   if (values.json) {
@@ -324,11 +430,19 @@ export const MERGE_USAGE = `pmcow merge SUMMARY... [--json]
   Exit 1 when the shards found anything, 0 when not, 2 on unreadable input or a shard
   given twice.`;
 
-const SUMMED = ['scripts', 'ops', 'points', 'images', 'mounted', 'violations', 'findings', 'internalErrors', 'elapsedMs'] as const;
+const SUMMED = [
+  'scripts', 'ops', 'points', 'images', 'mounted', 'violations', 'findings', 'internalErrors',
+  'elapsedMs',
+] as const;
 
 export function cmdMerge(args: string[]): number {
-  const { positionals, values } = parseCommand('merge', args, { json: { type: 'boolean' } }, { min: 1, max: 100_000, names: 'SUMMARY...' });
-  const total: Record<string, unknown> & Record<(typeof SUMMED)[number], number> = { summary: true, shards: 0, scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, findings: 0, internalErrors: 0, elapsedMs: 0 };
+  const { positionals, values } = parseCommand(
+    'merge', args, { json: { type: 'boolean' } }, { min: 1, max: 100_000, names: 'SUMMARY...' },
+  );
+  const total: Record<string, unknown> & Record<(typeof SUMMED)[number], number> = {
+    summary: true, shards: 0, scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0,
+    findings: 0, internalErrors: 0, elapsedMs: 0,
+  };
   const seen = new Map<number, string>();
   let count: number | null = null;
   for (const file of positionals) {
@@ -340,18 +454,45 @@ export function cmdMerge(args: string[]): number {
       found++;
       const shard = s.shard as { index?: unknown; count?: unknown } | undefined;
       const index = Number(shard?.index ?? 0), n = Number(shard?.count ?? 1);
-      if (!Number.isSafeInteger(index) || !Number.isSafeInteger(n) || index < 0 || index >= n) throw new UsageError(`${file}:${i + 1}: not a shard summary (shard ${JSON.stringify(s.shard)})`);
-      if (count !== null && n !== count) throw new UsageError(`${file}:${i + 1}: shard ${index}/${n} is from a campaign of ${n} shards, the others of ${count}`);
+      if (!Number.isSafeInteger(index) || !Number.isSafeInteger(n) || index < 0 || index >= n) {
+        throw new UsageError(
+          `${file}:${i + 1}: not a shard summary (shard ${JSON.stringify(s.shard)})`,
+        );
+      }
+      if (count !== null && n !== count) {
+        throw new UsageError(
+          `${file}:${i + 1}: shard ${index}/${n} is from a campaign of ${n} shards, the others of `
+            + `${count}`,
+        );
+      }
       count = n;
       const earlier = seen.get(index);
-      if (earlier !== undefined) throw new UsageError(`shard ${index}/${n} is given twice (${earlier} and ${file}:${i + 1})`);
+      if (earlier !== undefined) {
+        throw new UsageError(
+          `shard ${index}/${n} is given twice (${earlier} and ${file}:${i + 1})`,
+        );
+      }
       seen.set(index, `${file}:${i + 1}`);
       total.shards = (total.shards as number) + 1;
       for (const k of SUMMED) total[k] += Number(s[k] ?? 0);
     });
-    if (found === 0) throw new UsageError(`'${file}' holds no fuzz summary line (pmcow fuzz prints one last; --out writes summary-K.json)`);
+    if (found === 0) {
+      throw new UsageError(
+        `'${file}' holds no fuzz summary line (pmcow fuzz prints one last; --out writes `
+          + `summary-K.json)`,
+      );
+    }
   }
-  if (count !== null && seen.size < count) total.missingShards = [...Array(count as number).keys()].filter((k) => !seen.has(k));
-  out(values.json ? JSON.stringify(total) : `${total.findings} findings (${total.violations} violations, ${total.internalErrors} internal errors) in ${total.shards as number} of ${count} shards: ${total.scripts} scripts, ${total.images} crash images${total.missingShards ? `; missing shards: ${(total.missingShards as number[]).join(', ')}` : ''}`);
+  if (count !== null && seen.size < count) {
+    total.missingShards = [...Array(count as number).keys()].filter((k) => !seen.has(k));
+  }
+  out(
+    values.json ? JSON.stringify(total)
+      : `${total.findings} findings (${total.violations} violations, ${total.internalErrors} `
+        + `internal errors) in ${total.shards as number} of ${count} shards: ${total.scripts} `
+        + `scripts, ${total.images} crash images`
+        + (total.missingShards
+          ? `; missing shards: ${(total.missingShards as number[]).join(', ')}` : ''),
+  );
   return fuzzExitCode(total.findings - total.internalErrors, total.internalErrors);
 }

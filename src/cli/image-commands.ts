@@ -7,7 +7,9 @@ import { Runner, DEFAULT_DEVICE_BYTES, type RunResult } from '../workload/run.js
 import { parse, ParseError } from '../workload/parse.js';
 import { checkScriptSizes } from '../workload/limits.js';
 import type { Script } from '../workload/ast.js';
-import { EXIT_CLEAN, EXIT_VIOLATIONS, UsageError, parseCommand, intOption, readInput, readBinaryInput } from './args.js';
+import {
+  EXIT_CLEAN, EXIT_VIOLATIONS, UsageError, parseCommand, intOption, readInput, readBinaryInput,
+} from './args.js';
 
 export const EXPORT_USAGE = `pmcow export SCRIPT --out FILE [--image FILE] [--crash-seed S]
   Run an op script (docs/workload.md), then write the device's media bytes to FILE: what
@@ -20,7 +22,9 @@ export const EXPORT_USAGE = `pmcow export SCRIPT --out FILE [--image FILE] [--cr
   (nothing written), 2 on a usage error. The image loads with PmemDevice.fromImage.`;
 
 /** The device of --image FILE, or undefined. */
-export async function deviceFromImageOption(file: string | undefined): Promise<PmemDevice | undefined> {
+export async function deviceFromImageOption(
+  file: string | undefined,
+): Promise<PmemDevice | undefined> {
   if (file === undefined) return undefined;
   const bytes = readBinaryInput(file, 'image');
   try {
@@ -41,7 +45,9 @@ function readScriptFile(path: string): Script {
 }
 
 /** Run `script` on the device of --image (mounted first) or on a new one (formatted first). */
-export async function runOnImage(script: Script, image: PmemDevice | undefined): Promise<{ runner: Runner; result: RunResult }> {
+export async function runOnImage(
+  script: Script, image: PmemDevice | undefined,
+): Promise<{ runner: Runner; result: RunResult }> {
   checkScriptSizes(script, image?.sizeBytes ?? DEFAULT_DEVICE_BYTES);
   const runner = await Runner.create(image ? { device: image, implicitMount: 'mount' } : {});
   return { runner, result: runner.run(script) };
@@ -59,7 +65,9 @@ export async function cmdExport(args: string[]): Promise<number> {
   const { runner, result } = await runOnImage(script, image);
   try {
     if (result.failure) {
-      process.stdout.write(`line ${result.failure.line}: ${result.failure.kind}: ${result.failure.message}\n`);
+      process.stdout.write(
+        `line ${result.failure.line}: ${result.failure.kind}: ${result.failure.message}\n`,
+      );
       return EXIT_VIOLATIONS;
     }
     const dev = runner.device;
@@ -71,7 +79,8 @@ export async function cmdExport(args: string[]): Promise<number> {
       try { bytes = crashed.exportMedia(); } finally { crashed.close(); }
     }
     writeFileSync(outFile, bytes);
-    process.stdout.write(`${outFile}: ${bytes.length} bytes (${seed === undefined ? 'the media after the script' : `crash image of seed ${seed}`})\n`);
+    const what = seed === undefined ? 'the media after the script' : `crash image of seed ${seed}`;
+    process.stdout.write(`${outFile}: ${bytes.length} bytes (${what})\n`);
     return EXIT_CLEAN;
   } finally {
     runner.close();

@@ -13,7 +13,9 @@ import {
   cmdRun, cmdCheck, cmdFuzz, cmdReplay, cmdImport, cmdMerge,
   RUN_USAGE, CHECK_USAGE, FUZZ_USAGE, REPLAY_USAGE, IMPORT_USAGE, MERGE_USAGE,
 } from './fuzz-commands.js';
-import { EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INTERNAL, UsageError, wantsHelp, parseCommand, describeFailure } from './args.js';
+import {
+  EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_INTERNAL, UsageError, wantsHelp, parseCommand, describeFailure,
+} from './args.js';
 import { cmdSoak, SOAK_USAGE } from './soak-command.js';
 import { cmdExport, EXPORT_USAGE } from './image-commands.js';
 
@@ -36,11 +38,13 @@ const COMMANDS: Record<string, Command> = {
     run: async (args) => {
       const { values } = parseCommand('demo', args, JSON_ONLY, { min: 0, max: 0, names: '' });
       const rows = await runDeviceDemo();
-      if (values.json) for (const r of rows) process.stdout.write(JSON.stringify({ demo: r }) + '\n');
-      else {
+      if (values.json) {
+        for (const r of rows) process.stdout.write(JSON.stringify({ demo: r }) + '\n');
+      } else {
         process.stdout.write('pmcow device model: x86 persistency rules, ADR unless noted\n\n');
-        process.stdout.write(formatTable(['scenario', 'legal crash images', 'strict crash', 'random crashes'],
-          rows.map((r) => [r.scenario, r.images, r.strictCrash, r.randomCrashes])) + '\n\n');
+        const headers = ['scenario', 'legal crash images', 'strict crash', 'random crashes'];
+        const cells = rows.map((r) => [r.scenario, r.images, r.strictCrash, r.randomCrashes]);
+        process.stdout.write(formatTable(headers, cells) + '\n\n');
       }
       return printScenarios(values.json === true);
     },
@@ -52,24 +56,44 @@ const COMMANDS: Record<string, Command> = {
   show whether the thread's failure reproduces with the switch off.
   --json  the rows as JSON lines
   Exit 0 when every row reproduced, 1 when some did not.`,
-    run: (args) => printScenarios(parseCommand('scenarios', args, JSON_ONLY, { min: 0, max: 0, names: '' }).values.json === true),
+    run: (args) => {
+      const { values } = parseCommand('scenarios', args, JSON_ONLY, { min: 0, max: 0, names: '' });
+      return printScenarios(values.json === true);
+    },
   },
   run: { summary: 'run an op script (docs/workload.md)', usage: RUN_USAGE, run: cmdRun },
-  export: { summary: 'write a device image (media bytes or a crash image) after an op script', usage: EXPORT_USAGE, run: cmdExport },
-  check: { summary: 'crash-check one op script against the reference model', usage: CHECK_USAGE, run: cmdCheck },
+  export: {
+    summary: 'write a device image (media bytes or a crash image) after an op script',
+    usage: EXPORT_USAGE, run: cmdExport,
+  },
+  check: {
+    summary: 'crash-check one op script against the reference model', usage: CHECK_USAGE,
+    run: cmdCheck,
+  },
   fuzz: { summary: 'crash-consistency fuzzing', usage: FUZZ_USAGE, run: cmdFuzz },
-  replay: { summary: 'run a reproducer written by pmcow fuzz --out', usage: REPLAY_USAGE, run: cmdReplay },
-  import: { summary: 'translate an fsx op log or an ACE workload into an op script', usage: IMPORT_USAGE, run: cmdImport },
+  replay: {
+    summary: 'run a reproducer written by pmcow fuzz --out', usage: REPLAY_USAGE, run: cmdReplay,
+  },
+  import: {
+    summary: 'translate an fsx op log or an ACE workload into an op script', usage: IMPORT_USAGE,
+    run: cmdImport,
+  },
   merge: { summary: 'combine the summaries of fuzz shards', usage: MERGE_USAGE, run: cmdMerge },
-  soak: { summary: 'writer threads, commits, snapshots, reflinks, freezes and crashes, checked', usage: SOAK_USAGE, run: cmdSoak },
+  soak: {
+    summary: 'writer threads, commits, snapshots, reflinks, freezes and crashes, checked',
+    usage: SOAK_USAGE, run: cmdSoak,
+  },
   crc32c: {
     summary: 'crc32c (btrfs flavour) of a string',
     usage: `pmcow crc32c TEXT [--json]
   Print the crc32c (Castagnoli, as btrfs uses it) of TEXT's UTF-8 bytes.`,
     run: async (args) => {
-      const { positionals, values } = parseCommand('crc32c', args, JSON_ONLY, { min: 1, max: 1, names: 'TEXT' });
+      const { positionals, values } = parseCommand(
+        'crc32c', args, JSON_ONLY, { min: 1, max: 1, names: 'TEXT' },
+      );
       await loadCrc32c();
-      const hex = `0x${crc32c(new TextEncoder().encode(positionals[0])).toString(16).padStart(8, '0')}`;
+      const crc = crc32c(new TextEncoder().encode(positionals[0]));
+      const hex = `0x${crc.toString(16).padStart(8, '0')}`;
       process.stdout.write(values.json ? JSON.stringify({ crc32c: hex }) + '\n' : hex + '\n');
       return EXIT_CLEAN;
     },
@@ -82,7 +106,9 @@ const COMMANDS: Record<string, Command> = {
   bench/results.json. GROUP is one of crc32c, store, fs, dax, crash (default: all).
   Needs a clone of the repository: bench/ is not part of the npm package.`,
       run: async (args: string[]): Promise<number> => {
-        const { positionals } = parseCommand('bench', args, {}, { min: 0, max: 5, names: 'GROUP...' });
+        const { positionals } = parseCommand(
+          'bench', args, {}, { min: 0, max: 5, names: 'GROUP...' },
+        );
         const { spawnSync } = await import('node:child_process');
         const r = spawnSync(process.execPath, [BENCH_SCRIPT, ...positionals], { stdio: 'inherit' });
         return r.status ?? EXIT_INTERNAL;
@@ -122,7 +148,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : undefined;
   if (!entry) {
-    const hint = command === 'bench' ? ': bench/ is not in the npm package (run it from a clone of the repository)' : '';
+    const hint = command === 'bench'
+      ? ': bench/ is not in the npm package (run it from a clone of the repository)' : '';
     throw new UsageError(`unknown command '${command}'${hint} (pmcow --help lists the commands)`);
   }
   if (wantsHelp(rest)) {
@@ -136,19 +163,28 @@ async function printScenarios(json: boolean): Promise<number> {
   const rows = await runScenarios();
   if (json) for (const r of rows) process.stdout.write(JSON.stringify({ scenario: r }) + '\n');
   else {
-    process.stdout.write('pmcow scenarios: each thread\'s mechanism switched on, then off (measured; reproduced = failure off, none on)\n\n');
+    process.stdout.write(
+      'pmcow scenarios: each thread\'s mechanism switched on, then off (measured; reproduced = '
+        + 'failure off, none on)\n\n',
+    );
     process.stdout.write(formatScenarioTable(rows) + '\n');
   }
   const missed = rows.filter((r) => !r.reproduced).length;
   if (missed === 0) return EXIT_CLEAN;
-  if (!json) process.stdout.write(`\n${missed} of ${rows.length} rows did not reproduce their thread's failure\n`);
+  if (!json) {
+    process.stdout.write(
+      `\n${missed} of ${rows.length} rows did not reproduce their thread's failure\n`,
+    );
+  }
   return EXIT_VIOLATIONS;
 }
 
 // `pmcow ... | head`: the reader went away; end quietly with the code so far.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_CLEAN);
+    if (e.code === 'EPIPE') {
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_CLEAN);
+    }
     process.exitCode = EXIT_INTERNAL;
   });
 }

@@ -2,8 +2,11 @@
 import type { ScenarioRow } from '../scenarios/index.js';
 import { formatTable } from './demo-device.js';
 
-export const SCENARIO_HEADERS = ['thread', 'switch', 'question', 'on', 'off', 'reproduced'];
+const SCENARIO_HEADERS = ['thread', 'switch', 'question', 'on', 'off', 'reproduced'];
 
 export function formatScenarioTable(rows: ScenarioRow[]): string {
-  return formatTable(SCENARIO_HEADERS, rows.map((r) => [r.thread, r.switch, r.question, r.on, r.off, r.reproduced ? 'yes' : 'NO']));
+  return formatTable(
+    SCENARIO_HEADERS,
+    rows.map((r) => [r.thread, r.switch, r.question, r.on, r.off, r.reproduced ? 'yes' : 'NO']),
+  );
 }

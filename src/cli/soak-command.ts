@@ -18,7 +18,8 @@ export const SOAK_USAGE = `pmcow soak [--time SECONDS] [--writers N] [--seed S] 
 
 export async function cmdSoak(args: string[]): Promise<number> {
   const { values } = parseCommand('soak', args, {
-    time: { type: 'string' }, writers: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' },
+    time: { type: 'string' }, writers: { type: 'string' }, seed: { type: 'string' },
+    json: { type: 'boolean' }, quiet: { type: 'boolean' },
   }, { min: 0, max: 0, names: '' });
   const seconds = intOption(values, 'time', { min: 0, max: 2 ** 30 }, 10);
   const writers = intOption(values, 'writers', { min: 2, max: 7 }, 2);
@@ -28,15 +29,24 @@ export async function cmdSoak(args: string[]): Promise<number> {
     durationMs: seconds * 1000, writers, seed, minRounds: 1,
     onProgress: (r) => {
       const eta = Math.max(0, seconds - r.elapsedMs / 1000);
-      progress.show(`soak ${(r.elapsedMs / 1000).toFixed(1)} s (ETA ${eta.toFixed(0)} s)  batches ${r.rounds}  stores checked ${r.storesChecked}  crashes ${r.crashes}  violations ${r.violations}`);
+      progress.show(
+        `soak ${(r.elapsedMs / 1000).toFixed(1)} s (ETA ${eta.toFixed(0)} s)  batches ${r.rounds}`
+          + `  stores checked ${r.storesChecked}  crashes ${r.crashes}  violations ${r.violations}`,
+      );
     },
   });
   progress.clear();
-  for (const m of report.messages) process.stdout.write(values.json ? JSON.stringify({ violation: m }) + '\n' : `violation: ${m}\n`);
+  for (const m of report.messages) {
+    process.stdout.write(
+      values.json ? JSON.stringify({ violation: m }) + '\n' : `violation: ${m}\n`,
+    );
+  }
   const totals = {
-    storesChecked: report.storesChecked, violations: report.violations, fsckErrors: report.fsckErrors,
-    commits: report.commits, snapshots: report.snapshots, reflinks: report.reflinks, freezes: report.freezes,
-    crashes: report.crashes, remounts: report.remounts, reboots: report.reboots, batches: report.rounds, writerStores: report.writerStores,
+    storesChecked: report.storesChecked, violations: report.violations,
+    fsckErrors: report.fsckErrors, commits: report.commits, snapshots: report.snapshots,
+    reflinks: report.reflinks, freezes: report.freezes, crashes: report.crashes,
+    remounts: report.remounts, reboots: report.reboots, batches: report.rounds,
+    writerStores: report.writerStores,
     writers, seed, elapsedMs: Math.round(report.elapsedMs),
   };
   if (values.json) process.stdout.write(JSON.stringify(totals) + '\n');

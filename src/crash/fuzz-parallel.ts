@@ -3,7 +3,9 @@
 // and devices. The scripts, crash images and findings are exactly those of the
 // single-threaded campaign (findings are reported in script order).
 import { FsError } from '../errors.js';
-import { fuzz, internalError, type FuzzFinding, type FuzzOptions, type FuzzProgress, type FuzzReport } from './fuzz.js';
+import {
+  fuzz, internalError, type FuzzFinding, type FuzzOptions, type FuzzProgress, type FuzzReport,
+} from './fuzz.js';
 
 export interface ParallelFuzzOptions extends FuzzOptions {
   /** Worker threads (default 1: run on this thread). */
@@ -14,14 +16,21 @@ function workerEntry(): URL {
   // Built code runs dist/crash/fuzz-worker.js; from the TypeScript sources (tests) use the
   // built copy too, since worker entries must be plain JavaScript.
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/crash/fuzz-worker.js', here) : new URL('./fuzz-worker.js', here);
+  return here.endsWith('.ts')
+    ? new URL('../../dist/crash/fuzz-worker.js', here) : new URL('./fuzz-worker.js', here);
 }
 
 export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<FuzzReport> {
   const workers = options.workers ?? 1;
-  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new FsError('EINVAL', 'workers must be an integer from 1 to 64');
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) {
+    throw new FsError('EINVAL', 'workers must be an integer from 1 to 64');
+  }
   const { workers: _w, onScript, onFinding, ...rest } = options;
-  if (workers === 1) return fuzz({ ...rest, ...(onScript ? { onScript } : {}), ...(onFinding ? { onFinding } : {}) });
+  if (workers === 1) {
+    return fuzz({
+      ...rest, ...(onScript ? { onScript } : {}), ...(onFinding ? { onFinding } : {}),
+    });
+  }
   const shard = options.shard ?? { index: 0, count: 1 };
   const started = performance.now();
   const latest: FuzzProgress[] = [];
@@ -31,10 +40,14 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
   const counter = new Int32Array(new SharedArrayBuffer(4));
   // Loaded here, not at the top: the package entry also loads in browsers.
   const { Worker } = await import('node:worker_threads');
-  const reports = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
+  const reports = await Promise.all(Array.from(
+    { length: workers }, (_, w) => new Promise<FuzzReport>((resolve, reject) => {
     const workerOptions = { ...rest, shard, counter };
     const worker = new Worker(workerEntry(), { workerData: workerOptions });
-    worker.on('message', (m: { kind: string; progress?: FuzzProgress; report?: FuzzReport; finding?: FuzzFinding; code?: string; message?: string }) => {
+    worker.on('message', (m: {
+      kind: string; progress?: FuzzProgress; report?: FuzzReport; finding?: FuzzFinding;
+      code?: string; message?: string;
+    }) => {
       if (m.kind === 'finding') {
         onFinding?.({ ...m.finding!, elapsedMs: Math.round(performance.now() - started) });
       } else if (m.kind === 'progress') {
@@ -44,7 +57,8 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
         resolve(m.report!);
         void worker.terminate();
       } else if (m.code === 'EINVAL') {
-        reject(new FsError('EINVAL', `fuzz worker ${w}: ${m.message}`)); // bad options: a usage error
+        // bad options: a usage error
+        reject(new FsError('EINVAL', `fuzz worker ${w}: ${m.message}`));
         void worker.terminate();
       } else {
         resolve(lostWorker(w, latest[w], m.message ?? 'failed', started, onFinding));
@@ -61,22 +75,35 @@ export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<F
 }
 
 /** The report of a worker that died: what it did so far, and one internal-error finding. */
-function lostWorker(w: number, progress: FuzzProgress | undefined, message: string, started: number, onFinding?: (f: FuzzFinding) => void): FuzzReport {
+function lostWorker(
+  w: number, progress: FuzzProgress | undefined, message: string, started: number,
+  onFinding?: (f: FuzzFinding) => void,
+): FuzzReport {
   const done = progress ?? sum([], 0);
   const violation = internalError(`fuzz worker ${w}`, new Error(message));
   const finding: FuzzFinding = {
-    script: -1, scriptSeed: 0, kind: 'internal-error', violation, elapsedMs: Math.round(performance.now() - started), images: done.images,
-    reproducer: { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems, options: {}, script: '' },
+    script: -1, scriptSeed: 0, kind: 'internal-error', violation,
+    elapsedMs: Math.round(performance.now() - started), images: done.images,
+    reproducer: {
+      pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems,
+      options: {}, script: '',
+    },
   };
   onFinding?.(finding);
-  return { ...done, internalErrors: done.internalErrors + 1, findings: [finding], imagesPerSecond: 0 };
+  return {
+    ...done, internalErrors: done.internalErrors + 1, findings: [finding], imagesPerSecond: 0,
+  };
 }
 
 function sum(parts: Array<FuzzProgress | undefined>, elapsedMs: number): FuzzProgress {
-  const out: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs, internalErrors: 0, unjudged: 0 };
+  const out: FuzzProgress = {
+    scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs,
+    internalErrors: 0, unjudged: 0,
+  };
   for (const p of parts) {
     if (!p) continue;
-    out.scripts += p.scripts; out.ops += p.ops; out.points += p.points; out.images += p.images; out.mounted += p.mounted; out.violations += p.violations;
+    out.scripts += p.scripts; out.ops += p.ops; out.points += p.points; out.images += p.images;
+    out.mounted += p.mounted; out.violations += p.violations;
     out.internalErrors += p.internalErrors; out.unjudged += p.unjudged;
   }
   return out;

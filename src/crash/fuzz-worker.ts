@@ -5,6 +5,12 @@ import { fuzz, type FuzzOptions } from './fuzz.js';
 
 const { counter, ...options } = workerData as FuzzOptions & { counter: Int32Array };
 // The next script position comes from a counter all the campaign's threads share.
-fuzz({ ...options, claim: () => Atomics.add(counter, 0, 1), onScript: (progress) => parentPort!.postMessage({ kind: 'progress', progress }), onFinding: (finding) => parentPort!.postMessage({ kind: 'finding', finding }) })
+fuzz({
+  ...options, claim: () => Atomics.add(counter, 0, 1),
+  onScript: (progress) => parentPort!.postMessage({ kind: 'progress', progress }),
+  onFinding: (finding) => parentPort!.postMessage({ kind: 'finding', finding }),
+})
   .then((report) => parentPort!.postMessage({ kind: 'report', report }))
-  .catch((e: unknown) => parentPort!.postMessage({ kind: 'error', code: (e as { code?: string }).code, message: (e as Error).message }));
+  .catch((e: unknown) => parentPort!.postMessage({
+    kind: 'error', code: (e as { code?: string }).code, message: (e as Error).message,
+  }));

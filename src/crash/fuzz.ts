@@ -28,7 +28,9 @@ export type PolicyName = keyof DaxPolicy;
 export interface CheckOptions {
   /** Device size (default 4 MiB: small images, each materialised image is one copy of it). */
   sizeBytes?: number;
-  /** B-tree node size of the file system (default 4 KiB, so that small workloads have deep trees). */
+  /**
+   * B-tree node size of the file system (default 4 KiB, so that small workloads have deep trees).
+   */
   nodeSize?: number;
   /** Metadata profile of the file system (default 'single'). */
   metadataProfile?: 'single' | 'dup';
@@ -55,7 +57,7 @@ export interface ScriptCheck {
 }
 
 export const DEFAULT_FUZZ_DEVICE_BYTES = 4 << 20;
-export const DEFAULT_FUZZ_NODE_BYTES = 4096;
+const DEFAULT_FUZZ_NODE_BYTES = 4096;
 
 const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'comment']);
 
@@ -65,7 +67,7 @@ const SKIPPED = new Set(['mkfs', 'mount', 'unmount', 'crash', 'comment']);
  * file system's writes, and every block a mapping could store into): only those go back
  * to the garbage the next script starts on.
  */
-export interface FuzzDevices {
+interface FuzzDevices {
   device: PmemDevice;
   target: PmemDevice;
   /** A second handle on `device`: the crash explorer's own scratch (ExplorerOptions.workspace). */
@@ -76,9 +78,13 @@ export interface FuzzDevices {
 }
 
 export function fuzzDevices(options: CheckOptions = {}): FuzzDevices {
-  const config = { sizeBytes: options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES, kernelBytes: 8 << 20, maxThreads: 2 };
+  const config = {
+    sizeBytes: options.sizeBytes ?? DEFAULT_FUZZ_DEVICE_BYTES, kernelBytes: 8 << 20, maxThreads: 2,
+  };
   const device = PmemDevice.createSync(config);
-  return { device, target: PmemDevice.createSync(config), workspace: PmemDevice.attach(device.handle()) };
+  return {
+    device, target: PmemDevice.createSync(config), workspace: PmemDevice.attach(device.handle()),
+  };
 }
 
 /** Bytes every script's device starts from: see fillWithGarbage. */
@@ -98,7 +104,8 @@ export function resetToGarbage(devices: FuzzDevices): void {
     fillWithGarbage(dev);
   } else {
     const w = devices.written;
-    // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero page.
+    // Writes the file system does not report: mkfs zeroes the superblock slots, mount the zero
+    // page.
     w[0] = 1; w[1] = 1;
     w[ZERO_PAGE_BYTENR / 4096] = 1;
     fillBlocks(dev, (block) => w[block] === 1);
@@ -114,14 +121,19 @@ export function resetToGarbage(devices: FuzzDevices): void {
 
 /** Run one script under the explorer and the oracle. Deterministic for given options. */
 /** What a caller of checkScript may watch (not part of a reproducer's options). */
-export interface CheckObserver {
-  /** Each crash violation found by mounting its image, with the device holding it (see ExplorerOptions). */
+interface CheckObserver {
+  /**
+   * Each crash violation found by mounting its image, with the device holding it (see
+   * ExplorerOptions).
+   */
   onViolationImage?: (violation: Violation, image: PmemDevice) => void;
   /** Each crash image the explorer mounts, before the mount (see ExplorerOptions.onImage). */
   onImage?: (image: PmemDevice) => void;
 }
 
-export function checkScript(script: Script, options: CheckOptions = {}, devices?: FuzzDevices, observer: CheckObserver = {}): ScriptCheck {
+export function checkScript(
+  script: Script, options: CheckOptions = {}, devices?: FuzzDevices, observer: CheckObserver = {},
+): ScriptCheck {
   const violations: Violation[] = [];
   const totals: ScriptTotals = { ops: 0, unjudged: null, explorer: null, line: 0 };
   let dev: PmemDevice | null = null;
@@ -131,7 +143,10 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     dev = devices.device;
     dev.crashInPlace(); // forget whatever the previous script left pending
     resetToGarbage(devices);
-    FileSystem.mkfs(dev, { nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES, metadataProfile: options.metadataProfile ?? 'single' });
+    FileSystem.mkfs(dev, {
+      nodeSize: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES,
+      metadataProfile: options.metadataProfile ?? 'single',
+    });
     runner = new Runner(dev, { implicitMount: false });
     runStatements(script, options, devices, runner, violations, totals, observer);
   } catch (e) {
@@ -141,7 +156,10 @@ export function checkScript(script: Script, options: CheckOptions = {}, devices?
     try { runner?.close(); } catch (e) { violations.push(internalError('closing the runner', e)); }
   }
   const t = totals.explorer?.totals;
-  return { violations, ops: totals.ops, points: t?.points ?? 0, images: t?.images ?? 0, mounted: t?.mounted ?? 0, unjudged: totals.unjudged };
+  return {
+    violations, ops: totals.ops, points: t?.points ?? 0, images: t?.images ?? 0,
+    mounted: t?.mounted ?? 0, unjudged: totals.unjudged,
+  };
 }
 
 /**
@@ -161,7 +179,9 @@ export function fillWithGarbage(dev: PmemDevice): void {
  */
 function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   const bytes = dev.sizeBytes;
-  if (dev.core.pmem_gauge(GAUGE.linesPending) !== 0) throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
+  if (dev.core.pmem_gauge(GAUGE.linesPending) !== 0) {
+    throw new FsError('EINVAL', 'garbage fill: the device has stores not yet on media');
+  }
   // Filled a 32-bit word at a time (the device is a multiple of 64 bytes): a byte-wide fill of
   // shared memory took four times as long.
   const words = new Uint32Array(dev.memory.buffer, dev.region(REGION.visible), bytes >>> 2);
@@ -170,7 +190,10 @@ function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
   for (let block = 0; block * 4096 <= bytes; block++) {
     const inRun = block * 4096 < bytes && chosen(block);
     if (inRun) {
-      words.fill(Math.imul(garbageByte(block), 0x01010101) >>> 0, block * 1024, Math.min(bytes, (block + 1) * 4096) >>> 2);
+      words.fill(
+        Math.imul(garbageByte(block), 0x01010101) >>> 0, block * 1024,
+        Math.min(bytes, (block + 1) * 4096) >>> 2,
+      );
       if (runStart < 0) runStart = block;
     } else if (runStart >= 0) {
       dev.markChanged(runStart * 4096, Math.min(bytes, block * 4096) - runStart * 4096);
@@ -183,15 +206,24 @@ function fillBlocks(dev: PmemDevice, chosen: (block: number) => boolean): void {
 export function internalError(point: string, e: unknown): Violation {
   const error = e instanceof Error ? e : new Error(String(e));
   const frames = (error.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim());
-  return { kind: 'internal-error', point, image: { mode: 'random', seed: 0 }, generation: -1, problems: [`${error.name}: ${error.message}`, ...frames] };
+  return {
+    kind: 'internal-error', point, image: { mode: 'random', seed: 0 }, generation: -1,
+    problems: [`${error.name}: ${error.message}`, ...frames],
+  };
 }
 
-/** What one script's run leaves behind (also when it throws): counts, the explorer, the line it reached. */
-interface ScriptTotals { ops: number; unjudged: string | null; explorer: CrashExplorer | null; line: number }
+/**
+ * What one script's run leaves behind (also when it throws): counts, the explorer, the line it
+ * reached.
+ */
+interface ScriptTotals {
+  ops: number; unjudged: string | null; explorer: CrashExplorer | null; line: number;
+}
 
 /** Operations that change names, links, flags or mappings but no file's bytes. */
 const NAMESPACE_OPS: ReadonlySet<string> = new Set([
-  'create', 'mkdir', 'unlink', 'rmdir', 'rename', 'link', 'setflag', 'clearflag', 'mksubvol', 'rmsubvol', 'freeze', 'thaw', 'mmap', 'munmap',
+  'create', 'mkdir', 'unlink', 'rmdir', 'rename', 'link', 'setflag', 'clearflag', 'mksubvol',
+  'rmsubvol', 'freeze', 'thaw', 'mmap', 'munmap',
 ]);
 
 /** Stores to the device so far (temporal and non-temporal, every thread). */
@@ -200,8 +232,8 @@ function storesOf(dev: PmemDevice): number {
 }
 
 function runStatements(
-  script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner, violations: Violation[], totals: ScriptTotals,
-  observer: CheckObserver = {},
+  script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner,
+  violations: Violation[], totals: ScriptTotals, observer: CheckObserver = {},
 ): void {
   const dev = devices.device;
   const crcHex = (b: Uint8Array): string => checksumHex(dev.crc32cBytes(b));
@@ -215,7 +247,10 @@ function runStatements(
   };
   let comparedAtStores = -1;
   let lastOp = script.stmts.length - 1;
-  while (lastOp > 0 && (script.stmts[lastOp]!.op === 'comment' || SKIPPED.has(script.stmts[lastOp]!.op))) lastOp--;
+  while (lastOp > 0
+    && (script.stmts[lastOp]!.op === 'comment' || SKIPPED.has(script.stmts[lastOp]!.op))) {
+    lastOp--;
+  }
   for (let i = 0; i < script.stmts.length; i++) {
     const stmt = script.stmts[i]!;
     if (stmt.op === 'comment') continue;
@@ -226,17 +261,34 @@ function runStatements(
     if (!model) {
       const mounted = runner.step({ op: 'mount' }, 0);
       if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
-      // Images are read with their xattrs when the script sets any (a listxattr per entry otherwise saved).
+      // Images are read with their xattrs when the script sets any (a listxattr per entry otherwise
+      // saved).
       const xattrs = script.stmts.some((x) => x.op === 'setxattr' || x.op === 'removexattr');
-      model = new CrashModel({ deviceBytes: dev.sizeBytes, xattrs, nodeBytes: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES });
-      explorer = new CrashExplorer(dev, new ModelOracle(model), { samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000, seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace, lineTables: options.lineTables ?? true, ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}), ...(observer.onImage ? { onImage: observer.onImage } : {}) });
+      model = new CrashModel({
+        deviceBytes: dev.sizeBytes, xattrs,
+        nodeBytes: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES,
+      });
+      explorer = new CrashExplorer(dev, new ModelOracle(model), {
+        samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000,
+        seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace,
+        lineTables: options.lineTables ?? true,
+        ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}),
+        ...(observer.onImage ? { onImage: observer.onImage } : {}),
+      });
       totals.explorer = explorer;
       const points = options.points ?? 'fence+op';
       let inside = false;
       const explore = (where: string): void => {
         if (inside || hookError) return;
         inside = true;
-        try { violations.push(...explorer!.explore(`line ${totals.line}: before a ${where}`).violations); } catch (e) { hookError = e; } finally { inside = false; }
+        try {
+          const point = `line ${totals.line}: before a ${where}`;
+          violations.push(...explorer!.explore(point).violations);
+        } catch (e) {
+          hookError = e;
+        } finally {
+          inside = false;
+        }
       };
       if (points !== 'op') dev.beforeFence = () => explore('fence');
       if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
@@ -255,11 +307,16 @@ function runStatements(
     if (expect.unjudged) { totals.unjudged = `${where}: ${expect.unjudged}`; return; }
     const result: Outcome = 'kind' in outcome
       ? { ok: false, errno: outcome.errno!, message: outcome.message }
-      : { ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}), ...(outcome.value !== undefined ? { value: outcome.value } : {}) };
+      : {
+        ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}),
+        ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+      };
     const problems = model.end(result, crcHex);
     if (problems.length) return fail('unexpected-result', where, problems);
     const fs = runner.fs!;
-    if (fs.kernel.aborted) return fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
+    if (fs.kernel.aborted) {
+      return fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
+    }
     // The live file system must equal the model after every operation. After one that
     // changes nothing by its kind and stored nothing to the device since the last
     // comparison, that comparison stands (the next one, or the last statement's, sees any
@@ -286,12 +343,17 @@ export interface Reproducer {
 }
 
 /** Shorten a failing script: cut after the first violation, then drop statements greedily. */
-export function minimise(script: Script, options: CheckOptions, budgetMs = 15_000, devices: FuzzDevices = fuzzDevices(options)): Script {
+export function minimise(
+  script: Script, options: CheckOptions, budgetMs = 15_000,
+  devices: FuzzDevices = fuzzDevices(options),
+): Script {
   const started = performance.now();
   let stmts = script.stmts.filter((s) => s.op !== 'comment');
   const first = checkScript({ stmts }, options, devices).violations[0];
   // A smaller script must fail the same way (not, say, with the checker's own error).
-  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.some((v) => v.kind === first?.kind);
+  const fails = (s: Script): boolean => checkScript(s, options, devices).violations.some(
+    (v) => v.kind === first?.kind,
+  );
   const line = first ? Number(/line (\d+)/.exec(first.point)?.[1] ?? stmts.length) : stmts.length;
   if (line > 0 && line < stmts.length) {
     const cut = stmts.slice(0, line);
@@ -305,14 +367,25 @@ export function minimise(script: Script, options: CheckOptions, budgetMs = 15_00
   return { stmts };
 }
 
-export function reproducerOf(script: Script, options: CheckOptions, violation: Violation): Reproducer {
-  return { pmcow: 'reproducer', version: 1, point: violation.point, problems: violation.problems.slice(0, 3), options: checkOptionsOf(options), script: print(script) };
+export function reproducerOf(
+  script: Script, options: CheckOptions, violation: Violation,
+): Reproducer {
+  return {
+    pmcow: 'reproducer', version: 1, point: violation.point,
+    problems: violation.problems.slice(0, 3), options: checkOptionsOf(options),
+    script: print(script),
+  };
 }
 
 /** The options that decide a script's check (a reproducer keeps these, nothing else). */
+const CHECK_OPTION_NAMES = [
+  'sizeBytes', 'nodeSize', 'metadataProfile', 'samples', 'enumerateBound', 'exploreSeed',
+  'points', 'lineTables',
+] as const;
+
 function checkOptionsOf(options: CheckOptions): CheckOptions {
   const out: CheckOptions = {};
-  for (const k of ['sizeBytes', 'nodeSize', 'metadataProfile', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables'] as const) {
+  for (const k of CHECK_OPTION_NAMES) {
     if (options[k] !== undefined) (out as Record<string, unknown>)[k] = options[k];
   }
   return out;
@@ -330,7 +403,8 @@ export function replay(reproducer: Reproducer): ScriptCheck {
  * device, a ParseError when its script does not parse.
  */
 export function reproducerInput(reproducer: Reproducer): { script: Script; options: CheckOptions } {
-  if (!reproducer || typeof reproducer !== 'object' || reproducer.pmcow !== 'reproducer' || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
+  if (!reproducer || typeof reproducer !== 'object' || reproducer.pmcow !== 'reproducer'
+    || reproducer.version !== 1 || typeof reproducer.script !== 'string') {
     throw new FsError('EINVAL', 'not a pmcow reproducer (version 1)');
   }
   const options = validCheckOptions(reproducer.options ?? {});
@@ -350,24 +424,54 @@ export const CHECK_LIMITS = {
  * CheckOptions as given, or EINVAL naming the field that is out of bounds: a hand-edited
  * reproducer with `samples: 1e9` gets an error, not an hour of work or an exhausted heap.
  */
-export function validCheckOptions(options: unknown): CheckOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new FsError('EINVAL', 'reproducer options must be an object');
+function validCheckOptions(options: unknown): CheckOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FsError('EINVAL', 'reproducer options must be an object');
+  }
   const o = options as Record<string, unknown>;
-  const known = new Set(['sizeBytes', 'nodeSize', 'metadataProfile', 'samples', 'enumerateBound', 'exploreSeed', 'points', 'lineTables']);
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new FsError('EINVAL', `unknown reproducer option '${k}'`);
+  const known = new Set<string>(CHECK_OPTION_NAMES);
+  for (const k of Object.keys(o)) {
+    if (!known.has(k)) throw new FsError('EINVAL', `unknown reproducer option '${k}'`);
+  }
   const int = (name: keyof typeof CHECK_LIMITS): void => {
     const v = o[name];
     if (v === undefined) return;
     const { min, max } = CHECK_LIMITS[name];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new FsError('EINVAL', `reproducer option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      throw new FsError(
+        'EINVAL',
+        `reproducer option ${name} must be an integer from ${min} to ${max}, `
+          + `got ${JSON.stringify(v)}`,
+      );
+    }
   };
   int('sizeBytes'); int('samples'); int('enumerateBound');
-  if (o.sizeBytes !== undefined && (o.sizeBytes as number) % 4096 !== 0) throw new FsError('EINVAL', 'reproducer option sizeBytes must be a multiple of 4096');
-  if (o.nodeSize !== undefined && ![4096, 8192, 16384, 32768, 65536].includes(o.nodeSize as number)) throw new FsError('EINVAL', 'reproducer option nodeSize must be 4096, 8192, 16384, 32768 or 65536');
-  if (o.metadataProfile !== undefined && o.metadataProfile !== 'single' && o.metadataProfile !== 'dup') throw new FsError('EINVAL', "reproducer option metadataProfile must be 'single' or 'dup'");
-  if (o.points !== undefined && !['store+fence+op', 'fence+op', 'op'].includes(o.points as string)) throw new FsError('EINVAL', "reproducer option points must be 'store+fence+op', 'fence+op' or 'op'");
-  if (o.exploreSeed !== undefined && (typeof o.exploreSeed !== 'number' || !Number.isSafeInteger(o.exploreSeed))) throw new FsError('EINVAL', 'reproducer option exploreSeed must be an integer');
-  if (o.lineTables !== undefined && typeof o.lineTables !== 'boolean') throw new FsError('EINVAL', 'reproducer option lineTables must be true or false');
+  if (o.sizeBytes !== undefined && (o.sizeBytes as number) % 4096 !== 0) {
+    throw new FsError('EINVAL', 'reproducer option sizeBytes must be a multiple of 4096');
+  }
+  if (o.nodeSize !== undefined
+    && ![4096, 8192, 16384, 32768, 65536].includes(o.nodeSize as number)) {
+    throw new FsError(
+      'EINVAL', 'reproducer option nodeSize must be 4096, 8192, 16384, 32768 or 65536',
+    );
+  }
+  if (o.metadataProfile !== undefined && o.metadataProfile !== 'single'
+    && o.metadataProfile !== 'dup') {
+    throw new FsError('EINVAL', "reproducer option metadataProfile must be 'single' or 'dup'");
+  }
+  if (o.points !== undefined
+    && !['store+fence+op', 'fence+op', 'op'].includes(o.points as string)) {
+    throw new FsError(
+      'EINVAL', "reproducer option points must be 'store+fence+op', 'fence+op' or 'op'",
+    );
+  }
+  if (o.exploreSeed !== undefined
+    && (typeof o.exploreSeed !== 'number' || !Number.isSafeInteger(o.exploreSeed))) {
+    throw new FsError('EINVAL', 'reproducer option exploreSeed must be an integer');
+  }
+  if (o.lineTables !== undefined && typeof o.lineTables !== 'boolean') {
+    throw new FsError('EINVAL', 'reproducer option lineTables must be true or false');
+  }
   return o as CheckOptions;
 }
 
@@ -402,7 +506,8 @@ export interface FuzzOptions extends CheckOptions {
 }
 
 export interface FuzzProgress {
-  scripts: number; ops: number; points: number; images: number; mounted: number; violations: number; elapsedMs: number;
+  scripts: number; ops: number; points: number; images: number; mounted: number;
+  violations: number; elapsedMs: number;
   /** Scripts the checker failed on (findings of kind internal-error). */
   internalErrors: number;
   /** Scripts the model stopped judging part way (an operation outside it). */
@@ -421,14 +526,18 @@ export interface FuzzFinding {
   images: number;
 }
 
-export interface FuzzReport extends FuzzProgress { findings: FuzzFinding[]; imagesPerSecond: number }
+export interface FuzzReport extends FuzzProgress {
+  findings: FuzzFinding[];
+  imagesPerSecond: number;
+}
 
 /** A fuzz campaign. Same options, same scripts, same findings. */
 export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   await loadCoreModule('release');
   const seed = options.seed ?? 1;
   const shard = options.shard ?? { index: 0, count: 1 };
-  if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+  if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index)
+    || shard.index < 0 || shard.index >= shard.count) {
     throw new FsError('EINVAL', 'shard must be k/n with 0 <= k < n');
   }
   const generator = options.generator ?? 'mixed';
@@ -436,25 +545,39 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const aceTotal = generator === 'ace' ? exhaustiveCount({ k: aceK }) : 0;
   // ACE scripts are a finite list: by default all of them, split over the shards.
   const limit = generator === 'ace'
-    ? Math.min(options.scripts ?? Number.MAX_SAFE_INTEGER, Math.ceil((aceTotal - shard.index) / shard.count))
+    ? Math.min(
+      options.scripts ?? Number.MAX_SAFE_INTEGER, Math.ceil((aceTotal - shard.index) / shard.count),
+    )
     : options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
   const aceScripts = generator === 'ace' ? exhaustive({ k: aceK }) : null;
   let aceNext = 0;
   const aceScript = (index: number): Script => {
     for (;;) {
       const next = aceScripts!.next();
-      if (next.done) throw new FsError('EINVAL', `ACE script ${index} is beyond the ${aceTotal} scripts of k=${aceK}`);
+      if (next.done) {
+        throw new FsError(
+          'EINVAL', `ACE script ${index} is beyond the ${aceTotal} scripts of k=${aceK}`,
+        );
+      }
       if (aceNext++ === index) return next.value.script;
     }
   };
   const started = performance.now();
-  const progress: FuzzProgress = { scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0, internalErrors: 0, unjudged: 0 };
+  const progress: FuzzProgress = {
+    scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0,
+    internalErrors: 0, unjudged: 0,
+  };
   const findings: FuzzFinding[] = [];
   const policyOff = options.policyOff ? { policyOff: options.policyOff } : {};
   const scriptAt = (i: number, scriptSeed: number): Script => {
     if (generator === 'ace') return withPolicy(aceScript(i), options.policyOff);
-    if (generator === 'dax' || (generator === 'mixed' && i % 2 === 0)) return daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff });
-    return randomScript({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff, maxFileBytes: 64 << 10, maxOpBytes: 16 << 10 });
+    if (generator === 'dax' || (generator === 'mixed' && i % 2 === 0)) {
+      return daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff });
+    }
+    return randomScript({
+      seed: scriptSeed, ops: options.ops ?? 30, ...policyOff, maxFileBytes: 64 << 10,
+      maxOpBytes: 16 << 10,
+    });
   };
   const devices = fuzzDevices(options);
   for (let position = 0; ; position++) {
@@ -465,7 +588,9 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const i = shard.index + shard.count * j;
     if (options.timeMs && performance.now() - started > options.timeMs) break;
     const scriptSeed = seed * 1_000_003 + i;
-    const finding = fuzzOne(i, scriptSeed, () => scriptAt(i, scriptSeed), options, devices, progress, started);
+    const finding = fuzzOne(
+      i, scriptSeed, () => scriptAt(i, scriptSeed), options, devices, progress, started,
+    );
     if (finding) {
       findings.push(finding);
       options.onFinding?.(finding);
@@ -482,12 +607,17 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
  * Check script i, and minimise what it finds (within the campaign's time). Anything the
  * generator, the checker or the minimiser throws becomes a finding of kind internal-error.
  */
-function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: FuzzOptions, devices: FuzzDevices, progress: FuzzProgress, started: number): FuzzFinding | null {
+function fuzzOne(
+  i: number, scriptSeed: number, make: () => Script, campaign: FuzzOptions, devices: FuzzDevices,
+  progress: FuzzProgress, started: number,
+): FuzzFinding | null {
   let script: Script = { stmts: [] };
   // Every fourth script keeps two copies of every tree block, unless the campaign chose.
-  const options: FuzzOptions = campaign.metadataProfile === undefined && i % 4 === 3 ? { ...campaign, metadataProfile: 'dup' } : campaign;
+  const options: FuzzOptions = campaign.metadataProfile === undefined && i % 4 === 3
+    ? { ...campaign, metadataProfile: 'dup' } : campaign;
   const found = (violation: Violation, small: Script): FuzzFinding => ({
-    script: i, scriptSeed, kind: violation.kind, violation, reproducer: reproducerOf(small, options, violation),
+    script: i, scriptSeed, kind: violation.kind, violation,
+    reproducer: reproducerOf(small, options, violation),
     elapsedMs: Math.round(performance.now() - started), images: progress.images,
   });
   try {
@@ -504,12 +634,15 @@ function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: Fu
     if (!first) return null;
     if (first.kind === 'internal-error') { progress.internalErrors++; return found(first, script); }
     const at = found(first, script);
-    const left = options.timeMs ? options.timeMs - (performance.now() - started) : Number.POSITIVE_INFINITY;
+    const left = options.timeMs
+      ? options.timeMs - (performance.now() - started) : Number.POSITIVE_INFINITY;
     const budget = Math.max(0, Math.min(options.minimiseMs ?? 15_000, left));
     if (options.minimise === false || budget === 0) return at;
     const small = minimise(script, options, budget, devices);
     const violation = checkScript(small, options, devices).violations[0] ?? first;
-    return { ...at, kind: violation.kind, violation, reproducer: reproducerOf(small, options, violation) };
+    return {
+      ...at, kind: violation.kind, violation, reproducer: reproducerOf(small, options, violation),
+    };
   } catch (e) {
     progress.internalErrors++;
     return found(internalError(`script ${i}`, e), script);
@@ -518,5 +651,6 @@ function fuzzOne(i: number, scriptSeed: number, make: () => Script, campaign: Fu
 
 /** `script` with `policy NAME=off` in front (ACE scripts have no switch of their own). */
 function withPolicy(script: Script, policyOff: PolicyName | undefined): Script {
-  return policyOff ? { stmts: [{ op: 'policy', name: policyOff, value: false }, ...script.stmts] } : script;
+  return policyOff
+    ? { stmts: [{ op: 'policy', name: policyOff, value: false }, ...script.stmts] } : script;
 }

@@ -16,7 +16,8 @@
 import type { FileSystem } from '../filesystem.js';
 import type { WordCondition } from './oracle-contract.js';
 import {
-  LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_CARE, LINE_RULE_LINE, WORD_BYTES,
+  LINE_BYTES, LINE_RULE_ALTERNATIVES, LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_BYTES, LINE_RULE_CARE,
+  LINE_RULE_LINE, WORD_BYTES,
 } from '../core/abi.js';
 
 /** More allowed values than this for one word: no table (mount every image instead). */
@@ -33,7 +34,10 @@ interface Cover { path: string; lineFileOffset: number; fileLo: number; fileHi: 
 
 /** The lines in device range [devLo, devHi) among `lines` (ascending): their indexes. */
 function* linesIn(lines: Uint32Array, devLo: number, devHi: number): Generator<number> {
-  for (let i = lowerBound(lines, Math.floor(devLo / LINE_BYTES)); i < lines.length && lines[i]! * LINE_BYTES < devHi; i++) yield i;
+  for (let i = lowerBound(lines, Math.floor(devLo / LINE_BYTES)); i < lines.length
+    && lines[i]! * LINE_BYTES < devHi; i++) {
+    yield i;
+  }
 }
 
 type Extents = ReturnType<FileSystem['fileExtents']>;
@@ -90,7 +94,10 @@ function bytesInside(o: number, lo: number, hi: number): number {
   return from >= to ? 0 : ((1 << to) - 1) & ~((1 << from) - 1);
 }
 
-/** The word of `data` at `at`, bytes outside `care` zeroed; null when a cared byte is outside `data`. */
+/**
+ * The word of `data` at `at`, bytes outside `care` zeroed; null when a cared byte is outside
+ * `data`.
+ */
 function maskedWordAt(data: Uint8Array, at: number, care: number): bigint | null {
   if (care === 0xff) return wordAt(data, at);
   let value = 0n;
@@ -108,11 +115,17 @@ function maskedWordAt(data: Uint8Array, at: number, care: number): bigint | null
  * A word every cover and condition reads whole, or reads in the same bytes (the EOF word),
  * gets the values the rules allow there; any other mix keeps the representative's bytes.
  */
-function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: number, own: Uint8Array): { care: number; values: bigint[] } {
+function wordRule(
+  covers: Cover[], rules: Map<string, WordCondition[]>, w: number, own: Uint8Array,
+): { care: number; values: bigint[] } {
   let care = 0;
-  for (const c of covers) care |= bytesInside(c.lineFileOffset + w * WORD_BYTES, c.fileLo, c.fileHi);
+  for (const c of covers) {
+    care |= bytesInside(c.lineFileOffset + w * WORD_BYTES, c.fileLo, c.fileHi);
+  }
   if (care === 0) return { care: 0, values: [0n] };
-  const strict = (): { care: number; values: bigint[] } => ({ care, values: [maskedWordAt(own, w * WORD_BYTES, care)!] });
+  const strict = (): { care: number; values: bigint[] } => (
+    { care, values: [maskedWordAt(own, w * WORD_BYTES, care)!] }
+  );
   let allowed: bigint[] | null = null;
   for (const c of covers) {
     const o = c.lineFileOffset + w * WORD_BYTES;
@@ -142,11 +155,16 @@ function wordRule(covers: Cover[], rules: Map<string, WordCondition[]>, w: numbe
   return allowed === null ? strict() : { care, values: allowed };
 }
 
-/** A table line: the bytes compared (bit b: byte b) and the alternative lines (64 bytes each; no alternative: the line always fails). */
+/**
+ * A table line: the bytes compared (bit b: byte b) and the alternative lines (64 bytes each; no
+ * alternative: the line always fails).
+ */
 interface LineRule { care: bigint; alternatives: Uint8Array[] }
 
 /** The rule of any line, word by word (wordRule); null when a word allows too many values. */
-function wordRules(covers: Cover[], rules: Map<string, WordCondition[]>, own: Uint8Array): LineRule | null {
+function wordRules(
+  covers: Cover[], rules: Map<string, WordCondition[]>, own: Uint8Array,
+): LineRule | null {
   const words: bigint[][] = [];
   let care = 0n;
   let widest = 0;
@@ -163,7 +181,9 @@ function wordRules(covers: Cover[], rules: Map<string, WordCondition[]>, own: Ui
   for (let k = 0; k < count; k++) {
     const a = new Uint8Array(LINE_BYTES);
     const view = new DataView(a.buffer);
-    words.forEach((list, w) => view.setBigUint64(w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true));
+    words.forEach(
+      (list, w) => view.setBigUint64(w * WORD_BYTES, list[Math.min(k, list.length - 1)]!, true),
+    );
     alternatives.push(a);
   }
   return { care, alternatives };
@@ -175,7 +195,8 @@ function wordRules(covers: Cover[], rules: Map<string, WordCondition[]>, own: Ui
  * in `maxBytes` or a word allows too many values.
  */
 export function buildLineTable(
-  files: FileMap, lineBytes: (line: number) => Uint8Array, rules: Map<string, WordCondition[]>, lines: Uint32Array, base: number, maxBytes: number,
+  files: FileMap, lineBytes: (line: number) => Uint8Array, rules: Map<string, WordCondition[]>,
+  lines: Uint32Array, base: number, maxBytes: number,
 ): LineTable | null {
   if (lines.length === 0) return { bytes: new Uint8Array(0), entries: 0, base };
   // Which file words each pending line holds, through the files' extents.

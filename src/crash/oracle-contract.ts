@@ -4,8 +4,14 @@
 import type { FileSystem } from '../filesystem.js';
 import type { PassToken } from '../model/crash-model.js';
 
-/** Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]). */
-export interface WordCondition { from: number; to: number; versions: Array<{ data: Uint8Array; shift: number }> }
+/**
+ * Over file offsets [from, to): a word must equal that word of one of `versions` (data[o - shift]).
+ */
+export interface WordCondition {
+  from: number;
+  to: number;
+  versions: Array<{ data: Uint8Array; shift: number }>;
+}
 
 /** Checks a mounted crash image; returns problems (empty when the image is correct). */
 export interface CrashOracle {
@@ -22,6 +28,9 @@ export interface CrashOracle {
   readonly constraintRevision?: number;
   /** A token for the last image that passed, when passesAgain can vouch for it later. */
   lastPass?(): PassToken | null;
-  /** Does an image that passed with `token` (under any revision) pass now? What it matches now (as lastMatch), or null. */
+  /**
+   * Does an image that passed with `token` (under any revision) pass now? What it matches now (as
+   * lastMatch), or null.
+   */
   passesAgain?(token: PassToken): number | null;
 }

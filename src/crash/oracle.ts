@@ -43,7 +43,10 @@ export class ModelOracle implements CrashOracle {
     return this.lastPassToken;
   }
 
-  /** Would an image that passed with `token` pass now? The state it matches (for dataRules), or null. (fsck judges the image alone.) */
+  /**
+   * Would an image that passed with `token` pass now? The state it matches (for dataRules), or
+   * null. (fsck judges the image alone.)
+   */
   passesAgain(token: PassToken): number | null {
     return this.model.stillMatches(token);
   }
@@ -67,7 +70,8 @@ export class ModelOracle implements CrashOracle {
       const { all, floored } = history.versions();
       const list: WordCondition[] = [{ from: 0, to: node.size, versions: [own, ...all] }];
       for (const f of floored) {
-        list.push({ from: f.at, to: f.at + 8, versions: state.time >= f.time ? [own, ...f.versions] : f.versions });
+        const versions = state.time >= f.time ? [own, ...f.versions] : f.versions;
+        list.push({ from: f.at, to: f.at + 8, versions });
       }
       rules.set(path, list);
     }

@@ -60,6 +60,12 @@ const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
   ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
 ];
 
+/** The extent a write fault finds at the file page (FileData.extents). */
+type FaultExtent = ReturnType<FileData['extents']>[number];
+
+/** Where a write fault maps the page: its block, and the data extent holding it. */
+interface FaultTarget { disk: number; extentBytenr: number; extentBytes: number }
+
 export class DaxManager implements MappingHost, FileMappings {
   readonly policy: DaxPolicy;
   /**
@@ -386,71 +392,122 @@ export class DaxManager implements MappingHost, FileMappings {
     this.setPte(mapping, page, block | PTE_PRESENT);
   }
 
-  private writeFault(mapping: DaxMapping, page: number, fileOffset: number, inode: InodeItem): void {
+  private writeFault(
+    mapping: DaxMapping, page: number, fileOffset: number, inode: InodeItem,
+  ): void {
     const { sv, ino } = mapping;
-    const data = this.host.fileData;
     const k = this.kernel;
     // A full dirty-page table: commit first (it writes those pages back and empties it).
     if (this.dirtyTableFull()) k.commit();
     this.count(DS_WRITE_FAULTS);
     const datacow = (inode.flags & INODE_FLAG_NODATACOW) === 0;
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
-    const filePage = fileOffset / PAGE_BYTES;
-    const ext = data.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
-    const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
+    const ext = this.host.fileData.extents(sv, ino, fileOffset, fileOffset + PAGE_BYTES)[0];
+    const oldDisk = ext && ext.e.type === EXTENT_TYPE_REG
+      ? ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset) : -1;
+    const target = ext && this.keepsBlock(mapping, ext, fileOffset, oldDisk, datacow)
+      ? this.storeInPlace(mapping, ext, fileOffset, datasum)
+      : this.storeToNewBlock(mapping, fileOffset, oldDisk, datasum);
+    this.mapWritable(mapping, page, fileOffset, oldDisk, target, datacow, datasum);
+  }
+
+  /** Does the fault store into the block the page has now (else into a new one)? */
+  private keepsBlock(
+    mapping: DaxMapping, ext: FaultExtent, fileOffset: number, oldDisk: number, datacow: boolean,
+  ): boolean {
+    const { sv, ino } = mapping;
+    const data = this.host.fileData;
     // In place: a datacow page COWed in this transaction (until commit), or a nodatacow
     // extent this file may overwrite.
+    const filePage = fileOffset / PAGE_BYTES;
     const cowed = oldDisk >= 0 ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
-    const inPlace = ext !== undefined && ext.e.type === EXTENT_TYPE_REG
-      && (datacow ? cowed !== null && (cowed.flags & DRF_COWED) !== 0 : data.canOverwriteExtent(sv, ino, ext.e));
+    const inPlace = ext.e.type === EXTENT_TYPE_REG && (datacow
+      ? cowed !== null && (cowed.flags & DRF_COWED) !== 0
+      : data.canOverwriteExtent(sv, ino, ext.e));
+    if (inPlace) return true;
     // fallocate's promise holds for stores too: a preallocated page is filled in place
     // (XFS-DAX converts the unwritten extent), for datacow and nodatacow files alike, and
     // so is a page filled earlier in this transaction (FileData.planFills).
-    const fill = ext !== undefined && !inPlace
-      && (ext.e.type === EXTENT_TYPE_PREALLOC || k.filledThisTransaction.has(ext.e.diskBytenr))
+    return (ext.e.type === EXTENT_TYPE_PREALLOC
+      || this.kernel.filledThisTransaction.has(ext.e.diskBytenr))
       && data.planFills(sv, ino, fileOffset, fileOffset + PAGE_BYTES).length > 0;
-    let disk: number;
-    let extent: { bytenr: number; bytes: number };
-    if (ext && (inPlace || fill)) {
-      disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
-      extent = { bytenr: ext.e.diskBytenr, bytes: ext.e.diskBytes };
-      if (ext.e.type === EXTENT_TYPE_PREALLOC) {
-        this.storeZeros(disk);
-        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);
-        data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES, true);
-        sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...ext.e, type: EXTENT_TYPE_REG, offset: disk - ext.e.diskBytenr, bytes: PAGE_BYTES }));
-        data.noteFilled(extent.bytenr, disk, PAGE_BYTES);
-        this.count(DS_HOLE_FILLS);
-      } else {
-        this.count(DS_IN_PLACE_FAULTS);
-      }
-    } else {
-      // Hole, preallocated range someone else reads, or a block that must not change: a new block.
-      if (!k.spaceFits(PAGE_BYTES, k.metadataReserveBytes)) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
-      const fresh = k.allocData(PAGE_BYTES);
-      if (!fresh) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
-      disk = fresh.bytenr;
-      extent = { bytenr: disk, bytes: PAGE_BYTES };
-      if (oldDisk >= 0) {
-        check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');
-        this.count(DS_COW_FAULTS);
-      } else {
-        this.storeZeros(disk);
-        this.count(DS_HOLE_FILLS);
-      }
-      k.noteDirtyData(disk, PAGE_BYTES);
-      if (datasum) this.putCsum(disk, disk, PAGE_BYTES);
-      data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
-      sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
-        generation: k.transid, type: EXTENT_TYPE_REG, diskBytenr: disk, diskBytes: PAGE_BYTES, offset: 0, bytes: PAGE_BYTES,
-      }));
+  }
+
+  /** The page keeps its block; a preallocated one is zeroed and turns regular. */
+  private storeInPlace(
+    mapping: DaxMapping, ext: FaultExtent, fileOffset: number, datasum: boolean,
+  ): FaultTarget {
+    const { sv, ino } = mapping;
+    const data = this.host.fileData;
+    const disk = ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset);
+    const target = { disk, extentBytenr: ext.e.diskBytenr, extentBytes: ext.e.diskBytes };
+    if (ext.e.type !== EXTENT_TYPE_PREALLOC) {
+      this.count(DS_IN_PLACE_FAULTS);
+      return target;
     }
+    this.storeZeros(disk);
+    if (datasum) this.putCsum(disk, target.extentBytenr, target.extentBytes);
+    data.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES, true);
+    sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
+      ...ext.e, type: EXTENT_TYPE_REG, offset: disk - ext.e.diskBytenr, bytes: PAGE_BYTES,
+    }));
+    data.noteFilled(target.extentBytenr, disk, PAGE_BYTES);
+    this.count(DS_HOLE_FILLS);
+    return target;
+  }
+
+  /**
+   * Hole, preallocated range someone else reads, or a block that must not change: a new
+   * block, holding a copy of the old one (or zeros), in an extent of its own.
+   */
+  private storeToNewBlock(
+    mapping: DaxMapping, fileOffset: number, oldDisk: number, datasum: boolean,
+  ): FaultTarget {
+    const { sv, ino } = mapping;
+    const k = this.kernel;
+    if (!k.spaceFits(PAGE_BYTES, k.metadataReserveBytes)) {
+      throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
+    }
+    const fresh = k.allocData(PAGE_BYTES);
+    if (!fresh) throw new FsError('SIGBUS', 'no space left for a page fault (ENOSPC)');
+    const disk = fresh.bytenr;
+    if (oldDisk >= 0) {
+      check(k.device.core.pmem_store(disk, k.visibleAddr + oldDisk, PAGE_BYTES, 0), 'copy page');
+      this.count(DS_COW_FAULTS);
+    } else {
+      this.storeZeros(disk);
+      this.count(DS_HOLE_FILLS);
+    }
+    k.noteDirtyData(disk, PAGE_BYTES);
+    if (datasum) this.putCsum(disk, disk, PAGE_BYTES);
+    this.host.fileData.drop(sv, ino, fileOffset, fileOffset + PAGE_BYTES);
+    sv.tree.insert(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({
+      generation: k.transid, type: EXTENT_TYPE_REG, diskBytenr: disk, diskBytes: PAGE_BYTES,
+      offset: 0, bytes: PAGE_BYTES,
+    }));
+    return { disk, extentBytenr: disk, extentBytes: PAGE_BYTES };
+  }
+
+  /**
+   * The page turns writable at its block, after every other translation of the old one
+   * is gone (and, for MAP_SYNC, after a commit); its dirty record follows it.
+   */
+  private mapWritable(
+    mapping: DaxMapping, page: number, fileOffset: number, oldDisk: number,
+    target: FaultTarget, datacow: boolean, datasum: boolean,
+  ): void {
+    const { sv, ino } = mapping;
+    const { disk } = target;
+    const k = this.kernel;
     // Every other mapping of this file page must stop using the old block, and so must
     // every thread that cached this mapping's old (read-only) translation of the page.
     let downgraded = false;
-    if (oldDisk !== disk) downgraded = this.invalidateFilePage(sv, ino, fileOffset, oldDisk, mapping, page);
+    if (oldDisk !== disk) {
+      downgraded = this.invalidateFilePage(sv, ino, fileOffset, oldDisk, mapping, page);
+    }
     const before = this.pte(mapping, page);
-    if ((before & PTE_PRESENT) && (before & PTE_BLOCK_MASK) !== disk / PAGE_BYTES) downgraded = true;
+    const elsewhere = (before & PTE_BLOCK_MASK) !== disk / PAGE_BYTES;
+    if ((before & PTE_PRESENT) && elsewhere) downgraded = true;
     // MAP_SYNC: the metadata reaching the block is durable before the page is writable (a
     // commit made after mapping it would write-protect it again and the store would loop).
     if (mapping.sync && this.policy.mapSyncDurableFault) {
@@ -467,10 +524,13 @@ export class DaxManager implements MappingHost, FileMappings {
     this.setPte(mapping, page, (disk / PAGE_BYTES) | PTE_PRESENT | PTE_WRITE);
     this.shootdown(downgraded);
     // The file page's record moves to its block (a COWed page: in place until commit).
-    const old = oldDisk >= 0 && oldDisk !== disk ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
+    const filePage = fileOffset / PAGE_BYTES;
+    const old = oldDisk >= 0 && oldDisk !== disk
+      ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
     if (old) check(k.core.dax_dirty_drop(old.block), 'drop a dirty page');
     this.addDirty({
-      tree: sv.tree.id, ino, filePage, block: disk / PAGE_BYTES, extent: extent.bytenr, extentBytes: extent.bytes,
+      tree: sv.tree.id, ino, filePage, block: disk / PAGE_BYTES, extent: target.extentBytenr,
+      extentBytes: target.extentBytes,
       flags: (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0),
     });
     // Stores through the mapping may land anywhere in the block from now on.

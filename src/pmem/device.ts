@@ -1,17 +1,23 @@
 // PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
-import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
+import { FsError, checkCoreResult, isOptions, requireIndex } from '../errors.js';
 import type { CoreExports, CounterName } from '../core/exports.js';
 import { WriteListeners } from './write-listeners.js';
 import {
-  COUNTER_NAMES, CRASH_MODE, DOMAIN, E2BIG, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, H_POISONED_LINES, LINE_BYTES,
+  COUNTER_NAMES, CRASH_MODE, FLUSH_KIND, GAUGE, H_FS_OWNER, H_FS_OWNER_SEQ, LINE_BYTES,
   LINE_INFO_ENTRIES_SHIFT, LINE_POISON, PATCH_BYTES, REGION,
 } from '../core/abi.js';
 import {
-  DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule, type CoreTarget,
+  DEVICE_BASE, instantiateCore, loadCoreModule, loadedCoreModule,
 } from '../core/module.js';
+import {
+  configArgs, memoryBytesFor, normalise, orDefault, type PersistenceDomain, type PmemConfig,
+  type PmemHandle, type PmemOptions,
+} from './config.js';
+import { copyImageInto, type ImageEnd } from './crash-copy.js';
 
 export { LINE_BYTES, WORD_BYTES } from '../core/abi.js';
+export type { PersistenceDomain, PmemConfig, PmemHandle, PmemOptions } from './config.js';
 const WASM_PAGE_BYTES = 65536;
 /**
  * From this many bytes a store from outside the device's memory copies the caller's bytes
@@ -29,45 +35,7 @@ const OWNER = 0;
 /** Source of owner tokens (H_FS_OWNER_SEQ): unique per device, whichever thread claims. */
 const OWNER_SEQ = (H_FS_OWNER_SEQ - H_FS_OWNER) / Int32Array.BYTES_PER_ELEMENT;
 
-export type PersistenceDomain = 'adr' | 'eadr';
 export type CrashMode = 'strict' | 'random';
-
-export interface PmemOptions {
-  /** Device size in bytes, a multiple of 64 (one cacheline). */
-  sizeBytes: number;
-  /** 'adr' (default): caches are volatile; 'eadr': caches are in the persistence domain. */
-  domain?: PersistenceDomain;
-  /** Store-log entries kept before the oldest pending store is evicted to media (a power of two). */
-  logCapacity?: number;
-  /** Threads that may attach at once (at most 32). */
-  maxThreads?: number;
-  /** Per-thread scratch for copying caller bytes into shared memory. */
-  scratchBytes?: number;
-  /** Per-thread outstanding flushes before the queue is drained early. */
-  flushQueueCapacity?: number;
-  /** Extra shared bytes reserved for upper layers (file system, page tables); default defaultKernelBytes(sizeBytes). */
-  kernelBytes?: number;
-  /** Which core build to run. */
-  target?: CoreTarget;
-}
-
-export interface PmemConfig {
-  sizeBytes: number;
-  domain: PersistenceDomain;
-  logCapacity: number;
-  maxThreads: number;
-  scratchBytes: number;
-  flushQueueCapacity: number;
-  kernelBytes: number;
-  target: CoreTarget;
-}
-
-/** Everything another thread needs to attach: all of it is structured-cloneable. */
-export interface PmemHandle {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  config: PmemConfig;
-}
 
 export type PmemCounters = Record<CounterName, number>;
 
@@ -101,66 +69,6 @@ export interface CrashImage {
 
 export type FlushKind = keyof typeof FLUSH_KIND;
 
-/** Only a missing option takes the default: null is a value, and a wrong one (EINVAL). */
-function orDefault<T, D>(value: T | undefined, fallback: D): T | D {
-  return value === undefined ? fallback : value;
-}
-
-function below4GiB(value: number, name: string): number {
-  if (value >= 2 ** 32) throw new FsError('E2BIG', `${name} ${value} does not fit in 4 GiB of WebAssembly memory`);
-  return value;
-}
-
-/** Room for a file system's volatile state (dirty B-tree nodes, DAX tables): 1/8 of the device, 8..64 MiB. */
-export function defaultKernelBytes(sizeBytes: number): number {
-  const eighth = Math.floor(sizeBytes / 8 / 4096) * 4096;
-  return Math.min(64 << 20, Math.max(8 << 20, eighth));
-}
-
-function normalise(options: PmemOptions): PmemConfig {
-  if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
-  const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
-  if (sizeBytes >= 2 ** 32) throw new FsError('E2BIG', `a ${sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
-  if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0) {
-    throw new FsError('EINVAL', `sizeBytes must be a positive multiple of ${LINE_BYTES}, got ${sizeBytes}`);
-  }
-  const domain = orDefault(options.domain, 'adr');
-  if (domain !== 'adr' && domain !== 'eadr') throw new FsError('EINVAL', `domain must be 'adr' or 'eadr', got ${describeValue(domain)}`);
-  const target = orDefault(options.target, 'release');
-  if (target !== 'release' && target !== 'debug') throw new FsError('EINVAL', `target must be 'release' or 'debug'`);
-  return {
-    sizeBytes,
-    domain,
-    logCapacity: below4GiB(requireIndex(orDefault(options.logCapacity, 65536), 'logCapacity'), 'logCapacity'),
-    maxThreads: below4GiB(requireIndex(orDefault(options.maxThreads, 8), 'maxThreads'), 'maxThreads'),
-    scratchBytes: below4GiB(requireIndex(orDefault(options.scratchBytes, 1 << 20), 'scratchBytes'), 'scratchBytes'),
-    flushQueueCapacity: below4GiB(requireIndex(orDefault(options.flushQueueCapacity, 65536), 'flushQueueCapacity'), 'flushQueueCapacity'),
-    kernelBytes: below4GiB(requireIndex(orDefault(options.kernelBytes, defaultKernelBytes(sizeBytes)), 'kernelBytes'), 'kernelBytes'),
-    target,
-  };
-}
-
-function configArgs(c: PmemConfig): [number, number, number, number, number, number, number, number] {
-  return [DEVICE_BASE, c.sizeBytes, DOMAIN[c.domain], c.maxThreads, c.logCapacity,
-    c.scratchBytes, c.flushQueueCapacity, c.kernelBytes];
-}
-
-const planners = new Map<WebAssembly.Module, CoreExports>();
-/** Bytes of shared memory a configuration needs (computed by the core itself). */
-function memoryBytesFor(module: WebAssembly.Module, config: PmemConfig): number {
-  let planner = planners.get(module);
-  if (!planner) {
-    planner = instantiateCore(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
-    if (planner.core_heap_base() > DEVICE_BASE) {
-      throw new FsError('EFAULT', `core static data (${planner.core_heap_base()} bytes) overlaps the device base`);
-    }
-    planners.set(module, planner);
-  }
-  const total = planner.pmem_layout_total(...configArgs(config));
-  if (total === -E2BIG) throw new FsError('E2BIG', `a ${config.sizeBytes}-byte device does not fit in 4 GiB of WebAssembly memory`);
-  return checkCoreResult(total, 'invalid device configuration (maxThreads 1..32, logCapacity a power of two in 16..2^24, scratchBytes >= 4096 and a multiple of 64, flushQueueCapacity 16..2^24)');
-}
-
 /**
  * What a crash target holds: `source`'s media as of the source's stamp epoch
  * `sourceEpoch`, plus its own changes stamped after `ownEpoch` (its patch, later stores).
@@ -182,23 +90,34 @@ export class PmemDevice {
   private readonly ownerWord: Int32Array;
   /** Owner tokens claimed through this handle and not yet released (see claimOwner). */
   private readonly ownTokens = new Set<number>();
+  /** What a crash image's copy reads and writes of this device (crash-copy.ts). */
+  private readonly imageEnd: ImageEnd;
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, config: PmemConfig, format: boolean) {
+  private constructor(
+    module: WebAssembly.Module, memory: WebAssembly.Memory, config: PmemConfig, format: boolean,
+  ) {
     this.module = module;
     this.memory = memory;
     this.config = config;
     this.core = instantiateCore(module, memory);
     if (format) checkCoreResult(this.core.pmem_format(...configArgs(config)), 'format device');
-    this.threadSlot = checkCoreResult(this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)');
+    this.threadSlot = checkCoreResult(
+      this.core.pmem_attach(DEVICE_BASE), 'attach to device (all thread slots taken?)',
+    );
     this.bytes = new Uint8Array(memory.buffer);
     this.ownerWord = new Int32Array(memory.buffer, DEVICE_BASE + H_FS_OWNER, OWNER_SEQ + 1);
-    // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read unsigned.
+    // Addresses are u32; the core returns them as i32, so above 2 GiB they must be re-read
+    // unsigned.
     this.visibleAddr = this.region(REGION.visible);
     this.scratchAddr = this.region(REGION.scratch);
     this.scratchBytes = this.region(REGION.scratchBytes);
     if (this.region(REGION.deviceBytes) !== config.sizeBytes) {
       throw new FsError('EINVAL', 'attached device size differs from the handle configuration');
     }
+    this.imageEnd = {
+      bytes: this.bytes, visibleAddr: this.visibleAddr, core: this.core,
+      sizeBytes: config.sizeBytes, region: (which) => this.region(which),
+    };
   }
 
   /** Create a device (compiles the core on first use). */
@@ -213,7 +132,9 @@ export class PmemDevice {
    * bytes), nothing pending: a device image written by `exportMedia` (or `pmcow export`)
    * boots again. The other options are those of `create`.
    */
-  static async fromImage(image: Uint8Array, options: Omit<PmemOptions, 'sizeBytes'> = {}): Promise<PmemDevice> {
+  static async fromImage(
+    image: Uint8Array, options: Omit<PmemOptions, 'sizeBytes'> = {},
+  ): Promise<PmemDevice> {
     if (!(image instanceof Uint8Array)) throw new FsError('EINVAL', 'image must be a Uint8Array');
     if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
     const dev = await PmemDevice.create({ ...options, sizeBytes: image.byteLength });
@@ -247,14 +168,17 @@ export class PmemDevice {
     try {
       memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     } catch (e) {
-      throw new FsError('ENOMEM', `cannot allocate ${bytes} bytes of shared memory: ${(e as Error).message}`);
+      throw new FsError(
+        'ENOMEM', `cannot allocate ${bytes} bytes of shared memory: ${(e as Error).message}`,
+      );
     }
     return new PmemDevice(module, memory, config, true);
   }
 
   /** Attach another thread to an existing device. */
   static attach(handle: PmemHandle): PmemDevice {
-    if (!handle || !(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module)) {
+    if (!handle || !(handle.memory instanceof WebAssembly.Memory)
+      || !(handle.module instanceof WebAssembly.Module)) {
       throw new FsError('EINVAL', 'not a device handle');
     }
     return new PmemDevice(handle.module, handle.memory, normalise(handle.config), false);
@@ -306,7 +230,9 @@ export class PmemDevice {
     Atomics.compareExchange(this.ownerWord, OWNER, token, 0);
   }
 
-  /** Does this claim still hold the device? False once the device crashed or the claim was released. */
+  /**
+   * Does this claim still hold the device? False once the device crashed or the claim was released.
+   */
   ownsDevice(token: number): boolean {
     return Atomics.load(this.ownerWord, OWNER) === token;
   }
@@ -333,7 +259,9 @@ export class PmemDevice {
     this.live();
     const a = requireIndex(addr, 'address');
     if (a + length > this.config.sizeBytes) {
-      throw new FsError('EINVAL', `range [${a}, ${a + length}) is outside the ${this.config.sizeBytes}-byte device`);
+      throw new FsError(
+        'EINVAL', `range [${a}, ${a + length}) is outside the ${this.config.sizeBytes}-byte device`,
+      );
     }
   }
 
@@ -342,16 +270,22 @@ export class PmemDevice {
     const a = requireIndex(addr, 'address');
     const n = requireIndex(length, 'length');
     if (a + n > this.config.sizeBytes) {
-      throw new FsError('EINVAL', `range [${a}, ${a + n}) is outside the ${this.config.sizeBytes}-byte device`);
+      throw new FsError(
+        'EINVAL', `range [${a}, ${a + n}) is outside the ${this.config.sizeBytes}-byte device`,
+      );
     }
     return [a, n];
   }
 
   private static asBytes(data: unknown): Uint8Array {
     if (data instanceof Uint8Array) return data;
-    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (ArrayBuffer.isView(data)) {
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
     if (data instanceof ArrayBuffer) return new Uint8Array(data);
-    throw new FsError('EINVAL', 'data must be a Uint8Array, a typed array, a DataView or an ArrayBuffer');
+    throw new FsError(
+      'EINVAL', 'data must be a Uint8Array, a typed array, a DataView or an ArrayBuffer',
+    );
   }
 
   /** Is `view` inside this device's shared memory? Then the core reads it in place. */
@@ -397,7 +331,8 @@ export class PmemDevice {
     // Large stores: logged first, then the caller's bytes go straight into the visible bytes
     // (one copy into the device instead of two: into the scratch, then the core's). Up to
     // the scratch's size: a longer one is several stores through the scratch, as before.
-    if (n >= DIRECT_STORE_BYTES && n <= this.scratchBytes && this.lineSpan(a, n) <= this.config.logCapacity) {
+    if (n >= DIRECT_STORE_BYTES && n <= this.scratchBytes
+      && this.lineSpan(a, n) <= this.config.logCapacity) {
       checkCoreResult(this.core.pmem_store_begin(a, n, nonTemporal), 'store');
       try {
         this.bytes.set(bytes, this.visibleAddr + a);
@@ -416,7 +351,9 @@ export class PmemDevice {
     for (let done = 0; done < n; done += this.scratchBytes) {
       const chunk = Math.min(this.scratchBytes, n - done);
       this.bytes.set(bytes.subarray(done, done + chunk), this.scratchAddr);
-      checkCoreResult(this.core.pmem_store(a + done, this.scratchAddr, chunk, nonTemporal), 'store');
+      checkCoreResult(
+        this.core.pmem_store(a + done, this.scratchAddr, chunk, nonTemporal), 'store',
+      );
     }
   }
 
@@ -428,7 +365,9 @@ export class PmemDevice {
   /** Store one 64-bit value (8-byte aligned stores are atomic: they never tear). */
   storeU64(addr: number, value: bigint): void {
     this.range(addr, 8);
-    if (typeof value !== 'bigint') throw new FsError('EINVAL', `value must be a bigint, got ${typeof value}`);
+    if (typeof value !== 'bigint') {
+      throw new FsError('EINVAL', `value must be a bigint, got ${typeof value}`);
+    }
     this.beforeStore?.();
     new DataView(this.bytes.buffer).setBigUint64(this.scratchAddr, BigInt.asUintN(64, value), true);
     checkCoreResult(this.core.pmem_store(addr, this.scratchAddr, 8, 0), 'store');
@@ -436,7 +375,8 @@ export class PmemDevice {
 
   /** Load bytes (what the CPU sees). Poisoned lines fail with EIO. */
   load(addr: number, length: number): Uint8Array {
-    const [a, n] = this.range(addr, length); // before allocating: a huge length is EINVAL, not a RangeError
+    // before allocating: a huge length is EINVAL, not a RangeError
+    const [a, n] = this.range(addr, length);
     const out = new Uint8Array(n);
     this.loadRange(a, n, out);
     return out;
@@ -462,7 +402,9 @@ export class PmemDevice {
   }
 
   private loadResult(result: number, addr: number, length: number): void {
-    if (result === -5) throw new FsError('EIO', `media error: poisoned line in [${addr}, ${addr + length})`);
+    if (result === -5) {
+      throw new FsError('EIO', `media error: poisoned line in [${addr}, ${addr + length})`);
+    }
     checkCoreResult(result, 'load');
   }
 
@@ -489,10 +431,14 @@ export class PmemDevice {
     const out = new Uint8Array(n);
     out.set(this.bytes.subarray(this.visibleAddr + a, this.visibleAddr + a + n));
     const endLine = Math.ceil((a + n) / LINE_BYTES);
-    for (let line = this.nextPending(Math.floor(a / LINE_BYTES), endLine); line >= 0; line = this.nextPending(line + 1, endLine)) {
+    let line = this.nextPending(Math.floor(a / LINE_BYTES), endLine);
+    for (; line >= 0; line = this.nextPending(line + 1, endLine)) {
       const media = this.core.pmem_media_line(line) >>> 0; // an address (u32): the line is in range
       const from = Math.max(a, line * LINE_BYTES), to = Math.min(a + n, (line + 1) * LINE_BYTES);
-      out.set(this.bytes.subarray(media + from - line * LINE_BYTES, media + to - line * LINE_BYTES), from - a);
+      out.set(
+        this.bytes.subarray(media + from - line * LINE_BYTES, media + to - line * LINE_BYTES),
+        from - a,
+      );
     }
     return out;
   }
@@ -506,7 +452,9 @@ export class PmemDevice {
   /** Write back every line overlapping [addr, addr+length): clwb, clflushopt or clflush. */
   flush(addr: number, length: number, kind: FlushKind = 'clwb'): void {
     const [a, n] = this.range(addr, length);
-    if (typeof kind !== 'string' || !Object.hasOwn(FLUSH_KIND, kind)) throw new FsError('EINVAL', `flush kind must be clwb, clflushopt or clflush`);
+    if (typeof kind !== 'string' || !Object.hasOwn(FLUSH_KIND, kind)) {
+      throw new FsError('EINVAL', `flush kind must be clwb, clflushopt or clflush`);
+    }
     checkCoreResult(this.core.pmem_flush(a, n, FLUSH_KIND[kind]), kind);
   }
 
@@ -561,7 +509,9 @@ export class PmemDevice {
   lineInfo(addr: number): LineInfo {
     const [a] = this.range(addr, 1);
     const info = checkCoreResult(this.core.pmem_line_info(Math.floor(a / LINE_BYTES)), 'line info');
-    return { pendingStores: info >>> LINE_INFO_ENTRIES_SHIFT, poisoned: (info & LINE_POISON) !== 0 };
+    return {
+      pendingStores: info >>> LINE_INFO_ENTRIES_SHIFT, poisoned: (info & LINE_POISON) !== 0,
+    };
   }
 
   // --- counters ----------------------------------------------------------------------
@@ -577,11 +527,6 @@ export class PmemDevice {
   poisonedLines(): number {
     this.live();
     return checkCoreResult(this.core.pmem_gauge(GAUGE.poisonedLines), 'poisoned lines');
-  }
-
-  /** The poisoned-line count read from the header, for a caller holding the world lock (a crash build). */
-  private poisonedLinesUnlocked(): number {
-    return new DataView(this.bytes.buffer).getUint32(DEVICE_BASE + H_POISONED_LINES, true);
   }
 
   /** Lines with stores not yet on media. */
@@ -620,7 +565,9 @@ export class PmemDevice {
   /** Image number `index` of crashImages(), built directly (into a new device or `into`). */
   crashImageAt(index: bigint, options: { into?: PmemDevice } = {}): PmemDevice {
     this.live();
-    if (typeof index !== 'bigint' || index < 0n) throw new FsError('EINVAL', 'image index must be a non-negative bigint');
+    if (typeof index !== 'bigint' || index < 0n) {
+      throw new FsError('EINVAL', 'image index must be a non-negative bigint');
+    }
     if (!isOptions(options)) throw new FsError('EINVAL', 'crashImageAt options must be an object');
     return this.materialize(CRASH_MODE.enumerate, index, options.into);
   }
@@ -646,7 +593,10 @@ export class PmemDevice {
     }
     const patchAddr = this.region(REGION.patch);
     for (let index = 0n; index < total; index++) {
-      const slots = checkCoreResult(this.core.pmem_crash_build(CRASH_MODE.enumerate, index, 0, 0), 'crash build (did the device change during enumeration?)');
+      const slots = checkCoreResult(
+        this.core.pmem_crash_build(CRASH_MODE.enumerate, index, 0, 0),
+        'crash build (did the device change during enumeration?)',
+      );
       const generation = index;
       let current = true;
       const image: CrashImage = {
@@ -683,14 +633,17 @@ export class PmemDevice {
    * make them disagree: the image is the state of one instant.
    */
   private materialize(mode: number, arg: bigint, into: PmemDevice | undefined): PmemDevice {
-    if (into !== undefined && !(into instanceof PmemDevice)) throw new FsError('EINVAL', 'crash target must be another device of the same size');
+    if (into !== undefined && !(into instanceof PmemDevice)) {
+      throw new FsError('EINVAL', 'crash target must be another device of the same size');
+    }
     const next = into ?? new PmemDevice(this.module, new WebAssembly.Memory({
       initial: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
       maximum: this.memory.buffer.byteLength / WASM_PAGE_BYTES,
       shared: true,
     }), this.config, true);
     if (into !== undefined) {
-      if (!(into instanceof PmemDevice) || into.memory === this.memory || into.sizeBytes !== this.sizeBytes) {
+      if (!(into instanceof PmemDevice) || into.memory === this.memory
+        || into.sizeBytes !== this.sizeBytes) {
         throw new FsError('EINVAL', 'crash target must be another device of the same size');
       }
       into.live();
@@ -700,85 +653,46 @@ export class PmemDevice {
     // changed ones, and the others' media bytes (their pre-images).
     const overlay = this.core.pmem_crash_overlay(changed);
     // The target's patch holds a line per entry of every ring (at most a line per line).
-    const targetRows = Math.min(next.config.sizeBytes / LINE_BYTES, next.config.maxThreads * next.config.logCapacity);
+    const targetRows = Math.min(
+      next.config.sizeBytes / LINE_BYTES, next.config.maxThreads * next.config.logCapacity,
+    );
     if (overlay < 0 || overlay > targetRows) {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
       checkCoreResult(overlay, 'crash overlay');
-      throw new FsError('EINVAL', `crash target's patch (maxThreads ${next.config.maxThreads} x logCapacity ${next.config.logCapacity}) holds fewer than the ${overlay} pending lines`);
+      throw new FsError(
+        'EINVAL',
+        `crash target's patch (maxThreads ${next.config.maxThreads} x logCapacity `
+          + `${next.config.logCapacity}) holds fewer than the ${overlay} pending lines`,
+      );
     }
     const slots = overlay;
     const held = next.heldImage;
     next.heldImage = null; // until the image is complete
     let copied: { incremental: boolean; sourceEpoch: number };
     try {
-      copied = this.copyImageInto(next, slots, held);
+      const sameSource = held !== null && held.source === this ? held : null;
+      copied = copyImageInto(this.imageEnd, next.imageEnd, slots, sameSource);
     } finally {
       checkCoreResult(this.core.pmem_unlock(), 'unlock');
     }
-    const ownEpoch = checkCoreResult(copied.incremental ? next.core.pmem_crash_apply(slots) : next.core.pmem_crash_apply_image(slots), 'apply crash image');
+    const ownEpoch = checkCoreResult(
+      copied.incremental
+        ? next.core.pmem_crash_apply(slots) : next.core.pmem_crash_apply_image(slots),
+      'apply crash image',
+    );
     next.heldImage = { source: this, sourceEpoch: copied.sourceEpoch, ownEpoch };
     // The image is a fresh boot of the target: a file system mounted on its last image is gone.
     next.dropOwner();
     return next;
   }
 
-  /**
-   * Copy this device's visible bytes (the lock held by the crash build), line states and
-   * patch (with the overlay: every pending line is in it) into `next`, which held `held`
-   * before. `incremental`: `next` held this device's image, and only lines changed since on
-   * either side were copied; otherwise all were. `sourceEpoch`: this device's stamp epoch
-   * as of the copy.
-   */
-  private copyImageInto(next: PmemDevice, slots: number, held: HeldImage | null): { incremental: boolean; sourceEpoch: number } {
-    const incremental = held !== null && held.source === this && this.copyChangedLines(next, held.sourceEpoch, held.ownEpoch);
-    if (!incremental) next.bytes.set(this.bytes.subarray(this.visibleAddr, this.visibleAddr + this.config.sizeBytes), next.visibleAddr);
-    const sourceEpoch = checkCoreResult(this.core.pmem_stamps_advance(), 'stamp epoch');
-    // Line states carry the media errors (poison) into the image; pending bits are the
-    // patch's (the apply clears them). Without poison on either side there is nothing to
-    // carry: the copy (a state byte per line) is skipped.
-    if (this.poisonedLinesUnlocked() > 0 || next.poisonedLinesUnlocked() > 0) {
-      const lineState = this.region(REGION.lineState);
-      const lineCount = this.region(REGION.lineCount);
-      next.bytes.set(this.bytes.subarray(lineState, lineState + lineCount), next.region(REGION.lineState));
-      checkCoreResult(next.core.pmem_recount_poisoned(), 'count poisoned lines');
-    }
-    const patch = this.region(REGION.patch);
-    next.bytes.set(this.bytes.subarray(patch, patch + slots * PATCH_BYTES), next.region(REGION.patch));
-    return { incremental, sourceEpoch };
-  }
-
-  /**
-   * Lines changed here after `sourceEpoch` (stores and write-backs are stamped), and lines
-   * `next` changed after `ownEpoch` (its patch, a mount's stores), get this device's
-   * visible bytes, in runs (the patch then sets the pending ones). False when either side
-   * changed too many runs: the caller copies everything.
-   */
-  private copyChangedLines(next: PmemDevice, sourceEpoch: number, ownEpoch: number): boolean {
-    const sourceRuns = this.core.pmem_stamp_runs(sourceEpoch);
-    const targetRuns = next.core.pmem_stamp_runs(ownEpoch);
-    if (sourceRuns < 0 || targetRuns < 0) return false;
-    const sourceList = new Uint32Array(this.bytes.buffer, this.region(REGION.stampRuns), 2 * sourceRuns);
-    const targetList = new Uint32Array(next.bytes.buffer, next.region(REGION.stampRuns), 2 * targetRuns);
-    // Past an eighth of the device, one copy of everything is cheaper than many runs.
-    let lines = 0;
-    for (let r = 1; r < sourceList.length; r += 2) lines += sourceList[r]!;
-    for (let r = 1; r < targetList.length; r += 2) lines += targetList[r]!;
-    if (lines * LINE_BYTES * 8 > this.config.sizeBytes) return false;
-    const copyRuns = (runs: Uint32Array): void => {
-      for (let r = 0; r < runs.length; r += 2) {
-        const from = runs[r]! * LINE_BYTES, to = from + runs[r + 1]! * LINE_BYTES;
-        next.bytes.set(this.bytes.subarray(this.visibleAddr + from, this.visibleAddr + to), next.visibleAddr + from);
-      }
-    };
-    copyRuns(sourceList);
-    copyRuns(targetList);
-    return true;
-  }
-
-  /** As a crash target: whose media this device holds, as of which epochs (see copyImageInto). */
+  /** As a crash target: whose media this device holds, as of which epochs (crash-copy.ts). */
   private heldImage: HeldImage | null = null;
 
-  /** The caller wrote bytes of the device's regions directly: stamp them (crash targets and fingerprints notice). */
+  /**
+   * The caller wrote bytes of the device's regions directly: stamp them (crash targets and
+   * fingerprints notice).
+   */
   markChanged(addr: number, length: number): void {
     const [a, n] = this.range(addr, length);
     checkCoreResult(this.core.pmem_mark_changed(a, n), 'mark changed');
@@ -796,7 +710,9 @@ export class PmemDevice {
   crc32cBytes(data: ArrayBufferView | ArrayBuffer): number {
     this.live();
     const bytes = PmemDevice.asBytes(data);
-    if (this.inMemory(bytes)) return this.core.csum_crc32c(bytes.byteOffset, bytes.byteLength) >>> 0;
+    if (this.inMemory(bytes)) {
+      return this.core.csum_crc32c(bytes.byteOffset, bytes.byteLength) >>> 0;
+    }
     let crc = 0xffffffff;
     for (let done = 0; done < bytes.byteLength; done += this.scratchBytes) {
       const chunk = Math.min(this.scratchBytes, bytes.byteLength - done);
@@ -812,7 +728,10 @@ export class PmemDevice {
     return this.bytes.subarray(this.scratchAddr, this.scratchAddr + this.scratchBytes);
   }
 
-  /** Release this thread's slot (and any mount claimed through it); flushes still queued complete first. */
+  /**
+   * Release this thread's slot (and any mount claimed through it); flushes still queued complete
+   * first.
+   */
   close(): void {
     if (this.closed) return;
     for (const token of [...this.ownTokens]) this.releaseOwner(token);

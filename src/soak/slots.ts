@@ -17,7 +17,9 @@ export function slotSequence(spec: WorkloadSpec): Int32Array {
  * that the writer agrees (its lastSeq, indexed by the slot's k). Throws on disagreement:
  * then the oracle, not the file system, is wrong.
  */
-export function lastTags(spec: WorkloadSpec, slotOf: Int32Array, reported: Uint32Array): Map<number, bigint> {
+export function lastTags(
+  spec: WorkloadSpec, slotOf: Int32Array, reported: Uint32Array,
+): Map<number, bigint> {
   const { slot: slotOfK, index } = slotPicker(spec);
   const last = new Map<number, bigint>();
   const lastSeq = new Uint32Array(reported.length);
@@ -28,7 +30,10 @@ export function lastTags(spec: WorkloadSpec, slotOf: Int32Array, reported: Uint3
   }
   for (let k = 0; k < reported.length; k++) {
     if (lastSeq[k] !== reported[k]) {
-      throw new Error(`soak oracle: writer ${spec.writerIndex} slot ${slotOfK(k)}: the oracle says seq ${lastSeq[k]}, the writer ${reported[k]}`);
+      throw new Error(
+        `soak oracle: writer ${spec.writerIndex} slot ${slotOfK(k)}: `
+        + `the oracle says seq ${lastSeq[k]}, the writer ${reported[k]}`,
+      );
     }
   }
   return last;

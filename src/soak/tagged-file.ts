@@ -17,7 +17,7 @@ export class Tally {
 }
 
 export class TaggedFile {
-  /** The expected word of each slot (every word of a slot holds the same tag; 0 = never stored). */
+  /** The expected word of each slot (every word of a slot holds one tag; 0 = never stored). */
   private readonly slotValue: BigUint64Array;
   /** During a batch: per slot, the values a crash image may show. */
   private allowed: Array<Set<bigint>> | null = null;
@@ -36,46 +36,71 @@ export class TaggedFile {
     this.batch = specs.map((spec) => ({ spec, slotOf: slotSequence(spec) }));
     this.allowed = Array.from(this.slotValue, (v) => new Set([v]));
     for (const { spec, slotOf } of this.batch) {
-      for (let seq = 1; seq <= slotOf.length; seq++) this.allowed[slotOf[seq - 1]!]!.add(storeTag(spec.writerIndex, seq));
+      for (let seq = 1; seq <= slotOf.length; seq++) {
+        this.allowed[slotOf[seq - 1]!]!.add(storeTag(spec.writerIndex, seq));
+      }
     }
   }
 
   /** The batch is over: each slot now holds the last tag stored to it. */
   endBatch(results: WorkloadResult[]): void {
     for (const { spec, slotOf } of this.batch) {
-      const result = results.find((r) => r.writerIndex === spec.writerIndex && r.stores === spec.stores);
-      if (!result) throw new Error(`soak oracle: no result for writer ${spec.writerIndex} of ${this.path}`);
-      for (const [slot, tag] of lastTags(spec, slotOf, result.lastSeq)) this.slotValue[slot] = tag;
+      const result = results.find(
+        (r) => r.writerIndex === spec.writerIndex && r.stores === spec.stores,
+      );
+      if (!result) {
+        throw new Error(`soak oracle: no result for writer ${spec.writerIndex} of ${this.path}`);
+      }
+      for (const [slot, tag] of lastTags(spec, slotOf, result.lastSeq)) {
+        this.slotValue[slot] = tag;
+      }
     }
     this.allowed = null;
     this.batch = [];
   }
 
-  /** After a crash that lost every store since `bytes` was committed: the expectation is `bytes`. */
+  /** After a crash that lost every store since `bytes` was committed: expect `bytes`. */
   resetTo(bytes: Uint8Array): void {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let slot = 0; slot < this.slots; slot++) this.slotValue[slot] = view.getBigUint64(slot * this.storeBytes, true);
+    for (let slot = 0; slot < this.slots; slot++) {
+      this.slotValue[slot] = view.getBigUint64(slot * this.storeBytes, true);
+    }
   }
 
   /** Every word of every slot equals its expected value. */
   checkExact(bytes: Uint8Array, what: string, tally: Tally): void {
-    this.check(bytes, what, tally, (slot, word) => word === this.slotValue[slot], (slot) => `0x${this.slotValue[slot]!.toString(16)}`);
+    this.check(
+      bytes, what, tally, (slot, word) => word === this.slotValue[slot],
+      (slot) => `0x${this.slotValue[slot]!.toString(16)}`,
+    );
   }
 
   get inBatch(): boolean {
     return this.allowed !== null;
   }
 
-  /** During a batch: a check that every word is one of the values its slot may hold (the image is checked once the batch is over). */
+  /**
+   * During a batch: a check that every word is one of the values its slot may hold (the
+   * image is checked once the batch is over).
+   */
   snapshotAllowed(): (bytes: Uint8Array, what: string, tally: Tally) => void {
     const allowed = this.allowed;
     if (!allowed) throw new Error('soak oracle: snapshotAllowed outside a batch');
-    return (bytes, what, tally) => this.check(bytes, what, tally, (slot, word) => allowed[slot]!.has(word), (slot) => `one of ${allowed[slot]!.size} values`);
+    return (bytes, what, tally) => this.check(
+      bytes, what, tally, (slot, word) => allowed[slot]!.has(word),
+      (slot) => `one of ${allowed[slot]!.size} values`,
+    );
   }
 
-  private check(bytes: Uint8Array, what: string, tally: Tally, ok: (slot: number, word: bigint) => boolean, expected: (slot: number) => string): void {
+  private check(
+    bytes: Uint8Array, what: string, tally: Tally,
+    ok: (slot: number, word: bigint) => boolean, expected: (slot: number) => string,
+  ): void {
     if (bytes.length < this.slots * this.storeBytes) {
-      tally.violation(`${what}: ${this.path} is ${bytes.length} bytes, expected at least ${this.slots * this.storeBytes}`);
+      tally.violation(
+        `${what}: ${this.path} is ${bytes.length} bytes, `
+        + `expected at least ${this.slots * this.storeBytes}`,
+      );
       return;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -84,7 +109,10 @@ export class TaggedFile {
       for (let w = 0; w < this.storeBytes / 8; w++) {
         const word = view.getBigUint64(slot * this.storeBytes + w * 8, true);
         if (!ok(slot, word)) {
-          tally.violation(`${what}: ${this.path} slot ${slot} word ${w} is 0x${word.toString(16)}, expected ${expected(slot)}`);
+          tally.violation(
+            `${what}: ${this.path} slot ${slot} word ${w} is 0x${word.toString(16)}, `
+            + `expected ${expected(slot)}`,
+          );
           break;
         }
       }

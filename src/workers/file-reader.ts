@@ -64,7 +64,11 @@ export class FileReader {
   /** Attach this thread's core to the engine's state at `fsState` (idempotent). */
   attach(fsState: number): void {
     if (this.attachedTo === fsState) return;
-    if (this.device.core.fs_attach(fsState) < 0) throw new FsError('EINVAL', `no file-system state at ${fsState}: is the file system mounted?`);
+    if (this.device.core.fs_attach(fsState) < 0) {
+      throw new FsError(
+        'EINVAL', `no file-system state at ${fsState}: is the file system mounted?`,
+      );
+    }
     this.threadArea = this.device.core.fs_thread_area();
     setFsHooks(this.device.core, this.hooks);
     this.attachedTo = fsState;
@@ -82,7 +86,11 @@ export class FileReader {
       throw new FsError(errnoName(-errno), text);
     },
     heal: (bytenr) => {
-      throw new FsError('EAGAIN', `tree block ${bytenr}: its first copy needs healing from the second; read it on the thread that mounted the file system`);
+      throw new FsError(
+        'EAGAIN',
+        `tree block ${bytenr}: its first copy needs healing from the second; read it on the `
+          + `thread that mounted the file system`,
+      );
     },
   };
 
@@ -90,9 +98,13 @@ export class FileReader {
     const core = this.device.core, m = this.m;
     const slot = this.rootSlot(req.tree);
     const root = m.u64(slot + RS_ROOT), level = m.u32(slot + RS_LEVEL);
-    if (core.ctree_lookup(req.tree, root, level, req.ino, INODE_ITEM, 0) !== 1) throw new FsError('ENOENT', `no inode ${req.ino} in subvolume ${req.tree}`);
+    if (core.ctree_lookup(req.tree, root, level, req.ino, INODE_ITEM, 0) !== 1) {
+      throw new FsError('ENOENT', `no inode ${req.ino} in subvolume ${req.tree}`);
+    }
     const item = m.u32(this.threadArea + TA_RESULT + CR_DATA);
-    if (m.u32(this.threadArea + TA_RESULT + CR_SIZE) !== INODE_ITEM_BYTES) throw new FsError('EUCLEAN', `inode ${req.ino}: item of a bad size`);
+    if (m.u32(this.threadArea + TA_RESULT + CR_SIZE) !== INODE_ITEM_BYTES) {
+      throw new FsError('EUCLEAN', `inode ${req.ino}: item of a bad size`);
+    }
     requireRegular(kindOfMode(m.u32(item + INODE_MODE)), `inode ${req.ino}`);
     const size = m.u64(item + INODE_SIZE);
     const datasum = (m.u64(item + INODE_FLAGS) & INODE_FLAG_NODATASUM) === 0;
@@ -102,11 +114,16 @@ export class FileReader {
     // Pages stored through a mapping in this transaction wait for their checksums until the
     // commit (docs/dax.md, thread 002): a range holding one is read without verifying.
     const flags = req.verify && datasum && !this.pendingIn(req, end) ? READ_VERIFY : 0;
-    const csumRoot = m.u64(this.attachedTo + F_CSUM_ROOT), csumLevel = m.u32(this.attachedTo + F_CSUM_LEVEL);
+    const csumRoot = m.u64(this.attachedTo + F_CSUM_ROOT);
+    const csumLevel = m.u32(this.attachedTo + F_CSUM_LEVEL);
     for (let at = req.offset; at < end; at += scratch.byteLength) {
       const n = Math.min(scratch.byteLength, end - at);
-      const r = core.file_read(req.tree, root, level, csumRoot, csumLevel, req.ino, at, n, scratch.byteOffset, flags);
-      if (r < 0) throw new FsError('EINVAL', `read of inode ${req.ino} at ${at}: bad arguments (${r})`);
+      const r = core.file_read(
+        req.tree, root, level, csumRoot, csumLevel, req.ino, at, n, scratch.byteOffset, flags,
+      );
+      if (r < 0) {
+        throw new FsError('EINVAL', `read of inode ${req.ino} at ${at}: bad arguments (${r})`);
+      }
       out.set(scratch.subarray(0, n), at - req.offset);
     }
     return out;
@@ -114,7 +131,9 @@ export class FileReader {
 
   /** Does the shared dirty-page table hold a page of this file in [req.offset, end)? */
   private pendingIn(req: ReadRequest, end: number): boolean {
-    return anyPageIn(dirtyFilePages(this.m, req.dax ?? 0, req.tree, req.ino), req.offset, end, PAGE_BYTES);
+    return anyPageIn(
+      dirtyFilePages(this.m, req.dax ?? 0, req.tree, req.ino), req.offset, end, PAGE_BYTES,
+    );
   }
 
   /** The root-table slot of subvolume tree `tree`. */
@@ -127,8 +146,12 @@ export class FileReader {
 }
 
 function checkRequest(req: ReadRequest): void {
-  const ok = req !== null && typeof req === 'object' && [req.fsState, req.tree, req.ino, req.offset, req.length].every((v) => Number.isSafeInteger(v) && v >= 0)
-    && req.length <= MAX_READ_BYTES && req.offset + req.length <= MAX_FILE_BYTES && typeof req.verify === 'boolean'
+  const ok = req !== null && typeof req === 'object'
+    && [
+      req.fsState, req.tree, req.ino, req.offset, req.length,
+    ].every((v) => Number.isSafeInteger(v) && v >= 0)
+    && req.length <= MAX_READ_BYTES && req.offset + req.length <= MAX_FILE_BYTES
+    && typeof req.verify === 'boolean'
     && (req.dax === undefined || (Number.isSafeInteger(req.dax) && req.dax >= 0));
   if (!ok) throw new FsError('EINVAL', 'bad read request');
 }

@@ -75,7 +75,9 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : describeValue(e);
 }
 
-function newThread(endpoint: Comlink.Endpoint, ref: () => void, unref: () => void, terminate: () => Promise<unknown>): Thread {
+function newThread(
+  endpoint: Comlink.Endpoint, ref: () => void, unref: () => void, terminate: () => Promise<unknown>,
+): Thread {
   let reject!: (e: FsError) => void;
   const failed = new Promise<never>((_, r) => { reject = r; });
   failed.catch(() => {}); // only calls in flight care; never an unhandled rejection
@@ -107,7 +109,10 @@ function exitError(entry: string, thread: Thread, how: string): FsError {
   if (thread.stopping) return new FsError('EBADF', 'the writer pool is stopped');
   return thread.ready
     ? new FsError('EIO', `writer thread ${how}`)
-    : new FsError('EINVAL', `writer entry ${entry} ${how} before answering the handshake: not a pmcow writer entry`);
+    : new FsError(
+      'EINVAL',
+      `writer entry ${entry} ${how} before answering the handshake: not a pmcow writer entry`,
+    );
 }
 
 async function spawnNode(entry: URL, usedDefault: boolean): Promise<Thread> {
@@ -116,22 +121,35 @@ async function spawnNode(entry: URL, usedDefault: boolean): Promise<Thread> {
     const { existsSync } = await import('node:fs');
     const { fileURLToPath } = await import('node:url');
     if (!existsSync(fileURLToPath(entry))) {
-      throw new FsError('ENOENT', `writer entry ${entry.href} does not exist${usedDefault ? ' (run npm run build, or pass entryUrl)' : ''}`);
+      throw new FsError(
+        'ENOENT',
+        `writer entry ${entry.href} does not `
+          + `exist${usedDefault ? ' (run npm run build, or pass entryUrl)' : ''}`,
+      );
     }
   }
   let worker: InstanceType<typeof Worker>;
   try {
     worker = new Worker(entry);
   } catch (e) {
-    throw new FsError('EINVAL', `writer entry ${entry.href} cannot start a worker: ${messageOf(e)}`);
+    throw new FsError(
+      'EINVAL', `writer entry ${entry.href} cannot start a worker: ${messageOf(e)}`,
+    );
   }
-  const thread = newThread(nodeEndpoint(worker as unknown as NodeEndpoint), () => worker.ref(), () => worker.unref(), () => worker.terminate());
+  const thread = newThread(
+    nodeEndpoint(worker as unknown as NodeEndpoint), () => worker.ref(), () => worker.unref(),
+    () => worker.terminate(),
+  );
   // Without an 'error' listener, a worker that throws would be an uncaught error here.
   worker.on('error', (e: unknown) => {
-    const code = (e as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND' ? 'ENOENT' : 'EINVAL';
+    const code = (e as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND' ? 'ENOENT'
+      : 'EINVAL';
     thread.fail(loadError(entry.href, thread.ready, code, messageOf(e)));
   });
-  worker.on('exit', (exitCode: number) => thread.fail(exitError(entry.href, thread, `exited (code ${exitCode})`)));
+  worker.on(
+    'exit',
+    (exitCode: number) => thread.fail(exitError(entry.href, thread, `exited (code ${exitCode})`)),
+  );
   return thread;
 }
 
@@ -153,32 +171,52 @@ function spawnBrowser(entry: URL | null): Thread {
       return;
     }
     // The event does not say why: ask the server whether the script is there at all.
-    const unknown = (): void => thread.fail(loadError(name, thread.ready, 'EINVAL', 'the script could not be loaded (missing, not a module, or a syntax error)'));
+    const unknown = (): void => thread.fail(
+      loadError(
+        name, thread.ready, 'EINVAL',
+        'the script could not be loaded (missing, not a module, or a syntax error)',
+      ),
+    );
     if (thread.ready || !entry || typeof fetch !== 'function') { unknown(); return; }
     fetch(entry, { method: 'HEAD' }).then((response) => {
       const type = response.headers.get('content-type') ?? '';
       if (response.status === 404 || response.status === 410) {
-        thread.fail(new FsError('ENOENT', `writer entry ${entry.href} does not exist (HTTP ${response.status})`));
+        thread.fail(
+          new FsError(
+            'ENOENT', `writer entry ${entry.href} does not exist (HTTP ${response.status})`,
+          ),
+        );
       } else if (response.ok && type && !/javascript|ecmascript/i.test(type)) {
         // A dev server's SPA fallback answers a missing script with index.html.
-        thread.fail(loadError(name, false, 'EINVAL', `it is served as ${type}, not JavaScript (a missing file behind an index.html fallback?)`));
+        thread.fail(
+          loadError(
+            name, false, 'EINVAL',
+            `it is served as ${type}, not JavaScript (a missing file behind an index.html `
+              + `fallback?)`,
+          ),
+        );
       } else {
         unknown();
       }
     }, unknown);
   });
-  worker.addEventListener('messageerror', () => thread.fail(new FsError('EIO', 'a writer thread message could not be deserialised')));
+  worker.addEventListener(
+    'messageerror',
+    () => thread.fail(new FsError('EIO', 'a writer thread message could not be deserialised')),
+  );
   return thread;
 }
 
 function timeout(ms: number, error: () => FsError): { expired: Promise<never>; clear: () => void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(error()), Math.min(ms, 2 ** 31 - 1)); });
+  const expired = new Promise<never>(
+    (_, reject) => { timer = setTimeout(() => reject(error()), Math.min(ms, 2 ** 31 - 1)); },
+  );
   expired.catch(() => {});
   return { expired, clear: () => clearTimeout(timer) };
 }
 
-export interface PoolReadOptions {
+interface PoolReadOptions {
   offset?: number;
   /** Bytes to read (default: to the end of the file). */
   length?: number;
@@ -187,21 +225,35 @@ export interface PoolReadOptions {
 }
 
 export class WriterPool {
-  private constructor(private readonly members: Member[], readonly threadSlots: number[], private readonly fs: FileSystem) {}
+  private constructor(
+    private readonly members: Member[], readonly threadSlots: number[],
+    private readonly fs: FileSystem,
+  ) {}
 
-  static async start(fs: FileSystem, count: number, options: PoolOptions = {}): Promise<WriterPool> {
-    if (fs === null || typeof fs !== 'object' || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
+  static async start(
+    fs: FileSystem, count: number, options: PoolOptions = {},
+  ): Promise<WriterPool> {
+    if (fs === null || typeof fs !== 'object'
+      || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
       throw new FsError('EINVAL', 'WriterPool.start needs a mounted FileSystem');
     }
-    if (!isOptions(options) || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
+    if (!isOptions(options)
+      || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
       throw new FsError('EINVAL', 'pool options must be an object; entryUrl a URL');
     }
     const handshakeMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (typeof handshakeMs !== 'number' || !(handshakeMs > 0) || !Number.isFinite(handshakeMs)) {
-      throw new FsError('EINVAL', `handshakeTimeoutMs must be a positive number of ms, got ${describeValue(handshakeMs)}`);
+      throw new FsError(
+        'EINVAL',
+        `handshakeTimeoutMs must be a positive number of ms, got ${describeValue(handshakeMs)}`,
+      );
     }
     const slots = fs.device.config.maxThreads - 1; // one slot is the owning thread's
-    if (!Number.isSafeInteger(count) || count < 1 || count > slots) throw new FsError('EINVAL', `writer count must be 1..${slots} (the device has ${slots + 1} thread slots)`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > slots) {
+      throw new FsError(
+        'EINVAL', `writer count must be 1..${slots} (the device has ${slots + 1} thread slots)`,
+      );
+    }
     const dax = fs.dax;
     const faults: FaultService = {
       fault: async (mappingId, page, write) => {
@@ -221,24 +273,37 @@ export class WriterPool {
     const threadSlots: number[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const thread = node && entry ? await spawnNode(entry, options.entryUrl === undefined) : spawnBrowser(entry);
+        const thread = node && entry ? await spawnNode(entry, options.entryUrl === undefined)
+          : spawnBrowser(entry);
         // The fault service gets a channel of its own (not Comlink.proxy's hidden one) so
         // that its port can be unref'd: a port with a message listener holds Node open.
         const { port1, port2 } = new MessageChannel();
         Comlink.expose(faults, port1);
         (port1 as { unref?: () => void }).unref?.();
-        const member: Member = { api: Comlink.wrap<WriterApi>(thread.endpoint), thread, faultPort: port1, pending: 0 };
+        const member: Member = {
+          api: Comlink.wrap<WriterApi>(thread.endpoint), thread, faultPort: port1, pending: 0,
+        };
         members.push(member);
         const handshake = timeout(handshakeMs, () => new FsError('EINVAL',
-          `writer entry ${entryName} did not answer the handshake within ${handshakeMs} ms: not a pmcow writer entry, or it hangs while loading`));
-        // comlink's answer from a module that exposes something else is "identify is not a function".
+          `writer entry ${entryName} did not answer the handshake within ${handshakeMs} ms: not a `
+            + `pmcow writer entry, or it hangs while loading`));
+        // comlink's answer from a module that exposes something else is "identify is not a
+        // function".
         const identified = member.api.identify().then(
           (identity) => {
             if (identity !== WRITER_IDENTITY) {
-              throw new FsError('EINVAL', `writer entry ${entryName} is not a pmcow writer entry (it answered ${describeValue(identity)})`);
+              throw new FsError(
+                'EINVAL',
+                `writer entry ${entryName} is not a pmcow writer entry (it answered `
+                  + `${describeValue(identity)})`,
+              );
             }
           },
-          (e: unknown) => { throw new FsError('EINVAL', `writer entry ${entryName} is not a pmcow writer entry (${messageOf(e)})`); },
+          (e: unknown) => {
+            throw new FsError(
+              'EINVAL', `writer entry ${entryName} is not a pmcow writer entry (${messageOf(e)})`,
+            );
+          },
         );
         try {
           await WriterPool.call(member, () => Promise.race([identified, handshake.expired]));
@@ -290,7 +355,9 @@ export class WriterPool {
   async run(specs: WorkloadSpec[]): Promise<WorkloadResult[]> {
     if (this.stopped) throw new FsError('EBADF', 'the writer pool is stopped');
     if (!Array.isArray(specs)) throw new FsError('EINVAL', 'specs must be an array of workloads');
-    if (specs.length > this.members.length) throw new FsError('EINVAL', 'more workloads than writers');
+    if (specs.length > this.members.length) {
+      throw new FsError('EINVAL', 'more workloads than writers');
+    }
     // Errors cross comlink as plain Errors whose message starts with the errno name.
     return Promise.all(specs.map((spec, i) => {
       const m = this.members[i]!;
@@ -311,15 +378,22 @@ export class WriterPool {
     if (this.stopped) throw new FsError('EBADF', 'the writer pool is stopped');
     if (!isOptions(options)) throw new FsError('EINVAL', 'read options must be an object');
     const writer = options.writer ?? 0;
-    if (!Number.isSafeInteger(writer) || writer < 0 || writer >= this.members.length) throw new FsError('EINVAL', `writer must be 0..${this.members.length - 1}`);
+    if (!Number.isSafeInteger(writer) || writer < 0 || writer >= this.members.length) {
+      throw new FsError('EINVAL', `writer must be 0..${this.members.length - 1}`);
+    }
     const st = this.fs.stat(path);
     requireRegular(st.kind, path);
     const offset = options.offset ?? 0;
     const length = options.length ?? Math.max(0, st.size - offset);
     // A subvolume beyond the root table's slots (docs/engine.md) is found on this thread only.
-    if (this.fs.kernel.rootSlotOf(st.subvolume) === 0) return this.fs.readFile(path).slice(offset, offset + length);
+    if (this.fs.kernel.rootSlotOf(st.subvolume) === 0) {
+      return this.fs.readFile(path).slice(offset, offset + length);
+    }
     const m = this.members[writer]!;
-    const req = { fsState: this.fs.kernel.fsStateAddr, tree: st.subvolume, ino: st.ino, offset, length, verify: true, dax: this.fs.dax.base };
+    const req = {
+      fsState: this.fs.kernel.fsStateAddr, tree: st.subvolume, ino: st.ino, offset, length,
+      verify: true, dax: this.fs.dax.base,
+    };
     return WriterPool.call(m, () => m.api.read(req));
   }
 

@@ -5,7 +5,9 @@ import type { PmemHandle } from '../pmem/device.js';
 import { Writer, type FaultService, type WorkloadResult, type WorkloadSpec } from './writer.js';
 import type { ReadRequest } from './file-reader.js';
 
-/** What `identify()` answers: the pool's handshake tells a pmcow writer entry from any other module. */
+/**
+ * What `identify()` answers: the pool's handshake tells a pmcow writer entry from any other module.
+ */
 export const WRITER_IDENTITY = 'pmcow-writer/1';
 
 export class WriterApi {
@@ -16,7 +18,9 @@ export class WriterApi {
     return WRITER_IDENTITY;
   }
 
-  /** `faultPort`: the owning thread's fault service, exposed on the other end of a MessageChannel. */
+  /**
+   * `faultPort`: the owning thread's fault service, exposed on the other end of a MessageChannel.
+   */
   async init(handle: PmemHandle, daxBase: number, faultPort: MessagePort): Promise<number> {
     await loadCoreModule(handle.config.target);
     try {

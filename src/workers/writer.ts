@@ -44,15 +44,24 @@ export interface WorkloadResult {
   writerIndex: number;
   stores: number;
   faults: number;
-  /** Of those, faults this writer's own core served (no message), and faults the owning thread served. */
+  /**
+   * Of those, faults this writer's own core served (no message), and faults the owning thread
+   * served.
+   */
   faultsServedHere: number;
   faultsServedByOwner: number;
   elapsedMs: number;
-  /** Last sequence number written to each of this writer's slots (0 = never), by k (slotPicker: slot = slot(k)). */
+  /**
+   * Last sequence number written to each of this writer's slots (0 = never), by k
+   * (slotPicker: slot = slot(k)).
+   */
   lastSeq: Uint32Array;
 }
 
-/** The owning thread's side of a fault this thread's core left to it (FR_OWNER), reached by message (comlink). */
+/**
+ * The owning thread's side of a fault this thread's core left to it (FR_OWNER), reached by message
+ * (comlink).
+ */
 export interface FaultService {
   fault(mappingId: number, page: number, write: boolean): Promise<void>;
 }
@@ -94,9 +103,12 @@ export function slotPicker(spec: WorkloadSpec): SlotPicker {
     index = (s) => (s % writers === writerIndex && s < slots ? Math.floor(s / writers) : -1);
   }
   const slotsPerPage = Math.max(1, Math.floor(4096 / spec.storeBytes));
-  const hotMine = Math.max(1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / writers)));
+  const hotMine = Math.max(
+    1, Math.min(mine, Math.floor(((spec.hotPages ?? 2) * slotsPerPage) / writers)),
+  );
   const rng = Rng.xorshift32(spec.seed * 2654435761 + writerIndex * 97 + 1);
-  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine : spec.kind === 'random' ? () => rng.below(mine) : () => rng.below(hotMine);
+  const pick = spec.kind === 'sequential' ? (seq: number) => (seq - 1) % mine
+    : spec.kind === 'random' ? () => rng.below(mine) : () => rng.below(hotMine);
   return { mine, pick, slot, index };
 }
 
@@ -116,7 +128,9 @@ export class Writer {
 
   constructor(handle: PmemHandle, daxBase: number, private readonly faults: FaultService) {
     this.device = PmemDevice.attach(handle);
-    if (this.device.core.dax_attach(daxBase) < 0) throw new FsError('EINVAL', 'DAX region not found');
+    if (this.device.core.dax_attach(daxBase) < 0) {
+      throw new FsError('EINVAL', 'DAX region not found');
+    }
     this.fsState = new DataView(this.device.memory.buffer).getUint32(daxBase + D_FS_STATE, true);
     this.batch = new StoreBatch(this.device, WRITER_BATCH_RECORDS);
   }
@@ -127,7 +141,10 @@ export class Writer {
 
   private reader: FileReader | null = null;
 
-  /** A reader that leaves the store batch's records alone: a read can arrive while run() awaits a fault. */
+  /**
+   * A reader that leaves the store batch's records alone: a read can arrive while run() awaits a
+   * fault.
+   */
   private newReader(): FileReader {
     return new FileReader(this.device, this.batch.capacity * BATCH_RECORD_BYTES);
   }
@@ -155,7 +172,9 @@ export class Writer {
     } finally {
       core.fs_unlock();
     }
-    if (served < 0) throw new FsError('EINVAL', `fault refused (${served}): is the mapping still there?`);
+    if (served < 0) {
+      throw new FsError('EINVAL', `fault refused (${served}): is the mapping still there?`);
+    }
     return served === FR_DONE;
   }
 
@@ -203,7 +222,8 @@ export class Writer {
    */
   async run(spec: WorkloadSpec): Promise<WorkloadResult> {
     checkSpec(spec);
-    // One batch and one fault count per writer: a second run while one awaits a fault would mix them.
+    // One batch and one fault count per writer: a second run while one awaits a fault would mix
+    // them.
     if (this.running) throw new FsError('EBUSY', 'this writer is already running a workload');
     this.running = true;
     try {
@@ -229,7 +249,9 @@ export class Writer {
     const start = performance.now();
     for (let seq = 1; seq <= spec.stores; seq++) {
       const k = pick(seq);
-      batch.fill(slot(k) * storeBytes, storeBytes, seq % TWO_32, tagHigh + Math.floor(seq / TWO_32), persist);
+      batch.fill(
+        slot(k) * storeBytes, storeBytes, seq % TWO_32, tagHigh + Math.floor(seq / TWO_32), persist,
+      );
       lastSeq[k] = seq;
       if (batch.full || seq === spec.stores) {
         const stop = this.storeHere(batch, mapping.id);
@@ -237,8 +259,10 @@ export class Writer {
       }
     }
     return {
-      writerIndex: spec.writerIndex, stores: spec.stores, faults: this.runFaults, faultsServedHere: this.faultCounts.own - here,
-      faultsServedByOwner: this.faultCounts.owner - byOwner, elapsedMs: performance.now() - start, lastSeq,
+      writerIndex: spec.writerIndex, stores: spec.stores, faults: this.runFaults,
+      faultsServedHere: this.faultCounts.own - here,
+      faultsServedByOwner: this.faultCounts.owner - byOwner,
+      elapsedMs: performance.now() - start, lastSeq,
     };
   }
 
@@ -248,13 +272,20 @@ export class Writer {
 }
 
 function checkSpec(spec: WorkloadSpec): void {
-  const ok = spec && typeof spec === 'object' && Number.isSafeInteger(spec.stores) && spec.stores >= 0
-    && Number.isSafeInteger(spec.storeBytes) && spec.storeBytes >= 8 && spec.storeBytes % 8 === 0 && spec.storeBytes <= 65536
-    && Number.isSafeInteger(spec.writers) && spec.writers >= 1 && Number.isSafeInteger(spec.writerIndex)
+  const ok = spec && typeof spec === 'object' && Number.isSafeInteger(spec.stores)
+    && spec.stores >= 0
+    && Number.isSafeInteger(spec.storeBytes) && spec.storeBytes >= 8 && spec.storeBytes % 8 === 0
+    && spec.storeBytes <= 65536
+    && Number.isSafeInteger(spec.writers) && spec.writers >= 1
+    && Number.isSafeInteger(spec.writerIndex)
     && (spec.layout === undefined || spec.layout === 'interleaved' || spec.layout === 'partitioned')
-    && spec.writerIndex >= 0 && spec.writerIndex < spec.writers && ['sequential', 'random', 'hot'].includes(spec.kind)
-    && Number.isSafeInteger(spec.seed) && (spec.hotPages === undefined || (Number.isSafeInteger(spec.hotPages) && spec.hotPages >= 1))
-    && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.id) && spec.mapping.id >= 0 && Number.isSafeInteger(spec.mapping.length) && spec.mapping.length >= spec.storeBytes * spec.writers;
+    && spec.writerIndex >= 0 && spec.writerIndex < spec.writers
+    && ['sequential', 'random', 'hot'].includes(spec.kind)
+    && Number.isSafeInteger(spec.seed)
+    && (spec.hotPages === undefined || (Number.isSafeInteger(spec.hotPages) && spec.hotPages >= 1))
+    && spec.mapping && typeof spec.mapping === 'object' && Number.isSafeInteger(spec.mapping.id)
+    && spec.mapping.id >= 0 && Number.isSafeInteger(spec.mapping.length)
+    && spec.mapping.length >= spec.storeBytes * spec.writers;
   if (!ok) throw new FsError('EINVAL', 'bad workload spec');
 }
 
