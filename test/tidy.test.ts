@@ -13,7 +13,7 @@ type Count = 'longFunctions' | 'longLines' | 'longFiles' | 'fileLoops' | 'folder
 
 /** The ratchet: counts when it was set (issue 18's first step). */
 const LIMITS: Record<'src' | 'assembly', Record<Count, number>> = {
-  src: { longFunctions: 12, longLines: 1675, longFiles: 5, fileLoops: 0, folderLoops: 0, unusedExports: 63 },
+  src: { longFunctions: 8, longLines: 1273, longFiles: 4, fileLoops: 0, folderLoops: 0, unusedExports: 50 },
   assembly: { longFunctions: 0, longLines: 863, longFiles: 3, fileLoops: 3, folderLoops: 1, unusedExports: 1 },
 };
 
