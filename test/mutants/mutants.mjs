@@ -727,10 +727,10 @@ export const mutants = [
     file: 'src/dax/manager.ts',
     patches: [{
       find: L(
-        '        this.storeZeros(disk);',
-        '        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);',
+        '    this.storeZeros(disk);',
+        '    if (datasum) this.putCsum(disk, target.extentBytenr, target.extentBytes);',
       ),
-      replace: '        if (datasum) this.putCsum(disk, extent.bytenr, extent.bytes);',
+      replace: '    if (datasum) this.putCsum(disk, target.extentBytenr, target.extentBytes);',
     }],
   },
   {
