@@ -54,7 +54,7 @@ interface Mapping { fd: number; offset: number; length: number; prot: 'r' | 'rw'
 interface SyncFlush { node: MNode; words: number[]; time: number; content: Uint8Array }
 
 /** A state the workload passed through: its time and the model of it (never changed after). */
-export interface ModelState {
+interface ModelState {
   time: number; model: FsModel; entries?: ModelEntry[]; digest?: string; contents?: string;
 }
 
@@ -77,7 +77,7 @@ export interface ModelOptions {
 }
 
 /** A match of a crash image: the state whose metadata it has. */
-export interface ImageMatch {
+interface ImageMatch {
   state: ModelState;
   problems: string[];
   /** Passed holding the state's own bytes in every file, no floor asked (see stillMatches). */
