@@ -11,6 +11,7 @@ import {
   CHUNK_METADATA, CHUNK_SYSTEM, NODE_OWNER, CHUNK_TREE_ID, SYSTEM_AREA_BYTES,
 } from '../core/abi.js';
 import { decodeChunkItem, kindName, DEVICE_ID, type ChunkDesc } from './chunks.js';
+import { assert } from '../assert.js';
 
 const ALL = [key(0, 0, 0), key(MAX_KEY_VALUE, 255, MAX_KEY_VALUE)] as const;
 
@@ -172,6 +173,7 @@ function checkExtentsInGroups(groups: Map<number, Group>, starts: number[], exte
     }
     const start = lo > 0 ? starts[lo - 1]! : -1;
     const g = start >= 0 ? groups.get(start)! : null;
+    assert(start <= e.start, 'the block group found starts at or below the extent');
     if (!g || e.start + e.bytes > start + g.length) {
       say(`${e.what}: in no block group`);
       continue;

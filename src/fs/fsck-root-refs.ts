@@ -11,6 +11,7 @@ import {
   FIRST_SUBVOLUME_ID, MAX_KEY_VALUE, type Key,
 } from './format.js';
 import { ROOT_REF_HEADER_BYTES, RI_REFS } from '../core/abi.js';
+import { assert } from '../assert.js';
 
 /** A parent's directory entry that locates a subvolume's ROOT_ITEM. */
 export interface SubvolumeEntry {
@@ -156,6 +157,7 @@ function checkReferenceCounts(tree: RootTreeRefs, say: (p: string) => void): voi
     if (n > 0 && want === undefined) say(`subvolume ${id}: referenced but has no ROOT_ITEM`);
     for (const r of tree.refs.get(id)?.values() ?? []) {
       if (!r.reachable) continue;
+      assert(r.forward && r.dirItem, 'a reference counts only with its ROOT_REF and DIR_ITEM');
       const from = `subvolume ${id}: its reference from ${r.parent} dir ${r.dir} '${r.name}'`;
       const missing = [
         !r.dirItem && 'DIR_ITEM', !r.dirIndex && 'DIR_INDEX', !r.forward && 'ROOT_REF',

@@ -7,6 +7,7 @@ import { isFsTree } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
 import { NodeView } from './node.js';
 import type { FsError } from '../errors.js';
+import { assert } from '../assert.js';
 import { decodeRootItem } from './items.js';
 import {
   compareKeys, keyText, key, EXTENT_DATA, ROOT_ITEM, MAX_KEY_VALUE, LAST_OBJECTID, type Key,
@@ -88,6 +89,8 @@ export function walkTrees(k: Kernel, roots: TreeRoot[], say: (p: string) => void
     const expectGen = k.isDirty(r.bytenr) ? null : r.generation;
     walkBlock(w, r.bytenr, r.level, r.id, null, expectGen, rootPointer(r.id));
   }
+  assert(blocks.refs.size === blocks.parents.size,
+    'every block a pointer reaches has its pointers listed');
   return blocks;
 }
 

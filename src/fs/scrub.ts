@@ -11,6 +11,7 @@ import {
   MAX_KEY_VALUE, MAX_LEVEL, LAST_OBJECTID,
 } from './format.js';
 import type { ScrubReport, ScrubError } from './types.js';
+import { assert } from '../assert.js';
 
 /** The report's cap on kept errors (every error is counted). */
 const MAX_ERRORS = 1000;
@@ -30,6 +31,8 @@ export function runScrub(k: Kernel): ScrubReport {
     if (kk.type === EXTENT_CSUM) scrubCsumItem(k, report, leafOwners, kk.offset, addr, size);
     return true;
   });
+  assert(report.metadataRepaired <= report.metadataErrors,
+    'scrub repairs only the copies it found bad');
   return report;
 }
 

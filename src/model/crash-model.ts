@@ -32,6 +32,7 @@ import {
 } from './image.js';
 import { dataProblems, diffLive } from './image-data.js';
 import { modelErrorCodes } from './model-errors.js';
+import { assert } from '../assert.js';
 
 import {
   PERSISTENCE_POINTS, UNCHANGING_OPS, CHANGES, SPACE_OPS, sameValue, type Expectation, type Outcome,
@@ -208,6 +209,7 @@ export class CrashModel {
 
   /** A persistence point completed: only its state (and later ones) may survive a crash. */
   private persisted(): void {
+    assert(this.window.length > 0, 'the window holds the state the persistence point made');
     this.window = [this.window[this.window.length - 1]!];
     this.history.clear();
     this.syncFlushes = [];
@@ -640,6 +642,7 @@ export class CrashModel {
   matchEntries(image: ImageEntry[]): ImageMatch {
     const digest = imageDigest(image);
     const states = this.legalStates();
+    assert(states.length > 0, 'the window holds the last persistence point\'s state');
     const same = states.filter((s) => this.digestOf(s) === digest);
     if (same.length === 0) {
       const newest = states[0]!;

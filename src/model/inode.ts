@@ -1,6 +1,7 @@
 // The model's inodes and subvolumes (namespace.ts): what one inode holds, and the
 // questions asked of a subvolume's tree of them.
 import type { ErrnoName } from '../errors.js';
+import { assert } from '../assert.js';
 import type { SpecialKind as SpecialFileKind } from '../fs/special.js';
 
 export class MSubvol {
@@ -115,4 +116,25 @@ export function hasSubvolumeInside(dir: MNode): boolean {
 export function within(node: MNode, ancestor: MNode): boolean {
   for (let cur: MNode | undefined = node; cur; cur = cur.parent) if (cur === ancestor) return true;
   return false;
+}
+
+/**
+ * The namespace under `root` holds together: each directory is the parent of the
+ * directories it names (a subvolume root has none), and every other inode's link count is
+ * the number of names it has.
+ */
+export function assertNamespace(root: MNode): void {
+  const names = new Map<MNode, number>();
+  const visit = (dir: MNode): void => {
+    for (const child of dir.entries.values()) {
+      if (child.kind !== 'dir') { names.set(child, (names.get(child) ?? 0) + 1); continue; }
+      assert(child.subvolRoot !== undefined || child.parent === dir,
+        'a directory is the parent of the directories it names');
+      visit(child);
+    }
+  };
+  visit(root);
+  for (const [node, count] of names) {
+    assert(node.nlink === count, 'an inode\'s link count is the number of its names');
+  }
 }

@@ -17,12 +17,14 @@ import type { SpecialKind as SpecialFileKind } from '../fs/special.js';
 import { ModelError, Unspecified, err, isInt, modelErrorCodes } from './model-errors.js';
 import {
   MNode, MSubvol, isSpecial, refuseImmutable, holdsImmutable, hasSubvolumeInside, within,
+  assertNamespace,
   type PreallocPromise,
 } from './inode.js';
 import {
   BLOCK, PAGE_HOLE, PAGE_DATA, PAGE_PREALLOC, markPages, dropPages, zeroPages, resize, copyAtLeast,
 } from './pages.js';
 import { pathComponents, resolvePath, type Resolved } from './paths.js';
+import { assert } from '../assert.js';
 
 export { ModelError, Unspecified } from './model-errors.js';
 export { MNode, isSpecial } from './inode.js';
@@ -135,6 +137,7 @@ export class FsModel {
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `cannot create ${path}`);
     if (r.parent.placeholder) throw new Unspecified('create inside a placeholder directory');
+    assert(!r.parent.entries.has(r.name), 'a new entry takes a free name');
     const node = new MNode(kind, r.parent.subvol);
     if (kind === 'dir') node.parent = r.parent;
     r.parent.entries.set(r.name, node);
@@ -195,6 +198,7 @@ export class FsModel {
     if (codes.length) err(codes, `cannot unlink ${path}`);
     r.parent.entries.delete(r.name);
     r.node.nlink--;
+    assert(r.node.nlink >= 0, 'unlink leaves a link count of zero or more');
   }
 
   rmdir(path: string): void {
@@ -247,7 +251,10 @@ export class FsModel {
     if (tnode) refuseImmutable(tnode, codes);
     if (codes.length) err(codes, `cannot rename ${from} to ${to}`);
     f.parent.entries.delete(f.name);
-    if (tnode && tnode.kind !== 'dir') tnode.nlink--;
+    if (tnode && tnode.kind !== 'dir') {
+      tnode.nlink--;
+      assert(tnode.nlink >= 0, 'rename over an inode leaves its link count zero or more');
+    }
     t.parent.entries.set(t.name, fnode);
     if (fnode.kind === 'dir') fnode.parent = t.parent;
   }
@@ -276,6 +283,7 @@ export class FsModel {
     refuseImmutable(e, codes);
     if (codes.length) err(codes, `cannot link ${existing} to ${newPath}`);
     t.parent.entries.set(t.name, e);
+    assert(e.kind !== 'dir', 'a directory has one name');
     e.nlink++;
   }
 
@@ -433,6 +441,7 @@ export class FsModel {
       }
     }
     node.data = resize(node.data, size);
+    assert(node.size === size, 'truncate leaves the size asked for');
   }
 
   private rangeArgs(offset: number, length: number): void {
@@ -735,6 +744,8 @@ export class FsModel {
     this.nextFd = o.nextFd;
     this.fds.clear();
     for (const [fd, n] of o.fds) this.fds.set(fd, n);
+    // An earlier state adopted whole (a rollback): it must hold together.
+    assertNamespace(this.top.root);
   }
 
   /** Unique file bytes held (hard links counted once). */
