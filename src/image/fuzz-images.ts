@@ -16,7 +16,8 @@ import { Rng } from '../random.js';
 import { superblockOffsets, SUPERBLOCK_BYTES, SB_TOTAL_BYTES } from '../fs/format.js';
 import { ImageRestorer } from './restore.js';
 import {
-  mapImage, mutateImage, fixSuperblockChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap, type MutationKind, type Region,
+  mapImage, mutateImage, fixSuperblockChecksum, u64Bytes, REGIONS, MUTATION_KINDS, type ImageMap,
+  type MutationKind, type Region,
 } from './mutate.js';
 
 export interface ImageFuzzOptions {
@@ -42,8 +43,11 @@ export interface ImageFuzzOptions {
   onMounted?: (image: Uint8Array, clean: boolean, index: number) => void;
 }
 
-/** A failure that was not an FsError; replay it with { seed, first: image, images: 1, stackTraces: true }. */
-export interface TrapReport { image: number; mutation: string; step: string; error: string }
+/**
+ * A failure that was not an FsError; replay it with { seed, first: image, images: 1,
+ * stackTraces: true }.
+ */
+interface TrapReport { image: number; mutation: string; step: string; error: string }
 
 export interface ImageFuzzCounts {
   images: number;
@@ -90,10 +94,11 @@ const shortDeviceBytes = (bytes: number): number[] => [65536, bytes / 2, bytes -
 function emptyCounts(): ImageFuzzCounts {
   return {
     images: 0,
-    byMutation: Object.fromEntries([...MUTATION_KINDS, 'truncate'].map((k) => [k, 0])) as ImageFuzzCounts['byMutation'],
+    byMutation: Object.fromEntries([...MUTATION_KINDS, 'truncate'].map((k) => [k, 0])) as
+      ImageFuzzCounts['byMutation'],
     byRegion: Object.fromEntries(REGIONS.map((r) => [r, 0])) as ImageFuzzCounts['byRegion'],
-    mounted: 0, refused: {}, clean: 0, opErrors: {}, opErrorExamples: {}, eioReads: 0, fsckProblems: 0, scrubErrors: 0,
-    healedCopies: 0, traps: 0, firstTraps: [],
+    mounted: 0, refused: {}, clean: 0, opErrors: {}, opErrorExamples: {}, eioReads: 0,
+    fsckProblems: 0, scrubErrors: 0, healedCopies: 0, traps: 0, firstTraps: [],
   };
 }
 
@@ -110,14 +115,20 @@ function bump<K extends string>(table: Partial<Record<K, number>>, k: K): void {
 }
 
 async function device(sizeBytes: number): Promise<PmemDevice> {
-  return PmemDevice.create({ sizeBytes, kernelBytes: KERNEL_BYTES, logCapacity: LOG_CAPACITY, maxThreads: 1 });
+  return PmemDevice.create({
+    sizeBytes, kernelBytes: KERNEL_BYTES, logCapacity: LOG_CAPACITY, maxThreads: 1,
+  });
 }
 
-/** The pristine image: a handful of files, directories, a subvolume, a snapshot, a reflink, a nodatacow file. */
+/**
+ * The pristine image: a handful of files, directories, a subvolume, a snapshot, a reflink,
+ * a nodatacow file.
+ */
 function populate(dev: PmemDevice, profile: MetadataProfile): ImageMap {
   FileSystem.mkfs(dev, { nodeSize: NODE_BYTES, metadataProfile: profile, label: 'fuzz' });
   const fs = FileSystem.mount(dev);
-  const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 255);
+  const bytes = (n: number, seed: number): Uint8Array =>
+    new Uint8Array(n).map((_, i) => (i * 31 + seed) & 255);
   fs.mkdir('/d');
   fs.mkdir('/d/e');
   for (let i = 0; i < 4; i++) fs.writeFile(`/d/f${i}`, bytes(1000 + i * 5000, i));
@@ -139,10 +150,11 @@ function populate(dev: PmemDevice, profile: MetadataProfile): ImageMap {
  * The bounded use of a mounted image: walk the namespace (at most WALK_LIMIT entries),
  * stat and read every file (up to READ_LIMIT_BYTES each), fsck, maybe scrub, write a
  * file, one more change (unlink, rename, truncate, reflink, snapshot, subvolume deletion,
- * hole punch, loads through a DAX mapping, mkdir + rmdir; `change` picks), commit, unmount. Each step's FsError is
- * counted and the next step runs.
+ * hole punch, loads through a DAX mapping, mkdir + rmdir; `change` picks), commit,
+ * unmount. Each step's FsError is counted and the next step runs.
  */
-function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: number, step: { name: string }): boolean {
+function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: number,
+  step: { name: string }): boolean {
   let ok = true;
   const attempt = (name: string, f: () => void): void => {
     step.name = name;
@@ -156,6 +168,33 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
       if (name === 'read' && e.code === 'EIO') counts.eioReads++;
     }
   };
+  const files = walkAndRead(fs, attempt);
+  attempt('fsck', () => { if (fs.fsck().length) { ok = false; counts.fsckProblems++; } });
+  if (scrub) {
+    attempt('scrub', () => {
+      const r = fs.scrub();
+      if (r.csumErrors || r.metadataErrors) { ok = false; counts.scrubErrors++; }
+    });
+  }
+  attempt('write', () => fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)));
+  // One more change per image, in turn: the paths that drop references, rewrite refcounts
+  // and walk deleted trees run on the damaged metadata too.
+  // A datacow file of the top-level subvolume (renames cannot cross subvolumes, a
+  // nodatacow file cannot be cloned into a new one).
+  const own = files.filter((f) => !f.startsWith('/v/') && !f.startsWith('/s/') && f !== '/n');
+  const file = own[change % Math.max(1, own.length)] ?? '/fuzz-new';
+  attempt('change', () => changeOne(fs, file, change));
+  attempt('commit', () => fs.commit());
+  counts.healedCopies += fs.kernel.healedCopies;
+  attempt('unmount', () => fs.unmount());
+  return ok;
+}
+
+/**
+ * Walk the namespace breadth first (at most WALK_LIMIT entries), stat every entry and read
+ * every file (up to READ_LIMIT_BYTES each): the files found.
+ */
+function walkAndRead(fs: FileSystem, attempt: (name: string, f: () => void) => void): string[] {
   const dirs = ['/'];
   const files: string[] = [];
   let seen = 0;
@@ -179,36 +218,26 @@ function use(fs: FileSystem, counts: ImageFuzzCounts, scrub: boolean, change: nu
       }
     }
   }
-  attempt('fsck', () => { if (fs.fsck().length) { ok = false; counts.fsckProblems++; } });
-  if (scrub) attempt('scrub', () => { const r = fs.scrub(); if (r.csumErrors || r.metadataErrors) { ok = false; counts.scrubErrors++; } });
-  attempt('write', () => fs.writeFile('/fuzz-new', new Uint8Array(5000).fill(0x5a)));
-  // One more change per image, in turn: the paths that drop references, rewrite refcounts
-  // and walk deleted trees run on the damaged metadata too.
-  // A datacow file of the top-level subvolume (renames cannot cross subvolumes, a
-  // nodatacow file cannot be cloned into a new one).
-  const own = files.filter((f) => !f.startsWith('/v/') && !f.startsWith('/s/') && f !== '/n');
-  const file = own[change % Math.max(1, own.length)] ?? '/fuzz-new';
-  attempt('change', () => {
-    switch (change % 9) {
-      case 0: fs.unlink(file); break;
-      case 1: fs.rename(file, '/fuzz-renamed'); break;
-      case 2: fs.truncate(file, 1000); break;
-      case 3: fs.cloneFile(file, '/fuzz-clone'); break;
-      case 4: fs.snapshot('/v', '/fuzz-snap'); break;
-      case 5: fs.deleteSubvolume('/s'); break;
-      case 6: fs.punchHole(file, 0, 8192); break;
-      case 7: { // a DAX mapping: the fault path reads the extent map and checksums
-        const m = fs.mmap(file, { length: 4096, prot: 'r' });
-        try { m.load(0, 64); } finally { m.unmap(); }
-        break;
-      }
-      default: fs.mkdir('/fuzz-dir'); fs.rmdir('/fuzz-dir'); break;
+  return files;
+}
+
+/** The image's one more change, `change` picks which. */
+function changeOne(fs: FileSystem, file: string, change: number): void {
+  switch (change % 9) {
+    case 0: fs.unlink(file); break;
+    case 1: fs.rename(file, '/fuzz-renamed'); break;
+    case 2: fs.truncate(file, 1000); break;
+    case 3: fs.cloneFile(file, '/fuzz-clone'); break;
+    case 4: fs.snapshot('/v', '/fuzz-snap'); break;
+    case 5: fs.deleteSubvolume('/s'); break;
+    case 6: fs.punchHole(file, 0, 8192); break;
+    case 7: { // a DAX mapping: the fault path reads the extent map and checksums
+      const m = fs.mmap(file, { length: 4096, prot: 'r' });
+      try { m.load(0, 64); } finally { m.unmap(); }
+      break;
     }
-  });
-  attempt('commit', () => fs.commit());
-  counts.healedCopies += fs.kernel.healedCopies;
-  attempt('unmount', () => fs.unmount());
-  return ok;
+    default: fs.mkdir('/fuzz-dir'); fs.rmdir('/fuzz-dir'); break;
+  }
 }
 
 /** The devices of one profile: the pristine image, the work device, the truncated ones. */
@@ -247,7 +276,8 @@ async function makeDevices(profile: MetadataProfile): Promise<Devices> {
 export async function closeImageFuzzDevices(): Promise<void> {
   for (const pending of devicesByProfile.values()) {
     const d = await pending;
-    for (const dev of [d.pristine, d.work, ...d.short.flatMap((s) => [s.pristine, s.work])]) dev.close();
+    const all = [d.pristine, d.work, ...d.short.flatMap((s) => [s.pristine, s.work])];
+    for (const dev of all) dev.close();
   }
   devicesByProfile.clear();
 }
@@ -255,11 +285,9 @@ export async function closeImageFuzzDevices(): Promise<void> {
 /** Run a campaign; returns the counts (traps must be 0). */
 export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCounts> {
   const profile = options.metadataProfile ?? 'single';
-  const truncateEvery = options.truncateEvery ?? 50;
-  const scrubEvery = options.scrubEvery ?? 16;
   let pending = devicesByProfile.get(profile);
   if (!pending) { pending = makeDevices(profile); devicesByProfile.set(profile, pending); }
-  const { work, restorer, map, short } = await pending;
+  const devices = await pending;
   const counts = emptyCounts();
   const first = options.first ?? 0;
   // Most images end in FsErrors; capturing deep stacks for each is a fifth of the time.
@@ -268,59 +296,7 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
   if (!options.stackTraces) Error.stackTraceLimit = 0;
   try {
     for (let i = first; i < first + options.images; i++) {
-      const rng = new Rng(options.seed * 1_000_003 + i);
-      let dev = work;
-      let described = '';
-      const step = { name: 'mutate' };
-      try {
-        if (rng.below(truncateEvery) === 0) {
-          const s = rng.pick(short);
-          s.pristine.crash({ into: s.work });
-          dev = s.work;
-          counts.byMutation.truncate++;
-          described = `truncate to ${dev.sizeBytes} bytes`;
-          // Half of them also claim the new size (a shrink that forgot the blocks beyond it).
-          if (rng.chance(0.5)) {
-            // The copies the original size wrote (a shrunk device may now have another alternate).
-            for (const slot of superblockOffsets(s.pristine.sizeBytes)) {
-              if (slot + SUPERBLOCK_BYTES > dev.sizeBytes) continue;
-              dev.store(slot + SB_TOTAL_BYTES, u64Bytes(dev.sizeBytes));
-              fixSuperblockChecksum(dev, slot);
-            }
-            described += ', superblocks rewritten to match';
-          }
-          counts.byRegion.metadata++;
-        } else {
-          restorer.restore();
-          const m = mutateImage(work, map, rng);
-          restorer.written.push(...m.written);
-          counts.byMutation[m.kind]++;
-          for (const r of m.regions) counts.byRegion[r]++;
-          described = `${m.kind}: ${m.detail}`;
-        }
-        counts.images++;
-        step.name = 'mount';
-        // The bytes the mount reads: mutations are stores, not yet written back (poison, which
-        // a file cannot hold, aside).
-        const before = options.onMounted ? new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), dev.sizeBytes).slice() : null;
-        let fs: FileSystem;
-        try {
-          fs = FileSystem.mount(dev);
-        } catch (e) {
-          if (!expected(e)) throw e;
-          bump(counts.refused, e.code);
-          continue;
-        }
-        counts.mounted++;
-        const clean = use(fs, counts, i % scrubEvery === 0, i, step);
-        if (clean) counts.clean++;
-        if (before) options.onMounted!(before, clean, i);
-      } catch (e) {
-        counts.traps++;
-        if (counts.firstTraps.length < 20) {
-          counts.firstTraps.push({ image: i, mutation: described, step: step.name, error: `${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack?.split('\n').slice(1, 6).join('\n')}` });
-        }
-      }
+      fuzzImage(devices, options, counts, i);
       if (options.onProgress && (i - first + 1) % 1000 === 0) options.onProgress(counts);
     }
   } finally {
@@ -329,10 +305,92 @@ export async function imageFuzz(options: ImageFuzzOptions): Promise<ImageFuzzCou
   return counts;
 }
 
+/** Image `i` of a campaign: made (mutated or truncated), mounted and used, or its trap recorded. */
+function fuzzImage(devices: Devices, options: ImageFuzzOptions, counts: ImageFuzzCounts,
+  i: number): void {
+  const rng = new Rng(options.seed * 1_000_003 + i);
+  const step = { name: 'mutate' };
+  const image = { described: '' };
+  try {
+    const dev = makeImage(devices, rng, counts, options.truncateEvery ?? 50, image);
+    counts.images++;
+    step.name = 'mount';
+    // The bytes the mount reads: mutations are stores, not yet written back (poison, which
+    // a file cannot hold, aside).
+    const before = options.onMounted
+      ? new Uint8Array(dev.memory.buffer, dev.region(REGION.visible), dev.sizeBytes).slice()
+      : null;
+    let fs: FileSystem;
+    try {
+      fs = FileSystem.mount(dev);
+    } catch (e) {
+      if (!expected(e)) throw e;
+      bump(counts.refused, e.code);
+      return;
+    }
+    counts.mounted++;
+    const clean = use(fs, counts, i % (options.scrubEvery ?? 16) === 0, i, step);
+    if (clean) counts.clean++;
+    if (before) options.onMounted!(before, clean, i);
+  } catch (e) {
+    counts.traps++;
+    if (counts.firstTraps.length < 20) {
+      const error = e as Error;
+      const stack = error?.stack?.split('\n').slice(1, 6).join('\n');
+      counts.firstTraps.push({
+        image: i, mutation: image.described, step: step.name,
+        error: `${error?.name}: ${error?.message}\n${stack}`,
+      });
+    }
+  }
+}
+
+/**
+ * The device to mount: one in `truncateEvery` a truncated device, any other a mutated one
+ * (`image.described` says which, as far as it got: a trap's report names it).
+ */
+function makeImage(devices: Devices, rng: Rng, counts: ImageFuzzCounts, truncateEvery: number,
+  image: { described: string }): PmemDevice {
+  if (rng.below(truncateEvery) === 0) return truncatedImage(devices, rng, counts, image);
+  const { work, restorer, map } = devices;
+  restorer.restore();
+  const m = mutateImage(work, map, rng);
+  restorer.written.push(...m.written);
+  counts.byMutation[m.kind]++;
+  for (const r of m.regions) counts.byRegion[r]++;
+  image.described = `${m.kind}: ${m.detail}`;
+  return work;
+}
+
+function truncatedImage(devices: Devices, rng: Rng, counts: ImageFuzzCounts,
+  image: { described: string }): PmemDevice {
+  const s = rng.pick(devices.short);
+  s.pristine.crash({ into: s.work });
+  const dev = s.work;
+  counts.byMutation.truncate++;
+  image.described = `truncate to ${dev.sizeBytes} bytes`;
+  // Half of them also claim the new size (a shrink that forgot the blocks beyond it).
+  if (rng.chance(0.5)) {
+    // The copies the original size wrote (a shrunk device may now have another alternate).
+    for (const slot of superblockOffsets(s.pristine.sizeBytes)) {
+      if (slot + SUPERBLOCK_BYTES > dev.sizeBytes) continue;
+      dev.store(slot + SB_TOTAL_BYTES, u64Bytes(dev.sizeBytes));
+      fixSuperblockChecksum(dev, slot);
+    }
+    image.described += ', superblocks rewritten to match';
+  }
+  counts.byRegion.metadata++;
+  return dev;
+}
+
 /** One line for logs: images, mounted, refused by errno, EIO reads, traps. */
 export function summarizeImageFuzz(c: ImageFuzzCounts): string {
-  const table = (t: Partial<Record<string, number>>): string => Object.entries(t).sort((a, b) => b[1]! - a[1]!).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  return `${c.images} images: mounted ${c.mounted} (clean ${c.clean}), refused ${c.images - c.mounted} (${table(c.refused)}); `
-    + `after mount: op errors ${table(c.opErrors)}, EIO reads ${c.eioReads}, fsck problems ${c.fsckProblems}, scrub errors ${c.scrubErrors}, healed copies ${c.healedCopies}; `
+  const table = (t: Partial<Record<string, number>>): string => Object.entries(t)
+    .sort((a, b) => b[1]! - a[1]!).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  return `${c.images} images: mounted ${c.mounted} (clean ${c.clean}), `
+    + `refused ${c.images - c.mounted} (${table(c.refused)}); `
+    + `after mount: op errors ${table(c.opErrors)}, EIO reads ${c.eioReads}, `
+    + `fsck problems ${c.fsckProblems}, scrub errors ${c.scrubErrors}, `
+    + `healed copies ${c.healedCopies}; `
     + `regions ${table(c.byRegion)}; mutations ${table(c.byMutation)}; traps ${c.traps}`;
 }

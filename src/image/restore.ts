@@ -20,8 +20,11 @@ export class ImageRestorer {
   /** Ranges [offset, bytes] written since the last restore. */
   readonly written: Array<[number, number]> = [];
 
-  constructor(readonly pristine: PmemDevice, readonly work: PmemDevice, private readonly verifyEvery = 256) {
-    if (pristine.sizeBytes !== work.sizeBytes) throw new FsError('EINVAL', 'restore needs two devices of one size');
+  constructor(readonly pristine: PmemDevice, readonly work: PmemDevice,
+    private readonly verifyEvery = 256) {
+    if (pristine.sizeBytes !== work.sizeBytes) {
+      throw new FsError('EINVAL', 'restore needs two devices of one size');
+    }
     this.bytes = work.sizeBytes;
     this.full();
   }
@@ -40,7 +43,10 @@ export class ImageRestorer {
     if (++this.restores % this.verifyEvery === 0) {
       this.restoreWritten();
       const drift = this.drift();
-      if (drift) { this.full(); throw new Error(`image restore drifted: ${drift} differs from the pristine image`); }
+      if (drift) {
+        this.full();
+        throw new Error(`image restore drifted: ${drift} differs from the pristine image`);
+      }
       return;
     }
     this.restoreWritten();
@@ -63,7 +69,9 @@ export class ImageRestorer {
     const pState = p.region(REGION.lineState), wState = w.region(REGION.lineState);
     wmem.set(pmem.subarray(pState, pState + lines), wState);
     // Zero patch lines: only the volatile state (log, line lists, pending bits) is reset.
-    if (w.core.pmem_crash_apply(0) < 0) throw new FsError('EIO', 'restore: resetting the store log failed');
+    if (w.core.pmem_crash_apply(0) < 0) {
+      throw new FsError('EIO', 'restore: resetting the store log failed');
+    }
   }
 
   /** Which bytes differ from the pristine device, or null. */

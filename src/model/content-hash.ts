@@ -25,18 +25,26 @@ export function contentDigest(bytes: Uint8Array): number {
 
 const rotl = (x: number, bits: number): number => (x << bits) | (x >>> (32 - bits));
 const mixA = (a: number, w: number): number =>
-  (Math.imul(rotl(a ^ Math.imul(rotl(Math.imul(w, 0xcc9e2d51), 15), 0x1b873593), 13), 5) + 0xe6546b64) | 0;
+  (Math.imul(rotl(a ^ Math.imul(rotl(Math.imul(w, 0xcc9e2d51), 15), 0x1b873593), 13), 5)
+    + 0xe6546b64) | 0;
 const mixB = (b: number, w: number): number =>
-  (Math.imul(rotl(b ^ Math.imul(rotl(Math.imul(w, 0x85ebca6b), 17), 0xc2b2ae35), 11), 9) + 0x7f4a7c15) | 0;
+  (Math.imul(rotl(b ^ Math.imul(rotl(Math.imul(w, 0x85ebca6b), 17), 0xc2b2ae35), 11), 9)
+    + 0x7f4a7c15) | 0;
 
-/** Sublane j of lane A and of lane B take word j of every 16-byte block (assembly/csum/content-hash.ts). */
+/**
+ * Sublane j of lane A and of lane B take word j of every 16-byte block
+ * (assembly/csum/content-hash.ts).
+ */
 function computeDigest(bytes: Uint8Array): number {
   const a = [0, 1, 2, 3].map((j) => SEED_A ^ Math.imul(j, SUBLANE_SEED_STEP));
   const b = [0, 1, 2, 3].map((j) => SEED_B ^ Math.imul(j, SUBLANE_SEED_STEP));
-  let a0 = a[0]!, a1 = a[1]!, a2 = a[2]!, a3 = a[3]!, b0 = b[0]!, b1 = b[1]!, b2 = b[2]!, b3 = b[3]!;
+  let a0 = a[0]!, a1 = a[1]!, a2 = a[2]!, a3 = a[3]!;
+  let b0 = b[0]!, b1 = b[1]!, b2 = b[2]!, b3 = b[3]!;
   const whole = bytes.length - (bytes.length % BLOCK_BYTES);
   const aligned = bytes.byteOffset % 4 === 0;
-  const words = aligned ? new Uint32Array(bytes.buffer, bytes.byteOffset, whole >>> 2) : blockWords(bytes, 0, whole);
+  const words = aligned
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, whole >>> 2)
+    : blockWords(bytes, 0, whole);
   for (let i = 0; i < words.length; i += 4) {
     const w0 = words[i]!, w1 = words[i + 1]!, w2 = words[i + 2]!, w3 = words[i + 3]!;
     a0 = mixA(a0, w0); a1 = mixA(a1, w1); a2 = mixA(a2, w2); a3 = mixA(a3, w3);

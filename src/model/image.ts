@@ -42,7 +42,10 @@ function attempt<T>(e: ImageEntry, read: () => T): T | null {
   }
 }
 
-/** A file entry's bytes (read now unless given or read before), or null when the read failed (e.error). */
+/**
+ * A file entry's bytes (read now unless given or read before), or null when the read failed
+ * (e.error).
+ */
 export function entryBytes(e: ImageEntry): Uint8Array | null {
   if (!e.data) {
     const reader = e.reader;
@@ -81,18 +84,25 @@ export function readImage(fs: FileSystem, limitEntries = 100_000, xattrs = false
     if (out.length >= limitEntries) throw new Error(`more than ${limitEntries} entries`);
     const st = fs.lstat(path);
     const entry: ImageEntry = {
-      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0, nlink: st.kind === 'dir' || st.kind === 'subvolume' ? 1 : st.nlink,
+      path, kind: st.kind, size: st.kind === 'file' ? st.size : 0,
+      nlink: st.kind === 'dir' || st.kind === 'subvolume' ? 1 : st.nlink,
       nodatacow: st.nodatacow, link: `${st.subvolume}:${st.ino}`, rdev: st.rdev,
     };
     out.push(entry);
-    if (xattrs) entry.xattrs = xattrText(fs.listxattr(path, { noFollow: true }).sort().map((n) => [n, fs.getxattr(path, n, { noFollow: true })]));
+    if (xattrs) {
+      const names = fs.listxattr(path, { noFollow: true }).sort();
+      entry.xattrs = xattrText(names.map((n) => [n, fs.getxattr(path, n, { noFollow: true })]));
+    }
     if (st.kind === 'symlink') { entry.target = fs.readlink(path); return; }
-    if (st.kind !== 'file' && st.kind !== 'dir' && st.kind !== 'subvolume') return; // a special file: no data, no entries
+    // A special file: no data, no entries.
+    if (st.kind !== 'file' && st.kind !== 'dir' && st.kind !== 'subvolume') return;
     if (st.kind === 'file') {
       entry.reader = { bytes: () => fs.readFile(path), digest: () => fs.contentDigest(path) };
       return;
     }
-    for (const name of [...fs.readdir(path)].sort()) visit(path === '/' ? `/${name}` : `${path}/${name}`);
+    for (const name of [...fs.readdir(path)].sort()) {
+      visit(path === '/' ? `/${name}` : `${path}/${name}`);
+    }
   };
   visit('/');
   return out;
@@ -103,7 +113,10 @@ function xattrText(pairs: Array<[string, Uint8Array]>): string {
   return pairs.map(([n, v]) => `${n}=${contentDigest(v)}`).join(',');
 }
 
-interface DigestEntry { path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string; target?: string; rdev?: number; xattrs?: string }
+interface DigestEntry {
+  path: string; kind: string; size: number; nlink: number; nodatacow: boolean; link: string;
+  target?: string; rdev?: number; xattrs?: string;
+}
 
 /**
  * One line per entry: path, kind, size, link count, flags and which entry it is a link of;
@@ -114,7 +127,8 @@ function digestLines(entries: DigestEntry[]): string {
   const lines: string[] = [];
   entries.forEach((e, i) => {
     let group = '';
-    const inode = e.kind !== 'dir' && e.kind !== 'subvolume'; // files, symlinks and special files take hard links
+    // Files, symlinks and special files take hard links.
+    const inode = e.kind !== 'dir' && e.kind !== 'subvolume';
     if (inode) {
       const f = first.get(e.link);
       if (f === undefined) first.set(e.link, i);
@@ -144,14 +158,18 @@ export function modelKind(node: MNode): FileKind {
   return node.subvolRoot ? 'subvolume' : node.kind;
 }
 
-/** The namespace and metadata of a model state, in the form of imageDigest (with xattrs when `xattrs`). */
+/**
+ * The namespace and metadata of a model state, in the form of imageDigest (with xattrs when
+ * `xattrs`).
+ */
 export function modelDigest(entries: ModelEntry[], xattrs = false): string {
   return digestLines(entries.map(({ path, node }) => ({
     path, kind: modelKind(node), size: node.kind === 'file' && !node.placeholder ? node.size : 0,
-    nlink: node.kind !== 'dir' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow, link: `m${node.id}`,
+    nlink: node.kind !== 'dir' ? node.nlink : 1, nodatacow: node.kind === 'file' && node.nodatacow,
+    link: `m${node.id}`,
     ...(node.kind === 'symlink' ? { target: node.target } : {}),
     rdev: node.rdev,
-    ...(xattrs ? { xattrs: xattrText([...node.xattrs.keys()].sort().map((n) => [n, node.xattrs.get(n)!])) } : {}),
+    ...(xattrs ? { xattrs: modelXattrText(node) } : {}),
   })));
 }
 
@@ -163,4 +181,9 @@ export function digestDiff(actual: string, expected: string, limit = 6): string[
   for (const line of e) if (!a.has(line)) out.push(`expected "${line}"`);
   for (const line of a) if (!e.has(line)) out.push(`found "${line}"`);
   return out.slice(0, limit);
+}
+
+/** A model inode's xattrs in the form of an image entry's. */
+function modelXattrText(node: MNode): string {
+  return xattrText([...node.xattrs.keys()].sort().map((n) => [n, node.xattrs.get(n)!]));
 }

@@ -11,7 +11,7 @@
 
 export const WORD_BYTES = 8;
 
-export interface InPlaceRecord {
+interface InPlaceRecord {
   /** Model time of the store (CrashModel.time when it ran). */
   time: number;
   /** File offset of the first word (a multiple of 8). */
@@ -23,7 +23,7 @@ export interface InPlaceRecord {
   viaSyncMapping: boolean;
 }
 
-export interface WordFloor {
+interface WordFloor {
   /** Model time of the flush that made the word durable. */
   time: number;
   value: Uint8Array;
@@ -40,7 +40,7 @@ export function alignDown8(x: number): number {
   return x - (x % WORD_BYTES);
 }
 
-export function alignUp8(x: number): number {
+function alignUp8(x: number): number {
   return alignDown8(x + WORD_BYTES - 1);
 }
 
@@ -50,18 +50,28 @@ function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: nu
   return true;
 }
 
+/** Bytes a word may hold, at file offset `shift` of `data`'s first byte. */
+interface WordVersion { data: Uint8Array; shift: number }
+
+/** A floored word at file offset `at`: its floor's value and the stores since its `time`. */
+interface FlooredWord { at: number; versions: WordVersion[]; time: number }
+
 /** The in-place history of one inode since the last persistence point. */
 export class InPlaceHistory {
   readonly records: InPlaceRecord[] = [];
   readonly floors = new Map<number, WordFloor>();
 
   /** A store changed [from, to) of a file from `before` to `after` (whole-file contents). */
-  record(time: number, before: Uint8Array, after: Uint8Array, from: number, to: number, viaSyncMapping = false): void {
+  record(time: number, before: Uint8Array, after: Uint8Array, from: number, to: number,
+    viaSyncMapping = false): void {
     if (to <= from) return;
     const start = alignDown8(from);
     const end = alignUp8(to);
-    if (!(start >= 0 && end > start)) throw new Error(`in-place record: bad range [${from}, ${to})`);
-    this.records.push({ time, start, pre: wordsOf(before, start, end), post: wordsOf(after, start, end), viaSyncMapping });
+    if (!(start >= 0 && end > start)) {
+      throw new Error(`in-place record: bad range [${from}, ${to})`);
+    }
+    const pre = wordsOf(before, start, end), post = wordsOf(after, start, end);
+    this.records.push({ time, start, pre, post, viaSyncMapping });
   }
 
   /**
@@ -74,7 +84,10 @@ export class InPlaceHistory {
     const out: number[] = [];
     for (let at = alignDown8(from); at < to; at += WORD_BYTES) {
       let last: InPlaceRecord | null = null;
-      for (const r of this.records) if (at >= r.start && at < r.start + r.post.length && (!last || r.time >= last.time)) last = r;
+      for (const r of this.records) {
+        const covers = at >= r.start && at < r.start + r.post.length;
+        if (covers && (!last || r.time >= last.time)) last = r;
+      }
       if (last?.viaSyncMapping) out.push(at);
     }
     return out;
@@ -82,13 +95,21 @@ export class InPlaceHistory {
 
   /** Words (file offsets) made durable by a MAP_SYNC flush at `time`, holding `content`. */
   setFloors(time: number, content: Uint8Array, words: number[]): void {
-    for (const at of words) this.floors.set(at / WORD_BYTES, { time, value: wordsOf(content, at, at + WORD_BYTES) });
+    for (const at of words) {
+      this.floors.set(at / WORD_BYTES, { time, value: wordsOf(content, at, at + WORD_BYTES) });
+    }
   }
 
-  /** Records of another inode's range [srcFrom, srcFrom + length) appear at dstFrom here (a reflink). */
+  /**
+   * Records of another inode's range [srcFrom, srcFrom + length) appear at dstFrom here (a
+   * reflink).
+   */
   inheritRange(from: InPlaceHistory, srcFrom: number, dstFrom: number, length: number): void {
-    if ((dstFrom - srcFrom) % WORD_BYTES !== 0) throw new Error('reflink offsets must keep word alignment');
-    for (const r of [...from.records]) { // a copy: `from` may be this history (a clone within one file)
+    if ((dstFrom - srcFrom) % WORD_BYTES !== 0) {
+      throw new Error('reflink offsets must keep word alignment');
+    }
+    // A copy: `from` may be this history (a clone within one file).
+    for (const r of [...from.records]) {
       if (r.start + r.pre.length <= srcFrom || r.start >= srcFrom + length) continue;
       this.records.push({ ...r, start: r.start - srcFrom + dstFrom, viaSyncMapping: false });
     }
@@ -100,30 +121,37 @@ export class InPlaceHistory {
    * accepts more.
    */
   forgetFloors(from: number, to: number): void {
-    for (const word of [...this.floors.keys()]) if (word * WORD_BYTES >= from && word * WORD_BYTES < to) this.floors.delete(word);
+    for (const word of [...this.floors.keys()]) {
+      if (word * WORD_BYTES >= from && word * WORD_BYTES < to) this.floors.delete(word);
+    }
   }
 
   /**
    * May the word at file offset `at` hold image[at, at + n) when the metadata is that of a
    * state of time `stateTime` in which the file holds `content`?
    */
-  allows(image: Uint8Array, at: number, n: number, content: Uint8Array, stateTime: number): boolean {
+  allows(image: Uint8Array, at: number, n: number, content: Uint8Array,
+    stateTime: number): boolean {
     const floor = this.floors.get(at / WORD_BYTES);
     if ((!floor || stateTime >= floor.time) && sameBytes(image, at, content, at, n)) return true;
     if (floor && sameBytes(image, at, floor.value, 0, n)) return true;
     const since = floor?.time ?? -1;
     for (const r of this.records) {
       if (r.time < since || at < r.start || at + n > r.start + r.post.length) continue;
-      if (sameBytes(image, at, r.post, at - r.start, n) || sameBytes(image, at, r.pre, at - r.start, n)) return true;
+      const shift = at - r.start;
+      if (sameBytes(image, at, r.post, shift, n)) return true;
+      if (sameBytes(image, at, r.pre, shift, n)) return true;
     }
     return false;
   }
 
   /** The same rule as allows(), as versions for the line table (see ModelOracle.dataRules). */
-  versions(): { all: Array<{ data: Uint8Array; shift: number }>; floored: Array<{ at: number; versions: Array<{ data: Uint8Array; shift: number }>; time: number }> } {
-    const all: Array<{ data: Uint8Array; shift: number }> = [];
-    for (const r of this.records) all.push({ data: r.pre, shift: r.start }, { data: r.post, shift: r.start });
-    const floored: Array<{ at: number; versions: Array<{ data: Uint8Array; shift: number }>; time: number }> = [];
+  versions(): { all: WordVersion[]; floored: FlooredWord[] } {
+    const all: WordVersion[] = [];
+    for (const r of this.records) {
+      all.push({ data: r.pre, shift: r.start }, { data: r.post, shift: r.start });
+    }
+    const floored: FlooredWord[] = [];
     for (const [word, f] of this.floors) {
       const at = word * WORD_BYTES;
       all.push({ data: f.value, shift: at });

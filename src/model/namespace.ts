@@ -11,183 +11,34 @@
 // The model checks every error before it changes anything: a failed op changes nothing.
 import type { ErrnoName } from '../errors.js';
 import type { FileKind } from '../fs/types.js';
-import { xattrNameProblems, xattrValueProblems, maxItem } from './xattr-rules.js';
+import { maxItem } from './xattr-rules.js';
+import { setXattr, getXattr, removeXattr } from './xattrs.js';
 import type { SpecialKind as SpecialFileKind } from '../fs/special.js';
+import { ModelError, Unspecified, err, isInt, modelErrorCodes } from './model-errors.js';
+import {
+  MNode, MSubvol, isSpecial, refuseImmutable, holdsImmutable, hasSubvolumeInside, within,
+  assertNamespace,
+  type PreallocPromise,
+} from './inode.js';
+import {
+  BLOCK, PAGE_HOLE, PAGE_DATA, PAGE_PREALLOC, markPages, dropPages, zeroPages, resize, copyAtLeast,
+} from './pages.js';
+import { pathComponents, resolvePath, type Resolved } from './paths.js';
+import { assert } from '../assert.js';
+
+export { ModelError, Unspecified } from './model-errors.js';
+export { MNode, isSpecial } from './inode.js';
+export { BLOCK, PAGE_HOLE, PAGE_DATA, PAGE_PREALLOC, markPages } from './pages.js';
 
 const utf8 = new TextEncoder();
 
-export const BLOCK = 4096;
-export const TOP_SUBVOLUME = 5;
+const TOP_SUBVOLUME = 5;
 
-export class ModelError extends Error {
-  readonly codes: ErrnoName[];
-  constructor(codes: ErrnoName[], message: string) {
-    super(`${codes.join('|')}: ${message}`);
-    this.name = 'ModelError';
-    this.codes = [...new Set(codes)];
-  }
-}
-
-/** The API does not pin the outcome down: do not run this op. */
-export class Unspecified extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'Unspecified';
-  }
-}
-
-export class MSubvol {
-  constructor(readonly id: number, public readonly: boolean, public root: MNode) {}
-}
-
-/** Identity of model inodes across copies of a model (a snapshot's copies get new ones). */
-let nextNodeId = 1;
-
-/** See MNode.preallocPromise. */
-export interface PreallocPromise { kept: boolean }
-
-export class MNode {
-  /** The inode's identity: kept by FsModel.clone, new for every inode a snapshot copies. */
-  id = nextNodeId++;
-  /** File bytes, exactly `size` long (files only). */
-  data: Uint8Array = new Uint8Array(0);
-  /** Directory entries (directories only). */
-  entries = new Map<string, MNode>();
-  /** Parent directory (directories only; undefined for a subvolume root). */
-  parent: MNode | undefined;
-  nlink = 1;
-  nodatacow = false;
-  /**
-   * fallocate(keepSize) reserved blocks past EOF (dropped again by a truncate that shrinks
-   * the file): whether a size-0 file with such blocks is "empty" for setNoDataCow is open.
-   */
-  preallocPastEof = false;
-  /**
-   * Per 4 KiB page: PAGE_HOLE, PAGE_DATA or PAGE_PREALLOC (what the DAX-immutable flag
-   * asks of a file: every page data). Never changed in place, like `data`.
-   */
-  pages: Uint8Array = new Uint8Array(0);
-  /** A snapshot or a reflink shared this file's blocks (the file system decides when a write unshares them). */
-  maybeShared = false;
-  /**
-   * fallocate's promise: a write into preallocated pages never fails with ENOSPC. Kept
-   * while no other file can fill those blocks first: shared by the copies a snapshot
-   * makes, and broken for them all by a writable snapshot or a reflink (whose other side
-   * may fill the bytes, after which this file's write needs new space).
-   */
-  preallocPromise: PreallocPromise = { kept: true };
-  /** The DAX-immutable flag (thread 004): metadata frozen, data changed only through mmap. */
-  immutable = false;
-  /** Set on the root directory of a subvolume. */
-  subvolRoot: MSubvol | undefined;
-  /**
-   * A snapshot does not contain the subvolumes nested in its source: each shows as an
-   * empty directory (btrfs does the same). Creating in it or renaming it is left open.
-   */
-  placeholder = false;
-  /** A symlink's target (symlinks only). */
-  target = '';
-  /** Extended attributes: name -> value (arrays never changed in place). Hard links share the node. */
-  xattrs = new Map<string, Uint8Array>();
-  /** A device's number (devices only). */
-  rdev = 0;
-  constructor(readonly kind: 'file' | 'dir' | 'symlink' | SpecialFileKind, public subvol: MSubvol) {}
-
-  get size(): number {
-    return this.data.length;
-  }
-
-  /** What a copy of an inode holds (a snapshot's copy, or a whole-model clone). */
-  takeContents(from: MNode): void {
-    this.data = from.data;
-    this.pages = from.pages;
-    this.nlink = from.nlink;
-    this.nodatacow = from.nodatacow;
-    this.preallocPastEof = from.preallocPastEof;
-    this.target = from.target;
-    this.rdev = from.rdev;
-    this.xattrs = new Map(from.xattrs);
-  }
-}
-
-/** A device, fifo or socket: no data, nothing to open (docs/fs.md section 11). */
-export function isSpecial(node: MNode): boolean {
-  return node.kind !== 'file' && node.kind !== 'dir' && node.kind !== 'symlink';
-}
-
-export const PAGE_HOLE = 0;
-export const PAGE_DATA = 1;
-export const PAGE_PREALLOC = 2;
-
-/** Page states of [from, to) (byte offsets, whole pages touched) mapped through `state`. */
-export function markPages(node: MNode, from: number, to: number, state: (old: number) => number): void {
-  const first = Math.floor(from / BLOCK);
-  const end = Math.ceil(to / BLOCK);
-  if (end <= first) return;
-  const next = new Uint8Array(Math.max(node.pages.length, end));
-  next.set(node.pages);
-  for (let p = first; p < end; p++) next[p] = state(next[p]!);
-  node.pages = next;
-}
-
-/** Pages from `page` on are dropped (holes). */
-function dropPages(node: MNode, page: number): void {
-  if (node.pages.length > page) node.pages = node.pages.slice(0, page);
-}
-
-/** Zeroing [from, to) of a file of `size` bytes: whole pages become `inner`, the partial edges data if allocated. */
-function zeroPages(node: MNode, from: number, to: number, size: number, inner: number): void {
-  const innerFrom = Math.ceil(from / BLOCK) * BLOCK;
-  const innerTo = Math.floor(to / BLOCK) * BLOCK;
-  const edge = (a: number, b: number): void => {
-    if (Math.min(b, size) > a) markPages(node, a, Math.min(b, size), (s) => (s === PAGE_HOLE ? s : PAGE_DATA));
-  };
-  if (innerFrom >= innerTo) { edge(from, to); return; }
-  edge(from, innerFrom);
-  edge(innerTo, to);
-  markPages(node, innerFrom, innerTo, () => inner);
-}
-
-function refuseImmutable(node: MNode, codes: ErrnoName[]): void {
-  if (node.immutable) codes.push('EPERM');
-}
-
-export interface ModelStat {
+interface ModelStat {
   kind: FileKind;
   size: number;
   nlink: number;
   nodatacow: boolean;
-}
-
-interface Resolved {
-  /** Parent directory (undefined for "/"). */
-  parent: MNode | undefined;
-  name: string;
-  node: MNode | undefined;
-}
-
-function err(codes: ErrnoName[] | ErrnoName, message: string): never {
-  throw new ModelError(Array.isArray(codes) ? codes : [codes], message);
-}
-
-function isInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v);
-}
-
-// File bytes are never changed in place: every change makes a new array, so clones (and
-// the durable states of the crash tests) share the arrays instead of copying them.
-function resize(data: Uint8Array, size: number): Uint8Array {
-  if (size === data.length) return data;
-  const out = new Uint8Array(size);
-  out.set(size < data.length ? data.subarray(0, size) : data);
-  return out;
-}
-
-/** A copy of `data`, at least `size` bytes long (zero-extended). */
-function copyAtLeast(data: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(Math.max(size, data.length));
-  out.set(data);
-  return out;
 }
 
 export class FsModel {
@@ -207,51 +58,13 @@ export class FsModel {
   // --- paths -----------------------------------------------------------------------
 
   static components(path: unknown): string[] {
-    if (typeof path !== 'string') err('EINVAL', `path must be a string, got ${typeof path}`);
-    if (!path.startsWith('/')) err(['EINVAL', 'ENOENT'], `path must be absolute: ${JSON.stringify(path)}`);
-    const parts = path.split('/').filter((c) => c.length > 0);
-    for (const p of parts) {
-      if (p === '.' || p === '..') throw new Unspecified(`path with ${p}: ${path}`);
-      if (p.length > 255) err(['ENAMETOOLONG', 'EINVAL'], 'name too long');
-    }
-    return parts;
+    return pathComponents(path);
   }
 
   /**
-   * Walk `parts` from `start`, following symlinks (POSIX: a relative target from the
-   * link's directory, an absolute one from the root; ELOOP past 40 of them, counted in
-   * `follows`): the directory the last component is in.
+   * Resolve every component but the last (symlinks followed): the parent must be an
+   * existing directory.
    */
-  private walkDir(start: MNode, parts: string[], path: string, follows: { n: number }): MNode {
-    let cur = start;
-    const todo = [...parts].reverse();
-    while (todo.length) {
-      const c = todo.pop()!;
-      if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
-      const next = cur.entries.get(c);
-      if (!next) err('ENOENT', `${path}: no such directory`);
-      if (next.kind === 'symlink') {
-        const t = this.follow(next, follows, path);
-        if (t.absolute) cur = this.top.root;
-        todo.push(...t.parts.reverse());
-        continue;
-      }
-      cur = next;
-    }
-    if (cur.kind !== 'dir') err('ENOTDIR', `${path}: a component is not a directory`);
-    return cur;
-  }
-
-  /** A symlink's target as components to walk (Linux's MAXSYMLINKS: 40 per walk). */
-  private follow(link: MNode, follows: { n: number }, path: string): { absolute: boolean; parts: string[] } {
-    if (++follows.n > 40) err('ELOOP', `${path}: too many symbolic links`);
-    const parts = link.target.split('/').filter((c) => c.length > 0 && c !== '.');
-    if (parts.includes('..')) throw new Unspecified(`a symlink target with '..': ${link.target}`);
-    if (parts.some((p) => utf8.encode(p).length > 255)) err('ENAMETOOLONG', `${path}: a target's name is too long`);
-    return { absolute: link.target.startsWith('/'), parts };
-  }
-
-  /** Resolve every component but the last (symlinks followed): the parent must be an existing directory. */
   resolve(path: unknown): Resolved {
     return this.resolveWith(path, false);
   }
@@ -261,20 +74,7 @@ export class FsModel {
    * target's parent and name come back: node undefined for a dangling link).
    */
   resolveWith(path: unknown, followLast: boolean): Resolved {
-    const parts = FsModel.components(path);
-    if (parts.length === 0) return { parent: undefined, name: '', node: this.top.root };
-    const follows = { n: 0 };
-    let parent = this.walkDir(this.top.root, parts.slice(0, -1), path as string, follows);
-    let name = parts[parts.length - 1]!;
-    let node = parent.entries.get(name);
-    while (followLast && node?.kind === 'symlink') {
-      const t = this.follow(node, follows, path as string);
-      if (t.parts.length === 0) return { parent: undefined, name: '', node: t.absolute ? this.top.root : parent };
-      parent = this.walkDir(t.absolute ? this.top.root : parent, t.parts.slice(0, -1), path as string, follows);
-      name = t.parts[t.parts.length - 1]!;
-      node = parent.entries.get(name);
-    }
-    return { parent, name, node };
+    return resolvePath(this.top.root, path, followLast);
   }
 
   /** The node at path (a symlink in the last component followed), or ENOENT/ENOTDIR/ELOOP. */
@@ -309,8 +109,8 @@ export class FsModel {
     let ra: Resolved | undefined;
     let rb: Resolved | undefined;
     const codes: ErrnoName[] = [];
-    try { ra = this.resolve(a); } catch (e) { if (!(e instanceof ModelError)) throw e; codes.push(...e.codes); }
-    try { rb = this.resolve(b); } catch (e) { if (!(e instanceof ModelError)) throw e; codes.push(...e.codes); }
+    try { ra = this.resolve(a); } catch (e) { codes.push(...modelErrorCodes(e)); }
+    try { rb = this.resolve(b); } catch (e) { codes.push(...modelErrorCodes(e)); }
     if (ra && !ra.node) codes.push('ENOENT');
     if (codes.length) err(codes, `resolve ${a} and ${b}`);
     return [ra!, rb!];
@@ -320,29 +120,6 @@ export class FsModel {
     const node = typeof fd === 'number' ? this.fds.get(fd) : undefined;
     if (!node) err(['EBADF', 'EINVAL'], `bad file descriptor ${String(fd)}`);
     return node;
-  }
-
-  /** Does the subvolume rooted at `dir` hold a DAX-immutable file (nested subvolumes aside)? */
-  private static holdsImmutable(dir: MNode): boolean {
-    for (const child of dir.entries.values()) {
-      if (child.subvolRoot || child.placeholder) continue;
-      if (child.kind === 'file' ? child.immutable : FsModel.holdsImmutable(child)) return true;
-    }
-    return false;
-  }
-
-  private static hasSubvolumeInside(dir: MNode): boolean {
-    for (const child of dir.entries.values()) {
-      if (child.subvolRoot) return true;
-      if (child.kind === 'dir' && FsModel.hasSubvolumeInside(child)) return true;
-    }
-    return false;
-  }
-
-  /** Is `node` equal to `ancestor` or below it? (directories only) */
-  private static within(node: MNode, ancestor: MNode): boolean {
-    for (let cur: MNode | undefined = node; cur; cur = cur.parent) if (cur === ancestor) return true;
-    return false;
   }
 
   private fdsInside(sub: MSubvol): boolean {
@@ -360,6 +137,7 @@ export class FsModel {
     if (r.parent.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `cannot create ${path}`);
     if (r.parent.placeholder) throw new Unspecified('create inside a placeholder directory');
+    assert(!r.parent.entries.has(r.name), 'a new entry takes a free name');
     const node = new MNode(kind, r.parent.subvol);
     if (kind === 'dir') node.parent = r.parent;
     r.parent.entries.set(r.name, node);
@@ -392,7 +170,8 @@ export class FsModel {
   static statOf(node: MNode): ModelStat {
     return {
       kind: node.subvolRoot ? 'subvolume' : node.kind,
-      size: node.kind === 'file' ? node.size : node.kind === 'symlink' ? utf8.encode(node.target).length : 0,
+      size: node.kind === 'file' ? node.size
+        : node.kind === 'symlink' ? utf8.encode(node.target).length : 0,
       nlink: node.nlink,
       nodatacow: node.nodatacow,
     };
@@ -419,6 +198,7 @@ export class FsModel {
     if (codes.length) err(codes, `cannot unlink ${path}`);
     r.parent.entries.delete(r.name);
     r.node.nlink--;
+    assert(r.node.nlink >= 0, 'unlink leaves a link count of zero or more');
   }
 
   rmdir(path: string): void {
@@ -438,12 +218,17 @@ export class FsModel {
     const [f, t] = this.resolveBoth(from, to);
     if (!f.node) err('ENOENT', `${from}: no such file or directory`);
     if (!f.parent || !t.parent) {
-      err(['EBUSY', 'EINVAL', 'EPERM', 'ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR', 'EXDEV'], 'rename involving /');
+      err(['EBUSY', 'EINVAL', 'EPERM', 'ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR', 'EXDEV'],
+        'rename involving /');
     }
     const fnode = f.node;
     const tnode = t.node;
-    if (fnode.subvolRoot || tnode?.subvolRoot) throw new Unspecified('rename of or onto a subvolume root');
-    if (fnode.placeholder || tnode?.placeholder || t.parent.placeholder) throw new Unspecified('rename of, onto or into a placeholder');
+    if (fnode.subvolRoot || tnode?.subvolRoot) {
+      throw new Unspecified('rename of or onto a subvolume root');
+    }
+    if (fnode.placeholder || tnode?.placeholder || t.parent.placeholder) {
+      throw new Unspecified('rename of, onto or into a placeholder');
+    }
     const roFrom = f.parent.subvol.readonly;
     const roTo = t.parent.subvol.readonly;
     if (tnode === fnode) {
@@ -453,19 +238,23 @@ export class FsModel {
     }
     const codes: ErrnoName[] = [];
     if (f.parent.subvol !== t.parent.subvol) codes.push('EXDEV');
-    if (fnode.kind === 'dir' && FsModel.within(t.parent, fnode)) codes.push('EINVAL');
-    if (tnode && tnode.kind === 'dir' && FsModel.within(f.parent, tnode)) codes.push('ENOTEMPTY', 'EINVAL');
+    if (fnode.kind === 'dir' && within(t.parent, fnode)) codes.push('EINVAL');
+    if (tnode && tnode.kind === 'dir' && within(f.parent, tnode)) codes.push('ENOTEMPTY', 'EINVAL');
     if (tnode) {
       if (fnode.kind === 'dir' && tnode.kind !== 'dir') codes.push('ENOTDIR');
       if (fnode.kind !== 'dir' && tnode.kind === 'dir') codes.push('EISDIR');
-      if (fnode.kind === 'dir' && tnode.kind === 'dir' && tnode.entries.size > 0) codes.push('ENOTEMPTY', 'EEXIST');
+      const nonEmptyDir = fnode.kind === 'dir' && tnode.kind === 'dir' && tnode.entries.size > 0;
+      if (nonEmptyDir) codes.push('ENOTEMPTY', 'EEXIST');
     }
     if (roFrom || roTo) codes.push('EROFS');
     refuseImmutable(fnode, codes);
     if (tnode) refuseImmutable(tnode, codes);
     if (codes.length) err(codes, `cannot rename ${from} to ${to}`);
     f.parent.entries.delete(f.name);
-    if (tnode && tnode.kind !== 'dir') tnode.nlink--;
+    if (tnode && tnode.kind !== 'dir') {
+      tnode.nlink--;
+      assert(tnode.nlink >= 0, 'rename over an inode leaves its link count zero or more');
+    }
     t.parent.entries.set(t.name, fnode);
     if (fnode.kind === 'dir') fnode.parent = t.parent;
   }
@@ -477,7 +266,9 @@ export class FsModel {
       [er, t] = this.resolveBoth(existing, newPath);
     } catch (e) {
       // A directory source is an error too: either may be reported.
-      if (e instanceof ModelError && this.tryLookup(existing)?.kind === 'dir') err([...e.codes, 'EPERM'], `link ${existing} ${newPath}`);
+      if (e instanceof ModelError && this.tryLookup(existing)?.kind === 'dir') {
+        err([...e.codes, 'EPERM'], `link ${existing} ${newPath}`);
+      }
       throw e;
     }
     if (!er.node) err('ENOENT', `${existing}: no such file or directory`);
@@ -492,12 +283,16 @@ export class FsModel {
     refuseImmutable(e, codes);
     if (codes.length) err(codes, `cannot link ${existing} to ${newPath}`);
     t.parent.entries.set(t.name, e);
+    assert(e.kind !== 'dir', 'a directory has one name');
     e.nlink++;
   }
 
   // --- symlinks and xattrs ------------------------------------------------------------
 
-  /** symlink(2): ENOENT for an empty target, ENAMETOOLONG past 4095 bytes (or what one leaf item holds). */
+  /**
+   * symlink(2): ENOENT for an empty target, ENAMETOOLONG past 4095 bytes (or what one leaf
+   * item holds).
+   */
   symlink(target: string, path: string, nodeBytes: number): void {
     const bytes = utf8.encode(target);
     const codes: ErrnoName[] = [];
@@ -506,17 +301,20 @@ export class FsModel {
     if (bytes.length > Math.min(4095, maxItem(nodeBytes) - 21)) codes.push('ENAMETOOLONG');
     if (codes.length) {
       // A bad target and a bad path: either error may come first.
-      try { this.resolve(path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
+      try { this.resolve(path); } catch (e) { codes.push(...modelErrorCodes(e)); }
       err(codes, `symlink ${target} ${path}`);
     }
     this.newEntry(path, 'symlink').target = target;
   }
 
-  /** mknod(2) of a special file (mode 0644); `rdev` kept for devices, 0 for a fifo or socket (Linux). */
+  /**
+   * mknod(2) of a special file (mode 0644); `rdev` kept for devices, 0 for a fifo or socket
+   * (Linux).
+   */
   mknod(path: string, kind: SpecialFileKind, rdev: number): void {
     if (!isInt(rdev) || rdev < 0 || rdev > 0xffffffff) {
       const codes: ErrnoName[] = ['EINVAL'];
-      try { this.resolve(path); } catch (e) { if (e instanceof ModelError) codes.push(...e.codes); else throw e; }
+      try { this.resolve(path); } catch (e) { codes.push(...modelErrorCodes(e)); }
       err(codes, `mknod ${path}: rdev ${rdev}`);
     }
     this.newEntry(path, kind).rdev = kind === 'chardev' || kind === 'blockdev' ? rdev : 0;
@@ -530,34 +328,18 @@ export class FsModel {
 
   /** The node an xattr call names: a path (followed unless `nofollow`) or an open descriptor. */
   xattrNode(ref: { path?: string; fd?: number }, nofollow: boolean): MNode {
-    return ref.fd !== undefined ? this.fdNode(ref.fd) : nofollow ? this.lookupNoFollow(ref.path) : this.lookup(ref.path);
+    if (ref.fd !== undefined) return this.fdNode(ref.fd);
+    return nofollow ? this.lookupNoFollow(ref.path) : this.lookup(ref.path);
   }
 
-  /**
-   * setxattr(2) on `node`: the name's and value's rules (xattr-rules.ts), then XATTR_CREATE
-   * (EEXIST) or XATTR_REPLACE (ENODATA), a read-only subvolume (EROFS), a DAX-immutable
-   * inode (EPERM), user.* on a symlink (EPERM).
-   */
-  setxattr(node: MNode, name: string, value: Uint8Array, mode: 'create' | 'replace' | undefined, nodeBytes: number): void {
-    const codes = [...xattrNameProblems(name), ...xattrValueProblems(name, value, nodeBytes)];
-    if (codes.length === 0) {
-      if (node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.')) codes.push('EPERM');
-      if (node.subvol.readonly) codes.push('EROFS');
-      if (node.immutable) codes.push('EPERM');
-      if (node.placeholder) throw new Unspecified('setxattr on a placeholder directory');
-      if (mode === 'create' && node.xattrs.has(name)) codes.push('EEXIST');
-      if (mode === 'replace' && !node.xattrs.has(name)) codes.push('ENODATA');
-    }
-    if (codes.length) err(codes, `setxattr ${name}`);
-    node.xattrs = new Map(node.xattrs).set(name, value.slice());
+  /** setxattr(2) on `node` (xattrs.ts). */
+  setxattr(node: MNode, name: string, value: Uint8Array, mode: 'create' | 'replace' | undefined,
+    nodeBytes: number): void {
+    setXattr(node, name, value, mode, nodeBytes);
   }
 
   getxattr(node: MNode, name: string): Uint8Array {
-    const codes = xattrNameProblems(name);
-    if (codes.length) err(codes, `getxattr ${name}`);
-    const value = node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.') ? undefined : node.xattrs.get(name);
-    if (!value) err('ENODATA', `no xattr ${name}`);
-    return value.slice();
+    return getXattr(node, name);
   }
 
   listxattr(node: MNode): string[] {
@@ -565,17 +347,7 @@ export class FsModel {
   }
 
   removexattr(node: MNode, name: string): void {
-    const codes = xattrNameProblems(name);
-    if (codes.length === 0) {
-      if (node.kind !== 'file' && node.kind !== 'dir' && name.startsWith('user.')) codes.push('EPERM');
-      if (node.subvol.readonly) codes.push('EROFS');
-      if (node.immutable) codes.push('EPERM');
-      if (!node.xattrs.has(name)) codes.push('ENODATA');
-    }
-    if (codes.length) err(codes, `removexattr ${name}`);
-    const next = new Map(node.xattrs);
-    next.delete(name);
-    node.xattrs = next;
+    removeXattr(node, name);
   }
 
   // --- file contents ----------------------------------------------------------------
@@ -630,14 +402,18 @@ export class FsModel {
 
   pread(fd: number, length: number, offset: number): Uint8Array {
     const node = this.fdNode(fd);
-    if (!isInt(length) || length < 0 || !isInt(offset) || offset < 0) err('EINVAL', 'bad pread arguments');
+    if (!isInt(length) || length < 0 || !isInt(offset) || offset < 0) {
+      err('EINVAL', 'bad pread arguments');
+    }
     if (offset >= node.size) return new Uint8Array(0);
     return node.data.slice(offset, Math.min(node.size, offset + length));
   }
 
   pwrite(fd: number, data: Uint8Array, offset: number): number {
     const node = this.fdNode(fd);
-    if (!(data instanceof Uint8Array) || !isInt(offset) || offset < 0) err('EINVAL', 'bad pwrite arguments');
+    if (!(data instanceof Uint8Array) || !isInt(offset) || offset < 0) {
+      err('EINVAL', 'bad pwrite arguments');
+    }
     if (node.subvol.readonly) err('EROFS', 'readonly subvolume');
     if (node.immutable) err('EPERM', 'DAX-immutable');
     if (data.length === 0) return 0;
@@ -658,17 +434,22 @@ export class FsModel {
     if (size < node.size) {
       node.preallocPastEof = false;
       dropPages(node, Math.ceil(size / BLOCK));
-      // The rest of the new last page is written with zeros: an unwritten extent there turns to data.
-      if (size % BLOCK) markPages(node, size, size + 1, (st) => (st === PAGE_PREALLOC ? PAGE_DATA : st));
+      // The rest of the new last page is written with zeros: an unwritten extent there turns
+      // to data.
+      if (size % BLOCK) {
+        markPages(node, size, size + 1, (st) => (st === PAGE_PREALLOC ? PAGE_DATA : st));
+      }
     }
     node.data = resize(node.data, size);
+    assert(node.size === size, 'truncate leaves the size asked for');
   }
 
   private rangeArgs(offset: number, length: number): void {
     if (!isInt(offset) || offset < 0 || !isInt(length) || length <= 0) err('EINVAL', 'bad range');
   }
 
-  fallocate(path: string, offset: number, length: number, options: { keepSize?: boolean } = {}): void {
+  fallocate(path: string, offset: number, length: number,
+    options: { keepSize?: boolean } = {}): void {
     const node = this.file(path);
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
@@ -686,7 +467,8 @@ export class FsModel {
     this.rangeArgs(offset, length);
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
     if (node.immutable) err('EPERM', `${path}: DAX-immutable`);
-    zeroPages(node, offset, Math.min(offset + length, Math.max(node.size, offset)), node.size, PAGE_HOLE);
+    const end = Math.min(offset + length, Math.max(node.size, offset));
+    zeroPages(node, offset, end, node.size, PAGE_HOLE);
     if (offset < node.size) {
       const next = copyAtLeast(node.data, 0);
       next.fill(0, offset, Math.min(node.size, offset + length));
@@ -713,7 +495,9 @@ export class FsModel {
     if (node.kind !== 'file' || node.size > 0) codes.push('EINVAL');
     if (node.subvol.readonly) codes.push('EROFS');
     if (codes.length) err(codes, `setNoDataCow ${path}`);
-    if (node.preallocPastEof) throw new Unspecified('setNoDataCow on a size-0 file with preallocated blocks');
+    if (node.preallocPastEof) {
+      throw new Unspecified('setNoDataCow on a size-0 file with preallocated blocks');
+    }
     node.nodatacow = true;
   }
 
@@ -730,11 +514,15 @@ export class FsModel {
     if (!capability) err('EPERM', 'the DAX-immutable flag needs the capability');
     if (node.subvol.readonly) err('EROFS', `${path}: readonly subvolume`);
     if (!on) { node.immutable = false; return 'certain'; }
-    if (!node.nodatacow || node.size === 0) err('EINVAL', `${path}: DAX-immutable needs a non-empty nodatacow file`);
+    if (!node.nodatacow || node.size === 0) {
+      err('EINVAL', `${path}: DAX-immutable needs a non-empty nodatacow file`);
+    }
     const pages = Math.ceil(node.size / BLOCK);
     for (let p = 0; p < Math.max(pages, node.pages.length); p++) {
       const state = node.pages[p] ?? PAGE_HOLE;
-      if ((p < pages && state !== PAGE_DATA) || state === PAGE_PREALLOC) err('EINVAL', `${path}: page ${p} is not data`);
+      if ((p < pages && state !== PAGE_DATA) || state === PAGE_PREALLOC) {
+        err('EINVAL', `${path}: page ${p} is not data`);
+      }
     }
     node.immutable = true;
     return node.maybeShared ? 'may-refuse' : 'certain';
@@ -742,26 +530,20 @@ export class FsModel {
 
   // --- reflinks ---------------------------------------------------------------------
 
-  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number,
+    length: number): void {
     const src = this.lookup(srcPath);
     const dst = this.lookup(dstPath);
     if (src.kind === 'dir' || dst.kind === 'dir') err(['EISDIR', 'EINVAL'], 'clone of a directory');
     if (isSpecial(src) || isSpecial(dst)) err('ENXIO', 'clone of a special file');
-    for (const v of [srcOffset, dstOffset, length]) if (!isInt(v) || v < 0) err('EINVAL', 'bad clone arguments');
-    if (length === 0) throw new Unspecified('clone of length 0');
-    const codes: ErrnoName[] = [];
-    if (srcOffset % BLOCK !== 0 || dstOffset % BLOCK !== 0) codes.push('EINVAL'); // unaligned offsets
-    if (srcOffset + length > src.size) codes.push('EINVAL'); // source range past EOF
-    if (length % BLOCK !== 0) {
-      if (srcOffset + length !== src.size) codes.push('EINVAL'); // unaligned length not reaching source EOF
-      if (dstOffset + length < dst.size) codes.push('EINVAL'); // a partial EOF block inside the destination
+    for (const v of [srcOffset, dstOffset, length]) {
+      if (!isInt(v) || v < 0) err('EINVAL', 'bad clone arguments');
     }
-    if (src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length) codes.push('EINVAL'); // overlap
-    if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL'); // datacow and nodatacow (btrfs: EINVAL)
-    if (dst.subvol.readonly) codes.push('EROFS');
-    refuseImmutable(src, codes);
-    refuseImmutable(dst, codes);
-    if (codes.length) err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+    if (length === 0) throw new Unspecified('clone of length 0');
+    const codes = cloneRangeRefusals(src, srcOffset, dst, dstOffset, length);
+    if (codes.length) {
+      err(codes, `cannot clone ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+    }
     const pages = Math.ceil(length / BLOCK);
     const from = src.pages.slice(srcOffset / BLOCK, srcOffset / BLOCK + pages);
     markPages(dst, dstOffset, dstOffset + pages * BLOCK, () => PAGE_HOLE);
@@ -784,7 +566,8 @@ export class FsModel {
     const src = this.file(srcPath);
     const r = this.resolveWith(dstPath, true);
     if (!r.parent) err(['EISDIR', 'EEXIST'], 'clone onto /');
-    if (r.node === src) return; // onto itself: the file keeps its contents (as the file system does)
+    // Onto itself: the file keeps its contents (as the file system does).
+    if (r.node === src) return;
     const codes: ErrnoName[] = [];
     if (r.node?.kind === 'dir') codes.push('EISDIR');
     if (r.parent.subvol.readonly) codes.push('EROFS');
@@ -794,7 +577,9 @@ export class FsModel {
     // Into a new file, which would be datacow: refused (create it and set nodatacow first).
     if (!r.node && src.nodatacow) codes.push('EINVAL');
     if (codes.length) err(codes, `cannot clone ${srcPath} to ${dstPath}`);
-    if (r.node?.preallocPastEof) throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
+    if (r.node?.preallocPastEof) {
+      throw new Unspecified('cloneFile onto a file with preallocated blocks past EOF');
+    }
     const dst = r.node ?? this.newEntry(dstPath, 'file', r);
     dst.data = src.data;
     dst.pages = src.pages.slice(0, Math.ceil(src.size / BLOCK));
@@ -807,7 +592,9 @@ export class FsModel {
 
   private subvolumeAt(path: string): MNode {
     const node = this.lookup(path);
-    if (!node.subvolRoot) err(node.kind === 'dir' ? 'EINVAL' : ['EINVAL', 'ENOTDIR'], `${path}: not a subvolume`);
+    if (!node.subvolRoot) {
+      err(node.kind === 'dir' ? 'EINVAL' : ['EINVAL', 'ENOTDIR'], `${path}: not a subvolume`);
+    }
     return node;
   }
 
@@ -818,10 +605,11 @@ export class FsModel {
     const codes: ErrnoName[] = [];
     if (r.node) codes.push('EEXIST');
     if (r.parent.subvol.readonly) codes.push('EROFS');
-    if (FsModel.holdsImmutable(src)) codes.push('EPERM');
+    if (holdsImmutable(src)) codes.push('EPERM');
     if (codes.length) err(codes, `cannot snapshot into ${dest}`);
     if (r.parent.placeholder) throw new Unspecified('snapshot into a placeholder directory');
-    const sub = new MSubvol(this.nextSubvol++, options.readonly ?? false, undefined as unknown as MNode);
+    const noRootYet = undefined as unknown as MNode;
+    const sub = new MSubvol(this.nextSubvol++, options.readonly ?? false, noRootYet);
     const copies = new Map<MNode, MNode>();
     const copy = (node: MNode, parent: MNode | undefined): MNode => {
       const seen = copies.get(node);
@@ -870,8 +658,8 @@ export class FsModel {
     if (!r.parent) err(['EPERM', 'EBUSY', 'EINVAL'], 'delete the top-level subvolume');
     const node = this.subvolumeAt(path);
     if (r.parent.subvol.readonly) err('EROFS', `${path}: parent is readonly`);
-    if (FsModel.hasSubvolumeInside(node)) err('ENOTEMPTY', `${path} holds subvolumes`);
-    if (FsModel.holdsImmutable(node)) err('EPERM', `${path} holds a DAX-immutable file`);
+    if (hasSubvolumeInside(node)) err('ENOTEMPTY', `${path} holds subvolumes`);
+    if (holdsImmutable(node)) err('EPERM', `${path} holds a DAX-immutable file`);
     if (this.fdsInside(node.subvolRoot!)) err('EBUSY', `${path} has open files or mappings`);
     r.parent.entries.delete(r.name);
   }
@@ -920,7 +708,10 @@ export class FsModel {
         nodes.set(node, c);
         c.takeContents(node);
         let promise = promises.get(node.preallocPromise);
-        if (!promise) { promise = { kept: node.preallocPromise.kept }; promises.set(node.preallocPromise, promise); }
+        if (!promise) {
+          promise = { kept: node.preallocPromise.kept };
+          promises.set(node.preallocPromise, promise);
+        }
         c.preallocPromise = promise;
         c.maybeShared = node.maybeShared;
         c.immutable = node.immutable;
@@ -953,6 +744,8 @@ export class FsModel {
     this.nextFd = o.nextFd;
     this.fds.clear();
     for (const [fd, n] of o.fds) this.fds.set(fd, n);
+    // An earlier state adopted whole (a rollback): it must hold together.
+    assertNamespace(this.top.root);
   }
 
   /** Unique file bytes held (hard links counted once). */
@@ -971,4 +764,26 @@ export class FsModel {
   subvolumes(): Array<[string, MNode]> {
     return this.walk().filter(([, n]) => n.subvolRoot !== undefined);
   }
+}
+
+/** Why a clone of [srcOffset, +length) of `src` to `dstOffset` of `dst` is refused. */
+function cloneRangeRefusals(src: MNode, srcOffset: number, dst: MNode, dstOffset: number,
+  length: number): ErrnoName[] {
+  const codes: ErrnoName[] = [];
+  // Unaligned offsets.
+  if (srcOffset % BLOCK !== 0 || dstOffset % BLOCK !== 0) codes.push('EINVAL');
+  if (srcOffset + length > src.size) codes.push('EINVAL'); // the source range past EOF
+  if (length % BLOCK !== 0) {
+    // An unaligned length not reaching source EOF; a partial EOF block inside the destination.
+    if (srcOffset + length !== src.size) codes.push('EINVAL');
+    if (dstOffset + length < dst.size) codes.push('EINVAL');
+  }
+  const overlap = src === dst && srcOffset < dstOffset + length && dstOffset < srcOffset + length;
+  if (overlap) codes.push('EINVAL');
+  // Datacow and nodatacow (btrfs: EINVAL).
+  if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL');
+  if (dst.subvol.readonly) codes.push('EROFS');
+  refuseImmutable(src, codes);
+  refuseImmutable(dst, codes);
+  return codes;
 }

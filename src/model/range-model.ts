@@ -17,13 +17,16 @@ const MAX_DEDUPE_BYTES = 2 ** 30;
  * it would start a change (nothing to do: no EBUSY while frozen, no EROFS), and errnos
  * that are correct results too where the model cannot say which one the API gives.
  */
-export interface RangeOutcome { early: boolean; alsoErrnos: ErrnoName[] }
+interface RangeOutcome { early: boolean; alsoErrnos: ErrnoName[] }
 
 function fail(codes: ErrnoName[], message: string): never {
   throw new ModelError(codes, message);
 }
 
-/** The regular file at `path`, or undefined with its errors (ENOENT, ENOTDIR, EISDIR...) added to `codes`. */
+/**
+ * The regular file at `path`, or undefined with its errors (ENOENT, ENOTDIR, EISDIR...)
+ * added to `codes`.
+ */
 function fileOf(m: FsModel, path: string, codes: ErrnoName[]): MNode | undefined {
   let node: MNode;
   try {
@@ -54,7 +57,9 @@ function bytesAt(data: Uint8Array, from: number, to: number): Uint8Array {
 /** Page states [first, first + count), holes past the array's end. */
 function pagesAt(node: MNode, first: number, count: number): Uint8Array {
   const out = new Uint8Array(count);
-  if (first < node.pages.length) out.set(node.pages.subarray(first, Math.min(first + count, node.pages.length)));
+  if (first < node.pages.length) {
+    out.set(node.pages.subarray(first, Math.min(first + count, node.pages.length)));
+  }
   return out;
 }
 
@@ -66,14 +71,20 @@ function putPages(node: MNode, first: number, states: Uint8Array): void {
   node.pages = next;
 }
 
-/** The node's bytes after `bytes` land at `at`, cut to its size (an exchange never changes sizes). */
+/**
+ * The node's bytes after `bytes` land at `at`, cut to its size (an exchange never changes
+ * sizes).
+ */
 function placeWithin(data: Uint8Array, at: number, bytes: Uint8Array): Uint8Array {
   const next = data.slice();
   if (at < next.length) next.set(bytes.subarray(0, Math.min(bytes.length, next.length - at)), at);
   return next;
 }
 
-/** Blocks the model can no longer vouch for: fallocate's promise does not follow extents that move between files. */
+/**
+ * Blocks the model can no longer vouch for: fallocate's promise does not follow extents
+ * that move between files.
+ */
 function shared(a: MNode, b: MNode): void {
   a.maybeShared = true;
   b.maybeShared = true;
@@ -90,21 +101,30 @@ function shared(a: MNode, b: MNode): void {
  * cut length, the file system by the asked one, so where only the asked one overlaps,
  * EINVAL and the copy are both correct.
  */
-export function copyFileRange(m: FsModel, srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): RangeOutcome & { copied: number; reflink: boolean } {
+export function copyFileRange(m: FsModel, srcPath: string, srcOffset: number, dstPath: string,
+  dstOffset: number, length: number): RangeOutcome & { copied: number; reflink: boolean } {
   const codes: ErrnoName[] = [];
   tooBig(codes, srcOffset, dstOffset, length, dstOffset + length);
   const src = fileOf(m, srcPath, codes);
   const dst = fileOf(m, dstPath, codes);
-  if (!src || !dst || codes.length) fail(codes, `copy ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  if (!src || !dst || codes.length) {
+    fail(codes, `copy ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  }
   const n = Math.min(length, Math.max(0, src.size - srcOffset));
-  const overlaps = (len: number): boolean => src === dst && srcOffset < dstOffset + len && dstOffset < srcOffset + len;
+  const overlaps = (len: number): boolean =>
+    src === dst && srcOffset < dstOffset + len && dstOffset < srcOffset + len;
   if (n > 0 && overlaps(n)) codes.push('EINVAL');
   if (dst.immutable) codes.push('EPERM');
   if (n > 0 && dst.subvol.readonly) codes.push('EROFS');
-  if (codes.length) fail(codes, `cannot copy ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  if (codes.length) {
+    fail(codes, `cannot copy ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  }
   const alsoErrnos: ErrnoName[] = overlaps(length) ? ['EINVAL'] : [];
   // Nothing to copy: the file system returns 0 before it opens the destination for writing.
-  if (n === 0) return { copied: 0, reflink: false, early: true, alsoErrnos: dst.subvol.readonly ? [...alsoErrnos, 'EROFS'] : alsoErrnos };
+  if (n === 0) {
+    const errnos: ErrnoName[] = dst.subvol.readonly ? [...alsoErrnos, 'EROFS'] : alsoErrnos;
+    return { copied: 0, reflink: false, early: true, alsoErrnos: errnos };
+  }
   const aligned = srcOffset % BLOCK === 0 && dstOffset % BLOCK === 0
     && (n % BLOCK === 0 || (srcOffset + n === src.size && dstOffset + n >= dst.size));
   const reflink = aligned && src.nodatacow === dst.nodatacow && !src.immutable;
@@ -124,7 +144,8 @@ export function copyFileRange(m: FsModel, srcPath: string, srcOffset: number, ds
  * or both nodatacow (EINVAL); a DAX-immutable file EPERM. The bytes and page states of the
  * ranges trade places; sizes stay, so bytes that land past a file's EOF are gone.
  */
-export function exchangeRange(m: FsModel, path1: string, offset1: number, path2: string, offset2: number, length: number): RangeOutcome {
+export function exchangeRange(m: FsModel, path1: string, offset1: number, path2: string,
+  offset2: number, length: number): RangeOutcome {
   const codes: ErrnoName[] = [];
   tooBig(codes, offset1, offset2, length);
   const one = fileOf(m, path1, codes);
@@ -135,15 +156,20 @@ export function exchangeRange(m: FsModel, path1: string, offset1: number, path2:
   if (one === two && offset1 < offset2 + length && offset2 < offset1 + length) codes.push('EINVAL');
   if (one.nodatacow !== two.nodatacow) codes.push('EINVAL');
   if (one.immutable || two.immutable) codes.push('EPERM');
-  if (codes.length) fail(codes, `cannot exchange ${path1}@${offset1} and ${path2}@${offset2} (${length})`);
+  if (codes.length) {
+    fail(codes, `cannot exchange ${path1}@${offset1} and ${path2}@${offset2} (${length})`);
+  }
   if (length === 0) return { early: true, alsoErrnos: [] };
-  if (one.subvol.readonly || two.subvol.readonly) fail(['EROFS'], 'exchange in a read-only subvolume');
+  if (one.subvol.readonly || two.subvol.readonly) {
+    fail(['EROFS'], 'exchange in a read-only subvolume');
+  }
   const a = bytesAt(one.data, offset1, offset1 + length);
   const b = bytesAt(two.data, offset2, offset2 + length);
   const pa = pagesAt(one, offset1 / BLOCK, length / BLOCK);
   const pb = pagesAt(two, offset2 / BLOCK, length / BLOCK);
   one.data = placeWithin(one.data, offset1, b);
-  two.data = placeWithin(two.data, offset2, a); // (the same array as one.data's new one when one === two)
+  // (The same array as one.data's new one when one === two.)
+  two.data = placeWithin(two.data, offset2, a);
   putPages(one, offset1 / BLOCK, pb);
   putPages(two, offset2 / BLOCK, pa);
   if (one.maybeShared || two.maybeShared) shared(one, two);
@@ -158,7 +184,9 @@ export function exchangeRange(m: FsModel, path1: string, offset1: number, path2:
  * checked, and a range that passes its checks is compared: equal bytes are shared (no byte
  * changes; the destination's pages become the source's), different ones change nothing.
  */
-export function dedupeRange(m: FsModel, srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): RangeOutcome & { deduped: number; status: 'same' | 'differs' } {
+export function dedupeRange(m: FsModel, srcPath: string, srcOffset: number, dstPath: string,
+  dstOffset: number,
+  length: number): RangeOutcome & { deduped: number; status: 'same' | 'differs' } {
   const codes: ErrnoName[] = [];
   tooBig(codes, srcOffset, length, dstOffset);
   const src = fileOf(m, srcPath, codes);
@@ -171,24 +199,34 @@ export function dedupeRange(m: FsModel, srcPath: string, srcOffset: number, dstP
   if (src.nodatacow !== dst.nodatacow) codes.push('EINVAL');
   if (src.immutable || dst.immutable) codes.push('EPERM');
   if (srcOffset % BLOCK || dstOffset % BLOCK) codes.push('EINVAL');
-  if (srcOffset >= src.size || dstOffset >= dst.size || dstOffset + len > dst.size) codes.push('EINVAL');
-  // Both ranges at their EOF: the EOF block is shared whole; otherwise whole blocks only (REMAP_FILE_CAN_SHORTEN).
+  if (srcOffset >= src.size || dstOffset >= dst.size || dstOffset + len > dst.size) {
+    codes.push('EINVAL');
+  }
+  // Both ranges at their EOF: the EOF block is shared whole; otherwise whole blocks only
+  // (REMAP_FILE_CAN_SHORTEN).
   const bothEof = srcOffset + len === src.size && dstOffset + len === dst.size;
   const compare = bothEof ? len : alignDown(len);
   const share = bothEof ? alignUp(src.size) - srcOffset : compare;
-  if (src === dst && dstOffset + share > srcOffset && dstOffset < srcOffset + share) codes.push('EINVAL');
-  if (codes.length) fail(codes, `cannot dedupe ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  if (src === dst && dstOffset + share > srcOffset && dstOffset < srcOffset + share) {
+    codes.push('EINVAL');
+  }
+  if (codes.length) {
+    fail(codes, `cannot dedupe ${srcPath}@${srcOffset} to ${dstPath}@${dstOffset} (${length})`);
+  }
   if (compare === 0) return { deduped: 0, status: 'same', early: true, alsoErrnos: [] };
   const a = src.data.subarray(srcOffset, srcOffset + compare);
   const b = dst.data.subarray(dstOffset, dstOffset + compare);
-  for (let i = 0; i < compare; i++) if (a[i] !== b[i]) return { deduped: 0, status: 'differs', early: false, alsoErrnos: [] };
+  for (let i = 0; i < compare; i++) {
+    if (a[i] !== b[i]) return { deduped: 0, status: 'differs', early: false, alsoErrnos: [] };
+  }
   putPages(dst, dstOffset / BLOCK, pagesAt(src, srcOffset / BLOCK, Math.ceil(share / BLOCK)));
   shared(src, dst);
   return { deduped: compare, status: 'same', early: false, alsoErrnos: [] };
 }
 
 /** The checks collapse and insert share (vfs_fallocate's, then the mode's): the file. */
-function shiftTarget(m: FsModel, path: string, offset: number, length: number, codes: ErrnoName[]): MNode | undefined {
+function shiftTarget(m: FsModel, path: string, offset: number, length: number,
+  codes: ErrnoName[]): MNode | undefined {
   tooBig(codes, offset, length, offset + length);
   if (length === 0) codes.push('EINVAL');
   const node = fileOf(m, path, codes);

@@ -9,7 +9,10 @@ const utf8 = new TextEncoder();
 /** The namespaces the file system stores (docs/fs.md section 11). */
 const NAMESPACES = ['user.', 'trusted.', 'security.'];
 
-/** The largest item in a leaf of `nodeBytes` (pmcow: half the leaf less the item header; docs/fs.md section 8). */
+/**
+ * The largest item in a leaf of `nodeBytes` (pmcow: half the leaf less the item header;
+ * docs/fs.md section 8).
+ */
 export function maxItem(nodeBytes: number): number {
   return Math.floor((nodeBytes - 101) / 2) - 25;
 }
@@ -24,8 +27,12 @@ export function xattrNameProblems(name: string): ErrnoName[] {
   return name === space ? ['EINVAL'] : [];
 }
 
-/** Every rule a value breaks for `name`: E2BIG past 64 KiB, ENOSPC when the entry (30-byte header) exceeds an item. */
-export function xattrValueProblems(name: string, value: Uint8Array, nodeBytes: number): ErrnoName[] {
+/**
+ * Every rule a value breaks for `name`: E2BIG past 64 KiB, ENOSPC when the entry (30-byte
+ * header) exceeds an item.
+ */
+export function xattrValueProblems(name: string, value: Uint8Array,
+  nodeBytes: number): ErrnoName[] {
   if (value.length > 65536) return ['E2BIG'];
   return utf8.encode(name).length + value.length + 30 > maxItem(nodeBytes) ? ['ENOSPC'] : [];
 }
