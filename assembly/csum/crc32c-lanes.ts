@@ -25,7 +25,7 @@
 //   CRC_NIBBLE_TABLES: 8 x 16 bytes: planes 0..3 of T0[v] (low nibble v), then of T0[v << 4].
 //   CRC_SHIFT_TABLES: for S = 256, 64, 16 (blocks of 4 KiB, 1 KiB, 256 B): 4 x 256 u32.
 import { CRC_NIBBLE_TABLES, CRC_SHIFT_TABLES, CRC_SHIFT_TABLE_BYTES } from "../abi";
-import { crc32cZerosWith } from "./crc32c";
+import { crc32cZerosWith } from "./crc32c-zeros";
 import { CHECKS } from "../shared/checks";
 
 /** Stream lengths in bytes, one per block size (16 x S), largest first. */

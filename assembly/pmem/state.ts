@@ -8,6 +8,7 @@ import {
   H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
   H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
 } from "../abi";
+import { crcTablesAddr } from "../csum/crc32c";
 
 export let headerAddr: usize = 0;
 export let deviceBytes: u32 = 0;
@@ -17,7 +18,6 @@ export let logCapacity: u32 = 0;
 // log2(logCapacity): the ring of an entry index is a shift, not a division.
 export let logCapacityShift: u32 = 0;
 export let scratchBytes: u32 = 0;
-export let crcTablesAddr: usize = 0;
 export let threadsAddr: usize = 0;
 export let threadStride: u32 = 0;
 export let flushQueueCapacity: u32 = 0;
