@@ -26,7 +26,7 @@ import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck, recountPoisoned,
   deviceLock, deviceUnlock, deviceStoreBegin, deviceStoreEnd, countStore,
 } from "./pmem/device";
-import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
+import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/log-slots";
 import { freshRunsDeferred, materializeFreshRuns, setFreshRunDeferral } from "./pmem/fresh-runs";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
@@ -34,11 +34,15 @@ import {
 } from "./pmem/crash";
 import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
-import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY } from "./abi";
+import {
+  H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS,
+  H_FRESH_RUNS, STAMP_RUNS_CAPACITY, TA_DIGEST,
+} from "./abi";
 import { linesPendingTotal, logSpanTotal, ringAttach } from "./pmem/ring";
 import { enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap } from "./pmem/store-locks";
 import { seqAttach } from "./pmem/seq-order";
-import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
+import { stampRange, stampsAdvance, stampRuns } from "./pmem/stamps";
+import { mediaFingerprint } from "./pmem/media-fingerprint";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
 
@@ -476,21 +480,25 @@ export function csum_crc32c_zeros(crc: u32, count: u32): u32 {
 // Digests of file contents for the crash oracle (assembly/csum/content-hash.ts), in this
 // thread's state: begin, update with every chunk (all but the last whole 16-byte blocks),
 // final.
+@inline function digestStateAddr(): usize {
+  return S.threadAreaAddr() + TA_DIGEST;
+}
+
 export function content_hash_begin(): i32 {
   if (!attached()) return -EINVAL;
-  contentHashBegin();
+  contentHashBegin(digestStateAddr());
   return 0;
 }
 
 export function content_hash_update(ptr: u32, len: u32): i32 {
   if (!attached() || !bufferValid(ptr, len)) return -EINVAL;
-  contentHashUpdate(ptr, len);
+  contentHashUpdate(digestStateAddr(), ptr, len);
   return 0;
 }
 
 export function content_hash_final(totalBytes: f64): f64 {
   if (!attached() || !(totalBytes >= 0 && totalBytes <= 9007199254740991)) return -EINVAL;
-  return contentHashFinal(<u64>totalBytes);
+  return contentHashFinal(digestStateAddr(), <u64>totalBytes);
 }
 
 // Raw in-WASM copy: the baseline the store path is measured against.

@@ -21,7 +21,8 @@ import {
 import { logVersion, linesPendingTotal, ringsReset } from "./ring";
 import { walkStart, walkNext } from "./log-walk";
 import { seqAfterAll } from "./seq-order";
-import { entryAddr, entryWordMask, entryApply, lineHeadIndex, logChanged, mediaLineAddr, preimageSlotAddr } from "./storelog";
+import { entryWordMask, entryApply, logChanged } from "./storelog";
+import { entryAddr, lineHeadIndex, mediaLineAddr, preimageSlotAddr } from "./log-slots";
 import { seqBefore } from "./seq-compare";
 import { stampLine } from "./stamps";
 import { LogEntry } from "./log-entry";

@@ -13,8 +13,9 @@ import {
   visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
 import {
-  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr,
+  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll,
 } from "./storelog";
+import { mediaLineAddr } from "./log-slots";
 import { enterShared, exitShared, lockLines, unlockLines } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";

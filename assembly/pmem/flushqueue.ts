@@ -10,7 +10,8 @@ import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_C
 import { threadAreaAddr, flushQueueCapacity, counterAdd, lineCount } from "./state";
 import { CHECKS } from "../shared/checks";
 import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
-import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn, evictedStamped } from "./fresh-runs";
+import { retirableRunAt, retireFreshRun, materializeFreshRunsIn, evictedStamped } from "./fresh-runs";
+import { lineDeferred } from "./line-state";
 import { stampEpoch } from "./stamps";
 import { lockLines, unlockLines } from "./store-locks";
 

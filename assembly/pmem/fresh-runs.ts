@@ -40,7 +40,8 @@ import {
   FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END, TL_FRESH_LIVE,
 } from "../abi";
 import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
-import { writeFreshEntriesAt, updateLineStates } from "./storelog";
+import { lineDeferred, updateLineStates } from "./line-state";
+import { writeFreshEntriesAt } from "./fresh-entries";
 import { seqBefore } from "./seq-compare";
 import { ringAt, myRing, myRingIndex, addRingLive, ringsInUse } from "./ring";
 import { CHECKS } from "../shared/checks";
@@ -88,11 +89,6 @@ export function freshRunsDeferred(): u32 {
   let n: u32 = 0;
   for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += liveRows(ringAt(ctz(rings)));
   return n;
-}
-
-/** Is `line` in a deferred run? */
-@inline export function lineDeferred(line: u32): bool {
-  return (load<u8>(lineStateAddr + line) & LINE_DEFERRED) != 0;
 }
 
 /**

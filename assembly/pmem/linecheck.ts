@@ -13,7 +13,7 @@ import {
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, LINE_RULE_CARE, MEDIA_FAILS,
 } from "../abi";
 import { patchAddr, lineCount } from "./state";
-import { mediaLineAddr } from "./storelog";
+import { mediaLineAddr } from "./log-slots";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 
 export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";

@@ -24,16 +24,16 @@
 import { copyLine } from "./line-copy";
 import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
-  ENTRY_BYTES, ENTRY_DATA_BYTES, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, ENTRY_NEXT,
-  LINE_DEFERRED,
+  ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
+  ENTRY_DATA_VISIBLE, ENTRY_NEXT, LINE_DEFERRED,
 } from "../abi";
 import {
-  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, lineCount,
+  logAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, visibleAddr,
+  counterAdd, lineCount,
 } from "./state";
 import {
-  myRing, myRingIndex, ringAt, ringHead, ringTail, ringLive, setRingHead, setRingTail, addRingLive, ringOfIndex, ringIndex,
-  ringSlot, ringRebase, ringChanged, addPending,
+  myRing, myRingIndex, ringAt, ringHead, ringTail, ringLive, setRingHead, setRingTail, addRingLive,
+  ringOfIndex, ringIndex, ringSlot, ringRebase, ringChanged, addPending,
 } from "./ring";
 import { allocateSeq } from "./seq-order";
 import { seqBefore } from "./seq-compare";
@@ -42,31 +42,14 @@ import { storesLockStripes } from "./store-mode";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
 import {
-  myFreshRuns, lineDeferred, deferFreshRun, materializeFreshRunsIn, oldestDeferredPosition, evictFreshRunPrefix, evictedLines,
-  evictedStamped,
+  myFreshRuns, deferFreshRun, materializeFreshRunsIn, oldestDeferredPosition, evictFreshRunPrefix,
+  evictedLines, evictedStamped,
 } from "./fresh-runs";
-
-@inline export function entryAddr(index: u32): usize {
-  return logAddr + <usize>index * ENTRY_BYTES;
-}
-
-// The entry's data slot: the same index in the log's data region. Kept apart from the
-// entries because most entries never use it (ENTRY_DATA_VISIBLE), and 32-byte entries
-// walk a third of the cache lines 96-byte ones with their data inline did.
-@inline export function entryDataAddr(entry: usize): usize {
-  return logDataAddr + (entry - logAddr) * (ENTRY_DATA_BYTES / ENTRY_BYTES);
-}
-
-
-@inline export function lineHeadIndex(line: u32): u32 {
-  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
-  return load<u32>(lineListAddr + (<usize>line << 3)); // index + 1, 0 = none
-}
-
-@inline function lineTailIndex(line: u32): u32 {
-  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
-  return load<u32>(lineListAddr + (<usize>line << 3), 4);
-}
+import { lineDeferred, updateLineStates } from "./line-state";
+import {
+  entryAddr, entryDataAddr, lineHeadIndex, lineTailIndex, preimageSlotAddr,
+} from "./log-slots";
+import { writeFreshEntriesAt } from "./fresh-entries";
 
 @inline function byteMask(offset: u32, count: u32): u64 {
   return count >= 64 ? u64.MAX_VALUE : ((<u64>1 << count) - 1) << offset;
@@ -87,17 +70,6 @@ export function entryWordMask(entry: usize): u32 {
   return live == ENTRY_DATA_VISIBLE ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
 }
 
-// The pre-image slot of ring slot `index`: a pending line's media bytes, in the slot of
-// its oldest live entry.
-@inline export function preimageSlotAddr(index: u32): usize {
-  return preimageAddr + (<usize>index << LINE_SHIFT);
-}
-
-// Where the media bytes of `line` are: its pre-image while pending, else the visible line.
-@inline export function mediaLineAddr(line: u32): usize {
-  const head = lineHeadIndex(line);
-  return head != 0 ? preimageSlotAddr(head - 1) : visibleAddr + (<usize>line << LINE_SHIFT);
-}
 
 // The line's newest entry `e` is about to stop being its newest: it takes its bytes from
 // the visible line before the next store changes them.
@@ -417,14 +389,6 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
   return true;
 }
 
-// The state bytes of lines [first, first + count) set to (state & keep) | set, eight at a time.
-export function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
-  let at = lineStateAddr + first;
-  const end = at + count;
-  const keep8 = <u64>keep * 0x0101010101010101, set8 = <u64>set * 0x0101010101010101;
-  for (; at + 8 <= end; at += 8) store<u64>(at, (load<u64>(at) & keep8) | set8);
-  for (; at < end; at++) store<u8>(at, (load<u8>(at) & keep) | set);
-}
 
 // Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
 // Eight state bytes at a time.
@@ -455,49 +419,6 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
   }
 }
 
-// Entries seq.. at log indices index.. (one ring, no wrap) for whole lines line..: each the
-// line's only entry, its bytes the visible line's. Two 16-byte stores per entry and one per
-// two lines' lists, their fields counted up in lanes (a third of the per-line stores of field
-// by field).
-function writeFreshEntries(seq: u32, index: u32, line: u32, count: u32): void {
-  assert((index & (logCapacity - 1)) + count <= logCapacity, "log append: fresh entries past the ring's end");
-  if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(index + k)).live == 0); // a live slot
-  // (seq, line, next = 0, live) and (mask: the whole line, spare).
-  let head = i32x4(<i32>seq, <i32>line, 0, <i32>ENTRY_DATA_VISIBLE);
-  const step = i32x4(1, 1, 0, 0);
-  const whole = i64x2.splat(-1);
-  let e = entryAddr(index);
-  for (let k: u32 = 0; k < count; k++) {
-    v128.store(e, head);
-    v128.store(e, whole, 16);
-    head = i32x4.add(head, step);
-    e += ENTRY_BYTES;
-  }
-  // Lists: head and tail are (index + 1) for each line.
-  let list = lineListAddr + (<usize>line << 3);
-  let k: u32 = 0;
-  if ((list & 15) != 0 && count > 0) { store<u64>(list, (<u64>(index + 1) | (<u64>(index + 1) << 32))); list += 8; k = 1; }
-  let pair = i32x4(<i32>(index + k + 1), <i32>(index + k + 1), <i32>(index + k + 2), <i32>(index + k + 2));
-  const two = i32x4.splat(2);
-  for (; k + 2 <= count; k += 2) {
-    v128.store(list, pair);
-    pair = i32x4.add(pair, two);
-    list += 16;
-  }
-  if (k < count) store<u64>(list, (<u64>(index + k + 1) | (<u64>(index + k + 1) << 32)));
-  if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == index + j + 1 && lineTailIndex(line + j) == index + j + 1); // a fresh line's list names another entry
-}
-
-// writeFreshEntries for entries seq.. at positions position.. of ring `t`, wherever their
-// slots are: in at most two stretches of consecutive slots (the ring may wrap).
-export function writeFreshEntriesAt(t: u32, position: u32, seq: u32, line: u32, count: u32): void {
-  assert(count > 0 && count <= logCapacity && <u64>line + <u64>count <= <u64>lineCount, "log append: fresh entries outside the log or the device");
-  const ring = ringAt(t);
-  const slot = ringSlot(ring, position);
-  const before = min<u32>(count, logCapacity - slot);
-  writeFreshEntries(seq, t * logCapacity + slot, line, before);
-  if (before < count) writeFreshEntries(seq + before, t * logCapacity, line + before, count - before);
-}
 
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
 // entry seq + k at position (position + k) of this thread's ring becomes the line's only
