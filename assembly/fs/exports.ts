@@ -11,11 +11,12 @@ import {
   INODE_FLAG_NODATASUM, NEGATIVE_OBJECTIDS, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
 } from "../abi";
 import * as S from "../pmem/state";
+import { fsFormat, fsTablesBytes } from "./format";
 import {
-  fsFormat, fsAttach, fsAttached, fsTablesBytes, dirtyBuffer, isVerified, setVerified, clearVerified,
-  nodeBytes, kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
-  metadataReserveBytes, rootSlotOf,
-  poolCount, totalBytes, committedGeneration, copies as blockCopies,
+  fsAttach, fsAttached, dirtyBuffer, isVerified, setVerified, clearVerified, nodeBytes,
+  kernelRangeValid, fsBase, threadArea, freshBitsAddr, losingBitsAddr, filledBitsAddr,
+  metadataReserveBytes, rootSlotOf, poolCount, totalBytes, committedGeneration,
+  copies as blockCopies,
 } from "./state";
 import {
   begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
