@@ -9,27 +9,24 @@
 // it. Levels fall by one per step from at most MAX_LEVEL and key ranges of siblings are
 // disjoint, so no walk of a corrupted tree can loop or reach one block twice.
 //
-// Errors do not return: fail() records the problem in this thread's area and calls the
-// host's fs_fail, which throws (an FsError in TypeScript); the operation's frames unwind.
-// The operation in progress is one thread's: its tree, root and path live in this
-// instance's globals and this thread's area.
+// Errors do not return: fail() (operation.ts) records the problem in this thread's area and
+// calls the host's fs_fail, which throws (an FsError in TypeScript); the operation's frames
+// unwind. The operation in progress is one thread's: its tree, root (operation.ts) and path
+// live in this instance's globals and this thread's area.
 import {
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES, NODE_GENERATION, KEY_OBJECTID,
-  KEY_TYPE, KEY_OFFSET, EXTENT_DATA, FILE_EXTENT_BYTES, FE_DISK_BYTENR, FE_DISK_BYTES, FS_TREE_ID,
-  FE_TYPE, EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES,
-  FIRST_SUBVOLUME_ID, TA_PATH, PATH_BYTES, TA_KEY, TA_ZERO_KEY, TA_SEEK_KEY, TA_RESULT, CR_ROOT,
-  CR_LEVEL, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, PR_CODE, PR_SLOT, PR_A, PR_B, PR_C, PR_BYTENR,
-  PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL,
-  P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING, P_NO_METADATA_SPACE,
-  P_POOL_EMPTY, P_BLOCK_IN_USE, EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC, NEEDS_HEAL, ROOT_POINTER,
-  MAX_LEVEL, MAX_KEY_VALUE, SECTOR_SHIFT, F_TREE_CHANGES, F_ABORTED, P_REFS_FULL, NODE_OWNER,
-  FE_OFFSET, P_NONE, TA_DROPS, EIO,
-  CHUNK_TREE_ID, CHUNK_SYSTEM, CHUNK_METADATA, NODE_BYTENR,
+  KEY_TYPE, KEY_OFFSET, TA_PATH, PATH_BYTES, TA_KEY, TA_ZERO_KEY, TA_SEEK_KEY, TA_RESULT, CR_ROOT,
+  CR_LEVEL, CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE,
+  P_CHILD_EMPTY, P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE,
+  P_ITEM_NO_FIT, P_KEY_EXISTS, P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  EUCLEAN, EFBIG, EEXIST, ENOENT, ENOSPC, NEEDS_HEAL, ROOT_POINTER, MAX_LEVEL, MAX_KEY_VALUE,
+  SECTOR_SHIFT, F_TREE_CHANGES, NODE_OWNER, EIO, CHUNK_TREE_ID, CHUNK_SYSTEM, CHUNK_METADATA,
+  NODE_BYTENR,
 } from "../abi";
 import { compareKeyTo, compareKeysAt } from "./key";
 import {
-  fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, metadataBlockBytes, freshBitsAddr, rootSlotOf,
-  copies, totalBytes, committedGeneration,
+  fsBase, nodeBytes, threadArea, dirtyBuffer, isVerified, freshBitsAddr, rootSlotOf, copies,
+  totalBytes, committedGeneration,
 } from "./state";
 import { nodeAddr, problemRecord } from "./disk-io";
 import { cowBlock, newBlock } from "./transaction";
@@ -38,56 +35,30 @@ import { treeBlockPlaced } from "./chunks";
 import { setRange } from "./bitmap";
 import {
   nritems, setNritems, level, isLeaf, itemAt, ptrAt, keyAt, copyKey, dataSize, dataAddr,
-  leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration, setChild,
-  leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft, leafInsertTwo,
+  leafFreeBytes, leafUsedBytes, leafInsert, leafDelete, leafResize, child, childGeneration,
+  setChild, leafRoom, leafItemsBytes, leafMoveTailRight, leafMoveHeadLeft, leafInsertTwo,
   ptrCapacity, ptrInsert, ptrDelete, inPool, nodeInMemory, leafCapacity, dataOffset,
 } from "./node";
 import { visibleAddr } from "../pmem/state";
-import { refChange, dataRefChange, sharedDataRefChange } from "./delayed-ref";
-import { noteDropCandidate, dropCandidates, pointersMoved, convertToFull } from "./extent-tree";
+import { refChange } from "./delayed-ref";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
+import { treeId, treeRoot, treeLevel, hostFail, fail } from "./operation";
+import { pointersMoved, noteDropCandidate } from "./dropped";
+import { reportPointers, rootMoved, convertToFull } from "./node-pointers";
+import { isFsTree } from "./root-slot";
 
 
 // --- the host ---------------------------------------------------------------------------
 
-/** Throws the error this thread's problem record describes; does not return. */
-@external("env", "fs_fail")
-declare function hostFail(code: i32): void;
 /** Rewrite copy 1 of `bytenr` from its good copy 2 and mark it verified (dup). */
 @external("env", "fs_heal")
 declare function hostHeal(bytenr: f64): void;
 
-// --- the operation in progress (this instance's) ------------------------------------------
+// --- the walk in progress (this instance's) ------------------------------------------------
 
-let treeId: u64 = 0;
-let treeRoot: u64 = 0;
-let treeLevel: u32 = 0;
+// Its tree, root and level are operation.ts's.
 let pathLength: u32 = 0;
-
-/**
- * Record a problem in this thread's area and have the host throw it (errno `code`, problem
- * P_*, the block, slot and values it names). Does not return.
- */
-export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
-  assert(code > 0, "no errno");
-  assert(problem != P_NONE, "no problem");
-  const record = problemRecord(0);
-  store<u32>(record + PR_CODE, problem);
-  store<u32>(record + PR_SLOT, slot);
-  store<u64>(record + PR_A, a);
-  store<u64>(record + PR_B, b);
-  store<u64>(record + PR_C, c);
-  store<u64>(record + PR_BYTENR, bytenr);
-  store<u64>(record + PR_TREE, treeId);
-  // Problems that leave the transaction unfinishable abort it for every thread: the
-  // owner's TypeScript reads the code (Kernel.aborted) when another thread hit it.
-  if (problem == P_NO_METADATA_SPACE || problem == P_POOL_EMPTY || problem == P_BLOCK_IN_USE || problem == P_REFS_FULL) {
-    if (load<u32>(fsBase + F_ABORTED) == 0) store<u32>(fsBase + F_ABORTED, problem);
-  }
-  hostFail(-code);
-  unreachable(); // the host threw
-}
 
 @inline function pathEntry(lv: u32): usize {
   assert(lv <= MAX_LEVEL, "ctree: path deeper than MAX_LEVEL");
@@ -124,30 +95,7 @@ export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u
   store<u64>(key + KEY_OFFSET, offset);
 }
 
-/** The root of the tree of the last operation, and its level (for callers inside the core). */
-export function currentRoot(): u64 {
-  if (CHECKS) assert(treeRoot != 0); // an operation without a root
-  return treeRoot;
-}
-export function currentLevel(): u32 {
-  assert(treeLevel <= MAX_LEVEL, "bad level");
-  return treeLevel;
-}
 
-/**
- * End a changing operation called from outside the core: the blocks it copied away from
- * drop their pointers if nothing references them (lookups of their own, so the operation's
- * tree is kept aside), then its root and level go to the result record.
- */
-export function endOperation(): void {
-  const id = treeId, root = treeRoot, rootLevel = treeLevel;
-  dropCandidates();
-  treeId = id;
-  treeRoot = root;
-  treeLevel = rootLevel;
-  assert(load<u32>(threadArea() + TA_DROPS) == 0, "drops left");
-  finish();
-}
 
 /** The tree's root and level after the operation, for the caller. */
 export function finish(): void {
@@ -199,10 +147,6 @@ function view(bytenr: u64): usize {
 @inline function generationOf(node: usize): u64 {
   if (CHECKS) assert(nodeInMemory(node)); // a generation read outside the pool and the device
   return load<u64>(node + NODE_GENERATION);
-}
-
-function isFsTree(id: u64): bool {
-  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
 }
 
 /**
@@ -264,87 +208,6 @@ export function allocNode(lv: u32): u64 {
   return next;
 }
 
-// --- pointer bookkeeping ------------------------------------------------------------------
-
-/**
- * The data extent file extent item `s` of leaf `node` points at: 0 for a hole, and for
- * btrfs's inline kind (an adopted image's, until the adoption moves it: its bytes are in
- * the item, no extent). Every reader of an item's pointer asks here.
- */
-export function pointedExtent(node: usize, s: u32): u64 {
-  if (CHECKS) assert(isLeaf(node) && s < nritems(node)); // a pointer read outside a leaf's items
-  const size = dataSize(node, s);
-  if (size < FILE_EXTENT_BYTES) {
-    // The tree checker let a shorter item in only as an inline one with its 21-byte header.
-    if (CHECKS) assert(size >= FILE_EXTENT_INLINE_BYTES);
-    return 0;
-  }
-  const item = dataAddr(node, s);
-  return <u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE ? 0 : load<u64>(item + FE_DISK_BYTENR);
-}
-
-/** The data extent a leaf item points at (file extent items of fs trees), or 0. */
-@inline function itemExtent(node: usize, slot: u32): u64 {
-  if (CHECKS) assert(isLeaf(node)); // the extent of an item of an internal node
-  if (CHECKS) assert(slot < nritems(node)); // the extent of an item the leaf does not have
-  const key = itemAt(node, slot);
-  if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA || !isFsTree(treeId)) return 0;
-  return pointedExtent(node, slot);
-}
-
-/**
- * Report the data pointer of file extent item `s` of leaf `node`, owned by tree `root`:
- * its back reference is (root, inode, file offset of the extent's first byte).
- */
-export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): void {
-  assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
-  assert(root != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no tree, or a count change of more than one");
-  const extent = pointedExtent(node, s);
-  if (extent == 0) return;
-  const item = dataAddr(node, s);
-  const key = itemAt(node, s);
-  // Wraps below zero as btrfs's u64 does: a clone may map an extent's middle at offset 0.
-  const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
-  dataRefChange(extent, root, load<u64>(key + KEY_OBJECTID), start, <u32>load<u64>(item + FE_DISK_BYTES), delta);
-}
-
-/**
- * Report the data pointer of file extent item `s` of FULL_BACKREF leaf `node` (block
- * `parent`, of tree `owner`): its back reference is the leaf's (SHARED_DATA_REF).
- */
-export function reportSharedDataPointer(node: usize, s: u32, parent: u64, owner: u64, delta: i32): void {
-  assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
-  assert(parent != 0 && (delta == 1 || delta == -1), "ctree: a data pointer of no leaf, or a count change of more than one");
-  const extent = pointedExtent(node, s);
-  if (extent == 0) return;
-  sharedDataRefChange(extent, parent, owner, <u32>load<u64>(dataAddr(node, s) + FE_DISK_BYTES), delta);
-}
-
-/** Report every pointer held by slots [from, to) of a node (items move, a copy appears). */
-function reportPointers(node: usize, bytenr: u64, from: u32, to: u32, delta: i32): void {
-  // Pointers move in dirty nodes only: copies, splits, merges and changed leaves.
-  assert(from <= to, "range reversed");
-  assert(to <= nritems(node), "slot outside node");
-  if (CHECKS) assert(inPool(node)); // pointers reported of a clean node
-  if (CHECKS) assert(dirtyBuffer(bytenr) == node); // pointers reported of a node that is not the block named
-  if (isLeaf(node)) {
-    // The node is this tree's (dirty: copied by it, or new), so its owner is the tree.
-    assert(load<u64>(node + NODE_OWNER) == treeId || load<u64>(node + NODE_OWNER) == 0, "ctree: a changed leaf of another tree");
-    for (let s = from; s < to; s++) {
-      if (itemExtent(node, s) != 0) reportDataPointer(node, s, treeId, delta);
-    }
-    return;
-  }
-  const below = <i32>level(node) - 1;
-  for (let s = from; s < to; s++) refChange(<i64>bytenr, child(node, s), treeId, below, 0, delta);
-}
-
-function rootMoved(old: u64, oldLevel: u32, next: u64, nextLevel: u32): void {
-  if (CHECKS) assert(old != 0 && next != 0); // a root moved from or to no block
-  assert(oldLevel <= MAX_LEVEL + 1 && nextLevel <= MAX_LEVEL + 1, "ctree: a root's level");
-  refChange(ROOT_POINTER, old, treeId, <i32>oldLevel, 0, -1);
-  refChange(ROOT_POINTER, next, treeId, <i32>nextLevel, 0, 1);
-}
 
 // --- checked walks --------------------------------------------------------------------------
 
@@ -1204,7 +1067,3 @@ function predecessor(key: usize): bool {
   return true;
 }
 
-/** The tree being operated on (the host's hooks are told which). */
-export function currentTree(): u64 {
-  return treeId;
-}

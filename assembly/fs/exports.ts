@@ -8,7 +8,8 @@ import {
   F_STAGING_BYTES, EXTENT_MARK_LOSING, F_TOTAL_BYTES, ROOT_SLOT_BYTES, EXTENT_MARK_FILLED,
   NEEDS_HEAL, EUCLEAN, TA_RESULT, CR_DATA, CR_LEAF, CR_SLOT, CR_SIZE, WRITE_OUT_REPORT,
   WRITE_OUT_STORE_POINTS, READ_INODE_BOUNDS, READ_NO_INODE, READ_VERIFY, INODE_SIZE, INODE_FLAGS,
-  INODE_FLAG_NODATASUM, NEGATIVE_OBJECTIDS, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
+  INODE_FLAG_NODATASUM, NEGATIVE_OBJECTIDS, FS_TREE_ID, FIRST_SUBVOLUME_ID, CHUNK_FREE, CHUNK_DATA,
+  CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
 } from "../abi";
 import * as S from "../pmem/state";
 import { fsFormat, fsTablesBytes } from "./format";
@@ -19,9 +20,10 @@ import {
   copies as blockCopies,
 } from "./state";
 import {
-  begin, finish, endOperation, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward, seekBackward, checkedChild,
-  currentRoot, copyRoot,
+  begin, finish, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward,
+  seekBackward, checkedChild, copyRoot,
 } from "./ctree";
+import { currentRoot } from "./operation";
 import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } from "./node";
 import { CHECKS } from "../shared/checks";
 import { setRange, testBit } from "./bitmap";
@@ -29,18 +31,25 @@ import { readFile, lookupInode } from "./inode";
 import { firstDifference } from "./compare";
 import { fileWrite, WRITE_OWNER } from "./file";
 import { refChange, refDelta, refCount, backrefCount, refPressure, takeBatch } from "./delayed-ref";
-import { extentRefs, runDelayedRefs, droppedCount, dataRefsOwner, dataRefHash } from "./extent-tree";
+import {
+  extentRefs, runDelayedRefs, endOperation, dataRefsOwner, dataRefHash,
+} from "./extent-tree";
+import { droppedCount } from "./dropped";
 import { lockAcquire, lockTry, lockRelease, lockHolder } from "./fs-lock";
 import {
-  dropDirty, endTransaction, freeBuffers, liveDirtyBlocks,
-  dirtyListLength, dirtyListEntry, writeDirtyBlocks,
+  dropDirty, endTransaction, freeBuffers, liveDirtyBlocks, dirtyListLength, dirtyListEntry,
+  writeDirtyBlocks,
 } from "./transaction";
 import { nodeAddr, checkCopy } from "./disk-io";
 import {
-  FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors, largestRun,
-  anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors, chunkEmpty,
+  FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors,
+  largestRun, anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors,
+  chunkEmpty,
 } from "./free-space";
-import { chunkBytesValid, chunkCount, chunkKind, spaceFits, treeFreeSectors, resetChunks, addChunk, copyBytenr, treeBlockPlaced, chunkOnGrid, setChunkKind, setCellLayout } from "./chunks";
+import {
+  chunkBytesValid, chunkCount, chunkKind, spaceFits, treeFreeSectors, resetChunks, addChunk,
+  copyBytenr, treeBlockPlaced, chunkOnGrid, setChunkKind, setCellLayout,
+} from "./chunks";
 import { RootSlot } from "./root-slot";
 
 const MAX_SAFE: f64 = 9007199254740991;

@@ -15,34 +15,40 @@
 import {
   EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_TREE_ID, CSUM_TREE_ID,
   EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK,
-  EXTENT_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_DROPPED_COUNT,
-  F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
-  REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
-  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE,
-  BACKREF_DELTA, TA_RESULT, TA_ITEM_BODIES, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
-  TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
-  FIRST_SUBVOLUME_ID, EXTENT_DATA, FE_DISK_BYTES, NODE_OWNER,
-  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
-  SHARED_DATA_REF_BYTES, EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN, TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
-  BACKREF_IS_SHARED_DATA, MAX_LEVEL, FE_OFFSET,
-  EXTENT_CSUM_OBJECTID,
+  EXTENT_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_GENERATION,
+  F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD,
+  REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_ROOT,
+  BACKREF_INO, BACKREF_OFFSET, EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT,
+  EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE, BACKREF_DELTA, TA_RESULT, TA_ITEM_BODIES, CR_DATA,
+  CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS, TA_DROPS_MAX, SECTOR_SHIFT, EIO,
+  P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, EXTENT_DATA, NODE_OWNER, MAX_KEY_VALUE,
+  SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
+  SHARED_DATA_REF_BYTES, EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN,
+  TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT,
+  BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK, BACKREF_IS_SHARED_DATA, MAX_LEVEL, EXTENT_CSUM_OBJECTID,
 } from "../abi";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
-  lookupForChange, insertAtPath, insertPairAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
+  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, lookupForChange, insertAtPath,
+  insertPairAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath, finish,
 } from "./ctree";
 import {
-  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
+  fail, currentRoot, currentLevel, currentTree, treeId, treeRoot, treeLevel,
+} from "./operation";
+import { isDropped, setDropped } from "./dropped";
+import { reportDataPointer, reportSharedDataPointer, convertToFull } from "./node-pointers";
+import { isFsTree } from "./root-slot";
+import {
+  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, dirtyBuffer,
+  pinnedBitsAddr,
 } from "./state";
 import { CHECKS } from "../shared/checks";
 import {
-  refChange, refDelta, takeBatch, refCount, hasDelayedRef, pendingFull, markFull, backrefMoved,
+  refChange, refDelta, takeBatch, refCount, hasDelayedRef, pendingFull,
 } from "./delayed-ref";
-import { reportDataPointer, reportSharedDataPointer, pointedExtent } from "./ctree";
 import { crc32cUpdate } from "../csum/crc32c";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
-import { testBit, setRange, allBits } from "./bitmap";
+import { testBit, allBits } from "./bitmap";
 import { nodeAddr } from "./disk-io";
 import { nritems, isLeaf, level, itemAt, dataAddr, dataSize, child } from "./node";
 
@@ -130,24 +136,6 @@ export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
 
 // --- dropping a block's pointers ---------------------------------------------------------------
 
-@inline function isFsTree(id: u64): bool {
-  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
-}
-
-@inline function isDropped(bytenr: u64): bool {
-  return bytenr < <u64>totalBytes && testBit(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT));
-}
-
-function setDropped(bytenr: u64, on: bool): void {
-  assert(bytenr < <u64>totalBytes, "past device end");
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
-  assert(isDropped(bytenr) != on, "dropped twice");
-  const count = load<u32>(fsBase + F_DROPPED_COUNT);
-  assert(on || count > 0, "dropped count");
-  setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
-  store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
-  if (CHECKS) assert(isDropped(bytenr) == on); // a dropped mark that did not change
-}
 
 /**
  * A tree block's last reference is gone: the pointers it holds go with it, their back
@@ -173,36 +161,9 @@ function dropNodePointers(bytenr: u64, owner: u64, full: bool): void {
   assert(dirtyBuffer(bytenr) == 0, "still dirty");
 }
 
-/**
- * Block `bytenr` was copied and cannot be shared: the copy holds its pointers now (nothing
- * was reported for either), so it counts as having dropped them; its own count reaches
- * zero at the next run (the parent's pointer moved), which then skips the drop.
- */
-export function pointersMoved(bytenr: u64): bool {
-  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a moved block outside the device");
-  // Twice in one transaction: two pointers reach a block its one reference says only one
-  // does (a damaged image: a pointer into another tree). The caller refuses (EUCLEAN).
-  if (isDropped(bytenr)) return false;
-  setDropped(bytenr, true);
-  assert(isDropped(bytenr), "extent tree: the dropped bit did not stick");
-  return true;
-}
-
-/** Remember a block an operation copied away from, to drop at its end if unreferenced. */
-export function noteDropCandidate(bytenr: u64, tree: u64): void {
-  if (!isFsTree(tree)) return;
-  const list = threadArea() + TA_DROPS;
-  const n = load<u32>(list);
-  assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
-  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
-  if (CHECKS) assert(dirtyBuffer(bytenr) == 0); // a candidate that is a copy itself (only clean blocks are copied away from)
-  store<u64>(list + 16 + <usize>n * 8, bytenr);
-  store<u64>(list + 8, tree); // every candidate of one operation is of its tree
-  store<u32>(list, n + 1);
-}
 
 /** At an operation's end: each block it copied away from drops its pointers if nothing references it. */
-export function dropCandidates(): void {
+function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   const tree = load<u64>(list + 8);
@@ -217,12 +178,21 @@ export function dropCandidates(): void {
   }
 }
 
-export function droppedCount(): u32 {
-  const count = load<u32>(fsBase + F_DROPPED_COUNT);
-  // One dropped bit per block (setDropped never sets one twice), so no more than the sectors.
-  assert(count <= totalBytes >> SECTOR_SHIFT, "dropped count");
-  return count;
+/**
+ * End a changing operation called from outside the core: the blocks it copied away from
+ * drop their pointers if nothing references them (lookups of their own, so the operation's
+ * tree is kept aside), then its root and level go to the result record.
+ */
+export function endOperation(): void {
+  const id = treeId, root = treeRoot, rootLevel = treeLevel;
+  dropCandidates();
+  treeId = id;
+  treeRoot = root;
+  treeLevel = rootLevel;
+  assert(load<u32>(threadArea() + TA_DROPS) == 0, "drops left");
+  finish();
 }
+
 
 // --- running delayed refs ----------------------------------------------------------------------
 
@@ -453,36 +423,6 @@ function fullIfOwnerLeft(entry: usize, target: u64, lv: u32): void {
   }
 }
 
-/**
- * Block `bytenr` (content at `node`, of tree `owner`) becomes FULL_BACKREF: each pointer
- * it holds moves its back reference from its owner (TREE_BLOCK_REF, EXTENT_DATA_REF) to
- * it (SHARED_BLOCK_REF, SHARED_DATA_REF), counts unchanged; its item takes the flag at the
- * next run (btrfs's update_ref_for_cow: inc_ref full, dec_ref not full).
- */
-export function convertToFull(bytenr: u64, node: usize, owner: u64): void {
-  assert(isFsTree(owner), "extent tree: only subvolume trees share blocks");
-  assert(load<u64>(node + NODE_OWNER) == owner, "extent tree: a block converted for another tree");
-  const n = nritems(node);
-  const lv = level(node);
-  if (isLeaf(node)) {
-    for (let s: u32 = 0; s < n; s++) {
-      const key = itemAt(node, s);
-      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) continue;
-      const extent = pointedExtent(node, s);
-      if (extent == 0) continue;
-      const item = dataAddr(node, s);
-      const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
-      backrefMoved(extent, true, <u32>load<u64>(item + FE_DISK_BYTES), 0, owner,
-        owner, load<u64>(key + KEY_OBJECTID), start, bytenr, BACKREF_IS_SHARED_DATA);
-    }
-  } else {
-    for (let s: u32 = 0; s < n; s++) {
-      backrefMoved(child(node, s), false, 0, lv - 1, owner, owner, BACKREF_IS_TREE, 0, bytenr, BACKREF_IS_SHARED_BLOCK);
-    }
-  }
-  markFull(bytenr, owner, lv);
-  if (CHECKS) assert(pendingFull(bytenr)); // a conversion that left no mark
-}
 
 /** The batch backref of the entry when it is the only one that changes and it adds; else 0. */
 function soleAddedBackref(entry: usize): usize {

@@ -8,26 +8,25 @@
 // the slot (flagged RSF_MOVED, so the owning thread rewrites the ROOT_ITEM at commit).
 import {
   KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_ITEM, FILE_EXTENT_BYTES,
-  FE_GENERATION, FE_RAM_BYTES, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, EXTENT_TYPE_REG,
-  SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, RSF_MOVED, CSUM_TREE_ID,
-  EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_STAGING,
+  FE_GENERATION, FE_RAM_BYTES, FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES,
+  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT, CR_LEAF, CR_SLOT, CR_DATA, RSF_MOVED,
+  CSUM_TREE_ID, EXTENT_TREE_ID, F_CSUM_ROOT, F_CSUM_LEVEL, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_STAGING,
   F_STAGING_BYTES, F_READERS_COUNT, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES, EI_GENERATION,
   F_ABORTED, ABORTED_DELAYED_REFS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, EXTENT_TYPE_PREALLOC,
-  INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE,
-  EXTENT_CSUM_OBJECTID, EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
+  INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE, EXTENT_CSUM_OBJECTID,
+  EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
 } from "../abi";
+import { begin, lookupItem, insertItem, updateItem, seekBackward, seekForward } from "./ctree";
+import { currentRoot, currentLevel, currentTree, fail } from "./operation";
 import {
-  begin, lookupItem, insertItem, updateItem, seekBackward, seekForward, endOperation, currentRoot,
-  currentLevel, currentTree, fail,
-} from "./ctree";
-import {
-  fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration, totalBytes, kernelRangeValid,
+  fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration,
+  totalBytes, kernelRangeValid,
 } from "./state";
 import { CHECKS } from "../shared/checks";
 import { itemAt, dataAddr, dataSize, nritems } from "./node";
 import { setRange, testBit } from "./bitmap";
 import { refPressure } from "./delayed-ref";
-import { runDelayedRefs } from "./extent-tree";
+import { runDelayedRefs, endOperation } from "./extent-tree";
 import { sectorsCompute } from "../csum/sectors";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "./fs-lock";

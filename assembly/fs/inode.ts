@@ -7,15 +7,16 @@
 // lookups between items reuse this thread's B-tree state, but read-only operations change
 // no memory, so the leaf stays where it was.
 import {
-  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
-  FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
-  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
-  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
+  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FE_TYPE,
+  FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
+  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA,
+  P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING, CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
   EXTENT_CSUM_OBJECTID, EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
 } from "../abi";
-import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
+import { begin, lookupItem, seekForward, seekBackward } from "./ctree";
+import { fail } from "./operation";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
-import { nritems, itemAt, dataAddr, dataSize } from "./node";
+import { nritems, itemAt, dataAddr } from "./node";
 import { deviceReadable } from "../pmem/device";
 import { lockWorld, unlockWorld } from "../pmem/store-locks";
 import { visibleAddr } from "../pmem/state";
