@@ -53,31 +53,6 @@ export function countSet(addr: usize, from: u32, to: u32): u32 {
   return n;
 }
 
-/**
- * Number of aligned runs of `unit` bits (a power of two up to 64) in [from, to), both
- * multiples of `unit`, whose bits are all set: a word at a time, each word folded so that
- * bit k stays set only when bits k .. k + unit - 1 are (a unit never leaves its word).
- */
-export function countFullUnits(addr: usize, from: u32, to: u32, unit: u32): u32 {
-  assert(addr != 0, "no map");
-  assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "bitmap: unit not a power of two up to 64");
-  assert(from <= to && from % unit == 0 && to % unit == 0, "bitmap: units not aligned");
-  // Bits at the multiples of `unit` in a word: each unit's first bit.
-  let starts: u64 = 1;
-  for (let s = unit; s < 64; s <<= 1) starts |= starts << s;
-  let n: u32 = 0;
-  let i = from;
-  while (i < to) {
-    const end = min<u32>(to, (i & ~63) + 64);
-    let bits = load<u64>(word(addr, i)) & spanMask(i, end);
-    for (let s: u32 = 1; s < unit; s <<= 1) bits &= bits >> s;
-    n += <u32>popcnt<u64>(bits & starts);
-    i = end;
-  }
-  if (CHECKS) assert(<u64>n * unit <= <u64>(to - from)); // more whole units than the range holds
-  return n;
-}
-
 /** First bit in [from, limit) that is set (want) or clear (!want); `limit` when none. */
 export function nextBit(addr: usize, from: u32, limit: u32, want: bool): u32 {
   assert(addr != 0, "no map");
