@@ -20,9 +20,9 @@ import {
   copies as blockCopies,
 } from "./state";
 import {
-  begin, finish, allocNode, lookupItem, insertItem, updateItem, deleteItem, seekForward,
-  seekBackward, checkedChild, copyRoot,
+  begin, finish, allocNode, lookupItem, seekForward, seekBackward, checkedChild, copyRoot,
 } from "./ctree";
+import { insertItem, updateItem, deleteItem } from "./ctree-change";
 import { currentRoot } from "./operation";
 import { isLeaf as isLeafAt, nritems as nritemsAt, inPool, level as levelAt } from "./node";
 import { CHECKS } from "../shared/checks";

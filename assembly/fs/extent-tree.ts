@@ -27,10 +27,11 @@ import {
   TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT,
   BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK, BACKREF_IS_SHARED_DATA, MAX_LEVEL, EXTENT_CSUM_OBJECTID,
 } from "../abi";
+import { begin, lookupItem, seekForward, finish } from "./ctree";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, lookupForChange, insertAtPath,
-  insertPairAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath, finish,
-} from "./ctree";
+  insertItem, updateItem, deleteItem, lookupForChange, insertAtPath, insertPairAtPath, updateAtPath,
+  followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
+} from "./ctree-change";
 import {
   fail, currentRoot, currentLevel, currentTree, treeId, treeRoot, treeLevel,
 } from "./operation";

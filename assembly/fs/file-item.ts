@@ -16,7 +16,8 @@ import {
   INODE_ITEM, INODE_ITEM_BYTES, INODE_SIZE, INODE_TRANSID, CR_SIZE, EXTENT_CSUM_OBJECTID,
   EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
 } from "../abi";
-import { begin, lookupItem, insertItem, updateItem, seekBackward, seekForward } from "./ctree";
+import { begin, lookupItem, seekBackward, seekForward } from "./ctree";
+import { insertItem, updateItem } from "./ctree-change";
 import { currentRoot, currentLevel, currentTree, fail } from "./operation";
 import {
   fsBase, threadArea, freshBitsAddr, losingBitsAddr, readersLogAddr, committedGeneration,
