@@ -322,7 +322,8 @@ export function pmem_set_fresh_run_deferral(on: bool): i32 {
   return 0;
 }
 
-// Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate at 2^23 - 1.
+// Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate
+// at 2^23 - 1.
 export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
@@ -349,7 +350,8 @@ export function pmem_counter(index: u32): f64 {
   return <f64>S.counterTotal(index);
 }
 
-// G_LINES_PENDING lines pending, G_LOG_SPAN live log span, G_FLUSH_QUEUE this thread's queued flushes
+// G_LINES_PENDING lines pending, G_LOG_SPAN live log span, G_FLUSH_QUEUE this thread's queued
+// flushes
 export function pmem_gauge(which: u32): i32 {
   if (!attached()) return -EINVAL;
   lock();
@@ -378,8 +380,8 @@ export function pmem_crash_total(): u64 {
   return attached() ? crashTotal() : 0;
 }
 
-// Build one image's patch (mode CRASH_STRICT, CRASH_RANDOM with seed arg, CRASH_ENUMERATE image number arg)
-// from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
+// Build one image's patch (mode CRASH_STRICT, CRASH_RANDOM with seed arg, CRASH_ENUMERATE image
+// number arg) from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
 // held so the caller can copy media and patch as one instant; it then calls pmem_unlock.
 // Returns the patch's line count.
 // `lines`: a line bitmap (lineCount bits) of the lines to build, 0 for all (crashBuild).

@@ -1,5 +1,5 @@
-// The core's ABI: the file system's shared state (assembly/abi.ts: the rules for these files; docs/abi.md).
-// scripts/gen-abi.mjs writes src/core/abi/fs-state.ts from it.
+// The core's ABI: the file system's shared state (assembly/abi.ts: the rules for these files;
+// docs/abi.md). scripts/gen-abi.mjs writes src/core/abi/fs-state.ts from it.
 
 // --- the file system's shared state (assembly/fs/state.ts; docs/engine.md) -----------------
 // Lives in the device's kernel region, after the superblock staging and the staging

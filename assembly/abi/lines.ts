@@ -1,5 +1,5 @@
-// The core's ABI: lines, words and threads (assembly/abi.ts: the rules for these files; docs/abi.md).
-// scripts/gen-abi.mjs writes src/core/abi/lines.ts from it.
+// The core's ABI: lines, words and threads (assembly/abi.ts: the rules for these files;
+// docs/abi.md). scripts/gen-abi.mjs writes src/core/abi/lines.ts from it.
 
 // --- lines, words, threads -------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-// The core's ABI: the file system's node and on-device format (assembly/abi.ts: the rules for these files; docs/abi.md).
-// scripts/gen-abi.mjs writes src/core/abi/node-format.ts from it.
+// The core's ABI: the file system's node and on-device format (assembly/abi.ts: the rules for these
+// files; docs/abi.md). scripts/gen-abi.mjs writes src/core/abi/node-format.ts from it.
 
 // --- file-system node format (assembly/fs/; docs/fs.md) -------------------------
 // A node: header, then leaf items or internal key pointers, each starting with the key:
@@ -214,7 +214,8 @@ export const RI_UUID: u32 = 247; // 16 bytes
 export const RI_CTRANSID: u32 = 295; // u64
 export const RI_OTRANSID: u32 = 303; // u64
 export const ROOT_FLAG_READONLY: u32 = 1;
-// btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name length, type, name.
+// btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name
+// length, type, name.
 export const DIR_ENTRY_HEADER_BYTES: u32 = 30;
 export const DIR_ENTRY_TRANSID: u32 = KEY_BYTES; // u64 transaction that made the entry
 export const DIR_ENTRY_DATA_LENGTH: u32 = KEY_BYTES + 8; // u16 the value's length after the name (xattrs; 0 in directory entries)

@@ -1,5 +1,5 @@
-// The core's ABI: region, gauge and counter selectors (assembly/abi.ts: the rules for these files; docs/abi.md).
-// scripts/gen-abi.mjs writes src/core/abi/selectors.ts from it.
+// The core's ABI: region, gauge and counter selectors (assembly/abi.ts: the rules for these files;
+// docs/abi.md). scripts/gen-abi.mjs writes src/core/abi/selectors.ts from it.
 
 // --- regions, gauges, counters ----------------------------------------------------------
 

@@ -1,5 +1,5 @@
-// The core's ABI: the store log, the flush queue and the crash patch (assembly/abi.ts: the rules for these files; docs/abi.md).
-// scripts/gen-abi.mjs writes src/core/abi/store-log.ts from it.
+// The core's ABI: the store log, the flush queue and the crash patch (assembly/abi.ts: the rules
+// for these files; docs/abi.md). scripts/gen-abi.mjs writes src/core/abi/store-log.ts from it.
 
 // --- store log, flush queue, crash patch ---------------------------------------------------
 

@@ -137,7 +137,10 @@ export function rmapNext(pte: usize): usize {
   assert(next != pte, "rmap loop");
   return next;
 }
-/** The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks are rare). */
+/**
+ * The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks
+ * are rare).
+ */
 export function rmapMapping(pte: usize): u32 {
   assert(pte != 0 && (pte & 3) == 0, "dax: the mapping of no PTE, or of an unaligned one");
   const count = header(D_MAX_MAPPINGS);

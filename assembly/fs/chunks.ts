@@ -36,7 +36,9 @@ import { CHECKS } from "../shared/checks";
   return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA || kind == CHUNK_RESERVED;
 }
 
-/** Is `bytes` a cell size a device of `total` bytes with blocks of `node` x `blockCopies` may use? */
+/**
+ * Is `bytes` a cell size a device of `total` bytes with blocks of `node` x `blockCopies` may use?
+ */
 export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: u32): bool {
   return bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0 && bytes >= 4 * node * blockCopies
     && <u64>total >= <u64>SYSTEM_AREA_BYTES + bytes;
@@ -107,7 +109,10 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   return n;
 }
 
-/** Sectors of a new chunk of `kind` on a grid cell that hold blocks or data: a dup tree chunk's first half. */
+/**
+ * Sectors of a new chunk of `kind` on a grid cell that hold blocks or data: a dup tree chunk's
+ * first half.
+ */
 @inline export function cellUsableSectors(kind: u32): u32 {
   assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "chunks: an untyped chunk has no usable half");
   const n = kind != CHUNK_DATA && copies == 2 ? cellSectors() >> 1 : cellSectors();
@@ -115,7 +120,10 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   return n;
 }
 
-/** The chunk whose logical range holds sector `sector`, or -1 (the first MiB, a dup cell's mirror half, a gap). */
+/**
+ * The chunk whose logical range holds sector `sector`, or -1 (the first MiB, a dup cell's mirror
+ * half, a gap).
+ */
 export function chunkOfSector(sector: u32): i32 {
   assert(sector <= totalBytes >> SECTOR_SHIFT, "chunks: a sector past the device");
   // Binary search over the table, in order of logical start.
@@ -130,7 +138,10 @@ export function chunkOfSector(sector: u32): i32 {
   return sector - start < chunkLengthSectors(<u32>found) ? found : -1;
 }
 
-/** Tree block `bytenr` lies in the block group of a metadata or system chunk (a pointer may name it). */
+/**
+ * Tree block `bytenr` lies in the block group of a metadata or system chunk (a pointer may name
+ * it).
+ */
 export function treeBlockPlaced(bytenr: u64): bool {
   assert(nodeBytes >= SECTOR_BYTES, "chunks: no node size");
   if (bytenr >= <u64>totalBytes || (bytenr & (SECTOR_BYTES - 1)) != 0) return false;
@@ -206,7 +217,10 @@ export function freeChunks(): u32 {
   return n;
 }
 
-/** Sectors tree blocks of `kind` may still take: free in their chunks, plus every free chunk's usable part. */
+/**
+ * Sectors tree blocks of `kind` may still take: free in their chunks, plus every free chunk's
+ * usable part.
+ */
 export function treeFreeSectors(kind: u32): u64 {
   assert(kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "chunks: tree space of a data kind");
   const n = <u64>freeOfKind(kind) + <u64>freeChunks() * cellUsableSectors(kind);

@@ -3,7 +3,10 @@
 // word at a time, rather than by a loop over bytes in JavaScript.
 import { CHECKS } from "../shared/checks";
 
-/** The index of the first byte where [a, a + length) and [b, b + length) differ; `length` when none does. */
+/**
+ * The index of the first byte where [a, a + length) and [b, b + length) differ; `length` when none
+ * does.
+ */
 export function firstDifference(a: usize, b: usize, length: u32): u32 {
   assert(length <= 0x40000000, "a comparison longer than any staging buffer");
   let i: u32 = 0;

@@ -154,7 +154,8 @@ export function deleteItem(): bool {
 
 /**
  * The items after the one at the path (lookupForChange found it) in the same leaf whose key
- * has `objectid` and a type in [lowType, highType], up to the leaf's end: how many (deleteRunAtPath takes them too).
+ * has `objectid` and a type in [lowType, highType], up to the leaf's end: how many (deleteRunAtPath
+ * takes them too).
  */
 export function followingAtPath(objectid: u64, lowType: u32, highType: u32): u32 {
   if (CHECKS) assert(pathAtKey(true)); // a run looked for at a path that is not the found key's
@@ -172,12 +173,16 @@ export function followingAtPath(objectid: u64, lowType: u32, highType: u32): u32
   return count;
 }
 
-/** Does the path's leaf end `count` items after the path's slot (more may follow in the next leaf)? */
+/**
+ * Does the path's leaf end `count` items after the path's slot (more may follow in the next leaf)?
+ */
 export function runEndsLeafAtPath(count: u32): bool {
   return pathSlot(0) + count >= nritems(view(pathBytenr(0)));
 }
 
-/** Delete `count` items from the path's slot on (lookupForChange found the first): one data move. */
+/**
+ * Delete `count` items from the path's slot on (lookupForChange found the first): one data move.
+ */
 export function deleteRunAtPath(count: u32): void {
   if (CHECKS) assert(pathAtKey(true)); // a delete at a path that is not the key's
   const leafBytenr = pathBytenr(0);

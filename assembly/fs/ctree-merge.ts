@@ -150,7 +150,10 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
   return isLeaf(node) ? nodeBytes - NODE_HEADER_BYTES - leafRoom(node) : nritems(node) * KEY_PTR_BYTES;
 }
 
-/** Move every item of `rightBytenr` (parent slot `leftSlot` + 1) to the end of `leftBytenr` when both fit. */
+/**
+ * Move every item of `rightBytenr` (parent slot `leftSlot` + 1) to the end of `leftBytenr` when
+ * both fit.
+ */
 function mergeInto(parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightBytenr: u64, lv: u32): void {
   const left = view(leftBytenr), right = view(rightBytenr);
   if (CHECKS) assert(child(view(parentBytenr), leftSlot) == leftBytenr && child(view(parentBytenr), leftSlot + 1) == rightBytenr); // merged nodes not side by side

@@ -98,8 +98,8 @@ export function splitLeaf(key: usize, need: u32): void {
 //
 // A full leaf first gives items to a neighbour with room, and splits only when neither has
 // it. Why: with halves only, leaves under random inserts and deletes stayed half full (the
-// engine bench's trees, bench/tree-fill.mjs), and a commit copies, checksums and stores every leaf a
-// transaction touched, so the bytes it moves grew with the leaf count, not with the items.
+// engine bench's trees, bench/tree-fill.mjs), and a commit copies, checksums and stores every leaf
+// a transaction touched, so the bytes it moves grew with the leaf count, not with the items.
 
 /**
  * Make room for `need` bytes at path[0]'s slot by moving items to a sibling. True when the

@@ -239,7 +239,10 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
   return node;
 }
 
-/** Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0: none). */
+/**
+ * Address of the upper bound for the keys of parent[slot]'s subtree, given the parent's own (0:
+ * none).
+ */
 @inline function upperBound(parent: usize, slot: u32, high: usize): usize {
   if (CHECKS) assert(slot < nritems(parent)); // the bound of a slot the parent does not have
   return slot + 1 < nritems(parent) ? ptrAt(parent, slot + 1) : high;

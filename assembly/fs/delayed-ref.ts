@@ -253,7 +253,10 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
   addBackref(at, target, root, ino, offset, delta);
 }
 
-/** A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or went. */
+/**
+ * A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or
+ * went.
+ */
 export function sharedDataRefChange(target: u64, parent: u64, owner: u64, bytes: u32, delta: i32): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(bytes > 0 && parent != 0, "delayed refs: a data pointer has a length and a leaf");
@@ -371,7 +374,9 @@ function sortBatch(batch: usize, n: u32): void {
   if (CHECKS) assert(batchSorted(batch, n)); // the batch is not sorted by target
 }
 
-/** Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true. */
+/**
+ * Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true.
+ */
 function batchSorted(batch: usize, n: u32): bool {
   if (!CHECKS) return true;
   assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");

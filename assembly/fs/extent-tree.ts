@@ -6,8 +6,9 @@
 // inode, file offset of the extent's start) and SHARED_DATA_REF per FULL_BACKREF leaf. A
 // block is FULL_BACKREF once its owner no longer reaches it but others still do: the owner
 // copied it away while it was shared (ctree.ts), or the owner's tree was deleted (here).
-// And the running of delayed refs into it. A count that reaches zero frees its extent: pinned until the commit is durable; a data extent's checksums go with it, a tree
-// block's own pointers go too (a cascade of further refs, run in the next round).
+// And the running of delayed refs into it. A count that reaches zero frees its extent: pinned until
+// the commit is durable; a data extent's checksums go with it, a tree block's own pointers go too
+// (a cascade of further refs, run in the next round).
 //
 // In fs trees a block that loses its last reference through COW drops its pointers at once
 // (the operation's end, dropCandidates), so data-extent counts are exact inside the
@@ -163,7 +164,10 @@ function dropNodePointers(bytenr: u64, owner: u64, full: bool): void {
 }
 
 
-/** At an operation's end: each block it copied away from drops its pointers if nothing references it. */
+/**
+ * At an operation's end: each block it copied away from drops its pointers if nothing references
+ * it.
+ */
 function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
@@ -331,7 +335,10 @@ function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: b
 /** A batch backref of a tree block applied inline (its offset field, otherwise 0). */
 const APPLIED_INLINE: u64 = 1;
 
-/** Apply the entry's TREE_BLOCK_REF changes to the `refs` inline references of `body`; the new count. */
+/**
+ * Apply the entry's TREE_BLOCK_REF changes to the `refs` inline references of `body`; the new
+ * count.
+ */
 function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32): u32 {
   assert(body == threadArea() + TA_INLINE_BODY, "extent tree: an inline body elsewhere than this thread's");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
@@ -372,7 +379,9 @@ function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32):
   return n;
 }
 
-/** Debug builds: the inline references are TREE_BLOCK_REFs of strictly rising roots. Release: true. */
+/**
+ * Debug builds: the inline references are TREE_BLOCK_REFs of strictly rising roots. Release: true.
+ */
 function inlineRefsSorted(body: usize, n: u32): bool {
   if (!CHECKS) return true;
   assert(EXTENT_ITEM_BYTES + n * INLINE_REF_BYTES <= INLINE_BODY_BYTES, "extent tree: more inline references than the body holds");
@@ -475,7 +484,10 @@ function insertWithFirstBackref(target: u64, item: usize, backref: usize): void 
   insertPairAtPath(item, EXTENT_ITEM_BYTES, target, EXTENT_DATA_REF, key, body, EXTENT_DATA_REF_BYTES);
 }
 
-/** Debug builds: the first back reference insertWithFirstBackref made is where a lookup finds it (the tree's root stored). */
+/**
+ * Debug builds: the first back reference insertWithFirstBackref made is where a lookup finds it
+ * (the tree's root stored).
+ */
 function firstBackrefFound(target: u64, backref: usize): bool {
   const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
   if (backrefType(backref) == SHARED_DATA_REF) {
@@ -511,7 +523,10 @@ function applyBackrefs(entry: usize, target: u64, data: bool): void {
   }
 }
 
-/** A SHARED_BLOCK_REF or keyed TREE_BLOCK_REF (an item of its own) appears (+1) or goes (-1): it has no count. */
+/**
+ * A SHARED_BLOCK_REF or keyed TREE_BLOCK_REF (an item of its own) appears (+1) or goes (-1): it has
+ * no count.
+ */
 function applyBlockRef(target: u64, type: u32, offset: u64, d: i32): void {
   assert(type == SHARED_BLOCK_REF || type == TREE_BLOCK_REF, "extent tree: a counted reference as a block's item");
   assert(offset != 0 && (type == TREE_BLOCK_REF || (offset & (SECTOR_BYTES - 1)) == 0), "extent tree: a shared reference's parent is no block");
@@ -659,7 +674,10 @@ export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32
 }
 
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
-/** `hasItem`: the caller's lookupForChange found the extent's item (its path is ready); `full`: a FULL_BACKREF block. */
+/**
+ * `hasItem`: the caller's lookupForChange found the extent's item (its path is ready); `full`: a
+ * FULL_BACKREF block.
+ */
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool, full: bool): void {
   assert(!data || !full, "extent tree: a FULL_BACKREF data extent");
   // The back references follow the item (their types sort after it): those in the same

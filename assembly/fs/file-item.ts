@@ -135,7 +135,10 @@ export function foundAligned(): bool {
   return ((feStart | feBytes | feOffset | feDisk) & mask) == 0 && feOffset + feBytes <= feDiskBytes;
 }
 
-/** The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an item). */
+/**
+ * The generation of data extent `bytenr` (this transaction's when allocated in it; 0 without an
+ * item).
+ */
 export function extentGeneration(bytenr: u64, bytes: u64): u64 {
   assert((bytenr & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
@@ -177,7 +180,10 @@ export function readersLogRoom(): bool {
   return count < READERS_LOG_ENTRIES;
 }
 
-/** Bytes [from, to) of `extent` were read by an item dropped in this transaction (Kernel.readersDropped). */
+/**
+ * Bytes [from, to) of `extent` were read by an item dropped in this transaction
+ * (Kernel.readersDropped).
+ */
 function logReaders(extent: u64, from: u64, to: u64): void {
   const count = load<u32>(fsBase + F_READERS_COUNT);
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
@@ -258,7 +264,8 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
   fsBegin(ino, EXTENT_DATA, at);
   insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
   changed(false);
-  // Debug builds look the page up again (this changes only the fe* globals, read by no caller after).
+  // Debug builds look the page up again (this changes only the fe* globals, read by no caller
+  // after).
   if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
 }
 

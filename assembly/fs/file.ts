@@ -173,7 +173,9 @@ function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: boo
   return <i64>disk;
 }
 
-/** A device store under the device lock (as pmem_store: DAX stores of other threads take it too). */
+/**
+ * A device store under the device lock (as pmem_store: DAX stores of other threads take it too).
+ */
 function store(disk: u64, src: usize, length: u32): void {
   assert(disk + length <= <u64>totalBytes, "file: a store past the device");
   deviceLock();

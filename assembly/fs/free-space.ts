@@ -246,7 +246,9 @@ export function chunkUsedSectors(c: u32): u32 {
   return length - unused;
 }
 
-/** Is chunk `c` a typed grid cell and empty (nothing used, nothing pinned): a commit gives it back. */
+/**
+ * Is chunk `c` a typed grid cell and empty (nothing used, nothing pinned): a commit gives it back.
+ */
 export function chunkEmpty(c: u32): bool {
   assert(c < chunkCount(), "free space: no such chunk");
   const kind = chunkKind(c);
@@ -260,7 +262,10 @@ export function chunkEmpty(c: u32): bool {
 
 // --- allocation -----------------------------------------------------------------------------
 
-/** Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector, or -1. */
+/**
+ * Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector,
+ * or -1.
+ */
 function highestFit(c: u32, count: u32): i64 {
   assert(count > 0, "free space: an empty block");
   const start = chunkStartSector(c), stop = start + chunkLengthSectors(c);

@@ -87,7 +87,9 @@ function markGood(first: u32, count: u32): void {
   if (CHECKS) assert(knownGood(first, count)); // sectors just marked good are not
 }
 
-/** Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums. */
+/**
+ * Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums.
+ */
 function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
   assert(length > 0, "empty range");
   assert(disk >= extent, "range outside extent");
@@ -124,7 +126,9 @@ function firstPoisoned(at: u64, bytes: u32): u64 {
   return at;
 }
 
-/** Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset). */
+/**
+ * Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset).
+ */
 function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: usize, verify: bool): void {
   assert(offset <= end, "range reversed");
   assert(fileOffset < end, "item after range");

@@ -61,7 +61,9 @@ function allZero(node: usize, start: u32, end: u32): bool {
   return acc == 0;
 }
 
-/** crc32c of the block's bytes [NODE_CSUM_START, nodeBytes): its stored checksum when it is sound. */
+/**
+ * crc32c of the block's bytes [NODE_CSUM_START, nodeBytes): its stored checksum when it is sound.
+ */
 export function nodeCsum(node: usize): u32 {
   const gap = nodeGap(node);
   const start = <u32>(gap >>> 32), end = <u32>gap;

@@ -209,7 +209,10 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
 }
 
-/** Free bytes of any leaf (a clean one too: the tree checker passed it), from its header and last item. */
+/**
+ * Free bytes of any leaf (a clean one too: the tree checker passed it), from its header and last
+ * item.
+ */
 export function leafRoom(node: usize): u32 {
   assert(isLeaf(node), "not a leaf");
   const n = nritems(node);

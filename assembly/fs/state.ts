@@ -5,7 +5,9 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][dropped bits][losing bits][filled bits][readers log][thread areas][root table][data verified][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][losing bits][filled bits][readers log]
+//                   [thread areas][root table][data verified][delayed refs, backrefs, batch]
+//                   [pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -13,14 +15,19 @@
 //   free bits:      one bit per sector; set where space is allocatable (free-space.ts).
 //   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
 //   fresh bits:     one bit per sector; allocated in this transaction.
-//   dropped bits:   one bit per sector; a block whose pointers were dropped at once (extent-tree.ts).
-//   losing bits:    one bit per sector; a data extent (its first sector) some item stopped mapping in this transaction.
-//   filled bits:    one bit per sector; a data extent (its first sector) filled in place in this transaction.
-//   readers log:    READERS_LOG_ENTRIES (extent, from, to): bytes of data extents items the core dropped read.
+//   dropped bits:   one bit per sector; a block whose pointers were dropped at once
+//                   (extent-tree.ts).
+//   losing bits:    one bit per sector; a data extent (its first sector) some item stopped mapping
+//                   in this transaction.
+//   filled bits:    one bit per sector; a data extent (its first sector) filled in place in this
+//                   transaction.
+//   readers log:    READERS_LOG_ENTRIES (extent, from, to): bytes of data extents items the core
+//                   dropped read.
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
 //   root table:     ROOT_SLOTS entries (RS_*): each subvolume tree's root and level.
-//   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum (0: never).
+//   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum
+//                   (0: never).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION, F_POOL,
@@ -195,7 +202,10 @@ export function rootSlotOf(tree: u64): usize {
   return 0;
 }
 
-/** Bytes a data allocation must leave free for tree blocks (Kernel.metadataReserveBytes reads it here). */
+/**
+ * Bytes a data allocation must leave free for tree blocks (Kernel.metadataReserveBytes reads it
+ * here).
+ */
 export function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
   assert(block >= SECTOR_BYTES, "state: a tree block smaller than a sector");

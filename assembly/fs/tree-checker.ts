@@ -141,7 +141,8 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
   for (let s: u32 = 0; s < nritems; s++) {
     const at = first + <usize>s * stride;
     // Objectids below 2^53, or btrfs's special ones at the top of the u64 range; offsets below
-    // 2^53. Not in the uuid tree an adopted image keeps: its keys are uuids (pmcow never reads them).
+    // 2^53. Not in the uuid tree an adopted image keeps: its keys are uuids (pmcow never reads
+    // them).
     const objectid = load<u64>(at + KEY_OBJECTID);
     const keyInRange = !(objectid > MAX_KEY_VALUE && objectid < <u64>(-<i64>NEGATIVE_OBJECTIDS)) && load<u64>(at + KEY_OFFSET) <= MAX_KEY_VALUE;
     if (!keyInRange && owner != UUID_TREE_ID) return problem(P_KEY_RANGE, s, 0, 0, 0);
@@ -176,12 +177,17 @@ function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
   return checkItem(at, addr + <usize>dataOffset, dataSize, s);
 }
 
-/** What a run of name records holds: inode refs, directory entries (DIR_ITEM, DIR_INDEX) or xattrs. */
+/**
+ * What a run of name records holds: inode refs, directory entries (DIR_ITEM, DIR_INDEX) or xattrs.
+ */
 const NAMES_INODE_REFS: u32 = 0;
 const NAMES_DIR_ENTRIES: u32 = 1;
 const NAMES_XATTRS: u32 = 2;
 
-/** Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size` bytes. */
+/**
+ * Parse a run of name records (header bytes, u16 name length at `lengthAt`) covering exactly `size`
+ * bytes.
+ */
 function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, names: u32): u32 {
   assert(lengthAt + 2 <= header, "name length field");
   if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
@@ -268,7 +274,9 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   return checkChunkItem(type, objectid, offset, addr, size, s);
 }
 
-/** A data extent's EXTENT_ITEM or a tree block's skinny METADATA_ITEM, with their inline references. */
+/**
+ * A data extent's EXTENT_ITEM or a tree block's skinny METADATA_ITEM, with their inline references.
+ */
 function checkExtentItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
   if (type == EXTENT_ITEM) {
     // A data extent: pmcow writes its references keyed (24 bytes); btrfs may keep them

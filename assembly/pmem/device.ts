@@ -107,8 +107,8 @@ export function countStore(len: u32, nonTemporal: bool): void {
   countStore(len, nonTemporal);
 }
 
-// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping [addr, addr+len).
-// A clwb/clflushopt queues one record for the pending lines of the range (the lines from
+// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping
+// [addr, addr+len). A clwb/clflushopt queues one record for the pending lines of the range (the lines from
 // its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH, "device: a flush of no kind");
@@ -220,7 +220,10 @@ export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
   if (CHECKS) assert(count == countPoisoned()); // the poisoned-line count disagrees with the line states
 }
 
-/** Count the lines with LINE_POISON (after line states were copied in from another device) and keep the count. */
+/**
+ * Count the lines with LINE_POISON (after line states were copied in from another device) and keep
+ * the count.
+ */
 export function recountPoisoned(): u32 {
   const count = countPoisoned();
   assert(count <= lineCount, "device: more poisoned lines than lines");

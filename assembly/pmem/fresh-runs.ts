@@ -126,7 +126,10 @@ export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, posit
   updateLineStates(line, count, on ? 0xff : ~LINE_DEFERRED, on ? LINE_DEFERRED : 0);
 }
 
-/** Write the entries and lists of every thread's deferred runs (as an eager append would have) and empty the tables. */
+/**
+ * Write the entries and lists of every thread's deferred runs (as an eager append would have) and
+ * empty the tables.
+ */
 export function materializeFreshRuns(): void {
   for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
     const t = <u32>ctz(rings);
@@ -179,7 +182,10 @@ export function materializeFreshRunsIn(first: u32, count: u32): void {
   if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l)); // a line of the range still deferred
 }
 
-/** Write row `ref`'s entries and lists, clear its lines' deferred bits, and mark the row retired (the caller counts it). */
+/**
+ * Write row `ref`'s entries and lists, clear its lines' deferred bits, and mark the row retired
+ * (the caller counts it).
+ */
 function materializeRow(ref: u32): void {
   const count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row written");

@@ -2,8 +2,8 @@
 // bytes last changed (every store stamps the lines it writes); and per 64-line chunk the
 // newest stamp in it. A consumer that needs "what changed since I last looked" records the epoch
 // and advances it (stampsAdvance); lines stamped later carry a larger epoch. Two consumers
-// use it: the media fingerprint's per-chunk crc cache (media-fingerprint.ts), the incremental copy of
-// crash images into a reused target device (src/pmem/device.ts, materialize), and the file
+// use it: the media fingerprint's per-chunk crc cache (media-fingerprint.ts), the incremental copy
+// of crash images into a reused target device (src/pmem/device.ts, materialize), and the file
 // system's verified data sectors (fs/inode.ts: a sector whose chunk was stamped after it
 // passed its checksum is checked again).
 //

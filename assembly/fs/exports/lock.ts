@@ -7,7 +7,8 @@ import { ready } from "./args";
 
 // --- the fs lock (fs-lock.ts) -------------------------------------------------------------
 
-// Take the fs lock (nested: the depth this thread now holds), waiting while another thread holds it.
+// Take the fs lock (nested: the depth this thread now holds), waiting while another thread holds
+// it.
 export function fs_lock(): i32 {
   if (!ready()) return -EINVAL;
   const depth = lockAcquire();

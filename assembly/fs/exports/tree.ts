@@ -27,7 +27,10 @@ import { u64Arg, memoryValid, ready, stateSound } from "./args";
 // CR_SLOT, CR_DATA, CR_SIZE). Problems (a corrupted block, EEXIST, ENOSPC, ...) are thrown
 // by the host's fs_fail; bad arguments return -EINVAL.
 
-/** A key's objectid: an integer in [0, 2^53), or in [-NEGATIVE_OBJECTIDS, -1] for btrfs's (u64)-n; else -1 (u64: its value). */
+/**
+ * A key's objectid: an integer in [0, 2^53), or in [-NEGATIVE_OBJECTIDS, -1] for btrfs's (u64)-n;
+ * else -1 (u64: its value).
+ */
 @inline function objectidArg(x: f64): u64 {
   if (x < 0 && x >= -<f64>NEGATIVE_OBJECTIDS && Math.floor(x) == x) return <u64><i64>x;
   const o = u64Arg(x);

@@ -3,7 +3,8 @@
 
 // --- line tables (assembly/pmem/linecheck.ts) --------------------------------------------
 
-// Table entry: [line u32][alternatives u32][alternativesAddr u32][flags u32][care u64], sorted by line.
+// Table entry: [line u32][alternatives u32][alternativesAddr u32][flags u32][care u64], sorted by
+// line.
 export const LINE_RULE_BYTES = 24; // bytes per entry
 export const LINE_RULE_LINE = 0; // u32 line index
 export const LINE_RULE_ALTERNATIVES = 4; // u32 number of alternative lines

@@ -214,7 +214,8 @@ export const RI_UUID = 247; // 16 bytes
 export const RI_CTRANSID = 295; // u64
 export const RI_OTRANSID = 303; // u64
 export const ROOT_FLAG_READONLY = 1;
-// btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name length, type, name.
+// btrfs's struct btrfs_dir_item (DIR_ITEM, DIR_INDEX): location key, transid, data length, name
+// length, type, name.
 export const DIR_ENTRY_HEADER_BYTES = 30;
 export const DIR_ENTRY_TRANSID = 17; // u64 transaction that made the entry (= KEY_BYTES)
 export const DIR_ENTRY_DATA_LENGTH = 25; // u16 the value's length after the name (xattrs; 0 in directory entries) (= KEY_BYTES + 8)
