@@ -112,7 +112,8 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_LINE_SEQ, <u32>planLineSeq);
   store<u32>(h + H_STRIPE_LOCKS, <u32>planStripeLocks);
   store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
-  store<u32>(h + H_SCAN_VERSION, u32.MAX_VALUE); // the log's version starts at 0: the first scan runs
+  // the log's version starts at 0: the first scan runs
+  store<u32>(h + H_SCAN_VERSION, u32.MAX_VALUE);
   crc32cBuildTables(<usize>planCrcTables);
   // The magic goes last: an attaching thread that sees it sees a complete header.
   atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);
@@ -171,7 +172,8 @@ export function pmem_region(which: u32): u32 {
     case R_THREAD_SLOT: return <u32>S.threadSlot;
     case R_DOMAIN: return S.domain;
     case R_LOG_CAPACITY: return S.logCapacity;
-    case R_CRASH_TABLE: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
+    // rows [line u32][versions u32] of the last crash scan
+    case R_CRASH_TABLE: return <u32>S.crashTableAddr;
     case R_CRASH_ROWS: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
     case R_STAMP_RUNS: return <u32>S.runsAddr; // runs of the last pmem_stamp_runs
     default: return 0;
@@ -666,7 +668,8 @@ function lineTableValid(table: u32, entries: u32): bool {
   for (let i: u32 = 0; i < entries; i++) {
     const e = <usize>table + <usize>i * LINE_RULE_BYTES;
     if (load<u32>(e + LINE_RULE_LINE) >= S.lineCount) return false;
-    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false; // sorted, distinct
+    // sorted, distinct
+    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false;
     const count = load<u32>(e + LINE_RULE_ALTERNATIVES);
     if (count > LINE_RULE_MAX_ALTERNATIVES || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), count << PMEM_LINE_SHIFT)) return false;
   }

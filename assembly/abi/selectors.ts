@@ -6,7 +6,8 @@
 // pmem_region selectors.
 // @ts object REGION
 export const R_VISIBLE: u32 = 0; // "visible": address of the visible bytes
-export const R_PREIMAGE: u32 = 1; // "preimage": address of the pre-image slots (media bytes of pending lines)
+// address of the pre-image slots (media bytes of pending lines)
+export const R_PREIMAGE: u32 = 1; // "preimage"
 export const R_SCRATCH: u32 = 2; // "scratch": address of this thread's scratch
 export const R_SCRATCH_BYTES: u32 = 3; // "scratchBytes": its size
 export const R_PATCH: u32 = 4; // "patch": address of the crash patch
@@ -47,4 +48,5 @@ export const C_FLUSHQ_DRAINS: u32 = 11; // "flushQueueDrains"
 export const C_RETIRED: u32 = 12; // "linesRetired"
 export const C_LOG_ENTRIES: u32 = 13; // "logEntries"
 
-export const COUNTER_COUNT: u32 = C_LOG_ENTRIES + 1; // counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY)
+// counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY)
+export const COUNTER_COUNT: u32 = C_LOG_ENTRIES + 1;

@@ -34,7 +34,8 @@ export function daxAttach(base: usize): bool {
 
 export function daxAttached(): bool {
   const attached = daxBase != 0 && threadSlot >= 0;
-  if (CHECKS) assert(!attached || <u32>threadSlot < maxThreads); // attached from a slot beyond the device's threads
+  // attached from a slot beyond the device's threads
+  if (CHECKS) assert(!attached || <u32>threadSlot < maxThreads);
   return attached;
 }
 
@@ -83,7 +84,8 @@ function tlbFlush(area: usize): void {
 
 @inline function tlbSlot(area: usize, tag: u32): usize {
   const entries = load<u32>(daxBase + D_TLB_ENTRIES);
-  if (CHECKS) assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0); // a TLB that is not a power of two
+  // a TLB that is not a power of two
+  if (CHECKS) assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0);
   const index = (tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries));
   if (CHECKS) assert(index < entries); // a TLB slot past the TLB
   return area + T_TLB + <usize>index * TLB_ENTRY_BYTES;
@@ -94,7 +96,8 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   // The TLB tag keeps 10 bits of mapping id and 22 of page: both must fit.
   assert(mapping < MAX_MAPPINGS, "mapping id");
   assert(page < MAX_MAPPING_PAGES, "page beyond tag");
-  if (CHECKS) assert(page < load<u32>(mappingEntry(mapping) + M_PAGES)); // a translation outside the mapping
+  // a translation outside the mapping
+  if (CHECKS) assert(page < load<u32>(mappingEntry(mapping) + M_PAGES));
   const want = write ? PTE_WRITE | PTE_PRESENT : PTE_PRESENT;
   const tag = ((mapping + 1) << 22) | page;
   const slot = tlbSlot(area, tag);
@@ -132,12 +135,14 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   assert(area != 0 && daxBase != 0, "dax: a shootdown checked without a thread area or tables");
   const gen = atomic.load<u32>(daxBase + D_SHOOTDOWN_GEN);
   // A thread acknowledges generations that were published, never one ahead.
-  if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0); // a shootdown acknowledged before it was published
+  // a shootdown acknowledged before it was published
+  if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0);
   if (gen != load<u32>(area + T_ACK)) {
     tlbFlush(area);
     atomic.store<u32>(area + T_ACK, gen);
   }
-  if (CHECKS) assert(load<u32>(area + T_ACK) == gen); // this thread did not acknowledge the generation it saw
+  // this thread did not acknowledge the generation it saw
+  if (CHECKS) assert(load<u32>(area + T_ACK) == gen);
 
 }
 
@@ -177,7 +182,8 @@ export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, 
     const page = at >> PAGE_SHIFT;
     const inPage = at & (PAGE_BYTES - 1);
     const count = min<u32>(PAGE_BYTES - inPage, len - done);
-    if (CHECKS) assert(count > 0 && inPage + count <= PAGE_BYTES); // a piece of an access that leaves its page
+    // a piece of an access that leaves its page
+    if (CHECKS) assert(count > 0 && inPage + count <= PAGE_BYTES);
     const pte = translate(area, mapping, page, kind == ACCESS_STORE);
     if (pte == 0) {
       if (kind != ACCESS_FLUSH) break;
@@ -207,7 +213,8 @@ export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, 
     done += count;
   }
   assert(done <= len, "bytes done");
-  if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0); // an access that stopped short without a fault
+  // an access that stopped short without a fault
+  if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0);
   return done;
 }
 
@@ -240,7 +247,8 @@ export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
 export function daxFaultInfo(): u32 {
   const area = threadArea(<u32>threadSlot);
   assert(load<u32>(area + T_FAULT_REASON) <= FAULT_MEDIA_ERROR, "fault reason");
-  if (CHECKS) assert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT); // a fault page that overlaps the reason bits
+  // a fault page that overlaps the reason bits
+  if (CHECKS) assert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT);
   return (load<u32>(area + T_FAULT_REASON) << FAULT_REASON_SHIFT) | load<u32>(area + T_FAULT_PAGE);
 }
 
@@ -263,7 +271,8 @@ export function daxShootdown(): u32 {
   }
   // This thread's own TLB is stale too.
   checkShootdown(threadArea(<u32>threadSlot));
-  if (CHECKS) assert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0); // this thread did not apply its own shootdown
+  // this thread did not apply its own shootdown
+  if (CHECKS) assert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0);
   return gen;
 }
 

@@ -27,7 +27,8 @@ export function batchErrorInfo(): u32 {
 
 // The core's fill area: the last BATCH_FILL_BYTES of this thread's scratch.
 @inline function fillArea(): usize {
-  if (CHECKS) assert(scratchBytes > BATCH_FILL_BYTES); // batchProblem refuses a scratch without room
+  // batchProblem refuses a scratch without room
+  if (CHECKS) assert(scratchBytes > BATCH_FILL_BYTES);
   if (CHECKS) assert(threadSlot >= 0); // a fill area of no thread
   return threadScratchAddr() + scratchBytes - BATCH_FILL_BYTES;
 }
@@ -120,7 +121,8 @@ export function daxStoreBatch(mapping: u32, descs: u32, count: u32): i32 {
   const area = accessEnter();
   let r: u32 = 0;
   while (r < count && storeRecord(area, mapping, <usize>descs + <usize>r * BATCH_RECORD_BYTES)) r++;
-  if (CHECKS) assert(r == count || load<u32>(area + T_FAULT_REASON) != 0); // a batch that stopped without a fault
+  // a batch that stopped without a fault
+  if (CHECKS) assert(r == count || load<u32>(area + T_FAULT_REASON) != 0);
   accessLeave(area);
   assert(r <= count, "batch: more records than given");
   return <i32>r;

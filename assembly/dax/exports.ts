@@ -169,7 +169,8 @@ export function dax_dirty_clear(): i32 {
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
   if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
-  if (lockHolder() != S.threadSlot) return -EPERM; // the caller must hold the fs lock (an error, not a trap)
+  // the caller must hold the fs lock (an error, not a trap)
+  if (lockHolder() != S.threadSlot) return -EPERM;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_fs_fault is called
   const result = daxFsFault(mapping, page, write != 0);
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
@@ -187,7 +188,8 @@ export function dax_map_ptes(ptes: u32, count: u32): i32 {
   const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
   memory.fill(nodes, 0, <usize>count * RMAP_NODE_BYTES);
   assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
-  if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0); // PTEs left set
+  // PTEs left set
+  if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0);
   return 0;
 }
 
@@ -198,7 +200,8 @@ export function dax_store_batch(mapping: u32, descs: u32, count: u32): i32 {
   if (!daxAttached()) return -EINVAL;
   const r = daxStoreBatch(mapping, descs, count);
   assert(r == -EINVAL || <u32>r <= count, "batch: a result of no batch");
-  if (CHECKS) assert(r < 0 || <u32>r == count || daxFaultInfo() != 0); // stopped short without a fault
+  // stopped short without a fault
+  if (CHECKS) assert(r < 0 || <u32>r == count || daxFaultInfo() != 0);
   return r;
 }
 

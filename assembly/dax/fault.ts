@@ -108,7 +108,8 @@ function readFault(): i32 {
   assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT), "a read fault mapping a block outside the device");
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
+  // a read fault that left no read-only entry
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT));
   return FR_DONE;
 }
 
@@ -118,7 +119,8 @@ function readFault(): i32 {
  */
 function canOverwrite(lastSnapshot: u64): i32 {
   // The caller found a regular, aligned item (writeFault refuses the rest first).
-  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned()); // an overwrite decided for an item the fault path refuses
+  // an overwrite decided for an item the fault path refuses
+  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned());
   assert(fileTree != 0 && feDiskBytes > 0, "an overwrite decided without its tree or extent");
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
@@ -168,14 +170,16 @@ function writeFault(slot: usize): i32 {
   // The lookup above still holds: since, only the extent and csum trees were read or changed.
   assert(!found || oldDisk >= 0, "a found item without its block");
   replaceFoundPage(fileIno, at, disk, found);
-  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  // the old extent not marked losing
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT)));
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
   return FR_DONE;
 }
 
 /** The new block's first content: a copy of the old block, or zeros for a hole. */
 function fillPage(disk: u64, oldDisk: i64): void {
-  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer's zeros used without the fs lock
+  // the staging buffer's zeros used without the fs lock
+  if (CHECKS) assert(lockHolder() == threadSlot);
   assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   deviceLock();
@@ -188,7 +192,8 @@ function fillPage(disk: u64, oldDisk: i64): void {
   }
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0); // a new block that is not its fill
+  // a new block that is not its fill
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0);
   deviceUnlock();
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
@@ -215,9 +220,12 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
   }
   const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
-  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
-  if (CHECKS) assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags == (flags | DRF_LIVE)); // a dirty record with other flags
+  // a write fault that left no writable entry
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE));
+  // a written page not recorded dirty
+  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0);
+  // a dirty record with other flags
+  if (CHECKS) assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags == (flags | DRF_LIVE));
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
@@ -231,7 +239,8 @@ function invalidateOne(mapping: u32, page: u32): bool {
   if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
   if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
   setPte(mapping, page, 0);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0); // an invalidated entry still set
+  // an invalidated entry still set
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0);
   countStat(DS_INVALIDATIONS);
   return true;
 }

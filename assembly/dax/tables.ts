@@ -70,7 +70,8 @@ import { DirtyRecord } from "./dirty-record";
   assert(page < load<u32>(entry + M_PAGES), "dax: page outside its mapping");
   const pte = <usize>load<u32>(entry + M_PTES) + (<usize>page << 2);
   // Page tables are carved from the PTE pool: every PTE has its reverse-map node.
-  if (CHECKS) assert(pte >= <usize>header(D_PTE_POOL) && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES)); // a page table outside the PTE pool
+  // a page table outside the PTE pool
+  if (CHECKS) assert(pte >= <usize>header(D_PTE_POOL) && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES));
   return pte;
 }
 
@@ -122,7 +123,8 @@ export function setPte(mapping: u32, page: u32, value: u32): void {
   atomic.store<u32>(at, value);
   if ((value & PTE_PRESENT) != 0) rmapAdd(value & PTE_BLOCK_MASK, at);
   // A present entry heads its block's list (both policies put the last mapper first).
-  if (CHECKS) assert((value & PTE_PRESENT) == 0 || rmapFirst(value & PTE_BLOCK_MASK) == at); // a present PTE that does not head its block's list
+  // a present PTE that does not head its block's list
+  if (CHECKS) assert((value & PTE_PRESENT) == 0 || rmapFirst(value & PTE_BLOCK_MASK) == at);
 }
 
 /** The first PTE address mapping `block` (0: none). */
@@ -164,7 +166,8 @@ export function rmapMapping(pte: usize): u32 {
 
 @inline function dirtyRecord(index: u32): usize {
   assert(index < header(D_DIRTY_CAPACITY), "dax: dirty record out of range");
-  if (CHECKS) assert(header(D_DIRTY_RECORDS) != 0); // the dirty records were never placed (dax_tables)
+  // the dirty records were never placed (dax_tables)
+  if (CHECKS) assert(header(D_DIRTY_RECORDS) != 0);
   return <usize>header(D_DIRTY_RECORDS) + <usize>index * DIRTY_RECORD_BYTES;
 }
 

@@ -35,7 +35,8 @@ export function setRange(addr: usize, from: u32, to: u32, on: bool): void {
     store<u64>(at, on ? load<u64>(at) | mask : load<u64>(at) & ~mask);
     i = end;
   }
-  if (CHECKS) assert(allBits(addr, from, to, on)); // a range still holds bits of the other value after it was set
+  // a range still holds bits of the other value after it was set
+  if (CHECKS) assert(allBits(addr, from, to, on));
 }
 
 /** Number of set bits in [from, to). */
@@ -70,7 +71,8 @@ export function nextBit(addr: usize, from: u32, limit: u32, want: bool): u32 {
     i = (i & ~63) + 64;
   }
   if (CHECKS) assert(found >= from && found <= limit); // a search result outside [from, limit]
-  if (CHECKS) assert(found == limit || allBits(addr, found, found + 1, want)); // a search result of the wrong value
+  // a search result of the wrong value
+  if (CHECKS) assert(found == limit || allBits(addr, found, found + 1, want));
   if (CHECKS) assert(allBits(addr, from, found, !want)); // a search skipped a bit it looked for
   return found;
 }
@@ -92,9 +94,12 @@ export function prevBit(addr: usize, before: u32, want: bool): i64 {
     }
     i &= ~63; // the word's first bit: the next round looks below it
   }
-  if (CHECKS) assert(found >= -1 && found < <i64>before); // a backward search result outside [-1, before)
-  if (CHECKS) assert(found < 0 || allBits(addr, <u32>found, <u32>found + 1, want)); // a backward search result of the wrong value
-  if (CHECKS) assert(allBits(addr, <u32>(found + 1), before, !want)); // a backward search skipped a bit it looked for
+  // a backward search result outside [-1, before)
+  if (CHECKS) assert(found >= -1 && found < <i64>before);
+  // a backward search result of the wrong value
+  if (CHECKS) assert(found < 0 || allBits(addr, <u32>found, <u32>found + 1, want));
+  // a backward search skipped a bit it looked for
+  if (CHECKS) assert(allBits(addr, <u32>(found + 1), before, !want));
   return found;
 }
 

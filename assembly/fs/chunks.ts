@@ -47,7 +47,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
 @inline export function chunkBytes(): u32 {
   assert(fsBase != 0, "chunks: no state attached");
   const bytes = load<u32>(fsBase + F_CHUNK_BYTES);
-  if (CHECKS) assert(bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0); // a cell size fs_format refuses
+  // a cell size fs_format refuses
+  if (CHECKS) assert(bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0);
   return bytes;
 }
 
@@ -91,7 +92,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
 @inline export function chunkStartSector(c: u32): u32 {
   const start = load<u32>(entryAddr(c) + CE_START);
   assert(start >= (SYSTEM_AREA_BYTES >> SECTOR_SHIFT), "chunks: a chunk in the first MiB");
-  if (CHECKS) assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT)); // a chunk past the device
+  // a chunk past the device
+  if (CHECKS) assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT));
   return start;
 }
 
@@ -151,7 +153,8 @@ export function treeBlockPlaced(bytenr: u64): bool {
   const kind = chunkKind(<u32>c);
   if (kind != CHUNK_METADATA && kind != CHUNK_SYSTEM) return false;
   const placed = sector + (nodeBytes >> SECTOR_SHIFT) <= chunkStartSector(<u32>c) + chunkLengthSectors(<u32>c);
-  if (CHECKS) assert(!placed || bytenr + nodeBytes <= <u64>totalBytes); // a placed block past the device
+  // a placed block past the device
+  if (CHECKS) assert(!placed || bytenr + nodeBytes <= <u64>totalBytes);
   return placed;
 }
 

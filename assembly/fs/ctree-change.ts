@@ -139,7 +139,8 @@ export function updateAtPath(data: usize, size: u32): void {
   memory.copy(at, data, size);
   if (CHECKS) assert(pathLinked()); // an update that left the path unlinked
   if (CHECKS) assert(dataSize(leaf, slot) == size); // an update that left its item at another size
-  if (CHECKS) assert(dataAddr(leaf, slot) == at); // an update that wrote elsewhere than its item's data
+  // an update that wrote elsewhere than its item's data
+  if (CHECKS) assert(dataAddr(leaf, slot) == at);
   reportPointers(leaf, leafBytenr, slot, slot + 1, 1);
   // The new size is found from the root; the walk is through copies only.
   if (CHECKS) assert(lookupItem() && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == size);

@@ -26,13 +26,15 @@ export function afterDelete(): void {
   assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 0; lv + 1 < pathLength; lv++) {
     // The walk copied every node of the path (or failed with P_NOT_COPY).
-    if (CHECKS) assert(isDirty(pathBytenr(lv)) && isDirty(pathBytenr(lv + 1))); // a merge or removal in a node that is not a copy
+    // a merge or removal in a node that is not a copy
+    if (CHECKS) assert(isDirty(pathBytenr(lv)) && isDirty(pathBytenr(lv + 1)));
     const node = view(pathBytenr(lv));
     const parentBytenr = pathBytenr(lv + 1);
     const parent = view(parentBytenr);
     const parentSlot = pathSlot(lv + 1);
     if (nritems(node) == 0) {
-      if (CHECKS) assert(child(parent, parentSlot) == pathBytenr(lv)); // the pointer removed is not the empty node's
+      // the pointer removed is not the empty node's
+      if (CHECKS) assert(child(parent, parentSlot) == pathBytenr(lv));
       ptrDelete(parent, parentSlot, 1);
       refChange(<i64>parentBytenr, pathBytenr(lv), treeId, <i32>lv, 0, -1);
       if (parentSlot == 0 && nritems(parent) > 0) fixLowKeys(lv + 1, keyAt(parent, 0));
@@ -95,7 +97,8 @@ function tryMergeRight(lv: u32): void {
   assert(isDirty(nodeBytenr), "node not a copy");
   assert(isDirty(parentBytenr), "parent not a copy");
   const node = view(nodeBytenr);
-  if (CHECKS) assert(child(view(parentBytenr), parentSlot) == nodeBytenr); // a merge of a node its parent's slot does not name
+  // a merge of a node its parent's slot does not name
+  if (CHECKS) assert(child(view(parentBytenr), parentSlot) == nodeBytenr);
   const used = usedBytes(node);
   if (used > mergeBelowBytes()) return;
   const fits = nodeBytes - NODE_HEADER_BYTES - 64;
@@ -141,12 +144,14 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
   reportPointers(left, leftBytenr, l, l + m, 1);
   // The node's separator rises to its new first key (slot > 0: not the parent's lowest).
   copyKey(keyAt(view(parentBytenr), slot), keyAt(node, 0));
-  if (CHECKS) assert(nritems(node) == n - m && nritems(left) == l + m && leafUsedBytes(left) <= nodeBytes - NODE_HEADER_BYTES); // a fill that lost items or overfilled
+  // a fill that lost items or overfilled
+  if (CHECKS) assert(nritems(node) == n - m && nritems(left) == l + m && leafUsedBytes(left) <= nodeBytes - NODE_HEADER_BYTES);
 }
 
 /** Bytes a node's items take (a clean node too: the caller checked it). */
 @inline function anyUsedBytes(node: usize): u32 {
-  if (CHECKS) assert(nritems(node) <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // a node with more items than it holds (the checker passed it)
+  // a node with more items than it holds (the checker passed it)
+  if (CHECKS) assert(nritems(node) <= (isLeaf(node) ? leafCapacity() : ptrCapacity()));
   return isLeaf(node) ? nodeBytes - NODE_HEADER_BYTES - leafRoom(node) : nritems(node) * KEY_PTR_BYTES;
 }
 
@@ -156,7 +161,8 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
  */
 function mergeInto(parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightBytenr: u64, lv: u32): void {
   const left = view(leftBytenr), right = view(rightBytenr);
-  if (CHECKS) assert(child(view(parentBytenr), leftSlot) == leftBytenr && child(view(parentBytenr), leftSlot + 1) == rightBytenr); // merged nodes not side by side
+  // merged nodes not side by side
+  if (CHECKS) assert(child(view(parentBytenr), leftSlot) == leftBytenr && child(view(parentBytenr), leftSlot + 1) == rightBytenr);
   assert(usedBytes(left) + usedBytes(right) <= nodeBytes - NODE_HEADER_BYTES - 64, "ctree: a merge of nodes that do not fit in one");
   const n = nritems(left);
   const count = nritems(right);
@@ -172,7 +178,8 @@ function mergeInto(parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightByten
     setNritems(right, 0);
   }
   if (CHECKS) assert(nritems(left) == n + count && nritems(right) == 0); // a merge that lost items
-  if (CHECKS) assert(usedBytes(left) <= nodeBytes - NODE_HEADER_BYTES); // a merge that overfilled its node
+  // a merge that overfilled its node
+  if (CHECKS) assert(usedBytes(left) <= nodeBytes - NODE_HEADER_BYTES);
   ptrDelete(view(parentBytenr), leftSlot + 1, 1);
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>lv, 0, -1);
 }

@@ -140,9 +140,11 @@ function pushRight(key: usize, need: u32): bool {
     reportPointers(right, rightBytenr, 0, n - m, 1);
     copyKey(keyAt(view(parentBytenr), pslot + 1), keyAt(right, 0));
   }
-  if (moved < lacking) setPath(0, rightBytenr, 0); // the sibling's front (insertAtPath fixes its key)
+  // the sibling's front (insertAtPath fixes its key)
+  if (moved < lacking) setPath(0, rightBytenr, 0);
   if (moved < lacking) setPath(1, parentBytenr, pslot + 1);
-  if (CHECKS) assert(pathLinked() && leafFreeBytes(view(pathBytenr(0))) >= need); // a push that left no room or an unlinked path
+  // a push that left no room or an unlinked path
+  if (CHECKS) assert(pathLinked() && leafFreeBytes(view(pathBytenr(0))) >= need);
   return true;
 }
 
@@ -176,7 +178,8 @@ function pushLeft(key: usize, need: u32): bool {
     setPath(0, leftBytenr, nritems(left));
     setPath(1, parentBytenr, pslot - 1);
   }
-  if (CHECKS) assert(pathLinked() && leafFreeBytes(view(pathBytenr(0))) >= need); // a push that left no room or an unlinked path
+  // a push that left no room or an unlinked path
+  if (CHECKS) assert(pathLinked() && leafFreeBytes(view(pathBytenr(0))) >= need);
   return true;
 }
 
@@ -186,7 +189,8 @@ export function fixLowKeys(fromLevel: u32, key: usize): void {
   if (CHECKS) assert(pathSlot(fromLevel) == 0); // a separator fix for a slot other than the first
   for (let lv = fromLevel + 1; lv < pathLength; lv++) {
     copyKey(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key);
-    if (CHECKS) assert(compareKeysAt(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key) == 0); // a separator that did not change
+    // a separator that did not change
+    if (CHECKS) assert(compareKeysAt(keyAt(view(pathBytenr(lv)), pathSlot(lv)), key) == 0);
     if (pathSlot(lv) != 0) break;
   }
 }

@@ -128,7 +128,8 @@ export function setFound(leaf: usize, slot: u32): void {
 export function view(bytenr: u64): usize {
   const addr = nodeAddr(bytenr);
   if (addr >= 0) {
-    if (CHECKS) assert(nodeInMemory(<usize>addr)); // a block's content outside the pool and the device
+    // a block's content outside the pool and the device
+    if (CHECKS) assert(nodeInMemory(<usize>addr));
     return <usize>addr;
   }
   if (addr == -<i64>NEEDS_HEAL) {
@@ -179,7 +180,8 @@ function allocMetadata(): u64 {
  */
 function canBeShared(node: usize): bool {
   assert(node != 0 && treeId != 0, "ctree: sharing asked of no block or no tree");
-  if (CHECKS) assert(!isLeaf(node) || level(node) == 0); // a block that is neither leaf nor internal
+  // a block that is neither leaf nor internal
+  if (CHECKS) assert(!isLeaf(node) || level(node) == 0);
   if (load<u64>(node + NODE_OWNER) != treeId) return true;
   if (!isFsTree(treeId)) return false; // the root, extent and csum trees are never snapshotted
   const slot = rootSlotOf(treeId);
@@ -192,7 +194,8 @@ function cowNode(bytenr: u64): u64 {
   const next = allocMetadata();
   const copy = cowBlock(src, next, treeId);
   if (copy == 0) fail(ENOSPC, P_POOL_EMPTY, next, 0, 0, 0, 0);
-  if (CHECKS) assert(generationOf(copy) == committedGeneration() + 1); // a copy without this transaction's generation
+  // a copy without this transaction's generation
+  if (CHECKS) assert(generationOf(copy) == committedGeneration() + 1);
   return next;
 }
 
@@ -251,7 +254,8 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
 /** Binary search of one node: the slot holding the key, or -(insertion slot) - 1. */
 export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): i32 {
   const count = nritems(node);
-  if (CHECKS) assert(count <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // a node searched past its capacity (the tree checker refuses it)
+  // a node searched past its capacity (the tree checker refuses it)
+  if (CHECKS) assert(count <= (isLeaf(node) ? leafCapacity() : ptrCapacity()));
   const stride: usize = isLeaf(node) ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
   let low: i32 = 0;
   let high: i32 = <i32>count;
@@ -268,7 +272,8 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 
 @inline export function searchKey(node: usize, key: usize): i32 {
   const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
-  if (CHECKS) assert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1); // a search result outside the node
+  // a search result outside the node
+  if (CHECKS) assert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1);
   return r;
 }
 
@@ -296,7 +301,8 @@ function cowRoot(): void {
   rootMoved(old, treeLevel, next, treeLevel);
   noteDropCandidate(old, treeId);
   assert(isDirty(treeRoot), "root not a copy");
-  if (CHECKS) assert(level(view(treeRoot)) == treeLevel); // a root copy at another level than the tree's
+  // a root copy at another level than the tree's
+  if (CHECKS) assert(level(view(treeRoot)) == treeLevel);
 }
 
 /**
@@ -333,7 +339,8 @@ export function cowChild(parentBytenr: u64, slot: u32): u64 {
   refChange(<i64>parentBytenr, old, treeId, below, 0, -1);
   refChange(<i64>parentBytenr, next, treeId, below, 0, 1);
   noteDropCandidate(old, treeId);
-  if (CHECKS) assert(child(parent, slot) == next && isDirty(next)); // the parent does not point at the copy
+  // the parent does not point at the copy
+  if (CHECKS) assert(child(parent, slot) == next && isDirty(next));
   return next;
 }
 
@@ -397,7 +404,8 @@ function splitInternal(parentBytenr: u64, slot: u32): void {
   reportPointers(left, leftBytenr, mid, n, -1);
   setNritems(left, mid);
   ptrInsert(parent, slot + 1, keyAt(right, 0), rightBytenr, generationOf(right));
-  if (CHECKS) assert(child(parent, slot) == leftBytenr && child(parent, slot + 1) == rightBytenr); // halves not side by side
+  // halves not side by side
+  if (CHECKS) assert(child(parent, slot) == leftBytenr && child(parent, slot + 1) == rightBytenr);
   refChange(<i64>parentBytenr, rightBytenr, treeId, <i32>level(left), 0, 1);
   if (CHECKS) assert(!nearlyFull(left)); // an internal split that left its left half nearly full
   if (CHECKS) assert(!nearlyFull(right)); // an internal split that left its right half nearly full
@@ -447,7 +455,8 @@ export function descend(key: usize, cow: bool): bool {
         slot = childSlot(node, key);
         cowChild(bytenr, slot); // both halves are dirty already: no copy
       }
-      if (CHECKS) assert(isDirty(child(node, slot))); // a changing walk continues through a node that is not a copy
+      // a changing walk continues through a node that is not a copy
+      if (CHECKS) assert(isDirty(child(node, slot)));
     }
     setPath(lv, bytenr, slot);
     high = upperBound(node, slot, high);
@@ -548,7 +557,8 @@ export function seekBackward(): bool {
     copyKey(key, separator);
     if (!predecessor(key)) return false;
     // The next round looks below the separator: the walk moves left, so it ends.
-    if (CHECKS) assert(compareKeysAt(key, separator) < 0); // a backward seek that did not move below its separator
+    // a backward seek that did not move below its separator
+    if (CHECKS) assert(compareKeysAt(key, separator) < 0);
   }
   return false; // not reached: the loop returns
 }
@@ -565,7 +575,8 @@ function predecessor(key: usize): bool {
   const objectid = load<u64>(key + KEY_OBJECTID);
   if (objectid == 0) return false;
   store<u64>(key + KEY_OBJECTID, objectid - 1);
-  if (CHECKS) assert(load<u8>(key + KEY_TYPE) == 255 && load<u64>(key + KEY_OFFSET) == MAX_KEY_VALUE); // the predecessor of (o, 0, 0) is not (o - 1, 255, max)
+  // the predecessor of (o, 0, 0) is not (o - 1, 255, max)
+  if (CHECKS) assert(load<u8>(key + KEY_TYPE) == 255 && load<u64>(key + KEY_OFFSET) == MAX_KEY_VALUE);
   return true;
 }
 

@@ -38,7 +38,8 @@ import { CHECKS } from "../shared/checks";
 @inline function refs(): usize {
   const at = <usize>load<u32>(fsBase + F_REFS);
   assert(at != 0, "no tables");
-  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES)); // refs outside the kernel region
+  // refs outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES));
   return at;
 }
 @inline function refSlots(): u32 {
@@ -50,13 +51,15 @@ import { CHECKS } from "../shared/checks";
 @inline function backrefs(): usize {
   const at = <usize>load<u32>(fsBase + F_BACKREFS);
   assert(at != 0, "no tables");
-  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES)); // backrefs outside the kernel region
+  // backrefs outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES));
   return at;
 }
 @inline function backrefSlots(): u32 {
   const slots = load<u32>(fsBase + F_BACKREF_SLOTS);
   assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
-  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // backref slots outside what fs_format accepts
+  // backref slots outside what fs_format accepts
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26);
   return slots;
 }
 
@@ -346,7 +349,8 @@ export function takeBatch(): u32 {
   // Every slot taken since the tables were last zero was listed and is cleared now.
   store<u32>(fsBase + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
   // Every listed slot was cleared: a later probe meets no entry of this batch.
-  if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0); // a taken ref left in the table
+  // a taken ref left in the table
+  if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0);
   return n;
 }
 
@@ -355,7 +359,8 @@ export function takeBatch(): u32 {
  * way (memory.copy and fill of 32 bytes became a call into the engine's memmove per slot).
  */
 @inline function moveEntry32(dst: usize, src: usize): void {
-  assert(REF_BYTES == 32 && BACKREF_BYTES == 32, "delayed refs: slots are moved as 32 bytes"); // constants: no code
+  // constants: no code
+  assert(REF_BYTES == 32 && BACKREF_BYTES == 32, "delayed refs: slots are moved as 32 bytes");
   v128.store(dst, v128.load(src));
   v128.store(dst, v128.load(src, 16), 16);
   v128.store(src, i64x2.splat(0));

@@ -23,7 +23,8 @@ import { copyBytenr } from "./chunks";
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
   assert(copy < 2, "bad copy");
-  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS); // a record over the drop list
+  // a record over the drop list
+  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS);
   return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
@@ -89,10 +90,12 @@ export function nodeAddr(bytenr: u64): i64 {
         return <i64>first;
       }
       const second = checkCopy(bytenr, 1);
-      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE); // a sound second copy with a problem recorded
+      // a sound second copy with a problem recorded
+      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE);
       return second == 0 ? -<i64>NEEDS_HEAL : <i64>first;
     }
-    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
+    // a sound copy with a problem recorded
+    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE);
     setVerified(bytenr, true);
   }
   return <i64>(visibleAddr + <usize>copyBytenr(bytenr, 0));

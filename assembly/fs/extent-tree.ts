@@ -66,7 +66,8 @@ let bodyFlags: u64 = 0;
 /** Run one change on the extent tree and keep its root where everyone finds it. */
 @inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
   assert(type == EXTENT_ITEM || type == METADATA_ITEM || (type >= TREE_BLOCK_REF && type <= SHARED_DATA_REF), "item type");
-  if (CHECKS) assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE); // a key the tree checker refuses
+  // a key the tree checker refuses
+  if (CHECKS) assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE);
   begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
 }
 
@@ -277,8 +278,10 @@ function applyRef(entry: usize): void {
   else if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
   else if (<u64>next != old || bodyFlags != oldFlags) updateAtPath(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
-  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
-  if (CHECKS && sole != 0) assert(firstBackrefFound(target, sole)); // the first back reference is not where it went
+  // the item does not hold the count just applied
+  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next);
+  // the first back reference is not where it went
+  if (CHECKS && sole != 0) assert(firstBackrefFound(target, sole));
   if (changes && sole == 0) applyBackrefs(entry, target, data);
 }
 
@@ -327,7 +330,8 @@ function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: b
   if (!found) insertAtPath(body, newSize);
   else if (<u64>next != old || flags != oldFlags || newSize != size || changes) updateAtPath(body, newSize);
   extentTreeDone();
-  if (CHECKS) assert(committedRefs(target, false, 0) == <u64>next); // the item does not hold the count just applied
+  // the item does not hold the count just applied
+  if (CHECKS) assert(committedRefs(target, false, 0) == <u64>next);
   if (changes) applyKeyedBlockRefs(entry, target);
   if ((flags & EXTENT_FLAG_FULL_BACKREF) == 0) fullIfOwnerLeft(entry, target, lv);
 }
@@ -636,7 +640,8 @@ function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
     more = seekForward(true);
   }
   if (free < 0 && next < h + EXTENT_DATA_REF_PROBES) free = <i64>next;
-  if (free < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 1, root, ino, offset); // the window is full of other references
+  // the window is full of other references
+  if (free < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 1, root, ino, offset);
   assert(<u64>free >= h && <u64>free < h + EXTENT_DATA_REF_PROBES, "extent tree: a data ref's key outside its window");
   return -free - 1;
 }
@@ -709,7 +714,8 @@ function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   // Freed twice (a damaged extent tree: two items for one extent, a count too high).
   if (r != 0) fail(EUCLEAN, P_EXTENT_DAMAGED, target, 1, bytes, 0, 0);
-  if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true)); // a freed extent is not pinned
+  // a freed extent is not pinned
+  if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true));
 }
 
 /** The key of extent `target`'s first back reference in the result record, or false. */

@@ -53,7 +53,8 @@ export function useFsTree(tree: u64, slot: usize): void {
   const table = <usize>load<u32>(fsBase + F_ROOTS);
   assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
   assert(changetype<RootSlot>(slot).tree == tree, "root slot");
-  if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES)); // a root table outside the kernel region
+  // a root table outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES));
   fsTree = tree;
   fsSlot = slot;
 }
@@ -62,7 +63,8 @@ export function useFsTree(tree: u64, slot: usize): void {
   const at = <usize>load<u32>(fsBase + F_STAGING);
   assert(at != 0, "no staging");
   assert(load<u32>(fsBase + F_STAGING_BYTES) >= FILE_EXTENT_BYTES, "staging size");
-  if (CHECKS) assert(kernelRangeValid(at, load<u32>(fsBase + F_STAGING_BYTES))); // staging outside the kernel region
+  // staging outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(at, load<u32>(fsBase + F_STAGING_BYTES)));
   return at;
 }
 
@@ -89,7 +91,8 @@ function changed(csum: bool): void {
     changetype<RootSlot>(fsSlot).level = currentLevel();
     changetype<RootSlot>(fsSlot).flags = changetype<RootSlot>(fsSlot).flags | RSF_MOVED;
   }
-  if (CHECKS) assert(csum || changetype<RootSlot>(fsSlot).root == currentRoot()); // the root table does not name the tree's root
+  // the root table does not name the tree's root
+  if (CHECKS) assert(csum || changetype<RootSlot>(fsSlot).root == currentRoot());
   if (refPressure() >= 500 && load<u32>(fsBase + F_ABORTED) == 0) {
     store<u32>(fsBase + F_ABORTED, ABORTED_DELAYED_REFS); // stays if the run throws
     runDelayedRefs();
@@ -116,7 +119,8 @@ export function findFileExtent(ino: u64, at: u64): bool {
   // The tree checker let a shorter item in only as an inline one (a symlink's target): in a
   // file pmcow writes, damage (no file operation reaches a symlink's items).
   if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
-  if (CHECKS) assert(dataSize(leaf, slot) >= FILE_EXTENT_BYTES); // a short regular item passed the tree checker
+  // a short regular item passed the tree checker
+  if (CHECKS) assert(dataSize(leaf, slot) >= FILE_EXTENT_BYTES);
   feStart = load<u64>(key + KEY_OFFSET);
   feType = <u32>load<u8>(item + FE_TYPE);
   feDisk = load<u64>(item + FE_DISK_BYTENR);
@@ -161,7 +165,8 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
  * lookup; an item already there (a corrupted csum tree) is EEXIST.
  */
 export function csumInsertFresh(extent: u64, extentBytes: u64): void {
-  if (CHECKS) assert(lockHolder() == threadSlot); // checksums built in the staging buffer without the fs lock
+  // checksums built in the staging buffer without the fs lock
+  if (CHECKS) assert(lockHolder() == threadSlot);
   assert(testBit(freshBitsAddr, <u32>(extent >> SECTOR_SHIFT)), "file-item: checksums inserted for an extent not allocated in this transaction");
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
@@ -189,7 +194,8 @@ function logReaders(extent: u64, from: u64, to: u64): void {
   assert(count < READERS_LOG_ENTRIES, "file-item: readers log full (callers check readersLogRoom)");
   assert(from < to, "empty range");
   const entry = readersLogAddr + <usize>count * READERS_ENTRY_BYTES;
-  if (CHECKS) assert(kernelRangeValid(entry, READERS_ENTRY_BYTES)); // the log outside the kernel region
+  // the log outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(entry, READERS_ENTRY_BYTES));
   store<u64>(entry, extent);
   store<u32>(entry, <u32>from, 8);
   store<u32>(entry, <u32>to, 12);
@@ -198,7 +204,8 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
 function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
-  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer used without the fs lock that guards it
+  // the staging buffer used without the fs lock that guards it
+  if (CHECKS) assert(lockHolder() == threadSlot);
   assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "extent type");
   assert(bytes > 0, "empty range");
   assert(offset + bytes <= diskBytes, "range outside extent");
@@ -206,7 +213,8 @@ function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offs
   const at = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES);
   memory.fill(at, 0, FILE_EXTENT_BYTES);
   store<u64>(at + FE_GENERATION, generation);
-  store<u64>(at + FE_RAM_BYTES, diskBytes); // uncompressed: the extent's own bytes (compression, encryption 0)
+  // uncompressed: the extent's own bytes (compression, encryption 0)
+  store<u64>(at + FE_RAM_BYTES, diskBytes);
   store<u8>(at + FE_TYPE, <u8>type);
   store<u64>(at + FE_DISK_BYTENR, disk);
   store<u64>(at + FE_DISK_BYTES, diskBytes);
@@ -230,9 +238,11 @@ function replacePage(ino: u64, at: u64, disk: u64): void {
  * since: `found` is its answer and the fe* globals describe the item (one seek less).
  */
 export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): void {
-  if (CHECKS) assert(findFileExtent(ino, at) == found); // a stale answer: the fs tree changed since the lookup
+  // a stale answer: the fs tree changed since the lookup
+  if (CHECKS) assert(findFileExtent(ino, at) == found);
   assert(!found || (feStart <= at && feStart + feBytes > at), "file-item: the item found does not map the page");
-  if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed by a fault without the fs lock
+  // a file's items changed by a fault without the fs lock
+  if (CHECKS) assert(lockHolder() == threadSlot);
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
   assert((disk & (SECTOR_BYTES - 1)) == 0, "block unaligned");
   assert(disk < <u64>totalBytes, "past device end");
@@ -257,7 +267,8 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
       changed(false);
     }
     if (start == at) {
-      if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
+      // the page does not map the new block
+      if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES);
       return;
     }
   }
@@ -266,7 +277,8 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
   changed(false);
   // Debug builds look the page up again (this changes only the fe* globals, read by no caller
   // after).
-  if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES); // the page does not map the new block
+  // the page does not map the new block
+  if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES);
 }
 
 /** Does any file extent item of `ino` start in (at, end)? (The caller found none mapping `at`.) */
@@ -290,7 +302,8 @@ export function itemStartsIn(ino: u64, at: u64, end: u64): bool {
  */
 export function insertNewExtent(ino: u64, at: u64, disk: u64, bytes: u64): void {
   if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed without the fs lock
-  if (CHECKS) assert(!findFileExtent(ino, at) && !itemStartsIn(ino, at, at + bytes)); // a new extent over mapped bytes
+  // a new extent over mapped bytes
+  if (CHECKS) assert(!findFileExtent(ino, at) && !itemStartsIn(ino, at, at + bytes));
   assert(((at | disk | bytes) & (SECTOR_BYTES - 1)) == 0 && bytes > 0, "file-item: an unaligned new extent");
   assert(disk + bytes <= <u64>totalBytes, "past device end");
   fsBegin(ino, EXTENT_DATA, at);

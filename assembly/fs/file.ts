@@ -116,8 +116,10 @@ function canOverwrite(tree: u64, ino: u64, lastSnapshot: u64): i32 {
   const generation = testBit(freshBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)) ? committedGeneration() + 1
     : item != 0 ? load<u64>(item + EI_GENERATION) : 0;
   const refs = <i64>(item != 0 ? load<u64>(item + EI_REFS) : 0) + refDelta(feDisk);
-  if (CHECKS) assert(generation == extentGeneration(feDisk, feDiskBytes)); // the generation read differs from extentGeneration's
-  if (CHECKS) assert(refs == extentRefs(feDisk, true, feDiskBytes)); // the refs read differ from extentRefs'
+  // the generation read differs from extentGeneration's
+  if (CHECKS) assert(generation == extentGeneration(feDisk, feDiskBytes));
+  // the refs read differ from extentRefs'
+  if (CHECKS) assert(refs == extentRefs(feDisk, true, feDiskBytes));
   if (generation <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
   if (refs == 1) return 1;
@@ -147,11 +149,13 @@ function writeNewPage(ino: u64, src: usize, at: u64, found: bool, datasum: bool)
   setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
   const extent = feDisk;
   store(disk, src, SECTOR_BYTES);
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0); // the block does not hold the bytes written
+  // the block does not hold the bytes written
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0);
   if (datasum) csumInsertFresh(disk, SECTOR_BYTES);
   // The lookup still holds: since, only the extent and csum trees were read or changed.
   replaceFoundPage(ino, at, disk, found);
-  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  // the old extent not marked losing
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT)));
   return <i64>disk;
 }
 
@@ -167,7 +171,8 @@ function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: boo
   assert(disk + length <= <u64>totalBytes, "file: an extent past the device");
   setRange(freshBitsAddr, <u32>sector, <u32>sector + sectors, true);
   store(disk, src, length);
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, length) == 0); // the extent does not hold the bytes written
+  // the extent does not hold the bytes written
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, length) == 0);
   if (datasum) csumInsertFresh(disk, length);
   insertNewExtent(ino, at, disk, length);
   return <i64>disk;

@@ -306,7 +306,8 @@ export function allocateTreeBlock(kind: u32): i64 {
   // Node-aligned: chunks start on node multiples (SYSTEM_AREA_BYTES and the chunk size are).
   assert(<u32>at % count == 0, "free space: a tree block unaligned");
   take(<u32>at, count);
-  if (CHECKS) assert(allBits(freeBitsAddr, <u32>at, <u32>at + count, false)); // an allocated block is still free
+  // an allocated block is still free
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>at, <u32>at + count, false));
   return at;
 }
 
@@ -349,7 +350,8 @@ export function allocateData(count: u32): i64 {
     found = chunkStartSector(c);
   }
   take(<u32>found, count);
-  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false)); // an allocated extent is still free
+  // an allocated extent is still free
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false));
   store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
   return found;
 }

@@ -71,6 +71,7 @@ export function nodeCsum(node: usize): u32 {
   let crc = crc32cUpdate(0xffffffff, node + NODE_CSUM_START, start - NODE_CSUM_START);
   crc = crc32cZeros(crc, end - start);
   crc = crc32cUpdate(crc, node + end, nodeBytes - end) ^ 0xffffffff;
-  if (CHECKS) assert(crc == crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START)); // the gap shortcut disagrees with crc32c
+  // the gap shortcut disagrees with crc32c
+  if (CHECKS) assert(crc == crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START));
   return crc;
 }

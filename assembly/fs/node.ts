@@ -40,7 +40,8 @@ import { CHECKS } from "../shared/checks";
 @inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
 @inline export function setNritems(node: usize, n: u32): void {
   assert(inPool(node), "clean block changed");
-  if (CHECKS) assert(n <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // more items than the node holds
+  // more items than the node holds
+  if (CHECKS) assert(n <= (isLeaf(node) ? leafCapacity() : ptrCapacity()));
   store<u32>(node + NODE_NRITEMS, n);
 }
 @inline export function level(node: usize): u32 { return <u32>load<u8>(node + NODE_LEVEL); }
@@ -67,7 +68,8 @@ import { CHECKS } from "../shared/checks";
 }
 
 @inline export function copyKey(dst: usize, src: usize): void {
-  if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst); // a key copied onto itself or an overlapping key
+  // a key copied onto itself or an overlapping key
+  if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst);
   memory.copy(dst, src, KEY_BYTES);
 }
 
@@ -75,19 +77,22 @@ import { CHECKS } from "../shared/checks";
 
 @inline export function dataOffset(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the data of an item slot beyond the leaf
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the data of an item a dirty leaf does not have
+  // the data of an item a dirty leaf does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   // btrfs counts an item's data offset from the end of the header.
   return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
 }
 /** Set an item's data offset, `offset` from the node's start (stored from the header's end). */
 @inline function setDataOffset(node: usize, slot: u32, offset: u32): void {
-  if (CHECKS) assert(inPool(node) && offset >= NODE_HEADER_BYTES && offset <= nodeBytes); // a data offset outside a dirty leaf
+  // a data offset outside a dirty leaf
+  if (CHECKS) assert(inPool(node) && offset >= NODE_HEADER_BYTES && offset <= nodeBytes);
   if (CHECKS) assert(slot < nritems(node)); // the offset of an item the leaf does not have
   store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, offset - NODE_HEADER_BYTES);
 }
 @inline export function dataSize(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the size of an item slot beyond the leaf
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the size of an item a dirty leaf does not have
+  // the size of an item a dirty leaf does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   return load<u32>(itemAt(node, slot) + LEAF_DATA_SIZE);
 }
 /** Absolute address of the item's data. */
@@ -117,10 +122,12 @@ function leafPacked(node: usize): bool {
 
 /** Free bytes of a leaf (callers ask it of dirty leaves they change). */
 export function leafFreeBytes(node: usize): u32 {
-  if (CHECKS) assert(inPool(node) && isLeaf(node)); // free bytes of a block that is not a dirty leaf
+  // free bytes of a block that is not a dirty leaf
+  if (CHECKS) assert(inPool(node) && isLeaf(node));
   const n = nritems(node);
   const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
-  if (CHECKS) assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES); // a dirty leaf whose data overlaps its items
+  // a dirty leaf whose data overlaps its items
+  if (CHECKS) assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES);
   return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
 }
 
@@ -149,14 +156,16 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
     memory.copy(itemAt(node, slot + items), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n + items);
-  if (CHECKS) assert(nritems(node) == n + items && end <= nodeBytes); // a gap that did not open where asked
+  // a gap that did not open where asked
+  if (CHECKS) assert(nritems(node) == n + items && end <= nodeBytes);
   return end;
 }
 
 /** Item header `slot`: key at `key`, data of `size` bytes ending at `end`. */
 @inline function setItem(node: usize, slot: u32, key: usize, end: u32, size: u32): void {
   if (CHECKS) assert(slot < nritems(node)); // an item header set past the leaf's items
-  if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES); // an item's data over the item headers
+  // an item's data over the item headers
+  if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES);
   copyKey(itemAt(node, slot), key);
   setDataOffset(node, slot, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
@@ -168,7 +177,8 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
   const end = leafOpenGap(node, slot, 1, size);
   setItem(node, slot, key, end, size);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size); // an item not where it was put
+  // an item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size);
   return node + end - size;
 }
 
@@ -183,8 +193,10 @@ export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, k
   setItem(node, slot, key1, end, size1);
   setItem(node, slot + 1, key2, end - size1, size2);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1); // the first item not where it was put
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2); // the second item not where it was put
+  // the first item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1);
+  // the second item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2);
   return node + end - size1;
 }
 
@@ -304,7 +316,8 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
 }
 @inline export function childGeneration(node: usize, slot: u32): u64 {
   if (CHECKS) assert(slot < ptrCapacity()); // a child slot beyond the node
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // a child generation a dirty node does not have
+  // a child generation a dirty node does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   return load<u64>(ptrAt(node, slot) + PTR_GENERATION);
 }
 
@@ -333,7 +346,8 @@ export function ptrInsert(node: usize, slot: u32, key: usize, bytenr: u64, gener
   copyKey(ptrAt(node, slot), key);
   setChild(node, slot, bytenr, generation);
   setNritems(node, n + 1);
-  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr); // a pointer not where it was put
+  // a pointer not where it was put
+  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr);
 }
 
 export function ptrDelete(node: usize, slot: u32, count: u32): void {

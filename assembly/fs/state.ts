@@ -115,7 +115,8 @@ export function kernelRangeValid(addr: u64, len: u64): bool {
 @inline export function threadArea(): usize {
   assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
   assert(threadAreasAddr != 0, "no state attached");
-  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES)); // outside the kernel region
+  // outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES));
   return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
@@ -139,7 +140,8 @@ export function fsAttached(): bool {
 
 @inline export function bufferAddr(index: u32): usize {
   assert(index < poolCount, "buffer index");
-  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes)); // a buffer outside the kernel region
+  // a buffer outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes));
   return poolAddr + <usize>index * nodeBytes;
 }
 
@@ -157,7 +159,8 @@ export function fsAttached(): bool {
 
 @inline function verifiedWord(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
-  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8)); // outside the kernel region
+  // outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8));
   return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
 }
 

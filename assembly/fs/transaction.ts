@@ -37,8 +37,10 @@ declare function hostBeforeStore(): void;
 
 @inline function sectorEntry(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
-  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0); // a dirty-index entry of an unaligned block
-  if (CHECKS) assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4)); // outside the kernel region
+  // a dirty-index entry of an unaligned block
+  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0);
+  // outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4));
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
@@ -219,7 +221,8 @@ export function endTransaction(generation: u64): void {
       assert(index < poolCount); // a free buffer beyond the pool
       sum += index;
     }
-    assert(sum == <u64>poolCount * (poolCount - 1) / 2); // a buffer twice on the free stack, another lost
+    // a buffer twice on the free stack, another lost
+    assert(sum == <u64>poolCount * (poolCount - 1) / 2);
   }
   store<u32>(fsBase + F_FREE_COUNT, free);
   store<u32>(fsBase + F_FREED_COUNT, 0);

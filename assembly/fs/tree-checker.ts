@@ -156,7 +156,8 @@ export function checkNode(addr: usize, problemRecord: usize): u32 {
 function checkPointer(at: usize, s: u32, generation: u64): u32 {
   // checkNode refused a generation of 0 and more pointers than fit before the loop.
   assert(generation != 0, "generation 0");
-  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES); // a pointer slot beyond the node
+  // a pointer slot beyond the node
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / KEY_PTR_BYTES);
   const child = load<u64>(at + PTR_BLOCK);
   const childGeneration = load<u64>(at + PTR_GENERATION);
   if (!validBlockPointer(child, ctxTotalBytes, ctxBlockBytes)) return problem(P_CHILD_POINTER, s, child, 0, 0);
@@ -167,7 +168,8 @@ function checkPointer(at: usize, s: u32, generation: u64): u32 {
 // Leaf: item data packed from the end of the node, item 0's last, no gaps or overlaps.
 function checkLeafItem(addr: usize, at: usize, s: u32, nritems: u32): u32 {
   assert(s < nritems, "slot outside node");
-  if (CHECKS) assert(at == addr + NODE_HEADER_BYTES + <usize>s * LEAF_ITEM_BYTES); // an item not at its slot
+  // an item not at its slot
+  if (CHECKS) assert(at == addr + NODE_HEADER_BYTES + <usize>s * LEAF_ITEM_BYTES);
   // Offsets count from the header's end (btrfs); the checks and records use node offsets.
   const dataOffset = <u64>load<u32>(at + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
   const dataSize = load<u32>(at + LEAF_DATA_SIZE);
@@ -190,7 +192,8 @@ const NAMES_XATTRS: u32 = 2;
  */
 function namesCover(addr: usize, size: u32, header: u32, lengthAt: u32, s: u32, names: u32): u32 {
   assert(lengthAt + 2 <= header, "name length field");
-  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
+  // an item slot beyond the leaf
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES);
   if (size == 0) return problem(P_NO_NAMES, s, 0, 0, 0);
   for (let at: u32 = 0; at < size;) {
     if (at + header > size) return problem(P_NAME_TRUNCATED, s, at, 0, 0);
@@ -231,7 +234,8 @@ function entryProblem(entry: usize, s: u32, names: u32): u32 {
 /** Item bodies the file system decodes: their sizes and the fields later code trusts. */
 function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
   // checkLeafItem passed the item's place: its data lies inside the node, after the items.
-  if (CHECKS) assert(addr > key && <u64>(addr - key) + size <= <u64>ctxNodeBytes); // item data outside its node
+  // item data outside its node
+  if (CHECKS) assert(addr > key && <u64>(addr - key) + size <= <u64>ctxNodeBytes);
   const type = <u32>load<u8>(key + KEY_TYPE);
   const objectid = load<u64>(key + KEY_OBJECTID);
   const offset = load<u64>(key + KEY_OFFSET);
@@ -336,7 +340,8 @@ function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size
 }
 
 function checkInode(addr: usize, size: u32, s: u32): u32 {
-  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
+  // an item slot beyond the leaf
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES);
   if (size != INODE_ITEM_BYTES) return exact(size, INODE_ITEM_BYTES, s);
   // One of POSIX's seven file types (btrfs's check_inode_item refuses any other S_IFMT
   // value, in every image: so does this, adopting or not); any permission bits.
@@ -350,7 +355,8 @@ function checkInode(addr: usize, size: u32, s: u32): u32 {
 }
 
 function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
-  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
+  // an item slot beyond the leaf
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES);
   if (size >= FILE_EXTENT_INLINE_BYTES && <u32>load<u8>(addr + FE_TYPE) == EXTENT_TYPE_INLINE) {
     // btrfs's inline extent: at offset 0, its bytes in the item (btrfs's check_extent_data_item).
     // A symlink's target; an adopted image's file data until the adoption moves it (a
@@ -379,7 +385,8 @@ function checkFileExtent(fileOffset: u64, addr: usize, size: u32, s: u32): u32 {
 }
 
 function checkRootItem(objectid: u64, addr: usize, size: u32, s: u32): u32 {
-  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES); // an item slot beyond the leaf
+  // an item slot beyond the leaf
+  if (CHECKS) assert(s < (ctxNodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES);
   if (size != ROOT_ITEM_BYTES) return exact(size, ROOT_ITEM_BYTES, s);
   const level = <u32>load<u8>(addr + RI_LEVEL);
   if (level > MAX_LEVEL) return problem(P_ROOT_LEVEL, s, level, 0, 0);

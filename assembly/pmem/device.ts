@@ -35,7 +35,8 @@ import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 // oldest entries evicted for it are the ones evicting one per line part would evict (the
 // new parts are all newer).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
-  if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes); // an empty store, or one past the device (the entry points refuse them)
+  // an empty store, or one past the device (the entry points refuse them)
+  if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes);
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines <= logCapacity) {
@@ -108,11 +109,12 @@ export function countStore(len: u32, nonTemporal: bool): void {
 }
 
 // kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping
-// [addr, addr+len). A clwb/clflushopt queues one record for the pending lines of the range (the lines from
-// its first pending line to its last): nothing when none is pending.
+// [addr, addr+len). A clwb/clflushopt queues one record for the pending lines of the range (the
+// lines from its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
   assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH, "device: a flush of no kind");
-  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a flush past the device (the entry points refuse it)
+  // a flush past the device (the entry points refuse it)
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes);
   let first = addr >> LINE_SHIFT;
   let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
   counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
@@ -159,7 +161,8 @@ function linesReadable(addr: u32, len: u32): bool {
 
 // Returns false when a line in the range is poisoned (nothing is copied then).
 export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
-  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a load past the device (the entry points refuse it)
+  // a load past the device (the entry points refuse it)
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes);
   if (!linesReadable(addr, len)) return false;
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
@@ -217,7 +220,8 @@ export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
     if (was != poisoned) count = poisoned ? count + 1 : count - 1;
   }
   store<u32>(headerAddr + H_POISONED_LINES, count);
-  if (CHECKS) assert(count == countPoisoned()); // the poisoned-line count disagrees with the line states
+  // the poisoned-line count disagrees with the line states
+  if (CHECKS) assert(count == countPoisoned());
 }
 
 /**

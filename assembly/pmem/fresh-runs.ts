@@ -117,7 +117,8 @@ export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, posit
   store<u32>(r, position, 16);
   store<u32>(ring + TL_FRESH_END, end + 1);
   store<u32>(ring + TL_FRESH_LIVE, liveRows(ring) + 1);
-  store<u64>(lineListAddr + (<usize>line << 3), <u64>(ref + 1)); // the row, in the first line's list head
+  // the row, in the first line's list head
+  store<u64>(lineListAddr + (<usize>line << 3), <u64>(ref + 1));
   return true;
 }
 
@@ -179,7 +180,8 @@ export function materializeFreshRunsIn(first: u32, count: u32): void {
       rowRetired(t);
     }
   }
-  if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l)); // a line of the range still deferred
+  // a line of the range still deferred
+  if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l));
 }
 
 /**
@@ -190,7 +192,8 @@ function materializeRow(ref: u32): void {
   const count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row written");
   const line = rowLine(ref), seq = rowSeq(ref);
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   markDeferred(line, count, false);
   writeFreshEntriesAt(rowThread(ref), rowPosition(ref), seq, line, count);
   store<u32>(rowAddr(ref), 0, 4);
@@ -228,7 +231,8 @@ export function retirableRunAt(line: u32, end: u32, upTo: u32): i32 {
 export function retireFreshRun(ref: u32, epoch: u32): u32 {
   const line = rowLine(ref), count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row retired again");
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   evictedStamped = rowEpoch(ref) == epoch;
   store<u64>(lineListAddr + (<usize>line << 3), 0);
   store<u32>(rowAddr(ref), 0, 4);
@@ -246,7 +250,8 @@ export function oldestDeferredPosition(head: u32): u32 {
   const ring = myRing();
   if (liveRows(ring) == 0) return head;
   const ref = rowRef(myRingIndex(), startPosition(ring));
-  if (CHECKS) assert(rowCount(ref) != 0); // the table's front is a retired row (rowRetired trims it)
+  // the table's front is a retired row (rowRetired trims it)
+  if (CHECKS) assert(rowCount(ref) != 0);
   return rowPosition(ref);
 }
 
@@ -263,7 +268,8 @@ export function evictFreshRunPrefix(most: u32, epoch: u32): u32 {
   assert(most > 0 && liveRows(ring) > 0, "fresh runs: an eviction with no deferred run");
   const ref = rowRef(t, startPosition(ring));
   const line = rowLine(ref), count = rowCount(ref);
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   const k = min<u32>(most, count);
   store<u64>(lineListAddr + (<usize>line << 3), 0);
   evictedLines = k;

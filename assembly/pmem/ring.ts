@@ -22,7 +22,8 @@ import { CHECKS } from "../shared/checks";
 /** This thread's ring (its address, kept per instance: set at attach by ringAttach). */
 let myRingAddr: usize = 0;
 @inline export function myRing(): usize {
-  if (CHECKS) assert(myRingAddr == ringAt(<u32>threadSlot)); // the ring of another slot than this thread's
+  // the ring of another slot than this thread's
+  if (CHECKS) assert(myRingAddr == ringAt(<u32>threadSlot));
   return myRingAddr;
 }
 
@@ -69,7 +70,8 @@ export function ringAttach(): void {
 
 /** The log index of ring `t`'s slot for `position`. */
 @inline export function ringIndex(t: u32, ring: usize, position: u32): u32 {
-  if (CHECKS) assert(ring == ringAt(t) && position - ringTail(ring) <= logCapacity); // another ring's header, or a position outside the ring's window
+  // another ring's header, or a position outside the ring's window
+  if (CHECKS) assert(ring == ringAt(t) && position - ringTail(ring) <= logCapacity);
   return t * logCapacity + ((position - load<u32>(ring + TL_SLOT_BASE)) & (logCapacity - 1));
 }
 

@@ -26,7 +26,8 @@ import { seqBefore } from "./seq-compare";
 
 /** Numbers for a store's `lines` parts, lines first.. (consecutive, one per part, in order). */
 @inline export function allocateSeq(first: u32, lines: u32): u32 {
-  if (CHECKS) assert(lines > 0 && lines <= logCapacity); // a store of no parts, or more than a ring holds
+  // a store of no parts, or more than a ring holds
+  if (CHECKS) assert(lines > 0 && lines <= logCapacity);
   const ring = myRing();
   const clock = load<u32>(ring + TL_CLOCK);
   if (domain != DOMAIN_EADR && !storesLockStripes()) { store<u32>(ring + TL_CLOCK, clock + lines); return clock; }

@@ -24,7 +24,8 @@ import { storesLockStripes, setLockingStripes, setWorldHeld, worldHeld } from ".
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { CHECKS } from "../shared/checks";
 
-let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a store inside a transaction's)
+// shared sections this instance is inside (nested: a store inside a transaction's)
+let sharedDepth: u32 = 0;
 
 @inline function owner(): u32 { return <u32>threadSlot + 1; }
 
@@ -111,7 +112,8 @@ export function unlockWorld(): void {
 }
 
 function lockStripes(first: u32, count: u32): void {
-  if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount); // stripes locked outside a shared section, or outside the device
+  // stripes locked outside a shared section, or outside the device
+  if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount);
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
   if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner()); return; }
   const a = lo & (STRIPE_LOCKS - 1), b = hi & (STRIPE_LOCKS - 1);

@@ -210,7 +210,8 @@ export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
 // their lists, states and stamps a word at a time (they lie side by side).
 export function retireTakenRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
-  if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0); // a line of the run with a live entry or more than one
+  // a line of the run with a live entry or more than one
+  if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0);
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
   linesLeaveLog(first, count);
 }
@@ -246,7 +247,8 @@ export function advanceTail(): void {
   let tail = ringTail(ring);
   // No slot live: the walk would end at the head; a fence that retired everything skips it.
   if (ringLive(ring) == 0) {
-    if (CHECKS) for (let p = tail; p != head; p++) assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0); // a live entry in a ring with none
+    // a live entry in a ring with none
+    if (CHECKS) for (let p = tail; p != head; p++) assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0);
     tail = head;
   }
   // Deferred runs' slots hold no entry yet (live 0): the tail stops at the oldest.
@@ -289,8 +291,10 @@ function evictOldest(): void {
 // once per store, not once per line.
 @inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
-  if (CHECKS) assert(ringOfIndex(index) == myRingIndex()); // an entry written into another thread's ring
-  if (CHECKS) assert(!lineDeferred(line)); // an entry linked behind deferred ones (materializeFreshRuns first)
+  // an entry written into another thread's ring
+  if (CHECKS) assert(ringOfIndex(index) == myRingIndex());
+  // an entry linked behind deferred ones (materializeFreshRuns first)
+  if (CHECKS) assert(!lineDeferred(line));
   const e = entryAddr(index);
   assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
   store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
@@ -308,7 +312,8 @@ function evictOldest(): void {
     return false;
   }
   store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
-  copyLine(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT)); // its media, before the store
+  // its media, before the store
+  copyLine(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT));
   const st = lineStateAddr + line;
   store<u8>(st, load<u8>(st) | LINE_PENDING);
   return true;
@@ -440,7 +445,8 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   if (!deferred) writeFreshEntriesAt(t, position, seq, line, count);
   updateLineStates(line, count, 0xff, deferred ? LINE_PENDING | LINE_DEFERRED : LINE_PENDING);
   stampLines(line, count, epoch);
-  if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1); // the last line's list names another entry
+  // the last line's list names another entry
+  if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1);
 }
 
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this

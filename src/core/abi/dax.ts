@@ -19,13 +19,17 @@ export const D_MAPPINGS = 16; // address of the mapping table
 export const D_THREADS = 20; // address of the per-thread areas
 export const D_TLB_ENTRIES = 24; // power of two
 export const D_POLICY = 28; // u32 DP_* switches the core's fault path honours (DaxPolicy)
-export const D_FROZEN = 32; // u32 1 while the file system is frozen (write faults go to the owner)
-export const D_RMAP_HEADS = 36; // u32 address: per device page, the address of the first PTE mapping it (0: none)
-export const D_RMAP_NODES = 40; // u32 address: per PTE of the pool, RMAP_NODE_BYTES (the next PTE mapping the same page)
+// u32 1 while the file system is frozen (write faults go to the owner)
+export const D_FROZEN = 32;
+// u32 address: per device page, the address of the first PTE mapping it (0: none)
+export const D_RMAP_HEADS = 36;
+// u32 address: per PTE of the pool, RMAP_NODE_BYTES (the next PTE mapping the same page)
+export const D_RMAP_NODES = 40;
 export const D_PTE_POOL = 44; // u32 address of the PTE pool (page tables are carved from it)
 export const D_PTE_POOL_BYTES = 48; // u32 its bytes
 export const D_DEVICE_PAGES = 52; // u32 device pages the reverse map and dirty index cover
-export const D_DIRTY_INDEX = 56; // u32 address: per device page, (dirty-page record index + 1) or 0
+// u32 address: per device page, (dirty-page record index + 1) or 0
+export const D_DIRTY_INDEX = 56;
 export const D_DIRTY_RECORDS = 60; // u32 address: dirty-page records (DIRTY_RECORD_BYTES each)
 export const D_DIRTY_CAPACITY = 64; // u32 records the table holds
 export const D_DIRTY_COUNT = 68; // u32 records used in this transaction (dead ones included)
@@ -35,9 +39,11 @@ export const D_STATS = 80; // DS_COUNT u32 counters, DS_* (faults by kind)
 export const D_HEADER_BYTES = 128; // the DAX header's size
 
 // The switches (DaxPolicy) the core's fault path reads, as bits of D_POLICY.
-export const DP_MULTI_MAPPING = 1; // the reverse map keeps every mapping of a block (else the last one)
+// the reverse map keeps every mapping of a block (else the last one)
+export const DP_MULTI_MAPPING = 1;
 export const DP_TLB_SHOOTDOWN = 2; // downgraded entries are shot down
-export const DP_MAP_SYNC_FAULT = 4; // a MAP_SYNC write fault commits before the page is writable
+// a MAP_SYNC write fault commits before the page is writable
+export const DP_MAP_SYNC_FAULT = 4;
 
 // Fault counters at D_STATS (u32 each, by kind): the order of DaxManager.stats.
 export const DS_READ_FAULTS = 0;
@@ -48,7 +54,8 @@ export const DS_IN_PLACE_FAULTS = 16;
 export const DS_SHOOTDOWNS = 20;
 export const DS_WRITE_PROTECTS = 24;
 export const DS_INVALIDATIONS = 28;
-export const DS_CORE_FAULTS = 32; // faults the core served (the rest went to the owner's TypeScript)
+// faults the core served (the rest went to the owner's TypeScript)
+export const DS_CORE_FAULTS = 32;
 export const DS_COUNT = 9;
 
 // A reverse-map node, one per PTE of the pool (index = (PTE address - pool) / 4): the
@@ -62,7 +69,8 @@ export const RN_NEXT = 0;
 export const DIRTY_RECORD_BYTES = 40;
 export const DR_TREE = 0; // u64 subvolume tree id
 export const DR_INO = 8; // u64 inode
-export const DR_EXTENT = 16; // u64 device byte of the data extent holding the page (its checksum item)
+// u64 device byte of the data extent holding the page (its checksum item)
+export const DR_EXTENT = 16;
 export const DR_EXTENT_BYTES = 24; // u32 that extent's bytes
 export const DR_FILE_PAGE = 28; // u32 file page (file offset / PAGE_BYTES)
 export const DR_BLOCK = 32; // u32 device page
@@ -71,13 +79,17 @@ export const DRF_LIVE = 1; // the record counts (0: dropped in this transaction)
 export const DRF_DATASUM = 2; // the file has checksums
 export const DRF_DATACOW = 4; // the file is datacow
 export const DRF_COWED = 8; // datacow, COWed in this transaction: later faults go in place
-export const DIRTY_CAPACITY_MAX = 8192; // records at most (a full table sends faults to the owner, which commits)
+// records at most (a full table sends faults to the owner, which commits)
+export const DIRTY_CAPACITY_MAX = 8192;
 
-export const ZERO_PAGE_BYTENR = 32768; // a device page in the system area that is always zero: holes map it read-only
+// a device page in the system area that is always zero: holes map it read-only
+export const ZERO_PAGE_BYTENR = 32768;
 
 // Results of the core's fault path (dax_fs_fault).
 export const FR_DONE = 0; // resolved: the page table has the entry
-export const FR_OWNER = 1; // not served here (an error to report, a fill, a MAP_SYNC commit, a freeze): the owning thread's TypeScript serves it
+// not served here (an error to report, a fill, a MAP_SYNC commit, a freeze): the owning thread's
+// TypeScript serves it
+export const FR_OWNER = 1;
 
 // Per-thread DAX area.
 export const T_EPOCH = 0; // odd while inside a DAX access
@@ -95,7 +107,8 @@ export const M_ACTIVE = 0; // u32 1 while the mapping exists (stored last)
 export const M_PAGES = 4; // u32 pages of the mapping
 export const M_PTES = 8; // u32 address of its page table (u32 per page)
 export const M_FLAGS = 12; // u32 MF_*
-export const M_ROOT_SLOT = 16; // u32 address of the file's subvolume slot in the root table (0: none)
+// u32 address of the file's subvolume slot in the root table (0: none)
+export const M_ROOT_SLOT = 16;
 export const M_FILE_PAGE = 20; // u32 file page of the mapping's first page
 export const M_TREE = 24; // u64 the file's subvolume tree id
 export const M_INO = 32; // u64 the file's inode
@@ -130,14 +143,19 @@ export const BATCH_RECORD_BYTES = 32; // bytes per record
 export const BR_OFFSET = 0; // u32 offset in the mapping
 export const BR_LENGTH = 4; // u32 bytes of the record (> 0)
 export const BR_FLAGS = 8; // u32 BRF_*
-export const BR_DONE = 12; // u32 bytes of the record already stored: 0 from the caller, set by the core where a fault stops it
+// u32 bytes of the record already stored: 0 from the caller, set by the core where a fault stops it
+export const BR_DONE = 12;
 export const BR_TAG = 16; // u64 with BRF_FILL: the value of every 8 bytes of the record
 export const BR_SOURCE = 24; // u32 without BRF_FILL: address of the record's bytes
 export const BRF_FILL = 1; // the bytes are BR_TAG repeated (else copied from BR_SOURCE)
-export const BRF_PERSIST = 2; // after the record's last byte: clwb of its lines (through this thread's translations) and sfence
-export const BATCH_FILL_BYTES = 4160; // the end of each thread's scratch: a page of a fill record's pattern (+ 8 for its phase, 64-byte rounded)
+// after the record's last byte: clwb of its lines (through this thread's translations) and sfence
+export const BRF_PERSIST = 2;
+// the end of each thread's scratch: a page of a fill record's pattern (+ 8 for its phase, 64-byte
+// rounded)
+export const BATCH_FILL_BYTES = 4160;
 export const BATCH_BAD_SHIFT = 24; // reason bits of dax_batch_error (the record index below)
-export const BATCH_BAD_DESCS = 1; // the records are not inside this thread's scratch below the fill area, or not 8-byte aligned
+// the records are not inside this thread's scratch below the fill area, or not 8-byte aligned
+export const BATCH_BAD_DESCS = 1;
 export const BATCH_BAD_MAPPING = 2; // no such active mapping
 export const BATCH_BAD_LENGTH = 3; // zero length, or BR_DONE not below it
 export const BATCH_BAD_RANGE = 4; // offset + length past the end of the mapping

@@ -26,5 +26,6 @@ export const BAD_ARGUMENT_BIAS = 1000000;
 export const WRITE_OUT_REPORT = 1; // fs_data_written (image fuzzing's observers)
 export const WRITE_OUT_STORE_POINTS = 2; // fs_before_store (crash points at every store)
 export const LAYOUT_ROOT_SLOT = 1; // RootSlot (assembly/fs/root-slot.ts) against RS_*
-export const LAYOUT_DIRTY_RECORD = 2; // DirtyRecord (assembly/dax/dirty-record.ts) against DR_*
+// DirtyRecord (assembly/dax/dirty-record.ts) against DR_*
+export const LAYOUT_DIRTY_RECORD = 2;
 export const LAYOUT_LOG_ENTRY = 4; // LogEntry (assembly/pmem/log-entry.ts) against ENTRY_*

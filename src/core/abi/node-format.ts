@@ -9,7 +9,8 @@
 // chunk_tree_uuid[16], generation, owner, nritems, level.
 export const NODE_NRITEMS = 96; // u32 items in the node
 export const NODE_LEVEL = 100; // u8 0 for a leaf
-export const NODE_HEADER_BYTES = 101; // items start here; a leaf item's data offset counts from here
+// items start here; a leaf item's data offset counts from here
+export const NODE_HEADER_BYTES = 101;
 export const KEY_OBJECTID = 0; // u64 in a key
 export const KEY_TYPE = 8; // u8 in a key
 export const KEY_OFFSET = 9; // u64 in a key
@@ -21,34 +22,46 @@ export const MIN_NODE_BYTES = 4096; // btree_node_search refuses smaller nodes
 // Tree ids, item types and limits (btrfs's numbers; docs/fs.md).
 export const SECTOR_BYTES = 4096; // the unit of data and of tree-block addresses
 export const SECTOR_SHIFT = 12; // log2(SECTOR_BYTES)
-export const SYSTEM_AREA_BYTES = 1048576; // device bytes never allocated: btrfs's first MiB (primary superblock at 64 KiB, the zero page)
+// device bytes never allocated: btrfs's first MiB (primary superblock at 64 KiB, the zero page)
+export const SYSTEM_AREA_BYTES = 1048576;
 export const MAX_LEVEL = 8; // highest B-tree level (BTRFS_MAX_LEVEL)
 export const MAX_KEY_VALUE = 9007199254740991; // 2^53 - 1: key fields fit a JS number
 export const MAX_FILE_BYTES = 1125899906842624; // 2^50: files end below it
 export const MAX_EXTENT_BYTES = 1048576; // largest data extent one allocation makes
-export const BTRFS_MAX_EXTENT_BYTES = 134217728; // largest data extent btrfs makes (an adopted image's may be this long)
+// largest data extent btrfs makes (an adopted image's may be this long)
+export const BTRFS_MAX_EXTENT_BYTES = 134217728;
 export const NAME_MAX_BYTES = 255; // longest name
 export const ROOT_TREE_ID = 1;
 export const EXTENT_TREE_ID = 2;
 export const FS_TREE_ID = 5;
 export const CSUM_TREE_ID = 7;
-export const XATTR_ITEM = 24; // (inode, 24, name hash): extended attributes, dir-item shaped entries of kind DIR_KIND_XATTR with the value after the name
+// (inode, 24, name hash): extended attributes, dir-item shaped entries of kind DIR_KIND_XATTR with
+// the value after the name
+export const XATTR_ITEM = 24;
 export const INODE_EXTREF = 13; // an adopted image's extended inode refs (likewise refused)
 export const INODE_EXTREF_HEADER_BYTES = 18; // parent u64, index u64, name length u16
-export const BTRFS_FT_LAST = 8; // BTRFS_FT_XATTR: the highest directory entry kind btrfs writes (7 a symlink)
+// BTRFS_FT_XATTR: the highest directory entry kind btrfs writes (7 a symlink)
+export const BTRFS_FT_LAST = 8;
 export const XATTR_NAME_MAX_BYTES = 255; // Linux's XATTR_NAME_MAX
 export const XATTR_SIZE_MAX_BYTES = 65536; // Linux's XATTR_SIZE_MAX: a larger value is E2BIG
-export const SYMLINK_TARGET_MAX_BYTES = 4095; // PATH_MAX - 1: a symlink's target is inline data, at most one sector
+// PATH_MAX - 1: a symlink's target is inline data, at most one sector
+export const SYMLINK_TARGET_MAX_BYTES = 4095;
 export const UUID_TREE_ID = 9; // btrfs's uuid tree: kept as an adopted image had it
-export const UUID_KEY_SUBVOL = 251; // its items: a subvolume's uuid (keys are the uuid's halves, above 2^53)
+// its items: a subvolume's uuid (keys are the uuid's halves, above 2^53)
+export const UUID_KEY_SUBVOL = 251;
 export const UUID_KEY_RECEIVED_SUBVOL = 252;
-export const FREE_SPACE_INFO = 198; // the free space tree's items (198 info, 199 extent, 200 bitmap)
+// the free space tree's items (198 info, 199 extent, 200 bitmap)
+export const FREE_SPACE_INFO = 198;
 export const FREE_SPACE_BITMAP = 200;
 export const FREE_SPACE_TREE_ID = 10; // btrfs's free space tree: an adoption drops it
-export const DATA_RELOC_TREE_ID = -9; // btrfs's data relocation tree ((u64)-9): kept as an adopted image had it
-export const EXTENT_CSUM_OBJECTID = -10; // btrfs's BTRFS_EXTENT_CSUM_OBJECTID ((u64)-10): the objectid of every EXTENT_CSUM key
-export const NEGATIVE_OBJECTIDS = 256; // objectids (u64)-256..(u64)-1: btrfs's special ones; TypeScript keys hold them as -256..-1
-export const CHUNK_TREE_ID = 3; // btrfs's chunk tree: the device item and a CHUNK_ITEM per block group
+// btrfs's data relocation tree ((u64)-9): kept as an adopted image had it
+export const DATA_RELOC_TREE_ID = -9;
+// btrfs's BTRFS_EXTENT_CSUM_OBJECTID ((u64)-10): the objectid of every EXTENT_CSUM key
+export const EXTENT_CSUM_OBJECTID = -10;
+// objectids (u64)-256..(u64)-1: btrfs's special ones; TypeScript keys hold them as -256..-1
+export const NEGATIVE_OBJECTIDS = 256;
+// btrfs's chunk tree: the device item and a CHUNK_ITEM per block group
+export const CHUNK_TREE_ID = 3;
 export const DEV_TREE_ID = 4; // btrfs's device tree: a DEV_EXTENT per stripe of a block group
 export const FIRST_SUBVOLUME_ID = 256;
 export const INODE_ITEM = 1;
@@ -63,8 +76,10 @@ export const ROOT_BACKREF = 144;
 export const ROOT_REF = 156;
 export const EXTENT_ITEM = 168;
 export const METADATA_ITEM = 169;
-export const EXTENT_DATA_REF = 178; // a data extent's reference from (root, inode, offset): btrfs's implicit back reference
-export const SHARED_DATA_REF = 184; // btrfs's full back reference (by leaf); pmcow does not write it
+// a data extent's reference from (root, inode, offset): btrfs's implicit back reference
+export const EXTENT_DATA_REF = 178;
+// btrfs's full back reference (by leaf); pmcow does not write it
+export const SHARED_DATA_REF = 184;
 export const BLOCK_GROUP_ITEM = 192; // extent tree, (chunk start, 192, chunk length)
 export const DEV_EXTENT = 204; // dev tree, (device id, 204, physical start)
 export const DEV_ITEM = 216; // chunk tree, (DEV_ITEMS_OBJECTID, 216, device id)
@@ -111,11 +126,13 @@ export const DI_UUID = 66; // 16 bytes: the device's uuid
 export const DI_FSID = 82; // 16 bytes
 
 // Node header fields beyond those the search reads.
-export const NODE_CSUM = 0; // u32 crc32c of bytes [NODE_CSUM_START, node bytes); bytes 4..31 zero (btrfs's 32-byte csum field)
+// u32 crc32c of bytes [NODE_CSUM_START, node bytes); bytes 4..31 zero (btrfs's 32-byte csum field)
+export const NODE_CSUM = 0;
 export const NODE_CSUM_START = 32; // the checksum covers the block from here (BTRFS_CSUM_SIZE)
 export const NODE_FSID = 32; // 16 bytes: the file system's uuid (the superblock's fsid)
 export const NODE_BYTENR = 48; // u64 the block's own address
-export const NODE_FLAGS = 56; // u64 flags (NODE_FLAG_WRITTEN), its top byte the back-reference revision
+// u64 flags (NODE_FLAG_WRITTEN), its top byte the back-reference revision
+export const NODE_FLAGS = 56;
 export const NODE_BACKREF_REV = 63; // u8 the flags' top byte: BACKREF_REV_MIXED
 export const NODE_CHUNK_TREE_UUID = 64; // 16 bytes: the chunk tree's uuid
 export const NODE_GENERATION = 80; // u64 transaction that wrote it
@@ -123,14 +140,17 @@ export const NODE_OWNER = 88; // u64 tree id
 export const NODE_FLAG_WRITTEN = 1; // BTRFS_HEADER_FLAG_WRITTEN
 export const BACKREF_REV_MIXED = 1; // BTRFS_MIXED_BACKREF_REV
 export const UUID_BYTES = 16; // a uuid (fsid, chunk tree uuid, device uuid)
-export const LEAF_DATA_OFFSET = 17; // u32 in a leaf item: data offset from the end of the header (NODE_HEADER_BYTES) (= KEY_BYTES)
+// u32 in a leaf item: data offset from the end of the header (NODE_HEADER_BYTES)
+export const LEAF_DATA_OFFSET = 17; // (= KEY_BYTES)
 export const LEAF_DATA_SIZE = 21; // u32 in a leaf item: data bytes (= KEY_BYTES + 4)
 export const PTR_BLOCK = 17; // u64 in a key pointer: the child's address (= KEY_BYTES)
 export const PTR_GENERATION = 25; // u64 in a key pointer: the child's generation (= KEY_BYTES + 8)
 
 // Item bodies.
 // btrfs's struct btrfs_inode_item (160 bytes).
-export const INODE_ITEM_BYTES = 160; // generation, transid, size, nbytes, block group, nlink, uid, gid, mode, rdev, flags, sequence, reserved, 4 times
+// generation, transid, size, nbytes, block group, nlink, uid, gid, mode, rdev, flags, sequence,
+// reserved, 4 times
+export const INODE_ITEM_BYTES = 160;
 export const INODE_GENERATION = 0; // u64 transaction that created the inode
 export const INODE_TRANSID = 8; // u64 transaction of the last change
 export const INODE_SIZE = 16; // u64
@@ -140,10 +160,12 @@ export const INODE_NLINK = 40; // u32
 export const INODE_UID = 44; // u32 0
 export const INODE_GID = 48; // u32 0
 export const INODE_MODE = 52; // u32 POSIX mode: MODE_FILE, MODE_DIR
-export const INODE_RDEV = 56; // u64 a device's number as Linux's new_encode_dev writes it (mknod's dev_t); 0 for every other kind
+// u64 a device's number as Linux's new_encode_dev writes it (mknod's dev_t); 0 for every other kind
+export const INODE_RDEV = 56;
 export const INODE_FLAGS = 64; // u64 INODE_FLAG_*
 export const INODE_SEQUENCE = 72; // u64 0
-export const INODE_ATIME = 112; // btrfs_timespec (u64 seconds, u32 nanoseconds); then ctime, mtime, otime
+// btrfs_timespec (u64 seconds, u32 nanoseconds); then ctime, mtime, otime
+export const INODE_ATIME = 112;
 export const TIMESPEC_BYTES = 12;
 export const S_IFMT = 61440; // 0o170000: the file type bits of a mode
 export const S_IFREG = 32768; // 0o100000
@@ -155,14 +177,18 @@ export const S_IFIFO = 4096; // 0o010000: a fifo
 export const S_IFSOCK = 49152; // 0o140000: a socket
 export const MODE_FILE = 33188; // 0o100644: a regular file, as pmcow creates it
 export const MODE_DIR = 16877; // 0o040755: a directory
-export const MODE_SYMLINK = 41471; // 0o120777: a symbolic link (its target the inline extent at offset 0)
+// 0o120777: a symbolic link (its target the inline extent at offset 0)
+export const MODE_SYMLINK = 41471;
 export const INODE_FLAG_NODATASUM = 1; // BTRFS_INODE_NODATASUM
 export const INODE_FLAG_NODATACOW = 2; // BTRFS_INODE_NODATACOW
 export const INODE_FLAG_IMMUTABLE = 64; // BTRFS_INODE_IMMUTABLE (1 << 6)
 // btrfs's struct btrfs_file_extent_item (53 bytes, not inline).
-export const FILE_EXTENT_BYTES = 53; // generation, ram bytes, compression, encryption, other encoding, type, disk bytenr, disk bytes, offset, bytes
+// generation, ram bytes, compression, encryption, other encoding, type, disk bytenr, disk bytes,
+// offset, bytes
+export const FILE_EXTENT_BYTES = 53;
 export const FE_GENERATION = 0; // u64
-export const FE_RAM_BYTES = 8; // u64 the extent's bytes uncompressed (= disk bytes: no compression)
+// u64 the extent's bytes uncompressed (= disk bytes: no compression)
+export const FE_RAM_BYTES = 8;
 export const FE_COMPRESSION = 16; // u8 0
 export const FE_ENCRYPTION = 17; // u8 0
 export const FE_OTHER_ENCODING = 18; // u16 0
@@ -171,29 +197,42 @@ export const FE_DISK_BYTENR = 21; // u64
 export const FE_DISK_BYTES = 29; // u64
 export const FE_OFFSET = 37; // u64
 export const FE_BYTES = 45; // u64
-export const EXTENT_TYPE_INLINE = 0; // data in the item after its 21-byte header: a symlink's target (an adopted image's regular files' inline data is moved to extents)
-export const FILE_EXTENT_INLINE_BYTES = 21; // an inline item's header: generation, ram bytes, compression, encryption, other encoding, type
+// data in the item after its 21-byte header: a symlink's target (an adopted image's regular files'
+// inline data is moved to extents)
+export const EXTENT_TYPE_INLINE = 0;
+// an inline item's header: generation, ram bytes, compression, encryption, other encoding, type
+export const FILE_EXTENT_INLINE_BYTES = 21;
 export const EXTENT_TYPE_REG = 1;
 export const EXTENT_TYPE_PREALLOC = 2;
-export const EXTENT_ITEM_BYTES = 24; // EXTENT_ITEM / METADATA_ITEM (btrfs_extent_item): refs, generation, flags; back references are items of their own
+// EXTENT_ITEM / METADATA_ITEM (btrfs_extent_item): refs, generation, flags; back references are
+// items of their own
+export const EXTENT_ITEM_BYTES = 24;
 export const EI_REFS = 0;
 export const EI_GENERATION = 8;
 export const EI_FLAGS = 16;
 export const EXTENT_FLAG_DATA = 1;
 export const EXTENT_FLAG_TREE_BLOCK = 2;
-export const EXTENT_FLAG_FULL_BACKREF = 256; // a tree block its owner no longer reaches: its pointers' back references name it (SHARED_*_REF)
-export const TREE_BLOCK_REF = 176; // (block, 176, root): a pointer from a block of tree root (or root's own root pointer); no body
-export const SHARED_BLOCK_REF = 182; // (block, 182, parent): a pointer from FULL_BACKREF block parent; no body
-export const SHARED_DATA_REF_BYTES = 4; // (extent, 184, parent): count u32 of parent's items pointing here
+// a tree block its owner no longer reaches: its pointers' back references name it (SHARED_*_REF)
+export const EXTENT_FLAG_FULL_BACKREF = 256;
+// (block, 176, root): a pointer from a block of tree root (or root's own root pointer); no body
+export const TREE_BLOCK_REF = 176;
+// (block, 182, parent): a pointer from FULL_BACKREF block parent; no body
+export const SHARED_BLOCK_REF = 182;
+// (extent, 184, parent): count u32 of parent's items pointing here
+export const SHARED_DATA_REF_BYTES = 4;
 // Back-reference kinds in the delayed-ref tables: BACKREF_INO of a key that is not an
 // EXTENT_DATA_REF (whose inode is always below these); BACKREF_ROOT holds the root or parent.
 export const BACKREF_IS_TREE = 9007199254740991; // TREE_BLOCK_REF: BACKREF_ROOT the root
-export const BACKREF_IS_SHARED_BLOCK = 9007199254740990; // SHARED_BLOCK_REF: BACKREF_ROOT the parent block
-export const BACKREF_IS_SHARED_DATA = 9007199254740989; // SHARED_DATA_REF: BACKREF_ROOT the parent leaf
-export const EXTENT_DATA_REF_BYTES = 28; // root u64, objectid (inode) u64, offset u64, count u32 (btrfs_extent_data_ref)
+// SHARED_BLOCK_REF: BACKREF_ROOT the parent block
+export const BACKREF_IS_SHARED_BLOCK = 9007199254740990;
+// SHARED_DATA_REF: BACKREF_ROOT the parent leaf
+export const BACKREF_IS_SHARED_DATA = 9007199254740989;
+// root u64, objectid (inode) u64, offset u64, count u32 (btrfs_extent_data_ref)
+export const EXTENT_DATA_REF_BYTES = 28;
 export const EDR_ROOT = 0; // u64 the tree that owns the leaves holding the items
 export const EDR_OBJECTID = 8; // u64 the inode
-export const EDR_OFFSET = 16; // u64 file offset of the extent's first byte: item key offset - item extent offset (mod 2^64)
+// u64 file offset of the extent's first byte: item key offset - item extent offset (mod 2^64)
+export const EDR_OFFSET = 16;
 export const EDR_COUNT = 24; // u32 items with that (root, inode, offset) pointing here
 // Key offset of an EXTENT_DATA_REF: a hash of (root, inode, offset) below 2^53; colliding
 // references take the next free key within this many keys of the hash.
@@ -204,7 +243,8 @@ export const RI_GENERATION = 160; // u64 transaction that wrote this ROOT_ITEM
 export const RI_ROOT_DIR = 168; // u64 root directory inode (256)
 export const RI_BYTENR = 176; // u64 root block of the tree
 export const RI_BYTES_USED = 192; // u64
-export const RI_LAST_SNAPSHOT = 200; // u64 transaction of the subvolume's creation or last snapshot
+// u64 transaction of the subvolume's creation or last snapshot
+export const RI_LAST_SNAPSHOT = 200;
 export const RI_FLAGS = 208; // u64 ROOT_FLAG_READONLY
 export const RI_REFS = 216; // u32 1 (0: a dead root being dropped)
 export const RI_DROP_LEVEL = 237; // u8
@@ -218,17 +258,21 @@ export const ROOT_FLAG_READONLY = 1;
 // length, type, name.
 export const DIR_ENTRY_HEADER_BYTES = 30;
 export const DIR_ENTRY_TRANSID = 17; // u64 transaction that made the entry (= KEY_BYTES)
-export const DIR_ENTRY_DATA_LENGTH = 25; // u16 the value's length after the name (xattrs; 0 in directory entries) (= KEY_BYTES + 8)
+// u16 the value's length after the name (xattrs; 0 in directory entries)
+export const DIR_ENTRY_DATA_LENGTH = 25; // (= KEY_BYTES + 8)
 export const DIR_ENTRY_NAME_LENGTH = 27; // u16 (= KEY_BYTES + 10)
-export const DIR_ENTRY_KIND = 29; // u8 BTRFS_FT_*: DIR_KIND_FILE .. DIR_KIND_SYMLINK (= KEY_BYTES + 12)
+// u8 BTRFS_FT_*: DIR_KIND_FILE .. DIR_KIND_SYMLINK
+export const DIR_ENTRY_KIND = 29; // (= KEY_BYTES + 12)
 export const DIR_KIND_FILE = 1; // BTRFS_FT_REG_FILE
-export const DIR_KIND_DIR = 2; // BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
+// BTRFS_FT_DIR (a subvolume's entry too: its location is the subvolume's ROOT_ITEM)
+export const DIR_KIND_DIR = 2;
 export const DIR_KIND_CHRDEV = 3; // BTRFS_FT_CHRDEV
 export const DIR_KIND_BLKDEV = 4; // BTRFS_FT_BLKDEV
 export const DIR_KIND_FIFO = 5; // BTRFS_FT_FIFO
 export const DIR_KIND_SOCK = 6; // BTRFS_FT_SOCK
 export const DIR_KIND_SYMLINK = 7; // BTRFS_FT_SYMLINK
-export const DIR_KIND_XATTR = 8; // BTRFS_FT_XATTR: an XATTR_ITEM's entries (location zero, value after the name)
+// BTRFS_FT_XATTR: an XATTR_ITEM's entries (location zero, value after the name)
+export const DIR_KIND_XATTR = 8;
 export const INODE_REF_HEADER_BYTES = 10; // index u64, name length u16, name
 export const INODE_REF_NAME_LENGTH = 8; // u16
 export const ROOT_REF_HEADER_BYTES = 18; // dir inode u64, index u64, name length u16, name

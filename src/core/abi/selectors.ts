@@ -6,7 +6,8 @@
 // pmem_region selectors.
 // REGION: the constants below, as a TypeScript object.
 export const R_VISIBLE = 0; // address of the visible bytes
-export const R_PREIMAGE = 1; // address of the pre-image slots (media bytes of pending lines)
+// address of the pre-image slots (media bytes of pending lines)
+export const R_PREIMAGE = 1;
 export const R_SCRATCH = 2; // address of this thread's scratch
 export const R_SCRATCH_BYTES = 3; // its size
 export const R_PATCH = 4; // address of the crash patch
@@ -50,4 +51,5 @@ export const C_RETIRED = 12;
 export const C_LOG_ENTRIES = 13;
 export const COUNTER_NAMES = ['stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence', 'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries'] as const;
 
-export const COUNTER_COUNT = 14; // counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY) (= C_LOG_ENTRIES + 1)
+// counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY)
+export const COUNTER_COUNT = 14; // (= C_LOG_ENTRIES + 1)

@@ -5,42 +5,58 @@
 
 // One store-log entry: the bytes one store wrote into one line, in program order.
 export const ENTRY_BYTES = 32; // bytes per entry (its data slot is in the log's data region)
-export const ENTRY_SEQ = 0; // u32 global sequence number (wraps; compared by signed difference)
+// u32 global sequence number (wraps; compared by signed difference)
+export const ENTRY_SEQ = 0;
 export const ENTRY_LINE = 4; // u32 line index
 export const ENTRY_NEXT = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
-export const ENTRY_LIVE = 12; // u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
+// u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
+export const ENTRY_LIVE = 12;
 export const ENTRY_HOLDS_DATA = 1; // ENTRY_LIVE: the entry's bytes are in its data slot
-export const ENTRY_DATA_VISIBLE = 2; // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not copied)
+// ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not
+// copied)
+export const ENTRY_DATA_VISIBLE = 2;
 export const ENTRY_MASK = 16; // u64 byte mask within the line
-export const ENTRY_DATA_BYTES = 64; // an entry's data slot (same index, log data region): valid where the mask is set
+// an entry's data slot (same index, log data region): valid where the mask is set
+export const ENTRY_DATA_BYTES = 64;
 
 // Per-thread area: the flush-queue length (u32), the content-digest state from TA_DIGEST,
 // the thread's counters from TA_COUNTERS, the queue's entries from FLUSHQ_FIRST_ENTRY, then
 // scratch.
-export const TA_DIGEST = 16; // 48 bytes: a content digest's two i32x4 lanes, then a padded last block (csum/content-hash.ts)
-export const TA_COUNTERS = 64; // u64 counters of this thread (see C_*), on cache lines of their own
+// 48 bytes: a content digest's two i32x4 lanes, then a padded last block (csum/content-hash.ts)
+export const TA_DIGEST = 16;
+// u64 counters of this thread (see C_*), on cache lines of their own
+export const TA_COUNTERS = 64;
 // The thread's own store-log ring (storelog.ts), on a cache line of its own: positions count
 // the ring's line parts (a slot is (position - base) mod logCapacity), sequence numbers order
 // every thread's parts together.
 export const TA_LOG = 192;
 export const TL_HEAD = 0; // u32 next position
 export const TL_TAIL = 4; // u32 oldest position that may still be live
-export const TL_SLOT_BASE = 8; // u32 the position of slot 0: moved to the head whenever the ring is empty (a store after a fence reuses its first, cache-warm slots)
-export const TL_VERSION = 12; // u32 bumped by every change this thread makes to the log (the log's version is the sum)
-export const TL_PENDING = 16; // i32 lines this thread made pending minus lines it took out (the pending lines are the sum)
+// u32 the position of slot 0: moved to the head whenever the ring is empty (a store after a fence
+// reuses its first, cache-warm slots)
+export const TL_SLOT_BASE = 8;
+// u32 bumped by every change this thread makes to the log (the log's version is the sum)
+export const TL_VERSION = 12;
+// i32 lines this thread made pending minus lines it took out (the pending lines are the sum)
+export const TL_PENDING = 16;
 export const TL_LIVE = 20; // u32 the ring's slots with a live entry or a deferred line
-export const TL_FRESH_START = 24; // u32 position of the fresh-run table's oldest row that may be live
-export const TL_FRESH_END = 28; // u32 end position of the fresh-run table (rows live and retired lie in [start, end))
+// u32 position of the fresh-run table's oldest row that may be live
+export const TL_FRESH_START = 24;
+// u32 end position of the fresh-run table (rows live and retired lie in [start, end))
+export const TL_FRESH_END = 28;
 export const TL_FRESH_LIVE = 32; // u32 live rows of the fresh-run table
 export const TL_ACTIVE = 36; // u32 1 while the thread is in a shared section (store-locks.ts)
-export const TL_CLOCK = 40; // u32 the sequence number of the thread's next log part (seq-order.ts)
+// u32 the sequence number of the thread's next log part (seq-order.ts)
+export const TL_CLOCK = 40;
 // Stripes: lines locked together by stores of several threads (store-locks.ts).
 export const STRIPE_SHIFT = 6; // 64 lines (4 KiB, a page) per stripe
 export const STRIPE_LOCKS = 256; // lock words; stripe s takes word s mod STRIPE_LOCKS
 export const STRIPE_LOCK_BYTES = 64; // one word per cache line: two threads' pages share none
-export const TA_MERGE = 256; // MAX_THREADS u32: a walk's position in each ring (crash.ts: the rings merged in sequence order)
+// MAX_THREADS u32: a walk's position in each ring (crash.ts: the rings merged in sequence order)
+export const TA_MERGE = 256;
 export const FLUSHQ_FIRST_ENTRY = 384; // offset of the first queue entry in a thread area
-export const FLUSHQ_ENTRY_BYTES = 12; // one flush: (first line u32, line count u32, newest store's sequence number u32)
+// one flush: (first line u32, line count u32, newest store's sequence number u32)
+export const FLUSHQ_ENTRY_BYTES = 12;
 export const FQ_FIRST = 0; // u32 first line of the flushed range
 export const FQ_COUNT = 4; // u32 lines in the range
 export const FQ_UP_TO = 8; // u32 sequence number of the newest store when the flush was issued
