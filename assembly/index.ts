@@ -4,45 +4,52 @@ import {
   HEADER_MAGIC, HEADER_VERSION, H_MAGIC, H_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
   H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
-  H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
-  COUNTER_COUNT, LINE_BYTES, H_PATCH_ROWS, H_SCAN_VERSION, H_LINE_SEQ, H_STRIPE_LOCKS,
-  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
-  R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
-  R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
-  R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, G_POISONED_LINES, H_POISONED_LINES, FLUSH_CLFLUSH, FLUSH_CLWB,
-  CRASH_ENUMERATE, BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES,
-  TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPINGS, PATCH_BYTES, PATCH_DATA, PATCH_LINE,
-  LINE_SHIFT as PMEM_LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
-  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_MAX_ALTERNATIVES,
+  H_TOTAL_BYTES, H_THREAD_SLOTS, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE, COUNTER_COUNT, LINE_BYTES,
+  H_PATCH_ROWS, H_SCAN_VERSION, H_LINE_SEQ, H_STRIPE_LOCKS, MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR,
+  HEADER_BYTES, LINE_INFO_ENTRIES_SHIFT, R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH,
+  R_LINE_STATE, R_LINE_COUNT, R_KERNEL, R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN,
+  R_LOG_CAPACITY, R_CRASH_TABLE, R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN,
+  G_FLUSH_QUEUE, G_POISONED_LINES, H_POISONED_LINES, FLUSH_CLFLUSH, FLUSH_CLWB, CRASH_ENUMERATE,
+  BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES, TLB_ENTRIES_MIN,
+  TLB_ENTRIES_MAX, MAX_MAPPINGS, LINE_SHIFT as PMEM_LINE_SHIFT,
 } from "./abi";
 import {
-  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
-  planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
-  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq, planStripeLocks,
+  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads,
+  planThreadStride, planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
+  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq,
+  planStripeLocks,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
+import {
+  lock, unlock, attached, deviceRangeValid, bufferValid, destinationValid,
+} from "./pmem/export-checks";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
-  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck, recountPoisoned,
-  deviceLock, deviceUnlock, deviceStoreBegin, deviceStoreEnd, countStore,
+  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
+  deviceZeroCheck, recountPoisoned, deviceStoreBegin, deviceStoreEnd, countStore,
 } from "./pmem/device";
-import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/log-slots";
+import { lineHeadIndex, entryAddr } from "./pmem/log-slots";
+import { LogEntry } from "./pmem/log-entry";
 import { freshRunsDeferred, materializeFreshRuns, setFreshRunDeferral } from "./pmem/fresh-runs";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
-  crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
+  crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending,
+  crashInPlace,
 } from "./pmem/crash";
-import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
+import {
+  crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail,
+} from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
 import {
   H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS,
-  H_FRESH_RUNS, STAMP_RUNS_CAPACITY, TA_DIGEST,
+  H_FRESH_RUNS, TA_DIGEST,
 } from "./abi";
 import { linesPendingTotal, logSpanTotal, ringAttach } from "./pmem/ring";
-import { enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap } from "./pmem/store-locks";
+import {
+  enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap,
+} from "./pmem/store-locks";
 import { seqAttach } from "./pmem/seq-order";
-import { stampRange, stampsAdvance, stampRuns } from "./pmem/stamps";
-import { mediaFingerprint } from "./pmem/media-fingerprint";
+import { stampRange, stampsAdvance } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
 
@@ -181,35 +188,6 @@ export function pmem_region(which: u32): u32 {
 }
 
 // --- device operations -------------------------------------------------------------
-
-// The world lock (store-locks.ts): no store, flush or fence of another thread runs meanwhile.
-@inline function lock(): void { lockWorld(); }
-@inline function unlock(): void { unlockWorld(); }
-
-@inline function attached(): bool { return S.threadSlot >= 0; }
-
-@inline function deviceRangeValid(addr: u32, len: u32): bool {
-  return <u64>addr + <u64>len <= <u64>S.deviceBytes;
-}
-
-// A source range inside this memory.
-@inline function bufferValid(ptr: u32, len: u32): bool {
-  const end = <u64>ptr + <u64>len;
-  if (end > (<u64>memory.size() << 16)) return false;
-  return true;
-}
-
-// A destination range the core may overwrite: a thread area (scratch) or the region of
-// the upper layers, never the header, log, line state, visible or media bytes.
-function destinationValid(ptr: u32, len: u32): bool {
-  const start = <u64>ptr;
-  const end = start + <u64>len;
-  if (end > (<u64>memory.size() << 16)) return false;
-  const threads = <u64>S.threadsAddr;
-  if (start >= threads && end <= threads + <u64>S.maxThreads * S.threadStride) return true;
-  if (start >= <u64>S.kernelAddr) return true;
-  return false;
-}
 
 export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i32 {
   if (!attached()) return -EINVAL;
@@ -624,158 +602,7 @@ export function dax_shootdown(): i32 {
   return 0;
 }
 
-// --- crash exploration helpers -----------------------------------------------------
-
-
-// Compose [addr, addr+len) of the image last built by pmem_crash_build: media bytes with
-// the patch lines laid over them. For deciding which superblock an image would mount.
-export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i32 {
-  if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
-  deviceReadMedia(dst, addr, len);
-  const end = addr + len;
-  for (let s: u32 = 0; s < slots; s++) {
-    const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const lineStart = load<u32>(p + PATCH_LINE) << PMEM_LINE_SHIFT;
-    if (lineStart + 64 <= addr || lineStart >= end) continue;
-    const from = max<u32>(lineStart, addr);
-    const to = min<u32>(lineStart + 64, end);
-    memory.copy(dst + (from - addr), p + PATCH_DATA + (from - lineStart), to - from);
-  }
-  return 0;
-}
-
-// crc32c over the patch lines whose bit is set in `bitmap` (one bit per device line; 0 =
-// every line): two images with equal fingerprints agree on every line that matters.
-export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
-  if (!attached() || slots > S.logCapacity) return 0;
-  let crc: u32 = 0xffffffff;
-  for (let s: u32 = 0; s < slots; s++) {
-    const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const line = load<u32>(p + PATCH_LINE);
-    if (bitmap != 0 && ((load<u8>(bitmap + (line >> 3)) >> (line & 7)) & 1) == 0) continue;
-    crc = crc32cUpdate(crc, p, PATCH_BYTES);
-  }
-  return crc ^ 0xffffffff;
-}
-
-import { lineTableMarkMedia, lineTableCheck } from "./pmem/linecheck";
-import { LogEntry } from "./pmem/log-entry";
-
-// A line table (assembly/pmem/linecheck.ts) is valid when it and every alternative block
-// it points to lie in a thread area or the upper layers' region, and its lines exist.
-function lineTableValid(table: u32, entries: u32): bool {
-  if (!destinationValid(table, entries * LINE_RULE_BYTES)) return false;
-  for (let i: u32 = 0; i < entries; i++) {
-    const e = <usize>table + <usize>i * LINE_RULE_BYTES;
-    if (load<u32>(e + LINE_RULE_LINE) >= S.lineCount) return false;
-    // sorted, distinct
-    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false;
-    const count = load<u32>(e + LINE_RULE_ALTERNATIVES);
-    if (count > LINE_RULE_MAX_ALTERNATIVES || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), count << PMEM_LINE_SHIFT)) return false;
-  }
-  return true;
-}
-
-// Flag the table's lines whose media content is not allowed; returns their count.
-export function pmem_line_table_prepare(table: u32, entries: u32): i32 {
-  if (!attached() || entries > (1 << 24) || !lineTableValid(table, entries)) return -EINVAL;
-  return <i32>lineTableMarkMedia(table, entries);
-}
-
-// 1 when the image last built by pmem_crash_build (`slots` patch lines) satisfies the
-// prepared table, 0 when some line of it holds a value the table does not allow.
-export function pmem_line_table_check(slots: u32, table: u32, entries: u32, mediaFailing: u32): i32 {
-  if (!attached() || slots > S.logCapacity || entries > (1 << 24) || !destinationValid(table, entries * LINE_RULE_BYTES)) return -EINVAL;
-  return lineTableCheck(slots, table, entries, mediaFailing);
-}
-
-// crc32c over the media lines whose bit is set in `bitmap` (each with its line number):
-// with pmem_patch_fingerprint of the same bitmap, it identifies an image's content on
-// those lines across crash points (the media changes between points, the patch per image).
-export function pmem_media_fingerprint(bitmap: u32): u32 {
-  if (!attached() || !bufferValid(bitmap, (S.lineCount + 7) >> 3)) return 0;
-  lock();
-  const fingerprint = mediaFingerprint(bitmap);
-  unlock();
-  return fingerprint;
-}
-
-// The first pending line in [fromLine, endLine), or -1: with pmem_media_line, how a reader
-// composes media bytes outside the core (the visible bytes, pending lines' media over
-// them) without a call per line.
-export function pmem_next_pending(fromLine: u32, endLine: u32): i32 {
-  if (!attached() || endLine > S.lineCount) return -EINVAL;
-  for (let line = fromLine; line < endLine; line++) {
-    if ((deviceLineState(line) & LINE_PENDING) != 0) return <i32>line;
-  }
-  return -1;
-}
-
-// The address of the 64 media bytes of `line` (a pending line's pre-image, else its visible
-// bytes); valid until the next store, flush or fence.
-export function pmem_media_line(line: u32): i32 {
-  if (!attached() || line >= S.lineCount) return -EINVAL;
-  if (freshRunsDeferred() > 0) {
-    // Its pre-image slot is found through its entry: the deferred ones are written first.
-    const held = holdsLock();
-    if (!held) lock();
-    materializeFreshRuns();
-    if (!held) unlock();
-  }
-  return <i32>mediaLineAddr(line);
-}
-
-// Lines of [addr, addr+len) with stores not yet on media (their visible bytes may differ).
-export function pmem_pending_lines(addr: u32, len: u32): i32 {
-  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
-  let pending: i32 = 0;
-  const end = (<u64>addr + <u64>len + 63) >> PMEM_LINE_SHIFT;
-  lock();
-  for (let line = addr >> PMEM_LINE_SHIFT; <u64>line < end; line++) {
-    if ((deviceLineState(line) & LINE_PENDING) != 0) pending++;
-  }
-  unlock();
-  return pending;
-}
-
-// --- line change stamps (assembly/pmem/stamps.ts) -----------------------------------
-
-// The stamp calls also run inside a pmem_crash_build(keepLocked) hold of the lock.
-@inline function holdsLock(): bool {
-  return worldLocked();
-}
-
-// The current stamp epoch; the next one starts (lines changed from now on are newer).
-export function pmem_stamps_advance(): i32 {
-  if (!attached()) return -EINVAL;
-  const held = holdsLock();
-  if (!held) lock();
-  const epoch = stampsAdvance();
-  if (!held) unlock();
-  return <i32>epoch;
-}
-
-// Runs (first line u32, count u32) of lines changed after epoch `since`, written to the
-// runs region (pmem_region 15); -E2BIG when more than STAMP_RUNS_CAPACITY runs.
-export function pmem_stamp_runs(since: u32): i32 {
-  if (!attached()) return -EINVAL;
-  const held = holdsLock();
-  if (!held) lock();
-  const runs = stampRuns(since, S.runsAddr, STAMP_RUNS_CAPACITY);
-  if (!held) unlock();
-  return runs < 0 ? -E2BIG : runs;
-}
-
-// The caller wrote visible or media bytes of [addr, addr+len) directly (not through a
-// store): stamp the lines so that change trackers see it.
-export function pmem_mark_changed(addr: u32, len: u32): i32 {
-  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
-  if (len == 0) return 0;
-  lock();
-  stampRange(addr >> PMEM_LINE_SHIFT, (addr + len + 63) >> PMEM_LINE_SHIFT);
-  unlock();
-  return 0;
-}
+export * from "./pmem/exports";
 export * from "./fs/exports";
 export * from "./dax/exports";
 

@@ -9,14 +9,16 @@
 // A page is copied under exactly one translation.
 import {
   D_SHOOTDOWN_GEN, D_MAPPINGS, D_THREADS, D_TLB_ENTRIES, D_MAX_MAPPINGS, D_MAGIC, DAX_MAGIC,
-  T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES,
-  M_ACTIVE, M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
+  T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES, M_ACTIVE,
+  M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
   FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, FAULT_REASON_SHIFT, FLUSH_CLWB,
 } from "../abi";
 import { threadAreaBytes } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes, visibleAddr } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
-import { H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
+import {
+  H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES,
+} from "../abi";
 import { CHECKS } from "../shared/checks";
 
 let daxBase: usize = 0;

@@ -7,14 +7,17 @@
 // the record how far it got, so the caller resumes without storing a byte twice (a
 // re-store would add log entries and change what crash images can show).
 import {
-  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE, BRF_FILL, BRF_PERSIST,
-  BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING, BATCH_BAD_LENGTH, BATCH_BAD_RANGE,
-  BATCH_BAD_FLAGS, BATCH_BAD_SOURCE, PAGE_BYTES, EINVAL, T_FAULT_REASON,
+  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE, BRF_FILL,
+  BRF_PERSIST, BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING,
+  BATCH_BAD_LENGTH, BATCH_BAD_RANGE, BATCH_BAD_FLAGS, BATCH_BAD_SOURCE, PAGE_BYTES, EINVAL,
+  T_FAULT_REASON,
 } from "../abi";
 import { threadScratchAddr, scratchBytes, threadSlot } from "../pmem/state";
 import { deviceLock, deviceUnlock, deviceFence } from "../pmem/device";
 import { CHECKS } from "../shared/checks";
-import { mappingValid, accessEnter, accessLeave, accessPieces, ACCESS_STORE, ACCESS_FLUSH } from "./access";
+import {
+  mappingValid, accessEnter, accessLeave, accessPieces, ACCESS_STORE, ACCESS_FLUSH,
+} from "./access";
 
 // This instance's last refusal (every thread has its own instance): dax_batch_error.
 let batchError: u32 = 0;

@@ -9,11 +9,16 @@ import {
 } from "../abi";
 import * as S from "../pmem/state";
 import { daxAttached, daxBaseAddr, mappingEntry, daxFaultInfo } from "./access";
-import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
+import {
+  setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear,
+} from "./tables";
 import { daxFsFault } from "./fault";
 import { lockHolder } from "../fs/fs-lock";
 import { fsAttached, fsBase } from "../fs/state";
-import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
+import {
+  FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS,
+  PAGE_SHIFT,
+} from "../abi";
 import { CHECKS } from "../shared/checks";
 import { DirtyRecord } from "./dirty-record";
 import { daxStoreBatch, batchErrorInfo } from "./batch";

@@ -14,12 +14,12 @@
 // the owner, over the same shared tables (tables.ts).
 import {
   M_ACTIVE, M_PAGES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO, MF_WRITE, MF_SYNC, D_FROZEN,
-  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED,
-  INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
-  EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK,
-  ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
-  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM,
-  DRF_DATACOW, DRF_COWED, M_PTES, SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
+  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED, INODE_SIZE, INODE_FLAGS,
+  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT,
+  PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS,
+  DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
+  DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, M_PTES, SECTOR_BYTES,
+  F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -27,11 +27,13 @@ import {
   countStat, policyBit,
 } from "./tables";
 import { lookupInode } from "../fs/inode";
-import { fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes, totalBytes } from "../fs/state";
+import {
+  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataReserveBytes, totalBytes,
+} from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
-  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
-  feStart, feType, feDisk, feDiskBytes, feOffset,
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage,
+  readersLogRoom, feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
 import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
 import { allocateData } from "../fs/free-space";
@@ -39,7 +41,6 @@ import { spaceFits } from "../fs/chunks";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "../fs/fs-lock";
-import { allBits } from "../fs/bitmap";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "../fs/root-slot";
 import { DirtyRecord } from "./dirty-record";

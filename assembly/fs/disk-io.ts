@@ -5,12 +5,12 @@
 // copy is replaced by a good second one: the caller rewrites it (a device store that the
 // crash explorer watches, so it stays in TypeScript) and then marks the block verified.
 import {
-  NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
-  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
+  NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR, P_NONE,
+  P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
 } from "../abi";
 import {
-  nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
-  committedGeneration, metadataBlockBytes, threadArea,
+  nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified, committedGeneration,
+  metadataBlockBytes, threadArea,
 } from "./state";
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";

@@ -19,20 +19,20 @@
 // The caller tells whether DAX mappings or dirtied pages involve the file (then it takes
 // TypeScript's path too: DaxManager.rangeChanged invalidates them).
 import {
-  INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
-  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, F_ABORTED,
-  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES, EI_GENERATION, EI_REFS,
+  INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
+  INODE_FLAG_IMMUTABLE, F_ABORTED, EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES,
+  EI_GENERATION, EI_REFS,
 } from "../abi";
 import { lookupInode } from "./inode";
 import {
-  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
-  committedGeneration, totalBytes, nodeBytes, copies,
+  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataReserveBytes, committedGeneration,
+  totalBytes, nodeBytes, copies,
 } from "./state";
 import { testBit, setRange } from "./bitmap";
 import {
-  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
-  itemStartsIn, insertNewExtent, inodeWritten,
-  feStart, feType, feDisk, feDiskBytes, feOffset, feBytes,
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage,
+  readersLogRoom, itemStartsIn, insertNewExtent, inodeWritten, feStart, feType, feDisk, feDiskBytes,
+  feOffset, feBytes,
 } from "./file-item";
 import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-tree";
 import { refDelta } from "./delayed-ref";

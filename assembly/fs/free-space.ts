@@ -9,13 +9,17 @@
 // start of the run the cursor is in; a commit moves it back to the lowest space it freed,
 // unpinAll), then the lowest free chunk; tree blocks take the highest aligned fit in their
 // chunks, then the highest free chunk.
-import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED } from "../abi";
+import {
+  F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES, CHUNK_FREE,
+  CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
+} from "../abi";
 import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr, nodeBytes } from "./state";
 import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
 import { CHECKS } from "../shared/checks";
 import {
-  chunkCount, chunkKind, chunkStartSector, chunkOfSector, cellUsableSectors, countFreeChange, setChunkKind, freeOfKind,
-  cellSectors, chunkLengthSectors, chunkOnGrid, chunkExcludedSectors, setCellLayout,
+  chunkCount, chunkKind, chunkStartSector, chunkOfSector, cellUsableSectors, countFreeChange,
+  setChunkKind, freeOfKind, cellSectors, chunkLengthSectors, chunkOnGrid, chunkExcludedSectors,
+  setCellLayout,
 } from "./chunks";
 
 // Results of the calls below that can fail.

@@ -7,8 +7,7 @@
 //   internal:  | header | ptr 0 | ptr 1 | ... free ...                              |
 import {
   NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES,
-  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
-  SECTOR_BYTES, MAX_KEY_VALUE,
+  LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION, SECTOR_BYTES,
 } from "../abi";
 import { nodeBytes, poolAddr, poolCount, totalBytes } from "./state";
 import { compareKeysAt } from "./key";

@@ -10,18 +10,17 @@
 import { copyLine } from "./line-copy";
 import {
   CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_CRASH_TOTAL, H_CRASH_ROWS, H_EADR_NEXT_SEQ,
-  LINE_SHIFT, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
-  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
+  LINE_SHIFT, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR, CRASH_STRICT, CRASH_RANDOM,
+  CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
 } from "../abi";
 import {
-  headerAddr, crashTableAddr, patchAddr, visibleAddr,
-  lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
-  maxThreads, patchRows,
+  headerAddr, crashTableAddr, patchAddr, visibleAddr, lineStateAddr, lineListAddr, lineCount,
+  domain, threadsAddr, threadStride, maxThreads, patchRows,
 } from "./state";
 import { logVersion, linesPendingTotal, ringsReset } from "./ring";
 import { walkStart, walkNext } from "./log-walk";
 import { seqAfterAll } from "./seq-order";
-import { entryWordMask, entryApply, logChanged } from "./storelog";
+import { entryWordMask, entryApply } from "./storelog";
 import { entryAddr, lineHeadIndex, mediaLineAddr, preimageSlotAddr } from "./log-slots";
 import { seqBefore } from "./seq-compare";
 import { stampLine } from "./stamps";

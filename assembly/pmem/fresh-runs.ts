@@ -37,9 +37,12 @@
 //    would take them) keeps deferring new ones. Why: a full log used to write every
 //    deferred entry before each eviction, then evict them line by line.
 import {
-  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END, TL_FRESH_LIVE,
+  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END,
+  TL_FRESH_LIVE,
 } from "../abi";
-import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
+import {
+  freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads,
+} from "./state";
 import { lineDeferred, updateLineStates } from "./line-state";
 import { writeFreshEntriesAt } from "./fresh-entries";
 import { seqBefore } from "./seq-compare";

@@ -9,7 +9,7 @@
 // `care` has a bit per byte of the line: bytes whose bit is clear may hold anything (bytes
 // no file reads: past EOF in the EOF word), so only the others are compared.
 import {
-  PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
+  PATCH_BYTES, PATCH_DATA, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, LINE_RULE_CARE, MEDIA_FAILS,
 } from "../abi";
 import { patchAddr, lineCount } from "./state";

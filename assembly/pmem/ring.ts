@@ -6,7 +6,9 @@
 // sequence numbers (ENTRY_SEQ) order the parts of every ring together.
 // Why rings of their own: a thread appends and evicts in its own ring, so two threads
 // storing to different lines share no header word and no ring slot (issue 17).
-import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
+import {
+  TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED,
+} from "../abi";
 import {
   threadsAddr, threadStride, threadSlot, logCapacity, logCapacityShift, headerAddr, maxThreads,
 } from "./state";

@@ -10,7 +10,7 @@
 // Why: a crash explorer looks at thousands of images of a few-MiB device per second and
 // each differs from the last in a few hundred lines; copying or hashing every line made
 // that copy and hash most of the cost.
-import { H_STAMP_EPOCH, LINE_SHIFT } from "../abi";
+import { H_STAMP_EPOCH } from "../abi";
 import { CHECKS } from "../shared/checks";
 import { headerAddr, lineStampAddr, chunkStampAddr, lineCount } from "./state";
 

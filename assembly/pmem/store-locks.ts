@@ -17,8 +17,11 @@
 // sees the other.
 // Lock order: world, then stripes in ascending order; a thread never waits for a stripe
 // while it holds one of a higher number, nor for the world while it holds a stripe.
-import { H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT, DOMAIN_EADR } from "../abi";
-import { headerAddr, threadSlot, maxThreads, stripeLocksAddr, domain, lineCount } from "./state";
+import {
+  H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT,
+  DOMAIN_EADR,
+} from "../abi";
+import { headerAddr, threadSlot, stripeLocksAddr, domain, lineCount } from "./state";
 import { ringAt, myRing } from "./ring";
 import { storesLockStripes, setLockingStripes, setWorldHeld, worldHeld } from "./store-mode";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";

@@ -105,7 +105,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 }
 
 // The log changed: a crash scan made before no longer describes it.
-@inline export function logChanged(): void {
+@inline function logChanged(): void {
   ringChanged(myRing());
 }
 
