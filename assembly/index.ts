@@ -64,7 +64,9 @@ function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity
   if (deviceBytes == 0 || (deviceBytes & (LINE_BYTES - 1)) != 0) return false;
   if (domain != DOMAIN_ADR && domain != DOMAIN_EADR) return false;
   if (maxThreads == 0 || maxThreads > MAX_THREADS) return false;
-  if (logCapacity < 16 || logCapacity > (1 << 24) || (logCapacity & (logCapacity - 1)) != 0) return false;
+  if (logCapacity < 16 || logCapacity > (1 << 24) || (logCapacity & (logCapacity - 1)) != 0) {
+    return false;
+  }
   if (scratchBytes < 4096 || (scratchBytes & 63) != 0) return false;
   if (flushQueueCapacity < 16 || flushQueueCapacity > (1 << 24)) return false;
   return true;
@@ -73,9 +75,13 @@ function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity
 // Bytes of memory a device needs from `base`, or a negative errno.
 export function pmem_layout_total(base: u32, deviceBytes: u32, domain: u32, maxThreads: u32,
   logCapacity: u32, scratchBytes: u32, flushQueueCapacity: u32, kernelBytes: u32): f64 {
-  if (!configValid(deviceBytes, domain, maxThreads, logCapacity, scratchBytes, flushQueueCapacity)) return -EINVAL;
+  if (!configValid(deviceBytes, domain, maxThreads, logCapacity, scratchBytes,
+      flushQueueCapacity)) {
+    return -EINVAL;
+  }
   if ((base & 4095) != 0 || base < <u32>__heap_base) return -EINVAL;
-  planLayout(base, deviceBytes, maxThreads, logCapacity, scratchBytes, flushQueueCapacity, kernelBytes);
+  planLayout(base, deviceBytes, maxThreads, logCapacity, scratchBytes, flushQueueCapacity,
+    kernelBytes);
   if (planTotal > MEMORY_LIMIT_BYTES) return -E2BIG;
   return <f64>planTotal;
 }
@@ -210,7 +216,9 @@ export function pmem_store_begin(addr: u32, len: u32, nonTemporal: bool): i32 {
   if (!attached()) return -EINVAL;
   if (begunLen != 0) return -EBUSY;
   if (!deviceRangeValid(addr, len) || len == 0) return -EINVAL;
-  if (((addr + len - 1) >> PMEM_LINE_SHIFT) - (addr >> PMEM_LINE_SHIFT) + 1 > S.logCapacity) return -E2BIG;
+  if (((addr + len - 1) >> PMEM_LINE_SHIFT) - (addr >> PMEM_LINE_SHIFT) + 1 > S.logCapacity) {
+    return -E2BIG;
+  }
   enterShared();
   begunLast = deviceStoreBegin(addr, len);
   begunAddr = addr; begunLen = len; begunNonTemporal = nonTemporal;
@@ -309,7 +317,9 @@ export function pmem_line_info(line: u32): i32 {
   lock();
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the line's entries are read
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) entries++;
+  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+    entries++;
+  }
   const state = deviceLineState(line);
   unlock();
   return <i32>((entries << LINE_INFO_ENTRIES_SHIFT) | state);
@@ -485,7 +495,11 @@ export function content_hash_final(totalBytes: f64): f64 {
 
 // Raw in-WASM copy: the baseline the store path is measured against.
 export function mem_copy(dst: u32, src: u32, len: u32): i32 {
-  if (!attached() || !destinationValid(dst, len) && !(dst >= <u32>S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes) || !bufferValid(src, len)) return -EINVAL;
+  if (!attached() || !destinationValid(dst, len)
+      && !(dst >= <u32>S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes)
+        || !bufferValid(src, len)) {
+    return -EINVAL;
+  }
   memory.copy(dst, src, len);
   return 0;
 }
@@ -501,18 +515,26 @@ function memoryValid(ptr: u32, len: u64): bool {
 
 // Key search inside one node at `node` (objectid and offset below 2^53, passed as f64).
 export function btree_node_search(node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64): i32 {
-  if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   return nodeSearch(node, <u64>objectid, type, <u64>offset);
 }
 
 export function csum_sectors_compute(data: u32, sectors: u32, sectorBytes: u32, out: u32): i32 {
-  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(out, <u64>sectors * 4)) return -EINVAL;
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes)
+      || !memoryValid(out, <u64>sectors * 4)) {
+    return -EINVAL;
+  }
   sectorsCompute(data, sectors, sectorBytes, out);
   return 0;
 }
 
 export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, expected: u32): i32 {
-  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes)
+      || !memoryValid(expected, <u64>sectors * 4)) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   return sectorsVerify(data, sectors, sectorBytes, expected);
 }
 
@@ -533,10 +555,18 @@ export function dax_thread_area_bytes(tlbEntries: u32): u32 {
 
 // Lay out the DAX header at `base` (inside the kernel region), once.
 export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32): i32 {
-  if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) return -EINVAL;
-  if (tlbEntries < TLB_ENTRIES_MIN || tlbEntries > TLB_ENTRIES_MAX || (tlbEntries & (tlbEntries - 1)) != 0) return -EINVAL;
+  if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) {
+    return -EINVAL;
+  }
+  if (tlbEntries < TLB_ENTRIES_MIN || tlbEntries > TLB_ENTRIES_MAX
+      || (tlbEntries & (tlbEntries - 1)) != 0) {
+    return -EINVAL;
+  }
   const end = <u64>S.kernelAddr + S.kernelBytes;
-  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end || <u64>mappingsAddr + <u64>maxMappings * MAPPING_BYTES > end) return -EINVAL;
+  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end
+      || <u64>mappingsAddr + <u64>maxMappings * MAPPING_BYTES > end) {
+    return -EINVAL;
+  }
   daxFormat(base, maxMappings, tlbEntries, mappingsAddr, threadsAddr);
   return 0;
 }
@@ -544,18 +574,26 @@ export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mapping
 // Zero [addr, addr + bytes) of the kernel region: the DAX header, thread areas and mapping
 // table before dax_format (a fill of shared memory from JavaScript is slow).
 export function dax_zero(addr: u32, bytes: u32): i32 {
-  if (!attached() || addr < <u32>S.kernelAddr || <u64>addr + <u64>bytes > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  if (!attached() || addr < <u32>S.kernelAddr
+      || <u64>addr + <u64>bytes > <u64>S.kernelAddr + S.kernelBytes) {
+    return -EINVAL;
+  }
   memory.fill(addr, 0, bytes);
   return 0;
 }
 
 export function dax_attach(base: u32): i32 {
-  if (!attached() || base < <u32>S.kernelAddr || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  if (!attached() || base < <u32>S.kernelAddr
+      || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) {
+    return -EINVAL;
+  }
   return daxAttach(base) ? 0 : -EINVAL;
 }
 
 export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
-  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   return <i32>daxStore(mapping, offset, src, len);
 }
 
@@ -567,7 +605,9 @@ export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
 // Why: a fault cost four more calls across to the host and back (the fault's info, the
 // lock, the fault, the unlock) and the host's work between them.
 export function dax_store_serving(mapping: u32, offset: u32, src: u32, len: u32): i32 {
-  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   let done = daxStore(mapping, offset, src, len);
   while (done < len && fsAttached() && load<u32>(daxBaseAddr() + D_FS_STATE) == <u32>fsBase) {
     const info = daxFaultInfo();
@@ -582,7 +622,9 @@ export function dax_store_serving(mapping: u32, offset: u32, src: u32, len: u32)
 }
 
 export function dax_load(mapping: u32, offset: u32, dst: u32, len: u32): i32 {
-  if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   return <i32>daxLoad(mapping, offset, dst, len);
 }
 
@@ -616,6 +658,7 @@ import { logEntryLayoutAgrees } from "./pmem/log-entry";
 // The @unmanaged layout classes against the ABI's offsets (which TypeScript reads): 0 when
 // every class agrees, else one bit per class that does not (LAYOUT_*).
 export function core_layouts_check(): i32 {
-  return (rootSlotLayoutAgrees() ? 0 : LAYOUT_ROOT_SLOT) | (dirtyRecordLayoutAgrees() ? 0 : LAYOUT_DIRTY_RECORD)
+  return (rootSlotLayoutAgrees() ? 0 : LAYOUT_ROOT_SLOT) | (dirtyRecordLayoutAgrees() ? 0
+    : LAYOUT_DIRTY_RECORD)
     | (logEntryLayoutAgrees() ? 0 : LAYOUT_LOG_ENTRY);
 }

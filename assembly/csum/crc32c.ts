@@ -72,7 +72,8 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   }
   // Blocks of 256 bytes and more go to the SIMD lanes, the largest block sizes first.
   while (n >= LANE_BLOCK_MIN_BYTES) {
-    const stream: u32 = n >= 16 * LANE_STREAM_BYTES_4K ? LANE_STREAM_BYTES_4K : n >= 16 * LANE_STREAM_BYTES_1K ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
+    const stream: u32 = n >= 16 * LANE_STREAM_BYTES_4K ? LANE_STREAM_BYTES_4K
+      : n >= 16 * LANE_STREAM_BYTES_1K ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
     crc = crc32cLanesBlock(T, crc, p, stream);
     p += 16 * stream; n -= 16 * stream;
   }
@@ -82,9 +83,12 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
     // a word costs a shift and a mask (64 KiB: 2.12 -> 2.31 GB/s, bench/results.md). Table
     // offsets as the loads' immediate offsets measured slower (V8 adds them apart).
     crc = tab(T, 15, w0) ^ tab(T, 14, w0 >>> 8) ^ tab(T, 13, w0 >>> 16) ^ tabByte(T, 12, w0 >>> 24)
-        ^ tabByte(T, 11, load<u8>(p, 4)) ^ tabByte(T, 10, load<u8>(p, 5)) ^ tabByte(T, 9, load<u8>(p, 6)) ^ tabByte(T, 8, load<u8>(p, 7))
-        ^ tabByte(T, 7, load<u8>(p, 8)) ^ tabByte(T, 6, load<u8>(p, 9)) ^ tabByte(T, 5, load<u8>(p, 10)) ^ tabByte(T, 4, load<u8>(p, 11))
-        ^ tabByte(T, 3, load<u8>(p, 12)) ^ tabByte(T, 2, load<u8>(p, 13)) ^ tabByte(T, 1, load<u8>(p, 14)) ^ tabByte(T, 0, load<u8>(p, 15));
+        ^ tabByte(T, 11, load<u8>(p, 4)) ^ tabByte(T, 10, load<u8>(p, 5))
+        ^ tabByte(T, 9, load<u8>(p, 6)) ^ tabByte(T, 8, load<u8>(p, 7))
+        ^ tabByte(T, 7, load<u8>(p, 8)) ^ tabByte(T, 6, load<u8>(p, 9))
+        ^ tabByte(T, 5, load<u8>(p, 10)) ^ tabByte(T, 4, load<u8>(p, 11))
+        ^ tabByte(T, 3, load<u8>(p, 12)) ^ tabByte(T, 2, load<u8>(p, 13))
+        ^ tabByte(T, 1, load<u8>(p, 14)) ^ tabByte(T, 0, load<u8>(p, 15));
     p += 16; n -= 16;
   }
   while (n > 0) {

@@ -111,7 +111,8 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES) + (<usize>page << 2));
   if ((pte & want) != want) {
     store<u32>(area + T_FAULT_PAGE, page);
-    store<u32>(area + T_FAULT_REASON, (pte & PTE_PRESENT) != 0 ? FAULT_WRITE_PROTECT : FAULT_NOT_PRESENT);
+    store<u32>(area + T_FAULT_REASON,
+      (pte & PTE_PRESENT) != 0 ? FAULT_WRITE_PROTECT : FAULT_NOT_PRESENT);
     return 0;
   }
   store<u32>(slot, tag);

@@ -35,7 +35,7 @@ import {
   useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage,
   readersLogRoom, feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
-import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
+import { extentRefs, dataRefsOwner } from "../fs/extent-items";
 import { allocateData } from "../fs/free-space";
 import { spaceFits } from "../fs/chunks";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
@@ -69,7 +69,9 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   assert(lockHolder() == threadSlot, "fs lock not held");
   if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return FR_OWNER;
   const entry = mappingEntry(mapping);
-  if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) return FR_OWNER;
+  if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) {
+    return FR_OWNER;
+  }
   const flags = load<u32>(entry + M_FLAGS);
   if (write && (flags & MF_WRITE) == 0) return FR_OWNER;
   if (write && atomic.load<u32>(daxBaseAddr() + D_FROZEN) != 0) return FR_OWNER;
@@ -84,14 +86,19 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   faultPage = page;
   useFsTree(fileTree, slot);
   // The inode: its size bounds the mapping (SIGBUS beyond it), its flags choose the path.
-  const inode = lookupInode(fileTree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, fileIno);
+  const inode = lookupInode(fileTree, changetype<RootSlot>(slot).root,
+    changetype<RootSlot>(slot).level, fileIno);
   if (inode == 0) return FR_OWNER;
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
   // Served: the page table has an entry with the permission the fault wanted.
-  if (CHECKS) assert(result != FR_DONE || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+  if (CHECKS) {
+    assert(result != FR_DONE
+      || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE
+        : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+  }
   if (result == FR_DONE) countStat(DS_CORE_FAULTS);
   return result;
 }
@@ -103,10 +110,13 @@ function readFault(): i32 {
   let block = ZERO_PAGE_BYTENR >> PAGE_SHIFT;
   if (findFileExtent(fileIno, at)) {
     if (!foundAligned()) return FR_OWNER;
-    if (feType == EXTENT_TYPE_REG) block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
+    if (feType == EXTENT_TYPE_REG) {
+      block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
+    }
   }
   // The item passed the tree checker (its extent inside the device) and foundAligned.
-  assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT), "a read fault mapping a block outside the device");
+  assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT),
+    "a read fault mapping a block outside the device");
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
   // a read fault that left no read-only entry
@@ -136,7 +146,10 @@ function writeFault(slot: usize): i32 {
   if (!dirtyRoom()) return FR_OWNER;
   const found = findFileExtent(fileIno, at);
   // Everything the core cannot serve is refused before anything changes.
-  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG || testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)))) return FR_OWNER;
+  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG
+      || testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)))) {
+    return FR_OWNER;
+  }
   const extent = feDisk, extentBytes = feDiskBytes;
   const oldDisk: i64 = found ? <i64>(feDisk + feOffset + (at - feStart)) : -1;
   let inPlace = false;
@@ -159,7 +172,9 @@ function writeFault(slot: usize): i32 {
   }
   if (found && !readersLogRoom()) return FR_OWNER;
   // A new block: a hole filled with zeros, or a copy of the block that must not change.
-  if (!spaceFits(PAGE_BYTES >> SECTOR_SHIFT, metadataReserveBytes() >> SECTOR_SHIFT)) return FR_OWNER;
+  if (!spaceFits(PAGE_BYTES >> SECTOR_SHIFT, metadataReserveBytes() >> SECTOR_SHIFT)) {
+    return FR_OWNER;
+  }
   const sector = allocateData(1);
   if (sector < 0) return FR_OWNER;
   countStat(DS_WRITE_FAULTS);
@@ -194,7 +209,11 @@ function fillPage(disk: u64, oldDisk: i64): void {
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).
   // a new block that is not its fill
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0);
+  if (CHECKS) {
+    assert(memory.compare(visibleAddr + <usize>disk,
+      oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING),
+        PAGE_BYTES) == 0);
+  }
   deviceUnlock();
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
@@ -216,17 +235,23 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
     countStat(DS_SHOOTDOWNS);
     daxShootdown();
   }
-  if (oldDisk >= 0 && oldDisk != <i64>disk && dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage) != 0) {
+  if (oldDisk >= 0 && oldDisk != <i64>disk
+      && dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage) != 0) {
     dirtyDrop(<u32>(oldDisk >> PAGE_SHIFT)); // the file page's record moves to its new block
   }
   const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
   // a write fault that left no writable entry
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE));
+  if (CHECKS) {
+    assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE));
+  }
   // a written page not recorded dirty
   if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0);
   // a dirty record with other flags
-  if (CHECKS) assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags == (flags | DRF_LIVE));
+  if (CHECKS) {
+    assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags
+      == (flags | DRF_LIVE));
+  }
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
@@ -237,7 +262,9 @@ function invalidateOne(mapping: u32, page: u32): bool {
   if (mapping == faultMapping && page == faultPage) return false;
   const entry = mappingEntry(mapping);
   if (load<u64>(entry + M_TREE) != fileTree || load<u64>(entry + M_INO) != fileIno) return false;
-  if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
+  if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) {
+    return false;
+  }
   if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
   setPte(mapping, page, 0);
   // an invalidated entry still set
@@ -261,7 +288,8 @@ function invalidateFilePage(oldDisk: i64): bool {
       const mapping = rmapMapping(pte);
       const page = <u32>((pte - <usize>load<u32>(mappingEntry(mapping) + M_PTES)) >> 2);
       // A listed PTE is an entry of the table of the mapping its node names.
-      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES) && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
+      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES)
+        && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
       if (invalidateOne(mapping, page)) changed = true;
       pte = next;
     }

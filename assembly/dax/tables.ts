@@ -57,7 +57,8 @@ import { DirtyRecord } from "./dirty-record";
 
 @inline function nodeOf(pte: usize): usize {
   const pool = <usize>header(D_PTE_POOL);
-  assert(pte >= pool && pte < pool + <usize>header(D_PTE_POOL_BYTES), "dax: a PTE outside the pool");
+  assert(pte >= pool && pte < pool + <usize>header(D_PTE_POOL_BYTES),
+    "dax: a PTE outside the pool");
   assert((pte & 3) == 0, "PTE unaligned");
   if (CHECKS) assert(header(D_RMAP_NODES) != 0); // the reverse map was never placed (dax_tables)
   return <usize>header(D_RMAP_NODES) + ((pte - pool) >> 2) * RMAP_NODE_BYTES;
@@ -70,7 +71,10 @@ import { DirtyRecord } from "./dirty-record";
   const pte = <usize>load<u32>(entry + M_PTES) + (<usize>page << 2);
   // Page tables are carved from the PTE pool: every PTE has its reverse-map node.
   // a page table outside the PTE pool
-  if (CHECKS) assert(pte >= <usize>header(D_PTE_POOL) && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES));
+  if (CHECKS) {
+    assert(pte >= <usize>header(D_PTE_POOL)
+      && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES));
+  }
   return pte;
 }
 
@@ -78,7 +82,9 @@ import { DirtyRecord } from "./dirty-record";
 function rmapHas(block: u32, pte: usize): bool {
   if (!CHECKS) return false;
   assert(pte != 0, "PTE 0");
-  for (let at = <usize>load<u32>(headAt(block)); at != 0; at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) if (at == pte) return true;
+  for (let at = <usize>load<u32>(headAt(block)); at != 0; at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) if (at == pte) {
+    return true;
+  }
   return false;
 }
 
@@ -185,7 +191,11 @@ export function dirtyFind(block: u32): usize {
 export function dirtyFindFor(block: u32, tree: u64, ino: u64, filePage: u32): usize {
   assert(tree != 0, "no tree");
   const record = dirtyFind(block);
-  if (record == 0 || changetype<DirtyRecord>(record).tree != tree || changetype<DirtyRecord>(record).ino != ino || changetype<DirtyRecord>(record).filePage != filePage) return 0;
+  if (record == 0 || changetype<DirtyRecord>(record).tree != tree
+      || changetype<DirtyRecord>(record).ino != ino
+        || changetype<DirtyRecord>(record).filePage != filePage) {
+    return 0;
+  }
   return record;
 }
 
@@ -238,11 +248,15 @@ export function dirtyClear(): void {
   assert(header(D_DIRTY_LIVE) <= count, "dirty live count");
   for (let i: u32 = 0; i < count; i++) {
     const record = dirtyRecord(i);
-    if ((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0) store<u32>(indexAt(changetype<DirtyRecord>(record).block), 0);
+    if ((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0) {
+      store<u32>(indexAt(changetype<DirtyRecord>(record).block), 0);
+    }
   }
   if (CHECKS) {
     // No block of the transaction's records is indexed any more.
-    for (let i: u32 = 0; i < count; i++) assert(load<u32>(indexAt(changetype<DirtyRecord>(dirtyRecord(i)).block)) == 0);
+    for (let i: u32 = 0; i < count; i++) {
+      assert(load<u32>(indexAt(changetype<DirtyRecord>(dirtyRecord(i)).block)) == 0);
+    }
   }
   store<u32>(daxBaseAddr() + D_DIRTY_COUNT, 0);
   store<u32>(daxBaseAddr() + D_DIRTY_LIVE, 0);

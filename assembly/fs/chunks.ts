@@ -33,7 +33,8 @@ import { CHECKS } from "../shared/checks";
 
 /** Is `kind` one a chunk may hold? */
 @inline function validKind(kind: u32): bool {
-  return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA || kind == CHUNK_RESERVED;
+  return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA
+    || kind == CHUNK_RESERVED;
 }
 
 /**
@@ -79,7 +80,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   const kind = <u32>load<u8>(entryAddr(c) + CE_KIND);
   if (CHECKS) assert(validKind(kind)); // a kind no code stores
   // Only a device with btrfs's first mirror has a cell kept around it.
-  assert(kind != CHUNK_RESERVED || <u64>totalBytes > <u64>MIRROR_SUPERBLOCK_BYTENR, "chunks: a reserved chunk without a mirror");
+  assert(kind != CHUNK_RESERVED || <u64>totalBytes > <u64>MIRROR_SUPERBLOCK_BYTENR,
+    "chunks: a reserved chunk without a mirror");
   return kind;
 }
 
@@ -93,7 +95,9 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   const start = load<u32>(entryAddr(c) + CE_START);
   assert(start >= (SYSTEM_AREA_BYTES >> SECTOR_SHIFT), "chunks: a chunk in the first MiB");
   // a chunk past the device
-  if (CHECKS) assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT));
+  if (CHECKS) {
+    assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT));
+  }
   return start;
 }
 
@@ -116,7 +120,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
  * first half.
  */
 @inline export function cellUsableSectors(kind: u32): u32 {
-  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "chunks: an untyped chunk has no usable half");
+  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED,
+    "chunks: an untyped chunk has no usable half");
   const n = kind != CHUNK_DATA && copies == 2 ? cellSectors() >> 1 : cellSectors();
   assert(n >= (nodeBytes >> SECTOR_SHIFT), "chunks: a usable part smaller than a tree block");
   return n;
@@ -238,7 +243,8 @@ export function treeFreeSectors(kind: u32): u64 {
  */
 export function spaceFits(dataSectors: u64, metadataSectors: u64): bool {
   const chunk = <u64>cellSectors();
-  const dataShort = dataSectors > <u64>freeOfKind(CHUNK_DATA) ? dataSectors - freeOfKind(CHUNK_DATA) : 0;
+  const dataShort = dataSectors > <u64>freeOfKind(CHUNK_DATA) ? dataSectors - freeOfKind(CHUNK_DATA)
+    : 0;
   const metaFree = <u64>freeOfKind(CHUNK_METADATA);
   const metaShort = metadataSectors > metaFree ? metadataSectors - metaFree : 0;
   const metaChunk = <u64>cellUsableSectors(CHUNK_METADATA);
@@ -254,7 +260,8 @@ export function spaceFits(dataSectors: u64, metadataSectors: u64): bool {
 export function setChunkKind(c: u32, kind: u32): void {
   assert(validKind(kind), "chunks: a kind no code stores");
   // A chunk changes kind only through free: typed, given back, typed again.
-  assert(kind == CHUNK_FREE || chunkKind(c) == CHUNK_FREE || chunkKind(c) == kind, "chunks: a typed chunk retyped");
+  assert(kind == CHUNK_FREE || chunkKind(c) == CHUNK_FREE || chunkKind(c) == kind,
+    "chunks: a typed chunk retyped");
   store<u8>(entryAddr(c) + CE_KIND, <u8>kind);
 }
 
@@ -281,7 +288,9 @@ export function setCellLayout(c: u32, kind: u32): void {
 /** Empty the table (a mount lays it out again from the items; no free space yet). */
 export function resetChunks(): void {
   assert(fsBase != 0, "chunks: no state attached");
-  for (let i: u32 = 0; i < 4; i++) assert(load<u32>(fsBase + F_FREE_BY_KIND + (i << 2)) == 0, "chunks: reset with free space");
+  for (let i: u32 = 0; i < 4; i++) {
+    assert(load<u32>(fsBase + F_FREE_BY_KIND + (i << 2)) == 0, "chunks: reset with free space");
+  }
   store<u32>(fsBase + F_CHUNK_COUNT, 0);
   store<u32>(fsBase + F_CHUNKS_MAPPED, 0);
   memory.fill(<usize>load<u32>(fsBase + F_CHUNKS), 0, <usize>CHUNKS_MAX * CHUNK_ENTRY_BYTES);
@@ -294,12 +303,25 @@ export function resetChunks(): void {
  */
 export function addChunk(start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: bool, excluded: u32): bool {
   const n = chunkCount(), sectorsTotal = totalBytes >> SECTOR_SHIFT;
-  if (n >= CHUNKS_MAX || !validKind(kind) || length < (nodeBytes >> SECTOR_SHIFT) || excluded > length) return false;
-  if (start < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT) || <u64>start + length > <u64>sectorsTotal) return false;
-  if (<u64>stripe0 + length > <u64>sectorsTotal || stripe0 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) return false;
-  if (chunkCopies == 2 ? (<u64>stripe1 + length > <u64>sectorsTotal || stripe1 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) : stripe1 != 0) return false;
+  if (n >= CHUNKS_MAX || !validKind(kind) || length < (nodeBytes >> SECTOR_SHIFT)
+      || excluded > length) {
+    return false;
+  }
+  if (start < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT) || <u64>start + length > <u64>sectorsTotal) {
+    return false;
+  }
+  if (<u64>stripe0 + length > <u64>sectorsTotal || stripe0 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) {
+    return false;
+  }
+  if (chunkCopies == 2 ? (<u64>stripe1 + length > <u64>sectorsTotal
+      || stripe1 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) : stripe1 != 0) {
+    return false;
+  }
   if ((kind == CHUNK_FREE || kind == CHUNK_RESERVED) != (chunkCopies == 0)) return false;
-  if (chunkCopies > 2 || (chunkCopies != 0 && kind != CHUNK_DATA && chunkCopies != copies) || (kind == CHUNK_DATA && chunkCopies != 1)) return false;
+  if (chunkCopies > 2 || (chunkCopies != 0 && kind != CHUNK_DATA && chunkCopies != copies)
+      || (kind == CHUNK_DATA && chunkCopies != 1)) {
+    return false;
+  }
   // Data is mapped 1:1 (a data extent's bytenr is its device byte), but for an adopted
   // image's data chunk, which the adoption empties and removes (TypeScript adds no free
   // space in it, and reads its files' bytes through its stripe).
@@ -336,7 +358,8 @@ export function formatChunks(table: usize, bytes: u32, total: u32): void {
     const start = first + c * cell;
     const at = <u64>start << SECTOR_SHIFT;
     const mirror = <u64>total >= <u64>MIRROR_SUPERBLOCK_BYTENR + SECTOR_BYTES
-      && at < <u64>MIRROR_SUPERBLOCK_BYTENR + SUPERBLOCK_STRIPE && at + bytes > <u64>MIRROR_SUPERBLOCK_BYTENR;
+      && at < <u64>MIRROR_SUPERBLOCK_BYTENR + SUPERBLOCK_STRIPE
+        && at + bytes > <u64>MIRROR_SUPERBLOCK_BYTENR;
     const added = addChunk(start, cell, mirror ? CHUNK_RESERVED : CHUNK_FREE, start, 0, 0, true, 0);
     assert(added, "chunks: a grid cell refused");
   }

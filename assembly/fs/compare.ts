@@ -16,6 +16,9 @@ export function firstDifference(a: usize, b: usize, length: u32): u32 {
   while (i < length && load<u8>(a + <usize>i) == load<u8>(b + <usize>i)) i++;
   assert(i <= length, "a difference past the ranges");
   // the answer names a differing byte, or none differs
-  if (CHECKS) assert(i == length ? memory.compare(a, b, length) == 0 : load<u8>(a + <usize>i) != load<u8>(b + <usize>i));
+  if (CHECKS) {
+    assert(i == length ? memory.compare(a, b, length) == 0
+      : load<u8>(a + <usize>i) != load<u8>(b + <usize>i));
+  }
   return i;
 }

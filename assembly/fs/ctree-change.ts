@@ -86,20 +86,24 @@ export function insertAtPath(data: usize, size: u32): void {
 export function insertPairAtPath(data1: usize, size1: u32, objectid: u64, type: u32, offset: u64, data2: usize, size2: u32): void {
   if (CHECKS) assert(pathAtKey(false)); // an insert at a path that is not the key's
   const key = opKey();
-  if (tooLarge(size1 + size2 + LEAF_ITEM_BYTES)) fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size1 + size2, 0, 0);
+  if (tooLarge(size1 + size2 + LEAF_ITEM_BYTES)) {
+    fail(EFBIG, P_ITEM_TOO_LARGE, 0, 0, size1 + size2, 0, 0);
+  }
   const need = size1 + size2 + 2 * LEAF_ITEM_BYTES;
   if (leafFreeBytes(view(pathBytenr(0))) < need && !pushToSibling(key, need)) splitLeaf(key, need);
   const leafBytenr = pathBytenr(0);
   const leaf = view(leafBytenr);
   const slot = pathSlot(0);
-  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need, "ctree: no room for the pair after the split");
+  assert(slot <= nritems(leaf) && leafFreeBytes(leaf) >= need,
+    "ctree: no room for the pair after the split");
   // The second key, in this thread's area after the operation's key.
   const key2 = threadArea() + TA_SEEK_KEY;
   store<u64>(key2 + KEY_OBJECTID, objectid);
   store<u8>(key2 + KEY_TYPE, <u8>type);
   store<u64>(key2 + KEY_OFFSET, offset);
   // Sorted after the first key, and before the next item in the leaf.
-  assert(slot >= nritems(leaf) || compareKeysAt(key2, itemAt(leaf, slot)) < 0, "ctree: a pair inserted past the next item");
+  assert(slot >= nritems(leaf) || compareKeysAt(key2, itemAt(leaf, slot)) < 0,
+    "ctree: a pair inserted past the next item");
   const at = leafInsertTwo(leaf, slot, key, size1, key2, size2);
   memory.copy(at, data1, size1);
   memory.copy(at - size2, data2, size2);

@@ -69,7 +69,8 @@ function collapseRoot(): void {
       rootMoved(old, treeLevel + 1, treeRoot, treeLevel);
     }
     root = view(treeRoot);
-    assert(treeLevel == level(root), "ctree: the root's level and the tree's disagree after a collapse");
+    assert(treeLevel == level(root),
+      "ctree: the root's level and the tree's disagree after a collapse");
   }
 }
 
@@ -108,15 +109,22 @@ function tryMergeRight(lv: u32): void {
   if (parentSlot + 1 < nritems(view(parentBytenr))) {
     const right = checkedChild(view(parentBytenr), parentBytenr, parentSlot + 1, 0);
     if (anyUsedBytes(right) <= mergeBelowBytes()) {
-      if (used + anyUsedBytes(right) <= fits) mergeInto(parentBytenr, parentSlot, nodeBytenr, cowChild(parentBytenr, parentSlot + 1), lv);
-      else if (lv == 0) fillLeft(parentBytenr, parentSlot + 1, cowChild(parentBytenr, parentSlot + 1), fits - used);
+      if (used + anyUsedBytes(right) <= fits) {
+        mergeInto(parentBytenr, parentSlot, nodeBytenr, cowChild(parentBytenr, parentSlot + 1), lv);
+      }
+      else if (lv == 0) {
+        fillLeft(parentBytenr, parentSlot + 1, cowChild(parentBytenr, parentSlot + 1), fits - used);
+      }
       return;
     }
   }
   if (parentSlot > 0) {
     const left = checkedChild(view(parentBytenr), parentBytenr, parentSlot - 1, 0);
     if (anyUsedBytes(left) > mergeBelowBytes()) return;
-    if (used + anyUsedBytes(left) <= fits) mergeInto(parentBytenr, parentSlot - 1, cowChild(parentBytenr, parentSlot - 1), nodeBytenr, lv);
+    if (used + anyUsedBytes(left) <= fits) {
+      mergeInto(parentBytenr, parentSlot - 1, cowChild(parentBytenr, parentSlot - 1), nodeBytenr,
+        lv);
+    }
     else if (lv == 0) fillLeft(parentBytenr, parentSlot, nodeBytenr, fits - anyUsedBytes(left));
   }
 }
@@ -129,11 +137,13 @@ function tryMergeRight(lv: u32): void {
  * Without it such a run gave no blocks back (a full device emptied by every other file).
  */
 function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): void {
-  assert(slot > 0 && isDirty(parentBytenr) && isDirty(nodeBytenr), "ctree: fill of a left sibling that is not there");
+  assert(slot > 0 && isDirty(parentBytenr) && isDirty(nodeBytenr),
+    "ctree: fill of a left sibling that is not there");
   const node = view(nodeBytenr);
   const n = nritems(node);
   let m: u32 = 0, moved: u32 = 0;
-  while (m + 1 < n && moved + leafItemsBytes(node, m, m + 1) <= room) { moved += leafItemsBytes(node, m, m + 1); m++; }
+  while (m + 1 < n && moved + leafItemsBytes(node, m,
+    m + 1) <= room) { moved += leafItemsBytes(node, m, m + 1); m++; }
   if (m == 0) return;
   assert(m < n, "ctree: a fill that would empty the right leaf");
   const leftBytenr = cowChild(parentBytenr, slot - 1);
@@ -145,14 +155,18 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
   // The node's separator rises to its new first key (slot > 0: not the parent's lowest).
   copyKey(keyAt(view(parentBytenr), slot), keyAt(node, 0));
   // a fill that lost items or overfilled
-  if (CHECKS) assert(nritems(node) == n - m && nritems(left) == l + m && leafUsedBytes(left) <= nodeBytes - NODE_HEADER_BYTES);
+  if (CHECKS) {
+    assert(nritems(node) == n - m && nritems(left) == l + m
+      && leafUsedBytes(left) <= nodeBytes - NODE_HEADER_BYTES);
+  }
 }
 
 /** Bytes a node's items take (a clean node too: the caller checked it). */
 @inline function anyUsedBytes(node: usize): u32 {
   // a node with more items than it holds (the checker passed it)
   if (CHECKS) assert(nritems(node) <= (isLeaf(node) ? leafCapacity() : ptrCapacity()));
-  return isLeaf(node) ? nodeBytes - NODE_HEADER_BYTES - leafRoom(node) : nritems(node) * KEY_PTR_BYTES;
+  return isLeaf(node) ? nodeBytes - NODE_HEADER_BYTES - leafRoom(node)
+    : nritems(node) * KEY_PTR_BYTES;
 }
 
 /**
@@ -162,8 +176,12 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
 function mergeInto(parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightBytenr: u64, lv: u32): void {
   const left = view(leftBytenr), right = view(rightBytenr);
   // merged nodes not side by side
-  if (CHECKS) assert(child(view(parentBytenr), leftSlot) == leftBytenr && child(view(parentBytenr), leftSlot + 1) == rightBytenr);
-  assert(usedBytes(left) + usedBytes(right) <= nodeBytes - NODE_HEADER_BYTES - 64, "ctree: a merge of nodes that do not fit in one");
+  if (CHECKS) {
+    assert(child(view(parentBytenr), leftSlot) == leftBytenr
+      && child(view(parentBytenr), leftSlot + 1) == rightBytenr);
+  }
+  assert(usedBytes(left) + usedBytes(right) <= nodeBytes - NODE_HEADER_BYTES - 64,
+    "ctree: a merge of nodes that do not fit in one");
   const n = nritems(left);
   const count = nritems(right);
   if (isLeaf(left)) {

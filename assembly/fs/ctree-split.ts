@@ -125,13 +125,18 @@ function pushRight(key: usize, need: u32): bool {
   // Items from the end while they fit, down to the slot: at least what the insert lacks,
   // then until the two hold about the same.
   const lacking = need - leafFreeBytes(leaf);
-  const goal = max<u32>(lacking, (leafUsedBytes(leaf) - min<u32>(leafUsedBytes(leaf), nodeBytes - NODE_HEADER_BYTES - room)) / 2);
+  const goal = max<u32>(lacking,
+    (leafUsedBytes(leaf) - min<u32>(leafUsedBytes(leaf),
+      nodeBytes - NODE_HEADER_BYTES - room)) / 2);
   let m = n, moved: u32 = 0;
-  while (m > slot && moved < goal && moved + leafItemsBytes(leaf, m - 1, m) <= room) { moved += leafItemsBytes(leaf, m - 1, m); m--; }
+  while (m > slot && moved < goal
+    && moved + leafItemsBytes(leaf, m - 1, m) <= room) { moved += leafItemsBytes(leaf, m - 1,
+      m); m--; }
   // An insert at the leaf's end may go to the sibling's front instead.
   const toSibling = slot == n && room >= need;
   if (moved < lacking && !toSibling) return false;
-  assert(m >= slot && (m < n || toSibling), "ctree: a push right past the insertion slot, or of nothing");
+  assert(m >= slot && (m < n || toSibling),
+    "ctree: a push right past the insertion slot, or of nothing");
   const rightBytenr = cowChild(parentBytenr, pslot + 1);
   const right = view(rightBytenr);
   if (m < n) {
@@ -155,9 +160,13 @@ function pushLeft(key: usize, need: u32): bool {
   const n = nritems(leaf), slot = pathSlot(0);
   const room = leafRoom(siblingLeaf(pslot - 1));
   const lacking = need - leafFreeBytes(leaf);
-  const goal = max<u32>(lacking, (leafUsedBytes(leaf) - min<u32>(leafUsedBytes(leaf), nodeBytes - NODE_HEADER_BYTES - room)) / 2);
+  const goal = max<u32>(lacking,
+    (leafUsedBytes(leaf) - min<u32>(leafUsedBytes(leaf),
+      nodeBytes - NODE_HEADER_BYTES - room)) / 2);
   let m: u32 = 0, moved: u32 = 0;
-  while (m < slot && m + 1 < n && moved < goal && moved + leafItemsBytes(leaf, m, m + 1) <= room) { moved += leafItemsBytes(leaf, m, m + 1); m++; }
+  while (m < slot && m + 1 < n && moved < goal
+    && moved + leafItemsBytes(leaf, m, m + 1) <= room) { moved += leafItemsBytes(leaf, m,
+      m + 1); m++; }
   // An insert at the leaf's front may go to the sibling's end instead.
   const toSibling = slot == 0 && room >= need;
   if (moved < lacking && !toSibling) return false;

@@ -229,16 +229,23 @@ export function checkedChild(parent: usize, parentBytenr: u64, slot: u32, high: 
   const node = view(bytenr);
   if (isDirty(bytenr)) return node;
   const parentLevel = level(parent);
-  if (level(node) + 1 != parentLevel) fail(EUCLEAN, P_CHILD_LEVEL, parentBytenr, slot, level(node), parentLevel, bytenr);
+  if (level(node) + 1 != parentLevel) {
+    fail(EUCLEAN, P_CHILD_LEVEL, parentBytenr, slot, level(node), parentLevel, bytenr);
+  }
   if (generationOf(node) != childGeneration(parent, slot)) {
-    fail(EUCLEAN, P_CHILD_STALE, parentBytenr, slot, generationOf(node), childGeneration(parent, slot), bytenr);
+    fail(EUCLEAN, P_CHILD_STALE, parentBytenr, slot, generationOf(node),
+      childGeneration(parent, slot), bytenr);
   }
   const n = nritems(node);
   if (n == 0) fail(EUCLEAN, P_CHILD_EMPTY, parentBytenr, slot, 0, 0, bytenr);
   const first = keyAt(node, 0), last = keyAt(node, n - 1), low = ptrAt(parent, slot);
-  if (compareKeysAt(first, low) < 0) fail(EUCLEAN, P_CHILD_LOW, parentBytenr, slot, first, low, bytenr);
+  if (compareKeysAt(first, low) < 0) {
+    fail(EUCLEAN, P_CHILD_LOW, parentBytenr, slot, first, low, bytenr);
+  }
   const bound = upperBound(parent, slot, high);
-  if (bound != 0 && compareKeysAt(last, bound) >= 0) fail(EUCLEAN, P_CHILD_HIGH, parentBytenr, slot, last, bound, bytenr);
+  if (bound != 0 && compareKeysAt(last, bound) >= 0) {
+    fail(EUCLEAN, P_CHILD_HIGH, parentBytenr, slot, last, bound, bytenr);
+  }
   return node;
 }
 
@@ -271,7 +278,8 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 }
 
 @inline export function searchKey(node: usize, key: usize): i32 {
-  const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE), load<u64>(key + KEY_OFFSET));
+  const r = nodeSearch(node, load<u64>(key + KEY_OBJECTID), <u32>load<u8>(key + KEY_TYPE),
+    load<u64>(key + KEY_OFFSET));
   // a search result outside the node
   if (CHECKS) assert(r < <i32>nritems(node) && r >= -<i32>nritems(node) - 1);
   return r;
@@ -287,7 +295,8 @@ export function nodeSearch(node: usize, objectid: u64, type: u32, offset: u64): 
 // --- copy-on-write descent ------------------------------------------------------------------
 
 function cowRoot(): void {
-  assert(treeRoot != 0 && pathLength == 0, "ctree: a root copied without a tree, or in the middle of a walk");
+  assert(treeRoot != 0 && pathLength == 0,
+    "ctree: a root copied without a tree, or in the middle of a walk");
   if (isDirty(treeRoot)) return;
   const shared = canBeShared(view(treeRoot));
   const next = cowNode(treeRoot);
@@ -351,7 +360,8 @@ export function cowChild(parentBytenr: u64, slot: u32): u64 {
  * tree's), and the new tree's root pointer is its one reference. Returns the copy.
  */
 export function copyRoot(): u64 {
-  assert(pathLength == 0 && treeRoot != 0, "ctree: a root copied without a tree, or in the middle of a walk");
+  assert(pathLength == 0 && treeRoot != 0,
+    "ctree: a root copied without a tree, or in the middle of a walk");
   assert(isFsTree(treeId), "ctree: only subvolumes are snapshotted");
   const src = view(treeRoot);
   if (CHECKS) assert(level(src) == treeLevel); // a source root at another level than its tree's
@@ -441,7 +451,9 @@ export function descend(key: usize, cow: bool): bool {
       // means the allocator handed out a block the tree still uses (a corrupted extent
       // tree): writing it would change committed metadata in place.
       if (cow) {
-        for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
+        for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) {
+          fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
+        }
       }
       if (CHECKS) assert(pathLinked()); // a walk whose path does not link each node to the next
       return r >= 0;
@@ -477,7 +489,9 @@ export function pathLinked(): bool {
   assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
   for (let lv: u32 = 1; lv < pathLength; lv++) {
     const node = view(pathBytenr(lv));
-    if (pathSlot(lv) >= nritems(node) || child(node, pathSlot(lv)) != pathBytenr(lv - 1)) return false;
+    if (pathSlot(lv) >= nritems(node) || child(node, pathSlot(lv)) != pathBytenr(lv - 1)) {
+      return false;
+    }
   }
   return true;
 }
@@ -497,7 +511,9 @@ export function lookupItem(): bool {
 /** The lowest path level above the leaf whose slot has a right sibling, or 0 when none. */
 function rightTurn(): u32 {
   assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
-  for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) return lv;
+  for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) {
+    return lv;
+  }
   return 0;
 }
 
@@ -576,7 +592,9 @@ function predecessor(key: usize): bool {
   if (objectid == 0) return false;
   store<u64>(key + KEY_OBJECTID, objectid - 1);
   // the predecessor of (o, 0, 0) is not (o - 1, 255, max)
-  if (CHECKS) assert(load<u8>(key + KEY_TYPE) == 255 && load<u64>(key + KEY_OFFSET) == MAX_KEY_VALUE);
+  if (CHECKS) {
+    assert(load<u8>(key + KEY_TYPE) == 255 && load<u64>(key + KEY_OFFSET) == MAX_KEY_VALUE);
+  }
   return true;
 }
 

@@ -31,7 +31,8 @@ import { copyBytenr } from "./chunks";
 function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
   assert(copy < copies, "bad copy");
   // The device-level problems; the tree checker reports the others itself.
-  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER, "problem code");
+  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER,
+    "problem code");
   const record = problemRecord(copy);
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_COPY, copy);
@@ -58,7 +59,9 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
   if (nodeCsum(addr) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
-  if (load<u64>(addr + NODE_BYTENR) != bytenr) return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
+  if (load<u64>(addr + NODE_BYTENR) != bytenr) {
+    return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
+  }
   checkAgainst(nodeBytes, totalBytes, metadataBlockBytes(), committedGeneration());
   const code = checkNode(addr, record);
   store<u32>(record + PR_COPY, copy);

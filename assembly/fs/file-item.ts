@@ -51,7 +51,8 @@ export function useFsTree(tree: u64, slot: usize): void {
   assert(slot != 0, "file-item: a tree without its slot");
   assert(tree != 0, "no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
-  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
+  assert(slot >= table && slot - table < <usize>ROOT_SLOTS * ROOT_SLOT_BYTES
+    && (slot - table) % ROOT_SLOT_BYTES == 0, "root slot");
   assert(changetype<RootSlot>(slot).tree == tree, "root slot");
   // a root table outside the kernel region
   if (CHECKS) assert(kernelRangeValid(slot, ROOT_SLOT_BYTES));
@@ -71,7 +72,8 @@ export function useFsTree(tree: u64, slot: usize): void {
 @inline function fsBegin(objectid: u64, type: u32, offset: u64): void {
   assert(fsTree != 0 && fsSlot != 0, "no tree");
   assert(type == EXTENT_DATA || (type == INODE_ITEM && offset == 0), "item type");
-  begin(fsTree, changetype<RootSlot>(fsSlot).root, changetype<RootSlot>(fsSlot).level, objectid, type, offset);
+  begin(fsTree, changetype<RootSlot>(fsSlot).root, changetype<RootSlot>(fsSlot).level, objectid,
+    type, offset);
 }
 
 /**
@@ -86,7 +88,8 @@ function changed(csum: bool): void {
   if (csum) {
     store<u64>(fsBase + F_CSUM_ROOT, currentRoot());
     store<u32>(fsBase + F_CSUM_LEVEL, currentLevel());
-  } else if (currentRoot() != changetype<RootSlot>(fsSlot).root || currentLevel() != changetype<RootSlot>(fsSlot).level) {
+  } else if (currentRoot() != changetype<RootSlot>(fsSlot).root
+      || currentLevel() != changetype<RootSlot>(fsSlot).level) {
     changetype<RootSlot>(fsSlot).root = currentRoot();
     changetype<RootSlot>(fsSlot).level = currentLevel();
     changetype<RootSlot>(fsSlot).flags = changetype<RootSlot>(fsSlot).flags | RSF_MOVED;
@@ -114,11 +117,15 @@ export function findFileExtent(ino: u64, at: u64): bool {
   const leaf = <usize>load<u32>(result + CR_LEAF), slot = load<u32>(result + CR_SLOT);
   if (slot >= nritems(leaf)) return false;
   const key = itemAt(leaf, slot);
-  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return false;
+  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+    return false;
+  }
   const item = dataAddr(leaf, slot);
   // The tree checker let a shorter item in only as an inline one (a symlink's target): in a
   // file pmcow writes, damage (no file operation reaches a symlink's items).
-  if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+  if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) {
+    fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+  }
   // a short regular item passed the tree checker
   if (CHECKS) assert(dataSize(leaf, slot) >= FILE_EXTENT_BYTES);
   feStart = load<u64>(key + KEY_OFFSET);
@@ -146,17 +153,20 @@ export function foundAligned(): bool {
 export function extentGeneration(bytenr: u64, bytes: u64): u64 {
   assert((bytenr & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   if (testBit(freshBitsAddr, <u32>(bytenr >> SECTOR_SHIFT))) return committedGeneration() + 1;
-  begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), bytenr, EXTENT_ITEM, bytes);
+  begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL),
+    bytenr, EXTENT_ITEM, bytes);
   if (!lookupItem()) return 0;
   return load<u64>(<usize>load<u32>(threadArea() + TA_RESULT + CR_DATA) + EI_GENERATION);
 }
 
 @inline function csumBegin(extent: u64): void {
-  assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes, "file-item: checksums of an extent not on a sector of the device");
+  assert((extent & (SECTOR_BYTES - 1)) == 0 && extent < <u64>totalBytes,
+    "file-item: checksums of an extent not on a sector of the device");
   assert((extent & (SECTOR_BYTES - 1)) == 0, "extent unaligned");
   assert(extent < <u64>totalBytes, "past device end");
   // btrfs's key: (EXTENT_CSUM_OBJECTID, EXTENT_CSUM, the first sector's bytenr).
-  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL),
+    <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
 }
 
 /**
@@ -167,11 +177,14 @@ export function extentGeneration(bytenr: u64, bytes: u64): u64 {
 export function csumInsertFresh(extent: u64, extentBytes: u64): void {
   // checksums built in the staging buffer without the fs lock
   if (CHECKS) assert(lockHolder() == threadSlot);
-  assert(testBit(freshBitsAddr, <u32>(extent >> SECTOR_SHIFT)), "file-item: checksums inserted for an extent not allocated in this transaction");
+  assert(testBit(freshBitsAddr, <u32>(extent >> SECTOR_SHIFT)),
+    "file-item: checksums inserted for an extent not allocated in this transaction");
   const sectors = <u32>(extentBytes >> SECTOR_SHIFT);
   const staging = stagingAddr();
-  assert(sectors > 0 && <u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES), "file-item: checksums larger than the staging buffer");
-  assert(extent + extentBytes <= <u64>totalBytes, "file-item: checksums of an extent past the device");
+  assert(sectors > 0 && <u64>sectors * 4 <= <u64>load<u32>(fsBase + F_STAGING_BYTES),
+    "file-item: checksums larger than the staging buffer");
+  assert(extent + extentBytes <= <u64>totalBytes,
+    "file-item: checksums of an extent past the device");
   sectorsCompute(visibleAddr + <usize>extent, sectors, SECTOR_BYTES, staging);
   csumBegin(extent);
   insertItem(staging, sectors * 4);
@@ -240,7 +253,8 @@ function replacePage(ino: u64, at: u64, disk: u64): void {
 export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): void {
   // a stale answer: the fs tree changed since the lookup
   if (CHECKS) assert(findFileExtent(ino, at) == found);
-  assert(!found || (feStart <= at && feStart + feBytes > at), "file-item: the item found does not map the page");
+  assert(!found || (feStart <= at && feStart + feBytes > at),
+    "file-item: the item found does not map the page");
   // a file's items changed by a fault without the fs lock
   if (CHECKS) assert(lockHolder() == threadSlot);
   assert((at & (SECTOR_BYTES - 1)) == 0, "offset unaligned");
@@ -249,7 +263,8 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
   const end = at + SECTOR_BYTES;
   if (found) {
     assert(foundAligned(), "file-item: an unaligned item reached a page replace");
-    const start = feStart, type = feType, old = feDisk, oldBytes = feDiskBytes, offset = feOffset, bytes = feBytes;
+    const start = feStart, type = feType, old = feDisk, oldBytes = feDiskBytes, offset = feOffset,
+      bytes = feBytes;
     const generation = feGeneration;
     setRange(losingBitsAddr, <u32>(old >> SECTOR_SHIFT), <u32>(old >> SECTOR_SHIFT) + 1, true);
     if (type == EXTENT_TYPE_REG) logReaders(old, offset, offset + bytes);
@@ -257,28 +272,39 @@ export function replaceFoundPage(ino: u64, at: u64, disk: u64, found: bool): voi
     // An item that starts at the page takes the new block in place (its key is the page's):
     // one walk and no data moved in the leaf, where a delete and an insert moved half a
     // leaf twice. One that starts before it keeps [start, at).
-    if (start < at) updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start), FILE_EXTENT_BYTES);
-    else updateItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
+    if (start < at) {
+      updateItem(stageExtent(generation, type, old, oldBytes, offset, at - start),
+        FILE_EXTENT_BYTES);
+    }
+    else updateItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0,
+      SECTOR_BYTES), FILE_EXTENT_BYTES);
     changed(false);
     if (start + bytes > end) {
       const cut = end - start;
       fsBegin(ino, EXTENT_DATA, end);
-      insertItem(stageExtent(generation, type, old, oldBytes, offset + cut, bytes - cut), FILE_EXTENT_BYTES);
+      insertItem(stageExtent(generation, type, old, oldBytes, offset + cut, bytes - cut),
+        FILE_EXTENT_BYTES);
       changed(false);
     }
     if (start == at) {
       // the page does not map the new block
-      if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES);
+      if (CHECKS) {
+        assert(findFileExtent(ino, at) && feStart == at && feDisk == disk
+          && feBytes == SECTOR_BYTES);
+      }
       return;
     }
   }
   fsBegin(ino, EXTENT_DATA, at);
-  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0, SECTOR_BYTES), FILE_EXTENT_BYTES);
+  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, SECTOR_BYTES, 0,
+    SECTOR_BYTES), FILE_EXTENT_BYTES);
   changed(false);
   // Debug builds look the page up again (this changes only the fe* globals, read by no caller
   // after).
   // the page does not map the new block
-  if (CHECKS) assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES);
+  if (CHECKS) {
+    assert(findFileExtent(ino, at) && feStart == at && feDisk == disk && feBytes == SECTOR_BYTES);
+  }
 }
 
 /** Does any file extent item of `ino` start in (at, end)? (The caller found none mapping `at`.) */
@@ -290,7 +316,9 @@ export function itemStartsIn(ino: u64, at: u64, end: u64): bool {
   const leaf = <usize>load<u32>(result + CR_LEAF), slot = load<u32>(result + CR_SLOT);
   if (slot >= nritems(leaf)) return false;
   const key = itemAt(leaf, slot);
-  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return false;
+  if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+    return false;
+  }
   // The seek went past `at`: the item found starts after it.
   assert(load<u64>(key + KEY_OFFSET) > at, "an item at the offset the caller found none at");
   return load<u64>(key + KEY_OFFSET) < end;
@@ -304,10 +332,12 @@ export function insertNewExtent(ino: u64, at: u64, disk: u64, bytes: u64): void 
   if (CHECKS) assert(lockHolder() == threadSlot); // a file's items changed without the fs lock
   // a new extent over mapped bytes
   if (CHECKS) assert(!findFileExtent(ino, at) && !itemStartsIn(ino, at, at + bytes));
-  assert(((at | disk | bytes) & (SECTOR_BYTES - 1)) == 0 && bytes > 0, "file-item: an unaligned new extent");
+  assert(((at | disk | bytes) & (SECTOR_BYTES - 1)) == 0 && bytes > 0,
+    "file-item: an unaligned new extent");
   assert(disk + bytes <= <u64>totalBytes, "past device end");
   fsBegin(ino, EXTENT_DATA, at);
-  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, bytes, 0, bytes), FILE_EXTENT_BYTES);
+  insertItem(stageExtent(committedGeneration() + 1, EXTENT_TYPE_REG, disk, bytes, 0, bytes),
+    FILE_EXTENT_BYTES);
   changed(false);
 }
 
@@ -320,7 +350,8 @@ export function inodeWritten(ino: u64, size: u64): void {
   const body = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES - INODE_ITEM_BYTES);
   fsBegin(ino, INODE_ITEM, 0);
   const found = lookupItem();
-  assert(found && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == INODE_ITEM_BYTES, "file-item: the inode written is gone");
+  assert(found && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == INODE_ITEM_BYTES,
+    "file-item: the inode written is gone");
   memory.copy(body, <usize>load<u32>(threadArea() + TA_RESULT + CR_DATA), INODE_ITEM_BYTES);
   if (load<u64>(body + INODE_SIZE) < size) store<u64>(body + INODE_SIZE, size);
   store<u64>(body + INODE_TRANSID, committedGeneration() + 1);

@@ -35,8 +35,7 @@ function fixedTablesBytes(total: u32, pool: u32): u64 {
 }
 
 /** Bytes the state needs after its header: its tables and the delayed-ref tables. */
-export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32,
-  backrefSlotCount: u32): u64 {
+export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefSlotCount: u32): u64 {
   assert(refSlotCount != 0 && (refSlotCount & (refSlotCount - 1)) == 0,
     "slots not a power of 2");
   assert(backrefSlotCount != 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0,

@@ -98,13 +98,17 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
   if (knownGood(firstSector, sectorCount)) {
     // Poison does not change the bytes (no stamp): it is checked at every read.
     const from = <u64>firstSector << SECTOR_SHIFT, bytes = sectorCount << SECTOR_SHIFT;
-    if (!deviceReadable(<u32>from, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
+    if (!deviceReadable(<u32>from, bytes)) {
+      fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
+    }
     return;
   }
   begin(CSUM_TREE_ID, csumRoot, csumLevel, <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
   const found = lookupItem();
   const result = threadArea() + TA_RESULT;
-  if (!found || <u64>load<u32>(result + CR_SIZE) != (extentBytes >> SECTOR_SHIFT) * 4) fail(EIO, P_CSUMS_MISSING, extent, 0, 0, 0, 0);
+  if (!found || <u64>load<u32>(result + CR_SIZE) != (extentBytes >> SECTOR_SHIFT) * 4) {
+    fail(EIO, P_CSUMS_MISSING, extent, 0, 0, 0, 0);
+  }
   const sums = <usize>load<u32>(result + CR_DATA);
   const first = (disk - extent) >> SECTOR_SHIFT;
   const last = (disk + length - 1 - extent) >> SECTOR_SHIFT;
@@ -112,17 +116,23 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
   const bytes = <u32>((last - first + 1) << SECTOR_SHIFT);
   // A sector with a poisoned line cannot be read to check its checksum: all of it is EIO
   // (as on real hardware, where reading the sector raises the machine check).
-  if (!deviceReadable(<u32>at, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(at, bytes), 0, 0, 0, 0);
-  const bad = sectorsVerify(visibleAddr + <usize>at, <u32>(last - first + 1), SECTOR_BYTES, sums + <usize>(first << 2));
+  if (!deviceReadable(<u32>at, bytes)) {
+    fail(EIO, P_DATA_MEDIA, firstPoisoned(at, bytes), 0, 0, 0, 0);
+  }
+  const bad = sectorsVerify(visibleAddr + <usize>at, <u32>(last - first + 1), SECTOR_BYTES,
+    sums + <usize>(first << 2));
   if (bad >= 0) fail(EIO, P_DATA_CSUM, at + (<u64>bad << SECTOR_SHIFT), 0, 0, 0, 0);
-  assert(at >> SECTOR_SHIFT == <u64>firstSector && last - first + 1 == <u64>sectorCount, "verified sectors");
+  assert(at >> SECTOR_SHIFT == <u64>firstSector && last - first + 1 == <u64>sectorCount,
+    "verified sectors");
   markGood(firstSector, sectorCount);
 }
 
 /** The first sector of [at, at + bytes) that cannot be read. */
 function firstPoisoned(at: u64, bytes: u32): u64 {
   assert(bytes > 0 && bytes % SECTOR_BYTES == 0, "range size");
-  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) return at + s;
+  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) {
+    return at + s;
+  }
   return at;
 }
 
@@ -138,7 +148,9 @@ function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: us
   if (to <= from) return;
   const disk = disk0 + load<u64>(item + FE_OFFSET) + (from - fileOffset);
   if (verify) verifySectors(disk0, load<u64>(item + FE_DISK_BYTES), disk, to - from);
-  else if (!deviceReadable(<u32>disk, <u32>(to - from))) fail(EIO, P_DATA_POISON, disk, 0, to - from, 0, 0);
+  else if (!deviceReadable(<u32>disk, <u32>(to - from))) {
+    fail(EIO, P_DATA_POISON, disk, 0, to - from, 0, 0);
+  }
   memory.copy(dst + <usize>(from - offset), visibleAddr + <usize>disk, <usize>(to - from));
 }
 
@@ -166,7 +178,9 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
     leaf = resultLeaf();
     slot = resultSlot();
     const key = itemAt(leaf, slot);
-    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) slot++;
+    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+      slot++;
+    }
   }
   if (leaf == 0 || slot >= nritems(leaf)) {
     begin(tree, root, rootLevel, ino, EXTENT_DATA, offset);
@@ -177,13 +191,17 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
   while (true) {
     if (CHECKS) assert(slot < nritems(leaf)); // a read past its leaf's items
     const key = itemAt(leaf, slot);
-    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return;
+    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+      return;
+    }
     const fileOffset = load<u64>(key + KEY_OFFSET);
     if (fileOffset >= end) return;
     const item = dataAddr(leaf, slot);
     // A regular file's inline item is damage (pmcow keeps inline data only for symlinks,
     // whose targets no file read reaches): an error, not zeros.
-    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) {
+      fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+    }
     if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {
       readExtent(item, fileOffset, offset, end, dst, verify);
     }

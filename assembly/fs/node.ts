@@ -21,7 +21,8 @@ import { CHECKS } from "../shared/checks";
 
 /** Is `node` one of the pool's buffers (a dirty block of this transaction)? */
 @inline export function inPool(node: usize): bool {
-  return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes && (node - poolAddr) % nodeBytes == 0;
+  return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes
+    && (node - poolAddr) % nodeBytes == 0;
 }
 
 /**
@@ -115,7 +116,9 @@ function leafPacked(node: usize): bool {
   if (!CHECKS) return true;
   assert(inPool(node) && isLeaf(node), "not a dirty leaf");
   const n = nritems(node);
-  for (let i: u32 = 0; i < n; i++) if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) return false;
+  for (let i: u32 = 0; i < n; i++) if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) {
+    return false;
+  }
   return n == 0 || dataOffset(node, n - 1) >= NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
 }
 
@@ -146,13 +149,15 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
   const n = nritems(node);
   if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   assert(slot <= n, "slot outside node");
-  assert(leafFreeBytes(node) >= bytes + items * LEAF_ITEM_BYTES, "leaf insert: no room (caller must split)");
+  assert(leafFreeBytes(node) >= bytes + items * LEAF_ITEM_BYTES,
+    "leaf insert: no room (caller must split)");
   const end = dataEnd(node, slot);
   if (slot < n) {
     const low = dataOffset(node, n - 1);
     memory.copy(node + low - bytes, node + low, end - low);
     for (let i = slot; i < n; i++) setDataOffset(node, i, dataOffset(node, i) - bytes);
-    memory.copy(itemAt(node, slot + items), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
+    memory.copy(itemAt(node, slot + items), itemAt(node, slot),
+      <usize>(n - slot) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n + items);
   // a gap that did not open where asked
@@ -164,7 +169,9 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
 @inline function setItem(node: usize, slot: u32, key: usize, end: u32, size: u32): void {
   if (CHECKS) assert(slot < nritems(node)); // an item header set past the leaf's items
   // an item's data over the item headers
-  if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES);
+  if (CHECKS) {
+    assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES);
+  }
   copyKey(itemAt(node, slot), key);
   setDataOffset(node, slot, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
@@ -172,7 +179,8 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
 
 /** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
 export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
-  assert(size <= nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES, "leaf insert: an item larger than a leaf");
+  assert(size <= nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES,
+    "leaf insert: an item larger than a leaf");
   const end = leafOpenGap(node, slot, 1, size);
   setItem(node, slot, key, end, size);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
@@ -195,7 +203,9 @@ export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, k
   // the first item not where it was put
   if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1);
   // the second item not where it was put
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2);
+  if (CHECKS) {
+    assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2);
+  }
   return node + end - size1;
 }
 
@@ -214,7 +224,8 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
     const moveEnd = dataOffset(node, last);
     memory.copy(node + low + freed, node + low, moveEnd - low);
     for (let i = last + 1; i < n; i++) setDataOffset(node, i, dataOffset(node, i) + freed);
-    memory.copy(itemAt(node, slot), itemAt(node, last + 1), <usize>(n - last - 1) * LEAF_ITEM_BYTES);
+    memory.copy(itemAt(node, slot), itemAt(node, last + 1),
+      <usize>(n - last - 1) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n - count);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
@@ -229,7 +240,8 @@ export function leafRoom(node: usize): u32 {
   const n = nritems(node);
   assert(n <= leafCapacity(), "leaf room: more items than a leaf holds");
   const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
-  assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES, "leaf room: data over the items");
+  assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES,
+    "leaf room: data over the items");
   return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
 }
 
@@ -246,7 +258,8 @@ export function leafItemsBytes(node: usize, from: u32, to: u32): u32 {
  * push_leaf_right). The caller checked the room and reports the data pointers.
  */
 export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
-  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right),
+    "leaf move: not two dirty leaves");
   const n = nritems(left), r = nritems(right);
   assert(m < n, "leaf move: nothing to move");
   const k = n - m;
@@ -262,7 +275,10 @@ export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
   // The moved data at right's end, the moved items first.
   memory.copy(right + nodeBytes - bytes, left + llow, bytes);
   memory.copy(itemAt(right, 0), itemAt(left, m), <usize>k * LEAF_ITEM_BYTES);
-  for (let i: u32 = 0; i < k; i++) store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET, load<u32>(itemAt(right, i) + LEAF_DATA_OFFSET) + (nodeBytes - lend));
+  for (let i: u32 = 0; i < k; i++) {
+    store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET,
+      load<u32>(itemAt(right, i) + LEAF_DATA_OFFSET) + (nodeBytes - lend));
+  }
   setNritems(right, r + k);
   setNritems(left, m);
   if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
@@ -273,7 +289,8 @@ export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
  * sibling): btrfs's push_leaf_left. The caller checked the room and reports the pointers.
  */
 export function leafMoveHeadLeft(right: usize, m: u32, left: usize): void {
-  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right),
+    "leaf move: not two dirty leaves");
   const n = nritems(right), l = nritems(left);
   assert(m > 0 && m <= n, "leaf move: nothing to move");
   assert(leafRoom(left) >= leafItemsBytes(right, 0, m), "leaf move: no room on the left");
@@ -281,7 +298,10 @@ export function leafMoveHeadLeft(right: usize, m: u32, left: usize): void {
   const llow = l == 0 ? nodeBytes : dataOffset(left, l - 1);
   memory.copy(left + llow - bytes, right + rlow, bytes);
   memory.copy(itemAt(left, l), itemAt(right, 0), <usize>m * LEAF_ITEM_BYTES);
-  for (let i: u32 = 0; i < m; i++) store<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET, load<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET) - (nodeBytes - llow));
+  for (let i: u32 = 0; i < m; i++) {
+    store<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET,
+      load<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET) - (nodeBytes - llow));
+  }
   setNritems(left, l + m);
   leafDelete(right, 0, m);
   if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
@@ -296,7 +316,8 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   assert(slot < n, "slot outside node");
   const old = dataSize(node, slot);
   const delta = <i64>newSize - <i64>old;
-  assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta, "leafResize: no room (caller must split)");
+  assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta,
+    "leafResize: no room (caller must split)");
   const low = dataOffset(node, n - 1);
   const keepEnd = dataOffset(node, slot) + min<u32>(old, newSize);
   memory.copy(<usize>(<i64>(node + low) - delta), node + low, keepEnd - low);
@@ -355,6 +376,7 @@ export function ptrDelete(node: usize, slot: u32, count: u32): void {
   const n = nritems(node);
   if (CHECKS) assert(n <= ptrCapacity()); // a dirty node with more pointers than fit
   assert(slot + count <= n, "ptrDelete: beyond the pointers");
-  memory.copy(ptrAt(node, slot), ptrAt(node, slot + count), <usize>(n - slot - count) * KEY_PTR_BYTES);
+  memory.copy(ptrAt(node, slot), ptrAt(node, slot + count),
+    <usize>(n - slot - count) * KEY_PTR_BYTES);
   setNritems(node, n - count);
 }

@@ -32,7 +32,8 @@ import {
 export function rootSlotLayoutAgrees(): bool {
   return offsetof<RootSlot>("root") == RS_ROOT && offsetof<RootSlot>("level") == RS_LEVEL
     && offsetof<RootSlot>("flags") == RS_FLAGS && offsetof<RootSlot>("tree") == RS_TREE
-    && offsetof<RootSlot>("lastSnapshot") == RS_LAST_SNAPSHOT && offsetof<RootSlot>() == ROOT_SLOT_BYTES;
+    && offsetof<RootSlot>("lastSnapshot") == RS_LAST_SNAPSHOT
+      && offsetof<RootSlot>() == ROOT_SLOT_BYTES;
 }
 
 /** Is tree `id` a subvolume (fs) tree, one the root table may hold? */

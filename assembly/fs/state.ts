@@ -105,7 +105,8 @@ export function readLayout(base: usize): void {
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */
 export function kernelRangeValid(addr: u64, len: u64): bool {
-  const valid = kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+  const valid = kernelAddr != 0 && addr >= <u64>kernelAddr
+    && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
   // The kernel region itself lies inside the shared memory, so a valid range is addressable.
   assert(!valid || addr + len <= (<u64>memory.size() << 16), "kernel past memory");
   return valid;
@@ -116,7 +117,10 @@ export function kernelRangeValid(addr: u64, len: u64): bool {
   assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
   assert(threadAreasAddr != 0, "no state attached");
   // outside the kernel region
-  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES));
+  if (CHECKS) {
+    assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES,
+      THREAD_AREA_BYTES));
+  }
   return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
@@ -160,7 +164,9 @@ export function fsAttached(): bool {
 @inline function verifiedWord(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
   // outside the kernel region
-  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8));
+  if (CHECKS) {
+    assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8));
+  }
   return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
 }
 
@@ -191,10 +197,14 @@ let lastRootSlot: usize = 0;
 export function rootSlotOf(tree: u64): usize {
   assert(tree != 0, "state: tree id 0 names no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
-  assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES), "state: the root table outside the kernel region");
+  assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES),
+    "state: the root table outside the kernel region");
   const end = table + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // Copies of one operation ask for one tree: the slot found last is the likely answer.
-  if (lastRootSlot >= table && lastRootSlot < end && changetype<RootSlot>(lastRootSlot).tree == tree) return lastRootSlot;
+  if (lastRootSlot >= table && lastRootSlot < end
+      && changetype<RootSlot>(lastRootSlot).tree == tree) {
+    return lastRootSlot;
+  }
   for (let slot = table; slot < end; slot += ROOT_SLOT_BYTES) {
     if (changetype<RootSlot>(slot).tree == tree) {
       lastRootSlot = slot;

@@ -164,7 +164,9 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
 // ADR random: keep a random prefix, then maybe tear the next store at words.
 function buildLineRandom(slot: u32, line: u32): bool {
   let n: u64 = 0;
-  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) n++;
+  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+    n++;
+  }
   const keep = rngBelow(n + 1);
   const tear = keep < n && (rngNext() & 1) != 0;
   if (keep == 0 && !tear) return false;
@@ -177,7 +179,9 @@ function buildLineRandom(slot: u32, line: u32): bool {
     } else {
       const words = entryWordMask(e);
       const count = popcnt<u32>(words);
-      if (count > 1) entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
+      if (count > 1) {
+        entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
+      }
       break;
     }
     i++;
@@ -231,7 +235,9 @@ function chooseCut(mode: u32, arg: u64): u32 {
     if (mode == CRASH_RANDOM) {
       if (ordinal == target) {
         const count = popcnt<u32>(words);
-        if (count > 1 && (rngNext() & 1) != 0) cutWordsOut = spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words);
+        if (count > 1 && (rngNext() & 1) != 0) {
+          cutWordsOut = spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words);
+        }
         return seq;
       }
     } else {

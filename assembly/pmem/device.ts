@@ -83,7 +83,8 @@ export function deviceStoreBegin(addr: u32, len: u32): u32 {
 // store's write-back queued (a store plus a write-back that the next sfence completes; a
 // full queue drains first, which locks lines: after they are unlocked).
 export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
-  assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes, "device: the end of a store outside the device");
+  assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes,
+    "device: the end of a store outside the device");
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   unlockLines(first, lines);
@@ -112,12 +113,14 @@ export function countStore(len: u32, nonTemporal: bool): void {
 // [addr, addr+len). A clwb/clflushopt queues one record for the pending lines of the range (the
 // lines from its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
-  assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH, "device: a flush of no kind");
+  assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH,
+    "device: a flush of no kind");
   // a flush past the device (the entry points refuse it)
   if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes);
   let first = addr >> LINE_SHIFT;
   let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
-  counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
+  counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH,
+    last - first + 1);
   if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
   const lockedFirst = first, lockedCount = last - first + 1;
   lockLines(lockedFirst, lockedCount);
@@ -237,7 +240,9 @@ export function recountPoisoned(): u32 {
 
 function countPoisoned(): u32 {
   let count: u32 = 0;
-  for (let line: u32 = 0; line < lineCount; line++) if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) count++;
+  for (let line: u32 = 0; line < lineCount; line++) if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) {
+    count++;
+  }
   return count;
 }
 

@@ -24,7 +24,10 @@ import {
 // Compose [addr, addr+len) of the image last built by pmem_crash_build: media bytes with
 // the patch lines laid over them. For deciding which superblock an image would mount.
 export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i32 {
-  if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
+  if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len)
+      || !destinationValid(dst, len)) {
+    return -EINVAL;
+  }
   deviceReadMedia(dst, addr, len);
   const end = addr + len;
   for (let s: u32 = 0; s < slots; s++) {
@@ -61,9 +64,15 @@ function lineTableValid(table: u32, entries: u32): bool {
     const e = <usize>table + <usize>i * LINE_RULE_BYTES;
     if (load<u32>(e + LINE_RULE_LINE) >= S.lineCount) return false;
     // sorted, distinct
-    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false;
+    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) {
+      return false;
+    }
     const count = load<u32>(e + LINE_RULE_ALTERNATIVES);
-    if (count > LINE_RULE_MAX_ALTERNATIVES || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), count << PMEM_LINE_SHIFT)) return false;
+    if (count > LINE_RULE_MAX_ALTERNATIVES
+        || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR),
+          count << PMEM_LINE_SHIFT)) {
+      return false;
+    }
   }
   return true;
 }
@@ -77,7 +86,10 @@ export function pmem_line_table_prepare(table: u32, entries: u32): i32 {
 // 1 when the image last built by pmem_crash_build (`slots` patch lines) satisfies the
 // prepared table, 0 when some line of it holds a value the table does not allow.
 export function pmem_line_table_check(slots: u32, table: u32, entries: u32, mediaFailing: u32): i32 {
-  if (!attached() || slots > S.logCapacity || entries > (1 << 24) || !destinationValid(table, entries * LINE_RULE_BYTES)) return -EINVAL;
+  if (!attached() || slots > S.logCapacity || entries > (1 << 24)
+      || !destinationValid(table, entries * LINE_RULE_BYTES)) {
+    return -EINVAL;
+  }
   return lineTableCheck(slots, table, entries, mediaFailing);
 }
 

@@ -55,7 +55,8 @@ export function flushQueueDrain(): void {
 }
 
 function drainRecord(first: u32, count: u32, upTo: u32): void {
-  assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount, "flush queue: a record outside the device");
+  assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount,
+    "flush queue: a record outside the device");
   lockLines(first, count);
   retireRecord(first, count, upTo);
   unlockLines(first, count);

@@ -140,7 +140,9 @@ export function materializeFreshRuns(): void {
     const ring = ringAt(t);
     if (liveRows(ring) == 0) continue;
     const end = endPosition(ring);
-    for (let at = startPosition(ring); at != end; at++) if (rowCount(rowRef(t, at)) != 0) materializeRow(rowRef(t, at));
+    for (let at = startPosition(ring); at != end; at++) if (rowCount(rowRef(t, at)) != 0) {
+      materializeRow(rowRef(t, at));
+    }
     emptyTable(ring);
   }
 }
@@ -205,7 +207,10 @@ function materializeRow(ref: u32): void {
 /** Debug builds: every line of the run is pending and deferred. */
 function allPendingDeferred(line: u32, count: u32): bool {
   for (let l = line; l < line + count; l++) {
-    if ((load<u8>(lineStateAddr + l) & (LINE_PENDING | LINE_DEFERRED)) != (LINE_PENDING | LINE_DEFERRED)) return false;
+    if ((load<u8>(lineStateAddr + l) & (LINE_PENDING | LINE_DEFERRED))
+        != (LINE_PENDING | LINE_DEFERRED)) {
+      return false;
+    }
   }
   return true;
 }
@@ -220,7 +225,8 @@ export function retirableRunAt(line: u32, end: u32, upTo: u32): i32 {
   const named = <u32>load<u64>(lineListAddr + (<usize>line << 3));
   if (named == 0) return -1; // the record starts inside a run
   const ref = named - 1;
-  assert(ref < maxThreads * FRESH_RUNS_CAPACITY && rowLine(ref) == line && rowCount(ref) != 0, "fresh runs: a first line's list names another row");
+  assert(ref < maxThreads * FRESH_RUNS_CAPACITY && rowLine(ref) == line && rowCount(ref) != 0,
+    "fresh runs: a first line's list names another row");
   if (line + rowCount(ref) > end || seqBefore(upTo, rowSeq(ref) + rowCount(ref) - 1)) return -1;
   return <i32>ref;
 }

@@ -20,7 +20,8 @@ function mediaCrc(first: u32, lines: u32): u32 {
     crc = crc32cUpdate(crc, mediaLineAddr(line), 64);
     run = line + 1;
   }
-  crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT), (first + lines - run) << LINE_SHIFT);
+  crc = crc32cUpdate(crc, visibleAddr + (<usize>run << LINE_SHIFT),
+    (first + lines - run) << LINE_SHIFT);
   return crc ^ 0xffffffff;
 }
 

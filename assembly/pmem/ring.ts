@@ -101,14 +101,18 @@ export function ringAttach(): void {
 /** The log's version: the sum of every ring's (each only grows). */
 export function logVersion(): u32 {
   let v: u32 = 0;
-  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) v += load<u32>(ringAt(ctz(rings)) + TL_VERSION);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    v += load<u32>(ringAt(ctz(rings)) + TL_VERSION);
+  }
   return v;
 }
 
 /** Lines with stores not yet on media: the sum of every thread's changes. */
 export function linesPendingTotal(): u32 {
   let n: i32 = 0;
-  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += <i32>load<u32>(ringAt(ctz(rings)) + TL_PENDING);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    n += <i32>load<u32>(ringAt(ctz(rings)) + TL_PENDING);
+  }
   assert(n >= 0, "ring: fewer than no pending lines");
   return <u32>n;
 }

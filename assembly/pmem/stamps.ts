@@ -27,7 +27,9 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 // The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves).
 @inline export function stampChunks(first: u32, end: u32, epoch: u32): void {
   if (CHECKS) assert(first < end && end <= lineCount); // chunks of an empty or out-of-device range
-  for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
+  for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) {
+    store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
+  }
 }
 
 // Lines [first, first + count) take stamp `epoch`, two at a time (the caller stamps their

@@ -77,7 +77,8 @@ export function loadStateFromHeader(h: usize): bool {
   lineSeqAddr = load<u32>(h + H_LINE_SEQ);
   stripeLocksAddr = load<u32>(h + H_STRIPE_LOCKS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
-  assert(preimageAddr + (<usize>maxThreads * logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
+  assert(preimageAddr + (<usize>maxThreads * logCapacity << 6) <= visibleAddr
+    || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
   return true;
 }
 

@@ -42,7 +42,8 @@ let sharedDepth: u32 = 0;
   if (worldHeld()) return; // the world lock excludes everyone already
   if (sharedDepth++ > 0) return;
   // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
-  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); setLockingStripes(false); return; }
+  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK,
+    owner()); setLockingStripes(false); return; }
   const flag = myRing() + TL_ACTIVE;
   atomic.store<u32>(flag, 1);
   if (atomic.load<u32>(headerAddr + H_WORLD) != 0) waitOutWorld(flag);
@@ -70,7 +71,8 @@ function waitOutWorld(flag: usize): void {
 
 /** Take the world lock: no other thread is in a shared section until unlockWorld. Not reentrant. */
 export function lockWorld(): void {
-  assert(!worldHeld() && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
+  assert(!worldHeld() && sharedDepth == 0,
+    "store locks: the world lock taken inside a locked section");
   spinlockAcquire(headerAddr + H_LOCK, owner());
   // Only attached threads enter shared sections, and one attaching waits for H_LOCK first:
   // with no other thread attached there is no one to stop (and no flag to write and clear).

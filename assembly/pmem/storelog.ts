@@ -66,15 +66,18 @@ export function entryWordMask(entry: usize): u32 {
 // Where the entry's bytes are: in it, or (the line's newest entry) in the visible line.
 @inline export function entryBytes(entry: usize): usize {
   const live = changetype<LogEntry>(entry).live;
-  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE, "store log: the bytes of an entry that is not live");
-  return live == ENTRY_DATA_VISIBLE ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
+  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE,
+    "store log: the bytes of an entry that is not live");
+  return live == ENTRY_DATA_VISIBLE
+    ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
 }
 
 
 // The line's newest entry `e` is about to stop being its newest: it takes its bytes from
 // the visible line before the next store changes them.
 @inline function keepBytes(e: usize, line: u32): void {
-  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "store log: keeping the bytes of an entry that is not the line's newest");
+  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
+    "store log: keeping the bytes of an entry that is not the line's newest");
   if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
   copyLine(entryDataAddr(e), visibleAddr + (<usize>line << LINE_SHIFT));
   changetype<LogEntry>(e).live = ENTRY_HOLDS_DATA;
@@ -124,7 +127,8 @@ function retireLineHead(line: u32): void {
   const e = entryAddr(head - 1);
   assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
-  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0, "retire: an older entry without its bytes");
+  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0,
+    "retire: an older entry without its bytes");
   const next = changetype<LogEntry>(e).next;
   if (next != 0) {
     // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
@@ -169,7 +173,8 @@ function retiresWhole(line: u32, upTo: u32): bool {
   if (head == 0 || head != <u32>(list >> 32)) return 0;
   const e = entryAddr(head - 1);
   // next (0: the line's only entry) and live (the u32 after it) in one load
-  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
+    && changetype<LogEntry>(e).mask == u64.MAX_VALUE
     && !seqBefore(upTo, changetype<LogEntry>(e).seq);
   return whole ? e : 0;
 }
@@ -182,7 +187,8 @@ export function retireRun(first: u32, count: u32): void {
   for (let line = first; line < first + count; line++) {
     const index = lineHeadIndex(line) - 1;
     const e = entryAddr(index);
-    assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
+    assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
+      "retire: a run line with more than one entry");
     entryRetired(e, index);
   }
   retireTakenRun(first, count);
@@ -211,7 +217,10 @@ export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
 export function retireTakenRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
   // a line of the run with a live entry or more than one
-  if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0);
+  if (CHECKS) for (let line = first; line < first + count; line++) {
+    assert(lineHeadIndex(line) == lineTailIndex(line)
+      && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0);
+  }
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
   linesLeaveLog(first, count);
 }
@@ -248,12 +257,16 @@ export function advanceTail(): void {
   // No slot live: the walk would end at the head; a fence that retired everything skips it.
   if (ringLive(ring) == 0) {
     // a live entry in a ring with none
-    if (CHECKS) for (let p = tail; p != head; p++) assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0);
+    if (CHECKS) for (let p = tail; p != head; p++) {
+      assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0);
+    }
     tail = head;
   }
   // Deferred runs' slots hold no entry yet (live 0): the tail stops at the oldest.
   const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
-  while (tail != stop && changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live == 0) tail++;
+  while (tail != stop && changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live == 0) {
+    tail++;
+  }
   setRingTail(ring, tail);
   if (tail == head) {
     assert(ringLive(ring) == 0, "store log: an empty ring with live slots");
@@ -437,8 +450,12 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   const start = ringSlot(ring, position);
   touchForWrite(visibleAddr + (<usize>line << LINE_SHIFT), <usize>count << LINE_SHIFT);
   const before = min<u32>(count, logCapacity - start);
-  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
-  if (before < count) memory.copy(preimageSlotAddr(t * logCapacity), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT),
+    <usize>before << LINE_SHIFT);
+  if (before < count) {
+    memory.copy(preimageSlotAddr(t * logCapacity),
+      visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  }
   // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
   // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
   const deferred = deferFreshRun(line, count, seq, epoch, position);
@@ -446,7 +463,9 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   updateLineStates(line, count, 0xff, deferred ? LINE_PENDING | LINE_DEFERRED : LINE_PENDING);
   stampLines(line, count, epoch);
   // the last line's list names another entry
-  if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1);
+  if (CHECKS && !deferred) {
+    assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1);
+  }
 }
 
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this
@@ -483,7 +502,10 @@ export function logAppendRun(addr: u32, len: u32): u32 {
     }
     const lo = k == 0 ? addr & 63 : 0;
     const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
-    if (writeEntry(first + k, ringIndex(t, ring, position + k), firstLine + k, lo, hi - lo, epoch)) newlyPending++;
+    if (writeEntry(first + k, ringIndex(t, ring, position + k), firstLine + k, lo, hi - lo,
+        epoch)) {
+      newlyPending++;
+    }
   }
   stampChunks(firstLine, firstLine + lines, epoch);
   setRingHead(ring, position + lines);
@@ -504,7 +526,9 @@ export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const seq = allocateSeq(line, 1);
   const position = ringHead(ring);
   const epoch = stampEpoch();
-  if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) addPending(ring, 1);
+  if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) {
+    addPending(ring, 1);
+  }
   stampChunks(line, line + 1, epoch);
   setRingHead(ring, position + 1);
   addRingLive(ring, 1);

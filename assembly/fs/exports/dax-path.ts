@@ -13,7 +13,7 @@ import {
 import { CHECKS } from "../../shared/checks";
 import { setRange, testBit } from "../bitmap";
 import { fileWrite, WRITE_OWNER } from "../file";
-import { dataRefsOwner } from "../extent-tree";
+import { dataRefsOwner } from "../extent-items";
 import { lockHolder } from "../fs-lock";
 import { dirtyListLength, writeDirtyBlocks } from "../transaction";
 import { extentValid } from "../free-space";
@@ -28,7 +28,8 @@ export function fs_set_staging(addr: u32, bytes: u32): i32 {
   if (CHECKS) assert(stateSound()); // the state is sound when fs_set_staging is called
   store<u32>(fsBase + F_STAGING, addr);
   store<u32>(fsBase + F_STAGING_BYTES, bytes);
-  assert(load<u32>(fsBase + F_STAGING) == addr && load<u32>(fsBase + F_STAGING_BYTES) == bytes, "staging not kept");
+  assert(load<u32>(fsBase + F_STAGING) == addr && load<u32>(fsBase + F_STAGING_BYTES) == bytes,
+    "staging not kept");
   return 0;
 }
 
@@ -36,7 +37,9 @@ export function fs_set_staging(addr: u32, bytes: u32): i32 {
 // the extent) and EXTENT_MARK_FILLED (bytes filled in place). `set` 1 sets it, 0 asks.
 export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
   const b = u64Arg(bytenr);
-  if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES) || which > EXTENT_MARK_FILLED) return -EINVAL;
+  if (!ready() || b < 0 || !extentValid(<u64>b, SECTOR_BYTES) || which > EXTENT_MARK_FILLED) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when fs_extent_mark is called
   const bits = which == EXTENT_MARK_LOSING ? losingBitsAddr : filledBitsAddr;
   const sector = <u32>(b >> SECTOR_SHIFT);
@@ -52,7 +55,9 @@ export function fs_extent_mark(which: u32, bytenr: f64, set: u32): i32 {
 // (delayed refs, or several mappings of the inode). See extent-tree.ts dataRefsOwner.
 export function fs_data_refs_owner(extent: f64, bytes: f64, tree: f64, ino: f64): i32 {
   const e = u64Arg(extent), b = u64Arg(bytes), t = u64Arg(tree), i = u64Arg(ino);
-  if (!ready() || e < 0 || b <= 0 || t <= 0 || i < 0 || !extentValid(<u64>e, <u64>b)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (!ready() || e < 0 || b <= 0 || t <= 0 || i < 0 || !extentValid(<u64>e, <u64>b)) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   const owner = dataRefsOwner(<u64>e, <u64>b, <u64>t, <u64>i);
   assert(owner >= -1 && owner <= 1, "refs owner answer");
   return owner;
@@ -74,7 +79,8 @@ export function fs_root_slot(tree: f64): f64 {
   if (!ready() || t <= 0) return -EINVAL;
   const slot = rootSlotOf(<u64>t);
   assert(slot == 0 || changetype<RootSlot>(slot).tree == <u64>t, "a root slot of another tree");
-  assert(slot == 0 || kernelRangeValid(slot, ROOT_SLOT_BYTES), "a root slot outside the kernel region");
+  assert(slot == 0 || kernelRangeValid(slot, ROOT_SLOT_BYTES),
+    "a root slot outside the kernel region");
   return <f64>slot;
 }
 
@@ -86,14 +92,17 @@ export function fs_root_slot(tree: f64): f64 {
 export function fs_file_write(tree: f64, ino: f64, src: u32, at: f64, length: u32): f64 {
   const t = u64Arg(tree), i = u64Arg(ino), a = u64Arg(at);
   if (!ready() || t <= 0 || i < 0 || a < 0 || length == 0) return -EINVAL - BAD_ARGUMENT_BIAS;
-  if (((<u64>a | <u64>length) & (SECTOR_BYTES - 1)) != 0 || !memoryValid(src, length)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (((<u64>a | <u64>length) & (SECTOR_BYTES - 1)) != 0 || !memoryValid(src, length)) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   if (<u64>a + length > MAX_FILE_BYTES) return -EINVAL - BAD_ARGUMENT_BIAS;
   if (lockHolder() != S.threadSlot) return -EPERM - BAD_ARGUMENT_BIAS;
   const slot = rootSlotOf(<u64>t);
   if (slot == 0) return <f64>WRITE_OWNER;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_file_write is called
   const disk = fileWrite(slot, <u64>i, src, <u64>a, length);
-  assert(disk == WRITE_OWNER || (disk >= 0 && <u64>disk + length <= <u64>totalBytes), "file write answer");
+  assert(disk == WRITE_OWNER || (disk >= 0 && <u64>disk + length <= <u64>totalBytes),
+    "file write answer");
   if (CHECKS) assert(stateSound()); // fs_file_write broke the state's invariants
   return <f64>disk;
 }

@@ -9,7 +9,8 @@ import { CHECKS } from "../../shared/checks";
 import {
   refChange, refDelta, refCount, backrefCount, refPressure, takeBatch,
 } from "../delayed-ref";
-import { extentRefs, runDelayedRefs } from "../extent-tree";
+import { runDelayedRefs } from "../extent-tree";
+import { extentRefs } from "../extent-items";
 import { droppedCount } from "../dropped";
 import { u64Arg, ready, stateSound } from "./args";
 
@@ -22,7 +23,10 @@ import { u64Arg, ready, stateSound } from "./args";
 export function fs_ref_change(container: f64, target: f64, owner: f64, level: i32, bytes: u32, delta: i32): i32 {
   const t = u64Arg(target), o = u64Arg(owner);
   const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
-  if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL || level < 0 || bytes != 0 || (delta != 1 && delta != -1)) return -EINVAL;
+  if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL
+      || level < 0 || bytes != 0 || (delta != 1 && delta != -1)) {
+    return -EINVAL;
+  }
   if (<u64>t >= <u64>S.deviceBytes) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_ref_change is called
   refChange(c, <u64>t, <u64>o, level, 0, delta);
@@ -72,7 +76,9 @@ export function fs_refs_take(): i32 {
 // core changes those trees on its own when it runs delayed refs).
 export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32): i32 {
   const e = u64Arg(extentRoot), c = u64Arg(csumRoot);
-  if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when fs_set_system_roots is called
   store<u64>(fsBase + F_EXTENT_ROOT, <u64>e);
   store<u32>(fsBase + F_EXTENT_LEVEL, extentLevel);

@@ -6,7 +6,7 @@ import {
 import * as S from "../../pmem/state";
 import { nodeBytes, totalBytes, copies as blockCopies } from "../state";
 import { CHECKS } from "../../shared/checks";
-import { dataRefHash } from "../extent-tree";
+import { dataRefHash } from "../extent-items";
 import {
   FREE_OK, FREE_OVERLAP, FREE_BAD_EXTENT, addFree, pin, unpinAll, freeSectors, pinnedSectors,
   largestRun, anyFree, extentValid, allocateTreeBlock, allocateData, releaseChunk, chunkUsedSectors,
@@ -82,7 +82,8 @@ export function fs_space_fits(dataBytes: f64, metadataBytes: f64): i32 {
   const d = u64Arg(dataBytes), m = u64Arg(metadataBytes);
   if (!ready() || d < 0 || m < 0) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_space_fits is called
-  const dataSectors = (<u64>d + SECTOR_BYTES - 1) >> SECTOR_SHIFT, metaSectors = (<u64>m + SECTOR_BYTES - 1) >> SECTOR_SHIFT;
+  const dataSectors = (<u64>d + SECTOR_BYTES - 1) >> SECTOR_SHIFT,
+    metaSectors = (<u64>m + SECTOR_BYTES - 1) >> SECTOR_SHIFT;
   const fits = spaceFits(dataSectors, metaSectors);
   // Less asked fits too: what fits with data fits without it.
   if (CHECKS) assert(!fits || spaceFits(0, metaSectors));
@@ -107,7 +108,9 @@ export function fs_chunk_add(start: u32, length: u32, kind: u32, stripe0: u32, s
   if (!ready() || freeSectors() != 0 || pinnedSectors() != 0 || grid > 1) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_add is called
   const n = chunkCount();
-  if (!addChunk(start, length, kind, stripe0, stripe1, chunkCopies, grid == 1, excluded)) return -EINVAL;
+  if (!addChunk(start, length, kind, stripe0, stripe1, chunkCopies, grid == 1, excluded)) {
+    return -EINVAL;
+  }
   assert(chunkCount() == n + 1 && chunkKind(n) == kind, "chunk not added");
   return 0;
 }
@@ -194,7 +197,10 @@ export function fs_free_allocate(lengthBytes: f64, reserveBytes: f64, kind: u32)
   if (kind != CHUNK_DATA && l != <i64>nodeBytes) return -EINVAL;
   if (l > <i64>S.deviceBytes) return -ENOSPC;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_free_allocate is called
-  if (kind == CHUNK_DATA && !spaceFits(<u64>l >> SECTOR_SHIFT, (<u64>r + SECTOR_BYTES - 1) >> SECTOR_SHIFT)) return -ENOSPC;
+  if (kind == CHUNK_DATA
+      && !spaceFits(<u64>l >> SECTOR_SHIFT, (<u64>r + SECTOR_BYTES - 1) >> SECTOR_SHIFT)) {
+    return -ENOSPC;
+  }
   const count = <u32>(l >> SECTOR_SHIFT);
   const at = kind == CHUNK_DATA ? allocateData(count) : allocateTreeBlock(kind);
   if (at < 0) return -ENOSPC;

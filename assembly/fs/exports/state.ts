@@ -23,7 +23,10 @@ import { u64Arg, ready, stateSound } from "./args";
 // Bytes the state needs at its base: header and tables (the pool is separate), with
 // delayed-ref tables of `refSlots` and `backrefSlots` (powers of two).
 export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): f64 {
-  if (S.threadSlot < 0 || (totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
+  if (S.threadSlot < 0 || (totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0
+      || !slotsValid(refSlots) || !slotsValid(backrefSlots)) {
+    return -EINVAL;
+  }
   const tables = fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
   // The stacks (free, freed, dirty list) and the sector index are among the tables.
   assert(tables >= <u64>poolCount * 12 + <u64>(totalBytes >> SECTOR_SHIFT) * 4, "tables too small");
@@ -39,14 +42,28 @@ export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, b
 // attach to it.
 export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, chunkBytes: u32, generation: f64,
   pool: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): i32 {
-  if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) return -EINVAL;
-  if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0 || totalBytes > S.deviceBytes) return -EINVAL;
+  if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) {
+    return -EINVAL;
+  }
+  if ((copies != 1 && copies != 2) || (totalBytes & (SECTOR_BYTES - 1)) != 0
+      || totalBytes > S.deviceBytes) {
+    return -EINVAL;
+  }
   if (!chunkBytesValid(chunkBytes, node, copies, totalBytes)) return -EINVAL;
-  if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0 || !slotsValid(refSlots) || !slotsValid(backrefSlots)) return -EINVAL;
-  const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount, refSlots, backrefSlots);
-  if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) return -EINVAL;
-  if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) return -EINVAL;
-  fsFormat(base, node, copies, totalBytes, chunkBytes, <u64>generation, pool, poolCount, refSlots, backrefSlots);
+  if (u64Arg(generation) < 0 || poolCount == 0 || (base & 7) != 0 || !slotsValid(refSlots)
+      || !slotsValid(backrefSlots)) {
+    return -EINVAL;
+  }
+  const stateBytes = <u64>FS_HEADER_BYTES + fsTablesBytes(totalBytes, poolCount, refSlots,
+    backrefSlots);
+  if (!kernelRangeValid(base, stateBytes) || !kernelRangeValid(pool, <u64>poolCount * node)) {
+    return -EINVAL;
+  }
+  if (<u64>base < <u64>pool + <u64>poolCount * node && <u64>pool < <u64>base + stateBytes) {
+    return -EINVAL;
+  }
+  fsFormat(base, node, copies, totalBytes, chunkBytes, <u64>generation, pool, poolCount, refSlots,
+    backrefSlots);
   if (!fsAttach(base)) return -EINVAL;
   // A new state: every buffer free, no delayed ref, at the generation asked.
   assert(freeBuffers() == poolCount, "buffers in use");
@@ -71,7 +88,8 @@ export function fs_node_addr(bytenr: f64): f64 {
   if (!ready() || b < 0) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_node_addr is called
   const addr = nodeAddr(<u64>b);
-  assert(addr >= 0 || addr == -<i64>EIO || addr == -<i64>EUCLEAN || addr == -<i64>NEEDS_HEAL, "read result");
+  assert(addr >= 0 || addr == -<i64>EIO || addr == -<i64>EUCLEAN || addr == -<i64>NEEDS_HEAL,
+    "read result");
   if (CHECKS) assert(stateSound()); // fs_node_addr broke the state's invariants
   return <f64>addr;
 }
@@ -182,7 +200,8 @@ export function fs_end_transaction(generation: f64): i32 {
   if (CHECKS) assert(stateSound()); // the state is sound when fs_end_transaction is called
   endTransaction(<u64>g);
   // Every buffer came back, nothing is dirty, and the generation is the one committed.
-  assert(freeBuffers() == poolCount && liveDirtyBlocks() == 0 && dirtyListLength() == 0, "buffers in use");
+  assert(freeBuffers() == poolCount && liveDirtyBlocks() == 0 && dirtyListLength() == 0,
+    "buffers in use");
   assert(committedGeneration() == <u64>g, "generation");
   if (CHECKS) assert(stateSound()); // fs_end_transaction broke the state's invariants
   return 0;

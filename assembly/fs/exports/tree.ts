@@ -43,7 +43,10 @@ import { u64Arg, memoryValid, ready, stateSound } from "./args";
 
 function treeArgs(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): bool {
   const t = u64Arg(tree), r = u64Arg(root), f = u64Arg(offset);
-  if (!ready() || t < 0 || r < 0 || !objectidValid(objectid) || f < 0 || rootLevel > MAX_LEVEL || type > 255) return false;
+  if (!ready() || t < 0 || r < 0 || !objectidValid(objectid) || f < 0 || rootLevel > MAX_LEVEL
+      || type > 255) {
+    return false;
+  }
   begin(<u64>t, <u64>r, rootLevel, objectidArg(objectid), type, <u64>f);
   assert(currentRoot() == <u64>r, "ctree: an operation begun on another root");
   return true;
@@ -69,7 +72,9 @@ export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64
 
 // Insert an item of `size` bytes from `data`.
 export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
-  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_insert is called
   insertItem(data, size);
   endOperation();
@@ -95,7 +100,9 @@ export function ctree_copy_root(tree: f64, root: f64, rootLevel: u32): f64 {
 
 // Replace an item's data with `size` bytes from `data`.
 export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
-  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_update is called
   updateItem(data, size);
   endOperation();
@@ -117,7 +124,9 @@ export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64
 // The first item >= the key (SEEK_AT_OR_AFTER), > it (SEEK_AFTER) or the last <= it
 // (SEEK_AT_OR_BEFORE): 1 with the result set, 0 when there is none.
 export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32): i32 {
-  if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
+  if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_seek is called
   const found = mode == SEEK_AT_OR_BEFORE ? seekBackward() : seekForward(mode == SEEK_AFTER);
   finish();
@@ -130,7 +139,9 @@ export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, 
 // (level, generation, key range below the key at `high`, 0: no bound).
 export function ctree_checked_child(tree: f64, parent: f64, slot: u32, high: u32): f64 {
   const p = u64Arg(parent);
-  if (!treeArgs(tree, 0, 0, 0, 0, 0) || p < 0 || (high != 0 && !memoryValid(high, KEY_BYTES))) return -EINVAL;
+  if (!treeArgs(tree, 0, 0, 0, 0, 0) || p < 0 || (high != 0 && !memoryValid(high, KEY_BYTES))) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_checked_child is called
   const addr = nodeAddr(<u64>p);
   if (addr < 0) return <f64>addr;
@@ -181,8 +192,12 @@ export function fs_is_fresh(bytenr: f64): i32 {
 // errors and checksum mismatches, EUCLEAN for a corrupted tree) are thrown by fs_fail.
 export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, csumLevel: u32,
   ino: f64, offset: f64, length: u32, dst: u32, flags: u32): i32 {
-  const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino), o = u64Arg(offset);
-  if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) return -EINVAL;
+  const t = u64Arg(tree), r = u64Arg(root), c = u64Arg(csumRoot), i = u64Arg(ino),
+    o = u64Arg(offset);
+  if (!ready() || t < 0 || r < 0 || c < 0 || i < 0 || o < 0 || rootLevel > MAX_LEVEL
+      || csumLevel > MAX_LEVEL) {
+    return -EINVAL;
+  }
   if (!memoryValid(dst, length) || <u64>o + length > MAX_FILE_BYTES) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when file_read is called
   let n = length;
@@ -195,7 +210,9 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
     n = <u64>o >= size ? 0 : <u32>min<u64>(<u64>length, size - <u64>o);
     readFlags = (load<u64>(inode + INODE_FLAGS) & INODE_FLAG_NODATASUM) != 0 ? 0 : READ_VERIFY;
   }
-  if (n > 0) readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, n, dst, readFlags);
+  if (n > 0) {
+    readFile(<u64>t, <u64>r, rootLevel, <u64>c, csumLevel, <u64>i, <u64>o, n, dst, readFlags);
+  }
   if (CHECKS) assert(stateSound()); // file_read broke the state's invariants
   return <i32>n;
 }
@@ -204,7 +221,9 @@ export function file_read(tree: f64, root: f64, rootLevel: u32, csumRoot: f64, c
 // [b, b + length) differ, `length` when they are equal; -EINVAL for a range outside memory
 // or longer than 1 GiB (the callers compare a staging buffer's halves).
 export function fs_first_difference(a: u32, b: u32, length: u32): i32 {
-  if (!ready() || length > 0x40000000 || !memoryValid(a, length) || !memoryValid(b, length)) return -EINVAL;
+  if (!ready() || length > 0x40000000 || !memoryValid(a, length) || !memoryValid(b, length)) {
+    return -EINVAL;
+  }
   const at = firstDifference(<usize>a, <usize>b, length);
   assert(at <= length, "difference past the ranges");
   return <i32>at;
