@@ -143,7 +143,9 @@ export function pmem_attach(base: u32): i32 {
   while (true) {
     const taken = atomic.load<u32>(slots);
     let slot: i32 = -1;
-    for (let i: u32 = 0; i < S.maxThreads; i++) if (((taken >> i) & 1) == 0) { slot = <i32>i; break; }
+    for (let i: u32 = 0; i < S.maxThreads; i++) {
+      if (((taken >> i) & 1) == 0) { slot = <i32>i; break; }
+    }
     if (slot < 0) return -EBUSY;
     if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
       S.threadSlot = slot;
@@ -317,7 +319,9 @@ export function pmem_line_info(line: u32): i32 {
   lock();
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the line's entries are read
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+  for (let at = lineHeadIndex(line);
+      at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1;
+      at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     entries++;
   }
   const state = deviceLineState(line);

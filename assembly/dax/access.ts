@@ -56,7 +56,8 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 @inline function threadArea(slot: u32): usize {
   assert(slot < maxThreads, "thread slot");
   if (CHECKS) assert(daxBase != 0); // a thread area before dax_attach
-  return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
+  return <usize>load<u32>(daxBase + D_THREADS)
+    + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
 }
 
 /** The DAX header's address in this instance (0 before dax_attach). */
@@ -108,7 +109,8 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
     if ((cached & want) == want) return cached;
   }
   // TLB miss or not enough permission cached: walk the page table.
-  const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES) + (<usize>page << 2));
+  const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES)
+    + (<usize>page << 2));
   if ((pte & want) != want) {
     store<u32>(area + T_FAULT_PAGE, page);
     store<u32>(area + T_FAULT_REASON,

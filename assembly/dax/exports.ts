@@ -210,9 +210,11 @@ export function dax_map_ptes(ptes: u32, count: u32): i32 {
     return -EINVAL;
   }
   memory.fill(ptes, 0, <usize>count << 2);
-  const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
+  const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES)
+    + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
   memory.fill(nodes, 0, <usize>count * RMAP_NODE_BYTES);
-  assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
+  assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES)
+    + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
   // PTEs left set
   if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0);
   return 0;

@@ -82,8 +82,9 @@ import { DirtyRecord } from "./dirty-record";
 function rmapHas(block: u32, pte: usize): bool {
   if (!CHECKS) return false;
   assert(pte != 0, "PTE 0");
-  for (let at = <usize>load<u32>(headAt(block)); at != 0; at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) if (at == pte) {
-    return true;
+  for (let at = <usize>load<u32>(headAt(block)); at != 0;
+      at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) {
+    if (at == pte) return true;
   }
   return false;
 }

@@ -137,7 +137,10 @@ export function chunkOfSector(sector: u32): i32 {
   let lo: i32 = 0, hi: i32 = <i32>chunkCount() - 1, found: i32 = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (load<u32>(entryAddr(<u32>mid) + CE_START) <= sector) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    if (load<u32>(entryAddr(<u32>mid) + CE_START) <= sector) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   if (found < 0) return -1;
   const start = chunkStartSector(<u32>found);
@@ -157,7 +160,8 @@ export function treeBlockPlaced(bytenr: u64): bool {
   if (c < 0) return false;
   const kind = chunkKind(<u32>c);
   if (kind != CHUNK_METADATA && kind != CHUNK_SYSTEM) return false;
-  const placed = sector + (nodeBytes >> SECTOR_SHIFT) <= chunkStartSector(<u32>c) + chunkLengthSectors(<u32>c);
+  const placed = sector + (nodeBytes >> SECTOR_SHIFT) <= chunkStartSector(<u32>c)
+    + chunkLengthSectors(<u32>c);
   // a placed block past the device
   if (CHECKS) assert(!placed || bytenr + nodeBytes <= <u64>totalBytes);
   return placed;

@@ -451,8 +451,8 @@ export function descend(key: usize, cow: bool): bool {
       // means the allocator handed out a block the tree still uses (a corrupted extent
       // tree): writing it would change committed metadata in place.
       if (cow) {
-        for (let l: u32 = 0; l <= top; l++) if (!isDirty(pathBytenr(l))) {
-          fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
+        for (let l: u32 = 0; l <= top; l++) {
+          if (!isDirty(pathBytenr(l))) fail(EUCLEAN, P_NOT_COPY, pathBytenr(l), 0, 0, 0, 0);
         }
       }
       if (CHECKS) assert(pathLinked()); // a walk whose path does not link each node to the next
@@ -511,8 +511,8 @@ export function lookupItem(): bool {
 /** The lowest path level above the leaf whose slot has a right sibling, or 0 when none. */
 function rightTurn(): u32 {
   assert(pathLength >= 1 && pathLength <= MAX_LEVEL + 1, "no path");
-  for (let lv: u32 = 1; lv < pathLength; lv++) if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) {
-    return lv;
+  for (let lv: u32 = 1; lv < pathLength; lv++) {
+    if (pathSlot(lv) + 1 < nritems(view(pathBytenr(lv)))) return lv;
   }
   return 0;
 }

@@ -81,11 +81,11 @@ export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
 /** Debug builds: every slot of both hash tables is empty (release: true). */
 export function refTablesZero(): bool {
   if (!CHECKS) return true;
-  for (let i: u32 = 0; i < refSlots(); i++) if (load<u32>(refs() + <usize>i * REF_BYTES + REF_TARGET) != 0) {
-    return false;
+  for (let i: u32 = 0; i < refSlots(); i++) {
+    if (load<u32>(refs() + <usize>i * REF_BYTES + REF_TARGET) != 0) return false;
   }
-  for (let i: u32 = 0; i < backrefSlots(); i++) if (load<u32>(backrefs() + <usize>i * BACKREF_BYTES + BACKREF_TARGET) != 0) {
-    return false;
+  for (let i: u32 = 0; i < backrefSlots(); i++) {
+    if (load<u32>(backrefs() + <usize>i * BACKREF_BYTES + BACKREF_TARGET) != 0) return false;
   }
   return true;
 }
@@ -155,7 +155,8 @@ function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
   assert(target != 0 && root != 0, "delayed refs: a backref key without its target or root");
   if (CHECKS) assert(backrefCount() < backrefSlots()); // a probe of a full table would not end
   const mask = backrefSlots() - 1;
-  for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ; i = (i + 1) & mask) {
+  for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ;
+      i = (i + 1) & mask) {
     const at = backrefs() + <usize>i * BACKREF_BYTES;
     const key = load<u32>(at + BACKREF_TARGET);
     if (key == 0) return at;

@@ -147,8 +147,8 @@ function backrefsChange(entry: usize): bool {
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   // The batch's backrefs hold half the backref table at most.
   assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
-  for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) {
-    return true;
+  for (let j = first; j < first + count; j++) {
+    if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
   }
   return false;
 }
@@ -290,7 +290,8 @@ function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32):
     if (d != 1 && d != -1) fail(EIO, P_BACKREF_NEGATIVE, target, 2, root, 0, <u64><i64>d);
     // The slot of the first reference with a root >= this one (sorted ascending).
     let at: u32 = 0;
-    while (at < n && load<u64>(body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES + 1) < root) {
+    while (at < n && load<u64>(body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES + 1)
+        < root) {
       at++;
     }
     const ref = body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES;

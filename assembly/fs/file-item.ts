@@ -347,7 +347,8 @@ export function insertNewExtent(ino: u64, at: u64, disk: u64, bytes: u64): void 
  */
 export function inodeWritten(ino: u64, size: u64): void {
   if (CHECKS) assert(lockHolder() == threadSlot); // an inode changed without the fs lock
-  const body = stagingAddr() + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES - INODE_ITEM_BYTES);
+  const body = stagingAddr()
+    + <usize>(load<u32>(fsBase + F_STAGING_BYTES) - FILE_EXTENT_BYTES - INODE_ITEM_BYTES);
   fsBegin(ino, INODE_ITEM, 0);
   const found = lookupItem();
   assert(found && load<u32>(threadArea() + TA_RESULT + CR_SIZE) == INODE_ITEM_BYTES,

@@ -312,8 +312,8 @@ export function allocateTreeBlock(kind: u32): i64 {
   const count = nodeBytes >> SECTOR_SHIFT;
   let at: i64 = -1;
   if (freeOfKind(kind) >= count) {
-    for (let c = chunkCount(); c-- > 0 && at < 0;) if (chunkKind(c) == kind) {
-      at = highestFit(c, count);
+    for (let c = chunkCount(); c-- > 0 && at < 0;) {
+      if (chunkKind(c) == kind) at = highestFit(c, count);
     }
   }
   if (at < 0) {

@@ -94,7 +94,8 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
   assert(length > 0, "empty range");
   assert(disk >= extent, "range outside extent");
   const firstSector = <u32>(disk >> SECTOR_SHIFT);
-  const sectorCount = <u32>(((disk + length + SECTOR_BYTES - 1) >> SECTOR_SHIFT) - (disk >> SECTOR_SHIFT));
+  const sectorCount = <u32>(((disk + length + SECTOR_BYTES - 1) >> SECTOR_SHIFT)
+    - (disk >> SECTOR_SHIFT));
   if (knownGood(firstSector, sectorCount)) {
     // Poison does not change the bytes (no stamp): it is checked at every read.
     const from = <u64>firstSector << SECTOR_SHIFT, bytes = sectorCount << SECTOR_SHIFT;
@@ -130,8 +131,8 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
 /** The first sector of [at, at + bytes) that cannot be read. */
 function firstPoisoned(at: u64, bytes: u32): u64 {
   assert(bytes > 0 && bytes % SECTOR_BYTES == 0, "range size");
-  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) {
-    return at + s;
+  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) {
+    if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) return at + s;
   }
   return at;
 }

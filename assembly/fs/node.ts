@@ -116,8 +116,8 @@ function leafPacked(node: usize): bool {
   if (!CHECKS) return true;
   assert(inPool(node) && isLeaf(node), "not a dirty leaf");
   const n = nritems(node);
-  for (let i: u32 = 0; i < n; i++) if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) {
-    return false;
+  for (let i: u32 = 0; i < n; i++) {
+    if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) return false;
   }
   return n == 0 || dataOffset(node, n - 1) >= NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
 }

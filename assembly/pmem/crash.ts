@@ -145,7 +145,8 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
   // A whole-line oldest entry has 255 word subsets, the last of them every word.
   const dst = patchBegin(slot, line, oldestStoresWholeLine(line) && option >= 255);
   let left = option;
-  for (let at = lineHeadIndex(line); at != 0 && left != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+  for (let at = lineHeadIndex(line); at != 0 && left != 0;
+      at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
     const words = entryWordMask(e);
     const k = subsetCount(words);

@@ -240,8 +240,8 @@ export function recountPoisoned(): u32 {
 
 function countPoisoned(): u32 {
   let count: u32 = 0;
-  for (let line: u32 = 0; line < lineCount; line++) if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) {
-    count++;
+  for (let line: u32 = 0; line < lineCount; line++) {
+    if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) count++;
   }
   return count;
 }

@@ -140,8 +140,8 @@ export function materializeFreshRuns(): void {
     const ring = ringAt(t);
     if (liveRows(ring) == 0) continue;
     const end = endPosition(ring);
-    for (let at = startPosition(ring); at != end; at++) if (rowCount(rowRef(t, at)) != 0) {
-      materializeRow(rowRef(t, at));
+    for (let at = startPosition(ring); at != end; at++) {
+      if (rowCount(rowRef(t, at)) != 0) materializeRow(rowRef(t, at));
     }
     emptyTable(ring);
   }

@@ -56,7 +56,11 @@ export function mediaFingerprint(bitmap: usize): u32 {
   for (let w: u32 = 0; w < words; w++) {
     let bits: u64 = 0;
     if ((w << 3) + 8 <= bitmapBytes) bits = load<u64>(bitmap + (<usize>w << 3));
-    else for (let b: u32 = w << 3; b < bitmapBytes; b++) bits |= <u64>load<u8>(bitmap + b) << ((b & 7) << 3);
+    else {
+      for (let b: u32 = w << 3; b < bitmapBytes; b++) {
+        bits |= <u64>load<u8>(bitmap + b) << ((b & 7) << 3);
+      }
+    }
     if (w == words - 1 && (lineCount & 63) != 0) bits &= (<u64>1 << (lineCount & 63)) - 1;
     if (bits == 0) continue;
     // One bitmap word is one chunk (CHUNK_SHIFT = 6).

@@ -97,7 +97,8 @@ export function loadStateFromHeader(h: usize): bool {
 export function counterTotal(index: u32): u64 {
   let total: u64 = 0;
   for (let t: u32 = 0; t < maxThreads; t++) {
-    total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS + (<usize>index << 3));
+    total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS
+      + (<usize>index << 3));
   }
   return total;
 }

@@ -120,7 +120,10 @@ function lockStripes(first: u32, count: u32): void {
   // stripes locked outside a shared section, or outside the device
   if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount);
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
-  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner()); return; }
+  if (hi - lo + 1 >= STRIPE_LOCKS) {
+    for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner());
+    return;
+  }
   const a = lo & (STRIPE_LOCKS - 1), b = hi & (STRIPE_LOCKS - 1);
   if (a <= b) { for (let s = a; s <= b; s++) spinlockAcquire(stripeWord(s), owner()); return; }
   for (let s: u32 = 0; s <= b; s++) spinlockAcquire(stripeWord(s), owner());
@@ -130,7 +133,10 @@ function lockStripes(first: u32, count: u32): void {
 function unlockStripes(first: u32, count: u32): void {
   assert(count > 0 && sharedDepth > 0, "store locks: stripes unlocked outside a shared section");
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
-  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner()); return; }
+  if (hi - lo + 1 >= STRIPE_LOCKS) {
+    for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner());
+    return;
+  }
   for (let s = lo; s <= hi; s++) spinlockRelease(stripeWord(s), owner());
 }
 

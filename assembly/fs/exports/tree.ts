@@ -130,7 +130,8 @@ export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, 
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_seek is called
   const found = mode == SEEK_AT_OR_BEFORE ? seekBackward() : seekForward(mode == SEEK_AFTER);
   finish();
-  assert(!found || load<u32>(threadArea() + TA_RESULT + CR_SLOT) < nritemsAt(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF)), "slot outside node");
+  assert(!found || load<u32>(threadArea() + TA_RESULT + CR_SLOT)
+    < nritemsAt(<usize>load<u32>(threadArea() + TA_RESULT + CR_LEAF)), "slot outside node");
   if (CHECKS) assert(stateSound()); // ctree_seek broke the state's invariants
   return found ? 1 : 0;
 }
