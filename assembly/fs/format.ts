@@ -35,12 +35,32 @@ function fixedTablesBytes(total: u32, pool: u32): u64 {
 }
 
 /** Bytes the state needs after its header: its tables and the delayed-ref tables. */
-export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefSlotCount: u32): u64 {
-  assert(refSlotCount != 0 && (refSlotCount & (refSlotCount - 1)) == 0,
-    "slots not a power of 2");
-  assert(backrefSlotCount != 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0,
-    "slots not a power of 2");
-  return fixedTablesBytes(total, pool) + refTablesBytes(refSlotCount, backrefSlotCount);
+export function fsTablesBytes(total: u32, pool: u32, refSlots: u32, backrefSlots: u32): u64 {
+  assert(refSlots != 0 && (refSlots & (refSlots - 1)) == 0, "slots not a power of 2");
+  assert(backrefSlots != 0 && (backrefSlots & (backrefSlots - 1)) == 0, "slots not a power of 2");
+  return fixedTablesBytes(total, pool) + refTablesBytes(refSlots, backrefSlots);
+}
+
+/**
+ * Zero the header and the tables of a state at `base` before it is laid out; returns where
+ * the delayed-ref tables start. The delayed-ref tables (most of the state) are zeroed only
+ * when the last state here may have left a slot in them: a mount of every crash image an
+ * explorer checks formats the state again, and zeroing them was a twentieth of that.
+ */
+function zeroTables(base: usize, total: u32, pool: u32, refSlots: u32, backrefSlots: u32): usize {
+  const free = base + FS_HEADER_BYTES;
+  const refTables = free + <usize>fixedTablesBytes(total, pool);
+  const refTablesClean = load<u32>(base + F_REF_TABLES_CLEAN) == REF_TABLES_CLEAN
+    && load<u32>(base + F_REFS) == <u32>refTables
+    && load<u32>(base + F_REF_SLOTS) == refSlots
+    && load<u32>(base + F_BACKREF_SLOTS) == backrefSlots;
+  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fixedTablesBytes(total, pool)));
+  if (!refTablesClean) {
+    memory.fill(refTables, 0, <usize>refTablesBytes(refSlots, backrefSlots));
+  }
+  assert(refTables + <usize>refTablesBytes(refSlots, backrefSlots) > refTables,
+    "fs: empty delayed-ref tables");
+  return refTables;
 }
 
 /**
@@ -76,18 +96,7 @@ export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, c
   // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
   assert(<u64>chunks + <u64>CHUNKS_MAX * CHUNK_ENTRY_BYTES
     <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
-  // The delayed-ref tables (most of the state) are zeroed only when the last state here may
-  // have left a slot in them: a mount of every crash image an explorer checks formats the
-  // state again, and zeroing them was a twentieth of that.
-  const refTables = free + <usize>fixedTablesBytes(total, count);
-  const refTablesClean = load<u32>(base + F_REF_TABLES_CLEAN) == REF_TABLES_CLEAN
-    && load<u32>(base + F_REFS) == <u32>refTables
-    && load<u32>(base + F_REF_SLOTS) == refSlotCount
-    && load<u32>(base + F_BACKREF_SLOTS) == backrefSlotCount;
-  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fixedTablesBytes(total, count)));
-  if (!refTablesClean) {
-    memory.fill(refTables, 0, <usize>refTablesBytes(refSlotCount, backrefSlotCount));
-  }
+  const refTables = zeroTables(base, total, count, refSlotCount, backrefSlotCount);
   store<u32>(base + F_NODE_BYTES, node);
   store<u32>(base + F_COPIES, blockCopies);
   store<u32>(base + F_TOTAL_BYTES, total);
