@@ -91,11 +91,31 @@ function literal(item) {
   return /^0x[0-9a-f]+$/i.test(item.expr) ? item.expr : String(item.value);
 }
 
+/**
+ * `export const NAME = { items } as const;` (or `[items]`), the items on lines of their own
+ * when the line would pass MAX_COLUMNS.
+ */
+function renderList(name, open, items, close) {
+  const inner = open === '{' ? ` ${items.join(', ')} ` : items.join(', ');
+  const line = `export const ${name} = ${open}${inner}${close} as const;`;
+  if (line.length <= MAX_COLUMNS) return line;
+  const rows = [];
+  let current = ' ';
+  for (const item of items) {
+    if (current !== ' ' && current.length + 2 + item.length > MAX_COLUMNS) {
+      rows.push(current);
+      current = ' ';
+    }
+    current += ` ${item},`;
+  }
+  rows.push(current);
+  return [`export const ${name} = ${open}`, ...rows, `${close} as const;`].join('\n');
+}
+
 function renderGroup(group) {
   const members = group.members;
   if (group.kind === 'object') {
-    const fields = members.map((m) => `${m.key}: ${m.value}`).join(', ');
-    return `export const ${group.name} = { ${fields} } as const;`;
+    return renderList(group.name, '{', members.map((m) => `${m.key}: ${m.value}`), '}');
   }
   const byValue = [...members].sort((a, b) => a.value - b.value);
   byValue.forEach((m, i) => {
@@ -103,7 +123,24 @@ function renderGroup(group) {
       throw new Error(`@ts array ${group.name}: values must be 0..${members.length - 1}`);
     }
   });
-  return `export const ${group.name} = [${byValue.map((m) => `'${m.key}'`).join(', ')}] as const;`;
+  return renderList(group.name, '[', byValue.map((m) => `'${m.key}'`), ']');
+}
+
+const MAX_COLUMNS = 100;
+
+/** `text` as `// ` comment lines of at most MAX_COLUMNS columns (a longer word stays whole). */
+function commentLines(text) {
+  const lines = [];
+  let current = '//';
+  for (const word of text.split(' ')) {
+    if (current !== '//' && current.length + 1 + word.length > MAX_COLUMNS) {
+      lines.push(current);
+      current = '//';
+    }
+    current += ` ${word}`;
+  }
+  lines.push(current);
+  return lines;
 }
 
 /**
@@ -136,7 +173,10 @@ export function renderAbi(source, values = new Map(), file = 'assembly/abi.ts') 
     if (item.kind === 'section') { out.push(`export * from './${item.path}.js';`); continue; }
     const derived = literal(item) === item.expr ? '' : `(= ${item.expr})`;
     const doc = [item.comment, derived].filter(Boolean).join(' ');
-    out.push(`export const ${item.name} = ${literal(item)};${doc ? ` // ${doc}` : ''}`);
+    const line = `export const ${item.name} = ${literal(item)};`;
+    // A doc that would take the line past 100 columns goes on the lines above it.
+    if (doc && line.length + 4 + doc.length > MAX_COLUMNS) out.push(...commentLines(doc), line);
+    else out.push(`${line}${doc ? ` // ${doc}` : ''}`);
   }
   out.push(...pendingGroups.map(renderGroup));
   while (out.at(-1) === '') out.pop();

@@ -125,7 +125,8 @@ export const FAULT_NOT_PRESENT = 1; // no translation
 export const FAULT_WRITE_PROTECT = 2; // a store through a read-only translation
 export const FAULT_MEDIA_ERROR = 3; // a load hit a poisoned line
 export const FAULT_REASON_SHIFT = 28; // reason bits of dax_fault_info
-export const FAULT_PAGE_MASK = 268435455; // page bits of dax_fault_info (= (1 << FAULT_REASON_SHIFT) - 1)
+// page bits of dax_fault_info (= (1 << FAULT_REASON_SHIFT) - 1)
+export const FAULT_PAGE_MASK = 268435455;
 
 // Batch stores (dax_store_batch, assembly/dax/batch.ts): one call stores `count` records
 // in order, each through the same translation, TLB and shootdown path as dax_store. Why:
@@ -163,4 +164,5 @@ export const BATCH_BAD_FLAGS = 5; // a flag the core does not know
 export const BATCH_BAD_SOURCE = 6; // the source bytes are not all in memory
 
 export const MAX_MAPPINGS = 1023; // the TLB tag keeps 10 bits of mapping id
-export const MAX_MAPPING_PAGES = 4194304; // pages of one mapping (22 bits of the TLB tag) (= 1 << 22)
+// pages of one mapping (22 bits of the TLB tag) (= 1 << 22)
+export const MAX_MAPPING_PAGES = 4194304;

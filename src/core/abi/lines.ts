@@ -13,7 +13,8 @@ export const CRC_SLICE_TABLE_BYTES = 16384; // slicing-by-16 crc32c tables (= 16
 export const CRC_ZEROS_TABLE = 16384; // (= CRC_SLICE_TABLE_BYTES)
 // 8 x 16 bytes: byte planes 0..3 of T0[v], then of T0[v << 4], v < 16 (crc32c-lanes.ts)
 export const CRC_NIBBLE_TABLES = 16512; // (= CRC_ZEROS_TABLE + 32 * 4)
-export const CRC_SHIFT_TABLE_BYTES = 4096; // one shift table: 4 byte planes x 256 u32 (= 4 * 256 * 4)
+// one shift table: 4 byte planes x 256 u32 (= 4 * 256 * 4)
+export const CRC_SHIFT_TABLE_BYTES = 4096;
 // 3 shift tables: a register followed by 256, 64 and 16 zero bytes (crc32c-lanes.ts)
 export const CRC_SHIFT_TABLES = 16640; // (= CRC_NIBBLE_TABLES + 8 * 16)
 // the crc32c tables region

@@ -22,7 +22,11 @@ export const R_LOG_CAPACITY = 12; // store-log entries
 export const R_CRASH_TABLE = 13; // address of the crash table (CRASH_ROW_* rows)
 export const R_CRASH_ROWS = 14; // rows of the last crash scan
 export const R_STAMP_RUNS = 15; // address of the runs of the last pmem_stamp_runs
-export const REGION = { visible: 0, preimage: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6, kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12, crashTable: 13, crashRows: 14, stampRuns: 15 } as const;
+export const REGION = {
+  visible: 0, preimage: 1, scratch: 2, scratchBytes: 3, patch: 4, lineState: 5, lineCount: 6,
+  kernel: 7, kernelBytes: 8, deviceBytes: 9, threadSlot: 10, domain: 11, logCapacity: 12,
+  crashTable: 13, crashRows: 14, stampRuns: 15,
+} as const;
 
 // pmem_gauge selectors.
 // GAUGE: the constants below, as a TypeScript object.
@@ -49,7 +53,10 @@ export const C_LOAD_BYTES = 10;
 export const C_FLUSHQ_DRAINS = 11;
 export const C_RETIRED = 12;
 export const C_LOG_ENTRIES = 13;
-export const COUNTER_NAMES = ['stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence', 'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries'] as const;
+export const COUNTER_NAMES = [
+  'stores', 'bytesStored', 'ntStores', 'clwb', 'clflushopt', 'clflush', 'sfence', 'mfence',
+  'evictions', 'loads', 'bytesLoaded', 'flushQueueDrains', 'linesRetired', 'logEntries',
+] as const;
 
 // counters per thread (TA_COUNTERS + 8 * COUNTER_COUNT <= FLUSHQ_FIRST_ENTRY)
 export const COUNTER_COUNT = 14; // (= C_LOG_ENTRIES + 1)
