@@ -4,41 +4,52 @@ import {
   HEADER_MAGIC, HEADER_VERSION, H_MAGIC, H_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
   H_MAX_THREADS, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
   H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
-  H_TOTAL_BYTES, H_THREAD_SLOTS, H_LOCK, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE,
-  COUNTER_COUNT, LINE_BYTES, H_PATCH_ROWS, H_SCAN_VERSION, H_LINE_SEQ, H_STRIPE_LOCKS,
-  MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR, HEADER_BYTES, LINE_PENDING, LINE_INFO_ENTRIES_SHIFT,
-  R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH, R_LINE_STATE, R_LINE_COUNT, R_KERNEL,
-  R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN, R_LOG_CAPACITY, R_CRASH_TABLE,
-  R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN, G_FLUSH_QUEUE, G_POISONED_LINES, H_POISONED_LINES, FLUSH_CLFLUSH, FLUSH_CLWB,
-  CRASH_ENUMERATE, BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES,
-  TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPINGS, PATCH_BYTES, PATCH_DATA, PATCH_LINE,
-  LINE_SHIFT as PMEM_LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
-  LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_MAX_ALTERNATIVES,
+  H_TOTAL_BYTES, H_THREAD_SLOTS, H_KERNEL, H_KERNEL_BYTES, H_CRASH_TABLE, COUNTER_COUNT, LINE_BYTES,
+  H_PATCH_ROWS, H_SCAN_VERSION, H_LINE_SEQ, H_STRIPE_LOCKS, MAX_THREADS, DOMAIN_ADR, DOMAIN_EADR,
+  HEADER_BYTES, LINE_INFO_ENTRIES_SHIFT, R_VISIBLE, R_PREIMAGE, R_SCRATCH, R_SCRATCH_BYTES, R_PATCH,
+  R_LINE_STATE, R_LINE_COUNT, R_KERNEL, R_KERNEL_BYTES, R_DEVICE_BYTES, R_THREAD_SLOT, R_DOMAIN,
+  R_LOG_CAPACITY, R_CRASH_TABLE, R_CRASH_ROWS, R_STAMP_RUNS, G_LINES_PENDING, G_LOG_SPAN,
+  G_FLUSH_QUEUE, G_POISONED_LINES, H_POISONED_LINES, FLUSH_CLFLUSH, FLUSH_CLWB, CRASH_ENUMERATE,
+  BAD_ARGUMENT_BIAS, MIN_NODE_BYTES, D_HEADER_BYTES, MAPPING_BYTES, TLB_ENTRIES_MIN,
+  TLB_ENTRIES_MAX, MAX_MAPPINGS, LINE_SHIFT as PMEM_LINE_SHIFT,
 } from "./abi";
 import {
-  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads, planThreadStride,
-  planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
-  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq, planStripeLocks,
+  planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads,
+  planThreadStride, planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
+  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq,
+  planStripeLocks,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
+import {
+  lock, unlock, attached, deviceRangeValid, bufferValid, destinationValid,
+} from "./pmem/export-checks";
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
-  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState, deviceZeroCheck, recountPoisoned,
-  deviceLock, deviceUnlock, deviceStoreBegin, deviceStoreEnd, countStore,
+  deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
+  deviceZeroCheck, recountPoisoned, deviceStoreBegin, deviceStoreEnd, countStore,
 } from "./pmem/device";
-import { lineHeadIndex, entryAddr, mediaLineAddr } from "./pmem/storelog";
+import { lineHeadIndex, entryAddr } from "./pmem/log-slots";
+import { LogEntry } from "./pmem/log-entry";
 import { freshRunsDeferred, materializeFreshRuns, setFreshRunDeferral } from "./pmem/fresh-runs";
 import { flushQueueLength } from "./pmem/flushqueue";
 import {
-  crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending, crashInPlace,
+  crashScan, crashTotal, crashBuild, crashOverlay, crashApplyPatch, crashForgetPending,
+  crashInPlace,
 } from "./pmem/crash";
-import { crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail } from "./csum/crc32c";
+import {
+  crc32c, crc32cUpdate, crc32cBuildTables, crc32cZeros, crc32cZeroTail,
+} from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
-import { H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, STAMP_RUNS_CAPACITY } from "./abi";
+import {
+  H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS,
+  H_FRESH_RUNS, TA_DIGEST,
+} from "./abi";
 import { linesPendingTotal, logSpanTotal, ringAttach } from "./pmem/ring";
-import { enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap } from "./pmem/store-locks";
+import {
+  enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap,
+} from "./pmem/store-locks";
 import { seqAttach } from "./pmem/seq-order";
-import { stampRange, stampsAdvance, stampRuns, mediaFingerprint } from "./pmem/stamps";
+import { stampRange, stampsAdvance } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
 
@@ -53,7 +64,9 @@ function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity
   if (deviceBytes == 0 || (deviceBytes & (LINE_BYTES - 1)) != 0) return false;
   if (domain != DOMAIN_ADR && domain != DOMAIN_EADR) return false;
   if (maxThreads == 0 || maxThreads > MAX_THREADS) return false;
-  if (logCapacity < 16 || logCapacity > (1 << 24) || (logCapacity & (logCapacity - 1)) != 0) return false;
+  if (logCapacity < 16 || logCapacity > (1 << 24) || (logCapacity & (logCapacity - 1)) != 0) {
+    return false;
+  }
   if (scratchBytes < 4096 || (scratchBytes & 63) != 0) return false;
   if (flushQueueCapacity < 16 || flushQueueCapacity > (1 << 24)) return false;
   return true;
@@ -62,9 +75,13 @@ function configValid(deviceBytes: u32, domain: u32, maxThreads: u32, logCapacity
 // Bytes of memory a device needs from `base`, or a negative errno.
 export function pmem_layout_total(base: u32, deviceBytes: u32, domain: u32, maxThreads: u32,
   logCapacity: u32, scratchBytes: u32, flushQueueCapacity: u32, kernelBytes: u32): f64 {
-  if (!configValid(deviceBytes, domain, maxThreads, logCapacity, scratchBytes, flushQueueCapacity)) return -EINVAL;
+  if (!configValid(deviceBytes, domain, maxThreads, logCapacity, scratchBytes,
+      flushQueueCapacity)) {
+    return -EINVAL;
+  }
   if ((base & 4095) != 0 || base < <u32>__heap_base) return -EINVAL;
-  planLayout(base, deviceBytes, maxThreads, logCapacity, scratchBytes, flushQueueCapacity, kernelBytes);
+  planLayout(base, deviceBytes, maxThreads, logCapacity, scratchBytes, flushQueueCapacity,
+    kernelBytes);
   if (planTotal > MEMORY_LIMIT_BYTES) return -E2BIG;
   return <f64>planTotal;
 }
@@ -108,7 +125,8 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_LINE_SEQ, <u32>planLineSeq);
   store<u32>(h + H_STRIPE_LOCKS, <u32>planStripeLocks);
   store<u32>(h + H_STAMP_EPOCH, 1); // stamps of never-changed lines stay 0: older than any epoch
-  store<u32>(h + H_SCAN_VERSION, u32.MAX_VALUE); // the log's version starts at 0: the first scan runs
+  // the log's version starts at 0: the first scan runs
+  store<u32>(h + H_SCAN_VERSION, u32.MAX_VALUE);
   crc32cBuildTables(<usize>planCrcTables);
   // The magic goes last: an attaching thread that sees it sees a complete header.
   atomic.store<u32>(h + H_MAGIC, HEADER_MAGIC);
@@ -125,7 +143,9 @@ export function pmem_attach(base: u32): i32 {
   while (true) {
     const taken = atomic.load<u32>(slots);
     let slot: i32 = -1;
-    for (let i: u32 = 0; i < S.maxThreads; i++) if (((taken >> i) & 1) == 0) { slot = <i32>i; break; }
+    for (let i: u32 = 0; i < S.maxThreads; i++) {
+      if (((taken >> i) & 1) == 0) { slot = <i32>i; break; }
+    }
     if (slot < 0) return -EBUSY;
     if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
       S.threadSlot = slot;
@@ -167,7 +187,8 @@ export function pmem_region(which: u32): u32 {
     case R_THREAD_SLOT: return <u32>S.threadSlot;
     case R_DOMAIN: return S.domain;
     case R_LOG_CAPACITY: return S.logCapacity;
-    case R_CRASH_TABLE: return <u32>S.crashTableAddr; // rows [line u32][versions u32] of the last crash scan
+    // rows [line u32][versions u32] of the last crash scan
+    case R_CRASH_TABLE: return <u32>S.crashTableAddr;
     case R_CRASH_ROWS: return load<u32>(S.headerAddr + H_CRASH_ROWS_AT);
     case R_STAMP_RUNS: return <u32>S.runsAddr; // runs of the last pmem_stamp_runs
     default: return 0;
@@ -175,35 +196,6 @@ export function pmem_region(which: u32): u32 {
 }
 
 // --- device operations -------------------------------------------------------------
-
-// The world lock (store-locks.ts): no store, flush or fence of another thread runs meanwhile.
-@inline function lock(): void { lockWorld(); }
-@inline function unlock(): void { unlockWorld(); }
-
-@inline function attached(): bool { return S.threadSlot >= 0; }
-
-@inline function deviceRangeValid(addr: u32, len: u32): bool {
-  return <u64>addr + <u64>len <= <u64>S.deviceBytes;
-}
-
-// A source range inside this memory.
-@inline function bufferValid(ptr: u32, len: u32): bool {
-  const end = <u64>ptr + <u64>len;
-  if (end > (<u64>memory.size() << 16)) return false;
-  return true;
-}
-
-// A destination range the core may overwrite: a thread area (scratch) or the region of
-// the upper layers, never the header, log, line state, visible or media bytes.
-function destinationValid(ptr: u32, len: u32): bool {
-  const start = <u64>ptr;
-  const end = start + <u64>len;
-  if (end > (<u64>memory.size() << 16)) return false;
-  const threads = <u64>S.threadsAddr;
-  if (start >= threads && end <= threads + <u64>S.maxThreads * S.threadStride) return true;
-  if (start >= <u64>S.kernelAddr) return true;
-  return false;
-}
 
 export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i32 {
   if (!attached()) return -EINVAL;
@@ -226,7 +218,9 @@ export function pmem_store_begin(addr: u32, len: u32, nonTemporal: bool): i32 {
   if (!attached()) return -EINVAL;
   if (begunLen != 0) return -EBUSY;
   if (!deviceRangeValid(addr, len) || len == 0) return -EINVAL;
-  if (((addr + len - 1) >> PMEM_LINE_SHIFT) - (addr >> PMEM_LINE_SHIFT) + 1 > S.logCapacity) return -E2BIG;
+  if (((addr + len - 1) >> PMEM_LINE_SHIFT) - (addr >> PMEM_LINE_SHIFT) + 1 > S.logCapacity) {
+    return -E2BIG;
+  }
   enterShared();
   begunLast = deviceStoreBegin(addr, len);
   begunAddr = addr; begunLen = len; begunNonTemporal = nonTemporal;
@@ -318,13 +312,18 @@ export function pmem_set_fresh_run_deferral(on: bool): i32 {
   return 0;
 }
 
-// Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate at 2^23 - 1.
+// Returns (entries << LINE_INFO_ENTRIES_SHIFT) | state bits for one line; entries saturate
+// at 2^23 - 1.
 export function pmem_line_info(line: u32): i32 {
   if (!attached() || line >= S.lineCount) return -EINVAL;
   lock();
   if (freshRunsDeferred() > 0) materializeFreshRuns(); // the line's entries are read
   let entries: u32 = 0;
-  for (let at = lineHeadIndex(line); at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1; at = changetype<LogEntry>(entryAddr(at - 1)).next) entries++;
+  for (let at = lineHeadIndex(line);
+      at != 0 && entries < (1 << (32 - LINE_INFO_ENTRIES_SHIFT - 1)) - 1;
+      at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+    entries++;
+  }
   const state = deviceLineState(line);
   unlock();
   return <i32>((entries << LINE_INFO_ENTRIES_SHIFT) | state);
@@ -345,7 +344,8 @@ export function pmem_counter(index: u32): f64 {
   return <f64>S.counterTotal(index);
 }
 
-// G_LINES_PENDING lines pending, G_LOG_SPAN live log span, G_FLUSH_QUEUE this thread's queued flushes
+// G_LINES_PENDING lines pending, G_LOG_SPAN live log span, G_FLUSH_QUEUE this thread's queued
+// flushes
 export function pmem_gauge(which: u32): i32 {
   if (!attached()) return -EINVAL;
   lock();
@@ -374,8 +374,8 @@ export function pmem_crash_total(): u64 {
   return attached() ? crashTotal() : 0;
 }
 
-// Build one image's patch (mode CRASH_STRICT, CRASH_RANDOM with seed arg, CRASH_ENUMERATE image number arg)
-// from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
+// Build one image's patch (mode CRASH_STRICT, CRASH_RANDOM with seed arg, CRASH_ENUMERATE image
+// number arg) from a fresh scan, under one hold of the device lock. With keepLocked the lock stays
 // held so the caller can copy media and patch as one instant; it then calls pmem_unlock.
 // Returns the patch's line count.
 // `lines`: a line bitmap (lineCount bits) of the lines to build, 0 for all (crashBuild).
@@ -476,26 +476,34 @@ export function csum_crc32c_zeros(crc: u32, count: u32): u32 {
 // Digests of file contents for the crash oracle (assembly/csum/content-hash.ts), in this
 // thread's state: begin, update with every chunk (all but the last whole 16-byte blocks),
 // final.
+@inline function digestStateAddr(): usize {
+  return S.threadAreaAddr() + TA_DIGEST;
+}
+
 export function content_hash_begin(): i32 {
   if (!attached()) return -EINVAL;
-  contentHashBegin();
+  contentHashBegin(digestStateAddr());
   return 0;
 }
 
 export function content_hash_update(ptr: u32, len: u32): i32 {
   if (!attached() || !bufferValid(ptr, len)) return -EINVAL;
-  contentHashUpdate(ptr, len);
+  contentHashUpdate(digestStateAddr(), ptr, len);
   return 0;
 }
 
 export function content_hash_final(totalBytes: f64): f64 {
   if (!attached() || !(totalBytes >= 0 && totalBytes <= 9007199254740991)) return -EINVAL;
-  return contentHashFinal(<u64>totalBytes);
+  return contentHashFinal(digestStateAddr(), <u64>totalBytes);
 }
 
 // Raw in-WASM copy: the baseline the store path is measured against.
 export function mem_copy(dst: u32, src: u32, len: u32): i32 {
-  if (!attached() || !destinationValid(dst, len) && !(dst >= <u32>S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes) || !bufferValid(src, len)) return -EINVAL;
+  if (!attached() || !destinationValid(dst, len)
+      && !(dst >= <u32>S.visibleAddr && <u64>dst + len <= <u64>S.visibleAddr + S.deviceBytes)
+        || !bufferValid(src, len)) {
+    return -EINVAL;
+  }
   memory.copy(dst, src, len);
   return 0;
 }
@@ -511,18 +519,26 @@ function memoryValid(ptr: u32, len: u64): bool {
 
 // Key search inside one node at `node` (objectid and offset below 2^53, passed as f64).
 export function btree_node_search(node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64): i32 {
-  if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   return nodeSearch(node, <u64>objectid, type, <u64>offset);
 }
 
 export function csum_sectors_compute(data: u32, sectors: u32, sectorBytes: u32, out: u32): i32 {
-  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(out, <u64>sectors * 4)) return -EINVAL;
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes)
+      || !memoryValid(out, <u64>sectors * 4)) {
+    return -EINVAL;
+  }
   sectorsCompute(data, sectors, sectorBytes, out);
   return 0;
 }
 
 export function csum_sectors_verify(data: u32, sectors: u32, sectorBytes: u32, expected: u32): i32 {
-  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes) || !memoryValid(expected, <u64>sectors * 4)) return -EINVAL - BAD_ARGUMENT_BIAS;
+  if (!attached() || !memoryValid(data, <u64>sectors * sectorBytes)
+      || !memoryValid(expected, <u64>sectors * 4)) {
+    return -EINVAL - BAD_ARGUMENT_BIAS;
+  }
   return sectorsVerify(data, sectors, sectorBytes, expected);
 }
 
@@ -543,10 +559,18 @@ export function dax_thread_area_bytes(tlbEntries: u32): u32 {
 
 // Lay out the DAX header at `base` (inside the kernel region), once.
 export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32): i32 {
-  if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) return -EINVAL;
-  if (tlbEntries < TLB_ENTRIES_MIN || tlbEntries > TLB_ENTRIES_MAX || (tlbEntries & (tlbEntries - 1)) != 0) return -EINVAL;
+  if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) {
+    return -EINVAL;
+  }
+  if (tlbEntries < TLB_ENTRIES_MIN || tlbEntries > TLB_ENTRIES_MAX
+      || (tlbEntries & (tlbEntries - 1)) != 0) {
+    return -EINVAL;
+  }
   const end = <u64>S.kernelAddr + S.kernelBytes;
-  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end || <u64>mappingsAddr + <u64>maxMappings * MAPPING_BYTES > end) return -EINVAL;
+  if (<u64>threadsAddr + <u64>S.maxThreads * daxThreadAreaBytes(tlbEntries) > end
+      || <u64>mappingsAddr + <u64>maxMappings * MAPPING_BYTES > end) {
+    return -EINVAL;
+  }
   daxFormat(base, maxMappings, tlbEntries, mappingsAddr, threadsAddr);
   return 0;
 }
@@ -554,18 +578,26 @@ export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mapping
 // Zero [addr, addr + bytes) of the kernel region: the DAX header, thread areas and mapping
 // table before dax_format (a fill of shared memory from JavaScript is slow).
 export function dax_zero(addr: u32, bytes: u32): i32 {
-  if (!attached() || addr < <u32>S.kernelAddr || <u64>addr + <u64>bytes > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  if (!attached() || addr < <u32>S.kernelAddr
+      || <u64>addr + <u64>bytes > <u64>S.kernelAddr + S.kernelBytes) {
+    return -EINVAL;
+  }
   memory.fill(addr, 0, bytes);
   return 0;
 }
 
 export function dax_attach(base: u32): i32 {
-  if (!attached() || base < <u32>S.kernelAddr || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) return -EINVAL;
+  if (!attached() || base < <u32>S.kernelAddr
+      || <u64>base + D_HEADER_BYTES > <u64>S.kernelAddr + S.kernelBytes) {
+    return -EINVAL;
+  }
   return daxAttach(base) ? 0 : -EINVAL;
 }
 
 export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
-  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   return <i32>daxStore(mapping, offset, src, len);
 }
 
@@ -577,7 +609,9 @@ export function dax_store(mapping: u32, offset: u32, src: u32, len: u32): i32 {
 // Why: a fault cost four more calls across to the host and back (the fault's info, the
 // lock, the fault, the unlock) and the host's work between them.
 export function dax_store_serving(mapping: u32, offset: u32, src: u32, len: u32): i32 {
-  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !bufferValid(src, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   let done = daxStore(mapping, offset, src, len);
   while (done < len && fsAttached() && load<u32>(daxBaseAddr() + D_FS_STATE) == <u32>fsBase) {
     const info = daxFaultInfo();
@@ -592,7 +626,9 @@ export function dax_store_serving(mapping: u32, offset: u32, src: u32, len: u32)
 }
 
 export function dax_load(mapping: u32, offset: u32, dst: u32, len: u32): i32 {
-  if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) return -EINVAL;
+  if (!daxAttached() || !destinationValid(dst, len) || !mappingValid(mapping, offset, len)) {
+    return -EINVAL;
+  }
   return <i32>daxLoad(mapping, offset, dst, len);
 }
 
@@ -612,157 +648,7 @@ export function dax_shootdown(): i32 {
   return 0;
 }
 
-// --- crash exploration helpers -----------------------------------------------------
-
-
-// Compose [addr, addr+len) of the image last built by pmem_crash_build: media bytes with
-// the patch lines laid over them. For deciding which superblock an image would mount.
-export function pmem_patch_compose(slots: u32, addr: u32, len: u32, dst: u32): i32 {
-  if (!attached() || slots > S.logCapacity || !deviceRangeValid(addr, len) || !destinationValid(dst, len)) return -EINVAL;
-  deviceReadMedia(dst, addr, len);
-  const end = addr + len;
-  for (let s: u32 = 0; s < slots; s++) {
-    const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const lineStart = load<u32>(p + PATCH_LINE) << PMEM_LINE_SHIFT;
-    if (lineStart + 64 <= addr || lineStart >= end) continue;
-    const from = max<u32>(lineStart, addr);
-    const to = min<u32>(lineStart + 64, end);
-    memory.copy(dst + (from - addr), p + PATCH_DATA + (from - lineStart), to - from);
-  }
-  return 0;
-}
-
-// crc32c over the patch lines whose bit is set in `bitmap` (one bit per device line; 0 =
-// every line): two images with equal fingerprints agree on every line that matters.
-export function pmem_patch_fingerprint(slots: u32, bitmap: u32): u32 {
-  if (!attached() || slots > S.logCapacity) return 0;
-  let crc: u32 = 0xffffffff;
-  for (let s: u32 = 0; s < slots; s++) {
-    const p = S.patchAddr + <usize>s * PATCH_BYTES;
-    const line = load<u32>(p + PATCH_LINE);
-    if (bitmap != 0 && ((load<u8>(bitmap + (line >> 3)) >> (line & 7)) & 1) == 0) continue;
-    crc = crc32cUpdate(crc, p, PATCH_BYTES);
-  }
-  return crc ^ 0xffffffff;
-}
-
-import { lineTableMarkMedia, lineTableCheck } from "./pmem/linecheck";
-import { LogEntry } from "./pmem/log-entry";
-
-// A line table (assembly/pmem/linecheck.ts) is valid when it and every alternative block
-// it points to lie in a thread area or the upper layers' region, and its lines exist.
-function lineTableValid(table: u32, entries: u32): bool {
-  if (!destinationValid(table, entries * LINE_RULE_BYTES)) return false;
-  for (let i: u32 = 0; i < entries; i++) {
-    const e = <usize>table + <usize>i * LINE_RULE_BYTES;
-    if (load<u32>(e + LINE_RULE_LINE) >= S.lineCount) return false;
-    if (i > 0 && load<u32>(e - LINE_RULE_BYTES + LINE_RULE_LINE) >= load<u32>(e + LINE_RULE_LINE)) return false; // sorted, distinct
-    const count = load<u32>(e + LINE_RULE_ALTERNATIVES);
-    if (count > LINE_RULE_MAX_ALTERNATIVES || !destinationValid(load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), count << PMEM_LINE_SHIFT)) return false;
-  }
-  return true;
-}
-
-// Flag the table's lines whose media content is not allowed; returns their count.
-export function pmem_line_table_prepare(table: u32, entries: u32): i32 {
-  if (!attached() || entries > (1 << 24) || !lineTableValid(table, entries)) return -EINVAL;
-  return <i32>lineTableMarkMedia(table, entries);
-}
-
-// 1 when the image last built by pmem_crash_build (`slots` patch lines) satisfies the
-// prepared table, 0 when some line of it holds a value the table does not allow.
-export function pmem_line_table_check(slots: u32, table: u32, entries: u32, mediaFailing: u32): i32 {
-  if (!attached() || slots > S.logCapacity || entries > (1 << 24) || !destinationValid(table, entries * LINE_RULE_BYTES)) return -EINVAL;
-  return lineTableCheck(slots, table, entries, mediaFailing);
-}
-
-// crc32c over the media lines whose bit is set in `bitmap` (each with its line number):
-// with pmem_patch_fingerprint of the same bitmap, it identifies an image's content on
-// those lines across crash points (the media changes between points, the patch per image).
-export function pmem_media_fingerprint(bitmap: u32): u32 {
-  if (!attached() || !bufferValid(bitmap, (S.lineCount + 7) >> 3)) return 0;
-  lock();
-  const fingerprint = mediaFingerprint(bitmap);
-  unlock();
-  return fingerprint;
-}
-
-// The first pending line in [fromLine, endLine), or -1: with pmem_media_line, how a reader
-// composes media bytes outside the core (the visible bytes, pending lines' media over
-// them) without a call per line.
-export function pmem_next_pending(fromLine: u32, endLine: u32): i32 {
-  if (!attached() || endLine > S.lineCount) return -EINVAL;
-  for (let line = fromLine; line < endLine; line++) {
-    if ((deviceLineState(line) & LINE_PENDING) != 0) return <i32>line;
-  }
-  return -1;
-}
-
-// The address of the 64 media bytes of `line` (a pending line's pre-image, else its visible
-// bytes); valid until the next store, flush or fence.
-export function pmem_media_line(line: u32): i32 {
-  if (!attached() || line >= S.lineCount) return -EINVAL;
-  if (freshRunsDeferred() > 0) {
-    // Its pre-image slot is found through its entry: the deferred ones are written first.
-    const held = holdsLock();
-    if (!held) lock();
-    materializeFreshRuns();
-    if (!held) unlock();
-  }
-  return <i32>mediaLineAddr(line);
-}
-
-// Lines of [addr, addr+len) with stores not yet on media (their visible bytes may differ).
-export function pmem_pending_lines(addr: u32, len: u32): i32 {
-  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
-  let pending: i32 = 0;
-  const end = (<u64>addr + <u64>len + 63) >> PMEM_LINE_SHIFT;
-  lock();
-  for (let line = addr >> PMEM_LINE_SHIFT; <u64>line < end; line++) {
-    if ((deviceLineState(line) & LINE_PENDING) != 0) pending++;
-  }
-  unlock();
-  return pending;
-}
-
-// --- line change stamps (assembly/pmem/stamps.ts) -----------------------------------
-
-// The stamp calls also run inside a pmem_crash_build(keepLocked) hold of the lock.
-@inline function holdsLock(): bool {
-  return worldLocked();
-}
-
-// The current stamp epoch; the next one starts (lines changed from now on are newer).
-export function pmem_stamps_advance(): i32 {
-  if (!attached()) return -EINVAL;
-  const held = holdsLock();
-  if (!held) lock();
-  const epoch = stampsAdvance();
-  if (!held) unlock();
-  return <i32>epoch;
-}
-
-// Runs (first line u32, count u32) of lines changed after epoch `since`, written to the
-// runs region (pmem_region 15); -E2BIG when more than STAMP_RUNS_CAPACITY runs.
-export function pmem_stamp_runs(since: u32): i32 {
-  if (!attached()) return -EINVAL;
-  const held = holdsLock();
-  if (!held) lock();
-  const runs = stampRuns(since, S.runsAddr, STAMP_RUNS_CAPACITY);
-  if (!held) unlock();
-  return runs < 0 ? -E2BIG : runs;
-}
-
-// The caller wrote visible or media bytes of [addr, addr+len) directly (not through a
-// store): stamp the lines so that change trackers see it.
-export function pmem_mark_changed(addr: u32, len: u32): i32 {
-  if (!attached() || !deviceRangeValid(addr, len)) return -EINVAL;
-  if (len == 0) return 0;
-  lock();
-  stampRange(addr >> PMEM_LINE_SHIFT, (addr + len + 63) >> PMEM_LINE_SHIFT);
-  unlock();
-  return 0;
-}
+export * from "./pmem/exports";
 export * from "./fs/exports";
 export * from "./dax/exports";
 
@@ -776,6 +662,7 @@ import { logEntryLayoutAgrees } from "./pmem/log-entry";
 // The @unmanaged layout classes against the ABI's offsets (which TypeScript reads): 0 when
 // every class agrees, else one bit per class that does not (LAYOUT_*).
 export function core_layouts_check(): i32 {
-  return (rootSlotLayoutAgrees() ? 0 : LAYOUT_ROOT_SLOT) | (dirtyRecordLayoutAgrees() ? 0 : LAYOUT_DIRTY_RECORD)
+  return (rootSlotLayoutAgrees() ? 0 : LAYOUT_ROOT_SLOT) | (dirtyRecordLayoutAgrees() ? 0
+    : LAYOUT_DIRTY_RECORD)
     | (logEntryLayoutAgrees() ? 0 : LAYOUT_LOG_ENTRY);
 }

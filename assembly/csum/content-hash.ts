@@ -13,9 +13,9 @@
 // JavaScript array; test/content-hash.test.ts checks them against each other.
 //
 // The state between chunks lives in the calling thread's area (TA_DIGEST: A's four
-// sublanes, then B's): any thread may digest, each its own file at a time.
-import { TA_DIGEST } from "../abi";
-import { threadAreaAddr } from "../pmem/state";
+// sublanes, then B's, then the padded last block): any thread may digest, each its own file
+// at a time. The caller passes its address (`at`, index.ts), so that checksums do not import
+// the device.
 
 // Chunks fed to contentHashUpdate, except the last, are whole blocks.
 const CONTENT_HASH_BLOCK_BYTES: usize = 16;
@@ -25,12 +25,7 @@ const SEED_B: u32 = 0x2545f491;
 // Sublane j starts at SEED ^ j * SUBLANE_SEED_STEP.
 const SUBLANE_SEED_STEP: u32 = 0x9e3779b9;
 
-@inline function stateAddr(): usize {
-  return threadAreaAddr() + TA_DIGEST;
-}
-
-export function contentHashBegin(): void {
-  const at = stateAddr();
+export function contentHashBegin(at: usize): void {
   for (let j: u32 = 0; j < 4; j++) {
     store<u32>(at + (<usize>j << 2), SEED_A ^ (j * SUBLANE_SEED_STEP));
     store<u32>(at + 16 + (<usize>j << 2), SEED_B ^ (j * SUBLANE_SEED_STEP));
@@ -57,8 +52,7 @@ export function contentHashBegin(): void {
 }
 
 // Feed `bytes` at `ptr` into this thread's state (every chunk but the last whole blocks).
-export function contentHashUpdate(ptr: usize, bytes: usize): void {
-  const at = stateAddr();
+export function contentHashUpdate(at: usize, ptr: usize, bytes: usize): void {
   let a = v128.load(at);
   let b = v128.load(at, 16);
   const end = ptr + (bytes & ~(CONTENT_HASH_BLOCK_BYTES - 1));
@@ -90,8 +84,7 @@ function fmix32(h: u32): u32 {
 }
 
 // The digest of `totalBytes` bytes fed since contentHashBegin.
-export function contentHashFinal(totalBytes: u64): f64 {
-  const at = stateAddr();
+export function contentHashFinal(at: usize, totalBytes: u64): f64 {
   const lo = <u32>totalBytes;
   const hi = <u32>(totalBytes >>> 32);
   let a = lo ^ rotl<u32>(hi, 7);

@@ -25,7 +25,7 @@
 //   CRC_NIBBLE_TABLES: 8 x 16 bytes: planes 0..3 of T0[v] (low nibble v), then of T0[v << 4].
 //   CRC_SHIFT_TABLES: for S = 256, 64, 16 (blocks of 4 KiB, 1 KiB, 256 B): 4 x 256 u32.
 import { CRC_NIBBLE_TABLES, CRC_SHIFT_TABLES, CRC_SHIFT_TABLE_BYTES } from "../abi";
-import { crc32cZerosWith } from "./crc32c";
+import { crc32cZerosWith } from "./crc32c-zeros";
 import { CHECKS } from "../shared/checks";
 
 /** Stream lengths in bytes, one per block size (16 x S), largest first. */
@@ -55,10 +55,14 @@ export function crc32cLaneTablesBuild(tables: usize): void {
   }
   for (let t: u32 = 0; t < 3; t++) {
     const shift = tables + CRC_SHIFT_TABLES + <usize>t * CRC_SHIFT_TABLE_BYTES;
-    const length = t == 0 ? LANE_STREAM_BYTES_4K : t == 1 ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
+    const length = t == 0 ? LANE_STREAM_BYTES_4K : t == 1 ? LANE_STREAM_BYTES_1K
+      : LANE_STREAM_BYTES_256;
     assert(shiftTableIndex(length) == t, "crc32c lanes: shift table order");
     for (let b: u32 = 0; b < 4; b++) {
-      for (let x: u32 = 0; x < 256; x++) store<u32>(shift + (<usize>((b << 8) + x) << 2), crc32cZerosWith(tables, x << (b << 3), length));
+      for (let x: u32 = 0; x < 256; x++) {
+        store<u32>(shift + (<usize>((b << 8) + x) << 2),
+          crc32cZerosWith(tables, x << (b << 3), length));
+      }
     }
   }
 }
@@ -83,12 +87,15 @@ let b3: v128 = i32x4(0, 0, 0, 0);
  * sixteen bytes of every stream at a time.
  */
 export function crc32cLanesBlock(tables: usize, crcIn: u32, p: usize, s: u32): u32 {
-  assert(s == LANE_STREAM_BYTES_4K || s == LANE_STREAM_BYTES_1K || s == LANE_STREAM_BYTES_256, "crc32c lanes: stream length");
+  assert(s == LANE_STREAM_BYTES_4K || s == LANE_STREAM_BYTES_1K || s == LANE_STREAM_BYTES_256,
+    "crc32c lanes: stream length");
   assert(tables != 0, "crc32c lanes: tables not attached");
   // Lane 0 starts from crcIn, the other streams from zero.
   b0 = i32x4(<i32>(crcIn & 0xff), 0, 0, 0); b1 = i32x4(<i32>((crcIn >>> 8) & 0xff), 0, 0, 0);
   b2 = i32x4(<i32>((crcIn >>> 16) & 0xff), 0, 0, 0); b3 = i32x4(<i32>(crcIn >>> 24), 0, 0, 0);
-  for (let at: usize = 0; at < <usize>s; at += 16) absorbColumns(tables + CRC_NIBBLE_TABLES, p + at, <usize>s);
+  for (let at: usize = 0; at < <usize>s; at += 16) {
+    absorbColumns(tables + CRC_NIBBLE_TABLES, p + at, <usize>s);
+  }
   return joinStreams(tables, s);
 }
 
@@ -98,18 +105,26 @@ export function crc32cLanesBlock(tables: usize, crcIn: u32, p: usize, s: u32): u
  * buffer would be every thread's at once), then one byte step per column.
  */
 @inline function absorbColumns(nib: usize, q: usize, stride: usize): void {
-  let r0 = v128.load(q), r1 = v128.load(q + stride), r2 = v128.load(q + 2 * stride), r3 = v128.load(q + 3 * stride);
-  let r4 = v128.load(q + 4 * stride), r5 = v128.load(q + 5 * stride), r6 = v128.load(q + 6 * stride), r7 = v128.load(q + 7 * stride);
-  let r8 = v128.load(q + 8 * stride), r9 = v128.load(q + 9 * stride), r10 = v128.load(q + 10 * stride), r11 = v128.load(q + 11 * stride);
-  let r12 = v128.load(q + 12 * stride), r13 = v128.load(q + 13 * stride), r14 = v128.load(q + 14 * stride), r15 = v128.load(q + 15 * stride);
+  let r0 = v128.load(q), r1 = v128.load(q + stride), r2 = v128.load(q + 2 * stride),
+    r3 = v128.load(q + 3 * stride);
+  let r4 = v128.load(q + 4 * stride), r5 = v128.load(q + 5 * stride),
+    r6 = v128.load(q + 6 * stride), r7 = v128.load(q + 7 * stride);
+  let r8 = v128.load(q + 8 * stride), r9 = v128.load(q + 9 * stride),
+    r10 = v128.load(q + 10 * stride), r11 = v128.load(q + 11 * stride);
+  let r12 = v128.load(q + 12 * stride), r13 = v128.load(q + 13 * stride),
+    r14 = v128.load(q + 14 * stride), r15 = v128.load(q + 15 * stride);
   // Four rounds of interleaves of row i with row i + 8 (rows 2i and 2i + 1 of the next
   // round): element (row r, column c) moves to (r << 1 | c >> 3, (c & 7) << 1 | r >> 3), a
   // rotation of the 8 bits (r, c) by one, so four rounds swap r and c.
   for (let round = 0; round < 4; round++) {
-    const t0 = interleaveLow(r0, r8), t1 = interleaveHigh(r0, r8), t2 = interleaveLow(r1, r9), t3 = interleaveHigh(r1, r9);
-    const t4 = interleaveLow(r2, r10), t5 = interleaveHigh(r2, r10), t6 = interleaveLow(r3, r11), t7 = interleaveHigh(r3, r11);
-    const t8 = interleaveLow(r4, r12), t9 = interleaveHigh(r4, r12), t10 = interleaveLow(r5, r13), t11 = interleaveHigh(r5, r13);
-    const t12 = interleaveLow(r6, r14), t13 = interleaveHigh(r6, r14), t14 = interleaveLow(r7, r15), t15 = interleaveHigh(r7, r15);
+    const t0 = interleaveLow(r0, r8), t1 = interleaveHigh(r0, r8), t2 = interleaveLow(r1, r9),
+      t3 = interleaveHigh(r1, r9);
+    const t4 = interleaveLow(r2, r10), t5 = interleaveHigh(r2, r10), t6 = interleaveLow(r3, r11),
+      t7 = interleaveHigh(r3, r11);
+    const t8 = interleaveLow(r4, r12), t9 = interleaveHigh(r4, r12), t10 = interleaveLow(r5, r13),
+      t11 = interleaveHigh(r5, r13);
+    const t12 = interleaveLow(r6, r14), t13 = interleaveHigh(r6, r14), t14 = interleaveLow(r7, r15),
+      t15 = interleaveHigh(r7, r15);
     r0 = t0; r1 = t1; r2 = t2; r3 = t3; r4 = t4; r5 = t5; r6 = t6; r7 = t7;
     r8 = t8; r9 = t9; r10 = t10; r11 = t11; r12 = t12; r13 = t13; r14 = t14; r15 = t15;
   }
@@ -124,47 +139,57 @@ export function crc32cLanesBlock(tables: usize, crcIn: u32, p: usize, s: u32): u
  * low nibble xor one by the high nibble. The planes stay in locals for the eight steps.
  */
 @inline function absorbEight(nib: usize, c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128): void {
-  const l0 = v128.load(nib), l1 = v128.load(nib, 16), l2 = v128.load(nib, 32), l3 = v128.load(nib, 48);
-  const h0 = v128.load(nib, 64), h1 = v128.load(nib, 80), h2 = v128.load(nib, 96), h3 = v128.load(nib, 112);
+  const l0 = v128.load(nib), l1 = v128.load(nib, 16), l2 = v128.load(nib, 32),
+    l3 = v128.load(nib, 48);
+  const h0 = v128.load(nib, 64), h1 = v128.load(nib, 80), h2 = v128.load(nib, 96),
+    h3 = v128.load(nib, 112);
   const lowNibble = i8x16.splat(0x0f);
   let p0 = b0, p1 = b1, p2 = b2, p3 = b3;
   let index: v128, lo: v128, hi: v128;
-  index = v128.xor(p0, c0); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c0);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c1); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c1);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c2); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c2);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c3); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c3);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c4); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c4);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c5); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c5);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c6); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c6);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));
   p3 = v128.xor(v128.swizzle(l3, lo), v128.swizzle(h3, hi));
-  index = v128.xor(p0, c7); lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
+  index = v128.xor(p0, c7);
+  lo = v128.and(index, lowNibble); hi = v128.and(i16x8.shr_u(index, 4), lowNibble);
   p0 = v128.xor(p1, v128.xor(v128.swizzle(l0, lo), v128.swizzle(h0, hi)));
   p1 = v128.xor(p2, v128.xor(v128.swizzle(l1, lo), v128.swizzle(h1, hi)));
   p2 = v128.xor(p3, v128.xor(v128.swizzle(l2, lo), v128.swizzle(h2, hi)));

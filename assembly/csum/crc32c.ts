@@ -2,14 +2,20 @@
 // final xor ~0. Slicing-by-16: sixteen 1 KiB tables, 16 input bytes per step.
 // The tables live in the shared region (built once by the formatting thread) rather
 // than in a data segment, because every instantiation re-applies data segments.
-import { crcTablesAddr } from "../pmem/state";
 import { CRC_ZEROS_TABLE } from "../abi";
-import { crc32cLaneTablesBuild, crc32cLanesBlock, LANE_STREAM_BYTES_4K, LANE_STREAM_BYTES_1K, LANE_STREAM_BYTES_256 } from "./crc32c-lanes";
+import {
+  crc32cLaneTablesBuild, crc32cLanesBlock, LANE_STREAM_BYTES_4K, LANE_STREAM_BYTES_1K,
+  LANE_STREAM_BYTES_256,
+} from "./crc32c-lanes";
+import { POLY_REFLECTED, X_POW_0, multModP, crc32cZerosWith } from "./crc32c-zeros";
+
+// Where the tables are: read from the region's header at attach (pmem/state.ts
+// loadStateFromHeader sets it). Kept here, with its readers, so that checksums do not
+// import the device.
+export let crcTablesAddr: usize = 0;
 
 // Below this many bytes the slicing loop runs alone (the lanes' smallest block).
 const LANE_BLOCK_MIN_BYTES: usize = 16 * LANE_STREAM_BYTES_256;
-
-const POLY_REFLECTED: u32 = 0x82f63b78;
 
 export function crc32cBuildTables(tables: usize): void {
   for (let i: u32 = 0; i < 256; i++) {
@@ -34,24 +40,6 @@ export function crc32cBuildTables(tables: usize): void {
   crc32cLaneTablesBuild(tables);
 }
 
-// Polynomials over GF(2) in the reflected order crc32c uses: bit 31 is x^0.
-const X_POW_0: u32 = 0x80000000;
-
-// a * b mod P (zlib's multmodp, for the Castagnoli polynomial).
-function multModP(a: u32, b: u32): u32 {
-  let m: u32 = X_POW_0;
-  let product: u32 = 0;
-  while (m != 0) {
-    if ((a & m) != 0) {
-      product ^= b;
-      if ((a & (m - 1)) == 0) break;
-    }
-    m >>>= 1;
-    b = (b & 1) != 0 ? (b >>> 1) ^ POLY_REFLECTED : b >>> 1;
-  }
-  return product;
-}
-
 // The raw crc register after `count` more zero bytes: crc * x^(8 count) mod P, in
 // popcount(count) multiplications instead of `count` table steps. Why: a tree block's
 // unused middle (the gap between a leaf's items and its data, an internal node's tail)
@@ -59,17 +47,6 @@ function multModP(a: u32, b: u32): u32 {
 // of a datacow commit's time in a CPU profile of the engine bench's pwrite loop.
 export function crc32cZeros(crcIn: u32, count: u32): u32 {
   return crc32cZerosWith(crcTablesAddr, crcIn, count);
-}
-
-/** crc32cZeros with the tables at `T` (the region being built, before it is attached). */
-export function crc32cZerosWith(T: usize, crcIn: u32, count: u32): u32 {
-  assert(T != 0, "crc32c tables not attached");
-  let factor: u32 = X_POW_0;
-  let n = count;
-  for (let k: u32 = 0; n != 0; k++, n >>>= 1) {
-    if ((n & 1) != 0) factor = multModP(load<u32>(T + CRC_ZEROS_TABLE + (<usize>k << 2)), factor);
-  }
-  return multModP(factor, crcIn);
 }
 
 @inline function tab(tables: usize, t: u32, index: u32): u32 {
@@ -95,7 +72,8 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
   }
   // Blocks of 256 bytes and more go to the SIMD lanes, the largest block sizes first.
   while (n >= LANE_BLOCK_MIN_BYTES) {
-    const stream: u32 = n >= 16 * LANE_STREAM_BYTES_4K ? LANE_STREAM_BYTES_4K : n >= 16 * LANE_STREAM_BYTES_1K ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
+    const stream: u32 = n >= 16 * LANE_STREAM_BYTES_4K ? LANE_STREAM_BYTES_4K
+      : n >= 16 * LANE_STREAM_BYTES_1K ? LANE_STREAM_BYTES_1K : LANE_STREAM_BYTES_256;
     crc = crc32cLanesBlock(T, crc, p, stream);
     p += 16 * stream; n -= 16 * stream;
   }
@@ -105,9 +83,12 @@ export function crc32cUpdate(crcIn: u32, ptr: usize, len: usize): u32 {
     // a word costs a shift and a mask (64 KiB: 2.12 -> 2.31 GB/s, bench/results.md). Table
     // offsets as the loads' immediate offsets measured slower (V8 adds them apart).
     crc = tab(T, 15, w0) ^ tab(T, 14, w0 >>> 8) ^ tab(T, 13, w0 >>> 16) ^ tabByte(T, 12, w0 >>> 24)
-        ^ tabByte(T, 11, load<u8>(p, 4)) ^ tabByte(T, 10, load<u8>(p, 5)) ^ tabByte(T, 9, load<u8>(p, 6)) ^ tabByte(T, 8, load<u8>(p, 7))
-        ^ tabByte(T, 7, load<u8>(p, 8)) ^ tabByte(T, 6, load<u8>(p, 9)) ^ tabByte(T, 5, load<u8>(p, 10)) ^ tabByte(T, 4, load<u8>(p, 11))
-        ^ tabByte(T, 3, load<u8>(p, 12)) ^ tabByte(T, 2, load<u8>(p, 13)) ^ tabByte(T, 1, load<u8>(p, 14)) ^ tabByte(T, 0, load<u8>(p, 15));
+        ^ tabByte(T, 11, load<u8>(p, 4)) ^ tabByte(T, 10, load<u8>(p, 5))
+        ^ tabByte(T, 9, load<u8>(p, 6)) ^ tabByte(T, 8, load<u8>(p, 7))
+        ^ tabByte(T, 7, load<u8>(p, 8)) ^ tabByte(T, 6, load<u8>(p, 9))
+        ^ tabByte(T, 5, load<u8>(p, 10)) ^ tabByte(T, 4, load<u8>(p, 11))
+        ^ tabByte(T, 3, load<u8>(p, 12)) ^ tabByte(T, 2, load<u8>(p, 13))
+        ^ tabByte(T, 1, load<u8>(p, 14)) ^ tabByte(T, 0, load<u8>(p, 15));
     p += 16; n -= 16;
   }
   while (n > 0) {

@@ -11,7 +11,10 @@ export function sectorsCompute(data: usize, sectors: u32, sectorBytes: u32, out:
 // Index of the first sector whose checksum differs, or -1.
 export function sectorsVerify(data: usize, sectors: u32, sectorBytes: u32, expected: usize): i32 {
   for (let i: u32 = 0; i < sectors; i++) {
-    if (crc32c(data + <usize>i * sectorBytes, sectorBytes) != load<u32>(expected + (<usize>i << 2))) return <i32>i;
+    if (crc32c(data + <usize>i * sectorBytes, sectorBytes)
+        != load<u32>(expected + (<usize>i << 2))) {
+      return <i32>i;
+    }
   }
   return -1;
 }

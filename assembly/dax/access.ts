@@ -9,14 +9,16 @@
 // A page is copied under exactly one translation.
 import {
   D_SHOOTDOWN_GEN, D_MAPPINGS, D_THREADS, D_TLB_ENTRIES, D_MAX_MAPPINGS, D_MAGIC, DAX_MAGIC,
-  T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES,
-  M_ACTIVE, M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
+  T_EPOCH, T_ACK, T_FAULT_PAGE, T_FAULT_REASON, T_TLB, TLB_ENTRY_BYTES, MAPPING_BYTES, M_ACTIVE,
+  M_PAGES, M_PTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, PAGE_SHIFT, PAGE_BYTES,
   FAULT_NOT_PRESENT, FAULT_WRITE_PROTECT, FAULT_MEDIA_ERROR, FAULT_REASON_SHIFT, FLUSH_CLWB,
 } from "../abi";
 import { threadAreaBytes } from "./layout";
 import { threadSlot, maxThreads, headerAddr, deviceBytes, visibleAddr } from "../pmem/state";
 import { deviceStore, deviceLoad, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
-import { H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES } from "../abi";
+import {
+  H_THREAD_SLOTS, MAX_MAPPINGS, TLB_ENTRIES_MIN, TLB_ENTRIES_MAX, MAX_MAPPING_PAGES,
+} from "../abi";
 import { CHECKS } from "../shared/checks";
 
 let daxBase: usize = 0;
@@ -34,7 +36,8 @@ export function daxAttach(base: usize): bool {
 
 export function daxAttached(): bool {
   const attached = daxBase != 0 && threadSlot >= 0;
-  if (CHECKS) assert(!attached || <u32>threadSlot < maxThreads); // attached from a slot beyond the device's threads
+  // attached from a slot beyond the device's threads
+  if (CHECKS) assert(!attached || <u32>threadSlot < maxThreads);
   return attached;
 }
 
@@ -53,7 +56,8 @@ export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappin
 @inline function threadArea(slot: u32): usize {
   assert(slot < maxThreads, "thread slot");
   if (CHECKS) assert(daxBase != 0); // a thread area before dax_attach
-  return <usize>load<u32>(daxBase + D_THREADS) + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
+  return <usize>load<u32>(daxBase + D_THREADS)
+    + <usize>slot * threadAreaBytes(load<u32>(daxBase + D_TLB_ENTRIES));
 }
 
 /** The DAX header's address in this instance (0 before dax_attach). */
@@ -83,7 +87,8 @@ function tlbFlush(area: usize): void {
 
 @inline function tlbSlot(area: usize, tag: u32): usize {
   const entries = load<u32>(daxBase + D_TLB_ENTRIES);
-  if (CHECKS) assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0); // a TLB that is not a power of two
+  // a TLB that is not a power of two
+  if (CHECKS) assert(entries >= TLB_ENTRIES_MIN && (entries & (entries - 1)) == 0);
   const index = (tag * 0x9e3779b1) >>> (32 - ctz<u32>(entries));
   if (CHECKS) assert(index < entries); // a TLB slot past the TLB
   return area + T_TLB + <usize>index * TLB_ENTRY_BYTES;
@@ -94,7 +99,8 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   // The TLB tag keeps 10 bits of mapping id and 22 of page: both must fit.
   assert(mapping < MAX_MAPPINGS, "mapping id");
   assert(page < MAX_MAPPING_PAGES, "page beyond tag");
-  if (CHECKS) assert(page < load<u32>(mappingEntry(mapping) + M_PAGES)); // a translation outside the mapping
+  // a translation outside the mapping
+  if (CHECKS) assert(page < load<u32>(mappingEntry(mapping) + M_PAGES));
   const want = write ? PTE_WRITE | PTE_PRESENT : PTE_PRESENT;
   const tag = ((mapping + 1) << 22) | page;
   const slot = tlbSlot(area, tag);
@@ -103,10 +109,12 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
     if ((cached & want) == want) return cached;
   }
   // TLB miss or not enough permission cached: walk the page table.
-  const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES) + (<usize>page << 2));
+  const pte = atomic.load<u32>(<usize>load<u32>(mappingEntry(mapping) + M_PTES)
+    + (<usize>page << 2));
   if ((pte & want) != want) {
     store<u32>(area + T_FAULT_PAGE, page);
-    store<u32>(area + T_FAULT_REASON, (pte & PTE_PRESENT) != 0 ? FAULT_WRITE_PROTECT : FAULT_NOT_PRESENT);
+    store<u32>(area + T_FAULT_REASON,
+      (pte & PTE_PRESENT) != 0 ? FAULT_WRITE_PROTECT : FAULT_NOT_PRESENT);
     return 0;
   }
   store<u32>(slot, tag);
@@ -132,12 +140,14 @@ function translate(area: usize, mapping: u32, page: u32, write: bool): u32 {
   assert(area != 0 && daxBase != 0, "dax: a shootdown checked without a thread area or tables");
   const gen = atomic.load<u32>(daxBase + D_SHOOTDOWN_GEN);
   // A thread acknowledges generations that were published, never one ahead.
-  if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0); // a shootdown acknowledged before it was published
+  // a shootdown acknowledged before it was published
+  if (CHECKS) assert(<i32>(gen - load<u32>(area + T_ACK)) >= 0);
   if (gen != load<u32>(area + T_ACK)) {
     tlbFlush(area);
     atomic.store<u32>(area + T_ACK, gen);
   }
-  if (CHECKS) assert(load<u32>(area + T_ACK) == gen); // this thread did not acknowledge the generation it saw
+  // this thread did not acknowledge the generation it saw
+  if (CHECKS) assert(load<u32>(area + T_ACK) == gen);
 
 }
 
@@ -177,7 +187,8 @@ export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, 
     const page = at >> PAGE_SHIFT;
     const inPage = at & (PAGE_BYTES - 1);
     const count = min<u32>(PAGE_BYTES - inPage, len - done);
-    if (CHECKS) assert(count > 0 && inPage + count <= PAGE_BYTES); // a piece of an access that leaves its page
+    // a piece of an access that leaves its page
+    if (CHECKS) assert(count > 0 && inPage + count <= PAGE_BYTES);
     const pte = translate(area, mapping, page, kind == ACCESS_STORE);
     if (pte == 0) {
       if (kind != ACCESS_FLUSH) break;
@@ -207,7 +218,8 @@ export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, 
     done += count;
   }
   assert(done <= len, "bytes done");
-  if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0); // an access that stopped short without a fault
+  // an access that stopped short without a fault
+  if (CHECKS) assert(done == len || load<u32>(area + T_FAULT_REASON) != 0);
   return done;
 }
 
@@ -240,7 +252,8 @@ export function daxFlush(mapping: u32, offset: u32, len: u32): u32 {
 export function daxFaultInfo(): u32 {
   const area = threadArea(<u32>threadSlot);
   assert(load<u32>(area + T_FAULT_REASON) <= FAULT_MEDIA_ERROR, "fault reason");
-  if (CHECKS) assert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT); // a fault page that overlaps the reason bits
+  // a fault page that overlaps the reason bits
+  if (CHECKS) assert(load<u32>(area + T_FAULT_PAGE) < 1 << FAULT_REASON_SHIFT);
   return (load<u32>(area + T_FAULT_REASON) << FAULT_REASON_SHIFT) | load<u32>(area + T_FAULT_PAGE);
 }
 
@@ -263,7 +276,8 @@ export function daxShootdown(): u32 {
   }
   // This thread's own TLB is stale too.
   checkShootdown(threadArea(<u32>threadSlot));
-  if (CHECKS) assert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0); // this thread did not apply its own shootdown
+  // this thread did not apply its own shootdown
+  if (CHECKS) assert(<i32>(load<u32>(threadArea(<u32>threadSlot) + T_ACK) - gen) >= 0);
   return gen;
 }
 

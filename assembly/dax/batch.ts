@@ -7,14 +7,17 @@
 // the record how far it got, so the caller resumes without storing a byte twice (a
 // re-store would add log entries and change what crash images can show).
 import {
-  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE, BRF_FILL, BRF_PERSIST,
-  BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING, BATCH_BAD_LENGTH, BATCH_BAD_RANGE,
-  BATCH_BAD_FLAGS, BATCH_BAD_SOURCE, PAGE_BYTES, EINVAL, T_FAULT_REASON,
+  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE, BRF_FILL,
+  BRF_PERSIST, BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING,
+  BATCH_BAD_LENGTH, BATCH_BAD_RANGE, BATCH_BAD_FLAGS, BATCH_BAD_SOURCE, PAGE_BYTES, EINVAL,
+  T_FAULT_REASON,
 } from "../abi";
 import { threadScratchAddr, scratchBytes, threadSlot } from "../pmem/state";
 import { deviceLock, deviceUnlock, deviceFence } from "../pmem/device";
 import { CHECKS } from "../shared/checks";
-import { mappingValid, accessEnter, accessLeave, accessPieces, ACCESS_STORE, ACCESS_FLUSH } from "./access";
+import {
+  mappingValid, accessEnter, accessLeave, accessPieces, ACCESS_STORE, ACCESS_FLUSH,
+} from "./access";
 
 // This instance's last refusal (every thread has its own instance): dax_batch_error.
 let batchError: u32 = 0;
@@ -27,7 +30,8 @@ export function batchErrorInfo(): u32 {
 
 // The core's fill area: the last BATCH_FILL_BYTES of this thread's scratch.
 @inline function fillArea(): usize {
-  if (CHECKS) assert(scratchBytes > BATCH_FILL_BYTES); // batchProblem refuses a scratch without room
+  // batchProblem refuses a scratch without room
+  if (CHECKS) assert(scratchBytes > BATCH_FILL_BYTES);
   if (CHECKS) assert(threadSlot >= 0); // a fill area of no thread
   return threadScratchAddr() + scratchBytes - BATCH_FILL_BYTES;
 }
@@ -36,11 +40,15 @@ export function batchErrorInfo(): u32 {
 function recordProblem(mapping: u32, rec: usize): u32 {
   assert((rec & 7) == 0, "batch: a record not 8-byte aligned");
   assert(rec + BATCH_RECORD_BYTES <= fillArea(), "batch: a record in the fill area");
-  const offset = load<u32>(rec + BR_OFFSET), len = load<u32>(rec + BR_LENGTH), flags = load<u32>(rec + BR_FLAGS);
+  const offset = load<u32>(rec + BR_OFFSET), len = load<u32>(rec + BR_LENGTH),
+    flags = load<u32>(rec + BR_FLAGS);
   if ((flags & ~(BRF_FILL | BRF_PERSIST)) != 0) return BATCH_BAD_FLAGS;
   if (len == 0 || load<u32>(rec + BR_DONE) >= len) return BATCH_BAD_LENGTH;
   if (!mappingValid(mapping, offset, len)) return BATCH_BAD_RANGE;
-  if ((flags & BRF_FILL) == 0 && <u64>load<u32>(rec + BR_SOURCE) + len > (<u64>memory.size() << 16)) return BATCH_BAD_SOURCE;
+  if ((flags & BRF_FILL) == 0
+      && <u64>load<u32>(rec + BR_SOURCE) + len > (<u64>memory.size() << 16)) {
+    return BATCH_BAD_SOURCE;
+  }
   return 0;
 }
 
@@ -50,7 +58,10 @@ function batchProblem(mapping: u32, descs: u32, count: u32): u32 {
   if (scratchBytes <= BATCH_FILL_BYTES) return BATCH_BAD_DESCS << BATCH_BAD_SHIFT;
   const scratch = <u64>threadScratchAddr();
   const end = <u64>descs + <u64>count * BATCH_RECORD_BYTES;
-  if ((descs & 7) != 0 || <u64>descs < scratch || end > <u64>fillArea() || count >= 1 << BATCH_BAD_SHIFT) return BATCH_BAD_DESCS << BATCH_BAD_SHIFT;
+  if ((descs & 7) != 0 || <u64>descs < scratch || end > <u64>fillArea()
+      || count >= 1 << BATCH_BAD_SHIFT) {
+    return BATCH_BAD_DESCS << BATCH_BAD_SHIFT;
+  }
   if (!mappingValid(mapping, 0, 0)) return BATCH_BAD_MAPPING << BATCH_BAD_SHIFT;
   for (let r: u32 = 0; r < count; r++) {
     const reason = recordProblem(mapping, <usize>descs + <usize>r * BATCH_RECORD_BYTES);
@@ -91,11 +102,13 @@ function storeFill(area: usize, mapping: u32, rec: usize, from: u32): u32 {
 // Store one record (from BR_DONE on) and, with BRF_PERSIST, write it back and fence.
 // False at a fault: BR_DONE then holds the bytes of the record stored.
 function storeRecord(area: usize, mapping: u32, rec: usize): bool {
-  const offset = load<u32>(rec + BR_OFFSET), len = load<u32>(rec + BR_LENGTH), flags = load<u32>(rec + BR_FLAGS);
+  const offset = load<u32>(rec + BR_OFFSET), len = load<u32>(rec + BR_LENGTH),
+    flags = load<u32>(rec + BR_FLAGS);
   const from = load<u32>(rec + BR_DONE);
   assert(from < len, "batch: a record with nothing left");
   const done = (flags & BRF_FILL) != 0 ? storeFill(area, mapping, rec, from)
-    : from + accessPieces(area, ACCESS_STORE, mapping, offset + from, <usize>load<u32>(rec + BR_SOURCE) + from, len - from);
+    : from + accessPieces(area, ACCESS_STORE, mapping, offset + from,
+      <usize>load<u32>(rec + BR_SOURCE) + from, len - from);
   if (CHECKS) assert(done >= from && done <= len); // a record stored backwards or past its end
   if (done < len) {
     store<u32>(rec + BR_DONE, done);
@@ -120,7 +133,8 @@ export function daxStoreBatch(mapping: u32, descs: u32, count: u32): i32 {
   const area = accessEnter();
   let r: u32 = 0;
   while (r < count && storeRecord(area, mapping, <usize>descs + <usize>r * BATCH_RECORD_BYTES)) r++;
-  if (CHECKS) assert(r == count || load<u32>(area + T_FAULT_REASON) != 0); // a batch that stopped without a fault
+  // a batch that stopped without a fault
+  if (CHECKS) assert(r == count || load<u32>(area + T_FAULT_REASON) != 0);
   accessLeave(area);
   assert(r <= count, "batch: more records than given");
   return <i32>r;

@@ -36,7 +36,9 @@ import {
 /** Does the class lay its fields out at the ABI's offsets? */
 export function dirtyRecordLayoutAgrees(): bool {
   return offsetof<DirtyRecord>("tree") == DR_TREE && offsetof<DirtyRecord>("ino") == DR_INO
-    && offsetof<DirtyRecord>("extent") == DR_EXTENT && offsetof<DirtyRecord>("extentBytes") == DR_EXTENT_BYTES
-    && offsetof<DirtyRecord>("filePage") == DR_FILE_PAGE && offsetof<DirtyRecord>("block") == DR_BLOCK
+    && offsetof<DirtyRecord>("extent") == DR_EXTENT
+      && offsetof<DirtyRecord>("extentBytes") == DR_EXTENT_BYTES
+    && offsetof<DirtyRecord>("filePage") == DR_FILE_PAGE
+      && offsetof<DirtyRecord>("block") == DR_BLOCK
     && offsetof<DirtyRecord>("flags") == DR_FLAGS && offsetof<DirtyRecord>() == DIRTY_RECORD_BYTES;
 }

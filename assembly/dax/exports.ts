@@ -9,11 +9,16 @@ import {
 } from "../abi";
 import * as S from "../pmem/state";
 import { daxAttached, daxBaseAddr, mappingEntry, daxFaultInfo } from "./access";
-import { setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear } from "./tables";
+import {
+  setPte, rmapFirst, rmapNext, rmapMapping, dirtyFind, dirtyAdd, dirtyDrop, dirtyRoom, dirtyClear,
+} from "./tables";
 import { daxFsFault } from "./fault";
 import { lockHolder } from "../fs/fs-lock";
 import { fsAttached, fsBase } from "../fs/state";
-import { FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS, PAGE_SHIFT } from "../abi";
+import {
+  FR_DONE, FR_OWNER, D_POLICY, DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, MAX_MAPPINGS,
+  PAGE_SHIFT,
+} from "../abi";
 import { CHECKS } from "../shared/checks";
 import { DirtyRecord } from "./dirty-record";
 import { daxStoreBatch, batchErrorInfo } from "./batch";
@@ -35,7 +40,8 @@ function tablesSound(): bool {
   assert(base != 0, "dax not attached");
   const count = load<u32>(base + D_DIRTY_COUNT);
   return load<u32>(base + D_DIRTY_LIVE) <= count && count <= load<u32>(base + D_DIRTY_CAPACITY)
-    && (load<u32>(base + D_POLICY) & ~(DP_MULTI_MAPPING | DP_TLB_SHOOTDOWN | DP_MAP_SYNC_FAULT)) == 0
+    && (load<u32>(base + D_POLICY) & ~(DP_MULTI_MAPPING | DP_TLB_SHOOTDOWN | DP_MAP_SYNC_FAULT))
+      == 0
     && load<u32>(base + D_MAX_MAPPINGS) <= MAX_MAPPINGS
     && <u64>load<u32>(base + D_DEVICE_PAGES) << PAGE_SHIFT <= <u64>S.deviceBytes;
 }
@@ -52,10 +58,19 @@ function tablesSound(): bool {
 // name the file system's state; every table starts empty.
 export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePoolBytes: u32, devicePages: u32,
   dirtyIndex: u32, dirtyRecords: u32, dirtyCapacity: u32, fsState: u32): i32 {
-  if (!daxAttached() || devicePages == 0 || dirtyCapacity == 0 || (ptePool & 3) != 0 || (ptePoolBytes & 3) != 0) return -EINVAL;
+  if (!daxAttached() || devicePages == 0 || dirtyCapacity == 0 || (ptePool & 3) != 0
+      || (ptePoolBytes & 3) != 0) {
+    return -EINVAL;
+  }
   const pages = <u64>devicePages * 4;
-  if (!inKernel(rmapHeads, pages) || !inKernel(dirtyIndex, pages) || !inKernel(ptePool, ptePoolBytes)) return -EINVAL;
-  if (!inKernel(rmapNodes, <u64>(ptePoolBytes >> 2) * RMAP_NODE_BYTES) || !inKernel(dirtyRecords, <u64>dirtyCapacity * DIRTY_RECORD_BYTES)) return -EINVAL;
+  if (!inKernel(rmapHeads, pages) || !inKernel(dirtyIndex, pages)
+      || !inKernel(ptePool, ptePoolBytes)) {
+    return -EINVAL;
+  }
+  if (!inKernel(rmapNodes, <u64>(ptePoolBytes >> 2) * RMAP_NODE_BYTES)
+      || !inKernel(dirtyRecords, <u64>dirtyCapacity * DIRTY_RECORD_BYTES)) {
+    return -EINVAL;
+  }
   if (fsState != <u32>fsBase || !fsAttached()) return -EINVAL;
   const base = daxBaseAddr();
   memory.fill(rmapHeads, 0, <usize>pages);
@@ -128,13 +143,17 @@ export function dax_dirty_find(block: u32): i32 {
   if (!tablesReady() || !deviceBlock(block)) return -EINVAL;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_find is called
   const record = dirtyFind(block);
-  assert(record == 0 || changetype<DirtyRecord>(record).block == block, "a dirty record of another block");
+  assert(record == 0 || changetype<DirtyRecord>(record).block == block,
+    "a dirty record of another block");
   return <i32>record;
 }
 
 // Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
 export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32): i32 {
-  if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent) || (flags & DRF_LIVE) != 0) return -EINVAL;
+  if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent)
+      || (flags & DRF_LIVE) != 0) {
+    return -EINVAL;
+  }
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_add is called
   if (!dirtyRoom()) return -28;
   dirtyAdd(block, <u64>tree, <u64>ino, filePage, <u64>extent, extentBytes, flags);
@@ -156,7 +175,8 @@ export function dax_dirty_clear(): i32 {
   if (!tablesReady()) return -EINVAL;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_dirty_clear is called
   dirtyClear();
-  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0 && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dirty records kept");
+  assert(load<u32>(daxBaseAddr() + D_DIRTY_LIVE) == 0
+    && load<u32>(daxBaseAddr() + D_DIRTY_COUNT) == 0, "dirty records kept");
   if (CHECKS) assert(tablesSound()); // dax_dirty_clear broke the tables' invariants
   return 0;
 }
@@ -168,8 +188,11 @@ export function dax_dirty_clear(): i32 {
 // Resolve a fault through the file system on this thread (fault.ts): FR_DONE, FR_OWNER,
 // or -EINVAL. The caller holds the fs lock.
 export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
-  if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) return -EINVAL;
-  if (lockHolder() != S.threadSlot) return -EPERM; // the caller must hold the fs lock (an error, not a trap)
+  if (!tablesReady() || !fsAttached() || load<u32>(daxBaseAddr() + D_FS_STATE) != <u32>fsBase) {
+    return -EINVAL;
+  }
+  // the caller must hold the fs lock (an error, not a trap)
+  if (lockHolder() != S.threadSlot) return -EPERM;
   if (CHECKS) assert(tablesSound()); // the tables are sound when dax_fs_fault is called
   const result = daxFsFault(mapping, page, write != 0);
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
@@ -181,13 +204,19 @@ export function dax_fs_fault(mapping: u32, page: u32, write: u32): i32 {
 // reverse-map nodes.
 export function dax_map_ptes(ptes: u32, count: u32): i32 {
   if (!tablesReady() || count == 0) return -EINVAL;
-  const pool = load<u32>(daxBaseAddr() + D_PTE_POOL), poolBytes = load<u32>(daxBaseAddr() + D_PTE_POOL_BYTES);
-  if ((ptes & 3) != 0 || ptes < pool || <u64>ptes + <u64>count * 4 > <u64>pool + poolBytes) return -EINVAL;
+  const pool = load<u32>(daxBaseAddr() + D_PTE_POOL),
+    poolBytes = load<u32>(daxBaseAddr() + D_PTE_POOL_BYTES);
+  if ((ptes & 3) != 0 || ptes < pool || <u64>ptes + <u64>count * 4 > <u64>pool + poolBytes) {
+    return -EINVAL;
+  }
   memory.fill(ptes, 0, <usize>count << 2);
-  const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
+  const nodes = <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES)
+    + <usize>((ptes - pool) >> 2) * RMAP_NODE_BYTES;
   memory.fill(nodes, 0, <usize>count * RMAP_NODE_BYTES);
-  assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES) + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
-  if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0); // PTEs left set
+  assert(nodes + <usize>count * RMAP_NODE_BYTES <= <usize>load<u32>(daxBaseAddr() + D_RMAP_NODES)
+    + (<usize>poolBytes >> 2) * RMAP_NODE_BYTES, "nodes past the pool's");
+  // PTEs left set
+  if (CHECKS) assert(load<u32>(ptes) == 0 && load<u32>(ptes + (count - 1) * 4) == 0);
   return 0;
 }
 
@@ -198,7 +227,8 @@ export function dax_store_batch(mapping: u32, descs: u32, count: u32): i32 {
   if (!daxAttached()) return -EINVAL;
   const r = daxStoreBatch(mapping, descs, count);
   assert(r == -EINVAL || <u32>r <= count, "batch: a result of no batch");
-  if (CHECKS) assert(r < 0 || <u32>r == count || daxFaultInfo() != 0); // stopped short without a fault
+  // stopped short without a fault
+  if (CHECKS) assert(r < 0 || <u32>r == count || daxFaultInfo() != 0);
   return r;
 }
 

@@ -14,12 +14,12 @@
 // the owner, over the same shared tables (tables.ts).
 import {
   M_ACTIVE, M_PAGES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO, MF_WRITE, MF_SYNC, D_FROZEN,
-  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED,
-  INODE_SIZE, INODE_FLAGS, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
-  EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK,
-  ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
-  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM,
-  DRF_DATACOW, DRF_COWED, M_PTES, SECTOR_BYTES, F_STAGING, MAX_MAPPINGS, DRF_LIVE,
+  D_MAX_MAPPINGS, DP_MAP_SYNC_FAULT, DP_TLB_SHOOTDOWN, F_ABORTED, INODE_SIZE, INODE_FLAGS,
+  INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, EXTENT_TYPE_REG, PAGE_SHIFT, PAGE_BYTES, SECTOR_SHIFT,
+  PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR, FR_DONE, FR_OWNER, DS_READ_FAULTS,
+  DS_WRITE_FAULTS, DS_HOLE_FILLS, DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS,
+  DS_INVALIDATIONS, DS_CORE_FAULTS, DRF_DATASUM, DRF_DATACOW, DRF_COWED, M_PTES, SECTOR_BYTES,
+  F_STAGING, MAX_MAPPINGS, DRF_LIVE,
 } from "../abi";
 import { daxBaseAddr, mappingEntry, daxShootdown } from "./access";
 import {
@@ -27,19 +27,20 @@ import {
   countStat, policyBit,
 } from "./tables";
 import { lookupInode } from "../fs/inode";
-import { fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes, totalBytes } from "../fs/state";
+import {
+  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataReserveBytes, totalBytes,
+} from "../fs/state";
 import { testBit, setRange } from "../fs/bitmap";
 import {
-  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
-  feStart, feType, feDisk, feDiskBytes, feOffset,
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage,
+  readersLogRoom, feStart, feType, feDisk, feDiskBytes, feOffset,
 } from "../fs/file-item";
-import { extentRefs, dataRefsOwner } from "../fs/extent-tree";
+import { extentRefs, dataRefsOwner } from "../fs/extent-items";
 import { allocateData } from "../fs/free-space";
 import { spaceFits } from "../fs/chunks";
 import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "../fs/fs-lock";
-import { allBits } from "../fs/bitmap";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "../fs/root-slot";
 import { DirtyRecord } from "./dirty-record";
@@ -68,7 +69,9 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   assert(lockHolder() == threadSlot, "fs lock not held");
   if (mapping >= load<u32>(daxBaseAddr() + D_MAX_MAPPINGS)) return FR_OWNER;
   const entry = mappingEntry(mapping);
-  if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) return FR_OWNER;
+  if (atomic.load<u32>(entry + M_ACTIVE) == 0 || page >= load<u32>(entry + M_PAGES)) {
+    return FR_OWNER;
+  }
   const flags = load<u32>(entry + M_FLAGS);
   if (write && (flags & MF_WRITE) == 0) return FR_OWNER;
   if (write && atomic.load<u32>(daxBaseAddr() + D_FROZEN) != 0) return FR_OWNER;
@@ -83,14 +86,19 @@ export function daxFsFault(mapping: u32, page: u32, write: bool): i32 {
   faultPage = page;
   useFsTree(fileTree, slot);
   // The inode: its size bounds the mapping (SIGBUS beyond it), its flags choose the path.
-  const inode = lookupInode(fileTree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, fileIno);
+  const inode = lookupInode(fileTree, changetype<RootSlot>(slot).root,
+    changetype<RootSlot>(slot).level, fileIno);
   if (inode == 0) return FR_OWNER;
   if ((<u64>filePage << PAGE_SHIFT) >= load<u64>(inode + INODE_SIZE)) return FR_OWNER;
   inodeFlags = load<u64>(inode + INODE_FLAGS);
   const result = write ? writeFault(slot) : readFault();
   assert(result == FR_DONE || result == FR_OWNER, "fault result");
   // Served: the page table has an entry with the permission the fault wanted.
-  if (CHECKS) assert(result != FR_DONE || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+  if (CHECKS) {
+    assert(result != FR_DONE
+      || (atomic.load<u32>(pteAddr(mapping, page)) & (write ? PTE_PRESENT | PTE_WRITE
+        : PTE_PRESENT)) == (write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+  }
   if (result == FR_DONE) countStat(DS_CORE_FAULTS);
   return result;
 }
@@ -102,13 +110,17 @@ function readFault(): i32 {
   let block = ZERO_PAGE_BYTENR >> PAGE_SHIFT;
   if (findFileExtent(fileIno, at)) {
     if (!foundAligned()) return FR_OWNER;
-    if (feType == EXTENT_TYPE_REG) block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
+    if (feType == EXTENT_TYPE_REG) {
+      block = <u32>((feDisk + feOffset + (at - feStart)) >> PAGE_SHIFT);
+    }
   }
   // The item passed the tree checker (its extent inside the device) and foundAligned.
-  assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT), "a read fault mapping a block outside the device");
+  assert(<u64>block < (<u64>totalBytes >> PAGE_SHIFT),
+    "a read fault mapping a block outside the device");
   countStat(DS_READ_FAULTS);
   setPte(faultMapping, faultPage, block | PTE_PRESENT);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT)); // a read fault that left no read-only entry
+  // a read fault that left no read-only entry
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT));
   return FR_DONE;
 }
 
@@ -118,7 +130,8 @@ function readFault(): i32 {
  */
 function canOverwrite(lastSnapshot: u64): i32 {
   // The caller found a regular, aligned item (writeFault refuses the rest first).
-  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned()); // an overwrite decided for an item the fault path refuses
+  // an overwrite decided for an item the fault path refuses
+  if (CHECKS) assert(feType == EXTENT_TYPE_REG && foundAligned());
   assert(fileTree != 0 && feDiskBytes > 0, "an overwrite decided without its tree or extent");
   if (extentGeneration(feDisk, feDiskBytes) <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
@@ -133,7 +146,10 @@ function writeFault(slot: usize): i32 {
   if (!dirtyRoom()) return FR_OWNER;
   const found = findFileExtent(fileIno, at);
   // Everything the core cannot serve is refused before anything changes.
-  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG || testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)))) return FR_OWNER;
+  if (found && (!foundAligned() || feType != EXTENT_TYPE_REG
+      || testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)))) {
+    return FR_OWNER;
+  }
   const extent = feDisk, extentBytes = feDiskBytes;
   const oldDisk: i64 = found ? <i64>(feDisk + feOffset + (at - feStart)) : -1;
   let inPlace = false;
@@ -156,7 +172,9 @@ function writeFault(slot: usize): i32 {
   }
   if (found && !readersLogRoom()) return FR_OWNER;
   // A new block: a hole filled with zeros, or a copy of the block that must not change.
-  if (!spaceFits(PAGE_BYTES >> SECTOR_SHIFT, metadataReserveBytes() >> SECTOR_SHIFT)) return FR_OWNER;
+  if (!spaceFits(PAGE_BYTES >> SECTOR_SHIFT, metadataReserveBytes() >> SECTOR_SHIFT)) {
+    return FR_OWNER;
+  }
   const sector = allocateData(1);
   if (sector < 0) return FR_OWNER;
   countStat(DS_WRITE_FAULTS);
@@ -168,14 +186,16 @@ function writeFault(slot: usize): i32 {
   // The lookup above still holds: since, only the extent and csum trees were read or changed.
   assert(!found || oldDisk >= 0, "a found item without its block");
   replaceFoundPage(fileIno, at, disk, found);
-  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  // the old extent not marked losing
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT)));
   finishWrite(oldDisk, disk, disk, SECTOR_BYTES, datacow, datasum);
   return FR_DONE;
 }
 
 /** The new block's first content: a copy of the old block, or zeros for a hole. */
 function fillPage(disk: u64, oldDisk: i64): void {
-  if (CHECKS) assert(lockHolder() == threadSlot); // the staging buffer's zeros used without the fs lock
+  // the staging buffer's zeros used without the fs lock
+  if (CHECKS) assert(lockHolder() == threadSlot);
   assert((disk & (PAGE_BYTES - 1)) == 0, "unaligned block");
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   deviceLock();
@@ -188,13 +208,20 @@ function fillPage(disk: u64, oldDisk: i64): void {
   }
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES) == 0); // a new block that is not its fill
+  // a new block that is not its fill
+  if (CHECKS) {
+    assert(memory.compare(visibleAddr + <usize>disk,
+      oldDisk >= 0 ? visibleAddr + <usize>oldDisk : <usize>load<u32>(fsBase + F_STAGING),
+        PAGE_BYTES) == 0);
+  }
   deviceUnlock();
   countStat(oldDisk >= 0 ? DS_COW_FAULTS : DS_HOLE_FILLS);
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
 
-/** Map the page writable at `disk`, drop every other translation of the file page, record it dirty. */
+/**
+ * Map the page writable at `disk`, drop every other translation of the file page, record it dirty.
+ */
 function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool): void {
   // The block written lies in the extent the dirty record names (its checksums' item).
   assert(disk >= extent && disk + PAGE_BYTES <= extent + extentBytes, "block outside extent");
@@ -208,14 +235,23 @@ function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, dat
     countStat(DS_SHOOTDOWNS);
     daxShootdown();
   }
-  if (oldDisk >= 0 && oldDisk != <i64>disk && dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage) != 0) {
+  if (oldDisk >= 0 && oldDisk != <i64>disk
+      && dirtyFindFor(<u32>(oldDisk >> PAGE_SHIFT), fileTree, fileIno, filePage) != 0) {
     dirtyDrop(<u32>(oldDisk >> PAGE_SHIFT)); // the file page's record moves to its new block
   }
   const flags = (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0);
   dirtyAdd(block, fileTree, fileIno, filePage, extent, extentBytes, flags);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE)); // a write fault that left no writable entry
-  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0); // a written page not recorded dirty
-  if (CHECKS) assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags == (flags | DRF_LIVE)); // a dirty record with other flags
+  // a write fault that left no writable entry
+  if (CHECKS) {
+    assert(atomic.load<u32>(pteAddr(faultMapping, faultPage)) == (block | PTE_PRESENT | PTE_WRITE));
+  }
+  // a written page not recorded dirty
+  if (CHECKS) assert(dirtyFindFor(block, fileTree, fileIno, filePage) != 0);
+  // a dirty record with other flags
+  if (CHECKS) {
+    assert(changetype<DirtyRecord>(dirtyFindFor(block, fileTree, fileIno, filePage)).flags
+      == (flags | DRF_LIVE));
+  }
   // Stores through the mapping may land anywhere in the block from now on.
   hostDataWritten(<f64>disk, PAGE_BYTES);
 }
@@ -226,10 +262,13 @@ function invalidateOne(mapping: u32, page: u32): bool {
   if (mapping == faultMapping && page == faultPage) return false;
   const entry = mappingEntry(mapping);
   if (load<u64>(entry + M_TREE) != fileTree || load<u64>(entry + M_INO) != fileIno) return false;
-  if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) return false;
+  if (page >= load<u32>(entry + M_PAGES) || load<u32>(entry + M_FILE_PAGE) + page != filePage) {
+    return false;
+  }
   if ((atomic.load<u32>(pteAddr(mapping, page)) & PTE_PRESENT) == 0) return false;
   setPte(mapping, page, 0);
-  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0); // an invalidated entry still set
+  // an invalidated entry still set
+  if (CHECKS) assert(atomic.load<u32>(pteAddr(mapping, page)) == 0);
   countStat(DS_INVALIDATIONS);
   return true;
 }
@@ -249,7 +288,8 @@ function invalidateFilePage(oldDisk: i64): bool {
       const mapping = rmapMapping(pte);
       const page = <u32>((pte - <usize>load<u32>(mappingEntry(mapping) + M_PTES)) >> 2);
       // A listed PTE is an entry of the table of the mapping its node names.
-      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES) && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
+      assert(pte >= <usize>load<u32>(mappingEntry(mapping) + M_PTES)
+        && page < load<u32>(mappingEntry(mapping) + M_PAGES), "PTE outside mapping");
       if (invalidateOne(mapping, page)) changed = true;
       pte = next;
     }

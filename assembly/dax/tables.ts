@@ -13,11 +13,10 @@
 //   dirty pages:  index[device page] = record index + 1 (0: none); records DR_* appended
 //                 in fault order, dropped in place (DRF_LIVE cleared), all cleared at commit.
 import {
-  D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES,
-  D_DIRTY_INDEX, D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS,
-  DP_MULTI_MAPPING, RMAP_NODE_BYTES, RN_NEXT, DIRTY_RECORD_BYTES, D_MAX_MAPPINGS, M_ACTIVE,
-  DRF_LIVE, M_PTES, M_PAGES, PTE_PRESENT, PTE_BLOCK_MASK, D_HEADER_BYTES, DS_COUNT,
-  DP_MAP_SYNC_FAULT,
+  D_POLICY, D_RMAP_HEADS, D_RMAP_NODES, D_PTE_POOL, D_PTE_POOL_BYTES, D_DEVICE_PAGES, D_DIRTY_INDEX,
+  D_DIRTY_RECORDS, D_DIRTY_CAPACITY, D_DIRTY_COUNT, D_DIRTY_LIVE, D_STATS, DP_MULTI_MAPPING,
+  RMAP_NODE_BYTES, RN_NEXT, DIRTY_RECORD_BYTES, D_MAX_MAPPINGS, M_ACTIVE, DRF_LIVE, M_PTES, M_PAGES,
+  PTE_PRESENT, PTE_BLOCK_MASK, D_HEADER_BYTES, DS_COUNT, DP_MAP_SYNC_FAULT,
 } from "../abi";
 import { daxBaseAddr, mappingEntry } from "./access";
 import { CHECKS } from "../shared/checks";
@@ -58,7 +57,8 @@ import { DirtyRecord } from "./dirty-record";
 
 @inline function nodeOf(pte: usize): usize {
   const pool = <usize>header(D_PTE_POOL);
-  assert(pte >= pool && pte < pool + <usize>header(D_PTE_POOL_BYTES), "dax: a PTE outside the pool");
+  assert(pte >= pool && pte < pool + <usize>header(D_PTE_POOL_BYTES),
+    "dax: a PTE outside the pool");
   assert((pte & 3) == 0, "PTE unaligned");
   if (CHECKS) assert(header(D_RMAP_NODES) != 0); // the reverse map was never placed (dax_tables)
   return <usize>header(D_RMAP_NODES) + ((pte - pool) >> 2) * RMAP_NODE_BYTES;
@@ -70,7 +70,11 @@ import { DirtyRecord } from "./dirty-record";
   assert(page < load<u32>(entry + M_PAGES), "dax: page outside its mapping");
   const pte = <usize>load<u32>(entry + M_PTES) + (<usize>page << 2);
   // Page tables are carved from the PTE pool: every PTE has its reverse-map node.
-  if (CHECKS) assert(pte >= <usize>header(D_PTE_POOL) && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES)); // a page table outside the PTE pool
+  // a page table outside the PTE pool
+  if (CHECKS) {
+    assert(pte >= <usize>header(D_PTE_POOL)
+      && pte < <usize>header(D_PTE_POOL) + header(D_PTE_POOL_BYTES));
+  }
   return pte;
 }
 
@@ -78,7 +82,10 @@ import { DirtyRecord } from "./dirty-record";
 function rmapHas(block: u32, pte: usize): bool {
   if (!CHECKS) return false;
   assert(pte != 0, "PTE 0");
-  for (let at = <usize>load<u32>(headAt(block)); at != 0; at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) if (at == pte) return true;
+  for (let at = <usize>load<u32>(headAt(block)); at != 0;
+      at = <usize>load<u32>(nodeOf(at) + RN_NEXT)) {
+    if (at == pte) return true;
+  }
   return false;
 }
 
@@ -122,7 +129,8 @@ export function setPte(mapping: u32, page: u32, value: u32): void {
   atomic.store<u32>(at, value);
   if ((value & PTE_PRESENT) != 0) rmapAdd(value & PTE_BLOCK_MASK, at);
   // A present entry heads its block's list (both policies put the last mapper first).
-  if (CHECKS) assert((value & PTE_PRESENT) == 0 || rmapFirst(value & PTE_BLOCK_MASK) == at); // a present PTE that does not head its block's list
+  // a present PTE that does not head its block's list
+  if (CHECKS) assert((value & PTE_PRESENT) == 0 || rmapFirst(value & PTE_BLOCK_MASK) == at);
 }
 
 /** The first PTE address mapping `block` (0: none). */
@@ -137,7 +145,10 @@ export function rmapNext(pte: usize): usize {
   assert(next != pte, "rmap loop");
   return next;
 }
-/** The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks are rare). */
+/**
+ * The mapping whose page table holds a listed PTE (a scan of the mapping table: reverse-map walks
+ * are rare).
+ */
 export function rmapMapping(pte: usize): u32 {
   assert(pte != 0 && (pte & 3) == 0, "dax: the mapping of no PTE, or of an unaligned one");
   const count = header(D_MAX_MAPPINGS);
@@ -161,7 +172,8 @@ export function rmapMapping(pte: usize): u32 {
 
 @inline function dirtyRecord(index: u32): usize {
   assert(index < header(D_DIRTY_CAPACITY), "dax: dirty record out of range");
-  if (CHECKS) assert(header(D_DIRTY_RECORDS) != 0); // the dirty records were never placed (dax_tables)
+  // the dirty records were never placed (dax_tables)
+  if (CHECKS) assert(header(D_DIRTY_RECORDS) != 0);
   return <usize>header(D_DIRTY_RECORDS) + <usize>index * DIRTY_RECORD_BYTES;
 }
 
@@ -180,7 +192,11 @@ export function dirtyFind(block: u32): usize {
 export function dirtyFindFor(block: u32, tree: u64, ino: u64, filePage: u32): usize {
   assert(tree != 0, "no tree");
   const record = dirtyFind(block);
-  if (record == 0 || changetype<DirtyRecord>(record).tree != tree || changetype<DirtyRecord>(record).ino != ino || changetype<DirtyRecord>(record).filePage != filePage) return 0;
+  if (record == 0 || changetype<DirtyRecord>(record).tree != tree
+      || changetype<DirtyRecord>(record).ino != ino
+        || changetype<DirtyRecord>(record).filePage != filePage) {
+    return 0;
+  }
   return record;
 }
 
@@ -233,11 +249,15 @@ export function dirtyClear(): void {
   assert(header(D_DIRTY_LIVE) <= count, "dirty live count");
   for (let i: u32 = 0; i < count; i++) {
     const record = dirtyRecord(i);
-    if ((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0) store<u32>(indexAt(changetype<DirtyRecord>(record).block), 0);
+    if ((changetype<DirtyRecord>(record).flags & DRF_LIVE) != 0) {
+      store<u32>(indexAt(changetype<DirtyRecord>(record).block), 0);
+    }
   }
   if (CHECKS) {
     // No block of the transaction's records is indexed any more.
-    for (let i: u32 = 0; i < count; i++) assert(load<u32>(indexAt(changetype<DirtyRecord>(dirtyRecord(i)).block)) == 0);
+    for (let i: u32 = 0; i < count; i++) {
+      assert(load<u32>(indexAt(changetype<DirtyRecord>(dirtyRecord(i)).block)) == 0);
+    }
   }
   store<u32>(daxBaseAddr() + D_DIRTY_COUNT, 0);
   store<u32>(daxBaseAddr() + D_DIRTY_LIVE, 0);

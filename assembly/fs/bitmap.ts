@@ -35,7 +35,8 @@ export function setRange(addr: usize, from: u32, to: u32, on: bool): void {
     store<u64>(at, on ? load<u64>(at) | mask : load<u64>(at) & ~mask);
     i = end;
   }
-  if (CHECKS) assert(allBits(addr, from, to, on)); // a range still holds bits of the other value after it was set
+  // a range still holds bits of the other value after it was set
+  if (CHECKS) assert(allBits(addr, from, to, on));
 }
 
 /** Number of set bits in [from, to). */
@@ -50,31 +51,6 @@ export function countSet(addr: usize, from: u32, to: u32): u32 {
     i = end;
   }
   if (CHECKS) assert(n <= to - from); // more set bits than the range has
-  return n;
-}
-
-/**
- * Number of aligned runs of `unit` bits (a power of two up to 64) in [from, to), both
- * multiples of `unit`, whose bits are all set: a word at a time, each word folded so that
- * bit k stays set only when bits k .. k + unit - 1 are (a unit never leaves its word).
- */
-export function countFullUnits(addr: usize, from: u32, to: u32, unit: u32): u32 {
-  assert(addr != 0, "no map");
-  assert(unit > 0 && unit <= 64 && (unit & (unit - 1)) == 0, "bitmap: unit not a power of two up to 64");
-  assert(from <= to && from % unit == 0 && to % unit == 0, "bitmap: units not aligned");
-  // Bits at the multiples of `unit` in a word: each unit's first bit.
-  let starts: u64 = 1;
-  for (let s = unit; s < 64; s <<= 1) starts |= starts << s;
-  let n: u32 = 0;
-  let i = from;
-  while (i < to) {
-    const end = min<u32>(to, (i & ~63) + 64);
-    let bits = load<u64>(word(addr, i)) & spanMask(i, end);
-    for (let s: u32 = 1; s < unit; s <<= 1) bits &= bits >> s;
-    n += <u32>popcnt<u64>(bits & starts);
-    i = end;
-  }
-  if (CHECKS) assert(<u64>n * unit <= <u64>(to - from)); // more whole units than the range holds
   return n;
 }
 
@@ -95,7 +71,8 @@ export function nextBit(addr: usize, from: u32, limit: u32, want: bool): u32 {
     i = (i & ~63) + 64;
   }
   if (CHECKS) assert(found >= from && found <= limit); // a search result outside [from, limit]
-  if (CHECKS) assert(found == limit || allBits(addr, found, found + 1, want)); // a search result of the wrong value
+  // a search result of the wrong value
+  if (CHECKS) assert(found == limit || allBits(addr, found, found + 1, want));
   if (CHECKS) assert(allBits(addr, from, found, !want)); // a search skipped a bit it looked for
   return found;
 }
@@ -117,9 +94,12 @@ export function prevBit(addr: usize, before: u32, want: bool): i64 {
     }
     i &= ~63; // the word's first bit: the next round looks below it
   }
-  if (CHECKS) assert(found >= -1 && found < <i64>before); // a backward search result outside [-1, before)
-  if (CHECKS) assert(found < 0 || allBits(addr, <u32>found, <u32>found + 1, want)); // a backward search result of the wrong value
-  if (CHECKS) assert(allBits(addr, <u32>(found + 1), before, !want)); // a backward search skipped a bit it looked for
+  // a backward search result outside [-1, before)
+  if (CHECKS) assert(found >= -1 && found < <i64>before);
+  // a backward search result of the wrong value
+  if (CHECKS) assert(found < 0 || allBits(addr, <u32>found, <u32>found + 1, want));
+  // a backward search skipped a bit it looked for
+  if (CHECKS) assert(allBits(addr, <u32>(found + 1), before, !want));
   return found;
 }
 

@@ -23,20 +23,23 @@
 // (F_FREE_BY_KIND), so a writer asks "does this fit, leaving metadata its reserve?" in
 // constant time (spaceFits).
 import {
-  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, F_FREE_BY_KIND, F_CHUNKS_MAPPED, F_ADOPTING, CHUNKS_MAX, CHUNK_ENTRY_BYTES, CE_KIND,
-  CE_GRID, CE_COPIES, CE_START, CE_SECTORS, CE_STRIPE0, CE_STRIPE1, CE_EXCLUDED,
-  CHUNK_FREE, CHUNK_DATA, CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, SECTOR_SHIFT, SECTOR_BYTES,
-  SYSTEM_AREA_BYTES, MIRROR_SUPERBLOCK_BYTENR, SUPERBLOCK_STRIPE,
+  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, F_FREE_BY_KIND, F_CHUNKS_MAPPED, F_ADOPTING, CHUNKS_MAX,
+  CHUNK_ENTRY_BYTES, CE_KIND, CE_GRID, CE_COPIES, CE_START, CE_SECTORS, CE_STRIPE0, CE_STRIPE1,
+  CE_EXCLUDED, CHUNK_FREE, CHUNK_DATA, CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, SECTOR_SHIFT,
+  SECTOR_BYTES, SYSTEM_AREA_BYTES, MIRROR_SUPERBLOCK_BYTENR, SUPERBLOCK_STRIPE,
 } from "../abi";
 import { fsBase, totalBytes, copies, nodeBytes } from "./state";
 import { CHECKS } from "../shared/checks";
 
 /** Is `kind` one a chunk may hold? */
 @inline function validKind(kind: u32): bool {
-  return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA || kind == CHUNK_RESERVED;
+  return kind == CHUNK_FREE || kind == CHUNK_DATA || kind == CHUNK_SYSTEM || kind == CHUNK_METADATA
+    || kind == CHUNK_RESERVED;
 }
 
-/** Is `bytes` a cell size a device of `total` bytes with blocks of `node` x `blockCopies` may use? */
+/**
+ * Is `bytes` a cell size a device of `total` bytes with blocks of `node` x `blockCopies` may use?
+ */
 export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: u32): bool {
   return bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0 && bytes >= 4 * node * blockCopies
     && <u64>total >= <u64>SYSTEM_AREA_BYTES + bytes;
@@ -45,7 +48,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
 @inline export function chunkBytes(): u32 {
   assert(fsBase != 0, "chunks: no state attached");
   const bytes = load<u32>(fsBase + F_CHUNK_BYTES);
-  if (CHECKS) assert(bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0); // a cell size fs_format refuses
+  // a cell size fs_format refuses
+  if (CHECKS) assert(bytes >= SUPERBLOCK_STRIPE && (bytes & (bytes - 1)) == 0);
   return bytes;
 }
 
@@ -76,7 +80,8 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   const kind = <u32>load<u8>(entryAddr(c) + CE_KIND);
   if (CHECKS) assert(validKind(kind)); // a kind no code stores
   // Only a device with btrfs's first mirror has a cell kept around it.
-  assert(kind != CHUNK_RESERVED || <u64>totalBytes > <u64>MIRROR_SUPERBLOCK_BYTENR, "chunks: a reserved chunk without a mirror");
+  assert(kind != CHUNK_RESERVED || <u64>totalBytes > <u64>MIRROR_SUPERBLOCK_BYTENR,
+    "chunks: a reserved chunk without a mirror");
   return kind;
 }
 
@@ -89,7 +94,10 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
 @inline export function chunkStartSector(c: u32): u32 {
   const start = load<u32>(entryAddr(c) + CE_START);
   assert(start >= (SYSTEM_AREA_BYTES >> SECTOR_SHIFT), "chunks: a chunk in the first MiB");
-  if (CHECKS) assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT)); // a chunk past the device
+  // a chunk past the device
+  if (CHECKS) {
+    assert(<u64>start + load<u32>(entryAddr(c) + CE_SECTORS) <= <u64>(totalBytes >> SECTOR_SHIFT));
+  }
   return start;
 }
 
@@ -107,22 +115,32 @@ export function chunkBytesValid(bytes: u32, node: u32, blockCopies: u32, total: 
   return n;
 }
 
-/** Sectors of a new chunk of `kind` on a grid cell that hold blocks or data: a dup tree chunk's first half. */
+/**
+ * Sectors of a new chunk of `kind` on a grid cell that hold blocks or data: a dup tree chunk's
+ * first half.
+ */
 @inline export function cellUsableSectors(kind: u32): u32 {
-  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "chunks: an untyped chunk has no usable half");
+  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED,
+    "chunks: an untyped chunk has no usable half");
   const n = kind != CHUNK_DATA && copies == 2 ? cellSectors() >> 1 : cellSectors();
   assert(n >= (nodeBytes >> SECTOR_SHIFT), "chunks: a usable part smaller than a tree block");
   return n;
 }
 
-/** The chunk whose logical range holds sector `sector`, or -1 (the first MiB, a dup cell's mirror half, a gap). */
+/**
+ * The chunk whose logical range holds sector `sector`, or -1 (the first MiB, a dup cell's mirror
+ * half, a gap).
+ */
 export function chunkOfSector(sector: u32): i32 {
   assert(sector <= totalBytes >> SECTOR_SHIFT, "chunks: a sector past the device");
   // Binary search over the table, in order of logical start.
   let lo: i32 = 0, hi: i32 = <i32>chunkCount() - 1, found: i32 = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (load<u32>(entryAddr(<u32>mid) + CE_START) <= sector) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    if (load<u32>(entryAddr(<u32>mid) + CE_START) <= sector) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   if (found < 0) return -1;
   const start = chunkStartSector(<u32>found);
@@ -130,7 +148,10 @@ export function chunkOfSector(sector: u32): i32 {
   return sector - start < chunkLengthSectors(<u32>found) ? found : -1;
 }
 
-/** Tree block `bytenr` lies in the block group of a metadata or system chunk (a pointer may name it). */
+/**
+ * Tree block `bytenr` lies in the block group of a metadata or system chunk (a pointer may name
+ * it).
+ */
 export function treeBlockPlaced(bytenr: u64): bool {
   assert(nodeBytes >= SECTOR_BYTES, "chunks: no node size");
   if (bytenr >= <u64>totalBytes || (bytenr & (SECTOR_BYTES - 1)) != 0) return false;
@@ -139,8 +160,10 @@ export function treeBlockPlaced(bytenr: u64): bool {
   if (c < 0) return false;
   const kind = chunkKind(<u32>c);
   if (kind != CHUNK_METADATA && kind != CHUNK_SYSTEM) return false;
-  const placed = sector + (nodeBytes >> SECTOR_SHIFT) <= chunkStartSector(<u32>c) + chunkLengthSectors(<u32>c);
-  if (CHECKS) assert(!placed || bytenr + nodeBytes <= <u64>totalBytes); // a placed block past the device
+  const placed = sector + (nodeBytes >> SECTOR_SHIFT) <= chunkStartSector(<u32>c)
+    + chunkLengthSectors(<u32>c);
+  // a placed block past the device
+  if (CHECKS) assert(!placed || bytenr + nodeBytes <= <u64>totalBytes);
   return placed;
 }
 
@@ -206,7 +229,10 @@ export function freeChunks(): u32 {
   return n;
 }
 
-/** Sectors tree blocks of `kind` may still take: free in their chunks, plus every free chunk's usable part. */
+/**
+ * Sectors tree blocks of `kind` may still take: free in their chunks, plus every free chunk's
+ * usable part.
+ */
 export function treeFreeSectors(kind: u32): u64 {
   assert(kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "chunks: tree space of a data kind");
   const n = <u64>freeOfKind(kind) + <u64>freeChunks() * cellUsableSectors(kind);
@@ -221,7 +247,8 @@ export function treeFreeSectors(kind: u32): u64 {
  */
 export function spaceFits(dataSectors: u64, metadataSectors: u64): bool {
   const chunk = <u64>cellSectors();
-  const dataShort = dataSectors > <u64>freeOfKind(CHUNK_DATA) ? dataSectors - freeOfKind(CHUNK_DATA) : 0;
+  const dataShort = dataSectors > <u64>freeOfKind(CHUNK_DATA) ? dataSectors - freeOfKind(CHUNK_DATA)
+    : 0;
   const metaFree = <u64>freeOfKind(CHUNK_METADATA);
   const metaShort = metadataSectors > metaFree ? metadataSectors - metaFree : 0;
   const metaChunk = <u64>cellUsableSectors(CHUNK_METADATA);
@@ -237,7 +264,8 @@ export function spaceFits(dataSectors: u64, metadataSectors: u64): bool {
 export function setChunkKind(c: u32, kind: u32): void {
   assert(validKind(kind), "chunks: a kind no code stores");
   // A chunk changes kind only through free: typed, given back, typed again.
-  assert(kind == CHUNK_FREE || chunkKind(c) == CHUNK_FREE || chunkKind(c) == kind, "chunks: a typed chunk retyped");
+  assert(kind == CHUNK_FREE || chunkKind(c) == CHUNK_FREE || chunkKind(c) == kind,
+    "chunks: a typed chunk retyped");
   store<u8>(entryAddr(c) + CE_KIND, <u8>kind);
 }
 
@@ -264,7 +292,9 @@ export function setCellLayout(c: u32, kind: u32): void {
 /** Empty the table (a mount lays it out again from the items; no free space yet). */
 export function resetChunks(): void {
   assert(fsBase != 0, "chunks: no state attached");
-  for (let i: u32 = 0; i < 4; i++) assert(load<u32>(fsBase + F_FREE_BY_KIND + (i << 2)) == 0, "chunks: reset with free space");
+  for (let i: u32 = 0; i < 4; i++) {
+    assert(load<u32>(fsBase + F_FREE_BY_KIND + (i << 2)) == 0, "chunks: reset with free space");
+  }
   store<u32>(fsBase + F_CHUNK_COUNT, 0);
   store<u32>(fsBase + F_CHUNKS_MAPPED, 0);
   memory.fill(<usize>load<u32>(fsBase + F_CHUNKS), 0, <usize>CHUNKS_MAX * CHUNK_ENTRY_BYTES);
@@ -277,12 +307,25 @@ export function resetChunks(): void {
  */
 export function addChunk(start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: bool, excluded: u32): bool {
   const n = chunkCount(), sectorsTotal = totalBytes >> SECTOR_SHIFT;
-  if (n >= CHUNKS_MAX || !validKind(kind) || length < (nodeBytes >> SECTOR_SHIFT) || excluded > length) return false;
-  if (start < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT) || <u64>start + length > <u64>sectorsTotal) return false;
-  if (<u64>stripe0 + length > <u64>sectorsTotal || stripe0 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) return false;
-  if (chunkCopies == 2 ? (<u64>stripe1 + length > <u64>sectorsTotal || stripe1 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) : stripe1 != 0) return false;
+  if (n >= CHUNKS_MAX || !validKind(kind) || length < (nodeBytes >> SECTOR_SHIFT)
+      || excluded > length) {
+    return false;
+  }
+  if (start < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT) || <u64>start + length > <u64>sectorsTotal) {
+    return false;
+  }
+  if (<u64>stripe0 + length > <u64>sectorsTotal || stripe0 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) {
+    return false;
+  }
+  if (chunkCopies == 2 ? (<u64>stripe1 + length > <u64>sectorsTotal
+      || stripe1 < (SYSTEM_AREA_BYTES >> SECTOR_SHIFT)) : stripe1 != 0) {
+    return false;
+  }
   if ((kind == CHUNK_FREE || kind == CHUNK_RESERVED) != (chunkCopies == 0)) return false;
-  if (chunkCopies > 2 || (chunkCopies != 0 && kind != CHUNK_DATA && chunkCopies != copies) || (kind == CHUNK_DATA && chunkCopies != 1)) return false;
+  if (chunkCopies > 2 || (chunkCopies != 0 && kind != CHUNK_DATA && chunkCopies != copies)
+      || (kind == CHUNK_DATA && chunkCopies != 1)) {
+    return false;
+  }
   // Data is mapped 1:1 (a data extent's bytenr is its device byte), but for an adopted
   // image's data chunk, which the adoption empties and removes (TypeScript adds no free
   // space in it, and reads its files' bytes through its stripe).
@@ -319,7 +362,8 @@ export function formatChunks(table: usize, bytes: u32, total: u32): void {
     const start = first + c * cell;
     const at = <u64>start << SECTOR_SHIFT;
     const mirror = <u64>total >= <u64>MIRROR_SUPERBLOCK_BYTENR + SECTOR_BYTES
-      && at < <u64>MIRROR_SUPERBLOCK_BYTENR + SUPERBLOCK_STRIPE && at + bytes > <u64>MIRROR_SUPERBLOCK_BYTENR;
+      && at < <u64>MIRROR_SUPERBLOCK_BYTENR + SUPERBLOCK_STRIPE
+        && at + bytes > <u64>MIRROR_SUPERBLOCK_BYTENR;
     const added = addChunk(start, cell, mirror ? CHUNK_RESERVED : CHUNK_FREE, start, 0, 0, true, 0);
     assert(added, "chunks: a grid cell refused");
   }

@@ -3,7 +3,10 @@
 // word at a time, rather than by a loop over bytes in JavaScript.
 import { CHECKS } from "../shared/checks";
 
-/** The index of the first byte where [a, a + length) and [b, b + length) differ; `length` when none does. */
+/**
+ * The index of the first byte where [a, a + length) and [b, b + length) differ; `length` when none
+ * does.
+ */
 export function firstDifference(a: usize, b: usize, length: u32): u32 {
   assert(length <= 0x40000000, "a comparison longer than any staging buffer");
   let i: u32 = 0;
@@ -12,6 +15,10 @@ export function firstDifference(a: usize, b: usize, length: u32): u32 {
   while (i + 8 <= length && load<u64>(a + <usize>i) == load<u64>(b + <usize>i)) i += 8;
   while (i < length && load<u8>(a + <usize>i) == load<u8>(b + <usize>i)) i++;
   assert(i <= length, "a difference past the ranges");
-  if (CHECKS) assert(i == length ? memory.compare(a, b, length) == 0 : load<u8>(a + <usize>i) != load<u8>(b + <usize>i)); // the answer names a differing byte, or none differs
+  // the answer names a differing byte, or none differs
+  if (CHECKS) {
+    assert(i == length ? memory.compare(a, b, length) == 0
+      : load<u8>(a + <usize>i) != load<u8>(b + <usize>i));
+  }
   return i;
 }

@@ -19,16 +19,16 @@
 // they were taken, so that taking the batch costs the refs there are, not the table's size
 // (a commit of one change used to scan and clear every slot of both tables).
 import {
-  F_REFS, F_REF_SLOTS, F_REF_COUNT, F_BACKREFS, F_BACKREF_SLOTS, F_BACKREF_COUNT, F_BATCH, F_BATCH_COUNT,
-  F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER,
-  REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET,
-  BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST, F_BACKREF_LIST,
-  BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
-  F_REF_TABLES_CLEAN, REF_TABLES_CLEAN, REF_SET_FULL, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
-  BACKREF_IS_SHARED_DATA, MAX_LEVEL,
+  F_REFS, F_REF_SLOTS, F_REF_COUNT, F_BACKREFS, F_BACKREF_SLOTS, F_BACKREF_COUNT, F_BATCH,
+  F_BATCH_COUNT, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD,
+  REF_OWNER, REF_BACKREF_COUNT, REF_BACKREF_FIRST, REF_DATA, BACKREF_BYTES, BACKREF_TARGET,
+  BACKREF_DELTA, SECTOR_SHIFT, ENOSPC, EIO, P_REFS_FULL, P_REF_KIND, ROOT_POINTER, F_REF_LIST,
+  F_BACKREF_LIST, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET, F_REF_TABLES_CLEAN, REF_TABLES_CLEAN,
+  REF_SET_FULL, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK, BACKREF_IS_SHARED_DATA,
+  MAX_LEVEL,
 } from "../abi";
 import { fsBase, kernelRangeValid } from "./state";
-import { fail } from "./ctree";
+import { fail } from "./operation";
 import { CHECKS } from "../shared/checks";
 
 // Invariants: each table holds at most half its slots (refChange refuses the entry that
@@ -38,7 +38,8 @@ import { CHECKS } from "../shared/checks";
 @inline function refs(): usize {
   const at = <usize>load<u32>(fsBase + F_REFS);
   assert(at != 0, "no tables");
-  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES)); // refs outside the kernel region
+  // refs outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_REF_SLOTS) * REF_BYTES));
   return at;
 }
 @inline function refSlots(): u32 {
@@ -50,13 +51,17 @@ import { CHECKS } from "../shared/checks";
 @inline function backrefs(): usize {
   const at = <usize>load<u32>(fsBase + F_BACKREFS);
   assert(at != 0, "no tables");
-  if (CHECKS) assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES)); // backrefs outside the kernel region
+  // backrefs outside the kernel region
+  if (CHECKS) {
+    assert(kernelRangeValid(at, <u64>load<u32>(fsBase + F_BACKREF_SLOTS) * BACKREF_BYTES));
+  }
   return at;
 }
 @inline function backrefSlots(): u32 {
   const slots = load<u32>(fsBase + F_BACKREF_SLOTS);
   assert(slots != 0 && (slots & (slots - 1)) == 0, "slots not a power of 2");
-  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26); // backref slots outside what fs_format accepts
+  // backref slots outside what fs_format accepts
+  if (CHECKS) assert(slots >= 16 && slots <= 1 << 26);
   return slots;
 }
 
@@ -76,14 +81,20 @@ export function refTablesBytes(refSlotCount: u32, backrefSlotCount: u32): u64 {
 /** Debug builds: every slot of both hash tables is empty (release: true). */
 export function refTablesZero(): bool {
   if (!CHECKS) return true;
-  for (let i: u32 = 0; i < refSlots(); i++) if (load<u32>(refs() + <usize>i * REF_BYTES + REF_TARGET) != 0) return false;
-  for (let i: u32 = 0; i < backrefSlots(); i++) if (load<u32>(backrefs() + <usize>i * BACKREF_BYTES + BACKREF_TARGET) != 0) return false;
+  for (let i: u32 = 0; i < refSlots(); i++) {
+    if (load<u32>(refs() + <usize>i * REF_BYTES + REF_TARGET) != 0) return false;
+  }
+  for (let i: u32 = 0; i < backrefSlots(); i++) {
+    if (load<u32>(backrefs() + <usize>i * BACKREF_BYTES + BACKREF_TARGET) != 0) return false;
+  }
   return true;
 }
 
 /** Lay the tables out at `at` (zeroed by the caller). */
 export function refTablesFormat(at: usize, refSlotCount: u32, backrefSlotCount: u32): void {
-  assert((refSlotCount & (refSlotCount - 1)) == 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "delayed refs: slots must be powers of two");
+  assert((refSlotCount & (refSlotCount - 1)) == 0
+    && (backrefSlotCount & (backrefSlotCount - 1)) == 0,
+      "delayed refs: slots must be powers of two");
   assert(at != 0 && (at & 7) == 0, "delayed refs: tables missing or unaligned");
   store<u32>(fsBase + F_REFS, <u32>at);
   store<u32>(fsBase + F_REF_SLOTS, refSlotCount);
@@ -144,11 +155,15 @@ function backrefSlot(target: u32, root: u64, ino: u64, offset: u64): usize {
   assert(target != 0 && root != 0, "delayed refs: a backref key without its target or root");
   if (CHECKS) assert(backrefCount() < backrefSlots()); // a probe of a full table would not end
   const mask = backrefSlots() - 1;
-  for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ; i = (i + 1) & mask) {
+  for (let i = hash(target ^ hash64(root) ^ hash(hash64(ino) + hash64(offset))) & mask; ;
+      i = (i + 1) & mask) {
     const at = backrefs() + <usize>i * BACKREF_BYTES;
     const key = load<u32>(at + BACKREF_TARGET);
     if (key == 0) return at;
-    if (key == target && load<u64>(at + BACKREF_ROOT) == root && load<u64>(at + BACKREF_INO) == ino && load<u64>(at + BACKREF_OFFSET) == offset) return at;
+    if (key == target && load<u64>(at + BACKREF_ROOT) == root && load<u64>(at + BACKREF_INO) == ino
+        && load<u64>(at + BACKREF_OFFSET) == offset) {
+      return at;
+    }
   }
   return 0;
 }
@@ -182,7 +197,9 @@ function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32, level: u32
   const key = sectorKey(target);
   const at = refSlot(key);
   if (load<u32>(at + REF_TARGET) == 0) {
-    if (refCount() * 2 >= refSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    if (refCount() * 2 >= refSlots()) {
+      fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    }
     store<u32>(fsBase + F_REF_TABLES_CLEAN, 0); // a slot is taken: the tables are not all zero
     store<u32>(at + REF_TARGET, key);
     store<i32>(at + REF_DELTA, 0);
@@ -190,7 +207,8 @@ function takeRefSlot(target: u64, owner: u64, data: bool, bytes: u32, level: u32
     store<u32>(at + REF_BYTES_FIELD, bytes);
     store<u64>(at + REF_OWNER, owner);
     store<u32>(at + REF_BACKREF_COUNT, 0);
-    store<u32>(<usize>load<u32>(fsBase + F_REF_LIST) + (<usize>refCount() << 2), <u32>((at - refs()) / REF_BYTES));
+    store<u32>(<usize>load<u32>(fsBase + F_REF_LIST) + (<usize>refCount() << 2),
+      <u32>((at - refs()) / REF_BYTES));
     store<u32>(fsBase + F_REF_COUNT, refCount() + 1);
   } else if (((load<u32>(at + REF_FLAGS) & REF_DATA) != 0) != data) {
     fail(EIO, P_REF_KIND, target, 0, 0, 0, 0);
@@ -207,14 +225,17 @@ function addBackref(at: usize, target: u64, root: u64, ino: u64, offset: u64, de
   assert(load<u32>(at + REF_TARGET) == key, "delayed refs: a back reference of another ref");
   const b = backrefSlot(key, root, ino, offset);
   if (load<u32>(b + BACKREF_TARGET) == 0) {
-    if (backrefCount() * 2 >= backrefSlots()) fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    if (backrefCount() * 2 >= backrefSlots()) {
+      fail(ENOSPC, P_REFS_FULL, target, 0, refCount(), backrefCount(), 0);
+    }
     store<u32>(fsBase + F_REF_TABLES_CLEAN, 0); // a slot is taken: the tables are not all zero
     store<u32>(b + BACKREF_TARGET, key);
     store<u64>(b + BACKREF_ROOT, root);
     store<u64>(b + BACKREF_INO, ino);
     store<u64>(b + BACKREF_OFFSET, offset);
     store<i32>(b + BACKREF_DELTA, 0);
-    store<u32>(<usize>load<u32>(fsBase + F_BACKREF_LIST) + (<usize>backrefCount() << 2), <u32>((b - backrefs()) / BACKREF_BYTES));
+    store<u32>(<usize>load<u32>(fsBase + F_BACKREF_LIST) + (<usize>backrefCount() << 2),
+      <u32>((b - backrefs()) / BACKREF_BYTES));
     store<u32>(fsBase + F_BACKREF_COUNT, backrefCount() + 1);
     store<u32>(at + REF_BACKREF_COUNT, load<u32>(at + REF_BACKREF_COUNT) + 1);
   }
@@ -247,13 +268,17 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
 export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(bytes > 0 && root != 0, "delayed refs: a data pointer has a length and a tree");
-  assert(ino < BACKREF_IS_SHARED_DATA, "delayed refs: an inode number the back reference kinds use");
+  assert(ino < BACKREF_IS_SHARED_DATA,
+    "delayed refs: an inode number the back reference kinds use");
   const at = takeRefSlot(target, root, true, bytes, 0);
   store<i32>(at + REF_DELTA, load<i32>(at + REF_DELTA) + delta);
   addBackref(at, target, root, ino, offset, delta);
 }
 
-/** A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or went. */
+/**
+ * A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or
+ * went.
+ */
 export function sharedDataRefChange(target: u64, parent: u64, owner: u64, bytes: u32, delta: i32): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(bytes > 0 && parent != 0, "delayed refs: a data pointer has a length and a leaf");
@@ -271,14 +296,16 @@ export function markFull(block: u64, owner: u64, level: u32): void {
   assert(owner != 0, "delayed refs: a block of no tree");
   const at = takeRefSlot(block, owner, false, 0, level);
   store<u32>(at + REF_FLAGS, load<u32>(at + REF_FLAGS) | REF_SET_FULL);
-  assert((load<u32>(at + REF_FLAGS) & REF_DATA) == 0, "delayed refs: a data extent marked FULL_BACKREF");
+  assert((load<u32>(at + REF_FLAGS) & REF_DATA) == 0,
+    "delayed refs: a data extent marked FULL_BACKREF");
 }
 
 /** Did this transaction make `block` FULL_BACKREF (a pending markFull)? */
 export function pendingFull(block: u64): bool {
   assert((block & ((1 << SECTOR_SHIFT) - 1)) == 0, "delayed refs: a block not on a sector");
   const at = refSlot(sectorKey(block));
-  assert(load<u32>(at + REF_TARGET) == 0 || load<u32>(at + REF_TARGET) == sectorKey(block), "delayed refs: the probe stopped at another target");
+  assert(load<u32>(at + REF_TARGET) == 0 || load<u32>(at + REF_TARGET) == sectorKey(block),
+    "delayed refs: the probe stopped at another target");
   return load<u32>(at + REF_TARGET) != 0 && (load<u32>(at + REF_FLAGS) & REF_SET_FULL) != 0;
 }
 
@@ -343,7 +370,10 @@ export function takeBatch(): u32 {
   // Every slot taken since the tables were last zero was listed and is cleared now.
   store<u32>(fsBase + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
   // Every listed slot was cleared: a later probe meets no entry of this batch.
-  if (CHECKS) assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0); // a taken ref left in the table
+  // a taken ref left in the table
+  if (CHECKS) {
+    assert(n == 0 || load<u32>(refs() + <usize>load<u32>(refList) * REF_BYTES + REF_TARGET) == 0);
+  }
   return n;
 }
 
@@ -352,7 +382,8 @@ export function takeBatch(): u32 {
  * way (memory.copy and fill of 32 bytes became a call into the engine's memmove per slot).
  */
 @inline function moveEntry32(dst: usize, src: usize): void {
-  assert(REF_BYTES == 32 && BACKREF_BYTES == 32, "delayed refs: slots are moved as 32 bytes"); // constants: no code
+  // constants: no code
+  assert(REF_BYTES == 32 && BACKREF_BYTES == 32, "delayed refs: slots are moved as 32 bytes");
   v128.store(dst, v128.load(src));
   v128.store(dst, v128.load(src, 16), 16);
   v128.store(src, i64x2.splat(0));
@@ -371,7 +402,9 @@ function sortBatch(batch: usize, n: u32): void {
   if (CHECKS) assert(batchSorted(batch, n)); // the batch is not sorted by target
 }
 
-/** Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true. */
+/**
+ * Debug builds: are the batch's n targets strictly increasing (each target once)? Release: true.
+ */
 function batchSorted(batch: usize, n: u32): bool {
   if (!CHECKS) return true;
   assert(<u64>n * 2 <= <u64>refSlots(), "batch too large");

@@ -5,12 +5,12 @@
 // copy is replaced by a good second one: the caller rewrites it (a device store that the
 // crash explorer watches, so it stays in TypeScript) and then marks the block verified.
 import {
-  NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR,
-  P_NONE, P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
+  NODE_CSUM, NODE_BYTENR, TA_PROBLEMS, PROBLEM_BYTES, PR_CODE, PR_COPY, PR_A, PR_BYTENR, P_NONE,
+  P_MEDIA_ERROR, P_CHECKSUM, P_BYTENR, P_POINTER, EIO, EUCLEAN, NEEDS_HEAL, SECTOR_BYTES, TA_DROPS,
 } from "../abi";
 import {
-  nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified,
-  committedGeneration, metadataBlockBytes, threadArea,
+  nodeBytes, copies, totalBytes, dirtyBuffer, isVerified, setVerified, committedGeneration,
+  metadataBlockBytes, threadArea,
 } from "./state";
 import { checkNode, checkAgainst, validBlockPointer } from "./tree-checker";
 import { deviceReadable } from "../pmem/device";
@@ -23,14 +23,16 @@ import { copyBytenr } from "./chunks";
 /** This thread's problem record for copy `copy` (0 or 1) of the block it reads. */
 @inline export function problemRecord(copy: u32): usize {
   assert(copy < 2, "bad copy");
-  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS); // a record over the drop list
+  // a record over the drop list
+  if (CHECKS) assert(TA_PROBLEMS + (copy + 1) * PROBLEM_BYTES <= TA_DROPS);
   return threadArea() + TA_PROBLEMS + <usize>copy * PROBLEM_BYTES;
 }
 
 function report(copy: u32, bytenr: u64, code: u32, a: u64): i32 {
   assert(copy < copies, "bad copy");
   // The device-level problems; the tree checker reports the others itself.
-  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER, "problem code");
+  assert(code == P_MEDIA_ERROR || code == P_CHECKSUM || code == P_BYTENR || code == P_POINTER,
+    "problem code");
   const record = problemRecord(copy);
   store<u32>(record + PR_CODE, code);
   store<u32>(record + PR_COPY, copy);
@@ -57,7 +59,9 @@ export function checkCopy(bytenr: u64, copy: u32): i32 {
   if (!deviceReadable(<u32>at, nodeBytes)) return report(copy, bytenr, P_MEDIA_ERROR, 0);
   const addr = visibleAddr + <usize>at;
   if (nodeCsum(addr) != load<u32>(addr + NODE_CSUM)) return report(copy, bytenr, P_CHECKSUM, 0);
-  if (load<u64>(addr + NODE_BYTENR) != bytenr) return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
+  if (load<u64>(addr + NODE_BYTENR) != bytenr) {
+    return report(copy, bytenr, P_BYTENR, load<u64>(addr + NODE_BYTENR));
+  }
   checkAgainst(nodeBytes, totalBytes, metadataBlockBytes(), committedGeneration());
   const code = checkNode(addr, record);
   store<u32>(record + PR_COPY, copy);
@@ -89,10 +93,12 @@ export function nodeAddr(bytenr: u64): i64 {
         return <i64>first;
       }
       const second = checkCopy(bytenr, 1);
-      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE); // a sound second copy with a problem recorded
+      // a sound second copy with a problem recorded
+      if (CHECKS) assert(second != 0 || load<u32>(problemRecord(1) + PR_CODE) == P_NONE);
       return second == 0 ? -<i64>NEEDS_HEAL : <i64>first;
     }
-    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE); // a sound copy with a problem recorded
+    // a sound copy with a problem recorded
+    if (CHECKS) assert(load<u32>(problemRecord(0) + PR_CODE) == P_NONE);
     setVerified(bytenr, true);
   }
   return <i64>(visibleAddr + <usize>copyBytenr(bytenr, 0));

@@ -6,148 +6,61 @@
 // inode, file offset of the extent's start) and SHARED_DATA_REF per FULL_BACKREF leaf. A
 // block is FULL_BACKREF once its owner no longer reaches it but others still do: the owner
 // copied it away while it was shared (ctree.ts), or the owner's tree was deleted (here).
-// And the running of delayed refs into it. A count that reaches zero frees its extent: pinned until the commit is durable; a data extent's checksums go with it, a tree
-// block's own pointers go too (a cascade of further refs, run in the next round).
+// And the running of delayed refs into it. A count that reaches zero frees its extent: pinned until
+// the commit is durable; a data extent's checksums go with it, a tree block's own pointers go too
+// (a cascade of further refs, run in the next round).
 //
 // In fs trees a block that loses its last reference through COW drops its pointers at once
 // (the operation's end, dropCandidates), so data-extent counts are exact inside the
 // transaction: the nodatacow and DAX decisions read them.
 import {
-  EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, EXTENT_TREE_ID, CSUM_TREE_ID,
-  EXTENT_ITEM_BYTES, EI_REFS, EI_GENERATION, EI_FLAGS, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK,
-  EXTENT_DATA_REF_BYTES, F_EXTENT_ROOT, F_EXTENT_LEVEL, F_CSUM_ROOT, F_CSUM_LEVEL, F_DROPPED_COUNT,
-  F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
-  REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA, BACKREF_BYTES, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET,
-  EDR_ROOT, EDR_OBJECTID, EDR_OFFSET, EDR_COUNT, EXTENT_DATA_REF_PROBES, MAX_KEY_VALUE, CR_SIZE,
-  BACKREF_DELTA, TA_RESULT, TA_ITEM_BODIES, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, TA_DROPS,
-  TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, FS_TREE_ID,
-  FIRST_SUBVOLUME_ID, EXTENT_DATA, FE_DISK_BYTES, NODE_OWNER,
-  MAX_KEY_VALUE, SECTOR_BYTES, F_BACKREF_SLOTS, F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF,
-  SHARED_DATA_REF_BYTES, EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN, TA_INLINE_BODY, INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT, BACKREF_IS_TREE, BACKREF_IS_SHARED_BLOCK,
-  BACKREF_IS_SHARED_DATA, MAX_LEVEL, FE_OFFSET,
-  EXTENT_CSUM_OBJECTID,
+  EXTENT_ITEM, METADATA_ITEM, EXTENT_DATA_REF, EXTENT_CSUM, CSUM_TREE_ID, EXTENT_ITEM_BYTES,
+  EI_REFS, EI_GENERATION, EI_FLAGS, EXTENT_FLAG_DATA, EXTENT_FLAG_TREE_BLOCK, EXTENT_DATA_REF_BYTES,
+  F_CSUM_ROOT, F_CSUM_LEVEL, F_GENERATION, F_BATCH, F_BATCH_BACKREFS, REF_BYTES, REF_TARGET,
+  REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_OWNER, REF_BACKREF_FIRST, REF_BACKREF_COUNT, REF_DATA,
+  BACKREF_BYTES, BACKREF_ROOT, BACKREF_INO, BACKREF_OFFSET, EDR_ROOT, EDR_OBJECTID, EDR_OFFSET,
+  EDR_COUNT, CR_SIZE, BACKREF_DELTA, TA_ITEM_BODIES, CR_DATA, CR_LEAF, CR_SLOT, KEY_OBJECTID,
+  KEY_TYPE, KEY_OFFSET, TA_DROPS, TA_DROPS_MAX, SECTOR_SHIFT, EIO, P_REFS_NEGATIVE,
+  P_BACKREF_NEGATIVE, P_REFS_LOOP, EXTENT_DATA, NODE_OWNER, SECTOR_BYTES, F_BACKREF_SLOTS,
+  F_BATCH_COUNT, TREE_BLOCK_REF, SHARED_BLOCK_REF, SHARED_DATA_REF, SHARED_DATA_REF_BYTES,
+  EXTENT_FLAG_FULL_BACKREF, REF_SET_FULL, P_EXTENT_DAMAGED, EUCLEAN, TA_INLINE_BODY,
+  INLINE_BODY_BYTES, INLINE_REF_BYTES, INLINE_TREE_REFS, REF_LEVEL_SHIFT, BACKREF_IS_TREE,
+  BACKREF_IS_SHARED_BLOCK, BACKREF_IS_SHARED_DATA, MAX_LEVEL, EXTENT_CSUM_OBJECTID,
 } from "../abi";
+import { begin, lookupItem, seekForward, finish } from "./ctree";
 import {
-  begin, lookupItem, insertItem, updateItem, deleteItem, seekForward, fail, currentRoot, currentLevel, currentTree,
-  lookupForChange, insertAtPath, insertPairAtPath, updateAtPath, followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
-} from "./ctree";
+  insertItem, updateItem, deleteItem, lookupForChange, insertAtPath, insertPairAtPath, updateAtPath,
+  followingAtPath, runEndsLeafAtPath, deleteRunAtPath,
+} from "./ctree-change";
 import {
-  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, droppedBitsAddr, dirtyBuffer, pinnedBitsAddr,
+  fail, currentRoot, currentLevel, currentTree, treeId, treeRoot, treeLevel,
+} from "./operation";
+import { isDropped, setDropped } from "./dropped";
+import { reportDataPointer, reportSharedDataPointer, convertToFull } from "./node-pointers";
+import { isFsTree } from "./root-slot";
+import {
+  fsBase, threadArea, metadataBlockBytes, setVerified, freshBitsAddr, totalBytes, dirtyBuffer,
+  pinnedBitsAddr,
 } from "./state";
 import { CHECKS } from "../shared/checks";
-import {
-  refChange, refDelta, takeBatch, refCount, hasDelayedRef, pendingFull, markFull, backrefMoved,
-} from "./delayed-ref";
-import { reportDataPointer, reportSharedDataPointer, pointedExtent } from "./ctree";
-import { crc32cUpdate } from "../csum/crc32c";
+import { refChange, takeBatch, refCount } from "./delayed-ref";
 import { dropDirty } from "./transaction";
 import { pin } from "./free-space";
-import { testBit, setRange, allBits } from "./bitmap";
+import { testBit, allBits } from "./bitmap";
 import { nodeAddr } from "./disk-io";
-import { nritems, isLeaf, level, itemAt, dataAddr, dataSize, child } from "./node";
+import { nritems, isLeaf, level, itemAt, child } from "./node";
+import {
+  result, onExtentTree, extentTreeDone, metadataItem, committedRefs, blockFull, extentRefs,
+  dataRefHash, findDataRef,
+} from "./extent-items";
 
 // A scratch item body (per instance: globals, not static memory, which every thread shares).
 let bodyRefs: u64 = 0;
 let bodyGeneration: u64 = 0;
 let bodyFlags: u64 = 0;
 
-@inline function result(): usize { return threadArea() + TA_RESULT; }
-
-// --- the two trees the core changes on its own ----------------------------------------------
-
-/** Run one change on the extent tree and keep its root where everyone finds it. */
-@inline function onExtentTree(objectid: u64, type: u32, offset: u64): void {
-  assert(type == EXTENT_ITEM || type == METADATA_ITEM || (type >= TREE_BLOCK_REF && type <= SHARED_DATA_REF), "item type");
-  if (CHECKS) assert(objectid <= MAX_KEY_VALUE && offset <= MAX_KEY_VALUE); // a key the tree checker refuses
-  begin(EXTENT_TREE_ID, load<u64>(fsBase + F_EXTENT_ROOT), load<u32>(fsBase + F_EXTENT_LEVEL), objectid, type, offset);
-}
-
-@inline function extentTreeDone(): void {
-  // The root stored is the extent tree's: no operation on another tree ran in between.
-  assert(currentTree() == EXTENT_TREE_ID, "other tree's root");
-  const root = currentRoot();
-  if (CHECKS) assert(root != 0); // a change that left no root
-  store<u64>(fsBase + F_EXTENT_ROOT, root);
-  store<u32>(fsBase + F_EXTENT_LEVEL, currentLevel());
-}
-
-/**
- * The data of data extent `bytenr`'s extent item (EI_REFS, EI_GENERATION...), 0 when it has
- * none; valid until the next tree operation.
- */
-export function dataExtentItem(bytenr: u64, bytes: u64): usize {
-  onExtentTree(bytenr, EXTENT_ITEM, bytes);
-  if (!lookupItem()) return 0;
-  const item = <usize>load<u32>(result() + CR_DATA);
-  assert(item != 0, "extent tree: an item found without its data");
-  return item;
-}
-
-/**
- * The data of tree block `bytenr`'s METADATA_ITEM (keyed by the block's level, which a
- * caller may not know: the first METADATA_ITEM of the block), 0 when it has none; valid
- * until the next tree operation.
- */
-function metadataItem(bytenr: u64): usize {
-  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a tree block outside the device");
-  onExtentTree(bytenr, METADATA_ITEM, 0);
-  if (!seekForward(false)) return 0;
-  const leaf = <usize>load<u32>(result() + CR_LEAF), slot = load<u32>(result() + CR_SLOT);
-  const key = itemAt(leaf, slot);
-  if (load<u64>(key + KEY_OBJECTID) != bytenr || <u32>load<u8>(key + KEY_TYPE) != METADATA_ITEM) return 0;
-  assert(load<u64>(key + KEY_OFFSET) <= MAX_LEVEL, "extent tree: a METADATA_ITEM's level");
-  return dataAddr(leaf, slot);
-}
-
-/** The refs of the extent item for `bytenr` (0 when it has none). */
-function committedRefs(bytenr: u64, data: bool, bytes: u64): u64 {
-  assert(data == (bytes != 0), "extent tree: a data extent's length, a tree block's none");
-  assert(bytenr < <u64>totalBytes, "extent tree: an extent outside the device");
-  if (!data) {
-    const item = metadataItem(bytenr);
-    return item == 0 ? 0 : load<u64>(item + EI_REFS);
-  }
-  onExtentTree(bytenr, EXTENT_ITEM, bytes);
-  if (!lookupItem()) return 0;
-  return load<u64>(<usize>load<u32>(result() + CR_DATA) + EI_REFS);
-}
-
-/** Is tree block `bytenr` FULL_BACKREF: flagged in its item, or made so in this transaction? */
-function blockFull(bytenr: u64): bool {
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a tree block not on a sector");
-  if (pendingFull(bytenr)) return true;
-  const item = metadataItem(bytenr);
-  // A FULL_BACKREF flag is a tree block's alone (data extents' flags are DATA).
-  assert(item == 0 || (load<u64>(item + EI_FLAGS) & EXTENT_FLAG_TREE_BLOCK) != 0, "extent tree: a tree block's item without its flag");
-  return item != 0 && (load<u64>(item + EI_FLAGS) & EXTENT_FLAG_FULL_BACKREF) != 0;
-}
-
-/** The reference count of an extent including this transaction's delayed changes. */
-export function extentRefs(bytenr: u64, data: bool, bytes: u64): i64 {
-  assert(bytenr <= MAX_KEY_VALUE && bytes <= MAX_KEY_VALUE, "key range");
-  return <i64>committedRefs(bytenr, data, bytes) + refDelta(bytenr);
-}
-
 // --- dropping a block's pointers ---------------------------------------------------------------
 
-@inline function isFsTree(id: u64): bool {
-  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
-}
-
-@inline function isDropped(bytenr: u64): bool {
-  return bytenr < <u64>totalBytes && testBit(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT));
-}
-
-function setDropped(bytenr: u64, on: bool): void {
-  assert(bytenr < <u64>totalBytes, "past device end");
-  assert((bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
-  assert(isDropped(bytenr) != on, "dropped twice");
-  const count = load<u32>(fsBase + F_DROPPED_COUNT);
-  assert(on || count > 0, "dropped count");
-  setRange(droppedBitsAddr, <u32>(bytenr >> SECTOR_SHIFT), <u32>(bytenr >> SECTOR_SHIFT) + 1, on);
-  store<u32>(fsBase + F_DROPPED_COUNT, count + (on ? 1 : -1));
-  if (CHECKS) assert(isDropped(bytenr) == on); // a dropped mark that did not change
-}
 
 /**
  * A tree block's last reference is gone: the pointers it holds go with it, their back
@@ -167,42 +80,20 @@ function dropNodePointers(bytenr: u64, owner: u64, full: bool): void {
       else reportDataPointer(node, s, tree, -1);
     }
   } else {
-    for (let s: u32 = 0; s < n; s++) refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1, full);
+    for (let s: u32 = 0; s < n; s++) {
+      refChange(<i64>bytenr, child(node, s), tree, <i32>level(node) - 1, 0, -1, full);
+    }
   }
   dropDirty(bytenr);
   assert(dirtyBuffer(bytenr) == 0, "still dirty");
 }
 
+
 /**
- * Block `bytenr` was copied and cannot be shared: the copy holds its pointers now (nothing
- * was reported for either), so it counts as having dropped them; its own count reaches
- * zero at the next run (the parent's pointer moved), which then skips the drop.
+ * At an operation's end: each block it copied away from drops its pointers if nothing references
+ * it.
  */
-export function pointersMoved(bytenr: u64): bool {
-  assert(bytenr < <u64>totalBytes && (bytenr & (SECTOR_BYTES - 1)) == 0, "extent tree: a moved block outside the device");
-  // Twice in one transaction: two pointers reach a block its one reference says only one
-  // does (a damaged image: a pointer into another tree). The caller refuses (EUCLEAN).
-  if (isDropped(bytenr)) return false;
-  setDropped(bytenr, true);
-  assert(isDropped(bytenr), "extent tree: the dropped bit did not stick");
-  return true;
-}
-
-/** Remember a block an operation copied away from, to drop at its end if unreferenced. */
-export function noteDropCandidate(bytenr: u64, tree: u64): void {
-  if (!isFsTree(tree)) return;
-  const list = threadArea() + TA_DROPS;
-  const n = load<u32>(list);
-  assert(n < TA_DROPS_MAX, "extent tree: too many blocks to drop in one operation");
-  assert(bytenr != 0 && (bytenr & (SECTOR_BYTES - 1)) == 0, "block unaligned");
-  if (CHECKS) assert(dirtyBuffer(bytenr) == 0); // a candidate that is a copy itself (only clean blocks are copied away from)
-  store<u64>(list + 16 + <usize>n * 8, bytenr);
-  store<u64>(list + 8, tree); // every candidate of one operation is of its tree
-  store<u32>(list, n + 1);
-}
-
-/** At an operation's end: each block it copied away from drops its pointers if nothing references it. */
-export function dropCandidates(): void {
+function dropCandidates(): void {
   const list = threadArea() + TA_DROPS;
   const n = load<u32>(list);
   const tree = load<u64>(list + 8);
@@ -217,12 +108,21 @@ export function dropCandidates(): void {
   }
 }
 
-export function droppedCount(): u32 {
-  const count = load<u32>(fsBase + F_DROPPED_COUNT);
-  // One dropped bit per block (setDropped never sets one twice), so no more than the sectors.
-  assert(count <= totalBytes >> SECTOR_SHIFT, "dropped count");
-  return count;
+/**
+ * End a changing operation called from outside the core: the blocks it copied away from
+ * drop their pointers if nothing references them (lookups of their own, so the operation's
+ * tree is kept aside), then its root and level go to the result record.
+ */
+export function endOperation(): void {
+  const id = treeId, root = treeRoot, rootLevel = treeLevel;
+  dropCandidates();
+  treeId = id;
+  treeRoot = root;
+  treeLevel = rootLevel;
+  assert(load<u32>(threadArea() + TA_DROPS) == 0, "drops left");
+  finish();
 }
+
 
 // --- running delayed refs ----------------------------------------------------------------------
 
@@ -247,13 +147,16 @@ function backrefsChange(entry: usize): bool {
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   // The batch's backrefs hold half the backref table at most.
   assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
-  for (let j = first; j < first + count; j++) if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
+  for (let j = first; j < first + count; j++) {
+    if (load<i32>(backrefs + <usize>j * BACKREF_BYTES + BACKREF_DELTA) != 0) return true;
+  }
   return false;
 }
 
 function applyRef(entry: usize): void {
   const batch = <usize>load<u32>(fsBase + F_BATCH);
-  assert(entry >= batch && entry < batch + <usize>load<u32>(fsBase + F_BATCH_COUNT) * REF_BYTES, "batch entry");
+  assert(entry >= batch && entry < batch + <usize>load<u32>(fsBase + F_BATCH_COUNT) * REF_BYTES,
+    "batch entry");
   const target = <u64>(load<u32>(entry + REF_TARGET) - 1) << SECTOR_SHIFT;
   assert(load<u32>(entry + REF_TARGET) != 0, "extent tree: a batch entry without a target");
   assert(target < <u64>totalBytes, "past device end");
@@ -287,7 +190,8 @@ function applyRef(entry: usize): void {
   // A ref that changes nothing and was found returned above, so `found` here means the
   // path is lookupForChange's; one that changes nothing and was not found nets to zero.
   if (next == 0) {
-    freeExtent(target, data, bytes, owner, found, setFull || (oldFlags & EXTENT_FLAG_FULL_BACKREF) != 0);
+    freeExtent(target, data, bytes, owner, found, setFull
+      || (oldFlags & EXTENT_FLAG_FULL_BACKREF) != 0);
     return;
   }
   bodyRefs = <u64>next;
@@ -302,8 +206,10 @@ function applyRef(entry: usize): void {
   else if (!found) insertAtPath(body, EXTENT_ITEM_BYTES);
   else if (<u64>next != old || bodyFlags != oldFlags) updateAtPath(body, EXTENT_ITEM_BYTES);
   extentTreeDone();
-  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next); // the item does not hold the count just applied
-  if (CHECKS && sole != 0) assert(firstBackrefFound(target, sole)); // the first back reference is not where it went
+  // the item does not hold the count just applied
+  if (CHECKS) assert(committedRefs(target, data, bytes) == <u64>next);
+  // the first back reference is not where it went
+  if (CHECKS && sole != 0) assert(firstBackrefFound(target, sole));
   if (changes && sole == 0) applyBackrefs(entry, target, data);
 }
 
@@ -335,13 +241,15 @@ function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: b
   const next = <i64>old + delta;
   if (next < 0) fail(EIO, P_REFS_NEGATIVE, target, 0, old, <u64><i64>delta, 0);
   if (next == 0) {
-    freeExtent(target, false, 0, owner, found, setFull || (oldFlags & EXTENT_FLAG_FULL_BACKREF) != 0);
+    freeExtent(target, false, 0, owner, found, setFull
+      || (oldFlags & EXTENT_FLAG_FULL_BACKREF) != 0);
     return;
   }
   // The new body: count, generation, flags, then the inline references with this run's changes.
   const body = threadArea() + TA_INLINE_BODY;
   if (found) memory.copy(body, item, size);
-  assert(size >= EXTENT_ITEM_BYTES && (size - EXTENT_ITEM_BYTES) % INLINE_REF_BYTES == 0, "extent tree: a METADATA_ITEM's size");
+  assert(size >= EXTENT_ITEM_BYTES && (size - EXTENT_ITEM_BYTES) % INLINE_REF_BYTES == 0,
+    "extent tree: a METADATA_ITEM's size");
   store<u64>(body + EI_REFS, <u64>next);
   store<u64>(body + EI_GENERATION, found ? load<u64>(body + EI_GENERATION) : transid());
   const flags = setFull ? oldFlags | EXTENT_FLAG_FULL_BACKREF : oldFlags;
@@ -350,9 +258,12 @@ function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: b
   if (changes) refs = applyInlineTreeRefs(entry, target, body, refs);
   const newSize = EXTENT_ITEM_BYTES + refs * INLINE_REF_BYTES;
   if (!found) insertAtPath(body, newSize);
-  else if (<u64>next != old || flags != oldFlags || newSize != size || changes) updateAtPath(body, newSize);
+  else if (<u64>next != old || flags != oldFlags || newSize != size || changes) {
+    updateAtPath(body, newSize);
+  }
   extentTreeDone();
-  if (CHECKS) assert(committedRefs(target, false, 0) == <u64>next); // the item does not hold the count just applied
+  // the item does not hold the count just applied
+  if (CHECKS) assert(committedRefs(target, false, 0) == <u64>next);
   if (changes) applyKeyedBlockRefs(entry, target);
   if ((flags & EXTENT_FLAG_FULL_BACKREF) == 0) fullIfOwnerLeft(entry, target, lv);
 }
@@ -360,9 +271,13 @@ function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: b
 /** A batch backref of a tree block applied inline (its offset field, otherwise 0). */
 const APPLIED_INLINE: u64 = 1;
 
-/** Apply the entry's TREE_BLOCK_REF changes to the `refs` inline references of `body`; the new count. */
+/**
+ * Apply the entry's TREE_BLOCK_REF changes to the `refs` inline references of `body`; the new
+ * count.
+ */
 function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32): u32 {
-  assert(body == threadArea() + TA_INLINE_BODY, "extent tree: an inline body elsewhere than this thread's");
+  assert(body == threadArea() + TA_INLINE_BODY,
+    "extent tree: an inline body elsewhere than this thread's");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   let n = refs;
@@ -375,7 +290,10 @@ function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32):
     if (d != 1 && d != -1) fail(EIO, P_BACKREF_NEGATIVE, target, 2, root, 0, <u64><i64>d);
     // The slot of the first reference with a root >= this one (sorted ascending).
     let at: u32 = 0;
-    while (at < n && load<u64>(body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES + 1) < root) at++;
+    while (at < n && load<u64>(body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES + 1)
+        < root) {
+      at++;
+    }
     const ref = body + EXTENT_ITEM_BYTES + <usize>at * INLINE_REF_BYTES;
     const exists = at < n && load<u64>(ref + 1) == root;
     // Beyond INLINE_TREE_REFS (a block shared by many snapshots) a reference is an item of
@@ -401,10 +319,13 @@ function applyInlineTreeRefs(entry: usize, target: u64, body: usize, refs: u32):
   return n;
 }
 
-/** Debug builds: the inline references are TREE_BLOCK_REFs of strictly rising roots. Release: true. */
+/**
+ * Debug builds: the inline references are TREE_BLOCK_REFs of strictly rising roots. Release: true.
+ */
 function inlineRefsSorted(body: usize, n: u32): bool {
   if (!CHECKS) return true;
-  assert(EXTENT_ITEM_BYTES + n * INLINE_REF_BYTES <= INLINE_BODY_BYTES, "extent tree: more inline references than the body holds");
+  assert(EXTENT_ITEM_BYTES + n * INLINE_REF_BYTES <= INLINE_BODY_BYTES,
+    "extent tree: more inline references than the body holds");
   for (let i: u32 = 0; i < n; i++) {
     const ref = body + EXTENT_ITEM_BYTES + <usize>i * INLINE_REF_BYTES;
     if (<u32>load<u8>(ref) != TREE_BLOCK_REF || load<u64>(ref + 1) == 0) return false;
@@ -415,7 +336,8 @@ function inlineRefsSorted(body: usize, n: u32): bool {
 
 /** The entry's SHARED_BLOCK_REF changes and the TREE_BLOCK_REFs not inline: items of their own. */
 function applyKeyedBlockRefs(entry: usize, target: u64): void {
-  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) == 0, "extent tree: a data extent's refs as a block's");
+  assert((load<u32>(entry + REF_FLAGS) & REF_DATA) == 0,
+    "extent tree: a data extent's refs as a block's");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
@@ -424,8 +346,10 @@ function applyKeyedBlockRefs(entry: usize, target: u64): void {
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0 || load<u64>(b + BACKREF_OFFSET) == APPLIED_INLINE) continue;
     const ino = load<u64>(b + BACKREF_INO);
-    assert(ino == BACKREF_IS_SHARED_BLOCK || ino == BACKREF_IS_TREE, "extent tree: a data reference in a block's run");
-    applyBlockRef(target, ino == BACKREF_IS_TREE ? TREE_BLOCK_REF : SHARED_BLOCK_REF, load<u64>(b + BACKREF_ROOT), d);
+    assert(ino == BACKREF_IS_SHARED_BLOCK || ino == BACKREF_IS_TREE,
+      "extent tree: a data reference in a block's run");
+    applyBlockRef(target, ino == BACKREF_IS_TREE ? TREE_BLOCK_REF : SHARED_BLOCK_REF,
+      load<u64>(b + BACKREF_ROOT), d);
   }
 }
 
@@ -441,7 +365,9 @@ function fullIfOwnerLeft(entry: usize, target: u64, lv: u32): void {
   assert(<u64>(first + count) * 2 <= <u64>load<u32>(fsBase + F_BACKREF_SLOTS), "backref index");
   for (let j = first; j < first + count; j++) {
     const b = backrefs + <usize>j * BACKREF_BYTES;
-    if (load<u64>(b + BACKREF_INO) != BACKREF_IS_TREE || load<i32>(b + BACKREF_DELTA) >= 0) continue;
+    if (load<u64>(b + BACKREF_INO) != BACKREF_IS_TREE || load<i32>(b + BACKREF_DELTA) >= 0) {
+      continue;
+    }
     const addr = nodeAddr(target);
     assert(addr >= 0, "extent tree: a block that lives on must be readable");
     const node = <usize>addr;
@@ -453,36 +379,6 @@ function fullIfOwnerLeft(entry: usize, target: u64, lv: u32): void {
   }
 }
 
-/**
- * Block `bytenr` (content at `node`, of tree `owner`) becomes FULL_BACKREF: each pointer
- * it holds moves its back reference from its owner (TREE_BLOCK_REF, EXTENT_DATA_REF) to
- * it (SHARED_BLOCK_REF, SHARED_DATA_REF), counts unchanged; its item takes the flag at the
- * next run (btrfs's update_ref_for_cow: inc_ref full, dec_ref not full).
- */
-export function convertToFull(bytenr: u64, node: usize, owner: u64): void {
-  assert(isFsTree(owner), "extent tree: only subvolume trees share blocks");
-  assert(load<u64>(node + NODE_OWNER) == owner, "extent tree: a block converted for another tree");
-  const n = nritems(node);
-  const lv = level(node);
-  if (isLeaf(node)) {
-    for (let s: u32 = 0; s < n; s++) {
-      const key = itemAt(node, s);
-      if (<u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) continue;
-      const extent = pointedExtent(node, s);
-      if (extent == 0) continue;
-      const item = dataAddr(node, s);
-      const start = load<u64>(key + KEY_OFFSET) - load<u64>(item + FE_OFFSET);
-      backrefMoved(extent, true, <u32>load<u64>(item + FE_DISK_BYTES), 0, owner,
-        owner, load<u64>(key + KEY_OBJECTID), start, bytenr, BACKREF_IS_SHARED_DATA);
-    }
-  } else {
-    for (let s: u32 = 0; s < n; s++) {
-      backrefMoved(child(node, s), false, 0, lv - 1, owner, owner, BACKREF_IS_TREE, 0, bytenr, BACKREF_IS_SHARED_BLOCK);
-    }
-  }
-  markFull(bytenr, owner, lv);
-  if (CHECKS) assert(pendingFull(bytenr)); // a conversion that left no mark
-}
 
 /** The batch backref of the entry when it is the only one that changes and it adds; else 0. */
 function soleAddedBackref(entry: usize): usize {
@@ -513,14 +409,17 @@ function soleAddedBackref(entry: usize): usize {
  * the slot after the item.
  */
 function insertWithFirstBackref(target: u64, item: usize, backref: usize): void {
-  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
+  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO),
+    offset = load<u64>(backref + BACKREF_OFFSET);
   const count = load<i32>(backref + BACKREF_DELTA);
   assert(root != 0 && count > 0, "extent tree: a first back reference without its tree or count");
   // The reference's body after the item's (dataRefHash's scratch is past both).
   const body = item + EXTENT_ITEM_BYTES;
-  assert(body == threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES, "extent tree: the item body is not where stageBody puts it");
+  assert(body == threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES,
+    "extent tree: the item body is not where stageBody puts it");
   const type = backrefType(backref);
-  assert(type == EXTENT_DATA_REF || type == SHARED_DATA_REF, "extent tree: a first back reference of a tree block (its own run inlines them)");
+  assert(type == EXTENT_DATA_REF || type == SHARED_DATA_REF,
+    "extent tree: a first back reference of a tree block (its own run inlines them)");
   if (type == SHARED_DATA_REF) {
     store<u32>(body, <u32>count);
     insertPairAtPath(item, EXTENT_ITEM_BYTES, target, type, root, body, SHARED_DATA_REF_BYTES);
@@ -531,12 +430,17 @@ function insertWithFirstBackref(target: u64, item: usize, backref: usize): void 
   store<u64>(body + EDR_OBJECTID, ino);
   store<u64>(body + EDR_OFFSET, offset);
   store<u32>(body + EDR_COUNT, <u32>count);
-  insertPairAtPath(item, EXTENT_ITEM_BYTES, target, EXTENT_DATA_REF, key, body, EXTENT_DATA_REF_BYTES);
+  insertPairAtPath(item, EXTENT_ITEM_BYTES, target, EXTENT_DATA_REF, key, body,
+    EXTENT_DATA_REF_BYTES);
 }
 
-/** Debug builds: the first back reference insertWithFirstBackref made is where a lookup finds it (the tree's root stored). */
+/**
+ * Debug builds: the first back reference insertWithFirstBackref made is where a lookup finds it
+ * (the tree's root stored).
+ */
 function firstBackrefFound(target: u64, backref: usize): bool {
-  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO), offset = load<u64>(backref + BACKREF_OFFSET);
+  const root = load<u64>(backref + BACKREF_ROOT), ino = load<u64>(backref + BACKREF_INO),
+    offset = load<u64>(backref + BACKREF_OFFSET);
   if (backrefType(backref) == SHARED_DATA_REF) {
     onExtentTree(target, SHARED_DATA_REF, root);
     return lookupItem();
@@ -556,7 +460,8 @@ function stageBody(): usize {
 
 /** Each back reference of the entry whose count changed, in the extent tree. */
 function applyBackrefs(entry: usize, target: u64, data: bool): void {
-  assert(((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0) == data, "extent tree: back references of another kind of extent");
+  assert(((load<u32>(entry + REF_FLAGS) & REF_DATA) != 0) == data,
+    "extent tree: back references of another kind of extent");
   const first = load<u32>(entry + REF_BACKREF_FIRST), count = load<u32>(entry + REF_BACKREF_COUNT);
   const backrefs = <usize>load<u32>(fsBase + F_BATCH_BACKREFS);
   for (let j = first; j < first + count; j++) {
@@ -564,16 +469,22 @@ function applyBackrefs(entry: usize, target: u64, data: bool): void {
     const d = load<i32>(b + BACKREF_DELTA);
     if (d == 0) continue;
     const type = backrefType(b);
-    assert(data && (type == EXTENT_DATA_REF || type == SHARED_DATA_REF), "extent tree: a block's back reference in a data extent's run");
+    assert(data && (type == EXTENT_DATA_REF || type == SHARED_DATA_REF),
+      "extent tree: a block's back reference in a data extent's run");
     if (type == EXTENT_DATA_REF) applyDataRef(target, b, d);
     else applySharedDataRef(target, load<u64>(b + BACKREF_ROOT), d);
   }
 }
 
-/** A SHARED_BLOCK_REF or keyed TREE_BLOCK_REF (an item of its own) appears (+1) or goes (-1): it has no count. */
+/**
+ * A SHARED_BLOCK_REF or keyed TREE_BLOCK_REF (an item of its own) appears (+1) or goes (-1): it has
+ * no count.
+ */
 function applyBlockRef(target: u64, type: u32, offset: u64, d: i32): void {
-  assert(type == SHARED_BLOCK_REF || type == TREE_BLOCK_REF, "extent tree: a counted reference as a block's item");
-  assert(offset != 0 && (type == TREE_BLOCK_REF || (offset & (SECTOR_BYTES - 1)) == 0), "extent tree: a shared reference's parent is no block");
+  assert(type == SHARED_BLOCK_REF || type == TREE_BLOCK_REF,
+    "extent tree: a counted reference as a block's item");
+  assert(offset != 0 && (type == TREE_BLOCK_REF || (offset & (SECTOR_BYTES - 1)) == 0),
+    "extent tree: a shared reference's parent is no block");
   if (d != 1 && d != -1) fail(EIO, P_BACKREF_NEGATIVE, target, 2, offset, 0, <u64><i64>d);
   onExtentTree(target, type, offset);
   if (d > 0) {
@@ -602,8 +513,10 @@ function applySharedDataRef(target: u64, parent: u64, d: i32): void {
  * count of 0, else updated (`found`) or inserted. Its key is looked up afresh.
  */
 function putCountedRef(target: u64, type: u32, offset: u64, body: usize, size: u32, count: i64, found: bool): void {
-  assert(type == SHARED_DATA_REF || type == EXTENT_DATA_REF, "extent tree: a counted reference of another type");
-  assert(count >= 0 && (count > 0 || found), "extent tree: a count of a reference that is not there");
+  assert(type == SHARED_DATA_REF || type == EXTENT_DATA_REF,
+    "extent tree: a counted reference of another type");
+  assert(count >= 0 && (count > 0 || found),
+    "extent tree: a count of a reference that is not there");
   onExtentTree(target, type, offset);
   if (count == 0) {
     const gone = deleteItem();
@@ -615,12 +528,14 @@ function putCountedRef(target: u64, type: u32, offset: u64, body: usize, size: u
 
 /** An EXTENT_DATA_REF's count changes by `d` (the item goes at zero). */
 function applyDataRef(target: u64, b: usize, d: i32): void {
-  const root = load<u64>(b + BACKREF_ROOT), ino = load<u64>(b + BACKREF_INO), offset = load<u64>(b + BACKREF_OFFSET);
+  const root = load<u64>(b + BACKREF_ROOT), ino = load<u64>(b + BACKREF_INO),
+    offset = load<u64>(b + BACKREF_OFFSET);
   assert(root != 0, "backref root");
   const keyOffset = findDataRef(target, root, ino, offset);
   const found = keyOffset >= 0;
   const at = found ? <u64>keyOffset : <u64>(-keyOffset - 1);
-  const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT) : 0) + d;
+  const countNow = <i64>(found ? load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT)
+    : 0) + d;
   if (countNow < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 0, root, ino, offset);
   const body = threadArea() + TA_ITEM_BODIES + EXTENT_ITEM_BYTES;
   store<u64>(body + EDR_ROOT, root);
@@ -631,94 +546,16 @@ function applyDataRef(target: u64, b: usize, d: i32): void {
   if (CHECKS && countNow != 0) {
     // The back reference holds the count just applied, under the key it was given.
     onExtentTree(target, EXTENT_DATA_REF, at);
-    assert(lookupItem() && <i64>load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT) == countNow);
+    assert(lookupItem() && <i64>load<u32>(<usize>load<u32>(result() + CR_DATA) + EDR_COUNT)
+      == countNow);
   }
-}
-
-/** btrfs's hash of an implicit data back reference (hash_extent_data_ref), kept below 2^53. */
-export function dataRefHash(root: u64, ino: u64, offset: u64): u64 {
-  assert(root != 0, "extent tree: a data ref without its tree");
-  const scratch = threadArea() + TA_ITEM_BODIES + 96;
-  store<u64>(scratch, root);
-  const high = crc32cUpdate(0xffffffff, scratch, 8);
-  store<u64>(scratch, ino);
-  let low = crc32cUpdate(0xffffffff, scratch, 8);
-  store<u64>(scratch, offset);
-  low = crc32cUpdate(low, scratch, 8);
-  const h = ((<u64>high << 31) ^ <u64>low) & MAX_KEY_VALUE;
-  // The probes after the hash stay below 2^53 too.
-  const key = h > MAX_KEY_VALUE - EXTENT_DATA_REF_PROBES ? h - EXTENT_DATA_REF_PROBES : h;
-  assert(key + EXTENT_DATA_REF_PROBES <= MAX_KEY_VALUE, "extent tree: a data ref's window beyond 2^53");
-  return key;
-}
-
-/**
- * The key offset of data extent `target`'s EXTENT_DATA_REF for (root, ino, offset) when it
- * exists (its item then in the result record), else -(the free key offset to insert at) - 1.
- * Colliding references take the free keys after the hash: the whole window of
- * EXTENT_DATA_REF_PROBES keys is looked at (one seek, then item by item), so a deleted
- * reference in the middle hides nothing.
- */
-function findDataRef(target: u64, root: u64, ino: u64, offset: u64): i64 {
-  assert(target < <u64>totalBytes && (target & (SECTOR_BYTES - 1)) == 0, "extent tree: a data ref's extent outside the device");
-  const h = dataRefHash(root, ino, offset);
-  let next = h; // the lowest key of the window not yet known to be taken
-  let free: i64 = -1;
-  onExtentTree(target, EXTENT_DATA_REF, h);
-  let more = seekForward(false);
-  while (more) {
-    const leaf = <usize>load<u32>(result() + CR_LEAF), slot = load<u32>(result() + CR_SLOT);
-    const key = itemAt(leaf, slot);
-    const at = load<u64>(key + KEY_OFFSET);
-    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF || at >= h + EXTENT_DATA_REF_PROBES) break;
-    const body = dataAddr(leaf, slot);
-    if (dataSize(leaf, slot) == EXTENT_DATA_REF_BYTES && load<u64>(body + EDR_ROOT) == root
-      && load<u64>(body + EDR_OBJECTID) == ino && load<u64>(body + EDR_OFFSET) == offset) return <i64>at;
-    if (free < 0 && at > next) free = <i64>next;
-    next = at + 1;
-    onExtentTree(target, EXTENT_DATA_REF, at);
-    more = seekForward(true);
-  }
-  if (free < 0 && next < h + EXTENT_DATA_REF_PROBES) free = <i64>next;
-  if (free < 0) fail(EIO, P_BACKREF_NEGATIVE, target, 1, root, ino, offset); // the window is full of other references
-  assert(<u64>free >= h && <u64>free < h + EXTENT_DATA_REF_PROBES, "extent tree: a data ref's key outside its window");
-  return -free - 1;
-}
-
-/**
- * Do the references of data extent `target` all come from inode `ino` of tree `tree`, from
- * one mapping of it? 1: yes, every reference is an item of that inode whose extent starts
- * at the same file offset (the items of one write, split apart: they never overlap); 0: no,
- * another inode or tree references it; -1: unknown here (references still delayed, or
- * several mappings of the inode, which may overlap: the caller walks the inode's items).
- */
-export function dataRefsOwner(target: u64, bytes: u64, tree: u64, ino: u64): i32 {
-  assert(bytes > 0 && (bytes & (SECTOR_BYTES - 1)) == 0, "extent tree: a data extent's length");
-  assert(tree != 0, "extent tree: refs of no tree");
-  if (hasDelayedRef(target)) return -1;
-  const refs = committedRefs(target, true, bytes);
-  let count: u64 = 0;
-  let mappings: u32 = 0;
-  onExtentTree(target, EXTENT_DATA_REF, 0);
-  let more = seekForward(false);
-  while (more) {
-    const leaf = <usize>load<u32>(result() + CR_LEAF), slot = load<u32>(result() + CR_SLOT);
-    const key = itemAt(leaf, slot);
-    if (load<u64>(key + KEY_OBJECTID) != target || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA_REF) break;
-    const body = dataAddr(leaf, slot);
-    if (load<u64>(body + EDR_ROOT) != tree || load<u64>(body + EDR_OBJECTID) != ino) return 0;
-    count += <u64>load<u32>(body + EDR_COUNT);
-    mappings++;
-    onExtentTree(target, EXTENT_DATA_REF, load<u64>(key + KEY_OFFSET));
-    more = seekForward(true);
-  }
-  // Stored references never count zero (the last one's item goes with it).
-  assert(mappings == 0 || count >= <u64>mappings, "extent tree: a data ref counting zero");
-  return mappings == 1 && count == refs ? 1 : -1;
 }
 
 /** An extent's count reached zero: its item, back references and checksums go; it is pinned. */
-/** `hasItem`: the caller's lookupForChange found the extent's item (its path is ready); `full`: a FULL_BACKREF block. */
+/**
+ * `hasItem`: the caller's lookupForChange found the extent's item (its path is ready); `full`: a
+ * FULL_BACKREF block.
+ */
 function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool, full: bool): void {
   assert(!data || !full, "extent tree: a FULL_BACKREF data extent");
   // The back references follow the item (their types sort after it): those in the same
@@ -750,26 +587,34 @@ function pinOrFail(target: u64, bytes: u64): void {
   const r = pin(target, bytes);
   // Freed twice (a damaged extent tree: two items for one extent, a count too high).
   if (r != 0) fail(EUCLEAN, P_EXTENT_DAMAGED, target, 1, bytes, 0, 0);
-  if (CHECKS) assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT), <u32>((target + bytes) >> SECTOR_SHIFT), true)); // a freed extent is not pinned
+  // a freed extent is not pinned
+  if (CHECKS) {
+    assert(allBits(pinnedBitsAddr, <u32>(target >> SECTOR_SHIFT),
+      <u32>((target + bytes) >> SECTOR_SHIFT), true));
+  }
 }
 
 /** The key of extent `target`'s first back reference in the result record, or false. */
 function firstBackref(target: u64): bool {
-  assert(target != 0 && target < <u64>totalBytes, "extent tree: back references of an extent outside the device");
+  assert(target != 0 && target < <u64>totalBytes,
+    "extent tree: back references of an extent outside the device");
   onExtentTree(target, TREE_BLOCK_REF, 0);
   if (!seekForward(false)) return false;
   const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
   const type = <u32>load<u8>(key + KEY_TYPE);
-  return load<u64>(key + KEY_OBJECTID) == target && type >= TREE_BLOCK_REF && type <= SHARED_DATA_REF;
+  return load<u64>(key + KEY_OBJECTID) == target && type >= TREE_BLOCK_REF
+    && type <= SHARED_DATA_REF;
 }
 
 /** Every back reference of extent `target`. */
 function deleteBackrefs(target: u64): void {
-  assert(target != 0 && target < <u64>totalBytes, "extent tree: back references of an extent outside the device");
+  assert(target != 0 && target < <u64>totalBytes,
+    "extent tree: back references of an extent outside the device");
   while (firstBackref(target)) {
     const key = itemAt(<usize>load<u32>(result() + CR_LEAF), load<u32>(result() + CR_SLOT));
     const type = <u32>load<u8>(key + KEY_TYPE), offset = load<u64>(key + KEY_OFFSET);
-    assert(load<u64>(key + KEY_OBJECTID) == target, "extent tree: a back reference of another extent");
+    assert(load<u64>(key + KEY_OBJECTID) == target,
+      "extent tree: a back reference of another extent");
     onExtentTree(target, type, offset);
     const gone = deleteItem();
     assert(gone, "not deleted");
@@ -779,7 +624,8 @@ function deleteBackrefs(target: u64): void {
 
 /** The EXTENT_CSUM item of data extent `target`, if any. */
 function deleteCsums(target: u64): void {
-  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL), <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, target);
+  begin(CSUM_TREE_ID, load<u64>(fsBase + F_CSUM_ROOT), load<u32>(fsBase + F_CSUM_LEVEL),
+    <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, target);
   deleteItem();
   assert(currentTree() == CSUM_TREE_ID, "other tree's root");
   store<u64>(fsBase + F_CSUM_ROOT, currentRoot());

@@ -19,22 +19,22 @@
 // The caller tells whether DAX mappings or dirtied pages involve the file (then it takes
 // TypeScript's path too: DaxManager.rangeChanged invalidates them).
 import {
-  INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW,
-  INODE_FLAG_NODATASUM, INODE_FLAG_IMMUTABLE, F_ABORTED,
-  EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES, EI_GENERATION, EI_REFS,
+  INODE_SIZE, INODE_FLAGS, INODE_TRANSID, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM,
+  INODE_FLAG_IMMUTABLE, F_ABORTED, EXTENT_TYPE_REG, SECTOR_BYTES, SECTOR_SHIFT, MAX_EXTENT_BYTES,
+  EI_GENERATION, EI_REFS,
 } from "../abi";
 import { lookupInode } from "./inode";
 import {
-  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataBlockBytes, metadataReserveBytes,
-  committedGeneration, totalBytes, nodeBytes, copies,
+  fsBase, filledBitsAddr, losingBitsAddr, freshBitsAddr, metadataReserveBytes, committedGeneration,
+  totalBytes, nodeBytes, copies,
 } from "./state";
 import { testBit, setRange } from "./bitmap";
 import {
-  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage, readersLogRoom,
-  itemStartsIn, insertNewExtent, inodeWritten,
-  feStart, feType, feDisk, feDiskBytes, feOffset, feBytes,
+  useFsTree, findFileExtent, foundAligned, extentGeneration, csumInsertFresh, replaceFoundPage,
+  readersLogRoom, itemStartsIn, insertNewExtent, inodeWritten, feStart, feType, feDisk, feDiskBytes,
+  feOffset, feBytes,
 } from "./file-item";
-import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-tree";
+import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-items";
 import { refDelta } from "./delayed-ref";
 import { allocateData } from "./free-space";
 import { spaceFits } from "./chunks";
@@ -57,11 +57,13 @@ const WRITE_SLACK_NODES: u64 = 64;
  */
 export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u32): i64 {
   assert(lockHolder() == threadSlot, "file: a write without the fs lock");
-  assert(length > 0 && ((at | <u64>length) & (SECTOR_BYTES - 1)) == 0, "file: an unaligned write reached the core");
+  assert(length > 0 && ((at | <u64>length) & (SECTOR_BYTES - 1)) == 0,
+    "file: an unaligned write reached the core");
   if (load<u32>(fsBase + F_ABORTED) != 0) return WRITE_OWNER;
   const tree = changetype<RootSlot>(slot).tree;
   useFsTree(tree, slot);
-  const inode = lookupInode(tree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level, ino);
+  const inode = lookupInode(tree, changetype<RootSlot>(slot).root, changetype<RootSlot>(slot).level,
+    ino);
   if (inode == 0) return WRITE_OWNER;
   const flags = load<u64>(inode + INODE_FLAGS);
   const size = load<u64>(inode + INODE_SIZE);
@@ -86,7 +88,8 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
 
 /** The data part of fileWrite (FileData.write's decisions): the device byte, or WRITE_OWNER. */
 function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flags: u64, inside: bool): i64 {
-  assert(slot != 0 && length > 0 && (length & (SECTOR_BYTES - 1)) == 0, "file: a write without its subvolume or of part of a sector");
+  assert(slot != 0 && length > 0 && (length & (SECTOR_BYTES - 1)) == 0,
+    "file: a write without its subvolume or of part of a sector");
   assert((at & (SECTOR_BYTES - 1)) == 0, "file: a write at an unaligned offset");
   const nodatacow = (flags & INODE_FLAG_NODATACOW) != 0;
   const datasum = (flags & INODE_FLAG_NODATASUM) == 0;
@@ -94,7 +97,8 @@ function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flag
   if (found && (!foundAligned() || feType != EXTENT_TYPE_REG)) return WRITE_OWNER;
   if (found && testBit(filledBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return WRITE_OWNER;
   if (nodatacow && found) {
-    const can = canOverwrite(changetype<RootSlot>(slot).tree, ino, changetype<RootSlot>(slot).lastSnapshot);
+    const can = canOverwrite(changetype<RootSlot>(slot).tree, ino,
+      changetype<RootSlot>(slot).lastSnapshot);
     if (can < 0) return WRITE_OWNER;
     if (can == 1) return inside ? writeInPlace(src, at, length) : WRITE_OWNER;
   }
@@ -109,15 +113,19 @@ function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flag
  * 0 no, -1 only TypeScript's walk over the file's items can tell.
  */
 function canOverwrite(tree: u64, ino: u64, lastSnapshot: u64): i32 {
-  assert(feType == EXTENT_TYPE_REG && feDiskBytes > 0, "file: an overwrite decided for no regular extent");
+  assert(feType == EXTENT_TYPE_REG && feDiskBytes > 0,
+    "file: an overwrite decided for no regular extent");
   // One lookup of the extent item for its generation (extentGeneration) and its committed
   // refs (extentRefs): the same item, and a nodatacow overwrite asks both.
   const item = dataExtentItem(feDisk, feDiskBytes);
-  const generation = testBit(freshBitsAddr, <u32>(feDisk >> SECTOR_SHIFT)) ? committedGeneration() + 1
+  const generation = testBit(freshBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))
+    ? committedGeneration() + 1
     : item != 0 ? load<u64>(item + EI_GENERATION) : 0;
   const refs = <i64>(item != 0 ? load<u64>(item + EI_REFS) : 0) + refDelta(feDisk);
-  if (CHECKS) assert(generation == extentGeneration(feDisk, feDiskBytes)); // the generation read differs from extentGeneration's
-  if (CHECKS) assert(refs == extentRefs(feDisk, true, feDiskBytes)); // the refs read differ from extentRefs'
+  // the generation read differs from extentGeneration's
+  if (CHECKS) assert(generation == extentGeneration(feDisk, feDiskBytes));
+  // the refs read differ from extentRefs'
+  if (CHECKS) assert(refs == extentRefs(feDisk, true, feDiskBytes));
   if (generation <= lastSnapshot) return 0;
   if (testBit(losingBitsAddr, <u32>(feDisk >> SECTOR_SHIFT))) return 0;
   if (refs == 1) return 1;
@@ -147,17 +155,20 @@ function writeNewPage(ino: u64, src: usize, at: u64, found: bool, datasum: bool)
   setRange(freshBitsAddr, <u32>sector, <u32>sector + 1, true);
   const extent = feDisk;
   store(disk, src, SECTOR_BYTES);
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0); // the block does not hold the bytes written
+  // the block does not hold the bytes written
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0);
   if (datasum) csumInsertFresh(disk, SECTOR_BYTES);
   // The lookup still holds: since, only the extent and csum trees were read or changed.
   replaceFoundPage(ino, at, disk, found);
-  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT))); // the old extent not marked losing
+  // the old extent not marked losing
+  if (CHECKS) assert(!found || testBit(losingBitsAddr, <u32>(extent >> SECTOR_SHIFT)));
   return <i64>disk;
 }
 
 /** Map the hole [at, at + length) to a new extent holding the bytes at `src` (FileData.cow). */
 function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: bool): i64 {
-  assert(length > SECTOR_BYTES && length <= MAX_EXTENT_BYTES, "file: a new extent of a size the page path takes");
+  assert(length > SECTOR_BYTES && length <= MAX_EXTENT_BYTES,
+    "file: a new extent of a size the page path takes");
   const sectors = length >> SECTOR_SHIFT;
   // Kernel.allocData asks for the whole extent first; when that fails it looks for smaller
   // runs, which TypeScript's path does (nothing changed yet).
@@ -167,13 +178,16 @@ function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: boo
   assert(disk + length <= <u64>totalBytes, "file: an extent past the device");
   setRange(freshBitsAddr, <u32>sector, <u32>sector + sectors, true);
   store(disk, src, length);
-  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, length) == 0); // the extent does not hold the bytes written
+  // the extent does not hold the bytes written
+  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, length) == 0);
   if (datasum) csumInsertFresh(disk, length);
   insertNewExtent(ino, at, disk, length);
   return <i64>disk;
 }
 
-/** A device store under the device lock (as pmem_store: DAX stores of other threads take it too). */
+/**
+ * A device store under the device lock (as pmem_store: DAX stores of other threads take it too).
+ */
 function store(disk: u64, src: usize, length: u32): void {
   assert(disk + length <= <u64>totalBytes, "file: a store past the device");
   deviceLock();

@@ -9,13 +9,17 @@
 // start of the run the cursor is in; a commit moves it back to the lowest space it freed,
 // unpinAll), then the lowest free chunk; tree blocks take the highest aligned fit in their
 // chunks, then the highest free chunk.
-import { F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES, CHUNK_FREE, CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED } from "../abi";
+import {
+  F_FREE_SECTORS, F_PINNED_SECTORS, F_DATA_CURSOR, SECTOR_SHIFT, SECTOR_BYTES, CHUNK_FREE,
+  CHUNK_DATA, CHUNK_METADATA, CHUNK_SYSTEM, CHUNK_RESERVED,
+} from "../abi";
 import { fsBase, totalBytes, freeBitsAddr, pinnedBitsAddr, nodeBytes } from "./state";
 import { setRange, countSet, nextBit, prevBit, testBit, allBits } from "./bitmap";
 import { CHECKS } from "../shared/checks";
 import {
-  chunkCount, chunkKind, chunkStartSector, chunkOfSector, cellUsableSectors, countFreeChange, setChunkKind, freeOfKind,
-  cellSectors, chunkLengthSectors, chunkOnGrid, chunkExcludedSectors, setCellLayout,
+  chunkCount, chunkKind, chunkStartSector, chunkOfSector, cellUsableSectors, countFreeChange,
+  setChunkKind, freeOfKind, cellSectors, chunkLengthSectors, chunkOnGrid, chunkExcludedSectors,
+  setCellLayout,
 } from "./chunks";
 
 // Results of the calls below that can fail.
@@ -48,7 +52,10 @@ function countsAgree(): bool {
   assert(countSet(freeBitsAddr, 0, n) == freeSectors(), "free count");
   assert(countSet(pinnedBitsAddr, 0, n) == pinnedSectors(), "pinned count");
   let byKind: u64 = 0;
-  for (let k: u32 = 0; k < 4; k++) byKind += <u64>freeOfKind(k == 0 ? CHUNK_FREE : k == 1 ? CHUNK_DATA : k == 2 ? CHUNK_METADATA : CHUNK_SYSTEM);
+  for (let k: u32 = 0; k < 4; k++) {
+    byKind += <u64>freeOfKind(k == 0 ? CHUNK_FREE : k == 1 ? CHUNK_DATA : k == 2 ? CHUNK_METADATA
+      : CHUNK_SYSTEM);
+  }
   assert(byKind == <u64>freeSectors(), "free by kind");
   return true;
 }
@@ -85,7 +92,8 @@ export function extentValid(start: u64, length: u64): bool {
   // The device is whole sectors, so an extent that passes ends on a sector of it.
   assert((totalBytes & (SECTOR_BYTES - 1)) == 0, "device size");
   const mask: u64 = SECTOR_BYTES - 1;
-  const valid = (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes && length <= <u64>totalBytes - start;
+  const valid = (start & mask) == 0 && (length & mask) == 0 && start <= <u64>totalBytes
+    && length <= <u64>totalBytes - start;
   // A valid extent's sectors lie inside the bitmaps.
   if (CHECKS) assert(!valid || (start + length) >> SECTOR_SHIFT <= <u64>sectors());
   return valid;
@@ -113,7 +121,9 @@ export function pin(start: u64, length: u64): i32 {
   const from = <u32>(start >> SECTOR_SHIFT), to = <u32>((start + length) >> SECTOR_SHIFT);
   if (from == to) return FREE_OK;
   if (!inFreeableChunks(from, to)) return FREE_BAD_EXTENT;
-  if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) return FREE_OVERLAP;
+  if (countSet(pinnedBitsAddr, from, to) != 0 || countSet(freeBitsAddr, from, to) != 0) {
+    return FREE_OVERLAP;
+  }
   setRange(pinnedBitsAddr, from, to, true);
   store<u32>(fsBase + F_PINNED_SECTORS, pinnedSectors() + (to - from));
   assert(<u64>pinnedSectors() + freeSectors() <= <u64>sectors(), "free+pinned count");
@@ -189,7 +199,8 @@ export function anyFree(from: u32, to: u32): bool {
 function take(at: u32, count: u32): void {
   assert(count > 0, "empty range");
   assert(<u64>at + count <= <u64>sectors(), "past device end");
-  assert(countSet(freeBitsAddr, at, at + count) == count, "free space: taking sectors that are not free");
+  assert(countSet(freeBitsAddr, at, at + count) == count,
+    "free space: taking sectors that are not free");
   assert(freeSectors() >= count, "free count");
   setFree(at, at + count, false);
   store<u32>(fsBase + F_FREE_SECTORS, freeSectors() - count);
@@ -200,7 +211,8 @@ function take(at: u32, count: u32): void {
 
 /** Type free cell `c` as `kind`: a dup tree chunk's second half stops being free space. */
 function claimChunk(c: u32, kind: u32): void {
-  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: a chunk typed as no kind");
+  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM,
+    "free space: a chunk typed as no kind");
   assert(chunkKind(c) == CHUNK_FREE && chunkOnGrid(c), "free space: claiming a typed chunk");
   const start = chunkStartSector(c), n = chunkLengthSectors(c), usable = cellUsableSectors(kind);
   assert(n == cellSectors(), "free space: a free cell of another size");
@@ -218,12 +230,15 @@ function claimChunk(c: u32, kind: u32): void {
 /** Give typed cell `c` back (a commit found it empty: nothing used, nothing pinned). */
 export function releaseChunk(c: u32): void {
   const kind = chunkKind(c);
-  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM, "free space: releasing an untyped chunk");
+  assert(kind == CHUNK_DATA || kind == CHUNK_METADATA || kind == CHUNK_SYSTEM,
+    "free space: releasing an untyped chunk");
   assert(chunkOnGrid(c), "free space: releasing a chunk the image placed");
   const start = chunkStartSector(c), usable = chunkLengthSectors(c), n = cellSectors();
   assert(usable == cellUsableSectors(kind), "free space: a typed cell of another size");
-  assert(countSet(freeBitsAddr, start, start + usable) == usable, "free space: releasing a chunk in use");
-  assert(countSet(pinnedBitsAddr, start, start + n) == 0, "free space: releasing a chunk with pinned space");
+  assert(countSet(freeBitsAddr, start, start + usable) == usable,
+    "free space: releasing a chunk in use");
+  assert(countSet(pinnedBitsAddr, start, start + n) == 0,
+    "free space: releasing a chunk with pinned space");
   countFreeChange(start, start + usable, false);
   setChunkKind(c, CHUNK_FREE);
   setCellLayout(c, CHUNK_FREE);
@@ -239,14 +254,19 @@ export function releaseChunk(c: u32): void {
  */
 export function chunkUsedSectors(c: u32): u32 {
   const kind = chunkKind(c);
-  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED, "free space: used space of an untyped chunk");
-  const start = chunkStartSector(c), length = chunkLengthSectors(c), excluded = chunkExcludedSectors(c);
-  const unused = countSet(freeBitsAddr, start, start + length) + countSet(pinnedBitsAddr, start, start + length) + excluded;
+  assert(kind != CHUNK_FREE && kind != CHUNK_RESERVED,
+    "free space: used space of an untyped chunk");
+  const start = chunkStartSector(c), length = chunkLengthSectors(c),
+    excluded = chunkExcludedSectors(c);
+  const unused = countSet(freeBitsAddr, start, start + length) + countSet(pinnedBitsAddr, start,
+    start + length) + excluded;
   assert(unused <= length, "free space: more unused than the chunk holds");
   return length - unused;
 }
 
-/** Is chunk `c` a typed grid cell and empty (nothing used, nothing pinned): a commit gives it back. */
+/**
+ * Is chunk `c` a typed grid cell and empty (nothing used, nothing pinned): a commit gives it back.
+ */
 export function chunkEmpty(c: u32): bool {
   assert(c < chunkCount(), "free space: no such chunk");
   const kind = chunkKind(c);
@@ -255,12 +275,16 @@ export function chunkEmpty(c: u32): bool {
   const start = chunkStartSector(c), usable = chunkLengthSectors(c);
   assert(usable <= cellSectors(), "free space: a usable part larger than its cell");
   // (allBits is a debug build's check: counted here.)
-  return countSet(freeBitsAddr, start, start + usable) == usable && countSet(pinnedBitsAddr, start, start + usable) == 0;
+  return countSet(freeBitsAddr, start, start + usable) == usable
+    && countSet(pinnedBitsAddr, start, start + usable) == 0;
 }
 
 // --- allocation -----------------------------------------------------------------------------
 
-/** Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector, or -1. */
+/**
+ * Highest `count`-aligned run of `count` free sectors in chunk `c`'s usable part; its first sector,
+ * or -1.
+ */
 function highestFit(c: u32, count: u32): i64 {
   assert(count > 0, "free space: an empty block");
   const start = chunkStartSector(c), stop = start + chunkLengthSectors(c);
@@ -288,7 +312,9 @@ export function allocateTreeBlock(kind: u32): i64 {
   const count = nodeBytes >> SECTOR_SHIFT;
   let at: i64 = -1;
   if (freeOfKind(kind) >= count) {
-    for (let c = chunkCount(); c-- > 0 && at < 0;) if (chunkKind(c) == kind) at = highestFit(c, count);
+    for (let c = chunkCount(); c-- > 0 && at < 0;) {
+      if (chunkKind(c) == kind) at = highestFit(c, count);
+    }
   }
   if (at < 0) {
     let c = chunkCount();
@@ -301,7 +327,8 @@ export function allocateTreeBlock(kind: u32): i64 {
   // Node-aligned: chunks start on node multiples (SYSTEM_AREA_BYTES and the chunk size are).
   assert(<u32>at % count == 0, "free space: a tree block unaligned");
   take(<u32>at, count);
-  if (CHECKS) assert(allBits(freeBitsAddr, <u32>at, <u32>at + count, false)); // an allocated block is still free
+  // an allocated block is still free
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>at, <u32>at + count, false));
   return at;
 }
 
@@ -344,7 +371,8 @@ export function allocateData(count: u32): i64 {
     found = chunkStartSector(c);
   }
   take(<u32>found, count);
-  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false)); // an allocated extent is still free
+  // an allocated extent is still free
+  if (CHECKS) assert(allBits(freeBitsAddr, <u32>found, <u32>found + count, false));
   store<u32>(fsBase + F_DATA_CURSOR, <u32>found + count);
   return found;
 }

@@ -7,15 +7,16 @@
 // lookups between items reuse this thread's B-tree state, but read-only operations change
 // no memory, so the leaf stays where it was.
 import {
-  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FILE_EXTENT_BYTES,
-  FE_TYPE, FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
-  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING,
-  CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
+  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, EXTENT_DATA, EXTENT_CSUM, EXTENT_TYPE_REG, FE_TYPE,
+  FE_DISK_BYTENR, FE_DISK_BYTES, FE_OFFSET, FE_BYTES, SECTOR_BYTES, SECTOR_SHIFT, TA_RESULT,
+  CR_LEAF, CR_SLOT, CR_DATA, CR_SIZE, INODE_ITEM, INODE_ITEM_BYTES, EIO, P_DATA_MEDIA,
+  P_DATA_POISON, P_DATA_CSUM, P_CSUMS_MISSING, CSUM_TREE_ID, READ_VERIFY, MAX_FILE_BYTES, MAX_LEVEL,
   EXTENT_CSUM_OBJECTID, EXTENT_TYPE_INLINE, EUCLEAN, P_INLINE_FILE,
 } from "../abi";
-import { begin, lookupItem, seekForward, seekBackward, fail } from "./ctree";
+import { begin, lookupItem, seekForward, seekBackward } from "./ctree";
+import { fail } from "./operation";
 import { threadArea, dataVerifiedAddr, totalBytes } from "./state";
-import { nritems, itemAt, dataAddr, dataSize } from "./node";
+import { nritems, itemAt, dataAddr } from "./node";
 import { deviceReadable } from "../pmem/device";
 import { lockWorld, unlockWorld } from "../pmem/store-locks";
 import { visibleAddr } from "../pmem/state";
@@ -86,22 +87,29 @@ function markGood(first: u32, count: u32): void {
   if (CHECKS) assert(knownGood(first, count)); // sectors just marked good are not
 }
 
-/** Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums. */
+/**
+ * Check the sectors of data extent `extent` covering [disk, disk + length) against their checksums.
+ */
 function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): void {
   assert(length > 0, "empty range");
   assert(disk >= extent, "range outside extent");
   const firstSector = <u32>(disk >> SECTOR_SHIFT);
-  const sectorCount = <u32>(((disk + length + SECTOR_BYTES - 1) >> SECTOR_SHIFT) - (disk >> SECTOR_SHIFT));
+  const sectorCount = <u32>(((disk + length + SECTOR_BYTES - 1) >> SECTOR_SHIFT)
+    - (disk >> SECTOR_SHIFT));
   if (knownGood(firstSector, sectorCount)) {
     // Poison does not change the bytes (no stamp): it is checked at every read.
     const from = <u64>firstSector << SECTOR_SHIFT, bytes = sectorCount << SECTOR_SHIFT;
-    if (!deviceReadable(<u32>from, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
+    if (!deviceReadable(<u32>from, bytes)) {
+      fail(EIO, P_DATA_MEDIA, firstPoisoned(from, bytes), 0, 0, 0, 0);
+    }
     return;
   }
   begin(CSUM_TREE_ID, csumRoot, csumLevel, <u64><i64>EXTENT_CSUM_OBJECTID, EXTENT_CSUM, extent);
   const found = lookupItem();
   const result = threadArea() + TA_RESULT;
-  if (!found || <u64>load<u32>(result + CR_SIZE) != (extentBytes >> SECTOR_SHIFT) * 4) fail(EIO, P_CSUMS_MISSING, extent, 0, 0, 0, 0);
+  if (!found || <u64>load<u32>(result + CR_SIZE) != (extentBytes >> SECTOR_SHIFT) * 4) {
+    fail(EIO, P_CSUMS_MISSING, extent, 0, 0, 0, 0);
+  }
   const sums = <usize>load<u32>(result + CR_DATA);
   const first = (disk - extent) >> SECTOR_SHIFT;
   const last = (disk + length - 1 - extent) >> SECTOR_SHIFT;
@@ -109,21 +117,29 @@ function verifySectors(extent: u64, extentBytes: u64, disk: u64, length: u64): v
   const bytes = <u32>((last - first + 1) << SECTOR_SHIFT);
   // A sector with a poisoned line cannot be read to check its checksum: all of it is EIO
   // (as on real hardware, where reading the sector raises the machine check).
-  if (!deviceReadable(<u32>at, bytes)) fail(EIO, P_DATA_MEDIA, firstPoisoned(at, bytes), 0, 0, 0, 0);
-  const bad = sectorsVerify(visibleAddr + <usize>at, <u32>(last - first + 1), SECTOR_BYTES, sums + <usize>(first << 2));
+  if (!deviceReadable(<u32>at, bytes)) {
+    fail(EIO, P_DATA_MEDIA, firstPoisoned(at, bytes), 0, 0, 0, 0);
+  }
+  const bad = sectorsVerify(visibleAddr + <usize>at, <u32>(last - first + 1), SECTOR_BYTES,
+    sums + <usize>(first << 2));
   if (bad >= 0) fail(EIO, P_DATA_CSUM, at + (<u64>bad << SECTOR_SHIFT), 0, 0, 0, 0);
-  assert(at >> SECTOR_SHIFT == <u64>firstSector && last - first + 1 == <u64>sectorCount, "verified sectors");
+  assert(at >> SECTOR_SHIFT == <u64>firstSector && last - first + 1 == <u64>sectorCount,
+    "verified sectors");
   markGood(firstSector, sectorCount);
 }
 
 /** The first sector of [at, at + bytes) that cannot be read. */
 function firstPoisoned(at: u64, bytes: u32): u64 {
   assert(bytes > 0 && bytes % SECTOR_BYTES == 0, "range size");
-  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) return at + s;
+  for (let s: u32 = 0; s < bytes; s += SECTOR_BYTES) {
+    if (!deviceReadable(<u32>(at + s), SECTOR_BYTES)) return at + s;
+  }
   return at;
 }
 
-/** Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset). */
+/**
+ * Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset).
+ */
 function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: usize, verify: bool): void {
   assert(offset <= end, "range reversed");
   assert(fileOffset < end, "item after range");
@@ -133,7 +149,9 @@ function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: us
   if (to <= from) return;
   const disk = disk0 + load<u64>(item + FE_OFFSET) + (from - fileOffset);
   if (verify) verifySectors(disk0, load<u64>(item + FE_DISK_BYTES), disk, to - from);
-  else if (!deviceReadable(<u32>disk, <u32>(to - from))) fail(EIO, P_DATA_POISON, disk, 0, to - from, 0, 0);
+  else if (!deviceReadable(<u32>disk, <u32>(to - from))) {
+    fail(EIO, P_DATA_POISON, disk, 0, to - from, 0, 0);
+  }
   memory.copy(dst + <usize>(from - offset), visibleAddr + <usize>disk, <usize>(to - from));
 }
 
@@ -161,7 +179,9 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
     leaf = resultLeaf();
     slot = resultSlot();
     const key = itemAt(leaf, slot);
-    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) slot++;
+    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+      slot++;
+    }
   }
   if (leaf == 0 || slot >= nritems(leaf)) {
     begin(tree, root, rootLevel, ino, EXTENT_DATA, offset);
@@ -172,13 +192,17 @@ export function readFile(tree: u64, root: u64, rootLevel: u32, checksums: u64, c
   while (true) {
     if (CHECKS) assert(slot < nritems(leaf)); // a read past its leaf's items
     const key = itemAt(leaf, slot);
-    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) return;
+    if (load<u64>(key + KEY_OBJECTID) != ino || <u32>load<u8>(key + KEY_TYPE) != EXTENT_DATA) {
+      return;
+    }
     const fileOffset = load<u64>(key + KEY_OFFSET);
     if (fileOffset >= end) return;
     const item = dataAddr(leaf, slot);
     // A regular file's inline item is damage (pmcow keeps inline data only for symlinks,
     // whose targets no file read reaches): an error, not zeros.
-    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+    if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_INLINE) {
+      fail(EUCLEAN, P_INLINE_FILE, 0, 0, ino, 0, 0);
+    }
     if (<u32>load<u8>(item + FE_TYPE) == EXTENT_TYPE_REG) {
       readExtent(item, fileOffset, offset, end, dst, verify);
     }

@@ -15,5 +15,6 @@ import { KEY_OBJECTID, KEY_TYPE, KEY_OFFSET } from "../abi";
 
 /** Order of the key at `a` against the key at `b`. */
 @inline export function compareKeysAt(a: usize, b: usize): i32 {
-  return compareKeyTo(a, load<u64>(b + KEY_OBJECTID), <u32>load<u8>(b + KEY_TYPE), load<u64>(b + KEY_OFFSET));
+  return compareKeyTo(a, load<u64>(b + KEY_OBJECTID), <u32>load<u8>(b + KEY_TYPE),
+    load<u64>(b + KEY_OFFSET));
 }

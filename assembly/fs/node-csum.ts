@@ -26,7 +26,8 @@ const GAP_WORTH_SKIPPING: u32 = 256;
  * the header does not describe a gap inside the block (a corrupt block: no shortcut).
  */
 function nodeGap(node: usize): u64 {
-  assert(node != 0 && nodeBytes >= NODE_HEADER_BYTES, "node csum: no block, or a node size below its header");
+  assert(node != 0 && nodeBytes >= NODE_HEADER_BYTES,
+    "node csum: no block, or a node size below its header");
   const n = nritems(node);
   const leaf = isLeaf(node);
   if (n > (leaf ? leafCapacity() : ptrCapacity())) return 0;
@@ -52,7 +53,8 @@ function allZero(node: usize, start: u32, end: u32): bool {
   while (at < end && (at & 7) != 0) { if (load<u8>(node + at) != 0) return false; at++; }
   let acc: u64 = 0;
   while (at + 32 <= end) {
-    acc |= load<u64>(node + at) | load<u64>(node + at, 8) | load<u64>(node + at, 16) | load<u64>(node + at, 24);
+    acc |= load<u64>(node + at) | load<u64>(node + at, 8) | load<u64>(node + at,
+      16) | load<u64>(node + at, 24);
     at += 32;
     if ((at & 1023) == 0 && acc != 0) return false;
   }
@@ -61,14 +63,19 @@ function allZero(node: usize, start: u32, end: u32): bool {
   return acc == 0;
 }
 
-/** crc32c of the block's bytes [NODE_CSUM_START, nodeBytes): its stored checksum when it is sound. */
+/**
+ * crc32c of the block's bytes [NODE_CSUM_START, nodeBytes): its stored checksum when it is sound.
+ */
 export function nodeCsum(node: usize): u32 {
   const gap = nodeGap(node);
   const start = <u32>(gap >>> 32), end = <u32>gap;
-  if (gap == 0 || end - start < GAP_WORTH_SKIPPING || !allZero(node, start, end)) return crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START);
+  if (gap == 0 || end - start < GAP_WORTH_SKIPPING || !allZero(node, start, end)) {
+    return crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START);
+  }
   let crc = crc32cUpdate(0xffffffff, node + NODE_CSUM_START, start - NODE_CSUM_START);
   crc = crc32cZeros(crc, end - start);
   crc = crc32cUpdate(crc, node + end, nodeBytes - end) ^ 0xffffffff;
-  if (CHECKS) assert(crc == crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START)); // the gap shortcut disagrees with crc32c
+  // the gap shortcut disagrees with crc32c
+  if (CHECKS) assert(crc == crc32c(node + NODE_CSUM_START, nodeBytes - NODE_CSUM_START));
   return crc;
 }

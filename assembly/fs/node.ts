@@ -7,8 +7,7 @@
 //   internal:  | header | ptr 0 | ptr 1 | ... free ...                              |
 import {
   NODE_HEADER_BYTES, NODE_NRITEMS, NODE_LEVEL, LEAF_ITEM_BYTES, KEY_PTR_BYTES, KEY_BYTES,
-  KEY_OBJECTID, KEY_TYPE, KEY_OFFSET, LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION,
-  SECTOR_BYTES, MAX_KEY_VALUE,
+  LEAF_DATA_OFFSET, LEAF_DATA_SIZE, PTR_BLOCK, PTR_GENERATION, SECTOR_BYTES,
 } from "../abi";
 import { nodeBytes, poolAddr, poolCount, totalBytes } from "./state";
 import { compareKeysAt } from "./key";
@@ -22,7 +21,8 @@ import { CHECKS } from "../shared/checks";
 
 /** Is `node` one of the pool's buffers (a dirty block of this transaction)? */
 @inline export function inPool(node: usize): bool {
-  return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes && (node - poolAddr) % nodeBytes == 0;
+  return node >= poolAddr && node - poolAddr < <usize>poolCount * nodeBytes
+    && (node - poolAddr) % nodeBytes == 0;
 }
 
 /**
@@ -40,7 +40,8 @@ import { CHECKS } from "../shared/checks";
 @inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
 @inline export function setNritems(node: usize, n: u32): void {
   assert(inPool(node), "clean block changed");
-  if (CHECKS) assert(n <= (isLeaf(node) ? leafCapacity() : ptrCapacity())); // more items than the node holds
+  // more items than the node holds
+  if (CHECKS) assert(n <= (isLeaf(node) ? leafCapacity() : ptrCapacity()));
   store<u32>(node + NODE_NRITEMS, n);
 }
 @inline export function level(node: usize): u32 { return <u32>load<u8>(node + NODE_LEVEL); }
@@ -67,7 +68,8 @@ import { CHECKS } from "../shared/checks";
 }
 
 @inline export function copyKey(dst: usize, src: usize): void {
-  if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst); // a key copied onto itself or an overlapping key
+  // a key copied onto itself or an overlapping key
+  if (CHECKS) assert(dst + KEY_BYTES <= src || src + KEY_BYTES <= dst);
   memory.copy(dst, src, KEY_BYTES);
 }
 
@@ -75,19 +77,22 @@ import { CHECKS } from "../shared/checks";
 
 @inline export function dataOffset(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the data of an item slot beyond the leaf
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the data of an item a dirty leaf does not have
+  // the data of an item a dirty leaf does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   // btrfs counts an item's data offset from the end of the header.
   return load<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
 }
 /** Set an item's data offset, `offset` from the node's start (stored from the header's end). */
 @inline function setDataOffset(node: usize, slot: u32, offset: u32): void {
-  if (CHECKS) assert(inPool(node) && offset >= NODE_HEADER_BYTES && offset <= nodeBytes); // a data offset outside a dirty leaf
+  // a data offset outside a dirty leaf
+  if (CHECKS) assert(inPool(node) && offset >= NODE_HEADER_BYTES && offset <= nodeBytes);
   if (CHECKS) assert(slot < nritems(node)); // the offset of an item the leaf does not have
   store<u32>(itemAt(node, slot) + LEAF_DATA_OFFSET, offset - NODE_HEADER_BYTES);
 }
 @inline export function dataSize(node: usize, slot: u32): u32 {
   if (CHECKS) assert(slot < leafCapacity()); // the size of an item slot beyond the leaf
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // the size of an item a dirty leaf does not have
+  // the size of an item a dirty leaf does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   return load<u32>(itemAt(node, slot) + LEAF_DATA_SIZE);
 }
 /** Absolute address of the item's data. */
@@ -111,16 +116,20 @@ function leafPacked(node: usize): bool {
   if (!CHECKS) return true;
   assert(inPool(node) && isLeaf(node), "not a dirty leaf");
   const n = nritems(node);
-  for (let i: u32 = 0; i < n; i++) if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) return false;
+  for (let i: u32 = 0; i < n; i++) {
+    if (dataOffset(node, i) + dataSize(node, i) != dataEnd(node, i)) return false;
+  }
   return n == 0 || dataOffset(node, n - 1) >= NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
 }
 
 /** Free bytes of a leaf (callers ask it of dirty leaves they change). */
 export function leafFreeBytes(node: usize): u32 {
-  if (CHECKS) assert(inPool(node) && isLeaf(node)); // free bytes of a block that is not a dirty leaf
+  // free bytes of a block that is not a dirty leaf
+  if (CHECKS) assert(inPool(node) && isLeaf(node));
   const n = nritems(node);
   const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
-  if (CHECKS) assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES); // a dirty leaf whose data overlaps its items
+  // a dirty leaf whose data overlaps its items
+  if (CHECKS) assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES);
   return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
 }
 
@@ -140,23 +149,29 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
   const n = nritems(node);
   if (CHECKS) assert(leafPacked(node)); // a dirty leaf not packed before the change
   assert(slot <= n, "slot outside node");
-  assert(leafFreeBytes(node) >= bytes + items * LEAF_ITEM_BYTES, "leaf insert: no room (caller must split)");
+  assert(leafFreeBytes(node) >= bytes + items * LEAF_ITEM_BYTES,
+    "leaf insert: no room (caller must split)");
   const end = dataEnd(node, slot);
   if (slot < n) {
     const low = dataOffset(node, n - 1);
     memory.copy(node + low - bytes, node + low, end - low);
     for (let i = slot; i < n; i++) setDataOffset(node, i, dataOffset(node, i) - bytes);
-    memory.copy(itemAt(node, slot + items), itemAt(node, slot), <usize>(n - slot) * LEAF_ITEM_BYTES);
+    memory.copy(itemAt(node, slot + items), itemAt(node, slot),
+      <usize>(n - slot) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n + items);
-  if (CHECKS) assert(nritems(node) == n + items && end <= nodeBytes); // a gap that did not open where asked
+  // a gap that did not open where asked
+  if (CHECKS) assert(nritems(node) == n + items && end <= nodeBytes);
   return end;
 }
 
 /** Item header `slot`: key at `key`, data of `size` bytes ending at `end`. */
 @inline function setItem(node: usize, slot: u32, key: usize, end: u32, size: u32): void {
   if (CHECKS) assert(slot < nritems(node)); // an item header set past the leaf's items
-  if (CHECKS) assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES); // an item's data over the item headers
+  // an item's data over the item headers
+  if (CHECKS) {
+    assert(<u64>end >= <u64>size + <u64>NODE_HEADER_BYTES + <u64>nritems(node) * LEAF_ITEM_BYTES);
+  }
   copyKey(itemAt(node, slot), key);
   setDataOffset(node, slot, end - size);
   store<u32>(itemAt(node, slot) + LEAF_DATA_SIZE, size);
@@ -164,11 +179,13 @@ function leafOpenGap(node: usize, slot: u32, items: u32, bytes: u32): u32 {
 
 /** Make room for an item of `size` bytes with key at `key` at `slot`; returns the data address. */
 export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize {
-  assert(size <= nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES, "leaf insert: an item larger than a leaf");
+  assert(size <= nodeBytes - NODE_HEADER_BYTES - LEAF_ITEM_BYTES,
+    "leaf insert: an item larger than a leaf");
   const end = leafOpenGap(node, slot, 1, size);
   setItem(node, slot, key, end, size);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size); // an item not where it was put
+  // an item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key) == 0 && dataSize(node, slot) == size);
   return node + end - size;
 }
 
@@ -183,8 +200,12 @@ export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, k
   setItem(node, slot, key1, end, size1);
   setItem(node, slot + 1, key2, end - size1, size2);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1); // the first item not where it was put
-  if (CHECKS) assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2); // the second item not where it was put
+  // the first item not where it was put
+  if (CHECKS) assert(compareKeysAt(itemAt(node, slot), key1) == 0 && dataSize(node, slot) == size1);
+  // the second item not where it was put
+  if (CHECKS) {
+    assert(compareKeysAt(itemAt(node, slot + 1), key2) == 0 && dataSize(node, slot + 1) == size2);
+  }
   return node + end - size1;
 }
 
@@ -203,19 +224,24 @@ export function leafDelete(node: usize, slot: u32, count: u32): void {
     const moveEnd = dataOffset(node, last);
     memory.copy(node + low + freed, node + low, moveEnd - low);
     for (let i = last + 1; i < n; i++) setDataOffset(node, i, dataOffset(node, i) + freed);
-    memory.copy(itemAt(node, slot), itemAt(node, last + 1), <usize>(n - last - 1) * LEAF_ITEM_BYTES);
+    memory.copy(itemAt(node, slot), itemAt(node, last + 1),
+      <usize>(n - last - 1) * LEAF_ITEM_BYTES);
   }
   setNritems(node, n - count);
   if (CHECKS) assert(leafPacked(node)); // a leaf no longer packed
 }
 
-/** Free bytes of any leaf (a clean one too: the tree checker passed it), from its header and last item. */
+/**
+ * Free bytes of any leaf (a clean one too: the tree checker passed it), from its header and last
+ * item.
+ */
 export function leafRoom(node: usize): u32 {
   assert(isLeaf(node), "not a leaf");
   const n = nritems(node);
   assert(n <= leafCapacity(), "leaf room: more items than a leaf holds");
   const low = n == 0 ? nodeBytes : dataOffset(node, n - 1);
-  assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES, "leaf room: data over the items");
+  assert(<u64>low >= <u64>NODE_HEADER_BYTES + <u64>n * LEAF_ITEM_BYTES,
+    "leaf room: data over the items");
   return low - NODE_HEADER_BYTES - n * LEAF_ITEM_BYTES;
 }
 
@@ -232,7 +258,8 @@ export function leafItemsBytes(node: usize, from: u32, to: u32): u32 {
  * push_leaf_right). The caller checked the room and reports the data pointers.
  */
 export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
-  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right),
+    "leaf move: not two dirty leaves");
   const n = nritems(left), r = nritems(right);
   assert(m < n, "leaf move: nothing to move");
   const k = n - m;
@@ -248,7 +275,10 @@ export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
   // The moved data at right's end, the moved items first.
   memory.copy(right + nodeBytes - bytes, left + llow, bytes);
   memory.copy(itemAt(right, 0), itemAt(left, m), <usize>k * LEAF_ITEM_BYTES);
-  for (let i: u32 = 0; i < k; i++) store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET, load<u32>(itemAt(right, i) + LEAF_DATA_OFFSET) + (nodeBytes - lend));
+  for (let i: u32 = 0; i < k; i++) {
+    store<u32>(itemAt(right, i) + LEAF_DATA_OFFSET,
+      load<u32>(itemAt(right, i) + LEAF_DATA_OFFSET) + (nodeBytes - lend));
+  }
   setNritems(right, r + k);
   setNritems(left, m);
   if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
@@ -259,7 +289,8 @@ export function leafMoveTailRight(left: usize, m: u32, right: usize): void {
  * sibling): btrfs's push_leaf_left. The caller checked the room and reports the pointers.
  */
 export function leafMoveHeadLeft(right: usize, m: u32, left: usize): void {
-  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right), "leaf move: not two dirty leaves");
+  assert(inPool(left) && inPool(right) && isLeaf(left) && isLeaf(right),
+    "leaf move: not two dirty leaves");
   const n = nritems(right), l = nritems(left);
   assert(m > 0 && m <= n, "leaf move: nothing to move");
   assert(leafRoom(left) >= leafItemsBytes(right, 0, m), "leaf move: no room on the left");
@@ -267,7 +298,10 @@ export function leafMoveHeadLeft(right: usize, m: u32, left: usize): void {
   const llow = l == 0 ? nodeBytes : dataOffset(left, l - 1);
   memory.copy(left + llow - bytes, right + rlow, bytes);
   memory.copy(itemAt(left, l), itemAt(right, 0), <usize>m * LEAF_ITEM_BYTES);
-  for (let i: u32 = 0; i < m; i++) store<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET, load<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET) - (nodeBytes - llow));
+  for (let i: u32 = 0; i < m; i++) {
+    store<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET,
+      load<u32>(itemAt(left, l + i) + LEAF_DATA_OFFSET) - (nodeBytes - llow));
+  }
   setNritems(left, l + m);
   leafDelete(right, 0, m);
   if (CHECKS) assert(leafPacked(left) && leafPacked(right)); // a leaf not packed after the move
@@ -282,7 +316,8 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
   assert(slot < n, "slot outside node");
   const old = dataSize(node, slot);
   const delta = <i64>newSize - <i64>old;
-  assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta, "leafResize: no room (caller must split)");
+  assert(delta <= 0 || <i64>leafFreeBytes(node) >= delta,
+    "leafResize: no room (caller must split)");
   const low = dataOffset(node, n - 1);
   const keepEnd = dataOffset(node, slot) + min<u32>(old, newSize);
   memory.copy(<usize>(<i64>(node + low) - delta), node + low, keepEnd - low);
@@ -301,7 +336,8 @@ export function leafResize(node: usize, slot: u32, newSize: u32): usize {
 }
 @inline export function childGeneration(node: usize, slot: u32): u64 {
   if (CHECKS) assert(slot < ptrCapacity()); // a child slot beyond the node
-  if (CHECKS) assert(!inPool(node) || slot < nritems(node)); // a child generation a dirty node does not have
+  // a child generation a dirty node does not have
+  if (CHECKS) assert(!inPool(node) || slot < nritems(node));
   return load<u64>(ptrAt(node, slot) + PTR_GENERATION);
 }
 
@@ -330,7 +366,8 @@ export function ptrInsert(node: usize, slot: u32, key: usize, bytenr: u64, gener
   copyKey(ptrAt(node, slot), key);
   setChild(node, slot, bytenr, generation);
   setNritems(node, n + 1);
-  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr); // a pointer not where it was put
+  // a pointer not where it was put
+  if (CHECKS) assert(compareKeysAt(ptrAt(node, slot), key) == 0 && child(node, slot) == bytenr);
 }
 
 export function ptrDelete(node: usize, slot: u32, count: u32): void {
@@ -339,6 +376,7 @@ export function ptrDelete(node: usize, slot: u32, count: u32): void {
   const n = nritems(node);
   if (CHECKS) assert(n <= ptrCapacity()); // a dirty node with more pointers than fit
   assert(slot + count <= n, "ptrDelete: beyond the pointers");
-  memory.copy(ptrAt(node, slot), ptrAt(node, slot + count), <usize>(n - slot - count) * KEY_PTR_BYTES);
+  memory.copy(ptrAt(node, slot), ptrAt(node, slot + count),
+    <usize>(n - slot - count) * KEY_PTR_BYTES);
   setNritems(node, n - count);
 }

@@ -10,7 +10,10 @@
 //
 // tree 0: a free slot. The offsets are the ABI's (assembly/abi.ts, read by TypeScript);
 // rootSlotLayoutAgrees checks that the class lays its fields out at them.
-import { RS_ROOT, RS_LEVEL, RS_FLAGS, RS_TREE, RS_LAST_SNAPSHOT, ROOT_SLOT_BYTES } from "../abi";
+import {
+  RS_ROOT, RS_LEVEL, RS_FLAGS, RS_TREE, RS_LAST_SNAPSHOT, ROOT_SLOT_BYTES, FS_TREE_ID,
+  FIRST_SUBVOLUME_ID,
+} from "../abi";
 
 @unmanaged export class RootSlot {
   /** The tree's root block. */
@@ -29,5 +32,11 @@ import { RS_ROOT, RS_LEVEL, RS_FLAGS, RS_TREE, RS_LAST_SNAPSHOT, ROOT_SLOT_BYTES
 export function rootSlotLayoutAgrees(): bool {
   return offsetof<RootSlot>("root") == RS_ROOT && offsetof<RootSlot>("level") == RS_LEVEL
     && offsetof<RootSlot>("flags") == RS_FLAGS && offsetof<RootSlot>("tree") == RS_TREE
-    && offsetof<RootSlot>("lastSnapshot") == RS_LAST_SNAPSHOT && offsetof<RootSlot>() == ROOT_SLOT_BYTES;
+    && offsetof<RootSlot>("lastSnapshot") == RS_LAST_SNAPSHOT
+      && offsetof<RootSlot>() == ROOT_SLOT_BYTES;
+}
+
+/** Is tree `id` a subvolume (fs) tree, one the root table may hold? */
+@inline export function isFsTree(id: u64): bool {
+  return id == FS_TREE_ID || id >= FIRST_SUBVOLUME_ID;
 }

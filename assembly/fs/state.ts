@@ -5,7 +5,9 @@
 //
 //   kernel region:  [superblock staging][staging][fs header][free stack][freed stack]
 //                   [dirty list][sector->buffer][verified bits][free bits][pinned bits]
-//                   [fresh bits][dropped bits][losing bits][filled bits][readers log][thread areas][root table][data verified][delayed refs, backrefs, batch][pool ...][DAX region]
+//                   [fresh bits][dropped bits][losing bits][filled bits][readers log]
+//                   [thread areas][root table][data verified][delayed refs, backrefs, batch]
+//                   [pool ...][DAX region]
 //
 //   fs header (FS_HEADER_BYTES): F_* fields, then two problem records at F_PROBLEMS.
 //   sector->buffer: u32 per device sector; (index of the dirty buffer + 1), 0 = clean.
@@ -13,27 +15,28 @@
 //   free bits:      one bit per sector; set where space is allocatable (free-space.ts).
 //   pinned bits:    one bit per sector; freed in this transaction, free once it commits.
 //   fresh bits:     one bit per sector; allocated in this transaction.
-//   dropped bits:   one bit per sector; a block whose pointers were dropped at once (extent-tree.ts).
-//   losing bits:    one bit per sector; a data extent (its first sector) some item stopped mapping in this transaction.
-//   filled bits:    one bit per sector; a data extent (its first sector) filled in place in this transaction.
-//   readers log:    READERS_LOG_ENTRIES (extent, from, to): bytes of data extents items the core dropped read.
+//   dropped bits:   one bit per sector; a block whose pointers were dropped at once
+//                   (extent-tree.ts).
+//   losing bits:    one bit per sector; a data extent (its first sector) some item stopped mapping
+//                   in this transaction.
+//   filled bits:    one bit per sector; a data extent (its first sector) filled in place in this
+//                   transaction.
+//   readers log:    READERS_LOG_ENTRIES (extent, from, to): bytes of data extents items the core
+//                   dropped read.
 //   thread areas:   THREAD_AREA_BYTES per thread slot: a B-tree operation's path, keys,
 //                   results and problem records (TA_*).
 //   root table:     ROOT_SLOTS entries (RS_*): each subvolume tree's root and level.
-//   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum (0: never).
+//   data verified:  u32 per sector: the stamp epoch at which the sector's data passed its checksum
+//                   (0: never).
 //   pool:           F_POOL_COUNT buffers of F_NODE_BYTES, addressed by index.
 import {
   FS_MAGIC, FS_HEADER_BYTES, F_MAGIC, F_NODE_BYTES, F_COPIES, F_TOTAL_BYTES, F_GENERATION, F_POOL,
-  F_POOL_COUNT, F_FREE_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST,
-  F_FREED_STACK, SECTOR_SHIFT, SECTOR_BYTES, F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS,
-  F_THREAD_AREAS, THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
-  F_LOSING_BITS, F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES, READERS_ENTRY_BYTES,
-  MAX_THREADS, F_DATA_VERIFIED, F_REF_TABLES_CLEAN, REF_TABLES_CLEAN, F_REFS, F_REF_SLOTS, F_BACKREF_SLOTS,
-  CHUNKS_MAX, CHUNK_ENTRY_BYTES,
+  F_POOL_COUNT, F_FREE_STACK, F_SECTOR_BUFFER, F_VERIFIED, F_DIRTY_LIST, F_FREED_STACK,
+  SECTOR_SHIFT, SECTOR_BYTES, F_FREE_BITS, F_PINNED_BITS, F_FRESH_BITS, F_THREAD_AREAS,
+  THREAD_AREA_BYTES, F_DROPPED_BITS, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, F_LOSING_BITS,
+  F_FILLED_BITS, F_READERS_LOG, READERS_LOG_ENTRIES, F_DATA_VERIFIED,
 } from "../abi";
 import { kernelAddr, kernelBytes, maxThreads, threadSlot } from "../pmem/state";
-import { refTablesBytes, refTablesFormat, refTablesZero } from "./delayed-ref";
-import { formatChunks } from "./chunks";
 import { CHECKS } from "../shared/checks";
 import { RootSlot } from "./root-slot";
 
@@ -63,96 +66,6 @@ export let dataVerifiedAddr: usize = 0;
   return ((sectors + 63) >> 6) << 3;
 }
 
-/** Bytes of the state's tables before the delayed refs, for a device of `total` bytes and `pool` buffers. */
-function fixedTablesBytes(total: u32, pool: u32): u64 {
-  assert(pool > 0, "empty pool");
-  assert(maxThreads > 0 && maxThreads <= MAX_THREADS, "thread slots");
-  const sectors = total >> SECTOR_SHIFT;
-  const bytes = <u64>pool * 12 + <u64>sectors * 4 + <u64>bitmapBytes(sectors) * 7 + <u64>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES + <u64>maxThreads * THREAD_AREA_BYTES
-    + <u64>ROOT_SLOTS * ROOT_SLOT_BYTES + <u64>sectors * 4 + <u64>CHUNKS_MAX * CHUNK_ENTRY_BYTES;
-  return (bytes + 63) & ~63;
-}
-
-/** Bytes the state needs after its header: its tables and the delayed-ref tables. */
-export function fsTablesBytes(total: u32, pool: u32, refSlotCount: u32, backrefSlotCount: u32): u64 {
-  assert(refSlotCount != 0 && (refSlotCount & (refSlotCount - 1)) == 0, "slots not a power of 2");
-  assert(backrefSlotCount != 0 && (backrefSlotCount & (backrefSlotCount - 1)) == 0, "slots not a power of 2");
-  return fixedTablesBytes(total, pool) + refTablesBytes(refSlotCount, backrefSlotCount);
-}
-
-/**
- * Lay the state out at `base`: tables right after the header, `pool` buffers at `pool`.
- * Every buffer starts free; no block is dirty or verified. The magic is stored last.
- */
-export function fsFormat(base: usize, node: u32, blockCopies: u32, total: u32, chunkBytes: u32, generation: u64,
-  pool: usize, count: u32, refSlotCount: u32, backrefSlotCount: u32): void {
-  assert(total % SECTOR_BYTES == 0, "device size");
-  assert(node >= SECTOR_BYTES, "node size");
-  assert(count > 0, "fs: empty pool");
-  assert((base & 7) == 0, "state unaligned");
-  assert(kernelRangeValid(base, <u64>FS_HEADER_BYTES + fsTablesBytes(total, count, refSlotCount, backrefSlotCount)), "state outside kernel");
-  const sectors = total >> SECTOR_SHIFT;
-  const free = base + FS_HEADER_BYTES;
-  const freed = free + <usize>count * 4;
-  const dirty = freed + <usize>count * 4;
-  const sectorBuffer = dirty + <usize>count * 4;
-  const verified = sectorBuffer + <usize>sectors * 4;
-  const freeBits = verified + bitmapBytes(sectors);
-  const pinnedBits = freeBits + bitmapBytes(sectors);
-  const freshBits = pinnedBits + bitmapBytes(sectors);
-  const droppedBits = freshBits + bitmapBytes(sectors);
-  const losingBits = droppedBits + bitmapBytes(sectors);
-  const filledBits = losingBits + bitmapBytes(sectors);
-  const readersLog = filledBits + bitmapBytes(sectors);
-  const threadAreas = readersLog + <usize>READERS_LOG_ENTRIES * READERS_ENTRY_BYTES;
-  const roots = threadAreas + <usize>maxThreads * THREAD_AREA_BYTES;
-  const dataVerified = roots + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
-  const chunks = dataVerified + <usize>sectors * 4;
-  // The tables laid out here are the ones fixedTablesBytes sized: the delayed refs follow.
-  assert(<u64>chunks + <u64>CHUNKS_MAX * CHUNK_ENTRY_BYTES <= <u64>free + fixedTablesBytes(total, count), "tables overrun");
-  // The delayed-ref tables (most of the state) are zeroed only when the last state here may
-  // have left a slot in them: a mount of every crash image an explorer checks formats the
-  // state again, and zeroing them was a twentieth of that.
-  const refTables = free + <usize>fixedTablesBytes(total, count);
-  const refTablesClean = load<u32>(base + F_REF_TABLES_CLEAN) == REF_TABLES_CLEAN && load<u32>(base + F_REFS) == <u32>refTables
-    && load<u32>(base + F_REF_SLOTS) == refSlotCount && load<u32>(base + F_BACKREF_SLOTS) == backrefSlotCount;
-  memory.fill(base, 0, <usize>(FS_HEADER_BYTES + fixedTablesBytes(total, count)));
-  if (!refTablesClean) memory.fill(refTables, 0, <usize>refTablesBytes(refSlotCount, backrefSlotCount));
-  store<u32>(base + F_NODE_BYTES, node);
-  store<u32>(base + F_COPIES, blockCopies);
-  store<u32>(base + F_TOTAL_BYTES, total);
-  store<u64>(base + F_GENERATION, generation);
-  store<u32>(base + F_POOL, <u32>pool);
-  store<u32>(base + F_POOL_COUNT, count);
-  store<u32>(base + F_FREE_STACK, <u32>free);
-  store<u32>(base + F_FREED_STACK, <u32>freed);
-  store<u32>(base + F_DIRTY_LIST, <u32>dirty);
-  store<u32>(base + F_SECTOR_BUFFER, <u32>sectorBuffer);
-  store<u32>(base + F_VERIFIED, <u32>verified);
-  store<u32>(base + F_FREE_BITS, <u32>freeBits);
-  store<u32>(base + F_PINNED_BITS, <u32>pinnedBits);
-  store<u32>(base + F_FRESH_BITS, <u32>freshBits);
-  store<u32>(base + F_THREAD_AREAS, <u32>threadAreas);
-  store<u32>(base + F_DROPPED_BITS, <u32>droppedBits);
-  store<u32>(base + F_ROOTS, <u32>roots);
-  store<u32>(base + F_LOSING_BITS, <u32>losingBits);
-  store<u32>(base + F_FILLED_BITS, <u32>filledBits);
-  store<u32>(base + F_READERS_LOG, <u32>readersLog);
-  store<u32>(base + F_DATA_VERIFIED, <u32>dataVerified);
-  // Buffers are taken from the top of the stack: buffer 0 first, as the pool always did.
-  for (let i: u32 = 0; i < count; i++) store<u32>(free + <usize>i * 4, count - 1 - i);
-  store<u32>(base + F_FREE_COUNT, count);
-  // The delayed-ref tables and the free-space count lay themselves out through this
-  // instance's view of the state: read it now, before the magic makes it attachable.
-  readLayout(base);
-  assert(poolCount == count && poolAddr == pool && totalBytes == total, "bad layout");
-  refTablesFormat(refTables, refSlotCount, backrefSlotCount);
-  if (CHECKS) assert(refTablesZero()); // a state said clean whose delayed-ref tables hold a slot
-  store<u32>(base + F_REF_TABLES_CLEAN, REF_TABLES_CLEAN);
-  formatChunks(chunks, chunkBytes, total);
-  atomic.store<u32>(base + F_MAGIC, FS_MAGIC);
-}
-
 /** Read the state's addresses into this instance's globals; false when `base` holds none. */
 export function fsAttach(base: usize): bool {
   if (atomic.load<u32>(base + F_MAGIC) != FS_MAGIC) return false;
@@ -165,7 +78,7 @@ export function fsAttach(base: usize): bool {
 }
 
 /** This instance's globals from the state's header at `base`. */
-function readLayout(base: usize): void {
+export function readLayout(base: usize): void {
   assert(kernelRangeValid(base, FS_HEADER_BYTES), "state outside kernel");
   fsBase = base;
   nodeBytes = load<u32>(base + F_NODE_BYTES);
@@ -192,7 +105,8 @@ function readLayout(base: usize): void {
 
 /** Is [addr, addr + len) inside the device's kernel region (where the state may live)? */
 export function kernelRangeValid(addr: u64, len: u64): bool {
-  const valid = kernelAddr != 0 && addr >= <u64>kernelAddr && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
+  const valid = kernelAddr != 0 && addr >= <u64>kernelAddr
+    && addr + len <= <u64>kernelAddr + <u64>kernelBytes;
   // The kernel region itself lies inside the shared memory, so a valid range is addressable.
   assert(!valid || addr + len <= (<u64>memory.size() << 16), "kernel past memory");
   return valid;
@@ -202,7 +116,11 @@ export function kernelRangeValid(addr: u64, len: u64): bool {
 @inline export function threadArea(): usize {
   assert(threadSlot >= 0 && <u32>threadSlot < maxThreads, "thread slot");
   assert(threadAreasAddr != 0, "no state attached");
-  if (CHECKS) assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES, THREAD_AREA_BYTES)); // outside the kernel region
+  // outside the kernel region
+  if (CHECKS) {
+    assert(kernelRangeValid(threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES,
+      THREAD_AREA_BYTES));
+  }
   return threadAreasAddr + <usize>threadSlot * THREAD_AREA_BYTES;
 }
 
@@ -226,7 +144,8 @@ export function fsAttached(): bool {
 
 @inline export function bufferAddr(index: u32): usize {
   assert(index < poolCount, "buffer index");
-  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes)); // a buffer outside the kernel region
+  // a buffer outside the kernel region
+  if (CHECKS) assert(kernelRangeValid(poolAddr + <usize>index * nodeBytes, nodeBytes));
   return poolAddr + <usize>index * nodeBytes;
 }
 
@@ -244,7 +163,10 @@ export function fsAttached(): bool {
 
 @inline function verifiedWord(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
-  if (CHECKS) assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8)); // outside the kernel region
+  // outside the kernel region
+  if (CHECKS) {
+    assert(kernelRangeValid(verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3), 8));
+  }
   return verifiedAddr + (<usize>(bytenr >> (SECTOR_SHIFT + 6)) << 3);
 }
 
@@ -275,10 +197,14 @@ let lastRootSlot: usize = 0;
 export function rootSlotOf(tree: u64): usize {
   assert(tree != 0, "state: tree id 0 names no tree");
   const table = <usize>load<u32>(fsBase + F_ROOTS);
-  assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES), "state: the root table outside the kernel region");
+  assert(table != 0 && kernelRangeValid(table, <u64>ROOT_SLOTS * ROOT_SLOT_BYTES),
+    "state: the root table outside the kernel region");
   const end = table + <usize>ROOT_SLOTS * ROOT_SLOT_BYTES;
   // Copies of one operation ask for one tree: the slot found last is the likely answer.
-  if (lastRootSlot >= table && lastRootSlot < end && changetype<RootSlot>(lastRootSlot).tree == tree) return lastRootSlot;
+  if (lastRootSlot >= table && lastRootSlot < end
+      && changetype<RootSlot>(lastRootSlot).tree == tree) {
+    return lastRootSlot;
+  }
   for (let slot = table; slot < end; slot += ROOT_SLOT_BYTES) {
     if (changetype<RootSlot>(slot).tree == tree) {
       lastRootSlot = slot;
@@ -289,7 +215,10 @@ export function rootSlotOf(tree: u64): usize {
   return 0;
 }
 
-/** Bytes a data allocation must leave free for tree blocks (Kernel.metadataReserveBytes reads it here). */
+/**
+ * Bytes a data allocation must leave free for tree blocks (Kernel.metadataReserveBytes reads it
+ * here).
+ */
 export function metadataReserveBytes(): u64 {
   const block = <u64>metadataBlockBytes();
   assert(block >= SECTOR_BYTES, "state: a tree block smaller than a sector");

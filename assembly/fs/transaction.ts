@@ -7,10 +7,11 @@
 // until the commit, so its bytenr is not handed out again before the list is reset.
 import { zeroGap, nodeCsum } from "./node-csum";
 import {
-  F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT, SECTOR_BYTES,
-  NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL, NODE_HEADER_BYTES,
-  LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, NODE_FSID, NODE_FLAGS, NODE_CHUNK_TREE_UUID, UUID_BYTES,
-  NODE_FLAG_WRITTEN, NODE_BACKREF_REV, BACKREF_REV_MIXED, F_FSID, F_CHUNK_TREE_UUID, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
+  F_FREE_COUNT, F_FREED_COUNT, F_DIRTY_COUNT, F_DIRTY_LIVE, F_GENERATION, SECTOR_SHIFT,
+  SECTOR_BYTES, NODE_BYTENR, NODE_GENERATION, NODE_OWNER, NODE_LEVEL, F_READERS_COUNT, MAX_LEVEL,
+  NODE_HEADER_BYTES, LEAF_ITEM_BYTES, KEY_PTR_BYTES, NODE_CSUM, NODE_FSID, NODE_FLAGS,
+  NODE_CHUNK_TREE_UUID, UUID_BYTES, NODE_FLAG_WRITTEN, NODE_BACKREF_REV, BACKREF_REV_MIXED, F_FSID,
+  F_CHUNK_TREE_UUID, FLUSH_CLWB, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS,
 } from "../abi";
 import {
   fsBase, nodeBytes, poolCount, freeStackAddr, freedStackAddr, dirtyListAddr, sectorBufferAddr,
@@ -37,8 +38,12 @@ declare function hostBeforeStore(): void;
 
 @inline function sectorEntry(bytenr: u64): usize {
   assert(bytenr < <u64>totalBytes, "past device end");
-  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0); // a dirty-index entry of an unaligned block
-  if (CHECKS) assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4)); // outside the kernel region
+  // a dirty-index entry of an unaligned block
+  if (CHECKS) assert((bytenr & (SECTOR_BYTES - 1)) == 0);
+  // outside the kernel region
+  if (CHECKS) {
+    assert(kernelRangeValid(sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2), 4));
+  }
   return sectorBufferAddr + (<usize>(bytenr >> SECTOR_SHIFT) << 2);
 }
 
@@ -96,7 +101,8 @@ function makeDirty(bytenr: u64): usize {
 }
 
 @inline function setHeader(buffer: usize, bytenr: u64, generation: u64, owner: u64): void {
-  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes && (buffer - poolAddr) % nodeBytes == 0, "not a pool buffer");
+  assert(buffer >= poolAddr && buffer - poolAddr < <usize>poolCount * nodeBytes
+    && (buffer - poolAddr) % nodeBytes == 0, "not a pool buffer");
   // btrfs's header: the checksum field's unused 28 bytes zero, the file system's and chunk
   // tree's uuids, the written flag and the mixed back-reference revision.
   memory.fill(buffer + NODE_CSUM + 4, 0, NODE_FSID - NODE_CSUM - 4);
@@ -125,12 +131,14 @@ export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
   if (isLeaf(src)) {
     const front = NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
     const low = n == 0 ? nodeBytes : dataOffset(src, n - 1);
-    assert(front <= low && low <= nodeBytes, "transaction: a leaf whose data overlaps its items reached a copy");
+    assert(front <= low && low <= nodeBytes,
+      "transaction: a leaf whose data overlaps its items reached a copy");
     memory.copy(buffer, src, front);
     memory.copy(buffer + low, src + low, nodeBytes - low);
   } else {
     const used = NODE_HEADER_BYTES + n * KEY_PTR_BYTES;
-    assert(used <= nodeBytes, "transaction: an internal node with more pointers than room reached a copy");
+    assert(used <= nodeBytes,
+      "transaction: an internal node with more pointers than room reached a copy");
     memory.copy(buffer, src, used);
   }
   setHeader(buffer, bytenr, load<u64>(fsBase + F_GENERATION) + 1, owner);
@@ -144,13 +152,17 @@ export function cowBlock(src: usize, bytenr: u64, owner: u64): usize {
 function sameItems(a: usize, b: usize): bool {
   assert(a != b, "transaction: a block compared with itself");
   const n = nritems(b);
-  assert(n <= (isLeaf(b) ? leafCapacity() : ptrCapacity()), "transaction: a block with more items than it holds");
+  assert(n <= (isLeaf(b) ? leafCapacity() : ptrCapacity()),
+    "transaction: a block with more items than it holds");
   if (nritems(a) != n) return false;
   const from = NODE_OWNER + 8;
-  if (!isLeaf(b)) return memory.compare(a + from, b + from, NODE_HEADER_BYTES + n * KEY_PTR_BYTES - from) == 0;
+  if (!isLeaf(b)) {
+    return memory.compare(a + from, b + from, NODE_HEADER_BYTES + n * KEY_PTR_BYTES - from) == 0;
+  }
   const front = NODE_HEADER_BYTES + n * LEAF_ITEM_BYTES;
   const low = n == 0 ? nodeBytes : dataOffset(b, n - 1);
-  return memory.compare(a + from, b + from, front - from) == 0 && memory.compare(a + low, b + low, nodeBytes - low) == 0;
+  return memory.compare(a + from, b + from, front - from) == 0
+    && memory.compare(a + low, b + low, nodeBytes - low) == 0;
 }
 
 /** A new, empty dirty block `bytenr` at `level`. */
@@ -194,7 +206,8 @@ export function endTransaction(generation: u64): void {
   let free = load<u32>(fsBase + F_FREE_COUNT);
   const listed = load<u32>(fsBase + F_DIRTY_COUNT);
   assert(free + listed == poolCount, "pool books");
-  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT), "pool books");
+  assert(listed == load<u32>(fsBase + F_DIRTY_LIVE) + load<u32>(fsBase + F_FREED_COUNT),
+    "pool books");
   for (let i: u32 = 0; i < listed; i++) {
     const bytenr = <u64>load<u32>(dirtyListAddr + (<usize>i << 2)) << SECTOR_SHIFT;
     const entry = sectorEntry(bytenr);
@@ -219,7 +232,8 @@ export function endTransaction(generation: u64): void {
       assert(index < poolCount); // a free buffer beyond the pool
       sum += index;
     }
-    assert(sum == <u64>poolCount * (poolCount - 1) / 2); // a buffer twice on the free stack, another lost
+    // a buffer twice on the free stack, another lost
+    assert(sum == <u64>poolCount * (poolCount - 1) / 2);
   }
   store<u32>(fsBase + F_FREE_COUNT, free);
   store<u32>(fsBase + F_FREED_COUNT, 0);

@@ -10,18 +10,18 @@
 import { copyLine } from "./line-copy";
 import {
   CRASH_ROW_BYTES, PATCH_BYTES, PATCH_DATA, H_CRASH_TOTAL, H_CRASH_ROWS, H_EADR_NEXT_SEQ,
-  LINE_SHIFT, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR,
-  CRASH_STRICT, CRASH_RANDOM, CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
+  LINE_SHIFT, H_SCAN_VERSION, LINE_PENDING, DOMAIN_EADR, CRASH_STRICT, CRASH_RANDOM,
+  CRASH_ENUMERATE, CRASH_ROW_VERSIONS,
 } from "../abi";
 import {
-  headerAddr, crashTableAddr, patchAddr, visibleAddr,
-  lineStateAddr, lineListAddr, lineCount, domain, threadsAddr, threadStride,
-  maxThreads, patchRows,
+  headerAddr, crashTableAddr, patchAddr, visibleAddr, lineStateAddr, lineListAddr, lineCount,
+  domain, threadsAddr, threadStride, maxThreads, patchRows,
 } from "./state";
 import { logVersion, linesPendingTotal, ringsReset } from "./ring";
 import { walkStart, walkNext } from "./log-walk";
 import { seqAfterAll } from "./seq-order";
-import { entryAddr, entryWordMask, entryApply, lineHeadIndex, logChanged, mediaLineAddr, preimageSlotAddr } from "./storelog";
+import { entryWordMask, entryApply } from "./storelog";
+import { entryAddr, lineHeadIndex, mediaLineAddr, preimageSlotAddr } from "./log-slots";
 import { seqBefore } from "./seq-compare";
 import { stampLine } from "./stamps";
 import { LogEntry } from "./log-entry";
@@ -145,7 +145,8 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
   // A whole-line oldest entry has 255 word subsets, the last of them every word.
   const dst = patchBegin(slot, line, oldestStoresWholeLine(line) && option >= 255);
   let left = option;
-  for (let at = lineHeadIndex(line); at != 0 && left != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+  for (let at = lineHeadIndex(line); at != 0 && left != 0;
+      at = changetype<LogEntry>(entryAddr(at - 1)).next) {
     const e = entryAddr(at - 1);
     const words = entryWordMask(e);
     const k = subsetCount(words);
@@ -164,7 +165,9 @@ function buildLineOption(slot: u32, line: u32, option: u64): bool {
 // ADR random: keep a random prefix, then maybe tear the next store at words.
 function buildLineRandom(slot: u32, line: u32): bool {
   let n: u64 = 0;
-  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) n++;
+  for (let at = lineHeadIndex(line); at != 0; at = changetype<LogEntry>(entryAddr(at - 1)).next) {
+    n++;
+  }
   const keep = rngBelow(n + 1);
   const tear = keep < n && (rngNext() & 1) != 0;
   if (keep == 0 && !tear) return false;
@@ -177,7 +180,9 @@ function buildLineRandom(slot: u32, line: u32): bool {
     } else {
       const words = entryWordMask(e);
       const count = popcnt<u32>(words);
-      if (count > 1) entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
+      if (count > 1) {
+        entryApply(dst, e, spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words));
+      }
       break;
     }
     i++;
@@ -231,7 +236,9 @@ function chooseCut(mode: u32, arg: u64): u32 {
     if (mode == CRASH_RANDOM) {
       if (ordinal == target) {
         const count = popcnt<u32>(words);
-        if (count > 1 && (rngNext() & 1) != 0) cutWordsOut = spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words);
+        if (count > 1 && (rngNext() & 1) != 0) {
+          cutWordsOut = spreadOverWords(1 + rngBelow((<u64>1 << count) - 2), words);
+        }
         return seq;
       }
     } else {

@@ -13,8 +13,9 @@ import {
   visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
 import {
-  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, mediaLineAddr,
+  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll,
 } from "./storelog";
+import { mediaLineAddr } from "./log-slots";
 import { enterShared, exitShared, lockLines, unlockLines } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
@@ -34,7 +35,8 @@ import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 // oldest entries evicted for it are the ones evicting one per line part would evict (the
 // new parts are all newer).
 export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
-  if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes); // an empty store, or one past the device (the entry points refuse them)
+  // an empty store, or one past the device (the entry points refuse them)
+  if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes);
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines <= logCapacity) {
@@ -81,7 +83,8 @@ export function deviceStoreBegin(addr: u32, len: u32): u32 {
 // store's write-back queued (a store plus a write-back that the next sfence completes; a
 // full queue drains first, which locks lines: after they are unlocked).
 export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
-  assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes, "device: the end of a store outside the device");
+  assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes,
+    "device: the end of a store outside the device");
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   unlockLines(first, lines);
@@ -106,15 +109,18 @@ export function countStore(len: u32, nonTemporal: bool): void {
   countStore(len, nonTemporal);
 }
 
-// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping [addr, addr+len).
-// A clwb/clflushopt queues one record for the pending lines of the range (the lines from
-// its first pending line to its last): nothing when none is pending.
+// kind: FLUSH_CLWB, FLUSH_CLFLUSHOPT or FLUSH_CLFLUSH. Covers every line overlapping
+// [addr, addr+len). A clwb/clflushopt queues one record for the pending lines of the range (the
+// lines from its first pending line to its last): nothing when none is pending.
 export function deviceFlush(addr: u32, len: u32, kind: u32): void {
-  assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH, "device: a flush of no kind");
-  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a flush past the device (the entry points refuse it)
+  assert(kind == FLUSH_CLWB || kind == FLUSH_CLFLUSHOPT || kind == FLUSH_CLFLUSH,
+    "device: a flush of no kind");
+  // a flush past the device (the entry points refuse it)
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes);
   let first = addr >> LINE_SHIFT;
   let last = (addr + max<u32>(len, 1) - 1) >> LINE_SHIFT;
-  counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH, last - first + 1);
+  counterAdd(kind == FLUSH_CLWB ? C_CLWB : kind == FLUSH_CLFLUSHOPT ? C_CLFLUSHOPT : C_CLFLUSH,
+    last - first + 1);
   if (domain == DOMAIN_EADR) return; // caches are persistent: nothing to write back
   const lockedFirst = first, lockedCount = last - first + 1;
   lockLines(lockedFirst, lockedCount);
@@ -158,7 +164,8 @@ function linesReadable(addr: u32, len: u32): bool {
 
 // Returns false when a line in the range is poisoned (nothing is copied then).
 export function deviceLoad(dst: usize, addr: u32, len: u32): bool {
-  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a load past the device (the entry points refuse it)
+  // a load past the device (the entry points refuse it)
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes);
   if (!linesReadable(addr, len)) return false;
   const src = visibleAddr + addr;
   if (len == 8 && (addr & 7) == 0) store<u64>(dst, atomic.load<u64>(src));
@@ -216,10 +223,14 @@ export function devicePoison(addr: u32, len: u32, poisoned: bool): void {
     if (was != poisoned) count = poisoned ? count + 1 : count - 1;
   }
   store<u32>(headerAddr + H_POISONED_LINES, count);
-  if (CHECKS) assert(count == countPoisoned()); // the poisoned-line count disagrees with the line states
+  // the poisoned-line count disagrees with the line states
+  if (CHECKS) assert(count == countPoisoned());
 }
 
-/** Count the lines with LINE_POISON (after line states were copied in from another device) and keep the count. */
+/**
+ * Count the lines with LINE_POISON (after line states were copied in from another device) and keep
+ * the count.
+ */
 export function recountPoisoned(): u32 {
   const count = countPoisoned();
   assert(count <= lineCount, "device: more poisoned lines than lines");
@@ -229,7 +240,9 @@ export function recountPoisoned(): u32 {
 
 function countPoisoned(): u32 {
   let count: u32 = 0;
-  for (let line: u32 = 0; line < lineCount; line++) if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) count++;
+  for (let line: u32 = 0; line < lineCount; line++) {
+    if ((load<u8>(lineStateAddr + line) & LINE_POISON) != 0) count++;
+  }
   return count;
 }
 

@@ -6,11 +6,19 @@
 // x86 orders a flush only against the issuing thread's later sfence, so the queue is
 // per thread. A full queue is drained early: a write-back may complete at any time
 // after the flush is issued, so early completion is a legal behaviour, not a shortcut.
-import { FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO, LINE_DEFERRED } from "../abi";
+import {
+  FLUSHQ_ENTRY_BYTES, FLUSHQ_FIRST_ENTRY, C_FLUSHQ_DRAINS, FQ_FIRST, FQ_COUNT, FQ_UP_TO,
+  LINE_DEFERRED,
+} from "../abi";
 import { threadAreaAddr, flushQueueCapacity, counterAdd, lineCount } from "./state";
 import { CHECKS } from "../shared/checks";
-import { retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog } from "./storelog";
-import { lineDeferred, retirableRunAt, retireFreshRun, materializeFreshRunsIn, evictedStamped } from "./fresh-runs";
+import {
+  retireLineUpTo, takeWholeRun, retireTakenRun, advanceTail, linesLeaveLog,
+} from "./storelog";
+import {
+  retirableRunAt, retireFreshRun, materializeFreshRunsIn, evictedStamped,
+} from "./fresh-runs";
+import { lineDeferred } from "./line-state";
 import { stampEpoch } from "./stamps";
 import { lockLines, unlockLines } from "./store-locks";
 
@@ -47,7 +55,8 @@ export function flushQueueDrain(): void {
 }
 
 function drainRecord(first: u32, count: u32, upTo: u32): void {
-  assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount, "flush queue: a record outside the device");
+  assert(count > 0 && <u64>first + <u64>count <= <u64>lineCount,
+    "flush queue: a record outside the device");
   lockLines(first, count);
   retireRecord(first, count, upTo);
   unlockLines(first, count);

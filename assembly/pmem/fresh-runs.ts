@@ -37,10 +37,14 @@
 //    would take them) keeps deferring new ones. Why: a full log used to write every
 //    deferred entry before each eviction, then evict them line by line.
 import {
-  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END, TL_FRESH_LIVE,
+  FRESH_RUN_BYTES, FRESH_RUNS_CAPACITY, LINE_DEFERRED, LINE_PENDING, TL_FRESH_START, TL_FRESH_END,
+  TL_FRESH_LIVE,
 } from "../abi";
-import { freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads } from "./state";
-import { writeFreshEntriesAt, updateLineStates } from "./storelog";
+import {
+  freshRunsAddr, lineStateAddr, lineListAddr, logCapacity, lineCount, maxThreads,
+} from "./state";
+import { lineDeferred, updateLineStates } from "./line-state";
+import { writeFreshEntriesAt } from "./fresh-entries";
 import { seqBefore } from "./seq-compare";
 import { ringAt, myRing, myRingIndex, addRingLive, ringsInUse } from "./ring";
 import { CHECKS } from "../shared/checks";
@@ -90,11 +94,6 @@ export function freshRunsDeferred(): u32 {
   return n;
 }
 
-/** Is `line` in a deferred run? */
-@inline export function lineDeferred(line: u32): bool {
-  return (load<u8>(lineStateAddr + line) & LINE_DEFERRED) != 0;
-}
-
 /**
  * Record whole lines [line, line + count), fresh and pending now, with entries seq.. at ring
  * positions position.. of this thread's ring, as a deferred run (their pre-images copied,
@@ -121,7 +120,8 @@ export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, posit
   store<u32>(r, position, 16);
   store<u32>(ring + TL_FRESH_END, end + 1);
   store<u32>(ring + TL_FRESH_LIVE, liveRows(ring) + 1);
-  store<u64>(lineListAddr + (<usize>line << 3), <u64>(ref + 1)); // the row, in the first line's list head
+  // the row, in the first line's list head
+  store<u64>(lineListAddr + (<usize>line << 3), <u64>(ref + 1));
   return true;
 }
 
@@ -130,14 +130,19 @@ export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, posit
   updateLineStates(line, count, on ? 0xff : ~LINE_DEFERRED, on ? LINE_DEFERRED : 0);
 }
 
-/** Write the entries and lists of every thread's deferred runs (as an eager append would have) and empty the tables. */
+/**
+ * Write the entries and lists of every thread's deferred runs (as an eager append would have) and
+ * empty the tables.
+ */
 export function materializeFreshRuns(): void {
   for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
     const t = <u32>ctz(rings);
     const ring = ringAt(t);
     if (liveRows(ring) == 0) continue;
     const end = endPosition(ring);
-    for (let at = startPosition(ring); at != end; at++) if (rowCount(rowRef(t, at)) != 0) materializeRow(rowRef(t, at));
+    for (let at = startPosition(ring); at != end; at++) {
+      if (rowCount(rowRef(t, at)) != 0) materializeRow(rowRef(t, at));
+    }
     emptyTable(ring);
   }
 }
@@ -180,15 +185,20 @@ export function materializeFreshRunsIn(first: u32, count: u32): void {
       rowRetired(t);
     }
   }
-  if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l)); // a line of the range still deferred
+  // a line of the range still deferred
+  if (CHECKS) for (let l = first; l < first + count; l++) assert(!lineDeferred(l));
 }
 
-/** Write row `ref`'s entries and lists, clear its lines' deferred bits, and mark the row retired (the caller counts it). */
+/**
+ * Write row `ref`'s entries and lists, clear its lines' deferred bits, and mark the row retired
+ * (the caller counts it).
+ */
 function materializeRow(ref: u32): void {
   const count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row written");
   const line = rowLine(ref), seq = rowSeq(ref);
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   markDeferred(line, count, false);
   writeFreshEntriesAt(rowThread(ref), rowPosition(ref), seq, line, count);
   store<u32>(rowAddr(ref), 0, 4);
@@ -197,7 +207,10 @@ function materializeRow(ref: u32): void {
 /** Debug builds: every line of the run is pending and deferred. */
 function allPendingDeferred(line: u32, count: u32): bool {
   for (let l = line; l < line + count; l++) {
-    if ((load<u8>(lineStateAddr + l) & (LINE_PENDING | LINE_DEFERRED)) != (LINE_PENDING | LINE_DEFERRED)) return false;
+    if ((load<u8>(lineStateAddr + l) & (LINE_PENDING | LINE_DEFERRED))
+        != (LINE_PENDING | LINE_DEFERRED)) {
+      return false;
+    }
   }
   return true;
 }
@@ -212,7 +225,8 @@ export function retirableRunAt(line: u32, end: u32, upTo: u32): i32 {
   const named = <u32>load<u64>(lineListAddr + (<usize>line << 3));
   if (named == 0) return -1; // the record starts inside a run
   const ref = named - 1;
-  assert(ref < maxThreads * FRESH_RUNS_CAPACITY && rowLine(ref) == line && rowCount(ref) != 0, "fresh runs: a first line's list names another row");
+  assert(ref < maxThreads * FRESH_RUNS_CAPACITY && rowLine(ref) == line && rowCount(ref) != 0,
+    "fresh runs: a first line's list names another row");
   if (line + rowCount(ref) > end || seqBefore(upTo, rowSeq(ref) + rowCount(ref) - 1)) return -1;
   return <i32>ref;
 }
@@ -226,7 +240,8 @@ export function retirableRunAt(line: u32, end: u32, upTo: u32): i32 {
 export function retireFreshRun(ref: u32, epoch: u32): u32 {
   const line = rowLine(ref), count = rowCount(ref);
   assert(count != 0, "fresh runs: a retired row retired again");
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   evictedStamped = rowEpoch(ref) == epoch;
   store<u64>(lineListAddr + (<usize>line << 3), 0);
   store<u32>(rowAddr(ref), 0, 4);
@@ -244,7 +259,8 @@ export function oldestDeferredPosition(head: u32): u32 {
   const ring = myRing();
   if (liveRows(ring) == 0) return head;
   const ref = rowRef(myRingIndex(), startPosition(ring));
-  if (CHECKS) assert(rowCount(ref) != 0); // the table's front is a retired row (rowRetired trims it)
+  // the table's front is a retired row (rowRetired trims it)
+  if (CHECKS) assert(rowCount(ref) != 0);
   return rowPosition(ref);
 }
 
@@ -261,7 +277,8 @@ export function evictFreshRunPrefix(most: u32, epoch: u32): u32 {
   assert(most > 0 && liveRows(ring) > 0, "fresh runs: an eviction with no deferred run");
   const ref = rowRef(t, startPosition(ring));
   const line = rowLine(ref), count = rowCount(ref);
-  if (CHECKS) assert(allPendingDeferred(line, count)); // a deferred run with a line not pending or not deferred
+  // a deferred run with a line not pending or not deferred
+  if (CHECKS) assert(allPendingDeferred(line, count));
   const k = min<u32>(most, count);
   store<u64>(lineListAddr + (<usize>line << 3), 0);
   evictedLines = k;

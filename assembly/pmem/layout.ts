@@ -55,7 +55,8 @@ export function planLayout(
   planLog = at; at = alignUp(at + entries * ENTRY_BYTES, REGION_ALIGN);
   planLogData = at; at = alignUp(at + entries * ENTRY_DATA_BYTES, REGION_ALIGN);
   planPreimage = at; at = alignUp(at + entries * LINE_BYTES, REGION_ALIGN);
-  planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES, 64) + alignUp(scratchBytes, 64);
+  planThreadStride = alignUp(FLUSHQ_FIRST_ENTRY + flushQueueCapacity * FLUSHQ_ENTRY_BYTES,
+    64) + alignUp(scratchBytes, 64);
   planThreads = at; at = alignUp(at + maxThreads * planThreadStride, REGION_ALIGN);
   planLineState = at; at = alignUp(at + lineCount, REGION_ALIGN);
   planLineList = at; at = alignUp(at + lineCount * 8, REGION_ALIGN);
@@ -65,7 +66,8 @@ export function planLayout(
   planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
   planLineSeq = at; at = alignUp(at + lineCount * 4, REGION_ALIGN);
   planStripeLocks = at; at = alignUp(at + <u64>STRIPE_LOCKS * STRIPE_LOCK_BYTES, REGION_ALIGN);
-  planFreshRuns = at; at = alignUp(at + maxThreads * FRESH_RUNS_CAPACITY * FRESH_RUN_BYTES, REGION_ALIGN);
+  planFreshRuns = at; at = alignUp(at + maxThreads * FRESH_RUNS_CAPACITY * FRESH_RUN_BYTES,
+    REGION_ALIGN);
   planVisible = at; at = alignUp(at + deviceBytes, REGION_ALIGN);
   planKernel = at; at = alignUp(at + kernelBytes, REGION_ALIGN);
   planTotal = at;

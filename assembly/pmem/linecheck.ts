@@ -9,11 +9,11 @@
 // `care` has a bit per byte of the line: bytes whose bit is clear may hold anything (bytes
 // no file reads: past EOF in the EOF word), so only the others are compared.
 import {
-  PATCH_BYTES, PATCH_DATA, LINE_SHIFT, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
+  PATCH_BYTES, PATCH_DATA, LINE_RULE_BYTES, LINE_RULE_LINE, LINE_RULE_ALTERNATIVES,
   LINE_RULE_ALTERNATIVES_ADDR, LINE_RULE_FLAGS, LINE_RULE_CARE, MEDIA_FAILS,
 } from "../abi";
 import { patchAddr, lineCount } from "./state";
-import { mediaLineAddr } from "./storelog";
+import { mediaLineAddr } from "./log-slots";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
 
 export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
@@ -28,14 +28,16 @@ export { LINE_RULE_BYTES, MEDIA_FAILS } from "../abi";
 }
 
 function lineAllowed(data: usize, alternatives: usize, count: u32, care: u64): bool {
-  assert(data != 0 && (count == 0 || alternatives != 0), "line table: a line or its alternatives missing");
+  assert(data != 0 && (count == 0 || alternatives != 0),
+    "line table: a line or its alternatives missing");
   for (let w: u32 = 0; w < 8; w++) {
     const mask = byteMaskOfBits((care >> (<u64>w << 3)) & 0xff);
     if (mask == 0) continue;
     const value = load<u64>(data + (<usize>w << 3)) & mask;
     let ok = false;
     for (let k: u32 = 0; k < count; k++) {
-      if ((load<u64>(alternatives + (<usize>k << 6) + (<usize>w << 3)) & mask) == value) { ok = true; break; }
+      if ((load<u64>(alternatives + (<usize>k << 6) + (<usize>w << 3)) & mask)
+        == value) { ok = true; break; }
     }
     if (!ok) return false;
   }
@@ -51,7 +53,8 @@ export function lineTableMarkMedia(table: usize, entries: u32): u32 {
     const e = table + <usize>i * LINE_RULE_BYTES;
     const line = load<u32>(e + LINE_RULE_LINE);
     assert(line < lineCount, "line table: a rule for a line outside the device");
-    const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE));
+    const ok = lineAllowed(mediaLineAddr(line), <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR),
+      load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE));
     store<u32>(e + LINE_RULE_FLAGS, ok ? 0 : MEDIA_FAILS);
     if (!ok) failing++;
   }
@@ -75,7 +78,10 @@ export function lineTableCheck(slots: u32, table: usize, entries: u32, mediaFail
     if (lo == entries) continue;
     const e = table + <usize>lo * LINE_RULE_BYTES;
     if (load<u32>(e + LINE_RULE_LINE) != line) continue;
-    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR), load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE))) return 0;
+    if (!lineAllowed(p + PATCH_DATA, <usize>load<u32>(e + LINE_RULE_ALTERNATIVES_ADDR),
+        load<u32>(e + LINE_RULE_ALTERNATIVES), load<u64>(e + LINE_RULE_CARE))) {
+      return 0;
+    }
     if ((load<u32>(e + LINE_RULE_FLAGS) & MEDIA_FAILS) != 0) patchedFailing++;
   }
   // Each line has at most one patch slot: every media-failing line must have been patched.

@@ -15,7 +15,7 @@
 // of the next entry of the same line, 0 = none; live: ENTRY_HOLDS_DATA (the bytes are in
 // the data slot) or ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible
 // line's) until written to media, 0 after; mask: the bytes of the line the store wrote
-// (valid where it is set). The data slots live apart (storelog.ts entryDataAddr): most
+// (valid where it is set). The data slots live apart (log-slots.ts entryDataAddr): most
 // entries never fill theirs. The offsets are the ABI's; logEntryLayoutAgrees checks the
 // class against them.
 import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_BYTES } from "../abi";

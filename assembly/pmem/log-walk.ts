@@ -8,7 +8,7 @@
 import { TA_MERGE, MAX_THREADS } from "../abi";
 import { maxThreads, threadAreaAddr } from "./state";
 import { ringAt, ringHead, ringTail, ringIndex, ringsInUse } from "./ring";
-import { entryAddr } from "./storelog";
+import { entryAddr } from "./log-slots";
 import { seqBefore } from "./seq-compare";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";

@@ -6,7 +6,9 @@
 // sequence numbers (ENTRY_SEQ) order the parts of every ring together.
 // Why rings of their own: a thread appends and evicts in its own ring, so two threads
 // storing to different lines share no header word and no ring slot (issue 17).
-import { TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED } from "../abi";
+import {
+  TA_LOG, TL_HEAD, TL_TAIL, TL_SLOT_BASE, TL_VERSION, TL_PENDING, TL_LIVE, TL_CLOCK, H_RINGS_USED,
+} from "../abi";
 import {
   threadsAddr, threadStride, threadSlot, logCapacity, logCapacityShift, headerAddr, maxThreads,
 } from "./state";
@@ -22,7 +24,8 @@ import { CHECKS } from "../shared/checks";
 /** This thread's ring (its address, kept per instance: set at attach by ringAttach). */
 let myRingAddr: usize = 0;
 @inline export function myRing(): usize {
-  if (CHECKS) assert(myRingAddr == ringAt(<u32>threadSlot)); // the ring of another slot than this thread's
+  // the ring of another slot than this thread's
+  if (CHECKS) assert(myRingAddr == ringAt(<u32>threadSlot));
   return myRingAddr;
 }
 
@@ -69,7 +72,8 @@ export function ringAttach(): void {
 
 /** The log index of ring `t`'s slot for `position`. */
 @inline export function ringIndex(t: u32, ring: usize, position: u32): u32 {
-  if (CHECKS) assert(ring == ringAt(t) && position - ringTail(ring) <= logCapacity); // another ring's header, or a position outside the ring's window
+  // another ring's header, or a position outside the ring's window
+  if (CHECKS) assert(ring == ringAt(t) && position - ringTail(ring) <= logCapacity);
   return t * logCapacity + ((position - load<u32>(ring + TL_SLOT_BASE)) & (logCapacity - 1));
 }
 
@@ -97,14 +101,18 @@ export function ringAttach(): void {
 /** The log's version: the sum of every ring's (each only grows). */
 export function logVersion(): u32 {
   let v: u32 = 0;
-  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) v += load<u32>(ringAt(ctz(rings)) + TL_VERSION);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    v += load<u32>(ringAt(ctz(rings)) + TL_VERSION);
+  }
   return v;
 }
 
 /** Lines with stores not yet on media: the sum of every thread's changes. */
 export function linesPendingTotal(): u32 {
   let n: i32 = 0;
-  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) n += <i32>load<u32>(ringAt(ctz(rings)) + TL_PENDING);
+  for (let rings = ringsInUse(); rings != 0; rings &= rings - 1) {
+    n += <i32>load<u32>(ringAt(ctz(rings)) + TL_PENDING);
+  }
   assert(n >= 0, "ring: fewer than no pending lines");
   return <u32>n;
 }

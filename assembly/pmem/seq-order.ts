@@ -26,16 +26,19 @@ import { seqBefore } from "./seq-compare";
 
 /** Numbers for a store's `lines` parts, lines first.. (consecutive, one per part, in order). */
 @inline export function allocateSeq(first: u32, lines: u32): u32 {
-  if (CHECKS) assert(lines > 0 && lines <= logCapacity); // a store of no parts, or more than a ring holds
+  // a store of no parts, or more than a ring holds
+  if (CHECKS) assert(lines > 0 && lines <= logCapacity);
   const ring = myRing();
   const clock = load<u32>(ring + TL_CLOCK);
-  if (domain != DOMAIN_EADR && !storesLockStripes()) { store<u32>(ring + TL_CLOCK, clock + lines); return clock; }
+  if (domain != DOMAIN_EADR
+    && !storesLockStripes()) { store<u32>(ring + TL_CLOCK, clock + lines); return clock; }
   return allocateSeqShared(ring, clock, first, lines);
 }
 
 // allocateSeq under eADR or with several threads storing.
 function allocateSeqShared(ring: usize, clock: u32, first: u32, lines: u32): u32 {
-  assert(domain == DOMAIN_EADR || storesLockStripes(), "seq order: shared numbering with one thread storing");
+  assert(domain == DOMAIN_EADR || storesLockStripes(),
+    "seq order: shared numbering with one thread storing");
   let seq = clock;
   if (domain == DOMAIN_EADR) {
     // Serialized by the store lock: one count for every thread (a thread's clock may lag).
@@ -87,5 +90,6 @@ export function seqAfterAll(): u32 {
 /** A thread attaches (under the world lock): its clock goes above every number given so far. */
 export function seqAttach(): void {
   store<u32>(myRing() + TL_CLOCK, seqAfterAll());
-  assert(load<u32>(myRing() + TL_CLOCK) == seqAfterAll(), "seq order: an attached clock below another's");
+  assert(load<u32>(myRing() + TL_CLOCK) == seqAfterAll(),
+    "seq order: an attached clock below another's");
 }

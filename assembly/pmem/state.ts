@@ -2,12 +2,13 @@
 // These are WebAssembly globals, so each instance (thread) has its own copy; the
 // memory they point into is shared.
 import {
-  H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT,
-  H_DOMAIN, H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE,
-  H_FLUSHQ_CAPACITY, H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE,
-  H_CRASH_TABLE, H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES,
-  H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
+  H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
+  H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE, H_FLUSHQ_CAPACITY,
+  H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE, H_CRASH_TABLE,
+  H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC,
+  H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
 } from "../abi";
+import { crcTablesAddr } from "../csum/crc32c";
 
 export let headerAddr: usize = 0;
 export let deviceBytes: u32 = 0;
@@ -17,7 +18,6 @@ export let logCapacity: u32 = 0;
 // log2(logCapacity): the ring of an entry index is a shift, not a division.
 export let logCapacityShift: u32 = 0;
 export let scratchBytes: u32 = 0;
-export let crcTablesAddr: usize = 0;
 export let threadsAddr: usize = 0;
 export let threadStride: u32 = 0;
 export let flushQueueCapacity: u32 = 0;
@@ -77,7 +77,8 @@ export function loadStateFromHeader(h: usize): bool {
   lineSeqAddr = load<u32>(h + H_LINE_SEQ);
   stripeLocksAddr = load<u32>(h + H_STRIPE_LOCKS);
   assert(lineCount << 6 == deviceBytes, "header: line count disagrees with device size");
-  assert(preimageAddr + (<usize>maxThreads * logCapacity << 6) <= visibleAddr || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
+  assert(preimageAddr + (<usize>maxThreads * logCapacity << 6) <= visibleAddr
+    || preimageAddr >= visibleAddr + deviceBytes, "header: pre-images overlap visible");
   return true;
 }
 
@@ -96,7 +97,8 @@ export function loadStateFromHeader(h: usize): bool {
 export function counterTotal(index: u32): u64 {
   let total: u64 = 0;
   for (let t: u32 = 0; t < maxThreads; t++) {
-    total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS + (<usize>index << 3));
+    total += atomic.load<u64>(threadsAddr + <usize>t * threadStride + TA_COUNTERS
+      + (<usize>index << 3));
   }
   return total;
 }

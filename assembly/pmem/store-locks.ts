@@ -17,14 +17,18 @@
 // sees the other.
 // Lock order: world, then stripes in ascending order; a thread never waits for a stripe
 // while it holds one of a higher number, nor for the world while it holds a stripe.
-import { H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT, DOMAIN_EADR } from "../abi";
-import { headerAddr, threadSlot, maxThreads, stripeLocksAddr, domain, lineCount } from "./state";
+import {
+  H_LOCK, H_WORLD, H_THREAD_SLOTS, TL_ACTIVE, STRIPE_LOCKS, STRIPE_LOCK_BYTES, STRIPE_SHIFT,
+  DOMAIN_EADR,
+} from "../abi";
+import { headerAddr, threadSlot, stripeLocksAddr, domain, lineCount } from "./state";
 import { ringAt, myRing } from "./ring";
 import { storesLockStripes, setLockingStripes, setWorldHeld, worldHeld } from "./store-mode";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { CHECKS } from "../shared/checks";
 
-let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a store inside a transaction's)
+// shared sections this instance is inside (nested: a store inside a transaction's)
+let sharedDepth: u32 = 0;
 
 @inline function owner(): u32 { return <u32>threadSlot + 1; }
 
@@ -38,7 +42,8 @@ let sharedDepth: u32 = 0; // shared sections this instance is inside (nested: a 
   if (worldHeld()) return; // the world lock excludes everyone already
   if (sharedDepth++ > 0) return;
   // eADR: the store lock, the one global order (a world locker takes it first, so no flag).
-  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK, owner()); setLockingStripes(false); return; }
+  if (domain == DOMAIN_EADR) { spinlockAcquire(headerAddr + H_LOCK,
+    owner()); setLockingStripes(false); return; }
   const flag = myRing() + TL_ACTIVE;
   atomic.store<u32>(flag, 1);
   if (atomic.load<u32>(headerAddr + H_WORLD) != 0) waitOutWorld(flag);
@@ -66,7 +71,8 @@ function waitOutWorld(flag: usize): void {
 
 /** Take the world lock: no other thread is in a shared section until unlockWorld. Not reentrant. */
 export function lockWorld(): void {
-  assert(!worldHeld() && sharedDepth == 0, "store locks: the world lock taken inside a locked section");
+  assert(!worldHeld() && sharedDepth == 0,
+    "store locks: the world lock taken inside a locked section");
   spinlockAcquire(headerAddr + H_LOCK, owner());
   // Only attached threads enter shared sections, and one attaching waits for H_LOCK first:
   // with no other thread attached there is no one to stop (and no flag to write and clear).
@@ -111,9 +117,13 @@ export function unlockWorld(): void {
 }
 
 function lockStripes(first: u32, count: u32): void {
-  if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount); // stripes locked outside a shared section, or outside the device
+  // stripes locked outside a shared section, or outside the device
+  if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount);
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
-  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner()); return; }
+  if (hi - lo + 1 >= STRIPE_LOCKS) {
+    for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockAcquire(stripeWord(s), owner());
+    return;
+  }
   const a = lo & (STRIPE_LOCKS - 1), b = hi & (STRIPE_LOCKS - 1);
   if (a <= b) { for (let s = a; s <= b; s++) spinlockAcquire(stripeWord(s), owner()); return; }
   for (let s: u32 = 0; s <= b; s++) spinlockAcquire(stripeWord(s), owner());
@@ -123,7 +133,10 @@ function lockStripes(first: u32, count: u32): void {
 function unlockStripes(first: u32, count: u32): void {
   assert(count > 0 && sharedDepth > 0, "store locks: stripes unlocked outside a shared section");
   const lo = first >> STRIPE_SHIFT, hi = (first + count - 1) >> STRIPE_SHIFT;
-  if (hi - lo + 1 >= STRIPE_LOCKS) { for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner()); return; }
+  if (hi - lo + 1 >= STRIPE_LOCKS) {
+    for (let s: u32 = 0; s < STRIPE_LOCKS; s++) spinlockRelease(stripeWord(s), owner());
+    return;
+  }
   for (let s = lo; s <= hi; s++) spinlockRelease(stripeWord(s), owner());
 }
 

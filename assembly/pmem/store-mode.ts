@@ -6,7 +6,9 @@
 let worldHeldFlag: bool = false;
 let lockingStripesFlag: bool = false;
 
-/** Are several threads attached (stores must lock their stripes)? Stable inside a shared section. */
+/**
+ * Are several threads attached (stores must lock their stripes)? Stable inside a shared section.
+ */
 @inline export function storesLockStripes(): bool {
   return lockingStripesFlag && !worldHeldFlag;
 }

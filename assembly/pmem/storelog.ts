@@ -24,16 +24,16 @@
 import { copyLine } from "./line-copy";
 import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
-  ENTRY_BYTES, ENTRY_DATA_BYTES, LINE_PENDING,
-  LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE, ENTRY_NEXT,
-  LINE_DEFERRED,
+  ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
+  ENTRY_DATA_VISIBLE, ENTRY_NEXT, LINE_DEFERRED,
 } from "../abi";
 import {
-  headerAddr, logAddr, logDataAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, preimageAddr, visibleAddr, counterAdd, lineCount,
+  logAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, visibleAddr,
+  counterAdd, lineCount,
 } from "./state";
 import {
-  myRing, myRingIndex, ringAt, ringHead, ringTail, ringLive, setRingHead, setRingTail, addRingLive, ringOfIndex, ringIndex,
-  ringSlot, ringRebase, ringChanged, addPending,
+  myRing, myRingIndex, ringAt, ringHead, ringTail, ringLive, setRingHead, setRingTail, addRingLive,
+  ringOfIndex, ringIndex, ringSlot, ringRebase, ringChanged, addPending,
 } from "./ring";
 import { allocateSeq } from "./seq-order";
 import { seqBefore } from "./seq-compare";
@@ -42,31 +42,14 @@ import { storesLockStripes } from "./store-mode";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
 import {
-  myFreshRuns, lineDeferred, deferFreshRun, materializeFreshRunsIn, oldestDeferredPosition, evictFreshRunPrefix, evictedLines,
-  evictedStamped,
+  myFreshRuns, deferFreshRun, materializeFreshRunsIn, oldestDeferredPosition, evictFreshRunPrefix,
+  evictedLines, evictedStamped,
 } from "./fresh-runs";
-
-@inline export function entryAddr(index: u32): usize {
-  return logAddr + <usize>index * ENTRY_BYTES;
-}
-
-// The entry's data slot: the same index in the log's data region. Kept apart from the
-// entries because most entries never use it (ENTRY_DATA_VISIBLE), and 32-byte entries
-// walk a third of the cache lines 96-byte ones with their data inline did.
-@inline export function entryDataAddr(entry: usize): usize {
-  return logDataAddr + (entry - logAddr) * (ENTRY_DATA_BYTES / ENTRY_BYTES);
-}
-
-
-@inline export function lineHeadIndex(line: u32): u32 {
-  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
-  return load<u32>(lineListAddr + (<usize>line << 3)); // index + 1, 0 = none
-}
-
-@inline function lineTailIndex(line: u32): u32 {
-  if (CHECKS) assert(!lineDeferred(line)); // the list of a line whose entries are deferred (materializeFreshRuns first)
-  return load<u32>(lineListAddr + (<usize>line << 3), 4);
-}
+import { lineDeferred, updateLineStates } from "./line-state";
+import {
+  entryAddr, entryDataAddr, lineHeadIndex, lineTailIndex, preimageSlotAddr,
+} from "./log-slots";
+import { writeFreshEntriesAt } from "./fresh-entries";
 
 @inline function byteMask(offset: u32, count: u32): u64 {
   return count >= 64 ? u64.MAX_VALUE : ((<u64>1 << count) - 1) << offset;
@@ -83,26 +66,18 @@ export function entryWordMask(entry: usize): u32 {
 // Where the entry's bytes are: in it, or (the line's newest entry) in the visible line.
 @inline export function entryBytes(entry: usize): usize {
   const live = changetype<LogEntry>(entry).live;
-  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE, "store log: the bytes of an entry that is not live");
-  return live == ENTRY_DATA_VISIBLE ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
+  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE,
+    "store log: the bytes of an entry that is not live");
+  return live == ENTRY_DATA_VISIBLE
+    ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
 }
 
-// The pre-image slot of ring slot `index`: a pending line's media bytes, in the slot of
-// its oldest live entry.
-@inline export function preimageSlotAddr(index: u32): usize {
-  return preimageAddr + (<usize>index << LINE_SHIFT);
-}
-
-// Where the media bytes of `line` are: its pre-image while pending, else the visible line.
-@inline export function mediaLineAddr(line: u32): usize {
-  const head = lineHeadIndex(line);
-  return head != 0 ? preimageSlotAddr(head - 1) : visibleAddr + (<usize>line << LINE_SHIFT);
-}
 
 // The line's newest entry `e` is about to stop being its newest: it takes its bytes from
 // the visible line before the next store changes them.
 @inline function keepBytes(e: usize, line: u32): void {
-  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "store log: keeping the bytes of an entry that is not the line's newest");
+  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
+    "store log: keeping the bytes of an entry that is not the line's newest");
   if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
   copyLine(entryDataAddr(e), visibleAddr + (<usize>line << LINE_SHIFT));
   changetype<LogEntry>(e).live = ENTRY_HOLDS_DATA;
@@ -133,7 +108,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 }
 
 // The log changed: a crash scan made before no longer describes it.
-@inline export function logChanged(): void {
+@inline function logChanged(): void {
   ringChanged(myRing());
 }
 
@@ -152,7 +127,8 @@ function retireLineHead(line: u32): void {
   const e = entryAddr(head - 1);
   assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
-  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0, "retire: an older entry without its bytes");
+  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0,
+    "retire: an older entry without its bytes");
   const next = changetype<LogEntry>(e).next;
   if (next != 0) {
     // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
@@ -197,7 +173,8 @@ function retiresWhole(line: u32, upTo: u32): bool {
   if (head == 0 || head != <u32>(list >> 32)) return 0;
   const e = entryAddr(head - 1);
   // next (0: the line's only entry) and live (the u32 after it) in one load
-  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32) && changetype<LogEntry>(e).mask == u64.MAX_VALUE
+  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
+    && changetype<LogEntry>(e).mask == u64.MAX_VALUE
     && !seqBefore(upTo, changetype<LogEntry>(e).seq);
   return whole ? e : 0;
 }
@@ -210,7 +187,8 @@ export function retireRun(first: u32, count: u32): void {
   for (let line = first; line < first + count; line++) {
     const index = lineHeadIndex(line) - 1;
     const e = entryAddr(index);
-    assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0, "retire: a run line with more than one entry");
+    assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
+      "retire: a run line with more than one entry");
     entryRetired(e, index);
   }
   retireTakenRun(first, count);
@@ -238,7 +216,11 @@ export function takeWholeRun(line: u32, end: u32, upTo: u32): u32 {
 // their lists, states and stamps a word at a time (they lie side by side).
 export function retireTakenRun(first: u32, count: u32): void {
   assert(count > 0, "retire: an empty run");
-  if (CHECKS) for (let line = first; line < first + count; line++) assert(lineHeadIndex(line) == lineTailIndex(line) && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0); // a line of the run with a live entry or more than one
+  // a line of the run with a live entry or more than one
+  if (CHECKS) for (let line = first; line < first + count; line++) {
+    assert(lineHeadIndex(line) == lineTailIndex(line)
+      && changetype<LogEntry>(entryAddr(lineHeadIndex(line) - 1)).live == 0);
+  }
   memory.fill(lineListAddr + (<usize>first << 3), 0, <usize>count << 3); // heads and tails
   linesLeaveLog(first, count);
 }
@@ -274,12 +256,17 @@ export function advanceTail(): void {
   let tail = ringTail(ring);
   // No slot live: the walk would end at the head; a fence that retired everything skips it.
   if (ringLive(ring) == 0) {
-    if (CHECKS) for (let p = tail; p != head; p++) assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0); // a live entry in a ring with none
+    // a live entry in a ring with none
+    if (CHECKS) for (let p = tail; p != head; p++) {
+      assert(changetype<LogEntry>(entryAddr(ringIndex(t, ring, p))).live == 0);
+    }
     tail = head;
   }
   // Deferred runs' slots hold no entry yet (live 0): the tail stops at the oldest.
   const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
-  while (tail != stop && changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live == 0) tail++;
+  while (tail != stop && changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live == 0) {
+    tail++;
+  }
   setRingTail(ring, tail);
   if (tail == head) {
     assert(ringLive(ring) == 0, "store log: an empty ring with live slots");
@@ -317,8 +304,10 @@ function evictOldest(): void {
 // once per store, not once per line.
 @inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
-  if (CHECKS) assert(ringOfIndex(index) == myRingIndex()); // an entry written into another thread's ring
-  if (CHECKS) assert(!lineDeferred(line)); // an entry linked behind deferred ones (materializeFreshRuns first)
+  // an entry written into another thread's ring
+  if (CHECKS) assert(ringOfIndex(index) == myRingIndex());
+  // an entry linked behind deferred ones (materializeFreshRuns first)
+  if (CHECKS) assert(!lineDeferred(line));
   const e = entryAddr(index);
   assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
   store<u64>(e, <u64>seq | (<u64>line << 32)); // seq, line
@@ -336,7 +325,8 @@ function evictOldest(): void {
     return false;
   }
   store<u64>(ll, <u64>(index + 1) | (<u64>(index + 1) << 32)); // head and tail
-  copyLine(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT)); // its media, before the store
+  // its media, before the store
+  copyLine(preimageSlotAddr(index), visibleAddr + (<usize>line << LINE_SHIFT));
   const st = lineStateAddr + line;
   store<u8>(st, load<u8>(st) | LINE_PENDING);
   return true;
@@ -417,14 +407,6 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
   return true;
 }
 
-// The state bytes of lines [first, first + count) set to (state & keep) | set, eight at a time.
-export function updateLineStates(first: u32, count: u32, keep: u8, set: u8): void {
-  let at = lineStateAddr + first;
-  const end = at + count;
-  const keep8 = <u64>keep * 0x0101010101010101, set8 = <u64>set * 0x0101010101010101;
-  for (; at + 8 <= end; at += 8) store<u64>(at, (load<u64>(at) & keep8) | set8);
-  for (; at < end; at++) store<u8>(at, (load<u8>(at) & keep) | set);
-}
 
 // Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
 // Eight state bytes at a time.
@@ -455,49 +437,6 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
   }
 }
 
-// Entries seq.. at log indices index.. (one ring, no wrap) for whole lines line..: each the
-// line's only entry, its bytes the visible line's. Two 16-byte stores per entry and one per
-// two lines' lists, their fields counted up in lanes (a third of the per-line stores of field
-// by field).
-function writeFreshEntries(seq: u32, index: u32, line: u32, count: u32): void {
-  assert((index & (logCapacity - 1)) + count <= logCapacity, "log append: fresh entries past the ring's end");
-  if (CHECKS) for (let k: u32 = 0; k < count; k++) assert(changetype<LogEntry>(entryAddr(index + k)).live == 0); // a live slot
-  // (seq, line, next = 0, live) and (mask: the whole line, spare).
-  let head = i32x4(<i32>seq, <i32>line, 0, <i32>ENTRY_DATA_VISIBLE);
-  const step = i32x4(1, 1, 0, 0);
-  const whole = i64x2.splat(-1);
-  let e = entryAddr(index);
-  for (let k: u32 = 0; k < count; k++) {
-    v128.store(e, head);
-    v128.store(e, whole, 16);
-    head = i32x4.add(head, step);
-    e += ENTRY_BYTES;
-  }
-  // Lists: head and tail are (index + 1) for each line.
-  let list = lineListAddr + (<usize>line << 3);
-  let k: u32 = 0;
-  if ((list & 15) != 0 && count > 0) { store<u64>(list, (<u64>(index + 1) | (<u64>(index + 1) << 32))); list += 8; k = 1; }
-  let pair = i32x4(<i32>(index + k + 1), <i32>(index + k + 1), <i32>(index + k + 2), <i32>(index + k + 2));
-  const two = i32x4.splat(2);
-  for (; k + 2 <= count; k += 2) {
-    v128.store(list, pair);
-    pair = i32x4.add(pair, two);
-    list += 16;
-  }
-  if (k < count) store<u64>(list, (<u64>(index + k + 1) | (<u64>(index + k + 1) << 32)));
-  if (CHECKS) for (let j: u32 = 0; j < count; j++) assert(lineHeadIndex(line + j) == index + j + 1 && lineTailIndex(line + j) == index + j + 1); // a fresh line's list names another entry
-}
-
-// writeFreshEntries for entries seq.. at positions position.. of ring `t`, wherever their
-// slots are: in at most two stretches of consecutive slots (the ring may wrap).
-export function writeFreshEntriesAt(t: u32, position: u32, seq: u32, line: u32, count: u32): void {
-  assert(count > 0 && count <= logCapacity && <u64>line + <u64>count <= <u64>lineCount, "log append: fresh entries outside the log or the device");
-  const ring = ringAt(t);
-  const slot = ringSlot(ring, position);
-  const before = min<u32>(count, logCapacity - slot);
-  writeFreshEntries(seq, t * logCapacity + slot, line, before);
-  if (before < count) writeFreshEntries(seq + before, t * logCapacity, line + before, count - before);
-}
 
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
 // entry seq + k at position (position + k) of this thread's ring becomes the line's only
@@ -511,15 +450,22 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   const start = ringSlot(ring, position);
   touchForWrite(visibleAddr + (<usize>line << LINE_SHIFT), <usize>count << LINE_SHIFT);
   const before = min<u32>(count, logCapacity - start);
-  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT), <usize>before << LINE_SHIFT);
-  if (before < count) memory.copy(preimageSlotAddr(t * logCapacity), visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT),
+    <usize>before << LINE_SHIFT);
+  if (before < count) {
+    memory.copy(preimageSlotAddr(t * logCapacity),
+      visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+  }
   // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
   // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
   const deferred = deferFreshRun(line, count, seq, epoch, position);
   if (!deferred) writeFreshEntriesAt(t, position, seq, line, count);
   updateLineStates(line, count, 0xff, deferred ? LINE_PENDING | LINE_DEFERRED : LINE_PENDING);
   stampLines(line, count, epoch);
-  if (CHECKS && !deferred) assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1); // the last line's list names another entry
+  // the last line's list names another entry
+  if (CHECKS && !deferred) {
+    assert(lineHeadIndex(line + count - 1) == ringIndex(t, ring, position + count - 1) + 1);
+  }
 }
 
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this
@@ -556,7 +502,10 @@ export function logAppendRun(addr: u32, len: u32): u32 {
     }
     const lo = k == 0 ? addr & 63 : 0;
     const hi = k == lines - 1 ? ((addr + len - 1) & 63) + 1 : 64;
-    if (writeEntry(first + k, ringIndex(t, ring, position + k), firstLine + k, lo, hi - lo, epoch)) newlyPending++;
+    if (writeEntry(first + k, ringIndex(t, ring, position + k), firstLine + k, lo, hi - lo,
+        epoch)) {
+      newlyPending++;
+    }
   }
   stampChunks(firstLine, firstLine + lines, epoch);
   setRingHead(ring, position + lines);
@@ -577,7 +526,9 @@ export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const seq = allocateSeq(line, 1);
   const position = ringHead(ring);
   const epoch = stampEpoch();
-  if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) addPending(ring, 1);
+  if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) {
+    addPending(ring, 1);
+  }
   stampChunks(line, line + 1, epoch);
   setRingHead(ring, position + 1);
   addRingLive(ring, 1);
