@@ -32,12 +32,18 @@ function functionsOf(file: string): Fn[] {
   const out: Fn[] = [];
   for (let i = 0; i < lines.length; i++) {
     const m = /^(?:export )?(?:@inline )?(?:export )?function (\w+)/.exec(lines[i]!);
-    if (!m || !lines[i]!.trimEnd().endsWith('{')) continue;
-    let depth = 0, asserts = 0, j = i;
+    if (!m) continue;
+    // A wrapped signature: the body opens on the first line that ends with `{` (none
+    // before a `;`: a declaration without a body).
+    let open = i;
+    while (open < lines.length && !lines[open]!.trimEnd().endsWith('{') && !lines[open]!.trimEnd().endsWith(';')) open++;
+    if (open >= lines.length || !lines[open]!.trimEnd().endsWith('{')) continue;
+    let depth = 0, asserts = 0, j = open;
+    for (let k = i; k < open; k++) asserts += (lines[k]!.match(/\bassert\(/g) ?? []).length;
     for (; j < lines.length; j++) {
       depth += (lines[j]!.match(/\{/g) ?? []).length - (lines[j]!.match(/\}/g) ?? []).length;
       asserts += (lines[j]!.match(/\bassert\(/g) ?? []).length;
-      if (depth === 0 && j > i) break;
+      if (depth === 0 && j > open) break;
     }
     out.push({ file: file.slice(ROOT.length), name: m[1]!, lines: j - i + 1, asserts });
     i = j;

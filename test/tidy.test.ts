@@ -13,8 +13,8 @@ type Count = 'longFunctions' | 'longLines' | 'longFiles' | 'fileLoops' | 'folder
 
 /** The ratchet: counts when it was set (issue 18's first step). */
 const LIMITS: Record<'src' | 'assembly', Record<Count, number>> = {
-  src: { longFunctions: 8, longLines: 1273, longFiles: 4, fileLoops: 0, folderLoops: 0, unusedExports: 50 },
-  assembly: { longFunctions: 0, longLines: 863, longFiles: 3, fileLoops: 3, folderLoops: 1, unusedExports: 1 },
+  src: { longFunctions: 2, longLines: 764, longFiles: 1, fileLoops: 0, folderLoops: 0, unusedExports: 39 },
+  assembly: { longFunctions: 0, longLines: 45, longFiles: 0, fileLoops: 0, folderLoops: 0, unusedExports: 0 },
 };
 
 const READERS = ['src', 'assembly', 'test', 'bench', 'web', 'scripts'].flatMap((dir) => {
@@ -52,7 +52,8 @@ describe('the tidy ratchet', () => {
 
   it('counts what it claims to: a long function, a loop, an unused export are found in a known case', () => {
     // The counters on this repo's own known cases, so a broken scanner cannot pass as tidy.
-    expect(longFunctions(['test/fixtures/tidy/long-function.ts'], 70).map((f) => f.name)).toEqual(['longOnPurpose']);
+    expect(longFunctions(['test/fixtures/tidy/long-function.ts'], 70).map((f) => f.name))
+      .toEqual(['longOnPurpose', 'longWrapped', 'longMethod']);
     expect(loops(['a', 'b', 'c'], (n) => ({ a: ['b'], b: ['a'], c: ['a'] } as Record<string, string[]>)[n]!)).toEqual([['a', 'b']]);
     expect(importsOf('src/pmem/device.ts')).toContain('src/errors.ts');
     expect(folderOf('src/fs/fsck.ts', 'src')).toBe('src/fs');

@@ -36,18 +36,49 @@ const OPENERS = [
 ];
 const NOT_FUNCTIONS = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'else', 'do', 'try', 'with', 'function']);
 
-/** Functions (and methods, and block-bodied arrows bound to a name) longer than `max` lines. */
+// A signature wrapped over several lines: a `function` declaration, or a method whose line
+// ends with its open parenthesis. Its body opens on the first later line that ends with
+// `{` (a method's: a line that starts with the closing parenthesis), unless a line ending
+// with `;` comes first (an overload, an abstract method, or a call, not a declaration).
+const WRAPPED_DECLARATION = /^\s*(?:export\s+)?(?:default\s+)?(?:@inline\s+)?(?:export\s+)?(?:async\s+)?function\*?\s+([\w$]+)/;
+const WRAPPED_METHOD = /^\s+(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*\*?([\w$]+)\s*(?:<[^>]*>)?\($/;
+const MAX_SIGNATURE_LINES = 16;
+
+/** The line whose `{` opens the body of a function declared at line `at`, or -1. */
+function bodyLine(lines: string[], at: number): { name: string; open: number } | null {
+  const line = lines[at]!;
+  if (line.trimEnd().endsWith('{')) {
+    const name = OPENERS.map((re) => re.exec(line)?.[1]).find((n) => n !== undefined);
+    return name === undefined || NOT_FUNCTIONS.has(name) ? null : { name, open: at };
+  }
+  const declared = WRAPPED_DECLARATION.exec(line)?.[1];
+  const method = declared === undefined ? WRAPPED_METHOD.exec(line)?.[1] : undefined;
+  const name = declared ?? method;
+  if (name === undefined || NOT_FUNCTIONS.has(name)) return null;
+  for (let j = at + 1; j < Math.min(lines.length, at + MAX_SIGNATURE_LINES); j++) {
+    const text = lines[j]!.trimEnd();
+    if (text.endsWith(';')) return null;
+    // The parameters' closing line ends the signature: `): T {` opens the body, `) {}` is
+    // an empty one.
+    if (text.trimStart().startsWith(')')) return text.endsWith('{') ? { name, open: j } : null;
+    if (!text.endsWith('{')) continue;
+    if (declared !== undefined || text.trimStart().startsWith(')')) return { name, open: j };
+    return null;
+  }
+  return null;
+}
+
+/** Functions (and methods, and block-bodied arrows bound to a name) longer than `max` lines,
+ *  their signatures wrapped or not: counted from the first line of the signature. */
 export function longFunctions(files: string[], max: number): LongFunction[] {
   const out: LongFunction[] = [];
   for (const file of files) {
     const lines = source(file).split('\n');
     for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (!line.trimEnd().endsWith('{')) continue;
-      const name = OPENERS.map((re) => re.exec(line)?.[1]).find((n) => n !== undefined);
-      if (name === undefined || NOT_FUNCTIONS.has(name)) continue;
-      const end = closingLine(lines, i);
-      if (end - i + 1 > max) out.push({ file, line: i + 1, name, lines: end - i + 1 });
+      const found = bodyLine(lines, i);
+      if (!found) continue;
+      const end = closingLine(lines, found.open);
+      if (end - i + 1 > max) out.push({ file, line: i + 1, name: found.name, lines: end - i + 1 });
     }
   }
   return out;
