@@ -233,6 +233,41 @@ export class WriterPool {
   static async start(
     fs: FileSystem, count: number, options: PoolOptions = {},
   ): Promise<WriterPool> {
+    const handshakeMs = WriterPool.checkStart(fs, count, options);
+    const faults = WriterPool.faultService(fs.dax);
+    const node = isNode();
+    // In a browser a null entry is the default one (spawnBrowser); its URL is the bundler's.
+    const entry = options.entryUrl ?? (node ? new URL(NODE_ENTRY, import.meta.url) : null);
+    const members: Member[] = [];
+    const threadSlots: number[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const thread = node && entry ? await spawnNode(entry, options.entryUrl === undefined)
+          : spawnBrowser(entry);
+        // The fault service gets a channel of its own (not Comlink.proxy's hidden one) so
+        // that its port can be unref'd: a port with a message listener holds Node open.
+        const { port1, port2 } = new MessageChannel();
+        Comlink.expose(faults, port1);
+        (port1 as { unref?: () => void }).unref?.();
+        const member: Member = {
+          api: Comlink.wrap<WriterApi>(thread.endpoint), thread, faultPort: port1, pending: 0,
+        };
+        members.push(member);
+        await WriterPool.handshake(member, entry ? entry.href : DEFAULT_WEB_ENTRY, handshakeMs);
+        thread.ready = true;
+        threadSlots.push(await WriterPool.call(member, () =>
+          member.api.init(fs.device.handle(), fs.dax.base, Comlink.transfer(port2, [port2]))));
+      }
+    } catch (e) {
+      // Leave nothing running behind a failed start.
+      for (const m of members) await WriterPool.halt(m);
+      throw asFsError(e);
+    }
+    return new WriterPool(members, threadSlots, fs);
+  }
+
+  /** start's arguments checked (EINVAL); returns the handshake's timeout in ms. */
+  private static checkStart(fs: FileSystem, count: number, options: PoolOptions): number {
     if (fs === null || typeof fs !== 'object'
       || !((fs as { device?: unknown }).device instanceof PmemDevice)) {
       throw new FsError('EINVAL', 'WriterPool.start needs a mounted FileSystem');
@@ -254,8 +289,12 @@ export class WriterPool {
         'EINVAL', `writer count must be 1..${slots} (the device has ${slots + 1} thread slots)`,
       );
     }
-    const dax = fs.dax;
-    const faults: FaultService = {
+    return handshakeMs;
+  }
+
+  /** What the writers call when a store faults: the owning thread's DAX manager. */
+  private static faultService(dax: FileSystem['dax']): FaultService {
+    return {
       fault: async (mappingId, page, write) => {
         try {
           await dax.faultAsync(mappingId, page, write);
@@ -265,61 +304,38 @@ export class WriterPool {
         }
       },
     };
-    const node = isNode();
-    // In a browser a null entry is the default one (spawnBrowser); its URL is the bundler's.
-    const entry = options.entryUrl ?? (node ? new URL(NODE_ENTRY, import.meta.url) : null);
-    const entryName = entry ? entry.href : DEFAULT_WEB_ENTRY;
-    const members: Member[] = [];
-    const threadSlots: number[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const thread = node && entry ? await spawnNode(entry, options.entryUrl === undefined)
-          : spawnBrowser(entry);
-        // The fault service gets a channel of its own (not Comlink.proxy's hidden one) so
-        // that its port can be unref'd: a port with a message listener holds Node open.
-        const { port1, port2 } = new MessageChannel();
-        Comlink.expose(faults, port1);
-        (port1 as { unref?: () => void }).unref?.();
-        const member: Member = {
-          api: Comlink.wrap<WriterApi>(thread.endpoint), thread, faultPort: port1, pending: 0,
-        };
-        members.push(member);
-        const handshake = timeout(handshakeMs, () => new FsError('EINVAL',
-          `writer entry ${entryName} did not answer the handshake within ${handshakeMs} ms: not a `
-            + `pmcow writer entry, or it hangs while loading`));
-        // comlink's answer from a module that exposes something else is "identify is not a
-        // function".
-        const identified = member.api.identify().then(
-          (identity) => {
-            if (identity !== WRITER_IDENTITY) {
-              throw new FsError(
-                'EINVAL',
-                `writer entry ${entryName} is not a pmcow writer entry (it answered `
-                  + `${describeValue(identity)})`,
-              );
-            }
-          },
-          (e: unknown) => {
-            throw new FsError(
-              'EINVAL', `writer entry ${entryName} is not a pmcow writer entry (${messageOf(e)})`,
-            );
-          },
-        );
-        try {
-          await WriterPool.call(member, () => Promise.race([identified, handshake.expired]));
-        } finally {
-          handshake.clear();
+  }
+
+  /** The writer entry answers that it is one, within `handshakeMs` (EINVAL if not). */
+  private static async handshake(
+    member: Member, entryName: string, handshakeMs: number,
+  ): Promise<void> {
+    const handshake = timeout(handshakeMs, () => new FsError('EINVAL',
+      `writer entry ${entryName} did not answer the handshake within ${handshakeMs} ms: not a `
+        + `pmcow writer entry, or it hangs while loading`));
+    // comlink's answer from a module that exposes something else is "identify is not a
+    // function".
+    const identified = member.api.identify().then(
+      (identity) => {
+        if (identity !== WRITER_IDENTITY) {
+          throw new FsError(
+            'EINVAL',
+            `writer entry ${entryName} is not a pmcow writer entry (it answered `
+              + `${describeValue(identity)})`,
+          );
         }
-        thread.ready = true;
-        threadSlots.push(await WriterPool.call(member, () =>
-          member.api.init(fs.device.handle(), dax.base, Comlink.transfer(port2, [port2]))));
-      }
-    } catch (e) {
-      // Leave nothing running behind a failed start.
-      for (const m of members) await WriterPool.halt(m);
-      throw asFsError(e);
+      },
+      (e: unknown) => {
+        throw new FsError(
+          'EINVAL', `writer entry ${entryName} is not a pmcow writer entry (${messageOf(e)})`,
+        );
+      },
+    );
+    try {
+      await WriterPool.call(member, () => Promise.race([identified, handshake.expired]));
+    } finally {
+      handshake.clear();
     }
-    return new WriterPool(members, threadSlots, fs);
   }
 
   /**
