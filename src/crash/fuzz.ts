@@ -15,13 +15,13 @@ import { parse } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { randomScript, exhaustive, exhaustiveCount } from '../workload/generate.js';
 import { daxWorkload } from './dax-workload.js';
-import { lineOf, type Script, type Stmt } from '../workload/ast.js';
+import { lineOf, type Script } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
 import { ModelOracle } from './oracle.js';
 import { CrashModel, UNCHANGING_OPS, type Outcome } from '../model/crash-model.js';
 import { checksumHex } from '../workload/pattern.js';
 import { printStmt } from '../workload/print.js';
-import type { Op } from '../workload/ast.js';
+import type { Op, StmtCommon } from '../workload/ast.js';
 
 export type PolicyName = keyof DaxPolicy;
 
@@ -235,101 +235,147 @@ function runStatements(
   script: Script, options: CheckOptions, devices: FuzzDevices, runner: Runner,
   violations: Violation[], totals: ScriptTotals, observer: CheckObserver = {},
 ): void {
-  const dev = devices.device;
-  const crcHex = (b: Uint8Array): string => checksumHex(dev.crc32cBytes(b));
-  let explorer: CrashExplorer | null = null;
-  let model: CrashModel | null = null;
-  // An exception of the checker inside a fence or store hook must not unwind through the
-  // file system (it would look like the file system's own failure): it is kept here.
-  let hookError: unknown = null;
-  const fail = (kind: Violation['kind'], point: string, problems: string[]): void => {
-    violations.push({ kind, point, image: { mode: 'random', seed: 0 }, generation: -1, problems });
-  };
-  let comparedAtStores = -1;
-  let lastOp = script.stmts.length - 1;
-  while (lastOp > 0
-    && (script.stmts[lastOp]!.op === 'comment' || SKIPPED.has(script.stmts[lastOp]!.op))) {
-    lastOp--;
-  }
+  const run = new StatementRun(script, options, devices, runner, violations, totals, observer);
   for (let i = 0; i < script.stmts.length; i++) {
     const stmt = script.stmts[i]!;
     if (stmt.op === 'comment') continue;
     if (stmt.op === 'policy') { runner.step(stmt, lineOf(script, i)); continue; }
     if (SKIPPED.has(stmt.op)) continue;
-    const line = lineOf(script, i);
-    totals.line = line;
-    if (!model) {
-      const mounted = runner.step({ op: 'mount' }, 0);
-      if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
-      // Images are read with their xattrs when the script sets any (a listxattr per entry otherwise
-      // saved).
-      const xattrs = script.stmts.some((x) => x.op === 'setxattr' || x.op === 'removexattr');
-      model = new CrashModel({
-        deviceBytes: dev.sizeBytes, xattrs,
-        nodeBytes: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES,
-      });
-      explorer = new CrashExplorer(dev, new ModelOracle(model), {
-        samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000,
-        seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace,
-        lineTables: options.lineTables ?? true,
-        ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}),
-        ...(observer.onImage ? { onImage: observer.onImage } : {}),
-      });
-      totals.explorer = explorer;
-      const points = options.points ?? 'fence+op';
-      let inside = false;
-      const explore = (where: string): void => {
-        if (inside || hookError) return;
-        inside = true;
-        try {
-          const point = `line ${totals.line}: before a ${where}`;
-          violations.push(...explorer!.explore(point).violations);
-        } catch (e) {
-          hookError = e;
-        } finally {
-          inside = false;
-        }
-      };
-      if (points !== 'op') dev.beforeFence = () => explore('fence');
-      if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
+    if (!run.step(stmt, i)) return;
+  }
+}
+
+/** One script's statements run under the crash model and the explorer (runStatements). */
+class StatementRun {
+  private readonly dev: PmemDevice;
+  private explorer: CrashExplorer | null = null;
+  private model: CrashModel | null = null;
+  // An exception of the checker inside a fence or store hook must not unwind through the
+  // file system (it would look like the file system's own failure): it is kept here.
+  private hookError: unknown = null;
+  private comparedAtStores = -1;
+  /** The index of the last statement that is an operation the check runs. */
+  private readonly lastOp: number;
+
+  constructor(
+    private readonly script: Script, private readonly options: CheckOptions,
+    private readonly devices: FuzzDevices, private readonly runner: Runner,
+    private readonly violations: Violation[], private readonly totals: ScriptTotals,
+    private readonly observer: CheckObserver,
+  ) {
+    this.dev = devices.device;
+    let lastOp = script.stmts.length - 1;
+    while (lastOp > 0
+      && (script.stmts[lastOp]!.op === 'comment' || SKIPPED.has(script.stmts[lastOp]!.op))) {
+      lastOp--;
     }
+    this.lastOp = lastOp;
+  }
+
+  /** Run statement `i` and judge it; false when the script's check ends here. */
+  step(stmt: Op & StmtCommon, i: number): boolean {
+    const line = lineOf(this.script, i);
+    this.totals.line = line;
+    const model = this.model ?? this.start();
     const expect = model.begin(stmt);
     // The model, not the script's own `expect`, says what the operation must return.
     const { expect: _scriptExpect, ...bare } = stmt;
-    const outcome = runner.step(bare as Op, line);
-    totals.ops++;
-    if (hookError) throw hookError;
+    const outcome = this.runner.step(bare as Op, line);
+    this.totals.ops++;
+    if (this.hookError) throw this.hookError;
     const where = `line ${line}: ${printStmt(stmt)}`;
     if ('kind' in outcome && outcome.kind !== 'unexpected-errno') {
-      if (outcome.kind === 'script') { totals.unjudged = `${where}: ${outcome.message}`; return; }
-      return fail('unexpected-result', where, [`threw ${outcome.message}`]);
+      if (outcome.kind === 'script') {
+        this.totals.unjudged = `${where}: ${outcome.message}`;
+        return false;
+      }
+      return this.fail('unexpected-result', where, [`threw ${outcome.message}`]);
     }
-    if (expect.unjudged) { totals.unjudged = `${where}: ${expect.unjudged}`; return; }
+    if (expect.unjudged) { this.totals.unjudged = `${where}: ${expect.unjudged}`; return false; }
     const result: Outcome = 'kind' in outcome
       ? { ok: false, errno: outcome.errno!, message: outcome.message }
       : {
         ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}),
         ...(outcome.value !== undefined ? { value: outcome.value } : {}),
       };
-    const problems = model.end(result, crcHex);
-    if (problems.length) return fail('unexpected-result', where, problems);
-    const fs = runner.fs!;
+    const problems = model.end(result, (b) => checksumHex(this.dev.crc32cBytes(b)));
+    if (problems.length) return this.fail('unexpected-result', where, problems);
+    const fs = this.runner.fs!;
     if (fs.kernel.aborted) {
-      return fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
+      return this.fail('abort', where, [`transaction aborted: ${fs.kernel.aborted}`]);
     }
-    // The live file system must equal the model after every operation. After one that
-    // changes nothing by its kind and stored nothing to the device since the last
-    // comparison, that comparison stands (the next one, or the last statement's, sees any
-    // change such an operation made to the file system's memory).
-    const stores = storesOf(dev);
-    if (!(UNCHANGING_OPS.has(stmt.op) && stores === comparedAtStores && i < lastOp)) {
-      // Namespace operations change no file's bytes: their comparison leaves data out (the
-      // next data operation's, or the last statement's, compares every file's bytes).
-      const live = model.compareLive(fs, { data: !NAMESPACE_OPS.has(stmt.op) || i === lastOp });
-      if (live.length) return fail('live', `${where}: live`, live);
-      comparedAtStores = stores;
-    }
-    violations.push(...explorer!.explore(`line ${line}: after the operation`).violations);
+    if (!this.compareLive(model, fs, stmt, i, where)) return false;
+    const after = this.explorer!.explore(`line ${line}: after the operation`);
+    this.violations.push(...after.violations);
+    return true;
+  }
+
+  /**
+   * The live file system must equal the model after every operation. After one that
+   * changes nothing by its kind and stored nothing to the device since the last
+   * comparison, that comparison stands (the next one, or the last statement's, sees any
+   * change such an operation made to the file system's memory). False on a difference.
+   */
+  private compareLive(
+    model: CrashModel, fs: FileSystem, stmt: Op & StmtCommon, i: number, where: string,
+  ): boolean {
+    const stores = storesOf(this.dev);
+    const unchanged = UNCHANGING_OPS.has(stmt.op) && stores === this.comparedAtStores;
+    if (unchanged && i < this.lastOp) return true;
+    // Namespace operations change no file's bytes: their comparison leaves data out (the
+    // next data operation's, or the last statement's, compares every file's bytes).
+    const data = !NAMESPACE_OPS.has(stmt.op) || i === this.lastOp;
+    const live = model.compareLive(fs, { data });
+    if (live.length) return this.fail('live', `${where}: live`, live);
+    this.comparedAtStores = stores;
+    return true;
+  }
+
+  /** Before the first operation: mount, the model, the explorer and its crash points. */
+  private start(): CrashModel {
+    const { script, options, devices, observer, dev } = this;
+    const mounted = this.runner.step({ op: 'mount' }, 0);
+    if ('kind' in mounted) throw new FsError('EIO', `mount failed: ${mounted.message}`);
+    // Images are read with their xattrs when the script sets any (a listxattr per entry
+    // otherwise saved).
+    const xattrs = script.stmts.some((x) => x.op === 'setxattr' || x.op === 'removexattr');
+    const model = new CrashModel({
+      deviceBytes: dev.sizeBytes, xattrs,
+      nodeBytes: options.nodeSize ?? DEFAULT_FUZZ_NODE_BYTES,
+    });
+    const explorer = new CrashExplorer(dev, new ModelOracle(model), {
+      samples: options.samples ?? 8, enumerateBound: options.enumerateBound ?? 10_000,
+      seed: options.exploreSeed ?? 1, target: devices.target, workspace: devices.workspace,
+      lineTables: options.lineTables ?? true,
+      ...(observer.onViolationImage ? { onViolationImage: observer.onViolationImage } : {}),
+      ...(observer.onImage ? { onImage: observer.onImage } : {}),
+    });
+    this.model = model;
+    this.explorer = explorer;
+    this.totals.explorer = explorer;
+    const points = options.points ?? 'fence+op';
+    let inside = false;
+    const explore = (where: string): void => {
+      if (inside || this.hookError) return;
+      inside = true;
+      try {
+        const point = `line ${this.totals.line}: before a ${where}`;
+        this.violations.push(...explorer.explore(point).violations);
+      } catch (e) {
+        this.hookError = e;
+      } finally {
+        inside = false;
+      }
+    };
+    if (points !== 'op') dev.beforeFence = () => explore('fence');
+    if (points === 'store+fence+op') dev.beforeStore = () => explore('store');
+    return model;
+  }
+
+  private fail(kind: Violation['kind'], point: string, problems: string[]): false {
+    const image = { mode: 'random' as const, seed: 0 };
+    this.violations.push({ kind, point, image, generation: -1, problems });
+    return false;
   }
 }
 
