@@ -518,7 +518,9 @@ function memoryValid(ptr: u32, len: u64): bool {
 }
 
 // Key search inside one node at `node` (objectid and offset below 2^53, passed as f64).
-export function btree_node_search(node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64): i32 {
+export function btree_node_search(
+  node: u32, nodeBytes: u32, objectid: f64, type: u32, offset: f64,
+): i32 {
   if (!memoryValid(node, nodeBytes) || nodeBytes < MIN_NODE_BYTES) {
     return -EINVAL - BAD_ARGUMENT_BIAS;
   }
@@ -558,7 +560,9 @@ export function dax_thread_area_bytes(tlbEntries: u32): u32 {
 }
 
 // Lay out the DAX header at `base` (inside the kernel region), once.
-export function dax_format(base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32): i32 {
+export function dax_format(
+  base: u32, maxMappings: u32, tlbEntries: u32, mappingsAddr: u32, threadsAddr: u32,
+): i32 {
   if (!attached() || base < <u32>S.kernelAddr || maxMappings == 0 || maxMappings > MAX_MAPPINGS) {
     return -EINVAL;
   }

@@ -138,7 +138,9 @@ export function crc32cLanesBlock(tables: usize, crcIn: u32, p: usize, s: u32): u
  * c = (c >>> 8) ^ T0[(c ^ byte) & 0xff] in byte planes, each byte of T0[i] a swizzle by the
  * low nibble xor one by the high nibble. The planes stay in locals for the eight steps.
  */
-@inline function absorbEight(nib: usize, c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128): void {
+@inline function absorbEight(
+  nib: usize, c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128,
+): void {
   const l0 = v128.load(nib), l1 = v128.load(nib, 16), l2 = v128.load(nib, 32),
     l3 = v128.load(nib, 48);
   const h0 = v128.load(nib, 64), h1 = v128.load(nib, 80), h2 = v128.load(nib, 96),

@@ -41,7 +41,9 @@ export function daxAttached(): bool {
   return attached;
 }
 
-export function daxFormat(base: usize, maxMappings: u32, tlbEntries: u32, mappingsAddr: usize, threadsAddr: usize): void {
+export function daxFormat(
+  base: usize, maxMappings: u32, tlbEntries: u32, mappingsAddr: usize, threadsAddr: usize,
+): void {
   assert((tlbEntries & (tlbEntries - 1)) == 0, "dax: TLB entries must be a power of two");
   assert(tlbEntries >= TLB_ENTRIES_MIN && tlbEntries <= TLB_ENTRIES_MAX, "TLB size");
   assert(maxMappings > 0 && maxMappings <= MAX_MAPPINGS, "too many mappings");
@@ -177,7 +179,9 @@ export function accessLeave(area: usize): void {
 // handled under that one translation. Returns the bytes done; fewer than len means a
 // fault at offset + result (page and reason in the thread's fault fields). A flush skips
 // unmapped pages.
-export function accessPieces(area: usize, kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32): u32 {
+export function accessPieces(
+  area: usize, kind: u32, mapping: u32, offset: u32, buffer: usize, len: u32,
+): u32 {
   assert(kind == ACCESS_STORE || kind == ACCESS_LOAD || kind == ACCESS_FLUSH, "access kind");
   assert((load<u32>(area + T_EPOCH) & 1) == 1, "dax: a walk outside an access");
   let done: u32 = 0;

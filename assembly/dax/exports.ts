@@ -56,8 +56,10 @@ function tablesSound(): bool {
 
 // Place the reverse map and the dirty-page table (TypeScript carves the DAX region) and
 // name the file system's state; every table starts empty.
-export function dax_tables(rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePoolBytes: u32, devicePages: u32,
-  dirtyIndex: u32, dirtyRecords: u32, dirtyCapacity: u32, fsState: u32): i32 {
+export function dax_tables(
+  rmapHeads: u32, rmapNodes: u32, ptePool: u32, ptePoolBytes: u32, devicePages: u32,
+  dirtyIndex: u32, dirtyRecords: u32, dirtyCapacity: u32, fsState: u32,
+): i32 {
   if (!daxAttached() || devicePages == 0 || dirtyCapacity == 0 || (ptePool & 3) != 0
       || (ptePoolBytes & 3) != 0) {
     return -EINVAL;
@@ -149,7 +151,9 @@ export function dax_dirty_find(block: u32): i32 {
 }
 
 // Record device page `block` dirty for (tree, ino, file page); -ENOSPC when the table is full.
-export function dax_dirty_add(block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32): i32 {
+export function dax_dirty_add(
+  block: u32, tree: f64, ino: f64, filePage: u32, extent: f64, extentBytes: u32, flags: u32,
+): i32 {
   if (!tablesReady() || !deviceBlock(block) || !u64Ok(tree) || !u64Ok(ino) || !u64Ok(extent)
       || (flags & DRF_LIVE) != 0) {
     return -EINVAL;

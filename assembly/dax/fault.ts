@@ -222,7 +222,9 @@ function fillPage(disk: u64, oldDisk: i64): void {
 /**
  * Map the page writable at `disk`, drop every other translation of the file page, record it dirty.
  */
-function finishWrite(oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool): void {
+function finishWrite(
+  oldDisk: i64, disk: u64, extent: u64, extentBytes: u32, datacow: bool, datasum: bool,
+): void {
   // The block written lies in the extent the dirty record names (its checksums' item).
   assert(disk >= extent && disk + PAGE_BYTES <= extent + extentBytes, "block outside extent");
   const block = <u32>(disk >> PAGE_SHIFT);

@@ -221,7 +221,9 @@ export function dirtyDrop(block: u32): void {
 }
 
 /** Record (replacing any) that `block` was stored to through mmap for (tree, ino, file page). */
-export function dirtyAdd(block: u32, tree: u64, ino: u64, filePage: u32, extent: u64, extentBytes: u32, flags: u32): void {
+export function dirtyAdd(
+  block: u32, tree: u64, ino: u64, filePage: u32, extent: u64, extentBytes: u32, flags: u32,
+): void {
   assert(dirtyRoom(), "dax: dirty-page table full (callers check dirtyRoom first)");
   dirtyDrop(block);
   const count = daxBaseAddr() + D_DIRTY_COUNT;

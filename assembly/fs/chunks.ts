@@ -305,7 +305,10 @@ export function resetChunks(): void {
  * start and sectors, kind, stripes (stripe1 0 with one copy), whether it is a grid cell,
  * and the sectors of it over a superblock copy. False when it cannot be one.
  */
-export function addChunk(start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: bool, excluded: u32): bool {
+export function addChunk(
+  start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: bool,
+  excluded: u32,
+): bool {
   const n = chunkCount(), sectorsTotal = totalBytes >> SECTOR_SHIFT;
   if (n >= CHUNKS_MAX || !validKind(kind) || length < (nodeBytes >> SECTOR_SHIFT)
       || excluded > length) {

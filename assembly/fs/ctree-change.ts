@@ -83,7 +83,9 @@ export function insertAtPath(data: usize, size: u32): void {
  * transaction gets its EXTENT_ITEM and its first EXTENT_DATA_REF together (the second
  * insert cost a search for a free key, a walk and half a leaf moved again).
  */
-export function insertPairAtPath(data1: usize, size1: u32, objectid: u64, type: u32, offset: u64, data2: usize, size2: u32): void {
+export function insertPairAtPath(
+  data1: usize, size1: u32, objectid: u64, type: u32, offset: u64, data2: usize, size2: u32,
+): void {
   if (CHECKS) assert(pathAtKey(false)); // an insert at a path that is not the key's
   const key = opKey();
   if (tooLarge(size1 + size2 + LEAF_ITEM_BYTES)) {

@@ -173,7 +173,9 @@ function fillLeft(parentBytenr: u64, slot: u32, nodeBytenr: u64, room: u32): voi
  * Move every item of `rightBytenr` (parent slot `leftSlot` + 1) to the end of `leftBytenr` when
  * both fit.
  */
-function mergeInto(parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightBytenr: u64, lv: u32): void {
+function mergeInto(
+  parentBytenr: u64, leftSlot: u32, leftBytenr: u64, rightBytenr: u64, lv: u32,
+): void {
   const left = view(leftBytenr), right = view(rightBytenr);
   // merged nodes not side by side
   if (CHECKS) {

@@ -82,7 +82,9 @@ export let pathLength: u32 = 0;
 @inline export function opKey(): usize { return threadArea() + TA_KEY; }
 
 /** Start an operation on tree `id` with root `root` at `rootLevel`; the key goes to TA_KEY. */
-export function begin(id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64): void {
+export function begin(
+  id: u64, root: u64, rootLevel: u32, objectid: u64, type: u32, offset: u64,
+): void {
   assert(rootLevel <= MAX_LEVEL, "bad level");
   assert(type <= 255, "key type");
   treeId = id;

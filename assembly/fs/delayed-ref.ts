@@ -249,7 +249,9 @@ function addBackref(at: usize, target: u64, root: u64, ino: u64, offset: u64, de
  * pointer; SHARED_BLOCK_REF(container) when the container is FULL_BACKREF (`full`: its
  * owner no longer reaches it); else TREE_BLOCK_REF(owner), the tree the container is of.
  */
-export function refChange(container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32, full: bool = false): void {
+export function refChange(
+  container: i64, target: u64, owner: u64, level: i32, bytes: u32, delta: i32, full: bool = false,
+): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(level >= 0 && bytes == 0, "delayed refs: tree blocks only (data pointers: dataRefChange)");
   assert(container == ROOT_POINTER || container >= 0, "delayed refs: a pointer's container");
@@ -265,7 +267,9 @@ export function refChange(container: i64, target: u64, owner: u64, level: i32, b
  * (-1) in a leaf of tree `root`; its back reference is (root, inode `ino`, `offset`: the
  * file offset of the extent's first byte, item key offset - item extent offset mod 2^64).
  */
-export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32): void {
+export function dataRefChange(
+  target: u64, root: u64, ino: u64, offset: u64, bytes: u32, delta: i32,
+): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(bytes > 0 && root != 0, "delayed refs: a data pointer has a length and a tree");
   assert(ino < BACKREF_IS_SHARED_DATA,
@@ -279,7 +283,9 @@ export function dataRefChange(target: u64, root: u64, ino: u64, offset: u64, byt
  * A file extent item of FULL_BACKREF leaf `parent` pointing at data extent `target` appeared or
  * went.
  */
-export function sharedDataRefChange(target: u64, parent: u64, owner: u64, bytes: u32, delta: i32): void {
+export function sharedDataRefChange(
+  target: u64, parent: u64, owner: u64, bytes: u32, delta: i32,
+): void {
   assert(delta == 1 || delta == -1, "delayed refs: one pointer at a time");
   assert(bytes > 0 && parent != 0, "delayed refs: a data pointer has a length and a leaf");
   const at = takeRefSlot(target, owner, true, bytes, 0);

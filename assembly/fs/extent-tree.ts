@@ -218,7 +218,9 @@ function applyRef(entry: usize): void {
  * flags and its TREE_BLOCK_REFs inline (sorted by root: btrfs check finds a tree's root
  * block by its inline reference), then its SHARED_BLOCK_REFs as items of their own.
  */
-function applyTreeRef(entry: usize, target: u64, lv: u32, delta: i32, changes: bool, setFull: bool, owner: u64): void {
+function applyTreeRef(
+  entry: usize, target: u64, lv: u32, delta: i32, changes: bool, setFull: bool, owner: u64,
+): void {
   assert(lv <= MAX_LEVEL + 1, "extent tree: a tree block's level");
   onExtentTree(target, METADATA_ITEM, <u64>lv);
   const changing = delta != 0 || changes || setFull;
@@ -512,7 +514,9 @@ function applySharedDataRef(target: u64, parent: u64, d: i32): void {
  * Write a counted back reference of `target` (its body staged at `body`): deleted at a
  * count of 0, else updated (`found`) or inserted. Its key is looked up afresh.
  */
-function putCountedRef(target: u64, type: u32, offset: u64, body: usize, size: u32, count: i64, found: bool): void {
+function putCountedRef(
+  target: u64, type: u32, offset: u64, body: usize, size: u32, count: i64, found: bool,
+): void {
   assert(type == SHARED_DATA_REF || type == EXTENT_DATA_REF,
     "extent tree: a counted reference of another type");
   assert(count >= 0 && (count > 0 || found),
@@ -556,7 +560,9 @@ function applyDataRef(target: u64, b: usize, d: i32): void {
  * `hasItem`: the caller's lookupForChange found the extent's item (its path is ready); `full`: a
  * FULL_BACKREF block.
  */
-function freeExtent(target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool, full: bool): void {
+function freeExtent(
+  target: u64, data: bool, bytes: u64, owner: u64, hasItem: bool, full: bool,
+): void {
   assert(!data || !full, "extent tree: a FULL_BACKREF data extent");
   // The back references follow the item (their types sort after it): those in the same
   // leaf go with it, in one delete; a walk looks for more only when they reach the leaf's

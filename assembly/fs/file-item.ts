@@ -216,7 +216,9 @@ function logReaders(extent: u64, from: u64, to: u64): void {
 }
 
 /** A file extent item body in the staging buffer (after the checksums' room). */
-function stageExtent(generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64): usize {
+function stageExtent(
+  generation: u64, type: u32, disk: u64, diskBytes: u64, offset: u64, bytes: u64,
+): usize {
   // the staging buffer used without the fs lock that guards it
   if (CHECKS) assert(lockHolder() == threadSlot);
   assert(type == EXTENT_TYPE_REG || type == EXTENT_TYPE_PREALLOC, "extent type");

@@ -87,7 +87,9 @@ export function fileWrite(slot: usize, ino: u64, src: usize, at: u64, length: u3
 }
 
 /** The data part of fileWrite (FileData.write's decisions): the device byte, or WRITE_OWNER. */
-function writeData(slot: usize, ino: u64, src: usize, at: u64, length: u32, flags: u64, inside: bool): i64 {
+function writeData(
+  slot: usize, ino: u64, src: usize, at: u64, length: u32, flags: u64, inside: bool,
+): i64 {
   assert(slot != 0 && length > 0 && (length & (SECTOR_BYTES - 1)) == 0,
     "file: a write without its subvolume or of part of a sector");
   assert((at & (SECTOR_BYTES - 1)) == 0, "file: a write at an unaligned offset");

@@ -140,7 +140,9 @@ function firstPoisoned(at: u64, bytes: u32): u64 {
 /**
  * Copy one regular extent's part of the read: file bytes [from, to) land at dst + (from - offset).
  */
-function readExtent(item: usize, fileOffset: u64, offset: u64, end: u64, dst: usize, verify: bool): void {
+function readExtent(
+  item: usize, fileOffset: u64, offset: u64, end: u64, dst: usize, verify: bool,
+): void {
   assert(offset <= end, "range reversed");
   assert(fileOffset < end, "item after range");
   const disk0 = load<u64>(item + FE_DISK_BYTENR);

@@ -66,7 +66,9 @@ export function reportDataPointer(node: usize, s: u32, root: u64, delta: i32): v
  * Report the data pointer of file extent item `s` of FULL_BACKREF leaf `node` (block
  * `parent`, of tree `owner`): its back reference is the leaf's (SHARED_DATA_REF).
  */
-export function reportSharedDataPointer(node: usize, s: u32, parent: u64, owner: u64, delta: i32): void {
+export function reportSharedDataPointer(
+  node: usize, s: u32, parent: u64, owner: u64, delta: i32,
+): void {
   assert(s < nritems(node) && isLeaf(node), "ctree: a data pointer outside a leaf's items");
   assert(parent != 0 && (delta == 1 || delta == -1),
     "ctree: a data pointer of no leaf, or a count change of more than one");

@@ -34,7 +34,9 @@ import { CHECKS } from "../shared/checks";
 }
 
 /** Items a leaf has room for (each with no data). */
-@inline export function leafCapacity(): u32 { return (nodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES; }
+@inline export function leafCapacity(): u32 {
+  return (nodeBytes - NODE_HEADER_BYTES) / LEAF_ITEM_BYTES;
+}
 
 // nritems, level and isLeaf also read nodes anywhere in memory (btree_node_search): no checks.
 @inline export function nritems(node: usize): u32 { return load<u32>(node + NODE_NRITEMS); }
@@ -194,7 +196,9 @@ export function leafInsert(node: usize, slot: u32, key: usize, size: u32): usize
  * size2) with one move of the items after them: what two leafInserts do with half the
  * memory moved. Returns the first one's data address (the second's is at it - size2).
  */
-export function leafInsertTwo(node: usize, slot: u32, key1: usize, size1: u32, key2: usize, size2: u32): usize {
+export function leafInsertTwo(
+  node: usize, slot: u32, key1: usize, size1: u32, key2: usize, size2: u32,
+): usize {
   assert(compareKeysAt(key1, key2) < 0, "leafInsertTwo: keys out of order");
   const end = leafOpenGap(node, slot, 2, size1 + size2);
   setItem(node, slot, key1, end, size1);

@@ -25,7 +25,9 @@ export declare function hostFail(code: i32): void;
  * Record a problem in this thread's area and have the host throw it (errno `code`, problem
  * P_*, the block, slot and values it names). Does not return.
  */
-export function fail(code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64): void {
+export function fail(
+  code: i32, problem: u32, bytenr: u64, slot: u32, a: u64, b: u64, c: u64,
+): void {
   assert(code > 0, "no errno");
   assert(problem != P_NONE, "no problem");
   const record = problemRecord(0);

@@ -55,7 +55,9 @@ let ctxBlockBytes: u32 = 0;
 /** The last committed generation: no clean node can be newer. */
 let ctxGeneration: u64 = 0;
 
-export function checkAgainst(nodeBytes: u32, totalBytes: u64, blockBytes: u32, generation: u64): void {
+export function checkAgainst(
+  nodeBytes: u32, totalBytes: u64, blockBytes: u32, generation: u64,
+): void {
   assert(nodeBytes > NODE_HEADER_BYTES, "node size");
   assert(blockBytes >= nodeBytes, "block size");
   assert(blockBytes % nodeBytes == 0, "block size");
@@ -317,7 +319,9 @@ function checkItem(key: usize, addr: usize, size: u32, s: u32): u32 {
 /**
  * A data extent's EXTENT_ITEM or a tree block's skinny METADATA_ITEM, with their inline references.
  */
-function checkExtentItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
+function checkExtentItem(
+  type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32,
+): u32 {
   if (type == EXTENT_ITEM) {
     // A data extent: pmcow writes its references keyed (24 bytes); btrfs may keep them
     // inline (an adopted image's: EXTENT_DATA_REF and SHARED_DATA_REF bodies after a type byte).
@@ -363,7 +367,9 @@ function checkExtentItem(type: u32, objectid: u64, offset: u64, addr: usize, siz
 }
 
 /** The block group, chunk and device items (extent, chunk and dev trees). */
-function checkChunkItem(type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32): u32 {
+function checkChunkItem(
+  type: u32, objectid: u64, offset: u64, addr: usize, size: u32, s: u32,
+): u32 {
   if (type == BLOCK_GROUP_ITEM) {
     if (size != BLOCK_GROUP_ITEM_BYTES) return exact(size, BLOCK_GROUP_ITEM_BYTES, s);
     const good = (objectid & (SECTOR_BYTES - 1)) == 0 && offset > 0

@@ -85,7 +85,9 @@ export function pmem_line_table_prepare(table: u32, entries: u32): i32 {
 
 // 1 when the image last built by pmem_crash_build (`slots` patch lines) satisfies the
 // prepared table, 0 when some line of it holds a value the table does not allow.
-export function pmem_line_table_check(slots: u32, table: u32, entries: u32, mediaFailing: u32): i32 {
+export function pmem_line_table_check(
+  slots: u32, table: u32, entries: u32, mediaFailing: u32,
+): i32 {
   if (!attached() || slots > S.logCapacity || entries > (1 << 24)
       || !destinationValid(table, entries * LINE_RULE_BYTES)) {
     return -EINVAL;

@@ -52,7 +52,9 @@ import { storesLockStripes } from "./store-mode";
 
 // A row's reference: thread slot x FRESH_RUNS_CAPACITY + its index in that slot's table (a
 // ring slot: positions count up, indices wrap).
-@inline function rowRef(t: u32, position: u32): u32 { return t * FRESH_RUNS_CAPACITY + (position & (FRESH_RUNS_CAPACITY - 1)); }
+@inline function rowRef(t: u32, position: u32): u32 {
+  return t * FRESH_RUNS_CAPACITY + (position & (FRESH_RUNS_CAPACITY - 1));
+}
 @inline function rowThread(ref: u32): u32 { return ref / FRESH_RUNS_CAPACITY; }
 @inline function rowAddr(ref: u32): usize {
   return freshRunsAddr + <usize>ref * FRESH_RUN_BYTES;

@@ -53,8 +53,12 @@ export function ringAttach(): void {
 @inline export function ringHead(ring: usize): u32 { return load<u32>(ring + TL_HEAD); }
 @inline export function ringTail(ring: usize): u32 { return load<u32>(ring + TL_TAIL); }
 @inline export function ringLive(ring: usize): u32 { return atomic.load<u32>(ring + TL_LIVE); }
-@inline export function setRingHead(ring: usize, position: u32): void { store<u32>(ring + TL_HEAD, position); }
-@inline export function setRingTail(ring: usize, position: u32): void { store<u32>(ring + TL_TAIL, position); }
+@inline export function setRingHead(ring: usize, position: u32): void {
+  store<u32>(ring + TL_HEAD, position);
+}
+@inline export function setRingTail(ring: usize, position: u32): void {
+  store<u32>(ring + TL_TAIL, position);
+}
 // Atomic when several threads store: a thread that writes a line back may retire entries
 // of another thread's ring. (One thread: no one else changes a ring, and a locked add would
 // cost every store.)

@@ -302,7 +302,9 @@ function evictOldest(): void {
 // Stamps the line with `epoch` (the caller stamps its chunk). True when the line was not
 // pending before (the caller counts it). The callers read the ring's header and the epoch
 // once per store, not once per line.
-@inline function writeEntry(seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32): bool {
+@inline function writeEntry(
+  seq: u32, index: u32, line: u32, offset: u32, count: u32, epoch: u32,
+): bool {
   assert(offset + count <= 64 && count > 0, "log append: range outside line");
   // an entry written into another thread's ring
   if (CHECKS) assert(ringOfIndex(index) == myRingIndex());

@@ -20,7 +20,9 @@ import { u64Arg, ready, stateSound } from "./args";
 // `level` appeared (+1) or went (-1); data pointers are reported by the B-tree itself
 // (their back references name the item's tree, inode and offset). Problems (a full table,
 // a block referenced as data and as a tree block) are thrown by fs_fail.
-export function fs_ref_change(container: f64, target: f64, owner: f64, level: i32, bytes: u32, delta: i32): i32 {
+export function fs_ref_change(
+  container: f64, target: f64, owner: f64, level: i32, bytes: u32, delta: i32,
+): i32 {
   const t = u64Arg(target), o = u64Arg(owner);
   const c: i64 = container == ROOT_POINTER ? ROOT_POINTER : u64Arg(container);
   if (!ready() || t < 0 || o < 0 || (c < 0 && c != ROOT_POINTER) || level > <i32>MAX_LEVEL
@@ -74,7 +76,9 @@ export function fs_refs_take(): i32 {
 
 // The extent and csum trees' roots and levels, kept where every thread finds them (the
 // core changes those trees on its own when it runs delayed refs).
-export function fs_set_system_roots(extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32): i32 {
+export function fs_set_system_roots(
+  extentRoot: f64, extentLevel: u32, csumRoot: f64, csumLevel: u32,
+): i32 {
   const e = u64Arg(extentRoot), c = u64Arg(csumRoot);
   if (!ready() || e < 0 || c < 0 || extentLevel > MAX_LEVEL || csumLevel > MAX_LEVEL) {
     return -EINVAL;

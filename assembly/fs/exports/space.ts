@@ -104,7 +104,10 @@ export function fs_chunks_reset(): i32 {
 // Mount: append a chunk after every chunk in the table (sectors: logical start and length,
 // its stripes; copies 0 for an untyped cell; grid 1 for a cell of pmcow's grid; excluded:
 // sectors over a superblock copy). -EINVAL once free space exists or when it cannot be one.
-export function fs_chunk_add(start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: u32, excluded: u32): i32 {
+export function fs_chunk_add(
+  start: u32, length: u32, kind: u32, stripe0: u32, stripe1: u32, chunkCopies: u32, grid: u32,
+  excluded: u32,
+): i32 {
   if (!ready() || freeSectors() != 0 || pinnedSectors() != 0 || grid > 1) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when fs_chunk_add is called
   const n = chunkCount();

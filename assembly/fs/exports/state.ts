@@ -22,7 +22,9 @@ import { u64Arg, ready, stateSound } from "./args";
 
 // Bytes the state needs at its base: header and tables (the pool is separate), with
 // delayed-ref tables of `refSlots` and `backrefSlots` (powers of two).
-export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): f64 {
+export function fs_state_bytes(
+  totalBytes: u32, poolCount: u32, refSlots: u32, backrefSlots: u32,
+): f64 {
   if (S.threadSlot < 0 || (totalBytes & (SECTOR_BYTES - 1)) != 0 || poolCount == 0
       || !slotsValid(refSlots) || !slotsValid(backrefSlots)) {
     return -EINVAL;
@@ -40,8 +42,10 @@ export function fs_state_bytes(totalBytes: u32, poolCount: u32, refSlots: u32, b
 // Lay out the state at `base` for a mount: pool of `poolCount` buffers at `pool`, delayed
 // refs in tables of `refSlots` and `backrefSlots`; nothing dirty, nothing verified. Then
 // attach to it.
-export function fs_format(base: u32, node: u32, copies: u32, totalBytes: u32, chunkBytes: u32, generation: f64,
-  pool: u32, poolCount: u32, refSlots: u32, backrefSlots: u32): i32 {
+export function fs_format(
+  base: u32, node: u32, copies: u32, totalBytes: u32, chunkBytes: u32, generation: f64,
+  pool: u32, poolCount: u32, refSlots: u32, backrefSlots: u32,
+): i32 {
   if (S.threadSlot < 0 || node < SECTOR_BYTES || node > 65536 || (node & (node - 1)) != 0) {
     return -EINVAL;
   }

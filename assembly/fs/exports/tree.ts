@@ -41,7 +41,9 @@ import { u64Arg, memoryValid, ready, stateSound } from "./args";
   return (x < 0 && x >= -<f64>NEGATIVE_OBJECTIDS && Math.floor(x) == x) || u64Arg(x) >= 0;
 }
 
-function treeArgs(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): bool {
+function treeArgs(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64,
+): bool {
   const t = u64Arg(tree), r = u64Arg(root), f = u64Arg(offset);
   if (!ready() || t < 0 || r < 0 || !objectidValid(objectid) || f < 0 || rootLevel > MAX_LEVEL
       || type > 255) {
@@ -60,7 +62,9 @@ export function fs_thread_area(): f64 {
 }
 
 // 1 when the key is in the tree (result: its leaf, slot, data and size), 0 when not.
-export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
+export function ctree_lookup(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64,
+): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_lookup is called
   const found = lookupItem();
@@ -71,7 +75,9 @@ export function ctree_lookup(tree: f64, root: f64, rootLevel: u32, objectid: f64
 }
 
 // Insert an item of `size` bytes from `data`.
-export function ctree_insert(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
+export function ctree_insert(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32,
+): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
     return -EINVAL;
   }
@@ -99,7 +105,9 @@ export function ctree_copy_root(tree: f64, root: f64, rootLevel: u32): f64 {
 }
 
 // Replace an item's data with `size` bytes from `data`.
-export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32): i32 {
+export function ctree_update(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, data: u32, size: u32,
+): i32 {
   if (!memoryValid(data, size) || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
     return -EINVAL;
   }
@@ -112,7 +120,9 @@ export function ctree_update(tree: f64, root: f64, rootLevel: u32, objectid: f64
 }
 
 // 1 when the item was deleted, 0 when absent.
-export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64): i32 {
+export function ctree_delete(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64,
+): i32 {
   if (!treeArgs(tree, root, rootLevel, objectid, type, offset)) return -EINVAL;
   if (CHECKS) assert(stateSound()); // the state is sound when ctree_delete is called
   const deleted = deleteItem();
@@ -123,7 +133,9 @@ export function ctree_delete(tree: f64, root: f64, rootLevel: u32, objectid: f64
 
 // The first item >= the key (SEEK_AT_OR_AFTER), > it (SEEK_AFTER) or the last <= it
 // (SEEK_AT_OR_BEFORE): 1 with the result set, 0 when there is none.
-export function ctree_seek(tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32): i32 {
+export function ctree_seek(
+  tree: f64, root: f64, rootLevel: u32, objectid: f64, type: u32, offset: f64, mode: u32,
+): i32 {
   if (mode > SEEK_AT_OR_BEFORE || !treeArgs(tree, root, rootLevel, objectid, type, offset)) {
     return -EINVAL;
   }
