@@ -9,6 +9,7 @@
 // the whole device's bytes with the pristine device's (both have nothing pending after a
 // restore: their visible bytes are their media), and a difference is an error (then the
 // work device is restored in full).
+import { assert } from '../assert.js';
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import { LINE_BYTES } from '../pmem/device.js';
@@ -69,9 +70,8 @@ export class ImageRestorer {
     const pState = p.region(REGION.lineState), wState = w.region(REGION.lineState);
     wmem.set(pmem.subarray(pState, pState + lines), wState);
     // Zero patch lines: only the volatile state (log, line lists, pending bits) is reset.
-    if (w.core.pmem_crash_apply(0) < 0) {
-      throw new FsError('EIO', 'restore: resetting the store log failed');
-    }
+    const reset = w.core.pmem_crash_apply(0);
+    assert(reset >= 0, 'an image restore resets the work device\'s store log');
   }
 
   /** Which bytes differ from the pristine device, or null. */
