@@ -5,7 +5,8 @@ import { parseUuid, derivedUuid, uuidText } from './fs/uuid.js';
 import { checkOptions, checkFlag, ROOT_TREE_DIR_OBJECTID, checkOffset } from './fs/fs-common.js';
 import { FsError, describeValue, requireIndex } from './errors.js';
 import { PmemDevice } from './pmem/device.js';
-import { Kernel, superblockProblem } from './fs/kernel.js';
+import { Kernel } from './fs/kernel.js';
+import { superblockProblem } from './fs/superblock-problem.js';
 import type { SuperblockState } from './fs/superblock.js';
 import {
   encodeInode, encodeDirEntries, encodeInodeRefs, decodeRootItem, decodeFileExtent, nameBytes,

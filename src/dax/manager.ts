@@ -7,7 +7,7 @@
 import { FsError } from '../errors.js';
 import type { Kernel } from '../fs/kernel.js';
 import type { FileMappings } from '../fs/file-mappings.js';
-import { dirtyCapacity } from '../fs/kernel.js';
+import { dirtyCapacity } from '../fs/kernel-layout.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import { FileData } from '../fs/file-data.js';
 import { encodeFileExtent, type InodeItem } from '../fs/items.js';

@@ -3,86 +3,44 @@
 // state, words the engine's problems, heals dup copies, decides when delayed refs run,
 // and keeps the commit protocol and the superblock. It is the TreeHost of every tree.
 import { CommitParticipants } from './commit-participants.js';
-import { FsError } from '../errors.js';
+import { FsError, errnoName } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
   REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_POINTER, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
-  REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
-  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
-  F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
-  F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
-  RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, CHUNK_FREE,
-  CHUNK_RESERVED, CHUNK_SYSTEM, NODE_GENERATION, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID,
+  P_MEDIA_ERROR, P_CHECKSUM, P_POINTER, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
+  REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT, BAD_ARGUMENT_BIAS, EXTENT_TREE_ID,
+  CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
+  RS_TREE, F_ABORTED, ABORTED_BY_HOST, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
+  F_READERS_LOG, READERS_ENTRY_BYTES, RS_FLAGS, RSF_MOVED, RS_LAST_SNAPSHOT, WRITE_OUT_REPORT,
+  WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, NODE_GENERATION,
 } from '../core/abi.js';
 import { ChunkMap, chunkBytesFor } from './chunks.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
-import { errnoName } from '../errors.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import {
-  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets,
-  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM,
-  MAX_LEVEL, MAX_KEY_VALUE, key,
-  PMCOW_INCOMPAT,
+  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, EXTENT_ITEM, EI_GENERATION,
+  FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM, MAX_KEY_VALUE, key, PMCOW_INCOMPAT,
 } from './format.js';
-import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
+import { readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
-import { encodeRootItem } from './items.js';
-import { encodeSuperblock, rebaseSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import { encodeSuperblock, rebaseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import { readSuperblock, superblockStateOf } from './superblock-io.js';
+import { check, abortedText } from './engine-result.js';
+import { layKernelRegion } from './kernel-layout.js';
+import { TreeRootItems } from './tree-root-items.js';
+import {
+  usedBytes, reservedBytes, addAllocatableSpace, rebuildFreeSpace,
+} from './block-group-space.js';
 import type { MetadataProfile } from './types.js';
 
 export type { SuperblockState } from './superblock.js';
 
 /** A tree block copy that cannot be used, and why. */
-export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
-
-/**
- * Why a superblock cannot be mounted on this device, or null. Every field later code
- * uses as a size, an address or a count is checked here (a superblock with a valid
- * checksum may still have been rewritten by a fuzzer or a bug).
- */
-/** btrfs's trees pmcow keeps unchanged in an image it adopted: uuid (9), free space (10, until the adoption drops it), data relocation (-9). */
-const KEPT_TREE_IDS = [UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID];
-
-export function superblockProblem(s: SuperblockState, deviceBytes: number): string | null {
-  const total = deviceBytes - (deviceBytes % SECTOR_BYTES);
-  const nodeBytes = s.nodeBytes;
-  if (nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) return `node size ${nodeBytes}`;
-  if (s.sectorBytes !== SECTOR_BYTES) return `sector size ${s.sectorBytes}`;
-  const copies = s.metadataCopies;
-  if (copies !== 1 && copies !== 2) return `${copies} metadata copies`;
-  if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
-  if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
-  if (typeof s.systemChunks === 'string') return s.systemChunks;
-  const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes, generation: s.generation };
-  const trees = [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel],
-    ['chunk', s.chunkTree, s.chunkLevel], ['dev', s.devTree, s.devLevel]] as const;
-  for (const [name, bytenr, level] of trees) {
-    // A foreign image's extent, dev and csum roots are read from their ROOT_ITEMs (mount).
-    if (s.origin === 'btrfs' && (name === 'extent' || name === 'csum' || name === 'dev')) continue;
-    if (level > MAX_LEVEL) return `${name} tree level ${level}`;
-    if (!validBlockPointer(bytenr, ctx)) return `${name} tree root ${bytenr} outside the device`;
-  }
-  return null;
-}
-
-
-/** Bytes of the delayed-ref tables per ref slot: the slot, two backref slots, half of each in the batch, the lists. */
-const REF_ROOM_BYTES = ((REF_BYTES + 2 * BACKREF_BYTES) * 3) / 2 + 6;
-
-/** Bytes of the DAX tables that grow with the device: reverse-map heads, dirty index, dirty records. */
-export function daxTableBytes(totalBytes: number): number {
-  const pages = Math.floor(totalBytes / PAGE_BYTES);
-  return Math.ceil((pages * 8 + dirtyCapacity(totalBytes) * DIRTY_RECORD_BYTES) / 64) * 64 + 128;
-}
-
-/** Dirty-page records of a device: one per page, at most DIRTY_CAPACITY_MAX. */
-export function dirtyCapacity(totalBytes: number): number {
-  return Math.min(DIRTY_CAPACITY_MAX, Math.max(1, Math.floor(totalBytes / PAGE_BYTES)));
-}
+interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
 
 export function isFsTree(owner: number): boolean {
   return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
@@ -239,42 +197,24 @@ export class Kernel implements TreeHost {
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
     const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
     const kernelBytes = device.core.pmem_region(REGION.kernelBytes) >>> 0;
-    this.superblockStaging = kernel;
-    this.stagingAddr = kernel + SUPERBLOCK_BYTES;
-    this.stagingBytes = 64 * 1024;
-    // The tail of the kernel region belongs to DAX (page tables, TLBs, mapping table).
-    // A kernel region below 1 MiB (which could not hold the 1 MiB DAX region and 64 pool
-    // buffers anyway) gets a 128 KiB one: small devices for image fuzzing mount fast.
-    // Plus the reverse map's heads and the dirty-page index (4 bytes per device page each)
-    // and the dirty-page records (DaxManager lays them out).
-    this.daxBytes = (kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10) + daxTableBytes(this.totalBytes);
-    this.daxAddr = kernel + kernelBytes - this.daxBytes;
-    // Then the core's state of the mount, then the pool of dirty-node buffers.
-    this.fsStateAddr = this.stagingAddr + this.stagingBytes;
-    const room = this.daxAddr - this.fsStateAddr;
     const core = device.core;
-    // An eighth of the room for the delayed refs (REF_ROOM_BYTES per ref slot with its two
-    // backref slots, the batch and the lists of slots in use), at least 1,024 refs' slots
-    // unless the device has fewer than 512 sectors; the rest for the pool. Never
-    // more slots than twice the device's sectors: the table, run at half full, then holds
-    // every block and extent the device has (every mount clears it).
-    const bySectors = 2 ** Math.ceil(Math.log2(2 * (this.totalBytes / SECTOR_BYTES)));
-    const refSlots = Math.min(bySectors, Math.max(1024, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / REF_ROOM_BYTES)))));
-    const backrefSlots = 2 * refSlots;
-    const stateBytes = (pool: number): number => core.fs_state_bytes(this.totalBytes, pool, refSlots, backrefSlots);
-    let poolSize = Math.max(0, Math.floor((room - stateBytes(1)) / (nodeBytes + 12)));
-    while (poolSize > 0 && stateBytes(poolSize) + poolSize * nodeBytes > room) poolSize--;
-    this.poolSize = poolSize;
-    if (this.poolSize < 64) {
-      throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
-    }
-    const poolStart = this.daxAddr - poolSize * nodeBytes;
-    if (this.fsStateAddr + stateBytes(poolSize) > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
+    const layout = layKernelRegion(core, kernel, kernelBytes, this.totalBytes, nodeBytes);
+    this.superblockStaging = layout.superblockStaging;
+    this.stagingAddr = layout.stagingAddr;
+    this.stagingBytes = layout.stagingBytes;
+    this.daxBytes = layout.daxBytes;
+    this.daxAddr = layout.daxAddr;
+    this.fsStateAddr = layout.fsStateAddr;
+    this.poolSize = layout.poolSize;
     const chunkBytes = chunkBytesFor(this.totalBytes, nodeBytes, this.metadataCopies);
     if (this.totalBytes < SYSTEM_AREA_BYTES + 4 * chunkBytes) {
-      throw new FsError('ENOSPC', `device of ${this.totalBytes} bytes holds fewer than 4 chunks of ${chunkBytes} bytes after its first MiB`);
+      throw new FsError('ENOSPC', `device of ${this.totalBytes} bytes holds fewer than 4 chunks`
+        + ` of ${chunkBytes} bytes after its first MiB`);
     }
-    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, chunkBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
+    const formatted = core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies,
+      this.totalBytes, chunkBytes, 0, layout.poolStart, layout.poolSize, layout.refSlots,
+      layout.backrefSlots);
+    check(formatted, 'format the file system state');
     this.chunks = new ChunkMap(this);
     this.threadArea = core.fs_thread_area();
     check(core.fs_set_staging(this.stagingAddr, this.stagingBytes), 'name the staging buffer');
@@ -786,59 +726,30 @@ export class Kernel implements TreeHost {
     this.device.sfence();
   }
 
-  /** Bytes of blocks and data in use now (not counting space freed in this transaction). */
-  /**
-   * The roots btrfs finds through ROOT_ITEMs (the extent, dev and csum trees': the
-   * superblock names only the root and chunk trees), as last written: `root:level`.
-   */
-  private readonly treeItemRoots = new Map<number, string>();
+  /** The ROOT_ITEMs of itemTrees (the extent, dev and csum trees'). */
+  private readonly treeRootItems = new TreeRootItems(this);
 
   /** The trees with a ROOT_ITEM of their own that are no subvolume. */
   get itemTrees(): BTree[] { return [this.extentTree, this.devTree, this.csumTree]; }
 
   /** Write the ROOT_ITEM of each of itemTrees whose root moved; true when one did. */
   private writeTreeRootItems(force: boolean): boolean {
-    let changed = false;
-    for (const tree of this.itemTrees) {
-      const at = `${tree.root}:${tree.level}`;
-      if (this.treeItemRoots.get(tree.id) === at && !(force && tree === this.extentTree)) continue;
-      this.rootTree.put(key(tree.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: tree.root, level: tree.level, generation: this.blockGeneration(tree.root), flags: 0, lastSnapshot: 0, rootDir: 0,
-      }, this.nodeBytes));
-      this.treeItemRoots.set(tree.id, at);
-      changed = true;
-    }
-    return changed;
+    return this.treeRootItems.write(force);
   }
 
   /** Mount: the ROOT_ITEM of one of itemTrees, which must name the root the superblock does. */
   noteTreeRootItem(id: number, bytenr: number, level: number): void {
-    if (KEPT_TREE_IDS.includes(id)) {
-      this.keptTrees.set(id, { bytenr, level });
-      return;
-    }
-    const tree = this.itemTrees.find((t) => t.id === id);
-    if (!tree) throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${id}, which is not a subvolume`);
-    if (tree.root !== bytenr || tree.level !== level) {
-      throw new FsError('EUCLEAN', `root tree: the ROOT_ITEM of tree ${id} names block ${bytenr} level ${level}, the superblock ${tree.root} level ${tree.level}`);
-    }
-    this.treeItemRoots.set(id, `${bytenr}:${level}`);
+    this.treeRootItems.note(id, bytenr, level);
   }
 
   /** Mount: every one of itemTrees had its ROOT_ITEM. */
   checkTreeRootItems(): void {
-    for (const tree of this.itemTrees) {
-      if (!this.treeItemRoots.has(tree.id)) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${tree.id}`);
-    }
+    this.treeRootItems.checkAllNoted();
   }
 
+  /** Bytes of blocks and data in use now (not counting space freed in this transaction). */
   usedBytes(): number {
-    let sectors = 0;
-    for (let c = 0; c < this.chunks.count; c++) {
-      const kind = this.chunks.kind(c);
-      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) sectors += check(this.core.fs_chunk_used_sectors(c), 'chunk used space');
-    }
-    return sectors * SECTOR_BYTES;
+    return usedBytes(this.core, this.chunks);
   }
 
   /** The generation in tree block `bytenr`'s header (a ROOT_ITEM's generation names its root's). */
@@ -848,114 +759,36 @@ export class Kernel implements TreeHost {
 
   /** What this commit's superblock says (superblock.ts writes it). */
   private superblockState(generation: number): SuperblockState {
-    return {
-      generation, rootTree: this.rootTree.root, rootLevel: this.rootTree.level,
-      extentTree: this.extentTree.root, extentLevel: this.extentTree.level,
-      csumTree: this.csumTree.root, csumLevel: this.csumTree.level,
-      chunkTree: this.chunkTree.root, chunkLevel: this.chunkTree.level, chunkGeneration: this.blockGeneration(this.chunkTree.root),
-      devTree: this.devTree.root, devLevel: this.devTree.level,
-      nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
-      bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
-      incompatFlags: this.incompatFlags, compatRoFlags: this.compatRoFlags, origin: this.origin,
-      label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
-      devUuid: this.devUuid,
-    };
+    return superblockStateOf(this, generation);
   }
 
   /**
-   * The superblock copy a mount uses (superblock.ts chooseSuperblock), or null when neither
-   * copy is valid. Each copy is loaded whole (a poisoned line in it is a media error: the
-   * copy is skipped) into this thread's scratch and read there.
+   * The superblock copy a mount uses, or null when neither copy is valid
+   * (superblock-io.ts).
    */
   static readSuperblock(device: PmemDevice): SuperblockRead {
-    const scratch = device.scratch().subarray(0, SUPERBLOCK_BYTES);
-    const crc = (b: Uint8Array): number => device.crc32cBytes(b);
-    const read = (offset: number): SuperblockRead => {
-      try { device.loadInto(offset, scratch); } catch { return null; }
-      return decodeSuperblock(scratch, crc, offset);
-    };
-    const copies = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
-    return chooseSuperblock((copy) => read(copies[copy]));
+    return readSuperblock(device);
   }
 
   /**
    * Bytes of the device that never hold a block or data: everything outside the chunks'
-   * block groups (the first MiB, which btrfs keeps for boot loaders and the primary
-   * superblock, and where pmcow's small-device alternate superblock and the zero page live;
-   * the cell around btrfs's first mirror superblock; the tail after the last whole cell;
-   * the second stripe of every dup tree chunk: its blocks' second copies), and the bytes of
-   * a block group over a superblock copy.
+   * block groups, and the bytes of a block group over a superblock copy
+   * (block-group-space.ts).
    */
   reservedBytes(): number {
-    const ch = this.chunks;
-    let holding = 0;
-    for (let c = 0; c < ch.count; c++) {
-      if (ch.kind(c) === CHUNK_RESERVED) continue;
-      holding += ch.length(c);
-      for (const [from, to] of ch.excludedRanges(c)) holding -= to - from;
-    }
-    return this.totalBytes - holding;
+    return reservedBytes(this.chunks, this.totalBytes);
   }
 
   /** mkfs: every chunk is free (but the one around a superblock mirror). */
   addAllocatableSpace(): void {
-    const ch = this.chunks;
-    for (let c = 0; c < ch.count; c++) if (ch.kind(c) === CHUNK_FREE) this.free.addFree(ch.start(c), ch.chunkBytes);
+    addAllocatableSpace(this.chunks, this.free);
   }
 
   /**
-   * Rebuild free space from the extent tree (mount, after the chunks are loaded): a free
-   * chunk is free; in a typed chunk's usable part, what no extent takes. Every extent must
-   * lie in a chunk of its kind (data in data chunks, tree blocks in metadata or system).
+   * Rebuild free space from the extent tree (mount, after the chunks are loaded); EUCLEAN
+   * when an extent lies outside every block group of its kind or overlaps another.
    */
   rebuildFreeSpace(): void {
-    const ch = this.chunks;
-    const taken: Array<[number, number]> = [];
-    // btrfs's excluded super stripes: bytes of a block group over a superblock copy.
-    for (let c = 0; c < ch.count; c++) for (const range of ch.excludedRanges(c)) taken.push(range);
-    this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
-      if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
-      const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
-      const c = ch.chunkAt(k.objectid);
-      const kind = c < 0 ? CHUNK_FREE : ch.kind(c);
-      const fits = c >= 0 && k.objectid % SECTOR_BYTES === 0 && k.objectid + length <= ch.start(c) + ch.length(c)
-        && (k.type === EXTENT_ITEM ? kind === CHUNK_DATA : kind === CHUNK_METADATA || kind === CHUNK_SYSTEM);
-      if (!fits) throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside every block group of its kind`);
-      taken.push([k.objectid, k.objectid + length]);
-      return true;
-    });
-    taken.sort((a, b) => a[0] - b[0]);
-    let next = 0;
-    for (let c = 0; c < ch.count; c++) {
-      const kind = ch.kind(c);
-      if (kind === CHUNK_RESERVED) continue;
-      // A data chunk not mapped 1:1 (an adopted image's) gets no free space: nothing is
-      // written into it before the adoption removes it.
-      const addFree = ch.mappedData(c) ? (): void => {} : (from: number, bytes: number): void => this.free.addFree(from, bytes);
-      let cursor = ch.start(c);
-      const end = cursor + ch.length(c);
-      for (; next < taken.length && taken[next]![0] < end; next++) {
-        const [start, stop] = taken[next]!;
-        if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another`);
-        if (start > cursor) addFree(cursor, start - cursor);
-        cursor = stop;
-      }
-      if (end > cursor) addFree(cursor, end - cursor);
-    }
+    rebuildFreeSpace(this.chunks, this.free, this.extentTree, this.metadataBlockBytes);
   }
-}
-
-function check(result: number, what: string): number {
-  if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
-  return result;
-}
-
-/** Why the transaction was aborted, from the code another thread's core left in F_ABORTED. */
-function abortedText(code: number): string {
-  if (code === P_NO_METADATA_SPACE) return 'no space for metadata';
-  if (code === P_POOL_EMPTY) return 'out of dirty node buffers';
-  if (code === P_BLOCK_IN_USE) return 'free space holds a tree block in use';
-  if (code === P_REFS_FULL) return 'delayed-ref tables full';
-  if (code === ABORTED_DELAYED_REFS) return 'delayed refs failed';
-  return `aborted by another thread (code ${code})`;
 }
