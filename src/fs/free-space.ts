@@ -8,16 +8,19 @@ import { EINVAL, EIO, ENOSPC, CHUNK_DATA, CHUNK_METADATA } from '../core/abi.js'
 import type { CoreExports } from '../core/exports.js';
 
 export class FreeSpace {
-  constructor(private readonly core: CoreExports, readonly totalBytes: number, readonly unitBytes: number) {}
+  constructor(private readonly core: CoreExports, readonly totalBytes: number,
+    readonly unitBytes: number) {}
 
   /** Mark [start, start+length) free (mount, or mkfs). */
   addFree(start: number, length: number): void {
     if (length <= 0) return;
-    this.check(this.core.fs_free_add(start, length), `free space: ${start}+${length} freed twice`, start, length);
+    this.check(this.core.fs_free_add(start, length),
+      `free space: ${start}+${length} freed twice`, start, length);
   }
 
   pin(start: number, length: number): void {
-    this.check(this.core.fs_free_pin(start, length), `free space: ${start}+${length} freed twice in one transaction`, start, length);
+    this.check(this.core.fs_free_pin(start, length),
+      `free space: ${start}+${length} freed twice in one transaction`, start, length);
   }
 
   /** After a durable commit: pinned extents become allocatable. */

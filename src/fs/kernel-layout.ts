@@ -35,7 +35,7 @@ export function dirtyCapacity(totalBytes: number): number {
 }
 
 /** Where each part of the kernel region lies (addresses in the core's memory). */
-export interface KernelLayout {
+interface KernelLayout {
   readonly superblockStaging: number;
   readonly stagingAddr: number;
   readonly stagingBytes: number;

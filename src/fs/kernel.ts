@@ -25,9 +25,13 @@ import {
   SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, EXTENT_ITEM, EI_GENERATION,
   FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM, MAX_KEY_VALUE, key, PMCOW_INCOMPAT,
 } from './format.js';
-import { readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
+import {
+  readProblem, blockProblemText, engineProblemText, type CheckContext,
+} from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
-import { encodeSuperblock, rebaseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import {
+  encodeSuperblock, rebaseSuperblock, type SuperblockState, type SuperblockRead,
+} from './superblock.js';
 import { readSuperblock, superblockStateOf } from './superblock-io.js';
 import { check, abortedText } from './engine-result.js';
 import { layKernelRegion } from './kernel-layout.js';
@@ -61,9 +65,15 @@ export class Kernel implements TreeHost {
 
   readonly m: FsMemory;
   readonly nodeBytes: number;
-  /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is in its chunk's second half). */
+  /**
+   * Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is in its
+   * chunk's second half).
+   */
   readonly metadataCopies: number;
-  /** Block group bytes one tree block takes: nodeBytes (a dup copy lies in the chunk's mirror half). */
+  /**
+   * Block group bytes one tree block takes: nodeBytes (a dup copy lies in the chunk's
+   * mirror half).
+   */
   readonly metadataBlockBytes: number;
   /** The block groups (chunks.ts): the core's chunk table as btrfs's items. */
   readonly chunks: ChunkMap;
@@ -74,22 +84,34 @@ export class Kernel implements TreeHost {
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
-  /** Last committed generation (kept in the core's state); the running transaction is generation + 1. */
+  /**
+   * Last committed generation (kept in the core's state); the running transaction is
+   * generation + 1.
+   */
   get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
   /** The superblock's incompat word (an adopted image keeps its accepted bits, features.ts). */
   incompatFlags = PMCOW_INCOMPAT;
-  /** The compat_ro word: an adopted image's free space tree flags until the adoption drops the tree. */
+  /**
+   * The compat_ro word: an adopted image's free space tree flags until the adoption drops
+   * the tree.
+   */
   compatRoFlags = 0;
-  /** 'btrfs' while a mount adopts an image pmcow did not write (its superblocks keep revision 0 until done). */
+  /**
+   * 'btrfs' while a mount adopts an image pmcow did not write (its superblocks keep
+   * revision 0 until done).
+   */
   origin: 'pmcow' | 'btrfs' = 'pmcow';
   /**
    * Trees pmcow keeps as an adopted image had them, never changing them: btrfs's uuid tree
    * (9) and data relocation tree (-9), by id (fsck walks them; their blocks are in use).
    */
   readonly keptTrees = new Map<number, { bytenr: number; level: number }>();
-  /** The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount writes none. */
+  /**
+   * The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount
+   * writes none.
+   */
   mountedGeneration = -1;
   /**
    * Set when a transaction cannot complete: every later change fails with EROFS. Shared
@@ -103,7 +125,8 @@ export class Kernel implements TreeHost {
   }
   set aborted(reason: string | null) {
     this.abortReason = reason;
-    this.m.setU32(this.fsStateAddr + F_ABORTED, reason === null ? 0 : (this.m.u32(this.fsStateAddr + F_ABORTED) || ABORTED_BY_HOST));
+    this.m.setU32(this.fsStateAddr + F_ABORTED,
+      reason === null ? 0 : (this.m.u32(this.fsStateAddr + F_ABORTED) || ABORTED_BY_HOST));
   }
   private abortReason: string | null = null;
 
@@ -123,10 +146,14 @@ export class Kernel implements TreeHost {
   readonly fsStateAddr: number;
   /** Data extent `bytenr` lost a file extent item's reference (in part) in this transaction. */
   markLosingRefs(bytenr: number): void {
-    check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 1), 'mark an extent losing references');
+    check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 1),
+      'mark an extent losing references');
   }
 
-  /** Data extent `bytenr` had bytes filled in place in this transaction (the core's fault path leaves it to the owner). */
+  /**
+   * Data extent `bytenr` had bytes filled in place in this transaction (the core's fault
+   * path leaves it to the owner).
+   */
   markFilled(bytenr: number): void {
     check(this.core.fs_extent_mark(EXTENT_MARK_FILLED, bytenr, 1), 'mark an extent filled');
   }
@@ -145,9 +172,13 @@ export class Kernel implements TreeHost {
     return true;
   }
 
-  /** Did an item stop mapping data extent `bytenr` (in part) in this transaction? (Core bits: the fault path reads them.) */
+  /**
+   * Did an item stop mapping data extent `bytenr` (in part) in this transaction? (Core
+   * bits: the fault path reads them.)
+   */
   isLosingRefs(bytenr: number): boolean {
-    return check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 0), 'ask an extent mark') === 1;
+    return check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 0),
+      'ask an extent mark') === 1;
   }
   /**
    * Per data extent, the extent-relative ranges of preallocated bytes written in place in
@@ -222,15 +253,23 @@ export class Kernel implements TreeHost {
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
   }
 
-  /** The file system's uuid: the superblock's, and every tree block header's (the core writes and checks it). */
-  get fsid(): Uint8Array { return this.m.u8.slice(this.fsStateAddr + F_FSID, this.fsStateAddr + F_FSID + UUID_BYTES); }
+  /**
+   * The file system's uuid: the superblock's, and every tree block header's (the core
+   * writes and checks it).
+   */
+  get fsid(): Uint8Array {
+    return this.m.u8.slice(this.fsStateAddr + F_FSID, this.fsStateAddr + F_FSID + UUID_BYTES);
+  }
   get chunkTreeUuid(): Uint8Array {
-    return this.m.u8.slice(this.fsStateAddr + F_CHUNK_TREE_UUID, this.fsStateAddr + F_CHUNK_TREE_UUID + UUID_BYTES);
+    return this.m.u8.slice(this.fsStateAddr + F_CHUNK_TREE_UUID,
+      this.fsStateAddr + F_CHUNK_TREE_UUID + UUID_BYTES);
   }
 
   /** Set both uuids (mkfs, mount): before the first tree block is read or made. */
   setUuids(fsid: Uint8Array, chunkTreeUuid: Uint8Array): void {
-    if (fsid.length !== UUID_BYTES || chunkTreeUuid.length !== UUID_BYTES) throw new FsError('EINVAL', 'a uuid is 16 bytes');
+    if (fsid.length !== UUID_BYTES || chunkTreeUuid.length !== UUID_BYTES) {
+      throw new FsError('EINVAL', 'a uuid is 16 bytes');
+    }
     this.m.u8.set(fsid, this.fsStateAddr + F_FSID);
     this.m.u8.set(chunkTreeUuid, this.fsStateAddr + F_CHUNK_TREE_UUID);
   }
@@ -243,7 +282,10 @@ export class Kernel implements TreeHost {
     return this.metadataCopies === 2 ? 'dup' : 'single';
   }
 
-  /** Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of every free chunk. */
+  /**
+   * Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of
+   * every free chunk.
+   */
   metadataFreeBytes(): number {
     return check(this.free.treeFreeBytes(CHUNK_METADATA), 'metadata free space');
   }
@@ -256,9 +298,13 @@ export class Kernel implements TreeHost {
     return (64 * this.nodeBytes) / this.metadataCopies;
   }
 
-  /** Do `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (free chunks go to either)? */
+  /**
+   * Do `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (free chunks go to
+   * either)?
+   */
   spaceFits(dataBytes: number, metadataBytes: number): boolean {
-    return check(this.core.fs_space_fits(Math.max(0, dataBytes), Math.max(0, metadataBytes)), 'space check') === 1;
+    return check(this.core.fs_space_fits(Math.max(0, dataBytes), Math.max(0, metadataBytes)),
+      'space check') === 1;
   }
 
   /** Bytes a data allocation must leave free for metadata. */
@@ -272,7 +318,8 @@ export class Kernel implements TreeHost {
 
   /** What the tree checker and block pointers are checked against. */
   get checkContext(): CheckContext {
-    return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes, metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
+    return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes,
+      metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
   }
 
   dirtyNodeCount(): number {
@@ -290,7 +337,9 @@ export class Kernel implements TreeHost {
   }
 
   checkWritable(): void {
-    if (this.aborted) throw new FsError('EROFS', `transaction aborted (${this.aborted}); remount to continue`);
+    if (this.aborted) {
+      throw new FsError('EROFS', `transaction aborted (${this.aborted}); remount to continue`);
+    }
   }
 
   // --- TreeHost ----------------------------------------------------------------------
@@ -318,13 +367,17 @@ export class Kernel implements TreeHost {
   /** The FsError of a failed block read (records of copy 1 and, with dup, copy 2). */
   private readError(): FsError {
     const first = this.copyProblem(0);
-    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) return new FsError(first.code, first.message);
+    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) {
+      return new FsError(first.code, first.message);
+    }
     return new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
   }
 
   /** Bytes staged for the core (item data): the kernel staging buffer. */
   stage(data: Uint8Array): number {
-    if (data.length > this.stagingBytes) throw new FsError('EFBIG', `${data.length} bytes do not fit the staging buffer`);
+    if (data.length > this.stagingBytes) {
+      throw new FsError('EFBIG', `${data.length} bytes do not fit the staging buffer`);
+    }
     this.m.u8.set(data, this.stagingAddr);
     return this.stagingAddr;
   }
@@ -357,7 +410,9 @@ export class Kernel implements TreeHost {
       this.healFirstCopy(bytenr);
       return this.visibleAddr + bytenr;
     }
-    if (!Number.isSafeInteger(bytenr) || bytenr < 0) throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
+    if (!Number.isSafeInteger(bytenr) || bytenr < 0) {
+      throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
+    }
     throw this.readError();
   }
 
@@ -371,7 +426,8 @@ export class Kernel implements TreeHost {
   private copyProblem(copy: number): BadCopy {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
     // A pointer outside every chunk has no copy to read (its words need none).
-    const nodeAddr = record.code === P_POINTER ? 0 : this.visibleAddr + this.copyBytenr(record.bytenr, copy);
+    const nodeAddr = record.code === P_POINTER ? 0
+      : this.visibleAddr + this.copyBytenr(record.bytenr, copy);
     const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
     return { code, message: blockProblemText(this.m, record, nodeAddr) };
   }
@@ -379,7 +435,10 @@ export class Kernel implements TreeHost {
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
   copyBytenr(bytenr: number, copy: number): number {
     const at = this.core.fs_copy_bytenr(bytenr, copy);
-    if (at < 0) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a tree block place of this device`);
+    if (at < 0) {
+      throw new FsError('EINVAL',
+        `tree block ${bytenr} copy ${copy + 1}: not a tree block place of this device`);
+    }
     return at;
   }
 
@@ -387,7 +446,10 @@ export class Kernel implements TreeHost {
   checkCopy(bytenr: number, copy: number): BadCopy | null {
     const result = this.device.core.fs_check_copy(bytenr, copy);
     if (result === 0) return null;
-    if (result !== -EIO && result !== -EUCLEAN_ERRNO) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a block of this device`);
+    if (result !== -EIO && result !== -EUCLEAN_ERRNO) {
+      throw new FsError('EINVAL',
+        `tree block ${bytenr} copy ${copy + 1}: not a block of this device`);
+    }
     return this.copyProblem(copy);
   }
 
@@ -401,7 +463,8 @@ export class Kernel implements TreeHost {
     const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
     this.device.clearPoison(dst, this.nodeBytes);
     this.reportWrite(dst, this.nodeBytes);
-    check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0), 'heal tree block');
+    check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0),
+      'heal tree block');
     check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
     this.device.sfence();
     this.healedCopies++;
@@ -414,7 +477,9 @@ export class Kernel implements TreeHost {
   /** A new, empty, dirty node of tree `owner` (the core's allocation of tree blocks). */
   allocNode(owner: number, level: number): number {
     const bytenr = this.core.fs_alloc_node(owner, level);
-    if (bytenr < 0) throw new FsError('EINVAL', `new node of tree ${owner}: bad arguments (${bytenr})`);
+    if (bytenr < 0) {
+      throw new FsError('EINVAL', `new node of tree ${owner}: bad arguments (${bytenr})`);
+    }
     return bytenr;
   }
 
@@ -424,16 +489,23 @@ export class Kernel implements TreeHost {
    * appeared (delta +1) or went (-1). level >= 0: a tree block at that level; -1: a data
    * extent of `bytes` bytes. Kept as delayed refs (the core's tables) until the commit.
    */
-  refChanged(container: number, target: number, treeId: number, level: number, bytes: number, delta: number): void {
-    const r = this.core.fs_ref_change(container, target, treeId, level, level < 0 ? bytes : 0, delta);
-    if (r < 0) throw new FsError('EINVAL', `delayed ref of ${target} from ${container}: bad arguments (${r})`);
+  refChanged(container: number, target: number, treeId: number, level: number, bytes: number,
+    delta: number): void {
+    const r = this.core.fs_ref_change(container, target, treeId, level,
+      level < 0 ? bytes : 0, delta);
+    if (r < 0) {
+      throw new FsError('EINVAL',
+        `delayed ref of ${target} from ${container}: bad arguments (${r})`);
+    }
   }
 
-  pointerAdded(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+  pointerAdded(container: number, target: number, tree: { id: number },
+    level: number, bytes = 0): void {
     this.refChanged(container, target, tree.id, level, bytes, 1);
   }
 
-  pointerRemoved(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+  pointerRemoved(container: number, target: number, tree: { id: number },
+    level: number, bytes = 0): void {
     this.refChanged(container, target, tree.id, level, bytes, -1);
   }
 
@@ -444,8 +516,12 @@ export class Kernel implements TreeHost {
    * there). The root tree's stays here.
    */
   newTree(id: number, root: number, level: number): BTree {
-    if (id === EXTENT_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_EXTENT_ROOT);
-    if (id === CSUM_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
+    if (id === EXTENT_TREE_ID) {
+      return new BTree(this, id, root, level, this.fsStateAddr + F_EXTENT_ROOT);
+    }
+    if (id === CSUM_TREE_ID) {
+      return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
+    }
     if (!isFsTree(id)) return new BTree(this, id, root, level);
     return new BTree(this, id, root, level, this.claimRootSlot(id));
   }
@@ -482,15 +558,24 @@ export class Kernel implements TreeHost {
     this.rootSlotHint = Math.min(this.rootSlotHint, index);
   }
 
-  /** The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's lookups). */
+  /**
+   * The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's
+   * lookups).
+   */
   rootSlotOf(id: number): number {
     return check(this.core.fs_root_slot(id), 'root slot');
   }
 
-  /** A snapshot's root: a copy of `source`'s root block owned by tree `id`, its pointers and root pointer counted. */
+  /**
+   * A snapshot's root: a copy of `source`'s root block owned by tree `id`, its pointers and
+   * root pointer counted.
+   */
   copyRoot(id: number, source: BTree): number {
     const bytenr = this.core.ctree_copy_root(id, source.root, source.level);
-    if (bytenr < 0) throw new FsError('EINVAL', `snapshot root of tree ${id} from ${source.root}: bad arguments (${bytenr})`);
+    if (bytenr < 0) {
+      throw new FsError('EINVAL',
+        `snapshot root of tree ${id} from ${source.root}: bad arguments (${bytenr})`);
+    }
     return bytenr;
   }
 
@@ -530,7 +615,8 @@ export class Kernel implements TreeHost {
   reclaimableBytes(): number {
     let bytes = this.free.pinnedBytes();
     const m = this.m, table = m.u32(this.fsStateAddr + F_REFS);
-    const list = m.u32(this.fsStateAddr + F_REF_LIST), count = m.u32(this.fsStateAddr + F_REF_COUNT);
+    const list = m.u32(this.fsStateAddr + F_REF_LIST),
+      count = m.u32(this.fsStateAddr + F_REF_COUNT);
     const losing: Array<[number, boolean, number]> = [];
     for (let i = 0; i < count; i++) {
       const at = table + m.u32(list + i * 4) * REF_BYTES;
@@ -538,13 +624,17 @@ export class Kernel implements TreeHost {
       const delta = m.dv.getInt32(at + REF_DELTA, true);
       // A ref that drops a count, or one that nets to zero on an extent allocated in this
       // transaction (allocated and freed again: the run frees it).
-      if (sector === 0 || delta > 0 || (delta === 0 && this.core.fs_is_fresh((sector - 1) * SECTOR_BYTES) !== 1)) continue;
+      if (sector === 0 || delta > 0
+        || (delta === 0 && this.core.fs_is_fresh((sector - 1) * SECTOR_BYTES) !== 1)) continue;
       const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
-      losing.push([(sector - 1) * SECTOR_BYTES, data, data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
+      losing.push([(sector - 1) * SECTOR_BYTES, data,
+        data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
     }
     // (Looked up after the scan: a lookup may copy nothing, but its results land in the core.)
     for (const [target, data, extentBytes] of losing) {
-      if (this.extentRefs(target, data, extentBytes) <= 0) bytes += data ? extentBytes : this.metadataBlockBytes;
+      if (this.extentRefs(target, data, extentBytes) <= 0) {
+        bytes += data ? extentBytes : this.metadataBlockBytes;
+      }
     }
     return bytes;
   }
@@ -576,7 +666,9 @@ export class Kernel implements TreeHost {
   /** Refcount of an extent including this transaction's delayed changes. */
   extentRefs(bytenr: number, data: boolean, bytes: number): number {
     const refs = this.core.fs_extent_refs(bytenr, data ? 1 : 0, data ? bytes : 0);
-    if (refs <= -BAD_ARGUMENT_BIAS) throw new FsError('EINVAL', `extent refs of ${bytenr}: bad arguments`);
+    if (refs <= -BAD_ARGUMENT_BIAS) {
+      throw new FsError('EINVAL', `extent refs of ${bytenr}: bad arguments`);
+    }
     return refs;
   }
 
@@ -626,7 +718,8 @@ export class Kernel implements TreeHost {
   externalChanges: () => boolean = () => false;
 
   hasChanges(): boolean {
-    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0
+      || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
   }
 
   /**
@@ -647,7 +740,9 @@ export class Kernel implements TreeHost {
     if (!this.hasChanges()) return;
     if (this.transid > MAX_KEY_VALUE) {
       this.aborted = 'generation overflow';
-      throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another commit (generations stay below 2^53)`);
+      throw new FsError('EUCLEAN',
+        `generation ${this.generation} leaves no room for another commit (generations stay below`
+          + ` 2^53)`);
     }
     this.participants.call('commitStarting', this.transid);
     try {
@@ -665,11 +760,16 @@ export class Kernel implements TreeHost {
         // tree's root is then this commit's, as btrfs reads it (the superblock's generation).
         const items = this.writeTreeRootItems(round === 0);
         if (!groups && !items) break;
-        if (round > 64) throw new FsError('EIO', 'commit: block group and root items do not settle');
+        if (round > 64) {
+          throw new FsError('EIO', 'commit: block group and root items do not settle');
+        }
         this.runDelayedRefs();
       }
       const dropped = this.core.fs_dropped_blocks();
-      if (dropped) throw new FsError('EIO', `commit: ${dropped} blocks dropped their pointers but kept a reference`);
+      if (dropped) {
+        throw new FsError('EIO',
+          `commit: ${dropped} blocks dropped their pointers but kept a reference`);
+      }
       this.writeAndFlush();
     } catch (e) {
       this.aborted ??= `commit failed: ${(e as Error).message}`;
@@ -690,7 +790,8 @@ export class Kernel implements TreeHost {
     // The tree blocks, in the core (transaction.ts writeDirtyBlocks): each one's checksum, and
     // each copy stored and written back, the hooks before each store (image fuzzing's
     // observers, crash points at every store) when someone listens.
-    const hooks = (this.device.fsWrites.active ? WRITE_OUT_REPORT : 0) | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
+    const hooks = (this.device.fsWrites.active ? WRITE_OUT_REPORT : 0)
+      | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
     // (Under the fs lock, as every engine change: mkfs's first commit runs outside
     // FileSystem's locked operations; the lock nests.)
     check(core.fs_lock(), 'fs lock');
@@ -699,7 +800,9 @@ export class Kernel implements TreeHost {
     } finally {
       core.fs_unlock();
     }
-    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
+    for (const [bytenr, bytes] of this.dirtyData) {
+      check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
+    }
     this.device.sfence();
     // The alternate copy first, then the primary, each fenced (superblock.ts: every crash
     // image keeps one valid copy, and a valid primary is what btrfs's tools read).
@@ -708,14 +811,18 @@ export class Kernel implements TreeHost {
     this.writeSuperblockCopy(primary);
   }
 
-  /** The transaction whose superblock the staging buffer holds (its second copy only names its own offset). */
+  /**
+   * The transaction whose superblock the staging buffer holds (its second copy only names
+   * its own offset).
+   */
   private superblockEncodedFor = -1;
 
   /** Store this commit's superblock at copy `offset`, write it back and fence. */
   private writeSuperblockCopy(offset: number): void {
     const core = this.device.core;
     const sb = this.superblockStaging;
-    const bytes = this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES), crc = (b: Uint8Array): number => this.device.crc32cBytes(b);
+    const bytes = this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES),
+      crc = (b: Uint8Array): number => this.device.crc32cBytes(b);
     if (this.superblockEncodedFor === this.transid) rebaseSuperblock(bytes, offset, crc);
     else encodeSuperblock(bytes, offset, this.superblockState(this.transid), crc);
     this.superblockEncodedFor = this.transid;
