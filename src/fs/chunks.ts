@@ -29,7 +29,6 @@ import type { CoreExports } from '../core/exports.js';
 import { key, EXTENT_ITEM } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
-import { UUID_BYTES } from './uuid.js';
 import { planChunkTable, gridCell, cellCount, type ChunkDesc } from './chunk-layout.js';
 
 export type { ChunkDesc };

@@ -6,13 +6,10 @@ import { CommitParticipants } from './commit-participants.js';
 import { FsError, errnoName } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
-  REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_POINTER, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
-  P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT, REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS,
-  REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT, BAD_ARGUMENT_BIAS, EXTENT_TREE_ID,
-  CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES,
-  RS_TREE, F_ABORTED, ABORTED_BY_HOST, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
-  F_READERS_LOG, READERS_ENTRY_BYTES, RS_FLAGS, RSF_MOVED, RS_LAST_SNAPSHOT, WRITE_OUT_REPORT,
+  REGION, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  P_REFS_FULL, F_EXTENT_ROOT, F_CSUM_ROOT, BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID,
+  F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ABORTED, ABORTED_BY_HOST, EXTENT_MARK_LOSING,
+  EXTENT_MARK_FILLED, RS_FLAGS, RSF_MOVED, RS_LAST_SNAPSHOT, WRITE_OUT_REPORT,
   WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, NODE_GENERATION,
 } from '../core/abi.js';
 import { ChunkMap, chunkBytesFor } from './chunks.js';
@@ -23,17 +20,19 @@ import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import {
   SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, EXTENT_ITEM, EI_GENERATION,
-  FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM, MAX_KEY_VALUE, key, PMCOW_INCOMPAT,
+  FS_TREE_ID, FIRST_SUBVOLUME_ID, MAX_KEY_VALUE, key, PMCOW_INCOMPAT,
 } from './format.js';
-import {
-  readProblem, blockProblemText, engineProblemText, type CheckContext,
-} from './tree-checker.js';
+import { readProblem, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
 import {
   encodeSuperblock, rebaseSuperblock, type SuperblockState, type SuperblockRead,
 } from './superblock.js';
 import { readSuperblock, superblockStateOf } from './superblock-io.js';
 import { check, abortedText } from './engine-result.js';
+import { BlockCopies, type BadCopy } from './block-copies.js';
+import { RootTable } from './root-table.js';
+import { ReadersDropped } from './readers-dropped.js';
+import { losingRefs, DelayedRefRunner } from './delayed-refs.js';
 import { layKernelRegion } from './kernel-layout.js';
 import { TreeRootItems } from './tree-root-items.js';
 import {
@@ -42,9 +41,6 @@ import {
 import type { MetadataProfile } from './types.js';
 
 export type { SuperblockState } from './superblock.js';
-
-/** A tree block copy that cannot be used, and why. */
-interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
 
 export function isFsTree(owner: number): boolean {
   return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
@@ -191,23 +187,9 @@ export class Kernel implements TreeHost {
    * read (not preallocated): the committed tree, which a crash returns to, still reads them.
    */
   get readersDropped(): Map<number, Array<[number, number]>> {
-    // The core's fault path logs what the items it dropped read (F_READERS_LOG): merge it.
-    const count = this.m.u32(this.fsStateAddr + F_READERS_COUNT);
-    if (count > this.readersMerged) {
-      const log = this.m.u32(this.fsStateAddr + F_READERS_LOG);
-      for (let i = this.readersMerged; i < count; i++) {
-        const at = log + i * READERS_ENTRY_BYTES;
-        const extent = this.m.u64(at);
-        const ranges = this.readersDroppedHere.get(extent) ?? [];
-        ranges.push([this.m.u32(at + 8), this.m.u32(at + 12)]);
-        this.readersDroppedHere.set(extent, ranges);
-      }
-      this.readersMerged = count;
-    }
-    return this.readersDroppedHere;
+    return this.readersLog.current();
   }
-  private readonly readersDroppedHere = new Map<number, Array<[number, number]>>();
-  private readersMerged = 0;
+  private readonly readersLog: ReadersDropped;
   private dirtyData: Array<[number, number]> = [];
   private readonly superblockStaging: number;
   /** Kernel scratch for small staged buffers (csum arrays). */
@@ -236,6 +218,9 @@ export class Kernel implements TreeHost {
     this.daxBytes = layout.daxBytes;
     this.daxAddr = layout.daxAddr;
     this.fsStateAddr = layout.fsStateAddr;
+    this.readersLog = new ReadersDropped(this.m, this.fsStateAddr);
+    this.rootTable = new RootTable(this.m, this.fsStateAddr);
+    this.refRunner = new DelayedRefRunner(this.core);
     this.poolSize = layout.poolSize;
     const chunkBytes = chunkBytesFor(this.totalBytes, nodeBytes, this.metadataCopies);
     if (this.totalBytes < SYSTEM_AREA_BYTES + 4 * chunkBytes) {
@@ -356,21 +341,12 @@ export class Kernel implements TreeHost {
   private engineError(errno: number): FsError {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS);
     const code = errnoName(-errno) ?? 'EIO';
-    if (record.code < 60) return this.readError();
+    if (record.code < 60) return this.copies.readError();
     if (record.code === P_NO_METADATA_SPACE) this.aborted = 'no space for metadata';
     if (record.code === P_POOL_EMPTY) this.aborted = 'out of dirty node buffers';
     if (record.code === P_BLOCK_IN_USE) this.aborted = 'free space holds a tree block in use';
     if (record.code === P_REFS_FULL) this.aborted = 'delayed-ref tables full';
     return new FsError(code, engineProblemText(this.m, record, this.threadArea + TA_KEY));
-  }
-
-  /** The FsError of a failed block read (records of copy 1 and, with dup, copy 2). */
-  private readError(): FsError {
-    const first = this.copyProblem(0);
-    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) {
-      return new FsError(first.code, first.message);
-    }
-    return new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
   }
 
   /** Bytes staged for the core (item data): the kernel staging buffer. */
@@ -383,7 +359,7 @@ export class Kernel implements TreeHost {
   }
 
   operationDone(): void {
-    this.runDelayedRefsIfFull();
+    this.refRunner.runIfFull(this);
   }
 
   /** The root of `tree` moved inside a core operation. */
@@ -413,7 +389,7 @@ export class Kernel implements TreeHost {
     if (!Number.isSafeInteger(bytenr) || bytenr < 0) {
       throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
     }
-    throw this.readError();
+    throw this.copies.readError();
   }
 
   /** A bad first copy of a clean block, rewritten from the good second (dup), is verified. */
@@ -422,51 +398,22 @@ export class Kernel implements TreeHost {
     check(this.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
   }
 
-  /** The problem the core recorded for copy `copy` of the block it last read. */
-  private copyProblem(copy: number): BadCopy {
-    const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
-    // A pointer outside every chunk has no copy to read (its words need none).
-    const nodeAddr = record.code === P_POINTER ? 0
-      : this.visibleAddr + this.copyBytenr(record.bytenr, copy);
-    const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
-    return { code, message: blockProblemText(this.m, record, nodeAddr) };
-  }
+  /** The copies of each tree block (dup: two). */
+  private readonly copies = new BlockCopies(this);
 
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
   copyBytenr(bytenr: number, copy: number): number {
-    const at = this.core.fs_copy_bytenr(bytenr, copy);
-    if (at < 0) {
-      throw new FsError('EINVAL',
-        `tree block ${bytenr} copy ${copy + 1}: not a tree block place of this device`);
-    }
-    return at;
+    return this.copies.copyBytenr(bytenr, copy);
   }
 
   /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
   checkCopy(bytenr: number, copy: number): BadCopy | null {
-    const result = this.device.core.fs_check_copy(bytenr, copy);
-    if (result === 0) return null;
-    if (result !== -EIO && result !== -EUCLEAN_ERRNO) {
-      throw new FsError('EINVAL',
-        `tree block ${bytenr} copy ${copy + 1}: not a block of this device`);
-    }
-    return this.copyProblem(copy);
+    return this.copies.check(bytenr, copy);
   }
 
-  /**
-   * Rewrite copy `to` of a clean block from copy `from` (dup). Writing a whole line clears
-   * its poison, as the pmem driver does on a write (the media error is remapped); the
-   * bytes are those a commit already wrote, so a crash during the heal leaves either copy
-   * as good as before.
-   */
+  /** Rewrite copy `to` of a clean block from copy `from` (dup; block-copies.ts). */
   healCopy(bytenr: number, from: number, to: number): void {
-    const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
-    this.device.clearPoison(dst, this.nodeBytes);
-    this.reportWrite(dst, this.nodeBytes);
-    check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0),
-      'heal tree block');
-    check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
-    this.device.sfence();
+    this.copies.heal(bytenr, from, to);
     this.healedCopies++;
   }
 
@@ -482,7 +429,6 @@ export class Kernel implements TreeHost {
     }
     return bytenr;
   }
-
 
   /**
    * Pointer bookkeeping: a pointer from `container` (a block, or ROOT_POINTER) to `target`
@@ -523,39 +469,19 @@ export class Kernel implements TreeHost {
       return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
     }
     if (!isFsTree(id)) return new BTree(this, id, root, level);
-    return new BTree(this, id, root, level, this.claimRootSlot(id));
+    return new BTree(this, id, root, level, this.rootTable.claim(id));
   }
 
-  /**
-   * A free slot of the root table, now naming tree `id`; 0 when all ROOT_SLOTS are taken:
-   * that tree keeps its root here, and only this thread finds it (WriterPool.readFile reads
-   * its files on this thread).
-   */
-  private claimRootSlot(id: number): number {
-    const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
-    for (let i = this.rootSlotHint; i < ROOT_SLOTS; i++) {
-      const slot = table + i * ROOT_SLOT_BYTES;
-      if (m.u64(slot + RS_TREE) !== 0) continue;
-      m.setU64(slot + RS_TREE, id);
-      m.setU32(slot + RS_FLAGS, 0);
-      this.rootSlotHint = i + 1;
-      return slot;
-    }
-    return 0;
-  }
+  /** Runs the delayed refs (delayed-refs.ts). */
+  private readonly refRunner: DelayedRefRunner;
 
-  /** No slot below this one is free (a hint: releasing a slot lowers it). */
-  private rootSlotHint = 0;
+  /** The core's root table: a slot per subvolume tree (root-table.ts). */
+  private readonly rootTable: RootTable;
 
   /** A subvolume tree is gone (deleted): its slot of the root table is free again. */
   releaseTree(tree: BTree): void {
     const slot = tree.release();
-    if (!slot) return;
-    this.m.setU64(slot + RS_TREE, 0);
-    this.m.setU32(slot + RS_FLAGS, 0);
-    this.m.setU64(slot + RS_LAST_SNAPSHOT, 0);
-    const index = (slot - this.m.u32(this.fsStateAddr + F_ROOTS)) / ROOT_SLOT_BYTES;
-    this.rootSlotHint = Math.min(this.rootSlotHint, index);
+    if (slot) this.rootTable.release(slot);
   }
 
   /**
@@ -614,22 +540,7 @@ export class Kernel implements TreeHost {
    */
   reclaimableBytes(): number {
     let bytes = this.free.pinnedBytes();
-    const m = this.m, table = m.u32(this.fsStateAddr + F_REFS);
-    const list = m.u32(this.fsStateAddr + F_REF_LIST),
-      count = m.u32(this.fsStateAddr + F_REF_COUNT);
-    const losing: Array<[number, boolean, number]> = [];
-    for (let i = 0; i < count; i++) {
-      const at = table + m.u32(list + i * 4) * REF_BYTES;
-      const sector = m.u32(at + REF_TARGET);
-      const delta = m.dv.getInt32(at + REF_DELTA, true);
-      // A ref that drops a count, or one that nets to zero on an extent allocated in this
-      // transaction (allocated and freed again: the run frees it).
-      if (sector === 0 || delta > 0
-        || (delta === 0 && this.core.fs_is_fresh((sector - 1) * SECTOR_BYTES) !== 1)) continue;
-      const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
-      losing.push([(sector - 1) * SECTOR_BYTES, data,
-        data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
-    }
+    const losing = losingRefs(this.m, this.core, this.fsStateAddr, this.nodeBytes);
     // (Looked up after the scan: a lookup may copy nothing, but its results land in the core.)
     for (const [target, data, extentBytes] of losing) {
       if (this.extentRefs(target, data, extentBytes) <= 0) {
@@ -678,40 +589,6 @@ export class Kernel implements TreeHost {
     return item ? this.m.u64(item.addr + EI_GENERATION) : 0;
   }
 
-  // --- delayed refs ------------------------------------------------------------------
-
-  /** Set while delayed refs run: the tree changes they make do not start another run. */
-  private runningRefs = false;
-
-  /**
-   * Apply the delayed refs, batch after batch (applying them changes the extent and csum
-   * trees, whose copies bring refs of their own), until none are left.
-   */
-  private runDelayedRefs(): void {
-    if (this.runningRefs) return;
-    this.runningRefs = true;
-    try {
-      check(this.core.fs_run_delayed_refs(), 'run delayed refs');
-    } finally {
-      this.runningRefs = false;
-    }
-  }
-
-  /**
-   * Between operations: run the delayed refs when their tables are half full (btrfs runs
-   * them early too), so a transaction of any size fits tables of a fixed size.
-   */
-  private runDelayedRefsIfFull(): void {
-    if (!this.runningRefs && !this.aborted && this.core.fs_ref_pressure() >= 500) {
-      try {
-        this.runDelayedRefs();
-      } catch (e) {
-        this.aborted ??= `delayed refs failed: ${(e as Error).message}`;
-        throw e;
-      }
-    }
-  }
-
   // --- commit ------------------------------------------------------------------------
 
   /** Set by DAX while pages dirtied through mmap wait for their commit. */
@@ -748,9 +625,9 @@ export class Kernel implements TreeHost {
     try {
       this.participants.call('beforeCommit');
       this.participants.call('writeRootItems');
-      this.runDelayedRefs();
+      this.refRunner.run();
       this.participants.call('writeRootItems');
-      if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
+      if (this.core.fs_ref_count() > 0) this.refRunner.run();
       // The block groups: chunks typed or emptied, used bytes changed. Their items change
       // the trees, whose new blocks change used bytes again: until nothing moves.
       // And the ROOT_ITEMs of the extent, dev and csum trees, whose roots those changes move.
@@ -763,7 +640,7 @@ export class Kernel implements TreeHost {
         if (round > 64) {
           throw new FsError('EIO', 'commit: block group and root items do not settle');
         }
-        this.runDelayedRefs();
+        this.refRunner.run();
       }
       const dropped = this.core.fs_dropped_blocks();
       if (dropped) {
@@ -778,8 +655,7 @@ export class Kernel implements TreeHost {
     this.setCommittedGeneration(this.transid);
     this.free.unpinAll();
     this.filledThisTransaction.clear();
-    this.readersDroppedHere.clear();
-    this.readersMerged = 0; // the core cleared its log, and the losing and filled bits
+    this.readersLog.clear(); // the core cleared its log, and the losing and filled bits
     this.dirtyData = [];
     this.movedSubvolumes.clear();
     this.participants.call('committed', this.generation);
