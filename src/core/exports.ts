@@ -94,7 +94,7 @@ export type CounterName = (typeof COUNTER_NAMES)[number];
  * The file system's engine in the core (assembly/fs/, docs/engine.md) and its helpers
  * (assembly/csum/sectors.ts). u64 values cross as numbers below 2^53.
  */
-export interface CoreFsExports {
+interface CoreFsExports {
   /**
    * Bytes of the state header and tables for a device of `totalBytes`, a pool of
    * `poolCount` buffers and delayed-ref tables of the given slots.
@@ -282,7 +282,7 @@ export interface CoreFsExports {
 }
 
 /** DAX exports of the core (assembly/dax). */
-export interface CoreDaxExports {
+interface CoreDaxExports {
   dax_thread_area_bytes(tlbEntries: number): number;
   dax_format(base: number, maxMappings: number, tlbEntries: number, mappingsAddr: number,
     threadsAddr: number): number;

@@ -40,7 +40,7 @@ const MAX_MAPPINGS = 256;
 const TLB_ENTRIES = 256;
 
 /** What the file system offers DAX (implemented by FileSystem). */
-export interface DaxHost {
+interface DaxHost {
   inodeOf(sv: Subvolume, ino: number): InodeItem;
   fileData: FileData;
   kernel: Kernel;
@@ -61,7 +61,7 @@ interface DirtyPage {
 }
 
 /** The fault counters (shared: faults served by any thread's core count too). */
-export interface DaxStats {
+interface DaxStats {
   readFaults: number; writeFaults: number; holeFills: number; cowFaults: number;
     inPlaceFaults: number;
   shootdowns: number; writeProtects: number; invalidations: number;

@@ -60,7 +60,7 @@ export interface AdoptionReport {
 const ALL: readonly [Key, Key] = [key(0, 0, 0), key(LAST_OBJECTID, 255, MAX_KEY_VALUE)];
 
 /** An inline file extent to move: its file and bytes (the mount writes them as an extent). */
-export interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
+interface InlineExtent { sv: Subvolume; ino: number; data: Uint8Array }
 
 /**
  * Refuse what pmcow cannot hold, and find the inline extents, in every subvolume: nothing
@@ -274,7 +274,7 @@ export function deleteInlineExtent(x: InlineExtent): void {
  * File data to write again: a file extent item's bytes, read where its chunk's stripe holds
  * them.
  */
-export interface MovedData { sv: Subvolume; ino: number; offset: number; data: Uint8Array }
+interface MovedData { sv: Subvolume; ino: number; offset: number; data: Uint8Array }
 
 /**
  * The data of every file extent item in a data chunk not mapped 1:1 (mkfs.btrfs places its

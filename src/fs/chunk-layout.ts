@@ -26,7 +26,7 @@ export interface ChunkDesc {
 }
 
 /** One entry of the chunk table, in bytes. */
-export interface ChunkEntry {
+interface ChunkEntry {
   start: number;
   /** Logical bytes: the block group (an untyped cell: all of it). */
   length: number;
@@ -44,7 +44,7 @@ export function mappedData(e: { kind: number; start: number; stripes: number[] }
   return e.kind === CHUNK_DATA && e.stripes[0] !== e.start;
 }
 
-export interface ChunkLayoutInput {
+interface ChunkLayoutInput {
   chunks: ChunkDesc[];
   totalBytes: number;
   /** Bytes of a grid cell (chunkBytesFor). */

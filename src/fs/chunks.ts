@@ -60,7 +60,7 @@ export function kindName(type: number): string {
 }
 
 /** btrfs's struct btrfs_chunk with its stripes, for `desc` on the device of `devUuid`. */
-export function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Array {
+function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Array {
   const out = new Uint8Array(CHUNK_ITEM_BYTES + desc.stripes.length * CHUNK_STRIPE_BYTES);
   const m = new FsMemory(out.buffer);
   m.setU64(CK_LENGTH, desc.length);
@@ -194,7 +194,7 @@ export function decodeSysChunkArray(bytes: Uint8Array, devUuid: Uint8Array): Chu
 }
 
 /** What ChunkMap needs of the kernel. */
-export interface ChunkHost {
+interface ChunkHost {
   readonly core: CoreExports;
   readonly m: FsMemory;
   readonly fsStateAddr: number;

@@ -8,15 +8,15 @@ import {
   INCOMPAT_NO_HOLES, PMCOW_INCOMPAT,
 } from './format.js';
 
-export const INCOMPAT_DEFAULT_SUBVOL = 1 << 1;
-export const INCOMPAT_BIG_METADATA = 1 << 5;
+const INCOMPAT_DEFAULT_SUBVOL = 1 << 1;
+const INCOMPAT_BIG_METADATA = 1 << 5;
 /** Incompat bits pmcow mounts with. */
-export const ACCEPTED_INCOMPAT =
+const ACCEPTED_INCOMPAT =
   INCOMPAT_MIXED_BACKREF | INCOMPAT_DEFAULT_SUBVOL | INCOMPAT_BIG_METADATA
   | INCOMPAT_EXTENDED_IREF | INCOMPAT_SKINNY_METADATA | INCOMPAT_NO_HOLES;
 
-export const COMPAT_RO_FREE_SPACE_TREE = 1;
-export const COMPAT_RO_FREE_SPACE_TREE_VALID = 2;
+const COMPAT_RO_FREE_SPACE_TREE = 1;
+const COMPAT_RO_FREE_SPACE_TREE_VALID = 2;
 
 const INCOMPAT_NAMES: Array<[number, string]> = [
   [1 << 3, 'lzo compression'], [1 << 4, 'zstd compression'], [1 << 7, 'RAID5/6'],

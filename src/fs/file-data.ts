@@ -17,13 +17,13 @@ import {
 } from '../core/abi.js';
 import { anyPageIn } from './file-pages.js';
 
-export interface ExtentRef { fileOffset: number; e: FileExtent }
+interface ExtentRef { fileOffset: number; e: FileExtent }
 
 /**
  * One side of a comparison of file ranges: the file, its inode (size, flags) and where its
  * range starts.
  */
-export interface RangeSide {
+interface RangeSide {
   sv: Subvolume;
   ino: number;
   inode: { size: number; flags: number };

@@ -22,7 +22,7 @@ export const ORPHAN_OBJECTID = -5;
  */
 export const LAST_OBJECTID = -1;
 
-export const ITEM_TYPE_NAMES: Record<number, string> = {
+const ITEM_TYPE_NAMES: Record<number, string> = {
   [INODE_ITEM]: 'INODE_ITEM', [INODE_REF]: 'INODE_REF', [ORPHAN_ITEM]: 'ORPHAN_ITEM',
   [DIR_ITEM]: 'DIR_ITEM', [DIR_INDEX]: 'DIR_INDEX', [EXTENT_DATA]: 'EXTENT_DATA',
   [EXTENT_CSUM]: 'EXTENT_CSUM', [ROOT_ITEM]: 'ROOT_ITEM', [ROOT_BACKREF]: 'ROOT_BACKREF',
@@ -158,13 +158,12 @@ export const SB_INCOMPAT_FLAGS = 188;
 export const SB_CSUM_TYPE = 196; // u16 0: crc32c
 export const SB_ROOT_LEVEL = 198; // u8
 export const SB_CHUNK_ROOT_LEVEL = 199; // u8
-export const SB_LOG_ROOT_LEVEL = 200; // u8
+// 200: log_root_level, u8 (pmcow writes no tree-log)
 export const SB_DEV_ITEM = 201; // 98 bytes: struct btrfs_dev_item
 export const SB_LABEL = 299;
 export const SB_LABEL_BYTES = 256; // a label of at most 255 bytes and its NUL
 export const SB_CACHE_GENERATION = 555;
-export const SB_UUID_TREE_GENERATION = 563;
-export const SB_METADATA_UUID = 571; // 16 bytes
+// 563: uuid_tree_generation; 571: metadata_uuid, 16 bytes (pmcow writes neither)
 export const SB_RESERVED = 612; // 199 reserved bytes
 export const SB_SYS_CHUNK_ARRAY = 811; // SB_SYS_CHUNK_ARRAY_BYTES bytes
 export const SB_SYS_CHUNK_ARRAY_BYTES = 2048;
@@ -176,8 +175,8 @@ export const INCOMPAT_SKINNY_METADATA = 1 << 8;
 export const INCOMPAT_NO_HOLES = 1 << 9;
 /** The incompat features pmcow's images carry. */
 export const PMCOW_INCOMPAT = INCOMPAT_MIXED_BACKREF | INCOMPAT_SKINNY_METADATA | INCOMPAT_NO_HOLES;
-// struct btrfs_root_backup fields (super_roots[0] holds the current roots).
-export const BACKUP_BYTES = 168;
+// struct btrfs_root_backup fields, 168 bytes in all (super_roots[0] holds the current
+// roots).
 export const BK_TREE_ROOT = 0;
 export const BK_TREE_ROOT_GEN = 8;
 export const BK_CHUNK_ROOT = 16;
@@ -206,15 +205,13 @@ export const SB_PMCOW_METADATA_COPIES = SB_RESERVED;
 export const SB_PMCOW_REVISION = SB_RESERVED + 1;
 export const PMCOW_REVISION = 2;
 /** btrfs's superblock copies: 64 KiB, 64 MiB, 256 GiB. */
-export const PRIMARY_SUPERBLOCK = 65536;
-export const MIRROR_SUPERBLOCK = 64 * 1024 * 1024;
+const PRIMARY_SUPERBLOCK = 65536;
+const MIRROR_SUPERBLOCK = 64 * 1024 * 1024;
 /**
  * pmcow's alternate on devices too small for btrfs's first mirror: inside the reserved
  * first MiB.
  */
-export const SMALL_ALTERNATE_SUPERBLOCK = 131072;
-/** btrfs keeps a stripe (64 KiB) around each superblock mirror out of every block group. */
-export const SUPERBLOCK_STRIPE_BYTES = 65536;
+const SMALL_ALTERNATE_SUPERBLOCK = 131072;
 
 /** The two superblock copies of a device of `bytes`: [primary, alternate]. */
 export function superblockOffsets(bytes: number): [number, number] {

@@ -197,7 +197,7 @@ export function decodeDirEntries(b: Uint8Array): DirEntry[] {
   return out;
 }
 
-export interface InodeRef { index: number; name: string }
+interface InodeRef { index: number; name: string }
 
 export function encodeInodeRefs(refs: InodeRef[]): Uint8Array {
   const names = refs.map((r) => nameBytes(r.name));
@@ -225,7 +225,7 @@ export function decodeInodeRefs(b: Uint8Array): InodeRef[] {
   return out;
 }
 
-export interface RootRef { dirIno: number; index: number; name: string }
+interface RootRef { dirIno: number; index: number; name: string }
 
 export function encodeRootRef(r: RootRef): Uint8Array {
   const name = nameBytes(r.name);

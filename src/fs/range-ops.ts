@@ -49,7 +49,7 @@ export interface DedupeInfo {
 }
 
 /** A resolved path, as FileSystem resolves it. */
-export interface RangeFile { sv: Subvolume; ino: number; inode: InodeItem; kind: FileKind }
+interface RangeFile { sv: Subvolume; ino: number; inode: InodeItem; kind: FileKind }
 
 /** What these operations use of FileSystem (its private helpers, bound). */
 export interface RangeHost {

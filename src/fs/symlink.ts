@@ -20,7 +20,7 @@ const decoder = new TextDecoder();
  * data holds (btrfs's BTRFS_MAX_INLINE_DATA_SIZE: ENAMETOOLONG past it; pmcow's items are
  * at most half a leaf, so with 4 KiB nodes 1,951 bytes).
  */
-export function maxTargetBytes(nodeBytes: number): number {
+function maxTargetBytes(nodeBytes: number): number {
   return Math.min(SYMLINK_TARGET_MAX_BYTES, maxItemBytes(nodeBytes) - FILE_EXTENT_INLINE_BYTES);
 }
 

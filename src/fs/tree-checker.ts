@@ -72,7 +72,7 @@ export function blockProblemText(m: FsMemory, p: Problem, nodeAddr: number): str
 }
 
 /** The words of a tree checker problem in the node at `nodeAddr`. */
-export function nodeProblemText(m: FsMemory, p: Problem, nodeAddr: number): string {
+function nodeProblemText(m: FsMemory, p: Problem, nodeAddr: number): string {
   const stride = m.u8At(nodeAddr + NODE_LEVEL) === 0 ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
   const keyAt = (slot: number): string =>
     keyText(m.key(nodeAddr + NODE_HEADER_BYTES + slot * stride));

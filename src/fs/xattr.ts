@@ -14,14 +14,14 @@ import {
 import type { BTree } from './ctree.js';
 import { XATTR_NAME_MAX_BYTES, XATTR_SIZE_MAX_BYTES } from '../core/abi.js';
 
-export interface Xattr { name: Uint8Array; value: Uint8Array; transid: number }
+interface Xattr { name: Uint8Array; value: Uint8Array; transid: number }
 
 /**
  * The namespaces pmcow stores (as root: trusted.* needs CAP_SYS_ADMIN, which every caller
  * has here). system.* (POSIX ACLs) and btrfs.* (properties) are not implemented: EOPNOTSUPP,
  * as Linux answers a namespace no handler takes.
  */
-export const XATTR_NAMESPACES: readonly string[] = ['user.', 'trusted.', 'security.'];
+const XATTR_NAMESPACES: readonly string[] = ['user.', 'trusted.', 'security.'];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -59,7 +59,7 @@ export function xattrNameText(name: Uint8Array): string {
  * btrfs's BTRFS_MAX_XATTR_SIZE: one entry's name and value fit one leaf item (pmcow's items
  * are at most half a leaf: maxItemBytes).
  */
-export function maxXattrBytes(nodeBytes: number): number {
+function maxXattrBytes(nodeBytes: number): number {
   return maxItemBytes(nodeBytes) - DIR_ENTRY_HEADER_BYTES;
 }
 
@@ -83,7 +83,7 @@ export function xattrValueBytes(value: unknown, name: Uint8Array, nodeBytes: num
   return value;
 }
 
-export function encodeXattrs(entries: readonly Xattr[]): Uint8Array {
+function encodeXattrs(entries: readonly Xattr[]): Uint8Array {
   const out = new Uint8Array(entries.reduce((n,
     e) => n + DIR_ENTRY_HEADER_BYTES + e.name.length + e.value.length, 0));
   const m = new FsMemory(out.buffer);
@@ -102,7 +102,7 @@ export function encodeXattrs(entries: readonly Xattr[]): Uint8Array {
 }
 
 /** The entries of an XATTR_ITEM (the tree checker bounded every length to the item). */
-export function decodeXattrs(b: Uint8Array): Xattr[] {
+function decodeXattrs(b: Uint8Array): Xattr[] {
   const m = new FsMemory(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
   const out: Xattr[] = [];
   for (let at = 0; at + DIR_ENTRY_HEADER_BYTES <= b.length;) {
@@ -121,7 +121,7 @@ export function decodeXattrs(b: Uint8Array): Xattr[] {
 
 
 /** The entry named `name` among an item's entries (-1: none). */
-export function xattrIndex(entries: readonly Xattr[], name: Uint8Array): number {
+function xattrIndex(entries: readonly Xattr[], name: Uint8Array): number {
   return entries.findIndex((e) => sameBytes(e.name, name));
 }
 
