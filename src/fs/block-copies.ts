@@ -11,6 +11,7 @@ import type { CoreExports } from '../core/exports.js';
 import { check } from './engine-result.js';
 import type { FsMemory } from './memory.js';
 import { readProblem, blockProblemText } from './tree-checker.js';
+import { assert } from './assert.js';
 
 /** A tree block copy that cannot be used, and why. */
 export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
@@ -78,6 +79,7 @@ export class BlockCopies {
    * as good as before.
    */
   heal(bytenr: number, from: number, to: number): void {
+    assert(from !== to, 'heal: a copy is rewritten from its twin, not from itself');
     const k = this.k, device = k.device;
     const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
     device.clearPoison(dst, k.nodeBytes);

@@ -16,6 +16,7 @@ import {
   EXTENT_TYPE_INLINE,
 } from '../core/abi.js';
 import { anyPageIn } from './file-pages.js';
+import { assert } from './assert.js';
 
 interface ExtentRef { fileOffset: number; e: FileExtent }
 
@@ -95,6 +96,8 @@ export class FileData {
       }
       if (itemEnd > end) {
         const cut = end - fileOffset;
+        // (extents() returns items keyed below `end` that reach past `start`.)
+        assert(cut > 0 && cut < e.bytes, 'drop: a split item keeps bytes on both sides of the cut');
         sv.tree.insert(key(ino, EXTENT_DATA, end),
           encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
       }
@@ -272,6 +275,8 @@ export class FileData {
       // Every item above `from` has moved above `from + delta`: its tail's key is free.
       const { fileOffset, e } = straddling;
       const cut = from - fileOffset;
+      assert(cut > 0 && cut < e.bytes,
+        'shift: a straddling item keeps bytes on both sides of `from`');
       this.noteMoved(e);
       sv.tree.insert(key(ino, EXTENT_DATA, from + delta),
         encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));

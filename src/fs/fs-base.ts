@@ -30,6 +30,7 @@ import {
   btrfsNameHash, copyResolved, checkPath,
 } from './fs-common.js';
 import type { FileMappings } from './file-mappings.js';
+import { assert } from './assert.js';
 
 export abstract class FsBase {
   protected readonly k: Kernel;
@@ -380,6 +381,9 @@ export abstract class FsBase {
   }
 
   protected remember(parts: string[], entry: Walked): void {
+    // A walk only reads: the trees it answers for are still those the cache is valid for.
+    assert(this.dentriesAt === this.k.treeChanges,
+      'path cache: an entry is remembered for the trees it was walked in');
     if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
     this.dentries.set(parts.join('/'), entry);
   }

@@ -39,6 +39,7 @@ import {
   usedBytes, reservedBytes, addAllocatableSpace, rebuildFreeSpace,
 } from './block-group-space.js';
 import type { MetadataProfile } from './types.js';
+import { assert } from './assert.js';
 
 export type { SuperblockState } from './superblock.js';
 
@@ -522,6 +523,8 @@ export class Kernel implements TreeHost {
     while (want >= SECTOR_BYTES) {
       const at = this.free.allocate(want, this.metadataReserveBytes, CHUNK_DATA);
       if (at !== null) {
+        assert(at % SECTOR_BYTES === 0 && at + want <= this.totalBytes,
+          'allocData: a new data extent is sector-aligned and inside the device');
         check(this.core.fs_mark_fresh(at, want), 'mark a new extent');
         return { bytenr: at, bytes: want };
       }
@@ -542,6 +545,7 @@ export class Kernel implements TreeHost {
     let bytes = this.free.pinnedBytes();
     const losing = losingRefs(this.m, this.core, this.fsStateAddr, this.nodeBytes);
     // (Looked up after the scan: a lookup may copy nothing, but its results land in the core.)
+    assert(bytes >= 0, 'reclaimableBytes: pinned bytes are never negative');
     for (const [target, data, extentBytes] of losing) {
       if (this.extentRefs(target, data, extentBytes) <= 0) {
         bytes += data ? extentBytes : this.metadataBlockBytes;
@@ -621,6 +625,7 @@ export class Kernel implements TreeHost {
         `generation ${this.generation} leaves no room for another commit (generations stay below`
           + ` 2^53)`);
     }
+    const committedBefore = this.generation;
     this.participants.call('commitStarting', this.transid);
     try {
       this.participants.call('beforeCommit');
@@ -647,12 +652,14 @@ export class Kernel implements TreeHost {
         throw new FsError('EIO',
           `commit: ${dropped} blocks dropped their pointers but kept a reference`);
       }
+      assert(this.core.fs_ref_count() === 0, 'commit: every delayed ref ran before the write-out');
       this.writeAndFlush();
     } catch (e) {
       this.aborted ??= `commit failed: ${(e as Error).message}`;
       throw e;
     }
     this.setCommittedGeneration(this.transid);
+    assert(this.generation === committedBefore + 1, 'commit: the generation moves by exactly one');
     this.free.unpinAll();
     this.filledThisTransaction.clear();
     this.readersLog.clear(); // the core cleared its log, and the losing and filled bits

@@ -2,6 +2,7 @@
 // tree, which a crash returns to, still reads those bytes, so they are not written in place.
 import { F_READERS_COUNT, F_READERS_LOG, READERS_ENTRY_BYTES } from '../core/abi.js';
 import type { FsMemory } from './memory.js';
+import { assert } from './assert.js';
 
 export class ReadersDropped {
   /** Extent-relative [from, to) ranges, by data extent. */
@@ -16,6 +17,8 @@ export class ReadersDropped {
     // The core's fault path logs what the items it dropped read (F_READERS_LOG): merge it.
     const m = this.m;
     const count = m.u32(this.fsStateAddr + F_READERS_COUNT);
+    // The core clears its log only at a commit, when clear() starts this one again.
+    assert(count >= this.merged, 'readers log: the core\'s log only grows in a transaction');
     if (count > this.merged) {
       const log = m.u32(this.fsStateAddr + F_READERS_LOG);
       for (let i = this.merged; i < count; i++) {

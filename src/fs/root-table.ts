@@ -4,6 +4,7 @@ import {
   F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, RS_FLAGS, RS_LAST_SNAPSHOT,
 } from '../core/abi.js';
 import type { FsMemory } from './memory.js';
+import { assert } from './assert.js';
 
 export class RootTable {
   /** No slot below this one is free (a hint: releasing a slot lowers it). */
@@ -35,6 +36,8 @@ export class RootTable {
     this.m.setU32(slot + RS_FLAGS, 0);
     this.m.setU64(slot + RS_LAST_SNAPSHOT, 0);
     const index = (slot - this.m.u32(this.fsStateAddr + F_ROOTS)) / ROOT_SLOT_BYTES;
+    assert(Number.isInteger(index) && index >= 0 && index < ROOT_SLOTS,
+      'root table: a released slot is one of the table\'s');
     this.hint = Math.min(this.hint, index);
   }
 }
