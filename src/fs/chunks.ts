@@ -305,8 +305,8 @@ export class ChunkMap {
         if (this.reconcileMappedData(c)) changed = true;
         continue;
       }
-      if (kind !== CHUNK_FREE && check(core.fs_chunk_release_if_empty(c), 'release a chunk')
-        === 1) kind = CHUNK_FREE;
+      if (kind !== CHUNK_FREE
+        && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
       const items = this.itemsKind(c);
       if (kind === CHUNK_FREE && items === CHUNK_FREE) continue;
       const used = kind === CHUNK_FREE ? 0

@@ -631,15 +631,14 @@ export class FileData {
    */
   exchange(a: Subvolume, aIno: number, aOff: number, b: Subvolume, bIno: number, bOff: number,
     length: number): void {
-    const cut = (sv: Subvolume, ino: number, off: number): Array<{
-      rel: number;
-      e: FileExtent;
-    }> => this.extents(sv, ino, off, off + length).map(({ fileOffset, e }) => {
-      const from = Math.max(off, fileOffset);
-      const to = Math.min(off + length, fileOffset + e.bytes);
-      return { rel: from - off,
-        e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
-    });
+    type Piece = { rel: number; e: FileExtent };
+    const cut = (sv: Subvolume, ino: number, off: number): Piece[] =>
+      this.extents(sv, ino, off, off + length).map(({ fileOffset, e }) => {
+        const from = Math.max(off, fileOffset);
+        const to = Math.min(off + length, fileOffset + e.bytes);
+        return { rel: from - off,
+          e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
+      });
     const fromA = cut(a, aIno, aOff), fromB = cut(b, bIno, bOff);
     this.drop(a, aIno, aOff, aOff + length);
     this.drop(b, bIno, bOff, bOff + length);

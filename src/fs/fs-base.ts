@@ -370,8 +370,8 @@ export abstract class FsBase {
     }
     let cached = parts.length; // components the cache entry `hit` covers
     let hit: Walked | undefined;
-    while (cached > 0 && (hit = this.dentries.get(parts.slice(0, cached).join('/')))
-      === undefined) cached--;
+    while (cached > 0
+      && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
     if (hit && cached === parts.length) return hit;
     const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : this.fromTop(),
       parts.slice(cached), path, true);

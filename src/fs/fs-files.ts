@@ -442,8 +442,9 @@ export abstract class FsFiles extends FsNamespace {
     const aligned = srcOffset % SECTOR_BYTES === 0 && dstOffset % SECTOR_BYTES === 0
       && (n % SECTOR_BYTES === 0
         || (srcOffset + n === src.inode.size && dstOffset + n >= dst.inode.size));
-    if (aligned && (src.inode.flags & INODE_FLAG_NODATASUM)
-      === (dst.inode.flags & INODE_FLAG_NODATASUM) && !this.immutable(src)) {
+    const sameDatasum = (src.inode.flags & INODE_FLAG_NODATASUM)
+      === (dst.inode.flags & INODE_FLAG_NODATASUM);
+    if (aligned && sameDatasum && !this.immutable(src)) {
       this.cloneRange(srcPath, srcOffset, dstPath, dstOffset, n);
       return n;
     }
