@@ -523,8 +523,8 @@ export class Kernel implements TreeHost {
     while (want >= SECTOR_BYTES) {
       const at = this.free.allocate(want, this.metadataReserveBytes, CHUNK_DATA);
       if (at !== null) {
-        assert(at % SECTOR_BYTES === 0 && at + want <= this.totalBytes,
-          'allocData: a new data extent is sector-aligned and inside the device');
+        assert(at % SECTOR_BYTES === 0 && at + want <= this.totalBytes && want <= bytes,
+          'allocData: a new data extent is sector-aligned, inside the device, not over `bytes`');
         check(this.core.fs_mark_fresh(at, want), 'mark a new extent');
         return { bytenr: at, bytes: want };
       }
