@@ -11,7 +11,7 @@ import type { CoreExports } from '../core/exports.js';
 import { check } from './engine-result.js';
 import type { FsMemory } from './memory.js';
 import { readProblem, blockProblemText } from './tree-checker.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 /** A tree block copy that cannot be used, and why. */
 export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }

@@ -16,7 +16,7 @@ import {
   EXTENT_TYPE_INLINE,
 } from '../core/abi.js';
 import { anyPageIn } from './file-pages.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 interface ExtentRef { fileOffset: number; e: FileExtent }
 

@@ -6,7 +6,7 @@
 import { FsError } from '../errors.js';
 import { EINVAL, EIO, ENOSPC, CHUNK_DATA, CHUNK_METADATA } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 export class FreeSpace {
   constructor(private readonly core: CoreExports, readonly totalBytes: number,

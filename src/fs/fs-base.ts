@@ -30,7 +30,7 @@ import {
   btrfsNameHash, copyResolved, checkPath,
 } from './fs-common.js';
 import type { FileMappings } from './file-mappings.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 export abstract class FsBase {
   protected readonly k: Kernel;

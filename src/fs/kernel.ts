@@ -39,7 +39,7 @@ import {
   usedBytes, reservedBytes, addAllocatableSpace, rebuildFreeSpace,
 } from './block-group-space.js';
 import type { MetadataProfile } from './types.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 export type { SuperblockState } from './superblock.js';
 

@@ -2,7 +2,7 @@
 // tree, which a crash returns to, still reads those bytes, so they are not written in place.
 import { F_READERS_COUNT, F_READERS_LOG, READERS_ENTRY_BYTES } from '../core/abi.js';
 import type { FsMemory } from './memory.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 export class ReadersDropped {
   /** Extent-relative [from, to) ranges, by data extent. */

@@ -4,7 +4,7 @@ import {
   F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE, RS_FLAGS, RS_LAST_SNAPSHOT,
 } from '../core/abi.js';
 import type { FsMemory } from './memory.js';
-import { assert } from './assert.js';
+import { assert } from '../assert.js';
 
 export class RootTable {
   /** No slot below this one is free (a hint: releasing a slot lowers it). */
