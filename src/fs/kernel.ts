@@ -603,27 +603,26 @@ export class Kernel implements TreeHost {
       || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
   }
 
-  /**
-   * Commit: ROOT_ITEMs, delayed refs, then every new node and data block is written and
-   * flushed (clwb), one sfence; then the superblock goes to the other slot, clwb, sfence.
-   * Until that last fence the previous superblock (and everything it reaches, which no
-   * transaction overwrites: freed blocks stay pinned) is what a crash finds.
-   */
   /** Bytes [bytenr, bytenr + bytes) of the device are written by this file system: tell the
    *  device's listeners (PmemDevice.fsWrites). */
   reportWrite(bytenr: number, bytes: number): void {
     this.device.fsWrites.report(bytenr, bytes);
   }
 
+  /**
+   * Commit: ROOT_ITEMs, delayed refs, then every new node and data block is written and
+   * flushed (clwb), one sfence; then the superblock goes to the other slot, clwb, sfence.
+   * Until that last fence the previous superblock (and everything it reaches, which no
+   * transaction overwrites: freed blocks stay pinned) is what a crash finds.
+   */
   commit(): void {
     this.checkWritable();
     this.treeChanged();
     if (!this.hasChanges()) return;
     if (this.transid > MAX_KEY_VALUE) {
       this.aborted = 'generation overflow';
-      throw new FsError('EUCLEAN',
-        `generation ${this.generation} leaves no room for another commit (generations stay below`
-          + ` 2^53)`);
+      throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another`
+        + ' commit (generations stay below 2^53)');
     }
     const committedBefore = this.generation;
     this.participants.call('commitStarting', this.transid);
