@@ -5,7 +5,8 @@ import { parseUuid, derivedUuid, uuidText } from './fs/uuid.js';
 import { checkOptions, checkFlag, ROOT_TREE_DIR_OBJECTID, checkOffset } from './fs/fs-common.js';
 import { FsError, describeValue, requireIndex } from './errors.js';
 import { PmemDevice } from './pmem/device.js';
-import { Kernel, superblockProblem } from './fs/kernel.js';
+import { Kernel } from './fs/kernel.js';
+import { superblockProblem } from './fs/superblock-problem.js';
 import type { SuperblockState } from './fs/superblock.js';
 import {
   encodeInode, encodeDirEntries, encodeInodeRefs, decodeRootItem, decodeFileExtent, nameBytes,
@@ -43,9 +44,10 @@ export interface MountOptions {
   /**
    * pwrite's path in the core (default true): the writes it can make alone (sector aligned:
    * in place in a nodatacow extent, one page to a new block, several pages over a hole to a
-   * new extent, the inode item after them) run in one call into assembly/fs/file.ts. false sends every write through TypeScript's
-   * FileData.write, which makes the same decisions with the same results: the reference
-   * the core path is tested against (test/fs-write-core.test.ts).
+   * new extent, the inode item after them) run in one call into assembly/fs/file.ts. false
+   * sends every write through TypeScript's FileData.write, which makes the same decisions
+   * with the same results: the reference the core path is tested against
+   * (test/fs-write-core.test.ts).
    */
   coreWrites?: boolean;
 }
@@ -73,15 +75,24 @@ export class FileSystem extends FsFiles {
     if (device.isClosed) throw new FsError('EBADF', 'mkfs: the device handle is closed');
     options = checkOptions<MkfsOptions>(options, 'mkfs options');
     const nodeBytes = options.nodeSize ?? DEFAULT_NODE_BYTES;
-    if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) {
-      throw new FsError('EINVAL', `nodeSize must be a power of two in 4096..65536, got ${describeValue(nodeBytes)}`);
+    if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536
+      || (nodeBytes & (nodeBytes - 1)) !== 0) {
+      throw new FsError('EINVAL',
+        `nodeSize must be a power of two in 4096..65536, got ${describeValue(nodeBytes)}`);
     }
     const label = options.label ?? '';
-    if (typeof label !== 'string' || nameBytes(label).length > 255) throw new FsError('EINVAL', 'label must be a string of at most 255 bytes');
+    if (typeof label !== 'string' || nameBytes(label).length > 255) {
+      throw new FsError('EINVAL', 'label must be a string of at most 255 bytes');
+    }
     const profile = options.metadataProfile ?? 'single';
-    if (profile !== 'single' && profile !== 'dup') throw new FsError('EINVAL', `metadataProfile must be 'single' or 'dup', got ${describeValue(profile)}`);
+    if (profile !== 'single' && profile !== 'dup') {
+      throw new FsError('EINVAL',
+        `metadataProfile must be 'single' or 'dup', got ${describeValue(profile)}`);
+    }
     if (device.sizeBytes < SYSTEM_AREA_BYTES + 256 * nodeBytes) {
-      throw new FsError('ENOSPC', `device of ${device.sizeBytes} bytes is too small for a file system with ${nodeBytes}-byte nodes`);
+      throw new FsError('ENOSPC',
+        `device of ${device.sizeBytes} bytes is too small for a file system with`
+          + ` ${nodeBytes}-byte nodes`);
     }
     // mkfs under a mounted file system would pull its trees away: EBUSY, as Linux's
     // mkfs refuses a device the kernel holds open exclusively.
@@ -95,7 +106,8 @@ export class FileSystem extends FsFiles {
     }
   }
 
-  private static format(device: PmemDevice, nodeBytes: number, label: string, profile: 'single' | 'dup', fsid: Uint8Array): void {
+  private static format(device: PmemDevice, nodeBytes: number, label: string,
+    profile: 'single' | 'dup', fsid: Uint8Array): void {
     const k = new Kernel(device, nodeBytes, profile);
     // Old superblocks must not outlive the new file system.
     for (const offset of superblockOffsets(k.totalBytes)) {
@@ -127,10 +139,14 @@ export class FileSystem extends FsFiles {
    */
   private createRootTreeDir(): void {
     const tree = this.k.rootTree;
-    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_ITEM, 0), encodeInode({ ...this.newInode(MODE_DIR, 0), nbytes: this.k.nodeBytes }));
-    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_REF, ROOT_TREE_DIR_OBJECTID), encodeInodeRefs([{ index: 0, name: '..' }]));
-    const entry: DirEntry = { location: key(FS_TREE_ID, ROOT_ITEM, 0), kind: DIR_KIND_SUBVOLUME, name: 'default', transid: 0 };
-    tree.insert(key(ROOT_TREE_DIR_OBJECTID, DIR_ITEM, this.nameHash('default')), encodeDirEntries([entry]));
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_ITEM, 0),
+      encodeInode({ ...this.newInode(MODE_DIR, 0), nbytes: this.k.nodeBytes }));
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, INODE_REF, ROOT_TREE_DIR_OBJECTID),
+      encodeInodeRefs([{ index: 0, name: '..' }]));
+    const entry: DirEntry = { location: key(FS_TREE_ID, ROOT_ITEM, 0), kind: DIR_KIND_SUBVOLUME,
+      name: 'default', transid: 0 };
+    tree.insert(key(ROOT_TREE_DIR_OBJECTID, DIR_ITEM, this.nameHash('default')),
+      encodeDirEntries([entry]));
   }
 
   static mount(device: PmemDevice, options: MountOptions = {}): FileSystem {
@@ -139,7 +155,9 @@ export class FileSystem extends FsFiles {
     options = checkOptions<MountOptions>(options, 'mount options');
     const dax = checkOptions<DaxPolicy>(options.dax, 'dax policy');
     for (const [name, on] of Object.entries(dax)) {
-      if (!(POLICY_NAMES as string[]).includes(name)) throw new FsError('EINVAL', `unknown DAX switch '${name}'`);
+      if (!(POLICY_NAMES as string[]).includes(name)) {
+        throw new FsError('EINVAL', `unknown DAX switch '${name}'`);
+      }
       checkFlag(on, name);
     }
     // One file system per device, across threads: a second mount would allocate from its
@@ -163,7 +181,9 @@ export class FileSystem extends FsFiles {
     loadGlobalTrees(k, sb);
     const fs = new FileSystem(device, k);
     fs.loadSubvolumes();
-    if (!fs.subvolumes.has(FS_TREE_ID)) throw new FsError('EIO', 'the top-level subvolume is missing');
+    if (!fs.subvolumes.has(FS_TREE_ID)) {
+      throw new FsError('EIO', 'the top-level subvolume is missing');
+    }
     k.checkTreeRootItems();
     fs.processOrphans();
     zeroPageReady(device, k);
@@ -179,7 +199,8 @@ export class FileSystem extends FsFiles {
   /** The subvolumes of the root tree's ROOT_ITEMs (and the global trees' items noted). */
   private loadSubvolumes(): void {
     const k = this.k;
-    for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0), key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE))) {
+    for (const item of k.rootTree.range(key(0, ROOT_ITEM, 0),
+      key(LAST_OBJECTID, ROOT_ITEM, MAX_KEY_VALUE))) {
       if (item.key.type !== ROOT_ITEM) continue;
       const r = decodeRootItem(item.data);
       // Subvolume trees (5 and 256 up), and the extent, dev and csum trees' own; any other
@@ -187,11 +208,16 @@ export class FileSystem extends FsFiles {
       // csum tree's root slot.
       if (item.key.objectid !== FS_TREE_ID && item.key.objectid < FIRST_SUBVOLUME_ID) {
         // A global tree's ROOT_ITEM has key offset 0 (btrfs refuses to open one that has not).
-        if (item.key.offset !== 0) throw new FsError('EUCLEAN', `root tree: the ROOT_ITEM of tree ${item.key.objectid} has key offset ${item.key.offset}`);
+        if (item.key.offset !== 0) {
+          throw new FsError('EUCLEAN',
+            `root tree: the ROOT_ITEM of tree ${item.key.objectid} has key offset`
+              + ` ${item.key.offset}`);
+        }
         k.noteTreeRootItem(item.key.objectid, r.bytenr, r.level);
         continue;
       }
-      const sv = this.addSubvolume(item.key.objectid, k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
+      const sv = this.addSubvolume(item.key.objectid,
+        k.newTree(item.key.objectid, r.bytenr, r.level), r.flags, r.lastSnapshot, true);
       sv.itemDirty = false;
       sv.uuid = r.uuid!;
       sv.parentUuid = r.parentUuid!;
@@ -248,10 +274,14 @@ export class FileSystem extends FsFiles {
       const end = x.offset + x.data.length;
       if (end > before.size) this.putInode(x.sv, x.ino, { ...before, size: end });
       this.writeResolved(x.sv, x.ino, x.data, x.offset);
-      if (end > before.size) this.putInode(x.sv, x.ino, { ...this.inode(x.sv, x.ino), size: before.size });
+      if (end > before.size) {
+        this.putInode(x.sv, x.ino, { ...this.inode(x.sv, x.ino), size: before.size });
+      }
     }
     const mappedChunks: number[] = [];
-    for (let c = 0; c < k.chunks.count; c++) if (k.chunks.mappedData(c) && k.chunks.itemsKind(c) !== CHUNK_FREE) mappedChunks.push(c);
+    for (let c = 0; c < k.chunks.count; c++) {
+      if (k.chunks.mappedData(c) && k.chunks.itemsKind(c) !== CHUNK_FREE) mappedChunks.push(c);
+    }
     // Nothing to remove: this commit ends the adoption (revision 2 from here).
     if (!mappedChunks.length) k.origin = 'pmcow';
     k.commit();
@@ -262,8 +292,10 @@ export class FileSystem extends FsFiles {
     }
     k.m.setU32(k.fsStateAddr + F_ADOPTING, 0);
     return {
-      freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks, csumItemsRewritten,
-      inlineExtentsMoved: inline.length, dataExtentsMoved: moved.length, mappedDataChunksRemoved: mappedChunks.length,
+      freeSpaceTreeDropped, dataRefsKeyed: refs.data, sharedBlockRefsKeyed: refs.sharedBlocks,
+      csumItemsRewritten,
+      inlineExtentsMoved: inline.length, dataExtentsMoved: moved.length,
+      mappedDataChunksRemoved: mappedChunks.length,
     };
   }
 
@@ -301,17 +333,26 @@ export class FileSystem extends FsFiles {
     const prot = options.prot === undefined ? 'rw' : options.prot;
     if (prot !== 'r' && prot !== 'rw') throw new FsError('EINVAL', `prot must be 'r' or 'rw'`);
     if (offset % PAGE_BYTES) throw new FsError('EINVAL', 'mmap offset must be a multiple of 4096');
-    if (length === 0 || length > 2 ** 32 - PAGE_BYTES) throw new FsError('EINVAL', 'mmap length must be between 1 byte and 4 GiB');
+    if (length === 0 || length > 2 ** 32 - PAGE_BYTES) {
+      throw new FsError('EINVAL', 'mmap length must be between 1 byte and 4 GiB');
+    }
     const r = this.resolve(path);
     requireRegular(r.kind, path);
-    if (prot === 'rw' && (r.sv.flags & ROOT_FLAG_READONLY)) throw new FsError('EROFS', `'${path}' is in a read-only snapshot`);
+    if (prot === 'rw' && (r.sv.flags & ROOT_FLAG_READONLY)) {
+      throw new FsError('EROFS', `'${path}' is in a read-only snapshot`);
+    }
     if (sync && (r.inode.flags & INODE_FLAG_NODATASUM) === 0) {
-      throw new FsError('EOPNOTSUPP', `MAP_SYNC needs a nodatacow file: stores after the durable fault would outrun the data checksums of '${path}'`);
+      throw new FsError('EOPNOTSUPP',
+        `MAP_SYNC needs a nodatacow file: stores after the durable fault would outrun the data`
+          + ` checksums of '${path}'`);
     }
     return this.daxManager!.map(r.sv, r.ino, { offsetBytes: offset, length, prot, sync });
   }
 
-  /** Freeze: commit, then (freezeWriteProtect) write-protect every mapping; changes fail with EBUSY. */
+  /**
+   * Freeze: commit, then (freezeWriteProtect) write-protect every mapping; changes fail
+   * with EBUSY.
+   */
   freeze(): void {
     this.live();
     if (this.frozen) throw new FsError('EBUSY', 'already frozen');
@@ -340,21 +381,37 @@ export class FileSystem extends FsFiles {
    */
   setDaxImmutable(path: string, on: boolean, caller: { capability?: boolean } = {}): void {
     this.live();
-    if (typeof on !== 'boolean') throw new FsError('EINVAL', `on must be a boolean, got ${typeof on}`);
-    const capability = checkFlag(checkOptions<{ capability: boolean }>(caller, 'caller').capability, 'capability');
+    if (typeof on !== 'boolean') {
+      throw new FsError('EINVAL', `on must be a boolean, got ${typeof on}`);
+    }
+    const capability =
+      checkFlag(checkOptions<{ capability: boolean }>(caller, 'caller').capability, 'capability');
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
-    if (!capability) throw new FsError('EPERM', 'changing the DAX-immutable flag needs the capability (CAP_LINUX_IMMUTABLE)');
+    if (!capability) {
+      throw new FsError('EPERM',
+        'changing the DAX-immutable flag needs the capability (CAP_LINUX_IMMUTABLE)');
+    }
     this.beginChange(r.sv);
     const inode = this.inode(r.sv, r.ino);
     if (on) {
-      if ((inode.flags & INODE_FLAG_NODATACOW) === 0) throw new FsError('EINVAL', 'DAX-immutable needs a nodatacow file (a COW write fault would change metadata)');
-      if (inode.size === 0) throw new FsError('EINVAL', 'DAX-immutable needs a non-empty, fully allocated file');
+      if ((inode.flags & INODE_FLAG_NODATACOW) === 0) {
+        throw new FsError('EINVAL',
+          'DAX-immutable needs a nodatacow file (a COW write fault would change metadata)');
+      }
+      if (inode.size === 0) {
+        throw new FsError('EINVAL', 'DAX-immutable needs a non-empty, fully allocated file');
+      }
       let pos = 0;
       for (const { fileOffset, e } of this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE)) {
         if (fileOffset > pos) throw new FsError('EINVAL', `'${path}' has a hole at ${pos}`);
-        if (e.type !== 1) throw new FsError('EINVAL', `'${path}' has a preallocated (unwritten) extent at ${fileOffset}`);
-        if (!this.data.canOverwriteExtent(r.sv, r.ino, e)) throw new FsError('EINVAL', `'${path}' has a shared extent at ${fileOffset}`);
+        if (e.type !== 1) {
+          throw new FsError('EINVAL',
+            `'${path}' has a preallocated (unwritten) extent at ${fileOffset}`);
+        }
+        if (!this.data.canOverwriteExtent(r.sv, r.ino, e)) {
+          throw new FsError('EINVAL', `'${path}' has a shared extent at ${fileOffset}`);
+        }
         pos = fileOffset + e.bytes;
       }
       if (pos < inode.size) throw new FsError('EINVAL', `'${path}' has a hole at ${pos}`);
@@ -371,17 +428,26 @@ export class FileSystem extends FsFiles {
   }
 
   /** Files and mappings that reach a device byte (for media errors). */
-  blockOwners(bytenr: number): { files: Array<{ subvolume: number; ino: number; offset: number }>; mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }> } {
+  blockOwners(bytenr: number): {
+    files: Array<{ subvolume: number; ino: number; offset: number }>;
+    mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }>;
+  } {
     this.live();
     requireIndex(bytenr, 'bytenr');
-    if (bytenr >= this.k.totalBytes) throw new FsError('EINVAL', `bytenr ${bytenr} is outside the ${this.k.totalBytes}-byte file system`);
+    if (bytenr >= this.k.totalBytes) {
+      throw new FsError('EINVAL',
+        `bytenr ${bytenr} is outside the ${this.k.totalBytes}-byte file system`);
+    }
     const files: Array<{ subvolume: number; ino: number; offset: number }> = [];
     for (const sv of this.subvolumes.values()) {
-      sv.tree.walkRange(key(0, EXTENT_DATA_TYPE, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE), (kk, addr, size) => {
+      sv.tree.walkRange(key(0, EXTENT_DATA_TYPE, 0), key(ORPHAN_OBJECTID - 1, 255, MAX_KEY_VALUE),
+        (kk, addr, size) => {
         if (kk.type !== EXTENT_DATA_TYPE) return true;
         const e = decodeFileExtent(this.k.m.u8.slice(addr, addr + size));
         const start = e.diskBytenr + e.offset;
-        if (e.diskBytenr && bytenr >= start && bytenr < start + e.bytes) files.push({ subvolume: sv.id, ino: kk.objectid, offset: kk.offset + (bytenr - start) });
+        if (e.diskBytenr && bytenr >= start && bytenr < start + e.bytes) {
+          files.push({ subvolume: sv.id, ino: kk.objectid, offset: kk.offset + (bytenr - start) });
+        }
         return true;
       });
     }
@@ -403,11 +469,19 @@ export class FileSystem extends FsFiles {
   }
 
   /** Extent map of a file (for tools and the DAX layer). */
-  fileExtents(path: string): Array<{ fileOffset: number; diskBytenr: number; diskBytes: number; offset: number; bytes: number; prealloc: boolean }> {
+  fileExtents(path: string): Array<{
+    fileOffset: number;
+    diskBytenr: number;
+    diskBytes: number;
+    offset: number;
+    bytes: number;
+    prealloc: boolean;
+  }> {
     const r = this.resolve(path);
     requireRegular(r.kind, path);
     return this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).map(({ fileOffset, e }) => ({
-      fileOffset, diskBytenr: e.diskBytenr, diskBytes: e.diskBytes, offset: e.offset, bytes: e.bytes, prealloc: e.type !== 1,
+      fileOffset, diskBytenr: e.diskBytenr, diskBytes: e.diskBytes, offset: e.offset,
+      bytes: e.bytes, prealloc: e.type !== 1,
     }));
   }
 }
@@ -416,11 +490,16 @@ export class FileSystem extends FsFiles {
 /** The superblock a mount starts from: valid, pmcow's or btrfs's, and within the device. */
 function mountableSuperblock(device: PmemDevice): SuperblockState {
   const read = Kernel.readSuperblock(device);
-  if (!read) throw new FsError('EINVAL', 'no valid btrfs superblock on this device (primary at 64 KiB, alternate)');
+  if (!read) {
+    throw new FsError('EINVAL',
+      'no valid btrfs superblock on this device (primary at 64 KiB, alternate)');
+  }
   if ('foreign' in read) throw new FsError('EOPNOTSUPP', read.foreign);
   const sb = read.state;
   const problem = superblockProblem(sb, device.sizeBytes);
-  if (problem) throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
+  if (problem) {
+    throw new FsError('EUCLEAN', `superblock of generation ${sb.generation}: ${problem}`);
+  }
   return sb;
 }
 
@@ -453,7 +532,9 @@ function loadGlobalTrees(k: Kernel, sb: SuperblockState): void {
   // The chunk root's generation is the superblock's chunk_root_generation (btrfs's parent
   // transid check: a root block older or newer than its pointer says is not the one written).
   if (k.blockGeneration(sb.chunkTree) !== sb.chunkGeneration) {
-    throw new FsError('EUCLEAN', `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the superblock says ${sb.chunkGeneration}`);
+    throw new FsError('EUCLEAN',
+      `chunk tree root ${sb.chunkTree}: generation ${k.blockGeneration(sb.chunkTree)}, the`
+        + ` superblock says ${sb.chunkGeneration}`);
   }
   k.chunks.loadChunkTree(sb.devItemBytes);
   if (sb.origin === 'btrfs') {
@@ -463,9 +544,15 @@ function loadGlobalTrees(k: Kernel, sb: SuperblockState): void {
     k.setUuids(sb.fsid, k.m.u8.slice(at, at + UUID_BYTES));
     k.incompatFlags = incompatAfterAdoption(sb.incompatFlags ?? 0);
     k.rootTree = k.newTree(ROOT_TREE_ID, sb.rootTree, sb.rootLevel);
-    for (const [id, set] of [[EXTENT_TREE_ID, (r: RootItem) => { sb.extentTree = r.bytenr; sb.extentLevel = r.level; }],
+    for (const [id, set] of [[EXTENT_TREE_ID, (r: RootItem) => {
+      sb.extentTree = r.bytenr;
+      sb.extentLevel = r.level;
+    }],
       [DEV_TREE_ID, (r: RootItem) => { sb.devTree = r.bytenr; sb.devLevel = r.level; }],
-      [CSUM_TREE_ID, (r: RootItem) => { sb.csumTree = r.bytenr; sb.csumLevel = r.level; }]] as const) {
+      [CSUM_TREE_ID, (r: RootItem) => {
+        sb.csumTree = r.bytenr;
+        sb.csumLevel = r.level;
+      }]] as const) {
       const body = k.rootTree.get(key(id, ROOT_ITEM, 0));
       if (!body) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${id}`);
       set(decodeRootItem(body));
@@ -495,14 +582,19 @@ function zeroPageReady(device: PmemDevice, k: Kernel): void {
  * take it again). Wrapped once, here, rather than in each method.
  */
 const LOCKED_OPERATIONS = [
-  'unmount', 'commit', 'sync', 'statfs', 'subvolumeIds', 'inode', 'mkdir', 'create', 'exists', 'readdir', 'stat',
-  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'preadInto', 'pwrite', 'readFile', 'contentDigest',
+  'unmount', 'commit', 'sync', 'statfs', 'subvolumeIds', 'inode', 'mkdir', 'create',
+  'exists', 'readdir', 'stat',
+  'unlink', 'rmdir', 'link', 'rename', 'open', 'close', 'pread', 'preadInto', 'pwrite',
+  'readFile', 'contentDigest',
   'writeFile', 'truncate',
-  'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange', 'cloneFile', 'createSubvolume',
-  'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable', 'blockOwners', 'fsck', 'scrub',
+  'fallocate', 'punchHole', 'zeroRange', 'fsync', 'setNoDataCow', 'cloneRange',
+  'cloneFile', 'createSubvolume',
+  'snapshot', 'deleteSubvolume', 'mmap', 'freeze', 'thaw', 'setDaxImmutable',
+  'blockOwners', 'fsck', 'scrub',
   'fileExtents', 'dedupeRange', 'dedupeRanges', 'collapseRange', 'insertRange',
   'fdatasync', 'copyFileRange', 'exchangeRange', 'symlink', 'readlink', 'lstat',
-  'setxattr', 'fsetxattr', 'getxattr', 'fgetxattr', 'listxattr', 'flistxattr', 'removexattr', 'fremovexattr',
+  'setxattr', 'fsetxattr', 'getxattr', 'fgetxattr', 'listxattr', 'flistxattr',
+  'removexattr', 'fremovexattr',
 ] as const satisfies ReadonlyArray<keyof FileSystem>;
 
 for (const name of LOCKED_OPERATIONS) {

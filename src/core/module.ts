@@ -44,10 +44,13 @@ async function readWasm(target: CoreTarget): Promise<ArrayBuffer | Uint8Array> {
 
 /** Compile (once) and cache the core module. */
 export function loadCoreModule(target: CoreTarget = 'release'): Promise<WebAssembly.Module> {
-  if (target !== 'release' && target !== 'debug') return Promise.reject(new FsError('EINVAL', `target must be 'release' or 'debug'`));
+  if (target !== 'release' && target !== 'debug') {
+    return Promise.reject(new FsError('EINVAL', `target must be 'release' or 'debug'`));
+  }
   let pending = modules.get(target);
   if (!pending) {
-    pending = readWasm(target).then((bytes) => WebAssembly.compile(bytes as BufferSource)).then((m) => {
+    pending = readWasm(target).then((bytes) =>
+      WebAssembly.compile(bytes as BufferSource)).then((m) => {
       loaded.set(target, m);
       return m;
     });
@@ -59,7 +62,9 @@ export function loadCoreModule(target: CoreTarget = 'release'): Promise<WebAssem
 /** The module, if loadCoreModule has completed for this target. */
 export function loadedCoreModule(target: CoreTarget = 'release'): WebAssembly.Module {
   const m = loaded.get(target);
-  if (!m) throw new FsError('EAGAIN', `core module '${target}' not loaded: await loadCoreModule() first`);
+  if (!m) {
+    throw new FsError('EAGAIN', `core module '${target}' not loaded: await loadCoreModule() first`);
+  }
   return m;
 }
 
@@ -68,7 +73,9 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   const bytes = new Uint8Array(memory.buffer);
   const lengthBytes = new DataView(memory.buffer).getUint32(ptr - 4, true);
   let text = '';
-  for (let i = 0; i < lengthBytes; i += 2) text += String.fromCharCode(bytes[ptr + i]! | (bytes[ptr + i + 1]! << 8));
+  for (let i = 0; i < lengthBytes; i += 2) {
+    text += String.fromCharCode(bytes[ptr + i]! | (bytes[ptr + i + 1]! << 8));
+  }
   return text;
 }
 
@@ -83,14 +90,21 @@ export interface FsHooks {
   fail(errno: number): never;
   /** Rewrite the first copy of `bytenr` from its good second copy, and mark it verified. */
   heal(bytenr: number): void;
-  /** Bytes are about to be stored to the device (the DAX fault path, the commit's write-out): image fuzzing's observers. */
+  /**
+   * Bytes are about to be stored to the device (the DAX fault path, the commit's
+   * write-out): image fuzzing's observers.
+   */
   dataWritten?(bytenr: number, bytes: number): void;
-  /** A device store is about to happen inside the core (the commit's write-out): crash points at every store. */
+  /**
+   * A device store is about to happen inside the core (the commit's write-out): crash
+   * points at every store.
+   */
   beforeStore?(): void;
 }
 
 const noFileSystem = (): never => {
-  throw new FsError('EINVAL', 'the core\'s file-system engine was called with no file system attached to this thread');
+  throw new FsError('EINVAL',
+    'the core\'s file-system engine was called with no file system attached to this thread');
 };
 const NO_HOOKS: FsHooks = { fail: noFileSystem, heal: noFileSystem };
 const hooksOf = new WeakMap<CoreExports, { current: FsHooks }>();
@@ -103,7 +117,8 @@ export function setFsHooks(core: CoreExports, hooks: FsHooks | null): void {
 }
 
 /** Instantiate the core over a shared memory. Synchronous: the module is compiled. */
-export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+export function instantiateCore(module: WebAssembly.Module,
+  memory: WebAssembly.Memory): CoreExports {
   let self: CoreExports | null = null;
   const hooks = { current: NO_HOOKS };
   const imports = {
@@ -111,17 +126,21 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
       memory,
       fs_fail: (errno: number): void => { hooks.current.fail(errno); },
       fs_heal: (bytenr: number): void => { hooks.current.heal(bytenr); },
-      fs_data_written: (bytenr: number, bytes: number): void => { hooks.current.dataWritten?.(bytenr, bytes); },
+      fs_data_written: (bytenr: number, bytes: number): void => {
+        hooks.current.dataWritten?.(bytenr, bytes);
+      },
       fs_before_store: (): void => { hooks.current.beforeStore?.(); },
       abort(messagePtr: number, filePtr: number, line: number, column: number): never {
         const message = readAsString(memory, messagePtr);
         const file = readAsString(memory, filePtr);
         // A failed check inside a locked section would leave the device locked for every
         // thread: release what this thread holds (the world lock, stripe locks, its flag).
-        if (self && memory.buffer.byteLength > DEVICE_BASE + H_LOCK && self.pmem_region(REGION.threadSlot) >= 0) {
+        if (self && memory.buffer.byteLength > DEVICE_BASE + H_LOCK
+          && self.pmem_region(REGION.threadSlot) >= 0) {
           self.pmem_release_after_trap();
         }
-        throw new FsError('EFAULT', `core invariant violated: ${message} (${file}:${line}:${column})`);
+        throw new FsError('EFAULT',
+          `core invariant violated: ${message} (${file}:${line}:${column})`);
       },
     },
   };

@@ -7,7 +7,7 @@
 import { FsError } from '../errors.js';
 import type { Kernel } from '../fs/kernel.js';
 import type { FileMappings } from '../fs/file-mappings.js';
-import { dirtyCapacity } from '../fs/kernel.js';
+import { dirtyCapacity } from '../fs/kernel-layout.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import { FileData } from '../fs/file-data.js';
 import { encodeFileExtent, type InodeItem } from '../fs/items.js';
@@ -19,21 +19,28 @@ import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions, type MappingHost } from './mapping.js';
 import { dirtyFilePages } from './dirty-pages.js';
 import {
-  D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT, M_FILE_PAGE, M_TREE, M_INO,
-  MF_WRITE, MF_SYNC, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE, D_POLICY, D_FROZEN, D_STATS,
-  DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, DS_READ_FAULTS, DS_WRITE_FAULTS, DS_HOLE_FILLS,
-  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_WRITE_PROTECTS, DS_INVALIDATIONS, DS_CORE_FAULTS,
-  D_DIRTY_RECORDS, D_DIRTY_COUNT, D_DIRTY_LIVE, D_DIRTY_CAPACITY, DIRTY_RECORD_BYTES, DR_TREE, DR_INO, DR_EXTENT,
+  D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT,
+  M_FILE_PAGE, M_TREE, M_INO,
+  MF_WRITE, MF_SYNC, PAGE_BYTES, PTE_BLOCK_MASK, PTE_PRESENT, PTE_WRITE,
+  D_POLICY, D_FROZEN, D_STATS,
+  DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, DS_READ_FAULTS,
+  DS_WRITE_FAULTS, DS_HOLE_FILLS,
+  DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_WRITE_PROTECTS,
+  DS_INVALIDATIONS, DS_CORE_FAULTS,
+  D_DIRTY_RECORDS, D_DIRTY_COUNT, D_DIRTY_LIVE, D_DIRTY_CAPACITY, DIRTY_RECORD_BYTES,
+  DR_TREE, DR_INO, DR_EXTENT,
   DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, DRF_DATASUM, DRF_DATACOW, DRF_COWED,
   RMAP_NODE_BYTES, FR_DONE, ZERO_PAGE_BYTENR, ENOSPC,
 } from '../core/abi.js';
 
-export { PAGE_BYTES, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR } from '../core/abi.js';
+export {
+  PAGE_BYTES, PTE_PRESENT, PTE_WRITE, PTE_BLOCK_MASK, ZERO_PAGE_BYTENR,
+} from '../core/abi.js';
 const MAX_MAPPINGS = 256;
 const TLB_ENTRIES = 256;
 
 /** What the file system offers DAX (implemented by FileSystem). */
-export interface DaxHost {
+interface DaxHost {
   inodeOf(sv: Subvolume, ino: number): InodeItem;
   fileData: FileData;
   kernel: Kernel;
@@ -44,19 +51,31 @@ export interface DaxHost {
 }
 
 /** A page stored to through mmap in this transaction (a record of the shared dirty-page table). */
-interface DirtyPage { tree: number; ino: number; filePage: number; block: number; extent: number; extentBytes: number; flags: number; record: number }
+interface DirtyPage {
+  tree: number;
+  ino: number;
+  filePage: number;
+  block: number;
+  extent: number;
+  extentBytes: number;
+  flags: number;
+  record: number;
+}
 
 /** The fault counters (shared: faults served by any thread's core count too). */
-export interface DaxStats {
-  readFaults: number; writeFaults: number; holeFills: number; cowFaults: number; inPlaceFaults: number;
+interface DaxStats {
+  readFaults: number; writeFaults: number; holeFills: number; cowFaults: number;
+    inPlaceFaults: number;
   shootdowns: number; writeProtects: number; invalidations: number;
   /** Faults a core served without this class (on this thread or a writer's). */
   coreFaults: number;
 }
 
 const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
-  ['readFaults', DS_READ_FAULTS], ['writeFaults', DS_WRITE_FAULTS], ['holeFills', DS_HOLE_FILLS], ['cowFaults', DS_COW_FAULTS],
-  ['inPlaceFaults', DS_IN_PLACE_FAULTS], ['shootdowns', DS_SHOOTDOWNS], ['writeProtects', DS_WRITE_PROTECTS],
+  ['readFaults', DS_READ_FAULTS], ['writeFaults', DS_WRITE_FAULTS], ['holeFills', DS_HOLE_FILLS],
+  ['cowFaults', DS_COW_FAULTS],
+  ['inPlaceFaults', DS_IN_PLACE_FAULTS], ['shootdowns', DS_SHOOTDOWNS],
+  ['writeProtects', DS_WRITE_PROTECTS],
   ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
 ];
 
@@ -102,7 +121,8 @@ export class DaxManager implements MappingHost, FileMappings {
     const k = host.kernel;
     const core = k.device.core;
     this.base = k.daxAddr;
-    // [header][thread areas][mapping table][rmap heads][dirty index][dirty records][PTE pool][rmap nodes]
+    // [header][thread areas][mapping table][rmap heads][dirty index][dirty records][PTE
+    // pool][rmap nodes]
     const threads = this.base + D_HEADER_BYTES;
     const threadBytes = core.dax_thread_area_bytes(TLB_ENTRIES) * k.device.config.maxThreads;
     this.mappingTable = align(threads + threadBytes, 64);
@@ -120,9 +140,11 @@ export class DaxManager implements MappingHost, FileMappings {
     // Thread areas and the mapping table start zeroed (in the core: a fill of shared memory
     // from JavaScript is slow); PTEs and their reverse-map nodes are zeroed when allocated.
     check(core.dax_zero(this.base, rmapHeads - this.base), 'zero the DAX tables');
-    check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable, threads), 'dax format');
+    check(core.dax_format(this.base, MAX_MAPPINGS, TLB_ENTRIES, this.mappingTable,
+      threads), 'dax format');
     check(core.dax_attach(this.base), 'dax attach');
-    check(core.dax_tables(rmapHeads, rmapNodes, ptePool, poolBytes, devicePages, dirtyIndex, dirtyRecords, capacity, k.fsStateAddr), 'dax tables');
+    check(core.dax_tables(rmapHeads, rmapNodes, ptePool, poolBytes, devicePages, dirtyIndex,
+      dirtyRecords, capacity, k.fsStateAddr), 'dax tables');
     this.ptes = new Uint32Array(k.m.u8.buffer);
     this.publishPolicy();
     this.freePtes.push([ptePool, poolBytes]);
@@ -136,7 +158,8 @@ export class DaxManager implements MappingHost, FileMappings {
   private publishPolicy(): void {
     const p = this.policy;
     if (!p || !this.ptes) return; // still constructing
-    const bits = (p.multiMapping ? DP_MULTI_MAPPING : 0) | (p.tlbShootdown ? DP_TLB_SHOOTDOWN : 0) | (p.mapSyncDurableFault ? DP_MAP_SYNC_FAULT : 0);
+    const bits = (p.multiMapping ? DP_MULTI_MAPPING : 0) | (p.tlbShootdown ? DP_TLB_SHOOTDOWN : 0)
+      | (p.mapSyncDurableFault ? DP_MAP_SYNC_FAULT : 0);
     Atomics.store(this.ptes, (this.base + D_POLICY) >> 2, bits);
   }
 
@@ -162,14 +185,17 @@ export class DaxManager implements MappingHost, FileMappings {
     let id = -1;
     for (let i = 0; i < MAX_MAPPINGS; i++) if (!this.mappings.has(i)) { id = i; break; }
     if (id < 0) throw new FsError('ENOMEM', `at most ${MAX_MAPPINGS} mappings at once`);
-    if (options.offsetBytes % PAGE_BYTES !== 0) throw new FsError('EINVAL', 'mapping offset must be page aligned');
+    if (options.offsetBytes % PAGE_BYTES !== 0) {
+      throw new FsError('EINVAL', 'mapping offset must be page aligned');
+    }
     const ptes = this.allocPtes(pages * 4);
     check(this.kernel.core.dax_map_ptes(ptes, pages), 'zero page-table entries');
     const entry = this.mappingTable + id * MAPPING_BYTES;
     const m = this.kernel.m;
     m.setU32(entry + M_PAGES, pages);
     m.setU32(entry + M_PTES, ptes);
-    m.setU32(entry + M_FLAGS, (options.prot === 'rw' ? MF_WRITE : 0) | (options.sync ? MF_SYNC : 0));
+    m.setU32(entry + M_FLAGS,
+      (options.prot === 'rw' ? MF_WRITE : 0) | (options.sync ? MF_SYNC : 0));
     m.setU32(entry + M_ROOT_SLOT, sv.tree.slotAddress);
     m.setU32(entry + M_FILE_PAGE, options.offsetBytes / PAGE_BYTES);
     m.setU64(entry + M_TREE, sv.tree.id);
@@ -185,7 +211,9 @@ export class DaxManager implements MappingHost, FileMappings {
 
   unmap(mapping: DaxMapping): void {
     if (!this.mappings.has(mapping.id)) return;
-    for (let p = 0; p < mapping.pages; p++) if (this.pte(mapping, p) & PTE_PRESENT) this.setPte(mapping, p, 0);
+    for (let p = 0; p < mapping.pages; p++) {
+      if (this.pte(mapping, p) & PTE_PRESENT) this.setPte(mapping, p, 0);
+    }
     Atomics.store(this.ptes, (this.mappingTable + mapping.id * MAPPING_BYTES + M_ACTIVE) >> 2, 0);
     this.shootdown(true);
     this.mappings.delete(mapping.id);
@@ -210,7 +238,8 @@ export class DaxManager implements MappingHost, FileMappings {
    * and no page dirtied through any mapping (pwrite's path in the core asks).
    */
   untouched(sv: Subvolume, ino: number): boolean {
-    return this.kernel.m.u32(this.base + D_DIRTY_LIVE) === 0 && (this.mappings.size === 0 || !this.isMapped(sv, ino));
+    return this.kernel.m.u32(this.base + D_DIRTY_LIVE) === 0
+      && (this.mappings.size === 0 || !this.isMapped(sv, ino));
   }
 
   isMapped(sv: Subvolume, ino: number): boolean {
@@ -228,7 +257,10 @@ export class DaxManager implements MappingHost, FileMappings {
     for (let i = this.freePtes.length - 1; i > 0; i--) {
       const [prevAt, prevBytes] = this.freePtes[i - 1]!;
       const [curAt, curBytes] = this.freePtes[i]!;
-      if (prevAt + prevBytes === curAt) { this.freePtes[i - 1] = [prevAt, prevBytes + curBytes]; this.freePtes.splice(i, 1); }
+      if (prevAt + prevBytes === curAt) {
+        this.freePtes[i - 1] = [prevAt, prevBytes + curBytes];
+        this.freePtes.splice(i, 1);
+      }
     }
   }
 
@@ -242,7 +274,11 @@ export class DaxManager implements MappingHost, FileMappings {
     for (let i = 0; i < this.freePtes.length; i++) {
       const [at, size] = this.freePtes[i]!;
       if (size < need) continue;
-      if (size === need) this.freePtes.splice(i, 1); else this.freePtes[i] = [at + need, size - need];
+      if (size === need) {
+        this.freePtes.splice(i, 1);
+      } else {
+        this.freePtes[i] = [at + need, size - need];
+      }
       return at;
     }
     throw new FsError('ENOMEM', 'no room left for page tables in the DAX region');
@@ -262,7 +298,8 @@ export class DaxManager implements MappingHost, FileMappings {
   reverseMap(block: number): Array<{ mapping: DaxMapping; page: number }> {
     const core = this.kernel.core;
     const out: Array<{ mapping: DaxMapping; page: number }> = [];
-    for (let pte = check(core.dax_rmap_first(block), 'reverse map'); pte !== 0; pte = check(core.dax_rmap_next(pte), 'reverse map')) {
+    for (let pte = check(core.dax_rmap_first(block), 'reverse map'); pte !== 0; pte =
+      check(core.dax_rmap_next(pte), 'reverse map')) {
       const mapping = this.mappings.get(check(core.dax_rmap_mapping(pte), 'reverse map'));
       if (mapping) out.push({ mapping, page: (pte - mapping.ptesAddr) / 4 });
     }
@@ -300,7 +337,8 @@ export class DaxManager implements MappingHost, FileMappings {
       const flags = m.u32(r + DR_FLAGS);
       if ((flags & DRF_LIVE) === 0) continue;
       out.push({
-        tree: m.u64(r + DR_TREE), ino: m.u64(r + DR_INO), filePage: m.u32(r + DR_FILE_PAGE), block: m.u32(r + DR_BLOCK),
+        tree: m.u64(r + DR_TREE), ino: m.u64(r + DR_INO), filePage: m.u32(r + DR_FILE_PAGE),
+        block: m.u32(r + DR_BLOCK),
         extent: m.u64(r + DR_EXTENT), extentBytes: m.u32(r + DR_EXTENT_BYTES), flags, record: r,
       });
     }
@@ -312,8 +350,10 @@ export class DaxManager implements MappingHost, FileMappings {
     const r = check(this.kernel.core.dax_dirty_find(block), 'find a dirty page');
     if (r === 0) return null;
     const m = this.kernel.m;
-    if (m.u64(r + DR_TREE) !== sv.tree.id || m.u64(r + DR_INO) !== ino || m.u32(r + DR_FILE_PAGE) !== filePage) return null;
-    return { tree: sv.tree.id, ino, filePage, block, extent: m.u64(r + DR_EXTENT), extentBytes: m.u32(r + DR_EXTENT_BYTES), flags: m.u32(r + DR_FLAGS), record: r };
+    if (m.u64(r + DR_TREE) !== sv.tree.id || m.u64(r + DR_INO) !== ino
+      || m.u32(r + DR_FILE_PAGE) !== filePage) return null;
+    return { tree: sv.tree.id, ino, filePage, block, extent: m.u64(r + DR_EXTENT),
+      extentBytes: m.u32(r + DR_EXTENT_BYTES), flags: m.u32(r + DR_FLAGS), record: r };
   }
 
   /** Forget a dirty page; its block is still flushed at the commit (it was stored to). */
@@ -324,8 +364,11 @@ export class DaxManager implements MappingHost, FileMappings {
   }
 
   private addDirty(d: Omit<DirtyPage, 'record'>): void {
-    const r = this.kernel.core.dax_dirty_add(d.block, d.tree, d.ino, d.filePage, d.extent, d.extentBytes, d.flags & ~DRF_LIVE);
-    if (r === -ENOSPC) throw new FsError('EIO', 'dirty-page table full (the fault commits first when it is)');
+    const r = this.kernel.core.dax_dirty_add(d.block, d.tree, d.ino, d.filePage, d.extent,
+      d.extentBytes, d.flags & ~DRF_LIVE);
+    if (r === -ENOSPC) {
+      throw new FsError('EIO', 'dirty-page table full (the fault commits first when it is)');
+    }
     check(r, 'record a dirty page');
   }
 
@@ -334,7 +377,10 @@ export class DaxManager implements MappingHost, FileMappings {
     return m.u32(this.base + D_DIRTY_COUNT) >= m.u32(this.base + D_DIRTY_CAPACITY);
   }
 
-  /** File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet (FileData.read). */
+  /**
+   * File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet
+   * (FileData.read, through FileMappings).
+   */
   pendingPages(sv: Subvolume, ino: number): Set<number> | null {
     return dirtyFilePages(this.kernel.m, this.base, sv.tree.id, ino);
   }
@@ -582,16 +628,22 @@ export class DaxManager implements MappingHost, FileMappings {
       const first = Math.max(0, Math.floor((start - mapping.offsetBytes) / PAGE_BYTES));
       const last = Math.min(mapping.pages, Math.ceil((end - mapping.offsetBytes) / PAGE_BYTES));
       for (let p = first; p < last; p++) {
-        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.count(DS_INVALIDATIONS); changed = true; }
+        if (this.pte(mapping, p) & PTE_PRESENT) {
+          this.setPte(mapping, p, 0);
+          this.count(DS_INVALIDATIONS);
+          changed = true;
+        }
       }
     }
     // A dirtied page whose block the file no longer maps needs no checksum any more; one
     // the change kept (fallocate over it, say) still does.
     for (const d of this.dirtyPages()) {
-      if (d.tree === sv.tree.id && d.ino === ino && d.filePage * PAGE_BYTES < end && (d.filePage + 1) * PAGE_BYTES > start) {
+      if (d.tree === sv.tree.id && d.ino === ino && d.filePage * PAGE_BYTES < end
+        && (d.filePage + 1) * PAGE_BYTES > start) {
         const at = d.filePage * PAGE_BYTES;
         const ext = this.host.fileData.extents(sv, ino, at, at + PAGE_BYTES)[0];
-        const disk = ext && ext.e.type === EXTENT_TYPE_REG ? ext.e.diskBytenr + ext.e.offset + (at - ext.fileOffset) : -1;
+        const disk = ext && ext.e.type === EXTENT_TYPE_REG
+          ? ext.e.diskBytenr + ext.e.offset + (at - ext.fileOffset) : -1;
         if (disk !== d.block * PAGE_BYTES) this.dropDirty(d);
       }
     }
@@ -612,13 +664,20 @@ export class DaxManager implements MappingHost, FileMappings {
     for (const mapping of this.mappingsOf(sv, ino)) {
       const first = Math.max(0, Math.floor((start - mapping.offsetBytes) / PAGE_BYTES));
       for (let p = first; p < mapping.pages; p++) {
-        if (this.pte(mapping, p) & PTE_PRESENT) { this.setPte(mapping, p, 0); this.count(DS_INVALIDATIONS); changed = true; }
+        if (this.pte(mapping, p) & PTE_PRESENT) {
+          this.setPte(mapping, p, 0);
+          this.count(DS_INVALIDATIONS);
+          changed = true;
+        }
       }
     }
     this.shootdown(changed);
     for (const d of this.dirtyPages()) {
-      if (d.tree !== sv.tree.id || d.ino !== ino || (d.filePage + 1) * PAGE_BYTES <= start) continue;
-      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
+      if (d.tree !== sv.tree.id || d.ino !== ino
+        || (d.filePage + 1) * PAGE_BYTES <= start) continue;
+      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) {
+        this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
+      }
       this.dropDirty(d);
     }
   }
@@ -634,7 +693,9 @@ export class DaxManager implements MappingHost, FileMappings {
     this.shootdown(changed);
     // Its COWed pages are shared now: the next store COWs again.
     const m = this.kernel.m;
-    for (const d of this.dirtyPages()) if (d.tree === sv.tree.id) m.setU32(d.record + DR_FLAGS, d.flags & ~DRF_COWED);
+    for (const d of this.dirtyPages()) {
+      if (d.tree === sv.tree.id) m.setU32(d.record + DR_FLAGS, d.flags & ~DRF_COWED);
+    }
   }
 
   /**
@@ -646,7 +707,9 @@ export class DaxManager implements MappingHost, FileMappings {
     if (this.policy.snapshotWriteProtect) {
       let changed = false;
       for (const block of blocks) {
-        for (const { mapping, page } of this.reverseMap(block)) changed = this.writeProtect(mapping, page) || changed;
+        for (const { mapping, page } of this.reverseMap(block)) {
+          changed = this.writeProtect(mapping, page) || changed;
+        }
       }
       this.shootdown(changed);
     }
@@ -657,7 +720,9 @@ export class DaxManager implements MappingHost, FileMappings {
       const flags = m.u32(r + DR_FLAGS);
       // The fault that dirtied the page mapped its block: its inode's nbytes may change.
       this.kernel.noteExtentsChanged(m.u64(r + DR_TREE), m.u64(r + DR_INO));
-      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));
+      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) {
+        this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));
+      }
       // Write-protected now: the next commit no longer learns of the page from the table,
       // so it is written back with this transaction's data (or the share loses it).
       if (this.policy.snapshotWriteProtect) {
@@ -688,11 +753,14 @@ export class DaxManager implements MappingHost, FileMappings {
     for (const d of dirtied) {
       // Datacow pages: COW once per transaction. Nodatacow pages: write-back protection,
       // which a snapshot or freeze with its own switch off leaves out (keepWritable).
-      if ((d.flags & DRF_DATACOW) ? !this.policy.cowOncePerTransaction : this.keepWritable || this.syncFaultCommit) continue;
+      if ((d.flags & DRF_DATACOW) ? !this.policy.cowOncePerTransaction
+        : this.keepWritable || this.syncFaultCommit) continue;
       for (const mapping of this.mappings.values()) {
         if (mapping.sv.tree.id !== d.tree || mapping.ino !== d.ino) continue;
         const page = d.filePage - mapping.offsetBytes / PAGE_BYTES;
-        if (page >= 0 && page < mapping.pages && Number.isInteger(page)) changed = this.writeProtect(mapping, page) || changed;
+        if (page >= 0 && page < mapping.pages && Number.isInteger(page)) {
+          changed = this.writeProtect(mapping, page) || changed;
+        }
       }
     }
     this.shootdown(changed);
@@ -701,7 +769,9 @@ export class DaxManager implements MappingHost, FileMappings {
       // may change (FileSystem brings it up to date after this hook).
       this.kernel.noteExtentsChanged(d.tree, d.ino);
       this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
-      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
+      if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) {
+        this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
+      }
     }
     check(this.kernel.core.dax_dirty_clear(), 'clear the dirty pages');
     for (const d of kept) this.addDirty(d);
@@ -711,7 +781,9 @@ export class DaxManager implements MappingHost, FileMappings {
     this.frozen = true;
     if (!this.policy.freezeWriteProtect) return;
     let changed = false;
-    for (const mapping of this.mappings.values()) for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;
+    for (const mapping of this.mappings.values()) {
+      for (let p = 0; p < mapping.pages; p++) changed = this.writeProtect(mapping, p) || changed;
+    }
     this.shootdown(changed);
   }
 
@@ -726,7 +798,11 @@ export class DaxManager implements MappingHost, FileMappings {
    * Everyone a media error at `bytenr` hits, for the SIGBUS a load or store through a
    * mapping raises there (Linux's memory_failure walks the reverse map the same way).
    */
-  mediaErrorOwners(bytenr: number): { files: Array<{ subvolume: number; ino: number; offset: number }>; mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }>; text: string } {
+  mediaErrorOwners(bytenr: number): {
+    files: Array<{ subvolume: number; ino: number; offset: number }>;
+    mappings: Array<{ subvolume: number; ino: number; offset: number; mapping: number }>;
+    text: string;
+  } {
     let files: Array<{ subvolume: number; ino: number; offset: number }> = [];
     try {
       files = this.host.blockOwners?.(bytenr) ?? [];
@@ -736,16 +812,23 @@ export class DaxManager implements MappingHost, FileMappings {
     const mappings = this.mappedOwners(bytenr);
     const text = [
       ...files.map((f) => `subvolume ${f.subvolume} inode ${f.ino} offset ${f.offset}`),
-      ...mappings.map((m) => `mapping ${m.mapping} (subvolume ${m.subvolume} inode ${m.ino} offset ${m.offset})`),
+      ...mappings.map((m) =>
+        `mapping ${m.mapping} (subvolume ${m.subvolume} inode ${m.ino} offset ${m.offset})`),
     ].join(', ');
     return { files, mappings, text };
   }
 
   /** Every (file, offset) whose mapping reaches a device byte. */
-  mappedOwners(bytenr: number): Array<{ subvolume: number; ino: number; offset: number; mapping: number }> {
+  mappedOwners(bytenr: number): Array<{
+    subvolume: number;
+    ino: number;
+    offset: number;
+    mapping: number;
+  }> {
     const block = Math.floor(bytenr / PAGE_BYTES);
     return this.reverseMap(block).map(({ mapping, page }) => ({
-      subvolume: mapping.sv.id, ino: mapping.ino, offset: mapping.offsetBytes + page * PAGE_BYTES + (bytenr % PAGE_BYTES), mapping: mapping.id,
+      subvolume: mapping.sv.id, ino: mapping.ino,
+      offset: mapping.offsetBytes + page * PAGE_BYTES + (bytenr % PAGE_BYTES), mapping: mapping.id,
     }));
   }
 }

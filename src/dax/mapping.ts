@@ -3,7 +3,9 @@
 import { FsError, requireIndex } from '../errors.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import type { Kernel } from '../fs/kernel.js';
-import { FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, PAGE_BYTES, PTE_BLOCK_MASK } from '../core/abi.js';
+import {
+  FAULT_MEDIA_ERROR, FAULT_PAGE_MASK, FAULT_REASON_SHIFT, PAGE_BYTES, PTE_BLOCK_MASK,
+} from '../core/abi.js';
 
 export interface MapOptions {
   offsetBytes: number;
@@ -64,7 +66,10 @@ export class DaxMapping {
     if (!this.live) throw new FsError('EINVAL', 'mapping was unmapped');
     const o = requireIndex(offset, 'offset');
     const n = requireIndex(length, 'length');
-    if (o + n > this.length) throw new FsError('SIGSEGV', `access [${o}, ${o + n}) outside the ${this.length}-byte mapping`);
+    if (o + n > this.length) {
+      throw new FsError('SIGSEGV',
+        `access [${o}, ${o + n}) outside the ${this.length}-byte mapping`);
+    }
     return [o, n];
   }
 
@@ -84,12 +89,14 @@ export class DaxMapping {
     const perStore = dev.beforeStore;
     for (let done = 0; done < n;) {
       // Exploring crash points at every store: one line per store call, the hook first.
-      const chunk = perStore ? Math.min(64 - ((o + done) % 64), n - done) : Math.min(scratch.length, n - done);
+      const chunk = perStore ? Math.min(64 - ((o + done) % 64), n - done)
+        : Math.min(scratch.length, n - done);
       perStore?.();
       scratch.set(bytes.subarray(done, done + chunk));
       let stored = 0;
       while (stored < chunk) {
-        const r = this.core.dax_store_serving(this.id, o + done + stored, scratch.byteOffset + stored, chunk - stored);
+        const r = this.core.dax_store_serving(this.id, o + done + stored,
+          scratch.byteOffset + stored, chunk - stored);
         if (r < 0) throw new FsError('EINVAL', `store failed (${r})`);
         stored += r;
         if (stored < chunk) {
@@ -112,7 +119,8 @@ export class DaxMapping {
       const chunk = Math.min(scratch.length, n - done);
       let loaded = 0;
       while (loaded < chunk) {
-        const r = this.core.dax_load(this.id, o + done + loaded, scratch.byteOffset + loaded, chunk - loaded);
+        const r = this.core.dax_load(this.id, o + done + loaded,
+          scratch.byteOffset + loaded, chunk - loaded);
         if (r < 0) throw new FsError('EINVAL', `load failed (${r})`);
         // Keep what was loaded before a fault runs file-system code that may use the scratch.
         out.set(scratch.subarray(loaded, loaded + r), done + loaded);
@@ -132,7 +140,9 @@ export class DaxMapping {
       const pte = this.manager.pte(this, page);
       const bytenr = (pte & PTE_BLOCK_MASK) * PAGE_BYTES;
       const owners = this.manager.mediaErrorOwners(bytenr);
-      throw Object.assign(new FsError('SIGBUS', `media error at device byte ${bytenr} (file offset ${this.offsetBytes + page * PAGE_BYTES}); owners: ${owners.text}`), { owners });
+      throw Object.assign(new FsError('SIGBUS',
+        `media error at device byte ${bytenr} (file offset`
+          + ` ${this.offsetBytes + page * PAGE_BYTES}); owners: ${owners.text}`), { owners });
     }
     this.manager.fault(this.id, page, write);
   }

@@ -1,7 +1,10 @@
 // The seven mechanisms that make DAX safe on a COW file system, each behind a switch.
 // All on by default; switched off, each reproduces its historical failure (docs/dax.md).
 export interface DaxPolicy {
-  /** Snapshot and reflink write-protect every mapping of the range that becomes shared (threads 000, 002). */
+  /**
+   * Snapshot and reflink write-protect every mapping of the range that becomes shared
+   * (threads 000, 002).
+   */
   snapshotWriteProtect: boolean;
   /** Freeze write-protects every mapping; stores wait for thaw (thread 001). */
   freezeWriteProtect: boolean;
@@ -9,11 +12,20 @@ export interface DaxPolicy {
   multiMapping: boolean;
   /** Commit checksums every page dirtied through mmap (thread 002). */
   commitChecksums: boolean;
-  /** Commit write-protects mmap-dirtied datacow pages, so the next store COWs again (thread 002). */
+  /**
+   * Commit write-protects mmap-dirtied datacow pages, so the next store COWs again (thread
+   * 002).
+   */
   cowOncePerTransaction: boolean;
-  /** A MAP_SYNC write fault commits the metadata that reaches its block before returning (thread 004). */
+  /**
+   * A MAP_SYNC write fault commits the metadata that reaches its block before returning
+   * (thread 004).
+   */
   mapSyncDurableFault: boolean;
-  /** Changing a page-table entry waits until no thread still uses the old one (threads 000, 003). */
+  /**
+   * Changing a page-table entry waits until no thread still uses the old one (threads 000,
+   * 003).
+   */
   tlbShootdown: boolean;
 }
 

@@ -6,8 +6,10 @@
 import { FsError } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
-  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE, BRF_FILL, BRF_PERSIST,
-  BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING, BATCH_BAD_LENGTH, BATCH_BAD_RANGE,
+  BATCH_RECORD_BYTES, BR_OFFSET, BR_LENGTH, BR_FLAGS, BR_DONE, BR_TAG, BR_SOURCE,
+  BRF_FILL, BRF_PERSIST,
+  BATCH_FILL_BYTES, BATCH_BAD_SHIFT, BATCH_BAD_DESCS, BATCH_BAD_MAPPING,
+  BATCH_BAD_LENGTH, BATCH_BAD_RANGE,
   BATCH_BAD_FLAGS, BATCH_BAD_SOURCE, FAULT_PAGE_MASK, FAULT_REASON_SHIFT,
 } from '../core/abi.js';
 
@@ -15,7 +17,8 @@ const WORDS = BATCH_RECORD_BYTES / 4;
 
 /** Why the core refused a batch (dax_batch_error's reason). */
 const REFUSALS: Record<number, string> = {
-  [BATCH_BAD_DESCS]: 'the records are not inside this thread\'s scratch below the core\'s fill area',
+  [BATCH_BAD_DESCS]:
+    'the records are not inside this thread\'s scratch below the core\'s fill area',
   [BATCH_BAD_MAPPING]: 'no such mapping (unmapped?)',
   [BATCH_BAD_LENGTH]: 'zero length (or nothing left to store)',
   [BATCH_BAD_RANGE]: 'past the end of the mapping',
@@ -23,7 +26,10 @@ const REFUSALS: Record<number, string> = {
   [BATCH_BAD_SOURCE]: 'source bytes outside memory',
 };
 
-/** Where the core stopped: record `record` has `done` bytes stored; a fault at `page` for `reason` (FAULT_*). */
+/**
+ * Where the core stopped: record `record` has `done` bytes stored; a fault at `page` for
+ * `reason` (FAULT_*).
+ */
 export interface BatchStop {
   record: number;
   done: number;
@@ -45,7 +51,9 @@ export class StoreBatch {
     const scratch = device.scratch();
     const room = Math.floor((scratch.byteLength - BATCH_FILL_BYTES) / BATCH_RECORD_BYTES);
     if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > room) {
-      throw new FsError('EINVAL', `a store batch of ${capacity} records does not fit this thread's scratch (at most ${Math.max(0, room)})`);
+      throw new FsError('EINVAL',
+        `a store batch of ${capacity} records does not fit this thread's scratch (at most`
+          + ` ${Math.max(0, room)})`);
     }
     this.capacity = capacity;
     this.base = scratch.byteOffset;
@@ -60,14 +68,20 @@ export class StoreBatch {
     return this.count === this.capacity;
   }
 
-  /** Add a record of `length` bytes at `offset` holding the 64-bit tag (tagHigh * 2^32 + tagLow) in every 8 bytes. */
+  /**
+   * Add a record of `length` bytes at `offset` holding the 64-bit tag (tagHigh * 2^32 +
+   * tagLow) in every 8 bytes.
+   */
   fill(offset: number, length: number, tagLow: number, tagHigh: number, persist = false): void {
     const w = this.add(offset, length, BRF_FILL | (persist ? BRF_PERSIST : 0));
     this.u32[w + BR_TAG / 4] = tagLow;
     this.u32[w + BR_TAG / 4 + 1] = tagHigh;
   }
 
-  /** Add a record of `length` bytes at `offset` copied from memory address `source` (kept unchanged until stored). */
+  /**
+   * Add a record of `length` bytes at `offset` copied from memory address `source` (kept
+   * unchanged until stored).
+   */
   copy(offset: number, length: number, source: number, persist = false): void {
     const w = this.add(offset, length, persist ? BRF_PERSIST : 0);
     this.u32[w + BR_SOURCE / 4] = source;
@@ -92,7 +106,8 @@ export class StoreBatch {
   store(mappingId: number): BatchStop | null {
     const core = this.device.core;
     const left = this.count - this.next;
-    const r = left === 0 ? 0 : core.dax_store_batch(mappingId, this.base + this.next * BATCH_RECORD_BYTES, left);
+    const r = left === 0 ? 0
+      : core.dax_store_batch(mappingId, this.base + this.next * BATCH_RECORD_BYTES, left);
     if (r < 0) throw this.refusal(r);
     if (r === left) {
       this.count = 0;
@@ -101,7 +116,8 @@ export class StoreBatch {
     }
     this.next += r;
     const info = core.dax_fault_info() >>> 0;
-    return { record: this.next, done: this.u32[this.next * WORDS + BR_DONE / 4]!, page: info & FAULT_PAGE_MASK, reason: info >>> FAULT_REASON_SHIFT };
+    return { record: this.next, done: this.u32[this.next * WORDS + BR_DONE / 4]!,
+      page: info & FAULT_PAGE_MASK, reason: info >>> FAULT_REASON_SHIFT };
   }
 
   /** Forget the records not stored (after an error). */
@@ -115,7 +131,8 @@ export class StoreBatch {
     const reason = info >>> BATCH_BAD_SHIFT;
     const record = this.next + (info & ((1 << BATCH_BAD_SHIFT) - 1));
     this.clear();
-    const what = reason === BATCH_BAD_DESCS || reason === BATCH_BAD_MAPPING ? REFUSALS[reason] : `record ${record}: ${REFUSALS[reason] ?? `reason ${reason}`}`;
+    const what = reason === BATCH_BAD_DESCS || reason === BATCH_BAD_MAPPING ? REFUSALS[reason]
+      : `record ${record}: ${REFUSALS[reason] ?? `reason ${reason}`}`;
     return new FsError('EINVAL', `dax store batch refused (${r}): ${what}`);
   }
 }

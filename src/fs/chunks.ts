@@ -8,21 +8,27 @@
 import { sameBytes } from '../bytes.js';
 import { FsError } from '../errors.js';
 import {
-  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CE_GRID, CE_COPIES, CE_START,
+  F_CHUNK_BYTES, F_CHUNK_COUNT, F_CHUNKS, CHUNK_ENTRY_BYTES, CE_KIND, CE_ITEMS, CE_USED, CE_GRID,
+  CE_COPIES, CE_START,
   CE_SECTORS, CE_STRIPE0, CE_STRIPE1, CHUNK_FREE, CHUNK_DATA,
-  CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, BLOCK_GROUP_DUP, BLOCK_GROUP_ITEM, BLOCK_GROUP_ITEM_BYTES, BG_USED,
-  BG_CHUNK_OBJECTID, BG_FLAGS, DEV_EXTENT, DEV_EXTENT_BYTES, DE_CHUNK_TREE, DE_CHUNK_OBJECTID, DE_CHUNK_OFFSET,
-  DE_LENGTH, DE_CHUNK_TREE_UUID, DEV_ITEM, DEV_ITEM_BYTES, DI_DEVID, DI_TOTAL_BYTES, DI_BYTES_USED, DI_IO_ALIGN,
-  DI_IO_WIDTH, DI_SECTOR_SIZE, DI_UUID, DI_FSID, CHUNK_ITEM, CHUNK_ITEM_BYTES, CK_LENGTH, CK_OWNER, CK_STRIPE_LEN,
-  CK_TYPE, CK_IO_ALIGN, CK_IO_WIDTH, CK_SECTOR_SIZE, CK_NUM_STRIPES, CK_SUB_STRIPES, CHUNK_STRIPE_BYTES,
-  STRIPE_DEVID, STRIPE_OFFSET, STRIPE_DEV_UUID, BTRFS_STRIPE_LEN, DEV_ITEMS_OBJECTID, FIRST_CHUNK_TREE_OBJECTID,
+  CHUNK_SYSTEM, CHUNK_METADATA, CHUNK_RESERVED, BLOCK_GROUP_DUP, BLOCK_GROUP_ITEM,
+  BLOCK_GROUP_ITEM_BYTES, BG_USED,
+  BG_CHUNK_OBJECTID, BG_FLAGS, DEV_EXTENT, DEV_EXTENT_BYTES, DE_CHUNK_TREE,
+  DE_CHUNK_OBJECTID, DE_CHUNK_OFFSET,
+  DE_LENGTH, DE_CHUNK_TREE_UUID, DEV_ITEM, DEV_ITEM_BYTES, DI_DEVID, DI_TOTAL_BYTES,
+  DI_BYTES_USED, DI_IO_ALIGN,
+  DI_IO_WIDTH, DI_SECTOR_SIZE, DI_UUID, DI_FSID, CHUNK_ITEM, CHUNK_ITEM_BYTES, CK_LENGTH,
+  CK_OWNER, CK_STRIPE_LEN,
+  CK_TYPE, CK_IO_ALIGN, CK_IO_WIDTH, CK_SECTOR_SIZE, CK_NUM_STRIPES, CK_SUB_STRIPES,
+  CHUNK_STRIPE_BYTES,
+  STRIPE_DEVID, STRIPE_OFFSET, STRIPE_DEV_UUID, BTRFS_STRIPE_LEN, DEV_ITEMS_OBJECTID,
+  FIRST_CHUNK_TREE_OBJECTID,
   CHUNK_TREE_ID, EXTENT_TREE_ID, SYSTEM_AREA_BYTES, SECTOR_BYTES, KEY_BYTES,
 } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
 import { key, EXTENT_ITEM } from './format.js';
 import { FsMemory } from './memory.js';
 import type { BTree } from './ctree.js';
-import { UUID_BYTES } from './uuid.js';
 import { planChunkTable, gridCell, cellCount, type ChunkDesc } from './chunk-layout.js';
 
 export type { ChunkDesc };
@@ -48,12 +54,13 @@ export function chunkBytesFor(totalBytes: number, nodeBytes: number, copies: num
 
 export function kindName(type: number): string {
   const kind = type & (CHUNK_DATA | CHUNK_SYSTEM | CHUNK_METADATA);
-  const name = kind === CHUNK_DATA ? 'DATA' : kind === CHUNK_SYSTEM ? 'SYSTEM' : kind === CHUNK_METADATA ? 'METADATA' : `type ${type}`;
+  const name = kind === CHUNK_DATA ? 'DATA'
+    : kind === CHUNK_SYSTEM ? 'SYSTEM' : kind === CHUNK_METADATA ? 'METADATA' : `type ${type}`;
   return (type & BLOCK_GROUP_DUP) !== 0 ? `${name}|DUP` : name;
 }
 
 /** btrfs's struct btrfs_chunk with its stripes, for `desc` on the device of `devUuid`. */
-export function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Array {
+function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Array {
   const out = new Uint8Array(CHUNK_ITEM_BYTES + desc.stripes.length * CHUNK_STRIPE_BYTES);
   const m = new FsMemory(out.buffer);
   m.setU64(CK_LENGTH, desc.length);
@@ -74,21 +81,35 @@ export function encodeChunkItem(desc: ChunkDesc, devUuid: Uint8Array): Uint8Arra
   return out;
 }
 
-/** The chunk an item at `addr` of `size` bytes (key offset `start`) describes, or why it cannot be read. */
-export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: number, devUuid: Uint8Array): ChunkDesc | string {
+/**
+ * The chunk an item at `addr` of `size` bytes (key offset `start`) describes, or why it
+ * cannot be read.
+ */
+export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: number,
+  devUuid: Uint8Array): ChunkDesc | string {
   if (size < CHUNK_ITEM_BYTES) return `a chunk item of ${size} bytes`;
   const n = m.u16(addr + CK_NUM_STRIPES);
-  if (n < 1 || size !== CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES) return `a chunk item of ${size} bytes with ${n} stripes`;
+  if (n < 1 || size !== CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES) {
+    return `a chunk item of ${size} bytes with ${n} stripes`;
+  }
   // btrfs's chunk checks: a 64 KiB stripe length, the file system's sector size.
-  if (m.u64(addr + CK_STRIPE_LEN) !== BTRFS_STRIPE_LEN) return `chunk ${start}: stripe length ${m.u64(addr + CK_STRIPE_LEN)}`;
-  if (m.u32(addr + CK_SECTOR_SIZE) !== SECTOR_BYTES) return `chunk ${start}: sector size ${m.u32(addr + CK_SECTOR_SIZE)}`;
+  if (m.u64(addr + CK_STRIPE_LEN) !== BTRFS_STRIPE_LEN) {
+    return `chunk ${start}: stripe length ${m.u64(addr + CK_STRIPE_LEN)}`;
+  }
+  if (m.u32(addr + CK_SECTOR_SIZE) !== SECTOR_BYTES) {
+    return `chunk ${start}: sector size ${m.u32(addr + CK_SECTOR_SIZE)}`;
+  }
   const stripes: number[] = [];
   for (let i = 0; i < n; i++) {
     const at = addr + CHUNK_ITEM_BYTES + i * CHUNK_STRIPE_BYTES;
-    if (m.u64(at + STRIPE_DEVID) !== DEVICE_ID) return `a stripe on device ${m.u64(at + STRIPE_DEVID)} (pmcow has one device)`;
+    if (m.u64(at + STRIPE_DEVID) !== DEVICE_ID) {
+      return `a stripe on device ${m.u64(at + STRIPE_DEVID)} (pmcow has one device)`;
+    }
     // btrfs finds a stripe's device by id and uuid: another uuid is a missing device.
     for (let b = 0; b < devUuid.length; b++) {
-      if (m.u8[at + STRIPE_DEV_UUID + b] !== devUuid[b]) return `chunk ${start}: a stripe on a device of another uuid`;
+      if (m.u8[at + STRIPE_DEV_UUID + b] !== devUuid[b]) {
+        return `chunk ${start}: a stripe on a device of another uuid`;
+      }
     }
     stripes.push(m.u64(at + STRIPE_OFFSET));
   }
@@ -96,7 +117,8 @@ export function decodeChunkItem(m: FsMemory, start: number, addr: number, size: 
 }
 
 /** btrfs's struct btrfs_dev_item for the device (also the superblock's copy). */
-export function encodeDevItem(totalBytes: number, bytesUsed: number, devUuid: Uint8Array, fsid: Uint8Array): Uint8Array {
+export function encodeDevItem(totalBytes: number, bytesUsed: number, devUuid: Uint8Array,
+  fsid: Uint8Array): Uint8Array {
   const out = new Uint8Array(DEV_ITEM_BYTES);
   const m = new FsMemory(out.buffer);
   m.setU64(DI_DEVID, DEVICE_ID);
@@ -110,7 +132,8 @@ export function encodeDevItem(totalBytes: number, bytesUsed: number, devUuid: Ui
   return out;
 }
 
-function encodeDevExtent(chunkStart: number, length: number, chunkTreeUuid: Uint8Array): Uint8Array {
+function encodeDevExtent(chunkStart: number, length: number,
+  chunkTreeUuid: Uint8Array): Uint8Array {
   const out = new Uint8Array(DEV_EXTENT_BYTES);
   const m = new FsMemory(out.buffer);
   m.setU64(DE_CHUNK_TREE, CHUNK_TREE_ID);
@@ -152,9 +175,13 @@ export function decodeSysChunkArray(bytes: Uint8Array, devUuid: Uint8Array): Chu
   const out: ChunkDesc[] = [];
   let at = 0;
   while (at < copy.length) {
-    if (at + KEY_BYTES + CHUNK_ITEM_BYTES > copy.length) return 'sys_chunk_array: a truncated entry';
+    if (at + KEY_BYTES + CHUNK_ITEM_BYTES > copy.length) {
+      return 'sys_chunk_array: a truncated entry';
+    }
     const k = m.key(at);
-    if (k.objectid !== FIRST_CHUNK_TREE_OBJECTID || k.type !== CHUNK_ITEM) return `sys_chunk_array: key (${k.objectid} ${k.type} ${k.offset})`;
+    if (k.objectid !== FIRST_CHUNK_TREE_OBJECTID || k.type !== CHUNK_ITEM) {
+      return `sys_chunk_array: key (${k.objectid} ${k.type} ${k.offset})`;
+    }
     const n = m.u16(at + KEY_BYTES + CK_NUM_STRIPES);
     const size = CHUNK_ITEM_BYTES + n * CHUNK_STRIPE_BYTES;
     if (at + KEY_BYTES + size > copy.length) return 'sys_chunk_array: a truncated chunk';
@@ -167,7 +194,7 @@ export function decodeSysChunkArray(bytes: Uint8Array, devUuid: Uint8Array): Chu
 }
 
 /** What ChunkMap needs of the kernel. */
-export interface ChunkHost {
+interface ChunkHost {
   readonly core: CoreExports;
   readonly m: FsMemory;
   readonly fsStateAddr: number;
@@ -224,7 +251,8 @@ export class ChunkMap {
       const m = this.k.m, e = this.entry(c), copies = m.u8At(e + CE_COPIES);
       const stripes = [m.u32(e + CE_STRIPE0) * SECTOR_BYTES];
       if (copies === 2) stripes.push(m.u32(e + CE_STRIPE1) * SECTOR_BYTES);
-      return { start, length: this.length(c), type: copies === 2 ? kind | BLOCK_GROUP_DUP : kind, stripes };
+      return { start, length: this.length(c),
+        type: copies === 2 ? kind | BLOCK_GROUP_DUP : kind, stripes };
     }
     if (!this.dup(kind)) return { start, length: this.chunkBytes, type: kind, stripes: [start] };
     const half = this.chunkBytes / 2;
@@ -234,7 +262,9 @@ export class ChunkMap {
   /** The system chunks (for the superblock's sys_chunk_array). */
   systemChunks(): ChunkDesc[] {
     const out: ChunkDesc[] = [];
-    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) === CHUNK_SYSTEM) out.push(this.desc(c, CHUNK_SYSTEM));
+    for (let c = 0; c < this.count; c++) {
+      if (this.itemsKind(c) === CHUNK_SYSTEM) out.push(this.desc(c, CHUNK_SYSTEM));
+    }
     return out;
   }
 
@@ -253,7 +283,9 @@ export class ChunkMap {
   /** Bytes the block group items say are used (the superblock's bytes_used). */
   usedBytes(): number {
     let n = 0;
-    for (let c = 0; c < this.count; c++) if (this.itemsKind(c) !== CHUNK_FREE) n += this.itemsUsed(c) * SECTOR_BYTES;
+    for (let c = 0; c < this.count; c++) {
+      if (this.itemsKind(c) !== CHUNK_FREE) n += this.itemsUsed(c) * SECTOR_BYTES;
+    }
     return n;
   }
 
@@ -273,14 +305,17 @@ export class ChunkMap {
         if (this.reconcileMappedData(c)) changed = true;
         continue;
       }
-      if (kind !== CHUNK_FREE && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
+      if (kind !== CHUNK_FREE
+        && check(core.fs_chunk_release_if_empty(c), 'release a chunk') === 1) kind = CHUNK_FREE;
       const items = this.itemsKind(c);
       if (kind === CHUNK_FREE && items === CHUNK_FREE) continue;
-      const used = kind === CHUNK_FREE ? 0 : check(core.fs_chunk_used_sectors(c), 'chunk used space');
+      const used = kind === CHUNK_FREE ? 0
+        : check(core.fs_chunk_used_sectors(c), 'chunk used space');
       if (items === kind) {
         if (used === this.itemsUsed(c)) continue;
         const d = this.desc(c, kind);
-        this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(used * SECTOR_BYTES, d.type));
+        this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length),
+          encodeBlockGroup(used * SECTOR_BYTES, d.type));
         this.setItems(c, kind, used);
         changed = true;
         continue;
@@ -293,16 +328,22 @@ export class ChunkMap {
     const devAfter = this.devBytesUsed();
     if (devAfter !== devBefore) {
       const k = this.k;
-      k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, devAfter, k.devUuid, k.fsid));
+      k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID),
+        encodeDevItem(k.totalBytes, devAfter, k.devUuid, k.fsid));
     }
     return changed;
   }
 
   private insertItems(d: ChunkDesc, usedSectors: number): void {
     const k = this.k;
-    k.chunkTree.insert(key(FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, d.start), encodeChunkItem(d, k.devUuid));
-    for (const stripe of d.stripes) k.devTree.insert(key(DEVICE_ID, DEV_EXTENT, stripe), encodeDevExtent(d.start, d.length, k.chunkTreeUuid));
-    k.extentTree.insert(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(usedSectors * SECTOR_BYTES, d.type));
+    k.chunkTree.insert(key(FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, d.start),
+      encodeChunkItem(d, k.devUuid));
+    for (const stripe of d.stripes) {
+      k.devTree.insert(key(DEVICE_ID, DEV_EXTENT, stripe),
+        encodeDevExtent(d.start, d.length, k.chunkTreeUuid));
+    }
+    k.extentTree.insert(key(d.start, BLOCK_GROUP_ITEM, d.length),
+      encodeBlockGroup(usedSectors * SECTOR_BYTES, d.type));
   }
 
   private deleteItems(d: ChunkDesc): void {
@@ -315,20 +356,24 @@ export class ChunkMap {
   /** mkfs: the chunk tree's device item (the block groups follow at the first commit). */
   createDeviceItem(): void {
     const k = this.k;
-    k.chunkTree.insert(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, 0, k.devUuid, k.fsid));
+    k.chunkTree.insert(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID),
+      encodeDevItem(k.totalBytes, 0, k.devUuid, k.fsid));
   }
 
   /** Lay the core's table out for `chunks` (chunk-layout.ts); every chunk's items not yet read. */
   private layOut(chunks: ChunkDesc[]): void {
     if (this.typeGridCells(chunks)) return;
     const k = this.k;
-    const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, adopting: k.origin === 'btrfs' });
+    const plan = planChunkTable({ chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes,
+      nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies, adopting: k.origin === 'btrfs' });
     check(k.core.fs_chunks_reset(), 'reset the chunk table');
     this.excluded.clear();
     const sectors = (bytes: number): number => bytes / SECTOR_BYTES;
     for (const e of plan) {
       const excludedBytes = e.excluded.reduce((n, [from, to]) => n + to - from, 0);
-      const result = k.core.fs_chunk_add(sectors(e.start), sectors(e.length), e.kind, sectors(e.stripes[0] ?? e.start), sectors(e.stripes[1] ?? 0), e.stripes.length, e.grid ? 1 : 0, sectors(excludedBytes));
+      const result = k.core.fs_chunk_add(sectors(e.start), sectors(e.length), e.kind,
+        sectors(e.stripes[0] ?? e.start), sectors(e.stripes[1] ?? 0), e.stripes.length,
+        e.grid ? 1 : 0, sectors(excludedBytes));
       if (result < 0) throw new FsError('EUCLEAN', `chunk ${e.start}: the chunk table refuses it`);
       if (e.excluded.length) this.excluded.set(e.start, e.excluded);
     }
@@ -341,7 +386,9 @@ export class ChunkMap {
    * not: the plan lays the table out.
    */
   private typeGridCells(chunks: ChunkDesc[]): boolean {
-    const k = this.k, input = { chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes, nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies };
+    const k = this.k,
+      input = { chunks, totalBytes: k.totalBytes, cellBytes: this.chunkBytes,
+        nodeBytes: k.nodeBytes, metadataCopies: k.metadataCopies };
     const cells = cellCount(k.totalBytes, this.chunkBytes);
     if (this.count !== cells) return false;
     const want = new Map<number, number>();
@@ -351,12 +398,17 @@ export class ChunkMap {
       want.set(c, d.type & ~BLOCK_GROUP_DUP);
     }
     for (let c = 0; c < cells; c++) {
-      if (!this.onGrid(c) || this.start(c) !== SYSTEM_AREA_BYTES + c * this.chunkBytes) return false;
+      if (!this.onGrid(c)
+        || this.start(c) !== SYSTEM_AREA_BYTES + c * this.chunkBytes) return false;
       const kind = this.kind(c);
       if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED && kind !== want.get(c)) return false;
       if (kind === CHUNK_RESERVED && want.has(c)) return false;
     }
-    for (const [c, kind] of want) if (this.kind(c) === CHUNK_FREE) check(k.core.fs_chunk_type_cell(c, kind), `type chunk ${this.start(c)}`);
+    for (const [c, kind] of want) {
+      if (this.kind(c) === CHUNK_FREE) {
+        check(k.core.fs_chunk_type_cell(c, kind), `type chunk ${this.start(c)}`);
+      }
+    }
     this.excluded.clear();
     return true;
   }
@@ -366,10 +418,15 @@ export class ChunkMap {
     return this.excluded.get(this.start(c)) ?? [];
   }
 
-  /** Mount, step 1: the system chunks of the superblock's sys_chunk_array, so the chunk tree can be read. */
+  /**
+   * Mount, step 1: the system chunks of the superblock's sys_chunk_array, so the chunk tree
+   * can be read.
+   */
   loadSystemChunks(chunks: ChunkDesc[]): void {
     for (const d of chunks) {
-      if ((d.type & ~BLOCK_GROUP_DUP) !== CHUNK_SYSTEM) throw new FsError('EUCLEAN', `sys_chunk_array: a ${kindName(d.type)} chunk`);
+      if ((d.type & ~BLOCK_GROUP_DUP) !== CHUNK_SYSTEM) {
+        throw new FsError('EUCLEAN', `sys_chunk_array: a ${kindName(d.type)} chunk`);
+      }
     }
     this.systemArray = chunks;
     this.layOut(chunks);
@@ -385,33 +442,46 @@ export class ChunkMap {
     const k = this.k, m = k.m;
     const chunks: ChunkDesc[] = [];
     let devBytesUsed = -1;
-    k.chunkTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr, size) => {
+    k.chunkTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER),
+      (kk, addr, size) => {
       if (kk.type === DEV_ITEM) {
-        if (kk.objectid !== DEV_ITEMS_OBJECTID || kk.offset !== DEVICE_ID) throw new FsError('EOPNOTSUPP', `chunk tree: device ${kk.offset} (pmcow has one device)`);
+        if (kk.objectid !== DEV_ITEMS_OBJECTID || kk.offset !== DEVICE_ID) {
+          throw new FsError('EOPNOTSUPP', `chunk tree: device ${kk.offset} (pmcow has one device)`);
+        }
         devBytesUsed = m.u64(addr + DI_BYTES_USED);
         // The superblock's copy of the device item is the one btrfs-progs sizes the device
         // from: one that differs from the chunk tree's is damage (btrfs writes both from the
         // same device at every commit).
-        if (superDevItem && (size !== DEV_ITEM_BYTES || !sameBytes(m.u8.subarray(addr, addr + size), superDevItem))) {
-          throw new FsError('EUCLEAN', 'the superblock\'s device item differs from the chunk tree\'s');
+        if (superDevItem
+          && (size !== DEV_ITEM_BYTES
+            || !sameBytes(m.u8.subarray(addr, addr + size), superDevItem))) {
+          throw new FsError('EUCLEAN',
+            'the superblock\'s device item differs from the chunk tree\'s');
         }
         return true;
       }
-      if (kk.type !== CHUNK_ITEM) throw new FsError('EUCLEAN', `chunk tree: an item of type ${kk.type}`);
+      if (kk.type !== CHUNK_ITEM) {
+        throw new FsError('EUCLEAN', `chunk tree: an item of type ${kk.type}`);
+      }
       const d = decodeChunkItem(m, kk.offset, addr, size, k.devUuid);
       if (typeof d === 'string') throw new FsError('EUCLEAN', `chunk tree: ${d}`);
       chunks.push(d);
       return true;
     });
-    const same = (a: ChunkDesc, b: ChunkDesc): boolean => a.start === b.start && a.length === b.length && a.type === b.type && a.stripes.join() === b.stripes.join();
+    const same = (a: ChunkDesc, b: ChunkDesc): boolean =>
+      a.start === b.start && a.length === b.length && a.type === b.type
+        && a.stripes.join() === b.stripes.join();
     for (const d of chunks) {
       const inArray = this.systemArray.some((s) => same(s, d));
       if (((d.type & ~BLOCK_GROUP_DUP) === CHUNK_SYSTEM) !== inArray) {
-        throw new FsError('EUCLEAN', `chunk ${d.start}: the chunk tree and the sys_chunk_array disagree on it`);
+        throw new FsError('EUCLEAN',
+          `chunk ${d.start}: the chunk tree and the sys_chunk_array disagree on it`);
       }
     }
     for (const s of this.systemArray) {
-      if (!chunks.some((d) => same(s, d))) throw new FsError('EUCLEAN', `system chunk ${s.start} is missing from the chunk tree`);
+      if (!chunks.some((d) => same(s, d))) {
+        throw new FsError('EUCLEAN', `system chunk ${s.start} is missing from the chunk tree`);
+      }
     }
     this.layOut(chunks);
     this.devItemBytesUsed = devBytesUsed;
@@ -428,24 +498,37 @@ export class ChunkMap {
     const byStart = new Map<number, number>();
     for (let c = 0; c < this.count; c++) {
       const kind = this.kind(c);
-      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) { byStart.set(this.start(c), c); this.setItems(c, kind, 0); }
+      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) {
+        byStart.set(this.start(c), c);
+        this.setItems(c, kind, 0);
+      }
     }
     const groups = new Set<number>();
-    k.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr) => {
+    k.extentTree.walkRange(key(0, 0, 0),
+      key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (kk, addr) => {
       if (kk.type !== BLOCK_GROUP_ITEM) return true;
       const type = m.u64(addr + BG_FLAGS);
       const c = byStart.get(kk.objectid);
       const want = c === undefined ? null : this.desc(c, this.kind(c));
-      if (c === undefined || !want || want.length !== kk.offset || want.type !== type || groups.has(c)) {
-        throw new FsError('EUCLEAN', `extent tree: block group ${kk.objectid}+${kk.offset} (${kindName(type)}) has no chunk of its type`);
+      if (c === undefined || !want || want.length !== kk.offset
+        || want.type !== type || groups.has(c)) {
+        throw new FsError('EUCLEAN',
+          `extent tree: block group ${kk.objectid}+${kk.offset} (${kindName(type)}) has no chunk`
+            + ` of its type`);
       }
       this.setItems(c, this.kind(c), m.u64(addr + BG_USED) / SECTOR_BYTES);
       groups.add(c);
       return true;
     });
-    for (const c of byStart.values()) if (!groups.has(c)) throw new FsError('EUCLEAN', `chunk ${this.start(c)} has no block group item`);
+    for (const c of byStart.values()) {
+      if (!groups.has(c)) {
+        throw new FsError('EUCLEAN', `chunk ${this.start(c)} has no block group item`);
+      }
+    }
     if (devBytesUsed !== this.devBytesUsed()) {
-      throw new FsError('EUCLEAN', `chunk tree: the device item says ${devBytesUsed} bytes in dev extents, its chunks take ${this.devBytesUsed()}`);
+      throw new FsError('EUCLEAN',
+        `chunk tree: the device item says ${devBytesUsed} bytes in dev extents, its chunks take`
+          + ` ${this.devBytesUsed()}`);
     }
   }
 
@@ -469,13 +552,17 @@ export class ChunkMap {
     if (this.itemsKind(c) !== CHUNK_DATA) return false;
     let usedBytes = 0;
     const start = this.start(c), end = start + this.length(c);
-    this.k.extentTree.walkRange(key(start, EXTENT_ITEM, 0), key(end - 1, EXTENT_ITEM, Number.MAX_SAFE_INTEGER), (kk) => {
-      if (kk.type === EXTENT_ITEM && kk.objectid >= start && kk.objectid < end) usedBytes += kk.offset;
+    this.k.extentTree.walkRange(key(start, EXTENT_ITEM, 0),
+      key(end - 1, EXTENT_ITEM, Number.MAX_SAFE_INTEGER), (kk) => {
+      if (kk.type === EXTENT_ITEM && kk.objectid >= start && kk.objectid < end) {
+        usedBytes += kk.offset;
+      }
       return true;
     });
     if (usedBytes / SECTOR_BYTES === this.itemsUsed(c)) return false;
     const d = this.desc(c, CHUNK_DATA);
-    this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length), encodeBlockGroup(usedBytes, d.type));
+    this.k.extentTree.update(key(d.start, BLOCK_GROUP_ITEM, d.length),
+      encodeBlockGroup(usedBytes, d.type));
     this.setItems(c, CHUNK_DATA, usedBytes / SECTOR_BYTES);
     return true;
   }
@@ -494,11 +581,14 @@ export class ChunkMap {
    * mount that follows lays the table out without it.
    */
   removeMappedData(c: number): void {
-    if (!this.mappedData(c)) throw new FsError('EINVAL', `chunk ${this.start(c)} is not a data chunk mapped elsewhere`);
+    if (!this.mappedData(c)) {
+      throw new FsError('EINVAL', `chunk ${this.start(c)} is not a data chunk mapped elsewhere`);
+    }
     this.deleteItems(this.desc(c, CHUNK_DATA));
     this.setItems(c, CHUNK_FREE, 0);
     const k = this.k;
-    k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID), encodeDevItem(k.totalBytes, this.devBytesUsed(), k.devUuid, k.fsid));
+    k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID),
+      encodeDevItem(k.totalBytes, this.devBytesUsed(), k.devUuid, k.fsid));
   }
 }
 

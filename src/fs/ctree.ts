@@ -73,9 +73,13 @@ export class BTree {
   }
 
   get root(): number { return this.rootSlot ? this.host.m.u64(this.rootSlot) : this.ownRoot; }
-  set root(bytenr: number) { if (this.rootSlot) this.host.m.setU64(this.rootSlot, bytenr); else this.ownRoot = bytenr; }
+  set root(bytenr: number) {
+    if (this.rootSlot) this.host.m.setU64(this.rootSlot, bytenr); else this.ownRoot = bytenr;
+  }
   get level(): number { return this.rootSlot ? this.host.m.u32(this.rootSlot + 8) : this.ownLevel; }
-  set level(level: number) { if (this.rootSlot) this.host.m.setU32(this.rootSlot + 8, level); else this.ownLevel = level; }
+  set level(level: number) {
+    if (this.rootSlot) this.host.m.setU32(this.rootSlot + 8, level); else this.ownLevel = level;
+  }
 
   /**
    * Take back the root and level the core's operation left (also when it failed: its
@@ -102,7 +106,8 @@ export class BTree {
 
   /** Read-only lookup: the item's data address and size, or null. */
   lookup(k: Key): { addr: number; size: number } | null {
-    const found = BTree.check(this.host.core.ctree_lookup(this.id, this.root, this.level, k.objectid, k.type, k.offset), 'lookup');
+    const found = BTree.check(this.host.core.ctree_lookup(this.id, this.root, this.level,
+      k.objectid, k.type, k.offset), 'lookup');
     if (!found) return null;
     const m = this.host.m, result = this.host.threadArea + TA_RESULT;
     return { addr: m.u32(result + CR_DATA), size: m.u32(result + CR_SIZE) };
@@ -117,7 +122,8 @@ export class BTree {
   insert(k: Key, data: Uint8Array): void {
     const at = this.host.stage(data);
     try {
-      BTree.check(this.host.core.ctree_insert(this.id, this.root, this.level, k.objectid, k.type, k.offset, at, data.length), 'insert');
+      BTree.check(this.host.core.ctree_insert(this.id, this.root, this.level, k.objectid, k.type,
+        k.offset, at, data.length), 'insert');
     } finally {
       this.settle();
     }
@@ -127,7 +133,8 @@ export class BTree {
   update(k: Key, data: Uint8Array): void {
     const at = this.host.stage(data);
     try {
-      BTree.check(this.host.core.ctree_update(this.id, this.root, this.level, k.objectid, k.type, k.offset, at, data.length), 'update');
+      BTree.check(this.host.core.ctree_update(this.id, this.root, this.level, k.objectid, k.type,
+        k.offset, at, data.length), 'update');
     } finally {
       this.settle();
     }
@@ -141,7 +148,8 @@ export class BTree {
   /** Delete an item; returns false when absent. */
   delete(k: Key): boolean {
     try {
-      return BTree.check(this.host.core.ctree_delete(this.id, this.root, this.level, k.objectid, k.type, k.offset), 'delete') === 1;
+      return BTree.check(this.host.core.ctree_delete(this.id, this.root, this.level, k.objectid,
+        k.type, k.offset), 'delete') === 1;
     } finally {
       this.settle();
     }
@@ -151,7 +159,8 @@ export class BTree {
 
   /** The core's seek: the leaf address and slot of the item found, or null. */
   private seek(k: Key, mode: number): { leaf: number; slot: number } | null {
-    const found = BTree.check(this.host.core.ctree_seek(this.id, this.root, this.level, k.objectid, k.type, k.offset, mode), 'seek');
+    const found = BTree.check(this.host.core.ctree_seek(this.id, this.root, this.level, k.objectid,
+      k.type, k.offset, mode), 'seek');
     if (!found) return null;
     const m = this.host.m, result = this.host.threadArea + TA_RESULT;
     return { leaf: m.u32(result + CR_LEAF), slot: m.u32(result + CR_SLOT) };
@@ -189,8 +198,10 @@ export class BTree {
       at = this.seek(after, SEEK_AFTER);
       // A damaged tree whose leaves disagree with their parents' keys could lead the seek
       // back to keys already visited: refuse it rather than walk in a circle.
-      if (at && m.compareKeyAt(new NodeView(m, at.leaf, this.host.nodeBytes).itemAt(at.slot), after) <= 0) {
-        throw new FsError('EUCLEAN', `tree ${this.id}: the item after ${keyText(after)} is not above it (a damaged tree)`);
+      if (at && m.compareKeyAt(new NodeView(m, at.leaf, this.host.nodeBytes)
+        .itemAt(at.slot), after) <= 0) {
+        throw new FsError('EUCLEAN',
+          `tree ${this.id}: the item after ${keyText(after)} is not above it (a damaged tree)`);
       }
     }
   }
@@ -200,21 +211,31 @@ export class BTree {
     const at = this.seek(k, SEEK_AT_OR_BEFORE);
     if (!at) return null;
     const leaf = new NodeView(this.host.m, at.leaf, this.host.nodeBytes);
-    return { key: leaf.key(at.slot), data: this.host.m.u8.slice(leaf.data(at.slot), leaf.data(at.slot) + leaf.dataSize(at.slot)) };
+    return { key: leaf.key(at.slot),
+      data: this.host.m.u8.slice(leaf.data(at.slot), leaf.data(at.slot) + leaf.dataSize(at.slot)) };
   }
 
   /**
    * Visit every node (pre-order) with its parent pointer info; the visitor returns false to
    * skip a node's children. Each child is checked against its parent by the core.
    */
-  visitNodes(visit: (bytenr: number, node: NodeView, parent: { bytenr: number; slot: number } | null) => boolean): void {
+  visitNodes(visit: (bytenr: number, node: NodeView, parent: {
+    bytenr: number;
+    slot: number;
+  } | null) => boolean): void {
     const h = this.host;
-    const walk = (bytenr: number, node: NodeView, parent: { bytenr: number; slot: number } | null, high: number): void => {
+    const walk = (bytenr: number, node: NodeView, parent: {
+      bytenr: number;
+      slot: number;
+    } | null, high: number): void => {
       if (!visit(bytenr, node, parent)) return;
       if (node.isLeaf) return;
       for (let s = 0; s < node.nritems; s++) {
         const addr = h.core.ctree_checked_child(this.id, bytenr, s, high);
-        if (addr < 0) throw new FsError('EINVAL', `tree ${this.id}: block ${bytenr} slot ${s}: not a node (${addr})`);
+        if (addr < 0) {
+          throw new FsError('EINVAL',
+            `tree ${this.id}: block ${bytenr} slot ${s}: not a node (${addr})`);
+        }
         const childHigh = s + 1 < node.nritems ? node.ptrAt(s + 1) : high;
         walk(node.child(s), new NodeView(h.m, addr, h.nodeBytes), { bytenr, slot: s }, childHigh);
       }

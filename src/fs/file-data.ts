@@ -8,16 +8,29 @@ import type { Subvolume } from './subvolume.js';
 import type { BTree } from './ctree.js';
 import { decodeFileExtent, encodeFileExtent, type FileExtent, type InodeItem } from './items.js';
 import {
-  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, EXTENT_TYPE_REG, EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
+  key, EXTENT_DATA, EXTENT_CSUM, EXTENT_CSUM_OBJECTID, EXTENT_TYPE_REG,
+  EXTENT_TYPE_PREALLOC, SECTOR_BYTES,
   MAX_EXTENT_BYTES, INODE_FLAG_NODATACOW, INODE_FLAG_NODATASUM, MAX_KEY_VALUE,
 } from './format.js';
-import { READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR, FE_TYPE, EXTENT_TYPE_INLINE } from '../core/abi.js';
+import {
+  READ_VERIFY, READ_INODE_BOUNDS, READ_NO_INODE, FE_BYTES, FE_DISK_BYTENR, FE_TYPE,
+  EXTENT_TYPE_INLINE,
+} from '../core/abi.js';
 import { anyPageIn } from './file-pages.js';
+import { assert } from '../assert.js';
 
-export interface ExtentRef { fileOffset: number; e: FileExtent }
+interface ExtentRef { fileOffset: number; e: FileExtent }
 
-/** One side of a comparison of file ranges: the file, its inode (size, flags) and where its range starts. */
-export interface RangeSide { sv: Subvolume; ino: number; inode: { size: number; flags: number }; at: number }
+/**
+ * One side of a comparison of file ranges: the file, its inode (size, flags) and where its
+ * range starts.
+ */
+interface RangeSide {
+  sv: Subvolume;
+  ino: number;
+  inode: { size: number; flags: number };
+  at: number;
+}
 
 /** A byte range [from, to). */
 export type FileRange = [number, number];
@@ -45,12 +58,16 @@ export class FileData {
   extents(sv: Subvolume, ino: number, start: number, end: number): ExtentRef[] {
     if (end <= start) return [];
     const before = sv.tree.lastAtOrBefore(key(ino, EXTENT_DATA, start));
-    const from = before && before.key.objectid === ino && before.key.type === EXTENT_DATA ? before.key.offset : start;
+    const from = before && before.key.objectid === ino && before.key.type === EXTENT_DATA
+      ? before.key.offset : start;
     const out: ExtentRef[] = [];
     for (const item of sv.tree.range(key(ino, EXTENT_DATA, from), key(ino, EXTENT_DATA, end - 1))) {
       // A regular file's inline item is damage (pmcow keeps inline data only for symlinks,
       // which no file operation reaches; the core's reads and writes say the same).
-      if (item.data[FE_TYPE] === EXTENT_TYPE_INLINE) throw new FsError('EUCLEAN', `subvolume ${sv.id}: inode ${ino}: an inline extent in a regular file`);
+      if (item.data[FE_TYPE] === EXTENT_TYPE_INLINE) {
+        throw new FsError('EUCLEAN',
+          `subvolume ${sv.id}: inode ${ino}: an inline extent in a regular file`);
+      }
       const e = decodeFileExtent(item.data);
       if (item.key.offset + e.bytes > start) out.push({ fileOffset: item.key.offset, e });
     }
@@ -65,7 +82,9 @@ export class FileData {
       // change them in place through another reference (unless the caller maps them again).
       if (!remapped) {
         this.k.markLosingRefs(e.diskBytenr);
-        if (e.type === EXTENT_TYPE_REG) addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
+        if (e.type === EXTENT_TYPE_REG) {
+          addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
+        }
       }
       const itemEnd = fileOffset + e.bytes;
       const k0 = key(ino, EXTENT_DATA, fileOffset);
@@ -76,7 +95,10 @@ export class FileData {
       }
       if (itemEnd > end) {
         const cut = end - fileOffset;
-        sv.tree.insert(key(ino, EXTENT_DATA, end), encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
+        // (extents() returns items keyed below `end` that reach past `start`.)
+        assert(cut > 0 && cut < e.bytes, 'drop: a split item keeps bytes on both sides of the cut');
+        sv.tree.insert(key(ino, EXTENT_DATA, end),
+          encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
       }
     }
   }
@@ -99,7 +121,10 @@ export class FileData {
    * range with pages dirtied through a DAX mapping in this transaction, whose checksums the
    * next commit computes, is read here instead.
    */
-  readInto(sv: Subvolume, ino: number, inode: { size: number; flags: number }, offset: number, out: Uint8Array): number {
+  readInto(sv: Subvolume, ino: number, inode: {
+    size: number;
+    flags: number;
+  }, offset: number, out: Uint8Array): number {
     const end = Math.min(inode.size, offset + out.length);
     if (end <= offset) return 0;
     const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
@@ -140,10 +165,13 @@ export class FileData {
    */
   digest(sv: Subvolume, ino: number, inode: { size: number; flags: number }): number {
     const k = this.k, core = k.core, chunk = k.stagingBytes, size = inode.size;
-    if (core.content_hash_begin() < 0) throw new FsError('EINVAL', 'content digest: this handle has no thread slot');
+    if (core.content_hash_begin() < 0) {
+      throw new FsError('EINVAL', 'content digest: this handle has no thread slot');
+    }
     const verify = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     const pending = verify ? this.pendingIn(sv, ino, 0, size) : null;
-    const bytes = pending ? this.readPending(sv, ino, 0, size, new Uint8Array(size), pending) : null;
+    const bytes = pending
+      ? this.readPending(sv, ino, 0, size, new Uint8Array(size), pending) : null;
     for (let at = 0; at < size; at += chunk) {
       const n = Math.min(chunk, size - at);
       if (bytes) k.m.u8.set(bytes.subarray(at, at + n), k.stagingAddr);
@@ -153,11 +181,18 @@ export class FileData {
     return core.content_hash_final(size);
   }
 
-  /** The core's file_read of `length` bytes at `at` into the staging buffer (or `dst` in it): its answer (bad arguments thrown). */
-  private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number, dst = this.k.stagingAddr): number {
+  /**
+   * The core's file_read of `length` bytes at `at` into the staging buffer (or `dst` in
+   * it): its answer (bad arguments thrown).
+   */
+  private readStaged(sv: Subvolume, ino: number, at: number, length: number, flags: number,
+    dst = this.k.stagingAddr): number {
     const k = this.k, tree = sv.tree, csum = k.csumTree;
-    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at, length, dst, flags);
-    if (r < 0 && r !== READ_NO_INODE) throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
+    const r = k.core.file_read(tree.id, tree.root, tree.level, csum.root, csum.level, ino, at,
+      length, dst, flags);
+    if (r < 0 && r !== READ_NO_INODE) {
+      throw new FsError('EINVAL', `read of inode ${ino} at ${at}: bad arguments (${r})`);
+    }
     return r;
   }
 
@@ -189,15 +224,23 @@ export class FileData {
     return -1;
   }
 
-  /** A side's bytes at `at`, read as read() reads them, when pages dirtied through a mapping wait for their checksums there; else null. */
+  /**
+   * A side's bytes at `at`, read as read() reads them, when pages dirtied through a mapping
+   * wait for their checksums there; else null.
+   */
   private pendingBytes(side: RangeSide, at: number, length: number): Uint8Array | null {
     if (side.inode.flags & INODE_FLAG_NODATASUM) return null;
     const pending = this.pendingIn(side.sv, side.ino, at, at + length);
-    return pending ? this.readPending(side.sv, side.ino, at, at + length, new Uint8Array(length), pending) : null;
+    return pending ? this.readPending(side.sv, side.ino, at, at + length,
+      new Uint8Array(length), pending) : null;
   }
 
-  /** `length` bytes of a file at `at` into the shared memory at `dst` (firstDifference): `bytes` when read already, else by the core. */
-  private stageRange(side: RangeSide, at: number, length: number, dst: number, bytes: Uint8Array | null): void {
+  /**
+   * `length` bytes of a file at `at` into the shared memory at `dst` (firstDifference):
+   * `bytes` when read already, else by the core.
+   */
+  private stageRange(side: RangeSide, at: number, length: number, dst: number,
+    bytes: Uint8Array | null): void {
     if (bytes) { this.k.m.u8.set(bytes, dst); return; }
     const verify = (side.inode.flags & INODE_FLAG_NODATASUM) === 0;
     this.readStaged(side.sv, side.ino, at, length, verify ? READ_VERIFY : 0, dst);
@@ -217,7 +260,10 @@ export class FileData {
     this.k.noteExtentsChanged(sv.tree.id, ino);
     const items = this.extents(sv, ino, from, MAX_KEY_VALUE);
     const straddling = items.length && items[0]!.fileOffset < from ? items.shift()! : null;
-    if (straddling && delta < 0) throw new FsError('EIO', `inode ${ino}: an extent item straddles ${from}, where a collapse moves items down`);
+    if (straddling && delta < 0) {
+      throw new FsError('EIO',
+        `inode ${ino}: an extent item straddles ${from}, where a collapse moves items down`);
+    }
     if (delta > 0) items.reverse();
     for (const { fileOffset, e } of items) {
       this.noteMoved(e);
@@ -228,27 +274,39 @@ export class FileData {
       // Every item above `from` has moved above `from + delta`: its tail's key is free.
       const { fileOffset, e } = straddling;
       const cut = from - fileOffset;
+      assert(cut > 0 && cut < e.bytes,
+        'shift: a straddling item keeps bytes on both sides of `from`');
       this.noteMoved(e);
-      sv.tree.insert(key(ino, EXTENT_DATA, from + delta), encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
+      sv.tree.insert(key(ino, EXTENT_DATA, from + delta),
+        encodeFileExtent({ ...e, offset: e.offset + cut, bytes: e.bytes - cut }));
       sv.tree.update(key(ino, EXTENT_DATA, fileOffset), encodeFileExtent({ ...e, bytes: cut }));
     }
   }
 
-  /** An item of extent `e` stops mapping its bytes where the committed tree has them (drop's bookkeeping). */
+  /**
+   * An item of extent `e` stops mapping its bytes where the committed tree has them (drop's
+   * bookkeeping).
+   */
   private noteMoved(e: FileExtent): void {
     if (e.diskBytenr === 0) return; // a hole item (adopted images) maps no extent
     this.k.markLosingRefs(e.diskBytenr);
-    if (e.type === EXTENT_TYPE_REG) addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
+    if (e.type === EXTENT_TYPE_REG) {
+      addRange(this.k.readersDropped, e.diskBytenr, [e.offset, e.offset + e.bytes]);
+    }
   }
 
-  /** The file's pages dirtied through a mapping (checksums not computed yet), when one is in [offset, end). */
+  /**
+   * The file's pages dirtied through a mapping (checksums not computed yet), when one is in
+   * [offset, end).
+   */
   private pendingIn(sv: Subvolume, ino: number, offset: number, end: number): Set<number> | null {
     const pages = this.mappings?.pendingPages(sv, ino) ?? null;
     return anyPageIn(pages, offset, end, SECTOR_BYTES) ? pages : null;
   }
 
   /** read() where pages wait for their checksums: those pages are not verified. */
-  private readPending(sv: Subvolume, ino: number, offset: number, end: number, out: Uint8Array, pending: Set<number>): Uint8Array {
+  private readPending(sv: Subvolume, ino: number, offset: number, end: number, out: Uint8Array,
+    pending: Set<number>): Uint8Array {
     for (const { fileOffset, e } of this.extents(sv, ino, offset, end)) {
       if (e.type !== EXTENT_TYPE_REG) continue; // preallocated: reads as zeros
       const from = Math.max(offset, fileOffset);
@@ -257,7 +315,9 @@ export class FileData {
       // Page by page: skip the pages whose checksum the next commit will compute.
       for (let at = from; at < to;) {
         const pageEnd = Math.min(to, alignDown(at) + SECTOR_BYTES);
-        if (!pending.has(Math.floor(at / SECTOR_BYTES))) this.verifySectors(e.diskBytenr, e.diskBytes, disk + (at - from), pageEnd - at);
+        if (!pending.has(Math.floor(at / SECTOR_BYTES))) {
+          this.verifySectors(e.diskBytenr, e.diskBytes, disk + (at - from), pageEnd - at);
+        }
         at = pageEnd;
       }
       this.k.device.loadInto(disk, out.subarray(from - offset, to - offset));
@@ -281,9 +341,14 @@ export class FileData {
     for (let s = first; s <= last; s += perChunk) {
       const n = Math.min(perChunk, last - s + 1);
       const at = extent + s * SECTOR_BYTES;
-      if (core.pmem_load(this.k.stagingAddr, at, n * SECTOR_BYTES) < 0) throw new FsError('EIO', `media error in data sectors at device byte ${at}`);
+      if (core.pmem_load(this.k.stagingAddr, at, n * SECTOR_BYTES) < 0) {
+        throw new FsError('EIO', `media error in data sectors at device byte ${at}`);
+      }
       const bad = core.csum_sectors_verify(this.k.stagingAddr, n, SECTOR_BYTES, item.addr + s * 4);
-      if (bad >= 0) throw new FsError('EIO', `data checksum mismatch at device byte ${at + bad * SECTOR_BYTES}`);
+      if (bad >= 0) {
+        throw new FsError('EIO',
+          `data checksum mismatch at device byte ${at + bad * SECTOR_BYTES}`);
+      }
       if (bad < -1) throw new FsError('EIO', 'checksum verification failed');
     }
   }
@@ -292,7 +357,8 @@ export class FileData {
    * Write bytes at offset; the caller updates the inode size. `fills` are the preallocated
    * ranges to fill in place (planFills); computed here when the caller has no plan.
    */
-  write(sv: Subvolume, ino: number, inode: InodeItem, data: Uint8Array, offset: number, fills?: FileRange[]): void {
+  write(sv: Subvolume, ino: number, inode: InodeItem, data: Uint8Array, offset: number,
+    fills?: FileRange[]): void {
     if (data.length === 0) return;
     const start = alignDown(offset);
     const end = alignUp(offset + data.length);
@@ -303,22 +369,28 @@ export class FileData {
       image = new Uint8Array(end - start);
       if (offset > start) image.set(this.read(sv, ino, inode, start, offset - start), 0);
       const tailFrom = offset + data.length;
-      if (tailFrom < end) image.set(this.read(sv, ino, inode, tailFrom, end - tailFrom), tailFrom - start);
+      if (tailFrom < end) {
+        image.set(this.read(sv, ino, inode, tailFrom, end - tailFrom), tailFrom - start);
+      }
       image.set(data, offset - start);
     }
     const nodatacow = (inode.flags & INODE_FLAG_NODATACOW) !== 0;
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     const items = this.extents(sv, ino, start, end);
-    if (!nodatacow && !items.some(({ e }) => e.type === EXTENT_TYPE_PREALLOC || this.k.filledThisTransaction.has(e.diskBytenr))) {
+    if (!nodatacow && !items.some(({ e }) => e.type === EXTENT_TYPE_PREALLOC
+      || this.k.filledThisTransaction.has(e.diskBytenr))) {
       this.cow(sv, ino, inode, image, start);
       return;
     }
     const planned = fills ?? this.planFills(sv, ino, start, end);
-    const filled = (from: number, to: number): boolean => planned.some(([a, b]) => a <= from && to <= b);
+    const filled = (from: number, to: number): boolean =>
+      planned.some(([a, b]) => a <= from && to <= b);
     // Ranges that need new space are COWed together, so that a datacow write stays one extent.
     let cowFrom = start;
     const flushCow = (to: number): void => {
-      if (to > cowFrom) this.cow(sv, ino, inode, image.subarray(cowFrom - start, to - start), cowFrom);
+      if (to > cowFrom) {
+        this.cow(sv, ino, inode, image.subarray(cowFrom - start, to - start), cowFrom);
+      }
     };
     for (const { fileOffset, e } of items) {
       const from = Math.max(start, fileOffset);
@@ -331,7 +403,9 @@ export class FileData {
         this.k.noteDirtyData(disk, to - from);
         if (e.type === EXTENT_TYPE_PREALLOC) {
           this.drop(sv, ino, from, to, true);
-          sv.tree.insert(key(ino, EXTENT_DATA, from), encodeFileExtent({ ...e, type: EXTENT_TYPE_REG, offset: e.offset + (from - fileOffset), bytes: to - from }));
+          sv.tree.insert(key(ino, EXTENT_DATA, from),
+            encodeFileExtent({ ...e, type: EXTENT_TYPE_REG, offset: e.offset + (from - fileOffset),
+              bytes: to - from }));
           this.noteFilled(e.diskBytenr, disk, to - from);
         }
         if (datasum) this.updateCsums(e.diskBytenr, e.diskBytes, disk, to - from);
@@ -364,19 +438,23 @@ export class FileData {
     // shared), and what this plan fills (a file may map the same preallocated bytes twice).
     const walked = new Map<number, FileRange[]>();
     const planned = new Map<number, FileRange[]>();
-    const overlapping = (ranges: FileRange[], a: number, b: number): number => ranges.filter(([x, y]) => x < b && a < y).length;
+    const overlapping = (ranges: FileRange[], a: number, b: number): number =>
+      ranges.filter(([x, y]) => x < b && a < y).length;
     for (const { fileOffset, e } of this.extents(sv, ino, start, end)) {
       const from = Math.max(start, fileOffset);
       const to = Math.min(end, fileOffset + e.bytes);
       const a = e.offset + (from - fileOffset);
       const b = a + (to - from);
       const prealloc = e.type === EXTENT_TYPE_PREALLOC;
-      if (!prealloc && !(this.k.filledThisTransaction.get(e.diskBytenr) ?? []).some(([x, y]) => x <= a && b <= y)) continue;
+      if (!prealloc && !(this.k.filledThisTransaction.get(e.diskBytenr) ?? []).some(([x, y]) =>
+        x <= a && b <= y)) continue;
       if (overlapping(this.k.readersDropped.get(e.diskBytenr) ?? [], a, b)) continue;
       let read = walked.get(e.diskBytenr);
       if (!read) {
-        const alone = this.k.extentRefs(e.diskBytenr, true, e.diskBytes) === 1 && this.k.extentGeneration(e.diskBytenr, e.diskBytes) > sv.lastSnapshot;
-        read = alone ? (prealloc ? [] : [[e.offset, e.offset + e.bytes]]) : this.readRanges(e.diskBytenr);
+        const alone = this.k.extentRefs(e.diskBytenr, true, e.diskBytes) === 1
+          && this.k.extentGeneration(e.diskBytenr, e.diskBytes) > sv.lastSnapshot;
+        read = alone ? (prealloc ? [] : [[e.offset, e.offset + e.bytes]])
+          : this.readRanges(e.diskBytenr);
         walked.set(e.diskBytenr, read);
       }
       // Preallocated: no item may read the bytes; filled: only the item in hand.
@@ -409,8 +487,11 @@ export class FileData {
         if (!node.isLeaf) return true;
         for (let s = 0; s < node.nritems; s++) {
           if (node.key(s).type !== EXTENT_DATA) continue;
-          const e = decodeFileExtent(this.k.m.u8.subarray(node.data(s), node.data(s) + node.dataSize(s)));
-          if (e.type === EXTENT_TYPE_REG && e.diskBytenr === bytenr) out.push([e.offset, e.offset + e.bytes]);
+          const e = decodeFileExtent(this.k.m.u8.subarray(node.data(s),
+            node.data(s) + node.dataSize(s)));
+          if (e.type === EXTENT_TYPE_REG && e.diskBytenr === bytenr) {
+            out.push([e.offset, e.offset + e.bytes]);
+          }
         }
         return true;
       });
@@ -430,7 +511,8 @@ export class FileData {
     const first = Math.floor((disk - extent) / SECTOR_BYTES);
     const count = Math.ceil((disk + length - extent) / SECTOR_BYTES) - first;
     const staging = this.k.stagingAddr;
-    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + extent + first * SECTOR_BYTES, count, SECTOR_BYTES, staging);
+    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + extent
+      + first * SECTOR_BYTES, count, SECTOR_BYTES, staging);
     if (r < 0) throw new FsError('EIO', 'checksum computation failed');
     const body = this.k.m.u8.slice(item.addr, item.addr + item.size);
     body.set(this.k.m.u8.subarray(staging, staging + count * 4), first * 4);
@@ -454,7 +536,8 @@ export class FileData {
     const owner = this.k.core.fs_data_refs_owner(e.diskBytenr, e.diskBytes, sv.tree.id, ino);
     if (owner === 0) return false;
     if (owner === 1) return true;
-    const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) => r.e.diskBytenr === e.diskBytenr)
+    const mine = this.extents(sv, ino, 0, MAX_KEY_VALUE).filter((r) =>
+      r.e.diskBytenr === e.diskBytenr)
       .map((r) => [r.e.offset, r.e.offset + r.e.bytes] as const).sort((a, b) => a[0] - b[0]);
     if (refs !== mine.length) return false;
     for (let i = 1; i < mine.length; i++) if (mine[i]![0] < mine[i - 1]![1]) return false;
@@ -462,7 +545,8 @@ export class FileData {
   }
 
   /** Write a sector-aligned image to new extents and map them at fileOffset. */
-  private cow(sv: Subvolume, ino: number, inode: InodeItem, image: Uint8Array, fileOffset: number): void {
+  private cow(sv: Subvolume, ino: number, inode: InodeItem, image: Uint8Array,
+    fileOffset: number): void {
     this.k.noteExtentsChanged(sv.tree.id, ino);
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
     let done = 0;
@@ -475,7 +559,8 @@ export class FileData {
       if (datasum) this.insertCsums(ext.bytenr, ext.bytes);
       this.drop(sv, ino, fileOffset + done, fileOffset + done + ext.bytes);
       sv.tree.insert(key(ino, EXTENT_DATA, fileOffset + done), encodeFileExtent({
-        generation: this.k.transid, type: EXTENT_TYPE_REG, diskBytenr: ext.bytenr, diskBytes: ext.bytes, offset: 0, bytes: ext.bytes,
+        generation: this.k.transid, type: EXTENT_TYPE_REG, diskBytenr: ext.bytenr,
+        diskBytes: ext.bytes, offset: 0, bytes: ext.bytes,
       }));
       done += ext.bytes;
     }
@@ -484,9 +569,11 @@ export class FileData {
   private insertCsums(bytenr: number, bytes: number): void {
     const sectors = bytes / SECTOR_BYTES;
     const staging = this.k.stagingAddr;
-    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, sectors, SECTOR_BYTES, staging);
+    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, sectors,
+      SECTOR_BYTES, staging);
     if (r < 0) throw new FsError('EIO', 'checksum computation failed');
-    this.k.csumTree.put(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, bytenr), this.k.m.u8.slice(staging, staging + sectors * 4));
+    this.k.csumTree.put(key(EXTENT_CSUM_OBJECTID, EXTENT_CSUM, bytenr),
+      this.k.m.u8.slice(staging, staging + sectors * 4));
   }
 
   /** Preallocate the holes of [start, end) (sector aligned). */
@@ -504,7 +591,8 @@ export class FileData {
         const ext = this.k.allocData(Math.min(MAX_EXTENT_BYTES, to - at));
         if (!ext) throw new FsError('ENOSPC', 'no space left to preallocate');
         sv.tree.insert(key(ino, EXTENT_DATA, at), encodeFileExtent({
-          generation: this.k.transid, type: EXTENT_TYPE_PREALLOC, diskBytenr: ext.bytenr, diskBytes: ext.bytes, offset: 0, bytes: ext.bytes,
+          generation: this.k.transid, type: EXTENT_TYPE_PREALLOC, diskBytenr: ext.bytenr,
+          diskBytes: ext.bytes, offset: 0, bytes: ext.bytes,
         }));
         at += ext.bytes;
       }
@@ -521,11 +609,13 @@ export class FileData {
   }
 
   /** Map src [srcOff, srcOff+length) into dst at dstOff, sharing the extents. */
-  clone(src: Subvolume, srcIno: number, srcOff: number, dst: Subvolume, dstIno: number, dstOff: number, length: number): void {
+  clone(src: Subvolume, srcIno: number, srcOff: number, dst: Subvolume, dstIno: number,
+    dstOff: number, length: number): void {
     const pieces = this.extents(src, srcIno, srcOff, srcOff + length).map(({ fileOffset, e }) => {
       const from = Math.max(srcOff, fileOffset);
       const to = Math.min(srcOff + length, fileOffset + e.bytes);
-      return { at: dstOff + (from - srcOff), e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
+      return { at: dstOff + (from - srcOff),
+        e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
     });
     this.drop(dst, dstIno, dstOff, dstOff + length);
     for (const p of pieces) dst.tree.insert(key(dstIno, EXTENT_DATA, p.at), encodeFileExtent(p.e));
@@ -538,17 +628,25 @@ export class FileData {
    * dropped mappings lose their references until the commit, so no write changes those
    * extents in place meanwhile (drop).
    */
-  exchange(a: Subvolume, aIno: number, aOff: number, b: Subvolume, bIno: number, bOff: number, length: number): void {
-    const cut = (sv: Subvolume, ino: number, off: number): Array<{ rel: number; e: FileExtent }> => this.extents(sv, ino, off, off + length).map(({ fileOffset, e }) => {
-      const from = Math.max(off, fileOffset);
-      const to = Math.min(off + length, fileOffset + e.bytes);
-      return { rel: from - off, e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
-    });
+  exchange(a: Subvolume, aIno: number, aOff: number, b: Subvolume, bIno: number, bOff: number,
+    length: number): void {
+    type Piece = { rel: number; e: FileExtent };
+    const cut = (sv: Subvolume, ino: number, off: number): Piece[] =>
+      this.extents(sv, ino, off, off + length).map(({ fileOffset, e }) => {
+        const from = Math.max(off, fileOffset);
+        const to = Math.min(off + length, fileOffset + e.bytes);
+        return { rel: from - off,
+          e: { ...e, offset: e.offset + (from - fileOffset), bytes: to - from } };
+      });
     const fromA = cut(a, aIno, aOff), fromB = cut(b, bIno, bOff);
     this.drop(a, aIno, aOff, aOff + length);
     this.drop(b, bIno, bOff, bOff + length);
-    for (const p of fromB) a.tree.insert(key(aIno, EXTENT_DATA, aOff + p.rel), encodeFileExtent(p.e));
-    for (const p of fromA) b.tree.insert(key(bIno, EXTENT_DATA, bOff + p.rel), encodeFileExtent(p.e));
+    for (const p of fromB) {
+      a.tree.insert(key(aIno, EXTENT_DATA, aOff + p.rel), encodeFileExtent(p.e));
+    }
+    for (const p of fromA) {
+      b.tree.insert(key(bIno, EXTENT_DATA, bOff + p.rel), encodeFileExtent(p.e));
+    }
   }
 
   /**
@@ -558,7 +656,8 @@ export class FileData {
   nbytes(sv: Subvolume, ino: number): number {
     const m = this.k.m;
     let sum = 0;
-    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE), (_k, addr, size) => {
+    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE),
+      (_k, addr, size) => {
       if (size >= FE_BYTES + 8 && m.u64(addr + FE_DISK_BYTENR) !== 0) sum += m.u64(addr + FE_BYTES);
       return true;
     });
@@ -570,7 +669,8 @@ export class FileData {
     const m = this.k.m;
     let sum = 0;
     let short = false;
-    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE), (_k, addr, size) => {
+    sv.tree.walkRange(key(ino, EXTENT_DATA, 0), key(ino, EXTENT_DATA, MAX_KEY_VALUE),
+      (_k, addr, size) => {
       if (size < FE_BYTES + 8) { short = true; return false; }
       sum += m.u64(addr + FE_BYTES);
       return true;

@@ -6,18 +6,22 @@
 import { FsError } from '../errors.js';
 import { EINVAL, EIO, ENOSPC, CHUNK_DATA, CHUNK_METADATA } from '../core/abi.js';
 import type { CoreExports } from '../core/exports.js';
+import { assert } from '../assert.js';
 
 export class FreeSpace {
-  constructor(private readonly core: CoreExports, readonly totalBytes: number, readonly unitBytes: number) {}
+  constructor(private readonly core: CoreExports, readonly totalBytes: number,
+    readonly unitBytes: number) {}
 
   /** Mark [start, start+length) free (mount, or mkfs). */
   addFree(start: number, length: number): void {
     if (length <= 0) return;
-    this.check(this.core.fs_free_add(start, length), `free space: ${start}+${length} freed twice`, start, length);
+    this.check(this.core.fs_free_add(start, length),
+      `free space: ${start}+${length} freed twice`, start, length);
   }
 
   pin(start: number, length: number): void {
-    this.check(this.core.fs_free_pin(start, length), `free space: ${start}+${length} freed twice in one transaction`, start, length);
+    this.check(this.core.fs_free_pin(start, length),
+      `free space: ${start}+${length} freed twice in one transaction`, start, length);
   }
 
   /** After a durable commit: pinned extents become allocatable. */
@@ -26,11 +30,15 @@ export class FreeSpace {
   }
 
   freeBytes(): number {
-    return this.core.fs_free_bytes();
+    const bytes = this.core.fs_free_bytes();
+    assert(bytes >= 0, 'free space: free bytes are never negative');
+    return bytes;
   }
 
   pinnedBytes(): number {
-    return this.core.fs_pinned_bytes();
+    const bytes = this.core.fs_pinned_bytes();
+    assert(bytes >= 0, 'free space: pinned bytes are never negative');
+    return bytes;
   }
 
   /**
@@ -42,6 +50,7 @@ export class FreeSpace {
     const at = this.core.fs_free_allocate(length, reserveBytes, kind);
     if (at === -ENOSPC) return null;
     if (at < 0) throw new FsError('EIO', `free space: bad allocation of ${length} bytes`);
+    assert(at + length <= this.totalBytes, 'free space: an allocation lies inside the device');
     return at;
   }
 

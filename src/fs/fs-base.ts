@@ -30,6 +30,7 @@ import {
   btrfsNameHash, copyResolved, checkPath,
 } from './fs-common.js';
 import type { FileMappings } from './file-mappings.js';
+import { assert } from '../assert.js';
 
 export abstract class FsBase {
   protected readonly k: Kernel;
@@ -122,7 +123,8 @@ export abstract class FsBase {
 
   // --- subvolume bookkeeping ---------------------------------------------------------
 
-  protected addSubvolume(id: number, tree: BTree, flags: number, lastSnapshot: number, atMount = false): Subvolume {
+  protected addSubvolume(id: number, tree: BTree, flags: number, lastSnapshot: number,
+    atMount = false): Subvolume {
     let last: { key: Key } | null = null;
     let damaged: Subvolume['damaged'];
     try {
@@ -135,14 +137,17 @@ export abstract class FsBase {
       damaged = { reason: e.message, flags };
     }
     const sv: Subvolume = {
-      id, tree, flags: damaged ? flags | ROOT_FLAG_READONLY : flags, lastSnapshot, rootDir: FIRST_INODE,
+      id, tree, flags: damaged ? flags | ROOT_FLAG_READONLY : flags, lastSnapshot,
+      rootDir: FIRST_INODE,
       // A new subvolume's uuid, derived (images stay reproducible: the crash explorer's are
       // compared byte for byte) from the file system's and the subvolume's id and creation.
       // (A mount reads them from the ROOT_ITEM instead.)
-      uuid: atMount ? new Uint8Array(UUID_BYTES) : derivedUuid(`pmcow subvolume ${uuidText(this.k.fsid)} ${id} ${lastSnapshot}`),
+      uuid: atMount ? new Uint8Array(UUID_BYTES)
+        : derivedUuid(`pmcow subvolume ${uuidText(this.k.fsid)} ${id} ${lastSnapshot}`),
       parentUuid: new Uint8Array(UUID_BYTES),
       otransid: lastSnapshot,
-      nextIno: Math.max(FIRST_INODE + 1, last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
+      nextIno: Math.max(FIRST_INODE + 1,
+        last ? last.key.objectid + 1 : FIRST_INODE + 1), itemDirty: true,
       immutableInodes: null,
     };
     if (damaged) sv.damaged = damaged;
@@ -164,7 +169,9 @@ export abstract class FsBase {
         if (!item) continue; // deleted in this transaction
         const inode = decodeInode(item);
         const nbytes = isFileMode(inode.mode) ? this.data.nbytes(sv, ino) : inode.nbytes;
-        if (nbytes !== inode.nbytes) sv.tree.update(key(ino, INODE_ITEM, 0), encodeInode({ ...inode, nbytes }));
+        if (nbytes !== inode.nbytes) {
+          sv.tree.update(key(ino, INODE_ITEM, 0), encodeInode({ ...inode, nbytes }));
+        }
       }
     }
   }
@@ -176,8 +183,10 @@ export abstract class FsBase {
       // The root block's generation, as btrfs reads it back (a ROOT_ITEM rewritten for its
       // last snapshot alone must not claim a newer root than the one it names).
       this.k.rootTree.put(key(sv.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: sv.tree.root, level: sv.tree.level, generation: this.k.blockGeneration(sv.tree.root), flags: sv.damaged?.flags ?? sv.flags,
-        lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir, uuid: sv.uuid, parentUuid: sv.parentUuid, otransid: sv.otransid,
+        bytenr: sv.tree.root, level: sv.tree.level,
+        generation: this.k.blockGeneration(sv.tree.root), flags: sv.damaged?.flags ?? sv.flags,
+        lastSnapshot: sv.lastSnapshot, rootDir: sv.rootDir, uuid: sv.uuid,
+        parentUuid: sv.parentUuid, otransid: sv.otransid,
       }, this.k.nodeBytes));
       sv.itemDirty = false;
       this.k.movedSubvolumes.delete(sv.tree);
@@ -190,7 +199,8 @@ export abstract class FsBase {
   }
 
   protected newInode(mode: number, flags: number): InodeItem {
-    return { generation: this.k.transid, size: 0, nbytes: 0, nlink: 1, mode, flags, transid: this.k.transid };
+    return { generation: this.k.transid, size: 0, nbytes: 0, nlink: 1, mode, flags,
+      transid: this.k.transid };
   }
 
   // --- guards ------------------------------------------------------------------------
@@ -213,22 +223,30 @@ export abstract class FsBase {
     this.live();
     if (this.frozen) throw new FsError('EBUSY', 'file system is frozen');
     this.k.checkWritable();
-    if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
+    if (sv && (sv.flags & ROOT_FLAG_READONLY) !== 0) {
+      throw new FsError('EROFS', `subvolume ${sv.id} is a read-only snapshot`);
+    }
     // Commit early when dirty buffers or free space run low: a commit returns pinned space.
-    if (this.k.poolPressure() > 0.4 || (this.k.metadataFreeBytes() < this.k.metadataReserveBytes && this.k.hasChanges())) this.k.commit();
+    if (this.k.poolPressure() > 0.4
+      || (this.k.metadataFreeBytes() < this.k.metadataReserveBytes
+        && this.k.hasChanges())) this.k.commit();
     // A snapshot shares a whole tree: the next commits rewrite shared paths and refcounts,
     // so it asks for the full reserve; other growing changes for three quarters of it.
-    const needed = growsMetadata === 'snapshot' ? this.k.metadataReserveBytes : (this.k.metadataReserveBytes * 3) / 4;
-    if (growsMetadata) this.reserveSpace(() => this.k.metadataFreeBytes() >= needed, 'no space left for metadata');
+    const needed = growsMetadata === 'snapshot' ? this.k.metadataReserveBytes
+      : (this.k.metadataReserveBytes * 3) / 4;
+    if (growsMetadata) {
+      this.reserveSpace(() => this.k.metadataFreeBytes() >= needed, 'no space left for metadata');
+    }
   }
 
   /**
    * ENOSPC reclaims first: when `enough` fails and the running transaction freed extents
    * (their space comes back only with the commit that makes the frees durable: a crash
-   * before it must still find them intact), commit to return it and ask again; ENOSPC only if that did not help. btrfs does the same
-   * (flush_space's COMMIT_TRANS step before a reservation fails), as does XFS (a log force
-   * to free busy extents). Callers ask before they change anything, so the commit makes
-   * durable only operations that already returned, and a failure changes nothing.
+   * before it must still find them intact), commit to return it and ask again; ENOSPC only
+   * if that did not help. btrfs does the same (flush_space's COMMIT_TRANS step before a
+   * reservation fails), as does XFS (a log force to free busy extents). Callers ask before
+   * they change anything, so the commit makes durable only operations that already
+   * returned, and a failure changes nothing.
    */
   protected reserveSpace(enough: () => boolean, message = 'no space left on device'): void {
     if (enough()) return;
@@ -276,9 +294,12 @@ export abstract class FsBase {
       // Only the subvolume that holds the ROOT_REF owns the child; a snapshot's copy of
       // the entry stands for an empty directory (btrfs does the same).
       if (!child || !this.k.rootTree.lookup(key(sv.id, ROOT_REF, e.location.objectid))) {
-        return { sv, ino: EMPTY_SUBVOL_DIR_INO, inode: { ...this.newInode(MODE_DIR, 0), transid: 0, generation: 0 }, kind: 'dir', placeholder: true };
+        return { sv, ino: EMPTY_SUBVOL_DIR_INO,
+          inode: { ...this.newInode(MODE_DIR, 0), transid: 0, generation: 0 }, kind: 'dir',
+          placeholder: true };
       }
-      return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir), kind: 'subvolume' };
+      return { sv: child, ino: child.rootDir, inode: this.inode(child, child.rootDir),
+        kind: 'subvolume' };
     }
     const inode = this.inode(sv, e.location.objectid);
     return { sv, ino: e.location.objectid, inode, kind: kindOfMode(inode.mode) };
@@ -297,17 +318,24 @@ export abstract class FsBase {
   protected resolveNoFollow(path: unknown): Resolved {
     this.live();
     const parts = checkPath(path);
-    if (parts.length === 0 || parts[parts.length - 1] === '..' || (path as string).endsWith('/')) return this.walk(parts, path);
+    if (parts.length === 0 || parts[parts.length - 1] === '..' || (path as string).endsWith('/')) {
+      return this.walk(parts, path);
+    }
     if (parts.includes('..')) return this.walk(parts, path, false);
     // The directory through the path cache, then the last name as it is.
     const dir = this.walkCached(parts.slice(0, -1), path);
-    if (!isDirKind(dir.cur.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
-    const e = dir.cur.placeholder ? null : this.lookupEntry(dir.cur.sv, dir.cur.ino, parts[parts.length - 1]!);
+    if (!isDirKind(dir.cur.kind)) {
+      throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+    }
+    const e = dir.cur.placeholder ? null : this.lookupEntry(dir.cur.sv, dir.cur.ino,
+      parts[parts.length - 1]!);
     if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
     const r = this.entryTarget(dir.cur.sv, e);
     // Anything but a symlink is what a followed walk finds too: the cache keeps it (a
     // reader that lstats, then reads or lists, walks the name once).
-    if (r.kind !== 'symlink') this.remember(parts, { cur: copyResolved(r), up: [...dir.up, dir.cur] });
+    if (r.kind !== 'symlink') {
+      this.remember(parts, { cur: copyResolved(r), up: [...dir.up, dir.cur] });
+    }
     return r;
   }
 
@@ -318,13 +346,16 @@ export abstract class FsBase {
    * are followed (the last component's only when `followLast`).
    */
   protected walk(parts: string[], path: unknown, followLast = true): Resolved {
-    if (parts.includes('..') || !followLast) return copyResolved(this.walkFrom(this.fromTop(), parts, path, followLast).cur);
+    if (parts.includes('..') || !followLast) {
+      return copyResolved(this.walkFrom(this.fromTop(), parts, path, followLast).cur);
+    }
     return copyResolved(this.walkCached(parts, path).cur);
   }
 
   protected fromTop(): Walked {
     const top = this.subvolumes.get(FS_TREE_ID)!;
-    return { cur: { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' }, up: [] };
+    return { cur: { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir),
+      kind: 'subvolume' }, up: [] };
   }
 
   /**
@@ -339,15 +370,20 @@ export abstract class FsBase {
     }
     let cached = parts.length; // components the cache entry `hit` covers
     let hit: Walked | undefined;
-    while (cached > 0 && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
+    while (cached > 0
+      && (hit = this.dentries.get(parts.slice(0, cached).join('/'))) === undefined) cached--;
     if (hit && cached === parts.length) return hit;
-    const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : this.fromTop(), parts.slice(cached), path, true);
+    const walked = this.walkFrom(hit ? { cur: hit.cur, up: [...hit.up] } : this.fromTop(),
+      parts.slice(cached), path, true);
     const entry = { cur: copyResolved(walked.cur), up: walked.up };
     this.remember(parts, entry);
     return entry;
   }
 
   protected remember(parts: string[], entry: Walked): void {
+    // A walk only reads: the trees it answers for are still those the cache is valid for.
+    assert(this.dentriesAt === this.k.treeChanges,
+      'path cache: an entry is remembered for the trees it was walked in');
     if (this.dentries.size >= MAX_DENTRIES) this.dentries.clear();
     this.dentries.set(parts.join('/'), entry);
   }
@@ -364,17 +400,23 @@ export abstract class FsBase {
     let follows = 0;
     while (todo.length > 0) {
       const part = todo.pop()!;
-      if (!isDirKind(cur.kind)) throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+      if (!isDirKind(cur.kind)) {
+        throw new FsError('ENOTDIR', `'${String(path)}': a component is not a directory`);
+      }
       if (part === '..') { cur = up.pop() ?? cur; continue; }
       const e = cur.placeholder ? null : this.lookupEntry(cur.sv, cur.ino, part);
       if (!e) throw new FsError('ENOENT', `'${String(path)}': no such file or directory`);
       const next = this.entryTarget(cur.sv, e);
       if (next.kind === 'symlink' && (todo.length > 0 || followLast)) {
-        if (++follows > MAX_SYMLINK_FOLLOWS) throw new FsError('ELOOP', `'${String(path)}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+        if (++follows > MAX_SYMLINK_FOLLOWS) {
+          throw new FsError('ELOOP',
+            `'${String(path)}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+        }
         const target = this.symlinkTarget(next.sv, next.ino);
         if (target.startsWith('/')) {
           const top = this.subvolumes.get(FS_TREE_ID)!;
-          cur = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir), kind: 'subvolume' };
+          cur = { sv: top, ino: top.rootDir, inode: this.inode(top, top.rootDir),
+            kind: 'subvolume' };
           up = [];
         }
         todo.push(...pathNames(target).reverse());
@@ -390,13 +432,17 @@ export abstract class FsBase {
     this.live();
     const parts = checkPath(path);
     if (parts.length === 0 || parts[parts.length - 1] === '..') {
-      // A path ending in '..' names a directory that exists (or fails the walk): never a new or removable name.
+      // A path ending in '..' names a directory that exists (or fails the walk): never a
+      // new or removable name.
       this.walk(parts, path);
-      throw new FsError('EBUSY', `'${String(path)}': '/' and '..' cannot be the target of this operation`);
+      throw new FsError('EBUSY',
+        `'${String(path)}': '/' and '..' cannot be the target of this operation`);
     }
     const name = parts[parts.length - 1]!;
     const dir = this.walk(parts.slice(0, -1), path);
-    if (!isDirKind(dir.kind)) throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
+    if (!isDirKind(dir.kind)) {
+      throw new FsError('ENOTDIR', `'${String(path)}': parent is not a directory`);
+    }
     return { sv: dir.sv, dir: dir.ino, name, placeholder: dir.placeholder === true };
   }
 
@@ -414,7 +460,8 @@ export abstract class FsBase {
     if (kind !== DIR_KIND_SUBVOLUME) {
       const refKey = key(location.objectid, INODE_REF, p.dir);
       const refs = p.sv.tree.get(refKey);
-      p.sv.tree.put(refKey, encodeInodeRefs([...(refs ? decodeInodeRefs(refs) : []), { index, name: p.name }]));
+      p.sv.tree.put(refKey,
+        encodeInodeRefs([...(refs ? decodeInodeRefs(refs) : []), { index, name: p.name }]));
     }
     return index;
   }
@@ -428,7 +475,8 @@ export abstract class FsBase {
     let next = this.nextDirIndexes.get(id);
     if (next === undefined) {
       const last = sv.tree.lastAtOrBefore(key(dir, DIR_INDEX, MAX_KEY_VALUE));
-      next = last && last.key.objectid === dir && last.key.type === DIR_INDEX ? last.key.offset + 1 : 2;
+      next = last && last.key.objectid === dir && last.key.type === DIR_INDEX
+        ? last.key.offset + 1 : 2;
     }
     if (this.nextDirIndexes.size >= MAX_DENTRIES) this.nextDirIndexes.clear();
     this.nextDirIndexes.set(id, next + 1);
@@ -440,8 +488,11 @@ export abstract class FsBase {
   /** Would one more name for `ino` in `dir` still fit its INODE_REF item? (btrfs: EMLINK) */
   protected checkRefRoom(sv: Subvolume, ino: number, dir: number, name: string): void {
     const refs = sv.tree.get(key(ino, INODE_REF, dir));
-    const size = (refs?.length ?? 0) + nameBytes(name).length + INODE_REF_HEADER_BYTES + LEAF_ITEM_BYTES;
-    if (size > (this.k.nodeBytes - NODE_HEADER_BYTES) / 2) throw new FsError('EMLINK', 'too many names for this inode in one directory');
+    const size = (refs?.length ?? 0) + nameBytes(name).length
+      + INODE_REF_HEADER_BYTES + LEAF_ITEM_BYTES;
+    if (size > (this.k.nodeBytes - NODE_HEADER_BYTES) / 2) {
+      throw new FsError('EMLINK', 'too many names for this inode in one directory');
+    }
   }
 
   protected removeEntry(p: Parent): DirEntry {
@@ -451,23 +502,35 @@ export abstract class FsBase {
     const entry = entries.find((e) => e.name === p.name);
     if (!entry) throw new FsError('ENOENT', `'${p.name}': no such entry`);
     const rest = entries.filter((e) => e !== entry);
-    if (rest.length) p.sv.tree.update(hashKey, encodeDirEntries(rest)); else p.sv.tree.delete(hashKey);
+    if (rest.length) {
+      p.sv.tree.update(hashKey, encodeDirEntries(rest));
+    } else {
+      p.sv.tree.delete(hashKey);
+    }
     let index = -1;
     if (entry.kind !== DIR_KIND_SUBVOLUME) {
       const refKey = key(entry.location.objectid, INODE_REF, p.dir);
       const refs = decodeInodeRefs(p.sv.tree.get(refKey) ?? new Uint8Array(0));
       const ref = refs.find((r) => r.name === p.name);
-      if (!ref) throw new FsError('EIO', `inode ${entry.location.objectid}: back reference for '${p.name}' is missing`);
+      if (!ref) {
+        throw new FsError('EIO',
+          `inode ${entry.location.objectid}: back reference for '${p.name}' is missing`);
+      }
       index = ref.index;
       const left = refs.filter((r) => r !== ref);
-      if (left.length) p.sv.tree.update(refKey, encodeInodeRefs(left)); else p.sv.tree.delete(refKey);
+      if (left.length) {
+        p.sv.tree.update(refKey, encodeInodeRefs(left));
+      } else {
+        p.sv.tree.delete(refKey);
+      }
     } else {
       const rr = this.k.rootTree.get(key(p.sv.id, ROOT_REF, entry.location.objectid));
       index = rr ? decodeRootRef(rr).index : -1;
     }
     if (index >= 0) p.sv.tree.delete(key(p.dir, DIR_INDEX, index));
     else {
-      for (const item of p.sv.tree.range(key(p.dir, DIR_INDEX, 0), key(p.dir, DIR_INDEX, MAX_KEY_VALUE))) {
+      for (const item of p.sv.tree.range(key(p.dir, DIR_INDEX, 0),
+        key(p.dir, DIR_INDEX, MAX_KEY_VALUE))) {
         if (decodeDirEntries(item.data)[0]?.name === p.name) { p.sv.tree.delete(item.key); break; }
       }
     }
@@ -478,7 +541,8 @@ export abstract class FsBase {
   }
 
   protected dirIsEmpty(sv: Subvolume, dir: number): boolean {
-    return sv.tree.range(key(dir, DIR_INDEX, 0), key(dir, DIR_INDEX, MAX_KEY_VALUE), 1).length === 0;
+    return sv.tree.range(key(dir, DIR_INDEX, 0),
+      key(dir, DIR_INDEX, MAX_KEY_VALUE), 1).length === 0;
   }
 
   protected isOpen(sv: Subvolume, ino: number): boolean {
@@ -495,7 +559,10 @@ export abstract class FsBase {
   }
 
   protected refusePlaceholder(p: { placeholder?: boolean }): void {
-    if (p.placeholder) throw new FsError('EPERM', 'the directory stands for a subvolume that the snapshot does not contain');
+    if (p.placeholder) {
+      throw new FsError('EPERM',
+        'the directory stands for a subvolume that the snapshot does not contain');
+    }
   }
 
   protected rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void {
@@ -522,7 +589,8 @@ export abstract class FsBase {
     inode.nlink -= 1;
     if (inode.nlink > 0) { this.putInode(sv, ino, inode); return; }
     this.putInode(sv, ino, inode);
-    if (this.isOpen(sv, ino)) sv.tree.put(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino), new Uint8Array(0));
+    if (this.isOpen(sv, ino)) sv.tree.put(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino),
+      new Uint8Array(0));
     else this.deleteInode(sv, ino);
   }
 
@@ -531,15 +599,20 @@ export abstract class FsBase {
     // rest (a symlink's inline target item refers to no extent).
     const item = sv.tree.get(key(ino, INODE_ITEM, 0));
     if (!item || !isSymlinkMode(decodeInode(item).mode)) this.data.drop(sv, ino, 0, MAX_KEY_VALUE);
-    for (const item of sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE))) sv.tree.delete(item.key);
+    for (const item of sv.tree.range(key(ino, 0, 0), key(ino, 255, MAX_KEY_VALUE))) {
+      sv.tree.delete(item.key);
+    }
     sv.tree.delete(key(ORPHAN_OBJECTID, ORPHAN_ITEM, ino));
   }
 
   protected processOrphans(): void {
     for (const sv of this.subvolumes.values()) {
       if (sv.damaged) continue; // read-only until repaired: its orphans stay
-      const orphans = sv.tree.range(key(ORPHAN_OBJECTID, ORPHAN_ITEM, 0), key(ORPHAN_OBJECTID, ORPHAN_ITEM, MAX_KEY_VALUE));
-      if (orphans.length && (sv.flags & ROOT_FLAG_READONLY) === 0) for (const o of orphans) this.deleteInode(sv, o.key.offset);
+      const orphans = sv.tree.range(key(ORPHAN_OBJECTID, ORPHAN_ITEM, 0),
+        key(ORPHAN_OBJECTID, ORPHAN_ITEM, MAX_KEY_VALUE));
+      if (orphans.length && (sv.flags & ROOT_FLAG_READONLY) === 0) {
+        for (const o of orphans) this.deleteInode(sv, o.key.offset);
+      }
     }
   }
 
@@ -560,7 +633,9 @@ export abstract class FsBase {
   protected symlinkTarget(sv: Subvolume, ino: number): string {
     const item = sv.tree.get(key(ino, EXTENT_DATA_TYPE, 0));
     const target = item ? decodeSymlinkTarget(item) : null;
-    if (target === null) throw new FsError('EUCLEAN', `subvolume ${sv.id}: symlink ${ino} has no inline target item`);
+    if (target === null) {
+      throw new FsError('EUCLEAN', `subvolume ${sv.id}: symlink ${ino} has no inline target item`);
+    }
     return target;
   }
 }

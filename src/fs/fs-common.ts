@@ -23,10 +23,16 @@ export interface Resolved {
   placeholder?: boolean;
 }
 
-/** btrfs's inode number for the empty directory that stands for a nested subvolume in a snapshot. */
+/**
+ * btrfs's inode number for the empty directory that stands for a nested subvolume in a
+ * snapshot.
+ */
 export const EMPTY_SUBVOL_DIR_INO = 2;
 export interface Parent { sv: Subvolume; dir: number; name: string; placeholder?: boolean }
-/** Where a walk stands: the object reached and the directories it came through ('..' steps back along them). */
+/**
+ * Where a walk stands: the object reached and the directories it came through ('..' steps
+ * back along them).
+ */
 export interface Walked { cur: Resolved; up: Resolved[] }
 export interface OpenFile { sv: Subvolume; ino: number }
 
@@ -38,7 +44,9 @@ export interface OpenFile { sv: Subvolume; ino: number }
  */
 export function btrfsNameHash(device: PmemDevice, name: Uint8Array): number {
   const scratch = device.scratch();
-  if (name.length > scratch.length) throw new FsError('ENAMETOOLONG', 'name longer than the scratch area');
+  if (name.length > scratch.length) {
+    throw new FsError('ENAMETOOLONG', 'name longer than the scratch area');
+  }
   scratch.set(name);
   return device.core.csum_crc32c_update(NAME_HASH_SEED, scratch.byteOffset, name.length) >>> 0;
 }
@@ -49,7 +57,9 @@ export function copyResolved(r: Resolved): Resolved {
 }
 
 export function checkPath(path: unknown): string[] {
-  if (typeof path !== 'string') throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
+  if (typeof path !== 'string') {
+    throw new FsError('EINVAL', `path must be a string, got ${typeof path}`);
+  }
   if (!path.startsWith('/')) throw new FsError('EINVAL', `path must be absolute: '${path}'`);
   if (path.includes('\0')) throw new FsError('EINVAL', 'path contains a NUL byte');
   return pathNames(path);
@@ -69,7 +79,8 @@ export function normalisedParts(path: string): string[] {
 export function checkOptions<T extends object>(options: unknown, what: string): Partial<T> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new FsError('EINVAL', `${what} must be an object, got ${options === null ? 'null' : typeof options}`);
+    throw new FsError('EINVAL',
+      `${what} must be an object, got ${options === null ? 'null' : typeof options}`);
   }
   return options as Partial<T>;
 }
@@ -77,26 +88,39 @@ export function checkOptions<T extends object>(options: unknown, what: string): 
 /** An optional boolean flag: undefined is false; anything but a boolean is EINVAL. */
 export function checkFlag(value: unknown, name: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new FsError('EINVAL', `${name} must be a boolean, got ${typeof value}`);
+  if (typeof value !== 'boolean') {
+    throw new FsError('EINVAL', `${name} must be a boolean, got ${typeof value}`);
+  }
   return value;
 }
 
-/** Linux's MAX_RW_COUNT is just under 2 GiB; a read returns at most 1 GiB here (a short read, as POSIX allows). */
+/**
+ * Linux's MAX_RW_COUNT is just under 2 GiB; a read returns at most 1 GiB here (a short
+ * read, as POSIX allows).
+ */
 export const MAX_READ_BYTES = 2 ** 30;
 
-/** btrfs's BTRFS_ROOT_TREE_DIR_OBJECTID: the root tree's directory (superblock root_dir_objectid). */
+/**
+ * btrfs's BTRFS_ROOT_TREE_DIR_OBJECTID: the root tree's directory (superblock
+ * root_dir_objectid).
+ */
 export const ROOT_TREE_DIR_OBJECTID = 6;
 
 export function checkOffset(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
+    throw new FsError('EINVAL',
+      `${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
-  if (value > MAX_FILE_BYTES) throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
+  if (value > MAX_FILE_BYTES) {
+    throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
+  }
   return value;
 }
 
 export function checkBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
   throw new FsError('EINVAL', 'data must be a Uint8Array or another typed array');
 }

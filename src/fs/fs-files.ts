@@ -55,9 +55,12 @@ export abstract class FsFiles extends FsNamespace {
         throw e;
       }
       if (r.kind !== 'symlink') return path;
-      if (follows >= MAX_SYMLINK_FOLLOWS) throw new FsError('ELOOP', `'${path}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+      if (follows >= MAX_SYMLINK_FOLLOWS) {
+        throw new FsError('ELOOP', `'${path}': more than ${MAX_SYMLINK_FOLLOWS} symbolic links`);
+      }
       const target = this.symlinkTarget(r.sv, r.ino);
-      path = target.startsWith('/') ? target : `${path.replace(/\/+$/, '').replace(/[^/]*$/, '')}${target}`;
+      path = target.startsWith('/') ? target
+        : `${path.replace(/\/+$/, '').replace(/[^/]*$/, '')}${target}`;
     }
   }
 
@@ -69,7 +72,8 @@ export abstract class FsFiles extends FsNamespace {
 
   /** The last descriptor or mapping of an unlinked file went away: delete it. */
   protected releaseIfOrphan(sv: Subvolume, ino: number): void {
-    if (this.isOpen(sv, ino) || this.k.aborted || this.frozen || !this.subvolumes.has(sv.id)) return;
+    if (this.isOpen(sv, ino) || this.k.aborted || this.frozen
+      || !this.subvolumes.has(sv.id)) return;
     const item = sv.tree.get(key(ino, INODE_ITEM, 0));
     if (!item || decodeInode(item).nlink !== 0) return;
     this.beginChange();
@@ -80,7 +84,8 @@ export abstract class FsFiles extends FsNamespace {
     const f = this.fd(fd);
     checkOffset(length, 'length');
     checkOffset(offset, 'offset');
-    return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset, Math.min(length, MAX_READ_BYTES));
+    return this.data.read(f.sv, f.ino, this.inode(f.sv, f.ino), offset,
+      Math.min(length, MAX_READ_BYTES));
   }
 
   /**
@@ -90,10 +95,14 @@ export abstract class FsFiles extends FsNamespace {
    */
   preadInto(fd: number, target: ArrayBufferView, offset: number): number {
     const f = this.fd(fd);
-    if (!ArrayBuffer.isView(target)) throw new FsError('EINVAL', 'target must be a typed array or DataView');
+    if (!ArrayBuffer.isView(target)) {
+      throw new FsError('EINVAL', 'target must be a typed array or DataView');
+    }
     checkOffset(offset, 'offset');
-    const out = new Uint8Array(target.buffer, target.byteOffset, Math.min(target.byteLength, MAX_READ_BYTES));
-    return this.data.readIntoBounded(f.sv, f.ino, offset, out) ?? this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
+    const out = new Uint8Array(target.buffer, target.byteOffset,
+      Math.min(target.byteLength, MAX_READ_BYTES));
+    return this.data.readIntoBounded(f.sv, f.ino, offset, out)
+      ?? this.data.readInto(f.sv, f.ino, this.inodeSizeFlags(f.sv, f.ino), offset, out);
   }
 
   /** An inode's size and flags, read in place (no copy of the item, no decode of the rest). */
@@ -101,15 +110,20 @@ export abstract class FsFiles extends FsNamespace {
     const item = sv.tree.lookup(key(ino, INODE_ITEM, 0));
     if (!item) throw new FsError('EIO', `subvolume ${sv.id}: inode ${ino} is missing`);
     if (item.size !== INODE_ITEM_BYTES) return this.inode(sv, ino); // its decode says what is wrong
-    return { size: this.k.m.u64(item.addr + INODE_SIZE), flags: this.k.m.u64(item.addr + INODE_FLAGS) };
+    return { size: this.k.m.u64(item.addr + INODE_SIZE),
+      flags: this.k.m.u64(item.addr + INODE_FLAGS) };
   }
 
   pwrite(fd: number, data: Uint8Array, offset: number): number {
     const f = this.fd(fd);
     const bytes = checkBytes(data);
     checkOffset(offset, 'offset');
-    if (offset + bytes.length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write beyond the maximum file size');
-    if (!this.writeInCore(f.sv, f.ino, bytes, offset)) this.writeResolved(f.sv, f.ino, bytes, offset);
+    if (offset + bytes.length > MAX_FILE_BYTES) {
+      throw new FsError('EFBIG', 'write beyond the maximum file size');
+    }
+    if (!this.writeInCore(f.sv, f.ino, bytes, offset)) {
+      this.writeResolved(f.sv, f.ino, bytes, offset);
+    }
     return bytes.length;
   }
 
@@ -123,8 +137,10 @@ export abstract class FsFiles extends FsNamespace {
    */
   protected writeInCore(sv: Subvolume, ino: number, bytes: Uint8Array, offset: number): boolean {
     const length = bytes.length;
-    if (!this.coreWrites || length === 0 || offset % SECTOR_BYTES !== 0 || length % SECTOR_BYTES !== 0) return false;
-    if (this.device.beforeStore || (this.mappings && !this.mappings.untouched(sv, ino))) return false;
+    if (!this.coreWrites || length === 0 || offset % SECTOR_BYTES !== 0
+      || length % SECTOR_BYTES !== 0) return false;
+    if (this.device.beforeStore
+      || (this.mappings && !this.mappings.untouched(sv, ino))) return false;
     // Caller bytes outside the shared memory come in through this thread's scratch.
     // (A view starting below the device base is not one the core reads in place: no look at
     // its buffer, a getter call, for the common caller's array.)
@@ -135,7 +151,8 @@ export abstract class FsFiles extends FsNamespace {
     scratch?.set(bytes);
     let disk: number;
     try {
-      disk = this.k.core.fs_file_write(sv.tree.id, ino, scratch ? scratch.byteOffset : bytes.byteOffset, offset, length);
+      disk = this.k.core.fs_file_write(sv.tree.id, ino,
+        scratch ? scratch.byteOffset : bytes.byteOffset, offset, length);
     } catch (e) {
       this.unmapPastEof(sv, ino, this.inode(sv, ino).size);
       throw e;
@@ -161,12 +178,14 @@ export abstract class FsFiles extends FsNamespace {
     const fills = this.data.planFills(sv, ino, start, end);
     const filledBytes = fills.reduce((sum, [a, b]) => sum + (b - a), 0);
     const need = end - start - filledBytes;
-    if (need > 0) this.reserveSpace(() => this.k.spaceFits(need, this.k.writeSlackBytes + this.k.metadataReserveBytes));
+    if (need > 0) this.reserveSpace(() =>
+      this.k.spaceFits(need, this.k.writeSlackBytes + this.k.metadataReserveBytes));
     else this.reserveSpace(() => this.k.metadataFreeBytes() >= this.k.metadataReserveBytes / 2);
     this.zeroPastEof(sv, ino, offset + bytes.length);
     for (let done = 0; done < bytes.length;) {
       // Chunks end on sector boundaries: no sector is written twice (a filled one would COW).
-      const chunk = Math.min(bytes.length - done, alignDown(offset + done + (4 << 20)) - (offset + done));
+      const chunk = Math.min(bytes.length - done,
+        alignDown(offset + done + (4 << 20)) - (offset + done));
       const current = this.inode(sv, ino);
       try {
         this.data.write(sv, ino, current, bytes.subarray(done, done + chunk), offset + done, fills);
@@ -194,7 +213,10 @@ export abstract class FsFiles extends FsNamespace {
     this.live();
     const r = this.resolve(path);
     requireRegular(r.kind, path);
-    if (r.inode.size > MAX_READ_BYTES) throw new FsError('EFBIG', `'${path}' is ${r.inode.size} bytes: readFile returns at most ${MAX_READ_BYTES} (use pread)`);
+    if (r.inode.size > MAX_READ_BYTES) {
+      throw new FsError('EFBIG', `'${path}' is ${r.inode.size} bytes:`
+        + ` readFile returns at most ${MAX_READ_BYTES} (use pread)`);
+    }
     return this.data.read(r.sv, r.ino, r.inode, 0, r.inode.size);
   }
 
@@ -225,7 +247,9 @@ export abstract class FsFiles extends FsNamespace {
     checkOffset(size, 'size');
     const r = this.resolve(path);
     // vfs_truncate: a directory is EISDIR, any other kind that is not a regular file EINVAL.
-    if (isSpecialKind(r.kind)) throw new FsError('EINVAL', `'${path}' is a ${r.kind}, not a regular file`);
+    if (isSpecialKind(r.kind)) {
+      throw new FsError('EINVAL', `'${path}' is a ${r.kind}, not a regular file`);
+    }
     requireRegular(r.kind, path);
     this.truncateResolved(r, size);
   }
@@ -256,11 +280,14 @@ export abstract class FsFiles extends FsNamespace {
 
   fallocate(path: string, offset: number, length: number, options: FallocateOptions = {}): void {
     this.live();
-    const keepSize = checkFlag(checkOptions<FallocateOptions>(options, 'fallocate options').keepSize, 'keepSize');
+    const keepSize =
+      checkFlag(checkOptions<FallocateOptions>(options, 'fallocate options').keepSize, 'keepSize');
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
     if (length === 0) throw new FsError('EINVAL', 'fallocate length must be positive');
-    if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'fallocate beyond the maximum file size');
+    if (offset + length > MAX_FILE_BYTES) {
+      throw new FsError('EFBIG', 'fallocate beyond the maximum file size');
+    }
     const r = this.resolve(path);
     requireRegular(r.kind, path);
     this.refuseImmutable(r, 'fallocate');
@@ -295,7 +322,9 @@ export abstract class FsFiles extends FsNamespace {
     this.live();
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
-    if (offset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', 'zero range beyond the maximum file size');
+    if (offset + length > MAX_FILE_BYTES) {
+      throw new FsError('EFBIG', 'zero range beyond the maximum file size');
+    }
     const r = this.resolve(path);
     requireRegular(r.kind, path);
     this.refuseImmutable(r, 'zero range');
@@ -304,7 +333,9 @@ export abstract class FsFiles extends FsNamespace {
     // so that the call fails before changing anything.
     const innerStart = alignUp(offset);
     const innerEnd = alignDown(offset + length);
-    if (innerEnd > innerStart) this.reserveSpace(() => this.k.spaceFits(innerEnd - innerStart, this.k.metadataReserveBytes));
+    if (innerEnd > innerStart) {
+      this.reserveSpace(() => this.k.spaceFits(innerEnd - innerStart, this.k.metadataReserveBytes));
+    }
     this.zeroPastEof(r.sv, r.ino, offset + length);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);
@@ -313,7 +344,10 @@ export abstract class FsFiles extends FsNamespace {
     this.rangeChanged(r.sv, r.ino, offset, offset + length);
   }
 
-  /** Zero [from, to): partial sectors are written with zeros, whole sectors unmapped (or preallocated). */
+  /**
+   * Zero [from, to): partial sectors are written with zeros, whole sectors unmapped (or
+   * preallocated).
+   */
   protected zeroOut(r: Resolved, from: number, to: number, prealloc: boolean): void {
     if (to <= from) return;
     const inode = this.inode(r.sv, r.ino);
@@ -321,7 +355,9 @@ export abstract class FsFiles extends FsNamespace {
     const innerEnd = alignDown(to);
     const zeroPart = (a: number, b: number): void => {
       const limit = Math.min(b, inode.size);
-      if (limit > a && this.data.extents(r.sv, r.ino, a, limit).length) this.data.write(r.sv, r.ino, inode, new Uint8Array(limit - a), a);
+      if (limit > a && this.data.extents(r.sv, r.ino, a, limit).length) {
+        this.data.write(r.sv, r.ino, inode, new Uint8Array(limit - a), a);
+      }
     };
     if (innerStart >= innerEnd) { zeroPart(from, to); return; }
     zeroPart(from, innerStart);
@@ -340,10 +376,11 @@ export abstract class FsFiles extends FsNamespace {
    * `path1` [offset1, offset1 + length) and `path2` [offset2, offset2 + length), atomically
    * (one transaction: a crash shows both ranges as they were, or both swapped), by moving
    * extents, not bytes. Offsets and length 4096-aligned, both ranges inside their files
-   * (not past EOF: EINVAL), apart when one file (EINVAL), both files of one kind (datacow or nodatacow:
-   * EINVAL); EPERM for a DAX-immutable file.
+   * (not past EOF: EINVAL), apart when one file (EINVAL), both files of one kind (datacow
+   * or nodatacow: EINVAL); EPERM for a DAX-immutable file.
    */
-  exchangeRange(path1: string, offset1: number, path2: string, offset2: number, length: number): void {
+  exchangeRange(path1: string, offset1: number, path2: string, offset2: number,
+    length: number): void {
     checkOffset(offset1, 'offset1');
     checkOffset(offset2, 'offset2');
     checkOffset(length, 'length');
@@ -351,12 +388,21 @@ export abstract class FsFiles extends FsNamespace {
     const two = this.resolve(path2);
     requireRegular(one.kind, path1);
     requireRegular(two.kind, path2);
-    if ((offset1 | offset2 | length) % SECTOR_BYTES) throw new FsError('EINVAL', 'exchange range offsets and length must be 4096-aligned');
+    if ((offset1 | offset2 | length) % SECTOR_BYTES) {
+      throw new FsError('EINVAL', 'exchange range offsets and length must be 4096-aligned');
+    }
     // Inside both files, as XFS asks: a range over the last partial page would carry the
     // bytes past EOF there (a mapping's stores may have put some) into the other file.
-    if (offset1 + length > one.inode.size || offset2 + length > two.inode.size) throw new FsError('EINVAL', 'exchange range beyond EOF');
-    if (one.sv === two.sv && one.ino === two.ino && offset1 < offset2 + length && offset2 < offset1 + length) throw new FsError('EINVAL', 'exchange ranges overlap');
-    if ((one.inode.flags & INODE_FLAG_NODATASUM) !== (two.inode.flags & INODE_FLAG_NODATASUM)) throw new FsError('EINVAL', 'cannot exchange between datacow and nodatacow files');
+    if (offset1 + length > one.inode.size || offset2 + length > two.inode.size) {
+      throw new FsError('EINVAL', 'exchange range beyond EOF');
+    }
+    if (one.sv === two.sv && one.ino === two.ino && offset1 < offset2 + length
+      && offset2 < offset1 + length) {
+      throw new FsError('EINVAL', 'exchange ranges overlap');
+    }
+    if ((one.inode.flags & INODE_FLAG_NODATASUM) !== (two.inode.flags & INODE_FLAG_NODATASUM)) {
+      throw new FsError('EINVAL', 'cannot exchange between datacow and nodatacow files');
+    }
     this.refuseImmutable(one, 'exchange');
     this.refuseImmutable(two, 'exchange');
     if (length === 0) return;
@@ -383,17 +429,22 @@ export abstract class FsFiles extends FsNamespace {
    * (datacow or nodatacow) are shared (a reflink, cloneRange), others copied. EINVAL for
    * overlapping ranges of one file, EISDIR for a directory, EFBIG past the largest file.
    */
-  copyFileRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): number {
+  copyFileRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number,
+    length: number): number {
     const [src, dst] = this.rangePair(srcPath, srcOffset, dstPath, dstOffset, length, 'copy');
-    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length
+      && dstOffset < srcOffset + length) {
       throw new FsError('EINVAL', 'copy source and destination overlap');
     }
     this.refuseImmutable(dst, 'copy into');
     const n = Math.min(length, Math.max(0, src.inode.size - srcOffset));
     if (n === 0) return 0;
     const aligned = srcOffset % SECTOR_BYTES === 0 && dstOffset % SECTOR_BYTES === 0
-      && (n % SECTOR_BYTES === 0 || (srcOffset + n === src.inode.size && dstOffset + n >= dst.inode.size));
-    if (aligned && (src.inode.flags & INODE_FLAG_NODATASUM) === (dst.inode.flags & INODE_FLAG_NODATASUM) && !this.immutable(src)) {
+      && (n % SECTOR_BYTES === 0
+        || (srcOffset + n === src.inode.size && dstOffset + n >= dst.inode.size));
+    const sameDatasum = (src.inode.flags & INODE_FLAG_NODATASUM)
+      === (dst.inode.flags & INODE_FLAG_NODATASUM);
+    if (aligned && sameDatasum && !this.immutable(src)) {
       this.cloneRange(srcPath, srcOffset, dstPath, dstOffset, n);
       return n;
     }
@@ -426,7 +477,8 @@ export abstract class FsFiles extends FsNamespace {
     const r = this.resolve(path);
     if (r.kind !== 'file') throw new FsError('EINVAL', `'${path}' is not a regular file`);
     if ((r.inode.size > 0 || this.data.extents(r.sv, r.ino, 0, MAX_KEY_VALUE).length > 0)) {
-      throw new FsError('EINVAL', `'${path}' is not empty: nodatacow can only be set on an empty file`);
+      throw new FsError('EINVAL',
+        `'${path}' is not empty: nodatacow can only be set on an empty file`);
     }
     this.beginChange(r.sv);
     const inode = this.inode(r.sv, r.ino);
@@ -441,11 +493,14 @@ export abstract class FsFiles extends FsNamespace {
    * copyFileRange): offsets and length (EINVAL), the destination's end (EFBIG), both paths
    * resolved to regular files.
    */
-  protected rangePair(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number, what: string): [Resolved, Resolved] {
+  protected rangePair(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number,
+    length: number, what: string): [Resolved, Resolved] {
     checkOffset(srcOffset, 'srcOffset');
     checkOffset(dstOffset, 'dstOffset');
     checkOffset(length, 'length');
-    if (dstOffset + length > MAX_FILE_BYTES) throw new FsError('EFBIG', `${what} beyond the maximum file size`);
+    if (dstOffset + length > MAX_FILE_BYTES) {
+      throw new FsError('EFBIG', `${what} beyond the maximum file size`);
+    }
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
     requireRegular(src.kind, srcPath);
@@ -453,16 +508,24 @@ export abstract class FsFiles extends FsNamespace {
     return [src, dst];
   }
 
-  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): void {
+  cloneRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number,
+    length: number): void {
     const [src, dst] = this.rangePair(srcPath, srcOffset, dstPath, dstOffset, length, 'clone');
-    if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) throw new FsError('EINVAL', 'clone offsets must be 4096-aligned');
-    if (srcOffset + length > src.inode.size) throw new FsError('EINVAL', 'clone range beyond the source EOF');
+    if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) {
+      throw new FsError('EINVAL', 'clone offsets must be 4096-aligned');
+    }
+    if (srcOffset + length > src.inode.size) {
+      throw new FsError('EINVAL', 'clone range beyond the source EOF');
+    }
     const reachesEof = srcOffset + length === src.inode.size;
-    if (length % SECTOR_BYTES && !reachesEof) throw new FsError('EINVAL', 'clone length must be 4096-aligned unless it reaches EOF');
+    if (length % SECTOR_BYTES && !reachesEof) {
+      throw new FsError('EINVAL', 'clone length must be 4096-aligned unless it reaches EOF');
+    }
     if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
       throw new FsError('EINVAL', 'cannot clone between datacow and nodatacow files');
     }
-    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+    if (src.sv === dst.sv && src.ino === dst.ino && srcOffset < dstOffset + length
+      && dstOffset < srcOffset + length) {
       throw new FsError('EINVAL', 'clone source and destination overlap');
     }
     this.refuseImmutable(src, 'clone from');
@@ -475,11 +538,14 @@ export abstract class FsFiles extends FsNamespace {
     }
     // The source blocks become shared: no mapping may keep writing them in place.
     const blocks: number[] = [];
-    for (const { fileOffset, e } of this.data.extents(src.sv, src.ino, srcOffset, srcOffset + mapped)) {
+    for (const { fileOffset, e } of this.data.extents(src.sv, src.ino, srcOffset,
+      srcOffset + mapped)) {
       if (e.type !== 1) continue;
       const from = Math.max(srcOffset, fileOffset);
       const to = Math.min(srcOffset + mapped, fileOffset + e.bytes);
-      for (let at = from; at < to; at += PAGE_BYTES) blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / PAGE_BYTES);
+      for (let at = from; at < to; at += PAGE_BYTES) {
+        blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / PAGE_BYTES);
+      }
     }
     this.mappings?.beforeShare(blocks);
     this.zeroPastEof(dst.sv, dst.ino, dstOffset + length);
@@ -502,9 +568,15 @@ export abstract class FsFiles extends FsNamespace {
       if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
         throw new FsError('EINVAL', 'cannot clone between datacow and nodatacow files');
       }
-      if (dst.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${dstPath}' is in a read-only snapshot`);
+      if (dst.sv.flags & ROOT_FLAG_READONLY) {
+        throw new FsError('EROFS', `'${dstPath}' is in a read-only snapshot`);
+      }
     } else {
-      if (src.inode.flags & INODE_FLAG_NODATASUM) throw new FsError('EINVAL', 'cannot clone a nodatacow file into a new (datacow) file; create it and setNoDataCow first');
+      if (src.inode.flags & INODE_FLAG_NODATASUM) {
+        throw new FsError('EINVAL',
+          'cannot clone a nodatacow file into a new (datacow) file; create it and setNoDataCow'
+            + ' first');
+      }
       this.create(dstPath);
     }
     this.truncate(dstPath, 0);
@@ -513,22 +585,36 @@ export abstract class FsFiles extends FsNamespace {
 
   // --- range operations (src/fs/range-ops.ts; docs/fs.md section 5) -----------------
 
-  /** FIDEDUPERANGE, one destination: share the source's extents if the ranges hold the same bytes. */
-  dedupeRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number, length: number): DedupeResult {
+  /**
+   * FIDEDUPERANGE, one destination: share the source's extents if the ranges hold the same
+   * bytes.
+   */
+  dedupeRange(srcPath: string, srcOffset: number, dstPath: string, dstOffset: number,
+    length: number): DedupeResult {
     return rangeOps.dedupeRange(this.rangeHost, srcPath, srcOffset, dstPath, dstOffset, length);
   }
 
-  /** FIDEDUPERANGE's array form: one result per destination, a destination's error in its result. */
-  dedupeRanges(srcPath: string, srcOffset: number, length: number, destinations: DedupeDestination[]): DedupeInfo[] {
+  /**
+   * FIDEDUPERANGE's array form: one result per destination, a destination's error in its
+   * result.
+   */
+  dedupeRanges(srcPath: string, srcOffset: number, length: number,
+    destinations: DedupeDestination[]): DedupeInfo[] {
     return rangeOps.dedupeRanges(this.rangeHost, srcPath, srcOffset, length, destinations);
   }
 
-  /** FALLOC_FL_COLLAPSE_RANGE: remove [offset, offset + length), moving the rest of the file down. */
+  /**
+   * FALLOC_FL_COLLAPSE_RANGE: remove [offset, offset + length), moving the rest of the file
+   * down.
+   */
   collapseRange(path: string, offset: number, length: number): void {
     rangeOps.collapseRange(this.rangeHost, path, offset, length);
   }
 
-  /** FALLOC_FL_INSERT_RANGE: a hole of `length` bytes at `offset`, moving the rest of the file up. */
+  /**
+   * FALLOC_FL_INSERT_RANGE: a hole of `length` bytes at `offset`, moving the rest of the
+   * file up.
+   */
   insertRange(path: string, offset: number, length: number): void {
     rangeOps.insertRange(this.rangeHost, path, offset, length);
   }
@@ -538,9 +624,12 @@ export abstract class FsFiles extends FsNamespace {
   /** This file system's helpers, as range-ops.ts uses them (made once). */
   protected get rangeHost(): RangeHost {
     return this.rangeHostMade ??= {
-      k: this.k, data: this.data, dax: () => this.mappings, live: () => this.live(), resolve: (path) => this.resolve(path),
-      beginChange: (sv) => this.beginChange(sv), reserveSpace: (enough, message) => this.reserveSpace(enough, message),
-      inode: (sv, ino) => this.inode(sv, ino), putInode: (sv, ino, inode) => this.putInode(sv, ino, inode),
+      k: this.k, data: this.data, dax: () => this.mappings, live: () => this.live(),
+      resolve: (path) => this.resolve(path),
+      beginChange: (sv) => this.beginChange(sv),
+      reserveSpace: (enough, message) => this.reserveSpace(enough, message),
+      inode: (sv, ino) => this.inode(sv, ino),
+      putInode: (sv, ino, inode) => this.putInode(sv, ino, inode),
       rangeChanged: (sv, ino, start, end) => this.rangeChanged(sv, ino, start, end),
     };
   }

@@ -25,7 +25,10 @@ import { FsBase } from './fs-base.js';
 export abstract class FsNamespace extends FsBase {
   // --- namespace operations ----------------------------------------------------------
 
-  /** A new inode of `mode` (a directory, a regular or a special file: no items but its own) named `path`. */
+  /**
+   * A new inode of `mode` (a directory, a regular or a special file: no items but its own)
+   * named `path`.
+   */
   protected makeNode(path: string, mode: number, rdev = 0): Resolved {
     const p = this.resolveParent(path);
     this.refusePlaceholder(p);
@@ -99,7 +102,8 @@ export abstract class FsNamespace extends FsBase {
     const r = this.resolve(path);
     if (!isDirKind(r.kind)) throw new FsError('ENOTDIR', `'${path}' is not a directory`);
     if (r.placeholder) return [];
-    return r.sv.tree.range(key(r.ino, DIR_INDEX, 0), key(r.ino, DIR_INDEX, MAX_KEY_VALUE)).map((i) => decodeDirEntries(i.data)[0]!.name);
+    return r.sv.tree.range(key(r.ino, DIR_INDEX, 0), key(r.ino, DIR_INDEX, MAX_KEY_VALUE))
+      .map((i) => decodeDirEntries(i.data)[0]!.name);
   }
 
   stat(path: string): Stat {
@@ -107,7 +111,10 @@ export abstract class FsNamespace extends FsBase {
     return this.statOf(this.resolve(path));
   }
 
-  /** stat without following a symlink in the last component: the link itself (kind 'symlink', size its target's length). */
+  /**
+   * stat without following a symlink in the last component: the link itself (kind
+   * 'symlink', size its target's length).
+   */
   lstat(path: string): Stat {
     this.live();
     return this.statOf(this.resolveNoFollow(path));
@@ -136,7 +143,9 @@ export abstract class FsNamespace extends FsBase {
     const p = this.resolveParent(path);
     const r = this.resolveNoFollow(path);
     if (!isDirKind(r.kind)) throw new FsError('ENOTDIR', `'${path}' is not a directory`);
-    if (r.kind === 'subvolume') throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
+    if (r.kind === 'subvolume') {
+      throw new FsError('EPERM', `'${path}' is a subvolume: use deleteSubvolume`);
+    }
     if (r.placeholder) {
       this.beginChange(p.sv);
       this.removeEntry(p);
@@ -148,7 +157,10 @@ export abstract class FsNamespace extends FsBase {
     this.deleteInode(r.sv, r.ino);
   }
 
-  /** link(2): a new name for `existing` (a symlink itself, not its target, as linkat without AT_SYMLINK_FOLLOW). */
+  /**
+   * link(2): a new name for `existing` (a symlink itself, not its target, as linkat without
+   * AT_SYMLINK_FOLLOW).
+   */
   link(existing: string, newPath: string): void {
     const r = this.resolveNoFollow(existing);
     if (isDirKind(r.kind)) throw new FsError('EPERM', `'${existing}' is a directory`);
@@ -173,7 +185,8 @@ export abstract class FsNamespace extends FsBase {
     const fromParts = normalisedParts(from);
     const toParts = normalisedParts(to);
     const srcIsDir = src.kind === 'dir' || src.kind === 'subvolume';
-    if (srcIsDir && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
+    if (srcIsDir && toParts.length > fromParts.length
+      && fromParts.every((p, i) => toParts[i] === p)) {
       throw new FsError('EINVAL', `cannot move '${from}' into itself`);
     }
     if (src.kind === 'file') this.refuseImmutable(src, 'rename');
@@ -191,17 +204,25 @@ export abstract class FsNamespace extends FsBase {
       const victimIsDir = victim.kind === 'dir';
       if (!srcIsDir && victimIsDir) throw new FsError('EISDIR', `'${to}' is a directory`);
       if (srcIsDir && !victimIsDir) throw new FsError('ENOTDIR', `'${to}' is not a directory`);
-      if (victim.kind === 'dir' && !this.dirIsEmpty(victim.sv, victim.ino)) throw new FsError('ENOTEMPTY', `'${to}' is not empty`);
+      if (victim.kind === 'dir' && !this.dirIsEmpty(victim.sv, victim.ino)) {
+        throw new FsError('ENOTEMPTY', `'${to}' is not empty`);
+      }
     }
     this.beginChange(sp.sv);
     if (!srcIsDir) this.checkRefRoom(dp.sv, src.ino, dp.dir, dp.name);
     if (victim) {
       this.removeEntry(dp);
-      if (victim.kind === 'dir') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);
+      if (victim.kind === 'dir') {
+        this.deleteInode(victim.sv, victim.ino);
+      } else {
+        this.dropLink(victim.sv, victim.ino);
+      }
     }
     const entry = this.removeEntry(sp);
     const index = this.addEntry(dp, entry.location, entry.kind);
-    if (entry.kind === DIR_KIND_SUBVOLUME) this.putRootRefs(dp.sv.id, entry.location.objectid, dp.dir, index, dp.name);
+    if (entry.kind === DIR_KIND_SUBVOLUME) {
+      this.putRootRefs(dp.sv.id, entry.location.objectid, dp.dir, index, dp.name);
+    }
   }
 
   // --- extended attributes (btrfs XATTR_ITEMs: src/fs/xattr.ts) ---------------------
@@ -218,12 +239,14 @@ export abstract class FsNamespace extends FsBase {
 
   /** fsetxattr(2): setxattr on an open file (it may have been renamed or unlinked since). */
   fsetxattr(fd: number, name: string, value: Uint8Array, options: SetXattrOptions = {}): void {
-    this.setXattrOn(this.fdTarget(fd), name, value, checkOptions<SetXattrOptions>(options, 'setxattr options'));
+    this.setXattrOn(this.fdTarget(fd), name, value,
+      checkOptions<SetXattrOptions>(options, 'setxattr options'));
   }
 
   /** getxattr(2): the value of attribute `name` of `path` (ENODATA when it has none). */
   getxattr(path: string, name: string, options: XattrOptions = {}): Uint8Array {
-    return this.getXattrOf(this.xattrTarget(path, checkOptions<XattrOptions>(options, 'getxattr options')), name);
+    return this.getXattrOf(this.xattrTarget(path,
+      checkOptions<XattrOptions>(options, 'getxattr options')), name);
   }
 
   fgetxattr(fd: number, name: string): Uint8Array {
@@ -243,7 +266,8 @@ export abstract class FsNamespace extends FsBase {
 
   /** removexattr(2): remove attribute `name` of `path` (ENODATA when it has none). */
   removexattr(path: string, name: string, options: XattrOptions = {}): void {
-    this.removeXattrOf(this.xattrTarget(path, checkOptions<XattrOptions>(options, 'removexattr options')), name);
+    this.removeXattrOf(this.xattrTarget(path,
+      checkOptions<XattrOptions>(options, 'removexattr options')), name);
   }
 
   fremovexattr(fd: number, name: string): void {
@@ -251,7 +275,8 @@ export abstract class FsNamespace extends FsBase {
   }
 
   protected xattrTarget(path: string, options: Partial<XattrOptions>): Resolved {
-    return checkFlag(options.noFollow, 'noFollow') ? this.resolveNoFollow(path) : this.resolve(path);
+    return checkFlag(options.noFollow, 'noFollow') ? this.resolveNoFollow(path)
+      : this.resolve(path);
   }
 
   /** An open file as a walk would find it. */
@@ -262,7 +287,8 @@ export abstract class FsNamespace extends FsBase {
   }
 
   protected xattrHost(sv: Subvolume): XattrHost {
-    return { tree: sv.tree, hash: (name) => btrfsNameHash(this.device, name), transid: this.k.transid, nodeBytes: this.k.nodeBytes };
+    return { tree: sv.tree, hash: (name) => btrfsNameHash(this.device, name),
+      transid: this.k.transid, nodeBytes: this.k.nodeBytes };
   }
 
   /**
@@ -270,15 +296,21 @@ export abstract class FsNamespace extends FsBase {
    * a symlink a set is EPERM and a get finds nothing (ENODATA).
    */
   protected userXattrRefused(r: Resolved, name: Uint8Array): boolean {
-    return (r.kind === 'symlink' || isSpecialKind(r.kind)) && xattrNameText(name).startsWith('user.');
+    return (r.kind === 'symlink' || isSpecialKind(r.kind))
+      && xattrNameText(name).startsWith('user.');
   }
 
-  protected setXattrOn(r: Resolved, name: string, value: Uint8Array, options: Partial<SetXattrOptions & XattrOptions>): void {
+  protected setXattrOn(r: Resolved, name: string, value: Uint8Array,
+    options: Partial<SetXattrOptions & XattrOptions>): void {
     const nameBytes = xattrNameBytes(name);
-    const create = checkFlag(options.create, 'create'), replace = checkFlag(options.replace, 'replace');
+    const create = checkFlag(options.create, 'create'),
+      replace = checkFlag(options.replace, 'replace');
     if (create && replace) throw new FsError('EINVAL', 'setxattr: create and replace together');
     const valueBytes = xattrValueBytes(value, nameBytes, this.k.nodeBytes);
-    if (this.userXattrRefused(r, nameBytes)) throw new FsError('EPERM', `'${name}': user.* attributes are for regular files and directories`);
+    if (this.userXattrRefused(r, nameBytes)) {
+      throw new FsError('EPERM',
+        `'${name}': user.* attributes are for regular files and directories`);
+    }
     this.refusePlaceholder(r);
     this.refuseImmutable(r, 'setxattr');
     this.beginChange(r.sv, true);
@@ -292,24 +324,31 @@ export abstract class FsNamespace extends FsBase {
 
   protected getXattrOf(r: Resolved, name: string): Uint8Array {
     const nameBytes = xattrNameBytes(name);
-    const value = this.userXattrRefused(r, nameBytes) ? null : findXattr(this.xattrHost(r.sv), r.ino, nameBytes);
+    const value = this.userXattrRefused(r, nameBytes) ? null
+      : findXattr(this.xattrHost(r.sv), r.ino, nameBytes);
     if (value === null) throw new FsError('ENODATA', `no xattr '${name}'`);
     return value;
   }
 
   protected removeXattrOf(r: Resolved, name: string): void {
     const nameBytes = xattrNameBytes(name);
-    if (this.userXattrRefused(r, nameBytes)) throw new FsError('EPERM', `'${name}': user.* attributes are for regular files and directories`);
+    if (this.userXattrRefused(r, nameBytes)) {
+      throw new FsError('EPERM',
+        `'${name}': user.* attributes are for regular files and directories`);
+    }
     this.refusePlaceholder(r);
     this.refuseImmutable(r, 'removexattr');
     this.beginChange(r.sv);
-    if (!deleteXattr(this.xattrHost(r.sv), r.ino, nameBytes)) throw new FsError('ENODATA', `no xattr '${name}'`);
+    if (!deleteXattr(this.xattrHost(r.sv), r.ino, nameBytes)) {
+      throw new FsError('ENODATA', `no xattr '${name}'`);
+    }
     this.touchInode(r.sv, r.ino);
   }
 
   // --- subvolumes and snapshots ------------------------------------------------------
 
-  protected putRootRefs(parent: number, child: number, dirIno: number, index: number, name: string): void {
+  protected putRootRefs(parent: number, child: number, dirIno: number, index: number,
+    name: string): void {
     const body = encodeRootRef({ dirIno, index, name });
     this.k.rootTree.put(key(parent, ROOT_REF, child), body);
     this.k.rootTree.put(key(child, ROOT_BACKREF, parent), body);
@@ -330,18 +369,23 @@ export abstract class FsNamespace extends FsBase {
   /** O(1): the new subvolume's root pointer is the source's root block, refcount raised. */
   snapshot(sourcePath: string, destPath: string, options: SnapshotOptions = {}): void {
     this.live();
-    const readonly = checkFlag(checkOptions<SnapshotOptions>(options, 'snapshot options').readonly, 'readonly');
+    const readonly =
+      checkFlag(checkOptions<SnapshotOptions>(options, 'snapshot options').readonly, 'readonly');
     const src = this.resolve(sourcePath);
     if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
     const p = this.resolveParent(destPath);
     this.refusePlaceholder(p);
     this.beginChange(p.sv, 'snapshot');
     if (this.lookupEntry(p.sv, p.dir, p.name)) throw new FsError('EEXIST', `'${destPath}' exists`);
-    if (this.hasImmutableFile(src.sv)) throw new FsError('EPERM', 'the subvolume holds a DAX-immutable file, whose extents must never be shared');
+    if (this.hasImmutableFile(src.sv)) {
+      throw new FsError('EPERM',
+        'the subvolume holds a DAX-immutable file, whose extents must never be shared');
+    }
     // Writers must stop storing in place before the blocks become shared.
     this.mappings?.beforeSnapshot(src.sv);
     const dax = this.mappings!;
-    dax.leavingWritable(!dax.policy.snapshotWriteProtect, () => this.snapshotCommitted(src, p, readonly));
+    dax.leavingWritable(!dax.policy.snapshotWriteProtect,
+      () => this.snapshotCommitted(src, p, readonly));
   }
 
   protected snapshotCommitted(src: Resolved, p: Parent, readonly: boolean): void {
@@ -367,11 +411,20 @@ export abstract class FsNamespace extends FsBase {
   deleteSubvolume(path: string): void {
     const r = this.resolve(path);
     if (r.kind !== 'subvolume') throw new FsError('EINVAL', `'${path}' is not a subvolume`);
-    if (r.sv.id === FS_TREE_ID) throw new FsError('EBUSY', 'the top-level subvolume cannot be deleted');
-    for (const f of this.fds.values()) if (f.sv === r.sv) throw new FsError('EBUSY', `'${path}' has open files`);
-    if (this.mappings!.mappingsInSubvolume(r.sv).length) throw new FsError('EBUSY', `'${path}' has mapped files`);
-    if (this.hasImmutableFile(r.sv)) throw new FsError('EPERM', `'${path}' holds a DAX-immutable file`);
-    if (this.k.rootTree.range(key(r.sv.id, ROOT_REF, 0), key(r.sv.id, ROOT_REF, MAX_KEY_VALUE), 1).length) {
+    if (r.sv.id === FS_TREE_ID) {
+      throw new FsError('EBUSY', 'the top-level subvolume cannot be deleted');
+    }
+    for (const f of this.fds.values()) {
+      if (f.sv === r.sv) throw new FsError('EBUSY', `'${path}' has open files`);
+    }
+    if (this.mappings!.mappingsInSubvolume(r.sv).length) {
+      throw new FsError('EBUSY', `'${path}' has mapped files`);
+    }
+    if (this.hasImmutableFile(r.sv)) {
+      throw new FsError('EPERM', `'${path}' holds a DAX-immutable file`);
+    }
+    if (this.k.rootTree.range(key(r.sv.id, ROOT_REF, 0),
+      key(r.sv.id, ROOT_REF, MAX_KEY_VALUE), 1).length) {
       throw new FsError('ENOTEMPTY', `'${path}' contains subvolumes`);
     }
     const p = this.resolveParent(path);
@@ -392,8 +445,11 @@ export abstract class FsNamespace extends FsBase {
   protected hasImmutableFile(sv: Subvolume): boolean {
     if (sv.immutableInodes === null) {
       let count = 0;
-      sv.tree.walkRange(key(0, INODE_ITEM, 0), key(ORPHAN_OBJECTID - 1, INODE_ITEM, MAX_KEY_VALUE), (kk, addr, size) => {
-        if (kk.type === INODE_ITEM && (decodeInode(this.k.m.u8.slice(addr, addr + size)).flags & INODE_FLAG_IMMUTABLE)) count++;
+      sv.tree.walkRange(key(0, INODE_ITEM, 0), key(ORPHAN_OBJECTID - 1, INODE_ITEM, MAX_KEY_VALUE),
+        (kk, addr, size) => {
+        if (kk.type === INODE_ITEM
+          && (decodeInode(this.k.m.u8.slice(addr, addr + size)).flags
+            & INODE_FLAG_IMMUTABLE)) count++;
         return true;
       });
       sv.immutableInodes = count;

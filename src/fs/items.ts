@@ -8,7 +8,9 @@ import {
   DIR_ENTRY_HEADER_BYTES, DIR_ENTRY_TRANSID, DIR_ENTRY_NAME_LENGTH, DIR_ENTRY_KIND, DIR_KIND_DIR,
   DIR_KIND_SUBVOLUME, ROOT_ITEM, MODE_DIR, INODE_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES, type Key,
 } from './format.js';
-import { RI_UUID, RI_CTRANSID, DIR_ENTRY_DATA_LENGTH, EXTENT_TYPE_INLINE, INODE_RDEV } from '../core/abi.js';
+import {
+  RI_UUID, RI_CTRANSID, DIR_ENTRY_DATA_LENGTH, EXTENT_TYPE_INLINE, INODE_RDEV,
+} from '../core/abi.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -24,7 +26,9 @@ class ItemReader {
   u16(at: number): number { return this.u8At(at) | (this.u8At(at + 1) << 8); }
   u32(at: number): number { return (this.u16(at) | (this.u16(at + 2) << 16)) >>> 0; }
   u64(at: number): number { return this.u32(at) + this.u32(at + 4) * 4294967296; }
-  key(at: number): Key { return { objectid: this.u64(at), type: this.u8At(at + 8), offset: this.u64(at + 9) }; }
+  key(at: number): Key {
+    return { objectid: this.u64(at), type: this.u8At(at + 8), offset: this.u64(at + 9) };
+  }
 }
 
 function view(bytes: Uint8Array): ItemReader {
@@ -46,8 +50,10 @@ export function encodeInode(i: InodeItem): Uint8Array {
 }
 
 function writeInode(m: FsMemory, at: number, i: InodeItem): void {
-  m.setU64(at + INODE_GENERATION, i.generation); m.setU64(at + INODE_SIZE, i.size); m.setU64(at + INODE_NBYTES, i.nbytes);
-  m.setU32(at + INODE_NLINK, i.nlink); m.setU32(at + INODE_MODE, i.mode); m.setU64(at + INODE_FLAGS, i.flags);
+  m.setU64(at + INODE_GENERATION, i.generation); m.setU64(at + INODE_SIZE,
+    i.size); m.setU64(at + INODE_NBYTES, i.nbytes);
+  m.setU32(at + INODE_NLINK, i.nlink); m.setU32(at + INODE_MODE,
+    i.mode); m.setU64(at + INODE_FLAGS, i.flags);
   m.setU64(at + INODE_TRANSID, i.transid); m.setU64(at + INODE_RDEV, i.rdev ?? 0);
 }
 
@@ -55,19 +61,22 @@ export function decodeInode(b: Uint8Array): InodeItem {
   const m = view(b);
   return {
     generation: m.u64(INODE_GENERATION), size: m.u64(INODE_SIZE), nbytes: m.u64(INODE_NBYTES),
-    nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS), transid: m.u64(INODE_TRANSID),
+    nlink: m.u32(INODE_NLINK), mode: m.u32(INODE_MODE), flags: m.u64(INODE_FLAGS),
+    transid: m.u64(INODE_TRANSID),
     rdev: m.u64(INODE_RDEV),
   };
 }
 
 export interface FileExtent {
-  generation: number; type: number; diskBytenr: number; diskBytes: number; offset: number; bytes: number;
+  generation: number; type: number; diskBytenr: number; diskBytes: number;
+    offset: number; bytes: number;
 }
 
 export function encodeFileExtent(e: FileExtent): Uint8Array {
   const out = new Uint8Array(FILE_EXTENT_BYTES);
   const m = new FsMemory(out.buffer);
-  m.setU64(FE_GENERATION, e.generation); m.setU64(FE_RAM_BYTES, e.diskBytes); m.setU8(FE_TYPE, e.type);
+  m.setU64(FE_GENERATION, e.generation); m.setU64(FE_RAM_BYTES,
+    e.diskBytes); m.setU8(FE_TYPE, e.type);
   m.setU64(FE_DISK_BYTENR, e.diskBytenr);
   m.setU64(FE_DISK_BYTES, e.diskBytes); m.setU64(FE_OFFSET, e.offset); m.setU64(FE_BYTES, e.bytes);
   return out;
@@ -80,7 +89,8 @@ export function encodeFileExtent(e: FileExtent): Uint8Array {
 export function decodeFileExtent(b: Uint8Array): FileExtent {
   const m = view(b);
   if (b[FE_TYPE] === EXTENT_TYPE_INLINE || b.length < FILE_EXTENT_BYTES) {
-    return { generation: m.u64(FE_GENERATION), type: EXTENT_TYPE_INLINE, diskBytenr: 0, diskBytes: 0, offset: 0, bytes: m.u64(FE_RAM_BYTES) };
+    return { generation: m.u64(FE_GENERATION), type: EXTENT_TYPE_INLINE, diskBytenr: 0,
+      diskBytes: 0, offset: 0, bytes: m.u64(FE_RAM_BYTES) };
   }
   return {
     generation: m.u64(FE_GENERATION), type: m.u8At(FE_TYPE), diskBytenr: m.u64(FE_DISK_BYTENR),
@@ -89,8 +99,12 @@ export function decodeFileExtent(b: Uint8Array): FileExtent {
 }
 
 export interface RootItem {
-  bytenr: number; level: number; generation: number; flags: number; lastSnapshot: number; rootDir: number;
-  /** The subvolume's uuid and (a snapshot's) its source's; 16 bytes each, zero when absent (the extent, dev and csum trees'). */
+  bytenr: number; level: number; generation: number; flags: number;
+    lastSnapshot: number; rootDir: number;
+  /**
+   * The subvolume's uuid and (a snapshot's) its source's; 16 bytes each, zero when absent
+   * (the extent, dev and csum trees').
+   */
   uuid?: Uint8Array; parentUuid?: Uint8Array;
   /** The transaction that created the subvolume (btrfs's otransid; lastSnapshot when absent). */
   otransid?: number;
@@ -108,10 +122,13 @@ const RI_PARENT_UUID = RI_UUID + 16;
 export function encodeRootItem(r: RootItem, nodeBytes: number): Uint8Array {
   const out = new Uint8Array(ROOT_ITEM_BYTES);
   const m = new FsMemory(out.buffer);
-  writeInode(m, 0, { generation: 1, size: 3, nbytes: nodeBytes, nlink: 1, mode: MODE_DIR, flags: 0, transid: 0 });
+  writeInode(m, 0, { generation: 1, size: 3, nbytes: nodeBytes, nlink: 1, mode: MODE_DIR,
+    flags: 0, transid: 0 });
   m.setU64(RI_BYTENR, r.bytenr); m.setU8(RI_LEVEL, r.level); m.setU64(RI_GENERATION, r.generation);
-  m.setU64(RI_FLAGS, r.flags); m.setU64(RI_LAST_SNAPSHOT, r.lastSnapshot); m.setU64(RI_ROOT_DIR, r.rootDir);
-  m.setU32(RI_REFS, 1); m.setU64(RI_GENERATION_V2, r.generation); m.setU64(RI_OTRANSID, r.otransid ?? r.lastSnapshot);
+  m.setU64(RI_FLAGS, r.flags); m.setU64(RI_LAST_SNAPSHOT,
+    r.lastSnapshot); m.setU64(RI_ROOT_DIR, r.rootDir);
+  m.setU32(RI_REFS, 1); m.setU64(RI_GENERATION_V2, r.generation); m.setU64(RI_OTRANSID,
+    r.otransid ?? r.lastSnapshot);
   // ctransid: the last change, as the root block's generation says.
   m.setU64(RI_CTRANSID, r.generation);
   if (r.uuid) out.set(r.uuid, RI_UUID);
@@ -124,11 +141,15 @@ export function decodeRootItem(b: Uint8Array): RootItem {
   return {
     bytenr: m.u64(RI_BYTENR), level: m.u8At(RI_LEVEL), generation: m.u64(RI_GENERATION),
     flags: m.u64(RI_FLAGS), lastSnapshot: m.u64(RI_LAST_SNAPSHOT), rootDir: m.u64(RI_ROOT_DIR),
-    uuid: b.slice(RI_UUID, RI_UUID + 16), parentUuid: b.slice(RI_PARENT_UUID, RI_PARENT_UUID + 16), otransid: m.u64(RI_OTRANSID),
+    uuid: b.slice(RI_UUID, RI_UUID + 16), parentUuid: b.slice(RI_PARENT_UUID, RI_PARENT_UUID + 16),
+    otransid: m.u64(RI_OTRANSID),
   };
 }
 
-/** A directory entry; `kind` DIR_KIND_SUBVOLUME names an entry whose location is a subvolume's ROOT_ITEM. */
+/**
+ * A directory entry; `kind` DIR_KIND_SUBVOLUME names an entry whose location is a
+ * subvolume's ROOT_ITEM.
+ */
 export interface DirEntry { location: Key; kind: number; name: string; transid?: number }
 
 /** btrfs's location offset of a subvolume's entry: (u64)-1, past what a Key holds. */
@@ -142,7 +163,8 @@ export function encodeDirEntries(entries: DirEntry[]): Uint8Array {
   entries.forEach((e, i) => {
     if (e.kind === DIR_KIND_SUBVOLUME) {
       // btrfs: a subvolume's entry is a directory's whose location is (id, ROOT_ITEM, -1).
-      m.setU64(at, e.location.objectid); m.setU8(at + 8, ROOT_ITEM); m.dv.setBigUint64(at + 9, ROOT_LOCATION_OFFSET, true);
+      m.setU64(at, e.location.objectid); m.setU8(at + 8, ROOT_ITEM); m.dv.setBigUint64(at + 9,
+        ROOT_LOCATION_OFFSET, true);
     } else {
       m.setKey(at, e.location);
     }
@@ -165,7 +187,8 @@ export function decodeDirEntries(b: Uint8Array): DirEntry[] {
     out.push({
       location: subvolume ? { objectid: m.u64(at), type: ROOT_ITEM, offset: 0 } : m.key(at),
       kind: subvolume ? DIR_KIND_SUBVOLUME : m.u8At(at + DIR_ENTRY_KIND),
-      name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES, at + DIR_ENTRY_HEADER_BYTES + length)),
+      name: decoder.decode(b.subarray(at + DIR_ENTRY_HEADER_BYTES,
+        at + DIR_ENTRY_HEADER_BYTES + length)),
       transid: m.u64(at + DIR_ENTRY_TRANSID),
     });
     // (A directory entry carries no data: the tree checker refuses one that does.)
@@ -174,7 +197,7 @@ export function decodeDirEntries(b: Uint8Array): DirEntry[] {
   return out;
 }
 
-export interface InodeRef { index: number; name: string }
+interface InodeRef { index: number; name: string }
 
 export function encodeInodeRefs(refs: InodeRef[]): Uint8Array {
   const names = refs.map((r) => nameBytes(r.name));
@@ -194,13 +217,15 @@ export function decodeInodeRefs(b: Uint8Array): InodeRef[] {
   const out: InodeRef[] = [];
   for (let at = 0; at + INODE_REF_HEADER_BYTES <= b.length;) {
     const length = m.u16(at + 8);
-    out.push({ index: m.u64(at), name: decoder.decode(b.subarray(at + INODE_REF_HEADER_BYTES, at + INODE_REF_HEADER_BYTES + length)) });
+    out.push({ index: m.u64(at),
+      name: decoder.decode(b.subarray(at + INODE_REF_HEADER_BYTES,
+        at + INODE_REF_HEADER_BYTES + length)) });
     at += INODE_REF_HEADER_BYTES + length;
   }
   return out;
 }
 
-export interface RootRef { dirIno: number; index: number; name: string }
+interface RootRef { dirIno: number; index: number; name: string }
 
 export function encodeRootRef(r: RootRef): Uint8Array {
   const name = nameBytes(r.name);
@@ -214,5 +239,6 @@ export function encodeRootRef(r: RootRef): Uint8Array {
 export function decodeRootRef(b: Uint8Array): RootRef {
   const m = view(b);
   const length = m.u16(16);
-  return { dirIno: m.u64(0), index: m.u64(8), name: decoder.decode(b.subarray(ROOT_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES + length)) };
+  return { dirIno: m.u64(0), index: m.u64(8),
+    name: decoder.decode(b.subarray(ROOT_REF_HEADER_BYTES, ROOT_REF_HEADER_BYTES + length)) };
 }

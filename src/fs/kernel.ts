@@ -3,86 +3,45 @@
 // state, words the engine's problems, heals dup copies, decides when delayed refs run,
 // and keeps the commit protocol and the superblock. It is the TreeHost of every tree.
 import { CommitParticipants } from './commit-participants.js';
-import { FsError } from '../errors.js';
+import { FsError, errnoName } from '../errors.js';
 import type { PmemDevice } from '../pmem/device.js';
 import {
-  REGION, EIO, EUCLEAN as EUCLEAN_ERRNO, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, PROBLEM_BYTES,
-  P_MEDIA_ERROR, P_CHECKSUM, P_POINTER, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_REFS_FULL, F_REFS, F_REF_LIST, F_REF_COUNT,
-  REF_BYTES, REF_TARGET, REF_DELTA, REF_FLAGS, REF_BYTES_FIELD, REF_DATA, F_EXTENT_ROOT, F_CSUM_ROOT,
-  BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID, F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ROOTS, ROOT_SLOTS, ROOT_SLOT_BYTES, RS_TREE,
-  F_ABORTED, ABORTED_BY_HOST, ABORTED_DELAYED_REFS, EXTENT_MARK_LOSING, EXTENT_MARK_FILLED, F_READERS_COUNT,
-  F_READERS_LOG, READERS_ENTRY_BYTES, PAGE_BYTES, DIRTY_RECORD_BYTES, DIRTY_CAPACITY_MAX, RS_FLAGS, RSF_MOVED,
-  RS_LAST_SNAPSHOT, BACKREF_BYTES, WRITE_OUT_REPORT, WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, CHUNK_FREE,
-  CHUNK_RESERVED, CHUNK_SYSTEM, NODE_GENERATION, UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID,
+  REGION, NEEDS_HEAL, TA_PROBLEMS, TA_KEY, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE,
+  P_REFS_FULL, F_EXTENT_ROOT, F_CSUM_ROOT, BAD_ARGUMENT_BIAS, EXTENT_TREE_ID, CSUM_TREE_ID,
+  F_GENERATION, F_FSID, F_CHUNK_TREE_UUID, F_ABORTED, ABORTED_BY_HOST, EXTENT_MARK_LOSING,
+  EXTENT_MARK_FILLED, RS_FLAGS, RSF_MOVED, RS_LAST_SNAPSHOT, WRITE_OUT_REPORT,
+  WRITE_OUT_STORE_POINTS, CHUNK_DATA, CHUNK_METADATA, NODE_GENERATION,
 } from '../core/abi.js';
 import { ChunkMap, chunkBytesFor } from './chunks.js';
 import { setFsHooks, type FsHooks } from '../core/module.js';
 import type { CoreExports } from '../core/exports.js';
-import { errnoName } from '../errors.js';
 import { BTree, ROOT_POINTER, type TreeHost } from './ctree.js';
 import { FreeSpace } from './free-space.js';
 import { FsMemory } from './memory.js';
 import {
-  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets,
-  EXTENT_ITEM, METADATA_ITEM, EI_GENERATION, FS_TREE_ID, FIRST_SUBVOLUME_ID, ROOT_ITEM,
-  MAX_LEVEL, MAX_KEY_VALUE, key,
-  PMCOW_INCOMPAT,
+  SECTOR_BYTES, SUPERBLOCK_BYTES, SYSTEM_AREA_BYTES, superblockOffsets, EXTENT_ITEM, EI_GENERATION,
+  FS_TREE_ID, FIRST_SUBVOLUME_ID, MAX_KEY_VALUE, key, PMCOW_INCOMPAT,
 } from './format.js';
-import { validBlockPointer, readProblem, blockProblemText, engineProblemText, type CheckContext } from './tree-checker.js';
+import { readProblem, engineProblemText, type CheckContext } from './tree-checker.js';
 import { UUID_BYTES } from './uuid.js';
-import { encodeRootItem } from './items.js';
-import { encodeSuperblock, rebaseSuperblock, decodeSuperblock, chooseSuperblock, type SuperblockState, type SuperblockRead } from './superblock.js';
+import {
+  encodeSuperblock, rebaseSuperblock, type SuperblockState, type SuperblockRead,
+} from './superblock.js';
+import { readSuperblock, superblockStateOf } from './superblock-io.js';
+import { check, abortedText } from './engine-result.js';
+import { BlockCopies, type BadCopy } from './block-copies.js';
+import { RootTable } from './root-table.js';
+import { ReadersDropped } from './readers-dropped.js';
+import { losingRefs, DelayedRefRunner } from './delayed-refs.js';
+import { layKernelRegion } from './kernel-layout.js';
+import { TreeRootItems } from './tree-root-items.js';
+import {
+  usedBytes, reservedBytes, addAllocatableSpace, rebuildFreeSpace,
+} from './block-group-space.js';
 import type { MetadataProfile } from './types.js';
+import { assert } from '../assert.js';
 
 export type { SuperblockState } from './superblock.js';
-
-/** A tree block copy that cannot be used, and why. */
-export interface BadCopy { code: 'EIO' | 'EUCLEAN'; message: string }
-
-/**
- * Why a superblock cannot be mounted on this device, or null. Every field later code
- * uses as a size, an address or a count is checked here (a superblock with a valid
- * checksum may still have been rewritten by a fuzzer or a bug).
- */
-/** btrfs's trees pmcow keeps unchanged in an image it adopted: uuid (9), free space (10, until the adoption drops it), data relocation (-9). */
-const KEPT_TREE_IDS = [UUID_TREE_ID, FREE_SPACE_TREE_ID, DATA_RELOC_TREE_ID];
-
-export function superblockProblem(s: SuperblockState, deviceBytes: number): string | null {
-  const total = deviceBytes - (deviceBytes % SECTOR_BYTES);
-  const nodeBytes = s.nodeBytes;
-  if (nodeBytes < 4096 || nodeBytes > 65536 || (nodeBytes & (nodeBytes - 1)) !== 0) return `node size ${nodeBytes}`;
-  if (s.sectorBytes !== SECTOR_BYTES) return `sector size ${s.sectorBytes}`;
-  const copies = s.metadataCopies;
-  if (copies !== 1 && copies !== 2) return `${copies} metadata copies`;
-  if (s.totalBytes !== total) return `total bytes ${s.totalBytes}, the device has ${total}`;
-  if (s.generation < 1 || s.generation > MAX_KEY_VALUE) return `generation ${s.generation}`;
-  if (typeof s.systemChunks === 'string') return s.systemChunks;
-  const ctx: CheckContext = { nodeBytes, totalBytes: total, metadataBlockBytes: nodeBytes, generation: s.generation };
-  const trees = [['root', s.rootTree, s.rootLevel], ['extent', s.extentTree, s.extentLevel], ['csum', s.csumTree, s.csumLevel],
-    ['chunk', s.chunkTree, s.chunkLevel], ['dev', s.devTree, s.devLevel]] as const;
-  for (const [name, bytenr, level] of trees) {
-    // A foreign image's extent, dev and csum roots are read from their ROOT_ITEMs (mount).
-    if (s.origin === 'btrfs' && (name === 'extent' || name === 'csum' || name === 'dev')) continue;
-    if (level > MAX_LEVEL) return `${name} tree level ${level}`;
-    if (!validBlockPointer(bytenr, ctx)) return `${name} tree root ${bytenr} outside the device`;
-  }
-  return null;
-}
-
-
-/** Bytes of the delayed-ref tables per ref slot: the slot, two backref slots, half of each in the batch, the lists. */
-const REF_ROOM_BYTES = ((REF_BYTES + 2 * BACKREF_BYTES) * 3) / 2 + 6;
-
-/** Bytes of the DAX tables that grow with the device: reverse-map heads, dirty index, dirty records. */
-export function daxTableBytes(totalBytes: number): number {
-  const pages = Math.floor(totalBytes / PAGE_BYTES);
-  return Math.ceil((pages * 8 + dirtyCapacity(totalBytes) * DIRTY_RECORD_BYTES) / 64) * 64 + 128;
-}
-
-/** Dirty-page records of a device: one per page, at most DIRTY_CAPACITY_MAX. */
-export function dirtyCapacity(totalBytes: number): number {
-  return Math.min(DIRTY_CAPACITY_MAX, Math.max(1, Math.floor(totalBytes / PAGE_BYTES)));
-}
 
 export function isFsTree(owner: number): boolean {
   return owner === FS_TREE_ID || owner >= FIRST_SUBVOLUME_ID;
@@ -103,9 +62,15 @@ export class Kernel implements TreeHost {
 
   readonly m: FsMemory;
   readonly nodeBytes: number;
-  /** Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is in its chunk's second half). */
+  /**
+   * Copies of every tree block: 1 (profile 'single') or 2 ('dup': the copy is in its
+   * chunk's second half).
+   */
   readonly metadataCopies: number;
-  /** Block group bytes one tree block takes: nodeBytes (a dup copy lies in the chunk's mirror half). */
+  /**
+   * Block group bytes one tree block takes: nodeBytes (a dup copy lies in the chunk's
+   * mirror half).
+   */
   readonly metadataBlockBytes: number;
   /** The block groups (chunks.ts): the core's chunk table as btrfs's items. */
   readonly chunks: ChunkMap;
@@ -116,22 +81,34 @@ export class Kernel implements TreeHost {
   readonly sectorBytes = SECTOR_BYTES;
   readonly totalBytes: number;
   readonly visibleAddr: number;
-  /** Last committed generation (kept in the core's state); the running transaction is generation + 1. */
+  /**
+   * Last committed generation (kept in the core's state); the running transaction is
+   * generation + 1.
+   */
   get generation(): number { return this.m.u64(this.fsStateAddr + F_GENERATION); }
   nextSubvolume = FIRST_SUBVOLUME_ID;
   label = '';
   /** The superblock's incompat word (an adopted image keeps its accepted bits, features.ts). */
   incompatFlags = PMCOW_INCOMPAT;
-  /** The compat_ro word: an adopted image's free space tree flags until the adoption drops the tree. */
+  /**
+   * The compat_ro word: an adopted image's free space tree flags until the adoption drops
+   * the tree.
+   */
   compatRoFlags = 0;
-  /** 'btrfs' while a mount adopts an image pmcow did not write (its superblocks keep revision 0 until done). */
+  /**
+   * 'btrfs' while a mount adopts an image pmcow did not write (its superblocks keep
+   * revision 0 until done).
+   */
   origin: 'pmcow' | 'btrfs' = 'pmcow';
   /**
    * Trees pmcow keeps as an adopted image had them, never changing them: btrfs's uuid tree
    * (9) and data relocation tree (-9), by id (fsck walks them; their blocks are in use).
    */
   readonly keptTrees = new Map<number, { bytenr: number; level: number }>();
-  /** The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount writes none. */
+  /**
+   * The generation of the superblock this mount read (-1 for a kernel made by mkfs). Mount
+   * writes none.
+   */
   mountedGeneration = -1;
   /**
    * Set when a transaction cannot complete: every later change fails with EROFS. Shared
@@ -145,7 +122,8 @@ export class Kernel implements TreeHost {
   }
   set aborted(reason: string | null) {
     this.abortReason = reason;
-    this.m.setU32(this.fsStateAddr + F_ABORTED, reason === null ? 0 : (this.m.u32(this.fsStateAddr + F_ABORTED) || ABORTED_BY_HOST));
+    this.m.setU32(this.fsStateAddr + F_ABORTED,
+      reason === null ? 0 : (this.m.u32(this.fsStateAddr + F_ABORTED) || ABORTED_BY_HOST));
   }
   private abortReason: string | null = null;
 
@@ -165,10 +143,14 @@ export class Kernel implements TreeHost {
   readonly fsStateAddr: number;
   /** Data extent `bytenr` lost a file extent item's reference (in part) in this transaction. */
   markLosingRefs(bytenr: number): void {
-    check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 1), 'mark an extent losing references');
+    check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 1),
+      'mark an extent losing references');
   }
 
-  /** Data extent `bytenr` had bytes filled in place in this transaction (the core's fault path leaves it to the owner). */
+  /**
+   * Data extent `bytenr` had bytes filled in place in this transaction (the core's fault
+   * path leaves it to the owner).
+   */
   markFilled(bytenr: number): void {
     check(this.core.fs_extent_mark(EXTENT_MARK_FILLED, bytenr, 1), 'mark an extent filled');
   }
@@ -187,9 +169,13 @@ export class Kernel implements TreeHost {
     return true;
   }
 
-  /** Did an item stop mapping data extent `bytenr` (in part) in this transaction? (Core bits: the fault path reads them.) */
+  /**
+   * Did an item stop mapping data extent `bytenr` (in part) in this transaction? (Core
+   * bits: the fault path reads them.)
+   */
   isLosingRefs(bytenr: number): boolean {
-    return check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 0), 'ask an extent mark') === 1;
+    return check(this.core.fs_extent_mark(EXTENT_MARK_LOSING, bytenr, 0),
+      'ask an extent mark') === 1;
   }
   /**
    * Per data extent, the extent-relative ranges of preallocated bytes written in place in
@@ -202,23 +188,9 @@ export class Kernel implements TreeHost {
    * read (not preallocated): the committed tree, which a crash returns to, still reads them.
    */
   get readersDropped(): Map<number, Array<[number, number]>> {
-    // The core's fault path logs what the items it dropped read (F_READERS_LOG): merge it.
-    const count = this.m.u32(this.fsStateAddr + F_READERS_COUNT);
-    if (count > this.readersMerged) {
-      const log = this.m.u32(this.fsStateAddr + F_READERS_LOG);
-      for (let i = this.readersMerged; i < count; i++) {
-        const at = log + i * READERS_ENTRY_BYTES;
-        const extent = this.m.u64(at);
-        const ranges = this.readersDroppedHere.get(extent) ?? [];
-        ranges.push([this.m.u32(at + 8), this.m.u32(at + 12)]);
-        this.readersDroppedHere.set(extent, ranges);
-      }
-      this.readersMerged = count;
-    }
-    return this.readersDroppedHere;
+    return this.readersLog.current();
   }
-  private readonly readersDroppedHere = new Map<number, Array<[number, number]>>();
-  private readersMerged = 0;
+  private readonly readersLog: ReadersDropped;
   private dirtyData: Array<[number, number]> = [];
   private readonly superblockStaging: number;
   /** Kernel scratch for small staged buffers (csum arrays). */
@@ -248,42 +220,27 @@ export class Kernel implements TreeHost {
     this.visibleAddr = device.core.pmem_region(REGION.visible) >>> 0;
     const kernel = device.core.pmem_region(REGION.kernel) >>> 0;
     const kernelBytes = device.core.pmem_region(REGION.kernelBytes) >>> 0;
-    this.superblockStaging = kernel;
-    this.stagingAddr = kernel + SUPERBLOCK_BYTES;
-    this.stagingBytes = 64 * 1024;
-    // The tail of the kernel region belongs to DAX (page tables, TLBs, mapping table).
-    // A kernel region below 1 MiB (which could not hold the 1 MiB DAX region and 64 pool
-    // buffers anyway) gets a 128 KiB one: small devices for image fuzzing mount fast.
-    // Plus the reverse map's heads and the dirty-page index (4 bytes per device page each)
-    // and the dirty-page records (DaxManager lays them out).
-    this.daxBytes = (kernelBytes >= 8 << 20 ? 2 << 20 : kernelBytes >= 1 << 20 ? 1 << 20 : 128 << 10) + daxTableBytes(this.totalBytes);
-    this.daxAddr = kernel + kernelBytes - this.daxBytes;
-    // Then the core's state of the mount, then the pool of dirty-node buffers.
-    this.fsStateAddr = this.stagingAddr + this.stagingBytes;
-    const room = this.daxAddr - this.fsStateAddr;
     const core = device.core;
-    // An eighth of the room for the delayed refs (REF_ROOM_BYTES per ref slot with its two
-    // backref slots, the batch and the lists of slots in use), at least 1,024 refs' slots
-    // unless the device has fewer than 512 sectors; the rest for the pool. Never
-    // more slots than twice the device's sectors: the table, run at half full, then holds
-    // every block and extent the device has (every mount clears it).
-    const bySectors = 2 ** Math.ceil(Math.log2(2 * (this.totalBytes / SECTOR_BYTES)));
-    const refSlots = Math.min(bySectors, Math.max(1024, 2 ** Math.floor(Math.log2(Math.max(1, room / 8 / REF_ROOM_BYTES)))));
-    const backrefSlots = 2 * refSlots;
-    const stateBytes = (pool: number): number => core.fs_state_bytes(this.totalBytes, pool, refSlots, backrefSlots);
-    let poolSize = Math.max(0, Math.floor((room - stateBytes(1)) / (nodeBytes + 12)));
-    while (poolSize > 0 && stateBytes(poolSize) + poolSize * nodeBytes > room) poolSize--;
-    this.poolSize = poolSize;
-    if (this.poolSize < 64) {
-      throw new FsError('EINVAL', `device kernelBytes (${kernelBytes}) leaves room for ${this.poolSize} dirty nodes; at least 64 are needed`);
-    }
-    const poolStart = this.daxAddr - poolSize * nodeBytes;
-    if (this.fsStateAddr + stateBytes(poolSize) > poolStart) throw new FsError('EFAULT', 'kernel region: state and pool overlap');
+    const layout = layKernelRegion(core, kernel, kernelBytes, this.totalBytes, nodeBytes);
+    this.superblockStaging = layout.superblockStaging;
+    this.stagingAddr = layout.stagingAddr;
+    this.stagingBytes = layout.stagingBytes;
+    this.daxBytes = layout.daxBytes;
+    this.daxAddr = layout.daxAddr;
+    this.fsStateAddr = layout.fsStateAddr;
+    this.readersLog = new ReadersDropped(this.m, this.fsStateAddr);
+    this.rootTable = new RootTable(this.m, this.fsStateAddr);
+    this.refRunner = new DelayedRefRunner(this.core);
+    this.poolSize = layout.poolSize;
     const chunkBytes = chunkBytesFor(this.totalBytes, nodeBytes, this.metadataCopies);
     if (this.totalBytes < SYSTEM_AREA_BYTES + 4 * chunkBytes) {
-      throw new FsError('ENOSPC', `device of ${this.totalBytes} bytes holds fewer than 4 chunks of ${chunkBytes} bytes after its first MiB`);
+      throw new FsError('ENOSPC', `device of ${this.totalBytes} bytes holds fewer than 4 chunks`
+        + ` of ${chunkBytes} bytes after its first MiB`);
     }
-    check(core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies, this.totalBytes, chunkBytes, 0, poolStart, poolSize, refSlots, backrefSlots), 'format the file system state');
+    const formatted = core.fs_format(this.fsStateAddr, nodeBytes, this.metadataCopies,
+      this.totalBytes, chunkBytes, 0, layout.poolStart, layout.poolSize, layout.refSlots,
+      layout.backrefSlots);
+    check(formatted, 'format the file system state');
     this.chunks = new ChunkMap(this);
     this.threadArea = core.fs_thread_area();
     check(core.fs_set_staging(this.stagingAddr, this.stagingBytes), 'name the staging buffer');
@@ -291,15 +248,23 @@ export class Kernel implements TreeHost {
     this.free = new FreeSpace(core, this.totalBytes, SECTOR_BYTES);
   }
 
-  /** The file system's uuid: the superblock's, and every tree block header's (the core writes and checks it). */
-  get fsid(): Uint8Array { return this.m.u8.slice(this.fsStateAddr + F_FSID, this.fsStateAddr + F_FSID + UUID_BYTES); }
+  /**
+   * The file system's uuid: the superblock's, and every tree block header's (the core
+   * writes and checks it).
+   */
+  get fsid(): Uint8Array {
+    return this.m.u8.slice(this.fsStateAddr + F_FSID, this.fsStateAddr + F_FSID + UUID_BYTES);
+  }
   get chunkTreeUuid(): Uint8Array {
-    return this.m.u8.slice(this.fsStateAddr + F_CHUNK_TREE_UUID, this.fsStateAddr + F_CHUNK_TREE_UUID + UUID_BYTES);
+    return this.m.u8.slice(this.fsStateAddr + F_CHUNK_TREE_UUID,
+      this.fsStateAddr + F_CHUNK_TREE_UUID + UUID_BYTES);
   }
 
   /** Set both uuids (mkfs, mount): before the first tree block is read or made. */
   setUuids(fsid: Uint8Array, chunkTreeUuid: Uint8Array): void {
-    if (fsid.length !== UUID_BYTES || chunkTreeUuid.length !== UUID_BYTES) throw new FsError('EINVAL', 'a uuid is 16 bytes');
+    if (fsid.length !== UUID_BYTES || chunkTreeUuid.length !== UUID_BYTES) {
+      throw new FsError('EINVAL', 'a uuid is 16 bytes');
+    }
     this.m.u8.set(fsid, this.fsStateAddr + F_FSID);
     this.m.u8.set(chunkTreeUuid, this.fsStateAddr + F_CHUNK_TREE_UUID);
   }
@@ -312,7 +277,10 @@ export class Kernel implements TreeHost {
     return this.metadataCopies === 2 ? 'dup' : 'single';
   }
 
-  /** Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of every free chunk. */
+  /**
+   * Bytes tree blocks may still take: free in metadata chunks, and the first half (dup) of
+   * every free chunk.
+   */
   metadataFreeBytes(): number {
     return check(this.free.treeFreeBytes(CHUNK_METADATA), 'metadata free space');
   }
@@ -325,9 +293,13 @@ export class Kernel implements TreeHost {
     return (64 * this.nodeBytes) / this.metadataCopies;
   }
 
-  /** Do `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (free chunks go to either)? */
+  /**
+   * Do `dataBytes` of data fit, leaving `metadataBytes` for tree blocks (free chunks go to
+   * either)?
+   */
   spaceFits(dataBytes: number, metadataBytes: number): boolean {
-    return check(this.core.fs_space_fits(Math.max(0, dataBytes), Math.max(0, metadataBytes)), 'space check') === 1;
+    return check(this.core.fs_space_fits(Math.max(0, dataBytes), Math.max(0, metadataBytes)),
+      'space check') === 1;
   }
 
   /** Bytes a data allocation must leave free for metadata. */
@@ -341,7 +313,8 @@ export class Kernel implements TreeHost {
 
   /** What the tree checker and block pointers are checked against. */
   get checkContext(): CheckContext {
-    return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes, metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
+    return { nodeBytes: this.nodeBytes, totalBytes: this.totalBytes,
+      metadataBlockBytes: this.metadataBlockBytes, generation: this.generation };
   }
 
   dirtyNodeCount(): number {
@@ -359,7 +332,9 @@ export class Kernel implements TreeHost {
   }
 
   checkWritable(): void {
-    if (this.aborted) throw new FsError('EROFS', `transaction aborted (${this.aborted}); remount to continue`);
+    if (this.aborted) {
+      throw new FsError('EROFS', `transaction aborted (${this.aborted}); remount to continue`);
+    }
   }
 
   // --- TreeHost ----------------------------------------------------------------------
@@ -376,7 +351,7 @@ export class Kernel implements TreeHost {
   private engineError(errno: number): FsError {
     const record = readProblem(this.m, this.threadArea + TA_PROBLEMS);
     const code = errnoName(-errno) ?? 'EIO';
-    if (record.code < 60) return this.readError();
+    if (record.code < 60) return this.copies.readError();
     if (record.code === P_NO_METADATA_SPACE) this.aborted = 'no space for metadata';
     if (record.code === P_POOL_EMPTY) this.aborted = 'out of dirty node buffers';
     if (record.code === P_BLOCK_IN_USE) this.aborted = 'free space holds a tree block in use';
@@ -384,22 +359,17 @@ export class Kernel implements TreeHost {
     return new FsError(code, engineProblemText(this.m, record, this.threadArea + TA_KEY));
   }
 
-  /** The FsError of a failed block read (records of copy 1 and, with dup, copy 2). */
-  private readError(): FsError {
-    const first = this.copyProblem(0);
-    if (this.metadataCopies === 1 || first.message.startsWith('tree block pointer')) return new FsError(first.code, first.message);
-    return new FsError(first.code, `${first.message}; copy 2: ${this.copyProblem(1).message}`);
-  }
-
   /** Bytes staged for the core (item data): the kernel staging buffer. */
   stage(data: Uint8Array): number {
-    if (data.length > this.stagingBytes) throw new FsError('EFBIG', `${data.length} bytes do not fit the staging buffer`);
+    if (data.length > this.stagingBytes) {
+      throw new FsError('EFBIG', `${data.length} bytes do not fit the staging buffer`);
+    }
     this.m.u8.set(data, this.stagingAddr);
     return this.stagingAddr;
   }
 
   operationDone(): void {
-    this.runDelayedRefsIfFull();
+    this.refRunner.runIfFull(this);
   }
 
   /** The root of `tree` moved inside a core operation. */
@@ -426,8 +396,10 @@ export class Kernel implements TreeHost {
       this.healFirstCopy(bytenr);
       return this.visibleAddr + bytenr;
     }
-    if (!Number.isSafeInteger(bytenr) || bytenr < 0) throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
-    throw this.readError();
+    if (!Number.isSafeInteger(bytenr) || bytenr < 0) {
+      throw new FsError('EUCLEAN', `tree block pointer ${bytenr} is outside the device`);
+    }
+    throw this.copies.readError();
   }
 
   /** A bad first copy of a clean block, rewritten from the good second (dup), is verified. */
@@ -436,43 +408,22 @@ export class Kernel implements TreeHost {
     check(this.core.fs_set_verified(bytenr, 1), 'mark a healed block verified');
   }
 
-  /** The problem the core recorded for copy `copy` of the block it last read. */
-  private copyProblem(copy: number): BadCopy {
-    const record = readProblem(this.m, this.threadArea + TA_PROBLEMS + copy * PROBLEM_BYTES);
-    // A pointer outside every chunk has no copy to read (its words need none).
-    const nodeAddr = record.code === P_POINTER ? 0 : this.visibleAddr + this.copyBytenr(record.bytenr, copy);
-    const code = record.code === P_MEDIA_ERROR || record.code === P_CHECKSUM ? 'EIO' : 'EUCLEAN';
-    return { code, message: blockProblemText(this.m, record, nodeAddr) };
-  }
+  /** The copies of each tree block (dup: two). */
+  private readonly copies = new BlockCopies(this);
 
   /** Address in the device of copy `copy` (0 or 1) of tree block `bytenr`. */
   copyBytenr(bytenr: number, copy: number): number {
-    const at = this.core.fs_copy_bytenr(bytenr, copy);
-    if (at < 0) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a tree block place of this device`);
-    return at;
+    return this.copies.copyBytenr(bytenr, copy);
   }
 
   /** Is copy `copy` of tree block `bytenr` readable and sound? null when it is. */
   checkCopy(bytenr: number, copy: number): BadCopy | null {
-    const result = this.device.core.fs_check_copy(bytenr, copy);
-    if (result === 0) return null;
-    if (result !== -EIO && result !== -EUCLEAN_ERRNO) throw new FsError('EINVAL', `tree block ${bytenr} copy ${copy + 1}: not a block of this device`);
-    return this.copyProblem(copy);
+    return this.copies.check(bytenr, copy);
   }
 
-  /**
-   * Rewrite copy `to` of a clean block from copy `from` (dup). Writing a whole line clears
-   * its poison, as the pmem driver does on a write (the media error is remapped); the
-   * bytes are those a commit already wrote, so a crash during the heal leaves either copy
-   * as good as before.
-   */
+  /** Rewrite copy `to` of a clean block from copy `from` (dup; block-copies.ts). */
   healCopy(bytenr: number, from: number, to: number): void {
-    const src = this.copyBytenr(bytenr, from), dst = this.copyBytenr(bytenr, to);
-    this.device.clearPoison(dst, this.nodeBytes);
-    this.reportWrite(dst, this.nodeBytes);
-    check(this.device.core.pmem_store(dst, this.visibleAddr + src, this.nodeBytes, 0), 'heal tree block');
-    check(this.device.core.pmem_flush(dst, this.nodeBytes, 0), 'flush healed tree block');
-    this.device.sfence();
+    this.copies.heal(bytenr, from, to);
     this.healedCopies++;
   }
 
@@ -483,26 +434,34 @@ export class Kernel implements TreeHost {
   /** A new, empty, dirty node of tree `owner` (the core's allocation of tree blocks). */
   allocNode(owner: number, level: number): number {
     const bytenr = this.core.fs_alloc_node(owner, level);
-    if (bytenr < 0) throw new FsError('EINVAL', `new node of tree ${owner}: bad arguments (${bytenr})`);
+    if (bytenr < 0) {
+      throw new FsError('EINVAL', `new node of tree ${owner}: bad arguments (${bytenr})`);
+    }
     return bytenr;
   }
-
 
   /**
    * Pointer bookkeeping: a pointer from `container` (a block, or ROOT_POINTER) to `target`
    * appeared (delta +1) or went (-1). level >= 0: a tree block at that level; -1: a data
    * extent of `bytes` bytes. Kept as delayed refs (the core's tables) until the commit.
    */
-  refChanged(container: number, target: number, treeId: number, level: number, bytes: number, delta: number): void {
-    const r = this.core.fs_ref_change(container, target, treeId, level, level < 0 ? bytes : 0, delta);
-    if (r < 0) throw new FsError('EINVAL', `delayed ref of ${target} from ${container}: bad arguments (${r})`);
+  refChanged(container: number, target: number, treeId: number, level: number, bytes: number,
+    delta: number): void {
+    const r = this.core.fs_ref_change(container, target, treeId, level,
+      level < 0 ? bytes : 0, delta);
+    if (r < 0) {
+      throw new FsError('EINVAL',
+        `delayed ref of ${target} from ${container}: bad arguments (${r})`);
+    }
   }
 
-  pointerAdded(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+  pointerAdded(container: number, target: number, tree: { id: number },
+    level: number, bytes = 0): void {
     this.refChanged(container, target, tree.id, level, bytes, 1);
   }
 
-  pointerRemoved(container: number, target: number, tree: { id: number }, level: number, bytes = 0): void {
+  pointerRemoved(container: number, target: number, tree: { id: number },
+    level: number, bytes = 0): void {
     this.refChanged(container, target, tree.id, level, bytes, -1);
   }
 
@@ -513,53 +472,46 @@ export class Kernel implements TreeHost {
    * there). The root tree's stays here.
    */
   newTree(id: number, root: number, level: number): BTree {
-    if (id === EXTENT_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_EXTENT_ROOT);
-    if (id === CSUM_TREE_ID) return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
-    if (!isFsTree(id)) return new BTree(this, id, root, level);
-    return new BTree(this, id, root, level, this.claimRootSlot(id));
-  }
-
-  /**
-   * A free slot of the root table, now naming tree `id`; 0 when all ROOT_SLOTS are taken:
-   * that tree keeps its root here, and only this thread finds it (WriterPool.readFile reads
-   * its files on this thread).
-   */
-  private claimRootSlot(id: number): number {
-    const m = this.m, table = m.u32(this.fsStateAddr + F_ROOTS);
-    for (let i = this.rootSlotHint; i < ROOT_SLOTS; i++) {
-      const slot = table + i * ROOT_SLOT_BYTES;
-      if (m.u64(slot + RS_TREE) !== 0) continue;
-      m.setU64(slot + RS_TREE, id);
-      m.setU32(slot + RS_FLAGS, 0);
-      this.rootSlotHint = i + 1;
-      return slot;
+    if (id === EXTENT_TREE_ID) {
+      return new BTree(this, id, root, level, this.fsStateAddr + F_EXTENT_ROOT);
     }
-    return 0;
+    if (id === CSUM_TREE_ID) {
+      return new BTree(this, id, root, level, this.fsStateAddr + F_CSUM_ROOT);
+    }
+    if (!isFsTree(id)) return new BTree(this, id, root, level);
+    return new BTree(this, id, root, level, this.rootTable.claim(id));
   }
 
-  /** No slot below this one is free (a hint: releasing a slot lowers it). */
-  private rootSlotHint = 0;
+  /** Runs the delayed refs (delayed-refs.ts). */
+  private readonly refRunner: DelayedRefRunner;
+
+  /** The core's root table: a slot per subvolume tree (root-table.ts). */
+  private readonly rootTable: RootTable;
 
   /** A subvolume tree is gone (deleted): its slot of the root table is free again. */
   releaseTree(tree: BTree): void {
     const slot = tree.release();
-    if (!slot) return;
-    this.m.setU64(slot + RS_TREE, 0);
-    this.m.setU32(slot + RS_FLAGS, 0);
-    this.m.setU64(slot + RS_LAST_SNAPSHOT, 0);
-    const index = (slot - this.m.u32(this.fsStateAddr + F_ROOTS)) / ROOT_SLOT_BYTES;
-    this.rootSlotHint = Math.min(this.rootSlotHint, index);
+    if (slot) this.rootTable.release(slot);
   }
 
-  /** The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's lookups). */
+  /**
+   * The address of the root-table slot of subvolume tree `id`, or 0 (for another thread's
+   * lookups).
+   */
   rootSlotOf(id: number): number {
     return check(this.core.fs_root_slot(id), 'root slot');
   }
 
-  /** A snapshot's root: a copy of `source`'s root block owned by tree `id`, its pointers and root pointer counted. */
+  /**
+   * A snapshot's root: a copy of `source`'s root block owned by tree `id`, its pointers and
+   * root pointer counted.
+   */
   copyRoot(id: number, source: BTree): number {
     const bytenr = this.core.ctree_copy_root(id, source.root, source.level);
-    if (bytenr < 0) throw new FsError('EINVAL', `snapshot root of tree ${id} from ${source.root}: bad arguments (${bytenr})`);
+    if (bytenr < 0) {
+      throw new FsError('EINVAL',
+        `snapshot root of tree ${id} from ${source.root}: bad arguments (${bytenr})`);
+    }
     return bytenr;
   }
 
@@ -580,6 +532,8 @@ export class Kernel implements TreeHost {
     while (want >= SECTOR_BYTES) {
       const at = this.free.allocate(want, this.metadataReserveBytes, CHUNK_DATA);
       if (at !== null) {
+        assert(at % SECTOR_BYTES === 0 && at + want <= this.totalBytes && want <= bytes,
+          'allocData: a new data extent is sector-aligned, inside the device, not over `bytes`');
         check(this.core.fs_mark_fresh(at, want), 'mark a new extent');
         return { bytenr: at, bytes: want };
       }
@@ -598,22 +552,13 @@ export class Kernel implements TreeHost {
    */
   reclaimableBytes(): number {
     let bytes = this.free.pinnedBytes();
-    const m = this.m, table = m.u32(this.fsStateAddr + F_REFS);
-    const list = m.u32(this.fsStateAddr + F_REF_LIST), count = m.u32(this.fsStateAddr + F_REF_COUNT);
-    const losing: Array<[number, boolean, number]> = [];
-    for (let i = 0; i < count; i++) {
-      const at = table + m.u32(list + i * 4) * REF_BYTES;
-      const sector = m.u32(at + REF_TARGET);
-      const delta = m.dv.getInt32(at + REF_DELTA, true);
-      // A ref that drops a count, or one that nets to zero on an extent allocated in this
-      // transaction (allocated and freed again: the run frees it).
-      if (sector === 0 || delta > 0 || (delta === 0 && this.core.fs_is_fresh((sector - 1) * SECTOR_BYTES) !== 1)) continue;
-      const data = (m.u32(at + REF_FLAGS) & REF_DATA) !== 0;
-      losing.push([(sector - 1) * SECTOR_BYTES, data, data ? m.u32(at + REF_BYTES_FIELD) : this.nodeBytes]);
-    }
+    const losing = losingRefs(this.m, this.core, this.fsStateAddr, this.nodeBytes);
     // (Looked up after the scan: a lookup may copy nothing, but its results land in the core.)
+    assert(bytes >= 0, 'reclaimableBytes: pinned bytes are never negative');
     for (const [target, data, extentBytes] of losing) {
-      if (this.extentRefs(target, data, extentBytes) <= 0) bytes += data ? extentBytes : this.metadataBlockBytes;
+      if (this.extentRefs(target, data, extentBytes) <= 0) {
+        bytes += data ? extentBytes : this.metadataBlockBytes;
+      }
     }
     return bytes;
   }
@@ -645,7 +590,9 @@ export class Kernel implements TreeHost {
   /** Refcount of an extent including this transaction's delayed changes. */
   extentRefs(bytenr: number, data: boolean, bytes: number): number {
     const refs = this.core.fs_extent_refs(bytenr, data ? 1 : 0, data ? bytes : 0);
-    if (refs <= -BAD_ARGUMENT_BIAS) throw new FsError('EINVAL', `extent refs of ${bytenr}: bad arguments`);
+    if (refs <= -BAD_ARGUMENT_BIAS) {
+      throw new FsError('EINVAL', `extent refs of ${bytenr}: bad arguments`);
+    }
     return refs;
   }
 
@@ -655,47 +602,20 @@ export class Kernel implements TreeHost {
     return item ? this.m.u64(item.addr + EI_GENERATION) : 0;
   }
 
-  // --- delayed refs ------------------------------------------------------------------
-
-  /** Set while delayed refs run: the tree changes they make do not start another run. */
-  private runningRefs = false;
-
-  /**
-   * Apply the delayed refs, batch after batch (applying them changes the extent and csum
-   * trees, whose copies bring refs of their own), until none are left.
-   */
-  private runDelayedRefs(): void {
-    if (this.runningRefs) return;
-    this.runningRefs = true;
-    try {
-      check(this.core.fs_run_delayed_refs(), 'run delayed refs');
-    } finally {
-      this.runningRefs = false;
-    }
-  }
-
-  /**
-   * Between operations: run the delayed refs when their tables are half full (btrfs runs
-   * them early too), so a transaction of any size fits tables of a fixed size.
-   */
-  private runDelayedRefsIfFull(): void {
-    if (!this.runningRefs && !this.aborted && this.core.fs_ref_pressure() >= 500) {
-      try {
-        this.runDelayedRefs();
-      } catch (e) {
-        this.aborted ??= `delayed refs failed: ${(e as Error).message}`;
-        throw e;
-      }
-    }
-  }
-
   // --- commit ------------------------------------------------------------------------
 
   /** Set by DAX while pages dirtied through mmap wait for their commit. */
   externalChanges: () => boolean = () => false;
 
   hasChanges(): boolean {
-    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0 || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0
+      || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+  }
+
+  /** Bytes [bytenr, bytenr + bytes) of the device are written by this file system: tell the
+   *  device's listeners (PmemDevice.fsWrites). */
+  reportWrite(bytenr: number, bytes: number): void {
+    this.device.fsWrites.report(bytenr, bytes);
   }
 
   /**
@@ -704,27 +624,23 @@ export class Kernel implements TreeHost {
    * Until that last fence the previous superblock (and everything it reaches, which no
    * transaction overwrites: freed blocks stay pinned) is what a crash finds.
    */
-  /** Bytes [bytenr, bytenr + bytes) of the device are written by this file system: tell the
-   *  device's listeners (PmemDevice.fsWrites). */
-  reportWrite(bytenr: number, bytes: number): void {
-    this.device.fsWrites.report(bytenr, bytes);
-  }
-
   commit(): void {
     this.checkWritable();
     this.treeChanged();
     if (!this.hasChanges()) return;
     if (this.transid > MAX_KEY_VALUE) {
       this.aborted = 'generation overflow';
-      throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another commit (generations stay below 2^53)`);
+      throw new FsError('EUCLEAN', `generation ${this.generation} leaves no room for another`
+        + ' commit (generations stay below 2^53)');
     }
+    const committedBefore = this.generation;
     this.participants.call('commitStarting', this.transid);
     try {
       this.participants.call('beforeCommit');
       this.participants.call('writeRootItems');
-      this.runDelayedRefs();
+      this.refRunner.run();
       this.participants.call('writeRootItems');
-      if (this.core.fs_ref_count() > 0) this.runDelayedRefs();
+      if (this.core.fs_ref_count() > 0) this.refRunner.run();
       // The block groups: chunks typed or emptied, used bytes changed. Their items change
       // the trees, whose new blocks change used bytes again: until nothing moves.
       // And the ROOT_ITEMs of the extent, dev and csum trees, whose roots those changes move.
@@ -734,21 +650,27 @@ export class Kernel implements TreeHost {
         // tree's root is then this commit's, as btrfs reads it (the superblock's generation).
         const items = this.writeTreeRootItems(round === 0);
         if (!groups && !items) break;
-        if (round > 64) throw new FsError('EIO', 'commit: block group and root items do not settle');
-        this.runDelayedRefs();
+        if (round > 64) {
+          throw new FsError('EIO', 'commit: block group and root items do not settle');
+        }
+        this.refRunner.run();
       }
       const dropped = this.core.fs_dropped_blocks();
-      if (dropped) throw new FsError('EIO', `commit: ${dropped} blocks dropped their pointers but kept a reference`);
+      if (dropped) {
+        throw new FsError('EIO',
+          `commit: ${dropped} blocks dropped their pointers but kept a reference`);
+      }
+      assert(this.core.fs_ref_count() === 0, 'commit: every delayed ref ran before the write-out');
       this.writeAndFlush();
     } catch (e) {
       this.aborted ??= `commit failed: ${(e as Error).message}`;
       throw e;
     }
     this.setCommittedGeneration(this.transid);
+    assert(this.generation === committedBefore + 1, 'commit: the generation moves by exactly one');
     this.free.unpinAll();
     this.filledThisTransaction.clear();
-    this.readersDroppedHere.clear();
-    this.readersMerged = 0; // the core cleared its log, and the losing and filled bits
+    this.readersLog.clear(); // the core cleared its log, and the losing and filled bits
     this.dirtyData = [];
     this.movedSubvolumes.clear();
     this.participants.call('committed', this.generation);
@@ -759,7 +681,8 @@ export class Kernel implements TreeHost {
     // The tree blocks, in the core (transaction.ts writeDirtyBlocks): each one's checksum, and
     // each copy stored and written back, the hooks before each store (image fuzzing's
     // observers, crash points at every store) when someone listens.
-    const hooks = (this.device.fsWrites.active ? WRITE_OUT_REPORT : 0) | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
+    const hooks = (this.device.fsWrites.active ? WRITE_OUT_REPORT : 0)
+      | (this.device.beforeStore ? WRITE_OUT_STORE_POINTS : 0);
     // (Under the fs lock, as every engine change: mkfs's first commit runs outside
     // FileSystem's locked operations; the lock nests.)
     check(core.fs_lock(), 'fs lock');
@@ -768,7 +691,9 @@ export class Kernel implements TreeHost {
     } finally {
       core.fs_unlock();
     }
-    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
+    for (const [bytenr, bytes] of this.dirtyData) {
+      check(core.pmem_flush(bytenr, bytes, 0), 'flush data');
+    }
     this.device.sfence();
     // The alternate copy first, then the primary, each fenced (superblock.ts: every crash
     // image keeps one valid copy, and a valid primary is what btrfs's tools read).
@@ -777,14 +702,18 @@ export class Kernel implements TreeHost {
     this.writeSuperblockCopy(primary);
   }
 
-  /** The transaction whose superblock the staging buffer holds (its second copy only names its own offset). */
+  /**
+   * The transaction whose superblock the staging buffer holds (its second copy only names
+   * its own offset).
+   */
   private superblockEncodedFor = -1;
 
   /** Store this commit's superblock at copy `offset`, write it back and fence. */
   private writeSuperblockCopy(offset: number): void {
     const core = this.device.core;
     const sb = this.superblockStaging;
-    const bytes = this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES), crc = (b: Uint8Array): number => this.device.crc32cBytes(b);
+    const bytes = this.m.u8.subarray(sb, sb + SUPERBLOCK_BYTES),
+      crc = (b: Uint8Array): number => this.device.crc32cBytes(b);
     if (this.superblockEncodedFor === this.transid) rebaseSuperblock(bytes, offset, crc);
     else encodeSuperblock(bytes, offset, this.superblockState(this.transid), crc);
     this.superblockEncodedFor = this.transid;
@@ -795,59 +724,30 @@ export class Kernel implements TreeHost {
     this.device.sfence();
   }
 
-  /** Bytes of blocks and data in use now (not counting space freed in this transaction). */
-  /**
-   * The roots btrfs finds through ROOT_ITEMs (the extent, dev and csum trees': the
-   * superblock names only the root and chunk trees), as last written: `root:level`.
-   */
-  private readonly treeItemRoots = new Map<number, string>();
+  /** The ROOT_ITEMs of itemTrees (the extent, dev and csum trees'). */
+  private readonly treeRootItems = new TreeRootItems(this);
 
   /** The trees with a ROOT_ITEM of their own that are no subvolume. */
   get itemTrees(): BTree[] { return [this.extentTree, this.devTree, this.csumTree]; }
 
   /** Write the ROOT_ITEM of each of itemTrees whose root moved; true when one did. */
   private writeTreeRootItems(force: boolean): boolean {
-    let changed = false;
-    for (const tree of this.itemTrees) {
-      const at = `${tree.root}:${tree.level}`;
-      if (this.treeItemRoots.get(tree.id) === at && !(force && tree === this.extentTree)) continue;
-      this.rootTree.put(key(tree.id, ROOT_ITEM, 0), encodeRootItem({
-        bytenr: tree.root, level: tree.level, generation: this.blockGeneration(tree.root), flags: 0, lastSnapshot: 0, rootDir: 0,
-      }, this.nodeBytes));
-      this.treeItemRoots.set(tree.id, at);
-      changed = true;
-    }
-    return changed;
+    return this.treeRootItems.write(force);
   }
 
   /** Mount: the ROOT_ITEM of one of itemTrees, which must name the root the superblock does. */
   noteTreeRootItem(id: number, bytenr: number, level: number): void {
-    if (KEPT_TREE_IDS.includes(id)) {
-      this.keptTrees.set(id, { bytenr, level });
-      return;
-    }
-    const tree = this.itemTrees.find((t) => t.id === id);
-    if (!tree) throw new FsError('EUCLEAN', `root tree: a ROOT_ITEM for tree ${id}, which is not a subvolume`);
-    if (tree.root !== bytenr || tree.level !== level) {
-      throw new FsError('EUCLEAN', `root tree: the ROOT_ITEM of tree ${id} names block ${bytenr} level ${level}, the superblock ${tree.root} level ${tree.level}`);
-    }
-    this.treeItemRoots.set(id, `${bytenr}:${level}`);
+    this.treeRootItems.note(id, bytenr, level);
   }
 
   /** Mount: every one of itemTrees had its ROOT_ITEM. */
   checkTreeRootItems(): void {
-    for (const tree of this.itemTrees) {
-      if (!this.treeItemRoots.has(tree.id)) throw new FsError('EUCLEAN', `root tree: no ROOT_ITEM for tree ${tree.id}`);
-    }
+    this.treeRootItems.checkAllNoted();
   }
 
+  /** Bytes of blocks and data in use now (not counting space freed in this transaction). */
   usedBytes(): number {
-    let sectors = 0;
-    for (let c = 0; c < this.chunks.count; c++) {
-      const kind = this.chunks.kind(c);
-      if (kind !== CHUNK_FREE && kind !== CHUNK_RESERVED) sectors += check(this.core.fs_chunk_used_sectors(c), 'chunk used space');
-    }
-    return sectors * SECTOR_BYTES;
+    return usedBytes(this.core, this.chunks);
   }
 
   /** The generation in tree block `bytenr`'s header (a ROOT_ITEM's generation names its root's). */
@@ -857,114 +757,36 @@ export class Kernel implements TreeHost {
 
   /** What this commit's superblock says (superblock.ts writes it). */
   private superblockState(generation: number): SuperblockState {
-    return {
-      generation, rootTree: this.rootTree.root, rootLevel: this.rootTree.level,
-      extentTree: this.extentTree.root, extentLevel: this.extentTree.level,
-      csumTree: this.csumTree.root, csumLevel: this.csumTree.level,
-      chunkTree: this.chunkTree.root, chunkLevel: this.chunkTree.level, chunkGeneration: this.blockGeneration(this.chunkTree.root),
-      devTree: this.devTree.root, devLevel: this.devTree.level,
-      nodeBytes: this.nodeBytes, sectorBytes: SECTOR_BYTES, totalBytes: this.totalBytes,
-      bytesUsed: this.chunks.usedBytes(), devBytesUsed: this.chunks.devBytesUsed(), systemChunks: this.chunks.systemChunks(),
-      incompatFlags: this.incompatFlags, compatRoFlags: this.compatRoFlags, origin: this.origin,
-      label: this.label, metadataCopies: this.metadataCopies, fsid: this.fsid, chunkTreeUuid: this.chunkTreeUuid,
-      devUuid: this.devUuid,
-    };
+    return superblockStateOf(this, generation);
   }
 
   /**
-   * The superblock copy a mount uses (superblock.ts chooseSuperblock), or null when neither
-   * copy is valid. Each copy is loaded whole (a poisoned line in it is a media error: the
-   * copy is skipped) into this thread's scratch and read there.
+   * The superblock copy a mount uses, or null when neither copy is valid
+   * (superblock-io.ts).
    */
   static readSuperblock(device: PmemDevice): SuperblockRead {
-    const scratch = device.scratch().subarray(0, SUPERBLOCK_BYTES);
-    const crc = (b: Uint8Array): number => device.crc32cBytes(b);
-    const read = (offset: number): SuperblockRead => {
-      try { device.loadInto(offset, scratch); } catch { return null; }
-      return decodeSuperblock(scratch, crc, offset);
-    };
-    const copies = superblockOffsets(device.sizeBytes - (device.sizeBytes % SECTOR_BYTES));
-    return chooseSuperblock((copy) => read(copies[copy]));
+    return readSuperblock(device);
   }
 
   /**
    * Bytes of the device that never hold a block or data: everything outside the chunks'
-   * block groups (the first MiB, which btrfs keeps for boot loaders and the primary
-   * superblock, and where pmcow's small-device alternate superblock and the zero page live;
-   * the cell around btrfs's first mirror superblock; the tail after the last whole cell;
-   * the second stripe of every dup tree chunk: its blocks' second copies), and the bytes of
-   * a block group over a superblock copy.
+   * block groups, and the bytes of a block group over a superblock copy
+   * (block-group-space.ts).
    */
   reservedBytes(): number {
-    const ch = this.chunks;
-    let holding = 0;
-    for (let c = 0; c < ch.count; c++) {
-      if (ch.kind(c) === CHUNK_RESERVED) continue;
-      holding += ch.length(c);
-      for (const [from, to] of ch.excludedRanges(c)) holding -= to - from;
-    }
-    return this.totalBytes - holding;
+    return reservedBytes(this.chunks, this.totalBytes);
   }
 
   /** mkfs: every chunk is free (but the one around a superblock mirror). */
   addAllocatableSpace(): void {
-    const ch = this.chunks;
-    for (let c = 0; c < ch.count; c++) if (ch.kind(c) === CHUNK_FREE) this.free.addFree(ch.start(c), ch.chunkBytes);
+    addAllocatableSpace(this.chunks, this.free);
   }
 
   /**
-   * Rebuild free space from the extent tree (mount, after the chunks are loaded): a free
-   * chunk is free; in a typed chunk's usable part, what no extent takes. Every extent must
-   * lie in a chunk of its kind (data in data chunks, tree blocks in metadata or system).
+   * Rebuild free space from the extent tree (mount, after the chunks are loaded); EUCLEAN
+   * when an extent lies outside every block group of its kind or overlaps another.
    */
   rebuildFreeSpace(): void {
-    const ch = this.chunks;
-    const taken: Array<[number, number]> = [];
-    // btrfs's excluded super stripes: bytes of a block group over a superblock copy.
-    for (let c = 0; c < ch.count; c++) for (const range of ch.excludedRanges(c)) taken.push(range);
-    this.extentTree.walkRange(key(0, 0, 0), key(Number.MAX_SAFE_INTEGER, 255, Number.MAX_SAFE_INTEGER), (k) => {
-      if (k.type !== EXTENT_ITEM && k.type !== METADATA_ITEM) return true;
-      const length = k.type === EXTENT_ITEM ? k.offset : this.metadataBlockBytes;
-      const c = ch.chunkAt(k.objectid);
-      const kind = c < 0 ? CHUNK_FREE : ch.kind(c);
-      const fits = c >= 0 && k.objectid % SECTOR_BYTES === 0 && k.objectid + length <= ch.start(c) + ch.length(c)
-        && (k.type === EXTENT_ITEM ? kind === CHUNK_DATA : kind === CHUNK_METADATA || kind === CHUNK_SYSTEM);
-      if (!fits) throw new FsError('EUCLEAN', `extent tree: extent ${k.objectid}+${length} lies outside every block group of its kind`);
-      taken.push([k.objectid, k.objectid + length]);
-      return true;
-    });
-    taken.sort((a, b) => a[0] - b[0]);
-    let next = 0;
-    for (let c = 0; c < ch.count; c++) {
-      const kind = ch.kind(c);
-      if (kind === CHUNK_RESERVED) continue;
-      // A data chunk not mapped 1:1 (an adopted image's) gets no free space: nothing is
-      // written into it before the adoption removes it.
-      const addFree = ch.mappedData(c) ? (): void => {} : (from: number, bytes: number): void => this.free.addFree(from, bytes);
-      let cursor = ch.start(c);
-      const end = cursor + ch.length(c);
-      for (; next < taken.length && taken[next]![0] < end; next++) {
-        const [start, stop] = taken[next]!;
-        if (start < cursor) throw new FsError('EUCLEAN', `extent tree: extent ${start}+${stop - start} overlaps another`);
-        if (start > cursor) addFree(cursor, start - cursor);
-        cursor = stop;
-      }
-      if (end > cursor) addFree(cursor, end - cursor);
-    }
+    rebuildFreeSpace(this.chunks, this.free, this.extentTree, this.metadataBlockBytes);
   }
-}
-
-function check(result: number, what: string): number {
-  if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
-  return result;
-}
-
-/** Why the transaction was aborted, from the code another thread's core left in F_ABORTED. */
-function abortedText(code: number): string {
-  if (code === P_NO_METADATA_SPACE) return 'no space for metadata';
-  if (code === P_POOL_EMPTY) return 'out of dirty node buffers';
-  if (code === P_BLOCK_IN_USE) return 'free space holds a tree block in use';
-  if (code === P_REFS_FULL) return 'delayed-ref tables full';
-  if (code === ABORTED_DELAYED_REFS) return 'delayed refs failed';
-  return `aborted by another thread (code ${code})`;
 }

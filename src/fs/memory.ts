@@ -43,7 +43,8 @@ export class FsMemory {
     }
   }
   key(at: number): Key {
-    return { objectid: this.objectid(at + KEY_OBJECTID), type: this.u8[at + KEY_TYPE]!, offset: this.u64(at + KEY_OFFSET) };
+    return { objectid: this.objectid(at + KEY_OBJECTID), type: this.u8[at + KEY_TYPE]!,
+      offset: this.u64(at + KEY_OFFSET) };
   }
   /** compareKeys of the keys at `a` and `b`, without decoding them. */
   compareKeysAt(a: number, b: number): number {

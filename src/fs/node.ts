@@ -18,7 +18,10 @@ export class NodeView {
   get isLeaf(): boolean { return this.level === 0; }
   get bytenr(): number { return this.m.u64(this.addr + NODE_BYTENR); }
   get generation(): number { return this.m.u64(this.addr + NODE_GENERATION); }
-  /** The owning tree's id (btrfs's special ids, such as the data relocation tree's (u64)-9, as -256..-1). */
+  /**
+   * The owning tree's id (btrfs's special ids, such as the data relocation tree's (u64)-9,
+   * as -256..-1).
+   */
   get owner(): number { return this.m.objectid(this.addr + NODE_OWNER); }
 
   // --- leaf ------------------------------------------------------------------------
@@ -29,7 +32,9 @@ export class NodeView {
     return this.m.key(this.keyAt(slot));
   }
   /** The item's data offset from the node's start (stored from the header's end, as btrfs does). */
-  dataOffset(slot: number): number { return this.m.u32(this.itemAt(slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES; }
+  dataOffset(slot: number): number {
+    return this.m.u32(this.itemAt(slot) + LEAF_DATA_OFFSET) + NODE_HEADER_BYTES;
+  }
   dataSize(slot: number): number { return this.m.u32(this.itemAt(slot) + LEAF_DATA_SIZE); }
   /** Absolute address of the item's data. */
   data(slot: number): number { return this.addr + this.dataOffset(slot); }

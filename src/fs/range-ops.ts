@@ -16,7 +16,8 @@ import type { FileMappings } from './file-mappings.js';
 import { FileData, alignDown, alignUp } from './file-data.js';
 import { requireRegular } from './special.js';
 import {
-  SECTOR_BYTES, MAX_KEY_VALUE, EXTENT_TYPE_REG, INODE_FLAG_IMMUTABLE, INODE_FLAG_NODATASUM, ROOT_FLAG_READONLY,
+  SECTOR_BYTES, MAX_KEY_VALUE, EXTENT_TYPE_REG, INODE_FLAG_IMMUTABLE, INODE_FLAG_NODATASUM,
+  ROOT_FLAG_READONLY,
   NODE_HEADER_BYTES, LEAF_ITEM_BYTES, FILE_EXTENT_BYTES, MAX_FILE_BYTES,
 } from './format.js';
 
@@ -28,7 +29,10 @@ export const MAX_DEDUPE_BYTES = 2 ** 30;
  */
 export const MAX_DEDUPE_DESTINATIONS = 127;
 
-/** A dedupe's answer for one destination: the bytes now shared, and whether the ranges held the same bytes. */
+/**
+ * A dedupe's answer for one destination: the bytes now shared, and whether the ranges held
+ * the same bytes.
+ */
 export interface DedupeResult { bytesDeduped: number; status: 'same' | 'differs' }
 
 /** A destination of dedupeRanges: a file and the offset of its range. */
@@ -38,10 +42,14 @@ export interface DedupeDestination { path: string; offset: number }
  * dedupeRanges' answer for one destination (FIDEDUPERANGE's file_dedupe_range_info): a
  * destination that fails has status 'error' and its FsError, and the others still run.
  */
-export interface DedupeInfo { bytesDeduped: number; status: 'same' | 'differs' | 'error'; error?: FsError }
+export interface DedupeInfo {
+  bytesDeduped: number;
+  status: 'same' | 'differs' | 'error';
+  error?: FsError;
+}
 
 /** A resolved path, as FileSystem resolves it. */
-export interface RangeFile { sv: Subvolume; ino: number; inode: InodeItem; kind: FileKind }
+interface RangeFile { sv: Subvolume; ino: number; inode: InodeItem; kind: FileKind }
 
 /** What these operations use of FileSystem (its private helpers, bound). */
 export interface RangeHost {
@@ -58,12 +66,18 @@ export interface RangeHost {
   rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void;
 }
 
-/** A count or offset: a non-negative safe integer (EINVAL), at most 2^50 (EFBIG), as every call checks them. */
+/**
+ * A count or offset: a non-negative safe integer (EINVAL), at most 2^50 (EFBIG), as every
+ * call checks them.
+ */
 function checkNumber(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL', `${name} must be a non-negative integer, got ${describeValue(value)}`);
+    throw new FsError('EINVAL',
+      `${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
-  if (value > MAX_FILE_BYTES) throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
+  if (value > MAX_FILE_BYTES) {
+    throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
+  }
   return value;
 }
 
@@ -72,27 +86,35 @@ function isImmutable(r: RangeFile): boolean {
 }
 
 /** The device blocks (4096-byte) that regular extents map in [from, to) of a file. */
-function mappedBlocks(data: FileData, sv: Subvolume, ino: number, from: number, to: number): number[] {
+function mappedBlocks(data: FileData, sv: Subvolume, ino: number, from: number,
+  to: number): number[] {
   const blocks: number[] = [];
   for (const { fileOffset, e } of data.extents(sv, ino, from, to)) {
     if (e.type !== EXTENT_TYPE_REG || e.diskBytenr === 0) continue;
     const a = Math.max(from, fileOffset);
     const b = Math.min(to, fileOffset + e.bytes);
-    for (let at = alignDown(a); at < b; at += SECTOR_BYTES) blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / SECTOR_BYTES);
+    for (let at = alignDown(a); at < b; at += SECTOR_BYTES) {
+      blocks.push((e.diskBytenr + e.offset + (at - fileOffset)) / SECTOR_BYTES);
+    }
   }
   return blocks;
 }
 
 // --- dedupe ------------------------------------------------------------------------------
 
-/** The source's checks, which fail the whole call (vfs_dedupe_file_range); the length cut to MAX_DEDUPE_BYTES. */
+/**
+ * The source's checks, which fail the whole call (vfs_dedupe_file_range); the length cut to
+ * MAX_DEDUPE_BYTES.
+ */
 function dedupeSource(h: RangeHost, srcPath: unknown, srcOffset: unknown, length: unknown): number {
   h.live();
   const offset = checkNumber(srcOffset, 'srcOffset');
   const len = checkNumber(length, 'length');
   const src = h.resolve(srcPath);
   requireRegular(src.kind, srcPath);
-  if (offset + len > src.inode.size) throw new FsError('EINVAL', 'dedupe source range beyond its EOF');
+  if (offset + len > src.inode.size) {
+    throw new FsError('EINVAL', 'dedupe source range beyond its EOF');
+  }
   return Math.min(len, MAX_DEDUPE_BYTES);
 }
 
@@ -102,28 +124,39 @@ function dedupeSource(h: RangeHost, srcPath: unknown, srcOffset: unknown, length
  * files' EOF) shared. An unaligned length that does not end at both EOFs is cut to whole
  * blocks, as FIDEDUPERANGE's REMAP_FILE_CAN_SHORTEN does.
  */
-function dedupeSpan(src: RangeFile, srcOffset: number, dst: RangeFile, dstOffset: number, length: number): { compare: number; share: number } {
-  if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) throw new FsError('EINVAL', 'dedupe offsets must be 4096-aligned');
-  if (srcOffset >= src.inode.size || srcOffset + length > src.inode.size || dstOffset >= dst.inode.size || dstOffset + length > dst.inode.size) {
+function dedupeSpan(src: RangeFile, srcOffset: number, dst: RangeFile,
+  dstOffset: number, length: number): {
+  compare: number;
+  share: number;
+} {
+  if (srcOffset % SECTOR_BYTES || dstOffset % SECTOR_BYTES) {
+    throw new FsError('EINVAL', 'dedupe offsets must be 4096-aligned');
+  }
+  if (srcOffset >= src.inode.size || srcOffset + length > src.inode.size
+    || dstOffset >= dst.inode.size || dstOffset + length > dst.inode.size) {
     throw new FsError('EINVAL', 'dedupe ranges must lie within both files');
   }
   const bothEof = srcOffset + length === src.inode.size && dstOffset + length === dst.inode.size;
   const compare = bothEof ? length : alignDown(length);
   const share = bothEof ? alignUp(src.inode.size) - srcOffset : compare;
-  if (src.sv === dst.sv && src.ino === dst.ino && dstOffset + share > srcOffset && dstOffset < srcOffset + share) {
+  if (src.sv === dst.sv && src.ino === dst.ino && dstOffset + share > srcOffset
+    && dstOffset < srcOffset + share) {
     throw new FsError('EINVAL', 'dedupe source and destination overlap');
   }
   return { compare, share };
 }
 
 /** One destination of a dedupe whose source passed dedupeSource. */
-function dedupeOne(h: RangeHost, srcPath: unknown, srcOffset: number, dstPath: unknown, dstOffset: unknown, length: number): DedupeResult {
+function dedupeOne(h: RangeHost, srcPath: unknown, srcOffset: number, dstPath: unknown,
+  dstOffset: unknown, length: number): DedupeResult {
   const dstAt = checkNumber(dstOffset, 'dstOffset');
   const src = h.resolve(srcPath);
   const dst = h.resolve(dstPath);
   requireRegular(dst.kind, dstPath);
   if (length === 0) return { bytesDeduped: 0, status: 'same' };
-  if (dst.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${String(dstPath)}' is in a read-only snapshot`);
+  if (dst.sv.flags & ROOT_FLAG_READONLY) {
+    throw new FsError('EROFS', `'${String(dstPath)}' is in a read-only snapshot`);
+  }
   // btrfs_remap_file_range_prep, then generic_remap_file_range_prep, in their order.
   if ((src.inode.flags & INODE_FLAG_NODATASUM) !== (dst.inode.flags & INODE_FLAG_NODATASUM)) {
     throw new FsError('EINVAL', 'cannot dedupe between datacow and nodatacow files');
@@ -156,7 +189,8 @@ function dedupeOne(h: RangeHost, srcPath: unknown, srcOffset: number, dstPath: u
  * destination's range maps the source's extents (shared, refcounts raised; no byte is
  * written); else nothing changes and the status is 'differs'. Errors are thrown.
  */
-export function dedupeRange(h: RangeHost, srcPath: unknown, srcOffset: unknown, dstPath: unknown, dstOffset: unknown, length: unknown): DedupeResult {
+export function dedupeRange(h: RangeHost, srcPath: unknown, srcOffset: unknown, dstPath: unknown,
+  dstOffset: unknown, length: unknown): DedupeResult {
   const len = dedupeSource(h, srcPath, srcOffset, length);
   return dedupeOne(h, srcPath, srcOffset as number, dstPath, dstOffset, len);
 }
@@ -165,12 +199,21 @@ export function dedupeRange(h: RangeHost, srcPath: unknown, srcOffset: unknown, 
  * FIDEDUPERANGE's array form: the source's checks throw (as the ioctl fails), then each
  * destination is deduped on its own, an FsError of one ending in its own result.
  */
-export function dedupeRanges(h: RangeHost, srcPath: unknown, srcOffset: unknown, length: unknown, destinations: unknown): DedupeInfo[] {
+export function dedupeRanges(h: RangeHost, srcPath: unknown, srcOffset: unknown, length: unknown,
+  destinations: unknown): DedupeInfo[] {
   const len = dedupeSource(h, srcPath, srcOffset, length);
-  if (!Array.isArray(destinations)) throw new FsError('EINVAL', 'destinations must be an array of { path, offset }');
-  if (destinations.length > MAX_DEDUPE_DESTINATIONS) throw new FsError('ENOMEM', `at most ${MAX_DEDUPE_DESTINATIONS} destinations per call (FIDEDUPERANGE's page)`);
+  if (!Array.isArray(destinations)) {
+    throw new FsError('EINVAL', 'destinations must be an array of { path, offset }');
+  }
+  if (destinations.length > MAX_DEDUPE_DESTINATIONS) {
+    throw new FsError('ENOMEM',
+      `at most ${MAX_DEDUPE_DESTINATIONS} destinations per call (FIDEDUPERANGE's page)`);
+  }
   for (const d of destinations) {
-    if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new FsError('EINVAL', `a destination must be { path, offset }, got ${describeValue(d)}`);
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) {
+      throw new FsError('EINVAL',
+        `a destination must be { path, offset }, got ${describeValue(d)}`);
+    }
   }
   return (destinations as DedupeDestination[]).map((d) => {
     try {
@@ -185,7 +228,11 @@ export function dedupeRanges(h: RangeHost, srcPath: unknown, srcOffset: unknown,
 // --- collapse and insert range ------------------------------------------------------------
 
 /** The checks fallocate makes before the mode's own (vfs_fallocate), and the file. */
-function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unknown, what: string): { r: RangeFile; offset: number; length: number } {
+function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unknown, what: string): {
+  r: RangeFile;
+  offset: number;
+  length: number;
+} {
   h.live();
   const at = checkNumber(offset, 'offset');
   const len = checkNumber(length, 'length');
@@ -193,9 +240,13 @@ function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unkno
   if (at + len > MAX_FILE_BYTES) throw new FsError('EFBIG', `${what} beyond the maximum file size`);
   const r = h.resolve(path);
   requireRegular(r.kind, path);
-  if (r.sv.flags & ROOT_FLAG_READONLY) throw new FsError('EROFS', `'${String(path)}' is in a read-only snapshot`);
+  if (r.sv.flags & ROOT_FLAG_READONLY) {
+    throw new FsError('EROFS', `'${String(path)}' is in a read-only snapshot`);
+  }
   if (isImmutable(r)) throw new FsError('EPERM', `${what}: the file is DAX-immutable`);
-  if (at % SECTOR_BYTES || len % SECTOR_BYTES) throw new FsError('EINVAL', `${what} offset and length must be multiples of 4096`);
+  if (at % SECTOR_BYTES || len % SECTOR_BYTES) {
+    throw new FsError('EINVAL', `${what} offset and length must be multiples of 4096`);
+  }
   return { r, offset: at, length: len };
 }
 
@@ -205,17 +256,23 @@ function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unkno
  * changes its extent's backrefs: a new EXTENT_DATA_REF item and the old one deleted, next
  * to the extent's item in the extent tree (three items of about a file extent item's size
  * each, leaves COWed twice over too): about four times what such moves were measured to
- * dirty. A move the dirty-node pool could not hold even after a commit is ENOSPC before anything changes (a commit in the middle would let
- * a crash show a half-moved file). bench/range-ops-probe.mjs measures the limit.
+ * dirty. A move the dirty-node pool could not hold even after a commit is ENOSPC before
+ * anything changes (a commit in the middle would let a crash show a half-moved file).
+ * bench/range-ops-probe.mjs measures the limit.
  */
 function reserveShift(h: RangeHost, r: RangeFile, from: number, what: string): void {
   const k = h.k;
   const items = h.data.extents(r.sv, r.ino, from, MAX_KEY_VALUE).length;
-  const perLeaf = Math.floor((k.nodeBytes - NODE_HEADER_BYTES) / (LEAF_ITEM_BYTES + FILE_EXTENT_BYTES));
+  const perLeaf = Math.floor((k.nodeBytes - NODE_HEADER_BYTES)
+    / (LEAF_ITEM_BYTES + FILE_EXTENT_BYTES));
   const nodes = 2 * Math.ceil(items / perLeaf) + 2 * Math.ceil((3 * items) / perLeaf) + 64;
   const freeNodes = (): number => Math.round((1 - k.poolPressure()) * k.poolSize);
   if (freeNodes() < nodes && k.hasChanges()) k.commit();
-  if (freeNodes() < nodes) throw new FsError('ENOSPC', `${what}: ${items} extent items to move do not fit one transaction's ${k.poolSize} dirty-node buffers`);
+  if (freeNodes() < nodes) {
+    throw new FsError('ENOSPC',
+      `${what}: ${items} extent items to move do not fit one transaction's`
+        + ` ${k.poolSize} dirty-node buffers`);
+  }
   h.reserveSpace(() => k.spaceFits(SECTOR_BYTES, k.metadataReserveBytes));
 }
 
@@ -228,7 +285,8 @@ function zeroPastEof(h: RangeHost, r: RangeFile): void {
   const inode = h.inode(r.sv, r.ino);
   const end = alignUp(inode.size);
   if (end === inode.size) return;
-  if (!h.data.extents(r.sv, r.ino, inode.size, end).some(({ e }) => e.type === EXTENT_TYPE_REG)) return;
+  if (!h.data.extents(r.sv, r.ino, inode.size, end).some(({ e }) =>
+    e.type === EXTENT_TYPE_REG)) return;
   h.data.write(r.sv, r.ino, inode, new Uint8Array(end - inode.size), inode.size);
 }
 
@@ -241,7 +299,9 @@ function zeroPastEof(h: RangeHost, r: RangeFile): void {
  */
 export function collapseRange(h: RangeHost, path: unknown, offset: unknown, length: unknown): void {
   const { r, offset: at, length: len } = shiftTarget(h, path, offset, length, 'collapse range');
-  if (at + len >= r.inode.size) throw new FsError('EINVAL', 'collapse range must end before EOF (use truncate)');
+  if (at + len >= r.inode.size) {
+    throw new FsError('EINVAL', 'collapse range must end before EOF (use truncate)');
+  }
   h.beginChange(r.sv);
   reserveShift(h, r, at, 'collapse range');
   h.dax()?.beforeShift(r.sv, r.ino, at);
@@ -261,7 +321,9 @@ export function collapseRange(h: RangeHost, path: unknown, offset: unknown, leng
  */
 export function insertRange(h: RangeHost, path: unknown, offset: unknown, length: unknown): void {
   const { r, offset: at, length: len } = shiftTarget(h, path, offset, length, 'insert range');
-  if (r.inode.size + len > MAX_FILE_BYTES) throw new FsError('EFBIG', 'insert range would grow the file beyond the maximum file size');
+  if (r.inode.size + len > MAX_FILE_BYTES) {
+    throw new FsError('EFBIG', 'insert range would grow the file beyond the maximum file size');
+  }
   if (at >= r.inode.size) throw new FsError('EINVAL', 'insert range offset must be below EOF');
   h.beginChange(r.sv);
   reserveShift(h, r, at, 'insert range');

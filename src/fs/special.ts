@@ -5,7 +5,8 @@
 // directory entries of kind BTRFS_FT_CHRDEV, _BLKDEV, _FIFO or _SOCK. docs/fs.md section 11.
 import { FsError, describeValue } from '../errors.js';
 import {
-  S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, DIR_KIND_FILE, DIR_KIND_DIR,
+  S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK,
+  DIR_KIND_FILE, DIR_KIND_DIR,
   DIR_KIND_SYMLINK, DIR_KIND_CHRDEV, DIR_KIND_BLKDEV, DIR_KIND_FIFO, DIR_KIND_SOCK,
 } from '../core/abi.js';
 import type { FileKind } from './types.js';
@@ -17,8 +18,10 @@ export type SpecialKind = 'chardev' | 'blockdev' | 'fifo' | 'socket';
 
 /** Each file type: its S_IFMT bits, what stat calls it, its directory entries' BTRFS_FT_*. */
 const TYPES: ReadonlyArray<readonly [number, FileKind, number]> = [
-  [S_IFREG, 'file', DIR_KIND_FILE], [S_IFDIR, 'dir', DIR_KIND_DIR], [S_IFLNK, 'symlink', DIR_KIND_SYMLINK],
-  [S_IFCHR, 'chardev', DIR_KIND_CHRDEV], [S_IFBLK, 'blockdev', DIR_KIND_BLKDEV], [S_IFIFO, 'fifo', DIR_KIND_FIFO],
+  [S_IFREG, 'file', DIR_KIND_FILE], [S_IFDIR, 'dir', DIR_KIND_DIR],
+  [S_IFLNK, 'symlink', DIR_KIND_SYMLINK],
+  [S_IFCHR, 'chardev', DIR_KIND_CHRDEV], [S_IFBLK, 'blockdev', DIR_KIND_BLKDEV],
+  [S_IFIFO, 'fifo', DIR_KIND_FIFO],
   [S_IFSOCK, 'socket', DIR_KIND_SOCK],
 ];
 const BY_MODE = new Map(TYPES.map(([bits, kind, entry]) => [bits, { kind, entry }]));
@@ -41,7 +44,10 @@ export function isSpecialKind(kind: FileKind): kind is SpecialKind {
   return kind === 'chardev' || kind === 'blockdev' || kind === 'fifo' || kind === 'socket';
 }
 
-/** The permission bits a mode may carry besides its type: rwx for all three, setuid, setgid, sticky. */
+/**
+ * The permission bits a mode may carry besides its type: rwx for all three, setuid, setgid,
+ * sticky.
+ */
 const PERMISSION_BITS = 0o7777;
 
 /**
@@ -54,14 +60,20 @@ const PERMISSION_BITS = 0o7777;
  */
 export function checkMknod(mode: unknown, rdev: unknown): { mode: number; rdev: number } {
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o177777) {
-    throw new FsError('EINVAL', `mknod: mode must be an integer of S_IF* and permission bits, got ${describeValue(mode)}`);
+    throw new FsError('EINVAL',
+      `mknod: mode must be an integer of S_IF* and permission bits, got ${describeValue(mode)}`);
   }
   if (typeof rdev !== 'number' || !Number.isInteger(rdev) || rdev < 0 || rdev > 0xffffffff) {
-    throw new FsError('EINVAL', `mknod: rdev must be an integer in 0..2^32-1 (a dev_t: makedev), got ${describeValue(rdev)}`);
+    throw new FsError('EINVAL',
+      `mknod: rdev must be an integer in 0..2^32-1 (a dev_t: makedev), got ${describeValue(rdev)}`);
   }
   const type = (mode & S_IFMT) === 0 ? S_IFREG : mode & S_IFMT;
-  if (type === S_IFDIR) throw new FsError('EPERM', 'mknod: S_IFDIR (directories are made by mkdir)');
-  if (type === S_IFLNK || !BY_MODE.has(type)) throw new FsError('EINVAL', `mknod: file type 0o${type.toString(8)} is not one mknod makes`);
+  if (type === S_IFDIR) {
+    throw new FsError('EPERM', 'mknod: S_IFDIR (directories are made by mkdir)');
+  }
+  if (type === S_IFLNK || !BY_MODE.has(type)) {
+    throw new FsError('EINVAL', `mknod: file type 0o${type.toString(8)} is not one mknod makes`);
+  }
   const device = type === S_IFCHR || type === S_IFBLK;
   return { mode: type | (mode & PERMISSION_BITS), rdev: device ? rdev : 0 };
 }
@@ -71,8 +83,11 @@ export function checkMknod(mode: unknown, rdev: unknown): { mode: number; rdev: 
  * minors below 2^20, the 32 bits Linux's new_encode_dev writes: btrfs's rdev).
  */
 export function makedev(major: number, minor: number): number {
-  if (!Number.isInteger(major) || major < 0 || major > 0xfff || !Number.isInteger(minor) || minor < 0 || minor > 0xfffff) {
-    throw new FsError('EINVAL', `makedev: major must be in 0..4095 and minor in 0..2^20-1, got ${describeValue(major)}, ${describeValue(minor)}`);
+  if (!Number.isInteger(major) || major < 0 || major > 0xfff || !Number.isInteger(minor)
+    || minor < 0 || minor > 0xfffff) {
+    throw new FsError('EINVAL',
+      `makedev: major must be in 0..4095 and minor in 0..2^20-1, got ${describeValue(major)},`
+        + ` ${describeValue(minor)}`);
   }
   return ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
@@ -101,6 +116,8 @@ export function isDirKind(kind: FileKind): boolean {
  */
 export function requireRegular(kind: FileKind, path: unknown): void {
   if (kind === 'file') return;
-  if (isSpecialKind(kind)) throw new FsError('ENXIO', `'${String(path)}' is a ${kind}: pmcow opens regular files only`);
+  if (isSpecialKind(kind)) {
+    throw new FsError('ENXIO', `'${String(path)}' is a ${kind}: pmcow opens regular files only`);
+  }
   throw new FsError('EISDIR', `'${String(path)}' is a directory`);
 }

@@ -7,7 +7,10 @@ export interface Subvolume {
   flags: number;
   /** Generation of the last snapshot taken of (or creating) this subvolume. */
   lastSnapshot: number;
-  /** Its uuid, and its source's for a snapshot (zero otherwise): 16 bytes each, in its ROOT_ITEM. */
+  /**
+   * Its uuid, and its source's for a snapshot (zero otherwise): 16 bytes each, in its
+   * ROOT_ITEM.
+   */
   uuid: Uint8Array;
   parentUuid: Uint8Array;
   /** The transaction that created it (its ROOT_ITEM's otransid). */

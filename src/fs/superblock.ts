@@ -12,18 +12,28 @@
 // MiB, on devices that have it); below that size the alternate is pmcow's own slot in the
 // first MiB, which a pmcow mount reads (docs/fs.md section 2).
 import {
-  SUPERBLOCK_BYTES, SUPERBLOCK_MAGIC, SB_CSUM, SB_CSUM_START, SB_FSID, SB_BYTENR, SB_FLAGS, SB_MAGIC,
-  SB_GENERATION, SB_ROOT_TREE, SB_TOTAL_BYTES, SB_BYTES_USED, SB_ROOT_DIR_OBJECTID, SB_NUM_DEVICES, SB_LOG_ROOT, SB_CACHE_GENERATION,
-  SB_SECTOR_BYTES, SB_NODE_BYTES, SB_LEAF_BYTES, SB_STRIPE_BYTES, SB_INCOMPAT_FLAGS, SB_COMPAT_RO_FLAGS,
-  SB_COMPAT_FLAGS, SB_CSUM_TYPE, SB_ROOT_LEVEL, SB_LABEL, SB_LABEL_BYTES, SB_SUPER_ROOTS, SB_FLAG_WRITTEN,
+  SUPERBLOCK_BYTES, SUPERBLOCK_MAGIC, SB_CSUM, SB_CSUM_START, SB_FSID, SB_BYTENR,
+  SB_FLAGS, SB_MAGIC,
+  SB_GENERATION, SB_ROOT_TREE, SB_TOTAL_BYTES, SB_BYTES_USED, SB_ROOT_DIR_OBJECTID, SB_NUM_DEVICES,
+  SB_LOG_ROOT, SB_CACHE_GENERATION,
+  SB_SECTOR_BYTES, SB_NODE_BYTES, SB_LEAF_BYTES, SB_STRIPE_BYTES, SB_INCOMPAT_FLAGS,
+  SB_COMPAT_RO_FLAGS,
+  SB_COMPAT_FLAGS, SB_CSUM_TYPE, SB_ROOT_LEVEL, SB_LABEL, SB_LABEL_BYTES,
+  SB_SUPER_ROOTS, SB_FLAG_WRITTEN,
   PMCOW_INCOMPAT, BK_TREE_ROOT, BK_TREE_ROOT_GEN, BK_EXTENT_ROOT, BK_EXTENT_ROOT_GEN, BK_CSUM_ROOT,
-  BK_CSUM_ROOT_GEN, BK_TOTAL_BYTES, BK_BYTES_USED, BK_NUM_DEVICES, BK_TREE_ROOT_LEVEL, BK_EXTENT_ROOT_LEVEL,
-  BK_CSUM_ROOT_LEVEL, SB_PMCOW_METADATA_COPIES, SB_PMCOW_REVISION, PMCOW_REVISION, SB_RESERVED, SECTOR_BYTES,
-  SB_DEV_ITEM, SB_CHUNK_ROOT, SB_CHUNK_ROOT_GENERATION, SB_CHUNK_ROOT_LEVEL, SB_SYS_CHUNK_ARRAY_SIZE, SB_SYS_CHUNK_ARRAY,
-  BK_CHUNK_ROOT, BK_CHUNK_ROOT_GEN, BK_CHUNK_ROOT_LEVEL, BK_DEV_ROOT, BK_DEV_ROOT_GEN, BK_DEV_ROOT_LEVEL, SB_SYS_CHUNK_ARRAY_BYTES,
+  BK_CSUM_ROOT_GEN, BK_TOTAL_BYTES, BK_BYTES_USED, BK_NUM_DEVICES, BK_TREE_ROOT_LEVEL,
+  BK_EXTENT_ROOT_LEVEL,
+  BK_CSUM_ROOT_LEVEL, SB_PMCOW_METADATA_COPIES, SB_PMCOW_REVISION, PMCOW_REVISION,
+  SB_RESERVED, SECTOR_BYTES,
+  SB_DEV_ITEM, SB_CHUNK_ROOT, SB_CHUNK_ROOT_GENERATION, SB_CHUNK_ROOT_LEVEL,
+  SB_SYS_CHUNK_ARRAY_SIZE, SB_SYS_CHUNK_ARRAY,
+  BK_CHUNK_ROOT, BK_CHUNK_ROOT_GEN, BK_CHUNK_ROOT_LEVEL, BK_DEV_ROOT, BK_DEV_ROOT_GEN,
+  BK_DEV_ROOT_LEVEL, SB_SYS_CHUNK_ARRAY_BYTES,
 } from './format.js';
 import { UUID_BYTES } from './uuid.js';
-import { encodeDevItem, encodeSysChunkArray, decodeSysChunkArray, type ChunkDesc } from './chunks.js';
+import {
+  encodeDevItem, encodeSysChunkArray, decodeSysChunkArray, type ChunkDesc,
+} from './chunks.js';
 import { DEV_ITEM_BYTES, DI_BYTES_USED, DI_UUID } from '../core/abi.js';
 import { featureProblem } from './features.js';
 
@@ -54,12 +64,18 @@ export interface SuperblockState {
   chunkTreeUuid: Uint8Array;
   /** The device's uuid (its device item's). */
   devUuid: Uint8Array;
-  /** Who wrote the image: pmcow, or another (mkfs.btrfs, Linux: a mount adopts it, docs/fs.md section 10). */
+  /**
+   * Who wrote the image: pmcow, or another (mkfs.btrfs, Linux: a mount adopts it,
+   * docs/fs.md section 10).
+   */
   origin?: 'pmcow' | 'btrfs';
   /** The incompat and compat_ro words (written: incompatFlags, or PMCOW_INCOMPAT; compat_ro 0). */
   incompatFlags?: number;
   compatRoFlags?: number;
-  /** The superblock's copy of the device item as read (btrfs-progs takes the device's size from it; a mount compares it with the chunk tree's). */
+  /**
+   * The superblock's copy of the device item as read (btrfs-progs takes the device's size
+   * from it; a mount compares it with the chunk tree's).
+   */
   devItemBytes?: Uint8Array;
 }
 
@@ -82,7 +98,8 @@ function setU64(dv: DataView, at: number, value: number): void {
  * Write superblock copy `bytenr` of `s` into `bytes` (SUPERBLOCK_BYTES, zeroed here), its
  * checksum last, computed by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES).
  */
-export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: SuperblockState, crc: (b: Uint8Array) => number): void {
+export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: SuperblockState,
+  crc: (b: Uint8Array) => number): void {
   if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
   bytes.fill(0);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
@@ -110,7 +127,10 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   bytes.set(encodeDevItem(s.totalBytes, s.devBytesUsed, s.devUuid, s.fsid), SB_DEV_ITEM);
   if (typeof s.systemChunks === 'string') throw new RangeError(`superblock: ${s.systemChunks}`);
   const sys = encodeSysChunkArray(s.systemChunks, s.devUuid);
-  if (sys.length > SB_SYS_CHUNK_ARRAY_BYTES) throw new RangeError(`superblock: ${s.systemChunks.length} system chunks do not fit the sys_chunk_array`);
+  if (sys.length > SB_SYS_CHUNK_ARRAY_BYTES) {
+    throw new RangeError(
+      `superblock: ${s.systemChunks.length} system chunks do not fit the sys_chunk_array`);
+  }
   bytes.set(sys, SB_SYS_CHUNK_ARRAY);
   dv.setUint32(SB_SYS_CHUNK_ARRAY_SIZE, sys.length, true);
   bytes.set(labelEncoder.encode(s.label).subarray(0, SB_LABEL_BYTES - 1), SB_LABEL);
@@ -142,8 +162,12 @@ export function encodeSuperblock(bytes: Uint8Array, bytenr: number, s: Superbloc
   dv.setUint32(SB_CSUM, crc(bytes.subarray(SB_CSUM_START)), true);
 }
 
-/** The superblock copy in `bytes` moved to copy `bytenr`: its own offset, and its checksum again. */
-export function rebaseSuperblock(bytes: Uint8Array, bytenr: number, crc: (b: Uint8Array) => number): void {
+/**
+ * The superblock copy in `bytes` moved to copy `bytenr`: its own offset, and its checksum
+ * again.
+ */
+export function rebaseSuperblock(bytes: Uint8Array, bytenr: number,
+  crc: (b: Uint8Array) => number): void {
   if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
   setU64(dv, SB_BYTENR, bytenr);
@@ -155,19 +179,27 @@ export function rebaseSuperblock(bytes: Uint8Array, bytenr: number, crc: (b: Uin
  * second), its checksum by `crc` over [SB_CSUM_START, SUPERBLOCK_BYTES). null when it is no
  * valid btrfs superblock; `foreign` when it is one pmcow does not read.
  */
-export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number, offset?: number): SuperblockRead {
+export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => number,
+  offset?: number): SuperblockRead {
   if (bytes.length !== SUPERBLOCK_BYTES) throw new RangeError('a superblock is 4096 bytes');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, SUPERBLOCK_BYTES);
   if (dv.getBigUint64(SB_MAGIC, true) !== SUPERBLOCK_MAGIC) return null;
   // A copy names its own offset (btrfs refuses one that names another): read at `offset`.
   if (offset !== undefined && u64At(dv, SB_BYTENR) !== offset) return null;
-  if (dv.getUint16(SB_CSUM_TYPE, true) !== 0) return { foreign: `checksum type ${dv.getUint16(SB_CSUM_TYPE, true)} (pmcow reads crc32c only)` };
+  if (dv.getUint16(SB_CSUM_TYPE, true) !== 0) {
+    const csumType = dv.getUint16(SB_CSUM_TYPE, true);
+    return { foreign: `checksum type ${csumType} (pmcow reads crc32c only)` };
+  }
   if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
   const revision = dv.getUint8(SB_PMCOW_REVISION);
   if (revision !== 0 && revision < PMCOW_REVISION) {
-    return { foreign: `a pmcow image of layout revision ${revision} (before block groups); this pmcow reads revision ${PMCOW_REVISION}: make the image again` };
+    return { foreign: `a pmcow image of layout revision ${revision} (before block groups); this`
+      + ` pmcow reads revision ${PMCOW_REVISION}: make the image again` };
   }
-  if (revision > PMCOW_REVISION) return { foreign: `a pmcow image of layout revision ${revision}, newer than this pmcow's ${PMCOW_REVISION}` };
+  if (revision > PMCOW_REVISION) {
+    return { foreign: `a pmcow image of layout revision ${revision}, newer than this pmcow's`
+      + ` ${PMCOW_REVISION}` };
+  }
   // Revision 0: an image pmcow did not write (mkfs.btrfs, Linux); a mount adopts it.
   const origin = revision === 0 ? 'btrfs' : 'pmcow';
   const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), compat = u64At(dv, SB_COMPAT_FLAGS);
@@ -175,22 +207,31 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   const features = featureProblem(compat, compatRo, incompat);
   if (features) return { foreign: `${features} (pmcow does not run it)` };
   if (origin === 'pmcow' && (compatRo !== 0 || (incompat & PMCOW_INCOMPAT) !== PMCOW_INCOMPAT)) {
-    return { foreign: `a pmcow image with compat_ro ${compatRo.toString(16)}, incompat ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)} and no compat_ro)` };
+    return { foreign: `a pmcow image with compat_ro ${compatRo.toString(16)}, incompat`
+      + ` ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)}`
+      + ' and no compat_ro)' };
   }
   if (origin === 'btrfs') {
     const devices = u64At(dv, SB_NUM_DEVICES);
     if (devices !== 1) return { foreign: `${devices} devices (pmcow runs one)` };
     const logRoot = u64At(dv, SB_LOG_ROOT);
-    if (logRoot !== 0) return { foreign: `a tree-log at ${logRoot} (pmcow does not replay one: mount the image with Linux first)` };
+    if (logRoot !== 0) {
+      return { foreign: `a tree-log at ${logRoot} (pmcow does not replay one: mount the image`
+        + ` with Linux first)` };
+    }
     const cacheGeneration = u64At(dv, SB_CACHE_GENERATION);
-    if (cacheGeneration !== 0 && cacheGeneration !== 2 ** 64 - 1) return { foreign: `the v1 space cache (cache_generation ${cacheGeneration}; pmcow keeps no space cache)` };
+    if (cacheGeneration !== 0 && cacheGeneration !== 2 ** 64 - 1) {
+      return { foreign: `the v1 space cache (cache_generation ${cacheGeneration}; pmcow keeps no`
+        + ` space cache)` };
+    }
   }
   const bk = SB_SUPER_ROOTS;
   const label = bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
   const labelEnd = label.indexOf(0);
   const sysBytes = dv.getUint32(SB_SYS_CHUNK_ARRAY_SIZE, true);
   const systemChunks = sysBytes > SB_SYS_CHUNK_ARRAY_BYTES ? `sys_chunk_array of ${sysBytes} bytes`
-    : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes), bytes.subarray(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES));
+    : decodeSysChunkArray(bytes.subarray(SB_SYS_CHUNK_ARRAY, SB_SYS_CHUNK_ARRAY + sysBytes),
+      bytes.subarray(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES));
   // A foreign image keeps the extent, dev and csum roots in the root tree only (its backup
   // roots are for recovery): the mount reads them from their ROOT_ITEMs.
   const pmcowRoots = origin === 'pmcow';
@@ -199,25 +240,34 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
       origin, incompatFlags: incompat, compatRoFlags: compatRo,
       generation: u64At(dv, SB_GENERATION),
       rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
-      extentTree: pmcowRoots ? u64At(dv, bk + BK_EXTENT_ROOT) : 0, extentLevel: pmcowRoots ? dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL) : 0,
-      csumTree: pmcowRoots ? u64At(dv, bk + BK_CSUM_ROOT) : 0, csumLevel: pmcowRoots ? dv.getUint8(bk + BK_CSUM_ROOT_LEVEL) : 0,
+      extentTree: pmcowRoots ? u64At(dv, bk + BK_EXTENT_ROOT) : 0,
+      extentLevel: pmcowRoots ? dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL) : 0,
+      csumTree: pmcowRoots ? u64At(dv, bk + BK_CSUM_ROOT) : 0,
+      csumLevel: pmcowRoots ? dv.getUint8(bk + BK_CSUM_ROOT_LEVEL) : 0,
       chunkTree: u64At(dv, SB_CHUNK_ROOT), chunkLevel: dv.getUint8(SB_CHUNK_ROOT_LEVEL),
       chunkGeneration: u64At(dv, SB_CHUNK_ROOT_GENERATION),
-      devTree: pmcowRoots ? u64At(dv, bk + BK_DEV_ROOT) : 0, devLevel: pmcowRoots ? dv.getUint8(bk + BK_DEV_ROOT_LEVEL) : 0,
+      devTree: pmcowRoots ? u64At(dv, bk + BK_DEV_ROOT) : 0,
+      devLevel: pmcowRoots ? dv.getUint8(bk + BK_DEV_ROOT_LEVEL) : 0,
       devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
       devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
       devItemBytes: bytes.slice(SB_DEV_ITEM, SB_DEV_ITEM + DEV_ITEM_BYTES),
-      nodeBytes: dv.getUint32(SB_NODE_BYTES, true), sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
+      nodeBytes: dv.getUint32(SB_NODE_BYTES, true),
+      sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
       totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
       // A foreign image's tree blocks have as many copies as its system chunks' stripes
       // (the chunk layout refuses metadata chunks of another profile).
       metadataCopies: pmcowRoots ? dv.getUint8(SB_PMCOW_METADATA_COPIES)
-        : typeof systemChunks === 'string' || systemChunks.length === 0 ? 1 : systemChunks[0]!.stripes.length,
+        : typeof systemChunks === 'string' || systemChunks.length === 0 ? 1
+          : systemChunks[0]!.stripes.length,
       fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
-      // A foreign image's chunk tree uuid is in its tree blocks' headers (the mount reads it there).
-      chunkTreeUuid: pmcowRoots ? bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES) : new Uint8Array(UUID_BYTES),
+      // A foreign image's chunk tree uuid is in its tree blocks' headers (the mount reads
+      // it there).
+      chunkTreeUuid: pmcowRoots
+        ? bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES)
+          : new Uint8Array(UUID_BYTES),
       // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
-      label: labelEnd === 0 ? '' : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
+      label: labelEnd === 0 ? ''
+        : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
     },
   };
 }

@@ -5,7 +5,9 @@
 import { FsError, describeValue } from '../errors.js';
 import { FsMemory } from './memory.js';
 import { FE_GENERATION, FE_RAM_BYTES, FE_TYPE, NAME_MAX_BYTES, maxItemBytes } from './format.js';
-import { EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, SYMLINK_TARGET_MAX_BYTES } from '../core/abi.js';
+import {
+  EXTENT_TYPE_INLINE, FILE_EXTENT_INLINE_BYTES, SYMLINK_TARGET_MAX_BYTES,
+} from '../core/abi.js';
 
 /** Linux's MAXSYMLINKS: a path walk follows at most this many symlinks (then ELOOP). */
 export const MAX_SYMLINK_FOLLOWS = 40;
@@ -18,18 +20,22 @@ const decoder = new TextDecoder();
  * data holds (btrfs's BTRFS_MAX_INLINE_DATA_SIZE: ENAMETOOLONG past it; pmcow's items are
  * at most half a leaf, so with 4 KiB nodes 1,951 bytes).
  */
-export function maxTargetBytes(nodeBytes: number): number {
+function maxTargetBytes(nodeBytes: number): number {
   return Math.min(SYMLINK_TARGET_MAX_BYTES, maxItemBytes(nodeBytes) - FILE_EXTENT_INLINE_BYTES);
 }
 
 /** A target's bytes, checked as symlink(2) checks them (ENOENT empty, ENAMETOOLONG too long). */
 export function checkSymlinkTarget(target: unknown, nodeBytes: number): Uint8Array {
-  if (typeof target !== 'string') throw new FsError('EINVAL', `a symlink target must be a string, got ${describeValue(target)}`);
+  if (typeof target !== 'string') {
+    throw new FsError('EINVAL', `a symlink target must be a string, got ${describeValue(target)}`);
+  }
   if (target.includes('\0')) throw new FsError('EINVAL', 'a symlink target contains a NUL byte');
   if (target === '') throw new FsError('ENOENT', 'a symlink target must not be empty');
   const bytes = encoder.encode(target);
   const max = maxTargetBytes(nodeBytes);
-  if (bytes.length > max) throw new FsError('ENAMETOOLONG', `symlink target of ${bytes.length} bytes (at most ${max})`);
+  if (bytes.length > max) {
+    throw new FsError('ENAMETOOLONG', `symlink target of ${bytes.length} bytes (at most ${max})`);
+  }
   return bytes;
 }
 
@@ -66,7 +72,9 @@ export function pathNames(text: string): string[] {
   for (const part of text.split('/')) {
     if (part === '' || part === '.') continue;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: short names need no encoding to check.
-    if (part.length * 3 > NAME_MAX_BYTES && encoder.encode(part).length > NAME_MAX_BYTES) throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
+    if (part.length * 3 > NAME_MAX_BYTES && encoder.encode(part).length > NAME_MAX_BYTES) {
+      throw new FsError('ENAMETOOLONG', `name too long: '${part.slice(0, 20)}...'`);
+    }
     parts.push(part);
   }
   return parts;

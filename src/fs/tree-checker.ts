@@ -14,10 +14,14 @@ import {
   P_INODE_MODE, P_INODE_SIZE, P_INODE_FLAGS, P_NO_NAMES, P_NAME_TRUNCATED, P_NAME_LENGTH,
   P_NAME_PAST, P_DIR_KIND, P_EXTENT_TYPE, P_FILE_OFFSET, P_EXTENT_OUTSIDE, P_EXTENT_MAPS,
   P_MAPS_BEYOND, P_CSUM_BYTES, P_BAD_KEY, P_ROOT_LEVEL, P_ROOT_OUTSIDE, P_TREE_ID, P_REF_BYTES,
-  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, P_DIR_DATA, P_INLINE_FILE, PR_TREE, P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
-  P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE, P_ITEM_NO_FIT, P_KEY_EXISTS,
-  P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA, P_DATA_POISON, P_DATA_CSUM,
-  P_CSUMS_MISSING, P_EXTENT_DAMAGED, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE, P_REFS_LOOP, P_REF_KIND,
+  P_EXTENT_KEY, P_LEAF_ALIGN, P_UNKNOWN_TYPE, P_FSID, P_DIR_DATA, P_INLINE_FILE, PR_TREE,
+  P_CHILD_LEVEL, P_CHILD_STALE, P_CHILD_EMPTY,
+  P_CHILD_LOW, P_CHILD_HIGH, P_NODE_LEVEL, P_NOT_COPY, P_ITEM_TOO_LARGE,
+  P_ITEM_NO_FIT, P_KEY_EXISTS,
+  P_KEY_MISSING, P_NO_METADATA_SPACE, P_POOL_EMPTY, P_BLOCK_IN_USE, P_DATA_MEDIA,
+  P_DATA_POISON, P_DATA_CSUM,
+  P_CSUMS_MISSING, P_EXTENT_DAMAGED, P_REFS_FULL, P_REFS_NEGATIVE, P_BACKREF_NEGATIVE,
+  P_REFS_LOOP, P_REF_KIND,
 } from '../core/abi.js';
 
 /** What a node is checked against: the file system's geometry and last commit. */
@@ -37,12 +41,22 @@ export function validBlockPointer(bytenr: number, ctx: CheckContext): boolean {
 }
 
 /** A problem record the core wrote (PROBLEM_BYTES at `record`). */
-export interface Problem { code: number; slot: number; copy: number; a: number; b: number; c: number; bytenr: number; tree: number }
+export interface Problem {
+  code: number;
+  slot: number;
+  copy: number;
+  a: number;
+  b: number;
+  c: number;
+  bytenr: number;
+  tree: number;
+}
 
 export function readProblem(m: FsMemory, record: number): Problem {
   return {
     code: m.u32(record + PR_CODE), slot: m.u32(record + PR_SLOT), copy: m.u32(record + PR_COPY),
-    a: m.u64(record + PR_A), b: m.u64(record + PR_B), c: m.u64(record + PR_C), bytenr: m.u64(record + PR_BYTENR),
+    a: m.u64(record + PR_A), b: m.u64(record + PR_B), c: m.u64(record + PR_C),
+    bytenr: m.u64(record + PR_BYTENR),
     tree: m.u64(record + PR_TREE),
   };
 }
@@ -58,9 +72,10 @@ export function blockProblemText(m: FsMemory, p: Problem, nodeAddr: number): str
 }
 
 /** The words of a tree checker problem in the node at `nodeAddr`. */
-export function nodeProblemText(m: FsMemory, p: Problem, nodeAddr: number): string {
+function nodeProblemText(m: FsMemory, p: Problem, nodeAddr: number): string {
   const stride = m.u8At(nodeAddr + NODE_LEVEL) === 0 ? LEAF_ITEM_BYTES : KEY_PTR_BYTES;
-  const keyAt = (slot: number): string => keyText(m.key(nodeAddr + NODE_HEADER_BYTES + slot * stride));
+  const keyAt = (slot: number): string =>
+    keyText(m.key(nodeAddr + NODE_HEADER_BYTES + slot * stride));
   const s = p.slot;
   switch (p.code) {
     case P_NONE: return 'no problem';
@@ -116,22 +131,27 @@ function itemProblemText(p: Problem): string {
  * `opKey` is the address of the operation's key.
  */
 export function engineProblemText(m: FsMemory, p: Problem, opKey: number): string {
-  const child = (what: string): string => `tree ${p.tree}: block ${p.c} (slot ${p.slot} of ${p.bytenr}): ${what}`;
+  const child = (what: string): string =>
+    `tree ${p.tree}: block ${p.c} (slot ${p.slot} of ${p.bytenr}): ${what}`;
   switch (p.code) {
     case P_CHILD_LEVEL: return child(`level ${p.a}, parent is at ${p.b}`);
     case P_CHILD_STALE: return child(`generation ${p.a}, parent pointer says ${p.b}`);
     case P_CHILD_EMPTY: return child('empty node below the root');
-    case P_CHILD_LOW: return child(`first key ${keyText(m.key(p.a))} below the parent's ${keyText(m.key(p.b))}`);
-    case P_CHILD_HIGH: return child(`last key ${keyText(m.key(p.a))} not below ${keyText(m.key(p.b))}`);
+    case P_CHILD_LOW: return child(
+      `first key ${keyText(m.key(p.a))} below the parent's ${keyText(m.key(p.b))}`);
+    case P_CHILD_HIGH: return child(
+      `last key ${keyText(m.key(p.a))} not below ${keyText(m.key(p.b))}`);
     case P_NODE_LEVEL: return `tree ${p.tree}: node ${p.bytenr} has level ${p.a}, expected ${p.b}`;
-    case P_NOT_COPY: return `tree ${p.tree}: block ${p.bytenr} on a copy-on-write path is not a copy (the extent tree and tree ${p.tree} disagree)`;
+    case P_NOT_COPY: return `tree ${p.tree}: block ${p.bytenr} on a copy-on-write path is not a`
+      + ` copy (the extent tree and tree ${p.tree} disagree)`;
     case P_ITEM_TOO_LARGE: return `item ${keyText(m.key(opKey))} of ${p.a} bytes is too large`;
     case P_ITEM_NO_FIT: return `item of ${p.a} bytes does not fit in a ${p.b}-byte node`;
     case P_KEY_EXISTS: return `tree ${p.tree}: key ${keyText(m.key(opKey))} exists`;
     case P_KEY_MISSING: return `tree ${p.tree}: key ${keyText(m.key(opKey))} not found`;
     case P_NO_METADATA_SPACE: return 'no space left for metadata';
     case P_POOL_EMPTY: return 'no free dirty-node buffer: the transaction is too large';
-    case P_BLOCK_IN_USE: return `free space hands out tree block ${p.bytenr}, which is in use (the extent tree lacks its item)`;
+    case P_BLOCK_IN_USE: return `free space hands out tree block ${p.bytenr}, which is in use`
+      + ` (the extent tree lacks its item)`;
     case P_DATA_MEDIA: return `media error in data sectors at device byte ${p.bytenr}`;
     case P_DATA_POISON: return `media error: poisoned line in [${p.bytenr}, ${p.bytenr + p.a})`;
     case P_DATA_CSUM: return `data checksum mismatch at device byte ${p.bytenr}`;
@@ -139,16 +159,29 @@ export function engineProblemText(m: FsMemory, p: Problem, opKey: number): strin
     case P_REFS_FULL: return `delayed-ref tables full (${p.a} refs, ${p.b} back references)`;
     case P_REFS_NEGATIVE: return `extent ${p.bytenr}: reference count ${p.a} would drop below zero`;
     case P_EXTENT_DAMAGED: return p.slot === 0
-      ? `extent tree: tree block ${p.bytenr} has an item at another level than ${p.a}, the level its pointer says`
-      : `extent tree: extent ${p.bytenr}+${p.a} freed twice (its items count more references than exist)`;
+      ? `extent tree: tree block ${p.bytenr} has an item at another level than ${p.a}, the level`
+        + ` its pointer says`
+      : `extent tree: extent ${p.bytenr}+${p.a} freed twice (its items count more references than`
+        + ` exist)`;
     case P_BACKREF_NEGATIVE:
-      if (p.slot === 1) return `data extent ${p.bytenr}: no free key for the back reference of root ${p.a}, inode ${p.b}`;
-      if (p.slot === 2) return `tree block ${p.bytenr}: its back reference (root or parent ${p.a}) changes by ${p.c === 0 ? 'removal, but it has none' : `${p.c} at once`}`;
-      if (p.slot === 3) return `data extent ${p.bytenr}: the shared back reference of leaf ${p.a} would count ${p.c}`;
-      return `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset ${p.c} would drop below zero`;
+      if (p.slot === 1) {
+        return `data extent ${p.bytenr}: no free key for the back reference of root ${p.a}, inode`
+          + ` ${p.b}`;
+      }
+      if (p.slot === 2) {
+        return `tree block ${p.bytenr}: its back reference (root or parent ${p.a}) changes by`
+          + ` ${p.c === 0 ? 'removal, but it has none' : `${p.c} at once`}`;
+      }
+      if (p.slot === 3) {
+        return `data extent ${p.bytenr}: the shared back reference of leaf ${p.a} would count`
+          + ` ${p.c}`;
+      }
+      return `data extent ${p.bytenr}: back reference of root ${p.a}, inode ${p.b}, offset`
+        + ` ${p.c} would drop below zero`;
     case P_REFS_LOOP: return 'delayed refs do not settle';
     case P_REF_KIND: return `block ${p.bytenr} referenced both as data and as a tree block`;
-    case P_INLINE_FILE: return `inode ${p.a}: an inline extent in a regular file (pmcow keeps inline data only for symlinks; an adoption moves a file's to an extent)`;
+    case P_INLINE_FILE: return `inode ${p.a}: an inline extent in a regular file (pmcow keeps`
+      + ` inline data only for symlinks; an adoption moves a file's to an extent)`;
     default: return `problem ${p.code} in tree ${p.tree}`;
   }
 }

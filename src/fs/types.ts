@@ -24,7 +24,8 @@ export type MetadataProfile = 'single' | 'dup';
  * 'symlink' only from lstat: every other call follows symlinks. 'chardev', 'blockdev',
  * 'fifo' and 'socket': special files (mknod), which hold no data and are never opened.
  */
-export type FileKind = 'file' | 'dir' | 'subvolume' | 'symlink' | 'chardev' | 'blockdev' | 'fifo' | 'socket';
+export type FileKind = 'file' | 'dir' | 'subvolume' | 'symlink' | 'chardev' | 'blockdev'
+  | 'fifo' | 'socket';
 
 export interface Stat {
   /** Inode number within its subvolume. */
@@ -87,7 +88,10 @@ export interface XattrOptions {
   noFollow?: boolean;
 }
 
-/** setxattr: XATTR_CREATE (`create`: EEXIST when the name exists) or XATTR_REPLACE (`replace`: ENODATA when it does not). */
+/**
+ * setxattr: XATTR_CREATE (`create`: EEXIST when the name exists) or XATTR_REPLACE
+ * (`replace`: ENODATA when it does not).
+ */
 export interface SetXattrOptions extends XattrOptions {
   create?: boolean;
   replace?: boolean;

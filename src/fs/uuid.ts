@@ -11,7 +11,9 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 /** The 16 bytes of a uuid written as text (8-4-4-4-12 hex digits); EINVAL otherwise. */
 export function parseUuid(text: string): Uint8Array {
-  if (typeof text !== 'string' || !UUID_TEXT.test(text)) throw new FsError('EINVAL', `uuid must be 8-4-4-4-12 hex digits, got ${JSON.stringify(text)}`);
+  if (typeof text !== 'string' || !UUID_TEXT.test(text)) {
+    throw new FsError('EINVAL', `uuid must be 8-4-4-4-12 hex digits, got ${JSON.stringify(text)}`);
+  }
   const hex = text.replace(/-/g, '');
   const bytes = new Uint8Array(UUID_BYTES);
   for (let i = 0; i < UUID_BYTES; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -22,10 +24,14 @@ export function parseUuid(text: string): Uint8Array {
 export function uuidText(bytes: Uint8Array): string {
   if (bytes.length !== UUID_BYTES) throw new RangeError('a uuid is 16 bytes');
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}`
+    + `-${hex.slice(20)}`;
 }
 
-/** A version-4-shaped uuid derived from `seed` (four FNV-1a words of it): deterministic, never zero. */
+/**
+ * A version-4-shaped uuid derived from `seed` (four FNV-1a words of it): deterministic,
+ * never zero.
+ */
 export function derivedUuid(seed: string): Uint8Array {
   const bytes = new Uint8Array(UUID_BYTES);
   const dv = new DataView(bytes.buffer);

@@ -45,12 +45,16 @@ export const mutants = [
     patches: [
       {
         find: L(
-          "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    for (const [bytenr, bytes] of this.dirtyData) {',
+          "      check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    }',
           '    this.device.sfence();',
           '    // The alternate copy first, then the primary, each fenced (superblock.ts: every crash',
         ),
         replace: L(
-          "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    for (const [bytenr, bytes] of this.dirtyData) {',
+          "      check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+          '    }',
           '    // The alternate copy first, then the primary, each fenced (superblock.ts: every crash',
         ),
       },
@@ -131,7 +135,9 @@ export const mutants = [
     file: 'src/fs/kernel.ts',
     patches: [{
       find: L(
-        "    for (const [bytenr, bytes] of this.dirtyData) check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+        '    for (const [bytenr, bytes] of this.dirtyData) {',
+        "      check(core.pmem_flush(bytenr, bytes, 0), 'flush data');",
+        '    }',
         '    this.device.sfence();',
       ),
       replace: '    this.device.sfence();',
@@ -294,8 +300,14 @@ export const mutants = [
     modelledOn: 'checksum computed over the wrong range (off-by-one in the sector count); btrfs csum-range bugs',
     file: 'src/fs/file-data.ts',
     patches: [{
-      find: '    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, sectors, SECTOR_BYTES, staging);',
-      replace: '    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, Math.max(1, sectors - 1), SECTOR_BYTES, staging);',
+      find: L(
+        '    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr, sectors,',
+        '      SECTOR_BYTES, staging);',
+      ),
+      replace: L(
+        '    const r = this.k.device.core.csum_sectors_compute(this.k.visibleAddr + bytenr,',
+        '      Math.max(1, sectors - 1), SECTOR_BYTES, staging);',
+      ),
     }],
   },
   {
@@ -367,8 +379,12 @@ export const mutants = [
     modelledOn: `${CRASHMONKEY}: wrong link counts after rename/link + fsync + crash (btrfs); fsck-detected nlink mismatches`,
     file: 'src/fs/fs-namespace.ts',
     patches: [{
-      find: '      if (victim.kind === \'dir\') this.deleteInode(victim.sv, victim.ino); else this.dropLink(victim.sv, victim.ino);',
-      replace: '      if (victim.kind === \'dir\') this.deleteInode(victim.sv, victim.ino);',
+      find: L(
+        '      } else {',
+        '        this.dropLink(victim.sv, victim.ino);',
+        '      }',
+      ),
+      replace: '      }',
     }],
   },
   {
@@ -673,8 +689,8 @@ export const mutants = [
     modelledOn: 'thread 003 of docs/dax.md (reflinked pages two files scribble on; the reverse map must name every mapping); Linux DAX rmap for shared extents',
     file: 'src/dax/manager.ts',
     patches: [{
-      find: '        for (const { mapping, page } of this.reverseMap(block)) changed = this.writeProtect(mapping, page) || changed;',
-      replace: '        for (const { mapping, page } of this.reverseMap(block).slice(0, 1)) changed = this.writeProtect(mapping, page) || changed;',
+      find: '        for (const { mapping, page } of this.reverseMap(block)) {',
+      replace: '        for (const { mapping, page } of this.reverseMap(block).slice(0, 1)) {',
     }],
   },
   {
@@ -772,7 +788,12 @@ export const mutants = [
     modelledOn: 'thread 002 of docs/dax.md (checksums that go stale under DAX stores); btrfs+DAX: data checksums not updated for mmap writes',
     file: 'src/dax/manager.ts',
     patches: [{
-      find: "      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));\n",
+      find: L(
+        '      if ((flags & DRF_DATASUM) && this.policy.commitChecksums) {',
+        '        this.putCsum(block * PAGE_BYTES, m.u64(r + DR_EXTENT), m.u32(r + DR_EXTENT_BYTES));',
+        '      }',
+        '',
+      ),
       replace: '',
     }],
   },
