@@ -13,7 +13,7 @@ type Count = 'longFunctions' | 'longLines' | 'longFiles' | 'fileLoops' | 'folder
 
 /** The ratchet: counts when it was set (issue 18's first step). */
 const LIMITS: Record<'src' | 'assembly', Record<Count, number>> = {
-  src: { longFunctions: 0, longLines: 764, longFiles: 1, fileLoops: 0, folderLoops: 0, unusedExports: 39 },
+  src: { longFunctions: 0, longLines: 0, longFiles: 0, fileLoops: 0, folderLoops: 0, unusedExports: 0 },
   assembly: { longFunctions: 0, longLines: 0, longFiles: 0, fileLoops: 0, folderLoops: 0, unusedExports: 0 },
 };
 

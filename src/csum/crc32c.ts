@@ -9,7 +9,9 @@ let context: PmemDevice | undefined;
 /** Load the core once so that crc32c() can run synchronously. */
 export async function loadCrc32c(): Promise<void> {
   await loadCoreModule('release');
-  context ??= PmemDevice.createSync({ sizeBytes: 4096, logCapacity: 16, maxThreads: 1, scratchBytes: 1 << 16, flushQueueCapacity: 16 });
+  context ??= PmemDevice.createSync({
+    sizeBytes: 4096, logCapacity: 16, maxThreads: 1, scratchBytes: 1 << 16, flushQueueCapacity: 16,
+  });
 }
 
 /** crc32c (Castagnoli; seed ~0, final xor ~0, as btrfs). Needs `await loadCrc32c()` first. */

@@ -18,6 +18,8 @@ import {
 import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions, type MappingHost } from './mapping.js';
 import { dirtyFilePages } from './dirty-pages.js';
+import { DirtyTable, type DirtyPage } from './dirty-table.js';
+import { check } from './core-call.js';
 import {
   D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT,
   M_FILE_PAGE, M_TREE, M_INO,
@@ -27,10 +29,10 @@ import {
   DS_WRITE_FAULTS, DS_HOLE_FILLS,
   DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_WRITE_PROTECTS,
   DS_INVALIDATIONS, DS_CORE_FAULTS,
-  D_DIRTY_RECORDS, D_DIRTY_COUNT, D_DIRTY_LIVE, D_DIRTY_CAPACITY, DIRTY_RECORD_BYTES,
+  D_DIRTY_LIVE, DIRTY_RECORD_BYTES,
   DR_TREE, DR_INO, DR_EXTENT,
-  DR_EXTENT_BYTES, DR_FILE_PAGE, DR_BLOCK, DR_FLAGS, DRF_LIVE, DRF_DATASUM, DRF_DATACOW, DRF_COWED,
-  RMAP_NODE_BYTES, FR_DONE, ZERO_PAGE_BYTENR, ENOSPC,
+  DR_EXTENT_BYTES, DR_FLAGS, DRF_DATASUM, DRF_DATACOW, DRF_COWED,
+  RMAP_NODE_BYTES, FR_DONE, ZERO_PAGE_BYTENR,
 } from '../core/abi.js';
 
 export {
@@ -48,18 +50,6 @@ interface DaxHost {
   blockOwners?(bytenr: number): Array<{ subvolume: number; ino: number; offset: number }>;
   /** The last mapping of (sv, ino) went: an unlinked file goes now. */
   unmapped?(sv: Subvolume, ino: number): void;
-}
-
-/** A page stored to through mmap in this transaction (a record of the shared dirty-page table). */
-interface DirtyPage {
-  tree: number;
-  ino: number;
-  filePage: number;
-  block: number;
-  extent: number;
-  extentBytes: number;
-  flags: number;
-  record: number;
 }
 
 /** The fault counters (shared: faults served by any thread's core count too). */
@@ -101,6 +91,8 @@ export class DaxManager implements MappingHost, FileMappings {
     try { return fn(); } finally { this.keepWritable = was; }
   }
   readonly base: number;
+  /** The shared dirty-page table (dirty-table.ts). */
+  private readonly dirty: DirtyTable;
   private readonly ptes: Uint32Array;
   private readonly mappings = new Map<number, DaxMapping>();
   private readonly byInode = new Map<string, Set<DaxMapping>>();
@@ -121,6 +113,7 @@ export class DaxManager implements MappingHost, FileMappings {
     const k = host.kernel;
     const core = k.device.core;
     this.base = k.daxAddr;
+    this.dirty = new DirtyTable(k, this.base);
     // [header][thread areas][mapping table][rmap heads][dirty index][dirty records][PTE
     // pool][rmap nodes]
     const threads = this.base + D_HEADER_BYTES;
@@ -149,7 +142,7 @@ export class DaxManager implements MappingHost, FileMappings {
     this.publishPolicy();
     this.freePtes.push([ptePool, poolBytes]);
     k.participants.add({ beforeCommit: () => this.beforeCommit() });
-    k.externalChanges = () => this.dirtyLive() > 0;
+    k.externalChanges = () => this.dirty.live() > 0;
   }
 
   get kernel(): Kernel { return this.host.kernel; }
@@ -321,62 +314,6 @@ export class DaxManager implements MappingHost, FileMappings {
     return true;
   }
 
-  // --- dirty pages (shared: assembly/dax/tables.ts) ----------------------------------
-
-  private dirtyLive(): number {
-    return this.kernel.m.u32(this.base + D_DIRTY_LIVE);
-  }
-
-  /** The live records of the dirty-page table, in fault order. */
-  private dirtyPages(): DirtyPage[] {
-    const m = this.kernel.m, out: DirtyPage[] = [];
-    if (this.dirtyLive() === 0) return out;
-    const records = m.u32(this.base + D_DIRTY_RECORDS), count = m.u32(this.base + D_DIRTY_COUNT);
-    for (let i = 0; i < count; i++) {
-      const r = records + i * DIRTY_RECORD_BYTES;
-      const flags = m.u32(r + DR_FLAGS);
-      if ((flags & DRF_LIVE) === 0) continue;
-      out.push({
-        tree: m.u64(r + DR_TREE), ino: m.u64(r + DR_INO), filePage: m.u32(r + DR_FILE_PAGE),
-        block: m.u32(r + DR_BLOCK),
-        extent: m.u64(r + DR_EXTENT), extentBytes: m.u32(r + DR_EXTENT_BYTES), flags, record: r,
-      });
-    }
-    return out;
-  }
-
-  /** The record of device page `block` if it is this file page's, else null. */
-  private dirtyFor(block: number, sv: Subvolume, ino: number, filePage: number): DirtyPage | null {
-    const r = check(this.kernel.core.dax_dirty_find(block), 'find a dirty page');
-    if (r === 0) return null;
-    const m = this.kernel.m;
-    if (m.u64(r + DR_TREE) !== sv.tree.id || m.u64(r + DR_INO) !== ino
-      || m.u32(r + DR_FILE_PAGE) !== filePage) return null;
-    return { tree: sv.tree.id, ino, filePage, block, extent: m.u64(r + DR_EXTENT),
-      extentBytes: m.u32(r + DR_EXTENT_BYTES), flags: m.u32(r + DR_FLAGS), record: r };
-  }
-
-  /** Forget a dirty page; its block is still flushed at the commit (it was stored to). */
-  private dropDirty(d: DirtyPage): void {
-    this.kernel.noteExtentsChanged(d.tree, d.ino);
-    this.kernel.noteDirtyData(d.block * PAGE_BYTES, PAGE_BYTES);
-    check(this.kernel.core.dax_dirty_drop(d.block), 'drop a dirty page');
-  }
-
-  private addDirty(d: Omit<DirtyPage, 'record'>): void {
-    const r = this.kernel.core.dax_dirty_add(d.block, d.tree, d.ino, d.filePage, d.extent,
-      d.extentBytes, d.flags & ~DRF_LIVE);
-    if (r === -ENOSPC) {
-      throw new FsError('EIO', 'dirty-page table full (the fault commits first when it is)');
-    }
-    check(r, 'record a dirty page');
-  }
-
-  private dirtyTableFull(): boolean {
-    const m = this.kernel.m;
-    return m.u32(this.base + D_DIRTY_COUNT) >= m.u32(this.base + D_DIRTY_CAPACITY);
-  }
-
   /**
    * File pages of (sv, ino) dirtied through a mapping, their checksums not computed yet
    * (FileData.read, through FileMappings).
@@ -390,14 +327,22 @@ export class DaxManager implements MappingHost, FileMappings {
   /** Resolve a fault of a main-thread access; throws SIGBUS/SIGSEGV/EBUSY. */
   fault(mappingId: number, page: number, write: boolean): void {
     const mapping = this.mapping(mappingId);
-    if (write && this.frozen) throw new FsError('EBUSY', 'file system is frozen: a store on this thread cannot wait for thaw');
+    if (write && this.frozen) {
+      throw new FsError('EBUSY',
+        'file system is frozen: a store on this thread cannot wait for thaw');
+    }
     this.resolveLocked(mapping, page, write);
   }
 
-  /** Resolve a fault a writer thread's core left to this thread; a store during a freeze waits for thaw. */
+  /**
+   * Resolve a fault a writer thread's core left to this thread; a store during a freeze
+   * waits for thaw.
+   */
   async faultAsync(mappingId: number, page: number, write: boolean): Promise<void> {
     const mapping = this.mapping(mappingId);
-    while (write && this.frozen) await new Promise<void>((resolve) => this.thawWaiters.push(resolve));
+    while (write && this.frozen) {
+      await new Promise<void>((resolve) => this.thawWaiters.push(resolve));
+    }
     this.resolveLocked(mapping, page, write);
   }
 
@@ -420,11 +365,16 @@ export class DaxManager implements MappingHost, FileMappings {
   private resolveFault(mapping: DaxMapping, page: number, write: boolean): void {
     if (!mapping.live) throw new FsError('SIGSEGV', 'access to an unmapped range');
     if (page >= mapping.pages) throw new FsError('SIGSEGV', `page ${page} outside the mapping`);
-    if (write && mapping.prot !== 'rw') throw new FsError('SIGSEGV', 'store through a read-only mapping');
+    if (write && mapping.prot !== 'rw') {
+      throw new FsError('SIGSEGV', 'store through a read-only mapping');
+    }
     const { sv, ino } = mapping;
     const inode = this.host.inodeOf(sv, ino);
     const fileOffset = mapping.offsetBytes + page * PAGE_BYTES;
-    if (fileOffset >= inode.size) throw new FsError('SIGBUS', `access beyond the end of the file (offset ${fileOffset}, size ${inode.size})`);
+    if (fileOffset >= inode.size) {
+      throw new FsError('SIGBUS',
+        `access beyond the end of the file (offset ${fileOffset}, size ${inode.size})`);
+    }
     this.kernel.checkWritable();
     if (write) this.writeFault(mapping, page, fileOffset, inode);
     else this.readFault(mapping, page, fileOffset);
@@ -432,9 +382,12 @@ export class DaxManager implements MappingHost, FileMappings {
 
   private readFault(mapping: DaxMapping, page: number, fileOffset: number): void {
     this.count(DS_READ_FAULTS);
-    const ext = this.host.fileData.extents(mapping.sv, mapping.ino, fileOffset, fileOffset + PAGE_BYTES)[0];
+    const end = fileOffset + PAGE_BYTES;
+    const ext = this.host.fileData.extents(mapping.sv, mapping.ino, fileOffset, end)[0];
     let block = ZERO_PAGE_BYTENR / PAGE_BYTES;
-    if (ext && ext.e.type === EXTENT_TYPE_REG) block = (ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset)) / PAGE_BYTES;
+    if (ext && ext.e.type === EXTENT_TYPE_REG) {
+      block = (ext.e.diskBytenr + ext.e.offset + (fileOffset - ext.fileOffset)) / PAGE_BYTES;
+    }
     this.setPte(mapping, page, block | PTE_PRESENT);
   }
 
@@ -444,7 +397,7 @@ export class DaxManager implements MappingHost, FileMappings {
     const { sv, ino } = mapping;
     const k = this.kernel;
     // A full dirty-page table: commit first (it writes those pages back and empties it).
-    if (this.dirtyTableFull()) k.commit();
+    if (this.dirty.full()) k.commit();
     this.count(DS_WRITE_FAULTS);
     const datacow = (inode.flags & INODE_FLAG_NODATACOW) === 0;
     const datasum = (inode.flags & INODE_FLAG_NODATASUM) === 0;
@@ -466,7 +419,8 @@ export class DaxManager implements MappingHost, FileMappings {
     // In place: a datacow page COWed in this transaction (until commit), or a nodatacow
     // extent this file may overwrite.
     const filePage = fileOffset / PAGE_BYTES;
-    const cowed = oldDisk >= 0 ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
+    const cowed = oldDisk >= 0
+      ? this.dirty.recordFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
     const inPlace = ext.e.type === EXTENT_TYPE_REG && (datacow
       ? cowed !== null && (cowed.flags & DRF_COWED) !== 0
       : data.canOverwriteExtent(sv, ino, ext.e));
@@ -572,9 +526,9 @@ export class DaxManager implements MappingHost, FileMappings {
     // The file page's record moves to its block (a COWed page: in place until commit).
     const filePage = fileOffset / PAGE_BYTES;
     const old = oldDisk >= 0 && oldDisk !== disk
-      ? this.dirtyFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
+      ? this.dirty.recordFor(oldDisk / PAGE_BYTES, sv, ino, filePage) : null;
     if (old) check(k.core.dax_dirty_drop(old.block), 'drop a dirty page');
-    this.addDirty({
+    this.dirty.add({
       tree: sv.tree.id, ino, filePage, block: disk / PAGE_BYTES, extent: target.extentBytenr,
       extentBytes: target.extentBytes,
       flags: (datasum ? DRF_DATASUM : 0) | (datacow ? DRF_DATACOW | DRF_COWED : 0),
@@ -600,11 +554,15 @@ export class DaxManager implements MappingHost, FileMappings {
    * that mapped a real block are found through the reverse map of that block; entries
    * that mapped the shared zero page through the inode's mappings.
    */
-  private invalidateFilePage(sv: Subvolume, ino: number, fileOffset: number, oldDisk: number, except: DaxMapping, exceptPage: number): boolean {
+  private invalidateFilePage(
+    sv: Subvolume, ino: number, fileOffset: number, oldDisk: number, except: DaxMapping,
+    exceptPage: number,
+  ): boolean {
     let changed = false;
     const candidates = oldDisk >= 0
       ? this.reverseMap(oldDisk / PAGE_BYTES)
-      : this.mappingsOf(sv, ino).map((m) => ({ mapping: m, page: (fileOffset - m.offsetBytes) / PAGE_BYTES }));
+      : this.mappingsOf(sv, ino)
+        .map((m) => ({ mapping: m, page: (fileOffset - m.offsetBytes) / PAGE_BYTES }));
     for (const { mapping, page } of candidates) {
       if (mapping === except && page === exceptPage) continue;
       if (mapping.sv !== sv || mapping.ino !== ino) continue;
@@ -637,14 +595,14 @@ export class DaxManager implements MappingHost, FileMappings {
     }
     // A dirtied page whose block the file no longer maps needs no checksum any more; one
     // the change kept (fallocate over it, say) still does.
-    for (const d of this.dirtyPages()) {
+    for (const d of this.dirty.pages()) {
       if (d.tree === sv.tree.id && d.ino === ino && d.filePage * PAGE_BYTES < end
         && (d.filePage + 1) * PAGE_BYTES > start) {
         const at = d.filePage * PAGE_BYTES;
         const ext = this.host.fileData.extents(sv, ino, at, at + PAGE_BYTES)[0];
         const disk = ext && ext.e.type === EXTENT_TYPE_REG
           ? ext.e.diskBytenr + ext.e.offset + (at - ext.fileOffset) : -1;
-        if (disk !== d.block * PAGE_BYTES) this.dropDirty(d);
+        if (disk !== d.block * PAGE_BYTES) this.dirty.drop(d);
       }
     }
     this.shootdown(changed);
@@ -672,13 +630,13 @@ export class DaxManager implements MappingHost, FileMappings {
       }
     }
     this.shootdown(changed);
-    for (const d of this.dirtyPages()) {
+    for (const d of this.dirty.pages()) {
       if (d.tree !== sv.tree.id || d.ino !== ino
         || (d.filePage + 1) * PAGE_BYTES <= start) continue;
       if ((d.flags & DRF_DATASUM) && this.policy.commitChecksums) {
         this.putCsum(d.block * PAGE_BYTES, d.extent, d.extentBytes);
       }
-      this.dropDirty(d);
+      this.dirty.drop(d);
     }
   }
 
@@ -693,7 +651,7 @@ export class DaxManager implements MappingHost, FileMappings {
     this.shootdown(changed);
     // Its COWed pages are shared now: the next store COWs again.
     const m = this.kernel.m;
-    for (const d of this.dirtyPages()) {
+    for (const d of this.dirty.pages()) {
       if (d.tree === sv.tree.id) m.setU32(d.record + DR_FLAGS, d.flags & ~DRF_COWED);
     }
   }
@@ -740,10 +698,11 @@ export class DaxManager implements MappingHost, FileMappings {
    * store COWs again) and, with their threads out of the way, checksummed.
    */
   private beforeCommit(): void {
-    const dirtied = this.dirtyPages();
+    const dirtied = this.dirty.pages();
     if (dirtied.length === 0) return;
     // Nodatacow pages a MAP_SYNC fault's commit leaves dirty and writable (see writeFault).
-    const kept = this.syncFaultCommit ? dirtied.filter((d) => (d.flags & DRF_DATACOW) === 0) : [];
+    const kept: DirtyPage[] = this.syncFaultCommit
+      ? dirtied.filter((d) => (d.flags & DRF_DATACOW) === 0) : [];
     // Every page dirtied through mmap is written back and write-protected, so that the
     // next store faults and dirties it again (Linux: dax_writeback_one + pfn_mkclean_range
     // at fsync, sync, freeze and unmount): a store made after this commit is then tracked
@@ -774,7 +733,7 @@ export class DaxManager implements MappingHost, FileMappings {
       }
     }
     check(this.kernel.core.dax_dirty_clear(), 'clear the dirty pages');
-    for (const d of kept) this.addDirty(d);
+    for (const d of kept) this.dirty.add(d);
   }
 
   freeze(): void {
@@ -835,10 +794,5 @@ export class DaxManager implements MappingHost, FileMappings {
 
 function align(v: number, a: number): number {
   return Math.ceil(v / a) * a;
-}
-
-function check(r: number, what: string): number {
-  if (r < 0) throw new FsError('EIO', `${what} failed (${r})`);
-  return r;
 }
 

@@ -151,7 +151,8 @@ export class FileData {
    */
   readIntoBounded(sv: Subvolume, ino: number, offset: number, out: Uint8Array): number | null {
     const k = this.k;
-    if (out.length > k.stagingBytes || (this.mappings?.pendingPages(sv, ino)?.size ?? 0) > 0) return null;
+    const pending = this.mappings?.pendingPages(sv, ino)?.size ?? 0;
+    if (out.length > k.stagingBytes || pending > 0) return null;
     const r = this.readStaged(sv, ino, offset, out.length, READ_INODE_BOUNDS);
     if (r === READ_NO_INODE) return null;
     out.set(k.m.u8.subarray(k.stagingAddr, k.stagingAddr + r));

@@ -192,39 +192,63 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   }
   if (crc(bytes.subarray(SB_CSUM_START)) !== dv.getUint32(SB_CSUM, true)) return null;
   const revision = dv.getUint8(SB_PMCOW_REVISION);
-  if (revision !== 0 && revision < PMCOW_REVISION) {
-    return { foreign: `a pmcow image of layout revision ${revision} (before block groups); this`
-      + ` pmcow reads revision ${PMCOW_REVISION}: make the image again` };
-  }
-  if (revision > PMCOW_REVISION) {
-    return { foreign: `a pmcow image of layout revision ${revision}, newer than this pmcow's`
-      + ` ${PMCOW_REVISION}` };
-  }
+  const stale = revisionProblem(revision);
+  if (stale) return { foreign: stale };
   // Revision 0: an image pmcow did not write (mkfs.btrfs, Linux); a mount adopts it.
   const origin = revision === 0 ? 'btrfs' : 'pmcow';
-  const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), compat = u64At(dv, SB_COMPAT_FLAGS);
-  const incompat = u64At(dv, SB_INCOMPAT_FLAGS);
+  const compatRo = u64At(dv, SB_COMPAT_RO_FLAGS), incompat = u64At(dv, SB_INCOMPAT_FLAGS);
+  const foreign = foreignFeature(dv, origin, compatRo, incompat);
+  if (foreign) return { foreign };
+  return { state: superblockState(bytes, dv, origin, compatRo, incompat) };
+}
+
+
+/** Why a pmcow image of layout `revision` is not read here, or null (0: not pmcow's). */
+function revisionProblem(revision: number): string | null {
+  if (revision !== 0 && revision < PMCOW_REVISION) {
+    return `a pmcow image of layout revision ${revision} (before block groups); this`
+      + ` pmcow reads revision ${PMCOW_REVISION}: make the image again`;
+  }
+  if (revision > PMCOW_REVISION) {
+    return `a pmcow image of layout revision ${revision}, newer than this pmcow's`
+      + ` ${PMCOW_REVISION}`;
+  }
+  return null;
+}
+
+/** A feature of the image pmcow does not run (its words), or null. */
+function foreignFeature(
+  dv: DataView, origin: 'btrfs' | 'pmcow', compatRo: number, incompat: number,
+): string | null {
+  const compat = u64At(dv, SB_COMPAT_FLAGS);
   const features = featureProblem(compat, compatRo, incompat);
-  if (features) return { foreign: `${features} (pmcow does not run it)` };
+  if (features) return `${features} (pmcow does not run it)`;
   if (origin === 'pmcow' && (compatRo !== 0 || (incompat & PMCOW_INCOMPAT) !== PMCOW_INCOMPAT)) {
-    return { foreign: `a pmcow image with compat_ro ${compatRo.toString(16)}, incompat`
+    return `a pmcow image with compat_ro ${compatRo.toString(16)}, incompat`
       + ` ${incompat.toString(16)} (pmcow writes incompat ${PMCOW_INCOMPAT.toString(16)}`
-      + ' and no compat_ro)' };
+      + ' and no compat_ro)';
   }
   if (origin === 'btrfs') {
     const devices = u64At(dv, SB_NUM_DEVICES);
-    if (devices !== 1) return { foreign: `${devices} devices (pmcow runs one)` };
+    if (devices !== 1) return `${devices} devices (pmcow runs one)`;
     const logRoot = u64At(dv, SB_LOG_ROOT);
     if (logRoot !== 0) {
-      return { foreign: `a tree-log at ${logRoot} (pmcow does not replay one: mount the image`
-        + ` with Linux first)` };
+      return `a tree-log at ${logRoot} (pmcow does not replay one: mount the image`
+        + ` with Linux first)`;
     }
     const cacheGeneration = u64At(dv, SB_CACHE_GENERATION);
     if (cacheGeneration !== 0 && cacheGeneration !== 2 ** 64 - 1) {
-      return { foreign: `the v1 space cache (cache_generation ${cacheGeneration}; pmcow keeps no`
-        + ` space cache)` };
+      return `the v1 space cache (cache_generation ${cacheGeneration}; pmcow keeps no`
+        + ` space cache)`;
     }
   }
+  return null;
+}
+
+/** The fields of a superblock a mount reads, from a copy that passed every check. */
+function superblockState(
+  bytes: Uint8Array, dv: DataView, origin: 'btrfs' | 'pmcow', compatRo: number, incompat: number,
+): SuperblockState {
   const bk = SB_SUPER_ROOTS;
   const label = bytes.subarray(SB_LABEL, SB_LABEL + SB_LABEL_BYTES);
   const labelEnd = label.indexOf(0);
@@ -236,39 +260,37 @@ export function decodeSuperblock(bytes: Uint8Array, crc: (b: Uint8Array) => numb
   // roots are for recovery): the mount reads them from their ROOT_ITEMs.
   const pmcowRoots = origin === 'pmcow';
   return {
-    state: {
-      origin, incompatFlags: incompat, compatRoFlags: compatRo,
-      generation: u64At(dv, SB_GENERATION),
-      rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
-      extentTree: pmcowRoots ? u64At(dv, bk + BK_EXTENT_ROOT) : 0,
-      extentLevel: pmcowRoots ? dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL) : 0,
-      csumTree: pmcowRoots ? u64At(dv, bk + BK_CSUM_ROOT) : 0,
-      csumLevel: pmcowRoots ? dv.getUint8(bk + BK_CSUM_ROOT_LEVEL) : 0,
-      chunkTree: u64At(dv, SB_CHUNK_ROOT), chunkLevel: dv.getUint8(SB_CHUNK_ROOT_LEVEL),
-      chunkGeneration: u64At(dv, SB_CHUNK_ROOT_GENERATION),
-      devTree: pmcowRoots ? u64At(dv, bk + BK_DEV_ROOT) : 0,
-      devLevel: pmcowRoots ? dv.getUint8(bk + BK_DEV_ROOT_LEVEL) : 0,
-      devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
-      devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
-      devItemBytes: bytes.slice(SB_DEV_ITEM, SB_DEV_ITEM + DEV_ITEM_BYTES),
-      nodeBytes: dv.getUint32(SB_NODE_BYTES, true),
-      sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
-      totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
-      // A foreign image's tree blocks have as many copies as its system chunks' stripes
-      // (the chunk layout refuses metadata chunks of another profile).
-      metadataCopies: pmcowRoots ? dv.getUint8(SB_PMCOW_METADATA_COPIES)
-        : typeof systemChunks === 'string' || systemChunks.length === 0 ? 1
-          : systemChunks[0]!.stripes.length,
-      fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
-      // A foreign image's chunk tree uuid is in its tree blocks' headers (the mount reads
-      // it there).
-      chunkTreeUuid: pmcowRoots
-        ? bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES)
-          : new Uint8Array(UUID_BYTES),
-      // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
-      label: labelEnd === 0 ? ''
-        : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
-    },
+    origin, incompatFlags: incompat, compatRoFlags: compatRo,
+    generation: u64At(dv, SB_GENERATION),
+    rootTree: u64At(dv, SB_ROOT_TREE), rootLevel: dv.getUint8(SB_ROOT_LEVEL),
+    extentTree: pmcowRoots ? u64At(dv, bk + BK_EXTENT_ROOT) : 0,
+    extentLevel: pmcowRoots ? dv.getUint8(bk + BK_EXTENT_ROOT_LEVEL) : 0,
+    csumTree: pmcowRoots ? u64At(dv, bk + BK_CSUM_ROOT) : 0,
+    csumLevel: pmcowRoots ? dv.getUint8(bk + BK_CSUM_ROOT_LEVEL) : 0,
+    chunkTree: u64At(dv, SB_CHUNK_ROOT), chunkLevel: dv.getUint8(SB_CHUNK_ROOT_LEVEL),
+    chunkGeneration: u64At(dv, SB_CHUNK_ROOT_GENERATION),
+    devTree: pmcowRoots ? u64At(dv, bk + BK_DEV_ROOT) : 0,
+    devLevel: pmcowRoots ? dv.getUint8(bk + BK_DEV_ROOT_LEVEL) : 0,
+    devBytesUsed: u64At(dv, SB_DEV_ITEM + DI_BYTES_USED), systemChunks,
+    devUuid: bytes.slice(SB_DEV_ITEM + DI_UUID, SB_DEV_ITEM + DI_UUID + UUID_BYTES),
+    devItemBytes: bytes.slice(SB_DEV_ITEM, SB_DEV_ITEM + DEV_ITEM_BYTES),
+    nodeBytes: dv.getUint32(SB_NODE_BYTES, true),
+    sectorBytes: dv.getUint32(SB_SECTOR_BYTES, true),
+    totalBytes: u64At(dv, SB_TOTAL_BYTES), bytesUsed: u64At(dv, SB_BYTES_USED),
+    // A foreign image's tree blocks have as many copies as its system chunks' stripes
+    // (the chunk layout refuses metadata chunks of another profile).
+    metadataCopies: pmcowRoots ? dv.getUint8(SB_PMCOW_METADATA_COPIES)
+      : typeof systemChunks === 'string' || systemChunks.length === 0 ? 1
+        : systemChunks[0]!.stripes.length,
+    fsid: bytes.slice(SB_FSID, SB_FSID + UUID_BYTES),
+    // A foreign image's chunk tree uuid is in its tree blocks' headers (the mount reads
+    // it there).
+    chunkTreeUuid: pmcowRoots
+      ? bytes.slice(SB_PMCOW_CHUNK_TREE_UUID, SB_PMCOW_CHUNK_TREE_UUID + UUID_BYTES)
+        : new Uint8Array(UUID_BYTES),
+    // TextDecoder refuses views of shared memory: the label is copied out (when it has one).
+    label: labelEnd === 0 ? ''
+      : labelDecoder.decode(label.slice(0, labelEnd < 0 ? SB_LABEL_BYTES : labelEnd)),
   };
 }
 

@@ -268,7 +268,8 @@ async function makeDevices(profile: MetadataProfile): Promise<Devices> {
     short.push({ pristine: p, work: await device(bytes) });
   }
   const restorer = new ImageRestorer(pristine, work);
-  work.fsWrites.add((bytenr, bytes) => restorer.written.push([bytenr, bytes])); // for the devices' life
+  // (Listening for the devices' life.)
+  work.fsWrites.add((bytenr, bytes) => restorer.written.push([bytenr, bytes]));
   return { pristine, work, restorer, map, short };
 }
 

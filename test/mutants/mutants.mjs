@@ -223,11 +223,11 @@ export const mutants = [
         // At each tree operation's end (the pointer changes are in): every data extent that
         // lost its last reference goes back to the free space at once.
         find: L(
-          'export function dropCandidates(): void {',
+          'function dropCandidates(): void {',
           '  const list = threadArea() + TA_DROPS;',
         ),
         replace: L(
-          'export function dropCandidates(): void {',
+          'function dropCandidates(): void {',
           '  const table = <usize>load<u32>(fsBase + F_REFS);',
           '  for (let i: u32 = 0; i < load<u32>(fsBase + F_REF_SLOTS); i++) {',
           '    const e = table + <usize>i * REF_BYTES;',
@@ -678,7 +678,13 @@ export const mutants = [
     modelledOn: 'thread 001 of docs/dax.md (freeze does not stop DAX stores); Linux: DAX page faults must take freeze protection (sb_start_pagefault), fixed in ext4/XFS DAX fault paths',
     file: 'src/dax/manager.ts',
     patches: [{
-      find: "    if (write && this.frozen) throw new FsError('EBUSY', 'file system is frozen: a store on this thread cannot wait for thaw');\n",
+      find: L(
+        '    if (write && this.frozen) {',
+        "      throw new FsError('EBUSY',",
+        "        'file system is frozen: a store on this thread cannot wait for thaw');",
+        '    }',
+        '',
+      ),
       replace: '',
     }],
   },
@@ -758,7 +764,8 @@ export const mutants = [
     patches: [{
       find: L(
         '  store(disk, src, SECTOR_BYTES);',
-        '  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0); // the block does not hold the bytes written',
+        '  // the block does not hold the bytes written',
+        '  if (CHECKS) assert(memory.compare(visibleAddr + <usize>disk, src, SECTOR_BYTES) == 0);',
         '  if (datasum) csumInsertFresh(disk, SECTOR_BYTES);',
       ),
       replace: L(
