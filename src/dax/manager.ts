@@ -20,6 +20,7 @@ import { DaxMapping, type MapOptions, type MappingHost } from './mapping.js';
 import { dirtyFilePages } from './dirty-pages.js';
 import { DirtyTable, type DirtyPage } from './dirty-table.js';
 import { check } from './core-call.js';
+import { readDaxStats, type DaxStats } from './stats.js';
 import {
   D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT,
   M_FILE_PAGE, M_TREE, M_INO,
@@ -28,7 +29,7 @@ import {
   DP_MULTI_MAPPING, DP_TLB_SHOOTDOWN, DP_MAP_SYNC_FAULT, DS_READ_FAULTS,
   DS_WRITE_FAULTS, DS_HOLE_FILLS,
   DS_COW_FAULTS, DS_IN_PLACE_FAULTS, DS_SHOOTDOWNS, DS_WRITE_PROTECTS,
-  DS_INVALIDATIONS, DS_CORE_FAULTS,
+  DS_INVALIDATIONS,
   D_DIRTY_LIVE, DIRTY_RECORD_BYTES,
   DR_TREE, DR_INO, DR_EXTENT,
   DR_EXTENT_BYTES, DR_FLAGS, DRF_DATASUM, DRF_DATACOW, DRF_COWED,
@@ -51,23 +52,6 @@ interface DaxHost {
   /** The last mapping of (sv, ino) went: an unlinked file goes now. */
   unmapped?(sv: Subvolume, ino: number): void;
 }
-
-/** The fault counters (shared: faults served by any thread's core count too). */
-interface DaxStats {
-  readFaults: number; writeFaults: number; holeFills: number; cowFaults: number;
-    inPlaceFaults: number;
-  shootdowns: number; writeProtects: number; invalidations: number;
-  /** Faults a core served without this class (on this thread or a writer's). */
-  coreFaults: number;
-}
-
-const STAT_FIELDS: Array<[keyof DaxStats, number]> = [
-  ['readFaults', DS_READ_FAULTS], ['writeFaults', DS_WRITE_FAULTS], ['holeFills', DS_HOLE_FILLS],
-  ['cowFaults', DS_COW_FAULTS],
-  ['inPlaceFaults', DS_IN_PLACE_FAULTS], ['shootdowns', DS_SHOOTDOWNS],
-  ['writeProtects', DS_WRITE_PROTECTS],
-  ['invalidations', DS_INVALIDATIONS], ['coreFaults', DS_CORE_FAULTS],
-];
 
 /** The extent a write fault finds at the file page (FileData.extents). */
 type FaultExtent = ReturnType<FileData['extents']>[number];
@@ -141,8 +125,10 @@ export class DaxManager implements MappingHost, FileMappings {
     this.ptes = new Uint32Array(k.m.u8.buffer);
     this.publishPolicy();
     this.freePtes.push([ptePool, poolBytes]);
-    k.participants.add({ beforeCommit: () => this.beforeCommit() });
-    k.externalChanges = () => this.dirty.live() > 0;
+    k.participants.add({
+      beforeCommit: () => this.beforeCommit(),
+      hasChanges: () => this.dirty.live() > 0,
+    });
   }
 
   get kernel(): Kernel { return this.host.kernel; }
@@ -158,9 +144,7 @@ export class DaxManager implements MappingHost, FileMappings {
 
   /** Faults handled, by kind (for tests, benchmarks and the playground): every thread's. */
   get stats(): Readonly<DaxStats> {
-    const m = this.kernel.m, out = {} as DaxStats;
-    for (const [name, at] of STAT_FIELDS) out[name] = m.u32(this.base + D_STATS + at);
-    return out;
+    return readDaxStats(this.kernel.m, this.base + D_STATS);
   }
 
   private count(kind: number): void {

@@ -16,9 +16,12 @@ export interface CommitParticipant {
   writeRootItems?(): void;
   /** After the commit of `generation` is durable (its superblock fenced). */
   committed?(generation: number): void;
+  /** Has it changes a commit must write though no tree changed (DAX: pages stored to
+   *  through mmap)? A commit with none anywhere writes nothing. */
+  hasChanges?(): boolean;
 }
 
-type Point = keyof CommitParticipant;
+type Point = Exclude<keyof CommitParticipant, 'hasChanges'>;
 
 export class CommitParticipants {
   private readonly list: CommitParticipant[] = [];
@@ -34,6 +37,12 @@ export class CommitParticipants {
 
   get size(): number {
     return this.list.length;
+  }
+
+  /** Has any participant changes of its own for the next commit? */
+  anyHasChanges(): boolean {
+    for (const participant of this.list) if (participant.hasChanges?.()) return true;
+    return false;
   }
 
   /** Call `point` of every participant that has it, in registration order. A participant

@@ -604,12 +604,12 @@ export class Kernel implements TreeHost {
 
   // --- commit ------------------------------------------------------------------------
 
-  /** Set by DAX while pages dirtied through mmap wait for their commit. */
-  externalChanges: () => boolean = () => false;
-
+  /** Changes a commit must write: the trees', the data's, or a participant's own (DAX's
+   *  pages dirtied through mmap). */
   hasChanges(): boolean {
-    return this.externalChanges() || this.dirtyNodeCount() > 0 || this.core.fs_ref_count() > 0
-      || this.dirtyData.length > 0 || this.movedSubvolumes.size > 0;
+    return this.participants.anyHasChanges() || this.dirtyNodeCount() > 0
+      || this.core.fs_ref_count() > 0 || this.dirtyData.length > 0
+      || this.movedSubvolumes.size > 0;
   }
 
   /** Bytes [bytenr, bytenr + bytes) of the device are written by this file system: tell the
