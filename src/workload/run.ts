@@ -438,8 +438,8 @@ export class Runner {
     switch (op.op) {
       case 'write': {
         const data = patternBytes(op.seed ?? 0, op.length);
-        this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset));
-        return { bytes: op.length };
+        // What pwrite says it wrote (a short write would show), not what was asked.
+        return { bytes: this.withRef(fs, op, (fd) => fs.pwrite(fd, data, op.offset)) };
       }
       case 'read': {
         if (op.offset === undefined) {

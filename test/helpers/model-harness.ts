@@ -300,6 +300,10 @@ export class Harness extends TreeChecker {
 
   /** The result of a read, stat or readdir against the model's. */
   private compareValue(op: Op, what: string, got: OpResult, value: ModelValue): void {
+    if (value.kind === 'written') {
+      if (got.bytes === value.count) return;
+      throw new Mismatch(`${what}: pwrite wrote ${got.bytes} bytes, the model ${value.count}`);
+    }
     if (value.kind === 'bytes') {
       const sum = checksumHex(this.device.crc32cBytes(value.bytes));
       if (got.bytes === value.bytes.length && got.checksum === sum) return;

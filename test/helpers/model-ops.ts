@@ -9,6 +9,7 @@ import { FsModel, ModelError, type ModelStat } from './fs-model.js';
 export type ModelValue =
   | { kind: 'none' }
   | { kind: 'bytes'; bytes: Uint8Array }
+  | { kind: 'written'; count: number }
   | { kind: 'stat'; stat: ModelStat }
   | { kind: 'names'; names: string[] };
 
@@ -71,16 +72,14 @@ function openOnModel(model: FsModel, op: OpOf<'open'>, fds: Fds): ModelValue {
 function writeOnModel(model: FsModel, op: OpOf<'write'>, fds: Fds): ModelValue {
   const data = patternBytes(op.seed ?? 0, op.length);
   if (op.fd !== undefined) {
-    model.pwrite(descriptor(fds, op.fd), data, op.offset);
-    return NONE;
+    return { kind: 'written', count: model.pwrite(descriptor(fds, op.fd), data, op.offset) };
   }
   const fd = model.open(op.path);
   try {
-    model.pwrite(fd, data, op.offset);
+    return { kind: 'written', count: model.pwrite(fd, data, op.offset) };
   } finally {
     model.close(fd);
   }
-  return NONE;
 }
 
 function readOnModel(model: FsModel, op: OpOf<'read'>, fds: Fds): ModelValue {
