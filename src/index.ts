@@ -43,6 +43,9 @@ export {
   Runner as WorkloadRunner, runScript,
   importFsx, importAce, exhaustive as exhaustiveWorkloads, randomScript as randomWorkload,
 } from './workload/index.js';
+export {
+  guidedScript as guidedWorkload, type GuidedScriptOptions as GuidedWorkloadOptions,
+} from './model/guided-script.js';
 export type {
   Script as WorkloadScript, Stmt as WorkloadStmt, Op as WorkloadOp, RunResult as WorkloadRunResult,
   OpResult as WorkloadOpResult, RunnerOptions as WorkloadRunnerOptions,

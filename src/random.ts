@@ -34,7 +34,7 @@ export class Rng {
   /**
    * mulberry32 started at `seed ^ 0x9e3779b9` (no mixing), whose draws in [0, n) (below,
    * between, pick, weighted) take the high bits, floor(u32 / 2^32 * n), not the remainder:
-   * the stream the soak (src/soak/soak.ts) and the model tests (test/helpers/model-op-gen.ts)
+   * the stream the soak (src/soak/soak.ts) and the model tests (src/model/guided-ops.ts)
    * draw from, kept so that their seeds keep their choices (test/fs-enospc.test.ts's seeds
    * fill the device on it).
    */

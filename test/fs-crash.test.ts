@@ -13,7 +13,7 @@ import { FileSystem } from '../src/filesystem.js';
 import { FsModel } from './helpers/fs-model.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { Harness, Mismatch } from './helpers/model-harness.js';
-import { OpGenerator, opRng, type GeneratorOptions } from './helpers/model-op-gen.js';
+import { OpGenerator, opRng, type GeneratorOptions } from '../src/model/guided-ops.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const DEVICE_BYTES = 32 << 20;

@@ -7,7 +7,7 @@ import { FsError, PmemDevice } from '../src/index.js';
 import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { Harness, Mismatch } from './helpers/model-harness.js';
-import { OpGenerator, opRng } from './helpers/model-op-gen.js';
+import { OpGenerator, opRng } from '../src/model/guided-ops.js';
 import { expectSameBytes } from './helpers/device.js';
 
 const SMALL = 8 << 20;

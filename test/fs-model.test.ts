@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PmemDevice } from '../src/index.js';
 import { FsModel, ModelError } from './helpers/fs-model.js';
 import { Harness, Mismatch, type HarnessStats } from './helpers/model-harness.js';
-import { OpGenerator, opRng, type GeneratorOptions } from './helpers/model-op-gen.js';
+import { OpGenerator, opRng, type GeneratorOptions } from '../src/model/guided-ops.js';
 
 const DEVICE_BYTES = 64 << 20;
 const REMOUNT_EVERY = 100;

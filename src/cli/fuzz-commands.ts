@@ -158,7 +158,7 @@ export async function cmdCheck(args: string[]): Promise<number> {
 
 export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time SECONDS] `
   + `[--policy NAME=off]
-           [--generator fsx|dax|mixed|ace] [--ace-k K] [--samples N] [--bound N]
+           [--generator fsx|dax|mixed|ace|guided] [--ace-k K] [--samples N] [--bound N]
            [--points fence|store] [--workers W] [--shard k/n] [--out DIR] [--json]
            [--quiet] [--max-findings N]
   Crash-consistency fuzzing: random workloads (or every ACE-style workload of K core
@@ -171,7 +171,7 @@ export const FUZZ_USAGE = `pmcow fuzz [--seed S] [--scripts N] [--ops N] [--time
   --scripts N       scripts to run (default 10; ace: every workload)
   --ops N           operations per random script (default 30)
   --time SECONDS    run until this much time has passed (instead of --scripts)
-  --generator G     fsx, dax, mixed (default) or ace
+  --generator G     fsx, dax, mixed (default), ace, or guided (the model tests' statements)
   --ace-k K         core operations per ACE workload: 1, 2 or 3 (default 1)
 ${CHECK_OPTIONS_USAGE}
   --policy NAME=off turn one switch off in every script (${POLICY_NAMES.join(', ')})
@@ -238,7 +238,7 @@ export async function cmdFuzz(args: string[]): Promise<number> {
   const policyOff = policyOption(values);
   const shard = shardOption(values);
   const generator = choiceOption(
-    values, 'generator', ['fsx', 'dax', 'mixed', 'ace'] as const, 'mixed',
+    values, 'generator', ['fsx', 'dax', 'mixed', 'ace', 'guided'] as const, 'mixed',
   );
   const workers = intOption(values, 'workers', { min: 1, max: 64 }, 1);
   const aceK = intOption(values, 'ace-k', { min: 1, max: 3 }, 1);

@@ -15,6 +15,7 @@ import { parse } from '../workload/parse.js';
 import { print } from '../workload/print.js';
 import { randomScript, exhaustive, exhaustiveCount } from '../workload/generate.js';
 import { daxWorkload } from './dax-workload.js';
+import { guidedScript } from '../model/guided-script.js';
 import { lineOf, type Script } from '../workload/ast.js';
 import { CrashExplorer, type Violation } from './explorer.js';
 import { ModelOracle } from './oracle.js';
@@ -531,10 +532,11 @@ export interface FuzzOptions extends CheckOptions {
   /** Turn this switch off in every script. */
   policyOff?: PolicyName;
   /**
-   * Workload generator: fsx-style, DAX-aimed, alternating (default), or 'ace': the bounded
-   * exhaustive ACE-style scripts of `aceK` core operations, in order (script i = the i-th).
+   * Workload generator: fsx-style, DAX-aimed, alternating (default), 'ace': the bounded
+   * exhaustive ACE-style scripts of `aceK` core operations, in order (script i = the i-th),
+   * or 'guided': the model-guided statements the model tests draw (src/model/guided-script.ts).
    */
-  generator?: 'fsx' | 'dax' | 'mixed' | 'ace';
+  generator?: 'fsx' | 'dax' | 'mixed' | 'ace' | 'guided';
   /** Core operations per ACE-style script (default 1: every seq-1 workload). */
   aceK?: number;
   /** Hands out the next script position j (shared by threads); default j = 0, 1, 2, ... */
@@ -586,45 +588,13 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     || shard.index < 0 || shard.index >= shard.count) {
     throw new FsError('EINVAL', 'shard must be k/n with 0 <= k < n');
   }
-  const generator = options.generator ?? 'mixed';
-  const aceK = options.aceK ?? 1;
-  const aceTotal = generator === 'ace' ? exhaustiveCount({ k: aceK }) : 0;
-  // ACE scripts are a finite list: by default all of them, split over the shards.
-  const limit = generator === 'ace'
-    ? Math.min(
-      options.scripts ?? Number.MAX_SAFE_INTEGER, Math.ceil((aceTotal - shard.index) / shard.count),
-    )
-    : options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
-  const aceScripts = generator === 'ace' ? exhaustive({ k: aceK }) : null;
-  let aceNext = 0;
-  const aceScript = (index: number): Script => {
-    for (;;) {
-      const next = aceScripts!.next();
-      if (next.done) {
-        throw new FsError(
-          'EINVAL', `ACE script ${index} is beyond the ${aceTotal} scripts of k=${aceK}`,
-        );
-      }
-      if (aceNext++ === index) return next.value.script;
-    }
-  };
+  const { limit, scriptAt } = scriptSource(options, shard);
   const started = performance.now();
   const progress: FuzzProgress = {
     scripts: 0, ops: 0, points: 0, images: 0, mounted: 0, violations: 0, elapsedMs: 0,
     internalErrors: 0, unjudged: 0,
   };
   const findings: FuzzFinding[] = [];
-  const policyOff = options.policyOff ? { policyOff: options.policyOff } : {};
-  const scriptAt = (i: number, scriptSeed: number): Script => {
-    if (generator === 'ace') return withPolicy(aceScript(i), options.policyOff);
-    if (generator === 'dax' || (generator === 'mixed' && i % 2 === 0)) {
-      return daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff });
-    }
-    return randomScript({
-      seed: scriptSeed, ops: options.ops ?? 30, ...policyOff, maxFileBytes: 64 << 10,
-      maxOpBytes: 16 << 10,
-    });
-  };
   const devices = fuzzDevices(options);
   for (let position = 0; ; position++) {
     // Scripts i = k + n*j of shard k/n, j = 0.. in order, or as claimed from a counter
@@ -647,6 +617,52 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   }
   progress.elapsedMs = performance.now() - started;
   return { ...progress, findings, imagesPerSecond: progress.images / (progress.elapsedMs / 1000) };
+}
+
+/**
+ * The campaign's scripts: how many (ACE scripts are a finite list: by default all of them,
+ * split over the shards; the others as many as asked, or 10) and script i's.
+ */
+function scriptSource(
+  options: FuzzOptions, shard: { index: number; count: number },
+): { limit: number; scriptAt: (i: number, scriptSeed: number) => Script } {
+  const generator = options.generator ?? 'mixed';
+  const aceK = options.aceK ?? 1;
+  const aceTotal = generator === 'ace' ? exhaustiveCount({ k: aceK }) : 0;
+  const limit = generator === 'ace'
+    ? Math.min(
+      options.scripts ?? Number.MAX_SAFE_INTEGER, Math.ceil((aceTotal - shard.index) / shard.count),
+    )
+    : options.scripts ?? (options.timeMs ? Number.MAX_SAFE_INTEGER : 10);
+  const aceScripts = generator === 'ace' ? exhaustive({ k: aceK }) : null;
+  let aceNext = 0;
+  const aceScript = (index: number): Script => {
+    for (;;) {
+      const next = aceScripts!.next();
+      if (next.done) {
+        throw new FsError(
+          'EINVAL', `ACE script ${index} is beyond the ${aceTotal} scripts of k=${aceK}`,
+        );
+      }
+      if (aceNext++ === index) return next.value.script;
+    }
+  };
+  const policyOff = options.policyOff ? { policyOff: options.policyOff } : {};
+  const scriptAt = (i: number, scriptSeed: number): Script => {
+    if (generator === 'ace') return withPolicy(aceScript(i), options.policyOff);
+    if (generator === 'guided') {
+      const script = guidedScript({ seed: scriptSeed, ops: options.ops ?? 30 });
+      return withPolicy(script, options.policyOff);
+    }
+    if (generator === 'dax' || (generator === 'mixed' && i % 2 === 0)) {
+      return daxWorkload({ seed: scriptSeed, ops: options.ops ?? 30, ...policyOff });
+    }
+    return randomScript({
+      seed: scriptSeed, ops: options.ops ?? 30, ...policyOff, maxFileBytes: 64 << 10,
+      maxOpBytes: 16 << 10,
+    });
+  };
+  return { limit, scriptAt };
 }
 
 /**

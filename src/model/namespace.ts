@@ -34,7 +34,7 @@ const utf8 = new TextEncoder();
 
 const TOP_SUBVOLUME = 5;
 
-interface ModelStat {
+export interface ModelStat {
   kind: FileKind;
   size: number;
   nlink: number;

@@ -1,5 +1,5 @@
 // The model-based tests' harness: each workload statement runs on the file system through
-// the workload Runner and on the model (model-ops.ts), and the outcomes are compared: the
+// the workload Runner and on the model (src/model/apply-op.ts), and the outcomes are compared: the
 // same result, or an FsError whose code the model allows. After each statement the paths
 // it touched are compared too; checkTree compares everything.
 import type { ErrnoName } from '../../src/errors.js';
@@ -11,7 +11,7 @@ import { printStmt } from '../../src/workload/print.js';
 import { checksumHex } from '../../src/workload/pattern.js';
 import { Runner, type OpResult, type RunFailure } from '../../src/workload/run.js';
 import { FsModel, ModelError, Unspecified } from './fs-model.js';
-import { applyToModel, type ModelValue } from './model-ops.js';
+import { applyToModel, type ModelValue } from '../../src/model/apply-op.js';
 import { TreeChecker, Mismatch, differ, firstDiff, type StatLike } from './model-tree-check.js';
 
 export { Mismatch };

@@ -2,10 +2,10 @@
 // fs-enospc): drawn from the model's tree so that most are valid and some must fail with
 // an errno the model predicts. Each draw is one statement, or a short sequence the
 // statements after it finish (a rewrite is `open PATH creat trunc` then `write`).
-import type { Op } from '../../src/workload/ast.js';
-import { Rng } from '../../src/random.js';
-import { BLOCK, type FsModel } from './fs-model.js';
-import { PathPicker } from './model-paths.js';
+import type { Op } from '../workload/ast.js';
+import { Rng } from '../random.js';
+import { BLOCK, type FsModel } from './namespace.js';
+import { PathPicker } from './path-picker.js';
 
 /**
  * The generator of a seed's statements: the project's Rng (src/random.ts), in the stream

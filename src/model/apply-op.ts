@@ -1,9 +1,9 @@
 // The workload operations the model-based tests generate, applied to the POSIX model
 // (fs-model.ts): what each must return. The file system runs the same statement through
 // the workload Runner; model-harness.ts compares the two.
-import type { Op } from '../../src/workload/ast.js';
-import { patternBytes } from '../../src/workload/pattern.js';
-import { FsModel, ModelError, type ModelStat } from './fs-model.js';
+import type { Op } from '../workload/ast.js';
+import { patternBytes } from '../workload/pattern.js';
+import { FsModel, ModelError, type ModelStat } from './namespace.js';
 
 /** What an operation returned on the model: bytes read, a stat, or a listing. */
 export type ModelValue =

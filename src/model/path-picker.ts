@@ -1,7 +1,7 @@
 // The paths the model-based generator draws, from the model's tree at one moment: existing
 // files and directories (mostly writable ones), new names, and odd paths that must fail.
-import type { Rng } from '../../src/random.js';
-import type { FsModel, MNode } from './fs-model.js';
+import type { Rng } from '../random.js';
+import type { FsModel, MNode } from './namespace.js';
 
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
