@@ -8,6 +8,8 @@ import { FileSystem } from '../filesystem.js';
 import { loadCoreModule } from '../core/module.js';
 import type { WorkloadResult, WorkloadSpec } from '../workers/writer.js';
 import { Rng } from '../random.js';
+import { SoakDraws, type SoakStatement } from '../workload/soak-draws.js';
+import type { CrashOp } from '../workload/ast.js';
 import type { SoakSettings } from './options.js';
 import { emptySoakReport, type SoakReport } from './report.js';
 import {
@@ -21,16 +23,12 @@ const KEEP = 3;
 /** Stores per /n writer in the tail before a reboot (after a snapshot, no commits). */
 const TAIL_STORES = 256;
 
-type SoakOp = () => Promise<void> | void;
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SoakCampaign {
   private readonly started = performance.now();
   private readonly tally = new Tally();
   readonly report: SoakReport = emptySoakReport(this.tally.messages);
-  /** The soak's stream since its first version (src/random.ts). */
-  private readonly rng: Rng;
   private live!: PmemDevice;
   /** Crash images go into this one device, again and again: shared memories are freed late. */
   private spare!: PmemDevice;
@@ -40,30 +38,20 @@ export class SoakCampaign {
   private readonly check: SurvivalCheck;
   /** The snapshots and clones taken that still exist (or may, in a crash image). */
   private items: Frozen[] = [];
-  /** Numbers the snapshots and clones. */
-  private counter = 0;
   private committed!: Committed;
   private readonly writers: SoakWriters;
   /** Checks that wait for the batch to end (the allowed values of /n are known then). */
   private afterBatch: Array<() => void> = [];
   /** The batch running now: an unexpected error waits for it before stopping the writers. */
   private work: Promise<unknown> = Promise.resolve();
-  /** This thread's operations during a batch, each with its weight. */
-  private readonly ops: Array<[number, SoakOp]>;
-  private readonly totalWeight: number;
+  /** This thread's operations during a batch, drawn as workload statements from the
+   *  soak's stream since its first version (src/random.ts). */
+  private readonly draws: SoakDraws;
 
   private constructor(private readonly settings: SoakSettings) {
-    this.rng = Rng.scaled(settings.seed);
     this.check = new SurvivalCheck(this.report, this.tally, this.d.slots);
     this.writers = new SoakWriters(settings);
-    this.ops = [
-      [3, () => { this.fs.commit(); }],
-      [1, () => this.takeSnapshot()],
-      [2, () => this.takeClone()],
-      [1, () => this.freezeAndThaw()],
-      [2, () => this.crashDuringBatch()],
-    ];
-    this.totalWeight = this.ops.reduce((s, [w]) => s + w, 0);
+    this.draws = new SoakDraws(Rng.scaled(settings.seed));
   }
 
   /** A fresh file system with /d, /c and the nodatacow /n, and the writers started on it. */
@@ -175,10 +163,10 @@ export class SoakCampaign {
     return results;
   }
 
-  /** One operation picked at random; an FsError is a finding. */
+  /** One operation drawn at random; an FsError is a finding. */
   private async runOp(round: number): Promise<void> {
     try {
-      await this.pickOp()();
+      await this.runStatement(this.draws.next());
     } catch (e) {
       if (!(e instanceof FsError)) throw e;
       this.tally.violation(`batch ${round}: ${e.message}`);
@@ -186,10 +174,15 @@ export class SoakCampaign {
     }
   }
 
-  private pickOp(): SoakOp {
-    let x = this.rng.below(this.totalWeight);
-    for (const [w, op] of this.ops) { if (x < w) return op; x -= w; }
-    return this.ops[0]![1];
+  /** A drawn statement, with the oracle's bookkeeping. */
+  private async runStatement(stmt: SoakStatement): Promise<void> {
+    switch (stmt.op) {
+      case 'commit': this.fs.commit(); return;
+      case 'snapshot': this.takeSnapshot(stmt.dst); return;
+      case 'clone': this.takeClone(stmt.dst); return;
+      case 'freeze': await this.freezeAndThaw(); return;
+      case 'crash': this.crashDuringBatch(stmt); return;
+    }
   }
 
   /** The batch is over: its checks, a reboot when due; returns whether it was the last. */
@@ -243,13 +236,12 @@ export class SoakCampaign {
     this.n.endBatch(results.filter((_, i) => i % 2 === 1));
   }
 
-  private crashImage(mode: CrashMode): PmemDevice {
+  private crashImage(crash: CrashOp): PmemDevice {
     this.report.crashes++;
-    return this.live.crash({ mode, seed: this.rng.u32(), into: this.spare });
+    return this.live.crash({ mode: crash.mode, seed: crash.seed ?? 0, into: this.spare });
   }
 
-  private takeSnapshot(): void {
-    const path = `/snap${++this.counter}`;
+  private takeSnapshot(path: string): void {
     this.fs.snapshot('/', path);
     this.report.snapshots++;
     for (const file of [`${path}/d`, `${path}/n`]) {
@@ -269,8 +261,7 @@ export class SoakCampaign {
     }
   }
 
-  private takeClone(): void {
-    const path = `/c/c${++this.counter}`;
+  private takeClone(path: string): void {
     this.fs.cloneFile('/d', path);
     this.fs.commit();
     this.report.reflinks++;
@@ -298,11 +289,10 @@ export class SoakCampaign {
    * A crash image of this instant, writers still storing: mounted and checked now, its /n
    * once the batch is over (its allowed values are known then).
    */
-  private crashDuringBatch(): void {
-    const mode: CrashMode = this.rng.below(2) ? 'strict' : 'random';
-    const what = `crash image (${mode}) during batch ${this.report.rounds + 1}`;
+  private crashDuringBatch(crash: CrashOp): void {
+    const what = `crash image (${crash.mode}) during batch ${this.report.rounds + 1}`;
     const c = this.committed;
-    const img = FileSystem.mount(this.crashImage(mode), { dax: this.settings.dax });
+    const img = FileSystem.mount(this.crashImage(crash), { dax: this.settings.dax });
     const { imgN } = this.check.image(img, c, this.items, what);
     const check = this.n.snapshotAllowed();
     if (imgN) this.afterBatch.push(() => check(imgN, what, this.tally));
@@ -314,7 +304,7 @@ export class SoakCampaign {
    * with no commit but the faults' own, and the crash comes right after.
    */
   private async reboot(): Promise<void> {
-    this.takeSnapshot();
+    this.takeSnapshot(this.draws.snapshot().dst);
     const tail = this.batchSpecs(this.report.rounds, 0, TAIL_STORES, 0x5000);
     this.endBatch(await this.writers.run(tail));
     await this.writers.detach();
@@ -322,7 +312,7 @@ export class SoakCampaign {
     const what = `reboot into a ${mode} crash image after batch ${this.report.rounds}`;
     this.report.reboots++;
     const c = this.committed;
-    const image = this.crashImage(mode);
+    const image = this.crashImage(this.draws.crash(mode));
     const next = FileSystem.mount(image, { dax: this.settings.dax });
     this.checkReboot(next, c, what);
     this.spare = this.live;
