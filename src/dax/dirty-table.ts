@@ -4,7 +4,7 @@
 // beforeCommit) reads them all, writes them back and puts their checksums; a file change
 // drops the records of the pages it moves.
 import { assert } from '../assert.js';
-import { check } from './core-call.js';
+import { check } from '../fs/engine-result.js';
 import type { Kernel } from '../fs/kernel.js';
 import type { Subvolume } from '../fs/subvolume.js';
 import {

@@ -19,7 +19,7 @@ import { DEFAULT_DAX_POLICY, type DaxPolicy } from './policy.js';
 import { DaxMapping, type MapOptions, type MappingHost } from './mapping.js';
 import { dirtyFilePages } from './dirty-pages.js';
 import { DirtyTable, type DirtyPage } from './dirty-table.js';
-import { check } from './core-call.js';
+import { check } from '../fs/engine-result.js';
 import { readDaxStats, type DaxStats } from './stats.js';
 import {
   D_HEADER_BYTES, MAPPING_BYTES, M_ACTIVE, M_PAGES, M_PTES, M_FLAGS, M_ROOT_SLOT,

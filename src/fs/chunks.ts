@@ -5,6 +5,7 @@
 // the extent tree's BLOCK_GROUP_ITEMs with their used bytes, and the superblock's
 // sys_chunk_array. A commit brings them in line with the table (reconcile); a mount
 // rebuilds the table from them (load). docs/fs.md section 2.
+import { check } from './engine-result.js';
 import { sameBytes } from '../bytes.js';
 import { FsError } from '../errors.js';
 import {
@@ -590,10 +591,5 @@ export class ChunkMap {
     k.chunkTree.update(key(DEV_ITEMS_OBJECTID, DEV_ITEM, DEVICE_ID),
       encodeDevItem(k.totalBytes, this.devBytesUsed(), k.devUuid, k.fsid));
   }
-}
-
-function check(result: number, what: string): number {
-  if (result < 0) throw new FsError('EIO', `${what} failed (${result})`);
-  return result;
 }
 

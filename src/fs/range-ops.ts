@@ -7,6 +7,7 @@
 // Each operation runs under the fs lock (FileSystem's LOCKED_OPERATIONS) inside one
 // transaction: the file system commits only between operations, so a crash image holds
 // the state before the operation or after it (test/range-ops-crash.test.ts).
+import { checkOffset } from './fs-common.js';
 import { FsError, describeValue } from '../errors.js';
 import type { Kernel } from './kernel.js';
 import type { Subvolume } from './subvolume.js';
@@ -66,21 +67,6 @@ export interface RangeHost {
   rangeChanged(sv: Subvolume, ino: number, start: number, end: number): void;
 }
 
-/**
- * A count or offset: a non-negative safe integer (EINVAL), at most 2^50 (EFBIG), as every
- * call checks them.
- */
-function checkNumber(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FsError('EINVAL',
-      `${name} must be a non-negative integer, got ${describeValue(value)}`);
-  }
-  if (value > MAX_FILE_BYTES) {
-    throw new FsError('EFBIG', `${name} ${value} exceeds the maximum file size`);
-  }
-  return value;
-}
-
 function isImmutable(r: RangeFile): boolean {
   return (r.inode.flags & INODE_FLAG_IMMUTABLE) !== 0;
 }
@@ -108,8 +94,8 @@ function mappedBlocks(data: FileData, sv: Subvolume, ino: number, from: number,
  */
 function dedupeSource(h: RangeHost, srcPath: unknown, srcOffset: unknown, length: unknown): number {
   h.live();
-  const offset = checkNumber(srcOffset, 'srcOffset');
-  const len = checkNumber(length, 'length');
+  const offset = checkOffset(srcOffset, 'srcOffset');
+  const len = checkOffset(length, 'length');
   const src = h.resolve(srcPath);
   requireRegular(src.kind, srcPath);
   if (offset + len > src.inode.size) {
@@ -149,7 +135,7 @@ function dedupeSpan(src: RangeFile, srcOffset: number, dst: RangeFile,
 /** One destination of a dedupe whose source passed dedupeSource. */
 function dedupeOne(h: RangeHost, srcPath: unknown, srcOffset: number, dstPath: unknown,
   dstOffset: unknown, length: number): DedupeResult {
-  const dstAt = checkNumber(dstOffset, 'dstOffset');
+  const dstAt = checkOffset(dstOffset, 'dstOffset');
   const src = h.resolve(srcPath);
   const dst = h.resolve(dstPath);
   requireRegular(dst.kind, dstPath);
@@ -234,8 +220,8 @@ function shiftTarget(h: RangeHost, path: unknown, offset: unknown, length: unkno
   length: number;
 } {
   h.live();
-  const at = checkNumber(offset, 'offset');
-  const len = checkNumber(length, 'length');
+  const at = checkOffset(offset, 'offset');
+  const len = checkOffset(length, 'length');
   if (len === 0) throw new FsError('EINVAL', `${what} length must be positive`);
   if (at + len > MAX_FILE_BYTES) throw new FsError('EFBIG', `${what} beyond the maximum file size`);
   const r = h.resolve(path);
