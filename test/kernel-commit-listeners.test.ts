@@ -1,18 +1,18 @@
-// Kernel.onCommit (issue 18 point 2, the soak's seam): a listener hears of every commit
-// that writes a new generation, whoever made it (an explicit commit, one the file system
+// The commit participants' `committed` point (issue 18 point 2, the soak's seam): a
+// participant hears of every commit that writes a new generation, whoever made it (an explicit commit, one the file system
 // makes on its own, a MAP_SYNC write fault), once each; and nothing after unsubscribing.
 import { describe, expect, it } from 'vitest';
 import { FileSystem, PmemDevice } from '../src/index.js';
 
 const PAGE = 4096;
 
-describe('Kernel.onCommit', () => {
+describe('a committed participant', () => {
   it('sees each commit once, with its generation, and stops after unsubscribe', async () => {
     const dev = await PmemDevice.create({ sizeBytes: 32 << 20 });
     FileSystem.mkfs(dev);
     const fs = FileSystem.mount(dev);
     const seen: number[] = [];
-    const stop = fs.kernel.onCommit((generation) => seen.push(generation));
+    const stop = fs.kernel.participants.add({ committed: (generation) => seen.push(generation) });
     const generation = (): number => fs.statfs().generation;
 
     fs.create('/n');
@@ -54,8 +54,8 @@ describe('Kernel.onCommit', () => {
     const fs = FileSystem.mount(dev);
     const first: number[] = [];
     const second: number[] = [];
-    const stopFirst = fs.kernel.onCommit((g) => { first.push(g); stopFirst(); });
-    fs.kernel.onCommit((g) => second.push(g));
+    const stopFirst = fs.kernel.participants.add({ committed: (g) => { first.push(g); stopFirst(); } });
+    fs.kernel.participants.add({ committed: (g) => second.push(g) });
     fs.writeFile('/a', new Uint8Array(16));
     fs.commit();
     fs.writeFile('/b', new Uint8Array(16));

@@ -3,6 +3,7 @@
 // of each commit. Each registers here and is called in registration order, so that layers
 // above the kernel reach into its commit through one list instead of single-slot hooks that
 // the last setter owns (and a wrapped `commit`).
+import { Subscribers } from '../subscribers.js';
 
 /** The points of a commit a participant may act at; every one is optional. */
 export interface CommitParticipant {
@@ -23,25 +24,10 @@ export interface CommitParticipant {
 
 type Point = Exclude<keyof CommitParticipant, 'hasChanges'>;
 
-export class CommitParticipants {
-  private readonly list: CommitParticipant[] = [];
-
-  /** Register `participant`; the returned function removes it (once; later calls do nothing). */
-  add(participant: CommitParticipant): () => void {
-    this.list.push(participant);
-    return () => {
-      const at = this.list.indexOf(participant);
-      if (at >= 0) this.list.splice(at, 1);
-    };
-  }
-
-  get size(): number {
-    return this.list.length;
-  }
-
+export class CommitParticipants extends Subscribers<CommitParticipant> {
   /** Has any participant changes of its own for the next commit? */
   anyHasChanges(): boolean {
-    for (const participant of this.list) if (participant.hasChanges?.()) return true;
+    for (const participant of this.entries) if (participant.hasChanges?.()) return true;
     return false;
   }
 
@@ -50,7 +36,7 @@ export class CommitParticipants {
   call(point: Exclude<Point, 'commitStarting' | 'committed'>): void;
   call(point: 'commitStarting' | 'committed', generation: number): void;
   call(point: Point, generation?: number): void {
-    if (this.list.length === 0) return;
-    for (const participant of [...this.list]) participant[point]?.(generation!);
+    if (this.size === 0) return;
+    for (const participant of this.snapshot()) participant[point]?.(generation!);
   }
 }

@@ -201,15 +201,6 @@ export class Kernel implements TreeHost {
   readonly daxAddr: number;
   readonly daxBytes: number;
 
-  /**
-   * Calls `listener` after every commit that writes a new generation, whoever made it (an
-   * op, an early commit, a MAP_SYNC fault); returns what stops it (the soak's oracle). A
-   * participant of `committed` only (commit-participants.ts).
-   */
-  onCommit(listener: (generation: number) => void): () => void {
-    return this.participants.add({ committed: listener });
-  }
-
   constructor(readonly device: PmemDevice, nodeBytes: number, profile: MetadataProfile = 'single') {
     this.m = new FsMemory(device.memory.buffer);
     this.core = device.core;

@@ -2,28 +2,18 @@
 // superblocks, data, heals, the zero page): image fuzzing and the crash fuzzer restore only
 // what an image changed. The list belongs to the device, so it reaches whichever file
 // system is mounted on it (a mount deep inside the explorer included) without a registry.
+import { Subscribers } from '../subscribers.js';
 
 export type WriteListener = (bytenr: number, bytes: number) => void;
 
-export class WriteListeners {
-  private readonly list: WriteListener[] = [];
-
-  /** Register `listener`; the returned function removes it (once). */
-  add(listener: WriteListener): () => void {
-    this.list.push(listener);
-    return () => {
-      const at = this.list.indexOf(listener);
-      if (at >= 0) this.list.splice(at, 1);
-    };
-  }
-
+export class WriteListeners extends Subscribers<WriteListener> {
   /** Anyone listening: writers skip the reports (and the core's report pass) when not. */
   get active(): boolean {
-    return this.list.length > 0;
+    return this.size > 0;
   }
 
   /** Bytes [bytenr, bytenr + bytes) of the device were written. */
   report(bytenr: number, bytes: number): void {
-    for (const listener of this.list) listener(bytenr, bytes);
+    for (const listener of this.entries) listener(bytenr, bytes);
   }
 }

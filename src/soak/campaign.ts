@@ -86,9 +86,11 @@ export class SoakCampaign {
    * every mapping, so what the read sees is exactly what the commit wrote.
    */
   private observeCommits(on: FileSystem): void {
-    on.kernel.onCommit((generation) => {
-      this.report.commits++;
-      this.committed = this.commitRecord(on, generation, 'commit record');
+    on.kernel.participants.add({
+      committed: (generation) => {
+        this.report.commits++;
+        this.committed = this.commitRecord(on, generation, 'commit record');
+      },
     });
   }
 
