@@ -1,6 +1,7 @@
 // The commit participants' `committed` point (issue 18 point 2, the soak's seam): a
-// participant hears of every commit that writes a new generation, whoever made it (an explicit commit, one the file system
-// makes on its own, a MAP_SYNC write fault), once each; and nothing after unsubscribing.
+// participant hears of every commit that writes a new generation, whoever made it (an
+// explicit commit, one the file system makes on its own, a MAP_SYNC write fault), once
+// each; and nothing after it leaves.
 import { describe, expect, it } from 'vitest';
 import { FileSystem, PmemDevice } from '../src/index.js';
 

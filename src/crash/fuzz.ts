@@ -255,6 +255,8 @@ class StatementRun {
   // file system (it would look like the file system's own failure): it is kept here.
   private hookError: unknown = null;
   private comparedAtStores = -1;
+  /** The crc32c of a buffer, as the workload Runner prints it (one closure per script). */
+  private readonly crcHex = (b: Uint8Array): string => checksumHex(this.dev.crc32cBytes(b));
   /** The index of the last statement that is an operation the check runs. */
   private readonly lastOp: number;
 
@@ -299,7 +301,7 @@ class StatementRun {
         ok: true, ...(outcome.checksum !== undefined ? { checksum: outcome.checksum } : {}),
         ...(outcome.value !== undefined ? { value: outcome.value } : {}),
       };
-    const problems = model.end(result, (b) => checksumHex(this.dev.crc32cBytes(b)));
+    const problems = model.end(result, this.crcHex);
     if (problems.length) return this.fail('unexpected-result', where, problems);
     const fs = this.runner.fs!;
     if (fs.kernel.aborted) {

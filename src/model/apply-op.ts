@@ -68,32 +68,31 @@ function openOnModel(model: FsModel, op: OpOf<'open'>, fds: Fds): ModelValue {
   return NONE;
 }
 
-/** `write PATH` opens, writes and closes; `write NAME` writes through the descriptor. */
-function writeOnModel(model: FsModel, op: OpOf<'write'>, fds: Fds): ModelValue {
-  const data = patternBytes(op.seed ?? 0, op.length);
-  if (op.fd !== undefined) {
-    return { kind: 'written', count: model.pwrite(descriptor(fds, op.fd), data, op.offset) };
-  }
-  const fd = model.open(op.path);
+/** Run `fn` on the descriptor `op` names, or on `op.path` opened for it and closed after
+ *  (as the workload Runner does: `write PATH` opens, writes and closes). */
+function withRef<T>(
+  model: FsModel, op: { fd?: string; path?: string }, fds: Fds, fn: (fd: number) => T,
+): T {
+  if (op.fd !== undefined) return fn(descriptor(fds, op.fd));
+  const fd = model.open(op.path!);
   try {
-    return { kind: 'written', count: model.pwrite(fd, data, op.offset) };
+    return fn(fd);
   } finally {
     model.close(fd);
   }
 }
 
+function writeOnModel(model: FsModel, op: OpOf<'write'>, fds: Fds): ModelValue {
+  const data = patternBytes(op.seed ?? 0, op.length);
+  const count = withRef(model, op, fds, (fd) => model.pwrite(fd, data, op.offset));
+  return { kind: 'written', count };
+}
+
 function readOnModel(model: FsModel, op: OpOf<'read'>, fds: Fds): ModelValue {
   if (op.offset === undefined) return { kind: 'bytes', bytes: model.readFile(op.path!) };
   const length = op.length ?? 0;
-  if (op.fd !== undefined) {
-    return { kind: 'bytes', bytes: model.pread(descriptor(fds, op.fd), length, op.offset) };
-  }
-  const fd = model.open(op.path);
-  try {
-    return { kind: 'bytes', bytes: model.pread(fd, length, op.offset) };
-  } finally {
-    model.close(fd);
-  }
+  const bytes = withRef(model, op, fds, (fd) => model.pread(fd, length, op.offset!));
+  return { kind: 'bytes', bytes };
 }
 
 function zeroOnModel(model: FsModel, op: OpOf<'zero'>): ModelValue {
