@@ -16,7 +16,8 @@ import {
 import {
   planLayout, planCrcTables, planCrashTable, planPatch, planLog, planLogData, planThreads,
   planThreadStride, planLineState, planLineList, planVisible, planPreimage, planKernel, planTotal,
-  planLineStamp, planChunkStamp, planChunkCrc, planRuns, planFreshRuns, planPatchRows, planLineSeq,
+  planLineStamp, planChunkStamp, planChunkCrc, planChunkUniform, planRuns, planFreshRuns,
+  planPatchRows, planLineSeq,
   planStripeLocks,
 } from "./pmem/layout";
 import * as S from "./pmem/state";
@@ -41,8 +42,8 @@ import {
 } from "./csum/crc32c";
 import { contentHashBegin, contentHashUpdate, contentHashFinal } from "./csum/content-hash";
 import {
-  H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_STAMP_EPOCH, H_RUNS,
-  H_FRESH_RUNS, TA_DIGEST,
+  H_CRASH_ROWS as H_CRASH_ROWS_AT, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC, H_CHUNK_UNIFORM,
+  H_STAMP_EPOCH, H_RUNS, H_FRESH_RUNS, TA_DIGEST,
 } from "./abi";
 import { linesPendingTotal, logSpanTotal, ringAttach } from "./pmem/ring";
 import {
@@ -119,6 +120,7 @@ export function pmem_format(base: u32, deviceBytes: u32, domain: u32, maxThreads
   store<u32>(h + H_LINE_STAMP, <u32>planLineStamp);
   store<u32>(h + H_CHUNK_STAMP, <u32>planChunkStamp);
   store<u32>(h + H_CHUNK_CRC, <u32>planChunkCrc);
+  store<u32>(h + H_CHUNK_UNIFORM, <u32>planChunkUniform);
   store<u32>(h + H_RUNS, <u32>planRuns);
   store<u32>(h + H_FRESH_RUNS, <u32>planFreshRuns);
   store<u32>(h + H_PATCH_ROWS, <u32>planPatchRows);

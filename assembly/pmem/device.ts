@@ -13,7 +13,7 @@ import {
   visibleAddr, lineStateAddr, domain, counterAdd, headerAddr, logCapacity, lineCount, deviceBytes,
 } from "./state";
 import {
-  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll,
+  logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, runStored,
 } from "./storelog";
 import { mediaLineAddr } from "./log-slots";
 import { enterShared, exitShared, lockLines, unlockLines } from "./store-locks";
@@ -40,8 +40,9 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   if (lines <= logCapacity) {
-    const last = deviceStoreBegin(addr, len);
-    finishStore(addr, src, len, nonTemporal);
+    const last = deviceStoreBegin(addr, len, src);
+    if (lines > 1 && runStored) countStore(len, nonTemporal); // the log wrote the bytes
+    else finishStore(addr, src, len, nonTemporal);
     deviceStoreEnd(addr, len, nonTemporal, last);
     return;
   }
@@ -68,7 +69,7 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
 // locked (several threads attached) and its entries logged. The caller writes the visible
 // bytes [addr, addr + len) next (nothing else may write them meanwhile: the lines are
 // locked), then calls deviceStoreEnd. Returns the sequence number of its last entry.
-export function deviceStoreBegin(addr: u32, len: u32): u32 {
+export function deviceStoreBegin(addr: u32, len: u32, src: usize = 0): u32 {
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   assert(len > 0 && lines <= logCapacity, "device: a store begun longer than the log");
@@ -76,7 +77,7 @@ export function deviceStoreBegin(addr: u32, len: u32): u32 {
   // full: logSpan reports the difference, and the old log did the same.)
   if (lines == 1) { if (logFull()) logMakeRoom(1); } else logEnsureRoom(lines);
   lockLines(first, lines);
-  return lines > 1 ? logAppendRun(addr, len) : logAppend(first, addr & 63, len);
+  return lines > 1 ? logAppendRun(addr, len, src) : logAppend(first, addr & 63, len);
 }
 
 // After deviceStoreBegin and the visible bytes: the lines unlocked, and a non-temporal

@@ -30,6 +30,7 @@ export let planPreimage: u64 = 0;
 export let planLineStamp: u64 = 0;
 export let planChunkStamp: u64 = 0;
 export let planChunkCrc: u64 = 0;
+export let planChunkUniform: u64 = 0;
 export let planRuns: u64 = 0;
 export let planFreshRuns: u64 = 0;
 export let planKernel: u64 = 0;
@@ -63,6 +64,7 @@ export function planLayout(
   planLineStamp = at; at = alignUp(at + lineCount * 4, REGION_ALIGN);
   planChunkStamp = at; at = alignUp(at + ((lineCount + 63) >> 6) * 4, REGION_ALIGN);
   planChunkCrc = at; at = alignUp(at + ((lineCount + 63) >> 6) * 8, REGION_ALIGN);
+  planChunkUniform = at; at = alignUp(at + ((lineCount + 63) >> 6), REGION_ALIGN);
   planRuns = at; at = alignUp(at + STAMP_RUNS_CAPACITY * 8, REGION_ALIGN);
   planLineSeq = at; at = alignUp(at + lineCount * 4, REGION_ALIGN);
   planStripeLocks = at; at = alignUp(at + <u64>STRIPE_LOCKS * STRIPE_LOCK_BYTES, REGION_ALIGN);

@@ -14,3 +14,19 @@
   v128.store(dst, c, 32);
   v128.store(dst, d, 48);
 }
+
+// Lines' old bytes out and new bytes in, in one pass: for each 64 bytes, the visible line's
+// bytes go to `saved` and `src`'s into the visible line. What a store of whole fresh lines
+// does (the pre-images, then the store), with the visible lines read and written while
+// they are in the cache once, where two memory.copy calls walk them twice. `src` must not
+// overlap the visible lines (the caller checks), and `saved` overlaps neither.
+export function swapLines(saved: usize, visible: usize, src: usize, bytes: usize): void {
+  assert((bytes & 63) == 0, "line copy: a swap of part of a line");
+  const end = visible + bytes;
+  for (let v = visible, p = saved, s = src; v < end; v += 64, p += 64, s += 64) {
+    const o0 = v128.load(v), o1 = v128.load(v, 16), o2 = v128.load(v, 32), o3 = v128.load(v, 48);
+    const n0 = v128.load(s), n1 = v128.load(s, 16), n2 = v128.load(s, 32), n3 = v128.load(s, 48);
+    v128.store(p, o0); v128.store(p, o1, 16); v128.store(p, o2, 32); v128.store(p, o3, 48);
+    v128.store(v, n0); v128.store(v, n1, 16); v128.store(v, n2, 32); v128.store(v, n3, 48);
+  }
+}

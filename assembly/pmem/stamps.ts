@@ -12,19 +12,47 @@
 // that copy and hash most of the cost.
 import { H_STAMP_EPOCH } from "../abi";
 import { CHECKS } from "../shared/checks";
-import { headerAddr, lineStampAddr, chunkStampAddr, lineCount } from "./state";
+import {
+  headerAddr, lineStampAddr, chunkStampAddr, chunkUniformAddr, lineCount,
+} from "./state";
 
 export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 
-// The line's media or visible bytes changed (callers hold the device lock).
-@inline export function stampLine(line: u32): void {
-  if (CHECKS) assert(line < lineCount); // a stamp of a line outside the device
-  const epoch = load<u32>(headerAddr + H_STAMP_EPOCH);
-  store<u32>(lineStampAddr + (<usize>line << 2), epoch);
-  store<u32>(chunkStampAddr + (<usize>(line >> CHUNK_SHIFT) << 2), epoch);
+// A chunk is *uniform* (its byte in the chunk-uniform region is 1) when every one of its 64
+// lines carries the chunk's stamp: a stamp of whole chunks (a page stored whole, a run
+// written back) writes the chunk's stamp and that byte, not 64 line stamps. Why: a 4 KiB
+// store wrote 256 bytes of line stamps, four cache lines that the store's own bytes had
+// pushed out of the cache, for a reader (stampRuns) that runs once per crash image copy.
+// A stamp of part of a uniform chunk first writes its lines' stamps out (expandChunk).
+
+@inline function chunkUniform(chunk: u32): bool {
+  return load<u8>(chunkUniformAddr + chunk) != 0;
 }
 
-// The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves).
+// Chunk `chunk` is uniform: its lines take its stamp, and it is uniform no more.
+function expandChunk(chunk: u32): void {
+  assert(chunkUniform(chunk) && (chunk + 1) << CHUNK_SHIFT <= lineCount,
+    "stamps: a chunk expanded that is not uniform");
+  writeLineStamps(chunk << CHUNK_SHIFT, 1 << CHUNK_SHIFT, chunkStamp(chunk));
+  store<u8>(chunkUniformAddr + chunk, 0);
+}
+
+// The line's media or visible bytes changed (callers hold the device lock).
+@inline export function stampLine(line: u32): void {
+  stampOneLine(line, load<u32>(headerAddr + H_STAMP_EPOCH));
+}
+
+// `line` takes stamp `epoch`, and so does its chunk.
+@inline export function stampOneLine(line: u32, epoch: u32): void {
+  if (CHECKS) assert(line < lineCount); // a stamp of a line outside the device
+  const chunk = line >> CHUNK_SHIFT;
+  if (chunkUniform(chunk)) expandChunk(chunk);
+  store<u32>(lineStampAddr + (<usize>line << 2), epoch);
+  store<u32>(chunkStampAddr + (<usize>chunk << 2), epoch);
+}
+
+// The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves, with
+// stampLines or stampOneLine).
 @inline export function stampChunks(first: u32, end: u32, epoch: u32): void {
   if (CHECKS) assert(first < end && end <= lineCount); // chunks of an empty or out-of-device range
   for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) {
@@ -32,10 +60,26 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
   }
 }
 
-// Lines [first, first + count) take stamp `epoch`, two at a time (the caller stamps their
-// chunks).
+// Lines [first, first + count) and their chunks take stamp `epoch`: whole chunks by their
+// chunk stamp alone (uniform), the lines of a chunk's part one by one.
 export function stampLines(first: u32, count: u32, epoch: u32): void {
-  assert(<u64>first + <u64>count <= <u64>lineCount, "stamps: lines outside the device");
+  assert(<u64>first + <u64>count <= <u64>lineCount && count > 0,
+    "stamps: lines outside the device");
+  const end = first + count;
+  for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) {
+    const lo = max<u32>(first, c << CHUNK_SHIFT), hi = min<u32>(end, (c + 1) << CHUNK_SHIFT);
+    if (hi - lo == 1 << CHUNK_SHIFT) {
+      store<u8>(chunkUniformAddr + c, 1);
+    } else {
+      if (chunkUniform(c)) expandChunk(c);
+      writeLineStamps(lo, hi - lo, epoch);
+    }
+    store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
+  }
+}
+
+// Line stamps [first, first + count) written `epoch`, two at a time.
+function writeLineStamps(first: u32, count: u32, epoch: u32): void {
   let at = lineStampAddr + (<usize>first << 2);
   const end = at + (<usize>count << 2);
   if ((at & 7) != 0 && at < end) { store<u32>(at, epoch); at += 4; }
@@ -46,9 +90,7 @@ export function stampLines(first: u32, count: u32, epoch: u32): void {
 export function stampRange(first: u32, end: u32): void {
   assert(end <= lineCount, "stamps: a range past the device");
   if (end <= first) return;
-  const epoch = stampEpoch();
-  stampLines(first, end - first, epoch);
-  stampChunks(first, end, epoch);
+  stampLines(first, end - first, stampEpoch());
 }
 
 // The newest stamp of any line of 64-line chunk `chunk`.
@@ -85,8 +127,9 @@ export function stampRuns(since: u32, out: usize, capacity: u32): i32 {
     if (!newer(load<u32>(chunkStampAddr + (<usize>c << 2)), since)) continue;
     const first = c << CHUNK_SHIFT;
     const end = min<u32>(first + (1 << CHUNK_SHIFT), lineCount);
+    const uniform = chunkUniform(c); // every line has the chunk's stamp, newer than `since`
     for (let line = first; line < end; line++) {
-      if (!newer(load<u32>(lineStampAddr + (<usize>line << 2)), since)) continue;
+      if (!uniform && !newer(load<u32>(lineStampAddr + (<usize>line << 2)), since)) continue;
       if (line == runEnd && runEnd > runStart) { runEnd++; continue; }
       if (runEnd > runStart && !emitRun(out, runs++, capacity, runStart, runEnd)) return -1;
       runStart = line;

@@ -6,7 +6,7 @@ import {
   H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE, H_FLUSHQ_CAPACITY,
   H_LINE_STATE, H_LINE_LIST, H_LOG, H_LOG_DATA, H_PATCH, H_VISIBLE, H_PREIMAGE, H_CRASH_TABLE,
   H_MAX_THREADS, TA_COUNTERS, H_KERNEL, H_KERNEL_BYTES, H_LINE_STAMP, H_CHUNK_STAMP, H_CHUNK_CRC,
-  H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
+  H_CHUNK_UNIFORM, H_RUNS, H_FRESH_RUNS, H_PATCH_ROWS, H_LINE_SEQ, H_STRIPE_LOCKS,
 } from "../abi";
 import { crcTablesAddr } from "../csum/crc32c";
 
@@ -35,6 +35,7 @@ export let kernelBytes: u32 = 0;
 export let lineStampAddr: usize = 0;
 export let chunkStampAddr: usize = 0;
 export let chunkCrcAddr: usize = 0;
+export let chunkUniformAddr: usize = 0;
 export let runsAddr: usize = 0;
 export let freshRunsAddr: usize = 0;
 export let patchRows: u32 = 0;
@@ -71,6 +72,7 @@ export function loadStateFromHeader(h: usize): bool {
   lineStampAddr = load<u32>(h + H_LINE_STAMP);
   chunkStampAddr = load<u32>(h + H_CHUNK_STAMP);
   chunkCrcAddr = load<u32>(h + H_CHUNK_CRC);
+  chunkUniformAddr = load<u32>(h + H_CHUNK_UNIFORM);
   runsAddr = load<u32>(h + H_RUNS);
   freshRunsAddr = load<u32>(h + H_FRESH_RUNS);
   patchRows = load<u32>(h + H_PATCH_ROWS);

@@ -21,14 +21,14 @@
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
-import { copyLine } from "./line-copy";
-import { stampLine, stampEpoch, stampChunks, stampLines } from "./stamps";
+import { copyLine, swapLines } from "./line-copy";
+import { stampLine, stampOneLine, stampEpoch, stampChunks, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
   ENTRY_DATA_VISIBLE, ENTRY_NEXT, LINE_DEFERRED,
 } from "../abi";
 import {
-  logAddr, logCapacity, lineListAddr, lineStampAddr, chunkStampAddr, lineStateAddr, visibleAddr,
+  logAddr, logCapacity, lineListAddr, chunkStampAddr, lineStateAddr, visibleAddr,
   counterAdd, lineCount,
 } from "./state";
 import {
@@ -232,11 +232,7 @@ export function retireTakenRun(first: u32, count: u32): void {
 export function linesLeaveLog(first: u32, count: u32, alsoClear: u8 = 0, stamp: bool = true): void {
   assert(count > 0 && first + count <= lineCount, "retire: lines outside the device");
   updateLineStates(first, count, ~(LINE_PENDING | alsoClear), 0);
-  if (stamp) {
-    const epoch = stampEpoch();
-    stampLines(first, count, epoch);
-    stampChunks(first, first + count, epoch);
-  }
+  if (stamp) stampLines(first, count, stampEpoch());
   addPending(myRing(), -<i32>count);
   logChanged();
   counterAdd(C_RETIRED, count);
@@ -317,7 +313,7 @@ function evictOldest(): void {
   changetype<LogEntry>(e).mask = byteMask(offset, count);
   // Every store stamps its lines, not only the one that makes a line pending: the verified
   // data sectors of fs/inode.ts rely on it.
-  store<u32>(lineStampAddr + (<usize>line << 2), epoch);
+  stampOneLine(line, epoch);
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
   if (tailIndex != 0) {
@@ -440,11 +436,20 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
 }
 
 
+// The pre-images of fresh lines (their visible bytes) into consecutive slots at `saved`;
+// with a source (not 0), the store's new bytes into the visible lines in the same pass.
+@inline function saveFreshLines(saved: usize, visible: usize, src: usize, bytes: usize): void {
+  if (src != 0) swapLines(saved, visible, src, bytes);
+  else memory.copy(saved, visible, bytes);
+}
+
 // What writeEntry does to each of `count` whole lines from `line`, none of them pending:
 // entry seq + k at position (position + k) of this thread's ring becomes the line's only
 // entry (its bytes the visible line's), the line is stamped and marked pending. No list to
 // link into, so no branch per line: a block stored whole costs a few stores per line.
-function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch: u32): void {
+function appendFreshLines(
+  seq: u32, position: u32, line: u32, count: u32, epoch: u32, src: usize,
+): void {
   assert(count > 0 && line + count <= lineCount, "log append: fresh lines outside the device");
   const ring = myRing(), t = myRingIndex();
   // Their media, before the store: consecutive lines into consecutive slots, in at most two
@@ -452,11 +457,13 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   const start = ringSlot(ring, position);
   touchForWrite(visibleAddr + (<usize>line << LINE_SHIFT), <usize>count << LINE_SHIFT);
   const before = min<u32>(count, logCapacity - start);
-  memory.copy(preimageSlotAddr(t * logCapacity + start), visibleAddr + (<usize>line << LINE_SHIFT),
+  const visible = visibleAddr + (<usize>line << LINE_SHIFT);
+  saveFreshLines(preimageSlotAddr(t * logCapacity + start), visible, src,
     <usize>before << LINE_SHIFT);
   if (before < count) {
-    memory.copy(preimageSlotAddr(t * logCapacity),
-      visibleAddr + (<usize>(line + before) << LINE_SHIFT), <usize>(count - before) << LINE_SHIFT);
+    const at = <usize>before << LINE_SHIFT;
+    saveFreshLines(preimageSlotAddr(t * logCapacity), visible + at, src != 0 ? src + at : 0,
+      <usize>(count - before) << LINE_SHIFT);
   }
   // The entries and lists, in at most two stretches of consecutive slots (the ring may wrap),
   // or a deferred run (fresh-runs.ts) that writes them when someone reads the log.
@@ -470,11 +477,14 @@ function appendFreshLines(seq: u32, position: u32, line: u32, count: u32, epoch:
   }
 }
 
+// Whether the last logAppendRun wrote the store's bytes itself (the caller must not copy them).
+export let runStored: bool = false;
+
 // One store of bytes [addr, addr + len), as logAppend would log it line by line, when this
 // thread's ring has room for every line (no eviction in between: the caller checked
 // logEnsureRoom): the header, the version and the counter change once. Returns the sequence
 // number of its last entry.
-export function logAppendRun(addr: u32, len: u32): u32 {
+export function logAppendRun(addr: u32, len: u32, src: usize = 0): u32 {
   assert(len > 0, "log append: empty store");
   const ring = myRing(), t = myRingIndex();
   const firstLine = addr >> LINE_SHIFT;
@@ -495,9 +505,15 @@ export function logAppendRun(addr: u32, len: u32): u32 {
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
   const fresh = wholeTo > wholeFrom
     && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
+  // A store of whole fresh lines from a source that is not its own lines: the run writes the
+  // new bytes as it saves the old (swapLines), and the caller has nothing left to copy.
+  const visible = visibleAddr + addr;
+  runStored = src != 0 && fresh && wholeFrom == 0 && wholeTo == lines
+    && (src + len <= visible || visible + len <= src);
   for (let k: u32 = 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
-      appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch);
+      appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch,
+        runStored ? src : 0);
       newlyPending += wholeTo - wholeFrom;
       k = wholeTo - 1;
       continue;

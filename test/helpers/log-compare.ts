@@ -158,8 +158,12 @@ export async function compareProgram(run: ProgramRun, tally: Tally): Promise<voi
   const [now, old] = await openBoth(run.config);
   const steps: Step[] = [];
   let touched = new Set<number>();
+  // The stamp epochs at the last checkpoint: the lines changed since must be the same.
+  let epochs = [now.stampsAdvance(), old.stampsAdvance()] as const;
   const checkpoint = (): void => {
     compareState(now, old, run.config.sizeBytes, touched);
+    same(now.changedRuns(epochs[0]), old.changedRuns(epochs[1]), 'lines stamped since');
+    epochs = [now.stampsAdvance(), old.stampsAdvance()];
     compareCrashes(now, old, run.rng, run.crash, tally);
     touched = new Set();
     tally.checkpoints++;

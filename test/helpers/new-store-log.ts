@@ -3,6 +3,7 @@
 // the frozen old store log. Crash images are built into one reused target device of the
 // same configuration (`into`, as fuzzers do), then read back whole.
 import { PmemDevice, type PmemOptions } from '../../src/index.js';
+import { REGION } from '../../src/core/abi.js';
 import type { FlushKind, LogConfig, LogDriver } from './log-program.js';
 
 export function pmemOptions(config: LogConfig, kernelBytes: number): PmemOptions {
@@ -71,6 +72,20 @@ export class NewStoreLog implements LogDriver {
   logSpan(): number { return this.dev.logSpan(); }
   flushesQueued(): number { return this.dev.flushesQueued(); }
   counters(): Record<string, number> { return { ...this.dev.counters() }; }
+
+  /** The stamp epoch now; lines changed from now on are stamped newer. */
+  stampsAdvance(): number {
+    return this.dev.core.pmem_stamps_advance() >>> 0;
+  }
+
+  /** Runs of lines stamped after `since`, as [first line, count] pairs (null: too many). */
+  changedRuns(since: number): number[] | null {
+    const core = this.dev.core;
+    const runs = core.pmem_stamp_runs(since);
+    if (runs < 0) return null;
+    const at = core.pmem_region(REGION.stampRuns) >>> 0;
+    return Array.from(new Uint32Array(core.memory.buffer, at, 2 * runs));
+  }
 
   close(): void {
     this.dev.close();

@@ -23,7 +23,7 @@ const WASM_PAGE_BYTES = 65536;
 /** pmem_format's domain argument (abi.ts DOMAIN). */
 const DOMAIN = { adr: 0, eadr: 1 } as const;
 /** pmem_region selectors (abi.ts REGION), only those the driver reads. */
-const REGION = { scratch: 2, scratchBytes: 3, kernel: 7, deviceBytes: 9 } as const;
+const REGION = { scratch: 2, scratchBytes: 3, kernel: 7, deviceBytes: 9, stampRuns: 15 } as const;
 /** pmem_gauge selectors (abi.ts GAUGE). */
 const GAUGE = { linesPending: 0, logSpan: 1, flushQueue: 2 } as const;
 /** pmem_crash_build modes (abi.ts CRASH_MODE). */
@@ -90,6 +90,8 @@ interface OldExports {
   pmem_crash_total(): bigint;
   pmem_crash_build(mode: number, arg: bigint, keepLocked: number, lines: number): number;
   pmem_patch_compose(slots: number, addr: number, len: number, dst: number): number;
+  pmem_stamps_advance(): number;
+  pmem_stamp_runs(since: number): number;
 }
 
 // --- instantiation -----------------------------------------------------------------------
@@ -277,6 +279,19 @@ export class OldStoreLog {
 
   flushesQueued(): number {
     return ok(this.core.pmem_gauge(GAUGE.flushQueue), 'flush queue');
+  }
+
+  /** The stamp epoch now; lines changed from now on are stamped newer. */
+  stampsAdvance(): number {
+    return this.core.pmem_stamps_advance() >>> 0;
+  }
+
+  /** Runs of lines stamped after `since`, as [first line, count] pairs (null: too many). */
+  changedRuns(since: number): number[] | null {
+    const runs = this.core.pmem_stamp_runs(since);
+    if (runs < 0) return null;
+    const at = this.core.pmem_region(REGION.stampRuns) >>> 0;
+    return Array.from(new Uint32Array(this.bytes.buffer, at, 2 * runs));
   }
 
   counters(): Record<string, number> {

@@ -8,7 +8,7 @@
 // memory is shared).
 
 export const HEADER_MAGIC = 0x57434d50; // "PMCW"
-export const HEADER_VERSION = 8; // bumped by every change of this layout
+export const HEADER_VERSION = 9; // bumped by every change of this layout
 export const HEADER_BYTES = 4096; // the header's size: regions start after it
 
 // Header field offsets (bytes from the header base).
@@ -61,6 +61,9 @@ export const H_CHUNK_STAMP = 132; // u32 per 64 lines
 // per 64 lines: crc32c of their media bytes (u32), epoch it is valid from (u32)
 export const H_CHUNK_CRC = 136;
 export const H_STAMP_EPOCH = 140; // u32 the current stamp epoch
+// u8 per 64 lines: 1 when every line of the chunk carries the chunk's stamp (their own line
+// stamps are not written then)
+export const H_CHUNK_UNIFORM = 144;
 // STAMP_RUNS_CAPACITY (first line u32, count u32) pairs of the last stamp query
 export const H_RUNS = 148;
 export const STAMP_RUNS_CAPACITY = 512; // runs the stamp-runs region holds
