@@ -16,6 +16,7 @@ import {
   logAppend, logAppendRun, logEnsureRoom, logFull, logMakeRoom, retireLineAll, runStored,
 } from "./storelog";
 import { mediaLineAddr } from "./log-slots";
+import { copyLine } from "./line-copy";
 import { enterShared, exitShared, lockLines, unlockLines } from "./store-locks";
 import { flushPoint } from "./seq-order";
 import { freshRunsDeferred, materializeFreshRuns } from "./fresh-runs";
@@ -69,7 +70,7 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
 // locked (several threads attached) and its entries logged. The caller writes the visible
 // bytes [addr, addr + len) next (nothing else may write them meanwhile: the lines are
 // locked), then calls deviceStoreEnd. Returns the sequence number of its last entry.
-export function deviceStoreBegin(addr: u32, len: u32, src: usize = 0): u32 {
+@inline export function deviceStoreBegin(addr: u32, len: u32, src: usize = 0): u32 {
   const first = addr >> LINE_SHIFT;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - first + 1;
   assert(len > 0 && lines <= logCapacity, "device: a store begun longer than the log");
@@ -83,7 +84,7 @@ export function deviceStoreBegin(addr: u32, len: u32, src: usize = 0): u32 {
 // After deviceStoreBegin and the visible bytes: the lines unlocked, and a non-temporal
 // store's write-back queued (a store plus a write-back that the next sfence completes; a
 // full queue drains first, which locks lines: after they are unlocked).
-export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
+@inline export function deviceStoreEnd(addr: u32, len: u32, nonTemporal: bool, last: u32): void {
   assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes,
     "device: the end of a store outside the device");
   const first = addr >> LINE_SHIFT;
@@ -106,6 +107,7 @@ export function countStore(len: u32, nonTemporal: bool): void {
   // 8-byte aligned stores are single-copy atomic on x86: keep them so for readers on
   // other threads, which load without the device lock.
   if (len == 8 && (addr & 7) == 0) atomic.store<u64>(dst, load<u64>(src));
+  else if (len == 64 && (src + 64 <= dst || dst + 64 <= src)) copyLine(dst, src); // no call out
   else memory.copy(dst, src, len);
   countStore(len, nonTemporal);
 }

@@ -273,7 +273,7 @@ export function advanceTail(): void {
 // Evict this thread's ring's oldest live entry (the tail's), which is not a deferred run's
 // (logMakeRoom evicts those): its line is written back up to it, older entries of other
 // threads' rings first (a line's entries retire from its front only).
-function evictOldest(): void {
+@inline function evictOldest(): void {
   const ring = myRing();
   const index = ringIndex(myRingIndex(), ring, ringTail(ring));
   const e = entryAddr(index);
@@ -373,7 +373,7 @@ export function logMakeRoom(entries: u32, tailAdvanced: bool = false): void {
       advanceTail();
       continue;
     }
-    if (evictRunAt(ring, t, tail, head, need)) continue;
+    if (need >= 2 && evictRunAt(ring, t, tail, head, need)) continue; // (a run is two or more)
     evictOldest();
   }
 }
