@@ -102,7 +102,9 @@ export function freshRunsDeferred(): u32 {
  * stamps set to `epoch` and LINE_PENDING by the caller; LINE_DEFERRED too when this returns
  * true). False when the table is full: the caller writes the entries now.
  */
-export function deferFreshRun(line: u32, count: u32, seq: u32, epoch: u32, position: u32): bool {
+@inline export function deferFreshRun(
+  line: u32, count: u32, seq: u32, epoch: u32, position: u32,
+): bool {
   assert(count > 0 && line + count <= lineCount, "fresh runs: a run outside the device");
   assert(count <= logCapacity, "fresh runs: a run longer than the log");
   // Several threads storing: no rows, since a row is its thread's and the others' stores,
@@ -257,7 +259,7 @@ export function retireFreshRun(ref: u32, epoch: u32): u32 {
  * it); `head` when none. Rows are appended in position order (one per store) and the front is
  * kept trimmed, so it is the row at the start.
  */
-export function oldestDeferredPosition(head: u32): u32 {
+@inline export function oldestDeferredPosition(head: u32): u32 {
   const ring = myRing();
   if (liveRows(ring) == 0) return head;
   const ref = rowRef(myRingIndex(), startPosition(ring));
@@ -274,7 +276,7 @@ export function oldestDeferredPosition(head: u32): u32 {
  * many, evictedStamped whether their stamps are still the current epoch's (the caller
  * takes the lines out of the log: linesLeaveLog, without restamping them then).
  */
-export function evictFreshRunPrefix(most: u32, epoch: u32): u32 {
+@inline export function evictFreshRunPrefix(most: u32, epoch: u32): u32 {
   const ring = myRing(), t = myRingIndex();
   assert(most > 0 && liveRows(ring) > 0, "fresh runs: an eviction with no deferred run");
   const ref = rowRef(t, startPosition(ring));

@@ -229,7 +229,9 @@ export function retireTakenRun(first: u32, count: u32): void {
 // media is their visible bytes. States and stamps a word at a time; `alsoClear` (a state bit
 // such as LINE_DEFERRED) goes in the same pass, and `stamp` false leaves the stamps as they
 // are (the caller knows they are already the current epoch's).
-export function linesLeaveLog(first: u32, count: u32, alsoClear: u8 = 0, stamp: bool = true): void {
+@inline export function linesLeaveLog(
+  first: u32, count: u32, alsoClear: u8 = 0, stamp: bool = true,
+): void {
   assert(count > 0 && first + count <= lineCount, "retire: lines outside the device");
   updateLineStates(first, count, ~(LINE_PENDING | alsoClear), 0);
   if (stamp) stampLines(first, count, stampEpoch());
@@ -339,7 +341,7 @@ export function advanceTail(): void {
 // Room for a run of `lines` entries in this thread's ring: the tail moved past retired
 // entries once the ring is half full, then, if that is not room enough, the oldest evicted
 // (logMakeRoom, which need not move the tail again: advanceTail is idempotent).
-export function logEnsureRoom(lines: u32): void {
+@inline export function logEnsureRoom(lines: u32): void {
   const ring = myRing();
   let advanced = false;
   if (ringHead(ring) - ringTail(ring) >= logCapacity >> 1) { advanceTail(); advanced = true; }
@@ -354,7 +356,7 @@ export function logEnsureRoom(lines: u32): void {
 // done before them. The oldest entries of a deferred run leave without being written;
 // oldest entries that are their lines' only, whole-line entries of lines that follow each
 // other (an older multi-line store nothing has touched since) are evicted as one run.
-export function logMakeRoom(entries: u32, tailAdvanced: bool = false): void {
+@inline export function logMakeRoom(entries: u32, tailAdvanced: bool = false): void {
   assert(entries <= logCapacity, "store log: a run longer than the log");
   const ring = myRing(), t = myRingIndex();
   if (!tailAdvanced) advanceTail();
@@ -408,7 +410,7 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
 
 // Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
 // Eight state bytes at a time.
-function anyLineHas(first: u32, count: u32, bit: u8): bool {
+@inline function anyLineHas(first: u32, count: u32, bit: u8): bool {
   assert(<u64>first + <u64>count <= <u64>lineCount, "store log: line states outside the device");
   let at = lineStateAddr + first;
   const end = at + count;
@@ -447,7 +449,7 @@ function anyLineHas(first: u32, count: u32, bit: u8): bool {
 // entry seq + k at position (position + k) of this thread's ring becomes the line's only
 // entry (its bytes the visible line's), the line is stamped and marked pending. No list to
 // link into, so no branch per line: a block stored whole costs a few stores per line.
-function appendFreshLines(
+@inline function appendFreshLines(
   seq: u32, position: u32, line: u32, count: u32, epoch: u32, src: usize,
 ): void {
   assert(count > 0 && line + count <= lineCount, "log append: fresh lines outside the device");
@@ -477,6 +479,11 @@ function appendFreshLines(
   }
 }
 
+// The steps of a store (room, the run's append, its fresh lines, the evictions of deferred
+// runs) are @inline: the store path is then one function, with no call and no spill between
+// its steps. Measured (min of 6 runs of 1.5 s, this machine): a 4 KiB core store 233 -> 221 ns,
+// a 64-byte one 54 -> 51 ns.
+
 // Whether the last logAppendRun wrote the store's bytes itself (the caller must not copy them).
 export let runStored: bool = false;
 
@@ -484,7 +491,7 @@ export let runStored: bool = false;
 // thread's ring has room for every line (no eviction in between: the caller checked
 // logEnsureRoom): the header, the version and the counter change once. Returns the sequence
 // number of its last entry.
-export function logAppendRun(addr: u32, len: u32, src: usize = 0): u32 {
+@inline export function logAppendRun(addr: u32, len: u32, src: usize = 0): u32 {
   assert(len > 0, "log append: empty store");
   const ring = myRing(), t = myRingIndex();
   const firstLine = addr >> LINE_SHIFT;
