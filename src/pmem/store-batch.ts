@@ -43,9 +43,16 @@ export function storeBatch(
   end: BatchEnd, addrs: unknown, lengths: unknown, bytes: Uint8Array, options: unknown,
 ): void {
   const nonTemporal = batchMode(options);
-  const count = checkBatch(addrs, lengths, bytes.byteLength, end.sizeBytes);
+  const count = arrayLength(addrs, 'addrs');
+  const each = end.instrumented() || end.inMemory(bytes);
+  // The common case, the whole batch in one core call: the descriptors are written as they
+  // are checked (into the scratch only: the device is unchanged until all are checked).
+  const oneCall = !each && count * STORE_BATCH_DESC_BYTES + bytes.byteLength <= end.scratchBytes;
+  checkBatch(count, addrs, lengths, bytes.byteLength, end, oneCall ? end.scratchWords : null);
   const records = addrs as ArrayLike<number>, sizes = lengths as Lengths;
-  if (end.instrumented() || end.inMemory(bytes)) {
+  if (oneCall) {
+    storeChunk(end, count, bytes, 0, bytes.byteLength, nonTemporal);
+  } else if (each) {
     storeEach(end, records, sizes, bytes, count, nonTemporal);
   } else {
     storeChunks(end, records, sizes, bytes, count, nonTemporal);
@@ -79,11 +86,14 @@ function isU32(value: unknown): value is number {
   return typeof value === 'number' && value >>> 0 === value;
 }
 
-/** Check every record: their count, or EINVAL before anything is stored. */
+/**
+ * Check every record of `count` (EINVAL before anything is stored); with `words`, write each
+ * record's descriptor there too.
+ */
 function checkBatch(
-  addrs: unknown, lengths: unknown, dataBytes: number, sizeBytes: number,
-): number {
-  const count = arrayLength(addrs, 'addrs');
+  count: number, addrs: unknown, lengths: unknown, dataBytes: number, end: BatchEnd,
+  words: Uint32Array | null,
+): void {
   const same = typeof lengths === 'number';
   if (same && !isU32(lengths)) {
     throw new FsError('EINVAL', `storeBatch: lengths must be a non-negative integer or an array`
@@ -93,12 +103,16 @@ function checkBatch(
     throw new FsError('EINVAL', `storeBatch: ${count} addresses but `
       + `${(lengths as ArrayLike<unknown>).length} lengths`);
   }
-  const a = addrs as ArrayLike<unknown>, n = lengths as Lengths;
+  const a = addrs as ArrayLike<unknown>, n = lengths as Lengths, sizeBytes = end.sizeBytes;
   let total = 0;
   for (let k = 0; k < count; k++) {
     const addr = a[k], length = same ? n : (n as ArrayLike<unknown>)[k];
     if (!isU32(addr) || !isU32(length) || addr + length > sizeBytes) {
       throw badRecord(k, addr, length, sizeBytes);
+    }
+    if (words !== null) {
+      words[k * DESC_WORDS + ADDR_WORD] = addr;
+      words[k * DESC_WORDS + LENGTH_WORD] = length;
     }
     total += length;
   }
@@ -106,7 +120,6 @@ function checkBatch(
     throw new FsError('EINVAL', `storeBatch: the lengths add up to ${total} bytes, `
       + `but data holds ${dataBytes}`);
   }
-  return count;
 }
 
 /** A refused value as the message shows it (a bigint with its n: 8n is not 8). */
