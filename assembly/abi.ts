@@ -16,6 +16,7 @@
 export * from "./abi/device-header";
 export * from "./abi/lines";
 export * from "./abi/store-log";
+export * from "./abi/store-batch";
 export * from "./abi/line-tables";
 export * from "./abi/selectors";
 export * from "./abi/dax";

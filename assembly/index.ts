@@ -50,6 +50,7 @@ import {
   enterShared, exitShared, lockWorld, unlockWorld, worldLocked, releaseAfterTrap,
 } from "./pmem/store-locks";
 import { seqAttach } from "./pmem/seq-order";
+import { storeBatch, storeBatchValid } from "./pmem/store-batch";
 import { stampRange, stampsAdvance } from "./pmem/stamps";
 
 const MEMORY_LIMIT_BYTES: u64 = <u64>65536 << 16;
@@ -206,6 +207,16 @@ export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i3
   enterShared();
   deviceStore(addr, src, len, nonTemporal);
   exitShared();
+  return 0;
+}
+
+// Store `count` records (STORE_BATCH_DESC_BYTES each, SBD_* in assembly/abi.ts) whose
+// descriptors lie in this thread's scratch and whose bytes lie one after another from
+// `payload`, in order, each as pmem_store would: one call into the core for a batch of a
+// writer's stores (assembly/pmem/store-batch.ts). -EINVAL for a bad batch: nothing stored.
+export function pmem_store_batch(descs: u32, count: u32, payload: u32, nonTemporal: bool): i32 {
+  if (!attached() || !storeBatchValid(descs, count, payload)) return -EINVAL;
+  storeBatch(descs, count, payload, nonTemporal);
   return 0;
 }
 

@@ -10,6 +10,7 @@ import { runGroup } from './harness.mjs';
 const BASE = 16 << 20;
 const SPAN = 8 << 20;
 const RING = 32 << 20, RING_BYTES = 4 << 20; // device bytes the two-copy row uses as its ring
+const STORES_PER_BATCH = 64; // records per device.storeBatch call
 
 export async function storeBenches(device) {
   const core = device.core;
@@ -24,6 +25,10 @@ export async function storeBenches(device) {
     const slots = SPAN / size;
     const at = (i) => BASE + (i % slots) * size;
     const heapBytes = scratch.slice(0, size); // a copy in the JS heap
+    // A writer's batch: STORES_PER_BATCH records of `size` bytes, their bytes one after another.
+    const batchBytes = new Uint8Array(STORES_PER_BATCH * size);
+    for (let k = 0; k < STORES_PER_BATCH; k++) batchBytes.set(heapBytes, k * size);
+    const batchAddrs = new Array(STORES_PER_BATCH).fill(0);
     const sharedCopy = new Uint8Array(new SharedArrayBuffer(SPAN));
 
     // Correctness before timing: the store path stores, mem_copy copies.
@@ -49,6 +54,13 @@ export async function storeBenches(device) {
         op: (i) => { bad |= core.pmem_store(at(i), src, size, 0); } },
       { name: 'device.store from JS heap', bytes: size,
         op: (i) => { device.store(at(i), heapBytes); } },
+      // Issue 17, point 2: one call into the core per batch; the row is per store.
+      { name: `device.storeBatch from JS heap, ${STORES_PER_BATCH} stores per call (per store)`,
+        bytes: size, opsPerCall: STORES_PER_BATCH,
+        op: (i) => {
+          for (let k = 0; k < STORES_PER_BATCH; k++) batchAddrs[k] = at(i * STORES_PER_BATCH + k);
+          device.storeBatch(batchAddrs, size, batchBytes);
+        } },
       // Issue 17's second baseline: what JavaScript pays to put the same bytes in shared
       // memory at all (a SharedArrayBuffer of its own, not the device).
       { name: 'JS copy from JS heap into a SharedArrayBuffer (TypedArray.set)', bytes: size,

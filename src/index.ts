@@ -4,6 +4,7 @@ export {
   PmemDevice, LINE_BYTES, WORD_BYTES,
   type PmemOptions, type PmemConfig, type PmemHandle, type PmemCounters, type PersistenceDomain,
   type CrashMode, type CrashOptions, type CrashImage, type LineInfo, type FlushKind,
+  type StoreBatchOptions,
 } from './pmem/device.js';
 export type { WriteListener } from './pmem/write-listeners.js';
 export { crc32c, loadCrc32c } from './csum/crc32c.js';

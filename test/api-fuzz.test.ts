@@ -413,6 +413,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['clearPoison addr', (x) => dev.clearPoison(x as number)], ['lineInfo addr', (x) => dev.lineInfo(x as number)],
       ['crc32c addr', (x) => dev.crc32c(x as number, 8)], ['crash seed', (x) => dev.crash({ mode: 'random', seed: x as number })],
       ['crashImages maxImages', (x) => [...dev.crashImages({ maxImages: x as number })]],
+      ['storeBatch addr', (x) => dev.storeBatch([0, x as number], 8, new Uint8Array(16))],
+      ['storeBatch length', (x) => dev.storeBatch([0, 8], [8, x as number], new Uint8Array(16))],
     ];
     const others: Array<[string, Call]> = [
       ['store data', (x) => dev.store(0, x as Uint8Array)], ['crc32cBytes data', (x) => dev.crc32cBytes(x as Uint8Array)],
@@ -422,6 +424,10 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['crashImageAt index', (x) => dev.crashImageAt(x as bigint)], ['crashImages options', (x) => [...dev.crashImages(x as object)]],
       ['create options', (x) => PmemDevice.createSync(x as { sizeBytes: number })], ['create sizeBytes', (x) => PmemDevice.createSync({ sizeBytes: x as number })],
       ['attach handle', (x) => PmemDevice.attach(x as ReturnType<PmemDevice['handle']>)],
+      // (7-byte records never add up to the 8 bytes of data: any array of addresses is refused)
+      ['storeBatch addrs', (x) => dev.storeBatch(x as number[], 7, new Uint8Array(8))],
+      ['storeBatch data', (x) => dev.storeBatch([0], 8, x as Uint8Array)],
+      ['storeBatch options', (x) => dev.storeBatch([0], 8, new Uint8Array(8), x as object)],
     ];
     const notKind = fc.oneof(badFlag, fc.constantFrom('toString', '__proto__', 'constructor', 'hasOwnProperty', 'CLWB', 'enumerate'));
     const visible = (): number => dev.crc32c(0, size);
@@ -489,6 +495,7 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['crashImageCount', () => dev.crashImageCount()], ['crash', () => dev.crash()], ['crashInPlace', () => dev.crashInPlace()],
       ['crashImageAt', () => dev.crashImageAt(0n)], ['crashImages', () => [...dev.crashImages()]], ['crc32c', () => dev.crc32c(0, 8)],
       ['crc32cBytes', () => dev.crc32cBytes(new Uint8Array(1))], ['scratch', () => dev.scratch()],
+      ['storeBatch', () => dev.storeBatch([0], 8, new Uint8Array(8))],
       ['mount', () => FileSystem.mount(dev)], ['mkfs', () => FileSystem.mkfs(dev)],
     ];
     for (const [name, call] of devCalls) expectErrno(call, 'EBADF', `closed device.${name}`);
@@ -569,7 +576,7 @@ describe('chaos: any public method with any arguments succeeds or throws an FsEr
   const MAPPING_METHODS = ['store', 'load', 'flush', 'fence', 'msync'];
   const DEVICE_METHODS = ['store', 'ntStore', 'storeU64', 'load', 'loadInto', 'loadU64', 'isZero', 'readMedia', 'flush', 'clwb', 'clflushopt',
     'clflush', 'sfence', 'mfence', 'persist', 'poison', 'clearPoison', 'lineInfo', 'counters', 'linesPending', 'logSpan',
-    'flushesQueued', 'crashImageCount', 'crc32c', 'crc32cBytes'];
+    'flushesQueued', 'crashImageCount', 'crc32c', 'crc32cBytes', 'storeBatch'];
   const path = fc.oneof(fc.constantFrom('/', '/dir', '/file', '/n', '/x', '/dir/y', '/file/..', '/dir/..', '/sv', '/snap'), fc.string());
   const num = fc.oneof(fc.integer({ min: -10, max: 20_000 }), fc.constantFrom(0, 64, 4096, 8192, 2 ** 50, 2 ** 53, NaN, -1, 1.5));
   const options = fc.record({

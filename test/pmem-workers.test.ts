@@ -4,11 +4,11 @@ import { PmemDevice } from '../src/index.js';
 import { expectSameBytes } from './helpers/device.js';
 import { legalImages, renderLines, touchedLines, type OracleStore } from './helpers/persistency-oracle.js';
 // @ts-expect-error plain JS helper shared with the worker threads
-import { patternByte, sharedWord, shuffledChunks } from './workers/pattern.mjs';
+import { patternByte, sharedWord, shuffledChunks, storeChunksBatched, storeSharedRound } from './workers/pattern.mjs';
 
 const WORKER_URL = new URL('./workers/store-worker.mjs', import.meta.url);
 
-interface Layout { threads: number; privateBase: number; privateBytes: number; sharedBase: number; sharedBytes: number; rounds: number }
+interface Layout { threads: number; privateBase: number; privateBytes: number; sharedBase: number; sharedBytes: number; rounds: number; batch?: boolean }
 
 function expectedImage(size: number, layout: Layout): Uint8Array {
   const image = new Uint8Array(size);
@@ -41,8 +41,8 @@ async function waitForReady(go: SharedArrayBuffer, count: number): Promise<void>
 }
 
 describe('one shared memory, many threads', () => {
-  it('worker threads and the main thread store concurrently; every byte is where it belongs, visible and durable', async () => {
-    const layout: Layout = { threads: 3, privateBase: 0, privateBytes: 256 << 10, sharedBase: 1 << 20, sharedBytes: 16 << 10, rounds: 20 };
+  for (const [how, batch] of [['store', false], ['storeBatch', true]] as const) it(`worker threads and the main thread store concurrently (${how}); every byte is where it belongs, visible and durable`, async () => {
+    const layout: Layout = { threads: 3, privateBase: 0, privateBytes: 256 << 10, sharedBase: 1 << 20, sharedBytes: 16 << 10, rounds: 20, batch };
     const dev = await PmemDevice.create({ sizeBytes: 2 << 20, logCapacity: 4096, flushQueueCapacity: 4096 });
     // Threads 0 and 1 are workers; thread 2 is this (main) thread.
     const { go, done } = runWorkers(dev, layout, [0, 1]);
@@ -53,14 +53,20 @@ describe('one shared memory, many threads', () => {
 
     const main = 2;
     const base = layout.privateBase + main * layout.privateBytes;
-    for (const [offset, length] of shuffledChunks(layout.privateBytes, main + 1) as Array<[number, number]>) {
+    const chunks = shuffledChunks(layout.privateBytes, main + 1) as Array<[number, number]>;
+    // Batches of 16 chunks; a new instance attaching meanwhile re-applies the core's data segments.
+    if (batch) storeChunksBatched(dev, main, base, chunks.slice(0, 100));
+    if (batch) PmemDevice.attach(dev.handle()).close();
+    if (batch) storeChunksBatched(dev, main, base, chunks.slice(100));
+    for (const [offset, length] of batch ? [] : chunks) {
       dev.store(base + offset, Uint8Array.from({ length }, (_, i) => patternByte(main, offset + i)));
       // A new instance attaching mid-run re-applies the core's data segments: harmless.
       if (offset === 0) PmemDevice.attach(dev.handle()).close();
     }
     dev.persist(base, layout.privateBytes);
     for (let round = 0; round < layout.rounds; round++) {
-      for (let word = main; word < layout.sharedBytes / 8; word += layout.threads) {
+      if (batch) storeSharedRound(dev, main, layout.threads, layout.sharedBase, layout.sharedBytes, round);
+      for (let word = main; !batch && word < layout.sharedBytes / 8; word += layout.threads) {
         dev.storeU64(layout.sharedBase + word * 8, sharedWord(main, word, round));
       }
     }

@@ -4,6 +4,7 @@
 export * from './abi/device-header.js';
 export * from './abi/lines.js';
 export * from './abi/store-log.js';
+export * from './abi/store-batch.js';
 export * from './abi/line-tables.js';
 export * from './abi/selectors.js';
 export * from './abi/dax.js';

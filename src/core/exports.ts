@@ -14,6 +14,12 @@ export interface CoreExports extends CoreFsExports, CoreDaxExports {
   pmem_detach(): number;
   pmem_region(which: number): number;
   pmem_store(addr: number, src: number, len: number, nonTemporal: number): number;
+  /**
+   * Store `count` records (STORE_BATCH_DESC_BYTES descriptors at `descs`, in this thread's
+   * scratch; their bytes one after another from `payload`) in order, each as pmem_store: 0,
+   * or -EINVAL for a bad batch (nothing stored).
+   */
+  pmem_store_batch(descs: number, count: number, payload: number, nonTemporal: number): number;
   pmem_store_begin(addr: number, len: number, nonTemporal: number): number;
   pmem_store_end(): number;
   pmem_persist(addr: number, len: number): number;

@@ -15,9 +15,11 @@ import {
   type PmemHandle, type PmemOptions,
 } from './config.js';
 import { copyImageInto, type ImageEnd } from './crash-copy.js';
+import { storeBatch, type BatchEnd, type StoreBatchOptions } from './store-batch.js';
 
 export { LINE_BYTES, WORD_BYTES } from '../core/abi.js';
 export type { PersistenceDomain, PmemConfig, PmemHandle, PmemOptions } from './config.js';
+export type { StoreBatchOptions } from './store-batch.js';
 const WASM_PAGE_BYTES = 65536;
 /**
  * From this many bytes a store from outside the device's memory copies the caller's bytes
@@ -92,6 +94,8 @@ export class PmemDevice {
   private readonly ownTokens = new Set<number>();
   /** What a crash image's copy reads and writes of this device (crash-copy.ts). */
   private readonly imageEnd: ImageEnd;
+  /** What a batch of stores uses of this device (store-batch.ts). */
+  private readonly batchEnd: BatchEnd;
 
   private constructor(
     module: WebAssembly.Module, memory: WebAssembly.Memory, config: PmemConfig, format: boolean,
@@ -117,6 +121,13 @@ export class PmemDevice {
     this.imageEnd = {
       bytes: this.bytes, visibleAddr: this.visibleAddr, core: this.core,
       sizeBytes: config.sizeBytes, region: (which) => this.region(which),
+    };
+    this.batchEnd = {
+      core: this.core, bytes: this.bytes, scratchAddr: this.scratchAddr,
+      scratchWords: new Uint32Array(memory.buffer, this.scratchAddr, this.scratchBytes >>> 2),
+      scratchBytes: this.scratchBytes, sizeBytes: config.sizeBytes,
+      instrumented: () => this.beforeStore !== null, inMemory: (view) => this.inMemory(view),
+      store: (addr, bytes, nonTemporal) => this.storeWith(addr, bytes, nonTemporal),
     };
   }
 
@@ -307,6 +318,21 @@ export class PmemDevice {
   /** Non-temporal store: a store plus a write-back that the next sfence completes. */
   ntStore(addr: number, data: ArrayBufferView | ArrayBuffer): void {
     this.storeWith(addr, data, 1);
+  }
+
+  /**
+   * Store k puts lengths[k] bytes (the next ones of `data`, in order) at addrs[k]; `lengths`
+   * may be one number for all. The same as a `store` (or `ntStore`) per record, in order, in
+   * one call into the core per scratch-full of records. Every record is checked first: EINVAL
+   * (nothing stored) for an address or length that is not a non-negative integer, a record
+   * past the device, or lengths that do not add up to data's bytes.
+   */
+  storeBatch(
+    addrs: ArrayLike<number>, lengths: ArrayLike<number> | number,
+    data: ArrayBufferView | ArrayBuffer, options?: StoreBatchOptions,
+  ): void {
+    this.live();
+    storeBatch(this.batchEnd, addrs, lengths, PmemDevice.asBytes(data), options);
   }
 
   /**

@@ -24,3 +24,29 @@ export function shuffledChunks(total, seed) {
   }
   return chunks;
 }
+
+// The same stores in batches (PmemDevice.storeBatch): `chunks` of `thread`'s pattern at
+// `base`, `perBatch` chunks a call.
+export function storeChunksBatched(dev, thread, base, chunks, perBatch = 16) {
+  for (let first = 0; first < chunks.length; first += perBatch) {
+    const batch = chunks.slice(first, first + perBatch);
+    const bytes = new Uint8Array(batch.reduce((n, [, length]) => n + length, 0));
+    let at = 0;
+    for (const [offset, length] of batch) {
+      for (let i = 0; i < length; i++) bytes[at + i] = patternByte(thread, offset + i);
+      at += length;
+    }
+    dev.storeBatch(batch.map(([offset]) => base + offset), batch.map(([, length]) => length), bytes);
+  }
+}
+
+// One round of `thread`'s shared words (every `threads`-th 8-byte word) in one batch.
+export function storeSharedRound(dev, thread, threads, sharedBase, sharedBytes, round) {
+  const addrs = [];
+  const words = [];
+  for (let word = thread; word < sharedBytes / 8; word += threads) {
+    addrs.push(sharedBase + word * 8);
+    words.push(sharedWord(thread, word, round));
+  }
+  dev.storeBatch(addrs, 8, BigUint64Array.from(words));
+}
