@@ -51,15 +51,6 @@ function expandChunk(chunk: u32): void {
   store<u32>(chunkStampAddr + (<usize>chunk << 2), epoch);
 }
 
-// The chunks of lines [first, end) take `epoch` (the caller stamped the lines themselves, with
-// stampLines or stampOneLine).
-@inline export function stampChunks(first: u32, end: u32, epoch: u32): void {
-  if (CHECKS) assert(first < end && end <= lineCount); // chunks of an empty or out-of-device range
-  for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) {
-    store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
-  }
-}
-
 // Lines [first, first + count) and their chunks take stamp `epoch`: whole chunks by their
 // chunk stamp alone (uniform), the lines of a chunk's part one by one.
 export function stampLines(first: u32, count: u32, epoch: u32): void {

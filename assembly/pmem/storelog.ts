@@ -22,7 +22,7 @@
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
 import { copyLine, swapLines } from "./line-copy";
-import { stampLine, stampOneLine, stampEpoch, stampChunks, stampLines } from "./stamps";
+import { stampLine, stampOneLine, stampEpoch, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
   ENTRY_DATA_VISIBLE, ENTRY_NEXT, LINE_DEFERRED,
@@ -297,7 +297,7 @@ export function advanceTail(): void {
 // Write the entry of sequence number `seq` at log index `index` (this thread's ring): a store
 // of bytes [offset, offset+count) of `line` whose bytes the caller is about to put in the
 // visible line, linked as the line's newest (the previous newest keeps its bytes first).
-// Stamps the line with `epoch` (the caller stamps its chunk). True when the line was not
+// Stamps the line and its chunk with `epoch`. True when the line was not
 // pending before (the caller counts it). The callers read the ring's header and the epoch
 // once per store, not once per line.
 @inline function writeEntry(
@@ -532,7 +532,6 @@ export let runStored: bool = false;
       newlyPending++;
     }
   }
-  stampChunks(firstLine, firstLine + lines, epoch);
   setRingHead(ring, position + lines);
   addRingLive(ring, <i32>lines);
   addPending(ring, <i32>newlyPending);
@@ -554,7 +553,6 @@ export function logAppend(line: u32, offset: u32, count: u32): u32 {
   if (writeEntry(seq, ringIndex(myRingIndex(), ring, position), line, offset, count, epoch)) {
     addPending(ring, 1);
   }
-  stampChunks(line, line + 1, epoch);
   setRingHead(ring, position + 1);
   addRingLive(ring, 1);
   logChanged();
