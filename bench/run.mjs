@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { PmemDevice } from '../dist/index.js';
 import { crc32cBenches } from './crc32c.bench.mjs';
 import { storeBenches } from './store.bench.mjs';
+import { storeGoalsMarkdown } from './store-goals.mjs';
 import { fsBenches, fsNotes, fsMarkdown } from './fs.bench.mjs';
 import { daxBenches, daxNotes, daxMarkdown } from './dax.bench.mjs';
 import { crashBenches, crashNotes, crashMarkdown } from './crash.bench.mjs';
@@ -42,7 +43,8 @@ const loadBefore = os.loadavg();
 const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
 
 const crc = runs('crc32c') ? await crc32cBenches(device) : { rows: keptRows('crc32c'), checks: previous.crcChecks };
-const store = runs('store') ? await storeBenches(device) : { rows: keptRows('store'), logStats: previous.storeLog };
+const store = runs('store') ? await storeBenches(device)
+  : { rows: keptRows('store'), logStats: previous.storeLog, repeats: previous.storeRepeats };
 const fs = runs('fs') ? await fsBenches() : { rows: keptRows('fs'), details: previous.fs };
 const dax = runs('dax') ? await daxBenches() : { rows: keptRows('dax'), details: previous.dax };
 const crash = runs('crash') ? await crashBenches() : { rows: keptRows('crash'), details: previous.crash };
@@ -96,6 +98,7 @@ const md = [
   '| ---: | ---: | ---: | ---: | ---: |',
   ...store.logStats.map((s) => `| ${s.size} B | ${s.logEntriesPerStore} | ${s.evictionsPerStore} | ${s.linesRetiredPerStore} | ${s.logSpan} / ${s.logCapacity} |`),
   '',
+  storeGoalsMarkdown(store.repeats, rows, measured),
   fsMarkdown(fs.details),
   daxMarkdown(dax.details),
   crashMarkdown(crash.details),
@@ -109,7 +112,7 @@ for (const n of notes) console.log(`- ${n}`);
 console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 await writeFile(new URL('results.json', here), JSON.stringify({
-  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, fs: fs.details, dax: dax.details, crash: crash.details, engine: engine.details, baseline: baseline.details, rows,
+  machine, measured, notes, crcChecks: crc.checks, storeLog: store.logStats, storeRepeats: store.repeats, fs: fs.details, dax: dax.details, crash: crash.details, engine: engine.details, baseline: baseline.details, rows,
 }, null, 2) + '\n');
 await writeFile(new URL('results.md', here), md);
 device.close();
