@@ -116,6 +116,30 @@ export function unlockWorld(): void {
   if (storesLockStripes()) unlockStripes(first, count);
 }
 
+// The stripe an eviction run holds (its first line), -1: none. Evictions of the ring's oldest
+// entries one at a time (logMakeRoom) keep their stripe locked from one to the next while the
+// lines share it (the 64 entries of an older page store do), instead of a lock and an unlock
+// per line, two locked instructions each: a thread still holds one stripe at most.
+let heldStripeLine: i32 = -1;
+
+/** Hold the stripe of `line` (several threads attached), letting go of another one first. */
+@inline export function holdLineStripe(line: u32): void {
+  if (!storesLockStripes()) return;
+  if (heldStripeLine >= 0) {
+    if ((<u32>heldStripeLine >> STRIPE_SHIFT) == (line >> STRIPE_SHIFT)) return;
+    unlockStripes(<u32>heldStripeLine, 1);
+  }
+  lockStripes(line, 1);
+  heldStripeLine = <i32>line;
+}
+
+/** Let go of the stripe holdLineStripe holds, if any. */
+@inline export function releaseHeldStripe(): void {
+  if (heldStripeLine < 0) return;
+  unlockStripes(<u32>heldStripeLine, 1);
+  heldStripeLine = -1;
+}
+
 function lockStripes(first: u32, count: u32): void {
   // stripes locked outside a shared section, or outside the device
   if (CHECKS) assert(sharedDepth > 0 && count > 0 && first + count <= lineCount);
@@ -157,5 +181,6 @@ export function releaseAfterTrap(): void {
   }
   if (atomic.load<u32>(headerAddr + H_LOCK) == owner()) atomic.store<u32>(headerAddr + H_LOCK, 0);
   sharedDepth = 0;
+  heldStripeLine = -1;
   atomic.store<u32>(myRing() + TL_ACTIVE, 0);
 }

@@ -37,7 +37,7 @@ import {
 } from "./ring";
 import { allocateSeq } from "./seq-order";
 import { seqBefore } from "./seq-compare";
-import { lockLines, unlockLines } from "./store-locks";
+import { lockLines, unlockLines, holdLineStripe, releaseHeldStripe } from "./store-locks";
 import { storesLockStripes } from "./store-mode";
 import { LogEntry } from "./log-entry";
 import { CHECKS } from "../shared/checks";
@@ -283,13 +283,14 @@ export function advanceTail(): void {
   assert(changetype<LogEntry>(e).live != 0 || storesLockStripes(), "evict: tail not live");
   const line = changetype<LogEntry>(e).line;
   let evicted: u32 = 0;
-  lockLines(line, 1); // another thread may have written it back since: then nothing is left
+  // another thread may have written it back since: then nothing is left (the caller lets go
+  // of the stripe when it is done evicting: releaseHeldStripe)
+  holdLineStripe(line);
   while (changetype<LogEntry>(e).live != 0) {
     assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
     retireLineHead(line);
     evicted++;
   }
-  unlockLines(line, 1);
   counterAdd(C_EVICTIONS, evicted);
   advanceTail();
 }
@@ -363,7 +364,7 @@ export function advanceTail(): void {
   while (true) {
     const head = ringHead(ring), tail = ringTail(ring);
     const room = logCapacity - (head - tail);
-    if (room >= entries) return;
+    if (room >= entries) { releaseHeldStripe(); return; }
     const need = entries - room;
     if (myFreshRuns() > 0 && oldestDeferredPosition(head) == tail) {
       const first = evictFreshRunPrefix(need, stampEpoch());
@@ -375,7 +376,8 @@ export function advanceTail(): void {
       advanceTail();
       continue;
     }
-    if (need >= 2 && evictRunAt(ring, t, tail, head, need)) continue; // (a run is two or more)
+    // (a run is two or more; it locks its lines: the held stripe goes first)
+    if (need >= 2) { releaseHeldStripe(); if (evictRunAt(ring, t, tail, head, need)) continue; }
     evictOldest();
   }
 }
