@@ -52,7 +52,30 @@ export function ringAttach(): void {
 
 @inline export function ringHead(ring: usize): u32 { return load<u32>(ring + TL_HEAD); }
 @inline export function ringTail(ring: usize): u32 { return load<u32>(ring + TL_TAIL); }
-@inline export function ringLive(ring: usize): u32 { return atomic.load<u32>(ring + TL_LIVE); }
+@inline export function ringLive(ring: usize): u32 {
+  const live = atomic.load<u32>(ring + TL_LIVE);
+  return ring == myRingAddr ? <u32>(<i32>live + ownLiveOwed) : live;
+}
+
+// What this thread's own retirements of its ring's slots take off its live count (TL_LIVE)
+// and have not taken yet (several threads storing): one atomic add when its shared section
+// ends (settleOwnLive), where a store's evictions made one per entry they retired, a locked
+// instruction each. Only this thread reads its count inside its sections (ringLive adds
+// what is owed); the others read it under the world lock, which waits for the section to end.
+// Only decrements wait: the count in memory stays at or above the true one, so another
+// thread's retirement of one of this ring's entries never takes it below 0.
+let ownLiveOwed: i32 = 0;
+
+/** Add what this thread owes its ring's live count (its shared section ends). */
+@inline export function settleOwnLive(): void {
+  if (ownLiveOwed == 0) return;
+  const live = <i32>atomic.add<u32>(myRingAddr + TL_LIVE, <u32>ownLiveOwed) + ownLiveOwed;
+  ownLiveOwed = 0;
+  assert(live >= 0, "ring: fewer than no live slots");
+}
+
+/** After a trap: what was owed is forgotten with the state the trap left. */
+export function forgetOwnLive(): void { ownLiveOwed = 0; } // (no assert: a trap's handler)
 @inline export function setRingHead(ring: usize, position: u32): void {
   store<u32>(ring + TL_HEAD, position);
 }
@@ -64,6 +87,7 @@ export function ringAttach(): void {
 // cost every store.)
 @inline export function addRingLive(ring: usize, delta: i32): void {
   let live: i32;
+  if (storesLockStripes() && ring == myRingAddr && delta < 0) { ownLiveOwed += delta; return; }
   if (storesLockStripes()) live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
   else { live = <i32>load<u32>(ring + TL_LIVE) + delta; store<u32>(ring + TL_LIVE, <u32>live); }
   assert(live >= 0, "ring: fewer than no live slots");

@@ -22,7 +22,7 @@ import {
   DOMAIN_EADR,
 } from "../abi";
 import { headerAddr, threadSlot, stripeLocksAddr, domain, lineCount } from "./state";
-import { ringAt, myRing } from "./ring";
+import { ringAt, myRing, settleOwnLive, forgetOwnLive } from "./ring";
 import { storesLockStripes, setLockingStripes, setWorldHeld, worldHeld } from "./store-mode";
 import { spinlockAcquire, spinlockRelease } from "../shared/spinlock";
 import { CHECKS } from "../shared/checks";
@@ -66,6 +66,7 @@ function waitOutWorld(flag: usize): void {
   assert(sharedDepth > 0, "store locks: a shared section left twice");
   if (--sharedDepth > 0) return;
   if (domain == DOMAIN_EADR) { spinlockRelease(headerAddr + H_LOCK, owner()); return; }
+  settleOwnLive(); // before the flag drops: a world locker may read the count then
   atomic.store<u32>(myRing() + TL_ACTIVE, 0);
 }
 
@@ -125,6 +126,8 @@ let heldStripeLine: i32 = -1;
 /** Hold the stripe of `line` (several threads attached), letting go of another one first. */
 @inline export function holdLineStripe(line: u32): void {
   if (!storesLockStripes()) return;
+  assert(sharedDepth > 0 && line < lineCount,
+    "store locks: a stripe held outside a shared section");
   if (heldStripeLine >= 0) {
     if ((<u32>heldStripeLine >> STRIPE_SHIFT) == (line >> STRIPE_SHIFT)) return;
     unlockStripes(<u32>heldStripeLine, 1);
@@ -136,6 +139,7 @@ let heldStripeLine: i32 = -1;
 /** Let go of the stripe holdLineStripe holds, if any. */
 @inline export function releaseHeldStripe(): void {
   if (heldStripeLine < 0) return;
+  assert(storesLockStripes(), "store locks: a stripe held with one thread storing");
   unlockStripes(<u32>heldStripeLine, 1);
   heldStripeLine = -1;
 }
@@ -182,5 +186,6 @@ export function releaseAfterTrap(): void {
   if (atomic.load<u32>(headerAddr + H_LOCK) == owner()) atomic.store<u32>(headerAddr + H_LOCK, 0);
   sharedDepth = 0;
   heldStripeLine = -1;
+  forgetOwnLive();
   atomic.store<u32>(myRing() + TL_ACTIVE, 0);
 }
