@@ -132,8 +132,10 @@ function retireLineHead(line: u32): void {
   const next = changetype<LogEntry>(e).next;
   if (next != 0) {
     // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
+    // A store of the whole line is the whole new pre-image: the old one is not read (a cold
+    // slot, written a ring's length of stores ago).
     const pre = preimageSlotAddr(next - 1);
-    copyLine(pre, preimageSlotAddr(head - 1));
+    if (changetype<LogEntry>(e).mask != u64.MAX_VALUE) copyLine(pre, preimageSlotAddr(head - 1));
     entryApply(pre, e, 0xff);
   } // else the line's media is its visible bytes from now on
   stampLine(line);
