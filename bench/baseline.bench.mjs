@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
+import { median } from './harness.mjs';
 
 const ROUNDS = 5;
 const FUZZ_SCRIPTS = 200;
@@ -28,7 +29,6 @@ function fuzzRun(root) {
   return { images: Number(m[3]), mounted: Number(m[4]), rate: Number(m[6]) };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const commitOf = (root) => {
   try { return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return root; }
 };

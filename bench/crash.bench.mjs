@@ -27,6 +27,7 @@ import { fuzzParallel } from '../dist/crash/fuzz-parallel.js';
 import { CrashModel } from '../dist/model/crash-model.js';
 import { Runner } from '../dist/workload/run.js';
 import { parse } from '../dist/workload/parse.js';
+import { median } from './harness.mjs';
 
 const DEVICE = { sizeBytes: 4 << 20, kernelBytes: 8 << 20 };
 const EXPLORE_FAST_SAMPLES = 20_000;
@@ -39,11 +40,6 @@ const LONG_CAMPAIGN_MS = 30_000;
 const GOAL_STATES_PER_SEC = 20_000;
 // Published figure (CrashMonkey/ACE, OSDI 2018: seq-1 workloads take ~2.2 s each), not measured here.
 const CRASHMONKEY_MS_PER_WORKLOAD = 2200;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function row(group, name, { opsPerSec, batch, samples, baseline = false, ratioKind, ratio }) {
   const meanNs = 1e9 / opsPerSec;

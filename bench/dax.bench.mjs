@@ -26,7 +26,7 @@
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { PmemDevice, FileSystem, WriterPool, storeTag, slotPicker } from '../dist/index.js';
 import { WRITER_BATCH_RECORDS } from '../dist/workers/writer.js';
-import { runGroup } from './harness.mjs';
+import { runGroup, median } from './harness.mjs';
 
 const PAGE = 4096;
 const PTE_BLOCK_MASK = 0x07ffffff;
@@ -55,11 +55,6 @@ function percentile(sorted, p) {
   // Nearest rank.
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** A nodatacow or datacow file of `bytes`, written whole, committed. */

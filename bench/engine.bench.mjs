@@ -42,7 +42,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Volume, createFsFromVolume } from 'memfs';
 import { PmemDevice, FileSystem, Rng, CrashExplorer, fuzzParallel } from '../dist/index.js';
-import { runGroup, TASK_TIME_MS } from './harness.mjs';
+import { runGroup, TASK_TIME_MS, median } from './harness.mjs';
 import { crashPoint } from './crash.bench.mjs';
 
 const NODE_BYTES = 16384;
@@ -95,11 +95,6 @@ const NAMES = {
   campaignTables: 'line tables (lineTables: true, the default)',
   campaignNone: 'no line tables (lineTables: false)',
 };
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function memfsVersion() {
   const main = createRequire(import.meta.url).resolve('memfs'); // .../memfs/lib/index.js

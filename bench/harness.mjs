@@ -7,6 +7,12 @@
 // therefore percentiles of batch means (each batch ~ BATCH_TARGET_NS of work).
 import { Bench } from 'tinybench';
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 export const TASK_TIME_MS = 400;
 export const WARMUP_TIME_MS = 100;
 const BATCH_TARGET_NS = 20_000;

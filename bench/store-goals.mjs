@@ -1,6 +1,6 @@
 // Issue 17's goal table: the store figures as medians over the store bench's repeats
 // (store.bench.mjs), the writer figures from the dax rows.
-import { STORE_REPEATS } from './store.bench.mjs';
+import { median } from './harness.mjs';
 
 const COPY = 'mem_copy (raw memory.copy)';
 const SET = 'JS copy from JS heap into a SharedArrayBuffer (TypedArray.set)';
@@ -24,11 +24,6 @@ const TWO_WRITERS = '2 writers concurrently, nodatacow (no faults), partitioned 
 const pick = (rows, group, name) => rows.find((r) => r.group === group
   && (typeof name === 'function' ? name(r.name) : r.name === name));
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 /** Ratios of one goal in each repeat: by medians of batch means, and by means. */
 function ratios(repeats, [, group, name, base]) {
   const out = { byMedian: [], byMean: [] };
@@ -45,7 +40,7 @@ export function storeGoalsMarkdown(repeats, rows, measured) {
   if (!repeats?.length) return '';
   const x2 = (v) => `${v.toFixed(2)}×`;
   const out = ['## Issue 17 goals', ''];
-  out.push(`Store figures: the store groups ran ${repeats.length} times in this run (${STORE_REPEATS} repeats; the table above is the last); per repeat, the ratio of the rows' medians (p50 of the batch means), and the median of those. The means' ratios are beside them: a mean takes in the few slow batches of a loaded machine.`, '');
+  out.push(`Store figures: the store groups ran ${repeats.length} times (measured ${measured.store ?? 'in this run'}; the table above is the last repeat); per repeat, the ratio of the rows' medians (p50 of the batch means), and the median of those. The means' ratios are beside them: a mean takes in the few slow batches of a loaded machine.`, '');
   out.push('| figure | per repeat (medians) | median | by means (median) | goal | holds? |');
   out.push('| --- | --- | ---: | ---: | ---: | --- |');
   for (const goal of STORE_GOALS) {

@@ -15,7 +15,7 @@ const STORES_PER_BATCH = 64; // records per device.storeBatch call
 // The store groups run STORE_REPEATS times, one size after the other: this machine's
 // speed drifts between runs (once by 2x), so the goal figures (store-goals.mjs) are medians
 // over the repeats, and the table shows the last repeat.
-export const STORE_REPEATS = 5;
+const STORE_REPEATS = 5;
 
 export async function storeBenches(device) {
   const core = device.core;

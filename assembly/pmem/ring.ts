@@ -87,9 +87,10 @@ export function forgetOwnLive(): void { ownLiveOwed = 0; } // (no assert: a trap
 // cost every store.)
 @inline export function addRingLive(ring: usize, delta: i32): void {
   let live: i32;
-  if (storesLockStripes() && ring == myRingAddr && delta < 0) { ownLiveOwed += delta; return; }
-  if (storesLockStripes()) live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
-  else { live = <i32>load<u32>(ring + TL_LIVE) + delta; store<u32>(ring + TL_LIVE, <u32>live); }
+  if (storesLockStripes()) {
+    if (ring == myRingAddr && delta < 0) { ownLiveOwed += delta; return; } // settleOwnLive
+    live = <i32>atomic.add<u32>(ring + TL_LIVE, <u32>delta) + delta;
+  } else { live = <i32>load<u32>(ring + TL_LIVE) + delta; store<u32>(ring + TL_LIVE, <u32>live); }
   assert(live >= 0, "ring: fewer than no live slots");
 }
 

@@ -23,10 +23,22 @@ export const CHUNK_SHIFT: u32 = 6; // 64 lines (4 KiB) per chunk
 // written back) writes the chunk's stamp and that byte, not 64 line stamps. Why: a 4 KiB
 // store wrote 256 bytes of line stamps, four cache lines that the store's own bytes had
 // pushed out of the cache, for a reader (stampRuns) that runs once per crash image copy.
-// A stamp of part of a uniform chunk first writes its lines' stamps out (expandChunk).
+// A stamp of part of a uniform chunk first writes its lines' stamps out (expandChunk), unless
+// the chunk carries that very epoch already.
 
 @inline function chunkUniform(chunk: u32): bool {
   return load<u8>(chunkUniformAddr + chunk) != 0;
+}
+
+// Lines of chunk `chunk` take stamp `epoch`: a uniform chunk stamped `epoch` already has it
+// on every line (nothing to write); one stamped earlier first writes its stamp into its lines
+// (expandChunk).
+@inline function chunkTakesLineStamps(chunk: u32, epoch: u32): bool {
+  assert(chunk <= (lineCount - 1) >> CHUNK_SHIFT, "stamps: a chunk outside the device");
+  if (!chunkUniform(chunk)) return true;
+  if (chunkStamp(chunk) == epoch) return false;
+  expandChunk(chunk);
+  return true;
 }
 
 // Chunk `chunk` is uniform: its lines take its stamp, and it is uniform no more.
@@ -46,7 +58,7 @@ function expandChunk(chunk: u32): void {
 @inline export function stampOneLine(line: u32, epoch: u32): void {
   if (CHECKS) assert(line < lineCount); // a stamp of a line outside the device
   const chunk = line >> CHUNK_SHIFT;
-  if (chunkUniform(chunk)) expandChunk(chunk);
+  if (!chunkTakesLineStamps(chunk, epoch)) return;
   store<u32>(lineStampAddr + (<usize>line << 2), epoch);
   store<u32>(chunkStampAddr + (<usize>chunk << 2), epoch);
 }
@@ -61,8 +73,7 @@ export function stampLines(first: u32, count: u32, epoch: u32): void {
     const lo = max<u32>(first, c << CHUNK_SHIFT), hi = min<u32>(end, (c + 1) << CHUNK_SHIFT);
     if (hi - lo == 1 << CHUNK_SHIFT) {
       store<u8>(chunkUniformAddr + c, 1);
-    } else {
-      if (chunkUniform(c)) expandChunk(c);
+    } else if (chunkTakesLineStamps(c, epoch)) {
       writeLineStamps(lo, hi - lo, epoch);
     }
     store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
