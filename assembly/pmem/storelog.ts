@@ -135,8 +135,11 @@ function retireLineHead(line: u32): void {
     // A store of the whole line is the whole new pre-image: the old one is not read (a cold
     // slot, written a ring's length of stores ago).
     const pre = preimageSlotAddr(next - 1);
-    if (changetype<LogEntry>(e).mask != u64.MAX_VALUE) copyLine(pre, preimageSlotAddr(head - 1));
-    entryApply(pre, e, 0xff);
+    if (changetype<LogEntry>(e).mask == u64.MAX_VALUE) copyLine(pre, entryDataAddr(e));
+    else {
+      copyLine(pre, preimageSlotAddr(head - 1));
+      entryApply(pre, e, 0xff);
+    }
   } // else the line's media is its visible bytes from now on
   stampLine(line);
   logChanged();
@@ -274,27 +277,47 @@ export function advanceTail(): void {
   }
 }
 
-// Evict this thread's ring's oldest live entry (the tail's), which is not a deferred run's
-// (logMakeRoom evicts those): its line is written back up to it, older entries of other
-// threads' rings first (a line's entries retire from its front only).
-@inline function evictOldest(): void {
-  const ring = myRing();
-  const index = ringIndex(myRingIndex(), ring, ringTail(ring));
-  const e = entryAddr(index);
-  // Live when advanceTail stopped at it; with several threads, maybe written back since.
-  assert(changetype<LogEntry>(e).live != 0 || storesLockStripes(), "evict: tail not live");
-  const line = changetype<LogEntry>(e).line;
+// Evict this thread's ring's oldest live entries, from the tail's on, until `need` ring slots
+// are passed (live or not) or the next one may start a run that evictRunAt takes whole (its
+// line's only, whole-line entry): each line written back up to its entry, older entries of
+// other threads' rings first (a line's entries retire from its front only). The tail moves
+// once at the end. Why a stretch: a DAX writer re-storing pages of a small mapping fills the
+// ring with entries of lines that have newer ones, none a run, and moving the tail and trying
+// a run after every one of them was a third of its store's cost. The tail's entry is never a
+// deferred run's (logMakeRoom evicts those), nor are the ones after it up to the oldest row.
+@inline function evictOldest(need: u32): void {
+  assert(need > 0, "evict: nothing to evict");
+  const ring = myRing(), t = myRingIndex();
+  const head = ringHead(ring);
+  const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
+  let tail = ringTail(ring);
   let evicted: u32 = 0;
-  // another thread may have written it back since: then nothing is left (the caller lets go
-  // of the stripe when it is done evicting: releaseHeldStripe)
-  holdLineStripe(line);
-  while (changetype<LogEntry>(e).live != 0) {
-    assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
-    retireLineHead(line);
-    evicted++;
+  for (let passed: u32 = 0; passed < need && tail != stop; passed++, tail++) {
+    const e = entryAddr(ringIndex(t, ring, tail));
+    if (changetype<LogEntry>(e).live == 0) continue; // written back since (another thread's)
+    // (the first is the tail's, which the caller did not take as a run)
+    if (passed > 0 && need - passed >= 2 && mayStartRun(e)) break;
+    const line = changetype<LogEntry>(e).line;
+    // another thread may write it back meanwhile: then nothing is left (the caller lets go
+    // of the stripe when it is done evicting: releaseHeldStripe)
+    holdLineStripe(line);
+    while (changetype<LogEntry>(e).live != 0) {
+      assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
+      retireLineHead(line);
+      evicted++;
+    }
   }
+  assert(evicted > 0 || storesLockStripes(), "evict: the tail not live");
   counterAdd(C_EVICTIONS, evicted);
+  setRingTail(ring, tail);
   advanceTail();
+}
+
+// Could entry `e` be the first of a run evictRunAt evicts whole: its line's newest entry, a
+// whole-line store whose bytes are the visible line's (retiresWhole without the list)?
+@inline function mayStartRun(e: usize): bool {
+  return load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
+    && changetype<LogEntry>(e).mask == u64.MAX_VALUE;
 }
 
 // Write the entry of sequence number `seq` at log index `index` (this thread's ring): a store
@@ -380,7 +403,7 @@ export function advanceTail(): void {
     }
     // (a run is two or more; it locks its lines: the held stripe goes first)
     if (need >= 2) { releaseHeldStripe(); if (evictRunAt(ring, t, tail, head, need)) continue; }
-    evictOldest();
+    evictOldest(need);
   }
 }
 
