@@ -3,6 +3,8 @@
 // log, crash images and pre-images copy one line at a time on their hot paths. The two
 // ranges must not overlap (no caller's do: log slots, pre-images, patches and visible
 // lines are separate regions).
+import { CHECKS } from "../shared/checks";
+
 // @ts-ignore: decorator
 @inline export function copyLine(dst: usize, src: usize): void {
   const a = v128.load(src);
@@ -29,4 +31,21 @@ export function swapLines(saved: usize, visible: usize, src: usize, bytes: usize
     v128.store(p, o0); v128.store(p, o1, 16); v128.store(p, o2, 32); v128.store(p, o3, 48);
     v128.store(v, n0); v128.store(v, n1, 16); v128.store(v, n2, 32); v128.store(v, n3, 48);
   }
+}
+
+// One line's old bytes out to `saved` and new bytes from `src` in (swapLines of one line,
+// inlined: the re-store of a pending line calls it once per line). No two of the three overlap.
+// @ts-ignore: decorator
+@inline export function swapLine(saved: usize, visible: usize, src: usize): void {
+  // the new bytes overlap the line they go into, or the saved bytes either
+  if (CHECKS) assert((src + 64 <= visible || visible + 64 <= src) && (saved + 64 <= visible
+    || visible + 64 <= saved) && (saved + 64 <= src || src + 64 <= saved));
+  const o0 = v128.load(visible), o1 = v128.load(visible, 16);
+  const o2 = v128.load(visible, 32), o3 = v128.load(visible, 48);
+  const n0 = v128.load(src), n1 = v128.load(src, 16);
+  const n2 = v128.load(src, 32), n3 = v128.load(src, 48);
+  v128.store(saved, o0); v128.store(saved, o1, 16); v128.store(saved, o2, 32);
+  v128.store(saved, o3, 48);
+  v128.store(visible, n0); v128.store(visible, n1, 16); v128.store(visible, n2, 32);
+  v128.store(visible, n3, 48);
 }

@@ -21,7 +21,7 @@
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
-import { copyLine, swapLines } from "./line-copy";
+import { copyLine, swapLine, swapLines } from "./line-copy";
 import { stampLine, stampOneLine, stampEpoch, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
@@ -291,9 +291,11 @@ export function advanceTail(): void {
   const head = ringHead(ring);
   const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
   let tail = ringTail(ring);
-  let evicted: u32 = 0;
+  let evicted: u32 = 0, handed: u32 = 0;
+  const epoch = stampEpoch();
   for (let passed: u32 = 0; passed < need && tail != stop; passed++, tail++) {
-    const e = entryAddr(ringIndex(t, ring, tail));
+    const index = ringIndex(t, ring, tail);
+    const e = entryAddr(index);
     if (changetype<LogEntry>(e).live == 0) continue; // written back since (another thread's)
     // (the first is the tail's, which the caller did not take as a run)
     if (passed > 0 && need - passed >= 2 && mayStartRun(e)) break;
@@ -301,21 +303,47 @@ export function advanceTail(): void {
     // another thread may write it back meanwhile: then nothing is left (the caller lets go
     // of the stripe when it is done evicting: releaseHeldStripe)
     holdLineStripe(line);
+    if (handOnWhole(e, index, line, epoch)) { handed++; continue; }
     while (changetype<LogEntry>(e).live != 0) {
       assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
       retireLineHead(line);
       evicted++;
     }
   }
-  assert(evicted > 0 || storesLockStripes(), "evict: the tail not live");
-  counterAdd(C_EVICTIONS, evicted);
+  assert(evicted + handed > 0 || storesLockStripes(), "evict: the tail not live");
+  if (handed > 0) {
+    addRingLive(ring, -<i32>handed);
+    logChanged();
+    counterAdd(C_RETIRED, handed);
+  }
+  counterAdd(C_EVICTIONS, evicted + handed);
   setRingTail(ring, tail);
   advanceTail();
+}
+
+// retireLineHead of `line` when entry `e` (ring index `index`, this thread's ring) is its
+// oldest, a whole-line store with a newer entry: its bytes become the next entry's pre-image,
+// and it leaves (the caller counts it and its ring's live entries). False, and nothing done,
+// for any other entry. The common case of evictOldest's stretch, without a call per line.
+@inline function handOnWhole(e: usize, index: u32, line: u32, epoch: u32): bool {
+  const ll = lineListAddr + (<usize>line << 3);
+  const next = changetype<LogEntry>(e).next;
+  if (load<u32>(ll) != index + 1 || next == 0 || changetype<LogEntry>(e).mask != u64.MAX_VALUE) {
+    return false;
+  }
+  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA,
+    "evict: an older entry without its bytes");
+  copyLine(preimageSlotAddr(next - 1), entryDataAddr(e));
+  stampOneLine(line, epoch);
+  changetype<LogEntry>(e).live = 0;
+  store<u32>(ll, next);
+  return true;
 }
 
 // Could entry `e` be the first of a run evictRunAt evicts whole: its line's newest entry, a
 // whole-line store whose bytes are the visible line's (retiresWhole without the list)?
 @inline function mayStartRun(e: usize): bool {
+  assert(changetype<LogEntry>(e).live != 0, "evict: a run looked for at an entry written back");
   return load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
     && changetype<LogEntry>(e).mask == u64.MAX_VALUE;
 }
@@ -435,6 +463,17 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
 }
 
 
+// Have all lines of [first, first + count) state bit `bit`? Eight state bytes at a time.
+@inline function allLinesHave(first: u32, count: u32, bit: u8): bool {
+  assert(<u64>first + <u64>count <= <u64>lineCount, "store log: line states outside the device");
+  let at = lineStateAddr + first;
+  const end = at + count;
+  const bit8 = <u64>bit * 0x0101010101010101;
+  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & bit8) != bit8) return false;
+  for (; at < end; at++) if ((load<u8>(at) & bit) == 0) return false;
+  return true;
+}
+
 // Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
 // Eight state bytes at a time.
 @inline function anyLineHas(first: u32, count: u32, bit: u8): bool {
@@ -506,6 +545,42 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
   }
 }
 
+// What writeEntry does to each of `count` whole lines from `line`, every one of them pending
+// and none deferred, for a store whose new bytes are at `src` (not the visible lines): entry
+// seq + k at position (position + k) of this thread's ring becomes the line's newest, and the
+// previous newest takes the line's old bytes (keepBytes) as the new ones come in, one pass per
+// line (swapLine); the lines are stamped once. Why: a DAX writer re-storing pages of a small
+// mapping stores to lines still pending, and writeEntry's branches, its stamp per line and a
+// second pass over the visible bytes (finishStore) were half its store's cost.
+@inline function appendPendingLines(
+  seq: u32, position: u32, line: u32, count: u32, epoch: u32, src: usize,
+): void {
+  assert(count > 0 && line + count <= lineCount, "log append: pending lines outside the device");
+  const ring = myRing(), t = myRingIndex();
+  for (let k: u32 = 0; k < count; k++) {
+    const index = ringIndex(t, ring, position + k);
+    const e = entryAddr(index);
+    assert(changetype<LogEntry>(e).live == 0, "log append: slot still live");
+    store<u64>(e, <u64>(seq + k) | (<u64>(line + k) << 32)); // seq, line
+    store<u64>(e, <u64>ENTRY_DATA_VISIBLE << 32, 8); // next = 0, live
+    changetype<LogEntry>(e).mask = u64.MAX_VALUE;
+    const ll = lineListAddr + (<usize>(line + k) << 3);
+    const newest = load<u32>(ll, 4);
+    assert(newest != 0, "log append: a pending line with no entry");
+    const before = entryAddr(newest - 1);
+    const visible = visibleAddr + (<usize>(line + k) << LINE_SHIFT);
+    if (changetype<LogEntry>(before).live == ENTRY_DATA_VISIBLE) {
+      swapLine(entryDataAddr(before), visible, src + (<usize>k << LINE_SHIFT));
+      changetype<LogEntry>(before).live = ENTRY_HOLDS_DATA;
+    } else {
+      copyLine(visible, src + (<usize>k << LINE_SHIFT));
+    }
+    changetype<LogEntry>(before).next = index + 1;
+    store<u32>(ll, index + 1, 4);
+  }
+  stampLines(line, count, epoch);
+}
+
 // The steps of a store (room, the run's append, its fresh lines, the evictions of deferred
 // runs) are @inline: the store path is then one function, with no call and no spill between
 // its steps (each call spilled the registers and reloaded the ring's header and globals).
@@ -538,12 +613,16 @@ export let runStored: bool = false;
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
   const fresh = wholeTo > wholeFrom
     && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
-  // A store of whole fresh lines from a source that is not its own lines: the run writes the
-  // new bytes as it saves the old (swapLines), and the caller has nothing left to copy.
+  // A store of whole lines, all fresh or all pending, from a source that is not its own lines:
+  // the run writes the new bytes as it saves the old (swapLines, swapLine), and the caller
+  // has nothing left to copy.
   const visible = visibleAddr + addr;
-  runStored = src != 0 && fresh && wholeFrom == 0 && wholeTo == lines
-    && (src + len <= visible || visible + len <= src);
-  for (let k: u32 = 0; k < lines; k++) {
+  const outOfPlace = src != 0 && (src + len <= visible || visible + len <= src);
+  const wholeRun = wholeFrom == 0 && wholeTo == lines;
+  runStored = outOfPlace && wholeRun && (fresh || allLinesHave(firstLine, lines, LINE_PENDING));
+  const pendingRun = runStored && !fresh; // every line pending: a page stored again
+  if (pendingRun) appendPendingLines(first, position, firstLine, lines, epoch, src);
+  for (let k: u32 = pendingRun ? lines : 0; k < lines; k++) {
     if (fresh && k == wholeFrom) {
       appendFreshLines(first + k, position + k, firstLine + k, wholeTo - wholeFrom, epoch,
         runStored ? src : 0);

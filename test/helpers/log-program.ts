@@ -129,11 +129,11 @@ export interface Mix {
 }
 
 export const STORE_SHAPES = ['word', 'subword', 'unaligned', 'line', 'fresh-run', 'over-pending',
-  'into-recent', 'huge'] as const;
+  'into-recent', 'huge', 'again'] as const;
 
 /** Every shape of store, long runs of lines, few persists: evictions, huge image counts. */
 export const WIDE_MIX: Mix = {
-  steps: [46, 24, 14, 5, 11], stores: [14, 10, 16, 10, 16, 10, 12, 2], unalignedMax: 400,
+  steps: [46, 24, 14, 5, 11], stores: [14, 10, 16, 10, 16, 10, 12, 2, 10], unalignedMax: 400,
 };
 
 /**
@@ -141,7 +141,7 @@ export const WIDE_MIX: Mix = {
  * of most checkpoints can all be enumerated (ADR counts multiply over the pending lines).
  */
 export const NARROW_MIX: Mix = {
-  steps: [40, 20, 15, 18, 7], stores: [30, 25, 30, 4, 0, 0, 11, 0], unalignedMax: 24,
+  steps: [40, 20, 15, 18, 7], stores: [30, 25, 30, 4, 0, 0, 11, 0, 0], unalignedMax: 24,
 };
 
 function clampRange(ctx: DrawContext, addr: number, length: number): [number, number] {
@@ -196,6 +196,11 @@ function storeRange(rng: Rng, ctx: DrawContext, shape: StoreShape): [number, num
       return [a + rng.below(n), 1 + rng.below(rng.chance(0.5) ? 16 : ctx.mix.unalignedMax)];
     }
     case 'huge': return hugeStore(rng, ctx);
+    case 'again': { // the whole lines of a recent store again: often every one still pending
+      const [a, n] = recentRange(rng, ctx);
+      const first = Math.floor(a / 64);
+      return [64 * first, 64 * (Math.ceil((a + Math.max(1, n)) / 64) - first)];
+    }
   }
 }
 
