@@ -332,6 +332,8 @@ export function advanceTail(): void {
   if (load<u32>(ll) != index + 1) return false; // an older entry in another thread's ring
   assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA,
     "evict: an older entry without its bytes");
+  assert(changetype<LogEntry>(entryAddr(next - 1)).line == line,
+    "evict: a line's next entry is another line's");
   copyLine(preimageSlotAddr(next - 1), entryDataAddr(e));
   stampOneLine(line, epoch);
   changetype<LogEntry>(e).live = 0;
@@ -363,6 +365,7 @@ export function advanceTail(): void {
     while (changetype<LogEntry>(e).live != 0) { retireLineHead(line); evicted++; }
     counterAdd(C_EVICTIONS, evicted);
   }
+  assert(changetype<LogEntry>(e).live == 0, "evict: the tail's entry still live");
   // The next slot live: advanceTail would stop there (a deferred run's slot is not live).
   const next = tail + 1;
   if (next != ringHead(ring)
@@ -385,6 +388,7 @@ export function advanceTail(): void {
   changetype<LogEntry>(e).live = 0;
   store<u64>(ll, 0);
   const st = lineStateAddr + line;
+  assert((load<u8>(st) & LINE_PENDING) != 0, "evict: a line with an entry not pending");
   store<u8>(st, load<u8>(st) & ~LINE_PENDING);
   addPending(myRing(), -1);
   return true;
