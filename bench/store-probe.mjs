@@ -5,7 +5,9 @@
 //            line is fresh and the full log evicts the oldest run
 //   restore  stores to 256 pseudo-random slots of `size` bytes (1 MiB with 4 KiB): the lines
 //            are pending already, as a DAX writer's stores into a small mapping are
-//   node bench/store-probe.mjs [fresh|restore] [size] [root]   (root: a checkout with dist/
+//   copy     no store: memory.copy of the scratch into the fresh mode's addresses (its baseline)
+//   two      no store: the undo log's floor, the old bytes out to a 4 MiB ring, then the new in
+//   node bench/store-probe.mjs [fresh|restore|copy|two] [size] [root]   (root: a checkout with dist/
 //   and build/ made, default this one; run two roots alternately to compare builds)
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 const mode = process.argv[2] ?? 'fresh';
 const size = Number(process.argv[3] ?? 4096);
 const root = process.argv[4] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '..');
-if (!['fresh', 'restore'].includes(mode) || !(size > 0)) throw new Error('usage: store-probe.mjs [fresh|restore] [size] [root]');
+if (!['fresh', 'restore', 'copy', 'two'].includes(mode) || !(size > 0)) throw new Error('usage: store-probe.mjs [fresh|restore|copy|two] [size] [root]');
 const { PmemDevice } = await import(pathToFileURL(path.join(root, 'dist/index.js')).href);
 
 const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
@@ -22,9 +24,13 @@ const scratch = device.scratch();
 for (let i = 0; i < 65536; i++) scratch[i] = (i * 131) & 255;
 const src = scratch.byteOffset;
 const BASE = 16 << 20, SPAN = 8 << 20, slots = SPAN / size;
-const at = mode === 'fresh'
-  ? (i) => BASE + (i % slots) * size
-  : (i) => BASE + (((i * 2654435761) >>> 0) % 256) * size;
+const at = mode === 'restore'
+  ? (i) => BASE + (((i * 2654435761) >>> 0) % 256) * size
+  : (i) => BASE + (i % slots) * size;
+const visible = core.pmem_region(0), RING = visible + (32 << 20), ringSlots = (4 << 20) / size;
+const op = mode === 'copy' ? (i) => core.mem_copy(visible + at(i), src, size)
+  : mode === 'two' ? (i) => core.mem_copy(RING + (i % ringSlots) * size, visible + at(i), size) | core.mem_copy(visible + at(i), src, size)
+    : (i) => core.pmem_store(at(i), src, size, 0);
 for (let i = 0; i < slots; i++) core.pmem_store(BASE + (i % slots) * size, src, size, 0); // log full
 const chunk = size >= 4096 ? 500 : 5000;
 const times = [];
@@ -33,10 +39,10 @@ let bad = 0;
 const start = performance.now();
 while (performance.now() - start < 3000) {
   const t = performance.now();
-  for (let k = 0; k < chunk; k++) bad |= core.pmem_store(at(n++), src, size, 0);
+  for (let k = 0; k < chunk; k++) bad |= op(n++);
   times.push(((performance.now() - t) * 1e6) / chunk);
 }
-if (bad !== 0) throw new Error('pmem_store failed');
+if (bad !== 0) throw new Error(`${mode}: a core call failed`);
 times.sort((a, b) => a - b);
 console.log(`${mode} ${size} B: least ${times[0].toFixed(1)} ns, p25 ${times[times.length >> 2].toFixed(1)} ns per store (${times.length} chunks of ${chunk})`);
 device.close();
