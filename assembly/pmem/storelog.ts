@@ -717,7 +717,7 @@ export let runStored: bool = false;
 // Append a store of bytes [offset, offset+count) of `line` as the newest entry, before the
 // caller stores them into the visible line (where the entry finds them). Returns the
 // entry's sequence number.
-export function logAppend(line: u32, offset: u32, count: u32): u32 {
+@inline export function logAppend(line: u32, offset: u32, count: u32): u32 {
   const ring = myRing();
   if (lineDeferred(line)) materializeFreshRunsIn(line, 1); // it links behind the line's entry
   assert(ringHead(ring) - ringTail(ring) < logCapacity, "log append: no room for the entry");
