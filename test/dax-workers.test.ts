@@ -15,14 +15,18 @@ interface Outcome {
   fsck: string[];
   faults: number;
   events: Record<string, number>;
+  /** Store-log entries written back to make room (device counter). */
+  evictions: number;
 }
 
 /**
- * Two writer threads store tagged 64-byte records into one mapping of a datacow file
- * while this thread commits, snapshots, reflinks and freezes. Then every record must be
- * where it belongs, and nothing taken or frozen may have changed.
+ * Two writer threads store tagged records (64 bytes, or whole 4 KiB pages: each store then
+ * logs 64 whole lines, most of them pending already, and the full log evicts them in
+ * stretches) into one mapping of a datacow file while this thread commits, snapshots,
+ * reflinks and freezes. Then every record must be where it belongs, and nothing taken or
+ * frozen may have changed.
  */
-async function run(policy: Partial<DaxPolicy>, storesPerWriter: number): Promise<Outcome> {
+async function run(policy: Partial<DaxPolicy>, storesPerWriter: number, storeBytes = 64): Promise<Outcome> {
   const dev = await PmemDevice.create({ sizeBytes: 64 << 20 });
   FileSystem.mkfs(dev);
   const fs = FileSystem.mount(dev, { dax: policy });
@@ -32,7 +36,6 @@ async function run(policy: Partial<DaxPolicy>, storesPerWriter: number): Promise
   const mapping = fs.mmap('/f', { length: fileBytes });
   const pool = await WriterPool.start(fs, 2, { entryUrl: WORKER_ENTRY });
   const writers = 2;
-  const storeBytes = 64;
   let done = false;
   const work = pool.run([0, 1].map((writerIndex) => ({
     mapping: mapping.handle(), kind: writerIndex === 0 ? 'hot' as const : 'random' as const,
@@ -94,6 +97,7 @@ async function run(policy: Partial<DaxPolicy>, storesPerWriter: number): Promise
   return {
     checksumFailures, lostOrMisplaced, changedSnapshots: changed(snapshots), changedClones: changed(clones), storesWhileFrozen,
     fsck: fs.fsck(), faults: results.reduce((n, r) => n + r.faults, 0), events,
+    evictions: dev.counters().evictions,
     faultsHere: results.reduce((n, r) => n + r.faultsServedHere, 0), faultsByOwner: results.reduce((n, r) => n + r.faultsServedByOwner, 0),
   };
 }
@@ -117,6 +121,21 @@ describe('concurrent writer threads through DAX mappings', () => {
     expect(o.changedClones).toBe(0);
     expect(o.storesWhileFrozen).toBe(0);
     expect(o.fsck).toEqual([]);
+  });
+
+  it('with every mechanism on, writers storing whole pages: the same holds', async () => {
+    const o = await run({}, 20000, PAGE);
+    expect(o.events.commit).toBeGreaterThan(1);
+    expect(o.events.snapshot! + o.events.reflink! + o.events.freeze!).toBeGreaterThan(0);
+    expect(o.faults).toBeGreaterThan(0);
+    expect(o.checksumFailures).toBe(0);
+    expect(o.lostOrMisplaced).toBe(0);
+    expect(o.changedSnapshots).toBe(0);
+    expect(o.changedClones).toBe(0);
+    expect(o.storesWhileFrozen).toBe(0);
+    expect(o.fsck).toEqual([]);
+    // The writers' rings filled and evicted (their stores outnumber a ring's lines 20 to 1).
+    expect(o.evictions).toBeGreaterThan(1_000_000);
   });
 
   it('with tlbShootdown off: writers keep using stale translations and the same checks catch it', async () => {
