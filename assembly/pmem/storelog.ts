@@ -454,8 +454,9 @@ export function advanceTail(): void {
   assert(ring == myRing(), "store log: another thread's tail");
   const tail = ringTail(ring), head = ringHead(ring);
   if (tail == head) return false; // (an empty ring starts over: advanceTail)
-  if (changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live != 0) return true;
-  return myFreshRuns() > 0 && oldestDeferredPosition(head) == tail;
+  // The row first: a deferred run's slots are never written, so its entry is a cold line.
+  if (myFreshRuns() > 0 && oldestDeferredPosition(head) == tail) return true;
+  return changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).live != 0;
 }
 
 // Room for a run of `lines` entries in this thread's ring: the tail moved past retired
