@@ -27,7 +27,7 @@ import {
 import { EINVAL, EIO, EBUSY, E2BIG, ENOMEM } from "./abi";
 import {
   deviceStore, deviceFlush, deviceFence, deviceLoad, deviceReadMedia, devicePoison, deviceLineState,
-  deviceZeroCheck, recountPoisoned, deviceStoreBegin, deviceStoreEnd, countStore, deviceStoreInLine,
+  deviceZeroCheck, recountPoisoned, deviceStoreBegin, deviceStoreEnd, countStore,
 } from "./pmem/device";
 import { lineHeadIndex, entryAddr } from "./pmem/log-slots";
 import { LogEntry } from "./pmem/log-entry";
@@ -205,8 +205,7 @@ export function pmem_store(addr: u32, src: u32, len: u32, nonTemporal: bool): i3
   if (!deviceRangeValid(addr, len) || !bufferValid(src, len)) return -EINVAL;
   if (len == 0) return 0;
   enterShared();
-  if ((addr & 63) + len <= 64) deviceStoreInLine(addr, src, len, nonTemporal);
-  else deviceStore(addr, src, len, nonTemporal);
+  deviceStore(addr, src, len, nonTemporal);
   exitShared();
   return 0;
 }

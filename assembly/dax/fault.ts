@@ -38,7 +38,7 @@ import {
 import { extentRefs, dataRefsOwner } from "../fs/extent-items";
 import { allocateData } from "../fs/free-space";
 import { spaceFits } from "../fs/chunks";
-import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
+import { deviceStoreLines, deviceLock, deviceUnlock } from "../pmem/device";
 import { visibleAddr, threadSlot } from "../pmem/state";
 import { lockHolder } from "../fs/fs-lock";
 import { CHECKS } from "../shared/checks";
@@ -200,11 +200,11 @@ function fillPage(disk: u64, oldDisk: i64): void {
   assert(disk + PAGE_BYTES <= <u64>totalBytes, "block past device");
   deviceLock();
   if (oldDisk >= 0) {
-    deviceStore(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);
+    deviceStoreLines(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);
   } else {
     const zeros = <usize>load<u32>(fsBase + F_STAGING); // the fs lock guards the staging buffer
     memory.fill(zeros, 0, PAGE_BYTES);
-    deviceStore(<u32>disk, zeros, PAGE_BYTES, false);
+    deviceStoreLines(<u32>disk, zeros, PAGE_BYTES, false);
   }
   // The new block holds what it should: the old block's bytes, or zeros (compared under
   // the device lock, which DAX stores of other threads take too).

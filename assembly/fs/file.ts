@@ -38,7 +38,7 @@ import { dataExtentItem, dataRefsOwner, extentRefs } from "./extent-items";
 import { refDelta } from "./delayed-ref";
 import { allocateData } from "./free-space";
 import { spaceFits } from "./chunks";
-import { deviceStore, deviceLock, deviceUnlock } from "../pmem/device";
+import { deviceStoreLines, deviceLock, deviceUnlock } from "../pmem/device";
 import { threadSlot, visibleAddr } from "../pmem/state";
 import { lockHolder } from "./fs-lock";
 import { CHECKS } from "../shared/checks";
@@ -193,6 +193,6 @@ function writeNewExtent(ino: u64, src: usize, at: u64, length: u32, datasum: boo
 function store(disk: u64, src: usize, length: u32): void {
   assert(disk + length <= <u64>totalBytes, "file: a store past the device");
   deviceLock();
-  deviceStore(<u32>disk, src, length, false);
+  deviceStoreLines(<u32>disk, src, length, false);
   deviceUnlock();
 }

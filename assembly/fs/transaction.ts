@@ -21,7 +21,7 @@ import {
 import { CHECKS } from "../shared/checks";
 import { copyBytenr } from "./chunks";
 import { nritems, isLeaf, dataOffset, leafCapacity, ptrCapacity } from "./node";
-import { deviceStore, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
+import { deviceStoreLines, deviceFlush, deviceLock, deviceUnlock } from "../pmem/device";
 
 /** A tree block copy is about to be stored at commit (the host's observers: image fuzzing). */
 @external("env", "fs_data_written")
@@ -271,7 +271,7 @@ export function writeDirtyBlocks(flags: u32): u32 {
       if ((flags & WRITE_OUT_REPORT) != 0) hostDataWritten(<f64>at, nodeBytes);
       if ((flags & WRITE_OUT_STORE_POINTS) != 0) hostBeforeStore();
       deviceLock();
-      deviceStore(<u32>at, buffer, nodeBytes, false);
+      deviceStoreLines(<u32>at, buffer, nodeBytes, false);
       deviceFlush(<u32>at, nodeBytes, FLUSH_CLWB);
       deviceUnlock();
       stored++;

@@ -35,7 +35,17 @@ import { flushQueuePush, flushQueueDrain } from "./flushqueue";
 // lock is taken inside another. A store that spans lines is appended as one run; the
 // oldest entries evicted for it are the ones evicting one per line part would evict (the
 // new parts are all newer).
-export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
+@inline export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
+  assert(len > 0, "device: an empty store"); // (the entry points refuse it)
+  if (CHECKS) assert(<u64>addr + <u64>len <= <u64>deviceBytes); // a store past the device
+  if ((addr & 63) + len <= 64) deviceStoreInLine(addr, src, len, nonTemporal);
+  else deviceStoreLines(addr, src, len, nonTemporal);
+}
+
+// deviceStore of any store (one inside a line too: what deviceStoreInLine does, with a call).
+// Callers that store whole blocks (a data block, a tree node, a page a fault fills) call it
+// directly: the one-line path inlined into them would be code they never run.
+export function deviceStoreLines(addr: u32, src: usize, len: u32, nonTemporal: bool): void {
   // an empty store, or one past the device (the entry points refuse them)
   if (CHECKS) assert(len > 0 && <u64>addr + <u64>len <= <u64>deviceBytes);
   const first = addr >> LINE_SHIFT;
@@ -66,11 +76,11 @@ export function deviceStore(addr: u32, src: usize, len: u32, nonTemporal: bool):
   unlockLines(first, lines);
 }
 
-// deviceStore of a store inside one line (addr's), inlined into its caller: a 64-byte
-// store from JavaScript (pmem_store) is a call into the core and no call inside it. Why:
-// the call into deviceStore and its prologue, which saves the registers of the whole store
-// path, were a tenth of such a store.
-@inline export function deviceStoreInLine(
+// deviceStore of a store inside one line (addr's), inlined into each caller: a 64-byte store
+// (from JavaScript, a batch or a DAX mapping) makes no call inside the core. Why: the call
+// into the whole store path and its prologue, which saves that path's registers, were a
+// tenth of such a store.
+@inline function deviceStoreInLine(
   addr: u32, src: usize, len: u32, nonTemporal: bool,
 ): void {
   assert(len > 0 && (addr & 63) + len <= 64, "device: a one-line store that leaves its line");

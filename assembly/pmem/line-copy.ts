@@ -24,17 +24,11 @@ import { CHECKS } from "../shared/checks";
 // overlap the visible lines (the caller checks), and `saved` overlaps neither.
 export function swapLines(saved: usize, visible: usize, src: usize, bytes: usize): void {
   assert((bytes & 63) == 0, "line copy: a swap of part of a line");
-  const end = visible + bytes;
-  for (let v = visible, p = saved, s = src; v < end; v += 64, p += 64, s += 64) {
-    const o0 = v128.load(v), o1 = v128.load(v, 16), o2 = v128.load(v, 32), o3 = v128.load(v, 48);
-    const n0 = v128.load(s), n1 = v128.load(s, 16), n2 = v128.load(s, 32), n3 = v128.load(s, 48);
-    v128.store(p, o0); v128.store(p, o1, 16); v128.store(p, o2, 32); v128.store(p, o3, 48);
-    v128.store(v, n0); v128.store(v, n1, 16); v128.store(v, n2, 32); v128.store(v, n3, 48);
-  }
+  for (let at: usize = 0; at < bytes; at += 64) swapLine(saved + at, visible + at, src + at);
 }
 
-// One line's old bytes out to `saved` and new bytes from `src` in (swapLines of one line,
-// inlined: the re-store of a pending line calls it once per line). No two of the three overlap.
+// One line's old bytes out to `saved` and new bytes from `src` in (swapLines' step; the
+// re-store of a pending line calls it once per line). No two of the three overlap.
 // @ts-ignore: decorator
 @inline export function swapLine(saved: usize, visible: usize, src: usize): void {
   // the new bytes overlap the line they go into, or the saved bytes either

@@ -118,39 +118,48 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
   addRingLive(ringAt(ringOfIndex(index)), -1);
 }
 
-// Write the oldest live entry of `line` to media and unlink it.
-function retireLineHead(line: u32): void {
-  assert(!lineDeferred(line), "retire: a line whose entries are deferred");
+// Entry `e` (log index `index`), the oldest live entry of `line`, is written to media and
+// leaves the line's list: when a newer entry follows, the pre-image moves to its slot with
+// this store on; else the line's media is its visible bytes from now on and the line is no
+// longer pending. The line is stamped `epoch`. The counts (its ring's live entries, the log's
+// version, C_RETIRED) are the caller's: evictions take them once for a stretch of entries.
+@inline function unlinkHead(e: usize, index: u32, line: u32, epoch: u32): void {
   const ll = lineListAddr + (<usize>line << 3);
-  const head = load<u32>(ll);
-  assert(head != 0, "retire: line has no pending entry");
-  const e = entryAddr(head - 1);
-  assert(changetype<LogEntry>(e).line == line, "retire: entry belongs to another line");
+  // not the line's oldest entry (the callers read its list head to find it)
+  if (CHECKS) assert(load<u32>(ll) == index + 1 && changetype<LogEntry>(e).line == line);
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
-  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || changetype<LogEntry>(e).next == 0,
-    "retire: an older entry without its bytes");
   const next = changetype<LogEntry>(e).next;
+  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || next == 0,
+    "retire: an older entry without its bytes");
   if (next != 0) {
-    // The next entry becomes the oldest: the pre-image moves to its slot, with this store on.
     // A store of the whole line is the whole new pre-image: the old one is not read (a cold
     // slot, written a ring's length of stores ago).
     const pre = preimageSlotAddr(next - 1);
     if (changetype<LogEntry>(e).mask == u64.MAX_VALUE) copyLine(pre, entryDataAddr(e));
     else {
-      copyLine(pre, preimageSlotAddr(head - 1));
+      copyLine(pre, preimageSlotAddr(index));
       entryApply(pre, e, 0xff);
     }
-  } // else the line's media is its visible bytes from now on
-  stampLine(line);
-  logChanged();
-  entryRetired(e, head - 1);
-  store<u32>(ll, next);
-  if (next == 0) {
-    store<u32>(ll, 0, 4);
+    store<u32>(ll, next);
+  } else {
+    store<u64>(ll, 0); // head and tail
     const st = lineStateAddr + line;
+    assert((load<u8>(st) & LINE_PENDING) != 0, "retire: a line with an entry not pending");
     store<u8>(st, load<u8>(st) & ~LINE_PENDING);
     addPending(myRing(), -1);
   }
+  stampOneLine(line, epoch);
+  changetype<LogEntry>(e).live = 0;
+}
+
+// Write the oldest live entry of `line` to media and unlink it.
+function retireLineHead(line: u32): void {
+  assert(!lineDeferred(line), "retire: a line whose entries are deferred");
+  const head = load<u32>(lineListAddr + (<usize>line << 3));
+  assert(head != 0, "retire: line has no pending entry");
+  unlinkHead(entryAddr(head - 1), head - 1, line, stampEpoch());
+  logChanged();
+  addRingLive(ringAt(ringOfIndex(head - 1)), -1);
   counterAdd(C_RETIRED, 1);
 }
 
@@ -283,15 +292,18 @@ export function advanceTail(): void {
 // other threads' rings first (a line's entries retire from its front only). The tail moves
 // once at the end. Why a stretch: a DAX writer re-storing pages of a small mapping fills the
 // ring with entries of lines that have newer ones, none a run, and moving the tail and trying
-// a run after every one of them was a third of its store's cost. The tail's entry is never a
-// deferred run's (logMakeRoom evicts those), nor are the ones after it up to the oldest row.
+// a run after every one of them was a third of its store's cost; an entry that is its line's
+// oldest (with one thread, every one) leaves inline, counted once for the stretch. The tail's
+// entry is never a deferred run's (logMakeRoom evicts those), nor are the ones after it up to
+// the oldest row.
 @inline function evictOldest(need: u32): void {
   assert(need > 0, "evict: nothing to evict");
   const ring = myRing(), t = myRingIndex();
   const head = ringHead(ring);
   const stop = myFreshRuns() > 0 ? oldestDeferredPosition(head) : head;
+  assert(stop != ringTail(ring), "evict: the tail at a deferred run (logMakeRoom's to evict)");
   let tail = ringTail(ring);
-  let evicted: u32 = 0, handed: u32 = 0;
+  let evicted: u32 = 0, own: u32 = 0;
   const epoch = stampEpoch();
   for (let passed: u32 = 0; passed < need && tail != stop; passed++, tail++) {
     const index = ringIndex(t, ring, tail);
@@ -299,99 +311,60 @@ export function advanceTail(): void {
     if (changetype<LogEntry>(e).live == 0) continue; // written back since (another thread's)
     // (the first is the tail's, which the caller did not take as a run)
     if (passed > 0 && need - passed >= 2 && mayStartRun(e)) break;
-    const line = changetype<LogEntry>(e).line;
-    // another thread may write it back meanwhile: then nothing is left (the caller lets go
-    // of the stripe when it is done evicting: releaseHeldStripe)
-    holdLineStripe(line);
-    if (handOnWhole(e, index, line, epoch)) { handed++; continue; }
-    while (changetype<LogEntry>(e).live != 0) {
-      assert(lineHeadIndex(line) != 0, "evict: a live entry of a line with none");
-      retireLineHead(line);
-      evicted++;
-    }
+    const retired = evictEntry(e, index, changetype<LogEntry>(e).line, epoch);
+    if (retired < 0) own++; else evicted += <u32>retired;
   }
-  assert(evicted + handed > 0 || storesLockStripes(), "evict: the tail not live");
-  if (handed > 0) {
-    addRingLive(ring, -<i32>handed);
-    logChanged();
-    counterAdd(C_RETIRED, handed);
-  }
-  counterAdd(C_EVICTIONS, evicted + handed);
-  setRingTail(ring, tail);
-  advanceTail();
-}
-
-// retireLineHead of `line` when entry `e` (ring index `index`, this thread's ring) is its
-// oldest, a whole-line store with a newer entry: its bytes become the next entry's pre-image,
-// and it leaves (the caller counts it and its ring's live entries). False, and nothing done,
-// for any other entry. The common case of evictOldest's stretch, without a call per line.
-@inline function handOnWhole(e: usize, index: u32, line: u32, epoch: u32): bool {
-  const next = changetype<LogEntry>(e).next;
-  if (next == 0 || changetype<LogEntry>(e).mask != u64.MAX_VALUE) return false;
-  const ll = lineListAddr + (<usize>line << 3);
-  if (load<u32>(ll) != index + 1) return false; // an older entry in another thread's ring
-  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA,
-    "evict: an older entry without its bytes");
-  assert(changetype<LogEntry>(entryAddr(next - 1)).line == line,
-    "evict: a line's next entry is another line's");
-  copyLine(preimageSlotAddr(next - 1), entryDataAddr(e));
-  stampOneLine(line, epoch);
-  changetype<LogEntry>(e).live = 0;
-  store<u32>(ll, next);
-  return true;
+  evictedUpTo(ring, t, tail, own, evicted);
 }
 
 // evictOldest(1): the tail's entry alone (a one-line store's room), without the stretch's
-// bookkeeping, and its two common cases without a call: an older whole-line entry (handOnWhole)
-// and a line's only entry (retireOnly). Why: a store of 64 bytes spent a third of its time
-// here, a tenth in advanceTail alone.
+// loop, which cost a 64-byte store 7% of its time.
 @inline function evictTail(): void {
-  const ring = myRing();
+  const ring = myRing(), t = myRingIndex();
   const tail = ringTail(ring);
-  const index = ringIndex(myRingIndex(), ring, tail);
+  const index = ringIndex(t, ring, tail);
   const e = entryAddr(index);
   // Live when advanceTail stopped at it; with several threads, maybe written back since.
   assert(changetype<LogEntry>(e).live != 0 || storesLockStripes(), "evict: tail not live");
-  const line = changetype<LogEntry>(e).line;
-  holdLineStripe(line); // (see evictOldest)
-  if (changetype<LogEntry>(e).live != 0 && (handOnWhole(e, index, line, stampEpoch())
-      || retireOnly(e, index, line, stampEpoch()))) {
-    addRingLive(ring, -1);
-    logChanged();
-    counterAdd(C_RETIRED, 1);
-    counterAdd(C_EVICTIONS, 1);
-  } else {
-    let evicted: u32 = 0;
-    while (changetype<LogEntry>(e).live != 0) { retireLineHead(line); evicted++; }
-    counterAdd(C_EVICTIONS, evicted);
-  }
-  assert(changetype<LogEntry>(e).live == 0, "evict: the tail's entry still live");
-  // The next slot live: advanceTail would stop there (a deferred run's slot is not live).
-  const next = tail + 1;
-  if (next != ringHead(ring)
-      && changetype<LogEntry>(entryAddr(ringIndex(myRingIndex(), ring, next))).live != 0) {
-    setRingTail(ring, next);
-  } else {
-    advanceTail();
-  }
+  // a deferred run's first slot (logMakeRoom evicts those)
+  if (CHECKS) assert(myFreshRuns() == 0 || oldestDeferredPosition(ringHead(ring)) != tail);
+  const retired = evictEntry(e, index, changetype<LogEntry>(e).line, stampEpoch());
+  evictedUpTo(ring, t, tail + 1, retired < 0 ? 1 : 0, retired < 0 ? 0 : <u32>retired);
 }
 
-// retireLineHead of `line` when entry `e` (ring index `index`, this thread's ring) is its only
-// one: it leaves, and the line with it (its media is its visible bytes from now on). The
-// caller counts it and its ring's live entries. False, and nothing done, for any other entry.
-@inline function retireOnly(e: usize, index: u32, line: u32, epoch: u32): bool {
-  assert(changetype<LogEntry>(e).live != 0, "evict: an entry written back already");
-  if (changetype<LogEntry>(e).next != 0) return false;
-  const ll = lineListAddr + (<usize>line << 3);
-  if (load<u32>(ll) != index + 1) return false; // an older entry in another thread's ring
-  stampOneLine(line, epoch);
-  changetype<LogEntry>(e).live = 0;
-  store<u64>(ll, 0);
-  const st = lineStateAddr + line;
-  assert((load<u8>(st) & LINE_PENDING) != 0, "evict: a line with an entry not pending");
-  store<u8>(st, load<u8>(st) & ~LINE_PENDING);
-  addPending(myRing(), -1);
-  return true;
+// Evict entry `e` (log index `index`, this thread's ring) of `line`: its line written back up
+// to it, older entries of other threads' rings first. -1 when it was its line's oldest and
+// left inline (unlinkHead: the caller counts it); else how many entries retireLineHead took
+// (and counted), 0 when another thread had written it back since. Its line's stripe stays
+// held: the caller lets go when it is done evicting (releaseHeldStripe).
+@inline function evictEntry(e: usize, index: u32, line: u32, epoch: u32): i32 {
+  // an entry of another thread's ring, or of no line
+  if (CHECKS) assert(ringOfIndex(index) == myRingIndex() && line < lineCount);
+  holdLineStripe(line);
+  if (changetype<LogEntry>(e).live != 0
+      && load<u32>(lineListAddr + (<usize>line << 3)) == index + 1) {
+    unlinkHead(e, index, line, epoch);
+    return -1;
+  }
+  let retired: i32 = 0;
+  while (changetype<LogEntry>(e).live != 0) { retireLineHead(line); retired++; }
+  return retired;
+}
+
+// After evictions up to ring position `tail`: the `own` entries that left inline counted (and
+// `others`, which retireLineHead counted, as evictions), the tail moved there and on past
+// entries no longer live.
+@inline function evictedUpTo(ring: usize, t: u32, tail: u32, own: u32, others: u32): void {
+  assert(own + others > 0 || storesLockStripes(), "evict: nothing evicted");
+  assert(<i32>(ringHead(ring) - tail) >= 0, "evict: the tail moved past the head");
+  if (own > 0) {
+    addRingLive(ring, -<i32>own);
+    logChanged();
+    counterAdd(C_RETIRED, own);
+  }
+  counterAdd(C_EVICTIONS, own + others);
+  setRingTail(ring, tail);
+  if (!tailSettled(ring, t)) advanceTail();
 }
 
 // Could entry `e` be the first of a run evictRunAt evicts whole: its line's newest entry, a
@@ -533,26 +506,16 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
 }
 
 
-// Have all lines of [first, first + count) state bit `bit`? Eight state bytes at a time.
-@inline function allLinesHave(first: u32, count: u32, bit: u8): bool {
+// Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED) set,
+// or, with `set` false, clear? Eight state bytes at a time.
+@inline function anyLine(first: u32, count: u32, bit: u8, set: bool = true): bool {
   assert(<u64>first + <u64>count <= <u64>lineCount, "store log: line states outside the device");
   let at = lineStateAddr + first;
   const end = at + count;
-  const bit8 = <u64>bit * 0x0101010101010101;
-  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & bit8) != bit8) return false;
-  for (; at < end; at++) if ((load<u8>(at) & bit) == 0) return false;
-  return true;
-}
-
-// Has any line of [first, first + count) state bit `bit` (LINE_PENDING, LINE_DEFERRED)?
-// Eight state bytes at a time.
-@inline function anyLineHas(first: u32, count: u32, bit: u8): bool {
-  assert(<u64>first + <u64>count <= <u64>lineCount, "store log: line states outside the device");
-  let at = lineStateAddr + first;
-  const end = at + count;
-  const bit8 = <u64>bit * 0x0101010101010101;
-  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & bit8) != 0) return true;
-  for (; at < end; at++) if ((load<u8>(at) & bit) != 0) return true;
+  const bit8 = <u64>bit * 0x0101010101010101, none8: u64 = set ? 0 : bit8;
+  for (; at + 8 <= end; at += 8) if ((load<u64>(at) & bit8) != none8) return true;
+  const none: u8 = set ? 0 : bit;
+  for (; at < end; at++) if ((load<u8>(at) & bit) != none) return true;
   return false;
 }
 
@@ -669,8 +632,8 @@ export let runStored: bool = false;
   const lines = ((addr + len - 1) >> LINE_SHIFT) - firstLine + 1;
   // A store to a deferred line links behind its entry: written first. (A deferred line is
   // pending: a run with no line pending, the common case, is read once.)
-  const nonePending = !anyLineHas(firstLine, lines, LINE_PENDING);
-  const deferred = !nonePending && anyLineHas(firstLine, lines, LINE_DEFERRED);
+  const nonePending = !anyLine(firstLine, lines, LINE_PENDING);
+  const deferred = !nonePending && anyLine(firstLine, lines, LINE_DEFERRED);
   if (deferred) materializeFreshRunsIn(firstLine, lines);
   const position = ringHead(ring);
   assert(position - ringTail(ring) + lines <= logCapacity, "log append: no room for the run");
@@ -682,14 +645,14 @@ export let runStored: bool = false;
   const wholeFrom: u32 = (addr & 63) == 0 ? 0 : 1;
   const wholeTo: u32 = ((addr + len) & 63) == 0 ? lines : lines - 1;
   const fresh = wholeTo > wholeFrom
-    && (nonePending || !anyLineHas(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
+    && (nonePending || !anyLine(firstLine + wholeFrom, wholeTo - wholeFrom, LINE_PENDING));
   // A store of whole lines, all fresh or all pending, from a source that is not its own lines:
   // the run writes the new bytes as it saves the old (swapLines, swapLine), and the caller
   // has nothing left to copy.
   const visible = visibleAddr + addr;
   const outOfPlace = src != 0 && (src + len <= visible || visible + len <= src);
   const wholeRun = wholeFrom == 0 && wholeTo == lines;
-  runStored = outOfPlace && wholeRun && (fresh || allLinesHave(firstLine, lines, LINE_PENDING));
+  runStored = outOfPlace && wholeRun && (fresh || !anyLine(firstLine, lines, LINE_PENDING, false));
   const pendingRun = runStored && !fresh; // every line pending: a page stored again
   if (pendingRun) appendPendingLines(first, position, firstLine, lines, epoch, src);
   for (let k: u32 = pendingRun ? lines : 0; k < lines; k++) {

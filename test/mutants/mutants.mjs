@@ -30,10 +30,10 @@ export const mutants = [
     file: 'assembly/fs/transaction.ts',
     patches: [{
       find: L(
-        '      deviceStore(<u32>at, buffer, nodeBytes, false);',
+        '      deviceStoreLines(<u32>at, buffer, nodeBytes, false);',
         '      deviceFlush(<u32>at, nodeBytes, FLUSH_CLWB);',
       ),
-      replace: '      deviceStore(<u32>at, buffer, nodeBytes, false); // MUTANT: no write-back',
+      replace: '      deviceStoreLines(<u32>at, buffer, nodeBytes, false); // MUTANT: no write-back',
     }],
   },
   {
@@ -736,7 +736,7 @@ export const mutants = [
     patches: [{
       find: L(
         '    memory.fill(zeros, 0, PAGE_BYTES);',
-        '    deviceStore(<u32>disk, zeros, PAGE_BYTES, false);',
+        '    deviceStoreLines(<u32>disk, zeros, PAGE_BYTES, false);',
       ),
       replace: '    void zeros; // MUTANT: the new block keeps what it held',
     }],
@@ -781,10 +781,10 @@ export const mutants = [
     modelledOn: 'XFS DAX reflink COW fault (dax_iomap_cow_copy) copy bugs; ' + CHIPMUNK + ': partial copy on copy-on-write updates',
     file: 'assembly/dax/fault.ts',
     patches: [{
-      find: '    deviceStore(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);',
+      find: '    deviceStoreLines(<u32>disk, visibleAddr + <usize>oldDisk, PAGE_BYTES, false);',
       replace: L(
         '    memory.fill(<usize>load<u32>(fsBase + F_STAGING), 0, PAGE_BYTES); // MUTANT: zeros, not the old page',
-        '    deviceStore(<u32>disk, <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES, false);',
+        '    deviceStoreLines(<u32>disk, <usize>load<u32>(fsBase + F_STAGING), PAGE_BYTES, false);',
       ),
     }],
   },
