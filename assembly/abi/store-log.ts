@@ -9,12 +9,15 @@ export const ENTRY_BYTES: u32 = 32; // bytes per entry (its data slot is in the 
 export const ENTRY_SEQ: u32 = 0;
 export const ENTRY_LINE: u32 = 4; // u32 line index
 export const ENTRY_NEXT: u32 = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
-// u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
+// u32 ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE or ENTRY_DATA_IN_NEXT until written to media, 0 after
 export const ENTRY_LIVE: u32 = 12;
 export const ENTRY_HOLDS_DATA: u32 = 1; // ENTRY_LIVE: the entry's bytes are in its data slot
 // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not
 // copied)
 export const ENTRY_DATA_VISIBLE: u32 = 2;
+// ENTRY_LIVE: a whole-line entry with a newer one: its bytes are in the pre-image slot of its
+// next entry (the line's media once it is written back)
+export const ENTRY_DATA_IN_NEXT: u32 = 3;
 export const ENTRY_MASK: u32 = 16; // u64 byte mask within the line
 // an entry's data slot (same index, log data region): valid where the mask is set
 export const ENTRY_DATA_BYTES: u32 = 64;

@@ -13,8 +13,9 @@
 //
 // seq: the global sequence number (wraps; compared by signed difference); next: (index + 1)
 // of the next entry of the same line, 0 = none; live: ENTRY_HOLDS_DATA (the bytes are in
-// the data slot) or ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible
-// line's) until written to media, 0 after; mask: the bytes of the line the store wrote
+// the data slot), ENTRY_DATA_VISIBLE (the line's newest entry: its bytes are the visible
+// line's) or ENTRY_DATA_IN_NEXT (a whole-line entry: its bytes are in the pre-image slot of
+// its next entry) until written to media, 0 after; mask: the bytes of the line the store wrote
 // (valid where it is set). The data slots live apart (log-slots.ts entryDataAddr): most
 // entries never fill theirs. The offsets are the ABI's; logEntryLayoutAgrees checks the
 // class against them.
@@ -27,7 +28,7 @@ import { ENTRY_SEQ, ENTRY_LINE, ENTRY_NEXT, ENTRY_LIVE, ENTRY_MASK, ENTRY_BYTES 
   line: u32;
   /** (index + 1) of the line's next entry, 0 = none. */
   next: u32;
-  /** ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after. */
+  /** ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE or ENTRY_DATA_IN_NEXT until written back, 0 after. */
   live: u32;
   /** Byte mask of the store within the line. */
   mask: u64;

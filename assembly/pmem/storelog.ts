@@ -15,8 +15,16 @@
 // hold) cost time on every write-back, and doubled the memory.
 // A line's newest entry does not copy its bytes (ENTRY_DATA_VISIBLE): the line's visible
 // bytes are its media with every live entry applied, so where the newest entry's mask is
-// set they are its bytes. They are copied into it (ENTRY_HOLDS_DATA) only when a newer
-// store to the line is about to change them. Every store to a device line goes through
+// set they are its bytes. They are copied out only when a newer store to the line is about
+// to change them: a store of part of the line into its data slot (ENTRY_HOLDS_DATA), a store
+// of the whole line into the pre-image slot of the newer entry (ENTRY_DATA_IN_NEXT). That
+// slot is read only once this entry is written back, and then it must hold the line's media,
+// which is this entry's bytes: so writing it back copies nothing, and the copy at the newer
+// store goes to the slot at the ring's head, next to the one the last store wrote.
+// Why: a DAX writer re-storing pages of a small mapping copied each line's old bytes into the
+// previous entry's data slot (anywhere in the ring, a cold line), then at its eviction from
+// that slot into the next entry's pre-image slot (another): two cold lines written per line
+// stored, most of that store's time. Every store to a device line goes through
 // logAppend or logAppendRun, and a crash forgets the log before it rewrites visible
 // bytes: the visible line never changes under a newest entry.
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
@@ -25,7 +33,7 @@ import { copyLine, swapLine, swapLines } from "./line-copy";
 import { stampLine, stampOneLine, stampEpoch, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
-  ENTRY_DATA_VISIBLE, ENTRY_NEXT, LINE_DEFERRED,
+  ENTRY_DATA_VISIBLE, ENTRY_DATA_IN_NEXT, ENTRY_NEXT, LINE_DEFERRED,
 } from "../abi";
 import {
   logAddr, logCapacity, lineListAddr, chunkStampAddr, lineStateAddr, visibleAddr,
@@ -63,24 +71,30 @@ export function entryWordMask(entry: usize): u32 {
   return words;
 }
 
-// Where the entry's bytes are: in it, or (the line's newest entry) in the visible line.
+// Where the entry's bytes are: in it, (the line's newest entry) in the visible line, or (a
+// whole-line entry with a newer one) in the newer entry's pre-image slot.
 @inline export function entryBytes(entry: usize): usize {
   const live = changetype<LogEntry>(entry).live;
-  assert(live == ENTRY_HOLDS_DATA || live == ENTRY_DATA_VISIBLE,
-    "store log: the bytes of an entry that is not live");
-  return live == ENTRY_DATA_VISIBLE
-    ? visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT) : entryDataAddr(entry);
+  if (live == ENTRY_DATA_VISIBLE) {
+    return visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT);
+  }
+  if (live == ENTRY_DATA_IN_NEXT) return preimageSlotAddr(changetype<LogEntry>(entry).next - 1);
+  assert(live == ENTRY_HOLDS_DATA, "store log: the bytes of an entry that is not live");
+  return entryDataAddr(entry);
 }
 
 
-// The line's newest entry `e` is about to stop being its newest: it takes its bytes from
-// the visible line before the next store changes them.
-@inline function keepBytes(e: usize, line: u32): void {
+// The line's newest entry `e` is about to stop being its newest, entry `index` (this store's)
+// linked behind it: it keeps its bytes from the visible line before the store changes them,
+// a whole-line entry's in the new entry's pre-image slot (storelog's header says why).
+@inline function keepBytes(e: usize, line: u32, index: u32): void {
   assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
     "store log: keeping the bytes of an entry that is not the line's newest");
   if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
-  copyLine(entryDataAddr(e), visibleAddr + (<usize>line << LINE_SHIFT));
-  changetype<LogEntry>(e).live = ENTRY_HOLDS_DATA;
+  const whole = changetype<LogEntry>(e).mask == u64.MAX_VALUE;
+  copyLine(whole ? preimageSlotAddr(index) : entryDataAddr(e),
+    visibleAddr + (<usize>line << LINE_SHIFT));
+  changetype<LogEntry>(e).live = whole ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA;
 }
 
 // Copy the entry's bytes into a 64-byte line at dst, only within the given words:
@@ -120,23 +134,22 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
 
 // Entry `e` (log index `index`), the oldest live entry of `line`, is written to media and
 // leaves the line's list: when a newer entry follows, the pre-image moves to its slot with
-// this store on; else the line's media is its visible bytes from now on and the line is no
-// longer pending. The line is stamped `epoch`. The counts (its ring's live entries, the log's
+// this store on (a whole-line entry's bytes are there already: ENTRY_DATA_IN_NEXT); else
+// the line's media is its visible bytes from now on and the line is no longer pending.
+// The line is stamped `epoch`. The counts (its ring's live entries, the log's
 // version, C_RETIRED) are the caller's: evictions take them once for a stretch of entries.
 @inline function unlinkHead(e: usize, index: u32, line: u32, epoch: u32): void {
   const ll = lineListAddr + (<usize>line << 3);
   // not the line's oldest entry (the callers read its list head to find it)
   if (CHECKS) assert(load<u32>(ll) == index + 1 && changetype<LogEntry>(e).line == line);
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
-  const next = changetype<LogEntry>(e).next;
-  assert(changetype<LogEntry>(e).live == ENTRY_HOLDS_DATA || next == 0,
-    "retire: an older entry without its bytes");
+  const next = changetype<LogEntry>(e).next, live = changetype<LogEntry>(e).live;
+  // An older entry keeps its bytes (keepBytes): a whole line's in the next pre-image slot.
+  assert(next == 0 || live == (changetype<LogEntry>(e).mask == u64.MAX_VALUE
+    ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA), "retire: an older entry without its bytes");
   if (next != 0) {
-    // A store of the whole line is the whole new pre-image: the old one is not read (a cold
-    // slot, written a ring's length of stores ago).
-    const pre = preimageSlotAddr(next - 1);
-    if (changetype<LogEntry>(e).mask == u64.MAX_VALUE) copyLine(pre, entryDataAddr(e));
-    else {
+    if (live == ENTRY_HOLDS_DATA) {
+      const pre = preimageSlotAddr(next - 1);
       copyLine(pre, preimageSlotAddr(index));
       entryApply(pre, e, 0xff);
     }
@@ -400,7 +413,7 @@ export function advanceTail(): void {
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
   if (tailIndex != 0) {
-    keepBytes(entryAddr(tailIndex - 1), line);
+    keepBytes(entryAddr(tailIndex - 1), line, index);
     changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
     store<u32>(ll, index + 1, 4);
     return false;
@@ -603,8 +616,11 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
     const before = entryAddr(newest - 1);
     const visible = visibleAddr + (<usize>(line + k) << LINE_SHIFT);
     if (changetype<LogEntry>(before).live == ENTRY_DATA_VISIBLE) {
-      swapLine(entryDataAddr(before), visible, src + (<usize>k << LINE_SHIFT));
-      changetype<LogEntry>(before).live = ENTRY_HOLDS_DATA;
+      // (keepBytes and the store in one pass)
+      const whole = changetype<LogEntry>(before).mask == u64.MAX_VALUE;
+      swapLine(whole ? preimageSlotAddr(index) : entryDataAddr(before), visible,
+        src + (<usize>k << LINE_SHIFT));
+      changetype<LogEntry>(before).live = whole ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA;
     } else {
       copyLine(visible, src + (<usize>k << LINE_SHIFT));
     }

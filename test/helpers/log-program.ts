@@ -15,6 +15,8 @@ export interface LogConfig {
   flushQueueCapacity: number;
   scratchBytes: number;
   maxThreads: number;
+  /** The new side's core (default release; debug checks its invariants as it runs). */
+  target?: 'release' | 'debug';
 }
 
 /** What both sides offer: the old core's driver and PmemDevice (test/helpers/new-store-log.ts). */

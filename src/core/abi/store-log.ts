@@ -9,12 +9,15 @@ export const ENTRY_BYTES = 32; // bytes per entry (its data slot is in the log's
 export const ENTRY_SEQ = 0;
 export const ENTRY_LINE = 4; // u32 line index
 export const ENTRY_NEXT = 8; // u32 (index + 1) of the next entry of the same line, 0 = none
-// u32 ENTRY_HOLDS_DATA or ENTRY_DATA_VISIBLE while not yet written to media, 0 after
+// u32 ENTRY_HOLDS_DATA, ENTRY_DATA_VISIBLE or ENTRY_DATA_IN_NEXT until written to media, 0 after
 export const ENTRY_LIVE = 12;
 export const ENTRY_HOLDS_DATA = 1; // ENTRY_LIVE: the entry's bytes are in its data slot
 // ENTRY_LIVE: the entry is its line's newest and its bytes are the line's visible bytes (not
 // copied)
 export const ENTRY_DATA_VISIBLE = 2;
+// ENTRY_LIVE: a whole-line entry with a newer one: its bytes are in the pre-image slot of its
+// next entry (the line's media once it is written back)
+export const ENTRY_DATA_IN_NEXT = 3;
 export const ENTRY_MASK = 16; // u64 byte mask within the line
 // an entry's data slot (same index, log data region): valid where the mask is set
 export const ENTRY_DATA_BYTES = 64;
