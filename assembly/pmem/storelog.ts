@@ -199,11 +199,7 @@ function retiresWhole(line: u32, upTo: u32): bool {
   const head = <u32>list;
   if (head == 0 || head != <u32>(list >> 32)) return 0;
   const e = entryAddr(head - 1);
-  // next (0: the line's only entry) and live (the u32 after it) in one load
-  const whole = load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
-    && changetype<LogEntry>(e).mask == u64.MAX_VALUE
-    && !seqBefore(upTo, changetype<LogEntry>(e).seq);
-  return whole ? e : 0;
+  return newestWholeLine(e) && !seqBefore(upTo, changetype<LogEntry>(e).seq) ? e : 0;
 }
 
 // Retire lines [first, first + count), each of which retiresWhole: what retireLineHead does
@@ -384,6 +380,14 @@ export function advanceTail(): void {
 // whole-line store whose bytes are the visible line's (retiresWhole without the list)?
 @inline function mayStartRun(e: usize): bool {
   assert(changetype<LogEntry>(e).live != 0, "evict: a run looked for at an entry written back");
+  return newestWholeLine(e);
+}
+
+// Is entry `e` live, its line's newest, and a store of the whole line (its bytes the visible
+// line's)? next and live in one load: an entry written back reads live 0.
+@inline function newestWholeLine(e: usize): bool {
+  // not an entry of the log
+  if (CHECKS) assert(e >= logAddr && (e - logAddr) % ENTRY_BYTES == 0);
   return load<u64>(e + ENTRY_NEXT) == (<u64>ENTRY_DATA_VISIBLE << 32)
     && changetype<LogEntry>(e).mask == u64.MAX_VALUE;
 }
@@ -497,7 +501,13 @@ export function advanceTail(): void {
 // locked first (several threads: another may be storing to them). False when there is no
 // such run (the caller evicts the oldest entry alone).
 function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool {
-  const line = changetype<LogEntry>(entryAddr(ringIndex(t, ring, tail))).line;
+  const first = entryAddr(ringIndex(t, ring, tail));
+  // Not its line's newest, whole-line entry: no run, and no lock taken to learn it (a DAX
+  // writer re-storing pages has such a tail at every store: two locked instructions each).
+  // Read unlocked, an entry that is not newest stays so (next is never cleared while it is
+  // live), and one written back since reads live 0: neither starts a run.
+  if (!newestWholeLine(first)) return false;
+  const line = changetype<LogEntry>(first).line;
   const span = min<u32>(need, lineCount - line);
   if (span < 2) return false;
   lockLines(line, span);
