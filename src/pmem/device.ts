@@ -16,6 +16,7 @@ import {
 } from './config.js';
 import { copyImageInto, type ImageEnd } from './crash-copy.js';
 import { storeBatch, type BatchEnd, type StoreBatchOptions } from './store-batch.js';
+import { copyInto } from './typed-copy.js';
 
 export { LINE_BYTES, WORD_BYTES } from '../core/abi.js';
 export type { PersistenceDomain, PmemConfig, PmemHandle, PmemOptions } from './config.js';
@@ -351,37 +352,42 @@ export class PmemDevice {
     // typed-array-getters-probe.mjs).
     const n = bytes.length;
     this.checkRange(addr, n); // (no [addr, length] pair made: a store's path allocates nothing)
-    const a = addr;
     this.beforeStore?.();
     // A small store goes through the scratch wherever its bytes are: asking whether they are
-    // in this memory (byteOffset, then buffer) costs about as much as copying them.
-    if (n >= DIRECT_STORE_BYTES && this.inMemory(bytes)) {
+    // in this memory (byteOffset, then buffer) costs about as much as copying them. The
+    // others are a method of their own: this one stays small enough for V8 to inline into
+    // its callers (a call less per 64-byte store).
+    if (n >= DIRECT_STORE_BYTES || n > this.scratchBytes) {
+      this.storeLarge(addr, bytes, nonTemporal);
+      return;
+    }
+    copyInto(this.bytes, bytes, this.scratchAddr);
+    checkCoreResult(this.core.pmem_store(addr, this.scratchAddr, n, nonTemporal), 'store');
+  }
+
+  /** storeWith of DIRECT_STORE_BYTES or more, or of more than the scratch holds. */
+  private storeLarge(a: number, bytes: Uint8Array, nonTemporal: number): void {
+    const n = bytes.length;
+    if (this.inMemory(bytes)) {
       checkCoreResult(this.core.pmem_store(a, bytes.byteOffset, n, nonTemporal), 'store');
       return;
     }
-    // Large stores: logged first, then the caller's bytes go straight into the visible bytes
-    // (one copy into the device instead of two: into the scratch, then the core's). Up to
-    // the scratch's size: a longer one is several stores through the scratch, as before.
-    if (n >= DIRECT_STORE_BYTES && n <= this.scratchBytes
-      && this.lineSpan(a, n) <= this.config.logCapacity) {
+    // Logged first, then the caller's bytes go straight into the visible bytes (one copy
+    // into the device instead of two: into the scratch, then the core's). Up to the
+    // scratch's size: a longer one is several stores through the scratch, as before.
+    if (n <= this.scratchBytes && this.lineSpan(a, n) <= this.config.logCapacity) {
       checkCoreResult(this.core.pmem_store_begin(a, n, nonTemporal), 'store');
       try {
-        this.bytes.set(bytes, this.visibleAddr + a);
+        copyInto(this.bytes, bytes, this.visibleAddr + a);
       } finally {
         checkCoreResult(this.core.pmem_store_end(), 'store');
       }
       return;
     }
-    // Caller bytes come in through this thread's scratch, a chunk at a time (one chunk, the
-    // common case, with no view made of them).
-    if (n <= this.scratchBytes) {
-      this.bytes.set(bytes, this.scratchAddr);
-      checkCoreResult(this.core.pmem_store(a, this.scratchAddr, n, nonTemporal), 'store');
-      return;
-    }
+    // Through this thread's scratch, a chunk at a time.
     for (let done = 0; done < n; done += this.scratchBytes) {
       const chunk = Math.min(this.scratchBytes, n - done);
-      this.bytes.set(bytes.subarray(done, done + chunk), this.scratchAddr);
+      copyInto(this.bytes, bytes.subarray(done, done + chunk), this.scratchAddr);
       checkCoreResult(
         this.core.pmem_store(a + done, this.scratchAddr, chunk, nonTemporal), 'store',
       );

@@ -9,6 +9,7 @@
 import { FsError, checkCoreResult, describeValue, isOptions } from '../errors.js';
 import type { CoreExports } from '../core/exports.js';
 import { SBD_ADDR, SBD_LENGTH, STORE_BATCH_DESC_BYTES } from '../core/abi.js';
+import { copyInto } from './typed-copy.js';
 
 export interface StoreBatchOptions {
   /** Every record a non-temporal store (`ntStore`) [false]. */
@@ -184,7 +185,8 @@ function storeChunk(
 ): void {
   if (records === 0) return;
   const payload = end.scratchAddr + records * STORE_BATCH_DESC_BYTES;
-  end.bytes.set(from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to), payload);
+  copyInto(end.bytes, from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to),
+    payload);
   checkCoreResult(
     end.core.pmem_store_batch(end.scratchAddr, records, payload, nonTemporal), 'store batch',
   );
