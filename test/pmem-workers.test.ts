@@ -153,6 +153,51 @@ describe('one shared memory, many threads', () => {
     });
   }
 
+  it("whole-line stores to one line from two threads' rings: an older one's bytes are kept for the newer (in its pre-image slot), written back without a copy, and every image is the oracle's", async () => {
+    // Line 0 is stored whole by a, then b, then a again: each older entry keeps its bytes in
+    // the pre-image slot of the newer one, in the other thread's ring (ENTRY_DATA_IN_NEXT).
+    // Then a's ring (16 entries) fills with stores to other lines and evicts a's first store:
+    // the line's media must be that store's bytes, and the images those of b's and a's later
+    // stores over it.
+    const dev = await PmemDevice.create({ sizeBytes: 1 << 16, logCapacity: 16 });
+    const a = PmemDevice.attach(dev.handle()), b = PmemDevice.attach(dev.handle());
+    const line = (seed: number): Uint8Array => Uint8Array.from({ length: 64 }, (_, i) => (seed * 37 + i) % 251 + 1);
+    const first = line(1), second = line(2), third = line(3);
+    a.store(0, first);
+    b.store(0, second);
+    a.store(0, third);
+    const all: OracleStore[] = [first, second, third].map((bytes) => ({ addr: 0, bytes }));
+    const before = legalImages(all, () => new Uint8Array(64), 'adr');
+    expect(dev.crashImageCount()).toBe(BigInt(before.count));
+    const images = (): Set<string> => {
+      const seen = new Set<string>(), target = dev.crash();
+      for (const image of dev.crashImages({ maxImages: 100_000 })) {
+        seen.add(renderLines((at, n) => image.device(target).load(at, n), [0]));
+      }
+      return seen;
+    };
+    expect(images()).toEqual(before.images);
+    // 14 stores of a to lines 1..14 fill its ring (16 entries); the 15th evicts `first`.
+    for (let l = 1; l <= 15; l++) a.store(l * 64, line(10 + l).subarray(0, 8));
+    expect(dev.counters().evictions).toBe(1);
+    a.flush(64, 15 * 64);
+    a.sfence(); // the fillers leave the log: line 0's two later stores stay pending
+    expect(dev.linesPending()).toBe(1);
+    expect(dev.readMedia(0, 64)).toEqual(first);
+    const after = legalImages(all.slice(1), () => first, 'adr');
+    expect(dev.crashImageCount()).toBe(BigInt(after.count));
+    expect(images()).toEqual(after.images);
+    // 15 more fill a's ring again (its `third` and 15 new ones): the last evicts `third`,
+    // and b's `second` before it (a line's entries leave from its oldest).
+    for (let l = 1; l <= 15; l++) a.store(l * 64, line(30 + l).subarray(0, 8));
+    expect(dev.counters().evictions).toBe(3);
+    expect(dev.lineInfo(0).pendingStores).toBe(0);
+    expect(dev.readMedia(0, 64)).toEqual(third);
+    expect(dev.load(0, 64)).toEqual(third);
+    a.close();
+    b.close();
+  });
+
   it('crash images taken while writers store to the same lines hold every fenced round and nothing not yet stored', async () => {
     // Two writers own alternate words of the same 64 lines; each fences every other round.
     // The main thread crashes the device (random images, the world lock) while they run: a
