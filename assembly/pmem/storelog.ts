@@ -78,7 +78,11 @@ export function entryWordMask(entry: usize): u32 {
   if (live == ENTRY_DATA_VISIBLE) {
     return visibleAddr + (<usize>changetype<LogEntry>(entry).line << LINE_SHIFT);
   }
-  if (live == ENTRY_DATA_IN_NEXT) return preimageSlotAddr(changetype<LogEntry>(entry).next - 1);
+  if (live == ENTRY_DATA_IN_NEXT) {
+    // an entry whose bytes are in its next entry's slot, with no next entry
+    if (CHECKS) assert(changetype<LogEntry>(entry).next != 0);
+    return preimageSlotAddr(changetype<LogEntry>(entry).next - 1);
+  }
   assert(live == ENTRY_HOLDS_DATA, "store log: the bytes of an entry that is not live");
   return entryDataAddr(entry);
 }
