@@ -71,12 +71,15 @@ export function stampLines(first: u32, count: u32, epoch: u32): void {
   const end = first + count;
   for (let c = first >> CHUNK_SHIFT; c <= (end - 1) >> CHUNK_SHIFT; c++) {
     const lo = max<u32>(first, c << CHUNK_SHIFT), hi = min<u32>(end, (c + 1) << CHUNK_SHIFT);
+    // Written only when they change: a chunk stored again in the same epoch (a DAX writer's
+    // page) leaves the cache lines alone, which 64 chunks' uniform bytes and 16 chunks'
+    // stamps share, with another writer's pages too.
     if (hi - lo == 1 << CHUNK_SHIFT) {
-      store<u8>(chunkUniformAddr + c, 1);
+      if (!chunkUniform(c)) store<u8>(chunkUniformAddr + c, 1);
     } else if (chunkTakesLineStamps(c, epoch)) {
       writeLineStamps(lo, hi - lo, epoch);
     }
-    store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
+    if (chunkStamp(c) != epoch) store<u32>(chunkStampAddr + (<usize>c << 2), epoch);
   }
 }
 
