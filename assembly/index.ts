@@ -151,7 +151,7 @@ export function pmem_attach(base: u32): i32 {
     }
     if (slot < 0) return -EBUSY;
     if (atomic.cmpxchg<u32>(slots, taken, taken | (1 << <u32>slot)) == taken) {
-      S.threadSlot = slot;
+      S.setThreadSlot(slot);
       ringAttach();
       store<u32>(S.threadAreaAddr(), 0); // empty flush queue
       // Stores of several threads keep no deferred runs (fresh-runs.ts) and number their
@@ -171,7 +171,7 @@ export function pmem_detach(): i32 {
   deviceFence(false); // outstanding flushes complete before the thread goes away
   unlock();
   atomic.and<u32>(S.headerAddr + H_THREAD_SLOTS, ~(1 << <u32>S.threadSlot));
-  S.threadSlot = -1;
+  S.setThreadSlot(-1);
   return 0;
 }
 

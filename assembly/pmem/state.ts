@@ -1,6 +1,7 @@
 // Per-instance view of the shared device: addresses read from the header at attach.
 // These are WebAssembly globals, so each instance (thread) has its own copy; the
 // memory they point into is shared.
+import { CHECKS } from "../shared/checks";
 import {
   H_MAGIC, H_VERSION, HEADER_MAGIC, HEADER_VERSION, H_DEVICE_BYTES, H_LINE_COUNT, H_DOMAIN,
   H_LOG_CAPACITY, H_SCRATCH_BYTES, H_CRC_TABLES, H_THREADS, H_THREAD_STRIDE, H_FLUSHQ_CAPACITY,
@@ -42,6 +43,16 @@ export let patchRows: u32 = 0;
 export let lineSeqAddr: usize = 0;
 export let stripeLocksAddr: usize = 0;
 export let threadSlot: i32 = -1;
+// This thread's counters (TA_COUNTERS in its area), set with its slot: counterAdd's address
+// without the slot's multiply and three globals for each of a store's five counts.
+let threadCountersAddr: usize = 0;
+
+/** This instance's thread slot (-1: detached), and what follows from it. */
+export function setThreadSlot(slot: i32): void {
+  assert(slot < <i32>maxThreads, "state: a thread slot past maxThreads");
+  threadSlot = slot;
+  threadCountersAddr = slot < 0 ? 0 : threadsAddr + <usize>slot * threadStride + TA_COUNTERS;
+}
 
 export function loadStateFromHeader(h: usize): bool {
   if (load<u32>(h + H_MAGIC) != HEADER_MAGIC) return false;
@@ -90,7 +101,9 @@ export function loadStateFromHeader(h: usize): bool {
 // and readers. Only the thread itself writes its counters, so a plain add is enough, under
 // the device lock or not (loads).
 @inline export function counterAdd(index: u32, amount: u64): void {
-  const at = threadAreaAddr() + TA_COUNTERS + (<usize>index << 3);
+  // counts of a detached instance, or at an address its slot does not give
+  if (CHECKS) assert(threadSlot >= 0 && threadCountersAddr == threadAreaAddr() + TA_COUNTERS);
+  const at = threadCountersAddr + (<usize>index << 3);
   store<u64>(at, load<u64>(at) + amount);
 }
 
