@@ -176,9 +176,7 @@ export class CrashModel {
     if (problems.length) return problems;
     if (!outcome.ok && stmt.op === 'mstore' && (!expect.errnos.has(outcome.errno)
       || this.spaceErrnos(stmt).includes(outcome.errno))) {
-      // Out of space on a page fault: the pages before it were stored (compareLive). A
-      // store the model expects to stop at EOF with SIGBUS may have stopped at an earlier
-      // page with the same SIGBUS, for want of space for that page's fault.
+      // No space for a page fault (maybe before an expected EOF): a prefix stored (compareLive).
       this.spaceFailedStore = stmt;
       return [];
     }
