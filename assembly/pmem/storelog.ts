@@ -30,7 +30,7 @@
 // When the ring is full the oldest entry is evicted to media, which a real cache may do
 // at any moment: the bound changes what a crash can lose, never what it may keep.
 import { copyLine, swapLine, swapLines } from "./line-copy";
-import { stampLine, stampOneLine, stampEpoch, stampLines } from "./stamps";
+import { stampOneLine, stampEpoch, stampLines } from "./stamps";
 import {
   ENTRY_BYTES, LINE_PENDING, LINE_SHIFT, C_EVICTIONS, C_RETIRED, C_LOG_ENTRIES, ENTRY_HOLDS_DATA,
   ENTRY_DATA_VISIBLE, ENTRY_DATA_IN_NEXT, ENTRY_NEXT, LINE_DEFERRED,
@@ -89,16 +89,15 @@ export function entryWordMask(entry: usize): u32 {
 
 
 // The line's newest entry `e` is about to stop being its newest, entry `index` (this store's)
-// linked behind it: it keeps its bytes from the visible line before the store changes them,
-// a whole-line entry's in the new entry's pre-image slot (storelog's header says why).
-@inline function keepBytes(e: usize, line: u32, index: u32): void {
-  assert(changetype<LogEntry>(e).line == line && changetype<LogEntry>(e).next == 0,
-    "store log: keeping the bytes of an entry that is not the line's newest");
-  if (changetype<LogEntry>(e).live != ENTRY_DATA_VISIBLE) return;
+// linked behind it: where it keeps its bytes, which the caller copies there from the visible
+// line before the store changes them (its state says so from now on). A whole-line entry's
+// go to the new entry's pre-image slot (storelog's header says why), others' to its data slot.
+@inline function keptBytesSlot(e: usize, index: u32): usize {
+  assert(changetype<LogEntry>(e).next == 0 && changetype<LogEntry>(e).live == ENTRY_DATA_VISIBLE,
+    "store log: keeping the bytes of an entry that is not its line's newest");
   const whole = changetype<LogEntry>(e).mask == u64.MAX_VALUE;
-  copyLine(whole ? preimageSlotAddr(index) : entryDataAddr(e),
-    visibleAddr + (<usize>line << LINE_SHIFT));
   changetype<LogEntry>(e).live = whole ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA;
+  return whole ? preimageSlotAddr(index) : entryDataAddr(e);
 }
 
 // Copy the entry's bytes into a 64-byte line at dst, only within the given words:
@@ -148,7 +147,7 @@ export function entryApply(dst: usize, entry: usize, wordFilter: u32): void {
   if (CHECKS) assert(load<u32>(ll) == index + 1 && changetype<LogEntry>(e).line == line);
   assert(changetype<LogEntry>(e).live != 0, "retire: entry not live");
   const next = changetype<LogEntry>(e).next, live = changetype<LogEntry>(e).live;
-  // An older entry keeps its bytes (keepBytes): a whole line's in the next pre-image slot.
+  // An older entry keeps its bytes (keptBytesSlot): a whole line's in the next pre-image slot.
   assert(next == 0 || live == (changetype<LogEntry>(e).mask == u64.MAX_VALUE
     ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA), "retire: an older entry without its bytes");
   if (next != 0) {
@@ -421,7 +420,8 @@ export function advanceTail(): void {
   const ll = lineListAddr + (<usize>line << 3);
   const tailIndex = load<u32>(ll, 4);
   if (tailIndex != 0) {
-    keepBytes(entryAddr(tailIndex - 1), line, index);
+    copyLine(keptBytesSlot(entryAddr(tailIndex - 1), index),
+      visibleAddr + (<usize>line << LINE_SHIFT));
     changetype<LogEntry>(entryAddr(tailIndex - 1)).next = index + 1;
     store<u32>(ll, index + 1, 4);
     return false;
@@ -608,10 +608,10 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
 // What writeEntry does to each of `count` whole lines from `line`, every one of them pending
 // and none deferred, for a store whose new bytes are at `src` (not the visible lines): entry
 // seq + k at position (position + k) of this thread's ring becomes the line's newest, and the
-// previous newest takes the line's old bytes (keepBytes) as the new ones come in, one pass per
-// line (swapLine); the lines are stamped once. Why: a DAX writer re-storing pages of a small
-// mapping stores to lines still pending, and writeEntry's branches, its stamp per line and a
-// second pass over the visible bytes (finishStore) were half its store's cost.
+// previous newest keeps the line's old bytes (keptBytesSlot) as the new ones come in, one
+// pass per line (swapLine); the lines are stamped once. Why: a DAX writer re-storing pages of
+// a small mapping stores to lines still pending, and writeEntry's branches, its stamp per line
+// and a second pass over the visible bytes (finishStore) were half its store's cost.
 @inline function appendPendingLines(
   seq: u32, position: u32, line: u32, count: u32, epoch: u32, src: usize,
 ): void {
@@ -628,16 +628,9 @@ function evictRunAt(ring: usize, t: u32, tail: u32, head: u32, need: u32): bool 
     const newest = load<u32>(ll, 4);
     assert(newest != 0, "log append: a pending line with no entry");
     const before = entryAddr(newest - 1);
-    const visible = visibleAddr + (<usize>(line + k) << LINE_SHIFT);
-    if (changetype<LogEntry>(before).live == ENTRY_DATA_VISIBLE) {
-      // (keepBytes and the store in one pass)
-      const whole = changetype<LogEntry>(before).mask == u64.MAX_VALUE;
-      swapLine(whole ? preimageSlotAddr(index) : entryDataAddr(before), visible,
-        src + (<usize>k << LINE_SHIFT));
-      changetype<LogEntry>(before).live = whole ? ENTRY_DATA_IN_NEXT : ENTRY_HOLDS_DATA;
-    } else {
-      copyLine(visible, src + (<usize>k << LINE_SHIFT));
-    }
+    // the previous newest keeps its bytes and the new ones come in, in one pass
+    swapLine(keptBytesSlot(before, index), visibleAddr + (<usize>(line + k) << LINE_SHIFT),
+      src + (<usize>k << LINE_SHIFT));
     changetype<LogEntry>(before).next = index + 1;
     store<u32>(ll, index + 1, 4);
   }
