@@ -27,6 +27,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { PmemDevice, FileSystem, WriterPool, storeTag, slotPicker } from '../dist/index.js';
 import { WRITER_BATCH_RECORDS } from '../dist/workers/writer.js';
 import { runGroup, median } from './harness.mjs';
+import { writtenFile } from './written-file.mjs';
 
 const PAGE = 4096;
 const PTE_BLOCK_MASK = 0x07ffffff;
@@ -55,18 +56,6 @@ function percentile(sorted, p) {
   // Nearest rank.
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
-}
-
-/** A nodatacow or datacow file of `bytes`, written whole, committed. */
-function writtenFile(fs, path, bytes, { nocow }) {
-  fs.create(path);
-  if (nocow) fs.setNoDataCow(path);
-  const fd = fs.open(path);
-  const fill = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) fill[i] = (i * 31 + 7) & 255;
-  fs.pwrite(fd, fill, 0);
-  fs.close(fd);
-  fs.commit();
 }
 
 /** Fault every page of the mapping writable (one 8-byte store per page). */

@@ -6,6 +6,7 @@
 //   made, default this one; run two roots alternately to compare builds)
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writtenFile } from './written-file.mjs';
 
 const size = Number(process.argv[2] ?? 64);
 const root = process.argv[3] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -16,12 +17,7 @@ const FILE_BYTES = 4 << 20;
 const device = await PmemDevice.create({ sizeBytes: 64 << 20 });
 FileSystem.mkfs(device);
 const fs = FileSystem.mount(device);
-fs.create('/m');
-fs.setNoDataCow('/m');
-const fd = fs.open('/m');
-fs.pwrite(fd, new Uint8Array(FILE_BYTES).fill(1), 0);
-fs.close(fd);
-fs.commit();
+writtenFile(fs, '/m', FILE_BYTES, { nocow: true });
 const mapping = fs.mmap('/m', { length: FILE_BYTES });
 const heap = new Uint8Array(size).fill(5);
 const slots = FILE_BYTES / size;

@@ -7,6 +7,7 @@
 //   build/ made, default this one)
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writtenFile } from './written-file.mjs';
 
 const size = Number(process.argv[2] ?? 4096);
 const runs = Number(process.argv[3] ?? 9);
@@ -18,12 +19,7 @@ const FILE_BYTES = 1 << 20;
 const device = await PmemDevice.create({ sizeBytes: 128 << 20 });
 FileSystem.mkfs(device);
 const fs = FileSystem.mount(device);
-fs.create('/w');
-fs.setNoDataCow('/w');
-const fd = fs.open('/w');
-fs.pwrite(fd, new Uint8Array(FILE_BYTES).fill(7), 0);
-fs.close(fd);
-fs.commit();
+writtenFile(fs, '/w', FILE_BYTES, { nocow: true });
 const mapping = fs.mmap('/w', { length: FILE_BYTES });
 const pool = await WriterPool.start(fs, 2);
 const spec = (writers, w, stores, kind, seed, bytes = size, layout = 'partitioned') => ({
