@@ -8,6 +8,9 @@ import { FileSystem } from '../src/filesystem.js';
 import { patternBytes } from '../src/workload/pattern.js';
 import { expectSameBytes } from './helpers/device.js';
 import { errnoOf } from './helpers/errno-of.js';
+import { checkScript, fuzzDevices } from '../src/crash/fuzz.js';
+import { loadCoreModule } from '../src/core/module.js';
+import { parse } from '../src/workload/parse.js';
 
 const NODE = 4096;
 const MiB = 1 << 20;
@@ -114,6 +117,35 @@ describe('ENOSPC reclaims pinned space first', () => {
     const image = FileSystem.mount(dev.crash());
     expect(image.fsck()).toEqual([]);
     expectSameBytes(image.readFile('/target'), new Uint8Array(4 * MiB), '/target zeroed after a crash');
+  });
+
+  it('a clone growing a file rewrites its EOF sector with the space an unlink pinned (fsx seed 202)', async () => {
+    // The clone zeroes the bytes past the old EOF in its last sector (a new sector of data)
+    // before it maps the source's blocks: it asked for no room first, so the space /full's
+    // unlink pinned stayed pinned and the clone failed with ENOSPC where the model has room.
+    const script = `open /f2 creat
+write /f2 28672 14394 seed 10
+write /f2 15 10699 seed 21
+fallocate /f2 4096 16384
+snapshot / /s2 ro
+create /full
+fallocate /full 0 1048576 keep
+fallocate /full 1048576 1048576 keep
+fallocate /full 4194304 262144 keep
+fallocate /full 5242880 65536 keep
+fallocate /full 5308416 65536 keep
+fallocate /full 5373952 65536 keep
+fallocate /full 5505024 16384 keep
+fallocate /full 5570560 4096 keep
+fallocate /full 5574656 4096 keep
+fallocate /full 5578752 4096 keep
+unlink /full
+clone /f2 4096 /f2 40960 36864
+`;
+    await loadCoreModule();
+    const r = checkScript(parse(script), {}, fuzzDevices());
+    expect(r.violations.map((v) => `${v.point}: ${v.problems.join('; ')}`)).toEqual([]);
+    expect(r.unjudged).toBeNull(); // judged to its end
   });
 
   it('with nothing pinned, ENOSPC comes without a commit', async () => {

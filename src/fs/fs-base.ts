@@ -571,7 +571,10 @@ export abstract class FsBase {
 
   /**
    * The file grows to `newSize`: bytes past the old EOF in its last sector (a store through
-   * a mapping may have put data there) must read as zeros (generic/029, generic/499).
+   * a mapping may have put data there) must read as zeros (generic/029, generic/499). The
+   * rewrite is a sector of new data: room for it is asked first (reserveSpace: space an
+   * unlink of this transaction pins comes back with a commit), as every caller must before
+   * it changes anything. A clone growing a file failed with ENOSPC here after such an unlink.
    */
   protected zeroPastEof(sv: Subvolume, ino: number, newSize: number): void {
     const inode = this.inode(sv, ino);
@@ -579,6 +582,7 @@ export abstract class FsBase {
     const to = alignUp(from);
     if (newSize <= from || from === to) return;
     if (!this.data.extents(sv, ino, from, to).some(({ e }) => e.type === EXTENT_TYPE_REG)) return;
+    this.reserveSpace(() => this.k.spaceFits(SECTOR_BYTES, this.k.metadataReserveBytes));
     this.data.write(sv, ino, inode, new Uint8Array(to - from), from);
     this.rangeChanged(sv, ino, alignDown(from), to);
   }
