@@ -119,11 +119,12 @@ describe('ENOSPC reclaims pinned space first', () => {
     expectSameBytes(image.readFile('/target'), new Uint8Array(4 * MiB), '/target zeroed after a crash');
   });
 
-  it('a clone growing a file rewrites its EOF sector with the space an unlink pinned (fsx seed 202)', async () => {
-    // The clone zeroes the bytes past the old EOF in its last sector (a new sector of data)
-    // before it maps the source's blocks: it asked for no room first, so the space /full's
-    // unlink pinned stayed pinned and the clone failed with ENOSPC where the model has room.
-    const script = `open /f2 creat
+  // Scripts of `pmcow fuzz` findings (as it wrote them): an operation rewrote a sector with
+  // new data without asking for room first, so the space /full's unlink pinned stayed
+  // pinned and it failed with ENOSPC where the model has room.
+  const FOUND: Array<[string, string]> = [
+    // The clone zeroes the bytes past the old EOF in its last sector (zeroPastEof).
+    ['a clone growing a file rewrites its old EOF sector (fsx seed 202)', `open /f2 creat
 write /f2 28672 14394 seed 10
 write /f2 15 10699 seed 21
 fallocate /f2 4096 16384
@@ -140,13 +141,35 @@ fallocate /full 5570560 4096 keep
 fallocate /full 5574656 4096 keep
 fallocate /full 5578752 4096 keep
 unlink /full
-clone /f2 4096 /f2 40960 36864
-`;
-    await loadCoreModule();
-    const r = checkScript(parse(script), {}, fuzzDevices());
-    expect(r.violations.map((v) => `${v.point}: ${v.problems.join('; ')}`)).toEqual([]);
-    expect(r.unjudged).toBeNull(); // judged to its end
-  });
+clone /f2 4096 /f2 40960 36864`],
+    // A zero range inside one sector rewrites that sector (zeroRange asked only for room
+    // for its whole sectors).
+    ['a zero range of part of a sector rewrites it (fsx seed 301)', `create /f0
+create /f1
+write /f0 1418 10604 seed 2
+write /f1 0 12288 seed 4
+create /full
+fallocate /full 0 1048576 keep
+fallocate /full 1048576 1048576 keep
+fallocate /full 4194304 262144 keep
+fallocate /full 5242880 65536 keep
+fallocate /full 5308416 65536 keep
+fallocate /full 5373952 65536 keep
+fallocate /full 5505024 16384 keep
+fallocate /full 5521408 16384 keep
+fallocate /full 5570560 4096 keep
+fallocate /full 5574656 4096 keep
+unlink /full
+zero /f0 5499 273`],
+  ];
+  for (const [name, script] of FOUND) {
+    it(`${name}: with the space a commit returns`, async () => {
+      await loadCoreModule();
+      const r = checkScript(parse(script), {}, fuzzDevices());
+      expect(r.violations.map((v) => `${v.point}: ${v.problems.join('; ')}`)).toEqual([]);
+      expect(r.unjudged).toBeNull(); // judged to its end
+    });
+  }
 
   it('with nothing pinned, ENOSPC comes without a commit', async () => {
     const { fs } = await full();

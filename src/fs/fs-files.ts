@@ -329,13 +329,13 @@ export abstract class FsFiles extends FsNamespace {
     requireRegular(r.kind, path);
     this.refuseImmutable(r, 'zero range');
     this.beginChange(r.sv);
-    // The whole sectors become preallocated: check their space first, as fallocate does,
-    // so that the call fails before changing anything.
-    const innerStart = alignUp(offset);
-    const innerEnd = alignDown(offset + length);
-    if (innerEnd > innerStart) {
-      this.reserveSpace(() => this.k.spaceFits(innerEnd - innerStart, this.k.metadataReserveBytes));
-    }
+    // The whole sectors become preallocated and the partial ones at either end are rewritten
+    // (two sectors at most, as punchHole's): check their space first, as fallocate does, so
+    // that the call fails before changing anything (after a commit has returned what an
+    // unlink of this transaction pinned: a zero of part of one sector failed without it).
+    const inner = Math.max(0, alignDown(offset + length) - alignUp(offset));
+    this.reserveSpace(() =>
+      this.k.spaceFits(inner + 2 * SECTOR_BYTES, this.k.metadataReserveBytes));
     this.zeroPastEof(r.sv, r.ino, offset + length);
     this.zeroOut(r, offset, offset + length, true);
     const inode = this.inode(r.sv, r.ino);
