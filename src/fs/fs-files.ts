@@ -359,7 +359,17 @@ export abstract class FsFiles extends FsNamespace {
         this.data.write(r.sv, r.ino, inode, new Uint8Array(limit - a), a);
       }
     };
-    if (innerStart >= innerEnd) { zeroPart(from, to); return; }
+    if (innerStart >= innerEnd) {
+      // No whole sector: one partial sector, or the ends of two neighbours, each rewritten
+      // only if it holds an extent (zeros written over a hole would allocate it).
+      if (innerStart > from && innerStart < to) {
+        zeroPart(from, innerStart);
+        zeroPart(innerStart, to);
+      } else {
+        zeroPart(from, to);
+      }
+      return;
+    }
     zeroPart(from, innerStart);
     zeroPart(innerEnd, to);
     this.data.drop(r.sv, r.ino, innerStart, innerEnd);
