@@ -326,7 +326,7 @@ export class FileSystem extends FsFiles {
   mmap(path: string, options: MmapOptions): DaxMapping {
     this.live();
     if (options === undefined) throw new FsError('EINVAL', 'mmap needs options with a length');
-    checkOptions<MmapOptions>(options, 'mmap options');
+    checkOptions<MmapOptions>(options, 'mmap options', ['offset', 'length', 'prot', 'sync']);
     const offset = checkOffset(options.offset === undefined ? 0 : options.offset, 'offset');
     const length = checkOffset(options.length, 'length');
     const sync = checkFlag(options.sync, 'sync');

@@ -353,6 +353,14 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['setxattr create', (x) => fs.setxattr('/file', 'user.f', new Uint8Array(1), { create: x as boolean })],
       ['listxattr noFollow', (x) => fs.listxattr('/file', { noFollow: x as boolean })],
     ];
+    const unknownKey: Array<[string, Call]> = [
+      ['open unknown flag', (x) => fs.open('/newfile2', { create: true, [x as string]: true })],
+      ['fallocate unknown option', (x) => fs.fallocate('/file', 0, 100_000, { [x as string]: true })],
+      ['snapshot unknown option', (x) => fs.snapshot('/vol', '/snapz', { [x as string]: true })],
+      ['mmap unknown option', (x) => fs.mmap('/file', { length: 4096, [x as string]: 8192 })],
+      ['setxattr unknown option', (x) => fs.setxattr('/file', 'user.g', new Uint8Array(1), { [x as string]: true })],
+      ['getxattr unknown option', (x) => fs.getxattr('/file', 'user.a', { [x as string]: true })],
+    ];
     const asData: Array<[string, Call]> = [
       ['pwrite data', (x) => fs.pwrite(fd, x as Uint8Array, 0)], ['writeFile data (existing)', (x) => fs.writeFile('/file', x as Uint8Array)],
       ['writeFile data (new)', (x) => fs.writeFile('/newdata', x as Uint8Array)], ['mapping store data', (x) => f.mapping.store(0, x as Uint8Array)],
@@ -362,6 +370,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       fc.tuple(fc.constantFrom(...asFlag), badFlag),
       fc.tuple(fc.constantFrom(...asData), badData),
       fc.tuple(fc.constantFrom<[string, Call]>(['mount dax unknown switch', (x) => FileSystem.mount(f.dev, { dax: { [x as string]: true } })]), safeName.map((n) => `no_${n}`)),
+      // A misspelt option is refused, not ignored (mmap's offset under another name mapped from 0).
+      fc.tuple(fc.constantFrom(...unknownKey), safeName.map((n) => `no_${n}`)),
     ), ([[name, call], value]) => {
       expectErrno(() => call(value), 'EINVAL', `${name}(${show(value)})`);
       unchanged(`${name}(${show(value)})`);

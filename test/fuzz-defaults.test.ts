@@ -67,7 +67,7 @@ expect SIGBUS mstore m3 11425 14859 seed 18
     for (const path of ['/f0', '/f1', '/f2']) fs.create(path);
     fs.fallocate('/f1', 34316, 16384);
     fs.truncate('/f0', 23186);
-    const m = fs.mmap('/f0', { offsetBytes: 8192, length: 32768 });
+    const m = fs.mmap('/f0', { offset: 8192, length: 32768 });
     fs.writeFile('/f2', new Uint8Array(0));
     const fd = fs.open('/f2');
     fs.pwrite(fd, patternBytes(14, 7978), 9828);
@@ -82,6 +82,50 @@ expect SIGBUS mstore m3 11425 14859 seed 18
     expect(() => m.store(11425, patternBytes(18, 14859))).toThrow(/SIGBUS.*ENOSPC/);
     const stored = patternBytes(18, 14859);
     expect(fs.readFile('/f0')[20480]).not.toBe(stored[20480 - 19617]);
+    dev.close();
+  });
+
+  it('a nodatacow store past EOF lands in place: a crash back to the longer size may show it (fsx seed 403, script 1110)', async () => {
+    // The truncate is not durable at the crash, so the image may have the old size, which
+    // reads the bytes the mapping stored past the new EOF in the EOF page: they went into
+    // the block in place. The model recorded in-place stores inside EOF only.
+    const text = `create /f1
+setflag /f1 nodatacow
+write /f1 28672 10263 seed 2
+commit
+mmap m0 /f1 32768 12288 rw
+truncate /f1 36963
+mstore m0 3498 2444 seed 20
+`;
+    await loadCoreModule();
+    const r = checkScript(parse(text), { samples: 64 }, fuzzDevices());
+    expect(r.violations.map((v) => `${v.point}: ${v.problems.join('; ')}`)).toEqual([]);
+    expect(r.unjudged).toBeNull();
+    // The case is real: some crash image has the old size and the stored bytes past EOF.
+    const dev = fuzzDevices().device;
+    FileSystem.mkfs(dev, { nodeSize: 4096 });
+    const fs = FileSystem.mount(dev);
+    fs.create('/f1');
+    fs.setNoDataCow('/f1');
+    const fd = fs.open('/f1');
+    fs.pwrite(fd, patternBytes(2, 10263), 28672);
+    fs.close(fd);
+    fs.commit();
+    const m = fs.mmap('/f1', { offset: 32768, length: 12288 });
+    fs.truncate('/f1', 36963);
+    const stored = patternBytes(20, 2444);
+    m.store(3498, stored);
+    let seen = 0;
+    for (let seed = 1; seed <= 32 && seen === 0; seed++) {
+      const image = dev.crash({ mode: 'random', seed });
+      const after = FileSystem.mount(image);
+      const data = after.readFile('/f1');
+      if (data.length === 38935 && data[36992] === stored[36992 - 36266]
+        && data[36999] === stored[36999 - 36266]) seen++;
+      after.unmount();
+      image.close();
+    }
+    expect(seen).toBe(1);
     dev.close();
   });
 

@@ -75,12 +75,25 @@ export function normalisedParts(path: string): string[] {
   return out;
 }
 
-/** An options argument: undefined means defaults; anything but a plain object is EINVAL. */
-export function checkOptions<T extends object>(options: unknown, what: string): Partial<T> {
+/**
+ * An options argument: undefined means defaults; anything but a plain object is EINVAL, and
+ * so is a key outside `known` when that is given (a misspelt option would otherwise be
+ * ignored silently: `mmap(path, { offsetBytes: 8192, ... })` mapped from offset 0).
+ */
+export function checkOptions<T extends object>(options: unknown, what: string,
+  known?: readonly (keyof T & string)[]): Partial<T> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new FsError('EINVAL',
       `${what} must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+  if (known) {
+    for (const key of Object.keys(options)) {
+      if (!(known as readonly string[]).includes(key)) {
+        throw new FsError('EINVAL',
+          `${what}: unknown option '${key}' (known: ${known.join(', ')})`);
+      }
+    }
   }
   return options as Partial<T>;
 }

@@ -26,7 +26,8 @@ export abstract class FsFiles extends FsNamespace {
 
   open(path: string, flags: { create?: boolean; truncate?: boolean } = {}): number {
     this.live();
-    const f = checkOptions<{ create: boolean; truncate: boolean }>(flags, 'open flags');
+    const f = checkOptions<{ create: boolean; truncate: boolean }>(flags, 'open flags',
+      ['create', 'truncate']);
     const create = checkFlag(f.create, 'create');
     const truncate = checkFlag(f.truncate, 'truncate');
     let r: Resolved;
@@ -281,7 +282,8 @@ export abstract class FsFiles extends FsNamespace {
   fallocate(path: string, offset: number, length: number, options: FallocateOptions = {}): void {
     this.live();
     const keepSize =
-      checkFlag(checkOptions<FallocateOptions>(options, 'fallocate options').keepSize, 'keepSize');
+      checkFlag(checkOptions<FallocateOptions>(options, 'fallocate options', ['keepSize'])
+        .keepSize, 'keepSize');
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
     if (length === 0) throw new FsError('EINVAL', 'fallocate length must be positive');

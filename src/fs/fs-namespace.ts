@@ -22,6 +22,8 @@ import { kindOfMode, entryKindOfMode, isSpecialKind, isDirKind, checkMknod } fro
 import { checkSymlinkTarget, encodeSymlinkTarget } from './symlink.js';
 import { FsBase } from './fs-base.js';
 
+const SETXATTR_KEYS = ['create', 'replace', 'noFollow'] as const;
+
 export abstract class FsNamespace extends FsBase {
   // --- namespace operations ----------------------------------------------------------
 
@@ -233,20 +235,20 @@ export abstract class FsNamespace extends FsBase {
    * ENODATA when it does not.
    */
   setxattr(path: string, name: string, value: Uint8Array, options: SetXattrOptions = {}): void {
-    const o = checkOptions<SetXattrOptions>(options, 'setxattr options');
+    const o = checkOptions<SetXattrOptions>(options, 'setxattr options', SETXATTR_KEYS);
     this.setXattrOn(this.xattrTarget(path, o), name, value, o);
   }
 
   /** fsetxattr(2): setxattr on an open file (it may have been renamed or unlinked since). */
   fsetxattr(fd: number, name: string, value: Uint8Array, options: SetXattrOptions = {}): void {
     this.setXattrOn(this.fdTarget(fd), name, value,
-      checkOptions<SetXattrOptions>(options, 'setxattr options'));
+      checkOptions<SetXattrOptions>(options, 'setxattr options', SETXATTR_KEYS));
   }
 
   /** getxattr(2): the value of attribute `name` of `path` (ENODATA when it has none). */
   getxattr(path: string, name: string, options: XattrOptions = {}): Uint8Array {
     return this.getXattrOf(this.xattrTarget(path,
-      checkOptions<XattrOptions>(options, 'getxattr options')), name);
+      checkOptions<XattrOptions>(options, 'getxattr options', ['noFollow'])), name);
   }
 
   fgetxattr(fd: number, name: string): Uint8Array {
@@ -255,7 +257,8 @@ export abstract class FsNamespace extends FsBase {
 
   /** listxattr(2): the names of `path`'s attributes, in btrfs's key (name hash) order. */
   listxattr(path: string, options: XattrOptions = {}): string[] {
-    const r = this.xattrTarget(path, checkOptions<XattrOptions>(options, 'listxattr options'));
+    const r = this.xattrTarget(path,
+      checkOptions<XattrOptions>(options, 'listxattr options', ['noFollow']));
     return listXattrs(this.xattrHost(r.sv), r.ino).map(xattrNameText);
   }
 
@@ -267,7 +270,7 @@ export abstract class FsNamespace extends FsBase {
   /** removexattr(2): remove attribute `name` of `path` (ENODATA when it has none). */
   removexattr(path: string, name: string, options: XattrOptions = {}): void {
     this.removeXattrOf(this.xattrTarget(path,
-      checkOptions<XattrOptions>(options, 'removexattr options')), name);
+      checkOptions<XattrOptions>(options, 'removexattr options', ['noFollow'])), name);
   }
 
   fremovexattr(fd: number, name: string): void {
@@ -369,8 +372,8 @@ export abstract class FsNamespace extends FsBase {
   /** O(1): the new subvolume's root pointer is the source's root block, refcount raised. */
   snapshot(sourcePath: string, destPath: string, options: SnapshotOptions = {}): void {
     this.live();
-    const readonly =
-      checkFlag(checkOptions<SnapshotOptions>(options, 'snapshot options').readonly, 'readonly');
+    const o = checkOptions<SnapshotOptions>(options, 'snapshot options', ['readonly']);
+    const readonly = checkFlag(o.readonly, 'readonly');
     const src = this.resolve(sourcePath);
     if (src.kind !== 'subvolume') throw new FsError('EINVAL', `'${sourcePath}' is not a subvolume`);
     const p = this.resolveParent(destPath);

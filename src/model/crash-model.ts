@@ -227,7 +227,6 @@ export class CrashModel {
     return node ? this.history.of(node) : undefined;
   }
 
-
   /** Apply `stmt` to `post` (a copy of the live model): what the operation may return. */
   private expect(post: FsModel, stmt: Op & StmtCommon): Expectation {
     const ok = (extra: Partial<Expectation> = {}): Expectation => ({
@@ -341,7 +340,6 @@ export class CrashModel {
     viaSyncMapping = false): void {
     this.history.record(this.time, node, before, from, to, viaSyncMapping);
   }
-
 
   /** Apply `op` to `m`: namespace operations here, the others by kind below. */
   private applyTo(m: FsModel, op: Op): Partial<Expectation> {
@@ -597,6 +595,7 @@ export class CrashModel {
     }
     // Bytes past EOF in the EOF page are not file data (an extension zeroes them).
     const inFile = Math.min(end, node.size);
+    if (record) this.history.recordPastEof(this.time, node, from, end, bytes);
     if (inFile > from) {
       const before = node.data;
       const next = before.slice();

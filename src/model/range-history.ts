@@ -37,6 +37,23 @@ export class InPlaceBook extends Map<number, InPlaceHistory> {
     const end = Math.min(to, Math.max(before.length, node.data.length));
     this.of(node).record(time, before, node.data, from, end, viaSyncMapping);
   }
+
+  /**
+   * A store of `bytes` at [from, end) through a mapping of a nodatacow file, before the
+   * model applies it: its part past EOF, in the EOF page, lands in the block in place. No
+   * state of now reads it, but an older, longer one (a shrinking truncate not yet durable)
+   * does. Its words, the one EOF splits whole, are recorded as changed from zeros (what the
+   * truncate left there: its own record) to the stored bytes.
+   */
+  recordPastEof(time: number, node: MNode, from: number, end: number, bytes: Uint8Array): void {
+    const pastFrom = Math.max(from, node.size);
+    if (!node.nodatacow || end <= pastFrom) return;
+    const after = new Uint8Array(end);
+    after.set(node.data.subarray(0, Math.min(node.data.length, end)));
+    if (from < node.size) after.set(bytes.subarray(0, node.size - from), from);
+    after.set(bytes.subarray(pastFrom - from, end - from), pastFrom);
+    this.of(node).record(time, node.data, after, pastFrom, end);
+  }
 }
 
 function alignUpPage(x: number): number {
