@@ -63,6 +63,18 @@ export function isOptions(value: unknown): value is object {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * EINVAL for a key of `options` outside `known`: a misspelt option would otherwise be
+ * ignored silently (`mmap(path, { offsetBytes: 8192, ... })` mapped from offset 0).
+ */
+export function rejectUnknownKeys(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new FsError('EINVAL', `${what}: unknown option '${key}' (known: ${known.join(', ')})`);
+    }
+  }
+}
+
 /** Validate a non-negative safe integer argument. */
 export function requireIndex(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

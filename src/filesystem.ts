@@ -73,7 +73,8 @@ export class FileSystem extends FsFiles {
   static mkfs(device: PmemDevice, options: MkfsOptions = {}): void {
     if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mkfs needs a PmemDevice');
     if (device.isClosed) throw new FsError('EBADF', 'mkfs: the device handle is closed');
-    options = checkOptions<MkfsOptions>(options, 'mkfs options');
+    options = checkOptions<MkfsOptions>(options, 'mkfs options',
+      ['nodeSize', 'label', 'metadataProfile', 'uuid']);
     const nodeBytes = options.nodeSize ?? DEFAULT_NODE_BYTES;
     if (!Number.isInteger(nodeBytes) || nodeBytes < 4096 || nodeBytes > 65536
       || (nodeBytes & (nodeBytes - 1)) !== 0) {
@@ -152,7 +153,7 @@ export class FileSystem extends FsFiles {
   static mount(device: PmemDevice, options: MountOptions = {}): FileSystem {
     if (!(device instanceof PmemDevice)) throw new FsError('EINVAL', 'mount needs a PmemDevice');
     if (device.isClosed) throw new FsError('EBADF', 'mount: the device handle is closed');
-    options = checkOptions<MountOptions>(options, 'mount options');
+    options = checkOptions<MountOptions>(options, 'mount options', ['dax', 'coreWrites']);
     const dax = checkOptions<DaxPolicy>(options.dax, 'dax policy');
     for (const [name, on] of Object.entries(dax)) {
       if (!(POLICY_NAMES as string[]).includes(name)) {

@@ -360,6 +360,11 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['mmap unknown option', (x) => fs.mmap('/file', { length: 4096, [x as string]: 8192 })],
       ['setxattr unknown option', (x) => fs.setxattr('/file', 'user.g', new Uint8Array(1), { [x as string]: true })],
       ['getxattr unknown option', (x) => fs.getxattr('/file', 'user.a', { [x as string]: true })],
+      ['mkfs unknown option', (x) => FileSystem.mkfs(f.dev, { [x as string]: 4096 })],
+      ['mount unknown option', (x) => FileSystem.mount(f.dev, { [x as string]: true })],
+      ['crash unknown option', (x) => f.dev.crash({ mode: 'random', [x as string]: 1 })],
+      ['crashImages unknown option', (x) => f.dev.crashImages({ [x as string]: 1 }).next()],
+      ['device create unknown option', (x) => PmemDevice.createSync({ sizeBytes: 1 << 20, [x as string]: 1 })],
     ];
     const asData: Array<[string, Call]> = [
       ['pwrite data', (x) => fs.pwrite(fd, x as Uint8Array, 0)], ['writeFile data (existing)', (x) => fs.writeFile('/file', x as Uint8Array)],

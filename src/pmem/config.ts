@@ -1,7 +1,9 @@
 // A device's configuration: the options create() takes, checked and with their defaults
 // (PmemConfig), what another thread needs to attach (PmemHandle), and the shared memory a
 // configuration needs.
-import { FsError, checkCoreResult, describeValue, isOptions, requireIndex } from '../errors.js';
+import {
+  FsError, checkCoreResult, describeValue, isOptions, rejectUnknownKeys, requireIndex,
+} from '../errors.js';
 import type { CoreExports } from '../core/exports.js';
 import { DOMAIN, E2BIG, LINE_BYTES } from '../core/abi.js';
 import { DEVICE_BASE, instantiateCore, type CoreTarget } from '../core/module.js';
@@ -31,6 +33,11 @@ export interface PmemOptions {
   /** Which core build to run. */
   target?: CoreTarget;
 }
+
+const PMEM_OPTION_NAMES: readonly (keyof PmemOptions)[] = [
+  'sizeBytes', 'domain', 'logCapacity', 'maxThreads', 'scratchBytes', 'flushQueueCapacity',
+  'kernelBytes', 'target',
+];
 
 export interface PmemConfig {
   sizeBytes: number;
@@ -73,6 +80,7 @@ function defaultKernelBytes(sizeBytes: number): number {
 
 export function normalise(options: PmemOptions): PmemConfig {
   if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
+  rejectUnknownKeys(options, PMEM_OPTION_NAMES, 'device options');
   const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
   if (sizeBytes >= 2 ** 32) {
     throw new FsError(
