@@ -42,6 +42,9 @@ describe('crash-consistency fuzzer', () => {
     expect(one.violations).toBeGreaterThan(0);
     expect(two.findings.map((f) => [f.script, f.violation.point])).toEqual(one.findings.map((f) => [f.script, f.violation.point]));
     await expect(fuzzParallel({ workers: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
+    // A misspelt option is refused, not ignored (10 scripts of the default generator).
+    await expect(fuzzParallel({ generater: 'fsx' } as object)).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(fuzz({ script: 1 } as object)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
   it('crash points before every store add points (and stay clean with every mechanism on)', async () => {
