@@ -7,7 +7,7 @@
 // hostile calls and compares the whole tree with the model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FileSystem, FsError, PmemDevice, WriterPool, S_IFIFO, S_IFCHR, S_IFDIR, S_IFLNK, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
+import { CrashExplorer, FileSystem, FsError, PmemDevice, WriterPool, S_IFIFO, S_IFCHR, S_IFDIR, S_IFLNK, type DaxMapping, type ErrnoName, type WorkloadSpec } from '../src/index.js';
 import { MAX_FILE_BYTES } from '../src/fs/fs-common.js';
 import { FsModel } from './helpers/fs-model.js';
 import type { Op } from '../src/workload/ast.js';
@@ -365,6 +365,8 @@ describe('API fuzzing: hostile arguments give the right errno and change nothing
       ['crash unknown option', (x) => f.dev.crash({ mode: 'random', [x as string]: 1 })],
       ['crashImages unknown option', (x) => f.dev.crashImages({ [x as string]: 1 }).next()],
       ['device create unknown option', (x) => PmemDevice.createSync({ sizeBytes: 1 << 20, [x as string]: 1 })],
+      ['storeBatch unknown option', (x) => f.dev.storeBatch([0], 8, new Uint8Array(8), { [x as string]: true })],
+      ['explorer unknown option', (x) => new CrashExplorer(f.dev, { check: () => [] }, { [x as string]: 1 })],
     ];
     const asData: Array<[string, Call]> = [
       ['pwrite data', (x) => fs.pwrite(fd, x as Uint8Array, 0)], ['writeFile data (existing)', (x) => fs.writeFile('/file', x as Uint8Array)],

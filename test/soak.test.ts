@@ -55,7 +55,7 @@ describe('soak', () => {
   });
 
   it('refuses bad options with EINVAL', async () => {
-    for (const bad of [{ writers: 1 }, { writers: 8 }, { durationMs: -1 }, { seed: 1.5 }, { deviceBytes: 4096 }, { storesPerBatch: 0 }, { layout: 'diagonal' as 'partitioned' }]) {
+    for (const bad of [{ writers: 1 }, { writers: 8 }, { durationMs: -1 }, { seed: 1.5 }, { deviceBytes: 4096 }, { storesPerBatch: 0 }, { layout: 'diagonal' as 'partitioned' }, { duration: 100 } as object]) {
       await expect(soak(bad)).rejects.toSatisfy((e: unknown) => e instanceof FsError && e.code === 'EINVAL');
     }
   });

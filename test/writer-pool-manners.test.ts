@@ -142,6 +142,10 @@ console.log(JSON.stringify(codes));
       await expect(pool.run([spec])).rejects.toThrow(/^EBADF/);
     });
 
+    it('an unknown option is EINVAL (a misspelt one would be ignored)', async () => {
+      await expect(WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY, handshakeTimeout: 300 } as object)).rejects.toThrow(/^EINVAL: pool options: unknown option 'handshakeTimeout'/);
+    });
+
     it('a bad handshakeTimeoutMs is EINVAL', async () => {
       for (const handshakeTimeoutMs of [0, -1, NaN, Infinity, '5']) {
         await expect(WriterPool.start(fs, 1, { entryUrl: WORKER_ENTRY, handshakeTimeoutMs: handshakeTimeoutMs as number })).rejects.toThrow(/^EINVAL: handshakeTimeoutMs/);
