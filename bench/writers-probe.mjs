@@ -3,8 +3,11 @@
 // the two configurations alternating, each run's stores per second printed as the best and
 // the median over the runs. The dax bench's table takes medians of 5; this takes more runs
 // and the best as well, which a noisy machine moves less.
-//   node bench/writers-probe.mjs [size] [runs] [root]   (root: a checkout with dist/ and
-//   build/ made, default this one)
+//   node bench/writers-probe.mjs [size] [runs] [root] [fileKiB] [logCapacity]
+//   (root: a checkout with dist/ and build/ made, default this one; fileKiB: the mapping's
+//   size, default 1024; logCapacity: the store log's entries per thread, default the
+//   device's 65536. A small file and log fit the writers' caches: whether two writers scale
+//   then says whether the log's footprint is what holds them back.)
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writtenFile } from './written-file.mjs';
@@ -15,8 +18,12 @@ const root = process.argv[4] ?? path.join(path.dirname(new URL(import.meta.url).
 if (!(size > 0) || !(runs > 0)) throw new Error('usage: writers-probe.mjs [size] [runs] [root]');
 const { PmemDevice, FileSystem, WriterPool } = await import(pathToFileURL(path.join(root, 'dist/index.js')).href);
 
-const FILE_BYTES = 1 << 20;
-const device = await PmemDevice.create({ sizeBytes: 128 << 20 });
+const FILE_BYTES = Number(process.argv[5] ?? 1024) * 1024;
+const logCapacity = process.argv[6] === undefined ? undefined : Number(process.argv[6]);
+if (!(FILE_BYTES >= 64 << 10) || FILE_BYTES % 4096 !== 0) throw new Error('fileKiB: 64 or more, whole pages');
+const device = await PmemDevice.create({
+  sizeBytes: 128 << 20, ...(logCapacity === undefined ? {} : { logCapacity }),
+});
 FileSystem.mkfs(device);
 const fs = FileSystem.mount(device);
 writtenFile(fs, '/w', FILE_BYTES, { nocow: true });
@@ -45,7 +52,7 @@ for (let r = 0; r < runs + 1; r++) {
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const best = (xs) => Math.max(...xs);
-console.log(`${size} B, ${runs} runs: 1 writer ${(1e9 / best(rates[1])).toFixed(0)} ns/store best, ${(1e9 / med(rates[1])).toFixed(0)} median; `
+console.log(`${size} B, ${FILE_BYTES >> 10} KiB mapping, log ${device.config.logCapacity} per thread, ${runs} runs: 1 writer ${(1e9 / best(rates[1])).toFixed(0)} ns/store best, ${(1e9 / med(rates[1])).toFixed(0)} median; `
   + `2 writers ${(1e9 / best(rates[2])).toFixed(0)} best, ${(1e9 / med(rates[2])).toFixed(0)} median; `
   + `2/1 best ${(best(rates[2]) / best(rates[1])).toFixed(2)}, median ${(med(rates[2]) / med(rates[1])).toFixed(2)}`);
 await pool.close?.();

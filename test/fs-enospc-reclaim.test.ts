@@ -123,6 +123,22 @@ describe('ENOSPC reclaims pinned space first', () => {
   // new data without asking for room first, so the space /full's unlink pinned stayed
   // pinned and it failed with ENOSPC where the model has room.
   const FOUND: Array<[string, string]> = [
+    // The write planned to rewrite in place the sector the write before it had filled in
+    // this transaction, then committed for room: in place after that commit, the sector tore
+    // under its committed checksum (a crash image read EIO).
+    ['a write that commits for room plans its fills again (fsx seed 702, 60 ops)', `create /f0
+fallocate /f0 29525 14168
+write /f0 35856 16384 seed 5
+snapshot / /s1
+link /f0 /f2
+fallocate /f2 0 28672 keep
+create /full
+fallocate /full 0 1048576 keep
+fallocate /full 1048576 1048576 keep
+fallocate /full 4194304 262144 keep
+write /f2 8700 19972 seed 26
+unlink /full
+write /f2 26452 16384 seed 25`],
     // The clone zeroes the bytes past the old EOF in its last sector (zeroPastEof).
     ['a clone growing a file rewrites its old EOF sector (fsx seed 202)', `open /f2 creat
 write /f2 28672 14394 seed 10
