@@ -129,6 +129,27 @@ mstore m0 3498 2444 seed 20
     dev.close();
   });
 
+  it('a MAP_SYNC flush after a growing truncate unmapped the page still makes its stores durable (mixed seed 806, 60 ops)', async () => {
+    // The truncate zeroes past the old EOF in the EOF page and unmaps that page; the flush
+    // through the mapping skipped the unmapped page, so the stores made before it stayed
+    // in the cache after the flush and fence that MAP_SYNC promised durable.
+    const text = `create /f1
+setflag /f1 nodatacow
+rename /f1 /f0
+mmap m0 /f0 0 24576 rw sync
+truncate /f0 9134
+mstore m0 6269 5821 seed 43
+truncate /f0 33058
+mflush m0 807 10259
+fence
+`;
+    await loadCoreModule();
+    const options = { metadataProfile: 'dup' as const, samples: 64 };
+    const r = checkScript(parse(text), options, fuzzDevices(options));
+    expect(r.violations.map((v) => `${v.point}: ${v.problems.join('; ')}`)).toEqual([]);
+    expect(r.unjudged).toBeNull();
+  });
+
   it('every ACE-style seq-1 workload is clean and judged to its end', async () => {
     const r = await fuzz({ generator: 'ace', aceK: 1, minimise: false });
     expect(r.scripts).toBe(634);
