@@ -64,10 +64,14 @@ export function isOptions(value: unknown): value is object {
 }
 
 /**
- * EINVAL for a key of `options` outside `known`: a misspelt option would otherwise be
- * ignored silently (`mmap(path, { offsetBytes: 8192, ... })` mapped from offset 0).
+ * An options argument that is a plain object whose every key is in `known`, else EINVAL: a
+ * misspelt option would otherwise be ignored silently (`mmap(path, { offsetBytes: 8192,
+ * ... })` mapped from offset 0).
  */
-export function rejectUnknownKeys(options: object, known: readonly string[], what: string): void {
+export function requireKnownOptions(
+  options: unknown, known: readonly string[], what: string,
+): asserts options is object {
+  if (!isOptions(options)) throw new FsError('EINVAL', `${what} must be an object`);
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new FsError('EINVAL', `${what}: unknown option '${key}' (known: ${known.join(', ')})`);

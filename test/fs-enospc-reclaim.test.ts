@@ -119,9 +119,19 @@ describe('ENOSPC reclaims pinned space first', () => {
     expectSameBytes(image.readFile('/target'), new Uint8Array(4 * MiB), '/target zeroed after a crash');
   });
 
-  // Scripts of `pmcow fuzz` findings (as it wrote them): an operation rewrote a sector with
-  // new data without asking for room first, so the space /full's unlink pinned stayed
-  // pinned and it failed with ENOSPC where the model has room.
+  // Scripts of `pmcow fuzz` findings, around the space /full's unlink pins until a commit:
+  // an operation rewrote a sector with new data without asking for room first, so that
+  // space stayed pinned and it failed with ENOSPC where the model has room; or it asked,
+  // the commit came, and the operation went on with a plan made before it. /full's first
+  // fallocates are the fsx generator's filler, the same in every script.
+  const FULL = `create /full
+fallocate /full 0 1048576 keep
+fallocate /full 1048576 1048576 keep
+fallocate /full 4194304 262144 keep`;
+  const FULLER = `${FULL}
+fallocate /full 5242880 65536 keep
+fallocate /full 5308416 65536 keep
+fallocate /full 5373952 65536 keep`;
   const FOUND: Array<[string, string]> = [
     // The write planned to rewrite in place the sector the write before it had filled in
     // this transaction, then committed for room: in place after that commit, the sector tore
@@ -132,10 +142,7 @@ write /f0 35856 16384 seed 5
 snapshot / /s1
 link /f0 /f2
 fallocate /f2 0 28672 keep
-create /full
-fallocate /full 0 1048576 keep
-fallocate /full 1048576 1048576 keep
-fallocate /full 4194304 262144 keep
+${FULL}
 write /f2 8700 19972 seed 26
 unlink /full
 write /f2 26452 16384 seed 25`],
@@ -145,13 +152,7 @@ write /f2 28672 14394 seed 10
 write /f2 15 10699 seed 21
 fallocate /f2 4096 16384
 snapshot / /s2 ro
-create /full
-fallocate /full 0 1048576 keep
-fallocate /full 1048576 1048576 keep
-fallocate /full 4194304 262144 keep
-fallocate /full 5242880 65536 keep
-fallocate /full 5308416 65536 keep
-fallocate /full 5373952 65536 keep
+${FULLER}
 fallocate /full 5505024 16384 keep
 fallocate /full 5570560 4096 keep
 fallocate /full 5574656 4096 keep
@@ -164,13 +165,7 @@ clone /f2 4096 /f2 40960 36864`],
 create /f1
 write /f0 1418 10604 seed 2
 write /f1 0 12288 seed 4
-create /full
-fallocate /full 0 1048576 keep
-fallocate /full 1048576 1048576 keep
-fallocate /full 4194304 262144 keep
-fallocate /full 5242880 65536 keep
-fallocate /full 5308416 65536 keep
-fallocate /full 5373952 65536 keep
+${FULLER}
 fallocate /full 5505024 16384 keep
 fallocate /full 5521408 16384 keep
 fallocate /full 5570560 4096 keep

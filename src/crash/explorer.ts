@@ -2,7 +2,7 @@
 // crash image of the device's pending state, or seeded samples when there are too many,
 // is mounted and checked. Images that pick the same superblock and agree on every line
 // reachable from it are checked once (their mounts are identical).
-import { FsError, isOptions, rejectUnknownKeys } from '../errors.js';
+import { FsError, requireKnownOptions } from '../errors.js';
 import { assert } from '../assert.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../filesystem.js';
@@ -140,8 +140,7 @@ export class CrashExplorer {
     readonly device: PmemDevice, private readonly oracle: CrashOracle,
     options: ExplorerOptions = {},
   ) {
-    if (!isOptions(options)) throw new FsError('EINVAL', 'explorer options must be an object');
-    rejectUnknownKeys(options, EXPLORER_OPTION_NAMES, 'explorer options');
+    requireKnownOptions(options, EXPLORER_OPTION_NAMES, 'explorer options');
     this.bound = options.enumerateBound ?? 10_000;
     this.samples = options.samples ?? 256;
     this.seed = options.seed ?? 1;

@@ -2,7 +2,7 @@
 // out one at a time to whichever thread is free; each thread has its own core instance
 // and devices. The scripts, crash images and findings are exactly those of the
 // single-threaded campaign (findings are reported in script order).
-import { FsError, isOptions, rejectUnknownKeys } from '../errors.js';
+import { FsError, requireKnownOptions } from '../errors.js';
 import {
   FUZZ_OPTION_NAMES, fuzz, internalError, type FuzzFinding, type FuzzOptions, type FuzzProgress,
   type FuzzReport,
@@ -22,8 +22,7 @@ function workerEntry(): URL {
 }
 
 export async function fuzzParallel(options: ParallelFuzzOptions = {}): Promise<FuzzReport> {
-  if (!isOptions(options)) throw new FsError('EINVAL', 'fuzz options must be an object');
-  rejectUnknownKeys(options, [...FUZZ_OPTION_NAMES, 'workers'], 'fuzz options');
+  requireKnownOptions(options, [...FUZZ_OPTION_NAMES, 'workers'], 'fuzz options');
   const workers = options.workers ?? 1;
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) {
     throw new FsError('EINVAL', 'workers must be an integer from 1 to 64');

@@ -3,7 +3,7 @@
 // crash images against the oracle, and the live file system is checked after each step.
 // A violation is minimised to a short reproducer that `pmcow replay` runs again.
 import { checkScriptSizes } from '../workload/limits.js';
-import { FsError, isOptions, rejectUnknownKeys } from '../errors.js';
+import { FsError, requireKnownOptions } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import { FileSystem } from '../filesystem.js';
 import { loadCoreModule } from '../core/module.js';
@@ -581,16 +581,15 @@ export interface FuzzReport extends FuzzProgress {
   imagesPerSecond: number;
 }
 
-/** A fuzz campaign. Same options, same scripts, same findings. */
 /** Every option fuzz() takes: another key is EINVAL (a misspelt one would be ignored). */
 export const FUZZ_OPTION_NAMES: readonly string[] = [
   ...CHECK_OPTION_NAMES, 'seed', 'scripts', 'ops', 'timeMs', 'policyOff', 'generator', 'aceK',
   'claim', 'shard', 'minimise', 'maxFindings', 'minimiseMs', 'onScript', 'onFinding',
 ];
 
+/** A fuzz campaign. Same options, same scripts, same findings. */
 export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
-  if (!isOptions(options)) throw new FsError('EINVAL', 'fuzz options must be an object');
-  rejectUnknownKeys(options, FUZZ_OPTION_NAMES, 'fuzz options');
+  requireKnownOptions(options, FUZZ_OPTION_NAMES, 'fuzz options');
   await loadCoreModule('release');
   const seed = options.seed ?? 1;
   const shard = options.shard ?? { index: 0, count: 1 };

@@ -64,7 +64,6 @@ export class DaxMapping {
   }
 
   private range(offset: unknown, length: unknown): [number, number] {
-    if (!this.live) throw new FsError('EINVAL', 'mapping was unmapped');
     const n = requireIndex(length, 'length');
     return [this.start(offset, n), n];
   }
@@ -82,7 +81,8 @@ export class DaxMapping {
     const n = bytes.length; // (.length: the byte getters are calls on Node 20)
     const o = this.start(offset, n);
     const dev = this.manager.kernel.device;
-    if (dev.isClosed) dev.scratch(); // EBADF, as the scratch asked anew would throw
+    // (the kept scratch outlives its device: asked anew, it would refuse a closed one)
+    if (dev.isClosed) throw new FsError('EBADF', 'device handle is closed');
     const scratch = this.scratch ??= dev.scratch();
     // The scratch's address, asked once: byteOffset is a call too.
     const at = this.scratchAddr ??= scratch.byteOffset;

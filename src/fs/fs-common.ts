@@ -1,6 +1,6 @@
 // What the file system's operation layers (fs-base.ts, fs-namespace.ts, fs-files.ts and
 // FileSystem) share: the checks of a caller's arguments, and the shapes of a resolved path.
-import { FsError, describeValue, rejectUnknownKeys } from '../errors.js';
+import { FsError, describeValue, requireKnownOptions } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import type { Subvolume } from './subvolume.js';
 import type { InodeItem } from './items.js';
@@ -77,7 +77,7 @@ export function normalisedParts(path: string): string[] {
 
 /**
  * An options argument: undefined means defaults; anything but a plain object is EINVAL, and
- * so is a key outside `known` when that is given (rejectUnknownKeys).
+ * so is a key outside `known` when that is given (requireKnownOptions).
  */
 export function checkOptions<T extends object>(options: unknown, what: string,
   known?: readonly (keyof T & string)[]): Partial<T> {
@@ -86,7 +86,7 @@ export function checkOptions<T extends object>(options: unknown, what: string,
     throw new FsError('EINVAL',
       `${what} must be an object, got ${options === null ? 'null' : typeof options}`);
   }
-  if (known) rejectUnknownKeys(options, known, what);
+  if (known) requireKnownOptions(options, known, what);
   return options as Partial<T>;
 }
 

@@ -389,19 +389,13 @@ export abstract class FsFiles extends FsNamespace {
         this.data.write(r.sv, r.ino, inode, new Uint8Array(limit - a), a);
       }
     };
-    if (innerStart >= innerEnd) {
-      // No whole sector: one partial sector, or the ends of two neighbours, each rewritten
-      // only if it holds an extent (zeros written over a hole would allocate it).
-      if (innerStart > from && innerStart < to) {
-        zeroPart(from, innerStart);
-        zeroPart(innerStart, to);
-      } else {
-        zeroPart(from, to);
-      }
-      return;
-    }
-    zeroPart(from, innerStart);
-    zeroPart(innerEnd, to);
+    // The partial sectors at either end, each on its own (two neighbours when no whole
+    // sector lies between): each is rewritten only if it holds an extent, as zeros written
+    // over a hole would allocate it.
+    const headEnd = Math.min(innerStart, to);
+    zeroPart(from, headEnd);
+    zeroPart(Math.max(headEnd, innerEnd), to);
+    if (innerStart >= innerEnd) return;
     this.data.drop(r.sv, r.ino, innerStart, innerEnd);
     if (prealloc) this.data.preallocate(r.sv, r.ino, innerStart, innerEnd);
   }

@@ -2,7 +2,7 @@
 // (PmemConfig), what another thread needs to attach (PmemHandle), and the shared memory a
 // configuration needs.
 import {
-  FsError, checkCoreResult, describeValue, isOptions, rejectUnknownKeys, requireIndex,
+  FsError, checkCoreResult, describeValue, requireKnownOptions, requireIndex,
 } from '../errors.js';
 import type { CoreExports } from '../core/exports.js';
 import { DOMAIN, E2BIG, LINE_BYTES } from '../core/abi.js';
@@ -79,8 +79,7 @@ function defaultKernelBytes(sizeBytes: number): number {
 }
 
 export function normalise(options: PmemOptions): PmemConfig {
-  if (!isOptions(options)) throw new FsError('EINVAL', 'options must be an object');
-  rejectUnknownKeys(options, PMEM_OPTION_NAMES, 'device options');
+  requireKnownOptions(options, PMEM_OPTION_NAMES, 'device options');
   const sizeBytes = requireIndex(options.sizeBytes, 'sizeBytes');
   if (sizeBytes >= 2 ** 32) {
     throw new FsError(

@@ -1,6 +1,8 @@
 // PmemDevice: the typed face of assembly/pmem. One instance per thread; every thread's
 // instance shares the same WebAssembly.Memory (see core/module.ts for why that is safe).
-import { FsError, checkCoreResult, isOptions, rejectUnknownKeys, requireIndex } from '../errors.js';
+import {
+  FsError, checkCoreResult, isOptions, requireKnownOptions, requireIndex,
+} from '../errors.js';
 import type { CoreExports, CounterName } from '../core/exports.js';
 import { WriteListeners } from './write-listeners.js';
 import {
@@ -605,8 +607,7 @@ export class PmemDevice {
     if (typeof index !== 'bigint' || index < 0n) {
       throw new FsError('EINVAL', 'image index must be a non-negative bigint');
     }
-    if (!isOptions(options)) throw new FsError('EINVAL', 'crashImageAt options must be an object');
-    rejectUnknownKeys(options, ['into'], 'crashImageAt options');
+    requireKnownOptions(options, ['into'], 'crashImageAt options');
     return this.materialize(CRASH_MODE.enumerate, index, options.into);
   }
 
@@ -623,8 +624,7 @@ export class PmemDevice {
    * evicted to media); enumeration refuses with E2BIG above maxImages.
    */
   *crashImages(options: { maxImages?: number } = {}): Generator<CrashImage> {
-    if (!isOptions(options)) throw new FsError('EINVAL', 'crashImages options must be an object');
-    rejectUnknownKeys(options, ['maxImages'], 'crashImages options');
+    requireKnownOptions(options, ['maxImages'], 'crashImages options');
     const maxImages = BigInt(requireIndex(orDefault(options.maxImages, 1 << 16), 'maxImages'));
     const total = this.crashImageCount();
     if (total > maxImages) {
@@ -657,8 +657,7 @@ export class PmemDevice {
 
   private crashChoice(options: CrashOptions): [number, bigint] {
     this.live();
-    if (!isOptions(options)) throw new FsError('EINVAL', 'crash options must be an object');
-    rejectUnknownKeys(options, ['mode', 'seed', 'into'], 'crash options');
+    requireKnownOptions(options, ['mode', 'seed', 'into'], 'crash options');
     const mode = orDefault(options.mode, 'strict');
     if (mode === 'strict') return [CRASH_MODE.strict, 0n];
     if (mode !== 'random') throw new FsError('EINVAL', `crash mode must be 'strict' or 'random'`);

@@ -7,7 +7,7 @@
 // the scratch is a store of its own, as are all of them while the crash explorer's per-store
 // instrument is set (it runs before every store) or when the bytes lie in the device's memory.
 import {
-  FsError, checkCoreResult, describeValue, isOptions, rejectUnknownKeys,
+  FsError, checkCoreResult, describeValue, requireKnownOptions,
 } from '../errors.js';
 import type { CoreExports } from '../core/exports.js';
 import { SBD_ADDR, SBD_LENGTH, STORE_BATCH_DESC_BYTES } from '../core/abi.js';
@@ -64,8 +64,7 @@ export function storeBatch(
 
 function batchMode(options: unknown): number {
   if (options === undefined) return 0;
-  if (!isOptions(options)) throw new FsError('EINVAL', 'storeBatch options must be an object');
-  rejectUnknownKeys(options, ['nonTemporal'], 'storeBatch options');
+  requireKnownOptions(options, ['nonTemporal'], 'storeBatch options');
   const nonTemporal = (options as StoreBatchOptions).nonTemporal;
   if (nonTemporal === undefined || nonTemporal === false) return 0;
   if (nonTemporal === true) return 1;

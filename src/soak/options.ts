@@ -1,6 +1,6 @@
 // The soak's options as given (SoakOptions) and as checked, with their defaults filled in
 // (SoakSettings): every bad option is refused with EINVAL before anything starts.
-import { FsError, describeValue, isOptions, rejectUnknownKeys } from '../errors.js';
+import { FsError, describeValue, requireKnownOptions } from '../errors.js';
 import type { DaxPolicy } from '../dax/policy.js';
 import type { SlotLayout } from '../workers/writer.js';
 import type { SoakReport } from './report.js';
@@ -64,8 +64,7 @@ const SOAK_OPTION_NAMES: readonly (keyof SoakOptions)[] = [
 ];
 
 export function soakSettings(options: SoakOptions): SoakSettings {
-  if (!isOptions(options)) throw new FsError('EINVAL', 'soak options must be an object');
-  rejectUnknownKeys(options, SOAK_OPTION_NAMES, 'soak options');
+  requireKnownOptions(options, SOAK_OPTION_NAMES, 'soak options');
   const durationMs = checkCount(options.durationMs, 'durationMs', 5000, 0, 2 ** 40);
   const minRounds = checkCount(options.minRounds, 'minRounds', 2, 1, 2 ** 30);
   const writers = checkCount(options.writers, 'writers', 2, 2, 7);

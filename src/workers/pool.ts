@@ -18,7 +18,7 @@
 import * as Comlink from 'comlink';
 import nodeEndpoint, { type NodeEndpoint } from 'comlink/dist/esm/node-adapter.mjs';
 import {
-  FsError, describeValue, isOptions, rejectUnknownKeys, type ErrnoName,
+  FsError, describeValue, isOptions, requireKnownOptions, type ErrnoName,
 } from '../errors.js';
 import { PmemDevice } from '../pmem/device.js';
 import type { FileSystem } from '../filesystem.js';
@@ -278,7 +278,7 @@ export class WriterPool {
       || (options.entryUrl !== undefined && !(options.entryUrl instanceof URL))) {
       throw new FsError('EINVAL', 'pool options must be an object; entryUrl a URL');
     }
-    rejectUnknownKeys(options, ['entryUrl', 'handshakeTimeoutMs'], 'pool options');
+    requireKnownOptions(options, ['entryUrl', 'handshakeTimeoutMs'], 'pool options');
     const handshakeMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (typeof handshakeMs !== 'number' || !(handshakeMs > 0) || !Number.isFinite(handshakeMs)) {
       throw new FsError(

@@ -470,8 +470,8 @@ export const mutants = [
     file: 'src/fs/fs-files.ts',
     patches: [{
       find: L(
-        '    zeroPart(from, innerStart);',
-        '    zeroPart(innerEnd, to);',
+        '    zeroPart(from, headEnd);',
+        '    zeroPart(Math.max(headEnd, innerEnd), to);',
       ),
       replace: '    // MUTANT: the partial edge sectors are left as they were',
     }],
